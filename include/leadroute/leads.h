@@ -1,0 +1,135 @@
+/*
+ * libleadroute: reading leads from CSV files.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LEADROUTE_LEADS_H
+#define LEADROUTE_LEADS_H
+
+#include "common.h"
+#include "value.h"
+#include "table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @file
+ * A reader for leads exported as CSV (RFC 4180, UTF-8, LF or CRLF, a leading
+ * byte-order mark ignored), for batch jobs, tests and the `leadroute` tool.
+ * Hosts that hold leads in memory fill ::leadroute_lead structs themselves.
+ *
+ * File layout:
+ * - The first row that is not blank is the header: one field name per
+ *   column (white space around it ignored; 1 to LEADROUTE_MAX_NAME bytes;
+ *   unique; at most LEADROUTE_MAX_FIELDS columns). A name may end in `:set`
+ *   (`products:set`): the suffix is removed from the field name and marks the
+ *   column as a set.
+ * - The column named `id` (any ASCII case) holds the lead id; without one, the
+ *   first column does. The id column is also an ordinary field of the lead.
+ * - Every later row is one lead. Blank rows and rows of empty cells are
+ *   skipped. White space around every cell is removed. An empty cell leaves
+ *   the field out of that lead (a missing value). Cells of set columns, and of
+ *   columns that the `table` given to the reader reads as
+ *   ::LEADROUTE_TYPE_SET, are split on `;` into items (each trimmed, empty
+ *   items dropped). Every other cell is a ::LEADROUTE_VALUE_STRING: the
+ *   evaluator reads strings such as `"1200"` or `"true"` for number and bool
+ *   columns itself.
+ * - There are no comment lines: a row starting with `#` is a lead.
+ *
+ * Rows that cannot be a lead are skipped and recorded (see
+ * leadroute_leads_error()): a row with more or fewer cells than the header
+ * (extra trailing empty cells are fine), an empty id, an id already seen in an
+ * earlier row, invalid UTF-8 or a NUL byte in a cell, a cell longer than
+ * LEADROUTE_MAX_STRING bytes, a set with more than LEADROUTE_MAX_SET_ITEMS
+ * items. Only a broken file fails as a whole: no header, a bad header, an
+ * unterminated quoted cell, or text after a closing quote.
+ */
+
+/**
+ * Leads read from one CSV text. Opaque and immutable once returned: any
+ * number of threads may read one object at once. Everything it hands out
+ * (leads, fields, strings, messages) is owned by it and lives until
+ * leadroute_leads_free().
+ */
+typedef struct leadroute_leads leadroute_leads;
+
+/**
+ * Read leads from CSV text.
+ *
+ * @param out       receives the new object; set to NULL on error
+ * @param text      `length` bytes; need not be NUL-terminated; copied as
+ *                  needed, so the caller may free it on return. NULL is
+ *                  allowed when `length` is 0 (and fails: no header).
+ * @param filename  used in messages ("file:line: ..."); NULL = "<leads>"
+ * @param table     optional: columns it reads as set become sets, and field
+ *                  names it knows point at its own name strings
+ *                  (leadroute_table_input_name()), which makes evaluation
+ *                  lookups cheapest. For that the object takes a reference
+ *                  on the table (leadroute_table_ref()), dropped by
+ *                  leadroute_leads_free(); the caller may unref its own.
+ * @param allocator NULL = malloc/free; copied, and its user_data must outlive
+ *                  the object
+ * @return LEADROUTE_OK, also when some rows were skipped (see
+ *         leadroute_leads_error_count()); LEADROUTE_EPARSE with
+ *         "file:line:col" for a file without header, a bad header or a
+ *         broken CSV structure; LEADROUTE_ELIMIT (too many columns, a header
+ *         name too long); LEADROUTE_EINVAL (NULL `out`, NULL `text` with a
+ *         non-zero length); LEADROUTE_EVERSION (allocator version);
+ *         LEADROUTE_ENOMEM. The error is also set as the thread's last error.
+ * Thread-safe (no shared state).
+ */
+LEADROUTE_API int leadroute_leads_parse(leadroute_leads **out, const char *text, size_t length,
+                                        const char *filename, const leadroute_table *table,
+                                        const leadroute_allocator *allocator);
+
+/**
+ * Read a file and call leadroute_leads_parse() with its path as file name.
+ * @return as leadroute_leads_parse(), plus LEADROUTE_EIO when the file cannot
+ *         be opened or read (the message names the path and the reason), and
+ *         LEADROUTE_EINVAL for a NULL path.
+ * Thread-safe.
+ */
+LEADROUTE_API int leadroute_leads_load(leadroute_leads **out, const char *path, const leadroute_table *table,
+                                       const leadroute_allocator *allocator);
+
+/** Free the object and everything it owns. NULL is fine. */
+LEADROUTE_API void leadroute_leads_free(leadroute_leads *leads);
+
+/** Number of leads read (skipped rows not counted); 0 for NULL. Thread-safe. */
+LEADROUTE_API size_t leadroute_leads_count(const leadroute_leads *leads);
+
+/**
+ * Lead `index`, in file order. Owned by `leads`; pass it to
+ * leadroute_table_eval() as is. Its `id` is never NULL.
+ * @return NULL when `leads` is NULL or `index` is out of range. Thread-safe.
+ */
+LEADROUTE_API const leadroute_lead *leadroute_leads_get(const leadroute_leads *leads, size_t index);
+
+/**
+ * 1-based source line where lead `index` starts (for messages).
+ * @return 0 when `leads` is NULL or `index` is out of range. Thread-safe.
+ */
+LEADROUTE_API uint32_t leadroute_leads_line(const leadroute_leads *leads, size_t index);
+
+/** Number of rows skipped because they could not be a lead; 0 for NULL. Thread-safe. */
+LEADROUTE_API size_t leadroute_leads_error_count(const leadroute_leads *leads);
+
+/**
+ * Why row `index` (in file order among the skipped rows) was skipped:
+ * "file:line: message" (or "file:line:col: message" when a cell is at fault).
+ * Owned by `leads`.
+ * @return NULL when `leads` is NULL or `index` is out of range. Thread-safe.
+ */
+LEADROUTE_API const char *leadroute_leads_error(const leadroute_leads *leads, size_t index);
+
+/**
+ * Source line of skipped row `index`.
+ * @return 0 when `leads` is NULL or `index` is out of range. Thread-safe.
+ */
+LEADROUTE_API uint32_t leadroute_leads_error_line(const leadroute_leads *leads, size_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEADROUTE_LEADS_H */

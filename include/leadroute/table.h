@@ -1,0 +1,299 @@
+/*
+ * libleadroute: compiled decision tables.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LEADROUTE_TABLE_H
+#define LEADROUTE_TABLE_H
+
+#include "common.h"
+#include "value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @file
+ * Decision tables: parse (CSV text) or build (rule structs), compile, lint,
+ * evaluate. A compiled ::leadroute_table is immutable and reference counted:
+ * any number of threads may evaluate one table at once, each with its own
+ * ::leadroute_result. docs/table-format.md describes the text format.
+ */
+
+/** Opaque compiled table. Immutable; thread-safe to share. */
+typedef struct leadroute_table leadroute_table;
+/** Opaque builder for tables made from rule structs. One thread at a time. */
+typedef struct leadroute_table_builder leadroute_table_builder;
+/** Opaque evaluation result, owned by the caller. One thread at a time. */
+typedef struct leadroute_result leadroute_result;
+
+/** Column types (input `field:type`, output `out:name:type`). */
+typedef enum leadroute_column_type {
+    LEADROUTE_TYPE_STRING = 1,
+    LEADROUTE_TYPE_NUMBER = 2,
+    LEADROUTE_TYPE_BOOL = 3,
+    LEADROUTE_TYPE_SET = 4      /**< input only: the lead holds several strings */
+} leadroute_column_type;
+
+/** Column flags for leadroute_table_builder_add_input(). */
+#define LEADROUTE_COLUMN_CASE_INSENSITIVE 0x1u  /**< header suffix `:ci` */
+
+/** DMN hit policies. */
+typedef enum leadroute_hit_policy {
+    LEADROUTE_HIT_FIRST = 1,        /**< first matching rule in table order (default) */
+    LEADROUTE_HIT_UNIQUE = 2,       /**< at most one rule may match */
+    LEADROUTE_HIT_ANY = 3,          /**< overlaps allowed if all outputs agree */
+    LEADROUTE_HIT_PRIORITY = 4,     /**< the match with the highest output priority */
+    LEADROUTE_HIT_RULE_ORDER = 5,   /**< every match, in table order */
+    LEADROUTE_HIT_OUTPUT_ORDER = 6, /**< every match, by decreasing output priority */
+    LEADROUTE_HIT_COLLECT = 7       /**< every match, optionally aggregated */
+} leadroute_hit_policy;
+
+/** COLLECT aggregations. */
+typedef enum leadroute_aggregation {
+    LEADROUTE_AGG_NONE = 0,
+    LEADROUTE_AGG_SUM = 1,
+    LEADROUTE_AGG_COUNT = 2,  /**< number of distinct non-null output values */
+    LEADROUTE_AGG_MIN = 3,
+    LEADROUTE_AGG_MAX = 4
+} leadroute_aggregation;
+
+/** Flags for leadroute_table_options::flags. */
+#define LEADROUTE_TABLE_NO_LINT 0x1u  /**< skip lint when compiling (huge tables) */
+
+/** Options for parsing, building and compiling a table. */
+typedef struct leadroute_table_options {
+    uint32_t version;                      /**< LEADROUTE_TABLE_OPTIONS_VERSION */
+    uint32_t flags;                        /**< LEADROUTE_TABLE_* flags */
+    const leadroute_allocator *allocator;  /**< copied; NULL = malloc/free */
+    size_t max_memory;                     /**< compiled index cap in bytes; 0 = 1 GiB */
+} leadroute_table_options;
+
+#define LEADROUTE_TABLE_OPTIONS_VERSION 1
+#define LEADROUTE_TABLE_OPTIONS_INIT { LEADROUTE_TABLE_OPTIONS_VERSION, 0, NULL, 0 }
+
+/** Initialise table options with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
+LEADROUTE_API int leadroute_table_options_init(leadroute_table_options *options, uint32_t version);
+
+/**
+ * One rule for the builder. Cells are text in the same syntax as the CSV
+ * format ("-", ">= 90", "\"DE\", \"AT\"", "not(EMEA)", "94*", ...); a NULL
+ * or empty input cell means "any"; a NULL or empty output cell means null.
+ */
+typedef struct leadroute_rule {
+    uint32_t version;            /**< LEADROUTE_RULE_VERSION */
+    const char *id;              /**< rule id; NULL = its 1-based position */
+    const char *const *inputs;   /**< input_count cells, one per input column */
+    size_t input_count;
+    const char *const *outputs;  /**< output_count cells, one per output column */
+    size_t output_count;
+} leadroute_rule;
+
+#define LEADROUTE_RULE_VERSION 1
+#define LEADROUTE_RULE_INIT { LEADROUTE_RULE_VERSION, NULL, NULL, 0, NULL, 0 }
+
+/** Initialise a rule for the given version. @return LEADROUTE_OK, EINVAL, EVERSION. */
+LEADROUTE_API int leadroute_rule_init(leadroute_rule *rule, uint32_t version);
+
+/**
+ * Parse and compile a table from CSV text (docs/table-format.md).
+ * @param out       receives the table (reference count 1); set to NULL on error
+ * @param text      `length` bytes of UTF-8; need not be NUL-terminated; copied as needed
+ * @param filename  used in error messages ("file:line:col"); NULL = "<table>"
+ * @param options   NULL for defaults
+ * @return LEADROUTE_OK; LEADROUTE_EPARSE or LEADROUTE_ETABLE with a message
+ *         naming file:line:column, the offending text and what was expected;
+ *         LEADROUTE_ENOMEM, LEADROUTE_ELIMIT. Never yields a half-built table.
+ * Thread-safe (no shared state).
+ */
+LEADROUTE_API int leadroute_table_parse(leadroute_table **out, const char *text, size_t length,
+                                        const char *filename, const leadroute_table_options *options);
+
+/**
+ * Read a file and call leadroute_table_parse() with its name.
+ * @return as leadroute_table_parse(), plus LEADROUTE_EIO if it cannot be read.
+ */
+LEADROUTE_API int leadroute_table_load(leadroute_table **out, const char *path,
+                                       const leadroute_table_options *options);
+
+/**
+ * Create a builder. @param options NULL for defaults (copied).
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM.
+ */
+LEADROUTE_API int leadroute_table_builder_new(leadroute_table_builder **out,
+                                              const leadroute_table_options *options);
+
+/** Free a builder (NULL is fine). Tables built from it stay valid. */
+LEADROUTE_API void leadroute_table_builder_free(leadroute_table_builder *builder);
+
+/**
+ * Set a table property, exactly like a `#! key: value` directive line:
+ * `hit_policy`, `aggregation`, `name`, `version`, `priority` ("out = a, b, c").
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown key), LEADROUTE_EPARSE (bad value).
+ *         On error the builder is unchanged.
+ */
+LEADROUTE_API int leadroute_table_builder_set(leadroute_table_builder *builder, const char *key,
+                                              const char *value);
+
+/**
+ * Add an input column. Columns must all be added before the first rule.
+ * @param type a ::leadroute_column_type; @param flags LEADROUTE_COLUMN_* flags
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_ETABLE (duplicate name,
+ *         rules already added), LEADROUTE_ELIMIT, LEADROUTE_ENOMEM.
+ */
+LEADROUTE_API int leadroute_table_builder_add_input(leadroute_table_builder *builder, const char *name,
+                                                    uint32_t type, uint32_t flags);
+
+/** Add an output column (type STRING, NUMBER or BOOL). Errors as add_input. */
+LEADROUTE_API int leadroute_table_builder_add_output(leadroute_table_builder *builder, const char *name,
+                                                     uint32_t type);
+
+/**
+ * Add a rule. Cells are parsed now; the rule struct is copied.
+ * @return LEADROUTE_OK, LEADROUTE_EPARSE (message names rule and column),
+ *         LEADROUTE_ETABLE (wrong cell count, duplicate id), EINVAL, EVERSION,
+ *         ENOMEM, ELIMIT. On error the builder is unchanged.
+ */
+LEADROUTE_API int leadroute_table_builder_add_rule(leadroute_table_builder *builder,
+                                                   const leadroute_rule *rule);
+
+/**
+ * Compile what the builder holds into a new table. The builder stays usable.
+ * @return LEADROUTE_OK, LEADROUTE_ETABLE, LEADROUTE_ENOMEM, LEADROUTE_ELIMIT.
+ */
+LEADROUTE_API int leadroute_table_builder_build(leadroute_table **out, leadroute_table_builder *builder);
+
+/** Take a reference. Returns `table`. Thread-safe (atomic). NULL-safe. */
+LEADROUTE_API leadroute_table *leadroute_table_ref(leadroute_table *table);
+
+/** Drop a reference; the last one frees the table. Thread-safe. NULL-safe. */
+LEADROUTE_API void leadroute_table_unref(leadroute_table *table);
+
+/** `#! name` directive, or "" . Owned by the table. */
+LEADROUTE_API const char *leadroute_table_name(const leadroute_table *table);
+/** `#! version` directive, or "". Owned by the table. */
+LEADROUTE_API const char *leadroute_table_version(const leadroute_table *table);
+/**
+ * XXH3-64 content hash of the compiled meaning (columns, rules, policy,
+ * priorities; not comments or spacing). Stable across platforms and releases,
+ * so hosts may persist it as the table version.
+ */
+LEADROUTE_API uint64_t leadroute_table_hash(const leadroute_table *table);
+/** The ::leadroute_hit_policy. */
+LEADROUTE_API uint32_t leadroute_table_hit_policy(const leadroute_table *table);
+/** The ::leadroute_aggregation (COLLECT only, else NONE). */
+LEADROUTE_API uint32_t leadroute_table_aggregation(const leadroute_table *table);
+/** Bytes of memory the compiled table uses. */
+LEADROUTE_API size_t leadroute_table_memory(const leadroute_table *table);
+
+/** Number of rules. */
+LEADROUTE_API size_t leadroute_table_rule_count(const leadroute_table *table);
+/** Rule id of rule `index`, NULL if out of range. Owned by the table. */
+LEADROUTE_API const char *leadroute_table_rule_id(const leadroute_table *table, size_t index);
+/** Source line of rule `index` (0 for built tables or out of range). */
+LEADROUTE_API uint32_t leadroute_table_rule_line(const leadroute_table *table, size_t index);
+
+/** Number of input columns. */
+LEADROUTE_API size_t leadroute_table_input_count(const leadroute_table *table);
+/** Name of input column `index` (NULL if out of range). Owned by the table. */
+LEADROUTE_API const char *leadroute_table_input_name(const leadroute_table *table, size_t index);
+/** ::leadroute_column_type of input `index`, 0 if out of range. */
+LEADROUTE_API uint32_t leadroute_table_input_type(const leadroute_table *table, size_t index);
+/** Number of output columns. */
+LEADROUTE_API size_t leadroute_table_output_count(const leadroute_table *table);
+/** Name of output column `index` (NULL if out of range). Owned by the table. */
+LEADROUTE_API const char *leadroute_table_output_name(const leadroute_table *table, size_t index);
+/** ::leadroute_column_type of output `index`, 0 if out of range. */
+LEADROUTE_API uint32_t leadroute_table_output_type(const leadroute_table *table, size_t index);
+/** Index of the output column `name`, or LEADROUTE_ENOTFOUND / LEADROUTE_EINVAL. */
+LEADROUTE_API int leadroute_table_output_index(const leadroute_table *table, const char *name);
+
+/** Kinds of lint diagnostic. */
+typedef enum leadroute_diagnostic_kind {
+    LEADROUTE_DIAG_SHADOWED = 1,       /**< FIRST: the rule can never fire */
+    LEADROUTE_DIAG_OVERLAP = 2,        /**< UNIQUE: two rules match one lead (witness given) */
+    LEADROUTE_DIAG_NO_MATCH = 3,       /**< no catch-all: a lead no rule matches (witness given) */
+    LEADROUTE_DIAG_UNLISTED_PRIORITY = 4 /**< PRIORITY/OUTPUT ORDER: output value not in its priority list */
+} leadroute_diagnostic_kind;
+
+/**
+ * One lint finding. Filled by the library for the version the caller sets;
+ * every string is owned by the table.
+ */
+typedef struct leadroute_diagnostic {
+    uint32_t version;            /**< set by the caller: LEADROUTE_DIAGNOSTIC_VERSION */
+    uint32_t kind;               /**< a ::leadroute_diagnostic_kind */
+    const char *rule_id;         /**< the rule concerned, NULL for NO_MATCH */
+    uint32_t line;               /**< its source line, 0 if unknown */
+    const char *other_rule_id;   /**< shadowing/overlapping rule, else NULL */
+    uint32_t other_line;         /**< its line, 0 if unknown */
+    const char *witness;         /**< example lead "field=value; ...", or NULL */
+    const char *message;         /**< full sentence with file:line */
+} leadroute_diagnostic;
+
+#define LEADROUTE_DIAGNOSTIC_VERSION 1
+#define LEADROUTE_DIAGNOSTIC_INIT { LEADROUTE_DIAGNOSTIC_VERSION, 0, NULL, 0, NULL, 0, NULL, NULL }
+
+/** Number of lint diagnostics found at compile time (0 with LEADROUTE_TABLE_NO_LINT). */
+LEADROUTE_API size_t leadroute_table_diagnostic_count(const leadroute_table *table);
+
+/**
+ * Copy diagnostic `index` into `out` (caller sets out->version).
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ERANGE.
+ */
+LEADROUTE_API int leadroute_table_diagnostic(const leadroute_table *table, size_t index,
+                                             leadroute_diagnostic *out);
+
+/**
+ * Create a result able to hold every hit of `table` (and of any table with
+ * no more rules). Allocation happens here, never in evaluation.
+ * @param allocator NULL = malloc/free (copied)
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM.
+ */
+LEADROUTE_API int leadroute_result_new(leadroute_result **out, const leadroute_table *table,
+                                       const leadroute_allocator *allocator);
+
+/** Grow `result` so it fits `table`. @return LEADROUTE_OK, EINVAL, ENOMEM (result unchanged). */
+LEADROUTE_API int leadroute_result_reserve(leadroute_result *result, const leadroute_table *table);
+
+/** Free a result (NULL is fine). */
+LEADROUTE_API void leadroute_result_free(leadroute_result *result);
+
+/**
+ * Evaluate `lead` against `table` with the table's hit policy.
+ *
+ * Never allocates, never locks; safe from many threads on one table with one
+ * result per thread. The result borrows from the table: keep a reference to
+ * the table while reading it.
+ *
+ * @return LEADROUTE_OK (also when no rule matched: count is 0);
+ *         LEADROUTE_EHITPOLICY when UNIQUE finds several matches or ANY finds
+ *         disagreeing outputs: the result then lists the conflicting rules;
+ *         LEADROUTE_ELEAD for an invalid field the table reads (message names
+ *         it); LEADROUTE_EINVAL, LEADROUTE_EVERSION; LEADROUTE_ERANGE when the
+ *         result is too small (leadroute_result_reserve()).
+ */
+LEADROUTE_API int leadroute_table_eval(const leadroute_table *table, const leadroute_lead *lead,
+                                       leadroute_result *result);
+
+/** Number of hits in the last evaluation (0 if none or after an error). */
+LEADROUTE_API size_t leadroute_result_count(const leadroute_result *result);
+/** Rule index of hit `i` (SIZE_MAX if out of range). */
+LEADROUTE_API size_t leadroute_result_rule(const leadroute_result *result, size_t i);
+/** Rule id of hit `i` (NULL if out of range). Owned by the table. */
+LEADROUTE_API const char *leadroute_result_rule_id(const leadroute_result *result, size_t i);
+/** Output `output` of hit `i` (NULL if out of range). Owned by the table. */
+LEADROUTE_API const leadroute_value *leadroute_result_output(const leadroute_result *result, size_t i,
+                                                             size_t output);
+/**
+ * COLLECT with an aggregation: the aggregated value of output column
+ * `output` (a number, or null when no hit had a value). NULL when the
+ * table does not aggregate or the index is out of range. Owned by the result.
+ */
+LEADROUTE_API const leadroute_value *leadroute_result_aggregate(const leadroute_result *result,
+                                                                size_t output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEADROUTE_TABLE_H */

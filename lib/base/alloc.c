@@ -1,0 +1,173 @@
+/* Allocation through the object's allocator; a bump arena for table data. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+
+static void *lr__default_alloc(void *ud, size_t size)
+{
+    (void)ud;
+    return malloc(size);
+}
+
+static void lr__default_free(void *ud, void *ptr)
+{
+    (void)ud;
+    free(ptr);
+}
+
+int lr__alloc_init(lr__alloc *out, const leadroute_allocator *from)
+{
+    if (!from) {
+        out->alloc = lr__default_alloc;
+        out->free = lr__default_free;
+        out->user_data = NULL;
+        return LEADROUTE_OK;
+    }
+    if (from->version == 0 || from->version > LEADROUTE_ALLOCATOR_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "leadroute_allocator version %u is not supported (1..%u)",
+                             from->version, LEADROUTE_ALLOCATOR_VERSION);
+    if (!from->alloc || !from->free)
+        return lr__error_set(LEADROUTE_EINVAL, "leadroute_allocator needs both alloc and free");
+    out->alloc = from->alloc;
+    out->free = from->free;
+    out->user_data = from->user_data;
+    return LEADROUTE_OK;
+}
+
+void *lr__malloc(const lr__alloc *a, size_t size)
+{
+    return a->alloc(a->user_data, size ? size : 1);
+}
+
+void *lr__calloc(const lr__alloc *a, size_t count, size_t size)
+{
+    void *p;
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    p = lr__malloc(a, count * size);
+    if (p)
+        memset(p, 0, count * size);
+    return p;
+}
+
+void lr__free(const lr__alloc *a, void *ptr)
+{
+    if (ptr)
+        a->free(a->user_data, ptr);
+}
+
+void *lr__realloc(const lr__alloc *a, void *ptr, size_t old_size, size_t new_size)
+{
+    void *p = lr__malloc(a, new_size);
+    if (!p)
+        return NULL;
+    if (ptr) {
+        memcpy(p, ptr, old_size < new_size ? old_size : new_size);
+        lr__free(a, ptr);
+    }
+    return p;
+}
+
+int lr__vec_reserve(const lr__alloc *a, void **items, uint32_t *cap, size_t need, size_t elem)
+{
+    size_t ncap;
+    void *p;
+    if (need <= *cap)
+        return LEADROUTE_OK;
+    if (need > UINT32_MAX / 2)
+        return lr__error_set(LEADROUTE_ELIMIT, "too many elements (%zu)", need);
+    ncap = *cap ? *cap : 8;
+    while (ncap < need)
+        ncap *= 2;
+    if (elem && ncap > SIZE_MAX / elem)
+        return lr__error_nomem();
+    p = lr__realloc(a, *items, (size_t)*cap * elem, ncap * elem);
+    if (!p)
+        return lr__error_nomem();
+    *items = p;
+    *cap = (uint32_t)ncap;
+    return LEADROUTE_OK;
+}
+
+struct lr__arena_chunk {
+    lr__arena_chunk *next;
+    size_t size, used;
+    /* data follows, 16-byte aligned */
+};
+
+#define LR__CHUNK_HEAD ((sizeof(lr__arena_chunk) + 15u) & ~(size_t)15u)
+#define LR__CHUNK_MIN ((size_t)64 * 1024)
+
+void lr__arena_init(lr__arena *arena, const lr__alloc *alloc)
+{
+    arena->alloc = alloc;
+    arena->head = NULL;
+    arena->used = 0;
+    arena->total = 0;
+}
+
+void *lr__arena_alloc(lr__arena *arena, size_t size)
+{
+    lr__arena_chunk *c = arena->head;
+    size = (size + 15u) & ~(size_t)15u;
+    if (size == 0)
+        size = 16;
+    if (!c || c->size - c->used < size) {
+        size_t csize = size > LR__CHUNK_MIN / 2 ? size : LR__CHUNK_MIN;
+        if (csize > SIZE_MAX - LR__CHUNK_HEAD)
+            return NULL;
+        c = lr__malloc(arena->alloc, LR__CHUNK_HEAD + csize);
+        if (!c)
+            return NULL;
+        c->size = csize;
+        c->used = 0;
+        /* A big private chunk goes behind the head so the head keeps its free room. */
+        if (arena->head && size > LR__CHUNK_MIN / 2) {
+            c->next = arena->head->next;
+            arena->head->next = c;
+        } else {
+            c->next = arena->head;
+            arena->head = c;
+        }
+        arena->total += LR__CHUNK_HEAD + csize;
+    }
+    {
+        void *p = (char *)c + LR__CHUNK_HEAD + c->used;
+        c->used += size;
+        arena->used += size;
+        return p;
+    }
+}
+
+void *lr__arena_zalloc(lr__arena *arena, size_t size)
+{
+    void *p = lr__arena_alloc(arena, size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+char *lr__arena_strndup(lr__arena *arena, const char *s, size_t n)
+{
+    char *p = lr__arena_alloc(arena, n + 1);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void lr__arena_free(lr__arena *arena)
+{
+    lr__arena_chunk *c = arena->head;
+    while (c) {
+        lr__arena_chunk *next = c->next;
+        lr__free(arena->alloc, c);
+        c = next;
+    }
+    arena->head = NULL;
+    arena->used = arena->total = 0;
+}

@@ -1,0 +1,297 @@
+/* RFC 4180 CSV reader: one record per call, fields unescaped into one buffer.
+ *
+ * Errors about a field's content (NUL byte, invalid UTF-8, field too long)
+ * are reported only once the whole record has been scanned, so the reader
+ * then stands at the start of the next record and a caller may go on
+ * (the leads reader skips such rows). Structural errors (unterminated quote,
+ * text after a closing quote) leave the position at the start of the broken
+ * record: nothing after it can be trusted. */
+#include "base/csv.h"
+
+#include <string.h>
+
+#include "base/error.h"
+#include "base/value.h"
+
+void lr__csv_init(lr__csv *csv, const char *data, size_t len, const char *filename, const lr__alloc *alloc)
+{
+    memset(csv, 0, sizeof *csv);
+    csv->data = data;
+    csv->len = data ? len : 0;
+    csv->filename = filename ? filename : "<input>";
+    csv->alloc = alloc;
+    csv->cur_line = 1;
+    csv->line = 1;
+    /* A byte-order mark is not part of the first cell; columns count after it. */
+    if (csv->len >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB &&
+        (unsigned char)data[2] == 0xBF) {
+        csv->pos = 3;
+        csv->line_start = 3;
+    }
+}
+
+void lr__csv_free(lr__csv *csv)
+{
+    if (!csv)
+        return;
+    lr__free(csv->alloc, csv->fields);
+    lr__free(csv->alloc, csv->buf);
+    csv->fields = NULL;
+    csv->buf = NULL;
+    csv->nfields = 0;
+    csv->fields_cap = 0;
+    csv->buf_len = 0;
+    csv->buf_cap = 0;
+}
+
+static uint32_t col_of(const lr__csv *csv, size_t pos)
+{
+    size_t c = pos - csv->line_start + 1;
+    return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+}
+
+/* A line ends with LF or CRLF; a CR alone ends one only at the end of the data. */
+static int is_eol(const lr__csv *csv, size_t i)
+{
+    const char *p = csv->data;
+    return p[i] == '\n' || (p[i] == '\r' && (i + 1 == csv->len || p[i + 1] == '\n'));
+}
+
+static int buf_reserve(lr__csv *csv, size_t extra)
+{
+    size_t need = csv->buf_len + extra;
+    if (need <= csv->buf_cap)
+        return 0;
+    size_t cap = csv->buf_cap ? csv->buf_cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *p = lr__realloc(csv->alloc, csv->buf, csv->buf_cap, cap);
+    if (!p)
+        return lr__error_nomem();
+    csv->buf = p;
+    csv->buf_cap = cap;
+    return 0;
+}
+
+/* Copy a run of plain bytes into the field buffer. */
+static int buf_put(lr__csv *csv, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int rc = buf_reserve(csv, n);
+    if (rc < 0)
+        return rc;
+    memcpy(csv->buf + csv->buf_len, s, n);
+    csv->buf_len += n;
+    return 0;
+}
+
+/* First content problem met in a record; reported after the record is scanned. */
+typedef struct deferred {
+    int code;
+    uint32_t line, col;
+    const char *what;
+} deferred;
+
+static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char *what)
+{
+    if (d->code == 0) {
+        d->code = code;
+        d->line = line;
+        d->col = col;
+        d->what = what;
+    }
+}
+
+static int add_field(lr__csv *csv, size_t start, uint32_t line, uint32_t col, int quoted, deferred *d)
+{
+    size_t n = csv->buf_len - start;
+    if (d->code == 0) {
+        if (n > LEADROUTE_MAX_STRING)
+            defer(d, LEADROUTE_ELIMIT, line, col, "field longer than the limit");
+        else if (!lr__utf8_valid(csv->buf + start, n))
+            defer(d, LEADROUTE_EPARSE, line, col, "invalid UTF-8 in field");
+    }
+    int rc = lr__vec_reserve(csv->alloc, (void **)&csv->fields, &csv->fields_cap, (size_t)csv->nfields + 1,
+                             sizeof *csv->fields);
+    if (rc < 0)
+        return rc;
+    /* text is fixed up once the record is complete: the buffer may still move */
+    lr__csv_field *f = &csv->fields[csv->nfields++];
+    f->text = NULL;
+    f->len = n;
+    f->line = line;
+    f->col = col;
+    f->quoted = quoted;
+    /* NUL terminator between fields */
+    rc = buf_reserve(csv, 1);
+    if (rc < 0)
+        return rc;
+    csv->buf[csv->buf_len++] = '\0';
+    return 0;
+}
+
+static int read_comment(lr__csv *csv, deferred *d)
+{
+    const char *p = csv->data;
+    size_t start = csv->pos, eol = start;
+    while (eol < csv->len && p[eol] != '\n')
+        eol++;
+    const char *nul = memchr(p + start, '\0', eol - start);
+    if (nul)
+        defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, (size_t)(nul - p)), "NUL byte");
+    size_t end = eol;
+    while (end > start && (p[end - 1] == ',' || p[end - 1] == ' ' || p[end - 1] == '\t' || p[end - 1] == '\r'))
+        end--;
+    int rc = buf_put(csv, p + start, end - start);
+    if (rc < 0)
+        return rc;
+    rc = add_field(csv, 0, csv->cur_line, col_of(csv, start), 0, d);
+    if (rc < 0)
+        return rc;
+    csv->is_comment = 1;
+    if (eol < csv->len) {
+        csv->pos = eol + 1;
+        csv->cur_line++;
+        csv->line_start = csv->pos;
+    } else {
+        csv->pos = eol;
+    }
+    return 0;
+}
+
+/* Scan a quoted field starting at the opening quote. */
+static int read_quoted(lr__csv *csv, deferred *d)
+{
+    const char *p = csv->data;
+    uint32_t qline = csv->cur_line, qcol = col_of(csv, csv->pos);
+    size_t i = csv->pos + 1;
+    for (;;) {
+        size_t run = i;
+        /* copy plain bytes in runs */
+        while (i < csv->len && p[i] != '"' && p[i] != '\n' && p[i] != '\0')
+            i++;
+        int rc = buf_put(csv, p + run, i - run);
+        if (rc < 0)
+            return rc;
+        if (i >= csv->len) {
+            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol,
+                                    "unterminated quoted field (missing closing '\"')");
+        }
+        char c = p[i];
+        if (c == '"') {
+            if (i + 1 < csv->len && p[i + 1] == '"') {
+                rc = buf_put(csv, "\"", 1);
+                if (rc < 0)
+                    return rc;
+                i += 2;
+                continue;
+            }
+            i++;
+            break;
+        }
+        if (c == '\0')
+            defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), "NUL byte");
+        rc = buf_put(csv, p + i, 1);
+        if (rc < 0)
+            return rc;
+        i++;
+        if (c == '\n') {
+            csv->cur_line++;
+            csv->line_start = i;
+        }
+    }
+    /* after the closing quote: a separator, a line end or the end */
+    if (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
+        return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, csv->cur_line, col_of(csv, i),
+                                "unexpected text after closing quote (expected ',' or end of line)");
+    }
+    csv->pos = i;
+    return 0;
+}
+
+int lr__csv_next(lr__csv *csv, int comments)
+{
+    if (!csv)
+        return lr__error_set(LEADROUTE_EINVAL, "csv reader is NULL");
+    csv->nfields = 0;
+    csv->is_comment = 0;
+    csv->buf_len = 0;
+    if (csv->pos >= csv->len)
+        return 0;
+
+    const char *p = csv->data;
+    size_t record_start = csv->pos, record_line_start = csv->line_start;
+    uint32_t record_line = csv->cur_line;
+    csv->line = csv->cur_line;
+    deferred d = { 0, 0, 0, NULL };
+    int rc;
+
+    if (comments && p[csv->pos] == '#') {
+        rc = read_comment(csv, &d);
+        if (rc < 0)
+            return rc;
+    } else {
+        for (;;) {
+            size_t start = csv->buf_len;
+            uint32_t line = csv->cur_line, col = col_of(csv, csv->pos);
+            int quoted = 0;
+            if (csv->pos < csv->len && p[csv->pos] == '"') {
+                quoted = 1;
+                rc = read_quoted(csv, &d);
+                if (rc < 0) {
+                    /* structural: stay at the broken record */
+                    csv->pos = record_start;
+                    csv->cur_line = record_line;
+                    csv->line_start = record_line_start;
+                    csv->nfields = 0;
+                    return rc;
+                }
+            } else {
+                size_t i = csv->pos;
+                /* a '"' inside an unquoted field is kept literally */
+                while (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
+                    if (p[i] == '\0')
+                        defer(&d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), "NUL byte");
+                    i++;
+                }
+                rc = buf_put(csv, p + csv->pos, i - csv->pos);
+                if (rc < 0)
+                    return rc;
+                csv->pos = i;
+            }
+            rc = add_field(csv, start, line, col, quoted, &d);
+            if (rc < 0)
+                return rc;
+            if (csv->pos >= csv->len)
+                break;
+            if (p[csv->pos] == ',') {
+                csv->pos++;
+                continue;
+            }
+            /* line end: LF or CRLF */
+            if (p[csv->pos] == '\r')
+                csv->pos++;
+            if (csv->pos < csv->len)
+                csv->pos++;
+            csv->cur_line++;
+            csv->line_start = csv->pos;
+            break;
+        }
+    }
+
+    /* point the fields into the buffer, now that it no longer moves */
+    size_t off = 0;
+    for (uint32_t k = 0; k < csv->nfields; k++) {
+        csv->fields[k].text = csv->buf + off;
+        off += csv->fields[k].len + 1;
+    }
+    if (d.code) {
+        csv->nfields = 0;
+        if (d.code == LEADROUTE_ELIMIT)
+            return lr__error_set_at(d.code, csv->filename, d.line, d.col, "field longer than %d bytes",
+                                    LEADROUTE_MAX_STRING);
+        return lr__error_set_at(d.code, csv->filename, d.line, d.col, "%s", d.what);
+    }
+    return 1;
+}

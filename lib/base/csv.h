@@ -1,0 +1,50 @@
+/* RFC 4180 CSV reader shared by the table parser and the leads reader. */
+#ifndef LR_BASE_CSV_H
+#define LR_BASE_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/alloc.h"
+
+typedef struct lr__csv_field {
+    const char *text;   /* unescaped, NUL-terminated, valid UTF-8; valid until the next read */
+    size_t len;
+    uint32_t line;      /* 1-based line of the field's first byte */
+    uint32_t col;       /* 1-based byte column of the field's first byte (the quote, if quoted) */
+    int quoted;
+} lr__csv_field;
+
+typedef struct lr__csv {
+    /* public, read-only after each lr__csv_next() */
+    lr__csv_field *fields;
+    uint32_t nfields;
+    uint32_t line;          /* line where the current record starts */
+    int is_comment;         /* record is a '#' line: fields[0] holds the whole line */
+    /* private */
+    const char *data;
+    size_t len, pos;
+    uint32_t cur_line;
+    size_t line_start;
+    const char *filename;
+    const lr__alloc *alloc;
+    uint32_t fields_cap;
+    char *buf;
+    size_t buf_len, buf_cap;
+} lr__csv;
+
+/* `filename` is used in messages ("<input>" if NULL); data need not be NUL-terminated. */
+void lr__csv_init(lr__csv *csv, const char *data, size_t len, const char *filename, const lr__alloc *alloc);
+
+/* Read the next record. With `comments` set, a record whose first byte is
+ * '#' comes back as one field holding the physical line without its trailing
+ * commas and white space, and is_comment = 1. A leading UTF-8 byte-order mark
+ * is skipped.
+ * Returns 1 with a record, 0 at the end, or an error (message set, with
+ * file:line:col): LEADROUTE_EPARSE (unterminated quote, text after a closing
+ * quote, invalid UTF-8, NUL byte), LEADROUTE_ELIMIT (a field longer than
+ * LEADROUTE_MAX_STRING), LEADROUTE_ENOMEM. */
+int lr__csv_next(lr__csv *csv, int comments);
+
+void lr__csv_free(lr__csv *csv);
+
+#endif

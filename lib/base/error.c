@@ -1,0 +1,106 @@
+/* Error codes, their text, and the thread-local last error. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+
+#define LR__MESSAGE_MAX 1024
+
+typedef struct lr__error_state {
+    leadroute_error error;
+    char message[LR__MESSAGE_MAX];
+    char file[256];
+} lr__error_state;
+
+static _Thread_local lr__error_state lr__last = { { LEADROUTE_OK, "", NULL, 0, 0 }, { 0 }, { 0 } };
+
+const char *leadroute_strerror(int code)
+{
+    switch (code) {
+    case LEADROUTE_OK: return "no error";
+    case LEADROUTE_EINVAL: return "invalid argument";
+    case LEADROUTE_EVERSION: return "unsupported struct version";
+    case LEADROUTE_ENOMEM: return "out of memory";
+    case LEADROUTE_EPARSE: return "malformed table text";
+    case LEADROUTE_ETABLE: return "invalid table";
+    case LEADROUTE_ELEAD: return "invalid lead";
+    case LEADROUTE_EHITPOLICY: return "hit policy violated";
+    case LEADROUTE_ERANGE: return "out of range";
+    case LEADROUTE_EIO: return "input/output error";
+    case LEADROUTE_ELIMIT: return "limit exceeded";
+    case LEADROUTE_ENOTFOUND: return "not found";
+    case LEADROUTE_EUSER: return "error reported by a host callback";
+    case LEADROUTE_ENOTSUP: return "not supported";
+    default: return "unknown error";
+    }
+}
+
+const leadroute_error *leadroute_error_last(void)
+{
+    if (lr__last.error.message == NULL)
+        lr__last.error.message = "";
+    return &lr__last.error;
+}
+
+void leadroute_error_clear(void)
+{
+    lr__last.error.code = LEADROUTE_OK;
+    lr__last.message[0] = '\0';
+    lr__last.error.message = lr__last.message;
+    lr__last.error.file = NULL;
+    lr__last.error.line = 0;
+    lr__last.error.column = 0;
+}
+
+static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t column,
+                          const char *fmt, va_list ap)
+{
+    lr__error_state *st = &lr__last;
+    size_t off = 0;
+    /* The message may be built from the previous message: format into a copy. */
+    char tmp[LR__MESSAGE_MAX];
+
+    if (file) {
+        snprintf(st->file, sizeof st->file, "%s", file);
+        if (line && column)
+            off = (size_t)snprintf(tmp, sizeof tmp, "%s:%u:%u: ", file, line, column);
+        else if (line)
+            off = (size_t)snprintf(tmp, sizeof tmp, "%s:%u: ", file, line);
+        else
+            off = (size_t)snprintf(tmp, sizeof tmp, "%s: ", file);
+        if (off >= sizeof tmp)
+            off = sizeof tmp - 1;
+    }
+    vsnprintf(tmp + off, sizeof tmp - off, fmt, ap);
+    memcpy(st->message, tmp, sizeof tmp);
+    st->error.code = code;
+    st->error.message = st->message;
+    st->error.file = file ? st->file : NULL;
+    st->error.line = line;
+    st->error.column = column;
+    return code;
+}
+
+int lr__error_set(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lr__error_vset(code, NULL, 0, 0, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int lr__error_set_at(int code, const char *file, uint32_t line, uint32_t column, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lr__error_vset(code, file ? file : "<input>", line, column, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int lr__error_nomem(void)
+{
+    return lr__error_set(LEADROUTE_ENOMEM, "out of memory");
+}

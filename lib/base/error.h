@@ -1,0 +1,25 @@
+/* Thread-local last error. */
+#ifndef LR_BASE_ERROR_H
+#define LR_BASE_ERROR_H
+
+#include <stdint.h>
+#include "leadroute/common.h"
+
+#if defined(__GNUC__)
+#define LR__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define LR__PRINTF(a, b)
+#endif
+
+/* Set the calling thread's last error; returns `code` so callers can
+ * `return lr__error_set(...)`. */
+int lr__error_set(int code, const char *fmt, ...) LR__PRINTF(2, 3);
+
+/* Same, with a source location: the message becomes "file:line:col: ...". */
+int lr__error_set_at(int code, const char *file, uint32_t line, uint32_t column,
+                     const char *fmt, ...) LR__PRINTF(5, 6);
+
+/* Shorthand for an allocation failure. */
+int lr__error_nomem(void);
+
+#endif

@@ -1,0 +1,286 @@
+/* Value checks, UTF-8, numbers and case folding shared by leads and tables. */
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/value.h"
+#include "base/lead.h"
+
+int lr__utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (end - p < 2 || (p[1] & 0xC0) != 0x80)
+                return 0;
+            p += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+                return 0;
+            if (c == 0xE0 && p[1] < 0xA0)
+                return 0;  /* overlong */
+            if (c == 0xED && p[1] >= 0xA0)
+                return 0;  /* surrogate */
+            p += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+                return 0;
+            if (c == 0xF0 && p[1] < 0x90)
+                return 0;  /* overlong */
+            if (c == 0xF4 && p[1] >= 0x90)
+                return 0;  /* above U+10FFFF */
+            p += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int leadroute_utf8_valid(const char *text, size_t length)
+{
+    return text ? lr__utf8_valid(text, length) : 0;
+}
+
+static pthread_once_t lr__c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t lr__c_locale;
+
+static void lr__c_locale_init(void)
+{
+    lr__c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+int lr__parse_number(const char *s, size_t len, double *out)
+{
+    char buf[64];
+    size_t i = 0;
+    int digits = 0;
+    double v;
+
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    /* The grammar is checked here so strtod never sees hex, inf or nan. */
+    if (s[i] == '+' || s[i] == '-')
+        i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
+    if (i < len && s[i] == '.') {
+        size_t frac = 0;
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, frac++;
+        if (frac == 0)
+            return -1;
+        digits += (int)frac;
+    }
+    if (digits == 0)
+        return -1;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t exp = 0;
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, exp++;
+        if (exp == 0)
+            return -1;
+    }
+    if (i != len)
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    pthread_once(&lr__c_locale_once, lr__c_locale_init);
+    if (lr__c_locale) {
+        locale_t old = uselocale(lr__c_locale);
+        v = strtod(buf, NULL);
+        uselocale(old);
+    } else {
+        v = strtod(buf, NULL);
+    }
+    if (!isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int lr__is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+void lr__trim(const char **s, size_t *len)
+{
+    const char *p = *s;
+    size_t n = *len;
+    while (n && lr__is_space(*p))
+        p++, n--;
+    while (n && lr__is_space(p[n - 1]))
+        n--;
+    *s = p;
+    *len = n;
+}
+
+void lr__fold(const char *s, size_t len, char *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned char *o = (unsigned char *)out;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            o[i] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            i++;
+            continue;
+        }
+        if (i + 1 < len && (c == 0xC3 || c == 0xCE || c == 0xD0)) {
+            unsigned d = p[i + 1];
+            unsigned c2 = c, d2 = d;
+            if (c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97) {
+                d2 = d + 0x20;                         /* Latin-1 capitals */
+            } else if (c == 0xCE && d >= 0x91 && d <= 0x9F) {
+                d2 = d + 0x20;                         /* Greek Alpha..Omicron */
+            } else if (c == 0xCE && d >= 0xA0 && d <= 0xA9 && d != 0xA2) {
+                c2 = 0xCF, d2 = d - 0x20;              /* Greek Pi..Omega */
+            } else if (c == 0xD0 && d >= 0x90 && d <= 0x9F) {
+                d2 = d + 0x20;                         /* Cyrillic A..Pe */
+            } else if (c == 0xD0 && d >= 0xA0 && d <= 0xAF) {
+                c2 = 0xD1, d2 = d - 0x20;              /* Cyrillic Er..Ya */
+            } else if (c == 0xD0 && d >= 0x80 && d <= 0x8F) {
+                c2 = 0xD1, d2 = d + 0x10;              /* Cyrillic Ie grave..Dzhe */
+            }
+            o[i] = (unsigned char)c2;
+            o[i + 1] = (unsigned char)d2;
+            i += 2;
+            continue;
+        }
+        o[i] = (unsigned char)c;
+        i++;
+    }
+}
+
+static int lr__string_check(const char *s, const char *what, const char *part)
+{
+    size_t n;
+    if (!s)
+        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is NULL", what, part);
+    n = strnlen(s, LEADROUTE_MAX_STRING + 1);
+    if (n > LEADROUTE_MAX_STRING)
+        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is longer than %d bytes", what, part,
+                             LEADROUTE_MAX_STRING);
+    if (!lr__utf8_valid(s, n))
+        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is not valid UTF-8", what, part);
+    return LEADROUTE_OK;
+}
+
+int lr__value_check(const leadroute_value *v, const char *what)
+{
+    size_t i;
+    int rc;
+    if (v->version == 0 || v->version > LEADROUTE_VALUE_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "%s: leadroute_value version %u is not supported (1..%u)",
+                             what, v->version, LEADROUTE_VALUE_VERSION);
+    switch (v->type) {
+    case LEADROUTE_VALUE_NULL:
+    case LEADROUTE_VALUE_BOOL:
+        return LEADROUTE_OK;
+    case LEADROUTE_VALUE_STRING:
+        return lr__string_check(v->string, what, "string");
+    case LEADROUTE_VALUE_NUMBER:
+        if (!isfinite(v->number))
+            return lr__error_set(LEADROUTE_ELEAD, "%s: number is %s, not a finite number", what,
+                                 isnan(v->number) ? "NaN" : "infinite");
+        return LEADROUTE_OK;
+    case LEADROUTE_VALUE_SET:
+        if (v->item_count > LEADROUTE_MAX_SET_ITEMS)
+            return lr__error_set(LEADROUTE_ELEAD, "%s: set has %zu items, more than %d", what,
+                                 v->item_count, LEADROUTE_MAX_SET_ITEMS);
+        if (v->item_count && !v->items)
+            return lr__error_set(LEADROUTE_ELEAD, "%s: set items are NULL", what);
+        for (i = 0; i < v->item_count; i++)
+            if ((rc = lr__string_check(v->items[i], what, "set item")) != LEADROUTE_OK)
+                return rc;
+        return LEADROUTE_OK;
+    default:
+        return lr__error_set(LEADROUTE_ELEAD, "%s: unknown value type %u", what, v->type);
+    }
+}
+
+int leadroute_value_init(leadroute_value *value, uint32_t version)
+{
+    static const leadroute_value init = LEADROUTE_VALUE_INIT;
+    if (!value)
+        return lr__error_set(LEADROUTE_EINVAL, "value is NULL");
+    if (version == 0 || version > LEADROUTE_VALUE_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "leadroute_value version %u is not supported (1..%u)",
+                             version, LEADROUTE_VALUE_VERSION);
+    *value = init;
+    value->version = version;
+    return LEADROUTE_OK;
+}
+
+int leadroute_lead_init(leadroute_lead *lead, uint32_t version)
+{
+    static const leadroute_lead init = LEADROUTE_LEAD_INIT;
+    if (!lead)
+        return lr__error_set(LEADROUTE_EINVAL, "lead is NULL");
+    if (version == 0 || version > LEADROUTE_LEAD_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "leadroute_lead version %u is not supported (1..%u)",
+                             version, LEADROUTE_LEAD_VERSION);
+    *lead = init;
+    lead->version = version;
+    return LEADROUTE_OK;
+}
+
+int lr__lead_check_header(const leadroute_lead *lead)
+{
+    if (!lead)
+        return lr__error_set(LEADROUTE_EINVAL, "lead is NULL");
+    if (lead->version == 0 || lead->version > LEADROUTE_LEAD_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "leadroute_lead version %u is not supported (1..%u)",
+                             lead->version, LEADROUTE_LEAD_VERSION);
+    if (lead->field_count > LEADROUTE_MAX_FIELDS)
+        return lr__error_set(LEADROUTE_ELEAD, "lead has %zu fields, more than %d", lead->field_count,
+                             LEADROUTE_MAX_FIELDS);
+    if (lead->field_count && !lead->fields)
+        return lr__error_set(LEADROUTE_EINVAL, "lead has %zu fields but fields is NULL", lead->field_count);
+    return LEADROUTE_OK;
+}
+
+int leadroute_lead_validate(const leadroute_lead *lead)
+{
+    size_t i, j;
+    int rc;
+    if ((rc = lr__lead_check_header(lead)) != LEADROUTE_OK)
+        return rc;
+    if (lead->id && (rc = lr__string_check(lead->id, "lead", "id")) != LEADROUTE_OK)
+        return rc;
+    for (i = 0; i < lead->field_count; i++) {
+        const leadroute_field *f = lr__lead_field(lead, i);
+        size_t n;
+        char what[64 + LEADROUTE_MAX_NAME];
+        if (!f->name)
+            return lr__error_set(LEADROUTE_ELEAD, "lead field %zu has no name", i);
+        n = strnlen(f->name, LEADROUTE_MAX_NAME + 1);
+        if (n == 0 || n > LEADROUTE_MAX_NAME)
+            return lr__error_set(LEADROUTE_ELEAD, "lead field %zu: name must be 1 to %d bytes", i,
+                                 LEADROUTE_MAX_NAME);
+        if (!lr__utf8_valid(f->name, n))
+            return lr__error_set(LEADROUTE_ELEAD, "lead field %zu: name is not valid UTF-8", i);
+        snprintf(what, sizeof what, "lead field '%s'", f->name);
+        if ((rc = lr__value_check(&f->value, what)) != LEADROUTE_OK)
+            return rc;
+        for (j = 0; j < i; j++)
+            if (strcmp(lr__lead_field(lead, j)->name, f->name) == 0)
+                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s' appears twice", f->name);
+    }
+    return LEADROUTE_OK;
+}

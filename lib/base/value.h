@@ -1,0 +1,26 @@
+/* Value checks and normalisation shared by leads and tables. */
+#ifndef LR_BASE_VALUE_H
+#define LR_BASE_VALUE_H
+
+#include <stddef.h>
+#include "leadroute/value.h"
+
+/* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF). */
+int lr__utf8_valid(const char *s, size_t len);
+
+/* Parse a decimal number: [+-]digits[.digits][(e|E)[+-]digits], the whole
+ * text, locale-independent, finite. Returns 0 on success. */
+int lr__parse_number(const char *s, size_t len, double *out);
+
+/* Strip ASCII white space at both ends. */
+void lr__trim(const char **s, size_t *len);
+
+/* Case-fold `len` bytes of UTF-8 into `out` (room for `len` bytes: folding
+ * never changes the length). ASCII, Latin-1, Greek and Cyrillic capitals. */
+void lr__fold(const char *s, size_t len, char *out);
+
+/* Validate one value (version, UTF-8, length, finite, set size);
+ * `what` names it in the message. Returns LEADROUTE_OK or an error set. */
+int lr__value_check(const leadroute_value *v, const char *what);
+
+#endif

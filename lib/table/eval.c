@@ -1,0 +1,531 @@
+/* Compiled evaluation: look each lead value up in its column index, then AND
+ * the columns' outcome bitsets, 64 words (4096 rules) per summary step, the
+ * most selective column first. FIRST stops at the first surviving bit. */
+#include <math.h>
+#include <string.h>
+
+#include "base/bitset.h"
+#include "base/error.h"
+#include "base/lead.h"
+#include "base/value.h"
+#include "table/internal.h"
+
+static const char *lr__value_type_name(uint32_t type)
+{
+    switch (type) {
+    case LEADROUTE_VALUE_NULL: return "null";
+    case LEADROUTE_VALUE_STRING: return "a string";
+    case LEADROUTE_VALUE_NUMBER: return "a number";
+    case LEADROUTE_VALUE_BOOL: return "a bool";
+    case LEADROUTE_VALUE_SET: return "a set";
+    default: return "an unknown type";
+    }
+}
+
+static int lr__eq_ci(const char *s, size_t n, const char *word)
+{
+    size_t i;
+    if (strlen(word) != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]) != word[i])
+            return 0;
+    return 1;
+}
+
+static int lr__text_check(const char *s, const char *field, const char *part, size_t *len)
+{
+    size_t n;
+    if (!s)
+        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': %s is NULL", field, part);
+    n = strnlen(s, LEADROUTE_MAX_STRING + 1);
+    if (n > LEADROUTE_MAX_STRING)
+        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': %s is longer than %d bytes", field, part,
+                             LEADROUTE_MAX_STRING);
+    if (!lr__utf8_valid(s, n))
+        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': %s is not valid UTF-8", field, part);
+    *len = n;
+    return LEADROUTE_OK;
+}
+
+int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t col, lr__input *in)
+{
+    const char *name = t->inputs[col].name;
+    const leadroute_field *f = NULL;
+    const leadroute_value *v;
+    uint32_t type = t->inputs[col].type;
+    size_t i, n;
+    int rc;
+
+    memset(in, 0, sizeof *in);
+    /* Hosts usually list fields in column order, often with our name pointers. */
+    if (col < lead->field_count) {
+        const leadroute_field *g = lr__lead_field(lead, col);
+        if (g->name == name || (g->name && strcmp(g->name, name) == 0))
+            f = g;
+    }
+    for (i = 0; !f && i < lead->field_count; i++) {
+        const leadroute_field *g = lr__lead_field(lead, i);
+        if (!g->name)
+            return lr__error_set(LEADROUTE_ELEAD, "lead field %zu has no name", i);
+        if (g->name == name || strcmp(g->name, name) == 0)
+            f = g;
+    }
+    if (!f)
+        return LEADROUTE_OK;
+    v = &f->value;
+    if (v->version == 0 || v->version > LEADROUTE_VALUE_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "lead field '%s': leadroute_value version %u is not supported (1..%u)",
+                             name, v->version, LEADROUTE_VALUE_VERSION);
+    if (v->type == LEADROUTE_VALUE_NULL)
+        return LEADROUTE_OK;
+
+    switch (type) {
+    case LEADROUTE_TYPE_STRING:
+    case LEADROUTE_TYPE_SET:
+        if (v->type == LEADROUTE_VALUE_STRING) {
+            if ((rc = lr__text_check(v->string, name, "string", &n)) != 0)
+                return rc;
+            in->str = v->string;
+            in->len = n;
+            lr__trim(&in->str, &in->len);
+            in->kind = in->len ? LR_IN_STR : LR_IN_NULL;
+            return LEADROUTE_OK;
+        }
+        if (v->type == LEADROUTE_VALUE_SET && type == LEADROUTE_TYPE_SET) {
+            if (v->item_count > LEADROUTE_MAX_SET_ITEMS)
+                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set has %zu items, more than %d", name,
+                                     v->item_count, LEADROUTE_MAX_SET_ITEMS);
+            if (v->item_count && !v->items)
+                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set items are NULL", name);
+            for (i = 0; i < v->item_count; i++)
+                if ((rc = lr__text_check(v->items[i], name, "set item", &n)) != 0)
+                    return rc;
+            in->kind = v->item_count ? LR_IN_SET : LR_IN_NULL;
+            in->items = v->items;
+            in->nitems = v->item_count;
+            return LEADROUTE_OK;
+        }
+        break;
+    case LEADROUTE_TYPE_NUMBER:
+        if (v->type == LEADROUTE_VALUE_NUMBER) {
+            if (!isfinite(v->number))
+                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': number is %s, not a finite number", name,
+                                     isnan(v->number) ? "NaN" : "infinite");
+            in->kind = LR_IN_NUM;
+            in->num = v->number;
+            return LEADROUTE_OK;
+        }
+        if (v->type == LEADROUTE_VALUE_STRING) {
+            const char *s;
+            if ((rc = lr__text_check(v->string, name, "string", &n)) != 0)
+                return rc;
+            s = v->string;
+            lr__trim(&s, &n);
+            if (n == 0)
+                return LEADROUTE_OK;
+            if (lr__parse_number(s, n, &in->num) != 0)
+                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not a number", name,
+                                     (int)(n > 60 ? 60 : n), s);
+            in->kind = LR_IN_NUM;
+            return LEADROUTE_OK;
+        }
+        break;
+    case LEADROUTE_TYPE_BOOL:
+        if (v->type == LEADROUTE_VALUE_BOOL) {
+            in->kind = LR_IN_STR;
+            in->str = v->boolean ? "true" : "false";
+            in->len = strlen(in->str);
+            return LEADROUTE_OK;
+        }
+        if (v->type == LEADROUTE_VALUE_STRING) {
+            const char *s;
+            if ((rc = lr__text_check(v->string, name, "string", &n)) != 0)
+                return rc;
+            s = v->string;
+            lr__trim(&s, &n);
+            if (n == 0)
+                return LEADROUTE_OK;
+            if (lr__eq_ci(s, n, "true"))
+                in->str = "true";
+            else if (lr__eq_ci(s, n, "false"))
+                in->str = "false";
+            else
+                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not true or false", name,
+                                     (int)(n > 60 ? 60 : n), s);
+            in->kind = LR_IN_STR;
+            in->len = strlen(in->str);
+            return LEADROUTE_OK;
+        }
+        break;
+    default:
+        break;
+    }
+    if (v->type > LEADROUTE_VALUE_SET)
+        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': unknown value type %u", name, v->type);
+    return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': the table reads %s column, the lead gives %s", name,
+                         type == LEADROUTE_TYPE_NUMBER ? "a number" : type == LEADROUTE_TYPE_BOOL ? "a bool"
+                         : type == LEADROUTE_TYPE_SET ? "a set" : "a string",
+                         lr__value_type_name(v->type));
+}
+
+const char *lr__input_text(const lr__index *ix, const char *s, size_t len, char *buf, size_t *out_len)
+{
+    lr__trim(&s, &len);
+    *out_len = len;
+    if (ix->folded && len) {
+        lr__fold(s, len, buf);
+        return buf;
+    }
+    return s;
+}
+
+int lr__result_check(const leadroute_table *t, leadroute_result *r)
+{
+    uint32_t j, stamps = 0;
+    for (j = 0; j < t->noutputs; j++)
+        if (t->value_id_count[j] > stamps)
+            stamps = t->value_id_count[j];
+    if (r->cap_rules < t->nrules || r->cap_inputs < t->ninputs || r->cap_outputs < t->noutputs ||
+        r->cap_parts < t->nset_columns * (LEADROUTE_MAX_SET_ITEMS + 1u) || r->cap_stamps < stamps)
+        return lr__error_set(LEADROUTE_ERANGE, "the result is too small for this table; call leadroute_result_reserve()");
+    return LEADROUTE_OK;
+}
+
+/* ---- the scan ------------------------------------------------------------ */
+
+static inline uint64_t lr__sparse_word(const lr__outcome *o, uint32_t *pos, uint32_t w)
+{
+    uint32_t p = *pos;
+    while (p < o->nnz && o->idx[p] < w)
+        p++;
+    *pos = p;
+    return (p < o->nnz && o->idx[p] == w) ? o->words[p] : 0;
+}
+
+static inline uint64_t lr__view_word(lr__view *v, uint32_t w)
+{
+    uint32_t i;
+    uint64_t t;
+    switch (v->kind) {
+    case LR_VIEW_DENSE:
+        return v->words[w];
+    case LR_VIEW_SPARSE:
+        return v->words[w] ^ lr__sparse_word(v->sparse, &v->pos, w);
+    default:
+        t = 0;
+        for (i = 0; i < v->nparts; i++) {
+            const lr__outcome *o = v->parts[i];
+            t |= o->nnz == LR_DENSE ? o->words[w] : lr__sparse_word(o, &v->part_pos[i], w);
+        }
+        return v->words[w] ^ t;
+    }
+}
+
+static inline uint64_t lr__view_summary(const lr__view *v, uint32_t s)
+{
+    uint64_t m;
+    uint32_t i;
+    if (v->kind != LR_VIEW_MULTI)
+        return v->summary[s];
+    m = v->summary[s];
+    for (i = 0; i < v->nparts; i++)
+        m |= v->parts[i]->summary[s];
+    return m;
+}
+
+static void lr__scan(const leadroute_table *t, leadroute_result *r, uint32_t nviews, int first_only)
+{
+    lr__view **order = r->order;
+    uint32_t s, i, count = 0;
+    uint64_t last = (t->nrules & 63) ? (((uint64_t)1 << (t->nrules & 63)) - 1) : ~(uint64_t)0;
+    uint32_t lastsum_bits = t->nwords & 63;
+    uint64_t lastsum = lastsum_bits ? (((uint64_t)1 << lastsum_bits) - 1) : ~(uint64_t)0;
+
+    if (t->nrules == 0) {
+        r->count = 0;
+        return;
+    }
+    for (s = 0; s < t->nsum; s++) {
+        uint64_t m = s + 1 == t->nsum ? lastsum : ~(uint64_t)0;
+        for (i = 0; i < nviews && m; i++)
+            m &= lr__view_summary(order[i], s);
+        while (m) {
+            uint32_t w = s * 64 + lr__ctz64(m);
+            uint64_t x = w + 1 == t->nwords ? last : ~(uint64_t)0;
+            m &= m - 1;
+            for (i = 0; i < nviews && x; i++)
+                x &= lr__view_word(order[i], w);
+            while (x) {
+                r->hits[count++] = w * 64 + lr__ctz64(x);
+                if (first_only) {
+                    r->count = count;
+                    return;
+                }
+                x &= x - 1;
+            }
+        }
+    }
+    r->count = count;
+}
+
+static int lr__eval_prepare(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
+{
+    int rc;
+    if (!t || !lead || !r)
+        return lr__error_set(LEADROUTE_EINVAL, "table, lead and result must not be NULL");
+    r->count = 0;
+    r->has_aggregates = 0;
+    r->table = t;
+    if ((rc = lr__lead_check_header(lead)) != 0)
+        return rc;
+    return lr__result_check(t, r);
+}
+
+int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
+{
+    uint32_t c, nviews = 0, parts_used = 0, i;
+    int rc;
+
+    if ((rc = lr__eval_prepare(t, lead, r)) != 0)
+        return rc;
+    for (c = 0; c < t->ninputs; c++) {
+        const lr__index *ix = &t->index[c];
+        lr__view *v = &r->views[c];
+        lr__input in;
+        size_t len;
+        const char *s;
+
+        if ((rc = lr__input_get(t, lead, c, &in)) != 0)
+            return rc;
+        if (ix->type == LEADROUTE_TYPE_SET) {
+            uint32_t pop = ix->dpopcount, nonempty = 0;
+            v->kind = LR_VIEW_MULTI;
+            v->words = ix->dwords;
+            v->summary = ix->dsummary;
+            v->parts = &r->parts[parts_used];
+            v->part_pos = &r->part_pos[parts_used];
+            v->nparts = 0;
+            if (in.kind == LR_IN_STR || in.kind == LR_IN_SET) {
+                size_t n = in.kind == LR_IN_STR ? 1 : in.nitems;
+                for (i = 0; i < n; i++) {
+                    const char *item = in.kind == LR_IN_STR ? in.str : in.items[i];
+                    const lr__outcome *o;
+                    s = lr__input_text(ix, item, in.kind == LR_IN_STR ? in.len : strlen(item), r->fold, &len);
+                    if (!len)
+                        continue;
+                    nonempty++;
+                    o = &ix->outcomes[lr__index_lookup_text(ix, s, len)];
+                    if (o->popcount) {
+                        v->part_pos[v->nparts] = 0;
+                        v->parts[v->nparts++] = o;
+                        pop += o->popcount;
+                    }
+                }
+            }
+            if (!nonempty && ix->outcomes[ix->null_outcome].popcount) {
+                v->part_pos[0] = 0;
+                v->parts[0] = &ix->outcomes[ix->null_outcome];
+                v->nparts = 1;
+                pop += v->parts[0]->popcount;
+            }
+            parts_used += v->nparts;
+            if (v->nparts == 0) {
+                /* just D */
+                v->kind = LR_VIEW_DENSE;
+                pop = ix->dpopcount;
+            }
+            v->popcount = pop > t->nrules ? t->nrules : pop;
+            if (v->kind == LR_VIEW_DENSE && pop == t->nrules)
+                continue;
+        } else {
+            uint32_t oi;
+            const lr__outcome *o;
+            if (in.kind == LR_IN_NULL) {
+                oi = ix->null_outcome;
+            } else if (in.kind == LR_IN_NUM) {
+                oi = lr__index_lookup_number(ix, in.num);
+            } else {
+                s = lr__input_text(ix, in.str, in.len, r->fold, &len);
+                oi = lr__index_lookup_text(ix, s, len);
+            }
+            o = &ix->outcomes[oi];
+            v->popcount = o->popcount;
+            v->summary = o->summary;
+            if (o->nnz == LR_DENSE) {
+                v->kind = LR_VIEW_DENSE;
+                v->words = o->words;
+            } else {
+                v->kind = LR_VIEW_SPARSE;
+                v->words = ix->dwords;
+                v->sparse = o;
+                v->pos = 0;
+            }
+            if (o->popcount == t->nrules)
+                continue; /* every rule accepts: the column filters nothing */
+        }
+        if (v->popcount == 0) {
+            r->count = 0;
+            return lr__apply_policy(t, r);
+        }
+        /* insertion by selectivity: the rarest column prunes first */
+        for (i = nviews; i > 0 && r->order[i - 1]->popcount > v->popcount; i--)
+            r->order[i] = r->order[i - 1];
+        r->order[i] = v;
+        nviews++;
+    }
+    lr__scan(t, r, nviews, t->hit_policy == LEADROUTE_HIT_FIRST);
+    return lr__apply_policy(t, r);
+}
+
+/* ---- hit policies ------------------------------------------------------ */
+
+static void lr__sort_by_priority(const leadroute_table *t, uint32_t *h, uint32_t n)
+{
+    /* heap sort on prio_order: in place, no allocation */
+    const uint32_t *key = t->prio_order;
+    uint32_t start, end;
+    if (n < 2)
+        return;
+    for (start = n / 2; start-- > 0;) {
+        uint32_t root = start;
+        for (;;) {
+            uint32_t child = 2 * root + 1, tmp;
+            if (child >= n)
+                break;
+            if (child + 1 < n && key[h[child]] < key[h[child + 1]])
+                child++;
+            if (key[h[root]] >= key[h[child]])
+                break;
+            tmp = h[root], h[root] = h[child], h[child] = tmp;
+            root = child;
+        }
+    }
+    for (end = n - 1; end > 0; end--) {
+        uint32_t tmp = h[0], root = 0;
+        h[0] = h[end], h[end] = tmp;
+        for (;;) {
+            uint32_t child = 2 * root + 1;
+            if (child >= end)
+                break;
+            if (child + 1 < end && key[h[child]] < key[h[child + 1]])
+                child++;
+            if (key[h[root]] >= key[h[child]])
+                break;
+            tmp = h[root], h[root] = h[child], h[child] = tmp;
+            root = child;
+        }
+    }
+}
+
+static void lr__aggregate(const leadroute_table *t, leadroute_result *r)
+{
+    uint32_t j, i;
+    for (j = 0; j < t->noutputs; j++) {
+        leadroute_value *a = &r->aggregates[j];
+        memset(a, 0, sizeof *a);
+        a->version = LEADROUTE_VALUE_VERSION;
+        a->type = LEADROUTE_VALUE_NULL;
+        if (t->aggregation == LEADROUTE_AGG_COUNT) {
+            uint32_t distinct = 0;
+            if (++r->stamp == 0) {
+                memset(r->stamps, 0, sizeof *r->stamps * r->cap_stamps);
+                r->stamp = 1;
+            }
+            for (i = 0; i < r->count; i++) {
+                uint32_t id = t->value_ids[j][r->hits[i]];
+                if (id != UINT32_MAX && r->stamps[id] != r->stamp) {
+                    r->stamps[id] = r->stamp;
+                    distinct++;
+                }
+            }
+            a->type = LEADROUTE_VALUE_NUMBER;
+            a->number = distinct;
+            continue;
+        }
+        for (i = 0; i < r->count; i++) {
+            const leadroute_value *v = &t->rules[r->hits[i]].outputs[j];
+            if (v->type != LEADROUTE_VALUE_NUMBER)
+                continue;
+            if (a->type == LEADROUTE_VALUE_NULL) {
+                a->type = LEADROUTE_VALUE_NUMBER;
+                a->number = v->number;
+            } else if (t->aggregation == LEADROUTE_AGG_SUM) {
+                a->number += v->number;
+            } else if (t->aggregation == LEADROUTE_AGG_MIN ? v->number < a->number : v->number > a->number) {
+                a->number = v->number;
+            }
+        }
+    }
+    r->has_aggregates = 1;
+}
+
+int lr__apply_policy(const leadroute_table *t, leadroute_result *r)
+{
+    uint32_t i, j, best;
+    switch (t->hit_policy) {
+    case LEADROUTE_HIT_FIRST:
+        if (r->count > 1)
+            r->count = 1;
+        return LEADROUTE_OK;
+    case LEADROUTE_HIT_UNIQUE:
+        if (r->count > 1)
+            return lr__error_set(LEADROUTE_EHITPOLICY,
+                                 "hit policy unique: %u rules match this lead ('%s' and '%s'%s)", r->count,
+                                 t->rules[r->hits[0]].id, t->rules[r->hits[1]].id, r->count > 2 ? ", ..." : "");
+        return LEADROUTE_OK;
+    case LEADROUTE_HIT_ANY:
+        for (i = 1; i < r->count; i++)
+            for (j = 0; j < t->noutputs; j++)
+                if (t->value_ids[j][r->hits[i]] != t->value_ids[j][r->hits[0]])
+                    return lr__error_set(LEADROUTE_EHITPOLICY,
+                                         "hit policy any: rules '%s' and '%s' both match but give different '%s'",
+                                         t->rules[r->hits[0]].id, t->rules[r->hits[i]].id, t->outputs[j].name);
+        if (r->count > 1)
+            r->count = 1;
+        return LEADROUTE_OK;
+    case LEADROUTE_HIT_PRIORITY:
+        if (r->count > 1) {
+            best = r->hits[0];
+            for (i = 1; i < r->count; i++)
+                if (t->prio_order[r->hits[i]] < t->prio_order[best])
+                    best = r->hits[i];
+            r->hits[0] = best;
+            r->count = 1;
+        }
+        return LEADROUTE_OK;
+    case LEADROUTE_HIT_OUTPUT_ORDER:
+        lr__sort_by_priority(t, r->hits, r->count);
+        return LEADROUTE_OK;
+    case LEADROUTE_HIT_RULE_ORDER:
+        return LEADROUTE_OK;
+    case LEADROUTE_HIT_COLLECT:
+        if (t->aggregation != LEADROUTE_AGG_NONE)
+            lr__aggregate(t, r);
+        return LEADROUTE_OK;
+    default:
+        return lr__error_set(LEADROUTE_EINVAL, "unknown hit policy %u", t->hit_policy);
+    }
+}
+
+/* ---- reference evaluator -------------------------------------------------- */
+
+int lr__atom_match_text(const lr__atom *a, const char *s, size_t len)
+{
+    if (a->kind == LR_ATOM_EQ)
+        return a->len == len && memcmp(a->str, s, len) == 0;
+    if (a->kind == LR_ATOM_PREFIX)
+        return a->len <= len && memcmp(a->str, s, a->len) == 0;
+    return 0;
+}
+
+int lr__atom_match_number(const lr__atom *a, double x)
+{
+    if (a->kind != LR_ATOM_RANGE)
+        return 0;
+    if (a->has_lo && (a->lo_open ? !(x > a->lo) : !(x >= a->lo)))
+        return 0;
+    if (a->has_hi && (a->hi_open ? !(x < a->hi) : !(x <= a->hi)))
+        return 0;
+    return 1;
+}

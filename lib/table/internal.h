@@ -1,0 +1,282 @@
+/* Internal representation of decision tables, shared by the table modules.
+ *
+ * Data path: text -> csv -> parse (directives, header, rows) -> builder
+ * (cells parsed into atoms) -> compile (per-column index of outcome bitsets)
+ * -> eval (AND of the columns' outcome bitsets, block by block).
+ */
+#ifndef LR_TABLE_INTERNAL_H
+#define LR_TABLE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "base/alloc.h"
+#include "leadroute/table.h"
+
+/* ---- cells -------------------------------------------------------------- */
+
+enum lr__atom_kind {
+    LR_ATOM_EQ = 1,      /* string/bool equality: str,len (already folded for :ci) */
+    LR_ATOM_RANGE = 2,   /* number interval (equality is [x..x]) */
+    LR_ATOM_PREFIX = 3,  /* string prefix: str,len */
+    LR_ATOM_NULL = 4     /* the value is missing */
+};
+
+typedef struct lr__atom {
+    uint8_t kind;
+    uint8_t has_lo, has_hi;    /* RANGE: a missing bound is infinite */
+    uint8_t lo_open, hi_open;  /* RANGE: 1 = bound excluded */
+    double lo, hi;
+    const char *str;
+    uint32_t len;
+} lr__atom;
+
+typedef struct lr__cell {
+    uint8_t any;       /* '-' or empty: matches everything */
+    uint8_t negated;   /* not(...) or != : matches exactly what the atoms do not */
+    uint32_t natoms;
+    lr__atom *atoms;
+} lr__cell;
+
+/* ---- columns and rules ---------------------------------------------------- */
+
+typedef struct lr__column {
+    const char *name;
+    uint32_t type;    /* leadroute_column_type */
+    uint32_t flags;   /* LEADROUTE_COLUMN_* */
+    /* outputs: priority list, highest first */
+    leadroute_value *priorities;
+    uint32_t npriorities;
+} lr__column;
+
+typedef struct lr__rule {
+    const char *id;
+    uint32_t line;
+    lr__cell *cells;            /* one per input column */
+    leadroute_value *outputs;   /* one per output column */
+} lr__rule;
+
+/* Where a rule came from, for messages: a table file line, or a built rule. */
+typedef struct lr__origin {
+    const char *file;           /* NULL for the builder API */
+    uint32_t line;
+    const uint32_t *cell_cols;  /* 1-based byte column of each cell, or NULL */
+    const uint8_t *cell_quoted; /* whether each cell was quoted in the CSV */
+} lr__origin;
+
+/* ---- compiled index ------------------------------------------------------- */
+
+/* An outcome: the rules a class of lead values selects in one column.
+ * Dense: `words` holds nwords words. Sparse: nnz (word index, word) pairs.
+ * For scalar columns a dense outcome stores the final column bitset and a
+ * sparse one stores T, the difference from the column default D (final = D ^ T);
+ * set columns always store T. `summary` has one bit per word of the final
+ * bitset (scalar) or of T (set) that may be non-zero. */
+typedef struct lr__outcome {
+    uint32_t nnz;             /* LR_DENSE for dense */
+    uint32_t popcount;        /* bits in the final bitset (scalar) or in T (set) */
+    const uint32_t *idx;      /* sparse: word indexes, ascending */
+    const uint64_t *words;    /* dense: nwords; sparse: nnz */
+    const uint64_t *summary;  /* nsum words */
+} lr__outcome;
+
+#define LR_DENSE UINT32_MAX
+
+typedef struct lr__keymap_entry {
+    uint64_t hash;
+    const char *str;
+    uint32_t len;
+    uint32_t outcome;
+} lr__keymap_entry;
+
+typedef struct lr__keymap {
+    lr__keymap_entry *slots;  /* power-of-two size, str NULL = empty */
+    uint32_t mask;
+    uint32_t count;
+} lr__keymap;
+
+typedef struct lr__index {
+    uint32_t type;
+    int folded;               /* :ci */
+    /* column default D: rules whose cell is any or negated */
+    const uint64_t *dwords;
+    const uint64_t *dsummary;
+    uint32_t dpopcount;
+    lr__outcome *outcomes;
+    uint32_t noutcomes;
+    uint32_t null_outcome;    /* outcome for a missing value */
+    uint32_t other_outcome;   /* value in no key/prefix/segment class: D (scalar) or empty T (set) */
+    /* strings, bools, sets */
+    lr__keymap keys;
+    lr__keymap prefixes;      /* value: prefix number; its outcome is prefix_base + number */
+    uint32_t prefix_base;
+    uint32_t *prefix_lens;    /* distinct prefix lengths, descending */
+    uint32_t nprefix_lens;
+    /* numbers: k endpoints, 2k+1 segments */
+    double *points;
+    uint32_t npoints;
+    uint32_t *segment_outcome;
+} lr__index;
+
+typedef struct lr__diag {
+    uint32_t kind;
+    uint32_t rule, other;     /* rule indexes, UINT32_MAX if none */
+    const char *witness;
+    const char *message;
+} lr__diag;
+
+struct leadroute_table {
+    atomic_uint refs;
+    lr__alloc alloc;
+    lr__arena arena;
+    const char *file;
+    const char *name, *version;
+    uint64_t hash;
+    uint32_t hit_policy, aggregation;
+    uint32_t ninputs, noutputs, nrules;
+    uint32_t nwords, nsum;    /* 64-bit words per rule bitset, and per summary */
+    lr__column *inputs, *outputs;
+    lr__rule *rules;
+    lr__index *index;         /* per input column */
+    uint32_t nset_columns;
+    uint32_t *prio_order;     /* PRIORITY/OUTPUT ORDER: rank of each rule, 0 = highest */
+    uint32_t **value_ids;     /* per output, per rule: id of its value (equal values share ids) */
+    uint32_t *value_id_count; /* per output: distinct ids */
+    lr__diag *diags;
+    uint32_t ndiags;
+    size_t memory;
+};
+
+/* ---- the evaluation scratch, owned by leadroute_result ---------------------- */
+
+typedef struct lr__view {
+    uint32_t kind;            /* LR_VIEW_DENSE, _SPARSE, _MULTI */
+    uint32_t popcount;
+    const uint64_t *words;    /* DENSE: the final bitset; SPARSE/MULTI: D */
+    const uint64_t *summary;  /* DENSE/SPARSE: final summary; MULTI: D summary */
+    const lr__outcome *sparse;/* SPARSE: T */
+    uint32_t pos;             /* SPARSE: cursor */
+    uint32_t nparts;          /* MULTI: number of T parts */
+    const lr__outcome **parts;/* MULTI */
+    uint32_t *part_pos;       /* MULTI: cursors of sparse parts */
+} lr__view;
+
+enum { LR_VIEW_DENSE = 1, LR_VIEW_SPARSE = 2, LR_VIEW_MULTI = 3 };
+
+struct leadroute_result {
+    lr__alloc alloc;
+    const leadroute_table *table;
+    uint32_t count;
+    uint32_t cap_rules;       /* hits and scratch hold this many */
+    uint32_t cap_inputs;
+    uint32_t cap_outputs;
+    uint32_t cap_parts;       /* set columns * (LEADROUTE_MAX_SET_ITEMS + 1) */
+    uint32_t *hits;
+    uint32_t *scratch;
+    uint32_t *stamps;
+    uint32_t stamp;
+    uint32_t cap_stamps;
+    leadroute_value *aggregates;
+    int has_aggregates;
+    lr__view *views;
+    lr__view **order;
+    const lr__outcome **parts;
+    uint32_t *part_pos;
+    char fold[LEADROUTE_MAX_STRING + 8];
+};
+
+/* ---- lead input normalisation, shared by both evaluators -------------------- */
+
+enum { LR_IN_NULL = 0, LR_IN_STR = 1, LR_IN_NUM = 2, LR_IN_SET = 3 };
+
+typedef struct lr__input {
+    uint32_t kind;
+    const char *str;          /* STR: trimmed, not folded */
+    size_t len;
+    double num;
+    const char *const *items; /* SET: raw items (trim and fold per item) */
+    size_t nitems;
+} lr__input;
+
+/* Read the lead's value for input column `col`, checked and normalised. */
+int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t col, lr__input *in);
+
+/* Trim (and fold for :ci) one string into `buf`; returns the text to match
+ * and sets *len; an empty result means missing. */
+const char *lr__input_text(const lr__index *ix, const char *s, size_t len, char *buf, size_t *out_len);
+
+/* Does atom `a` accept the normalised text / number? (reference semantics) */
+int lr__atom_match_text(const lr__atom *a, const char *s, size_t len);
+int lr__atom_match_number(const lr__atom *a, double x);
+
+/* Turn a full list of matching rules (ascending, in result->hits) into the
+ * hit-policy answer; shared by the compiled and the reference evaluator. */
+int lr__apply_policy(const leadroute_table *t, leadroute_result *r);
+
+/* Check the result fits the table. */
+int lr__result_check(const leadroute_table *t, leadroute_result *r);
+
+/* ---- builder ----------------------------------------------------------------- */
+
+struct leadroute_table_builder {
+    lr__alloc alloc;
+    lr__arena arena;          /* columns, rules and their cells */
+    leadroute_table_options options;
+    const char *file;         /* set while parsing a file */
+    char *name, *version;
+    uint32_t hit_policy, aggregation;
+    int hit_policy_set, aggregation_set;
+    lr__column *inputs, *outputs;
+    uint32_t ninputs, noutputs, cap_inputs, cap_outputs;
+    /* priority directives, resolved at build time */
+    struct lr__prio { const char *output; const char *text; uint32_t len; uint32_t line; } *prios;
+    uint32_t nprios, cap_prios;
+    lr__rule *rules;
+    uint32_t nrules, cap_rules;
+    lr__keymap ids;           /* rule id -> rule index */
+};
+
+int lr__builder_init(leadroute_table_builder *b, const leadroute_table_options *options);
+void lr__builder_clear(leadroute_table_builder *b);
+int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
+                       size_t value_len, uint32_t line);
+int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *rule, const lr__origin *origin);
+int lr__builder_add_column(leadroute_table_builder *b, int output, const char *name, size_t len,
+                           uint32_t type, uint32_t flags);
+
+/* Cells: parse one input cell for a column; errors name the origin. */
+typedef struct lr__cell_ctx {
+    const lr__origin *origin;
+    uint32_t cell;            /* cell number (for the column in messages) */
+    const char *column;
+    uint32_t type;
+    uint32_t flags;
+    const char *rule_id;      /* builder messages */
+} lr__cell_ctx;
+
+int lr__cell_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text, size_t len, lr__cell *out);
+int lr__output_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text, size_t len,
+                     leadroute_value *out);
+/* Parse a list of literal values ("a, b, c") of `type`, for priority directives. */
+int lr__literal_list_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text, size_t len,
+                           leadroute_value **out, uint32_t *n);
+int lr__value_equal(const leadroute_value *a, const leadroute_value *b);
+
+/* Keymap (strings to uint32), used for keys, prefixes and rule ids. */
+int lr__keymap_init(lr__keymap *m, const lr__alloc *a, uint32_t expected);
+void lr__keymap_free(lr__keymap *m, const lr__alloc *a);
+/* Insert s -> value unless present; *existing gets the present value or UINT32_MAX. */
+int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t len, uint32_t value,
+                   uint32_t *existing);
+int lr__keymap_get(const lr__keymap *m, const char *s, size_t len, uint32_t *value);
+
+/* Compile and lint: build the table from the builder. */
+int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);
+int lr__table_lint(leadroute_table *t);
+void lr__table_destroy(leadroute_table *t);
+
+/* Column lookup: the outcome of a scalar value, or the T part of one set item. */
+uint32_t lr__index_lookup_text(const lr__index *ix, const char *s, size_t len);
+uint32_t lr__index_lookup_number(const lr__index *ix, double x);
+
+#endif

@@ -1,0 +1,94 @@
+/* Open-addressing hash map from strings to uint32, keyed by XXH3. */
+#include <string.h>
+
+#include "base/error.h"
+#include "base/hash.h"
+#include "table/internal.h"
+
+int lr__keymap_init(lr__keymap *m, const lr__alloc *a, uint32_t expected)
+{
+    uint32_t size = 16;
+    while (size < expected * 2u + 2u && size < (1u << 30))
+        size *= 2;
+    m->slots = lr__calloc(a, size, sizeof *m->slots);
+    if (!m->slots)
+        return lr__error_nomem();
+    m->mask = size - 1;
+    m->count = 0;
+    return LEADROUTE_OK;
+}
+
+void lr__keymap_free(lr__keymap *m, const lr__alloc *a)
+{
+    lr__free(a, m->slots);
+    m->slots = NULL;
+    m->mask = m->count = 0;
+}
+
+static lr__keymap_entry *lr__keymap_find(const lr__keymap *m, uint64_t h, const char *s, size_t len)
+{
+    uint32_t i = (uint32_t)h & m->mask;
+    for (;;) {
+        lr__keymap_entry *e = &m->slots[i];
+        if (!e->str)
+            return e;
+        if (e->hash == h && e->len == len && memcmp(e->str, s, len) == 0)
+            return e;
+        i = (i + 1) & m->mask;
+    }
+}
+
+static int lr__keymap_grow(lr__keymap *m, const lr__alloc *a)
+{
+    lr__keymap bigger;
+    uint32_t i;
+    if (m->mask >= (1u << 30))
+        return lr__error_set(LEADROUTE_ELIMIT, "too many distinct keys");
+    bigger.slots = lr__calloc(a, (size_t)(m->mask + 1) * 2, sizeof *bigger.slots);
+    if (!bigger.slots)
+        return lr__error_nomem();
+    bigger.mask = m->mask * 2 + 1;
+    bigger.count = m->count;
+    for (i = 0; i <= m->mask; i++)
+        if (m->slots[i].str)
+            *lr__keymap_find(&bigger, m->slots[i].hash, m->slots[i].str, m->slots[i].len) = m->slots[i];
+    lr__free(a, m->slots);
+    *m = bigger;
+    return LEADROUTE_OK;
+}
+
+int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t len, uint32_t value,
+                   uint32_t *existing)
+{
+    uint64_t h = lr__hash(s, len);
+    lr__keymap_entry *e = lr__keymap_find(m, h, s, len);
+    if (e->str) {
+        *existing = e->outcome;
+        return LEADROUTE_OK;
+    }
+    *existing = UINT32_MAX;
+    if ((m->count + 1) * 2 > m->mask + 1) {
+        int rc = lr__keymap_grow(m, a);
+        if (rc)
+            return rc;
+        e = lr__keymap_find(m, h, s, len);
+    }
+    e->hash = h;
+    e->str = s;
+    e->len = len;
+    e->outcome = value;
+    m->count++;
+    return LEADROUTE_OK;
+}
+
+int lr__keymap_get(const lr__keymap *m, const char *s, size_t len, uint32_t *value)
+{
+    const lr__keymap_entry *e;
+    if (!m->slots || m->count == 0)
+        return 0;
+    e = lr__keymap_find(m, lr__hash(s, len), s, len);
+    if (!e->str)
+        return 0;
+    *value = e->outcome;
+    return 1;
+}
