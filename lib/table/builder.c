@@ -310,7 +310,8 @@ static int lr__rule_error(const lr__origin *o, int code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (o && o->file)
-        return lr__error_set_at(code, o->file, o->line, o->cell_cols ? o->cell_cols[0] : 1, "%s", msg);
+        return lr__error_set_at(code, o->file, o->line, o->id_col ? o->id_col : o->cell_cols ? o->cell_cols[0] : 1,
+                                "%s", msg);
     return lr__error_set(code, "%s", msg);
 }
 

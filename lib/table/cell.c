@@ -293,6 +293,13 @@ static int lr__read_test(lr__arena *arena, lr__cursor *c, lr__atom *a)
     }
     if (ch == '!')
         return lr__cell_error(c, start, "'!=' must be the whole cell; to exclude several values use not(a, b)");
+    if (lr__starts_ci(c, "not")) {
+        size_t p = c->pos + 3;
+        while (p < c->end && lr__is_ws(c->text[p]))
+            p++;
+        if (p < c->end && c->text[p] == '(')
+            return lr__cell_error(c, start, "not(...) must be the whole cell and cannot be nested or listed");
+    }
     if (ch == '[' || ch == ']' || ch == '(') {
         double lo, hi;
         char close;
@@ -311,7 +318,7 @@ static int lr__read_test(lr__arena *arena, lr__cursor *c, lr__atom *a)
             return rc;
         lr__skip_ws(c);
         if (c->pos >= c->end)
-            return lr__cell_error(c, c->pos, "expected ']', ')' or '[' to close the interval");
+            return lr__cell_error(c, start, "expected ']', ')' or '[' to close the interval");
         close = c->text[c->pos];
         if (close != ']' && close != ')' && close != '[')
             return lr__cell_error(c, c->pos, "expected ']', ')' or '[' to close the interval");

@@ -285,7 +285,7 @@ static int lr__eval_prepare(const leadroute_table *t, const leadroute_lead *lead
 int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
 {
     uint32_t c, nviews = 0, parts_used = 0, i;
-    int rc;
+    int rc, dead = 0;
 
     if ((rc = lr__eval_prepare(t, lead, r)) != 0)
         return rc;
@@ -298,6 +298,8 @@ int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, l
 
         if ((rc = lr__input_get(t, lead, c, &in)) != 0)
             return rc;
+        if (dead)
+            continue; /* no rule can match; the rest is only checked */
         if (ix->type == LEADROUTE_TYPE_SET) {
             uint32_t pop = ix->dpopcount, nonempty = 0;
             v->kind = LR_VIEW_MULTI;
@@ -365,8 +367,8 @@ int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, l
                 continue; /* every rule accepts: the column filters nothing */
         }
         if (v->popcount == 0) {
-            r->count = 0;
-            return lr__apply_policy(t, r);
+            dead = 1;
+            continue;
         }
         /* insertion by selectivity: the rarest column prunes first */
         for (i = nviews; i > 0 && r->order[i - 1]->popcount > v->popcount; i--)
@@ -374,7 +376,8 @@ int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, l
         r->order[i] = v;
         nviews++;
     }
-    lr__scan(t, r, nviews, t->hit_policy == LEADROUTE_HIT_FIRST);
+    if (!dead)
+        lr__scan(t, r, nviews, t->hit_policy == LEADROUTE_HIT_FIRST);
     return lr__apply_policy(t, r);
 }
 

@@ -62,6 +62,7 @@ typedef struct lr__origin {
     uint32_t line;
     const uint32_t *cell_cols;  /* 1-based byte column of each cell, or NULL */
     const uint8_t *cell_quoted; /* whether each cell was quoted in the CSV */
+    uint32_t id_col;            /* byte column of the rule id cell, 0 if none */
 } lr__origin;
 
 /* ---- compiled index ------------------------------------------------------- */

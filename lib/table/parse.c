@@ -62,7 +62,12 @@ static int lr__header(lr__parser *p)
     uint32_t i;
     int rc;
 
-    p->has_id = csv->nfields > 0 && lr__eq_ci(csv->fields[0].text, csv->fields[0].len, "rule");
+    if (csv->nfields > 0) {
+        const char *s0 = csv->fields[0].text;
+        size_t n0 = csv->fields[0].len;
+        lr__trim(&s0, &n0);
+        p->has_id = lr__eq_ci(s0, n0, "rule");
+    }
     for (i = p->has_id ? 1 : 0; i < csv->nfields; i++) {
         const lr__csv_field *f = &csv->fields[i];
         const char *s = f->text, *parts[4];
@@ -185,6 +190,7 @@ static int lr__row(lr__parser *p)
     origin.line = csv->line;
     origin.cell_cols = p->cols + first;
     origin.cell_quoted = p->quoted + first;
+    origin.id_col = p->has_id ? p->cols[0] : 0;
     return lr__builder_add_rule_at(&p->b, &rule, &origin);
 }
 
