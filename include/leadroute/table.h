@@ -226,7 +226,8 @@ typedef struct leadroute_diagnostic {
     uint32_t line;               /**< its source line, 0 if unknown */
     const char *other_rule_id;   /**< shadowing/overlapping rule, else NULL */
     uint32_t other_line;         /**< its line, 0 if unknown */
-    const char *witness;         /**< example lead "field=value; ...", or NULL */
+    const char *witness;         /**< example lead "field=value; set={a, b}; ..." (fields not
+                                      named are missing; "" = all missing), or NULL */
     const char *message;         /**< full sentence with file:line */
 } leadroute_diagnostic;
 

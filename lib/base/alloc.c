@@ -98,7 +98,8 @@ struct lr__arena_chunk {
 };
 
 #define LR__CHUNK_HEAD ((sizeof(lr__arena_chunk) + 15u) & ~(size_t)15u)
-#define LR__CHUNK_MIN ((size_t)64 * 1024)
+#define LR__CHUNK_FIRST ((size_t)4 * 1024)
+#define LR__CHUNK_MAX ((size_t)1024 * 1024)
 
 void lr__arena_init(lr__arena *arena, const lr__alloc *alloc)
 {
@@ -110,12 +111,15 @@ void lr__arena_init(lr__arena *arena, const lr__alloc *alloc)
 
 void *lr__arena_alloc(lr__arena *arena, size_t size)
 {
-    lr__arena_chunk *c = arena->head;
+    lr__arena_chunk *head = arena->head, *c = head;
     size = (size + 15u) & ~(size_t)15u;
     if (size == 0)
         size = 16;
     if (!c || c->size - c->used < size) {
-        size_t csize = size > LR__CHUNK_MIN / 2 ? size : LR__CHUNK_MIN;
+        /* chunks double as the arena grows, so small tables stay small */
+        size_t grow = arena->total < LR__CHUNK_FIRST ? LR__CHUNK_FIRST
+                      : arena->total > LR__CHUNK_MAX ? LR__CHUNK_MAX : arena->total;
+        size_t csize = size > grow / 2 ? size : grow;
         if (csize > SIZE_MAX - LR__CHUNK_HEAD)
             return NULL;
         c = lr__malloc(arena->alloc, LR__CHUNK_HEAD + csize);
@@ -123,12 +127,12 @@ void *lr__arena_alloc(lr__arena *arena, size_t size)
             return NULL;
         c->size = csize;
         c->used = 0;
-        /* A big private chunk goes behind the head so the head keeps its free room. */
-        if (arena->head && size > LR__CHUNK_MIN / 2) {
-            c->next = arena->head->next;
-            arena->head->next = c;
+        /* A chunk made for one big block goes behind the head, which keeps its room. */
+        if (head && csize == size && head->size - head->used >= 256) {
+            c->next = head->next;
+            head->next = c;
         } else {
-            c->next = arena->head;
+            c->next = head;
             arena->head = c;
         }
         arena->total += LR__CHUNK_HEAD + csize;

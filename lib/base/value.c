@@ -46,6 +46,29 @@ int lr__utf8_valid(const char *s, size_t len)
     return 1;
 }
 
+int lr__text_measure(const char *s, size_t max, size_t *len)
+{
+    /* One pass for length and UTF-8: leads are mostly short ASCII. */
+    const unsigned char *p = (const unsigned char *)s, *start = p;
+    for (;;) {
+        size_t n;
+        while (*p && *p < 0x80)
+            p++;
+        if (!*p)
+            break;
+        n = 0;
+        while (p[n] >= 0x80)
+            n++;
+        if (!lr__utf8_valid((const char *)p, n))
+            return -2;
+        p += n;
+        if ((size_t)(p - start) > max)
+            return -1;
+    }
+    *len = (size_t)(p - start);
+    return *len > max ? -1 : 0;
+}
+
 int leadroute_utf8_valid(const char *text, size_t length)
 {
     return text ? lr__utf8_valid(text, length) : 0;
@@ -73,6 +96,8 @@ int lr__parse_number(const char *s, size_t len, double *out)
         i++;
     while (i < len && s[i] >= '0' && s[i] <= '9')
         i++, digits++;
+    if (digits == 0)
+        return -1; /* ".5" is not in the grammar */
     if (i < len && s[i] == '.') {
         size_t frac = 0;
         i++;

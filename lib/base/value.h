@@ -8,6 +8,10 @@
 /* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF). */
 int lr__utf8_valid(const char *s, size_t len);
 
+/* Length and validity of a NUL-terminated string in one pass: 0 with *len
+ * set, -1 when longer than `max` bytes, -2 when not valid UTF-8. */
+int lr__text_measure(const char *s, size_t max, size_t *len);
+
 /* Parse a decimal number: [+-]digits[.digits][(e|E)[+-]digits], the whole
  * text, locale-independent, finite. Returns 0 on success. */
 int lr__parse_number(const char *s, size_t len, double *out);

@@ -331,7 +331,8 @@ static int read_row(reader *r)
     if (rc < 0)
         return rc;
     if (rc > 0)
-        return row_error(r, line, "duplicate lead id '%.200s' (first on line %u)", id, first_line);
+        return row_error(r, line, "duplicate lead id '%.*s' (first on line %u)", (int)(id_len < 200 ? id_len : 200),
+                         id, first_line);
     /* from here on the entry is in the id set: it must be completed */
 
     lr__lead_entry *e = &l->entries[l->count];

@@ -233,6 +233,10 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         return LEADROUTE_OK;
     }
     snprintf(shown, sizeof shown, "%.*s", (int)(key_len > 60 ? 60 : key_len), key);
+    if (!b->file)
+        return lr__error_set(LEADROUTE_EINVAL,
+                             "unknown table property '%s': expected hit_policy, aggregation, name, version or priority",
+                             shown);
     return lr__directive_error(b, line,
                                "unknown directive '%s': expected hit_policy, aggregation, name, version or priority",
                                shown);

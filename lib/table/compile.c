@@ -96,7 +96,8 @@ static int lr__outcome_make(lr__compiler *cc, const lr__index *ix, int is_set, l
         o->words = words;
         o->summary = summary;
     } else {
-        uint64_t *words = lr__arena_alloc(&t->arena, sizeof *words * t->nwords);
+        /* padded to a multiple of LR_SCAN_GROUP words for the scan kernel */
+        uint64_t *words = lr__arena_zalloc(&t->arena, sizeof *words * lr__padded_words(t->nwords));
         if (!words)
             return lr__error_nomem();
         for (w = 0; w < t->nwords; w++) {
@@ -129,7 +130,8 @@ static int lr__csr(lr__compiler *cc, lr__pair *pairs, uint32_t n, uint32_t nkeys
     uint32_t i;
     if (!start)
         return lr__error_nomem();
-    qsort(pairs, n, sizeof *pairs, lr__pair_cmp);
+    if (n)
+        qsort(pairs, n, sizeof *pairs, lr__pair_cmp);
     for (i = 0; i < n; i++)
         start[pairs[i].key + 1]++;
     for (i = 0; i < nkeys; i++)
@@ -166,7 +168,7 @@ static int lr__u32_desc(const void *x, const void *y)
 static int lr__index_default(lr__compiler *cc, uint32_t col, lr__index *ix)
 {
     leadroute_table *t = cc->t;
-    uint64_t *d = lr__arena_zalloc(&t->arena, sizeof *d * t->nwords);
+    uint64_t *d = lr__arena_zalloc(&t->arena, sizeof *d * lr__padded_words(t->nwords));
     uint32_t r, w;
     if (!d)
         return lr__error_nomem();
@@ -468,7 +470,7 @@ uint32_t lr__index_lookup_text(const lr__index *ix, const char *s, size_t len)
     uint32_t o, i;
     if (len == 0)
         return ix->null_outcome;
-    if (lr__keymap_get(&ix->keys, s, len, &o))
+    if (ix->keys.count && lr__keymap_get(&ix->keys, s, len, &o))
         return o;
     for (i = 0; i < ix->nprefix_lens; i++)
         if (ix->prefix_lens[i] <= len && lr__keymap_get(&ix->prefixes, s, ix->prefix_lens[i], &o))

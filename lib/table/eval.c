@@ -35,16 +35,15 @@ static int lr__eq_ci(const char *s, size_t n, const char *word)
 
 static int lr__text_check(const char *s, const char *field, const char *part, size_t *len)
 {
-    size_t n;
+    int rc;
     if (!s)
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': %s is NULL", field, part);
-    n = strnlen(s, LEADROUTE_MAX_STRING + 1);
-    if (n > LEADROUTE_MAX_STRING)
+    rc = lr__text_measure(s, LEADROUTE_MAX_STRING, len);
+    if (rc == -1)
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': %s is longer than %d bytes", field, part,
                              LEADROUTE_MAX_STRING);
-    if (!lr__utf8_valid(s, n))
+    if (rc == -2)
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': %s is not valid UTF-8", field, part);
-    *len = n;
     return LEADROUTE_OK;
 }
 
@@ -171,7 +170,8 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
 
 const char *lr__input_text(const lr__index *ix, const char *s, size_t len, char *buf, size_t *out_len)
 {
-    lr__trim(&s, &len);
+    if (len && (s[0] <= ' ' || s[len - 1] <= ' '))
+        lr__trim(&s, &len);
     *out_len = len;
     if (ix->folded && len) {
         lr__fold(s, len, buf);
@@ -236,8 +236,11 @@ static inline uint64_t lr__view_summary(const lr__view *v, uint32_t s)
 
 static void lr__scan(const leadroute_table *t, leadroute_result *r, uint32_t nviews, int first_only)
 {
-    lr__view **order = r->order;
-    uint32_t s, i, count = 0;
+    /* Dense columns become bare word pointers: one load per column per word,
+     * no dispatch. Sparse and set columns follow, only while bits survive. */
+    const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
+    lr__view **xv = r->order;
+    uint32_t s, i, nd = 0, nx = 0, count = 0;
     uint64_t last = (t->nrules & 63) ? (((uint64_t)1 << (t->nrules & 63)) - 1) : ~(uint64_t)0;
     uint32_t lastsum_bits = t->nwords & 63;
     uint64_t lastsum = lastsum_bits ? (((uint64_t)1 << lastsum_bits) - 1) : ~(uint64_t)0;
@@ -246,23 +249,56 @@ static void lr__scan(const leadroute_table *t, leadroute_result *r, uint32_t nvi
         r->count = 0;
         return;
     }
+    for (i = 0; i < nviews; i++) {
+        lr__view *v = r->order[i];
+        if (v->kind == LR_VIEW_DENSE) {
+            dw[nd] = v->words;
+            ds[nd++] = v->summary;
+        } else {
+            xv[nx++] = v; /* order[] is only ever read ahead of this write */
+        }
+    }
     for (s = 0; s < t->nsum; s++) {
         uint64_t m = s + 1 == t->nsum ? lastsum : ~(uint64_t)0;
-        for (i = 0; i < nviews && m; i++)
-            m &= lr__view_summary(order[i], s);
+        for (i = 0; i < nd && m; i++)
+            m &= ds[i][s];
+        for (i = 0; i < nx && m; i++)
+            m &= lr__view_summary(xv[i], s);
         while (m) {
-            uint32_t w = s * 64 + lr__ctz64(m);
-            uint64_t x = w + 1 == t->nwords ? last : ~(uint64_t)0;
-            m &= m - 1;
-            for (i = 0; i < nviews && x; i++)
-                x &= lr__view_word(order[i], w);
-            while (x) {
-                r->hits[count++] = w * 64 + lr__ctz64(x);
-                if (first_only) {
-                    r->count = count;
-                    return;
+            /* the group of LR_SCAN_GROUP words holding the next candidate */
+            uint32_t g = lr__ctz64(m) & ~(LR_SCAN_GROUP - 1);
+            uint32_t w0 = s * 64 + g, k;
+            uint64_t x[LR_SCAN_GROUP];
+            for (k = 0; k < LR_SCAN_GROUP; k++)
+                x[k] = (m >> (g + k)) & 1u ? ~(uint64_t)0 : 0;
+            m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
+            /* branch-free AND of every dense column over the group */
+            for (i = 0; i < nd; i++) {
+                const uint64_t *p = dw[i] + w0;
+                x[0] &= p[0];
+                x[1] &= p[1];
+                x[2] &= p[2];
+                x[3] &= p[3];
+            }
+            if (!(x[0] | x[1] | x[2] | x[3]))
+                continue;
+            for (k = 0; k < LR_SCAN_GROUP; k++) {
+                uint32_t w = w0 + k;
+                uint64_t y = x[k];
+                if (!y)
+                    continue;
+                if (w + 1 == t->nwords)
+                    y &= last;
+                for (i = 0; i < nx && y; i++)
+                    y &= lr__view_word(xv[i], w);
+                while (y) {
+                    r->hits[count++] = w * 64 + lr__ctz64(y);
+                    if (first_only) {
+                        r->count = count;
+                        return;
+                    }
+                    y &= y - 1;
                 }
-                x &= x - 1;
             }
         }
     }

@@ -83,6 +83,14 @@ typedef struct lr__outcome {
 
 #define LR_DENSE UINT32_MAX
 
+/* The scan ANDs dense columns LR_SCAN_GROUP words at a time; dense bitsets
+ * are padded with zero words up to a multiple of it. */
+#define LR_SCAN_GROUP 4u
+static inline uint32_t lr__padded_words(uint32_t nwords)
+{
+    return (nwords + LR_SCAN_GROUP - 1) / LR_SCAN_GROUP * LR_SCAN_GROUP;
+}
+
 typedef struct lr__keymap_entry {
     uint64_t hash;
     const char *str;
@@ -181,6 +189,8 @@ struct leadroute_result {
     int has_aggregates;
     lr__view *views;
     lr__view **order;
+    const uint64_t **dense_words; /* scan: dense columns' words and summaries */
+    const uint64_t **dense_sums;
     const lr__outcome **parts;
     uint32_t *part_pos;
     char fold[LEADROUTE_MAX_STRING + 8];

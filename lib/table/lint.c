@@ -1,3 +1,635 @@
-/* placeholder: filled in below */
+/* Lint: findings about the table as a whole, computed on the compiled index.
+ *
+ * Each column splits lead values into classes (the index outcomes); all
+ * values of a class select the same rules. Reasoning over classes is exact
+ * for scalar columns. For set columns a class is one item; covers are only
+ * taken from rules with a positive (not negated) set cell, which keeps every
+ * finding sound for leads with several items.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/bitset.h"
+#include "base/error.h"
 #include "table/internal.h"
-int lr__table_lint(leadroute_table *t) { (void)t; return 0; }
+
+/* Work bounds: lint never takes more than a few seconds on huge tables. */
+#define LR_LINT_WORD_BUDGET ((uint64_t)3000000000u)
+#define LR_LINT_DFS_NODES 4096u
+#define LR_LINT_MAX_DIAGS 1000u
+
+typedef struct lr__class {
+    uint32_t outcome;
+    const char *value;      /* representative, NULL = missing */
+    uint64_t *bits;         /* final column bitset of the class */
+} lr__class;
+
+typedef struct lr__lcol {
+    lr__class *classes;
+    uint32_t nclasses;
+    uint64_t *all;          /* rules in every class of the column */
+    uint64_t *nset;         /* set columns: rules with a negated cell */
+} lr__lcol;
+
+typedef struct lr__linter {
+    leadroute_table *t;
+    const lr__alloc *a;
+    lr__lcol *cols;
+    lr__diag *diags;
+    uint32_t ndiags, cap_diags;
+    uint64_t budget;
+    uint64_t **stack;       /* DFS scratch, one bitset per depth */
+    uint32_t nodes;
+    uint32_t *order;        /* DFS column order */
+    uint32_t *choice;       /* DFS: class chosen per column */
+    lr__arena scratch;      /* class bitsets and values, freed after lint */
+} lr__linter;
+
+static char *lr__fmt(lr__linter *L, const char *fmt, ...) LR__PRINTF(2, 3);
+static char *lr__fmt(lr__linter *L, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return lr__arena_strndup(&L->t->arena, buf, strlen(buf));
+}
+
+static int lr__add_diag(lr__linter *L, uint32_t kind, uint32_t rule, uint32_t other, const char *witness,
+                        const char *message)
+{
+    int rc;
+    if (!message)
+        return lr__error_nomem();
+    if (L->ndiags >= LR_LINT_MAX_DIAGS)
+        return LEADROUTE_OK;
+    if ((rc = lr__vec_reserve(L->a, (void **)&L->diags, &L->cap_diags, (size_t)L->ndiags + 1, sizeof *L->diags)) != 0)
+        return rc;
+    L->diags[L->ndiags].kind = kind;
+    L->diags[L->ndiags].rule = rule;
+    L->diags[L->ndiags].other = other;
+    L->diags[L->ndiags].witness = witness;
+    L->diags[L->ndiags].message = message;
+    L->ndiags++;
+    return LEADROUTE_OK;
+}
+
+/* "file:12: " or "" for built tables */
+static void lr__where(const leadroute_table *t, uint32_t rule, char *buf, size_t cap)
+{
+    if (t->file && rule != UINT32_MAX && t->rules[rule].line)
+        snprintf(buf, cap, "%s:%u: ", t->file, t->rules[rule].line);
+    else if (t->file)
+        snprintf(buf, cap, "%s: ", t->file);
+    else
+        buf[0] = '\0';
+}
+
+/* ---- classes and their representatives ------------------------------------ */
+
+static uint64_t *lr__materialise(lr__linter *L, const lr__index *ix, const lr__outcome *o)
+{
+    leadroute_table *t = L->t;
+    uint64_t *w = lr__arena_alloc(&L->scratch, sizeof *w * t->nwords);
+    uint32_t i;
+    if (!w)
+        return NULL;
+    if (ix->type == LEADROUTE_TYPE_SET) {
+        /* one item: D ^ T */
+        memcpy(w, ix->dwords, sizeof *w * t->nwords);
+        if (o->nnz == LR_DENSE)
+            for (i = 0; i < t->nwords; i++)
+                w[i] ^= o->words[i];
+        else
+            for (i = 0; i < o->nnz; i++)
+                w[o->idx[i]] ^= o->words[i];
+    } else if (o->nnz == LR_DENSE) {
+        memcpy(w, o->words, sizeof *w * t->nwords);
+    } else {
+        memcpy(w, ix->dwords, sizeof *w * t->nwords);
+        for (i = 0; i < o->nnz; i++)
+            w[o->idx[i]] ^= o->words[i];
+    }
+    return w;
+}
+
+static int lr__class_add(lr__linter *L, lr__lcol *col, const lr__index *ix, uint32_t outcome, const char *value,
+                         uint32_t *cap)
+{
+    uint32_t i;
+    int rc;
+    for (i = 0; i < col->nclasses; i++)
+        if (col->classes[i].outcome == outcome)
+            return LEADROUTE_OK;
+    if ((rc = lr__vec_reserve(L->a, (void **)&col->classes, cap, (size_t)col->nclasses + 1, sizeof *col->classes)) != 0)
+        return rc;
+    col->classes[col->nclasses].outcome = outcome;
+    col->classes[col->nclasses].value = value;
+    col->classes[col->nclasses].bits = lr__materialise(L, ix, &ix->outcomes[outcome]);
+    if (!col->classes[col->nclasses].bits)
+        return lr__error_nomem();
+    col->nclasses++;
+    return LEADROUTE_OK;
+}
+
+/* A text value of the class `want`: the base plus a suffix, or "other". */
+static const char *lr__text_for(lr__linter *L, const lr__index *ix, const char *base, uint32_t len, uint32_t want)
+{
+    static const char *suffixes[] = { "", "0", "1", "9", "x", "z", "~", "-other", "_0", "~~other" };
+    char buf[LEADROUTE_MAX_STRING + 16];
+    size_t i;
+    if (len > LEADROUTE_MAX_STRING)
+        return NULL;
+    for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t n = (size_t)snprintf(buf, sizeof buf, "%.*s%s", (int)len, base, suffixes[i]);
+        if (n == 0 || n > LEADROUTE_MAX_STRING)
+            continue;
+        if (lr__index_lookup_text(ix, buf, n) == want)
+            return lr__arena_strndup(&L->scratch, buf, n);
+    }
+    return NULL;
+}
+
+static int lr__classes(lr__linter *L, uint32_t c)
+{
+    leadroute_table *t = L->t;
+    const lr__index *ix = &t->index[c];
+    lr__lcol *col = &L->cols[c];
+    uint32_t cap = 0, i, r;
+    int rc;
+
+    if (ix->type == LEADROUTE_TYPE_NUMBER) {
+        uint32_t k = ix->npoints;
+        for (i = 0; i < 2 * k + 1; i++) {
+            double x;
+            char buf[64];
+            const char *v;
+            if (k == 0)
+                x = 0;
+            else if (i == 0)
+                x = ix->points[0] - 1;
+            else if (i == 2 * k)
+                x = ix->points[k - 1] + 1;
+            else if (i & 1)
+                x = ix->points[i / 2];
+            else
+                x = ix->points[i / 2 - 1] / 2 + ix->points[i / 2] / 2;
+            snprintf(buf, sizeof buf, "%.17g", x);
+            v = lr__arena_strndup(&L->scratch, buf, strlen(buf));
+            if (!v)
+                return lr__error_nomem();
+            if ((rc = lr__class_add(L, col, ix, ix->segment_outcome[i], v, &cap)) != 0)
+                return rc;
+        }
+    } else if (ix->type == LEADROUTE_TYPE_BOOL) {
+        if ((rc = lr__class_add(L, col, ix, lr__index_lookup_text(ix, "true", 4), "true", &cap)) != 0 ||
+            (rc = lr__class_add(L, col, ix, lr__index_lookup_text(ix, "false", 5), "false", &cap)) != 0)
+            return rc;
+    } else {
+        const lr__keymap *maps[2] = { &ix->keys, &ix->prefixes };
+        uint32_t m;
+        const char *other = lr__text_for(L, ix, "zz-other", 8, ix->other_outcome);
+        if (other && (rc = lr__class_add(L, col, ix, ix->other_outcome, other, &cap)) != 0)
+            return rc;
+        for (m = 0; m < 2; m++)
+            for (i = 0; i <= maps[m]->mask; i++) {
+                const lr__keymap_entry *e = &maps[m]->slots[i];
+                const char *v;
+                if (!e->str)
+                    continue;
+                v = lr__text_for(L, ix, e->str, e->len, e->outcome);
+                if (v && (rc = lr__class_add(L, col, ix, e->outcome, v, &cap)) != 0)
+                    return rc;
+            }
+    }
+    /* missing comes last so witnesses show real values first */
+    if ((rc = lr__class_add(L, col, ix, ix->null_outcome, NULL, &cap)) != 0)
+        return rc;
+    col->all = lr__arena_alloc(&L->scratch, sizeof *col->all * t->nwords);
+    col->nset = lr__arena_zalloc(&L->scratch, sizeof *col->nset * t->nwords);
+    if (!col->all || !col->nset)
+        return lr__error_nomem();
+    for (i = 0; i < t->nwords; i++) {
+        uint64_t x = ~(uint64_t)0;
+        uint32_t k;
+        for (k = 0; k < col->nclasses; k++)
+            x &= col->classes[k].bits[i];
+        col->all[i] = x;
+    }
+    if (ix->type == LEADROUTE_TYPE_SET)
+        for (r = 0; r < t->nrules; r++)
+            if (t->rules[r].cells[c].negated)
+                lr__bit_set(col->nset, r);
+    return LEADROUTE_OK;
+}
+
+/* "region=EMEA; employees=50" from the classes chosen per column. */
+static const char *lr__witness(lr__linter *L, const uint32_t *choice, const uint32_t *second)
+{
+    leadroute_table *t = L->t;
+    char buf[4096];
+    size_t n = 0;
+    uint32_t c;
+    buf[0] = '\0';
+    for (c = 0; c < t->ninputs && n < sizeof buf - 1; c++) {
+        const lr__class *k = choice[c] == UINT32_MAX ? NULL : &L->cols[c].classes[choice[c]];
+        const lr__class *k2 = second && second[c] != UINT32_MAX ? &L->cols[c].classes[second[c]] : NULL;
+        const char *sep = n ? "; " : "";
+        if (!k || !k->value)
+            continue;
+        if (t->inputs[c].type == LEADROUTE_TYPE_SET && k2 && k2->value)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s={%s, %s}", sep, t->inputs[c].name, k->value, k2->value);
+        else if (t->inputs[c].type == LEADROUTE_TYPE_SET)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s={%s}", sep, t->inputs[c].name, k->value);
+        else
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s=%s", sep, t->inputs[c].name, k->value);
+    }
+    /* n == 0: every field missing, which is the empty witness */
+    return lr__arena_strndup(&t->arena, buf, strlen(buf));
+}
+
+static int lr__any_bits(const uint64_t *x, uint32_t nwords)
+{
+    uint32_t i;
+    for (i = 0; i < nwords; i++)
+        if (x[i])
+            return 1;
+    return 0;
+}
+
+/* ---- no match -------------------------------------------------------------- */
+
+/* Depth-first over columns: is there a class combination no rule survives? */
+static int lr__dfs_nomatch(lr__linter *L, uint32_t depth)
+{
+    leadroute_table *t = L->t;
+    uint32_t c, k, i;
+    if (depth == t->ninputs || ++L->nodes > LR_LINT_DFS_NODES * 16)
+        return 0;
+    c = L->order[depth];
+    for (k = 0; k < L->cols[c].nclasses; k++) {
+        uint64_t *next = L->stack[depth + 1];
+        const uint64_t *cur = L->stack[depth], *b = L->cols[c].classes[k].bits;
+        for (i = 0; i < t->nwords; i++)
+            next[i] = cur[i] & b[i];
+        L->choice[c] = k;
+        if (!lr__any_bits(next, t->nwords))
+            return 1;
+        if (lr__dfs_nomatch(L, depth + 1))
+            return 1;
+    }
+    L->choice[c] = UINT32_MAX;
+    return 0;
+}
+
+static int lr__lint_nomatch(lr__linter *L)
+{
+    leadroute_table *t = L->t;
+    uint32_t r, c, i;
+    for (r = 0; r < t->nrules; r++) {
+        for (c = 0; c < t->ninputs && t->rules[r].cells[c].any; c++)
+            ;
+        if (c == t->ninputs)
+            return LEADROUTE_OK; /* a catch-all */
+    }
+    for (i = 0; i < t->nwords; i++)
+        L->stack[0][i] = ~(uint64_t)0;
+    if (t->nrules & 63)
+        L->stack[0][t->nwords - 1] = ((uint64_t)1 << (t->nrules & 63)) - 1;
+    for (c = 0; c < t->ninputs; c++) {
+        L->order[c] = c;
+        L->choice[c] = UINT32_MAX;
+    }
+    L->nodes = 0;
+    if (t->nrules && t->ninputs && lr__dfs_nomatch(L, 0)) {
+        char where[300];
+        const char *w = lr__witness(L, L->choice, NULL);
+        lr__where(t, UINT32_MAX, where, sizeof where);
+        if (!w)
+            return lr__error_nomem();
+        return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH, UINT32_MAX, UINT32_MAX, w,
+                            lr__fmt(L, "%sno rule matches some leads (the table has no catch-all rule); "
+                                    "for example: %s", where, w));
+    }
+    return LEADROUTE_OK;
+}
+
+/* ---- shadowed rules (FIRST) --------------------------------------------------- */
+
+/* Every class combination j accepts keeps some earlier rule alive? */
+static int lr__dfs_covered(lr__linter *L, uint32_t j, uint32_t depth, uint32_t nw)
+{
+    leadroute_table *t = L->t;
+    uint32_t c, k, i;
+    const uint64_t *cur = L->stack[depth];
+    if (depth == t->ninputs)
+        return 1;
+    if (++L->nodes > LR_LINT_DFS_NODES)
+        return -1;
+    c = L->order[depth];
+    /* a live rule that accepts every class of the remaining columns covers it all */
+    {
+        uint32_t d;
+        for (i = 0; i < nw; i++) {
+            uint64_t x = cur[i];
+            for (d = depth; d < t->ninputs && x; d++)
+                x &= L->cols[L->order[d]].all[i] & ~L->cols[L->order[d]].nset[i];
+            if (x)
+                return 1;
+        }
+    }
+    for (k = 0; k < L->cols[c].nclasses; k++) {
+        const uint64_t *b = L->cols[c].classes[k].bits;
+        uint64_t *next = L->stack[depth + 1];
+        int sub;
+        if (!lr__bit_get(b, j))
+            continue;
+        int missing = L->cols[c].classes[k].outcome == t->index[c].null_outcome;
+        for (i = 0; i < nw; i++)
+            next[i] = cur[i] & b[i] & (missing ? ~(uint64_t)0 : ~L->cols[c].nset[i]);
+        if (!lr__any_bits(next, nw))
+            return 0;
+        sub = lr__dfs_covered(L, j, depth + 1, nw);
+        if (sub != 1)
+            return sub;
+    }
+    return 1;
+}
+
+static int lr__lint_shadowed(lr__linter *L)
+{
+    leadroute_table *t = L->t;
+    uint64_t *cover = L->stack[t->ninputs + 1];
+    uint32_t j, c, k, i;
+    int rc;
+
+    for (j = 1; j < t->nrules; j++) {
+        uint32_t nw = j / 64 + 1, first = UINT32_MAX;
+        uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
+        if (L->budget < (uint64_t)nw * t->ninputs * 4)
+            break;
+        /* rules before j that accept, in every column, every class j accepts */
+        for (i = 0; i < nw; i++)
+            cover[i] = ~(uint64_t)0;
+        cover[nw - 1] = lastmask;
+        for (c = 0; c < t->ninputs && lr__any_bits(cover, nw); c++) {
+            const lr__lcol *col = &L->cols[c];
+            if (t->rules[j].cells[c].any) {
+                for (i = 0; i < nw; i++)
+                    cover[i] &= col->all[i] & ~col->nset[i];
+                L->budget -= nw;
+                continue;
+            }
+            for (k = 0; k < col->nclasses; k++)
+                if (lr__bit_get(col->classes[k].bits, j)) {
+                    /* a missing value has no items, so negated set cells cover it exactly */
+                    int missing = col->classes[k].outcome == t->index[c].null_outcome;
+                    for (i = 0; i < nw; i++)
+                        cover[i] &= col->classes[k].bits[i] & (missing ? ~(uint64_t)0 : ~col->nset[i]);
+                    L->budget -= nw;
+                }
+        }
+        for (i = 0; i < nw && first == UINT32_MAX; i++)
+            if (cover[i])
+                first = i * 64 + lr__ctz64(cover[i]);
+        if (first != UINT32_MAX) {
+            char where[300];
+            lr__where(t, j, where, sizeof where);
+            if (t->rules[first].line)
+                rc = lr__add_diag(L, LEADROUTE_DIAG_SHADOWED, j, first, NULL,
+                                  lr__fmt(L, "%srule '%s' can never fire: rule '%s' (line %u) before it matches every "
+                                          "lead it matches", where, t->rules[j].id, t->rules[first].id,
+                                          t->rules[first].line));
+            else
+                rc = lr__add_diag(L, LEADROUTE_DIAG_SHADOWED, j, first, NULL,
+                                  lr__fmt(L, "%srule '%s' can never fire: rule '%s' before it matches every lead it "
+                                          "matches", where, t->rules[j].id, t->rules[first].id));
+            if (rc)
+                return rc;
+            continue;
+        }
+        /* several earlier rules together? explore j's classes column by column */
+        {
+            uint32_t d = 0;
+            int covered;
+            for (c = 0; c < t->ninputs; c++)
+                if (!t->rules[j].cells[c].any)
+                    L->order[d++] = c;
+            for (c = 0; c < t->ninputs; c++)
+                if (t->rules[j].cells[c].any)
+                    L->order[d++] = c;
+            for (i = 0; i < nw; i++)
+                L->stack[0][i] = ~(uint64_t)0;
+            L->stack[0][nw - 1] = lastmask;
+            L->nodes = 0;
+            covered = lr__dfs_covered(L, j, 0, nw);
+            L->budget -= (uint64_t)L->nodes * nw;
+            if (covered == 1) {
+                char where[300];
+                lr__where(t, j, where, sizeof where);
+                if ((rc = lr__add_diag(L, LEADROUTE_DIAG_SHADOWED, j, UINT32_MAX, NULL,
+                                       lr__fmt(L, "%srule '%s' can never fire: the rules before it together match "
+                                               "every lead it matches", where, t->rules[j].id))) != 0)
+                    return rc;
+            }
+        }
+    }
+    return LEADROUTE_OK;
+}
+
+/* ---- overlaps (UNIQUE) ----------------------------------------------------- */
+
+static int lr__has_item_class(const lr__lcol *col, const lr__index *ix, uint32_t rule, uint32_t *out)
+{
+    uint32_t k;
+    for (k = 0; k < col->nclasses; k++)
+        if (col->classes[k].outcome != ix->null_outcome && lr__bit_get(col->classes[k].bits, rule)) {
+            *out = k;
+            return 1;
+        }
+    return 0;
+}
+
+static int lr__lint_overlap(lr__linter *L)
+{
+    leadroute_table *t = L->t;
+    uint64_t *both = L->stack[t->ninputs + 1];
+    uint32_t *second = L->order; /* reused: second item class per set column */
+    uint32_t j, c, k, i, kk;
+    int rc;
+
+    for (j = 1; j < t->nrules; j++) {
+        uint32_t nw = j / 64 + 1;
+        uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
+        if (L->budget < (uint64_t)nw * t->ninputs * 4)
+            break;
+        for (i = 0; i < nw; i++)
+            both[i] = ~(uint64_t)0;
+        both[nw - 1] = lastmask;
+        /* rules before j sharing, in every column, a class with j */
+        for (c = 0; c < t->ninputs && lr__any_bits(both, nw); c++) {
+            const lr__lcol *col = &L->cols[c];
+            uint64_t *acc = L->stack[0];
+            if (t->rules[j].cells[c].any)
+                continue;
+            memset(acc, 0, sizeof *acc * nw);
+            for (k = 0; k < col->nclasses; k++)
+                if (lr__bit_get(col->classes[k].bits, j)) {
+                    for (i = 0; i < nw; i++)
+                        acc[i] |= col->classes[k].bits[i];
+                    L->budget -= nw;
+                }
+            /* two positive set cells always meet in a lead holding one item of each */
+            if (t->index[c].type == LEADROUTE_TYPE_SET && !t->rules[j].cells[c].negated &&
+                lr__has_item_class(col, &t->index[c], j, &kk)) {
+                for (i = 0; i < nw * 64 && i < j; i++)
+                    if (!t->rules[i].cells[c].negated && !t->rules[i].cells[c].any &&
+                        lr__has_item_class(col, &t->index[c], i, &kk))
+                        lr__bit_set(acc, i);
+            }
+            for (i = 0; i < nw; i++)
+                both[i] &= acc[i];
+        }
+        for (i = 0; i < nw; i++) {
+            uint64_t x = both[i];
+            while (x) {
+                uint32_t other = i * 64 + lr__ctz64(x);
+                const char *w;
+                char where[300];
+                x &= x - 1;
+                for (c = 0; c < t->ninputs; c++) {
+                    const lr__lcol *col = &L->cols[c];
+                    L->choice[c] = UINT32_MAX;
+                    second[c] = UINT32_MAX;
+                    for (k = 0; k < col->nclasses; k++)
+                        if (lr__bit_get(col->classes[k].bits, j) && lr__bit_get(col->classes[k].bits, other)) {
+                            L->choice[c] = k;
+                            break;
+                        }
+                    if (L->choice[c] == UINT32_MAX && t->index[c].type == LEADROUTE_TYPE_SET) {
+                        uint32_t a1, a2;
+                        if (lr__has_item_class(col, &t->index[c], j, &a1) &&
+                            lr__has_item_class(col, &t->index[c], other, &a2)) {
+                            L->choice[c] = a1;
+                            second[c] = a2;
+                        }
+                    }
+                }
+                w = lr__witness(L, L->choice, second);
+                if (!w)
+                    return lr__error_nomem();
+                lr__where(t, j, where, sizeof where);
+                if ((rc = lr__add_diag(L, LEADROUTE_DIAG_OVERLAP, j, other, w,
+                                       lr__fmt(L, "%srules '%s' and '%s' both match some leads, which hit policy "
+                                               "unique forbids; for example: %s", where, t->rules[other].id,
+                                               t->rules[j].id, w))) != 0)
+                    return rc;
+                if (L->ndiags >= LR_LINT_MAX_DIAGS)
+                    return LEADROUTE_OK;
+            }
+        }
+    }
+    return LEADROUTE_OK;
+}
+
+/* ---- output values missing from their priority list ---------------------------- */
+
+static int lr__lint_priorities(lr__linter *L)
+{
+    leadroute_table *t = L->t;
+    uint32_t r, j, k;
+    int rc;
+    for (j = 0; j < t->noutputs; j++) {
+        const lr__column *col = &t->outputs[j];
+        if (!col->npriorities)
+            continue;
+        for (r = 0; r < t->nrules; r++) {
+            const leadroute_value *v = &t->rules[r].outputs[j];
+            char where[300], shown[96];
+            if (v->type == LEADROUTE_VALUE_NULL)
+                continue;
+            for (k = 0; k < col->npriorities && !lr__value_equal(&col->priorities[k], v); k++)
+                ;
+            if (k < col->npriorities)
+                continue;
+            if (v->type == LEADROUTE_VALUE_STRING)
+                snprintf(shown, sizeof shown, "%.80s", v->string);
+            else if (v->type == LEADROUTE_VALUE_NUMBER)
+                snprintf(shown, sizeof shown, "%.17g", v->number);
+            else
+                snprintf(shown, sizeof shown, "%s", v->boolean ? "true" : "false");
+            lr__where(t, r, where, sizeof where);
+            if ((rc = lr__add_diag(L, LEADROUTE_DIAG_UNLISTED_PRIORITY, r, UINT32_MAX, NULL,
+                                   lr__fmt(L, "%srule '%s': output '%s' value '%s' is not in its priority list, so "
+                                           "it ranks below every listed value", where, t->rules[r].id, col->name,
+                                           shown))) != 0)
+                return rc;
+        }
+    }
+    return LEADROUTE_OK;
+}
+
+int lr__table_lint(leadroute_table *t)
+{
+    lr__linter L;
+    uint32_t c, i;
+    int rc = LEADROUTE_OK;
+    uint64_t policy_work;
+
+    memset(&L, 0, sizeof L);
+    L.t = t;
+    L.a = &t->alloc;
+    L.budget = LR_LINT_WORD_BUDGET;
+    lr__arena_init(&L.scratch, L.a);
+    L.cols = lr__calloc(L.a, t->ninputs + 1, sizeof *L.cols);
+    L.stack = lr__calloc(L.a, t->ninputs + 2, sizeof *L.stack);
+    L.order = lr__calloc(L.a, t->ninputs + 1, sizeof *L.order);
+    L.choice = lr__calloc(L.a, t->ninputs + 1, sizeof *L.choice);
+    if (!L.cols || !L.stack || !L.order || !L.choice) {
+        rc = lr__error_nomem();
+        goto done;
+    }
+    for (i = 0; i < t->ninputs + 2; i++)
+        if (!(L.stack[i] = lr__calloc(L.a, t->nwords, sizeof **L.stack))) {
+            rc = lr__error_nomem();
+            goto done;
+        }
+    for (c = 0; c < t->ninputs; c++)
+        if ((rc = lr__classes(&L, c)) != 0)
+            goto done;
+    /* The pairwise analyses cost about rules^2/128 words per constrained column. */
+    policy_work = (uint64_t)t->nrules * (t->nwords / 2 + 1) * (t->ninputs + 1);
+    if (t->hit_policy == LEADROUTE_HIT_FIRST && policy_work < L.budget && (rc = lr__lint_shadowed(&L)) != 0)
+        goto done;
+    if (t->hit_policy == LEADROUTE_HIT_UNIQUE && policy_work < L.budget && (rc = lr__lint_overlap(&L)) != 0)
+        goto done;
+    if ((rc = lr__lint_nomatch(&L)) != 0)
+        goto done;
+    if ((rc = lr__lint_priorities(&L)) != 0)
+        goto done;
+    if (L.ndiags) {
+        t->diags = lr__arena_alloc(&t->arena, sizeof *t->diags * L.ndiags);
+        if (!t->diags) {
+            rc = lr__error_nomem();
+            goto done;
+        }
+        memcpy(t->diags, L.diags, sizeof *t->diags * L.ndiags);
+        t->ndiags = L.ndiags;
+    }
+done:
+    if (L.cols)
+        for (c = 0; c < t->ninputs; c++)
+            lr__free(L.a, L.cols[c].classes);
+    if (L.stack)
+        for (i = 0; i < t->ninputs + 2; i++)
+            lr__free(L.a, L.stack[i]);
+    lr__free(L.a, L.cols);
+    lr__free(L.a, L.stack);
+    lr__free(L.a, L.order);
+    lr__free(L.a, L.choice);
+    lr__free(L.a, L.diags);
+    lr__arena_free(&L.scratch);
+    return rc;
+}

@@ -1,0 +1,474 @@
+/* Custom allocators: used, balanced, and failure at every allocation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+
+typedef struct counter {
+    long live;      /* allocations not yet freed */
+    long allocs;    /* successful allocations */
+    long calls;     /* alloc calls, failed ones included */
+    long fail_at;   /* fail the call with this 1-based number; 0 = never */
+    long failed;
+    long bad_frees; /* free of a pointer we did not hand out (by header) */
+} counter;
+
+#define MAGIC 0x5eadb0a7c0ffee11ull
+
+/* Each block carries a header so foreign or double frees are caught. */
+typedef union header {
+    struct { uint64_t magic; size_t size; } h;
+    max_align_t align;
+} header;
+
+static void *count_alloc(void *ud, size_t size)
+{
+    counter *c = ud;
+    c->calls++;
+    if (c->fail_at && c->calls == c->fail_at) {
+        c->failed++;
+        return NULL;
+    }
+    header *h = malloc(sizeof(header) + size);
+    if (h == NULL)
+        return NULL;
+    h->h.magic = MAGIC;
+    h->h.size = size;
+    c->live++;
+    c->allocs++;
+    return h + 1;
+}
+
+static void count_free(void *ud, void *p)
+{
+    counter *c = ud;
+    if (p == NULL)
+        return;
+    header *h = (header *)p - 1;
+    if (h->h.magic != MAGIC) {
+        c->bad_frees++;
+        return;
+    }
+    h->h.magic = 0;
+    c->live--;
+    free(h);
+}
+
+static leadroute_allocator make_alloc(counter *c)
+{
+    leadroute_allocator a = LEADROUTE_ALLOCATOR_INIT;
+    a.alloc = count_alloc;
+    a.free = count_free;
+    a.user_data = c;
+    return a;
+}
+
+static const char *TABLE =
+    "\xEF\xBB\xBF# small table touching most of the parser\n"
+    "#! name: alloc test\n"
+    "#! version: 1\n"
+    "#! hit_policy: priority\n"
+    "#! priority: pool = gold, silver, bronze\n"
+    "rule,region:ci,country,postal,employees:number,tags:set,active:bool,out:pool,out:sla:number\n"
+    "vip,-,-,-,>= 1000,-,true,gold,5\n"
+    "emea,EMEA,\"DE, AT, CH\",-,\"[10..1000)\",\"crm, erp\",-,silver,60\n"
+    "west,NA,US,\"94*, starts with \"\"95\"\"\",-,not(hr),-,silver,120\n"
+    "nul,null,!= US,-,null,-,false,bronze,\n"
+    "all,-,-,-,-,-,-,bronze,1440\n";
+
+static int parse_with(counter *c, leadroute_table **out)
+{
+    leadroute_allocator a = make_alloc(c);
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.allocator = &a;
+    return leadroute_table_parse(out, TABLE, strlen(TABLE), "alloc.csv", &o);
+}
+
+static void test_allocator_is_used_and_balanced(void **state)
+{
+    (void)state;
+    counter c;
+    memset(&c, 0, sizeof c);
+    leadroute_table *t = NULL;
+    assert_int_equal(parse_with(&c, &t), LEADROUTE_OK);
+    assert_non_null(t);
+    assert_true(c.allocs > 0);
+    assert_true(c.live > 0);
+
+    counter rc;
+    memset(&rc, 0, sizeof rc);
+    leadroute_allocator ra = make_alloc(&rc);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, &ra), LEADROUTE_OK);
+    assert_true(rc.allocs > 0);
+
+    /* Evaluation allocates nothing. */
+    long table_allocs = c.allocs, result_allocs = rc.allocs;
+    leadroute_field f[4];
+    const char *tags[] = { "erp" };
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    f[0].name = "region";
+    f[0].value = v;
+    f[0].value.type = LEADROUTE_VALUE_STRING;
+    f[0].value.string = "emea";
+    f[1].name = "country";
+    f[1].value = v;
+    f[1].value.type = LEADROUTE_VALUE_STRING;
+    f[1].value.string = "AT";
+    f[2].name = "employees";
+    f[2].value = v;
+    f[2].value.type = LEADROUTE_VALUE_NUMBER;
+    f[2].value.number = 50;
+    f[3].name = "tags";
+    f[3].value = v;
+    f[3].value.type = LEADROUTE_VALUE_SET;
+    f[3].value.items = tags;
+    f[3].value.item_count = 1;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    l.fields = f;
+    l.field_count = 4;
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(leadroute_table_eval(t, &l, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 1);
+    assert_string_equal(leadroute_result_rule_id(r, 0), "emea");
+    assert_int_equal(c.allocs, table_allocs);
+    assert_int_equal(rc.allocs, result_allocs);
+
+    leadroute_result_free(r);
+    assert_int_equal(rc.live, 0);
+    leadroute_table_unref(t);
+    assert_int_equal(c.live, 0);
+    assert_int_equal(c.bad_frees, 0);
+    assert_int_equal(rc.bad_frees, 0);
+}
+
+static void test_builder_allocator_balanced(void **state)
+{
+    (void)state;
+    counter c;
+    memset(&c, 0, sizeof c);
+    leadroute_allocator a = make_alloc(&c);
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.allocator = &a;
+    leadroute_table_builder *b = NULL;
+    assert_int_equal(leadroute_table_builder_new(&b, &o), LEADROUTE_OK);
+    assert_true(c.allocs > 0);
+    assert_int_equal(leadroute_table_builder_add_input(b, "x", LEADROUTE_TYPE_NUMBER, 0), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_add_output(b, "o", LEADROUTE_TYPE_STRING), LEADROUTE_OK);
+    leadroute_rule r = LEADROUTE_RULE_INIT;
+    const char *in[] = { "[1..5]" }, *out[] = { "a" };
+    r.inputs = in;
+    r.input_count = 1;
+    r.outputs = out;
+    r.output_count = 1;
+    assert_int_equal(leadroute_table_builder_add_rule(b, &r), LEADROUTE_OK);
+    leadroute_table *t = NULL;
+    assert_int_equal(leadroute_table_builder_build(&t, b), LEADROUTE_OK);
+    leadroute_table_builder_free(b);
+    assert_true(c.live > 0);
+    leadroute_table_unref(t);
+    assert_int_equal(c.live, 0);
+    assert_int_equal(c.bad_frees, 0);
+}
+
+static void test_parse_fails_at_every_allocation(void **state)
+{
+    (void)state;
+    counter ref;
+    memset(&ref, 0, sizeof ref);
+    leadroute_table *t = NULL;
+    assert_int_equal(parse_with(&ref, &t), LEADROUTE_OK);
+    uint64_t hash = leadroute_table_hash(t);
+    leadroute_table_unref(t);
+    long n = ref.calls;
+    assert_true(n > 0);
+
+    long enomem = 0;
+    for (long k = 1; k <= n + 5; k++) {
+        counter c;
+        memset(&c, 0, sizeof c);
+        c.fail_at = k;
+        t = (leadroute_table *)&c;
+        leadroute_error_clear();
+        int rc = parse_with(&c, &t);
+        if (rc == LEADROUTE_OK) {
+            assert_non_null(t);
+            assert_true(leadroute_table_hash(t) == hash);
+            leadroute_table_unref(t);
+        } else {
+            if (rc != LEADROUTE_ENOMEM)
+                fail_msg("k=%ld: got %d (%s), want ENOMEM or OK", k, rc, leadroute_error_last()->message);
+            assert_null(t);
+            assert_int_equal(leadroute_error_last()->code, LEADROUTE_ENOMEM);
+            enomem++;
+        }
+        if (c.live != 0)
+            fail_msg("k=%ld (rc %d): %ld allocations leaked", k, rc, c.live);
+        assert_int_equal(c.bad_frees, 0);
+        if (k > n)
+            assert_int_equal(rc, LEADROUTE_OK);
+    }
+    assert_true(enomem > 0);
+}
+
+/* Run a builder sequence where only the k-th allocation fails. A call that
+ * fails with ENOMEM must leave things unchanged, so retrying it succeeds. */
+static int retry(int rc, int (*again)(void *), void *arg, long *enomem)
+{
+    if (rc == LEADROUTE_ENOMEM) {
+        (*enomem)++;
+        rc = again(arg);
+    }
+    return rc;
+}
+
+typedef struct bstep {
+    leadroute_table_builder *b;
+    leadroute_table **out;
+    const leadroute_rule *rule;
+    const char *key;
+    const char *name;
+    uint32_t type;
+} bstep;
+
+static int do_input(void *p)
+{
+    bstep *s = p;
+    return leadroute_table_builder_add_input(s->b, s->name, s->type, 0);
+}
+
+static int do_output(void *p)
+{
+    bstep *s = p;
+    return leadroute_table_builder_add_output(s->b, s->name, s->type);
+}
+
+static int do_rule(void *p)
+{
+    bstep *s = p;
+    return leadroute_table_builder_add_rule(s->b, s->rule);
+}
+
+static int do_build(void *p)
+{
+    bstep *s = p;
+    return leadroute_table_builder_build(s->out, s->b);
+}
+
+static int do_set(void *p)
+{
+    bstep *s = p;
+    return leadroute_table_builder_set(s->b, s->key, s->name);
+}
+
+static uint64_t run_builder(counter *c, long *enomem)
+{
+    leadroute_allocator a = make_alloc(c);
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.allocator = &a;
+    leadroute_table_builder *b = NULL;
+    int rc = leadroute_table_builder_new(&b, &o);
+    if (rc == LEADROUTE_ENOMEM) {
+        assert_null(b);
+        (*enomem)++;
+        rc = leadroute_table_builder_new(&b, &o);
+    }
+    assert_int_equal(rc, LEADROUTE_OK);
+    leadroute_table *t = NULL;
+    bstep s = { b, &t, NULL, "hit_policy", "priority", 0 };
+    assert_int_equal(retry(do_set(&s), do_set, &s, enomem), LEADROUTE_OK);
+    s.key = "priority";
+    s.name = "pool = gold, silver";
+    assert_int_equal(retry(do_set(&s), do_set, &s, enomem), LEADROUTE_OK);
+    const char *names[] = { "region", "employees", "tags" };
+    const uint32_t types[] = { LEADROUTE_TYPE_STRING, LEADROUTE_TYPE_NUMBER, LEADROUTE_TYPE_SET };
+    for (size_t i = 0; i < 3; i++) {
+        s.name = names[i];
+        s.type = types[i];
+        assert_int_equal(retry(do_input(&s), do_input, &s, enomem), LEADROUTE_OK);
+    }
+    s.name = "pool";
+    s.type = LEADROUTE_TYPE_STRING;
+    assert_int_equal(retry(do_output(&s), do_output, &s, enomem), LEADROUTE_OK);
+    const char *r1[] = { "EMEA, NA", ">= 100", "crm" }, *o1[] = { "gold" };
+    const char *r2[] = { "not(APAC)", "[1..5)", "-" }, *o2[] = { "silver" };
+    const char *r3[] = { "-", "-", "-" }, *o3[] = { "bronze" };
+    const char *const *rin[] = { r1, r2, r3 };
+    const char *const *rout[] = { o1, o2, o3 };
+    const char *ids[] = { "r1", NULL, "r3" };
+    for (size_t i = 0; i < 3; i++) {
+        leadroute_rule r = LEADROUTE_RULE_INIT;
+        r.id = ids[i];
+        r.inputs = rin[i];
+        r.input_count = 3;
+        r.outputs = rout[i];
+        r.output_count = 1;
+        s.rule = &r;
+        assert_int_equal(retry(do_rule(&s), do_rule, &s, enomem), LEADROUTE_OK);
+    }
+    rc = do_build(&s);
+    if (rc == LEADROUTE_ENOMEM)
+        assert_null(t);
+    assert_int_equal(retry(rc, do_build, &s, enomem), LEADROUTE_OK);
+    leadroute_table_builder_free(b);
+    assert_int_equal(leadroute_table_rule_count(t), 3);
+    assert_string_equal(leadroute_table_rule_id(t, 1), "2");
+    uint64_t h = leadroute_table_hash(t);
+    leadroute_table_unref(t);
+    return h;
+}
+
+static void test_builder_fails_at_every_allocation(void **state)
+{
+    (void)state;
+    counter ref;
+    memset(&ref, 0, sizeof ref);
+    long enomem = 0;
+    uint64_t hash = run_builder(&ref, &enomem);
+    assert_int_equal(enomem, 0);
+    assert_int_equal(ref.live, 0);
+    long n = ref.calls;
+    long total = 0;
+    for (long k = 1; k <= n + 3; k++) {
+        counter c;
+        memset(&c, 0, sizeof c);
+        c.fail_at = k;
+        enomem = 0;
+        uint64_t h = run_builder(&c, &enomem);
+        assert_true(h == hash);
+        if (c.live != 0)
+            fail_msg("k=%ld: %ld allocations leaked", k, c.live);
+        assert_int_equal(c.bad_frees, 0);
+        total += enomem;
+    }
+    assert_true(total > 0);
+}
+
+static void test_result_alloc_failures(void **state)
+{
+    (void)state;
+    leadroute_table *t = NULL;
+    assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, NULL), LEADROUTE_OK);
+    counter ref;
+    memset(&ref, 0, sizeof ref);
+    leadroute_allocator a = make_alloc(&ref);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, &a), LEADROUTE_OK);
+    leadroute_result_free(r);
+    assert_int_equal(ref.live, 0);
+    for (long k = 1; k <= ref.calls; k++) {
+        counter c;
+        memset(&c, 0, sizeof c);
+        c.fail_at = k;
+        a = make_alloc(&c);
+        r = (leadroute_result *)&c;
+        assert_int_equal(leadroute_result_new(&r, t, &a), LEADROUTE_ENOMEM);
+        assert_null(r);
+        assert_int_equal(c.live, 0);
+    }
+
+    /* reserve: on ENOMEM the result is unchanged and still works for the
+     * table it already fits. */
+    char big[16384];
+    size_t k = (size_t)snprintf(big, sizeof big, "#! hit_policy: collect\nrule,x:number,out:o\n");
+    for (int i = 0; i < 300; i++)
+        k += (size_t)snprintf(big + k, sizeof big - k, "r%d,>= %d,o\n", i, i);
+    leadroute_table *tb = NULL;
+    assert_int_equal(leadroute_table_parse(&tb, big, k, NULL, NULL), LEADROUTE_OK);
+    counter c;
+    memset(&c, 0, sizeof c);
+    a = make_alloc(&c);
+    assert_int_equal(leadroute_result_new(&r, t, &a), LEADROUTE_OK);
+    c.fail_at = c.calls + 1;
+    int rc = leadroute_result_reserve(r, tb);
+    if (rc == LEADROUTE_ENOMEM) {
+        leadroute_lead l = LEADROUTE_LEAD_INIT;
+        assert_int_equal(leadroute_table_eval(t, &l, r), LEADROUTE_OK);
+        assert_string_equal(leadroute_result_rule_id(r, 0), "all");
+        assert_int_equal(leadroute_table_eval(tb, &l, r), LEADROUTE_ERANGE);
+        assert_int_equal(leadroute_result_reserve(r, tb), LEADROUTE_OK);
+    } else {
+        assert_int_equal(rc, LEADROUTE_OK);
+    }
+    leadroute_field f = { "x", LEADROUTE_VALUE_INIT };
+    f.value.type = LEADROUTE_VALUE_NUMBER;
+    f.value.number = 1000;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    l.fields = &f;
+    l.field_count = 1;
+    assert_int_equal(leadroute_table_eval(tb, &l, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 300);
+    leadroute_result_free(r);
+    assert_int_equal(c.live, 0);
+    leadroute_table_unref(tb);
+    leadroute_table_unref(t);
+}
+
+static void test_max_memory(void **state)
+{
+    (void)state;
+    char big[16384];
+    size_t k = (size_t)snprintf(big, sizeof big, "rule,x:number,y,out:o\n");
+    for (int i = 0; i < 300; i++)
+        k += (size_t)snprintf(big + k, sizeof big - k, "r%d,>= %d,v%d,o\n", i, i, i);
+    counter c;
+    memset(&c, 0, sizeof c);
+    leadroute_allocator a = make_alloc(&c);
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.allocator = &a;
+    o.max_memory = 64;
+    leadroute_table *t = (leadroute_table *)&c;
+    assert_int_equal(leadroute_table_parse(&t, big, k, NULL, &o), LEADROUTE_ELIMIT);
+    assert_null(t);
+    assert_int_equal(c.live, 0);
+    o.max_memory = 0;   /* the default cap is far away */
+    assert_int_equal(leadroute_table_parse(&t, big, k, NULL, &o), LEADROUTE_OK);
+    assert_true(leadroute_table_memory(t) > 64);
+    leadroute_table_unref(t);
+    assert_int_equal(c.live, 0);
+}
+
+static void test_bad_allocators(void **state)
+{
+    (void)state;
+    counter c;
+    memset(&c, 0, sizeof c);
+    leadroute_allocator a = make_alloc(&c);
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.allocator = &a;
+    leadroute_table *t = NULL;
+    a.version = 0;
+    assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EVERSION);
+    a.version = 7;
+    assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EVERSION);
+    a.version = LEADROUTE_ALLOCATOR_VERSION;
+    a.free = NULL;          /* both functions are required */
+    assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EINVAL);
+    a.free = count_free;
+    a.alloc = NULL;
+    assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EINVAL);
+    leadroute_table_builder *b = NULL;
+    assert_int_equal(leadroute_table_builder_new(&b, &o), LEADROUTE_EINVAL);
+    assert_null(b);
+    assert_int_equal(c.calls, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allocator_is_used_and_balanced),
+        cmocka_unit_test(test_builder_allocator_balanced),
+        cmocka_unit_test(test_parse_fails_at_every_allocation),
+        cmocka_unit_test(test_builder_fails_at_every_allocation),
+        cmocka_unit_test(test_result_alloc_failures),
+        cmocka_unit_test(test_max_memory),
+        cmocka_unit_test(test_bad_allocators),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

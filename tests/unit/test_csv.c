@@ -1,0 +1,556 @@
+/* The RFC 4180 reader under the table parser and the leads reader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/csv.h"
+#include "leadroute/common.h"
+
+/* Counting allocator: proves every byte goes through lr__alloc and comes back. */
+typedef struct counter {
+    long live;
+    long calls;
+} counter;
+
+static void *count_alloc(void *ud, size_t size)
+{
+    counter *c = ud;
+    c->live++;
+    c->calls++;
+    return malloc(size);
+}
+
+static void count_free(void *ud, void *ptr)
+{
+    counter *c = ud;
+    if (ptr)
+        c->live--;
+    free(ptr);
+}
+
+static counter g_count;
+static lr__alloc g_alloc = { count_alloc, count_free, &g_count };
+
+/* Each test starts with a clean count, so one failure does not cascade. */
+static int reset_count(void **state)
+{
+    (void)state;
+    g_count.live = 0;
+    g_count.calls = 0;
+    return 0;
+}
+
+/* The reader gets an exact-size heap copy so any read past `len` is caught
+ * by the sanitizers and valgrind. */
+typedef struct fixture {
+    lr__csv csv;
+    char *copy;
+} fixture;
+
+static void open_text(fixture *fx, const char *text, size_t len, int comments_unused)
+{
+    (void)comments_unused;
+    fx->copy = malloc(len ? len : 1);
+    assert_non_null(fx->copy);
+    if (len)
+        memcpy(fx->copy, text, len);
+    lr__csv_init(&fx->csv, fx->copy, len, "t.csv", &g_alloc);
+}
+
+#define OPEN(fx, lit) open_text((fx), (lit), sizeof(lit) - 1, 0)
+
+static void close_text(fixture *fx)
+{
+    lr__csv_free(&fx->csv);
+    free(fx->copy);
+    assert_int_equal(g_count.live, 0);
+}
+
+static void assert_field(const lr__csv *csv, uint32_t i, const char *text, uint32_t line, uint32_t col)
+{
+    assert_true(i < csv->nfields);
+    assert_int_equal(csv->fields[i].len, strlen(text));
+    assert_memory_equal(csv->fields[i].text, text, strlen(text) + 1);   /* includes the NUL */
+    assert_int_equal(csv->fields[i].line, line);
+    assert_int_equal(csv->fields[i].col, col);
+}
+
+static void assert_error(int rc, int code, const char *prefix, uint32_t line, uint32_t col)
+{
+    const leadroute_error *e = leadroute_error_last();
+    assert_int_equal(rc, code);
+    assert_int_equal(e->code, code);
+    assert_int_equal(e->line, line);
+    assert_int_equal(e->column, col);
+    if (strncmp(e->message, prefix, strlen(prefix)) != 0)
+        fail_msg("message '%s' does not start with '%s'", e->message, prefix);
+}
+
+static void test_simple_records(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "a,bb,ccc\n1,22,333\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 3);
+    assert_int_equal(fx.csv.line, 1);
+    assert_int_equal(fx.csv.is_comment, 0);
+    assert_field(&fx.csv, 0, "a", 1, 1);
+    assert_field(&fx.csv, 1, "bb", 1, 3);
+    assert_field(&fx.csv, 2, "ccc", 1, 6);
+    assert_int_equal(fx.csv.fields[1].quoted, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.line, 2);
+    assert_field(&fx.csv, 0, "1", 2, 1);
+    assert_field(&fx.csv, 2, "333", 2, 6);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+}
+
+static void test_crlf_and_no_final_newline(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "a,b\r\nc,d\r\ne,f");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 1, "b", 1, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "c", 2, 1);
+    assert_field(&fx.csv, 1, "d", 2, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 1, "f", 3, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+}
+
+static void test_lone_cr(void **state)
+{
+    (void)state;
+    fixture fx;
+    /* a CR not followed by LF is data, except at the very end */
+    OPEN(&fx, "a\rb,c\r");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 0, "a\rb", 1, 1);
+    assert_field(&fx.csv, 1, "c", 1, 5);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+}
+
+static void test_empty_fields_and_blank_lines(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, ",,\n\nx,\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 3);
+    assert_field(&fx.csv, 0, "", 1, 1);
+    assert_field(&fx.csv, 1, "", 1, 2);
+    assert_field(&fx.csv, 2, "", 1, 3);
+    /* a blank line is one empty field */
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 1);
+    assert_int_equal(fx.csv.line, 2);
+    assert_field(&fx.csv, 0, "", 2, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 0, "x", 3, 1);
+    assert_field(&fx.csv, 1, "", 3, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+}
+
+static void test_trailing_comma_at_end(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "a,");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 1, "", 1, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+}
+
+static void test_quoted_fields(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "\"a,b\",\"say \"\"hi\"\"\",\"\"\n\"x\",y\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 3);
+    assert_field(&fx.csv, 0, "a,b", 1, 1);
+    assert_int_equal(fx.csv.fields[0].quoted, 1);
+    assert_field(&fx.csv, 1, "say \"hi\"", 1, 7);
+    assert_int_equal(fx.csv.fields[1].quoted, 1);
+    assert_field(&fx.csv, 2, "", 1, 20);
+    assert_int_equal(fx.csv.fields[2].quoted, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "x", 2, 1);
+    assert_field(&fx.csv, 1, "y", 2, 5);
+    assert_int_equal(fx.csv.fields[1].quoted, 0);
+    close_text(&fx);
+}
+
+static void test_embedded_line_breaks(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "\"one\ntwo\",z\r\n\"p\r\nq\",r\nlast\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.line, 1);
+    assert_field(&fx.csv, 0, "one\ntwo", 1, 1);
+    /* z sits on the second physical line, after `two",` */
+    assert_field(&fx.csv, 1, "z", 2, 6);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.line, 3);
+    assert_field(&fx.csv, 0, "p\r\nq", 3, 1);
+    assert_field(&fx.csv, 1, "r", 4, 4);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.line, 5);
+    assert_field(&fx.csv, 0, "last", 5, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+}
+
+static void test_quote_inside_unquoted_is_literal(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "ab\"c\"d, \"x\"\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 0, "ab\"c\"d", 1, 1);
+    /* the leading space makes the second field unquoted */
+    assert_field(&fx.csv, 1, " \"x\"", 1, 8);
+    assert_int_equal(fx.csv.fields[1].quoted, 0);
+    close_text(&fx);
+}
+
+static void test_text_after_closing_quote(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "ok,fine\nx,\"ab\"c,d\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:7: ", 2, 7);
+    assert_non_null(strstr(leadroute_error_last()->message, "after closing quote"));
+    assert_string_equal(leadroute_error_last()->file, "t.csv");
+    assert_int_equal(fx.csv.nfields, 0);
+    close_text(&fx);
+
+    /* a space after the closing quote is text too */
+    OPEN(&fx, "\"a\" ,b");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:4: ", 1, 4);
+    close_text(&fx);
+}
+
+static void test_unterminated_quote(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "h\na,\"bc\nd,e\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    /* reported at the opening quote, however far the scan went */
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:3: ", 2, 3);
+    assert_non_null(strstr(leadroute_error_last()->message, "unterminated"));
+    close_text(&fx);
+
+    /* the closing quote lies just past `len`: it must not be seen */
+    static const char text[] = "a,\"b\"";
+    open_text(&fx, text, 4, 0);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:3: ", 1, 3);
+    close_text(&fx);
+}
+
+static void test_never_reads_past_len(void **state)
+{
+    (void)state;
+    fixture fx;
+    static const char text[] = "a,b,c,d";
+    open_text(&fx, text, 3, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 0, "a", 1, 1);
+    assert_field(&fx.csv, 1, "b", 1, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+
+    /* "x\r" cut before its LF: the CR ends the line at the end of the data */
+    static const char text2[] = "x\r\ny";
+    open_text(&fx, text2, 2, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "x", 1, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+}
+
+static void test_empty_input(void **state)
+{
+    (void)state;
+    fixture fx;
+    open_text(&fx, "", 0, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+
+    lr__csv csv;
+    lr__csv_init(&csv, NULL, 0, NULL, &g_alloc);
+    assert_int_equal(lr__csv_next(&csv, 1), 0);
+    lr__csv_free(&csv);
+    lr__csv_free(NULL);
+    assert_int_equal(lr__csv_next(NULL, 0), LEADROUTE_EINVAL);
+}
+
+static void test_nul_byte_rejected(void **state)
+{
+    (void)state;
+    fixture fx;
+    static const char text[] = "a,b\0c\nnext,row\n";
+    open_text(&fx, text, sizeof text - 1, 0);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:4: NUL byte", 1, 4);
+    /* a content error consumes its record: the reader goes on with the next */
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "next", 2, 1);
+    close_text(&fx);
+
+    static const char quoted[] = "x\n\"ab\nc\0d\",e\n";
+    open_text(&fx, quoted, sizeof quoted - 1, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:3:2: NUL byte", 3, 2);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+
+    static const char comment[] = "#ab\0\n";
+    open_text(&fx, comment, sizeof comment - 1, 0);
+    assert_error(lr__csv_next(&fx.csv, 1), LEADROUTE_EPARSE, "t.csv:1:4: NUL byte", 1, 4);
+    close_text(&fx);
+}
+
+static void test_utf8_validated_per_field(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "Gr\xC3\xBC\xC3\x9F" "e,\xE2\x82\xAC\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "Gr\xC3\xBC\xC3\x9F" "e", 1, 1);
+    /* columns count bytes */
+    assert_field(&fx.csv, 1, "\xE2\x82\xAC", 1, 9);
+    close_text(&fx);
+
+    OPEN(&fx, "ok\nfine,b\xC3\x28,c\nafter\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:6: invalid UTF-8", 2, 6);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "after", 3, 1);
+    close_text(&fx);
+
+    /* overlong '/' and a UTF-16 surrogate */
+    OPEN(&fx, "\"\xC0\xAF\"");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:1: ", 1, 1);
+    close_text(&fx);
+    OPEN(&fx, "x,\xED\xA0\x80");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:3: ", 1, 3);
+    close_text(&fx);
+    /* a multi-byte sequence cut by a separator is invalid in both halves */
+    OPEN(&fx, "\xE2\x82,\xAC");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:1: ", 1, 1);
+    close_text(&fx);
+}
+
+static void test_field_length_limit(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t n = LEADROUTE_MAX_STRING;
+    char *text = malloc(n + 16);
+    assert_non_null(text);
+
+    /* exactly the limit is fine */
+    memset(text, 'x', n);
+    memcpy(text + n, ",y\n", 3);
+    open_text(&fx, text, n + 3, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.fields[0].len, n);
+    assert_field(&fx.csv, 1, "y", 1, (uint32_t)n + 2);
+    close_text(&fx);
+
+    /* one byte more is ELIMIT at the field start */
+    text[0] = 'a';
+    text[1] = ',';
+    memset(text + 2, 'x', n + 1);
+    memcpy(text + 2 + n + 1, "\nz\n", 3);
+    open_text(&fx, text, n + 6, 0);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_ELIMIT, "t.csv:1:3: ", 1, 3);
+    assert_non_null(strstr(leadroute_error_last()->message, "4096"));
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "z", 2, 1);
+    close_text(&fx);
+
+    free(text);
+
+    /* quoted: the limit is on the unescaped text ("" counts once) */
+    size_t qlen = 2 + 2 * n;
+    char *big = malloc(qlen);
+    assert_non_null(big);
+    big[0] = '"';
+    memset(big + 1, '"', 2 * n);
+    big[qlen - 1] = '"';
+    open_text(&fx, big, qlen, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.fields[0].len, n);
+    assert_int_equal(fx.csv.fields[0].text[n - 1], '"');
+    assert_int_equal(fx.csv.fields[0].text[n], '\0');
+    close_text(&fx);
+    free(big);
+}
+
+static void test_comment_records(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "#! name: routing, EMEA,,, \r\n# plain \"note\" ,\nrule,a\n #not,comment\n#");
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_int_equal(fx.csv.nfields, 1);
+    /* commas inside the line stay; trailing ones and white space go */
+    assert_field(&fx.csv, 0, "#! name: routing, EMEA", 1, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_int_equal(fx.csv.line, 2);
+    assert_field(&fx.csv, 0, "# plain \"note\"", 2, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 0);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 1, "a", 3, 6);
+    /* '#' must be the first byte */
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 0);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 0, " #not", 4, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_field(&fx.csv, 0, "#", 5, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 0);
+    close_text(&fx);
+
+    /* without comment mode the same line is an ordinary record */
+    OPEN(&fx, "#! a, b,\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.is_comment, 0);
+    assert_int_equal(fx.csv.nfields, 3);
+    assert_field(&fx.csv, 0, "#! a", 1, 1);
+    assert_field(&fx.csv, 1, " b", 1, 6);
+    assert_field(&fx.csv, 2, "", 1, 9);
+    close_text(&fx);
+
+    /* a comment is one physical line: a quote in it opens nothing */
+    OPEN(&fx, "# say \"\nx\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_field(&fx.csv, 0, "# say \"", 1, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_field(&fx.csv, 0, "x", 2, 1);
+    close_text(&fx);
+}
+
+static void test_byte_order_mark(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "\xEF\xBB\xBF" "id,b\n\xEF\xBB\xBF,c\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "id", 1, 1);
+    assert_field(&fx.csv, 1, "b", 1, 4);
+    /* only a leading mark is skipped */
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "\xEF\xBB\xBF", 2, 1);
+    close_text(&fx);
+
+    OPEN(&fx, "\xEF\xBB\xBF#! hit_policy: first\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_field(&fx.csv, 0, "#! hit_policy: first", 1, 1);
+    close_text(&fx);
+
+    OPEN(&fx, "\xEF\xBB\xBF");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+
+    /* a cut mark is not a mark: it is invalid UTF-8 */
+    OPEN(&fx, "\xEF\xBB");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:1: ", 1, 1);
+    close_text(&fx);
+}
+
+static void test_default_filename(void **state)
+{
+    (void)state;
+    lr__csv csv;
+    lr__csv_init(&csv, "\"x", 2, NULL, &g_alloc);
+    assert_error(lr__csv_next(&csv, 0), LEADROUTE_EPARSE, "<input>:1:1: ", 1, 1);
+    lr__csv_free(&csv);
+    assert_int_equal(g_count.live, 0);
+}
+
+static void test_many_fields_and_records(void **state)
+{
+    (void)state;
+    /* enough to grow the field vector and the buffer several times */
+    size_t cols = 3000, cap = 3 * cols * 10 + 64;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t len = 0;
+    for (size_t r = 0; r < 3; r++) {
+        for (size_t c = 0; c < cols; c++)
+            len += (size_t)snprintf(text + len, cap - len, c ? ",\"%zu\"" : "%zu", c * 10 + r);
+        text[len++] = '\n';
+    }
+    fixture fx;
+    open_text(&fx, text, len, 0);
+    for (uint32_t r = 0; r < 3; r++) {
+        assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+        assert_int_equal(fx.csv.nfields, cols);
+        assert_int_equal(fx.csv.line, r + 1);
+        for (size_t c = 0; c < cols; c += 997) {
+            char want[32];
+            snprintf(want, sizeof want, "%zu", c * 10 + r);
+            assert_string_equal(fx.csv.fields[c].text, want);
+        }
+    }
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    assert_true(g_count.calls > 2);
+    close_text(&fx);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_simple_records, reset_count),
+        cmocka_unit_test_setup(test_crlf_and_no_final_newline, reset_count),
+        cmocka_unit_test_setup(test_lone_cr, reset_count),
+        cmocka_unit_test_setup(test_empty_fields_and_blank_lines, reset_count),
+        cmocka_unit_test_setup(test_trailing_comma_at_end, reset_count),
+        cmocka_unit_test_setup(test_quoted_fields, reset_count),
+        cmocka_unit_test_setup(test_embedded_line_breaks, reset_count),
+        cmocka_unit_test_setup(test_quote_inside_unquoted_is_literal, reset_count),
+        cmocka_unit_test_setup(test_text_after_closing_quote, reset_count),
+        cmocka_unit_test_setup(test_unterminated_quote, reset_count),
+        cmocka_unit_test_setup(test_never_reads_past_len, reset_count),
+        cmocka_unit_test_setup(test_empty_input, reset_count),
+        cmocka_unit_test_setup(test_nul_byte_rejected, reset_count),
+        cmocka_unit_test_setup(test_utf8_validated_per_field, reset_count),
+        cmocka_unit_test_setup(test_field_length_limit, reset_count),
+        cmocka_unit_test_setup(test_comment_records, reset_count),
+        cmocka_unit_test_setup(test_byte_order_mark, reset_count),
+        cmocka_unit_test_setup(test_default_filename, reset_count),
+        cmocka_unit_test_setup(test_many_fields_and_records, reset_count),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

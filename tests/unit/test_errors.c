@@ -1,0 +1,262 @@
+/* Error codes, the thread-local last error, and the run-time version. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+
+static const int all_codes[] = {
+    LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM,
+    LEADROUTE_EPARSE, LEADROUTE_ETABLE, LEADROUTE_ELEAD, LEADROUTE_EHITPOLICY,
+    LEADROUTE_ERANGE, LEADROUTE_EIO, LEADROUTE_ELIMIT, LEADROUTE_ENOTFOUND,
+    LEADROUTE_EUSER, LEADROUTE_ENOTSUP,
+};
+#define NCODES (sizeof all_codes / sizeof all_codes[0])
+
+static void test_codes_are_pinned(void **state)
+{
+    (void)state;
+    /* Numbers are part of the ABI: a change here breaks every host. */
+    assert_int_equal(LEADROUTE_OK, 0);
+    assert_int_equal(LEADROUTE_EINVAL, -1);
+    assert_int_equal(LEADROUTE_EVERSION, -2);
+    assert_int_equal(LEADROUTE_ENOMEM, -3);
+    assert_int_equal(LEADROUTE_EPARSE, -4);
+    assert_int_equal(LEADROUTE_ETABLE, -5);
+    assert_int_equal(LEADROUTE_ELEAD, -6);
+    assert_int_equal(LEADROUTE_EHITPOLICY, -7);
+    assert_int_equal(LEADROUTE_ERANGE, -8);
+    assert_int_equal(LEADROUTE_EIO, -9);
+    assert_int_equal(LEADROUTE_ELIMIT, -10);
+    assert_int_equal(LEADROUTE_ENOTFOUND, -11);
+    assert_int_equal(LEADROUTE_EUSER, -12);
+    assert_int_equal(LEADROUTE_ENOTSUP, -13);
+}
+
+static void test_strerror_every_code(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NCODES; i++) {
+        const char *s = leadroute_strerror(all_codes[i]);
+        assert_non_null(s);
+        assert_true(strlen(s) > 0);
+        assert_string_not_equal(s, "unknown error");
+        /* Each code has its own text. */
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(s, leadroute_strerror(all_codes[j]));
+    }
+    assert_string_equal(leadroute_strerror(LEADROUTE_EINVAL), "invalid argument");
+}
+
+static void test_strerror_unknown(void **state)
+{
+    (void)state;
+    const int unknown[] = { -14, -100, 1, 42, INT_MIN, INT_MAX };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        const char *s = leadroute_strerror(unknown[i]);
+        assert_non_null(s);
+        assert_string_equal(s, "unknown error");
+    }
+}
+
+static void test_error_last_never_null(void **state)
+{
+    (void)state;
+    leadroute_error_clear();
+    const leadroute_error *e = leadroute_error_last();
+    assert_non_null(e);
+    assert_int_equal(e->code, LEADROUTE_OK);
+    assert_non_null(e->message);
+    assert_string_equal(e->message, "");
+    assert_null(e->file);
+    assert_int_equal(e->line, 0);
+    assert_int_equal(e->column, 0);
+}
+
+static void test_error_set_on_null_args(void **state)
+{
+    (void)state;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_lead_validate(NULL), LEADROUTE_EINVAL);
+    const leadroute_error *e = leadroute_error_last();
+    assert_non_null(e);
+    assert_int_equal(e->code, LEADROUTE_EINVAL);
+    assert_non_null(e->message);
+    assert_true(strlen(e->message) > 0);
+
+    leadroute_error_clear();
+    assert_int_equal(leadroute_value_init(NULL, LEADROUTE_VALUE_VERSION), LEADROUTE_EINVAL);
+    e = leadroute_error_last();
+    assert_int_equal(e->code, LEADROUTE_EINVAL);
+    assert_true(strlen(e->message) > 0);
+
+    leadroute_value v;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_value_init(&v, 0), LEADROUTE_EVERSION);
+    e = leadroute_error_last();
+    assert_int_equal(e->code, LEADROUTE_EVERSION);
+    assert_true(strlen(e->message) > 0);
+
+    leadroute_table *t = (leadroute_table *)&v; /* must be overwritten with NULL */
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_parse(&t, NULL, 10, NULL, NULL), LEADROUTE_EINVAL);
+    assert_null(t);
+    e = leadroute_error_last();
+    assert_int_equal(e->code, LEADROUTE_EINVAL);
+    assert_true(strlen(e->message) > 0);
+
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_parse(NULL, "a,out:b\n1,2\n", 12, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+
+    leadroute_error_clear();
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_OK);
+    assert_string_equal(leadroute_error_last()->message, "");
+}
+
+static void test_error_message_is_null_terminated_copy(void **state)
+{
+    (void)state;
+    /* The message must stay readable after the failing call returned. */
+    leadroute_error_clear();
+    assert_int_equal(leadroute_lead_init(NULL, LEADROUTE_LEAD_VERSION), LEADROUTE_EINVAL);
+    const char *m = leadroute_error_last()->message;
+    char copy[512];
+    size_t n = strlen(m);
+    assert_true(n > 0 && n < sizeof copy);
+    memcpy(copy, m, n + 1);
+    assert_string_equal(copy, leadroute_error_last()->message);
+}
+
+/* --- per-thread state --------------------------------------------------- */
+
+typedef struct thread_probe {
+    int seen_code_before;     /* code visible in the new thread before it fails */
+    int seen_message_empty;
+    int own_rc;
+    int own_code_after;
+    int message_nonempty;
+} thread_probe;
+
+static void *probe_thread(void *arg)
+{
+    thread_probe *p = arg;
+    const leadroute_error *e = leadroute_error_last();
+    p->seen_code_before = e ? e->code : 12345;
+    p->seen_message_empty = e && e->message && e->message[0] == '\0';
+    leadroute_value v;
+    p->own_rc = leadroute_value_init(&v, 99);
+    e = leadroute_error_last();
+    p->own_code_after = e ? e->code : 12345;
+    p->message_nonempty = e && e->message && e->message[0] != '\0';
+    return NULL;
+}
+
+static void test_error_is_per_thread(void **state)
+{
+    (void)state;
+    /* An error on this thread is not visible in a new thread ... */
+    leadroute_error_clear();
+    assert_int_equal(leadroute_lead_validate(NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    char before[512];
+    snprintf(before, sizeof before, "%s", leadroute_error_last()->message);
+
+    thread_probe p;
+    memset(&p, 0, sizeof p);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, probe_thread, &p), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+
+    assert_int_equal(p.seen_code_before, LEADROUTE_OK);
+    assert_true(p.seen_message_empty);
+    assert_int_equal(p.own_rc, LEADROUTE_EVERSION);
+    assert_int_equal(p.own_code_after, LEADROUTE_EVERSION);
+    assert_true(p.message_nonempty);
+
+    /* ... and the other thread's error did not overwrite ours. */
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    assert_string_equal(leadroute_error_last()->message, before);
+}
+
+#define NTHREADS 4
+typedef struct storm_arg {
+    int id;
+    int failures;
+} storm_arg;
+
+static void *storm_thread(void *arg)
+{
+    storm_arg *a = arg;
+    for (int i = 0; i < 2000; i++) {
+        int rc;
+        int want;
+        if ((a->id + i) % 2 == 0) {
+            rc = leadroute_lead_validate(NULL);
+            want = LEADROUTE_EINVAL;
+        } else {
+            leadroute_lead l;
+            rc = leadroute_lead_init(&l, 7);
+            want = LEADROUTE_EVERSION;
+        }
+        if (rc != want || leadroute_error_last()->code != want)
+            a->failures++;
+        leadroute_error_clear();
+        if (leadroute_error_last()->code != LEADROUTE_OK)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static void test_error_threads_concurrently(void **state)
+{
+    (void)state;
+    pthread_t th[NTHREADS];
+    storm_arg args[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++) {
+        args[i].id = i;
+        args[i].failures = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, storm_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+    }
+}
+
+static void test_version(void **state)
+{
+    (void)state;
+    assert_int_equal(leadroute_version_number(), LEADROUTE_VERSION_NUMBER);
+    assert_int_equal(LEADROUTE_VERSION_NUMBER,
+                     LEADROUTE_VERSION_MAJOR * 10000 + LEADROUTE_VERSION_MINOR * 100 +
+                         LEADROUTE_VERSION_PATCH);
+    assert_non_null(leadroute_version_string());
+    assert_string_equal(leadroute_version_string(), LEADROUTE_VERSION_STRING);
+    char expect[32];
+    snprintf(expect, sizeof expect, "%d.%d.%d", LEADROUTE_VERSION_MAJOR, LEADROUTE_VERSION_MINOR,
+             LEADROUTE_VERSION_PATCH);
+    assert_string_equal(leadroute_version_string(), expect);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_codes_are_pinned),
+        cmocka_unit_test(test_strerror_every_code),
+        cmocka_unit_test(test_strerror_unknown),
+        cmocka_unit_test(test_error_last_never_null),
+        cmocka_unit_test(test_error_set_on_null_args),
+        cmocka_unit_test(test_error_message_is_null_terminated_copy),
+        cmocka_unit_test(test_error_is_per_thread),
+        cmocka_unit_test(test_error_threads_concurrently),
+        cmocka_unit_test(test_version),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

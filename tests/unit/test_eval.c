@@ -1,0 +1,550 @@
+/* Evaluation: argument checks, field lookup, and many threads on one table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <pthread.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+
+/* --- helpers: leads built field by field, tables from text ---------------- */
+
+#define TL_MAX 32
+typedef struct tlead {
+    leadroute_field f[TL_MAX];
+    leadroute_lead lead;
+} tlead;
+
+static inline void tl_init(tlead *l)
+{
+    memset(l, 0, sizeof *l);
+    l->lead.version = LEADROUTE_LEAD_VERSION;
+    l->lead.id = "lead-1";
+    l->lead.fields = l->f;
+    l->lead.field_count = 0;
+}
+
+static inline leadroute_value *tl_add(tlead *l, const char *name)
+{
+    assert_true(l->lead.field_count < TL_MAX);
+    leadroute_field *f = &l->f[l->lead.field_count++];
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    f->name = name;
+    f->value = v;
+    return &f->value;
+}
+
+static inline void tl_str(tlead *l, const char *name, const char *s)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_STRING;
+    v->string = s;
+}
+
+static inline void tl_num(tlead *l, const char *name, double d)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_NUMBER;
+    v->number = d;
+}
+
+static inline void tl_bool(tlead *l, const char *name, int b)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_BOOL;
+    v->boolean = b;
+}
+
+static inline void tl_null(tlead *l, const char *name)
+{
+    (void)tl_add(l, name);
+}
+
+static inline void tl_set(tlead *l, const char *name, const char *const *items, size_t n)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_SET;
+    v->items = items;
+    v->item_count = n;
+}
+
+static inline leadroute_table *parse_opts(const char *text, const leadroute_table_options *o)
+{
+    leadroute_table *t = NULL;
+    int rc = leadroute_table_parse(&t, text, strlen(text), "t.csv", o);
+    if (rc != LEADROUTE_OK)
+        fail_msg("parse failed (%d): %s\n--- table ---\n%s", rc, leadroute_error_last()->message, text);
+    assert_non_null(t);
+    return t;
+}
+
+static inline leadroute_table *parse_ok(const char *text)
+{
+    return parse_opts(text, NULL);
+}
+
+/* Parse text that must fail; returns the code and checks nothing was made. */
+static inline int parse_rc(const char *text)
+{
+    leadroute_table *t = NULL;
+    leadroute_error_clear();
+    int rc = leadroute_table_parse(&t, text, strlen(text), "t.csv", NULL);
+    if (rc == LEADROUTE_OK) {
+        leadroute_table_unref(t);
+        return rc;
+    }
+    assert_null(t);
+    assert_int_equal(leadroute_error_last()->code, rc);
+    return rc;
+}
+
+/* Evaluate and return the hit rule ids joined by ',' ("" for no hit). */
+static char hit_buf[4096];
+static inline const char *hits(const leadroute_table *t, const tlead *l)
+{
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    int rc = leadroute_table_eval(t, &l->lead, r);
+    if (rc != LEADROUTE_OK) {
+        leadroute_result_free(r);
+        fail_msg("eval failed (%d): %s", rc, leadroute_error_last()->message);
+    }
+    hit_buf[0] = '\0';
+    size_t n = leadroute_result_count(r);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = leadroute_result_rule_id(r, i);
+        assert_non_null(id);
+        if (i)
+            strcat(hit_buf, ",");
+        strcat(hit_buf, id);
+    }
+    leadroute_result_free(r);
+    return hit_buf;
+}
+
+/* Evaluate and return only the status code. */
+static inline int eval_rc(const leadroute_table *t, const tlead *l)
+{
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    leadroute_error_clear();
+    int rc = leadroute_table_eval(t, &l->lead, r);
+    if (rc != LEADROUTE_OK)
+        assert_int_equal(leadroute_error_last()->code, rc);
+    leadroute_result_free(r);
+    return rc;
+}
+
+static inline void expect_message_has(const char *needle)
+{
+    const char *m = leadroute_error_last()->message;
+    assert_non_null(m);
+    if (strstr(m, needle) == NULL)
+        fail_msg("message '%s' lacks '%s'", m, needle);
+}
+
+#define DOC_EXAMPLE \
+    "#! name: inbound routing\n" \
+    "#! version: 2026-11\n" \
+    "#! hit_policy: first\n" \
+    "rule,region,country,postal,industry,employees:number,score:number,language,out:pool,out:sla_minutes:number\n" \
+    "vip,-,-,-,-,-,>=90,-,inbound-aces,5\n" \
+    "ent-emea,EMEA,-,-,-,>=1000,-,-,emea-enterprise,60\n" \
+    "dach-smb,EMEA,\"DE, AT, CH\",-,-,<1000,-,de,dach-smb,120\n" \
+    "us-west,NA,US,\"94*, 95*, 98*\",\"software, fintech\",[50..1000),-,-,us-west,120\n" \
+    "catch-all,-,-,-,-,-,-,-,nurture,1440\n"
+
+#define COLLECT_TABLE \
+    "#! hit_policy: collect\n" \
+    "#! aggregation: sum\n" \
+    "rule,region:ci,employees:number,tags:set,out:points:number\n" \
+    "a,EMEA,-,-,10\n" \
+    "b,-,>= 100,-,5\n" \
+    "c,\"NA, APAC\",[10..500),crm,3\n" \
+    "d,not(EMEA),-,not(erp),1\n" \
+    "e,-,null,-,100\n"
+
+/* --- a deterministic family of leads --------------------------------------- */
+
+#define NLEADS 2000
+static const char *regions[] = { "EMEA", "emea", "NA", "APAC", "LATAM", "" };
+static const char *countries[] = { "DE", "AT", "CH", "US", "FR", "" };
+static const char *postals[] = { "94107", "95014", "98101", "10001", "80331" };
+static const char *industries[] = { "software", "fintech", "retail" };
+static const char *langs[] = { "de", "en", "fr" };
+static const char *tagsets[][2] = { { "crm", "erp" }, { "hr", "bi" }, { "erp", "x" }, { "crm", "hr" } };
+
+typedef struct glead {
+    tlead l;
+} glead;
+
+static uint32_t next_rand(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*s >> 33);
+}
+
+static glead *make_leads(void)
+{
+    glead *g = calloc(NLEADS, sizeof *g);
+    assert_non_null(g);
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < NLEADS; i++) {
+        tlead *l = &g[i].l;
+        tl_init(l);
+        /* Each field is present three times out of four, in a varying order. */
+        uint32_t order = next_rand(&s) % 3;
+        if (order == 0 && next_rand(&s) % 4)
+            tl_num(l, "score", (double)(next_rand(&s) % 120));
+        if (next_rand(&s) % 4)
+            tl_str(l, "region", regions[next_rand(&s) % 6]);
+        if (next_rand(&s) % 4)
+            tl_str(l, "country", countries[next_rand(&s) % 6]);
+        if (order == 1 && next_rand(&s) % 4)
+            tl_num(l, "score", (double)(next_rand(&s) % 120));
+        if (next_rand(&s) % 4)
+            tl_num(l, "employees", (double)(next_rand(&s) % 2000));
+        if (next_rand(&s) % 4)
+            tl_str(l, "postal", postals[next_rand(&s) % 5]);
+        if (next_rand(&s) % 4)
+            tl_str(l, "industry", industries[next_rand(&s) % 3]);
+        if (next_rand(&s) % 4)
+            tl_str(l, "language", langs[next_rand(&s) % 3]);
+        if (next_rand(&s) % 2)
+            tl_set(l, "tags", tagsets[next_rand(&s) % 4], 1 + next_rand(&s) % 2);
+        if (order == 2 && next_rand(&s) % 4)
+            tl_num(l, "score", (double)(next_rand(&s) % 120));
+        if (next_rand(&s) % 2)
+            tl_str(l, "unread_field", "ignored");
+    }
+    return g;
+}
+
+/* A compact answer: status, hit ids, outputs and aggregates. */
+static void describe(const leadroute_table *t, leadroute_result *r, int rc, char *out, size_t cap)
+{
+    size_t k = (size_t)snprintf(out, cap, "%d:", rc);
+    for (size_t i = 0; i < leadroute_result_count(r); i++) {
+        k += (size_t)snprintf(out + k, cap - k, "%s", leadroute_result_rule_id(r, i));
+        for (size_t o = 0; o < leadroute_table_output_count(t); o++) {
+            const leadroute_value *v = leadroute_result_output(r, i, o);
+            if (v->type == LEADROUTE_VALUE_STRING)
+                k += (size_t)snprintf(out + k, cap - k, "|%s", v->string);
+            else if (v->type == LEADROUTE_VALUE_NUMBER)
+                k += (size_t)snprintf(out + k, cap - k, "|%g", v->number);
+            else
+                k += (size_t)snprintf(out + k, cap - k, "|~");
+        }
+        k += (size_t)snprintf(out + k, cap - k, ";");
+    }
+    for (size_t o = 0; o < leadroute_table_output_count(t); o++) {
+        const leadroute_value *v = leadroute_result_aggregate(r, o);
+        if (v && v->type == LEADROUTE_VALUE_NUMBER)
+            k += (size_t)snprintf(out + k, cap - k, "=%g", v->number);
+        else if (v)
+            k += (size_t)snprintf(out + k, cap - k, "=~");
+    }
+}
+
+#define ANS 256
+typedef struct job {
+    const leadroute_table *t;
+    const glead *leads;
+    const char (*expect)[ANS];
+    int start, step;
+    int mismatches;
+    int errors;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    leadroute_result *r = NULL;
+    if (leadroute_result_new(&r, j->t, NULL) != LEADROUTE_OK) {
+        j->errors++;
+        return NULL;
+    }
+    char got[ANS];
+    for (int rep = 0; rep < 5; rep++) {
+        /* Each thread walks the leads in its own order. */
+        for (int n = 0; n < NLEADS; n++) {
+            int i = (j->start + n * j->step) % NLEADS;
+            int rc = leadroute_table_eval(j->t, &j->leads[i].l.lead, r);
+            describe(j->t, r, rc, got, sizeof got);
+            if (strcmp(got, j->expect[i]) != 0)
+                j->mismatches++;
+        }
+    }
+    leadroute_result_free(r);
+    return NULL;
+}
+
+static void run_threads(const char *text, const char *const *must_see, size_t n_must)
+{
+    leadroute_table *t = parse_ok(text);
+    glead *leads = make_leads();
+    char (*expect)[ANS] = calloc(NLEADS, sizeof *expect);
+    assert_non_null(expect);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    for (int i = 0; i < NLEADS; i++) {
+        int rc = leadroute_table_eval(t, &leads[i].l.lead, r);
+        assert_int_equal(rc, LEADROUTE_OK);
+        describe(t, r, rc, expect[i], ANS);
+    }
+    leadroute_result_free(r);
+    /* The single-threaded run exercises every rule (so the comparison means something). */
+    for (size_t m = 0; m < n_must; m++) {
+        int seen = 0;
+        for (int i = 0; i < NLEADS && !seen; i++)
+            seen = strstr(expect[i], must_see[m]) != NULL;
+        if (!seen)
+            fail_msg("no lead hit '%s'", must_see[m]);
+    }
+
+    enum { NT = 4 };
+    pthread_t th[NT];
+    job jobs[NT];
+    const int steps[NT] = { 1, 7, 13, 1999 };   /* all coprime with NLEADS */
+    for (int k = 0; k < NT; k++) {
+        jobs[k] = (job){ t, leads, (const char (*)[ANS])expect, k * 500, steps[k], 0, 0 };
+        assert_int_equal(pthread_create(&th[k], NULL, worker, &jobs[k]), 0);
+    }
+    for (int k = 0; k < NT; k++) {
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+        assert_int_equal(jobs[k].errors, 0);
+        assert_int_equal(jobs[k].mismatches, 0);
+    }
+    free(expect);
+    free(leads);
+    leadroute_table_unref(t);
+}
+
+static void test_threads_first(void **state)
+{
+    (void)state;
+    const char *must[] = { "vip|", "ent-emea|", "dach-smb|", "us-west|", "catch-all|" };
+    run_threads(DOC_EXAMPLE, must, 5);
+}
+
+static void test_threads_collect(void **state)
+{
+    (void)state;
+    const char *must[] = { "a|", "b|", "c|", "d|", "e|" };
+    run_threads(COLLECT_TABLE, must, 5);
+}
+
+/* Threads holding their own references, dropping them in any order. */
+static void *ref_worker(void *arg)
+{
+    leadroute_table *t = arg;
+    tlead l;
+    tl_init(&l);
+    tl_num(&l, "score", 99);
+    leadroute_result *r = NULL;
+    if (leadroute_result_new(&r, t, NULL) == LEADROUTE_OK) {
+        for (int i = 0; i < 1000; i++)
+            (void)leadroute_table_eval(t, &l.lead, r);
+        leadroute_result_free(r);
+    }
+    leadroute_table_unref(t);
+    return NULL;
+}
+
+static void test_threads_refcount(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(DOC_EXAMPLE);
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(pthread_create(&th[k], NULL, ref_worker, leadroute_table_ref(t)), 0);
+    leadroute_table_unref(t);      /* the threads keep it alive */
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+}
+
+/* --- arguments -------------------------------------------------------------- */
+
+static void test_eval_bad_args(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(DOC_EXAMPLE);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "region", "EMEA");
+
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_eval(NULL, &l.lead, r), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_table_eval(t, NULL, r), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_table_eval(t, &l.lead, NULL), LEADROUTE_EINVAL);
+
+    l.lead.version = 0;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_result_count(r), 0);
+    l.lead.version = 99;
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_EVERSION);
+    l.lead.version = LEADROUTE_LEAD_VERSION;
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+    assert_string_equal(leadroute_result_rule_id(r, 0), "catch-all");
+
+    /* A bad value version in a field the table reads. */
+    l.f[0].value.version = 0;
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_EVERSION);
+    l.f[0].value.version = LEADROUTE_VALUE_VERSION;
+
+    /* fields NULL with a count. */
+    leadroute_lead bad = LEADROUTE_LEAD_INIT;
+    bad.field_count = 2;
+    assert_int_equal(leadroute_table_eval(t, &bad, r), LEADROUTE_EINVAL);
+    /* no fields at all is a valid lead */
+    bad.field_count = 0;
+    assert_int_equal(leadroute_table_eval(t, &bad, r), LEADROUTE_OK);
+    assert_string_equal(leadroute_result_rule_id(r, 0), "catch-all");
+
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
+static void test_duplicate_field_in_lead(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(DOC_EXAMPLE);
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "region", "EMEA");
+    tl_num(&l, "employees", 5000);
+    tl_str(&l, "region", "NA");
+    /* validation rejects the twin; evaluation reads the first one (value.h) */
+    assert_int_equal(leadroute_lead_validate(&l.lead), LEADROUTE_ELEAD);
+    expect_message_has("region");
+    assert_string_equal(hits(t, &l), "ent-emea");
+    leadroute_table_unref(t);
+}
+
+/* --- field lookup ------------------------------------------------------------ */
+
+static void test_field_order_and_extras(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(DOC_EXAMPLE);
+
+    /* The us-west lead in table order, reversed, and shuffled with extras. */
+    tlead a;
+    tl_init(&a);
+    tl_str(&a, "region", "NA");
+    tl_str(&a, "country", "US");
+    tl_str(&a, "postal", "94107");
+    tl_str(&a, "industry", "software");
+    tl_num(&a, "employees", 120);
+    tl_num(&a, "score", 10);
+    tl_str(&a, "language", "en");
+    assert_string_equal(hits(t, &a), "us-west");
+
+    tlead b;
+    tl_init(&b);
+    for (size_t i = a.lead.field_count; i-- > 0;)
+        b.f[b.lead.field_count++] = a.f[i];
+    assert_string_equal(hits(t, &b), "us-west");
+
+    tlead c;
+    tl_init(&c);
+    tl_str(&c, "zz_extra", "1");
+    tl_num(&c, "employees", 120);
+    tl_str(&c, "Region", "EMEA");          /* names match exactly: not region */
+    tl_str(&c, "industry", "software");
+    tl_num(&c, "a", NAN);                  /* unread, so never checked */
+    tl_str(&c, "postal", "94107");
+    tl_str(&c, "regio", "EMEA");
+    tl_str(&c, "region2", "EMEA");
+    tl_str(&c, "country", "US");
+    tl_str(&c, "region", "NA");
+    tl_str(&c, "", "empty name");
+    assert_string_equal(hits(t, &c), "us-west");
+
+    /* Name pointers taken from the table work like any other. */
+    tlead d;
+    tl_init(&d);
+    tl_num(&d, leadroute_table_input_name(t, 5), 95);   /* score */
+    assert_string_equal(hits(t, &d), "vip");
+
+    /* Names copied into separate buffers. */
+    char n1[16], n2[16];
+    strcpy(n1, "score");
+    strcpy(n2, "region");
+    tlead e;
+    tl_init(&e);
+    tl_str(&e, n2, "EMEA");
+    tl_num(&e, n1, 91);
+    assert_string_equal(hits(t, &e), "vip");
+
+    /* A lead whose only fields are unknown sees every column missing. */
+    tlead f;
+    tl_init(&f);
+    tl_str(&f, "foo", "bar");
+    tl_num(&f, "baz", 1);
+    assert_string_equal(hits(t, &f), "catch-all");
+    f.lead.id = NULL;                      /* the id is optional */
+    assert_string_equal(hits(t, &f), "catch-all");
+
+    leadroute_table_unref(t);
+}
+
+static void test_many_fields(void **state)
+{
+    (void)state;
+    /* A lead at the field limit with the read field last. */
+    leadroute_table *t = parse_ok("rule,needle:number,out:o\nhit,42,x\n");
+    size_t n = LEADROUTE_MAX_FIELDS;
+    leadroute_field *f = calloc(n, sizeof *f);
+    char (*names)[16] = calloc(n, sizeof *names);
+    assert_non_null(f);
+    assert_non_null(names);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "f%zu", i);
+        leadroute_value v = LEADROUTE_VALUE_INIT;
+        f[i].name = names[i];
+        f[i].value = v;
+        f[i].value.type = LEADROUTE_VALUE_NUMBER;
+        f[i].value.number = (double)i;
+    }
+    strcpy(names[n - 1], "needle");
+    f[n - 1].value.number = 42;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    l.fields = f;
+    l.field_count = n;
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_eval(t, &l, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 1);
+    f[n - 1].value.number = 41;
+    assert_int_equal(leadroute_table_eval(t, &l, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 0);
+    leadroute_result_free(r);
+    free(f);
+    free(names);
+    leadroute_table_unref(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_first),
+        cmocka_unit_test(test_threads_collect),
+        cmocka_unit_test(test_threads_refcount),
+        cmocka_unit_test(test_eval_bad_args),
+        cmocka_unit_test(test_duplicate_field_in_lead),
+        cmocka_unit_test(test_field_order_and_extras),
+        cmocka_unit_test(test_many_fields),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,510 @@
+/* Reading leads from CSV (leadroute_leads_*). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+
+#define LIT(s) (s), (sizeof(s) - 1)
+
+/* Counting allocator that can be told to fail after `budget` allocations. */
+typedef struct counter {
+    long live;
+    long calls;
+    long budget;   /* < 0: unlimited */
+} counter;
+
+static void *count_alloc(void *ud, size_t size)
+{
+    counter *c = ud;
+    if (c->budget >= 0 && c->calls >= c->budget)
+        return NULL;
+    c->calls++;
+    void *p = malloc(size);
+    if (p)
+        c->live++;
+    return p;
+}
+
+static void count_free(void *ud, void *ptr)
+{
+    counter *c = ud;
+    if (ptr)
+        c->live--;
+    free(ptr);
+}
+
+static leadroute_allocator make_allocator(counter *c)
+{
+    leadroute_allocator a = LEADROUTE_ALLOCATOR_INIT;
+    a.alloc = count_alloc;
+    a.free = count_free;
+    a.user_data = c;
+    return a;
+}
+
+static leadroute_leads *parse_ok(const char *text, size_t len)
+{
+    leadroute_leads *l = NULL;
+    int rc = leadroute_leads_parse(&l, text, len, "leads.csv", NULL, NULL);
+    if (rc != LEADROUTE_OK)
+        fail_msg("parse failed: %d %s", rc, leadroute_error_last()->message);
+    assert_non_null(l);
+    return l;
+}
+
+static const leadroute_field *field(const leadroute_lead *lead, const char *name)
+{
+    const leadroute_field *found = NULL;
+    for (size_t i = 0; i < lead->field_count; i++) {
+        if (strcmp(lead->fields[i].name, name) == 0) {
+            assert_null(found);   /* names are unique within a lead */
+            found = &lead->fields[i];
+        }
+    }
+    return found;
+}
+
+static void assert_string_field(const leadroute_lead *lead, const char *name, const char *want)
+{
+    const leadroute_field *f = field(lead, name);
+    if (!f)
+        fail_msg("lead '%s' has no field '%s'", lead->id, name);
+    assert_int_equal(f->value.version, LEADROUTE_VALUE_VERSION);
+    assert_int_equal(f->value.type, LEADROUTE_VALUE_STRING);
+    assert_string_equal(f->value.string, want);
+}
+
+static void assert_set_field(const leadroute_lead *lead, const char *name, size_t n, const char *const *want)
+{
+    const leadroute_field *f = field(lead, name);
+    if (!f)
+        fail_msg("lead '%s' has no field '%s'", lead->id, name);
+    assert_int_equal(f->value.type, LEADROUTE_VALUE_SET);
+    assert_int_equal(f->value.item_count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(f->value.items[i], want[i]);
+}
+
+static void test_ids_fields_and_lines(void **state)
+{
+    (void)state;
+    leadroute_leads *l = parse_ok(LIT("region,id,country\n"
+                                      "EMEA,L1,DE\n"
+                                      "\n"
+                                      "  NA , L2 ,\"US\"\n"));
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_int_equal(leadroute_leads_error_count(l), 0);
+    const leadroute_lead *a = leadroute_leads_get(l, 0);
+    const leadroute_lead *b = leadroute_leads_get(l, 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a->version, LEADROUTE_LEAD_VERSION);
+    assert_string_equal(a->id, "L1");
+    assert_string_equal(b->id, "L2");
+    assert_int_equal(leadroute_leads_line(l, 0), 2);
+    assert_int_equal(leadroute_leads_line(l, 1), 4);
+    /* every column is a field, the id column too; cells are trimmed */
+    assert_int_equal(a->field_count, 3);
+    assert_string_field(a, "region", "EMEA");
+    assert_string_field(a, "id", "L1");
+    assert_string_field(a, "country", "DE");
+    assert_string_field(b, "region", "NA");
+    assert_string_field(b, "id", "L2");
+    assert_int_equal(leadroute_lead_validate(a), LEADROUTE_OK);
+    assert_int_equal(leadroute_lead_validate(b), LEADROUTE_OK);
+    /* out of range */
+    assert_null(leadroute_leads_get(l, 2));
+    assert_int_equal(leadroute_leads_line(l, 2), 0);
+    assert_null(leadroute_leads_error(l, 0));
+    assert_int_equal(leadroute_leads_error_line(l, 0), 0);
+    leadroute_leads_free(l);
+}
+
+static void test_id_column_choice(void **state)
+{
+    (void)state;
+    /* no id column: the first one */
+    leadroute_leads *l = parse_ok(LIT("email,region\na@x.io,EMEA\nb@x.io,NA\n"));
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "a@x.io");
+    assert_string_equal(leadroute_leads_get(l, 1)->id, "b@x.io");
+    leadroute_leads_free(l);
+
+    /* "ID" in any ASCII case; "idx" is not it */
+    l = parse_ok(LIT("idx,Id\n1,A\n2,B\n"));
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "A");
+    assert_string_equal(leadroute_leads_get(l, 1)->id, "B");
+    leadroute_leads_free(l);
+}
+
+static void test_missing_fields(void **state)
+{
+    (void)state;
+    leadroute_leads *l = parse_ok(LIT("id,region,score,language\n"
+                                      "L1,,90,  \n"
+                                      "L2,EMEA,,\"\"\n"));
+    const leadroute_lead *a = leadroute_leads_get(l, 0);
+    const leadroute_lead *b = leadroute_leads_get(l, 1);
+    assert_int_equal(a->field_count, 2);
+    assert_null(field(a, "region"));
+    assert_null(field(a, "language"));
+    /* numbers stay strings: the evaluator converts them */
+    assert_string_field(a, "score", "90");
+    assert_int_equal(b->field_count, 2);
+    assert_string_field(b, "region", "EMEA");
+    assert_null(field(b, "score"));
+    leadroute_leads_free(l);
+}
+
+static void test_set_by_suffix(void **state)
+{
+    (void)state;
+    leadroute_leads *l = parse_ok(LIT("id,products:set,tags\n"
+                                      "L1, crm ; ads;;  ,x;y\n"
+                                      "L2,; ;,\n"
+                                      "L3,solo,\n"));
+    const leadroute_lead *a = leadroute_leads_get(l, 0);
+    static const char *const want[] = { "crm", "ads" };
+    assert_set_field(a, "products", 2, want);
+    /* the suffix is not part of the name */
+    assert_null(field(a, "products:set"));
+    /* other columns keep their ';' */
+    assert_string_field(a, "tags", "x;y");
+    /* only empty items: the field is missing */
+    const leadroute_lead *b = leadroute_leads_get(l, 1);
+    assert_int_equal(b->field_count, 1);
+    assert_null(field(b, "products"));
+    static const char *const one[] = { "solo" };
+    assert_set_field(leadroute_leads_get(l, 2), "products", 1, one);
+    assert_int_equal(leadroute_lead_validate(a), LEADROUTE_OK);
+    leadroute_leads_free(l);
+}
+
+static const char TABLE[] = "#! hit_policy: first\n"
+                            "rule,region,products:set,score:number,out:pool\n"
+                            "crm,EMEA,\"crm, ads\",-,emea-crm\n"
+                            "hot,-,-,>= 90,aces\n"
+                            "rest,-,-,-,nurture\n";
+
+static leadroute_table *make_table(void)
+{
+    leadroute_table *t = NULL;
+    int rc = leadroute_table_parse(&t, TABLE, sizeof TABLE - 1, "t.csv", NULL);
+    if (rc != LEADROUTE_OK)
+        fail_msg("table: %s", leadroute_error_last()->message);
+    return t;
+}
+
+static size_t input_index(const leadroute_table *t, const char *name)
+{
+    for (size_t i = 0; i < leadroute_table_input_count(t); i++)
+        if (strcmp(leadroute_table_input_name(t, i), name) == 0)
+            return i;
+    fail_msg("no input %s", name);
+    return 0;
+}
+
+static void test_set_by_table_type(void **state)
+{
+    (void)state;
+    leadroute_table *t = make_table();
+    static const char text[] = "id,region,products,score,notes\n"
+                               "L1,EMEA,ads; web,10,a;b\n"
+                               "L2,NA,crm,95,\n"
+                               "L3,EMEA,web,12,\n";
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, sizeof text - 1, "x.csv", t, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(l), 3);
+    const leadroute_lead *a = leadroute_leads_get(l, 0);
+    static const char *const want[] = { "ads", "web" };
+    assert_set_field(a, "products", 2, want);
+    assert_string_field(a, "notes", "a;b");
+    /* names the table knows are the table's own strings */
+    assert_ptr_equal(field(a, "region")->name, leadroute_table_input_name(t, input_index(t, "region")));
+    assert_ptr_equal(field(a, "products")->name, leadroute_table_input_name(t, input_index(t, "products")));
+    assert_ptr_equal(field(a, "score")->name, leadroute_table_input_name(t, input_index(t, "score")));
+
+    /* the leads keep the table alive: evaluate after dropping our reference */
+    leadroute_result *res = NULL;
+    assert_int_equal(leadroute_result_new(&res, t, NULL), LEADROUTE_OK);
+    leadroute_table_ref(t);
+    leadroute_table_unref(t);
+    static const char *const pools[] = { "emea-crm", "aces", "nurture" };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(leadroute_table_eval(t, leadroute_leads_get(l, i), res), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_count(res), 1);
+        const leadroute_value *v = leadroute_result_output(res, 0, 0);
+        assert_non_null(v);
+        assert_int_equal(v->type, LEADROUTE_VALUE_STRING);
+        assert_string_equal(v->string, pools[i]);
+    }
+    leadroute_result_free(res);
+    leadroute_table_unref(t);
+    /* the table's name strings are still there while the leads live */
+    assert_string_equal(leadroute_leads_get(l, 0)->fields[1].name, "region");
+    leadroute_leads_free(l);
+}
+
+static void test_bad_rows_skipped(void **state)
+{
+    (void)state;
+    static const char text[] = "id,region,country\n"    /* 1 */
+                               "L1,EMEA,DE\n"            /* 2 */
+                               "L2,EMEA\n"               /* 3: too few */
+                               "L3,NA,US,extra\n"        /* 4: too many */
+                               "L4,NA,US,,\n"            /* 5: trailing empties are fine */
+                               ",EMEA,FR\n"              /* 6: empty id */
+                               " L1 ,APAC,JP\n"          /* 7: duplicate */
+                               "L5,\"multi\nline\",CA\n" /* 8-9 */
+                               "L6,b\xC3\x28,US\n"       /* 10: bad UTF-8 */
+                               "L7,NA,MX\n";             /* 11 */
+    leadroute_leads *l = parse_ok(text, sizeof text - 1);
+    assert_int_equal(leadroute_leads_count(l), 4);
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "L1");
+    assert_string_equal(leadroute_leads_get(l, 1)->id, "L4");
+    assert_string_equal(leadroute_leads_get(l, 2)->id, "L5");
+    assert_string_equal(leadroute_leads_get(l, 3)->id, "L7");
+    assert_int_equal(leadroute_leads_line(l, 2), 8);
+    assert_int_equal(leadroute_leads_line(l, 3), 11);
+    /* the first L1 wins */
+    assert_string_field(leadroute_leads_get(l, 0), "region", "EMEA");
+    assert_string_field(leadroute_leads_get(l, 2), "region", "multi\nline");
+
+    static const struct {
+        uint32_t line;
+        const char *prefix;
+        const char *detail;
+    } want[] = {
+        { 3, "leads.csv:3: ", "2 cells" },
+        { 4, "leads.csv:4: ", "4 cells" },
+        { 6, "leads.csv:6: ", "empty lead id" },
+        { 7, "leads.csv:7: ", "id 'L1' (first on line 2)" },
+        { 10, "leads.csv:10:4: ", "UTF-8" },
+    };
+    assert_int_equal(leadroute_leads_error_count(l), 5);
+    for (size_t i = 0; i < 5; i++) {
+        const char *m = leadroute_leads_error(l, i);
+        assert_non_null(m);
+        assert_int_equal(leadroute_leads_error_line(l, i), want[i].line);
+        if (strncmp(m, want[i].prefix, strlen(want[i].prefix)) != 0 || !strstr(m, want[i].detail))
+            fail_msg("error %zu: '%s', want '%s...%s'", i, m, want[i].prefix, want[i].detail);
+    }
+    assert_null(leadroute_leads_error(l, 5));
+    leadroute_leads_free(l);
+}
+
+static void test_set_item_limit(void **state)
+{
+    (void)state;
+    size_t cap = 16 + (LEADROUTE_MAX_SET_ITEMS + 2) * 3 * 2;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t len = (size_t)snprintf(text, cap, "id,p:set\nok,");
+    for (int i = 0; i < LEADROUTE_MAX_SET_ITEMS; i++)
+    {
+        text[len++] = 'a';
+        text[len++] = ';';
+    }
+    text[len++] = '\n';
+    len += (size_t)snprintf(text + len, cap - len, "big,");
+    for (int i = 0; i <= LEADROUTE_MAX_SET_ITEMS; i++)
+    {
+        text[len++] = 'b';
+        text[len++] = ';';
+    }
+    text[len++] = '\n';
+    leadroute_leads *l = parse_ok(text, len);
+    assert_int_equal(leadroute_leads_count(l), 1);
+    assert_int_equal(field(leadroute_leads_get(l, 0), "p")->value.item_count, LEADROUTE_MAX_SET_ITEMS);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_non_null(strstr(leadroute_leads_error(l, 0), "leads.csv:3: "));
+    leadroute_leads_free(l);
+    free(text);
+}
+
+static void assert_parse_error(const char *text, size_t len, int code, const char *prefix)
+{
+    leadroute_leads *l = (leadroute_leads *)&l;   /* must be reset to NULL */
+    int rc = leadroute_leads_parse(&l, text, len, "bad.csv", NULL, NULL);
+    assert_int_equal(rc, code);
+    assert_null(l);
+    const leadroute_error *e = leadroute_error_last();
+    assert_int_equal(e->code, code);
+    if (strncmp(e->message, prefix, strlen(prefix)) != 0)
+        fail_msg("message '%s' does not start with '%s'", e->message, prefix);
+}
+
+static void test_whole_file_errors(void **state)
+{
+    (void)state;
+    assert_parse_error(LIT(""), LEADROUTE_EPARSE, "bad.csv:1:1: no header");
+    assert_parse_error(NULL, 0, LEADROUTE_EPARSE, "bad.csv:1:1: no header");
+    assert_parse_error(LIT("\xEF\xBB\xBF"), LEADROUTE_EPARSE, "bad.csv:1:1: no header");
+    assert_parse_error(LIT("\n,,\n  \n"), LEADROUTE_EPARSE, "bad.csv:4:1: no header");
+    assert_parse_error(LIT("id,,region\n"), LEADROUTE_EPARSE, "bad.csv:1:4: header column 2");
+    assert_parse_error(LIT("id,region, region\n"), LEADROUTE_EPARSE, "bad.csv:1:11: duplicate field name 'region'");
+    assert_parse_error(LIT("id,p:set,p\n"), LEADROUTE_EPARSE, "bad.csv:1:10: duplicate");
+    assert_parse_error(LIT("id,:set\n"), LEADROUTE_EPARSE, "bad.csv:1:4: ");
+    assert_parse_error(LIT("id,region\nL1,\"EMEA\n"), LEADROUTE_EPARSE, "bad.csv:2:4: unterminated");
+    assert_parse_error(LIT("id,region\nL1,\"EMEA\"x\nL2,NA\n"), LEADROUTE_EPARSE, "bad.csv:2:10: ");
+    /* a bad byte in the header is fatal: there are no field names to go on with */
+    assert_parse_error(LIT("id,re\xFFgion\nL1,x\n"), LEADROUTE_EPARSE, "bad.csv:1:4: invalid UTF-8");
+
+    char name[LEADROUTE_MAX_NAME + 8];
+    memcpy(name, "id,", 3);
+    memset(name + 3, 'n', LEADROUTE_MAX_NAME + 1);
+    assert_parse_error(name, 3 + LEADROUTE_MAX_NAME + 1, LEADROUTE_ELIMIT, "bad.csv:1:4: ");
+    /* exactly the limit is fine */
+    leadroute_leads *l = parse_ok(name, 3 + LEADROUTE_MAX_NAME);
+    assert_int_equal(leadroute_leads_count(l), 0);
+    leadroute_leads_free(l);
+
+    /* more columns than a lead may have fields */
+    size_t cap = (LEADROUTE_MAX_FIELDS + 2) * 8;
+    char *wide = malloc(cap);
+    assert_non_null(wide);
+    size_t len = 0;
+    for (int i = 0; i <= LEADROUTE_MAX_FIELDS; i++)
+        len += (size_t)snprintf(wide + len, cap - len, i ? ",c%d" : "c%d", i);
+    assert_parse_error(wide, len, LEADROUTE_ELIMIT, "bad.csv:1:");
+    free(wide);
+}
+
+static void test_misuse(void **state)
+{
+    (void)state;
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(NULL, LIT("id\n"), NULL, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_leads_parse(&l, NULL, 3, NULL, NULL, NULL), LEADROUTE_EINVAL);
+    assert_null(l);
+    leadroute_allocator bad = LEADROUTE_ALLOCATOR_INIT;
+    bad.version = 99;
+    bad.alloc = count_alloc;
+    bad.free = count_free;
+    assert_int_equal(leadroute_leads_parse(&l, LIT("id\n"), NULL, NULL, &bad), LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_leads_load(&l, NULL, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_leads_load(NULL, "x.csv", NULL, NULL), LEADROUTE_EINVAL);
+    /* NULL objects */
+    leadroute_leads_free(NULL);
+    assert_int_equal(leadroute_leads_count(NULL), 0);
+    assert_null(leadroute_leads_get(NULL, 0));
+    assert_int_equal(leadroute_leads_line(NULL, 0), 0);
+    assert_int_equal(leadroute_leads_error_count(NULL), 0);
+    assert_null(leadroute_leads_error(NULL, 0));
+    assert_int_equal(leadroute_leads_error_line(NULL, 0), 0);
+    /* the default file name */
+    assert_int_equal(leadroute_leads_parse(&l, LIT(""), NULL, NULL, NULL), LEADROUTE_EPARSE);
+    assert_string_equal(leadroute_error_last()->message, "<leads>:1:1: no header row: the file holds no data");
+}
+
+static void test_load_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/leadroute-test-leads-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] = "\xEF\xBB\xBFid,region\r\nL1,EMEA\r\nL2\r\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+
+    counter c = { 0, 0, -1 };
+    leadroute_allocator a = make_allocator(&c);
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_load(&l, path, NULL, &a), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(l), 1);
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "L1");
+    assert_string_field(leadroute_leads_get(l, 0), "region", "EMEA");
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    /* messages name the file by its path */
+    char want[128];
+    snprintf(want, sizeof want, "%s:3: ", path);
+    assert_memory_equal(leadroute_leads_error(l, 0), want, strlen(want));
+    leadroute_leads_free(l);
+    assert_int_equal(c.live, 0);
+    unlink(path);
+
+    /* a missing file */
+    assert_int_equal(leadroute_leads_load(&l, path, NULL, &a), LEADROUTE_EIO);
+    assert_null(l);
+    assert_non_null(strstr(leadroute_error_last()->message, path));
+    /* a directory opens but cannot be read */
+    assert_int_equal(leadroute_leads_load(&l, "/", NULL, &a), LEADROUTE_EIO);
+    assert_null(l);
+    assert_int_equal(c.live, 0);
+}
+
+static void test_custom_allocator(void **state)
+{
+    (void)state;
+    static const char text[] = "id,products:set,region\nL1,a;b,EMEA\nL2,c,NA\nbad\n";
+    counter c = { 0, 0, -1 };
+    leadroute_allocator a = make_allocator(&c);
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, sizeof text - 1, NULL, NULL, &a), LEADROUTE_OK);
+    assert_true(c.calls > 0);
+    assert_true(c.live > 0);
+    long needed = c.calls;
+    leadroute_leads_free(l);
+    assert_int_equal(c.live, 0);
+
+    /* every allocation failure is ENOMEM, with nothing leaked */
+    for (long budget = 0; budget < needed; budget++) {
+        counter f = { 0, 0, budget };
+        leadroute_allocator fa = make_allocator(&f);
+        l = (leadroute_leads *)&l;
+        int rc = leadroute_leads_parse(&l, text, sizeof text - 1, NULL, NULL, &fa);
+        assert_int_equal(rc, LEADROUTE_ENOMEM);
+        assert_null(l);
+        assert_int_equal(f.live, 0);
+    }
+}
+
+static void test_many_leads(void **state)
+{
+    (void)state;
+    size_t n = 20000, cap = n * 32 + 64;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t len = (size_t)snprintf(text, cap, "id,score\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len, "lead-%zu,%zu\n", i, i % 100);
+    /* duplicates of early and late ids, found after the id set has grown */
+    len += (size_t)snprintf(text + len, cap - len, "lead-0,1\nlead-%zu,2\n", n - 1);
+    leadroute_leads *l = parse_ok(text, len);
+    assert_int_equal(leadroute_leads_count(l), n);
+    assert_int_equal(leadroute_leads_error_count(l), 2);
+    assert_non_null(strstr(leadroute_leads_error(l, 0), "first on line 2"));
+    char want[64];
+    snprintf(want, sizeof want, "first on line %zu", n + 1);
+    assert_non_null(strstr(leadroute_leads_error(l, 1), want));
+    assert_string_equal(leadroute_leads_get(l, n - 1)->id, "lead-19999");
+    assert_int_equal(leadroute_leads_line(l, n - 1), n + 1);
+    leadroute_leads_free(l);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ids_fields_and_lines),
+        cmocka_unit_test(test_id_column_choice),
+        cmocka_unit_test(test_missing_fields),
+        cmocka_unit_test(test_set_by_suffix),
+        cmocka_unit_test(test_set_by_table_type),
+        cmocka_unit_test(test_bad_rows_skipped),
+        cmocka_unit_test(test_set_item_limit),
+        cmocka_unit_test(test_whole_file_errors),
+        cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_custom_allocator),
+        cmocka_unit_test(test_many_leads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,703 @@
+/* Lint: shadowed rules, UNIQUE overlaps, missing catch-all, priorities. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+
+/* --- helpers: leads built field by field, tables from text ---------------- */
+
+#define TL_MAX 32
+typedef struct tlead {
+    leadroute_field f[TL_MAX];
+    leadroute_lead lead;
+} tlead;
+
+static inline void tl_init(tlead *l)
+{
+    memset(l, 0, sizeof *l);
+    l->lead.version = LEADROUTE_LEAD_VERSION;
+    l->lead.id = "lead-1";
+    l->lead.fields = l->f;
+    l->lead.field_count = 0;
+}
+
+static inline leadroute_value *tl_add(tlead *l, const char *name)
+{
+    assert_true(l->lead.field_count < TL_MAX);
+    leadroute_field *f = &l->f[l->lead.field_count++];
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    f->name = name;
+    f->value = v;
+    return &f->value;
+}
+
+static inline void tl_str(tlead *l, const char *name, const char *s)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_STRING;
+    v->string = s;
+}
+
+static inline void tl_num(tlead *l, const char *name, double d)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_NUMBER;
+    v->number = d;
+}
+
+static inline void tl_bool(tlead *l, const char *name, int b)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_BOOL;
+    v->boolean = b;
+}
+
+static inline void tl_null(tlead *l, const char *name)
+{
+    (void)tl_add(l, name);
+}
+
+static inline void tl_set(tlead *l, const char *name, const char *const *items, size_t n)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_SET;
+    v->items = items;
+    v->item_count = n;
+}
+
+static inline leadroute_table *parse_opts(const char *text, const leadroute_table_options *o)
+{
+    leadroute_table *t = NULL;
+    int rc = leadroute_table_parse(&t, text, strlen(text), "t.csv", o);
+    if (rc != LEADROUTE_OK)
+        fail_msg("parse failed (%d): %s\n--- table ---\n%s", rc, leadroute_error_last()->message, text);
+    assert_non_null(t);
+    return t;
+}
+
+static inline leadroute_table *parse_ok(const char *text)
+{
+    return parse_opts(text, NULL);
+}
+
+/* Parse text that must fail; returns the code and checks nothing was made. */
+static inline int parse_rc(const char *text)
+{
+    leadroute_table *t = NULL;
+    leadroute_error_clear();
+    int rc = leadroute_table_parse(&t, text, strlen(text), "t.csv", NULL);
+    if (rc == LEADROUTE_OK) {
+        leadroute_table_unref(t);
+        return rc;
+    }
+    assert_null(t);
+    assert_int_equal(leadroute_error_last()->code, rc);
+    return rc;
+}
+
+/* Evaluate and return the hit rule ids joined by ',' ("" for no hit). */
+static char hit_buf[4096];
+static inline const char *hits(const leadroute_table *t, const tlead *l)
+{
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    int rc = leadroute_table_eval(t, &l->lead, r);
+    if (rc != LEADROUTE_OK) {
+        leadroute_result_free(r);
+        fail_msg("eval failed (%d): %s", rc, leadroute_error_last()->message);
+    }
+    hit_buf[0] = '\0';
+    size_t n = leadroute_result_count(r);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = leadroute_result_rule_id(r, i);
+        assert_non_null(id);
+        if (i)
+            strcat(hit_buf, ",");
+        strcat(hit_buf, id);
+    }
+    leadroute_result_free(r);
+    return hit_buf;
+}
+
+/* Evaluate and return only the status code. */
+static inline int eval_rc(const leadroute_table *t, const tlead *l)
+{
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    leadroute_error_clear();
+    int rc = leadroute_table_eval(t, &l->lead, r);
+    if (rc != LEADROUTE_OK)
+        assert_int_equal(leadroute_error_last()->code, rc);
+    leadroute_result_free(r);
+    return rc;
+}
+
+static inline void expect_message_has(const char *needle)
+{
+    const char *m = leadroute_error_last()->message;
+    assert_non_null(m);
+    if (strstr(m, needle) == NULL)
+        fail_msg("message '%s' lacks '%s'", m, needle);
+}
+
+static leadroute_diagnostic diag(const leadroute_table *t, size_t i)
+{
+    leadroute_diagnostic d = LEADROUTE_DIAGNOSTIC_INIT;
+    int rc = leadroute_table_diagnostic(t, i, &d);
+    if (rc != LEADROUTE_OK)
+        fail_msg("diagnostic %zu: %d %s", i, rc, leadroute_error_last()->message);
+    assert_non_null(d.message);
+    return d;
+}
+
+static size_t count_kind(const leadroute_table *t, uint32_t kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < leadroute_table_diagnostic_count(t); i++)
+        if (diag(t, i).kind == kind)
+            n++;
+    return n;
+}
+
+/* The first diagnostic of `kind` (fails if none). */
+static leadroute_diagnostic find_kind(const leadroute_table *t, uint32_t kind)
+{
+    for (size_t i = 0; i < leadroute_table_diagnostic_count(t); i++) {
+        leadroute_diagnostic d = diag(t, i);
+        if (d.kind == kind)
+            return d;
+    }
+    fail_msg("no diagnostic of kind %u", (unsigned)kind);
+    leadroute_diagnostic none = LEADROUTE_DIAGNOSTIC_INIT;
+    return none;
+}
+
+static void dump(const leadroute_table *t)
+{
+    for (size_t i = 0; i < leadroute_table_diagnostic_count(t); i++)
+        print_message("  diag %zu: %s\n", i, diag(t, i).message);
+}
+
+static void expect_count(const leadroute_table *t, size_t n)
+{
+    if (leadroute_table_diagnostic_count(t) != n) {
+        dump(t);
+        fail_msg("want %zu diagnostics, got %zu", n, leadroute_table_diagnostic_count(t));
+    }
+}
+
+/* --- witness "field=value; ..." back into a lead -------------------------- */
+
+typedef struct wlead {
+    tlead l;
+    char buf[4096];
+    const char *items[TL_MAX][16];
+} wlead;
+
+/* Remove surrounding quotes (with \" and \\ escapes) in place. */
+static char *unquote(char *s)
+{
+    while (*s == ' ')
+        s++;
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ')
+        s[--n] = '\0';
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        char *w = s;
+        for (char *p = s + 1; p < s + n - 1; p++) {
+            if (*p == '\\' && p + 1 < s + n - 1)
+                p++;
+            *w++ = *p;
+        }
+        *w = '\0';
+    }
+    return s;
+}
+
+/* Split at `sep` outside double quotes. */
+static char *split_next(char **cursor, char sep)
+{
+    char *start = *cursor;
+    if (start == NULL)
+        return NULL;
+    int inq = 0;
+    for (char *p = start; *p; p++) {
+        if (*p == '\\' && inq && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            inq = !inq;
+        else if (*p == sep && !inq) {
+            *p = '\0';
+            *cursor = p + 1;
+            return start;
+        }
+    }
+    *cursor = NULL;
+    return start;
+}
+
+static void witness_lead(wlead *w, const leadroute_table *t, const char *witness)
+{
+    tl_init(&w->l);
+    assert_non_null(witness);
+    assert_true(strlen(witness) < sizeof w->buf);
+    strcpy(w->buf, witness);
+    char *cur = w->buf;
+    char *part;
+    while ((part = split_next(&cur, ';')) != NULL) {
+        while (*part == ' ')
+            part++;
+        if (*part == '\0')
+            continue;
+        char *eq = strchr(part, '=');
+        if (eq == NULL && part[0] == '(' && part[strlen(part) - 1] == ')')
+            continue;                     /* a remark such as "(every field missing)" */
+        if (eq == NULL)
+            fail_msg("witness '%s': no '=' in '%s'", witness, part);
+        *eq = '\0';
+        char *name = unquote(part);
+        char *val = eq + 1;
+        while (*val == ' ')
+            val++;
+        size_t vn = strlen(val);
+        while (vn && val[vn - 1] == ' ')
+            val[--vn] = '\0';
+        if (vn == 0 || strcmp(val, "null") == 0)
+            continue;                     /* a missing field */
+        int is_set = 0;
+        for (size_t i = 0; i < leadroute_table_input_count(t); i++)
+            if (strcmp(leadroute_table_input_name(t, i), name) == 0 &&
+                leadroute_table_input_type(t, i) == LEADROUTE_TYPE_SET)
+                is_set = 1;
+        if (is_set) {
+            /* A set is written {a, b} or [a, b] or a, b. */
+            size_t idx = w->l.lead.field_count;
+            char *ic = val;
+            if (vn >= 2 && (val[0] == '{' || val[0] == '[')) {
+                val[vn - 1] = '\0';
+                ic = val + 1;
+            }
+            size_t n = 0;
+            char *item;
+            while ((item = split_next(&ic, ',')) != NULL && n < 16) {
+                item = unquote(item);
+                if (*item)
+                    w->items[idx][n++] = item;
+            }
+            tl_set(&w->l, name, w->items[idx], n);
+        } else {
+            /* Number and bool columns read strings too. */
+            tl_str(&w->l, name, unquote(val));
+        }
+    }
+}
+
+/* --- FIRST: shadowed rules ------------------------------------------------- */
+
+static void test_shadowed_by_one_rule(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "#! hit_policy: first\n"            /* 1 */
+        "rule,region,n:number,out:o\n"      /* 2 */
+        "wide,EMEA,-,a\n"                   /* 3 */
+        "narrow,EMEA,>= 10,b\n"             /* 4 */
+        "other,NA,-,c\n"                    /* 5 */
+        "all,-,-,d\n");                     /* 6 */
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, "narrow");
+    assert_int_equal(d.line, 4);
+    assert_non_null(d.other_rule_id);
+    assert_string_equal(d.other_rule_id, "wide");
+    assert_int_equal(d.other_line, 3);
+    if (strstr(d.message, "t.csv:4") == NULL)
+        fail_msg("message '%s' lacks t.csv:4", d.message);
+    if (strstr(d.message, "narrow") == NULL || strstr(d.message, "wide") == NULL)
+        fail_msg("message '%s' does not name both rules", d.message);
+    leadroute_table_unref(t);
+}
+
+static void test_shadowed_by_union(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "rule,region,n:number,out:o\n"      /* 1 */
+        "lo,-,< 10,a\n"                     /* 2 */
+        "hi,-,>= 10,b\n"                    /* 3 */
+        "mid,EMEA,[5..20],c\n"              /* 4 */
+        "all,-,-,d\n");                     /* 5 */
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, "mid");
+    assert_int_equal(d.line, 4);
+    assert_null(d.other_rule_id);         /* no single rule covers it */
+    assert_int_equal(d.other_line, 0);
+    leadroute_table_unref(t);
+
+    /* Two closed intervals that meet cover the range between them ... */
+    t = parse_ok(
+        "rule,n:number,out:o\n"
+        "a,[0..10],a\n"
+        "b,(10..20],b\n"
+        "c,[5..15],c\n"
+        "all,-,d\n");
+    expect_count(t, 1);
+    d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, "c");
+    assert_null(d.other_rule_id);
+    leadroute_table_unref(t);
+
+    /* ... but not when 10 falls between them. */
+    t = parse_ok(
+        "rule,n:number,out:o\n"
+        "a,[0..10),a\n"
+        "b,(10..20],b\n"
+        "c,[5..15],c\n"
+        "all,-,d\n");
+    expect_count(t, 0);
+    tlead l;
+    tl_init(&l);
+    tl_num(&l, "n", 10);
+    assert_string_equal(hits(t, &l), "c");
+    leadroute_table_unref(t);
+}
+
+static void test_not_shadowed(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "rule,region,n:number,out:o\n"
+        "a,EMEA,< 10,x\n"
+        "b,EMEA,-,y\n"
+        "c,-,-,z\n");
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+}
+
+static void test_shadow_reasoning_per_column_type(void **state)
+{
+    (void)state;
+    struct { const char *col, *first, *second; int shadowed; } cases[] = {
+        { "country", "\"DE, AT\"", "DE", 1 },
+        { "country", "DE", "\"DE, AT\"", 0 },
+        { "country", "not(DE)", "AT", 1 },
+        { "country", "not(DE)", "\"not(DE, AT)\"", 1 },
+        { "country", "\"not(DE, AT)\"", "not(DE)", 0 },
+        { "country", "!= DE", "null", 1 },       /* missing is not DE */
+        { "country", "DE", "null", 0 },
+        { "country:ci", "de", "DE", 1 },
+        { "country", "de", "DE", 0 },
+        { "postal", "94*", "941*", 1 },
+        { "postal", "941*", "94*", 0 },
+        { "postal", "94*", "94107", 1 },
+        { "n:number", ">= 10", "[20..30]", 1 },
+        { "n:number", "> 10", "[10..30]", 0 },
+        { "n:number", "[1..5]", "3", 1 },
+        { "n:number", "not(3)", "4", 1 },
+        { "flag:bool", "true", "true", 1 },
+        { "flag:bool", "true", "false", 0 },
+        { "tags:set", "crm", "crm", 1 },
+        { "tags:set", "\"crm, erp\"", "erp", 1 },
+        { "tags:set", "not(crm)", "null", 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "rule,%s,out:o\nfirst,%s,a\nsecond,%s,b\nall,-,c\n", cases[i].col,
+                 cases[i].first, cases[i].second);
+        leadroute_table *t = parse_ok(text);
+        size_t n = count_kind(t, LEADROUTE_DIAG_SHADOWED);
+        if (n != (size_t)cases[i].shadowed) {
+            dump(t);
+            fail_msg("case %zu (%s: '%s' then '%s'): want %d shadowed, got %zu", i, cases[i].col,
+                     cases[i].first, cases[i].second, cases[i].shadowed, n);
+        }
+        if (n) {
+            leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_SHADOWED);
+            assert_string_equal(d.rule_id, "second");
+            assert_string_equal(d.other_rule_id, "first");
+        }
+        leadroute_table_unref(t);
+    }
+}
+
+static void test_doc_example_is_clean(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "#! name: inbound routing\n"
+        "#! version: 2026-11\n"
+        "#! hit_policy: first\n"
+        "rule,region,country,postal,industry,employees:number,score:number,language,out:pool,out:sla_minutes:number\n"
+        "vip,-,-,-,-,-,>=90,-,inbound-aces,5\n"
+        "ent-emea,EMEA,-,-,-,>=1000,-,-,emea-enterprise,60\n"
+        "dach-smb,EMEA,\"DE, AT, CH\",-,-,<1000,-,de,dach-smb,120\n"
+        "us-west,NA,US,\"94*, 95*, 98*\",\"software, fintech\",[50..1000),-,-,us-west,120\n"
+        "catch-all,-,-,-,-,-,-,-,nurture,1440\n");
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+}
+
+/* --- UNIQUE: overlaps with a witness ---------------------------------------- */
+
+static void check_overlap(const char *text, const char *a, const char *b)
+{
+    leadroute_table *t = parse_ok(text);
+    if (count_kind(t, LEADROUTE_DIAG_OVERLAP) != 1) {
+        dump(t);
+        fail_msg("want one overlap");
+    }
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP);
+    assert_non_null(d.rule_id);
+    assert_non_null(d.other_rule_id);
+    int ab = strcmp(d.rule_id, a) == 0 && strcmp(d.other_rule_id, b) == 0;
+    int ba = strcmp(d.rule_id, b) == 0 && strcmp(d.other_rule_id, a) == 0;
+    if (!ab && !ba)
+        fail_msg("overlap names %s and %s, want %s and %s", d.rule_id, d.other_rule_id, a, b);
+    assert_true(d.line > 0);
+    assert_true(d.other_line > 0);
+    assert_true(d.line != d.other_line);
+    assert_non_null(d.witness);
+
+    /* The witness really matches both rules. */
+    wlead w;
+    witness_lead(&w, t, d.witness);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    int rc = leadroute_table_eval(t, &w.l.lead, r);
+    if (rc != LEADROUTE_EHITPOLICY)
+        fail_msg("witness '%s' gave %d, want EHITPOLICY", d.witness, rc);
+    int seen_a = 0, seen_b = 0;
+    for (size_t i = 0; i < leadroute_result_count(r); i++) {
+        seen_a |= strcmp(leadroute_result_rule_id(r, i), a) == 0;
+        seen_b |= strcmp(leadroute_result_rule_id(r, i), b) == 0;
+    }
+    if (!seen_a || !seen_b)
+        fail_msg("witness '%s' does not match both %s and %s", d.witness, a, b);
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
+static void test_unique_overlap(void **state)
+{
+    (void)state;
+    check_overlap(
+        "#! hit_policy: unique\n"
+        "rule,region,n:number,out:o\n"
+        "r1,\"EMEA, NA\",>= 10,a\n"          /* 3 */
+        "r2,EMEA,< 50,b\n"                    /* 4 */
+        "r3,APAC,-,c\n"
+        "r4,\"not(EMEA, NA, APAC)\",-,d\n",
+        "r1", "r2");
+    check_overlap(
+        "#! hit_policy: unique\n"
+        "rule,tags:set,flag:bool,postal,out:o\n"
+        "s1,crm,true,94*,a\n"
+        "s2,erp,-,941*,b\n"
+        "s3,\"not(crm, erp, null)\",-,-,c\n"
+        "s4,null,false,-,d\n",
+        "s1", "s2");
+    check_overlap(
+        "#! hit_policy: unique\n"
+        "rule,city:ci,n:number,out:o\n"
+        "c1,m\xC3\xbc" "nchen,(1..5),a\n"
+        "c2,M\xC3\x9C" "NCHEN,[4..9],b\n",
+        "c1", "c2");
+}
+
+static void test_unique_no_overlap(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "#! hit_policy: unique\n"
+        "rule,region,n:number,out:o\n"
+        "r1,EMEA,< 10,a\n"
+        "r2,EMEA,>= 10,b\n"
+        "r3,not(EMEA),-,c\n"
+        "r4,EMEA,null,d\n");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 0);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH), 0);   /* together they cover all */
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED), 0);    /* not FIRST */
+    leadroute_table_unref(t);
+}
+
+/* --- no catch-all ------------------------------------------------------------ */
+
+static void test_no_match_witness(void **state)
+{
+    (void)state;
+    /* All but the first need a witness with some field present. */
+    const char *tables[] = {
+        "rule,region,n:number,out:o\na,EMEA,-,x\nb,-,>= 10,y\n",
+        "rule,region,n:number,out:o\na,EMEA,-,x\nb,-,>= 10,y\nc,null,null,z\n",
+        "#! hit_policy: rule order\nrule,tags:set,flag:bool,out:o\na,crm,-,x\nb,-,true,y\nc,null,-,z\n",
+        "#! hit_policy: unique\nrule,n:number,out:o\na,< 0,x\nb,> 0,y\nc,null,z\n",
+        "rule,country:ci,postal,out:o\na,\"de, at\",-,x\nb,-,94*,y\nc,not(fr),not(1*),z\n",
+    };
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        leadroute_table *t = parse_ok(tables[i]);
+        if (count_kind(t, LEADROUTE_DIAG_NO_MATCH) != 1) {
+            dump(t);
+            fail_msg("table %zu: want one NO_MATCH", i);
+        }
+        leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+        assert_null(d.rule_id);
+        assert_non_null(d.witness);
+        wlead w;
+        witness_lead(&w, t, d.witness);
+        const char *h = hits(t, &w.l);
+        if (strcmp(h, "") != 0)
+            fail_msg("table %zu: witness '%s' matches '%s'", i, d.witness, h);
+        leadroute_table_unref(t);
+    }
+}
+
+static void test_catch_all_means_no_no_match(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,region,n:number,out:o\na,EMEA,-,x\nb,-,>= 10,y\nall,-,-,z\n");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH), 0);
+    leadroute_table_unref(t);
+    /* Empty cells are a catch-all too. */
+    t = parse_ok("rule,region,n:number,out:o\na,EMEA,-,x\nall,,,z\n");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH), 0);
+    leadroute_table_unref(t);
+}
+
+/* --- unlisted priority ------------------------------------------------------ */
+
+static void test_unlisted_priority(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "#! hit_policy: priority\n"        /* 1 */
+        "#! priority: pool = gold, silver\n"
+        "rule,x,out:pool\n"                /* 3 */
+        "g,a,gold\n"                       /* 4 */
+        "w,b,weird\n"                      /* 5 */
+        "c,-,silver\n");                   /* 6 */
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY), 1);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY);
+    assert_string_equal(d.rule_id, "w");
+    assert_int_equal(d.line, 5);
+    if (strstr(d.message, "weird") == NULL)
+        fail_msg("message '%s' does not name the value", d.message);
+    leadroute_table_unref(t);
+}
+
+/* --- flags and accessor errors ----------------------------------------------- */
+
+static void test_no_lint_flag(void **state)
+{
+    (void)state;
+    const char *text = "rule,region,n:number,out:o\nwide,EMEA,-,a\nnarrow,EMEA,>= 10,b\n";
+    leadroute_table *t = parse_ok(text);
+    assert_true(leadroute_table_diagnostic_count(t) >= 2);    /* shadowed + no match */
+    leadroute_table_unref(t);
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.flags = LEADROUTE_TABLE_NO_LINT;
+    t = parse_opts(text, &o);
+    assert_int_equal(leadroute_table_diagnostic_count(t), 0);
+    leadroute_diagnostic d = LEADROUTE_DIAGNOSTIC_INIT;
+    assert_int_equal(leadroute_table_diagnostic(t, 0, &d), LEADROUTE_ERANGE);
+    /* Lint does not change the meaning. */
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "region", "EMEA");
+    assert_string_equal(hits(t, &l), "wide");
+    leadroute_table_unref(t);
+}
+
+static void test_builder_lint(void **state)
+{
+    (void)state;
+    for (int nolint = 0; nolint < 2; nolint++) {
+        leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+        o.flags = nolint ? LEADROUTE_TABLE_NO_LINT : 0;
+        leadroute_table_builder *b = NULL;
+        assert_int_equal(leadroute_table_builder_new(&b, &o), LEADROUTE_OK);
+        assert_int_equal(leadroute_table_builder_add_input(b, "region", LEADROUTE_TYPE_STRING, 0), LEADROUTE_OK);
+        assert_int_equal(leadroute_table_builder_add_output(b, "o", LEADROUTE_TYPE_STRING), LEADROUTE_OK);
+        const char *c1[] = { "EMEA, NA" }, *c2[] = { "NA" }, *c3[] = { "-" }, *out[] = { "x" };
+        const char *const *cells[] = { c1, c2, c3 };
+        const char *ids[] = { "wide", "narrow", "all" };
+        for (size_t i = 0; i < 3; i++) {
+            leadroute_rule r = LEADROUTE_RULE_INIT;
+            r.id = ids[i];
+            r.inputs = cells[i];
+            r.input_count = 1;
+            r.outputs = out;
+            r.output_count = 1;
+            assert_int_equal(leadroute_table_builder_add_rule(b, &r), LEADROUTE_OK);
+        }
+        leadroute_table *t = NULL;
+        assert_int_equal(leadroute_table_builder_build(&t, b), LEADROUTE_OK);
+        leadroute_table_builder_free(b);
+        if (nolint) {
+            expect_count(t, 0);
+        } else {
+            expect_count(t, 1);
+            leadroute_diagnostic d = diag(t, 0);
+            assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+            assert_string_equal(d.rule_id, "narrow");
+            assert_string_equal(d.other_rule_id, "wide");
+            assert_int_equal(d.line, 0);          /* built tables have no lines */
+            assert_int_equal(d.other_line, 0);
+        }
+        leadroute_table_unref(t);
+    }
+}
+
+static void test_diagnostic_accessor_errors(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,region,out:o\nwide,EMEA,a\nnarrow,EMEA,b\nall,-,c\n");
+    expect_count(t, 1);
+    leadroute_diagnostic d = LEADROUTE_DIAGNOSTIC_INIT;
+    assert_int_equal(leadroute_table_diagnostic(t, 0, &d), LEADROUTE_OK);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_int_equal(d.version, LEADROUTE_DIAGNOSTIC_VERSION);
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_diagnostic(t, 1, &d), LEADROUTE_ERANGE);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_ERANGE);
+    assert_int_equal(leadroute_table_diagnostic(t, SIZE_MAX, &d), LEADROUTE_ERANGE);
+    d.version = 0;
+    assert_int_equal(leadroute_table_diagnostic(t, 0, &d), LEADROUTE_EVERSION);
+    d.version = LEADROUTE_DIAGNOSTIC_VERSION + 1;
+    assert_int_equal(leadroute_table_diagnostic(t, 0, &d), LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_table_diagnostic(t, 0, NULL), LEADROUTE_EINVAL);
+    d.version = LEADROUTE_DIAGNOSTIC_VERSION;
+    assert_int_equal(leadroute_table_diagnostic(NULL, 0, &d), LEADROUTE_EINVAL);
+    leadroute_table_unref(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shadowed_by_one_rule),
+        cmocka_unit_test(test_shadowed_by_union),
+        cmocka_unit_test(test_not_shadowed),
+        cmocka_unit_test(test_shadow_reasoning_per_column_type),
+        cmocka_unit_test(test_doc_example_is_clean),
+        cmocka_unit_test(test_unique_overlap),
+        cmocka_unit_test(test_unique_no_overlap),
+        cmocka_unit_test(test_no_match_witness),
+        cmocka_unit_test(test_catch_all_means_no_no_match),
+        cmocka_unit_test(test_unlisted_priority),
+        cmocka_unit_test(test_no_lint_flag),
+        cmocka_unit_test(test_builder_lint),
+        cmocka_unit_test(test_diagnostic_accessor_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

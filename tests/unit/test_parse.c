@@ -1,0 +1,994 @@
+/* Table text: parsing, metadata, directives, error locations, hashing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+
+/* --- helpers: leads built field by field, tables from text ---------------- */
+
+#define TL_MAX 32
+typedef struct tlead {
+    leadroute_field f[TL_MAX];
+    leadroute_lead lead;
+} tlead;
+
+static inline void tl_init(tlead *l)
+{
+    memset(l, 0, sizeof *l);
+    l->lead.version = LEADROUTE_LEAD_VERSION;
+    l->lead.id = "lead-1";
+    l->lead.fields = l->f;
+    l->lead.field_count = 0;
+}
+
+static inline leadroute_value *tl_add(tlead *l, const char *name)
+{
+    assert_true(l->lead.field_count < TL_MAX);
+    leadroute_field *f = &l->f[l->lead.field_count++];
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    f->name = name;
+    f->value = v;
+    return &f->value;
+}
+
+static inline void tl_str(tlead *l, const char *name, const char *s)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_STRING;
+    v->string = s;
+}
+
+static inline void tl_num(tlead *l, const char *name, double d)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_NUMBER;
+    v->number = d;
+}
+
+static inline void tl_bool(tlead *l, const char *name, int b)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_BOOL;
+    v->boolean = b;
+}
+
+static inline void tl_null(tlead *l, const char *name)
+{
+    (void)tl_add(l, name);
+}
+
+static inline void tl_set(tlead *l, const char *name, const char *const *items, size_t n)
+{
+    leadroute_value *v = tl_add(l, name);
+    v->type = LEADROUTE_VALUE_SET;
+    v->items = items;
+    v->item_count = n;
+}
+
+static inline leadroute_table *parse_opts(const char *text, const leadroute_table_options *o)
+{
+    leadroute_table *t = NULL;
+    int rc = leadroute_table_parse(&t, text, strlen(text), "t.csv", o);
+    if (rc != LEADROUTE_OK)
+        fail_msg("parse failed (%d): %s\n--- table ---\n%s", rc, leadroute_error_last()->message, text);
+    assert_non_null(t);
+    return t;
+}
+
+static inline leadroute_table *parse_ok(const char *text)
+{
+    return parse_opts(text, NULL);
+}
+
+/* Parse text that must fail; returns the code and checks nothing was made. */
+static inline int parse_rc(const char *text)
+{
+    leadroute_table *t = NULL;
+    leadroute_error_clear();
+    int rc = leadroute_table_parse(&t, text, strlen(text), "t.csv", NULL);
+    if (rc == LEADROUTE_OK) {
+        leadroute_table_unref(t);
+        return rc;
+    }
+    assert_null(t);
+    assert_int_equal(leadroute_error_last()->code, rc);
+    return rc;
+}
+
+/* Evaluate and return the hit rule ids joined by ',' ("" for no hit). */
+static char hit_buf[4096];
+static inline const char *hits(const leadroute_table *t, const tlead *l)
+{
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    int rc = leadroute_table_eval(t, &l->lead, r);
+    if (rc != LEADROUTE_OK) {
+        leadroute_result_free(r);
+        fail_msg("eval failed (%d): %s", rc, leadroute_error_last()->message);
+    }
+    hit_buf[0] = '\0';
+    size_t n = leadroute_result_count(r);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = leadroute_result_rule_id(r, i);
+        assert_non_null(id);
+        if (i)
+            strcat(hit_buf, ",");
+        strcat(hit_buf, id);
+    }
+    leadroute_result_free(r);
+    return hit_buf;
+}
+
+/* Evaluate and return only the status code. */
+static inline int eval_rc(const leadroute_table *t, const tlead *l)
+{
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    leadroute_error_clear();
+    int rc = leadroute_table_eval(t, &l->lead, r);
+    if (rc != LEADROUTE_OK)
+        assert_int_equal(leadroute_error_last()->code, rc);
+    leadroute_result_free(r);
+    return rc;
+}
+
+static inline void expect_message_has(const char *needle)
+{
+    const char *m = leadroute_error_last()->message;
+    assert_non_null(m);
+    if (strstr(m, needle) == NULL)
+        fail_msg("message '%s' lacks '%s'", m, needle);
+}
+
+#define DOC_EXAMPLE \
+    "#! name: inbound routing\n" \
+    "#! version: 2026-11\n" \
+    "#! hit_policy: first\n" \
+    "rule,region,country,postal,industry,employees:number,score:number,language,out:pool,out:sla_minutes:number\n" \
+    "vip,-,-,-,-,-,>=90,-,inbound-aces,5\n" \
+    "ent-emea,EMEA,-,-,-,>=1000,-,-,emea-enterprise,60\n" \
+    "dach-smb,EMEA,\"DE, AT, CH\",-,-,<1000,-,de,dach-smb,120\n" \
+    "us-west,NA,US,\"94*, 95*, 98*\",\"software, fintech\",[50..1000),-,-,us-west,120\n" \
+    "catch-all,-,-,-,-,-,-,-,nurture,1440\n"
+
+/* Evaluate and return "rule_id pool sla" of the single hit. */
+static char route_buf[256];
+static const char *route(const leadroute_table *t, const tlead *l)
+{
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_eval(t, &l->lead, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 1);
+    const leadroute_value *pool = leadroute_result_output(r, 0, 0);
+    const leadroute_value *sla = leadroute_result_output(r, 0, 1);
+    assert_non_null(pool);
+    assert_non_null(sla);
+    assert_int_equal(pool->type, LEADROUTE_VALUE_STRING);
+    assert_int_equal(sla->type, LEADROUTE_VALUE_NUMBER);
+    snprintf(route_buf, sizeof route_buf, "%s %s %g", leadroute_result_rule_id(r, 0), pool->string,
+             sla->number);
+    leadroute_result_free(r);
+    return route_buf;
+}
+
+static void check_doc_example(const leadroute_table *t)
+{
+    assert_string_equal(leadroute_table_name(t), "inbound routing");
+    assert_string_equal(leadroute_table_version(t), "2026-11");
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_FIRST);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_NONE);
+    assert_true(leadroute_table_memory(t) > 0);
+
+    assert_int_equal(leadroute_table_rule_count(t), 5);
+    const char *ids[] = { "vip", "ent-emea", "dach-smb", "us-west", "catch-all" };
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(leadroute_table_rule_id(t, i), ids[i]);
+        assert_int_equal(leadroute_table_rule_line(t, i), (uint32_t)(5 + i));
+    }
+    assert_null(leadroute_table_rule_id(t, 5));
+    assert_int_equal(leadroute_table_rule_line(t, 5), 0);
+
+    const char *in[] = { "region", "country", "postal", "industry", "employees", "score", "language" };
+    const uint32_t in_t[] = { LEADROUTE_TYPE_STRING, LEADROUTE_TYPE_STRING, LEADROUTE_TYPE_STRING,
+                              LEADROUTE_TYPE_STRING, LEADROUTE_TYPE_NUMBER, LEADROUTE_TYPE_NUMBER,
+                              LEADROUTE_TYPE_STRING };
+    assert_int_equal(leadroute_table_input_count(t), 7);
+    for (size_t i = 0; i < 7; i++) {
+        assert_string_equal(leadroute_table_input_name(t, i), in[i]);
+        assert_int_equal(leadroute_table_input_type(t, i), in_t[i]);
+    }
+    assert_null(leadroute_table_input_name(t, 7));
+    assert_int_equal(leadroute_table_input_type(t, 7), 0);
+
+    assert_int_equal(leadroute_table_output_count(t), 2);
+    assert_string_equal(leadroute_table_output_name(t, 0), "pool");
+    assert_string_equal(leadroute_table_output_name(t, 1), "sla_minutes");
+    assert_int_equal(leadroute_table_output_type(t, 0), LEADROUTE_TYPE_STRING);
+    assert_int_equal(leadroute_table_output_type(t, 1), LEADROUTE_TYPE_NUMBER);
+    assert_null(leadroute_table_output_name(t, 2));
+    assert_int_equal(leadroute_table_output_type(t, 2), 0);
+    assert_int_equal(leadroute_table_output_index(t, "pool"), 0);
+    assert_int_equal(leadroute_table_output_index(t, "sla_minutes"), 1);
+    assert_int_equal(leadroute_table_output_index(t, "region"), LEADROUTE_ENOTFOUND);
+    assert_int_equal(leadroute_table_output_index(t, "out:pool"), LEADROUTE_ENOTFOUND);
+    assert_int_equal(leadroute_table_output_index(t, NULL), LEADROUTE_EINVAL);
+
+    tlead l;
+    tl_init(&l);
+    tl_num(&l, "score", 95);
+    tl_str(&l, "region", "EMEA");
+    tl_num(&l, "employees", 5000);
+    assert_string_equal(route(t, &l), "vip inbound-aces 5");
+
+    tl_init(&l);
+    tl_str(&l, "region", "EMEA");
+    tl_num(&l, "employees", 1000);
+    tl_num(&l, "score", 89.5);
+    assert_string_equal(route(t, &l), "ent-emea emea-enterprise 60");
+
+    tl_init(&l);
+    tl_str(&l, "region", "EMEA");
+    tl_str(&l, "country", "AT");
+    tl_num(&l, "employees", 999);
+    tl_str(&l, "language", "de");
+    assert_string_equal(route(t, &l), "dach-smb dach-smb 120");
+    l.f[3].value.string = "fr";
+    assert_string_equal(route(t, &l), "catch-all nurture 1440");
+
+    tl_init(&l);
+    tl_str(&l, "region", "NA");
+    tl_str(&l, "country", "US");
+    tl_str(&l, "postal", "98101");
+    tl_str(&l, "industry", "fintech");
+    tl_num(&l, "employees", 50);
+    assert_string_equal(route(t, &l), "us-west us-west 120");
+    l.f[4].value.number = 1000;                   /* [50..1000) is open at 1000 */
+    assert_string_equal(route(t, &l), "catch-all nurture 1440");
+    l.f[4].value.number = 999;
+    l.f[2].value.string = "10001";
+    assert_string_equal(route(t, &l), "catch-all nurture 1440");
+
+    tl_init(&l);
+    assert_string_equal(route(t, &l), "catch-all nurture 1440");
+    tl_str(&l, "score", "90");                    /* a string holding a number */
+    assert_string_equal(route(t, &l), "vip inbound-aces 5");
+}
+
+static void test_doc_example(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(DOC_EXAMPLE);
+    check_doc_example(t);
+    leadroute_table_unref(t);
+}
+
+static void test_text_not_nul_terminated(void **state)
+{
+    (void)state;
+    const char *good = "rule,region,out:o\nr1,EMEA,x\n";
+    size_t n = strlen(good);
+    char *buf = malloc(n + 16);
+    assert_non_null(buf);
+    memcpy(buf, good, n);
+    memcpy(buf + n, "r2,\"broken", 10); /* past `length`: must not be read */
+    leadroute_table *t = NULL;
+    assert_int_equal(leadroute_table_parse(&t, buf, n, NULL, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_rule_count(t), 1);
+    leadroute_table_unref(t);
+    free(buf);
+}
+
+static const char *data_path(const char *name)
+{
+    static char path[1024];
+    const char *dir = getenv("LEADROUTE_TEST_DATA");
+    if (dir == NULL)
+        fail_msg("LEADROUTE_TEST_DATA is not set");
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+static void test_load(void **state)
+{
+    (void)state;
+    leadroute_table *t = NULL;
+    int rc = leadroute_table_load(&t, data_path("example.csv"), NULL);
+    if (rc != LEADROUTE_OK)
+        fail_msg("load: %s", leadroute_error_last()->message);
+    check_doc_example(t);
+    leadroute_table_unref(t);
+
+    /* An error in a loaded file names that file. */
+    const char *bad = data_path("bad_number.csv");
+    t = (leadroute_table *)1;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_load(&t, bad, NULL), LEADROUTE_EPARSE);
+    assert_null(t);
+    const leadroute_error *e = leadroute_error_last();
+    assert_int_equal(e->line, 3);
+    assert_true(e->column >= 4 && e->column <= 9);    /* within the cell '>= ten' */
+    assert_non_null(e->file);
+    assert_string_equal(e->file, bad);
+    char prefix[1100];
+    snprintf(prefix, sizeof prefix, "%s:3:%u: ", bad, (unsigned)e->column);
+    if (strncmp(e->message, prefix, strlen(prefix)) != 0)
+        fail_msg("message '%s' does not start with '%s'", e->message, prefix);
+    expect_message_has("employees");
+    expect_message_has(">= ten");
+}
+
+static void test_load_missing_file(void **state)
+{
+    (void)state;
+    leadroute_table *t = (leadroute_table *)1;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_load(&t, "/nonexistent/dir/no-such-table.csv", NULL), LEADROUTE_EIO);
+    assert_null(t);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EIO);
+    expect_message_has("no-such-table.csv");
+    assert_int_equal(leadroute_table_load(&t, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_table_load(NULL, data_path("example.csv"), NULL), LEADROUTE_EINVAL);
+}
+
+static void test_parse_bad_args(void **state)
+{
+    (void)state;
+    leadroute_table *t = NULL;
+    const char *text = "region,out:o\nEMEA,x\n";
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.version = 0;
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, &o), LEADROUTE_EVERSION);
+    assert_null(t);
+    o.version = 99;
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, &o), LEADROUTE_EVERSION);
+    o.version = LEADROUTE_TABLE_OPTIONS_VERSION;
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, &o), LEADROUTE_OK);
+    leadroute_table_unref(t);
+}
+
+static void test_default_ids_and_lines(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "#! name: no ids\n"          /* 1 */
+        "# a comment\n"              /* 2 */
+        "region,out:o\n"             /* 3 */
+        "\n"                         /* 4 */
+        "EMEA,a\n"                   /* 5 */
+        "# between rules\n"          /* 6 */
+        ",\n"                        /* 7 */
+        "NA,b\n"                     /* 8 */
+        "-,c\n");                    /* 9 */
+    assert_int_equal(leadroute_table_rule_count(t), 3);
+    assert_string_equal(leadroute_table_rule_id(t, 0), "1");
+    assert_string_equal(leadroute_table_rule_id(t, 1), "2");
+    assert_string_equal(leadroute_table_rule_id(t, 2), "3");
+    assert_int_equal(leadroute_table_rule_line(t, 0), 5);
+    assert_int_equal(leadroute_table_rule_line(t, 1), 8);
+    assert_int_equal(leadroute_table_rule_line(t, 2), 9);
+    assert_int_equal(leadroute_table_input_count(t), 1);
+    assert_string_equal(leadroute_table_input_name(t, 0), "region");
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "region", "NA");
+    assert_string_equal(hits(t, &l), "2");
+    leadroute_table_unref(t);
+}
+
+static void test_no_directives_defaults(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("region,out:o\nEMEA,a\n");
+    assert_string_equal(leadroute_table_name(t), "");
+    assert_string_equal(leadroute_table_version(t), "");
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_FIRST);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_NONE);
+    leadroute_table_unref(t);
+}
+
+static void test_column_suffixes(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "rule,country:ci,tags:set:ci,n:number,flag:bool,s:string,c2:string:ci,tags2:set,"
+        "out:o:string,out:b:bool,out:x\n"
+        "r1,de,crm,1,true,a,b,c,x,true,y\n");
+    const char *names[] = { "country", "tags", "n", "flag", "s", "c2", "tags2" };
+    const uint32_t types[] = { LEADROUTE_TYPE_STRING, LEADROUTE_TYPE_SET, LEADROUTE_TYPE_NUMBER,
+                               LEADROUTE_TYPE_BOOL, LEADROUTE_TYPE_STRING, LEADROUTE_TYPE_STRING,
+                               LEADROUTE_TYPE_SET };
+    assert_int_equal(leadroute_table_input_count(t), 7);
+    for (size_t i = 0; i < 7; i++) {
+        assert_string_equal(leadroute_table_input_name(t, i), names[i]);
+        assert_int_equal(leadroute_table_input_type(t, i), types[i]);
+    }
+    assert_int_equal(leadroute_table_output_count(t), 3);
+    assert_string_equal(leadroute_table_output_name(t, 0), "o");
+    assert_string_equal(leadroute_table_output_name(t, 1), "b");
+    assert_string_equal(leadroute_table_output_name(t, 2), "x");
+    assert_int_equal(leadroute_table_output_type(t, 0), LEADROUTE_TYPE_STRING);
+    assert_int_equal(leadroute_table_output_type(t, 1), LEADROUTE_TYPE_BOOL);
+    assert_int_equal(leadroute_table_output_type(t, 2), LEADROUTE_TYPE_STRING);
+    assert_int_equal(leadroute_table_output_index(t, "b"), 1);
+    assert_int_equal(leadroute_table_output_index(t, "x"), 2);
+
+    /* :ci really applies to the column, and only to it. */
+    const char *crm[] = { "CRM" };
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "country", "DE");
+    tl_set(&l, "tags", crm, 1);
+    tl_num(&l, "n", 1);
+    tl_bool(&l, "flag", 1);
+    tl_str(&l, "s", "a");
+    tl_str(&l, "c2", "B");
+    tl_str(&l, "tags2", "c");
+    assert_string_equal(hits(t, &l), "r1");
+    l.f[4].value.string = "A";                   /* s is case-sensitive */
+    assert_string_equal(hits(t, &l), "");
+    leadroute_table_unref(t);
+}
+
+/* --- directives ----------------------------------------------------------- */
+
+static void expect_policy(const char *directives, uint32_t policy, uint32_t agg)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "%s#! priority: o = 1, 2\nrule,x,out:o:number\nr1,a,1\nr2,-,2\n", directives);
+    leadroute_table *t = parse_ok(text);
+    if (leadroute_table_hit_policy(t) != policy || leadroute_table_aggregation(t) != agg)
+        fail_msg("'%s': got policy %u agg %u, want %u %u", directives,
+                 (unsigned)leadroute_table_hit_policy(t), (unsigned)leadroute_table_aggregation(t),
+                 (unsigned)policy, (unsigned)agg);
+    leadroute_table_unref(t);
+}
+
+static void test_hit_policy_directives(void **state)
+{
+    (void)state;
+    expect_policy("#! hit_policy: first\n", LEADROUTE_HIT_FIRST, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: F\n", LEADROUTE_HIT_FIRST, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: unique\n", LEADROUTE_HIT_UNIQUE, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: U\n", LEADROUTE_HIT_UNIQUE, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: any\n", LEADROUTE_HIT_ANY, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: A\n", LEADROUTE_HIT_ANY, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: priority\n", LEADROUTE_HIT_PRIORITY, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: P\n", LEADROUTE_HIT_PRIORITY, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: rule order\n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: rule_order\n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: R\n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: output order\n", LEADROUTE_HIT_OUTPUT_ORDER, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: output_order\n", LEADROUTE_HIT_OUTPUT_ORDER, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: O\n", LEADROUTE_HIT_OUTPUT_ORDER, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: collect\n", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: C\n", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_NONE);
+    expect_policy("#! hit_policy: C+\n", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_SUM);
+    expect_policy("#! hit_policy: C#\n", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_COUNT);
+    expect_policy("#! hit_policy: C<\n", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_MIN);
+    expect_policy("#! hit_policy: C>\n", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_MAX);
+    expect_policy("#!hit_policy:first\n", LEADROUTE_HIT_FIRST, LEADROUTE_AGG_NONE);
+    expect_policy("#!   hit_policy :   rule order   \n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+}
+
+static void test_aggregation_directives(void **state)
+{
+    (void)state;
+    static const struct { const char *word; uint32_t agg; } aggs[] = {
+        { "none", LEADROUTE_AGG_NONE }, { "sum", LEADROUTE_AGG_SUM }, { "+", LEADROUTE_AGG_SUM },
+        { "count", LEADROUTE_AGG_COUNT }, { "#", LEADROUTE_AGG_COUNT },
+        { "min", LEADROUTE_AGG_MIN }, { "<", LEADROUTE_AGG_MIN },
+        { "max", LEADROUTE_AGG_MAX }, { ">", LEADROUTE_AGG_MAX },
+    };
+    for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++) {
+        char d[128];
+        snprintf(d, sizeof d, "#! hit_policy: collect\n#! aggregation: %s\n", aggs[i].word);
+        expect_policy(d, LEADROUTE_HIT_COLLECT, aggs[i].agg);
+    }
+}
+
+static void test_name_version_directives(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! name:   spaced out name  \n#! version: v1.2, final\nx,out:o\na,b\n");
+    assert_string_equal(leadroute_table_name(t), "spaced out name");
+    assert_string_equal(leadroute_table_version(t), "v1.2, final");
+    leadroute_table_unref(t);
+}
+
+/* --- file syntax ------------------------------------------------------------ */
+
+static void check_small(const leadroute_table *t)
+{
+    assert_string_equal(leadroute_table_name(t), "small");
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_RULE_ORDER);
+    assert_int_equal(leadroute_table_rule_count(t), 2);
+    assert_string_equal(leadroute_table_rule_id(t, 0), "a");
+    assert_string_equal(leadroute_table_rule_id(t, 1), "b");
+    assert_int_equal(leadroute_table_input_count(t), 2);
+    assert_string_equal(leadroute_table_input_name(t, 0), "region");
+    assert_string_equal(leadroute_table_input_name(t, 1), "n");
+    assert_string_equal(leadroute_table_output_name(t, 0), "pool");
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "region", "EMEA");
+    tl_num(&l, "n", 7);
+    assert_string_equal(hits(t, &l), "a,b");
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+    assert_string_equal(leadroute_result_output(r, 0, 0)->string, "p1");
+    assert_string_equal(leadroute_result_output(r, 1, 0)->string, "p 2"); /* no \r kept */
+    leadroute_result_free(r);
+}
+
+static void test_bom_crlf_comments(void **state)
+{
+    (void)state;
+    const char *plain =
+        "#! name: small\n#! hit_policy: rule order\nrule,region,n:number,out:pool\n"
+        "a,EMEA,>= 5,p1\nb,-,-,p 2\n";
+    const char *fancy =
+        "\xEF\xBB\xBF"
+        "# leading comment, with commas,,,\r\n"
+        "#! name: small,,,,\r\n"
+        "\r\n"
+        ",,,\r\n"
+        "\"#! hit_policy: rule order\",,,\r\n"
+        "rule,region,n:number,out:pool\r\n"
+        "# between\r\n"
+        ",,,\r\n"
+        "   \r\n"
+        "a, EMEA ,>= 5,p1,,\r\n"
+        "\"# quoted comment, inside\",,,\r\n"
+        "b,-,-, p 2 \r\n";
+    leadroute_table *t1 = parse_ok(plain);
+    leadroute_table *t2 = parse_ok(fancy);
+    check_small(t1);
+    check_small(t2);
+    assert_int_equal(leadroute_table_rule_line(t1, 0), 4);
+    assert_int_equal(leadroute_table_rule_line(t1, 1), 5);
+    assert_int_equal(leadroute_table_rule_line(t2, 0), 10);
+    assert_int_equal(leadroute_table_rule_line(t2, 1), 12);
+    assert_true(leadroute_table_hash(t1) == leadroute_table_hash(t2));
+    leadroute_table_unref(t1);
+    leadroute_table_unref(t2);
+}
+
+static void test_quoted_priority_directive(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "#! hit_policy: priority\n"
+        "\"#! priority: pool = gold, silver\",,\n"
+        "rule,x,out:pool\n"
+        "s,-,silver\n"
+        "g,-,gold\n");
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "x", "1");
+    assert_string_equal(hits(t, &l), "g");
+    leadroute_table_unref(t);
+}
+
+static void test_rule_ids_trimmed(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,x,out:o\n  vip ,a,b\n\"spaced id\",c,d\n");
+    assert_string_equal(leadroute_table_rule_id(t, 0), "vip");
+    assert_string_equal(leadroute_table_rule_id(t, 1), "spaced id");
+    leadroute_table_unref(t);
+    /* Ids are compared after trimming, so these two collide. */
+    int rc = parse_rc("rule,x,out:o\na,a,b\n a ,b,c\n");
+    assert_int_equal(rc, LEADROUTE_ETABLE);
+    assert_int_equal(leadroute_error_last()->line, 3);
+}
+
+static void test_no_trailing_newline(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("x,out:o\na,b\nc,d");
+    assert_int_equal(leadroute_table_rule_count(t), 2);
+    leadroute_table_unref(t);
+}
+
+/* --- errors with locations -------------------------------------------------- */
+
+#define EITHER_PARSE_OR_TABLE 1000
+
+/* The last error has `code` (or EPARSE/ETABLE for EITHER_PARSE_OR_TABLE),
+ * is at `line` with a column in [col_lo, col_hi], in file "t.csv", and the
+ * message starts with exactly "t.csv:line:col: ". */
+static void expect_at(int rc, int code, uint32_t line, uint32_t col_lo, uint32_t col_hi)
+{
+    const leadroute_error *e = leadroute_error_last();
+    if (code == EITHER_PARSE_OR_TABLE) {
+        if (rc != LEADROUTE_EPARSE && rc != LEADROUTE_ETABLE)
+            fail_msg("want EPARSE or ETABLE, got %d (%s)", rc, e->message);
+    } else if (rc != code) {
+        fail_msg("want %d, got %d (%s)", code, rc, e->message);
+    }
+    assert_int_equal(e->code, rc);
+    if (e->line != line || e->column < col_lo || e->column > col_hi)
+        fail_msg("want line %u col %u..%u, got %u:%u (%s)", (unsigned)line, (unsigned)col_lo,
+                 (unsigned)col_hi, (unsigned)e->line, (unsigned)e->column, e->message);
+    assert_non_null(e->file);
+    assert_string_equal(e->file, "t.csv");
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "t.csv:%u:%u: ", (unsigned)e->line, (unsigned)e->column);
+    if (strncmp(e->message, prefix, strlen(prefix)) != 0)
+        fail_msg("message '%s' does not start with '%s'", e->message, prefix);
+    assert_true(strlen(e->message) > strlen(prefix));
+}
+
+static void test_error_unterminated_quote(void **state)
+{
+    (void)state;
+    int rc = parse_rc("rule,region,out:o\nr1,\"EMEA,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 4);
+}
+
+static void test_error_cell_count(void **state)
+{
+    (void)state;
+    int rc = parse_rc("rule,region,n:number,out:o\nr1,EMEA,1,x\nr2,NA\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 3, 1, 6);
+    rc = parse_rc("rule,region,out:o\nr1,EMEA,x,surplus\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 2, 1, 18);
+    /* Extra trailing empty cells are fine. */
+    leadroute_table *t = parse_ok("rule,region,out:o\nr1,EMEA,x,,,\n");
+    assert_int_equal(leadroute_table_rule_count(t), 1);
+    leadroute_table_unref(t);
+}
+
+static void test_error_unknown_directive(void **state)
+{
+    (void)state;
+    int rc = parse_rc("#! name: x\n#! colour: red\nrule,region,out:o\nr1,a,x\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 2, 1, 14);
+    expect_message_has("colour");
+}
+
+static void test_error_unknown_type(void **state)
+{
+    (void)state;
+    int rc = parse_rc("rule,employees:integer,out:o\nr1,1,x\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 1, 6, 22);
+    expect_message_has("integer");
+    rc = parse_rc("rule,x,out:o:set\nr1,1,x\n");       /* set is input only */
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 1, 8, 16);
+    rc = parse_rc("rule,x:number:cs,out:o\nr1,1,x\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 1, 6, 16);
+}
+
+static void test_error_duplicate_names(void **state)
+{
+    (void)state;
+    int rc = parse_rc("rule,region,country,region,out:o\nr1,a,b,c,x\n");
+    expect_at(rc, LEADROUTE_ETABLE, 1, 21, 26);
+    expect_message_has("region");
+    rc = parse_rc("rule,region,out:o,out:o\nr1,a,x,y\n");
+    expect_at(rc, LEADROUTE_ETABLE, 1, 19, 23);
+    /* An input and an output may share a name. */
+    leadroute_table *t = parse_ok("rule,pool,out:pool\nr1,a,b\n");
+    leadroute_table_unref(t);
+}
+
+static void test_error_duplicate_rule_id(void **state)
+{
+    (void)state;
+    int rc = parse_rc("rule,region,out:o\na,EMEA,x\nb,NA,y\na,APAC,z\n");
+    expect_at(rc, LEADROUTE_ETABLE, 4, 1, 1);
+    rc = parse_rc("rule,region,out:o\na,EMEA,x\n,NA,y\n");   /* empty id */
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 3, 1, 1);
+}
+
+static void test_error_empty_header(void **state)
+{
+    (void)state;
+    int rc = parse_rc("rule,region,,out:o\nr1,a,b,x\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 1, 13, 13);
+    rc = parse_rc("rule,region,out:\nr1,a,x\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 1, 13, 16);
+    /* No header at all. */
+    rc = parse_rc("");
+    assert_true(rc == LEADROUTE_EPARSE || rc == LEADROUTE_ETABLE);
+    rc = parse_rc("# only a comment\n#! name: x\n\n");
+    assert_true(rc == LEADROUTE_EPARSE || rc == LEADROUTE_ETABLE);
+}
+
+/* A bad cell in the row of a table with every column type. */
+#define BAD_HEADER "rule,s,n:number,b:bool,t:set,out:o,out:num:number,out:flag:bool\n"
+static void expect_bad_cell(size_t col, const char *cell)
+{
+    const char *good[] = { "r1", "a", "1", "true", "x", "o", "1", "true" };
+    char row[512];
+    size_t k = 0;
+    uint32_t start = 0, end = 0;
+    for (size_t i = 0; i < 8; i++) {
+        const char *c = i == col ? cell : good[i];
+        if (i)
+            row[k++] = ',';
+        if (i == col)
+            start = (uint32_t)k + 1;
+        int quote = strpbrk(c, ",\"") != NULL;
+        if (quote)
+            row[k++] = '"';
+        for (const char *p = c; *p; p++) {
+            if (*p == '"')
+                row[k++] = '"';
+            row[k++] = *p;
+        }
+        if (quote)
+            row[k++] = '"';
+        if (i == col)
+            end = (uint32_t)k;
+    }
+    row[k] = '\0';
+    char text[1024];
+    snprintf(text, sizeof text, BAD_HEADER "%s\n", row);
+    int rc = parse_rc(text);
+    if (rc == LEADROUTE_OK)
+        fail_msg("cell '%s' in column %zu was accepted", cell, col);
+    expect_at(rc, LEADROUTE_EPARSE, 2, start, end);
+}
+
+static void test_error_bad_cells(void **state)
+{
+    (void)state;
+    /* sanity: the good row parses */
+    leadroute_table *t = parse_ok(BAD_HEADER "r1,a,1,true,x,o,1,true\n");
+    leadroute_table_unref(t);
+
+    /* number column */
+    expect_bad_cell(2, "ten");
+    expect_bad_cell(2, ">= ten");
+    expect_bad_cell(2, "1.2.3");
+    expect_bad_cell(2, "1,5x");
+    expect_bad_cell(2, "94*");                 /* prefix in a number column */
+    expect_bad_cell(2, "starts with \"9\"");
+    expect_bad_cell(2, "[5..3]");              /* empty intervals */
+    expect_bad_cell(2, "(5..5)");
+    expect_bad_cell(2, "[5..5)");
+    expect_bad_cell(2, "]5..5]");
+    expect_bad_cell(2, "[1..2");
+    expect_bad_cell(2, "[a..2]");
+    expect_bad_cell(2, "1, != 2");             /* != only as the whole cell */
+    expect_bad_cell(2, "!= 1, 2");
+    expect_bad_cell(2, "1, not(2)");           /* not() only at top level */
+    expect_bad_cell(2, "not(not(1))");
+    expect_bad_cell(2, "not(1");
+    expect_bad_cell(2, "0x10");
+    /* the number grammar: [+-]digits[.digits][e[+-]digits], finite */
+    expect_bad_cell(2, "5.");
+    expect_bad_cell(2, "1e");
+    expect_bad_cell(2, "1e+");
+    expect_bad_cell(2, "--1");
+    expect_bad_cell(2, "1 000");
+    expect_bad_cell(2, "1e999");
+    expect_bad_cell(2, "< 1e999");
+    expect_bad_cell(2, "inf");
+    expect_bad_cell(2, "nan");
+    /* string column */
+    expect_bad_cell(1, "< 5");                 /* comparison in a string column */
+    expect_bad_cell(1, ">= a");
+    expect_bad_cell(1, "\"abc");
+    expect_bad_cell(1, "a, != b");
+    expect_bad_cell(1, "a, not(b)");
+    /* bool column */
+    expect_bad_cell(3, "maybe");
+    expect_bad_cell(3, "< 1");
+    expect_bad_cell(3, "tru*");
+    /* set column */
+    expect_bad_cell(4, ">= 5");
+    expect_bad_cell(4, "< 5");
+    /* outputs */
+    expect_bad_cell(6, "abc");
+    expect_bad_cell(6, ">= 5");
+    expect_bad_cell(7, "yes");
+    /* no digits before the point: not in the grammar */
+    expect_bad_cell(2, ".5");
+}
+
+static void test_error_message_names_column_and_text(void **state)
+{
+    (void)state;
+    int rc = parse_rc("rule,region,employees:number,out:o\nr1,EMEA,>= ten,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 9, 14);
+    expect_message_has("employees");
+    expect_message_has(">= ten");
+}
+
+static void test_error_default_filename(void **state)
+{
+    (void)state;
+    const char *text = "rule,n:number,out:o\nr1,abc,x\n";
+    leadroute_table *t = NULL;
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, NULL), LEADROUTE_EPARSE);
+    const char *m = leadroute_error_last()->message;
+    if (strncmp(m, "<table>:2:", 10) != 0)
+        fail_msg("message '%s' does not start with '<table>:2:'", m);
+}
+
+static void test_error_policies(void **state)
+{
+    (void)state;
+    int rc = parse_rc("#! hit_policy: random\nrule,x,out:o\nr1,a,b\n");
+    expect_at(rc, LEADROUTE_EPARSE, 1, 1, 21);
+    expect_message_has("random");
+
+    rc = parse_rc("#! hit_policy: collect\n#! aggregation: avg\nrule,x,out:o:number\nr1,a,1\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 1, 20);
+
+    /* PRIORITY and OUTPUT ORDER need a priority list. */
+    rc = parse_rc("#! hit_policy: priority\nrule,x,out:o\nr1,a,b\n");
+    assert_int_equal(rc, LEADROUTE_ETABLE);
+    rc = parse_rc("#! hit_policy: output order\nrule,x,out:o\nr1,a,b\n");
+    assert_int_equal(rc, LEADROUTE_ETABLE);
+
+    /* SUM, MIN, MAX need number outputs. */
+    rc = parse_rc("#! hit_policy: collect\n#! aggregation: sum\nrule,x,out:o\nr1,a,b\n");
+    assert_int_equal(rc, LEADROUTE_ETABLE);
+    rc = parse_rc("#! hit_policy: C+\nrule,x,out:o\nr1,a,b\n");
+    assert_int_equal(rc, LEADROUTE_ETABLE);
+    rc = parse_rc("#! hit_policy: C<\nrule,x,out:n:number,out:b:bool\nr1,a,1,true\n");
+    assert_int_equal(rc, LEADROUTE_ETABLE);
+    rc = parse_rc("#! hit_policy: C>\nrule,x,out:o\nr1,a,b\n");
+    assert_int_equal(rc, LEADROUTE_ETABLE);
+    /* COUNT works on any output type. */
+    leadroute_table *t = parse_ok("#! hit_policy: C#\nrule,x,out:o\nr1,a,b\n");
+    leadroute_table_unref(t);
+
+    /* An aggregation belongs to COLLECT only. */
+    rc = parse_rc("#! hit_policy: first\n#! aggregation: sum\nrule,x,out:o:number\nr1,a,1\n");
+    assert_true(rc == LEADROUTE_EPARSE || rc == LEADROUTE_ETABLE);
+
+    /* A priority list for an output that does not exist. */
+    rc = parse_rc("#! hit_policy: priority\n#! priority: nope = a, b\nrule,x,out:o\nr1,a,b\n");
+    assert_true(rc < 0);
+}
+
+static void test_multiline_cell_lines(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "rule,x,out:note\n"               /* 1 */
+        "r1,a,\"two\nlines\"\n"         /* 2-3 */
+        "r2,b,plain\n");                  /* 4 */
+    assert_int_equal(leadroute_table_rule_line(t, 0), 2);
+    assert_int_equal(leadroute_table_rule_line(t, 1), 4);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "x", "a");
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+    assert_string_equal(leadroute_result_output(r, 0, 0)->string, "two\nlines");
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+
+    /* An error after a multi-line cell still names the right line. */
+    int rc = parse_rc("rule,x,out:note\nr1,a,\"two\nlines\"\nr2,b\n");
+    expect_at(rc, EITHER_PARSE_OR_TABLE, 4, 1, 5);
+}
+
+static void test_limits_and_bad_bytes(void **state)
+{
+    (void)state;
+    /* A cell longer than LEADROUTE_MAX_STRING. */
+    size_t cap = LEADROUTE_MAX_STRING + 128;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t k = (size_t)snprintf(text, cap, "rule,x,out:o\nr1,");
+    memset(text + k, 'a', LEADROUTE_MAX_STRING + 1);
+    k += LEADROUTE_MAX_STRING + 1;
+    k += (size_t)snprintf(text + k, cap - k, ",o\n");
+    leadroute_table *t = (leadroute_table *)text;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_table_parse(&t, text, k, "t.csv", NULL), LEADROUTE_ELIMIT);
+    assert_null(t);
+    assert_int_equal(leadroute_error_last()->line, 2);
+    free(text);
+
+    /* A column name longer than LEADROUTE_MAX_NAME. */
+    char hdr[LEADROUTE_MAX_NAME + 64];
+    k = (size_t)snprintf(hdr, sizeof hdr, "rule,");
+    memset(hdr + k, 'n', LEADROUTE_MAX_NAME + 1);
+    k += LEADROUTE_MAX_NAME + 1;
+    k += (size_t)snprintf(hdr + k, sizeof hdr - k, ",out:o\nr1,a,b\n");
+    t = NULL;
+    int rc = leadroute_table_parse(&t, hdr, k, "t.csv", NULL);
+    assert_true(rc == LEADROUTE_EPARSE || rc == LEADROUTE_ETABLE || rc == LEADROUTE_ELIMIT);
+    assert_null(t);
+
+    /* Invalid UTF-8 and NUL bytes in the text. */
+    rc = parse_rc("rule,x,out:o\nr1,M\xFCnchen,o\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 11);
+    const char nul[] = "rule,x,out:o\nr1,a\0b,o\n";
+    t = NULL;
+    leadroute_error_clear();
+    rc = leadroute_table_parse(&t, nul, sizeof nul - 1, "t.csv", NULL);
+    assert_int_equal(rc, LEADROUTE_EPARSE);
+    assert_null(t);
+    assert_int_equal(leadroute_error_last()->line, 2);
+}
+
+/* --- hash ----------------------------------------------------------------- */
+
+static uint64_t hash_of(const char *text)
+{
+    leadroute_table *t = parse_ok(text);
+    uint64_t h = leadroute_table_hash(t);
+    leadroute_table_unref(t);
+    return h;
+}
+
+static void test_hash(void **state)
+{
+    (void)state;
+    uint64_t base = hash_of(
+        "#! name: a\n#! hit_policy: first\nrule,region,n:number,out:o\nr1,EMEA,>= 5,x\nr2,-,-,y\n");
+    uint64_t same = hash_of(
+        "# comment\n#! name: a different name\n\n#! hit_policy: first\r\n"
+        "rule , region ,n:number, out:o\r\n# another\r\n,,,\r\n"
+        "r1,  EMEA , >=5 ,x\r\n\r\nr2,-,-,y\r\n");
+    assert_true(base == same);
+    /* Parsing twice gives the same hash. */
+    assert_true(base == hash_of(
+        "#! name: a\n#! hit_policy: first\nrule,region,n:number,out:o\nr1,EMEA,>= 5,x\nr2,-,-,y\n"));
+    /* A changed cell, output, policy or column changes it. */
+    assert_true(base != hash_of(
+        "#! hit_policy: first\nrule,region,n:number,out:o\nr1,EMEA,>= 6,x\nr2,-,-,y\n"));
+    assert_true(base != hash_of(
+        "#! hit_policy: first\nrule,region,n:number,out:o\nr1,APAC,>= 5,x\nr2,-,-,y\n"));
+    assert_true(base != hash_of(
+        "#! hit_policy: first\nrule,region,n:number,out:o\nr1,EMEA,>= 5,x\nr2,-,-,z\n"));
+    assert_true(base != hash_of(
+        "#! hit_policy: rule order\nrule,region,n:number,out:o\nr1,EMEA,>= 5,x\nr2,-,-,y\n"));
+    assert_true(base != hash_of(
+        "#! hit_policy: first\nrule,region,m:number,out:o\nr1,EMEA,>= 5,x\nr2,-,-,y\n"));
+    assert_true(base != hash_of(
+        "#! hit_policy: first\nrule,region,n:number,out:o\nr2,-,-,y\nr1,EMEA,>= 5,x\n"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_doc_example),
+        cmocka_unit_test(test_text_not_nul_terminated),
+        cmocka_unit_test(test_load),
+        cmocka_unit_test(test_load_missing_file),
+        cmocka_unit_test(test_parse_bad_args),
+        cmocka_unit_test(test_default_ids_and_lines),
+        cmocka_unit_test(test_no_directives_defaults),
+        cmocka_unit_test(test_column_suffixes),
+        cmocka_unit_test(test_hit_policy_directives),
+        cmocka_unit_test(test_aggregation_directives),
+        cmocka_unit_test(test_name_version_directives),
+        cmocka_unit_test(test_bom_crlf_comments),
+        cmocka_unit_test(test_quoted_priority_directive),
+        cmocka_unit_test(test_rule_ids_trimmed),
+        cmocka_unit_test(test_no_trailing_newline),
+        cmocka_unit_test(test_error_unterminated_quote),
+        cmocka_unit_test(test_error_cell_count),
+        cmocka_unit_test(test_error_unknown_directive),
+        cmocka_unit_test(test_error_unknown_type),
+        cmocka_unit_test(test_error_duplicate_names),
+        cmocka_unit_test(test_error_duplicate_rule_id),
+        cmocka_unit_test(test_error_empty_header),
+        cmocka_unit_test(test_error_bad_cells),
+        cmocka_unit_test(test_error_message_names_column_and_text),
+        cmocka_unit_test(test_error_default_filename),
+        cmocka_unit_test(test_error_policies),
+        cmocka_unit_test(test_multiline_cell_lines),
+        cmocka_unit_test(test_limits_and_bad_bytes),
+        cmocka_unit_test(test_hash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
