@@ -97,7 +97,7 @@ struct lr__arena_chunk {
     /* data follows, 16-byte aligned */
 };
 
-#define LR__CHUNK_HEAD ((sizeof(lr__arena_chunk) + 15u) & ~(size_t)15u)
+#define LR__CHUNK_HEAD ((sizeof(lr__arena_chunk) + 15u) & ~(size_t)15u)  /* keeps data 16-aligned */
 #define LR__CHUNK_FIRST ((size_t)4 * 1024)
 #define LR__CHUNK_MAX ((size_t)1024 * 1024)
 
@@ -109,17 +109,21 @@ void lr__arena_init(lr__arena *arena, const lr__alloc *alloc)
     arena->total = 0;
 }
 
-void *lr__arena_alloc(lr__arena *arena, size_t size)
+/* `align` is 1 (text) or 8 (everything else); chunk data starts 16-aligned. */
+static void *lr__arena_take(lr__arena *arena, size_t size, size_t align)
 {
     lr__arena_chunk *head = arena->head, *c = head;
-    size = (size + 15u) & ~(size_t)15u;
+    size_t at = 0;
     if (size == 0)
-        size = 16;
-    if (!c || c->size - c->used < size) {
+        size = 1;
+    if (c)
+        at = (c->used + align - 1) & ~(align - 1);
+    if (!c || at > c->size || c->size - at < size) {
         /* chunks double as the arena grows, so small tables stay small */
         size_t grow = arena->total < LR__CHUNK_FIRST ? LR__CHUNK_FIRST
                       : arena->total > LR__CHUNK_MAX ? LR__CHUNK_MAX : arena->total;
-        size_t csize = size > grow / 2 ? size : grow;
+        int own = size > grow / 2;
+        size_t csize = own ? size : grow;
         if (csize > SIZE_MAX - LR__CHUNK_HEAD)
             return NULL;
         c = lr__malloc(arena->alloc, LR__CHUNK_HEAD + csize);
@@ -127,8 +131,9 @@ void *lr__arena_alloc(lr__arena *arena, size_t size)
             return NULL;
         c->size = csize;
         c->used = 0;
+        at = 0;
         /* A chunk made for one big block goes behind the head, which keeps its room. */
-        if (head && csize == size && head->size - head->used >= 256) {
+        if (head && own && head->size - head->used >= 256) {
             c->next = head->next;
             head->next = c;
         } else {
@@ -137,12 +142,14 @@ void *lr__arena_alloc(lr__arena *arena, size_t size)
         }
         arena->total += LR__CHUNK_HEAD + csize;
     }
-    {
-        void *p = (char *)c + LR__CHUNK_HEAD + c->used;
-        c->used += size;
-        arena->used += size;
-        return p;
-    }
+    c->used = at + size;
+    arena->used += size;
+    return (char *)c + LR__CHUNK_HEAD + at;
+}
+
+void *lr__arena_alloc(lr__arena *arena, size_t size)
+{
+    return lr__arena_take(arena, size, 8);
 }
 
 void *lr__arena_zalloc(lr__arena *arena, size_t size)
@@ -155,7 +162,7 @@ void *lr__arena_zalloc(lr__arena *arena, size_t size)
 
 char *lr__arena_strndup(lr__arena *arena, const char *s, size_t n)
 {
-    char *p = lr__arena_alloc(arena, n + 1);
+    char *p = lr__arena_take(arena, n + 1, 1);
     if (!p)
         return NULL;
     if (n)

@@ -25,7 +25,7 @@ void *lr__realloc(const lr__alloc *a, void *ptr, size_t old_size, size_t new_siz
 int lr__vec_reserve(const lr__alloc *a, void **items, uint32_t *cap, size_t need, size_t elem);
 
 /* Bump arena: many small allocations freed at once. Returned memory is
- * 16-byte aligned and not zeroed unless asked. */
+ * 8-byte aligned (strings are packed) and not zeroed unless asked. */
 typedef struct lr__arena_chunk lr__arena_chunk;
 typedef struct lr__arena {
     const lr__alloc *alloc;

@@ -465,19 +465,6 @@ done:
     return rc;
 }
 
-uint32_t lr__index_lookup_text(const lr__index *ix, const char *s, size_t len)
-{
-    uint32_t o, i;
-    if (len == 0)
-        return ix->null_outcome;
-    if (ix->keys.count && lr__keymap_get(&ix->keys, s, len, &o))
-        return o;
-    for (i = 0; i < ix->nprefix_lens; i++)
-        if (ix->prefix_lens[i] <= len && lr__keymap_get(&ix->prefixes, s, ix->prefix_lens[i], &o))
-            return o;
-    return ix->other_outcome;
-}
-
 /* ---- copying the builder's definitions ------------------------------------ */
 
 static const char *lr__dup(leadroute_table *t, const char *s)
@@ -485,15 +472,21 @@ static const char *lr__dup(leadroute_table *t, const char *s)
     return s ? lr__arena_strndup(&t->arena, s, strlen(s)) : NULL;
 }
 
-static int lr__value_copy(leadroute_table *t, leadroute_value *dst, const leadroute_value *src)
+/* One copy of each distinct cell string: big tables repeat their values. */
+static const char *lr__intern(leadroute_table *t, lr__keymap *strings, const char *s, uint32_t len)
 {
-    *dst = *src;
-    if (src->type == LEADROUTE_VALUE_STRING && !(dst->string = lr__dup(t, src->string)))
-        return lr__error_nomem();
-    return LEADROUTE_OK;
+    const lr__keymap_entry *e = lr__keymap_find(strings, lr__hash(s, len), s, len);
+    uint32_t existing;
+    char *copy;
+    if (e->str)
+        return e->str;
+    copy = lr__arena_strndup(&t->arena, s, len);
+    if (!copy || lr__keymap_put(strings, &t->alloc, copy, len, 0, &existing) != 0)
+        return NULL;
+    return copy;
 }
 
-static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builder *b)
+static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builder *b, lr__keymap *strings)
 {
     uint32_t i, j, k;
     t->ninputs = b->ninputs;
@@ -534,14 +527,12 @@ static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builde
                 return lr__error_nomem();
             for (k = 0; k < sc->natoms; k++) {
                 dc->atoms[k] = sc->atoms[k];
-                if (sc->atoms[k].str && !(dc->atoms[k].str = lr__arena_strndup(&t->arena, sc->atoms[k].str,
-                                                                                 sc->atoms[k].len)))
+                if (lr__atom_has_text(&sc->atoms[k]) &&
+                    !(dc->atoms[k].str = lr__intern(t, strings, sc->atoms[k].str, sc->atoms[k].len)))
                     return lr__error_nomem();
             }
         }
-        for (j = 0; j < b->noutputs; j++)
-            if (lr__value_copy(t, &dst->outputs[j], &src->outputs[j]))
-                return LEADROUTE_ENOMEM;
+        dst->outputs = NULL;
     }
     return LEADROUTE_OK;
 }
@@ -603,65 +594,95 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
     return LEADROUTE_OK;
 }
 
-/* Intern output values per column, so equality is an integer compare. */
-static int lr__value_ids(lr__compiler *cc)
+/* Intern output values per column: each distinct value is stored once, and
+ * equality becomes an integer compare (ANY, COUNT). */
+static int lr__value_ids(lr__compiler *cc, const leadroute_table_builder *b)
 {
     leadroute_table *t = cc->t;
     uint32_t j, r;
+    int rc = LEADROUTE_OK;
+    t->null_value.version = LEADROUTE_VALUE_VERSION;
+    t->null_value.type = LEADROUTE_VALUE_NULL;
     t->value_ids = lr__arena_zalloc(&t->arena, sizeof *t->value_ids * (t->noutputs + 1));
     t->value_id_count = lr__arena_zalloc(&t->arena, sizeof *t->value_id_count * (t->noutputs + 1));
-    if (!t->value_ids || !t->value_id_count)
+    t->out_values = lr__arena_zalloc(&t->arena, sizeof *t->out_values * (t->noutputs + 1));
+    if (!t->value_ids || !t->value_id_count || !t->out_values)
         return lr__error_nomem();
-    for (j = 0; j < t->noutputs; j++) {
+    for (j = 0; j < t->noutputs && rc == LEADROUTE_OK; j++) {
         lr__keymap m;
-        int rc;
+        leadroute_value *vals = NULL;
+        char *keys = NULL;   /* 9-byte keys of numbers and bools, one per distinct value */
+        uint32_t cap_vals = 0, cap_keys = 0;
         uint32_t *ids = lr__arena_alloc(&t->arena, sizeof *ids * (t->nrules + 1));
         if (!ids)
             return lr__error_nomem();
         if ((rc = lr__keymap_init(&m, cc->a, 16)) != 0)
             return rc;
-        for (r = 0; r < t->nrules; r++) {
-            const leadroute_value *v = &t->rules[r].outputs[j];
-            char buf[1 + sizeof(double)];
-            const char *key = buf;
-            uint32_t len = sizeof buf, existing;
+        /* first pass: ids (keys point into the builder, alive until we return) */
+        for (r = 0; r < t->nrules && rc == LEADROUTE_OK; r++) {
+            const leadroute_value *v = &b->rules[r].outputs[j];
+            uint32_t existing;
             if (v->type == LEADROUTE_VALUE_NULL) {
                 ids[r] = UINT32_MAX;
                 continue;
             }
+            if ((rc = lr__vec_reserve(cc->a, (void **)&vals, &cap_vals, (size_t)m.count + 1, sizeof *vals)) != 0)
+                break;
             if (v->type == LEADROUTE_VALUE_STRING) {
-                key = v->string;
-                len = (uint32_t)strlen(v->string);
+                rc = lr__keymap_put(&m, cc->a, v->string, (uint32_t)strlen(v->string), m.count, &existing);
             } else {
                 double x = v->type == LEADROUTE_VALUE_NUMBER ? v->number : (double)!!v->boolean;
+                char key[1 + sizeof(double)];
                 if (x == 0)
                     x = 0; /* -0 and 0 are one value */
-                buf[0] = (char)v->type;
-                memcpy(buf + 1, &x, sizeof x);
-            }
-            if ((rc = lr__keymap_put(&m, cc->a, key, len, m.count, &existing)) != 0) {
-                lr__keymap_free(&m, cc->a);
-                return rc;
-            }
-            if (existing == UINT32_MAX && key == buf) {
-                /* the key must outlive this loop iteration */
-                uint32_t slot;
-                char *copy = lr__arena_strndup(&t->arena, buf, sizeof buf);
-                if (!copy) {
-                    lr__keymap_free(&m, cc->a);
-                    return lr__error_nomem();
+                key[0] = (char)v->type;
+                memcpy(key + 1, &x, sizeof x);
+                if (lr__keymap_get(&m, key, sizeof key, &existing)) {
+                    ids[r] = existing;
+                    continue;
                 }
-                for (slot = 0; slot <= m.mask; slot++)
-                    if (m.slots[slot].str == buf)
-                        m.slots[slot].str = copy;
+                if ((rc = lr__vec_reserve(cc->a, (void **)&keys, &cap_keys, ((size_t)m.count + 1) * sizeof key,
+                                          1)) != 0)
+                    break;
+                /* keys[] may move when it grows: rebuild the map's pointers */
+                memcpy(keys + (size_t)m.count * sizeof key, key, sizeof key);
+                {
+                    uint32_t slot;
+                    for (slot = 0; slot <= m.mask; slot++)
+                        if (m.slots[slot].str)
+                            m.slots[slot].str = keys + (size_t)m.slots[slot].outcome * sizeof key;
+                }
+                rc = lr__keymap_put(&m, cc->a, keys + (size_t)m.count * sizeof key, sizeof key, m.count, &existing);
             }
-            ids[r] = existing == UINT32_MAX ? m.count - 1 : existing;
+            if (rc)
+                break;
+            if (existing == UINT32_MAX) {
+                vals[m.count - 1] = *v;
+                ids[r] = m.count - 1;
+            } else {
+                ids[r] = existing;
+            }
         }
-        t->value_ids[j] = ids;
-        t->value_id_count[j] = m.count;
+        if (rc == LEADROUTE_OK) {
+            uint32_t k;
+            t->out_values[j] = lr__arena_alloc(&t->arena, sizeof *vals * (m.count + 1));
+            if (!t->out_values[j])
+                rc = lr__error_nomem();
+            for (k = 0; rc == LEADROUTE_OK && k < m.count; k++) {
+                t->out_values[j][k] = vals[k];
+                t->out_values[j][k].version = LEADROUTE_VALUE_VERSION;
+                if (vals[k].type == LEADROUTE_VALUE_STRING &&
+                    !(t->out_values[j][k].string = lr__arena_strndup(&t->arena, vals[k].string, strlen(vals[k].string))))
+                    rc = lr__error_nomem();
+            }
+            t->value_ids[j] = ids;
+            t->value_id_count[j] = m.count;
+        }
         lr__keymap_free(&m, cc->a);
+        lr__free(cc->a, vals);
+        lr__free(cc->a, keys);
     }
-    return LEADROUTE_OK;
+    return rc;
 }
 
 /* qsort has no context argument; one compile per thread at a time. */
@@ -672,7 +693,7 @@ static uint32_t lr__rank(const leadroute_table *t, uint32_t rule, uint32_t out)
     const lr__column *c = &t->outputs[out];
     uint32_t i;
     for (i = 0; i < c->npriorities; i++)
-        if (lr__value_equal(&c->priorities[i], &t->rules[rule].outputs[out]))
+        if (lr__value_equal(&c->priorities[i], lr__rule_output(t, rule, out)))
             return i;
     return c->npriorities;
 }
@@ -753,19 +774,20 @@ static uint64_t lr__table_hash(const leadroute_table *t)
             for (k = 0; k < c->natoms; k++) {
                 const lr__atom *a = &c->atoms[k];
                 uint32_t am[6] = { a->kind, a->has_lo, a->has_hi, a->lo_open, a->hi_open, a->len };
-                double b[2] = { a->has_lo ? a->lo : 0, a->has_hi ? a->hi : 0 };
+                double b[2] = { a->kind == LR_ATOM_RANGE && a->has_lo ? a->lo : 0,
+                                a->kind == LR_ATOM_RANGE && a->has_hi ? a->hi : 0 };
                 if (b[0] == 0)
                     b[0] = 0;
                 if (b[1] == 0)
                     b[1] = 0;
                 XXH3_64bits_update(&st, am, sizeof am);
                 XXH3_64bits_update(&st, b, sizeof b);
-                if (a->str)
+                if (lr__atom_has_text(a))
                     XXH3_64bits_update(&st, a->str, a->len);
             }
         }
         for (j = 0; j < t->noutputs; j++)
-            lr__hash_value(&st, &r->outputs[j]);
+            lr__hash_value(&st, lr__rule_output(t, i, j));
     }
     return XXH3_64bits_digest(&st);
 }
@@ -774,6 +796,7 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
 {
     lr__compiler cc;
     leadroute_table *t;
+    lr__keymap strings;
     uint32_t c;
     int rc;
 
@@ -789,7 +812,11 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
     cc.tmp = NULL;
     cc.max_memory = b->options.max_memory ? b->options.max_memory : ((size_t)1 << 30);
 
-    if ((rc = lr__copy_definitions(t, b)) != 0)
+    if ((rc = lr__keymap_init(&strings, cc.a, 64)) != 0)
+        goto fail;
+    rc = lr__copy_definitions(t, b, &strings);
+    lr__keymap_free(&strings, cc.a);
+    if (rc)
         goto fail;
     if (!(t->name = lr__dup(t, b->name ? b->name : "")) || !(t->version = lr__dup(t, b->version ? b->version : "")) ||
         (b->file && !(t->file = lr__dup(t, b->file)))) {
@@ -821,7 +848,7 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
         if (ix->type == LEADROUTE_TYPE_SET)
             t->nset_columns++;
     }
-    if ((rc = lr__value_ids(&cc)) != 0)
+    if ((rc = lr__value_ids(&cc, b)) != 0)
         goto fail;
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) &&
         (rc = lr__priority_order(&cc)) != 0)

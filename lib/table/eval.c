@@ -56,7 +56,7 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
     size_t i, n;
     int rc;
 
-    memset(in, 0, sizeof *in);
+    in->kind = LR_IN_NULL;
     /* Hosts usually list fields in column order, often with our name pointers. */
     if (col < lead->field_count) {
         const leadroute_field *g = lr__lead_field(lead, col);
@@ -483,7 +483,7 @@ static void lr__aggregate(const leadroute_table *t, leadroute_result *r)
             continue;
         }
         for (i = 0; i < r->count; i++) {
-            const leadroute_value *v = &t->rules[r->hits[i]].outputs[j];
+            const leadroute_value *v = lr__rule_output(t, r->hits[i], j);
             if (v->type != LEADROUTE_VALUE_NUMBER)
                 continue;
             if (a->type == LEADROUTE_VALUE_NULL) {

@@ -10,7 +10,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "leadroute/table.h"
 
 /* ---- cells -------------------------------------------------------------- */
@@ -24,12 +27,19 @@ enum lr__atom_kind {
 
 typedef struct lr__atom {
     uint8_t kind;
-    uint8_t has_lo, has_hi;    /* RANGE: a missing bound is infinite */
-    uint8_t lo_open, hi_open;  /* RANGE: 1 = bound excluded */
-    double lo, hi;
-    const char *str;
-    uint32_t len;
+    uint8_t has_lo : 1, has_hi : 1;    /* RANGE: a missing bound is infinite */
+    uint8_t lo_open : 1, hi_open : 1;  /* RANGE: 1 = bound excluded */
+    uint32_t len;                      /* EQ, PREFIX */
+    union {                    /* by kind: tables hold millions of atoms */
+        struct { double lo, hi; };           /* RANGE */
+        const char *str;                     /* EQ, PREFIX */
+    };
 } lr__atom;
+
+static inline int lr__atom_has_text(const lr__atom *a)
+{
+    return a->kind == LR_ATOM_EQ || a->kind == LR_ATOM_PREFIX;
+}
 
 typedef struct lr__cell {
     uint8_t any;       /* '-' or empty: matches everything */
@@ -53,7 +63,7 @@ typedef struct lr__rule {
     const char *id;
     uint32_t line;
     lr__cell *cells;            /* one per input column */
-    leadroute_value *outputs;   /* one per output column */
+    leadroute_value *outputs;   /* builder only; a table interns them (lr__rule_output) */
 } lr__rule;
 
 /* Where a rule came from, for messages: a table file line, or a built rule. */
@@ -149,12 +159,22 @@ struct leadroute_table {
     lr__index *index;         /* per input column */
     uint32_t nset_columns;
     uint32_t *prio_order;     /* PRIORITY/OUTPUT ORDER: rank of each rule, 0 = highest */
-    uint32_t **value_ids;     /* per output, per rule: id of its value (equal values share ids) */
+    uint32_t **value_ids;     /* per output, per rule: id of its value (equal values share
+                                 ids), UINT32_MAX for null */
     uint32_t *value_id_count; /* per output: distinct ids */
+    leadroute_value **out_values; /* per output: its distinct values, by id */
+    leadroute_value null_value;
     lr__diag *diags;
     uint32_t ndiags;
     size_t memory;
 };
+
+/* Output `out` of rule `rule`: values are stored once per column. */
+static inline const leadroute_value *lr__rule_output(const leadroute_table *t, uint32_t rule, uint32_t out)
+{
+    uint32_t id = t->value_ids[out][rule];
+    return id == UINT32_MAX ? &t->null_value : &t->out_values[out][id];
+}
 
 /* ---- the evaluation scratch, owned by leadroute_result ---------------------- */
 
@@ -279,7 +299,45 @@ void lr__keymap_free(lr__keymap *m, const lr__alloc *a);
 /* Insert s -> value unless present; *existing gets the present value or UINT32_MAX. */
 int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t len, uint32_t value,
                    uint32_t *existing);
-int lr__keymap_get(const lr__keymap *m, const char *s, size_t len, uint32_t *value);
+
+/* Lookups sit on the evaluation path, so they are inline. */
+static inline int lr__same_bytes(const char *a, const char *b, size_t len)
+{
+    /* keys are short: a loop beats a call into libc */
+    size_t i;
+    if (len > 32)
+        return memcmp(a, b, len) == 0;
+    for (i = 0; i < len; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+static inline lr__keymap_entry *lr__keymap_find(const lr__keymap *m, uint64_t h, const char *s, size_t len)
+{
+    uint32_t i = (uint32_t)h & m->mask;
+    for (;;) {
+        lr__keymap_entry *e = &m->slots[i];
+        if (!e->str)
+            return e;
+        if (e->hash == h && e->len == len && lr__same_bytes(e->str, s, len))
+            return e;
+        i = (i + 1) & m->mask;
+    }
+}
+
+static inline int lr__keymap_get(const lr__keymap *m, const char *s, size_t len, uint32_t *value)
+{
+    const lr__keymap_entry *e;
+    if (m->count == 0)
+        return 0;
+    e = lr__keymap_find(m, lr__hash(s, len), s, len);
+    if (!e->str)
+        return 0;
+    *value = e->outcome;
+    return 1;
+}
+
 
 /* Compile and lint: build the table from the builder. */
 int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);
@@ -287,7 +345,20 @@ int lr__table_lint(leadroute_table *t);
 void lr__table_destroy(leadroute_table *t);
 
 /* Column lookup: the outcome of a scalar value, or the T part of one set item. */
-uint32_t lr__index_lookup_text(const lr__index *ix, const char *s, size_t len);
+static inline uint32_t lr__index_lookup_text(const lr__index *ix, const char *s, size_t len)
+{
+    uint32_t o, i;
+    if (len == 0)
+        return ix->null_outcome;
+    if (lr__keymap_get(&ix->keys, s, len, &o))
+        return o;
+    for (i = 0; i < ix->nprefix_lens; i++)
+        if (ix->prefix_lens[i] <= len && lr__keymap_get(&ix->prefixes, s, ix->prefix_lens[i], &o))
+            return o;
+    return ix->other_outcome;
+}
+
+
 uint32_t lr__index_lookup_number(const lr__index *ix, double x);
 
 #endif

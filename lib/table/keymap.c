@@ -25,31 +25,6 @@ void lr__keymap_free(lr__keymap *m, const lr__alloc *a)
     m->mask = m->count = 0;
 }
 
-static inline int lr__same_bytes(const char *a, const char *b, size_t len)
-{
-    /* keys are short: a loop beats a call into libc */
-    size_t i;
-    if (len > 32)
-        return memcmp(a, b, len) == 0;
-    for (i = 0; i < len; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
-}
-
-static inline lr__keymap_entry *lr__keymap_find(const lr__keymap *m, uint64_t h, const char *s, size_t len)
-{
-    uint32_t i = (uint32_t)h & m->mask;
-    for (;;) {
-        lr__keymap_entry *e = &m->slots[i];
-        if (!e->str)
-            return e;
-        if (e->hash == h && e->len == len && lr__same_bytes(e->str, s, len))
-            return e;
-        i = (i + 1) & m->mask;
-    }
-}
-
 static int lr__keymap_grow(lr__keymap *m, const lr__alloc *a)
 {
     lr__keymap bigger;
@@ -93,14 +68,3 @@ int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t le
     return LEADROUTE_OK;
 }
 
-int lr__keymap_get(const lr__keymap *m, const char *s, size_t len, uint32_t *value)
-{
-    const lr__keymap_entry *e;
-    if (!m->slots || m->count == 0)
-        return 0;
-    e = lr__keymap_find(m, lr__hash(s, len), s, len);
-    if (!e->str)
-        return 0;
-    *value = e->outcome;
-    return 1;
-}

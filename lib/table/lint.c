@@ -546,7 +546,7 @@ static int lr__lint_priorities(lr__linter *L)
         if (!col->npriorities)
             continue;
         for (r = 0; r < t->nrules; r++) {
-            const leadroute_value *v = &t->rules[r].outputs[j];
+            const leadroute_value *v = lr__rule_output(t, r, j);
             char where[300], shown[96];
             if (v->type == LEADROUTE_VALUE_NULL)
                 continue;

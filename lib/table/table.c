@@ -222,7 +222,7 @@ const leadroute_value *leadroute_result_output(const leadroute_result *r, size_t
 {
     if (!r || !r->table || i >= r->count || output >= r->table->noutputs)
         return NULL;
-    return &r->table->rules[r->hits[i]].outputs[output];
+    return lr__rule_output(r->table, r->hits[i], (uint32_t)output);
 }
 
 const leadroute_value *leadroute_result_aggregate(const leadroute_result *r, size_t output)

@@ -11,8 +11,9 @@
  * agree on errors too).
  *
  * LEADROUTE_DIFF_SCALE (float, default 1.0) scales the amount of work, e.g.
- * 0.01 under valgrind. On a difference the seed, the (shrunk) table, the lead
- * and both results are printed.
+ * 0.01 under valgrind; LEADROUTE_DIFF_SEED (integer, default 0) shifts every
+ * seed to explore other tables. On a difference the seed, the (shrunk) table,
+ * the lead and both results are printed.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -201,7 +202,7 @@ static void add_number_lit(rng *r, sbuf *b, double v)
     else if (v == 1 && k == 0)
         sb_add(b, "1.000");
     else
-        sb_printf(b, "%g", v);
+        sb_printf(b, "%.17g", v);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -224,6 +225,7 @@ typedef struct gen_table {
     double any_p;        /* chance that an input cell is "-" */
     double null_p;       /* chance of a null-ish cell form */
     int inject_error;    /* this table may get one empty interval */
+    uint32_t wide;       /* > 0: also K generated values, to grow the indexes */
     int expect_error;    /* an empty interval was written on purpose */
     int crlf;
     sbuf head;           /* directives and header line */
@@ -280,17 +282,47 @@ static void add_csv_field(sbuf *b, const char *cell)
     }
 }
 
+/* Cell values: the small domain, or in a wide table often one of `wide`
+ * generated ones ("v17", 17.5), so that indexes hold thousands of keys. */
+static const char *cell_string(rng *r, const gen_table *t, char *tmp, size_t cap)
+{
+    if (t->wide && rng_chance(r, 0.6)) {
+        snprintf(tmp, cap, "v%u", rng_below(r, t->wide));
+        return tmp;
+    }
+    return PICK(r, STR_DOM);
+}
+
+static const char *cell_prefix(rng *r, const gen_table *t, char *tmp, size_t cap)
+{
+    if (t->wide && rng_chance(r, 0.5)) {
+        snprintf(tmp, cap, "v%u", rng_below(r, t->wide / 20 + 1));
+        return tmp;
+    }
+    return PICK(r, PREFIX_DOM);
+}
+
+static double cell_number(rng *r, const gen_table *t)
+{
+    if (t->wide && rng_chance(r, 0.6)) {
+        double u = (double)rng_below(r, t->wide);
+        return rng_chance(r, 0.1) ? u + 0.5 : u;
+    }
+    return PICK(r, NUM_DOM);
+}
+
 /* One S-FEEL test usable inside a list (no "-", no "!=", no not()). */
 static void add_simple_test(rng *r, gen_table *t, const col *c, sbuf *b)
 {
+    char tmp[32];
     switch (c->type) {
     case LEADROUTE_TYPE_STRING:
     case LEADROUTE_TYPE_SET: {
         uint32_t k = rng_below(r, 10);
         if (k < 6) {
-            add_string_lit(r, b, PICK(r, STR_DOM));
+            add_string_lit(r, b, cell_string(r, t, tmp, sizeof(tmp)));
         } else if (k < 9) {
-            const char *p = PICK(r, PREFIX_DOM);
+            const char *p = cell_prefix(r, t, tmp, sizeof(tmp));
             uint32_t f = rng_below(r, 3);
             if (f == 0 && bare_ok(p)) {
                 sb_add(b, p);
@@ -310,13 +342,13 @@ static void add_simple_test(rng *r, gen_table *t, const col *c, sbuf *b)
     case LEADROUTE_TYPE_NUMBER: {
         uint32_t k = rng_below(r, 10);
         if (k < 3) {
-            add_number_lit(r, b, PICK(r, NUM_DOM));
+            add_number_lit(r, b, cell_number(r, t));
         } else if (k < 6) {
             static const char *const ops[] = {"<", "<=", ">", ">="};
             sb_add(b, PICK(r, ops));
             if (rng_chance(r, 0.5))
                 sb_add(b, " ");
-            add_number_lit(r, b, PICK(r, NUM_DOM));
+            add_number_lit(r, b, cell_number(r, t));
         } else if (k < 9) {
             /* Interval, all seven bracket forms; rarely an empty one. */
             static const char *const forms[][2] = {
@@ -325,7 +357,7 @@ static void add_simple_test(rng *r, gen_table *t, const col *c, sbuf *b)
             uint32_t f = rng_below(r, 7);
             int lo_open = forms[f][0][0] != '[';
             int hi_open = forms[f][1][0] != ']';
-            double lo = PICK(r, NUM_DOM), hi = PICK(r, NUM_DOM);
+            double lo = cell_number(r, t), hi = cell_number(r, t);
             if (lo > hi) {
                 double x = lo;
                 lo = hi;
@@ -367,6 +399,7 @@ static void add_simple_test(rng *r, gen_table *t, const col *c, sbuf *b)
 /* One whole input cell, any form. */
 static void add_input_cell(rng *r, gen_table *t, const col *c, sbuf *b)
 {
+    char tmp[32];
     if (rng_chance(r, t->any_p)) {
         sb_add(b, rng_chance(r, 0.8) ? "-" : "");
         return;
@@ -378,20 +411,20 @@ static void add_input_cell(rng *r, gen_table *t, const col *c, sbuf *b)
         /* "= x" */
         sb_add(b, "= ");
         if (c->type == LEADROUTE_TYPE_NUMBER)
-            add_number_lit(r, b, PICK(r, NUM_DOM));
+            add_number_lit(r, b, cell_number(r, t));
         else if (c->type == LEADROUTE_TYPE_BOOL)
             sb_add(b, rng_chance(r, 0.5) ? "true" : "false");
         else
-            add_string_lit(r, b, PICK(r, STR_DOM));
+            add_string_lit(r, b, cell_string(r, t, tmp, sizeof(tmp)));
     } else if (k < 62) {
         /* "!= x", whole cell */
         sb_add(b, rng_chance(r, 0.5) ? "!= " : "!=");
         if (c->type == LEADROUTE_TYPE_NUMBER)
-            add_number_lit(r, b, PICK(r, NUM_DOM));
+            add_number_lit(r, b, cell_number(r, t));
         else if (c->type == LEADROUTE_TYPE_BOOL)
             sb_add(b, rng_chance(r, 0.5) ? "true" : "false");
         else
-            add_string_lit(r, b, PICK(r, STR_DOM));
+            add_string_lit(r, b, cell_string(r, t, tmp, sizeof(tmp)));
     } else if (k < 66 || rng_chance(r, t->null_p)) {
         sb_add(b, "null");
     } else {
@@ -459,6 +492,7 @@ static void gen_table_make(gen_table *t, uint64_t seed, size_t nrules)
     t->null_p = rng_chance(&r, 0.5) ? 0.05 : 0.0;
     t->crlf = rng_chance(&r, 0.1);
     t->inject_error = rng_chance(&r, 0.02);
+    t->wide = rng_chance(&r, 0.25) ? 50 + rng_below(&r, 3000) : 0;
 
     t->ncols = 1 + (int)rng_below(&r, MAX_COLS);
     for (int i = 0; i < t->ncols; i++) {
@@ -712,10 +746,18 @@ static const char *vary_string(rng *r, const char *s, char *buf, size_t cap)
     return buf;
 }
 
-static const char *lead_string(rng *r, char *buf, size_t cap)
+static const char *lead_string(rng *r, const gen_table *t, char *buf, size_t cap)
 {
     uint32_t k = rng_below(r, 100);
     const char *s;
+    char tmp[32];
+    if (t->wide && rng_chance(r, 0.5)) {
+        snprintf(tmp, sizeof(tmp), "v%u", rng_below(r, t->wide + t->wide / 10 + 1));
+        if (rng_chance(r, 0.3) && vary_string(r, tmp, buf, cap) == buf)
+            return buf;
+        snprintf(buf, cap, "%s", tmp);  /* tmp does not outlive this call */
+        return buf;
+    }
     if (k < 65)
         s = PICK(r, STR_DOM);
     else if (k < 90)
@@ -727,7 +769,7 @@ static const char *lead_string(rng *r, char *buf, size_t cap)
     return s;
 }
 
-static void gen_value(rng *r, const col *c, leadroute_value *v, const char **items, char *buf, size_t cap)
+static void gen_value(rng *r, const gen_table *t, const col *c, leadroute_value *v, const char **items, char *buf, size_t cap)
 {
     *v = (leadroute_value)LEADROUTE_VALUE_INIT;
     uint32_t k = rng_below(r, 1000);
@@ -766,10 +808,12 @@ static void gen_value(rng *r, const col *c, leadroute_value *v, const char **ite
     switch (c->type) {
     case LEADROUTE_TYPE_STRING:
         v->type = LEADROUTE_VALUE_STRING;
-        v->string = lead_string(r, buf, cap);
+        v->string = lead_string(r, t, buf, cap);
         break;
     case LEADROUTE_TYPE_NUMBER: {
         double x = rng_chance(r, 0.8) ? PICK(r, NUM_DOM) : PICK(r, NUM_LEAD_EXTRA);
+        if (t->wide && rng_chance(r, 0.5))
+            x = (double)rng_below(r, t->wide + t->wide / 10 + 1) + (rng_chance(r, 0.2) ? 0.5 : 0.0);
         if (x == 0 && rng_chance(r, 0.2))
             x = -0.0;
         if (rng_chance(r, 0.2)) {
@@ -804,12 +848,12 @@ static void gen_value(rng *r, const col *c, leadroute_value *v, const char **ite
     case LEADROUTE_TYPE_SET:
         if (rng_chance(r, 0.15)) {
             v->type = LEADROUTE_VALUE_STRING;
-            v->string = lead_string(r, buf, cap);
+            v->string = lead_string(r, t, buf, cap);
         } else {
             size_t n = rng_below(r, 5);
             size_t each = cap / 4;
             for (size_t i = 0; i < n; i++)
-                items[i] = lead_string(r, buf + i * each, each);
+                items[i] = lead_string(r, t, buf + i * each, each);
             v->type = LEADROUTE_VALUE_SET;
             v->items = items;
             v->item_count = n;
@@ -830,7 +874,7 @@ static void gen_lead_make(rng *r, const gen_table *t, const leadroute_table *tab
             continue;  /* field absent */
         leadroute_field *f = &g->fields[n];
         f->name = own_names ? OWN_NAMES[i] : leadroute_table_input_name(table, (size_t)i);
-        gen_value(r, &t->cols[i], &f->value, g->items[n], g->bufs[n], sizeof(g->bufs[n]));
+        gen_value(r, t, &t->cols[i], &f->value, g->items[n], g->bufs[n], sizeof(g->bufs[n]));
         n++;
     }
     /* Fields no column reads. */
@@ -1039,6 +1083,8 @@ static void shrink_and_report(const gen_table *t, const leadroute_lead *lead)
 
 static double g_scale = 1.0;
 static int g_reports, g_reports_elead;
+static leadroute_result *g_ra, *g_rb;  /* shared by tables that reuse results */
+static uint64_t g_seed_offset;        /* LEADROUTE_DIFF_SEED: explore other tables */
 static uint64_t g_tables, g_skipped, g_comparisons, g_differences, g_hits, g_errors, g_errors_lead, g_errors_policy;
 
 typedef struct run_stats {
@@ -1084,9 +1130,23 @@ static void run_table(uint64_t seed, size_t nrules, size_t nleads, run_stats *st
     assert_int_equal(leadroute_table_aggregation(table), t.agg);
     assert_int_equal(leadroute_table_input_count(table), (size_t)t.ncols);
 
+    /* Odd seeds reuse results made for earlier tables (grown with
+     * leadroute_result_reserve), so stale state from another table shows. */
     leadroute_result *ra = NULL, *rb = NULL;
-    assert_int_equal(leadroute_result_new(&ra, table, NULL), LEADROUTE_OK);
-    assert_int_equal(leadroute_result_new(&rb, table, NULL), LEADROUTE_OK);
+    int reuse = (int)(seed & 1);
+    if (reuse) {
+        if (!g_ra) {
+            assert_int_equal(leadroute_result_new(&g_ra, table, NULL), LEADROUTE_OK);
+            assert_int_equal(leadroute_result_new(&g_rb, table, NULL), LEADROUTE_OK);
+        }
+        assert_int_equal(leadroute_result_reserve(g_ra, table), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_reserve(g_rb, table), LEADROUTE_OK);
+        ra = g_ra;
+        rb = g_rb;
+    } else {
+        assert_int_equal(leadroute_result_new(&ra, table, NULL), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_new(&rb, table, NULL), LEADROUTE_OK);
+    }
 
     rng r = {seed ^ 0xA5A5A5A5DEADBEEFull};
     gen_lead g;
@@ -1112,6 +1172,13 @@ static void run_table(uint64_t seed, size_t nrules, size_t nleads, run_stats *st
             continue;
         }
         g_hits += leadroute_result_count(ra);
+        if (x == LEADROUTE_ERANGE || x == LEADROUTE_EINVAL || x == LEADROUTE_EVERSION) {
+            /* Results are always reserved and leads well formed: both failing alike is still wrong. */
+            if (g_reports++ < 5)
+                printf("seed %llu lead #%zu: both evaluators returned %d: %s\n", (unsigned long long)seed, i, x,
+                       leadroute_error_last()->message);
+            st->differences++;
+        }
         if (x == LEADROUTE_ELEAD)
             g_errors_lead++;
         else if (x == LEADROUTE_EHITPOLICY)
@@ -1120,8 +1187,10 @@ static void run_table(uint64_t seed, size_t nrules, size_t nleads, run_stats *st
             g_errors++;
     }
     st->tables++;
-    leadroute_result_free(ra);
-    leadroute_result_free(rb);
+    if (!reuse) {
+        leadroute_result_free(ra);
+        leadroute_result_free(rb);
+    }
     leadroute_table_unref(table);
     free(text);
     gen_table_free(&t);
@@ -1156,7 +1225,7 @@ static void test_small_tables(void **state)
     run_stats st = {0};
     size_t ntables = scaled(1500, 3), nleads = 400;
     for (size_t i = 0; i < ntables; i++) {
-        uint64_t seed = 0x1000000ull + i;
+        uint64_t seed = g_seed_offset + 0x1000000ull + i;
         rng r = {seed};
         run_table(seed, 1 + rng_below(&r, 64), nleads, &st);
     }
@@ -1170,7 +1239,7 @@ static void test_medium_tables(void **state)
     run_stats st = {0};
     size_t ntables = scaled(600, 2), nleads = 600;
     for (size_t i = 0; i < ntables; i++) {
-        uint64_t seed = 0x2000000ull + i;
+        uint64_t seed = g_seed_offset + 0x2000000ull + i;
         rng r = {seed};
         run_table(seed, 65 + rng_below(&r, 236), nleads, &st);
     }
@@ -1189,7 +1258,7 @@ static void test_boundary_tables(void **state)
     size_t nleads = scaled(2000, 20);
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
         for (uint64_t k = 0; k < 3; k++) {
-            uint64_t seed = 0x3000000ull + i * 16 + k;
+            uint64_t seed = g_seed_offset + 0x3000000ull + i * 16 + k;
             run_table(seed, counts[i], nleads, &st);
         }
     }
@@ -1203,7 +1272,7 @@ static void test_big_tables(void **state)
     run_stats st = {0};
     size_t nleads = scaled(20000, 200);
     for (uint64_t k = 0; k < 2; k++) {
-        uint64_t seed = 0x4000000ull + k;
+        uint64_t seed = g_seed_offset + 0x4000000ull + k;
         run_table(seed, k == 0 ? 5000 : 4999, nleads, &st);
         if (g_scale < 0.1)
             break;
@@ -1223,12 +1292,18 @@ static int group_setup(void **state)
         else
             fprintf(stderr, "ignoring LEADROUTE_DIFF_SCALE='%s'\n", s);
     }
+    s = getenv("LEADROUTE_DIFF_SEED");
+    if (s && *s)
+        g_seed_offset = strtoull(s, NULL, 0) << 32;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
+    leadroute_result_free(g_ra);
+    leadroute_result_free(g_rb);
+    printf("[differential] seed offset %llu\n", (unsigned long long)(g_seed_offset >> 32));
     printf("[differential] total: %llu tables, %llu comparisons (scale %g), %llu hits; agreed results: "
            "%llu ELEAD, %llu EHITPOLICY, %llu other errors; %llu differences\n",
            (unsigned long long)g_tables, (unsigned long long)g_comparisons, g_scale, (unsigned long long)g_hits,
