@@ -26,7 +26,18 @@ typedef struct lr__compiler {
     const lr__alloc *a;
     uint64_t *tmp;          /* nwords, kept all-zero between uses */
     size_t max_memory;
+    int all_dense;          /* the current column is small enough to store every outcome dense */
 } lr__compiler;
+
+/* A column whose outcomes all fit in this many bytes dense stores them
+ * dense: dense columns are the evaluator's fastest path. Bigger columns
+ * (thousands of keys on big tables) keep sparse what is mostly empty. */
+#define LR_DENSE_COLUMN_BYTES ((uint64_t)4 << 20)
+
+static void lr__column_density(lr__compiler *cc, uint64_t noutcomes)
+{
+    cc->all_dense = noutcomes * lr__padded_words(cc->t->nwords) * 8 <= LR_DENSE_COLUMN_BYTES;
+}
 
 static int lr__memory_check(lr__compiler *cc, const char *column)
 {
@@ -62,7 +73,7 @@ static int lr__outcome_make(lr__compiler *cc, const lr__index *ix, int is_set, l
     for (w = 0; w < t->nwords; w++)
         nz += T[w] != 0;
     memset(o, 0, sizeof *o);
-    if ((uint64_t)nz * 6 <= t->nwords) {
+    if (!cc->all_dense && (uint64_t)nz * 6 <= t->nwords) {
         uint32_t *idx = lr__arena_alloc(&t->arena, sizeof *idx * (nz ? nz : 1));
         uint64_t *words = lr__arena_alloc(&t->arena, sizeof *words * (nz ? nz : 1));
         uint64_t *summary = lr__arena_zalloc(&t->arena, sizeof *summary * t->nsum);
@@ -262,6 +273,7 @@ static int lr__index_text(lr__compiler *cc, uint32_t col, lr__index *ix)
         rc = lr__error_nomem();
         goto done;
     }
+    lr__column_density(cc, ix->noutcomes);
     if ((rc = lr__outcome_make(cc, ix, is_set, &ix->outcomes[0])) != 0)
         goto done;
     for (i = 0; i < nnull; i++)
@@ -419,6 +431,7 @@ static int lr__index_number(lr__compiler *cc, uint32_t col, lr__index *ix)
     }
     ix->null_outcome = 0;
     ix->other_outcome = 0;
+    lr__column_density(cc, (uint64_t)nseg + 1);
     if ((rc = lr__outcome_make(cc, ix, 0, &ix->outcomes[0])) != 0)
         goto done;
     ix->noutcomes = 1;

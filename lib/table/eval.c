@@ -197,8 +197,22 @@ int lr__result_check(const leadroute_table *t, leadroute_result *r)
 static inline uint64_t lr__sparse_word(const lr__outcome *o, uint32_t *pos, uint32_t w)
 {
     uint32_t p = *pos;
-    while (p < o->nnz && o->idx[p] < w)
-        p++;
+    if (p < o->nnz && o->idx[p] < w) {
+        /* gallop, then bisect: the scan may jump far ahead */
+        uint32_t step = 1, lo = p, hi;
+        while (lo + step < o->nnz && o->idx[lo + step] < w)
+            lo += step, step *= 2;
+        hi = lo + step < o->nnz ? lo + step : o->nnz;
+        lo++;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (o->idx[mid] < w)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        p = lo;
+    }
     *pos = p;
     return (p < o->nnz && o->idx[p] == w) ? o->words[p] : 0;
 }
@@ -234,30 +248,24 @@ static inline uint64_t lr__view_summary(const lr__view *v, uint32_t s)
     return m;
 }
 
-static void lr__scan(const leadroute_table *t, leadroute_result *r, uint32_t nviews, int first_only)
+/* The columns of one evaluation: dense ones as bare word pointers (one load
+ * per column per word, no dispatch), sparse and set columns as views that
+ * are consulted only for words where dense bits survive. Both sorted by
+ * popcount, so the rarest column prunes first. */
+typedef struct lr__plan {
+    uint32_t nd, nx;
+    int dead;                 /* a column accepts no rule: nothing can match */
+} lr__plan;
+
+static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only)
 {
-    /* Dense columns become bare word pointers: one load per column per word,
-     * no dispatch. Sparse and set columns follow, only while bits survive. */
     const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
     lr__view **xv = r->order;
-    uint32_t s, i, nd = 0, nx = 0, count = 0;
+    uint32_t s, i, count = 0, nd = plan->nd, nx = plan->nx;
     uint64_t last = (t->nrules & 63) ? (((uint64_t)1 << (t->nrules & 63)) - 1) : ~(uint64_t)0;
     uint32_t lastsum_bits = t->nwords & 63;
     uint64_t lastsum = lastsum_bits ? (((uint64_t)1 << lastsum_bits) - 1) : ~(uint64_t)0;
 
-    if (t->nrules == 0) {
-        r->count = 0;
-        return;
-    }
-    for (i = 0; i < nviews; i++) {
-        lr__view *v = r->order[i];
-        if (v->kind == LR_VIEW_DENSE) {
-            dw[nd] = v->words;
-            ds[nd++] = v->summary;
-        } else {
-            xv[nx++] = v; /* order[] is only ever read ahead of this write */
-        }
-    }
     for (s = 0; s < t->nsum; s++) {
         uint64_t m = s + 1 == t->nsum ? lastsum : ~(uint64_t)0;
         for (i = 0; i < nd && m; i++)
@@ -272,6 +280,13 @@ static void lr__scan(const leadroute_table *t, leadroute_result *r, uint32_t nvi
             for (k = 0; k < LR_SCAN_GROUP; k++)
                 x[k] = (m >> (g + k)) & 1u ? ~(uint64_t)0 : 0;
             m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
+            if (m) {
+                /* start fetching the next candidate group while this one is ANDed:
+                 * on big tables each column's group is a cache miss */
+                uint32_t wn = s * 64 + (lr__ctz64(m) & ~(LR_SCAN_GROUP - 1));
+                for (i = 0; i < nd; i++)
+                    __builtin_prefetch(dw[i] + wn);
+            }
             /* branch-free AND of every dense column over the group */
             for (i = 0; i < nd; i++) {
                 const uint64_t *p = dw[i] + w0;
@@ -318,102 +333,180 @@ static int lr__eval_prepare(const leadroute_table *t, const leadroute_lead *lead
     return lr__result_check(t, r);
 }
 
+/* Add a scalar column's outcome to the plan. */
+static void lr__plan_scalar(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
+                            uint32_t c, uint32_t oi)
+{
+    const lr__outcome *o = &ix->outcomes[oi];
+    uint32_t i, pop = o->popcount;
+    if (pop == t->nrules)
+        return; /* every rule accepts: the column filters nothing */
+    if (pop == 0) {
+        plan->dead = 1;
+        return;
+    }
+    if (o->nnz == LR_DENSE) {
+        for (i = plan->nd; i > 0 && r->dense_pops[i - 1] > pop; i--) {
+            r->dense_words[i] = r->dense_words[i - 1];
+            r->dense_sums[i] = r->dense_sums[i - 1];
+            r->dense_pops[i] = r->dense_pops[i - 1];
+        }
+        r->dense_words[i] = o->words;
+        r->dense_sums[i] = o->summary;
+        r->dense_pops[i] = pop;
+        plan->nd++;
+    } else {
+        lr__view *v = &r->views[c];
+        v->kind = LR_VIEW_SPARSE;
+        v->popcount = pop;
+        v->summary = o->summary;
+        v->words = ix->dwords;
+        v->sparse = o;
+        v->pos = 0;
+        for (i = plan->nx; i > 0 && r->order[i - 1]->popcount > pop; i--)
+            r->order[i] = r->order[i - 1];
+        r->order[i] = v;
+        plan->nx++;
+    }
+}
+
+/* A set column: D xor the union of its items' parts. */
+static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
+                         uint32_t c, const lr__input *in, uint32_t *parts_used)
+{
+    lr__view *v = &r->views[c];
+    uint32_t pop = ix->dpopcount, nonempty = 0, i;
+    size_t n = in->kind == LR_IN_STR ? 1 : in->kind == LR_IN_SET ? in->nitems : 0;
+
+    v->kind = LR_VIEW_MULTI;
+    v->words = ix->dwords;
+    v->summary = ix->dsummary;
+    v->parts = &r->parts[*parts_used];
+    v->part_pos = &r->part_pos[*parts_used];
+    v->nparts = 0;
+    for (i = 0; i < n; i++) {
+        const char *item = in->kind == LR_IN_STR ? in->str : in->items[i];
+        const lr__outcome *o;
+        size_t len;
+        const char *s = lr__input_text(ix, item, in->kind == LR_IN_STR ? in->len : strlen(item), r->fold, &len);
+        if (!len)
+            continue;
+        nonempty++;
+        o = &ix->outcomes[lr__index_lookup_text(ix, s, len)];
+        if (o->popcount) {
+            v->part_pos[v->nparts] = 0;
+            v->parts[v->nparts++] = o;
+            pop += o->popcount;
+        }
+    }
+    if (!nonempty && ix->outcomes[ix->null_outcome].popcount) {
+        v->part_pos[0] = 0;
+        v->parts[0] = &ix->outcomes[ix->null_outcome];
+        v->nparts = 1;
+        pop += v->parts[0]->popcount;
+    }
+    *parts_used += v->nparts;
+    if (v->nparts == 0) {
+        /* just D, a dense column */
+        if (ix->dpopcount == t->nrules)
+            return;
+        if (ix->dpopcount == 0) {
+            plan->dead = 1;
+            return;
+        }
+        for (i = plan->nd; i > 0 && r->dense_pops[i - 1] > ix->dpopcount; i--) {
+            r->dense_words[i] = r->dense_words[i - 1];
+            r->dense_sums[i] = r->dense_sums[i - 1];
+            r->dense_pops[i] = r->dense_pops[i - 1];
+        }
+        r->dense_words[i] = ix->dwords;
+        r->dense_sums[i] = ix->dsummary;
+        r->dense_pops[i] = ix->dpopcount;
+        plan->nd++;
+        return;
+    }
+    v->popcount = pop > t->nrules ? t->nrules : pop;
+    for (i = plan->nx; i > 0 && r->order[i - 1]->popcount > v->popcount; i--)
+        r->order[i] = r->order[i - 1];
+    r->order[i] = v;
+    plan->nx++;
+}
+
+/* The common shapes, read without the general checks' detours: a field at
+ * its column's position under the table's own name pointer, holding a short
+ * ASCII string or a finite number of the column's type. Returns 1 with the
+ * outcome, 0 to take the general path (which also reports errors). */
+static inline int lr__fast_outcome(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r,
+                                   const lr__index *ix, uint32_t c, uint32_t *oi)
+{
+    const leadroute_value *v;
+    if (c >= lead->field_count || lead->fields[c].name != t->inputs[c].name)
+        return 0;
+    v = &lead->fields[c].value;
+    if (v->version != LEADROUTE_VALUE_VERSION)
+        return 0;
+    if (v->type == LEADROUTE_VALUE_STRING && ix->type == LEADROUTE_TYPE_STRING && v->string) {
+        const unsigned char *p = (const unsigned char *)v->string;
+        const char *s = v->string;
+        size_t n = 0;
+        while (p[n] - 1u < 0x7fu) /* 1..127: ASCII, not the end */
+            n++;
+        if (p[n] != 0 || n > LEADROUTE_MAX_STRING)
+            return 0;
+        if (n && (s[0] <= ' ' || s[n - 1] <= ' '))
+            lr__trim(&s, &n);
+        if (ix->folded && n) {
+            lr__fold(s, n, r->fold);
+            s = r->fold;
+        }
+        *oi = lr__index_lookup_text(ix, s, n);
+        return 1;
+    }
+    if (v->type == LEADROUTE_VALUE_NUMBER && ix->type == LEADROUTE_TYPE_NUMBER && isfinite(v->number)) {
+        *oi = lr__index_lookup_number(ix, v->number);
+        return 1;
+    }
+    return 0;
+}
+
 int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
 {
-    uint32_t c, nviews = 0, parts_used = 0, i;
-    int rc, dead = 0;
+    lr__plan plan = { 0, 0, 0 };
+    uint32_t c, parts_used = 0;
+    int rc;
 
     if ((rc = lr__eval_prepare(t, lead, r)) != 0)
         return rc;
     for (c = 0; c < t->ninputs; c++) {
         const lr__index *ix = &t->index[c];
-        lr__view *v = &r->views[c];
         lr__input in;
-        size_t len;
-        const char *s;
+        uint32_t oi;
 
-        if ((rc = lr__input_get(t, lead, c, &in)) != 0)
-            return rc;
-        if (dead)
-            continue; /* no rule can match; the rest is only checked */
-        if (ix->type == LEADROUTE_TYPE_SET) {
-            uint32_t pop = ix->dpopcount, nonempty = 0;
-            v->kind = LR_VIEW_MULTI;
-            v->words = ix->dwords;
-            v->summary = ix->dsummary;
-            v->parts = &r->parts[parts_used];
-            v->part_pos = &r->part_pos[parts_used];
-            v->nparts = 0;
-            if (in.kind == LR_IN_STR || in.kind == LR_IN_SET) {
-                size_t n = in.kind == LR_IN_STR ? 1 : in.nitems;
-                for (i = 0; i < n; i++) {
-                    const char *item = in.kind == LR_IN_STR ? in.str : in.items[i];
-                    const lr__outcome *o;
-                    s = lr__input_text(ix, item, in.kind == LR_IN_STR ? in.len : strlen(item), r->fold, &len);
-                    if (!len)
-                        continue;
-                    nonempty++;
-                    o = &ix->outcomes[lr__index_lookup_text(ix, s, len)];
-                    if (o->popcount) {
-                        v->part_pos[v->nparts] = 0;
-                        v->parts[v->nparts++] = o;
-                        pop += o->popcount;
-                    }
-                }
-            }
-            if (!nonempty && ix->outcomes[ix->null_outcome].popcount) {
-                v->part_pos[0] = 0;
-                v->parts[0] = &ix->outcomes[ix->null_outcome];
-                v->nparts = 1;
-                pop += v->parts[0]->popcount;
-            }
-            parts_used += v->nparts;
-            if (v->nparts == 0) {
-                /* just D */
-                v->kind = LR_VIEW_DENSE;
-                pop = ix->dpopcount;
-            }
-            v->popcount = pop > t->nrules ? t->nrules : pop;
-            if (v->kind == LR_VIEW_DENSE && pop == t->nrules)
-                continue;
-        } else {
-            uint32_t oi;
-            const lr__outcome *o;
-            if (in.kind == LR_IN_NULL) {
-                oi = ix->null_outcome;
-            } else if (in.kind == LR_IN_NUM) {
-                oi = lr__index_lookup_number(ix, in.num);
-            } else {
-                s = lr__input_text(ix, in.str, in.len, r->fold, &len);
-                oi = lr__index_lookup_text(ix, s, len);
-            }
-            o = &ix->outcomes[oi];
-            v->popcount = o->popcount;
-            v->summary = o->summary;
-            if (o->nnz == LR_DENSE) {
-                v->kind = LR_VIEW_DENSE;
-                v->words = o->words;
-            } else {
-                v->kind = LR_VIEW_SPARSE;
-                v->words = ix->dwords;
-                v->sparse = o;
-                v->pos = 0;
-            }
-            if (o->popcount == t->nrules)
-                continue; /* every rule accepts: the column filters nothing */
-        }
-        if (v->popcount == 0) {
-            dead = 1;
+        if (!plan.dead && lr__fast_outcome(t, lead, r, ix, c, &oi)) {
+            lr__plan_scalar(t, r, &plan, ix, c, oi);
             continue;
         }
-        /* insertion by selectivity: the rarest column prunes first */
-        for (i = nviews; i > 0 && r->order[i - 1]->popcount > v->popcount; i--)
-            r->order[i] = r->order[i - 1];
-        r->order[i] = v;
-        nviews++;
+        if ((rc = lr__input_get(t, lead, c, &in)) != 0)
+            return rc;
+        if (plan.dead)
+            continue; /* no rule can match; the rest is only checked */
+        if (ix->type == LEADROUTE_TYPE_SET) {
+            lr__plan_set(t, r, &plan, ix, c, &in, &parts_used);
+            continue;
+        }
+        if (in.kind == LR_IN_NULL) {
+            oi = ix->null_outcome;
+        } else if (in.kind == LR_IN_NUM) {
+            oi = lr__index_lookup_number(ix, in.num);
+        } else {
+            size_t len;
+            const char *s = lr__input_text(ix, in.str, in.len, r->fold, &len);
+            oi = lr__index_lookup_text(ix, s, len);
+        }
+        lr__plan_scalar(t, r, &plan, ix, c, oi);
     }
-    if (!dead)
-        lr__scan(t, r, nviews, t->hit_policy == LEADROUTE_HIT_FIRST);
+    if (!plan.dead && t->nrules)
+        lr__scan(t, r, &plan, t->hit_policy == LEADROUTE_HIT_FIRST);
     return lr__apply_policy(t, r);
 }
 

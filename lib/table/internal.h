@@ -211,6 +211,7 @@ struct leadroute_result {
     lr__view **order;
     const uint64_t **dense_words; /* scan: dense columns' words and summaries */
     const uint64_t **dense_sums;
+    uint32_t *dense_pops;
     const lr__outcome **parts;
     uint32_t *part_pos;
     char fold[LEADROUTE_MAX_STRING + 8];

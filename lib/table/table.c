@@ -107,6 +107,7 @@ static void lr__result_release(leadroute_result *r)
     lr__free(&r->alloc, r->order);
     lr__free(&r->alloc, r->dense_words);
     lr__free(&r->alloc, r->dense_sums);
+    lr__free(&r->alloc, r->dense_pops);
     lr__free(&r->alloc, r->parts);
     lr__free(&r->alloc, r->part_pos);
 }
@@ -140,10 +141,11 @@ int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
     n.order = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.order);
     n.dense_words = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_words);
     n.dense_sums = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_sums);
+    n.dense_pops = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_pops);
     n.parts = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.parts);
     n.part_pos = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.part_pos);
     if (!n.hits || !n.scratch || !n.stamps || !n.aggregates || !n.views || !n.order || !n.parts || !n.part_pos ||
-        !n.dense_words || !n.dense_sums) {
+        !n.dense_words || !n.dense_sums || !n.dense_pops) {
         lr__result_release(&n);
         return lr__error_nomem();
     }
@@ -157,6 +159,7 @@ int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
     r->order = n.order;
     r->dense_words = n.dense_words;
     r->dense_sums = n.dense_sums;
+    r->dense_pops = n.dense_pops;
     r->parts = n.parts;
     r->part_pos = n.part_pos;
     r->cap_rules = n.cap_rules;

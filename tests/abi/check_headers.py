@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Check that the public headers are complete and consistently wired.
+
+Usage: check_headers.py INCLUDE_DIR INSTALLED_HEADER...
+
+Every header in INCLUDE_DIR/leadroute/ must be installed (listed in
+include/meson.build), included by the umbrella leadroute.h, have an include
+guard, and wrap its declarations in extern "C" for C++ callers. Every
+public struct with a body must have a frozen copy in tests/abi/layout_v*.c.
+"""
+
+import os
+import re
+import sys
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    inc_dir = os.path.join(sys.argv[1], "leadroute")
+    installed = {os.path.basename(p) for p in sys.argv[2:]}
+    on_disk = {f for f in os.listdir(inc_dir) if f.endswith(".h")}
+    failures = []
+
+    for name in sorted(on_disk - installed):
+        failures.append(f"{name} is in include/leadroute/ but not installed (include/meson.build)")
+    for name in sorted(installed - on_disk):
+        failures.append(f"{name} is installed but missing from include/leadroute/")
+
+    with open(os.path.join(inc_dir, "leadroute.h"), encoding="utf-8") as f:
+        umbrella = f.read()
+    included = set(re.findall(r'#\s*include\s+["<](?:leadroute/)?([\w.]+\.h)[">]', umbrella))
+    for name in sorted(on_disk - {"leadroute.h"} - included):
+        failures.append(f"{name} is not included by the umbrella header leadroute.h")
+
+    for name in sorted(on_disk):
+        with open(os.path.join(inc_dir, name), encoding="utf-8") as f:
+            text = f.read()
+        guard = re.search(r"#ifndef\s+(\w+)\s*\n\s*#define\s+(\w+)", text)
+        if not guard or guard.group(1) != guard.group(2):
+            failures.append(f"{name}: no include guard (#ifndef X / #define X)")
+        if re.search(r"LEADROUTE_API", text) and 'extern "C"' not in text:
+            failures.append(f'{name}: declares functions but has no extern "C" block for C++')
+
+    # Transparent structs are ABI: each needs a frozen layout.
+    here = os.path.dirname(os.path.abspath(__file__))
+    frozen = ""
+    for f in sorted(os.listdir(here)):
+        if re.fullmatch(r"layout_v\d+\.c", f):
+            with open(os.path.join(here, f), encoding="utf-8") as fh:
+                frozen += fh.read()
+    for name in sorted(on_disk):
+        with open(os.path.join(inc_dir, name), encoding="utf-8") as fh:
+            text = fh.read()
+        for struct in re.findall(r"\bstruct\s+(leadroute_\w+)\s*\{", text):
+            if not re.search(r"\bstruct\s+frozen_%s_v\d+\s*\{" % struct, frozen):
+                failures.append(f"{name}: struct {struct} has no frozen copy "
+                                f"(frozen_{struct}_v1) in tests/abi/layout_v*.c")
+
+    for f in failures:
+        print("FAIL: " + f)
+    if failures:
+        return 1
+    print(f"ok: {len(on_disk)} public headers installed, in the umbrella, guarded, C++-ready")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
