@@ -334,7 +334,7 @@ static int lr__eval_prepare(const leadroute_table *t, const leadroute_lead *lead
 }
 
 /* Add a scalar column's outcome to the plan. */
-static void lr__plan_scalar(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
+static inline __attribute__((always_inline)) void lr__plan_scalar(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
                             uint32_t c, uint32_t oi)
 {
     const lr__outcome *o = &ix->outcomes[oi];
