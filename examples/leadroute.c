@@ -389,9 +389,8 @@ static int cmd_check(int argc, char **argv)
             report_library_error();
             continue;
         }
+        /* the message already quotes the witness lead */
         printf("%s\n", d.message ? d.message : "(no message)");
-        if (d.witness)
-            printf("  for example: %s\n", d.witness);
     }
 
     const char *path = is_stdin(a.files[0]) ? "<stdin>" : a.files[0];

@@ -503,6 +503,8 @@ static int lr__lint_overlap(lr__linter *L)
                     const lr__lcol *col = &L->cols[c];
                     L->choice[c] = UINT32_MAX;
                     second[c] = UINT32_MAX;
+                    if (t->rules[j].cells[c].any && t->rules[other].cells[c].any)
+                        continue; /* leave the field out: missing suits both */
                     for (k = 0; k < col->nclasses; k++)
                         if (lr__bit_get(col->classes[k].bits, j) && lr__bit_get(col->classes[k].bits, other)) {
                             L->choice[c] = k;
