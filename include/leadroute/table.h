@@ -234,7 +234,12 @@ typedef struct leadroute_diagnostic {
 #define LEADROUTE_DIAGNOSTIC_VERSION 1
 #define LEADROUTE_DIAGNOSTIC_INIT { LEADROUTE_DIAGNOSTIC_VERSION, 0, NULL, 0, NULL, 0, NULL, NULL }
 
-/** Number of lint diagnostics found at compile time (0 with LEADROUTE_TABLE_NO_LINT). */
+/**
+ * Number of lint diagnostics found at compile time (0 with
+ * LEADROUTE_TABLE_NO_LINT). Lint work is bounded: at most 1000 findings are
+ * kept, and the pairwise checks (shadowed, overlap) stop early on tables too
+ * big to analyse in a few seconds.
+ */
 LEADROUTE_API size_t leadroute_table_diagnostic_count(const leadroute_table *table);
 
 /**
@@ -276,7 +281,11 @@ LEADROUTE_API void leadroute_result_free(leadroute_result *result);
 LEADROUTE_API int leadroute_table_eval(const leadroute_table *table, const leadroute_lead *lead,
                                        leadroute_result *result);
 
-/** Number of hits in the last evaluation (0 if none or after an error). */
+/**
+ * Number of hits in the last evaluation: 0 if none matched or after an
+ * error, except LEADROUTE_EHITPOLICY, after which the conflicting rules are
+ * listed. With COLLECT and an aggregation it is still the number of hits.
+ */
 LEADROUTE_API size_t leadroute_result_count(const leadroute_result *result);
 /** Rule index of hit `i` (SIZE_MAX if out of range). */
 LEADROUTE_API size_t leadroute_result_rule(const leadroute_result *result, size_t i);

@@ -53,7 +53,9 @@ LEADROUTE_API int leadroute_value_init(leadroute_value *value, uint32_t version)
 /**
  * A named field of a lead. Not versioned on its own: its layout is the one
  * of the lead version that holds it (leadroute_lead::version 1 holds fields
- * of this exact layout), so arrays of fields keep a known stride.
+ * of this exact layout), so arrays of fields keep a known stride. Should
+ * leadroute_value ever grow, LEADROUTE_LEAD_VERSION grows with it and the
+ * library reads each lead's fields with the stride of that lead's version.
  */
 typedef struct leadroute_field {
     const char *name;       /**< field name, UTF-8, 1..LEADROUTE_MAX_NAME bytes */

@@ -142,6 +142,19 @@ static int lr__is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
+int lr__equal_ci(const char *s, size_t len, const char *word)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch + 32);
+        if (!word[i] || ch != word[i])
+            return 0;
+    }
+    return word[len] == '\0';
+}
+
 void lr__trim(const char **s, size_t *len)
 {
     const char *p = *s;

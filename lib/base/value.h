@@ -16,6 +16,9 @@ int lr__text_measure(const char *s, size_t max, size_t *len);
  * text, locale-independent, finite. Returns 0 on success. */
 int lr__parse_number(const char *s, size_t len, double *out);
 
+/* Does `len` bytes at `s` equal the lower-case ASCII `word`, ignoring ASCII case? */
+int lr__equal_ci(const char *s, size_t len, const char *word);
+
 /* Strip ASCII white space at both ends. */
 void lr__trim(const char **s, size_t *len);
 

@@ -73,21 +73,6 @@ static int lr__starts_ci(const lr__cursor *c, const char *word)
     return 1;
 }
 
-static int lr__eq_ci(const char *s, size_t len, const char *word)
-{
-    size_t i;
-    if (strlen(word) != len)
-        return 0;
-    for (i = 0; i < len; i++) {
-        char ch = s[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (char)(ch + 32);
-        if (ch != word[i])
-            return 0;
-    }
-    return 1;
-}
-
 /* A quoted string at c->pos; unescapes \" and \\ into the arena. */
 static int lr__read_quoted(lr__arena *arena, lr__cursor *c, const char **out, uint32_t *out_len)
 {
@@ -204,7 +189,7 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
     c->pos = i;
     if (n == 0)
         return lr__cell_error(c, start, "expected a value (an empty list element?)");
-    if (lr__eq_ci(s, n, "null")) {
+    if (lr__equal_ci(s, n, "null")) {
         a->kind = LR_ATOM_NULL;
         return LEADROUTE_OK;
     }
@@ -219,9 +204,9 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
         return LEADROUTE_OK;
     }
     if (ctx->type == LEADROUTE_TYPE_BOOL) {
-        if (lr__eq_ci(s, n, "true"))
+        if (lr__equal_ci(s, n, "true"))
             a->str = "true";
-        else if (lr__eq_ci(s, n, "false"))
+        else if (lr__equal_ci(s, n, "false"))
             a->str = "false";
         else
             return lr__cell_error(c, start, "expected true, false or null");
@@ -463,7 +448,7 @@ static int lr__literal_value(lr__arena *arena, lr__cursor *c, const char *s, siz
     memset(out, 0, sizeof *out);
     out->version = LEADROUTE_VALUE_VERSION;
     out->type = LEADROUTE_VALUE_NULL;
-    if (!quoted && (n == 0 || (n == 1 && s[0] == '-') || lr__eq_ci(s, n, "null")))
+    if (!quoted && (n == 0 || (n == 1 && s[0] == '-') || lr__equal_ci(s, n, "null")))
         return LEADROUTE_OK;
     switch (ctx->type) {
     case LEADROUTE_TYPE_NUMBER:
@@ -472,10 +457,10 @@ static int lr__literal_value(lr__arena *arena, lr__cursor *c, const char *s, siz
         out->type = LEADROUTE_VALUE_NUMBER;
         return LEADROUTE_OK;
     case LEADROUTE_TYPE_BOOL:
-        if (quoted || !(lr__eq_ci(s, n, "true") || lr__eq_ci(s, n, "false")))
+        if (quoted || !(lr__equal_ci(s, n, "true") || lr__equal_ci(s, n, "false")))
             return lr__cell_error(c, at, "expected true, false or null");
         out->type = LEADROUTE_VALUE_BOOL;
-        out->boolean = lr__eq_ci(s, n, "true");
+        out->boolean = lr__equal_ci(s, n, "true");
         return LEADROUTE_OK;
     default:
         out->type = LEADROUTE_VALUE_STRING;

@@ -22,17 +22,6 @@ static const char *lr__value_type_name(uint32_t type)
     }
 }
 
-static int lr__eq_ci(const char *s, size_t n, const char *word)
-{
-    size_t i;
-    if (strlen(word) != n)
-        return 0;
-    for (i = 0; i < n; i++)
-        if ((s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]) != word[i])
-            return 0;
-    return 1;
-}
-
 static int lr__text_check(const char *s, const char *field, const char *part, size_t *len)
 {
     int rc;
@@ -79,75 +68,26 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
     if (v->type == LEADROUTE_VALUE_NULL)
         return LEADROUTE_OK;
 
-    switch (type) {
-    case LEADROUTE_TYPE_STRING:
-    case LEADROUTE_TYPE_SET:
-        if (v->type == LEADROUTE_VALUE_STRING) {
-            if ((rc = lr__text_check(v->string, name, "string", &n)) != 0)
-                return rc;
-            in->str = v->string;
-            in->len = n;
-            lr__trim(&in->str, &in->len);
-            in->kind = in->len ? LR_IN_STR : LR_IN_NULL;
+    if (v->type == LEADROUTE_VALUE_STRING) {
+        /* every column type reads strings: trimmed, empty means missing */
+        const char *s;
+        if ((rc = lr__text_check(v->string, name, "string", &n)) != 0)
+            return rc;
+        s = v->string;
+        lr__trim(&s, &n);
+        if (n == 0)
             return LEADROUTE_OK;
-        }
-        if (v->type == LEADROUTE_VALUE_SET && type == LEADROUTE_TYPE_SET) {
-            if (v->item_count > LEADROUTE_MAX_SET_ITEMS)
-                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set has %zu items, more than %d", name,
-                                     v->item_count, LEADROUTE_MAX_SET_ITEMS);
-            if (v->item_count && !v->items)
-                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set items are NULL", name);
-            for (i = 0; i < v->item_count; i++)
-                if ((rc = lr__text_check(v->items[i], name, "set item", &n)) != 0)
-                    return rc;
-            in->kind = v->item_count ? LR_IN_SET : LR_IN_NULL;
-            in->items = v->items;
-            in->nitems = v->item_count;
-            return LEADROUTE_OK;
-        }
-        break;
-    case LEADROUTE_TYPE_NUMBER:
-        if (v->type == LEADROUTE_VALUE_NUMBER) {
-            if (!isfinite(v->number))
-                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': number is %s, not a finite number", name,
-                                     isnan(v->number) ? "NaN" : "infinite");
-            in->kind = LR_IN_NUM;
-            in->num = v->number;
-            return LEADROUTE_OK;
-        }
-        if (v->type == LEADROUTE_VALUE_STRING) {
-            const char *s;
-            if ((rc = lr__text_check(v->string, name, "string", &n)) != 0)
-                return rc;
-            s = v->string;
-            lr__trim(&s, &n);
-            if (n == 0)
-                return LEADROUTE_OK;
+        switch (type) {
+        case LEADROUTE_TYPE_NUMBER:
             if (lr__parse_number(s, n, &in->num) != 0)
                 return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not a number", name,
                                      (int)(n > 60 ? 60 : n), s);
             in->kind = LR_IN_NUM;
             return LEADROUTE_OK;
-        }
-        break;
-    case LEADROUTE_TYPE_BOOL:
-        if (v->type == LEADROUTE_VALUE_BOOL) {
-            in->kind = LR_IN_STR;
-            in->str = v->boolean ? "true" : "false";
-            in->len = strlen(in->str);
-            return LEADROUTE_OK;
-        }
-        if (v->type == LEADROUTE_VALUE_STRING) {
-            const char *s;
-            if ((rc = lr__text_check(v->string, name, "string", &n)) != 0)
-                return rc;
-            s = v->string;
-            lr__trim(&s, &n);
-            if (n == 0)
-                return LEADROUTE_OK;
-            if (lr__eq_ci(s, n, "true"))
+        case LEADROUTE_TYPE_BOOL:
+            if (lr__equal_ci(s, n, "true"))
                 in->str = "true";
-            else if (lr__eq_ci(s, n, "false"))
+            else if (lr__equal_ci(s, n, "false"))
                 in->str = "false";
             else
                 return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not true or false", name,
@@ -155,10 +95,40 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
             in->kind = LR_IN_STR;
             in->len = strlen(in->str);
             return LEADROUTE_OK;
+        default:
+            in->kind = LR_IN_STR;
+            in->str = s;
+            in->len = n;
+            return LEADROUTE_OK;
         }
-        break;
-    default:
-        break;
+    }
+    if (v->type == LEADROUTE_VALUE_SET && type == LEADROUTE_TYPE_SET) {
+        if (v->item_count > LEADROUTE_MAX_SET_ITEMS)
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set has %zu items, more than %d", name,
+                                 v->item_count, LEADROUTE_MAX_SET_ITEMS);
+        if (v->item_count && !v->items)
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set items are NULL", name);
+        for (i = 0; i < v->item_count; i++)
+            if ((rc = lr__text_check(v->items[i], name, "set item", &n)) != 0)
+                return rc;
+        in->kind = v->item_count ? LR_IN_SET : LR_IN_NULL;
+        in->items = v->items;
+        in->nitems = v->item_count;
+        return LEADROUTE_OK;
+    }
+    if (v->type == LEADROUTE_VALUE_NUMBER && type == LEADROUTE_TYPE_NUMBER) {
+        if (!isfinite(v->number))
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': number is %s, not a finite number", name,
+                                 isnan(v->number) ? "NaN" : "infinite");
+        in->kind = LR_IN_NUM;
+        in->num = v->number;
+        return LEADROUTE_OK;
+    }
+    if (v->type == LEADROUTE_VALUE_BOOL && type == LEADROUTE_TYPE_BOOL) {
+        in->kind = LR_IN_STR;
+        in->str = v->boolean ? "true" : "false";
+        in->len = strlen(in->str);
+        return LEADROUTE_OK;
     }
     if (v->type > LEADROUTE_VALUE_SET)
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': unknown value type %u", name, v->type);

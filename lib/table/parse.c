@@ -21,17 +21,6 @@ typedef struct lr__parser {
     uint8_t *quoted;
 } lr__parser;
 
-static int lr__eq_ci(const char *s, size_t n, const char *word)
-{
-    size_t i;
-    if (strlen(word) != n)
-        return 0;
-    for (i = 0; i < n; i++)
-        if ((s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]) != word[i])
-            return 0;
-    return 1;
-}
-
 /* Re-raise the builder's last error with the cell's location in front. */
 static int lr__locate(lr__parser *p, int rc, const lr__csv_field *f)
 {
@@ -66,7 +55,7 @@ static int lr__header(lr__parser *p)
         const char *s0 = csv->fields[0].text;
         size_t n0 = csv->fields[0].len;
         lr__trim(&s0, &n0);
-        p->has_id = lr__eq_ci(s0, n0, "rule");
+        p->has_id = lr__equal_ci(s0, n0, "rule");
     }
     for (i = p->has_id ? 1 : 0; i < csv->nfields; i++) {
         const lr__csv_field *f = &csv->fields[i];
@@ -111,15 +100,15 @@ static int lr__header(lr__parser *p)
             size_t name_len = lens[k];
             uint32_t m;
             for (m = k + 1; m < nparts; m++) {
-                if (lr__eq_ci(parts[m], lens[m], "string"))
+                if (lr__equal_ci(parts[m], lens[m], "string"))
                     type = LEADROUTE_TYPE_STRING;
-                else if (lr__eq_ci(parts[m], lens[m], "number"))
+                else if (lr__equal_ci(parts[m], lens[m], "number"))
                     type = LEADROUTE_TYPE_NUMBER;
-                else if (lr__eq_ci(parts[m], lens[m], "bool") || lr__eq_ci(parts[m], lens[m], "boolean"))
+                else if (lr__equal_ci(parts[m], lens[m], "bool") || lr__equal_ci(parts[m], lens[m], "boolean"))
                     type = LEADROUTE_TYPE_BOOL;
-                else if (!output && lr__eq_ci(parts[m], lens[m], "set"))
+                else if (!output && lr__equal_ci(parts[m], lens[m], "set"))
                     type = LEADROUTE_TYPE_SET;
-                else if (!output && lr__eq_ci(parts[m], lens[m], "ci"))
+                else if (!output && lr__equal_ci(parts[m], lens[m], "ci"))
                     flags |= LEADROUTE_COLUMN_CASE_INSENSITIVE;
                 else
                     return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
