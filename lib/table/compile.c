@@ -690,6 +690,8 @@ static int lr__value_ids(lr__compiler *cc, const leadroute_table_builder *b)
             }
             t->value_ids[j] = ids;
             t->value_id_count[j] = m.count;
+            if (m.count > t->max_value_ids)
+                t->max_value_ids = m.count;
         }
         lr__keymap_free(&m, cc->a);
         lr__free(cc->a, vals);

@@ -150,18 +150,6 @@ const char *lr__input_text(const lr__index *ix, const char *s, size_t len, char 
     return s;
 }
 
-int lr__result_check(const leadroute_table *t, leadroute_result *r)
-{
-    uint32_t j, stamps = 0;
-    for (j = 0; j < t->noutputs; j++)
-        if (t->value_id_count[j] > stamps)
-            stamps = t->value_id_count[j];
-    if (r->cap_rules < t->nrules || r->cap_inputs < t->ninputs || r->cap_outputs < t->noutputs ||
-        r->cap_parts < t->nset_columns * (LEADROUTE_MAX_SET_ITEMS + 1u) || r->cap_stamps < stamps)
-        return lr__error_set(LEADROUTE_ERANGE, "the result is too small for this table; call leadroute_result_reserve()");
-    return LEADROUTE_OK;
-}
-
 /* ---- the scan ------------------------------------------------------------ */
 
 static inline uint64_t lr__sparse_word(const lr__outcome *o, uint32_t *pos, uint32_t w)
@@ -290,7 +278,7 @@ static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__pl
     r->count = count;
 }
 
-static int lr__eval_prepare(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
+int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
 {
     int rc;
     if (!t || !lead || !r)
@@ -300,7 +288,9 @@ static int lr__eval_prepare(const leadroute_table *t, const leadroute_lead *lead
     r->table = t;
     if ((rc = lr__lead_check_header(lead)) != 0)
         return rc;
-    return lr__result_check(t, r);
+    if (!lr__result_fits(t, r))
+        return lr__error_set(LEADROUTE_ERANGE, "the result is too small for this table; call leadroute_result_reserve()");
+    return LEADROUTE_OK;
 }
 
 /* Add a scalar column's outcome to the plan. */
@@ -445,7 +435,7 @@ int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, l
     uint32_t c, parts_used = 0;
     int rc;
 
-    if ((rc = lr__eval_prepare(t, lead, r)) != 0)
+    if ((rc = lr__eval_begin(t, lead, r)) != 0)
         return rc;
     for (c = 0; c < t->ninputs; c++) {
         const lr__index *ix = &t->index[c];

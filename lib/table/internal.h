@@ -162,6 +162,7 @@ struct leadroute_table {
     uint32_t **value_ids;     /* per output, per rule: id of its value (equal values share
                                  ids), UINT32_MAX for null */
     uint32_t *value_id_count; /* per output: distinct ids */
+    uint32_t max_value_ids;   /* the largest of those: COUNT's scratch size */
     leadroute_value **out_values; /* per output: its distinct values, by id */
     leadroute_value null_value;
     lr__diag *diags;
@@ -196,12 +197,11 @@ struct leadroute_result {
     lr__alloc alloc;
     const leadroute_table *table;
     uint32_t count;
-    uint32_t cap_rules;       /* hits and scratch hold this many */
+    uint32_t cap_rules;       /* hits holds this many */
     uint32_t cap_inputs;
     uint32_t cap_outputs;
     uint32_t cap_parts;       /* set columns * (LEADROUTE_MAX_SET_ITEMS + 1) */
     uint32_t *hits;
-    uint32_t *scratch;
     uint32_t *stamps;
     uint32_t stamp;
     uint32_t cap_stamps;
@@ -245,8 +245,16 @@ int lr__atom_match_number(const lr__atom *a, double x);
  * hit-policy answer; shared by the compiled and the reference evaluator. */
 int lr__apply_policy(const leadroute_table *t, leadroute_result *r);
 
-/* Check the result fits the table. */
-int lr__result_check(const leadroute_table *t, leadroute_result *r);
+/* Does the result have room for every evaluation of the table? */
+static inline int lr__result_fits(const leadroute_table *t, const leadroute_result *r)
+{
+    return r->cap_rules >= t->nrules && r->cap_inputs >= t->ninputs && r->cap_outputs >= t->noutputs &&
+           r->cap_parts >= t->nset_columns * (LEADROUTE_MAX_SET_ITEMS + 1u) && r->cap_stamps >= t->max_value_ids;
+}
+
+/* Start an evaluation: check the arguments, the lead header and that the
+ * result fits the table; empty the result. */
+int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r);
 
 /* ---- builder ----------------------------------------------------------------- */
 

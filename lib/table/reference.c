@@ -61,14 +61,7 @@ int lr__table_eval_reference(const leadroute_table *t, const leadroute_lead *lea
     uint32_t c, rule;
     int rc;
 
-    if (!t || !lead || !r)
-        return lr__error_set(LEADROUTE_EINVAL, "table, lead and result must not be NULL");
-    r->count = 0;
-    r->has_aggregates = 0;
-    r->table = t;
-    if ((rc = lr__lead_check_header(lead)) != 0)
-        return rc;
-    if ((rc = lr__result_check(t, r)) != 0)
+    if ((rc = lr__eval_begin(t, lead, r)) != 0)
         return rc;
     for (c = 0; c < t->ninputs; c++)
         if ((rc = lr__input_get(t, lead, c, &inputs[c])) != 0)

@@ -100,7 +100,6 @@ int leadroute_table_diagnostic(const leadroute_table *t, size_t i, leadroute_dia
 static void lr__result_release(leadroute_result *r)
 {
     lr__free(&r->alloc, r->hits);
-    lr__free(&r->alloc, r->scratch);
     lr__free(&r->alloc, r->stamps);
     lr__free(&r->alloc, r->aggregates);
     lr__free(&r->alloc, r->views);
@@ -115,16 +114,13 @@ static void lr__result_release(leadroute_result *r)
 int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
 {
     leadroute_result n;
-    uint32_t j, stamps = 0, parts;
+    uint32_t parts, stamps;
     if (!r || !t)
         return lr__error_set(LEADROUTE_EINVAL, "result and table must not be NULL");
-    for (j = 0; j < t->noutputs; j++)
-        if (t->value_id_count[j] > stamps)
-            stamps = t->value_id_count[j];
-    parts = t->nset_columns * (LEADROUTE_MAX_SET_ITEMS + 1u);
-    if (r->cap_rules >= t->nrules && r->cap_inputs >= t->ninputs && r->cap_outputs >= t->noutputs &&
-        r->cap_parts >= parts && r->cap_stamps >= stamps)
+    if (lr__result_fits(t, r))
         return LEADROUTE_OK;
+    parts = t->nset_columns * (LEADROUTE_MAX_SET_ITEMS + 1u);
+    stamps = t->max_value_ids;
     /* Build the bigger buffers aside, so a failure leaves the result as it was. */
     memset(&n, 0, sizeof n);
     n.alloc = r->alloc;
@@ -134,7 +130,6 @@ int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
     n.cap_parts = parts > r->cap_parts ? parts : r->cap_parts;
     n.cap_stamps = stamps > r->cap_stamps ? stamps : r->cap_stamps;
     n.hits = lr__calloc(&n.alloc, n.cap_rules + 1u, sizeof *n.hits);
-    n.scratch = lr__calloc(&n.alloc, n.cap_rules + 1u, sizeof *n.scratch);
     n.stamps = lr__calloc(&n.alloc, n.cap_stamps + 1u, sizeof *n.stamps);
     n.aggregates = lr__calloc(&n.alloc, n.cap_outputs + 1u, sizeof *n.aggregates);
     n.views = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.views);
@@ -144,32 +139,14 @@ int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
     n.dense_pops = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_pops);
     n.parts = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.parts);
     n.part_pos = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.part_pos);
-    if (!n.hits || !n.scratch || !n.stamps || !n.aggregates || !n.views || !n.order || !n.parts || !n.part_pos ||
+    if (!n.hits || !n.stamps || !n.aggregates || !n.views || !n.order || !n.parts || !n.part_pos ||
         !n.dense_words || !n.dense_sums || !n.dense_pops) {
         lr__result_release(&n);
         return lr__error_nomem();
     }
     lr__result_release(r);
-    r->hits = n.hits;
-    r->scratch = n.scratch;
-    r->stamps = n.stamps;
-    r->stamp = 0;
-    r->aggregates = n.aggregates;
-    r->views = n.views;
-    r->order = n.order;
-    r->dense_words = n.dense_words;
-    r->dense_sums = n.dense_sums;
-    r->dense_pops = n.dense_pops;
-    r->parts = n.parts;
-    r->part_pos = n.part_pos;
-    r->cap_rules = n.cap_rules;
-    r->cap_inputs = n.cap_inputs;
-    r->cap_outputs = n.cap_outputs;
-    r->cap_parts = n.cap_parts;
-    r->cap_stamps = n.cap_stamps;
-    r->count = 0;
-    r->table = NULL;
-    r->has_aggregates = 0;
+    /* n holds the new buffers and capacities, no hits and no table */
+    memcpy(r, &n, offsetof(leadroute_result, fold));
     return LEADROUTE_OK;
 }
 
