@@ -14,9 +14,21 @@ extern "C" {
 
 /** @file
  * Decision tables: parse (CSV text) or build (rule structs), compile, lint,
- * evaluate. A compiled ::leadroute_table is immutable and reference counted:
- * any number of threads may evaluate one table at once, each with its own
- * ::leadroute_result. docs/table-format.md describes the text format.
+ * evaluate. docs/table-format.md describes the text format and semantics.
+ *
+ * Threads: a compiled ::leadroute_table is immutable and reference counted;
+ * every function taking a `const leadroute_table *` is thread-safe, so any
+ * number of threads may evaluate one table at once, each with its own
+ * ::leadroute_result. A builder or a result is used by one thread at a time.
+ *
+ * Ownership: strings and values returned by table getters are owned by the
+ * table and live as long as it does; those reached through a result are
+ * owned by the table the result was last evaluated against.
+ *
+ * Errors: functions returning `int` give LEADROUTE_OK or a negative
+ * ::leadroute_error_code and set leadroute_error_last(). Getters returning
+ * a pointer, a count or a type return NULL, 0 or SIZE_MAX for a NULL object
+ * or an index out of range, and leave the last error alone.
  */
 
 /** Opaque compiled table. Immutable; thread-safe to share. */
