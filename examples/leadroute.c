@@ -363,24 +363,43 @@ static int need_files(const char *command, const args *a, int n)
     return 0;
 }
 
+/* The start every command shares: options, --help, the files it needs, the
+ * table, and (when `with_leads`) the leads read for it. Returns -1 when the
+ * command may go on, else the exit status to return. */
+static int open_command(const char *command, const char *usage, int argc, char **argv, int allow_seconds,
+                        int with_leads, args *a, leadroute_table **table, leadroute_leads **leads)
+{
+    int rc = parse_args(command, argc, argv, allow_seconds, a);
+    if (rc)
+        return rc;
+    if (a->help) {
+        fputs(usage, stdout);
+        return finish_output(EXIT_CLEAN);
+    }
+    if ((rc = need_files(command, a, with_leads ? 2 : 1)))
+        return rc;
+    *table = open_table(a->files[0]);
+    if (!*table)
+        return EXIT_FAILURE_;
+    if (with_leads) {
+        *leads = open_leads(a->files[1], *table);
+        if (!*leads) {
+            leadroute_table_unref(*table);
+            return EXIT_FAILURE_;
+        }
+    }
+    return -1;
+}
+
 /* ---- check -------------------------------------------------------------- */
 
 static int cmd_check(int argc, char **argv)
 {
     args a;
-    int rc = parse_args("check", argc, argv, 0, &a);
-    if (rc)
+    leadroute_table *table = NULL;
+    int rc = open_command("check", USAGE_CHECK, argc, argv, 0, 0, &a, &table, NULL);
+    if (rc >= 0)
         return rc;
-    if (a.help) {
-        fputs(USAGE_CHECK, stdout);
-        return finish_output(EXIT_CLEAN);
-    }
-    if ((rc = need_files("check", &a, 1)))
-        return rc;
-
-    leadroute_table *table = open_table(a.files[0]);
-    if (!table)
-        return EXIT_FAILURE_;
 
     size_t findings = leadroute_table_diagnostic_count(table);
     for (size_t i = 0; i < findings; i++) {
@@ -429,24 +448,11 @@ static void put_row_start(const char *id, const char *rule)
 static int cmd_eval(int argc, char **argv)
 {
     args a;
-    int rc = parse_args("eval", argc, argv, 0, &a);
-    if (rc)
+    leadroute_table *table = NULL;
+    leadroute_leads *leads = NULL;
+    int rc = open_command("eval", USAGE_EVAL, argc, argv, 0, 1, &a, &table, &leads);
+    if (rc >= 0)
         return rc;
-    if (a.help) {
-        fputs(USAGE_EVAL, stdout);
-        return finish_output(EXIT_CLEAN);
-    }
-    if ((rc = need_files("eval", &a, 2)))
-        return rc;
-
-    leadroute_table *table = open_table(a.files[0]);
-    if (!table)
-        return EXIT_FAILURE_;
-    leadroute_leads *leads = open_leads(a.files[1], table);
-    if (!leads) {
-        leadroute_table_unref(table);
-        return EXIT_FAILURE_;
-    }
     /* One result per thread; it is sized for the table here, so evaluation
      * itself never allocates. */
     leadroute_result *result = NULL;
@@ -523,24 +529,11 @@ static double now_seconds(void)
 static int cmd_bench(int argc, char **argv)
 {
     args a;
-    int rc = parse_args("bench", argc, argv, 1, &a);
-    if (rc)
+    leadroute_table *table = NULL;
+    leadroute_leads *leads = NULL;
+    int rc = open_command("bench", USAGE_BENCH, argc, argv, 1, 1, &a, &table, &leads);
+    if (rc >= 0)
         return rc;
-    if (a.help) {
-        fputs(USAGE_BENCH, stdout);
-        return finish_output(EXIT_CLEAN);
-    }
-    if ((rc = need_files("bench", &a, 2)))
-        return rc;
-
-    leadroute_table *table = open_table(a.files[0]);
-    if (!table)
-        return EXIT_FAILURE_;
-    leadroute_leads *leads = open_leads(a.files[1], table);
-    if (!leads) {
-        leadroute_table_unref(table);
-        return EXIT_FAILURE_;
-    }
     size_t skipped_rows = report_skipped_rows(leads);
     size_t n = leadroute_leads_count(leads);
     leadroute_result *result = NULL;
