@@ -76,11 +76,8 @@ static int lr__outcome_make(lr__compiler *cc, const lr__index *ix, int is_set, l
     if (!cc->all_dense && (uint64_t)nz * 6 <= t->nwords) {
         uint32_t *idx = lr__arena_alloc(&t->arena, sizeof *idx * (nz ? nz : 1));
         uint64_t *words = lr__arena_alloc(&t->arena, sizeof *words * (nz ? nz : 1));
-        uint64_t *summary = lr__arena_zalloc(&t->arena, sizeof *summary * t->nsum);
-        if (!idx || !words || !summary)
+        if (!idx || !words)
             return lr__error_nomem();
-        if (!is_set)
-            memcpy(summary, ix->dsummary, sizeof *summary * t->nsum);
         pop = is_set ? 0 : ix->dpopcount;
         for (w = 0; w < t->nwords; w++) {
             if (!T[w])
@@ -90,22 +87,16 @@ static int lr__outcome_make(lr__compiler *cc, const lr__index *ix, int is_set, l
             k++;
             if (is_set) {
                 pop += lr__popcount64(T[w]);
-                lr__bit_set(summary, w);
             } else {
-                uint64_t f = ix->dwords[w] ^ T[w];
-                pop += lr__popcount64(f);
+                pop += lr__popcount64(ix->dwords[w] ^ T[w]);
                 pop -= lr__popcount64(ix->dwords[w]);
-                if (f)
-                    lr__bit_set(summary, w);
-                else
-                    summary[w >> 6] &= ~((uint64_t)1 << (w & 63));
             }
             T[w] = 0;
         }
         o->nnz = nz;
         o->idx = idx;
         o->words = words;
-        o->summary = summary;
+        o->summary = NULL;
     } else {
         /* padded to a multiple of LR_SCAN_GROUP words for the scan kernel */
         uint64_t *words = lr__arena_zalloc(&t->arena, sizeof *words * lr__padded_words(t->nwords));
@@ -290,7 +281,8 @@ static int lr__index_text(lr__compiler *cc, uint32_t col, lr__index *ix)
         for (L = 0; L < nlens; L++)
             if (lens[L] <= e->len && lr__keymap_get(&ix->prefixes, e->str, lens[L], &p))
                 lr__tmp_add(cc, pre, pre_start, p);
-        if ((rc = lr__outcome_make(cc, ix, is_set, &ix->outcomes[2 + e->outcome])) != 0)
+        if ((rc = lr__outcome_make(cc, ix, is_set, &ix->outcomes[2 + e->outcome])) != 0 ||
+            (rc = lr__memory_check(cc, t->inputs[col].name)) != 0)
             goto done;
     }
     for (k = 0; k <= ix->prefixes.mask; k++) {
@@ -301,7 +293,8 @@ static int lr__index_text(lr__compiler *cc, uint32_t col, lr__index *ix)
         for (L = 0; L < nlens; L++)
             if (lens[L] <= e->len && lr__keymap_get(&ix->prefixes, e->str, lens[L], &p))
                 lr__tmp_add(cc, pre, pre_start, p);
-        if ((rc = lr__outcome_make(cc, ix, is_set, &ix->outcomes[ix->prefix_base + e->outcome])) != 0)
+        if ((rc = lr__outcome_make(cc, ix, is_set, &ix->outcomes[ix->prefix_base + e->outcome])) != 0 ||
+            (rc = lr__memory_check(cc, t->inputs[col].name)) != 0)
             goto done;
     }
     /* keys were numbered from 0 by insertion: outcomes are 2 + number */

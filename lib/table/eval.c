@@ -194,15 +194,42 @@ static inline uint64_t lr__view_word(lr__view *v, uint32_t w)
     }
 }
 
-static inline uint64_t lr__view_summary(const lr__view *v, uint32_t s)
+/* Summary bits of the words of block `s` where a sparse bitset has entries:
+ * for T itself (`d` NULL), or for D ^ T (`d` the column default), starting
+ * from `m`. Sparse outcomes keep no summary of their own, so that columns
+ * with many keys stay small; blocks are visited in order, so `spos` only
+ * moves forward. */
+static inline uint64_t lr__sparse_summary(const lr__outcome *o, const uint64_t *d, uint32_t *spos, uint32_t s,
+                                          uint64_t m)
+{
+    uint32_t p = *spos, lo = s * 64, hi = lo + 64;
+    while (p < o->nnz && o->idx[p] < lo)
+        p++;
+    for (; p < o->nnz && o->idx[p] < hi; p++) {
+        uint32_t w = o->idx[p];
+        uint64_t bit = (uint64_t)1 << (w & 63);
+        if (!d || (d[w] ^ o->words[p]))
+            m |= bit;
+        else
+            m &= ~bit;
+    }
+    *spos = p;
+    return m;
+}
+
+static inline uint64_t lr__view_summary(lr__view *v, uint32_t s)
 {
     uint64_t m;
     uint32_t i;
-    if (v->kind != LR_VIEW_MULTI)
+    if (v->kind == LR_VIEW_DENSE)
         return v->summary[s];
+    if (v->kind == LR_VIEW_SPARSE)
+        return lr__sparse_summary(v->sparse, v->words, &v->spos, s, v->summary[s]);
     m = v->summary[s];
-    for (i = 0; i < v->nparts; i++)
-        m |= v->parts[i]->summary[s];
+    for (i = 0; i < v->nparts; i++) {
+        const lr__outcome *o = v->parts[i];
+        m = o->nnz == LR_DENSE ? m | o->summary[s] : lr__sparse_summary(o, NULL, &v->part_spos[i], s, m);
+    }
     return m;
 }
 
@@ -319,10 +346,11 @@ static inline __attribute__((always_inline)) void lr__plan_scalar(const leadrout
         lr__view *v = &r->views[c];
         v->kind = LR_VIEW_SPARSE;
         v->popcount = pop;
-        v->summary = o->summary;
+        v->summary = ix->dsummary;
         v->words = ix->dwords;
         v->sparse = o;
         v->pos = 0;
+        v->spos = 0;
         for (i = plan->nx; i > 0 && r->order[i - 1]->popcount > pop; i--)
             r->order[i] = r->order[i - 1];
         r->order[i] = v;
@@ -343,6 +371,7 @@ static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan
     v->summary = ix->dsummary;
     v->parts = &r->parts[*parts_used];
     v->part_pos = &r->part_pos[*parts_used];
+    v->part_spos = &r->part_spos[*parts_used];
     v->nparts = 0;
     for (i = 0; i < n; i++) {
         const char *item = in->kind == LR_IN_STR ? in->str : in->items[i];
@@ -355,12 +384,14 @@ static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan
         o = &ix->outcomes[lr__index_lookup_text(ix, s, len)];
         if (o->popcount) {
             v->part_pos[v->nparts] = 0;
+            v->part_spos[v->nparts] = 0;
             v->parts[v->nparts++] = o;
             pop += o->popcount;
         }
     }
     if (!nonempty && ix->outcomes[ix->null_outcome].popcount) {
         v->part_pos[0] = 0;
+        v->part_spos[0] = 0;
         v->parts[0] = &ix->outcomes[ix->null_outcome];
         v->nparts = 1;
         pop += v->parts[0]->popcount;

@@ -88,7 +88,7 @@ typedef struct lr__outcome {
     uint32_t popcount;        /* bits in the final bitset (scalar) or in T (set) */
     const uint32_t *idx;      /* sparse: word indexes, ascending */
     const uint64_t *words;    /* dense: nwords; sparse: nnz */
-    const uint64_t *summary;  /* nsum words */
+    const uint64_t *summary;  /* dense: nsum words; sparse: NULL (derived while scanning) */
 } lr__outcome;
 
 #define LR_DENSE UINT32_MAX
@@ -103,6 +103,7 @@ static inline uint32_t lr__padded_words(uint32_t nwords)
 
 typedef struct lr__keymap_entry {
     uint64_t hash;
+    uint64_t head;            /* the key's first 8 bytes, zero-padded: short keys compare here */
     const char *str;
     uint32_t len;
     uint32_t outcome;
@@ -183,12 +184,13 @@ typedef struct lr__view {
     uint32_t kind;            /* LR_VIEW_DENSE, _SPARSE, _MULTI */
     uint32_t popcount;
     const uint64_t *words;    /* DENSE: the final bitset; SPARSE/MULTI: D */
-    const uint64_t *summary;  /* DENSE/SPARSE: final summary; MULTI: D summary */
+    const uint64_t *summary;  /* DENSE: final summary; SPARSE/MULTI: D summary */
     const lr__outcome *sparse;/* SPARSE: T */
-    uint32_t pos;             /* SPARSE: cursor */
+    uint32_t pos, spos;       /* SPARSE: cursors for words and for summary blocks */
     uint32_t nparts;          /* MULTI: number of T parts */
     const lr__outcome **parts;/* MULTI */
     uint32_t *part_pos;       /* MULTI: cursors of sparse parts */
+    uint32_t *part_spos;      /* MULTI: their summary cursors */
 } lr__view;
 
 enum { LR_VIEW_DENSE = 1, LR_VIEW_SPARSE = 2, LR_VIEW_MULTI = 3 };
@@ -214,6 +216,7 @@ struct leadroute_result {
     uint32_t *dense_pops;
     const lr__outcome **parts;
     uint32_t *part_pos;
+    uint32_t *part_spos;
     char fold[LEADROUTE_MAX_STRING + 8];
 };
 
@@ -310,27 +313,33 @@ int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t le
                    uint32_t *existing);
 
 /* Lookups sit on the evaluation path, so they are inline. */
-static inline int lr__same_bytes(const char *a, const char *b, size_t len)
+static inline uint64_t lr__key_head(const char *s, size_t len)
 {
-    /* keys are short: a loop beats a call into libc */
-    size_t i;
-    if (len > 32)
-        return memcmp(a, b, len) == 0;
-    for (i = 0; i < len; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
+    uint64_t h = 0;
+    size_t i, n = len < 8 ? len : 8;
+    for (i = 0; i < n; i++)
+        h |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    return h;
 }
 
 static inline lr__keymap_entry *lr__keymap_find(const lr__keymap *m, uint64_t h, const char *s, size_t len)
 {
     uint32_t i = (uint32_t)h & m->mask;
+    uint64_t head = 0;
+    int have_head = 0;
     for (;;) {
         lr__keymap_entry *e = &m->slots[i];
         if (!e->str)
             return e;
-        if (e->hash == h && e->len == len && lr__same_bytes(e->str, s, len))
-            return e;
+        if (e->hash == h && e->len == len) {
+            /* short keys (most routing values) never leave the slot */
+            if (!have_head) {
+                head = lr__key_head(s, len);
+                have_head = 1;
+            }
+            if (e->head == head && (len <= 8 || memcmp(e->str + 8, s + 8, len - 8) == 0))
+                return e;
+        }
         i = (i + 1) & m->mask;
     }
 }

@@ -6,6 +6,8 @@
  * taken from rules with a positive (not negated) set cell, which keeps every
  * finding sound for leads with several items.
  */
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,8 @@
 #include "table/internal.h"
 
 /* Work bounds: lint never takes more than a few seconds on huge tables. */
-#define LR_LINT_WORD_BUDGET ((uint64_t)3000000000u)
+#define LR_LINT_WORD_BUDGET ((uint64_t)1000000000u)
+#define LR_LINT_SCRATCH_BYTES ((size_t)64 << 20)   /* class bitsets kept for lint */
 #define LR_LINT_DFS_NODES 4096u
 #define LR_LINT_MAX_DIAGS 1000u
 
@@ -28,8 +31,12 @@ typedef struct lr__class {
 typedef struct lr__lcol {
     lr__class *classes;
     uint32_t nclasses;
+    int incomplete;         /* a class is missing (no representative, or lint's memory
+                               bound reached): reason no further about this column */
+    uint8_t *seen;          /* per outcome: already a class */
     uint64_t *all;          /* rules in every class of the column */
     uint64_t *nset;         /* set columns: rules with a negated cell */
+    uint64_t *items;        /* set columns: positive cells that accept some item */
 } lr__lcol;
 
 typedef struct lr__linter {
@@ -76,6 +83,11 @@ static int lr__add_diag(lr__linter *L, uint32_t kind, uint32_t rule, uint32_t ot
     return LEADROUTE_OK;
 }
 
+static inline void lr__spend(lr__linter *L, uint64_t work)
+{
+    L->budget = L->budget > work ? L->budget - work : 0;
+}
+
 /* "file:12: " or "" for built tables */
 static void lr__where(const leadroute_table *t, uint32_t rule, char *buf, size_t cap)
 {
@@ -118,11 +130,14 @@ static uint64_t *lr__materialise(lr__linter *L, const lr__index *ix, const lr__o
 static int lr__class_add(lr__linter *L, lr__lcol *col, const lr__index *ix, uint32_t outcome, const char *value,
                          uint32_t *cap)
 {
-    uint32_t i;
     int rc;
-    for (i = 0; i < col->nclasses; i++)
-        if (col->classes[i].outcome == outcome)
-            return LEADROUTE_OK;
+    if (col->seen[outcome])
+        return LEADROUTE_OK;
+    if (L->scratch.total > LR_LINT_SCRATCH_BYTES) {
+        col->incomplete = 1;
+        return LEADROUTE_OK;
+    }
+    col->seen[outcome] = 1;
     if ((rc = lr__vec_reserve(L->a, (void **)&col->classes, cap, (size_t)col->nclasses + 1, sizeof *col->classes)) != 0)
         return rc;
     col->classes[col->nclasses].outcome = outcome;
@@ -157,25 +172,37 @@ static int lr__classes(lr__linter *L, uint32_t c)
     leadroute_table *t = L->t;
     const lr__index *ix = &t->index[c];
     lr__lcol *col = &L->cols[c];
-    uint32_t cap = 0, i, r;
+    uint32_t cap = 0, i, r, k;
     int rc;
 
+    col->seen = lr__arena_zalloc(&L->scratch, ix->noutcomes + 1);
+    if (!col->seen)
+        return lr__error_nomem();
     if (ix->type == LEADROUTE_TYPE_NUMBER) {
-        uint32_t k = ix->npoints;
-        for (i = 0; i < 2 * k + 1; i++) {
+        uint32_t np = ix->npoints;
+        for (i = 0; i < 2 * np + 1; i++) {
             double x;
             char buf[64];
             const char *v;
-            if (k == 0)
+            if (np == 0) {
                 x = 0;
-            else if (i == 0)
-                x = ix->points[0] - 1;
-            else if (i == 2 * k)
-                x = ix->points[k - 1] + 1;
-            else if (i & 1)
+            } else if (i == 0) {
+                x = nextafter(ix->points[0], -DBL_MAX);
+            } else if (i == 2 * np) {
+                x = nextafter(ix->points[np - 1], DBL_MAX);
+            } else if (i & 1) {
                 x = ix->points[i / 2];
-            else
-                x = ix->points[i / 2 - 1] / 2 + ix->points[i / 2] / 2;
+            } else {
+                /* strictly between two neighbouring bounds, even when they are adjacent doubles */
+                double lo = ix->points[i / 2 - 1], hi = ix->points[i / 2];
+                x = lo / 2 + hi / 2;
+                if (!(x > lo && x < hi))
+                    x = nextafter(lo, hi);
+            }
+            if (!isfinite(x) || lr__index_lookup_number(ix, x) != ix->segment_outcome[i]) {
+                col->incomplete = 1;
+                continue;
+            }
             snprintf(buf, sizeof buf, "%.17g", x);
             v = lr__arena_strndup(&L->scratch, buf, strlen(buf));
             if (!v)
@@ -190,8 +217,18 @@ static int lr__classes(lr__linter *L, uint32_t c)
     } else {
         const lr__keymap *maps[2] = { &ix->keys, &ix->prefixes };
         uint32_t m;
-        const char *other = lr__text_for(L, ix, "zz-other", 8, ix->other_outcome);
-        if (other && (rc = lr__class_add(L, col, ix, ix->other_outcome, other, &cap)) != 0)
+        /* a value in no key or prefix class: prefixes may claim many first bytes */
+        static const char firsts[] = "zq~!#$%&+./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "^_`abcdefghijklmnoprstuvwxy{|}";
+        const char *other = NULL;
+        char seed[16];
+        for (i = 0; !other && firsts[i]; i++) {
+            snprintf(seed, sizeof seed, "%cz-other", firsts[i]);
+            other = lr__text_for(L, ix, seed, (uint32_t)strlen(seed), ix->other_outcome);
+        }
+        if (!other)
+            col->incomplete = 1;
+        else if ((rc = lr__class_add(L, col, ix, ix->other_outcome, other, &cap)) != 0)
             return rc;
         for (m = 0; m < 2; m++)
             for (i = 0; i <= maps[m]->mask; i++) {
@@ -200,7 +237,9 @@ static int lr__classes(lr__linter *L, uint32_t c)
                 if (!e->str)
                     continue;
                 v = lr__text_for(L, ix, e->str, e->len, e->outcome);
-                if (v && (rc = lr__class_add(L, col, ix, e->outcome, v, &cap)) != 0)
+                if (!v)
+                    col->incomplete = 1;
+                else if ((rc = lr__class_add(L, col, ix, e->outcome, v, &cap)) != 0)
                     return rc;
             }
     }
@@ -213,15 +252,25 @@ static int lr__classes(lr__linter *L, uint32_t c)
         return lr__error_nomem();
     for (i = 0; i < t->nwords; i++) {
         uint64_t x = ~(uint64_t)0;
-        uint32_t k;
         for (k = 0; k < col->nclasses; k++)
             x &= col->classes[k].bits[i];
         col->all[i] = x;
     }
-    if (ix->type == LEADROUTE_TYPE_SET)
+    if (ix->type == LEADROUTE_TYPE_SET) {
+        col->items = lr__arena_zalloc(&L->scratch, sizeof *col->items * t->nwords);
+        if (!col->items)
+            return lr__error_nomem();
         for (r = 0; r < t->nrules; r++)
             if (t->rules[r].cells[c].negated)
                 lr__bit_set(col->nset, r);
+        for (k = 0; k < col->nclasses; k++)
+            if (col->classes[k].outcome != ix->null_outcome)
+                for (i = 0; i < t->nwords; i++)
+                    col->items[i] |= col->classes[k].bits[i];
+        for (r = 0; r < t->nrules; r++)
+            if (t->rules[r].cells[c].any || t->rules[r].cells[c].negated)
+                col->items[r >> 6] &= ~((uint64_t)1 << (r & 63));
+    }
     return LEADROUTE_OK;
 }
 
@@ -326,9 +375,10 @@ static int lr__dfs_covered(lr__linter *L, uint32_t j, uint32_t depth, uint32_t n
     const uint64_t *cur = L->stack[depth];
     if (depth == t->ninputs)
         return 1;
-    if (++L->nodes > LR_LINT_DFS_NODES)
+    if (++L->nodes > LR_LINT_DFS_NODES || L->budget == 0)
         return -1;
     c = L->order[depth];
+    lr__spend(L, L->cols[c].nclasses + 1);
     /* a live rule that accepts every class of the remaining columns covers it all */
     {
         uint32_t d;
@@ -379,16 +429,17 @@ static int lr__lint_shadowed(lr__linter *L)
             if (t->rules[j].cells[c].any) {
                 for (i = 0; i < nw; i++)
                     cover[i] &= col->all[i] & ~col->nset[i];
-                L->budget -= nw;
+                lr__spend(L, nw);
                 continue;
             }
+            lr__spend(L, col->nclasses + 1);
             for (k = 0; k < col->nclasses; k++)
                 if (lr__bit_get(col->classes[k].bits, j)) {
                     /* a missing value has no items, so negated set cells cover it exactly */
                     int missing = col->classes[k].outcome == t->index[c].null_outcome;
                     for (i = 0; i < nw; i++)
                         cover[i] &= col->classes[k].bits[i] & (missing ? ~(uint64_t)0 : ~col->nset[i]);
-                    L->budget -= nw;
+                    lr__spend(L, nw);
                 }
         }
         for (i = 0; i < nw && first == UINT32_MAX; i++)
@@ -425,7 +476,7 @@ static int lr__lint_shadowed(lr__linter *L)
             L->stack[0][nw - 1] = lastmask;
             L->nodes = 0;
             covered = lr__dfs_covered(L, j, 0, nw);
-            L->budget -= (uint64_t)L->nodes * nw;
+            lr__spend(L, (uint64_t)L->nodes * nw);
             if (covered == 1) {
                 char where[300];
                 lr__where(t, j, where, sizeof where);
@@ -457,7 +508,7 @@ static int lr__lint_overlap(lr__linter *L)
     leadroute_table *t = L->t;
     uint64_t *both = L->stack[t->ninputs + 1];
     uint32_t *second = L->order; /* reused: second item class per set column */
-    uint32_t j, c, k, i, kk;
+    uint32_t j, c, k, i;
     int rc;
 
     for (j = 1; j < t->nrules; j++) {
@@ -475,19 +526,18 @@ static int lr__lint_overlap(lr__linter *L)
             if (t->rules[j].cells[c].any)
                 continue;
             memset(acc, 0, sizeof *acc * nw);
+            lr__spend(L, col->nclasses + 1);
             for (k = 0; k < col->nclasses; k++)
                 if (lr__bit_get(col->classes[k].bits, j)) {
                     for (i = 0; i < nw; i++)
                         acc[i] |= col->classes[k].bits[i];
-                    L->budget -= nw;
+                    lr__spend(L, nw);
                 }
             /* two positive set cells always meet in a lead holding one item of each */
-            if (t->index[c].type == LEADROUTE_TYPE_SET && !t->rules[j].cells[c].negated &&
-                lr__has_item_class(col, &t->index[c], j, &kk)) {
-                for (i = 0; i < nw * 64 && i < j; i++)
-                    if (!t->rules[i].cells[c].negated && !t->rules[i].cells[c].any &&
-                        lr__has_item_class(col, &t->index[c], i, &kk))
-                        lr__bit_set(acc, i);
+            if (t->index[c].type == LEADROUTE_TYPE_SET && lr__bit_get(col->items, j)) {
+                for (i = 0; i < nw; i++)
+                    acc[i] |= col->items[i];
+                lr__spend(L, nw);
             }
             for (i = 0; i < nw; i++)
                 both[i] &= acc[i];
@@ -577,7 +627,7 @@ int lr__table_lint(leadroute_table *t)
 {
     lr__linter L;
     uint32_t c, i;
-    int rc = LEADROUTE_OK;
+    int rc = LEADROUTE_OK, complete = 1;
     uint64_t policy_work;
 
     memset(&L, 0, sizeof L);
@@ -598,16 +648,21 @@ int lr__table_lint(leadroute_table *t)
             rc = lr__error_nomem();
             goto done;
         }
-    for (c = 0; c < t->ninputs; c++)
+    for (c = 0; c < t->ninputs; c++) {
         if ((rc = lr__classes(&L, c)) != 0)
             goto done;
+        complete = complete && !L.cols[c].incomplete;
+    }
     /* The pairwise analyses cost about rules^2/128 words per constrained column. */
     policy_work = (uint64_t)t->nrules * (t->nwords / 2 + 1) * (t->ninputs + 1);
-    if (t->hit_policy == LEADROUTE_HIT_FIRST && policy_work < L.budget && (rc = lr__lint_shadowed(&L)) != 0)
+    /* Shadowing and no-match reason over every class; overlaps need only
+     * the classes found, so they stay sound on an incomplete column. */
+    if (complete && t->hit_policy == LEADROUTE_HIT_FIRST && policy_work < L.budget &&
+        (rc = lr__lint_shadowed(&L)) != 0)
         goto done;
     if (t->hit_policy == LEADROUTE_HIT_UNIQUE && policy_work < L.budget && (rc = lr__lint_overlap(&L)) != 0)
         goto done;
-    if ((rc = lr__lint_nomatch(&L)) != 0)
+    if (complete && (rc = lr__lint_nomatch(&L)) != 0)
         goto done;
     if ((rc = lr__lint_priorities(&L)) != 0)
         goto done;

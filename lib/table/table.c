@@ -109,6 +109,7 @@ static void lr__result_release(leadroute_result *r)
     lr__free(&r->alloc, r->dense_pops);
     lr__free(&r->alloc, r->parts);
     lr__free(&r->alloc, r->part_pos);
+    lr__free(&r->alloc, r->part_spos);
 }
 
 int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
@@ -139,7 +140,8 @@ int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
     n.dense_pops = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_pops);
     n.parts = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.parts);
     n.part_pos = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.part_pos);
-    if (!n.hits || !n.stamps || !n.aggregates || !n.views || !n.order || !n.parts || !n.part_pos ||
+    n.part_spos = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.part_spos);
+    if (!n.hits || !n.stamps || !n.aggregates || !n.views || !n.order || !n.parts || !n.part_pos || !n.part_spos ||
         !n.dense_words || !n.dense_sums || !n.dense_pops) {
         lr__result_release(&n);
         return lr__error_nomem();
