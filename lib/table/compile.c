@@ -32,11 +32,11 @@ typedef struct lr__compiler {
 /* A column whose outcomes all fit in this many bytes dense stores them
  * dense: dense columns are the evaluator's fastest path. Bigger columns
  * (thousands of keys on big tables) keep sparse what is mostly empty. */
-#define LR_DENSE_COLUMN_BYTES ((uint64_t)4 << 20)
+uint64_t lr__dense_column_bytes = (uint64_t)4 << 20;
 
 static void lr__column_density(lr__compiler *cc, uint64_t noutcomes)
 {
-    cc->all_dense = noutcomes * lr__padded_words(cc->t->nwords) * 8 <= LR_DENSE_COLUMN_BYTES;
+    cc->all_dense = noutcomes * lr__padded_words(cc->t->nwords) * 8 <= lr__dense_column_bytes;
 }
 
 static int lr__memory_check(lr__compiler *cc, const char *column)

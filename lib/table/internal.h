@@ -357,6 +357,10 @@ static inline int lr__keymap_get(const lr__keymap *m, const char *s, size_t len,
 }
 
 
+/* Columns whose outcomes fit in this many bytes are stored all dense (4 MiB).
+ * Only tests change it, to drive the sparse representation on small tables. */
+extern uint64_t lr__dense_column_bytes;
+
 /* Compile and lint: build the table from the builder. */
 int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);
 int lr__table_lint(leadroute_table *t);
