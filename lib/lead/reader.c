@@ -350,13 +350,13 @@ static int read_row(reader *r)
         lr__trim(&s, &len);
         if (!len)
             continue;
+        size_t items = r->cols[c].is_set ? count_items(s, len) : 0;
+        if (r->cols[c].is_set && items == 0)
+            continue; /* not counted above: no slot for it */
         leadroute_field *f = &fields[k];
         f->name = r->cols[c].name;
         f->value.version = LEADROUTE_VALUE_VERSION;
         if (r->cols[c].is_set) {
-            size_t items = count_items(s, len);
-            if (items == 0)
-                continue;
             rc = split_items(&l->arena, s, len, items, &f->value);
             if (rc < 0)
                 return rc;

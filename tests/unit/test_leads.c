@@ -490,6 +490,39 @@ static void test_many_leads(void **state)
     free(text);
 }
 
+/* A set cell of separators only holds no item: the field is missing. */
+static void test_empty_set_cells(void **state)
+{
+    leadroute_leads *leads = NULL;
+    char text[2048];
+    size_t n = 0;
+    int i;
+    (void)state;
+    const char *two = "id,tags:set\na,;\nb, ; ;\n", *alone = "id:set\n;\n";
+    assert_int_equal(leadroute_leads_parse(&leads, two, strlen(two), "e.csv", NULL, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(leads), 2);
+    assert_int_equal(leadroute_leads_get(leads, 0)->field_count, 1); /* only the id */
+    assert_int_equal(leadroute_leads_get(leads, 1)->field_count, 1);
+    leadroute_leads_free(leads);
+
+    /* an empty set as the id column, and after many fields */
+    assert_int_equal(leadroute_leads_parse(&leads, alone, strlen(alone), "e.csv", NULL, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(leads), 1);
+    assert_int_equal(leadroute_leads_get(leads, 0)->field_count, 0);
+    leadroute_leads_free(leads);
+    n += (size_t)snprintf(text + n, sizeof text - n, "id");
+    for (i = 0; i < 60; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",f%d", i);
+    n += (size_t)snprintf(text + n, sizeof text - n, ",tags:set\n1");
+    for (i = 0; i < 60; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",v");
+    n += (size_t)snprintf(text + n, sizeof text - n, ",;\n");
+    assert_int_equal(leadroute_leads_parse(&leads, text, n, "e.csv", NULL, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(leads), 1);
+    assert_int_equal(leadroute_leads_get(leads, 0)->field_count, 61);
+    leadroute_leads_free(leads);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_custom_allocator),
         cmocka_unit_test(test_many_leads),
+        cmocka_unit_test(test_empty_set_cells),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
