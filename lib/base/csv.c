@@ -201,7 +201,9 @@ static int read_quoted(lr__csv *csv, deferred *d)
             csv->line_start = i;
         }
     }
-    /* after the closing quote: a separator, a line end or the end */
+    /* after the closing quote: blanks, then a separator, a line end or the end */
+    while (i < csv->len && (p[i] == ' ' || p[i] == '\t'))
+        i++;
     if (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
         return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, csv->cur_line, col_of(csv, i),
                                 "unexpected text after closing quote (expected ',' or end of line)");
@@ -233,9 +235,15 @@ int lr__csv_next(lr__csv *csv, int comments)
             return rc;
     } else {
         for (;;) {
-            size_t start = csv->buf_len;
-            uint32_t line = csv->cur_line, col = col_of(csv, csv->pos);
+            size_t start = csv->buf_len, lead = csv->pos;
+            uint32_t line = csv->cur_line, col;
             int quoted = 0;
+            /* spreadsheets and people write `a, "b, c"`: blanks before a quote do not count */
+            while (lead < csv->len && (p[lead] == ' ' || p[lead] == '\t'))
+                lead++;
+            if (lead < csv->len && p[lead] == '"')
+                csv->pos = lead;
+            col = col_of(csv, csv->pos);
             if (csv->pos < csv->len && p[csv->pos] == '"') {
                 quoted = 1;
                 rc = read_quoted(csv, &d);

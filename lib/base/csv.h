@@ -35,7 +35,9 @@ typedef struct lr__csv {
 /* `filename` is used in messages ("<input>" if NULL); data need not be NUL-terminated. */
 void lr__csv_init(lr__csv *csv, const char *data, size_t len, const char *filename, const lr__alloc *alloc);
 
-/* Read the next record. With `comments` set, a record whose first byte is
+/* Read the next record. Blanks (spaces, tabs) before an opening quote and
+ * after a closing quote are dropped, as spreadsheets and people write
+ * `a, "b, c"`; inside an unquoted field they are kept (callers trim). With `comments` set, a record whose first byte is
  * '#' comes back as one field holding the physical line without its trailing
  * commas and white space, and is_comment = 1. A leading UTF-8 byte-order mark
  * is skipped.

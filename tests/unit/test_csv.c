@@ -228,9 +228,9 @@ static void test_quote_inside_unquoted_is_literal(void **state)
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     assert_int_equal(fx.csv.nfields, 2);
     assert_field(&fx.csv, 0, "ab\"c\"d", 1, 1);
-    /* the leading space makes the second field unquoted */
-    assert_field(&fx.csv, 1, " \"x\"", 1, 8);
-    assert_int_equal(fx.csv.fields[1].quoted, 0);
+    /* blanks before an opening quote are dropped: the field is quoted */
+    assert_field(&fx.csv, 1, "x", 1, 9);
+    assert_int_equal(fx.csv.fields[1].quoted, 1);
     close_text(&fx);
 }
 
@@ -246,9 +246,12 @@ static void test_text_after_closing_quote(void **state)
     assert_int_equal(fx.csv.nfields, 0);
     close_text(&fx);
 
-    /* a space after the closing quote is text too */
-    OPEN(&fx, "\"a\" ,b");
-    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:4: ", 1, 4);
+    /* blanks after the closing quote are dropped; other text is not */
+    OPEN(&fx, "\"a\" \t,b\n\"a\" x,b");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "a", 1, 1);
+    assert_field(&fx.csv, 1, "b", 1, 7);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:5: ", 2, 5);
     close_text(&fx);
 }
 
