@@ -30,21 +30,42 @@ static int lr__cell_error(const lr__cursor *c, size_t at, const char *expected)
 {
     const lr__cell_ctx *x = c->ctx;
     const lr__origin *o = x->origin;
-    int shown = (int)(c->len > 200 ? 200 : c->len);
+    int shown = (int)(c->len > 200 ? 200 : c->len), i;
+    char text[201];
+    /* one line per error: line breaks inside a quoted cell show as spaces */
+    for (i = 0; i < shown; i++)
+        text[i] = (c->text[i] == '\n' || c->text[i] == '\r' || c->text[i] == '\t') ? ' ' : c->text[i];
+    text[shown] = '\0';
     if (o && o->file) {
-        uint32_t col = 0;
+        uint32_t line = o->cell_lines ? o->cell_lines[x->cell] : o->line, col = 0;
         if (o->cell_cols) {
-            col = o->cell_cols[x->cell] + (uint32_t)at;
-            if (o->cell_quoted && o->cell_quoted[x->cell])
-                col++;
+            /* map the offset in the unescaped text back to the file: a quoted
+             * cell starts after its quote, and each '"' in it was written "" */
+            int quoted = o->cell_quoted && o->cell_quoted[x->cell];
+            size_t k, line_start = 0, quotes = 0;
+            for (k = 0; k < at && k < c->len; k++) {
+                if (c->text[k] == '\n') {
+                    line++;
+                    line_start = k + 1;
+                    quotes = 0;
+                } else if (quoted && c->text[k] == '"') {
+                    quotes++;
+                }
+            }
+            if (line_start == 0)
+                col = o->cell_cols[x->cell] + (uint32_t)(at + quotes) + (quoted ? 1u : 0u);
+            else
+                col = (uint32_t)(at - line_start + quotes) + 1u;
         }
-        return lr__error_set_at(LEADROUTE_EPARSE, o->file, o->line, col,
-                                "column '%s' (%s): cannot read '%.*s': %s", x->column,
-                                lr__type_name(x->type), shown, c->text, expected);
+        return lr__error_set_at(LEADROUTE_EPARSE, o->file, line, col, "%s '%s' (%s): cannot read '%s': %s",
+                                x->rule_id ? "column" : "priority list for", x->column, lr__type_name(x->type),
+                                text, expected);
     }
-    return lr__error_set(LEADROUTE_EPARSE, "rule '%s', column '%s' (%s): cannot read '%.*s': %s",
-                         x->rule_id ? x->rule_id : "?", x->column, lr__type_name(x->type), shown, c->text,
-                         expected);
+    if (!x->rule_id)
+        return lr__error_set(LEADROUTE_EPARSE, "priority list for '%s' (%s): cannot read '%s': %s", x->column,
+                             lr__type_name(x->type), text, expected);
+    return lr__error_set(LEADROUTE_EPARSE, "rule '%s', column '%s' (%s): cannot read '%s': %s", x->rule_id,
+                         x->column, lr__type_name(x->type), text, expected);
 }
 
 static int lr__is_ws(char ch)

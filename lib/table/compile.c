@@ -583,7 +583,7 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
         ctx.column = col->name;
         ctx.type = col->type;
         ctx.flags = 0;
-        ctx.rule_id = "priority";
+        ctx.rule_id = NULL; /* messages name the priority list */
         if ((rc = lr__literal_list_parse(&t->arena, &ctx, b->prios[i].text, b->prios[i].len, &col->priorities,
                                          &col->npriorities)) != 0)
             return rc;

@@ -71,6 +71,7 @@ typedef struct lr__origin {
     const char *file;           /* NULL for the builder API */
     uint32_t line;
     const uint32_t *cell_cols;  /* 1-based byte column of each cell, or NULL */
+    const uint32_t *cell_lines; /* line each cell starts on (a quoted cell may span lines) */
     const uint8_t *cell_quoted; /* whether each cell was quoted in the CSV */
     uint32_t id_col;            /* byte column of the rule id cell, 0 if none */
 } lr__origin;

@@ -18,6 +18,7 @@ typedef struct lr__parser {
     uint32_t ncells;            /* cells in the header */
     const char **cells;         /* rule cell pointers, reused per row */
     uint32_t *cols;             /* byte column of each cell */
+    uint32_t *lines;            /* line each cell starts on */
     uint8_t *quoted;
 } lr__parser;
 
@@ -130,8 +131,9 @@ static int lr__header(lr__parser *p)
     p->ncells = (p->has_id ? 1 : 0) + p->b.ninputs + p->b.noutputs;
     p->cells = lr__calloc(&p->b.alloc, p->ncells + 1, sizeof *p->cells);
     p->cols = lr__calloc(&p->b.alloc, p->ncells + 1, sizeof *p->cols);
+    p->lines = lr__calloc(&p->b.alloc, p->ncells + 1, sizeof *p->lines);
     p->quoted = lr__calloc(&p->b.alloc, p->ncells + 1, sizeof *p->quoted);
-    if (!p->cells || !p->cols || !p->quoted)
+    if (!p->cells || !p->cols || !p->lines || !p->quoted)
         return lr__error_nomem();
     p->header_seen = 1;
     return LEADROUTE_OK;
@@ -145,7 +147,7 @@ static int lr__row(lr__parser *p)
     uint32_t i, first = p->has_id ? 1 : 0;
 
     if (csv->nfields < p->ncells)
-        return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->line, csv->fields[csv->nfields - 1].col,
+        return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->line, csv->fields[0].col,
                                 "this row has %u cells, the header has %u", csv->nfields, p->ncells);
     for (i = p->ncells; i < csv->nfields; i++)
         if (csv->fields[i].len != 0) {
@@ -153,12 +155,14 @@ static int lr__row(lr__parser *p)
             size_t n = csv->fields[i].len;
             lr__trim(&s, &n);
             if (n)
-                return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->line, csv->fields[i].col,
-                                        "this row has %u cells, the header has %u", csv->nfields, p->ncells);
+                return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->fields[i].line, csv->fields[i].col,
+                                        "this row has %u cells, the header has %u (this one is extra)",
+                                        csv->nfields, p->ncells);
         }
     for (i = 0; i < p->ncells; i++) {
         p->cells[i] = csv->fields[i].text;
         p->cols[i] = csv->fields[i].col;
+        p->lines[i] = csv->fields[i].line;
         p->quoted[i] = (uint8_t)csv->fields[i].quoted;
     }
     if (p->has_id) {
@@ -178,6 +182,7 @@ static int lr__row(lr__parser *p)
     origin.file = p->file;
     origin.line = csv->line;
     origin.cell_cols = p->cols + first;
+    origin.cell_lines = p->lines + first;
     origin.cell_quoted = p->quoted + first;
     origin.id_col = p->has_id ? p->cols[0] : 0;
     return lr__builder_add_rule_at(&p->b, &rule, &origin);
@@ -254,6 +259,7 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
         rc = lr__table_compile(out, &p.b);
     lr__free(&p.b.alloc, p.cells);
     lr__free(&p.b.alloc, p.cols);
+    lr__free(&p.b.alloc, p.lines);
     lr__free(&p.b.alloc, p.quoted);
     lr__csv_free(&p.csv);
     lr__builder_clear(&p.b);
