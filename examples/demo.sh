@@ -14,7 +14,8 @@ leads="examples/data/leads.csv"
 packages=(meson ninja-build gcc pkg-config libxxhash-dev)
 missing=()
 for p in "${packages[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    # a removed package keeps "deinstall" status: only "install ok installed" counts
+    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
     echo "==> installing: ${missing[*]}"
@@ -26,8 +27,8 @@ if ((${#missing[@]})); then
         echo "demo.sh: need root or sudo to install ${missing[*]}" >&2
         exit 1
     fi
-    "${sudo[@]}" apt-get update
-    "${sudo[@]}" apt-get install -y "${missing[@]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
 # --- 2. build ---------------------------------------------------------------

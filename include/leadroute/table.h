@@ -123,12 +123,15 @@ LEADROUTE_API int leadroute_table_parse(leadroute_table **out, const char *text,
 /**
  * Read a file and call leadroute_table_parse() with its name.
  * @return as leadroute_table_parse(), plus LEADROUTE_EIO if it cannot be read.
+ * Thread-safe (no shared state).
  */
 LEADROUTE_API int leadroute_table_load(leadroute_table **out, const char *path,
                                        const leadroute_table_options *options);
 
 /**
  * Create a builder. @param options NULL for defaults (copied).
+ * @param out receives the builder, to release with leadroute_table_builder_free();
+ *            set to NULL on error.
  * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM.
  */
 LEADROUTE_API int leadroute_table_builder_new(leadroute_table_builder **out,
@@ -170,7 +173,12 @@ LEADROUTE_API int leadroute_table_builder_add_rule(leadroute_table_builder *buil
 
 /**
  * Compile what the builder holds into a new table. The builder stays usable.
- * @return LEADROUTE_OK, LEADROUTE_ETABLE, LEADROUTE_ENOMEM, LEADROUTE_ELIMIT.
+ * @param out receives the table with reference count 1 (release it with
+ *            leadroute_table_unref()); set to NULL on error.
+ * @return LEADROUTE_OK; LEADROUTE_ETABLE (policy and columns disagree);
+ *         LEADROUTE_EPARSE (a priority list that does not read as values of
+ *         its output's type: priority lists are read here, when the output
+ *         column is known); LEADROUTE_EINVAL, LEADROUTE_ENOMEM, LEADROUTE_ELIMIT.
  */
 LEADROUTE_API int leadroute_table_builder_build(leadroute_table **out, leadroute_table_builder *builder);
 
@@ -263,7 +271,8 @@ LEADROUTE_API int leadroute_table_diagnostic(const leadroute_table *table, size_
 
 /**
  * Create a result able to hold every hit of `table` (and of any table with
- * no more rules). Allocation happens here, never in evaluation.
+ * no more rules). Allocation happens here, never in evaluation. `*out` is
+ * released with leadroute_result_free() and set to NULL on error.
  * @param allocator NULL = malloc/free (copied)
  * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM.
  */
@@ -288,7 +297,8 @@ LEADROUTE_API void leadroute_result_free(leadroute_result *result);
  *         disagreeing outputs: the result then lists the conflicting rules;
  *         LEADROUTE_ELEAD for an invalid field the table reads (message names
  *         it); LEADROUTE_EINVAL, LEADROUTE_EVERSION; LEADROUTE_ERANGE when the
- *         result is too small (leadroute_result_reserve()).
+ *         result is too small (leadroute_result_reserve()) or a COLLECT sum
+ *         overflows a double.
  */
 LEADROUTE_API int leadroute_table_eval(const leadroute_table *table, const leadroute_lead *lead,
                                        leadroute_result *result);

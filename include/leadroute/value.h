@@ -65,8 +65,9 @@ typedef struct leadroute_field {
 /**
  * A lead: an id and its fields. Field names are matched exactly against the
  * table's input columns. A name must not appear twice: leadroute_lead_validate()
- * rejects such a lead, while evaluation (which does not look for twins, to
- * stay cheap) reads the first field of that name.
+ * rejects such a lead. Evaluation does not look for twins, to stay cheap: it
+ * reads the field at the column's position when that field has the column's
+ * name, else the first field of that name.
  * Tip: filling `fields` in the order of the table's input columns, or using
  * the name pointers of leadroute_table_input_name(), makes lookups cheapest.
  */

@@ -103,13 +103,20 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
     }
 }
 
+/* Lines past 2^32 keep the last number rather than wrap. */
+static void lr__csv_next_line(lr__csv *csv)
+{
+    if (csv->cur_line < UINT32_MAX)
+        csv->cur_line++;
+}
+
 static int add_field(lr__csv *csv, size_t start, uint32_t line, uint32_t col, int quoted, deferred *d)
 {
     size_t n = csv->buf_len - start;
     if (d->code == 0) {
         if (n > LEADROUTE_MAX_STRING)
             defer(d, LEADROUTE_ELIMIT, line, col, "field longer than the limit");
-        else if (!lr__utf8_valid(csv->buf + start, n))
+        else if (n && !lr__utf8_valid(csv->buf + start, n))
             defer(d, LEADROUTE_EPARSE, line, col, "invalid UTF-8 in field");
     }
     int rc = lr__vec_reserve(csv->alloc, (void **)&csv->fields, &csv->fields_cap, (size_t)csv->nfields + 1,
@@ -143,6 +150,13 @@ static int read_comment(lr__csv *csv, deferred *d)
     size_t end = eol;
     while (end > start && (p[end - 1] == ',' || p[end - 1] == ' ' || p[end - 1] == '\t' || p[end - 1] == '\r'))
         end--;
+    /* only directives ('#!') are read: a longer plain comment is cut, on a
+     * character boundary, rather than failing the file */
+    if (end - start > LEADROUTE_MAX_STRING && !(p[start + 1] == '!')) {
+        end = start + LEADROUTE_MAX_STRING;
+        while (end > start + 1 && ((unsigned char)p[end] & 0xC0) == 0x80)
+            end--;
+    }
     int rc = buf_put(csv, p + start, end - start);
     if (rc < 0)
         return rc;
@@ -152,7 +166,7 @@ static int read_comment(lr__csv *csv, deferred *d)
     csv->is_comment = 1;
     if (eol < csv->len) {
         csv->pos = eol + 1;
-        csv->cur_line++;
+        lr__csv_next_line(csv);
         csv->line_start = csv->pos;
     } else {
         csv->pos = eol;
@@ -197,7 +211,7 @@ static int read_quoted(lr__csv *csv, deferred *d)
             return rc;
         i++;
         if (c == '\n') {
-            csv->cur_line++;
+            lr__csv_next_line(csv);
             csv->line_start = i;
         }
     }
@@ -282,7 +296,7 @@ int lr__csv_next(lr__csv *csv, int comments)
                 csv->pos++;
             if (csv->pos < csv->len)
                 csv->pos++;
-            csv->cur_line++;
+            lr__csv_next_line(csv);
             csv->line_start = csv->pos;
             break;
         }

@@ -39,7 +39,8 @@ void lr__csv_init(lr__csv *csv, const char *data, size_t len, const char *filena
  * after a closing quote are dropped, as spreadsheets and people write
  * `a, "b, c"`; inside an unquoted field they are kept (callers trim). With `comments` set, a record whose first byte is
  * '#' comes back as one field holding the physical line without its trailing
- * commas and white space, and is_comment = 1. A leading UTF-8 byte-order mark
+ * commas and white space (a plain comment over LEADROUTE_MAX_STRING bytes is
+ * cut to that length), and is_comment = 1. A leading UTF-8 byte-order mark
  * is skipped.
  * Returns 1 with a record, 0 at the end, or an error (message set, with
  * file:line:col): LEADROUTE_EPARSE (unterminated quote, text after a closing

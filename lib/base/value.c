@@ -84,7 +84,7 @@ static void lr__c_locale_init(void)
 
 int lr__parse_number(const char *s, size_t len, double *out)
 {
-    char buf[64];
+    char buf[LEADROUTE_MAX_STRING + 1];
     size_t i = 0;
     int digits = 0;
     double v;
@@ -179,15 +179,23 @@ void lr__fold(const char *s, size_t len, char *out)
             i++;
             continue;
         }
-        if (i + 1 < len && (c == 0xC3 || c == 0xCE || c == 0xD0)) {
+        if (i + 1 < len && (c == 0xC3 || c == 0xCE || c == 0xCF || c == 0xD0)) {
             unsigned d = p[i + 1];
             unsigned c2 = c, d2 = d;
             if (c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97) {
                 d2 = d + 0x20;                         /* Latin-1 capitals */
+            } else if (c == 0xCE && (d == 0x86 || (d >= 0x88 && d <= 0x8A))) {
+                d2 = d == 0x86 ? 0xAC : d + 0x25;      /* Greek accented Alpha, Epsilon, Eta, Iota */
+            } else if (c == 0xCE && d == 0x8C) {
+                c2 = 0xCF, d2 = 0x8C;                  /* Greek accented Omicron */
+            } else if (c == 0xCE && (d == 0x8E || d == 0x8F)) {
+                c2 = 0xCF, d2 = d - 0x01;              /* Greek accented Upsilon, Omega */
             } else if (c == 0xCE && d >= 0x91 && d <= 0x9F) {
                 d2 = d + 0x20;                         /* Greek Alpha..Omicron */
             } else if (c == 0xCE && d >= 0xA0 && d <= 0xA9 && d != 0xA2) {
                 c2 = 0xCF, d2 = d - 0x20;              /* Greek Pi..Omega */
+            } else if (c == 0xCF && d == 0x82) {
+                d2 = 0x83;                             /* final sigma is sigma */
             } else if (c == 0xD0 && d >= 0x90 && d <= 0x9F) {
                 d2 = d + 0x20;                         /* Cyrillic A..Pe */
             } else if (c == 0xD0 && d >= 0xA0 && d <= 0xAF) {
@@ -214,7 +222,7 @@ static int lr__string_check(const char *s, const char *what, const char *part)
     if (n > LEADROUTE_MAX_STRING)
         return lr__error_set(LEADROUTE_ELEAD, "%s: %s is longer than %d bytes", what, part,
                              LEADROUTE_MAX_STRING);
-    if (!lr__utf8_valid(s, n))
+    if (n && !lr__utf8_valid(s, n))
         return lr__error_set(LEADROUTE_ELEAD, "%s: %s is not valid UTF-8", what, part);
     return LEADROUTE_OK;
 }

@@ -163,9 +163,14 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
             if (strcmp(v, names[i].name) == 0) {
                 b->hit_policy = names[i].policy;
                 b->hit_policy_set = 1;
+                b->policy_line = line;
+                /* C+ and friends carry an aggregation; a later plain policy drops it,
+                 * unless an aggregation directive asked for one */
                 if (names[i].agg) {
                     b->aggregation = names[i].agg;
-                    b->aggregation_set = 1;
+                    b->aggregation_line = line;
+                } else if (!b->aggregation_set) {
+                    b->aggregation = LEADROUTE_AGG_NONE;
                 }
                 return LEADROUTE_OK;
             }
@@ -186,6 +191,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
             if (strcmp(v, names[i].name) == 0) {
                 b->aggregation = names[i].agg;
                 b->aggregation_set = 1;
+                b->aggregation_line = line;
                 return LEADROUTE_OK;
             }
         }
@@ -350,7 +356,7 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
         return lr__error_set(LEADROUTE_ELIMIT, "more than %d rules", LEADROUTE_MAX_RULES);
     if (rule->id) {
         id = rule->id;
-        id_len = strnlen(id, LEADROUTE_MAX_NAME + 1);
+        id_len = strnlen(id, LEADROUTE_MAX_STRING + 1); /* room for blanks around the id */
         lr__trim(&id, &id_len);
         if (id_len == 0 || id_len > LEADROUTE_MAX_NAME || !lr__utf8_valid(id, id_len)) {
             snprintf(idbuf, sizeof idbuf, "%u", b->nrules + 1);

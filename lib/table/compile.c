@@ -8,6 +8,8 @@
  * `-` or negated), whichever is much smaller.
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -543,21 +545,35 @@ static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builde
     return LEADROUTE_OK;
 }
 
+/* A table-level error: located at a directive's line when parsing a file,
+ * plain for the builder API. */
+static int lr__table_error(const leadroute_table_builder *b, uint32_t line, const char *fmt, ...) LR__PRINTF(3, 4);
+static int lr__table_error(const leadroute_table_builder *b, uint32_t line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (b->file)
+        return lr__error_set_at(LEADROUTE_ETABLE, b->file, line, line ? 1 : 0, "%s", msg);
+    return lr__error_set(LEADROUTE_ETABLE, "%s", msg);
+}
+
 static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b)
 {
     uint32_t i, j, k;
-    const char *f = b->file;
     if (b->aggregation != LEADROUTE_AGG_NONE && b->hit_policy != LEADROUTE_HIT_COLLECT)
-        return lr__error_set_at(LEADROUTE_ETABLE, f, 0, 0, "an aggregation needs hit_policy collect");
+        return lr__table_error(b, b->aggregation_line, "an aggregation needs hit_policy collect");
     t->hit_policy = b->hit_policy;
     t->aggregation = b->aggregation;
     if (t->aggregation != LEADROUTE_AGG_NONE) {
         if (t->noutputs == 0)
-            return lr__error_set_at(LEADROUTE_ETABLE, f, 0, 0, "an aggregation needs at least one output column");
+            return lr__table_error(b, b->aggregation_line, "an aggregation needs at least one output column");
         if (t->aggregation != LEADROUTE_AGG_COUNT)
             for (i = 0; i < t->noutputs; i++)
                 if (t->outputs[i].type != LEADROUTE_TYPE_NUMBER)
-                    return lr__error_set_at(LEADROUTE_ETABLE, f, 0, 0,
+                    return lr__table_error(b, b->aggregation_line,
                                             "aggregation %s needs number outputs; output '%s' is not a number "
                                             "(declare it as out:%s:number)",
                                             t->aggregation == LEADROUTE_AGG_SUM ? "sum"
@@ -573,12 +589,12 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
             if (strcmp(t->outputs[j].name, b->prios[i].output) == 0)
                 col = &t->outputs[j];
         if (!col)
-            return lr__error_set_at(LEADROUTE_ETABLE, f, b->prios[i].line, f ? 1 : 0,
+            return lr__table_error(b, b->prios[i].line,
                                     "priority list for '%s', which is not an output column", b->prios[i].output);
         memset(&origin, 0, sizeof origin);
-        origin.file = f;
+        origin.file = b->file;
         origin.line = b->prios[i].line;
-        ctx.origin = f ? &origin : NULL;
+        ctx.origin = b->file ? &origin : NULL;
         ctx.cell = 0;
         ctx.column = col->name;
         ctx.type = col->type;
@@ -590,11 +606,11 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
         for (j = 0; j < col->npriorities; j++)
             for (k = 0; k < j; k++)
                 if (lr__value_equal(&col->priorities[j], &col->priorities[k]))
-                    return lr__error_set_at(LEADROUTE_ETABLE, f, b->prios[i].line, f ? 1 : 0,
+                    return lr__table_error(b, b->prios[i].line,
                                             "priority list for '%s' names a value twice", col->name);
     }
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) && b->nprios == 0)
-        return lr__error_set_at(LEADROUTE_ETABLE, f, 0, 0,
+        return lr__table_error(b, b->policy_line,
                                 "hit policy %s needs at least one priority list (#! priority: output = a, b, c)",
                                 t->hit_policy == LEADROUTE_HIT_PRIORITY ? "priority" : "output order");
     return LEADROUTE_OK;

@@ -308,11 +308,13 @@ static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__pl
 int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
 {
     int rc;
+    if (r) {
+        r->count = 0;
+        r->has_aggregates = 0;
+        r->table = t;
+    }
     if (!t || !lead || !r)
         return lr__error_set(LEADROUTE_EINVAL, "table, lead and result must not be NULL");
-    r->count = 0;
-    r->has_aggregates = 0;
-    r->table = t;
     if ((rc = lr__lead_check_header(lead)) != 0)
         return rc;
     if (!lr__result_fits(t, r))
@@ -541,7 +543,7 @@ static void lr__sort_by_priority(const leadroute_table *t, uint32_t *h, uint32_t
     }
 }
 
-static void lr__aggregate(const leadroute_table *t, leadroute_result *r)
+static int lr__aggregate(const leadroute_table *t, leadroute_result *r)
 {
     uint32_t j, i;
     for (j = 0; j < t->noutputs; j++) {
@@ -575,12 +577,16 @@ static void lr__aggregate(const leadroute_table *t, leadroute_result *r)
                 a->number = v->number;
             } else if (t->aggregation == LEADROUTE_AGG_SUM) {
                 a->number += v->number;
+                if (!isfinite(a->number))
+                    return lr__error_set(LEADROUTE_ERANGE, "the sum of output '%s' is too large for a double",
+                                         t->outputs[j].name);
             } else if (t->aggregation == LEADROUTE_AGG_MIN ? v->number < a->number : v->number > a->number) {
                 a->number = v->number;
             }
         }
     }
     r->has_aggregates = 1;
+    return LEADROUTE_OK;
 }
 
 int lr__apply_policy(const leadroute_table *t, leadroute_result *r)
@@ -624,7 +630,7 @@ int lr__apply_policy(const leadroute_table *t, leadroute_result *r)
         return LEADROUTE_OK;
     case LEADROUTE_HIT_COLLECT:
         if (t->aggregation != LEADROUTE_AGG_NONE)
-            lr__aggregate(t, r);
+            return lr__aggregate(t, r);
         return LEADROUTE_OK;
     default:
         return lr__error_set(LEADROUTE_EINVAL, "unknown hit policy %u", t->hit_policy);

@@ -871,6 +871,44 @@ static void test_conjunction_of_columns(void **state)
     leadroute_table_unref(t);
 }
 
+/* Review findings: Greek accented capitals and final sigma fold like the
+ * rest; a COLLECT sum that overflows is an error; a failed call empties the
+ * result. */
+static void test_greek_folding_and_overflow(void **state)
+{
+    leadroute_table *t = parse_ok("code:ci,out:o\n\"\xce\x91\xce\x98\xce\x89\xce\x9d\xce\x91\",athens\n"
+                                  "\"\xce\x9f\xce\x94\xce\x9f\xce\xa3\",street\n");
+    tlead l;
+    (void)state;
+    tl_init(&l);
+    tl_str(&l, "code", "\xce\xb1\xce\xb8\xce\xae\xce\xbd\xce\xb1"); /* αθήνα */
+    assert_string_equal(hits(t, &l), "1");
+    tl_init(&l);
+    tl_str(&l, "code", "\xce\xbf\xce\xb4\xce\xbf\xcf\x82"); /* οδος with final sigma */
+    assert_string_equal(hits(t, &l), "2");
+    leadroute_table_unref(t);
+
+    t = parse_ok("#! hit_policy: C+\nk,out:n:number\n-,1e308\n-,1e308\n");
+    tl_init(&l);
+    tl_str(&l, "k", "x");
+    assert_int_equal(eval_rc(t, &l), LEADROUTE_ERANGE);
+    expect_message_has("'n'");
+    leadroute_table_unref(t);
+
+    {
+        leadroute_result *r = NULL;
+        t = parse_ok("k,out:o\n-,a\n");
+        assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+        tl_init(&l);
+        assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_count(r), 1);
+        assert_int_equal(leadroute_table_eval(NULL, &l.lead, r), LEADROUTE_EINVAL);
+        assert_int_equal(leadroute_result_count(r), 0);
+        leadroute_result_free(r);
+        leadroute_table_unref(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -896,6 +934,7 @@ int main(void)
         cmocka_unit_test_teardown(test_invalid_lead_values, teardown),
         cmocka_unit_test_teardown(test_output_cells, teardown),
         cmocka_unit_test_teardown(test_conjunction_of_columns, teardown),
+        cmocka_unit_test(test_greek_folding_and_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
