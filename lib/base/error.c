@@ -95,7 +95,7 @@ int lr__error_set_at(int code, const char *file, uint32_t line, uint32_t column,
 {
     va_list ap;
     va_start(ap, fmt);
-    lr__error_vset(code, file ? file : "<input>", line, column, fmt, ap);
+    lr__error_vset(code, file, line, column, fmt, ap);
     va_end(ap);
     return code;
 }

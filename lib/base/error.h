@@ -15,7 +15,9 @@
  * `return lr__error_set(...)`. */
 int lr__error_set(int code, const char *fmt, ...) LR__PRINTF(2, 3);
 
-/* Same, with a source location: the message becomes "file:line:col: ...". */
+/* Same, with a source location: the message becomes "file:line:col: ..."
+ * (or "file:line: ..." without a column). A NULL file means there is no
+ * location (a table built through the API): the plain message is set. */
 int lr__error_set_at(int code, const char *file, uint32_t line, uint32_t column,
                      const char *fmt, ...) LR__PRINTF(5, 6);
 

@@ -123,19 +123,6 @@ static void lr__normalise_word(const char *s, size_t n, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static int lr__directive_error(leadroute_table_builder *b, uint32_t line, const char *fmt, ...) LR__PRINTF(3, 4);
-static int lr__directive_error(leadroute_table_builder *b, uint32_t line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (b->file)
-        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1, "%s", msg);
-    return lr__error_set(LEADROUTE_EPARSE, "%s", msg);
-}
-
 int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
                        size_t value_len, uint32_t line)
 {
@@ -175,7 +162,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 return LEADROUTE_OK;
             }
         }
-        return lr__directive_error(b, line,
+        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
                                    "unknown hit policy '%s': expected first, unique, any, priority, rule order, "
                                    "output order or collect", shown);
     }
@@ -195,13 +182,15 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 return LEADROUTE_OK;
             }
         }
-        return lr__directive_error(b, line, "unknown aggregation '%s': expected none, sum, count, min or max",
+        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+                                "unknown aggregation '%s': expected none, sum, count, min or max",
                                    shown);
     }
     if (strcmp(k, "name") == 0 || strcmp(k, "version") == 0) {
         char *copy;
         if (value_len > LEADROUTE_MAX_STRING || !lr__utf8_valid(value, value_len))
-            return lr__directive_error(b, line, "%s must be at most 4096 bytes of UTF-8", k);
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+                                "%s must be at most 4096 bytes of UTF-8", k);
         copy = lr__arena_strndup(&b->arena, value, value_len);
         if (!copy)
             return lr__error_nomem();
@@ -218,7 +207,8 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         uint32_t i;
         int rc;
         if (!eq)
-            return lr__directive_error(b, line, "priority needs 'output = value, value, ...', got '%s'", shown);
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+                                "priority needs 'output = value, value, ...', got '%s'", shown);
         out = value;
         out_len = (size_t)(eq - value);
         lr__trim(&out, &out_len);
@@ -226,7 +216,8 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
             out += 4, out_len -= 4;
         for (i = 0; i < b->nprios; i++)
             if (strlen(b->prios[i].output) == out_len && memcmp(b->prios[i].output, out, out_len) == 0)
-                return lr__directive_error(b, line, "a second priority list for output '%s'", b->prios[i].output);
+                return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+                                "a second priority list for output '%s'", b->prios[i].output);
         if ((rc = lr__vec_reserve(&b->alloc, (void **)&b->prios, &b->cap_prios, b->nprios + 1, sizeof *b->prios)) != 0)
             return rc;
         b->prios[b->nprios].output = lr__arena_strndup(&b->arena, out, out_len);
@@ -243,7 +234,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         return lr__error_set(LEADROUTE_EINVAL,
                              "unknown table property '%s': expected hit_policy, aggregation, name, version or priority",
                              shown);
-    return lr__directive_error(b, line,
+    return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
                                "unknown directive '%s': expected hit_policy, aggregation, name, version or priority",
                                shown);
 }
@@ -311,19 +302,9 @@ int leadroute_table_builder_add_output(leadroute_table_builder *b, const char *n
     return lr__builder_add_column(b, 1, name, strlen(name), type, 0);
 }
 
-static int lr__rule_error(const lr__origin *o, int code, const char *fmt, ...) LR__PRINTF(3, 4);
-static int lr__rule_error(const lr__origin *o, int code, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (o && o->file)
-        return lr__error_set_at(code, o->file, o->line, o->id_col ? o->id_col : o->cell_cols ? o->cell_cols[0] : 1,
-                                "%s", msg);
-    return lr__error_set(code, "%s", msg);
-}
+/* A rule's errors point at its id cell, else its first cell (no location for built rules). */
+#define LR__RULE_AT(o) (o) ? (o)->file : NULL, (o) ? (o)->line : 0, \
+                       !(o) ? 0 : (o)->id_col ? (o)->id_col : (o)->cell_cols ? (o)->cell_cols[0] : 1
 
 static int lr__api_text_check(const char *s, const char *what, const char *rule_id)
 {
@@ -360,7 +341,8 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
         lr__trim(&id, &id_len);
         if (id_len == 0 || id_len > LEADROUTE_MAX_NAME || !lr__utf8_valid(id, id_len)) {
             snprintf(idbuf, sizeof idbuf, "%u", b->nrules + 1);
-            return lr__rule_error(origin, LEADROUTE_ETABLE, "rule %s: the rule id must be 1 to 256 bytes of UTF-8",
+            return lr__error_set_at(LEADROUTE_ETABLE, LR__RULE_AT(origin),
+                                    "rule %s: the rule id must be 1 to 256 bytes of UTF-8",
                                   idbuf);
         }
     } else {
@@ -375,7 +357,8 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
             char counts[96];
             snprintf(counts, sizeof counts, "%zu input and %zu output cells, the table has %u and %u",
                      rule->input_count, rule->output_count, b->ninputs, b->noutputs);
-            return lr__rule_error(origin, LEADROUTE_ETABLE, "rule '%s' has %s", shown, counts);
+            return lr__error_set_at(LEADROUTE_ETABLE, LR__RULE_AT(origin),
+                                    "rule '%s' has %s", shown, counts);
         }
         if ((rule->input_count && !rule->inputs) || (rule->output_count && !rule->outputs))
             return lr__error_set(LEADROUTE_EINVAL, "rule '%s': inputs or outputs is NULL", shown);
@@ -385,7 +368,8 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
                 snprintf(first, sizeof first, " (first on line %u)", b->rules[existing].line);
             else
                 snprintf(first, sizeof first, " (rule %u)", existing + 1);
-            return lr__rule_error(origin, LEADROUTE_ETABLE, "duplicate rule id '%s'%s", shown, first);
+            return lr__error_set_at(LEADROUTE_ETABLE, LR__RULE_AT(origin),
+                                    "duplicate rule id '%s'%s", shown, first);
         }
 
         memset(&r, 0, sizeof r);

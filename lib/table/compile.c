@@ -230,7 +230,8 @@ static int lr__index_text(lr__compiler *cc, uint32_t col, lr__index *ix)
                     for (k = 0; k < nlens && lens[k] != at->len; k++)
                         ;
                     if (k == nlens) {
-                        if ((rc = lr__vec_reserve(cc->a, (void **)&lens, &cap_lens, (size_t)nlens + 1, sizeof *lens)) != 0)
+                        if ((rc = lr__vec_reserve(cc->a, (void **)&lens, &cap_lens, (size_t)nlens + 1,
+                                                  sizeof *lens)) != 0)
                             goto done;
                         lens[nlens++] = at->len;
                     }
@@ -545,35 +546,22 @@ static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builde
     return LEADROUTE_OK;
 }
 
-/* A table-level error: located at a directive's line when parsing a file,
- * plain for the builder API. */
-static int lr__table_error(const leadroute_table_builder *b, uint32_t line, const char *fmt, ...) LR__PRINTF(3, 4);
-static int lr__table_error(const leadroute_table_builder *b, uint32_t line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (b->file)
-        return lr__error_set_at(LEADROUTE_ETABLE, b->file, line, line ? 1 : 0, "%s", msg);
-    return lr__error_set(LEADROUTE_ETABLE, "%s", msg);
-}
-
 static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b)
 {
     uint32_t i, j, k;
     if (b->aggregation != LEADROUTE_AGG_NONE && b->hit_policy != LEADROUTE_HIT_COLLECT)
-        return lr__table_error(b, b->aggregation_line, "an aggregation needs hit_policy collect");
+        return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_line, 1,
+                                    "an aggregation needs hit_policy collect");
     t->hit_policy = b->hit_policy;
     t->aggregation = b->aggregation;
     if (t->aggregation != LEADROUTE_AGG_NONE) {
         if (t->noutputs == 0)
-            return lr__table_error(b, b->aggregation_line, "an aggregation needs at least one output column");
+            return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_line, 1,
+                                    "an aggregation needs at least one output column");
         if (t->aggregation != LEADROUTE_AGG_COUNT)
             for (i = 0; i < t->noutputs; i++)
                 if (t->outputs[i].type != LEADROUTE_TYPE_NUMBER)
-                    return lr__table_error(b, b->aggregation_line,
+                    return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_line, 1,
                                             "aggregation %s needs number outputs; output '%s' is not a number "
                                             "(declare it as out:%s:number)",
                                             t->aggregation == LEADROUTE_AGG_SUM ? "sum"
@@ -589,7 +577,7 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
             if (strcmp(t->outputs[j].name, b->prios[i].output) == 0)
                 col = &t->outputs[j];
         if (!col)
-            return lr__table_error(b, b->prios[i].line,
+            return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->prios[i].line, 1,
                                     "priority list for '%s', which is not an output column", b->prios[i].output);
         memset(&origin, 0, sizeof origin);
         origin.file = b->file;
@@ -606,11 +594,11 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
         for (j = 0; j < col->npriorities; j++)
             for (k = 0; k < j; k++)
                 if (lr__value_equal(&col->priorities[j], &col->priorities[k]))
-                    return lr__table_error(b, b->prios[i].line,
+                    return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->prios[i].line, 1,
                                             "priority list for '%s' names a value twice", col->name);
     }
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) && b->nprios == 0)
-        return lr__table_error(b, b->policy_line,
+        return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->policy_line, 1,
                                 "hit policy %s needs at least one priority list (#! priority: output = a, b, c)",
                                 t->hit_policy == LEADROUTE_HIT_PRIORITY ? "priority" : "output order");
     return LEADROUTE_OK;
@@ -694,7 +682,8 @@ static int lr__value_ids(lr__compiler *cc, const leadroute_table_builder *b)
                 t->out_values[j][k] = vals[k];
                 t->out_values[j][k].version = LEADROUTE_VALUE_VERSION;
                 if (vals[k].type == LEADROUTE_VALUE_STRING &&
-                    !(t->out_values[j][k].string = lr__arena_strndup(&t->arena, vals[k].string, strlen(vals[k].string))))
+                    !(t->out_values[j][k].string =
+                          lr__arena_strndup(&t->arena, vals[k].string, strlen(vals[k].string))))
                     rc = lr__error_nomem();
             }
             t->value_ids[j] = ids;

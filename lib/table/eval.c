@@ -318,12 +318,14 @@ int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadrou
     if ((rc = lr__lead_check_header(lead)) != 0)
         return rc;
     if (!lr__result_fits(t, r))
-        return lr__error_set(LEADROUTE_ERANGE, "the result is too small for this table; call leadroute_result_reserve()");
+        return lr__error_set(LEADROUTE_ERANGE,
+                             "the result is too small for this table; call leadroute_result_reserve()");
     return LEADROUTE_OK;
 }
 
 /* Add a scalar column's outcome to the plan. */
-static inline __attribute__((always_inline)) void lr__plan_scalar(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
+static inline __attribute__((always_inline)) void lr__plan_scalar(const leadroute_table *t, leadroute_result *r,
+                                                                  lr__plan *plan, const lr__index *ix,
                             uint32_t c, uint32_t oi)
 {
     const lr__outcome *o = &ix->outcomes[oi];

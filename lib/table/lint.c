@@ -289,7 +289,8 @@ static const char *lr__witness(lr__linter *L, const uint32_t *choice, const uint
         if (!k || !k->value)
             continue;
         if (t->inputs[c].type == LEADROUTE_TYPE_SET && k2 && k2->value)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s={%s, %s}", sep, t->inputs[c].name, k->value, k2->value);
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s={%s, %s}", sep, t->inputs[c].name, k->value,
+                                  k2->value);
         else if (t->inputs[c].type == LEADROUTE_TYPE_SET)
             n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s={%s}", sep, t->inputs[c].name, k->value);
         else
