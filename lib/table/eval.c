@@ -326,7 +326,7 @@ int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadrou
 /* Add a scalar column's outcome to the plan. */
 static inline __attribute__((always_inline)) void lr__plan_scalar(const leadroute_table *t, leadroute_result *r,
                                                                   lr__plan *plan, const lr__index *ix,
-                            uint32_t c, uint32_t oi)
+                                                                  uint32_t c, uint32_t oi)
 {
     const lr__outcome *o = &ix->outcomes[oi];
     uint32_t i, pop = o->popcount;
