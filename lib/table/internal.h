@@ -104,7 +104,6 @@ static inline uint32_t lr__padded_words(uint32_t nwords)
 
 typedef struct lr__keymap_entry {
     uint64_t hash;
-    uint64_t head;            /* the key's first 8 bytes, zero-padded: short keys compare here */
     const char *str;
     uint32_t len;
     uint32_t outcome;
@@ -315,33 +314,26 @@ int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t le
                    uint32_t *existing);
 
 /* Lookups sit on the evaluation path, so they are inline. */
-static inline uint64_t lr__key_head(const char *s, size_t len)
+static inline int lr__same_bytes(const char *a, const char *b, size_t len)
 {
-    uint64_t h = 0;
-    size_t i, n = len < 8 ? len : 8;
-    for (i = 0; i < n; i++)
-        h |= (uint64_t)(unsigned char)s[i] << (8 * i);
-    return h;
+    size_t i;
+    if (len > 32)
+        return memcmp(a, b, len) == 0;
+    for (i = 0; i < len; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
 }
 
 static inline lr__keymap_entry *lr__keymap_find(const lr__keymap *m, uint64_t h, const char *s, size_t len)
 {
     uint32_t i = (uint32_t)h & m->mask;
-    uint64_t head = 0;
-    int have_head = 0;
     for (;;) {
         lr__keymap_entry *e = &m->slots[i];
         if (!e->str)
             return e;
-        if (e->hash == h && e->len == len) {
-            /* short keys (most routing values) never leave the slot */
-            if (!have_head) {
-                head = lr__key_head(s, len);
-                have_head = 1;
-            }
-            if (e->head == head && (len <= 8 || memcmp(e->str + 8, s + 8, len - 8) == 0))
-                return e;
-        }
+        if (e->hash == h && e->len == len && lr__same_bytes(e->str, s, len))
+            return e;
         i = (i + 1) & m->mask;
     }
 }

@@ -61,7 +61,6 @@ int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t le
         e = lr__keymap_find(m, h, s, len);
     }
     e->hash = h;
-    e->head = lr__key_head(s, len);
     e->str = s;
     e->len = len;
     e->outcome = value;
