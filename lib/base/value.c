@@ -213,50 +213,57 @@ void lr__fold(const char *s, size_t len, char *out)
     }
 }
 
-static int lr__string_check(const char *s, const char *what, const char *part)
+int lr__text_check(const char *s, const char *field, const char *part, size_t *len)
 {
+    char who[32 + LEADROUTE_MAX_NAME];
     size_t n;
+    int rc;
+    if (s && (rc = lr__text_measure(s, LEADROUTE_MAX_STRING, &n)) == 0) {
+        if (len)
+            *len = n;
+        return LEADROUTE_OK;
+    }
+    if (field)
+        snprintf(who, sizeof who, "lead field '%s'", field);
+    else
+        snprintf(who, sizeof who, "lead");
     if (!s)
-        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is NULL", what, part);
-    n = strnlen(s, LEADROUTE_MAX_STRING + 1);
-    if (n > LEADROUTE_MAX_STRING)
-        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is longer than %d bytes", what, part,
-                             LEADROUTE_MAX_STRING);
-    if (n && !lr__utf8_valid(s, n))
-        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is not valid UTF-8", what, part);
-    return LEADROUTE_OK;
+        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is NULL", who, part);
+    if (rc == -1)
+        return lr__error_set(LEADROUTE_ELEAD, "%s: %s is longer than %d bytes", who, part, LEADROUTE_MAX_STRING);
+    return lr__error_set(LEADROUTE_ELEAD, "%s: %s is not valid UTF-8", who, part);
 }
 
-int lr__value_check(const leadroute_value *v, const char *what)
+int lr__value_check(const leadroute_value *v, const char *field)
 {
     size_t i;
     int rc;
     if (v->version == 0 || v->version > LEADROUTE_VALUE_VERSION)
-        return lr__error_set(LEADROUTE_EVERSION, "%s: leadroute_value version %u is not supported (1..%u)",
-                             what, v->version, LEADROUTE_VALUE_VERSION);
+        return lr__error_set(LEADROUTE_EVERSION, "lead field '%s': leadroute_value version %u is not supported (1..%u)",
+                             field, v->version, LEADROUTE_VALUE_VERSION);
     switch (v->type) {
     case LEADROUTE_VALUE_NULL:
     case LEADROUTE_VALUE_BOOL:
         return LEADROUTE_OK;
     case LEADROUTE_VALUE_STRING:
-        return lr__string_check(v->string, what, "string");
+        return lr__text_check(v->string, field, "string", NULL);
     case LEADROUTE_VALUE_NUMBER:
         if (!isfinite(v->number))
-            return lr__error_set(LEADROUTE_ELEAD, "%s: number is %s, not a finite number", what,
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': number is %s, not a finite number", field,
                                  isnan(v->number) ? "NaN" : "infinite");
         return LEADROUTE_OK;
     case LEADROUTE_VALUE_SET:
         if (v->item_count > LEADROUTE_MAX_SET_ITEMS)
-            return lr__error_set(LEADROUTE_ELEAD, "%s: set has %zu items, more than %d", what,
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set has %zu items, more than %d", field,
                                  v->item_count, LEADROUTE_MAX_SET_ITEMS);
         if (v->item_count && !v->items)
-            return lr__error_set(LEADROUTE_ELEAD, "%s: set items are NULL", what);
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': set items are NULL", field);
         for (i = 0; i < v->item_count; i++)
-            if ((rc = lr__string_check(v->items[i], what, "set item")) != LEADROUTE_OK)
+            if ((rc = lr__text_check(v->items[i], field, "set item", NULL)) != LEADROUTE_OK)
                 return rc;
         return LEADROUTE_OK;
     default:
-        return lr__error_set(LEADROUTE_ELEAD, "%s: unknown value type %u", what, v->type);
+        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': unknown value type %u", field, v->type);
     }
 }
 
@@ -307,12 +314,11 @@ int leadroute_lead_validate(const leadroute_lead *lead)
     int rc;
     if ((rc = lr__lead_check_header(lead)) != LEADROUTE_OK)
         return rc;
-    if (lead->id && (rc = lr__string_check(lead->id, "lead", "id")) != LEADROUTE_OK)
+    if (lead->id && (rc = lr__text_check(lead->id, NULL, "id", NULL)) != LEADROUTE_OK)
         return rc;
     for (i = 0; i < lead->field_count; i++) {
         const leadroute_field *f = lr__lead_field(lead, i);
         size_t n;
-        char what[64 + LEADROUTE_MAX_NAME];
         if (!f->name)
             return lr__error_set(LEADROUTE_ELEAD, "lead field %zu has no name", i);
         n = strnlen(f->name, LEADROUTE_MAX_NAME + 1);
@@ -321,8 +327,7 @@ int leadroute_lead_validate(const leadroute_lead *lead)
                                  LEADROUTE_MAX_NAME);
         if (!lr__utf8_valid(f->name, n))
             return lr__error_set(LEADROUTE_ELEAD, "lead field %zu: name is not valid UTF-8", i);
-        snprintf(what, sizeof what, "lead field '%s'", f->name);
-        if ((rc = lr__value_check(&f->value, what)) != LEADROUTE_OK)
+        if ((rc = lr__value_check(&f->value, f->name)) != LEADROUTE_OK)
             return rc;
         for (j = 0; j < i; j++)
             if (strcmp(lr__lead_field(lead, j)->name, f->name) == 0)

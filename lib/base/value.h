@@ -26,8 +26,13 @@ void lr__trim(const char **s, size_t *len);
  * never changes the length). ASCII, Latin-1, Greek and Cyrillic capitals. */
 void lr__fold(const char *s, size_t len, char *out);
 
-/* Validate one value (version, UTF-8, length, finite, set size);
- * `what` names it in the message. Returns LEADROUTE_OK or an error set. */
-int lr__value_check(const leadroute_value *v, const char *what);
+/* Check a string of a lead: not NULL, at most LEADROUTE_MAX_STRING bytes,
+ * valid UTF-8; *len (if not NULL) gets its length. `field` names the field
+ * in the message (NULL: the lead itself), `part` what was checked. */
+int lr__text_check(const char *s, const char *field, const char *part, size_t *len);
+
+/* Validate the value of lead field `field` (version, UTF-8, length,
+ * finite, set size). Returns LEADROUTE_OK or an error set. */
+int lr__value_check(const leadroute_value *v, const char *field);
 
 #endif

@@ -1223,32 +1223,31 @@ static void finish(const char *name, const run_stats *st)
     assert_int_equal(st->differences, 0);
 }
 
+/* `ntables` tables of lo..lo+span-1 rules, seeded from `base`. */
+static void run_random_sizes(const char *name, uint64_t base, size_t ntables, size_t nleads, size_t lo,
+                             size_t span)
+{
+    run_stats st = {0};
+    for (size_t i = 0; i < ntables; i++) {
+        uint64_t seed = g_seed_offset + base + i;
+        rng r = {seed};
+        run_table(seed, lo + rng_below(&r, (uint32_t)span), nleads, &st);
+    }
+    finish(name, &st);
+}
+
 /* 1..64 rules: a single bitset word. */
 static void test_small_tables(void **state)
 {
     (void)state;
-    run_stats st = {0};
-    size_t ntables = scaled(1500, 3), nleads = 400;
-    for (size_t i = 0; i < ntables; i++) {
-        uint64_t seed = g_seed_offset + 0x1000000ull + i;
-        rng r = {seed};
-        run_table(seed, 1 + rng_below(&r, 64), nleads, &st);
-    }
-    finish("small (1-64 rules)", &st);
+    run_random_sizes("small (1-64 rules)", 0x1000000ull, scaled(1500, 3), 400, 1, 64);
 }
 
 /* 65..300 rules: several words. */
 static void test_medium_tables(void **state)
 {
     (void)state;
-    run_stats st = {0};
-    size_t ntables = scaled(600, 2), nleads = 600;
-    for (size_t i = 0; i < ntables; i++) {
-        uint64_t seed = g_seed_offset + 0x2000000ull + i;
-        rng r = {seed};
-        run_table(seed, 65 + rng_below(&r, 236), nleads, &st);
-    }
-    finish("medium (65-300 rules)", &st);
+    run_random_sizes("medium (65-300 rules)", 0x2000000ull, scaled(600, 2), 600, 65, 236);
 }
 
 /* Rule counts at word and block boundaries. */
