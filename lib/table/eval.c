@@ -210,7 +210,12 @@ typedef struct lr__plan {
     int dead;                 /* a column accepts no rule: nothing can match */
 } lr__plan;
 
-static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only)
+/* `prefetch`: fetch the next candidate group while this one is ANDed; it
+ * pays only when the bitsets outgrow the caches, and costs instructions
+ * when they do not. */
+static inline __attribute__((always_inline)) void lr__scan_kernel(const leadroute_table *t, leadroute_result *r,
+                                                                  const lr__plan *plan, int first_only,
+                                                                  int prefetch)
 {
     const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
     lr__view **xv = r->order;
@@ -226,16 +231,14 @@ static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__pl
         for (i = 0; i < nx && m; i++)
             m &= lr__view_summary(xv[i], s);
         while (m) {
-            /* the group of LR_SCAN_GROUP words holding the next candidate */
+            /* the group of LR_SCAN_GROUP words holding the next candidate; its
+             * other words need no masking: summaries are exact (a bit per
+             * nonzero word), so the ANDs below clear what they would */
             uint32_t g = lr__ctz64(m) & ~(LR_SCAN_GROUP - 1);
             uint32_t w0 = s * 64 + g, k;
-            uint64_t x[LR_SCAN_GROUP];
-            for (k = 0; k < LR_SCAN_GROUP; k++)
-                x[k] = (m >> (g + k)) & 1u ? ~(uint64_t)0 : 0;
+            uint64_t x[LR_SCAN_GROUP] = { ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0 };
             m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
-            if (m) {
-                /* start fetching the next candidate group while this one is ANDed:
-                 * on big tables each column's group is a cache miss */
+            if (prefetch && m) {
                 uint32_t wn = s * 64 + (lr__ctz64(m) & ~(LR_SCAN_GROUP - 1));
                 for (i = 0; i < nd; i++)
                     __builtin_prefetch(dw[i] + wn);
@@ -255,8 +258,11 @@ static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__pl
                 uint64_t y = x[k];
                 if (!y)
                     continue;
-                if (w + 1 == t->nwords)
+                if (w + 1 >= t->nwords) {
+                    if (w >= t->nwords)
+                        break; /* padding */
                     y &= last;
+                }
                 for (i = 0; i < nx && y; i++)
                     y &= lr__view_word(xv[i], w);
                 while (y) {
@@ -271,6 +277,18 @@ static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__pl
         }
     }
     r->count = count;
+}
+
+/* Dense bitsets past this many words per column (8 KiB) leave the L1 and
+ * L2 caches quickly: prefetch. */
+#define LR_PREFETCH_WORDS 1024u
+
+static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only)
+{
+    if (t->nwords > LR_PREFETCH_WORDS)
+        lr__scan_kernel(t, r, plan, first_only, 1);
+    else
+        lr__scan_kernel(t, r, plan, first_only, 0);
 }
 
 int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
@@ -291,6 +309,24 @@ int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadrou
     return LEADROUTE_OK;
 }
 
+/* Add a dense bitset to the plan. Only the rarest goes first: it prunes the
+ * summaries soonest, and the word ANDs are branch-free, so a full sort would
+ * cost more than it saves. */
+static inline void lr__plan_dense(leadroute_result *r, lr__plan *plan, const uint64_t *words,
+                                  const uint64_t *summary, uint32_t pop)
+{
+    uint32_t i = plan->nd++;
+    if (i > 0 && pop < r->dense_pops[0]) {
+        r->dense_words[i] = r->dense_words[0];
+        r->dense_sums[i] = r->dense_sums[0];
+        r->dense_pops[i] = r->dense_pops[0];
+        i = 0;
+    }
+    r->dense_words[i] = words;
+    r->dense_sums[i] = summary;
+    r->dense_pops[i] = pop;
+}
+
 /* Add a scalar column's outcome to the plan. */
 static inline __attribute__((always_inline)) void lr__plan_scalar(const leadroute_table *t, leadroute_result *r,
                                                                   lr__plan *plan, const lr__index *ix,
@@ -305,15 +341,7 @@ static inline __attribute__((always_inline)) void lr__plan_scalar(const leadrout
         return;
     }
     if (o->nnz == LR_DENSE) {
-        for (i = plan->nd; i > 0 && r->dense_pops[i - 1] > pop; i--) {
-            r->dense_words[i] = r->dense_words[i - 1];
-            r->dense_sums[i] = r->dense_sums[i - 1];
-            r->dense_pops[i] = r->dense_pops[i - 1];
-        }
-        r->dense_words[i] = o->words;
-        r->dense_sums[i] = o->summary;
-        r->dense_pops[i] = pop;
-        plan->nd++;
+        lr__plan_dense(r, plan, o->words, o->summary, pop);
     } else {
         lr__view *v = &r->views[c];
         v->kind = LR_VIEW_SPARSE;
@@ -377,15 +405,7 @@ static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan
             plan->dead = 1;
             return;
         }
-        for (i = plan->nd; i > 0 && r->dense_pops[i - 1] > ix->dpopcount; i--) {
-            r->dense_words[i] = r->dense_words[i - 1];
-            r->dense_sums[i] = r->dense_sums[i - 1];
-            r->dense_pops[i] = r->dense_pops[i - 1];
-        }
-        r->dense_words[i] = ix->dwords;
-        r->dense_sums[i] = ix->dsummary;
-        r->dense_pops[i] = ix->dpopcount;
-        plan->nd++;
+        lr__plan_dense(r, plan, ix->dwords, ix->dsummary, ix->dpopcount);
         return;
     }
     v->popcount = pop > t->nrules ? t->nrules : pop;
@@ -393,6 +413,33 @@ static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan
         r->order[i] = r->order[i - 1];
     r->order[i] = v;
     plan->nx++;
+}
+
+/* Length of a NUL-terminated ASCII string of at most LEADROUTE_MAX_STRING
+ * bytes; 0 if it is anything else (the general path then checks it). */
+static inline int lr__ascii_length(const char *str, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)str;
+    size_t n = 0;
+    while (p[n] - 1u < 0x7fu) /* 1..127: ASCII, not the end */
+        n++;
+    *len = n;
+    return p[n] == 0 && n <= LEADROUTE_MAX_STRING;
+}
+
+/* A set of short ASCII items: checked here, so the plan reads it directly. */
+static inline int lr__fast_set(const leadroute_value *v, lr__input *in)
+{
+    size_t i, n;
+    if (v->item_count > LEADROUTE_MAX_SET_ITEMS || (v->item_count && !v->items))
+        return 0;
+    for (i = 0; i < v->item_count; i++)
+        if (!v->items[i] || !lr__ascii_length(v->items[i], &n))
+            return 0;
+    in->kind = v->item_count ? LR_IN_SET : LR_IN_NULL;
+    in->items = v->items;
+    in->nitems = v->item_count;
+    return 1;
 }
 
 /* The common shapes, read without the general checks' detours: a field at
@@ -409,12 +456,9 @@ static inline int lr__fast_outcome(const leadroute_table *t, const leadroute_lea
     if (v->version != LEADROUTE_VALUE_VERSION)
         return 0;
     if (v->type == LEADROUTE_VALUE_STRING && ix->type == LEADROUTE_TYPE_STRING && v->string) {
-        const unsigned char *p = (const unsigned char *)v->string;
         const char *s = v->string;
-        size_t n = 0;
-        while (p[n] - 1u < 0x7fu) /* 1..127: ASCII, not the end */
-            n++;
-        if (p[n] != 0 || n > LEADROUTE_MAX_STRING)
+        size_t n;
+        if (!lr__ascii_length(s, &n))
             return 0;
         if (n && (s[0] <= ' ' || s[n - 1] <= ' '))
             lr__trim(&s, &n);
@@ -447,6 +491,13 @@ int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, l
 
         if (!plan.dead && lr__fast_outcome(t, lead, r, ix, c, &oi)) {
             lr__plan_scalar(t, r, &plan, ix, c, oi);
+            continue;
+        }
+        if (!plan.dead && ix->type == LEADROUTE_TYPE_SET && c < lead->field_count &&
+            lead->fields[c].name == t->inputs[c].name &&
+            lead->fields[c].value.version == LEADROUTE_VALUE_VERSION &&
+            lead->fields[c].value.type == LEADROUTE_VALUE_SET && lr__fast_set(&lead->fields[c].value, &in)) {
+            lr__plan_set(t, r, &plan, ix, c, &in, &parts_used);
             continue;
         }
         if ((rc = lr__input_get(t, lead, c, &in)) != 0)
