@@ -61,7 +61,10 @@ typedef enum leadroute_error_code {
     LEADROUTE_ELIMIT = -10,     /**< a documented limit was exceeded */
     LEADROUTE_ENOTFOUND = -11,  /**< no such name or id */
     LEADROUTE_EUSER = -12,      /**< never produced by the library: host callbacks return it */
-    LEADROUTE_ENOTSUP = -13     /**< operation not supported by this object */
+    LEADROUTE_ENOTSUP = -13,    /**< operation not supported by this object */
+    LEADROUTE_ECONFLICT = -14,  /**< a compare-and-swap lost: state changed meanwhile (retry) */
+    LEADROUTE_EEXISTS = -15,    /**< already there: a claimed key, a duplicate id */
+    LEADROUTE_ECALLBACK = -16   /**< a host callback failed (the message names it and its code) */
 } leadroute_error_code;
 
 /**

@@ -11,10 +11,12 @@
  * - value.h:  values and leads
  * - table.h:  decision tables (parse, build, compile, lint, evaluate)
  * - leads.h:  reading leads from CSV files
+ * - router.h: reps, pools, strategies, host callbacks, routing
  */
 #include "common.h"
 #include "value.h"
 #include "table.h"
 #include "leads.h"
+#include "router.h"
 
 #endif /* LEADROUTE_H */

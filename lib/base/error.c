@@ -32,6 +32,9 @@ const char *leadroute_strerror(int code)
     case LEADROUTE_ENOTFOUND: return "not found";
     case LEADROUTE_EUSER: return "error reported by a host callback";
     case LEADROUTE_ENOTSUP: return "not supported";
+    case LEADROUTE_ECONFLICT: return "conflicting update";
+    case LEADROUTE_EEXISTS: return "already exists";
+    case LEADROUTE_ECALLBACK: return "host callback failed";
     default: return "unknown error";
     }
 }

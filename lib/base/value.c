@@ -65,8 +65,9 @@ int lr__text_measure(const char *s, size_t max, size_t *len)
         if ((size_t)(p - start) > max)
             return -1;
     }
-    *len = (size_t)(p - start);
-    return *len > max ? -1 : 0;
+    if (len)
+        *len = (size_t)(p - start);
+    return (size_t)(p - start) > max ? -1 : 0;
 }
 
 int leadroute_utf8_valid(const char *text, size_t length)
@@ -80,6 +81,32 @@ static locale_t lr__c_locale;
 static void lr__c_locale_init(void)
 {
     lr__c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+size_t lr__format_double(char *buf, size_t cap, double v)
+{
+    char tmp[40];
+    int prec, n = 0;
+    locale_t old = (locale_t)0;
+
+    pthread_once(&lr__c_locale_once, lr__c_locale_init);
+    if (lr__c_locale)
+        old = uselocale(lr__c_locale);
+    for (prec = 1; prec <= 17; prec++) {
+        n = snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v || v != v)
+            break;
+    }
+    if (lr__c_locale)
+        uselocale(old);
+    if (n < 0)
+        n = 0;
+    if (cap) {
+        size_t k = (size_t)n < cap ? (size_t)n : cap - 1;
+        memcpy(buf, tmp, k);
+        buf[k] = 0;
+    }
+    return (size_t)n;
 }
 
 int lr__parse_number(const char *s, size_t len, double *out)

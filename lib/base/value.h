@@ -16,6 +16,11 @@ int lr__text_measure(const char *s, size_t max, size_t *len);
  * text, locale-independent, finite. Returns 0 on success. */
 int lr__parse_number(const char *s, size_t len, double *out);
 
+/* The shortest decimal text that reads back as `v`, in the C locale
+ * whatever the host's locale ("0.5", never "0,5"); NUL-terminated within
+ * `cap` bytes. Returns the full length. */
+size_t lr__format_double(char *buf, size_t cap, double v);
+
 /* Does `len` bytes at `s` equal the lower-case ASCII `word`, ignoring ASCII case? */
 int lr__equal_ci(const char *s, size_t len, const char *word);
 

@@ -141,7 +141,7 @@ static void test_versions_and_errors(void)
     EXPECT(leadroute_version_number() == LEADROUTE_VERSION_NUMBER);
     EXPECT(strcmp(leadroute_version_string(), LEADROUTE_VERSION_STRING) == 0);
 
-    for (code = LEADROUTE_OK; code >= LEADROUTE_ENOTSUP; code--) {
+    for (code = LEADROUTE_OK; code >= LEADROUTE_ECALLBACK; code--) {
         const char *text = leadroute_strerror(code);
         EXPECT(text != NULL && text[0] != '\0');
         if (code != LEADROUTE_OK && text != NULL)

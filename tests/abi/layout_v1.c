@@ -91,6 +91,108 @@ struct frozen_leadroute_diagnostic_v1 {
     const char *message;
 };
 
+struct frozen_leadroute_rep_v1 {
+    uint32_t version;
+    const char *id;
+    const char *name;
+    const char *const *pools;
+    size_t pool_count;
+    double weight;
+    uint32_t capacity;
+    uint32_t tier;
+    const leadroute_field *skills;
+    size_t skill_count;
+    int active;
+};
+
+struct frozen_leadroute_skill_filter_v1 {
+    const char *field;
+    const char *skill;
+};
+
+struct frozen_leadroute_tier_rule_v1 {
+    double min_score;
+    uint32_t min_tier;
+};
+
+struct frozen_leadroute_pool_v1 {
+    uint32_t version;
+    const char *id;
+    uint32_t strategy;
+    const leadroute_skill_filter *filters;
+    size_t filter_count;
+    const char *score_field;
+    const leadroute_tier_rule *tiers;
+    size_t tier_count;
+    const char *fallback;
+    uint32_t on_empty;
+    const char *default_owner;
+    const char *queue;
+    int owner_first;
+};
+
+struct frozen_leadroute_assignment_v1 {
+    uint32_t version;
+    const char *key;
+    const char *lead_id;
+    const char *rep_id;
+    const char *previous;
+    const char *pool_id;
+    const char *rule_id;
+    uint64_t table_hash;
+    int64_t at_ms;
+    double sla_minutes;
+};
+
+struct frozen_leadroute_commit_v1 {
+    uint32_t version;
+    const leadroute_assignment *assignment;
+    const char *pool_id;
+    uint64_t expected_version;
+    const void *state;
+    size_t state_length;
+    uint32_t capacity;
+    const char *account_key;
+};
+
+struct frozen_leadroute_store_v1 {
+    uint32_t version;
+    int (*load_pool)(void *user_data, const char *pool_id, void *buf, size_t cap, size_t *length, uint64_t *state_version);
+    int (*find_claim)(void *user_data, const char *key, char *rep_id, size_t cap);
+    int (*open_count)(void *user_data, const char *rep_id, uint32_t *count);
+    int (*commit)(void *user_data, const leadroute_commit *commit, char *owner, size_t owner_cap);
+    int (*close)(void *user_data, const char *key);
+};
+
+struct frozen_leadroute_availability_v1 {
+    uint32_t version;
+    int (*check)(void *user_data, const char *rep_id, const leadroute_lead *lead, int64_t now_ms, uint32_t *verdict, char *reason, size_t cap);
+};
+
+struct frozen_leadroute_notify_v1 {
+    uint32_t version;
+    int (*assigned)(void *user_data, const leadroute_assignment *assignment);
+};
+
+struct frozen_leadroute_clock_v1 {
+    uint32_t version;
+    int64_t (*now_ms)(void *user_data);
+};
+
+struct frozen_leadroute_router_options_v1 {
+    uint32_t version;
+    const leadroute_allocator *allocator;
+    const char *dedupe_field;
+    const char *account_field;
+    const char *owner_output;
+    const char *pool_output;
+    const char *queue_output;
+    const char *status_output;
+    const char *sla_output;
+    const char *tags_output;
+    uint32_t max_retries;
+};
+
 /*
  * Member lists: X(frozen, real, member) checks offset, size and type;
  * N(frozen, real, member) is for a nested frozen struct, whose type differs
@@ -115,6 +217,28 @@ struct frozen_leadroute_diagnostic_v1 {
 #define DIAGNOSTIC_V1(X, N, F, R) \
     X(F, R, version) X(F, R, kind) X(F, R, rule_id) X(F, R, line) X(F, R, other_rule_id) \
     X(F, R, other_line) X(F, R, witness) X(F, R, message)
+#define REP_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, id) X(F, R, name) X(F, R, pools) X(F, R, pool_count) X(F, R, weight) X(F, R, capacity) X(F, R, tier) X(F, R, skills) X(F, R, skill_count) X(F, R, active)
+#define SKILL_FILTER_V1(X, N, F, R) \
+    X(F, R, field) X(F, R, skill)
+#define TIER_RULE_V1(X, N, F, R) \
+    X(F, R, min_score) X(F, R, min_tier)
+#define POOL_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, id) X(F, R, strategy) X(F, R, filters) X(F, R, filter_count) X(F, R, score_field) X(F, R, tiers) X(F, R, tier_count) X(F, R, fallback) X(F, R, on_empty) X(F, R, default_owner) X(F, R, queue) X(F, R, owner_first)
+#define ASSIGNMENT_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, key) X(F, R, lead_id) X(F, R, rep_id) X(F, R, previous) X(F, R, pool_id) X(F, R, rule_id) X(F, R, table_hash) X(F, R, at_ms) X(F, R, sla_minutes)
+#define COMMIT_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, assignment) X(F, R, pool_id) X(F, R, expected_version) X(F, R, state) X(F, R, state_length) X(F, R, capacity) X(F, R, account_key)
+#define STORE_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, load_pool) X(F, R, find_claim) X(F, R, open_count) X(F, R, commit) X(F, R, close)
+#define AVAILABILITY_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, check)
+#define NOTIFY_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, assigned)
+#define CLOCK_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, now_ms)
+#define ROUTER_OPTIONS_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, allocator) X(F, R, dedupe_field) X(F, R, account_field) X(F, R, owner_output) X(F, R, pool_output) X(F, R, queue_output) X(F, R, status_output) X(F, R, sla_output) X(F, R, tags_output) X(F, R, max_retries)
 
 /* Every struct: list, frozen type, real type, whether the real one may be
  * larger (it grew in a later version, or is library-owned and documented to
@@ -130,7 +254,18 @@ struct frozen_leadroute_diagnostic_v1 {
       LEADROUTE_TABLE_OPTIONS_VERSION > 1) \
     S(RULE_V1, struct frozen_leadroute_rule_v1, leadroute_rule, LEADROUTE_RULE_VERSION > 1) \
     S(DIAGNOSTIC_V1, struct frozen_leadroute_diagnostic_v1, leadroute_diagnostic, \
-      LEADROUTE_DIAGNOSTIC_VERSION > 1)
+      LEADROUTE_DIAGNOSTIC_VERSION > 1) \
+    S(REP_V1, struct frozen_leadroute_rep_v1, leadroute_rep, LEADROUTE_REP_VERSION > 1) \
+    S(SKILL_FILTER_V1, struct frozen_leadroute_skill_filter_v1, leadroute_skill_filter, 0) \
+    S(TIER_RULE_V1, struct frozen_leadroute_tier_rule_v1, leadroute_tier_rule, 0) \
+    S(POOL_V1, struct frozen_leadroute_pool_v1, leadroute_pool, LEADROUTE_POOL_VERSION > 1) \
+    S(ASSIGNMENT_V1, struct frozen_leadroute_assignment_v1, leadroute_assignment, LEADROUTE_ASSIGNMENT_VERSION > 1) \
+    S(COMMIT_V1, struct frozen_leadroute_commit_v1, leadroute_commit, LEADROUTE_COMMIT_VERSION > 1) \
+    S(STORE_V1, struct frozen_leadroute_store_v1, leadroute_store, LEADROUTE_STORE_VERSION > 1) \
+    S(AVAILABILITY_V1, struct frozen_leadroute_availability_v1, leadroute_availability, LEADROUTE_AVAILABILITY_VERSION > 1) \
+    S(NOTIFY_V1, struct frozen_leadroute_notify_v1, leadroute_notify, LEADROUTE_NOTIFY_VERSION > 1) \
+    S(CLOCK_V1, struct frozen_leadroute_clock_v1, leadroute_clock, LEADROUTE_CLOCK_VERSION > 1) \
+    S(ROUTER_OPTIONS_V1, struct frozen_leadroute_router_options_v1, leadroute_router_options, LEADROUTE_ROUTER_OPTIONS_VERSION > 1)
 
 /* Pinned numbers: error codes, enum constants, flags, first struct versions. */
 #define ALL_PINS(P) \
@@ -148,6 +283,9 @@ struct frozen_leadroute_diagnostic_v1 {
     P(LEADROUTE_ENOTFOUND, -11) \
     P(LEADROUTE_EUSER, -12) \
     P(LEADROUTE_ENOTSUP, -13) \
+    P(LEADROUTE_ECONFLICT, -14) \
+    P(LEADROUTE_EEXISTS, -15) \
+    P(LEADROUTE_ECALLBACK, -16) \
     P(LEADROUTE_VALUE_NULL, 0) \
     P(LEADROUTE_VALUE_STRING, 1) \
     P(LEADROUTE_VALUE_NUMBER, 2) \
@@ -174,7 +312,39 @@ struct frozen_leadroute_diagnostic_v1 {
     P(LEADROUTE_DIAG_SHADOWED, 1) \
     P(LEADROUTE_DIAG_OVERLAP, 2) \
     P(LEADROUTE_DIAG_NO_MATCH, 3) \
-    P(LEADROUTE_DIAG_UNLISTED_PRIORITY, 4)
+    P(LEADROUTE_DIAG_UNLISTED_PRIORITY, 4) \
+    P(LEADROUTE_STRATEGY_ROUND_ROBIN, 1) \
+    P(LEADROUTE_STRATEGY_WEIGHTED, 2) \
+    P(LEADROUTE_STRATEGY_LEAST_LOADED, 3) \
+    P(LEADROUTE_EMPTY_UNASSIGNED, 1) \
+    P(LEADROUTE_EMPTY_DEFAULT_OWNER, 2) \
+    P(LEADROUTE_EMPTY_QUEUE, 3) \
+    P(LEADROUTE_AVAILABLE, 0) \
+    P(LEADROUTE_AWAY, 1) \
+    P(LEADROUTE_AT_CAPACITY, 2) \
+    P(LEADROUTE_ROUTE_TRACE, 0x1) \
+    P(LEADROUTE_ROUTE_REASSIGN, 0x2) \
+    P(LEADROUTE_ROUTE_DRY_RUN, 0x4) \
+    P(LEADROUTE_ROUTE_ASSIGNED, 1) \
+    P(LEADROUTE_ROUTE_EXISTING, 2) \
+    P(LEADROUTE_ROUTE_QUEUED, 3) \
+    P(LEADROUTE_ROUTE_UNASSIGNED, 4) \
+    P(LEADROUTE_ROUTE_UNROUTED, 5) \
+    P(LEADROUTE_VERDICT_CHOSEN, 1) \
+    P(LEADROUTE_VERDICT_ELIGIBLE, 2) \
+    P(LEADROUTE_VERDICT_AWAY, 3) \
+    P(LEADROUTE_VERDICT_AT_CAPACITY, 4) \
+    P(LEADROUTE_VERDICT_LACKS_SKILL, 5) \
+    P(LEADROUTE_VERDICT_TIER, 6) \
+    P(LEADROUTE_VERDICT_EXCLUDED, 7) \
+    P(LEADROUTE_VERDICT_NOT_ASKED, 8) \
+    P(LEADROUTE_EXPLAIN_TEXT, 1) \
+    P(LEADROUTE_EXPLAIN_JSON, 2) \
+    P(LEADROUTE_UNROUTED_NO_RULE, 0) \
+    P(LEADROUTE_UNROUTED_NO_TARGET, 1) \
+    P(LEADROUTE_UNROUTED_EMPTY, 2) \
+    P(LEADROUTE_UNROUTED_ERROR, 3) \
+    P(LEADROUTE_UNROUTED_REASONS, 4)
 
 /*
  * Current struct versions. These pins move with a bump (and only then),
@@ -187,7 +357,16 @@ struct frozen_leadroute_diagnostic_v1 {
     P(LEADROUTE_LEAD_VERSION, 1) \
     P(LEADROUTE_TABLE_OPTIONS_VERSION, 1) \
     P(LEADROUTE_RULE_VERSION, 1) \
-    P(LEADROUTE_DIAGNOSTIC_VERSION, 1)
+    P(LEADROUTE_DIAGNOSTIC_VERSION, 1) \
+    P(LEADROUTE_REP_VERSION, 1) \
+    P(LEADROUTE_POOL_VERSION, 1) \
+    P(LEADROUTE_ASSIGNMENT_VERSION, 1) \
+    P(LEADROUTE_COMMIT_VERSION, 1) \
+    P(LEADROUTE_STORE_VERSION, 1) \
+    P(LEADROUTE_AVAILABILITY_VERSION, 1) \
+    P(LEADROUTE_NOTIFY_VERSION, 1) \
+    P(LEADROUTE_CLOCK_VERSION, 1) \
+    P(LEADROUTE_ROUTER_OPTIONS_VERSION, 1)
 
 #if defined(__GNUC__)
 #define SAME_TYPE(a, b) __builtin_types_compatible_p(__typeof__(a), __typeof__(b))

@@ -15,7 +15,8 @@ static const int all_codes[] = {
     LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM,
     LEADROUTE_EPARSE, LEADROUTE_ETABLE, LEADROUTE_ELEAD, LEADROUTE_EHITPOLICY,
     LEADROUTE_ERANGE, LEADROUTE_EIO, LEADROUTE_ELIMIT, LEADROUTE_ENOTFOUND,
-    LEADROUTE_EUSER, LEADROUTE_ENOTSUP,
+    LEADROUTE_EUSER, LEADROUTE_ENOTSUP, LEADROUTE_ECONFLICT, LEADROUTE_EEXISTS,
+    LEADROUTE_ECALLBACK,
 };
 #define NCODES (sizeof all_codes / sizeof all_codes[0])
 
@@ -37,6 +38,9 @@ static void test_codes_are_pinned(void **state)
     assert_int_equal(LEADROUTE_ENOTFOUND, -11);
     assert_int_equal(LEADROUTE_EUSER, -12);
     assert_int_equal(LEADROUTE_ENOTSUP, -13);
+    assert_int_equal(LEADROUTE_ECONFLICT, -14);
+    assert_int_equal(LEADROUTE_EEXISTS, -15);
+    assert_int_equal(LEADROUTE_ECALLBACK, -16);
 }
 
 static void test_strerror_every_code(void **state)
@@ -57,7 +61,7 @@ static void test_strerror_every_code(void **state)
 static void test_strerror_unknown(void **state)
 {
     (void)state;
-    const int unknown[] = { -14, -100, 1, 42, INT_MIN, INT_MAX };
+    const int unknown[] = { -17, -100, 1, 42, INT_MIN, INT_MAX };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = leadroute_strerror(unknown[i]);
         assert_non_null(s);

@@ -1,0 +1,509 @@
+/*
+ * libleadroute: the router (reps, pools, strategies, host callbacks).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LEADROUTE_ROUTER_H
+#define LEADROUTE_ROUTER_H
+
+#include "common.h"
+#include "value.h"
+#include "table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @file
+ * The router takes a lead, evaluates the decision table, reads the matched
+ * rule's outputs (owner, pool, queue, status, SLA minutes, tags), walks the
+ * pool chain, filters reps (active, skills, tier, capacity, availability),
+ * picks one with the pool's strategy, claims the lead in the store
+ * atomically, notifies the host, and records why (docs/router.md).
+ *
+ * Objects:
+ * - ::leadroute_roster: reps and pools, immutable, reference counted.
+ * - ::leadroute_router: table + roster + host callbacks + routing state.
+ * - ::leadroute_decision: the outcome of one routing call and its trace;
+ *   reusable, one thread at a time.
+ *
+ * Threads: leadroute_route() is safe from any number of threads on one
+ * router, each with its own decision. leadroute_router_set_table() and
+ * leadroute_router_set_roster() are atomic and may run while other threads
+ * route: a routing call uses one table and one roster from start to end.
+ * The leadroute_router_set_store() family (callbacks) must be called before
+ * routing starts, not while other threads route.
+ *
+ * Callbacks run on the routing thread, inside leadroute_route(), and may
+ * not call back into the same router. Strings they receive are borrowed for
+ * the call. A callback returns LEADROUTE_OK or a negative code (a host error
+ * is best LEADROUTE_EUSER or LEADROUTE_EIO); the router then reports
+ * LEADROUTE_ECALLBACK and names the callback and its code.
+ */
+
+/* ---- reps and pools ------------------------------------------------------ */
+
+/**
+ * A sales rep. Strings and arrays are copied by leadroute_roster_new().
+ * Skills are named sets: a field whose value is a string or a set of
+ * strings, e.g. {"languages", {"en", "de"}}. Skill items are compared
+ * case-insensitively after trimming.
+ */
+typedef struct leadroute_rep {
+    uint32_t version;               /**< LEADROUTE_REP_VERSION */
+    const char *id;                 /**< stable unique id, required */
+    const char *name;               /**< display name; NULL = the id */
+    const char *const *pools;       /**< ids of the pools the rep belongs to */
+    size_t pool_count;
+    double weight;                  /**< share in weighted pools, > 0 (INIT: 1) */
+    uint32_t capacity;              /**< most open leads at once; 0 = no cap */
+    uint32_t tier;                  /**< seniority tier, 0 = most junior */
+    const leadroute_field *skills;  /**< named skill sets */
+    size_t skill_count;
+    int active;                     /**< 0: never offered a lead (INIT: 1) */
+} leadroute_rep;
+
+#define LEADROUTE_REP_VERSION 1
+#define LEADROUTE_REP_INIT { LEADROUTE_REP_VERSION, NULL, NULL, NULL, 0, 1.0, 0, 0, NULL, 0, 1 }
+
+/** Initialise a rep with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
+LEADROUTE_API int leadroute_rep_init(leadroute_rep *rep, uint32_t version);
+
+/** How a pool picks among its eligible, available members. */
+typedef enum leadroute_strategy {
+    LEADROUTE_STRATEGY_ROUND_ROBIN = 1,  /**< next member by id after the last one served */
+    LEADROUTE_STRATEGY_WEIGHTED = 2,     /**< stride scheduling: shares exactly follow weights */
+    LEADROUTE_STRATEGY_LEAST_LOADED = 3  /**< fewest open leads, ties by id */
+} leadroute_strategy;
+
+/** What a pool does when no member can take the lead and it has no fallback. */
+typedef enum leadroute_empty_policy {
+    LEADROUTE_EMPTY_UNASSIGNED = 1,    /**< leave the lead unassigned (and say why) */
+    LEADROUTE_EMPTY_DEFAULT_OWNER = 2, /**< give it to the pool's default owner */
+    LEADROUTE_EMPTY_QUEUE = 3          /**< put it in the pool's queue */
+} leadroute_empty_policy;
+
+/**
+ * Eligibility filter: the lead's `field` must be in the rep's skill set
+ * `skill` (for a set-valued field: every item). A lead without the field
+ * passes. Frozen layout: arrays of it are read with this exact size.
+ */
+typedef struct leadroute_skill_filter {
+    const char *field;  /**< lead field, e.g. "language" */
+    const char *skill;  /**< rep skill set, e.g. "languages" */
+} leadroute_skill_filter;
+
+/**
+ * Score tier: a lead whose score is >= `min_score` goes only to reps whose
+ * tier is >= `min_tier` (the highest applicable rule wins). Frozen layout.
+ */
+typedef struct leadroute_tier_rule {
+    double min_score;
+    uint32_t min_tier;
+} leadroute_tier_rule;
+
+/** A pool. Members are the reps that list its id. Copied by leadroute_roster_new(). */
+typedef struct leadroute_pool {
+    uint32_t version;                       /**< LEADROUTE_POOL_VERSION */
+    const char *id;                         /**< unique id, required */
+    uint32_t strategy;                      /**< ::leadroute_strategy (INIT: round robin) */
+    const leadroute_skill_filter *filters;  /**< all must pass */
+    size_t filter_count;
+    const char *score_field;                /**< lead field read by `tiers`; NULL = "score" */
+    const leadroute_tier_rule *tiers;
+    size_t tier_count;
+    const char *fallback;                   /**< pool tried next when none can take it; NULL = none */
+    uint32_t on_empty;                      /**< ::leadroute_empty_policy (INIT: unassigned) */
+    const char *default_owner;              /**< rep id, for LEADROUTE_EMPTY_DEFAULT_OWNER */
+    const char *queue;                      /**< queue name, for LEADROUTE_EMPTY_QUEUE */
+    int owner_first;                        /**< give the lead to its account's owner first */
+} leadroute_pool;
+
+#define LEADROUTE_POOL_VERSION 1
+#define LEADROUTE_POOL_INIT                                                                                \
+    { LEADROUTE_POOL_VERSION, NULL, LEADROUTE_STRATEGY_ROUND_ROBIN, NULL, 0, NULL, NULL, 0, NULL,           \
+      LEADROUTE_EMPTY_UNASSIGNED, NULL, NULL, 0 }
+
+/** Initialise a pool with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
+LEADROUTE_API int leadroute_pool_init(leadroute_pool *pool, uint32_t version);
+
+/** Opaque, immutable, reference-counted set of reps and pools. Thread-safe to share. */
+typedef struct leadroute_roster leadroute_roster;
+
+/**
+ * Check and copy reps and pools into a new roster.
+ * Rejected with a precise message (LEADROUTE_EINVAL, LEADROUTE_EVERSION or
+ * LEADROUTE_ETABLE): NULL or duplicate ids, a rep in an unknown pool, a
+ * weight that is not finite and > 0, an unknown strategy or empty policy, a
+ * fallback to an unknown pool or a fallback cycle, a default owner that is
+ * not a rep, a missing queue name, NaN tier scores, invalid UTF-8.
+ * @param out       receives the roster (reference count 1); NULL on error
+ * @param allocator NULL = malloc/free; copied
+ * @return LEADROUTE_OK or an error; nothing is allocated on error. Thread-safe.
+ */
+LEADROUTE_API int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep_count,
+                                       const leadroute_pool *pools, size_t pool_count,
+                                       const leadroute_allocator *allocator);
+
+/**
+ * Parse a roster from CSV text (docs/router.md: a `#! pools` section and a
+ * `#! reps` section, each with its header row). Errors name file:line:col.
+ * @return as leadroute_roster_new(), plus LEADROUTE_EPARSE. Thread-safe.
+ */
+LEADROUTE_API int leadroute_roster_parse(leadroute_roster **out, const char *text, size_t length,
+                                         const char *filename, const leadroute_allocator *allocator);
+
+/** Read a file and call leadroute_roster_parse(). Adds LEADROUTE_EIO. Thread-safe. */
+LEADROUTE_API int leadroute_roster_load(leadroute_roster **out, const char *path,
+                                        const leadroute_allocator *allocator);
+
+/** Take a reference; returns `roster`. Atomic, NULL-safe. */
+LEADROUTE_API leadroute_roster *leadroute_roster_ref(leadroute_roster *roster);
+/** Drop a reference; the last one frees. Atomic, NULL-safe. */
+LEADROUTE_API void leadroute_roster_unref(leadroute_roster *roster);
+/** Number of reps (0 for NULL). */
+LEADROUTE_API size_t leadroute_roster_rep_count(const leadroute_roster *roster);
+/** Id of rep `index` in id order, owned by the roster; NULL if out of range. */
+LEADROUTE_API const char *leadroute_roster_rep_id(const leadroute_roster *roster, size_t index);
+/** Number of pools (0 for NULL). */
+LEADROUTE_API size_t leadroute_roster_pool_count(const leadroute_roster *roster);
+/** Id of pool `index` in id order, owned by the roster; NULL if out of range. */
+LEADROUTE_API const char *leadroute_roster_pool_id(const leadroute_roster *roster, size_t index);
+
+/* ---- host callbacks ------------------------------------------------------ */
+
+/** An assignment, as handed to the store and to notify. Borrowed for the call. */
+typedef struct leadroute_assignment {
+    uint32_t version;        /**< LEADROUTE_ASSIGNMENT_VERSION */
+    const char *key;         /**< dedupe key of the lead */
+    const char *lead_id;     /**< lead id; may be NULL */
+    const char *rep_id;      /**< the rep who gets the lead */
+    const char *previous;    /**< rep who had it, when reassigning; else NULL */
+    const char *pool_id;     /**< pool it came from; NULL for a direct owner */
+    const char *rule_id;     /**< matched rule */
+    uint64_t table_hash;     /**< leadroute_table_hash() of the table used */
+    int64_t at_ms;           /**< clock time of the decision, ms since the epoch */
+    double sla_minutes;      /**< from the table, 0 if none */
+} leadroute_assignment;
+
+#define LEADROUTE_ASSIGNMENT_VERSION 1
+
+/**
+ * One atomic write: everything or nothing. The store must, in one
+ * transaction:
+ * 1. if `pool_id` is not NULL, check that the pool's state version is still
+ *    `expected_version`, else fail with LEADROUTE_ECONFLICT;
+ * 2. if `capacity` > 0, check that the rep has fewer open leads, else
+ *    LEADROUTE_ECONFLICT;
+ * 3. claim `assignment->key`: if it is held by someone other than
+ *    `assignment->previous` (NULL: by anyone), fail with LEADROUTE_EEXISTS
+ *    and copy the holder's rep id into `owner` (`owner_cap` bytes);
+ * 4. write the pool state (`state_length` bytes, new version
+ *    expected_version + 1); move the claim to the rep; add one open lead to
+ *    the rep (and remove one from `previous`); record the assignment;
+ *    claim `account_key` for the rep unless it is held already.
+ */
+typedef struct leadroute_commit {
+    uint32_t version;                         /**< LEADROUTE_COMMIT_VERSION */
+    const leadroute_assignment *assignment;
+    const char *pool_id;                      /**< NULL: no pool state to write */
+    uint64_t expected_version;
+    const void *state;
+    size_t state_length;
+    uint32_t capacity;                        /**< the rep's cap, 0 = none */
+    const char *account_key;                  /**< NULL = none */
+} leadroute_commit;
+
+#define LEADROUTE_COMMIT_VERSION 1
+
+/**
+ * Storage: pool state, claims, open-lead counts. Designed so one SQL
+ * database or Redis can serve many hosts: state is versioned and every
+ * write is one compare-and-swap (commit). Callbacks receive `user_data`
+ * first. All methods are required for a store of version 1.
+ */
+typedef struct leadroute_store {
+    uint32_t version;  /**< LEADROUTE_STORE_VERSION */
+    /** Load a pool's strategy state into `buf` (`cap` bytes; set `*length`;
+     *  if `*length` > cap the router calls again with a larger buffer). A
+     *  pool never written: length 0, version 0. */
+    int (*load_pool)(void *user_data, const char *pool_id, void *buf, size_t cap, size_t *length,
+                     uint64_t *state_version);
+    /** Who holds `key`: copy the rep id into `rep_id` (`cap` bytes) and return
+     *  LEADROUTE_OK, or return LEADROUTE_ENOTFOUND. */
+    int (*find_claim)(void *user_data, const char *key, char *rep_id, size_t cap);
+    /** Open leads of a rep (0 if unknown). */
+    int (*open_count)(void *user_data, const char *rep_id, uint32_t *count);
+    /** The atomic write described at ::leadroute_commit. */
+    int (*commit)(void *user_data, const leadroute_commit *commit, char *owner, size_t owner_cap);
+    /** The lead of `key` is closed: release the claim, one open lead less for
+     *  its rep. LEADROUTE_ENOTFOUND if not claimed. */
+    int (*close)(void *user_data, const char *key);
+} leadroute_store;
+
+#define LEADROUTE_STORE_VERSION 1
+
+/** Availability verdicts. */
+typedef enum leadroute_availability_verdict {
+    LEADROUTE_AVAILABLE = 0,
+    LEADROUTE_AWAY = 1,        /**< with a reason: "vacation", "outside hours", ... */
+    LEADROUTE_AT_CAPACITY = 2
+} leadroute_availability_verdict;
+
+/** Availability: asked only for candidates that pass every other check, once per rep per call. */
+typedef struct leadroute_availability {
+    uint32_t version;  /**< LEADROUTE_AVAILABILITY_VERSION */
+    /** Set `*verdict`; for AWAY, optionally a NUL-terminated reason in `reason` (`cap` bytes). */
+    int (*check)(void *user_data, const char *rep_id, const leadroute_lead *lead, int64_t now_ms,
+                 uint32_t *verdict, char *reason, size_t cap);
+} leadroute_availability;
+
+#define LEADROUTE_AVAILABILITY_VERSION 1
+
+/** Notification after a successful claim. A failure keeps the assignment; the
+ *  notification stays pending (leadroute_router_retry_notifications()). */
+typedef struct leadroute_notify {
+    uint32_t version;  /**< LEADROUTE_NOTIFY_VERSION */
+    int (*assigned)(void *user_data, const leadroute_assignment *assignment);
+} leadroute_notify;
+
+#define LEADROUTE_NOTIFY_VERSION 1
+
+/** Clock, injectable for tests and simulation. */
+typedef struct leadroute_clock {
+    uint32_t version;  /**< LEADROUTE_CLOCK_VERSION */
+    int64_t (*now_ms)(void *user_data);  /**< milliseconds since the Unix epoch */
+} leadroute_clock;
+
+#define LEADROUTE_CLOCK_VERSION 1
+
+/* ---- the router ---------------------------------------------------------- */
+
+/** Opaque router. */
+typedef struct leadroute_router leadroute_router;
+
+/** Router options. Output names say which table outputs the router reads. */
+typedef struct leadroute_router_options {
+    uint32_t version;                      /**< LEADROUTE_ROUTER_OPTIONS_VERSION */
+    const leadroute_allocator *allocator;  /**< NULL = malloc/free; copied */
+    const char *dedupe_field;   /**< lead field holding the dedupe key; NULL = the lead id */
+    const char *account_field;  /**< email or domain for owner-first; NULL = "email" */
+    const char *owner_output;   /**< NULL = "owner" */
+    const char *pool_output;    /**< NULL = "pool" */
+    const char *queue_output;   /**< NULL = "queue" */
+    const char *status_output;  /**< NULL = "status" */
+    const char *sla_output;     /**< NULL = "sla_minutes" */
+    const char *tags_output;    /**< NULL = "tags" */
+    uint32_t max_retries;       /**< commit conflicts retried per call; 0 = 64 */
+} leadroute_router_options;
+
+#define LEADROUTE_ROUTER_OPTIONS_VERSION 1
+#define LEADROUTE_ROUTER_OPTIONS_INIT                                                                      \
+    { LEADROUTE_ROUTER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/** Initialise router options. @return LEADROUTE_OK, EINVAL, EVERSION. */
+LEADROUTE_API int leadroute_router_options_init(leadroute_router_options *options, uint32_t version);
+
+/**
+ * Create a router with the built-in thread-safe in-memory store, no
+ * availability callback (everyone available), no notify, the system clock.
+ * Takes its own references to `table` and `roster`.
+ * @return LEADROUTE_OK, EINVAL (NULL table or roster), EVERSION, ENOMEM.
+ */
+LEADROUTE_API int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadroute_roster *roster,
+                                       const leadroute_router_options *options);
+
+/** Free a router (NULL-safe). No thread may be routing with it. */
+LEADROUTE_API void leadroute_router_free(leadroute_router *router);
+
+/** Replace the table atomically; routing calls in flight finish with the old one. Thread-safe. */
+LEADROUTE_API int leadroute_router_set_table(leadroute_router *router, leadroute_table *table);
+/** Replace reps and pools atomically. Routing state (rotation, claims, counts) is kept by id. Thread-safe. */
+LEADROUTE_API int leadroute_router_set_roster(leadroute_router *router, leadroute_roster *roster);
+
+/** Use a host store (copied; NULL = back to the built-in store). Before routing starts.
+ *  @return LEADROUTE_OK, EINVAL (a method missing), EVERSION. */
+LEADROUTE_API int leadroute_router_set_store(leadroute_router *router, const leadroute_store *store,
+                                             void *user_data);
+/** Availability callback (copied; NULL = everyone available). Before routing starts. */
+LEADROUTE_API int leadroute_router_set_availability(leadroute_router *router,
+                                                    const leadroute_availability *availability,
+                                                    void *user_data);
+/** Notify callback (copied; NULL = none). Before routing starts. */
+LEADROUTE_API int leadroute_router_set_notify(leadroute_router *router, const leadroute_notify *notify,
+                                              void *user_data);
+/** Clock (copied; NULL = the system clock). Before routing starts. */
+LEADROUTE_API int leadroute_router_set_clock(leadroute_router *router, const leadroute_clock *clock,
+                                             void *user_data);
+
+/* ---- routing ------------------------------------------------------------- */
+
+/** Flags for leadroute_route(). */
+#define LEADROUTE_ROUTE_TRACE 0x1u     /**< record every candidate and pool for explain */
+#define LEADROUTE_ROUTE_REASSIGN 0x2u  /**< route again even if the key is claimed; the holder is excluded */
+#define LEADROUTE_ROUTE_DRY_RUN 0x4u   /**< decide without committing or notifying */
+
+/** Opaque decision: the outcome and trace of one routing call. One thread at a time. */
+typedef struct leadroute_decision leadroute_decision;
+
+/** What happened to the lead. */
+typedef enum leadroute_route_status {
+    LEADROUTE_ROUTE_ASSIGNED = 1,    /**< a rep got it (new claim, or reassigned) */
+    LEADROUTE_ROUTE_EXISTING = 2,    /**< the key was already claimed: that rep keeps it */
+    LEADROUTE_ROUTE_QUEUED = 3,      /**< put in a queue (table output or empty policy) */
+    LEADROUTE_ROUTE_UNASSIGNED = 4,  /**< no one: no rule, no target, or an empty pool's policy */
+    LEADROUTE_ROUTE_UNROUTED = 5     /**< an error stopped routing; nothing was changed */
+} leadroute_route_status;
+
+/** Candidate verdicts in the trace. */
+typedef enum leadroute_verdict {
+    LEADROUTE_VERDICT_CHOSEN = 1,
+    LEADROUTE_VERDICT_ELIGIBLE = 2,     /**< could have taken it; the strategy chose another */
+    LEADROUTE_VERDICT_AWAY = 3,
+    LEADROUTE_VERDICT_AT_CAPACITY = 4,
+    LEADROUTE_VERDICT_LACKS_SKILL = 5,
+    LEADROUTE_VERDICT_TIER = 6,         /**< tier below the lead's score tier */
+    LEADROUTE_VERDICT_EXCLUDED = 7,     /**< inactive, unknown, or the previous holder */
+    LEADROUTE_VERDICT_NOT_ASKED = 8     /**< the strategy chose before asking (owner first, direct) */
+} leadroute_verdict;
+
+/** New decision. @return LEADROUTE_OK, EINVAL, ENOMEM. */
+LEADROUTE_API int leadroute_decision_new(leadroute_decision **out, const leadroute_allocator *allocator);
+/** Free a decision (NULL-safe). */
+LEADROUTE_API void leadroute_decision_free(leadroute_decision *decision);
+
+/**
+ * Route one lead. The decision is overwritten.
+ * @return LEADROUTE_OK whenever a decision was made (status ASSIGNED,
+ *         EXISTING, QUEUED or UNASSIGNED; a failed notify is still OK and
+ *         leadroute_decision_notified() says 0). On error the status is
+ *         UNROUTED, the reason says why, and neither store nor counters
+ *         changed, so routing the lead again later gives the same outcome:
+ *         LEADROUTE_EINVAL, EVERSION, ELEAD (bad lead, or no dedupe key),
+ *         EHITPOLICY, ENOTFOUND (the rule names a pool the roster lacks),
+ *         ECALLBACK (a store or availability callback failed),
+ *         ECONFLICT (commit conflicts beyond max_retries), ENOMEM.
+ * Thread-safe: many threads may route through one router, each with its
+ * own decision.
+ */
+LEADROUTE_API int leadroute_route(leadroute_router *router, const leadroute_lead *lead, uint32_t flags,
+                                  leadroute_decision *decision);
+
+/** ::leadroute_route_status of the last call (0 before any). */
+LEADROUTE_API uint32_t leadroute_decision_status(const leadroute_decision *decision);
+/** Name of a status: "assigned", "existing", "queued", "unassigned", "unrouted". */
+LEADROUTE_API const char *leadroute_route_status_name(uint32_t status);
+/** Rep who has the lead (ASSIGNED, EXISTING), else NULL. Owned by the decision. */
+LEADROUTE_API const char *leadroute_decision_rep(const leadroute_decision *decision);
+/** Pool it came from, or NULL. */
+LEADROUTE_API const char *leadroute_decision_pool(const leadroute_decision *decision);
+/** Queue (QUEUED), or NULL. */
+LEADROUTE_API const char *leadroute_decision_queue(const leadroute_decision *decision);
+/** Matched rule id, or NULL. */
+LEADROUTE_API const char *leadroute_decision_rule(const leadroute_decision *decision);
+/** One sentence: why this outcome. Never NULL. */
+LEADROUTE_API const char *leadroute_decision_reason(const leadroute_decision *decision);
+/** Table `status` output (e.g. "nurture"), or NULL. */
+LEADROUTE_API const char *leadroute_decision_label(const leadroute_decision *decision);
+/** Table `tags` output, or NULL. */
+LEADROUTE_API const char *leadroute_decision_tags(const leadroute_decision *decision);
+/** Table `sla_minutes` output, 0 if none. */
+LEADROUTE_API double leadroute_decision_sla_minutes(const leadroute_decision *decision);
+/** leadroute_table_hash() of the table used, 0 if none. */
+LEADROUTE_API uint64_t leadroute_decision_table_hash(const leadroute_decision *decision);
+/** 1 if the host was notified of this assignment, 0 if not (or none to notify). */
+LEADROUTE_API int leadroute_decision_notified(const leadroute_decision *decision);
+/** Number of candidates in the trace (all with LEADROUTE_ROUTE_TRACE; else the chosen one). */
+LEADROUTE_API size_t leadroute_decision_candidate_count(const leadroute_decision *decision);
+/**
+ * Candidate `index`: its rep id, pool and ::leadroute_verdict, and the detail
+ * (away reason, missing skill). Out pointers may be NULL.
+ * @return LEADROUTE_OK, LEADROUTE_ERANGE.
+ */
+LEADROUTE_API int leadroute_decision_candidate(const leadroute_decision *decision, size_t index,
+                                               const char **rep_id, const char **pool_id, uint32_t *verdict,
+                                               const char **detail);
+
+/** Explain formats. */
+#define LEADROUTE_EXPLAIN_TEXT 1  /**< several lines for people */
+#define LEADROUTE_EXPLAIN_JSON 2  /**< one line of JSON */
+
+/**
+ * Render the decision's trace. Writes at most `cap` bytes including the NUL
+ * (truncating); `*needed` (may be NULL) gets the full length without the NUL.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown format, NULL decision).
+ */
+LEADROUTE_API int leadroute_decision_explain(const leadroute_decision *decision, int format, char *buf,
+                                             size_t cap, size_t *needed);
+
+/* ---- after routing ------------------------------------------------------- */
+
+/** The lead of `key` is closed: frees one unit of its rep's capacity. Thread-safe.
+ *  @return LEADROUTE_OK, ENOTFOUND, ECALLBACK. */
+LEADROUTE_API int leadroute_router_close(leadroute_router *router, const char *key);
+
+/** Number of notifications that failed and wait for a retry. Thread-safe. */
+LEADROUTE_API size_t leadroute_router_pending_count(leadroute_router *router);
+
+/**
+ * Copy pending notification `index` (oldest first): its dedupe key and rep
+ * id into the buffers. @return LEADROUTE_OK, ERANGE. Thread-safe.
+ */
+LEADROUTE_API int leadroute_router_pending(leadroute_router *router, size_t index, char *key, size_t key_cap,
+                                           char *rep_id, size_t rep_cap);
+
+/**
+ * Call notify again for every pending notification, oldest first; those that
+ * succeed leave the list. @param delivered (may be NULL) how many succeeded.
+ * @return LEADROUTE_OK if none is left pending, else LEADROUTE_ECALLBACK. Thread-safe.
+ */
+LEADROUTE_API int leadroute_router_retry_notifications(leadroute_router *router, size_t *delivered);
+
+/**
+ * A router for simulation: same table, roster and callbacks except notify,
+ * whose store reads through to this router's store but writes only to its
+ * own memory. Route sample leads through it without touching live state.
+ * @return LEADROUTE_OK, EINVAL, ENOMEM. Thread-safe towards `router`.
+ */
+LEADROUTE_API int leadroute_router_fork(leadroute_router **out, leadroute_router *router);
+
+/* ---- metrics ------------------------------------------------------------- */
+
+/** Unrouted reasons counted in metrics. */
+typedef enum leadroute_unrouted_reason {
+    LEADROUTE_UNROUTED_NO_RULE = 0,   /**< no rule matched */
+    LEADROUTE_UNROUTED_NO_TARGET = 1, /**< the rule names no owner, pool or queue */
+    LEADROUTE_UNROUTED_EMPTY = 2,     /**< every pool in the chain empty, policy unassigned */
+    LEADROUTE_UNROUTED_ERROR = 3,     /**< an error (bad lead, callback failure) */
+    LEADROUTE_UNROUTED_REASONS = 4
+} leadroute_unrouted_reason;
+
+/**
+ * Metrics as one line of JSON: routed and unrouted counts by reason, hits
+ * per rule of the current table, assignments per rep and per pool, and per
+ * pool the fairness of assignments among its members (max-min spread and
+ * Jain's index). Writes like leadroute_decision_explain(). Thread-safe: a
+ * consistent snapshot of counters that keep moving.
+ */
+LEADROUTE_API int leadroute_router_metrics_json(leadroute_router *router, char *buf, size_t cap,
+                                                size_t *needed);
+
+/** Assignments made to a rep through this router; 0 if unknown. Thread-safe. */
+LEADROUTE_API uint64_t leadroute_router_rep_assigned(leadroute_router *router, const char *rep_id);
+/** Hits of the current table's rule `index`. Thread-safe. */
+LEADROUTE_API uint64_t leadroute_router_rule_hits(leadroute_router *router, size_t index);
+/** Leads left unrouted for `reason`. Thread-safe. */
+LEADROUTE_API uint64_t leadroute_router_unrouted(leadroute_router *router, uint32_t reason);
+/**
+ * Fairness of a pool: assignments of its current members, max - min
+ * (`spread`) and Jain's index (sum^2 / (n * sum of squares), 1 = equal).
+ * Weighted pools are judged on assignments divided by weight.
+ * @return LEADROUTE_OK, ENOTFOUND. Thread-safe.
+ */
+LEADROUTE_API int leadroute_router_pool_fairness(leadroute_router *router, const char *pool_id, double *spread,
+                                                 double *jain);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEADROUTE_ROUTER_H */

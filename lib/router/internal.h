@@ -1,0 +1,227 @@
+/* Router internals: the compiled roster, the decision record, the router. */
+#ifndef LR_ROUTER_INTERNAL_H
+#define LR_ROUTER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "leadroute/router.h"
+#include "base/alloc.h"
+
+#define LR_NONE UINT32_MAX
+/* `reason` not formatted yet: the common assignment sentence is written on
+ * first read, since most hosts never read it. */
+#define LR_LAZY (UINT32_MAX - 1)
+
+/* ---- roster -------------------------------------------------------------- */
+
+/* A skill set: items trimmed, case-folded, sorted (strcmp), unique. */
+typedef struct lr__skill {
+    const char *name;
+    const char **items;
+    uint32_t nitems;
+} lr__skill;
+
+typedef struct lr__rep {
+    const char *id, *name;
+    uint32_t *pools;          /* pool indexes */
+    uint32_t npools;
+    double weight;
+    uint32_t capacity, tier;
+    int active;
+    lr__skill *skills;        /* sorted by name */
+    uint32_t nskills;
+} lr__rep;
+
+typedef struct lr__pool {
+    const char *id;
+    uint32_t strategy;
+    leadroute_skill_filter *filters;
+    uint32_t nfilters;
+    const char *score_field;
+    leadroute_tier_rule *tiers;   /* sorted by min_score, highest first */
+    uint32_t ntiers;
+    uint32_t fallback;            /* pool index or LR_NONE */
+    uint32_t on_empty;
+    uint32_t default_owner;       /* rep index or LR_NONE */
+    const char *queue;
+    int owner_first;
+    uint32_t *members;            /* rep indexes, in id order */
+    uint32_t nmembers;
+} lr__pool;
+
+struct leadroute_roster {
+    atomic_uint refs;
+    lr__alloc alloc;
+    lr__arena arena;
+    lr__rep *reps;                /* sorted by id */
+    uint32_t nreps;
+    lr__pool *pools;              /* sorted by id */
+    uint32_t npools;
+};
+
+/* Index of the rep / pool with this id, or LR_NONE. */
+uint32_t lr__roster_rep(const leadroute_roster *r, const char *id);
+uint32_t lr__roster_pool(const leadroute_roster *r, const char *id);
+/* 1 if `item` (any case, untrimmed) is in the rep's skill set `skill`. */
+int lr__rep_has_skill(const lr__rep *rep, const char *skill, const char *item);
+
+/* ---- decision ------------------------------------------------------------ */
+
+/* Strings of a decision live in its text buffer, named by offset, so the
+ * buffer may grow; LR_NONE = no string. */
+typedef struct lr__candidate {
+    uint32_t rep_id;      /* offset */
+    uint32_t pool_id;     /* offset */
+    uint32_t verdict;     /* leadroute_verdict */
+    uint32_t detail;      /* offset or LR_NONE */
+} lr__candidate;
+
+/* How the rep was picked, for the trace. */
+typedef enum lr__how {
+    LR_HOW_NONE = 0,
+    LR_HOW_DIRECT = 1,        /* the table's owner output */
+    LR_HOW_ACCOUNT = 2,       /* the account's owner */
+    LR_HOW_STRATEGY = 3,      /* the pool's strategy */
+    LR_HOW_DEFAULT_OWNER = 4, /* an empty pool's default owner */
+    LR_HOW_EXISTING = 5       /* the key was claimed already */
+} lr__how;
+
+struct leadroute_decision {
+    lr__alloc alloc;
+    struct lr__gen *gen;          /* table + roster used; referenced until the next call */
+    leadroute_result *result;     /* evaluation scratch, sized for result_table */
+    const leadroute_table *result_table;
+
+    uint32_t status;              /* leadroute_route_status, 0 before any call */
+    int code;                     /* the call's return code */
+    uint32_t how;                 /* lr__how */
+    uint32_t strategy;            /* the pool's strategy when how == STRATEGY */
+    uint32_t rep, pool, queue, rule, label, tags, reason, lead_id, key, previous; /* offsets */
+    uint32_t state_before, state_after;  /* offsets: the pool state, as text */
+    uint32_t rule_index;          /* LR_NONE if no rule matched */
+    uint32_t rule_line;
+    uint32_t lazy_eligible, lazy_members;  /* for a LR_LAZY reason */
+    double sla_minutes;
+    uint64_t table_hash;
+    int64_t at_ms;
+    int notified;
+    int dry_run;
+
+    lr__candidate *cands;
+    uint32_t ncands, cap_cands;
+    uint32_t *chain;              /* offsets of the pool ids walked, in order */
+    uint32_t nchain, cap_chain;
+
+    char *text;                   /* NUL-separated strings */
+    uint32_t text_len, text_cap;
+
+    /* per-call availability cache, by rep index: 0 = not asked, else verdict + 1 */
+    uint8_t *avail;
+    uint32_t *avail_reason;       /* offsets */
+    uint32_t cap_avail;
+    uint32_t *scratch;            /* eligible rep indexes */
+    uint32_t cap_scratch;
+};
+
+/* Append a string to the decision's text; returns its offset, LR_NONE on ENOMEM. */
+uint32_t lr__decision_str(leadroute_decision *d, const char *s);
+uint32_t lr__decision_strn(leadroute_decision *d, const char *s, size_t n);
+/* The string at offset `off`, NULL for LR_NONE. */
+static inline const char *lr__decision_at(const leadroute_decision *d, uint32_t off)
+{
+    return off >= LR_LAZY ? NULL : d->text + off;
+}
+/* Write a LR_LAZY reason out; decisions are used by one thread at a time. */
+void lr__decision_finish(const leadroute_decision *d);
+
+/* Render the trace (explain.c). */
+int lr__explain_text(const leadroute_decision *d, char *buf, size_t cap, size_t *needed);
+int lr__explain_json(const leadroute_decision *d, char *buf, size_t cap, size_t *needed);
+
+/* ---- router -------------------------------------------------------------- */
+
+/* A counter shared by every roster that names the same rep or pool. */
+typedef struct lr__counter {
+    const char *id;
+    _Atomic uint64_t assigned;
+    struct lr__counter *next;
+} lr__counter;
+
+/* What one routing call uses, swapped as a whole. */
+typedef struct lr__gen {
+    atomic_uint refs;
+    leadroute_table *table;
+    leadroute_roster *roster;
+    uint32_t out_owner, out_pool, out_queue, out_status, out_sla, out_tags; /* output index or LR_NONE */
+    _Atomic uint64_t *rule_hits;  /* per rule of `table` */
+    lr__counter **rep_counters;   /* per rep of `roster` */
+    lr__counter **pool_counters;  /* per pool of `roster` */
+} lr__gen;
+
+typedef struct lr__pending {
+    char *key, *rep_id, *lead_id, *pool_id, *rule_id, *previous;
+    uint64_t table_hash;
+    int64_t at_ms;
+    double sla_minutes;
+} lr__pending;
+
+struct leadroute_router {
+    lr__alloc alloc;
+    char *dedupe_field, *account_field;
+    char *out_names[6];           /* owner, pool, queue, status, sla, tags */
+    uint32_t max_retries;
+
+    pthread_mutex_t gen_lock;     /* guards `gen` swaps and reads of the pointer */
+    pthread_mutex_t swap_lock;    /* one table or roster replacement at a time */
+    lr__gen *gen;
+
+    pthread_mutex_t counter_lock; /* guards the counter lists (append only) */
+    lr__counter *rep_counters, *pool_counters;
+    _Atomic uint64_t unrouted[LEADROUTE_UNROUTED_REASONS];
+    _Atomic uint64_t routed;
+
+    leadroute_store store;
+    void *store_user;
+    struct lr__memstore *memstore; /* the built-in store, always there (fork overlays use it too) */
+    leadroute_availability availability;
+    void *availability_user;
+    int has_availability;
+    leadroute_notify notify;
+    void *notify_user;
+    int has_notify;
+    leadroute_clock clock;
+    void *clock_user;
+    int has_clock;
+
+    pthread_mutex_t pending_lock;
+    lr__pending *pending;
+    uint32_t npending, cap_pending;
+};
+
+lr__gen *lr__gen_acquire(leadroute_router *r);
+void lr__gen_release(lr__gen *g);
+
+/* ---- strategies (strategy.c) ------------------------------------------- */
+
+/* Pool state: what a strategy remembers between calls, kept in the store as
+ * text so a database row shows it plainly:
+ *   round robin:  "rr1 <last rep id>"
+ *   weighted:     "wr1 <virtual time>\n<pass> <rep id>\n..." one line per member seen
+ *   least loaded: "" (it reads open counts instead)
+ * Rep ids hold no newline (the roster checks that). */
+typedef struct lr__state {
+    char *text;
+    size_t len, cap;
+} lr__state;
+
+/* Pick one of `n` eligible reps (indexes into roster, in id order) and
+ * write the pool's next state into `next`. `open` gives open counts per
+ * eligible rep for least loaded (may be NULL otherwise).
+ * Returns the chosen position in `eligible`, or a negative error code. */
+int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
+                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
+                      const lr__alloc *alloc);
+
+#endif

@@ -1,0 +1,938 @@
+/* The built-in store: claims, pool state and open counts in memory.
+ *
+ * Concurrency: no global lock.
+ * - Claims live in 64 shards (chosen by the top bits of the key's XXH3),
+ *   each a mutex over a linear-probing table.
+ * - Reps and pools live in directories that are read without a lock: an
+ *   entry, once published, is never moved or freed before the store, and a
+ *   grown table replaces the old one atomically (old tables are kept until
+ *   the store is freed, as a reader may still walk one).
+ * - A rep's open count is an atomic; a pool has its own mutex.
+ * commit locks the pool, then the claim shard(s) in shard order. Open counts
+ * are changed with a compare-and-swap that re-checks the capacity, so two
+ * commits for one rep never pass the cap together; the parent store of an
+ * overlay is only called with our locks held, never the other way round.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/hash.h"
+#include "router/memstore.h"
+
+#define LR_MS_SHARDS 64u
+#define LR_MS_SHARD_BITS 6
+#define LR_MS_CACHE_LINE 64u
+#define LR_MS_FIRST_SLOTS 16u
+
+/* ---- directory: names to stable entries, lock-free reads ---------------- */
+
+/* First member of every directory entry. */
+typedef struct lr__ms_named {
+    uint64_t hash;
+    const char *name;  /* points into the entry */
+    uint32_t len;
+} lr__ms_named;
+
+typedef struct lr__ms_dir_table {
+    struct lr__ms_dir_table *older;  /* retired tables, freed with the store */
+    uint32_t mask;
+    _Atomic(lr__ms_named *) slots[];
+} lr__ms_dir_table;
+
+typedef struct lr__ms_dir {
+    pthread_mutex_t lock;  /* writers only */
+    _Atomic(lr__ms_dir_table *) table;
+    uint32_t count;        /* under lock */
+} lr__ms_dir;
+
+/* A rep's open leads: the count itself, or in an overlay the change made
+ * here on top of the parent's count (so it may be negative). */
+typedef struct lr__ms_rep {
+    lr__ms_named n;
+    _Atomic int64_t open;
+    char id[];
+} lr__ms_rep;
+
+typedef struct lr__ms_pool {
+    lr__ms_named n;
+    pthread_mutex_t lock;
+    int written;       /* 0: never written here (an overlay reads the parent) */
+    uint64_t version;
+    char *state;
+    size_t len, cap;
+    char id[];
+} lr__ms_pool;
+
+/* ---- claims ------------------------------------------------------------- */
+
+typedef struct lr__ms_claim {
+    lr__ms_rep *holder;  /* NULL: released in this overlay, hides the parent's claim */
+    uint32_t len;
+    int counted;         /* 1: an open lead of the holder; 0: an account claim */
+    char key[];
+} lr__ms_claim;
+
+typedef struct lr__ms_slot {
+    uint64_t hash;
+    lr__ms_claim *claim;  /* NULL: empty */
+} lr__ms_slot;
+
+typedef struct lr__ms_shard {
+    pthread_mutex_t lock;
+    lr__ms_slot *slots;
+    uint32_t mask, count;
+} lr__ms_shard;
+
+/* One shard per cache line, so two threads on neighbouring shards do not
+ * share one. */
+typedef union lr__ms_shard_line {
+    lr__ms_shard s;
+    char pad[((sizeof(lr__ms_shard) + LR_MS_CACHE_LINE - 1) / LR_MS_CACHE_LINE) * LR_MS_CACHE_LINE];
+} lr__ms_shard_line;
+
+struct lr__memstore {
+    lr__alloc alloc;
+    int has_parent;
+    leadroute_store parent;  /* copied */
+    void *parent_user;
+    lr__ms_dir reps, pools;
+    _Atomic uint64_t assignments;
+    void *shard_block;       /* as allocated; `shards` is aligned inside it */
+    lr__ms_shard_line *shards;
+};
+
+/* Holder ids read from the parent go here: the longest valid id fits. */
+typedef char lr__ms_idbuf[LEADROUTE_MAX_STRING + 1];
+
+/* ---- directory ---------------------------------------------------------- */
+
+static lr__ms_dir_table *lr__ms_dir_table_new(const lr__alloc *a, uint32_t size)
+{
+    lr__ms_dir_table *t = lr__calloc(a, 1, sizeof *t + (size_t)size * sizeof t->slots[0]);
+    if (t)
+        t->mask = size - 1;  /* calloc: every slot NULL */
+    return t;
+}
+
+static int lr__ms_dir_init(lr__ms_dir *d, const lr__alloc *a)
+{
+    lr__ms_dir_table *t = lr__ms_dir_table_new(a, LR_MS_FIRST_SLOTS);
+    if (!t)
+        return lr__error_nomem();
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+        lr__free(a, t);
+        return lr__error_nomem();
+    }
+    atomic_init(&d->table, t);
+    d->count = 0;
+    return LEADROUTE_OK;
+}
+
+static lr__ms_named *lr__ms_dir_find(lr__ms_dir *d, uint64_t h, const char *name, uint32_t len)
+{
+    lr__ms_dir_table *t = atomic_load_explicit(&d->table, memory_order_acquire);
+    uint32_t i = (uint32_t)h & t->mask;
+    for (;;) {
+        lr__ms_named *e = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+        if (!e)
+            return NULL;
+        if (e->hash == h && e->len == len && memcmp(e->name, name, len) == 0)
+            return e;
+        i = (i + 1) & t->mask;
+    }
+}
+
+static void lr__ms_dir_place(lr__ms_dir_table *t, lr__ms_named *e)
+{
+    uint32_t i = (uint32_t)e->hash & t->mask;
+    while (atomic_load_explicit(&t->slots[i], memory_order_relaxed))
+        i = (i + 1) & t->mask;
+    atomic_store_explicit(&t->slots[i], e, memory_order_release);
+}
+
+/* Publish `e` unless an entry of that name exists; `*out` gets the entry in
+ * the directory (`e` or the older one: the caller frees `e` then). */
+static int lr__ms_dir_insert(lr__ms_dir *d, const lr__alloc *a, lr__ms_named *e, lr__ms_named **out)
+{
+    lr__ms_dir_table *t;
+    lr__ms_named *old;
+    pthread_mutex_lock(&d->lock);
+    old = lr__ms_dir_find(d, e->hash, e->name, e->len);
+    if (old) {
+        pthread_mutex_unlock(&d->lock);
+        *out = old;
+        return LEADROUTE_OK;
+    }
+    t = atomic_load_explicit(&d->table, memory_order_relaxed);
+    if ((d->count + 1u) * 2u > t->mask + 1u) {
+        lr__ms_dir_table *nt;
+        uint32_t i;
+        if (t->mask >= (1u << 29)) {
+            pthread_mutex_unlock(&d->lock);
+            return lr__error_set(LEADROUTE_ELIMIT, "too many distinct reps or pools in the store");
+        }
+        nt = lr__ms_dir_table_new(a, (t->mask + 1u) * 2u);
+        if (!nt) {
+            pthread_mutex_unlock(&d->lock);
+            return lr__error_nomem();
+        }
+        for (i = 0; i <= t->mask; i++) {
+            lr__ms_named *x = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+            if (x)
+                lr__ms_dir_place(nt, x);
+        }
+        nt->older = t;
+        atomic_store_explicit(&d->table, nt, memory_order_release);
+        t = nt;
+    }
+    lr__ms_dir_place(t, e);
+    d->count++;
+    pthread_mutex_unlock(&d->lock);
+    *out = e;
+    return LEADROUTE_OK;
+}
+
+/* Free the tables; entries are freed by the caller through `each`. */
+static void lr__ms_dir_free(lr__ms_dir *d, const lr__alloc *a, void (*each)(const lr__alloc *, lr__ms_named *))
+{
+    lr__ms_dir_table *t = atomic_load_explicit(&d->table, memory_order_relaxed);
+    uint32_t i;
+    if (!t)
+        return;
+    for (i = 0; i <= t->mask; i++) {
+        lr__ms_named *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+        if (e)
+            each(a, e);
+    }
+    while (t) {
+        lr__ms_dir_table *older = t->older;
+        lr__free(a, t);
+        t = older;
+    }
+    pthread_mutex_destroy(&d->lock);
+}
+
+static void lr__ms_rep_free(const lr__alloc *a, lr__ms_named *e)
+{
+    lr__free(a, e);
+}
+
+static void lr__ms_pool_free(const lr__alloc *a, lr__ms_named *e)
+{
+    lr__ms_pool *p = (lr__ms_pool *)e;
+    pthread_mutex_destroy(&p->lock);
+    lr__free(a, p->state);
+    lr__free(a, p);
+}
+
+static lr__ms_rep *lr__ms_rep_find(lr__memstore *m, const char *id, uint32_t len, uint64_t h)
+{
+    return (lr__ms_rep *)lr__ms_dir_find(&m->reps, h, id, len);
+}
+
+static int lr__ms_rep_get(lr__memstore *m, const char *id, uint32_t len, uint64_t h, lr__ms_rep **out)
+{
+    lr__ms_rep *r = lr__ms_rep_find(m, id, len, h);
+    lr__ms_named *got;
+    int rc;
+    if (r) {
+        *out = r;
+        return LEADROUTE_OK;
+    }
+    r = lr__malloc(&m->alloc, sizeof *r + (size_t)len + 1);
+    if (!r)
+        return lr__error_nomem();
+    memcpy(r->id, id, len);
+    r->id[len] = '\0';
+    r->n.hash = h;
+    r->n.name = r->id;
+    r->n.len = len;
+    atomic_init(&r->open, 0);
+    rc = lr__ms_dir_insert(&m->reps, &m->alloc, &r->n, &got);
+    if (rc != LEADROUTE_OK || got != &r->n)
+        lr__free(&m->alloc, r);
+    if (rc == LEADROUTE_OK)
+        *out = (lr__ms_rep *)got;
+    return rc;
+}
+
+static lr__ms_pool *lr__ms_pool_find(lr__memstore *m, const char *id, uint32_t len, uint64_t h)
+{
+    return (lr__ms_pool *)lr__ms_dir_find(&m->pools, h, id, len);
+}
+
+static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64_t h, lr__ms_pool **out)
+{
+    lr__ms_pool *p = lr__ms_pool_find(m, id, len, h);
+    lr__ms_named *got;
+    int rc;
+    if (p) {
+        *out = p;
+        return LEADROUTE_OK;
+    }
+    p = lr__malloc(&m->alloc, sizeof *p + (size_t)len + 1);
+    if (!p)
+        return lr__error_nomem();
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        lr__free(&m->alloc, p);
+        return lr__error_nomem();
+    }
+    memcpy(p->id, id, len);
+    p->id[len] = '\0';
+    p->n.hash = h;
+    p->n.name = p->id;
+    p->n.len = len;
+    p->written = 0;
+    p->version = 0;
+    p->state = NULL;
+    p->len = p->cap = 0;
+    rc = lr__ms_dir_insert(&m->pools, &m->alloc, &p->n, &got);
+    if (rc != LEADROUTE_OK || got != &p->n)
+        lr__ms_pool_free(&m->alloc, &p->n);
+    if (rc == LEADROUTE_OK)
+        *out = (lr__ms_pool *)got;
+    return rc;
+}
+
+/* ---- claim shards ------------------------------------------------------- */
+
+static lr__ms_shard *lr__ms_shard_of(lr__memstore *m, uint64_t h)
+{
+    return &m->shards[h >> (64 - LR_MS_SHARD_BITS)].s;
+}
+
+/* The slot holding `key`, or the empty slot where it would go. Under lock. */
+static lr__ms_slot *lr__ms_shard_find(lr__ms_shard *s, uint64_t h, const char *key, uint32_t len)
+{
+    uint32_t i = (uint32_t)h & s->mask;
+    for (;;) {
+        lr__ms_slot *sl = &s->slots[i];
+        if (!sl->claim)
+            return sl;
+        if (sl->hash == h && sl->claim->len == len && memcmp(sl->claim->key, key, len) == 0)
+            return sl;
+        i = (i + 1) & s->mask;
+    }
+}
+
+/* Room for `extra` more claims: the table is at most half full. Growing
+ * moves no claim and changes nothing a reader sees. Under lock. */
+static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra)
+{
+    size_t size = (size_t)s->mask + 1, nsize = size;
+    lr__ms_slot *slots;
+    uint32_t i, nmask;
+    if (((size_t)s->count + extra) * 2 <= size)
+        return LEADROUTE_OK;
+    while (((size_t)s->count + extra) * 2 > nsize)
+        nsize *= 2;
+    if (nsize > ((size_t)1 << 31))
+        return lr__error_set(LEADROUTE_ELIMIT, "too many claims in one store shard");
+    slots = lr__calloc(&m->alloc, nsize, sizeof *slots);
+    if (!slots)
+        return lr__error_nomem();
+    nmask = (uint32_t)(nsize - 1);
+    for (i = 0; i < size; i++) {
+        if (s->slots[i].claim) {
+            uint32_t j = (uint32_t)s->slots[i].hash & nmask;
+            while (slots[j].claim)
+                j = (j + 1) & nmask;
+            slots[j] = s->slots[i];
+        }
+    }
+    lr__free(&m->alloc, s->slots);
+    s->slots = slots;
+    s->mask = nmask;
+    return LEADROUTE_OK;
+}
+
+/* Empty slot `at` by shifting back the claims that probed past it, so no
+ * deletion marker is needed. Under lock. */
+static void lr__ms_shard_remove(lr__ms_shard *s, lr__ms_slot *at)
+{
+    uint32_t i = (uint32_t)(at - s->slots), j = i;
+    for (;;) {
+        uint32_t k;
+        j = (j + 1) & s->mask;
+        if (!s->slots[j].claim)
+            break;
+        k = (uint32_t)s->slots[j].hash & s->mask;
+        /* the claim at j stays if its home k lies cyclically in (i, j] */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        s->slots[i] = s->slots[j];
+        i = j;
+    }
+    s->slots[i].claim = NULL;
+    s->slots[i].hash = 0;
+    s->count--;
+}
+
+static lr__ms_claim *lr__ms_claim_new(lr__memstore *m, const char *key, uint32_t len)
+{
+    lr__ms_claim *c = lr__malloc(&m->alloc, sizeof *c + (size_t)len + 1);
+    if (!c)
+        return NULL;
+    c->holder = NULL;
+    c->len = len;
+    c->counted = 0;
+    memcpy(c->key, key, len);
+    c->key[len] = '\0';
+    return c;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Length of a key or id, or ELIMIT past LEADROUTE_MAX_STRING. */
+static int lr__ms_len(const char *s, const char *what, uint32_t *len)
+{
+    size_t n = strnlen(s, (size_t)LEADROUTE_MAX_STRING + 1);
+    *len = 0;
+    if (n > LEADROUTE_MAX_STRING)
+        return lr__error_set(LEADROUTE_ELIMIT, "store: %s longer than %d bytes", what, LEADROUTE_MAX_STRING);
+    *len = (uint32_t)n;
+    return LEADROUTE_OK;
+}
+
+static int64_t lr__ms_clamp(int64_t v)
+{
+    return v < 0 ? 0 : v > (int64_t)UINT32_MAX ? (int64_t)UINT32_MAX : v;
+}
+
+/* The parent's open count of `id` (0 without a parent). */
+static int lr__ms_parent_open(lr__memstore *m, const char *id, int64_t *out)
+{
+    uint32_t c = 0;
+    int rc;
+    *out = 0;
+    if (!m->has_parent)
+        return LEADROUTE_OK;
+    rc = m->parent.open_count(m->parent_user, id, &c);
+    if (rc == LEADROUTE_OK)
+        *out = c;
+    return rc;
+}
+
+/* Who holds `key` in the merged view. `*slot` gets our slot (claim may be
+ * NULL); `*holder` the holder's id or NULL; `*counted` whether it is an open
+ * lead. The parent is asked only when this store has no slot for the key. */
+static int lr__ms_holder(lr__memstore *m, lr__ms_shard *s, uint64_t h, const char *key, uint32_t len,
+                         char *buf, lr__ms_slot **slot, const char **holder, int *counted)
+{
+    lr__ms_slot *sl = lr__ms_shard_find(s, h, key, len);
+    int rc;
+    *slot = sl;
+    *holder = NULL;
+    *counted = 0;
+    if (sl->claim) {
+        if (sl->claim->holder) {
+            *holder = sl->claim->holder->id;
+            *counted = sl->claim->counted;
+        }
+        return LEADROUTE_OK;
+    }
+    if (!m->has_parent)
+        return LEADROUTE_OK;
+    rc = m->parent.find_claim(m->parent_user, key, buf, sizeof(lr__ms_idbuf));
+    if (rc == LEADROUTE_ENOTFOUND)
+        return LEADROUTE_OK;
+    if (rc != LEADROUTE_OK)
+        return rc;
+    *holder = buf;
+    *counted = 1;  /* the parent does not say; a parent's claim is taken as a lead */
+    return LEADROUTE_OK;
+}
+
+static void lr__ms_copy_out(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (!dst || cap == 0)
+        return;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ---- the methods -------------------------------------------------------- */
+
+/* A state that does not fit in `cap` bytes is not copied at all: `*length`
+ * says how much room the caller needs, and the caller loads again. */
+static int lr__ms_load_pool(void *user_data, const char *pool_id, void *buf, size_t cap, size_t *length,
+                            uint64_t *state_version)
+{
+    lr__memstore *m = user_data;
+    lr__ms_pool *p;
+    uint32_t len;
+    uint64_t h;
+    int rc;
+    if (!m || !pool_id || !length || !state_version || (!buf && cap > 0))
+        return lr__error_set(LEADROUTE_EINVAL, "store load_pool: NULL argument");
+    if ((rc = lr__ms_len(pool_id, "pool id", &len)) != LEADROUTE_OK)
+        return rc;
+    h = lr__hash(pool_id, len);
+    p = lr__ms_pool_find(m, pool_id, len, h);
+    if (p) {
+        pthread_mutex_lock(&p->lock);
+        if (p->written) {
+            *length = p->len;
+            *state_version = p->version;
+            if (p->len > 0 && p->len <= cap)
+                memcpy(buf, p->state, p->len);
+            pthread_mutex_unlock(&p->lock);
+            return LEADROUTE_OK;
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (m->has_parent)
+        return m->parent.load_pool(m->parent_user, pool_id, buf, cap, length, state_version);
+    *length = 0;
+    *state_version = 0;
+    return LEADROUTE_OK;
+}
+
+/* ENOTFOUND is the common answer here (every new lead), so it sets no
+ * message: formatting one would cost more than the lookup. */
+static int lr__ms_find_claim(void *user_data, const char *key, char *rep_id, size_t cap)
+{
+    lr__memstore *m = user_data;
+    lr__ms_shard *s;
+    lr__ms_slot *sl;
+    lr__ms_rep *holder = NULL;
+    int found;
+    uint32_t len;
+    uint64_t h;
+    int rc;
+    if (!m || !key || (!rep_id && cap > 0))
+        return lr__error_set(LEADROUTE_EINVAL, "store find_claim: NULL argument");
+    if ((rc = lr__ms_len(key, "key", &len)) != LEADROUTE_OK)
+        return rc;
+    h = lr__hash(key, len);
+    s = lr__ms_shard_of(m, h);
+    pthread_mutex_lock(&s->lock);
+    sl = lr__ms_shard_find(s, h, key, len);
+    found = sl->claim != NULL;
+    if (found)
+        holder = sl->claim->holder;
+    pthread_mutex_unlock(&s->lock);
+    if (holder) {
+        /* rep entries never move nor die before the store: safe unlocked */
+        if ((size_t)holder->n.len >= cap) {
+            if (cap > 0)
+                rep_id[0] = '\0';
+            return lr__error_set(LEADROUTE_ERANGE, "store find_claim: the holder's id needs %u bytes, %zu given",
+                                 holder->n.len + 1u, cap);
+        }
+        memcpy(rep_id, holder->id, (size_t)holder->n.len + 1);
+        return LEADROUTE_OK;
+    }
+    if (!found && m->has_parent)
+        return m->parent.find_claim(m->parent_user, key, rep_id, cap);
+    return LEADROUTE_ENOTFOUND;
+}
+
+static int lr__ms_open_count(void *user_data, const char *rep_id, uint32_t *count)
+{
+    lr__memstore *m = user_data;
+    lr__ms_rep *r;
+    int64_t base = 0, own = 0;
+    uint32_t len;
+    int rc;
+    if (!m || !rep_id || !count)
+        return lr__error_set(LEADROUTE_EINVAL, "store open_count: NULL argument");
+    if ((rc = lr__ms_len(rep_id, "rep id", &len)) != LEADROUTE_OK)
+        return rc;
+    r = lr__ms_rep_find(m, rep_id, len, lr__hash(rep_id, len));
+    if (r)
+        own = atomic_load_explicit(&r->open, memory_order_relaxed);
+    if ((rc = lr__ms_parent_open(m, rep_id, &base)) != LEADROUTE_OK)
+        return rc;
+    *count = (uint32_t)lr__ms_clamp(base + own);
+    return LEADROUTE_OK;
+}
+
+/* One more open lead for `r` unless that reaches `capacity` (0 = no cap);
+ * `base` is the parent's count. Returns 0 if the cap is reached. */
+static int lr__ms_open_add(lr__ms_rep *r, int64_t base, uint32_t capacity)
+{
+    int64_t v = atomic_load_explicit(&r->open, memory_order_relaxed);
+    do {
+        if (capacity > 0 && lr__ms_clamp(base + v) >= (int64_t)capacity)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&r->open, &v, v + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+static int lr__ms_commit_check(const leadroute_commit *c)
+{
+    const leadroute_assignment *a;
+    if (!c)
+        return lr__error_set(LEADROUTE_EINVAL, "store commit: NULL commit");
+    if (c->version == 0 || c->version > LEADROUTE_COMMIT_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "leadroute_commit version %u is not supported (1..%u)",
+                             c->version, LEADROUTE_COMMIT_VERSION);
+    a = c->assignment;
+    if (!a)
+        return lr__error_set(LEADROUTE_EINVAL, "store commit: NULL assignment");
+    if (a->version == 0 || a->version > LEADROUTE_ASSIGNMENT_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "leadroute_assignment version %u is not supported (1..%u)",
+                             a->version, LEADROUTE_ASSIGNMENT_VERSION);
+    if (!a->key || !a->rep_id)
+        return lr__error_set(LEADROUTE_EINVAL, "store commit: the assignment needs a key and a rep id");
+    if (c->pool_id && !c->state && c->state_length > 0)
+        return lr__error_set(LEADROUTE_EINVAL, "store commit: NULL state of %zu bytes", c->state_length);
+    return LEADROUTE_OK;
+}
+
+/* See ::leadroute_commit. Everything is checked and allocated before the
+ * first change, so a failure leaves no trace. A `previous` that does not hold
+ * the key any more (closed meanwhile) loses no open lead: the close did that. */
+static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner, size_t owner_cap)
+{
+    lr__memstore *m = user_data;
+    const leadroute_assignment *a;
+    uint32_t klen, rlen, plen = 0, alen = 0, pool_len = 0;
+    uint64_t kh, ah = 0;
+    lr__ms_rep *rep, *prev = NULL;
+    lr__ms_pool *pool = NULL;
+    lr__ms_shard *ks, *as = NULL, *first, *second;
+    lr__ms_slot *ksl, *asl = NULL;
+    lr__ms_claim *knew = NULL, *anew = NULL;
+    const char *holder, *aholder;
+    int kcounted, acounted, take_account = 0, from_prev;
+    char *nstate = NULL;
+    int64_t base = 0;
+    lr__ms_idbuf kbuf, abuf;
+    int rc;
+
+    if (!m)
+        return lr__error_set(LEADROUTE_EINVAL, "store commit: NULL store");
+    if ((rc = lr__ms_commit_check(c)) != LEADROUTE_OK)
+        return rc;
+    a = c->assignment;
+    if ((rc = lr__ms_len(a->key, "key", &klen)) != LEADROUTE_OK ||
+        (rc = lr__ms_len(a->rep_id, "rep id", &rlen)) != LEADROUTE_OK ||
+        (a->previous && (rc = lr__ms_len(a->previous, "previous rep id", &plen)) != LEADROUTE_OK) ||
+        (c->pool_id && (rc = lr__ms_len(c->pool_id, "pool id", &pool_len)) != LEADROUTE_OK) ||
+        (c->account_key && (rc = lr__ms_len(c->account_key, "account key", &alen)) != LEADROUTE_OK))
+        return rc;
+
+    /* Entries for names: invisible until counts or state change. */
+    if ((rc = lr__ms_rep_get(m, a->rep_id, rlen, lr__hash(a->rep_id, rlen), &rep)) != LEADROUTE_OK)
+        return rc;
+    if (a->previous && (rc = lr__ms_rep_get(m, a->previous, plen, lr__hash(a->previous, plen), &prev)) != LEADROUTE_OK)
+        return rc;
+    if (c->pool_id &&
+        (rc = lr__ms_pool_get(m, c->pool_id, pool_len, lr__hash(c->pool_id, pool_len), &pool)) != LEADROUTE_OK)
+        return rc;
+
+    kh = lr__hash(a->key, klen);
+    ks = lr__ms_shard_of(m, kh);
+    /* An account key equal to the lead's key is held by the rep once the lead is. */
+    if (c->account_key && !(alen == klen && memcmp(c->account_key, a->key, klen) == 0)) {
+        ah = lr__hash(c->account_key, alen);
+        as = lr__ms_shard_of(m, ah);
+    }
+    first = second = ks;
+    if (as && as != ks) {
+        first = as < ks ? as : ks;
+        second = as < ks ? ks : as;
+    }
+
+    if (pool)
+        pthread_mutex_lock(&pool->lock);
+
+    /* 1. the pool state version */
+    if (pool) {
+        uint64_t cur = pool->version;
+        if (!pool->written && m->has_parent) {
+            char tmp[64];
+            size_t tlen = 0;
+            rc = m->parent.load_pool(m->parent_user, c->pool_id, tmp, sizeof tmp, &tlen, &cur);
+            if (rc != LEADROUTE_OK)
+                goto unlock_pool;
+        }
+        if (cur != c->expected_version) {
+            rc = lr__error_set(LEADROUTE_ECONFLICT,
+                               "store commit: pool \"%.100s\" is at version %llu, expected %llu", c->pool_id,
+                               (unsigned long long)cur, (unsigned long long)c->expected_version);
+            goto unlock_pool;
+        }
+    }
+
+    /* 2. the rep's capacity (checked again when the count is raised) */
+    if (c->capacity > 0 && (rc = lr__ms_parent_open(m, a->rep_id, &base)) != LEADROUTE_OK)
+        goto unlock_pool;
+    if (c->capacity > 0 &&
+        lr__ms_clamp(base + atomic_load_explicit(&rep->open, memory_order_relaxed)) >= (int64_t)c->capacity) {
+        rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" is at its capacity of %u open leads",
+                           a->rep_id, c->capacity);
+        goto unlock_pool;
+    }
+
+    /* 3. the claim */
+    pthread_mutex_lock(&first->lock);
+    if (second != first)
+        pthread_mutex_lock(&second->lock);
+    if ((rc = lr__ms_holder(m, ks, kh, a->key, klen, kbuf, &ksl, &holder, &kcounted)) != LEADROUTE_OK)
+        goto unlock_all;
+    if (holder && (!a->previous || strcmp(holder, a->previous) != 0)) {
+        lr__ms_copy_out(owner, owner_cap, holder);
+        rc = lr__error_set(LEADROUTE_EEXISTS, "store commit: key \"%.100s\" is held by \"%.100s\"", a->key, holder);
+        goto unlock_all;
+    }
+    from_prev = holder != NULL && kcounted;
+    if (as) {
+        if ((rc = lr__ms_holder(m, as, ah, c->account_key, alen, abuf, &asl, &aholder, &acounted)) != LEADROUTE_OK)
+            goto unlock_all;
+        take_account = aholder == NULL;
+    }
+
+    /* Allocate everything, then change everything. */
+    if (!ksl->claim && !(knew = lr__ms_claim_new(m, a->key, klen)))
+        goto nomem;
+    if (take_account && !asl->claim && !(anew = lr__ms_claim_new(m, c->account_key, alen)))
+        goto nomem;
+    if (pool && c->state_length > pool->cap && !(nstate = lr__malloc(&m->alloc, c->state_length)))
+        goto nomem;
+    if (as == ks) {
+        if ((rc = lr__ms_shard_reserve(m, ks, (knew != NULL) + (anew != NULL))) != LEADROUTE_OK)
+            goto undo;
+    } else {
+        if ((knew && (rc = lr__ms_shard_reserve(m, ks, 1)) != LEADROUTE_OK) ||
+            (anew && (rc = lr__ms_shard_reserve(m, as, 1)) != LEADROUTE_OK))
+            goto undo;
+    }
+    if (!lr__ms_open_add(rep, base, c->capacity)) {
+        rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" is at its capacity of %u open leads",
+                           a->rep_id, c->capacity);
+        goto undo;
+    }
+
+    if (pool) {
+        if (nstate) {
+            lr__free(&m->alloc, pool->state);
+            pool->state = nstate;
+            pool->cap = c->state_length;
+        }
+        if (c->state_length > 0)
+            memcpy(pool->state, c->state, c->state_length);
+        pool->len = c->state_length;
+        pool->version = c->expected_version + 1;
+        pool->written = 1;
+    }
+    if (knew) {
+        ksl = lr__ms_shard_find(ks, kh, a->key, klen);  /* a grown table moved the slot */
+        ksl->hash = kh;
+        ksl->claim = knew;
+        ks->count++;
+    }
+    ksl->claim->holder = rep;
+    ksl->claim->counted = 1;
+    if (from_prev)
+        atomic_fetch_sub_explicit(&prev->open, 1, memory_order_relaxed);
+    if (take_account) {
+        if (anew) {
+            asl = lr__ms_shard_find(as, ah, c->account_key, alen);
+            asl->hash = ah;
+            asl->claim = anew;
+            as->count++;
+        }
+        asl->claim->holder = rep;
+        asl->claim->counted = 0;
+    }
+    atomic_fetch_add_explicit(&m->assignments, 1, memory_order_relaxed);
+    rc = LEADROUTE_OK;
+    goto unlock_all;
+
+nomem:
+    rc = lr__error_nomem();
+undo:
+    lr__free(&m->alloc, knew);
+    lr__free(&m->alloc, anew);
+    lr__free(&m->alloc, nstate);
+unlock_all:
+    if (second != first)
+        pthread_mutex_unlock(&second->lock);
+    pthread_mutex_unlock(&first->lock);
+unlock_pool:
+    if (pool)
+        pthread_mutex_unlock(&pool->lock);
+    return rc;
+}
+
+static int lr__ms_close(void *user_data, const char *key)
+{
+    lr__memstore *m = user_data;
+    lr__ms_shard *s;
+    lr__ms_slot *sl;
+    lr__ms_claim *cl;
+    lr__ms_rep *r;
+    lr__ms_idbuf buf;
+    uint32_t len, rlen;
+    uint64_t h;
+    int rc;
+    if (!m || !key)
+        return lr__error_set(LEADROUTE_EINVAL, "store close: NULL argument");
+    if ((rc = lr__ms_len(key, "key", &len)) != LEADROUTE_OK)
+        return rc;
+    h = lr__hash(key, len);
+    s = lr__ms_shard_of(m, h);
+    pthread_mutex_lock(&s->lock);
+    sl = lr__ms_shard_find(s, h, key, len);
+    cl = sl->claim;
+    if (cl && cl->holder) {
+        if (cl->counted)
+            atomic_fetch_sub_explicit(&cl->holder->open, 1, memory_order_relaxed);
+        if (m->has_parent) {
+            /* keep the slot: it hides the parent's claim from now on */
+            cl->holder = NULL;
+            cl->counted = 0;
+        } else {
+            lr__ms_shard_remove(s, sl);
+            lr__free(&m->alloc, cl);
+        }
+        pthread_mutex_unlock(&s->lock);
+        return LEADROUTE_OK;
+    }
+    if (cl || !m->has_parent) {
+        pthread_mutex_unlock(&s->lock);
+        return lr__error_set(LEADROUTE_ENOTFOUND, "store close: key \"%.100s\" is not claimed", key);
+    }
+    /* Held in the parent only: hide it here and count one lead less. */
+    rc = m->parent.find_claim(m->parent_user, key, buf, sizeof buf);
+    if (rc == LEADROUTE_ENOTFOUND) {
+        pthread_mutex_unlock(&s->lock);
+        return lr__error_set(LEADROUTE_ENOTFOUND, "store close: key \"%.100s\" is not claimed", key);
+    }
+    if (rc == LEADROUTE_OK && (rc = lr__ms_len(buf, "holder id", &rlen)) == LEADROUTE_OK)
+        rc = lr__ms_rep_get(m, buf, rlen, lr__hash(buf, rlen), &r);
+    if (rc != LEADROUTE_OK) {
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
+    if (!(cl = lr__ms_claim_new(m, key, len))) {
+        pthread_mutex_unlock(&s->lock);
+        return lr__error_nomem();
+    }
+    if ((rc = lr__ms_shard_reserve(m, s, 1)) != LEADROUTE_OK) {
+        pthread_mutex_unlock(&s->lock);
+        lr__free(&m->alloc, cl);
+        return rc;
+    }
+    sl = lr__ms_shard_find(s, h, key, len);
+    sl->hash = h;
+    sl->claim = cl;
+    s->count++;
+    atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->lock);
+    return LEADROUTE_OK;
+}
+
+const leadroute_store lr__memstore_methods = {
+    LEADROUTE_STORE_VERSION,
+    lr__ms_load_pool,
+    lr__ms_find_claim,
+    lr__ms_open_count,
+    lr__ms_commit,
+    lr__ms_close,
+};
+
+/* ---- life cycle --------------------------------------------------------- */
+
+int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute_store *parent,
+                     void *parent_user)
+{
+    lr__alloc a;
+    lr__memstore *m;
+    uint32_t i, ready = 0;
+    int rc;
+    if (!out)
+        return lr__error_set(LEADROUTE_EINVAL, "lr__memstore_new: NULL out");
+    *out = NULL;
+    if (parent) {
+        if (parent->version == 0 || parent->version > LEADROUTE_STORE_VERSION)
+            return lr__error_set(LEADROUTE_EVERSION, "leadroute_store version %u is not supported (1..%u)",
+                                 parent->version, LEADROUTE_STORE_VERSION);
+        if (!parent->load_pool || !parent->find_claim || !parent->open_count || !parent->commit ||
+            !parent->close)
+            return lr__error_set(LEADROUTE_EINVAL, "parent store: every method is required");
+    }
+    if (alloc)
+        a = *alloc;
+    else if ((rc = lr__alloc_init(&a, NULL)) != LEADROUTE_OK)
+        return rc;
+    m = lr__calloc(&a, 1, sizeof *m);
+    if (!m)
+        return lr__error_nomem();
+    m->alloc = a;
+    if (parent) {
+        m->has_parent = 1;
+        m->parent = *parent;
+        m->parent_user = parent_user;
+    }
+    atomic_init(&m->assignments, 0);
+    m->shard_block = lr__calloc(&a, 1, sizeof(lr__ms_shard_line) * LR_MS_SHARDS + LR_MS_CACHE_LINE);
+    if (!m->shard_block)
+        goto nomem;
+    m->shards = (lr__ms_shard_line *)(((uintptr_t)m->shard_block + LR_MS_CACHE_LINE - 1) &
+                                      ~(uintptr_t)(LR_MS_CACHE_LINE - 1));
+    for (ready = 0; ready < LR_MS_SHARDS; ready++) {
+        lr__ms_shard *s = &m->shards[ready].s;
+        s->slots = lr__calloc(&a, LR_MS_FIRST_SLOTS, sizeof *s->slots);
+        if (!s->slots)
+            goto nomem;
+        if (pthread_mutex_init(&s->lock, NULL) != 0) {
+            lr__free(&a, s->slots);
+            goto nomem;
+        }
+        s->mask = LR_MS_FIRST_SLOTS - 1;
+    }
+    if ((rc = lr__ms_dir_init(&m->reps, &a)) != LEADROUTE_OK)
+        goto fail;
+    if ((rc = lr__ms_dir_init(&m->pools, &a)) != LEADROUTE_OK) {
+        lr__ms_dir_free(&m->reps, &a, lr__ms_rep_free);
+        goto fail;
+    }
+    *out = m;
+    return LEADROUTE_OK;
+
+nomem:
+    rc = lr__error_nomem();
+fail:
+    for (i = 0; i < ready; i++) {
+        pthread_mutex_destroy(&m->shards[i].s.lock);
+        lr__free(&a, m->shards[i].s.slots);
+    }
+    lr__free(&a, m->shard_block);
+    lr__free(&a, m);
+    return rc;
+}
+
+void lr__memstore_free(lr__memstore *m)
+{
+    uint32_t i, j;
+    lr__alloc a;
+    if (!m)
+        return;
+    a = m->alloc;
+    for (i = 0; i < LR_MS_SHARDS; i++) {
+        lr__ms_shard *s = &m->shards[i].s;
+        for (j = 0; j <= s->mask; j++)
+            lr__free(&a, s->slots[j].claim);
+        lr__free(&a, s->slots);
+        pthread_mutex_destroy(&s->lock);
+    }
+    lr__ms_dir_free(&m->reps, &a, lr__ms_rep_free);
+    lr__ms_dir_free(&m->pools, &a, lr__ms_pool_free);
+    lr__free(&a, m->shard_block);
+    lr__free(&a, m);
+}
+
+uint64_t lr__memstore_assignments(lr__memstore *m)
+{
+    return m ? atomic_load_explicit(&m->assignments, memory_order_relaxed) : 0;
+}

@@ -1,0 +1,499 @@
+/* Rosters: reps and pools checked, copied and indexed once, then shared
+ * read-only by every routing call. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/value.h"
+#include "router/internal.h"
+
+int leadroute_rep_init(leadroute_rep *rep, uint32_t version)
+{
+    static const leadroute_rep init = LEADROUTE_REP_INIT;
+    if (!rep)
+        return lr__error_set(LEADROUTE_EINVAL, "rep must not be NULL");
+    if (version == 0 || version > LEADROUTE_REP_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "rep version %u is not supported (1..%u)", version,
+                             LEADROUTE_REP_VERSION);
+    *rep = init;
+    return LEADROUTE_OK;
+}
+
+int leadroute_pool_init(leadroute_pool *pool, uint32_t version)
+{
+    static const leadroute_pool init = LEADROUTE_POOL_INIT;
+    if (!pool)
+        return lr__error_set(LEADROUTE_EINVAL, "pool must not be NULL");
+    if (version == 0 || version > LEADROUTE_POOL_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "pool version %u is not supported (1..%u)", version,
+                             LEADROUTE_POOL_VERSION);
+    *pool = init;
+    return LEADROUTE_OK;
+}
+
+/* An id: 1..LEADROUTE_MAX_NAME bytes of UTF-8 with no control characters
+ * (ids go into one-line pool state, CSV and JSON). */
+static int lr__check_id(const char *id, const char *what, size_t index)
+{
+    size_t len, i;
+    if (!id)
+        return lr__error_set(LEADROUTE_EINVAL, "%s %zu has no id", what, index);
+    if (lr__text_measure(id, LEADROUTE_MAX_NAME, &len) != 0 || len == 0)
+        return lr__error_set(LEADROUTE_EINVAL, "%s %zu: id must be 1..%d bytes of UTF-8", what, index,
+                             LEADROUTE_MAX_NAME);
+    for (i = 0; i < len; i++)
+        if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+            return lr__error_set(LEADROUTE_EINVAL, "%s '%s': id holds a control character", what, id);
+    return LEADROUTE_OK;
+}
+
+static int lr__check_name(const char *s, const char *what, const char *owner)
+{
+    if (s && lr__text_measure(s, LEADROUTE_MAX_STRING, NULL) != 0)
+        return lr__error_set(LEADROUTE_EINVAL, "%s of '%s' is not valid UTF-8 of at most %d bytes", what, owner,
+                             LEADROUTE_MAX_STRING);
+    return LEADROUTE_OK;
+}
+
+static int lr__strcmp_p(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int lr__rep_cmp(const void *a, const void *b)
+{
+    return strcmp(((const lr__rep *)a)->id, ((const lr__rep *)b)->id);
+}
+
+static int lr__pool_cmp(const void *a, const void *b)
+{
+    return strcmp(((const lr__pool *)a)->id, ((const lr__pool *)b)->id);
+}
+
+static int lr__skill_cmp(const void *a, const void *b)
+{
+    return strcmp(((const lr__skill *)a)->name, ((const lr__skill *)b)->name);
+}
+
+static int lr__tier_cmp(const void *a, const void *b)
+{
+    double x = ((const leadroute_tier_rule *)a)->min_score, y = ((const leadroute_tier_rule *)b)->min_score;
+    return x > y ? -1 : x < y;
+}
+
+uint32_t lr__roster_rep(const leadroute_roster *r, const char *id)
+{
+    uint32_t lo = 0, hi = r->nreps;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->reps[mid].id, id);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return LR_NONE;
+}
+
+uint32_t lr__roster_pool(const leadroute_roster *r, const char *id)
+{
+    uint32_t lo = 0, hi = r->npools;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->pools[mid].id, id);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return LR_NONE;
+}
+
+/* Skill items are compared trimmed and case-folded. */
+static char *lr__skill_norm(lr__arena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *out;
+    lr__trim(&s, &n);
+    out = lr__arena_alloc(a, n + 1);
+    if (!out)
+        return NULL;
+    lr__fold(s, n, out);
+    out[n] = 0;
+    return out;
+}
+
+int lr__rep_has_skill(const lr__rep *rep, const char *skill, const char *item)
+{
+    char norm[LEADROUTE_MAX_STRING + 1];
+    size_t n = strlen(item);
+    uint32_t lo = 0, hi = rep->nskills;
+    const lr__skill *s = NULL;
+    int found = 0;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(rep->skills[mid].name, skill);
+        if (c == 0) {
+            s = &rep->skills[mid];
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!s)
+        return 0;
+    lr__trim(&item, &n);
+    if (n > LEADROUTE_MAX_STRING)
+        return 0; /* longer than any skill item can be */
+    lr__fold(item, n, norm);
+    norm[n] = 0;
+    lo = 0;
+    hi = s->nitems;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->items[mid], norm);
+        if (c == 0) {
+            found = 1;
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return found;
+}
+
+static int lr__copy_skills(leadroute_roster *ro, const leadroute_rep *in, lr__rep *rep)
+{
+    size_t i, j;
+    rep->nskills = (uint32_t)in->skill_count;
+    rep->skills = lr__arena_zalloc(&ro->arena, sizeof *rep->skills * (in->skill_count ? in->skill_count : 1));
+    if (!rep->skills)
+        return lr__error_nomem();
+    for (i = 0; i < in->skill_count; i++) {
+        const leadroute_field *f = &in->skills[i];
+        lr__skill *s = &rep->skills[i];
+        const leadroute_value *v = &f->value;
+        size_t n, u;
+        int rc;
+        if (!f->name || lr__text_measure(f->name, LEADROUTE_MAX_NAME, NULL) != 0 || !f->name[0])
+            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': skill %zu has no valid name", in->id, i);
+        if ((rc = lr__value_check(v, f->name)) != 0)
+            return rc;
+        if (v->type != LEADROUTE_VALUE_STRING && v->type != LEADROUTE_VALUE_SET && v->type != LEADROUTE_VALUE_NULL)
+            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': skill '%s' must be a string or a set", in->id,
+                                 f->name);
+        n = v->type == LEADROUTE_VALUE_SET ? v->item_count : v->type == LEADROUTE_VALUE_STRING ? 1 : 0;
+        if (!(s->name = lr__arena_strndup(&ro->arena, f->name, strlen(f->name))))
+            return lr__error_nomem();
+        s->items = lr__arena_alloc(&ro->arena, sizeof *s->items * (n ? n : 1));
+        if (!s->items)
+            return lr__error_nomem();
+        for (j = u = 0; j < n; j++) {
+            const char *item = v->type == LEADROUTE_VALUE_SET ? v->items[j] : v->string;
+            char *norm = lr__skill_norm(&ro->arena, item);
+            if (!norm)
+                return lr__error_nomem();
+            if (norm[0])
+                s->items[u++] = norm;
+        }
+        qsort(s->items, u, sizeof *s->items, lr__strcmp_p);
+        for (j = n = 0; j < u; j++)
+            if (n == 0 || strcmp(s->items[n - 1], s->items[j]) != 0)
+                s->items[n++] = s->items[j];
+        s->nitems = (uint32_t)n;
+    }
+    qsort(rep->skills, rep->nskills, sizeof *rep->skills, lr__skill_cmp);
+    for (i = 1; i < rep->nskills; i++)
+        if (strcmp(rep->skills[i - 1].name, rep->skills[i].name) == 0)
+            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': skill '%s' is given twice", in->id,
+                                 rep->skills[i].name);
+    return LEADROUTE_OK;
+}
+
+static char *lr__dup(leadroute_roster *ro, const char *s)
+{
+    return s ? lr__arena_strndup(&ro->arena, s, strlen(s)) : NULL;
+}
+
+/* Copy pools (without members, fallbacks and owners, which need indexes). */
+static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, size_t n)
+{
+    size_t i, k;
+    int rc;
+    for (i = 0; i < n; i++) {
+        const leadroute_pool *in = &pools[i];
+        lr__pool *p = &ro->pools[i];
+        if (in->version == 0 || in->version > LEADROUTE_POOL_VERSION)
+            return lr__error_set(LEADROUTE_EVERSION, "pool %zu: version %u is not supported (1..%u)", i,
+                                 in->version, LEADROUTE_POOL_VERSION);
+        if ((rc = lr__check_id(in->id, "pool", i)) != 0)
+            return rc;
+        if (in->strategy < LEADROUTE_STRATEGY_ROUND_ROBIN || in->strategy > LEADROUTE_STRATEGY_LEAST_LOADED)
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': unknown strategy %u", in->id, in->strategy);
+        if (in->on_empty < LEADROUTE_EMPTY_UNASSIGNED || in->on_empty > LEADROUTE_EMPTY_QUEUE)
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': unknown empty-pool policy %u", in->id, in->on_empty);
+        if (in->on_empty == LEADROUTE_EMPTY_QUEUE && (!in->queue || !in->queue[0]))
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': empty-pool policy 'queue' needs a queue name",
+                                 in->id);
+        if (in->on_empty == LEADROUTE_EMPTY_DEFAULT_OWNER && (!in->default_owner || !in->default_owner[0]))
+            return lr__error_set(LEADROUTE_EINVAL,
+                                 "pool '%s': empty-pool policy 'default_owner' needs a default owner", in->id);
+        if ((in->filter_count && !in->filters) || (in->tier_count && !in->tiers))
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filters or tiers are NULL with a count", in->id);
+        if ((rc = lr__check_name(in->queue, "queue", in->id)) != 0 ||
+            (rc = lr__check_name(in->score_field, "score field", in->id)) != 0)
+            return rc;
+        p->id = lr__dup(ro, in->id);
+        p->strategy = in->strategy;
+        p->on_empty = in->on_empty;
+        p->owner_first = in->owner_first != 0;
+        p->queue = in->queue && in->queue[0] ? lr__dup(ro, in->queue) : NULL;
+        p->score_field = lr__dup(ro, in->score_field && in->score_field[0] ? in->score_field : "score");
+        p->nfilters = (uint32_t)in->filter_count;
+        p->filters = lr__arena_alloc(&ro->arena, sizeof *p->filters * (in->filter_count + 1));
+        p->ntiers = (uint32_t)in->tier_count;
+        p->tiers = lr__arena_alloc(&ro->arena, sizeof *p->tiers * (in->tier_count + 1));
+        if (!p->id || !p->score_field || !p->filters || !p->tiers || (in->queue && in->queue[0] && !p->queue))
+            return lr__error_nomem();
+        for (k = 0; k < in->filter_count; k++) {
+            const leadroute_skill_filter *f = &in->filters[k];
+            if (!f->field || !f->skill || !f->field[0] || !f->skill[0] ||
+                lr__text_measure(f->field, LEADROUTE_MAX_NAME, NULL) != 0 ||
+                lr__text_measure(f->skill, LEADROUTE_MAX_NAME, NULL) != 0)
+                return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filter %zu needs a field and a skill name",
+                                     in->id, k);
+            p->filters[k].field = lr__dup(ro, f->field);
+            p->filters[k].skill = lr__dup(ro, f->skill);
+            if (!p->filters[k].field || !p->filters[k].skill)
+                return lr__error_nomem();
+        }
+        for (k = 0; k < in->tier_count; k++) {
+            if (!isfinite(in->tiers[k].min_score))
+                return lr__error_set(LEADROUTE_EINVAL, "pool '%s': tier %zu has a score that is not finite",
+                                     in->id, k);
+            p->tiers[k] = in->tiers[k];
+        }
+        qsort(p->tiers, p->ntiers, sizeof *p->tiers, lr__tier_cmp);
+        /* resolved after sorting; kept here as pointers into the input */
+        p->fallback = LR_NONE;
+        p->default_owner = LR_NONE;
+        p->members = NULL;
+        p->nmembers = 0;
+    }
+    return LEADROUTE_OK;
+}
+
+static int lr__copy_reps(leadroute_roster *ro, const leadroute_rep *reps, size_t n)
+{
+    size_t i;
+    int rc;
+    for (i = 0; i < n; i++) {
+        const leadroute_rep *in = &reps[i];
+        lr__rep *r = &ro->reps[i];
+        if (in->version == 0 || in->version > LEADROUTE_REP_VERSION)
+            return lr__error_set(LEADROUTE_EVERSION, "rep %zu: version %u is not supported (1..%u)", i,
+                                 in->version, LEADROUTE_REP_VERSION);
+        if ((rc = lr__check_id(in->id, "rep", i)) != 0 || (rc = lr__check_name(in->name, "name", in->id)) != 0)
+            return rc;
+        if (!isfinite(in->weight) || !(in->weight > 0))
+            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': weight must be a finite number > 0", in->id);
+        if ((in->pool_count && !in->pools) || (in->skill_count && !in->skills))
+            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': pools or skills are NULL with a count", in->id);
+        r->id = lr__dup(ro, in->id);
+        r->name = lr__dup(ro, in->name && in->name[0] ? in->name : in->id);
+        if (!r->id || !r->name)
+            return lr__error_nomem();
+        r->weight = in->weight;
+        r->capacity = in->capacity;
+        r->tier = in->tier;
+        r->active = in->active != 0;
+        if ((rc = lr__copy_skills(ro, in, r)) != 0)
+            return rc;
+    }
+    return LEADROUTE_OK;
+}
+
+static void lr__roster_destroy(leadroute_roster *ro)
+{
+    lr__alloc a = ro->alloc;
+    lr__arena_free(&ro->arena);
+    lr__free(&a, ro);
+}
+
+/* Fallback chains must end. Each pool is walked once: 1 = on the chain
+ * being walked, 2 = known to end. */
+static int lr__check_cycles(const leadroute_roster *ro, uint8_t *mark)
+{
+    uint32_t i, p, q;
+    for (i = 0; i < ro->npools; i++) {
+        for (p = i; p != LR_NONE && mark[p] == 0; p = ro->pools[p].fallback)
+            mark[p] = 1;
+        if (p != LR_NONE && mark[p] == 1)
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': its fallback chain loops back on itself",
+                                 ro->pools[p].id);
+        for (q = i; q != p; q = ro->pools[q].fallback)
+            mark[q] = 2;
+    }
+    return LEADROUTE_OK;
+}
+
+int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep_count,
+                         const leadroute_pool *pools, size_t pool_count, const leadroute_allocator *allocator)
+{
+    leadroute_roster *ro;
+    lr__alloc a;
+    size_t i, k, j;
+    uint32_t *nmem = NULL;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || (rep_count && !reps) || (pool_count && !pools))
+        return lr__error_set(LEADROUTE_EINVAL, "out, reps and pools must not be NULL");
+    if (rep_count > 100000 || pool_count > 100000)
+        return lr__error_set(LEADROUTE_ELIMIT, "a roster holds at most 100000 reps and 100000 pools");
+    if ((rc = lr__alloc_init(&a, allocator)) != 0)
+        return rc;
+    if (!(ro = lr__calloc(&a, 1, sizeof *ro)))
+        return lr__error_nomem();
+    ro->alloc = a;
+    lr__arena_init(&ro->arena, &ro->alloc);
+    atomic_init(&ro->refs, 1u);
+    ro->nreps = (uint32_t)rep_count;
+    ro->npools = (uint32_t)pool_count;
+    ro->reps = lr__arena_zalloc(&ro->arena, sizeof *ro->reps * (rep_count + 1));
+    ro->pools = lr__arena_zalloc(&ro->arena, sizeof *ro->pools * (pool_count + 1));
+    if (!ro->reps || !ro->pools) {
+        rc = lr__error_nomem();
+        goto fail;
+    }
+    if ((rc = lr__copy_pools(ro, pools, pool_count)) != 0 || (rc = lr__copy_reps(ro, reps, rep_count)) != 0)
+        goto fail;
+    qsort(ro->pools, ro->npools, sizeof *ro->pools, lr__pool_cmp);
+    for (i = 1; i < ro->npools; i++)
+        if (strcmp(ro->pools[i - 1].id, ro->pools[i].id) == 0) {
+            rc = lr__error_set(LEADROUTE_EINVAL, "pool id '%s' is given twice", ro->pools[i].id);
+            goto fail;
+        }
+    /* Rep pool lists are resolved before sorting reps: input order is reps[]. */
+    for (i = 0; i < rep_count; i++) {
+        lr__rep *r = &ro->reps[i];
+        r->pools = lr__arena_alloc(&ro->arena, sizeof *r->pools * (reps[i].pool_count + 1));
+        if (!r->pools) {
+            rc = lr__error_nomem();
+            goto fail;
+        }
+        for (k = 0; k < reps[i].pool_count; k++) {
+            const char *pid = reps[i].pools[k];
+            uint32_t p = pid ? lr__roster_pool(ro, pid) : LR_NONE;
+            if (p == LR_NONE) {
+                rc = lr__error_set(LEADROUTE_EINVAL, "rep '%s' is in pool '%s', which is not defined", r->id,
+                                   pid ? pid : "(null)");
+                goto fail;
+            }
+            for (j = 0; j < r->npools && r->pools[j] != p; j++)
+                ;
+            if (j == r->npools)
+                r->pools[r->npools++] = p;
+        }
+    }
+    qsort(ro->reps, ro->nreps, sizeof *ro->reps, lr__rep_cmp);
+    for (i = 1; i < ro->nreps; i++)
+        if (strcmp(ro->reps[i - 1].id, ro->reps[i].id) == 0) {
+            rc = lr__error_set(LEADROUTE_EINVAL, "rep id '%s' is given twice", ro->reps[i].id);
+            goto fail;
+        }
+    /* members, in rep id order */
+    if (!(nmem = lr__calloc(&a, pool_count + 1, sizeof *nmem))) {
+        rc = lr__error_nomem();
+        goto fail;
+    }
+    for (i = 0; i < ro->nreps; i++)
+        for (k = 0; k < ro->reps[i].npools; k++)
+            nmem[ro->reps[i].pools[k]]++;
+    for (i = 0; i < ro->npools; i++) {
+        ro->pools[i].members = lr__arena_alloc(&ro->arena, sizeof(uint32_t) * (nmem[i] + 1));
+        if (!ro->pools[i].members) {
+            rc = lr__error_nomem();
+            goto fail;
+        }
+    }
+    for (i = 0; i < ro->nreps; i++)
+        for (k = 0; k < ro->reps[i].npools; k++) {
+            lr__pool *p = &ro->pools[ro->reps[i].pools[k]];
+            p->members[p->nmembers++] = (uint32_t)i;
+        }
+    /* fallbacks and default owners, by id (inputs are matched by id again,
+     * since pools were sorted) */
+    for (i = 0; i < pool_count; i++) {
+        const leadroute_pool *in = &pools[i];
+        lr__pool *p = &ro->pools[lr__roster_pool(ro, in->id)];
+        if (in->fallback && in->fallback[0]) {
+            if ((p->fallback = lr__roster_pool(ro, in->fallback)) == LR_NONE) {
+                rc = lr__error_set(LEADROUTE_EINVAL, "pool '%s': fallback pool '%s' is not defined", in->id,
+                                   in->fallback);
+                goto fail;
+            }
+        }
+        if (in->default_owner && in->default_owner[0]) {
+            if ((p->default_owner = lr__roster_rep(ro, in->default_owner)) == LR_NONE) {
+                rc = lr__error_set(LEADROUTE_EINVAL, "pool '%s': default owner '%s' is not a rep", in->id,
+                                   in->default_owner);
+                goto fail;
+            }
+        }
+    }
+    memset(nmem, 0, sizeof *nmem * (pool_count + 1));
+    if ((rc = lr__check_cycles(ro, (uint8_t *)nmem)) != 0)
+        goto fail;
+    lr__free(&a, nmem);
+    *out = ro;
+    return LEADROUTE_OK;
+fail:
+    lr__free(&a, nmem);
+    lr__roster_destroy(ro);
+    return rc;
+}
+
+leadroute_roster *leadroute_roster_ref(leadroute_roster *roster)
+{
+    if (roster)
+        atomic_fetch_add_explicit(&roster->refs, 1u, memory_order_relaxed);
+    return roster;
+}
+
+void leadroute_roster_unref(leadroute_roster *roster)
+{
+    if (roster && atomic_fetch_sub_explicit(&roster->refs, 1u, memory_order_acq_rel) == 1u)
+        lr__roster_destroy(roster);
+}
+
+size_t leadroute_roster_rep_count(const leadroute_roster *roster)
+{
+    return roster ? roster->nreps : 0;
+}
+
+const char *leadroute_roster_rep_id(const leadroute_roster *roster, size_t index)
+{
+    return roster && index < roster->nreps ? roster->reps[index].id : NULL;
+}
+
+size_t leadroute_roster_pool_count(const leadroute_roster *roster)
+{
+    return roster ? roster->npools : 0;
+}
+
+const char *leadroute_roster_pool_id(const leadroute_roster *roster, size_t index)
+{
+    return roster && index < roster->npools ? roster->pools[index].id : NULL;
+}

@@ -1,0 +1,1401 @@
+/* The router: table outputs -> pool chain -> eligible reps -> strategy ->
+ * one atomic commit -> notify. Every step leaves a line in the decision. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/error.h"
+#include "base/lead.h"
+#include "base/value.h"
+#include "router/internal.h"
+#include "router/memstore.h"
+
+/* ---- generations: what one call sees ------------------------------------ */
+
+typedef struct lr__hits {
+    atomic_uint refs;
+    size_t n;
+    _Atomic uint64_t v[];
+} lr__hits;
+
+static lr__hits *lr__hits_of(const lr__gen *g)
+{
+    return g->rule_hits ? (lr__hits *)((char *)g->rule_hits - offsetof(lr__hits, v)) : NULL;
+}
+
+static void lr__hits_release(const lr__alloc *a, lr__hits *h)
+{
+    if (h && atomic_fetch_sub_explicit(&h->refs, 1u, memory_order_acq_rel) == 1u)
+        lr__free(a, h);
+}
+
+/* The router's allocator is reached through the gen's first counter list;
+ * gens are freed by their last user, so they keep a copy. */
+typedef struct lr__gen_full {
+    lr__gen g;
+    lr__alloc alloc;
+} lr__gen_full;
+
+void lr__gen_release(lr__gen *g)
+{
+    lr__gen_full *f = (lr__gen_full *)g;
+    lr__alloc a;
+    if (!g || atomic_fetch_sub_explicit(&g->refs, 1u, memory_order_acq_rel) != 1u)
+        return;
+    a = f->alloc;
+    leadroute_table_unref(g->table);
+    leadroute_roster_unref(g->roster);
+    lr__hits_release(&a, lr__hits_of(g));
+    lr__free(&a, g->rep_counters);
+    lr__free(&a, g->pool_counters);
+    lr__free(&a, f);
+}
+
+lr__gen *lr__gen_acquire(leadroute_router *r)
+{
+    lr__gen *g;
+    pthread_mutex_lock(&r->gen_lock);
+    g = r->gen;
+    atomic_fetch_add_explicit(&g->refs, 1u, memory_order_relaxed);
+    pthread_mutex_unlock(&r->gen_lock);
+    return g;
+}
+
+/* The counter of `id` in a list, created if missing (under counter_lock). */
+static lr__counter *lr__counter_get(leadroute_router *r, lr__counter **list, const char *id)
+{
+    lr__counter *c;
+    size_t n = strlen(id);
+    for (c = *list; c; c = c->next)
+        if (strcmp(c->id, id) == 0)
+            return c;
+    if (!(c = lr__malloc(&r->alloc, sizeof *c + n + 1)))
+        return NULL;
+    memcpy((char *)(c + 1), id, n + 1);
+    c->id = (const char *)(c + 1);
+    atomic_init(&c->assigned, 0);
+    c->next = *list;
+    *list = c;
+    return c;
+}
+
+static uint32_t lr__output(const leadroute_table *t, const char *name)
+{
+    int i = leadroute_table_output_index(t, name);
+    return i < 0 ? LR_NONE : (uint32_t)i;
+}
+
+/* A new generation from a table and a roster; `hits` reused when the table
+ * is the same. */
+static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roster *ro, lr__hits *hits,
+                        lr__gen **out)
+{
+    lr__gen_full *f = lr__calloc(&r->alloc, 1, sizeof *f);
+    lr__gen *g;
+    uint32_t i;
+    if (!f)
+        return lr__error_nomem();
+    g = &f->g;
+    f->alloc = r->alloc;
+    atomic_init(&g->refs, 1u);
+    if (!hits) {
+        size_t n = leadroute_table_rule_count(t);
+        if (!(hits = lr__calloc(&r->alloc, 1, sizeof *hits + sizeof(uint64_t) * (n + 1))))
+            goto nomem;
+        atomic_init(&hits->refs, 1u);
+        hits->n = n;
+    } else {
+        atomic_fetch_add_explicit(&hits->refs, 1u, memory_order_relaxed);
+    }
+    g->rule_hits = hits->v;
+    g->rep_counters = lr__calloc(&r->alloc, (size_t)ro->nreps + 1, sizeof *g->rep_counters);
+    g->pool_counters = lr__calloc(&r->alloc, (size_t)ro->npools + 1, sizeof *g->pool_counters);
+    if (!g->rep_counters || !g->pool_counters)
+        goto nomem;
+    pthread_mutex_lock(&r->counter_lock);
+    for (i = 0; i < ro->nreps; i++)
+        g->rep_counters[i] = lr__counter_get(r, &r->rep_counters, ro->reps[i].id);
+    for (i = 0; i < ro->npools; i++)
+        g->pool_counters[i] = lr__counter_get(r, &r->pool_counters, ro->pools[i].id);
+    pthread_mutex_unlock(&r->counter_lock);
+    for (i = 0; i < ro->nreps; i++)
+        if (!g->rep_counters[i])
+            goto nomem;
+    for (i = 0; i < ro->npools; i++)
+        if (!g->pool_counters[i])
+            goto nomem;
+    g->table = leadroute_table_ref(t);
+    g->roster = leadroute_roster_ref(ro);
+    g->out_owner = lr__output(t, r->out_names[0]);
+    g->out_pool = lr__output(t, r->out_names[1]);
+    g->out_queue = lr__output(t, r->out_names[2]);
+    g->out_status = lr__output(t, r->out_names[3]);
+    g->out_sla = lr__output(t, r->out_names[4]);
+    g->out_tags = lr__output(t, r->out_names[5]);
+    *out = g;
+    return LEADROUTE_OK;
+nomem:
+    lr__gen_release(g);
+    return lr__error_nomem();
+}
+
+static void lr__gen_install(leadroute_router *r, lr__gen *g)
+{
+    lr__gen *old;
+    pthread_mutex_lock(&r->gen_lock);
+    old = r->gen;
+    r->gen = g;
+    pthread_mutex_unlock(&r->gen_lock);
+    lr__gen_release(old);
+}
+
+/* ---- the router object ---------------------------------------------------- */
+
+static int64_t lr__system_now_ms(void *user_data)
+{
+    struct timespec ts;
+    (void)user_data;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int leadroute_router_options_init(leadroute_router_options *o, uint32_t version)
+{
+    static const leadroute_router_options init = LEADROUTE_ROUTER_OPTIONS_INIT;
+    if (!o)
+        return lr__error_set(LEADROUTE_EINVAL, "options must not be NULL");
+    if (version == 0 || version > LEADROUTE_ROUTER_OPTIONS_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "router options version %u is not supported (1..%u)", version,
+                             LEADROUTE_ROUTER_OPTIONS_VERSION);
+    *o = init;
+    return LEADROUTE_OK;
+}
+
+static char *lr__strdup_a(const lr__alloc *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = lr__malloc(a, n + 1);
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+static int lr__check_field_name(const char *s, const char *what)
+{
+    size_t n;
+    if (s && (lr__text_measure(s, LEADROUTE_MAX_NAME, &n) != 0 || n == 0))
+        return lr__error_set(LEADROUTE_EINVAL, "router option %s must be 1..%d bytes of UTF-8", what,
+                             LEADROUTE_MAX_NAME);
+    return LEADROUTE_OK;
+}
+
+void leadroute_router_free(leadroute_router *r)
+{
+    lr__alloc a;
+    lr__counter *c, *n;
+    uint32_t i;
+    if (!r)
+        return;
+    a = r->alloc;
+    lr__gen_release(r->gen);
+    for (c = r->rep_counters; c; c = n) {
+        n = c->next;
+        lr__free(&a, c);
+    }
+    for (c = r->pool_counters; c; c = n) {
+        n = c->next;
+        lr__free(&a, c);
+    }
+    for (i = 0; i < r->npending; i++) {
+        lr__pending *p = &r->pending[i];
+        lr__free(&a, p->key);
+        lr__free(&a, p->rep_id);
+        lr__free(&a, p->lead_id);
+        lr__free(&a, p->pool_id);
+        lr__free(&a, p->rule_id);
+        lr__free(&a, p->previous);
+    }
+    lr__free(&a, r->pending);
+    if (r->memstore)
+        lr__memstore_free(r->memstore);
+    lr__free(&a, r->dedupe_field);
+    lr__free(&a, r->account_field);
+    for (i = 0; i < 6; i++)
+        lr__free(&a, r->out_names[i]);
+    pthread_mutex_destroy(&r->gen_lock);
+    pthread_mutex_destroy(&r->swap_lock);
+    pthread_mutex_destroy(&r->counter_lock);
+    pthread_mutex_destroy(&r->pending_lock);
+    lr__free(&a, r);
+}
+
+static const char *const lr__default_outputs[6] = { "owner", "pool", "queue", "status", "sla_minutes", "tags" };
+
+int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadroute_roster *roster,
+                         const leadroute_router_options *options)
+{
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_router *r;
+    const char *names[6];
+    lr__alloc a;
+    lr__gen *g;
+    uint32_t i;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!out || !table || !roster)
+        return lr__error_set(LEADROUTE_EINVAL, "out, table and roster must not be NULL");
+    if (options) {
+        if (options->version == 0 || options->version > LEADROUTE_ROUTER_OPTIONS_VERSION)
+            return lr__error_set(LEADROUTE_EVERSION, "router options version %u is not supported (1..%u)",
+                                 options->version, LEADROUTE_ROUTER_OPTIONS_VERSION);
+        o = *options;
+    }
+    names[0] = o.owner_output, names[1] = o.pool_output, names[2] = o.queue_output;
+    names[3] = o.status_output, names[4] = o.sla_output, names[5] = o.tags_output;
+    for (i = 0; i < 6; i++)
+        if ((rc = lr__check_field_name(names[i], lr__default_outputs[i])) != 0)
+            return rc;
+    if ((rc = lr__check_field_name(o.dedupe_field, "dedupe_field")) != 0 ||
+        (rc = lr__check_field_name(o.account_field, "account_field")) != 0)
+        return rc;
+    if ((rc = lr__alloc_init(&a, o.allocator)) != 0)
+        return rc;
+    if (!(r = lr__calloc(&a, 1, sizeof *r)))
+        return lr__error_nomem();
+    r->alloc = a;
+    pthread_mutex_init(&r->gen_lock, NULL);
+    pthread_mutex_init(&r->swap_lock, NULL);
+    pthread_mutex_init(&r->counter_lock, NULL);
+    pthread_mutex_init(&r->pending_lock, NULL);
+    for (i = 0; i < LEADROUTE_UNROUTED_REASONS; i++)
+        atomic_init(&r->unrouted[i], 0);
+    atomic_init(&r->routed, 0);
+    r->max_retries = o.max_retries ? o.max_retries : 64;
+    r->dedupe_field = o.dedupe_field ? lr__strdup_a(&a, o.dedupe_field) : NULL;
+    r->account_field = lr__strdup_a(&a, o.account_field ? o.account_field : "email");
+    for (i = 0; i < 6; i++)
+        r->out_names[i] = lr__strdup_a(&a, names[i] ? names[i] : lr__default_outputs[i]);
+    for (i = 0; i < 6 && r->out_names[i]; i++)
+        ;
+    if (i < 6 || !r->account_field || (o.dedupe_field && !r->dedupe_field)) {
+        rc = lr__error_nomem();
+        goto fail;
+    }
+    if ((rc = lr__memstore_new(&r->memstore, &r->alloc, NULL, NULL)) != 0)
+        goto fail;
+    r->store = lr__memstore_methods;
+    r->store_user = r->memstore;
+    r->clock.version = LEADROUTE_CLOCK_VERSION;
+    r->clock.now_ms = lr__system_now_ms;
+    if ((rc = lr__gen_make(r, table, roster, NULL, &g)) != 0)
+        goto fail;
+    r->gen = g;
+    *out = r;
+    return LEADROUTE_OK;
+fail:
+    leadroute_router_free(r);
+    return rc;
+}
+
+int leadroute_router_set_table(leadroute_router *r, leadroute_table *table)
+{
+    lr__gen *cur, *g;
+    int rc;
+    if (!r || !table)
+        return lr__error_set(LEADROUTE_EINVAL, "router and table must not be NULL");
+    /* one swap at a time, so a table swap and a roster swap cannot undo each other */
+    pthread_mutex_lock(&r->swap_lock);
+    cur = lr__gen_acquire(r);
+    rc = lr__gen_make(r, table, cur->roster, cur->table == table ? lr__hits_of(cur) : NULL, &g);
+    lr__gen_release(cur);
+    if (rc == 0)
+        lr__gen_install(r, g);
+    pthread_mutex_unlock(&r->swap_lock);
+    return rc;
+}
+
+int leadroute_router_set_roster(leadroute_router *r, leadroute_roster *roster)
+{
+    lr__gen *cur, *g;
+    int rc;
+    if (!r || !roster)
+        return lr__error_set(LEADROUTE_EINVAL, "router and roster must not be NULL");
+    pthread_mutex_lock(&r->swap_lock);
+    cur = lr__gen_acquire(r);
+    rc = lr__gen_make(r, cur->table, roster, lr__hits_of(cur), &g);
+    lr__gen_release(cur);
+    if (rc == 0)
+        lr__gen_install(r, g);
+    pthread_mutex_unlock(&r->swap_lock);
+    return rc;
+}
+
+#define LR_CHECK_VTABLE(v, ver, what)                                                                      \
+    do {                                                                                                   \
+        if ((v) && ((v)->version == 0 || (v)->version > (ver)))                                           \
+            return lr__error_set(LEADROUTE_EVERSION, what " version %u is not supported (1..%u)",          \
+                                 (v)->version, (unsigned)(ver));                                           \
+    } while (0)
+
+int leadroute_router_set_store(leadroute_router *r, const leadroute_store *store, void *user_data)
+{
+    if (!r)
+        return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    LR_CHECK_VTABLE(store, LEADROUTE_STORE_VERSION, "store");
+    if (store && (!store->load_pool || !store->find_claim || !store->open_count || !store->commit ||
+                  !store->close))
+        return lr__error_set(LEADROUTE_EINVAL, "a version 1 store needs every method");
+    if (store) {
+        r->store = *store;
+        r->store_user = user_data;
+    } else {
+        r->store = lr__memstore_methods;
+        r->store_user = r->memstore;
+    }
+    return LEADROUTE_OK;
+}
+
+int leadroute_router_set_availability(leadroute_router *r, const leadroute_availability *v, void *user_data)
+{
+    if (!r)
+        return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    LR_CHECK_VTABLE(v, LEADROUTE_AVAILABILITY_VERSION, "availability");
+    r->has_availability = v && v->check;
+    if (v)
+        r->availability = *v;
+    r->availability_user = user_data;
+    return LEADROUTE_OK;
+}
+
+int leadroute_router_set_notify(leadroute_router *r, const leadroute_notify *v, void *user_data)
+{
+    if (!r)
+        return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    LR_CHECK_VTABLE(v, LEADROUTE_NOTIFY_VERSION, "notify");
+    r->has_notify = v && v->assigned;
+    if (v)
+        r->notify = *v;
+    r->notify_user = user_data;
+    return LEADROUTE_OK;
+}
+
+int leadroute_router_set_clock(leadroute_router *r, const leadroute_clock *v, void *user_data)
+{
+    if (!r)
+        return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    LR_CHECK_VTABLE(v, LEADROUTE_CLOCK_VERSION, "clock");
+    if (v && v->now_ms) {
+        r->clock = *v;
+        r->clock_user = user_data;
+    } else {
+        r->clock.version = LEADROUTE_CLOCK_VERSION;
+        r->clock.now_ms = lr__system_now_ms;
+        r->clock_user = NULL;
+    }
+    return LEADROUTE_OK;
+}
+
+/* ---- one routing call ------------------------------------------------------ */
+
+typedef struct lr__call {
+    leadroute_router *r;
+    lr__gen *g;
+    const leadroute_roster *ro;
+    const leadroute_lead *lead;
+    leadroute_decision *d;
+    uint32_t flags;
+    int trace;
+    const char *rule_id;
+    char key[LEADROUTE_MAX_STRING + 8];     /* "lead:" + dedupe key */
+    char account[LEADROUTE_MAX_STRING + 16]; /* "account:" + domain, or "" */
+    char previous[LEADROUTE_MAX_NAME + 1];  /* holder when reassigning, or "" */
+    uint32_t previous_rep;                  /* its index, LR_NONE */
+    lr__state next;
+    char *state;                            /* pool state read from the store */
+    size_t state_cap;
+} lr__call;
+
+/* Counters move only for calls that touch live state. */
+static void lr__count_unrouted(lr__call *c, uint32_t reason)
+{
+    if (!(c->flags & LEADROUTE_ROUTE_DRY_RUN))
+        atomic_fetch_add_explicit(&c->r->unrouted[reason], 1, memory_order_relaxed);
+}
+
+static void lr__count_hit(lr__call *c)
+{
+    if (!(c->flags & LEADROUTE_ROUTE_DRY_RUN) && c->d->rule_index != LR_NONE)
+        atomic_fetch_add_explicit(&c->g->rule_hits[c->d->rule_index], 1, memory_order_relaxed);
+}
+
+static const leadroute_field *lr__lead_find(const leadroute_lead *lead, const char *name)
+{
+    size_t i;
+    for (i = 0; i < lead->field_count; i++) {
+        const leadroute_field *f = lr__lead_field(lead, i);
+        if (f->name && strcmp(f->name, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static int lr__callback_failed(const char *what, int rc)
+{
+    const leadroute_error *e = leadroute_error_last();
+    return lr__error_set(LEADROUTE_ECALLBACK, "%s callback failed with %d (%s)%s%s", what, rc, leadroute_strerror(rc),
+                         e->code == rc && e->message[0] ? ": " : "", e->code == rc ? e->message : "");
+}
+
+static void lr__reason(leadroute_decision *d, const char *fmt, ...) LR__PRINTF(2, 3);
+static void lr__reason(leadroute_decision *d, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    d->reason = lr__decision_str(d, buf);
+}
+
+static void lr__candidate_add(lr__call *c, uint32_t rep, const char *rep_id, const lr__pool *pool,
+                              uint32_t verdict, const char *detail)
+{
+    leadroute_decision *d = c->d;
+    lr__candidate *k;
+    (void)rep;
+    if (d->ncands == d->cap_cands &&
+        lr__vec_reserve(&d->alloc, (void **)&d->cands, &d->cap_cands, (size_t)d->ncands + 1, sizeof *d->cands))
+        return; /* the trace loses a line, the decision stands */
+    k = &d->cands[d->ncands++];
+    k->rep_id = lr__decision_str(d, rep_id);
+    k->pool_id = pool ? lr__decision_str(d, pool->id) : LR_NONE;
+    k->verdict = verdict;
+    k->detail = detail ? lr__decision_str(d, detail) : LR_NONE;
+}
+
+/* A lead value as text (string field), NULL if missing or not a string. */
+static const char *lr__lead_text(const leadroute_lead *lead, const char *name)
+{
+    const leadroute_field *f = lr__lead_find(lead, name);
+    if (!f || f->value.version != LEADROUTE_VALUE_VERSION || f->value.type != LEADROUTE_VALUE_STRING)
+        return NULL;
+    return f->value.string;
+}
+
+/* Free-mail domains name people, not accounts. */
+static int lr__free_mail(const char *d)
+{
+    static const char *const list[] = {
+        "163.com", "aol.com", "gmail.com", "gmx.de", "gmx.net", "googlemail.com", "hotmail.com", "icloud.com",
+        "live.com", "mail.com", "mail.ru", "me.com", "msn.com", "outlook.com", "proton.me", "protonmail.com",
+        "qq.com", "web.de", "yahoo.com", "yandex.ru", "zoho.com",
+    };
+    size_t i;
+    for (i = 0; i < sizeof list / sizeof list[0]; i++)
+        if (strcmp(d, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* "account:<domain>" from an email or a domain: trimmed, case-folded, the
+ * part after the last '@', without a trailing dot. "" if none. */
+static void lr__account_key(lr__call *c)
+{
+    const char *s = lr__lead_text(c->lead, c->r->account_field), *at;
+    size_t n;
+    char dom[LEADROUTE_MAX_STRING + 1];
+    c->account[0] = 0;
+    if (!s || lr__text_measure(s, LEADROUTE_MAX_STRING, &n) != 0)
+        return;
+    if ((at = strrchr(s, '@')) != NULL) {
+        n -= (size_t)(at + 1 - s);
+        s = at + 1;
+    }
+    lr__trim(&s, &n);
+    while (n && s[n - 1] == '.')
+        n--;
+    if (n == 0 || memchr(s, ' ', n) || !memchr(s, '.', n))
+        return;
+    lr__fold(s, n, dom);
+    dom[n] = 0;
+    if (lr__free_mail(dom))
+        return;
+    snprintf(c->account, sizeof c->account, "account:%s", dom);
+}
+
+/* The lead's score for `field`: a number, or a numeric string; 0 if none. */
+static int lr__lead_score(const leadroute_lead *lead, const char *field, double *out)
+{
+    const leadroute_field *f = lr__lead_find(lead, field);
+    if (!f || f->value.version != LEADROUTE_VALUE_VERSION)
+        return 0;
+    if (f->value.type == LEADROUTE_VALUE_NUMBER && isfinite(f->value.number)) {
+        *out = f->value.number;
+        return 1;
+    }
+    if (f->value.type == LEADROUTE_VALUE_STRING && f->value.string) {
+        const char *s = f->value.string;
+        size_t n = strlen(s);
+        lr__trim(&s, &n);
+        return n && lr__parse_number(s, n, out) == 0;
+    }
+    return 0;
+}
+
+/* Skill filters and score tier; returns a verdict and writes the detail. */
+static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__rep *rep, char *detail, size_t cap)
+{
+    uint32_t i;
+    double score;
+    for (i = 0; i < p->nfilters; i++) {
+        const leadroute_field *f = lr__lead_find(c->lead, p->filters[i].field);
+        const leadroute_value *v;
+        size_t k;
+        if (!f || f->value.version != LEADROUTE_VALUE_VERSION)
+            continue;
+        v = &f->value;
+        if (v->type == LEADROUTE_VALUE_STRING && v->string) {
+            const char *s = v->string;
+            size_t n = strlen(s);
+            lr__trim(&s, &n);
+            if (n && !lr__rep_has_skill(rep, p->filters[i].skill, v->string)) {
+                snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, v->string, p->filters[i].skill);
+                return LEADROUTE_VERDICT_LACKS_SKILL;
+            }
+        } else if (v->type == LEADROUTE_VALUE_SET) {
+            for (k = 0; k < v->item_count; k++)
+                if (v->items[k] && v->items[k][0] && !lr__rep_has_skill(rep, p->filters[i].skill, v->items[k])) {
+                    snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, v->items[k],
+                             p->filters[i].skill);
+                    return LEADROUTE_VERDICT_LACKS_SKILL;
+                }
+        }
+    }
+    if (p->ntiers && lr__lead_score(c->lead, p->score_field, &score)) {
+        for (i = 0; i < p->ntiers; i++)
+            if (score >= p->tiers[i].min_score) {
+                if (rep->tier < p->tiers[i].min_tier) {
+                    char num[40];
+                    lr__format_double(num, sizeof num, score);
+                    snprintf(detail, cap, "tier %u below %u for %s %s", rep->tier, p->tiers[i].min_tier,
+                             p->score_field, num);
+                    return LEADROUTE_VERDICT_TIER;
+                }
+                break;
+            }
+    }
+    return 0;
+}
+
+/* Capacity (from the store) then availability (from the host, cached per
+ * call). 0 = can take it; else a verdict; negative = callback error. */
+static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detail, size_t cap)
+{
+    leadroute_router *r = c->r;
+    leadroute_decision *d = c->d;
+    const lr__rep *rep = &c->ro->reps[ri];
+    int rc;
+    if (open)
+        *open = 0;
+    if (rep->capacity || open) {
+        uint32_t n = 0;
+        if ((rc = r->store.open_count(r->store_user, rep->id, &n)) != 0)
+            return lr__callback_failed("store open_count", rc);
+        if (open)
+            *open = n;
+        if (rep->capacity && n >= rep->capacity) {
+            snprintf(detail, cap, "%u of %u open leads", n, rep->capacity);
+            return LEADROUTE_VERDICT_AT_CAPACITY;
+        }
+    }
+    if (!r->has_availability)
+        return 0;
+    if (d->avail[ri] == 0) {
+        uint32_t verdict = LEADROUTE_AVAILABLE;
+        char why[256] = "";
+        rc = r->availability.check(r->availability_user, rep->id, c->lead, d->at_ms, &verdict, why, sizeof why);
+        if (rc != 0)
+            return lr__callback_failed("availability", rc);
+        why[sizeof why - 1] = 0;
+        if (verdict > LEADROUTE_AT_CAPACITY)
+            return lr__error_set(LEADROUTE_ECALLBACK, "availability callback gave unknown verdict %u for '%s'",
+                                 verdict, rep->id);
+        d->avail[ri] = (uint8_t)(verdict + 1);
+        d->avail_reason[ri] = why[0] ? lr__decision_str(d, why) : LR_NONE;
+    }
+    if (d->avail[ri] == LEADROUTE_AWAY + 1) {
+        const char *why = lr__decision_at(d, d->avail_reason[ri]);
+        snprintf(detail, cap, "%s", why ? why : "away");
+        return LEADROUTE_VERDICT_AWAY;
+    }
+    if (d->avail[ri] == LEADROUTE_AT_CAPACITY + 1) {
+        snprintf(detail, cap, "at capacity (calendar)");
+        return LEADROUTE_VERDICT_AT_CAPACITY;
+    }
+    return 0;
+}
+
+/* May rep `ri` take the lead outside of any pool filter (direct owner,
+ * account owner, default owner)? 0 yes, verdict no, negative error. */
+static int lr__owner_checks(lr__call *c, uint32_t ri, int live, char *detail, size_t cap)
+{
+    const lr__rep *rep = &c->ro->reps[ri];
+    if (!rep->active) {
+        snprintf(detail, cap, "inactive");
+        return LEADROUTE_VERDICT_EXCLUDED;
+    }
+    if (ri == c->previous_rep) {
+        snprintf(detail, cap, "previous holder");
+        return LEADROUTE_VERDICT_EXCLUDED;
+    }
+    return live ? lr__live_checks(c, ri, NULL, detail, cap) : 0;
+}
+
+/* Load a pool's state into c->state. */
+static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t *version)
+{
+    leadroute_router *r = c->r;
+    int rc;
+    for (;;) {
+        *len = 0;
+        *version = 0;
+        rc = r->store.load_pool(r->store_user, p->id, c->state, c->state_cap, len, version);
+        if (rc != 0)
+            return lr__callback_failed("store load_pool", rc);
+        if (*len <= c->state_cap)
+            break;
+        {
+            size_t cap = *len + 64;
+            char *s = lr__realloc(&r->alloc, c->state, c->state_cap, cap);
+            if (!s)
+                return lr__error_nomem();
+            c->state = s;
+            c->state_cap = cap;
+        }
+    }
+    return LEADROUTE_OK;
+}
+
+typedef enum { LR_DONE = 0, LR_RETRY = 1 } lr__step;
+
+/* Commit the assignment of rep `ri`. Returns LR_DONE with the decision
+ * filled, LR_RETRY on a conflict, or a negative error. */
+static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__state *state, uint64_t version,
+                      uint32_t how)
+{
+    leadroute_router *r = c->r;
+    leadroute_decision *d = c->d;
+    const lr__rep *rep = &c->ro->reps[ri];
+    leadroute_assignment a;
+    leadroute_commit cm;
+    char owner[LEADROUTE_MAX_NAME + 1];
+    int rc;
+
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = c->key;
+    a.lead_id = c->lead->id;
+    a.rep_id = rep->id;
+    a.previous = c->previous[0] ? c->previous : NULL;
+    a.pool_id = p ? p->id : NULL;
+    a.rule_id = c->rule_id;
+    a.table_hash = d->table_hash;
+    a.at_ms = d->at_ms;
+    a.sla_minutes = d->sla_minutes;
+    memset(&cm, 0, sizeof cm);
+    cm.version = LEADROUTE_COMMIT_VERSION;
+    cm.assignment = &a;
+    cm.pool_id = state ? p->id : NULL;
+    cm.expected_version = version;
+    cm.state = state ? state->text : NULL;
+    cm.state_length = state ? state->len : 0;
+    cm.capacity = how == LR_HOW_DEFAULT_OWNER ? 0 : rep->capacity;
+    cm.account_key = c->account[0] ? c->account : NULL;
+
+    d->how = how;
+    d->rep = lr__decision_str(d, rep->id);
+    d->pool = p ? lr__decision_str(d, p->id) : LR_NONE;
+    if (c->flags & LEADROUTE_ROUTE_DRY_RUN) {
+        d->status = LEADROUTE_ROUTE_ASSIGNED;
+        return LR_DONE;
+    }
+    owner[0] = 0;
+    rc = r->store.commit(r->store_user, &cm, owner, sizeof owner);
+    if (rc == LEADROUTE_ECONFLICT)
+        return LR_RETRY;
+    if (rc == LEADROUTE_EEXISTS) {
+        /* someone claimed the key meanwhile: theirs stands */
+        owner[sizeof owner - 1] = 0;
+        d->status = LEADROUTE_ROUTE_EXISTING;
+        d->how = LR_HOW_EXISTING;
+        d->rep = lr__decision_str(d, owner);
+        d->pool = LR_NONE;
+        lr__reason(d, "already assigned to %s (claimed while this call was deciding)", owner);
+        return LR_DONE;
+    }
+    if (rc != 0)
+        return lr__callback_failed("store commit", rc);
+    d->status = LEADROUTE_ROUTE_ASSIGNED;
+    return LR_DONE;
+}
+
+static int lr__pool_walk(lr__call *c, uint32_t first_pool);
+
+/* Route to the direct owner `id`; returns LR_DONE, LR_RETRY, 1 + 1 (= 2) to
+ * fall through to the pool, or a negative error. */
+#define LR_FALL_THROUGH 2
+static int lr__direct(lr__call *c, const char *id)
+{
+    leadroute_decision *d = c->d;
+    uint32_t ri = lr__roster_rep(c->ro, id);
+    char detail[300];
+    int v;
+    if (ri == LR_NONE) {
+        lr__candidate_add(c, LR_NONE, id, NULL, LEADROUTE_VERDICT_EXCLUDED, "not in the roster");
+        lr__reason(d, "direct owner %s is not in the roster", id);
+        return LR_FALL_THROUGH;
+    }
+    if ((v = lr__owner_checks(c, ri, 1, detail, sizeof detail)) < 0)
+        return v;
+    if (v) {
+        lr__candidate_add(c, ri, id, NULL, (uint32_t)v, detail);
+        lr__reason(d, "direct owner %s cannot take it: %s", id, detail);
+        return LR_FALL_THROUGH;
+    }
+    lr__candidate_add(c, ri, id, NULL, LEADROUTE_VERDICT_CHOSEN, NULL);
+    v = lr__commit(c, ri, NULL, NULL, 0, LR_HOW_DIRECT);
+    if (v == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
+        lr__reason(d, "rule %s names %s as owner", c->rule_id, id);
+    return v;
+}
+
+/* Account owner first: the rep holding the lead's account key. */
+static int lr__account_owner(lr__call *c, const lr__pool *p)
+{
+    leadroute_router *r = c->r;
+    leadroute_decision *d = c->d;
+    char holder[LEADROUTE_MAX_NAME + 1], detail[300];
+    uint32_t ri;
+    int rc, v;
+    if (!p->owner_first || !c->account[0])
+        return LR_FALL_THROUGH;
+    rc = r->store.find_claim(r->store_user, c->account, holder, sizeof holder);
+    if (rc == LEADROUTE_ENOTFOUND)
+        return LR_FALL_THROUGH;
+    if (rc != 0)
+        return lr__callback_failed("store find_claim", rc);
+    holder[sizeof holder - 1] = 0;
+    if ((ri = lr__roster_rep(c->ro, holder)) == LR_NONE) {
+        lr__candidate_add(c, LR_NONE, holder, p, LEADROUTE_VERDICT_EXCLUDED, "account owner not in the roster");
+        return LR_FALL_THROUGH;
+    }
+    if ((v = lr__owner_checks(c, ri, 1, detail, sizeof detail)) < 0)
+        return v;
+    if (v) {
+        char line[360];
+        snprintf(line, sizeof line, "account owner: %s", detail);
+        lr__candidate_add(c, ri, holder, p, (uint32_t)v, line);
+        return LR_FALL_THROUGH;
+    }
+    lr__candidate_add(c, ri, holder, p, LEADROUTE_VERDICT_CHOSEN, "account owner");
+    if (c->trace) {
+        uint32_t k;
+        for (k = 0; k < p->nmembers; k++)
+            if (p->members[k] != ri)
+                lr__candidate_add(c, p->members[k], c->ro->reps[p->members[k]].id, p, LEADROUTE_VERDICT_NOT_ASKED,
+                                  "the account owner comes first");
+    }
+    rc = lr__commit(c, ri, p, NULL, 0, LR_HOW_ACCOUNT);
+    if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
+        lr__reason(d, "%s owns the account %s", holder, c->account + 8);
+    return rc;
+}
+
+/* Try one pool: LR_DONE, LR_RETRY, LR_FALL_THROUGH (no one), or error. */
+static int lr__pool_try(lr__call *c, const lr__pool *p)
+{
+    leadroute_router *r = c->r;
+    leadroute_decision *d = c->d;
+    uint32_t i, n = 0, *el, *open = NULL;
+    int need_open = p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED, rc, pick;
+    char detail[300];
+    size_t len = 0;
+    uint64_t version = 0;
+    uint32_t mark = d->ncands;
+
+    if ((rc = lr__account_owner(c, p)) != LR_FALL_THROUGH)
+        return rc;
+    if (d->cap_scratch < 2 * p->nmembers + 2) {
+        uint32_t cap = d->cap_scratch;
+        if (lr__vec_reserve(&d->alloc, (void **)&d->scratch, &cap, 2 * (size_t)p->nmembers + 2,
+                            sizeof *d->scratch))
+            return LEADROUTE_ENOMEM;
+        d->cap_scratch = cap;
+    }
+    el = d->scratch;
+    if (need_open)
+        open = d->scratch + p->nmembers + 1;
+    for (i = 0; i < p->nmembers; i++) {
+        uint32_t ri = p->members[i];
+        const lr__rep *rep = &c->ro->reps[ri];
+        int v;
+        detail[0] = 0;
+        if (!rep->active) {
+            v = LEADROUTE_VERDICT_EXCLUDED;
+            snprintf(detail, sizeof detail, "inactive");
+        } else if (ri == c->previous_rep) {
+            v = LEADROUTE_VERDICT_EXCLUDED;
+            snprintf(detail, sizeof detail, "previous holder");
+        } else if ((v = (int)lr__static_checks(c, p, rep, detail, sizeof detail)) == 0) {
+            v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, sizeof detail);
+            if (v < 0)
+                return v;
+        }
+        if (v) {
+            if (c->trace)
+                lr__candidate_add(c, ri, rep->id, p, (uint32_t)v, detail);
+            continue;
+        }
+        el[n++] = ri;
+    }
+    if (n == 0)
+        return LR_FALL_THROUGH;
+    if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
+        return rc;
+    pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &r->alloc);
+    if (pick < 0)
+        return pick;
+    if (c->trace) {
+        d->state_before = lr__decision_strn(d, c->state ? c->state : "", len);
+        d->state_after = lr__decision_strn(d, c->next.text ? c->next.text : "", c->next.len);
+        for (i = 0; i < n; i++) {
+            char load[64];
+            if (open)
+                snprintf(load, sizeof load, "%u open leads", open[i]);
+            lr__candidate_add(c, el[i], c->ro->reps[el[i]].id, p,
+                              i == (uint32_t)pick ? LEADROUTE_VERDICT_CHOSEN : LEADROUTE_VERDICT_ELIGIBLE,
+                              open ? load : NULL);
+        }
+    } else {
+        lr__candidate_add(c, el[pick], c->ro->reps[el[pick]].id, p, LEADROUTE_VERDICT_CHOSEN, NULL);
+    }
+    d->strategy = p->strategy;
+    rc = lr__commit(c, el[pick], p, p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED ? NULL : &c->next, version,
+                    LR_HOW_STRATEGY);
+    if (rc == LR_RETRY)
+        d->ncands = mark;
+    else if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED) {
+        d->reason = LR_LAZY;
+        d->lazy_eligible = n;
+        d->lazy_members = p->nmembers;
+    }
+    return rc;
+}
+
+/* Walk the pool chain from `first`; ends with a decision, a retry, or an error. */
+static int lr__pool_walk(lr__call *c, uint32_t first)
+{
+    leadroute_decision *d = c->d;
+    const lr__pool *p = NULL;
+    uint32_t pi = first, steps = 0;
+    int rc;
+    char chain[1024];
+    size_t off = 0;
+
+    chain[0] = 0;
+    for (; pi != LR_NONE && steps <= c->ro->npools; pi = p->fallback, steps++) {
+        p = &c->ro->pools[pi];
+        if (d->nchain == d->cap_chain &&
+            lr__vec_reserve(&d->alloc, (void **)&d->chain, &d->cap_chain, (size_t)d->nchain + 1, sizeof *d->chain))
+            return lr__error_nomem();
+        d->chain[d->nchain++] = lr__decision_str(d, p->id);
+        if (off < sizeof chain)
+            off += (size_t)snprintf(chain + off, sizeof chain - off, "%s%s", off ? " -> " : "", p->id);
+        if ((rc = lr__pool_try(c, p)) != LR_FALL_THROUGH)
+            return rc;
+    }
+    /* nobody in the whole chain: the last pool's policy */
+    if (p->on_empty == LEADROUTE_EMPTY_DEFAULT_OWNER) {
+        char detail[300];
+        int v = lr__owner_checks(c, p->default_owner, 0, detail, sizeof detail);
+        if (v < 0)
+            return v;
+        if (v == 0) {
+            lr__candidate_add(c, p->default_owner, c->ro->reps[p->default_owner].id, p, LEADROUTE_VERDICT_CHOSEN,
+                              "default owner");
+            rc = lr__commit(c, p->default_owner, p, NULL, 0, LR_HOW_DEFAULT_OWNER);
+            if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
+                lr__reason(d, "no rep in %s could take it; default owner of pool %s", chain, p->id);
+            return rc;
+        }
+        lr__reason(d, "no rep in %s could take it, and default owner %s cannot either: %s", chain,
+                   c->ro->reps[p->default_owner].id, detail);
+    } else if (p->on_empty == LEADROUTE_EMPTY_QUEUE) {
+        d->status = LEADROUTE_ROUTE_QUEUED;
+        d->queue = lr__decision_str(d, p->queue);
+        d->pool = lr__decision_str(d, p->id);
+        lr__reason(d, "no rep in %s could take it; queued in %s", chain, p->queue);
+        return LR_DONE;
+    } else {
+        lr__reason(d, "no rep in %s could take it; the pool leaves it unassigned", chain);
+    }
+    d->status = LEADROUTE_ROUTE_UNASSIGNED;
+    d->pool = lr__decision_str(d, p->id);
+    lr__count_unrouted(c, LEADROUTE_UNROUTED_EMPTY);
+    return LR_DONE;
+}
+
+static const char *lr__out_text(const leadroute_result *res, uint32_t j, char *buf, size_t cap)
+{
+    const leadroute_value *v;
+    if (j == LR_NONE || !(v = leadroute_result_output(res, 0, j)))
+        return NULL;
+    if (v->type == LEADROUTE_VALUE_STRING)
+        return v->string && v->string[0] ? v->string : NULL;
+    if (v->type == LEADROUTE_VALUE_NUMBER) {
+        lr__format_double(buf, cap, v->number);
+        return buf;
+    }
+    if (v->type == LEADROUTE_VALUE_BOOL)
+        return v->boolean ? "true" : "false";
+    return NULL;
+}
+
+/* Reset a decision for a new call with generation `g`. */
+static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
+{
+    uint32_t n = g->roster->nreps;
+    if (d->gen)
+        lr__gen_release(d->gen);
+    d->gen = g;
+    d->status = 0;
+    d->code = 0;
+    d->how = LR_HOW_NONE;
+    d->strategy = 0;
+    d->rep = d->pool = d->queue = d->rule = d->label = d->tags = d->reason = LR_NONE;
+    d->lead_id = d->key = d->previous = d->state_before = d->state_after = LR_NONE;
+    d->rule_index = LR_NONE;
+    d->rule_line = 0;
+    d->sla_minutes = 0;
+    d->table_hash = leadroute_table_hash(g->table);
+    d->notified = 0;
+    d->ncands = d->nchain = 0;
+    d->text_len = 0;
+    if (d->cap_avail < n + 1) {
+        uint8_t *av = lr__calloc(&d->alloc, (size_t)n + 1, 1);
+        uint32_t *ar = lr__calloc(&d->alloc, (size_t)n + 1, sizeof *ar);
+        if (!av || !ar) {
+            lr__free(&d->alloc, av);
+            lr__free(&d->alloc, ar);
+            return lr__error_nomem();
+        }
+        lr__free(&d->alloc, d->avail);
+        lr__free(&d->alloc, d->avail_reason);
+        d->avail = av;
+        d->avail_reason = ar;
+        d->cap_avail = n + 1;
+    } else {
+        memset(d->avail, 0, n);
+    }
+    if (d->result_table != g->table) {
+        int rc = d->result ? leadroute_result_reserve(d->result, g->table)
+                           : leadroute_result_new(&d->result, g->table, NULL);
+        if (rc)
+            return rc;
+        d->result_table = g->table;
+    }
+    return LEADROUTE_OK;
+}
+
+static int lr__unrouted(lr__call *c, int rc)
+{
+    leadroute_decision *d = c->d;
+    const leadroute_error *e = leadroute_error_last();
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", e->code == rc && e->message ? e->message : leadroute_strerror(rc));
+    d->status = LEADROUTE_ROUTE_UNROUTED;
+    d->code = rc;
+    d->rep = d->pool = d->queue = LR_NONE;
+    d->how = LR_HOW_NONE;
+    d->reason = lr__decision_str(d, msg);
+    lr__count_unrouted(c, LEADROUTE_UNROUTED_ERROR);
+    /* the message stays the caller's last error */
+    return lr__error_set(rc, "%s", msg);
+}
+
+static void lr__notify(lr__call *c)
+{
+    leadroute_router *r = c->r;
+    leadroute_decision *d = c->d;
+    leadroute_assignment a;
+    lr__pending *p;
+    const char *pool = lr__decision_at(d, d->pool);
+    int rc;
+
+    if (!r->has_notify || (c->flags & LEADROUTE_ROUTE_DRY_RUN))
+        return;
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = c->key;
+    a.lead_id = c->lead->id;
+    a.rep_id = lr__decision_at(d, d->rep);
+    a.previous = c->previous[0] ? c->previous : NULL;
+    a.pool_id = pool;
+    a.rule_id = c->rule_id;
+    a.table_hash = d->table_hash;
+    a.at_ms = d->at_ms;
+    a.sla_minutes = d->sla_minutes;
+    rc = r->notify.assigned(r->notify_user, &a);
+    if (rc == 0) {
+        d->notified = 1;
+        return;
+    }
+    /* the assignment stands; keep the notification for a retry */
+    pthread_mutex_lock(&r->pending_lock);
+    if (!lr__vec_reserve(&r->alloc, (void **)&r->pending, &r->cap_pending, (size_t)r->npending + 1,
+                         sizeof *r->pending)) {
+        p = &r->pending[r->npending];
+        memset(p, 0, sizeof *p);
+        p->key = lr__strdup_a(&r->alloc, a.key);
+        p->rep_id = lr__strdup_a(&r->alloc, a.rep_id);
+        p->lead_id = a.lead_id ? lr__strdup_a(&r->alloc, a.lead_id) : NULL;
+        p->pool_id = a.pool_id ? lr__strdup_a(&r->alloc, a.pool_id) : NULL;
+        p->rule_id = a.rule_id ? lr__strdup_a(&r->alloc, a.rule_id) : NULL;
+        p->previous = a.previous ? lr__strdup_a(&r->alloc, a.previous) : NULL;
+        p->table_hash = a.table_hash;
+        p->at_ms = a.at_ms;
+        p->sla_minutes = a.sla_minutes;
+        if (p->key && p->rep_id)
+            r->npending++;
+    }
+    pthread_mutex_unlock(&r->pending_lock);
+    lr__reason(d, "%s; notify failed with %d, the notification is pending", leadroute_decision_reason(d), rc);
+}
+
+int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t flags, leadroute_decision *d)
+{
+    lr__call c;
+    leadroute_result *res;
+    const char *owner, *pool, *queue, *key;
+    char nbuf[4][40];
+    uint32_t attempt;
+    int rc;
+
+    if (!r || !lead || !d)
+        return lr__error_set(LEADROUTE_EINVAL, "router, lead and decision must not be NULL");
+    if (flags & ~(LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN | LEADROUTE_ROUTE_DRY_RUN))
+        return lr__error_set(LEADROUTE_EINVAL, "unknown route flags 0x%x", flags);
+    /* not memset: the key buffers are large and filled as needed */
+    c.key[0] = c.account[0] = c.previous[0] = 0;
+    c.rule_id = NULL;
+    c.next.text = NULL;
+    c.next.len = c.next.cap = 0;
+    c.state = NULL;
+    c.state_cap = 0;
+    c.r = r;
+    c.lead = lead;
+    c.d = d;
+    c.flags = flags;
+    c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
+    c.previous_rep = LR_NONE;
+    c.g = lr__gen_acquire(r);
+    c.ro = c.g->roster;
+    if ((rc = lr__decision_reset(d, c.g)) != 0) {
+        d->status = LEADROUTE_ROUTE_UNROUTED;
+        d->code = rc;
+        return rc;
+    }
+    d->dry_run = (flags & LEADROUTE_ROUTE_DRY_RUN) != 0;
+    d->at_ms = r->clock.now_ms(r->clock_user);
+    if ((rc = lr__lead_check_header(lead)) != 0)
+        return lr__unrouted(&c, rc);
+    if (lead->id && lr__text_check(lead->id, NULL, "lead id", NULL) != 0)
+        return lr__unrouted(&c, LEADROUTE_ELEAD);
+    d->lead_id = lr__decision_str(d, lead->id);
+    res = d->result;
+    if ((rc = leadroute_table_eval(c.g->table, lead, res)) != 0)
+        return lr__unrouted(&c, rc);
+
+    /* the dedupe key */
+    key = r->dedupe_field ? lr__lead_text(lead, r->dedupe_field) : lead->id;
+    if (key) {
+        size_t n = strlen(key);
+        lr__trim(&key, &n);
+        if (lr__text_check(key, r->dedupe_field, "dedupe key", NULL) != 0)
+            return lr__unrouted(&c, LEADROUTE_ELEAD);
+        if (n == 0)
+            key = NULL;
+        else
+        {
+            memcpy(c.key, "lead:", 5);
+            memcpy(c.key + 5, key, n);
+            c.key[5 + n] = 0;
+        }
+    }
+    if (!key) {
+        lr__error_set(LEADROUTE_ELEAD, "lead has no %s%s%s: it is needed to route the lead only once",
+                      r->dedupe_field ? "'" : "id", r->dedupe_field ? r->dedupe_field : "",
+                      r->dedupe_field ? "' field" : "");
+        return lr__unrouted(&c, LEADROUTE_ELEAD);
+    }
+    d->key = lr__decision_str(d, c.key + 5);
+
+    if (leadroute_result_count(res) == 0) {
+        d->status = LEADROUTE_ROUTE_UNASSIGNED;
+        lr__reason(d, "no rule matched");
+        lr__count_unrouted(&c, LEADROUTE_UNROUTED_NO_RULE);
+        return LEADROUTE_OK;
+    }
+    d->rule_index = (uint32_t)leadroute_result_rule(res, 0);
+    c.rule_id = leadroute_result_rule_id(res, 0);
+    d->rule = lr__decision_str(d, c.rule_id);
+    d->rule_line = leadroute_table_rule_line(c.g->table, d->rule_index);
+    owner = lr__out_text(res, c.g->out_owner, nbuf[0], sizeof nbuf[0]);
+    pool = lr__out_text(res, c.g->out_pool, nbuf[1], sizeof nbuf[1]);
+    queue = lr__out_text(res, c.g->out_queue, nbuf[2], sizeof nbuf[2]);
+    d->label = lr__decision_str(d, lr__out_text(res, c.g->out_status, nbuf[3], sizeof nbuf[3]));
+    d->tags = c.g->out_tags == LR_NONE ? LR_NONE : lr__decision_str(d, lr__out_text(res, c.g->out_tags, nbuf[3], sizeof nbuf[3]));
+    if (c.g->out_sla != LR_NONE) {
+        const leadroute_value *v = leadroute_result_output(res, 0, c.g->out_sla);
+        if (v && v->type == LEADROUTE_VALUE_NUMBER && v->number > 0)
+            d->sla_minutes = v->number;
+    }
+
+    /* claimed already? */
+    {
+        char holder[LEADROUTE_MAX_NAME + 1];
+        rc = r->store.find_claim(r->store_user, c.key, holder, sizeof holder);
+        if (rc != 0 && rc != LEADROUTE_ENOTFOUND)
+            return lr__unrouted(&c, lr__callback_failed("store find_claim", rc));
+        if (rc == 0) {
+            holder[sizeof holder - 1] = 0;
+            if (!(flags & LEADROUTE_ROUTE_REASSIGN)) {
+                d->status = LEADROUTE_ROUTE_EXISTING;
+                d->how = LR_HOW_EXISTING;
+                d->rep = lr__decision_str(d, holder);
+                lr__reason(d, "already assigned to %s (key %s)", holder, c.key + 5);
+                lr__count_hit(&c);
+                return LEADROUTE_OK;
+            }
+            snprintf(c.previous, sizeof c.previous, "%s", holder);
+            c.previous_rep = lr__roster_rep(c.ro, holder);
+            d->previous = lr__decision_str(d, holder);
+        }
+    }
+    lr__account_key(&c);
+
+    for (attempt = 0;; attempt++) {
+        d->ncands = 0;
+        d->nchain = 0;
+        if (attempt > r->max_retries) {
+            rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
+            break;
+        }
+        rc = LR_FALL_THROUGH;
+        if (owner)
+            rc = lr__direct(&c, owner);
+        if (rc == LR_FALL_THROUGH && pool) {
+            uint32_t pi = lr__roster_pool(c.ro, pool);
+            if (pi == LR_NONE) {
+                rc = lr__error_set(LEADROUTE_ENOTFOUND, "rule %s names pool '%s', which the roster does not define",
+                                   c.rule_id, pool);
+                break;
+            }
+            rc = lr__pool_walk(&c, pi);
+        }
+        if (rc == LR_FALL_THROUGH) {
+            if (queue) {
+                d->status = LEADROUTE_ROUTE_QUEUED;
+                d->queue = lr__decision_str(d, queue);
+                if (owner)
+                    lr__reason(d, "%s; queued in %s", leadroute_decision_reason(d), queue);
+                else
+                    lr__reason(d, "rule %s gives queue %s", c.rule_id, queue);
+            } else {
+                d->status = LEADROUTE_ROUTE_UNASSIGNED;
+                if (!owner)
+                    lr__reason(d, "rule %s names no owner, pool or queue", c.rule_id);
+                lr__count_unrouted(&c, owner ? LEADROUTE_UNROUTED_EMPTY : LEADROUTE_UNROUTED_NO_TARGET);
+            }
+            rc = LR_DONE;
+        }
+        if (rc != LR_RETRY)
+            break;
+    }
+    lr__free(&r->alloc, c.state);
+    lr__free(&r->alloc, c.next.text);
+    if (rc < 0)
+        return lr__unrouted(&c, rc);
+    lr__count_hit(&c);
+    if (d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run) {
+        uint32_t ri = lr__roster_rep(c.ro, lr__decision_at(d, d->rep));
+        const char *pid = lr__decision_at(d, d->pool);
+        atomic_fetch_add_explicit(&r->routed, 1, memory_order_relaxed);
+        if (ri != LR_NONE)
+            atomic_fetch_add_explicit(&c.g->rep_counters[ri]->assigned, 1, memory_order_relaxed);
+        if (pid) {
+            uint32_t pi = lr__roster_pool(c.ro, pid);
+            if (pi != LR_NONE)
+                atomic_fetch_add_explicit(&c.g->pool_counters[pi]->assigned, 1, memory_order_relaxed);
+        }
+        lr__notify(&c);
+    }
+    return LEADROUTE_OK;
+}
+
+/* ---- after routing ---------------------------------------------------------- */
+
+int leadroute_router_close(leadroute_router *r, const char *key)
+{
+    char k[LEADROUTE_MAX_STRING + 8];
+    size_t n;
+    int rc;
+    if (!r || !key)
+        return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
+    if (lr__text_measure(key, LEADROUTE_MAX_STRING, &n) != 0 || n == 0)
+        return lr__error_set(LEADROUTE_EINVAL, "key must be 1..%d bytes of UTF-8", LEADROUTE_MAX_STRING);
+    lr__trim(&key, &n);
+    snprintf(k, sizeof k, "lead:%.*s", (int)n, key);
+    rc = r->store.close(r->store_user, k);
+    if (rc == LEADROUTE_ENOTFOUND)
+        return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
+    if (rc != 0)
+        return lr__callback_failed("store close", rc);
+    return LEADROUTE_OK;
+}
+
+size_t leadroute_router_pending_count(leadroute_router *r)
+{
+    size_t n;
+    if (!r)
+        return 0;
+    pthread_mutex_lock(&r->pending_lock);
+    n = r->npending;
+    pthread_mutex_unlock(&r->pending_lock);
+    return n;
+}
+
+static int lr__copy_out(char *dst, size_t cap, const char *src, const char *what)
+{
+    size_t n = strlen(src);
+    if (!dst || n >= cap)
+        return lr__error_set(LEADROUTE_ERANGE, "%s needs %zu bytes", what, n + 1);
+    memcpy(dst, src, n + 1);
+    return LEADROUTE_OK;
+}
+
+int leadroute_router_pending(leadroute_router *r, size_t index, char *key, size_t key_cap, char *rep_id,
+                             size_t rep_cap)
+{
+    int rc;
+    if (!r)
+        return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    pthread_mutex_lock(&r->pending_lock);
+    if (index >= r->npending)
+        rc = lr__error_set(LEADROUTE_ERANGE, "pending notification %zu of %u", index, r->npending);
+    else if ((rc = lr__copy_out(key, key_cap, r->pending[index].key + 5, "key")) == 0)
+        rc = lr__copy_out(rep_id, rep_cap, r->pending[index].rep_id, "rep id");
+    pthread_mutex_unlock(&r->pending_lock);
+    return rc;
+}
+
+static void lr__pending_free(const lr__alloc *a, lr__pending *p)
+{
+    lr__free(a, p->key);
+    lr__free(a, p->rep_id);
+    lr__free(a, p->lead_id);
+    lr__free(a, p->pool_id);
+    lr__free(a, p->rule_id);
+    lr__free(a, p->previous);
+}
+
+int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
+{
+    uint32_t i, kept = 0;
+    size_t ok = 0;
+    int rc = LEADROUTE_OK;
+    if (delivered)
+        *delivered = 0;
+    if (!r)
+        return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    /* Held across the calls, so two retries cannot deliver one twice; notify
+     * must not call back into the router (documented for every callback). */
+    pthread_mutex_lock(&r->pending_lock);
+    for (i = 0; i < r->npending; i++) {
+        lr__pending *p = &r->pending[i];
+        leadroute_assignment a;
+        int e = -1;
+        if (r->has_notify) {
+            memset(&a, 0, sizeof a);
+            a.version = LEADROUTE_ASSIGNMENT_VERSION;
+            a.key = p->key;
+            a.lead_id = p->lead_id;
+            a.rep_id = p->rep_id;
+            a.previous = p->previous;
+            a.pool_id = p->pool_id;
+            a.rule_id = p->rule_id;
+            a.table_hash = p->table_hash;
+            a.at_ms = p->at_ms;
+            a.sla_minutes = p->sla_minutes;
+            e = r->notify.assigned(r->notify_user, &a);
+        }
+        if (e == 0) {
+            lr__pending_free(&r->alloc, p);
+            ok++;
+        } else {
+            r->pending[kept++] = *p;
+        }
+    }
+    r->npending = kept;
+    if (kept)
+        rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending", kept, kept == 1 ? "" : "s");
+    pthread_mutex_unlock(&r->pending_lock);
+    if (delivered)
+        *delivered = ok;
+    return rc;
+}
+
+int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
+{
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_router *f;
+    lr__gen *g;
+    int rc;
+    if (out)
+        *out = NULL;
+    if (!out || !r)
+        return lr__error_set(LEADROUTE_EINVAL, "out and router must not be NULL");
+    o.dedupe_field = r->dedupe_field;
+    o.account_field = r->account_field;
+    o.owner_output = r->out_names[0];
+    o.pool_output = r->out_names[1];
+    o.queue_output = r->out_names[2];
+    o.status_output = r->out_names[3];
+    o.sla_output = r->out_names[4];
+    o.tags_output = r->out_names[5];
+    o.max_retries = r->max_retries;
+    g = lr__gen_acquire(r);
+    rc = leadroute_router_new(&f, g->table, g->roster, &o);
+    lr__gen_release(g);
+    if (rc)
+        return rc;
+    lr__memstore_free(f->memstore);
+    f->memstore = NULL;
+    if ((rc = lr__memstore_new(&f->memstore, &f->alloc, &r->store, r->store_user)) != 0) {
+        leadroute_router_free(f);
+        return rc;
+    }
+    f->store = lr__memstore_methods;
+    f->store_user = f->memstore;
+    f->availability = r->availability;
+    f->availability_user = r->availability_user;
+    f->has_availability = r->has_availability;
+    f->clock = r->clock;
+    f->clock_user = r->clock_user;
+    *out = f;
+    return LEADROUTE_OK;
+}

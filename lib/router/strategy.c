@@ -1,0 +1,235 @@
+/* Strategies: pick one rep among the eligible ones of a pool, and say what
+ * the pool remembers for next time. Eligible reps come in id order. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "router/internal.h"
+
+static int lr__state_reserve(lr__state *s, const lr__alloc *a, size_t need)
+{
+    char *p;
+    size_t cap;
+    if (need <= s->cap)
+        return LEADROUTE_OK;
+    cap = s->cap ? s->cap : 128;
+    while (cap < need)
+        cap *= 2;
+    if (!(p = lr__realloc(a, s->text, s->cap, cap)))
+        return lr__error_nomem();
+    s->text = p;
+    s->cap = cap;
+    return LEADROUTE_OK;
+}
+
+static int lr__state_add(lr__state *s, const lr__alloc *a, const char *text, size_t n)
+{
+    int rc = lr__state_reserve(s, a, s->len + n + 1);
+    if (rc)
+        return rc;
+    memcpy(s->text + s->len, text, n);
+    s->len += n;
+    s->text[s->len] = 0;
+    return LEADROUTE_OK;
+}
+
+/* Decimal digits of `x`, appended: the state is written on every
+ * assignment, so no printf. */
+static int lr__state_u64(lr__state *s, const lr__alloc *a, uint64_t x)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    return lr__state_add(s, a, tmp + sizeof tmp - n, (size_t)n);
+}
+
+/* Digits at p (before end) into *x; returns the first byte after them. */
+static const char *lr__parse_u64(const char *p, const char *end, uint64_t *x)
+{
+    uint64_t v = 0;
+    while (p < end && *p >= '0' && *p <= '9' && v <= (UINT64_MAX - 9) / 10)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    *x = v;
+    return p;
+}
+
+/* Round robin: the first eligible rep whose id sorts after the last one
+ * served, wrapping around. Ids, not positions, so members may come and go
+ * without shifting anyone's turn. */
+static int lr__pick_round_robin(const leadroute_roster *ro, const uint32_t *el, uint32_t n, const char *state,
+                                size_t len, lr__state *next, const lr__alloc *a)
+{
+    uint32_t i, pick = 0;
+    int rc;
+    if (len > 4 && memcmp(state, "rr1 ", 4) == 0) {
+        const char *last = state + 4;
+        size_t ln = len - 4;
+        for (i = 0; i < n; i++) {
+            const char *id = ro->reps[el[i]].id;
+            size_t il = strlen(id);
+            int c = memcmp(id, last, il < ln ? il : ln);
+            if (c > 0 || (c == 0 && il > ln)) {
+                pick = i;
+                break;
+            }
+        }
+    }
+    next->len = 0;
+    if ((rc = lr__state_add(next, a, "rr1 ", 4)) != 0 ||
+        (rc = lr__state_add(next, a, ro->reps[el[pick]].id, strlen(ro->reps[el[pick]].id))) != 0)
+        return rc;
+    return (int)pick;
+}
+
+/* Weighted: stride scheduling. Each member has a pass; the eligible member
+ * with the lowest pass gets the lead and its pass grows by 1e9 / weight, so
+ * over time shares follow the weights exactly. A member's pass is lifted to
+ * the pool's virtual time (the pass of the last winner) before it competes:
+ * someone back from leave, or new, joins the rotation instead of catching up
+ * with a burst of leads. Passes are stored relative to the smallest one, so
+ * they stay small. */
+typedef struct lr__pass {
+    const char *id;
+    size_t len;
+    uint64_t pass;
+} lr__pass;
+
+#define LR_STRIDE_UNIT 1e9
+
+static uint64_t lr__stride(double weight)
+{
+    double s = LR_STRIDE_UNIT / weight;
+    if (s < 1)
+        return 1;
+    if (s > 1e18)
+        return (uint64_t)1e18;
+    return (uint64_t)llround(s);
+}
+
+static uint32_t lr__parse_passes(const char *state, size_t len, uint64_t *vt, lr__pass *out, uint32_t max)
+{
+    const char *p = state, *end = state + len;
+    uint32_t n = 0;
+    *vt = 0;
+    if (len < 4 || memcmp(state, "wr1 ", 4) != 0)
+        return 0;
+    p = lr__parse_u64(p + 4, end, vt);
+    while (p < end && n < max) {
+        const char *id, *eol, *q;
+        uint64_t pass;
+        if (*p != '\n')
+            break;
+        p++;
+        q = lr__parse_u64(p, end, &pass);
+        if (q == p || q >= end || *q != ' ')
+            break;
+        id = q + 1;
+        eol = memchr(id, '\n', (size_t)(end - id));
+        if (!eol)
+            eol = end;
+        out[n].id = id;
+        out[n].len = (size_t)(eol - id);
+        out[n].pass = pass;
+        n++;
+        p = eol;
+    }
+    return n;
+}
+
+static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
+                             const char *state, size_t len, lr__state *next, const lr__alloc *a)
+{
+    lr__pass *old;
+    uint64_t *pass, vt, base;
+    uint32_t nold, i, j, k, pick = 0;
+    int rc = LEADROUTE_OK;
+    size_t bytes = sizeof *old * (pool->nmembers + 1) + sizeof *pass * (pool->nmembers + 1);
+
+    if (!(old = lr__malloc(a, bytes)))
+        return lr__error_nomem();
+    pass = (uint64_t *)(old + pool->nmembers + 1);
+    nold = lr__parse_passes(state, len, &vt, old, pool->nmembers);
+    /* every member's pass, lifted to vt if behind or unknown */
+    for (k = 0; k < pool->nmembers; k++) {
+        const char *id = ro->reps[pool->members[k]].id;
+        size_t il = strlen(id);
+        pass[k] = vt;
+        for (j = 0; j < nold; j++)
+            if (old[j].len == il && memcmp(old[j].id, id, il) == 0) {
+                if (old[j].pass > vt)
+                    pass[k] = old[j].pass;
+                break;
+            }
+    }
+    /* lowest pass among the eligible; el and members are both in id order */
+    {
+        uint64_t best = UINT64_MAX;
+        uint32_t best_k = 0;
+        for (i = 0, k = 0; i < n; i++) {
+            while (k < pool->nmembers && pool->members[k] != el[i])
+                k++;
+            if (k == pool->nmembers)
+                break; /* not a member: cannot happen, members are the candidates */
+            if (pass[k] < best) {
+                best = pass[k];
+                best_k = k;
+                pick = i;
+            }
+        }
+        vt = best;
+        pass[best_k] = best + lr__stride(ro->reps[el[pick]].weight);
+    }
+    base = vt;
+    for (k = 0; k < pool->nmembers; k++)
+        if (pass[k] < base)
+            base = pass[k];
+    next->len = 0;
+    if ((rc = lr__state_add(next, a, "wr1 ", 4)) != 0 || (rc = lr__state_u64(next, a, vt - base)) != 0)
+        goto done;
+    for (k = 0; k < pool->nmembers; k++) {
+        const char *id = ro->reps[pool->members[k]].id;
+        if ((rc = lr__state_add(next, a, "\n", 1)) != 0 || (rc = lr__state_u64(next, a, pass[k] - base)) != 0 ||
+            (rc = lr__state_add(next, a, " ", 1)) != 0 || (rc = lr__state_add(next, a, id, strlen(id))) != 0)
+            goto done;
+    }
+done:
+    lr__free(a, old);
+    return rc ? rc : (int)pick;
+}
+
+/* Least loaded: fewest open leads, ties to the first id; remembers nothing. */
+static int lr__pick_least_loaded(const uint32_t *open, uint32_t n, lr__state *next)
+{
+    uint32_t i, pick = 0;
+    for (i = 1; i < n; i++)
+        if (open[i] < open[pick])
+            pick = i;
+    next->len = 0;
+    return (int)pick;
+}
+
+int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
+                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
+                      const lr__alloc *alloc)
+{
+    if (n == 0)
+        return lr__error_set(LEADROUTE_EINVAL, "no eligible rep to pick from");
+    switch (pool->strategy) {
+    case LEADROUTE_STRATEGY_ROUND_ROBIN:
+        return lr__pick_round_robin(ro, eligible, n, state, state_len, next, alloc);
+    case LEADROUTE_STRATEGY_WEIGHTED:
+        return lr__pick_weighted(ro, pool, eligible, n, state, state_len, next, alloc);
+    case LEADROUTE_STRATEGY_LEAST_LOADED:
+        if (!open)
+            return lr__error_set(LEADROUTE_EINVAL, "least loaded needs open counts");
+        return lr__pick_least_loaded(open, n, next);
+    default:
+        return lr__error_set(LEADROUTE_EINVAL, "unknown strategy %u", pool->strategy);
+    }
+}

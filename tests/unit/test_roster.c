@@ -1,0 +1,952 @@
+/* Rosters: the CSV format (fields, defaults, every syntax error with its
+ * location), loading files, and the checks of leadroute_roster_new(). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+#include "router/internal.h"
+#include "testutil.h"
+
+/* ---- a counting allocator that can fail on demand -------------------------- */
+
+typedef struct counter {
+    size_t live;        /* blocks not freed yet */
+    size_t calls;       /* allocations asked for */
+    size_t fail_at;     /* the allocation (1-based) that fails, 0 = none */
+} counter;
+
+static counter counts;
+
+static void *count_alloc(void *ud, size_t size)
+{
+    counter *c = ud;
+    c->calls++;
+    if (c->fail_at && c->calls == c->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        c->live++;
+    return p;
+}
+
+static void count_free(void *ud, void *ptr)
+{
+    counter *c = ud;
+    if (ptr) {
+        c->live--;
+        free(ptr);
+    }
+}
+
+static const leadroute_allocator *counting(size_t fail_at)
+{
+    static leadroute_allocator a = LEADROUTE_ALLOCATOR_INIT;
+    a.alloc = count_alloc;
+    a.free = count_free;
+    a.user_data = &counts;
+    counts.live = 0;
+    counts.calls = 0;
+    counts.fail_at = fail_at;
+    return &a;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+#define EXAMPLE \
+    "# comment lines start with '#'\n" \
+    "#! pools\n" \
+    "id,strategy,fallback,on_empty,default_owner,queue,owner_first,filters,tiers\n" \
+    "enterprise,weighted,smb,queue,,enterprise-queue,yes,\"language=languages; products=products\",\">=80:2; >=50:1\"\n" \
+    "smb,round_robin,,default_owner,alice,,no,,\n" \
+    "#! reps\n" \
+    "id,name,pools,weight,capacity,tier,active,languages,products\n" \
+    "alice,Alice Smith,\"enterprise, smb\",2,50,2,yes,\"en, de\",\"crm, cpq\"\n" \
+    "bob,Bob Jones,smb,1,,0,yes,en,\n"
+
+static leadroute_roster *roster_ok(const char *text)
+{
+    leadroute_roster *ro = NULL;
+    leadroute_error_clear();
+    int rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", NULL);
+    if (rc != LEADROUTE_OK)
+        fail_msg("parse failed (%d): %s", rc, leadroute_error_last()->message);
+    assert_non_null(ro);
+    return ro;
+}
+
+/* Parse text that must fail with `code` at r.csv:line:col; the message must
+ * start with that location and contain `needle`. Nothing may leak. */
+static void roster_err(const char *text, int code, uint32_t line, uint32_t col, const char *needle)
+{
+    leadroute_roster *ro = (leadroute_roster *)1;
+    const leadroute_allocator *a = counting(0);
+    leadroute_error_clear();
+    int rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", a);
+    const leadroute_error *e = leadroute_error_last();
+    if (rc != code)
+        fail_msg("expected %d, got %d (%s) for:\n%s", code, rc, e->message, text);
+    assert_null(ro);
+    assert_int_equal(e->code, code);
+    assert_non_null(e->file);
+    assert_string_equal(e->file, "r.csv");
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "r.csv:%u:%u: ", line, col);
+    if (e->line != line || e->column != col || strncmp(e->message, prefix, strlen(prefix)) != 0)
+        fail_msg("expected the error at %u:%u, got %u:%u: %s", line, col, e->line, e->column, e->message);
+    expect_message_has(needle);
+    assert_int_equal(counts.live, 0);
+}
+
+static const lr__rep *rep_of(const leadroute_roster *ro, const char *id)
+{
+    uint32_t i = lr__roster_rep(ro, id);
+    if (i == LR_NONE)
+        fail_msg("no rep '%s'", id);
+    return &ro->reps[i];
+}
+
+static const lr__pool *pool_of(const leadroute_roster *ro, const char *id)
+{
+    uint32_t i = lr__roster_pool(ro, id);
+    if (i == LR_NONE)
+        fail_msg("no pool '%s'", id);
+    return &ro->pools[i];
+}
+
+static const lr__skill *skill_of(const lr__rep *rep, const char *name)
+{
+    for (uint32_t i = 0; i < rep->nskills; i++)
+        if (strcmp(rep->skills[i].name, name) == 0)
+            return &rep->skills[i];
+    fail_msg("rep '%s' has no skill set '%s'", rep->id, name);
+    return NULL;
+}
+
+/* Does the rep belong to the pool, as seen from both sides? */
+static int member(const leadroute_roster *ro, const char *rep_id, const char *pool_id)
+{
+    uint32_t r = lr__roster_rep(ro, rep_id), p = lr__roster_pool(ro, pool_id), i;
+    int in_rep = 0, in_pool = 0;
+    for (i = 0; i < ro->reps[r].npools; i++)
+        in_rep |= ro->reps[r].pools[i] == p;
+    for (i = 0; i < ro->pools[p].nmembers; i++)
+        in_pool |= ro->pools[p].members[i] == r;
+    assert_int_equal(in_rep, in_pool);
+    return in_rep;
+}
+
+static void check_example(const leadroute_roster *ro)
+{
+    assert_int_equal(leadroute_roster_rep_count(ro), 2);
+    assert_string_equal(leadroute_roster_rep_id(ro, 0), "alice");
+    assert_string_equal(leadroute_roster_rep_id(ro, 1), "bob");
+    assert_null(leadroute_roster_rep_id(ro, 2));
+    assert_int_equal(leadroute_roster_pool_count(ro), 2);
+    assert_string_equal(leadroute_roster_pool_id(ro, 0), "enterprise");
+    assert_string_equal(leadroute_roster_pool_id(ro, 1), "smb");
+    assert_null(leadroute_roster_pool_id(ro, 2));
+
+    const lr__rep *alice = rep_of(ro, "alice"), *bob = rep_of(ro, "bob");
+    assert_string_equal(alice->name, "Alice Smith");
+    assert_int_equal(alice->npools, 2);
+    assert_true(member(ro, "alice", "enterprise"));
+    assert_true(member(ro, "alice", "smb"));
+    assert_true(alice->weight == 2.0);
+    assert_int_equal(alice->capacity, 50);
+    assert_int_equal(alice->tier, 2);
+    assert_int_equal(alice->active, 1);
+    assert_int_equal(alice->nskills, 2);
+    const lr__skill *langs = skill_of(alice, "languages"), *prods = skill_of(alice, "products");
+    assert_int_equal(langs->nitems, 2);
+    assert_string_equal(langs->items[0], "de");
+    assert_string_equal(langs->items[1], "en");
+    assert_int_equal(prods->nitems, 2);
+    assert_string_equal(prods->items[0], "cpq");
+    assert_string_equal(prods->items[1], "crm");
+    assert_true(lr__rep_has_skill(alice, "languages", "EN"));
+    assert_false(lr__rep_has_skill(alice, "languages", "fr"));
+
+    assert_string_equal(bob->name, "Bob Jones");
+    assert_int_equal(bob->npools, 1);
+    assert_false(member(ro, "bob", "enterprise"));
+    assert_true(member(ro, "bob", "smb"));
+    assert_true(bob->weight == 1.0);
+    assert_int_equal(bob->capacity, 0);
+    assert_int_equal(bob->tier, 0);
+    assert_int_equal(bob->active, 1);
+    /* an empty skill cell: the rep lacks the set */
+    assert_int_equal(bob->nskills, 1);
+    langs = skill_of(bob, "languages");
+    assert_int_equal(langs->nitems, 1);
+    assert_string_equal(langs->items[0], "en");
+    assert_false(lr__rep_has_skill(bob, "products", "crm"));
+
+    const lr__pool *ent = pool_of(ro, "enterprise"), *smb = pool_of(ro, "smb");
+    assert_int_equal(ent->strategy, LEADROUTE_STRATEGY_WEIGHTED);
+    assert_int_equal(ent->nfilters, 2);
+    assert_string_equal(ent->filters[0].field, "language");
+    assert_string_equal(ent->filters[0].skill, "languages");
+    assert_string_equal(ent->filters[1].field, "products");
+    assert_string_equal(ent->filters[1].skill, "products");
+    assert_int_equal(ent->ntiers, 2);
+    assert_true(ent->tiers[0].min_score == 80.0);
+    assert_int_equal(ent->tiers[0].min_tier, 2);
+    assert_true(ent->tiers[1].min_score == 50.0);
+    assert_int_equal(ent->tiers[1].min_tier, 1);
+    assert_true(ent->score_field == NULL || strcmp(ent->score_field, "score") == 0);
+    assert_int_equal(ent->fallback, lr__roster_pool(ro, "smb"));
+    assert_int_equal(ent->on_empty, LEADROUTE_EMPTY_QUEUE);
+    assert_int_equal(ent->default_owner, LR_NONE);
+    assert_string_equal(ent->queue, "enterprise-queue");
+    assert_int_equal(ent->owner_first, 1);
+    assert_int_equal(ent->nmembers, 1);
+    assert_int_equal(ent->members[0], lr__roster_rep(ro, "alice"));
+
+    assert_int_equal(smb->strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    assert_int_equal(smb->nfilters, 0);
+    assert_int_equal(smb->ntiers, 0);
+    assert_int_equal(smb->fallback, LR_NONE);
+    assert_int_equal(smb->on_empty, LEADROUTE_EMPTY_DEFAULT_OWNER);
+    assert_int_equal(smb->default_owner, lr__roster_rep(ro, "alice"));
+    assert_null(smb->queue);
+    assert_int_equal(smb->owner_first, 0);
+    assert_int_equal(smb->nmembers, 2);
+    assert_int_equal(smb->members[0], lr__roster_rep(ro, "alice"));
+    assert_int_equal(smb->members[1], lr__roster_rep(ro, "bob"));
+}
+
+static const char *data_path(const char *name)
+{
+    static char path[1024];
+    const char *dir = getenv("LEADROUTE_TEST_DATA");
+    if (dir == NULL)
+        fail_msg("LEADROUTE_TEST_DATA is not set");
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+/* ---- the format ------------------------------------------------------------ */
+
+static void test_example(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = NULL;
+    const char *text = EXAMPLE;
+    const leadroute_allocator *a = counting(0);
+    int rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", a);
+    if (rc != LEADROUTE_OK)
+        fail_msg("parse: %s", leadroute_error_last()->message);
+    check_example(ro);
+    /* the parser's scratch is gone: only the roster's own memory is left */
+    assert_true(counts.live > 0);
+    assert_ptr_equal(leadroute_roster_ref(ro), ro);
+    leadroute_roster_unref(ro);
+    assert_true(counts.live > 0);
+    leadroute_roster_unref(ro);
+    assert_int_equal(counts.live, 0);
+}
+
+/* Sections swapped, no trailing newline, text not NUL-terminated. */
+static void test_sections_any_order(void **state)
+{
+    (void)state;
+    const char *text = "#! reps\n"
+                       "id,name,pools,weight,capacity,tier,active,languages,products\n"
+                       "alice,Alice Smith,\"enterprise, smb\",2,50,2,yes,\"en, de\",\"crm, cpq\"\n"
+                       "bob,Bob Jones,smb,1,,0,yes,en,\n"
+                       "# the pools come last here\n"
+                       "#! pools\n"
+                       "id,strategy,fallback,on_empty,default_owner,queue,owner_first,filters,tiers\n"
+                       "enterprise,weighted,smb,queue,,enterprise-queue,yes,\"language=languages; "
+                       "products=products\",\">=50:1;>=80:2;\"\n"
+                       "smb,round_robin,,default_owner,alice,,no,,";
+    size_t n = strlen(text);
+    char *buf = malloc(n + 8);
+    assert_non_null(buf);
+    memcpy(buf, text, n);
+    memcpy(buf + n, ",x,y\n\"", 6); /* past `length`: must not be read */
+    leadroute_roster *ro = NULL;
+    int rc = leadroute_roster_parse(&ro, buf, n, NULL, NULL);
+    if (rc != LEADROUTE_OK)
+        fail_msg("parse: %s", leadroute_error_last()->message);
+    check_example(ro);
+    leadroute_roster_unref(ro);
+    free(buf);
+}
+
+/* Header names in any case and order, blanks, aliases, padding, CRLF, a
+ * byte-order mark, a directive in a quoted cell, defaults for empty cells
+ * and absent columns, and a pool defined only by a rep naming it. */
+static void test_flexible_text(void **state)
+{
+    (void)state;
+    const char *text = "\xEF\xBB\xBF# roster\r\n"
+                       "#! REPS,,,\r\n"
+                       "Pools , ID ,Active,Weight,Skills , Tier,,\r\n"
+                       "\" a , b ,, \", carol , No , 0.5 , \"X, y,x\" , 3,,\r\n"
+                       "\r\n"
+                       ",dave,,,,\r\n"
+                       "\"#! pools\",,\r\n"
+                       "STRATEGY,id,Owner_First,ON_EMPTY,queue,Score_Field\r\n"
+                       "wrr,a,TRUE,Queue,qa,lead_score\r\n"
+                       "LEAST_LOADED,c,0,,,\r\n"
+                       "RR,d,false,Unassigned,,\r\n"
+                       "Round_Robin,e,1,default_owner,,\r\n";
+    /* e's default_owner policy has no owner: the roster says so */
+    leadroute_roster *ro = NULL;
+    leadroute_error_clear();
+    int rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", NULL);
+    assert_int_not_equal(rc, LEADROUTE_OK);
+    assert_int_not_equal(rc, LEADROUTE_EPARSE);
+    assert_null(ro);
+    expect_message_has("'e'");
+
+    char fixed[1024];
+    snprintf(fixed, sizeof fixed, "%.*s", (int)(strstr(text, "Round_Robin") - text), text);
+    ro = roster_ok(fixed);
+    assert_int_equal(leadroute_roster_rep_count(ro), 2);
+    assert_int_equal(leadroute_roster_pool_count(ro), 4);
+    assert_string_equal(leadroute_roster_pool_id(ro, 0), "a");
+    assert_string_equal(leadroute_roster_pool_id(ro, 1), "b");
+    assert_string_equal(leadroute_roster_pool_id(ro, 2), "c");
+    assert_string_equal(leadroute_roster_pool_id(ro, 3), "d");
+
+    const lr__rep *carol = rep_of(ro, "carol"), *dave = rep_of(ro, "dave");
+    assert_string_equal(carol->name, "carol");
+    assert_int_equal(carol->active, 0);
+    assert_true(carol->weight == 0.5);
+    assert_int_equal(carol->tier, 3);
+    assert_int_equal(carol->capacity, 0);
+    assert_int_equal(carol->npools, 2);
+    assert_true(member(ro, "carol", "a"));
+    assert_true(member(ro, "carol", "b"));
+    assert_int_equal(carol->nskills, 1);
+    const lr__skill *sk = skill_of(carol, "Skills");
+    assert_int_equal(sk->nitems, 2);
+    assert_string_equal(sk->items[0], "x");
+    assert_string_equal(sk->items[1], "y");
+
+    assert_string_equal(dave->name, "dave");
+    assert_int_equal(dave->active, 1);
+    assert_true(dave->weight == 1.0);
+    assert_int_equal(dave->npools, 0);
+    assert_int_equal(dave->nskills, 0);
+
+    const lr__pool *a = pool_of(ro, "a"), *b = pool_of(ro, "b"), *c = pool_of(ro, "c"), *d = pool_of(ro, "d");
+    assert_int_equal(a->strategy, LEADROUTE_STRATEGY_WEIGHTED);
+    assert_int_equal(a->owner_first, 1);
+    assert_int_equal(a->on_empty, LEADROUTE_EMPTY_QUEUE);
+    assert_string_equal(a->queue, "qa");
+    assert_string_equal(a->score_field, "lead_score");
+    /* b is named by carol only: defaults */
+    assert_int_equal(b->strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    assert_int_equal(b->fallback, LR_NONE);
+    assert_int_equal(b->on_empty, LEADROUTE_EMPTY_UNASSIGNED);
+    assert_int_equal(b->owner_first, 0);
+    assert_int_equal(b->nfilters, 0);
+    assert_int_equal(b->ntiers, 0);
+    assert_int_equal(b->nmembers, 1);
+    assert_int_equal(c->strategy, LEADROUTE_STRATEGY_LEAST_LOADED);
+    assert_int_equal(c->owner_first, 0);
+    assert_int_equal(c->on_empty, LEADROUTE_EMPTY_UNASSIGNED);
+    assert_int_equal(c->nmembers, 0);
+    assert_int_equal(d->strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    assert_int_equal(d->on_empty, LEADROUTE_EMPTY_UNASSIGNED);
+    leadroute_roster_unref(ro);
+}
+
+/* Without a pools section every pool comes from the reps; a reps section
+ * with only its header is an empty roster. */
+static void test_reps_only(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = roster_ok("#! reps\nid,pools\nx,\"p2, p1, p2\"\ny,p1\n");
+    assert_int_equal(leadroute_roster_pool_count(ro), 2);
+    assert_string_equal(leadroute_roster_pool_id(ro, 0), "p1");
+    assert_string_equal(leadroute_roster_pool_id(ro, 1), "p2");
+    assert_true(member(ro, "x", "p1"));
+    assert_true(member(ro, "x", "p2"));
+    assert_true(member(ro, "y", "p1"));
+    assert_false(member(ro, "y", "p2"));
+    leadroute_roster_unref(ro);
+
+    ro = roster_ok("#! reps\nid\n");
+    assert_int_equal(leadroute_roster_rep_count(ro), 0);
+    assert_int_equal(leadroute_roster_pool_count(ro), 0);
+    leadroute_roster_unref(ro);
+}
+
+static void test_numbers(void **state)
+{
+    (void)state;
+    leadroute_roster *ro =
+        roster_ok("#! reps\nid,weight,capacity,tier\na,1e-3,4294967295,4294967295\nb,+2.5,007,0\n");
+    assert_true(rep_of(ro, "a")->weight == 1e-3);
+    assert_int_equal(rep_of(ro, "a")->capacity, UINT32_MAX);
+    assert_int_equal(rep_of(ro, "a")->tier, UINT32_MAX);
+    assert_true(rep_of(ro, "b")->weight == 2.5);
+    assert_int_equal(rep_of(ro, "b")->capacity, 7);
+    leadroute_roster_unref(ro);
+
+    ro = roster_ok("#! pools\nid,tiers\np,\" >= -1.5 : 0 ;; >=1e2:7 \"\n#! reps\nid\n");
+    const lr__pool *p = pool_of(ro, "p");
+    assert_int_equal(p->ntiers, 2);
+    assert_true(p->tiers[0].min_score == 100.0);
+    assert_int_equal(p->tiers[0].min_tier, 7);
+    assert_true(p->tiers[1].min_score == -1.5);
+    assert_int_equal(p->tiers[1].min_tier, 0);
+    leadroute_roster_unref(ro);
+}
+
+/* ---- syntax errors, each at its cell --------------------------------------- */
+
+static void test_structure_errors(void **state)
+{
+    (void)state;
+    roster_err("", LEADROUTE_EPARSE, 1, 1, "empty roster");
+    roster_err("\n \n", LEADROUTE_EPARSE, 1, 1, "empty roster");
+    roster_err("# just a comment\n\n", LEADROUTE_EPARSE, 1, 1, "no '#! reps' section");
+    roster_err("#! pools\nid\nsmb\n", LEADROUTE_EPARSE, 3, 1, "no '#! reps' section");
+    roster_err("# c\nid,name\n", LEADROUTE_EPARSE, 2, 1, "row before any section");
+    roster_err("#! people\n", LEADROUTE_EPARSE, 1, 1, "unknown directive '#! people'");
+    roster_err("#! reps\nid\na\n#! Reps\nid\n", LEADROUTE_EPARSE, 4, 1, "appears twice (first at line 1)");
+    roster_err("#! pools\n#! reps\nid\na\n", LEADROUTE_EPARSE, 1, 1, "'#! pools' section has no header row");
+    roster_err("#! reps\n# only a comment\n", LEADROUTE_EPARSE, 1, 1, "'#! reps' section has no header row");
+    roster_err("\n#! pools\nid\np\n\n#! reps\n", LEADROUTE_EPARSE, 6, 1, "'#! reps' section has no header row");
+}
+
+static void test_header_errors(void **state)
+{
+    (void)state;
+    roster_err("#! pools\nid,strategy,colour\n#! reps\nid\n", LEADROUTE_EPARSE, 2, 13,
+               "unknown column 'colour' in the pools header (known: id, strategy, fallback, on_empty, "
+               "default_owner, queue, owner_first, filters, tiers");
+    roster_err("#! pools\nstrategy\n#! reps\nid\n", LEADROUTE_EPARSE, 2, 1, "header has no 'id' column");
+    roster_err("#! reps\nname,pools\na,b\n", LEADROUTE_EPARSE, 2, 1, "'#! reps' header has no 'id' column");
+    roster_err("#! reps\nid,ID\n", LEADROUTE_EPARSE, 2, 4, "column 'ID' appears twice");
+    roster_err("#! reps\nid,langs, Langs \n", LEADROUTE_EPARSE, 2, 10, "column 'Langs' appears twice");
+    roster_err("#! reps\nid,,name\n", LEADROUTE_EPARSE, 2, 4, "empty column name");
+}
+
+static void test_row_width_errors(void **state)
+{
+    (void)state;
+    roster_err("#! reps\nid,name,weight\nalice,Alice\n", LEADROUTE_EPARSE, 3, 1,
+               "this row has 2 cells, the '#! reps' header has 3");
+    roster_err("#! reps\nid,name\nalice,Alice,x\n", LEADROUTE_EPARSE, 3, 13,
+               "this row has 3 cells, the '#! reps' header has 2");
+    roster_err("#! pools\nid,strategy\np,rr,, wrr\n#! reps\nid\n", LEADROUTE_EPARSE, 3, 7,
+               "this row has 4 cells, the '#! pools' header has 2");
+    /* empty cells past the header are padding, not cells */
+    leadroute_roster *ro = roster_ok("#! reps\nid,name,,\nalice,Alice,,\nbob,Bob, ,,,\n");
+    assert_int_equal(leadroute_roster_rep_count(ro), 2);
+    leadroute_roster_unref(ro);
+}
+
+static void test_pool_value_errors(void **state)
+{
+    (void)state;
+#define POOLS(header, row) "#! pools\n" header "\n" row "\n#! reps\nid\n"
+    roster_err(POOLS("id,strategy", "p,fastest"), LEADROUTE_EPARSE, 3, 3, "unknown strategy 'fastest'");
+    roster_err(POOLS("id,on_empty", "p,drop"), LEADROUTE_EPARSE, 3, 3, "unknown on_empty policy 'drop'");
+    roster_err(POOLS("id,owner_first", "p,maybe"), LEADROUTE_EPARSE, 3, 3, "owner_first must be yes, no");
+    roster_err(POOLS("id,filters", "p,\"language=languages; region\""), LEADROUTE_EPARSE, 3, 3,
+               "filter 'region' must look like 'field=skill'");
+    roster_err(POOLS("id,filters", "p, =languages"), LEADROUTE_EPARSE, 3, 3, "filter '=languages' needs");
+    roster_err(POOLS("id,filters", "p,language="), LEADROUTE_EPARSE, 3, 3, "filter 'language=' needs");
+    roster_err(POOLS("id,tiers", "p,80:2"), LEADROUTE_EPARSE, 3, 3, "tier rule '80:2' must look like '>=SCORE:TIER'");
+    roster_err(POOLS("id,tiers", "p,>=80"), LEADROUTE_EPARSE, 3, 3, "tier rule '>=80' must look like");
+    roster_err(POOLS("id,tiers", "p,\">=80:1; >50:1\""), LEADROUTE_EPARSE, 3, 3, "tier rule '>50:1' must look");
+    roster_err(POOLS("id,tiers", "p,>=x:1"), LEADROUTE_EPARSE, 3, 3, "'x' is not a number");
+    roster_err(POOLS("id,tiers", "p,>=nan:1"), LEADROUTE_EPARSE, 3, 3, "'nan' is not a number");
+    roster_err(POOLS("id,tiers", "p,>=80:-1"), LEADROUTE_EPARSE, 3, 3, "tier '-1' is not a non-negative integer");
+    roster_err(POOLS("id,tiers", "p,>=80:"), LEADROUTE_EPARSE, 3, 3, "tier '' is not a non-negative integer");
+    roster_err(POOLS("strategy,id", "rr,  "), LEADROUTE_EPARSE, 3, 4, "empty pool id");
+    /* a later cell of a quoted multi-line row: its own line and column */
+    roster_err("#! pools\nid,queue,strategy\np,\"line one\nline two\",weighed\n#! reps\nid\n", LEADROUTE_EPARSE, 4,
+               11, "unknown strategy 'weighed'");
+#undef POOLS
+}
+
+static void test_rep_value_errors(void **state)
+{
+    (void)state;
+    static const char *const bad_weights[] = { "0", "-1", "abc", "nan", "inf", "1e999", "0x10", "0.0", "1,5" };
+    char text[256];
+    for (size_t i = 0; i < sizeof bad_weights / sizeof *bad_weights; i++) {
+        /* quoted so that "1,5" stays one cell; the column is the quote's */
+        snprintf(text, sizeof text, "#! reps\nid,weight\nalice,\"%s\"\n", bad_weights[i]);
+        roster_err(text, LEADROUTE_EPARSE, 3, 7, "weight must be a number > 0");
+    }
+    static const char *const bad_ints[] = { "-1", "1.5", "4294967296", "99999999999999999999", "x", "+1" };
+    for (size_t i = 0; i < sizeof bad_ints / sizeof *bad_ints; i++) {
+        snprintf(text, sizeof text, "#! reps\nid,capacity,tier\nalice,%s,0\n", bad_ints[i]);
+        roster_err(text, LEADROUTE_EPARSE, 3, 7, "capacity must be a non-negative integer");
+        snprintf(text, sizeof text, "#! reps\nid,capacity,tier\nalice,0,%s\n", bad_ints[i]);
+        roster_err(text, LEADROUTE_EPARSE, 3, 9, "tier must be a non-negative integer");
+    }
+    roster_err("#! reps\nid,active\nalice,maybe\n", LEADROUTE_EPARSE, 3, 7, "active must be yes, no");
+    roster_err("#! reps\nid,active\nalice,2\n", LEADROUTE_EPARSE, 3, 7, "active must be yes, no");
+    roster_err("#! reps\nid,name\nalice,Alice\n ,Bob\n", LEADROUTE_EPARSE, 4, 1, "empty rep id");
+    roster_err("#! reps\nname,id\nBob,\"\"\n", LEADROUTE_EPARSE, 3, 5, "empty rep id");
+    /* the weight cell starts on the second line of its row */
+    roster_err("#! reps\nid,name,weight\nalice,\"Alice\nSmith\",0\n", LEADROUTE_EPARSE, 4, 8,
+               "weight must be a number > 0, not '0'");
+    /* the CSV reader's own errors come through with their location */
+    roster_err("#! reps\nid,name\nalice,\"Alice\n", LEADROUTE_EPARSE, 3, 7, "unterminated quoted field");
+    roster_err("#! reps\nid,name\nalice,\"Al\"ice\n", LEADROUTE_EPARSE, 3, 11, "unexpected text after closing");
+    roster_err("#! reps\nid,name\nalice,Al\xff" "ce\n", LEADROUTE_EPARSE, 3, 7, "invalid UTF-8");
+}
+
+/* Well-formed text that the roster rejects: its code and message come through. */
+static void test_semantic_errors_pass_through(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *needle;
+    } cases[] = {
+        { "#! reps\nid\nalice\nbob\nalice\n", "'alice'" },
+        { "#! pools\nid\np\np\n#! reps\nid\n", "'p'" },
+        { "#! pools\nid,fallback\np,nowhere\n#! reps\nid\n", "'nowhere'" },
+        { "#! pools\nid,fallback\na,b\nb,a\n#! reps\nid\n", "fallback" },
+        { "#! pools\nid,on_empty,default_owner\np,default_owner,zed\n#! reps\nid\nalice\n", "'zed'" },
+        { "#! pools\nid,on_empty\np,queue\n#! reps\nid\n", "queue name" },
+        { "#! reps\nid,langs,Langs2\nalice,en,\n", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        leadroute_roster *ro = (leadroute_roster *)1;
+        const leadroute_allocator *a = counting(0);
+        leadroute_error_clear();
+        int rc = leadroute_roster_parse(&ro, cases[i].text, strlen(cases[i].text), "r.csv", a);
+        if (!cases[i].needle) {
+            /* distinct skill names are fine */
+            assert_int_equal(rc, LEADROUTE_OK);
+            leadroute_roster_unref(ro);
+            assert_int_equal(counts.live, 0);
+            continue;
+        }
+        if (rc != LEADROUTE_EINVAL && rc != LEADROUTE_ETABLE)
+            fail_msg("case %zu: expected EINVAL or ETABLE, got %d: %s", i, rc, leadroute_error_last()->message);
+        assert_null(ro);
+        assert_int_equal(leadroute_error_last()->code, rc);
+        expect_message_has(cases[i].needle);
+        assert_int_equal(counts.live, 0);
+    }
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    size_t cap = 4u << 20, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+
+    /* 100000 reps are fine, one more is not */
+    len = (size_t)snprintf(text, cap, "#! reps\nid\n");
+    for (unsigned i = 0; i < 100000; i++)
+        len += (size_t)snprintf(text + len, cap - len, "r%u\n", i);
+    leadroute_roster *ro = NULL;
+    assert_int_equal(leadroute_roster_parse(&ro, text, len, "r.csv", NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_roster_rep_count(ro), 100000);
+    leadroute_roster_unref(ro);
+    len += (size_t)snprintf(text + len, cap - len, "one-more\n");
+    text[len] = '\0';
+    roster_err(text, LEADROUTE_ELIMIT, 100003, 1, "more than 100000 reps");
+
+    /* the same for pool rows */
+    len = (size_t)snprintf(text, cap, "#! pools\nid\n");
+    for (unsigned i = 0; i <= 100000; i++)
+        len += (size_t)snprintf(text + len, cap - len, "p%u\n", i);
+    len += (size_t)snprintf(text + len, cap - len, "#! reps\nid\n");
+    roster_err(text, LEADROUTE_ELIMIT, 100003, 1, "more than 100000 pools");
+
+    /* and for pools named only by reps: rep k brings pools 2k+1 and 2k+2, so
+     * rep 50000 (line 50003) brings the 100001st */
+    len = (size_t)snprintf(text, cap, "#! reps\nid,pools\n");
+    for (unsigned i = 0; i <= 50000; i++)
+        len += (size_t)snprintf(text + len, cap - len, "r%u,\"a%u, b%u\"\n", i, i, i);
+    roster_err(text, LEADROUTE_ELIMIT, 50003, 8, "more than 100000 pools");
+    free(text);
+}
+
+/* Every allocation may fail: the call reports ENOMEM and leaks nothing. */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    const char *text = EXAMPLE;
+    size_t n;
+    int rc = LEADROUTE_ENOMEM;
+    for (n = 1; rc == LEADROUTE_ENOMEM; n++) {
+        leadroute_roster *ro = (leadroute_roster *)1;
+        const leadroute_allocator *a = counting(n);
+        rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", a);
+        if (rc == LEADROUTE_OK) {
+            check_example(ro);
+            leadroute_roster_unref(ro);
+        } else {
+            assert_int_equal(rc, LEADROUTE_ENOMEM);
+            assert_null(ro);
+        }
+        assert_int_equal(counts.live, 0);
+    }
+    assert_true(n > 3);
+}
+
+static void test_arguments(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = (leadroute_roster *)1;
+    assert_int_equal(leadroute_roster_parse(NULL, "#! reps\nid\n", 11, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_roster_parse(&ro, NULL, 4, NULL, NULL), LEADROUTE_EINVAL);
+    assert_null(ro);
+    /* NULL text of length 0 is empty text; no file name gives "<roster>" */
+    assert_int_equal(leadroute_roster_parse(&ro, NULL, 0, NULL, NULL), LEADROUTE_EPARSE);
+    assert_string_equal(leadroute_error_last()->file, "<roster>");
+    expect_message_has("<roster>:1:1: empty roster");
+
+    leadroute_allocator bad = LEADROUTE_ALLOCATOR_INIT;
+    bad.alloc = count_alloc;
+    bad.free = count_free;
+    bad.user_data = &counts;
+    bad.version = 0;
+    assert_int_equal(leadroute_roster_parse(&ro, "#! reps\nid\n", 11, NULL, &bad), LEADROUTE_EVERSION);
+    bad.version = LEADROUTE_ALLOCATOR_VERSION;
+    bad.free = NULL;
+    assert_int_equal(leadroute_roster_parse(&ro, "#! reps\nid\n", 11, NULL, &bad), LEADROUTE_EINVAL);
+    assert_null(ro);
+    assert_int_equal(leadroute_roster_load(NULL, "x.csv", NULL), LEADROUTE_EINVAL);
+    ro = (leadroute_roster *)1;
+    assert_int_equal(leadroute_roster_load(&ro, NULL, NULL), LEADROUTE_EINVAL);
+    assert_null(ro);
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+static void test_load(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = NULL;
+    const leadroute_allocator *a = counting(0);
+    int rc = leadroute_roster_load(&ro, data_path("roster-example.csv"), a);
+    if (rc != LEADROUTE_OK)
+        fail_msg("load: %s", leadroute_error_last()->message);
+    check_example(ro);
+    leadroute_roster_unref(ro);
+    assert_int_equal(counts.live, 0);
+
+    /* an error in a file names the file */
+    const char *bad = data_path("roster-bad.csv");
+    ro = (leadroute_roster *)1;
+    assert_int_equal(leadroute_roster_load(&ro, bad, counting(0)), LEADROUTE_EPARSE);
+    assert_null(ro);
+    assert_int_equal(counts.live, 0);
+    const leadroute_error *e = leadroute_error_last();
+    assert_string_equal(e->file, bad);
+    assert_int_equal(e->line, 5);
+    assert_int_equal(e->column, 9);
+    char prefix[1100];
+    snprintf(prefix, sizeof prefix, "%s:5:9: weight must be a number > 0", bad);
+    if (strncmp(e->message, prefix, strlen(prefix)) != 0)
+        fail_msg("message '%s' does not start with '%s'", e->message, prefix);
+}
+
+static void test_load_missing(void **state)
+{
+    (void)state;
+    const char *path = data_path("roster-no-such-file.csv");
+    leadroute_roster *ro = (leadroute_roster *)1;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_roster_load(&ro, path, counting(0)), LEADROUTE_EIO);
+    assert_null(ro);
+    assert_int_equal(counts.live, 0);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EIO);
+    expect_message_has(path);
+    expect_message_has(strerror(ENOENT));
+
+    /* a directory opens but does not read */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", data_path(""));
+    ro = (leadroute_roster *)1;
+    assert_int_equal(leadroute_roster_load(&ro, dir, counting(0)), LEADROUTE_EIO);
+    assert_null(ro);
+    assert_int_equal(counts.live, 0);
+    expect_message_has(dir);
+}
+
+/* ---- leadroute_roster_new(): the struct API -------------------------------- */
+
+/* A valid roster: alice in smb, bob in ent and smb; ent falls back to smb,
+ * smb gives leads to alice when empty. Tests break one thing at a time. */
+typedef struct fixture {
+    const char *alice_pools[1], *bob_pools[2];
+    leadroute_field skills[1];
+    const char *langs[2];
+    leadroute_rep reps[2];
+    leadroute_skill_filter filters[1];
+    leadroute_tier_rule tiers[2];
+    leadroute_pool pools[2];
+} fixture;
+
+static void fixture_init(fixture *f)
+{
+    memset(f, 0, sizeof *f);
+    f->alice_pools[0] = "smb";
+    f->bob_pools[0] = "ent";
+    f->bob_pools[1] = "smb";
+    f->langs[0] = "en";
+    f->langs[1] = "De ";
+    f->skills[0].name = "languages";
+    f->skills[0].value.version = LEADROUTE_VALUE_VERSION;
+    f->skills[0].value.type = LEADROUTE_VALUE_SET;
+    f->skills[0].value.items = f->langs;
+    f->skills[0].value.item_count = 2;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(leadroute_rep_init(&f->reps[i], LEADROUTE_REP_VERSION), LEADROUTE_OK);
+        assert_int_equal(leadroute_pool_init(&f->pools[i], LEADROUTE_POOL_VERSION), LEADROUTE_OK);
+    }
+    f->reps[0].id = "alice";
+    f->reps[0].pools = f->alice_pools;
+    f->reps[0].pool_count = 1;
+    f->reps[0].skills = f->skills;
+    f->reps[0].skill_count = 1;
+    f->reps[1].id = "bob";
+    f->reps[1].pools = f->bob_pools;
+    f->reps[1].pool_count = 2;
+    f->reps[1].weight = 3;
+    f->filters[0].field = "language";
+    f->filters[0].skill = "languages";
+    f->tiers[0].min_score = 50;
+    f->tiers[0].min_tier = 1;
+    f->tiers[1].min_score = 80;
+    f->tiers[1].min_tier = 2;
+    f->pools[0].id = "ent";
+    f->pools[0].strategy = LEADROUTE_STRATEGY_WEIGHTED;
+    f->pools[0].fallback = "smb";
+    f->pools[0].filters = f->filters;
+    f->pools[0].filter_count = 1;
+    f->pools[0].tiers = f->tiers;
+    f->pools[0].tier_count = 2;
+    f->pools[1].id = "smb";
+    f->pools[1].on_empty = LEADROUTE_EMPTY_DEFAULT_OWNER;
+    f->pools[1].default_owner = "alice";
+}
+
+/* leadroute_roster_new() must fail with `code` (or, for 0, with EINVAL or
+ * ETABLE, which the contract leaves open), name `needle`, and leak nothing. */
+static void new_err(const fixture *f, int code, const char *needle)
+{
+    leadroute_roster *ro = (leadroute_roster *)1;
+    const leadroute_allocator *a = counting(0);
+    leadroute_error_clear();
+    int rc = leadroute_roster_new(&ro, f->reps, 2, f->pools, 2, a);
+    const char *msg = leadroute_error_last()->message;
+    if (code ? rc != code : (rc != LEADROUTE_EINVAL && rc != LEADROUTE_ETABLE))
+        fail_msg("expected %d, got %d: %s", code, rc, msg);
+    assert_null(ro);
+    assert_int_equal(leadroute_error_last()->code, rc);
+    if (needle)
+        expect_message_has(needle);
+    assert_int_equal(counts.live, 0);
+}
+
+static void test_new_valid(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    leadroute_roster *ro = NULL;
+    char id[8] = "alice";
+    f.reps[0].id = id;
+    assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, counting(0)), LEADROUTE_OK);
+    /* copied: the caller's strings may change afterwards */
+    strcpy(id, "zoe");
+    f.langs[0] = "fr";
+    assert_string_equal(leadroute_roster_rep_id(ro, 0), "alice");
+    assert_string_equal(leadroute_roster_rep_id(ro, 1), "bob");
+    const lr__rep *alice = rep_of(ro, "alice"), *bob = rep_of(ro, "bob");
+    assert_string_equal(alice->name, "alice");
+    assert_true(lr__rep_has_skill(alice, "languages", " EN"));
+    assert_true(lr__rep_has_skill(alice, "languages", "de"));
+    assert_false(lr__rep_has_skill(alice, "languages", "fr"));
+    assert_true(bob->weight == 3.0);
+    assert_true(member(ro, "bob", "ent"));
+    assert_true(member(ro, "bob", "smb"));
+    assert_false(member(ro, "alice", "ent"));
+    const lr__pool *ent = pool_of(ro, "ent");
+    assert_int_equal(ent->fallback, lr__roster_pool(ro, "smb"));
+    assert_true(ent->tiers[0].min_score == 80.0); /* highest first */
+    assert_int_equal(pool_of(ro, "smb")->default_owner, lr__roster_rep(ro, "alice"));
+    leadroute_roster_unref(ro);
+    assert_int_equal(counts.live, 0);
+
+    /* an empty roster is a roster */
+    assert_int_equal(leadroute_roster_new(&ro, NULL, 0, NULL, 0, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_roster_rep_count(ro), 0);
+    leadroute_roster_unref(ro);
+    assert_int_equal(leadroute_roster_rep_count(NULL), 0);
+    assert_int_equal(leadroute_roster_pool_count(NULL), 0);
+    assert_null(leadroute_roster_rep_id(NULL, 0));
+    leadroute_roster_unref(NULL);
+}
+
+static void test_new_ids(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    f.reps[1].id = "alice";
+    new_err(&f, 0, "'alice'");
+    fixture_init(&f);
+    f.pools[1].id = "ent";
+    new_err(&f, 0, "'ent'");
+    fixture_init(&f);
+    f.reps[1].id = NULL;
+    new_err(&f, LEADROUTE_EINVAL, NULL);
+    fixture_init(&f);
+    f.pools[0].id = NULL;
+    new_err(&f, LEADROUTE_EINVAL, NULL);
+    fixture_init(&f);
+    f.reps[0].id = "";
+    new_err(&f, LEADROUTE_EINVAL, NULL);
+    fixture_init(&f);
+    f.reps[0].id = "al\xff" "ce";
+    new_err(&f, LEADROUTE_EINVAL, "UTF-8");
+    fixture_init(&f);
+    f.pools[1].id = "sm\xc3\x28";
+    new_err(&f, LEADROUTE_EINVAL, "UTF-8");
+    fixture_init(&f);
+    f.reps[0].id = "\xed\xa0\x80"; /* a surrogate */
+    new_err(&f, LEADROUTE_EINVAL, "UTF-8");
+}
+
+static void test_new_references(void **state)
+{
+    (void)state;
+    fixture f;
+    const char *nowhere[1] = { "nowhere" };
+    fixture_init(&f);
+    f.reps[0].pools = nowhere;
+    new_err(&f, 0, "'nowhere'");
+    fixture_init(&f);
+    f.pools[0].fallback = "nowhere";
+    new_err(&f, 0, "'nowhere'");
+    fixture_init(&f);
+    f.pools[1].fallback = "ent"; /* ent -> smb -> ent */
+    new_err(&f, 0, "fallback");
+    fixture_init(&f);
+    f.pools[0].fallback = "ent"; /* ent -> ent */
+    new_err(&f, 0, "'ent'");
+    fixture_init(&f);
+    f.pools[1].default_owner = "zed";
+    new_err(&f, 0, "'zed'");
+    fixture_init(&f);
+    f.pools[0].on_empty = LEADROUTE_EMPTY_QUEUE;
+    new_err(&f, 0, "'ent'");
+    f.pools[0].queue = "";
+    new_err(&f, 0, "'ent'");
+    f.pools[0].queue = "ent-queue";
+    leadroute_roster *ro = NULL;
+    assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, NULL), LEADROUTE_OK);
+    leadroute_roster_unref(ro);
+}
+
+static void test_new_values(void **state)
+{
+    (void)state;
+    fixture f;
+    const double bad_weights[] = { 0.0, -1.0, NAN, INFINITY, -0.0 };
+    for (size_t i = 0; i < sizeof bad_weights / sizeof *bad_weights; i++) {
+        fixture_init(&f);
+        f.reps[1].weight = bad_weights[i];
+        new_err(&f, 0, "'bob'");
+    }
+    fixture_init(&f);
+    f.pools[0].strategy = 0;
+    new_err(&f, 0, "'ent'");
+    f.pools[0].strategy = LEADROUTE_STRATEGY_LEAST_LOADED + 1;
+    new_err(&f, 0, "'ent'");
+    fixture_init(&f);
+    f.pools[1].on_empty = 0;
+    new_err(&f, 0, "'smb'");
+    f.pools[1].on_empty = LEADROUTE_EMPTY_QUEUE + 1;
+    new_err(&f, 0, "'smb'");
+    fixture_init(&f);
+    f.tiers[1].min_score = NAN;
+    new_err(&f, 0, "'ent'");
+}
+
+static void test_new_versions(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    f.reps[1].version = 0;
+    new_err(&f, LEADROUTE_EVERSION, NULL);
+    f.reps[1].version = LEADROUTE_REP_VERSION + 1;
+    new_err(&f, LEADROUTE_EVERSION, NULL);
+    fixture_init(&f);
+    f.pools[0].version = 0;
+    new_err(&f, LEADROUTE_EVERSION, NULL);
+    f.pools[0].version = LEADROUTE_POOL_VERSION + 1;
+    new_err(&f, LEADROUTE_EVERSION, NULL);
+
+    leadroute_rep rep;
+    leadroute_pool pool;
+    assert_int_equal(leadroute_rep_init(&rep, 0), LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_rep_init(&rep, LEADROUTE_REP_VERSION + 1), LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_rep_init(NULL, LEADROUTE_REP_VERSION), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_pool_init(&pool, 0), LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_pool_init(NULL, LEADROUTE_POOL_VERSION), LEADROUTE_EINVAL);
+    /* init gives the documented defaults */
+    assert_int_equal(leadroute_rep_init(&rep, LEADROUTE_REP_VERSION), LEADROUTE_OK);
+    assert_true(rep.weight == 1.0);
+    assert_int_equal(rep.active, 1);
+    assert_int_equal(leadroute_pool_init(&pool, LEADROUTE_POOL_VERSION), LEADROUTE_OK);
+    assert_int_equal(pool.strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    assert_int_equal(pool.on_empty, LEADROUTE_EMPTY_UNASSIGNED);
+
+    leadroute_roster *ro = (leadroute_roster *)1;
+    fixture_init(&f);
+    assert_int_equal(leadroute_roster_new(NULL, f.reps, 2, f.pools, 2, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_roster_new(&ro, NULL, 2, f.pools, 2, NULL), LEADROUTE_EINVAL);
+    assert_null(ro);
+    ro = (leadroute_roster *)1;
+    assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, NULL, 2, NULL), LEADROUTE_EINVAL);
+    assert_null(ro);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example),
+        cmocka_unit_test(test_sections_any_order),
+        cmocka_unit_test(test_flexible_text),
+        cmocka_unit_test(test_reps_only),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_header_errors),
+        cmocka_unit_test(test_row_width_errors),
+        cmocka_unit_test(test_pool_value_errors),
+        cmocka_unit_test(test_rep_value_errors),
+        cmocka_unit_test(test_semantic_errors_pass_through),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_load),
+        cmocka_unit_test(test_load_missing),
+        cmocka_unit_test(test_new_valid),
+        cmocka_unit_test(test_new_ids),
+        cmocka_unit_test(test_new_references),
+        cmocka_unit_test(test_new_values),
+        cmocka_unit_test(test_new_versions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
