@@ -223,9 +223,10 @@ typedef struct leadroute_commit {
  */
 typedef struct leadroute_store {
     uint32_t version;  /**< LEADROUTE_STORE_VERSION */
-    /** Load a pool's strategy state into `buf` (`cap` bytes; set `*length`;
-     *  if `*length` > cap the router calls again with a larger buffer). A
-     *  pool never written: length 0, version 0. */
+    /** Load a pool's strategy state into `buf` (`cap` bytes) and set
+     *  `*length` and `*state_version`. If `*length` > cap the buffer may be
+     *  left untouched: the router calls again with a larger one. A pool
+     *  never written: length 0, version 0. */
     int (*load_pool)(void *user_data, const char *pool_id, void *buf, size_t cap, size_t *length,
                      uint64_t *state_version);
     /** Who holds `key`: copy the rep id into `rep_id` (`cap` bytes) and return

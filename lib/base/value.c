@@ -92,10 +92,15 @@ size_t lr__format_double(char *buf, size_t cap, double v)
     pthread_once(&lr__c_locale_once, lr__c_locale_init);
     if (lr__c_locale)
         old = uselocale(lr__c_locale);
-    for (prec = 1; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v || v != v)
-            break;
+    if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
+        /* whole numbers plainly: "30", not the shorter "3e+01" */
+        n = snprintf(tmp, sizeof tmp, "%.0f", v);
+    } else {
+        for (prec = 1; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+            if (strtod(tmp, NULL) == v || v != v)
+                break;
+        }
     }
     if (lr__c_locale)
         uselocale(old);

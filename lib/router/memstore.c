@@ -47,22 +47,26 @@ typedef struct lr__ms_dir {
     uint32_t count;        /* under lock */
 } lr__ms_dir;
 
-/* A rep's open leads: the count itself, or in an overlay the change made
- * here on top of the parent's count (so it may be negative). */
+/* Entries sit on cache lines of their own (lr__ms_alloc_lines), the name
+ * that every lookup reads apart from the fields that commits write, so
+ * threads looking a rep up do not fight over the line its count is on. The
+ * name follows the struct. */
 typedef struct lr__ms_rep {
     lr__ms_named n;
-    _Atomic int64_t open;
-    char id[];
+    void *block;  /* as allocated */
+    /* open leads: the count itself, or in an overlay the change made here
+     * on top of the parent's count (so it may be negative) */
+    _Alignas(LR_MS_CACHE_LINE) _Atomic int64_t open;
 } lr__ms_rep;
 
 typedef struct lr__ms_pool {
     lr__ms_named n;
-    pthread_mutex_t lock;
+    void *block;
+    _Alignas(LR_MS_CACHE_LINE) pthread_mutex_t lock;
     int written;       /* 0: never written here (an overlay reads the parent) */
     uint64_t version;
     char *state;
     size_t len, cap;
-    char id[];
 } lr__ms_pool;
 
 /* ---- claims ------------------------------------------------------------- */
@@ -83,6 +87,9 @@ typedef struct lr__ms_shard {
     pthread_mutex_t lock;
     lr__ms_slot *slots;
     uint32_t mask, count;
+    /* commits whose key is here: written under lock, summed on demand, so
+     * no counter line is shared by every commit */
+    _Atomic uint64_t assigned;
 } lr__ms_shard;
 
 /* One shard per cache line, so two threads on neighbouring shards do not
@@ -98,7 +105,6 @@ struct lr__memstore {
     leadroute_store parent;  /* copied */
     void *parent_user;
     lr__ms_dir reps, pools;
-    _Atomic uint64_t assignments;
     void *shard_block;       /* as allocated; `shards` is aligned inside it */
     lr__ms_shard_line *shards;
 };
@@ -107,6 +113,18 @@ struct lr__memstore {
 typedef char lr__ms_idbuf[LEADROUTE_MAX_STRING + 1];
 
 /* ---- directory ---------------------------------------------------------- */
+
+/* `size` bytes starting on a cache line, sharing no line with any other
+ * allocation; `*block` gets the pointer to free. */
+static void *lr__ms_alloc_lines(const lr__alloc *a, size_t size, void **block)
+{
+    size_t lines = (size + LR_MS_CACHE_LINE - 1) / LR_MS_CACHE_LINE;
+    char *raw = lr__malloc(a, (lines + 1) * LR_MS_CACHE_LINE);
+    if (!raw)
+        return NULL;
+    *block = raw;
+    return (void *)(((uintptr_t)raw + LR_MS_CACHE_LINE - 1) & ~(uintptr_t)(LR_MS_CACHE_LINE - 1));
+}
 
 static lr__ms_dir_table *lr__ms_dir_table_new(const lr__alloc *a, uint32_t size)
 {
@@ -216,7 +234,7 @@ static void lr__ms_dir_free(lr__ms_dir *d, const lr__alloc *a, void (*each)(cons
 
 static void lr__ms_rep_free(const lr__alloc *a, lr__ms_named *e)
 {
-    lr__free(a, e);
+    lr__free(a, ((lr__ms_rep *)e)->block);
 }
 
 static void lr__ms_pool_free(const lr__alloc *a, lr__ms_named *e)
@@ -224,7 +242,7 @@ static void lr__ms_pool_free(const lr__alloc *a, lr__ms_named *e)
     lr__ms_pool *p = (lr__ms_pool *)e;
     pthread_mutex_destroy(&p->lock);
     lr__free(a, p->state);
-    lr__free(a, p);
+    lr__free(a, p->block);
 }
 
 static lr__ms_rep *lr__ms_rep_find(lr__memstore *m, const char *id, uint32_t len, uint64_t h)
@@ -236,23 +254,27 @@ static int lr__ms_rep_get(lr__memstore *m, const char *id, uint32_t len, uint64_
 {
     lr__ms_rep *r = lr__ms_rep_find(m, id, len, h);
     lr__ms_named *got;
+    void *block;
+    char *name;
     int rc;
     if (r) {
         *out = r;
         return LEADROUTE_OK;
     }
-    r = lr__malloc(&m->alloc, sizeof *r + (size_t)len + 1);
+    r = lr__ms_alloc_lines(&m->alloc, sizeof *r + (size_t)len + 1, &block);
     if (!r)
         return lr__error_nomem();
-    memcpy(r->id, id, len);
-    r->id[len] = '\0';
+    name = (char *)(r + 1);
+    memcpy(name, id, len);
+    name[len] = '\0';
     r->n.hash = h;
-    r->n.name = r->id;
+    r->n.name = name;
     r->n.len = len;
+    r->block = block;
     atomic_init(&r->open, 0);
     rc = lr__ms_dir_insert(&m->reps, &m->alloc, &r->n, &got);
     if (rc != LEADROUTE_OK || got != &r->n)
-        lr__free(&m->alloc, r);
+        lr__free(&m->alloc, block);
     if (rc == LEADROUTE_OK)
         *out = (lr__ms_rep *)got;
     return rc;
@@ -267,23 +289,27 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
 {
     lr__ms_pool *p = lr__ms_pool_find(m, id, len, h);
     lr__ms_named *got;
+    void *block;
+    char *name;
     int rc;
     if (p) {
         *out = p;
         return LEADROUTE_OK;
     }
-    p = lr__malloc(&m->alloc, sizeof *p + (size_t)len + 1);
+    p = lr__ms_alloc_lines(&m->alloc, sizeof *p + (size_t)len + 1, &block);
     if (!p)
         return lr__error_nomem();
     if (pthread_mutex_init(&p->lock, NULL) != 0) {
-        lr__free(&m->alloc, p);
+        lr__free(&m->alloc, block);
         return lr__error_nomem();
     }
-    memcpy(p->id, id, len);
-    p->id[len] = '\0';
+    name = (char *)(p + 1);
+    memcpy(name, id, len);
+    name[len] = '\0';
     p->n.hash = h;
-    p->n.name = p->id;
+    p->n.name = name;
     p->n.len = len;
+    p->block = block;
     p->written = 0;
     p->version = 0;
     p->state = NULL;
@@ -428,7 +454,7 @@ static int lr__ms_holder(lr__memstore *m, lr__ms_shard *s, uint64_t h, const cha
     *counted = 0;
     if (sl->claim) {
         if (sl->claim->holder) {
-            *holder = sl->claim->holder->id;
+            *holder = sl->claim->holder->n.name;
             *counted = sl->claim->counted;
         }
         return LEADROUTE_OK;
@@ -525,7 +551,7 @@ static int lr__ms_find_claim(void *user_data, const char *key, char *rep_id, siz
             return lr__error_set(LEADROUTE_ERANGE, "store find_claim: the holder's id needs %u bytes, %zu given",
                                  holder->n.len + 1u, cap);
         }
-        memcpy(rep_id, holder->id, (size_t)holder->n.len + 1);
+        memcpy(rep_id, holder->n.name, (size_t)holder->n.len + 1);
         return LEADROUTE_OK;
     }
     if (!found && m->has_parent)
@@ -744,7 +770,8 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         asl->claim->holder = rep;
         asl->claim->counted = 0;
     }
-    atomic_fetch_add_explicit(&m->assignments, 1, memory_order_relaxed);
+    atomic_store_explicit(&ks->assigned, atomic_load_explicit(&ks->assigned, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     rc = LEADROUTE_OK;
     goto unlock_all;
 
@@ -874,7 +901,6 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
         m->parent = *parent;
         m->parent_user = parent_user;
     }
-    atomic_init(&m->assignments, 0);
     m->shard_block = lr__calloc(&a, 1, sizeof(lr__ms_shard_line) * LR_MS_SHARDS + LR_MS_CACHE_LINE);
     if (!m->shard_block)
         goto nomem;
@@ -890,6 +916,7 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
             goto nomem;
         }
         s->mask = LR_MS_FIRST_SLOTS - 1;
+        atomic_init(&s->assigned, 0);
     }
     if ((rc = lr__ms_dir_init(&m->reps, &a)) != LEADROUTE_OK)
         goto fail;
@@ -934,5 +961,11 @@ void lr__memstore_free(lr__memstore *m)
 
 uint64_t lr__memstore_assignments(lr__memstore *m)
 {
-    return m ? atomic_load_explicit(&m->assignments, memory_order_relaxed) : 0;
+    uint64_t n = 0;
+    uint32_t i;
+    if (!m)
+        return 0;
+    for (i = 0; i < LR_MS_SHARDS; i++)
+        n += atomic_load_explicit(&m->shards[i].s.assigned, memory_order_relaxed);
+    return n;
 }
