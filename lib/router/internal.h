@@ -123,6 +123,8 @@ struct leadroute_decision {
     uint32_t cap_avail;
     uint32_t *scratch;            /* eligible rep indexes */
     uint32_t cap_scratch;
+    char *state_buf, *next_buf;   /* pool state read and written, kept between calls */
+    size_t state_cap, next_cap;
 };
 
 /* Append a string to the decision's text; returns its offset, LR_NONE on ENOMEM. */

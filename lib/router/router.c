@@ -546,47 +546,73 @@ static int lr__lead_score(const leadroute_lead *lead, const char *field, double 
     return 0;
 }
 
-/* Skill filters and score tier; returns a verdict and writes the detail. */
-static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__rep *rep, char *detail, size_t cap)
+/* What a pool's filters read from the lead, looked up once per pool
+ * rather than once per member. */
+#define LR_FILTERS_CACHED 16
+typedef struct lr__pool_view {
+    const leadroute_value *values[LR_FILTERS_CACHED];  /* per filter, NULL = no such field */
+    uint32_t need_tier;                                 /* 0 = none */
+    double score;
+} lr__pool_view;
+
+static const leadroute_value *lr__filter_value(const leadroute_lead *lead, const char *field)
+{
+    const leadroute_field *f = lr__lead_find(lead, field);
+    return f && f->value.version == LEADROUTE_VALUE_VERSION ? &f->value : NULL;
+}
+
+static void lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
 {
     uint32_t i;
-    double score;
+    for (i = 0; i < p->nfilters && i < LR_FILTERS_CACHED; i++)
+        pv->values[i] = lr__filter_value(c->lead, p->filters[i].field);
+    pv->need_tier = 0;
+    pv->score = 0;
+    if (p->ntiers && lr__lead_score(c->lead, p->score_field, &pv->score))
+        for (i = 0; i < p->ntiers; i++)
+            if (pv->score >= p->tiers[i].min_score) {
+                pv->need_tier = p->tiers[i].min_tier;
+                break;
+            }
+}
+
+/* Skill filters and score tier; returns a verdict and, when `cap` is not
+ * 0 (tracing), writes the detail. */
+static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool_view *pv, const lr__rep *rep,
+                                  char *detail, size_t cap)
+{
+    uint32_t i;
     for (i = 0; i < p->nfilters; i++) {
-        const leadroute_field *f = lr__lead_find(c->lead, p->filters[i].field);
-        const leadroute_value *v;
+        const leadroute_value *v =
+            i < LR_FILTERS_CACHED ? pv->values[i] : lr__filter_value(c->lead, p->filters[i].field);
+        const char *missing = NULL;
         size_t k;
-        if (!f || f->value.version != LEADROUTE_VALUE_VERSION)
+        if (!v)
             continue;
-        v = &f->value;
         if (v->type == LEADROUTE_VALUE_STRING && v->string) {
             const char *s = v->string;
             size_t n = strlen(s);
             lr__trim(&s, &n);
-            if (n && !lr__rep_has_skill(rep, p->filters[i].skill, v->string)) {
-                snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, v->string, p->filters[i].skill);
-                return LEADROUTE_VERDICT_LACKS_SKILL;
-            }
+            if (n && !lr__rep_has_skill(rep, p->filters[i].skill, v->string))
+                missing = v->string;
         } else if (v->type == LEADROUTE_VALUE_SET) {
-            for (k = 0; k < v->item_count; k++)
-                if (v->items[k] && v->items[k][0] && !lr__rep_has_skill(rep, p->filters[i].skill, v->items[k])) {
-                    snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, v->items[k],
-                             p->filters[i].skill);
-                    return LEADROUTE_VERDICT_LACKS_SKILL;
-                }
+            for (k = 0; k < v->item_count && !missing; k++)
+                if (v->items[k] && v->items[k][0] && !lr__rep_has_skill(rep, p->filters[i].skill, v->items[k]))
+                    missing = v->items[k];
+        }
+        if (missing) {
+            if (cap)
+                snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, missing, p->filters[i].skill);
+            return LEADROUTE_VERDICT_LACKS_SKILL;
         }
     }
-    if (p->ntiers && lr__lead_score(c->lead, p->score_field, &score)) {
-        for (i = 0; i < p->ntiers; i++)
-            if (score >= p->tiers[i].min_score) {
-                if (rep->tier < p->tiers[i].min_tier) {
-                    char num[40];
-                    lr__format_double(num, sizeof num, score);
-                    snprintf(detail, cap, "tier %u below %u for %s %s", rep->tier, p->tiers[i].min_tier,
-                             p->score_field, num);
-                    return LEADROUTE_VERDICT_TIER;
-                }
-                break;
-            }
+    if (rep->tier < pv->need_tier) {
+        if (cap) {
+            char num[40];
+            lr__format_double(num, sizeof num, pv->score);
+            snprintf(detail, cap, "tier %u below %u for %s %s", rep->tier, pv->need_tier, p->score_field, num);
+        }
+        return LEADROUTE_VERDICT_TIER;
     }
     return 0;
 }
@@ -608,7 +634,8 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
         if (open)
             *open = n;
         if (rep->capacity && n >= rep->capacity) {
-            snprintf(detail, cap, "%u of %u open leads", n, rep->capacity);
+            if (cap)
+                snprintf(detail, cap, "%u of %u open leads", n, rep->capacity);
             return LEADROUTE_VERDICT_AT_CAPACITY;
         }
     }
@@ -629,11 +656,13 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
     }
     if (d->avail[ri] == LEADROUTE_AWAY + 1) {
         const char *why = lr__decision_at(d, d->avail_reason[ri]);
-        snprintf(detail, cap, "%s", why ? why : "away");
+        if (cap)
+            snprintf(detail, cap, "%s", why ? why : "away");
         return LEADROUTE_VERDICT_AWAY;
     }
     if (d->avail[ri] == LEADROUTE_AT_CAPACITY + 1) {
-        snprintf(detail, cap, "at capacity (calendar)");
+        if (cap)
+            snprintf(detail, cap, "at capacity (calendar)");
         return LEADROUTE_VERDICT_AT_CAPACITY;
     }
     return 0;
@@ -670,7 +699,7 @@ static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t 
             break;
         {
             size_t cap = *len + 64;
-            char *s = lr__realloc(&r->alloc, c->state, c->state_cap, cap);
+            char *s = lr__realloc(&c->d->alloc, c->state, c->state_cap, cap);
             if (!s)
                 return lr__error_nomem();
             c->state = s;
@@ -818,7 +847,6 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
 /* Try one pool: LR_DONE, LR_RETRY, LR_FALL_THROUGH (no one), or error. */
 static int lr__pool_try(lr__call *c, const lr__pool *p)
 {
-    leadroute_router *r = c->r;
     leadroute_decision *d = c->d;
     uint32_t i, n = 0, *el, *open = NULL;
     int need_open = p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED, rc, pick;
@@ -826,6 +854,7 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     size_t len = 0;
     uint64_t version = 0;
     uint32_t mark = d->ncands;
+    lr__pool_view pv;
 
     if ((rc = lr__account_owner(c, p)) != LR_FALL_THROUGH)
         return rc;
@@ -839,9 +868,11 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     el = d->scratch;
     if (need_open)
         open = d->scratch + p->nmembers + 1;
+    lr__pool_view_init(c, p, &pv);
     for (i = 0; i < p->nmembers; i++) {
         uint32_t ri = p->members[i];
         const lr__rep *rep = &c->ro->reps[ri];
+        size_t cap = c->trace ? sizeof detail : 0;
         int v;
         detail[0] = 0;
         if (!rep->active) {
@@ -850,8 +881,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         } else if (ri == c->previous_rep) {
             v = LEADROUTE_VERDICT_EXCLUDED;
             snprintf(detail, sizeof detail, "previous holder");
-        } else if ((v = (int)lr__static_checks(c, p, rep, detail, sizeof detail)) == 0) {
-            v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, sizeof detail);
+        } else if ((v = (int)lr__static_checks(c, p, &pv, rep, detail, cap)) == 0) {
+            v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, cap);
             if (v < 0)
                 return v;
         }
@@ -866,7 +897,7 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         return LR_FALL_THROUGH;
     if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
         return rc;
-    pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &r->alloc);
+    pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc);
     if (pick < 0)
         return pick;
     if (c->trace) {
@@ -1092,10 +1123,12 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     /* not memset: the key buffers are large and filled as needed */
     c.key[0] = c.account[0] = c.previous[0] = 0;
     c.rule_id = NULL;
-    c.next.text = NULL;
-    c.next.len = c.next.cap = 0;
-    c.state = NULL;
-    c.state_cap = 0;
+    /* state buffers live in the decision, so a call allocates nothing */
+    c.next.text = d->next_buf;
+    c.next.len = 0;
+    c.next.cap = d->next_cap;
+    c.state = d->state_buf;
+    c.state_cap = d->state_cap;
     c.r = r;
     c.lead = lead;
     c.d = d;
@@ -1226,8 +1259,10 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         if (rc != LR_RETRY)
             break;
     }
-    lr__free(&r->alloc, c.state);
-    lr__free(&r->alloc, c.next.text);
+    d->state_buf = c.state;
+    d->state_cap = c.state_cap;
+    d->next_buf = c.next.text;
+    d->next_cap = c.next.cap;
     if (rc < 0)
         return lr__unrouted(&c, rc);
     lr__count_hit(&c);

@@ -145,15 +145,20 @@ static uint32_t lr__parse_passes(const char *state, size_t len, uint64_t *vt, lr
 static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
                              const char *state, size_t len, lr__state *next, const lr__alloc *a)
 {
-    lr__pass *old;
-    uint64_t *pass, vt, base;
+    lr__pass *old, old_small[64];
+    uint64_t *pass, vt, base, pass_small[64];
     uint32_t nold, i, j, k, pick = 0;
     int rc = LEADROUTE_OK;
     size_t bytes = sizeof *old * (pool->nmembers + 1) + sizeof *pass * (pool->nmembers + 1);
 
-    if (!(old = lr__malloc(a, bytes)))
-        return lr__error_nomem();
-    pass = (uint64_t *)(old + pool->nmembers + 1);
+    if (pool->nmembers < 64) {
+        old = old_small;
+        pass = pass_small;
+    } else {
+        if (!(old = lr__malloc(a, bytes)))
+            return lr__error_nomem();
+        pass = (uint64_t *)(old + pool->nmembers + 1);
+    }
     nold = lr__parse_passes(state, len, &vt, old, pool->nmembers);
     /* every member's pass, lifted to vt if behind or unknown */
     for (k = 0; k < pool->nmembers; k++) {
@@ -199,7 +204,8 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             goto done;
     }
 done:
-    lr__free(a, old);
+    if (old != old_small)
+        lr__free(a, old);
     return rc ? rc : (int)pick;
 }
 
