@@ -43,7 +43,7 @@ repo_root="$(pwd)"
 
 # ---- dependencies ---------------------------------------------------------
 
-packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev valgrind python3)
+packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev valgrind python3 locales)
 
 install_missing() {
     if ! command -v dpkg >/dev/null 2>&1; then
@@ -84,6 +84,16 @@ total_passed=0
 total_failed=0
 log_dir="$(mktemp -d "${TMPDIR:-/tmp}/leadroute-tests.XXXXXX")"
 trap 'rm -rf "$log_dir"' EXIT
+
+# A decimal-comma locale, so the tests can check that numbers in JSON and
+# explain output never follow the host's locale. Built here, not installed.
+mkdir -p "$log_dir/locale"
+if command -v localedef >/dev/null 2>&1 &&
+    localedef -i de_DE -f UTF-8 "$log_dir/locale/de_DE.UTF-8" >/dev/null 2>&1; then
+    export LOCPATH="$log_dir/locale"
+else
+    echo "tests/run.sh: note: could not build the de_DE.UTF-8 locale; the locale test will skip" >&2
+fi
 
 # Run a command that must succeed for a phase to go on (setup, compile).
 # A failure counts once and skips the rest of the phase.

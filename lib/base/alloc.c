@@ -52,6 +52,14 @@ void *lr__calloc(const lr__alloc *a, size_t count, size_t size)
     return p;
 }
 
+void lr__alloc_export(const lr__alloc *a, leadroute_allocator *out)
+{
+    out->version = LEADROUTE_ALLOCATOR_VERSION;
+    out->alloc = a->alloc;
+    out->free = a->free;
+    out->user_data = a->user_data;
+}
+
 void lr__free(const lr__alloc *a, void *ptr)
 {
     if (ptr)

@@ -15,6 +15,9 @@ typedef struct lr__alloc {
 /* Copy a public allocator (NULL = malloc/free). Sets the error on failure. */
 int lr__alloc_init(lr__alloc *out, const leadroute_allocator *from);
 
+/* The public form of an allocator, to hand to another object's constructor. */
+void lr__alloc_export(const lr__alloc *a, leadroute_allocator *out);
+
 void *lr__malloc(const lr__alloc *a, size_t size);
 void *lr__calloc(const lr__alloc *a, size_t count, size_t size);   /* overflow-checked */
 void lr__free(const lr__alloc *a, void *ptr);

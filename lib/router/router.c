@@ -997,12 +997,12 @@ static const char *lr__out_text(const leadroute_result *res, uint32_t j, char *b
 }
 
 /* Reset a decision for a new call with generation `g`. */
-static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
+/* Forget the previous call (its generation too). */
+static void lr__decision_clear(leadroute_decision *d)
 {
-    uint32_t n = g->roster->nreps;
     if (d->gen)
         lr__gen_release(d->gen);
-    d->gen = g;
+    d->gen = NULL;
     d->status = 0;
     d->code = 0;
     d->how = LR_HOW_NONE;
@@ -1012,10 +1012,20 @@ static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
     d->rule_index = LR_NONE;
     d->rule_line = 0;
     d->sla_minutes = 0;
-    d->table_hash = leadroute_table_hash(g->table);
+    d->table_hash = 0;
     d->notified = 0;
+    d->dry_run = 0;
+    d->at_ms = 0;
     d->ncands = d->nchain = 0;
     d->text_len = 0;
+}
+
+static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
+{
+    uint32_t n = g->roster->nreps;
+    lr__decision_clear(d);
+    d->gen = g;
+    d->table_hash = leadroute_table_hash(g->table);
     if (d->cap_avail < n + 1) {
         uint8_t *av = lr__calloc(&d->alloc, (size_t)n + 1, 1);
         uint32_t *ar = lr__calloc(&d->alloc, (size_t)n + 1, sizeof *ar);
@@ -1033,8 +1043,11 @@ static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
         memset(d->avail, 0, n);
     }
     if (d->result_table != g->table) {
-        int rc = d->result ? leadroute_result_reserve(d->result, g->table)
-                           : leadroute_result_new(&d->result, g->table, NULL);
+        leadroute_allocator allocator;
+        int rc;
+        lr__alloc_export(&d->alloc, &allocator);
+        rc = d->result ? leadroute_result_reserve(d->result, g->table)
+                           : leadroute_result_new(&d->result, g->table, &allocator);
         if (rc)
             return rc;
         d->result_table = g->table;
@@ -1051,6 +1064,7 @@ static int lr__unrouted(lr__call *c, int rc)
     d->status = LEADROUTE_ROUTE_UNROUTED;
     d->code = rc;
     d->rep = d->pool = d->queue = LR_NONE;
+    d->state_before = d->state_after = LR_NONE; /* nothing was written */
     d->how = LR_HOW_NONE;
     d->reason = lr__decision_str(d, msg);
     lr__count_unrouted(c, LEADROUTE_UNROUTED_ERROR);
@@ -1116,10 +1130,20 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     uint32_t attempt;
     int rc;
 
-    if (!r || !lead || !d)
-        return lr__error_set(LEADROUTE_EINVAL, "router, lead and decision must not be NULL");
-    if (flags & ~(LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN | LEADROUTE_ROUTE_DRY_RUN))
-        return lr__error_set(LEADROUTE_EINVAL, "unknown route flags 0x%x", flags);
+    if (!d)
+        return lr__error_set(LEADROUTE_EINVAL, "decision must not be NULL");
+    if (!r || !lead || (flags & ~(LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN | LEADROUTE_ROUTE_DRY_RUN))) {
+        /* misuse: the decision must not keep telling of the previous lead */
+        if (!r || !lead)
+            rc = lr__error_set(LEADROUTE_EINVAL, "router and lead must not be NULL");
+        else
+            rc = lr__error_set(LEADROUTE_EINVAL, "unknown route flags 0x%x", flags);
+        lr__decision_clear(d);
+        d->status = LEADROUTE_ROUTE_UNROUTED;
+        d->code = rc;
+        d->reason = lr__decision_str(d, leadroute_error_last()->message);
+        return rc;
+    }
     /* not memset: the key buffers are large and filled as needed */
     c.key[0] = c.account[0] = c.previous[0] = 0;
     c.rule_id = NULL;
@@ -1397,6 +1421,7 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
 int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
 {
     leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_allocator allocator;
     leadroute_router *f;
     lr__gen *g;
     int rc;
@@ -1413,6 +1438,8 @@ int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
     o.sla_output = r->out_names[4];
     o.tags_output = r->out_names[5];
     o.max_retries = r->max_retries;
+    lr__alloc_export(&r->alloc, &allocator);
+    o.allocator = &allocator;
     g = lr__gen_acquire(r);
     rc = leadroute_router_new(&f, g->table, g->roster, &o);
     lr__gen_release(g);

@@ -1,0 +1,2811 @@
+/* The router, checked against the contract of include/leadroute/router.h
+ * and docs/router.md: outputs, owners, strategies, filters, availability,
+ * empty pools, dedupe, host stores, notify, dry runs and forks, explain,
+ * metrics and bad input. Every test is deterministic. */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+#include "testutil.h"
+
+#define NOW_MS INT64_C(1772357400125)
+
+static void ok(int rc)
+{
+    if (rc != LEADROUTE_OK)
+        fail_msg("call failed (%d): %s", rc, leadroute_error_last()->message);
+}
+
+static void expect_rc(int got, int want)
+{
+    if (got != want)
+        fail_msg("expected %d (%s), got %d: %s", want, leadroute_strerror(want), got,
+                 leadroute_error_last()->message);
+}
+
+/* ---- building blocks -------------------------------------------------------- */
+
+/* Table header every test shares; rows pick a rule by the lead's `kind`. */
+#define HDR "rule,kind,out:owner,out:pool,out:queue,out:status,out:sla_minutes:number,out:tags\n"
+
+static leadroute_rep mkrep(const char *id, const char *const *pools, size_t npools)
+{
+    leadroute_rep r = LEADROUTE_REP_INIT;
+    r.id = id;
+    r.pools = pools;
+    r.pool_count = npools;
+    return r;
+}
+
+static leadroute_pool mkpool(const char *id, uint32_t strategy)
+{
+    leadroute_pool p = LEADROUTE_POOL_INIT;
+    p.id = id;
+    p.strategy = strategy;
+    return p;
+}
+
+static leadroute_roster *roster_ok(const leadroute_rep *reps, size_t nreps, const leadroute_pool *pools,
+                                   size_t npools)
+{
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, reps, nreps, pools, npools, NULL));
+    assert_non_null(ro);
+    return ro;
+}
+
+static int64_t fixed_now(void *ud)
+{
+    return ud ? *(const int64_t *)ud : NOW_MS;
+}
+
+/* A router that owns no references of the caller's: table and roster are
+ * dropped here, the router keeps its own. Clock fixed. */
+static leadroute_router *router_opts(const char *table, leadroute_roster *ro, const leadroute_router_options *o)
+{
+    leadroute_table *t = parse_ok(table);
+    leadroute_router *r = NULL;
+    leadroute_clock clk = { LEADROUTE_CLOCK_VERSION, fixed_now };
+    ok(leadroute_router_new(&r, t, ro, o));
+    assert_non_null(r);
+    ok(leadroute_router_set_clock(r, &clk, NULL));
+    leadroute_table_unref(t);
+    leadroute_roster_unref(ro);
+    return r;
+}
+
+static leadroute_router *router_of(const char *table, leadroute_roster *ro)
+{
+    return router_opts(table, ro, NULL);
+}
+
+static leadroute_decision *decision(void)
+{
+    leadroute_decision *d = NULL;
+    ok(leadroute_decision_new(&d, NULL));
+    assert_non_null(d);
+    return d;
+}
+
+static void lead_of(tlead *l, const char *id, const char *kind)
+{
+    tl_init(l);
+    l->lead.id = id;
+    if (kind)
+        tl_str(l, "kind", kind);
+}
+
+static int route_flags(leadroute_router *r, leadroute_decision *d, const char *id, const char *kind, uint32_t flags)
+{
+    tlead l;
+    lead_of(&l, id, kind);
+    return leadroute_route(r, &l.lead, flags, d);
+}
+
+/* Route and expect an assignment; returns the rep (owned by the decision). */
+static const char *assign(leadroute_router *r, leadroute_decision *d, const char *id, const char *kind)
+{
+    int rc = route_flags(r, d, id, kind, LEADROUTE_ROUTE_TRACE);
+    if (rc != LEADROUTE_OK)
+        fail_msg("routing %s failed (%d): %s", id, rc, leadroute_decision_reason(d));
+    if (leadroute_decision_status(d) != LEADROUTE_ROUTE_ASSIGNED)
+        fail_msg("lead %s: status %s, reason: %s", id, leadroute_route_status_name(leadroute_decision_status(d)),
+                 leadroute_decision_reason(d));
+    assert_non_null(leadroute_decision_rep(d));
+    return leadroute_decision_rep(d);
+}
+
+static void expect_status(const leadroute_decision *d, uint32_t status)
+{
+    if (leadroute_decision_status(d) != status)
+        fail_msg("status %s, expected %s; reason: %s", leadroute_route_status_name(leadroute_decision_status(d)),
+                 leadroute_route_status_name(status), leadroute_decision_reason(d));
+}
+
+static void expect_str(const char *got, const char *want)
+{
+    if (!want) {
+        if (got)
+            fail_msg("expected NULL, got '%s'", got);
+        return;
+    }
+    if (!got)
+        fail_msg("expected '%s', got NULL", want);
+    if (strcmp(got, want) != 0)
+        fail_msg("expected '%s', got '%s'", want, got);
+}
+
+static void expect_has(const char *hay, const char *needle)
+{
+    assert_non_null(hay);
+    if (!strstr(hay, needle))
+        fail_msg("'%s' lacks '%s'", hay, needle);
+}
+
+/* The trace line of `rep` (in `pool`, or any pool when NULL); fails if absent. */
+static uint32_t verdict_of(const leadroute_decision *d, const char *rep, const char *pool, const char **detail)
+{
+    size_t i, n = leadroute_decision_candidate_count(d);
+    for (i = 0; i < n; i++) {
+        const char *r = NULL, *p = NULL, *det = NULL;
+        uint32_t v = 0;
+        ok(leadroute_decision_candidate(d, i, &r, &p, &v, &det));
+        if (r && strcmp(r, rep) == 0 && (!pool || (p && strcmp(p, pool) == 0))) {
+            if (detail)
+                *detail = det;
+            return v;
+        }
+    }
+    fail_msg("no candidate %s%s%s in the trace", rep, pool ? " in pool " : "", pool ? pool : "");
+    return 0;
+}
+
+static int in_trace(const leadroute_decision *d, const char *rep)
+{
+    size_t i, n = leadroute_decision_candidate_count(d);
+    for (i = 0; i < n; i++) {
+        const char *r = NULL;
+        ok(leadroute_decision_candidate(d, i, &r, NULL, NULL, NULL));
+        if (r && strcmp(r, rep) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void expect_verdict(const leadroute_decision *d, const char *rep, const char *pool, uint32_t want,
+                           const char *detail_has)
+{
+    const char *det = NULL;
+    uint32_t v = verdict_of(d, rep, pool, &det);
+    if (v != want)
+        fail_msg("candidate %s: verdict %u, expected %u (detail %s)", rep, v, want, det ? det : "(none)");
+    if (detail_has) {
+        if (!det)
+            fail_msg("candidate %s: no detail, expected one with '%s'", rep, detail_has);
+        expect_has(det, detail_has);
+    }
+}
+
+/* ---- availability, notify: recording host callbacks -------------------------- */
+
+typedef struct avail {
+    const char *away[8];
+    const char *why[8];
+    size_t naway;
+    const char *full[4];     /* answered AT_CAPACITY */
+    size_t nfull;
+    char asked[128][32];
+    size_t nasked;
+    int fail;                /* returned when non-zero */
+} avail;
+
+static int avail_check(void *ud, const char *rep, const leadroute_lead *lead, int64_t now, uint32_t *verdict,
+                       char *reason, size_t cap)
+{
+    avail *a = ud;
+    size_t i;
+    assert_non_null(lead);
+    assert_int_equal(now, NOW_MS);
+    if (a->nasked < 128)
+        snprintf(a->asked[a->nasked++], sizeof a->asked[0], "%s", rep);
+    if (a->fail)
+        return a->fail;
+    *verdict = LEADROUTE_AVAILABLE;
+    for (i = 0; i < a->naway; i++)
+        if (strcmp(a->away[i], rep) == 0) {
+            *verdict = LEADROUTE_AWAY;
+            if (a->why[i])
+                snprintf(reason, cap, "%s", a->why[i]);
+        }
+    for (i = 0; i < a->nfull; i++)
+        if (strcmp(a->full[i], rep) == 0)
+            *verdict = LEADROUTE_AT_CAPACITY;
+    return LEADROUTE_OK;
+}
+
+static int avail_weird(void *ud, const char *rep, const leadroute_lead *lead, int64_t now, uint32_t *verdict,
+                       char *reason, size_t cap)
+{
+    (void)ud, (void)rep, (void)lead, (void)now, (void)reason, (void)cap;
+    *verdict = 7;
+    return LEADROUTE_OK;
+}
+
+static size_t times_asked(const avail *a, const char *rep)
+{
+    size_t i, n = 0;
+    for (i = 0; i < a->nasked; i++)
+        n += strcmp(a->asked[i], rep) == 0;
+    return n;
+}
+
+static void set_avail(leadroute_router *r, avail *a)
+{
+    leadroute_availability v = { LEADROUTE_AVAILABILITY_VERSION, avail_check };
+    ok(leadroute_router_set_availability(r, &v, a));
+}
+
+typedef struct nlog {
+    int fail;
+    size_t n, calls;
+    char key[64][64], rep[64][32], pool[64][32], lead[64][32];
+    int64_t at[64];
+    double sla[64];
+    uint64_t hash[64];
+} nlog;
+
+static int notify_cb(void *ud, const leadroute_assignment *a)
+{
+    nlog *l = ud;
+    l->calls++;
+    assert_int_equal(a->version, LEADROUTE_ASSIGNMENT_VERSION);
+    if (l->fail)
+        return l->fail;
+    assert_true(l->n < 64);
+    snprintf(l->key[l->n], sizeof l->key[0], "%s", a->key);
+    snprintf(l->rep[l->n], sizeof l->rep[0], "%s", a->rep_id);
+    snprintf(l->pool[l->n], sizeof l->pool[0], "%s", a->pool_id ? a->pool_id : "-");
+    snprintf(l->lead[l->n], sizeof l->lead[0], "%s", a->lead_id ? a->lead_id : "-");
+    l->at[l->n] = a->at_ms;
+    l->sla[l->n] = a->sla_minutes;
+    l->hash[l->n] = a->table_hash;
+    l->n++;
+    return LEADROUTE_OK;
+}
+
+static void set_notify(leadroute_router *r, nlog *l)
+{
+    leadroute_notify v = { LEADROUTE_NOTIFY_VERSION, notify_cb };
+    ok(leadroute_router_set_notify(r, &v, l));
+}
+
+/* ---- a host store: a plain map with failure injection ------------------------ */
+
+typedef struct tsdata {
+    struct { char key[96]; char rep[32]; } claims[128];
+    size_t nclaims;
+    struct { char id[32]; uint64_t version; char state[512]; size_t len; } pools[8];
+    size_t npools;
+    struct { char id[32]; uint32_t open; } opens[16];
+    size_t nopens;
+    size_t nassign;
+} tsdata;
+
+typedef struct tstore {
+    tsdata s;
+    int fail_load, fail_find, fail_open, fail_commit, fail_close;
+    int conflicts;            /* ECONFLICT for this many commits; -1 forever */
+    const char *exists_owner; /* next commit says EEXISTS with this owner */
+    unsigned calls_load, calls_find, calls_open, calls_commit;
+} tstore;
+
+static int ts_claim(tsdata *s, const char *key)
+{
+    size_t i;
+    for (i = 0; i < s->nclaims; i++)
+        if (strcmp(s->claims[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int ts_pool(tsdata *s, const char *id)
+{
+    size_t i;
+    for (i = 0; i < s->npools; i++)
+        if (strcmp(s->pools[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+static uint32_t *ts_open(tsdata *s, const char *id, int create)
+{
+    size_t i;
+    for (i = 0; i < s->nopens; i++)
+        if (strcmp(s->opens[i].id, id) == 0)
+            return &s->opens[i].open;
+    if (!create)
+        return NULL;
+    assert_true(s->nopens < 16);
+    snprintf(s->opens[s->nopens].id, sizeof s->opens[0].id, "%s", id);
+    s->opens[s->nopens].open = 0;
+    return &s->opens[s->nopens++].open;
+}
+
+static int ts_load_pool(void *ud, const char *pool_id, void *buf, size_t cap, size_t *length, uint64_t *version)
+{
+    tstore *t = ud;
+    int i;
+    t->calls_load++;
+    if (t->fail_load)
+        return t->fail_load;
+    i = ts_pool(&t->s, pool_id);
+    *length = 0;
+    *version = 0;
+    if (i < 0)
+        return LEADROUTE_OK;
+    *length = t->s.pools[i].len;
+    *version = t->s.pools[i].version;
+    if (t->s.pools[i].len <= cap)
+        memcpy(buf, t->s.pools[i].state, t->s.pools[i].len);
+    return LEADROUTE_OK;
+}
+
+static int ts_find_claim(void *ud, const char *key, char *rep_id, size_t cap)
+{
+    tstore *t = ud;
+    int i;
+    t->calls_find++;
+    if (t->fail_find)
+        return t->fail_find;
+    if ((i = ts_claim(&t->s, key)) < 0)
+        return LEADROUTE_ENOTFOUND;
+    snprintf(rep_id, cap, "%s", t->s.claims[i].rep);
+    return LEADROUTE_OK;
+}
+
+static int ts_open_count(void *ud, const char *rep_id, uint32_t *count)
+{
+    tstore *t = ud;
+    uint32_t *o;
+    t->calls_open++;
+    if (t->fail_open)
+        return t->fail_open;
+    o = ts_open(&t->s, rep_id, 0);
+    *count = o ? *o : 0;
+    return LEADROUTE_OK;
+}
+
+/* The commit contract, step by step. */
+static int ts_commit(void *ud, const leadroute_commit *c, char *owner, size_t owner_cap)
+{
+    tstore *t = ud;
+    tsdata *s = &t->s;
+    const leadroute_assignment *a = c->assignment;
+    int pi = -1, ci;
+    uint32_t *open;
+    t->calls_commit++;
+    assert_int_equal(c->version, LEADROUTE_COMMIT_VERSION);
+    if (t->fail_commit)
+        return t->fail_commit;
+    if (t->conflicts) {
+        if (t->conflicts > 0)
+            t->conflicts--;
+        return LEADROUTE_ECONFLICT;
+    }
+    if (t->exists_owner) {
+        snprintf(owner, owner_cap, "%s", t->exists_owner);
+        t->exists_owner = NULL;
+        return LEADROUTE_EEXISTS;
+    }
+    if (c->pool_id) {
+        pi = ts_pool(s, c->pool_id);
+        if ((pi < 0 ? 0 : s->pools[pi].version) != c->expected_version)
+            return LEADROUTE_ECONFLICT;
+    }
+    open = ts_open(s, a->rep_id, 0);
+    if (c->capacity > 0 && open && *open >= c->capacity)
+        return LEADROUTE_ECONFLICT;
+    ci = ts_claim(s, a->key);
+    if (ci >= 0 && (!a->previous || strcmp(s->claims[ci].rep, a->previous) != 0)) {
+        snprintf(owner, owner_cap, "%s", s->claims[ci].rep);
+        return LEADROUTE_EEXISTS;
+    }
+    if (c->pool_id) {
+        if (pi < 0) {
+            assert_true(s->npools < 8);
+            pi = (int)s->npools++;
+            snprintf(s->pools[pi].id, sizeof s->pools[0].id, "%s", c->pool_id);
+        }
+        assert_true(c->state_length < sizeof s->pools[0].state);
+        memcpy(s->pools[pi].state, c->state, c->state_length);
+        s->pools[pi].len = c->state_length;
+        s->pools[pi].version = c->expected_version + 1;
+    }
+    if (ci >= 0) {
+        uint32_t *po = ts_open(s, s->claims[ci].rep, 0);
+        if (po && *po)
+            (*po)--;
+    } else {
+        assert_true(s->nclaims < 128);
+        ci = (int)s->nclaims++;
+        snprintf(s->claims[ci].key, sizeof s->claims[0].key, "%s", a->key);
+    }
+    snprintf(s->claims[ci].rep, sizeof s->claims[0].rep, "%s", a->rep_id);
+    (*ts_open(s, a->rep_id, 1))++;
+    s->nassign++;
+    if (c->account_key && ts_claim(s, c->account_key) < 0) {
+        assert_true(s->nclaims < 128);
+        snprintf(s->claims[s->nclaims].key, sizeof s->claims[0].key, "%s", c->account_key);
+        snprintf(s->claims[s->nclaims].rep, sizeof s->claims[0].rep, "%s", a->rep_id);
+        s->nclaims++;
+    }
+    return LEADROUTE_OK;
+}
+
+static int ts_close(void *ud, const char *key)
+{
+    tstore *t = ud;
+    int ci;
+    uint32_t *o;
+    if (t->fail_close)
+        return t->fail_close;
+    if ((ci = ts_claim(&t->s, key)) < 0)
+        return LEADROUTE_ENOTFOUND;
+    if ((o = ts_open(&t->s, t->s.claims[ci].rep, 0)) && *o)
+        (*o)--;
+    t->s.claims[ci] = t->s.claims[--t->s.nclaims];
+    return LEADROUTE_OK;
+}
+
+static const leadroute_store ts_methods = { LEADROUTE_STORE_VERSION, ts_load_pool, ts_find_claim, ts_open_count,
+                                            ts_commit, ts_close };
+
+static void ts_init(tstore *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- a tiny JSON checker (RFC 8259 structure) ----------------------------------- */
+
+typedef struct jp {
+    const char *s;
+    int depth;
+} jp;
+
+static void j_ws(jp *p)
+{
+    while (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r')
+        p->s++;
+}
+
+static int j_value(jp *p);
+
+static int j_string(jp *p)
+{
+    if (*p->s != '"')
+        return 0;
+    p->s++;
+    while (*p->s != '"') {
+        unsigned char c = (unsigned char)*p->s;
+        if (c == 0 || c < 0x20)
+            return 0;
+        if (c == '\\') {
+            p->s++;
+            if (*p->s == 'u') {
+                int i;
+                for (i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p->s[i]) || !p->s[i])
+                        return 0;
+                p->s += 5;
+                continue;
+            }
+            if (!*p->s || !strchr("\"\\/bfnrt", *p->s))
+                return 0;
+        }
+        p->s++;
+    }
+    p->s++;
+    return 1;
+}
+
+static int j_number(jp *p)
+{
+    const char *s = p->s;
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return 0;
+    if (*s == '.') {
+        s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    p->s = s;
+    return 1;
+}
+
+static int j_value(jp *p)
+{
+    j_ws(p);
+    if (++p->depth > 64)
+        return 0;
+    switch (*p->s) {
+    case '{':
+        p->s++;
+        j_ws(p);
+        if (*p->s != '}')
+            for (;;) {
+                j_ws(p);
+                if (!j_string(p))
+                    return 0;
+                j_ws(p);
+                if (*p->s++ != ':' || !j_value(p))
+                    return 0;
+                j_ws(p);
+                if (*p->s == ',') {
+                    p->s++;
+                    continue;
+                }
+                break;
+            }
+        if (*p->s++ != '}')
+            return 0;
+        break;
+    case '[':
+        p->s++;
+        j_ws(p);
+        if (*p->s != ']')
+            for (;;) {
+                if (!j_value(p))
+                    return 0;
+                j_ws(p);
+                if (*p->s == ',') {
+                    p->s++;
+                    continue;
+                }
+                break;
+            }
+        if (*p->s++ != ']')
+            return 0;
+        break;
+    case '"':
+        if (!j_string(p))
+            return 0;
+        break;
+    case 't':
+        if (strncmp(p->s, "true", 4))
+            return 0;
+        p->s += 4;
+        break;
+    case 'f':
+        if (strncmp(p->s, "false", 5))
+            return 0;
+        p->s += 5;
+        break;
+    case 'n':
+        if (strncmp(p->s, "null", 4))
+            return 0;
+        p->s += 4;
+        break;
+    default:
+        if (!j_number(p))
+            return 0;
+    }
+    p->depth--;
+    return 1;
+}
+
+static void expect_json(const char *s)
+{
+    jp p = { s, 0 };
+    if (!j_value(&p) || *p.s != 0)
+        fail_msg("not one JSON value (stopped at offset %td): %s", p.s - s, s);
+    if (strchr(s, '\n'))
+        fail_msg("JSON spans lines: %s", s);
+}
+
+static char *explain(const leadroute_decision *d, int format)
+{
+    size_t n = 0, n2 = 0;
+    char *buf;
+    ok(leadroute_decision_explain(d, format, NULL, 0, &n));
+    buf = malloc(n + 1);
+    assert_non_null(buf);
+    ok(leadroute_decision_explain(d, format, buf, n + 1, &n2));
+    assert_int_equal(n, n2);
+    assert_int_equal(strlen(buf), n);
+    return buf;
+}
+
+/* ================================================================================ */
+/* direct owner                                                                      */
+
+static const char *const P_SMB[] = { "smb" };
+
+static void test_direct_owner(void **state)
+{
+    (void)state;
+    leadroute_rep reps[] = { mkrep("alice", P_SMB, 1), mkrep("bob", P_SMB, 1) };
+    leadroute_pool pools[] = { mkpool("smb", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "own,own,bob,,,hot,15,webinar\n", roster_ok(reps, 2, pools, 1));
+    leadroute_decision *d = decision();
+    nlog log;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+
+    expect_str(assign(r, d, "L1", "own"), "bob");
+    expect_str(leadroute_decision_pool(d), NULL);
+    expect_str(leadroute_decision_rule(d), "own");
+    expect_str(leadroute_decision_label(d), "hot");
+    expect_str(leadroute_decision_tags(d), "webinar");
+    assert_true(leadroute_decision_sla_minutes(d) == 15.0);
+    assert_int_equal(leadroute_decision_notified(d), 1);
+    expect_verdict(d, "bob", NULL, LEADROUTE_VERDICT_CHOSEN, NULL);
+    assert_int_equal(log.n, 1);
+    expect_str(log.key[0], "lead:L1");
+    expect_str(log.rep[0], "bob");
+    expect_str(log.pool[0], "-");
+    expect_str(log.lead[0], "L1");
+    assert_true(log.at[0] == NOW_MS);
+    assert_true(log.sla[0] == 15.0);
+    assert_true(log.hash[0] == leadroute_decision_table_hash(d));
+    assert_int_equal(leadroute_router_rep_assigned(r, "bob"), 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "alice"), 0);
+    /* the JSON says how */
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"how\":\"direct owner\"");
+    expect_has(j, "\"strategy\":null");
+    free(j);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* An owner who cannot take the lead: unknown, inactive or away. With a pool
+ * the lead goes on to the pool; without one to the queue; with neither it
+ * stays unassigned, and the reason names the owner. */
+static void test_direct_owner_cannot_take(void **state)
+{
+    (void)state;
+    const char *const pools_of[] = { "smb" };
+    leadroute_rep reps[] = { mkrep("alice", pools_of, 1), mkrep("bob", pools_of, 1), mkrep("ivan", NULL, 0),
+                             mkrep("walt", NULL, 0) };
+    reps[2].active = 0;
+    leadroute_pool pools[] = { mkpool("smb", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "zp,zp,zed,smb,,,,\n"
+                                        "ip,ip,ivan,smb,,,,\n"
+                                        "wp,wp,walt,smb,,,,\n"
+                                        "zq,zq,zed,,triage,,,\n"
+                                        "wq,wq,walt,,triage,,,\n"
+                                        "zn,zn,zed,,,,,\n"
+                                        "in,in,ivan,,,,,\n",
+                                    roster_ok(reps, 4, pools, 1));
+    leadroute_decision *d = decision();
+    avail av;
+    memset(&av, 0, sizeof av);
+    av.away[0] = "walt";
+    av.why[0] = "vacation";
+    av.naway = 1;
+    set_avail(r, &av);
+
+    /* unknown owner -> pool */
+    expect_str(assign(r, d, "L1", "zp"), "alice");
+    expect_str(leadroute_decision_pool(d), "smb");
+    expect_verdict(d, "zed", NULL, LEADROUTE_VERDICT_EXCLUDED, "not in the roster");
+    /* inactive owner -> pool */
+    expect_str(assign(r, d, "L2", "ip"), "bob");
+    expect_verdict(d, "ivan", NULL, LEADROUTE_VERDICT_EXCLUDED, "inactive");
+    /* away owner -> pool */
+    expect_str(assign(r, d, "L3", "wp"), "alice");
+    expect_verdict(d, "walt", NULL, LEADROUTE_VERDICT_AWAY, "vacation");
+
+    /* no pool: the queue, the reason names the owner */
+    ok(route_flags(r, d, "L4", "zq", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    expect_str(leadroute_decision_queue(d), "triage");
+    expect_str(leadroute_decision_rep(d), NULL);
+    expect_has(leadroute_decision_reason(d), "zed");
+    ok(route_flags(r, d, "L5", "wq", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    expect_has(leadroute_decision_reason(d), "walt");
+
+    /* neither: unassigned, metric EMPTY, reason names the owner */
+    uint64_t empty = leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY);
+    ok(route_flags(r, d, "L6", "zn", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_str(leadroute_decision_rep(d), NULL);
+    expect_has(leadroute_decision_reason(d), "zed");
+    ok(route_flags(r, d, "L7", "in", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_has(leadroute_decision_reason(d), "ivan");
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), empty + 2);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_TARGET), 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "ivan"), 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "walt"), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* existing account owner first                                                      */
+
+static void test_account_owner_first(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "acct" };
+    leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1), mkrep("cat", pp, 1) };
+    leadroute_pool pools[] = { mkpool("acct", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].owner_first = 1;
+    leadroute_router *r = router_of(HDR "a,a,,acct,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_decision *d = decision();
+    avail av;
+    memset(&av, 0, sizeof av);
+    set_avail(r, &av);
+    tlead l;
+
+    /* the first lead of acme.com is assigned by the strategy and claims the account */
+    lead_of(&l, "L1", "a");
+    tl_str(&l, "email", "a@acme.com");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "amy");
+    /* round robin would now give bob; the account owner gets it */
+    lead_of(&l, "L2", "a");
+    tl_str(&l, "email", " b@ACME.com. ");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "amy");
+    expect_str(leadroute_decision_pool(d), "acct");
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"how\":\"account owner\"");
+    free(j);
+    /* a bare domain works too; the pool state was not touched: bob is next */
+    lead_of(&l, "L3", "a");
+    tl_str(&l, "email", "acme.com");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    lead_of(&l, "L4", "a");
+    tl_str(&l, "email", "x@other.org");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "bob");       /* claims other.org */
+
+    /* free mail is no account: rotation goes on */
+    lead_of(&l, "L5", "a");
+    tl_str(&l, "email", "joe@gmail.com");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "cat");
+    lead_of(&l, "L6", "a");
+    tl_str(&l, "email", "ann@gmail.com");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "amy");       /* rotation, not cat again */
+    lead_of(&l, "L7", "a");
+    tl_str(&l, "email", "zoe@GMAIL.COM");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "bob");
+
+    /* the account owner is away: the strategy decides, without her */
+    av.away[0] = "amy";
+    av.why[0] = "sick";
+    av.naway = 1;
+    av.nasked = 0;
+    lead_of(&l, "L8", "a");
+    tl_str(&l, "email", "c@acme.com");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "cat");       /* after bob */
+    expect_verdict(d, "amy", "acct", LEADROUTE_VERDICT_AWAY, "sick");
+    assert_int_equal(times_asked(&av, "amy"), 1);       /* once per call */
+    /* the account stays amy's: back from sick leave she gets acme again */
+    av.naway = 0;
+    lead_of(&l, "L9", "a");
+    tl_str(&l, "email", "d@acme.com");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* round robin                                                                       */
+
+static const char *const P_RR[] = { "rr" };
+
+static leadroute_roster *rr_roster(const char *const *ids, size_t n)
+{
+    leadroute_rep reps[8];
+    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    size_t i;
+    assert_true(n <= 8);
+    for (i = 0; i < n; i++)
+        reps[i] = mkrep(ids[i], P_RR, 1);
+    return roster_ok(reps, n, pools, 1);
+}
+
+static void test_round_robin_rotation(void **state)
+{
+    (void)state;
+    /* given out of id order: rotation follows ids, not the roster order */
+    const char *const ids[] = { "dave", "bob", "carl", "abe" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 4));
+    leadroute_decision *d = decision();
+    const char *const want[] = { "abe", "bob", "carl", "dave" };
+    char id[16];
+    int i;
+    for (i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "L%d", i);
+        expect_str(assign(r, d, id, "r"), want[i % 4]);
+        expect_str(leadroute_decision_pool(d), "rr");
+    }
+    for (i = 0; i < 4; i++)
+        assert_int_equal(leadroute_router_rep_assigned(r, want[i]), 3);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_round_robin_join_leave(void **state)
+{
+    (void)state;
+    const char *const ace[] = { "a", "c", "e" };
+    const char *const abce[] = { "a", "b", "c", "e" };
+    const char *const abe[] = { "a", "b", "e" };
+    const char *const ab[] = { "a", "b" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ace, 3));
+    leadroute_decision *d = decision();
+    char id[16];
+    int n = 0;
+#define NEXT(want)                                      \
+    do {                                                \
+        snprintf(id, sizeof id, "L%d", n++);            \
+        expect_str(assign(r, d, id, "r"), want);        \
+    } while (0)
+    NEXT("a");
+    NEXT("c");
+    NEXT("e");
+    NEXT("a");
+    /* b joins after a was served: its turn comes by id, right now */
+    leadroute_roster *ro = rr_roster(abce, 4);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    NEXT("b");
+    NEXT("c");
+    NEXT("e");
+    NEXT("a");
+    NEXT("b");
+    /* c leaves while it is next: e follows, nobody else moves */
+    ro = rr_roster(abe, 3);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    NEXT("e");
+    NEXT("a");
+    NEXT("b");
+    /* c comes back right after b: it is next again */
+    ro = rr_roster(abce, 4);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    NEXT("c");
+    /* the last one served (c) leaves: the next id after it, e, goes on */
+    ro = rr_roster(abe, 3);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    NEXT("e");
+    NEXT("a");
+    /* e, the last in id order, leaves right after being served: wrap to a */
+    NEXT("b");
+    NEXT("e");
+    ro = rr_roster(ab, 2);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    NEXT("a");
+    NEXT("b");
+#undef NEXT
+    /* counts are kept by id across roster swaps */
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 6);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 5);
+    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 3);
+    assert_int_equal(leadroute_router_rep_assigned(r, "e"), 5);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* weighted                                                                          */
+
+static const char *const P_WT[] = { "wt" };
+
+static leadroute_roster *wt_roster(const char *const *ids, const double *w, size_t n)
+{
+    leadroute_rep reps[8];
+    leadroute_pool pools[] = { mkpool("wt", LEADROUTE_STRATEGY_WEIGHTED) };
+    size_t i;
+    for (i = 0; i < n; i++) {
+        reps[i] = mkrep(ids[i], P_WT, 1);
+        reps[i].weight = w[i];
+    }
+    return roster_ok(reps, n, pools, 1);
+}
+
+static int rep_index(const char *const *ids, size_t n, const char *id)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return (int)i;
+    fail_msg("unexpected rep %s", id);
+    return -1;
+}
+
+static void test_weighted_exact_shares(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "w1", "w2", "w3" };
+    const double w[] = { 1, 2, 3 };
+    leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 3));
+    leadroute_decision *d = decision();
+    unsigned count[3] = { 0, 0, 0 };
+    char id[16];
+    int i;
+    for (i = 0; i < 6000; i++) {
+        snprintf(id, sizeof id, "L%d", i);
+        ok(route_flags(r, d, id, "w", 0));
+        expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+        count[rep_index(ids, 3, leadroute_decision_rep(d))]++;
+        /* within about one lead of the exact share at every step */
+        if ((i + 1) % 6 == 0) {
+            unsigned k = (unsigned)(i + 1) / 6;
+            if (count[0] != k || count[1] != 2 * k || count[2] != 3 * k)
+                fail_msg("after %d leads: %u/%u/%u, expected %u/%u/%u", i + 1, count[0], count[1], count[2], k,
+                         2 * k, 3 * k);
+        }
+    }
+    assert_int_equal(count[0], 1000);
+    assert_int_equal(count[1], 2000);
+    assert_int_equal(count[2], 3000);
+    assert_int_equal(leadroute_router_rep_assigned(r, "w3"), 3000);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_weighted_join_not_flooded(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "w1", "w2", "w3", "w4" };
+    const double w[] = { 1, 2, 3, 2 };
+    leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 3));
+    leadroute_decision *d = decision();
+    unsigned count[4] = { 0 }, first8 = 0;
+    char id[16];
+    int i;
+    for (i = 0; i < 3000; i++) {
+        snprintf(id, sizeof id, "A%d", i);
+        (void)assign(r, d, id, "w");
+    }
+    /* w4 (weight 2 of 8) joins after 3000 leads */
+    leadroute_roster *ro = wt_roster(ids, w, 4);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    for (i = 0; i < 600; i++) {
+        snprintf(id, sizeof id, "B%d", i);
+        int k = rep_index(ids, 4, assign(r, d, id, "w"));
+        assert_true(k >= 0 && k < 4);
+        count[k]++;
+        if (i < 8 && k == 3)
+            first8++;
+    }
+    /* its share is 2/8 of 600 = 150, from the start: no catch-up burst */
+    if (count[3] < 148 || count[3] > 152)
+        fail_msg("the new member got %u of 600 leads, its share is 150", count[3]);
+    if (first8 > 3)
+        fail_msg("the new member got %u of the first 8 leads after joining", first8);
+    if (count[0] < 73 || count[0] > 77 || count[1] < 148 || count[1] > 152 || count[2] < 223 || count[2] > 227)
+        fail_msg("shares after the join: %u/%u/%u/%u, expected 75/150/225/150", count[0], count[1], count[2],
+                 count[3]);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* A member back from leave joins at the pool's virtual time: no burst. */
+static void test_weighted_back_from_away(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    const double w[] = { 1, 1, 1 };
+    leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 3));
+    leadroute_decision *d = decision();
+    avail av;
+    unsigned count[3] = { 0 };
+    char id[16];
+    memset(&av, 0, sizeof av);
+    av.away[0] = "b";
+    av.naway = 1;
+    set_avail(r, &av);
+    for (int i = 0; i < 60; i++) {
+        snprintf(id, sizeof id, "A%d", i);
+        count[rep_index(ids, 3, assign(r, d, id, "w"))]++;
+    }
+    assert_int_equal(count[0], 30);
+    assert_int_equal(count[1], 0);
+    assert_int_equal(count[2], 30);
+    av.naway = 0;
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof id, "B%d", i);
+        int k = rep_index(ids, 3, assign(r, d, id, "w"));
+        count[k]++;
+        /* never more than about one lead ahead of its share (docs: within about one lead) */
+        if (count[1] > (unsigned)((i + 1) / 3.0 + 1.5))
+            fail_msg("b got %u of the first %d leads after coming back", count[1], i + 1);
+    }
+    if (count[1] < 9 || count[1] > 11 || count[0] < 9 || count[0] > 11)
+        fail_msg("after b came back: %u/%u/%u of 30", count[0], count[1], count[2]);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* least loaded and capacity                                                         */
+
+static void test_least_loaded(void **state)
+{
+    (void)state;
+    const char *const pl[] = { "ll" };
+    leadroute_rep reps[] = { mkrep("c", pl, 1), mkrep("a", pl, 1), mkrep("b", pl, 1) };
+    leadroute_pool pools[] = { mkpool("ll", LEADROUTE_STRATEGY_LEAST_LOADED) };
+    leadroute_router *r = router_of(HDR "l,l,,ll,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_decision *d = decision();
+    /* all at 0: ties by id */
+    expect_str(assign(r, d, "L1", "l"), "a");
+    expect_verdict(d, "b", "ll", LEADROUTE_VERDICT_ELIGIBLE, NULL);
+    expect_str(assign(r, d, "L2", "l"), "b");
+    expect_str(assign(r, d, "L3", "l"), "c");
+    expect_str(assign(r, d, "L4", "l"), "a");
+    /* a has 2, b 1, c 1: b (tie with c, lower id) */
+    expect_str(assign(r, d, "L5", "l"), "b");
+    /* closing releases: a 2->0 */
+    ok(leadroute_router_close(r, "L1"));
+    ok(leadroute_router_close(r, " L4 "));   /* keys are trimmed like dedupe keys */
+    expect_rc(leadroute_router_close(r, "L4"), LEADROUTE_ENOTFOUND);
+    expect_rc(leadroute_router_close(r, "nope"), LEADROUTE_ENOTFOUND);
+    expect_str(assign(r, d, "L6", "l"), "a");   /* a 0, b 2, c 1 */
+    expect_str(assign(r, d, "L7", "l"), "a");   /* a 1, c 1: a by id */
+    expect_str(assign(r, d, "L8", "l"), "c");   /* a 2, b 2, c 1 */
+    /* a closed lead can be routed again: it is a new claim */
+    expect_str(assign(r, d, "L1", "l"), "a");   /* a 2, b 2, c 2: a by id */
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_capacity(void **state)
+{
+    (void)state;
+    const char *const pl[] = { "ll" };
+    const char *const pr[] = { "rr" };
+    leadroute_rep reps[] = { mkrep("a", pl, 1), mkrep("b", pl, 1), mkrep("x", pr, 1) };
+    reps[0].capacity = 2;
+    reps[1].capacity = 1;
+    reps[2].capacity = 1;
+    leadroute_pool pools[] = { mkpool("ll", LEADROUTE_STRATEGY_LEAST_LOADED),
+                               mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].on_empty = LEADROUTE_EMPTY_QUEUE;
+    pools[0].queue = "overflow";
+    leadroute_router *r = router_of(HDR "l,l,,ll,,,,\n"
+                                        "x,x,x,,,,,\n"
+                                        "rr,rr,,rr,,,,\n",
+                                    roster_ok(reps, 3, pools, 2));
+    leadroute_decision *d = decision();
+    expect_str(assign(r, d, "L1", "l"), "a");
+    expect_str(assign(r, d, "L2", "l"), "b");
+    expect_str(assign(r, d, "L3", "l"), "a");
+    /* a 2 of 2, b 1 of 1: nobody; the trace says at capacity with counts */
+    ok(route_flags(r, d, "L4", "l", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    expect_str(leadroute_decision_queue(d), "overflow");
+    expect_verdict(d, "a", "ll", LEADROUTE_VERDICT_AT_CAPACITY, "2 of 2");
+    expect_verdict(d, "b", "ll", LEADROUTE_VERDICT_AT_CAPACITY, "1 of 1");
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "F%d", i);
+        ok(route_flags(r, d, id, "l", 0));
+        expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    }
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 1);
+    /* one closed lead frees one place */
+    ok(leadroute_router_close(r, "L2"));
+    expect_str(assign(r, d, "L5", "l"), "b");
+    ok(route_flags(r, d, "L6", "l", 0));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+
+    /* capacity binds direct owners too, and is counted across pools */
+    expect_str(assign(r, d, "X1", "x"), "x");
+    ok(route_flags(r, d, "X2", "x", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_verdict(d, "x", NULL, LEADROUTE_VERDICT_AT_CAPACITY, "1 of 1");
+    ok(route_flags(r, d, "X3", "rr", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_verdict(d, "x", "rr", LEADROUTE_VERDICT_AT_CAPACITY, NULL);
+    assert_int_equal(leadroute_router_rep_assigned(r, "x"), 1);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* skills and tiers                                                                  */
+
+static void test_skill_filters(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "sk" };
+    const char *const l_en_de[] = { "EN", " de " };
+    const char *const l_en[] = { "en" };
+    const char *const prod_ab[] = { "alpha", "beta" };
+    leadroute_field sk_amy[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, l_en_de, 2 } },
+                                 { "products", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, prod_ab, 2 } } };
+    leadroute_field sk_bob[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, l_en, 1 } },
+                                 { "products", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, "alpha", 0, 0, NULL, 0 } } };
+    leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1), mkrep("cy", pp, 1) };
+    reps[0].skills = sk_amy;
+    reps[0].skill_count = 2;
+    reps[1].skills = sk_bob;
+    reps[1].skill_count = 2;
+    leadroute_skill_filter f[] = { { "language", "languages" }, { "interests", "products" } };
+    leadroute_pool pools[] = { mkpool("sk", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].filters = f;
+    pools[0].filter_count = 2;
+    leadroute_router *r = router_of(HDR "s,s,,sk,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_decision *d = decision();
+    tlead l;
+
+    /* German: only amy (case and blanks do not matter) */
+    lead_of(&l, "L1", "s");
+    tl_str(&l, "language", "De");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    expect_verdict(d, "bob", "sk", LEADROUTE_VERDICT_LACKS_SKILL, "language=De not in languages");
+    expect_verdict(d, "cy", "sk", LEADROUTE_VERDICT_LACKS_SKILL, "not in languages");
+    /* set field: every item is required; bob has alpha only */
+    const char *const want_ab[] = { "alpha", "beta" };
+    lead_of(&l, "L2", "s");
+    tl_set(&l, "interests", want_ab, 2);
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    expect_verdict(d, "bob", "sk", LEADROUTE_VERDICT_LACKS_SKILL, "interests=beta not in products");
+    const char *const want_a[] = { "ALPHA" };
+    lead_of(&l, "L3", "s");
+    tl_set(&l, "interests", want_a, 1);
+    tl_str(&l, "language", "en");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "bob");    /* after amy */
+    expect_verdict(d, "amy", "sk", LEADROUTE_VERDICT_ELIGIBLE, NULL);
+    expect_verdict(d, "cy", "sk", LEADROUTE_VERDICT_LACKS_SKILL, NULL);
+    /* a lead without the fields (or with empty ones) passes every filter */
+    lead_of(&l, "L4", "s");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "cy");
+    expect_verdict(d, "amy", "sk", LEADROUTE_VERDICT_ELIGIBLE, NULL);
+    expect_verdict(d, "bob", "sk", LEADROUTE_VERDICT_ELIGIBLE, NULL);
+    lead_of(&l, "L5", "s");
+    tl_str(&l, "language", "  ");
+    tl_set(&l, "interests", NULL, 0);
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    /* nobody speaks French: unassigned, each with its verdict */
+    lead_of(&l, "L6", "s");
+    tl_str(&l, "language", "fr");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_verdict(d, "amy", "sk", LEADROUTE_VERDICT_LACKS_SKILL, "language=fr not in languages");
+    char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+    expect_has(txt, "lacks skill: language=fr not in languages");
+    free(txt);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_score_tiers(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "t" };
+    leadroute_rep reps[] = { mkrep("jr", pp, 1), mkrep("mid", pp, 1), mkrep("sr", pp, 1) };
+    reps[0].tier = 0;
+    reps[1].tier = 1;
+    reps[2].tier = 2;
+    leadroute_tier_rule tiers[] = { { 50, 1 }, { 80, 2 } };
+    leadroute_pool pools[] = { mkpool("t", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].tiers = tiers;
+    pools[0].tier_count = 2;
+    leadroute_router *r = router_of(HDR "t,t,,t,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_decision *d = decision();
+    tlead l;
+
+    lead_of(&l, "L1", "t");
+    tl_num(&l, "score", 85);
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "sr");
+    expect_verdict(d, "jr", "t", LEADROUTE_VERDICT_TIER, "tier 0");
+    expect_verdict(d, "mid", "t", LEADROUTE_VERDICT_TIER, "tier 1");
+    /* exactly 80, as a numeric string */
+    lead_of(&l, "L2", "t");
+    tl_str(&l, "score", " 80 ");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "sr");
+    /* 60: tier 1 or more; mid follows sr... wraps to mid */
+    lead_of(&l, "L3", "t");
+    tl_num(&l, "score", 60);
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "mid");
+    expect_verdict(d, "jr", "t", LEADROUTE_VERDICT_TIER, NULL);
+    expect_verdict(d, "sr", "t", LEADROUTE_VERDICT_ELIGIBLE, NULL);
+    /* 79.9: still tier 1 */
+    lead_of(&l, "L4", "t");
+    tl_num(&l, "score", 79.9);
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "sr");
+    /* low score or no score: anyone */
+    lead_of(&l, "L5", "t");
+    tl_num(&l, "score", 10);
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "jr");
+    lead_of(&l, "L6", "t");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "mid");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* availability                                                                      */
+
+static void test_availability_asked_once(void **state)
+{
+    (void)state;
+    const char *const p1[] = { "p1" };
+    const char *const p12[] = { "p1", "p2" };
+    const char *const p2[] = { "p2" };
+    const leadroute_field sk_de = { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, "de", 0, 0, NULL, 0 } };
+    leadroute_rep reps[] = { mkrep("a", p1, 1), mkrep("b", p12, 2), mkrep("c", p1, 1), mkrep("d", p1, 1),
+                             mkrep("e", p2, 1), mkrep("own", NULL, 0) };
+    /* a lacks German; b speaks it (in both pools); c is inactive; d is full */
+    reps[1].skills = &sk_de;
+    reps[1].skill_count = 1;
+    reps[2].active = 0;
+    reps[3].skills = &sk_de;
+    reps[3].skill_count = 1;
+    reps[3].capacity = 1;
+    reps[4].skills = &sk_de;
+    reps[4].skill_count = 1;
+    leadroute_skill_filter f[] = { { "language", "languages" } };
+    leadroute_pool pools[] = { mkpool("p1", LEADROUTE_STRATEGY_ROUND_ROBIN), mkpool("p2", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].filters = f;
+    pools[0].filter_count = 1;
+    pools[0].fallback = "p2";
+    pools[1].filters = f;
+    pools[1].filter_count = 1;
+    leadroute_router *r = router_of(HDR "p,p,,p1,,,,\n"
+                                        "o,o,b,p1,,,,\n"
+                                        "d,d,d,,,,,\n",
+                                    roster_ok(reps, 6, pools, 2));
+    leadroute_decision *d = decision();
+    avail av;
+    memset(&av, 0, sizeof av);
+    set_avail(r, &av);
+    tlead l;
+
+    /* fill d (capacity 1) through a direct rule */
+    expect_str(assign(r, d, "D1", "d"), "d");
+    av.nasked = 0;
+
+    /* b away: asked once although it is in p1 and p2; a, c, d never asked */
+    av.away[0] = "b";
+    av.why[0] = "outside hours";
+    av.naway = 1;
+    lead_of(&l, "L1", "p");
+    tl_str(&l, "language", "de");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "e");
+    expect_str(leadroute_decision_pool(d), "p2");
+    assert_int_equal(times_asked(&av, "b"), 1);
+    assert_int_equal(times_asked(&av, "e"), 1);
+    assert_int_equal(times_asked(&av, "a"), 0);
+    assert_int_equal(times_asked(&av, "c"), 0);
+    assert_int_equal(times_asked(&av, "d"), 0);
+    assert_int_equal(av.nasked, 2);
+    expect_verdict(d, "b", "p1", LEADROUTE_VERDICT_AWAY, "outside hours");
+    expect_verdict(d, "b", "p2", LEADROUTE_VERDICT_AWAY, "outside hours");
+    expect_verdict(d, "a", "p1", LEADROUTE_VERDICT_LACKS_SKILL, NULL);
+    expect_verdict(d, "c", "p1", LEADROUTE_VERDICT_EXCLUDED, "inactive");
+    expect_verdict(d, "d", "p1", LEADROUTE_VERDICT_AT_CAPACITY, "1 of 1");
+    char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+    expect_has(txt, "away: outside hours");
+    free(txt);
+
+    /* direct owner b, then its pool: still one question about b */
+    av.nasked = 0;
+    lead_of(&l, "L2", "o");
+    tl_str(&l, "language", "de");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "e");
+    assert_int_equal(times_asked(&av, "b"), 1);
+    expect_verdict(d, "b", NULL, LEADROUTE_VERDICT_AWAY, "outside hours");
+
+    /* an AT_CAPACITY answer from the calendar is a verdict too; away without a reason says away */
+    av.nasked = 0;
+    av.naway = 1;
+    av.why[0] = NULL;
+    av.full[0] = "e";
+    av.nfull = 1;
+    lead_of(&l, "L3", "p");
+    tl_str(&l, "language", "de");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_verdict(d, "e", "p2", LEADROUTE_VERDICT_AT_CAPACITY, NULL);
+    expect_verdict(d, "b", "p1", LEADROUTE_VERDICT_AWAY, NULL);
+    assert_int_equal(av.nasked, 2);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_availability_error(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 3));
+    leadroute_decision *d = decision();
+    avail av;
+    nlog log;
+    memset(&av, 0, sizeof av);
+    memset(&log, 0, sizeof log);
+    set_avail(r, &av);
+    set_notify(r, &log);
+    char m0[2048], m1[2048];
+    size_t n;
+
+    expect_str(assign(r, d, "L1", "r"), "a");
+    expect_str(assign(r, d, "L2", "r"), "b");
+    /* what would happen next */
+    ok(route_flags(r, d, "L3", "r", LEADROUTE_ROUTE_DRY_RUN));
+    expect_str(leadroute_decision_rep(d), "c");
+    ok(leadroute_router_metrics_json(r, m0, sizeof m0, &n));
+    uint64_t err0 = leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR);
+    uint64_t hits0 = leadroute_router_rule_hits(r, 0);
+
+    av.fail = LEADROUTE_EUSER;
+    leadroute_error_clear();
+    expect_rc(route_flags(r, d, "L3", "r", LEADROUTE_ROUTE_TRACE), LEADROUTE_ECALLBACK);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_ECALLBACK);
+    expect_message_has("availability");
+    expect_message_has("-12");
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_str(leadroute_decision_rep(d), NULL);
+    expect_has(leadroute_decision_reason(d), "availability");
+    assert_int_equal(log.n, 2);
+    /* nothing moved but the ERROR count (docs/router.md, failure semantics) */
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), err0 + 1);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), hits0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 0);
+    ok(leadroute_router_metrics_json(r, m1, sizeof m1, &n));
+    /* the JSON differs only in the error count */
+    char *e0 = strstr(m0, "\"error\":"), *e1 = strstr(m1, "\"error\":");
+    assert_non_null(e0);
+    assert_non_null(e1);
+    assert_int_equal(e0 - m0, e1 - m1);
+    assert_memory_equal(m0, m1, (size_t)(e0 - m0));
+    expect_str(strchr(e0, '}'), strchr(e1, '}'));
+
+    /* fixed: the same lead goes where it would have gone */
+    av.fail = 0;
+    expect_str(assign(r, d, "L3", "r"), "c");
+    assert_int_equal(log.n, 3);
+    /* a verdict the library does not know is a callback failure too */
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+    r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 3));
+    d = decision();
+    leadroute_availability weird = { LEADROUTE_AVAILABILITY_VERSION, avail_weird };
+    ok(leadroute_router_set_availability(r, &weird, NULL));
+    expect_rc(route_flags(r, d, "L1", "r", 0), LEADROUTE_ECALLBACK);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_message_has("verdict");
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* empty pools                                                                       */
+
+static leadroute_router *empty_router(uint32_t policy, const char *default_owner, int owner_active)
+{
+    const char *const pa[] = { "a" };
+    const char *const pb[] = { "b" };
+    const char *const pc[] = { "c" };
+    leadroute_rep reps[] = { mkrep("x", pa, 1), mkrep("y", pb, 1), mkrep("w", pc, 1), mkrep("z", NULL, 0) };
+    reps[3].active = owner_active;
+    reps[3].capacity = 1;
+    leadroute_pool pools[] = { mkpool("a", LEADROUTE_STRATEGY_ROUND_ROBIN), mkpool("b", LEADROUTE_STRATEGY_LEAST_LOADED),
+                               mkpool("c", LEADROUTE_STRATEGY_ROUND_ROBIN), mkpool("none", LEADROUTE_STRATEGY_WEIGHTED) };
+    pools[0].fallback = "b";
+    pools[1].on_empty = policy;
+    pools[1].default_owner = default_owner;
+    pools[1].queue = policy == LEADROUTE_EMPTY_QUEUE ? "q" : NULL;
+    pools[3].fallback = "c";
+    return router_of(HDR "a,a,,a,,,,\n"
+                         "n,n,,none,,,,\n",
+                     roster_ok(reps, 4, pools, 4));
+}
+
+static void test_empty_default_owner(void **state)
+{
+    (void)state;
+    leadroute_router *r = empty_router(LEADROUTE_EMPTY_DEFAULT_OWNER, "z", 1);
+    leadroute_decision *d = decision();
+    avail av;
+    memset(&av, 0, sizeof av);
+    av.away[0] = "x";
+    av.away[1] = "y";
+    av.away[2] = "z";
+    av.naway = 3;
+    set_avail(r, &av);
+    /* x away in a, y away in b: the default owner of b, though away itself */
+    expect_str(assign(r, d, "L1", "a"), "z");
+    expect_str(leadroute_decision_pool(d), "b");
+    expect_verdict(d, "x", "a", LEADROUTE_VERDICT_AWAY, NULL);
+    expect_verdict(d, "y", "b", LEADROUTE_VERDICT_AWAY, NULL);
+    assert_false(in_trace(d, "w"));     /* never everyone */
+    char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+    expect_has(txt, "pools walked: a -> b");
+    expect_has(txt, "picked by: default owner");
+    free(txt);
+    /* regardless of capacity (z has 1 and holds 1 now) */
+    expect_str(assign(r, d, "L2", "a"), "z");
+    assert_int_equal(times_asked(&av, "w"), 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "w"), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+
+    /* an inactive default owner: unassigned, metric EMPTY */
+    r = empty_router(LEADROUTE_EMPTY_DEFAULT_OWNER, "z", 0);
+    d = decision();
+    set_avail(r, &av);
+    ok(route_flags(r, d, "L1", "a", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_str(leadroute_decision_rep(d), NULL);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "z"), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_empty_queue_and_unassigned(void **state)
+{
+    (void)state;
+    leadroute_router *r = empty_router(LEADROUTE_EMPTY_QUEUE, NULL, 1);
+    leadroute_decision *d = decision();
+    avail av;
+    memset(&av, 0, sizeof av);
+    av.away[0] = "x";
+    av.away[1] = "y";
+    av.naway = 2;
+    set_avail(r, &av);
+    ok(route_flags(r, d, "L1", "a", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    expect_str(leadroute_decision_queue(d), "q");
+    expect_str(leadroute_decision_rep(d), NULL);
+    assert_false(in_trace(d, "w"));
+    assert_false(in_trace(d, "z"));
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+
+    r = empty_router(LEADROUTE_EMPTY_UNASSIGNED, NULL, 1);
+    d = decision();
+    set_avail(r, &av);
+    ok(route_flags(r, d, "L1", "a", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_str(leadroute_decision_rep(d), NULL);
+    expect_has(leadroute_decision_reason(d), "a -> b");
+    assert_false(in_trace(d, "w"));
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), 1);
+    /* once y is back, b takes it */
+    av.naway = 1;
+    expect_str(assign(r, d, "L1", "a"), "y");
+    expect_str(leadroute_decision_pool(d), "b");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_pool_without_members(void **state)
+{
+    (void)state;
+    leadroute_router *r = empty_router(LEADROUTE_EMPTY_UNASSIGNED, NULL, 1);
+    leadroute_decision *d = decision();
+    /* "none" has no member: its fallback c decides */
+    expect_str(assign(r, d, "L1", "n"), "w");
+    expect_str(leadroute_decision_pool(d), "c");
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"pools\":[\"none\",\"c\"]");
+    free(j);
+    double spread = -1, jain = -1;
+    ok(leadroute_router_pool_fairness(r, "none", &spread, &jain));
+    assert_true(spread == 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+
+    /* a lone empty pool */
+    const char *const pa[] = { "a" };
+    leadroute_rep reps[] = { mkrep("x", pa, 1) };
+    leadroute_pool pools[] = { mkpool("a", LEADROUTE_STRATEGY_ROUND_ROBIN), mkpool("none", LEADROUTE_STRATEGY_LEAST_LOADED) };
+    r = router_of(HDR "n,n,,none,,,,\n", roster_ok(reps, 1, pools, 2));
+    d = decision();
+    ok(route_flags(r, d, "L1", "n", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    assert_int_equal(leadroute_decision_candidate_count(d), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "x"), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* dedupe and reassignment                                                           */
+
+static void test_dedupe_existing(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 3));
+    leadroute_decision *d = decision();
+    nlog log;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+    expect_str(assign(r, d, "L1", "r"), "a");
+    ok(route_flags(r, d, "L1", "r", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "a");
+    assert_int_equal(leadroute_decision_notified(d), 0);
+    /* the id is trimmed: the same key */
+    ok(route_flags(r, d, " L1\t", "r", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "a");
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
+    assert_int_equal(log.n, 1);
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"how\":\"existing claim\"");
+    free(j);
+    /* the rotation did not move */
+    expect_str(assign(r, d, "L2", "r"), "b");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_reassign(void **state)
+{
+    (void)state;
+    const char *const pl[] = { "ll" };
+    leadroute_rep reps[] = { mkrep("a", pl, 1), mkrep("b", pl, 1), mkrep("c", pl, 1) };
+    leadroute_pool pools[] = { mkpool("ll", LEADROUTE_STRATEGY_LEAST_LOADED) };
+    leadroute_router *r = router_of(HDR "l,l,,ll,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_decision *d = decision();
+    nlog log;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+    expect_str(assign(r, d, "L1", "l"), "a");
+    expect_str(assign(r, d, "L2", "l"), "b");
+    /* a has 1, b 1, c 0: c by load anyway; move L1 away from a */
+    ok(route_flags(r, d, "L1", "l", LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "c");
+    expect_verdict(d, "a", "ll", LEADROUTE_VERDICT_EXCLUDED, "previous holder");
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"previous\":\"a\"");
+    free(j);
+    char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+    expect_has(txt, "assigned to c from pool ll (reassigned from a)");
+    free(txt);
+    assert_int_equal(log.n, 3);
+    expect_str(log.rep[2], "c");
+    /* the claim moved, and a's open lead went with it: a has 0, b 1, c 1 */
+    ok(route_flags(r, d, "L1", "l", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "c");
+    expect_str(assign(r, d, "L3", "l"), "a");
+    /* reassign again: the holder c is excluded, a and b have 1 each: a */
+    ok(route_flags(r, d, "L1", "l", LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN));
+    expect_str(leadroute_decision_rep(d), "a");
+    expect_verdict(d, "c", "ll", LEADROUTE_VERDICT_EXCLUDED, "previous holder");
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 3);
+    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 1);
+    /* closing the key releases the new holder's lead: a 1, b 1, c 0 */
+    ok(leadroute_router_close(r, "L1"));
+    expect_str(assign(r, d, "L4", "l"), "c");
+    /* reassigning an unclaimed key simply routes it */
+    ok(route_flags(r, d, "L9", "l", LEADROUTE_ROUTE_REASSIGN));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_dedupe_field(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    o.dedupe_field = "crm_id";
+    leadroute_router *r = router_opts(HDR "r,r,,rr,,,,\n", rr_roster(ids, 2), &o);
+    leadroute_decision *d = decision();
+    tlead l;
+    lead_of(&l, "web-1", "r");
+    tl_str(&l, "crm_id", "C-7");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "a");
+    /* another id, same crm id: the same lead */
+    lead_of(&l, "web-2", "r");
+    tl_str(&l, "crm_id", "C-7 ");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "a");
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"key\":\"C-7\"");
+    expect_has(j, "\"lead_id\":\"web-2\"");
+    free(j);
+    /* same id, no crm id: the id is not the key, so it cannot be routed */
+    lead_of(&l, "web-1", "r");
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_message_has("crm_id");
+    ok(leadroute_router_close(r, "C-7"));
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_no_dedupe_key(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 2));
+    leadroute_decision *d = decision();
+    expect_rc(route_flags(r, d, NULL, "r", 0), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_rc(route_flags(r, d, "   ", "r", 0), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    /* checked even when no rule matches */
+    expect_rc(route_flags(r, d, NULL, "nothing", 0), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 3);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_RULE), 0);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 0);
+    expect_str(assign(r, d, "L1", "r"), "a");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* host store                                                                        */
+
+static leadroute_router *store_router(tstore *ts, nlog *log, const leadroute_router_options *o)
+{
+    const char *const pp[] = { "rr" };
+    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1), mkrep("c", pp, 1) };
+    for (int i = 0; i < 3; i++)
+        reps[i].capacity = 10;       /* so open counts are read */
+    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].owner_first = 1;        /* so account claims are read */
+    leadroute_router *r = router_opts(HDR "r,r,,rr,,,,\n", roster_ok(reps, 3, pools, 1), o);
+    ok(leadroute_router_set_store(r, &ts_methods, ts));
+    set_notify(r, log);
+    return r;
+}
+
+static int route_mail(leadroute_router *r, leadroute_decision *d, const char *id, const char *email)
+{
+    tlead l;
+    lead_of(&l, id, "r");
+    tl_str(&l, "email", email);
+    return leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d);
+}
+
+static void test_store_basics(void **state)
+{
+    (void)state;
+    tstore ts;
+    nlog log;
+    ts_init(&ts);
+    memset(&log, 0, sizeof log);
+    leadroute_router *r = store_router(&ts, &log, NULL);
+    leadroute_decision *d = decision();
+    ok(route_mail(r, d, "L1", "x@acme.com"));
+    expect_str(leadroute_decision_rep(d), "a");
+    ok(route_mail(r, d, "L2", "y@beta.io"));
+    expect_str(leadroute_decision_rep(d), "b");
+    /* what the store holds, as docs/router.md says */
+    assert_int_equal(ts.s.nassign, 2);
+    assert_true(ts_claim(&ts.s, "lead:L1") >= 0);
+    assert_true(ts_claim(&ts.s, "account:acme.com") >= 0);
+    expect_str(ts.s.claims[ts_claim(&ts.s, "account:beta.io")].rep, "b");
+    int pi = ts_pool(&ts.s, "rr");
+    assert_true(pi >= 0);
+    assert_int_equal(ts.s.pools[pi].version, 2);
+    assert_int_equal(ts.s.pools[pi].len, 5);
+    assert_memory_equal(ts.s.pools[pi].state, "rr1 b", 5);
+    assert_int_equal(*ts_open(&ts.s, "a", 0), 1);
+    /* the account owner */
+    ok(route_mail(r, d, "L3", "z@acme.com"));
+    expect_str(leadroute_decision_rep(d), "a");
+    assert_int_equal(ts.s.pools[pi].version, 2);   /* pool state untouched */
+    assert_int_equal(*ts_open(&ts.s, "a", 0), 2);
+    ok(leadroute_router_close(r, "L3"));
+    assert_int_equal(*ts_open(&ts.s, "a", 0), 1);
+    ts.fail_close = LEADROUTE_EIO;
+    expect_rc(leadroute_router_close(r, "L1"), LEADROUTE_ECALLBACK);
+    expect_message_has("close");
+    ts.fail_close = 0;
+    /* back to the built-in store: empty */
+    ok(leadroute_router_set_store(r, NULL, NULL));
+    ok(route_mail(r, d, "L1", "x@acme.com"));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "a");
+    assert_int_equal(ts.s.nassign, 3);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_store_failures(void **state)
+{
+    (void)state;
+    static const char *const what[] = { "load_pool", "find_claim", "open_count", "commit" };
+    for (int k = 0; k < 4; k++) {
+        tstore ts;
+        nlog log;
+        tsdata before;
+        ts_init(&ts);
+        memset(&log, 0, sizeof log);
+        leadroute_router *r = store_router(&ts, &log, NULL);
+        leadroute_decision *d = decision();
+        ok(route_mail(r, d, "L1", "x@acme.com"));
+        expect_str(leadroute_decision_rep(d), "a");
+        memcpy(&before, &ts.s, sizeof before);
+        uint64_t hits = leadroute_router_rule_hits(r, 0);
+        int *fail = k == 0 ? &ts.fail_load : k == 1 ? &ts.fail_find : k == 2 ? &ts.fail_open : &ts.fail_commit;
+        *fail = LEADROUTE_EIO;
+        leadroute_error_clear();
+        expect_rc(route_mail(r, d, "L2", "y@beta.io"), LEADROUTE_ECALLBACK);
+        expect_message_has(what[k]);
+        expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+        expect_str(leadroute_decision_rep(d), NULL);
+        expect_has(leadroute_decision_reason(d), what[k]);
+        if (memcmp(&before, &ts.s, sizeof before) != 0)
+            fail_msg("a failing %s changed the store", what[k]);
+        assert_int_equal(log.n, 1);
+        assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
+        assert_int_equal(leadroute_router_rep_assigned(r, "b"), 0);
+        assert_int_equal(leadroute_router_rule_hits(r, 0), hits);
+        assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
+        /* routed again once the store is back: as if the failure never happened */
+        *fail = 0;
+        ok(route_mail(r, d, "L2", "y@beta.io"));
+        expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+        expect_str(leadroute_decision_rep(d), "b");
+        assert_int_equal(ts.s.nassign, 2);
+        assert_int_equal(log.n, 2);
+        leadroute_decision_free(d);
+        leadroute_router_free(r);
+    }
+}
+
+static void test_store_conflicts(void **state)
+{
+    (void)state;
+    tstore ts;
+    nlog log;
+    tsdata before;
+    ts_init(&ts);
+    memset(&log, 0, sizeof log);
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    o.max_retries = 5;
+    leadroute_router *r = store_router(&ts, &log, &o);
+    leadroute_decision *d = decision();
+    ok(route_mail(r, d, "L1", "x@acme.com"));
+    /* three conflicts: re-read, decided again, committed */
+    ts.conflicts = 3;
+    ts.calls_commit = ts.calls_load = 0;
+    ok(route_mail(r, d, "L2", "y@beta.io"));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "b");
+    assert_int_equal(ts.calls_commit, 4);
+    assert_true(ts.calls_load >= 4);     /* the state is read again for every attempt */
+    assert_int_equal(ts.s.nassign, 2);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 1);
+    /* a conflict forever: ECONFLICT after max_retries retries, nothing changed */
+    memcpy(&before, &ts.s, sizeof before);
+    ts.conflicts = -1;
+    ts.calls_commit = 0;
+    expect_rc(route_mail(r, d, "L3", "z@gamma.io"), LEADROUTE_ECONFLICT);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    assert_int_equal(ts.calls_commit, 1 + 5);
+    assert_memory_equal(&before, &ts.s, sizeof before);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
+    ts.conflicts = 0;
+    ok(route_mail(r, d, "L3", "z@gamma.io"));
+    expect_str(leadroute_decision_rep(d), "c");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+
+    /* default: 64 retries */
+    ts_init(&ts);
+    memset(&log, 0, sizeof log);
+    r = store_router(&ts, &log, NULL);
+    d = decision();
+    ts.conflicts = -1;
+    expect_rc(route_mail(r, d, "L1", "x@acme.com"), LEADROUTE_ECONFLICT);
+    assert_int_equal(ts.calls_commit, 65);
+    assert_int_equal(ts.s.nassign, 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_store_exists(void **state)
+{
+    (void)state;
+    tstore ts;
+    nlog log;
+    ts_init(&ts);
+    memset(&log, 0, sizeof log);
+    leadroute_router *r = store_router(&ts, &log, NULL);
+    leadroute_decision *d = decision();
+    /* another host claimed the key while this call decided */
+    ts.exists_owner = "zed";
+    ok(route_mail(r, d, "L1", "x@acme.com"));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "zed");
+    assert_int_equal(leadroute_decision_notified(d), 0);
+    assert_int_equal(log.n, 0);
+    assert_int_equal(ts.s.nassign, 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 0);
+    /* the rotation did not move either: a is still first */
+    ok(route_mail(r, d, "L2", "y@beta.io"));
+    expect_str(leadroute_decision_rep(d), "a");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* notify                                                                            */
+
+static void test_notify_pending(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 2));
+    leadroute_decision *d = decision();
+    nlog log;
+    char key[64], rep[32];
+    size_t delivered = 99;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+    log.fail = LEADROUTE_EIO;
+    expect_str(assign(r, d, "L1", "r"), "a");     /* still OK and assigned */
+    assert_int_equal(leadroute_decision_notified(d), 0);
+    expect_has(leadroute_decision_reason(d), "pending");
+    assert_int_equal(leadroute_router_pending_count(r), 1);
+    ok(leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep));
+    expect_str(key, "L1");
+    expect_str(rep, "a");
+    expect_rc(leadroute_router_pending(r, 1, key, sizeof key, rep, sizeof rep), LEADROUTE_ERANGE);
+    expect_rc(leadroute_router_pending(r, 0, key, 2, rep, sizeof rep), LEADROUTE_ERANGE);
+    expect_rc(leadroute_router_pending(r, 0, key, sizeof key, rep, 1), LEADROUTE_ERANGE);
+    /* the assignment stands */
+    ok(route_flags(r, d, "L1", "r", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
+    expect_str(assign(r, d, "L2", "r"), "b");
+    assert_int_equal(leadroute_router_pending_count(r), 2);
+    ok(leadroute_router_pending(r, 1, key, sizeof key, rep, sizeof rep));
+    expect_str(key, "L2");
+    /* still failing */
+    expect_rc(leadroute_router_retry_notifications(r, &delivered), LEADROUTE_ECALLBACK);
+    assert_int_equal(delivered, 0);
+    assert_int_equal(leadroute_router_pending_count(r), 2);
+    /* fixed: delivered once, oldest first, the list empties */
+    log.fail = 0;
+    ok(leadroute_router_retry_notifications(r, &delivered));
+    assert_int_equal(delivered, 2);
+    assert_int_equal(leadroute_router_pending_count(r), 0);
+    assert_int_equal(log.n, 2);
+    expect_str(log.key[0], "lead:L1");
+    expect_str(log.rep[0], "a");
+    expect_str(log.pool[0], "rr");
+    expect_str(log.lead[0], "L1");
+    assert_true(log.at[0] == NOW_MS);
+    expect_str(log.key[1], "lead:L2");
+    ok(leadroute_router_retry_notifications(r, &delivered));
+    assert_int_equal(delivered, 0);
+    assert_int_equal(log.n, 2);
+    expect_rc(leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep), LEADROUTE_ERANGE);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* dry run and fork                                                                  */
+
+static void test_dry_run(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 3));
+    leadroute_decision *d = decision();
+    nlog log;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+    for (int i = 0; i < 3; i++) {
+        ok(route_flags(r, d, "L1", "r", LEADROUTE_ROUTE_DRY_RUN | LEADROUTE_ROUTE_TRACE));
+        expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+        expect_str(leadroute_decision_rep(d), "a");    /* again and again: nothing was written */
+        assert_int_equal(leadroute_decision_notified(d), 0);
+    }
+    char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+    expect_has(txt, "(dry run)");
+    expect_has(txt, "\"rr1 a\"");   /* the state that would be written */
+    free(txt);
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"dry_run\":true");
+    free(j);
+    assert_int_equal(log.calls, 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 0);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 0);
+    ok(route_flags(r, d, "X", "none", LEADROUTE_ROUTE_DRY_RUN));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_RULE), 0);
+    /* live now: the same lead, the same rep, claimed once */
+    expect_str(assign(r, d, "L1", "r"), "a");
+    assert_int_equal(log.n, 1);
+    ok(route_flags(r, d, "L1", "r", LEADROUTE_ROUTE_DRY_RUN));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    ok(route_flags(r, d, "L2", "r", LEADROUTE_ROUTE_DRY_RUN));
+    expect_str(leadroute_decision_rep(d), "b");
+    expect_str(assign(r, d, "L2", "r"), "b");
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 2);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_fork(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 3));
+    leadroute_router *f = NULL;
+    leadroute_decision *d = decision();
+    nlog log;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+    expect_str(assign(r, d, "L1", "r"), "a");
+    expect_str(assign(r, d, "L2", "r"), "b");
+    ok(leadroute_router_fork(&f, r));
+    assert_non_null(f);
+    /* the fork sees the parent's claims and rotation */
+    ok(route_flags(f, d, "L1", "r", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "a");
+    expect_str(assign(f, d, "L3", "r"), "c");
+    expect_str(assign(f, d, "L4", "r"), "a");
+    expect_str(assign(f, d, "L5", "r"), "b");
+    assert_int_equal(leadroute_decision_notified(d), 0);
+    assert_int_equal(log.calls, 2);                 /* no notify through the fork */
+    ok(leadroute_router_close(f, "L1"));           /* closed in the fork only */
+    /* the parent did not move */
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 0);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 2);
+    ok(route_flags(r, d, "L1", "r", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(assign(r, d, "L3", "r"), "c");
+    expect_str(assign(r, d, "L4", "r"), "a");
+    assert_int_equal(log.n, 4);
+    /* the fork keeps its own view: L4 is its a, L5 its b; next is c */
+    ok(route_flags(f, d, "L5", "r", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "b");
+    assert_int_equal(leadroute_router_rep_assigned(f, "a"), 1);
+    leadroute_router_free(f);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* A fork of a router with a host store reads the host store and never writes it. */
+static void test_fork_host_store(void **state)
+{
+    (void)state;
+    tstore ts;
+    nlog log;
+    tsdata before;
+    ts_init(&ts);
+    memset(&log, 0, sizeof log);
+    leadroute_router *r = store_router(&ts, &log, NULL), *f = NULL;
+    leadroute_decision *d = decision();
+    ok(route_mail(r, d, "L1", "x@acme.com"));
+    expect_str(leadroute_decision_rep(d), "a");
+    memcpy(&before, &ts.s, sizeof before);
+    ok(leadroute_router_fork(&f, r));
+    ok(route_mail(f, d, "L1", "x@acme.com"));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    ok(route_mail(f, d, "L2", "y@acme.com"));
+    expect_str(leadroute_decision_rep(d), "a");          /* the account, from the host store */
+    ok(route_mail(f, d, "L3", "z@beta.io"));
+    expect_str(leadroute_decision_rep(d), "b");          /* the rotation, from the host store */
+    ok(route_mail(f, d, "L4", "w@gamma.io"));
+    expect_str(leadroute_decision_rep(d), "c");
+    ok(leadroute_router_close(f, "L1"));
+    assert_memory_equal(&before, &ts.s, sizeof before);
+    assert_int_equal(log.n, 1);
+    leadroute_router_free(f);
+    ok(route_mail(r, d, "L3", "z@beta.io"));
+    expect_str(leadroute_decision_rep(d), "b");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* trace and explain                                                                 */
+
+static leadroute_router *trace_router(void)
+{
+    const char *const pe[] = { "enterprise" };
+    const char *const ps[] = { "smb" };
+    static const leadroute_field sk_en = { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, "en", 0, 0, NULL, 0 } };
+    static const leadroute_field sk_fr = { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, "fr", 0, 0, NULL, 0 } };
+    leadroute_rep reps[] = { mkrep("bob", pe, 1), mkrep("carol", pe, 1), mkrep("alice", ps, 1), mkrep("dave", ps, 1),
+                             mkrep("erin", ps, 1) };
+    reps[0].skills = &sk_fr;
+    reps[0].skill_count = 1;
+    reps[1].skills = &sk_en;
+    reps[1].skill_count = 1;
+    reps[2].weight = 2;
+    reps[4].capacity = 1;
+    leadroute_skill_filter f[] = { { "language", "languages" } };
+    leadroute_pool pools[] = { mkpool("enterprise", LEADROUTE_STRATEGY_ROUND_ROBIN), mkpool("smb", LEADROUTE_STRATEGY_WEIGHTED) };
+    pools[0].filters = f;
+    pools[0].filter_count = 1;
+    pools[0].fallback = "smb";
+    leadroute_router *r = router_of("#! version: v9\n" HDR "emea-mid,m,,enterprise,,hot,15,webinar\n"
+                                    "fill,e,erin,,,,,\n",
+                                    roster_ok(reps, 5, pools, 2));
+    return r;
+}
+
+static void test_explain_text(void **state)
+{
+    (void)state;
+    leadroute_router *r = trace_router();
+    leadroute_decision *d = decision();
+    avail av;
+    memset(&av, 0, sizeof av);
+    av.away[0] = "bob";
+    av.why[0] = "vacation";
+    av.naway = 1;
+    set_avail(r, &av);
+    expect_str(assign(r, d, "E1", "e"), "erin");     /* erin at capacity now */
+    tlead l;
+    lead_of(&l, "L-1001", "m");
+    tl_str(&l, "language", "fr");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "alice");
+    char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+    char hash[32];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)leadroute_decision_table_hash(d));
+    expect_has(txt, "lead L-1001 (key L-1001): assigned to alice from pool smb\n");
+    expect_has(txt, "rule emea-mid (line 3) of table ");
+    expect_has(txt, hash);
+    expect_has(txt, "label hot; sla 15 min; tags webinar\n");
+    expect_has(txt, "pools walked: enterprise -> smb\n");
+    expect_has(txt, "picked by: weighted round robin");
+    expect_has(txt, "at 2026-03-01T09:30:00.125Z");
+    expect_has(txt, "candidates:\n");
+    expect_has(txt, "bob");
+    expect_has(txt, "away: vacation");
+    expect_has(txt, "lacks skill: language=fr not in languages");
+    expect_has(txt, "chosen");
+    expect_has(txt, "eligible");
+    expect_has(txt, "at capacity: 1 of 1 open leads");
+    expect_has(txt, "reason: ");
+    /* every candidate on its own line, with its pool and verdict */
+    const char *const lines[][3] = { { "bob", "enterprise", "away: vacation" },
+                                     { "carol", "enterprise", "lacks skill: language=fr not in languages" },
+                                     { "alice", "smb", "chosen" },
+                                     { "dave", "smb", "eligible" },
+                                     { "erin", "smb", "at capacity: 1 of 1 open leads" } };
+    for (int i = 0; i < 5; i++) {
+        char needle[32];
+        snprintf(needle, sizeof needle, "\n  %s ", lines[i][0]);
+        const char *p = strstr(txt, needle), *eol;
+        if (!p)
+            fail_msg("no candidate line for %s:\n%s", lines[i][0], txt);
+        eol = strchr(p + 1, '\n');
+        assert_non_null(eol);
+        char line[160];
+        snprintf(line, sizeof line, "%.*s", (int)(eol - p - 1), p + 1);
+        expect_has(line, lines[i][1]);
+        expect_has(line, lines[i][2]);
+    }
+    /* pools in the order walked */
+    assert_true(strstr(txt, "  bob ") < strstr(txt, "  alice "));
+    assert_int_equal(leadroute_decision_candidate_count(d), 5);
+    free(txt);
+    /* without TRACE only the chosen one, and no pool state */
+    lead_of(&l, "L-1002", "m");
+    tl_str(&l, "language", "fr");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    assert_int_equal(leadroute_decision_candidate_count(d), 1);
+    expect_verdict(d, leadroute_decision_rep(d), "smb", LEADROUTE_VERDICT_CHOSEN, NULL);
+    txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+    if (strstr(txt, "state before"))
+        fail_msg("pool state without TRACE:\n%s", txt);
+    free(txt);
+    /* a fresh decision explains itself too */
+    leadroute_decision *e = decision();
+    txt = explain(e, LEADROUTE_EXPLAIN_TEXT);
+    assert_true(strlen(txt) > 0);
+    free(txt);
+    txt = explain(e, LEADROUTE_EXPLAIN_JSON);
+    expect_json(txt);
+    expect_has(txt, "\"status\":null");
+    free(txt);
+    leadroute_decision_free(e);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_explain_json(void **state)
+{
+    (void)state;
+    leadroute_router *r = trace_router();
+    leadroute_decision *d = decision();
+    avail av;
+    memset(&av, 0, sizeof av);
+    av.away[0] = "bob";
+    av.why[0] = "a \"quoted\"\treason\\";
+    av.naway = 1;
+    set_avail(r, &av);
+    tlead l;
+    lead_of(&l, "L\"1\n", "m");
+    tl_str(&l, "language", "fr");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_json(j);
+    /* keys in the documented order */
+    static const char *const keys[] = { "status", "lead_id", "key", "rep", "pool", "queue", "rule", "rule_line",
+                                        "label", "tags", "sla_minutes", "table_version", "at_ms", "notified",
+                                        "dry_run", "how", "strategy", "previous", "pools", "state_before",
+                                        "state_after", "candidates", "reason" };
+    const char *at = j;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char needle[40];
+        snprintf(needle, sizeof needle, "\"%s\":", keys[i]);
+        const char *p = strstr(at, needle);
+        if (!p)
+            fail_msg("key %s missing or out of order: %s", keys[i], j);
+        at = p + strlen(needle);
+    }
+    assert_true(j[0] == '{' && j[strlen(j) - 1] == '}');
+    char tv[64];
+    snprintf(tv, sizeof tv, "\"table_version\":\"%016llx\"", (unsigned long long)leadroute_decision_table_hash(d));
+    expect_has(j, tv);
+    leadroute_table *t = NULL;
+    /* the decision's hash is the table's */
+    const char *text = "#! version: v9\n" HDR "emea-mid,m,,enterprise,,hot,15,webinar\nfill,e,erin,,,,,\n";
+    ok(leadroute_table_parse(&t, text, strlen(text), NULL, NULL));
+    assert_true(leadroute_table_hash(t) == leadroute_decision_table_hash(d));
+    leadroute_table_unref(t);
+    expect_has(j, "\"status\":\"assigned\"");
+    expect_has(j, "\"lead_id\":\"L\\\"1\\u000a\"");
+    expect_has(j, "\"rule\":\"emea-mid\",\"rule_line\":3");
+    expect_has(j, "\"sla_minutes\":15,");
+    expect_has(j, "\"at_ms\":1772357400125,");
+    expect_has(j, "\"strategy\":\"weighted round robin\"");
+    expect_has(j, "\"pools\":[\"enterprise\",\"smb\"]");
+    expect_has(j, "\"detail\":\"a \\\"quoted\\\"\\u0009reason\\\\\"");
+    expect_has(j, "{\"rep\":\"alice\",\"pool\":\"smb\",\"verdict\":\"chosen\",\"detail\":null}");
+    expect_has(j, "\"state_before\":\"\"");
+    free(j);
+    /* an unassigned lead (no rule) */
+    ok(route_flags(r, d, "X", "nothing", LEADROUTE_ROUTE_TRACE));
+    j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_json(j);
+    expect_has(j, "\"status\":\"unassigned\"");
+    expect_has(j, "\"rule\":null,\"rule_line\":null");
+    expect_has(j, "\"candidates\":[]");
+    free(j);
+    /* an unrouted lead */
+    expect_rc(route_flags(r, d, NULL, "m", LEADROUTE_ROUTE_TRACE), LEADROUTE_ELEAD);
+    j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_json(j);
+    expect_has(j, "\"status\":\"unrouted\"");
+    free(j);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_explain_truncation(void **state)
+{
+    (void)state;
+    leadroute_router *r = trace_router();
+    leadroute_decision *d = decision();
+    tlead l;
+    lead_of(&l, "L-1", "m");
+    tl_str(&l, "language", "fr");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    for (int fmt = LEADROUTE_EXPLAIN_TEXT; fmt <= LEADROUTE_EXPLAIN_JSON; fmt++) {
+        char *full = explain(d, fmt);
+        size_t n = strlen(full), cap;
+        char *buf = malloc(n + 8);
+        assert_non_null(buf);
+        for (cap = 1; cap <= n + 2; cap++) {
+            size_t needed = 0;
+            memset(buf, 'Z', n + 8);
+            ok(leadroute_decision_explain(d, fmt, buf, cap, &needed));
+            assert_int_equal(needed, n);
+            size_t got = cap - 1 < n ? cap - 1 : n;
+            assert_int_equal(buf[got], 0);
+            assert_memory_equal(buf, full, got);
+            assert_int_equal(buf[cap < n + 8 ? cap : n + 7], 'Z');   /* nothing past cap */
+        }
+        ok(leadroute_decision_explain(d, fmt, buf, n + 1, NULL));
+        expect_str(buf, full);
+        free(buf);
+        free(full);
+    }
+    size_t needed = 7;
+    char small[4];
+    expect_rc(leadroute_decision_explain(d, 3, small, sizeof small, &needed), LEADROUTE_EINVAL);
+    expect_rc(leadroute_decision_explain(d, 0, small, sizeof small, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_decision_explain(NULL, LEADROUTE_EXPLAIN_TEXT, small, sizeof small, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_decision_explain(d, LEADROUTE_EXPLAIN_TEXT, NULL, 5, NULL), LEADROUTE_EINVAL);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* metrics                                                                           */
+
+static void test_metrics_counters(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n"
+                                        "q,q,,,later,,,\n"
+                                        "none,n,,,,nurture,,\n"
+                                        "gone,g,zed,,,,,\n",
+                                    rr_roster(ids, 3));
+    leadroute_decision *d = decision();
+    for (int i = 0; i < 5; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "L%d", i);
+        (void)assign(r, d, id, "r");
+    }
+    ok(route_flags(r, d, "L0", "r", 0));               /* existing: a hit, no assignment */
+    ok(route_flags(r, d, "Q1", "q", 0));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    ok(route_flags(r, d, "N1", "n", 0));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_str(leadroute_decision_label(d), "nurture");
+    ok(route_flags(r, d, "N2", "n", 0));
+    ok(route_flags(r, d, "G1", "g", 0));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    ok(route_flags(r, d, "X1", "x", 0));
+    ok(route_flags(r, d, "X2", "x", 0));
+    ok(route_flags(r, d, "X3", "x", 0));
+    expect_rc(route_flags(r, d, NULL, "r", 0), LEADROUTE_ELEAD);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 6);
+    assert_int_equal(leadroute_router_rule_hits(r, 1), 1);
+    assert_int_equal(leadroute_router_rule_hits(r, 2), 2);
+    assert_int_equal(leadroute_router_rule_hits(r, 3), 1);
+    assert_int_equal(leadroute_router_rule_hits(r, 4), 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "zed"), 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, NULL), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_RULE), 3);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_TARGET), 2);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), 1);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_REASONS), 0);
+
+    double spread = -1, jain = -1;
+    ok(leadroute_router_pool_fairness(r, "rr", &spread, &jain));
+    /* 2,2,1: spread 1; Jain 25 / (3 * 9) */
+    assert_true(spread == 1.0);
+    assert_true(fabs(jain - 25.0 / 27.0) < 1e-12);
+    expect_rc(leadroute_router_pool_fairness(r, "nope", &spread, &jain), LEADROUTE_ENOTFOUND);
+    expect_rc(leadroute_router_pool_fairness(r, NULL, &spread, &jain), LEADROUTE_EINVAL);
+    ok(leadroute_router_pool_fairness(r, "rr", NULL, NULL));
+
+    char buf[4096];
+    size_t n = 0;
+    ok(leadroute_router_metrics_json(r, buf, sizeof buf, &n));
+    assert_int_equal(strlen(buf), n);
+    expect_json(buf);
+    expect_has(buf, "\"routed\":5");
+    expect_has(buf, "\"no_rule\":3");
+    expect_has(buf, "\"no_target\":2");
+    expect_has(buf, "\"empty\":1");
+    expect_has(buf, "\"error\":1");
+    expect_has(buf, "\"r\":6");
+    expect_has(buf, "\"a\":2");
+    expect_has(buf, "\"rr\":{\"assigned\":5,\"members\":3,\"spread\":1,");
+    char tv[48];
+    snprintf(tv, sizeof tv, "\"table_version\":\"%016llx\"", (unsigned long long)leadroute_decision_table_hash(d));
+    expect_has(buf, tv);
+    /* truncation like explain */
+    for (size_t cap = 1; cap <= n + 1; cap++) {
+        char t[4096];
+        size_t needed = 0;
+        ok(leadroute_router_metrics_json(r, t, cap, &needed));
+        assert_int_equal(needed, n);
+        assert_int_equal(strlen(t), cap - 1 < n ? cap - 1 : n);
+        assert_memory_equal(t, buf, strlen(t));
+    }
+    ok(leadroute_router_metrics_json(r, NULL, 0, &n));
+    assert_int_equal(n, strlen(buf));
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_fairness_weighted(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "p", "q", "s" };
+    const double w[] = { 1, 2, 0.5 };
+    leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 3));
+    leadroute_decision *d = decision();
+    double cnt[3] = { 0, 0, 0 };
+    for (int i = 0; i < 11; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "L%d", i);
+        cnt[rep_index(ids, 3, assign(r, d, id, "w"))] += 1;
+    }
+    /* by hand, from what each got: x_i = count / weight */
+    double x[3], lo = 1e9, hi = -1, sum = 0, sq = 0;
+    for (int i = 0; i < 3; i++) {
+        x[i] = cnt[i] / w[i];
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+        sum += x[i];
+        sq += x[i] * x[i];
+    }
+    double spread, jain;
+    ok(leadroute_router_pool_fairness(r, "wt", &spread, &jain));
+    assert_true(fabs(spread - (hi - lo)) < 1e-12);
+    assert_true(fabs(jain - sum * sum / (3 * sq)) < 1e-12);
+    /* 11 leads at 1:2:0.5 -> a nearly fair split: 3.1/6.3/1.6 */
+    assert_true(cnt[0] >= 2 && cnt[0] <= 4 && cnt[1] >= 5 && cnt[1] <= 7 && cnt[2] >= 1 && cnt[2] <= 2);
+    assert_true(cnt[0] + cnt[1] + cnt[2] == 11);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* bad input                                                                         */
+
+typedef struct counting {
+    long live;
+    long calls;
+} counting;
+
+static void *c_alloc(void *ud, size_t n)
+{
+    counting *c = ud;
+    void *p = malloc(n ? n : 1);
+    c->calls++;
+    if (p)
+        c->live++;
+    return p;
+}
+
+static void c_free(void *ud, void *p)
+{
+    counting *c = ud;
+    if (p)
+        c->live--;
+    free(p);
+}
+
+static int roster_rc(const leadroute_rep *reps, size_t nreps, const leadroute_pool *pools, size_t npools)
+{
+    counting c = { 0, 0 };
+    leadroute_allocator a = { LEADROUTE_ALLOCATOR_VERSION, c_alloc, c_free, &c };
+    leadroute_roster *ro = (leadroute_roster *)&c;
+    leadroute_error_clear();
+    int rc = leadroute_roster_new(&ro, reps, nreps, pools, npools, &a);
+    if (rc == LEADROUTE_OK) {
+        leadroute_roster_unref(ro);
+        fail_msg("roster accepted");
+    }
+    assert_null(ro);
+    assert_int_equal(c.live, 0);                     /* nothing left allocated */
+    assert_int_equal(leadroute_error_last()->code, rc);
+    return rc;
+}
+
+static void test_bad_roster(void **state)
+{
+    (void)state;
+    const char *const pa[] = { "a" };
+    const char *const px[] = { "x" };
+    leadroute_rep reps[] = { mkrep("r1", pa, 1), mkrep("r2", pa, 1) };
+    leadroute_pool pools[] = { mkpool("a", LEADROUTE_STRATEGY_ROUND_ROBIN), mkpool("b", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+
+    reps[1].version = 0;
+    assert_int_equal(roster_rc(reps, 2, pools, 2), LEADROUTE_EVERSION);
+    reps[1].version = LEADROUTE_REP_VERSION + 1;
+    assert_int_equal(roster_rc(reps, 2, pools, 2), LEADROUTE_EVERSION);
+    reps[1].version = LEADROUTE_REP_VERSION;
+    pools[1].version = 0;
+    assert_int_equal(roster_rc(reps, 2, pools, 2), LEADROUTE_EVERSION);
+    pools[1].version = LEADROUTE_POOL_VERSION + 1;
+    assert_int_equal(roster_rc(reps, 2, pools, 2), LEADROUTE_EVERSION);
+    pools[1].version = LEADROUTE_POOL_VERSION;
+
+    reps[1].id = "r1";
+    roster_rc(reps, 2, pools, 2);
+    expect_message_has("r1");
+    reps[1].id = NULL;
+    roster_rc(reps, 2, pools, 2);
+    reps[1].id = "r2";
+    reps[1].pools = px;
+    roster_rc(reps, 2, pools, 2);
+    expect_message_has("'x'");
+    reps[1].pools = pa;
+    const double bad_w[] = { 0, -1, NAN, INFINITY };
+    for (int i = 0; i < 4; i++) {
+        reps[1].weight = bad_w[i];
+        roster_rc(reps, 2, pools, 2);
+        expect_message_has("weight");
+    }
+    reps[1].weight = 1;
+    pools[0].fallback = "b";
+    pools[1].fallback = "a";
+    roster_rc(reps, 2, pools, 2);
+    expect_message_has("fallback");
+    pools[1].fallback = "b";
+    roster_rc(reps, 2, pools, 2);
+    pools[1].fallback = "zz";
+    roster_rc(reps, 2, pools, 2);
+    pools[1].fallback = NULL;
+    pools[0].fallback = NULL;
+    pools[1].id = "a";
+    roster_rc(reps, 2, pools, 2);
+    pools[1].id = "b";
+    pools[1].strategy = 9;
+    roster_rc(reps, 2, pools, 2);
+    pools[1].strategy = LEADROUTE_STRATEGY_ROUND_ROBIN;
+    pools[1].on_empty = LEADROUTE_EMPTY_DEFAULT_OWNER;
+    pools[1].default_owner = "nobody";
+    roster_rc(reps, 2, pools, 2);
+    pools[1].on_empty = LEADROUTE_EMPTY_QUEUE;
+    pools[1].default_owner = NULL;
+    roster_rc(reps, 2, pools, 2);   /* no queue name */
+    pools[1].on_empty = LEADROUTE_EMPTY_UNASSIGNED;
+    reps[1].id = "r\xff";
+    roster_rc(reps, 2, pools, 2);
+    reps[1].id = "r2";
+    /* and the good one */
+    leadroute_roster *ro = roster_ok(reps, 2, pools, 2);
+    assert_int_equal(leadroute_roster_rep_count(ro), 2);
+    leadroute_roster_unref(ro);
+}
+
+static void test_bad_args(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    leadroute_table *t = parse_ok(HDR "r,r,,rr,,,,\n");
+    leadroute_roster *ro = rr_roster(ids, 2);
+    leadroute_router *r = (leadroute_router *)t, *f = (leadroute_router *)t;
+    leadroute_decision *d = NULL;
+    tlead l;
+    lead_of(&l, "L1", "r");
+
+    expect_rc(leadroute_router_new(NULL, t, ro, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_new(&r, NULL, ro, NULL), LEADROUTE_EINVAL);
+    assert_null(r);
+    expect_rc(leadroute_router_new(&r, t, NULL, NULL), LEADROUTE_EINVAL);
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    o.version = 0;
+    expect_rc(leadroute_router_new(&r, t, ro, &o), LEADROUTE_EVERSION);
+    o.version = LEADROUTE_ROUTER_OPTIONS_VERSION + 1;
+    expect_rc(leadroute_router_new(&r, t, ro, &o), LEADROUTE_EVERSION);
+    assert_null(r);
+    o.version = LEADROUTE_ROUTER_OPTIONS_VERSION;
+    o.dedupe_field = "";
+    expect_rc(leadroute_router_new(&r, t, ro, &o), LEADROUTE_EINVAL);
+    o.dedupe_field = NULL;
+    o.pool_output = "\xc3";
+    expect_rc(leadroute_router_new(&r, t, ro, &o), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_options_init(NULL, LEADROUTE_ROUTER_OPTIONS_VERSION), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_options_init(&o, 0), LEADROUTE_EVERSION);
+    expect_rc(leadroute_router_options_init(&o, 2), LEADROUTE_EVERSION);
+    ok(leadroute_router_options_init(&o, LEADROUTE_ROUTER_OPTIONS_VERSION));
+    assert_null(o.dedupe_field);
+    leadroute_rep rep;
+    leadroute_pool pool;
+    expect_rc(leadroute_rep_init(NULL, 1), LEADROUTE_EINVAL);
+    expect_rc(leadroute_rep_init(&rep, 0), LEADROUTE_EVERSION);
+    expect_rc(leadroute_pool_init(NULL, 1), LEADROUTE_EINVAL);
+    expect_rc(leadroute_pool_init(&pool, 2), LEADROUTE_EVERSION);
+    ok(leadroute_rep_init(&rep, LEADROUTE_REP_VERSION));
+    assert_true(rep.weight == 1.0 && rep.active == 1);
+    ok(leadroute_pool_init(&pool, LEADROUTE_POOL_VERSION));
+    assert_int_equal(pool.strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    assert_int_equal(pool.on_empty, LEADROUTE_EMPTY_UNASSIGNED);
+    expect_rc(leadroute_decision_new(NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_roster_new(NULL, NULL, 0, NULL, 0, NULL), LEADROUTE_EINVAL);
+
+    ok(leadroute_router_new(&r, t, ro, NULL));
+    leadroute_table_unref(t);
+    leadroute_roster_unref(ro);
+    d = decision();
+    expect_rc(leadroute_route(NULL, &l.lead, 0, d), LEADROUTE_EINVAL);
+    expect_rc(leadroute_route(r, NULL, 0, d), LEADROUTE_EINVAL);
+    expect_rc(leadroute_route(r, &l.lead, 0, NULL), LEADROUTE_EINVAL);
+    uint64_t errors = leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR);
+    l.lead.version = 0;
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_EVERSION);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    l.lead.version = LEADROUTE_LEAD_VERSION + 1;
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_EVERSION);
+    l.lead.version = LEADROUTE_LEAD_VERSION;
+    l.f[0].value.version = 0;
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_EVERSION);
+    l.f[0].value.version = LEADROUTE_VALUE_VERSION;
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), errors + 3);
+    expect_rc(leadroute_router_set_table(NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_set_table(r, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_set_roster(r, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_set_store(NULL, NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_set_availability(NULL, NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_set_notify(NULL, NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_set_clock(NULL, NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_close(NULL, "L1"), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_close(r, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_close(r, ""), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_pending(NULL, 0, NULL, 0, NULL, 0), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_retry_notifications(NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_fork(NULL, r), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_fork(&f, NULL), LEADROUTE_EINVAL);
+    assert_null(f);
+    expect_rc(leadroute_router_metrics_json(NULL, NULL, 0, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_metrics_json(r, NULL, 4, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_pool_fairness(NULL, "rr", NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_decision_candidate(NULL, 0, NULL, NULL, NULL, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_decision_candidate(d, 0, NULL, NULL, NULL, NULL), LEADROUTE_ERANGE);
+    assert_int_equal(leadroute_router_pending_count(NULL), 0);
+    assert_int_equal(leadroute_router_rep_assigned(NULL, "a"), 0);
+    assert_int_equal(leadroute_router_rule_hits(NULL, 0), 0);
+    assert_int_equal(leadroute_router_unrouted(NULL, 0), 0);
+    assert_int_equal(leadroute_decision_status(NULL), 0);
+    assert_null(leadroute_decision_rep(NULL));
+    assert_null(leadroute_decision_pool(NULL));
+    assert_null(leadroute_decision_rule(NULL));
+    assert_non_null(leadroute_decision_reason(NULL));
+    assert_int_equal(leadroute_decision_candidate_count(NULL), 0);
+    expect_str(leadroute_route_status_name(LEADROUTE_ROUTE_QUEUED), "queued");
+    expect_str(leadroute_route_status_name(LEADROUTE_ROUTE_UNROUTED), "unrouted");
+    leadroute_router_free(NULL);
+    leadroute_decision_free(NULL);
+    leadroute_roster_unref(NULL);
+    assert_null(leadroute_roster_ref(NULL));
+
+    /* callback vtables: versions and missing methods; nothing is changed */
+    leadroute_store st = ts_methods;
+    st.version = 0;
+    expect_rc(leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION);
+    st.version = LEADROUTE_STORE_VERSION + 1;
+    expect_rc(leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION);
+    st = ts_methods;
+    st.commit = NULL;
+    expect_rc(leadroute_router_set_store(r, &st, NULL), LEADROUTE_EINVAL);
+    leadroute_availability av = { 0, avail_check };
+    expect_rc(leadroute_router_set_availability(r, &av, NULL), LEADROUTE_EVERSION);
+    av.version = LEADROUTE_AVAILABILITY_VERSION + 1;
+    expect_rc(leadroute_router_set_availability(r, &av, NULL), LEADROUTE_EVERSION);
+    leadroute_notify nv = { 0, notify_cb };
+    expect_rc(leadroute_router_set_notify(r, &nv, NULL), LEADROUTE_EVERSION);
+    nv.version = LEADROUTE_NOTIFY_VERSION + 1;
+    expect_rc(leadroute_router_set_notify(r, &nv, NULL), LEADROUTE_EVERSION);
+    leadroute_clock cv = { 0, fixed_now };
+    expect_rc(leadroute_router_set_clock(r, &cv, NULL), LEADROUTE_EVERSION);
+    cv.version = LEADROUTE_CLOCK_VERSION + 1;
+    expect_rc(leadroute_router_set_clock(r, &cv, NULL), LEADROUTE_EVERSION);
+    /* the rejected vtables were not installed: the built-in store, no callbacks */
+    expect_str(assign(r, d, "L1", "r"), "a");
+    assert_int_equal(leadroute_decision_notified(d), 0);
+    expect_str(assign(r, d, "L2", "r"), "b");
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), errors + 3);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* "On error the status is UNROUTED, the reason says why": also when the
+ * call is refused before routing starts (bad flags, NULL lead), so a host
+ * reading a reused decision never sees the previous lead's outcome. */
+static void test_route_einval_sets_unrouted(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 2));
+    leadroute_decision *d = decision();
+    tlead l;
+    lead_of(&l, "L2", "r");
+    expect_str(assign(r, d, "L1", "r"), "a");
+    expect_rc(leadroute_route(r, &l.lead, 0x80, d), LEADROUTE_EINVAL);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_str(leadroute_decision_rep(d), NULL);
+    expect_str(assign(r, d, "L1b", "r"), "b");
+    expect_rc(leadroute_route(r, NULL, 0, d), LEADROUTE_EINVAL);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_str(leadroute_decision_rep(d), NULL);
+    assert_true(leadroute_decision_reason(d)[0] != 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_bad_lead_and_unknown_pool(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n"
+                                        "u,u,,nowhere,,,,\n"
+                                        "uo,uo,a,nowhere,,,,\n",
+                                    rr_roster(ids, 2));
+    leadroute_decision *d = decision();
+    nlog log;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+    expect_str(assign(r, d, "L1", "r"), "a");
+    /* the table names a pool the roster lacks */
+    expect_rc(route_flags(r, d, "U1", "u", LEADROUTE_ROUTE_TRACE), LEADROUTE_ENOTFOUND);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_has(leadroute_decision_reason(d), "nowhere");
+    expect_message_has("nowhere");
+    /* an owner who can take it never looks at the pool */
+    expect_str(assign(r, d, "U2", "uo"), "a");
+    /* invalid UTF-8 in the id */
+    expect_rc(route_flags(r, d, "L\xc3(", "r", 0), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_rc(route_flags(r, d, "L\xed\xa0\x80", "r", 0), LEADROUTE_ELEAD);
+    /* invalid UTF-8 in a field the table reads */
+    expect_rc(route_flags(r, d, "L2", "r\xff", 0), LEADROUTE_ELEAD);
+    /* no state change: the rotation, counts and the unrouted key */
+    assert_int_equal(log.n, 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 0);
+    assert_int_equal(leadroute_router_rule_hits(r, 1), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 4);
+    expect_rc(leadroute_router_close(r, "U1"), LEADROUTE_ENOTFOUND);
+    expect_str(assign(r, d, "L2", "r"), "b");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
+/* table swap                                                                        */
+
+static void test_set_table(void **state)
+{
+    (void)state;
+    const char *const p1[] = { "one" };
+    const char *const p2[] = { "two" };
+    leadroute_rep reps[] = { mkrep("a", p1, 1), mkrep("b", p2, 1) };
+    leadroute_pool pools[] = { mkpool("one", LEADROUTE_STRATEGY_ROUND_ROBIN), mkpool("two", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "r,r,,one,,,,\n", roster_ok(reps, 2, pools, 2));
+    leadroute_decision *d = decision();
+    const char *t2text = HDR "x,x,,one,,,,\n"
+                             "r2,r,,two,,,30,\n";
+    leadroute_table *t2 = parse_ok(t2text);
+    expect_str(assign(r, d, "L1", "r"), "a");
+    uint64_t h1 = leadroute_decision_table_hash(d);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 1);
+    ok(leadroute_router_set_table(r, t2));
+    expect_str(assign(r, d, "L2", "r"), "b");
+    expect_str(leadroute_decision_rule(d), "r2");
+    assert_true(leadroute_decision_sla_minutes(d) == 30);
+    assert_true(leadroute_decision_table_hash(d) == leadroute_table_hash(t2));
+    assert_true(leadroute_decision_table_hash(d) != h1);
+    /* hits count for the current table */
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 0);
+    assert_int_equal(leadroute_router_rule_hits(r, 1), 1);
+    /* claims survive: L1 is still a's */
+    ok(route_flags(r, d, "L1", "r", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "a");
+    /* a decision keeps its table alive after the router let go of it */
+    leadroute_table_unref(t2);
+    leadroute_table *t3 = parse_ok(HDR "r3,r,,one,,,,\n");
+    ok(leadroute_router_set_table(r, t3));
+    leadroute_table_unref(t3);
+    expect_str(leadroute_decision_rule(d), "r2");
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_json(j);
+    free(j);
+    expect_str(assign(r, d, "L3", "r"), "a");
+    expect_str(leadroute_decision_rule(d), "r3");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_direct_owner),
+        cmocka_unit_test(test_direct_owner_cannot_take),
+        cmocka_unit_test(test_account_owner_first),
+        cmocka_unit_test(test_round_robin_rotation),
+        cmocka_unit_test(test_round_robin_join_leave),
+        cmocka_unit_test(test_weighted_exact_shares),
+        cmocka_unit_test(test_weighted_join_not_flooded),
+        cmocka_unit_test(test_weighted_back_from_away),
+        cmocka_unit_test(test_least_loaded),
+        cmocka_unit_test(test_capacity),
+        cmocka_unit_test(test_skill_filters),
+        cmocka_unit_test(test_score_tiers),
+        cmocka_unit_test(test_availability_asked_once),
+        cmocka_unit_test(test_availability_error),
+        cmocka_unit_test(test_empty_default_owner),
+        cmocka_unit_test(test_empty_queue_and_unassigned),
+        cmocka_unit_test(test_pool_without_members),
+        cmocka_unit_test(test_dedupe_existing),
+        cmocka_unit_test(test_reassign),
+        cmocka_unit_test(test_dedupe_field),
+        cmocka_unit_test(test_no_dedupe_key),
+        cmocka_unit_test(test_store_basics),
+        cmocka_unit_test(test_store_failures),
+        cmocka_unit_test(test_store_conflicts),
+        cmocka_unit_test(test_store_exists),
+        cmocka_unit_test(test_notify_pending),
+        cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_fork),
+        cmocka_unit_test(test_fork_host_store),
+        cmocka_unit_test(test_explain_text),
+        cmocka_unit_test(test_explain_json),
+        cmocka_unit_test(test_explain_truncation),
+        cmocka_unit_test(test_metrics_counters),
+        cmocka_unit_test(test_fairness_weighted),
+        cmocka_unit_test(test_bad_roster),
+        cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_route_einval_sets_unrouted),
+        cmocka_unit_test(test_bad_lead_and_unknown_pool),
+        cmocka_unit_test(test_set_table),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);   /* run one test by name (or pattern) */
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
