@@ -49,6 +49,7 @@ typedef struct lr__pool {
     int owner_first;
     uint32_t *members;            /* rep indexes, in id order */
     uint32_t nmembers;
+    const lr__skill **fskills;    /* [filter * nmembers + member]: the member's set for that filter, or NULL */
 } lr__pool;
 
 struct leadroute_roster {
@@ -66,6 +67,10 @@ uint32_t lr__roster_rep(const leadroute_roster *r, const char *id);
 uint32_t lr__roster_pool(const leadroute_roster *r, const char *id);
 /* 1 if `item` (any case, untrimmed) is in the rep's skill set `skill`. */
 int lr__rep_has_skill(const lr__rep *rep, const char *skill, const char *item);
+/* 1 if the trimmed, case-folded `norm` is in `s` (NULL: no such set). */
+int lr__skill_has(const lr__skill *s, const char *norm);
+/* Trim and case-fold `item` into `out` (`cap` bytes); 0 if it does not fit. */
+int lr__skill_norm_into(const char *item, char *out, size_t cap);
 
 /* ---- decision ------------------------------------------------------------ */
 
@@ -101,6 +106,7 @@ struct leadroute_decision {
     uint32_t rep, pool, queue, rule, label, tags, reason, lead_id, key, previous; /* offsets */
     uint32_t state_before, state_after;  /* offsets: the pool state, as text */
     uint32_t rule_index;          /* LR_NONE if no rule matched */
+    uint32_t rep_index, pool_index; /* of the assignment in the roster used, or LR_NONE */
     uint32_t rule_line;
     uint32_t lazy_eligible, lazy_members;  /* for a LR_LAZY reason */
     double sla_minutes;
@@ -158,6 +164,8 @@ typedef struct lr__gen {
     leadroute_roster *roster;
     uint32_t out_owner, out_pool, out_queue, out_status, out_sla, out_tags; /* output index or LR_NONE */
     _Atomic uint64_t *rule_hits;  /* per rule of `table` */
+    uint32_t *rule_owner;         /* per rule: rep index of its owner output, LR_NONE, or LR_LAZY (not a rep) */
+    uint32_t *rule_pool;          /* per rule: pool index of its pool output, LR_NONE, or LR_LAZY (not a pool) */
     lr__counter **rep_counters;   /* per rep of `roster` */
     lr__counter **pool_counters;  /* per pool of `roster` */
 } lr__gen;

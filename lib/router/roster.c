@@ -128,6 +128,52 @@ static char *lr__skill_norm(lr__arena *a, const char *s)
     return out;
 }
 
+int lr__skill_has(const lr__skill *s, const char *norm)
+{
+    uint32_t lo = 0, hi;
+    if (!s)
+        return 0;
+    hi = s->nitems;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->items[mid], norm);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+int lr__skill_norm_into(const char *item, char *out, size_t cap)
+{
+    size_t n = strlen(item);
+    lr__trim(&item, &n);
+    if (n >= cap)
+        return 0;
+    lr__fold(item, n, out);
+    out[n] = 0;
+    return 1;
+}
+
+static const lr__skill *lr__rep_skill(const lr__rep *rep, const char *skill)
+{
+    uint32_t lo = 0, hi = rep->nskills;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(rep->skills[mid].name, skill);
+        if (c == 0)
+            return &rep->skills[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 int lr__rep_has_skill(const lr__rep *rep, const char *skill, const char *item)
 {
     char norm[LEADROUTE_MAX_STRING + 1];
@@ -433,6 +479,21 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
             lr__pool *p = &ro->pools[ro->reps[i].pools[k]];
             p->members[p->nmembers++] = (uint32_t)i;
         }
+    /* each member's skill set per filter, found once here rather than per lead */
+    for (i = 0; i < ro->npools; i++) {
+        lr__pool *p = &ro->pools[i];
+        size_t f, m;
+        if (!p->nfilters)
+            continue;
+        p->fskills = lr__arena_alloc(&ro->arena, sizeof *p->fskills * ((size_t)p->nfilters * p->nmembers + 1));
+        if (!p->fskills) {
+            rc = lr__error_nomem();
+            goto fail;
+        }
+        for (f = 0; f < p->nfilters; f++)
+            for (m = 0; m < p->nmembers; m++)
+                p->fskills[f * p->nmembers + m] = lr__rep_skill(&ro->reps[p->members[m]], p->filters[f].skill);
+    }
     /* fallbacks and default owners, by id (inputs are matched by id again,
      * since pools were sorted) */
     for (i = 0; i < pool_count; i++) {

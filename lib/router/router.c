@@ -11,6 +11,7 @@
 #include "base/value.h"
 #include "router/internal.h"
 #include "router/memstore.h"
+#include "table/internal.h"
 
 /* ---- generations: what one call sees ------------------------------------ */
 
@@ -50,6 +51,8 @@ void lr__gen_release(lr__gen *g)
     lr__hits_release(&a, lr__hits_of(g));
     lr__free(&a, g->rep_counters);
     lr__free(&a, g->pool_counters);
+    lr__free(&a, g->rule_owner);
+    lr__free(&a, g->rule_pool);
     lr__free(&a, f);
 }
 
@@ -85,6 +88,38 @@ static uint32_t lr__output(const leadroute_table *t, const char *name)
 {
     int i = leadroute_table_output_index(t, name);
     return i < 0 ? LR_NONE : (uint32_t)i;
+}
+
+/* Each rule's owner and pool resolved to roster indexes once per swap, so
+ * a routing call does no id lookups. Only text outputs resolve; others (and
+ * ids the roster lacks: LR_LAZY) take the slow path, which says why. */
+static uint32_t lr__resolve_one(const leadroute_value *v, const leadroute_roster *ro, int pool)
+{
+    if (!v || v->type == LEADROUTE_VALUE_NULL || (v->type == LEADROUTE_VALUE_STRING && (!v->string || !v->string[0])))
+        return LR_NONE;
+    if (v->type != LEADROUTE_VALUE_STRING)
+        return LR_LAZY;
+    {
+        uint32_t i = pool ? lr__roster_pool(ro, v->string) : lr__roster_rep(ro, v->string);
+        return i == LR_NONE ? LR_LAZY : i;
+    }
+}
+
+static int lr__resolve_targets(leadroute_router *r, lr__gen *g)
+{
+    const leadroute_table *t = g->table;
+    uint32_t n = t->nrules, i;
+    if (g->out_owner != LR_NONE && !(g->rule_owner = lr__malloc(&r->alloc, sizeof(uint32_t) * ((size_t)n + 1))))
+        return LEADROUTE_ENOMEM;
+    if (g->out_pool != LR_NONE && !(g->rule_pool = lr__malloc(&r->alloc, sizeof(uint32_t) * ((size_t)n + 1))))
+        return LEADROUTE_ENOMEM;
+    for (i = 0; i < n; i++) {
+        if (g->rule_owner)
+            g->rule_owner[i] = lr__resolve_one(lr__rule_output(t, i, g->out_owner), g->roster, 0);
+        if (g->rule_pool)
+            g->rule_pool[i] = lr__resolve_one(lr__rule_output(t, i, g->out_pool), g->roster, 1);
+    }
+    return LEADROUTE_OK;
 }
 
 /* A new generation from a table and a roster; `hits` reused when the table
@@ -130,6 +165,8 @@ static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roste
     g->roster = leadroute_roster_ref(ro);
     g->out_owner = lr__output(t, r->out_names[0]);
     g->out_pool = lr__output(t, r->out_names[1]);
+    if (lr__resolve_targets(r, g) != 0)
+        goto nomem;
     g->out_queue = lr__output(t, r->out_names[2]);
     g->out_status = lr__output(t, r->out_names[3]);
     g->out_sla = lr__output(t, r->out_names[4]);
@@ -524,7 +561,8 @@ static void lr__account_key(lr__call *c)
     dom[n] = 0;
     if (lr__free_mail(dom))
         return;
-    snprintf(c->account, sizeof c->account, "account:%s", dom);
+    memcpy(c->account, "account:", 8);
+    memcpy(c->account + 8, dom, n + 1);
 }
 
 /* The lead's score for `field`: a number, or a numeric string; 0 if none. */
@@ -549,8 +587,15 @@ static int lr__lead_score(const leadroute_lead *lead, const char *field, double 
 /* What a pool's filters read from the lead, looked up once per pool
  * rather than once per member. */
 #define LR_FILTERS_CACHED 16
+#define LR_NORM_ITEMS 16
 typedef struct lr__pool_view {
     const leadroute_value *values[LR_FILTERS_CACHED];  /* per filter, NULL = no such field */
+    /* per filter, the lead's items trimmed and folded, when they fit here
+     * (nnorm[f] == LR_NONE: they did not, compare the slow way) */
+    const char *norm[LR_FILTERS_CACHED][LR_NORM_ITEMS];
+    const char *orig[LR_FILTERS_CACHED][LR_NORM_ITEMS];  /* as the lead gave them, for the trace */
+    uint32_t nnorm[LR_FILTERS_CACHED];
+    char buf[2048];
     uint32_t need_tier;                                 /* 0 = none */
     double score;
 } lr__pool_view;
@@ -563,9 +608,35 @@ static const leadroute_value *lr__filter_value(const leadroute_lead *lead, const
 
 static void lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
 {
-    uint32_t i;
-    for (i = 0; i < p->nfilters && i < LR_FILTERS_CACHED; i++)
-        pv->values[i] = lr__filter_value(c->lead, p->filters[i].field);
+    uint32_t i, k;
+    size_t used = 0;
+    for (i = 0; i < p->nfilters && i < LR_FILTERS_CACHED; i++) {
+        const leadroute_value *v = lr__filter_value(c->lead, p->filters[i].field);
+        size_t n = v && v->type == LEADROUTE_VALUE_SET ? v->item_count : 1;
+        pv->values[i] = v;
+        pv->nnorm[i] = 0;
+        if (!v || (v->type != LEADROUTE_VALUE_STRING && v->type != LEADROUTE_VALUE_SET) ||
+            (v->type == LEADROUTE_VALUE_STRING && !v->string))
+            continue;
+        if (n > LR_NORM_ITEMS) {
+            pv->nnorm[i] = LR_NONE;
+            continue;
+        }
+        for (k = 0; k < n; k++) {
+            const char *item = v->type == LEADROUTE_VALUE_SET ? v->items[k] : v->string;
+            if (!item)
+                continue;
+            if (!lr__skill_norm_into(item, pv->buf + used, sizeof pv->buf - used)) {
+                pv->nnorm[i] = LR_NONE;
+                break;
+            }
+            if (pv->buf[used]) { /* empty items ask for nothing */
+                pv->orig[i][pv->nnorm[i]] = item;
+                pv->norm[i][pv->nnorm[i]++] = pv->buf + used;
+                used += strlen(pv->buf + used) + 1;
+            }
+        }
+    }
     pv->need_tier = 0;
     pv->score = 0;
     if (p->ntiers && lr__lead_score(c->lead, p->score_field, &pv->score))
@@ -578,8 +649,8 @@ static void lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv
 
 /* Skill filters and score tier; returns a verdict and, when `cap` is not
  * 0 (tracing), writes the detail. */
-static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool_view *pv, const lr__rep *rep,
-                                  char *detail, size_t cap)
+static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool_view *pv, uint32_t member,
+                                  const lr__rep *rep, char *detail, size_t cap)
 {
     uint32_t i;
     for (i = 0; i < p->nfilters; i++) {
@@ -589,6 +660,19 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
         size_t k;
         if (!v)
             continue;
+        if (i < LR_FILTERS_CACHED && pv->nnorm[i] != LR_NONE) {
+            /* the fast way: items folded once, the member's set found at roster time */
+            const lr__skill *set = p->fskills[i * p->nmembers + member];
+            for (k = 0; k < pv->nnorm[i] && !missing; k++)
+                if (!lr__skill_has(set, pv->norm[i][k]))
+                    missing = pv->orig[i][k];
+            if (missing) {
+                if (cap)
+                    snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, missing, p->filters[i].skill);
+                return LEADROUTE_VERDICT_LACKS_SKILL;
+            }
+            continue;
+        }
         if (v->type == LEADROUTE_VALUE_STRING && v->string) {
             const char *s = v->string;
             size_t n = strlen(s);
@@ -748,6 +832,8 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     d->how = how;
     d->rep = lr__decision_str(d, rep->id);
     d->pool = p ? lr__decision_str(d, p->id) : LR_NONE;
+    d->rep_index = ri;
+    d->pool_index = p ? (uint32_t)(p - c->ro->pools) : LR_NONE;
     if (c->flags & LEADROUTE_ROUTE_DRY_RUN) {
         d->status = LEADROUTE_ROUTE_ASSIGNED;
         return LR_DONE;
@@ -763,6 +849,7 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         d->how = LR_HOW_EXISTING;
         d->rep = lr__decision_str(d, owner);
         d->pool = LR_NONE;
+        d->rep_index = d->pool_index = LR_NONE;
         lr__reason(d, "already assigned to %s (claimed while this call was deciding)", owner);
         return LR_DONE;
     }
@@ -777,10 +864,9 @@ static int lr__pool_walk(lr__call *c, uint32_t first_pool);
 /* Route to the direct owner `id`; returns LR_DONE, LR_RETRY, 1 + 1 (= 2) to
  * fall through to the pool, or a negative error. */
 #define LR_FALL_THROUGH 2
-static int lr__direct(lr__call *c, const char *id)
+static int lr__direct(lr__call *c, uint32_t ri, const char *id)
 {
     leadroute_decision *d = c->d;
-    uint32_t ri = lr__roster_rep(c->ro, id);
     char detail[300];
     int v;
     if (ri == LR_NONE) {
@@ -881,7 +967,7 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         } else if (ri == c->previous_rep) {
             v = LEADROUTE_VERDICT_EXCLUDED;
             snprintf(detail, sizeof detail, "previous holder");
-        } else if ((v = (int)lr__static_checks(c, p, &pv, rep, detail, cap)) == 0) {
+        } else if ((v = (int)lr__static_checks(c, p, &pv, i, rep, detail, cap)) == 0) {
             v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, cap);
             if (v < 0)
                 return v;
@@ -932,7 +1018,7 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
 {
     leadroute_decision *d = c->d;
     const lr__pool *p = NULL;
-    uint32_t pi = first, steps = 0;
+    uint32_t pi = first, steps = 0, i;
     int rc;
     char chain[1024];
     size_t off = 0;
@@ -944,10 +1030,13 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
             lr__vec_reserve(&d->alloc, (void **)&d->chain, &d->cap_chain, (size_t)d->nchain + 1, sizeof *d->chain))
             return lr__error_nomem();
         d->chain[d->nchain++] = lr__decision_str(d, p->id);
-        if (off < sizeof chain)
-            off += (size_t)snprintf(chain + off, sizeof chain - off, "%s%s", off ? " -> " : "", p->id);
         if ((rc = lr__pool_try(c, p)) != LR_FALL_THROUGH)
             return rc;
+    }
+    /* the chain as text, for the reason; only this rarer path needs it */
+    for (i = 0; i < d->nchain && off < sizeof chain; i++) {
+        const char *id = lr__decision_at(d, d->chain[i]);
+        off += (size_t)snprintf(chain + off, sizeof chain - off, "%s%s", i ? " -> " : "", id ? id : "?");
     }
     /* nobody in the whole chain: the last pool's policy */
     if (p->on_empty == LEADROUTE_EMPTY_DEFAULT_OWNER) {
@@ -1010,6 +1099,7 @@ static void lr__decision_clear(leadroute_decision *d)
     d->rep = d->pool = d->queue = d->rule = d->label = d->tags = d->reason = LR_NONE;
     d->lead_id = d->key = d->previous = d->state_before = d->state_after = LR_NONE;
     d->rule_index = LR_NONE;
+    d->rep_index = d->pool_index = LR_NONE;
     d->rule_line = 0;
     d->sla_minutes = 0;
     d->table_hash = 0;
@@ -1126,6 +1216,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     lr__call c;
     leadroute_result *res;
     const char *owner, *pool, *queue, *key;
+    uint32_t owner_ri, pool_pi;
     char nbuf[4][40];
     uint32_t attempt;
     int rc;
@@ -1211,8 +1302,19 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.rule_id = leadroute_result_rule_id(res, 0);
     d->rule = lr__decision_str(d, c.rule_id);
     d->rule_line = leadroute_table_rule_line(c.g->table, d->rule_index);
-    owner = lr__out_text(res, c.g->out_owner, nbuf[0], sizeof nbuf[0]);
-    pool = lr__out_text(res, c.g->out_pool, nbuf[1], sizeof nbuf[1]);
+    /* targets: indexes resolved at the swap; text only when one is not in the roster */
+    owner_ri = c.g->rule_owner ? c.g->rule_owner[d->rule_index] : LR_NONE;
+    pool_pi = c.g->rule_pool ? c.g->rule_pool[d->rule_index] : LR_NONE;
+    owner = owner_ri == LR_NONE ? NULL
+            : owner_ri == LR_LAZY ? lr__out_text(res, c.g->out_owner, nbuf[0], sizeof nbuf[0])
+                                  : c.ro->reps[owner_ri].id;
+    pool = pool_pi == LR_NONE ? NULL
+           : pool_pi == LR_LAZY ? lr__out_text(res, c.g->out_pool, nbuf[1], sizeof nbuf[1])
+                                : c.ro->pools[pool_pi].id;
+    if (owner_ri == LR_LAZY && owner)
+        owner_ri = lr__roster_rep(c.ro, owner);
+    if (pool_pi == LR_LAZY && pool)
+        pool_pi = lr__roster_pool(c.ro, pool);
     queue = lr__out_text(res, c.g->out_queue, nbuf[2], sizeof nbuf[2]);
     d->label = lr__decision_str(d, lr__out_text(res, c.g->out_status, nbuf[3], sizeof nbuf[3]));
     d->tags = c.g->out_tags == LR_NONE ? LR_NONE : lr__decision_str(d, lr__out_text(res, c.g->out_tags, nbuf[3], sizeof nbuf[3]));
@@ -1254,9 +1356,9 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         }
         rc = LR_FALL_THROUGH;
         if (owner)
-            rc = lr__direct(&c, owner);
+            rc = lr__direct(&c, owner_ri, owner);
         if (rc == LR_FALL_THROUGH && pool) {
-            uint32_t pi = lr__roster_pool(c.ro, pool);
+            uint32_t pi = pool_pi;
             if (pi == LR_NONE) {
                 rc = lr__error_set(LEADROUTE_ENOTFOUND, "rule %s names pool '%s', which the roster does not define",
                                    c.rule_id, pool);
@@ -1291,16 +1393,11 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         return lr__unrouted(&c, rc);
     lr__count_hit(&c);
     if (d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run) {
-        uint32_t ri = lr__roster_rep(c.ro, lr__decision_at(d, d->rep));
-        const char *pid = lr__decision_at(d, d->pool);
         atomic_fetch_add_explicit(&r->routed, 1, memory_order_relaxed);
-        if (ri != LR_NONE)
-            atomic_fetch_add_explicit(&c.g->rep_counters[ri]->assigned, 1, memory_order_relaxed);
-        if (pid) {
-            uint32_t pi = lr__roster_pool(c.ro, pid);
-            if (pi != LR_NONE)
-                atomic_fetch_add_explicit(&c.g->pool_counters[pi]->assigned, 1, memory_order_relaxed);
-        }
+        if (d->rep_index != LR_NONE)
+            atomic_fetch_add_explicit(&c.g->rep_counters[d->rep_index]->assigned, 1, memory_order_relaxed);
+        if (d->pool_index != LR_NONE)
+            atomic_fetch_add_explicit(&c.g->pool_counters[d->pool_index]->assigned, 1, memory_order_relaxed);
         lr__notify(&c);
     }
     return LEADROUTE_OK;
