@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build libleadroute and the leadroute tool, then route the sample leads of
-# examples/data through the sample table and explain where each one goes.
+# Build libleadroute and the leadroute tool, then evaluate the sample leads of
+# examples/data against the sample table, route them to the sample reps, and
+# explain where each one goes and why.
 # Works from any directory; installs missing Debian packages first.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ build="$repo/build-demo"
 # relative paths keep the tool's messages short; the tool runs from $repo
 table="examples/data/routing.csv"
 leads="examples/data/leads.csv"
+reps="examples/data/reps.csv"
 
 # --- 1. packages ------------------------------------------------------------
 packages=(meson ninja-build gcc pkg-config libxxhash-dev)
@@ -52,7 +54,7 @@ if ((check_status == 2)); then
     exit 1
 fi
 
-# --- 4. route the leads -----------------------------------------------------
+# --- 4. evaluate the leads --------------------------------------------------
 echo
 echo "==> leadroute eval $table $leads"
 tmp="$(mktemp -d)"
@@ -65,23 +67,25 @@ if ((eval_status == 2)); then
 fi
 
 # Company names for a friendlier listing (the sample file has no quoted cells).
-# Results: id,rule,pool,sla_minutes (first policy: one row per lead).
+# Results: id,rule,pool,sla_minutes,owner,queue,... (first policy: one row per
+# lead); a rule without a pool names a queue.
 echo
 awk -F, '
     NR == FNR { if (FNR > 1 && !($1 in company)) company[$1] = $2; next }
     FNR == 1  { next }
     {
         name = ($1 in company) ? company[$1] : ""
+        target = $3 != "" ? $3 : $6 != "" ? "queue " $6 : "(none)"
         if ($2 == "")
-            printf "  %-8s -> (no rule matched)                                  %s\n", $1, name
+            printf "  %-8s -> (no rule matched)                                           %s\n", $1, name
         else
-            printf "  %-8s -> %-19s by rule %-14s SLA %4s min   %s\n", $1, $3, $2, $4, name
-        count[$3 == "" ? "(none)" : $3]++
+            printf "  %-8s -> %-21s by rule %-14s SLA %4s min   %s\n", $1, target, $2, $4, name
+        count[target]++
         total++
     }
     END {
         print ""
-        print "==> leads per pool"
+        print "==> leads per pool or queue"
         n = 0
         for (p in count) order[++n] = p
         # simple insertion sort, largest pool first
@@ -93,8 +97,8 @@ awk -F, '
             order[j + 1] = v
         }
         for (i = 1; i <= n; i++)
-            printf "  %-20s %3d\n", order[i], count[order[i]]
-        printf "  %-20s %3d\n", "total routed", total
+            printf "  %-22s %3d\n", order[i], count[order[i]]
+        printf "  %-22s %3d\n", "total evaluated", total
     }' "$leads" "$tmp/out.csv"
 
 if [[ -s "$tmp/err.txt" ]]; then
@@ -104,3 +108,86 @@ if [[ -s "$tmp/err.txt" ]]; then
 fi
 echo
 echo "raw CSV: $cli eval $repo/$table $repo/$leads"
+
+# --- 5. route the leads to reps -----------------------------------------------
+# The dedupe key is the email: a person who sends the form twice keeps their rep.
+echo
+echo "==> leadroute route --table $table --reps $reps $leads --dedupe-field email"
+route_status=0
+"$cli" route --table "$table" --reps "$reps" "$leads" --dedupe-field email \
+    >"$tmp/route.csv" 2>"$tmp/route-err.txt" || route_status=$?
+if ((route_status == 2)); then
+    cat "$tmp/route-err.txt" >&2
+    exit 1
+fi
+
+# Results: id,status,rep,pool,rule,reason; the reason may be a quoted cell.
+echo
+awk '
+    # split a CSV line into f[1..n] (quoted cells with "" inside; no line breaks)
+    function csv(line, f,    n, i, c, cell, q) {
+        n = 0; cell = ""; q = 0
+        for (i = 1; i <= length(line); i++) {
+            c = substr(line, i, 1)
+            if (q) {
+                if (c == "\"" && substr(line, i + 1, 1) == "\"") { cell = cell c; i++ }
+                else if (c == "\"") q = 0
+                else cell = cell c
+            } else if (c == "\"") q = 1
+            else if (c == ",") { f[++n] = cell; cell = "" }
+            else cell = cell c
+        }
+        f[++n] = cell
+        return n
+    }
+    NR == FNR { split($0, l, ","); if (FNR > 1 && !(l[1] in company)) company[l[1]] = l[2]; next }
+    FNR == 1  { next }
+    {
+        csv($0, f)
+        who = f[2] == "assigned" || f[2] == "existing" ? f[3] : "-"
+        printf "  %-7s %-10s %-8s %-13s %-13s %s\n", f[1], f[2], who, f[4] == "" ? "-" : f[4],
+               f[5] == "" ? "-" : f[5], company[f[1]]
+        printf "          why: %s\n", f[6]
+        status[f[2]]++
+        if (who != "-") reps[who]++
+    }
+    END {
+        print ""
+        print "==> outcomes"
+        n = split("assigned existing queued unassigned unrouted", order, " ")
+        for (i = 1; i <= n; i++)
+            if (order[i] in status) printf "  %-12s %3d\n", order[i], status[order[i]]
+        print ""
+        print "==> leads per rep (assigned or kept)"
+        for (r in reps) printf "  %-12s %3d\n", r, reps[r] | "sort"
+        close("sort")
+    }' "$leads" "$tmp/route.csv"
+
+if [[ -s "$tmp/route-err.txt" ]]; then
+    echo
+    echo "==> not routed or skipped (reported by leadroute on stderr)"
+    sed 's/^/  /' "$tmp/route-err.txt"
+fi
+
+# --- 6. explain one decision ----------------------------------------------------
+# L-1030 speaks Italian: no EMEA rep does, the fallback pool is full, so it waits
+# in the overflow queue. --explain adds the whole trace as JSON.
+explain_id="L-1030"
+echo
+echo "==> why $explain_id went where it did (route --explain, the trace column)"
+"$cli" route --table "$table" --reps "$reps" "$leads" --dedupe-field email --explain 2>/dev/null |
+    awk -v id="$explain_id" '
+        index($0, id ",") == 1 {
+            # the trace is the last cell: a quoted JSON object with "" for each quote
+            i = index($0, ",\"{")
+            json = substr($0, i + 2, length($0) - i - 2)
+            gsub(/""/, "\"", json)
+            print json
+        }' >"$tmp/explain.json" || true
+if command -v python3 >/dev/null; then
+    python3 -m json.tool "$tmp/explain.json" | sed 's/^/  /'
+else
+    sed 's/^/  /' "$tmp/explain.json"
+fi
+echo
+echo "raw CSV: $cli route --table $repo/$table --reps $repo/$reps $repo/$leads [--explain] [--dedupe-field email]"

@@ -4,9 +4,11 @@
  *   leadroute check TABLE                 lint a decision table
  *   leadroute eval TABLE LEADS.csv        route leads, CSV on stdout
  *   leadroute bench TABLE LEADS.csv       evaluations per second
+ *   leadroute route --table TABLE --reps REPS.csv LEADS.csv
+ *                                         assign leads to reps, CSV on stdout
  *
  * Uses only the public API (<leadroute/leadroute.h>), so it doubles as an
- * example of loading a table, reading leads and evaluating them.
+ * example of loading a table, reading leads, evaluating and routing them.
  * SPDX-License-Identifier: MIT
  */
 #ifndef _POSIX_C_SOURCE
@@ -25,7 +27,7 @@
 /* Exit statuses shared by every subcommand. */
 enum {
     EXIT_CLEAN = 0,   /* everything went fine */
-    EXIT_FINDINGS = 1, /* check: lint findings; eval: some leads skipped */
+    EXIT_FINDINGS = 1, /* check: lint findings; eval, route: some leads skipped or unrouted */
     EXIT_FAILURE_ = 2  /* bad usage, or the table or leads could not be read */
 };
 
@@ -38,8 +40,10 @@ static const char USAGE[] =
     "  check TABLE               parse, compile and lint a table\n"
     "  eval TABLE LEADS.csv      evaluate every lead; CSV results on stdout\n"
     "  bench TABLE LEADS.csv     measure evaluation speed\n"
+    "  route --table TABLE --reps REPS.csv LEADS.csv\n"
+    "                            assign every lead to a rep; CSV results on stdout\n"
     "\n"
-    "'-' as a file name reads standard input (for one of the two files).\n"
+    "'-' as a file name reads standard input (for one of the files).\n"
     "Run 'leadroute COMMAND --help' for details.\n";
 
 static const char USAGE_CHECK[] =
@@ -74,6 +78,33 @@ static const char USAGE_BENCH[] =
     "evaluation.\n"
     "\n"
     "exit status: 0 done, 2 bad usage or a file could not be read\n";
+
+static const char USAGE_ROUTE[] =
+    "usage: leadroute route --table TABLE --reps REPS.csv LEADS.csv [--explain]\n"
+    "                       [--dedupe-field FIELD]\n"
+    "\n"
+    "Route every lead of LEADS.csv, in file order: evaluate TABLE (its outputs\n"
+    "owner, pool, queue, status, sla_minutes and tags drive the router), walk the\n"
+    "pools of REPS.csv, pick a rep with each pool's strategy and claim the lead\n"
+    "(docs/router.md). Claims, rotation and open leads live in memory for the\n"
+    "run, so earlier leads count for later ones. CSV on stdout:\n"
+    "  id,status,rep,pool,rule,reason\n"
+    "status is assigned, existing, queued, unassigned or unrouted; reason says\n"
+    "why in one sentence.\n"
+    "\n"
+    "  --table TABLE         the decision table\n"
+    "  --reps REPS.csv       the roster: a '#! pools' and a '#! reps' section\n"
+    "  --explain             add a column 'trace': the decision as one line of JSON\n"
+    "  --dedupe-field FIELD  dedupe key from lead field FIELD (e.g. email) instead\n"
+    "                        of the lead id: a lead whose key was routed before\n"
+    "                        stays with that rep (status existing)\n"
+    "\n"
+    "Rows of LEADS.csv that cannot be read are reported on stderr and skipped. A\n"
+    "lead that cannot be routed (a bad value, no dedupe key, a pool the roster\n"
+    "lacks) gets a row with status unrouted and is reported on stderr too.\n"
+    "\n"
+    "exit status: 0 all leads routed, 1 some unrouted or skipped, 2 bad usage or a\n"
+    "file could not be read\n";
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -190,6 +221,27 @@ static leadroute_leads *open_leads(const char *path, const leadroute_table *tabl
     return leads;
 }
 
+static leadroute_roster *open_roster(const char *path)
+{
+    leadroute_roster *roster = NULL;
+    int rc;
+    if (is_stdin(path)) {
+        char *text;
+        size_t len;
+        if (read_stdin(&text, &len) < 0)
+            return NULL;
+        rc = leadroute_roster_parse(&roster, text, len, "<stdin>", NULL);
+        free(text);
+    } else {
+        rc = leadroute_roster_load(&roster, path, NULL);
+    }
+    if (rc != LEADROUTE_OK) {
+        report_library_error();
+        return NULL;
+    }
+    return roster;
+}
+
 /* Rows of the leads file that were skipped; returns how many. */
 static size_t report_skipped_rows(const leadroute_leads *leads)
 {
@@ -303,15 +355,43 @@ static int finish_output(int status)
 
 /* ---- argument parsing --------------------------------------------------- */
 
+/* Options a command takes besides --help. */
+enum { OPT_SECONDS = 1, OPT_ROUTE = 2 };
+
 typedef struct args {
     const char *files[2];
     int nfiles;
     double seconds;
+    const char *table, *reps, *dedupe_field; /* route */
+    int explain;                             /* route */
     int help;
 } args;
 
-/* Shared by the subcommands: positional files, --help, and for bench --seconds. */
-static int parse_args(const char *command, int argc, char **argv, int allow_seconds, args *a)
+/* Is `argv[*i]` the option `name`, as "--name VALUE" or "--name=VALUE"?
+ * 0: no; 1: yes, *value set (and *i moved past a separate value); -1: the
+ * value is missing (reported). */
+static int option_value(const char *command, const char *name, int argc, char **argv, int *i,
+                        const char **value)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0 || (arg[n] != '\0' && arg[n] != '='))
+        return 0;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return 1;
+    }
+    if (*i + 1 >= argc) {
+        usage_error(command, "%s needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+/* Shared by the subcommands: positional files, --help, and the options in
+ * `options` (OPT_*). */
+static int parse_args(const char *command, int argc, char **argv, unsigned options, args *a)
 {
     int options_done = 0;
     memset(a, 0, sizeof *a);
@@ -319,6 +399,8 @@ static int parse_args(const char *command, int argc, char **argv, int allow_seco
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+            const char *value = NULL;
+            int rc = 0;
             if (strcmp(arg, "--") == 0) {
                 options_done = 1;
                 continue;
@@ -327,13 +409,21 @@ static int parse_args(const char *command, int argc, char **argv, int allow_seco
                 a->help = 1;
                 return 0;
             }
-            if (allow_seconds && strncmp(arg, "--seconds", 9) == 0 && (arg[9] == '\0' || arg[9] == '=')) {
-                const char *value = arg[9] == '=' ? arg + 10 : NULL;
-                if (!value) {
-                    if (i + 1 >= argc)
-                        return usage_error(command, "%s needs a value", "--seconds");
-                    value = argv[++i];
-                }
+            if ((options & OPT_ROUTE) && strcmp(arg, "--explain") == 0) {
+                a->explain = 1;
+                continue;
+            }
+            if ((options & OPT_ROUTE) &&
+                ((rc = option_value(command, "--table", argc, argv, &i, &a->table)) != 0 ||
+                 (rc = option_value(command, "--reps", argc, argv, &i, &a->reps)) != 0 ||
+                 (rc = option_value(command, "--dedupe-field", argc, argv, &i, &a->dedupe_field)) != 0)) {
+                if (rc < 0)
+                    return EXIT_FAILURE_;
+                continue;
+            }
+            if ((options & OPT_SECONDS) && (rc = option_value(command, "--seconds", argc, argv, &i, &value)) != 0) {
+                if (rc < 0)
+                    return EXIT_FAILURE_;
                 char *end;
                 errno = 0;
                 double s = strtod(value, &end);
@@ -363,13 +453,13 @@ static int need_files(const char *command, const args *a, int n)
     return 0;
 }
 
-/* The start every command shares: options, --help, the files it needs, the
+/* The start check, eval and bench share: options, --help, the files it needs, the
  * table, and (when `with_leads`) the leads read for it. Returns -1 when the
  * command may go on, else the exit status to return. */
-static int open_command(const char *command, const char *usage, int argc, char **argv, int allow_seconds,
+static int open_command(const char *command, const char *usage, int argc, char **argv, unsigned options,
                         int with_leads, args *a, leadroute_table **table, leadroute_leads **leads)
 {
-    int rc = parse_args(command, argc, argv, allow_seconds, a);
+    int rc = parse_args(command, argc, argv, options, a);
     if (rc)
         return rc;
     if (a->help) {
@@ -531,7 +621,7 @@ static int cmd_bench(int argc, char **argv)
     args a;
     leadroute_table *table = NULL;
     leadroute_leads *leads = NULL;
-    int rc = open_command("bench", USAGE_BENCH, argc, argv, 1, 1, &a, &table, &leads);
+    int rc = open_command("bench", USAGE_BENCH, argc, argv, OPT_SECONDS, 1, &a, &table, &leads);
     if (rc >= 0)
         return rc;
     size_t skipped_rows = report_skipped_rows(leads);
@@ -583,6 +673,136 @@ static int cmd_bench(int argc, char **argv)
     return finish_output(EXIT_CLEAN);
 }
 
+/* ---- route -------------------------------------------------------------- */
+
+static void put_csv_cell(const char *s)
+{
+    fputc(',', stdout);
+    if (s)
+        put_csv_field(stdout, s);
+}
+
+/* The decision as one line of JSON into *buf (grown as needed). */
+static int explain_json(const leadroute_decision *d, char **buf, size_t *cap)
+{
+    size_t needed = 0;
+    if (leadroute_decision_explain(d, LEADROUTE_EXPLAIN_JSON, *buf, *cap, &needed) != LEADROUTE_OK)
+        return -1;
+    if (needed < *cap)
+        return 0;
+    char *nb = realloc(*buf, needed + 1);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = needed + 1;
+    return leadroute_decision_explain(d, LEADROUTE_EXPLAIN_JSON, *buf, *cap, NULL) == LEADROUTE_OK ? 0 : -1;
+}
+
+/* Checks the arguments and opens the three files; -1 when routing may go
+ * on, else the exit status. */
+static int open_route(const args *a, leadroute_table **table, leadroute_roster **roster, leadroute_leads **leads)
+{
+    if (!a->table)
+        return usage_error("route", "%s", "expected --table TABLE");
+    if (!a->reps)
+        return usage_error("route", "%s", "expected --reps REPS.csv");
+    if (a->nfiles < 1)
+        return usage_error("route", "%s", "expected a LEADS.csv file");
+    if (a->nfiles > 1)
+        return usage_error("route", "unexpected argument '%s'", a->files[1]);
+    if (a->dedupe_field && !a->dedupe_field[0])
+        return usage_error("route", "%s", "--dedupe-field needs a field name");
+    if (is_stdin(a->table) + is_stdin(a->reps) + is_stdin(a->files[0]) > 1)
+        return usage_error("route", "%s", "only one of TABLE, REPS.csv and LEADS.csv can be '-'");
+    if (!(*table = open_table(a->table)))
+        return EXIT_FAILURE_;
+    if (!(*roster = open_roster(a->reps))) {
+        leadroute_table_unref(*table);
+        return EXIT_FAILURE_;
+    }
+    if (!(*leads = open_leads(a->files[0], *table))) {
+        leadroute_roster_unref(*roster);
+        leadroute_table_unref(*table);
+        return EXIT_FAILURE_;
+    }
+    return -1;
+}
+
+static int cmd_route(int argc, char **argv)
+{
+    args a;
+    leadroute_table *table = NULL;
+    leadroute_roster *roster = NULL;
+    leadroute_leads *leads = NULL;
+    int rc = parse_args("route", argc, argv, OPT_ROUTE, &a);
+    if (rc)
+        return rc;
+    if (a.help) {
+        fputs(USAGE_ROUTE, stdout);
+        return finish_output(EXIT_CLEAN);
+    }
+    if ((rc = open_route(&a, &table, &roster, &leads)) >= 0)
+        return rc;
+
+    /* The router holds its own references; one decision serves every lead. */
+    leadroute_router_options options = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_router *router = NULL;
+    leadroute_decision *decision = NULL;
+    options.dedupe_field = a.dedupe_field;
+    int status = EXIT_CLEAN;
+    if (leadroute_router_new(&router, table, roster, &options) != LEADROUTE_OK ||
+        leadroute_decision_new(&decision, NULL) != LEADROUTE_OK) {
+        report_library_error();
+        status = EXIT_FAILURE_;
+    }
+
+    const char *leads_name = is_stdin(a.files[0]) ? "<stdin>" : a.files[0];
+    size_t trouble = report_skipped_rows(leads);
+    char *json = NULL;
+    size_t json_cap = 0;
+    size_t n = status == EXIT_CLEAN ? leadroute_leads_count(leads) : 0;
+    uint32_t flags = a.explain ? LEADROUTE_ROUTE_TRACE : 0;
+    if (status == EXIT_CLEAN)
+        fputs(a.explain ? "id,status,rep,pool,rule,reason,trace\n" : "id,status,rep,pool,rule,reason\n", stdout);
+    for (size_t i = 0; i < n; i++) {
+        const leadroute_lead *lead = leadroute_leads_get(leads, i);
+        rc = leadroute_route(router, lead, flags, decision);
+        const char *reason = leadroute_decision_reason(decision);
+        if (rc != LEADROUTE_OK) {
+            /* the reason is the error message; the tool goes on with the next lead */
+            fprintf(stderr, "%s:%u: lead %s: unrouted: %s\n", leads_name, (unsigned)leadroute_leads_line(leads, i),
+                    lead->id, reason);
+            trouble++;
+        }
+        put_csv_field(stdout, lead->id);
+        put_csv_cell(leadroute_route_status_name(rc == LEADROUTE_OK ? leadroute_decision_status(decision)
+                                                                    : LEADROUTE_ROUTE_UNROUTED));
+        put_csv_cell(leadroute_decision_rep(decision));
+        put_csv_cell(leadroute_decision_pool(decision));
+        put_csv_cell(leadroute_decision_rule(decision));
+        put_csv_cell(reason);
+        if (a.explain) {
+            if (explain_json(decision, &json, &json_cap) != 0) {
+                fprintf(stderr, "leadroute route: out of memory explaining lead %s\n", lead->id);
+                status = EXIT_FAILURE_;
+                break;
+            }
+            put_csv_cell(json);
+        }
+        fputc('\n', stdout);
+    }
+
+    free(json);
+    leadroute_decision_free(decision);
+    leadroute_router_free(router);
+    leadroute_leads_free(leads);
+    leadroute_roster_unref(roster);
+    leadroute_table_unref(table);
+    if (status == EXIT_CLEAN && trouble)
+        status = EXIT_FINDINGS;
+    return finish_output(status);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -604,6 +824,8 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 2, argv + 2);
     if (strcmp(command, "bench") == 0)
         return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(command, "route") == 0)
+        return cmd_route(argc - 2, argv + 2);
     if (command[0] == '-')
         return usage_error(NULL, "unknown option '%s'", command);
     return usage_error(NULL, "unknown command '%s'", command);

@@ -474,7 +474,8 @@ static const leadroute_field *lr__lead_find(const leadroute_lead *lead, const ch
     size_t i;
     for (i = 0; i < lead->field_count; i++) {
         const leadroute_field *f = lr__lead_field(lead, i);
-        if (f->name && strcmp(f->name, name) == 0)
+        /* the first byte rules out most fields without a call */
+        if (f->name && f->name[0] == name[0] && strcmp(f->name, name) == 0)
             return f;
     }
     return NULL;

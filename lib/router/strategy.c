@@ -161,14 +161,18 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     }
     nold = lr__parse_passes(state, len, &vt, old, pool->nmembers);
     /* every member's pass, lifted to vt if behind or unknown */
-    for (k = 0; k < pool->nmembers; k++) {
+    /* the state lists members in id order, as written below: walk both
+     * lists together, so matching is linear */
+    for (k = 0, j = 0; k < pool->nmembers; k++) {
         const char *id = ro->reps[pool->members[k]].id;
         size_t il = strlen(id);
+        uint32_t tries;
         pass[k] = vt;
-        for (j = 0; j < nold; j++)
+        for (tries = 0; tries < nold; tries++, j = j + 1 < nold ? j + 1 : 0)
             if (old[j].len == il && memcmp(old[j].id, id, il) == 0) {
                 if (old[j].pass > vt)
                     pass[k] = old[j].pass;
+                j = j + 1 < nold ? j + 1 : 0;
                 break;
             }
     }
