@@ -343,7 +343,9 @@ LEADROUTE_API int leadroute_router_set_clock(leadroute_router *router, const lea
 #define LEADROUTE_ROUTE_REASSIGN 0x2u  /**< route again even if the key is claimed; the holder is excluded */
 #define LEADROUTE_ROUTE_DRY_RUN 0x4u   /**< decide without committing or notifying */
 
-/** Opaque decision: the outcome and trace of one routing call. One thread at a time. */
+/** Opaque decision: the outcome and trace of one routing call. One thread at a
+ *  time. It keeps the table and roster of its last call alive (their strings
+ *  are what its getters return) until it routes again or is freed. */
 typedef struct leadroute_decision leadroute_decision;
 
 /** What happened to the lead. */

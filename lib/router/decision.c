@@ -5,6 +5,9 @@
 #include "base/error.h"
 #include "router/internal.h"
 
+/* Decisions take turns over the counter stripes. */
+static _Atomic uint32_t lr__next_stripe;
+
 int leadroute_decision_new(leadroute_decision **out, const leadroute_allocator *allocator)
 {
     leadroute_decision *d;
@@ -22,6 +25,7 @@ int leadroute_decision_new(leadroute_decision **out, const leadroute_allocator *
     d->rep = d->pool = d->queue = d->rule = d->label = d->tags = d->reason = LR_NONE;
     d->lead_id = d->key = d->previous = d->state_before = d->state_after = LR_NONE;
     d->rule_index = LR_NONE;
+    d->stripe = atomic_fetch_add_explicit(&lr__next_stripe, 1u, memory_order_relaxed) % LR_STRIPES;
     *out = d;
     return LEADROUTE_OK;
 }
@@ -38,6 +42,7 @@ void leadroute_decision_free(leadroute_decision *d)
     lr__free(&a, d->cands);
     lr__free(&a, d->chain);
     lr__free(&a, d->text);
+    lr__free(&a, d->ext);
     lr__free(&a, d->avail);
     lr__free(&a, d->avail_reason);
     lr__free(&a, d->scratch);
@@ -68,6 +73,18 @@ uint32_t lr__decision_strn(leadroute_decision *d, const char *s, size_t n)
     d->text[off + n] = 0;
     d->text_len += (uint32_t)n + 1;
     return off;
+}
+
+uint32_t lr__decision_ref(leadroute_decision *d, const char *s)
+{
+    if (!s)
+        return LR_NONE;
+    if (d->next == d->cap_ext &&
+        (d->next >= LR_EXT / 2 ||
+         lr__vec_reserve(&d->alloc, (void **)&d->ext, &d->cap_ext, (size_t)d->next + 1, sizeof *d->ext)))
+        return lr__decision_str(d, s); /* no room to point: copy */
+    d->ext[d->next] = s;
+    return LR_EXT | d->next++;
 }
 
 uint32_t lr__decision_str(leadroute_decision *d, const char *s)

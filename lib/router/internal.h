@@ -95,7 +95,8 @@ typedef enum lr__how {
 
 struct leadroute_decision {
     lr__alloc alloc;
-    struct lr__gen *gen;          /* table + roster used; referenced until the next call */
+    struct lr__gen *gen;          /* table + roster used; referenced, and reused by the next
+                                     call while the router still has the same one */
     leadroute_result *result;     /* evaluation scratch, sized for result_table */
     const leadroute_table *result_table;
 
@@ -114,6 +115,7 @@ struct leadroute_decision {
     int64_t at_ms;
     int notified;
     int dry_run;
+    uint32_t stripe;              /* which stripe of shared counters this decision bumps */
 
     lr__candidate *cands;
     uint32_t ncands, cap_cands;
@@ -122,6 +124,8 @@ struct leadroute_decision {
 
     char *text;                   /* NUL-separated strings */
     uint32_t text_len, text_cap;
+    const char **ext;             /* borrowed strings (roster and table own them; `gen` keeps both alive) */
+    uint32_t next, cap_ext;
 
     /* per-call availability cache, by rep index: 0 = not asked, else verdict + 1 */
     uint8_t *avail;
@@ -136,10 +140,15 @@ struct leadroute_decision {
 /* Append a string to the decision's text; returns its offset, LR_NONE on ENOMEM. */
 uint32_t lr__decision_str(leadroute_decision *d, const char *s);
 uint32_t lr__decision_strn(leadroute_decision *d, const char *s, size_t n);
+/* A string the decision's table or roster owns: kept by pointer, not copied. */
+#define LR_EXT 0x80000000u
+uint32_t lr__decision_ref(leadroute_decision *d, const char *s);
 /* The string at offset `off`, NULL for LR_NONE. */
 static inline const char *lr__decision_at(const leadroute_decision *d, uint32_t off)
 {
-    return off >= LR_LAZY ? NULL : d->text + off;
+    if (off >= LR_LAZY)
+        return NULL;
+    return off & LR_EXT ? d->ext[off & ~LR_EXT] : d->text + off;
 }
 /* Write a LR_LAZY reason out; decisions are used by one thread at a time. */
 void lr__decision_finish(const leadroute_decision *d);
@@ -150,10 +159,34 @@ int lr__explain_json(const leadroute_decision *d, char *buf, size_t cap, size_t 
 
 /* ---- router -------------------------------------------------------------- */
 
+/* A counter that routing threads bump often: one cache line per stripe, a
+ * decision always bumps its own stripe, reads add them up. */
+#define LR_STRIPES 4
+typedef struct lr__striped {
+    struct {
+        _Atomic uint64_t v;
+        char pad[64 - sizeof(uint64_t)];
+    } s[LR_STRIPES];
+} lr__striped;
+
+static inline void lr__striped_add(lr__striped *c, uint32_t stripe)
+{
+    atomic_fetch_add_explicit(&c->s[stripe % LR_STRIPES].v, 1, memory_order_relaxed);
+}
+
+static inline uint64_t lr__striped_sum(lr__striped *c)
+{
+    uint64_t n = 0;
+    uint32_t i;
+    for (i = 0; i < LR_STRIPES; i++)
+        n += atomic_load_explicit(&c->s[i].v, memory_order_relaxed);
+    return n;
+}
+
 /* A counter shared by every roster that names the same rep or pool. */
 typedef struct lr__counter {
+    lr__striped assigned;
     const char *id;
-    _Atomic uint64_t assigned;
     struct lr__counter *next;
 } lr__counter;
 
@@ -185,12 +218,12 @@ struct leadroute_router {
 
     pthread_mutex_t gen_lock;     /* guards `gen` swaps and reads of the pointer */
     pthread_mutex_t swap_lock;    /* one table or roster replacement at a time */
-    lr__gen *gen;
+    _Atomic(lr__gen *) gen;       /* written under gen_lock; read bare to spot a change */
 
     pthread_mutex_t counter_lock; /* guards the counter lists (append only) */
     lr__counter *rep_counters, *pool_counters;
-    _Atomic uint64_t unrouted[LEADROUTE_UNROUTED_REASONS];
-    _Atomic uint64_t routed;
+    lr__striped unrouted[LEADROUTE_UNROUTED_REASONS];
+    lr__striped routed;
 
     leadroute_store store;
     void *store_user;
@@ -211,6 +244,10 @@ struct leadroute_router {
 };
 
 lr__gen *lr__gen_acquire(leadroute_router *r);
+/* The router's current generation for a decision that holds `held` (or
+ * NULL): `held` itself when still current, without locking; else a new
+ * reference, and `held` is released. */
+lr__gen *lr__gen_refresh(leadroute_router *r, lr__gen *held);
 void lr__gen_release(lr__gen *g);
 
 /* ---- strategies (strategy.c) ------------------------------------------- */

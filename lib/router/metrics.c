@@ -18,7 +18,7 @@ uint64_t leadroute_router_rep_assigned(leadroute_router *r, const char *rep_id)
     pthread_mutex_lock(&r->counter_lock);
     for (c = r->rep_counters; c; c = c->next)
         if (strcmp(c->id, rep_id) == 0) {
-            n = atomic_load_explicit(&c->assigned, memory_order_relaxed);
+            n = lr__striped_sum(&c->assigned);
             break;
         }
     pthread_mutex_unlock(&r->counter_lock);
@@ -42,7 +42,7 @@ uint64_t leadroute_router_unrouted(leadroute_router *r, uint32_t reason)
 {
     if (!r || reason >= LEADROUTE_UNROUTED_REASONS)
         return 0;
-    return atomic_load_explicit(&r->unrouted[reason], memory_order_relaxed);
+    return lr__striped_sum(&r->unrouted[reason]);
 }
 
 /* Spread and Jain's index of a pool's members' assignments (per unit of
@@ -53,7 +53,7 @@ static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, do
     uint32_t i;
     for (i = 0; i < p->nmembers; i++) {
         uint32_t ri = p->members[i];
-        double x = (double)atomic_load_explicit(&g->rep_counters[ri]->assigned, memory_order_relaxed);
+        double x = (double)lr__striped_sum(&g->rep_counters[ri]->assigned);
         if (p->strategy == LEADROUTE_STRATEGY_WEIGHTED)
             x /= g->roster->reps[ri].weight;
         if (i == 0 || x < lo)
@@ -163,10 +163,10 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
     o.len = 0;
     g = lr__gen_acquire(r);
     lr__out_fmt(&o, "{\"table_version\":\"%016" PRIx64 "\",\"routed\":%" PRIu64 ",\"unrouted\":{",
-                leadroute_table_hash(g->table), atomic_load_explicit(&r->routed, memory_order_relaxed));
+                leadroute_table_hash(g->table), lr__striped_sum(&r->routed));
     for (i = 0; i < LEADROUTE_UNROUTED_REASONS; i++)
         lr__out_fmt(&o, "%s\"%s\":%" PRIu64, i ? "," : "", reasons[i],
-                    atomic_load_explicit(&r->unrouted[i], memory_order_relaxed));
+                    lr__striped_sum(&r->unrouted[i]));
     lr__out_raw(&o, "},\"rules\":{", 11);
     nrules = leadroute_table_rule_count(g->table);
     for (i = 0; i < nrules; i++) {
@@ -180,7 +180,7 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
         if (i)
             lr__out_raw(&o, ",", 1);
         lr__out_str(&o, g->roster->reps[i].id);
-        lr__out_fmt(&o, ":%" PRIu64, atomic_load_explicit(&g->rep_counters[i]->assigned, memory_order_relaxed));
+        lr__out_fmt(&o, ":%" PRIu64, lr__striped_sum(&g->rep_counters[i]->assigned));
     }
     lr__out_raw(&o, "},\"pools\":{", 11);
     for (i = 0; i < g->roster->npools; i++) {
@@ -191,7 +191,7 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
             lr__out_raw(&o, ",", 1);
         lr__out_str(&o, p->id);
         lr__out_fmt(&o, ":{\"assigned\":%" PRIu64 ",\"members\":%u,\"spread\":",
-                    atomic_load_explicit(&g->pool_counters[i]->assigned, memory_order_relaxed), p->nmembers);
+                    lr__striped_sum(&g->pool_counters[i]->assigned), p->nmembers);
         lr__out_num(&o, spread);
         lr__out_raw(&o, ",\"jain\":", 8);
         lr__out_num(&o, jain);

@@ -60,9 +60,22 @@ lr__gen *lr__gen_acquire(leadroute_router *r)
 {
     lr__gen *g;
     pthread_mutex_lock(&r->gen_lock);
-    g = r->gen;
+    g = atomic_load_explicit(&r->gen, memory_order_relaxed);
     atomic_fetch_add_explicit(&g->refs, 1u, memory_order_relaxed);
     pthread_mutex_unlock(&r->gen_lock);
+    return g;
+}
+
+lr__gen *lr__gen_refresh(leadroute_router *r, lr__gen *held)
+{
+    lr__gen *g;
+    /* A held generation cannot be freed, so equal pointers mean the same
+     * one: the common case costs one load and no shared write. */
+    if (held && atomic_load_explicit(&r->gen, memory_order_acquire) == held)
+        return held;
+    g = lr__gen_acquire(r);
+    if (held)
+        lr__gen_release(held);
     return g;
 }
 
@@ -74,11 +87,10 @@ static lr__counter *lr__counter_get(leadroute_router *r, lr__counter **list, con
     for (c = *list; c; c = c->next)
         if (strcmp(c->id, id) == 0)
             return c;
-    if (!(c = lr__malloc(&r->alloc, sizeof *c + n + 1)))
+    if (!(c = lr__calloc(&r->alloc, 1, sizeof *c + n + 1)))
         return NULL;
     memcpy((char *)(c + 1), id, n + 1);
     c->id = (const char *)(c + 1);
-    atomic_init(&c->assigned, 0);
     c->next = *list;
     *list = c;
     return c;
@@ -182,8 +194,8 @@ static void lr__gen_install(leadroute_router *r, lr__gen *g)
 {
     lr__gen *old;
     pthread_mutex_lock(&r->gen_lock);
-    old = r->gen;
-    r->gen = g;
+    old = atomic_load_explicit(&r->gen, memory_order_relaxed);
+    atomic_store_explicit(&r->gen, g, memory_order_release);
     pthread_mutex_unlock(&r->gen_lock);
     lr__gen_release(old);
 }
@@ -194,7 +206,13 @@ static int64_t lr__system_now_ms(void *user_data)
 {
     struct timespec ts;
     (void)user_data;
+#ifdef CLOCK_REALTIME_COARSE
+    /* a few ms of resolution is plenty for a routing timestamp, and it is
+     * read on every call */
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
     clock_gettime(CLOCK_REALTIME, &ts);
+#endif
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -236,7 +254,7 @@ void leadroute_router_free(leadroute_router *r)
     if (!r)
         return;
     a = r->alloc;
-    lr__gen_release(r->gen);
+    lr__gen_release(atomic_load_explicit(&r->gen, memory_order_relaxed));
     for (c = r->rep_counters; c; c = n) {
         n = c->next;
         lr__free(&a, c);
@@ -308,9 +326,6 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     pthread_mutex_init(&r->swap_lock, NULL);
     pthread_mutex_init(&r->counter_lock, NULL);
     pthread_mutex_init(&r->pending_lock, NULL);
-    for (i = 0; i < LEADROUTE_UNROUTED_REASONS; i++)
-        atomic_init(&r->unrouted[i], 0);
-    atomic_init(&r->routed, 0);
     r->max_retries = o.max_retries ? o.max_retries : 64;
     r->dedupe_field = o.dedupe_field ? lr__strdup_a(&a, o.dedupe_field) : NULL;
     r->account_field = lr__strdup_a(&a, o.account_field ? o.account_field : "email");
@@ -330,7 +345,7 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     r->clock.now_ms = lr__system_now_ms;
     if ((rc = lr__gen_make(r, table, roster, NULL, &g)) != 0)
         goto fail;
-    r->gen = g;
+    atomic_store_explicit(&r->gen, g, memory_order_relaxed);
     *out = r;
     return LEADROUTE_OK;
 fail:
@@ -460,7 +475,7 @@ typedef struct lr__call {
 static void lr__count_unrouted(lr__call *c, uint32_t reason)
 {
     if (!(c->flags & LEADROUTE_ROUTE_DRY_RUN))
-        atomic_fetch_add_explicit(&c->r->unrouted[reason], 1, memory_order_relaxed);
+        lr__striped_add(&c->r->unrouted[reason], c->d->stripe);
 }
 
 static void lr__count_hit(lr__call *c)
@@ -499,18 +514,19 @@ static void lr__reason(leadroute_decision *d, const char *fmt, ...)
     d->reason = lr__decision_str(d, buf);
 }
 
+/* `rep` is the roster index of `rep_id` (borrowed), or LR_NONE when the id
+ * is not the roster's (copied). */
 static void lr__candidate_add(lr__call *c, uint32_t rep, const char *rep_id, const lr__pool *pool,
                               uint32_t verdict, const char *detail)
 {
     leadroute_decision *d = c->d;
     lr__candidate *k;
-    (void)rep;
     if (d->ncands == d->cap_cands &&
         lr__vec_reserve(&d->alloc, (void **)&d->cands, &d->cap_cands, (size_t)d->ncands + 1, sizeof *d->cands))
         return; /* the trace loses a line, the decision stands */
     k = &d->cands[d->ncands++];
-    k->rep_id = lr__decision_str(d, rep_id);
-    k->pool_id = pool ? lr__decision_str(d, pool->id) : LR_NONE;
+    k->rep_id = rep != LR_NONE ? lr__decision_ref(d, rep_id) : lr__decision_str(d, rep_id);
+    k->pool_id = pool ? lr__decision_ref(d, pool->id) : LR_NONE;
     k->verdict = verdict;
     k->detail = detail ? lr__decision_str(d, detail) : LR_NONE;
 }
@@ -831,8 +847,8 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     cm.account_key = c->account[0] ? c->account : NULL;
 
     d->how = how;
-    d->rep = lr__decision_str(d, rep->id);
-    d->pool = p ? lr__decision_str(d, p->id) : LR_NONE;
+    d->rep = lr__decision_ref(d, rep->id);
+    d->pool = p ? lr__decision_ref(d, p->id) : LR_NONE;
     d->rep_index = ri;
     d->pool_index = p ? (uint32_t)(p - c->ro->pools) : LR_NONE;
     if (c->flags & LEADROUTE_ROUTE_DRY_RUN) {
@@ -878,11 +894,11 @@ static int lr__direct(lr__call *c, uint32_t ri, const char *id)
     if ((v = lr__owner_checks(c, ri, 1, detail, sizeof detail)) < 0)
         return v;
     if (v) {
-        lr__candidate_add(c, ri, id, NULL, (uint32_t)v, detail);
+        lr__candidate_add(c, ri, c->ro->reps[ri].id, NULL, (uint32_t)v, detail);
         lr__reason(d, "direct owner %s cannot take it: %s", id, detail);
         return LR_FALL_THROUGH;
     }
-    lr__candidate_add(c, ri, id, NULL, LEADROUTE_VERDICT_CHOSEN, NULL);
+    lr__candidate_add(c, ri, c->ro->reps[ri].id, NULL, LEADROUTE_VERDICT_CHOSEN, NULL);
     v = lr__commit(c, ri, NULL, NULL, 0, LR_HOW_DIRECT);
     if (v == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
         lr__reason(d, "rule %s names %s as owner", c->rule_id, id);
@@ -914,10 +930,10 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     if (v) {
         char line[360];
         snprintf(line, sizeof line, "account owner: %s", detail);
-        lr__candidate_add(c, ri, holder, p, (uint32_t)v, line);
+        lr__candidate_add(c, ri, c->ro->reps[ri].id, p, (uint32_t)v, line);
         return LR_FALL_THROUGH;
     }
-    lr__candidate_add(c, ri, holder, p, LEADROUTE_VERDICT_CHOSEN, "account owner");
+    lr__candidate_add(c, ri, c->ro->reps[ri].id, p, LEADROUTE_VERDICT_CHOSEN, "account owner");
     if (c->trace) {
         uint32_t k;
         for (k = 0; k < p->nmembers; k++)
@@ -1030,7 +1046,7 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
         if (d->nchain == d->cap_chain &&
             lr__vec_reserve(&d->alloc, (void **)&d->chain, &d->cap_chain, (size_t)d->nchain + 1, sizeof *d->chain))
             return lr__error_nomem();
-        d->chain[d->nchain++] = lr__decision_str(d, p->id);
+        d->chain[d->nchain++] = lr__decision_ref(d, p->id);
         if ((rc = lr__pool_try(c, p)) != LR_FALL_THROUGH)
             return rc;
     }
@@ -1058,14 +1074,14 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
     } else if (p->on_empty == LEADROUTE_EMPTY_QUEUE) {
         d->status = LEADROUTE_ROUTE_QUEUED;
         d->queue = lr__decision_str(d, p->queue);
-        d->pool = lr__decision_str(d, p->id);
+        d->pool = lr__decision_ref(d, p->id);
         lr__reason(d, "no rep in %s could take it; queued in %s", chain, p->queue);
         return LR_DONE;
     } else {
         lr__reason(d, "no rep in %s could take it; the pool leaves it unassigned", chain);
     }
     d->status = LEADROUTE_ROUTE_UNASSIGNED;
-    d->pool = lr__decision_str(d, p->id);
+    d->pool = lr__decision_ref(d, p->id);
     lr__count_unrouted(c, LEADROUTE_UNROUTED_EMPTY);
     return LR_DONE;
 }
@@ -1087,12 +1103,9 @@ static const char *lr__out_text(const leadroute_result *res, uint32_t j, char *b
 }
 
 /* Reset a decision for a new call with generation `g`. */
-/* Forget the previous call (its generation too). */
+/* Forget the previous call; its generation stays for the next one to reuse. */
 static void lr__decision_clear(leadroute_decision *d)
 {
-    if (d->gen)
-        lr__gen_release(d->gen);
-    d->gen = NULL;
     d->status = 0;
     d->code = 0;
     d->how = LR_HOW_NONE;
@@ -1109,13 +1122,13 @@ static void lr__decision_clear(leadroute_decision *d)
     d->at_ms = 0;
     d->ncands = d->nchain = 0;
     d->text_len = 0;
+    d->next = 0;
 }
 
 static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
 {
     uint32_t n = g->roster->nreps;
     lr__decision_clear(d);
-    d->gen = g;
     d->table_hash = leadroute_table_hash(g->table);
     if (d->cap_avail < n + 1) {
         uint8_t *av = lr__calloc(&d->alloc, (size_t)n + 1, 1);
@@ -1251,7 +1264,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.flags = flags;
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
-    c.g = lr__gen_acquire(r);
+    c.g = d->gen = lr__gen_refresh(r, d->gen);
     c.ro = c.g->roster;
     if ((rc = lr__decision_reset(d, c.g)) != 0) {
         d->status = LEADROUTE_ROUTE_UNROUTED;
@@ -1301,7 +1314,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     }
     d->rule_index = (uint32_t)leadroute_result_rule(res, 0);
     c.rule_id = leadroute_result_rule_id(res, 0);
-    d->rule = lr__decision_str(d, c.rule_id);
+    d->rule = lr__decision_ref(d, c.rule_id);
     d->rule_line = leadroute_table_rule_line(c.g->table, d->rule_index);
     /* targets: indexes resolved at the swap; text only when one is not in the roster */
     owner_ri = c.g->rule_owner ? c.g->rule_owner[d->rule_index] : LR_NONE;
@@ -1394,11 +1407,11 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         return lr__unrouted(&c, rc);
     lr__count_hit(&c);
     if (d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run) {
-        atomic_fetch_add_explicit(&r->routed, 1, memory_order_relaxed);
+        lr__striped_add(&r->routed, d->stripe);
         if (d->rep_index != LR_NONE)
-            atomic_fetch_add_explicit(&c.g->rep_counters[d->rep_index]->assigned, 1, memory_order_relaxed);
+            lr__striped_add(&c.g->rep_counters[d->rep_index]->assigned, d->stripe);
         if (d->pool_index != LR_NONE)
-            atomic_fetch_add_explicit(&c.g->pool_counters[d->pool_index]->assigned, 1, memory_order_relaxed);
+            lr__striped_add(&c.g->pool_counters[d->pool_index]->assigned, d->stripe);
         lr__notify(&c);
     }
     return LEADROUTE_OK;
