@@ -16,22 +16,25 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: tests/run.sh [--quick] [--no-asan] [--no-valgrind] [--no-install] [--help]
+usage: tests/run.sh [--quick] [--no-asan] [--no-valgrind] [--no-tsan] [--no-install] [--help]
   --quick        phase 1 only (werror build, all suites)
   --no-asan      skip phase 2 (ASan+UBSan build)
   --no-valgrind  skip phase 3 (unit suite under valgrind)
+  --no-tsan      skip phase 4 (router and store tests under ThreadSanitizer)
   --no-install   do not install missing Debian packages
 EOF
 }
 
 run_asan=1
 run_valgrind=1
+run_tsan=1
 install=1
 for arg in "$@"; do
     case "$arg" in
-        --quick) run_asan=0; run_valgrind=0 ;;
+        --quick) run_asan=0; run_valgrind=0; run_tsan=0 ;;
         --no-asan) run_asan=0 ;;
         --no-valgrind) run_valgrind=0 ;;
+        --no-tsan) run_tsan=0 ;;
         --no-install) install=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "tests/run.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
@@ -190,6 +193,21 @@ if [ "$run_valgrind" -eq 1 ]; then
             --wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-origins=yes --quiet'
     else
         echo "tests/run.sh: skipping valgrind: build-test did not build" >&2
+    fi
+fi
+
+# ---- phase 4: ThreadSanitizer over the concurrent tests ----------------------
+
+if [ "$run_tsan" -eq 1 ]; then
+    echo "=== phase 4: build-tsan (thread), router and store tests"
+    tsan_tests=(test_router_threads test_memstore test_router)
+    if setup build-tsan -Db_sanitize=thread -Db_lundef=false &&
+        step meson compile -C build-tsan "${tsan_tests[@]}"; then
+        # The races are in the first seconds; the million-lead fairness runs
+        # already ran at full size in phases 1 and 2.
+        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 LEADROUTE_DIFF_SCALE=0.2 \
+            run_meson_test build-tsan -C build-tsan --print-errorlogs --no-rebuild --timeout-multiplier 5 \
+            "${tsan_tests[@]}"
     fi
 fi
 

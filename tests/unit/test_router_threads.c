@@ -548,7 +548,7 @@ static void test_round_robin_exact_random_availability(void **state)
     leadroute_availability av = { LEADROUTE_AVAILABILITY_VERSION, mask_avail };
     leadroute_decision *d = NULL;
     uint64_t rng = 12345;
-    size_t total = scaled(100000), done = 0, blocks = 0;
+    size_t total = scaled(1000000), done = 0, blocks = 0;
     int last = -1;
     unsigned long long per_rep[NREPS] = { 0 };
     ok(leadroute_router_set_availability(r, &av, NULL));
