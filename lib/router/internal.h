@@ -25,6 +25,7 @@ typedef struct lr__skill {
 
 typedef struct lr__rep {
     const char *id, *name;
+    uint32_t id_len;
     uint32_t *pools;          /* pool indexes */
     uint32_t npools;
     double weight;
@@ -83,6 +84,18 @@ typedef struct lr__candidate {
     uint32_t detail;      /* offset or LR_NONE */
 } lr__candidate;
 
+/* The last weighted state a decision wrote and its passes, per member:
+ * when the store hands the same text back (no one else picked in between),
+ * it need not be parsed again. Valid while the decision holds the roster. */
+typedef struct lr__wcache {
+    const void *pool;             /* NULL: empty */
+    char *text;
+    size_t len, cap;
+    uint64_t *pass;
+    uint32_t cap_pass;
+    uint64_t vt;
+} lr__wcache;
+
 /* How the rep was picked, for the trace. */
 typedef enum lr__how {
     LR_HOW_NONE = 0,
@@ -135,6 +148,7 @@ struct leadroute_decision {
     uint32_t cap_scratch;
     char *state_buf, *next_buf;   /* pool state read and written, kept between calls */
     size_t state_cap, next_cap;
+    lr__wcache wcache;
 };
 
 /* Append a string to the decision's text; returns its offset, LR_NONE on ENOMEM. */
@@ -269,6 +283,6 @@ typedef struct lr__state {
  * Returns the chosen position in `eligible`, or a negative error code. */
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
                       const uint32_t *open, const char *state, size_t state_len, lr__state *next,
-                      const lr__alloc *alloc);
+                      const lr__alloc *alloc, lr__wcache *cache);
 
 #endif

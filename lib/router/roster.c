@@ -356,6 +356,7 @@ static int lr__copy_reps(leadroute_roster *ro, const leadroute_rep *reps, size_t
         if ((in->pool_count && !in->pools) || (in->skill_count && !in->skills))
             return lr__error_set(LEADROUTE_EINVAL, "rep '%s': pools or skills are NULL with a count", in->id);
         r->id = lr__dup(ro, in->id);
+        r->id_len = (uint32_t)strlen(in->id);
         r->name = lr__dup(ro, in->name && in->name[0] ? in->name : in->id);
         if (!r->id || !r->name)
             return lr__error_nomem();

@@ -548,10 +548,18 @@ static int lr__free_mail(const char *d)
         "live.com", "mail.com", "mail.ru", "me.com", "msn.com", "outlook.com", "proton.me", "protonmail.com",
         "qq.com", "web.de", "yahoo.com", "yandex.ru", "zoho.com",
     };
-    size_t i;
-    for (i = 0; i < sizeof list / sizeof list[0]; i++)
-        if (strcmp(d, list[i]) == 0)
+    size_t lo = 0, hi = sizeof list / sizeof list[0];
+    /* sorted: a binary search, since every lead with an email asks */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(list[mid], d);
+        if (c == 0)
             return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return 0;
 }
 
@@ -1000,7 +1008,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         return LR_FALL_THROUGH;
     if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
         return rc;
-    pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc);
+    pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc,
+                             &d->wcache);
     if (pick < 0)
         return pick;
     if (c->trace) {
@@ -1264,7 +1273,10 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.flags = flags;
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
-    c.g = d->gen = lr__gen_refresh(r, d->gen);
+    c.g = lr__gen_refresh(r, d->gen);
+    if (c.g != d->gen)
+        d->wcache.pool = NULL; /* its pool pointer belongs to the old roster */
+    d->gen = c.g;
     c.ro = c.g->roster;
     if ((rc = lr__decision_reset(d, c.g)) != 0) {
         d->status = LEADROUTE_ROUTE_UNROUTED;

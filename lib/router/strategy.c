@@ -36,17 +36,18 @@ static int lr__state_add(lr__state *s, const lr__alloc *a, const char *text, siz
     return LEADROUTE_OK;
 }
 
-/* Decimal digits of `x`, appended: the state is written on every
- * assignment, so no printf. */
-static int lr__state_u64(lr__state *s, const lr__alloc *a, uint64_t x)
+/* Decimal digits of `x` at `out` (up to 20 bytes, no NUL); returns how
+ * many. The state is written on every assignment, so no printf. */
+static size_t lr__u64_digits(char *out, uint64_t x)
 {
     char tmp[24];
-    int n = 0;
+    size_t n = 0;
     do {
         tmp[sizeof tmp - 1 - n++] = (char)('0' + x % 10);
         x /= 10;
     } while (x);
-    return lr__state_add(s, a, tmp + sizeof tmp - n, (size_t)n);
+    memcpy(out, tmp + sizeof tmp - n, n);
+    return n;
 }
 
 /* Digits at p (before end) into *x; returns the first byte after them. */
@@ -88,7 +89,7 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const uint32_t *el, 
 }
 
 /* Weighted: stride scheduling. Each member has a pass; the eligible member
- * with the lowest pass gets the lead and its pass grows by 1e9 / weight, so
+ * with the lowest pass gets the lead and its pass grows by 1e7 / weight, so
  * over time shares follow the weights exactly. A member's pass is lifted to
  * the pool's virtual time (the pass of the last winner) before it competes:
  * someone back from leave, or new, joins the rotation instead of catching up
@@ -100,7 +101,7 @@ typedef struct lr__pass {
     uint64_t pass;
 } lr__pass;
 
-#define LR_STRIDE_UNIT 1e9
+#define LR_STRIDE_UNIT 1e7
 
 static uint64_t lr__stride(double weight)
 {
@@ -142,10 +143,37 @@ static uint32_t lr__parse_passes(const char *state, size_t len, uint64_t *vt, lr
     return n;
 }
 
-static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
-                             const char *state, size_t len, lr__state *next, const lr__alloc *a)
+/* Remember what was written, for the next pick of the same decision. */
+static void lr__wcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state *next, const uint64_t *pass,
+                            uint64_t vt, const lr__alloc *a)
 {
-    lr__pass *old, old_small[64];
+    c->pool = NULL;
+    if (c->cap < next->len) {
+        char *t = lr__realloc(a, c->text, c->cap, next->len);
+        if (!t)
+            return; /* only a cache */
+        c->text = t;
+        c->cap = next->len;
+    }
+    if (c->cap_pass < pool->nmembers) {
+        uint64_t *p = lr__realloc(a, c->pass, sizeof *p * c->cap_pass, sizeof *p * pool->nmembers);
+        if (!p)
+            return;
+        c->pass = p;
+        c->cap_pass = pool->nmembers;
+    }
+    memcpy(c->text, next->text, next->len);
+    c->len = next->len;
+    memcpy(c->pass, pass, sizeof *pass * pool->nmembers);
+    c->vt = vt;
+    c->pool = pool;
+}
+
+static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
+                             const char *state, size_t len, lr__state *next, const lr__alloc *a,
+                             lr__wcache *cache)
+{
+    lr__pass *old = NULL, old_small[64];
     uint64_t *pass, vt, base, pass_small[64];
     uint32_t nold, i, j, k, pick = 0;
     int rc = LEADROUTE_OK;
@@ -159,23 +187,31 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             return lr__error_nomem();
         pass = (uint64_t *)(old + pool->nmembers + 1);
     }
-    nold = lr__parse_passes(state, len, &vt, old, pool->nmembers);
-    /* every member's pass, lifted to vt if behind or unknown */
-    /* the state lists members in id order, as written below: walk both
-     * lists together, so matching is linear */
-    for (k = 0, j = 0; k < pool->nmembers; k++) {
-        const char *id = ro->reps[pool->members[k]].id;
-        size_t il = strlen(id);
-        uint32_t tries;
-        pass[k] = vt;
-        for (tries = 0; tries < nold; tries++, j = j + 1 < nold ? j + 1 : 0)
-            if (old[j].len == il && memcmp(old[j].id, id, il) == 0) {
-                if (old[j].pass > vt)
-                    pass[k] = old[j].pass;
-                j = j + 1 < nold ? j + 1 : 0;
-                break;
-            }
+    if (cache && cache->pool == pool && cache->len == len && memcmp(cache->text, state, len) == 0) {
+        /* the state this decision wrote last: its passes are known */
+        memcpy(pass, cache->pass, sizeof *pass * pool->nmembers);
+        vt = cache->vt;
+    } else {
+        nold = lr__parse_passes(state, len, &vt, old, pool->nmembers);
+        /* every member's pass, lifted to vt if behind or unknown; the state
+         * lists members in id order, as written below: walk both lists
+         * together, so matching is linear */
+        for (k = 0, j = 0; k < pool->nmembers; k++) {
+            const lr__rep *rep = &ro->reps[pool->members[k]];
+            uint32_t tries;
+            pass[k] = vt;
+            for (tries = 0; tries < nold; tries++, j = j + 1 < nold ? j + 1 : 0)
+                if (old[j].len == rep->id_len && memcmp(old[j].id, rep->id, rep->id_len) == 0) {
+                    if (old[j].pass > vt)
+                        pass[k] = old[j].pass;
+                    j = j + 1 < nold ? j + 1 : 0;
+                    break;
+                }
+        }
     }
+    for (k = 0; k < pool->nmembers; k++)
+        if (pass[k] < vt)
+            pass[k] = vt;
     /* lowest pass among the eligible; el and members are both in id order */
     {
         uint64_t best = UINT64_MAX;
@@ -198,15 +234,33 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     for (k = 0; k < pool->nmembers; k++)
         if (pass[k] < base)
             base = pass[k];
-    next->len = 0;
-    if ((rc = lr__state_add(next, a, "wr1 ", 4)) != 0 || (rc = lr__state_u64(next, a, vt - base)) != 0)
-        goto done;
-    for (k = 0; k < pool->nmembers; k++) {
-        const char *id = ro->reps[pool->members[k]].id;
-        if ((rc = lr__state_add(next, a, "\n", 1)) != 0 || (rc = lr__state_u64(next, a, pass[k] - base)) != 0 ||
-            (rc = lr__state_add(next, a, " ", 1)) != 0 || (rc = lr__state_add(next, a, id, strlen(id))) != 0)
+    for (k = 0; k < pool->nmembers; k++)
+        pass[k] -= base;
+    vt -= base;
+    /* written in one go into room reserved once: this runs for every lead */
+    {
+        size_t need = 4 + 21, w;
+        char *o;
+        for (k = 0; k < pool->nmembers; k++)
+            need += 1 + 21 + 1 + ro->reps[pool->members[k]].id_len;
+        if ((rc = lr__state_reserve(next, a, need + 1)) != 0)
             goto done;
+        o = next->text;
+        memcpy(o, "wr1 ", 4);
+        w = 4 + lr__u64_digits(o + 4, vt);
+        for (k = 0; k < pool->nmembers; k++) {
+            const lr__rep *rep = &ro->reps[pool->members[k]];
+            o[w++] = '\n';
+            w += lr__u64_digits(o + w, pass[k]);
+            o[w++] = ' ';
+            memcpy(o + w, rep->id, rep->id_len);
+            w += rep->id_len;
+        }
+        o[w] = 0;
+        next->len = w;
     }
+    if (cache)
+        lr__wcache_keep(cache, pool, next, pass, vt, a);
 done:
     if (old != old_small)
         lr__free(a, old);
@@ -226,7 +280,7 @@ static int lr__pick_least_loaded(const uint32_t *open, uint32_t n, lr__state *ne
 
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
                       const uint32_t *open, const char *state, size_t state_len, lr__state *next,
-                      const lr__alloc *alloc)
+                      const lr__alloc *alloc, lr__wcache *cache)
 {
     if (n == 0)
         return lr__error_set(LEADROUTE_EINVAL, "no eligible rep to pick from");
@@ -234,7 +288,7 @@ int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const ui
     case LEADROUTE_STRATEGY_ROUND_ROBIN:
         return lr__pick_round_robin(ro, eligible, n, state, state_len, next, alloc);
     case LEADROUTE_STRATEGY_WEIGHTED:
-        return lr__pick_weighted(ro, pool, eligible, n, state, state_len, next, alloc);
+        return lr__pick_weighted(ro, pool, eligible, n, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_LEAST_LOADED:
         if (!open)
             return lr__error_set(LEADROUTE_EINVAL, "least loaded needs open counts");
