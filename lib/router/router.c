@@ -1298,9 +1298,10 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     key = r->dedupe_field ? lr__lead_text(lead, r->dedupe_field) : lead->id;
     if (key) {
         size_t n = strlen(key);
-        lr__trim(&key, &n);
-        if (lr__text_check(key, r->dedupe_field, "dedupe key", NULL) != 0)
+        /* the lead id was checked above */
+        if (key != lead->id && lr__text_check(key, r->dedupe_field, "dedupe key", NULL) != 0)
             return lr__unrouted(&c, LEADROUTE_ELEAD);
+        lr__trim(&key, &n);
         if (n == 0)
             key = NULL;
         else
