@@ -317,3 +317,27 @@ int lr__csv_next(lr__csv *csv, int comments)
     }
     return 1;
 }
+
+int lr__csv_blank_record(const lr__csv *csv)
+{
+    uint32_t i;
+    for (i = 0; i < csv->nfields; i++) {
+        const char *s = csv->fields[i].text;
+        size_t n = csv->fields[i].len;
+        lr__trim(&s, &n);
+        if (n)
+            return 0;
+    }
+    return 1;
+}
+
+int lr__csv_quoted_comment(const lr__csv *csv)
+{
+    uint32_t i;
+    if (csv->nfields == 0 || csv->fields[0].len == 0 || csv->fields[0].text[0] != '#')
+        return 0;
+    for (i = 1; i < csv->nfields; i++)
+        if (csv->fields[i].len)
+            return 0;
+    return 1;
+}

@@ -50,4 +50,11 @@ int lr__csv_next(lr__csv *csv, int comments);
 
 void lr__csv_free(lr__csv *csv);
 
+/* 1 if every cell of the current record is blank (spaces only). */
+int lr__csv_blank_record(const lr__csv *csv);
+
+/* 1 if the current record is a comment or directive that a spreadsheet
+ * wrote as one quoted cell ("#...", then only empty cells). */
+int lr__csv_quoted_comment(const lr__csv *csv);
+
 #endif

@@ -1,5 +1,4 @@
 /* Leads from CSV: header row of field names, one lead per row. */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/csv.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/hash.h"
 #include "base/value.h"
 
@@ -82,18 +82,6 @@ static int row_error(reader *r, uint32_t line, const char *fmt, ...)
     return add_row_error(r, line, msg);
 }
 
-static int is_blank_record(const lr__csv *csv)
-{
-    for (uint32_t i = 0; i < csv->nfields; i++) {
-        const char *s = csv->fields[i].text;
-        size_t n = csv->fields[i].len;
-        lr__trim(&s, &n);
-        if (n)
-            return 0;
-    }
-    return 1;
-}
-
 static int ascii_ieq(const char *a, size_t n, const char *b)
 {
     size_t i;
@@ -119,7 +107,7 @@ static int read_header(reader *r, const leadroute_table *table)
         if (rc == 0)
             return lr__error_set_at(LEADROUTE_EPARSE, r->filename, csv->cur_line, 1,
                                     "no header row: the file holds no data");
-        if (!is_blank_record(csv))
+        if (!lr__csv_blank_record(csv))
             break;
     }
     /* trailing empty header cells, as spreadsheets write them, do not count */
@@ -286,7 +274,7 @@ static int read_row(reader *r)
     leadroute_leads *l = r->leads;
     uint32_t line = csv->line;
 
-    if (is_blank_record(csv))
+    if (lr__csv_blank_record(csv))
         return 0;
     if (csv->nfields < r->ncols)
         return row_error(r, line, "row has %u cells, the header has %u", csv->nfields, r->ncols);
@@ -455,43 +443,10 @@ int leadroute_leads_load(leadroute_leads **out, const char *path, const leadrout
     int rc = lr__alloc_init(&alloc, allocator);
     if (rc < 0)
         return rc;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        int err = errno;
-        char eb[128];
-        if (strerror_r(err, eb, sizeof eb) != 0)
-            snprintf(eb, sizeof eb, "error %d", err);
-        return lr__error_set(LEADROUTE_EIO, "cannot open '%s': %s", path, eb);
-    }
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 64 * 1024;
-            char *nb = ncap > cap ? lr__realloc(&alloc, buf, len, ncap) : NULL;
-            if (!nb) {
-                lr__free(&alloc, buf);
-                fclose(fp);
-                return lr__error_nomem();
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        int err = errno;
-        char eb[128];
-        if (strerror_r(err, eb, sizeof eb) != 0)
-            snprintf(eb, sizeof eb, "error %d", err);
-        lr__free(&alloc, buf);
-        fclose(fp);
-        return lr__error_set(LEADROUTE_EIO, "cannot read '%s': %s", path, eb);
-    }
-    fclose(fp);
+    size_t len = 0;
+    if ((rc = lr__file_read(path, &alloc, &buf, &len)) != 0)
+        return rc;
     rc = leadroute_leads_parse(out, buf, len, path, table, allocator);
     lr__free(&alloc, buf);
     return rc;

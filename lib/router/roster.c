@@ -1,6 +1,7 @@
 /* Rosters: reps and pools checked, copied and indexed once, then shared
  * read-only by every routing call. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,12 +83,15 @@ static int lr__tier_cmp(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
-uint32_t lr__roster_rep(const leadroute_roster *r, const char *id)
+/* Binary search for `id` among `n` records of `stride` bytes, sorted by the
+ * string pointer found `off` bytes into each. Returns the index or LR_NONE. */
+static uint32_t lr__find_sorted(const void *base, uint32_t n, size_t stride, size_t off, const char *id)
 {
-    uint32_t lo = 0, hi = r->nreps;
+    uint32_t lo = 0, hi = n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(r->reps[mid].id, id);
+        const char *key = *(const char *const *)((const char *)base + (size_t)mid * stride + off);
+        int c = strcmp(key, id);
         if (c == 0)
             return mid;
         if (c < 0)
@@ -98,20 +102,14 @@ uint32_t lr__roster_rep(const leadroute_roster *r, const char *id)
     return LR_NONE;
 }
 
+uint32_t lr__roster_rep(const leadroute_roster *r, const char *id)
+{
+    return lr__find_sorted(r->reps, r->nreps, sizeof *r->reps, offsetof(lr__rep, id), id);
+}
+
 uint32_t lr__roster_pool(const leadroute_roster *r, const char *id)
 {
-    uint32_t lo = 0, hi = r->npools;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(r->pools[mid].id, id);
-        if (c == 0)
-            return mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return LR_NONE;
+    return lr__find_sorted(r->pools, r->npools, sizeof *r->pools, offsetof(lr__pool, id), id);
 }
 
 /* Skill items are compared trimmed and case-folded. */
@@ -130,21 +128,7 @@ static char *lr__skill_norm(lr__arena *a, const char *s)
 
 int lr__skill_has(const lr__skill *s, const char *norm)
 {
-    uint32_t lo = 0, hi;
-    if (!s)
-        return 0;
-    hi = s->nitems;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(s->items[mid], norm);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
+    return s && lr__find_sorted(s->items, s->nitems, sizeof *s->items, 0, norm) != LR_NONE;
 }
 
 int lr__skill_norm_into(const char *item, char *out, size_t cap)
@@ -160,62 +144,16 @@ int lr__skill_norm_into(const char *item, char *out, size_t cap)
 
 static const lr__skill *lr__rep_skill(const lr__rep *rep, const char *skill)
 {
-    uint32_t lo = 0, hi = rep->nskills;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(rep->skills[mid].name, skill);
-        if (c == 0)
-            return &rep->skills[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    uint32_t i = lr__find_sorted(rep->skills, rep->nskills, sizeof *rep->skills, offsetof(lr__skill, name), skill);
+    return i == LR_NONE ? NULL : &rep->skills[i];
 }
 
 int lr__rep_has_skill(const lr__rep *rep, const char *skill, const char *item)
 {
     char norm[LEADROUTE_MAX_STRING + 1];
-    size_t n = strlen(item);
-    uint32_t lo = 0, hi = rep->nskills;
-    const lr__skill *s = NULL;
-    int found = 0;
-
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(rep->skills[mid].name, skill);
-        if (c == 0) {
-            s = &rep->skills[mid];
-            break;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (!s)
-        return 0;
-    lr__trim(&item, &n);
-    if (n > LEADROUTE_MAX_STRING)
-        return 0; /* longer than any skill item can be */
-    lr__fold(item, n, norm);
-    norm[n] = 0;
-    lo = 0;
-    hi = s->nitems;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(s->items[mid], norm);
-        if (c == 0) {
-            found = 1;
-            break;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return found;
+    const lr__skill *s = lr__rep_skill(rep, skill);
+    /* longer than any skill item can be: not there */
+    return s && lr__skill_norm_into(item, norm, sizeof norm) && lr__skill_has(s, norm);
 }
 
 static int lr__copy_skills(leadroute_roster *ro, const leadroute_rep *in, lr__rep *rep)

@@ -71,7 +71,6 @@
  * first cell). Whatever leadroute_roster_new() rejects (duplicate ids,
  * unknown pools, fallback cycles, ...) comes back with its code and message.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -79,6 +78,7 @@
 #include "base/alloc.h"
 #include "base/csv.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/hash.h"
 #include "base/value.h"
 
@@ -684,31 +684,6 @@ static int implicit_pools(parser *p)
     return LEADROUTE_OK;
 }
 
-static int blank_record(const lr__csv *csv)
-{
-    uint32_t i;
-    for (i = 0; i < csv->nfields; i++) {
-        const char *s = csv->fields[i].text;
-        size_t n = csv->fields[i].len;
-        lr__trim(&s, &n);
-        if (n)
-            return 0;
-    }
-    return 1;
-}
-
-/* A comment or directive a spreadsheet wrote as one quoted cell. */
-static int quoted_comment(const lr__csv *csv)
-{
-    uint32_t i;
-    if (csv->nfields == 0 || csv->fields[0].len == 0 || csv->fields[0].text[0] != '#')
-        return 0;
-    for (i = 1; i < csv->nfields; i++)
-        if (csv->fields[i].len)
-            return 0;
-    return 1;
-}
-
 static int read_all(parser *p)
 {
     int rc, any = 0;
@@ -716,7 +691,7 @@ static int read_all(parser *p)
         rc = lr__csv_next(&p->csv, 1);
         if (rc <= 0)
             break;
-        if (p->csv.is_comment || quoted_comment(&p->csv)) {
+        if (p->csv.is_comment || lr__csv_quoted_comment(&p->csv)) {
             const lr__csv_field *f = &p->csv.fields[0];
             any = 1;
             p->last_line = p->csv.line;
@@ -724,7 +699,7 @@ static int read_all(parser *p)
                 return rc;
             continue;
         }
-        if (blank_record(&p->csv))
+        if (lr__csv_blank_record(&p->csv))
             continue;
         any = 1;
         p->last_line = p->csv.line;
@@ -779,9 +754,8 @@ int leadroute_roster_parse(leadroute_roster **out, const char *text, size_t leng
 
 int leadroute_roster_load(leadroute_roster **out, const char *path, const leadroute_allocator *allocator)
 {
-    FILE *fp;
     char *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0;
     lr__alloc a;
     int rc;
 
@@ -791,35 +765,8 @@ int leadroute_roster_load(leadroute_roster **out, const char *path, const leadro
         return lr__error_set(LEADROUTE_EINVAL, "out and path must not be NULL");
     if ((rc = lr__alloc_init(&a, allocator)) != 0)
         return rc;
-    fp = fopen(path, "rb");
-    if (!fp)
-        return lr__error_set(LEADROUTE_EIO, "%s: cannot open: %s", path, strerror(errno));
-    for (;;) {
-        size_t got;
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = lr__realloc(&a, buf, cap, ncap);
-            if (!nb) {
-                lr__free(&a, buf);
-                fclose(fp);
-                return lr__error_nomem();
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0) {
-            if (ferror(fp)) {
-                int err = errno;
-                lr__free(&a, buf);
-                fclose(fp);
-                return lr__error_set(LEADROUTE_EIO, "%s: read error: %s", path, strerror(err));
-            }
-            break;
-        }
-    }
-    fclose(fp);
+    if ((rc = lr__file_read(path, &a, &buf, &len)) != 0)
+        return rc;
     rc = leadroute_roster_parse(out, buf, len, path, allocator);
     lr__free(&a, buf);
     return rc;

@@ -1,11 +1,11 @@
 /* Table text: directives, header and rule rows from CSV into the builder. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/csv.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/value.h"
 #include "table/internal.h"
 
@@ -188,31 +188,6 @@ static int lr__row(lr__parser *p)
     return lr__builder_add_rule_at(&p->b, &rule, &origin);
 }
 
-static int lr__blank_record(const lr__csv *csv)
-{
-    uint32_t i;
-    for (i = 0; i < csv->nfields; i++) {
-        const char *s = csv->fields[i].text;
-        size_t n = csv->fields[i].len;
-        lr__trim(&s, &n);
-        if (n)
-            return 0;
-    }
-    return 1;
-}
-
-/* A comment or directive a spreadsheet wrote as one (quoted) cell. */
-static int lr__quoted_comment(const lr__csv *csv)
-{
-    uint32_t i;
-    if (csv->nfields == 0 || csv->fields[0].len == 0 || csv->fields[0].text[0] != '#')
-        return 0;
-    for (i = 1; i < csv->nfields; i++)
-        if (csv->fields[i].len)
-            return 0;
-    return 1;
-}
-
 int leadroute_table_parse(leadroute_table **out, const char *text, size_t length, const char *filename,
                           const leadroute_table_options *options)
 {
@@ -238,7 +213,7 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
         rc = lr__csv_next(&p.csv, 1);
         if (rc <= 0)
             break;
-        if (p.csv.is_comment || lr__quoted_comment(&p.csv)) {
+        if (p.csv.is_comment || lr__csv_quoted_comment(&p.csv)) {
             const lr__csv_field *f = &p.csv.fields[0];
             if (f->len >= 2 && f->text[1] == '!') {
                 if ((rc = lr__directive(&p, f)) != 0)
@@ -246,7 +221,7 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
             }
             continue;
         }
-        if (lr__blank_record(&p.csv))
+        if (lr__csv_blank_record(&p.csv))
             continue;
         rc = p.header_seen ? lr__row(&p) : lr__header(&p);
         if (rc)
@@ -268,9 +243,8 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
 
 int leadroute_table_load(leadroute_table **out, const char *path, const leadroute_table_options *options)
 {
-    FILE *fp;
     char *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0;
     lr__alloc a;
     int rc;
 
@@ -282,34 +256,8 @@ int leadroute_table_load(leadroute_table **out, const char *path, const leadrout
                              options->version, LEADROUTE_TABLE_OPTIONS_VERSION);
     if ((rc = lr__alloc_init(&a, options ? options->allocator : NULL)) != 0)
         return rc;
-    fp = fopen(path, "rb");
-    if (!fp)
-        return lr__error_set(LEADROUTE_EIO, "%s: cannot open: %s", path, strerror(errno));
-    for (;;) {
-        size_t got;
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = lr__realloc(&a, buf, cap, ncap);
-            if (!nb) {
-                lr__free(&a, buf);
-                fclose(fp);
-                return lr__error_nomem();
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0) {
-            if (ferror(fp)) {
-                lr__free(&a, buf);
-                fclose(fp);
-                return lr__error_set(LEADROUTE_EIO, "%s: read error", path);
-            }
-            break;
-        }
-    }
-    fclose(fp);
+    if ((rc = lr__file_read(path, &a, &buf, &len)) != 0)
+        return rc;
     rc = leadroute_table_parse(out, buf, len, path, options);
     lr__free(&a, buf);
     return rc;
