@@ -210,7 +210,8 @@ typedef struct lr__gen {
     leadroute_table *table;
     leadroute_roster *roster;
     uint32_t out_owner, out_pool, out_queue, out_status, out_sla, out_tags; /* output index or LR_NONE */
-    _Atomic uint64_t *rule_hits;  /* per rule of `table` */
+    _Atomic uint64_t *rule_hits;  /* per rule of `table`, hit_stripes rows of nrules (see lr__hits_of) */
+    uint32_t hit_stripes, hit_rules;
     uint32_t *rule_owner;         /* per rule: rep index of its owner output, LR_NONE, or LR_LAZY (not a rep) */
     uint32_t *rule_pool;          /* per rule: pool index of its pool output, LR_NONE, or LR_LAZY (not a pool) */
     lr__counter **rep_counters;   /* per rep of `roster` */
@@ -256,6 +257,9 @@ struct leadroute_router {
     lr__pending *pending;
     uint32_t npending, cap_pending;
 };
+
+/* Hits of rule `i`, summed over its stripes. */
+uint64_t lr__gen_rule_hits(const lr__gen *g, size_t i);
 
 lr__gen *lr__gen_acquire(leadroute_router *r);
 /* The router's current generation for a decision that holds `held` (or

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE 1 /* PTHREAD_MUTEX_ADAPTIVE_NP, where the C library has it */
 /* The built-in store: claims, pool state and open counts in memory.
  *
  * Concurrency: no global lock.
@@ -20,6 +21,25 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "router/memstore.h"
+
+/* Locks are held for a few hundred nanoseconds: spin a little before
+ * sleeping, where the C library can (glibc's adaptive mutexes). */
+static int lr__ms_mutex_init(pthread_mutex_t *m)
+{
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    pthread_mutexattr_t attr;
+    int rc;
+    if (pthread_mutexattr_init(&attr) != 0)
+        return pthread_mutex_init(m, NULL);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    rc = pthread_mutex_init(m, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return rc;
+#else
+    return pthread_mutex_init(m, NULL);
+#endif
+}
+
 
 #define LR_MS_SHARDS 64u
 #define LR_MS_SHARD_BITS 6
@@ -139,7 +159,7 @@ static int lr__ms_dir_init(lr__ms_dir *d, const lr__alloc *a)
     lr__ms_dir_table *t = lr__ms_dir_table_new(a, LR_MS_FIRST_SLOTS);
     if (!t)
         return lr__error_nomem();
-    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+    if (lr__ms_mutex_init(&d->lock) != 0) {
         lr__free(a, t);
         return lr__error_nomem();
     }
@@ -299,7 +319,7 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
     p = lr__ms_alloc_lines(&m->alloc, sizeof *p + (size_t)len + 1, &block);
     if (!p)
         return lr__error_nomem();
-    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+    if (lr__ms_mutex_init(&p->lock) != 0) {
         lr__free(&m->alloc, block);
         return lr__error_nomem();
     }
@@ -668,6 +688,24 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         second = as < ks ? ks : as;
     }
 
+    /* Claim records are made before any lock (the key is usually new), and
+     * the shard tables grown before the pool is locked, so the pool lock,
+     * which every routing thread of that pool waits on, covers only the
+     * checks and the writes. Lock order: claim shards, then the pool. */
+    if (!(knew = lr__ms_claim_new(m, a->key, klen)) || (as && !(anew = lr__ms_claim_new(m, c->account_key, alen)))) {
+        lr__free(&m->alloc, knew);
+        return lr__error_nomem();
+    }
+    pthread_mutex_lock(&first->lock);
+    if (second != first)
+        pthread_mutex_lock(&second->lock);
+    if (as == ks) {
+        if ((rc = lr__ms_shard_reserve(m, ks, 1 + (anew != NULL))) != LEADROUTE_OK)
+            goto unlock_shards;
+    } else if ((rc = lr__ms_shard_reserve(m, ks, 1)) != LEADROUTE_OK ||
+               (as && (rc = lr__ms_shard_reserve(m, as, 1)) != LEADROUTE_OK)) {
+        goto unlock_shards;
+    }
     if (pool)
         pthread_mutex_lock(&pool->lock);
 
@@ -679,30 +717,27 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
             size_t tlen = 0;
             rc = m->parent.load_pool(m->parent_user, c->pool_id, tmp, sizeof tmp, &tlen, &cur);
             if (rc != LEADROUTE_OK)
-                goto unlock_pool;
+                goto unlock_all;
         }
         if (cur != c->expected_version) {
             rc = lr__error_set(LEADROUTE_ECONFLICT,
                                "store commit: pool \"%.100s\" is at version %llu, expected %llu", c->pool_id,
                                (unsigned long long)cur, (unsigned long long)c->expected_version);
-            goto unlock_pool;
+            goto unlock_all;
         }
     }
 
     /* 2. the rep's capacity (checked again when the count is raised) */
     if (c->capacity > 0 && (rc = lr__ms_parent_open(m, a->rep_id, &base)) != LEADROUTE_OK)
-        goto unlock_pool;
+        goto unlock_all;
     if (c->capacity > 0 &&
         lr__ms_clamp(base + atomic_load_explicit(&rep->open, memory_order_relaxed)) >= (int64_t)c->capacity) {
         rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" is at its capacity of %u open leads",
                            a->rep_id, c->capacity);
-        goto unlock_pool;
+        goto unlock_all;
     }
 
     /* 3. the claim */
-    pthread_mutex_lock(&first->lock);
-    if (second != first)
-        pthread_mutex_lock(&second->lock);
     if ((rc = lr__ms_holder(m, ks, kh, a->key, klen, kbuf, &ksl, &holder, &kcounted)) != LEADROUTE_OK)
         goto unlock_all;
     if (holder && (!a->previous || strcmp(holder, a->previous) != 0)) {
@@ -717,25 +752,16 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         take_account = aholder == NULL;
     }
 
-    /* Allocate everything, then change everything. */
-    if (!ksl->claim && !(knew = lr__ms_claim_new(m, a->key, klen)))
-        goto nomem;
-    if (take_account && !asl->claim && !(anew = lr__ms_claim_new(m, c->account_key, alen)))
-        goto nomem;
-    if (pool && c->state_length > pool->cap && !(nstate = lr__malloc(&m->alloc, c->state_length)))
-        goto nomem;
-    if (as == ks) {
-        if ((rc = lr__ms_shard_reserve(m, ks, (knew != NULL) + (anew != NULL))) != LEADROUTE_OK)
-            goto undo;
-    } else {
-        if ((knew && (rc = lr__ms_shard_reserve(m, ks, 1)) != LEADROUTE_OK) ||
-            (anew && (rc = lr__ms_shard_reserve(m, as, 1)) != LEADROUTE_OK))
-            goto undo;
+    /* Allocate what is left, then change everything. */
+    if (pool && c->state_length > pool->cap && !(nstate = lr__malloc(&m->alloc, c->state_length))) {
+        rc = lr__error_nomem();
+        goto unlock_all;
     }
     if (!lr__ms_open_add(rep, base, c->capacity)) {
         rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" is at its capacity of %u open leads",
                            a->rep_id, c->capacity);
-        goto undo;
+        lr__free(&m->alloc, nstate);
+        goto unlock_all;
     }
 
     if (pool) {
@@ -750,10 +776,10 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         pool->version = c->expected_version + 1;
         pool->written = 1;
     }
-    if (knew) {
-        ksl = lr__ms_shard_find(ks, kh, a->key, klen);  /* a grown table moved the slot */
+    if (!ksl->claim) {
         ksl->hash = kh;
         ksl->claim = knew;
+        knew = NULL;
         ks->count++;
     }
     ksl->claim->holder = rep;
@@ -761,10 +787,13 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     if (from_prev)
         atomic_fetch_sub_explicit(&prev->open, 1, memory_order_relaxed);
     if (take_account) {
-        if (anew) {
+        /* the lead's key may have just taken the slot found for the account */
+        if (as == ks)
             asl = lr__ms_shard_find(as, ah, c->account_key, alen);
+        if (!asl->claim) {
             asl->hash = ah;
             asl->claim = anew;
+            anew = NULL;
             as->count++;
         }
         asl->claim->holder = rep;
@@ -773,21 +802,17 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     atomic_store_explicit(&ks->assigned, atomic_load_explicit(&ks->assigned, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     rc = LEADROUTE_OK;
-    goto unlock_all;
 
-nomem:
-    rc = lr__error_nomem();
-undo:
-    lr__free(&m->alloc, knew);
-    lr__free(&m->alloc, anew);
-    lr__free(&m->alloc, nstate);
 unlock_all:
+    if (pool)
+        pthread_mutex_unlock(&pool->lock);
+unlock_shards:
     if (second != first)
         pthread_mutex_unlock(&second->lock);
     pthread_mutex_unlock(&first->lock);
-unlock_pool:
-    if (pool)
-        pthread_mutex_unlock(&pool->lock);
+    /* records made for keys that turned out to be held, or for a failed commit */
+    lr__free(&m->alloc, knew);
+    lr__free(&m->alloc, anew);
     return rc;
 }
 
@@ -911,7 +936,7 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
         s->slots = lr__calloc(&a, LR_MS_FIRST_SLOTS, sizeof *s->slots);
         if (!s->slots)
             goto nomem;
-        if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        if (lr__ms_mutex_init(&s->lock) != 0) {
             lr__free(&a, s->slots);
             goto nomem;
         }

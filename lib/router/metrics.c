@@ -33,7 +33,7 @@ uint64_t leadroute_router_rule_hits(leadroute_router *r, size_t index)
         return 0;
     g = lr__gen_acquire(r);
     if (index < leadroute_table_rule_count(g->table))
-        n = atomic_load_explicit(&g->rule_hits[index], memory_order_relaxed);
+        n = lr__gen_rule_hits(g, index);
     lr__gen_release(g);
     return n;
 }
@@ -173,7 +173,7 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
         if (i)
             lr__out_raw(&o, ",", 1);
         lr__out_str(&o, leadroute_table_rule_id(g->table, i));
-        lr__out_fmt(&o, ":%" PRIu64, atomic_load_explicit(&g->rule_hits[i], memory_order_relaxed));
+        lr__out_fmt(&o, ":%" PRIu64, lr__gen_rule_hits(g, i));
     }
     lr__out_raw(&o, "},\"reps\":{", 10);
     for (i = 0; i < g->roster->nreps; i++) {

@@ -15,11 +15,25 @@
 
 /* ---- generations: what one call sees ------------------------------------ */
 
+/* Rule hits, shared by generations with the same table. Striped like the
+ * other counters (a row of every rule per stripe) unless the table is huge. */
 typedef struct lr__hits {
     atomic_uint refs;
     size_t n;
+    uint32_t stripes;
     _Atomic uint64_t v[];
 } lr__hits;
+
+#define LR_STRIPED_RULES_MAX 1000000u
+
+uint64_t lr__gen_rule_hits(const lr__gen *g, size_t i)
+{
+    uint64_t n = 0;
+    uint32_t k;
+    for (k = 0; k < g->hit_stripes; k++)
+        n += atomic_load_explicit(&g->rule_hits[(size_t)k * g->hit_rules + i], memory_order_relaxed);
+    return n;
+}
 
 static lr__hits *lr__hits_of(const lr__gen *g)
 {
@@ -149,14 +163,18 @@ static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roste
     atomic_init(&g->refs, 1u);
     if (!hits) {
         size_t n = leadroute_table_rule_count(t);
-        if (!(hits = lr__calloc(&r->alloc, 1, sizeof *hits + sizeof(uint64_t) * (n + 1))))
+        uint32_t stripes = n <= LR_STRIPED_RULES_MAX ? LR_STRIPES : 1;
+        if (!(hits = lr__calloc(&r->alloc, 1, sizeof *hits + sizeof(uint64_t) * (n * stripes + 1))))
             goto nomem;
         atomic_init(&hits->refs, 1u);
         hits->n = n;
+        hits->stripes = stripes;
     } else {
         atomic_fetch_add_explicit(&hits->refs, 1u, memory_order_relaxed);
     }
     g->rule_hits = hits->v;
+    g->hit_stripes = hits->stripes;
+    g->hit_rules = (uint32_t)hits->n;
     g->rep_counters = lr__calloc(&r->alloc, (size_t)ro->nreps + 1, sizeof *g->rep_counters);
     g->pool_counters = lr__calloc(&r->alloc, (size_t)ro->npools + 1, sizeof *g->pool_counters);
     if (!g->rep_counters || !g->pool_counters)
@@ -481,7 +499,9 @@ static void lr__count_unrouted(lr__call *c, uint32_t reason)
 static void lr__count_hit(lr__call *c)
 {
     if (!(c->flags & LEADROUTE_ROUTE_DRY_RUN) && c->d->rule_index != LR_NONE)
-        atomic_fetch_add_explicit(&c->g->rule_hits[c->d->rule_index], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(
+            &c->g->rule_hits[(size_t)(c->d->stripe % c->g->hit_stripes) * c->g->hit_rules + c->d->rule_index], 1,
+            memory_order_relaxed);
 }
 
 static const leadroute_field *lr__lead_find(const leadroute_lead *lead, const char *name)
