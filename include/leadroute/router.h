@@ -60,10 +60,19 @@ typedef struct leadroute_rep {
     const leadroute_field *skills;  /**< named skill sets */
     size_t skill_count;
     int active;                     /**< 0: never offered a lead (INIT: 1) */
+    /** Most assignments over the last 24 hours, 7 days and 30 days (rolling,
+     *  counted from the store's assignment records). LEADROUTE_NO_CAP (INIT)
+     *  for none; 0 means paused: no new leads. */
+    uint32_t cap_day, cap_week, cap_month;
 } leadroute_rep;
 
+/** A cap that is not set. */
+#define LEADROUTE_NO_CAP UINT32_MAX
+
 #define LEADROUTE_REP_VERSION 1
-#define LEADROUTE_REP_INIT { LEADROUTE_REP_VERSION, NULL, NULL, NULL, 0, 1.0, 0, 0, NULL, 0, 1 }
+#define LEADROUTE_REP_INIT                                                                                 \
+    { LEADROUTE_REP_VERSION, NULL, NULL, NULL, 0, 1.0, 0, 0, NULL, 0, 1, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP,  \
+      LEADROUTE_NO_CAP }
 
 /** Initialise a rep with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
 LEADROUTE_API int leadroute_rep_init(leadroute_rep *rep, uint32_t version);
@@ -72,8 +81,17 @@ LEADROUTE_API int leadroute_rep_init(leadroute_rep *rep, uint32_t version);
 typedef enum leadroute_strategy {
     LEADROUTE_STRATEGY_ROUND_ROBIN = 1,  /**< next member by id after the last one served */
     LEADROUTE_STRATEGY_WEIGHTED = 2,     /**< stride scheduling: shares exactly follow weights */
-    LEADROUTE_STRATEGY_LEAST_LOADED = 3  /**< fewest open leads, ties by id */
+    LEADROUTE_STRATEGY_LEAST_LOADED = 3, /**< fewest open leads, ties by id */
+    LEADROUTE_STRATEGY_VALUE_BALANCED = 4 /**< lowest deal value assigned over the pool's value window,
+                                               then fewest assignments, ties by id */
 } leadroute_strategy;
+
+/** How a rep back from being away, or new to a pool, re-enters the rotation. */
+typedef enum leadroute_calibration {
+    LEADROUTE_CALIBRATE_JOIN = 0,     /**< at the pool's current level: no catch-up leads (default) */
+    LEADROUTE_CALIBRATE_CATCH_UP = 1  /**< keeps what it missed and catches up, at most one lead in
+                                           two until level (weighted and value-balanced pools) */
+} leadroute_calibration;
 
 /** What a pool does when no member can take the lead and it has no fallback. */
 typedef enum leadroute_empty_policy {
@@ -116,12 +134,23 @@ typedef struct leadroute_pool {
     const char *default_owner;              /**< rep id, for LEADROUTE_EMPTY_DEFAULT_OWNER */
     const char *queue;                      /**< queue name, for LEADROUTE_EMPTY_QUEUE */
     int owner_first;                        /**< give the lead to its account's owner first */
+    /** Most assignments from this pool over 24 h, 7 days, 30 days; LEADROUTE_NO_CAP
+     *  (INIT) for none, 0 = paused (the empty-pool policy applies). */
+    uint32_t cap_day, cap_week, cap_month;
+    double sla_minutes;                     /**< follow-up deadline when the rule gives none; 0 = none */
+    uint32_t max_hops;                      /**< reassignments of an overdue lead before it escalates (INIT 2) */
+    const char *escalation_pool;            /**< where it escalates: a pool (routed there), */
+    const char *escalation_owner;           /**< or else a rep; neither: it stays with its last rep */
+    uint32_t calibration;                   /**< ::leadroute_calibration */
+    const char *value_field;                /**< deal value for value balancing; NULL = "deal_value" */
+    uint32_t value_window_days;             /**< value balancing window; 0 = 30 */
 } leadroute_pool;
 
 #define LEADROUTE_POOL_VERSION 1
 #define LEADROUTE_POOL_INIT                                                                                \
     { LEADROUTE_POOL_VERSION, NULL, LEADROUTE_STRATEGY_ROUND_ROBIN, NULL, 0, NULL, NULL, 0, NULL,           \
-      LEADROUTE_EMPTY_UNASSIGNED, NULL, NULL, 0 }
+      LEADROUTE_EMPTY_UNASSIGNED, NULL, NULL, 0, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, 0.0, 2,  \
+      NULL, NULL, LEADROUTE_CALIBRATE_JOIN, NULL, 0 }
 
 /** Initialise a pool with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
 LEADROUTE_API int leadroute_pool_init(leadroute_pool *pool, uint32_t version);
@@ -182,7 +211,14 @@ typedef struct leadroute_assignment {
     const char *rule_id;     /**< matched rule */
     uint64_t table_hash;     /**< leadroute_table_hash() of the table used */
     int64_t at_ms;           /**< clock time of the decision, ms since the epoch */
-    double sla_minutes;      /**< from the table, 0 if none */
+    double sla_minutes;      /**< from the table, else the pool's default; 0 if none */
+    int64_t deadline_ms;     /**< follow-up due by then; 0 = no deadline */
+    double value;            /**< deal value of the lead (its pool's value field), 0 if none */
+    uint32_t hops;           /**< reassignments of this lead so far (0 on the first assignment) */
+    int escalated;           /**< 1: this assignment is an escalation */
+    const char *const *history; /**< in listings from the store: earlier reps of the lead, oldest first */
+    size_t history_count;
+    int64_t acknowledged_ms; /**< in listings: when the rep acknowledged it, 0 if not yet */
 } leadroute_assignment;
 
 #define LEADROUTE_ASSIGNMENT_VERSION 1
@@ -199,8 +235,11 @@ typedef struct leadroute_assignment {
  *    and copy the holder's rep id into `owner` (`owner_cap` bytes);
  * 4. write the pool state (`state_length` bytes, new version
  *    expected_version + 1); move the claim to the rep; add one open lead to
- *    the rep (and remove one from `previous`); record the assignment;
- *    claim `account_key` for the rep unless it is held already.
+ *    the rep (and remove one from `previous`); record the assignment (with
+ *    its time, deadline, value and hops, for `window` and `list_due`; a
+ *    reassignment appends `previous` to the lead's history and clears its
+ *    acknowledgement); claim `account_key` for the rep unless it is held
+ *    already.
  */
 typedef struct leadroute_commit {
     uint32_t version;                         /**< LEADROUTE_COMMIT_VERSION */
@@ -239,6 +278,24 @@ typedef struct leadroute_store {
     /** The lead of `key` is closed: release the claim, one open lead less for
      *  its rep. LEADROUTE_ENOTFOUND if not claimed. */
     int (*close)(void *user_data, const char *key);
+    /* Optional (NULL = not provided). Without `window`, rosters with caps or
+     * value-balanced pools are refused at routing time (LEADROUTE_ENOTSUP);
+     * without `acknowledge` and `list_due`, so are acknowledgements and ticks. */
+    /** Assignments committed at or after `since_ms` to `rep_id` (when
+     *  `pool_id` is NULL) or from `pool_id` (when `rep_id` is NULL): how many,
+     *  and their summed value. Reassignments count for the new rep. */
+    int (*window)(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
+                  double *value);
+    /** The holder of `key` acknowledged it at `at_ms`: its deadline no longer
+     *  applies. LEADROUTE_ENOTFOUND if not claimed. */
+    int (*acknowledge)(void *user_data, const char *key, int64_t at_ms);
+    /** Call `each` for every claimed, unacknowledged assignment whose
+     *  deadline is set and at or before `now_ms`, filled as at commit plus
+     *  `history` and `acknowledged_ms`, borrowed for the call. `each` never
+     *  calls the store. A non-zero return from `each` stops the listing and
+     *  is returned. */
+    int (*list_due)(void *user_data, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a),
+                    void *ctx);
 } leadroute_store;
 
 #define LEADROUTE_STORE_VERSION 1
@@ -468,6 +525,57 @@ LEADROUTE_API int leadroute_router_retry_notifications(leadroute_router *router,
  * @return LEADROUTE_OK, EINVAL, ENOMEM. Thread-safe towards `router`.
  */
 LEADROUTE_API int leadroute_router_fork(leadroute_router **out, leadroute_router *router);
+
+/* ---- follow-up deadlines ------------------------------------------------- */
+
+/**
+ * The rep holding `key` followed the lead up (at the router's clock time):
+ * its deadline no longer applies. Thread-safe.
+ * @return LEADROUTE_OK, EINVAL, ENOTFOUND (not claimed), ENOTSUP (the store
+ *         has no acknowledge method), ECALLBACK.
+ */
+LEADROUTE_API int leadroute_router_acknowledge(leadroute_router *router, const char *key);
+
+/**
+ * Gives a tick the lead of an overdue assignment, so that reassignment can
+ * apply the pool's skill filters and score tiers again. Return NULL when the
+ * host does not have it: the lead is then reassigned on pool membership,
+ * activity, caps, capacity and availability only. The lead must stay valid
+ * until the next call of the lookup or the end of the tick.
+ */
+typedef const leadroute_lead *(*leadroute_lead_lookup)(void *ctx, const char *key);
+
+/** What one tick did. */
+typedef struct leadroute_tick_stats {
+    uint32_t version;     /**< LEADROUTE_TICK_STATS_VERSION */
+    uint64_t due;         /**< overdue assignments listed */
+    uint64_t reassigned;  /**< moved to another rep of the same pool */
+    uint64_t escalated;   /**< moved to the escalation pool or owner */
+    uint64_t kept;        /**< no one could take them: they stay, still overdue */
+    uint64_t raced;       /**< someone else moved them first (another ticker, a close) */
+} leadroute_tick_stats;
+
+#define LEADROUTE_TICK_STATS_VERSION 1
+#define LEADROUTE_TICK_STATS_INIT { LEADROUTE_TICK_STATS_VERSION, 0, 0, 0, 0, 0 }
+
+/**
+ * Process follow-up deadlines at `now_ms` (the host calls this from its
+ * own scheduler; the library starts no threads). Every unacknowledged
+ * assignment whose deadline has passed is reassigned within its pool,
+ * never to a rep who held the lead before; after the pool's `max_hops`
+ * reassignments it escalates to the pool's escalation pool, else its
+ * escalation owner (a pool with neither keeps the lead where it is). Each
+ * move is one compare-and-swap commit on the lead's holder, so ticks are
+ * idempotent: two hosts ticking at once move a lead once. Each move is
+ * notified like an assignment. The new deadline counts from `now_ms`.
+ * @param lookup may be NULL (see ::leadroute_lead_lookup)
+ * @param stats  may be NULL; its version must be set
+ * @return LEADROUTE_OK; EINVAL, EVERSION, ENOTSUP (the store cannot list
+ *         deadlines), ECALLBACK, ENOMEM. A lead whose move fails is left as
+ *         it was and counted in `kept`. Thread-safe.
+ */
+LEADROUTE_API int leadroute_router_tick(leadroute_router *router, int64_t now_ms, leadroute_lead_lookup lookup,
+                                        void *lookup_ctx, leadroute_tick_stats *stats);
 
 /* ---- metrics ------------------------------------------------------------- */
 

@@ -44,6 +44,7 @@ void leadroute_decision_free(leadroute_decision *d)
     lr__free(&a, d->text);
     lr__free(&a, d->ext);
     lr__free(&a, d->avail);
+    lr__free(&a, d->excl);
     lr__free(&a, d->avail_reason);
     lr__free(&a, d->scratch);
     lr__free(&a, d->state_buf);
@@ -140,10 +141,8 @@ void lr__decision_finish(const leadroute_decision *cd)
         return;
     pool = lr__decision_at(d, d->pool);
     snprintf(buf, sizeof buf, "pool %s, %s among %u eligible of %u members", pool ? pool : "?",
-             d->strategy == LEADROUTE_STRATEGY_ROUND_ROBIN ? "round robin"
-             : d->strategy == LEADROUTE_STRATEGY_WEIGHTED  ? "weighted round robin"
-                                                           : "least loaded",
-             d->lazy_eligible, d->lazy_members);
+             lr__strategy_name(d->strategy) ? lr__strategy_name(d->strategy) : "strategy", d->lazy_eligible,
+             d->lazy_members);
     d->reason = lr__decision_str(d, buf);
 }
 

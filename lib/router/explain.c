@@ -98,16 +98,6 @@ static const char *lr__verdict_name(uint32_t v)
     }
 }
 
-static const char *lr__strategy_name(uint32_t s)
-{
-    switch (s) {
-    case LEADROUTE_STRATEGY_ROUND_ROBIN: return "round robin";
-    case LEADROUTE_STRATEGY_WEIGHTED: return "weighted round robin";
-    case LEADROUTE_STRATEGY_LEAST_LOADED: return "least loaded";
-    default: return NULL;
-    }
-}
-
 static const char *lr__how_name(const leadroute_decision *d)
 {
     switch (d->how) {
@@ -116,6 +106,7 @@ static const char *lr__how_name(const leadroute_decision *d)
     case LR_HOW_STRATEGY: return lr__strategy_name(d->strategy) ? lr__strategy_name(d->strategy) : "strategy";
     case LR_HOW_DEFAULT_OWNER: return "default owner";
     case LR_HOW_EXISTING: return "existing claim";
+    case LR_HOW_ESCALATION: return "escalation owner";
     default: return NULL;
     }
 }

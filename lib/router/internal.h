@@ -33,7 +33,13 @@ typedef struct lr__rep {
     int active;
     lr__skill *skills;        /* sorted by name */
     uint32_t nskills;
+    uint32_t caps[3];         /* day, week, month; LEADROUTE_NO_CAP = none */
 } lr__rep;
+
+/* The rolling windows of caps, in milliseconds. */
+#define LR_WINDOWS 3
+extern const int64_t lr__window_ms[LR_WINDOWS];
+extern const char *const lr__window_name[LR_WINDOWS];
 
 typedef struct lr__pool {
     const char *id;
@@ -50,6 +56,14 @@ typedef struct lr__pool {
     int owner_first;
     uint32_t *members;            /* rep indexes, in id order */
     uint32_t nmembers;
+    uint32_t caps[3];             /* day, week, month; LEADROUTE_NO_CAP = none */
+    double sla_minutes;           /* default deadline, 0 = none */
+    uint32_t max_hops;
+    uint32_t escalation_pool;     /* pool index or LR_NONE */
+    uint32_t escalation_owner;    /* rep index or LR_NONE */
+    uint32_t calibration;
+    const char *value_field;
+    uint32_t value_window_days;
     const lr__skill **fskills;    /* [filter * nmembers + member]: the member's set for that filter, or NULL */
 } lr__pool;
 
@@ -103,7 +117,8 @@ typedef enum lr__how {
     LR_HOW_ACCOUNT = 2,       /* the account's owner */
     LR_HOW_STRATEGY = 3,      /* the pool's strategy */
     LR_HOW_DEFAULT_OWNER = 4, /* an empty pool's default owner */
-    LR_HOW_EXISTING = 5       /* the key was claimed already */
+    LR_HOW_EXISTING = 5,      /* the key was claimed already */
+    LR_HOW_ESCALATION = 6     /* an overdue lead escalated to its pool's escalation owner */
 } lr__how;
 
 struct leadroute_decision {
@@ -123,6 +138,7 @@ struct leadroute_decision {
     uint32_t rep_index, pool_index; /* of the assignment in the roster used, or LR_NONE */
     uint32_t rule_line;
     uint32_t lazy_eligible, lazy_members;  /* for a LR_LAZY reason */
+    int64_t deadline_ms;          /* follow-up deadline of the assignment, 0 = none */
     double sla_minutes;
     uint64_t table_hash;
     int64_t at_ms;
@@ -142,6 +158,7 @@ struct leadroute_decision {
 
     /* per-call availability cache, by rep index: 0 = not asked, else verdict + 1 */
     uint8_t *avail;
+    uint8_t *excl;                /* per call, by rep index: 1 = an earlier holder of the lead (ticks) */
     uint32_t *avail_reason;       /* offsets */
     uint32_t cap_avail;
     uint32_t *scratch;            /* eligible rep indexes */
@@ -186,6 +203,11 @@ typedef struct lr__striped {
 static inline void lr__striped_add(lr__striped *c, uint32_t stripe)
 {
     atomic_fetch_add_explicit(&c->s[stripe % LR_STRIPES].v, 1, memory_order_relaxed);
+}
+
+static inline void lr__striped_add_n(lr__striped *c, uint32_t stripe, uint64_t n)
+{
+    atomic_fetch_add_explicit(&c->s[stripe % LR_STRIPES].v, n, memory_order_relaxed);
 }
 
 static inline uint64_t lr__striped_sum(lr__striped *c)
@@ -239,6 +261,7 @@ struct leadroute_router {
     lr__counter *rep_counters, *pool_counters;
     lr__striped unrouted[LEADROUTE_UNROUTED_REASONS];
     lr__striped routed;
+    lr__striped acknowledged, sla_breaches, reassignments;
 
     leadroute_store store;
     void *store_user;
@@ -285,6 +308,13 @@ typedef struct lr__state {
  * write the pool's next state into `next`. `open` gives open counts per
  * eligible rep for least loaded (may be NULL otherwise).
  * Returns the chosen position in `eligible`, or a negative error code. */
+/* "round robin", "weighted round robin", ...; NULL if unknown. */
+const char *lr__strategy_name(uint32_t strategy);
+
+/* Value balancing: the lowest summed value, then the fewest assignments,
+ * then the first (eligible reps come in id order). */
+int lr__pick_value(const double *value, const uint64_t *count, uint32_t n);
+
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
                       const uint32_t *open, const char *state, size_t state_len, lr__state *next,
                       const lr__alloc *alloc, lr__wcache *cache);

@@ -33,6 +33,9 @@ int leadroute_pool_init(leadroute_pool *pool, uint32_t version)
     return LEADROUTE_OK;
 }
 
+const int64_t lr__window_ms[LR_WINDOWS] = { 24LL * 3600 * 1000, 7LL * 24 * 3600 * 1000, 30LL * 24 * 3600 * 1000 };
+const char *const lr__window_name[LR_WINDOWS] = { "24h", "7d", "30d" };
+
 /* An id: 1..LEADROUTE_MAX_NAME bytes of UTF-8 with no control characters
  * (ids go into one-line pool state, CSV and JSON). */
 static int lr__check_id(const char *id, const char *what, size_t index)
@@ -222,7 +225,7 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
                                  in->version, LEADROUTE_POOL_VERSION);
         if ((rc = lr__check_id(in->id, "pool", i)) != 0)
             return rc;
-        if (in->strategy < LEADROUTE_STRATEGY_ROUND_ROBIN || in->strategy > LEADROUTE_STRATEGY_LEAST_LOADED)
+        if (in->strategy < LEADROUTE_STRATEGY_ROUND_ROBIN || in->strategy > LEADROUTE_STRATEGY_VALUE_BALANCED)
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': unknown strategy %u", in->id, in->strategy);
         if (in->on_empty < LEADROUTE_EMPTY_UNASSIGNED || in->on_empty > LEADROUTE_EMPTY_QUEUE)
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': unknown empty-pool policy %u", in->id, in->on_empty);
@@ -235,8 +238,26 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
         if ((in->filter_count && !in->filters) || (in->tier_count && !in->tiers))
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filters or tiers are NULL with a count", in->id);
         if ((rc = lr__check_name(in->queue, "queue", in->id)) != 0 ||
-            (rc = lr__check_name(in->score_field, "score field", in->id)) != 0)
+            (rc = lr__check_name(in->score_field, "score field", in->id)) != 0 ||
+            (rc = lr__check_name(in->value_field, "value field", in->id)) != 0)
             return rc;
+        if (!isfinite(in->sla_minutes) || in->sla_minutes < 0)
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': sla_minutes must be a finite number >= 0", in->id);
+        if (in->calibration > LEADROUTE_CALIBRATE_CATCH_UP)
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': unknown calibration %u", in->id, in->calibration);
+        if (in->value_window_days > 31)
+            return lr__error_set(LEADROUTE_EINVAL, "pool '%s': the value window is at most 31 days", in->id);
+        p->caps[0] = in->cap_day;
+        p->caps[1] = in->cap_week;
+        p->caps[2] = in->cap_month;
+        p->sla_minutes = in->sla_minutes;
+        p->max_hops = in->max_hops;
+        p->calibration = in->calibration;
+        p->value_window_days = in->value_window_days ? in->value_window_days : 30;
+        p->value_field = lr__dup(ro, in->value_field && in->value_field[0] ? in->value_field : "deal_value");
+        p->escalation_pool = p->escalation_owner = LR_NONE;
+        if (!p->value_field)
+            return lr__error_nomem();
         p->id = lr__dup(ro, in->id);
         p->strategy = in->strategy;
         p->on_empty = in->on_empty;
@@ -302,6 +323,9 @@ static int lr__copy_reps(leadroute_roster *ro, const leadroute_rep *reps, size_t
         r->capacity = in->capacity;
         r->tier = in->tier;
         r->active = in->active != 0;
+        r->caps[0] = in->cap_day;
+        r->caps[1] = in->cap_week;
+        r->caps[2] = in->cap_month;
         if ((rc = lr__copy_skills(ro, in, r)) != 0)
             return rc;
     }
@@ -444,6 +468,18 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
                                    in->fallback);
                 goto fail;
             }
+        }
+        if (in->escalation_pool && in->escalation_pool[0] &&
+            (p->escalation_pool = lr__roster_pool(ro, in->escalation_pool)) == LR_NONE) {
+            rc = lr__error_set(LEADROUTE_EINVAL, "pool '%s': escalation pool '%s' is not defined", in->id,
+                               in->escalation_pool);
+            goto fail;
+        }
+        if (in->escalation_owner && in->escalation_owner[0] &&
+            (p->escalation_owner = lr__roster_rep(ro, in->escalation_owner)) == LR_NONE) {
+            rc = lr__error_set(LEADROUTE_EINVAL, "pool '%s': escalation owner '%s' is not a rep", in->id,
+                               in->escalation_owner);
+            goto fail;
         }
         if (in->default_owner && in->default_owner[0]) {
             if ((p->default_owner = lr__roster_rep(ro, in->default_owner)) == LR_NONE) {

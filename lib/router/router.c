@@ -484,6 +484,10 @@ typedef struct lr__call {
     char account[LEADROUTE_MAX_STRING + 16]; /* "account:" + domain, or "" */
     char previous[LEADROUTE_MAX_NAME + 1];  /* holder when reassigning, or "" */
     uint32_t previous_rep;                  /* its index, LR_NONE */
+    int has_excl;                           /* d->excl marks earlier holders */
+    uint32_t hops;                          /* reassignments before this one */
+    int escalated;
+    char note[160];                         /* why a pool of the chain took no one (caps) */
     lr__state next;
     char *state;                            /* pool state read from the store */
     size_t state_cap;
@@ -746,6 +750,67 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
     return 0;
 }
 
+static int lr__excluded(const lr__call *c, uint32_t ri, char *detail, size_t cap)
+{
+    if (ri == c->previous_rep) {
+        if (cap)
+            snprintf(detail, cap, "previous holder");
+        return 1;
+    }
+    if (c->has_excl && c->d->excl[ri]) {
+        if (cap)
+            snprintf(detail, cap, "earlier holder of this lead");
+        return 1;
+    }
+    return 0;
+}
+
+/* Assignments since `since_ms` to a rep or from a pool, through the store. */
+static int lr__window(lr__call *c, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
+                      double *value)
+{
+    leadroute_router *r = c->r;
+    double v = 0;
+    int rc;
+    *count = 0;
+    if (!r->store.window)
+        return lr__error_set(LEADROUTE_ENOTSUP,
+                             "the store has no window method: assignment caps and value balancing need it");
+    if ((rc = r->store.window(r->store_user, rep_id, pool_id, since_ms, count, &v)) != 0)
+        return lr__callback_failed("store window", rc);
+    if (value)
+        *value = v;
+    return LEADROUTE_OK;
+}
+
+/* Rolling caps (`caps` of a rep or a pool): 0 if under all of them, else a
+ * verdict with the detail "at capacity (24h: 12/12)" or "paused". */
+static int lr__caps_check(lr__call *c, const uint32_t caps[LR_WINDOWS], const char *rep_id, const char *pool_id,
+                          char *detail, size_t cap)
+{
+    uint32_t w;
+    for (w = 0; w < LR_WINDOWS; w++) {
+        uint64_t n;
+        int rc;
+        if (caps[w] == LEADROUTE_NO_CAP)
+            continue;
+        if (caps[w] == 0) {
+            if (cap)
+                snprintf(detail, cap, "paused (%s cap 0)", lr__window_name[w]);
+            return LEADROUTE_VERDICT_AT_CAPACITY;
+        }
+        if ((rc = lr__window(c, rep_id, pool_id, c->d->at_ms - lr__window_ms[w], &n, NULL)) != 0)
+            return rc;
+        if (n >= caps[w]) {
+            if (cap)
+                snprintf(detail, cap, "at capacity (%s: %llu/%u)", lr__window_name[w], (unsigned long long)n,
+                         caps[w]);
+            return LEADROUTE_VERDICT_AT_CAPACITY;
+        }
+    }
+    return 0;
+}
+
 /* Capacity (from the store) then availability (from the host, cached per
  * call). 0 = can take it; else a verdict; negative = callback error. */
 static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detail, size_t cap)
@@ -768,6 +833,8 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
             return LEADROUTE_VERDICT_AT_CAPACITY;
         }
     }
+    if ((rc = lr__caps_check(c, rep->caps, rep->id, NULL, detail, cap)) != 0)
+        return rc;
     if (!r->has_availability)
         return 0;
     if (d->avail[ri] == 0) {
@@ -806,10 +873,8 @@ static int lr__owner_checks(lr__call *c, uint32_t ri, int live, char *detail, si
         snprintf(detail, cap, "inactive");
         return LEADROUTE_VERDICT_EXCLUDED;
     }
-    if (ri == c->previous_rep) {
-        snprintf(detail, cap, "previous holder");
+    if (lr__excluded(c, ri, detail, cap))
         return LEADROUTE_VERDICT_EXCLUDED;
-    }
     return live ? lr__live_checks(c, ri, NULL, detail, cap) : 0;
 }
 
@@ -838,6 +903,16 @@ static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t 
     return LEADROUTE_OK;
 }
 
+/* The lead's deal value: the pool's value field (default "deal_value"), a
+ * number or a numeric string; 0 when missing. */
+static double lr__lead_value(lr__call *c, const lr__pool *p)
+{
+    double v = 0;
+    if (!lr__lead_score(c->lead, p ? p->value_field : "deal_value", &v) || !(v > 0))
+        return 0;
+    return v;
+}
+
 typedef enum { LR_DONE = 0, LR_RETRY = 1 } lr__step;
 
 /* Commit the assignment of rep `ri`. Returns LR_DONE with the decision
@@ -863,7 +938,15 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     a.rule_id = c->rule_id;
     a.table_hash = d->table_hash;
     a.at_ms = d->at_ms;
+    /* the follow-up deadline: the rule's SLA, else the pool's */
+    if (d->sla_minutes <= 0 && p && p->sla_minutes > 0)
+        d->sla_minutes = p->sla_minutes;
     a.sla_minutes = d->sla_minutes;
+    a.deadline_ms = d->sla_minutes > 0 ? d->at_ms + (int64_t)llround(d->sla_minutes * 60000.0) : 0;
+    a.value = lr__lead_value(c, p);
+    a.hops = c->hops;
+    a.escalated = c->escalated;
+    d->deadline_ms = a.deadline_ms;
     memset(&cm, 0, sizeof cm);
     cm.version = LEADROUTE_COMMIT_VERSION;
     cm.assignment = &a;
@@ -975,6 +1058,49 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     return rc;
 }
 
+/* Value balancing: each eligible rep's summed deal value and count over the
+ * pool's window. Joining at the level: a rep with nothing in the last 24
+ * hours (back from leave, or new) counts as the lowest sum among those who
+ * had leads, so it is not handed every big deal until it is level. */
+static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, uint32_t n)
+{
+    leadroute_decision *d = c->d;
+    double *value;
+    uint64_t *count, recent;
+    uint8_t *idle;
+    double level = -1;
+    uint32_t i;
+    int rc;
+    size_t bytes = (sizeof *value + sizeof *count + 1) * (size_t)n;
+    void *mem = lr__malloc(&d->alloc, bytes);
+    if (!mem)
+        return lr__error_nomem();
+    value = mem;
+    count = (uint64_t *)(value + n);
+    idle = (uint8_t *)(count + n);
+    for (i = 0; i < n; i++) {
+        const lr__rep *rep = &c->ro->reps[el[i]];
+        if ((rc = lr__window(c, rep->id, NULL, d->at_ms - (int64_t)p->value_window_days * 86400000LL, &count[i],
+                             &value[i])) != 0)
+            goto done;
+        idle[i] = 0;
+        if (p->calibration == LEADROUTE_CALIBRATE_JOIN) {
+            if ((rc = lr__window(c, rep->id, NULL, d->at_ms - lr__window_ms[0], &recent, NULL)) != 0)
+                goto done;
+            idle[i] = recent == 0;
+            if (!idle[i] && (level < 0 || value[i] < level))
+                level = value[i];
+        }
+    }
+    for (i = 0; i < n && level >= 0; i++)
+        if (idle[i] && value[i] < level)
+            value[i] = level;
+    rc = lr__pick_value(value, count, n);
+done:
+    lr__free(&d->alloc, mem);
+    return rc;
+}
+
 /* Try one pool: LR_DONE, LR_RETRY, LR_FALL_THROUGH (no one), or error. */
 static int lr__pool_try(lr__call *c, const lr__pool *p)
 {
@@ -989,6 +1115,20 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
 
     if ((rc = lr__account_owner(c, p)) != LR_FALL_THROUGH)
         return rc;
+    /* the pool's own rolling caps: when reached, no member takes the lead */
+    if (p->caps[0] != LEADROUTE_NO_CAP || p->caps[1] != LEADROUTE_NO_CAP || p->caps[2] != LEADROUTE_NO_CAP) {
+        char why[120];
+        int v = lr__caps_check(c, p->caps, NULL, p->id, why, sizeof why);
+        if (v < 0)
+            return v;
+        if (v) {
+            snprintf(c->note, sizeof c->note, "pool %s %s", p->id, why);
+            if (c->trace)
+                for (i = 0; i < p->nmembers; i++)
+                    lr__candidate_add(c, p->members[i], c->ro->reps[p->members[i]].id, p, (uint32_t)v, c->note);
+            return LR_FALL_THROUGH;
+        }
+    }
     if (d->cap_scratch < 2 * p->nmembers + 2) {
         uint32_t cap = d->cap_scratch;
         if (lr__vec_reserve(&d->alloc, (void **)&d->scratch, &cap, 2 * (size_t)p->nmembers + 2,
@@ -1009,9 +1149,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         if (!rep->active) {
             v = LEADROUTE_VERDICT_EXCLUDED;
             snprintf(detail, sizeof detail, "inactive");
-        } else if (ri == c->previous_rep) {
+        } else if (lr__excluded(c, ri, detail, sizeof detail)) {
             v = LEADROUTE_VERDICT_EXCLUDED;
-            snprintf(detail, sizeof detail, "previous holder");
         } else if ((v = (int)lr__static_checks(c, p, &pv, i, rep, detail, cap)) == 0) {
             v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, cap);
             if (v < 0)
@@ -1026,12 +1165,18 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     }
     if (n == 0)
         return LR_FALL_THROUGH;
-    if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
-        return rc;
-    pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc,
-                             &d->wcache);
-    if (pick < 0)
-        return pick;
+    if (p->strategy == LEADROUTE_STRATEGY_VALUE_BALANCED) {
+        if ((pick = lr__value_pick(c, p, el, n)) < 0)
+            return pick;
+        c->next.len = 0;
+    } else {
+        if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
+            return rc;
+        pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc,
+                                 &d->wcache);
+        if (pick < 0)
+            return pick;
+    }
     if (c->trace) {
         d->state_before = lr__decision_strn(d, c->state ? c->state : "", len);
         d->state_after = lr__decision_strn(d, c->next.text ? c->next.text : "", c->next.len);
@@ -1047,8 +1192,11 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         lr__candidate_add(c, el[pick], c->ro->reps[el[pick]].id, p, LEADROUTE_VERDICT_CHOSEN, NULL);
     }
     d->strategy = p->strategy;
-    rc = lr__commit(c, el[pick], p, p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED ? NULL : &c->next, version,
-                    LR_HOW_STRATEGY);
+    rc = lr__commit(c, el[pick], p,
+                    p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED || p->strategy == LEADROUTE_STRATEGY_VALUE_BALANCED
+                        ? NULL
+                        : &c->next,
+                    version, LR_HOW_STRATEGY);
     if (rc == LR_RETRY)
         d->ncands = mark;
     else if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED) {
@@ -1104,10 +1252,12 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
         d->status = LEADROUTE_ROUTE_QUEUED;
         d->queue = lr__decision_str(d, p->queue);
         d->pool = lr__decision_ref(d, p->id);
-        lr__reason(d, "no rep in %s could take it; queued in %s", chain, p->queue);
+        lr__reason(d, "no rep in %s could take it%s%s; queued in %s", chain, c->note[0] ? ": " : "", c->note,
+                   p->queue);
         return LR_DONE;
     } else {
-        lr__reason(d, "no rep in %s could take it; the pool leaves it unassigned", chain);
+        lr__reason(d, "no rep in %s could take it%s%s; the pool leaves it unassigned", chain, c->note[0] ? ": " : "",
+                   c->note);
     }
     d->status = LEADROUTE_ROUTE_UNASSIGNED;
     d->pool = lr__decision_ref(d, p->id);
@@ -1143,6 +1293,7 @@ static void lr__decision_clear(leadroute_decision *d)
     d->lead_id = d->key = d->previous = d->state_before = d->state_after = LR_NONE;
     d->rule_index = LR_NONE;
     d->rep_index = d->pool_index = LR_NONE;
+    d->deadline_ms = 0;
     d->rule_line = 0;
     d->sla_minutes = 0;
     d->table_hash = 0;
@@ -1161,19 +1312,24 @@ static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
     d->table_hash = leadroute_table_hash(g->table);
     if (d->cap_avail < n + 1) {
         uint8_t *av = lr__calloc(&d->alloc, (size_t)n + 1, 1);
+        uint8_t *ex = lr__calloc(&d->alloc, (size_t)n + 1, 1);
         uint32_t *ar = lr__calloc(&d->alloc, (size_t)n + 1, sizeof *ar);
-        if (!av || !ar) {
+        if (!av || !ar || !ex) {
             lr__free(&d->alloc, av);
+            lr__free(&d->alloc, ex);
             lr__free(&d->alloc, ar);
             return lr__error_nomem();
         }
         lr__free(&d->alloc, d->avail);
+        lr__free(&d->alloc, d->excl);
         lr__free(&d->alloc, d->avail_reason);
         d->avail = av;
+        d->excl = ex;
         d->avail_reason = ar;
         d->cap_avail = n + 1;
     } else {
         memset(d->avail, 0, n);
+        memset(d->excl, 0, n);
     }
     if (d->result_table != g->table) {
         leadroute_allocator allocator;
@@ -1293,6 +1449,10 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.flags = flags;
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
+    c.has_excl = 0;
+    c.hops = 0;
+    c.escalated = 0;
+    c.note[0] = 0;
     c.g = lr__gen_refresh(r, d->gen);
     if (c.g != d->gen)
         d->wcache.pool = NULL; /* its pool pointer belongs to the old roster */
@@ -1604,4 +1764,279 @@ int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
     f->clock_user = r->clock_user;
     *out = f;
     return LEADROUTE_OK;
+}
+
+/* ---- follow-up deadlines ------------------------------------------------------ */
+
+int leadroute_router_acknowledge(leadroute_router *r, const char *key)
+{
+    char k[LEADROUTE_MAX_STRING + 8];
+    size_t n;
+    int rc;
+    if (!r || !key)
+        return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
+    if (lr__text_measure(key, LEADROUTE_MAX_STRING, &n) != 0 || n == 0)
+        return lr__error_set(LEADROUTE_EINVAL, "key must be 1..%d bytes of UTF-8", LEADROUTE_MAX_STRING);
+    if (!r->store.acknowledge)
+        return lr__error_set(LEADROUTE_ENOTSUP, "the store has no acknowledge method");
+    lr__trim(&key, &n);
+    memcpy(k, "lead:", 5);
+    memcpy(k + 5, key, n);
+    k[5 + n] = 0;
+    rc = r->store.acknowledge(r->store_user, k, r->clock.now_ms(r->clock_user));
+    if (rc == LEADROUTE_ENOTFOUND)
+        return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
+    if (rc != 0)
+        return lr__callback_failed("store acknowledge", rc);
+    lr__striped_add(&r->acknowledged, 0);
+    return LEADROUTE_OK;
+}
+
+/* An overdue assignment, copied out of the store's listing. */
+typedef struct lr__due {
+    const char *key, *lead_id, *rep, *pool, *rule;
+    const char **history;
+    uint32_t nhistory, hops;
+    double sla_minutes;
+    uint64_t table_hash;
+} lr__due;
+
+typedef struct lr__due_list {
+    lr__arena arena;
+    lr__alloc *alloc;
+    lr__due *v;
+    uint32_t n, cap;
+} lr__due_list;
+
+static const char *lr__arena_dup(lr__arena *a, const char *s)
+{
+    return s ? lr__arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+static int lr__due_each(void *ctx, const leadroute_assignment *a)
+{
+    lr__due_list *l = ctx;
+    lr__due *d;
+    size_t i;
+    if (!a || !a->key || !a->rep_id)
+        return LEADROUTE_OK; /* nothing to move */
+    if (l->n == l->cap && lr__vec_reserve(l->alloc, (void **)&l->v, &l->cap, (size_t)l->n + 1, sizeof *l->v))
+        return LEADROUTE_ENOMEM;
+    d = &l->v[l->n];
+    memset(d, 0, sizeof *d);
+    d->key = lr__arena_dup(&l->arena, a->key);
+    d->lead_id = lr__arena_dup(&l->arena, a->lead_id);
+    d->rep = lr__arena_dup(&l->arena, a->rep_id);
+    d->pool = lr__arena_dup(&l->arena, a->pool_id);
+    d->rule = lr__arena_dup(&l->arena, a->rule_id);
+    d->hops = a->hops;
+    d->sla_minutes = a->sla_minutes;
+    d->table_hash = a->table_hash;
+    if (a->history_count) {
+        d->history = lr__arena_alloc(&l->arena, sizeof *d->history * a->history_count);
+        if (!d->history)
+            return LEADROUTE_ENOMEM;
+        for (i = 0; i < a->history_count; i++)
+            if (a->history[i] && (d->history[d->nhistory] = lr__arena_dup(&l->arena, a->history[i])) != NULL)
+                d->nhistory++;
+    }
+    if (!d->key || !d->rep || (a->lead_id && !d->lead_id) || (a->pool_id && !d->pool) || (a->rule_id && !d->rule))
+        return LEADROUTE_ENOMEM;
+    l->n++;
+    return LEADROUTE_OK;
+}
+
+/* Escalate: the escalation pool and its fallbacks (no empty-pool policy:
+ * the lead is still held), else the escalation owner. */
+static int lr__escalate(lr__call *c, const lr__pool *p)
+{
+    leadroute_decision *d = c->d;
+    uint32_t pi = p->escalation_pool, steps = 0;
+    int rc;
+    c->escalated = 1;
+    for (; pi != LR_NONE && steps <= c->ro->npools; pi = c->ro->pools[pi].fallback, steps++) {
+        if ((rc = lr__pool_try(c, &c->ro->pools[pi])) != LR_FALL_THROUGH)
+            return rc;
+    }
+    if (p->escalation_owner != LR_NONE) {
+        char detail[300];
+        uint32_t ri = p->escalation_owner;
+        /* the owner answers for the pool: an earlier holder may take it back,
+         * but not the one who let it lapse */
+        if (!c->ro->reps[ri].active || ri == c->previous_rep)
+            return LR_FALL_THROUGH;
+        if ((rc = lr__live_checks(c, ri, NULL, detail, sizeof detail)) != 0)
+            return rc < 0 ? rc : LR_FALL_THROUGH;
+        lr__candidate_add(c, ri, c->ro->reps[ri].id, p, LEADROUTE_VERDICT_CHOSEN, "escalation owner");
+        rc = lr__commit(c, ri, NULL, NULL, 0, LR_HOW_ESCALATION);
+        if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
+            lr__reason(d, "overdue after %u reassignments in %s; escalated to %s", c->hops - 1, p->id,
+                       c->ro->reps[ri].id);
+        return rc;
+    }
+    return LR_FALL_THROUGH;
+}
+
+/* Move one overdue lead. Returns the stats bucket it lands in, or < 0. */
+enum { LR_TICK_REASSIGNED, LR_TICK_ESCALATED, LR_TICK_KEPT, LR_TICK_RACED };
+
+static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__due *due, int64_t now,
+                        leadroute_lead_lookup lookup, void *lookup_ctx)
+{
+    lr__call c;
+    leadroute_lead minimal = LEADROUTE_LEAD_INIT;
+    const leadroute_lead *lead = NULL;
+    const lr__pool *p = NULL;
+    uint32_t i, attempt, pi;
+    size_t klen = strlen(due->key);
+    int rc = LR_FALL_THROUGH;
+
+    if (klen >= sizeof c.key)
+        return LR_TICK_KEPT;
+    c.g = lr__gen_refresh(r, d->gen);
+    if (c.g != d->gen)
+        d->wcache.pool = NULL;
+    d->gen = c.g;
+    c.ro = c.g->roster;
+    if ((rc = lr__decision_reset(d, c.g)) != 0)
+        return rc;
+    if (lookup)
+        lead = lookup(lookup_ctx, strncmp(due->key, "lead:", 5) == 0 ? due->key + 5 : due->key);
+    if (!lead || lr__lead_check_header(lead) != 0) {
+        minimal.id = due->lead_id;
+        lead = &minimal;
+    }
+    memcpy(c.key, due->key, klen + 1);
+    c.account[0] = 0;
+    snprintf(c.previous, sizeof c.previous, "%s", due->rep);
+    c.rule_id = due->rule;
+    c.next.text = d->next_buf;
+    c.next.len = 0;
+    c.next.cap = d->next_cap;
+    c.state = d->state_buf;
+    c.state_cap = d->state_cap;
+    c.r = r;
+    c.lead = lead;
+    c.d = d;
+    c.flags = 0;
+    c.trace = 0;
+    c.previous_rep = lr__roster_rep(c.ro, due->rep);
+    c.has_excl = 1;
+    c.hops = due->hops + 1;
+    c.escalated = 0;
+    c.note[0] = 0;
+    for (i = 0; i < due->nhistory; i++) {
+        uint32_t h = lr__roster_rep(c.ro, due->history[i]);
+        if (h != LR_NONE)
+            d->excl[h] = 1;
+    }
+    d->at_ms = now;
+    d->sla_minutes = due->sla_minutes;
+    d->table_hash = due->table_hash;
+    d->key = lr__decision_str(d, c.key + 5);
+    d->lead_id = lr__decision_str(d, due->lead_id);
+    d->previous = lr__decision_str(d, due->rep);
+    d->rule = lr__decision_str(d, due->rule);
+    pi = due->pool ? lr__roster_pool(c.ro, due->pool) : LR_NONE;
+    if (pi != LR_NONE)
+        p = &c.ro->pools[pi];
+
+    for (attempt = 0;; attempt++) {
+        d->ncands = 0;
+        if (attempt > r->max_retries) {
+            rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
+            break;
+        }
+        rc = LR_FALL_THROUGH;
+        c.escalated = 0;
+        if (p && due->hops < p->max_hops)
+            rc = lr__pool_try(&c, p);
+        if (rc == LR_FALL_THROUGH && p)
+            rc = lr__escalate(&c, p);
+        if (rc != LR_RETRY)
+            break;
+    }
+    d->state_buf = c.state;
+    d->state_cap = c.state_cap;
+    d->next_buf = c.next.text;
+    d->next_cap = c.next.cap;
+    if (rc < 0)
+        return rc;
+    if (rc == LR_FALL_THROUGH)
+        return LR_TICK_KEPT;
+    if (d->status == LEADROUTE_ROUTE_EXISTING)
+        return LR_TICK_RACED;
+    if (d->status != LEADROUTE_ROUTE_ASSIGNED)
+        return LR_TICK_KEPT;
+    if (d->reason == LR_LAZY || d->reason == LR_NONE)
+        lr__reason(d, "overdue: reassigned from %s to %s in %s", due->rep, lr__decision_at(d, d->rep),
+                   lr__decision_at(d, d->pool) ? lr__decision_at(d, d->pool) : "-");
+    if (d->rep_index != LR_NONE)
+        lr__striped_add(&c.g->rep_counters[d->rep_index]->assigned, d->stripe);
+    if (d->pool_index != LR_NONE)
+        lr__striped_add(&c.g->pool_counters[d->pool_index]->assigned, d->stripe);
+    lr__notify(&c);
+    return c.escalated ? LR_TICK_ESCALATED : LR_TICK_REASSIGNED;
+}
+
+int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lookup lookup, void *lookup_ctx,
+                          leadroute_tick_stats *stats)
+{
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    leadroute_decision *d = NULL;
+    lr__due_list l;
+    uint32_t i;
+    int rc;
+
+    if (!r)
+        return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    if (stats && (stats->version == 0 || stats->version > LEADROUTE_TICK_STATS_VERSION))
+        return lr__error_set(LEADROUTE_EVERSION, "tick stats version %u is not supported (1..%u)", stats->version,
+                             LEADROUTE_TICK_STATS_VERSION);
+    if (!r->store.list_due)
+        return lr__error_set(LEADROUTE_ENOTSUP, "the store has no list_due method: deadlines cannot be ticked");
+    memset(&l, 0, sizeof l);
+    l.alloc = &r->alloc;
+    lr__arena_init(&l.arena, &r->alloc);
+    rc = r->store.list_due(r->store_user, now_ms, lr__due_each, &l);
+    if (rc == LEADROUTE_ENOMEM) {
+        rc = lr__error_nomem();
+        goto done;
+    }
+    if (rc != 0) {
+        rc = lr__callback_failed("store list_due", rc);
+        goto done;
+    }
+    if ((rc = leadroute_decision_new(&d, NULL)) != 0)
+        goto done;
+    st.due = l.n;
+    for (i = 0; i < l.n; i++) {
+        int k = lr__tick_one(r, d, &l.v[i], now_ms, lookup, lookup_ctx);
+        if (k < 0) {
+            /* a failed move leaves the lead as it was; the next tick retries */
+            st.kept++;
+            continue;
+        }
+        if (k == LR_TICK_REASSIGNED)
+            st.reassigned++;
+        else if (k == LR_TICK_ESCALATED)
+            st.escalated++;
+        else if (k == LR_TICK_RACED)
+            st.raced++;
+        else
+            st.kept++;
+    }
+    lr__striped_add_n(&r->sla_breaches, 0, st.due);
+    lr__striped_add_n(&r->reassignments, 0, st.reassigned + st.escalated);
+    rc = LEADROUTE_OK;
+done:
+    leadroute_decision_free(d);
+    lr__free(&r->alloc, l.v);
+    lr__arena_free(&l.arena);
+    if (stats && rc == LEADROUTE_OK) {
+        uint32_t v = stats->version;
+        *stats = st;
+        stats->version = v;
+    }
+    return rc;
 }

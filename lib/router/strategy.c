@@ -209,9 +209,17 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
                 }
         }
     }
-    for (k = 0; k < pool->nmembers; k++)
-        if (pass[k] < vt)
-            pass[k] = vt;
+    /* calibration: join at the current level, or keep a deficit of at most
+     * one lead per member to catch up */
+    for (k = 0; k < pool->nmembers; k++) {
+        uint64_t floor = vt;
+        if (pool->calibration == LEADROUTE_CALIBRATE_CATCH_UP) {
+            uint64_t behind = lr__stride(ro->reps[pool->members[k]].weight) * (uint64_t)pool->nmembers;
+            floor = vt > behind ? vt - behind : 0;
+        }
+        if (pass[k] < floor)
+            pass[k] = floor;
+    }
     /* lowest pass among the eligible; el and members are both in id order */
     {
         uint64_t best = UINT64_MAX;
@@ -275,6 +283,26 @@ static int lr__pick_least_loaded(const uint32_t *open, uint32_t n, lr__state *ne
         if (open[i] < open[pick])
             pick = i;
     next->len = 0;
+    return (int)pick;
+}
+
+const char *lr__strategy_name(uint32_t s)
+{
+    switch (s) {
+    case LEADROUTE_STRATEGY_ROUND_ROBIN: return "round robin";
+    case LEADROUTE_STRATEGY_WEIGHTED: return "weighted round robin";
+    case LEADROUTE_STRATEGY_LEAST_LOADED: return "least loaded";
+    case LEADROUTE_STRATEGY_VALUE_BALANCED: return "value balanced";
+    default: return NULL;
+    }
+}
+
+int lr__pick_value(const double *value, const uint64_t *count, uint32_t n)
+{
+    uint32_t i, pick = 0;
+    for (i = 1; i < n; i++)
+        if (value[i] < value[pick] || (value[i] == value[pick] && count[i] < count[pick]))
+            pick = i;
     return (int)pick;
 }
 

@@ -103,6 +103,9 @@ struct frozen_leadroute_rep_v1 {
     const leadroute_field *skills;
     size_t skill_count;
     int active;
+    uint32_t cap_day;
+    uint32_t cap_week;
+    uint32_t cap_month;
 };
 
 struct frozen_leadroute_skill_filter_v1 {
@@ -129,6 +132,16 @@ struct frozen_leadroute_pool_v1 {
     const char *default_owner;
     const char *queue;
     int owner_first;
+    uint32_t cap_day;
+    uint32_t cap_week;
+    uint32_t cap_month;
+    double sla_minutes;
+    uint32_t max_hops;
+    const char *escalation_pool;
+    const char *escalation_owner;
+    uint32_t calibration;
+    const char *value_field;
+    uint32_t value_window_days;
 };
 
 struct frozen_leadroute_assignment_v1 {
@@ -142,6 +155,13 @@ struct frozen_leadroute_assignment_v1 {
     uint64_t table_hash;
     int64_t at_ms;
     double sla_minutes;
+    int64_t deadline_ms;
+    double value;
+    uint32_t hops;
+    int escalated;
+    const char *const *history;
+    size_t history_count;
+    int64_t acknowledged_ms;
 };
 
 struct frozen_leadroute_commit_v1 {
@@ -162,6 +182,9 @@ struct frozen_leadroute_store_v1 {
     int (*open_count)(void *user_data, const char *rep_id, uint32_t *count);
     int (*commit)(void *user_data, const leadroute_commit *commit, char *owner, size_t owner_cap);
     int (*close)(void *user_data, const char *key);
+    int (*window)(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count, double *value);
+    int (*acknowledge)(void *user_data, const char *key, int64_t at_ms);
+    int (*list_due)(void *user_data, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a), void *ctx);
 };
 
 struct frozen_leadroute_availability_v1 {
@@ -193,6 +216,15 @@ struct frozen_leadroute_router_options_v1 {
     uint32_t max_retries;
 };
 
+struct frozen_leadroute_tick_stats_v1 {
+    uint32_t version;
+    uint64_t due;
+    uint64_t reassigned;
+    uint64_t escalated;
+    uint64_t kept;
+    uint64_t raced;
+};
+
 /*
  * Member lists: X(frozen, real, member) checks offset, size and type;
  * N(frozen, real, member) is for a nested frozen struct, whose type differs
@@ -218,19 +250,19 @@ struct frozen_leadroute_router_options_v1 {
     X(F, R, version) X(F, R, kind) X(F, R, rule_id) X(F, R, line) X(F, R, other_rule_id) \
     X(F, R, other_line) X(F, R, witness) X(F, R, message)
 #define REP_V1(X, N, F, R) \
-    X(F, R, version) X(F, R, id) X(F, R, name) X(F, R, pools) X(F, R, pool_count) X(F, R, weight) X(F, R, capacity) X(F, R, tier) X(F, R, skills) X(F, R, skill_count) X(F, R, active)
+    X(F, R, version) X(F, R, id) X(F, R, name) X(F, R, pools) X(F, R, pool_count) X(F, R, weight) X(F, R, capacity) X(F, R, tier) X(F, R, skills) X(F, R, skill_count) X(F, R, active) X(F, R, cap_day) X(F, R, cap_week) X(F, R, cap_month)
 #define SKILL_FILTER_V1(X, N, F, R) \
     X(F, R, field) X(F, R, skill)
 #define TIER_RULE_V1(X, N, F, R) \
     X(F, R, min_score) X(F, R, min_tier)
 #define POOL_V1(X, N, F, R) \
-    X(F, R, version) X(F, R, id) X(F, R, strategy) X(F, R, filters) X(F, R, filter_count) X(F, R, score_field) X(F, R, tiers) X(F, R, tier_count) X(F, R, fallback) X(F, R, on_empty) X(F, R, default_owner) X(F, R, queue) X(F, R, owner_first)
+    X(F, R, version) X(F, R, id) X(F, R, strategy) X(F, R, filters) X(F, R, filter_count) X(F, R, score_field) X(F, R, tiers) X(F, R, tier_count) X(F, R, fallback) X(F, R, on_empty) X(F, R, default_owner) X(F, R, queue) X(F, R, owner_first) X(F, R, cap_day) X(F, R, cap_week) X(F, R, cap_month) X(F, R, sla_minutes) X(F, R, max_hops) X(F, R, escalation_pool) X(F, R, escalation_owner) X(F, R, calibration) X(F, R, value_field) X(F, R, value_window_days)
 #define ASSIGNMENT_V1(X, N, F, R) \
-    X(F, R, version) X(F, R, key) X(F, R, lead_id) X(F, R, rep_id) X(F, R, previous) X(F, R, pool_id) X(F, R, rule_id) X(F, R, table_hash) X(F, R, at_ms) X(F, R, sla_minutes)
+    X(F, R, version) X(F, R, key) X(F, R, lead_id) X(F, R, rep_id) X(F, R, previous) X(F, R, pool_id) X(F, R, rule_id) X(F, R, table_hash) X(F, R, at_ms) X(F, R, sla_minutes) X(F, R, deadline_ms) X(F, R, value) X(F, R, hops) X(F, R, escalated) X(F, R, history) X(F, R, history_count) X(F, R, acknowledged_ms)
 #define COMMIT_V1(X, N, F, R) \
     X(F, R, version) X(F, R, assignment) X(F, R, pool_id) X(F, R, expected_version) X(F, R, state) X(F, R, state_length) X(F, R, capacity) X(F, R, account_key)
 #define STORE_V1(X, N, F, R) \
-    X(F, R, version) X(F, R, load_pool) X(F, R, find_claim) X(F, R, open_count) X(F, R, commit) X(F, R, close)
+    X(F, R, version) X(F, R, load_pool) X(F, R, find_claim) X(F, R, open_count) X(F, R, commit) X(F, R, close) X(F, R, window) X(F, R, acknowledge) X(F, R, list_due)
 #define AVAILABILITY_V1(X, N, F, R) \
     X(F, R, version) X(F, R, check)
 #define NOTIFY_V1(X, N, F, R) \
@@ -239,6 +271,8 @@ struct frozen_leadroute_router_options_v1 {
     X(F, R, version) X(F, R, now_ms)
 #define ROUTER_OPTIONS_V1(X, N, F, R) \
     X(F, R, version) X(F, R, allocator) X(F, R, dedupe_field) X(F, R, account_field) X(F, R, owner_output) X(F, R, pool_output) X(F, R, queue_output) X(F, R, status_output) X(F, R, sla_output) X(F, R, tags_output) X(F, R, max_retries)
+#define TICK_STATS_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, due) X(F, R, reassigned) X(F, R, escalated) X(F, R, kept) X(F, R, raced)
 
 /* Every struct: list, frozen type, real type, whether the real one may be
  * larger (it grew in a later version, or is library-owned and documented to
@@ -265,7 +299,8 @@ struct frozen_leadroute_router_options_v1 {
     S(AVAILABILITY_V1, struct frozen_leadroute_availability_v1, leadroute_availability, LEADROUTE_AVAILABILITY_VERSION > 1) \
     S(NOTIFY_V1, struct frozen_leadroute_notify_v1, leadroute_notify, LEADROUTE_NOTIFY_VERSION > 1) \
     S(CLOCK_V1, struct frozen_leadroute_clock_v1, leadroute_clock, LEADROUTE_CLOCK_VERSION > 1) \
-    S(ROUTER_OPTIONS_V1, struct frozen_leadroute_router_options_v1, leadroute_router_options, LEADROUTE_ROUTER_OPTIONS_VERSION > 1)
+    S(ROUTER_OPTIONS_V1, struct frozen_leadroute_router_options_v1, leadroute_router_options, LEADROUTE_ROUTER_OPTIONS_VERSION > 1) \
+    S(TICK_STATS_V1, struct frozen_leadroute_tick_stats_v1, leadroute_tick_stats, LEADROUTE_TICK_STATS_VERSION > 1)
 
 /* Pinned numbers: error codes, enum constants, flags, first struct versions. */
 #define ALL_PINS(P) \
@@ -316,6 +351,10 @@ struct frozen_leadroute_router_options_v1 {
     P(LEADROUTE_STRATEGY_ROUND_ROBIN, 1) \
     P(LEADROUTE_STRATEGY_WEIGHTED, 2) \
     P(LEADROUTE_STRATEGY_LEAST_LOADED, 3) \
+    P(LEADROUTE_STRATEGY_VALUE_BALANCED, 4) \
+    P(LEADROUTE_CALIBRATE_JOIN, 0) \
+    P(LEADROUTE_CALIBRATE_CATCH_UP, 1) \
+    P(LEADROUTE_NO_CAP, 0xffffffffu) \
     P(LEADROUTE_EMPTY_UNASSIGNED, 1) \
     P(LEADROUTE_EMPTY_DEFAULT_OWNER, 2) \
     P(LEADROUTE_EMPTY_QUEUE, 3) \
@@ -366,7 +405,8 @@ struct frozen_leadroute_router_options_v1 {
     P(LEADROUTE_AVAILABILITY_VERSION, 1) \
     P(LEADROUTE_NOTIFY_VERSION, 1) \
     P(LEADROUTE_CLOCK_VERSION, 1) \
-    P(LEADROUTE_ROUTER_OPTIONS_VERSION, 1)
+    P(LEADROUTE_ROUTER_OPTIONS_VERSION, 1) \
+    P(LEADROUTE_TICK_STATS_VERSION, 1)
 
 #if defined(__GNUC__)
 #define SAME_TYPE(a, b) __builtin_types_compatible_p(__typeof__(a), __typeof__(b))
