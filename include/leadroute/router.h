@@ -287,8 +287,13 @@ typedef struct leadroute_store {
     int (*window)(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
                   double *value);
     /** The holder of `key` acknowledged it at `at_ms`: its deadline no longer
-     *  applies. LEADROUTE_ENOTFOUND if not claimed. */
-    int (*acknowledge)(void *user_data, const char *key, int64_t at_ms);
+     *  applies. Also give back, for speed-to-lead metrics, when the current
+     *  assignment was made (`*assigned_ms`), to whom (`rep_id`, `rep_cap`
+     *  bytes) and from which pool (`pool_id`, `pool_cap` bytes; "" if none).
+     *  LEADROUTE_ENOTFOUND if not claimed; acknowledging twice keeps the
+     *  first time and returns LEADROUTE_EEXISTS. */
+    int (*acknowledge)(void *user_data, const char *key, int64_t at_ms, int64_t *assigned_ms, char *rep_id,
+                       size_t rep_cap, char *pool_id, size_t pool_cap);
     /** Call `each` for every claimed, unacknowledged assignment whose
      *  deadline is set and at or before `now_ms`, filled as at commit plus
      *  `history` and `acknowledged_ms`, borrowed for the call. `each` never
@@ -352,11 +357,15 @@ typedef struct leadroute_router_options {
     const char *sla_output;     /**< NULL = "sla_minutes" */
     const char *tags_output;    /**< NULL = "tags" */
     uint32_t max_retries;       /**< commit conflicts retried per call; 0 = 64 */
+    /** Lead field with the time the lead was captured (milliseconds since the
+     *  epoch, or ISO 8601 UTC text such as "2026-11-24T09:30:00Z"), for the
+     *  capture-to-assignment metric; NULL = "captured_at". */
+    const char *captured_field;
 } leadroute_router_options;
 
 #define LEADROUTE_ROUTER_OPTIONS_VERSION 1
 #define LEADROUTE_ROUTER_OPTIONS_INIT                                                                      \
-    { LEADROUTE_ROUTER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+    { LEADROUTE_ROUTER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL }
 
 /** Initialise router options. @return LEADROUTE_OK, EINVAL, EVERSION. */
 LEADROUTE_API int leadroute_router_options_init(leadroute_router_options *options, uint32_t version);
@@ -612,6 +621,33 @@ LEADROUTE_API uint64_t leadroute_router_unrouted(leadroute_router *router, uint3
  */
 LEADROUTE_API int leadroute_router_pool_fairness(leadroute_router *router, const char *pool_id, double *spread,
                                                  double *jain);
+
+/** Speed-to-lead measures. */
+typedef enum leadroute_latency {
+    LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN = 0,  /**< lead capture time to first assignment */
+    LEADROUTE_LATENCY_ASSIGN_TO_ACK = 1       /**< assignment to acknowledgement by the rep */
+} leadroute_latency;
+
+/** Latency summary in milliseconds. Percentiles come from log-scale buckets
+ *  (within 19% of the exact value); mean is exact. */
+typedef struct leadroute_latency_stats {
+    uint32_t version;  /**< LEADROUTE_LATENCY_STATS_VERSION */
+    uint64_t count;
+    double mean_ms, p50_ms, p90_ms, p99_ms;
+} leadroute_latency_stats;
+
+#define LEADROUTE_LATENCY_STATS_VERSION 1
+#define LEADROUTE_LATENCY_STATS_INIT { LEADROUTE_LATENCY_STATS_VERSION, 0, 0.0, 0.0, 0.0, 0.0 }
+
+/**
+ * Speed to lead for a rep (`rep_id`), a pool (`pool_id`), or the whole router
+ * (both NULL), since the router was created. Also in the metrics JSON, with
+ * SLA breaches, reassignments and each rep's load over 24 h / 7 d / 30 d.
+ * @return LEADROUTE_OK (count 0 when nothing was measured), EINVAL, EVERSION,
+ *         ENOTFOUND (no such rep or pool seen by this router). Thread-safe.
+ */
+LEADROUTE_API int leadroute_router_latency(leadroute_router *router, const char *rep_id, const char *pool_id,
+                                           uint32_t which, leadroute_latency_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -220,10 +220,22 @@ static inline uint64_t lr__striped_sum(lr__striped *c)
 }
 
 /* A counter shared by every roster that names the same rep or pool. */
+/* Latencies in ms: bucket b < 4 holds b; above, two mantissa bits per
+ * power of two (buckets 19% wide at most). */
+#define LR_HIST_BUCKETS 256
+typedef struct lr__hist {
+    _Atomic uint64_t n, sum;
+    _Atomic uint64_t b[LR_HIST_BUCKETS];
+} lr__hist;
+
+void lr__hist_add(lr__hist *h, uint64_t ms);
+void lr__hist_stats(lr__hist *h, leadroute_latency_stats *out);
+
 typedef struct lr__counter {
     lr__striped assigned;
     const char *id;
     struct lr__counter *next;
+    _Atomic(lr__hist *) lat[2];   /* per leadroute_latency, made on first sample */
 } lr__counter;
 
 /* What one routing call uses, swapped as a whole. */
@@ -262,6 +274,8 @@ struct leadroute_router {
     lr__striped unrouted[LEADROUTE_UNROUTED_REASONS];
     lr__striped routed;
     lr__striped acknowledged, sla_breaches, reassignments;
+    lr__hist lat[2];              /* whole-router speed to lead */
+    char *captured_field;
 
     leadroute_store store;
     void *store_user;

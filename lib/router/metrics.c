@@ -9,6 +9,99 @@
 #include "base/value.h"
 #include "router/internal.h"
 
+/* ---- latency histograms -------------------------------------------------- */
+
+static uint32_t lr__hist_bucket(uint64_t ms)
+{
+    uint32_t e;
+    if (ms < 4)
+        return (uint32_t)ms;
+    e = 63u - (uint32_t)__builtin_clzll(ms); /* ms >= 4: e >= 2 */
+    return 4u + (e - 2u) * 4u + (uint32_t)((ms >> (e - 2u)) & 3u);
+}
+
+/* The middle of bucket b, in ms. */
+static double lr__hist_mid(uint32_t b)
+{
+    uint32_t e;
+    double lo, width;
+    if (b < 4)
+        return b;
+    e = (b - 4u) / 4u + 2u;
+    lo = (double)((uint64_t)(4u + (b - 4u) % 4u) << (e - 2u));
+    width = (double)((uint64_t)1 << (e - 2u));
+    return lo + (width - 1) / 2;
+}
+
+void lr__hist_add(lr__hist *h, uint64_t ms)
+{
+    atomic_fetch_add_explicit(&h->b[lr__hist_bucket(ms)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum, ms, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->n, 1, memory_order_relaxed);
+}
+
+void lr__hist_stats(lr__hist *h, leadroute_latency_stats *out)
+{
+    uint64_t counts[LR_HIST_BUCKETS], n = 0, seen = 0;
+    double q[3] = { 0.50, 0.90, 0.99 }, *dst[3];
+    uint32_t b, k = 0;
+    dst[0] = &out->p50_ms, dst[1] = &out->p90_ms, dst[2] = &out->p99_ms;
+    out->count = 0;
+    out->mean_ms = out->p50_ms = out->p90_ms = out->p99_ms = 0;
+    if (!h)
+        return;
+    /* one pass over a copy, so the figures agree with each other */
+    for (b = 0; b < LR_HIST_BUCKETS; b++)
+        n += counts[b] = atomic_load_explicit(&h->b[b], memory_order_relaxed);
+    if (n == 0)
+        return;
+    out->count = n;
+    out->mean_ms = (double)atomic_load_explicit(&h->sum, memory_order_relaxed) / (double)n;
+    for (b = 0; b < LR_HIST_BUCKETS && k < 3; b++) {
+        seen += counts[b];
+        while (k < 3 && (double)seen >= q[k] * (double)n) {
+            *dst[k] = lr__hist_mid(b);
+            k++;
+        }
+    }
+}
+
+static lr__counter *lr__counter_find(leadroute_router *r, lr__counter *list, const char *id)
+{
+    lr__counter *c;
+    pthread_mutex_lock(&r->counter_lock);
+    for (c = list; c && strcmp(c->id, id) != 0; c = c->next)
+        ;
+    pthread_mutex_unlock(&r->counter_lock);
+    return c;
+}
+
+int leadroute_router_latency(leadroute_router *r, const char *rep_id, const char *pool_id, uint32_t which,
+                             leadroute_latency_stats *stats)
+{
+    lr__hist *h;
+    uint32_t v;
+    if (!r || !stats || which > LEADROUTE_LATENCY_ASSIGN_TO_ACK || (rep_id && pool_id))
+        return lr__error_set(LEADROUTE_EINVAL, "router and stats must not be NULL, which must be a "
+                                               "leadroute_latency, and at most one of rep and pool given");
+    if (stats->version == 0 || stats->version > LEADROUTE_LATENCY_STATS_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "latency stats version %u is not supported (1..%u)",
+                             stats->version, LEADROUTE_LATENCY_STATS_VERSION);
+    if (rep_id || pool_id) {
+        lr__counter *c = lr__counter_find(r, rep_id ? r->rep_counters : r->pool_counters, rep_id ? rep_id : pool_id);
+        if (!c)
+            return lr__error_set(LEADROUTE_ENOTFOUND, "no %s '%s' has been seen by this router", rep_id ? "rep" : "pool",
+                                 rep_id ? rep_id : pool_id);
+        h = atomic_load_explicit(&c->lat[which], memory_order_acquire);
+    } else {
+        h = &r->lat[which];
+    }
+    v = stats->version;
+    lr__hist_stats(h, stats);
+    stats->version = v;
+    return LEADROUTE_OK;
+}
+
 uint64_t leadroute_router_rep_assigned(leadroute_router *r, const char *rep_id)
 {
     lr__counter *c;
@@ -104,10 +197,13 @@ static void lr__out_raw(lr__out *o, const char *s, size_t n)
     o->len += n;
 }
 
+/* A string literal, its length counted by the compiler. */
+#define LR_OUT_LIT(o, lit) lr__out_raw((o), (lit), sizeof(lit) - 1)
+
 static void lr__out_fmt(lr__out *o, const char *fmt, ...) LR__PRINTF(2, 3);
 static void lr__out_fmt(lr__out *o, const char *fmt, ...)
 {
-    char tmp[128];
+    char tmp[256];
     va_list ap;
     int n;
     va_start(ap, fmt);
@@ -119,7 +215,7 @@ static void lr__out_fmt(lr__out *o, const char *fmt, ...)
 
 static void lr__out_str(lr__out *o, const char *s)
 {
-    lr__out_raw(o, "\"", 1);
+    LR_OUT_LIT(o, "\"");
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\') {
@@ -131,7 +227,7 @@ static void lr__out_str(lr__out *o, const char *s)
             lr__out_raw(o, s, 1);
         }
     }
-    lr__out_raw(o, "\"", 1);
+    LR_OUT_LIT(o, "\"");
 }
 
 static void lr__out_num(lr__out *o, double x)
@@ -139,7 +235,7 @@ static void lr__out_num(lr__out *o, double x)
     char tmp[40];
     size_t n;
     if (!isfinite(x)) {
-        lr__out_raw(o, "null", 4);
+        LR_OUT_LIT(o, "null");
         return;
     }
     n = lr__format_double(tmp, sizeof tmp, x);
@@ -167,37 +263,79 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
     for (i = 0; i < LEADROUTE_UNROUTED_REASONS; i++)
         lr__out_fmt(&o, "%s\"%s\":%" PRIu64, i ? "," : "", reasons[i],
                     lr__striped_sum(&r->unrouted[i]));
-    lr__out_raw(&o, "},\"rules\":{", 11);
+    LR_OUT_LIT(&o, "},\"rules\":{");
     nrules = leadroute_table_rule_count(g->table);
     for (i = 0; i < nrules; i++) {
         if (i)
-            lr__out_raw(&o, ",", 1);
+            LR_OUT_LIT(&o, ",");
         lr__out_str(&o, leadroute_table_rule_id(g->table, i));
         lr__out_fmt(&o, ":%" PRIu64, lr__gen_rule_hits(g, i));
     }
-    lr__out_raw(&o, "},\"reps\":{", 10);
+    LR_OUT_LIT(&o, "},\"reps\":{");
     for (i = 0; i < g->roster->nreps; i++) {
         if (i)
-            lr__out_raw(&o, ",", 1);
+            LR_OUT_LIT(&o, ",");
         lr__out_str(&o, g->roster->reps[i].id);
         lr__out_fmt(&o, ":%" PRIu64, lr__striped_sum(&g->rep_counters[i]->assigned));
     }
-    lr__out_raw(&o, "},\"pools\":{", 11);
+    LR_OUT_LIT(&o, "},\"pools\":{");
     for (i = 0; i < g->roster->npools; i++) {
         const lr__pool *p = &g->roster->pools[i];
         double spread, jain;
         lr__fairness(g, p, &spread, &jain);
         if (i)
-            lr__out_raw(&o, ",", 1);
+            LR_OUT_LIT(&o, ",");
         lr__out_str(&o, p->id);
         lr__out_fmt(&o, ":{\"assigned\":%" PRIu64 ",\"members\":%u,\"spread\":",
                     lr__striped_sum(&g->pool_counters[i]->assigned), p->nmembers);
         lr__out_num(&o, spread);
-        lr__out_raw(&o, ",\"jain\":", 8);
+        LR_OUT_LIT(&o, ",\"jain\":");
         lr__out_num(&o, jain);
-        lr__out_raw(&o, "}", 1);
+        LR_OUT_LIT(&o, "}");
     }
-    lr__out_raw(&o, "}}", 2);
+    LR_OUT_LIT(&o, "}");
+    /* follow-up: deadlines missed, leads moved, acknowledgements; speed to lead */
+    lr__out_fmt(&o, ",\"sla\":{\"breaches\":%" PRIu64 ",\"reassignments\":%" PRIu64 ",\"acknowledged\":%" PRIu64 "}",
+                lr__striped_sum(&r->sla_breaches), lr__striped_sum(&r->reassignments),
+                lr__striped_sum(&r->acknowledged));
+    LR_OUT_LIT(&o, ",\"latency_ms\":{");
+    for (i = 0; i < 2; i++) {
+        static const char *const names[2] = { "capture_to_assign", "assign_to_ack" };
+        leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+        lr__hist_stats(&r->lat[i], &st);
+        lr__out_fmt(&o, "%s\"%s\":{\"count\":%" PRIu64 ",\"mean\":", i ? "," : "", names[i], st.count);
+        lr__out_num(&o, st.mean_ms);
+        LR_OUT_LIT(&o, ",\"p50\":");
+        lr__out_num(&o, st.p50_ms);
+        LR_OUT_LIT(&o, ",\"p90\":");
+        lr__out_num(&o, st.p90_ms);
+        LR_OUT_LIT(&o, ",\"p99\":");
+        lr__out_num(&o, st.p99_ms);
+        LR_OUT_LIT(&o, "}");
+    }
+    LR_OUT_LIT(&o, "}");
+    /* each rep's load over the cap windows, when the store can tell */
+    if (r->store.window) {
+        LR_OUT_LIT(&o, ",\"load\":{");
+        for (i = 0; i < g->roster->nreps; i++) {
+            int64_t now = r->clock.now_ms(r->clock_user);
+            uint32_t w;
+            if (i)
+                LR_OUT_LIT(&o, ",");
+            lr__out_str(&o, g->roster->reps[i].id);
+            LR_OUT_LIT(&o, ":{");
+            for (w = 0; w < LR_WINDOWS; w++) {
+                uint64_t n = 0;
+                double v = 0;
+                if (r->store.window(r->store_user, g->roster->reps[i].id, NULL, now - lr__window_ms[w], &n, &v) != 0)
+                    n = 0;
+                lr__out_fmt(&o, "%s\"%s\":%" PRIu64, w ? "," : "", lr__window_name[w], n);
+            }
+            LR_OUT_LIT(&o, "}");
+        }
+        LR_OUT_LIT(&o, "}");
+    }
+    LR_OUT_LIT(&o, "}");
     lr__gen_release(g);
     if (cap)
         buf[o.len < o.cap ? o.len : o.cap] = 0;

@@ -275,12 +275,17 @@ void leadroute_router_free(leadroute_router *r)
     lr__gen_release(atomic_load_explicit(&r->gen, memory_order_relaxed));
     for (c = r->rep_counters; c; c = n) {
         n = c->next;
+        lr__free(&a, atomic_load_explicit(&c->lat[0], memory_order_relaxed));
+        lr__free(&a, atomic_load_explicit(&c->lat[1], memory_order_relaxed));
         lr__free(&a, c);
     }
     for (c = r->pool_counters; c; c = n) {
         n = c->next;
+        lr__free(&a, atomic_load_explicit(&c->lat[0], memory_order_relaxed));
+        lr__free(&a, atomic_load_explicit(&c->lat[1], memory_order_relaxed));
         lr__free(&a, c);
     }
+    lr__free(&a, r->captured_field);
     for (i = 0; i < r->npending; i++) {
         lr__pending *p = &r->pending[i];
         lr__free(&a, p->key);
@@ -333,7 +338,8 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
         if ((rc = lr__check_field_name(names[i], lr__default_outputs[i])) != 0)
             return rc;
     if ((rc = lr__check_field_name(o.dedupe_field, "dedupe_field")) != 0 ||
-        (rc = lr__check_field_name(o.account_field, "account_field")) != 0)
+        (rc = lr__check_field_name(o.account_field, "account_field")) != 0 ||
+        (rc = lr__check_field_name(o.captured_field, "captured_field")) != 0)
         return rc;
     if ((rc = lr__alloc_init(&a, o.allocator)) != 0)
         return rc;
@@ -347,11 +353,12 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     r->max_retries = o.max_retries ? o.max_retries : 64;
     r->dedupe_field = o.dedupe_field ? lr__strdup_a(&a, o.dedupe_field) : NULL;
     r->account_field = lr__strdup_a(&a, o.account_field ? o.account_field : "email");
+    r->captured_field = lr__strdup_a(&a, o.captured_field ? o.captured_field : "captured_at");
     for (i = 0; i < 6; i++)
         r->out_names[i] = lr__strdup_a(&a, names[i] ? names[i] : lr__default_outputs[i]);
     for (i = 0; i < 6 && r->out_names[i]; i++)
         ;
-    if (i < 6 || !r->account_field || (o.dedupe_field && !r->dedupe_field)) {
+    if (i < 6 || !r->account_field || !r->captured_field || (o.dedupe_field && !r->dedupe_field)) {
         rc = lr__error_nomem();
         goto fail;
     }
@@ -467,6 +474,101 @@ int leadroute_router_set_clock(leadroute_router *r, const leadroute_clock *v, vo
         r->clock_user = NULL;
     }
     return LEADROUTE_OK;
+}
+
+/* ---- speed to lead ---------------------------------------------------------- */
+
+/* A counter's histogram, made on first use; losing the race frees ours. */
+static void lr__counter_sample(leadroute_router *r, lr__counter *c, uint32_t which, uint64_t ms)
+{
+    lr__hist *h = atomic_load_explicit(&c->lat[which], memory_order_acquire), *expect = NULL;
+    if (!h) {
+        lr__hist *made = lr__calloc(&r->alloc, 1, sizeof *made);
+        if (!made)
+            return; /* a metric, not a decision: skip the sample */
+        if (atomic_compare_exchange_strong_explicit(&c->lat[which], &expect, made, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            h = made;
+        } else {
+            lr__free(&r->alloc, made);
+            h = expect;
+        }
+    }
+    lr__hist_add(h, ms);
+}
+
+static void lr__latency_sample(leadroute_router *r, lr__counter *rep, lr__counter *pool, uint32_t which,
+                               int64_t ms)
+{
+    if (ms < 0)
+        return; /* clocks disagree: no honest figure */
+    lr__hist_add(&r->lat[which], (uint64_t)ms);
+    if (rep)
+        lr__counter_sample(r, rep, which, (uint64_t)ms);
+    if (pool)
+        lr__counter_sample(r, pool, which, (uint64_t)ms);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t lr__days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or a space for T) to ms since the epoch. */
+static int lr__parse_iso8601(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, se, n = 0, ms = 0;
+    if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n == 0)
+        return 0;
+    s += n;
+    if (*s == '.') {
+        int digits = 0;
+        for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*s - '0');
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    if (strcmp(s, "Z") != 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return 0;
+    *out = ((lr__days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + se * 1000LL + ms;
+    return 1;
+}
+
+/* When the lead was captured, from the captured field; 0 if unknown. */
+static int lr__captured_ms(const leadroute_router *r, const leadroute_lead *lead, int64_t *out)
+{
+    const leadroute_field *f;
+    size_t i;
+    for (i = 0; i < lead->field_count; i++) {
+        f = lr__lead_field(lead, i);
+        if (f->name && strcmp(f->name, r->captured_field) == 0 && f->value.version == LEADROUTE_VALUE_VERSION) {
+            if (f->value.type == LEADROUTE_VALUE_NUMBER && isfinite(f->value.number)) {
+                *out = (int64_t)f->value.number;
+                return 1;
+            }
+            if (f->value.type == LEADROUTE_VALUE_STRING && f->value.string) {
+                double x;
+                const char *t = f->value.string;
+                size_t n = strlen(t);
+                lr__trim(&t, &n);
+                if (n && lr__parse_number(t, n, &x) == 0) {
+                    *out = (int64_t)x;
+                    return 1;
+                }
+                return lr__parse_iso8601(f->value.string, out);
+            }
+            return 0;
+        }
+    }
+    return 0;
 }
 
 /* ---- one routing call ------------------------------------------------------ */
@@ -1600,6 +1702,11 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         return lr__unrouted(&c, rc);
     lr__count_hit(&c);
     if (d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run) {
+        int64_t captured;
+        if (!c.previous[0] && lr__captured_ms(r, lead, &captured))
+            lr__latency_sample(r, d->rep_index != LR_NONE ? c.g->rep_counters[d->rep_index] : NULL,
+                               d->pool_index != LR_NONE ? c.g->pool_counters[d->pool_index] : NULL,
+                               LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, d->at_ms - captured);
         lr__striped_add(&r->routed, d->stripe);
         if (d->rep_index != LR_NONE)
             lr__striped_add(&c.g->rep_counters[d->rep_index]->assigned, d->stripe);
@@ -1735,6 +1842,7 @@ int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
         return lr__error_set(LEADROUTE_EINVAL, "out and router must not be NULL");
     o.dedupe_field = r->dedupe_field;
     o.account_field = r->account_field;
+    o.captured_field = r->captured_field;
     o.owner_output = r->out_names[0];
     o.pool_output = r->out_names[1];
     o.queue_output = r->out_names[2];
@@ -1768,9 +1876,20 @@ int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
 
 /* ---- follow-up deadlines ------------------------------------------------------ */
 
+/* The counter of `id` (made if this router never saw it). */
+static lr__counter *lr__counter_lookup(leadroute_router *r, lr__counter **list, const char *id)
+{
+    lr__counter *c;
+    pthread_mutex_lock(&r->counter_lock);
+    c = lr__counter_get(r, list, id);
+    pthread_mutex_unlock(&r->counter_lock);
+    return c;
+}
+
 int leadroute_router_acknowledge(leadroute_router *r, const char *key)
 {
-    char k[LEADROUTE_MAX_STRING + 8];
+    char k[LEADROUTE_MAX_STRING + 8], rep[LEADROUTE_MAX_NAME + 1], pool[LEADROUTE_MAX_NAME + 1];
+    int64_t now, assigned = 0;
     size_t n;
     int rc;
     if (!r || !key)
@@ -1783,12 +1902,20 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
     memcpy(k, "lead:", 5);
     memcpy(k + 5, key, n);
     k[5 + n] = 0;
-    rc = r->store.acknowledge(r->store_user, k, r->clock.now_ms(r->clock_user));
+    now = r->clock.now_ms(r->clock_user);
+    rep[0] = pool[0] = 0;
+    rc = r->store.acknowledge(r->store_user, k, now, &assigned, rep, sizeof rep, pool, sizeof pool);
     if (rc == LEADROUTE_ENOTFOUND)
         return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
+    if (rc == LEADROUTE_EEXISTS)
+        return LEADROUTE_OK; /* acknowledged before: the first time counts */
     if (rc != 0)
         return lr__callback_failed("store acknowledge", rc);
+    rep[sizeof rep - 1] = pool[sizeof pool - 1] = 0;
     lr__striped_add(&r->acknowledged, 0);
+    lr__latency_sample(r, rep[0] ? lr__counter_lookup(r, &r->rep_counters, rep) : NULL,
+                       pool[0] ? lr__counter_lookup(r, &r->pool_counters, pool) : NULL,
+                       LEADROUTE_LATENCY_ASSIGN_TO_ACK, now - assigned);
     return LEADROUTE_OK;
 }
 

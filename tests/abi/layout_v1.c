@@ -183,7 +183,7 @@ struct frozen_leadroute_store_v1 {
     int (*commit)(void *user_data, const leadroute_commit *commit, char *owner, size_t owner_cap);
     int (*close)(void *user_data, const char *key);
     int (*window)(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count, double *value);
-    int (*acknowledge)(void *user_data, const char *key, int64_t at_ms);
+    int (*acknowledge)(void *user_data, const char *key, int64_t at_ms, int64_t *assigned_ms, char *rep_id, size_t rep_cap, char *pool_id, size_t pool_cap);
     int (*list_due)(void *user_data, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a), void *ctx);
 };
 
@@ -214,6 +214,7 @@ struct frozen_leadroute_router_options_v1 {
     const char *sla_output;
     const char *tags_output;
     uint32_t max_retries;
+    const char *captured_field;
 };
 
 struct frozen_leadroute_tick_stats_v1 {
@@ -223,6 +224,15 @@ struct frozen_leadroute_tick_stats_v1 {
     uint64_t escalated;
     uint64_t kept;
     uint64_t raced;
+};
+
+struct frozen_leadroute_latency_stats_v1 {
+    uint32_t version;
+    uint64_t count;
+    double mean_ms;
+    double p50_ms;
+    double p90_ms;
+    double p99_ms;
 };
 
 /*
@@ -270,9 +280,11 @@ struct frozen_leadroute_tick_stats_v1 {
 #define CLOCK_V1(X, N, F, R) \
     X(F, R, version) X(F, R, now_ms)
 #define ROUTER_OPTIONS_V1(X, N, F, R) \
-    X(F, R, version) X(F, R, allocator) X(F, R, dedupe_field) X(F, R, account_field) X(F, R, owner_output) X(F, R, pool_output) X(F, R, queue_output) X(F, R, status_output) X(F, R, sla_output) X(F, R, tags_output) X(F, R, max_retries)
+    X(F, R, version) X(F, R, allocator) X(F, R, dedupe_field) X(F, R, account_field) X(F, R, owner_output) X(F, R, pool_output) X(F, R, queue_output) X(F, R, status_output) X(F, R, sla_output) X(F, R, tags_output) X(F, R, max_retries) X(F, R, captured_field)
 #define TICK_STATS_V1(X, N, F, R) \
     X(F, R, version) X(F, R, due) X(F, R, reassigned) X(F, R, escalated) X(F, R, kept) X(F, R, raced)
+#define LATENCY_STATS_V1(X, N, F, R) \
+    X(F, R, version) X(F, R, count) X(F, R, mean_ms) X(F, R, p50_ms) X(F, R, p90_ms) X(F, R, p99_ms)
 
 /* Every struct: list, frozen type, real type, whether the real one may be
  * larger (it grew in a later version, or is library-owned and documented to
@@ -300,7 +312,8 @@ struct frozen_leadroute_tick_stats_v1 {
     S(NOTIFY_V1, struct frozen_leadroute_notify_v1, leadroute_notify, LEADROUTE_NOTIFY_VERSION > 1) \
     S(CLOCK_V1, struct frozen_leadroute_clock_v1, leadroute_clock, LEADROUTE_CLOCK_VERSION > 1) \
     S(ROUTER_OPTIONS_V1, struct frozen_leadroute_router_options_v1, leadroute_router_options, LEADROUTE_ROUTER_OPTIONS_VERSION > 1) \
-    S(TICK_STATS_V1, struct frozen_leadroute_tick_stats_v1, leadroute_tick_stats, LEADROUTE_TICK_STATS_VERSION > 1)
+    S(TICK_STATS_V1, struct frozen_leadroute_tick_stats_v1, leadroute_tick_stats, LEADROUTE_TICK_STATS_VERSION > 1) \
+    S(LATENCY_STATS_V1, struct frozen_leadroute_latency_stats_v1, leadroute_latency_stats, LEADROUTE_LATENCY_STATS_VERSION > 1)
 
 /* Pinned numbers: error codes, enum constants, flags, first struct versions. */
 #define ALL_PINS(P) \
@@ -354,6 +367,8 @@ struct frozen_leadroute_tick_stats_v1 {
     P(LEADROUTE_STRATEGY_VALUE_BALANCED, 4) \
     P(LEADROUTE_CALIBRATE_JOIN, 0) \
     P(LEADROUTE_CALIBRATE_CATCH_UP, 1) \
+    P(LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, 0) \
+    P(LEADROUTE_LATENCY_ASSIGN_TO_ACK, 1) \
     P(LEADROUTE_NO_CAP, 0xffffffffu) \
     P(LEADROUTE_EMPTY_UNASSIGNED, 1) \
     P(LEADROUTE_EMPTY_DEFAULT_OWNER, 2) \
@@ -406,7 +421,8 @@ struct frozen_leadroute_tick_stats_v1 {
     P(LEADROUTE_NOTIFY_VERSION, 1) \
     P(LEADROUTE_CLOCK_VERSION, 1) \
     P(LEADROUTE_ROUTER_OPTIONS_VERSION, 1) \
-    P(LEADROUTE_TICK_STATS_VERSION, 1)
+    P(LEADROUTE_TICK_STATS_VERSION, 1) \
+    P(LEADROUTE_LATENCY_STATS_VERSION, 1)
 
 #if defined(__GNUC__)
 #define SAME_TYPE(a, b) __builtin_types_compatible_p(__typeof__(a), __typeof__(b))

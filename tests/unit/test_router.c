@@ -465,7 +465,7 @@ static int ts_close(void *ud, const char *key)
 }
 
 static const leadroute_store ts_methods = { LEADROUTE_STORE_VERSION, ts_load_pool, ts_find_claim, ts_open_count,
-                                            ts_commit, ts_close };
+                                            ts_commit, ts_close, NULL, NULL, NULL };
 
 static void ts_init(tstore *t)
 {
