@@ -143,7 +143,7 @@ typedef struct leadroute_pool {
     const char *escalation_owner;           /**< or else a rep; neither: it stays with its last rep */
     uint32_t calibration;                   /**< ::leadroute_calibration */
     const char *value_field;                /**< deal value for value balancing; NULL = "deal_value" */
-    uint32_t value_window_days;             /**< value balancing window; 0 = 30 */
+    uint32_t value_window_days;             /**< value balancing window, 1..31 days; 0 = 30 */
 } leadroute_pool;
 
 #define LEADROUTE_POOL_VERSION 1

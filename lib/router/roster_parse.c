@@ -16,6 +16,17 @@
  *   alice,Alice Smith,"enterprise, smb",2,50,2,yes,"en, de","crm, cpq"
  *   bob,Bob Jones,smb,1,,0,yes,en,
  *
+ * Caps, deadlines, escalation and value balancing are more columns:
+ *
+ *   #! pools
+ *   id,strategy,cap_day,sla_minutes,max_hops,escalation_pool,calibration,value_field,value_window_days
+ *   deals,value_balanced,200,30,1,managers,catch_up,amount,7
+ *   managers,round_robin,,60,,,,,
+ *   #! reps
+ *   id,pools,cap_24h,cap_7d,cap_30d
+ *   carol,deals,20,,300
+ *   dave,"deals, managers",0,,
+ *
  * Lines. A line whose first byte is '#' is a comment, except the section
  * directives `#! pools` and `#! reps` (the word after "#!" is trimmed and
  * matched in any case; any other `#!` word is an error). A directive or
@@ -35,15 +46,21 @@
  * Empty header cells at the end of the row are ignored (spreadsheets pad
  * rows); an empty name before the last one is an error.
  * - pools: id, strategy, fallback, on_empty, default_owner, queue,
- *   owner_first, filters, tiers, score_field. Any other name is an error.
- * - reps: id, name, pools, weight, capacity, tier, active. Any other column
- *   is a skill set whose name is the header cell (trimmed, case kept).
+ *   owner_first, filters, tiers, score_field, cap_day, cap_week, cap_month,
+ *   sla_minutes, max_hops, escalation_pool, escalation_owner, calibration,
+ *   value_field, value_window_days. Any other name is an error.
+ * - reps: id, name, pools, weight, capacity, tier, active, cap_day,
+ *   cap_week, cap_month. Any other column is a skill set whose name is the
+ *   header cell (trimmed, case kept); so the cap columns are not skill sets.
+ * - In both sections cap_24h, cap_7d and cap_30d are other names of
+ *   cap_day, cap_week and cap_month; a column and its alias together are
+ *   a column that appears twice.
  *
  * Rows. A row has as many cells as its header; extra cells are allowed only
  * when empty (padding). Cells are trimmed. An empty cell takes the default.
  * - id: required, not empty.
- * - strategy: round_robin (or rr) | weighted (or wrr) | least_loaded, in
- *   any case. Default round_robin.
+ * - strategy: round_robin (or rr) | weighted (or wrr) | least_loaded |
+ *   value_balanced (or value), in any case. Default round_robin.
  * - fallback: id of the pool tried next. Default none.
  * - on_empty: unassigned | default_owner | queue, in any case. Default
  *   unassigned.
@@ -60,6 +77,16 @@
  *   empty items ignored. An empty skill cell means the rep lacks that set.
  * - weight: a finite number > 0. Default 1.
  * - capacity, tier: non-negative integers below 2^32. Default 0.
+ * - cap_day, cap_week, cap_month (pools and reps): most assignments over
+ *   the last 24 hours, 7 days, 30 days; a whole number from 0 to
+ *   4294967294, 0 = paused. Default (empty): no cap.
+ * - sla_minutes: a finite number >= 0, the follow-up deadline when the
+ *   rule gives none. Default 0 (no deadline).
+ * - max_hops: a non-negative integer below 2^32. Default 2.
+ * - escalation_pool (a pool id), escalation_owner (a rep id). Default none.
+ * - calibration: join | catch_up, in any case. Default join.
+ * - value_field: text. Default none (= "deal_value").
+ * - value_window_days: a whole number from 1 to 31. Default 30.
  * In filters and tiers, items are trimmed and empty items ignored.
  *
  * A pool that a rep names but the pools section does not define is created
@@ -89,19 +116,33 @@ enum { SEC_NONE = 0, SEC_POOLS = 1, SEC_REPS = 2 };
 
 enum {
     PC_ID, PC_STRATEGY, PC_FALLBACK, PC_ON_EMPTY, PC_DEFAULT_OWNER, PC_QUEUE, PC_OWNER_FIRST, PC_FILTERS,
-    PC_TIERS, PC_SCORE_FIELD, PC_COUNT
+    PC_TIERS, PC_SCORE_FIELD, PC_CAP_DAY, PC_CAP_WEEK, PC_CAP_MONTH, PC_SLA_MINUTES, PC_MAX_HOPS,
+    PC_ESCALATION_POOL, PC_ESCALATION_OWNER, PC_CALIBRATION, PC_VALUE_FIELD, PC_VALUE_WINDOW_DAYS, PC_COUNT
 };
 static const char *const pool_columns[PC_COUNT] = {
     "id", "strategy", "fallback", "on_empty", "default_owner", "queue", "owner_first", "filters", "tiers",
-    "score_field",
+    "score_field", "cap_day", "cap_week", "cap_month", "sla_minutes", "max_hops", "escalation_pool",
+    "escalation_owner", "calibration", "value_field", "value_window_days",
 };
-#define POOL_COLUMN_LIST \
-    "id, strategy, fallback, on_empty, default_owner, queue, owner_first, filters, tiers, score_field"
+#define POOL_COLUMN_LIST                                                                                   \
+    "id, strategy, fallback, on_empty, default_owner, queue, owner_first, filters, tiers, score_field, "    \
+    "cap_day, cap_week, cap_month, sla_minutes, max_hops, escalation_pool, escalation_owner, calibration, " \
+    "value_field, value_window_days"
 
-enum { RC_ID, RC_NAME, RC_POOLS, RC_WEIGHT, RC_CAPACITY, RC_TIER, RC_ACTIVE, RC_COUNT };
+enum { RC_ID, RC_NAME, RC_POOLS, RC_WEIGHT, RC_CAPACITY, RC_TIER, RC_ACTIVE, RC_CAP_DAY, RC_CAP_WEEK, RC_CAP_MONTH,
+       RC_COUNT };
 _Static_assert((int)PC_COUNT >= (int)RC_COUNT, "section.known holds either section's columns");
 static const char *const rep_columns[RC_COUNT] = {
-    "id", "name", "pools", "weight", "capacity", "tier", "active",
+    "id", "name", "pools", "weight", "capacity", "tier", "active", "cap_day", "cap_week", "cap_month",
+};
+
+/* Other names of columns, in both sections: the cap windows by their length. */
+static const struct {
+    const char *alias, *name;
+} column_aliases[] = {
+    { "cap_24h", "cap_day" },
+    { "cap_7d", "cap_week" },
+    { "cap_30d", "cap_month" },
 };
 
 static const char *const section_names[3] = { "", "pools", "reps" };
@@ -112,6 +153,7 @@ typedef struct section {
     uint32_t ncols;      /* header cells that count (trailing empty ones dropped) */
     uint32_t *role;      /* per header cell: known column index, or PC/RC_COUNT + skill index */
     uint32_t known[PC_COUNT]; /* header cell of each known column or NO_COL (PC_COUNT >= RC_COUNT) */
+    const char *label[PC_COUNT]; /* each known column as the header spells it (name or alias), for errors */
     const char **skills; /* reps: skill set names, by skill index */
     uint32_t nskills;
 } section;
@@ -250,6 +292,24 @@ static char *dup_or_null(parser *p, const char *s, size_t n, int *rc)
 /* An error about one cell; the cell's text is quoted, cut to a readable size. */
 #define CELL_ERROR(p, f, ...) lr__error_set_at(LEADROUTE_EPARSE, (p)->file, (f)->line, (f)->col, __VA_ARGS__)
 
+/* A cap cell (known column `k`): empty = no cap (the INIT value stays),
+ * else a whole number; LEADROUTE_NO_CAP itself is not a count. */
+static int cap_cell(parser *p, const section *sec, uint32_t k, uint32_t *out)
+{
+    const lr__csv_field *f;
+    const char *s;
+    size_t n;
+    uint32_t v;
+    cell(p, sec->known[k], &s, &n, &f);
+    if (n == 0)
+        return LEADROUTE_OK;
+    if (parse_uint32(s, n, &v) != 0 || v == LEADROUTE_NO_CAP)
+        return CELL_ERROR(p, f, "%s must be empty (no cap) or a whole number from 0 (paused) to %u, not '%.*s'",
+                          sec->label[k], (unsigned)(LEADROUTE_NO_CAP - 1), (int)(n > 60 ? 60 : n), s);
+    *out = v;
+    return LEADROUTE_OK;
+}
+
 /* ---- pool ids -------------------------------------------------------------- */
 
 static uint32_t pool_find(const parser *p, const char *id, size_t n)
@@ -341,6 +401,28 @@ static int directive(parser *p, const lr__csv_field *f)
     return LEADROUTE_OK;
 }
 
+/* Index of the known column named `s` (or an alias of it), else `nknown`;
+ * `*label` is the spelling matched. */
+static uint32_t known_column(const char *const *names, uint32_t nknown, const char *s, size_t len, const char **label)
+{
+    const char *name = NULL;
+    uint32_t k;
+    size_t a;
+    for (a = 0; a < sizeof column_aliases / sizeof *column_aliases; a++)
+        if (lr__equal_ci(s, len, column_aliases[a].alias)) {
+            name = column_aliases[a].name;
+            *label = column_aliases[a].alias;
+        }
+    for (k = 0; k < nknown; k++) {
+        if (name ? strcmp(names[k], name) == 0 : lr__equal_ci(s, len, names[k])) {
+            if (!name)
+                *label = names[k];
+            return k;
+        }
+    }
+    return nknown;
+}
+
 static int header(parser *p)
 {
     const lr__csv *csv = &p->csv;
@@ -349,6 +431,7 @@ static int header(parser *p)
     const char *const *names = is_pools ? pool_columns : rep_columns;
     uint32_t nknown = is_pools ? PC_COUNT : RC_COUNT;
     uint32_t n = csv->nfields, i, k;
+    const char *label;
 
     while (n > 0) {
         const char *s = csv->fields[n - 1].text;
@@ -363,8 +446,10 @@ static int header(parser *p)
     sec->skills = lr__arena_alloc(&p->arena, (size_t)(n ? n : 1) * sizeof *sec->skills);
     if (!sec->role || !sec->skills)
         return lr__error_nomem();
-    for (k = 0; k < nknown; k++)
+    for (k = 0; k < nknown; k++) {
         sec->known[k] = NO_COL;
+        sec->label[k] = names[k];
+    }
     for (i = 0; i < n; i++) {
         const lr__csv_field *f = &csv->fields[i];
         const char *s = f->text;
@@ -391,12 +476,14 @@ static int header(parser *p)
                 return CELL_ERROR(p, f, "column '%.*s' appears twice in the header (also column %u)",
                                   (int)(len > 60 ? 60 : len), s, k + 1);
         }
-        for (k = 0; k < nknown; k++)
-            if (lr__equal_ci(s, len, names[k]))
-                break;
+        k = known_column(names, nknown, s, len, &label);
+        if (k < nknown && sec->known[k] != NO_COL)
+            return CELL_ERROR(p, f, "column '%.*s' appears twice in the header (also column %u, '%s')",
+                              (int)(len > 60 ? 60 : len), s, sec->known[k] + 1, sec->label[k]);
         if (k < nknown) {
             sec->role[i] = k;
             sec->known[k] = i;
+            sec->label[k] = label;
             continue;
         }
         if (is_pools)
@@ -446,7 +533,7 @@ static int pool_row(parser *p)
     const lr__csv_field *f;
     const char *s, *item;
     size_t n, len;
-    int rc = 0;
+    int rc = 0, err;
 
     if ((rc = check_width(p, sec)) != 0)
         return rc;
@@ -468,8 +555,11 @@ static int pool_row(parser *p)
         pool.strategy = LEADROUTE_STRATEGY_WEIGHTED;
     else if (lr__equal_ci(s, n, "least_loaded"))
         pool.strategy = LEADROUTE_STRATEGY_LEAST_LOADED;
+    else if (lr__equal_ci(s, n, "value_balanced") || lr__equal_ci(s, n, "value"))
+        pool.strategy = LEADROUTE_STRATEGY_VALUE_BALANCED;
     else
-        return CELL_ERROR(p, f, "unknown strategy '%.*s' (expected round_robin, weighted or least_loaded)",
+        return CELL_ERROR(p, f,
+                          "unknown strategy '%.*s' (expected round_robin, weighted, least_loaded or value_balanced)",
                           (int)(n > 60 ? 60 : n), s);
 
     cell(p, sec->known[PC_FALLBACK], &s, &n, &f);
@@ -496,6 +586,48 @@ static int pool_row(parser *p)
     cell(p, sec->known[PC_OWNER_FIRST], &s, &n, &f);
     if (n && parse_bool(s, n, &pool.owner_first) != 0)
         return CELL_ERROR(p, f, "owner_first must be yes, no, true, false, 1 or 0, not '%.*s'",
+                          (int)(n > 60 ? 60 : n), s);
+
+    /* `rc` may hold an earlier allocation failure: keep it */
+    if ((err = cap_cell(p, sec, PC_CAP_DAY, &pool.cap_day)) != 0 ||
+        (err = cap_cell(p, sec, PC_CAP_WEEK, &pool.cap_week)) != 0 ||
+        (err = cap_cell(p, sec, PC_CAP_MONTH, &pool.cap_month)) != 0)
+        return err;
+
+    cell(p, sec->known[PC_SLA_MINUTES], &s, &n, &f);
+    if (n && (lr__parse_number(s, n, &pool.sla_minutes) != 0 || pool.sla_minutes < 0))
+        return CELL_ERROR(p, f, "sla_minutes must be a number of minutes >= 0 (empty: no deadline), not '%.*s'",
+                          (int)(n > 60 ? 60 : n), s);
+    if (pool.sla_minutes == 0)
+        pool.sla_minutes = 0; /* -0 reads as 0 */
+
+    cell(p, sec->known[PC_MAX_HOPS], &s, &n, &f);
+    if (n && parse_uint32(s, n, &pool.max_hops) != 0)
+        return CELL_ERROR(p, f, "max_hops must be a non-negative integer, not '%.*s'", (int)(n > 60 ? 60 : n), s);
+
+    cell(p, sec->known[PC_ESCALATION_POOL], &s, &n, &f);
+    pool.escalation_pool = dup_or_null(p, s, n, &rc);
+    cell(p, sec->known[PC_ESCALATION_OWNER], &s, &n, &f);
+    pool.escalation_owner = dup_or_null(p, s, n, &rc);
+
+    cell(p, sec->known[PC_CALIBRATION], &s, &n, &f);
+    if (n == 0 || lr__equal_ci(s, n, "join"))
+        pool.calibration = LEADROUTE_CALIBRATE_JOIN;
+    else if (lr__equal_ci(s, n, "catch_up"))
+        pool.calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+    else
+        return CELL_ERROR(p, f, "unknown calibration '%.*s' (expected join or catch_up)", (int)(n > 60 ? 60 : n),
+                          s);
+
+    cell(p, sec->known[PC_VALUE_FIELD], &s, &n, &f);
+    pool.value_field = dup_or_null(p, s, n, &rc);
+
+    cell(p, sec->known[PC_VALUE_WINDOW_DAYS], &s, &n, &f);
+    if (n == 0)
+        pool.value_window_days = 30;
+    else if (parse_uint32(s, n, &pool.value_window_days) != 0 || pool.value_window_days < 1 ||
+             pool.value_window_days > 31)
+        return CELL_ERROR(p, f, "value_window_days must be a whole number of days from 1 to 31, not '%.*s'",
                           (int)(n > 60 ? 60 : n), s);
 
     cell(p, sec->known[PC_FILTERS], &s, &n, &f);
@@ -571,7 +703,7 @@ static int rep_row(parser *p)
     const char *s, *item;
     size_t n, len;
     uint32_t i;
-    int rc = 0;
+    int rc = 0, err;
 
     if ((rc = check_width(p, sec)) != 0)
         return rc;
@@ -602,6 +734,12 @@ static int rep_row(parser *p)
     if (n && parse_bool(s, n, &rep.active) != 0)
         return CELL_ERROR(p, f, "active must be yes, no, true, false, 1 or 0, not '%.*s'", (int)(n > 60 ? 60 : n),
                           s);
+
+    /* `rc` may hold an earlier allocation failure: keep it */
+    if ((err = cap_cell(p, sec, RC_CAP_DAY, &rep.cap_day)) != 0 ||
+        (err = cap_cell(p, sec, RC_CAP_WEEK, &rep.cap_week)) != 0 ||
+        (err = cap_cell(p, sec, RC_CAP_MONTH, &rep.cap_month)) != 0)
+        return err;
 
     cell(p, sec->known[RC_POOLS], &s, &n, &f);
     rep.pool_count = count_items(s, n, ',');

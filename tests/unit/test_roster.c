@@ -406,6 +406,198 @@ static void test_numbers(void **state)
     leadroute_roster_unref(ro);
 }
 
+/* ---- caps, deadlines, escalation, value balancing ------------------------- */
+
+#define CAPS_EXAMPLE \
+    "#! pools\n" \
+    "id,strategy,cap_day,sla_minutes,max_hops,escalation_pool,calibration,value_field,value_window_days\n" \
+    "deals,value_balanced,200,30,1,managers,catch_up,amount,7\n" \
+    "managers,round_robin,,60,,,,,\n" \
+    "#! reps\n" \
+    "id,pools,cap_24h,cap_7d,cap_30d\n" \
+    "carol,deals,20,,300\n" \
+    "dave,\"deals, managers\",0,,\n"
+
+static void expect_caps(const uint32_t *caps, uint32_t day, uint32_t week, uint32_t month)
+{
+    assert_int_equal(caps[0], day);
+    assert_int_equal(caps[1], week);
+    assert_int_equal(caps[2], month);
+}
+
+/* A pool's value field: the roster may keep NULL or spell out the default. */
+static void expect_value_field(const lr__pool *p, const char *want)
+{
+    if (want)
+        assert_string_equal(p->value_field, want);
+    else
+        assert_true(p->value_field == NULL || strcmp(p->value_field, "deal_value") == 0);
+}
+
+/* The example in the format's documentation (also tests/unit/data/roster-caps.csv). */
+static void check_caps_example(const leadroute_roster *ro)
+{
+    const lr__pool *deals = pool_of(ro, "deals"), *managers = pool_of(ro, "managers");
+    assert_int_equal(deals->strategy, LEADROUTE_STRATEGY_VALUE_BALANCED);
+    expect_caps(deals->caps, 200, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    assert_true(deals->sla_minutes == 30.0);
+    assert_int_equal(deals->max_hops, 1);
+    assert_int_equal(deals->escalation_pool, lr__roster_pool(ro, "managers"));
+    assert_int_equal(deals->escalation_owner, LR_NONE);
+    assert_int_equal(deals->calibration, LEADROUTE_CALIBRATE_CATCH_UP);
+    expect_value_field(deals, "amount");
+    assert_int_equal(deals->value_window_days, 7);
+
+    assert_int_equal(managers->strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    expect_caps(managers->caps, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    assert_true(managers->sla_minutes == 60.0);
+    assert_int_equal(managers->max_hops, 2);
+    assert_int_equal(managers->escalation_pool, LR_NONE);
+    assert_int_equal(managers->escalation_owner, LR_NONE);
+    assert_int_equal(managers->calibration, LEADROUTE_CALIBRATE_JOIN);
+    expect_value_field(managers, NULL);
+    assert_int_equal(managers->value_window_days, 30);
+
+    const lr__rep *carol = rep_of(ro, "carol"), *dave = rep_of(ro, "dave");
+    expect_caps(carol->caps, 20, LEADROUTE_NO_CAP, 300);
+    /* a cap of 0: paused, not "no cap" */
+    expect_caps(dave->caps, 0, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    /* cap columns are not skill sets */
+    assert_int_equal(carol->nskills, 0);
+    assert_int_equal(dave->nskills, 0);
+    assert_true(member(ro, "dave", "managers"));
+}
+
+static void test_caps_example(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = roster_ok(CAPS_EXAMPLE);
+    check_caps_example(ro);
+    leadroute_roster_unref(ro);
+
+    ro = NULL;
+    int rc = leadroute_roster_load(&ro, data_path("roster-caps.csv"), counting(0));
+    if (rc != LEADROUTE_OK)
+        fail_msg("load: %s", leadroute_error_last()->message);
+    check_caps_example(ro);
+    leadroute_roster_unref(ro);
+    assert_int_equal(counts.live, 0);
+}
+
+/* Rep caps: every column, both spellings in any case, 0, the largest count,
+ * empty cells and absent columns. */
+static void test_rep_caps(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = roster_ok("#! reps\n"
+                                     "id, Cap_Day ,cap_week,CAP_MONTH,languages\n"
+                                     "a,5,10,40,en\n"
+                                     "b,0,0,0,\n"
+                                     "c,,,,\n"
+                                     "d,4294967294, 007 ,,\n");
+    expect_caps(rep_of(ro, "a")->caps, 5, 10, 40);
+    expect_caps(rep_of(ro, "b")->caps, 0, 0, 0);
+    expect_caps(rep_of(ro, "c")->caps, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    expect_caps(rep_of(ro, "d")->caps, 4294967294u, 7, LEADROUTE_NO_CAP);
+    /* the one skill column is still a skill set */
+    assert_int_equal(rep_of(ro, "a")->nskills, 1);
+    assert_true(lr__rep_has_skill(rep_of(ro, "a"), "languages", "en"));
+    leadroute_roster_unref(ro);
+
+    ro = roster_ok("#! reps\nCAP_30D,id,cap_24h,Cap_7d\n30,a,1,7\n,b,0,\n");
+    expect_caps(rep_of(ro, "a")->caps, 1, 7, 30);
+    expect_caps(rep_of(ro, "b")->caps, 0, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    assert_int_equal(rep_of(ro, "a")->nskills, 0);
+    leadroute_roster_unref(ro);
+
+    /* no cap columns: no caps */
+    ro = roster_ok("#! reps\nid,weight\na,2\n");
+    expect_caps(rep_of(ro, "a")->caps, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    leadroute_roster_unref(ro);
+}
+
+/* Every new pool column with a value, empty, and absent; the strategy's new
+ * spellings; pools named only by reps get the same defaults. */
+static void test_pool_columns(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = roster_ok(
+        "#! pools\n"
+        "id,strategy,cap_24h,CAP_7D,cap_30d,sla_minutes,max_hops,escalation_pool,escalation_owner,calibration,"
+        "value_field,value_window_days\n"
+        "a,value_balanced,0,100,400,0.5,0,b,zoe,CATCH_UP,deal_amount,1\n"
+        "b,VALUE,,,,,,,zoe,join,,31\n"
+        "c,Value_Balanced,3,,,-0,7,,,,,\n"
+        "d,rr,,,,1e3,4294967295,a,,,,\n"
+        "#! reps\n"
+        "id,pools\n"
+        "zoe,\"a, b, e\"\n");
+    const lr__pool *a = pool_of(ro, "a"), *b = pool_of(ro, "b"), *c = pool_of(ro, "c"), *d = pool_of(ro, "d"),
+                   *e = pool_of(ro, "e");
+    const uint32_t zoe = lr__roster_rep(ro, "zoe");
+
+    assert_int_equal(a->strategy, LEADROUTE_STRATEGY_VALUE_BALANCED);
+    expect_caps(a->caps, 0, 100, 400);
+    assert_true(a->sla_minutes == 0.5);
+    assert_int_equal(a->max_hops, 0);
+    assert_int_equal(a->escalation_pool, lr__roster_pool(ro, "b"));
+    assert_int_equal(a->escalation_owner, zoe);
+    assert_int_equal(a->calibration, LEADROUTE_CALIBRATE_CATCH_UP);
+    expect_value_field(a, "deal_amount");
+    assert_int_equal(a->value_window_days, 1);
+
+    assert_int_equal(b->strategy, LEADROUTE_STRATEGY_VALUE_BALANCED);
+    expect_caps(b->caps, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    assert_true(b->sla_minutes == 0.0);
+    assert_int_equal(b->max_hops, 2);
+    assert_int_equal(b->escalation_pool, LR_NONE);
+    assert_int_equal(b->escalation_owner, zoe);
+    assert_int_equal(b->calibration, LEADROUTE_CALIBRATE_JOIN);
+    expect_value_field(b, NULL);
+    assert_int_equal(b->value_window_days, 31);
+
+    assert_int_equal(c->strategy, LEADROUTE_STRATEGY_VALUE_BALANCED);
+    expect_caps(c->caps, 3, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    /* "-0" is no deadline, stored as plain 0 */
+    assert_true(c->sla_minutes == 0.0);
+    assert_false(signbit(c->sla_minutes));
+    assert_int_equal(c->max_hops, 7);
+    assert_int_equal(c->calibration, LEADROUTE_CALIBRATE_JOIN);
+    assert_int_equal(c->value_window_days, 30);
+    assert_int_equal(c->nmembers, 0);
+
+    assert_int_equal(d->strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    assert_true(d->sla_minutes == 1000.0);
+    assert_int_equal(d->max_hops, UINT32_MAX);
+    assert_int_equal(d->escalation_pool, lr__roster_pool(ro, "a"));
+    assert_int_equal(d->escalation_owner, LR_NONE);
+
+    /* e is named by zoe only */
+    assert_int_equal(e->strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    expect_caps(e->caps, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    assert_true(e->sla_minutes == 0.0);
+    assert_int_equal(e->max_hops, 2);
+    assert_int_equal(e->escalation_pool, LR_NONE);
+    assert_int_equal(e->escalation_owner, LR_NONE);
+    assert_int_equal(e->calibration, LEADROUTE_CALIBRATE_JOIN);
+    expect_value_field(e, NULL);
+    assert_int_equal(e->value_window_days, 30);
+    leadroute_roster_unref(ro);
+
+    /* none of the new columns: the same defaults */
+    ro = roster_ok("#! pools\nid,strategy\np,least_loaded\n#! reps\nid\n");
+    const lr__pool *p = pool_of(ro, "p");
+    expect_caps(p->caps, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP);
+    assert_true(p->sla_minutes == 0.0);
+    assert_int_equal(p->max_hops, 2);
+    assert_int_equal(p->escalation_pool, LR_NONE);
+    assert_int_equal(p->escalation_owner, LR_NONE);
+    assert_int_equal(p->calibration, LEADROUTE_CALIBRATE_JOIN);
+    expect_value_field(p, NULL);
+    assert_int_equal(p->value_window_days, 30);
+    leadroute_roster_unref(ro);
+}
+
 /* ---- syntax errors, each at its cell --------------------------------------- */
 
 static void test_structure_errors(void **state)
@@ -434,6 +626,23 @@ static void test_header_errors(void **state)
     roster_err("#! reps\nid,ID\n", LEADROUTE_EPARSE, 2, 4, "column 'ID' appears twice");
     roster_err("#! reps\nid,langs, Langs \n", LEADROUTE_EPARSE, 2, 10, "column 'Langs' appears twice");
     roster_err("#! reps\nid,,name\n", LEADROUTE_EPARSE, 2, 4, "empty column name");
+    /* a column and its alias are one column */
+    roster_err("#! reps\nid,cap_day,cap_24h\n", LEADROUTE_EPARSE, 2, 12,
+               "column 'cap_24h' appears twice in the header (also column 2, 'cap_day')");
+    roster_err("#! pools\nCAP_7D,id, cap_week\n#! reps\nid\n", LEADROUTE_EPARSE, 2, 11,
+               "column 'cap_week' appears twice in the header (also column 1, 'cap_7d')");
+    roster_err("#! pools\nid,cap_30d,Cap_30D\n#! reps\nid\n", LEADROUTE_EPARSE, 2, 12,
+               "column 'Cap_30D' appears twice in the header (also column 2)");
+    /* the new pool columns are listed among the known ones */
+    roster_err("#! pools\nid,cap_year\n#! reps\nid\n", LEADROUTE_EPARSE, 2, 4,
+               "unknown column 'cap_year' in the pools header (known: id, strategy, fallback, on_empty, "
+               "default_owner, queue, owner_first, filters, tiers, score_field, cap_day, cap_week, cap_month, "
+               "sla_minutes, max_hops, escalation_pool, escalation_owner, calibration, value_field, "
+               "value_window_days)");
+    /* only the pools section knows the pool-only columns: in reps, a skill set */
+    leadroute_roster *ro = roster_ok("#! reps\nid,sla_minutes\nalice,30\n");
+    assert_true(lr__rep_has_skill(rep_of(ro, "alice"), "sla_minutes", "30"));
+    leadroute_roster_unref(ro);
 }
 
 static void test_row_width_errors(void **state)
@@ -506,6 +715,69 @@ static void test_rep_value_errors(void **state)
     roster_err("#! reps\nid,name\nalice,Al\xff" "ce\n", LEADROUTE_EPARSE, 3, 7, "invalid UTF-8");
 }
 
+/* Caps, in both sections and in every spelling: the cell's location and the
+ * column as the header spells it. */
+static void test_cap_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "-1", "1.5", "x", "4294967295", "4294967296", "+1", "1e3", "0x10", "none" };
+    static const char *const rep_cols[] = { "cap_day", "cap_week", "cap_month", "cap_24h", "cap_7d", "cap_30d" };
+    char text[256], needle[160];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        for (size_t c = 0; c < sizeof rep_cols / sizeof *rep_cols; c++) {
+            /* the cap is the third cell: alice (col 1), 1 (col 7), the cap (col 9) */
+            snprintf(text, sizeof text, "#! reps\nid,weight,%s\nalice,1,%s\n", rep_cols[c], bad[i]);
+            snprintf(needle, sizeof needle,
+                     "%s must be empty (no cap) or a whole number from 0 (paused) to 4294967294, not '%s'",
+                     rep_cols[c], bad[i]);
+            roster_err(text, LEADROUTE_EPARSE, 3, 9, needle);
+            snprintf(text, sizeof text, "#! pools\nid,%s\npool-1,%s\n#! reps\nid\n", rep_cols[c], bad[i]);
+            roster_err(text, LEADROUTE_EPARSE, 3, 8, needle);
+        }
+    }
+    /* the header's own case is not kept in the message, the name is */
+    roster_err("#! reps\nid,CAP_7D\nalice,-2\n", LEADROUTE_EPARSE, 3, 7, "cap_7d must be empty (no cap)");
+    /* the first bad cap of a row is reported */
+    roster_err("#! reps\nid,cap_month,cap_day\nalice,x,y\n", LEADROUTE_EPARSE, 3, 9, "cap_day must be");
+}
+
+static void test_pool_column_errors(void **state)
+{
+    (void)state;
+    char text[256];
+#define POOLS(header, row) "#! pools\n" header "\n" row "\n#! reps\nid\n"
+    static const char *const bad_sla[] = { "-1", "-0.5", "nan", "inf", "-inf", "1e999", "x", "30m", "1,5" };
+    for (size_t i = 0; i < sizeof bad_sla / sizeof *bad_sla; i++) {
+        snprintf(text, sizeof text, POOLS("id,sla_minutes", "p,\"%s\""), bad_sla[i]);
+        char needle[128];
+        snprintf(needle, sizeof needle, "sla_minutes must be a number of minutes >= 0 (empty: no deadline), not '%s'",
+                 bad_sla[i]);
+        roster_err(text, LEADROUTE_EPARSE, 3, 3, needle);
+    }
+    static const char *const bad_hops[] = { "-1", "x", "2.5", "4294967296", "+1", "two" };
+    for (size_t i = 0; i < sizeof bad_hops / sizeof *bad_hops; i++) {
+        snprintf(text, sizeof text, POOLS("id,strategy,max_hops", "p,rr,%s"), bad_hops[i]);
+        roster_err(text, LEADROUTE_EPARSE, 3, 6, "max_hops must be a non-negative integer, not '");
+    }
+    static const char *const bad_days[] = { "0", "32", "-1", "1.5", "x", "4294967297" };
+    for (size_t i = 0; i < sizeof bad_days / sizeof *bad_days; i++) {
+        snprintf(text, sizeof text, POOLS("id,queue,value_window_days", "p,q,%s"), bad_days[i]);
+        char needle[128];
+        snprintf(needle, sizeof needle, "value_window_days must be a whole number of days from 1 to 31, not '%s'",
+                 bad_days[i]);
+        roster_err(text, LEADROUTE_EPARSE, 3, 5, needle);
+    }
+    roster_err(POOLS("id,calibration", "p,later"), LEADROUTE_EPARSE, 3, 3,
+               "unknown calibration 'later' (expected join or catch_up)");
+    roster_err(POOLS("id,calibration", "p,catch-up"), LEADROUTE_EPARSE, 3, 3, "unknown calibration 'catch-up'");
+    roster_err(POOLS("id,strategy", "p,valued"), LEADROUTE_EPARSE, 3, 3,
+               "unknown strategy 'valued' (expected round_robin, weighted, least_loaded or value_balanced)");
+    /* after a quoted multi-line cell: its own line and column */
+    roster_err("#! pools\nid,queue,calibration\np,\"line one\nline two\",soon\n#! reps\nid\n", LEADROUTE_EPARSE, 4,
+               11, "unknown calibration 'soon'");
+#undef POOLS
+}
+
 /* Well-formed text that the roster rejects: its code and message come through. */
 static void test_semantic_errors_pass_through(void **state)
 {
@@ -519,6 +791,10 @@ static void test_semantic_errors_pass_through(void **state)
         { "#! pools\nid,fallback\na,b\nb,a\n#! reps\nid\n", "fallback" },
         { "#! pools\nid,on_empty,default_owner\np,default_owner,zed\n#! reps\nid\nalice\n", "'zed'" },
         { "#! pools\nid,on_empty\np,queue\n#! reps\nid\n", "queue name" },
+        { "#! pools\nid,escalation_pool\np,nowhere\n#! reps\nid\n", "'nowhere'" },
+        { "#! pools\nid,escalation_owner\np,zed\n#! reps\nid\nalice\n", "'zed'" },
+        /* an escalation owner must be a rep, not a pool */
+        { "#! pools\nid,escalation_owner\np,p\n#! reps\nid\n", "'p'" },
         { "#! reps\nid,langs,Langs2\nalice,en,\n", NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -581,23 +857,28 @@ static void test_limits(void **state)
 static void test_allocation_failures(void **state)
 {
     (void)state;
-    const char *text = EXAMPLE;
-    size_t n;
-    int rc = LEADROUTE_ENOMEM;
-    for (n = 1; rc == LEADROUTE_ENOMEM; n++) {
-        leadroute_roster *ro = (leadroute_roster *)1;
-        const leadroute_allocator *a = counting(n);
-        rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", a);
-        if (rc == LEADROUTE_OK) {
-            check_example(ro);
-            leadroute_roster_unref(ro);
-        } else {
-            assert_int_equal(rc, LEADROUTE_ENOMEM);
-            assert_null(ro);
+    static const char *const texts[] = { EXAMPLE, CAPS_EXAMPLE };
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        size_t n;
+        int rc = LEADROUTE_ENOMEM;
+        for (n = 1; rc == LEADROUTE_ENOMEM; n++) {
+            leadroute_roster *ro = (leadroute_roster *)1;
+            const leadroute_allocator *a = counting(n);
+            rc = leadroute_roster_parse(&ro, texts[t], strlen(texts[t]), "r.csv", a);
+            if (rc == LEADROUTE_OK) {
+                if (t == 0)
+                    check_example(ro);
+                else
+                    check_caps_example(ro);
+                leadroute_roster_unref(ro);
+            } else {
+                assert_int_equal(rc, LEADROUTE_ENOMEM);
+                assert_null(ro);
+            }
+            assert_int_equal(counts.live, 0);
         }
-        assert_int_equal(counts.live, 0);
+        assert_true(n > 3);
     }
-    assert_true(n > 3);
 }
 
 static void test_arguments(void **state)
@@ -856,6 +1137,21 @@ static void test_new_references(void **state)
     leadroute_roster *ro = NULL;
     assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, NULL), LEADROUTE_OK);
     leadroute_roster_unref(ro);
+    fixture_init(&f);
+    f.pools[0].escalation_pool = "nowhere";
+    new_err(&f, 0, "'nowhere'");
+    fixture_init(&f);
+    f.pools[0].escalation_owner = "zed";
+    new_err(&f, 0, "'zed'");
+    /* both set, by id: resolved to indexes */
+    fixture_init(&f);
+    f.pools[0].escalation_pool = "smb";
+    f.pools[0].escalation_owner = "bob";
+    assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, NULL), LEADROUTE_OK);
+    assert_int_equal(pool_of(ro, "ent")->escalation_pool, lr__roster_pool(ro, "smb"));
+    assert_int_equal(pool_of(ro, "ent")->escalation_owner, lr__roster_rep(ro, "bob"));
+    assert_int_equal(pool_of(ro, "smb")->escalation_pool, LR_NONE);
+    leadroute_roster_unref(ro);
 }
 
 static void test_new_values(void **state)
@@ -871,7 +1167,7 @@ static void test_new_values(void **state)
     fixture_init(&f);
     f.pools[0].strategy = 0;
     new_err(&f, 0, "'ent'");
-    f.pools[0].strategy = LEADROUTE_STRATEGY_LEAST_LOADED + 1;
+    f.pools[0].strategy = LEADROUTE_STRATEGY_VALUE_BALANCED + 1;
     new_err(&f, 0, "'ent'");
     fixture_init(&f);
     f.pools[1].on_empty = 0;
@@ -880,6 +1176,18 @@ static void test_new_values(void **state)
     new_err(&f, 0, "'smb'");
     fixture_init(&f);
     f.tiers[1].min_score = NAN;
+    new_err(&f, 0, "'ent'");
+    const double bad_sla[] = { -1.0, NAN, INFINITY };
+    for (size_t i = 0; i < sizeof bad_sla / sizeof *bad_sla; i++) {
+        fixture_init(&f);
+        f.pools[1].sla_minutes = bad_sla[i];
+        new_err(&f, 0, "'smb'");
+    }
+    fixture_init(&f);
+    f.pools[0].calibration = LEADROUTE_CALIBRATE_CATCH_UP + 1;
+    new_err(&f, 0, "'ent'");
+    fixture_init(&f);
+    f.pools[0].value_window_days = 32;
     new_err(&f, 0, "'ent'");
 }
 
@@ -912,6 +1220,28 @@ static void test_new_versions(void **state)
     assert_int_equal(leadroute_pool_init(&pool, LEADROUTE_POOL_VERSION), LEADROUTE_OK);
     assert_int_equal(pool.strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
     assert_int_equal(pool.on_empty, LEADROUTE_EMPTY_UNASSIGNED);
+    /* and so do the INIT macros, which the parser uses */
+    leadroute_rep rep_macro = LEADROUTE_REP_INIT;
+    leadroute_pool pool_macro = LEADROUTE_POOL_INIT;
+    assert_int_equal(rep_macro.cap_day, rep.cap_day);
+    assert_int_equal(rep_macro.cap_month, rep.cap_month);
+    assert_int_equal(rep.cap_day, LEADROUTE_NO_CAP);
+    assert_int_equal(rep.cap_week, LEADROUTE_NO_CAP);
+    assert_int_equal(rep.cap_month, LEADROUTE_NO_CAP);
+    assert_int_equal(pool.cap_day, LEADROUTE_NO_CAP);
+    assert_int_equal(pool.cap_week, LEADROUTE_NO_CAP);
+    assert_int_equal(pool.cap_month, LEADROUTE_NO_CAP);
+    assert_int_equal(pool.max_hops, 2);
+    assert_int_equal(pool.calibration, LEADROUTE_CALIBRATE_JOIN);
+    assert_true(pool.sla_minutes == 0.0);
+    assert_null(pool.escalation_pool);
+    assert_null(pool.escalation_owner);
+    assert_null(pool.value_field);
+    assert_int_equal(pool.value_window_days, 0);
+    assert_int_equal(pool_macro.max_hops, pool.max_hops);
+    assert_int_equal(pool_macro.cap_month, pool.cap_month);
+    assert_int_equal(pool_macro.calibration, pool.calibration);
+    assert_int_equal(pool_macro.value_window_days, pool.value_window_days);
 
     leadroute_roster *ro = (leadroute_roster *)1;
     fixture_init(&f);
@@ -931,11 +1261,16 @@ int main(void)
         cmocka_unit_test(test_flexible_text),
         cmocka_unit_test(test_reps_only),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_caps_example),
+        cmocka_unit_test(test_rep_caps),
+        cmocka_unit_test(test_pool_columns),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_row_width_errors),
         cmocka_unit_test(test_pool_value_errors),
         cmocka_unit_test(test_rep_value_errors),
+        cmocka_unit_test(test_cap_errors),
+        cmocka_unit_test(test_pool_column_errors),
         cmocka_unit_test(test_semantic_errors_pass_through),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_allocation_failures),
