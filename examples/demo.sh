@@ -191,3 +191,24 @@ else
 fi
 echo
 echo "raw CSV: $cli route --table $repo/$table --reps $repo/$reps $repo/$leads [--explain] [--dedupe-field email]"
+
+# --- 7. follow-up deadlines -----------------------------------------------------
+# Route into a state file at a fixed time; Diego follows L-1011 up; a day later
+# a tick moves every lead nobody followed up to another rep of its pool (never
+# back to an earlier one). Later runs of route, tick and ack share the file.
+state="$tmp/state.txt"
+echo
+echo "==> leadroute route ... --state STATE --now 2026-11-24T09:30:00Z, ack L-1011, tick a day later"
+route_status=0
+"$cli" route --table "$table" --reps "$reps" "$leads" --state "$state" --now 2026-11-24T09:30:00Z \
+    >/dev/null 2>&1 || route_status=$?
+if ((route_status == 2)); then
+    echo "demo.sh: route --state failed" >&2
+    exit 1
+fi
+"$cli" ack --table "$table" --reps "$reps" --state "$state" --now 2026-11-24T10:05:00Z L-1011 >/dev/null
+"$cli" tick --table "$table" --reps "$reps" --state "$state" --now 2026-11-25T09:30:00Z --leads "$leads" \
+    2>"$tmp/tick-err.txt" | sed 's/^/  /'
+grep '^due ' "$tmp/tick-err.txt" | sed 's/^/  /'
+echo
+echo "raw CSV: $cli tick --table $repo/$table --reps $repo/$reps --state STATE [--now TIME] [--leads $repo/$leads]"

@@ -539,7 +539,9 @@ LEADROUTE_API int leadroute_router_fork(leadroute_router **out, leadroute_router
 
 /**
  * The rep holding `key` followed the lead up (at the router's clock time):
- * its deadline no longer applies. Thread-safe.
+ * its deadline no longer applies. Acknowledging again is not an error and
+ * keeps the first time (the assignment-to-acknowledgement metric counts it
+ * once). Thread-safe.
  * @return LEADROUTE_OK, EINVAL, ENOTFOUND (not claimed), ENOTSUP (the store
  *         has no acknowledge method), ECALLBACK.
  */

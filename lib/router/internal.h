@@ -139,6 +139,9 @@ struct leadroute_decision {
     uint32_t rule_line;
     uint32_t lazy_eligible, lazy_members;  /* for a LR_LAZY reason */
     int64_t deadline_ms;          /* follow-up deadline of the assignment, 0 = none */
+    double value;                 /* the lead's deal value, as committed */
+    uint32_t hops;                /* reassignments before this assignment */
+    int escalated;
     double sla_minutes;
     uint64_t table_hash;
     int64_t at_ms;
@@ -255,8 +258,10 @@ typedef struct lr__gen {
 typedef struct lr__pending {
     char *key, *rep_id, *lead_id, *pool_id, *rule_id, *previous;
     uint64_t table_hash;
-    int64_t at_ms;
-    double sla_minutes;
+    int64_t at_ms, deadline_ms;
+    double sla_minutes, value;
+    uint32_t hops;
+    int escalated;
 } lr__pending;
 
 struct leadroute_router {

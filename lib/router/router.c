@@ -1049,6 +1049,9 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     a.hops = c->hops;
     a.escalated = c->escalated;
     d->deadline_ms = a.deadline_ms;
+    d->value = a.value;
+    d->hops = a.hops;
+    d->escalated = a.escalated;
     memset(&cm, 0, sizeof cm);
     cm.version = LEADROUTE_COMMIT_VERSION;
     cm.assignment = &a;
@@ -1396,6 +1399,9 @@ static void lr__decision_clear(leadroute_decision *d)
     d->rule_index = LR_NONE;
     d->rep_index = d->pool_index = LR_NONE;
     d->deadline_ms = 0;
+    d->value = 0;
+    d->hops = 0;
+    d->escalated = 0;
     d->rule_line = 0;
     d->sla_minutes = 0;
     d->table_hash = 0;
@@ -1485,6 +1491,10 @@ static void lr__notify(lr__call *c)
     a.table_hash = d->table_hash;
     a.at_ms = d->at_ms;
     a.sla_minutes = d->sla_minutes;
+    a.deadline_ms = d->deadline_ms;
+    a.value = d->value;
+    a.hops = d->hops;
+    a.escalated = d->escalated;
     rc = r->notify.assigned(r->notify_user, &a);
     if (rc == 0) {
         d->notified = 1;
@@ -1505,6 +1515,10 @@ static void lr__notify(lr__call *c)
         p->table_hash = a.table_hash;
         p->at_ms = a.at_ms;
         p->sla_minutes = a.sla_minutes;
+        p->deadline_ms = a.deadline_ms;
+        p->value = a.value;
+        p->hops = a.hops;
+        p->escalated = a.escalated;
         if (p->key && p->rep_id)
             r->npending++;
     }
@@ -1811,6 +1825,10 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
             a.table_hash = p->table_hash;
             a.at_ms = p->at_ms;
             a.sla_minutes = p->sla_minutes;
+            a.deadline_ms = p->deadline_ms;
+            a.value = p->value;
+            a.hops = p->hops;
+            a.escalated = p->escalated;
             e = r->notify.assigned(r->notify_user, &a);
         }
         if (e == 0) {

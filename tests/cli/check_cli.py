@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Behaviour of the leadroute tool as a user sees it: exit codes, output and
-messages of check, eval and route on the sample data and on small files made
-here. Arguments: the tool, examples/data, tests/cli/expected-eval.csv
+messages of check, eval, route, tick and ack on the sample data and on small
+files made here. Arguments: the tool, examples/data, tests/cli/expected-eval.csv
 (expected-route.csv is read from the same directory)."""
 import csv
 import io
@@ -197,6 +197,251 @@ expect(rc == 0 and "  route --table TABLE --reps REPS.csv LEADS.csv" in out, f"-
 
 for path in (shadowed, broken, collect, bad_reps, unknown_pool):
     os.unlink(path)
+
+# ---- persistent state: route --state/--now, tick, ack ----------------------
+# The sample leads are routed once into a state file at T0; ticks then move
+# the leads whose follow-up deadline (T0 + the rule's sla_minutes) passed.
+MIN = 60 * 1000
+DAY = 24 * 60 * MIN
+T0 = 1795512600000  # 2026-11-24T09:30:00Z
+
+
+def iso(ms):
+    """ms since the epoch as the tool's ISO 8601 UTC (whole seconds here)."""
+    import datetime
+    t = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rule_sla(path):
+    """sla_minutes of every rule of a table file (its '#' lines are comments)."""
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.reader(line for line in f if not line.startswith("#")))
+    head = [h.strip() for h in rows[0]]
+    col = next(i for i, h in enumerate(head) if h.startswith("out:sla_minutes"))
+    return {r[0]: float(r[col]) for r in rows[1:] if r and r[col].strip()}
+
+
+def read_state(path):
+    """The L records of a state file: key -> (rep, hops, escalated, acknowledged, history)."""
+    leads = {}
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    expect(lines[0] == "leadroute-state\t1", f"state header: {lines[0]!r}")
+    for line in lines[1:]:
+        fields = line.split("\t")
+        if fields[0] == "L":
+            leads[fields[1]] = (fields[2], int(fields[11]), fields[12] == "1", int(fields[13]), fields[14:])
+    return leads
+
+
+def tick_run(state, now, *extra):
+    rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", state, "--now", now, *extra)
+    summary = [line for line in err.splitlines() if line.startswith("due ")]
+    counts = {}
+    if len(summary) == 1:
+        for part in summary[0].split(", "):
+            name, n = part.split(" ")
+            counts[name] = int(n)
+    expect(rc == 0 and out.startswith("key,action,from,to,pool,reason\n") and len(summary) == 1,
+           f"tick at {now}: {rc} {out!r} {err!r}")
+    return list(csv.DictReader(io.StringIO(out))), counts
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "state.txt")
+    # route with --state adds nothing to the output; a missing file is an empty state
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state,
+                       "--now", "2026-11-24T09:30:00Z")
+    expect(out == want, "route --state output differs from tests/cli/expected-route.csv:\n" + out)
+    expect(rc == 1 and os.path.exists(state) and not os.path.exists(state + ".tmp"),
+           f"route --state writes the state file: {rc} {err!r}")
+    routed = {r["id"]: r for r in csv.DictReader(io.StringIO(out)) if r["status"] == "assigned"}
+    holders = {lead_id: [r["rep"]] for lead_id, r in routed.items()}  # every rep that held a lead
+    first = read_state(state)
+    expect(sorted(first) == sorted("lead:" + k for k in routed)
+           and all(first["lead:" + k][0] == r["rep"] and not first["lead:" + k][4] for k, r in routed.items()),
+           f"the state holds one claim per assigned lead: {first}")
+    with open(state, encoding="utf-8") as f:
+        saved = f.read()
+
+    # a second run reads the state: every claimed lead stays with its rep, and
+    # nothing new is written
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state,
+                       "--now", "2026-11-24T09:31:00Z")
+    again = route_rows(out)
+    expect(all(again[k]["status"] == "existing" and again[k]["rep"] == r["rep"] for k, r in routed.items()),
+           f"second route against the state: {out!r}")
+    with open(state, encoding="utf-8") as f:
+        expect(f.read() == saved, "routing only existing leads leaves the state file as it was")
+
+    # T0 + 10 min: only leads whose rule's SLA is at most 10 minutes are due
+    sla = rule_sla(routing)
+    due_early = sorted(k for k, r in routed.items() if sla[r["rule"]] <= 10)
+    expect(due_early == ["L-1001"], f"the sample has one lead with a short SLA (vip, 5 min): {due_early}")
+    moves, counts = tick_run(state, iso(T0 + 10 * MIN), "--leads", leads)
+    expect(counts.get("due") == len(due_early) and sorted(m["key"] for m in moves) == due_early,
+           f"tick at T0+10min moves the short-SLA leads: {counts} {moves}")
+    for m in moves:
+        expect(m["action"] == "reassigned" and m["from"] == holders[m["key"]][-1] and m["to"] != m["from"]
+               and m["pool"] == routed[m["key"]]["pool"] and iso(T0 + 5 * MIN) in m["reason"],
+               f"move of {m['key']}: {m}")
+        holders[m["key"]].append(m["to"])
+
+    # ack: the rep followed L-1011 up; tick must leave it alone
+    acked = "L-1011"
+    expect(acked in routed and routed[acked]["pool"] == "americas", f"{acked} went to americas: {routed.get(acked)}")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", state, "--now",
+                       iso(T0 + 20 * MIN), acked)
+    expect(rc == 0 and out == f"key,status,rep\n{acked},acknowledged,{routed[acked]['rep']}\n",
+           f"ack {acked}: {rc} {out!r} {err!r}")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", state, acked, "no-such-key")
+    expect(rc == 1 and out.splitlines()[1:] == [f"{acked},already acknowledged,{routed[acked]['rep']}",
+                                                "no-such-key,not claimed,"]
+           and "no-such-key" in err, f"ack again and an unknown key: {rc} {out!r} {err!r}")
+    expect(read_state(state)["lead:" + acked][3] == T0 + 20 * MIN, "the first acknowledgement time stands")
+
+    # T0 + 1 day: every SLA of the table has passed; every open assignment
+    # with a deadline is due once, except the acknowledged one
+    expect(max(sla.values()) <= 24 * 60, f"all SLAs within a day: {sla}")
+    moves, counts = tick_run(state, iso(T0 + DAY), "--leads", leads)
+    expect(counts.get("due") == len(routed) - 1, f"due at T0+1day: {counts}, {len(routed) - 1} expected")
+    expect(counts.get("reassigned", 0) + counts.get("escalated", 0) == len(moves) and len(moves) > 0
+           and sum(counts.get(k, 0) for k in ("reassigned", "escalated", "kept", "raced")) == counts.get("due"),
+           f"the summary adds up: {counts} {len(moves)} rows")
+    keys = [m["key"] for m in moves]
+    expect(len(keys) == len(set(keys)) and acked not in keys and set(keys) <= set(routed),
+           f"each lead moves at most once, the acknowledged one never: {keys}")
+    for m in moves:
+        expect(m["action"] == "reassigned" and m["from"] == holders[m["key"]][-1]
+               and m["to"] not in holders[m["key"]] and m["pool"] == routed[m["key"]]["pool"],
+               f"T0+1day move of {m['key']} (held by {holders[m['key']]}): {m}")
+        holders[m["key"]].append(m["to"])
+    kept_day1 = counts.get("kept")
+
+    # ticking again at the same time moves nothing new (new deadlines are later)
+    moves, counts = tick_run(state, iso(T0 + DAY), "--leads", leads)
+    expect(moves == [] and counts.get("due") == kept_day1 and counts.get("kept") == kept_day1,
+           f"second tick at T0+1day is idempotent: {counts} {moves}")
+
+    # T0 + 2 days: moved leads are due again and never go back to an earlier rep
+    moves, counts = tick_run(state, iso(T0 + 2 * DAY), "--leads", leads)
+    expect(len(moves) > 0, f"some leads move again at T0+2days: {counts}")
+    for m in moves:
+        expect(m["from"] == holders[m["key"]][-1] and m["to"] not in holders[m["key"]],
+               f"T0+2days move of {m['key']} (held by {holders[m['key']]}): {m}")
+        holders[m["key"]].append(m["to"])
+    # the state file agrees: current rep, earlier reps in order, no one twice
+    final = read_state(state)
+    for lead_id, seen in holders.items():
+        rep, hops, _, acknowledged, history = final["lead:" + lead_id]
+        expect(rep == seen[-1] and history == seen[:-1] and hops == len(history) and len(set(seen)) == len(seen),
+               f"state of {lead_id}: {final['lead:' + lead_id]}, moves {seen}")
+    expect(final["lead:" + acked][0] == routed[acked]["rep"], f"{acked} kept its rep: {final['lead:' + acked]}")
+
+    # escalation: after max_hops reassignments the lead goes to the pool's
+    # escalation owner; a 60-minute deadline from the pool (the rule sets none)
+    esc_table = os.path.join(tmp, "esc-table.csv")
+    esc_reps = os.path.join(tmp, "esc-reps.csv")
+    esc_state = os.path.join(tmp, "esc-state.txt")
+    with open(esc_table, "w", encoding="utf-8") as f:
+        f.write("rule,region,out:pool\nr1,-,team\n")
+    with open(esc_reps, "w", encoding="utf-8") as f:
+        f.write("#! pools\nid,strategy,sla_minutes,max_hops,escalation_owner\nteam,round_robin,60,1,boss\n"
+                "#! reps\nid,pools\na,team\nb,team\nc,team\nboss,\n")
+
+    def esc_tick(now):
+        rc, out, err = run("tick", "--table", esc_table, "--reps", esc_reps, "--state", esc_state, "--now", now)
+        expect(rc == 0, f"escalation tick at {now}: {rc} {err!r}")
+        return list(csv.DictReader(io.StringIO(out)))
+
+    rc, out, err = run("route", "--table", esc_table, "--reps", esc_reps, "--state", esc_state,
+                       "--now", "2026-01-01T00:00:00Z", "-", stdin="id,region\nx1,EMEA\n")
+    expect(rc == 0 and out.splitlines()[1].startswith("x1,assigned,a,team,r1,"), f"route x1: {rc} {out!r} {err!r}")
+    moves = esc_tick("2026-01-01T00:59:59Z")
+    expect(moves == [], f"nothing due before the pool's 60 minutes: {moves}")
+    moves = esc_tick("2026-01-01T01:00:00Z")
+    expect([(m["key"], m["action"], m["from"], m["pool"]) for m in moves] == [("x1", "reassigned", "a", "team")]
+           and moves[0]["to"] in ("b", "c"), f"first hop: {moves}")
+    second = moves[0]["to"] if moves else None
+    moves = esc_tick("2026-01-01T02:00:00Z")
+    expect([(m["key"], m["action"], m["from"], m["to"]) for m in moves] == [("x1", "escalated", second, "boss")]
+           and "escalated to boss" in moves[0]["reason"], f"escalation after max_hops: {moves}")
+    rep, hops, escalated, _, history = read_state(esc_state).get("lead:x1", (None, 0, False, 0, []))
+    expect(rep == "boss" and escalated and history == ["a", second], f"escalated state: {read_state(esc_state)}")
+
+    # text fields are escaped in the file and read back exactly
+    odd = "back\\slash\tand tab"
+    rc, out, err = run("route", "--table", esc_table, "--reps", esc_reps, "--state", esc_state,
+                       "--now", "2026-01-02T00:00:00Z", "-", stdin=f'id,region\n"{odd}",EMEA\n')
+    expect(rc == 0 and "assigned" in out, f"route {odd!r}: {rc} {out!r} {err!r}")
+    with open(esc_state, encoding="utf-8") as f:
+        expect("lead:back\\\\slash\\tand tab\t" in f.read(), "backslash and tab are escaped in the file")
+    rc, out, err = run("ack", "--table", esc_table, "--reps", esc_reps, "--state", esc_state, odd)
+    rows = list(csv.reader(io.StringIO(out)))
+    expect(rc == 0 and len(rows) == 2 and rows[1][:2] == [odd, "acknowledged"],
+           f"ack of a key with a backslash and a tab: {rc} {out!r} {err!r}")
+
+    # rolling caps count the assignments of earlier runs (the store's window)
+    cap_reps = os.path.join(tmp, "cap-reps.csv")
+    cap_state = os.path.join(tmp, "cap-state.txt")
+    with open(cap_reps, "w", encoding="utf-8") as f:
+        f.write("#! reps\nid,pools,cap_day\na,team,1\nb,team,1\n")
+    for lead_id, now, status, rep in (("y1", T0, "assigned", "a"), ("y2", T0 + 60 * MIN, "assigned", "b"),
+                                      ("y3", T0 + 120 * MIN, "unassigned", ""),
+                                      ("y4", T0 + 40 * DAY, "assigned", "a")):
+        rc, out, err = run("route", "--table", esc_table, "--reps", cap_reps, "--state", cap_state,
+                           "--now", iso(now), "-", stdin=f"id,region\n{lead_id},EMEA\n")
+        row = route_rows(out).get(lead_id, {})
+        expect(row.get("status") == status and row.get("rep") == rep,
+               f"daily caps across runs, {lead_id} at {iso(now)}: {rc} {out!r} {err!r}")
+    with open(cap_state, encoding="utf-8") as f:
+        log = [line.split("\t") for line in f.read().splitlines() if line.startswith("A\t")]
+    expect([(int(e[1]), e[2]) for e in log] == [(T0 + 40 * DAY, "a")],
+           f"the log keeps only what a window can reach (31 days): {log}")
+
+    # a malformed state file is an error naming file:line; nothing is written
+    bad_state = os.path.join(tmp, "bad-state.txt")
+    bad_text = "leadroute-state\t1\nP\tteam\tseven\trr1 a\n"
+    with open(bad_state, "w", encoding="utf-8") as f:
+        f.write(bad_text)
+    for args in (("tick", "--table", routing, "--reps", reps, "--state", bad_state),
+                 ("route", "--table", routing, "--reps", reps, leads, "--state", bad_state)):
+        rc, out, err = run(*args)
+        expect(rc == 2 and out == "" and f"{bad_state}:2:" in err and "seven" in err,
+               f"{args[0]} with a malformed state: {rc} {out!r} {err!r}")
+    with open(bad_state, encoding="utf-8") as f:
+        expect(f.read() == bad_text, "a malformed state file is left as it was")
+    with open(bad_state, "w", encoding="utf-8") as f:
+        f.write("leadroute-state\t2\n")
+    rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", bad_state)
+    expect(rc == 2 and f"{bad_state}:1:" in err and "version 2" in err, f"newer state format: {rc} {err!r}")
+    with open(bad_state, "w", encoding="utf-8") as f:
+        f.write("id,status\n")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", bad_state, "x")
+    expect(rc == 2 and out == "" and f"{bad_state}:1:" in err and "not a leadroute state file" in err,
+           f"not a state file: {rc} {out!r} {err!r}")
+
+# usage of the state options and commands: exit 2 and a hint, nothing on stdout
+for command, args, message in (
+        ("route", ("--table", routing, "--reps", reps, leads, "--now", "yesterday"), "--now: 'yesterday' is not a time"),
+        ("route", ("--table", routing, "--reps", reps, leads, "--now", "2026-02-30T00:00:00Z"), "is not a time"),
+        ("route", ("--table", routing, "--reps", reps, leads, "--state", "-"), "--state needs a file name"),
+        ("tick", ("--table", routing, "--reps", reps), "expected --state FILE"),
+        ("tick", ("--reps", reps, "--state", "s"), "expected --table TABLE"),
+        ("tick", ("--table", routing, "--reps", reps, "--state", "s", leads), f"unexpected argument '{leads}'"),
+        ("tick", ("--table", routing, "--reps", reps, "--state", "s", "--explain"), "unknown option '--explain'"),
+        ("ack", ("--table", routing, "--reps", reps, "--state", "s"), "expected one or more KEYs"),
+        ("ack", ("--table", routing, "--state", "s", "k"), "expected --reps REPS.csv")):
+    rc, out, err = run(command, *args)
+    expect(rc == 2 and out == "" and message in err and f"leadroute {command} --help" in err,
+           f"{command} {' '.join(args)}: {rc} {out!r} {err!r}")
+for command, first_line in (("tick", "usage: leadroute tick --table TABLE --reps REPS.csv --state FILE"),
+                            ("ack", "usage: leadroute ack --table TABLE --reps REPS.csv --state FILE")):
+    rc, out, err = run(command, "--help")
+    expect(rc == 0 and out.startswith(first_line), f"{command} --help: {rc} {out!r}")
+rc, out, err = run("--help")
+expect(rc == 0 and "  tick --table TABLE" in out and "  ack --table TABLE" in out, f"--help lists tick and ack: {out!r}")
 
 for f in failures:
     print("FAIL:", f)
