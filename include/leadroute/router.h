@@ -588,6 +588,19 @@ typedef struct leadroute_tick_stats {
 LEADROUTE_API int leadroute_router_tick(leadroute_router *router, int64_t now_ms, leadroute_lead_lookup lookup,
                                         void *lookup_ctx, leadroute_tick_stats *stats);
 
+/**
+ * List the assignments due at `now_ms` (unacknowledged, deadline passed),
+ * as the store keeps them, without moving any: `each` gets every one (with
+ * its history of holders), borrowed for the call, and may stop the listing
+ * by returning non-zero (that value is returned). `each` must not call the
+ * router or the store.
+ * @return LEADROUTE_OK, EINVAL, ENOTSUP (no list_due in the store), ECALLBACK,
+ *         or what `each` returned. Thread-safe.
+ */
+LEADROUTE_API int leadroute_router_list_due(leadroute_router *router, int64_t now_ms,
+                                            int (*each)(void *ctx, const leadroute_assignment *assignment),
+                                            void *ctx);
+
 /* ---- metrics ------------------------------------------------------------- */
 
 /** Unrouted reasons counted in metrics. */

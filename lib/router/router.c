@@ -2185,3 +2185,37 @@ done:
     }
     return rc;
 }
+
+/* The host's own callback, told apart from store failures. */
+typedef struct lr__list_ctx {
+    int (*each)(void *ctx, const leadroute_assignment *a);
+    void *ctx;
+    int stopped;
+} lr__list_ctx;
+
+static int lr__list_each(void *ctx, const leadroute_assignment *a)
+{
+    lr__list_ctx *l = ctx;
+    int rc = l->each(l->ctx, a);
+    if (rc)
+        l->stopped = 1;
+    return rc;
+}
+
+int leadroute_router_list_due(leadroute_router *r, int64_t now_ms,
+                              int (*each)(void *ctx, const leadroute_assignment *assignment), void *ctx)
+{
+    lr__list_ctx l;
+    int rc;
+    if (!r || !each)
+        return lr__error_set(LEADROUTE_EINVAL, "router and callback must not be NULL");
+    if (!r->store.list_due)
+        return lr__error_set(LEADROUTE_ENOTSUP, "the store has no list_due method");
+    l.each = each;
+    l.ctx = ctx;
+    l.stopped = 0;
+    rc = r->store.list_due(r->store_user, now_ms, lr__list_each, &l);
+    if (rc != 0 && !l.stopped)
+        return lr__callback_failed("store list_due", rc);
+    return rc;
+}
