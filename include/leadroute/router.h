@@ -89,8 +89,9 @@ typedef enum leadroute_strategy {
 /** How a rep back from being away, or new to a pool, re-enters the rotation. */
 typedef enum leadroute_calibration {
     LEADROUTE_CALIBRATE_JOIN = 0,     /**< at the pool's current level: no catch-up leads (default) */
-    LEADROUTE_CALIBRATE_CATCH_UP = 1  /**< keeps what it missed and catches up, at most one lead in
-                                           two until level (weighted and value-balanced pools) */
+    LEADROUTE_CALIBRATE_CATCH_UP = 1  /**< weighted pools: keeps what it missed and catches up, at
+                                           most one lead per pool member; value-balanced pools
+                                           compare plain sums */
 } leadroute_calibration;
 
 /** What a pool does when no member can take the lead and it has no fallback. */
@@ -475,7 +476,7 @@ LEADROUTE_API const char *leadroute_decision_reason(const leadroute_decision *de
 LEADROUTE_API const char *leadroute_decision_label(const leadroute_decision *decision);
 /** Table `tags` output, or NULL. */
 LEADROUTE_API const char *leadroute_decision_tags(const leadroute_decision *decision);
-/** Table `sla_minutes` output, 0 if none. */
+/** Follow-up SLA of the assignment: the rule's `sla_minutes` output, else the pool's; 0 if none. */
 LEADROUTE_API double leadroute_decision_sla_minutes(const leadroute_decision *decision);
 /** leadroute_table_hash() of the table used, 0 if none. */
 LEADROUTE_API uint64_t leadroute_decision_table_hash(const leadroute_decision *decision);

@@ -34,6 +34,7 @@ typedef struct lr__rep {
     lr__skill *skills;        /* sorted by name */
     uint32_t nskills;
     uint32_t caps[3];         /* day, week, month; LEADROUTE_NO_CAP = none */
+    int has_caps;             /* any of them set: the check asks the store */
 } lr__rep;
 
 /* The rolling windows of caps, in milliseconds. */
@@ -57,6 +58,7 @@ typedef struct lr__pool {
     uint32_t *members;            /* rep indexes, in id order */
     uint32_t nmembers;
     uint32_t caps[3];             /* day, week, month; LEADROUTE_NO_CAP = none */
+    int has_caps;
     double sla_minutes;           /* default deadline, 0 = none */
     uint32_t max_hops;
     uint32_t escalation_pool;     /* pool index or LR_NONE */
@@ -317,6 +319,7 @@ void lr__gen_release(lr__gen *g);
  *   round robin:  "rr1 <last rep id>"
  *   weighted:     "wr1 <virtual time>\n<pass> <rep id>\n..." one line per member seen
  *   least loaded: "" (it reads open counts instead)
+ *   value balanced: "vb1\n<offset> <as of ms> <rep id>\n..." (join offsets, router.c)
  * Rep ids hold no newline (the roster checks that). */
 typedef struct lr__state {
     char *text;

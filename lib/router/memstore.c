@@ -1,21 +1,33 @@
 #define _GNU_SOURCE 1 /* PTHREAD_MUTEX_ADAPTIVE_NP, where the C library has it */
-/* The built-in store: claims, pool state and open counts in memory.
+/* The built-in store: claims, pool state, open counts, assignment records
+ * and assignment logs in memory.
  *
  * Concurrency: no global lock.
  * - Claims live in 64 shards (chosen by the top bits of the key's XXH3),
- *   each a mutex over a linear-probing table.
+ *   each a mutex over a linear-probing table. A lead's claim carries its
+ *   assignment record in the same allocation.
  * - Reps and pools live in directories that are read without a lock: an
  *   entry, once published, is never moved or freed before the store, and a
  *   grown table replaces the old one atomically (old tables are kept until
  *   the store is freed, as a reader may still walk one).
- * - A rep's open count is an atomic; a pool has its own mutex.
- * commit locks the pool, then the claim shard(s) in shard order. Open counts
- * are changed with a compare-and-swap that re-checks the capacity, so two
- * commits for one rep never pass the cap together; the parent store of an
- * overlay is only called with our locks held, never the other way round.
+ * - A rep's open count is an atomic; a pool has its own mutex for its state
+ *   and its assignment log (for `window`); a rep's log has a mutex of its own.
+ * Lock order: commit locks the claim shard(s) in shard order, then a pool
+ * (one at a time); reps' log mutexes and the directories' mutexes are
+ * leaves (nothing is locked while one is held). Open counts are changed
+ * with a compare-and-swap that re-checks the capacity, so two commits for
+ * one rep never pass the cap together. The parent store of an overlay (and
+ * a parent memstore's shard, read for a record) is only called with our
+ * locks held, never the other way round; list_due calls `each` with no
+ * lock held.
+ *
+ * Windows reach back 31 days at most: a log drops the entries more than 31
+ * days older than its newest one.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -67,6 +79,29 @@ typedef struct lr__ms_dir {
     uint32_t count;        /* under lock */
 } lr__ms_dir;
 
+/* ---- assignment logs ---------------------------------------------------- */
+
+/* How far back a window can reach. */
+#define LR_MS_WINDOW_MS ((int64_t)31 * 24 * 60 * 60 * 1000)
+
+/* `cum`: the values of every entry up to this one since the last rebase, so
+ * a window's sum is one subtraction. */
+typedef struct lr__ms_event {
+    int64_t at_ms;
+    double cum;
+} lr__ms_event;
+
+/* Time-ordered (at_ms non-decreasing) entries ev[head..len), under its
+ * owner's lock (the rep's log_lock, the pool's lock). A commit makes room
+ * before it changes anything, so the append itself cannot fail; `reserved`
+ * counts room promised to commits that append later without the lock held
+ * in between. */
+typedef struct lr__ms_log {
+    lr__ms_event *ev;
+    size_t head, len, cap, reserved;
+    double base;  /* cum just before ev[head] */
+} lr__ms_log;
+
 /* Entries sit on cache lines of their own (lr__ms_alloc_lines), the name
  * that every lookup reads apart from the fields that commits write, so
  * threads looking a rep up do not fight over the line its count is on. The
@@ -77,6 +112,8 @@ typedef struct lr__ms_rep {
     /* open leads: the count itself, or in an overlay the change made here
      * on top of the parent's count (so it may be negative) */
     _Alignas(LR_MS_CACHE_LINE) _Atomic int64_t open;
+    pthread_mutex_t log_lock;  /* a leaf: nothing is locked while it is held */
+    lr__ms_log log;            /* assignments to the rep */
 } lr__ms_rep;
 
 typedef struct lr__ms_pool {
@@ -87,6 +124,7 @@ typedef struct lr__ms_pool {
     uint64_t version;
     char *state;
     size_t len, cap;
+    lr__ms_log log;    /* assignments from the pool, under `lock` */
 } lr__ms_pool;
 
 /* ---- claims ------------------------------------------------------------- */
@@ -94,9 +132,33 @@ typedef struct lr__ms_pool {
 typedef struct lr__ms_claim {
     lr__ms_rep *holder;  /* NULL: released in this overlay, hides the parent's claim */
     uint32_t len;
-    int counted;         /* 1: an open lead of the holder; 0: an account claim */
+    uint8_t counted;     /* 1: an open lead of the holder; 0: an account claim */
+    uint8_t has_rec;     /* 1: an lr__ms_rec follows the key (lead claims) */
     char key[];
 } lr__ms_claim;
+
+/* Which optional strings a record keeps. A lead id that ends the key (the
+ * router's keys are "lead:<id>") is not stored twice: `lead_len` says
+ * where in the key it starts. */
+#define LR_MS_LEAD 1u
+#define LR_MS_LEAD_IN_KEY 2u
+#define LR_MS_POOL 4u
+#define LR_MS_RULE 8u
+
+/* The assignment record of a lead claim, in the claim's allocation after
+ * the key (8-byte aligned). `text` holds the present strings of lead id,
+ * pool id, rule id in that order, then the history, oldest first, each with
+ * its NUL; the allocation ends with the last of them. */
+typedef struct lr__ms_rec {
+    int64_t at_ms, deadline_ms, acknowledged_ms;
+    double sla_minutes, value;
+    uint64_t table_hash;
+    uint32_t hops, history_count;
+    uint32_t size;      /* bytes of the whole claim allocation */
+    uint16_t lead_len;  /* with LR_MS_LEAD_IN_KEY */
+    uint8_t escalated, strs;
+    char text[];
+} lr__ms_rec;
 
 typedef struct lr__ms_slot {
     uint64_t hash;
@@ -106,6 +168,10 @@ typedef struct lr__ms_slot {
 typedef struct lr__ms_shard {
     pthread_mutex_t lock;
     lr__ms_slot *slots;
+    /* beside each slot: the deadline of a held, unacknowledged lead claim,
+     * else 0. list_due scans this array alone and follows only due claims;
+     * lookups probe slots without it. */
+    int64_t *due;
     uint32_t mask, count;
     /* commits whose key is here: written under lock, summed on demand, so
      * no counter line is shared by every commit */
@@ -131,6 +197,110 @@ struct lr__memstore {
 
 /* Holder ids read from the parent go here: the longest valid id fits. */
 typedef char lr__ms_idbuf[LEADROUTE_MAX_STRING + 1];
+
+/* ---- assignment logs ---------------------------------------------------- */
+
+static void lr__ms_log_init(lr__ms_log *l)
+{
+    l->ev = NULL;
+    l->head = l->len = l->cap = l->reserved = 0;
+    l->base = 0.0;
+}
+
+/* First index in [head, len) whose time is >= t (`upper`: > t). */
+static size_t lr__ms_log_search(const lr__ms_log *l, int64_t t, int upper)
+{
+    size_t lo = l->head, hi = l->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->ev[mid].at_ms < t || (upper && l->ev[mid].at_ms == t))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Room for one more entry beside the reserved ones. A full log is
+ * compacted when a quarter of it is dead, else moved to one twice the size;
+ * either way the running sums restart at the first live entry, so they stay
+ * small. Rare, so it may allocate under the owner's lock. */
+static int lr__ms_log_room(const lr__alloc *a, lr__ms_log *l)
+{
+    size_t live = l->len - l->head, need = live + l->reserved + 1, ncap = l->cap, i;
+    lr__ms_event *ev = l->ev;
+    if (l->len + l->reserved + 1 <= l->cap)
+        return LEADROUTE_OK;
+    if (l->head < l->cap / 4 || need > l->cap) {
+        ncap = l->cap ? l->cap : 16;
+        while (ncap < need || ncap < 2 * l->cap) {
+            if (ncap > SIZE_MAX / (2 * sizeof *ev))
+                return lr__error_nomem();
+            ncap *= 2;
+        }
+        if (!(ev = lr__malloc(a, ncap * sizeof *ev)))
+            return lr__error_nomem();
+        if (live)
+            memcpy(ev, l->ev + l->head, live * sizeof *ev);
+        lr__free(a, l->ev);
+    } else {
+        memmove(ev, ev + l->head, live * sizeof *ev);
+    }
+    for (i = 0; i < live; i++)
+        ev[i].cum -= l->base;
+    l->ev = ev;
+    l->cap = ncap;
+    l->head = 0;
+    l->len = live;
+    l->base = 0.0;
+    return LEADROUTE_OK;
+}
+
+static int64_t lr__ms_cutoff(int64_t newest)
+{
+    return newest < INT64_MIN + LR_MS_WINDOW_MS ? INT64_MIN : newest - LR_MS_WINDOW_MS;
+}
+
+/* Add an entry in time order (a clock that went back inserts it inside),
+ * then drop what is more than the window older than the newest entry.
+ * Needs the room made by lr__ms_log_room. */
+static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
+{
+    size_t p, i;
+    double before;
+    if (l->len > l->head && at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms))
+        return;  /* already out of every window */
+    /* after the entries of the same time: they keep commit order */
+    if (l->len == l->head || l->ev[l->len - 1].at_ms <= at_ms)
+        p = l->len;
+    else
+        p = lr__ms_log_search(l, at_ms, 1);
+    before = p == l->head ? l->base : l->ev[p - 1].cum;
+    if (p < l->len)
+        memmove(l->ev + p + 1, l->ev + p, (l->len - p) * sizeof *l->ev);
+    l->ev[p].at_ms = at_ms;
+    l->ev[p].cum = before + value;
+    l->len++;
+    for (i = p + 1; i < l->len; i++)
+        l->ev[i].cum += value;
+    {
+        int64_t cut = lr__ms_cutoff(l->ev[l->len - 1].at_ms);
+        while (l->ev[l->head].at_ms < cut) {
+            l->base = l->ev[l->head].cum;
+            l->head++;
+        }
+    }
+}
+
+/* Add the entries at or after `since_ms` to `*count` and `*value`. */
+static void lr__ms_log_query(const lr__ms_log *l, int64_t since_ms, uint64_t *count, double *value)
+{
+    size_t first = lr__ms_log_search(l, since_ms, 0);
+    if (first < l->len) {
+        *count += l->len - first;
+        *value += l->ev[l->len - 1].cum - (first == l->head ? l->base : l->ev[first - 1].cum);
+    }
+}
 
 /* ---- directory ---------------------------------------------------------- */
 
@@ -254,13 +424,17 @@ static void lr__ms_dir_free(lr__ms_dir *d, const lr__alloc *a, void (*each)(cons
 
 static void lr__ms_rep_free(const lr__alloc *a, lr__ms_named *e)
 {
-    lr__free(a, ((lr__ms_rep *)e)->block);
+    lr__ms_rep *r = (lr__ms_rep *)e;
+    pthread_mutex_destroy(&r->log_lock);
+    lr__free(a, r->log.ev);
+    lr__free(a, r->block);
 }
 
 static void lr__ms_pool_free(const lr__alloc *a, lr__ms_named *e)
 {
     lr__ms_pool *p = (lr__ms_pool *)e;
     pthread_mutex_destroy(&p->lock);
+    lr__free(a, p->log.ev);
     lr__free(a, p->state);
     lr__free(a, p->block);
 }
@@ -292,9 +466,14 @@ static int lr__ms_rep_get(lr__memstore *m, const char *id, uint32_t len, uint64_
     r->n.len = len;
     r->block = block;
     atomic_init(&r->open, 0);
+    lr__ms_log_init(&r->log);
+    if (lr__ms_mutex_init(&r->log_lock) != 0) {
+        lr__free(&m->alloc, block);
+        return lr__error_nomem();
+    }
     rc = lr__ms_dir_insert(&m->reps, &m->alloc, &r->n, &got);
     if (rc != LEADROUTE_OK || got != &r->n)
-        lr__free(&m->alloc, block);
+        lr__ms_rep_free(&m->alloc, &r->n);
     if (rc == LEADROUTE_OK)
         *out = (lr__ms_rep *)got;
     return rc;
@@ -323,6 +502,7 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
         lr__free(&m->alloc, block);
         return lr__error_nomem();
     }
+    lr__ms_log_init(&p->log);
     name = (char *)(p + 1);
     memcpy(name, id, len);
     name[len] = '\0';
@@ -369,6 +549,7 @@ static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra
 {
     size_t size = (size_t)s->mask + 1, nsize = size;
     lr__ms_slot *slots;
+    int64_t *due;
     uint32_t i, nmask;
     if (((size_t)s->count + extra) * 2 <= size)
         return LEADROUTE_OK;
@@ -377,8 +558,11 @@ static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra
     if (nsize > ((size_t)1 << 31))
         return lr__error_set(LEADROUTE_ELIMIT, "too many claims in one store shard");
     slots = lr__calloc(&m->alloc, nsize, sizeof *slots);
-    if (!slots)
+    due = slots ? lr__calloc(&m->alloc, nsize, sizeof *due) : NULL;
+    if (!due) {
+        lr__free(&m->alloc, slots);
         return lr__error_nomem();
+    }
     nmask = (uint32_t)(nsize - 1);
     for (i = 0; i < size; i++) {
         if (s->slots[i].claim) {
@@ -386,10 +570,13 @@ static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra
             while (slots[j].claim)
                 j = (j + 1) & nmask;
             slots[j] = s->slots[i];
+            due[j] = s->due[i];
         }
     }
     lr__free(&m->alloc, s->slots);
+    lr__free(&m->alloc, s->due);
     s->slots = slots;
+    s->due = due;
     s->mask = nmask;
     return LEADROUTE_OK;
 }
@@ -409,25 +596,161 @@ static void lr__ms_shard_remove(lr__ms_shard *s, lr__ms_slot *at)
         if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
             continue;
         s->slots[i] = s->slots[j];
+        s->due[i] = s->due[j];
         i = j;
     }
     s->slots[i].claim = NULL;
     s->slots[i].hash = 0;
+    s->due[i] = 0;
     s->count--;
 }
 
 static lr__ms_claim *lr__ms_claim_new(lr__memstore *m, const char *key, uint32_t len)
 {
-    lr__ms_claim *c = lr__malloc(&m->alloc, sizeof *c + (size_t)len + 1);
+    lr__ms_claim *c = lr__malloc(&m->alloc, offsetof(lr__ms_claim, key) + (size_t)len + 1);
     if (!c)
         return NULL;
     c->holder = NULL;
     c->len = len;
     c->counted = 0;
+    c->has_rec = 0;
     memcpy(c->key, key, len);
     c->key[len] = '\0';
     return c;
 }
+
+/* Where the record of a claim with a key of `len` bytes starts. */
+static size_t lr__ms_rec_offset(uint32_t len)
+{
+    return (offsetof(lr__ms_claim, key) + (size_t)len + 1 + 7) & ~(size_t)7;
+}
+
+static lr__ms_rec *lr__ms_rec_of(const lr__ms_claim *c)
+{
+    return c->has_rec ? (lr__ms_rec *)((char *)c + lr__ms_rec_offset(c->len)) : NULL;
+}
+
+/* Earlier holders carried into a new record: `count` strings in `bytes`. */
+typedef struct lr__ms_hist {
+    const char *text;
+    size_t bytes;
+    uint32_t count;
+} lr__ms_hist;
+
+/* Skip the strings of `r` named by `strs`. */
+static const char *lr__ms_rec_skip(const lr__ms_rec *r, unsigned strs)
+{
+    const char *p = r->text;
+    unsigned bit;
+    for (bit = LR_MS_LEAD; bit <= LR_MS_RULE; bit <<= 1)
+        if ((strs & bit) && bit != LR_MS_LEAD_IN_KEY)
+            p += strlen(p) + 1;
+    return p;
+}
+
+static lr__ms_hist lr__ms_rec_hist(const lr__ms_claim *c)
+{
+    lr__ms_hist h = { NULL, 0, 0 };
+    const lr__ms_rec *r = lr__ms_rec_of(c);
+    if (r) {
+        h.text = lr__ms_rec_skip(r, r->strs);
+        h.bytes = (size_t)((const char *)c + r->size - h.text);
+        h.count = r->history_count;
+    }
+    return h;
+}
+
+/* The slot's `due` for a claim. */
+static int64_t lr__ms_due_of(const lr__ms_claim *c)
+{
+    const lr__ms_rec *r = lr__ms_rec_of(c);
+    return c->holder && c->counted && r && r->acknowledged_ms == 0 ? r->deadline_ms : 0;
+}
+
+/* Copy `s` with its NUL to `p`; returns the byte after. */
+static char *lr__ms_put(char *p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* A lead claim for `key` recording `a` (at most one extra history entry,
+ * `previous`, after `hist`); no holder yet. Lengths were checked. */
+static int lr__ms_lead_claim_new(lr__memstore *m, const leadroute_assignment *a, uint32_t klen,
+                                 const lr__ms_hist *hist, const char *previous, lr__ms_claim **out)
+{
+    size_t off = lr__ms_rec_offset(klen), size = off + offsetof(lr__ms_rec, text), plen = 0, lead_len = 0;
+    unsigned strs = 0;
+    lr__ms_claim *c;
+    lr__ms_rec *r;
+    char *p;
+    *out = NULL;
+    if (a->lead_id) {
+        lead_len = strlen(a->lead_id);
+        if (lead_len <= klen && memcmp(a->key + klen - lead_len, a->lead_id, lead_len) == 0) {
+            strs |= LR_MS_LEAD_IN_KEY;
+        } else {
+            strs |= LR_MS_LEAD;
+            size += lead_len + 1;
+        }
+    }
+    if (a->pool_id) {
+        strs |= LR_MS_POOL;
+        size += strlen(a->pool_id) + 1;
+    }
+    if (a->rule_id) {
+        strs |= LR_MS_RULE;
+        size += strlen(a->rule_id) + 1;
+    }
+    if (hist)
+        size += hist->bytes;
+    if (previous)
+        size += (plen = strlen(previous)) + 1;
+    if (size > UINT32_MAX || (hist && hist->count == UINT32_MAX))
+        return lr__error_set(LEADROUTE_ELIMIT, "store commit: the history of key \"%.100s\" is too long", a->key);
+    if (!(c = lr__malloc(&m->alloc, size)))
+        return lr__error_nomem();
+    c->holder = NULL;
+    c->len = klen;
+    c->counted = 1;
+    c->has_rec = 1;
+    memcpy(c->key, a->key, klen);
+    c->key[klen] = '\0';
+    r = (lr__ms_rec *)((char *)c + off);
+    r->at_ms = a->at_ms;
+    r->deadline_ms = a->deadline_ms;
+    r->acknowledged_ms = 0;
+    r->sla_minutes = a->sla_minutes;
+    r->value = a->value;
+    r->table_hash = a->table_hash;
+    r->hops = a->hops;
+    r->history_count = (hist ? hist->count : 0) + (previous != NULL);
+    r->size = (uint32_t)size;
+    r->lead_len = (uint16_t)((strs & LR_MS_LEAD_IN_KEY) ? lead_len : 0);
+    r->escalated = a->escalated != 0;
+    r->strs = (uint8_t)strs;
+    p = r->text;
+    if (strs & LR_MS_LEAD)
+        p = lr__ms_put(p, a->lead_id);
+    if (strs & LR_MS_POOL)
+        p = lr__ms_put(p, a->pool_id);
+    if (strs & LR_MS_RULE)
+        p = lr__ms_put(p, a->rule_id);
+    if (hist && hist->bytes) {
+        memcpy(p, hist->text, hist->bytes);
+        p += hist->bytes;
+    }
+    if (previous)
+        memcpy(p, previous, plen + 1);
+    *out = c;
+    return LEADROUTE_OK;
+}
+
+/* A copy (our allocator) of the lead claim of `key` in the nearest memstore
+ * ancestor that has a slot for it; NULL when that slot holds no record or
+ * the parent is another kind of store. Ancestors' locks come after ours. */
+static int lr__ms_parent_copy(lr__memstore *m, const char *key, uint32_t len, uint64_t h, lr__ms_claim **out);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -628,27 +951,32 @@ static int lr__ms_commit_check(const leadroute_commit *c)
                              a->version, LEADROUTE_ASSIGNMENT_VERSION);
     if (!a->key || !a->rep_id)
         return lr__error_set(LEADROUTE_EINVAL, "store commit: the assignment needs a key and a rep id");
+    /* one NaN would spoil every later window sum of the rep and the pool */
+    if (!isfinite(a->value))
+        return lr__error_set(LEADROUTE_EINVAL, "store commit: the deal value of \"%.100s\" is not finite", a->key);
     if (c->pool_id && !c->state && c->state_length > 0)
         return lr__error_set(LEADROUTE_EINVAL, "store commit: NULL state of %zu bytes", c->state_length);
     return LEADROUTE_OK;
 }
 
-/* See ::leadroute_commit. Everything is checked and allocated before the
- * first change, so a failure leaves no trace. A `previous` that does not hold
- * the key any more (closed meanwhile) loses no open lead: the close did that. */
+/* See ::leadroute_commit. Everything is checked and allocated (log places
+ * reserved) before the first change, so a failure leaves no trace. A
+ * `previous` that does not hold the key any more (closed meanwhile) loses
+ * no open lead: the close did that. The window counts the assignment for
+ * the pool it came from (`assignment->pool_id`), else the commit's pool. */
 static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner, size_t owner_cap)
 {
     lr__memstore *m = user_data;
     const leadroute_assignment *a;
-    uint32_t klen, rlen, plen = 0, alen = 0, pool_len = 0;
+    uint32_t klen, rlen, plen = 0, alen = 0, pool_len = 0, xlen = 0;
     uint64_t kh, ah = 0;
     lr__ms_rep *rep, *prev = NULL;
-    lr__ms_pool *pool = NULL;
+    lr__ms_pool *pool = NULL, *wpool = NULL;
     lr__ms_shard *ks, *as = NULL, *first, *second;
     lr__ms_slot *ksl, *asl = NULL;
-    lr__ms_claim *knew = NULL, *anew = NULL;
+    lr__ms_claim *knew = NULL, *anew = NULL, *kold = NULL, *copy = NULL;
     const char *holder, *aholder;
-    int kcounted, acounted, take_account = 0, from_prev;
+    int kcounted, acounted, take_account = 0, from_prev, pool_reserved = 0, rep_reserved = 0;
     char *nstate = NULL;
     int64_t base = 0;
     lr__ms_idbuf kbuf, abuf;
@@ -663,7 +991,10 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         (rc = lr__ms_len(a->rep_id, "rep id", &rlen)) != LEADROUTE_OK ||
         (a->previous && (rc = lr__ms_len(a->previous, "previous rep id", &plen)) != LEADROUTE_OK) ||
         (c->pool_id && (rc = lr__ms_len(c->pool_id, "pool id", &pool_len)) != LEADROUTE_OK) ||
-        (c->account_key && (rc = lr__ms_len(c->account_key, "account key", &alen)) != LEADROUTE_OK))
+        (c->account_key && (rc = lr__ms_len(c->account_key, "account key", &alen)) != LEADROUTE_OK) ||
+        (a->lead_id && (rc = lr__ms_len(a->lead_id, "lead id", &xlen)) != LEADROUTE_OK) ||
+        (a->rule_id && (rc = lr__ms_len(a->rule_id, "rule id", &xlen)) != LEADROUTE_OK) ||
+        (a->pool_id && (rc = lr__ms_len(a->pool_id, "assignment pool id", &xlen)) != LEADROUTE_OK))
         return rc;
 
     /* Entries for names: invisible until counts or state change. */
@@ -674,7 +1005,25 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     if (c->pool_id &&
         (rc = lr__ms_pool_get(m, c->pool_id, pool_len, lr__hash(c->pool_id, pool_len), &pool)) != LEADROUTE_OK)
         return rc;
+    wpool = pool;
+    if (a->pool_id && !(c->pool_id && strcmp(a->pool_id, c->pool_id) == 0) &&
+        (rc = lr__ms_pool_get(m, a->pool_id, xlen, lr__hash(a->pool_id, xlen), &wpool)) != LEADROUTE_OK)
+        return rc;
 
+    /* The log of a pool other than the commit's is written without its
+     * lock held together with the commit's: room is reserved now. The
+     * records (the key is usually new) are made before any claim lock; a
+     * reassignment's record carries the history, so it is made once the
+     * key's shard is locked. */
+    if (wpool && wpool != pool) {
+        pthread_mutex_lock(&wpool->lock);
+        if ((rc = lr__ms_log_room(&m->alloc, &wpool->log)) == LEADROUTE_OK)
+            wpool->log.reserved++;
+        pthread_mutex_unlock(&wpool->lock);
+        if (rc != LEADROUTE_OK)
+            return rc;
+        pool_reserved = 1;
+    }
     kh = lr__hash(a->key, klen);
     ks = lr__ms_shard_of(m, kh);
     /* An account key equal to the lead's key is held by the rep once the lead is. */
@@ -687,15 +1036,16 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         first = as < ks ? as : ks;
         second = as < ks ? ks : as;
     }
-
-    /* Claim records are made before any lock (the key is usually new), and
-     * the shard tables grown before the pool is locked, so the pool lock,
-     * which every routing thread of that pool waits on, covers only the
-     * checks and the writes. Lock order: claim shards, then the pool. */
-    if (!(knew = lr__ms_claim_new(m, a->key, klen)) || (as && !(anew = lr__ms_claim_new(m, c->account_key, alen)))) {
-        lr__free(&m->alloc, knew);
-        return lr__error_nomem();
+    if (!a->previous && (rc = lr__ms_lead_claim_new(m, a, klen, NULL, NULL, &knew)) != LEADROUTE_OK)
+        goto done;
+    if (as && !(anew = lr__ms_claim_new(m, c->account_key, alen))) {
+        rc = lr__error_nomem();
+        goto done;
     }
+
+    /* The shard tables are grown before the pool is locked, so the pool
+     * lock, which every routing thread of that pool waits on, covers only
+     * the checks and the writes. Lock order: claim shards, then the pool. */
     pthread_mutex_lock(&first->lock);
     if (second != first)
         pthread_mutex_lock(&second->lock);
@@ -706,6 +1056,27 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
                (as && (rc = lr__ms_shard_reserve(m, as, 1)) != LEADROUTE_OK)) {
         goto unlock_shards;
     }
+    if (a->previous) {
+        lr__ms_slot *sl = lr__ms_shard_find(ks, kh, a->key, klen);
+        lr__ms_hist hist = { NULL, 0, 0 };
+        if (sl->claim)
+            hist = lr__ms_rec_hist(sl->claim);
+        else if ((rc = lr__ms_parent_copy(m, a->key, klen, kh, &copy)) != LEADROUTE_OK)
+            goto unlock_shards;
+        else if (copy)
+            hist = lr__ms_rec_hist(copy);
+        if ((rc = lr__ms_lead_claim_new(m, a, klen, &hist, a->previous, &knew)) != LEADROUTE_OK)
+            goto unlock_shards;
+    }
+    /* the rep's log is written after the pool lock is released, so that
+     * lock, the one routing threads queue on, covers no more than it must */
+    pthread_mutex_lock(&rep->log_lock);
+    if ((rc = lr__ms_log_room(&m->alloc, &rep->log)) == LEADROUTE_OK)
+        rep->log.reserved++;
+    pthread_mutex_unlock(&rep->log_lock);
+    if (rc != LEADROUTE_OK)
+        goto unlock_shards;
+    rep_reserved = 1;
     if (pool)
         pthread_mutex_lock(&pool->lock);
 
@@ -752,7 +1123,10 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         take_account = aholder == NULL;
     }
 
-    /* Allocate what is left, then change everything. */
+    /* Allocate what is left (log room is rarely short), then change
+     * everything. */
+    if (pool && wpool == pool && (rc = lr__ms_log_room(&m->alloc, &pool->log)) != LEADROUTE_OK)
+        goto unlock_all;
     if (pool && c->state_length > pool->cap && !(nstate = lr__malloc(&m->alloc, c->state_length))) {
         rc = lr__error_nomem();
         goto unlock_all;
@@ -776,14 +1150,15 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         pool->version = c->expected_version + 1;
         pool->written = 1;
     }
-    if (!ksl->claim) {
-        ksl->hash = kh;
-        ksl->claim = knew;
-        knew = NULL;
+    /* the new record replaces whatever claim the slot had */
+    kold = ksl->claim;
+    if (!kold)
         ks->count++;
-    }
-    ksl->claim->holder = rep;
-    ksl->claim->counted = 1;
+    knew->holder = rep;
+    ksl->hash = kh;
+    ksl->claim = knew;
+    ks->due[ksl - ks->slots] = lr__ms_due_of(knew);
+    knew = NULL;
     if (from_prev)
         atomic_fetch_sub_explicit(&prev->open, 1, memory_order_relaxed);
     if (take_account) {
@@ -793,6 +1168,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         if (!asl->claim) {
             asl->hash = ah;
             asl->claim = anew;
+            as->due[asl - as->slots] = 0;
             anew = NULL;
             as->count++;
         }
@@ -801,18 +1177,49 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     }
     atomic_store_explicit(&ks->assigned, atomic_load_explicit(&ks->assigned, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+    if (pool && wpool == pool)
+        lr__ms_log_add(&pool->log, a->at_ms, a->value);
     rc = LEADROUTE_OK;
 
 unlock_all:
     if (pool)
         pthread_mutex_unlock(&pool->lock);
+    if (rc == LEADROUTE_OK) {
+        pthread_mutex_lock(&rep->log_lock);
+        rep->log.reserved--;
+        lr__ms_log_add(&rep->log, a->at_ms, a->value);
+        pthread_mutex_unlock(&rep->log_lock);
+        rep_reserved = 0;
+    }
+    if (rc == LEADROUTE_OK && pool_reserved) {
+        /* shard locks still held, no other pool's: the lock order holds */
+        pthread_mutex_lock(&wpool->lock);
+        wpool->log.reserved--;
+        lr__ms_log_add(&wpool->log, a->at_ms, a->value);
+        pthread_mutex_unlock(&wpool->lock);
+        pool_reserved = 0;
+    }
 unlock_shards:
     if (second != first)
         pthread_mutex_unlock(&second->lock);
     pthread_mutex_unlock(&first->lock);
-    /* records made for keys that turned out to be held, or for a failed commit */
+done:
+    if (pool_reserved) {
+        pthread_mutex_lock(&wpool->lock);
+        wpool->log.reserved--;
+        pthread_mutex_unlock(&wpool->lock);
+    }
+    if (rep_reserved) {
+        pthread_mutex_lock(&rep->log_lock);
+        rep->log.reserved--;
+        pthread_mutex_unlock(&rep->log_lock);
+    }
+    /* records made for keys that turned out to be held, or for a failed
+     * commit, and the claim a reassignment replaced */
     lr__free(&m->alloc, knew);
     lr__free(&m->alloc, anew);
+    lr__free(&m->alloc, kold);
+    lr__free(&m->alloc, copy);
     return rc;
 }
 
@@ -843,6 +1250,8 @@ static int lr__ms_close(void *user_data, const char *key)
             /* keep the slot: it hides the parent's claim from now on */
             cl->holder = NULL;
             cl->counted = 0;
+            cl->has_rec = 0;
+            s->due[sl - s->slots] = 0;
         } else {
             lr__ms_shard_remove(s, sl);
             lr__free(&m->alloc, cl);
@@ -878,10 +1287,427 @@ static int lr__ms_close(void *user_data, const char *key)
     sl = lr__ms_shard_find(s, h, key, len);
     sl->hash = h;
     sl->claim = cl;
+    s->due[sl - s->slots] = 0;
     s->count++;
     atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->lock);
     return LEADROUTE_OK;
+}
+
+static int lr__ms_parent_is_memstore(const lr__memstore *m)
+{
+    return m->has_parent && m->parent.find_claim == lr__ms_find_claim;
+}
+
+static int lr__ms_parent_copy(lr__memstore *m, const char *key, uint32_t len, uint64_t h, lr__ms_claim **out)
+{
+    const lr__alloc *a = &m->alloc;
+    *out = NULL;
+    while (lr__ms_parent_is_memstore(m)) {
+        lr__memstore *p = m->parent_user;
+        lr__ms_shard *s = lr__ms_shard_of(p, h);
+        lr__ms_slot *sl;
+        pthread_mutex_lock(&s->lock);
+        sl = lr__ms_shard_find(s, h, key, len);
+        if (sl->claim) {
+            const lr__ms_claim *c = sl->claim;
+            const lr__ms_rec *r = c->holder && c->counted ? lr__ms_rec_of(c) : NULL;
+            int rc = LEADROUTE_OK;
+            if (r) {
+                if ((*out = lr__malloc(a, r->size)) != NULL)
+                    memcpy(*out, c, r->size);
+                else
+                    rc = lr__error_nomem();
+            }
+            pthread_mutex_unlock(&s->lock);
+            return rc;
+        }
+        pthread_mutex_unlock(&s->lock);
+        m = p;
+    }
+    return LEADROUTE_OK;
+}
+
+/* Binary search in the rep's or pool's log; an overlay adds its parent's
+ * answer (so it needs a parent with a window). */
+static int lr__ms_window(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms,
+                         uint64_t *count, double *value)
+{
+    lr__memstore *m = user_data;
+    const char *name = rep_id ? rep_id : pool_id;
+    uint64_t n = 0, h;
+    double v = 0.0;
+    uint32_t len;
+    int rc;
+    if (count)
+        *count = 0;
+    if (value)
+        *value = 0.0;
+    if (!m || !count || !value)
+        return lr__error_set(LEADROUTE_EINVAL, "store window: NULL argument");
+    if (!rep_id == !pool_id)
+        return lr__error_set(LEADROUTE_EINVAL, "store window: give a rep id or a pool id, not both nor neither");
+    if ((rc = lr__ms_len(name, rep_id ? "rep id" : "pool id", &len)) != LEADROUTE_OK)
+        return rc;
+    if (m->has_parent) {
+        if (!m->parent.window)
+            return lr__error_set(LEADROUTE_ENOTSUP, "store window: the parent store has no window method");
+        if ((rc = m->parent.window(m->parent_user, rep_id, pool_id, since_ms, &n, &v)) != LEADROUTE_OK)
+            return rc;
+    }
+    h = lr__hash(name, len);
+    if (rep_id) {
+        lr__ms_rep *r = lr__ms_rep_find(m, name, len, h);
+        if (r) {
+            pthread_mutex_lock(&r->log_lock);
+            lr__ms_log_query(&r->log, since_ms, &n, &v);
+            pthread_mutex_unlock(&r->log_lock);
+        }
+    } else {
+        lr__ms_pool *p = lr__ms_pool_find(m, name, len, h);
+        if (p) {
+            pthread_mutex_lock(&p->lock);
+            lr__ms_log_query(&p->log, since_ms, &n, &v);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    *count = n;
+    *value = v;
+    return LEADROUTE_OK;
+}
+
+/* What acknowledge gives back: the assignment's time, rep and pool (copied
+ * truncated to the buffers). */
+static void lr__ms_ack_out(const lr__ms_claim *c, int64_t *assigned_ms, char *rep_id, size_t rep_cap,
+                           char *pool_id, size_t pool_cap)
+{
+    const lr__ms_rec *r = lr__ms_rec_of(c);
+    if (assigned_ms)
+        *assigned_ms = r->at_ms;
+    lr__ms_copy_out(rep_id, rep_cap, c->holder->n.name);
+    lr__ms_copy_out(pool_id, pool_cap, (r->strs & LR_MS_POOL) ? lr__ms_rec_skip(r, r->strs & LR_MS_LEAD) : "");
+}
+
+static int lr__ms_ack_none(const char *key)
+{
+    return lr__error_set(LEADROUTE_ENOTFOUND, "store acknowledge: no lead of key \"%.100s\" is claimed", key);
+}
+
+/* The first acknowledgement counts: a later one changes nothing and says
+ * LEADROUTE_EEXISTS (with the same answers). A lead held only in the
+ * parent gets an acknowledged copy of its record here, so the parent is not
+ * written; when the parent is not a memstore its record cannot be read, and
+ * the assignment time given back is `at_ms`. */
+static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, int64_t *assigned_ms, char *rep_id,
+                              size_t rep_cap, char *pool_id, size_t pool_cap)
+{
+    lr__memstore *m = user_data;
+    lr__ms_shard *s;
+    lr__ms_slot *sl;
+    lr__ms_claim *cl = NULL;
+    lr__ms_rec *r;
+    lr__ms_rep *rep;
+    lr__ms_idbuf buf;
+    const char *name;
+    uint32_t len, rlen;
+    uint64_t h;
+    int rc;
+    if (!m || !key || (!rep_id && rep_cap > 0) || (!pool_id && pool_cap > 0))
+        return lr__error_set(LEADROUTE_EINVAL, "store acknowledge: NULL argument");
+    if (at_ms <= 0)
+        return lr__error_set(LEADROUTE_EINVAL, "store acknowledge: the time must be > 0 (ms since the epoch)");
+    if ((rc = lr__ms_len(key, "key", &len)) != LEADROUTE_OK)
+        return rc;
+    h = lr__hash(key, len);
+    s = lr__ms_shard_of(m, h);
+    pthread_mutex_lock(&s->lock);
+    sl = lr__ms_shard_find(s, h, key, len);
+    if (sl->claim) {
+        cl = sl->claim;
+        r = cl->holder && cl->counted ? lr__ms_rec_of(cl) : NULL;
+        if (!r) {
+            pthread_mutex_unlock(&s->lock);
+            return lr__ms_ack_none(key);
+        }
+        rc = LEADROUTE_OK;
+        if (r->acknowledged_ms == 0)
+            r->acknowledged_ms = at_ms;
+        else
+            rc = LEADROUTE_EEXISTS;
+        s->due[sl - s->slots] = 0;
+        lr__ms_ack_out(cl, assigned_ms, rep_id, rep_cap, pool_id, pool_cap);
+        pthread_mutex_unlock(&s->lock);
+        if (rc == LEADROUTE_EEXISTS)
+            lr__error_set(rc, "store acknowledge: key \"%.100s\" was acknowledged before", key);
+        return rc;
+    }
+    if (!m->has_parent) {
+        pthread_mutex_unlock(&s->lock);
+        return lr__ms_ack_none(key);
+    }
+    rc = m->parent.find_claim(m->parent_user, key, buf, sizeof buf);
+    if (rc == LEADROUTE_OK)
+        rc = lr__ms_parent_copy(m, key, len, h, &cl);
+    if (rc == LEADROUTE_OK && !cl) {
+        if (lr__ms_parent_is_memstore(m)) {
+            rc = LEADROUTE_ENOTFOUND;  /* an account claim */
+        } else {
+            leadroute_assignment bare;
+            memset(&bare, 0, sizeof bare);
+            bare.version = LEADROUTE_ASSIGNMENT_VERSION;
+            bare.key = key;
+            bare.at_ms = at_ms;
+            rc = lr__ms_lead_claim_new(m, &bare, len, NULL, NULL, &cl);
+        }
+    }
+    if (rc == LEADROUTE_ENOTFOUND) {
+        pthread_mutex_unlock(&s->lock);
+        lr__free(&m->alloc, cl);
+        return lr__ms_ack_none(key);
+    }
+    /* the copy names the parent's rep entry: take ours of that name */
+    name = cl && cl->holder ? cl->holder->n.name : buf;
+    if (rc == LEADROUTE_OK && (rc = lr__ms_len(name, "holder id", &rlen)) == LEADROUTE_OK &&
+        (rc = lr__ms_rep_get(m, name, rlen, lr__hash(name, rlen), &rep)) == LEADROUTE_OK)
+        rc = lr__ms_shard_reserve(m, s, 1);
+    if (rc != LEADROUTE_OK) {
+        pthread_mutex_unlock(&s->lock);
+        lr__free(&m->alloc, cl);
+        return rc;
+    }
+    cl->holder = rep;
+    cl->counted = 1;
+    r = lr__ms_rec_of(cl);
+    rc = LEADROUTE_OK;
+    if (r->acknowledged_ms == 0)
+        r->acknowledged_ms = at_ms;
+    else
+        rc = LEADROUTE_EEXISTS;
+    lr__ms_ack_out(cl, assigned_ms, rep_id, rep_cap, pool_id, pool_cap);
+    sl = lr__ms_shard_find(s, h, key, len);
+    sl->hash = h;
+    sl->claim = cl;
+    s->due[sl - s->slots] = 0;
+    s->count++;
+    pthread_mutex_unlock(&s->lock);
+    if (rc == LEADROUTE_EEXISTS)
+        lr__error_set(rc, "store acknowledge: key \"%.100s\" was acknowledged before", key);
+    return rc;
+}
+
+/* Bytes appended at 8-byte boundaries. */
+typedef struct lr__ms_buf {
+    char *p;
+    size_t len, cap;
+} lr__ms_buf;
+
+static void *lr__ms_buf_add(const lr__alloc *a, lr__ms_buf *b, size_t n)
+{
+    size_t at = (b->len + 7) & ~(size_t)7;
+    if (n > SIZE_MAX - at - 8)
+        return NULL;
+    if (at + n > b->cap) {
+        size_t ncap = b->cap ? b->cap : 4096;
+        char *np;
+        while (ncap < at + n) {
+            if (ncap > SIZE_MAX / 2)
+                return NULL;
+            ncap *= 2;
+        }
+        if (!(np = lr__realloc(a, b->p, b->cap, ncap)))
+            return NULL;
+        b->p = np;
+        b->cap = ncap;
+    }
+    b->len = at + n;
+    return b->p + at;
+}
+
+/* Hand each claim copied into `b` to `each`, as an assignment. */
+static int lr__ms_emit(lr__memstore *m, const lr__ms_buf *b, const char ***hist, size_t *hist_cap,
+                       int (*each)(void *ctx, const leadroute_assignment *a), void *ctx)
+{
+    size_t off = 0;
+    while (off < b->len) {
+        const lr__ms_claim *c = (const lr__ms_claim *)(b->p + off);
+        const lr__ms_rec *r = lr__ms_rec_of(c);
+        const char *p = r->text;
+        leadroute_assignment x;
+        uint32_t i;
+        int rc;
+        memset(&x, 0, sizeof x);
+        x.version = LEADROUTE_ASSIGNMENT_VERSION;
+        x.key = c->key;
+        if (r->strs & LR_MS_LEAD_IN_KEY)
+            x.lead_id = c->key + c->len - r->lead_len;
+        if (r->strs & LR_MS_LEAD) {
+            x.lead_id = p;
+            p += strlen(p) + 1;
+        }
+        x.rep_id = c->holder->n.name;  /* rep entries live as long as the store */
+        if (r->strs & LR_MS_POOL) {
+            x.pool_id = p;
+            p += strlen(p) + 1;
+        }
+        if (r->strs & LR_MS_RULE) {
+            x.rule_id = p;
+            p += strlen(p) + 1;
+        }
+        x.table_hash = r->table_hash;
+        x.at_ms = r->at_ms;
+        x.sla_minutes = r->sla_minutes;
+        x.deadline_ms = r->deadline_ms;
+        x.value = r->value;
+        x.hops = r->hops;
+        x.escalated = r->escalated;
+        if (r->history_count > *hist_cap) {
+            const char **nh = lr__calloc(&m->alloc, r->history_count, sizeof *nh);
+            if (!nh)
+                return lr__error_nomem();
+            lr__free(&m->alloc, (void *)*hist);
+            *hist = nh;
+            *hist_cap = r->history_count;
+        }
+        for (i = 0; i < r->history_count; i++) {
+            (*hist)[i] = p;
+            p += strlen(p) + 1;
+        }
+        x.history = r->history_count ? *hist : NULL;
+        x.history_count = r->history_count;
+        x.acknowledged_ms = r->acknowledged_ms;
+        if ((rc = each(ctx, &x)) != 0)
+            return rc;
+        off += (r->size + 7) & ~(size_t)7;
+    }
+    return LEADROUTE_OK;
+}
+
+/* An overlay lists its parent's due leads except those whose keys it has
+ * written or released: a sorted copy of its keys, taken before the parent
+ * is asked, filters them without taking any lock of ours. */
+typedef struct lr__ms_keyref {
+    uint64_t hash;
+    size_t off;  /* of the key in the string buffer */
+} lr__ms_keyref;
+
+typedef struct lr__ms_filter {
+    const lr__ms_keyref *refs;
+    size_t count;
+    const char *text;
+    int (*each)(void *ctx, const leadroute_assignment *a);
+    void *ctx;
+} lr__ms_filter;
+
+static int lr__ms_keyref_cmp(const void *x, const void *y)
+{
+    uint64_t a = ((const lr__ms_keyref *)x)->hash, b = ((const lr__ms_keyref *)y)->hash;
+    return a < b ? -1 : a > b;
+}
+
+static int lr__ms_filter_each(void *ctx, const leadroute_assignment *a)
+{
+    const lr__ms_filter *f = ctx;
+    uint64_t h;
+    size_t lo = 0, hi = f->count;
+    if (!a || !a->key)
+        return f->each(f->ctx, a);
+    h = lr__hash(a->key, strlen(a->key));
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->refs[mid].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < f->count && f->refs[lo].hash == h; lo++)
+        if (strcmp(f->text + f->refs[lo].off, a->key) == 0)
+            return 0;  /* this overlay's own answer stands */
+    return f->each(f->ctx, a);
+}
+
+static int lr__ms_list_parent_due(lr__memstore *m, int64_t now_ms,
+                                  int (*each)(void *ctx, const leadroute_assignment *a), void *ctx)
+{
+    lr__ms_buf refs = { NULL, 0, 0 }, text = { NULL, 0, 0 };
+    lr__ms_filter f;
+    uint32_t i, j;
+    int rc = LEADROUTE_OK;
+    for (i = 0; i < LR_MS_SHARDS && rc == LEADROUTE_OK; i++) {
+        lr__ms_shard *s = &m->shards[i].s;
+        pthread_mutex_lock(&s->lock);
+        for (j = 0; j <= s->mask; j++) {
+            const lr__ms_claim *c = s->slots[j].claim;
+            lr__ms_keyref *ref;
+            char *k;
+            if (!c)
+                continue;
+            if (!(k = lr__ms_buf_add(&m->alloc, &text, (size_t)c->len + 1)) ||
+                !(ref = lr__ms_buf_add(&m->alloc, &refs, sizeof *ref))) {
+                rc = lr__error_nomem();
+                break;
+            }
+            memcpy(k, c->key, (size_t)c->len + 1);
+            ref->hash = s->slots[j].hash;
+            ref->off = (size_t)(k - text.p);
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (rc == LEADROUTE_OK) {
+        f.refs = (const lr__ms_keyref *)refs.p;
+        f.count = refs.len / sizeof(lr__ms_keyref);
+        f.text = text.p;
+        f.each = each;
+        f.ctx = ctx;
+        if (f.count > 1)
+            qsort(refs.p, f.count, sizeof(lr__ms_keyref), lr__ms_keyref_cmp);
+        rc = m->parent.list_due(m->parent_user, now_ms, lr__ms_filter_each, &f);
+    }
+    lr__free(&m->alloc, refs.p);
+    lr__free(&m->alloc, text.p);
+    return rc;
+}
+
+/* Shard by shard: copy the due claims under the shard's lock (the slot's
+ * `due` says which, so only those are read), then call `each` unlocked.
+ * Order: none in particular. An overlay then lists its parent's due leads
+ * that it has not written or released (none if the parent has no
+ * list_due). */
+static int lr__ms_list_due(void *user_data, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a),
+                           void *ctx)
+{
+    lr__memstore *m = user_data;
+    lr__ms_buf b = { NULL, 0, 0 };
+    const char **hist = NULL;
+    size_t hist_cap = 0;
+    uint32_t i, j;
+    int rc = LEADROUTE_OK;
+    if (!m || !each)
+        return lr__error_set(LEADROUTE_EINVAL, "store list_due: NULL argument");
+    for (i = 0; i < LR_MS_SHARDS && rc == LEADROUTE_OK; i++) {
+        lr__ms_shard *s = &m->shards[i].s;
+        b.len = 0;
+        pthread_mutex_lock(&s->lock);
+        for (j = 0; j <= s->mask; j++) {
+            const lr__ms_slot *sl = &s->slots[j];
+            const lr__ms_rec *r;
+            void *to;
+            if (s->due[j] == 0 || s->due[j] > now_ms || !sl->claim || !(r = lr__ms_rec_of(sl->claim)))
+                continue;
+            if (!(to = lr__ms_buf_add(&m->alloc, &b, r->size))) {
+                rc = lr__error_nomem();
+                break;
+            }
+            memcpy(to, sl->claim, r->size);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (rc == LEADROUTE_OK)
+            rc = lr__ms_emit(m, &b, &hist, &hist_cap, each, ctx);
+    }
+    lr__free(&m->alloc, b.p);
+    lr__free(&m->alloc, (void *)hist);
+    if (rc == LEADROUTE_OK && m->has_parent && m->parent.list_due)
+        rc = lr__ms_list_parent_due(m, now_ms, each, ctx);
+    return rc;
 }
 
 const leadroute_store lr__memstore_methods = {
@@ -891,6 +1717,9 @@ const leadroute_store lr__memstore_methods = {
     lr__ms_open_count,
     lr__ms_commit,
     lr__ms_close,
+    lr__ms_window,
+    lr__ms_acknowledge,
+    lr__ms_list_due,
 };
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -934,10 +1763,10 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
     for (ready = 0; ready < LR_MS_SHARDS; ready++) {
         lr__ms_shard *s = &m->shards[ready].s;
         s->slots = lr__calloc(&a, LR_MS_FIRST_SLOTS, sizeof *s->slots);
-        if (!s->slots)
-            goto nomem;
-        if (lr__ms_mutex_init(&s->lock) != 0) {
+        s->due = s->slots ? lr__calloc(&a, LR_MS_FIRST_SLOTS, sizeof *s->due) : NULL;
+        if (!s->due || lr__ms_mutex_init(&s->lock) != 0) {
             lr__free(&a, s->slots);
+            lr__free(&a, s->due);
             goto nomem;
         }
         s->mask = LR_MS_FIRST_SLOTS - 1;
@@ -958,6 +1787,7 @@ fail:
     for (i = 0; i < ready; i++) {
         pthread_mutex_destroy(&m->shards[i].s.lock);
         lr__free(&a, m->shards[i].s.slots);
+        lr__free(&a, m->shards[i].s.due);
     }
     lr__free(&a, m->shard_block);
     lr__free(&a, m);
@@ -976,6 +1806,7 @@ void lr__memstore_free(lr__memstore *m)
         for (j = 0; j <= s->mask; j++)
             lr__free(&a, s->slots[j].claim);
         lr__free(&a, s->slots);
+        lr__free(&a, s->due);
         pthread_mutex_destroy(&s->lock);
     }
     lr__ms_dir_free(&m->reps, &a, lr__ms_rep_free);

@@ -250,6 +250,8 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
         p->caps[0] = in->cap_day;
         p->caps[1] = in->cap_week;
         p->caps[2] = in->cap_month;
+        p->has_caps =
+            p->caps[0] != LEADROUTE_NO_CAP || p->caps[1] != LEADROUTE_NO_CAP || p->caps[2] != LEADROUTE_NO_CAP;
         p->sla_minutes = in->sla_minutes;
         p->max_hops = in->max_hops;
         p->calibration = in->calibration;
@@ -326,6 +328,8 @@ static int lr__copy_reps(leadroute_roster *ro, const leadroute_rep *reps, size_t
         r->caps[0] = in->cap_day;
         r->caps[1] = in->cap_week;
         r->caps[2] = in->cap_month;
+        r->has_caps =
+            r->caps[0] != LEADROUTE_NO_CAP || r->caps[1] != LEADROUTE_NO_CAP || r->caps[2] != LEADROUTE_NO_CAP;
         if ((rc = lr__copy_skills(ro, in, r)) != 0)
             return rc;
     }

@@ -587,6 +587,7 @@ typedef struct lr__call {
     char previous[LEADROUTE_MAX_NAME + 1];  /* holder when reassigning, or "" */
     uint32_t previous_rep;                  /* its index, LR_NONE */
     int has_excl;                           /* d->excl marks earlier holders */
+    double fixed_value;                     /* < 0: read the deal value from the lead; else this (ticks) */
     uint32_t hops;                          /* reassignments before this one */
     int escalated;
     char note[160];                         /* why a pool of the chain took no one (caps) */
@@ -935,7 +936,7 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
             return LEADROUTE_VERDICT_AT_CAPACITY;
         }
     }
-    if ((rc = lr__caps_check(c, rep->caps, rep->id, NULL, detail, cap)) != 0)
+    if (rep->has_caps && (rc = lr__caps_check(c, rep->caps, rep->id, NULL, detail, cap)) != 0)
         return rc;
     if (!r->has_availability)
         return 0;
@@ -1045,7 +1046,7 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         d->sla_minutes = p->sla_minutes;
     a.sla_minutes = d->sla_minutes;
     a.deadline_ms = d->sla_minutes > 0 ? d->at_ms + (int64_t)llround(d->sla_minutes * 60000.0) : 0;
-    a.value = lr__lead_value(c, p);
+    a.value = c->fixed_value >= 0 ? c->fixed_value : lr__lead_value(c, p);
     a.hops = c->hops;
     a.escalated = c->escalated;
     d->deadline_ms = a.deadline_ms;
@@ -1164,32 +1165,84 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
 }
 
 /* Value balancing: each eligible rep's summed deal value and count over the
- * pool's window. Joining at the level: a rep with nothing in the last 24
- * hours (back from leave, or new) counts as the lowest sum among those who
- * had leads, so it is not handed every big deal until it is level. */
-static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, uint32_t n)
+ * pool's window, plus a join offset kept in the pool state. Joining at the
+ * level (once the pool has more than a day of history): a rep with nothing
+ * in the last 24 hours (back from leave, or new) whose sum is below the
+ * lowest sum of those who had leads is given the difference as an offset,
+ * so it enters level and takes its turn instead of every big deal. The
+ * offset shrinks to nothing over one window, as the deficit it stands for
+ * slides out of the window. The state: "vb1", then one line per offset,
+ * "<offset> <as of ms> <rep id>". Returns the pick, or < 0; the next state
+ * is in c->next. */
+static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, uint32_t n, const char *state,
+                          size_t len)
 {
     leadroute_decision *d = c->d;
-    double *value;
+    double *value, *offset, level = -1;
     uint64_t *count, recent;
+    int64_t *since, window = (int64_t)p->value_window_days * 86400000LL;
     uint8_t *idle;
-    double level = -1;
     uint32_t i;
-    int rc;
-    size_t bytes = (sizeof *value + sizeof *count + 1) * (size_t)n;
+    int rc, pick, history = 0;
+    size_t bytes = (3 * sizeof(double) + sizeof(uint64_t) + sizeof(int64_t) + 1) * (size_t)n;
     void *mem = lr__malloc(&d->alloc, bytes);
+    const char *q, *end = state + len;
     if (!mem)
         return lr__error_nomem();
     value = mem;
-    count = (uint64_t *)(value + n);
-    idle = (uint8_t *)(count + n);
+    offset = value + n;
+    count = (uint64_t *)(offset + n);
+    since = (int64_t *)(count + n);
+    idle = (uint8_t *)(since + n);
+    for (i = 0; i < n; i++) {
+        offset[i] = 0;
+        since[i] = 0;
+    }
+    /* offsets from the state, for eligible reps, while their window lasts */
+    if (len >= 3 && memcmp(state, "vb1", 3) == 0) {
+        for (q = state + 3; q < end && *q == '\n';) {
+            const char *line = q + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *sp1, *sp2;
+            double off, t;
+            int64_t at;
+            if (!eol)
+                eol = end;
+            q = eol;
+            sp1 = memchr(line, ' ', (size_t)(eol - line));
+            sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+            if (!sp2 || lr__parse_number(line, (size_t)(sp1 - line), &off) != 0 ||
+                lr__parse_number(sp1 + 1, (size_t)(sp2 - sp1 - 1), &t) != 0)
+                continue; /* not ours, or damaged: that offset is forgotten */
+            at = (int64_t)t;
+            for (i = 0; i < n; i++) {
+                const lr__rep *rep = &c->ro->reps[el[i]];
+                if ((size_t)(eol - sp2 - 1) == rep->id_len && memcmp(sp2 + 1, rep->id, rep->id_len) == 0) {
+                    /* the deficit leaves the window as time passes: so does the offset */
+                    int64_t age = d->at_ms - at;
+                    if (off > 0 && age >= 0 && age < window) {
+                        offset[i] = off * (1.0 - (double)age / (double)window);
+                        since[i] = d->at_ms;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    if (p->calibration == LEADROUTE_CALIBRATE_JOIN) {
+        /* a level exists once the pool has more than a day of history; a
+         * pool starting up has none, and its reps start even */
+        uint64_t all, day;
+        if ((rc = lr__window(c, NULL, p->id, d->at_ms - window, &all, NULL)) != 0 ||
+            (rc = lr__window(c, NULL, p->id, d->at_ms - lr__window_ms[0], &day, NULL)) != 0)
+            goto done;
+        history = all > day;
+    }
     for (i = 0; i < n; i++) {
         const lr__rep *rep = &c->ro->reps[el[i]];
-        if ((rc = lr__window(c, rep->id, NULL, d->at_ms - (int64_t)p->value_window_days * 86400000LL, &count[i],
-                             &value[i])) != 0)
+        if ((rc = lr__window(c, rep->id, NULL, d->at_ms - window, &count[i], &value[i])) != 0)
             goto done;
+        value[i] += offset[i];
         idle[i] = 0;
-        if (p->calibration == LEADROUTE_CALIBRATE_JOIN) {
+        if (history) {
             if ((rc = lr__window(c, rep->id, NULL, d->at_ms - lr__window_ms[0], &recent, NULL)) != 0)
                 goto done;
             idle[i] = recent == 0;
@@ -1198,9 +1251,46 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
         }
     }
     for (i = 0; i < n && level >= 0; i++)
-        if (idle[i] && value[i] < level)
+        if (idle[i] && value[i] < level) {
+            offset[i] += level - value[i];
+            since[i] = d->at_ms;
             value[i] = level;
-    rc = lr__pick_value(value, count, n);
+        }
+    pick = lr__pick_value(value, count, n);
+    /* the next state: the offsets still running */
+    c->next.len = 0;
+    {
+        size_t need = 4;
+        char *o;
+        for (i = 0; i < n; i++)
+            need += 1 + 40 + 1 + 24 + 1 + c->ro->reps[el[i]].id_len;
+        if (c->next.cap < need + 1) {
+            char *t = lr__realloc(&d->alloc, c->next.text, c->next.cap, need + 1);
+            if (!t) {
+                rc = lr__error_nomem();
+                goto done;
+            }
+            c->next.text = t;
+            c->next.cap = need + 1;
+        }
+        o = c->next.text;
+        memcpy(o, "vb1", 3);
+        c->next.len = 3;
+        for (i = 0; i < n; i++) {
+            const lr__rep *rep = &c->ro->reps[el[i]];
+            if (!(offset[i] > 0))
+                continue;
+            o[c->next.len++] = '\n';
+            c->next.len += lr__format_double(o + c->next.len, 40, offset[i]);
+            o[c->next.len++] = ' ';
+            c->next.len += (size_t)snprintf(o + c->next.len, 24, "%lld", (long long)since[i]);
+            o[c->next.len++] = ' ';
+            memcpy(o + c->next.len, rep->id, rep->id_len);
+            c->next.len += rep->id_len;
+        }
+        o[c->next.len] = 0;
+    }
+    rc = pick;
 done:
     lr__free(&d->alloc, mem);
     return rc;
@@ -1221,7 +1311,7 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     if ((rc = lr__account_owner(c, p)) != LR_FALL_THROUGH)
         return rc;
     /* the pool's own rolling caps: when reached, no member takes the lead */
-    if (p->caps[0] != LEADROUTE_NO_CAP || p->caps[1] != LEADROUTE_NO_CAP || p->caps[2] != LEADROUTE_NO_CAP) {
+    if (p->has_caps) {
         char why[120];
         int v = lr__caps_check(c, p->caps, NULL, p->id, why, sizeof why);
         if (v < 0)
@@ -1271,9 +1361,10 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     if (n == 0)
         return LR_FALL_THROUGH;
     if (p->strategy == LEADROUTE_STRATEGY_VALUE_BALANCED) {
-        if ((pick = lr__value_pick(c, p, el, n)) < 0)
+        if ((rc = lr__load_state(c, p, &len, &version)) != 0)
+            return rc;
+        if ((pick = lr__value_pick(c, p, el, n, c->state ? c->state : "", len)) < 0)
             return pick;
-        c->next.len = 0;
     } else {
         if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
             return rc;
@@ -1298,9 +1389,7 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     }
     d->strategy = p->strategy;
     rc = lr__commit(c, el[pick], p,
-                    p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED || p->strategy == LEADROUTE_STRATEGY_VALUE_BALANCED
-                        ? NULL
-                        : &c->next,
+                    p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED ? NULL : &c->next,
                     version, LR_HOW_STRATEGY);
     if (rc == LR_RETRY)
         d->ncands = mark;
@@ -1565,6 +1654,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.flags = flags;
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
+    c.fixed_value = -1;
     c.has_excl = 0;
     c.hops = 0;
     c.escalated = 0;
@@ -1942,7 +2032,7 @@ typedef struct lr__due {
     const char *key, *lead_id, *rep, *pool, *rule;
     const char **history;
     uint32_t nhistory, hops;
-    double sla_minutes;
+    double sla_minutes, value;
     uint64_t table_hash;
 } lr__due;
 
@@ -1976,6 +2066,7 @@ static int lr__due_each(void *ctx, const leadroute_assignment *a)
     d->rule = lr__arena_dup(&l->arena, a->rule_id);
     d->hops = a->hops;
     d->sla_minutes = a->sla_minutes;
+    d->value = a->value;
     d->table_hash = a->table_hash;
     if (a->history_count) {
         d->history = lr__arena_alloc(&l->arena, sizeof *d->history * a->history_count);
@@ -2066,6 +2157,8 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.flags = 0;
     c.trace = 0;
     c.previous_rep = lr__roster_rep(c.ro, due->rep);
+    /* the value committed first, unless the host gave the lead again */
+    c.fixed_value = lead == &minimal ? due->value : -1;
     c.has_excl = 1;
     c.hops = due->hops + 1;
     c.escalated = 0;
@@ -2105,6 +2198,15 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     d->state_cap = c.state_cap;
     d->next_buf = c.next.text;
     d->next_cap = c.next.cap;
+    if (rc == LEADROUTE_ECONFLICT) {
+        /* conflicts all along: if the lead has moved meanwhile, someone else
+         * handled it */
+        char holder[LEADROUTE_MAX_NAME + 1];
+        int f = r->store.find_claim(r->store_user, c.key, holder, sizeof holder);
+        holder[sizeof holder - 1] = 0;
+        if (f == LEADROUTE_ENOTFOUND || (f == 0 && strcmp(holder, due->rep) != 0))
+            return LR_TICK_RACED;
+    }
     if (rc < 0)
         return rc;
     if (rc == LR_FALL_THROUGH)

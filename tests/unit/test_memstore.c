@@ -1,5 +1,6 @@
 /* The built-in store: the commit contract, close, load_pool, overlays,
- * limits, allocation failures and many threads at once. */
+ * limits, allocation failures and many threads at once; assignment records
+ * (window, acknowledge, list_due, history). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <math.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
@@ -38,11 +41,18 @@ static lr__memstore *overlay_new(const leadroute_store *parent, void *parent_use
     return m;
 }
 
-/* One commit; fields the test does not need stay NULL / 0. */
+/* One commit; fields the test does not need stay NULL / 0. `apool` is the
+ * assignment's pool when it differs from the commit's; `lead` the lead id
+ * when it differs from the key. */
 typedef struct tc {
-    const char *key, *rep, *previous, *pool, *state, *account;
+    const char *key, *rep, *previous, *pool, *state, *account, *apool, *lead, *rule;
     uint64_t expected;
     uint32_t capacity;
+    int64_t at, deadline;
+    double value, sla;
+    uint32_t hops;
+    int escalated;
+    uint64_t table_hash;
 } tc;
 
 /* The holder reported by the last commit on this thread. */
@@ -56,11 +66,18 @@ static int commit_to(const leadroute_store *st, void *m, const tc *t)
     memset(&c, 0, sizeof c);
     a.version = LEADROUTE_ASSIGNMENT_VERSION;
     a.key = t->key;
-    a.lead_id = t->key;
+    a.lead_id = t->lead ? t->lead : t->key;
     a.rep_id = t->rep;
     a.previous = t->previous;
-    a.pool_id = t->pool;
-    a.rule_id = "rule";
+    a.pool_id = t->apool ? t->apool : t->pool;
+    a.rule_id = t->rule ? t->rule : "rule";
+    a.at_ms = t->at;
+    a.deadline_ms = t->deadline;
+    a.value = t->value;
+    a.sla_minutes = t->sla;
+    a.hops = t->hops;
+    a.escalated = t->escalated;
+    a.table_hash = t->table_hash;
     c.version = LEADROUTE_COMMIT_VERSION;
     c.assignment = &a;
     c.pool_id = t->pool;
@@ -125,6 +142,9 @@ static void test_methods(void **state)
     assert_non_null(ST->open_count);
     assert_non_null(ST->commit);
     assert_non_null(ST->close);
+    assert_non_null(ST->window);
+    assert_non_null(ST->acknowledge);
+    assert_non_null(ST->list_due);
     assert_int_equal(lr__memstore_assignments(NULL), 0);
     lr__memstore_free(NULL);
 }
@@ -250,7 +270,8 @@ static void test_claimed_key(void **state)
 {
     lr__memstore *m = store_new();
     char small[4];
-    leadroute_assignment a = { LEADROUTE_ASSIGNMENT_VERSION, "k1", NULL, "cy", NULL, NULL, NULL, 0, 0, 0 };
+    leadroute_assignment a = { LEADROUTE_ASSIGNMENT_VERSION, "k1", NULL, "cy", NULL, NULL, NULL, 0, 0, 0,
+                               0, 0.0, 0, 0, NULL, 0, 0 };
     leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL };
     (void)state;
     ok(commit(m, &(tc){ .key = "k1", .rep = "annabel", .pool = "p", .state = "s1" }));
@@ -480,7 +501,8 @@ static void test_limits(void **state)
 static void test_misuse(void **state)
 {
     lr__memstore *m = store_new();
-    leadroute_assignment a = { LEADROUTE_ASSIGNMENT_VERSION, "k", NULL, "ann", NULL, NULL, NULL, 0, 0, 0 };
+    leadroute_assignment a = { LEADROUTE_ASSIGNMENT_VERSION, "k", NULL, "ann", NULL, NULL, NULL, 0, 0, 0,
+                               0, 0.0, 0, 0, NULL, 0, 0 };
     leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL };
     leadroute_store bad = lr__memstore_methods;
     lr__memstore *o = (lr__memstore *)1;
@@ -688,7 +710,7 @@ static int guard_close(void *ud, const char *key)
 }
 
 static const leadroute_store guard = { LEADROUTE_STORE_VERSION, guard_load_pool, guard_find_claim,
-                                       guard_open_count, guard_commit, guard_close };
+                                       guard_open_count, guard_commit, guard_close, NULL, NULL, NULL };
 
 static lr__memstore *parent_with_data(void)
 {
@@ -1108,6 +1130,830 @@ static void test_threads(void **state)
     lr__memstore_free(m);
 }
 
+/* ---- assignment records: window, acknowledge, list_due ------------------ */
+
+#define HOUR_MS ((int64_t)3600 * 1000)
+#define DAY_MS (24 * HOUR_MS)
+#define T0 ((int64_t)1700000000000)  /* a fixed clock, ms since the epoch */
+
+/* Count in a window; `*value` (may be NULL) gets the summed value. */
+static uint64_t win_of(const leadroute_store *st, void *m, const char *rep, const char *pool, int64_t since,
+                       double *value)
+{
+    uint64_t n = 777;
+    double v = -1.0;
+    ok(st->window(m, rep, pool, since, &n, &v));
+    if (value)
+        *value = v;
+    return n;
+}
+
+/* A listed assignment, copied: its pointers die with the call. */
+typedef struct listed {
+    char key[64], lead[64], rep[32], pool[32], rule[32], hist[6][16];
+    int has_lead, has_pool, has_rule;
+    size_t nhist;
+    leadroute_assignment a;  /* the scalars */
+} listed;
+
+typedef struct collector {
+    listed *v;
+    size_t n, cap;
+    size_t stop_after;  /* 0: never stop */
+    int stop_rc;
+} collector;
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    assert_non_null(src);
+    assert_true(strlen(src) < cap);
+    strcpy(dst, src);
+}
+
+static int collect(void *ctx, const leadroute_assignment *a)
+{
+    collector *c = ctx;
+    listed *l;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 16;
+        c->v = realloc(c->v, c->cap * sizeof *c->v);
+        assert_non_null(c->v);
+    }
+    l = &c->v[c->n++];
+    memset(l, 0, sizeof *l);
+    assert_int_equal(a->version, LEADROUTE_ASSIGNMENT_VERSION);
+    assert_null(a->previous);
+    copy_str(l->key, sizeof l->key, a->key);
+    copy_str(l->rep, sizeof l->rep, a->rep_id);
+    if ((l->has_lead = a->lead_id != NULL))
+        copy_str(l->lead, sizeof l->lead, a->lead_id);
+    if ((l->has_pool = a->pool_id != NULL))
+        copy_str(l->pool, sizeof l->pool, a->pool_id);
+    if ((l->has_rule = a->rule_id != NULL))
+        copy_str(l->rule, sizeof l->rule, a->rule_id);
+    assert_true(a->history_count <= 6);
+    assert_true((a->history == NULL) == (a->history_count == 0));
+    for (size_t i = 0; i < a->history_count; i++)
+        copy_str(l->hist[i], sizeof l->hist[i], a->history[i]);
+    l->nhist = a->history_count;
+    l->a = *a;
+    if (c->stop_after && c->n == c->stop_after)
+        return c->stop_rc;
+    return 0;
+}
+
+static collector due_of(const leadroute_store *st, void *m, int64_t now)
+{
+    collector c;
+    memset(&c, 0, sizeof c);
+    ok(st->list_due(m, now, collect, &c));
+    return c;
+}
+
+/* The listed entry of `key` (fails if listed twice), or NULL. */
+static const listed *find_listed(const collector *c, const char *key)
+{
+    const listed *found = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->v[i].key, key) == 0) {
+            if (found)
+                fail_msg("key %s listed twice", key);
+            found = &c->v[i];
+        }
+    }
+    return found;
+}
+
+/* The listed keys, sorted, joined by spaces. */
+static const char *due_keys(const leadroute_store *st, void *m, int64_t now)
+{
+    static char out[1024];
+    collector c = due_of(st, m, now);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < c.n; i++)
+        for (size_t j = i + 1; j < c.n; j++)
+            if (strcmp(c.v[j].key, c.v[i].key) < 0) {
+                listed t = c.v[i];
+                c.v[i] = c.v[j];
+                c.v[j] = t;
+            }
+    for (size_t i = 0; i < c.n; i++) {
+        int w = snprintf(out + used, sizeof out - used, "%s%s", i ? " " : "", c.v[i].key);
+        assert_true(w > 0 && (size_t)w < sizeof out - used);
+        used += (size_t)w;
+    }
+    free(c.v);
+    return out;
+}
+
+static int ack(const leadroute_store *st, void *m, const char *key, int64_t at)
+{
+    char rep[32], pool[32];
+    int64_t assigned = -1;
+    return st->acknowledge(m, key, at, &assigned, rep, sizeof rep, pool, sizeof pool);
+}
+
+static void test_window_rep_and_pool(void **state)
+{
+    lr__memstore *m = store_new();
+    const int64_t now = T0;
+    double v = 0;
+    uint64_t n = 9;
+    (void)state;
+    /* ann in emea: the 24 h, 7 d and 30 d boundaries, each side */
+    ok(commit(m, &(tc){ .key = "a1", .rep = "ann", .pool = "emea", .expected = 0, .at = now - HOUR_MS, .value = 1 }));
+    ok(commit(m, &(tc){ .key = "a2", .rep = "ann", .pool = "emea", .expected = 1, .at = now - DAY_MS, .value = 2 }));
+    ok(commit(m, &(tc){ .key = "a3", .rep = "ann", .pool = "emea", .expected = 2, .at = now - DAY_MS - 1,
+                        .value = 4 }));
+    ok(commit(m, &(tc){ .key = "a4", .rep = "ann", .pool = "emea", .expected = 3, .at = now - 7 * DAY_MS,
+                        .value = 8 }));
+    ok(commit(m, &(tc){ .key = "a5", .rep = "ann", .pool = "emea", .expected = 4, .at = now - 7 * DAY_MS - 1,
+                        .value = 16 }));
+    ok(commit(m, &(tc){ .key = "a6", .rep = "ann", .pool = "emea", .expected = 5, .at = now - 30 * DAY_MS,
+                        .value = 32 }));
+    ok(commit(m, &(tc){ .key = "a7", .rep = "ann", .pool = "emea", .expected = 6, .at = now - 30 * DAY_MS - 1,
+                        .value = 64 }));
+    /* bob in emea and in na; the store's clock order is the commit order */
+    ok(commit(m, &(tc){ .key = "b1", .rep = "bob", .pool = "emea", .expected = 7, .at = now - 2 * DAY_MS,
+                        .value = 100 }));
+    ok(commit(m, &(tc){ .key = "b2", .rep = "bob", .pool = "na", .at = now - 3 * HOUR_MS, .value = 200 }));
+    /* the assignment's pool counts when the commit writes no pool state */
+    ok(commit(m, &(tc){ .key = "b3", .rep = "bob", .apool = "vip", .at = now, .value = 0.5 }));
+
+    assert_int_equal(win_of(ST, m, "ann", NULL, now - DAY_MS, &v), 2);
+    assert_true(v == 3.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, now - 7 * DAY_MS, &v), 4);
+    assert_true(v == 15.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, now - 30 * DAY_MS, &v), 6);
+    assert_true(v == 63.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 7);
+    assert_true(v == 127.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, now + 1, &v), 0);
+    assert_true(v == 0.0);
+
+    assert_int_equal(win_of(ST, m, "bob", NULL, now - DAY_MS, &v), 2);
+    assert_true(v == 200.5);
+    assert_int_equal(win_of(ST, m, "bob", NULL, now - 7 * DAY_MS, &v), 3);
+    assert_true(v == 300.5);
+    assert_int_equal(win_of(ST, m, NULL, "emea", now - DAY_MS, &v), 2);
+    assert_true(v == 3.0);
+    assert_int_equal(win_of(ST, m, NULL, "emea", now - 7 * DAY_MS, &v), 5);
+    assert_true(v == 115.0);
+    assert_int_equal(win_of(ST, m, NULL, "emea", now - 30 * DAY_MS, &v), 7);
+    assert_int_equal(win_of(ST, m, NULL, "na", now - 30 * DAY_MS, &v), 1);
+    assert_true(v == 200.0);
+    assert_int_equal(win_of(ST, m, NULL, "vip", now, &v), 1);
+    assert_true(v == 0.5);
+    assert_int_equal(win_of(ST, m, NULL, "nowhere", INT64_MIN, &v), 0);
+    assert_int_equal(win_of(ST, m, "nobody", NULL, INT64_MIN, &v), 0);
+    assert_true(v == 0.0);
+
+    /* a reassignment counts for the new rep and the commit's pool; the old
+     * rep keeps what it was given; closing changes no window */
+    ok(commit(m, &(tc){ .key = "a1", .rep = "cy", .previous = "ann", .pool = "na", .expected = 1, .at = now,
+                        .value = 1000 }));
+    assert_int_equal(win_of(ST, m, "cy", NULL, now - DAY_MS, &v), 1);
+    assert_true(v == 1000.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, now - DAY_MS, &v), 2);
+    assert_int_equal(win_of(ST, m, NULL, "na", now - DAY_MS, &v), 2);
+    assert_true(v == 1200.0);
+    ok(ST->close(m, "a2"));
+    ok(ST->close(m, "a1"));
+    assert_int_equal(win_of(ST, m, "ann", NULL, now - DAY_MS, &v), 2);
+    assert_int_equal(win_of(ST, m, "cy", NULL, now - DAY_MS, &v), 1);
+    /* a failed commit counts nowhere */
+    assert_int_equal(commit(m, &(tc){ .key = "b1", .rep = "ann", .pool = "emea", .expected = 8, .at = now }),
+                     LEADROUTE_EEXISTS);
+    assert_int_equal(commit(m, &(tc){ .key = "z1", .rep = "ann", .pool = "emea", .expected = 3, .at = now }),
+                     LEADROUTE_ECONFLICT);
+    assert_int_equal(win_of(ST, m, "ann", NULL, now - DAY_MS, &v), 2);
+    assert_int_equal(win_of(ST, m, NULL, "emea", now - DAY_MS, &v), 2);
+
+    /* misuse */
+    assert_int_equal(ST->window(m, "ann", "emea", 0, &n, &v), LEADROUTE_EINVAL);
+    assert_int_equal(ST->window(m, NULL, NULL, 0, &n, &v), LEADROUTE_EINVAL);
+    assert_int_equal(ST->window(m, "ann", NULL, 0, NULL, &v), LEADROUTE_EINVAL);
+    assert_int_equal(ST->window(m, "ann", NULL, 0, &n, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(ST->window(NULL, "ann", NULL, 0, &n, &v), LEADROUTE_EINVAL);
+    {
+        leadroute_assignment a;
+        leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL };
+        memset(&a, 0, sizeof a);
+        a.version = LEADROUTE_ASSIGNMENT_VERSION;
+        a.key = "nan";
+        a.rep_id = "ann";
+        a.value = NAN;
+        assert_int_equal(ST->commit(m, &c, NULL, 0), LEADROUTE_EINVAL);
+        a.value = INFINITY;
+        assert_int_equal(ST->commit(m, &c, NULL, 0), LEADROUTE_EINVAL);
+        assert_string_equal(holder(m, "nan"), "");
+    }
+    lr__memstore_free(m);
+}
+
+/* Entries more than 31 days older than the newest one go. */
+static void test_window_prune(void **state)
+{
+    lr__memstore *m = store_new();
+    const int64_t month = 31 * DAY_MS;
+    char key[32];
+    double v = 0;
+    (void)state;
+    ok(commit(m, &(tc){ .key = "k0", .rep = "ann", .pool = "p", .at = T0, .value = 1 }));
+    ok(commit(m, &(tc){ .key = "k1", .rep = "ann", .pool = "p", .expected = 1, .at = T0 + month, .value = 2 }));
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 2);  /* exactly 31 days: kept */
+    ok(commit(m, &(tc){ .key = "k2", .rep = "ann", .pool = "p", .expected = 2, .at = T0 + month + 1, .value = 4 }));
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 2);
+    assert_true(v == 6.0);
+    assert_int_equal(win_of(ST, m, NULL, "p", INT64_MIN, &v), 2);
+    /* a late entry already out of every window is not kept, but the claim is */
+    ok(commit(m, &(tc){ .key = "k3", .rep = "ann", .pool = "p", .expected = 3, .at = T0, .value = 8 }));
+    assert_string_equal(holder(m, "k3"), "ann");
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 2);
+    assert_true(v == 6.0);
+
+    /* hourly for a year: a window never holds more than 31 days + 1 entry,
+     * and the sums stay exact while the log is compacted and grown */
+    for (int i = 0; i < 24 * 365; i++) {
+        int64_t at = T0 + 2 * month + (int64_t)i * HOUR_MS;
+        snprintf(key, sizeof key, "h%d", i);
+        ok(commit(m, &(tc){ .key = key, .rep = "bob", .at = at, .value = i }));
+        if (i % 997 == 0 || i == 24 * 365 - 1) {
+            int live = i + 1 < 31 * 24 + 1 ? i + 1 : 31 * 24 + 1;
+            double sum = 0;
+            for (int j = i + 1 - live; j <= i; j++)
+                sum += j;
+            assert_int_equal(win_of(ST, m, "bob", NULL, INT64_MIN, &v), live);
+            assert_true(v == sum);
+            /* 24 h back from the newest: 25 entries (both ends) once there are */
+            assert_int_equal(win_of(ST, m, "bob", NULL, at - DAY_MS, &v), i + 1 < 25 ? i + 1 : 25);
+        }
+    }
+    lr__memstore_free(m);
+}
+
+/* A clock that goes back: entries are kept in time order anyway. */
+static void test_window_out_of_order(void **state)
+{
+    enum { N = 3000 };
+    lr__memstore *m = store_new();
+    static int64_t at[N];
+    static double val[N];
+    uint64_t seed = 42;
+    char key[32];
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        /* mostly forward, now and then up to 10 days back */
+        at[i] = T0 + (int64_t)i * 60000 - ((seed >> 33) % 7 == 0 ? (int64_t)((seed >> 20) % (10 * DAY_MS)) : 0);
+        val[i] = (double)((seed >> 40) % 1000);
+        snprintf(key, sizeof key, "o%d", i);
+        ok(commit(m, &(tc){ .key = key, .rep = i % 2 ? "ann" : "bob", .apool = "p", .at = at[i], .value = val[i] }));
+    }
+    for (int q = 0; q < 200; q++) {
+        int64_t since = T0 - 10 * DAY_MS + (int64_t)q * (N * 60000 + 10 * DAY_MS) / 200;
+        uint64_t n_all = 0, n_ann = 0;
+        double v_all = 0, v_ann = 0, v = 0;
+        for (int i = 0; i < N; i++) {
+            if (at[i] >= since) {
+                n_all++;
+                v_all += val[i];
+                if (i % 2) {
+                    n_ann++;
+                    v_ann += val[i];
+                }
+            }
+        }
+        assert_int_equal(win_of(ST, m, NULL, "p", since, &v), n_all);
+        assert_true(v == v_all);
+        assert_int_equal(win_of(ST, m, "ann", NULL, since, &v), n_ann);
+        assert_true(v == v_ann);
+    }
+    lr__memstore_free(m);
+}
+
+static void test_acknowledge(void **state)
+{
+    lr__memstore *m = store_new();
+    char rep[4] = "zz", pool[32] = "zz";
+    int64_t assigned = 0;
+    (void)state;
+    ok(commit(m, &(tc){ .key = "k1", .rep = "annabel", .pool = "emea", .at = T0, .deadline = T0 + HOUR_MS,
+                        .account = "acme.com" }));
+    ok(commit(m, &(tc){ .key = "k2", .rep = "bob", .at = T0 + 5, .deadline = T0 + HOUR_MS }));
+    assert_string_equal(due_keys(ST, m, T0 + HOUR_MS), "k1 k2");
+    /* the answer says when, to whom and from where; ids are truncated */
+    ok(ST->acknowledge(m, "k1", T0 + 60000, &assigned, rep, sizeof rep, pool, sizeof pool));
+    assert_int_equal(assigned, T0);
+    assert_string_equal(rep, "ann");
+    assert_string_equal(pool, "emea");
+    assert_string_equal(due_keys(ST, m, T0 + 2 * HOUR_MS), "k2");
+    /* twice: the first time stands */
+    assert_int_equal(ST->acknowledge(m, "k1", T0 + 90000, &assigned, NULL, 0, NULL, 0), LEADROUTE_EEXISTS);
+    assert_int_equal(assigned, T0);
+    ok(ST->acknowledge(m, "k2", T0 + 70000, NULL, NULL, 0, pool, sizeof pool));
+    assert_string_equal(pool, "");  /* no pool */
+    assert_string_equal(due_keys(ST, m, INT64_MAX), "");
+    /* not claimed, an account claim, closed */
+    assert_int_equal(ack(ST, m, "nope", T0), LEADROUTE_ENOTFOUND);
+    expect_message_has("nope");
+    assert_int_equal(ack(ST, m, "acme.com", T0), LEADROUTE_ENOTFOUND);
+    ok(ST->close(m, "k2"));
+    assert_int_equal(ack(ST, m, "k2", T0), LEADROUTE_ENOTFOUND);
+    /* misuse */
+    assert_int_equal(ack(ST, m, "k1", 0), LEADROUTE_EINVAL);
+    assert_int_equal(ack(ST, m, NULL, T0), LEADROUTE_EINVAL);
+    assert_int_equal(ack(ST, NULL, "k1", T0), LEADROUTE_EINVAL);
+    assert_int_equal(ST->acknowledge(m, "k1", T0, NULL, NULL, 4, NULL, 0), LEADROUTE_EINVAL);
+    lr__memstore_free(m);
+}
+
+static void test_list_due_filters(void **state)
+{
+    lr__memstore *m = store_new();
+    const int64_t now = T0 + DAY_MS;
+    const listed *l;
+    collector c;
+    (void)state;
+    ok(commit(m, &(tc){ .key = "none", .rep = "ann", .at = T0 }));
+    ok(commit(m, &(tc){ .key = "later", .rep = "ann", .at = T0, .deadline = now + 1 }));
+    ok(commit(m, &(tc){ .key = "due", .rep = "ann", .pool = "emea", .rule = "r7", .lead = "L-1", .at = T0,
+                        .deadline = now - 5, .value = 2500.25, .sla = 30, .hops = 0, .table_hash = 0xfeedu,
+                        .account = "acme.com" }));
+    ok(commit(m, &(tc){ .key = "exact", .rep = "bob", .at = T0 + 1, .deadline = now }));
+    ok(commit(m, &(tc){ .key = "acked", .rep = "bob", .at = T0, .deadline = now - 5 }));
+    ok(ack(ST, m, "acked", T0 + 10));
+    ok(commit(m, &(tc){ .key = "closed", .rep = "bob", .at = T0, .deadline = now - 5 }));
+    ok(ST->close(m, "closed"));
+    /* an account claim of a lead that has a deadline is no lead itself */
+    ok(commit(m, &(tc){ .key = "other", .rep = "cy", .at = T0, .deadline = now - 5, .account = "globex.com" }));
+    /* lead ids that end the key, or not, or are empty */
+    ok(commit(m, &(tc){ .key = "lead:L-9", .lead = "L-9", .rep = "cy", .at = T0, .deadline = now }));
+    ok(commit(m, &(tc){ .key = "lead:x", .lead = "lead:xy", .rep = "cy", .at = T0, .deadline = now }));
+    ok(commit(m, &(tc){ .key = "lead:e", .lead = "", .rep = "cy", .at = T0, .deadline = now }));
+    assert_string_equal(due_keys(ST, m, now), "due exact lead:L-9 lead:e lead:x other");
+    assert_string_equal(due_keys(ST, m, now - 6), "");
+    assert_string_equal(due_keys(ST, m, now + 1), "due exact later lead:L-9 lead:e lead:x other");
+
+    c = due_of(ST, m, now);
+    l = find_listed(&c, "due");
+    assert_non_null(l);
+    assert_string_equal(l->rep, "ann");
+    assert_true(l->has_lead && l->has_pool && l->has_rule);
+    assert_string_equal(l->lead, "L-1");
+    assert_string_equal(l->pool, "emea");
+    assert_string_equal(l->rule, "r7");
+    assert_true(l->a.table_hash == 0xfeedu);
+    assert_int_equal(l->a.at_ms, T0);
+    assert_int_equal(l->a.deadline_ms, now - 5);
+    assert_true(l->a.value == 2500.25);
+    assert_true(l->a.sla_minutes == 30.0);
+    assert_int_equal(l->a.hops, 0);
+    assert_int_equal(l->a.escalated, 0);
+    assert_int_equal(l->nhist, 0);
+    assert_int_equal(l->a.acknowledged_ms, 0);
+    l = find_listed(&c, "exact");
+    assert_non_null(l);
+    assert_string_equal(l->lead, "exact");  /* the lead id equal to the key */
+    assert_false(l->has_pool);
+    assert_string_equal(find_listed(&c, "lead:L-9")->lead, "L-9");
+    assert_string_equal(find_listed(&c, "lead:x")->lead, "lead:xy");
+    assert_true(find_listed(&c, "lead:e")->has_lead);
+    assert_string_equal(find_listed(&c, "lead:e")->lead, "");
+    free(c.v);
+    assert_int_equal(ST->list_due(m, now, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(ST->list_due(NULL, now, collect, &c), LEADROUTE_EINVAL);
+    lr__memstore_free(m);
+}
+
+/* Reassignments: history oldest first, acknowledgement cleared, counts. */
+static void test_history(void **state)
+{
+    lr__memstore *m = store_new();
+    const listed *l;
+    collector c;
+    (void)state;
+    ok(commit(m, &(tc){ .key = "k", .rep = "ann", .pool = "p", .at = T0, .deadline = T0 + HOUR_MS, .value = 5 }));
+    ok(ack(ST, m, "k", T0 + 1));
+    ok(commit(m, &(tc){ .key = "k", .rep = "bob", .previous = "ann", .pool = "p", .expected = 1,
+                        .at = T0 + 2 * HOUR_MS, .deadline = T0 + 3 * HOUR_MS, .hops = 1, .value = 5 }));
+    c = due_of(ST, m, T0 + 3 * HOUR_MS);
+    assert_int_equal(c.n, 1);
+    l = &c.v[0];
+    assert_string_equal(l->rep, "bob");
+    assert_int_equal(l->nhist, 1);
+    assert_string_equal(l->hist[0], "ann");
+    assert_int_equal(l->a.hops, 1);
+    assert_int_equal(l->a.acknowledged_ms, 0);
+    assert_int_equal(l->a.deadline_ms, T0 + 3 * HOUR_MS);
+    free(c.v);
+    ok(commit(m, &(tc){ .key = "k", .rep = "cy", .previous = "bob", .apool = "escalations", .at = T0 + 4 * HOUR_MS,
+                        .deadline = T0 + 5 * HOUR_MS, .hops = 2, .escalated = 1, .value = 5 }));
+    assert_string_equal(due_keys(ST, m, T0 + 5 * HOUR_MS - 1), "");
+    c = due_of(ST, m, T0 + 5 * HOUR_MS);
+    assert_int_equal(c.n, 1);
+    l = &c.v[0];
+    assert_string_equal(l->rep, "cy");
+    assert_int_equal(l->nhist, 2);
+    assert_string_equal(l->hist[0], "ann");
+    assert_string_equal(l->hist[1], "bob");
+    assert_int_equal(l->a.hops, 2);
+    assert_int_equal(l->a.escalated, 1);
+    assert_string_equal(l->pool, "escalations");
+    free(c.v);
+    assert_int_equal(open_of(m, "ann"), 0);
+    assert_int_equal(open_of(m, "bob"), 0);
+    assert_int_equal(open_of(m, "cy"), 1);
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0, NULL), 1);
+    assert_int_equal(win_of(ST, m, "bob", NULL, T0, NULL), 1);
+    assert_int_equal(win_of(ST, m, "cy", NULL, T0, NULL), 1);
+    assert_int_equal(win_of(ST, m, NULL, "p", T0, NULL), 2);
+    assert_int_equal(win_of(ST, m, NULL, "escalations", T0, NULL), 1);
+    /* closed and claimed again: a new lead, no history */
+    ok(ST->close(m, "k"));
+    assert_string_equal(due_keys(ST, m, INT64_MAX), "");
+    ok(commit(m, &(tc){ .key = "k", .rep = "dee", .at = T0, .deadline = T0 }));
+    c = due_of(ST, m, T0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.v[0].nhist, 0);
+    free(c.v);
+    lr__memstore_free(m);
+}
+
+static void test_list_due_stops(void **state)
+{
+    lr__memstore *m = store_new();
+    char key[32];
+    collector c;
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ok(commit(m, &(tc){ .key = key, .rep = "ann", .at = T0, .deadline = T0 }));
+    }
+    memset(&c, 0, sizeof c);
+    c.stop_after = 3;
+    c.stop_rc = 7;
+    assert_int_equal(ST->list_due(m, T0, collect, &c), 7);
+    assert_int_equal(c.n, 3);
+    free(c.v);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 150;
+    c.stop_rc = LEADROUTE_EUSER;
+    assert_int_equal(ST->list_due(m, T0, collect, &c), LEADROUTE_EUSER);
+    assert_int_equal(c.n, 150);
+    free(c.v);
+    /* the store is free to use right after */
+    ok(ack(ST, m, "k0", T0));
+    c = due_of(ST, m, T0);
+    assert_int_equal(c.n, 199);
+    free(c.v);
+    lr__memstore_free(m);
+}
+
+static void test_overlay_records(void **state)
+{
+    lr__memstore *p = store_new();
+    lr__memstore *o;
+    const listed *l;
+    collector c;
+    double v = 0;
+    (void)state;
+    ok(commit(p, &(tc){ .key = "k1", .rep = "ann", .pool = "emea", .at = T0, .deadline = T0, .value = 10,
+                        .account = "acme.com" }));
+    ok(commit(p, &(tc){ .key = "k2", .rep = "bob", .at = T0, .deadline = T0, .value = 20 }));
+    ok(commit(p, &(tc){ .key = "k3", .rep = "ann", .at = T0, .deadline = T0 }));
+    ok(commit(p, &(tc){ .key = "k3", .rep = "cy", .previous = "ann", .at = T0, .deadline = T0, .hops = 1 }));
+    ok(commit(p, &(tc){ .key = "k5", .rep = "cy", .at = T0, .deadline = T0 }));
+    ok(ack(ST, p, "k5", T0));
+    o = overlay_new(ST, p);
+    assert_string_equal(due_keys(ST, o, T0), "k1 k2 k3");
+
+    /* windows: the parent's plus the overlay's own */
+    ok(commit(o, &(tc){ .key = "k4", .rep = "ann", .pool = "emea", .expected = 1, .at = T0 + 1, .deadline = T0,
+                        .value = 1 }));
+    assert_int_equal(win_of(ST, o, "ann", NULL, T0, &v), 3);
+    assert_true(v == 11.0);
+    assert_int_equal(win_of(ST, p, "ann", NULL, T0, &v), 2);
+    assert_true(v == 10.0);
+    assert_int_equal(win_of(ST, o, NULL, "emea", T0 + 1, &v), 1);
+    assert_string_equal(due_keys(ST, o, T0), "k1 k2 k3 k4");
+    assert_string_equal(due_keys(ST, p, T0), "k1 k2 k3");
+
+    /* acknowledging or closing a parent's lead hides it here only */
+    {
+        char rep[32], pool[32];
+        int64_t assigned = 0;
+        ok(ST->acknowledge(o, "k1", T0 + 9, &assigned, rep, sizeof rep, pool, sizeof pool));
+        assert_int_equal(assigned, T0);
+        assert_string_equal(rep, "ann");
+        assert_string_equal(pool, "emea");
+        assert_int_equal(ack(ST, o, "k1", T0 + 10), LEADROUTE_EEXISTS);
+    }
+    assert_string_equal(holder(o, "k1"), "ann");
+    assert_int_equal(open_of(o, "ann"), 2);  /* k1 from the parent (k3 went to cy), k4 */
+    ok(ST->close(o, "k2"));
+    assert_string_equal(due_keys(ST, o, T0), "k3 k4");
+    assert_string_equal(due_keys(ST, p, T0), "k1 k2 k3");
+    /* a parent's acknowledged lead stays acknowledged; an account is no lead */
+    assert_int_equal(ack(ST, o, "k5", T0 + 20), LEADROUTE_EEXISTS);
+    assert_int_equal(ack(ST, o, "acme.com", T0), LEADROUTE_ENOTFOUND);
+    assert_int_equal(ack(ST, o, "k2", T0), LEADROUTE_ENOTFOUND);
+    assert_int_equal(ack(ST, o, "nope", T0), LEADROUTE_ENOTFOUND);
+    /* the mirror of k1 closes and moves like the parent's claim */
+    ok(ST->close(o, "k1"));
+    assert_int_equal(open_of(o, "ann"), 1);
+    assert_int_equal(open_of(p, "ann"), 1);
+    assert_string_equal(holder(o, "k1"), "");
+    assert_string_equal(holder(p, "k1"), "ann");
+
+    /* reassigning a parent's lead carries the parent's history */
+    ok(commit(o, &(tc){ .key = "k3", .rep = "dee", .previous = "cy", .at = T0 + 2, .deadline = T0, .hops = 2 }));
+    c = due_of(ST, o, T0);
+    l = find_listed(&c, "k3");
+    assert_non_null(l);
+    assert_string_equal(l->rep, "dee");
+    assert_int_equal(l->nhist, 2);
+    assert_string_equal(l->hist[0], "ann");
+    assert_string_equal(l->hist[1], "cy");
+    assert_int_equal(c.n, 2);
+    free(c.v);
+    c = due_of(ST, p, T0);
+    l = find_listed(&c, "k3");
+    assert_non_null(l);
+    assert_string_equal(l->rep, "cy");
+    assert_int_equal(l->nhist, 1);
+    free(c.v);
+    /* the parent's new due leads show through; an early stop passes through */
+    ok(commit(p, &(tc){ .key = "k6", .rep = "bob", .at = T0, .deadline = T0 }));
+    assert_string_equal(due_keys(ST, o, T0), "k3 k4 k6");
+    memset(&c, 0, sizeof c);
+    c.stop_after = 3;
+    c.stop_rc = 5;
+    assert_int_equal(ST->list_due(o, T0, collect, &c), 5);
+    free(c.v);
+    lr__memstore_free(o);
+    lr__memstore_free(p);
+}
+
+/* An overlay over a store without the optional methods. */
+static void test_overlay_foreign_parent(void **state)
+{
+    lr__memstore *p = store_new();
+    lr__memstore *o;
+    uint64_t n;
+    double v;
+    int64_t assigned = 0;
+    char rep[32], pool[32] = "x";
+    (void)state;
+    ok(commit(p, &(tc){ .key = "k1", .rep = "ann", .at = T0, .deadline = T0 }));
+    o = overlay_new(&guard, p);
+    guard_writes = 0;
+    assert_int_equal(ST->window(o, "ann", NULL, T0, &n, &v), LEADROUTE_ENOTSUP);
+    ok(commit(o, &(tc){ .key = "k2", .rep = "bob", .at = T0, .deadline = T0 }));
+    assert_string_equal(due_keys(ST, o, T0), "k2");  /* the parent cannot list */
+    /* its record cannot be read: the acknowledgement time stands in */
+    ok(ST->acknowledge(o, "k1", T0 + 50, &assigned, rep, sizeof rep, pool, sizeof pool));
+    assert_int_equal(assigned, T0 + 50);
+    assert_string_equal(rep, "ann");
+    assert_string_equal(pool, "");
+    assert_int_equal(ack(ST, o, "k1", T0 + 60), LEADROUTE_EEXISTS);
+    ok(commit(o, &(tc){ .key = "k1", .rep = "bob", .previous = "ann", .at = T0, .deadline = T0 }));
+    {
+        collector c = due_of(ST, o, T0);
+        const listed *l = find_listed(&c, "k1");
+        assert_non_null(l);
+        assert_int_equal(l->nhist, 1);
+        assert_string_equal(l->hist[0], "ann");
+        free(c.v);
+    }
+    assert_int_equal(open_of(o, "ann"), 0);
+    assert_int_equal(open_of(o, "bob"), 2);
+    assert_int_equal(guard_writes, 0);
+    lr__memstore_free(o);
+    lr__memstore_free(p);
+}
+
+/* Records and logs under allocation failures: all or nothing. */
+static void test_nomem_records(void **state)
+{
+    int succeeded = 0;
+    (void)state;
+    for (long fail_at = 0; fail_at < 100 && !succeeded; fail_at++) {
+        budget b = { -1, 0, 0, 0 };
+        lr__alloc a = { budget_alloc, budget_free, &b };
+        lr__memstore *m = NULL, *o = NULL;
+        collector c;
+        int rc;
+        ok(lr__memstore_new(&m, &a, NULL, NULL));
+        ok(commit(m, &(tc){ .key = "k0", .rep = "ann", .pool = "p", .state = "x", .at = T0, .deadline = T0 }));
+        ok(lr__memstore_new(&o, &a, ST, m));
+        b.left = fail_at;
+        rc = commit(o, &(tc){ .key = "k0", .rep = "bob", .previous = "ann", .pool = "p", .expected = 1,
+                              .apool = "q", .at = T0 + 1, .deadline = T0, .value = 3 });
+        if (rc == LEADROUTE_OK)
+            rc = ack(ST, o, "k0", T0 + 2);
+        if (rc == LEADROUTE_OK) {
+            memset(&c, 0, sizeof c);
+            rc = ST->list_due(o, T0, collect, &c);
+            free(c.v);
+        }
+        b.left = -1;
+        if (rc == LEADROUTE_OK) {
+            succeeded = 1;
+            assert_string_equal(holder(o, "k0"), "bob");
+            assert_int_equal(win_of(ST, o, "bob", NULL, T0, NULL), 1);
+            assert_int_equal(win_of(ST, o, NULL, "q", T0, NULL), 1);
+        } else {
+            assert_int_equal(rc, LEADROUTE_ENOMEM);
+            /* the commit happened whole or not at all */
+            if (strcmp(holder(o, "k0"), "bob") == 0) {
+                assert_int_equal(win_of(ST, o, "bob", NULL, T0, NULL), 1);
+                assert_int_equal(win_of(ST, o, NULL, "q", T0, NULL), 1);
+                assert_int_equal(open_of(o, "ann"), 0);
+            } else {
+                assert_string_equal(holder(o, "k0"), "ann");
+                assert_int_equal(win_of(ST, o, "bob", NULL, T0, NULL), 0);
+                assert_int_equal(win_of(ST, o, NULL, "q", T0, NULL), 0);
+                assert_int_equal(win_of(ST, o, NULL, "p", T0, NULL), 1);
+                assert_int_equal(open_of(o, "ann"), 1);
+                assert_string_equal(due_keys(ST, o, T0), "k0");
+            }
+        }
+        lr__memstore_free(o);
+        lr__memstore_free(m);
+        assert_int_equal(b.live, 0);
+    }
+    assert_true(succeeded);
+}
+
+/* Commits with deadlines, reassignments and acknowledgements on 4 threads
+ * while another lists the due leads: every listed lead is due, and at the
+ * end exactly the expected ones are. */
+#define DUE_THREADS 4
+#define DUE_PER_THREAD 20000
+
+typedef struct due_worker {
+    lr__memstore *m;
+    int t;
+    uint32_t due_left, errors;
+    char error[256];
+} due_worker;
+
+static _Atomic int due_running;
+
+static void *due_worker_run(void *arg)
+{
+    due_worker *w = arg;
+    char key[48], rep[16], prev[16];
+    for (int i = 0; i < DUE_PER_THREAD; i++) {
+        int rc;
+        snprintf(key, sizeof key, "t%d-%d", w->t, i);
+        snprintf(rep, sizeof rep, "r%d", i % 7);
+        /* every other lead is due at T0; every 4th is acknowledged; every
+         * 8th is reassigned once, every 16th is closed */
+        rc = commit(w->m, &(tc){ .key = key, .rep = rep, .apool = "p", .at = T0 + i,
+                                 .deadline = i % 2 ? T0 + DAY_MS : T0, .value = 1 });
+        if (rc == LEADROUTE_OK && i % 8 == 0) {
+            snprintf(prev, sizeof prev, "%s", rep);
+            snprintf(rep, sizeof rep, "r%d", (i + 1) % 7);
+            rc = commit(w->m, &(tc){ .key = key, .rep = rep, .previous = prev, .apool = "p", .at = T0 + i,
+                                     .deadline = T0, .hops = 1, .value = 1 });
+        }
+        if (rc == LEADROUTE_OK && i % 4 == 2)
+            rc = ack(ST, w->m, key, T0 + i);
+        if (rc == LEADROUTE_OK && i % 16 == 4)
+            rc = ST->close(w->m, key);
+        if (rc != LEADROUTE_OK && w->errors++ == 0)
+            snprintf(w->error, sizeof w->error, "%s: %d %s", key, rc, leadroute_error_last()->message);
+        if (i % 2 == 0 && i % 4 != 2 && i % 16 != 4)
+            w->due_left++;
+    }
+    return NULL;
+}
+
+typedef struct due_check {
+    uint64_t seen, bad;
+} due_check;
+
+static int due_check_each(void *ctx, const leadroute_assignment *a)
+{
+    due_check *c = ctx;
+    c->seen++;
+    if (a->deadline_ms != T0 || a->acknowledged_ms != 0 || !a->rep_id || a->rep_id[0] != 'r' || !a->key ||
+        a->key[0] != 't' || (a->hops == 1) != (a->history_count == 1) ||
+        (a->history_count == 1 && a->history[0][0] != 'r'))
+        c->bad++;
+    return 0;
+}
+
+static void *due_lister_run(void *arg)
+{
+    lr__memstore *m = arg;
+    due_check *c = calloc(1, sizeof *c);
+    uint64_t n, rounds = 0;
+    double v;
+    while (atomic_load(&due_running) || rounds < 2) {
+        if (ST->list_due(m, T0, due_check_each, c) != LEADROUTE_OK ||
+            ST->window(m, NULL, "p", T0, &n, &v) != LEADROUTE_OK)
+            c->bad++;
+        rounds++;
+    }
+    return c;
+}
+
+static void test_due_threads(void **state)
+{
+    lr__memstore *m = store_new();
+    due_worker w[DUE_THREADS];
+    pthread_t th[DUE_THREADS], lister;
+    due_check *lc = NULL, final = { 0, 0 };
+    uint32_t due_left = 0;
+    uint64_t n = 0;
+    double v = 0;
+    (void)state;
+    atomic_store(&due_running, 1);
+    assert_int_equal(pthread_create(&lister, NULL, due_lister_run, m), 0);
+    for (int t = 0; t < DUE_THREADS; t++) {
+        memset(&w[t], 0, sizeof w[t]);
+        w[t].m = m;
+        w[t].t = t;
+        assert_int_equal(pthread_create(&th[t], NULL, due_worker_run, &w[t]), 0);
+    }
+    for (int t = 0; t < DUE_THREADS; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        if (w[t].errors)
+            fail_msg("%u errors, first: %s", w[t].errors, w[t].error);
+        due_left += w[t].due_left;
+    }
+    atomic_store(&due_running, 0);
+    assert_int_equal(pthread_join(lister, (void **)&lc), 0);
+    assert_non_null(lc);
+    assert_int_equal(lc->bad, 0);
+    free(lc);
+    ok(ST->list_due(m, T0, due_check_each, &final));
+    assert_int_equal(final.bad, 0);
+    assert_int_equal(final.seen, due_left);
+    /* each commit (reassignments too) counted once in the pool's window */
+    ok(ST->window(m, NULL, "p", T0, &n, &v));
+    assert_int_equal(n, DUE_THREADS * (DUE_PER_THREAD + DUE_PER_THREAD / 8));
+    assert_true(v == (double)n);
+    lr__memstore_free(m);
+}
+
+/* 1,000,000 open leads (LEADROUTE_BENCH_DUE_N overrides), 1% due: how long
+ * list_due takes. Printed, not asserted. */
+static int count_each(void *ctx, const leadroute_assignment *a)
+{
+    (void)a;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void test_due_timing(void **state)
+{
+    lr__memstore *m = store_new();
+    const char *env = getenv("LEADROUTE_BENCH_DUE_N");
+    long total = env ? strtol(env, NULL, 10) : 1000000;
+    uint64_t seen = 0, expected = 0;
+    struct timespec t0;
+    double commit_s, list_s = 1e9;
+    char key[32], rep[16];
+    (void)state;
+    if (total < 100)
+        total = 100;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < total; i++) {
+        int due = i % 100 == 0;
+        snprintf(key, sizeof key, "lead-%ld", i);
+        snprintf(rep, sizeof rep, "rep-%ld", i % 50);
+        ok(commit(m, &(tc){ .key = key, .rep = rep, .apool = "pool-1", .rule = "r1", .at = T0 + i,
+                            .deadline = due ? T0 : T0 + DAY_MS, .value = 100 }));
+        expected += (uint64_t)due;
+    }
+    commit_s = seconds_since(&t0);
+    for (int round = 0; round < 3; round++) {
+        double s;
+        seen = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ok(ST->list_due(m, T0 + 1, count_each, &seen));
+        s = seconds_since(&t0);
+        if (s < list_s)
+            list_s = s;
+        assert_int_equal(seen, expected);
+    }
+    print_message("list_due: %ld open leads, %llu due: %.1f ms (best of 3); %.0f ns per commit\n", total,
+                  (unsigned long long)expected, list_s * 1e3, commit_s * 1e9 / (double)total);
+    lr__memstore_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1132,6 +1978,18 @@ int main(void)
         cmocka_unit_test(test_overlay_close_and_reassign),
         cmocka_unit_test(test_overlay_chain),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_window_rep_and_pool),
+        cmocka_unit_test(test_window_prune),
+        cmocka_unit_test(test_window_out_of_order),
+        cmocka_unit_test(test_acknowledge),
+        cmocka_unit_test(test_list_due_filters),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_list_due_stops),
+        cmocka_unit_test(test_overlay_records),
+        cmocka_unit_test(test_overlay_foreign_parent),
+        cmocka_unit_test(test_nomem_records),
+        cmocka_unit_test(test_due_threads),
+        cmocka_unit_test(test_due_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,2579 @@
+/*
+ * Time-aware routing, checked against include/leadroute/router.h: rolling
+ * caps, follow-up deadlines (acknowledge, tick, reassignment, escalation),
+ * concurrent tickers, value balancing and calibration, speed-to-lead
+ * latencies, SLA metrics and the errors of stores that lack the optional
+ * methods. An injectable clock simulates weeks of traffic in milliseconds;
+ * every check compares the library with a reference kept here from the
+ * notify callbacks. Seeds are fixed, so every run routes the same leads.
+ *
+ * LEADROUTE_DIFF_SCALE (float, default 1.0) scales the amount of traffic,
+ * e.g. 0.05 under valgrind.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE 1 /* pthread_barrier_t, gmtime_r */
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+#include "testutil.h"
+
+#define T0 INT64_C(1772357400000) /* 2026-03-01T09:30:00Z */
+#define MIN_MS INT64_C(60000)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS (24 * HOUR_MS)
+#define NO_CAP LEADROUTE_NO_CAP
+
+static const int64_t win_ms[3] = { DAY_MS, 7 * DAY_MS, 30 * DAY_MS };
+static const char *const win_name[3] = { "24h", "7d", "30d" };
+
+static double g_scale = 1.0;
+
+/* Objects a failed test may leave behind, freed by its teardown. */
+#define LIVE_MAX 4
+
+/* `n` scaled, but never below `floor`. */
+static int scaled(int n, int floor)
+{
+    int v = (int)((double)n * g_scale);
+    return v < floor ? floor : v;
+}
+
+static void ok(int rc)
+{
+    if (rc != LEADROUTE_OK)
+        fail_msg("call failed (%d): %s", rc, leadroute_error_last()->message);
+}
+
+static void expect_rc(int got, int want)
+{
+    if (got != want)
+        fail_msg("expected %d (%s), got %d (%s): %s", want, leadroute_strerror(want), got, leadroute_strerror(got),
+                 leadroute_error_last()->message);
+}
+
+/* ---- deterministic random numbers (splitmix64) --------------------------- */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rng_u64(rng *r)
+{
+    uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static uint64_t rng_below(rng *r, uint64_t n)
+{
+    return n ? rng_u64(r) % n : 0;
+}
+
+static double rng_unit(rng *r)
+{
+    return (double)(rng_u64(r) >> 11) / 9007199254740992.0;
+}
+
+/* ---- sorted times: how many in a rolling window -------------------------- */
+
+typedef struct times {
+    int64_t *v;
+    size_t n, cap;
+} times;
+
+static void times_add(times *t, int64_t x)
+{
+    size_t i;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->v = realloc(t->v, t->cap * sizeof *t->v);
+        assert_non_null(t->v);
+    }
+    /* kept sorted; times come in order, so this rarely moves anything */
+    for (i = t->n; i > 0 && t->v[i - 1] > x; i--)
+        t->v[i] = t->v[i - 1];
+    t->v[i] = x;
+    t->n++;
+}
+
+/* Entries at or after `since`, as the store's window counts them. */
+static size_t times_since(const times *t, int64_t since)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->v[mid] < since)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return t->n - lo;
+}
+
+static void times_free(times *t)
+{
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- notifications, recorded (from any thread) ---------------------------- */
+
+typedef struct note {
+    char key[64], rep[48], previous[48], pool[48];
+    int has_previous, has_pool;
+    int64_t at_ms, deadline_ms;
+    double sla_minutes, value;
+    uint32_t hops;
+    int escalated;
+} note;
+
+typedef struct recorder {
+    pthread_mutex_t lock;
+    note *v;
+    size_t n, cap;
+} recorder;
+
+static void rec_init(recorder *r)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+}
+
+static void rec_free(recorder *r)
+{
+    free(r->v);
+    pthread_mutex_destroy(&r->lock);
+}
+
+static int copy_id(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return 0;
+    memcpy(dst, src, n + 1);
+    return 1;
+}
+
+/* Keys are recorded without the store's "lead:" namespace. */
+static int rec_assigned(void *ud, const leadroute_assignment *a)
+{
+    recorder *r = ud;
+    note x;
+    int rc = LEADROUTE_OK;
+    memset(&x, 0, sizeof x);
+    if (!a || !a->key || !a->rep_id ||
+        !copy_id(x.key, sizeof x.key, strncmp(a->key, "lead:", 5) == 0 ? a->key + 5 : a->key) ||
+        !copy_id(x.rep, sizeof x.rep, a->rep_id) ||
+        (a->previous && !copy_id(x.previous, sizeof x.previous, a->previous)) ||
+        (a->pool_id && !copy_id(x.pool, sizeof x.pool, a->pool_id)))
+        return LEADROUTE_EUSER;
+    x.has_previous = a->previous != NULL;
+    x.has_pool = a->pool_id != NULL;
+    x.at_ms = a->at_ms;
+    x.deadline_ms = a->deadline_ms;
+    x.sla_minutes = a->sla_minutes;
+    x.value = a->value;
+    x.hops = a->hops;
+    x.escalated = a->escalated;
+    pthread_mutex_lock(&r->lock);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 256;
+        note *v = realloc(r->v, cap * sizeof *v);
+        if (!v)
+            rc = LEADROUTE_EUSER;
+        else {
+            r->v = v;
+            r->cap = cap;
+        }
+    }
+    if (rc == LEADROUTE_OK)
+        r->v[r->n++] = x;
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+static const leadroute_notify rec_notify = { LEADROUTE_NOTIFY_VERSION, rec_assigned };
+
+/* ---- roster builder -------------------------------------------------------- */
+
+#define RB_REPS 48
+#define RB_POOLS 12
+
+typedef struct rb {
+    leadroute_rep reps[RB_REPS];
+    const char *rep_pools[RB_REPS][2];
+    char rep_ids[RB_REPS][16];
+    size_t nreps;
+    leadroute_pool pools[RB_POOLS];
+    size_t npools;
+} rb;
+
+static leadroute_pool *rb_pool(rb *b, const char *id, uint32_t strategy)
+{
+    leadroute_pool p = LEADROUTE_POOL_INIT;
+    assert_true(b->npools < RB_POOLS);
+    p.id = id;
+    p.strategy = strategy;
+    b->pools[b->npools] = p;
+    return &b->pools[b->npools++];
+}
+
+/* A rep named `id` in up to two pools (NULL for fewer). */
+static leadroute_rep *rb_rep(rb *b, const char *id, const char *pool1, const char *pool2)
+{
+    leadroute_rep r = LEADROUTE_REP_INIT;
+    size_t i = b->nreps;
+    assert_true(i < RB_REPS);
+    snprintf(b->rep_ids[i], sizeof b->rep_ids[i], "%s", id);
+    b->rep_pools[i][0] = pool1;
+    b->rep_pools[i][1] = pool2;
+    r.id = b->rep_ids[i];
+    r.pools = b->rep_pools[i];
+    r.pool_count = pool2 ? 2 : pool1 ? 1 : 0;
+    b->reps[i] = r;
+    b->nreps++;
+    return &b->reps[i];
+}
+
+/* `count` reps "<prefix>0".."<prefix>N-1" in `pool`; returns the first. */
+static size_t rb_reps(rb *b, const char *prefix, size_t count, const char *pool)
+{
+    size_t first = b->nreps, i;
+    char id[40];
+    for (i = 0; i < count; i++) {
+        snprintf(id, sizeof id, "%.8s%u", prefix, (unsigned)i);
+        rb_rep(b, id, pool, NULL);
+    }
+    return first;
+}
+
+static leadroute_roster *rb_build(const rb *b)
+{
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, b->reps, b->nreps, b->pools, b->npools, NULL));
+    assert_non_null(ro);
+    return ro;
+}
+
+static int rb_find(const rb *b, const char *id)
+{
+    size_t i;
+    for (i = 0; i < b->nreps; i++)
+        if (strcmp(b->rep_ids[i], id) == 0)
+            return (int)i;
+    fail_msg("unknown rep '%s'", id);
+    return -1;
+}
+
+/* ---- a router with a simulated clock and a recorder ------------------------- */
+
+typedef struct world {
+    leadroute_router *r;
+    leadroute_decision *d;
+    int64_t now;
+    recorder rec;
+} world;
+
+static int64_t clock_now(void *ud)
+{
+    return *(const int64_t *)ud;
+}
+
+static const leadroute_clock sim_clock = { LEADROUTE_CLOCK_VERSION, clock_now };
+
+/* Worlds live on the heap and are listed, so that a test that fails half
+ * way (cmocka jumps out of it) still has them freed by its teardown. */
+static struct world *g_live[LIVE_MAX];
+
+static world *world_new(const char *table_csv, leadroute_roster *ro, const leadroute_router_options *o)
+{
+    leadroute_table *t = parse_ok(table_csv);
+    world *w = calloc(1, sizeof *w);
+    size_t i;
+    assert_non_null(w);
+    for (i = 0; i < LIVE_MAX && g_live[i]; i++)
+        ;
+    assert_true(i < LIVE_MAX);
+    g_live[i] = w;
+    w->now = T0;
+    rec_init(&w->rec);
+    ok(leadroute_router_new(&w->r, t, ro, o));
+    ok(leadroute_router_set_clock(w->r, &sim_clock, &w->now));
+    ok(leadroute_router_set_notify(w->r, &rec_notify, &w->rec));
+    ok(leadroute_decision_new(&w->d, NULL));
+    leadroute_table_unref(t);
+    leadroute_roster_unref(ro);
+    return w;
+}
+
+static void world_free(world *w)
+{
+    size_t i;
+    for (i = 0; i < LIVE_MAX; i++)
+        if (g_live[i] == w)
+            g_live[i] = NULL;
+    leadroute_decision_free(w->d);
+    leadroute_router_free(w->r);
+    rec_free(&w->rec);
+    free(w);
+}
+
+/* Route lead `id` of `kind` (NULL = none) with an optional deal value (< 0:
+ * none); returns the status. */
+static uint32_t route(world *w, const char *id, const char *kind, double deal, uint32_t flags)
+{
+    tlead l;
+    int rc;
+    tl_init(&l);
+    l.lead.id = id;
+    if (kind)
+        tl_str(&l, "kind", kind);
+    if (deal >= 0)
+        tl_num(&l, "deal_value", deal);
+    rc = leadroute_route(w->r, &l.lead, flags, w->d);
+    if (rc != LEADROUTE_OK)
+        fail_msg("routing %s failed (%d): %s", id, rc, leadroute_decision_reason(w->d));
+    return leadroute_decision_status(w->d);
+}
+
+static const char *route_assigned(world *w, const char *id, const char *kind, double deal, uint32_t flags)
+{
+    uint32_t st = route(w, id, kind, deal, flags);
+    if (st != LEADROUTE_ROUTE_ASSIGNED)
+        fail_msg("lead %s: %s, reason: %s", id, leadroute_route_status_name(st), leadroute_decision_reason(w->d));
+    return leadroute_decision_rep(w->d);
+}
+
+static leadroute_tick_stats tick(world *w, int64_t now)
+{
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    ok(leadroute_router_tick(w->r, now, NULL, NULL, &st));
+    if (st.due != st.reassigned + st.escalated + st.kept + st.raced)
+        fail_msg("tick stats do not add up: due %llu, reassigned %llu, escalated %llu, kept %llu, raced %llu",
+                 (unsigned long long)st.due, (unsigned long long)st.reassigned,
+                 (unsigned long long)st.escalated, (unsigned long long)st.kept, (unsigned long long)st.raced);
+    return st;
+}
+
+/* The trace entry of `rep` in pool `pool` (NULL: any); fails if absent. */
+static void candidate_of(const leadroute_decision *d, const char *rep, const char *pool, uint32_t *verdict,
+                         const char **detail)
+{
+    size_t i, n = leadroute_decision_candidate_count(d);
+    for (i = 0; i < n; i++) {
+        const char *id, *p, *det;
+        uint32_t v;
+        ok(leadroute_decision_candidate(d, i, &id, &p, &v, &det));
+        if (strcmp(id, rep) == 0 && (!pool || (p && strcmp(p, pool) == 0))) {
+            *verdict = v;
+            *detail = det;
+            return;
+        }
+    }
+    fail_msg("rep %s is not in the trace", rep);
+}
+
+/* ---- a host store: everything under one mutex ------------------------------ */
+
+#define HS_ID 48
+#define HS_HIST 8
+
+typedef struct hs_claim {
+    char key[96], rep[HS_ID];
+    int counted;  /* 1: a lead (holds an open lead), 0: an account */
+    int64_t at_ms, deadline_ms, acked_ms;
+    double sla_minutes, value;
+    uint64_t table_hash;
+    uint32_t hops;
+    int escalated;
+    char lead_id[96], pool[HS_ID], rule[HS_ID];
+    int has_lead_id, has_pool, has_rule;
+    char hist[HS_HIST][HS_ID];
+    uint32_t nhist;
+} hs_claim;
+
+/* One committed assignment, for `window` and for the tests to read. */
+typedef struct hs_event {
+    char key[96], rep[HS_ID], pool[HS_ID];
+    int has_pool;
+    int64_t at_ms, deadline_ms;
+    double value;
+    uint32_t hops;
+    int escalated;
+} hs_event;
+
+typedef struct hs_pool {
+    char id[HS_ID];
+    uint64_t version;
+    char *state;
+    size_t len;
+} hs_pool;
+
+typedef struct hstore {
+    pthread_mutex_t lock;
+    hs_claim *claims;
+    size_t nclaims, cap_claims;
+    hs_pool pools[RB_POOLS];
+    size_t npools;
+    struct {
+        char rep[HS_ID];
+        uint32_t open;
+    } opens[RB_REPS];
+    size_t nopens;
+    hs_event *ev;
+    size_t nev, cap_ev;
+    uint64_t conflicts;
+} hstore;
+
+/* Stores live on the heap and are listed like worlds (see world_new). */
+static hstore *g_live_hs[LIVE_MAX];
+
+static hstore *hs_new(void)
+{
+    hstore *s = calloc(1, sizeof *s);
+    size_t i;
+    assert_non_null(s);
+    for (i = 0; i < LIVE_MAX && g_live_hs[i]; i++)
+        ;
+    assert_true(i < LIVE_MAX);
+    g_live_hs[i] = s;
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+static void hs_delete(hstore *s)
+{
+    size_t i;
+    for (i = 0; i < LIVE_MAX; i++)
+        if (g_live_hs[i] == s)
+            g_live_hs[i] = NULL;
+    for (i = 0; i < s->npools; i++)
+        free(s->pools[i].state);
+    free(s->claims);
+    free(s->ev);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static hs_claim *hs_claim_find(hstore *s, const char *key)
+{
+    size_t i;
+    for (i = 0; i < s->nclaims; i++)
+        if (strcmp(s->claims[i].key, key) == 0)
+            return &s->claims[i];
+    return NULL;
+}
+
+static hs_pool *hs_pool_find(hstore *s, const char *id, int make)
+{
+    size_t i;
+    for (i = 0; i < s->npools; i++)
+        if (strcmp(s->pools[i].id, id) == 0)
+            return &s->pools[i];
+    if (!make || s->npools == RB_POOLS || !copy_id(s->pools[s->npools].id, HS_ID, id))
+        return NULL;
+    return &s->pools[s->npools++];
+}
+
+static uint32_t *hs_open(hstore *s, const char *rep, int make)
+{
+    size_t i;
+    for (i = 0; i < s->nopens; i++)
+        if (strcmp(s->opens[i].rep, rep) == 0)
+            return &s->opens[i].open;
+    if (!make || s->nopens == RB_REPS || !copy_id(s->opens[s->nopens].rep, HS_ID, rep))
+        return NULL;
+    s->opens[s->nopens].open = 0;
+    return &s->opens[s->nopens++].open;
+}
+
+static int hs_load_pool(void *ud, const char *pool_id, void *buf, size_t cap, size_t *length, uint64_t *version)
+{
+    hstore *s = ud;
+    hs_pool *p;
+    pthread_mutex_lock(&s->lock);
+    p = hs_pool_find(s, pool_id, 0);
+    *length = p ? p->len : 0;
+    *version = p ? p->version : 0;
+    if (p && p->len <= cap)
+        memcpy(buf, p->state, p->len);
+    pthread_mutex_unlock(&s->lock);
+    return LEADROUTE_OK;
+}
+
+static int hs_find_claim(void *ud, const char *key, char *rep_id, size_t cap)
+{
+    hstore *s = ud;
+    hs_claim *c;
+    int rc = LEADROUTE_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    if ((c = hs_claim_find(s, key)) != NULL)
+        rc = copy_id(rep_id, cap, c->rep) ? LEADROUTE_OK : LEADROUTE_EIO;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int hs_open_count(void *ud, const char *rep_id, uint32_t *count)
+{
+    hstore *s = ud;
+    uint32_t *o;
+    pthread_mutex_lock(&s->lock);
+    o = hs_open(s, rep_id, 0);
+    *count = o ? *o : 0;
+    pthread_mutex_unlock(&s->lock);
+    return LEADROUTE_OK;
+}
+
+static int hs_commit_locked(hstore *s, const leadroute_commit *c, char *owner, size_t owner_cap)
+{
+    const leadroute_assignment *a = c->assignment;
+    hs_pool *p = NULL;
+    hs_claim *k;
+    uint32_t *open;
+    hs_event e;
+
+    /* 1. the pool state version */
+    if (c->pool_id) {
+        p = hs_pool_find(s, c->pool_id, 1);
+        if (!p)
+            return LEADROUTE_EIO;
+        if (p->version != c->expected_version) {
+            s->conflicts++;
+            return LEADROUTE_ECONFLICT;
+        }
+    }
+    /* 2. capacity */
+    if (!(open = hs_open(s, a->rep_id, 1)))
+        return LEADROUTE_EIO;
+    if (c->capacity > 0 && *open >= c->capacity) {
+        s->conflicts++;
+        return LEADROUTE_ECONFLICT;
+    }
+    /* 3. the claim: free, or held by `previous` */
+    k = hs_claim_find(s, a->key);
+    if (k && (!a->previous || strcmp(k->rep, a->previous) != 0)) {
+        if (!copy_id(owner, owner_cap, k->rep))
+            return LEADROUTE_EIO;
+        return LEADROUTE_EEXISTS;
+    }
+    if (k && k->nhist == HS_HIST)
+        return LEADROUTE_EIO;
+    memset(&e, 0, sizeof e);
+    if (!copy_id(e.key, sizeof e.key, a->key) || !copy_id(e.rep, sizeof e.rep, a->rep_id) ||
+        (a->pool_id && !copy_id(e.pool, sizeof e.pool, a->pool_id)))
+        return LEADROUTE_EIO;
+    if (s->nev == s->cap_ev) {
+        size_t cap = s->cap_ev ? 2 * s->cap_ev : 256;
+        hs_event *v = realloc(s->ev, cap * sizeof *v);
+        if (!v)
+            return LEADROUTE_EIO;
+        s->ev = v;
+        s->cap_ev = cap;
+    }
+    if (!k && s->nclaims + 2 > s->cap_claims) {
+        size_t cap = s->cap_claims ? 2 * s->cap_claims : 256;
+        hs_claim *v = realloc(s->claims, cap * sizeof *v);
+        if (!v)
+            return LEADROUTE_EIO;
+        s->claims = v;
+        s->cap_claims = cap;
+    }
+    /* 4. write everything */
+    if (p) {
+        char *st = malloc(c->state_length ? c->state_length : 1);
+        if (!st)
+            return LEADROUTE_EIO;
+        if (c->state_length)
+            memcpy(st, c->state, c->state_length);
+        free(p->state);
+        p->state = st;
+        p->len = c->state_length;
+        p->version++;
+    }
+    if (k) {
+        uint32_t *prev = hs_open(s, k->rep, 0);
+        if (prev && *prev)
+            (*prev)--;
+        snprintf(k->hist[k->nhist++], HS_ID, "%s", k->rep);
+    } else {
+        k = &s->claims[s->nclaims++];
+        memset(k, 0, sizeof *k);
+        snprintf(k->key, sizeof k->key, "%s", a->key);
+        k->counted = 1;
+    }
+    snprintf(k->rep, sizeof k->rep, "%s", a->rep_id);
+    (*open)++;
+    k->at_ms = a->at_ms;
+    k->deadline_ms = a->deadline_ms;
+    k->acked_ms = 0;
+    k->sla_minutes = a->sla_minutes;
+    k->value = a->value;
+    k->table_hash = a->table_hash;
+    k->hops = a->hops;
+    k->escalated = a->escalated;
+    k->has_lead_id = a->lead_id != NULL;
+    snprintf(k->lead_id, sizeof k->lead_id, "%s", a->lead_id ? a->lead_id : "");
+    k->has_pool = a->pool_id != NULL;
+    snprintf(k->pool, sizeof k->pool, "%s", a->pool_id ? a->pool_id : "");
+    k->has_rule = a->rule_id != NULL;
+    snprintf(k->rule, sizeof k->rule, "%s", a->rule_id ? a->rule_id : "");
+    e.has_pool = a->pool_id != NULL;
+    e.at_ms = a->at_ms;
+    e.deadline_ms = a->deadline_ms;
+    e.value = a->value;
+    e.hops = a->hops;
+    e.escalated = a->escalated;
+    s->ev[s->nev++] = e;
+    if (c->account_key && !hs_claim_find(s, c->account_key)) {
+        hs_claim *ac = &s->claims[s->nclaims++];
+        memset(ac, 0, sizeof *ac);
+        snprintf(ac->key, sizeof ac->key, "%s", c->account_key);
+        snprintf(ac->rep, sizeof ac->rep, "%s", a->rep_id);
+    }
+    return LEADROUTE_OK;
+}
+
+static int hs_commit(void *ud, const leadroute_commit *c, char *owner, size_t owner_cap)
+{
+    hstore *s = ud;
+    int rc;
+    if (!c || !c->assignment || !c->assignment->key || !c->assignment->rep_id)
+        return LEADROUTE_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    rc = hs_commit_locked(s, c, owner, owner_cap);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int hs_close(void *ud, const char *key)
+{
+    hstore *s = ud;
+    hs_claim *k;
+    int rc = LEADROUTE_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    k = hs_claim_find(s, key);
+    if (k && k->counted) {
+        uint32_t *o = hs_open(s, k->rep, 0);
+        if (o && *o)
+            (*o)--;
+        *k = s->claims[--s->nclaims];
+        rc = LEADROUTE_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int hs_window(void *ud, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
+                     double *value)
+{
+    hstore *s = ud;
+    size_t i;
+    uint64_t n = 0;
+    double v = 0;
+    if ((rep_id == NULL) == (pool_id == NULL))
+        return LEADROUTE_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    for (i = 0; i < s->nev; i++) {
+        const hs_event *e = &s->ev[i];
+        if (e->at_ms < since_ms)
+            continue;
+        if (rep_id ? strcmp(e->rep, rep_id) == 0 : (e->has_pool && strcmp(e->pool, pool_id) == 0)) {
+            n++;
+            v += e->value;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    *count = n;
+    *value = v;
+    return LEADROUTE_OK;
+}
+
+static int hs_acknowledge(void *ud, const char *key, int64_t at_ms, int64_t *assigned_ms, char *rep_id,
+                          size_t rep_cap, char *pool_id, size_t pool_cap)
+{
+    hstore *s = ud;
+    hs_claim *k;
+    int rc;
+    pthread_mutex_lock(&s->lock);
+    k = hs_claim_find(s, key);
+    if (!k || !k->counted)
+        rc = LEADROUTE_ENOTFOUND;
+    else if (k->acked_ms)
+        rc = LEADROUTE_EEXISTS;
+    else {
+        k->acked_ms = at_ms;
+        *assigned_ms = k->at_ms;
+        rc = copy_id(rep_id, rep_cap, k->rep) && copy_id(pool_id, pool_cap, k->has_pool ? k->pool : "")
+                 ? LEADROUTE_OK
+                 : LEADROUTE_EIO;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* `each` never calls the store, so the lock may stay held. */
+static int hs_list_due(void *ud, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a), void *ctx)
+{
+    hstore *s = ud;
+    size_t i;
+    int rc = LEADROUTE_OK;
+    pthread_mutex_lock(&s->lock);
+    for (i = 0; i < s->nclaims && rc == LEADROUTE_OK; i++) {
+        const hs_claim *k = &s->claims[i];
+        const char *hist[HS_HIST];
+        leadroute_assignment a;
+        uint32_t h;
+        if (!k->counted || k->acked_ms || k->deadline_ms == 0 || k->deadline_ms > now_ms)
+            continue;
+        memset(&a, 0, sizeof a);
+        a.version = LEADROUTE_ASSIGNMENT_VERSION;
+        a.key = k->key;
+        a.lead_id = k->has_lead_id ? k->lead_id : NULL;
+        a.rep_id = k->rep;
+        a.pool_id = k->has_pool ? k->pool : NULL;
+        a.rule_id = k->has_rule ? k->rule : NULL;
+        a.table_hash = k->table_hash;
+        a.at_ms = k->at_ms;
+        a.sla_minutes = k->sla_minutes;
+        a.deadline_ms = k->deadline_ms;
+        a.value = k->value;
+        a.hops = k->hops;
+        a.escalated = k->escalated;
+        for (h = 0; h < k->nhist; h++)
+            hist[h] = k->hist[h];
+        a.history = k->nhist ? hist : NULL;
+        a.history_count = k->nhist;
+        a.acknowledged_ms = k->acked_ms;
+        rc = each(ctx, &a);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static const leadroute_store hs_methods = {
+    LEADROUTE_STORE_VERSION, hs_load_pool, hs_find_claim, hs_open_count, hs_commit, hs_close,
+    hs_window,               hs_acknowledge, hs_list_due,
+};
+
+/* Teardown of every test: what a failed test left behind. */
+static int free_leftovers(void **state)
+{
+    size_t i;
+    (void)state;
+    for (i = 0; i < LIVE_MAX; i++)
+        if (g_live[i])
+            world_free(g_live[i]);
+    for (i = 0; i < LIVE_MAX; i++)
+        if (g_live_hs[i])
+            hs_delete(g_live_hs[i]);
+    return 0;
+}
+
+/* ====================================================================== */
+/* caps                                                                   */
+/* ====================================================================== */
+
+/* Reps of pool p with rolling caps, random traffic over three weeks: no rep
+ * ever has more assignments in a window than its cap, and whenever the
+ * reference says a rep is full the trace says so, with the count. */
+static void test_caps_rolling(void **state)
+{
+    static const uint32_t caps[6][3] = {
+        { 3, NO_CAP, NO_CAP },      /* r0: 3 a day */
+        { NO_CAP, 10, NO_CAP },     /* r1: 10 a week */
+        { NO_CAP, NO_CAP, 25 },     /* r2: 25 a month */
+        { 4, 15, NO_CAP },          /* r3: both */
+        { NO_CAP, NO_CAP, NO_CAP }, /* r4, r5: take the rest */
+        { NO_CAP, NO_CAP, NO_CAP },
+    };
+    rb b;
+    world *w;
+    times got[6];
+    size_t full_seen[6][3];
+    rng g = { 11 };
+    int n = scaled(1500, 400), k, i, x;
+    int64_t mean_gap = 21 * DAY_MS / n;
+    char id[32];
+    (void)state;
+
+    memset(&b, 0, sizeof b);
+    memset(got, 0, sizeof got);
+    memset(full_seen, 0, sizeof full_seen);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    for (i = 0; i < 6; i++) {
+        char rid[8];
+        leadroute_rep *r;
+        snprintf(rid, sizeof rid, "r%d", i);
+        r = rb_rep(&b, rid, "p", NULL);
+        r->cap_day = caps[i][0];
+        r->cap_week = caps[i][1];
+        r->cap_month = caps[i][2];
+    }
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+
+    for (k = 0; k < n; k++) {
+        char expect[6][64];
+        const char *rep;
+        size_t c, nc;
+        /* bursts now and then, else an even spread */
+        w->now += rng_below(&g, 10) == 0 ? (int64_t)rng_below(&g, 60000) : (int64_t)rng_below(&g, 2 * mean_gap + 1);
+        for (i = 0; i < 6; i++) {
+            expect[i][0] = 0;
+            for (x = 0; x < 3; x++) {
+                size_t have = times_since(&got[i], w->now - win_ms[x]);
+                if (caps[i][x] != NO_CAP && have >= caps[i][x]) {
+                    snprintf(expect[i], sizeof expect[i], "at capacity (%s: %zu/%u)", win_name[x], have, caps[i][x]);
+                    full_seen[i][x]++;
+                    break;
+                }
+            }
+        }
+        snprintf(id, sizeof id, "L%d", k);
+        rep = route_assigned(w, id, NULL, -1, LEADROUTE_ROUTE_TRACE);
+        nc = leadroute_decision_candidate_count(w->d);
+        assert_int_equal(nc, 6);
+        for (c = 0; c < nc; c++) {
+            const char *cid, *pool, *detail;
+            uint32_t v;
+            ok(leadroute_decision_candidate(w->d, c, &cid, &pool, &v, &detail));
+            i = rb_find(&b, cid);
+            if (expect[i][0]) {
+                if (v != LEADROUTE_VERDICT_AT_CAPACITY || !detail || strcmp(detail, expect[i]) != 0)
+                    fail_msg("lead %d: %s should be '%s', trace has verdict %u '%s'", k, cid, expect[i], v,
+                             detail ? detail : "(null)");
+            } else if (v != LEADROUTE_VERDICT_CHOSEN && v != LEADROUTE_VERDICT_ELIGIBLE) {
+                fail_msg("lead %d: %s is under its caps, trace has verdict %u '%s'", k, cid, v,
+                         detail ? detail : "(null)");
+            }
+        }
+        /* the reference counts what notify said */
+        assert_int_equal(w->rec.n, (size_t)k + 1);
+        assert_string_equal(w->rec.v[k].rep, rep);
+        assert_string_equal(w->rec.v[k].key, id);
+        assert_int_equal(w->rec.v[k].at_ms, w->now);
+        times_add(&got[rb_find(&b, rep)], w->rec.v[k].at_ms);
+        /* every rep, every window, at every step */
+        for (i = 0; i < 6; i++)
+            for (x = 0; x < 3; x++)
+                if (caps[i][x] != NO_CAP && times_since(&got[i], w->now - win_ms[x]) > caps[i][x])
+                    fail_msg("lead %d: r%d has %zu assignments in %s, cap %u", k, i,
+                             times_since(&got[i], w->now - win_ms[x]), win_name[x], caps[i][x]);
+    }
+    /* the caps did bind (else this test proved nothing) */
+    assert_true(full_seen[0][0] > 0);
+    assert_true(full_seen[1][1] > 0);
+    assert_true(full_seen[2][2] > 0);
+    assert_true(full_seen[3][0] + full_seen[3][1] > 0);
+    /* and the month cap holds over the whole run, which is shorter than a month */
+    assert_true(got[2].n <= 25);
+    assert_true(got[2].n >= 20);
+    for (i = 0; i < 6; i++)
+        times_free(&got[i]);
+    world_free(w);
+}
+
+/* Cap 0 pauses a rep: never offered a lead, "paused" in the trace. */
+static void test_caps_zero_pauses(void **state)
+{
+    rb b;
+    world *w;
+    int k, x;
+    char id[32];
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_rep(&b, "a", "p", NULL)->cap_day = 0;
+    rb_rep(&b, "b", "p", NULL)->cap_week = 0;
+    rb_rep(&b, "c", "p", NULL)->cap_month = 0;
+    rb_rep(&b, "d", "p", NULL);
+    rb_rep(&b, "e", "p", NULL)->cap_day = 1000;
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    for (k = 0; k < 40; k++) {
+        const char *rep;
+        snprintf(id, sizeof id, "P%d", k);
+        w->now += 3 * HOUR_MS;
+        rep = route_assigned(w, id, NULL, -1, LEADROUTE_ROUTE_TRACE);
+        if (strcmp(rep, "d") != 0 && strcmp(rep, "e") != 0)
+            fail_msg("paused rep %s got lead %s", rep, id);
+        for (x = 0; x < 3; x++) {
+            static const char *const paused[3] = { "a", "b", "c" };
+            uint32_t v;
+            const char *detail;
+            candidate_of(w->d, paused[x], "p", &v, &detail);
+            assert_int_equal(v, LEADROUTE_VERDICT_AT_CAPACITY);
+            assert_non_null(detail);
+            if (strncmp(detail, "paused", 6) != 0)
+                fail_msg("%s: detail '%s' does not say paused", paused[x], detail);
+        }
+    }
+    assert_int_equal(leadroute_router_rep_assigned(w->r, "a"), 0);
+    assert_int_equal(leadroute_router_rep_assigned(w->r, "b"), 0);
+    assert_int_equal(leadroute_router_rep_assigned(w->r, "c"), 0);
+    assert_int_equal(leadroute_router_rep_assigned(w->r, "d") + leadroute_router_rep_assigned(w->r, "e"), 40);
+    world_free(w);
+}
+
+/* A pool's own cap stops the pool: its fallback takes over, or its empty
+ * policy applies; the cap is named; the pool is back once the window moves. */
+static void test_caps_pool(void **state)
+{
+    rb b;
+    world *w;
+    int k;
+    char id[32];
+    uint32_t v;
+    const char *detail;
+    leadroute_pool *p;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "a", LEADROUTE_STRATEGY_ROUND_ROBIN)->cap_day = 5;
+    b.pools[0].fallback = "b";
+    rb_pool(&b, "b", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_pool(&b, "c", LEADROUTE_STRATEGY_WEIGHTED)->cap_week = 2;
+    p = rb_pool(&b, "d", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->cap_month = 1;
+    p->on_empty = LEADROUTE_EMPTY_QUEUE;
+    p->queue = "overflow";
+    p = rb_pool(&b, "e", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->cap_day = 0;
+    p->on_empty = LEADROUTE_EMPTY_DEFAULT_OWNER;
+    p->default_owner = "e1";
+    p = rb_pool(&b, "f", LEADROUTE_STRATEGY_LEAST_LOADED);
+    p->on_empty = LEADROUTE_EMPTY_QUEUE;
+    p->queue = "fq";
+    rb_rep(&b, "a1", "a", NULL);
+    rb_rep(&b, "a2", "a", NULL);
+    rb_rep(&b, "b1", "b", NULL);
+    rb_rep(&b, "c1", "c", NULL);
+    rb_rep(&b, "c2", "c", NULL);
+    rb_rep(&b, "d1", "d", NULL);
+    rb_rep(&b, "e1", "e", NULL);
+    rb_rep(&b, "e2", "e", NULL);
+    rb_rep(&b, "f1", "f", NULL)->cap_day = 1;
+    rb_rep(&b, "f2", "f", NULL)->cap_week = 1;
+    w = world_new("rule,kind,out:pool\n"
+               "a,a,a\n"
+               "c,c,c\n"
+               "d,d,d\n"
+               "e,e,e\n"
+               "f,f,f\n",
+               rb_build(&b), NULL);
+
+    /* a: five, then the fallback */
+    for (k = 0; k < 5; k++) {
+        snprintf(id, sizeof id, "A%d", k);
+        w->now += MIN_MS;
+        route_assigned(w, id, "a", -1, 0);
+        assert_string_equal(leadroute_decision_pool(w->d), "a");
+    }
+    for (k = 5; k < 9; k++) {
+        snprintf(id, sizeof id, "A%d", k);
+        w->now += MIN_MS;
+        assert_string_equal(route_assigned(w, id, "a", -1, LEADROUTE_ROUTE_TRACE), "b1");
+        assert_string_equal(leadroute_decision_pool(w->d), "b");
+        candidate_of(w->d, "a1", "a", &v, &detail);
+        assert_int_equal(v, LEADROUTE_VERDICT_AT_CAPACITY);
+        assert_non_null(detail);
+        if (!strstr(detail, "at capacity (24h: 5/5)"))
+            fail_msg("pool a's trace says '%s'", detail);
+    }
+    /* a day after the first of them, one place is free again (a window
+     * counts assignments at or after now - 24h) */
+    w->now = T0 + DAY_MS + MIN_MS + 1;
+    route_assigned(w, "A9", "a", -1, 0);
+    assert_string_equal(leadroute_decision_pool(w->d), "a");
+    route_assigned(w, "A10", "a", -1, 0);
+    assert_string_equal(leadroute_decision_pool(w->d), "b");
+
+    /* c: two a week, no fallback, unassigned with the cap in the reason */
+    route_assigned(w, "C0", "c", -1, 0);
+    route_assigned(w, "C1", "c", -1, 0);
+    assert_int_equal(leadroute_router_unrouted(w->r, LEADROUTE_UNROUTED_EMPTY), 0);
+    assert_int_equal(route(w, "C2", "c", -1, 0), LEADROUTE_ROUTE_UNASSIGNED);
+    if (!strstr(leadroute_decision_reason(w->d), "at capacity (7d: 2/2)"))
+        fail_msg("reason does not name the cap: %s", leadroute_decision_reason(w->d));
+    assert_int_equal(leadroute_router_unrouted(w->r, LEADROUTE_UNROUTED_EMPTY), 1);
+
+    /* d: one a month, then its queue */
+    route_assigned(w, "D0", "d", -1, 0);
+    assert_int_equal(route(w, "D1", "d", -1, 0), LEADROUTE_ROUTE_QUEUED);
+    assert_string_equal(leadroute_decision_queue(w->d), "overflow");
+    if (!strstr(leadroute_decision_reason(w->d), "30d: 1/1"))
+        fail_msg("reason does not name the cap: %s", leadroute_decision_reason(w->d));
+
+    /* e: paused pool, its default owner answers */
+    assert_string_equal(route_assigned(w, "E0", "e", -1, LEADROUTE_ROUTE_TRACE), "e1");
+    candidate_of(w->d, "e2", "e", &v, &detail);
+    assert_int_equal(v, LEADROUTE_VERDICT_AT_CAPACITY);
+    if (!detail || !strstr(detail, "paused"))
+        fail_msg("paused pool e's trace says '%s'", detail ? detail : "(null)");
+
+    /* f: members' caps leave nobody: the empty policy */
+    route_assigned(w, "F0", "f", -1, 0);
+    route_assigned(w, "F1", "f", -1, 0);
+    assert_int_equal(route(w, "F2", "f", -1, LEADROUTE_ROUTE_TRACE), LEADROUTE_ROUTE_QUEUED);
+    assert_string_equal(leadroute_decision_queue(w->d), "fq");
+    candidate_of(w->d, "f1", "f", &v, &detail);
+    assert_int_equal(v, LEADROUTE_VERDICT_AT_CAPACITY);
+    assert_string_equal(detail, "at capacity (24h: 1/1)");
+    candidate_of(w->d, "f2", "f", &v, &detail);
+    assert_int_equal(v, LEADROUTE_VERDICT_AT_CAPACITY);
+    assert_string_equal(detail, "at capacity (7d: 1/1)");
+    /* a day later f1 is free, f2 still full for the week */
+    w->now += DAY_MS + 1;
+    assert_string_equal(route_assigned(w, "F3", "f", -1, 0), "f1");
+    assert_int_equal(route(w, "F4", "f", -1, 0), LEADROUTE_ROUTE_QUEUED);
+    world_free(w);
+}
+
+/* ====================================================================== */
+/* deadlines                                                              */
+/* ====================================================================== */
+
+#define SLA_TABLE                                                                                          \
+    "rule,kind,out:pool,out:sla_minutes:number\n"                                                          \
+    "a,a,p,15\n"                                                                                           \
+    "b,b,p,\n"                                                                                             \
+    "c,c,q,\n"                                                                                             \
+    "d,d,q,45\n"
+
+/* Pool p (sla 30) and q (none), six reps each, many hops allowed. */
+static leadroute_roster *sla_roster(void)
+{
+    rb b;
+    leadroute_pool *p;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 30;
+    p->max_hops = 5;
+    p = rb_pool(&b, "q", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->max_hops = 5;
+    rb_reps(&b, "p", 6, "p");
+    rb_reps(&b, "q", 6, "q");
+    return rb_build(&b);
+}
+
+/* Keys of the notifications from index `from` on, sorted, joined by ','. */
+static const char *moved_keys(const recorder *rec, size_t from)
+{
+    static char out[512];
+    const char *keys[32];
+    size_t n = 0, i, j, off = 0;
+    for (i = from; i < rec->n && n < 32; i++)
+        keys[n++] = rec->v[i].key;
+    for (i = 1; i < n; i++)
+        for (j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+            const char *t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    out[0] = 0;
+    for (i = 0; i < n; i++)
+        off += (size_t)snprintf(out + off, sizeof out - off, "%s%s", i ? "," : "", keys[i]);
+    return out;
+}
+
+/* The deadline comes from the rule's sla_minutes, else the pool's, else
+ * there is none; a tick before it moves nothing; a move starts a new one
+ * from the tick's time. */
+static void test_deadline_sources(void **state)
+{
+    world *w;
+    leadroute_tick_stats st;
+    size_t mark;
+    (void)state;
+    w = world_new(SLA_TABLE, sla_roster(), NULL);
+    route_assigned(w, "La", "a", -1, 0); /* rule: 15 */
+    route_assigned(w, "Lb", "b", -1, 0); /* pool p: 30 */
+    route_assigned(w, "Lc", "c", -1, 0); /* none */
+    route_assigned(w, "Ld", "d", -1, 0); /* rule: 45 */
+    assert_int_equal(w->rec.n, 4);
+    assert_int_equal(w->rec.v[0].deadline_ms, T0 + 15 * MIN_MS);
+    assert_int_equal(w->rec.v[1].deadline_ms, T0 + 30 * MIN_MS);
+    assert_true(w->rec.v[1].sla_minutes == 30);
+    assert_int_equal(w->rec.v[2].deadline_ms, 0);
+    assert_true(w->rec.v[2].sla_minutes == 0);
+    assert_int_equal(w->rec.v[3].deadline_ms, T0 + 45 * MIN_MS);
+
+    st = tick(w, T0 + 15 * MIN_MS - 1);
+    assert_int_equal(st.due, 0);
+    assert_int_equal(w->rec.n, 4);
+    mark = w->rec.n;
+    w->now = T0 + 15 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.reassigned, 1);
+    assert_string_equal(moved_keys(&w->rec, mark), "La");
+
+    /* La again (15 from its move), and Lb (30 from the pool) */
+    st = tick(w, T0 + 30 * MIN_MS - 1);
+    assert_int_equal(st.due, 0);
+    mark = w->rec.n;
+    w->now = T0 + 30 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 2);
+    assert_int_equal(st.reassigned, 2);
+    assert_string_equal(moved_keys(&w->rec, mark), "La,Lb");
+
+    /* La again, and Ld (45 from its rule, in q that has none) */
+    st = tick(w, T0 + 45 * MIN_MS - 1);
+    assert_int_equal(st.due, 0);
+    mark = w->rec.n;
+    w->now = T0 + 45 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 2);
+    assert_string_equal(moved_keys(&w->rec, mark), "La,Ld");
+
+    /* Lc never has a deadline: much later, every other lead is due but not it */
+    mark = w->rec.n;
+    w->now = T0 + 2 * DAY_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 3);
+    assert_string_equal(moved_keys(&w->rec, mark), "La,Lb,Ld");
+    world_free(w);
+}
+
+/* What notify tells the host on a first assignment, a reassignment and an
+ * escalation: deadline, value, hops and escalated, as the header describes
+ * leadroute_assignment. */
+static const leadroute_lead *one_lookup(void *ctx, const char *key)
+{
+    const tlead *l = ctx;
+    return strcmp(key, l->lead.id) == 0 ? &l->lead : NULL;
+}
+
+static void test_notify_fields(void **state)
+{
+    rb b;
+    world *w;
+    tlead l;
+    leadroute_pool *p;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    const note *n;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 1;
+    p->escalation_pool = "mgr";
+    p = rb_pool(&b, "mgr", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->max_hops = 0;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    rb_rep(&b, "c", "p", NULL);
+    rb_rep(&b, "m", "mgr", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    tl_init(&l);
+    l.lead.id = "N1";
+    tl_num(&l, "deal_value", 5000);
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+    assert_int_equal(w->rec.n, 1);
+    n = &w->rec.v[0];
+    assert_string_equal(n->rep, "a");
+    assert_false(n->has_previous);
+    assert_true(n->sla_minutes == 10);
+    assert_int_equal(n->hops, 0);
+    assert_int_equal(n->escalated, 0);
+    if (n->deadline_ms != T0 + 10 * MIN_MS || n->value != 5000)
+        fail_msg("first assignment notified with deadline_ms %lld (want %lld) and value %g (want 5000)",
+                 (long long)n->deadline_ms, (long long)(T0 + 10 * MIN_MS), n->value);
+
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, one_lookup, &l, &st));
+    assert_int_equal(st.reassigned, 1);
+    assert_int_equal(w->rec.n, 2);
+    n = &w->rec.v[1];
+    assert_string_equal(n->previous, "a");
+    assert_string_equal(n->pool, "p");
+    if (n->hops != 1 || n->escalated != 0 || n->deadline_ms != T0 + 20 * MIN_MS || n->value != 5000)
+        fail_msg("reassignment notified with hops %u (want 1), escalated %d (want 0), deadline_ms %lld (want %lld), "
+                 "value %g (want 5000)",
+                 n->hops, n->escalated, (long long)n->deadline_ms, (long long)(T0 + 20 * MIN_MS), n->value);
+
+    w->now = T0 + 20 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, one_lookup, &l, &st));
+    assert_int_equal(st.escalated, 1);
+    assert_int_equal(w->rec.n, 3);
+    n = &w->rec.v[2];
+    assert_string_equal(n->rep, "m");
+    assert_string_equal(n->pool, "mgr");
+    if (n->hops != 2 || n->escalated != 1 || n->deadline_ms != T0 + 30 * MIN_MS)
+        fail_msg("escalation notified with hops %u (want 2), escalated %d (want 1), deadline_ms %lld (want %lld)",
+                 n->hops, n->escalated, (long long)n->deadline_ms, (long long)(T0 + 30 * MIN_MS));
+    world_free(w);
+}
+
+/* Acknowledging stops the clock: no tick moves the lead afterwards. A move
+ * clears the acknowledgement of the earlier holder; the new holder
+ * acknowledges anew. */
+static void test_acknowledge(void **state)
+{
+    world *w;
+    leadroute_tick_stats st;
+    leadroute_latency_stats lat = LEADROUTE_LATENCY_STATS_INIT;
+    size_t mark;
+    (void)state;
+    w = world_new(SLA_TABLE, sla_roster(), NULL);
+    route_assigned(w, "K1", "a", -1, 0); /* due T0+15m */
+    route_assigned(w, "K2", "a", -1, 0);
+    route_assigned(w, "K3", "a", -1, 0);
+    route_assigned(w, "K4", "c", -1, 0); /* no deadline, can still be acknowledged */
+
+    w->now = T0 + 5 * MIN_MS;
+    ok(leadroute_router_acknowledge(w->r, "K1"));
+    ok(leadroute_router_acknowledge(w->r, " K4 ")); /* trimmed like the dedupe key */
+    w->now = T0 + 7 * MIN_MS;
+    ok(leadroute_router_acknowledge(w->r, "K1")); /* twice: the first counts */
+    expect_rc(leadroute_router_acknowledge(w->r, "nope"), LEADROUTE_ENOTFOUND);
+    expect_rc(leadroute_router_acknowledge(w->r, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_acknowledge(NULL, "K1"), LEADROUTE_EINVAL);
+    ok(leadroute_router_close(w->r, "K3"));
+    expect_rc(leadroute_router_acknowledge(w->r, "K3"), LEADROUTE_ENOTFOUND);
+
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &lat));
+    assert_int_equal(lat.count, 2);
+    assert_true(lat.mean_ms == (double)(5 * MIN_MS));
+
+    /* late, but acknowledged before the tick: still stops it */
+    w->now = T0 + 16 * MIN_MS;
+    mark = w->rec.n;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 1); /* K2 only */
+    assert_string_equal(moved_keys(&w->rec, mark), "K2");
+    w->now = T0 + 17 * MIN_MS;
+    ok(leadroute_router_acknowledge(w->r, "K2")); /* the new holder */
+    ok(leadroute_router_latency(w->r, w->rec.v[mark].rep, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &lat));
+    assert_int_equal(lat.count, 1);
+    assert_true(lat.mean_ms == (double)MIN_MS);
+    st = tick(w, T0 + DAY_MS);
+    assert_int_equal(st.due, 0);
+    assert_int_equal(w->rec.n, mark + 1);
+    world_free(w);
+}
+
+/* ---- the long run: random traffic, acknowledgements, closes and ticks ---- */
+
+enum { P_MAIN, P_MGR, P_OWN, P_KEEP, NPOOLS_SIM };
+static const char *const sim_pool_id[NPOOLS_SIM] = { "p", "mgr", "p2", "p3" };
+
+typedef struct mlead {
+    char key[16];
+    int holder;   /* rep index */
+    int pool;     /* pool index, -1 none (escalated to an owner) */
+    int64_t deadline;
+    double sla;
+    uint32_t hops;
+    int acked, closed;
+    int hist[16]; /* every holder so far, the current one last */
+    int nhist;
+} mlead;
+
+enum { OUT_REASSIGN, OUT_ESC_POOL, OUT_ESC_OWNER, OUT_KEEP };
+
+typedef struct simw {
+    rb b;
+    int members[NPOOLS_SIM][8];
+    int nmembers[NPOOLS_SIM];
+    uint32_t max_hops[NPOOLS_SIM];
+    int esc_pool[NPOOLS_SIM];
+    int esc_owner[NPOOLS_SIM];
+} simw;
+
+static int pool_index(const char *id)
+{
+    int i;
+    for (i = 0; i < NPOOLS_SIM; i++)
+        if (strcmp(sim_pool_id[i], id) == 0)
+            return i;
+    return -1;
+}
+
+static int held_before(const mlead *m, int rep)
+{
+    int i;
+    for (i = 0; i < m->nhist; i++)
+        if (m->hist[i] == rep)
+            return 1;
+    return 0;
+}
+
+static int free_member(const simw *s, int pool, const mlead *m)
+{
+    int i;
+    for (i = 0; i < s->nmembers[pool]; i++)
+        if (!held_before(m, s->members[pool][i]))
+            return 1;
+    return 0;
+}
+
+/* What the header and docs/router.md say a tick does with an overdue lead. */
+static int predict(const simw *s, const mlead *m)
+{
+    if (m->pool < 0)
+        return OUT_KEEP;
+    if (m->hops < s->max_hops[m->pool] && free_member(s, m->pool, m))
+        return OUT_REASSIGN;
+    if (s->esc_pool[m->pool] >= 0)
+        return free_member(s, s->esc_pool[m->pool], m) ? OUT_ESC_POOL : OUT_KEEP;
+    if (s->esc_owner[m->pool] >= 0)
+        return s->esc_owner[m->pool] != m->holder ? OUT_ESC_OWNER : OUT_KEEP;
+    return OUT_KEEP;
+}
+
+static void test_sla_simulation(void **state)
+{
+    static const char *const kinds = "abcde";
+    static const double kind_sla[5] = { 20, 10, 15, 25, 0 };
+    static const int kind_pool[5] = { P_MAIN, P_MAIN, P_OWN, P_KEEP, P_MGR };
+    simw s;
+    world *w;
+    mlead *m;
+    rng g = { 2026 };
+    int steps = scaled(3000, 300), nleads = 0, step, i;
+    uint64_t total[3] = { 0, 0, 0 };
+    leadroute_pool *p;
+    (void)state;
+
+    memset(&s, 0, sizeof s);
+    p = rb_pool(&s.b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 2;
+    p->escalation_pool = "mgr";
+    p = rb_pool(&s.b, "mgr", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->max_hops = 0;
+    p = rb_pool(&s.b, "p2", LEADROUTE_STRATEGY_WEIGHTED);
+    p->max_hops = 1;
+    p->escalation_owner = "boss";
+    p = rb_pool(&s.b, "p3", LEADROUTE_STRATEGY_LEAST_LOADED);
+    p->max_hops = 1;
+    for (i = 0; i < NPOOLS_SIM; i++) {
+        static const char *const prefix[NPOOLS_SIM] = { "r", "m", "s", "t" };
+        static const int count[NPOOLS_SIM] = { 6, 3, 4, 3 };
+        size_t first = rb_reps(&s.b, prefix[i], (size_t)count[i], sim_pool_id[i]), k;
+        for (k = 0; k < (size_t)count[i]; k++)
+            s.members[i][k] = (int)(first + k);
+        s.nmembers[i] = count[i];
+        s.max_hops[i] = s.b.pools[i].max_hops;
+        s.esc_pool[i] = -1;
+        s.esc_owner[i] = -1;
+    }
+    s.esc_pool[P_MAIN] = P_MGR;
+    rb_rep(&s.b, "boss", NULL, NULL);
+    s.esc_owner[P_OWN] = rb_find(&s.b, "boss");
+    w = world_new("rule,kind,out:pool,out:sla_minutes:number\n"
+               "a,a,p,20\n"
+               "b,b,p,\n"
+               "c,c,p2,15\n"
+               "d,d,p3,25\n"
+               "e,e,mgr,\n",
+               rb_build(&s.b), NULL);
+    m = calloc((size_t)steps, sizeof *m);
+    assert_non_null(m);
+
+    for (step = 0; step < steps; step++) {
+        int *due_idx, ndue = 0, *outcome, *moves;
+        leadroute_tick_stats st;
+        uint64_t want[4] = { 0, 0, 0, 0 };
+        size_t mark, k;
+
+        w->now += (int64_t)rng_below(&g, 8 * MIN_MS);
+        /* a new lead most of the time */
+        if (rng_below(&g, 10) < 7) {
+            int kind = (int)rng_below(&g, 5);
+            mlead *x = &m[nleads];
+            char kd[2] = { kinds[kind], 0 };
+            const char *rep;
+            snprintf(x->key, sizeof x->key, "S%d", nleads);
+            rep = route_assigned(w, x->key, kd, -1, 0);
+            assert_string_equal(w->rec.v[w->rec.n - 1].key, x->key);
+            x->holder = rb_find(&s.b, rep);
+            x->pool = kind_pool[kind];
+            x->sla = kind_sla[kind];
+            x->deadline = x->sla > 0 ? w->now + (int64_t)llround(x->sla * 60000.0) : 0;
+            x->hist[x->nhist++] = x->holder;
+            assert_int_equal(w->rec.v[w->rec.n - 1].deadline_ms, x->deadline);
+            assert_int_equal(w->rec.v[w->rec.n - 1].hops, 0);
+            assert_int_equal(w->rec.v[w->rec.n - 1].escalated, 0);
+            nleads++;
+        }
+        /* acknowledge one, close one */
+        if (nleads && rng_below(&g, 4) == 0) {
+            mlead *x = &m[rng_below(&g, (uint64_t)nleads)];
+            int rc = leadroute_router_acknowledge(w->r, x->key);
+            if (x->closed)
+                expect_rc(rc, LEADROUTE_ENOTFOUND);
+            else {
+                ok(rc);
+                x->acked = 1;
+            }
+        }
+        if (nleads && rng_below(&g, 10) == 0) {
+            mlead *x = &m[rng_below(&g, (uint64_t)nleads)];
+            int rc = leadroute_router_close(w->r, x->key);
+            if (x->closed)
+                expect_rc(rc, LEADROUTE_ENOTFOUND);
+            else {
+                ok(rc);
+                x->closed = 1;
+            }
+        }
+        /* what the tick must find, and do */
+        due_idx = malloc(sizeof *due_idx * (size_t)(nleads + 1));
+        outcome = malloc(sizeof *outcome * (size_t)(nleads + 1));
+        moves = calloc((size_t)nleads + 1, sizeof *moves);
+        assert_true(due_idx && outcome && moves);
+        for (i = 0; i < nleads; i++) {
+            outcome[i] = -1;
+            if (!m[i].closed && !m[i].acked && m[i].deadline && m[i].deadline <= w->now) {
+                due_idx[ndue++] = i;
+                outcome[i] = predict(&s, &m[i]);
+                want[outcome[i] == OUT_REASSIGN ? 0 : outcome[i] == OUT_KEEP ? 2 : 1]++;
+            }
+        }
+        mark = w->rec.n;
+        st = tick(w, w->now);
+        assert_int_equal(st.due, (uint64_t)ndue);
+        for (k = mark; k < w->rec.n; k++) {
+            const note *n = &w->rec.v[k];
+            int li, rep;
+            mlead *x;
+            if (n->key[0] != 'S')
+                fail_msg("step %d: unknown key %s moved", step, n->key);
+            li = atoi(n->key + 1);
+            if (li < 0 || li >= nleads || outcome[li] < 0)
+                fail_msg("step %d: %s moved but was not due", step, n->key);
+            x = &m[li];
+            if (++moves[li] > 1)
+                fail_msg("step %d: %s moved twice in one tick", step, n->key);
+            if (!n->has_previous || strcmp(n->previous, s.b.rep_ids[x->holder]) != 0)
+                fail_msg("step %d: %s moved from '%s', its holder is %s", step, n->key, n->previous,
+                         s.b.rep_ids[x->holder]);
+            assert_int_equal(n->at_ms, w->now);
+            rep = rb_find(&s.b, n->rep);
+            /* an escalation owner answers for the pool: it may have held the
+             * lead before, but never takes it from itself */
+            if (outcome[li] == OUT_ESC_OWNER ? rep == x->holder : held_before(x, rep))
+                fail_msg("step %d: %s went back to %s, an earlier holder", step, n->key, n->rep);
+            switch (outcome[li]) {
+            case OUT_REASSIGN:
+                if (!n->has_pool || pool_index(n->pool) != x->pool)
+                    fail_msg("step %d: %s should stay in %s, went to pool '%s' (%s)", step, n->key,
+                             sim_pool_id[x->pool], n->pool, n->rep);
+                break;
+            case OUT_ESC_POOL:
+                if (!n->has_pool || pool_index(n->pool) != s.esc_pool[x->pool])
+                    fail_msg("step %d: %s should escalate to %s after %u hops, went to pool '%s'", step, n->key,
+                             sim_pool_id[s.esc_pool[x->pool]], x->hops, n->pool);
+                break;
+            case OUT_ESC_OWNER:
+                if (rep != s.esc_owner[x->pool] || n->has_pool)
+                    fail_msg("step %d: %s should escalate to its owner, went to %s (pool '%s')", step, n->key,
+                             n->rep, n->pool);
+                break;
+            default:
+                fail_msg("step %d: %s should have been kept (pool %d, hops %u) but moved to %s", step, n->key,
+                         x->pool, x->hops, n->rep);
+            }
+            x->holder = rep;
+            x->pool = n->has_pool ? pool_index(n->pool) : -1;
+            x->hops++;
+            x->deadline = w->now + (int64_t)llround(x->sla * 60000.0);
+            /* what notify says of the move */
+            if (n->hops != x->hops || n->escalated != (outcome[li] != OUT_REASSIGN) ||
+                n->deadline_ms != x->deadline || n->sla_minutes != x->sla)
+                fail_msg("step %d: %s notified with hops %u, escalated %d, deadline %lld, sla %g; expected %u, %d, "
+                         "%lld, %g",
+                         step, n->key, n->hops, n->escalated, (long long)n->deadline_ms, n->sla_minutes, x->hops,
+                         outcome[li] != OUT_REASSIGN, (long long)x->deadline, x->sla);
+            x->hist[x->nhist++] = rep;
+            assert_true(x->nhist < 16);
+        }
+        /* every movable lead moved once, the others stayed */
+        for (i = 0; i < ndue; i++) {
+            int li = due_idx[i];
+            int want_moves = outcome[li] == OUT_KEEP ? 0 : 1;
+            if (moves[li] != want_moves)
+                fail_msg("step %d: %s moved %d times, expected %d (outcome %d)", step, m[li].key, moves[li],
+                         want_moves, outcome[li]);
+        }
+        assert_int_equal(st.reassigned, want[0]);
+        assert_int_equal(st.escalated, want[1]);
+        assert_int_equal(st.kept, want[2]);
+        assert_int_equal(st.raced, 0);
+        total[0] += st.reassigned;
+        total[1] += st.escalated;
+        total[2] += st.kept;
+        /* now and then: the store agrees on a holder */
+        if (nleads && rng_below(&g, 5) == 0) {
+            mlead *x = &m[rng_below(&g, (uint64_t)nleads)];
+            if (!x->closed) {
+                assert_int_equal(route(w, x->key, "a", -1, 0), LEADROUTE_ROUTE_EXISTING);
+                assert_string_equal(leadroute_decision_rep(w->d), s.b.rep_ids[x->holder]);
+            }
+        }
+        free(due_idx);
+        free(outcome);
+        free(moves);
+    }
+    /* the run went through every path */
+    assert_true(total[0] > 0);
+    assert_true(total[1] > 0);
+    assert_true(total[2] > 0);
+    {
+        int owner_seen = 0, pool_seen = 0;
+        size_t k;
+        for (k = 0; k < w->rec.n; k++)
+            if (w->rec.v[k].has_previous) {
+                owner_seen += strcmp(w->rec.v[k].rep, "boss") == 0;
+                pool_seen += w->rec.v[k].has_pool && strcmp(w->rec.v[k].pool, "mgr") == 0;
+            }
+        assert_true(owner_seen > 0);
+        assert_true(pool_seen > 0);
+    }
+    free(m);
+    world_free(w);
+}
+
+/* ====================================================================== */
+/* concurrent tickers                                                     */
+/* ====================================================================== */
+
+typedef struct ticker {
+    leadroute_router *r;
+    int64_t now;
+    pthread_barrier_t *bar;
+    leadroute_tick_stats st;
+    int rc;
+} ticker;
+
+static void *ticker_main(void *arg)
+{
+    ticker *t = arg;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    pthread_barrier_wait(t->bar);
+    t->rc = leadroute_router_tick(t->r, t->now, NULL, NULL, &st);
+    t->st = st;
+    return NULL;
+}
+
+/* Pool p (8 reps, 3 hops, escalates to mgr), mgr (4 reps, keeps). N leads
+ * routed at T0 through the routers in turn, then rounds of two tickers
+ * started together on `ra` and `rb` at the same time: every lead moves
+ * exactly once a round, and the stats of both add up to that. */
+static leadroute_roster *race_roster(void)
+{
+    rb b;
+    leadroute_pool *p;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 3;
+    p->escalation_pool = "mgr";
+    p = rb_pool(&b, "mgr", LEADROUTE_STRATEGY_WEIGHTED);
+    p->max_hops = 0;
+    rb_reps(&b, "c", 8, "p");
+    rb_reps(&b, "g", 4, "mgr");
+    return rb_build(&b);
+}
+
+static void race(leadroute_router *ra, leadroute_router *rb_, int64_t *clock_a, int64_t *clock_b, recorder *rec,
+                 int n)
+{
+    char (*holders)[8][HS_ID] = calloc((size_t)n, sizeof *holders);
+    int *nh = calloc((size_t)n, sizeof *nh), *moves = calloc((size_t)n, sizeof *moves);
+    leadroute_decision *d = NULL;
+    int i, round;
+    char id[32];
+    assert_true(holders && nh && moves);
+    ok(leadroute_decision_new(&d, NULL));
+    *clock_a = *clock_b = T0;
+    for (i = 0; i < n; i++) {
+        tlead l;
+        tl_init(&l);
+        snprintf(id, sizeof id, "R%d", i);
+        l.lead.id = id;
+        ok(leadroute_route(i % 2 ? rb_ : ra, &l.lead, 0, d));
+        assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+        snprintf(holders[i][nh[i]++], HS_ID, "%s", leadroute_decision_rep(d));
+    }
+    assert_int_equal(rec->n, (size_t)n);
+    for (round = 1; round <= 5; round++) {
+        pthread_barrier_t bar;
+        ticker t[2];
+        pthread_t th[2];
+        size_t mark = rec->n, k;
+        uint64_t due = 0, moved = 0, raced = 0, kept = 0, escalated = 0;
+        int64_t now = T0 + round * 10 * MIN_MS;
+        *clock_a = *clock_b = now;
+        pthread_barrier_init(&bar, NULL, 2);
+        for (i = 0; i < 2; i++) {
+            memset(&t[i], 0, sizeof t[i]);
+            t[i].r = i ? rb_ : ra;
+            t[i].now = now;
+            t[i].bar = &bar;
+            assert_int_equal(pthread_create(&th[i], NULL, ticker_main, &t[i]), 0);
+        }
+        for (i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&bar);
+        for (i = 0; i < 2; i++) {
+            if (t[i].rc != LEADROUTE_OK)
+                fail_msg("round %d: ticker %d failed (%d)", round, i, t[i].rc);
+            assert_int_equal(t[i].st.due, t[i].st.reassigned + t[i].st.escalated + t[i].st.kept + t[i].st.raced);
+            due += t[i].st.due;
+            moved += t[i].st.reassigned + t[i].st.escalated;
+            escalated += t[i].st.escalated;
+            raced += t[i].st.raced;
+            kept += t[i].st.kept;
+        }
+        memset(moves, 0, sizeof *moves * (size_t)n);
+        for (k = mark; k < rec->n; k++) {
+            const note *x = &rec->v[k];
+            int li = atoi(x->key + 1), h;
+            assert_true(li >= 0 && li < n);
+            moves[li]++;
+            if (strcmp(x->previous, holders[li][nh[li] - 1]) != 0)
+                fail_msg("round %d: %s moved from %s, held by %s", round, x->key, x->previous,
+                         holders[li][nh[li] - 1]);
+            for (h = 0; h < nh[li]; h++)
+                if (strcmp(holders[li][h], x->rep) == 0)
+                    fail_msg("round %d: %s went back to %s, an earlier holder", round, x->key, x->rep);
+            assert_string_equal(x->pool, round <= 3 ? "p" : "mgr");
+            assert_true(nh[li] < 8);
+            snprintf(holders[li][nh[li]++], HS_ID, "%s", x->rep);
+        }
+        for (i = 0; i < n; i++) {
+            int want = round <= 4 ? 1 : 0;
+            if (moves[i] != want)
+                fail_msg("round %d: R%d moved %d times, expected %d", round, i, moves[i], want);
+        }
+        assert_int_equal(moved, round <= 4 ? (uint64_t)n : 0);
+        assert_int_equal(escalated, round == 4 ? (uint64_t)n : 0);
+        if (round <= 4) {
+            /* a ticker that loses every compare-and-swap on the pool state
+             * to the other may give up and count the lead as kept instead
+             * of raced (test_tick_lost_race_is_raced pins that down); here
+             * only the sum is asserted, so this test is not flaky */
+            if (kept + raced != due - (uint64_t)n)
+                fail_msg("round %d: %d leads, tickers saw due %llu+%llu, moved %llu+%llu, kept %llu+%llu, raced "
+                         "%llu+%llu",
+                         round, n, (unsigned long long)t[0].st.due, (unsigned long long)t[1].st.due,
+                         (unsigned long long)(t[0].st.reassigned + t[0].st.escalated),
+                         (unsigned long long)(t[1].st.reassigned + t[1].st.escalated),
+                         (unsigned long long)t[0].st.kept, (unsigned long long)t[1].st.kept,
+                         (unsigned long long)t[0].st.raced, (unsigned long long)t[1].st.raced);
+        } else {
+            /* mgr keeps them: both tickers see every lead, neither moves one */
+            assert_int_equal(due, 2 * (uint64_t)n);
+            assert_int_equal(kept, due);
+        }
+    }
+    leadroute_decision_free(d);
+    free(holders);
+    free(nh);
+    free(moves);
+}
+
+/* Another host moves the lead while this tick tries to, and keeps moving
+ * the pool's state, so every commit of the tick conflicts until it gives
+ * up: the lead was moved by someone else first, which the header calls
+ * raced, not kept. */
+typedef struct thief {
+    hstore *hs;
+    const char *key, *to;
+    int stolen;
+    unsigned calls;
+} thief;
+
+static int th_load_pool(void *ud, const char *pool_id, void *buf, size_t cap, size_t *length, uint64_t *version)
+{
+    return hs_load_pool(((thief *)ud)->hs, pool_id, buf, cap, length, version);
+}
+static int th_find_claim(void *ud, const char *key, char *rep_id, size_t cap)
+{
+    return hs_find_claim(((thief *)ud)->hs, key, rep_id, cap);
+}
+static int th_open_count(void *ud, const char *rep_id, uint32_t *count)
+{
+    return hs_open_count(((thief *)ud)->hs, rep_id, count);
+}
+static int th_close(void *ud, const char *key)
+{
+    return hs_close(((thief *)ud)->hs, key);
+}
+static int th_window(void *ud, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
+                     double *value)
+{
+    return hs_window(((thief *)ud)->hs, rep_id, pool_id, since_ms, count, value);
+}
+static int th_acknowledge(void *ud, const char *key, int64_t at_ms, int64_t *assigned_ms, char *rep_id, size_t rep_cap,
+                          char *pool_id, size_t pool_cap)
+{
+    return hs_acknowledge(((thief *)ud)->hs, key, at_ms, assigned_ms, rep_id, rep_cap, pool_id, pool_cap);
+}
+static int th_list_due(void *ud, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a), void *ctx)
+{
+    return hs_list_due(((thief *)ud)->hs, now_ms, each, ctx);
+}
+
+static int th_commit(void *ud, const leadroute_commit *c, char *owner, size_t owner_cap)
+{
+    thief *t = ud;
+    const leadroute_assignment *a = c ? c->assignment : NULL;
+    hs_pool *p;
+    if (!a || !a->previous || !c->pool_id || strcmp(a->key, t->key) != 0)
+        return hs_commit(t->hs, c, owner, owner_cap);
+    t->calls++;
+    pthread_mutex_lock(&t->hs->lock);
+    p = hs_pool_find(t->hs, c->pool_id, 1);
+    if (!t->stolen && p) {
+        /* the other host's move, a proper commit of its own */
+        leadroute_assignment other = *a;
+        leadroute_commit oc = *c;
+        char who[HS_ID];
+        other.rep_id = t->to;
+        oc.assignment = &other;
+        oc.expected_version = p->version;
+        t->stolen = hs_commit_locked(t->hs, &oc, who, sizeof who) == LEADROUTE_OK;
+    } else if (p) {
+        p->version++; /* and it goes on moving other leads of the pool */
+    }
+    pthread_mutex_unlock(&t->hs->lock);
+    return LEADROUTE_ECONFLICT;
+}
+
+static const leadroute_store thief_methods = {
+    LEADROUTE_STORE_VERSION, th_load_pool, th_find_claim, th_open_count, th_commit, th_close,
+    th_window,               th_acknowledge, th_list_due,
+};
+
+static void test_tick_lost_race_is_raced(void **state)
+{
+    rb b;
+    world *w;
+    hstore *hs;
+    thief t;
+    leadroute_pool *p;
+    leadroute_tick_stats st;
+    char holder[HS_ID];
+    (void)state;
+    hs = hs_new();
+    memset(&t, 0, sizeof t);
+    t.hs = hs;
+    t.key = "lead:X";
+    t.to = "c";
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    rb_rep(&b, "c", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    ok(leadroute_router_set_store(w->r, &thief_methods, &t));
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    w->now = T0 + 10 * MIN_MS;
+    st = tick(w, w->now);
+    assert_true(t.stolen);
+    assert_true(t.calls > 1);
+    ok(hs_find_claim(hs, "lead:X", holder, sizeof holder));
+    assert_string_equal(holder, "c");
+    assert_int_equal(w->rec.n, 1); /* this host moved nothing */
+    assert_int_equal(st.due, 1);
+    if (st.raced != 1 || st.kept != 0)
+        fail_msg("moved by another host during the tick: raced %llu, kept %llu (want raced 1, kept 0)",
+                 (unsigned long long)st.raced, (unsigned long long)st.kept);
+    world_free(w);
+    hs_delete(hs);
+}
+
+static void test_tickers_one_router(void **state)
+{
+    world *w;
+    (void)state;
+    w = world_new("rule,kind,out:pool\nall,-,p\n", race_roster(), NULL);
+    race(w->r, w->r, &w->now, &w->now, &w->rec, scaled(400, 60));
+    world_free(w);
+}
+
+static void test_tickers_shared_store(void **state)
+{
+    world *a, *b;
+    hstore *hs;
+    leadroute_roster *ro = race_roster();
+    (void)state;
+    hs = hs_new();
+    leadroute_roster_ref(ro);
+    a = world_new("rule,kind,out:pool\nall,-,p\n", ro, NULL);
+    b = world_new("rule,kind,out:pool\nall,-,p\n", ro, NULL);
+    ok(leadroute_router_set_store(a->r, &hs_methods, hs));
+    ok(leadroute_router_set_store(b->r, &hs_methods, hs));
+    /* one recorder for both hosts */
+    ok(leadroute_router_set_notify(b->r, &rec_notify, &a->rec));
+    race(a->r, b->r, &a->now, &b->now, &a->rec, scaled(300, 40));
+    assert_int_equal(b->rec.n, 0);
+    world_free(a);
+    world_free(b);
+    hs_delete(hs);
+}
+
+/* ====================================================================== */
+/* value balancing and calibration                                        */
+/* ====================================================================== */
+
+/* Two value-balanced pools (30-day and 7-day windows, disjoint reps),
+ * random integer deals over four weeks. While every rep of a pool had a
+ * lead in the last day (or none had), the pick is exactly the lowest sum in
+ * the window, then the fewest leads, then the id. Over the month the 30-day
+ * pool's sums stay within the largest deal (greedy on the lowest sum never
+ * lets the gap exceed one deal) and counts stay close. */
+static void test_value_balanced(void **state)
+{
+    enum { NV30 = 5, NV7 = 4 };
+    rb b;
+    world *w;
+    rng g = { 77 };
+    times t30[NV30], t7[NV7];
+    double *vals[NV30 + NV7];
+    size_t nvals[NV30 + NV7];
+    double sum_all[NV30], vmax = 0;
+    int count_all[NV30];
+    /* at least the density of full scale, so reps are rarely a day without
+     * a lead, over ten days to four weeks (all inside the 30-day window) */
+    int n = scaled(1200, 450), k, i, exact = 0;
+    int64_t mean_gap = 28 * DAY_MS / (n > 1200 ? n : 1200);
+    double deal_sum = 0, deal_sq = 0;
+    char id[32];
+    leadroute_pool *p;
+    (void)state;
+
+    memset(&b, 0, sizeof b);
+    memset(t30, 0, sizeof t30);
+    memset(t7, 0, sizeof t7);
+    memset(sum_all, 0, sizeof sum_all);
+    memset(count_all, 0, sizeof count_all);
+    memset(nvals, 0, sizeof nvals);
+    /* plain sums (catch-up calibration): every pick can be checked exactly;
+     * joining at the level has its own test */
+    p = rb_pool(&b, "v30", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    p->calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+    p = rb_pool(&b, "v7", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    p->calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+    p->value_window_days = 7;
+    rb_reps(&b, "v", NV30, "v30");
+    rb_reps(&b, "w", NV7, "v7");
+    w = world_new("rule,kind,out:pool\na,a,v30\nb,b,v7\n", rb_build(&b), NULL);
+    for (i = 0; i < NV30 + NV7; i++) {
+        vals[i] = calloc((size_t)n, sizeof *vals[i]);
+        assert_non_null(vals[i]);
+    }
+
+    for (k = 0; k < n; k++) {
+        int in7 = rng_below(&g, 3) == 0, first = in7 ? NV30 : 0, cnt = in7 ? NV7 : NV30;
+        int64_t window = (in7 ? 7 : 30) * DAY_MS;
+        times *tt = in7 ? t7 : t30;
+        double deal = rng_below(&g, 100) < 3 ? (double)(100000 + rng_below(&g, 200001))
+                                             : (double)(1000 + rng_below(&g, 49001));
+        double best_v = 0;
+        uint64_t best_c = 0;
+        int best = -1, idle = 0, r;
+        const char *rep;
+        w->now += (int64_t)rng_below(&g, 2 * mean_gap + 1);
+        /* the reference: sums and counts over the window, from what we routed */
+        for (i = 0; i < cnt; i++) {
+            times *t = &tt[i];
+            size_t from = t->n - times_since(t, w->now - window), j;
+            double v = 0;
+            uint64_t c = t->n - from;
+            for (j = from; j < t->n; j++)
+                v += vals[first + i][j];
+            idle += times_since(t, w->now - DAY_MS) == 0;
+            if (best < 0 || v < best_v || (v == best_v && c < best_c)) {
+                best = i;
+                best_v = v;
+                best_c = c;
+            }
+        }
+        snprintf(id, sizeof id, "V%d", k);
+        rep = route_assigned(w, id, in7 ? "b" : "a", deal, 0);
+        r = rb_find(&b, rep) - first;
+        assert_true(r >= 0 && r < cnt);
+        if (idle == 0 || idle == cnt) {
+            exact++;
+            if (r != best)
+                fail_msg("lead %d (%s, deal %.0f): went to %s, the lowest sum is %s's %.0f (%llu leads)", k,
+                         in7 ? "v7" : "v30", deal, rep, b.rep_ids[first + best], best_v,
+                         (unsigned long long)best_c);
+        }
+        vals[first + r][tt[r].n] = deal;
+        times_add(&tt[r], w->now);
+        if (!in7) {
+            deal_sum += deal;
+            deal_sq += deal * deal;
+            sum_all[r] += deal;
+            count_all[r]++;
+            if (deal > vmax)
+                vmax = deal;
+        }
+    }
+    assert_true(exact > n / 2);
+    {
+        double lo = sum_all[0], hi = sum_all[0], mean_count = 0, spread_bound, ndeals = 0, mean_deal, cv;
+        int clo = count_all[0], chi = count_all[0];
+        for (i = 0; i < NV30; i++) {
+            lo = fmin(lo, sum_all[i]);
+            hi = fmax(hi, sum_all[i]);
+            clo = count_all[i] < clo ? count_all[i] : clo;
+            chi = count_all[i] > chi ? count_all[i] : chi;
+            mean_count += count_all[i] / (double)NV30;
+            ndeals += count_all[i];
+        }
+        mean_deal = deal_sum / ndeals;
+        cv = sqrt(deal_sq / ndeals - mean_deal * mean_deal) / mean_deal;
+        if (hi - lo > vmax)
+            fail_msg("v30 sums spread %.0f, more than the largest deal %.0f", hi - lo, vmax);
+        /* sums agree within one deal, so a rep's count is the number of
+         * random deals that fill its sum: about mean_count, with a standard
+         * deviation of cv * sqrt(mean_count) (renewal counting). Two reps
+         * differ by at most five standard deviations of a difference, plus
+         * the leads the largest deal is worth on either side. */
+        spread_bound = 5 * sqrt(2.0) * cv * sqrt(mean_count) + 2 * vmax / mean_deal;
+        if ((double)(chi - clo) > spread_bound)
+            fail_msg("v30 counts from %d to %d, more apart than %.1f", clo, chi, spread_bound);
+    }
+    for (i = 0; i < NV30; i++)
+        times_free(&t30[i]);
+    for (i = 0; i < NV7; i++)
+        times_free(&t7[i]);
+    for (i = 0; i < NV30 + NV7; i++)
+        free(vals[i]);
+    world_free(w);
+}
+
+/* Availability: rep `rep` away in [from, to). */
+typedef struct away {
+    const char *rep;
+    int64_t from, to;
+} away;
+
+static int away_check(void *ud, const char *rep_id, const leadroute_lead *lead, int64_t now_ms, uint32_t *verdict,
+                      char *reason, size_t cap)
+{
+    const away *a = ud;
+    (void)lead;
+    *verdict = LEADROUTE_AVAILABLE;
+    if (strcmp(rep_id, a->rep) == 0 && now_ms >= a->from && now_ms < a->to) {
+        *verdict = LEADROUTE_AWAY;
+        snprintf(reason, cap, "vacation");
+    }
+    return LEADROUTE_OK;
+}
+
+static const leadroute_availability away_methods = { LEADROUTE_AVAILABILITY_VERSION, away_check };
+
+typedef struct comeback {
+    int share;     /* leads the returning rep got among the next `after` */
+    int longest;   /* its longest run of consecutive leads among them */
+} comeback;
+
+/* Five reps, 20 leads a day for two weeks, r4 away in the second week;
+ * then `after` more leads. */
+static comeback returning_rep(uint32_t strategy, uint32_t calibration, int after)
+{
+    rb b;
+    world *w;
+    rng g = { 5 };
+    away a = { "r4", T0 + 7 * DAY_MS, T0 + 14 * DAY_MS };
+    comeback out = { 0, 0 };
+    int k, run = 0;
+    leadroute_pool *p;
+    char id[32];
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", strategy);
+    p->calibration = calibration;
+    rb_reps(&b, "r", 5, "p");
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    ok(leadroute_router_set_availability(w->r, &away_methods, &a));
+    for (k = 0; k < 14 * 20 + after; k++) {
+        const char *rep;
+        w->now = T0 + (int64_t)k * 72 * MIN_MS;
+        snprintf(id, sizeof id, "C%d", k);
+        rep = route_assigned(w, id, NULL, (double)(1000 + rng_below(&g, 19001)), 0);
+        if (w->now >= a.from && w->now < a.to)
+            assert_string_not_equal(rep, "r4");
+        if (w->now < a.to)
+            continue;
+        if (strcmp(rep, "r4") == 0) {
+            out.share++;
+            run++;
+            if (run > out.longest)
+                out.longest = run;
+        } else {
+            run = 0;
+        }
+    }
+    world_free(w);
+    return out;
+}
+
+/* Join calibration: a rep back from a week away gets about its fair share
+ * of the next leads, not a flood; weighted and value-balanced alike. */
+static void test_join_calibration(void **state)
+{
+    const int after = 50, fair = after / 5;
+    comeback c;
+    (void)state;
+    c = returning_rep(LEADROUTE_STRATEGY_WEIGHTED, LEADROUTE_CALIBRATE_JOIN, after);
+    if (c.share > fair + 1)
+        fail_msg("weighted, join: back from leave, r4 got %d of the next %d leads (fair %d)", c.share, after, fair);
+    assert_true(c.share >= fair - 1);
+    c = returning_rep(LEADROUTE_STRATEGY_VALUE_BALANCED, LEADROUTE_CALIBRATE_JOIN, after);
+    /* deal sizes vary, so allow half a share either way, and two leads */
+    if (c.share > fair + fair / 2 + 2 || c.share < fair / 2)
+        fail_msg("value balanced, join: back from leave, r4 got %d of the next %d leads (fair %d, longest run %d)",
+                 c.share, after, fair, c.longest);
+}
+
+/* Catch-up calibration in a weighted pool: the rep gets back at most one
+ * lead per pool member more than its share, and at least one. */
+static void test_catch_up_bounded(void **state)
+{
+    const int after = 50, fair = after / 5;
+    comeback c;
+    (void)state;
+    c = returning_rep(LEADROUTE_STRATEGY_WEIGHTED, LEADROUTE_CALIBRATE_CATCH_UP, after);
+    if (c.share < fair + 1 || c.share > fair + 5 + 1)
+        fail_msg("weighted, catch up: r4 got %d of the next %d leads (fair %d, at most 5 more)", c.share, after,
+                 fair);
+}
+
+/* ====================================================================== */
+/* speed to lead                                                          */
+/* ====================================================================== */
+
+typedef struct samples {
+    int64_t *v;
+    size_t n, cap;
+} samples;
+
+static void samples_add(samples *s, int64_t x)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        assert_non_null(s->v);
+    }
+    s->v[s->n++] = x;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest rank: the smallest sample with at least q of them at or below. */
+static double nearest_rank(const int64_t *sorted, size_t n, double q)
+{
+    size_t k = 1;
+    while (k < n && (double)k < q * (double)n)
+        k++;
+    return (double)sorted[k - 1];
+}
+
+static void check_latency(leadroute_router *r, const char *rep, const char *pool, uint32_t which, samples *s,
+                          const char *what)
+{
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    const double q[3] = { 0.50, 0.90, 0.99 };
+    double got[3];
+    uint64_t sum = 0;
+    size_t i;
+    ok(leadroute_router_latency(r, rep, pool, which, &st));
+    assert_int_equal(st.version, LEADROUTE_LATENCY_STATS_VERSION);
+    if (st.count != s->n)
+        fail_msg("%s: count %llu, reference %zu", what, (unsigned long long)st.count, s->n);
+    if (s->n == 0)
+        return;
+    qsort(s->v, s->n, sizeof *s->v, cmp_i64);
+    for (i = 0; i < s->n; i++)
+        sum += (uint64_t)s->v[i];
+    if (st.mean_ms != (double)sum / (double)s->n)
+        fail_msg("%s: mean %.17g, reference %.17g", what, st.mean_ms, (double)sum / (double)s->n);
+    got[0] = st.p50_ms;
+    got[1] = st.p90_ms;
+    got[2] = st.p99_ms;
+    for (i = 0; i < 3; i++) {
+        double ref = nearest_rank(s->v, s->n, q[i]);
+        if (fabs(got[i] - ref) > 0.19 * ref)
+            fail_msg("%s: p%.0f %.1f ms, reference %.0f ms (more than 19%% apart)", what, q[i] * 100, got[i], ref);
+    }
+}
+
+static void iso8601(char *buf, size_t cap, int64_t ms, int with_ms)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    if (with_ms)
+        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    else
+        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+typedef struct lat_event {
+    int64_t at;
+    int lead;  /* index */
+    int ack;   /* 0 route, 1 acknowledge */
+} lat_event;
+
+static int cmp_event(const void *a, const void *b)
+{
+    const lat_event *x = a, *y = b;
+    if (x->at != y->at)
+        return (x->at > y->at) - (x->at < y->at);
+    if (x->ack != y->ack)
+        return x->ack - y->ack;
+    return x->lead - y->lead;
+}
+
+/* Heavy-tailed delays from 0 ms to about `max` ms. */
+static int64_t heavy_delay(rng *g, double max)
+{
+    if (rng_below(g, 20) == 0)
+        return (int64_t)rng_below(g, 4); /* the exact small buckets */
+    return (int64_t)exp(rng_unit(g) * log(max)) - 1;
+}
+
+/* Capture-to-assign from captured_at as a number, a numeric string and ISO
+ * 8601 text (with and without milliseconds); assign-to-ack from acknowledge;
+ * per router, rep and pool: counts and means exact, percentiles within the
+ * documented 19%. */
+static void test_latency(void **state)
+{
+    enum { NREPS = 4 };
+    rb b;
+    world *w;
+    rng g = { 99 };
+    int n = scaled(800, 120), i, e, nev = 0;
+    lat_event *ev = calloc(2 * (size_t)n, sizeof *ev);
+    int64_t *routed_at = calloc((size_t)n, sizeof *routed_at), *capture = calloc((size_t)n, sizeof *capture);
+    int *holder = calloc((size_t)n, sizeof *holder), *form = calloc((size_t)n, sizeof *form);
+    samples cap_all = { 0 }, ack_all = { 0 }, cap_rep[NREPS], ack_rep[NREPS], cap_pool[2], ack_pool[2];
+    int64_t t = T0;
+    char id[32];
+    (void)state;
+    assert_true(ev && routed_at && capture && holder && form);
+    memset(cap_rep, 0, sizeof cap_rep);
+    memset(ack_rep, 0, sizeof ack_rep);
+    memset(cap_pool, 0, sizeof cap_pool);
+    memset(ack_pool, 0, sizeof ack_pool);
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_pool(&b, "q", LEADROUTE_STRATEGY_LEAST_LOADED);
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    rb_rep(&b, "c", "p", "q");
+    rb_rep(&b, "d", "q", NULL);
+    w = world_new("rule,kind,out:pool\np,p,p\nq,q,q\n", rb_build(&b), NULL);
+
+    for (i = 0; i < n; i++) {
+        t += (int64_t)rng_below(&g, 10 * MIN_MS);
+        routed_at[i] = t;
+        form[i] = (int)rng_below(&g, 5); /* 0 number, 1 ISO ms, 2 ISO s, 3 numeric text, 4 none */
+        capture[i] = t - heavy_delay(&g, 2.0 * HOUR_MS);
+        if (form[i] == 2)
+            capture[i] -= ((capture[i] % 1000) + 1000) % 1000; /* whole seconds */
+        ev[nev].at = t;
+        ev[nev].lead = i;
+        ev[nev++].ack = 0;
+        if (rng_below(&g, 10) < 7) {
+            ev[nev].at = t + heavy_delay(&g, (double)DAY_MS);
+            ev[nev].lead = i;
+            ev[nev++].ack = 1;
+        }
+    }
+    qsort(ev, (size_t)nev, sizeof *ev, cmp_event);
+    for (e = 0; e < nev; e++) {
+        int li = ev[e].lead, pool = li % 2;
+        snprintf(id, sizeof id, "T%d", li);
+        w->now = ev[e].at;
+        if (!ev[e].ack) {
+            tlead l;
+            char text[64];
+            const char *rep;
+            int r;
+            tl_init(&l);
+            l.lead.id = id;
+            tl_str(&l, "kind", pool ? "q" : "p");
+            if (form[li] == 0)
+                tl_num(&l, "captured_at", (double)capture[li]);
+            else if (form[li] == 1 || form[li] == 2) {
+                iso8601(text, sizeof text, capture[li], form[li] == 1);
+                tl_str(&l, "captured_at", text);
+            } else if (form[li] == 3) {
+                snprintf(text, sizeof text, " %lld ", (long long)capture[li]);
+                tl_str(&l, "captured_at", text);
+            }
+            ok(leadroute_route(w->r, &l.lead, 0, w->d));
+            assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+            rep = leadroute_decision_rep(w->d);
+            r = rb_find(&b, rep);
+            holder[li] = r;
+            if (form[li] != 4) {
+                samples_add(&cap_all, w->now - capture[li]);
+                samples_add(&cap_rep[r], w->now - capture[li]);
+                samples_add(&cap_pool[pool], w->now - capture[li]);
+            }
+        } else {
+            ok(leadroute_router_acknowledge(w->r, id));
+            samples_add(&ack_all, w->now - routed_at[li]);
+            samples_add(&ack_rep[holder[li]], w->now - routed_at[li]);
+            samples_add(&ack_pool[pool], w->now - routed_at[li]);
+            if (rng_below(&g, 8) == 0)
+                ok(leadroute_router_acknowledge(w->r, id)); /* a second time counts nothing */
+        }
+    }
+    check_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &cap_all, "router capture-to-assign");
+    check_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &ack_all, "router assign-to-ack");
+    for (i = 0; i < NREPS; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "rep %s capture-to-assign", b.rep_ids[i]);
+        check_latency(w->r, b.rep_ids[i], NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &cap_rep[i], what);
+        snprintf(what, sizeof what, "rep %s assign-to-ack", b.rep_ids[i]);
+        check_latency(w->r, b.rep_ids[i], NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &ack_rep[i], what);
+    }
+    for (i = 0; i < 2; i++) {
+        const char *pid = i ? "q" : "p";
+        char what[64];
+        snprintf(what, sizeof what, "pool %s capture-to-assign", pid);
+        check_latency(w->r, NULL, pid, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &cap_pool[i], what);
+        snprintf(what, sizeof what, "pool %s assign-to-ack", pid);
+        check_latency(w->r, NULL, pid, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &ack_pool[i], what);
+    }
+    /* the JSON has the router's counts */
+    {
+        char json[8192];
+        char want[128];
+        ok(leadroute_router_metrics_json(w->r, json, sizeof json, NULL));
+        snprintf(want, sizeof want, "\"capture_to_assign\":{\"count\":%zu,", cap_all.n);
+        if (!strstr(json, want))
+            fail_msg("metrics lack %s: %s", want, json);
+        snprintf(want, sizeof want, "\"assign_to_ack\":{\"count\":%zu,", ack_all.n);
+        if (!strstr(json, want))
+            fail_msg("metrics lack %s: %s", want, json);
+    }
+    free(cap_all.v);
+    free(ack_all.v);
+    for (i = 0; i < NREPS; i++) {
+        free(cap_rep[i].v);
+        free(ack_rep[i].v);
+    }
+    for (i = 0; i < 2; i++) {
+        free(cap_pool[i].v);
+        free(ack_pool[i].v);
+    }
+    free(ev);
+    free(routed_at);
+    free(capture);
+    free(holder);
+    free(form);
+    world_free(w);
+}
+
+/* A different captured field, and values that give no sample. */
+static void test_latency_captured_field(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    tlead l;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_rep(&b, "a", "p", NULL);
+    o.captured_field = "created";
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), &o);
+    w->now = T0 + 1500;
+    tl_init(&l);
+    l.lead.id = "X1";
+    tl_str(&l, "created", "2026-03-01T09:29:59.250Z"); /* T0 - 750 ms */
+    tl_num(&l, "captured_at", (double)(T0 - 999999));    /* not the field now */
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    tl_init(&l);
+    l.lead.id = "X2";
+    tl_str(&l, "created", "yesterday"); /* not a time: no sample */
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    tl_init(&l);
+    l.lead.id = "X3";
+    tl_str(&l, "created", "2026-03-01 09:30:00Z"); /* a space for T */
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    assert_int_equal(st.count, 2);
+    assert_true(st.mean_ms == (2250.0 + 1500.0) / 2);
+    ok(leadroute_router_latency(w->r, "a", NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    assert_int_equal(st.count, 2);
+    ok(leadroute_router_latency(w->r, "a", NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &st));
+    assert_int_equal(st.count, 0);
+    world_free(w);
+}
+
+/* ====================================================================== */
+/* metrics                                                                */
+/* ====================================================================== */
+
+static void sla_counts(leadroute_router *r, unsigned long long *breaches, unsigned long long *moves,
+                       unsigned long long *acks)
+{
+    char json[8192];
+    const char *p;
+    ok(leadroute_router_metrics_json(r, json, sizeof json, NULL));
+    p = strstr(json, "\"sla\":{");
+    if (!p || sscanf(p, "\"sla\":{\"breaches\":%llu,\"reassignments\":%llu,\"acknowledged\":%llu}", breaches, moves,
+                     acks) != 3)
+        fail_msg("no sla counts in %s", json);
+}
+
+/* p: four reps, 10 minutes, one hop, then its escalation owner; q: two
+ * reps, 10 minutes, keeps. The counters follow the scenario, and each rep's
+ * load over 24h/7d/30d is what notify reported. */
+static void test_metrics_sla(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st;
+    unsigned long long br, mv, ack;
+    char id[32];
+    int k;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 1;
+    p->escalation_owner = "boss";
+    p = rb_pool(&b, "q", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 0;
+    rb_reps(&b, "p", 4, "p");
+    rb_reps(&b, "q", 2, "q");
+    rb_rep(&b, "boss", NULL, NULL);
+    w = world_new("rule,kind,out:pool\np,p,p\nq,q,q\n", rb_build(&b), NULL);
+    for (k = 0; k < 10; k++) {
+        snprintf(id, sizeof id, "P%d", k);
+        route_assigned(w, id, "p", -1, 0);
+    }
+    route_assigned(w, "Q0", "q", -1, 0);
+    route_assigned(w, "Q1", "q", -1, 0);
+    sla_counts(w->r, &br, &mv, &ack);
+    assert_true(br == 0 && mv == 0 && ack == 0);
+
+    w->now = T0 + 5 * MIN_MS;
+    ok(leadroute_router_acknowledge(w->r, "P0"));
+    ok(leadroute_router_acknowledge(w->r, "P1"));
+    ok(leadroute_router_acknowledge(w->r, "P2"));
+    ok(leadroute_router_acknowledge(w->r, "P2"));
+    w->now = T0 + 10 * MIN_MS;
+    st = tick(w, w->now); /* 7 of p move, both of q stay */
+    assert_int_equal(st.due, 9);
+    assert_int_equal(st.reassigned, 7);
+    assert_int_equal(st.kept, 2);
+    sla_counts(w->r, &br, &mv, &ack);
+    assert_int_equal(br, 9);
+    assert_int_equal(mv, 7);
+    assert_int_equal(ack, 3);
+    ok(leadroute_router_acknowledge(w->r, "Q0"));
+    ok(leadroute_router_acknowledge(w->r, "Q1"));
+
+    w->now = T0 + 20 * MIN_MS;
+    st = tick(w, w->now); /* the 7 again: to boss */
+    assert_int_equal(st.due, 7);
+    assert_int_equal(st.escalated, 7);
+    for (k = 3; k < 10; k++) {
+        snprintf(id, sizeof id, "P%d", k);
+        ok(leadroute_router_acknowledge(w->r, id));
+    }
+    w->now = T0 + 30 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 0);
+    sla_counts(w->r, &br, &mv, &ack);
+    assert_int_equal(br, 16);
+    assert_int_equal(mv, 14);
+    assert_int_equal(ack, 12);
+    assert_int_equal(leadroute_router_rep_assigned(w->r, "boss"), 7);
+
+    /* load per rep: every assignment notify reported, in each window */
+    {
+        char json[8192], want[128];
+        const char *load;
+        size_t i, j;
+        w->now = T0 + 2 * DAY_MS; /* the 24h window is empty now, the others are not */
+        ok(leadroute_router_metrics_json(w->r, json, sizeof json, NULL));
+        load = strstr(json, "\"load\":{");
+        if (!load)
+            fail_msg("no load in %s", json);
+        for (i = 0; i < b.nreps; i++) {
+            unsigned long long nrec = 0;
+            for (j = 0; j < w->rec.n; j++)
+                nrec += strcmp(w->rec.v[j].rep, b.rep_ids[i]) == 0;
+            snprintf(want, sizeof want, "\"%s\":{\"24h\":0,\"7d\":%llu,\"30d\":%llu}", b.rep_ids[i], nrec, nrec);
+            if (!strstr(load, want))
+                fail_msg("load lacks %s: %s", want, load);
+        }
+    }
+    world_free(w);
+}
+
+/* ====================================================================== */
+/* errors                                                                 */
+/* ====================================================================== */
+
+static void test_errors(void **state)
+{
+    rb b;
+    world *w;
+    hstore *hs;
+    leadroute_store st = hs_methods;
+    leadroute_tick_stats ts = LEADROUTE_TICK_STATS_INIT;
+    leadroute_latency_stats ls = LEADROUTE_LATENCY_STATS_INIT;
+    leadroute_pool *p;
+    tlead l;
+    (void)state;
+    hs = hs_new();
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "plain", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_pool(&b, "capped", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p = rb_pool(&b, "value", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    p->sla_minutes = 5;
+    rb_rep(&b, "a", "plain", NULL);
+    rb_rep(&b, "c", "capped", NULL)->cap_week = 10;
+    rb_rep(&b, "v", "value", NULL);
+    w = world_new("rule,kind,out:pool\np,p,plain\nc,c,capped\nv,v,value\n", rb_build(&b), NULL);
+
+    /* no window: caps and value balancing cannot work; nothing is written */
+    st.window = NULL;
+    ok(leadroute_router_set_store(w->r, &st, hs));
+    tl_init(&l);
+    l.lead.id = "E1";
+    tl_str(&l, "kind", "c");
+    expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ENOTSUP);
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_UNROUTED);
+    tl_init(&l);
+    l.lead.id = "E2";
+    tl_str(&l, "kind", "v");
+    expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ENOTSUP);
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_UNROUTED);
+    assert_int_equal(hs->nclaims, 0);
+    assert_int_equal(hs->nev, 0);
+    assert_int_equal(w->rec.n, 0);
+    /* a pool without caps still routes */
+    assert_string_equal(route_assigned(w, "E3", "p", -1, 0), "a");
+    assert_int_equal(hs->nev, 1);
+    /* the metrics leave out the load they cannot know */
+    {
+        char json[4096];
+        ok(leadroute_router_metrics_json(w->r, json, sizeof json, NULL));
+        assert_null(strstr(json, "\"load\""));
+    }
+
+    /* no list_due: no tick; no acknowledge: no acknowledgement */
+    st = hs_methods;
+    st.list_due = NULL;
+    st.acknowledge = NULL;
+    ok(leadroute_router_set_store(w->r, &st, hs));
+    expect_rc(leadroute_router_tick(w->r, T0 + DAY_MS, NULL, NULL, &ts), LEADROUTE_ENOTSUP);
+    expect_rc(leadroute_router_tick(w->r, T0 + DAY_MS, NULL, NULL, NULL), LEADROUTE_ENOTSUP);
+    expect_rc(leadroute_router_acknowledge(w->r, "E3"), LEADROUTE_ENOTSUP);
+
+    /* with every method, the host store serves caps, value and deadlines */
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    assert_string_equal(route_assigned(w, "E4", "c", -1, 0), "c");
+    assert_string_equal(route_assigned(w, "E5", "v", 1234, 0), "v");
+    assert_int_equal(hs->nev, 3);
+    assert_true(hs->ev[2].deadline_ms == T0 + 5 * MIN_MS);
+    assert_true(hs->ev[2].value == 1234);
+    assert_int_equal(hs->ev[1].deadline_ms, 0);
+    ok(leadroute_router_tick(w->r, T0 + 5 * MIN_MS, NULL, NULL, &ts));
+    assert_int_equal(ts.due, 1);
+    assert_int_equal(ts.kept, 1); /* no one else in the pool */
+    ok(leadroute_router_acknowledge(w->r, "E5"));
+    ts.version = 1;
+    ok(leadroute_router_tick(w->r, T0 + 6 * MIN_MS, NULL, NULL, &ts));
+    assert_int_equal(ts.due, 0);
+
+    /* versions and bad arguments */
+    ts.version = 0;
+    expect_rc(leadroute_router_tick(w->r, T0, NULL, NULL, &ts), LEADROUTE_EVERSION);
+    ts.version = LEADROUTE_TICK_STATS_VERSION + 1;
+    expect_rc(leadroute_router_tick(w->r, T0, NULL, NULL, &ts), LEADROUTE_EVERSION);
+    expect_rc(leadroute_router_tick(NULL, T0, NULL, NULL, NULL), LEADROUTE_EINVAL);
+    ls.version = 0;
+    expect_rc(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &ls),
+              LEADROUTE_EVERSION);
+    ls.version = LEADROUTE_LATENCY_STATS_VERSION + 1;
+    expect_rc(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &ls), LEADROUTE_EVERSION);
+    ls.version = LEADROUTE_LATENCY_STATS_VERSION;
+    expect_rc(leadroute_router_latency(w->r, NULL, NULL, 2, &ls), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_latency(w->r, "a", "plain", 0, &ls), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_latency(w->r, NULL, NULL, 0, NULL), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_latency(w->r, "nobody", NULL, 0, &ls), LEADROUTE_ENOTFOUND);
+    expect_rc(leadroute_router_latency(w->r, NULL, "nowhere", 0, &ls), LEADROUTE_ENOTFOUND);
+    world_free(w);
+    hs_delete(hs);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    const char *s = getenv("LEADROUTE_DIFF_SCALE");
+    (void)state;
+    if (s && *s) {
+        char *end = NULL;
+        double v = strtod(s, &end);
+        if (end != s && v > 0 && v <= 100)
+            g_scale = v;
+        else
+            fprintf(stderr, "ignoring LEADROUTE_DIFF_SCALE='%s'\n", s);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_caps_rolling, free_leftovers),
+        cmocka_unit_test_teardown(test_caps_zero_pauses, free_leftovers),
+        cmocka_unit_test_teardown(test_caps_pool, free_leftovers),
+        cmocka_unit_test_teardown(test_deadline_sources, free_leftovers),
+        cmocka_unit_test_teardown(test_notify_fields, free_leftovers),
+        cmocka_unit_test_teardown(test_acknowledge, free_leftovers),
+        cmocka_unit_test_teardown(test_sla_simulation, free_leftovers),
+        cmocka_unit_test_teardown(test_tickers_one_router, free_leftovers),
+        cmocka_unit_test_teardown(test_tickers_shared_store, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_lost_race_is_raced, free_leftovers),
+        cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
+        cmocka_unit_test_teardown(test_join_calibration, free_leftovers),
+        cmocka_unit_test_teardown(test_catch_up_bounded, free_leftovers),
+        cmocka_unit_test_teardown(test_latency, free_leftovers),
+        cmocka_unit_test_teardown(test_latency_captured_field, free_leftovers),
+        cmocka_unit_test_teardown(test_metrics_sla, free_leftovers),
+        cmocka_unit_test_teardown(test_errors, free_leftovers),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
