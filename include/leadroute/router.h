@@ -259,7 +259,7 @@ typedef struct leadroute_commit {
  * Storage: pool state, claims, open-lead counts. Designed so one SQL
  * database or Redis can serve many hosts: state is versioned and every
  * write is one compare-and-swap (commit). Callbacks receive `user_data`
- * first. All methods are required for a store of version 1.
+ * first. The first five methods are required; the last three are optional.
  */
 typedef struct leadroute_store {
     uint32_t version;  /**< LEADROUTE_STORE_VERSION */
@@ -284,13 +284,15 @@ typedef struct leadroute_store {
      * without `acknowledge` and `list_due`, so are acknowledgements and ticks. */
     /** Assignments committed at or after `since_ms` to `rep_id` (when
      *  `pool_id` is NULL) or from `pool_id` (when `rep_id` is NULL): how many,
-     *  and their summed value. Reassignments count for the new rep. */
+     *  and their summed value. Reassignments count for the new rep; an
+     *  assignment counts for its `pool_id` (else the commit's). */
     int (*window)(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
                   double *value);
     /** The holder of `key` acknowledged it at `at_ms`: its deadline no longer
      *  applies. Also give back, for speed-to-lead metrics, when the current
      *  assignment was made (`*assigned_ms`), to whom (`rep_id`, `rep_cap`
-     *  bytes) and from which pool (`pool_id`, `pool_cap` bytes; "" if none).
+     *  bytes) and from which pool (`pool_id`, `pool_cap` bytes; "" if none);
+     *  the buffers may be NULL with a size of 0, and long ids are truncated.
      *  LEADROUTE_ENOTFOUND if not claimed; acknowledging twice keeps the
      *  first time and returns LEADROUTE_EEXISTS. */
     int (*acknowledge)(void *user_data, const char *key, int64_t at_ms, int64_t *assigned_ms, char *rep_id,
