@@ -163,15 +163,13 @@ typedef struct lr__ms_rec {
 typedef struct lr__ms_slot {
     uint64_t hash;
     lr__ms_claim *claim;  /* NULL: empty */
+    int64_t due;          /* the record's deadline while it may come due, else 0: beside the
+                             claim, so a commit touches one line and list_due skips others */
 } lr__ms_slot;
 
 typedef struct lr__ms_shard {
     pthread_mutex_t lock;
     lr__ms_slot *slots;
-    /* beside each slot: the deadline of a held, unacknowledged lead claim,
-     * else 0. list_due scans this array alone and follows only due claims;
-     * lookups probe slots without it. */
-    int64_t *due;
     uint32_t mask, count;
     /* commits whose key is here: written under lock, summed on demand, so
      * no counter line is shared by every commit */
@@ -549,7 +547,6 @@ static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra
 {
     size_t size = (size_t)s->mask + 1, nsize = size;
     lr__ms_slot *slots;
-    int64_t *due;
     uint32_t i, nmask;
     if (((size_t)s->count + extra) * 2 <= size)
         return LEADROUTE_OK;
@@ -558,11 +555,8 @@ static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra
     if (nsize > ((size_t)1 << 31))
         return lr__error_set(LEADROUTE_ELIMIT, "too many claims in one store shard");
     slots = lr__calloc(&m->alloc, nsize, sizeof *slots);
-    due = slots ? lr__calloc(&m->alloc, nsize, sizeof *due) : NULL;
-    if (!due) {
-        lr__free(&m->alloc, slots);
+    if (!slots)
         return lr__error_nomem();
-    }
     nmask = (uint32_t)(nsize - 1);
     for (i = 0; i < size; i++) {
         if (s->slots[i].claim) {
@@ -570,13 +564,10 @@ static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra
             while (slots[j].claim)
                 j = (j + 1) & nmask;
             slots[j] = s->slots[i];
-            due[j] = s->due[i];
         }
     }
     lr__free(&m->alloc, s->slots);
-    lr__free(&m->alloc, s->due);
     s->slots = slots;
-    s->due = due;
     s->mask = nmask;
     return LEADROUTE_OK;
 }
@@ -596,12 +587,11 @@ static void lr__ms_shard_remove(lr__ms_shard *s, lr__ms_slot *at)
         if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
             continue;
         s->slots[i] = s->slots[j];
-        s->due[i] = s->due[j];
         i = j;
     }
     s->slots[i].claim = NULL;
     s->slots[i].hash = 0;
-    s->due[i] = 0;
+    s->slots[i].due = 0;
     s->count--;
 }
 
@@ -1157,7 +1147,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     knew->holder = rep;
     ksl->hash = kh;
     ksl->claim = knew;
-    ks->due[ksl - ks->slots] = lr__ms_due_of(knew);
+    ksl->due = lr__ms_due_of(knew);
     knew = NULL;
     if (from_prev)
         atomic_fetch_sub_explicit(&prev->open, 1, memory_order_relaxed);
@@ -1168,7 +1158,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         if (!asl->claim) {
             asl->hash = ah;
             asl->claim = anew;
-            as->due[asl - as->slots] = 0;
+            asl->due = 0;
             anew = NULL;
             as->count++;
         }
@@ -1251,7 +1241,7 @@ static int lr__ms_close(void *user_data, const char *key)
             cl->holder = NULL;
             cl->counted = 0;
             cl->has_rec = 0;
-            s->due[sl - s->slots] = 0;
+            sl->due = 0;
         } else {
             lr__ms_shard_remove(s, sl);
             lr__free(&m->alloc, cl);
@@ -1287,7 +1277,7 @@ static int lr__ms_close(void *user_data, const char *key)
     sl = lr__ms_shard_find(s, h, key, len);
     sl->hash = h;
     sl->claim = cl;
-    s->due[sl - s->slots] = 0;
+    sl->due = 0;
     s->count++;
     atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->lock);
@@ -1434,7 +1424,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
             r->acknowledged_ms = at_ms;
         else
             rc = LEADROUTE_EEXISTS;
-        s->due[sl - s->slots] = 0;
+        sl->due = 0;
         lr__ms_ack_out(cl, assigned_ms, rep_id, rep_cap, pool_id, pool_cap);
         pthread_mutex_unlock(&s->lock);
         if (rc == LEADROUTE_EEXISTS)
@@ -1487,7 +1477,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
     sl = lr__ms_shard_find(s, h, key, len);
     sl->hash = h;
     sl->claim = cl;
-    s->due[sl - s->slots] = 0;
+    sl->due = 0;
     s->count++;
     pthread_mutex_unlock(&s->lock);
     if (rc == LEADROUTE_EEXISTS)
@@ -1691,7 +1681,7 @@ static int lr__ms_list_due(void *user_data, int64_t now_ms, int (*each)(void *ct
             const lr__ms_slot *sl = &s->slots[j];
             const lr__ms_rec *r;
             void *to;
-            if (s->due[j] == 0 || s->due[j] > now_ms || !sl->claim || !(r = lr__ms_rec_of(sl->claim)))
+            if (sl->due == 0 || sl->due > now_ms || !sl->claim || !(r = lr__ms_rec_of(sl->claim)))
                 continue;
             if (!(to = lr__ms_buf_add(&m->alloc, &b, r->size))) {
                 rc = lr__error_nomem();
@@ -1763,10 +1753,8 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
     for (ready = 0; ready < LR_MS_SHARDS; ready++) {
         lr__ms_shard *s = &m->shards[ready].s;
         s->slots = lr__calloc(&a, LR_MS_FIRST_SLOTS, sizeof *s->slots);
-        s->due = s->slots ? lr__calloc(&a, LR_MS_FIRST_SLOTS, sizeof *s->due) : NULL;
-        if (!s->due || lr__ms_mutex_init(&s->lock) != 0) {
+        if (!s->slots || lr__ms_mutex_init(&s->lock) != 0) {
             lr__free(&a, s->slots);
-            lr__free(&a, s->due);
             goto nomem;
         }
         s->mask = LR_MS_FIRST_SLOTS - 1;
@@ -1787,7 +1775,6 @@ fail:
     for (i = 0; i < ready; i++) {
         pthread_mutex_destroy(&m->shards[i].s.lock);
         lr__free(&a, m->shards[i].s.slots);
-        lr__free(&a, m->shards[i].s.due);
     }
     lr__free(&a, m->shard_block);
     lr__free(&a, m);
@@ -1806,7 +1793,6 @@ void lr__memstore_free(lr__memstore *m)
         for (j = 0; j <= s->mask; j++)
             lr__free(&a, s->slots[j].claim);
         lr__free(&a, s->slots);
-        lr__free(&a, s->due);
         pthread_mutex_destroy(&s->lock);
     }
     lr__ms_dir_free(&m->reps, &a, lr__ms_rep_free);
