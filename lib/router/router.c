@@ -476,6 +476,19 @@ int leadroute_router_set_clock(leadroute_router *r, const leadroute_clock *v, vo
     return LEADROUTE_OK;
 }
 
+static const leadroute_field *lr__lead_find(const leadroute_lead *lead, const char *name)
+{
+    size_t i;
+    for (i = 0; i < lead->field_count; i++) {
+        const leadroute_field *f = lr__lead_field(lead, i);
+        /* the first two bytes rule out most fields without a call (both
+         * names have at least one byte and a NUL) */
+        if (f->name && f->name[0] == name[0] && f->name[1] == name[1] && strcmp(f->name, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
 /* ---- speed to lead ---------------------------------------------------------- */
 
 /* A counter's histogram, made on first use; losing the race frees ours. */
@@ -545,28 +558,23 @@ static int lr__parse_iso8601(const char *s, int64_t *out)
 /* When the lead was captured, from the captured field; 0 if unknown. */
 static int lr__captured_ms(const leadroute_router *r, const leadroute_lead *lead, int64_t *out)
 {
-    const leadroute_field *f;
-    size_t i;
-    for (i = 0; i < lead->field_count; i++) {
-        f = lr__lead_field(lead, i);
-        if (f->name && strcmp(f->name, r->captured_field) == 0 && f->value.version == LEADROUTE_VALUE_VERSION) {
-            if (f->value.type == LEADROUTE_VALUE_NUMBER && isfinite(f->value.number)) {
-                *out = (int64_t)f->value.number;
-                return 1;
-            }
-            if (f->value.type == LEADROUTE_VALUE_STRING && f->value.string) {
-                double x;
-                const char *t = f->value.string;
-                size_t n = strlen(t);
-                lr__trim(&t, &n);
-                if (n && lr__parse_number(t, n, &x) == 0) {
-                    *out = (int64_t)x;
-                    return 1;
-                }
-                return lr__parse_iso8601(f->value.string, out);
-            }
-            return 0;
+    const leadroute_field *f = lr__lead_find(lead, r->captured_field);
+    if (!f || f->value.version != LEADROUTE_VALUE_VERSION)
+        return 0;
+    if (f->value.type == LEADROUTE_VALUE_NUMBER && isfinite(f->value.number)) {
+        *out = (int64_t)f->value.number;
+        return 1;
+    }
+    if (f->value.type == LEADROUTE_VALUE_STRING && f->value.string) {
+        double x;
+        const char *t = f->value.string;
+        size_t n = strlen(t);
+        lr__trim(&t, &n);
+        if (n && lr__parse_number(t, n, &x) == 0) {
+            *out = (int64_t)x;
+            return 1;
         }
+        return lr__parse_iso8601(f->value.string, out);
     }
     return 0;
 }
@@ -611,17 +619,6 @@ static void lr__count_hit(lr__call *c)
             memory_order_relaxed);
 }
 
-static const leadroute_field *lr__lead_find(const leadroute_lead *lead, const char *name)
-{
-    size_t i;
-    for (i = 0; i < lead->field_count; i++) {
-        const leadroute_field *f = lr__lead_field(lead, i);
-        /* the first byte rules out most fields without a call */
-        if (f->name && f->name[0] == name[0] && strcmp(f->name, name) == 0)
-            return f;
-    }
-    return NULL;
-}
 
 static int lr__callback_failed(const char *what, int rc)
 {
