@@ -2554,9 +2554,66 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* Pending assignments: listing at INT64_MAX shows every unacknowledged one
+ * with a deadline, due or not; an acknowledged one and one without an SLA
+ * are not listed. */
+static int pending_count_each(void *ctx, const leadroute_assignment *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_list_pending(void **state)
+{
+    static const char table_csv[] = "kind,out:pool,out:sla_minutes:number\nsla,p,30\nnone,p,\n";
+    const char *pools[1] = { "p" };
+    leadroute_table *t = NULL;
+    leadroute_roster *ro = NULL;
+    leadroute_router *r = NULL;
+    leadroute_decision *d = NULL;
+    leadroute_rep rep;
+    leadroute_pool pool;
+    int n = 0, i;
+    (void)state;
+    assert_int_equal(leadroute_table_parse(&t, table_csv, strlen(table_csv), "p.csv", NULL), LEADROUTE_OK);
+    leadroute_rep_init(&rep, LEADROUTE_REP_VERSION);
+    rep.id = "solo";
+    rep.pools = pools;
+    rep.pool_count = 1;
+    leadroute_pool_init(&pool, LEADROUTE_POOL_VERSION);
+    pool.id = "p";
+    assert_int_equal(leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_new(&r, t, ro, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_decision_new(&d, NULL), LEADROUTE_OK);
+    for (i = 0; i < 4; i++) {
+        static const char *const ids[4] = { "a", "b", "c", "d" };
+        leadroute_field f[1] = { { "kind", LEADROUTE_VALUE_INIT } };
+        leadroute_lead lead = LEADROUTE_LEAD_INIT;
+        f[0].value.type = LEADROUTE_VALUE_STRING;
+        f[0].value.string = i == 3 ? "none" : "sla";
+        lead.id = ids[i];
+        lead.fields = f;
+        lead.field_count = 1;
+        assert_int_equal(leadroute_route(r, &lead, 0, d), LEADROUTE_OK);
+        assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+    }
+    assert_int_equal(leadroute_router_acknowledge(r, "b"), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_list_due(r, INT64_MAX, pending_count_each, &n), LEADROUTE_OK);
+    assert_int_equal(n, 2); /* a and c: b acknowledged, d without an SLA */
+    n = 0;
+    assert_int_equal(leadroute_router_list_due(r, 0, pending_count_each, &n), LEADROUTE_OK);
+    assert_int_equal(n, 0); /* none due at the epoch */
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+    leadroute_roster_unref(ro);
+    leadroute_table_unref(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_pending),
         cmocka_unit_test_teardown(test_caps_rolling, free_leftovers),
         cmocka_unit_test_teardown(test_caps_zero_pauses, free_leftovers),
         cmocka_unit_test_teardown(test_caps_pool, free_leftovers),
