@@ -49,6 +49,7 @@ void leadroute_decision_free(leadroute_decision *d)
     lr__free(&a, d->scratch);
     lr__free(&a, d->state_buf);
     lr__free(&a, d->wcache.text);
+    lr__free(&a, d->vbuf);
     lr__free(&a, d->wcache.pass);
     lr__free(&a, d->next_buf);
     lr__free(&a, d);

@@ -171,6 +171,8 @@ struct leadroute_decision {
     char *state_buf, *next_buf;   /* pool state read and written, kept between calls */
     size_t state_cap, next_cap;
     lr__wcache wcache;
+    void *vbuf;                   /* value-balancing scratch, kept between calls */
+    size_t vbuf_cap;
 };
 
 /* Append a string to the decision's text; returns its offset, LR_NONE on ENOMEM. */

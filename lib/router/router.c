@@ -1182,10 +1182,17 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
     uint32_t i;
     int rc, pick, history = 0;
     size_t bytes = (3 * sizeof(double) + sizeof(uint64_t) + sizeof(int64_t) + 1) * (size_t)n;
-    void *mem = lr__malloc(&d->alloc, bytes);
+    void *mem;
     const char *q, *end = state + len;
-    if (!mem)
-        return lr__error_nomem();
+    /* scratch kept in the decision: routing allocates only to grow it */
+    if (d->vbuf_cap < bytes) {
+        void *grown = lr__realloc(&d->alloc, d->vbuf, d->vbuf_cap, bytes);
+        if (!grown)
+            return lr__error_nomem();
+        d->vbuf = grown;
+        d->vbuf_cap = bytes;
+    }
+    mem = d->vbuf;
     value = mem;
     offset = value + n;
     count = (uint64_t *)(offset + n);
@@ -1289,7 +1296,6 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
     }
     rc = pick;
 done:
-    lr__free(&d->alloc, mem);
     return rc;
 }
 
