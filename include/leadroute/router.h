@@ -517,8 +517,9 @@ LEADROUTE_API int leadroute_router_close(leadroute_router *router, const char *k
 LEADROUTE_API size_t leadroute_router_pending_count(leadroute_router *router);
 
 /**
- * Copy pending notification `index` (oldest first): its dedupe key and rep
- * id into the buffers. @return LEADROUTE_OK, ERANGE. Thread-safe.
+ * Copy pending notification `index` (oldest first): its dedupe key (plain,
+ * as the lead gave it; the notification itself names it `lead:<key>`) and
+ * rep id into the buffers. @return LEADROUTE_OK, ERANGE. Thread-safe.
  */
 LEADROUTE_API int leadroute_router_pending(leadroute_router *router, size_t index, char *key, size_t key_cap,
                                            char *rep_id, size_t rep_cap);
