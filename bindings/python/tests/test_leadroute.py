@@ -1,0 +1,294 @@
+"""Tests of the leadroute ctypes bindings against the built library."""
+
+import gc
+import os
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import leadroute as lr  # noqa: E402
+
+NOW = 1772357400125
+
+TABLE = """#! name: py test
+#! version: 7
+rule,kind,score:number,out:pool,out:queue,out:status,out:sla_minutes:number,out:tags
+hot,a,>= 90,p,,hot,5,vip
+plain,a,-,p,,,10,
+queued,q,-,,triage,,,
+"""
+
+
+def two_rep_roster(**pool):
+    reps = [{"id": "alice", "pools": ["p"]}, {"id": "bob", "pools": ["p"]}]
+    return lr.Roster.from_dicts(reps, [dict(id="p", **pool)])
+
+
+class TableTests(unittest.TestCase):
+    def test_parse_and_evaluate(self):
+        t = lr.Table.parse(TABLE, "t.csv")
+        self.assertEqual(t.name, "py test")
+        self.assertEqual(t.version, "7")
+        self.assertEqual(t.rules, ["hot", "plain", "queued"])
+        self.assertEqual(t.inputs, ["kind", "score"])
+        self.assertEqual(t.outputs, ["pool", "queue", "status", "sla_minutes", "tags"])
+        self.assertIsInstance(t.hash, int)
+        self.assertEqual(t.hash, lr.Table.parse(TABLE + "# only a comment\n").hash)
+        m = t.evaluate({"kind": "a", "score": 95})
+        self.assertEqual([x.rule for x in m], ["hot"])
+        self.assertEqual(m[0].outputs, {"pool": "p", "queue": None, "status": "hot", "sla_minutes": 5.0,
+                                        "tags": "vip"})
+        self.assertEqual([x.rule for x in t.evaluate({"kind": "a", "score": 10})], ["plain"])
+        self.assertEqual(t.evaluate({"kind": "zzz"}), [])
+
+    def test_value_kinds(self):
+        t = lr.Table.parse("rule,ok:bool,tags:set,n:number,out:x\n"
+                           "r1,true,\"a, b\",-,yes\nr2,-,-,null,missing\n")
+        self.assertEqual(t.evaluate({"ok": True, "tags": ["b", "z"], "n": 3})[0].rule, "r1")
+        self.assertEqual(t.evaluate({"ok": False, "n": None})[0].rule, "r2")
+        with self.assertRaises(TypeError):
+            t.evaluate({"ok": object()})
+        with self.assertRaises(lr.LeadError):
+            t.evaluate({"n": float("nan")})
+
+    def test_parse_error_attributes(self):
+        with self.assertRaises(lr.ParseError) as cm:
+            lr.Table.parse("rule,kind\nr1,a\nr2,>> 3\n", "bad.csv")
+        e = cm.exception
+        self.assertIsInstance(e, lr.LeadrouteError)
+        self.assertEqual(e.code, -4)
+        self.assertEqual(e.file, "bad.csv")
+        self.assertEqual(e.line, 3)
+        self.assertGreater(e.column, 0)
+        self.assertIn("bad.csv:3:", str(e))
+
+    def test_load_missing_file(self):
+        with self.assertRaises(lr.LeadrouteIOError) as cm:
+            lr.Table.load("/nonexistent/table.csv")
+        self.assertEqual(cm.exception.code, -9)
+
+    def test_context_manager_closes_once(self):
+        with lr.Table.parse(TABLE) as t:
+            self.assertEqual(len(t.rules), 3)
+        with self.assertRaises(ValueError):
+            t.rules
+        t.close()  # second close is a no-op
+
+
+class RosterTests(unittest.TestCase):
+    def test_from_dicts_and_parse(self):
+        ro = lr.Roster.from_dicts(
+            [{"id": "bob", "pools": ["p"], "skills": {"languages": ["en", "de"]}, "weight": 2},
+             {"id": "alice", "pools": ["p"]}],
+            [{"id": "p", "strategy": "weighted", "filters": [("language", "languages")]}])
+        self.assertEqual(ro.reps, ["alice", "bob"])
+        self.assertEqual(ro.pools, ["p"])
+        text = "#! pools\nid,strategy\np,round_robin\n#! reps\nid,pools\nx,p\n"
+        self.assertEqual(lr.Roster.parse(text).reps, ["x"])
+
+    def test_bad_roster(self):
+        with self.assertRaises(lr.LeadrouteError):
+            lr.Roster.from_dicts([{"id": "a", "pools": ["nope"]}], [{"id": "p"}])
+        with self.assertRaises(ValueError):
+            lr.Roster.from_dicts([], [{"id": "p", "strategy": "fast"}])
+
+
+class RouterTests(unittest.TestCase):
+    def setUp(self):
+        self.table = lr.Table.parse(TABLE, "t.csv")
+        self.now = NOW
+
+    def router(self, roster=None, **kw):
+        kw.setdefault("clock", lambda: self.now)
+        return lr.Router(self.table, roster or two_rep_roster(), **kw)
+
+    def test_round_robin(self):
+        r = self.router()
+        reps = [r.route("L%d" % i, {"kind": "a"}).rep for i in range(4)]
+        self.assertEqual(reps, ["alice", "bob", "alice", "bob"])
+        d = r.route("L9", {"kind": "a", "score": 99}, trace=True)
+        self.assertEqual(d.status, "assigned")
+        self.assertEqual((d.pool, d.rule, d.label, d.tags, d.sla_minutes), ("p", "hot", "hot", "vip", 5.0))
+        self.assertEqual(d.table_hash, self.table.hash)
+        self.assertEqual({c.rep: c.verdict for c in d.candidates}, {"alice": "chosen", "bob": "eligible"})
+        self.assertIn("alice", d.explain_text())
+        self.assertEqual(d.explain_json()["rep"], "alice")
+
+    def test_queue_and_dry_run(self):
+        r = self.router()
+        d = r.route("Q1", {"kind": "q"})
+        self.assertEqual((d.status, d.queue, d.rep), ("queued", "triage", None))
+        d = r.route("L1", {"kind": "a"}, dry_run=True)
+        self.assertEqual(d.rep, "alice")
+        self.assertEqual(r.route("L1", {"kind": "a"}).rep, "alice")  # dry run changed nothing
+
+    def test_dedupe_existing(self):
+        r = self.router(dedupe_field="email")
+        first = r.route("L1", {"kind": "a", "email": "x@example.com"})
+        again = r.route("L2", {"kind": "a", "email": "x@example.com"})
+        self.assertEqual(first.status, "assigned")
+        self.assertEqual(again.status, "existing")
+        self.assertEqual(again.rep, first.rep)
+        with self.assertRaises(lr.LeadError):
+            r.route("L3", {"kind": "a"})  # no dedupe key
+
+    def test_notify_receives_assignments(self):
+        seen = []
+        r = self.router(notify=seen.append)
+        d = r.route("L1", {"kind": "a"})
+        self.assertTrue(d.notified)
+        self.assertEqual(len(seen), 1)
+        a = seen[0]
+        # The store key is namespaced (docs/router.md): "lead:<dedupe key>".
+        self.assertEqual((a.key, a.lead_id, a.rep, a.pool, a.rule), ("lead:L1", "L1", "alice", "p", "plain"))
+        self.assertEqual(a.at_ms, NOW)
+        self.assertEqual(a.deadline_ms, NOW + 10 * 60000)
+        self.assertEqual(a.table_hash, self.table.hash)
+        self.assertIsNone(a.previous)
+
+    def test_availability_makes_rep_away(self):
+        asked = []
+
+        def avail(rep, lead_id, fields, now_ms):
+            asked.append((rep, lead_id, fields.get("kind"), now_ms))
+            return "vacation" if rep == "alice" else True
+
+        r = self.router(availability=avail)
+        d = r.route("L1", {"kind": "a"}, trace=True)
+        self.assertEqual(d.rep, "bob")
+        by_rep = {c.rep: c for c in d.candidates}
+        self.assertEqual(by_rep["alice"].verdict, "away")
+        self.assertEqual(by_rep["alice"].detail, "vacation")
+        self.assertEqual(by_rep["bob"].verdict, "chosen")
+        self.assertIn(("alice", "L1", "a", NOW), asked)
+
+    def test_exception_in_callback_surfaces(self):
+        class Boom(Exception):
+            pass
+
+        def avail(rep, lead_id, fields, now_ms):
+            raise Boom("no directory")
+
+        r = self.router(availability=avail)
+        with self.assertRaises(Boom) as cm:
+            r.route("L1", {"kind": "a"})
+        self.assertIsInstance(cm.exception.__cause__, lr.CallbackError)
+        # Nothing was changed: after removing the failing callback, alice is first.
+        r.set_availability(None)
+        self.assertEqual(r.route("L1", {"kind": "a"}).rep, "alice")
+
+        def bad_notify(a):
+            raise Boom("smtp down")
+
+        r2 = self.router(notify=bad_notify)
+        with self.assertRaises(Boom):
+            r2.route("L1", {"kind": "a"})
+        # The assignment stands (a notify failure is not a routing failure).
+        self.assertEqual(r2.route("L1", {"kind": "a"}).status, "existing")
+
+    def test_exception_in_clock_surfaces(self):
+        def clock():
+            raise KeyError("no time")
+
+        r = self.router(clock=clock)
+        with self.assertRaises(KeyError):
+            r.route("L1", {"kind": "a"})
+        r.set_clock(lambda: NOW)
+        self.assertEqual(r.route("L2", {"kind": "a"}).status, "assigned")
+
+    def test_clock_and_tick_reassignment(self):
+        seen = []
+        r = self.router(notify=seen.append)
+        d = r.route("L1", {"kind": "a"})
+        self.assertEqual(d.rep, "alice")
+        self.assertEqual(r.tick(NOW + 10 * 60000 - 1)["due"], 0)
+        self.now = NOW + 11 * 60000
+        stats = r.tick(self.now, lookup=lambda key: {"kind": "a"})
+        self.assertEqual(stats["due"], 1)
+        self.assertEqual(stats["reassigned"], 1)
+        self.assertEqual(seen[-1].rep, "bob")
+        self.assertEqual(seen[-1].previous, "alice")
+        self.assertEqual(seen[-1].hops, 1)
+        r.acknowledge("L1")
+        self.assertEqual(r.tick(self.now + 10 ** 9)["due"], 0)
+        r.close("L1")
+        with self.assertRaises(lr.NotFoundError):
+            r.close("L1")
+
+    def test_metrics(self):
+        r = self.router()
+        for i in range(3):
+            r.route("L%d" % i, {"kind": "a"})
+        r.route("N", {"kind": "none"})
+        m = r.metrics()
+        self.assertEqual(m["routed"], 3)
+        self.assertEqual(m["reps"], {"alice": 2, "bob": 1})
+        self.assertEqual(m["rules"]["plain"], 3)
+        self.assertEqual(m["unrouted"]["no_rule"], 1)
+
+    def test_set_table_and_roster(self):
+        r = self.router()
+        r.set_table(lr.Table.parse("rule,kind,out:queue\nall,-,everything\n"))
+        self.assertEqual(r.route("L1", {"kind": "a"}).queue, "everything")
+        r.set_table(self.table)
+        r.set_roster(lr.Roster.from_dicts([{"id": "zed", "pools": ["p"]}], [{"id": "p"}]))
+        self.assertEqual(r.route("L2", {"kind": "a"}).rep, "zed")
+
+    def test_gc_while_c_holds_callbacks(self):
+        seen = []
+
+        def make():
+            # Only the router keeps these closures alive.
+            return (lambda a: seen.append(a.rep)), (lambda rep, lid, f, now: rep != "alice"), (lambda: NOW)
+
+        notify, avail, clock = make()
+        r = lr.Router(lr.Table.parse(TABLE), two_rep_roster(), notify=notify, availability=avail, clock=clock)
+        del notify, avail, clock
+        gc.collect()
+        d = r.route("L1", {"kind": "a"})
+        gc.collect()
+        d2 = r.route("L2", {"kind": "a"})
+        self.assertEqual((d.rep, d2.rep), ("bob", "bob"))
+        self.assertEqual(seen, ["bob", "bob"])
+
+    def test_threads_route_concurrently(self):
+        count = [0]
+        lock = threading.Lock()
+
+        def notify(a):
+            with lock:
+                count[0] += 1
+
+        r = self.router(notify=notify)
+        errors = []
+        reps = []
+
+        def worker(n):
+            try:
+                for i in range(200):
+                    reps.append(r.route("T%d-%d" % (n, i), {"kind": "a"}).rep)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(reps), 800)
+        self.assertEqual(count[0], 800)
+        self.assertEqual(reps.count("alice"), 400)  # round robin stays exact under contention
+        self.assertEqual(r.metrics()["routed"], 800)
+
+
+class VersionTests(unittest.TestCase):
+    def test_version(self):
+        self.assertEqual(lr.version_number() // 10000, 0)
+        self.assertTrue(lr.version().startswith("0."))
+
+
+if __name__ == "__main__":
+    unittest.main()
