@@ -437,6 +437,30 @@ static void lr__ms_pool_free(const lr__alloc *a, lr__ms_named *e)
     lr__free(a, p->block);
 }
 
+/* Name a new directory entry: `id` copied to `name` (room after the entry). */
+static void lr__ms_named_init(lr__ms_named *n, char *name, const char *id, uint32_t len, uint64_t h)
+{
+    memcpy(name, id, len);
+    name[len] = '\0';
+    n->hash = h;
+    n->name = name;
+    n->len = len;
+}
+
+/* Publish a new entry; if another thread published one of the same name
+ * first, ours is freed and theirs is the answer. */
+static int lr__ms_publish(lr__memstore *m, lr__ms_dir *dir, lr__ms_named *n,
+                          void (*free_entry)(const lr__alloc *, lr__ms_named *), lr__ms_named **out)
+{
+    lr__ms_named *got;
+    int rc = lr__ms_dir_insert(dir, &m->alloc, n, &got);
+    if (rc != LEADROUTE_OK || got != n)
+        free_entry(&m->alloc, n);
+    if (rc == LEADROUTE_OK)
+        *out = got;
+    return rc;
+}
+
 static lr__ms_rep *lr__ms_rep_find(lr__memstore *m, const char *id, uint32_t len, uint64_t h)
 {
     return (lr__ms_rep *)lr__ms_dir_find(&m->reps, h, id, len);
@@ -447,7 +471,6 @@ static int lr__ms_rep_get(lr__memstore *m, const char *id, uint32_t len, uint64_
     lr__ms_rep *r = lr__ms_rep_find(m, id, len, h);
     lr__ms_named *got;
     void *block;
-    char *name;
     int rc;
     if (r) {
         *out = r;
@@ -456,12 +479,7 @@ static int lr__ms_rep_get(lr__memstore *m, const char *id, uint32_t len, uint64_
     r = lr__ms_alloc_lines(&m->alloc, sizeof *r + (size_t)len + 1, &block);
     if (!r)
         return lr__error_nomem();
-    name = (char *)(r + 1);
-    memcpy(name, id, len);
-    name[len] = '\0';
-    r->n.hash = h;
-    r->n.name = name;
-    r->n.len = len;
+    lr__ms_named_init(&r->n, (char *)(r + 1), id, len, h);
     r->block = block;
     atomic_init(&r->open, 0);
     lr__ms_log_init(&r->log);
@@ -469,10 +487,7 @@ static int lr__ms_rep_get(lr__memstore *m, const char *id, uint32_t len, uint64_
         lr__free(&m->alloc, block);
         return lr__error_nomem();
     }
-    rc = lr__ms_dir_insert(&m->reps, &m->alloc, &r->n, &got);
-    if (rc != LEADROUTE_OK || got != &r->n)
-        lr__ms_rep_free(&m->alloc, &r->n);
-    if (rc == LEADROUTE_OK)
+    if ((rc = lr__ms_publish(m, &m->reps, &r->n, lr__ms_rep_free, &got)) == LEADROUTE_OK)
         *out = (lr__ms_rep *)got;
     return rc;
 }
@@ -487,7 +502,6 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
     lr__ms_pool *p = lr__ms_pool_find(m, id, len, h);
     lr__ms_named *got;
     void *block;
-    char *name;
     int rc;
     if (p) {
         *out = p;
@@ -501,21 +515,13 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
         return lr__error_nomem();
     }
     lr__ms_log_init(&p->log);
-    name = (char *)(p + 1);
-    memcpy(name, id, len);
-    name[len] = '\0';
-    p->n.hash = h;
-    p->n.name = name;
-    p->n.len = len;
+    lr__ms_named_init(&p->n, (char *)(p + 1), id, len, h);
     p->block = block;
     p->written = 0;
     p->version = 0;
     p->state = NULL;
     p->len = p->cap = 0;
-    rc = lr__ms_dir_insert(&m->pools, &m->alloc, &p->n, &got);
-    if (rc != LEADROUTE_OK || got != &p->n)
-        lr__ms_pool_free(&m->alloc, &p->n);
-    if (rc == LEADROUTE_OK)
+    if ((rc = lr__ms_publish(m, &m->pools, &p->n, lr__ms_pool_free, &got)) == LEADROUTE_OK)
         *out = (lr__ms_pool *)got;
     return rc;
 }
