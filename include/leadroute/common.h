@@ -88,7 +88,8 @@ typedef struct leadroute_error {
 LEADROUTE_API const char *leadroute_strerror(int code);
 
 /**
- * The last error raised on the calling thread.
+ * The last error raised on the calling thread. Successful calls do not
+ * clear it (as errno), so read it only after a call that failed.
  * @return never NULL; valid until the next libleadroute call on this thread.
  * Thread-safe (each thread has its own).
  */

@@ -199,6 +199,23 @@ LEADROUTE_API size_t leadroute_roster_pool_count(const leadroute_roster *roster)
 /** Id of pool `index` in id order, owned by the roster; NULL if out of range. */
 LEADROUTE_API const char *leadroute_roster_pool_id(const leadroute_roster *roster, size_t index);
 
+/**
+ * Rep `index` (id order, as leadroute_roster_rep_id()) as the roster holds
+ * it. The caller sets out->version; the library fills the fields of that
+ * version. Strings and arrays point into the roster and stay valid while it
+ * lives. Skill items come back normalised (trimmed, case-folded, sorted,
+ * unique), skills sorted by name; pools in the order given.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL (NULL), LEADROUTE_EVERSION
+ *         (out->version 0 or newer than the library), LEADROUTE_ERANGE
+ *         (index out of range). Thread-safe.
+ */
+LEADROUTE_API int leadroute_roster_rep(const leadroute_roster *roster, size_t index, leadroute_rep *out);
+
+/** Pool `index` (id order), filled the same way; ids of fallback, default
+ *  owner and escalation pool/owner as strings (NULL when none); tiers as
+ *  the roster keeps them (highest min_score first). Same errors. */
+LEADROUTE_API int leadroute_roster_pool(const leadroute_roster *roster, size_t index, leadroute_pool *out);
+
 /* ---- host callbacks ------------------------------------------------------ */
 
 /** An assignment, as handed to the store and to notify. Borrowed for the call. */

@@ -69,6 +69,14 @@ typedef struct lr__pool {
     const lr__skill **fskills;    /* [filter * nmembers + member]: the member's set for that filter, or NULL */
 } lr__pool;
 
+/* What leadroute_roster_rep() hands out that lr__rep does not hold in public
+ * form. Made once at creation and kept apart from lr__rep, so routing never
+ * touches it and reading it back allocates nothing. */
+typedef struct lr__rep_view {
+    const char **pools;           /* pool ids, in the order given, each once */
+    leadroute_field *skills;      /* one set of normalised items per lr__skill, same order */
+} lr__rep_view;
+
 struct leadroute_roster {
     atomic_uint refs;
     lr__alloc alloc;
@@ -77,6 +85,7 @@ struct leadroute_roster {
     uint32_t nreps;
     lr__pool *pools;              /* sorted by id */
     uint32_t npools;
+    lr__rep_view *views;          /* per rep, same index */
 };
 
 /* Index of the rep / pool with this id, or LR_NONE. */

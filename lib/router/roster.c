@@ -360,6 +360,34 @@ static int lr__check_cycles(const leadroute_roster *ro, uint8_t *mark)
     return LEADROUTE_OK;
 }
 
+/* The public form of each rep's pools and skills, for leadroute_roster_rep(). */
+static int lr__make_views(leadroute_roster *ro)
+{
+    uint32_t i, k;
+    ro->views = lr__arena_zalloc(&ro->arena, sizeof *ro->views * ((size_t)ro->nreps + 1));
+    if (!ro->views)
+        return lr__error_nomem();
+    for (i = 0; i < ro->nreps; i++) {
+        const lr__rep *r = &ro->reps[i];
+        lr__rep_view *v = &ro->views[i];
+        v->pools = lr__arena_alloc(&ro->arena, sizeof *v->pools * ((size_t)r->npools + 1));
+        v->skills = lr__arena_zalloc(&ro->arena, sizeof *v->skills * ((size_t)r->nskills + 1));
+        if (!v->pools || !v->skills)
+            return lr__error_nomem();
+        for (k = 0; k < r->npools; k++)
+            v->pools[k] = ro->pools[r->pools[k]].id;
+        for (k = 0; k < r->nskills; k++) {
+            leadroute_value *val = &v->skills[k].value;
+            v->skills[k].name = r->skills[k].name;
+            val->version = LEADROUTE_VALUE_VERSION;
+            val->type = LEADROUTE_VALUE_SET;
+            val->items = (const char *const *)r->skills[k].items;
+            val->item_count = r->skills[k].nitems;
+        }
+    }
+    return LEADROUTE_OK;
+}
+
 int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep_count,
                          const leadroute_pool *pools, size_t pool_count, const leadroute_allocator *allocator)
 {
@@ -494,7 +522,7 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
         }
     }
     memset(nmem, 0, sizeof *nmem * (pool_count + 1));
-    if ((rc = lr__check_cycles(ro, (uint8_t *)nmem)) != 0)
+    if ((rc = lr__check_cycles(ro, (uint8_t *)nmem)) != 0 || (rc = lr__make_views(ro)) != 0)
         goto fail;
     lr__free(&a, nmem);
     *out = ro;
@@ -536,4 +564,87 @@ size_t leadroute_roster_pool_count(const leadroute_roster *roster)
 const char *leadroute_roster_pool_id(const leadroute_roster *roster, size_t index)
 {
     return roster && index < roster->npools ? roster->pools[index].id : NULL;
+}
+
+int leadroute_roster_rep(const leadroute_roster *roster, size_t index, leadroute_rep *out)
+{
+    leadroute_rep rep = LEADROUTE_REP_INIT;
+    const lr__rep *r;
+    if (!roster || !out)
+        return lr__error_set(LEADROUTE_EINVAL, "roster and out must not be NULL");
+    if (out->version == 0 || out->version > LEADROUTE_REP_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "rep version %u is not supported (1..%u)", out->version,
+                             LEADROUTE_REP_VERSION);
+    if (index >= roster->nreps)
+        return lr__error_set(LEADROUTE_ERANGE, "rep %zu of %u", index, roster->nreps);
+    r = &roster->reps[index];
+    rep.version = out->version;
+    rep.id = r->id;
+    rep.name = r->name;
+    rep.pools = roster->views[index].pools;
+    rep.pool_count = r->npools;
+    rep.weight = r->weight;
+    rep.capacity = r->capacity;
+    rep.tier = r->tier;
+    rep.skills = roster->views[index].skills;
+    rep.skill_count = r->nskills;
+    rep.active = r->active;
+    rep.cap_day = r->caps[0];
+    rep.cap_week = r->caps[1];
+    rep.cap_month = r->caps[2];
+    /* version 1 is the whole struct; a later version must copy only the
+     * fields of the caller's version */
+    *out = rep;
+    return LEADROUTE_OK;
+}
+
+/* The id behind a pool's reference to a pool or a rep; NULL for LR_NONE. */
+static const char *lr__pool_ref(const leadroute_roster *ro, uint32_t pool)
+{
+    return pool == LR_NONE ? NULL : ro->pools[pool].id;
+}
+
+static const char *lr__rep_ref(const leadroute_roster *ro, uint32_t rep)
+{
+    return rep == LR_NONE ? NULL : ro->reps[rep].id;
+}
+
+int leadroute_roster_pool(const leadroute_roster *roster, size_t index, leadroute_pool *out)
+{
+    leadroute_pool pool = LEADROUTE_POOL_INIT;
+    const lr__pool *p;
+    if (!roster || !out)
+        return lr__error_set(LEADROUTE_EINVAL, "roster and out must not be NULL");
+    if (out->version == 0 || out->version > LEADROUTE_POOL_VERSION)
+        return lr__error_set(LEADROUTE_EVERSION, "pool version %u is not supported (1..%u)", out->version,
+                             LEADROUTE_POOL_VERSION);
+    if (index >= roster->npools)
+        return lr__error_set(LEADROUTE_ERANGE, "pool %zu of %u", index, roster->npools);
+    p = &roster->pools[index];
+    pool.version = out->version;
+    pool.id = p->id;
+    pool.strategy = p->strategy;
+    pool.filters = p->filters;
+    pool.filter_count = p->nfilters;
+    pool.score_field = p->score_field;
+    pool.tiers = p->tiers;
+    pool.tier_count = p->ntiers;
+    pool.fallback = lr__pool_ref(roster, p->fallback);
+    pool.on_empty = p->on_empty;
+    pool.default_owner = lr__rep_ref(roster, p->default_owner);
+    pool.queue = p->queue;
+    pool.owner_first = p->owner_first;
+    pool.cap_day = p->caps[0];
+    pool.cap_week = p->caps[1];
+    pool.cap_month = p->caps[2];
+    pool.sla_minutes = p->sla_minutes;
+    pool.max_hops = p->max_hops;
+    pool.escalation_pool = lr__pool_ref(roster, p->escalation_pool);
+    pool.escalation_owner = lr__rep_ref(roster, p->escalation_owner);
+    pool.calibration = p->calibration;
+    pool.value_field = p->value_field;
+    pool.value_window_days = p->value_window_days;
+    /* as for reps: version 1 is the whole struct */
+    *out = pool;
+    return LEADROUTE_OK;
 }

@@ -1253,6 +1253,583 @@ static void test_new_versions(void **state)
     assert_null(ro);
 }
 
+/* ---- reading reps and pools back ------------------------------------------- */
+
+static void expect_same_string(const char *want, const char *got, const char *what, const char *owner)
+{
+    if (want == NULL && got == NULL)
+        return;
+    if (want == NULL || got == NULL || strcmp(want, got) != 0)
+        fail_msg("%s of '%s': expected %s%s%s, got %s%s%s", what, owner, want ? "'" : "", want ? want : "NULL",
+                 want ? "'" : "", got ? "'" : "", got ? got : "NULL", got ? "'" : "");
+}
+
+/* Every field of two reps, strings and arrays by content. */
+static void expect_same_rep(const leadroute_rep *want, const leadroute_rep *got)
+{
+    const char *id = want->id ? want->id : "(null)";
+    assert_int_equal(got->version, want->version);
+    expect_same_string(want->id, got->id, "id", id);
+    expect_same_string(want->name, got->name, "name", id);
+    if (got->pool_count != want->pool_count)
+        fail_msg("rep '%s': %zu pools, expected %zu", id, got->pool_count, want->pool_count);
+    assert_true(got->pool_count == 0 || got->pools != NULL);
+    for (size_t i = 0; i < want->pool_count; i++)
+        expect_same_string(want->pools[i], got->pools[i], "pool", id);
+    if (got->weight != want->weight)
+        fail_msg("rep '%s': weight %g, expected %g", id, got->weight, want->weight);
+    assert_int_equal(got->capacity, want->capacity);
+    assert_int_equal(got->tier, want->tier);
+    assert_int_equal(got->active, want->active);
+    assert_int_equal(got->cap_day, want->cap_day);
+    assert_int_equal(got->cap_week, want->cap_week);
+    assert_int_equal(got->cap_month, want->cap_month);
+    if (got->skill_count != want->skill_count)
+        fail_msg("rep '%s': %zu skill sets, expected %zu", id, got->skill_count, want->skill_count);
+    assert_true(got->skill_count == 0 || got->skills != NULL);
+    for (size_t i = 0; i < want->skill_count; i++) {
+        const leadroute_field *w = &want->skills[i], *g = &got->skills[i];
+        expect_same_string(w->name, g->name, "skill set", id);
+        assert_int_equal(g->value.version, w->value.version);
+        assert_int_equal(g->value.type, w->value.type);
+        if (g->value.item_count != w->value.item_count)
+            fail_msg("rep '%s', skill '%s': %zu items, expected %zu", id, w->name, g->value.item_count,
+                     w->value.item_count);
+        assert_true(g->value.item_count == 0 || g->value.items != NULL);
+        for (size_t k = 0; k < w->value.item_count; k++)
+            expect_same_string(w->value.items[k], g->value.items[k], "skill item", id);
+    }
+}
+
+/* Every field of two pools. */
+static void expect_same_pool(const leadroute_pool *want, const leadroute_pool *got)
+{
+    const char *id = want->id ? want->id : "(null)";
+    assert_int_equal(got->version, want->version);
+    expect_same_string(want->id, got->id, "id", id);
+    assert_int_equal(got->strategy, want->strategy);
+    if (got->filter_count != want->filter_count)
+        fail_msg("pool '%s': %zu filters, expected %zu", id, got->filter_count, want->filter_count);
+    assert_true(got->filter_count == 0 || got->filters != NULL);
+    for (size_t i = 0; i < want->filter_count; i++) {
+        expect_same_string(want->filters[i].field, got->filters[i].field, "filter field", id);
+        expect_same_string(want->filters[i].skill, got->filters[i].skill, "filter skill", id);
+    }
+    expect_same_string(want->score_field, got->score_field, "score field", id);
+    if (got->tier_count != want->tier_count)
+        fail_msg("pool '%s': %zu tiers, expected %zu", id, got->tier_count, want->tier_count);
+    assert_true(got->tier_count == 0 || got->tiers != NULL);
+    for (size_t i = 0; i < want->tier_count; i++) {
+        if (got->tiers[i].min_score != want->tiers[i].min_score)
+            fail_msg("pool '%s': tier %zu score %g, expected %g", id, i, got->tiers[i].min_score,
+                     want->tiers[i].min_score);
+        assert_int_equal(got->tiers[i].min_tier, want->tiers[i].min_tier);
+    }
+    expect_same_string(want->fallback, got->fallback, "fallback", id);
+    assert_int_equal(got->on_empty, want->on_empty);
+    expect_same_string(want->default_owner, got->default_owner, "default owner", id);
+    expect_same_string(want->queue, got->queue, "queue", id);
+    assert_int_equal(got->owner_first, want->owner_first);
+    assert_int_equal(got->cap_day, want->cap_day);
+    assert_int_equal(got->cap_week, want->cap_week);
+    assert_int_equal(got->cap_month, want->cap_month);
+    if (got->sla_minutes != want->sla_minutes)
+        fail_msg("pool '%s': sla_minutes %g, expected %g", id, got->sla_minutes, want->sla_minutes);
+    assert_int_equal(got->max_hops, want->max_hops);
+    expect_same_string(want->escalation_pool, got->escalation_pool, "escalation pool", id);
+    expect_same_string(want->escalation_owner, got->escalation_owner, "escalation owner", id);
+    assert_int_equal(got->calibration, want->calibration);
+    expect_same_string(want->value_field, got->value_field, "value field", id);
+    assert_int_equal(got->value_window_days, want->value_window_days);
+}
+
+/* Everything a roster holds, read back through the public API. */
+typedef struct readback {
+    leadroute_rep *reps;
+    size_t nreps;
+    leadroute_pool *pools;
+    size_t npools;
+} readback;
+
+static void read_back(const leadroute_roster *ro, readback *rb)
+{
+    rb->nreps = leadroute_roster_rep_count(ro);
+    rb->npools = leadroute_roster_pool_count(ro);
+    rb->reps = calloc(rb->nreps + 1, sizeof *rb->reps);
+    rb->pools = calloc(rb->npools + 1, sizeof *rb->pools);
+    assert_non_null(rb->reps);
+    assert_non_null(rb->pools);
+    for (size_t i = 0; i < rb->nreps; i++) {
+        /* start from garbage: every field must be written */
+        memset(&rb->reps[i], 0xa5, sizeof rb->reps[i]);
+        rb->reps[i].version = LEADROUTE_REP_VERSION;
+        assert_int_equal(leadroute_roster_rep(ro, i, &rb->reps[i]), LEADROUTE_OK);
+        assert_string_equal(rb->reps[i].id, leadroute_roster_rep_id(ro, i));
+    }
+    for (size_t i = 0; i < rb->npools; i++) {
+        memset(&rb->pools[i], 0xa5, sizeof rb->pools[i]);
+        rb->pools[i].version = LEADROUTE_POOL_VERSION;
+        assert_int_equal(leadroute_roster_pool(ro, i, &rb->pools[i]), LEADROUTE_OK);
+        assert_string_equal(rb->pools[i].id, leadroute_roster_pool_id(ro, i));
+    }
+}
+
+static void readback_free(readback *rb)
+{
+    free(rb->reps);
+    free(rb->pools);
+}
+
+/* A roster built from what `a` reads back equals `a`, field by field. */
+static void expect_round_trip(const leadroute_roster *a)
+{
+    readback ra, rb;
+    leadroute_roster *b = NULL;
+    read_back(a, &ra);
+    leadroute_error_clear();
+    if (leadroute_roster_new(&b, ra.reps, ra.nreps, ra.pools, ra.npools, NULL) != LEADROUTE_OK)
+        fail_msg("rebuilding the roster from what it reads back: %s", leadroute_error_last()->message);
+    read_back(b, &rb);
+    assert_int_equal(rb.nreps, ra.nreps);
+    assert_int_equal(rb.npools, ra.npools);
+    for (size_t i = 0; i < ra.nreps; i++)
+        expect_same_rep(&ra.reps[i], &rb.reps[i]);
+    for (size_t i = 0; i < ra.npools; i++)
+        expect_same_pool(&ra.pools[i], &rb.pools[i]);
+    readback_free(&ra);
+    readback_free(&rb);
+    leadroute_roster_unref(b);
+}
+
+/* Strings a test hands to leadroute_roster_new() and frees right after, so
+ * that a view pointing into the input rather than the roster shows up
+ * (under valgrind or ASan, and as changed text). */
+static char *owned[64];
+static size_t nowned;
+
+static const char *dup_input(const char *s)
+{
+    assert_true(nowned < sizeof owned / sizeof *owned);
+    char *d = strdup(s);
+    assert_non_null(d);
+    return owned[nowned++] = d;
+}
+
+static void free_inputs(void)
+{
+    for (size_t i = 0; i < nowned; i++) {
+        memset(owned[i], 'x', strlen(owned[i]));
+        free(owned[i]);
+    }
+    nowned = 0;
+}
+
+/* Every field set away from its default, inputs in no particular order. */
+static void test_read_back_struct(void **state)
+{
+    (void)state;
+    const char *zoe_pools[] = { dup_input("smb"), dup_input("ent"), dup_input("smb") };
+    const char *amy_pools[] = { dup_input("ent") };
+    const char *langs[] = { dup_input(" EN"), dup_input("de"), dup_input("Fran\xc3\x87" "ais "), dup_input("en"),
+                            dup_input("") };
+    leadroute_field zoe_skills[3];
+    memset(zoe_skills, 0, sizeof zoe_skills);
+    zoe_skills[0].name = dup_input("products");
+    zoe_skills[0].value.version = LEADROUTE_VALUE_VERSION;
+    zoe_skills[0].value.type = LEADROUTE_VALUE_STRING;
+    zoe_skills[0].value.string = dup_input(" CRM ");
+    zoe_skills[1].name = dup_input("languages");
+    zoe_skills[1].value.version = LEADROUTE_VALUE_VERSION;
+    zoe_skills[1].value.type = LEADROUTE_VALUE_SET;
+    zoe_skills[1].value.items = langs;
+    zoe_skills[1].value.item_count = 5;
+    zoe_skills[2].name = dup_input("certs");
+    zoe_skills[2].value.version = LEADROUTE_VALUE_VERSION;
+    zoe_skills[2].value.type = LEADROUTE_VALUE_NULL;
+
+    leadroute_rep reps[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(leadroute_rep_init(&reps[i], LEADROUTE_REP_VERSION), LEADROUTE_OK);
+    reps[0].id = dup_input("zoe");
+    reps[0].pools = zoe_pools;
+    reps[0].pool_count = 3;
+    reps[0].weight = 2.5;
+    reps[0].capacity = 40;
+    reps[0].tier = 3;
+    reps[0].skills = zoe_skills;
+    reps[0].skill_count = 3;
+    reps[0].active = 0;
+    reps[0].cap_day = 0;
+    reps[0].cap_week = 70;
+    reps[1].id = dup_input("amy");
+    reps[1].name = dup_input("Amy Lee");
+    reps[1].pools = amy_pools;
+    reps[1].pool_count = 1;
+    reps[1].active = 7;
+    reps[1].cap_month = 500;
+
+    leadroute_skill_filter filters[] = { { dup_input("language"), dup_input("languages") },
+                                         { dup_input("product"), dup_input("products") } };
+    leadroute_tier_rule tiers[] = { { 50, 1 }, { -5.5, 0 }, { 90, 3 } };
+    leadroute_pool pools[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(leadroute_pool_init(&pools[i], LEADROUTE_POOL_VERSION), LEADROUTE_OK);
+    pools[0].id = dup_input("smb");
+    pools[0].on_empty = LEADROUTE_EMPTY_DEFAULT_OWNER;
+    pools[0].default_owner = dup_input("amy");
+    pools[0].queue = dup_input("");
+    pools[0].fallback = dup_input("");
+    pools[1].id = dup_input("ent");
+    pools[1].strategy = LEADROUTE_STRATEGY_VALUE_BALANCED;
+    pools[1].filters = filters;
+    pools[1].filter_count = 2;
+    pools[1].score_field = dup_input("fit");
+    pools[1].tiers = tiers;
+    pools[1].tier_count = 3;
+    pools[1].fallback = dup_input("smb");
+    pools[1].on_empty = LEADROUTE_EMPTY_QUEUE;
+    pools[1].queue = dup_input("ent-queue");
+    pools[1].owner_first = 9;
+    pools[1].cap_day = 100;
+    pools[1].cap_week = 0;
+    pools[1].cap_month = 2000;
+    pools[1].sla_minutes = 12.5;
+    pools[1].max_hops = 0;
+    pools[1].escalation_pool = dup_input("mgr");
+    pools[1].escalation_owner = dup_input("zoe");
+    pools[1].calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+    pools[1].value_field = dup_input("amount");
+    pools[1].value_window_days = 7;
+    pools[2].id = dup_input("mgr");
+    pools[2].strategy = LEADROUTE_STRATEGY_LEAST_LOADED;
+    pools[2].escalation_owner = dup_input("amy");
+
+    leadroute_roster *ro = NULL;
+    const leadroute_allocator *alloc = counting(0);
+    if (leadroute_roster_new(&ro, reps, 2, pools, 3, alloc) != LEADROUTE_OK)
+        fail_msg("roster_new: %s", leadroute_error_last()->message);
+    free_inputs();
+
+    /* What the roster holds: the inputs in id order, normalised as documented. */
+    const char *want_zoe_pools[] = { "smb", "ent" };
+    const char *want_amy_pools[] = { "ent" };
+    const char *want_certs[] = { NULL };
+    const char *want_langs[] = { "de", "en", "fran\xc3\xa7" "ais" };
+    const char *want_products[] = { "crm" };
+    leadroute_field want_skills[3];
+    memset(want_skills, 0, sizeof want_skills);
+    const char *skill_names[] = { "certs", "languages", "products" };
+    const char *const *skill_items[] = { want_certs, want_langs, want_products };
+    const size_t skill_counts[] = { 0, 3, 1 };
+    for (int i = 0; i < 3; i++) {
+        want_skills[i].name = skill_names[i];
+        want_skills[i].value.version = LEADROUTE_VALUE_VERSION;
+        want_skills[i].value.type = LEADROUTE_VALUE_SET;
+        want_skills[i].value.items = skill_items[i];
+        want_skills[i].value.item_count = skill_counts[i];
+    }
+    leadroute_rep want_reps[2] = { LEADROUTE_REP_INIT, LEADROUTE_REP_INIT };
+    want_reps[0].id = "amy";
+    want_reps[0].name = "Amy Lee";
+    want_reps[0].pools = want_amy_pools;
+    want_reps[0].pool_count = 1;
+    want_reps[0].cap_month = 500;
+    want_reps[1].id = "zoe";
+    want_reps[1].name = "zoe";
+    want_reps[1].pools = want_zoe_pools;
+    want_reps[1].pool_count = 2;
+    want_reps[1].weight = 2.5;
+    want_reps[1].capacity = 40;
+    want_reps[1].tier = 3;
+    want_reps[1].skills = want_skills;
+    want_reps[1].skill_count = 3;
+    want_reps[1].active = 0;
+    want_reps[1].cap_day = 0;
+    want_reps[1].cap_week = 70;
+
+    leadroute_skill_filter want_filters[] = { { "language", "languages" }, { "product", "products" } };
+    leadroute_tier_rule want_tiers[] = { { 90, 3 }, { 50, 1 }, { -5.5, 0 } };
+    leadroute_pool want_pools[3] = { LEADROUTE_POOL_INIT, LEADROUTE_POOL_INIT, LEADROUTE_POOL_INIT };
+    want_pools[0].id = "ent";
+    want_pools[0].strategy = LEADROUTE_STRATEGY_VALUE_BALANCED;
+    want_pools[0].filters = want_filters;
+    want_pools[0].filter_count = 2;
+    want_pools[0].score_field = "fit";
+    want_pools[0].tiers = want_tiers;
+    want_pools[0].tier_count = 3;
+    want_pools[0].fallback = "smb";
+    want_pools[0].on_empty = LEADROUTE_EMPTY_QUEUE;
+    want_pools[0].queue = "ent-queue";
+    want_pools[0].owner_first = 1;
+    want_pools[0].cap_day = 100;
+    want_pools[0].cap_week = 0;
+    want_pools[0].cap_month = 2000;
+    want_pools[0].sla_minutes = 12.5;
+    want_pools[0].max_hops = 0;
+    want_pools[0].escalation_pool = "mgr";
+    want_pools[0].escalation_owner = "zoe";
+    want_pools[0].calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+    want_pools[0].value_field = "amount";
+    want_pools[0].value_window_days = 7;
+    want_pools[1].id = "mgr";
+    want_pools[1].strategy = LEADROUTE_STRATEGY_LEAST_LOADED;
+    want_pools[1].score_field = "score";
+    want_pools[1].escalation_owner = "amy";
+    want_pools[1].value_field = "deal_value";
+    want_pools[1].value_window_days = 30;
+    want_pools[2].id = "smb";
+    want_pools[2].score_field = "score";
+    want_pools[2].on_empty = LEADROUTE_EMPTY_DEFAULT_OWNER;
+    want_pools[2].default_owner = "amy";
+    want_pools[2].value_field = "deal_value";
+    want_pools[2].value_window_days = 30;
+
+    readback rb;
+    read_back(ro, &rb);
+    assert_int_equal(rb.nreps, 2);
+    assert_int_equal(rb.npools, 3);
+    for (size_t i = 0; i < 2; i++)
+        expect_same_rep(&want_reps[i], &rb.reps[i]);
+    for (size_t i = 0; i < 3; i++)
+        expect_same_pool(&want_pools[i], &rb.pools[i]);
+    /* the views are the roster's own and made once: a second read gives the same pointers */
+    leadroute_rep again = LEADROUTE_REP_INIT;
+    assert_int_equal(leadroute_roster_rep(ro, 1, &again), LEADROUTE_OK);
+    assert_ptr_equal(again.pools, rb.reps[1].pools);
+    assert_ptr_equal(again.skills, rb.reps[1].skills);
+    assert_ptr_equal(again.name, rb.reps[1].name);
+    readback_free(&rb);
+
+    expect_round_trip(ro);
+    leadroute_roster_unref(ro);
+    assert_int_equal(counts.live, 0);
+}
+
+/* Rosters from CSV, defaults and implicit pools included, read back and rebuilt. */
+static void test_read_back_parsed(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = roster_ok(EXAMPLE);
+    readback rb;
+    read_back(ro, &rb);
+    assert_int_equal(rb.nreps, 2);
+    assert_int_equal(rb.npools, 2);
+
+    const leadroute_rep *alice = &rb.reps[0], *bob = &rb.reps[1];
+    assert_string_equal(alice->id, "alice");
+    assert_string_equal(alice->name, "Alice Smith");
+    assert_int_equal(alice->pool_count, 2);
+    assert_string_equal(alice->pools[0], "enterprise");
+    assert_string_equal(alice->pools[1], "smb");
+    assert_true(alice->weight == 2.0);
+    assert_int_equal(alice->capacity, 50);
+    assert_int_equal(alice->tier, 2);
+    assert_int_equal(alice->active, 1);
+    assert_int_equal(alice->cap_day, LEADROUTE_NO_CAP);
+    assert_int_equal(alice->skill_count, 2);
+    assert_string_equal(alice->skills[0].name, "languages");
+    assert_int_equal(alice->skills[0].value.type, LEADROUTE_VALUE_SET);
+    assert_int_equal(alice->skills[0].value.item_count, 2);
+    assert_string_equal(alice->skills[0].value.items[0], "de");
+    assert_string_equal(alice->skills[0].value.items[1], "en");
+    assert_string_equal(alice->skills[1].name, "products");
+    assert_string_equal(alice->skills[1].value.items[0], "cpq");
+    assert_string_equal(alice->skills[1].value.items[1], "crm");
+    assert_string_equal(bob->name, "Bob Jones");
+    assert_int_equal(bob->pool_count, 1);
+    assert_string_equal(bob->pools[0], "smb");
+    /* bob's empty products cell: he lacks the set */
+    assert_int_equal(bob->skill_count, 1);
+    assert_string_equal(bob->skills[0].name, "languages");
+    assert_int_equal(bob->skills[0].value.item_count, 1);
+    assert_string_equal(bob->skills[0].value.items[0], "en");
+
+    const leadroute_pool *ent = &rb.pools[0], *smb = &rb.pools[1];
+    assert_string_equal(ent->id, "enterprise");
+    assert_int_equal(ent->strategy, LEADROUTE_STRATEGY_WEIGHTED);
+    assert_int_equal(ent->filter_count, 2);
+    assert_string_equal(ent->filters[1].field, "products");
+    assert_string_equal(ent->filters[1].skill, "products");
+    assert_int_equal(ent->tier_count, 2);
+    assert_true(ent->tiers[0].min_score == 80.0);
+    assert_int_equal(ent->tiers[0].min_tier, 2);
+    assert_string_equal(ent->fallback, "smb");
+    assert_int_equal(ent->on_empty, LEADROUTE_EMPTY_QUEUE);
+    assert_null(ent->default_owner);
+    assert_string_equal(ent->queue, "enterprise-queue");
+    assert_int_equal(ent->owner_first, 1);
+    assert_string_equal(ent->score_field, "score");
+    assert_string_equal(smb->id, "smb");
+    assert_null(smb->fallback);
+    assert_int_equal(smb->on_empty, LEADROUTE_EMPTY_DEFAULT_OWNER);
+    assert_string_equal(smb->default_owner, "alice");
+    assert_null(smb->queue);
+    assert_int_equal(smb->owner_first, 0);
+    assert_int_equal(smb->filter_count, 0);
+    assert_int_equal(smb->tier_count, 0);
+    assert_null(smb->escalation_pool);
+    assert_null(smb->escalation_owner);
+    assert_int_equal(smb->max_hops, 2);
+    readback_free(&rb);
+    expect_round_trip(ro);
+    leadroute_roster_unref(ro);
+
+    ro = roster_ok(CAPS_EXAMPLE);
+    read_back(ro, &rb);
+    const leadroute_rep *carol = &rb.reps[0], *dave = &rb.reps[1];
+    assert_string_equal(carol->id, "carol");
+    assert_int_equal(carol->cap_day, 20);
+    assert_int_equal(carol->cap_week, LEADROUTE_NO_CAP);
+    assert_int_equal(carol->cap_month, 300);
+    assert_string_equal(dave->id, "dave");
+    assert_int_equal(dave->cap_day, 0);
+    assert_int_equal(dave->pool_count, 2);
+    assert_string_equal(dave->pools[0], "deals");
+    assert_string_equal(dave->pools[1], "managers");
+    const leadroute_pool *deals = &rb.pools[0], *managers = &rb.pools[1];
+    assert_string_equal(deals->id, "deals");
+    assert_int_equal(deals->strategy, LEADROUTE_STRATEGY_VALUE_BALANCED);
+    assert_int_equal(deals->cap_day, 200);
+    assert_int_equal(deals->cap_week, LEADROUTE_NO_CAP);
+    assert_true(deals->sla_minutes == 30.0);
+    assert_int_equal(deals->max_hops, 1);
+    assert_string_equal(deals->escalation_pool, "managers");
+    assert_null(deals->escalation_owner);
+    assert_int_equal(deals->calibration, LEADROUTE_CALIBRATE_CATCH_UP);
+    assert_string_equal(deals->value_field, "amount");
+    assert_int_equal(deals->value_window_days, 7);
+    assert_string_equal(managers->id, "managers");
+    assert_true(managers->sla_minutes == 60.0);
+    assert_string_equal(managers->value_field, "deal_value");
+    assert_int_equal(managers->value_window_days, 30);
+    readback_free(&rb);
+    expect_round_trip(ro);
+    leadroute_roster_unref(ro);
+
+    /* a pool only a rep names is made with the defaults */
+    ro = roster_ok("#! reps\nid,pools,skills\nx,\"inbound, inbound\",\" B ,a,b\"\n");
+    read_back(ro, &rb);
+    assert_int_equal(rb.npools, 1);
+    leadroute_pool defaults = LEADROUTE_POOL_INIT;
+    defaults.id = "inbound";
+    defaults.score_field = "score";
+    defaults.value_field = "deal_value";
+    defaults.value_window_days = 30;
+    expect_same_pool(&defaults, &rb.pools[0]);
+    assert_int_equal(rb.reps[0].pool_count, 1);
+    assert_string_equal(rb.reps[0].pools[0], "inbound");
+    assert_int_equal(rb.reps[0].skill_count, 1);
+    assert_int_equal(rb.reps[0].skills[0].value.item_count, 2);
+    assert_string_equal(rb.reps[0].skills[0].value.items[0], "a");
+    assert_string_equal(rb.reps[0].skills[0].value.items[1], "b");
+    readback_free(&rb);
+    expect_round_trip(ro);
+    leadroute_roster_unref(ro);
+
+    /* no reps, no pools: nothing to read */
+    ro = roster_ok("#! reps\nid\n");
+    leadroute_rep rep = LEADROUTE_REP_INIT;
+    leadroute_pool pool = LEADROUTE_POOL_INIT;
+    assert_int_equal(leadroute_roster_rep(ro, 0, &rep), LEADROUTE_ERANGE);
+    assert_int_equal(leadroute_roster_pool(ro, 0, &pool), LEADROUTE_ERANGE);
+    expect_round_trip(ro);
+    leadroute_roster_unref(ro);
+}
+
+/* One failing call: its code, the last error, and `out` left byte for byte. */
+static void rep_err(const leadroute_roster *ro, size_t index, uint32_t version, int code, const char *needle)
+{
+    leadroute_rep out, before;
+    memset(&out, 0x5a, sizeof out);
+    out.version = version;
+    before = out;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_roster_rep(ro, index, &out), code);
+    assert_int_equal(leadroute_error_last()->code, code);
+    expect_message_has(needle);
+    assert_memory_equal(&out, &before, sizeof out);
+}
+
+static void pool_err(const leadroute_roster *ro, size_t index, uint32_t version, int code, const char *needle)
+{
+    leadroute_pool out, before;
+    memset(&out, 0x5a, sizeof out);
+    out.version = version;
+    before = out;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_roster_pool(ro, index, &out), code);
+    assert_int_equal(leadroute_error_last()->code, code);
+    expect_message_has(needle);
+    assert_memory_equal(&out, &before, sizeof out);
+}
+
+static void test_read_back_errors(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = roster_ok(EXAMPLE);
+    rep_err(NULL, 0, LEADROUTE_REP_VERSION, LEADROUTE_EINVAL, "NULL");
+    pool_err(NULL, 0, LEADROUTE_POOL_VERSION, LEADROUTE_EINVAL, "NULL");
+    leadroute_error_clear();
+    assert_int_equal(leadroute_roster_rep(ro, 0, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    leadroute_error_clear();
+    assert_int_equal(leadroute_roster_pool(ro, 0, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+
+    rep_err(ro, 0, 0, LEADROUTE_EVERSION, "version 0");
+    rep_err(ro, 0, LEADROUTE_REP_VERSION + 1, LEADROUTE_EVERSION, "not supported");
+    pool_err(ro, 0, 0, LEADROUTE_EVERSION, "version 0");
+    pool_err(ro, 0, LEADROUTE_POOL_VERSION + 1, LEADROUTE_EVERSION, "not supported");
+    /* the version is checked before the index */
+    rep_err(ro, 99, 0, LEADROUTE_EVERSION, "version 0");
+
+    rep_err(ro, 2, LEADROUTE_REP_VERSION, LEADROUTE_ERANGE, "rep 2 of 2");
+    rep_err(ro, SIZE_MAX, LEADROUTE_REP_VERSION, LEADROUTE_ERANGE, "of 2");
+    pool_err(ro, 2, LEADROUTE_POOL_VERSION, LEADROUTE_ERANGE, "pool 2 of 2");
+    pool_err(ro, (size_t)UINT32_MAX + 1, LEADROUTE_POOL_VERSION, LEADROUTE_ERANGE, "of 2");
+
+    /* the last valid index still reads */
+    leadroute_rep rep = LEADROUTE_REP_INIT;
+    leadroute_pool pool = LEADROUTE_POOL_INIT;
+    assert_int_equal(leadroute_roster_rep(ro, 1, &rep), LEADROUTE_OK);
+    assert_string_equal(rep.id, "bob");
+    assert_int_equal(leadroute_roster_pool(ro, 1, &pool), LEADROUTE_OK);
+    assert_string_equal(pool.id, "smb");
+    leadroute_roster_unref(ro);
+}
+
+/* Making the views may fail like any allocation: ENOMEM, nothing leaked,
+ * and a roster that is made reads back whole. */
+static void test_read_back_allocation_failures(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    int rc = LEADROUTE_ENOMEM;
+    size_t n;
+    for (n = 1; rc == LEADROUTE_ENOMEM; n++) {
+        leadroute_roster *ro = (leadroute_roster *)1;
+        rc = leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, counting(n));
+        if (rc == LEADROUTE_OK) {
+            leadroute_rep alice = LEADROUTE_REP_INIT;
+            assert_int_equal(leadroute_roster_rep(ro, 0, &alice), LEADROUTE_OK);
+            assert_int_equal(alice.skill_count, 1);
+            assert_int_equal(alice.skills[0].value.item_count, 2);
+            assert_string_equal(alice.skills[0].value.items[0], "de");
+            assert_string_equal(alice.skills[0].value.items[1], "en");
+            assert_int_equal(alice.pool_count, 1);
+            assert_string_equal(alice.pools[0], "smb");
+            expect_round_trip(ro);
+            leadroute_roster_unref(ro);
+        } else {
+            assert_int_equal(rc, LEADROUTE_ENOMEM);
+            assert_null(ro);
+        }
+        assert_int_equal(counts.live, 0);
+    }
+    assert_true(n > 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1282,6 +1859,10 @@ int main(void)
         cmocka_unit_test(test_new_references),
         cmocka_unit_test(test_new_values),
         cmocka_unit_test(test_new_versions),
+        cmocka_unit_test(test_read_back_struct),
+        cmocka_unit_test(test_read_back_parsed),
+        cmocka_unit_test(test_read_back_errors),
+        cmocka_unit_test(test_read_back_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
