@@ -10,7 +10,7 @@ class LeadrouteError(Exception):
 
     code: int = 0
 
-    def __init__(self, message: str, code: Optional[int] = None) -> None:
+    def __init__(self, message: str = "", code: Optional[int] = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -34,7 +34,7 @@ class ParseError(LeadrouteError):
 
     code = -4
 
-    def __init__(self, message: str, code: Optional[int] = None, file: Optional[str] = None, line: int = 0,
+    def __init__(self, message: str = "", code: Optional[int] = None, file: Optional[str] = None, line: int = 0,
                  column: int = 0) -> None:
         super().__init__(message, code)
         self.file = file
@@ -79,14 +79,27 @@ class UnsupportedError(LeadrouteError):
 
 
 class ConflictError(LeadrouteError):
+    """A compare-and-swap lost. A Python store raises it from commit() when
+    the pool version or the rep's capacity check fails; the router retries."""
+
     code = -14
 
 
 class ExistsError(LeadrouteError):
+    """Already there. A Python store raises it from commit() with `owner` set
+    to the rep holding the key, and from acknowledge() for a second ack."""
+
     code = -15
+
+    def __init__(self, message: str = "", code: Optional[int] = None, owner: Optional[str] = None) -> None:
+        super().__init__(message, code)
+        self.owner = owner
 
 
 class CallbackError(LeadrouteError):
+    """A host callback failed. When the callback was Python code, its own
+    exception is raised instead, with this one as its __cause__."""
+
     code = -16
 
 

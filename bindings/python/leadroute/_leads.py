@@ -1,0 +1,134 @@
+"""Leads read from CSV files (leads.h)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import byref, c_void_p
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Union
+
+from . import _ffi
+from ._table import Table
+from ._values import FieldValue, Keep, dec, enc, lead_to_py, make_lead, path_bytes
+
+_lib = _ffi.lib
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One lead of a Leads file: id, fields, source line. Routing or evaluating
+    it hands the library its own C lead, without copying."""
+
+    id: str
+    fields: Dict[str, FieldValue]
+    line: int
+    _owner: "Leads" = field(repr=False, compare=False)
+    _index: int = field(repr=False, compare=False)
+
+    def _pointer(self) -> Any:
+        return self._owner._lead_ptr(self._index)
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row that could not be a lead, and why ("file:line: message")."""
+
+    line: int
+    message: str
+
+
+class Leads:
+    """Leads read from CSV text (immutable; any number of threads may read it)."""
+
+    def __init__(self, _handle: int, table: Optional[Table]) -> None:
+        self._h: Optional[int] = _handle
+        self._table = table  # C holds its own reference; kept for clarity
+
+    @classmethod
+    def parse(cls, text: Union[str, bytes], filename: Optional[str] = None,
+              table: Optional[Table] = None) -> "Leads":
+        """Read CSV text. Columns the `table` reads as sets become sets.
+        Rows that cannot be a lead are skipped and listed in `skipped`."""
+        data = text if isinstance(text, bytes) else (enc(text) or b"")
+        out = c_void_p()
+        _lib.leadroute_leads_parse(byref(out), data, len(data), enc(filename),
+                                   table._handle() if table is not None else None, None)
+        return cls(out.value, table)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"], table: Optional[Table] = None) -> "Leads":
+        out = c_void_p()
+        _lib.leadroute_leads_load(byref(out), path_bytes(path), table._handle() if table is not None else None,
+                                  None)
+        return cls(out.value, table)  # type: ignore[arg-type]
+
+    def _handle(self) -> int:
+        if self._h is None:
+            raise ValueError("leads are freed")
+        return self._h
+
+    def free(self) -> None:
+        h, self._h = self._h, None
+        if h is not None:
+            _lib.leadroute_leads_free(h)
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is not None:
+            self.free()
+
+    def __enter__(self) -> "Leads":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.free()
+
+    def __len__(self) -> int:
+        return int(_lib.leadroute_leads_count(self._handle()))
+
+    def _lead_ptr(self, index: int) -> Any:
+        p = _lib.leadroute_leads_get(self._handle(), index)
+        if not p:
+            raise IndexError("lead index out of range")
+        return p
+
+    def __getitem__(self, index: int) -> Lead:
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("lead index out of range")
+        lead_id, fields = lead_to_py(self._lead_ptr(index))
+        return Lead(lead_id or "", fields, int(_lib.leadroute_leads_line(self._handle(), index)), self, index)
+
+    def __iter__(self) -> Iterator[Lead]:
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def skipped(self) -> List[SkippedRow]:
+        h = self._handle()
+        return [SkippedRow(int(_lib.leadroute_leads_error_line(h, i)), dec(_lib.leadroute_leads_error(h, i)) or "")
+                for i in range(_lib.leadroute_leads_error_count(h))]
+
+
+def lead_pointer(lead: Any, lead_id: Optional[str], keep: Keep) -> Any:
+    """A `const leadroute_lead *` for a Lead of a Leads file or a mapping of fields."""
+    if isinstance(lead, Lead):
+        keep.refs.append(lead)  # keeps its Leads alive for the call
+        return lead._pointer()
+    c_lead = make_lead(lead_id, lead, keep)
+    return ctypes.pointer(c_lead)
+
+
+def validate_lead(fields: Any, lead_id: Optional[str] = None) -> None:
+    """Check a whole lead (UTF-8, lengths, finite numbers, set sizes, duplicate
+    names) as leadroute_lead_validate() does; raise LeadError naming the field."""
+    keep = Keep()
+    _lib.leadroute_lead_validate(lead_pointer(fields, lead_id, keep))
+
+
+def utf8_valid(data: Union[bytes, bytearray]) -> bool:
+    """True if `data` is valid UTF-8 by the library's rules."""
+    b = bytes(data)
+    return bool(_lib.leadroute_utf8_valid(b, len(b)))

@@ -1,0 +1,746 @@
+"""Rosters, routers and decisions (router.h), with callbacks written in Python."""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import json
+import os
+import weakref
+from ctypes import POINTER, byref, c_char_p, c_double, c_size_t, c_uint32, c_void_p
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+from . import _ffi
+from ._errors import LeadrouteError
+from ._leads import Lead, lead_pointer
+from ._store import Assignment, Store, store_vtable
+from ._table import Table
+from ._values import (Fields, FieldValue, Keep, copy_out, dec, enc, fields_array, guarded, lead_to_py,
+                      path_bytes, stash, value_to_py)
+
+_lib = _ffi.lib
+EUSER = _ffi.EUSER
+
+# ---- rosters ------------------------------------------------------------------
+
+_STRATEGIES = {"round_robin": 1, "rr": 1, "weighted": 2, "wrr": 2, "least_loaded": 3, "value_balanced": 4,
+               "value": 4}
+_EMPTY = {"unassigned": 1, "default_owner": 2, "queue": 3}
+_CALIBRATION = {"join": 0, "catch_up": 1}
+
+
+def _enum(table: Mapping[str, int], x: Union[str, int], what: str) -> int:
+    if isinstance(x, int):
+        return x
+    try:
+        return table[x.lower()]
+    except KeyError:
+        raise ValueError("unknown %s %r (expected one of %s)" % (what, x, ", ".join(table))) from None
+
+
+_STRATEGY_NAMES = {"round_robin": 1, "weighted": 2, "least_loaded": 3, "value_balanced": 4}
+
+
+def _name_of(table: Mapping[str, int], value: int) -> Union[str, int]:
+    for name, v in table.items():
+        if v == value:
+            return name
+    return value
+
+
+def _uncap(x: int) -> Optional[int]:
+    return None if x == _ffi.NO_CAP else int(x)
+
+
+def _cap(x: Optional[int]) -> int:
+    return _ffi.NO_CAP if x is None else int(x)
+
+
+_REP_KEYS = {"id", "name", "pools", "weight", "capacity", "tier", "skills", "active", "cap_day", "cap_week",
+             "cap_month"}
+_POOL_KEYS = {"id", "strategy", "filters", "score_field", "tiers", "fallback", "on_empty", "default_owner",
+              "queue", "owner_first", "cap_day", "cap_week", "cap_month", "sla_minutes", "max_hops",
+              "escalation_pool", "escalation_owner", "calibration", "value_field", "value_window_days"}
+
+
+def _check_keys(d: Mapping[str, Any], allowed: set, what: str) -> None:
+    extra = set(d) - allowed
+    if extra:
+        raise ValueError("unknown %s keys: %s" % (what, ", ".join(sorted(extra))))
+
+
+class Roster:
+    """Reps and pools (immutable, safe to share)."""
+
+    def __init__(self, _handle: int) -> None:
+        self._h: Optional[int] = _handle
+
+    @classmethod
+    def parse(cls, text: str, filename: Optional[str] = None) -> "Roster":
+        data = enc(text) or b""
+        out = c_void_p()
+        _lib.leadroute_roster_parse(byref(out), data, len(data), enc(filename), None)
+        return cls(out.value)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Roster":
+        out = c_void_p()
+        _lib.leadroute_roster_load(byref(out), path_bytes(path), None)
+        return cls(out.value)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dicts(cls, reps: Sequence[Mapping[str, Any]], pools: Sequence[Mapping[str, Any]]) -> "Roster":
+        """Build a roster from dicts named like the C structs' members.
+
+        Rep: id, name, pools (list), weight, capacity, tier, skills ({set: str | [str]}),
+        active, cap_day/cap_week/cap_month (None = no cap). Pool: id, strategy
+        ("round_robin", "weighted", "least_loaded", "value_balanced"), filters
+        ([(field, skill)]), score_field, tiers ([(min_score, min_tier)]), fallback,
+        on_empty ("unassigned", "default_owner", "queue"), default_owner, queue,
+        owner_first, caps, sla_minutes, max_hops, escalation_pool, escalation_owner,
+        calibration ("join", "catch_up"), value_field, value_window_days.
+        """
+        keep = Keep()
+        c_reps = (_ffi.Rep * max(len(reps), 1))()
+        for i, r in enumerate(reps):
+            _check_keys(r, _REP_KEYS, "rep")
+            c = c_reps[i]
+            _lib.leadroute_rep_init(byref(c), _ffi.REP_VERSION)  # the C defaults for keys not given
+            c.id = keep.s(r.get("id"))
+            c.name = keep.s(r.get("name"))
+            c.pools, c.pool_count = keep.strings(r.get("pools", ()))
+            if "weight" in r:
+                c.weight = float(r["weight"])
+            if "capacity" in r:
+                c.capacity = int(r["capacity"])
+            if "tier" in r:
+                c.tier = int(r["tier"])
+            skills = r.get("skills", {})
+            c.skills, c.skill_count = fields_array(
+                {k: ([v] if isinstance(v, str) else list(v)) for k, v in skills.items()}, keep)
+            if "active" in r:
+                c.active = 1 if r["active"] else 0
+            for cap in ("cap_day", "cap_week", "cap_month"):
+                if cap in r:
+                    setattr(c, cap, _cap(r[cap]))
+        c_pools = (_ffi.Pool * max(len(pools), 1))()
+        for i, p in enumerate(pools):
+            _check_keys(p, _POOL_KEYS, "pool")
+            c = c_pools[i]
+            _lib.leadroute_pool_init(byref(c), _ffi.POOL_VERSION)
+            c.id = keep.s(p.get("id"))
+            if "strategy" in p:
+                c.strategy = _enum(_STRATEGIES, p["strategy"], "strategy")
+            filters = list(p.get("filters", ()))
+            farr = (_ffi.SkillFilter * max(len(filters), 1))(
+                *[_ffi.SkillFilter(keep.s(f), keep.s(s)) for f, s in filters])
+            keep.refs.append(farr)
+            c.filters, c.filter_count = ctypes.cast(farr, POINTER(_ffi.SkillFilter)), len(filters)
+            c.score_field = keep.s(p.get("score_field"))
+            tiers = list(p.get("tiers", ()))
+            tarr = (_ffi.TierRule * max(len(tiers), 1))(*[_ffi.TierRule(float(s), int(t)) for s, t in tiers])
+            keep.refs.append(tarr)
+            c.tiers, c.tier_count = ctypes.cast(tarr, POINTER(_ffi.TierRule)), len(tiers)
+            c.fallback = keep.s(p.get("fallback"))
+            if "on_empty" in p:
+                c.on_empty = _enum(_EMPTY, p["on_empty"], "empty policy")
+            c.default_owner = keep.s(p.get("default_owner"))
+            c.queue = keep.s(p.get("queue"))
+            if "owner_first" in p:
+                c.owner_first = 1 if p["owner_first"] else 0
+            for cap in ("cap_day", "cap_week", "cap_month"):
+                if cap in p:
+                    setattr(c, cap, _cap(p[cap]))
+            if "sla_minutes" in p:
+                c.sla_minutes = float(p["sla_minutes"])
+            if "max_hops" in p:
+                c.max_hops = int(p["max_hops"])
+            c.escalation_pool = keep.s(p.get("escalation_pool"))
+            c.escalation_owner = keep.s(p.get("escalation_owner"))
+            if "calibration" in p:
+                c.calibration = _enum(_CALIBRATION, p["calibration"], "calibration")
+            c.value_field = keep.s(p.get("value_field"))
+            if "value_window_days" in p:
+                c.value_window_days = int(p["value_window_days"])
+        out = c_void_p()
+        _lib.leadroute_roster_new(byref(out), c_reps, len(reps), c_pools, len(pools), None)
+        return cls(out.value)  # type: ignore[arg-type]
+
+    def _handle(self) -> int:
+        if self._h is None:
+            raise ValueError("roster is closed")
+        return self._h
+
+    def close(self) -> None:
+        h, self._h = self._h, None
+        if h is not None:
+            _lib.leadroute_roster_unref(h)
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is not None:
+            self.close()
+
+    def __enter__(self) -> "Roster":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def copy(self) -> "Roster":
+        """Another reference to the same roster, closed on its own."""
+        return Roster(_lib.leadroute_roster_ref(self._handle()))
+
+    @property
+    def reps(self) -> List[str]:
+        h = self._handle()
+        return [dec(_lib.leadroute_roster_rep_id(h, i)) or "" for i in range(_lib.leadroute_roster_rep_count(h))]
+
+    @property
+    def pools(self) -> List[str]:
+        h = self._handle()
+        return [dec(_lib.leadroute_roster_pool_id(h, i)) or ""
+                for i in range(_lib.leadroute_roster_pool_count(h))]
+
+    def rep(self, rep_id: str) -> Dict[str, Any]:
+        """Rep `rep_id` as the roster holds it, as a dict in the from_dicts() format
+        (skill items normalised). KeyError if there is no such rep."""
+        if not _ffi.HAS_ROSTER_ENTRIES:
+            raise NotImplementedError("this libleadroute has no leadroute_roster_rep()")
+        try:
+            index = self.reps.index(rep_id)
+        except ValueError:
+            raise KeyError(rep_id) from None
+        c = _ffi.Rep()
+        c.version = _ffi.REP_VERSION
+        _lib.leadroute_roster_rep(self._handle(), index, byref(c))
+        return {"id": dec(c.id), "name": dec(c.name),
+                "pools": [dec(c.pools[i]) or "" for i in range(c.pool_count)],
+                "weight": c.weight, "capacity": c.capacity, "tier": c.tier,
+                "skills": {dec(c.skills[i].name) or "": value_to_py(c.skills[i].value) for i in range(c.skill_count)},
+                "active": bool(c.active), "cap_day": _uncap(c.cap_day), "cap_week": _uncap(c.cap_week),
+                "cap_month": _uncap(c.cap_month)}
+
+    def pool(self, pool_id: str) -> Dict[str, Any]:
+        """Pool `pool_id` as the roster holds it, as a dict in the from_dicts() format."""
+        if not _ffi.HAS_ROSTER_ENTRIES:
+            raise NotImplementedError("this libleadroute has no leadroute_roster_pool()")
+        try:
+            index = self.pools.index(pool_id)
+        except ValueError:
+            raise KeyError(pool_id) from None
+        c = _ffi.Pool()
+        c.version = _ffi.POOL_VERSION
+        _lib.leadroute_roster_pool(self._handle(), index, byref(c))
+        return {"id": dec(c.id), "strategy": _name_of(_STRATEGY_NAMES, c.strategy),
+                "filters": [(dec(c.filters[i].field), dec(c.filters[i].skill)) for i in range(c.filter_count)],
+                "score_field": dec(c.score_field),
+                "tiers": [(c.tiers[i].min_score, c.tiers[i].min_tier) for i in range(c.tier_count)],
+                "fallback": dec(c.fallback), "on_empty": _name_of(_EMPTY, c.on_empty),
+                "default_owner": dec(c.default_owner), "queue": dec(c.queue), "owner_first": bool(c.owner_first),
+                "cap_day": _uncap(c.cap_day), "cap_week": _uncap(c.cap_week), "cap_month": _uncap(c.cap_month),
+                "sla_minutes": c.sla_minutes, "max_hops": c.max_hops, "escalation_pool": dec(c.escalation_pool),
+                "escalation_owner": dec(c.escalation_owner), "calibration": _name_of(_CALIBRATION, c.calibration),
+                "value_field": dec(c.value_field), "value_window_days": c.value_window_days}
+
+    def to_dicts(self) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+        """(reps, pools) as dicts that from_dicts() accepts."""
+        return [self.rep(r) for r in self.reps], [self.pool(p) for p in self.pools]
+
+
+# ---- routing ------------------------------------------------------------------
+
+_VERDICTS = {1: "chosen", 2: "eligible", 3: "away", 4: "at capacity", 5: "lacks skill", 6: "tier",
+             7: "excluded", 8: "not asked"}
+
+
+class Availability(enum.IntEnum):
+    """Verdicts an availability callback may return (besides True/False/a reason)."""
+
+    AVAILABLE = 0
+    AWAY = 1
+    AT_CAPACITY = 2
+
+
+@dataclass(frozen=True)
+class Candidate:
+    rep: str
+    pool: Optional[str]
+    verdict: str
+    detail: Optional[str]
+
+
+class _DecisionHandle:
+    def __init__(self) -> None:
+        out = c_void_p()
+        _lib.leadroute_decision_new(byref(out), None)
+        self.h: Optional[int] = out.value
+
+    def __del__(self) -> None:
+        h, self.h = getattr(self, "h", None), None
+        if h is not None:
+            _lib.leadroute_decision_free(h)
+
+
+def _render(call: Callable[[Any, int, Any], Any]) -> str:
+    """Run a C writer of the explain kind: size it first, then fill a buffer."""
+    needed = c_size_t(0)
+    buf = ctypes.create_string_buffer(1024)
+    call(buf, len(buf), byref(needed))
+    if needed.value >= len(buf):
+        buf = ctypes.create_string_buffer(needed.value + 1)
+        call(buf, len(buf), byref(needed))
+    return buf.value.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of one routing call."""
+
+    status: str
+    rep: Optional[str]
+    pool: Optional[str]
+    queue: Optional[str]
+    rule: Optional[str]
+    reason: str
+    label: Optional[str]
+    tags: Optional[str]
+    sla_minutes: float
+    table_hash: int
+    notified: bool
+    candidates: List[Candidate]
+    _handle: _DecisionHandle = field(repr=False, compare=False)
+
+    @classmethod
+    def _from_c(cls, dh: _DecisionHandle) -> "Decision":
+        h = dh.h
+        cands = []
+        for i in range(_lib.leadroute_decision_candidate_count(h)):
+            rep, pool, detail, verdict = c_char_p(), c_char_p(), c_char_p(), c_uint32()
+            _lib.leadroute_decision_candidate(h, i, byref(rep), byref(pool), byref(verdict), byref(detail))
+            cands.append(Candidate(dec(rep.value) or "", dec(pool.value),
+                                   _VERDICTS.get(verdict.value, str(verdict.value)), dec(detail.value)))
+        return cls(
+            status=dec(_lib.leadroute_route_status_name(_lib.leadroute_decision_status(h))) or "",
+            rep=dec(_lib.leadroute_decision_rep(h)), pool=dec(_lib.leadroute_decision_pool(h)),
+            queue=dec(_lib.leadroute_decision_queue(h)), rule=dec(_lib.leadroute_decision_rule(h)),
+            reason=dec(_lib.leadroute_decision_reason(h)) or "", label=dec(_lib.leadroute_decision_label(h)),
+            tags=dec(_lib.leadroute_decision_tags(h)), sla_minutes=_lib.leadroute_decision_sla_minutes(h),
+            table_hash=int(_lib.leadroute_decision_table_hash(h)),
+            notified=bool(_lib.leadroute_decision_notified(h)), candidates=cands, _handle=dh)
+
+    def explain_text(self) -> str:
+        h = self._handle.h
+        return _render(lambda buf, cap, needed: _lib.leadroute_decision_explain(h, 1, buf, cap, needed))
+
+    def trace(self) -> Dict[str, Any]:
+        """The whole trace as a dict (the JSON explain format of docs/router.md)."""
+        return self.explain_json()
+
+    def explain_json(self) -> Dict[str, Any]:
+        h = self._handle.h
+        return json.loads(_render(lambda buf, cap, needed: _lib.leadroute_decision_explain(h, 2, buf, cap,
+                                                                                           needed)))
+
+
+NotifyCallback = Callable[[Assignment], Any]
+AvailabilityCallback = Callable[[str, Optional[str], Dict[str, FieldValue], int], Any]
+ClockCallback = Callable[[], int]
+LookupCallback = Callable[[str], Any]
+
+UNROUTED_REASONS = ("no_rule", "no_target", "empty", "error")
+LATENCIES = {"capture_to_assign": 0, "assign_to_ack": 1}
+_ROUTE_TRACE, _ROUTE_REASSIGN, _ROUTE_DRY_RUN = 0x1, 0x2, 0x4
+
+
+class Fairness(NamedTuple):
+    """Fairness of a pool: max - min of its members' assignments (per weight in
+    weighted pools) and Jain's index (1 = equal)."""
+
+    spread: float
+    jain: float
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Speed to lead in milliseconds (percentiles within 19%, mean exact)."""
+
+    count: int
+    mean_ms: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+
+
+class Router:
+    """Routes leads through a table and a roster.
+
+    Callbacks (store, notify, availability, clock, tick lookup) may be Python
+    objects. An exception raised inside one is caught at the C boundary (C
+    sees an error code: the router then fails with LEADROUTE_ECALLBACK) and
+    raised again, chained to that CallbackError, from the Python call that led
+    to it. A failed notify does not fail routing in C (the assignment stands
+    and the notification waits in `pending()`), but its exception is still
+    raised from the call. The router keeps every callback alive as long as C
+    may call it; set the callbacks before routing starts.
+    """
+
+    def __init__(self, table: Table, roster: "Roster", *, dedupe_field: Optional[str] = None,
+                 account_field: Optional[str] = None, owner_output: Optional[str] = None,
+                 pool_output: Optional[str] = None, queue_output: Optional[str] = None,
+                 status_output: Optional[str] = None, sla_output: Optional[str] = None,
+                 tags_output: Optional[str] = None, max_retries: int = 0, captured_field: Optional[str] = None,
+                 store: Optional[Store] = None, notify: Optional[NotifyCallback] = None,
+                 availability: Optional[AvailabilityCallback] = None,
+                 clock: Optional[ClockCallback] = None) -> None:
+        self._h: Optional[int] = None
+        self._callbacks: Dict[str, Any] = {}  # what C may call, by kind: kept until freed
+        self._parent: Optional[Router] = None
+        self._forks: "weakref.WeakSet[Router]" = weakref.WeakSet()
+        keep = Keep()
+        opts = _ffi.RouterOptions()
+        _lib.leadroute_router_options_init(byref(opts), _ffi.ROUTER_OPTIONS_VERSION)
+        opts.dedupe_field, opts.account_field = keep.s(dedupe_field), keep.s(account_field)
+        opts.owner_output, opts.pool_output = keep.s(owner_output), keep.s(pool_output)
+        opts.queue_output, opts.status_output = keep.s(queue_output), keep.s(status_output)
+        opts.sla_output, opts.tags_output = keep.s(sla_output), keep.s(tags_output)
+        opts.max_retries = int(max_retries)
+        opts.captured_field = keep.s(captured_field)
+        out = c_void_p()
+        _lib.leadroute_router_new(byref(out), table._handle(), roster._handle(), byref(opts))
+        self._h = out.value
+        self._table = table
+        self._roster = roster
+        if store is not None:
+            self.set_store(store)
+        if notify is not None:
+            self.set_notify(notify)
+        if availability is not None:
+            self.set_availability(availability)
+        if clock is not None:
+            self.set_clock(clock)
+
+    # -- lifetime --
+
+    def _handle(self) -> int:
+        if self._h is None:
+            raise ValueError("router is freed")
+        return self._h
+
+    def free(self) -> None:
+        """Free the C router (and the routers forked from it, which read
+        through to its store); no thread may be routing with them."""
+        for child in list(self._forks):
+            child.free()
+        h, self._h = self._h, None
+        if h is not None:
+            _lib.leadroute_router_free(h)
+        self._callbacks.clear()
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is not None:
+            self.free()
+
+    def __enter__(self) -> "Router":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.free()
+
+    def fork(self) -> "Router":
+        """A router for simulation: same table, roster and callbacks except
+        notify; its store reads through to this one's and writes only to its
+        own memory. This router stays alive as long as the fork does."""
+        out = c_void_p()
+        guarded(_lib.leadroute_router_fork, byref(out), self._handle())
+        child = Router.__new__(Router)
+        child._h = out.value
+        # C copied the vtables: the fork needs the same callback objects, even
+        # if this router replaces its own later.
+        child._callbacks = {k: v for k, v in self._callbacks.items() if k != "notify"}
+        child._parent = self
+        child._forks = weakref.WeakSet()
+        child._table = self._table
+        child._roster = self._roster
+        self._forks.add(child)
+        return child
+
+    # -- configuration --
+
+    @property
+    def table(self) -> Table:
+        return self._table
+
+    @property
+    def roster(self) -> "Roster":
+        return self._roster
+
+    @property
+    def store(self) -> Optional[Store]:
+        """The Python store in use, None for the built-in one."""
+        refs = self._callbacks.get("store")
+        return refs[-1] if refs else None
+
+    def set_table(self, table: Table) -> None:
+        """Swap the table atomically (other threads may be routing)."""
+        _lib.leadroute_router_set_table(self._handle(), table._handle())
+        self._table = table
+
+    def set_roster(self, roster: "Roster") -> None:
+        """Swap reps and pools atomically; routing state is kept by id."""
+        _lib.leadroute_router_set_roster(self._handle(), roster._handle())
+        self._roster = roster
+
+    def set_store(self, store: Optional[Store]) -> None:
+        """Use a Python store (see Store, MemoryStore); None = back to the built-in store."""
+        if store is None:
+            _lib.leadroute_router_set_store(self._handle(), None, None)
+            self._callbacks.pop("store", None)
+            return
+        vt, refs = store_vtable(store)
+        _lib.leadroute_router_set_store(self._handle(), byref(vt), None)
+        self._callbacks["store"] = refs
+
+    def set_notify(self, fn: Optional[NotifyCallback]) -> None:
+        """fn(assignment) after each successful claim; its return value is ignored."""
+        if fn is None:
+            _lib.leadroute_router_set_notify(self._handle(), None, None)
+            self._callbacks.pop("notify", None)
+            return
+
+        def tramp(_ud: Any, a: Any) -> int:
+            try:
+                fn(Assignment._from_c(a.contents))
+                return _ffi.OK
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                stash(exc)
+                return EUSER
+
+        cfn = _ffi.NOTIFY_FN(tramp)
+        st = _ffi.Notify(_ffi.NOTIFY_VERSION, cfn)
+        _lib.leadroute_router_set_notify(self._handle(), byref(st), None)
+        self._callbacks["notify"] = (cfn, fn)
+
+    def set_availability(self, fn: Optional[AvailabilityCallback]) -> None:
+        """fn(rep_id, lead_id, fields, now_ms) -> True/None (available), False (away),
+        a str (away, with that reason) or an Availability member."""
+        if fn is None:
+            _lib.leadroute_router_set_availability(self._handle(), None, None)
+            self._callbacks.pop("availability", None)
+            return
+
+        def tramp(_ud: Any, rep: bytes, lead: Any, now_ms: int, verdict: Any, reason: Optional[int],
+                  cap: int) -> int:
+            try:
+                lead_id, fields = lead_to_py(lead)
+                got = fn(dec(rep) or "", lead_id, fields, int(now_ms))
+                text = ""
+                if isinstance(got, Availability):
+                    v = int(got)
+                elif got is None or got is True:
+                    v = Availability.AVAILABLE
+                elif got is False:
+                    v = Availability.AWAY
+                elif isinstance(got, str):
+                    v, text = Availability.AWAY, got
+                else:
+                    raise TypeError("availability callback returned %s" % type(got).__name__)
+                verdict[0] = int(v)
+                copy_out(reason, cap, text)
+                return _ffi.OK
+            except BaseException as exc:  # noqa: BLE001
+                stash(exc)
+                return EUSER
+
+        cfn = _ffi.AVAILABILITY_FN(tramp)
+        st = _ffi.Availability(_ffi.AVAILABILITY_VERSION, cfn)
+        _lib.leadroute_router_set_availability(self._handle(), byref(st), None)
+        self._callbacks["availability"] = (cfn, fn)
+
+    def set_clock(self, fn: Optional[ClockCallback]) -> None:
+        """fn() -> milliseconds since the epoch. The C clock cannot fail: if fn
+        raises, C gets the last good time (0 at first) and the exception is
+        raised from the call that read the clock."""
+        if fn is None:
+            _lib.leadroute_router_set_clock(self._handle(), None, None)
+            self._callbacks.pop("clock", None)
+            return
+        last = [0]
+
+        def tramp(_ud: Any) -> int:
+            try:
+                now = int(fn())
+                last[0] = now
+                return now
+            except BaseException as exc:  # noqa: BLE001
+                stash(exc)
+                return last[0]
+
+        cfn = _ffi.CLOCK_FN(tramp)
+        st = _ffi.Clock(_ffi.CLOCK_VERSION, cfn)
+        _lib.leadroute_router_set_clock(self._handle(), byref(st), None)
+        self._callbacks["clock"] = (cfn, fn)
+
+    # -- routing --
+
+    def route(self, lead: Any, fields: Optional[Fields] = None, *, trace: bool = False, reassign: bool = False,
+              dry_run: bool = False) -> Decision:
+        """Route one lead: route(lead_id, fields), route(fields) or route(lead)
+        with a Lead of a Leads file. Raises a LeadrouteError subclass when
+        routing failed (nothing was changed; its `decision` says why), or the
+        exception a callback raised."""
+        keep = Keep()
+        if isinstance(lead, Lead):
+            ptr = lead_pointer(lead, None, keep)
+        elif fields is None and isinstance(lead, Mapping):
+            ptr = lead_pointer(lead, None, keep)
+        else:
+            ptr = lead_pointer(fields if fields is not None else {}, lead, keep)
+        flags = ((_ROUTE_TRACE if trace else 0) | (_ROUTE_REASSIGN if reassign else 0)
+                 | (_ROUTE_DRY_RUN if dry_run else 0))
+        dh = _DecisionHandle()
+
+        def attach(err: LeadrouteError) -> None:
+            err.decision = Decision._from_c(dh)  # type: ignore[attr-defined]
+
+        guarded(_lib.leadroute_route, self._handle(), ptr, flags, dh.h, on_error=attach)
+        return Decision._from_c(dh)
+
+    def acknowledge(self, key: str) -> None:
+        """The rep holding `key` followed it up: its deadline no longer applies."""
+        guarded(_lib.leadroute_router_acknowledge, self._handle(), enc(key))
+
+    def close(self, key: str) -> None:
+        """The lead of `key` is closed: frees one unit of its rep's capacity."""
+        guarded(_lib.leadroute_router_close, self._handle(), enc(key))
+
+    def tick(self, now_ms: int, lookup: Optional[LookupCallback] = None) -> Dict[str, int]:
+        """Reassign or escalate overdue assignments at `now_ms`. `lookup(key)`
+        may return the lead (fields, or a Lead of a Leads file) so that skill
+        filters and tiers apply again; None when unknown."""
+        cfn = None
+        if lookup is not None:
+            held: List[Any] = []
+
+            def tramp(_ud: Any, key: bytes) -> Optional[int]:
+                try:
+                    got = lookup(dec(key) or "")
+                    if got is None:
+                        return None
+                    keep = Keep()
+                    ptr = lead_pointer(got, dec(key), keep)
+                    held[:] = [keep]  # valid until the next lookup or the end of the tick
+                    return ctypes.cast(ptr, c_void_p).value
+                except BaseException as exc:  # noqa: BLE001
+                    stash(exc)
+                    return None
+
+            cfn = _ffi.LOOKUP_FN(tramp)
+        stats = _ffi.TickStats()
+        stats.version = _ffi.TICK_STATS_VERSION
+        guarded(_lib.leadroute_router_tick, self._handle(), int(now_ms),
+                cfn if cfn is not None else ctypes.cast(None, _ffi.LOOKUP_FN), None, byref(stats))
+        return {"due": stats.due, "reassigned": stats.reassigned, "escalated": stats.escalated,
+                "kept": stats.kept, "raced": stats.raced}
+
+    def list_due(self, now_ms: Optional[int] = None) -> List[Assignment]:
+        """Assignments due at `now_ms` (unacknowledged, deadline passed) as the
+        store keeps them, with their history; None lists every pending one."""
+        found: List[Assignment] = []
+
+        def each(_ctx: Any, a: Any) -> int:
+            try:
+                found.append(Assignment._from_c(a.contents))
+                return _ffi.OK
+            except BaseException as exc:  # noqa: BLE001
+                stash(exc)
+                return EUSER
+
+        cfn = _ffi.EACH_FN(each)
+        guarded(_lib.leadroute_router_list_due, self._handle(), _ffi.INT64_MAX if now_ms is None else int(now_ms),
+                cfn, None)
+        return found
+
+    # -- notifications that failed --
+
+    def pending_count(self) -> int:
+        return int(_lib.leadroute_router_pending_count(self._handle()))
+
+    def pending(self) -> List[Tuple[str, str]]:
+        """Notifications waiting for a retry, oldest first: (dedupe key, rep id)."""
+        h = self._handle()
+        key = ctypes.create_string_buffer(_ffi.ID_BUFFER)
+        rep = ctypes.create_string_buffer(_ffi.ID_BUFFER)
+        found = []
+        for i in range(_lib.leadroute_router_pending_count(h)):
+            # another thread may retry meanwhile: the list only shrinks
+            if _lib.leadroute_router_pending(h, i, key, len(key), rep, len(rep)) != _ffi.OK:
+                break
+            found.append((key.value.decode("utf-8", "replace"), rep.value.decode("utf-8", "replace")))
+        return found
+
+    def retry_notifications(self) -> int:
+        """Call notify again for every pending notification, oldest first;
+        return how many were delivered. An exception notify raises is raised
+        here once all were tried (those still pending stay in `pending()`)."""
+        delivered = c_size_t(0)
+        rc = guarded(_lib.leadroute_router_retry_notifications, self._handle(), byref(delivered))
+        if rc < 0 and rc != _ffi.ECALLBACK:
+            _ffi._check(rc, None, None)
+        return int(delivered.value)
+
+    # -- metrics --
+
+    def metrics(self) -> Dict[str, Any]:
+        """Everything as a dict: routed, unrouted by reason, rule hits, reps,
+        pools with fairness, speed to lead (docs/router.md, Metrics)."""
+        h = self._handle()
+        return json.loads(_render(lambda buf, cap, needed: _lib.leadroute_router_metrics_json(h, buf, cap,
+                                                                                              needed)))
+
+    def rep_assigned(self, rep_id: str) -> int:
+        """Assignments made to a rep through this router; 0 if unknown."""
+        return int(_lib.leadroute_router_rep_assigned(self._handle(), enc(rep_id)))
+
+    def rule_hits(self, rule: Union[str, int, None] = None) -> Any:
+        """Hits of one rule of the current table (by id or index), or of every
+        rule as a dict when `rule` is None."""
+        h = self._handle()
+        rules = self._table.rules
+        if rule is None:
+            return {rid: int(_lib.leadroute_router_rule_hits(h, i)) for i, rid in enumerate(rules)}
+        if isinstance(rule, str):
+            try:
+                rule = rules.index(rule)
+            except ValueError:
+                raise KeyError("no rule %r in the current table" % rule) from None
+        return int(_lib.leadroute_router_rule_hits(h, rule))
+
+    def unrouted(self, reason: Optional[str] = None) -> Any:
+        """Leads left unrouted for `reason` (no_rule, no_target, empty, error),
+        or a dict of all four."""
+        h = self._handle()
+        if reason is None:
+            return {name: int(_lib.leadroute_router_unrouted(h, i)) for i, name in enumerate(UNROUTED_REASONS)}
+        try:
+            index = UNROUTED_REASONS.index(reason)
+        except ValueError:
+            raise ValueError("unknown reason %r (expected one of %s)" % (reason, ", ".join(UNROUTED_REASONS))) \
+                from None
+        return int(_lib.leadroute_router_unrouted(h, index))
+
+    def pool_fairness(self, pool_id: str) -> Fairness:
+        spread, jain = c_double(), c_double()
+        _lib.leadroute_router_pool_fairness(self._handle(), enc(pool_id), byref(spread), byref(jain))
+        return Fairness(spread.value, jain.value)
+
+    def latency(self, *, rep: Optional[str] = None, pool: Optional[str] = None,
+                which: str = "capture_to_assign") -> LatencyStats:
+        """Speed to lead for a rep, a pool or (neither given) the whole router;
+        which: "capture_to_assign" or "assign_to_ack"."""
+        if which not in LATENCIES:
+            raise ValueError("unknown latency %r (expected one of %s)" % (which, ", ".join(LATENCIES)))
+        stats = _ffi.LatencyStats()
+        stats.version = _ffi.LATENCY_STATS_VERSION
+        _lib.leadroute_router_latency(self._handle(), enc(rep), enc(pool), LATENCIES[which], byref(stats))
+        return LatencyStats(int(stats.count), stats.mean_ms, stats.p50_ms, stats.p90_ms, stats.p99_ms)

@@ -1,0 +1,171 @@
+"""Conversions between Python values and the C structs, and the hand-over of
+exceptions raised inside callbacks."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from ctypes import POINTER, c_char_p
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _ffi
+from ._errors import LeadrouteError
+
+_lib = _ffi.lib
+
+FieldValue = Union[str, float, int, bool, None, Sequence[str]]
+Fields = Mapping[str, FieldValue]
+
+VALUE_NULL, VALUE_STRING, VALUE_NUMBER, VALUE_BOOL, VALUE_SET = range(5)
+
+
+def enc(s: Optional[str]) -> Optional[bytes]:
+    if s is None:
+        return None
+    if not isinstance(s, str):
+        raise TypeError("expected str, got %s" % type(s).__name__)
+    return s.encode("utf-8")
+
+
+def dec(b: Optional[bytes]) -> Optional[str]:
+    return None if b is None else b.decode("utf-8", "replace")
+
+
+def path_bytes(p: Union[str, "os.PathLike[str]"]) -> bytes:
+    return os.fsencode(p)
+
+
+class Keep:
+    """Holds every Python object the C structs built for one call point into."""
+
+    def __init__(self) -> None:
+        self.refs: List[Any] = []
+
+    def s(self, text: Optional[str]) -> Optional[bytes]:
+        b = enc(text)
+        if b is not None:
+            self.refs.append(b)
+        return b
+
+    def strings(self, items: Iterable[Optional[str]]) -> Tuple[Any, int]:
+        encoded = [self.s(i) for i in items]
+        arr = (c_char_p * max(len(encoded), 1))(*encoded)
+        self.refs.append(arr)
+        return ctypes.cast(arr, POINTER(c_char_p)), len(encoded)
+
+
+def fill_value(v: _ffi.Value, x: FieldValue, keep: Keep, name: str) -> None:
+    _lib.leadroute_value_init(ctypes.byref(v), _ffi.VALUE_VERSION)
+    if x is None:
+        v.type = VALUE_NULL
+    elif isinstance(x, bool):
+        v.type = VALUE_BOOL
+        v.boolean = 1 if x else 0
+    elif isinstance(x, str):
+        v.type = VALUE_STRING
+        v.string = keep.s(x)
+    elif isinstance(x, (int, float)):
+        v.type = VALUE_NUMBER
+        v.number = float(x)
+    elif isinstance(x, (list, tuple, set, frozenset)):
+        items = sorted(x) if isinstance(x, (set, frozenset)) else list(x)
+        for item in items:
+            if not isinstance(item, str):
+                raise TypeError("field %r: set items must be str, got %s" % (name, type(item).__name__))
+        v.type = VALUE_SET
+        v.items, v.item_count = keep.strings(items)
+    else:
+        raise TypeError("field %r: unsupported value type %s" % (name, type(x).__name__))
+
+
+def fields_array(fields: Fields, keep: Keep) -> Tuple[Any, int]:
+    if not isinstance(fields, Mapping):
+        raise TypeError("fields must be a mapping of field name to value")
+    arr = (_ffi.Field * max(len(fields), 1))()
+    for i, (name, x) in enumerate(fields.items()):
+        arr[i].name = keep.s(name)
+        fill_value(arr[i].value, x, keep, name)
+    keep.refs.append(arr)
+    return ctypes.cast(arr, POINTER(_ffi.Field)), len(fields)
+
+
+def make_lead(lead_id: Optional[str], fields: Fields, keep: Keep) -> _ffi.Lead:
+    lead = _ffi.Lead()
+    _lib.leadroute_lead_init(ctypes.byref(lead), _ffi.LEAD_VERSION)
+    lead.id = keep.s(lead_id)
+    lead.fields, lead.field_count = fields_array(fields, keep)
+    keep.refs.append(lead)
+    return lead
+
+
+def value_to_py(v: Any) -> FieldValue:
+    if v.type == VALUE_STRING:
+        return dec(v.string)
+    if v.type == VALUE_NUMBER:
+        return v.number
+    if v.type == VALUE_BOOL:
+        return bool(v.boolean)
+    if v.type == VALUE_SET:
+        return [dec(v.items[i]) or "" for i in range(v.item_count)]
+    return None
+
+
+def lead_to_py(p: Any) -> Tuple[Optional[str], Dict[str, FieldValue]]:
+    if not p:
+        return None, {}
+    lead = p.contents
+    out: Dict[str, FieldValue] = {}
+    for i in range(lead.field_count):
+        f = lead.fields[i]
+        out[dec(f.name) or ""] = value_to_py(f.value)
+    return dec(lead.id), out
+
+
+def copy_out(address: Optional[int], cap: int, text: str) -> None:
+    """Write `text` NUL-terminated into a C buffer, cut to fit on a character boundary."""
+    if not address or cap <= 0:
+        return
+    data = text.encode("utf-8")
+    if len(data) >= cap:
+        data = data[:cap - 1].decode("utf-8", "ignore").encode("utf-8")
+    ctypes.memmove(address, data + b"\0", len(data) + 1)
+
+
+# ---- exceptions raised inside callbacks -------------------------------------------
+#
+# Callbacks run on the thread that made the C call, inside it. An exception is
+# stored in a thread-local slot and the callback returns an error code; once
+# the C call returns, guarded() raises it. One slot for every router keeps
+# forks (which share their parent's callbacks) simple; nesting (a callback
+# that calls another router) saves and restores the outer call's slot.
+
+_pending = threading.local()
+
+
+def stash(exc: BaseException) -> None:
+    """Keep the first exception of the current call: later ones are usually consequences."""
+    if getattr(_pending, "exc", None) is None:
+        _pending.exc = exc
+
+
+def guarded(fn: Callable[..., Any], *args: Any, on_error: Optional[Callable[[LeadrouteError], None]] = None) -> Any:
+    """Call a C function; raise what a callback raised during it, chained to the C error."""
+    outer = getattr(_pending, "exc", None)
+    _pending.exc = None
+    try:
+        try:
+            rc = fn(*args)
+        except LeadrouteError as err:
+            exc = _pending.exc
+            if on_error is not None:
+                on_error(err)
+            if exc is not None:
+                raise exc from err
+            raise
+        exc = _pending.exc
+        if exc is not None:
+            raise exc
+        return rc
+    finally:
+        _pending.exc = outer

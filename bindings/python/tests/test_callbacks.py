@@ -1,0 +1,600 @@
+"""Tests of Python callbacks: stores, exceptions in every callback kind,
+threads, garbage collection while C holds a callback, and the rest of the API
+(leads files, builder, lint, metrics getters, pending notifications, fork)."""
+
+import gc
+import os
+import subprocess
+import sys
+import threading
+import unittest
+import weakref
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import leadroute as lr  # noqa: E402
+
+NOW = 1772357400125
+MINUTE = 60000
+
+TABLE = """#! name: callbacks
+rule,kind,out:pool,out:sla_minutes:number,out:owner
+direct,own,,15,carol
+rr,rr,rr,10,
+wt,wt,wt,10,
+ll,ll,ll,10,
+vb,vb,vb,10,
+capped,cap,capped,10,
+"""
+
+REPS = [
+    {"id": "alice", "pools": ["rr", "wt", "ll", "vb", "capped"], "weight": 3, "capacity": 4, "cap_day": 2},
+    {"id": "bob", "pools": ["rr", "wt", "ll", "vb", "capped"], "capacity": 3},
+    {"id": "carol", "pools": ["rr", "wt", "vb"], "weight": 2},
+]
+POOLS = [
+    {"id": "rr", "owner_first": True, "sla_minutes": 5},
+    {"id": "wt", "strategy": "weighted"},
+    {"id": "ll", "strategy": "least_loaded", "on_empty": "queue", "queue": "overflow"},
+    {"id": "vb", "strategy": "value_balanced", "value_field": "amount"},
+    {"id": "capped", "cap_day": 3, "on_empty": "unassigned"},
+]
+
+
+def leads_sequence():
+    """Leads touching every strategy, account claims, capacity and caps."""
+    kinds = ["rr", "wt", "ll", "vb", "cap", "own"]
+    seq = []
+    for i in range(48):
+        kind = kinds[i % len(kinds)]
+        fields = {"kind": kind, "amount": (i * 37) % 500}
+        if kind == "rr":
+            fields["email"] = "buyer%d@company%d.com" % (i, i % 3)  # the same accounts come back
+        seq.append(("L%02d" % i, fields))
+    return seq
+
+
+class Clock:
+    def __init__(self, now=NOW):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def make_router(store=None, **kw):
+    kw.setdefault("clock", Clock())
+    return lr.Router(lr.Table.parse(TABLE), lr.Roster.from_dicts(REPS, POOLS), store=store, **kw)
+
+
+def outcome(d):
+    return (d.status, d.rep, d.pool, d.queue, d.rule, d.reason)
+
+
+class MemoryStoreMatchesBuiltin(unittest.TestCase):
+    def run_sequence(self, store):
+        clock = Clock()
+        seen = []
+        r = make_router(store, clock=clock, notify=seen.append)
+        out = []
+        for n, (lead_id, fields) in enumerate(leads_sequence()):
+            clock.now = NOW + n * 1000
+            out.append(outcome(r.route(lead_id, fields)))
+            if n % 7 == 3:
+                r.close(lead_id) if out[-1][0] == "assigned" else None
+            if n % 11 == 5 and out[-1][0] == "assigned":
+                r.acknowledge(lead_id)
+        out.append(outcome(r.route("L00", {"kind": "rr"})))  # claimed already
+        out.append(outcome(r.route("L05", {"kind": "wt"}, reassign=True, trace=True)))
+        before_tick = sorted((a.key, a.rep, a.history, a.hops, a.deadline_ms) for a in r.list_due())
+        notified = [(a.key, a.rep, a.previous, a.hops) for a in seen]
+        metrics = r.metrics()
+        # Stores list due leads in no particular order, and the order decides
+        # which rep each one moves to: compare what does not depend on it.
+        ticked = r.tick(NOW + 30 * MINUTE, lookup=lambda key: None)
+        due_keys = sorted(a.key for a in r.list_due())
+        return out, ticked, (before_tick, due_keys), metrics, notified
+
+    def test_same_decisions_as_builtin_store(self):
+        builtin = self.run_sequence(None)
+        store = lr.MemoryStore()
+        python = self.run_sequence(store)
+        self.assertEqual(python[0], builtin[0])
+        self.assertEqual(python[1], builtin[1])
+        self.assertEqual(python[2], builtin[2])
+        self.assertEqual(python[3], builtin[3])
+        self.assertEqual(python[4], builtin[4])
+        # the sequence did exercise what it is meant to
+        statuses = {o[0] for o in builtin[0]}
+        self.assertTrue({"assigned", "existing", "queued", "unassigned"} <= statuses, statuses)
+        self.assertGreater(builtin[1]["reassigned"], 0)
+        self.assertTrue(any(k.startswith("account:") for k in store.claims))
+        self.assertGreater(store.commits, 20)
+
+    def test_pool_state_and_counts_in_store(self):
+        store = lr.MemoryStore()
+        r = make_router(store)
+        for i in range(4):
+            r.route("W%d" % i, {"kind": "wt"})
+        state, version = store.load_pool("wt")
+        self.assertEqual(version, 4)
+        self.assertTrue(state.startswith(b"wr1 "), state)
+        self.assertEqual(sum(store.open_counts.values()), 4)
+        self.assertEqual(store.open_counts, {"alice": 2, "carol": 1, "bob": 1})
+        r.close("W0")
+        self.assertEqual(sum(store.open_counts.values()), 3)
+        self.assertIsNone(store.find_claim("lead:W0"))
+
+
+class ExistsStore(lr.MemoryStore):
+    """Another host claims the lead between find_claim and commit."""
+
+    def __init__(self, key, rep):
+        super().__init__()
+        self.steal = (key, rep)
+        self.commit_calls = 0
+
+    def commit(self, commit):
+        self.commit_calls += 1
+        if self.steal and commit.assignment.key == self.steal[0]:
+            key, rep = self.steal
+            self.steal = None
+            with self._lock:
+                self._claims[key] = lr._store._Claim(rep, True, None)
+                self._open[rep] = self._open.get(rep, 0) + 1
+        super().commit(commit)
+
+
+class ConflictStore(lr.MemoryStore):
+    """Another host writes the pool state `times` times just before our commit."""
+
+    def __init__(self, times):
+        super().__init__()
+        self.times = times
+        self.commit_calls = 0
+
+    def commit(self, commit):
+        self.commit_calls += 1
+        if self.times and commit.pool_id is not None:
+            self.times -= 1
+            with self._lock:
+                version, state = self._pools.get(commit.pool_id, (0, b""))
+                self._pools[commit.pool_id] = (version + 1, state)
+        super().commit(commit)
+
+
+class ConflictAndExistsPaths(unittest.TestCase):
+    def test_claim_lost_between_read_and_commit(self):
+        store = ExistsStore("lead:L1", "zed")
+        r = make_router(store)
+        d = r.route("L1", {"kind": "rr"})
+        self.assertEqual((d.status, d.rep), ("existing", "zed"))
+        self.assertIn("claimed while this call was deciding", d.reason)
+        self.assertEqual(store.commit_calls, 1)
+        self.assertEqual(store.open_counts, {"zed": 1})
+        # the rotation did not move: the next lead goes to the first rep
+        self.assertEqual(r.route("L2", {"kind": "rr"}).rep, "alice")
+
+    def test_conflict_is_retried(self):
+        store = ConflictStore(times=3)
+        r = make_router(store)
+        d = r.route("L1", {"kind": "rr"})
+        self.assertEqual((d.status, d.rep), ("assigned", "alice"))
+        self.assertEqual(store.commit_calls, 4)
+        self.assertEqual(store.load_pool("rr")[1], 4)  # three foreign writes and ours
+
+    def test_conflicts_beyond_max_retries(self):
+        store = ConflictStore(times=10 ** 6)
+        r = make_router(store, max_retries=5)
+        with self.assertRaises(lr.ConflictError) as cm:
+            r.route("L1", {"kind": "rr"})
+        self.assertEqual(cm.exception.decision.status, "unrouted")
+        self.assertEqual(store.commit_calls, 6)
+        self.assertIsNone(store.find_claim("lead:L1"))
+        self.assertEqual(r.unrouted("error"), 1)
+
+    def test_memory_store_contract_directly(self):
+        s = lr.MemoryStore()
+
+        def commit(key, rep, pool="p", expected=0, capacity=0, previous=None, account=None, at=NOW):
+            a = lr.Assignment(key, key[5:], rep, previous, pool, "r", 1, at, 10.0, at + 10 * MINUTE, 5.0, 0,
+                              False)
+            s.commit(lr.Commit(a, pool, expected, b"state", capacity, account))
+
+        commit("lead:a", "alice", account="account:x.com")
+        with self.assertRaises(lr.ConflictError):
+            commit("lead:b", "bob", expected=0)  # the pool is at version 1 now
+        with self.assertRaises(lr.ExistsError) as cm:
+            commit("lead:a", "bob", expected=1)
+        self.assertEqual(cm.exception.owner, "alice")
+        with self.assertRaises(lr.ConflictError):
+            commit("lead:b", "alice", expected=1, capacity=1)
+        self.assertEqual(s.load_pool("p"), (b"state", 1))  # nothing changed by the failures
+        commit("lead:a", "bob", expected=1, previous="alice")
+        self.assertEqual(s.open_counts, {"alice": 0, "bob": 1})
+        self.assertEqual(s.claims, {"lead:a": "bob", "account:x.com": "alice"})
+        self.assertEqual(s.window("bob", None, NOW), (1, 5.0))
+        self.assertEqual(s.window(None, "p", NOW), (2, 10.0))
+        self.assertEqual(s.window(None, "p", NOW + 1), (0, 0.0))
+        due = s.list_due(NOW + 10 * MINUTE)
+        self.assertEqual([(a.key, a.rep, a.history) for a in due], [("lead:a", "bob", ("alice",))])
+        self.assertEqual(s.acknowledge("lead:a", NOW + 5), (NOW, "bob", "p"))
+        with self.assertRaises(lr.ExistsError):
+            s.acknowledge("lead:a", NOW + 6)
+        self.assertEqual(s.list_due(NOW + 10 ** 9), [])
+        with self.assertRaises(lr.NotFoundError):
+            s.acknowledge("account:x.com", NOW)
+        s.close("lead:a")
+        with self.assertRaises(lr.NotFoundError):
+            s.close("lead:a")
+        self.assertEqual(s.open_counts["bob"], 0)
+
+
+class Boom(Exception):
+    pass
+
+
+class FailingStore(lr.MemoryStore):
+    """Raises Boom from the method named in `fail`."""
+
+    fail = None
+
+    def _maybe(self, name):
+        if self.fail == name:
+            raise Boom(name)
+
+
+for _name in ("load_pool", "find_claim", "open_count", "commit", "close", "window", "acknowledge", "list_due"):
+    def _wrap(name):
+        base = getattr(lr.MemoryStore, name)
+
+        def method(self, *args):
+            self._maybe(name)
+            return base(self, *args)
+        return method
+    setattr(FailingStore, _name, _wrap(_name))
+
+
+class ExceptionsInCallbacks(unittest.TestCase):
+    def check(self, call, name):
+        with self.assertRaises(Boom) as cm:
+            call()
+        self.assertEqual(str(cm.exception), name)
+        cause = cm.exception.__cause__
+        self.assertIsInstance(cause, lr.CallbackError)
+        self.assertIn(name.replace("_", " ") if name == "lookup" else name, str(cause))
+        self.assertIn("callback failed with -12", str(cause))
+
+    def test_every_store_method(self):
+        triggers = {
+            "load_pool": lambda r: r.route("X", {"kind": "rr"}),
+            "find_claim": lambda r: r.route("X", {"kind": "rr"}),
+            "open_count": lambda r: r.route("X", {"kind": "ll"}),
+            "commit": lambda r: r.route("X", {"kind": "rr"}),
+            "window": lambda r: r.route("X", {"kind": "vb"}),
+            "close": lambda r: r.close("K"),
+            "acknowledge": lambda r: r.acknowledge("K"),
+            "list_due": lambda r: r.tick(NOW + 10 ** 9),
+        }
+        for name, trigger in triggers.items():
+            with self.subTest(method=name):
+                store = FailingStore()
+                r = make_router(store)
+                r.route("K", {"kind": "rr"})
+                before = (store.claims, store.open_counts, store.commits)
+                store.fail = name
+                self.check(lambda: trigger(r), name)
+                self.assertEqual((store.claims, store.open_counts, store.commits), before)
+                store.fail = None
+                self.assertEqual(r.route("X", {"kind": "rr"}).status, "assigned")
+
+    def test_store_list_due_through_router(self):
+        store = FailingStore()
+        r = make_router(store)
+        r.route("K", {"kind": "rr"})
+        store.fail = "list_due"
+        self.check(lambda: r.list_due(), "list_due")
+
+    def test_notify_failure_keeps_assignment_and_retries(self):
+        calls = []
+        fail = [True]
+
+        def notify(a):
+            calls.append(a.key)
+            if fail[0]:
+                raise Boom("notify")
+
+        r = make_router(lr.MemoryStore(), notify=notify)
+        with self.assertRaises(Boom):
+            r.route("L1", {"kind": "rr"})
+        with self.assertRaises(Boom):
+            r.route("L2", {"kind": "rr"})
+        self.assertEqual(r.pending_count(), 2)
+        self.assertEqual(r.pending(), [("L1", "alice"), ("L2", "bob")])
+        with self.assertRaises(Boom):
+            r.retry_notifications()
+        self.assertEqual(r.pending_count(), 2)
+        fail[0] = False
+        self.assertEqual(r.retry_notifications(), 2)
+        self.assertEqual(r.pending(), [])
+        self.assertEqual(calls, ["lead:L1", "lead:L2"] * 3)
+        self.assertEqual(r.route("L1", {"kind": "rr"}).status, "existing")
+
+    def test_availability_and_lookup(self):
+        def avail(rep, lead_id, fields, now):
+            raise Boom("availability")
+
+        r = make_router(availability=avail)
+        self.check(lambda: r.route("L1", {"kind": "rr"}), "availability")
+        self.assertEqual(r.unrouted("error"), 1)
+
+        r = make_router()
+        r.route("L1", {"kind": "rr"})
+
+        def lookup(key):
+            raise Boom("lookup")
+
+        with self.assertRaises(Boom):
+            r.tick(NOW + 10 ** 9, lookup=lookup)
+
+    def test_exception_not_leaking_into_next_call(self):
+        boom = [True]
+
+        def avail(rep, lead_id, fields, now):
+            if boom[0]:
+                raise Boom("availability")
+            return True
+
+        r = make_router(availability=avail)
+        with self.assertRaises(Boom):
+            r.route("L1", {"kind": "rr"})
+        boom[0] = False
+        self.assertEqual(r.route("L1", {"kind": "rr"}).rep, "alice")
+
+    def test_bad_store_object(self):
+        class Half(lr.Store):
+            def load_pool(self, pool_id):
+                return b"", 0
+
+        with self.assertRaises(TypeError):
+            make_router(Half())
+
+    def test_store_without_window_refuses_caps(self):
+        class NoWindow(lr.MemoryStore):
+            window = lr.Store.window  # not provided: left out of the vtable
+
+        r = make_router(NoWindow())  # alice has a daily cap
+        with self.assertRaises(lr.UnsupportedError):
+            r.route("L1", {"kind": "rr"})
+        plain = lr.Roster.from_dicts([{"id": "dan", "pools": ["rr"]}], [{"id": "rr"}])
+        r = lr.Router(lr.Table.parse(TABLE), plain, store=NoWindow())
+        self.assertEqual(r.route("L1", {"kind": "rr"}).rep, "dan")
+
+
+class Threads(unittest.TestCase):
+    def test_threads_share_a_python_store(self):
+        store = lr.MemoryStore()
+        notified = []
+        lock = threading.Lock()
+
+        def notify(a):
+            with lock:
+                notified.append(a.key)
+
+        r = make_router(store, notify=notify, max_retries=100000)
+        results = {}
+        errors = []
+        keys = ["K%03d" % i for i in range(150)]
+
+        def worker(n):
+            try:
+                # every thread routes every key, each in its own order: each key is decided many times at once
+                order = keys[n * 25:] + keys[:n * 25]
+                if n % 2:
+                    order.reverse()
+                for key in order:
+                    d = r.route(key, {"kind": "rr" if int(key[1:]) % 2 else "ll"})
+                    with lock:
+                        results.setdefault(key, []).append((d.status, d.rep))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        assigned = []
+        for key, outs in results.items():
+            self.assertEqual(len(outs), 6)
+            firsts = [o for o in outs if o[0] == "assigned"]
+            others = [o for o in outs if o[0] != "assigned"]
+            if firsts:
+                self.assertEqual(len(firsts), 1, (key, outs))  # never assigned twice
+                assigned.append((key, firsts[0][1]))
+                self.assertTrue(all(o == ("existing", firsts[0][1]) for o in others), (key, outs))
+            else:
+                self.assertTrue(all(o[0] in ("queued", "unassigned") for o in outs), (key, outs))
+        self.assertEqual(sorted(notified), sorted("lead:" + k for k, _ in assigned))
+        self.assertEqual(len(notified), len(set(notified)))
+        self.assertEqual(r.metrics()["routed"], len(assigned))
+        self.assertEqual(sum(store.open_counts.values()), len(assigned))
+        self.assertEqual({k: v for k, v in store.claims.items() if k.startswith("lead:")},
+                         {"lead:" + k: rep for k, rep in assigned})
+        by_rep = {}
+        for _, rep in assigned:
+            by_rep[rep] = by_rep.get(rep, 0) + 1
+        self.assertEqual(by_rep, {rep: r.rep_assigned(rep) for rep in by_rep})
+        # capacity held under contention: alice 4, bob 3 open leads at most
+        self.assertLessEqual(store.open_counts.get("alice", 0) + store.open_counts.get("bob", 0),
+                             len(assigned))
+        ll_keys = [k for k in keys if int(k[1:]) % 2 == 0]
+        ll_assigned = [rep for k, rep in assigned if k in ll_keys]
+        self.assertLessEqual(ll_assigned.count("bob"), 3)
+        # round robin stays exact: rr leads alternate among alice, bob, carol (by capacity only alice/bob
+        # can fill up, and the ll leads already filled them)
+        self.assertGreater(len(assigned), 70)
+
+
+class GarbageCollection(unittest.TestCase):
+    def test_callbacks_live_while_c_holds_them(self):
+        seen = []
+
+        class Avail:
+            def __call__(self, rep, lead_id, fields, now):
+                return rep != "alice"
+
+        def make():
+            store = lr.MemoryStore()
+            notify = lambda a: seen.append(a.rep)  # noqa: E731
+            avail = Avail()
+            clock = Clock()
+            refs = [weakref.ref(x) for x in (store, notify, avail, clock)]
+            return lr.Router(lr.Table.parse(TABLE), lr.Roster.from_dicts(REPS, POOLS), store=store,
+                             notify=notify, availability=avail, clock=clock), refs
+
+        r, refs = make()
+        gc.collect()
+        self.assertTrue(all(ref() is not None for ref in refs))
+        self.assertEqual(r.route("L1", {"kind": "rr"}).rep, "bob")
+        gc.collect()
+        self.assertEqual(r.route("L2", {"kind": "rr"}).rep, "carol")
+        self.assertEqual(seen, ["bob", "carol"])
+        self.assertEqual(refs[0]().commits, 2)
+
+        fork = r.fork()
+        del r
+        gc.collect()
+        self.assertTrue(all(ref() is not None for ref in refs))  # the fork still reads through them
+        self.assertEqual(fork.route("L3", {"kind": "rr"}).rep, "bob")
+        self.assertEqual(refs[0]().commits, 2)  # a fork writes only to its own memory
+        del fork
+        gc.collect()
+        self.assertTrue(all(ref() is None for ref in refs))  # and nothing is kept once C is done
+
+    def test_replaced_callback_is_released(self):
+        r = make_router()
+        fn = lambda a: None  # noqa: E731
+        ref = weakref.ref(fn)
+        r.set_notify(fn)
+        del fn
+        gc.collect()
+        self.assertIsNotNone(ref())
+        r.set_notify(None)
+        gc.collect()
+        self.assertIsNone(ref())
+
+
+class MoreApi(unittest.TestCase):
+    def test_leads_file(self):
+        t = lr.Table.parse("rule,region,products:set,out:pool\nr,EMEA,crm,rr\n")
+        text = "id,region,products\nA1,EMEA,crm;ads\nA2,EMEA\nA1,NA,crm\nA3,NA,\n"
+        leads = lr.Leads.parse(text, "in.csv", table=t)
+        self.assertEqual([x.id for x in leads], ["A1", "A3"])
+        self.assertEqual(leads[0].fields, {"id": "A1", "region": "EMEA", "products": ["crm", "ads"]})
+        self.assertEqual(leads[1].line, 5)
+        self.assertEqual([s.line for s in leads.skipped], [3, 4])
+        self.assertIn("in.csv:3:", leads.skipped[0].message)
+        self.assertEqual(t.evaluate(leads[0])[0].rule, "r")
+        r = make_router()
+        r.set_table(t)
+        self.assertEqual(r.route(leads[0]).pool, "rr")
+        with self.assertRaises(lr.ParseError):
+            lr.Leads.parse("")
+        with self.assertRaises(IndexError):
+            leads[2]
+
+    def test_builder_lint_and_types(self):
+        b = lr.TableBuilder()
+        b.set("hit_policy", "unique").add_input("region").add_input("n", "number").add_output("team")
+        b.add_rule(["EMEA", "-"], ["a"], id="one").add_rule(["-", ">= 5"], ["b"], id="two")
+        t = b.build()
+        self.assertEqual(t.hit_policy, "unique")
+        self.assertEqual(t.input_types, {"region": "string", "n": "number"})
+        self.assertEqual(t.output_types, {"team": "string"})
+        self.assertEqual(t.output_index("team"), 0)
+        with self.assertRaises(lr.NotFoundError):
+            t.output_index("nope")
+        kinds = {d.kind for d in t.lint()}
+        self.assertIn("overlap", kinds)
+        overlap = [d for d in t.diagnostics if d.kind == "overlap"][0]
+        self.assertEqual({overlap.rule, overlap.other_rule}, {"one", "two"})
+        with self.assertRaises(lr.HitPolicyError) as cm:
+            t.evaluate({"region": "EMEA", "n": 9})
+        self.assertEqual([m.rule for m in cm.exception.matches], ["one", "two"])
+        with self.assertRaises(lr.ParseError):
+            b.add_rule([">> 3", "-"], ["c"])
+        self.assertEqual(lr.Table.parse("rule,a,out:x\nr,-,1\n", lint=False).diagnostics, [])
+
+    def test_evaluator_reuse(self):
+        t1 = lr.Table.parse("rule,a,out:x\nr1,1,one\n")
+        t2 = lr.Table.parse("#! hit_policy: collect\nrule,a,out:x\nq1,1,uno\nq2,-,dos\nq3,-,tres\n")
+        ev = lr.Evaluator(t1)
+        self.assertEqual(ev.evaluate({"a": "1"})[0].outputs, {"x": "one"})
+        got = ev.evaluate({"a": "1"}, table=t2)
+        self.assertEqual([m.rule for m in got], ["q1", "q2", "q3"])
+
+    def test_validate_and_utf8(self):
+        lr.validate_lead({"a": "x"}, "L1")
+        with self.assertRaises(lr.LeadError):
+            lr.validate_lead({"a": float("inf")})
+        self.assertTrue(lr.utf8_valid("Zürich".encode()))
+        self.assertFalse(lr.utf8_valid(b"\xc3("))
+        self.assertEqual(lr.strerror(-11), lr._ffi.lib.leadroute_strerror(-11).decode())
+
+    def test_getters(self):
+        roster = lr.Roster.from_dicts([{"id": "alice", "pools": ["wt"], "weight": 2}, {"id": "bob", "pools": ["wt"]}],
+                                      [{"id": "wt", "strategy": "weighted"}])
+        r = lr.Router(lr.Table.parse(TABLE), roster, store=lr.MemoryStore(), clock=Clock())
+        for i in range(6):
+            r.route("L%d" % i, {"kind": "wt", "captured_at": NOW - 2000})
+        r.route("N", {"kind": "nothing"})
+        self.assertEqual(r.rule_hits("wt"), 6)
+        self.assertEqual(r.rule_hits()["wt"], 6)
+        self.assertEqual(r.rule_hits(2), 6)
+        self.assertEqual(r.unrouted(), {"no_rule": 1, "no_target": 0, "empty": 0, "error": 0})
+        self.assertEqual(r.rep_assigned("alice"), 4)
+        self.assertEqual(r.rep_assigned("bob"), 2)
+        fair = r.pool_fairness("wt")  # judged per unit of weight: 4/2 and 2/1
+        self.assertEqual(fair.spread, 0.0)
+        self.assertAlmostEqual(fair.jain, 1.0)
+        with self.assertRaises(lr.NotFoundError):
+            r.pool_fairness("nope")
+        lat = r.latency()
+        self.assertEqual(lat.count, 6)
+        self.assertAlmostEqual(lat.mean_ms, 2000.0)
+        self.assertEqual(r.latency(rep="alice").count, 4)
+        r.acknowledge("L0")
+        self.assertEqual(r.latency(which="assign_to_ack").count, 1)
+        self.assertEqual(len(r.list_due()), 5)
+        self.assertEqual(r.list_due(NOW), [])
+        d = r.route("L9", {"kind": "wt"}, trace=True, dry_run=True)
+        self.assertTrue(d.trace()["dry_run"])
+
+    @unittest.skipUnless(lr._ffi.HAS_ROSTER_ENTRIES, "library without leadroute_roster_rep()")
+    def test_roster_entries_round_trip(self):
+        ro = lr.Roster.from_dicts(REPS, POOLS)
+        alice = ro.rep("alice")
+        self.assertEqual((alice["weight"], alice["capacity"], alice["cap_day"], alice["cap_week"]), (3.0, 4, 2, None))
+        self.assertEqual(ro.pool("ll")["on_empty"], "queue")
+        self.assertEqual(ro.pool("vb")["value_field"], "amount")
+        reps, pools = ro.to_dicts()
+        self.assertEqual(lr.Roster.from_dicts(reps, pools).to_dicts(), (reps, pools))
+        with self.assertRaises(KeyError):
+            ro.rep("nobody")
+
+    def test_version_check_and_library_lookup(self):
+        lr._ffi.check_version(lr.version_number())
+        with self.assertRaises(ImportError):
+            lr._ffi.check_version(10100)
+        with self.assertRaises(ImportError):
+            lr._ffi.check_version(0)
+        env = dict(os.environ, LEADROUTE_LIBRARY="/nonexistent/libleadroute.so.1", PYTHONDONTWRITEBYTECODE="1")
+        p = subprocess.run([sys.executable, "-c", "import leadroute"], env=env, capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("LEADROUTE_LIBRARY", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
