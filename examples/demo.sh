@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Build libleadroute and the leadroute tool, then evaluate the sample leads of
-# examples/data against the sample table, route them to the sample reps, and
-# explain where each one goes and why.
+# Build libleadroute and the leadroute tool, then route a realistic week of
+# inbound leads: 5,000 leads, a table of 33 rules, 43 reps in the pools of six
+# sales teams (examples/data/demo). Prints a summary, explains a few
+# decisions, processes follow-up deadlines a day later, and writes an HTML
+# report with charts (build-demo/report.html).
 # Works from any directory; installs missing Debian packages first.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$repo/build-demo"
 # relative paths keep the tool's messages short; the tool runs from $repo
-table="examples/data/routing.csv"
-leads="examples/data/leads.csv"
-reps="examples/data/reps.csv"
+data="examples/data/demo"
+table="$data/table.csv"
+roster="$data/roster.csv"
+leads="$data/leads.csv"
+now="2026-11-24T09:00:00Z"
 
 # --- 1. packages ------------------------------------------------------------
-packages=(meson ninja-build gcc pkg-config libxxhash-dev)
+packages=(meson ninja-build gcc pkg-config libxxhash-dev libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
     # a removed package keeps "deinstall" status: only "install ok installed" counts
@@ -44,171 +48,73 @@ ninja -C "$build" >/dev/null
 cli="$build/examples/leadroute"
 cd "$repo"
 
-# --- 3. check the table -----------------------------------------------------
+# A fresh state for each demo run (the tool's default is leadroute-state.db
+# in the working directory; later runs continue where earlier ones stopped).
+state="$build/demo-state.db"
+rm -f "$state" "$state-wal" "$state-shm"
+report="$build/report.html"
+
+# --- 3. the table -------------------------------------------------------------
 echo
 echo "==> leadroute check $table"
-check_status=0
-"$cli" check "$table" || check_status=$?
-if ((check_status == 2)); then
-    echo "demo.sh: the table could not be read" >&2
-    exit 1
+"$cli" check "$table" || { (($? == 1)) || exit 1; }
+
+# --- 4. what if: simulate on an empty state, with the HTML report -------------
+echo
+echo "==> leadroute simulate --table $table --reps $roster $leads --dedupe-field email --html ..."
+echo
+status=0
+"$cli" simulate --table "$table" --reps "$roster" "$leads" --dedupe-field email --no-state --now "$now" \
+    --html "$report" || status=$?
+((status < 2)) || exit 1
+
+# --- 5. route for real: every decision lands in the state database ------------
+echo
+echo "==> leadroute route --table $table --reps $roster $leads --dedupe-field email --state STATE"
+routed="$build/routed.csv"
+status=0
+"$cli" route --table "$table" --reps "$roster" "$leads" --dedupe-field email --state "$state" --now "$now" \
+    >"$routed" 2>"$build/route-errors.txt" || status=$?
+((status < 2)) || { cat "$build/route-errors.txt" >&2; exit 1; }
+echo "  $(($(wc -l <"$routed") - 1)) leads routed; the first ones (id,status,rep,pool,rule,reason):"
+sed -n '2,9p' "$routed" | sed 's/^/    /'
+if [[ -s "$build/route-errors.txt" ]]; then
+    echo "  not routed (on stderr, one line each):"
+    sed 's/^/    /' "$build/route-errors.txt"
 fi
 
-# --- 4. evaluate the leads --------------------------------------------------
 echo
-echo "==> leadroute eval $table $leads"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-eval_status=0
-"$cli" eval "$table" "$leads" >"$tmp/out.csv" 2>"$tmp/err.txt" || eval_status=$?
-if ((eval_status == 2)); then
-    cat "$tmp/err.txt" >&2
-    exit 1
-fi
+echo "==> routing the same file again: nothing is assigned twice"
+"$cli" route --table "$table" --reps "$roster" "$leads" --dedupe-field email --state "$state" --now "$now" \
+    --format jsonl 2>/dev/null |
+    sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' | sort | uniq -c | sed 's/^/  /' || true
 
-# Company names for a friendlier listing (the sample file has no quoted cells).
-# Results: id,rule,pool,sla_minutes,owner,queue,... (first policy: one row per
-# lead); a rule without a pool names a queue.
-echo
-awk -F, '
-    NR == FNR { if (FNR > 1 && !($1 in company)) company[$1] = $2; next }
-    FNR == 1  { next }
-    {
-        name = ($1 in company) ? company[$1] : ""
-        target = $3 != "" ? $3 : $6 != "" ? "queue " $6 : "(none)"
-        if ($2 == "")
-            printf "  %-8s -> (no rule matched)                                           %s\n", $1, name
-        else
-            printf "  %-8s -> %-21s by rule %-14s SLA %4s min   %s\n", $1, target, $2, $4, name
-        count[target]++
-        total++
-    }
-    END {
-        print ""
-        print "==> leads per pool or queue"
-        n = 0
-        for (p in count) order[++n] = p
-        # simple insertion sort, largest pool first
-        for (i = 2; i <= n; i++) {
-            v = order[i]; j = i - 1
-            while (j > 0 && (count[order[j]] < count[v] || (count[order[j]] == count[v] && order[j] > v))) {
-                order[j + 1] = order[j]; j--
-            }
-            order[j + 1] = v
-        }
-        for (i = 1; i <= n; i++)
-            printf "  %-22s %3d\n", order[i], count[order[i]]
-        printf "  %-22s %3d\n", "total evaluated", total
-    }' "$leads" "$tmp/out.csv"
-
-if [[ -s "$tmp/err.txt" ]]; then
+# --- 6. why: the recorded decision of a few leads -----------------------------
+# L-10057: a big Italian deal, and no senior EMEA rep speaks Italian: the
+# pool's default owner takes it. L-10093: a Finnish lead for inside sales,
+# where nobody speaks Finnish: it waits in the overflow queue. Each was routed
+# twice (the second run found it existing, or queued it again).
+for id in L-10057 L-10093; do
     echo
-    echo "==> skipped (reported by leadroute on stderr)"
-    sed 's/^/  /' "$tmp/err.txt"
-fi
-echo
-echo "raw CSV: $cli eval $repo/$table $repo/$leads"
+    echo "==> leadroute explain $id"
+    "$cli" explain --state "$state" "$id" | sed 's/^/  /'
+done
 
-# --- 5. route the leads to reps -----------------------------------------------
-# The dedupe key is the email: a person who sends the form twice keeps their rep.
+# --- 7. a day later: follow-up deadlines ---------------------------------------
+# Someone followed up L-10001; every other lead whose deadline passed moves to
+# another rep of its pool, never back to an earlier one.
 echo
-echo "==> leadroute route --table $table --reps $reps $leads --dedupe-field email"
-route_status=0
-"$cli" route --table "$table" --reps "$reps" "$leads" --dedupe-field email \
-    >"$tmp/route.csv" 2>"$tmp/route-err.txt" || route_status=$?
-if ((route_status == 2)); then
-    cat "$tmp/route-err.txt" >&2
-    exit 1
-fi
+echo "==> leadroute ack L-10001, then leadroute tick a day later"
+"$cli" ack --table "$table" --reps "$roster" --state "$state" --now 2026-11-24T09:20:00Z \
+    L-10001 >/dev/null
+"$cli" tick --table "$table" --reps "$roster" --state "$state" --now 2026-11-25T09:00:00Z --leads "$leads" \
+    --dedupe-field email >"$build/moves.csv" 2>"$build/tick.txt"
+sed 's/^/  /' "$build/tick.txt"
+echo "  the first moves (key,action,from,to,pool,reason):"
+sed -n '2,6p' "$build/moves.csv" | sed 's/^/    /'
 
-# Results: id,status,rep,pool,rule,reason; the reason may be a quoted cell.
 echo
-awk '
-    # split a CSV line into f[1..n] (quoted cells with "" inside; no line breaks)
-    function csv(line, f,    n, i, c, cell, q) {
-        n = 0; cell = ""; q = 0
-        for (i = 1; i <= length(line); i++) {
-            c = substr(line, i, 1)
-            if (q) {
-                if (c == "\"" && substr(line, i + 1, 1) == "\"") { cell = cell c; i++ }
-                else if (c == "\"") q = 0
-                else cell = cell c
-            } else if (c == "\"") q = 1
-            else if (c == ",") { f[++n] = cell; cell = "" }
-            else cell = cell c
-        }
-        f[++n] = cell
-        return n
-    }
-    NR == FNR { split($0, l, ","); if (FNR > 1 && !(l[1] in company)) company[l[1]] = l[2]; next }
-    FNR == 1  { next }
-    {
-        csv($0, f)
-        who = f[2] == "assigned" || f[2] == "existing" ? f[3] : "-"
-        printf "  %-7s %-10s %-8s %-13s %-13s %s\n", f[1], f[2], who, f[4] == "" ? "-" : f[4],
-               f[5] == "" ? "-" : f[5], company[f[1]]
-        printf "          why: %s\n", f[6]
-        status[f[2]]++
-        if (who != "-") reps[who]++
-    }
-    END {
-        print ""
-        print "==> outcomes"
-        n = split("assigned existing queued unassigned unrouted", order, " ")
-        for (i = 1; i <= n; i++)
-            if (order[i] in status) printf "  %-12s %3d\n", order[i], status[order[i]]
-        print ""
-        print "==> leads per rep (assigned or kept)"
-        for (r in reps) printf "  %-12s %3d\n", r, reps[r] | "sort"
-        close("sort")
-    }' "$leads" "$tmp/route.csv"
-
-if [[ -s "$tmp/route-err.txt" ]]; then
-    echo
-    echo "==> not routed or skipped (reported by leadroute on stderr)"
-    sed 's/^/  /' "$tmp/route-err.txt"
-fi
-
-# --- 6. explain one decision ----------------------------------------------------
-# L-1030 speaks Italian: no EMEA rep does, the fallback pool is full, so it waits
-# in the overflow queue. --explain adds the whole trace as JSON.
-explain_id="L-1030"
-echo
-echo "==> why $explain_id went where it did (route --explain, the trace column)"
-"$cli" route --table "$table" --reps "$reps" "$leads" --dedupe-field email --explain 2>/dev/null |
-    awk -v id="$explain_id" '
-        index($0, id ",") == 1 {
-            # the trace is the last cell: a quoted JSON object with "" for each quote
-            i = index($0, ",\"{")
-            json = substr($0, i + 2, length($0) - i - 2)
-            gsub(/""/, "\"", json)
-            print json
-        }' >"$tmp/explain.json" || true
-if command -v python3 >/dev/null; then
-    python3 -m json.tool "$tmp/explain.json" | sed 's/^/  /'
-else
-    sed 's/^/  /' "$tmp/explain.json"
-fi
-echo
-echo "raw CSV: $cli route --table $repo/$table --reps $repo/$reps $repo/$leads [--explain] [--dedupe-field email]"
-
-# --- 7. follow-up deadlines -----------------------------------------------------
-# Route into a state file at a fixed time; Diego follows L-1011 up; a day later
-# a tick moves every lead nobody followed up to another rep of its pool (never
-# back to an earlier one). Later runs of route, tick and ack share the file.
-state="$tmp/state.txt"
-echo
-echo "==> leadroute route ... --state STATE --now 2026-11-24T09:30:00Z, ack L-1011, tick a day later"
-route_status=0
-"$cli" route --table "$table" --reps "$reps" "$leads" --state "$state" --now 2026-11-24T09:30:00Z \
-    >/dev/null 2>&1 || route_status=$?
-if ((route_status == 2)); then
-    echo "demo.sh: route --state failed" >&2
-    exit 1
-fi
-"$cli" ack --table "$table" --reps "$reps" --state "$state" --now 2026-11-24T10:05:00Z L-1011 >/dev/null
-"$cli" tick --table "$table" --reps "$reps" --state "$state" --now 2026-11-25T09:30:00Z --leads "$leads" \
-    2>"$tmp/tick-err.txt" | sed 's/^/  /'
-grep '^due ' "$tmp/tick-err.txt" | sed 's/^/  /'
-echo
-echo "raw CSV: $cli tick --table $repo/$table --reps $repo/$reps --state STATE [--now TIME] [--leads $repo/$leads]"
+echo "==> done"
+echo "  HTML report:     $report"
+echo "  state database:  $state (try: $cli explain --state $state L-10066)"
+echo "  all decisions:   $routed"

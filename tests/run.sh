@@ -46,7 +46,10 @@ repo_root="$(pwd)"
 
 # ---- dependencies ---------------------------------------------------------
 
-packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev valgrind python3 locales)
+# chromium renders the HTML report in the cli suite; libsqlite3-dev is the
+# command-line tool's state store (never a dependency of the library)
+packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev libsqlite3-dev valgrind python3 locales
+          chromium)
 
 install_missing() {
     if ! command -v dpkg >/dev/null 2>&1; then

@@ -1,23 +1,29 @@
 #!/usr/bin/env python3
 """Behaviour of the leadroute tool as a user sees it: exit codes, output and
-messages of check, eval, route, tick and ack on the sample data and on small
-files made here. Arguments: the tool, examples/data, tests/cli/expected-eval.csv
-(expected-route.csv is read from the same directory)."""
+messages of check, eval, route, tick, ack, explain and simulate on the sample
+data and on small files made here. Arguments: the tool, examples/data,
+tests/cli/expected-eval.csv (expected-route.csv is read from the same
+directory). The tool runs in a scratch directory, where the default state
+database lands."""
 import csv
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 
-tool, data, expected = sys.argv[1], sys.argv[2], sys.argv[3]
+tool, data, expected = (os.path.abspath(a) for a in sys.argv[1:4])
 expected_route = os.path.join(os.path.dirname(os.path.abspath(expected)), "expected-route.csv")
 failures = []
 
 
+workdir = tempfile.TemporaryDirectory()
+
+
 def run(*args, stdin=None):
-    p = subprocess.run([tool, *args], input=stdin, capture_output=True, text=True)
+    p = subprocess.run([tool, *args], input=stdin, capture_output=True, text=True, cwd=workdir.name)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -102,7 +108,7 @@ expect(rc == 0 and lines == ["id,rule,points", "l1,a,1.5", "l1,b,2", "l1,(aggreg
 #   owner first, and the accounts went to marcus (L-1001) and omar (L-1013).
 # - L-1030 (it): no EMEA rep speaks Italian, fallback inside-sales is full:
 #   the pool's policy queues it in sdr-overflow.
-rc, out, err = run("route", "--table", routing, "--reps", reps, leads)
+rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--no-state")
 with open(expected_route, encoding="utf-8") as f:
     want = f.read()
 expect(out == want, "route output differs from tests/cli/expected-route.csv:\n" + out)
@@ -117,7 +123,7 @@ def route_rows(text):
 
 # --dedupe-field email: the second form of the same person stays with its rep;
 # a lead without an email cannot be deduplicated, so it is unrouted
-rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--dedupe-field", "email")
+rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--dedupe-field", "email", "--no-state")
 rows = route_rows(out)
 expect(rc == 1, f"route --dedupe-field exits 1 (unrouted leads), got {rc}")
 expect(rows.get("L-1029", {}).get("status") == "existing" and rows["L-1029"]["rep"] == "omar"
@@ -127,7 +133,7 @@ expect(rows.get("L-1022", {}).get("status") == "unrouted" and "'email'" in rows[
 expect("leads.csv:23: lead L-1022: unrouted: " in err, f"stderr names L-1022: {err!r}")
 
 # --explain: a trace column of one-line JSON that agrees with the row
-rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--explain")
+rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--explain", "--no-state")
 expect(out.splitlines()[0] == "id,status,rep,pool,rule,reason,trace", f"explain header: {out[:80]!r}")
 rows = route_rows(out)
 expect(list(rows) == list(route_rows(want)), f"explain: the same leads as without it: {list(rows)}")
@@ -153,7 +159,7 @@ expect(verdicts == {("marcus", "chosen"), ("priya", "eligible"), ("sofia", "tier
        and t.get("strategy") == "weighted round robin", f"L-1001 trace: {t}")
 
 # route reads leads from stdin with '-'
-rc, out, err = run("route", "--table", routing, "--reps", reps, "-",
+rc, out, err = run("route", "--table", routing, "--reps", reps, "-", "--no-state",
                    stdin="id,region,country,language,score\nw1,EMEA,FR,fr,40\n")
 expect(rc == 0 and out.splitlines()[1:] == ["w1,assigned,camille,emea,france,\"pool emea, round robin among 1 "
                                             "eligible of 4 members\""], f"stdin route: {rc} {out!r} {err!r}")
@@ -171,7 +177,8 @@ expect(rc == 2 and out == "" and err.count("\n") == 1 and f"{bad_reps}:7:14:" in
        f"malformed reps file names file:line:col: {rc} {out!r} {err!r}")
 
 unknown_pool = table("#! reps\nid,pools\nann,smb\n")
-rc, out, err = run("route", "--table", routing, "--reps", unknown_pool, "-", stdin="id,region\nu1,EMEA\n")
+rc, out, err = run("route", "--table", routing, "--reps", unknown_pool, "-", "--no-state",
+                   stdin="id,region\nu1,EMEA\n")
 expect(rc == 1 and out.splitlines()[1].startswith("u1,unrouted,,,emea-smb,")
        and "pool 'emea'" in out and "lead u1: unrouted:" in err,
        f"a pool the roster lacks leaves the lead unrouted: {rc} {out!r} {err!r}")
@@ -185,7 +192,7 @@ for args, message in (
         (("--table", routing, "--reps", reps, leads, "--dedupe-field"), "--dedupe-field needs a value"),
         (("--table", routing, "--reps", reps, leads, "--dedupe-field="), "--dedupe-field needs a field name"),
         (("--table", routing, "--reps", reps, leads, "--seconds", "1"), "unknown option '--seconds'"),
-        (("--table", "-", "--reps", "-", leads), "only one of TABLE, REPS.csv and LEADS.csv can be '-'")):
+        (("--table", "-", "--reps", "-", leads), "only one of the files can be '-'")):
     rc, out, err = run("route", *args)
     expect(rc == 2 and out == "" and message in err and "leadroute route --help" in err,
            f"route {' '.join(args)}: {rc} {out!r} {err!r}")
@@ -223,16 +230,27 @@ def rule_sla(path):
 
 
 def read_state(path):
-    """The L records of a state file: key -> (rep, hops, escalated, acknowledged, history)."""
-    leads = {}
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    expect(lines[0] == "leadroute-state\t1", f"state header: {lines[0]!r}")
-    for line in lines[1:]:
-        fields = line.split("\t")
-        if fields[0] == "L":
-            leads[fields[1]] = (fields[2], int(fields[11]), fields[12] == "1", int(fields[13]), fields[14:])
-    return leads
+    """The lead claims of a state database: key -> (rep, hops, escalated, acknowledged, history)."""
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT key, rep, hops, escalated, acknowledged_ms, history FROM claims "
+                          "WHERE is_account = 0").fetchall()
+    finally:
+        db.close()
+    # history: the earlier holders, each id followed by a NUL byte
+    return {key: (rep, hops, escalated == 1, acknowledged,
+                  bytes(history).decode("utf-8").split("\0")[:-1] if history else [])
+            for key, rep, hops, escalated, acknowledged, history in rows}
+
+
+def routing_state(path):
+    """Claims and pool states: what routing changes (decisions are recorded besides)."""
+    db = sqlite3.connect(path)
+    try:
+        return (db.execute("SELECT * FROM claims ORDER BY key").fetchall(),
+                db.execute("SELECT * FROM pools ORDER BY id").fetchall())
+    finally:
+        db.close()
 
 
 def tick_run(state, now, *extra):
@@ -249,21 +267,19 @@ def tick_run(state, now, *extra):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    state = os.path.join(tmp, "state.txt")
+    state = os.path.join(tmp, "state.db")
     # route with --state adds nothing to the output; a missing file is an empty state
     rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state,
                        "--now", "2026-11-24T09:30:00Z")
     expect(out == want, "route --state output differs from tests/cli/expected-route.csv:\n" + out)
-    expect(rc == 1 and os.path.exists(state) and not os.path.exists(state + ".tmp"),
-           f"route --state writes the state file: {rc} {err!r}")
+    expect(rc == 1 and os.path.exists(state), f"route --state creates the state database: {rc} {err!r}")
     routed = {r["id"]: r for r in csv.DictReader(io.StringIO(out)) if r["status"] == "assigned"}
     holders = {lead_id: [r["rep"]] for lead_id, r in routed.items()}  # every rep that held a lead
     first = read_state(state)
     expect(sorted(first) == sorted("lead:" + k for k in routed)
            and all(first["lead:" + k][0] == r["rep"] and not first["lead:" + k][4] for k, r in routed.items()),
            f"the state holds one claim per assigned lead: {first}")
-    with open(state, encoding="utf-8") as f:
-        saved = f.read()
+    saved = routing_state(state)
 
     # a second run reads the state: every claimed lead stays with its rep, and
     # nothing new is written
@@ -272,8 +288,7 @@ with tempfile.TemporaryDirectory() as tmp:
     again = route_rows(out)
     expect(all(again[k]["status"] == "existing" and again[k]["rep"] == r["rep"] for k, r in routed.items()),
            f"second route against the state: {out!r}")
-    with open(state, encoding="utf-8") as f:
-        expect(f.read() == saved, "routing only existing leads leaves the state file as it was")
+    expect(routing_state(state) == saved, "routing only existing leads changes no claim and no pool state")
 
     # T0 + 10 min: only leads whose rule's SLA is at most 10 minutes are due
     sla = rule_sla(routing)
@@ -343,7 +358,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # escalation owner; a 60-minute deadline from the pool (the rule sets none)
     esc_table = os.path.join(tmp, "esc-table.csv")
     esc_reps = os.path.join(tmp, "esc-reps.csv")
-    esc_state = os.path.join(tmp, "esc-state.txt")
+    esc_state = os.path.join(tmp, "esc-state.db")
     with open(esc_table, "w", encoding="utf-8") as f:
         f.write("rule,region,out:pool\nr1,-,team\n")
     with open(esc_reps, "w", encoding="utf-8") as f:
@@ -370,13 +385,12 @@ with tempfile.TemporaryDirectory() as tmp:
     rep, hops, escalated, _, history = read_state(esc_state).get("lead:x1", (None, 0, False, 0, []))
     expect(rep == "boss" and escalated and history == ["a", second], f"escalated state: {read_state(esc_state)}")
 
-    # text fields are escaped in the file and read back exactly
+    # odd keys are stored and read back exactly
     odd = "back\\slash\tand tab"
     rc, out, err = run("route", "--table", esc_table, "--reps", esc_reps, "--state", esc_state,
                        "--now", "2026-01-02T00:00:00Z", "-", stdin=f'id,region\n"{odd}",EMEA\n')
     expect(rc == 0 and "assigned" in out, f"route {odd!r}: {rc} {out!r} {err!r}")
-    with open(esc_state, encoding="utf-8") as f:
-        expect("lead:back\\\\slash\\tand tab\t" in f.read(), "backslash and tab are escaped in the file")
+    expect("lead:" + odd in read_state(esc_state), f"the odd key is stored as it is: {list(read_state(esc_state))}")
     rc, out, err = run("ack", "--table", esc_table, "--reps", esc_reps, "--state", esc_state, odd)
     rows = list(csv.reader(io.StringIO(out)))
     expect(rc == 0 and len(rows) == 2 and rows[1][:2] == [odd, "acknowledged"],
@@ -384,7 +398,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # rolling caps count the assignments of earlier runs (the store's window)
     cap_reps = os.path.join(tmp, "cap-reps.csv")
-    cap_state = os.path.join(tmp, "cap-state.txt")
+    cap_state = os.path.join(tmp, "cap-state.db")
     with open(cap_reps, "w", encoding="utf-8") as f:
         f.write("#! reps\nid,pools,cap_day\na,team,1\nb,team,1\n")
     for lead_id, now, status, rep in (("y1", T0, "assigned", "a"), ("y2", T0 + 60 * MIN, "assigned", "b"),
@@ -395,53 +409,180 @@ with tempfile.TemporaryDirectory() as tmp:
         row = route_rows(out).get(lead_id, {})
         expect(row.get("status") == status and row.get("rep") == rep,
                f"daily caps across runs, {lead_id} at {iso(now)}: {rc} {out!r} {err!r}")
-    with open(cap_state, encoding="utf-8") as f:
-        log = [line.split("\t") for line in f.read().splitlines() if line.startswith("A\t")]
-    expect([(int(e[1]), e[2]) for e in log] == [(T0 + 40 * DAY, "a")],
-           f"the log keeps only what a window can reach (31 days): {log}")
+    db = sqlite3.connect(cap_state)
+    log = db.execute("SELECT at_ms, rep FROM assignments ORDER BY at_ms").fetchall()
+    db.close()
+    expect(log == [(T0 + 40 * DAY, "a")], f"the log keeps only what a window can reach (31 days): {log}")
 
-    # a malformed state file is an error naming file:line; nothing is written
-    bad_state = os.path.join(tmp, "bad-state.txt")
-    bad_text = "leadroute-state\t1\nP\tteam\tseven\trr1 a\n"
+    # a file that is not a state database is an error naming it; nothing is written
+    bad_state = os.path.join(tmp, "bad-state.db")
+    bad_text = "id,status\nx,assigned\n"
     with open(bad_state, "w", encoding="utf-8") as f:
         f.write(bad_text)
     for args in (("tick", "--table", routing, "--reps", reps, "--state", bad_state),
-                 ("route", "--table", routing, "--reps", reps, leads, "--state", bad_state)):
+                 ("route", "--table", routing, "--reps", reps, leads, "--state", bad_state),
+                 ("ack", "--table", routing, "--reps", reps, "--state", bad_state, "x"),
+                 ("explain", "--state", bad_state, "x")):
         rc, out, err = run(*args)
-        expect(rc == 2 and out == "" and f"{bad_state}:2:" in err and "seven" in err,
-               f"{args[0]} with a malformed state: {rc} {out!r} {err!r}")
+        expect(rc == 2 and out == "" and err.count("\n") == 1 and f"{bad_state}: not a SQLite database" in err,
+               f"{args[0]} with a state that is not a database: {rc} {out!r} {err!r}")
     with open(bad_state, encoding="utf-8") as f:
-        expect(f.read() == bad_text, "a malformed state file is left as it was")
-    with open(bad_state, "w", encoding="utf-8") as f:
-        f.write("leadroute-state\t2\n")
-    rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", bad_state)
-    expect(rc == 2 and f"{bad_state}:1:" in err and "version 2" in err, f"newer state format: {rc} {err!r}")
-    with open(bad_state, "w", encoding="utf-8") as f:
-        f.write("id,status\n")
-    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", bad_state, "x")
-    expect(rc == 2 and out == "" and f"{bad_state}:1:" in err and "not a leadroute state file" in err,
-           f"not a state file: {rc} {out!r} {err!r}")
+        expect(f.read() == bad_text, "a file that is not a state database is left as it was")
+    newer = os.path.join(tmp, "newer.db")
+    db = sqlite3.connect(newer)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('schema', '2')")
+    db.commit()
+    db.close()
+    rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", newer)
+    expect(rc == 2 and newer in err and "schema version 2" in err, f"newer state schema: {rc} {err!r}")
+
+    # explain: the recorded history of a lead, from every run
+    rc, out, err = run("explain", "--state", state, "L-1001", "L-1030")
+    expect(rc == 0 and out.startswith("L-1001 (key L-1001)\n") and "  assigned\n" in out
+           and "    lead L-1001 (key L-1001): assigned to" in out and "reassigned" in out
+           and "L-1030 (key L-1030)" in out and "queued in queue sdr-overflow" in out
+           and "kenji    inside-sales  at capacity" in out, f"explain: {rc} {out!r} {err!r}")
+    rc, out, err = run("explain", "--state", state, "--format", "jsonl", acked)
+    events = [json.loads(line) for line in out.splitlines()]
+    expect(rc == 0 and [e["event"] for e in events][:1] == ["assigned"]
+           and "acknowledged" in [e["event"] for e in events]
+           and events[0]["detail"]["trace"]["rep"] == routed[acked]["rep"]
+           and events[0]["detail"]["trace"]["lead_id"] == acked, f"explain --format jsonl: {rc} {events} {err!r}")
+    rc, out, err = run("explain", "--state", state, "L-1001", "nobody")
+    expect(rc == 1 and "L-1001" in out and "no recorded decision for 'nobody'" in err,
+           f"explain of an unknown lead: {rc} {err!r}")
 
 # usage of the state options and commands: exit 2 and a hint, nothing on stdout
 for command, args, message in (
         ("route", ("--table", routing, "--reps", reps, leads, "--now", "yesterday"), "--now: 'yesterday' is not a time"),
         ("route", ("--table", routing, "--reps", reps, leads, "--now", "2026-02-30T00:00:00Z"), "is not a time"),
         ("route", ("--table", routing, "--reps", reps, leads, "--state", "-"), "--state needs a file name"),
-        ("tick", ("--table", routing, "--reps", reps), "expected --state FILE"),
-        ("tick", ("--reps", reps, "--state", "s"), "expected --table TABLE"),
+        ("tick", ("--table", routing, "--reps", reps, "--state", "no-such.db"), "no state database 'no-such.db'"),
+        ("ack", ("--table", routing, "--reps", reps, "--state", "no-such.db", "k"), "no state database"),
+        ("tick", ("--table", routing, "--reps", reps, "--state", "s", "--no-state"), "--no-state"),
+        ("route", ("--table", routing, "--reps", reps, leads, "--format", "xml"),
+         "--format: 'xml' is not one of csv, jsonl"),
+        ("route", ("--table", routing, "--reps", reps, leads, "--batch", "0"), "--batch: '0'"),
+        ("explain", (), "expected one or more LEAD ids or keys"),
+        ("simulate", ("--table", routing, leads), "expected --reps REPS.csv"),
+        ("simulate", ("--table", routing, "--reps", reps), "expected a LEADS.csv file"),
         ("tick", ("--table", routing, "--reps", reps, "--state", "s", leads), f"unexpected argument '{leads}'"),
         ("tick", ("--table", routing, "--reps", reps, "--state", "s", "--explain"), "unknown option '--explain'"),
-        ("ack", ("--table", routing, "--reps", reps, "--state", "s"), "expected one or more KEYs"),
-        ("ack", ("--table", routing, "--state", "s", "k"), "expected --reps REPS.csv")):
+        ("ack", ("--table", routing, "--reps", reps, "--state", "s"), "expected one or more KEYs")):
     rc, out, err = run(command, *args)
     expect(rc == 2 and out == "" and message in err and f"leadroute {command} --help" in err,
            f"{command} {' '.join(args)}: {rc} {out!r} {err!r}")
-for command, first_line in (("tick", "usage: leadroute tick --table TABLE --reps REPS.csv --state FILE"),
-                            ("ack", "usage: leadroute ack --table TABLE --reps REPS.csv --state FILE")):
+for command, first_line in (("tick", "usage: leadroute tick --table TABLE --reps REPS.csv [--state FILE]"),
+                            ("ack", "usage: leadroute ack --table TABLE --reps REPS.csv [--state FILE]"),
+                            ("explain", "usage: leadroute explain [--state FILE]"),
+                            ("simulate", "usage: leadroute simulate --table TABLE --reps REPS.csv LEADS.csv")):
     rc, out, err = run(command, "--help")
     expect(rc == 0 and out.startswith(first_line), f"{command} --help: {rc} {out!r}")
 rc, out, err = run("--help")
 expect(rc == 0 and "  tick --table TABLE" in out and "  ack --table TABLE" in out, f"--help lists tick and ack: {out!r}")
+
+
+# ---- output formats, the default state, simulate, the progress bar -----------
+# --format jsonl: one object per record, the CSV's columns as keys, numbers as numbers
+rc, out, err = run("eval", routing, leads, "--format", "jsonl")
+objects = [json.loads(line) for line in out.splitlines()]
+csv_rows = list(csv.DictReader(open(expected, encoding="utf-8")))
+expect(rc == 1 and len(objects) == len(csv_rows)
+       and all(o["id"] == r["id"] and o.get("rule", "") == r["rule"] for o, r in zip(objects, csv_rows))
+       and any(isinstance(o.get("sla_minutes"), (int, float)) for o in objects),
+       f"eval --format jsonl matches the CSV: {rc} {out[:200]!r}")
+rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--no-state", "--explain", "--format", "jsonl")
+objects = [json.loads(line) for line in out.splitlines()]
+expect(rc == 1 and [o["id"] for o in objects] == [r["id"] for r in csv.DictReader(io.StringIO(
+    open(expected_route, encoding="utf-8").read()))]
+       and all(isinstance(o["trace"], dict) and o["trace"]["status"] == o["status"] for o in objects),
+       f"route --format jsonl, the trace as an object: {rc} {out[:200]!r}")
+shadowed = table("rule,region,out:pool\na,-,x\nb,EMEA,y\n")
+rc, out, err = run("check", shadowed, "--format", "csv")
+rows = list(csv.DictReader(io.StringIO(out)))
+expect(rc == 1 and len(rows) == 1 and rows[0]["kind"] == "shadowed" and rows[0]["rule"] == "b"
+       and rows[0]["line"] == "3" and rows[0]["other_rule"] == "a", f"check --format csv: {rc} {out!r}")
+os.unlink(shadowed)
+rc, out, err = run("bench", routing, leads, "--seconds", "0.05", "--format", "jsonl")
+figures = json.loads(out) if rc == 0 and out.count("\n") == 1 else {}
+expect(figures.get("leads") == 29 and figures.get("per_second", 0) > 0 and figures.get("evaluations", 0) >= 27,
+       f"bench --format jsonl: {rc} {out!r} {err!r}")
+
+# without --state the state lives in leadroute-state.db of the working directory
+default_state = os.path.join(workdir.name, "leadroute-state.db")
+rc, out, err = run("route", "--table", routing, "--reps", reps, leads)
+expect(rc == 1 and os.path.exists(default_state) and out == open(expected_route, encoding="utf-8").read(),
+       f"route keeps its state in leadroute-state.db: {rc} {err!r}")
+rc, out, err = run("route", "--table", routing, "--reps", reps, leads)
+statuses = {r["status"] for r in csv.DictReader(io.StringIO(out)) if r["id"] not in ("L-1027",)}
+expect(statuses <= {"existing", "queued", "unassigned"} and "existing" in statuses,
+       f"a second run reports routed leads as existing: {statuses}")
+
+# simulate: a copy of the state, never written; figures that add up
+before = routing_state(default_state)
+rc, out, err = run("simulate", "--table", routing, "--reps", reps, leads, "--format", "csv")
+records = list(csv.DictReader(io.StringIO(out)))
+outcomes = {r["name"]: int(r["leads"]) for r in records if r["kind"] == "outcome"}
+expect(rc == 1 and outcomes.get("assigned") == 0 and outcomes.get("existing", 0) > 0
+       and routing_state(default_state) == before, f"simulate starts from the state and never writes it: {outcomes}")
+rc, out, err = run("simulate", "--table", routing, "--reps", reps, leads, "--no-state", "--format", "csv",
+                   "--html", os.path.join(workdir.name, "report.html"))
+records = list(csv.DictReader(io.StringIO(out)))
+by_kind = {}
+for r in records:
+    by_kind.setdefault(r["kind"], []).append(r)
+outcomes = {r["name"]: int(r["leads"]) for r in by_kind.get("outcome", [])}
+routed_rows = list(csv.DictReader(io.StringIO(open(expected_route, encoding="utf-8").read())))
+expect(outcomes == {s: sum(1 for r in routed_rows if r["status"] == s)
+                    for s in ("assigned", "existing", "queued", "unassigned", "unrouted")},
+       f"simulate outcomes agree with route: {outcomes}")
+rep_leads = {r["name"]: int(r["leads"]) for r in by_kind.get("rep", [])}
+expect(rep_leads == {rep: sum(1 for r in routed_rows if r["status"] == "assigned" and r["rep"] == rep)
+                     for rep in rep_leads} and sum(rep_leads.values()) == outcomes.get("assigned"),
+       f"simulate leads per rep agree with route: {rep_leads}")
+rule_hits = {r["name"]: int(r["leads"]) for r in by_kind.get("rule", [])}
+expect(rule_hits.get("nordics") == 0 and rule_hits.get("us-west-tech") == sum(
+    1 for r in routed_rows if r["rule"] == "us-west-tech"), f"simulate rule hits: {rule_hits}")
+with open(os.path.join(workdir.name, "report.html"), encoding="utf-8") as f:
+    page = f.read()
+expect(page.lower().startswith("<!doctype html>") and "<svg" in page and "nordics" in page
+       and "<script" not in page and "https://" not in page
+       and page.replace("http://www.w3.org/2000/svg", "").count("http://") == 0,
+       "simulate --html writes a self-contained page")
+rc, out, err = run("simulate", "--table", routing, "--reps", reps, leads, "--no-state")
+expect(rc == 1 and "outcomes: assigned" in out and "(never hit)" in out and "not assigned, by reason:" in out,
+       f"simulate text summary: {out!r}")
+
+# the progress bar: on a terminal, never when stderr is piped
+many = os.path.join(workdir.name, "many.csv")
+with open(many, "w", encoding="utf-8") as f:
+    f.write("id,region,country,language,score\n")
+    f.writelines(f"p{i},EMEA,FR,fr,40\n" for i in range(1500))
+rc, out, err = run("route", "--table", routing, "--reps", reps, many, "--no-state")
+expect(rc == 0 and "\r" not in err and "[" not in err, f"no progress bar when stderr is piped: {err[:200]!r}")
+try:
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([tool, "route", "--table", routing, "--reps", reps, many, "--no-state"],
+                         stdout=subprocess.DEVNULL, stderr=slave, cwd=workdir.name)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait()
+    os.close(master)
+    text = seen.decode("utf-8", "replace")
+    expect(p.returncode == 0 and "\r[" in text and "100% 1500/1500 leads" in text,
+           f"a progress bar on a terminal: {text[-300:]!r}")
+except ImportError:
+    pass
 
 for f in failures:
     print("FAIL:", f)

@@ -1,0 +1,212 @@
+/*
+ * The leadroute command-line tool: what its modules share.
+ *
+ *   main.c      usage and dispatch
+ *   common.c    argument parsing, opening files, time, messages
+ *   output.c    CSV and JSON-lines records, the progress bar
+ *   table.c     check, eval, bench (the decision table alone)
+ *   route.c     route, tick, ack (routing with a persistent state)
+ *   simulate.c  simulate (what-if routing on a copy of the state)
+ *   explain.c   explain (the recorded history of a lead)
+ *
+ * Uses only the public API (<leadroute/leadroute.h>) and the example host
+ * store of ../sqlite_store.h.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LEADROUTE_CLI_H
+#define LEADROUTE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <leadroute/leadroute.h>
+
+#include "../sqlite_store.h"
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* Exit statuses shared by every subcommand. */
+enum {
+    EXIT_CLEAN = 0,    /* everything went fine */
+    EXIT_FINDINGS = 1, /* check: lint findings; eval, route...: some leads skipped or unrouted */
+    EXIT_TROUBLE = 2   /* bad usage, or a file could not be read or written */
+};
+
+/* The state file when --state is not given. */
+#define CLI_DEFAULT_STATE "leadroute-state.db"
+
+/* ---- arguments ------------------------------------------------------------ */
+
+/* Options a command takes besides --help. */
+enum {
+    OPT_SECONDS = 1 << 0,  /* --seconds */
+    OPT_ROUTE = 1 << 1,    /* --table, --reps, --dedupe-field */
+    OPT_EXPLAIN = 1 << 2,  /* --explain */
+    OPT_STATE = 1 << 3,    /* --state, --no-state, --now */
+    OPT_LEADS = 1 << 4,    /* --leads */
+    OPT_KEYS = 1 << 5,     /* any number of positional arguments, in `keys` */
+    OPT_FORMAT = 1 << 6,   /* --format */
+    OPT_HTML = 1 << 7,     /* --html */
+    OPT_PROGRESS = 1 << 8, /* --progress, --no-progress */
+    OPT_BATCH = 1 << 9,    /* --batch */
+    OPT_VALUE_FIELD = 1 << 10 /* --value-field */
+};
+
+/* Output formats. TEXT is for people; CSV and JSONL for programs. */
+enum { FORMAT_DEFAULT = 0, FORMAT_TEXT, FORMAT_CSV, FORMAT_JSONL, FORMAT_JSON };
+
+typedef struct cli_args {
+    const char *files[2];
+    int nfiles;
+    const char **keys;  /* OPT_KEYS; freed by cli_args_free() */
+    int nkeys;
+    double seconds;
+    const char *table, *reps, *dedupe_field;
+    int explain;
+    const char *state;  /* --state FILE, else CLI_DEFAULT_STATE */
+    int no_state;       /* --no-state: keep state in memory for the run */
+    const char *leads;  /* --leads */
+    const char *html;   /* --html FILE */
+    const char *value_field; /* --value-field, default "deal_value" */
+    int format;         /* FORMAT_* */
+    int progress;       /* -1 auto (a terminal), 0 never, 1 always */
+    unsigned batch;     /* leads per transaction */
+    int has_now;        /* --now given: */
+    int64_t now_ms;     /*   its time */
+    int help;
+} cli_args;
+
+/* Parse the arguments of `command` (options allowed by `options`, formats
+ * allowed by `formats`: a mask of 1 << FORMAT_*). 0, or the exit status after
+ * a one-line message. */
+int cli_parse_args(const char *command, int argc, char **argv, unsigned options, unsigned formats, cli_args *a);
+void cli_args_free(cli_args *a);
+
+/* ---- messages -------------------------------------------------------------- */
+
+/* One line on stderr for a usage mistake; returns EXIT_TROUBLE. */
+int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* The library's last error, on one line of stderr. */
+void cli_report_library_error(void);
+/* Print `usage` on stdout; the exit status. */
+int cli_print_usage(const char *usage);
+/* Flush stdout and report a failed write (full disk, closed pipe). */
+int cli_finish_output(int status);
+const char *cli_plural(size_t n);
+
+/* ---- files ----------------------------------------------------------------- */
+
+int cli_is_stdin(const char *path);
+/* The name for messages: "<stdin>" for "-". */
+const char *cli_display_name(const char *path);
+/* Open a table, leads (typed by `table`) or roster; '-' reads stdin. NULL after reporting. */
+leadroute_table *cli_open_table(const char *path);
+leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table);
+leadroute_roster *cli_open_roster(const char *path);
+/* Rows of the leads file that were skipped, on stderr; returns how many. */
+size_t cli_report_skipped_rows(const leadroute_leads *leads);
+
+/* ---- time ------------------------------------------------------------------ */
+
+/* ISO 8601 UTC (YYYY-MM-DDTHH:MM[:SS[.fff]]Z) or milliseconds; 0 or -1. */
+int cli_parse_time(const char *s, int64_t *out);
+/* ISO 8601 UTC, milliseconds only when there are some. */
+void cli_format_time(int64_t ms, char *buf, size_t size);
+int64_t cli_system_now_ms(void);
+double cli_monotonic_seconds(void);
+
+/* ---- output ---------------------------------------------------------------- */
+
+/* A cell of a record: text, a number, a raw JSON value, or nothing. */
+typedef enum { CELL_NULL = 0, CELL_TEXT, CELL_NUMBER, CELL_JSON } cell_kind;
+
+typedef struct cell {
+    cell_kind kind;
+    const char *text;  /* CELL_TEXT, CELL_JSON */
+    double number;     /* CELL_NUMBER */
+} cell;
+
+static inline cell cell_text(const char *s)
+{
+    cell c = { s ? CELL_TEXT : CELL_NULL, s, 0.0 };
+    return c;
+}
+static inline cell cell_number(double x)
+{
+    cell c = { CELL_NUMBER, NULL, x };
+    return c;
+}
+static inline cell cell_json(const char *s)
+{
+    cell c = { s ? CELL_JSON : CELL_NULL, s, 0.0 };
+    return c;
+}
+/* A leadroute_value: strings as text, numbers as numbers, sets as "a;b". */
+cell cell_value(const leadroute_value *v, char *scratch, size_t scratch_size);
+
+/* Rows with named columns, as CSV (a header row first) or JSON lines (one
+ * object per row, the column names as keys, NULL cells left out). */
+typedef struct record_writer {
+    FILE *out;
+    int format;  /* FORMAT_CSV or FORMAT_JSONL */
+    const char *const *columns;
+    size_t ncolumns;
+} record_writer;
+
+void records_begin(record_writer *w, FILE *out, int format, const char *const *columns, size_t ncolumns);
+void records_row(record_writer *w, const cell *cells);
+
+/* Low-level writers. */
+void put_csv_field(FILE *out, const char *s);
+void put_json_string(FILE *out, const char *s);
+/* Shortest text that reads back as `x` ("30", "0.1"); nan and inf spelled out. */
+void format_number(double x, char *buf, size_t size);
+
+/* A progress bar on stderr, drawn only when stderr is a terminal (or forced),
+ * at most ~10 times a second. */
+typedef struct progress {
+    int on;
+    size_t total;
+    const char *what;
+    double started, last_drawn;
+} progress;
+
+void progress_begin(progress *p, int mode, size_t total, const char *what);
+void progress_update(progress *p, size_t done);
+void progress_end(progress *p);
+
+/* ---- state ----------------------------------------------------------------- */
+
+/* Open the state database of the arguments (NULL with --no-state). Returns
+ * 0, or the exit status after a one-line message. */
+int cli_open_state(const char *command, const cli_args *a, sqlite_store **out);
+
+/* A router on `table` and `roster` for `a`: the dedupe field, the store (if
+ * any), with --now a fixed clock (reading a->now_ms, so `a` must outlive the
+ * router). NULL after reporting. */
+leadroute_router *cli_open_router(const cli_args *a, leadroute_table *table, leadroute_roster *roster,
+                                  sqlite_store *store);
+
+/* The store's key of a lead as users know it: without the "lead:" prefix. */
+const char *cli_plain_key(const char *key);
+
+/* A decision as one line of JSON into *buf (grown as needed); 0 or -1. */
+int cli_explain(const leadroute_decision *d, int format, char **buf, size_t *cap);
+
+/* ---- commands -------------------------------------------------------------- */
+
+int cmd_check(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_route(int argc, char **argv);
+int cmd_tick(int argc, char **argv);
+int cmd_ack(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+#endif /* LEADROUTE_CLI_H */

@@ -1,0 +1,535 @@
+/*
+ * What the subcommands share: arguments, messages, files, time, the state
+ * database and the router built on it.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- messages -------------------------------------------------------------- */
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "leadroute%s%s: ", command ? " " : "", command ? command : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try 'leadroute%s%s --help')\n", command ? " " : "", command ? command : "");
+    return EXIT_TROUBLE;
+}
+
+void cli_report_library_error(void)
+{
+    const char *m = leadroute_error_last()->message;
+    fputs("leadroute: ", stderr);
+    for (; *m; m++)
+        fputc(*m == '\n' || *m == '\r' ? ' ' : *m, stderr);
+    fputc('\n', stderr);
+}
+
+int cli_finish_output(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "leadroute: cannot write results: %s\n", strerror(errno));
+        return EXIT_TROUBLE;
+    }
+    return status;
+}
+
+int cli_print_usage(const char *usage)
+{
+    fputs(usage, stdout);
+    return cli_finish_output(EXIT_CLEAN);
+}
+
+const char *cli_plural(size_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* ---- arguments ------------------------------------------------------------- */
+
+/* Is `argv[*i]` the option `name`, as "--name VALUE" or "--name=VALUE"?
+ * 0: no; 1: yes, *value set (and *i moved past a separate value); -1: the
+ * value is missing (reported). */
+static int option_value(const char *command, const char *name, int argc, char **argv, int *i,
+                        const char **value)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0 || (arg[n] != '\0' && arg[n] != '='))
+        return 0;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return 1;
+    }
+    if (*i + 1 >= argc) {
+        cli_usage_error(command, "%s needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+static const char *const FORMAT_NAMES[] = { "", "text", "csv", "jsonl", "json" };
+
+static int parse_format(const char *command, const char *value, unsigned formats, int *out)
+{
+    for (int f = FORMAT_TEXT; f <= FORMAT_JSON; f++) {
+        if ((formats & (1u << f)) && strcmp(value, FORMAT_NAMES[f]) == 0) {
+            *out = f;
+            return 0;
+        }
+    }
+    char list[64] = "";
+    for (int f = FORMAT_TEXT; f <= FORMAT_JSON; f++) {
+        if (formats & (1u << f)) {
+            if (list[0])
+                strcat(list, ", ");
+            strcat(list, FORMAT_NAMES[f]);
+        }
+    }
+    return cli_usage_error(command, "--format: '%s' is not one of %s", value, list);
+}
+
+/* A flag option ("--name"); 1 when it matches. */
+static int flag(const char *arg, const char *name)
+{
+    return strcmp(arg, name) == 0;
+}
+
+int cli_parse_args(const char *command, int argc, char **argv, unsigned options, unsigned formats, cli_args *a)
+{
+    int options_done = 0;
+    memset(a, 0, sizeof *a);
+    a->seconds = 2.0;
+    a->progress = -1;
+    a->batch = 500;
+    a->state = CLI_DEFAULT_STATE;
+    a->value_field = "deal_value";
+    if ((options & OPT_KEYS) && argc > 0 && !(a->keys = malloc((size_t)argc * sizeof *a->keys))) {
+        fprintf(stderr, "leadroute: out of memory\n");
+        return EXIT_TROUBLE;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = NULL;
+        int rc = 0;
+        if (options_done || arg[0] != '-' || arg[1] == '\0') {
+            if (options & OPT_KEYS)
+                a->keys[a->nkeys++] = arg;
+            else if (a->nfiles == 2)
+                return cli_usage_error(command, "unexpected argument '%s'", arg);
+            else
+                a->files[a->nfiles++] = arg;
+            continue;
+        }
+        if (flag(arg, "--")) {
+            options_done = 1;
+            continue;
+        }
+        if (flag(arg, "--help") || flag(arg, "-h")) {
+            a->help = 1;
+            return 0;
+        }
+        if ((options & OPT_EXPLAIN) && flag(arg, "--explain")) {
+            a->explain = 1;
+            continue;
+        }
+        if ((options & OPT_STATE) && flag(arg, "--no-state")) {
+            a->no_state = 1;
+            continue;
+        }
+        if ((options & OPT_PROGRESS) && (flag(arg, "--progress") || flag(arg, "--no-progress"))) {
+            a->progress = flag(arg, "--progress");
+            continue;
+        }
+        if ((options & OPT_ROUTE) &&
+            ((rc = option_value(command, "--table", argc, argv, &i, &a->table)) != 0 ||
+             (rc = option_value(command, "--reps", argc, argv, &i, &a->reps)) != 0 ||
+             (rc = option_value(command, "--dedupe-field", argc, argv, &i, &a->dedupe_field)) != 0)) {
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            continue;
+        }
+        if ((options & OPT_STATE) && (rc = option_value(command, "--state", argc, argv, &i, &a->state)) != 0) {
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            if (!a->state[0] || cli_is_stdin(a->state))
+                return cli_usage_error(command, "%s", "--state needs a file name (not '-': it is written)");
+            continue;
+        }
+        if ((options & OPT_STATE) && (rc = option_value(command, "--now", argc, argv, &i, &value)) != 0) {
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            if (cli_parse_time(value, &a->now_ms) != 0)
+                return cli_usage_error(command,
+                                       "--now: '%s' is not a time (expected ISO 8601 UTC such as "
+                                       "2026-11-24T09:30:00Z, or milliseconds since the epoch)",
+                                       value);
+            a->has_now = 1;
+            continue;
+        }
+        if ((options & OPT_LEADS) && (rc = option_value(command, "--leads", argc, argv, &i, &a->leads)) != 0) {
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            continue;
+        }
+        if ((options & OPT_HTML) && (rc = option_value(command, "--html", argc, argv, &i, &a->html)) != 0) {
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            if (!a->html[0])
+                return cli_usage_error(command, "%s", "--html needs a file name");
+            continue;
+        }
+        if ((options & OPT_VALUE_FIELD) &&
+            (rc = option_value(command, "--value-field", argc, argv, &i, &a->value_field)) != 0) {
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            if (!a->value_field[0])
+                return cli_usage_error(command, "%s", "--value-field needs a field name");
+            continue;
+        }
+        if ((options & OPT_FORMAT) && (rc = option_value(command, "--format", argc, argv, &i, &value)) != 0) {
+            if (rc < 0 || parse_format(command, value, formats, &a->format) != 0)
+                return EXIT_TROUBLE;
+            continue;
+        }
+        if ((options & OPT_BATCH) && (rc = option_value(command, "--batch", argc, argv, &i, &value)) != 0) {
+            char *end;
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            errno = 0;
+            unsigned long n = strtoul(value, &end, 10);
+            if (errno || end == value || *end != '\0' || value[0] == '-' || n < 1 || n > 100000)
+                return cli_usage_error(command, "--batch: '%s' is not a number of leads (1 to 100000)", value);
+            a->batch = (unsigned)n;
+            continue;
+        }
+        if ((options & OPT_SECONDS) && (rc = option_value(command, "--seconds", argc, argv, &i, &value)) != 0) {
+            char *end;
+            if (rc < 0)
+                return EXIT_TROUBLE;
+            errno = 0;
+            double s = strtod(value, &end);
+            if (errno || end == value || *end != '\0' || !(s > 0.0) || s > 86400.0)
+                return cli_usage_error(command, "--seconds: '%s' is not a number of seconds (0 < S <= 86400)",
+                                       value);
+            a->seconds = s;
+            continue;
+        }
+        return cli_usage_error(command, "unknown option '%s'", arg);
+    }
+    return 0;
+}
+
+void cli_args_free(cli_args *a)
+{
+    free(a->keys);
+    a->keys = NULL;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+int cli_is_stdin(const char *path)
+{
+    return strcmp(path, "-") == 0;
+}
+
+const char *cli_display_name(const char *path)
+{
+    return cli_is_stdin(path) ? "<stdin>" : path;
+}
+
+/* Read all of standard input into a malloc'ed buffer. */
+static int read_stdin(char **out, size_t *out_len)
+{
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fprintf(stderr, "leadroute: out of memory\n");
+        return -1;
+    }
+    for (;;) {
+        if (len == cap) {
+            char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                free(buf);
+                fprintf(stderr, "leadroute: out of memory reading standard input\n");
+                return -1;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, stdin);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(stdin)) {
+        fprintf(stderr, "leadroute: cannot read standard input: %s\n", strerror(errno));
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+/* What the three openers share: a file, or standard input parsed under the
+ * name "<stdin>". */
+typedef int (*parse_fn)(void *out, const char *text, size_t len, const char *name, const void *ctx);
+typedef int (*load_fn)(void *out, const char *path, const void *ctx);
+
+static int open_any(const char *path, void *out, parse_fn parse, load_fn load, const void *ctx)
+{
+    int rc;
+    if (cli_is_stdin(path)) {
+        char *text;
+        size_t len;
+        if (read_stdin(&text, &len) < 0)
+            return -1;
+        rc = parse(out, text, len, "<stdin>", ctx);
+        free(text);
+    } else {
+        rc = load(out, path, ctx);
+    }
+    if (rc != LEADROUTE_OK) {
+        cli_report_library_error();
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_table(void *out, const char *text, size_t len, const char *name, const void *ctx)
+{
+    (void)ctx;
+    return leadroute_table_parse(out, text, len, name, NULL);
+}
+static int load_table(void *out, const char *path, const void *ctx)
+{
+    (void)ctx;
+    return leadroute_table_load(out, path, NULL);
+}
+static int parse_leads(void *out, const char *text, size_t len, const char *name, const void *ctx)
+{
+    return leadroute_leads_parse(out, text, len, name, ctx, NULL);
+}
+static int load_leads(void *out, const char *path, const void *ctx)
+{
+    return leadroute_leads_load(out, path, ctx, NULL);
+}
+static int parse_roster(void *out, const char *text, size_t len, const char *name, const void *ctx)
+{
+    (void)ctx;
+    return leadroute_roster_parse(out, text, len, name, NULL);
+}
+static int load_roster(void *out, const char *path, const void *ctx)
+{
+    (void)ctx;
+    return leadroute_roster_load(out, path, NULL);
+}
+
+leadroute_table *cli_open_table(const char *path)
+{
+    leadroute_table *table = NULL;
+    return open_any(path, &table, parse_table, load_table, NULL) == 0 ? table : NULL;
+}
+
+/* Passing the table makes its set columns sets and its field names shared. */
+leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table)
+{
+    leadroute_leads *leads = NULL;
+    return open_any(path, &leads, parse_leads, load_leads, table) == 0 ? leads : NULL;
+}
+
+leadroute_roster *cli_open_roster(const char *path)
+{
+    leadroute_roster *roster = NULL;
+    return open_any(path, &roster, parse_roster, load_roster, NULL) == 0 ? roster : NULL;
+}
+
+size_t cli_report_skipped_rows(const leadroute_leads *leads)
+{
+    size_t n = leadroute_leads_error_count(leads);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s (row skipped)\n", leadroute_leads_error(leads, i));
+    return n;
+}
+
+/* ---- time ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a date in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;                                   /* [0, 399] */
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* `n` decimal digits at s into *v; 0 if they are all digits. */
+static int digits(const char *s, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 0;
+}
+
+int cli_parse_time(const char *s, int64_t *out)
+{
+    size_t n = strlen(s);
+    if (n && strspn(s, "0123456789") == n) {
+        if (n > 15) /* beyond the year 30000 */
+            return -1;
+        *out = (int64_t)strtoll(s, NULL, 10);
+        return 0;
+    }
+    int y, mo, d, h, mi, sec = 0, ms = 0;
+    if (n < 17 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) || s[13] != ':' ||
+        digits(s + 14, 2, &mi))
+        return -1;
+    const char *p = s + 16;
+    if (*p == ':') {
+        if (digits(p + 1, 2, &sec))
+            return -1;
+        p += 3;
+        if (*p == '.') {
+            int k = 0;
+            for (p++; *p >= '0' && *p <= '9'; p++, k++)
+                if (k < 3)
+                    ms = ms * 10 + (*p - '0');
+            if (k == 0 || k > 9)
+                return -1;
+            for (; k < 3; k++)
+                ms *= 10;
+        }
+    }
+    if ((*p != 'Z' && *p != 'z') || p[1] != '\0')
+        return -1;
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 ||
+        sec > 59)
+        return -1;
+    *out = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + ms;
+    return 0;
+}
+
+void cli_format_time(int64_t ms, char *buf, size_t size)
+{
+    int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t rest = ms - day * 86400000, y;
+    int m, d;
+    civil_from_days(day, &y, &m, &d);
+    int h = (int)(rest / 3600000), mi = (int)(rest / 60000 % 60), sec = (int)(rest / 1000 % 60);
+    int frac = (int)(rest % 1000);
+    if (frac)
+        snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d, h, mi, sec, frac);
+    else
+        snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, h, mi, sec);
+}
+
+int64_t cli_system_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double cli_monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- state and router -------------------------------------------------------- */
+
+int cli_open_state(const char *command, const cli_args *a, sqlite_store **out)
+{
+    char err[1024];
+    *out = NULL;
+    if (a->no_state)
+        return 0;
+    int rc = sqlite_store_open(out, a->state, err, sizeof err);
+    if (rc == LEADROUTE_OK)
+        return 0;
+    if (rc == LEADROUTE_ENOMEM)
+        fprintf(stderr, "leadroute %s: out of memory opening %s\n", command, a->state);
+    else
+        fprintf(stderr, "leadroute %s: %s\n", command, err);
+    return EXIT_TROUBLE;
+}
+
+/* --now: the router reads this clock instead of the system's. */
+static int64_t fixed_clock(void *user_data)
+{
+    return *(const int64_t *)user_data;
+}
+
+leadroute_router *cli_open_router(const cli_args *a, leadroute_table *table, leadroute_roster *roster,
+                                  sqlite_store *store)
+{
+    leadroute_router_options options = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_clock clock = { LEADROUTE_CLOCK_VERSION, fixed_clock };
+    leadroute_router *router = NULL;
+    options.dedupe_field = a->dedupe_field;
+    if (leadroute_router_new(&router, table, roster, &options) != LEADROUTE_OK ||
+        (store && leadroute_router_set_store(router, &sqlite_store_methods, store) != LEADROUTE_OK) ||
+        (a->has_now && leadroute_router_set_clock(router, &clock, (void *)&a->now_ms) != LEADROUTE_OK)) {
+        cli_report_library_error();
+        leadroute_router_free(router);
+        return NULL;
+    }
+    return router;
+}
+
+const char *cli_plain_key(const char *key)
+{
+    return strncmp(key, "lead:", 5) == 0 ? key + 5 : key;
+}
+
+int cli_explain(const leadroute_decision *d, int format, char **buf, size_t *cap)
+{
+    size_t needed = 0;
+    if (leadroute_decision_explain(d, format, *buf, *cap, &needed) != LEADROUTE_OK)
+        return -1;
+    if (needed < *cap)
+        return 0;
+    char *nb = realloc(*buf, needed + 1);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = needed + 1;
+    return leadroute_decision_explain(d, format, *buf, *cap, NULL) == LEADROUTE_OK ? 0 : -1;
+}

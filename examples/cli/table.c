@@ -1,0 +1,328 @@
+/*
+ * check, eval and bench: the decision table on its own.
+ * SPDX-License-Identifier: MIT
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE_CHECK[] =
+    "usage: leadroute check TABLE [--format text|csv|jsonl]\n"
+    "\n"
+    "Parse and compile TABLE, print each lint finding (with an example lead\n"
+    "when there is one) and a one-line summary. With --format csv or jsonl, one\n"
+    "record per finding:\n"
+    "  kind,rule,line,other_rule,other_line,example,message\n"
+    "kind is shadowed, overlap, no_match or unlisted_priority.\n"
+    "\n"
+    "exit status: 0 clean, 1 lint findings, 2 the table could not be read\n";
+
+static const char USAGE_EVAL[] =
+    "usage: leadroute eval TABLE LEADS.csv [--format csv|jsonl]\n"
+    "\n"
+    "Evaluate every lead of LEADS.csv against TABLE and write one record per\n"
+    "hit to stdout (CSV by default, or JSON lines):\n"
+    "  id,rule,<output columns>\n"
+    "several per lead for rule order, output order and collect; an empty rule\n"
+    "when nothing matched, and for collect with an aggregation one more record\n"
+    "per lead with rule '(aggregate)'.\n"
+    "\n"
+    "LEADS.csv has a header row of field names; the column 'id' (else the\n"
+    "first) is the lead id; a 'name:set' column holds ';'-separated items.\n"
+    "Rows that cannot be read, and leads whose evaluation fails, are reported\n"
+    "on stderr with their line and skipped.\n"
+    "\n"
+    "exit status: 0 all leads evaluated, 1 some skipped, 2 a file could not be read\n";
+
+static const char USAGE_BENCH[] =
+    "usage: leadroute bench TABLE LEADS.csv [--seconds S] [--format text|csv|jsonl]\n"
+    "\n"
+    "Load the leads, then evaluate them round after round for about S seconds\n"
+    "(default 2) and report evaluations per second and nanoseconds per\n"
+    "evaluation. --format csv or jsonl gives one record:\n"
+    "  table,rules,leads,evaluations,seconds,per_second,ns_per_evaluation,hits,errors\n"
+    "\n"
+    "exit status: 0 done, 2 bad usage or a file could not be read\n";
+
+static const char *hit_policy_name(uint32_t policy)
+{
+    switch (policy) {
+    case LEADROUTE_HIT_FIRST: return "first";
+    case LEADROUTE_HIT_UNIQUE: return "unique";
+    case LEADROUTE_HIT_ANY: return "any";
+    case LEADROUTE_HIT_PRIORITY: return "priority";
+    case LEADROUTE_HIT_RULE_ORDER: return "rule order";
+    case LEADROUTE_HIT_OUTPUT_ORDER: return "output order";
+    case LEADROUTE_HIT_COLLECT: return "collect";
+    default: return "unknown";
+    }
+}
+
+static const char *aggregation_name(uint32_t agg)
+{
+    switch (agg) {
+    case LEADROUTE_AGG_SUM: return "sum";
+    case LEADROUTE_AGG_COUNT: return "count";
+    case LEADROUTE_AGG_MIN: return "min";
+    case LEADROUTE_AGG_MAX: return "max";
+    default: return "none";
+    }
+}
+
+static const char *diagnostic_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case LEADROUTE_DIAG_SHADOWED: return "shadowed";
+    case LEADROUTE_DIAG_OVERLAP: return "overlap";
+    case LEADROUTE_DIAG_NO_MATCH: return "no_match";
+    case LEADROUTE_DIAG_UNLISTED_PRIORITY: return "unlisted_priority";
+    default: return "unknown";
+    }
+}
+
+/* The start check, eval and bench share: arguments, --help, the files, the
+ * table, and (when `with_leads`) the leads read for it. Returns -1 when the
+ * command may go on, else the exit status to return. */
+static int open_command(const char *command, const char *usage, int argc, char **argv, unsigned options,
+                        unsigned formats, int with_leads, cli_args *a, leadroute_table **table,
+                        leadroute_leads **leads)
+{
+    int want = with_leads ? 2 : 1;
+    int rc = cli_parse_args(command, argc, argv, options | OPT_FORMAT, formats, a);
+    if (rc)
+        return rc;
+    if (a->help)
+        return cli_print_usage(usage);
+    if (a->nfiles < want)
+        return cli_usage_error(command, "%s", want == 1 ? "expected a TABLE file" : "expected TABLE and LEADS.csv files");
+    if (a->nfiles > want)
+        return cli_usage_error(command, "unexpected argument '%s'", a->files[want]);
+    if (want == 2 && cli_is_stdin(a->files[0]) && cli_is_stdin(a->files[1]))
+        return cli_usage_error(command, "%s", "only one of TABLE and LEADS.csv can be '-'");
+    if (!(*table = cli_open_table(a->files[0])))
+        return EXIT_TROUBLE;
+    if (with_leads && !(*leads = cli_open_leads(a->files[1], *table))) {
+        leadroute_table_unref(*table);
+        return EXIT_TROUBLE;
+    }
+    return -1;
+}
+
+/* ---- check ------------------------------------------------------------------- */
+
+static void print_summary(const leadroute_table *table, const char *path, size_t findings)
+{
+    const char *name = leadroute_table_name(table);
+    const char *version = leadroute_table_version(table);
+    printf("%s:", cli_display_name(path));
+    if (name && *name)
+        printf(" \"%s\"", name);
+    if (version && *version)
+        printf(" version %s", version);
+    size_t rules = leadroute_table_rule_count(table);
+    size_t inputs = leadroute_table_input_count(table);
+    size_t outputs = leadroute_table_output_count(table);
+    printf("%s %zu rule%s, %zu input%s, %zu output%s, hit policy %s",
+           (name && *name) || (version && *version) ? ":" : "", rules, cli_plural(rules), inputs,
+           cli_plural(inputs), outputs, cli_plural(outputs), hit_policy_name(leadroute_table_hit_policy(table)));
+    if (leadroute_table_aggregation(table) != LEADROUTE_AGG_NONE)
+        printf(" (%s)", aggregation_name(leadroute_table_aggregation(table)));
+    printf(", hash %016llx, %zu bytes compiled, %zu lint finding%s\n",
+           (unsigned long long)leadroute_table_hash(table), leadroute_table_memory(table), findings,
+           cli_plural(findings));
+}
+
+int cmd_check(int argc, char **argv)
+{
+    static const char *const columns[] = { "kind", "rule", "line", "other_rule", "other_line", "example",
+                                           "message" };
+    cli_args a;
+    leadroute_table *table = NULL;
+    int rc = open_command("check", USAGE_CHECK, argc, argv, 0,
+                          1u << FORMAT_TEXT | 1u << FORMAT_CSV | 1u << FORMAT_JSONL, 0, &a, &table, NULL);
+    if (rc >= 0)
+        return rc;
+
+    int text = a.format == FORMAT_DEFAULT || a.format == FORMAT_TEXT;
+    record_writer w;
+    if (!text)
+        records_begin(&w, stdout, a.format, columns, sizeof columns / sizeof *columns);
+    size_t findings = leadroute_table_diagnostic_count(table);
+    for (size_t i = 0; i < findings; i++) {
+        leadroute_diagnostic d = LEADROUTE_DIAGNOSTIC_INIT;
+        if (leadroute_table_diagnostic(table, i, &d) != LEADROUTE_OK) {
+            cli_report_library_error();
+            continue;
+        }
+        if (text) {
+            /* the message already quotes the example lead */
+            printf("%s\n", d.message ? d.message : "(no message)");
+            continue;
+        }
+        cell row[] = { cell_text(diagnostic_kind_name(d.kind)), cell_text(d.rule_id),
+                       d.line ? cell_number(d.line) : cell_text(NULL), cell_text(d.other_rule_id),
+                       d.other_line ? cell_number(d.other_line) : cell_text(NULL), cell_text(d.witness),
+                       cell_text(d.message) };
+        records_row(&w, row);
+    }
+    if (text)
+        print_summary(table, a.files[0], findings);
+    else
+        /* the summary still belongs somewhere a person looks */
+        fprintf(stderr, "%zu lint finding%s\n", findings, cli_plural(findings));
+    leadroute_table_unref(table);
+    return cli_finish_output(findings ? EXIT_FINDINGS : EXIT_CLEAN);
+}
+
+/* ---- eval -------------------------------------------------------------------- */
+
+int cmd_eval(int argc, char **argv)
+{
+    cli_args a;
+    leadroute_table *table = NULL;
+    leadroute_leads *leads = NULL;
+    int rc = open_command("eval", USAGE_EVAL, argc, argv, 0, 1u << FORMAT_CSV | 1u << FORMAT_JSONL, 1, &a,
+                          &table, &leads);
+    if (rc >= 0)
+        return rc;
+    /* One result per thread, sized for the table here, so evaluation itself
+     * never allocates. */
+    size_t outputs = leadroute_table_output_count(table);
+    leadroute_result *result = NULL;
+    const char **columns = malloc((outputs + 2) * sizeof *columns);
+    cell *row = malloc((outputs + 2) * sizeof *row);
+    char (*scratch)[256] = malloc((outputs ? outputs : 1) * sizeof *scratch);
+    if (!columns || !row || !scratch || leadroute_result_new(&result, table, NULL) != LEADROUTE_OK) {
+        if (!result && columns && row && scratch)
+            cli_report_library_error();
+        else
+            fprintf(stderr, "leadroute: out of memory\n");
+        free(columns);
+        free(row);
+        free(scratch);
+        leadroute_leads_free(leads);
+        leadroute_table_unref(table);
+        return EXIT_TROUBLE;
+    }
+
+    const char *leads_name = cli_display_name(a.files[1]);
+    size_t skipped = cli_report_skipped_rows(leads);
+    int aggregates = leadroute_table_aggregation(table) != LEADROUTE_AGG_NONE;
+    columns[0] = "id";
+    columns[1] = "rule";
+    for (size_t o = 0; o < outputs; o++)
+        columns[o + 2] = leadroute_table_output_name(table, o);
+    record_writer w;
+    records_begin(&w, stdout, a.format, columns, outputs + 2);
+
+    size_t n = leadroute_leads_count(leads);
+    for (size_t i = 0; i < n; i++) {
+        const leadroute_lead *lead = leadroute_leads_get(leads, i);
+        if (leadroute_table_eval(table, lead, result) != LEADROUTE_OK) {
+            /* the message already names the rules or field at fault */
+            fprintf(stderr, "%s:%u: lead %s: %s\n", leads_name, (unsigned)leadroute_leads_line(leads, i), lead->id,
+                    leadroute_error_last()->message);
+            skipped++;
+            continue;
+        }
+        size_t hits = leadroute_result_count(result);
+        row[0] = cell_text(lead->id);
+        if (hits == 0) {
+            row[1] = cell_text("");
+            for (size_t o = 0; o < outputs; o++)
+                row[o + 2] = cell_text(NULL);
+            records_row(&w, row);
+        }
+        for (size_t h = 0; h < hits; h++) {
+            row[1] = cell_text(leadroute_result_rule_id(result, h));
+            for (size_t o = 0; o < outputs; o++)
+                row[o + 2] = cell_value(leadroute_result_output(result, h, o), scratch[o], sizeof scratch[o]);
+            records_row(&w, row);
+        }
+        if (aggregates) {
+            row[1] = cell_text("(aggregate)");
+            for (size_t o = 0; o < outputs; o++)
+                row[o + 2] = cell_value(leadroute_result_aggregate(result, o), scratch[o], sizeof scratch[o]);
+            records_row(&w, row);
+        }
+    }
+
+    free(columns);
+    free(row);
+    free(scratch);
+    leadroute_result_free(result);
+    leadroute_leads_free(leads);
+    leadroute_table_unref(table);
+    return cli_finish_output(skipped ? EXIT_FINDINGS : EXIT_CLEAN);
+}
+
+/* ---- bench ------------------------------------------------------------------- */
+
+int cmd_bench(int argc, char **argv)
+{
+    static const char *const columns[] = { "table", "rules", "leads", "evaluations", "seconds", "per_second",
+                                           "ns_per_evaluation", "hits", "errors" };
+    cli_args a;
+    leadroute_table *table = NULL;
+    leadroute_leads *leads = NULL;
+    int rc = open_command("bench", USAGE_BENCH, argc, argv, OPT_SECONDS,
+                          1u << FORMAT_TEXT | 1u << FORMAT_CSV | 1u << FORMAT_JSONL, 1, &a, &table, &leads);
+    if (rc >= 0)
+        return rc;
+    size_t skipped_rows = cli_report_skipped_rows(leads);
+    size_t n = leadroute_leads_count(leads);
+    leadroute_result *result = NULL;
+    if (n == 0 || leadroute_result_new(&result, table, NULL) != LEADROUTE_OK) {
+        if (n == 0)
+            fprintf(stderr, "leadroute bench: no leads to evaluate\n");
+        else
+            cli_report_library_error();
+        leadroute_leads_free(leads);
+        leadroute_table_unref(table);
+        return EXIT_TROUBLE;
+    }
+
+    /* Rounds over all leads; the clock is read only between batches of at
+     * least ~1000 evaluations so that reading it costs nothing measurable. */
+    size_t per_batch = n >= 1000 ? 1 : (1000 + n - 1) / n;
+    unsigned long long evals = 0, hits = 0, errors = 0;
+    double start = cli_monotonic_seconds(), elapsed = 0.0;
+    do {
+        for (size_t round = 0; round < per_batch; round++) {
+            for (size_t i = 0; i < n; i++) {
+                if (leadroute_table_eval(table, leadroute_leads_get(leads, i), result) == LEADROUTE_OK)
+                    hits += leadroute_result_count(result);
+                else
+                    errors++;
+            }
+        }
+        evals += (unsigned long long)per_batch * n;
+        elapsed = cli_monotonic_seconds() - start;
+    } while (elapsed < a.seconds);
+
+    const char *table_name = cli_display_name(a.files[0]);
+    size_t rules = leadroute_table_rule_count(table);
+    double per_second = (double)evals / elapsed, ns = elapsed * 1e9 / (double)evals;
+    if (a.format == FORMAT_CSV || a.format == FORMAT_JSONL) {
+        record_writer w;
+        cell row[] = { cell_text(table_name), cell_number((double)rules), cell_number((double)n),
+                       cell_number((double)evals), cell_number(elapsed), cell_number(per_second),
+                       cell_number(ns), cell_number((double)hits), cell_number((double)errors) };
+        records_begin(&w, stdout, a.format, columns, sizeof columns / sizeof *columns);
+        records_row(&w, row);
+    } else {
+        printf("table:       %s (%zu rules, hit policy %s)\n", table_name, rules,
+               hit_policy_name(leadroute_table_hit_policy(table)));
+        printf("leads:       %zu (%zu rows skipped)\n", n, skipped_rows);
+        printf("evaluations: %llu in %.3f s\n", evals, elapsed);
+        printf("throughput:  %.0f evaluations/s, %.1f ns/evaluation\n", per_second, ns);
+        printf("hits:        %llu (%.2f per evaluation), %llu evaluation errors\n", hits,
+               (double)hits / (double)evals, errors);
+    }
+
+    leadroute_result_free(result);
+    leadroute_leads_free(leads);
+    leadroute_table_unref(table);
+    return cli_finish_output(EXIT_CLEAN);
+}
