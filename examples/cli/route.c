@@ -254,6 +254,8 @@ static int decision_detail(const leadroute_decision *d, char **text, size_t *tex
     if (cli_explain(d, LEADROUTE_EXPLAIN_TEXT, text, text_cap) != 0 ||
         cli_explain(d, LEADROUTE_EXPLAIN_JSON, json, json_cap) != 0)
         return -1;
+    free(*detail); /* open_memstream makes a new buffer each time */
+    *detail = NULL;
     FILE *f = open_memstream(detail, detail_size);
     if (!f)
         return -1;

@@ -84,10 +84,15 @@ typedef struct lr__ms_dir {
 /* How far back a window can reach. */
 #define LR_MS_WINDOW_MS ((int64_t)31 * 24 * 60 * 60 * 1000)
 
-/* `cum`: the values of every entry up to this one since the last rebase, so
- * a window's sum is one subtraction. */
+/* The assignments of one millisecond. `n` and `cum`: the count and the
+ * values of every assignment up to this entry since the last rebase, so a
+ * window's count and sum are one subtraction each. At a high rate many
+ * assignments share a millisecond, and one entry for them keeps a log (and
+ * the pages it touches) far smaller than one entry per assignment; windows
+ * start on a millisecond, so nothing is lost. */
 typedef struct lr__ms_event {
     int64_t at_ms;
+    uint64_t n;
     double cum;
 } lr__ms_event;
 
@@ -99,7 +104,8 @@ typedef struct lr__ms_event {
 typedef struct lr__ms_log {
     lr__ms_event *ev;
     size_t head, len, cap, reserved;
-    double base;  /* cum just before ev[head] */
+    uint64_t base_n;  /* n just before ev[head] */
+    double base;      /* cum just before ev[head] */
 } lr__ms_log;
 
 /* Entries sit on cache lines of their own (lr__ms_alloc_lines), the name
@@ -202,6 +208,7 @@ static void lr__ms_log_init(lr__ms_log *l)
 {
     l->ev = NULL;
     l->head = l->len = l->cap = l->reserved = 0;
+    l->base_n = 0;
     l->base = 0.0;
 }
 
@@ -244,12 +251,15 @@ static int lr__ms_log_room(const lr__alloc *a, lr__ms_log *l)
     } else {
         memmove(ev, ev + l->head, live * sizeof *ev);
     }
-    for (i = 0; i < live; i++)
+    for (i = 0; i < live; i++) {
+        ev[i].n -= l->base_n;
         ev[i].cum -= l->base;
+    }
     l->ev = ev;
     l->cap = ncap;
     l->head = 0;
     l->len = live;
+    l->base_n = 0;
     l->base = 0.0;
     return LEADROUTE_OK;
 }
@@ -259,31 +269,45 @@ static int64_t lr__ms_cutoff(int64_t newest)
     return newest < INT64_MIN + LR_MS_WINDOW_MS ? INT64_MIN : newest - LR_MS_WINDOW_MS;
 }
 
-/* Add an entry in time order (a clock that went back inserts it inside),
- * then drop what is more than the window older than the newest entry.
- * Needs the room made by lr__ms_log_room. */
+/* Add an assignment in time order (a clock that went back puts it inside),
+ * to the entry of its millisecond if there is one, then drop what is more
+ * than the window older than the newest entry. Needs the room made by
+ * lr__ms_log_room. */
 static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
 {
     size_t p, i;
+    uint64_t before_n;
     double before;
     if (l->len > l->head && at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms))
         return;  /* already out of every window */
-    /* after the entries of the same time: they keep commit order */
     if (l->len == l->head || l->ev[l->len - 1].at_ms <= at_ms)
         p = l->len;
     else
         p = lr__ms_log_search(l, at_ms, 1);
+    if (p > l->head && l->ev[p - 1].at_ms == at_ms) {
+        /* the newest entry stays the newest: nothing leaves the window */
+        for (i = p - 1; i < l->len; i++) {
+            l->ev[i].n++;
+            l->ev[i].cum += value;
+        }
+        return;
+    }
+    before_n = p == l->head ? l->base_n : l->ev[p - 1].n;
     before = p == l->head ? l->base : l->ev[p - 1].cum;
     if (p < l->len)
         memmove(l->ev + p + 1, l->ev + p, (l->len - p) * sizeof *l->ev);
     l->ev[p].at_ms = at_ms;
+    l->ev[p].n = before_n + 1;
     l->ev[p].cum = before + value;
     l->len++;
-    for (i = p + 1; i < l->len; i++)
+    for (i = p + 1; i < l->len; i++) {
+        l->ev[i].n++;
         l->ev[i].cum += value;
+    }
     {
         int64_t cut = lr__ms_cutoff(l->ev[l->len - 1].at_ms);
         while (l->ev[l->head].at_ms < cut) {
+            l->base_n = l->ev[l->head].n;
             l->base = l->ev[l->head].cum;
             l->head++;
         }
@@ -295,7 +319,7 @@ static void lr__ms_log_query(const lr__ms_log *l, int64_t since_ms, uint64_t *co
 {
     size_t first = lr__ms_log_search(l, since_ms, 0);
     if (first < l->len) {
-        *count += l->len - first;
+        *count += l->ev[l->len - 1].n - (first == l->head ? l->base_n : l->ev[first - 1].n);
         *value += l->ev[l->len - 1].cum - (first == l->head ? l->base : l->ev[first - 1].cum);
     }
 }
