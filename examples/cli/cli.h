@@ -192,6 +192,18 @@ int cli_open_state(const char *command, const cli_args *a, sqlite_store **out);
 leadroute_router *cli_open_router(const cli_args *a, leadroute_table *table, leadroute_roster *roster,
                                   sqlite_store *store);
 
+/* What a routing command opens; cli_session_close() frees whatever is set. */
+typedef struct cli_session {
+    leadroute_table *table;
+    leadroute_roster *roster;
+    leadroute_leads *leads;
+    sqlite_store *store;
+    leadroute_router *router;
+    leadroute_decision *decision;
+} cli_session;
+
+void cli_session_close(cli_session *s);
+
 /* The store's key of a lead as users know it: without the "lead:" prefix. */
 const char *cli_plain_key(const char *key);
 

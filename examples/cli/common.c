@@ -514,6 +514,18 @@ leadroute_router *cli_open_router(const cli_args *a, leadroute_table *table, lea
     return router;
 }
 
+void cli_session_close(cli_session *s)
+{
+    /* the router first: it holds references to the table and roster and calls the store */
+    leadroute_decision_free(s->decision);
+    leadroute_router_free(s->router);
+    sqlite_store_close(s->store);
+    leadroute_leads_free(s->leads);
+    leadroute_roster_unref(s->roster);
+    leadroute_table_unref(s->table);
+    memset(s, 0, sizeof *s);
+}
+
 const char *cli_plain_key(const char *key)
 {
     return strncmp(key, "lead:", 5) == 0 ? key + 5 : key;

@@ -409,12 +409,8 @@ int cmd_route(int argc, char **argv)
     free(text);
     free(detail);
     hold_end(&held);
-    leadroute_decision_free(decision);
-    leadroute_router_free(router);
-    sqlite_store_close(store);
-    leadroute_leads_free(leads);
-    leadroute_roster_unref(roster);
-    leadroute_table_unref(table);
+    cli_session session = { table, roster, leads, store, router, decision };
+    cli_session_close(&session);
     if (status == EXIT_CLEAN && trouble)
         status = EXIT_FINDINGS;
     return cli_finish_output(status);
@@ -677,15 +673,12 @@ int cmd_tick(int argc, char **argv)
         sqlite_store_rollback(store);
     }
     hold_end(&held);
-    leadroute_router_free(router);
+    cli_session session = { table, roster, leads, store, router, NULL };
+    cli_session_close(&session);
     for (size_t i = 0; i < run.ndue; i++)
         free(run.due[i].key);
     free(run.due);
     free_index(&index);
-    sqlite_store_close(store);
-    leadroute_leads_free(leads);
-    leadroute_roster_unref(roster);
-    leadroute_table_unref(table);
     return cli_finish_output(status);
 }
 
@@ -824,10 +817,8 @@ int cmd_ack(int argc, char **argv)
         sqlite_store_rollback(store);
     }
     hold_end(&held);
-    leadroute_router_free(router);
-    sqlite_store_close(store);
-    leadroute_roster_unref(roster);
-    leadroute_table_unref(table);
+    cli_session session = { table, roster, NULL, store, router, NULL };
+    cli_session_close(&session);
     cli_args_free(&a);
     return cli_finish_output(status);
 }

@@ -610,11 +610,7 @@ int cmd_simulate(int argc, char **argv)
     }
 
     simulation_free(&sim);
-    leadroute_decision_free(decision);
-    leadroute_router_free(router);
-    sqlite_store_close(store);
-    leadroute_leads_free(leads);
-    leadroute_roster_unref(roster);
-    leadroute_table_unref(table);
+    cli_session session = { table, roster, leads, store, router, decision };
+    cli_session_close(&session);
     return cli_finish_output(status);
 }
