@@ -385,7 +385,8 @@ int cmd_route(int argc, char **argv)
                        cell_text(reason),
                        a.format == FORMAT_JSONL ? cell_json(json) : cell_text(json) };
         records_row(&w, row);
-        if (in_batch && ((i + 1) % a.batch == 0 || i + 1 == n)) {
+        int batch_end = (i + 1) % a.batch == 0 || i + 1 == n;
+        if (in_batch && batch_end) {
             if (sqlite_store_commit(store) != LEADROUTE_OK) {
                 report_store_failure("route", store, "the batch could not be committed");
                 hold_drop(&held);
@@ -395,7 +396,8 @@ int cmd_route(int argc, char **argv)
             }
             in_batch = 0;
         }
-        if (!in_batch && hold_release(&held) != 0) {
+        /* without a database too: one write per batch, not per lead */
+        if (batch_end && hold_release(&held) != 0) {
             status = EXIT_TROUBLE;
             break;
         }
