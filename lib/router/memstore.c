@@ -136,8 +136,12 @@ typedef struct lr__ms_pool {
 /* ---- claims ------------------------------------------------------------- */
 
 typedef struct lr__ms_claim {
-    lr__ms_rep *holder;  /* NULL: released in this overlay, hides the parent's claim */
-    uint32_t len;
+    union {
+        lr__ms_rep *holder;                /* NULL: released in this overlay, hides the parent's claim */
+        struct lr__ms_claim *next_free;    /* on a slab's free list */
+    };
+    uint32_t size;       /* bytes of the whole allocation (a slab's size class, see lr__ms_slab_get) */
+    uint16_t len;        /* of the key: at most LEADROUTE_MAX_STRING */
     uint8_t counted;     /* 1: an open lead of the holder; 0: an account claim */
     uint8_t has_rec;     /* 1: an lr__ms_rec follows the key (lead claims) */
     char key[];
@@ -154,13 +158,13 @@ typedef struct lr__ms_claim {
 /* The assignment record of a lead claim, in the claim's allocation after
  * the key (8-byte aligned). `text` holds the present strings of lead id,
  * pool id, rule id in that order, then the history, oldest first, each with
- * its NUL; the allocation ends with the last of them. */
+ * its NUL; `size` ends with the last of them. */
 typedef struct lr__ms_rec {
     int64_t at_ms, deadline_ms, acknowledged_ms;
     double sla_minutes, value;
     uint64_t table_hash;
     uint32_t hops, history_count;
-    uint32_t size;      /* bytes of the whole claim allocation */
+    uint32_t size;      /* bytes of the claim up to the end of its last string */
     uint16_t lead_len;  /* with LR_MS_LEAD_IN_KEY */
     uint8_t escalated, strs;
     char text[];
@@ -173,6 +177,24 @@ typedef struct lr__ms_slot {
                              claim, so a commit touches one line and list_due skips others */
 } lr__ms_slot;
 
+/* Claims come from slabs: a malloc and a free per lead, and the allocator's
+ * header and rounding on ~110 bytes, cost more than the rest of a commit's
+ * bookkeeping. Sizes are rounded up to a class of LR_MS_SLAB_STEP bytes; a
+ * freed claim goes on its class's list for the next claim of that size
+ * (memory returns to the allocator when the store is freed). Claims bigger
+ * than LR_MS_SLAB_MAX (long histories) are allocated one by one. */
+#define LR_MS_SLAB_STEP 16u
+#define LR_MS_SLAB_MAX 512u
+#define LR_MS_SLAB_CLASSES (LR_MS_SLAB_MAX / LR_MS_SLAB_STEP)
+#define LR_MS_CHUNK_FIRST ((size_t)4096)
+#define LR_MS_CHUNK_MAX ((size_t)64 * 1024)
+
+/* A block the slab carves claims from; the claims follow the header. */
+typedef struct lr__ms_chunk {
+    struct lr__ms_chunk *next;
+    size_t size;
+} lr__ms_chunk;
+
 typedef struct lr__ms_shard {
     pthread_mutex_t lock;
     lr__ms_slot *slots;
@@ -180,6 +202,11 @@ typedef struct lr__ms_shard {
     /* commits whose key is here: written under lock, summed on demand, so
      * no counter line is shared by every commit */
     _Atomic uint64_t assigned;
+    /* the slab, under lock; a freed claim's `next_free` links its list. A claim
+     * may be freed to any shard's lists (all chunks live until the store). */
+    lr__ms_chunk *chunks;  /* the newest first: claims are cut from its end */
+    size_t chunk_left;
+    lr__ms_claim *free_claims[LR_MS_SLAB_CLASSES];
 } lr__ms_shard;
 
 /* One shard per cache line, so two threads on neighbouring shards do not
@@ -476,7 +503,7 @@ static void lr__ms_named_init(lr__ms_named *n, char *name, const char *id, uint3
 static int lr__ms_publish(lr__memstore *m, lr__ms_dir *dir, lr__ms_named *n,
                           void (*free_entry)(const lr__alloc *, lr__ms_named *), lr__ms_named **out)
 {
-    lr__ms_named *got;
+    lr__ms_named *got = NULL;  /* set on success (some compilers cannot tell) */
     int rc = lr__ms_dir_insert(dir, &m->alloc, n, &got);
     if (rc != LEADROUTE_OK || got != n)
         free_entry(&m->alloc, n);
@@ -625,13 +652,73 @@ static void lr__ms_shard_remove(lr__ms_shard *s, lr__ms_slot *at)
     s->count--;
 }
 
-static lr__ms_claim *lr__ms_claim_new(lr__memstore *m, const char *key, uint32_t len)
+/* A claim of at least `size` bytes (its `size` set, nothing else), from
+ * shard `s`'s slab. Under s->lock. */
+static lr__ms_claim *lr__ms_slab_get(lr__memstore *m, lr__ms_shard *s, size_t size)
 {
-    lr__ms_claim *c = lr__malloc(&m->alloc, offsetof(lr__ms_claim, key) + (size_t)len + 1);
+    size_t rounded = (size + LR_MS_SLAB_STEP - 1) & ~(size_t)(LR_MS_SLAB_STEP - 1);
+    lr__ms_claim *c;
+    if (rounded > LR_MS_SLAB_MAX) {
+        if (size > UINT32_MAX || !(c = lr__malloc(&m->alloc, size)))
+            return NULL;
+        c->size = (uint32_t)size;
+        return c;
+    }
+    if ((c = s->free_claims[rounded / LR_MS_SLAB_STEP - 1]) != NULL) {
+        s->free_claims[rounded / LR_MS_SLAB_STEP - 1] = c->next_free;
+    } else {
+        if (s->chunk_left < rounded) {
+            /* chunks grow with the shard, so a small store stays small; the
+             * tail of the old one is left unused (less than a claim) */
+            size_t csize = s->chunks ? s->chunks->size * 2 : LR_MS_CHUNK_FIRST;
+            lr__ms_chunk *ch;
+            if (csize > LR_MS_CHUNK_MAX)
+                csize = LR_MS_CHUNK_MAX;
+            if (!(ch = lr__malloc(&m->alloc, csize)))
+                return NULL;
+            ch->next = s->chunks;
+            ch->size = csize;
+            s->chunks = ch;
+            s->chunk_left = csize - ((sizeof *ch + LR_MS_SLAB_STEP - 1) & ~(size_t)(LR_MS_SLAB_STEP - 1));
+        }
+        s->chunk_left -= rounded;
+        c = (lr__ms_claim *)((char *)s->chunks + s->chunks->size - s->chunk_left - rounded);
+    }
+    c->size = (uint32_t)rounded;
+    return c;
+}
+
+/* Give back a claim (NULL: nothing) to shard `s`'s slab. Under s->lock. */
+static void lr__ms_slab_put(lr__memstore *m, lr__ms_shard *s, lr__ms_claim *c)
+{
+    if (!c)
+        return;
+    if (c->size > LR_MS_SLAB_MAX) {
+        lr__free(&m->alloc, c);
+        return;
+    }
+    c->next_free = s->free_claims[c->size / LR_MS_SLAB_STEP - 1];
+    s->free_claims[c->size / LR_MS_SLAB_STEP - 1] = c;
+}
+
+/* Every chunk of the slab, with the claims in them. */
+static void lr__ms_slab_free(const lr__alloc *a, lr__ms_shard *s)
+{
+    while (s->chunks) {
+        lr__ms_chunk *next = s->chunks->next;
+        lr__free(a, s->chunks);
+        s->chunks = next;
+    }
+}
+
+/* An account claim (or an overlay's release marker) for `key`. Under s->lock. */
+static lr__ms_claim *lr__ms_claim_new(lr__memstore *m, lr__ms_shard *s, const char *key, uint32_t len)
+{
+    lr__ms_claim *c = lr__ms_slab_get(m, s, offsetof(lr__ms_claim, key) + (size_t)len + 1);
     if (!c)
         return NULL;
     c->holder = NULL;
-    c->len = len;
+    c->len = (uint16_t)len;
     c->counted = 0;
     c->has_rec = 0;
     memcpy(c->key, key, len);
@@ -696,8 +783,9 @@ static char *lr__ms_put(char *p, const char *s)
 }
 
 /* A lead claim for `key` recording `a` (at most one extra history entry,
- * `previous`, after `hist`); no holder yet. Lengths were checked. */
-static int lr__ms_lead_claim_new(lr__memstore *m, const leadroute_assignment *a, uint32_t klen,
+ * `previous`, after `hist`); no holder yet. Lengths were checked. Under
+ * s->lock. */
+static int lr__ms_lead_claim_new(lr__memstore *m, lr__ms_shard *s, const leadroute_assignment *a, uint32_t klen,
                                  const lr__ms_hist *hist, const char *previous, lr__ms_claim **out)
 {
     size_t off = lr__ms_rec_offset(klen), size = off + offsetof(lr__ms_rec, text), plen = 0, lead_len = 0;
@@ -729,10 +817,10 @@ static int lr__ms_lead_claim_new(lr__memstore *m, const leadroute_assignment *a,
         size += (plen = strlen(previous)) + 1;
     if (size > UINT32_MAX || (hist && hist->count == UINT32_MAX))
         return lr__error_set(LEADROUTE_ELIMIT, "store commit: the history of key \"%.100s\" is too long", a->key);
-    if (!(c = lr__malloc(&m->alloc, size)))
+    if (!(c = lr__ms_slab_get(m, s, size)))
         return lr__error_nomem();
     c->holder = NULL;
-    c->len = klen;
+    c->len = (uint16_t)klen;
     c->counted = 1;
     c->has_rec = 1;
     memcpy(c->key, a->key, klen);
@@ -767,10 +855,12 @@ static int lr__ms_lead_claim_new(lr__memstore *m, const leadroute_assignment *a,
     return LEADROUTE_OK;
 }
 
-/* A copy (our allocator) of the lead claim of `key` in the nearest memstore
- * ancestor that has a slot for it; NULL when that slot holds no record or
- * the parent is another kind of store. Ancestors' locks come after ours. */
-static int lr__ms_parent_copy(lr__memstore *m, const char *key, uint32_t len, uint64_t h, lr__ms_claim **out);
+/* A copy (from the slab of our shard `own`, which is locked) of the lead
+ * claim of `key` in the nearest memstore ancestor that has a slot for it;
+ * NULL when that slot holds no record or the parent is another kind of
+ * store. Ancestors' locks come after ours. */
+static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *key, uint32_t len, uint64_t h,
+                              lr__ms_claim **out);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1031,10 +1121,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         return rc;
 
     /* The log of a pool other than the commit's is written without its
-     * lock held together with the commit's: room is reserved now. The
-     * records (the key is usually new) are made before any claim lock; a
-     * reassignment's record carries the history, so it is made once the
-     * key's shard is locked. */
+     * lock held together with the commit's: room is reserved now. */
     if (wpool && wpool != pool) {
         pthread_mutex_lock(&wpool->lock);
         if ((rc = lr__ms_log_room(&m->alloc, &wpool->log)) == LEADROUTE_OK)
@@ -1056,14 +1143,9 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         first = as < ks ? as : ks;
         second = as < ks ? ks : as;
     }
-    if (!a->previous && (rc = lr__ms_lead_claim_new(m, a, klen, NULL, NULL, &knew)) != LEADROUTE_OK)
-        goto done;
-    if (as && !(anew = lr__ms_claim_new(m, c->account_key, alen))) {
-        rc = lr__error_nomem();
-        goto done;
-    }
 
-    /* The shard tables are grown before the pool is locked, so the pool
+    /* The shard tables are grown and the claims made (from the shards'
+     * slabs, so under their locks) before the pool is locked, so the pool
      * lock, which every routing thread of that pool waits on, covers only
      * the checks and the writes. Lock order: claim shards, then the pool. */
     pthread_mutex_lock(&first->lock);
@@ -1077,16 +1159,23 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         goto unlock_shards;
     }
     if (a->previous) {
+        /* the record carries the history of the one it replaces */
         lr__ms_slot *sl = lr__ms_shard_find(ks, kh, a->key, klen);
         lr__ms_hist hist = { NULL, 0, 0 };
         if (sl->claim)
             hist = lr__ms_rec_hist(sl->claim);
-        else if ((rc = lr__ms_parent_copy(m, a->key, klen, kh, &copy)) != LEADROUTE_OK)
+        else if ((rc = lr__ms_parent_copy(m, ks, a->key, klen, kh, &copy)) != LEADROUTE_OK)
             goto unlock_shards;
         else if (copy)
             hist = lr__ms_rec_hist(copy);
-        if ((rc = lr__ms_lead_claim_new(m, a, klen, &hist, a->previous, &knew)) != LEADROUTE_OK)
+        if ((rc = lr__ms_lead_claim_new(m, ks, a, klen, &hist, a->previous, &knew)) != LEADROUTE_OK)
             goto unlock_shards;
+    } else if ((rc = lr__ms_lead_claim_new(m, ks, a, klen, NULL, NULL, &knew)) != LEADROUTE_OK) {
+        goto unlock_shards;
+    }
+    if (as && !(anew = lr__ms_claim_new(m, as, c->account_key, alen))) {
+        rc = lr__error_nomem();
+        goto unlock_shards;
     }
     /* the rep's log is written after the pool lock is released, so that
      * lock, the one routing threads queue on, covers no more than it must */
@@ -1220,10 +1309,16 @@ unlock_all:
         pool_reserved = 0;
     }
 unlock_shards:
+    /* records made for keys that turned out to be held, or for a failed
+     * commit, and the claim a reassignment replaced: back to the slabs */
+    lr__ms_slab_put(m, ks, knew);
+    lr__ms_slab_put(m, ks, kold);
+    lr__ms_slab_put(m, ks, copy);
+    if (anew)
+        lr__ms_slab_put(m, as, anew);
     if (second != first)
         pthread_mutex_unlock(&second->lock);
     pthread_mutex_unlock(&first->lock);
-done:
     if (pool_reserved) {
         pthread_mutex_lock(&wpool->lock);
         wpool->log.reserved--;
@@ -1234,12 +1329,6 @@ done:
         rep->log.reserved--;
         pthread_mutex_unlock(&rep->log_lock);
     }
-    /* records made for keys that turned out to be held, or for a failed
-     * commit, and the claim a reassignment replaced */
-    lr__free(&m->alloc, knew);
-    lr__free(&m->alloc, anew);
-    lr__free(&m->alloc, kold);
-    lr__free(&m->alloc, copy);
     return rc;
 }
 
@@ -1274,7 +1363,7 @@ static int lr__ms_close(void *user_data, const char *key)
             sl->due = 0;
         } else {
             lr__ms_shard_remove(s, sl);
-            lr__free(&m->alloc, cl);
+            lr__ms_slab_put(m, s, cl);
         }
         pthread_mutex_unlock(&s->lock);
         return LEADROUTE_OK;
@@ -1295,13 +1384,13 @@ static int lr__ms_close(void *user_data, const char *key)
         pthread_mutex_unlock(&s->lock);
         return rc;
     }
-    if (!(cl = lr__ms_claim_new(m, key, len))) {
+    if (!(cl = lr__ms_claim_new(m, s, key, len))) {
         pthread_mutex_unlock(&s->lock);
         return lr__error_nomem();
     }
     if ((rc = lr__ms_shard_reserve(m, s, 1)) != LEADROUTE_OK) {
+        lr__ms_slab_put(m, s, cl);
         pthread_mutex_unlock(&s->lock);
-        lr__free(&m->alloc, cl);
         return rc;
     }
     sl = lr__ms_shard_find(s, h, key, len);
@@ -1319,12 +1408,13 @@ static int lr__ms_parent_is_memstore(const lr__memstore *m)
     return m->has_parent && m->parent.find_claim == lr__ms_find_claim;
 }
 
-static int lr__ms_parent_copy(lr__memstore *m, const char *key, uint32_t len, uint64_t h, lr__ms_claim **out)
+static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *key, uint32_t len, uint64_t h,
+                              lr__ms_claim **out)
 {
-    const lr__alloc *a = &m->alloc;
+    lr__memstore *at = m;
     *out = NULL;
-    while (lr__ms_parent_is_memstore(m)) {
-        lr__memstore *p = m->parent_user;
+    while (lr__ms_parent_is_memstore(at)) {
+        lr__memstore *p = at->parent_user;
         lr__ms_shard *s = lr__ms_shard_of(p, h);
         lr__ms_slot *sl;
         pthread_mutex_lock(&s->lock);
@@ -1334,16 +1424,21 @@ static int lr__ms_parent_copy(lr__memstore *m, const char *key, uint32_t len, ui
             const lr__ms_rec *r = c->holder && c->counted ? lr__ms_rec_of(c) : NULL;
             int rc = LEADROUTE_OK;
             if (r) {
-                if ((*out = lr__malloc(a, r->size)) != NULL)
-                    memcpy(*out, c, r->size);
-                else
+                lr__ms_claim *copy = lr__ms_slab_get(m, own, r->size);
+                if (copy) {
+                    uint32_t size = copy->size;  /* ours, not the parent's allocation */
+                    memcpy(copy, c, r->size);
+                    copy->size = size;
+                    *out = copy;
+                } else {
                     rc = lr__error_nomem();
+                }
             }
             pthread_mutex_unlock(&s->lock);
             return rc;
         }
         pthread_mutex_unlock(&s->lock);
-        m = p;
+        at = p;
     }
     return LEADROUTE_OK;
 }
@@ -1467,7 +1562,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
     }
     rc = m->parent.find_claim(m->parent_user, key, buf, sizeof buf);
     if (rc == LEADROUTE_OK)
-        rc = lr__ms_parent_copy(m, key, len, h, &cl);
+        rc = lr__ms_parent_copy(m, s, key, len, h, &cl);
     if (rc == LEADROUTE_OK && !cl) {
         if (lr__ms_parent_is_memstore(m)) {
             rc = LEADROUTE_ENOTFOUND;  /* an account claim */
@@ -1477,12 +1572,12 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
             bare.version = LEADROUTE_ASSIGNMENT_VERSION;
             bare.key = key;
             bare.at_ms = at_ms;
-            rc = lr__ms_lead_claim_new(m, &bare, len, NULL, NULL, &cl);
+            rc = lr__ms_lead_claim_new(m, s, &bare, len, NULL, NULL, &cl);
         }
     }
     if (rc == LEADROUTE_ENOTFOUND) {
+        lr__ms_slab_put(m, s, cl);
         pthread_mutex_unlock(&s->lock);
-        lr__free(&m->alloc, cl);
         return lr__ms_ack_none(key);
     }
     /* the copy names the parent's rep entry: take ours of that name */
@@ -1491,8 +1586,8 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
         (rc = lr__ms_rep_get(m, name, rlen, lr__hash(name, rlen), &rep)) == LEADROUTE_OK)
         rc = lr__ms_shard_reserve(m, s, 1);
     if (rc != LEADROUTE_OK) {
+        lr__ms_slab_put(m, s, cl);
         pthread_mutex_unlock(&s->lock);
-        lr__free(&m->alloc, cl);
         return rc;
     }
     cl->holder = rep;
@@ -1821,7 +1916,9 @@ void lr__memstore_free(lr__memstore *m)
     for (i = 0; i < LR_MS_SHARDS; i++) {
         lr__ms_shard *s = &m->shards[i].s;
         for (j = 0; j <= s->mask; j++)
-            lr__free(&a, s->slots[j].claim);
+            if (s->slots[j].claim && s->slots[j].claim->size > LR_MS_SLAB_MAX)
+                lr__free(&a, s->slots[j].claim);
+        lr__ms_slab_free(&a, s);
         lr__free(&a, s->slots);
         pthread_mutex_destroy(&s->lock);
     }

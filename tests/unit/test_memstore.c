@@ -1394,7 +1394,11 @@ static void test_window_prune(void **state)
 }
 
 /* A clock that goes back: entries are kept in time order anyway. */
-static void test_window_out_of_order(void **state)
+/* Commits in time order with some far back in time, then windows from many
+ * starts against a brute-force count. `crowded`: many assignments share a
+ * millisecond (the log keeps one entry per millisecond), and jumps back are
+ * short; else one a minute and jumps of up to 10 days. */
+static void window_case(int crowded)
 {
     enum { N = 3000 };
     lr__memstore *m = store_new();
@@ -1402,17 +1406,21 @@ static void test_window_out_of_order(void **state)
     static double val[N];
     uint64_t seed = 42;
     char key[32];
-    (void)state;
+    int64_t first = crowded ? T0 - 300 : T0 - 10 * DAY_MS;
+    int64_t span = crowded ? N / 7 + 301 : (int64_t)N * 60000 + 10 * DAY_MS;
     for (int i = 0; i < N; i++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        /* mostly forward, now and then up to 10 days back */
-        at[i] = T0 + (int64_t)i * 60000 - ((seed >> 33) % 7 == 0 ? (int64_t)((seed >> 20) % (10 * DAY_MS)) : 0);
+        int back = (seed >> 33) % 7 == 0;
+        if (crowded)
+            at[i] = T0 + i / 7 - (back ? (int64_t)((seed >> 20) % 300) : 0);
+        else
+            at[i] = T0 + (int64_t)i * 60000 - (back ? (int64_t)((seed >> 20) % (10 * DAY_MS)) : 0);
         val[i] = (double)((seed >> 40) % 1000);
         snprintf(key, sizeof key, "o%d", i);
         ok(commit(m, &(tc){ .key = key, .rep = i % 2 ? "ann" : "bob", .apool = "p", .at = at[i], .value = val[i] }));
     }
     for (int q = 0; q < 200; q++) {
-        int64_t since = T0 - 10 * DAY_MS + (int64_t)q * (N * 60000 + 10 * DAY_MS) / 200;
+        int64_t since = first + (int64_t)q * span / 200;
         uint64_t n_all = 0, n_ann = 0;
         double v_all = 0, v_ann = 0, v = 0;
         for (int i = 0; i < N; i++) {
@@ -1431,6 +1439,13 @@ static void test_window_out_of_order(void **state)
         assert_true(v == v_ann);
     }
     lr__memstore_free(m);
+}
+
+static void test_window_out_of_order(void **state)
+{
+    (void)state;
+    window_case(0);
+    window_case(1);
 }
 
 static void test_acknowledge(void **state)
