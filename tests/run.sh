@@ -46,10 +46,11 @@ repo_root="$(pwd)"
 
 # ---- dependencies ---------------------------------------------------------
 
-# chromium renders the HTML report in the cli suite; libsqlite3-dev is the
-# command-line tool's state store (never a dependency of the library)
-packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev libsqlite3-dev valgrind python3 locales
-          chromium)
+# chromium renders the HTML report in the cli suite; libsqlite3-dev and
+# libpq-dev are the example host stores' (never dependencies of the library);
+# postgresql runs a throwaway cluster for the multi-process proof
+packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev libsqlite3-dev libpq-dev postgresql
+          valgrind python3 locales chromium)
 
 install_missing() {
     if ! command -v dpkg >/dev/null 2>&1; then

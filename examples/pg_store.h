@@ -1,0 +1,137 @@
+/*
+ * A host store for libleadroute in PostgreSQL, over libpq: the sibling of
+ * sqlite_store.h for hosts whose processes (or machines) share one server.
+ * Same semantics for every method as sqlite_store; a vendor can copy it and
+ * adapt it to its own schema.
+ *
+ * Everything the router keeps from one run to the next lives in a handful
+ * of tables (prefix `leadroute_`, in the first schema of the search path,
+ * or in the schema given to pg_store_open_schema()): pool states, claims
+ * with each lead's current assignment, the assignment log behind rolling
+ * caps and value windows, and recorded events for `leadroute explain`.
+ *
+ * Each store method is one statement (its own transaction, READ COMMITTED),
+ * or a savepoint inside the batch opened with pg_store_begin(). A commit is
+ * one call of the SQL function leadroute_commit(), created with the schema:
+ * one round trip, all of it or none of it. Concurrent commits serialise on
+ * row locks (the pool's state row, the claimed key), so several processes
+ * may share the database.
+ *
+ * Failures: a lost connection or a failed statement returns LEADROUTE_EIO,
+ * pg_store_errmsg() says why, the transaction is rolled back (an open batch
+ * with it, if the connection is gone), and the next call reconnects. A
+ * serialization failure or deadlock (SQLSTATE 40001, 40P01) returns
+ * LEADROUTE_ECONFLICT, which the router retries.
+ *
+ * Not thread-safe: one thread at a time per pg_store (open one per thread).
+ *
+ * Uses only the public API of <leadroute/leadroute.h> and libpq.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LEADROUTE_EXAMPLE_PG_STORE_H
+#define LEADROUTE_EXAMPLE_PG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <leadroute/leadroute.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pg_store pg_store;
+
+/** The schema version kept in the database (table `leadroute_meta`, key `schema`). */
+#define PG_STORE_SCHEMA_VERSION 1
+
+/**
+ * Connect with `conninfo` (libpq key=value or URI) and create the tables if
+ * they are missing, under a transaction-scoped advisory lock so two
+ * processes starting together do not race. A database whose leadroute
+ * schema has another version is refused with a message in `err`.
+ * @return LEADROUTE_OK, LEADROUTE_EIO (cannot connect, SQL failed),
+ *         LEADROUTE_EPARSE (another schema version), LEADROUTE_EINVAL,
+ *         LEADROUTE_ENOMEM. *out is NULL on error.
+ */
+int pg_store_open(pg_store **out, const char *conninfo, char *err, size_t err_cap);
+
+/**
+ * As pg_store_open(), with the tables in the PostgreSQL schema `schema`
+ * (created if missing; letters, digits and '_' only, at most 63 bytes):
+ * several independent stores in one database. NULL = pg_store_open().
+ */
+int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schema, char *err, size_t err_cap);
+
+/** Close the store (NULL-safe); an open batch is rolled back. */
+void pg_store_close(pg_store *store);
+
+/**
+ * The methods, for leadroute_router_set_store(router, &pg_store_methods,
+ * store): all eight of a version 1 store. Round trips per call, outside a
+ * batch: one each (load_pool, find_claim, open_count, commit, close,
+ * window, acknowledge, list_due). Inside a batch the writing methods
+ * (commit, close, acknowledge) add two: SAVEPOINT before, RELEASE (or
+ * ROLLBACK TO) after.
+ */
+extern const leadroute_store pg_store_methods;
+
+/**
+ * Open a batch: one transaction (BEGIN) that the following method calls join
+ * as savepoints, until pg_store_commit() or pg_store_rollback(). A commit
+ * refused with ECONFLICT or EEXISTS leaves the batch open and unchanged.
+ * Locks taken by the batch's commits (pool rows, claims) are held until it
+ * ends: keep batches short when other processes route from the same pools.
+ * @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (a batch is open).
+ */
+int pg_store_begin(pg_store *store);
+/** Commit the open batch. @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (no batch). */
+int pg_store_commit(pg_store *store);
+/** Roll the open batch back (no-op without one). @return LEADROUTE_OK, LEADROUTE_EIO. */
+int pg_store_rollback(pg_store *store);
+
+/** The message of the last failure of this store ("" if none); owned by the store. */
+const char *pg_store_errmsg(const pg_store *store);
+
+/** The process id of the server backend of the store's connection (0 if not connected). */
+int pg_store_backend_pid(const pg_store *store);
+
+/**
+ * The current assignment of a claimed lead key (e.g. "lead:L-1001"), filled
+ * like a listing from list_due: history and acknowledgement included.
+ * Strings are owned by the store and valid until its next call.
+ * @return LEADROUTE_OK, LEADROUTE_ENOTFOUND, LEADROUTE_EIO.
+ */
+int pg_store_get(pg_store *store, const char *key, leadroute_assignment *out);
+
+/** One event of a lead's recorded history, for `leadroute explain`. */
+typedef struct pg_store_event {
+    int64_t at_ms;      /**< clock time of the event */
+    const char *kind;   /**< "routed", "reassigned", "escalated", "acknowledged", ... */
+    const char *key;    /**< dedupe key */
+    const char *lead_id;
+    const char *detail; /**< JSON text: a decision trace, or a short object */
+} pg_store_event;
+
+/**
+ * Record an event of a lead (inside the open batch if there is one).
+ * `lead_id` and `detail` may be NULL. @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EIO.
+ */
+int pg_store_record(pg_store *store, const pg_store_event *event);
+
+/**
+ * Call `each` for every recorded event whose lead id or key equals `lead`,
+ * oldest first (by at_ms, then in recording order); strings are borrowed for
+ * the call. The rows are read before `each` runs, so `each` may call the
+ * store. A non-zero return from `each` stops and is returned.
+ * @return LEADROUTE_OK (`*count`, when not NULL, says how many were listed),
+ *         LEADROUTE_EINVAL, LEADROUTE_EIO.
+ */
+int pg_store_events(pg_store *store, const char *lead, int (*each)(void *ctx, const pg_store_event *event),
+                    void *ctx, size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEADROUTE_EXAMPLE_PG_STORE_H */
