@@ -326,7 +326,13 @@ static int lr__double_cmp(const void *x, const void *y)
 
 static uint32_t lr__point_index(const double *pts, uint32_t n, double x)
 {
-    uint32_t lo = 0, hi = n;
+    uint32_t lo = 0, hi = n, i;
+    if (n <= 16) {
+        /* typical columns have a handful of bounds: count without branches */
+        for (i = 0; i < n; i++)
+            lo += pts[i] < x;
+        return lo;
+    }
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (pts[mid] < x)
@@ -484,7 +490,7 @@ static const char *lr__dup(leadroute_table *t, const char *s)
 /* One copy of each distinct cell string: big tables repeat their values. */
 static const char *lr__intern(leadroute_table *t, lr__keymap *strings, const char *s, uint32_t len)
 {
-    const lr__keymap_entry *e = lr__keymap_find(strings, lr__hash(s, len), s, len);
+    const lr__keymap_entry *e = lr__keymap_find(strings, s, len);
     uint32_t existing;
     char *copy;
     if (e->str)

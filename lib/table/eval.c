@@ -416,15 +416,23 @@ static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan
 }
 
 /* Length of a NUL-terminated ASCII string of at most LEADROUTE_MAX_STRING
- * bytes; 0 if it is anything else (the general path then checks it). */
+ * bytes; 0 if it is anything else (the general path then checks it).
+ * strnlen reads word by word; short strings are checked in their key words. */
 static inline int lr__ascii_length(const char *str, size_t *len)
 {
-    const unsigned char *p = (const unsigned char *)str;
-    size_t n = 0;
-    while (p[n] - 1u < 0x7fu) /* 1..127: ASCII, not the end */
-        n++;
+    size_t n = strnlen(str, LEADROUTE_MAX_STRING + 1), i;
+    uint64_t w0, w1;
     *len = n;
-    return p[n] == 0 && n <= LEADROUTE_MAX_STRING;
+    if (n > LEADROUTE_MAX_STRING)
+        return 0;
+    if (n <= LR_SHORT_KEY) {
+        lr__key_words(str, n, &w0, &w1);
+        return ((w0 | w1) & 0x8080808080808080ull) == 0;
+    }
+    for (i = 0; i < n; i++)
+        if ((unsigned char)str[i] >= 0x80)
+            return 0;
+    return 1;
 }
 
 /* A set of short ASCII items: checked here, so the plan reads it directly. */

@@ -102,9 +102,15 @@ static inline uint32_t lr__padded_words(uint32_t nwords)
     return (nwords + LR_SCAN_GROUP - 1) / LR_SCAN_GROUP * LR_SCAN_GROUP;
 }
 
+/* Keys of at most LR_SHORT_KEY bytes are kept as two words (lr__key_words)
+ * in the slot itself, so a lookup compares two words and a length: no
+ * pointer to follow, no byte loop. Longer keys keep their XXH3 hash in w0
+ * and are compared byte by byte. */
+#define LR_SHORT_KEY 16u
+
 typedef struct lr__keymap_entry {
-    uint64_t hash;
-    const char *str;
+    uint64_t w0, w1;          /* lr__key_words of the key */
+    const char *str;          /* NULL = empty slot */
     uint32_t len;
     uint32_t outcome;
 } lr__keymap_entry;
@@ -314,28 +320,79 @@ int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t le
                    uint32_t *existing);
 
 /* Lookups sit on the evaluation path, so they are inline. */
-static inline int lr__same_bytes(const char *a, const char *b, size_t len)
+static inline uint64_t lr__load64(const char *p)
 {
-    size_t i;
-    if (len > 32)
-        return memcmp(a, b, len) == 0;
-    for (i = 0; i < len; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    return x;
 }
 
-static inline lr__keymap_entry *lr__keymap_find(const lr__keymap *m, uint64_t h, const char *s, size_t len)
+static inline uint32_t lr__load32(const char *p)
 {
-    uint32_t i = (uint32_t)h & m->mask;
+    uint32_t x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+
+/* XXH3 of a key longer than LR_SHORT_KEY (out of line: rare and big). */
+uint64_t lr__key_hash_long(const char *s, size_t len);
+
+/* Two words that identify a key of a given length. Up to 16 bytes: the
+ * first and the last 8 (or 4) bytes, overlapping when shorter, so every byte
+ * is in them and nothing past the key is read; 1-3 bytes: first, middle,
+ * last. Longer keys: their XXH3 hash. */
+static inline void lr__key_words(const char *s, size_t len, uint64_t *w0, uint64_t *w1)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (len >= 8) {
+        if (len > LR_SHORT_KEY) {
+            *w0 = lr__key_hash_long(s, len);
+            *w1 = 0;
+            return;
+        }
+        *w0 = lr__load64(s);
+        *w1 = lr__load64(s + len - 8);
+    } else if (len >= 4) {
+        *w0 = lr__load32(s) | (uint64_t)lr__load32(s + len - 4) << 32;
+        *w1 = 0;
+    } else {
+        *w0 = len ? (uint64_t)u[0] | (uint64_t)u[len / 2] << 8 | (uint64_t)u[len - 1] << 16 : 0;
+        *w1 = 0;
+    }
+}
+
+/* Slot hash of a key's words: two multiplications and a fold. The keys
+ * come from the table's author; a lead only looks them up. */
+static inline uint64_t lr__key_mix(uint64_t w0, uint64_t w1, size_t len)
+{
+    uint64_t h = (w0 ^ ((uint64_t)len << 56)) * 0x9E3779B97F4A7C15ull;
+    h ^= (w1 + len) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 32);
+}
+
+static inline lr__keymap_entry *lr__keymap_probe(const lr__keymap *m, uint64_t w0, uint64_t w1, const char *s,
+                                                 size_t len)
+{
+    uint32_t i = (uint32_t)lr__key_mix(w0, w1, len) & m->mask;
     for (;;) {
         lr__keymap_entry *e = &m->slots[i];
         if (!e->str)
             return e;
-        if (e->hash == h && e->len == len && lr__same_bytes(e->str, s, len))
+        if (e->w0 == w0 && e->w1 == w1 && e->len == len &&
+            (len <= LR_SHORT_KEY || memcmp(e->str, s, len) == 0))
             return e;
         i = (i + 1) & m->mask;
     }
+}
+
+/* The slot holding key s, or the empty slot where it would go. */
+static inline lr__keymap_entry *lr__keymap_find(const lr__keymap *m, const char *s, size_t len)
+{
+    uint64_t w0, w1;
+    lr__key_words(s, len, &w0, &w1);
+    return lr__keymap_probe(m, w0, w1, s, len);
 }
 
 static inline int lr__keymap_get(const lr__keymap *m, const char *s, size_t len, uint32_t *value)
@@ -343,7 +400,7 @@ static inline int lr__keymap_get(const lr__keymap *m, const char *s, size_t len,
     const lr__keymap_entry *e;
     if (m->count == 0)
         return 0;
-    e = lr__keymap_find(m, lr__hash(s, len), s, len);
+    e = lr__keymap_find(m, s, len);
     if (!e->str)
         return 0;
     *value = e->outcome;

@@ -1,9 +1,15 @@
-/* Open-addressing hash map from strings to uint32, keyed by XXH3. */
+/* Open-addressing hash map from strings to uint32 (linear probing; short
+ * keys stored in the slots, see lr__key_words). */
 #include <string.h>
 
 #include "base/error.h"
 #include "base/hash.h"
 #include "table/internal.h"
+
+uint64_t lr__key_hash_long(const char *s, size_t len)
+{
+    return lr__hash(s, len);
+}
 
 int lr__keymap_init(lr__keymap *m, const lr__alloc *a, uint32_t expected)
 {
@@ -37,8 +43,10 @@ static int lr__keymap_grow(lr__keymap *m, const lr__alloc *a)
     bigger.mask = m->mask * 2 + 1;
     bigger.count = m->count;
     for (i = 0; i <= m->mask; i++)
-        if (m->slots[i].str)
-            *lr__keymap_find(&bigger, m->slots[i].hash, m->slots[i].str, m->slots[i].len) = m->slots[i];
+        if (m->slots[i].str) {
+            const lr__keymap_entry *e = &m->slots[i];
+            *lr__keymap_probe(&bigger, e->w0, e->w1, e->str, e->len) = *e;
+        }
     lr__free(a, m->slots);
     *m = bigger;
     return LEADROUTE_OK;
@@ -47,8 +55,10 @@ static int lr__keymap_grow(lr__keymap *m, const lr__alloc *a)
 int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t len, uint32_t value,
                    uint32_t *existing)
 {
-    uint64_t h = lr__hash(s, len);
-    lr__keymap_entry *e = lr__keymap_find(m, h, s, len);
+    uint64_t w0, w1;
+    lr__keymap_entry *e;
+    lr__key_words(s, len, &w0, &w1);
+    e = lr__keymap_probe(m, w0, w1, s, len);
     if (e->str) {
         *existing = e->outcome;
         return LEADROUTE_OK;
@@ -58,9 +68,10 @@ int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t le
         int rc = lr__keymap_grow(m, a);
         if (rc)
             return rc;
-        e = lr__keymap_find(m, h, s, len);
+        e = lr__keymap_probe(m, w0, w1, s, len);
     }
-    e->hash = h;
+    e->w0 = w0;
+    e->w1 = w1;
     e->str = s;
     e->len = len;
     e->outcome = value;

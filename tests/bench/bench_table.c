@@ -26,7 +26,7 @@
  * missing fields and values outside the domains. Fields are in table column
  * order and use the table's own name pointers.
  *
- * Usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X]
+ * Usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X] [--first-only]
  *
  * SPDX-License-Identifier: MIT
  */
@@ -642,11 +642,12 @@ typedef struct row {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X]\n"
+    fprintf(stderr, "usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X] [--first-only]\n"
                     "  --rules N    table size, 64..%d; repeat for several (default 100 1000 10000 100000)\n"
                     "  --leads M    leads generated once and shared (default 1000000)\n"
                     "  --seconds S  time per evaluation measurement (default 2)\n"
-                    "  --seed X     generator seed (default 1)\n",
+                    "  --seed X     generator seed (default 1)\n"
+                    "  --first-only measure compiled FIRST only (for profiling; no reference, no COLLECT)\n",
             LEADROUTE_MAX_RULES);
     exit(2);
 }
@@ -659,6 +660,9 @@ static double parse_double(const char *s, const char *what)
         die("bad %s '%s'", what, s);
     return v;
 }
+
+/* --first-only: measure FIRST alone, for profiling the compiled path. */
+static int g_first_only;
 
 static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, double seconds, row *out)
 {
@@ -717,6 +721,13 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
            out->first_eps / 1e6, 1e9 / out->first_eps, f.evals, f.seconds, f.errors);
     if (f.errors)
         printf("  WARNING: compiled FIRST returned errors on valid leads\n");
+    if (g_first_only) {
+        leadroute_result_free(res);
+        leadroute_table_unref(t);
+        free(text);
+        free(ctext);
+        return 0;
+    }
 
     /* FIRST, reference: a slice of leads for at least 0.5 s. */
     size_t *ref_out = xmalloc(ls->n * sizeof(size_t));
@@ -822,6 +833,10 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--first-only") == 0) {
+            g_first_only = 1;
+            continue;
+        }
         if (i + 1 >= argc) {
             if (strcmp(a, "--help") && strcmp(a, "-h"))
                 fprintf(stderr, "bench_table: missing value after %s\n", a);
