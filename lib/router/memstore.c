@@ -624,8 +624,9 @@ static int lr__ms_shard_reserve(lr__memstore *m, lr__ms_shard *s, uint32_t extra
         }
     }
     lr__free(&m->alloc, s->slots);
-    s->slots = slots;
-    s->mask = nmask;
+    /* atomic stores: lr__memstore_prefetch reads these without the lock */
+    __atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->mask, nmask, __ATOMIC_RELAXED);
     return LEADROUTE_OK;
 }
 
@@ -970,6 +971,18 @@ static int lr__ms_load_pool(void *user_data, const char *pool_id, void *buf, siz
     *length = 0;
     *state_version = 0;
     return LEADROUTE_OK;
+}
+
+void lr__memstore_prefetch(lr__memstore *m, const char *key, size_t len)
+{
+    uint64_t h = lr__hash(key, len);
+    lr__ms_shard *s = lr__ms_shard_of(m, h);
+    /* Read without the lock: a shard that grows meanwhile may pair the old
+     * table with the new mask, and a prefetch of any address is harmless
+     * (it never faults), so the worst case is a wasted fetch. */
+    lr__ms_slot *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+    uint32_t mask = __atomic_load_n(&s->mask, __ATOMIC_RELAXED);
+    __builtin_prefetch(&slots[(uint32_t)h & mask]);
 }
 
 /* ENOTFOUND is the common answer here (every new lead), so it sets no

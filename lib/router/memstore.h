@@ -18,6 +18,12 @@ void lr__memstore_free(lr__memstore *m);
 /* The methods; each takes the lr__memstore as user_data. */
 extern const leadroute_store lr__memstore_methods;
 
+/* A hint: start fetching the claim slot of `key` into the cache, so that
+ * the find_claim that follows some work later does not wait on memory (a
+ * store of a million claims is far bigger than the caches). No lock, no
+ * effect on the store's state. */
+void lr__memstore_prefetch(lr__memstore *m, const char *key, size_t len);
+
 /* Number of assignments recorded (commits that succeeded). */
 uint64_t lr__memstore_assignments(lr__memstore *m);
 

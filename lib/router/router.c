@@ -1626,7 +1626,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     uint32_t owner_ri, pool_pi;
     char nbuf[4][40];
     uint32_t attempt;
-    int rc;
+    int rc, key_ok;
 
     if (!d)
         return lr__error_set(LEADROUTE_EINVAL, "decision must not be NULL");
@@ -1679,26 +1679,35 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     if (lead->id && lr__text_check(lead->id, NULL, "lead id", NULL) != 0)
         return lr__unrouted(&c, LEADROUTE_ELEAD);
     d->lead_id = lr__decision_str(d, lead->id);
+
+    /* The dedupe key is read before the table is evaluated, so that the
+     * built-in store fetches the key's claim slot from memory meanwhile; a
+     * bad key is still reported after the table's errors. */
+    key = r->dedupe_field ? lr__lead_text(lead, r->dedupe_field) : lead->id;
+    key_ok = 1;
+    if (key) {
+        size_t n = strnlen(key, LEADROUTE_MAX_STRING + 1);
+        /* the lead id was checked above */
+        key_ok = key == lead->id || lr__text_check(key, r->dedupe_field, "dedupe key", NULL) == 0;
+        if (key_ok) {
+            lr__trim(&key, &n);
+            if (n == 0) {
+                key = NULL;
+            } else {
+                memcpy(c.key, "lead:", 5);
+                memcpy(c.key + 5, key, n);
+                c.key[5 + n] = 0;
+                if (r->store_user == r->memstore)
+                    lr__memstore_prefetch(r->memstore, c.key, 5 + n);
+            }
+        }
+    }
     res = d->result;
     if ((rc = leadroute_table_eval(c.g->table, lead, res)) != 0)
         return lr__unrouted(&c, rc);
-
-    /* the dedupe key */
-    key = r->dedupe_field ? lr__lead_text(lead, r->dedupe_field) : lead->id;
-    if (key) {
-        size_t n = strlen(key);
-        /* the lead id was checked above */
-        if (key != lead->id && lr__text_check(key, r->dedupe_field, "dedupe key", NULL) != 0)
-            return lr__unrouted(&c, LEADROUTE_ELEAD);
-        lr__trim(&key, &n);
-        if (n == 0)
-            key = NULL;
-        else
-        {
-            memcpy(c.key, "lead:", 5);
-            memcpy(c.key + 5, key, n);
-            c.key[5 + n] = 0;
-        }
+    if (!key_ok) {
+        lr__text_check(key, r->dedupe_field, "dedupe key", NULL); /* its message again */
+        return lr__unrouted(&c, LEADROUTE_ELEAD);
     }
     if (!key) {
         lr__error_set(LEADROUTE_ELEAD, "lead has no %s%s%s: it is needed to route the lead only once",
