@@ -258,6 +258,13 @@ typedef struct leadroute_assignment {
  *    reassignment appends `previous` to the lead's history and clears its
  *    acknowledgement); claim `account_key` for the rep unless it is held
  *    already.
+ * A commit with LEADROUTE_COMMIT_FOLLOW_UP in `flags` (version 2) is a tick
+ * moving an overdue lead: step 3 then also needs the key to be held by
+ * `assignment->previous` exactly (not free: the lead was closed meanwhile)
+ * and the lead not acknowledged since; otherwise the store changes nothing
+ * and returns LEADROUTE_EEXISTS (`owner` gets the holder, or "" if none).
+ * A store that reads only version 1 ignores `flags`: a close or an
+ * acknowledgement racing a tick may then be undone by the move.
  */
 typedef struct leadroute_commit {
     uint32_t version;                         /**< LEADROUTE_COMMIT_VERSION */
@@ -268,9 +275,14 @@ typedef struct leadroute_commit {
     size_t state_length;
     uint32_t capacity;                        /**< the rep's cap, 0 = none */
     const char *account_key;                  /**< NULL = none */
+    /* version 2 */
+    uint32_t flags;                           /**< LEADROUTE_COMMIT_* bits */
 } leadroute_commit;
 
-#define LEADROUTE_COMMIT_VERSION 1
+#define LEADROUTE_COMMIT_VERSION 2
+
+/** The commit moves an overdue lead (a tick): see ::leadroute_commit. */
+#define LEADROUTE_COMMIT_FOLLOW_UP 1u
 
 /**
  * Storage: pool state, claims, open-lead counts. Designed so one SQL

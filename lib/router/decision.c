@@ -52,7 +52,34 @@ void leadroute_decision_free(leadroute_decision *d)
     lr__free(&a, d->vbuf);
     lr__free(&a, d->wcache.pass);
     lr__free(&a, d->next_buf);
+    if (d->spare)
+        lr__free(&d->spare_alloc, d->spare);
     lr__free(&a, d);
+}
+
+/* Text capacity for `need` bytes in all. */
+static int lr__decision_grow(leadroute_decision *d, size_t need)
+{
+    size_t cap = d->text_cap ? d->text_cap : 256;
+    char *p;
+    if (need <= d->text_cap)
+        return LEADROUTE_OK;
+    while (cap < need)
+        cap *= 2;
+    if (cap > UINT32_MAX / 2 || !(p = lr__realloc(&d->alloc, d->text, d->text_cap, cap)))
+        return LEADROUTE_ENOMEM;
+    d->text = p;
+    d->text_cap = (uint32_t)cap;
+    return LEADROUTE_OK;
+}
+
+int lr__decision_reserve(leadroute_decision *d, size_t n)
+{
+    if (lr__decision_grow(d, (size_t)d->text_len + n) != 0) {
+        d->nomem = 1;
+        return LEADROUTE_ENOMEM;
+    }
+    return LEADROUTE_OK;
 }
 
 uint32_t lr__decision_strn(leadroute_decision *d, const char *s, size_t n)
@@ -62,15 +89,10 @@ uint32_t lr__decision_strn(leadroute_decision *d, const char *s, size_t n)
         return LR_NONE;
     if (n > LEADROUTE_MAX_STRING * 4u)
         n = LEADROUTE_MAX_STRING * 4u;
-    if ((size_t)d->text_len + n + 1 > d->text_cap) {
-        size_t cap = d->text_cap ? d->text_cap : 256;
-        char *p;
-        while (cap < (size_t)d->text_len + n + 1)
-            cap *= 2;
-        if (cap > UINT32_MAX / 2 || !(p = lr__realloc(&d->alloc, d->text, d->text_cap, cap)))
-            return LR_NONE;
-        d->text = p;
-        d->text_cap = (uint32_t)cap;
+    if (lr__decision_grow(d, (size_t)d->text_len + n + 1) != 0) {
+        /* the string is lost: the call that wanted it must not report success */
+        d->nomem = 1;
+        return LR_NONE;
     }
     off = d->text_len;
     memcpy(d->text + off, s, n);

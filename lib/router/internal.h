@@ -158,6 +158,8 @@ struct leadroute_decision {
     int64_t at_ms;
     int notified;
     int dry_run;
+    int nomem;                    /* a string or trace line could not be recorded: the call must not
+                                     report the outcome as if it were whole */
     uint32_t stripe;              /* which stripe of shared counters this decision bumps */
 
     lr__candidate *cands;
@@ -182,11 +184,20 @@ struct leadroute_decision {
     lr__wcache wcache;
     void *vbuf;                   /* value-balancing scratch, kept between calls */
     size_t vbuf_cap;
+    /* The pending notification of the next assignment, made before its commit so that a notify
+     * that fails cannot lose it; handed to the router when it does. The router's memory: the
+     * block keeps that allocator (spare_alloc). */
+    struct lr__pending *spare;
+    size_t spare_cap;
+    lr__alloc spare_alloc;
 };
 
-/* Append a string to the decision's text; returns its offset, LR_NONE on ENOMEM. */
+/* Append a string to the decision's text; returns its offset, LR_NONE on ENOMEM (and sets
+ * d->nomem). */
 uint32_t lr__decision_str(leadroute_decision *d, const char *s);
 uint32_t lr__decision_strn(leadroute_decision *d, const char *s, size_t n);
+/* Room for `n` more bytes of text, so that the strings written after a commit cannot fail. */
+int lr__decision_reserve(leadroute_decision *d, size_t n);
 /* A string the decision's table or roster owns: kept by pointer, not copied. */
 #define LR_EXT 0x80000000u
 uint32_t lr__decision_ref(leadroute_decision *d, const char *s);
@@ -268,8 +279,11 @@ typedef struct lr__gen {
     lr__counter **pool_counters;  /* per pool of `roster` */
 } lr__gen;
 
+/* A notification that notify refused, waiting for a retry: one block, its strings after the
+ * struct, allocated by the router's allocator. */
 typedef struct lr__pending {
-    char *key, *rep_id, *lead_id, *pool_id, *rule_id, *previous;
+    struct lr__pending *next;
+    const char *key, *rep_id, *lead_id, *pool_id, *rule_id, *previous;
     uint64_t table_hash;
     int64_t at_ms, deadline_ms;
     double sla_minutes, value;
@@ -292,6 +306,7 @@ struct leadroute_router {
     lr__striped unrouted[LEADROUTE_UNROUTED_REASONS];
     lr__striped routed;
     lr__striped acknowledged, sla_breaches, reassignments;
+    lr__striped failed_moves;     /* tick moves that failed (store or memory): the lead stayed */
     lr__hist lat[2];              /* whole-router speed to lead */
     char *captured_field;
 
@@ -309,8 +324,11 @@ struct leadroute_router {
     int has_clock;
 
     pthread_mutex_t pending_lock;
-    lr__pending *pending;
-    uint32_t npending, cap_pending;
+    /* oldest first; a list, so recording one needs no allocation once the notify failed */
+    lr__pending *pending, **pending_tail;
+    uint32_t npending;
+    lr__pending *pending_cursor;  /* the entry at pending_cursor_at, for reads by index in order */
+    uint32_t pending_cursor_at;
 };
 
 /* Hits of rule `i`, summed over its stripes. */

@@ -1085,7 +1085,7 @@ static int lr__ms_commit_check(const leadroute_commit *c)
 /* See ::leadroute_commit. Everything is checked and allocated (log places
  * reserved) before the first change, so a failure leaves no trace. A
  * `previous` that does not hold the key any more (closed meanwhile) loses
- * no open lead: the close did that. The window counts the assignment for
+ * no open lead: the close did that; a follow-up move is refused then. The window counts the assignment for
  * the pool it came from (`assignment->pool_id`), else the commit's pool. */
 static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner, size_t owner_cap)
 {
@@ -1099,7 +1099,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     lr__ms_slot *ksl, *asl = NULL;
     lr__ms_claim *knew = NULL, *anew = NULL, *kold = NULL, *copy = NULL;
     const char *holder, *aholder;
-    int kcounted, acounted, take_account = 0, from_prev, pool_reserved = 0, rep_reserved = 0;
+    int kcounted, acounted, take_account = 0, from_prev, pool_reserved = 0, rep_reserved = 0, follow_up;
     char *nstate = NULL;
     int64_t base = 0;
     lr__ms_idbuf kbuf, abuf;
@@ -1110,6 +1110,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     if ((rc = lr__ms_commit_check(c)) != LEADROUTE_OK)
         return rc;
     a = c->assignment;
+    follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP) && a->previous;
     if ((rc = lr__ms_len(a->key, "key", &klen)) != LEADROUTE_OK ||
         (rc = lr__ms_len(a->rep_id, "rep id", &rlen)) != LEADROUTE_OK ||
         (a->previous && (rc = lr__ms_len(a->previous, "previous rep id", &plen)) != LEADROUTE_OK) ||
@@ -1237,6 +1238,18 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         lr__ms_copy_out(owner, owner_cap, holder);
         rc = lr__error_set(LEADROUTE_EEXISTS, "store commit: key \"%.100s\" is held by \"%.100s\"", a->key, holder);
         goto unlock_all;
+    }
+    if (follow_up) {
+        /* a tick's move: moot if the lead was closed or acknowledged since
+         * the tick listed it */
+        const lr__ms_claim *cur = ksl->claim ? ksl->claim : copy;
+        const lr__ms_rec *rec = cur ? lr__ms_rec_of(cur) : NULL;
+        if (!holder || (rec && rec->acknowledged_ms != 0)) {
+            lr__ms_copy_out(owner, owner_cap, holder ? holder : "");
+            rc = lr__error_set(LEADROUTE_EEXISTS, "store commit: key \"%.100s\" was %s since it came due", a->key,
+                               holder ? "acknowledged" : "closed");
+            goto unlock_all;
+        }
     }
     from_prev = holder != NULL && kcounted;
     if (as) {

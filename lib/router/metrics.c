@@ -294,10 +294,13 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
         LR_OUT_LIT(&o, "}");
     }
     LR_OUT_LIT(&o, "}");
-    /* follow-up: deadlines missed, leads moved, acknowledgements; speed to lead */
-    lr__out_fmt(&o, ",\"sla\":{\"breaches\":%" PRIu64 ",\"reassignments\":%" PRIu64 ",\"acknowledged\":%" PRIu64 "}",
+    /* follow-up: deadlines missed, leads moved, acknowledgements, moves that failed (a tick
+     * still returns OK for those); speed to lead */
+    lr__out_fmt(&o,
+                ",\"sla\":{\"breaches\":%" PRIu64 ",\"reassignments\":%" PRIu64 ",\"acknowledged\":%" PRIu64
+                ",\"failed_moves\":%" PRIu64 "}",
                 lr__striped_sum(&r->sla_breaches), lr__striped_sum(&r->reassignments),
-                lr__striped_sum(&r->acknowledged));
+                lr__striped_sum(&r->acknowledged), lr__striped_sum(&r->failed_moves));
     LR_OUT_LIT(&o, ",\"latency_ms\":{");
     for (i = 0; i < 2; i++) {
         static const char *const names[2] = { "capture_to_assign", "assign_to_ack" };

@@ -286,16 +286,11 @@ void leadroute_router_free(leadroute_router *r)
         lr__free(&a, c);
     }
     lr__free(&a, r->captured_field);
-    for (i = 0; i < r->npending; i++) {
-        lr__pending *p = &r->pending[i];
-        lr__free(&a, p->key);
-        lr__free(&a, p->rep_id);
-        lr__free(&a, p->lead_id);
-        lr__free(&a, p->pool_id);
-        lr__free(&a, p->rule_id);
-        lr__free(&a, p->previous);
+    while (r->pending) {
+        lr__pending *p = r->pending;
+        r->pending = p->next;
+        lr__free(&a, p);
     }
-    lr__free(&a, r->pending);
     if (r->memstore)
         lr__memstore_free(r->memstore);
     lr__free(&a, r->dedupe_field);
@@ -350,6 +345,7 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     pthread_mutex_init(&r->swap_lock, NULL);
     pthread_mutex_init(&r->counter_lock, NULL);
     pthread_mutex_init(&r->pending_lock, NULL);
+    r->pending_tail = &r->pending;
     r->max_retries = o.max_retries ? o.max_retries : 64;
     r->dedupe_field = o.dedupe_field ? lr__strdup_a(&a, o.dedupe_field) : NULL;
     r->account_field = lr__strdup_a(&a, o.account_field ? o.account_field : "email");
@@ -561,7 +557,8 @@ static int lr__captured_ms(const leadroute_router *r, const leadroute_lead *lead
     const leadroute_field *f = lr__lead_find(lead, r->captured_field);
     if (!f || f->value.version != LEADROUTE_VALUE_VERSION)
         return 0;
-    if (f->value.type == LEADROUTE_VALUE_NUMBER && isfinite(f->value.number)) {
+    /* a time beyond +-2^63 ms cannot be converted (the cast is undefined): unknown */
+    if (f->value.type == LEADROUTE_VALUE_NUMBER && fabs(f->value.number) < 9.2e18) {
         *out = (int64_t)f->value.number;
         return 1;
     }
@@ -571,6 +568,8 @@ static int lr__captured_ms(const leadroute_router *r, const leadroute_lead *lead
         size_t n = strlen(t);
         lr__trim(&t, &n);
         if (n && lr__parse_number(t, n, &x) == 0) {
+            if (!(fabs(x) < 9.2e18))
+                return 0;
             *out = (int64_t)x;
             return 1;
         }
@@ -598,7 +597,9 @@ typedef struct lr__call {
     double fixed_value;                     /* < 0: read the deal value from the lead; else this (ticks) */
     uint32_t hops;                          /* reassignments before this one */
     int escalated;
+    int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
     char note[160];                         /* why a pool of the chain took no one (caps) */
+    uint32_t unrouted;                      /* unrouted reason to count once the outcome stands, or LR_NONE */
     lr__state next;
     char *state;                            /* pool state read from the store */
     size_t state_cap;
@@ -630,7 +631,7 @@ static int lr__callback_failed(const char *what, int rc)
 static void lr__reason(leadroute_decision *d, const char *fmt, ...) LR__PRINTF(2, 3);
 static void lr__reason(leadroute_decision *d, const char *fmt, ...)
 {
-    char buf[1024];
+    char buf[1024]; /* LR_REASON_MAX */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
@@ -645,9 +646,11 @@ static void lr__candidate_add(lr__call *c, uint32_t rep, const char *rep_id, con
 {
     leadroute_decision *d = c->d;
     lr__candidate *k;
-    if (d->ncands == d->cap_cands &&
-        lr__vec_reserve(&d->alloc, (void **)&d->cands, &d->cap_cands, (size_t)d->ncands + 1, sizeof *d->cands))
-        return; /* the trace loses a line, the decision stands */
+    if (d->ncands == d->cap_cands && lr__vec_reserve(&d->alloc, (void **)&d->cands, &d->cap_cands,
+                                                     (size_t)d->ncands + 1, sizeof *d->cands)) {
+        d->nomem = 1; /* a trace without its line would lie: the call fails before it commits */
+        return;
+    }
     k = &d->cands[d->ncands++];
     k->rep_id = rep != LR_NONE ? lr__decision_ref(d, rep_id) : lr__decision_str(d, rep_id);
     k->pool_id = pool ? lr__decision_ref(d, pool->id) : LR_NONE;
@@ -878,6 +881,10 @@ static int lr__window(lr__call *c, const char *rep_id, const char *pool_id, int6
                              "the store has no window method: assignment caps and value balancing need it");
     if ((rc = r->store.window(r->store_user, rep_id, pool_id, since_ms, count, &v)) != 0)
         return lr__callback_failed("store window", rc);
+    /* a sum of deal values, which are never negative: anything else would steer value balancing */
+    if (!isfinite(v) || v < 0)
+        return lr__error_set(LEADROUTE_ECALLBACK, "store window callback gave value %g for %s '%s'", v,
+                             rep_id ? "rep" : "pool", rep_id ? rep_id : pool_id ? pool_id : "");
     if (value)
         *value = v;
     return LEADROUTE_OK;
@@ -978,12 +985,19 @@ static int lr__owner_checks(lr__call *c, uint32_t ri, int live, char *detail, si
     return live ? lr__live_checks(c, ri, NULL, detail, cap) : 0;
 }
 
+/* How many times load_pool may ask for a larger buffer in one call: the state may grow between
+ * two reads when other hosts write it, but a store that always asks for more is not believed. */
+#define LR_LOAD_REGROWS 3
+
 /* Load a pool's state into c->state. */
 static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t *version)
 {
     leadroute_router *r = c->r;
+    uint32_t regrows;
     int rc;
-    for (;;) {
+    for (regrows = 0;; regrows++) {
+        size_t cap;
+        char *s;
         *len = 0;
         *version = 0;
         rc = r->store.load_pool(r->store_user, p->id, c->state, c->state_cap, len, version);
@@ -991,14 +1005,21 @@ static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t 
             return lr__callback_failed("store load_pool", rc);
         if (*len <= c->state_cap)
             break;
-        {
-            size_t cap = *len + 64;
-            char *s = lr__realloc(&c->d->alloc, c->state, c->state_cap, cap);
-            if (!s)
-                return lr__error_nomem();
-            c->state = s;
-            c->state_cap = cap;
-        }
+        /* no buffer can hold more than PTRDIFF_MAX bytes: such a length is garbage, not a state */
+        if (*len > (size_t)PTRDIFF_MAX / 2)
+            return lr__error_set(LEADROUTE_ECALLBACK, "store load_pool callback gave an impossible length "
+                                 "%zu for pool '%s'", *len, p->id);
+        if (regrows == LR_LOAD_REGROWS)
+            return lr__error_set(LEADROUTE_ECALLBACK,
+                                 "store load_pool callback asked for a larger buffer %u times in a row for "
+                                 "pool '%s' (last: %zu bytes for a %zu-byte buffer)",
+                                 regrows + 1, p->id, *len, c->state_cap);
+        /* room to spare, in case the state grows again before the next read */
+        cap = *len + *len / 2 + 64;
+        if (!(s = lr__realloc(&c->d->alloc, c->state, c->state_cap, cap)))
+            return lr__error_nomem();
+        c->state = s;
+        c->state_cap = cap;
     }
     return LEADROUTE_OK;
 }
@@ -1014,6 +1035,57 @@ static double lr__lead_value(lr__call *c, const lr__pool *p)
 }
 
 typedef enum { LR_DONE = 0, LR_RETRY = 1 } lr__step;
+
+/* Text a decision may still write once its assignment is committed: the reason of the path that
+ * chose (or of a lost claim race, with the winner's id), a tick's reason, the lazy reason made
+ * when read, and the notify failure's. Each is at most LR_REASON_MAX bytes (lr__reason). */
+#define LR_REASON_MAX 1024
+#define LR_AFTER_COMMIT_TEXT (3 * LR_REASON_MAX)
+
+/* The bytes of a pending notification of this call: the struct and its strings. */
+static size_t lr__pending_size(const lr__call *c, const char *rep_id, const char *pool_id)
+{
+    size_t n = sizeof(lr__pending) + strlen(c->key) + 1 + strlen(rep_id) + 1;
+    if (c->lead->id)
+        n += strlen(c->lead->id) + 1;
+    if (pool_id)
+        n += strlen(pool_id) + 1;
+    if (c->rule_id)
+        n += strlen(c->rule_id) + 1;
+    if (c->previous[0])
+        n += strlen(c->previous) + 1;
+    return n;
+}
+
+static int lr__same_alloc(const lr__alloc *a, const lr__alloc *b)
+{
+    return a->alloc == b->alloc && a->free == b->free && a->user_data == b->user_data;
+}
+
+/* Make the decision's spare pending block fit this assignment, before it is committed: a notify
+ * that fails afterwards then records the notification without allocating. Kept between calls,
+ * so routing allocates only to grow it. */
+static int lr__pending_reserve(lr__call *c, const char *rep_id, const char *pool_id)
+{
+    leadroute_router *r = c->r;
+    leadroute_decision *d = c->d;
+    size_t need;
+    if (!r->has_notify || (c->flags & LEADROUTE_ROUTE_DRY_RUN))
+        return LEADROUTE_OK;
+    need = lr__pending_size(c, rep_id, pool_id);
+    if (d->spare && (d->spare_cap < need || !lr__same_alloc(&d->spare_alloc, &r->alloc))) {
+        lr__free(&d->spare_alloc, d->spare);
+        d->spare = NULL;
+    }
+    if (!d->spare) {
+        size_t cap = need < 512 ? 512 : need;
+        if (!(d->spare = lr__malloc(&r->alloc, cap)))
+            return lr__error_nomem();
+        d->spare_cap = cap;
+        d->spare_alloc = r->alloc;
+    }
+    return LEADROUTE_OK;
+}
 
 /* Commit the assignment of rep `ri`. Returns LR_DONE with the decision
  * filled, LR_RETRY on a conflict, or a negative error. */
@@ -1059,12 +1131,20 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     cm.state_length = state ? state->len : 0;
     cm.capacity = how == LR_HOW_DEFAULT_OWNER ? 0 : rep->capacity;
     cm.account_key = c->account[0] ? c->account : NULL;
+    cm.flags = c->follow_up ? LEADROUTE_COMMIT_FOLLOW_UP : 0;
 
     d->how = how;
     d->rep = lr__decision_ref(d, rep->id);
     d->pool = p ? lr__decision_ref(d, p->id) : LR_NONE;
     d->rep_index = ri;
     d->pool_index = p ? (uint32_t)(p - c->ro->pools) : LR_NONE;
+    /* Nothing may be lost once the store holds the assignment: a decision that already lost a
+     * string fails here, and the text written afterwards and the pending notification are
+     * reserved now. */
+    if (d->nomem || lr__decision_reserve(d, LR_AFTER_COMMIT_TEXT) != 0)
+        return lr__error_nomem();
+    if ((rc = lr__pending_reserve(c, rep->id, p ? p->id : NULL)) != 0)
+        return rc;
     if (c->flags & LEADROUTE_ROUTE_DRY_RUN) {
         d->status = LEADROUTE_ROUTE_ASSIGNED;
         return LR_DONE;
@@ -1135,6 +1215,9 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     if (rc != 0)
         return lr__callback_failed("store find_claim", rc);
     holder[sizeof holder - 1] = 0;
+    if (!holder[0])
+        return lr__error_set(LEADROUTE_ECALLBACK,
+                             "store find_claim callback gave an empty rep id for key '%s'", c->account);
     if ((ri = lr__roster_rep(c->ro, holder)) == LR_NONE) {
         lr__candidate_add(c, LR_NONE, holder, p, LEADROUTE_VERDICT_EXCLUDED, "account owner not in the roster");
         return LR_FALL_THROUGH;
@@ -1458,7 +1541,7 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
     }
     d->status = LEADROUTE_ROUTE_UNASSIGNED;
     d->pool = lr__decision_ref(d, p->id);
-    lr__count_unrouted(c, LEADROUTE_UNROUTED_EMPTY);
+    c->unrouted = LEADROUTE_UNROUTED_EMPTY;
     return LR_DONE;
 }
 
@@ -1499,6 +1582,7 @@ static void lr__decision_clear(leadroute_decision *d)
     d->table_hash = 0;
     d->notified = 0;
     d->dry_run = 0;
+    d->nomem = 0;
     d->at_ms = 0;
     d->ncands = d->nchain = 0;
     d->text_len = 0;
@@ -1561,13 +1645,27 @@ static int lr__unrouted(lr__call *c, int rc)
     return lr__error_set(rc, "%s", msg);
 }
 
+/* Copy `src` (or nothing for NULL) to `*at`, moving it on. */
+static const char *lr__pack(char **at, const char *src)
+{
+    char *dst = *at;
+    size_t n;
+    if (!src)
+        return NULL;
+    n = strlen(src) + 1;
+    memcpy(dst, src, n);
+    *at += n;
+    return dst;
+}
+
 static void lr__notify(lr__call *c)
 {
     leadroute_router *r = c->r;
     leadroute_decision *d = c->d;
     leadroute_assignment a;
     lr__pending *p;
-    const char *pool = lr__decision_at(d, d->pool);
+    char *at;
+    size_t need;
     int rc;
 
     if (!r->has_notify || (c->flags & LEADROUTE_ROUTE_DRY_RUN))
@@ -1578,7 +1676,7 @@ static void lr__notify(lr__call *c)
     a.lead_id = c->lead->id;
     a.rep_id = lr__decision_at(d, d->rep);
     a.previous = c->previous[0] ? c->previous : NULL;
-    a.pool_id = pool;
+    a.pool_id = lr__decision_at(d, d->pool);
     a.rule_id = c->rule_id;
     a.table_hash = d->table_hash;
     a.at_ms = d->at_ms;
@@ -1592,28 +1690,39 @@ static void lr__notify(lr__call *c)
         d->notified = 1;
         return;
     }
-    /* the assignment stands; keep the notification for a retry */
-    pthread_mutex_lock(&r->pending_lock);
-    if (!lr__vec_reserve(&r->alloc, (void **)&r->pending, &r->cap_pending, (size_t)r->npending + 1,
-                         sizeof *r->pending)) {
-        p = &r->pending[r->npending];
-        memset(p, 0, sizeof *p);
-        p->key = lr__strdup_a(&r->alloc, a.key);
-        p->rep_id = lr__strdup_a(&r->alloc, a.rep_id);
-        p->lead_id = a.lead_id ? lr__strdup_a(&r->alloc, a.lead_id) : NULL;
-        p->pool_id = a.pool_id ? lr__strdup_a(&r->alloc, a.pool_id) : NULL;
-        p->rule_id = a.rule_id ? lr__strdup_a(&r->alloc, a.rule_id) : NULL;
-        p->previous = a.previous ? lr__strdup_a(&r->alloc, a.previous) : NULL;
-        p->table_hash = a.table_hash;
-        p->at_ms = a.at_ms;
-        p->sla_minutes = a.sla_minutes;
-        p->deadline_ms = a.deadline_ms;
-        p->value = a.value;
-        p->hops = a.hops;
-        p->escalated = a.escalated;
-        if (p->key && p->rep_id)
-            r->npending++;
+    /* The assignment stands; keep the notification for a retry, in the block reserved before
+     * the commit (lr__pending_reserve), so that this cannot fail. */
+    need = lr__pending_size(c, a.rep_id, a.pool_id);
+    if (d->spare && d->spare_cap >= need && lr__same_alloc(&d->spare_alloc, &r->alloc)) {
+        p = d->spare;
+        d->spare = NULL;
+    } else {
+        p = lr__malloc(&r->alloc, need); /* notify was set while this call was deciding */
     }
+    if (!p) {
+        lr__reason(d, "%s; notify failed with %d, and the notification is lost: out of memory",
+                   leadroute_decision_reason(d), rc);
+        return;
+    }
+    memset(p, 0, sizeof *p);
+    at = (char *)(p + 1);
+    p->key = lr__pack(&at, a.key);
+    p->rep_id = lr__pack(&at, a.rep_id);
+    p->lead_id = lr__pack(&at, a.lead_id);
+    p->pool_id = lr__pack(&at, a.pool_id);
+    p->rule_id = lr__pack(&at, a.rule_id);
+    p->previous = lr__pack(&at, a.previous);
+    p->table_hash = a.table_hash;
+    p->at_ms = a.at_ms;
+    p->sla_minutes = a.sla_minutes;
+    p->deadline_ms = a.deadline_ms;
+    p->value = a.value;
+    p->hops = a.hops;
+    p->escalated = a.escalated;
+    pthread_mutex_lock(&r->pending_lock);
+    *r->pending_tail = p;
+    r->pending_tail = &p->next;
+    r->npending++;
     pthread_mutex_unlock(&r->pending_lock);
     lr__reason(d, "%s; notify failed with %d, the notification is pending", leadroute_decision_reason(d), rc);
 }
@@ -1655,6 +1764,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.lead = lead;
     c.d = d;
     c.flags = flags;
+    c.follow_up = 0;
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
     c.fixed_value = -1;
@@ -1662,6 +1772,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.hops = 0;
     c.escalated = 0;
     c.note[0] = 0;
+    c.unrouted = LR_NONE;
     c.g = lr__gen_refresh(r, d->gen);
     if (c.g != d->gen)
         d->wcache.pool = NULL; /* its pool pointer belongs to the old roster */
@@ -1720,6 +1831,8 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     if (leadroute_result_count(res) == 0) {
         d->status = LEADROUTE_ROUTE_UNASSIGNED;
         lr__reason(d, "no rule matched");
+        if (d->nomem)
+            return lr__unrouted(&c, lr__error_nomem());
         lr__count_unrouted(&c, LEADROUTE_UNROUTED_NO_RULE);
         return LEADROUTE_OK;
     }
@@ -1757,11 +1870,16 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
             return lr__unrouted(&c, lr__callback_failed("store find_claim", rc));
         if (rc == 0) {
             holder[sizeof holder - 1] = 0;
+            if (!holder[0])
+                return lr__unrouted(&c, lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave "
+                                                      "an empty rep id for key '%s'", c.key + 5));
             if (!(flags & LEADROUTE_ROUTE_REASSIGN)) {
                 d->status = LEADROUTE_ROUTE_EXISTING;
                 d->how = LR_HOW_EXISTING;
                 d->rep = lr__decision_str(d, holder);
                 lr__reason(d, "already assigned to %s (key %s)", holder, c.key + 5);
+                if (d->nomem)
+                    return lr__unrouted(&c, lr__error_nomem());
                 lr__count_hit(&c);
                 return LEADROUTE_OK;
             }
@@ -1775,6 +1893,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     for (attempt = 0;; attempt++) {
         d->ncands = 0;
         d->nchain = 0;
+        c.unrouted = LR_NONE;
         if (attempt > r->max_retries) {
             rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
             break;
@@ -1803,7 +1922,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
                 d->status = LEADROUTE_ROUTE_UNASSIGNED;
                 if (!owner)
                     lr__reason(d, "rule %s names no owner, pool or queue", c.rule_id);
-                lr__count_unrouted(&c, owner ? LEADROUTE_UNROUTED_EMPTY : LEADROUTE_UNROUTED_NO_TARGET);
+                c.unrouted = owner ? LEADROUTE_UNROUTED_EMPTY : LEADROUTE_UNROUTED_NO_TARGET;
             }
             rc = LR_DONE;
         }
@@ -1816,6 +1935,12 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     d->next_cap = c.next.cap;
     if (rc < 0)
         return lr__unrouted(&c, rc);
+    /* An outcome that lost a string is not given as if whole. Only outcomes that wrote nothing
+     * can get here with it: a commit checks first and reserves what is written after it. */
+    if (d->nomem && !(d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run))
+        return lr__unrouted(&c, lr__error_nomem());
+    if (c.unrouted != LR_NONE)
+        lr__count_unrouted(&c, c.unrouted);
     lr__count_hit(&c);
     if (d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run) {
         int64_t captured;
@@ -1881,27 +2006,31 @@ int leadroute_router_pending(leadroute_router *r, size_t index, char *key, size_
     if (!r)
         return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
     pthread_mutex_lock(&r->pending_lock);
-    if (index >= r->npending)
+    if (index >= r->npending) {
         rc = lr__error_set(LEADROUTE_ERANGE, "pending notification %zu of %u", index, r->npending);
-    else if ((rc = lr__copy_out(key, key_cap, r->pending[index].key + 5, "key")) == 0)
-        rc = lr__copy_out(rep_id, rep_cap, r->pending[index].rep_id, "rep id");
+    } else {
+        /* a list: reading in order goes on from the entry read last */
+        lr__pending *p = r->pending;
+        uint32_t at = 0;
+        if (r->pending_cursor && r->pending_cursor_at <= index) {
+            p = r->pending_cursor;
+            at = r->pending_cursor_at;
+        }
+        for (; at < index; at++)
+            p = p->next;
+        r->pending_cursor = p;
+        r->pending_cursor_at = at;
+        if ((rc = lr__copy_out(key, key_cap, p->key + 5, "key")) == 0)
+            rc = lr__copy_out(rep_id, rep_cap, p->rep_id, "rep id");
+    }
     pthread_mutex_unlock(&r->pending_lock);
     return rc;
 }
 
-static void lr__pending_free(const lr__alloc *a, lr__pending *p)
-{
-    lr__free(a, p->key);
-    lr__free(a, p->rep_id);
-    lr__free(a, p->lead_id);
-    lr__free(a, p->pool_id);
-    lr__free(a, p->rule_id);
-    lr__free(a, p->previous);
-}
-
 int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
 {
-    uint32_t i, kept = 0;
+    lr__pending **link, *p;
+    uint32_t kept = 0;
     size_t ok = 0;
     int rc = LEADROUTE_OK;
     if (delivered)
@@ -1911,8 +2040,7 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
     /* Held across the calls, so two retries cannot deliver one twice; notify
      * must not call back into the router (documented for every callback). */
     pthread_mutex_lock(&r->pending_lock);
-    for (i = 0; i < r->npending; i++) {
-        lr__pending *p = &r->pending[i];
+    for (link = &r->pending; (p = *link) != NULL;) {
         leadroute_assignment a;
         int e = -1;
         if (r->has_notify) {
@@ -1934,13 +2062,17 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
             e = r->notify.assigned(r->notify_user, &a);
         }
         if (e == 0) {
-            lr__pending_free(&r->alloc, p);
+            *link = p->next;
+            lr__free(&r->alloc, p);
             ok++;
         } else {
-            r->pending[kept++] = *p;
+            link = &p->next;
+            kept++;
         }
     }
+    r->pending_tail = link;
     r->npending = kept;
+    r->pending_cursor = NULL;
     if (kept)
         rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending", kept, kept == 1 ? "" : "s");
     pthread_mutex_unlock(&r->pending_lock);
@@ -2053,6 +2185,10 @@ typedef struct lr__due_list {
     lr__alloc *alloc;
     lr__due *v;
     uint32_t n, cap;
+    /* Why the listing was stopped, told apart from what the store returns (which may not pass our
+     * code on): LEADROUTE_ENOMEM, or LEADROUTE_ECALLBACK with `why`. */
+    int failed;
+    char why[256];
 } lr__due_list;
 
 static const char *lr__arena_dup(lr__arena *a, const char *s)
@@ -2067,8 +2203,13 @@ static int lr__due_each(void *ctx, const leadroute_assignment *a)
     size_t i;
     if (!a || !a->key || !a->rep_id)
         return LEADROUTE_OK; /* nothing to move */
+    if (a->history_count && (!a->history || a->history_count > UINT32_MAX / sizeof *d->history)) {
+        snprintf(l->why, sizeof l->why, "store list_due callback gave %zu history entries%s for key '%.64s'",
+                 a->history_count, a->history ? "" : " and history NULL", a->key);
+        return l->failed = LEADROUTE_ECALLBACK;
+    }
     if (l->n == l->cap && lr__vec_reserve(l->alloc, (void **)&l->v, &l->cap, (size_t)l->n + 1, sizeof *l->v))
-        return LEADROUTE_ENOMEM;
+        return l->failed = LEADROUTE_ENOMEM;
     d = &l->v[l->n];
     memset(d, 0, sizeof *d);
     d->key = lr__arena_dup(&l->arena, a->key);
@@ -2083,13 +2224,13 @@ static int lr__due_each(void *ctx, const leadroute_assignment *a)
     if (a->history_count) {
         d->history = lr__arena_alloc(&l->arena, sizeof *d->history * a->history_count);
         if (!d->history)
-            return LEADROUTE_ENOMEM;
+            return l->failed = LEADROUTE_ENOMEM;
         for (i = 0; i < a->history_count; i++)
             if (a->history[i] && (d->history[d->nhistory] = lr__arena_dup(&l->arena, a->history[i])) != NULL)
                 d->nhistory++;
     }
     if (!d->key || !d->rep || (a->lead_id && !d->lead_id) || (a->pool_id && !d->pool) || (a->rule_id && !d->rule))
-        return LEADROUTE_ENOMEM;
+        return l->failed = LEADROUTE_ENOMEM;
     l->n++;
     return LEADROUTE_OK;
 }
@@ -2139,7 +2280,9 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     size_t klen = strlen(due->key);
     int rc = LR_FALL_THROUGH;
 
-    if (klen >= sizeof c.key)
+    /* only a lead's claim as routing writes it ("lead:" and the key) can move; anything else the
+     * store lists stays where it is */
+    if (klen <= 5 || klen >= sizeof c.key || memcmp(due->key, "lead:", 5) != 0)
         return LR_TICK_KEPT;
     c.g = lr__gen_refresh(r, d->gen);
     if (c.g != d->gen)
@@ -2149,7 +2292,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     if ((rc = lr__decision_reset(d, c.g)) != 0)
         return rc;
     if (lookup)
-        lead = lookup(lookup_ctx, strncmp(due->key, "lead:", 5) == 0 ? due->key + 5 : due->key);
+        lead = lookup(lookup_ctx, due->key + 5);
     if (!lead || lr__lead_check_header(lead) != 0) {
         minimal.id = due->lead_id;
         lead = &minimal;
@@ -2167,6 +2310,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.lead = lead;
     c.d = d;
     c.flags = 0;
+    c.follow_up = 1;
     c.trace = 0;
     c.previous_rep = lr__roster_rep(c.ro, due->rep);
     /* the value committed first, unless the host gave the lead again */
@@ -2175,6 +2319,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.hops = due->hops + 1;
     c.escalated = 0;
     c.note[0] = 0;
+    c.unrouted = LR_NONE;
     for (i = 0; i < due->nhistory; i++) {
         uint32_t h = lr__roster_rep(c.ro, due->history[i]);
         if (h != LR_NONE)
@@ -2216,7 +2361,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
         char holder[LEADROUTE_MAX_NAME + 1];
         int f = r->store.find_claim(r->store_user, c.key, holder, sizeof holder);
         holder[sizeof holder - 1] = 0;
-        if (f == LEADROUTE_ENOTFOUND || (f == 0 && strcmp(holder, due->rep) != 0))
+        if (f == LEADROUTE_ENOTFOUND || (f == 0 && holder[0] && strcmp(holder, due->rep) != 0))
             return LR_TICK_RACED;
     }
     if (rc < 0)
@@ -2243,8 +2388,10 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
 {
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     leadroute_decision *d = NULL;
+    leadroute_allocator allocator;
     lr__due_list l;
     uint32_t i;
+    uint64_t failed = 0;
     int rc;
 
     if (!r)
@@ -2258,22 +2405,32 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     l.alloc = &r->alloc;
     lr__arena_init(&l.arena, &r->alloc);
     rc = r->store.list_due(r->store_user, now_ms, lr__due_each, &l);
-    if (rc == LEADROUTE_ENOMEM) {
+    /* our own failures first: a store may pass them on as its own code, or not at all; the
+     * store's own ENOMEM is a failed callback like any other */
+    if (l.failed == LEADROUTE_ENOMEM) {
         rc = lr__error_nomem();
+        goto done;
+    }
+    if (l.failed) {
+        rc = lr__error_set(LEADROUTE_ECALLBACK, "%s", l.why);
         goto done;
     }
     if (rc != 0) {
         rc = lr__callback_failed("store list_due", rc);
         goto done;
     }
-    if ((rc = leadroute_decision_new(&d, NULL)) != 0)
+    /* the decision's memory is the router's, like everything a tick makes */
+    lr__alloc_export(&r->alloc, &allocator);
+    if ((rc = leadroute_decision_new(&d, &allocator)) != 0)
         goto done;
     st.due = l.n;
     for (i = 0; i < l.n; i++) {
         int k = lr__tick_one(r, d, &l.v[i], now_ms, lookup, lookup_ctx);
         if (k < 0) {
-            /* a failed move leaves the lead as it was; the next tick retries */
+            /* a failed move leaves the lead as it was, still due: the next tick retries. The
+             * tick goes on with the others; the metrics count the failure. */
             st.kept++;
+            failed++;
             continue;
         }
         if (k == LR_TICK_REASSIGNED)
@@ -2287,6 +2444,7 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     }
     lr__striped_add_n(&r->sla_breaches, 0, st.due);
     lr__striped_add_n(&r->reassignments, 0, st.reassigned + st.escalated);
+    lr__striped_add_n(&r->failed_moves, 0, failed);
     rc = LEADROUTE_OK;
 done:
     leadroute_decision_free(d);

@@ -175,6 +175,19 @@ struct frozen_leadroute_commit_v1 {
     const char *account_key;
 };
 
+/* version 2 appends flags */
+struct frozen_leadroute_commit_v2 {
+    uint32_t version;
+    const leadroute_assignment *assignment;
+    const char *pool_id;
+    uint64_t expected_version;
+    const void *state;
+    size_t state_length;
+    uint32_t capacity;
+    const char *account_key;
+    uint32_t flags;
+};
+
 struct frozen_leadroute_store_v1 {
     uint32_t version;
     int (*load_pool)(void *user_data, const char *pool_id, void *buf, size_t cap, size_t *length, uint64_t *state_version);
@@ -271,6 +284,8 @@ struct frozen_leadroute_latency_stats_v1 {
     X(F, R, version) X(F, R, key) X(F, R, lead_id) X(F, R, rep_id) X(F, R, previous) X(F, R, pool_id) X(F, R, rule_id) X(F, R, table_hash) X(F, R, at_ms) X(F, R, sla_minutes) X(F, R, deadline_ms) X(F, R, value) X(F, R, hops) X(F, R, escalated) X(F, R, history) X(F, R, history_count) X(F, R, acknowledged_ms)
 #define COMMIT_V1(X, N, F, R) \
     X(F, R, version) X(F, R, assignment) X(F, R, pool_id) X(F, R, expected_version) X(F, R, state) X(F, R, state_length) X(F, R, capacity) X(F, R, account_key)
+#define COMMIT_V2(X, N, F, R) \
+    COMMIT_V1(X, N, F, R) X(F, R, flags)
 #define STORE_V1(X, N, F, R) \
     X(F, R, version) X(F, R, load_pool) X(F, R, find_claim) X(F, R, open_count) X(F, R, commit) X(F, R, close) X(F, R, window) X(F, R, acknowledge) X(F, R, list_due)
 #define AVAILABILITY_V1(X, N, F, R) \
@@ -307,6 +322,7 @@ struct frozen_leadroute_latency_stats_v1 {
     S(POOL_V1, struct frozen_leadroute_pool_v1, leadroute_pool, LEADROUTE_POOL_VERSION > 1) \
     S(ASSIGNMENT_V1, struct frozen_leadroute_assignment_v1, leadroute_assignment, LEADROUTE_ASSIGNMENT_VERSION > 1) \
     S(COMMIT_V1, struct frozen_leadroute_commit_v1, leadroute_commit, LEADROUTE_COMMIT_VERSION > 1) \
+    S(COMMIT_V2, struct frozen_leadroute_commit_v2, leadroute_commit, LEADROUTE_COMMIT_VERSION > 2) \
     S(STORE_V1, struct frozen_leadroute_store_v1, leadroute_store, LEADROUTE_STORE_VERSION > 1) \
     S(AVAILABILITY_V1, struct frozen_leadroute_availability_v1, leadroute_availability, LEADROUTE_AVAILABILITY_VERSION > 1) \
     S(NOTIFY_V1, struct frozen_leadroute_notify_v1, leadroute_notify, LEADROUTE_NOTIFY_VERSION > 1) \
@@ -415,7 +431,8 @@ struct frozen_leadroute_latency_stats_v1 {
     P(LEADROUTE_REP_VERSION, 1) \
     P(LEADROUTE_POOL_VERSION, 1) \
     P(LEADROUTE_ASSIGNMENT_VERSION, 1) \
-    P(LEADROUTE_COMMIT_VERSION, 1) \
+    P(LEADROUTE_COMMIT_VERSION, 2) \
+    P(LEADROUTE_COMMIT_FOLLOW_UP, 1) \
     P(LEADROUTE_STORE_VERSION, 1) \
     P(LEADROUTE_AVAILABILITY_VERSION, 1) \
     P(LEADROUTE_NOTIFY_VERSION, 1) \

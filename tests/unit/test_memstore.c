@@ -53,6 +53,7 @@ typedef struct tc {
     uint32_t hops;
     int escalated;
     uint64_t table_hash;
+    int follow_up;      /* LEADROUTE_COMMIT_FOLLOW_UP: a tick's move */
 } tc;
 
 /* The holder reported by the last commit on this thread. */
@@ -86,6 +87,7 @@ static int commit_to(const leadroute_store *st, void *m, const tc *t)
     c.state_length = t->state ? strlen(t->state) : 0;
     c.capacity = t->capacity;
     c.account_key = t->account;
+    c.flags = t->follow_up ? LEADROUTE_COMMIT_FOLLOW_UP : 0;
     strcpy(owner_buf, "untouched");
     return st->commit(m, &c, owner_buf, sizeof owner_buf);
 }
@@ -272,7 +274,7 @@ static void test_claimed_key(void **state)
     char small[4];
     leadroute_assignment a = { LEADROUTE_ASSIGNMENT_VERSION, "k1", NULL, "cy", NULL, NULL, NULL, 0, 0, 0,
                                0, 0.0, 0, 0, NULL, 0, 0 };
-    leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL };
+    leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
     (void)state;
     ok(commit(m, &(tc){ .key = "k1", .rep = "annabel", .pool = "p", .state = "s1" }));
     assert_int_equal(commit(m, &(tc){ .key = "k1", .rep = "bob", .pool = "p", .expected = 1, .state = "s2",
@@ -503,7 +505,7 @@ static void test_misuse(void **state)
     lr__memstore *m = store_new();
     leadroute_assignment a = { LEADROUTE_ASSIGNMENT_VERSION, "k", NULL, "ann", NULL, NULL, NULL, 0, 0, 0,
                                0, 0.0, 0, 0, NULL, 0, 0 };
-    leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL };
+    leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
     leadroute_store bad = lr__memstore_methods;
     lr__memstore *o = (lr__memstore *)1;
     char buf[8];
@@ -1338,7 +1340,7 @@ static void test_window_rep_and_pool(void **state)
     assert_int_equal(ST->window(NULL, "ann", NULL, 0, &n, &v), LEADROUTE_EINVAL);
     {
         leadroute_assignment a;
-        leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL };
+        leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
         memset(&a, 0, sizeof a);
         a.version = LEADROUTE_ASSIGNMENT_VERSION;
         a.key = "nan";
@@ -1446,6 +1448,40 @@ static void test_window_out_of_order(void **state)
     (void)state;
     window_case(0);
     window_case(1);
+}
+
+/* A tick's move (LEADROUTE_COMMIT_FOLLOW_UP) is refused once the lead was
+ * acknowledged or closed after it came due; a plain reassignment is not. */
+static void test_follow_up_moot(void **state)
+{
+    lr__memstore *m = store_new();
+    (void)state;
+    ok(commit(m, &(tc){ .key = "lead:1", .rep = "ana", .at = T0, .deadline = T0 + HOUR_MS }));
+    ok(commit(m, &(tc){ .key = "lead:2", .rep = "ana", .at = T0, .deadline = T0 + HOUR_MS }));
+    assert_int_equal(open_of(m, "ana"), 2);
+    /* due and unacknowledged: the move goes through */
+    ok(commit(m, &(tc){ .key = "lead:1", .rep = "bo", .previous = "ana", .at = T0 + 2 * HOUR_MS, .hops = 1,
+                        .follow_up = 1 }));
+    assert_string_equal(holder(m, "lead:1"), "bo");
+    /* acknowledged since: the next move is moot, nothing changes */
+    ok(ack(ST, m, "lead:1", T0 + 2 * HOUR_MS + 1));
+    assert_int_equal(commit(m, &(tc){ .key = "lead:1", .rep = "cy", .previous = "bo", .at = T0 + 3 * HOUR_MS,
+                                      .hops = 2, .follow_up = 1 }), LEADROUTE_EEXISTS);
+    assert_string_equal(owner_buf, "bo");
+    assert_string_equal(holder(m, "lead:1"), "bo");
+    assert_int_equal(open_of(m, "bo"), 1);
+    assert_int_equal(open_of(m, "cy"), 0);
+    /* closed since: moot too, and the key stays free */
+    ok(ST->close(m, "lead:2"));
+    assert_int_equal(commit(m, &(tc){ .key = "lead:2", .rep = "cy", .previous = "ana", .at = T0 + 3 * HOUR_MS,
+                                      .hops = 1, .follow_up = 1 }), LEADROUTE_EEXISTS);
+    assert_string_equal(owner_buf, "");
+    assert_string_equal(holder(m, "lead:2"), "");
+    assert_int_equal(open_of(m, "cy"), 0);
+    /* the same commit without the flag (a reassignment the host asked for) claims it */
+    ok(commit(m, &(tc){ .key = "lead:2", .rep = "cy", .previous = "ana", .at = T0 + 3 * HOUR_MS, .hops = 1 }));
+    assert_string_equal(holder(m, "lead:2"), "cy");
+    lr__memstore_free(m);
 }
 
 static void test_acknowledge(void **state)
@@ -2005,6 +2041,7 @@ int main(void)
         cmocka_unit_test(test_nomem_records),
         cmocka_unit_test(test_due_threads),
         cmocka_unit_test(test_due_timing),
+        cmocka_unit_test(test_follow_up_moot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

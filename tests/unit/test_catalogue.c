@@ -1,0 +1,755 @@
+/*
+ * The bad-input catalogue of docs/robustness.md: every class of bad input a
+ * host or a table author can produce that no other unit test covers, with
+ * the exact error code and the shape of its message. Host callbacks that
+ * return garbage run in a child process, so a crash fails this test instead
+ * of ending the suite.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE 1 /* fork, waitpid */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+#include "router/memstore.h"
+
+#define NOW_MS INT64_C(1772357400000)
+
+static void ok(int rc)
+{
+    if (rc != LEADROUTE_OK)
+        fail_msg("call failed (%d): %s", rc, leadroute_error_last()->message);
+}
+
+/* The call gave `want`, the thread's last error says so, and its message
+ * contains `needle`. Prints the message: docs/robustness.md quotes them. */
+static void expect_error(const char *what, int got, int want, const char *needle)
+{
+    const leadroute_error *e = leadroute_error_last();
+    if (got != want)
+        fail_msg("%s: got %d (%s), want %d: %s", what, got, leadroute_strerror(got), want, e->message);
+    if (e->code != want)
+        fail_msg("%s: last error %d, want %d", what, e->code, want);
+    if (needle && !strstr(e->message, needle))
+        fail_msg("%s: message '%s' lacks '%s'", what, e->message, needle);
+    print_message("  %-40s %-3d %s\n", what, got, e->message);
+}
+
+static const char *const TABLE =
+    "rule,kind,score:number,out:pool,out:sla_minutes:number\n"
+    "hot,-,>= 50,p,30\n"
+    "rest,-,-,p,30\n";
+
+static leadroute_table *table_ok(const char *text)
+{
+    leadroute_table *t = NULL;
+    ok(leadroute_table_parse(&t, text, strlen(text), "t.csv", NULL));
+    return t;
+}
+
+static leadroute_roster *roster_ok(void)
+{
+    static const char *const pools[] = { "p" };
+    leadroute_rep reps[2] = { LEADROUTE_REP_INIT, LEADROUTE_REP_INIT };
+    leadroute_pool pool = LEADROUTE_POOL_INIT;
+    leadroute_roster *ro = NULL;
+    reps[0].id = "alice";
+    reps[0].pools = pools;
+    reps[0].pool_count = 1;
+    reps[1] = reps[0];
+    reps[1].id = "bob";
+    pool.id = "p";
+    ok(leadroute_roster_new(&ro, reps, 2, &pool, 1, NULL));
+    return ro;
+}
+
+static int64_t fixed_now(void *ud)
+{
+    (void)ud;
+    return NOW_MS;
+}
+
+static leadroute_router *router_ok(void)
+{
+    leadroute_table *t = table_ok(TABLE);
+    leadroute_roster *ro = roster_ok();
+    leadroute_router *r = NULL;
+    leadroute_clock clk = { LEADROUTE_CLOCK_VERSION, fixed_now };
+    ok(leadroute_router_new(&r, t, ro, NULL));
+    ok(leadroute_router_set_clock(r, &clk, NULL));
+    leadroute_table_unref(t);
+    leadroute_roster_unref(ro);
+    return r;
+}
+
+/* The metrics JSON: what must not move when a call fails (but the error count). */
+static void metrics(leadroute_router *r, char *buf, size_t cap)
+{
+    char *p;
+    ok(leadroute_router_metrics_json(r, buf, cap, NULL));
+    if ((p = strstr(buf, "\"error\":")) != NULL) {
+        char *q = p += 8;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        *p = '#';
+        memmove(p + 1, q, strlen(q) + 1);
+    }
+}
+
+/* ---- tables -------------------------------------------------------------------- */
+
+static int parse_rc(const char *text, size_t n)
+{
+    leadroute_table *t = (leadroute_table *)&t;
+    int rc = leadroute_table_parse(&t, text, n, "t.csv", NULL);
+    if (rc != LEADROUTE_OK && t != NULL)
+        fail_msg("table parse failed (%d) but gave a table", rc);
+    leadroute_table_unref(rc == LEADROUTE_OK ? t : NULL);
+    return rc;
+}
+
+static void test_empty_inputs(void **state)
+{
+    leadroute_roster *ro = (leadroute_roster *)&ro;
+    leadroute_leads *ls = (leadroute_leads *)&ls;
+    (void)state;
+    expect_error("empty table text", parse_rc("", 0), LEADROUTE_EPARSE, "t.csv");
+    expect_error("table of comments only", parse_rc("# nothing\n\n", 11), LEADROUTE_EPARSE, "t.csv");
+    assert_int_equal(parse_rc("rule,x,out:o\n", 13), LEADROUTE_OK); /* a table without rules is valid */
+    expect_error("empty roster text", leadroute_roster_parse(&ro, "", 0, "r.csv", NULL), LEADROUTE_EPARSE, "r.csv");
+    assert_null(ro);
+    expect_error("empty leads text", leadroute_leads_parse(&ls, "", 0, "l.csv", NULL, NULL), LEADROUTE_EPARSE,
+                 "l.csv");
+    assert_null(ls);
+    expect_error("table file that does not exist",
+                 leadroute_table_load((leadroute_table **)&ro, "/nonexistent/t.csv", NULL), LEADROUTE_EIO,
+                 "/nonexistent/t.csv");
+}
+
+static void test_gigantic_tables(void **state)
+{
+    size_t cap = 64 * (LEADROUTE_MAX_COLUMNS + 2) + LEADROUTE_MAX_STRING + 1024, n = 0;
+    char *text = malloc(cap);
+    int i;
+    (void)state;
+    assert_non_null(text);
+    /* one input column too many */
+    n = (size_t)snprintf(text, cap, "rule");
+    for (i = 0; i <= LEADROUTE_MAX_COLUMNS; i++)
+        n += (size_t)snprintf(text + n, cap - n, ",c%d", i);
+    n += (size_t)snprintf(text + n, cap - n, ",out:o\nr");
+    for (i = 0; i <= LEADROUTE_MAX_COLUMNS; i++)
+        n += (size_t)snprintf(text + n, cap - n, ",-");
+    n += (size_t)snprintf(text + n, cap - n, ",x\n");
+    expect_error("257 input columns", parse_rc(text, n), LEADROUTE_ELIMIT, "column");
+    /* a column name longer than LEADROUTE_MAX_NAME */
+    n = (size_t)snprintf(text, cap, "rule,");
+    memset(text + n, 'n', LEADROUTE_MAX_NAME + 1);
+    n += LEADROUTE_MAX_NAME + 1;
+    n += (size_t)snprintf(text + n, cap - n, ",out:o\nr,-,x\n");
+    expect_error("column name of 257 bytes", parse_rc(text, n), LEADROUTE_EPARSE, "1 to 256 bytes");
+    /* a cell longer than LEADROUTE_MAX_STRING */
+    n = (size_t)snprintf(text, cap, "rule,x,out:o\nr,");
+    memset(text + n, 'v', LEADROUTE_MAX_STRING + 1);
+    n += LEADROUTE_MAX_STRING + 1;
+    n += (size_t)snprintf(text + n, cap - n, ",x\n");
+    expect_error("cell of 4097 bytes", parse_rc(text, n), LEADROUTE_ELIMIT, NULL);
+    free(text);
+}
+
+static void test_table_text_garbage(void **state)
+{
+    static const char nul[] = "rule,x,out:o\nr,a\0b,x\n";
+    (void)state;
+    expect_error("NUL byte inside a table", parse_rc(nul, sizeof nul - 1), LEADROUTE_EPARSE, "t.csv:2");
+    expect_error("invalid UTF-8 in a cell", parse_rc("rule,x,out:o\nr,\xff,x\n", 19), LEADROUTE_EPARSE,
+                 "t.csv:2");
+    expect_error("unterminated quote", parse_rc("rule,x,out:o\nr,\"abc,x\n", 22), LEADROUTE_EPARSE, "t.csv:2");
+    expect_error("NaN bound in a number cell", parse_rc("rule,x:number,out:o\nr,>= nan,x\n", 31),
+                 LEADROUTE_EPARSE, "t.csv:2");
+    expect_error("infinite bound in a number cell", parse_rc("rule,x:number,out:o\nr,< inf,x\n", 30),
+                 LEADROUTE_EPARSE, "t.csv:2");
+    expect_error("duplicate rule ids", parse_rc("rule,x,out:o\nr,a,x\nr,b,y\n", 26), LEADROUTE_ETABLE, "r");
+}
+
+/* ---- rosters ------------------------------------------------------------------- */
+
+static void test_fallback_cycles(void **state)
+{
+    leadroute_pool pools[3] = { LEADROUTE_POOL_INIT, LEADROUTE_POOL_INIT, LEADROUTE_POOL_INIT };
+    leadroute_rep rep = LEADROUTE_REP_INIT;
+    leadroute_roster *ro = (leadroute_roster *)&ro;
+    static const char *const in[] = { "a" };
+    static const char text[] = "#! pools\nid,fallback\na,b\nb,a\n#! reps\nid,pools\nx,a\n";
+    (void)state;
+    rep.id = "x";
+    rep.pools = in;
+    rep.pool_count = 1;
+    pools[0].id = "a";
+    pools[0].fallback = "b";
+    pools[1].id = "b";
+    pools[1].fallback = "c";
+    pools[2].id = "c";
+    pools[2].fallback = "a";
+    expect_error("fallback cycle a -> b -> c -> a", leadroute_roster_new(&ro, &rep, 1, pools, 3, NULL),
+                 LEADROUTE_EINVAL, "loops back");
+    assert_null(ro);
+    pools[0].fallback = "a";
+    expect_error("pool that falls back to itself", leadroute_roster_new(&ro, &rep, 1, pools, 1, NULL),
+                 LEADROUTE_EINVAL, "loops back");
+    expect_error("fallback cycle in a roster file",
+                 leadroute_roster_parse(&ro, text, sizeof text - 1, "r.csv", NULL), LEADROUTE_EINVAL, "loops back");
+    assert_null(ro);
+}
+
+static void test_roster_numbers(void **state)
+{
+    leadroute_rep rep = LEADROUTE_REP_INIT;
+    leadroute_pool pool = LEADROUTE_POOL_INIT;
+    leadroute_tier_rule tier = { NAN, 1 };
+    leadroute_roster *ro = NULL;
+    static const char *const in[] = { "p" };
+    (void)state;
+    rep.id = "x";
+    rep.pools = in;
+    rep.pool_count = 1;
+    pool.id = "p";
+    rep.weight = NAN;
+    expect_error("rep weight NaN", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
+                 "weight must be a finite number > 0");
+    rep.weight = INFINITY;
+    expect_error("rep weight infinite", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
+                 "weight must be a finite number > 0");
+    rep.weight = 1;
+    pool.tiers = &tier;
+    pool.tier_count = 1;
+    expect_error("tier score NaN", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL, NULL);
+    pool.tiers = NULL;
+    pool.tier_count = 0;
+    pool.sla_minutes = INFINITY;
+    expect_error("pool SLA infinite", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
+                 NULL);
+    pool.sla_minutes = 0;
+    pool.strategy = 99;
+    expect_error("unknown strategy 99", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
+                 NULL);
+    assert_null(ro);
+}
+
+/* ---- leads handed to the router ------------------------------------------------ */
+
+static void test_route_bad_leads(void **state)
+{
+    leadroute_router *r = router_ok();
+    leadroute_decision *d = NULL;
+    leadroute_field f = { "score", LEADROUTE_VALUE_INIT };
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    char before[4096], after[4096];
+    char *huge = malloc(LEADROUTE_MAX_STRING + 2);
+    (void)state;
+    assert_non_null(huge);
+    ok(leadroute_decision_new(&d, NULL));
+    metrics(r, before, sizeof before);
+    l.id = "L1";
+    l.fields = &f;
+    l.field_count = 1;
+    f.value.type = LEADROUTE_VALUE_NUMBER;
+    f.value.number = NAN;
+    expect_error("lead number NaN", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
+    f.value.number = -INFINITY;
+    expect_error("lead number -infinity", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    f.value.number = 60;
+    f.value.type = 9;
+    expect_error("lead value type 9", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    f.value.type = LEADROUTE_VALUE_STRING;
+    f.value.string = NULL;
+    expect_error("lead string NULL", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    f.value.string = "6\xc0\xb0";
+    expect_error("lead string overlong UTF-8", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    memset(huge, '7', LEADROUTE_MAX_STRING + 1);
+    huge[LEADROUTE_MAX_STRING + 1] = 0;
+    f.value.string = huge;
+    expect_error("lead string of 4097 bytes", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    f.value.string = "70";
+    l.id = "L\xed\xa0\x80";
+    expect_error("lead id with a surrogate", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "lead id");
+    l.id = huge;
+    expect_error("lead id of 4097 bytes", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "lead id");
+    l.id = NULL;
+    expect_error("lead without id or dedupe key", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "id");
+    l.id = "   ";
+    expect_error("lead id of blanks", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "id");
+    l.id = "L1";
+    l.version = 0;
+    expect_error("lead version 0", leadroute_route(r, &l, 0, d), LEADROUTE_EVERSION, "version");
+    l.version = LEADROUTE_LEAD_VERSION + 1;
+    expect_error("lead version from the future", leadroute_route(r, &l, 0, d), LEADROUTE_EVERSION, "version");
+    l.version = LEADROUTE_LEAD_VERSION;
+    l.fields = NULL;
+    expect_error("lead fields NULL with a count", leadroute_route(r, &l, 0, d), LEADROUTE_EINVAL, NULL);
+    l.fields = &f;
+    expect_error("unknown route flag", leadroute_route(r, &l, 0x80, d), LEADROUTE_EINVAL, "flags");
+    expect_error("NULL lead", leadroute_route(r, NULL, 0, d), LEADROUTE_EINVAL, "NULL");
+    expect_error("NULL router", leadroute_route(NULL, &l, 0, d), LEADROUTE_EINVAL, "NULL");
+    expect_error("NULL decision", leadroute_route(r, &l, 0, NULL), LEADROUTE_EINVAL, "NULL");
+    /* nothing moved but the error count */
+    metrics(r, after, sizeof after);
+    assert_string_equal(before, after);
+    ok(leadroute_route(r, &l, 0, d));
+    assert_string_equal(leadroute_decision_rep(d), "alice");
+    free(huge);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+static void test_router_api_misuse(void **state)
+{
+    leadroute_router *r = router_ok();
+    leadroute_table *t = table_ok(TABLE);
+    leadroute_router *out = (leadroute_router *)&out;
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_store st;
+    leadroute_tick_stats ts = LEADROUTE_TICK_STATS_INIT;
+    leadroute_latency_stats ls = LEADROUTE_LATENCY_STATS_INIT;
+    char key[8], rep[8];
+    (void)state;
+    expect_error("router_new with NULL roster", leadroute_router_new(&out, t, NULL, NULL), LEADROUTE_EINVAL,
+                 NULL);
+    assert_null(out);
+    o.version = 0;
+    {
+        leadroute_roster *ro = roster_ok();
+        expect_error("router options version 0", leadroute_router_new(&out, t, ro, &o), LEADROUTE_EVERSION,
+                     "version");
+        assert_null(out);
+        leadroute_roster_unref(ro);
+    }
+    memcpy(&st, &lr__memstore_methods, sizeof st);
+    st.commit = NULL;
+    expect_error("store without commit", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EINVAL, "every method");
+    st.commit = lr__memstore_methods.commit;
+    st.version = 2;
+    expect_error("store version 2", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION, NULL);
+    expect_error("set_table NULL", leadroute_router_set_table(r, NULL), LEADROUTE_EINVAL, NULL);
+    expect_error("set_roster NULL", leadroute_router_set_roster(r, NULL), LEADROUTE_EINVAL, NULL);
+    expect_error("acknowledge NULL key", leadroute_router_acknowledge(r, NULL), LEADROUTE_EINVAL, "NULL");
+    expect_error("acknowledge empty key", leadroute_router_acknowledge(r, ""), LEADROUTE_EINVAL, "key");
+    expect_error("acknowledge unknown key", leadroute_router_acknowledge(r, "nobody"), LEADROUTE_ENOTFOUND,
+                 "nobody");
+    expect_error("close unknown key", leadroute_router_close(r, "nobody"), LEADROUTE_ENOTFOUND, NULL);
+    expect_error("close NULL key", leadroute_router_close(r, NULL), LEADROUTE_EINVAL, NULL);
+    ts.version = 0;
+    expect_error("tick stats version 0", leadroute_router_tick(r, NOW_MS, NULL, NULL, &ts), LEADROUTE_EVERSION,
+                 "version");
+    expect_error("tick NULL router", leadroute_router_tick(NULL, NOW_MS, NULL, NULL, NULL), LEADROUTE_EINVAL,
+                 NULL);
+    ls.version = 9;
+    expect_error("latency stats version 9",
+                 leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &ls),
+                 LEADROUTE_EVERSION, NULL);
+    ls.version = LEADROUTE_LATENCY_STATS_VERSION;
+    expect_error("latency of unknown rep", leadroute_router_latency(r, "zed", NULL, 0, &ls), LEADROUTE_ENOTFOUND,
+                 NULL);
+    expect_error("latency measure 7", leadroute_router_latency(r, NULL, NULL, 7, &ls), LEADROUTE_EINVAL, NULL);
+    expect_error("pending index out of range", leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep),
+                 LEADROUTE_ERANGE, NULL);
+    expect_error("explain format 3", leadroute_decision_explain(NULL, 3, NULL, 0, NULL), LEADROUTE_EINVAL, NULL);
+    expect_error("metrics NULL router", leadroute_router_metrics_json(NULL, NULL, 0, NULL), LEADROUTE_EINVAL,
+                 NULL);
+    leadroute_table_unref(t);
+    leadroute_router_free(r);
+}
+
+/* ---- host callbacks that return garbage ----------------------------------------- */
+
+/* Run `probe` in a child: 0 if it returned normally, else the test fails
+ * with the signal that killed it. */
+static void in_child(const char *what, void (*probe)(void))
+{
+    pid_t pid;
+    int status = 0;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the default actions: a crash must end the child, not resume the test runner */
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGILL, SIG_DFL);
+        signal(SIGFPE, SIG_DFL);
+        signal(SIGABRT, SIG_DFL);
+        probe();
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("%s: the library crashed (signal %d)", what, WTERMSIG(status));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("%s: the probe failed (status %d)", what, status);
+}
+
+/* A store that forwards to the memory store and lies where told. */
+typedef struct liar {
+    lr__memstore *m;
+    int load_calls;
+    size_t load_length;        /* != 0: claim this length (1: the buffer's size + 1) */
+    const char *holder;        /* != NULL: find_claim says this rep holds every key */
+    int due_garbage;           /* list_due hands out: 1 history NULL with a count, 2 a short key */
+    int fail_commit;           /* commit fails with LEADROUTE_EIO */
+    double window_value;
+} liar;
+
+static int l_load_pool(void *ud, const char *pool, void *buf, size_t cap, size_t *len, uint64_t *ver)
+{
+    liar *l = ud;
+    if (++l->load_calls > 50)
+        return LEADROUTE_EIO;     /* the router would ask forever */
+    if (l->load_length) {
+        /* 1: always one byte more than the buffer offered */
+        *len = l->load_length == 1 ? cap + 1 : l->load_length;
+        *ver = 1;
+        return LEADROUTE_OK;
+    }
+    return lr__memstore_methods.load_pool(l->m, pool, buf, cap, len, ver);
+}
+
+static int l_find_claim(void *ud, const char *key, char *rep, size_t cap)
+{
+    liar *l = ud;
+    if (l->holder) {
+        snprintf(rep, cap, "%s", l->holder);
+        return LEADROUTE_OK;
+    }
+    return lr__memstore_methods.find_claim(l->m, key, rep, cap);
+}
+
+static int l_open_count(void *ud, const char *rep, uint32_t *n)
+{
+    liar *l = ud;
+    return lr__memstore_methods.open_count(l->m, rep, n);
+}
+
+static int l_commit(void *ud, const leadroute_commit *c, char *owner, size_t cap)
+{
+    liar *l = ud;
+    if (l->fail_commit)
+        return LEADROUTE_EIO;
+    return lr__memstore_methods.commit(l->m, c, owner, cap);
+}
+
+static int l_close(void *ud, const char *key)
+{
+    liar *l = ud;
+    return lr__memstore_methods.close(l->m, key);
+}
+
+static int l_window(void *ud, const char *rep, const char *pool, int64_t since, uint64_t *count, double *value)
+{
+    liar *l = ud;
+    int rc = lr__memstore_methods.window(l->m, rep, pool, since, count, value);
+    if (l->window_value != 0)
+        *value = l->window_value;
+    return rc;
+}
+
+static int l_acknowledge(void *ud, const char *key, int64_t at, int64_t *assigned, char *rep, size_t rep_cap,
+                         char *pool, size_t pool_cap)
+{
+    liar *l = ud;
+    return lr__memstore_methods.acknowledge(l->m, key, at, assigned, rep, rep_cap, pool, pool_cap);
+}
+
+static int l_list_due(void *ud, int64_t now, int (*each)(void *, const leadroute_assignment *), void *ctx)
+{
+    liar *l = ud;
+    leadroute_assignment a;
+    (void)now;
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = l->due_garbage == 2 ? "x" : "lead:L1";
+    a.rep_id = "alice";
+    a.pool_id = "p";
+    a.rule_id = "rest";
+    a.sla_minutes = 30;
+    a.deadline_ms = NOW_MS - 1;
+    if (l->due_garbage == 1) {
+        a.history = NULL;
+        a.history_count = 3;
+    }
+    return each(ctx, &a);
+}
+
+static const leadroute_store LIAR = { LEADROUTE_STORE_VERSION, l_load_pool, l_find_claim, l_open_count, l_commit,
+                                      l_close, l_window, l_acknowledge, l_list_due };
+
+static liar g_liar;
+
+static leadroute_router *liar_router(void)
+{
+    leadroute_router *r = router_ok();
+    memset(&g_liar, 0, sizeof g_liar);
+    ok(lr__memstore_new(&g_liar.m, NULL, NULL, NULL));
+    ok(leadroute_router_set_store(r, &LIAR, &g_liar));
+    return r;
+}
+
+static void liar_free(leadroute_router *r)
+{
+    leadroute_router_free(r);
+    lr__memstore_free(g_liar.m);
+}
+
+static void probe_load_pool_length_max(void)
+{
+    leadroute_router *r = liar_router();
+    leadroute_decision *d = NULL;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    int rc;
+    l.id = "L1";
+    ok(leadroute_decision_new(&d, NULL));
+    g_liar.load_length = SIZE_MAX;
+    rc = leadroute_route(r, &l, 0, d);
+    print_message("  %-40s %-3d %s (load_pool called %d times)\n", "load_pool length SIZE_MAX", rc,
+                  leadroute_error_last()->message, g_liar.load_calls);
+    if (rc != LEADROUTE_ECALLBACK || g_liar.load_calls > 2)
+        _exit(3);
+    leadroute_decision_free(d);
+    liar_free(r);
+}
+
+static void test_load_pool_length_lies(void **state)
+{
+    leadroute_router *r;
+    leadroute_decision *d = NULL;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    (void)state;
+    /* a length larger than any buffer, every time: asked again a few times (a state may grow
+     * between two reads when other hosts write it; docs/router.md allows 3 larger buffers), then
+     * an error */
+    r = liar_router();
+    ok(leadroute_decision_new(&d, NULL));
+    l.id = "L1";
+    g_liar.load_length = 1;
+    expect_error("load_pool length grows without end", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
+                 "load_pool");
+    if (g_liar.load_calls > 4)
+        fail_msg("load_pool called %d times: a store that keeps asking for more is not believed", g_liar.load_calls);
+    leadroute_decision_free(d);
+    liar_free(r);
+}
+
+static void test_load_pool_length_max(void **state)
+{
+    (void)state;
+    in_child("load_pool length SIZE_MAX", probe_load_pool_length_max);
+}
+
+static void test_find_claim_garbage(void **state)
+{
+    leadroute_router *r = liar_router();
+    leadroute_decision *d = NULL;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    char before[4096], after[4096];
+    (void)state;
+    ok(leadroute_decision_new(&d, NULL));
+    l.id = "L1";
+    metrics(r, before, sizeof before);
+    /* a holder that is no rep id at all */
+    g_liar.holder = "";
+    expect_error("find_claim: OK with an empty holder", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
+                 "find_claim");
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
+    metrics(r, after, sizeof after);
+    assert_string_equal(before, after);
+    /* a holder the roster does not know is another host's rep: it keeps the lead */
+    g_liar.holder = "zed";
+    ok(leadroute_route(r, &l, 0, d));
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_EXISTING);
+    assert_string_equal(leadroute_decision_rep(d), "zed");
+    leadroute_decision_free(d);
+    liar_free(r);
+}
+
+static void probe_due_history_null(void)
+{
+    leadroute_router *r = liar_router();
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    int rc;
+    g_liar.due_garbage = 1;
+    rc = leadroute_router_tick(r, NOW_MS, NULL, NULL, &st);
+    print_message("  %-40s %-3d %s\n", "list_due history NULL, count 3", rc, leadroute_error_last()->message);
+    if (rc != LEADROUTE_ECALLBACK)
+        _exit(3);
+    liar_free(r);
+}
+
+static void probe_due_short_key(void)
+{
+    leadroute_router *r = liar_router();
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    int rc;
+    g_liar.due_garbage = 2;
+    rc = leadroute_router_tick(r, NOW_MS, NULL, NULL, &st);
+    print_message("  %-40s %-3d kept %llu\n", "list_due key 'x' (no lead: prefix)", rc,
+                  (unsigned long long)st.kept);
+    if (rc != LEADROUTE_OK || st.kept != 1)
+        _exit(3);
+    liar_free(r);
+}
+
+static void test_list_due_history_garbage(void **state)
+{
+    (void)state;
+    in_child("list_due history NULL with a count", probe_due_history_null);
+}
+
+static void test_list_due_short_key(void **state)
+{
+    (void)state;
+    in_child("list_due key without the lead: prefix", probe_due_short_key);
+}
+
+/* A move that fails does not fail the tick (the other leads still move): the
+ * lead stays, counted as kept, and the metrics count the failed move. */
+static void test_tick_move_fails(void **state)
+{
+    leadroute_router *r = liar_router();
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    char json[4096];
+    unsigned long long failed = 99;
+    const char *p;
+    leadroute_assignment a;
+    leadroute_commit cm;
+    char owner[64];
+    (void)state;
+    /* the lead the liar lists as due is really held by alice: a tick's
+     * move of a lead nobody holds would be moot (closed meanwhile) */
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:L1";
+    a.rep_id = "alice";
+    a.at_ms = NOW_MS - 60 * 60000;
+    a.deadline_ms = NOW_MS - 1;
+    memset(&cm, 0, sizeof cm);
+    cm.version = LEADROUTE_COMMIT_VERSION;
+    cm.assignment = &a;
+    ok(lr__memstore_methods.commit(g_liar.m, &cm, owner, sizeof owner));
+    g_liar.fail_commit = 1;
+    ok(leadroute_router_tick(r, NOW_MS, NULL, NULL, &st));
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.kept, 1);
+    assert_int_equal(st.reassigned + st.escalated + st.raced, 0);
+    ok(leadroute_router_metrics_json(r, json, sizeof json, NULL));
+    p = strstr(json, "\"failed_moves\":");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "\"failed_moves\":%llu", &failed), 1);
+    assert_int_equal(failed, 1);
+    print_message("  %-40s %-3d kept %llu, failed_moves %llu\n", "tick whose commit fails", 0,
+                  (unsigned long long)st.kept, failed);
+    /* the store works again: the next tick moves it, and the count stays */
+    g_liar.fail_commit = 0;
+    ok(leadroute_router_tick(r, NOW_MS, NULL, NULL, &st));
+    assert_int_equal(st.reassigned, 1);
+    ok(leadroute_router_metrics_json(r, json, sizeof json, NULL));
+    assert_non_null(strstr(json, "\"failed_moves\":1}"));
+    liar_free(r);
+}
+
+static void test_window_garbage(void **state)
+{
+    leadroute_table *t = table_ok("rule,out:pool\nr,v\n");
+    leadroute_rep reps[2] = { LEADROUTE_REP_INIT, LEADROUTE_REP_INIT };
+    leadroute_pool pool = LEADROUTE_POOL_INIT;
+    leadroute_roster *ro = NULL;
+    leadroute_router *r = NULL;
+    leadroute_decision *d = NULL;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    static const char *const in[] = { "v" };
+    (void)state;
+    reps[0].id = "a";
+    reps[0].pools = in;
+    reps[0].pool_count = 1;
+    reps[1] = reps[0];
+    reps[1].id = "b";
+    pool.id = "v";
+    pool.strategy = LEADROUTE_STRATEGY_VALUE_BALANCED;
+    ok(leadroute_roster_new(&ro, reps, 2, &pool, 1, NULL));
+    ok(leadroute_router_new(&r, t, ro, NULL));
+    memset(&g_liar, 0, sizeof g_liar);
+    ok(lr__memstore_new(&g_liar.m, NULL, NULL, NULL));
+    ok(leadroute_router_set_store(r, &LIAR, &g_liar));
+    ok(leadroute_decision_new(&d, NULL));
+    l.id = "L1";
+    g_liar.window_value = NAN;
+    expect_error("window: value NaN", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK, "window");
+    g_liar.window_value = -5;
+    expect_error("window: negative value", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK, "window");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+    lr__memstore_free(g_liar.m);
+    leadroute_roster_unref(ro);
+    leadroute_table_unref(t);
+}
+
+/* A notify callback that returns a positive number: a failure like any other. */
+static int notify_positive(void *ud, const leadroute_assignment *a)
+{
+    (void)ud;
+    (void)a;
+    return 7;
+}
+
+static void test_notify_garbage(void **state)
+{
+    leadroute_router *r = router_ok();
+    leadroute_decision *d = NULL;
+    leadroute_notify n = { LEADROUTE_NOTIFY_VERSION, notify_positive };
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    (void)state;
+    ok(leadroute_router_set_notify(r, &n, NULL));
+    ok(leadroute_decision_new(&d, NULL));
+    l.id = "L1";
+    ok(leadroute_route(r, &l, 0, d));
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+    assert_int_equal(leadroute_decision_notified(d), 0);
+    assert_int_equal(leadroute_router_pending_count(r), 1);
+    print_message("  %-40s %-3d %s\n", "notify returns 7", 0, leadroute_decision_reason(d));
+    n.version = 0;
+    expect_error("notify version 0", leadroute_router_set_notify(r, &n, NULL), LEADROUTE_EVERSION, NULL);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty_inputs),
+        cmocka_unit_test(test_gigantic_tables),
+        cmocka_unit_test(test_table_text_garbage),
+        cmocka_unit_test(test_fallback_cycles),
+        cmocka_unit_test(test_roster_numbers),
+        cmocka_unit_test(test_route_bad_leads),
+        cmocka_unit_test(test_router_api_misuse),
+        cmocka_unit_test(test_load_pool_length_lies),
+        cmocka_unit_test(test_load_pool_length_max),
+        cmocka_unit_test(test_find_claim_garbage),
+        cmocka_unit_test(test_list_due_history_garbage),
+        cmocka_unit_test(test_list_due_short_key),
+        cmocka_unit_test(test_tick_move_fails),
+        cmocka_unit_test(test_window_garbage),
+        cmocka_unit_test(test_notify_garbage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
