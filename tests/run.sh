@@ -8,6 +8,9 @@
 #   1. build-test: a -Dwerror=true build, every meson test suite
 #   2. build-asan: AddressSanitizer + UndefinedBehaviorSanitizer, every suite
 #   3. valgrind memcheck over the unit suite of build-test
+#   4. build-tsan: ThreadSanitizer over the router, store and stress tests
+#   5. fuzz: every libFuzzer target of tests/fuzz for a few seconds (clang,
+#      ASan+UBSan), after replaying its regression inputs
 #
 # On Debian it first installs whatever build or test tool is missing.
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
@@ -16,11 +19,12 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: tests/run.sh [--quick] [--no-asan] [--no-valgrind] [--no-tsan] [--no-install] [--help]
+usage: tests/run.sh [--quick] [--no-asan] [--no-valgrind] [--no-tsan] [--no-fuzz] [--no-install] [--help]
   --quick        phase 1 only (werror build, all suites)
   --no-asan      skip phase 2 (ASan+UBSan build)
   --no-valgrind  skip phase 3 (unit suite under valgrind)
   --no-tsan      skip phase 4 (router and store tests under ThreadSanitizer)
+  --no-fuzz      skip phase 5 (a short run of every fuzz target)
   --no-install   do not install missing Debian packages
 EOF
 }
@@ -28,13 +32,15 @@ EOF
 run_asan=1
 run_valgrind=1
 run_tsan=1
+run_fuzz=1
 install=1
 for arg in "$@"; do
     case "$arg" in
-        --quick) run_asan=0; run_valgrind=0; run_tsan=0 ;;
+        --quick) run_asan=0; run_valgrind=0; run_tsan=0; run_fuzz=0 ;;
         --no-asan) run_asan=0 ;;
         --no-valgrind) run_valgrind=0 ;;
         --no-tsan) run_tsan=0 ;;
+        --no-fuzz) run_fuzz=0 ;;
         --no-install) install=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "tests/run.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
@@ -48,9 +54,11 @@ repo_root="$(pwd)"
 
 # chromium renders the HTML report in the cli suite; libsqlite3-dev and
 # libpq-dev are the example host stores' (never dependencies of the library);
-# postgresql runs a throwaway cluster for the multi-process proof
+# postgresql runs a throwaway cluster for the multi-process proof;
+# abigail-tools compares the ABI with tests/abi/libleadroute.abi; clang builds
+# the libFuzzer targets
 packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev libsqlite3-dev libpq-dev postgresql
-          valgrind python3 locales chromium)
+          valgrind python3 locales chromium abigail-tools clang)
 
 install_missing() {
     if ! command -v dpkg >/dev/null 2>&1; then
@@ -195,7 +203,7 @@ if [ "$run_valgrind" -eq 1 ]; then
     if [ "$phase1_built" -eq 1 ]; then
         # The differential test already made its million comparisons natively
         # and under ASan; under valgrind a twentieth of them checks the memory.
-        LEADROUTE_DIFF_SCALE=0.05 run_meson_test valgrind -C build-test --print-errorlogs --suite unit \
+        LEADROUTE_DIFF_SCALE=0.05 LEADROUTE_STRESS_SECONDS=1 run_meson_test valgrind -C build-test --print-errorlogs --suite unit \
             --timeout-multiplier 20 \
             --wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-origins=yes --quiet'
     else
@@ -207,14 +215,26 @@ fi
 
 if [ "$run_tsan" -eq 1 ]; then
     echo "=== phase 4: build-tsan (thread), router and store tests"
-    tsan_tests=(test_router_threads test_memstore test_router test_sla)
+    tsan_tests=(test_router_threads test_memstore test_router test_sla test_stress)
     if setup build-tsan -Db_sanitize=thread -Db_lundef=false &&
         step meson compile -C build-tsan "${tsan_tests[@]}"; then
         # The races are in the first seconds; the million-lead fairness runs
         # already ran at full size in phases 1 and 2.
-        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 LEADROUTE_DIFF_SCALE=0.2 \
+        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 LEADROUTE_DIFF_SCALE=0.2 LEADROUTE_STRESS_SECONDS=5 \
             run_meson_test build-tsan -C build-tsan --print-errorlogs --no-rebuild --timeout-multiplier 5 \
             "${tsan_tests[@]}"
+    fi
+fi
+
+# ---- phase 5: fuzzing, briefly ----------------------------------------------
+
+if [ "$run_fuzz" -eq 1 ]; then
+    echo "=== phase 5: fuzz targets, 10 s each (tests/fuzz/run.sh)"
+    if FUZZ_BUILD_DIR="$repo_root/build-fuzz" tests/fuzz/run.sh 10 --no-install; then
+        total_passed=$((total_passed + 1))
+    else
+        echo "tests/run.sh: FAILED: tests/fuzz/run.sh 10" >&2
+        total_failed=$((total_failed + 1))
     fi
 fi
 
