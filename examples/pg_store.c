@@ -34,8 +34,8 @@
  * and re-check the version after waiting; writers of one key on the claim
  * row. Locks are taken in one order (pool, rep, key, account), so single
  * commits do not deadlock; batches holding locks across commits can, and
- * the loser gets SQLSTATE 40P01, returned as ECONFLICT after its savepoint
- * is rolled back.
+ * the loser gets SQLSTATE 40P01: its whole batch is rolled back and the
+ * call returns EIO, for the host to run the batch again.
  *
  * Parameters and results travel in binary format: no number formatting that
  * depends on the locale, bytes of the pool state as they are.
@@ -268,6 +268,7 @@ struct pg_store {
     int prepared;   /* the statements exist on this connection */
     int in_batch;   /* pg_store_begin() opened a transaction */
     int savepoint;  /* a method's savepoint is open inside the batch */
+    uint64_t round_trips; /* statements sent since opening, for pg_store_round_trips() */
     char errmsg[1024];
     /* what pg_store_get() hands out, valid until the next call */
     PGresult *get_result;
@@ -398,13 +399,32 @@ static uint32_t clamp_u32(int64_t v)
 
 /* ---- connection and statements ------------------------------------------------------------------- */
 
+/* Every statement goes through these three, so pg_store_round_trips() counts them all. */
+static PGresult *exec_sql(pg_store *s, const char *sql)
+{
+    s->round_trips++;
+    return PQexec(s->conn, sql);
+}
+
+/* A prepared statement with binary parameters and results. */
+static PGresult *exec_prepared(pg_store *s, const char *name, const params *p)
+{
+    s->round_trips++;
+    return PQexecPrepared(s->conn, name, p->n, p->values, p->lengths, p->formats, 1);
+}
+
+static PGresult *prepare(pg_store *s, const statement *st)
+{
+    s->round_trips++;
+    return PQprepare(s->conn, st->name, st->sql, st->n, st->types);
+}
+
 static int prepare_all(pg_store *s)
 {
     /* after a failure half-way, some exist already: start from none */
-    PQclear(PQexec(s->conn, "DEALLOCATE ALL"));
+    PQclear(exec_sql(s, "DEALLOCATE ALL"));
     for (int i = 0; i < ST_COUNT; i++) {
-        PGresult *r = PQprepare(s->conn, statements[i].name, statements[i].sql, statements[i].n,
-                                statements[i].types);
+        PGresult *r = prepare(s, &statements[i]);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok)
             set_error(s, LEADROUTE_EIO, "cannot prepare %s: %.*s", statements[i].name,
@@ -450,14 +470,18 @@ static void after_failure(pg_store *s)
         s->in_batch = s->savepoint = 0;
         add_error(s, "; the connection was lost with the open batch (rolled back)");
     } else if (!s->savepoint && PQtransactionStatus(s->conn) == PQTRANS_INERROR) {
-        PQclear(PQexec(s->conn, "ROLLBACK"));
+        PQclear(exec_sql(s, "ROLLBACK"));
         s->in_batch = 0;
         add_error(s, "; the open batch was rolled back");
     }
 }
 
 /* The result of a failed call as a code: ECONFLICT for a serialization
- * failure or deadlock (the router retries), else EIO. */
+ * failure or deadlock outside a batch (the router retries), else EIO.
+ * Inside a batch such a failure rolls the whole batch back: the locks the
+ * other transaction waits for were taken by the batch's earlier calls, so
+ * the call alone, retried, would meet them again. The host runs the batch
+ * again. */
 static int result_error(pg_store *s, PGresult *r, const char *what)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -465,6 +489,12 @@ static int result_error(pg_store *s, PGresult *r, const char *what)
     int code = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? LEADROUTE_ECONFLICT
                                                                                        : LEADROUTE_EIO;
     set_error(s, code, "%s: %.*s", what, trimmed(m), m);
+    if (code == LEADROUTE_ECONFLICT && s->in_batch && PQstatus(s->conn) == CONNECTION_OK) {
+        PQclear(exec_sql(s, "ROLLBACK"));
+        s->in_batch = s->savepoint = 0;
+        add_error(s, "; the open batch was rolled back, run it again");
+        return LEADROUTE_EIO;
+    }
     after_failure(s);
     return code;
 }
@@ -477,7 +507,7 @@ static int run(pg_store *s, int id, const params *p, const char *what, PGresult 
     int rc = ensure_connected(s, what);
     if (rc != LEADROUTE_OK)
         return rc;
-    PGresult *r = PQexecPrepared(s->conn, statements[id].name, p->n, p->values, p->lengths, p->formats, 1);
+    PGresult *r = exec_prepared(s, statements[id].name, p);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         rc = result_error(s, r, what);
@@ -491,7 +521,7 @@ static int run(pg_store *s, int id, const params *p, const char *what, PGresult 
 /* A statement without parameters or rows (transaction control). */
 static int run_simple(pg_store *s, const char *sql, const char *what)
 {
-    PGresult *r = PQexec(s->conn, sql);
+    PGresult *r = exec_sql(s, sql);
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? LEADROUTE_OK : result_error(s, r, what);
     PQclear(r);
     return rc;
@@ -533,7 +563,7 @@ static int tx_end(pg_store *s, int result, const char *what)
         run_simple(s, "RELEASE SAVEPOINT leadroute_call", what) == LEADROUTE_OK) {
         memcpy(s->errmsg, kept, sizeof kept); /* the reason for the rollback is what matters */
     } else if (s->in_batch) {
-        PQclear(PQexec(s->conn, "ROLLBACK"));
+        PQclear(exec_sql(s, "ROLLBACK"));
         s->in_batch = 0;
         add_error(s, "; the open batch was rolled back");
         result = LEADROUTE_EIO;
@@ -953,6 +983,11 @@ const char *pg_store_errmsg(const pg_store *s)
     return s ? s->errmsg : "";
 }
 
+uint64_t pg_store_round_trips(const pg_store *s)
+{
+    return s ? s->round_trips : 0;
+}
+
 int pg_store_backend_pid(const pg_store *s)
 {
     return s && PQstatus(s->conn) == CONNECTION_OK ? PQbackendPID(s->conn) : 0;
@@ -979,7 +1014,7 @@ int pg_store_commit(pg_store *s)
     if (!s->in_batch)
         return set_error(s, LEADROUTE_EINVAL, "commit: no batch is open");
     /* COMMIT of an aborted transaction "succeeds" as a rollback: check the answer */
-    PGresult *r = PQexec(s->conn, "COMMIT");
+    PGresult *r = exec_sql(s, "COMMIT");
     int rc = LEADROUTE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = result_error(s, r, "commit batch");
@@ -1025,9 +1060,10 @@ static int open_error(char *err, size_t cap, int code, const char *fmt, ...)
 }
 
 /* A query in text format during opening; NULL (message in err) on failure. */
-static PGresult *open_query(PGconn *c, const char *sql, ExecStatusType want, char *err, size_t cap)
+static PGresult *open_query(pg_store *s, const char *sql, ExecStatusType want, char *err, size_t cap)
 {
-    PGresult *r = PQexec(c, sql);
+    PGconn *c = s->conn;
+    PGresult *r = exec_sql(s, sql);
     if (PQresultStatus(r) == want)
         return r;
     const char *m = *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(c);
@@ -1039,14 +1075,15 @@ static PGresult *open_query(PGconn *c, const char *sql, ExecStatusType want, cha
 /* Create or check the tables in one transaction under an advisory lock: of
  * two processes opening a new database at once, the second waits and then
  * finds the first one's tables. */
-static int migrate(PGconn *c, const char *schema, char *err, size_t cap)
+static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
 {
+    PGconn *c = s->conn;
     PGresult *r;
     int rc = LEADROUTE_EIO;
-    if (!(r = open_query(c, "BEGIN", PGRES_COMMAND_OK, err, cap)))
+    if (!(r = open_query(s, "BEGIN", PGRES_COMMAND_OK, err, cap)))
         return LEADROUTE_EIO;
     PQclear(r);
-    if (!(r = open_query(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")", PGRES_TUPLES_OK, err, cap)))
+    if (!(r = open_query(s, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")", PGRES_TUPLES_OK, err, cap)))
         goto fail;
     PQclear(r);
     if (schema) {
@@ -1057,11 +1094,11 @@ static int migrate(PGconn *c, const char *schema, char *err, size_t cap)
         }
         snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", quoted);
         PQfreemem(quoted);
-        if (!(r = open_query(c, sql, PGRES_COMMAND_OK, err, cap)))
+        if (!(r = open_query(s, sql, PGRES_COMMAND_OK, err, cap)))
             goto fail;
         PQclear(r);
     }
-    if (!(r = open_query(c, "SELECT to_regclass('leadroute_meta') IS NOT NULL", PGRES_TUPLES_OK, err, cap)))
+    if (!(r = open_query(s, "SELECT to_regclass('leadroute_meta') IS NOT NULL", PGRES_TUPLES_OK, err, cap)))
         goto fail;
     int exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
@@ -1070,15 +1107,15 @@ static int migrate(PGconn *c, const char *schema, char *err, size_t cap)
         snprintf(insert_meta, sizeof insert_meta, "INSERT INTO leadroute_meta VALUES ('schema', '%d')",
                  PG_STORE_SCHEMA_VERSION);
         for (size_t i = 0; i < sizeof schema_sql / sizeof schema_sql[0]; i++) {
-            if (!(r = open_query(c, schema_sql[i], PGRES_COMMAND_OK, err, cap)))
+            if (!(r = open_query(s, schema_sql[i], PGRES_COMMAND_OK, err, cap)))
                 goto fail;
             PQclear(r);
         }
-        if (!(r = open_query(c, insert_meta, PGRES_COMMAND_OK, err, cap)))
+        if (!(r = open_query(s, insert_meta, PGRES_COMMAND_OK, err, cap)))
             goto fail;
         PQclear(r);
     } else {
-        if (!(r = open_query(c, "SELECT value FROM leadroute_meta WHERE key = 'schema'", PGRES_TUPLES_OK, err,
+        if (!(r = open_query(s, "SELECT value FROM leadroute_meta WHERE key = 'schema'", PGRES_TUPLES_OK, err,
                              cap)))
             goto fail;
         long version = PQntuples(r) ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
@@ -1092,12 +1129,12 @@ static int migrate(PGconn *c, const char *schema, char *err, size_t cap)
             goto fail;
         }
     }
-    if (!(r = open_query(c, "COMMIT", PGRES_COMMAND_OK, err, cap)))
+    if (!(r = open_query(s, "COMMIT", PGRES_COMMAND_OK, err, cap)))
         goto fail;
     PQclear(r);
     return LEADROUTE_OK;
 fail:
-    PQclear(PQexec(c, "ROLLBACK"));
+    PQclear(exec_sql(s, "ROLLBACK"));
     return rc;
 }
 
@@ -1106,7 +1143,7 @@ void pg_store_close(pg_store *s)
     if (!s)
         return;
     if (s->in_batch && PQstatus(s->conn) == CONNECTION_OK)
-        PQclear(PQexec(s->conn, "ROLLBACK"));
+        PQclear(exec_sql(s, "ROLLBACK"));
     PQclear(s->get_result);
     free((void *)s->get_history);
     PQfinish(s->conn);
@@ -1144,7 +1181,7 @@ int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schem
         rc = open_error(err, err_cap, LEADROUTE_EIO, "cannot connect to PostgreSQL: %.*s", trimmed(m), m);
     } else {
         PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
-        rc = migrate(s->conn, schema, err, err_cap);
+        rc = migrate(s, schema, err, err_cap);
         if (rc == LEADROUTE_OK && (rc = prepare_all(s)) != LEADROUTE_OK)
             open_error(err, err_cap, rc, "%s", s->errmsg);
     }

@@ -21,7 +21,9 @@
  * pg_store_errmsg() says why, the transaction is rolled back (an open batch
  * with it, if the connection is gone), and the next call reconnects. A
  * serialization failure or deadlock (SQLSTATE 40001, 40P01) returns
- * LEADROUTE_ECONFLICT, which the router retries.
+ * LEADROUTE_ECONFLICT, which the router retries; inside a batch it rolls
+ * the whole batch back and returns LEADROUTE_EIO instead (see
+ * pg_store_begin()).
  *
  * Not thread-safe: one thread at a time per pg_store (open one per thread).
  *
@@ -82,6 +84,13 @@ extern const leadroute_store pg_store_methods;
  * refused with ECONFLICT or EEXISTS leaves the batch open and unchanged.
  * Locks taken by the batch's commits (pool rows, claims) are held until it
  * ends: keep batches short when other processes route from the same pools.
+ * Two batches that wait for each other's locks deadlock; the server picks
+ * one, whose batch is rolled back as a whole: its call returns
+ * LEADROUTE_EIO (the router's leadroute_route() then LEADROUTE_ECALLBACK)
+ * and later calls run outside any batch. A host that routes in batches
+ * therefore, on any failure inside one, calls pg_store_rollback() (a no-op
+ * when the batch is gone) and routes the batch's leads again: leads it
+ * had routed before the failure were rolled back with it.
  * @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (a batch is open).
  */
 int pg_store_begin(pg_store *store);
@@ -92,6 +101,16 @@ int pg_store_rollback(pg_store *store);
 
 /** The message of the last failure of this store ("" if none); owned by the store. */
 const char *pg_store_errmsg(const pg_store *store);
+
+/**
+ * The round trips to the server this handle has made since it was opened:
+ * every statement sent and waited for (queries, prepared statements and
+ * their preparation, transaction control, including those of opening and of
+ * reconnecting; establishing the connection itself is not counted). For
+ * benchmarks and tests of the round trips per call documented above.
+ * NULL-safe: 0.
+ */
+uint64_t pg_store_round_trips(const pg_store *store);
 
 /** The process id of the server backend of the store's connection (0 if not connected). */
 int pg_store_backend_pid(const pg_store *store);

@@ -12,11 +12,15 @@
  *           rep at capacity is skipped; one lead is acknowledged, a tick
  *           past the deadline moves the other hot lead to another rep;
  *   then    checks the assignment windows, lists the events recorded for
- *           a lead, rolls a batch back (nothing of it stays), and shows
- *           two handles on one file: each sees the other's commits, and a
- *           commit based on a stale pool state conflicts.
+ *           a lead, rolls a batch back (nothing of it stays), shows two
+ *           handles on one file (each sees the other's commits, a commit
+ *           based on a stale pool state conflicts), and commits straight to
+ *           the store: a conflict inside a batch, an account claim, a pool
+ *           state larger than the buffer.
  *
- * It checks its own results and exits non-zero on any surprise.
+ * The checks are store_check.c's, shared with pg_store_demo; this file
+ * wires them to sqlite_store and keeps the database file in a directory.
+ * It exits non-zero on any surprise.
  * Usage: sqlite_store_demo [DIRECTORY]   (default: a new temporary directory,
  * removed at the end; a directory given keeps the database for a look with
  * the sqlite3 shell).
@@ -27,562 +31,87 @@
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #endif
 #include "sqlite_store.h"
+#include "store_check.h"
 
 #include <leadroute/leadroute.h>
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Hot leads must be followed up within 30 minutes; the others have no
- * deadline. Every lead goes to the sales pool. */
-static const char table_csv[] =
-    "#! name: demo\n"
-    "#! hit_policy: first\n"
-    "rule,priority,out:pool,out:sla_minutes:number\n"
-    "hot,hot,sales,30\n"
-    "rest,-,sales,\n";
-
-/* Round robin over three reps; cy holds at most one open lead. An overdue
- * lead is reassigned within the pool up to twice (max_hops). */
-static const char roster_csv[] =
-    "#! pools\n"
-    "id,strategy,max_hops\n"
-    "sales,round_robin,2\n"
-    "#! reps\n"
-    "id,name,pools,capacity\n"
-    "ana,Ana Lima,sales,\n"
-    "bo,Bo Chen,sales,\n"
-    "cy,Cy Okafor,sales,1\n";
-
-#define MINUTE_MS ((int64_t)60 * 1000)
-#define T0 ((int64_t)1772442000000) /* 2026-03-02T09:00:00Z */
 #define DB_NAME "sqlite_store_demo.db"
 
-/* The clock the router reads: the demo moves it by hand. */
-static int64_t demo_now = T0;
-
-static int64_t demo_clock(void *user_data)
+/* store_check's view of sqlite_store: the same calls, with untyped handles. */
+static int check_open(void *path, void **store, char *err, size_t err_cap)
 {
-    (void)user_data;
-    return demo_now;
+    sqlite_store *s = NULL;
+    int rc = sqlite_store_open(&s, path, err, err_cap);
+    *store = s;
+    return rc;
 }
 
-/* Everything one run wires together. */
-typedef struct run {
-    sqlite_store *store;
-    leadroute_router *router;
-    leadroute_decision *decision;
-} run;
-
-/* What the demo saw assigned to each rep, to check the store's windows. */
-static const char *const rep_ids[] = { "ana", "bo", "cy" };
-#define REP_COUNT 3
-typedef struct tally {
-    uint64_t count[REP_COUNT];
-    double value[REP_COUNT];
-} tally;
-
-static void tally_add(tally *t, const char *rep, double value)
+static void check_close(void *store)
 {
-    for (size_t i = 0; i < REP_COUNT; i++)
-        if (rep && strcmp(rep, rep_ids[i]) == 0) {
-            t->count[i]++;
-            t->value[i] += value;
-        }
+    sqlite_store_close(store);
 }
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
-#else
-#define PRINTF_LIKE(a, b)
-#endif
-
-static int failed(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-/* A check that did not hold: say what, return 1. */
-static int failed(const char *fmt, ...)
+static int check_begin(void *store)
 {
-    va_list ap;
-    fputs("sqlite_store_demo: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 1;
+    return sqlite_store_begin(store);
 }
 
-/* Text for a string that may be NULL. */
-static const char *show(const char *s)
+static int check_commit(void *store)
 {
-    return s ? s : "(none)";
+    return sqlite_store_commit(store);
 }
 
-static int lib_failed(const char *what, int rc)
+static int check_rollback(void *store)
 {
-    fprintf(stderr, "sqlite_store_demo: %s failed: %s (%s)\n", what, leadroute_error_last()->message,
-            leadroute_strerror(rc));
-    return 1;
+    return sqlite_store_rollback(store);
 }
 
-static int store_failed(const char *what, int rc, const sqlite_store *store)
+static const char *check_errmsg(const void *store)
 {
-    fprintf(stderr, "sqlite_store_demo: %s failed: %s (%s)\n", what, sqlite_store_errmsg(store),
-            leadroute_strerror(rc));
-    return 1;
+    return sqlite_store_errmsg(store);
 }
 
-/* Sums of deal values, added in another order by the store: equal to within rounding. */
-static int same_value(double a, double b)
+static int check_get(void *store, const char *key, leadroute_assignment *out)
 {
-    double d = a > b ? a - b : b - a, scale = a > 0 ? a : -a;
-    return d <= 1e-9 * (scale > 1 ? scale : 1);
+    return sqlite_store_get(store, key, out);
 }
 
-static int same(const char *a, const char *b)
+static int check_record(void *store, const store_check_event *e)
 {
-    return a && b ? strcmp(a, b) == 0 : a == b;
+    sqlite_store_event event = { e->at_ms, e->kind, e->key, e->lead_id, e->detail };
+    return sqlite_store_record(store, &event);
 }
 
-/* Notify: the host hears of every assignment. Here the moves a tick makes
- * are recorded as events beside the routing decisions. */
-static int on_assigned(void *user_data, const leadroute_assignment *a)
+/* sqlite_store_events hands out its own event type: pass each one on as store_check's. */
+typedef struct event_relay {
+    int (*each)(void *ctx, const store_check_event *event);
+    void *ctx;
+} event_relay;
+
+static int relay_event(void *ctx, const sqlite_store_event *e)
 {
-    sqlite_store *store = user_data;
-    char detail[512];
-    if (!a->previous)
-        return LEADROUTE_OK; /* routes are recorded with their trace by route_lead() */
-    snprintf(detail, sizeof detail, "{\"rep\":\"%s\",\"previous\":\"%s\",\"hops\":%" PRIu32 "}", a->rep_id,
-             a->previous, a->hops);
-    sqlite_store_event e = { a->at_ms, a->escalated ? "escalated" : "reassigned", a->key, a->lead_id, detail };
-    return sqlite_store_record(store, &e) == LEADROUTE_OK ? LEADROUTE_OK : LEADROUTE_EIO;
+    const event_relay *relay = ctx;
+    store_check_event event = { e->at_ms, e->kind, e->key, e->lead_id, e->detail };
+    return relay->each(relay->ctx, &event);
 }
 
-static void run_close(run *r)
+static int check_events(void *store, const char *lead, int (*each)(void *ctx, const store_check_event *event),
+                        void *ctx, size_t *count)
 {
-    leadroute_decision_free(r->decision);
-    leadroute_router_free(r->router);
-    sqlite_store_close(r->store);
-    memset(r, 0, sizeof *r);
+    event_relay relay = { each, ctx };
+    return sqlite_store_events(store, lead, relay_event, &relay, count);
 }
 
-/* Open the database and a router that keeps its state there. */
-static int run_open(run *r, const char *path)
-{
-    leadroute_table *table = NULL;
-    leadroute_roster *roster = NULL;
-    leadroute_clock clock = { LEADROUTE_CLOCK_VERSION, demo_clock };
-    leadroute_notify notify = { LEADROUTE_NOTIFY_VERSION, on_assigned };
-    char err[512];
-    int rc;
-
-    memset(r, 0, sizeof *r);
-    if ((rc = sqlite_store_open(&r->store, path, err, sizeof err)) != LEADROUTE_OK) {
-        fprintf(stderr, "sqlite_store_demo: %s (%s)\n", err, leadroute_strerror(rc));
-        return 1;
-    }
-    if ((rc = leadroute_table_parse(&table, table_csv, strlen(table_csv), "demo.csv", NULL)) != LEADROUTE_OK)
-        return lib_failed("leadroute_table_parse", rc);
-    rc = leadroute_roster_parse(&roster, roster_csv, strlen(roster_csv), "roster.csv", NULL);
-    if (rc != LEADROUTE_OK) {
-        leadroute_table_unref(table);
-        return lib_failed("leadroute_roster_parse", rc);
-    }
-    rc = leadroute_router_new(&r->router, table, roster, NULL);
-    leadroute_table_unref(table); /* the router holds its own references */
-    leadroute_roster_unref(roster);
-    if (rc != LEADROUTE_OK)
-        return lib_failed("leadroute_router_new", rc);
-    /* the callbacks are copied; set them before routing starts */
-    if ((rc = leadroute_router_set_store(r->router, &sqlite_store_methods, r->store)) != LEADROUTE_OK ||
-        (rc = leadroute_router_set_clock(r->router, &clock, NULL)) != LEADROUTE_OK ||
-        (rc = leadroute_router_set_notify(r->router, &notify, r->store)) != LEADROUTE_OK)
-        return lib_failed("leadroute_router_set_...", rc);
-    if ((rc = leadroute_decision_new(&r->decision, NULL)) != LEADROUTE_OK)
-        return lib_failed("leadroute_decision_new", rc);
-    return 0;
-}
-
-/* Route one lead and record the decision's trace as an event, so a later
- * `explain` can say why. Returns the rep (owned by the decision) in *rep. */
-static int route_lead(run *r, const char *id, const char *priority, double deal_value, tally *seen,
-                      uint32_t *status, const char **rep)
-{
-    leadroute_field fields[2];
-    leadroute_value init = LEADROUTE_VALUE_INIT;
-    leadroute_lead lead;
-    char key[64], trace[8192];
-    size_t needed = 0;
-    int rc;
-
-    fields[0].name = "priority";
-    fields[0].value = init;
-    fields[0].value.type = LEADROUTE_VALUE_STRING;
-    fields[0].value.string = priority;
-    fields[1].name = "deal_value"; /* the pool's value field: the window sums it */
-    fields[1].value = init;
-    fields[1].value.type = LEADROUTE_VALUE_NUMBER;
-    fields[1].value.number = deal_value;
-    leadroute_lead_init(&lead, LEADROUTE_LEAD_VERSION);
-    lead.id = id;
-    lead.fields = fields;
-    lead.field_count = 2;
-
-    if ((rc = leadroute_route(r->router, &lead, LEADROUTE_ROUTE_TRACE, r->decision)) != LEADROUTE_OK) {
-        fprintf(stderr, "sqlite_store_demo: %s: %s\n", id, leadroute_decision_reason(r->decision));
-        if (rc == LEADROUTE_ECALLBACK)
-            fprintf(stderr, "sqlite_store_demo: the store says: %s\n", sqlite_store_errmsg(r->store));
-        return lib_failed("leadroute_route", rc);
-    }
-    *status = leadroute_decision_status(r->decision);
-    *rep = leadroute_decision_rep(r->decision);
-    if (*status != LEADROUTE_ROUTE_ASSIGNED)
-        return 0; /* existing: nothing new to record */
-    if (seen)
-        tally_add(seen, *rep, deal_value);
-    rc = leadroute_decision_explain(r->decision, LEADROUTE_EXPLAIN_JSON, trace, sizeof trace, &needed);
-    if (rc != LEADROUTE_OK || needed >= sizeof trace)
-        return lib_failed("leadroute_decision_explain", rc != LEADROUTE_OK ? rc : LEADROUTE_ERANGE);
-    snprintf(key, sizeof key, "lead:%s", id);
-    sqlite_store_event e = { demo_now, "routed", key, id, trace };
-    if ((rc = sqlite_store_record(r->store, &e)) != LEADROUTE_OK)
-        return store_failed("sqlite_store_record", rc, r->store);
-    return 0;
-}
-
-/* Route a lead that must be newly assigned to `want` (NULL: anyone). */
-static int expect_assigned(run *r, const char *id, const char *priority, double value, tally *seen,
-                           const char *want, const char **got)
-{
-    uint32_t status = 0;
-    const char *rep = NULL;
-    if (route_lead(r, id, priority, value, seen, &status, &rep) != 0)
-        return 1;
-    if (status != LEADROUTE_ROUTE_ASSIGNED || (want && !same(rep, want))) {
-        fprintf(stderr, "sqlite_store_demo: %s: expected assigned to %s, got %s to %s\n", id,
-                want ? want : "anyone",
-                leadroute_route_status_name(status), rep ? rep : "nobody");
-        return 1;
-    }
-    if (got)
-        *got = rep;
-    return 0;
-}
-
-/* sqlite_store_events callback: count and print. */
-typedef struct event_list {
-    size_t n;
-    char kinds[128];
-} event_list;
-
-static int collect_event(void *ctx, const sqlite_store_event *e)
-{
-    event_list *l = ctx;
-    size_t used = strlen(l->kinds);
-    snprintf(l->kinds + used, sizeof l->kinds - used, "%s%s", used ? "," : "", e->kind);
-    l->n++;
-    return 0;
-}
-
-static int count_pending(void *ctx, const leadroute_assignment *a)
-{
-    (void)a;
-    (*(size_t *)ctx)++;
-    return 0;
-}
-
-/* Pool version as the store has it. */
-static int pool_version(sqlite_store *store, uint64_t *version)
-{
-    char buf[256];
-    size_t length = 0;
-    int rc = sqlite_store_methods.load_pool(store, "sales", buf, sizeof buf, &length, version);
-    return rc == LEADROUTE_OK ? 0 : store_failed("load_pool", rc, store);
-}
-
-/* Run 1: four leads in one batch, all or nothing. */
-static int run_one(const char *path, tally *seen)
-{
-    run r;
-    int status = 1, rc;
-    if (run_open(&r, path) != 0)
-        goto done;
-    if ((rc = sqlite_store_begin(r.store)) != LEADROUTE_OK) {
-        store_failed("sqlite_store_begin", rc, r.store);
-        goto done;
-    }
-    /* round robin: the next rep by id after the last one served */
-    static const struct { const char *id, *priority, *rep; double value; } leads[] = {
-        { "L-1", "hot", "ana", 1000 }, { "L-2", "cold", "bo", 2000 },
-        { "L-3", "hot", "cy", 3000 },  { "L-4", "cold", "ana", 4000 },
-    };
-    for (size_t i = 0; i < sizeof leads / sizeof leads[0]; i++) {
-        if (expect_assigned(&r, leads[i].id, leads[i].priority, leads[i].value, seen, leads[i].rep, NULL) != 0)
-            goto done;
-        printf("run 1: %s -> %s\n", leads[i].id, leads[i].rep);
-    }
-    if ((rc = sqlite_store_commit(r.store)) != LEADROUTE_OK) {
-        store_failed("sqlite_store_commit", rc, r.store);
-        goto done;
-    }
-    status = 0;
-done:
-    run_close(&r); /* an open batch would be rolled back here */
-    return status;
-}
-
-/* Run 2: a new process, in effect: new store handle, new router. */
-static int run_two(const char *path, tally *seen)
-{
-    run r;
-    leadroute_assignment a;
-    int status = 1, rc;
-    uint32_t st = 0;
-    const char *rep = NULL;
-
-    if (run_open(&r, path) != 0)
-        goto done;
-    demo_now = T0 + 10 * MINUTE_MS;
-    /* a fresh router would start at ana: bo proves the rotation came from the file */
-    if (expect_assigned(&r, "L-5", "cold", 5000, seen, "bo", NULL) != 0)
-        goto done;
-    printf("run 2: L-5 -> bo (rotation continued)\n");
-    /* cy still holds L-3 from run 1 and has a capacity of 1 */
-    if (expect_assigned(&r, "L-6", "cold", 6000, seen, "ana", NULL) != 0)
-        goto done;
-    printf("run 2: L-6 -> ana (cy at capacity with L-3)\n");
-    if (route_lead(&r, "L-2", "cold", 2000, seen, &st, &rep) != 0)
-        goto done;
-    if (st != LEADROUTE_ROUTE_EXISTING || !same(rep, "bo")) {
-        failed("L-2 again: expected existing with bo, got %s with %s", leadroute_route_status_name(st), show(rep));
-        goto done;
-    }
-    printf("run 2: L-2 again -> %s, still %s\n", leadroute_route_status_name(st), rep);
-
-    /* ana follows L-1 up; a second acknowledgement keeps the first time */
-    if ((rc = leadroute_router_acknowledge(r.router, "L-1")) != LEADROUTE_OK) {
-        lib_failed("leadroute_router_acknowledge", rc);
-        goto done;
-    }
-    demo_now += MINUTE_MS;
-    if ((rc = leadroute_router_acknowledge(r.router, "L-1")) != LEADROUTE_OK) {
-        lib_failed("leadroute_router_acknowledge (again)", rc);
-        goto done;
-    }
-    if ((rc = sqlite_store_get(r.store, "lead:L-1", &a)) != LEADROUTE_OK) {
-        store_failed("sqlite_store_get", rc, r.store);
-        goto done;
-    }
-    if (a.acknowledged_ms != T0 + 10 * MINUTE_MS) {
-        failed("L-1: acknowledged at the wrong time");
-        goto done;
-    }
-    printf("run 2: L-1 acknowledged by %s\n", a.rep_id);
-
-    /* 31 minutes after run 1: L-3 (hot, 30 min, not acknowledged) is overdue */
-    demo_now = T0 + 31 * MINUTE_MS;
-    leadroute_tick_stats stats = LEADROUTE_TICK_STATS_INIT;
-    if ((rc = leadroute_router_tick(r.router, demo_now, NULL, NULL, &stats)) != LEADROUTE_OK) {
-        lib_failed("leadroute_router_tick", rc);
-        goto done;
-    }
-    if (stats.due != 1 || stats.reassigned != 1) {
-        fprintf(stderr,
-                "sqlite_store_demo: tick: expected 1 due and 1 reassigned, got %" PRIu64 " and %" PRIu64 "\n",
-                stats.due, stats.reassigned);
-        goto done;
-    }
-    if ((rc = sqlite_store_get(r.store, "lead:L-3", &a)) != LEADROUTE_OK) {
-        store_failed("sqlite_store_get", rc, r.store);
-        goto done;
-    }
-    if (same(a.rep_id, "cy") || a.history_count != 1 || !same(a.history[0], "cy") || !same(a.previous, "cy") ||
-        a.hops != 1 || a.acknowledged_ms != 0 || a.deadline_ms != demo_now + 30 * MINUTE_MS) {
-        failed("L-3 after the tick: expected a new rep with history [cy], got %s after %s", show(a.rep_id),
-               show(a.history_count ? a.history[0] : NULL));
-        goto done;
-    }
-    tally_add(seen, a.rep_id, a.value); /* a reassignment counts for the new rep */
-    printf("tick: L-3 overdue, moved from %s to %s (history: %s)\n", a.history[0], a.rep_id, a.history[0]);
-
-    /* pending deadlines: only L-3's new one (L-1 is acknowledged) */
-    size_t pending = 0;
-    if ((rc = leadroute_router_list_due(r.router, INT64_MAX, count_pending, &pending)) != LEADROUTE_OK) {
-        lib_failed("leadroute_router_list_due", rc);
-        goto done;
-    }
-    if (pending != 1) {
-        failed("expected 1 pending deadline");
-        goto done;
-    }
-    status = 0;
-done:
-    run_close(&r);
-    return status;
-}
-
-/* The store's windows agree with what the demo saw assigned. */
-static int check_windows(sqlite_store *store, const tally *seen)
-{
-    uint64_t total = 0, n = 0;
-    double total_value = 0, v = 0;
-    int rc;
-    for (size_t i = 0; i < REP_COUNT; i++) {
-        if ((rc = sqlite_store_methods.window(store, rep_ids[i], NULL, T0, &n, &v)) != LEADROUTE_OK)
-            return store_failed("window", rc, store);
-        printf("window: %-3s %" PRIu64 " assignments, value %.0f\n", rep_ids[i], n, v);
-        if (n != seen->count[i] || !same_value(v, seen->value[i]))
-            return failed("window of %s disagrees with the assignments made", rep_ids[i]);
-        total += n;
-        total_value += v;
-    }
-    if ((rc = sqlite_store_methods.window(store, NULL, "sales", T0, &n, &v)) != LEADROUTE_OK)
-        return store_failed("window", rc, store);
-    printf("window: pool sales %" PRIu64 " assignments, value %.0f\n", n, v);
-    if (n != total || !same_value(v, total_value))
-        return failed("window of pool sales disagrees with its reps'");
-    /* nothing before T0, nothing after now */
-    if ((rc = sqlite_store_methods.window(store, NULL, "sales", demo_now + 1, &n, &v)) != LEADROUTE_OK)
-        return store_failed("window", rc, store);
-    if (n != 0)
-        return failed("window after the last assignment is not empty");
-    return 0;
-}
-
-/* Events of L-3: its route, then the tick's move. */
-static int check_events(sqlite_store *store)
-{
-    event_list by_id = { 0, "" }, by_key = { 0, "" };
-    size_t count = 0;
-    int rc;
-    if ((rc = sqlite_store_events(store, "L-3", collect_event, &by_id, &count)) != LEADROUTE_OK ||
-        (rc = sqlite_store_events(store, "lead:L-3", collect_event, &by_key, NULL)) != LEADROUTE_OK)
-        return store_failed("sqlite_store_events", rc, store);
-    printf("events of L-3: %s\n", by_id.kinds);
-    if (count != 2 || by_id.n != 2 || strcmp(by_id.kinds, "routed,reassigned") != 0 || by_key.n != 2)
-        return failed("events of L-3: expected routed,reassigned, got %s", by_id.kinds);
-    return 0;
-}
-
-/* A batch rolled back leaves nothing: no claim, no event, no rotation. */
-static int check_rollback(const char *path, tally *seen)
-{
-    run r;
-    leadroute_assignment a;
-    uint64_t before = 0, after = 0;
-    const char *rep = NULL;
-    char first_rep[32];
-    event_list events = { 0, "" };
-    int status = 1, rc;
-
-    if (run_open(&r, path) != 0 || pool_version(r.store, &before) != 0)
-        goto done;
-    if ((rc = sqlite_store_begin(r.store)) != LEADROUTE_OK) {
-        store_failed("sqlite_store_begin", rc, r.store);
-        goto done;
-    }
-    if (expect_assigned(&r, "L-7", "hot", 7000, NULL, NULL, &rep) != 0)
-        goto done;
-    snprintf(first_rep, sizeof first_rep, "%s", rep);
-    if (sqlite_store_get(r.store, "lead:L-7", &a) != LEADROUTE_OK) { /* visible inside the batch */
-        failed("L-7 is not visible inside its own batch");
-        goto done;
-    }
-    if ((rc = sqlite_store_rollback(r.store)) != LEADROUTE_OK) {
-        store_failed("sqlite_store_rollback", rc, r.store);
-        goto done;
-    }
-    if ((rc = sqlite_store_get(r.store, "lead:L-7", &a)) != LEADROUTE_ENOTFOUND ||
-        sqlite_store_events(r.store, "L-7", collect_event, &events, NULL) != LEADROUTE_OK || events.n != 0 ||
-        pool_version(r.store, &after) != 0 || after != before) {
-        failed("the rolled-back batch left something behind (L-7's claim, its event or the pool state)");
-        goto done;
-    }
-    /* the rotation did not move: L-7 goes to the same rep again */
-    if (expect_assigned(&r, "L-7", "hot", 7000, seen, first_rep, NULL) != 0)
-        goto done;
-    printf("rollback: L-7 -> %s undone; routed again -> %s\n", first_rep, first_rep);
-    status = 0;
-done:
-    run_close(&r);
-    return status;
-}
-
-/* Two handles on one file: each sees the other's commits, and a commit
- * based on what one read before the other wrote conflicts. */
-static int check_two_handles(const char *path, tally *seen)
-{
-    run r;
-    sqlite_store *other = NULL;
-    leadroute_assignment a, stale_a;
-    uint64_t version = 0;
-    char err[512], owner[64] = "";
-    const char *rep = NULL;
-    int status = 1, rc;
-
-    if (run_open(&r, path) != 0)
-        goto done;
-    if ((rc = sqlite_store_open(&other, path, err, sizeof err)) != LEADROUTE_OK) {
-        fprintf(stderr, "sqlite_store_demo: %s\n", err);
-        goto done;
-    }
-    /* the other handle reads the pool state, then this one routes a lead */
-    if (pool_version(other, &version) != 0)
-        goto done;
-    if (expect_assigned(&r, "L-8", "cold", 8000, seen, NULL, &rep) != 0)
-        goto done;
-    if ((rc = sqlite_store_get(other, "lead:L-8", &a)) != LEADROUTE_OK || !same(a.rep_id, rep)) {
-        failed("the other handle does not see L-8 with %s", show(rep));
-        goto done;
-    }
-    printf("two handles: L-8 -> %s, seen by the other handle\n", rep);
-
-    /* a commit from the other handle with the version it read: stale */
-    memset(&stale_a, 0, sizeof stale_a);
-    stale_a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    stale_a.key = "lead:L-9";
-    stale_a.lead_id = "L-9";
-    stale_a.rep_id = "cy";
-    stale_a.pool_id = "sales";
-    stale_a.at_ms = demo_now;
-    leadroute_commit stale = { LEADROUTE_COMMIT_VERSION, &stale_a, "sales", version, "x", 1, 0, NULL };
-    rc = sqlite_store_methods.commit(other, &stale, owner, sizeof owner);
-    if (rc != LEADROUTE_ECONFLICT) {
-        failed("a stale commit should conflict, got %s", leadroute_strerror(rc));
-        goto done;
-    }
-    if (sqlite_store_get(r.store, "lead:L-9", &a) != LEADROUTE_ENOTFOUND) {
-        failed("the conflicting commit claimed L-9");
-        goto done;
-    }
-    printf("two handles: stale commit -> %s (%s)\n", leadroute_strerror(rc), sqlite_store_errmsg(other));
-
-    /* with the current version, a key someone holds: EEXISTS names the holder */
-    if (pool_version(other, &version) != 0)
-        goto done;
-    stale_a.key = "lead:L-8";
-    stale.expected_version = version;
-    rc = sqlite_store_methods.commit(other, &stale, owner, sizeof owner);
-    if (rc != LEADROUTE_EEXISTS || !same(owner, rep)) {
-        failed("a commit on a held key should say EEXISTS and name %s, got %s", show(rep), owner);
-        goto done;
-    }
-    uint64_t unchanged = 0;
-    if (pool_version(r.store, &unchanged) != 0 || unchanged != version) {
-        failed("the refused commit changed the pool state");
-        goto done;
-    }
-    printf("two handles: commit on held key -> %s, held by %s\n", leadroute_strerror(rc), owner);
-    status = 0;
-done:
-    sqlite_store_close(other);
-    run_close(&r);
-    return status;
-}
+static const store_check_ops sqlite_check_ops = {
+    "sqlite_store_demo", &sqlite_store_methods, check_open, check_close, check_begin, check_commit,
+    check_rollback, check_errmsg, check_get, check_record, check_events, NULL,
+};
 
 static void remove_database(const char *dir)
 {
@@ -599,10 +128,8 @@ int main(int argc, char **argv)
 {
     char temp_dir[4096], path[4096];
     const char *dir;
-    int made_dir = 0, status = 1;
-    tally seen;
+    int made_dir = 0, status;
 
-    memset(&seen, 0, sizeof seen);
     if (argc > 2) {
         fprintf(stderr, "usage: sqlite_store_demo [DIRECTORY]\n");
         return 2;
@@ -626,32 +153,7 @@ int main(int argc, char **argv)
     remove_database(dir); /* a database left by an earlier run would change every answer */
     printf("database: %s\n", path);
 
-    if (run_one(path, &seen) == 0 && run_two(path, &seen) == 0) {
-        sqlite_store *store = NULL;
-        char err[512];
-        int rc = sqlite_store_open(&store, path, err, sizeof err);
-        if (rc != LEADROUTE_OK)
-            fprintf(stderr, "sqlite_store_demo: %s\n", err);
-        else if (check_windows(store, &seen) == 0 && check_events(store) == 0)
-            status = 0;
-        sqlite_store_close(store);
-    }
-    if (status == 0)
-        status = check_rollback(path, &seen);
-    if (status == 0)
-        status = check_two_handles(path, &seen);
-    if (status == 0) {
-        /* the windows still agree after the rollback and the two handles */
-        sqlite_store *store = NULL;
-        char err[512];
-        if (sqlite_store_open(&store, path, err, sizeof err) != LEADROUTE_OK) {
-            fprintf(stderr, "sqlite_store_demo: %s\n", err);
-            status = 1;
-        } else {
-            status = check_windows(store, &seen);
-        }
-        sqlite_store_close(store);
-    }
+    status = store_check_run_all(&sqlite_check_ops, path);
 
     if (made_dir) {
         remove_database(dir);

@@ -8,9 +8,12 @@
  *   route.c     route, tick, ack (routing with a persistent state)
  *   simulate.c  simulate (what-if routing on a copy of the state)
  *   explain.c   explain (the recorded history of a lead)
+ *   state.c     the state behind --state: a SQLite file or a PostgreSQL
+ *               database, one interface for both
  *
  * Uses only the public API (<leadroute/leadroute.h>) and the example host
- * store of ../sqlite_store.h.
+ * stores of ../sqlite_store.h and, built with LEADROUTE_CLI_WITH_PG,
+ * ../pg_store.h.
  * SPDX-License-Identifier: MIT
  */
 #ifndef LEADROUTE_CLI_H
@@ -21,8 +24,6 @@
 #include <stdio.h>
 
 #include <leadroute/leadroute.h>
-
-#include "../sqlite_store.h"
 
 #if defined(__GNUC__)
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -68,7 +69,7 @@ typedef struct cli_args {
     double seconds;
     const char *table, *reps, *dedupe_field;
     int explain;
-    const char *state;  /* --state FILE, else CLI_DEFAULT_STATE */
+    const char *state;  /* --state FILE or PostgreSQL connection string, else CLI_DEFAULT_STATE */
     int no_state;       /* --no-state: keep state in memory for the run */
     const char *leads;  /* --leads */
     const char *html;   /* --html FILE */
@@ -182,22 +183,76 @@ void progress_end(progress *p);
 
 /* ---- state ----------------------------------------------------------------- */
 
-/* Open the state database of the arguments (NULL with --no-state). Returns
- * 0, or the exit status after a one-line message. */
-int cli_open_state(const char *command, const cli_args *a, sqlite_store **out);
+/* The routing state: a SQLite file, or a PostgreSQL database when --state is
+ * a connection string (state.c). */
+typedef struct cli_state cli_state;
 
-/* A router on `table` and `roster` for `a`: the dedupe field, the store (if
- * any), with --now a fixed clock (reading a->now_ms, so `a` must outlive the
- * router). NULL after reporting. */
+/* How a command opens the state. */
+enum {
+    CLI_STATE_CREATE,   /* route: created if missing */
+    CLI_STATE_EXISTING, /* tick, ack, explain: what route left; missing is an error */
+    CLI_STATE_SNAPSHOT  /* simulate: never written (SQLite: an in-memory copy; PostgreSQL:
+                         * the live database, read through a fork of the router) */
+};
+
+/* Is this --state value a PostgreSQL connection string: a postgresql:// or
+ * postgres:// URI, or libpq's key=value form (it starts with "keyword=")? */
+int cli_state_is_postgresql(const char *spec);
+/* For tick and ack before anything is read: a missing SQLite file is a usage
+ * error (a database is asked when it is opened). 0 or the exit status. */
+int cli_state_check_exists(const char *command, const cli_args *a);
+/* Open the state of the arguments in `mode` (*out NULL with --no-state,
+ * except for a snapshot: an empty one). 0, or the exit status after a
+ * one-line message. */
+int cli_open_state(const char *command, const cli_args *a, int mode, cli_state **out);
+void cli_state_close(cli_state *state);
+/* The state for messages: the file, or the database (no credentials). */
+const char *cli_state_name(const cli_state *state);
+/* 1 when the state is the live database that routing must only read (route
+ * through leadroute_router_fork()); its writing methods refuse. */
+int cli_state_read_through(const cli_state *state);
+/* Make the state the router's store. A library code. */
+int cli_state_attach(cli_state *state, leadroute_router *router);
+
+/* Batches: one transaction that the store's calls join. Library codes. */
+int cli_state_begin(cli_state *state);
+int cli_state_commit(cli_state *state);
+int cli_state_rollback(cli_state *state);
+/* Why the last call failed ("" if it did not). */
+const char *cli_state_errmsg(const cli_state *state);
+
+/* The current assignment of a claimed key; strings valid until the next call. */
+int cli_state_get(cli_state *state, const char *key, leadroute_assignment *out);
+int cli_state_open_count(cli_state *state, const char *rep_id, uint32_t *count);
+int cli_state_list_due(cli_state *state, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a),
+                       void *ctx);
+
+/* One recorded event of a lead, for explain. */
+typedef struct cli_state_event {
+    int64_t at_ms;
+    const char *kind;   /* "assigned", "existing", "reassigned", "escalated", "acknowledged", ... */
+    const char *key;    /* dedupe key, without "lead:" */
+    const char *lead_id;
+    const char *detail; /* JSON text */
+} cli_state_event;
+
+int cli_state_record(cli_state *state, const cli_state_event *event);
+/* `each` for the events of a lead id or key, oldest first. */
+int cli_state_events(cli_state *state, const char *lead, int (*each)(void *ctx, const cli_state_event *event),
+                     void *ctx, size_t *count);
+
+/* A router on `table` and `roster` for `a`: the dedupe field, the state's
+ * store (if any), with --now a fixed clock (reading a->now_ms, so `a` must
+ * outlive the router). NULL after reporting. */
 leadroute_router *cli_open_router(const cli_args *a, leadroute_table *table, leadroute_roster *roster,
-                                  sqlite_store *store);
+                                  cli_state *state);
 
 /* What a routing command opens; cli_session_close() frees whatever is set. */
 typedef struct cli_session {
     leadroute_table *table;
     leadroute_roster *roster;
     leadroute_leads *leads;
-    sqlite_store *store;
+    cli_state *state;
     leadroute_router *router;
     leadroute_decision *decision;
 } cli_session;

@@ -165,7 +165,9 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
             if (rc < 0)
                 return EXIT_TROUBLE;
             if (!a->state[0] || cli_is_stdin(a->state))
-                return cli_usage_error(command, "%s", "--state needs a file name (not '-': it is written)");
+                return cli_usage_error(command, "%s",
+                                       "--state needs a file name or a PostgreSQL connection string "
+                                       "(not '-': it is written)");
             continue;
         }
         if ((options & OPT_STATE) && (rc = option_value(command, "--now", argc, argv, &i, &value)) != 0) {
@@ -475,22 +477,6 @@ double cli_monotonic_seconds(void)
 
 /* ---- state and router -------------------------------------------------------- */
 
-int cli_open_state(const char *command, const cli_args *a, sqlite_store **out)
-{
-    char err[1024];
-    *out = NULL;
-    if (a->no_state)
-        return 0;
-    int rc = sqlite_store_open(out, a->state, err, sizeof err);
-    if (rc == LEADROUTE_OK)
-        return 0;
-    if (rc == LEADROUTE_ENOMEM)
-        fprintf(stderr, "leadroute %s: out of memory opening %s\n", command, a->state);
-    else
-        fprintf(stderr, "leadroute %s: %s\n", command, err);
-    return EXIT_TROUBLE;
-}
-
 /* --now: the router reads this clock instead of the system's. */
 static int64_t fixed_clock(void *user_data)
 {
@@ -498,14 +484,14 @@ static int64_t fixed_clock(void *user_data)
 }
 
 leadroute_router *cli_open_router(const cli_args *a, leadroute_table *table, leadroute_roster *roster,
-                                  sqlite_store *store)
+                                  cli_state *state)
 {
     leadroute_router_options options = LEADROUTE_ROUTER_OPTIONS_INIT;
     leadroute_clock clock = { LEADROUTE_CLOCK_VERSION, fixed_clock };
     leadroute_router *router = NULL;
     options.dedupe_field = a->dedupe_field;
     if (leadroute_router_new(&router, table, roster, &options) != LEADROUTE_OK ||
-        (store && leadroute_router_set_store(router, &sqlite_store_methods, store) != LEADROUTE_OK) ||
+        (state && cli_state_attach(state, router) != LEADROUTE_OK) ||
         (a->has_now && leadroute_router_set_clock(router, &clock, (void *)&a->now_ms) != LEADROUTE_OK)) {
         cli_report_library_error();
         leadroute_router_free(router);
@@ -519,7 +505,7 @@ void cli_session_close(cli_session *s)
     /* the router first: it holds references to the table and roster and calls the store */
     leadroute_decision_free(s->decision);
     leadroute_router_free(s->router);
-    sqlite_store_close(s->store);
+    cli_state_close(s->state);
     leadroute_leads_free(s->leads);
     leadroute_roster_unref(s->roster);
     leadroute_table_unref(s->table);

@@ -16,7 +16,9 @@ static const char USAGE_EXPLAIN[] =
     "walked, every rep considered and why each one was skipped), each move of\n"
     "a tick and each acknowledgement.\n"
     "\n"
-    "  --state FILE     the state database (default " CLI_DEFAULT_STATE ")\n"
+    "  --state FILE|DATABASE\n"
+    "                   the state: a SQLite file (default " CLI_DEFAULT_STATE ")\n"
+    "                   or a PostgreSQL connection string, as for route\n"
     "  --format FORMAT  text (default), or jsonl: one object per event,\n"
     "                   {\"at\", \"event\", \"key\", \"lead\", \"detail\"}\n"
     "\n"
@@ -142,7 +144,7 @@ typedef struct listing {
     size_t shown;
 } listing;
 
-static int show_event(void *ctx, const sqlite_store_event *e)
+static int show_event(void *ctx, const cli_state_event *e)
 {
     listing *l = ctx;
     char when[40];
@@ -202,38 +204,29 @@ int cmd_explain(int argc, char **argv)
         return cli_usage_error("explain", "%s", "explain reads a state database: --no-state and --now do not apply");
     }
 
-    /* explain never creates a missing file */
-    char err[1024];
-    sqlite_store *store = NULL;
-    FILE *probe = fopen(a.state, "rb");
-    if (!probe) {
-        fprintf(stderr, "leadroute explain: no state database '%s' (route some leads first, or give --state FILE)\n",
-                a.state);
+    /* explain never creates a missing file, nor tables in a database */
+    cli_state *store = NULL;
+    int status = cli_open_state("explain", &a, CLI_STATE_EXISTING, &store);
+    if (status != EXIT_CLEAN) {
         cli_args_free(&a);
-        return EXIT_TROUBLE;
+        return status;
     }
-    fclose(probe);
-    if (sqlite_store_open(&store, a.state, err, sizeof err) != LEADROUTE_OK) {
-        fprintf(stderr, "leadroute explain: %s\n", err);
-        cli_args_free(&a);
-        return EXIT_TROUBLE;
-    }
-    int status = EXIT_CLEAN;
     for (int i = 0; i < a.nkeys; i++) {
         listing l = { a.format, a.keys[i], 0 };
         if (i > 0 && a.format != FORMAT_JSONL)
             fputc('\n', stdout);
-        if (sqlite_store_events(store, a.keys[i], show_event, &l, NULL) != LEADROUTE_OK) {
-            fprintf(stderr, "leadroute explain: %s\n", sqlite_store_errmsg(store));
+        if (cli_state_events(store, a.keys[i], show_event, &l, NULL) != LEADROUTE_OK) {
+            fprintf(stderr, "leadroute explain: %s\n", cli_state_errmsg(store));
             status = EXIT_TROUBLE;
             break;
         }
         if (l.shown == 0) {
-            fprintf(stderr, "leadroute explain: no recorded decision for '%s' in %s\n", a.keys[i], a.state);
+            fprintf(stderr, "leadroute explain: no recorded decision for '%s' in %s\n", a.keys[i],
+                    cli_state_name(store));
             status = EXIT_FINDINGS;
         }
     }
-    sqlite_store_close(store);
+    cli_state_close(store);
     cli_args_free(&a);
     return cli_finish_output(status);
 }

@@ -3,8 +3,9 @@
  *
  * Uses only the public API (<leadroute/leadroute.h>), so it doubles as an
  * example of loading a table, reading leads, evaluating and routing them;
- * ../sqlite_store.c is the host store that keeps the routing state from
- * one run to the next.
+ * ../sqlite_store.c (or, when --state is a connection string,
+ * ../pg_store.c) is the host store that keeps the routing state from one
+ * run to the next.
  * SPDX-License-Identifier: MIT
  */
 #include "cli.h"
@@ -22,7 +23,8 @@ static const char USAGE[] =
     "  eval TABLE LEADS.csv      evaluate every lead against the table\n"
     "  route --table TABLE --reps REPS.csv LEADS.csv\n"
     "                            assign every lead to a rep; the state persists\n"
-    "                            in " CLI_DEFAULT_STATE " (or --state FILE)\n"
+    "                            in " CLI_DEFAULT_STATE " (or --state FILE, or\n"
+    "                            --state postgresql://... for PostgreSQL)\n"
     "  tick --table TABLE --reps REPS.csv\n"
     "                            move the leads whose follow-up deadline passed\n"
     "  ack --table TABLE --reps REPS.csv KEY...\n"

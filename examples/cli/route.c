@@ -1,6 +1,6 @@
 /*
  * route, tick and ack: routing with a state that persists from one run to
- * the next in a SQLite database (../sqlite_store.c).
+ * the next in a SQLite file or a PostgreSQL database (state.c).
  *
  * Leads are routed in batches, one database transaction each. A batch's
  * rows are printed only once it is committed, so what the tool printed is
@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char USAGE_ROUTE[] =
     "usage: leadroute route --table TABLE --reps REPS.csv LEADS.csv [--explain]\n"
@@ -29,9 +28,10 @@ static const char USAGE_ROUTE[] =
     "owner, pool, queue, status, sla_minutes and tags drive the router), walk the\n"
     "pools of REPS.csv, pick a rep with each pool's strategy and claim the lead\n"
     "(docs/router.md). The routing state (claims, rotation, open leads, follow-up\n"
-    "deadlines, the decision of every lead) lives in a SQLite database, so a\n"
-    "second run continues the rotation and reports leads it has seen as\n"
-    "existing. One record per lead on stdout (CSV by default, or JSON lines):\n"
+    "deadlines, the decision of every lead) lives in a SQLite file or a\n"
+    "PostgreSQL database, so a second run continues the rotation and reports\n"
+    "leads it has seen as existing. One record per lead on stdout (CSV by\n"
+    "default, or JSON lines):\n"
     "  id,status,rep,pool,rule,reason\n"
     "status is assigned, existing, queued, unassigned or unrouted; reason says\n"
     "why in one sentence.\n"
@@ -46,6 +46,12 @@ static const char USAGE_ROUTE[] =
     "                        in the working directory; created if missing).\n"
     "                        'leadroute tick', 'ack', 'explain' and 'simulate'\n"
     "                        read the same FILE\n"
+    "  --state DATABASE      a PostgreSQL database instead: a connection string,\n"
+    "                        postgresql://USER@HOST:PORT/DB (or postgres://) or\n"
+    "                        libpq's 'host=... dbname=...' (it starts with a\n"
+    "                        keyword and '='); tables leadroute_* are created if\n"
+    "                        missing. Several processes may route into one\n"
+    "                        database at once (docs/postgresql.md)\n"
     "  --no-state            keep the state in memory for this run only\n"
     "  --now TIME            the router's clock: ISO 8601 UTC such as\n"
     "                        2026-11-24T09:30:00Z, or milliseconds since the epoch\n"
@@ -61,8 +67,10 @@ static const char USAGE_ROUTE[] =
     "Rows of LEADS.csv that cannot be read are reported on stderr and skipped. A\n"
     "lead that cannot be routed (a bad value, no dedupe key, a pool the roster\n"
     "lacks) gets a record with status unrouted and is reported on stderr too.\n"
-    "If the database fails, the open batch is rolled back, its leads are not\n"
-    "printed, and the tool stops: running it again carries on from there.\n"
+    "If the database fails, the open batch is rolled back and its leads are\n"
+    "routed again (up to 3 times: with a shared database a batch may lose a\n"
+    "deadlock to another process's); if it keeps failing its leads are not\n"
+    "printed and the tool stops: running it again carries on from there.\n"
     "\n"
     "exit status: 0 all leads routed, 1 some unrouted or skipped, 2 bad usage, a\n"
     "file could not be read, or the state could not be written\n";
@@ -84,8 +92,8 @@ static const char USAGE_TICK[] =
     "moved it first). Ticking twice at the same TIME moves nothing new.\n"
     "\n"
     "  --table TABLE, --reps REPS.csv   as for route\n"
-    "  --state FILE          the state database of 'leadroute route' (default\n"
-    "                        " CLI_DEFAULT_STATE ")\n"
+    "  --state FILE|DATABASE the state of 'leadroute route': a SQLite file (default\n"
+    "                        " CLI_DEFAULT_STATE ") or a PostgreSQL connection string\n"
     "  --now TIME            ISO 8601 UTC or milliseconds since the epoch\n"
     "                        (default: the system clock)\n"
     "  --leads LEADS.csv     the leads, found by dedupe key, so that the pools'\n"
@@ -108,6 +116,8 @@ static const char USAGE_ACK[] =
     "  key,status,rep\n"
     "status is acknowledged, already acknowledged (the first time stands) or\n"
     "not claimed (also reported on stderr).\n"
+    "\n"
+    "  --state FILE|DATABASE, --table, --reps, --format   as for tick\n"
     "\n"
     "exit status: 0 all acknowledged, 1 some keys not claimed, 2 bad usage, or a\n"
     "file could not be read or written\n";
@@ -137,21 +147,12 @@ static int open_table_and_roster(const char *command, const cli_args *a, leadrou
     return -1;
 }
 
-/* tick and ack work on what route left: a missing state file is a mistake. */
-static int need_existing_state(const char *command, const cli_args *a)
-{
-    if (access(a->state, F_OK) != 0)
-        return cli_usage_error(command, "no state database '%s' (route some leads first, or give --state FILE)",
-                               a->state);
-    return 0;
-}
-
 /* A store failure: the message, the batch rolled back. */
-static void report_store_failure(const char *command, sqlite_store *store, const char *what)
+static void report_store_failure(const char *command, cli_state *store, const char *what)
 {
-    const char *why = sqlite_store_errmsg(store);
+    const char *why = cli_state_errmsg(store);
     fprintf(stderr, "leadroute %s: %s: %s\n", command, what, why && *why ? why : leadroute_error_last()->message);
-    sqlite_store_rollback(store);
+    cli_state_rollback(store);
 }
 
 /* A text buffer for rows held back until their batch is committed. */
@@ -199,6 +200,24 @@ static void hold_end(held_rows *h)
     free(h->text);
     h->f = NULL;
     h->text = NULL;
+}
+
+/* A batch that failed is routed again, a few times: with a shared database
+ * it may have lost a deadlock to another process's batch, or the connection
+ * (pg_store reconnects on the next call). Its leads were rolled back with it
+ * and their rows not printed. 1 when the caller should start the batch again. */
+enum { BATCH_TRIES = 3 };
+
+static int retry_batch(cli_state *store, const char *what, size_t routed, int *tries, held_rows *held)
+{
+    if (*tries >= BATCH_TRIES)
+        return 0;
+    (*tries)++;
+    fprintf(stderr, "leadroute route: %s (%s); the batch (%zu lead%s) was rolled back, routing it again\n", what,
+            cli_state_errmsg(store), routed, cli_plural(routed));
+    cli_state_rollback(store);
+    hold_drop(held);
+    return 1;
 }
 
 /* ---- route ------------------------------------------------------------------- */
@@ -294,11 +313,11 @@ int cmd_route(int argc, char **argv)
     }
 
     /* The router holds its own references; one decision serves every lead. */
-    sqlite_store *store = NULL;
+    cli_state *store = NULL;
     leadroute_router *router = NULL;
     leadroute_decision *decision = NULL;
     held_rows held = { NULL, NULL, 0 };
-    int status = cli_open_state("route", &a, &store);
+    int status = cli_open_state("route", &a, CLI_STATE_CREATE, &store);
     if (status == EXIT_CLEAN && !(router = cli_open_router(&a, table, roster, store)))
         status = EXIT_TROUBLE;
     if (status == EXIT_CLEAN && leadroute_decision_new(&decision, NULL) != LEADROUTE_OK) {
@@ -322,18 +341,28 @@ int cmd_route(int argc, char **argv)
         w.out = held.f;
     }
     progress_begin(&bar, a.progress, n, "leads");
-    int in_batch = 0;
-    for (size_t i = 0; i < n; i++) {
+    int in_batch = 0, batch_tries = 0;
+    size_t batch_start = 0, trouble_at_start = trouble;
+    for (size_t i = 0; i < n;) {
         if (store && !in_batch) {
-            if (sqlite_store_begin(store) != LEADROUTE_OK) {
+            if (cli_state_begin(store) != LEADROUTE_OK) {
                 report_store_failure("route", store, "cannot start a transaction");
                 status = EXIT_TROUBLE;
                 break;
             }
             in_batch = 1;
+            batch_start = i;
+            trouble_at_start = trouble;
         }
         const leadroute_lead *lead = leadroute_leads_get(leads, i);
         rc = leadroute_route(router, lead, flags, decision);
+        if (store && rc == LEADROUTE_ECALLBACK &&
+            retry_batch(store, "the state could not be written", i - batch_start, &batch_tries, &held)) {
+            in_batch = 0;
+            i = batch_start;
+            trouble = trouble_at_start;
+            continue;
+        }
         if (rc == LEADROUTE_ECALLBACK || rc == LEADROUTE_ENOMEM) {
             /* the database (or memory) failed: this batch is not kept */
             if (store)
@@ -357,7 +386,7 @@ int cmd_route(int argc, char **argv)
             decision_detail(decision, &text, &text_cap, &json, &json_cap, &detail, &detail_size) != 0) {
             fprintf(stderr, "leadroute route: out of memory explaining lead %s\n", lead->id);
             if (store)
-                sqlite_store_rollback(store);
+                cli_state_rollback(store);
             hold_drop(&held);
             in_batch = 0;
             status = EXIT_TROUBLE;
@@ -366,10 +395,17 @@ int cmd_route(int argc, char **argv)
         if (store) {
             char keybuf[1024];
             const char *key = lead_key(lead, a.dedupe_field, keybuf, sizeof keybuf);
-            sqlite_store_event ev = { a.has_now ? a.now_ms : cli_system_now_ms(),
-                                      leadroute_route_status_name(route_status), key ? key : lead->id, lead->id,
-                                      detail };
-            if (sqlite_store_record(store, &ev) != LEADROUTE_OK) {
+            cli_state_event ev = { a.has_now ? a.now_ms : cli_system_now_ms(),
+                                   leadroute_route_status_name(route_status), key ? key : lead->id, lead->id,
+                                   detail };
+            if (cli_state_record(store, &ev) != LEADROUTE_OK) {
+                if (retry_batch(store, "the decision could not be recorded", i - batch_start, &batch_tries,
+                                &held)) {
+                    in_batch = 0;
+                    i = batch_start;
+                    trouble = trouble_at_start;
+                    continue;
+                }
                 report_store_failure("route", store, "the decision could not be recorded");
                 hold_drop(&held);
                 in_batch = 0;
@@ -387,7 +423,14 @@ int cmd_route(int argc, char **argv)
         records_row(&w, row);
         int batch_end = (i + 1) % a.batch == 0 || i + 1 == n;
         if (in_batch && batch_end) {
-            if (sqlite_store_commit(store) != LEADROUTE_OK) {
+            if (cli_state_commit(store) != LEADROUTE_OK) {
+                if (retry_batch(store, "the batch could not be committed", i + 1 - batch_start, &batch_tries,
+                                &held)) {
+                    in_batch = 0;
+                    i = batch_start;
+                    trouble = trouble_at_start;
+                    continue;
+                }
                 report_store_failure("route", store, "the batch could not be committed");
                 hold_drop(&held);
                 in_batch = 0;
@@ -401,11 +444,14 @@ int cmd_route(int argc, char **argv)
             status = EXIT_TROUBLE;
             break;
         }
+        if (batch_end)
+            batch_tries = 0;
         progress_update(&bar, i + 1);
+        i++;
     }
     progress_end(&bar);
     if (in_batch) /* only after an error above */
-        sqlite_store_rollback(store);
+        cli_state_rollback(store);
 
     free(json);
     free(text);
@@ -498,7 +544,7 @@ typedef struct due_lead {
 } due_lead;
 
 typedef struct tick_run {
-    sqlite_store *store;
+    cli_state *store;
     due_lead *due;
     size_t ndue, cap;
     record_writer rows;  /* shown once the transaction is committed */
@@ -543,7 +589,7 @@ static int record_move(void *user_data, const leadroute_assignment *a)
     /* the store recorded the committed assignment, escalation flag included */
     leadroute_assignment rec;
     int escalated = a->escalated;
-    if (sqlite_store_get(t->store, a->key, &rec) == LEADROUTE_OK)
+    if (cli_state_get(t->store, a->key, &rec) == LEADROUTE_OK)
         escalated |= rec.escalated;
 
     char when[40] = "its deadline", reason[512];
@@ -577,8 +623,8 @@ static int record_move(void *user_data, const leadroute_assignment *a)
     }
     if (size && detail[size - 1] == '\n')
         detail[size - 1] = '\0';
-    sqlite_store_event ev = { a->at_ms, action, cli_plain_key(a->key), a->lead_id, detail };
-    int rc = sqlite_store_record(t->store, &ev);
+    cli_state_event ev = { a->at_ms, action, cli_plain_key(a->key), a->lead_id, detail };
+    int rc = cli_state_record(t->store, &ev);
     free(detail);
     if (rc != LEADROUTE_OK)
         t->failed = 1;
@@ -592,7 +638,7 @@ int cmd_tick(int argc, char **argv)
     leadroute_table *table = NULL;
     leadroute_roster *roster = NULL;
     leadroute_leads *leads = NULL;
-    sqlite_store *store = NULL;
+    cli_state *store = NULL;
     int rc = cli_parse_args("tick", argc, argv, OPT_ROUTE | OPT_STATE | OPT_LEADS | OPT_FORMAT,
                             1u << FORMAT_CSV | 1u << FORMAT_JSONL, &a);
     if (rc)
@@ -603,12 +649,12 @@ int cmd_tick(int argc, char **argv)
         return cli_usage_error("tick", "unexpected argument '%s'", a.files[0]);
     if (a.no_state)
         return cli_usage_error("tick", "%s", "--no-state: tick moves the leads of a state database");
-    if ((rc = need_existing_state("tick", &a)) != 0)
+    if ((rc = cli_state_check_exists("tick", &a)) != 0)
         return rc;
     if ((rc = open_table_and_roster("tick", &a, &table, &roster)) >= 0)
         return rc;
 
-    int status = cli_open_state("tick", &a, &store);
+    int status = cli_open_state("tick", &a, CLI_STATE_EXISTING, &store);
     lead_index index = { NULL, 0 };
     held_rows held = { NULL, NULL, 0 };
     tick_run run;
@@ -632,13 +678,13 @@ int cmd_tick(int argc, char **argv)
         records_begin(&run.rows, stdout, a.format, columns, sizeof columns / sizeof *columns);
         run.rows.out = held.f;
     }
-    if (status == EXIT_CLEAN && sqlite_store_begin(store) != LEADROUTE_OK) {
+    if (status == EXIT_CLEAN && cli_state_begin(store) != LEADROUTE_OK) {
         report_store_failure("tick", store, "cannot start a transaction");
         status = EXIT_TROUBLE;
     }
     if (status == EXIT_CLEAN) {
         /* what is due now, before the tick moves it (for the reason column) */
-        rc = sqlite_store_methods.list_due(store, run.now_ms, remember_due, &run);
+        rc = cli_state_list_due(store, run.now_ms, remember_due, &run);
         if (rc == LEADROUTE_OK && run.ndue)
             qsort(run.due, run.ndue, sizeof *run.due, compare_due_key);
         if (rc != LEADROUTE_OK) {
@@ -660,7 +706,7 @@ int cmd_tick(int argc, char **argv)
                 cli_report_library_error();
             report_store_failure("tick", store, "no lead moved");
             status = EXIT_TROUBLE;
-        } else if (sqlite_store_commit(store) != LEADROUTE_OK) {
+        } else if (cli_state_commit(store) != LEADROUTE_OK) {
             report_store_failure("tick", store, "the moves could not be committed, so no lead moved");
             status = EXIT_TROUBLE;
         } else if (hold_release(&held) != 0) {
@@ -672,7 +718,7 @@ int cmd_tick(int argc, char **argv)
                     (unsigned long long)stats.raced);
         }
     } else if (store) {
-        sqlite_store_rollback(store);
+        cli_state_rollback(store);
     }
     hold_end(&held);
     cli_session session = { table, roster, leads, store, router, NULL };
@@ -686,8 +732,8 @@ int cmd_tick(int argc, char **argv)
 
 /* ---- ack --------------------------------------------------------------------- */
 
-/* sqlite_store_events callback: the key of the lead's latest event. */
-static int latest_key(void *ctx, const sqlite_store_event *e)
+/* cli_state_events callback: the key of the lead's latest event. */
+static int latest_key(void *ctx, const cli_state_event *e)
 {
     char **key = ctx;
     if (!e->key)
@@ -705,7 +751,7 @@ static int latest_key(void *ctx, const sqlite_store_event *e)
  * the router trims it; when that is not claimed but a lead of that id was
  * routed (under another dedupe key, e.g. its email), that lead's key. NULL
  * when out of memory. */
-static char *claim_key(sqlite_store *store, const char *arg)
+static char *claim_key(cli_state *store, const char *arg)
 {
     size_t len;
     const char *key = trimmed(arg, &len);
@@ -714,9 +760,9 @@ static char *claim_key(sqlite_store *store, const char *arg)
     if (!stored)
         return NULL;
     snprintf(stored, len + 6, "lead:%.*s", (int)len, key);
-    if (sqlite_store_get(store, stored, &rec) == LEADROUTE_OK)
+    if (cli_state_get(store, stored, &rec) == LEADROUTE_OK)
         return stored;
-    if (sqlite_store_events(store, stored + 5, latest_key, &found, NULL) == LEADROUTE_OK && found &&
+    if (cli_state_events(store, stored + 5, latest_key, &found, NULL) == LEADROUTE_OK && found &&
         strcmp(found, stored + 5) != 0) {
         char *other = malloc(strlen(found) + 6);
         if (other) {
@@ -735,7 +781,7 @@ int cmd_ack(int argc, char **argv)
     cli_args a;
     leadroute_table *table = NULL;
     leadroute_roster *roster = NULL;
-    sqlite_store *store = NULL;
+    cli_state *store = NULL;
     int rc = cli_parse_args("ack", argc, argv, OPT_ROUTE | OPT_STATE | OPT_KEYS | OPT_FORMAT,
                             1u << FORMAT_CSV | 1u << FORMAT_JSONL, &a);
     if (rc || a.help) {
@@ -746,7 +792,7 @@ int cmd_ack(int argc, char **argv)
         rc = cli_usage_error("ack", "%s", "expected one or more KEYs");
     else if (a.no_state)
         rc = cli_usage_error("ack", "%s", "--no-state: ack records into a state database");
-    else if ((rc = need_existing_state("ack", &a)) == 0 && (rc = open_table_and_roster("ack", &a, &table, &roster)) < 0)
+    else if ((rc = cli_state_check_exists("ack", &a)) == 0 && (rc = open_table_and_roster("ack", &a, &table, &roster)) < 0)
         rc = 0;
     if (rc) {
         cli_args_free(&a);
@@ -757,10 +803,10 @@ int cmd_ack(int argc, char **argv)
     leadroute_router *router = NULL;
     record_writer w;
     int64_t now = a.has_now ? a.now_ms : cli_system_now_ms();
-    int status = cli_open_state("ack", &a, &store);
+    int status = cli_open_state("ack", &a, CLI_STATE_EXISTING, &store);
     if (status == EXIT_CLEAN && (!(router = cli_open_router(&a, table, roster, store)) || hold_begin(&held) != 0))
         status = EXIT_TROUBLE;
-    if (status == EXIT_CLEAN && sqlite_store_begin(store) != LEADROUTE_OK) {
+    if (status == EXIT_CLEAN && cli_state_begin(store) != LEADROUTE_OK) {
         report_store_failure("ack", store, "cannot start a transaction");
         status = EXIT_TROUBLE;
     }
@@ -777,7 +823,7 @@ int cmd_ack(int argc, char **argv)
         }
         leadroute_assignment rec;
         const char *outcome = NULL;
-        if (sqlite_store_get(store, stored, &rec) == LEADROUTE_OK && rec.acknowledged_ms != 0) {
+        if (cli_state_get(store, stored, &rec) == LEADROUTE_OK && rec.acknowledged_ms != 0) {
             outcome = "already acknowledged";
         } else if ((rc = leadroute_router_acknowledge(router, stored + 5)) == LEADROUTE_OK) {
             outcome = "acknowledged";
@@ -793,14 +839,14 @@ int cmd_ack(int argc, char **argv)
             status = EXIT_TROUBLE;
         }
         if (outcome) {
-            int held_by = sqlite_store_get(store, stored, &rec) == LEADROUTE_OK;
+            int held_by = cli_state_get(store, stored, &rec) == LEADROUTE_OK;
             cell row[] = { cell_text(stored + 5), cell_text(outcome), cell_text(held_by ? rec.rep_id : NULL) };
             records_row(&w, row);
             if (strcmp(outcome, "acknowledged") == 0) {
                 char detail[64];
                 snprintf(detail, sizeof detail, "{\"status\":\"acknowledged\"}");
-                sqlite_store_event ev = { now, "acknowledged", stored + 5, NULL, detail };
-                if (sqlite_store_record(store, &ev) != LEADROUTE_OK) {
+                cli_state_event ev = { now, "acknowledged", stored + 5, NULL, detail };
+                if (cli_state_record(store, &ev) != LEADROUTE_OK) {
                     report_store_failure("ack", store, "the acknowledgement could not be recorded");
                     status = EXIT_TROUBLE;
                 }
@@ -809,14 +855,14 @@ int cmd_ack(int argc, char **argv)
         free(stored);
     }
     if (store && status != EXIT_TROUBLE) {
-        if (sqlite_store_commit(store) != LEADROUTE_OK) {
+        if (cli_state_commit(store) != LEADROUTE_OK) {
             report_store_failure("ack", store, "nothing was acknowledged");
             status = EXIT_TROUBLE;
         } else if (hold_release(&held) != 0) {
             status = EXIT_TROUBLE;
         }
     } else if (store) {
-        sqlite_store_rollback(store);
+        cli_state_rollback(store);
     }
     hold_end(&held);
     cli_session session = { table, roster, NULL, store, router, NULL };

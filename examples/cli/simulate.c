@@ -22,13 +22,16 @@ static const char USAGE_SIMULATE[] =
     "What if these leads came in now? Route every lead of LEADS.csv as 'route'\n"
     "would, but against an in-memory copy of the state database, which is\n"
     "never written: claims, rotation and loads of earlier runs count, nothing\n"
-    "of this run is kept. Then report outcomes, leads and deal value per rep\n"
+    "of this run is kept. A PostgreSQL state is not copied: it is read as the\n"
+    "run needs it and the run's changes stay in memory (no write, no lock held). Then report outcomes, leads and deal value per rep\n"
     "and per pool, fairness inside each pool (max-min spread and Jain's\n"
     "index, 1 = perfectly even), hits per rule (rules never hit included) and\n"
     "why leads were queued, left unassigned or unrouted.\n"
     "\n"
-    "  --state FILE         the state to start from (default " CLI_DEFAULT_STATE ";\n"
-    "                       a missing file is an empty state)\n"
+    "  --state FILE|DATABASE\n"
+    "                       the state to start from: a SQLite file (default\n"
+    "                       " CLI_DEFAULT_STATE "; a missing file is an empty\n"
+    "                       state) or a PostgreSQL connection string, as for route\n"
     "  --no-state           start from an empty state\n"
     "  --value-field FIELD  the lead field with the deal value (default deal_value)\n"
     "  --html REPORT.html   also write a self-contained page with charts\n"
@@ -296,7 +299,7 @@ static int simulation_add(simulation *s, const leadroute_roster *roster, const l
 }
 
 /* After the run: fairness per pool and open leads per rep. */
-static void simulation_finish(simulation *s, leadroute_router *router, sqlite_store *store)
+static void simulation_finish(simulation *s, leadroute_router *router, cli_state *store)
 {
     for (size_t i = 0; i < s->npools; i++) {
         double spread = NAN, jain = NAN;
@@ -307,8 +310,12 @@ static void simulation_finish(simulation *s, leadroute_router *router, sqlite_st
     }
     for (size_t i = 0; i < s->nreps; i++) {
         uint32_t open = 0;
-        if (sqlite_store_methods.open_count(store, s->reps[i].id, &open) == LEADROUTE_OK)
+        if (cli_state_open_count(store, s->reps[i].id, &open) == LEADROUTE_OK)
             s->reps[i].open = open;
+        /* read through: the live database has the open leads from before the
+         * run, the simulation's own claims are new ones (route never moves a claim) */
+        if (cli_state_read_through(store))
+            s->reps[i].open += (uint32_t)s->reps[i].leads;
     }
     qsort(s->reasons.v, s->reasons.n, sizeof *s->reasons.v, tally_by_count);
     qsort(s->queues.v, s->queues.n, sizeof *s->queues.v, tally_by_count);
@@ -508,18 +515,6 @@ static int write_html(const simulation *s, const cli_args *a, const leadroute_ta
 
 /* ---- the command --------------------------------------------------------------------- */
 
-/* A copy of --state (a missing file is an empty state) or, with --no-state, an empty database. */
-static int open_copy(const cli_args *a, sqlite_store **store)
-{
-    char err[1024];
-    int rc = a->no_state ? sqlite_store_open(store, ":memory:", err, sizeof err)
-                         : sqlite_store_open_copy(store, a->state, err, sizeof err);
-    if (rc == LEADROUTE_OK)
-        return 0;
-    fprintf(stderr, "leadroute simulate: %s\n", rc == LEADROUTE_ENOMEM ? "out of memory" : err);
-    return -1;
-}
-
 int cmd_simulate(int argc, char **argv)
 {
     cli_args a;
@@ -543,8 +538,8 @@ int cmd_simulate(int argc, char **argv)
     leadroute_table *table = cli_open_table(a.table);
     leadroute_roster *roster = table ? cli_open_roster(a.reps) : NULL;
     leadroute_leads *leads = roster ? cli_open_leads(a.files[0], table) : NULL;
-    sqlite_store *store = NULL;
-    leadroute_router *router = NULL;
+    cli_state *store = NULL;
+    leadroute_router *router = NULL, *live = NULL;
     leadroute_decision *decision = NULL;
     simulation sim;
     memset(&sim, 0, sizeof sim);
@@ -553,10 +548,21 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "leadroute: out of memory\n");
         status = EXIT_TROUBLE;
     }
-    if (status == EXIT_CLEAN && open_copy(&a, &store) != 0)
-        status = EXIT_TROUBLE;
+    if (status == EXIT_CLEAN)
+        status = cli_open_state("simulate", &a, CLI_STATE_SNAPSHOT, &store);
     if (status == EXIT_CLEAN && !(router = cli_open_router(&a, table, roster, store)))
         status = EXIT_TROUBLE;
+    /* A database that others share is not copied: a fork of the router reads
+     * it and keeps what the run writes in memory, so it is never written and
+     * no lock of it is held between two reads. */
+    if (status == EXIT_CLEAN && cli_state_read_through(store)) {
+        live = router;
+        router = NULL;
+        if (leadroute_router_fork(&router, live) != LEADROUTE_OK) {
+            cli_report_library_error();
+            status = EXIT_TROUBLE;
+        }
+    }
     if (status == EXIT_CLEAN && leadroute_decision_new(&decision, NULL) != LEADROUTE_OK) {
         cli_report_library_error();
         status = EXIT_TROUBLE;
@@ -567,10 +573,10 @@ int cmd_simulate(int argc, char **argv)
         sim.skipped = cli_report_skipped_rows(leads);
     progress bar;
     progress_begin(&bar, a.progress, n, "leads");
-    /* the copy lives in memory; transactions of many leads keep it fast */
-    int in_batch = 0;
+    /* a copy lives in memory; transactions of many leads keep it fast */
+    int in_batch = 0, batches = store && !cli_state_read_through(store);
     for (size_t i = 0; i < n; i++) {
-        if (!in_batch && sqlite_store_begin(store) == LEADROUTE_OK)
+        if (batches && !in_batch && cli_state_begin(store) == LEADROUTE_OK)
             in_batch = 1;
         const leadroute_lead *lead = leadroute_leads_get(leads, i);
         rc = leadroute_route(router, lead, 0, decision);
@@ -586,14 +592,14 @@ int cmd_simulate(int argc, char **argv)
             break;
         }
         if (in_batch && ((i + 1) % 1000 == 0 || i + 1 == n)) {
-            sqlite_store_commit(store);
+            cli_state_commit(store);
             in_batch = 0;
         }
         progress_update(&bar, i + 1);
     }
     progress_end(&bar);
     if (in_batch)
-        sqlite_store_rollback(store);
+        cli_state_rollback(store);
 
     if (status == EXIT_CLEAN) {
         simulation_finish(&sim, router, store);
@@ -610,7 +616,8 @@ int cmd_simulate(int argc, char **argv)
     }
 
     simulation_free(&sim);
-    cli_session session = { table, roster, leads, store, router, decision };
+    leadroute_router_free(router); /* the fork before the router it reads */
+    cli_session session = { table, roster, leads, store, live, decision };
     cli_session_close(&session);
     return cli_finish_output(status);
 }

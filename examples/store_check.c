@@ -1,0 +1,686 @@
+/*
+ * store_check: the conformance self-check shared by the host store demos
+ * (see store_check.h).
+ * SPDX-License-Identifier: MIT
+ */
+#include "store_check.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Hot leads must be followed up within 30 minutes; the others have no
+ * deadline. Every lead goes to the sales pool. */
+static const char table_csv[] =
+    "#! name: demo\n"
+    "#! hit_policy: first\n"
+    "rule,priority,out:pool,out:sla_minutes:number\n"
+    "hot,hot,sales,30\n"
+    "rest,-,sales,\n";
+
+/* Round robin over three reps; cy holds at most one open lead. An overdue
+ * lead is reassigned within the pool up to twice (max_hops). */
+static const char roster_csv[] =
+    "#! pools\n"
+    "id,strategy,max_hops\n"
+    "sales,round_robin,2\n"
+    "#! reps\n"
+    "id,name,pools,capacity\n"
+    "ana,Ana Lima,sales,\n"
+    "bo,Bo Chen,sales,\n"
+    "cy,Cy Okafor,sales,1\n";
+
+#define MINUTE_MS ((int64_t)60 * 1000)
+#define T0 ((int64_t)1772442000000) /* 2026-03-02T09:00:00Z */
+
+/* What the check saw assigned to each rep, to compare with the store's windows. */
+static const char *const rep_ids[] = { "ana", "bo", "cy" };
+#define REP_COUNT 3
+
+struct store_check {
+    const store_check_ops *ops;
+    void *user;
+    int64_t now; /* the clock the routers read: moved by hand */
+    uint64_t count[REP_COUNT];
+    double value[REP_COUNT];
+};
+
+static void tally_add(store_check *c, const char *rep, double value)
+{
+    for (size_t i = 0; i < REP_COUNT; i++)
+        if (rep && strcmp(rep, rep_ids[i]) == 0) {
+            c->count[i]++;
+            c->value[i] += value;
+        }
+}
+
+/* ---- messages -------------------------------------------------------------------------------------- */
+
+int store_check_failed(const store_check *c, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", c->ops->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int store_check_store_failed(const store_check *c, const char *what, int rc, const void *store)
+{
+    return store_check_failed(c, "%s failed: %s (%s)", what, c->ops->errmsg(store), leadroute_strerror(rc));
+}
+
+static int lib_failed(const store_check *c, const char *what, int rc)
+{
+    return store_check_failed(c, "%s failed: %s (%s)", what, leadroute_error_last()->message,
+                              leadroute_strerror(rc));
+}
+
+/* Text for a string that may be NULL. */
+static const char *show(const char *s)
+{
+    return s ? s : "(none)";
+}
+
+static int same(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* Sums of deal values, added in another order by the store: equal to within rounding. */
+static int same_value(double a, double b)
+{
+    double d = a > b ? a - b : b - a, scale = a > 0 ? a : -a;
+    return d <= 1e-9 * (scale > 1 ? scale : 1);
+}
+
+int64_t store_check_now(const store_check *c)
+{
+    return c->now;
+}
+
+/* ---- a handle and its router ------------------------------------------------------------------------ */
+
+static int64_t check_clock(void *user_data)
+{
+    return ((const store_check *)user_data)->now;
+}
+
+/* Notify: the host hears of every assignment. The moves a tick makes are
+ * recorded as events beside the routing decisions. */
+static int on_assigned(void *user_data, const leadroute_assignment *a)
+{
+    store_check_run *r = user_data;
+    char detail[512];
+    if (!a->previous)
+        return LEADROUTE_OK; /* routes are recorded with their trace by route_lead() */
+    snprintf(detail, sizeof detail, "{\"rep\":\"%s\",\"previous\":\"%s\",\"hops\":%" PRIu32 "}", a->rep_id,
+             a->previous, a->hops);
+    store_check_event e = { a->at_ms, a->escalated ? "escalated" : "reassigned", a->key, a->lead_id, detail };
+    return r->check->ops->record(r->store, &e) == LEADROUTE_OK ? LEADROUTE_OK : LEADROUTE_EIO;
+}
+
+void store_check_run_close(store_check_run *r)
+{
+    leadroute_decision_free(r->decision);
+    leadroute_router_free(r->router);
+    if (r->store)
+        r->check->ops->close(r->store);
+    r->decision = NULL;
+    r->router = NULL;
+    r->store = NULL;
+}
+
+int store_check_run_open(store_check *c, store_check_run *r)
+{
+    leadroute_table *table = NULL;
+    leadroute_roster *roster = NULL;
+    leadroute_clock clock = { LEADROUTE_CLOCK_VERSION, check_clock };
+    leadroute_notify notify = { LEADROUTE_NOTIFY_VERSION, on_assigned };
+    char err[512];
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    r->check = c;
+    if ((rc = c->ops->open(c->user, &r->store, err, sizeof err)) != LEADROUTE_OK) {
+        r->store = NULL;
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    }
+    if ((rc = leadroute_table_parse(&table, table_csv, strlen(table_csv), "demo.csv", NULL)) != LEADROUTE_OK)
+        return lib_failed(c, "leadroute_table_parse", rc);
+    rc = leadroute_roster_parse(&roster, roster_csv, strlen(roster_csv), "roster.csv", NULL);
+    if (rc != LEADROUTE_OK) {
+        leadroute_table_unref(table);
+        return lib_failed(c, "leadroute_roster_parse", rc);
+    }
+    rc = leadroute_router_new(&r->router, table, roster, NULL);
+    leadroute_table_unref(table); /* the router holds its own references */
+    leadroute_roster_unref(roster);
+    if (rc != LEADROUTE_OK)
+        return lib_failed(c, "leadroute_router_new", rc);
+    /* the callbacks are copied, the run is not: it must stay where it is while the router lives */
+    if ((rc = leadroute_router_set_store(r->router, c->ops->methods, r->store)) != LEADROUTE_OK ||
+        (rc = leadroute_router_set_clock(r->router, &clock, c)) != LEADROUTE_OK ||
+        (rc = leadroute_router_set_notify(r->router, &notify, r)) != LEADROUTE_OK)
+        return lib_failed(c, "leadroute_router_set_...", rc);
+    if ((rc = leadroute_decision_new(&r->decision, NULL)) != LEADROUTE_OK)
+        return lib_failed(c, "leadroute_decision_new", rc);
+    return 0;
+}
+
+/* Route one lead and record the decision's trace as an event, so a later
+ * `explain` can say why. Returns the rep (owned by the decision) in *rep. */
+static int route_lead(store_check_run *r, const char *id, const char *priority, double deal_value, int counted,
+                      uint32_t *status, const char **rep)
+{
+    store_check *c = r->check;
+    leadroute_field fields[2];
+    leadroute_value init = LEADROUTE_VALUE_INIT;
+    leadroute_lead lead;
+    char key[64], trace[8192];
+    size_t needed = 0;
+    int rc;
+
+    fields[0].name = "priority";
+    fields[0].value = init;
+    fields[0].value.type = LEADROUTE_VALUE_STRING;
+    fields[0].value.string = priority;
+    fields[1].name = "deal_value"; /* the pool's value field: the window sums it */
+    fields[1].value = init;
+    fields[1].value.type = LEADROUTE_VALUE_NUMBER;
+    fields[1].value.number = deal_value;
+    leadroute_lead_init(&lead, LEADROUTE_LEAD_VERSION);
+    lead.id = id;
+    lead.fields = fields;
+    lead.field_count = 2;
+
+    if ((rc = leadroute_route(r->router, &lead, LEADROUTE_ROUTE_TRACE, r->decision)) != LEADROUTE_OK) {
+        store_check_failed(c, "%s: %s", id, leadroute_decision_reason(r->decision));
+        if (rc == LEADROUTE_ECALLBACK || rc == LEADROUTE_ECONFLICT)
+            store_check_failed(c, "the store says: %s", c->ops->errmsg(r->store));
+        return lib_failed(c, "leadroute_route", rc);
+    }
+    *status = leadroute_decision_status(r->decision);
+    *rep = leadroute_decision_rep(r->decision);
+    if (*status != LEADROUTE_ROUTE_ASSIGNED)
+        return 0; /* existing: nothing new to record */
+    if (counted)
+        tally_add(c, *rep, deal_value);
+    rc = leadroute_decision_explain(r->decision, LEADROUTE_EXPLAIN_JSON, trace, sizeof trace, &needed);
+    if (rc != LEADROUTE_OK || needed >= sizeof trace)
+        return lib_failed(c, "leadroute_decision_explain", rc != LEADROUTE_OK ? rc : LEADROUTE_ERANGE);
+    snprintf(key, sizeof key, "lead:%s", id);
+    store_check_event e = { c->now, "routed", key, id, trace };
+    if ((rc = c->ops->record(r->store, &e)) != LEADROUTE_OK)
+        return store_check_store_failed(c, "record", rc, r->store);
+    return 0;
+}
+
+int store_check_expect_assigned(store_check_run *r, const char *id, const char *priority, double deal_value,
+                                int counted, const char *want, const char **got)
+{
+    uint32_t status = 0;
+    const char *rep = NULL;
+    if (route_lead(r, id, priority, deal_value, counted, &status, &rep) != 0)
+        return 1;
+    if (status != LEADROUTE_ROUTE_ASSIGNED || (want && !same(rep, want)))
+        return store_check_failed(r->check, "%s: expected assigned to %s, got %s to %s", id,
+                                  want ? want : "anyone", leadroute_route_status_name(status), show(rep));
+    if (got)
+        *got = rep;
+    return 0;
+}
+
+/* ---- reading the store --------------------------------------------------------------------------------- */
+
+/* The kinds of a lead's events, comma-separated. */
+typedef struct event_list {
+    size_t n;
+    char kinds[128];
+} event_list;
+
+static int collect_event(void *ctx, const store_check_event *e)
+{
+    event_list *l = ctx;
+    size_t used = strlen(l->kinds);
+    snprintf(l->kinds + used, sizeof l->kinds - used, "%s%s", used ? "," : "", e->kind);
+    l->n++;
+    return 0;
+}
+
+int store_check_event_count(store_check *c, void *store, const char *lead, size_t *count)
+{
+    event_list events = { 0, "" };
+    int rc = c->ops->events(store, lead, collect_event, &events, NULL);
+    if (rc != LEADROUTE_OK)
+        return store_check_store_failed(c, "events", rc, store);
+    *count = events.n;
+    return 0;
+}
+
+static int count_pending(void *ctx, const leadroute_assignment *a)
+{
+    (void)a;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+int store_check_pool_version(store_check *c, void *store, const char *pool, uint64_t *version)
+{
+    char buf[256];
+    size_t length = 0;
+    int rc = c->ops->methods->load_pool(store, pool, buf, sizeof buf, &length, version);
+    return rc == LEADROUTE_OK ? 0 : store_check_store_failed(c, "load_pool", rc, store);
+}
+
+/* ---- the checks ------------------------------------------------------------------------------------------ */
+
+/* Run 1: four leads in one batch, all or nothing. */
+static int run_one(store_check *c)
+{
+    store_check_run r;
+    int status = 1, rc;
+    if (store_check_run_open(c, &r) != 0)
+        goto done;
+    if ((rc = c->ops->begin(r.store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "begin", rc, r.store);
+        goto done;
+    }
+    /* round robin: the next rep by id after the last one served */
+    static const struct { const char *id, *priority, *rep; double value; } leads[] = {
+        { "L-1", "hot", "ana", 1000 }, { "L-2", "cold", "bo", 2000 },
+        { "L-3", "hot", "cy", 3000 },  { "L-4", "cold", "ana", 4000 },
+    };
+    for (size_t i = 0; i < sizeof leads / sizeof leads[0]; i++) {
+        if (store_check_expect_assigned(&r, leads[i].id, leads[i].priority, leads[i].value, 1, leads[i].rep,
+                                        NULL) != 0)
+            goto done;
+        printf("run 1: %s -> %s\n", leads[i].id, leads[i].rep);
+    }
+    if ((rc = c->ops->commit(r.store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit", rc, r.store);
+        goto done;
+    }
+    status = 0;
+done:
+    store_check_run_close(&r); /* an open batch would be rolled back here */
+    return status;
+}
+
+/* Run 2: a new process, in effect: new store handle, new router. */
+static int run_two(store_check *c)
+{
+    store_check_run r;
+    leadroute_assignment a;
+    int status = 1, rc;
+    uint32_t st = 0;
+    const char *rep = NULL;
+
+    if (store_check_run_open(c, &r) != 0)
+        goto done;
+    c->now = T0 + 10 * MINUTE_MS;
+    /* a fresh router would start at ana: bo proves the rotation came from the store */
+    if (store_check_expect_assigned(&r, "L-5", "cold", 5000, 1, "bo", NULL) != 0)
+        goto done;
+    printf("run 2: L-5 -> bo (rotation continued)\n");
+    /* cy still holds L-3 from run 1 and has a capacity of 1 */
+    if (store_check_expect_assigned(&r, "L-6", "cold", 6000, 1, "ana", NULL) != 0)
+        goto done;
+    printf("run 2: L-6 -> ana (cy at capacity with L-3)\n");
+    if (route_lead(&r, "L-2", "cold", 2000, 1, &st, &rep) != 0)
+        goto done;
+    if (st != LEADROUTE_ROUTE_EXISTING || !same(rep, "bo")) {
+        store_check_failed(c, "L-2 again: expected existing with bo, got %s with %s",
+                           leadroute_route_status_name(st), show(rep));
+        goto done;
+    }
+    printf("run 2: L-2 again -> %s, still %s\n", leadroute_route_status_name(st), rep);
+
+    /* ana follows L-1 up; a second acknowledgement keeps the first time */
+    if ((rc = leadroute_router_acknowledge(r.router, "L-1")) != LEADROUTE_OK) {
+        lib_failed(c, "leadroute_router_acknowledge", rc);
+        goto done;
+    }
+    c->now += MINUTE_MS;
+    if ((rc = leadroute_router_acknowledge(r.router, "L-1")) != LEADROUTE_OK) {
+        lib_failed(c, "leadroute_router_acknowledge (again)", rc);
+        goto done;
+    }
+    if ((rc = c->ops->get(r.store, "lead:L-1", &a)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "get", rc, r.store);
+        goto done;
+    }
+    if (a.acknowledged_ms != T0 + 10 * MINUTE_MS) {
+        store_check_failed(c, "L-1: acknowledged at the wrong time");
+        goto done;
+    }
+    printf("run 2: L-1 acknowledged by %s\n", a.rep_id);
+
+    /* 31 minutes after run 1: L-3 (hot, 30 min, not acknowledged) is overdue */
+    c->now = T0 + 31 * MINUTE_MS;
+    leadroute_tick_stats stats = LEADROUTE_TICK_STATS_INIT;
+    if ((rc = leadroute_router_tick(r.router, c->now, NULL, NULL, &stats)) != LEADROUTE_OK) {
+        lib_failed(c, "leadroute_router_tick", rc);
+        goto done;
+    }
+    if (stats.due != 1 || stats.reassigned != 1) {
+        store_check_failed(c, "tick: expected 1 due and 1 reassigned, got %" PRIu64 " and %" PRIu64, stats.due,
+                           stats.reassigned);
+        goto done;
+    }
+    if ((rc = c->ops->get(r.store, "lead:L-3", &a)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "get", rc, r.store);
+        goto done;
+    }
+    if (same(a.rep_id, "cy") || a.history_count != 1 || !same(a.history[0], "cy") || !same(a.previous, "cy") ||
+        a.hops != 1 || a.acknowledged_ms != 0 || a.deadline_ms != c->now + 30 * MINUTE_MS) {
+        store_check_failed(c, "L-3 after the tick: expected a new rep with history [cy], got %s after %s",
+                           show(a.rep_id), show(a.history_count ? a.history[0] : NULL));
+        goto done;
+    }
+    tally_add(c, a.rep_id, a.value); /* a reassignment counts for the new rep */
+    printf("tick: L-3 overdue, moved from %s to %s (history: %s)\n", a.history[0], a.rep_id, a.history[0]);
+
+    /* pending deadlines: only L-3's new one (L-1 is acknowledged) */
+    size_t pending = 0;
+    if ((rc = leadroute_router_list_due(r.router, INT64_MAX, count_pending, &pending)) != LEADROUTE_OK) {
+        lib_failed(c, "leadroute_router_list_due", rc);
+        goto done;
+    }
+    if (pending != 1) {
+        store_check_failed(c, "expected 1 pending deadline, got %zu", pending);
+        goto done;
+    }
+    status = 0;
+done:
+    store_check_run_close(&r);
+    return status;
+}
+
+/* The store's windows agree with what the check saw assigned. */
+static int check_windows(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    char err[512];
+    uint64_t total = 0, n = 0;
+    double total_value = 0, v = 0;
+    int status = 1, rc;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    for (size_t i = 0; i < REP_COUNT; i++) {
+        if ((rc = m->window(store, rep_ids[i], NULL, T0, &n, &v)) != LEADROUTE_OK) {
+            store_check_store_failed(c, "window", rc, store);
+            goto done;
+        }
+        printf("window: %-3s %" PRIu64 " assignments, value %.0f\n", rep_ids[i], n, v);
+        if (n != c->count[i] || !same_value(v, c->value[i])) {
+            store_check_failed(c, "window of %s disagrees with the assignments made", rep_ids[i]);
+            goto done;
+        }
+        total += n;
+        total_value += v;
+    }
+    if ((rc = m->window(store, NULL, "sales", T0, &n, &v)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "window", rc, store);
+        goto done;
+    }
+    printf("window: pool sales %" PRIu64 " assignments, value %.0f\n", n, v);
+    if (n != total || !same_value(v, total_value)) {
+        store_check_failed(c, "window of pool sales disagrees with its reps'");
+        goto done;
+    }
+    /* nothing before T0, nothing after now */
+    if ((rc = m->window(store, NULL, "sales", c->now + 1, &n, &v)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "window", rc, store);
+        goto done;
+    }
+    if (n != 0) {
+        store_check_failed(c, "window after the last assignment is not empty");
+        goto done;
+    }
+    status = 0;
+done:
+    c->ops->close(store);
+    return status;
+}
+
+/* Events of L-3: its route, then the tick's move. */
+static int check_events(store_check *c)
+{
+    event_list by_id = { 0, "" }, by_key = { 0, "" };
+    void *store = NULL;
+    char err[512];
+    size_t count = 0;
+    int status = 1, rc;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    if ((rc = c->ops->events(store, "L-3", collect_event, &by_id, &count)) != LEADROUTE_OK ||
+        (rc = c->ops->events(store, "lead:L-3", collect_event, &by_key, NULL)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "events", rc, store);
+        goto done;
+    }
+    printf("events of L-3: %s\n", by_id.kinds);
+    if (count != 2 || by_id.n != 2 || strcmp(by_id.kinds, "routed,reassigned") != 0 || by_key.n != 2) {
+        store_check_failed(c, "events of L-3: expected routed,reassigned, got %s", by_id.kinds);
+        goto done;
+    }
+    status = 0;
+done:
+    c->ops->close(store);
+    return status;
+}
+
+/* A batch rolled back leaves nothing: no claim, no event, no rotation. */
+static int check_rollback(store_check *c)
+{
+    store_check_run r;
+    leadroute_assignment a;
+    uint64_t before = 0, after = 0;
+    const char *rep = NULL;
+    char first_rep[32];
+    size_t events = 0;
+    int status = 1, rc;
+
+    if (store_check_run_open(c, &r) != 0 || store_check_pool_version(c, r.store, "sales", &before) != 0)
+        goto done;
+    if ((rc = c->ops->begin(r.store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "begin", rc, r.store);
+        goto done;
+    }
+    if (store_check_expect_assigned(&r, "L-7", "hot", 7000, 0, NULL, &rep) != 0)
+        goto done;
+    snprintf(first_rep, sizeof first_rep, "%s", rep);
+    if (c->ops->get(r.store, "lead:L-7", &a) != LEADROUTE_OK) { /* visible inside the batch */
+        store_check_failed(c, "L-7 is not visible inside its own batch");
+        goto done;
+    }
+    if ((rc = c->ops->rollback(r.store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "rollback", rc, r.store);
+        goto done;
+    }
+    if (c->ops->get(r.store, "lead:L-7", &a) != LEADROUTE_ENOTFOUND ||
+        store_check_event_count(c, r.store, "L-7", &events) != 0 || events != 0 ||
+        store_check_pool_version(c, r.store, "sales", &after) != 0 || after != before) {
+        store_check_failed(c, "the rolled-back batch left something behind (L-7's claim, its event or the pool "
+                              "state)");
+        goto done;
+    }
+    /* the rotation did not move: L-7 goes to the same rep again */
+    if (store_check_expect_assigned(&r, "L-7", "hot", 7000, 1, first_rep, NULL) != 0)
+        goto done;
+    printf("rollback: L-7 -> %s undone; routed again -> %s\n", first_rep, first_rep);
+    status = 0;
+done:
+    store_check_run_close(&r);
+    return status;
+}
+
+/* Two handles on one database: each sees the other's commits, and a commit
+ * based on what one read before the other wrote conflicts. */
+static int check_two_handles(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    store_check_run r;
+    void *other = NULL;
+    leadroute_assignment a, stale_a;
+    uint64_t version = 0;
+    char err[512], owner[64] = "";
+    const char *rep = NULL;
+    int status = 1, rc;
+
+    if (store_check_run_open(c, &r) != 0)
+        goto done;
+    if ((rc = c->ops->open(c->user, &other, err, sizeof err)) != LEADROUTE_OK) {
+        other = NULL;
+        store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+        goto done;
+    }
+    /* the other handle reads the pool state, then this one routes a lead */
+    if (store_check_pool_version(c, other, "sales", &version) != 0)
+        goto done;
+    if (store_check_expect_assigned(&r, "L-8", "cold", 8000, 1, NULL, &rep) != 0)
+        goto done;
+    if ((rc = c->ops->get(other, "lead:L-8", &a)) != LEADROUTE_OK || !same(a.rep_id, rep)) {
+        store_check_failed(c, "the other handle does not see L-8 with %s", show(rep));
+        goto done;
+    }
+    printf("two handles: L-8 -> %s, seen by the other handle\n", rep);
+
+    /* a commit from the other handle with the version it read: stale */
+    memset(&stale_a, 0, sizeof stale_a);
+    stale_a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    stale_a.key = "lead:L-9";
+    stale_a.lead_id = "L-9";
+    stale_a.rep_id = "cy";
+    stale_a.pool_id = "sales";
+    stale_a.at_ms = c->now;
+    leadroute_commit stale = { LEADROUTE_COMMIT_VERSION, &stale_a, "sales", version, "x", 1, 0, NULL, 0 };
+    rc = m->commit(other, &stale, owner, sizeof owner);
+    if (rc != LEADROUTE_ECONFLICT) {
+        store_check_failed(c, "a stale commit should conflict, got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    if (c->ops->get(r.store, "lead:L-9", &a) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "the conflicting commit claimed L-9");
+        goto done;
+    }
+    printf("two handles: stale commit -> %s (%s)\n", leadroute_strerror(rc), c->ops->errmsg(other));
+
+    /* with the current version, a key someone holds: EEXISTS names the holder */
+    if (store_check_pool_version(c, other, "sales", &version) != 0)
+        goto done;
+    stale_a.key = "lead:L-8";
+    stale.expected_version = version;
+    rc = m->commit(other, &stale, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, rep)) {
+        store_check_failed(c, "a commit on a held key should say EEXISTS and name %s, got %s", show(rep), owner);
+        goto done;
+    }
+    uint64_t unchanged = 0;
+    if (store_check_pool_version(c, r.store, "sales", &unchanged) != 0 || unchanged != version) {
+        store_check_failed(c, "the refused commit changed the pool state");
+        goto done;
+    }
+    printf("two handles: commit on held key -> %s, held by %s\n", leadroute_strerror(rc), owner);
+    status = 0;
+done:
+    if (other)
+        c->ops->close(other);
+    store_check_run_close(&r);
+    return status;
+}
+
+/* Commits straight to the store, as a host without the router would make
+ * them (pool "direct" and reps zed and yan are not in the roster, so the
+ * router's windows are untouched): a conflict inside a batch leaves the
+ * batch going, an account claim stays with its first owner, and a pool
+ * state longer than the buffer is reported, not copied. */
+static int check_batch_and_accounts(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a;
+    char err[512], holder[64], state[8] = "";
+    size_t length = 0;
+    uint64_t version = 0;
+    uint32_t open = 99;
+    int status = 1, rc;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:L-20";
+    a.lead_id = "L-20";
+    a.rep_id = "zed";
+    a.pool_id = "direct";
+    a.at_ms = c->now;
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, "direct", 0, "s1", 2, 0, "account:acme.example", 0 };
+    if ((rc = c->ops->begin(store)) != LEADROUTE_OK ||
+        (rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "a direct commit in a batch", rc, store);
+        goto done;
+    }
+    a.key = "lead:L-21";
+    a.lead_id = "L-21";
+    a.rep_id = "yan";
+    cm.state = "s2";
+    if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_ECONFLICT) {
+        store_check_failed(c, "a stale commit in a batch should conflict, got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    cm.expected_version = 1;
+    if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK ||
+        (rc = c->ops->commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "the batch after a conflict", rc, store);
+        goto done;
+    }
+    printf("batch: stale commit refused, the batch went on and committed\n");
+    if (m->find_claim(store, "account:acme.example", holder, sizeof holder) != LEADROUTE_OK ||
+        !same(holder, "zed") || m->close(store, "account:acme.example") != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "the account claim should stay with its first owner zed and not close (held by %s)",
+                           holder);
+        goto done;
+    }
+    if ((rc = m->close(store, "lead:L-21")) != LEADROUTE_OK || (rc = m->open_count(store, "yan", &open)) !=
+        LEADROUTE_OK || open != 0 || m->close(store, "lead:L-21") != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "closing L-21 should free yan's open lead, once: %s", c->ops->errmsg(store));
+        goto done;
+    }
+    printf("accounts: acme.example stays with %s; L-21 closed, yan has %u open\n", holder, (unsigned)open);
+    if ((rc = m->load_pool(store, "direct", state, 1, &length, &version)) != LEADROUTE_OK || length != 2 ||
+        version != 2 || state[0] != '\0' ||
+        (rc = m->load_pool(store, "direct", state, sizeof state, &length, &version)) != LEADROUTE_OK ||
+        length != 2 || memcmp(state, "s2", 2) != 0) {
+        store_check_failed(c, "load_pool should report 2 bytes at version 2 and copy them only when they fit");
+        goto done;
+    }
+    printf("load_pool: 2 bytes do not fit in 1, fit in %zu\n", sizeof state);
+    status = 0;
+done:
+    c->ops->close(store);
+    return status;
+}
+
+int store_check_run_all(const store_check_ops *ops, void *user)
+{
+    store_check c;
+    memset(&c, 0, sizeof c);
+    c.ops = ops;
+    c.user = user;
+    c.now = T0;
+    if (run_one(&c) != 0 || run_two(&c) != 0 || check_windows(&c) != 0 || check_events(&c) != 0 ||
+        check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0)
+        return 1;
+    if (ops->extra && ops->extra(&c, user) != 0)
+        return 1;
+    /* the windows still agree after the rollback, the two handles and the store's own checks */
+    return check_windows(&c);
+}
