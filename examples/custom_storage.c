@@ -13,8 +13,9 @@
  * five methods for SQL or Redis calls and the rest stays the same. Two
  * routers sharing it stand for two hosts. The program routes a dozen leads
  * and checks rotation, re-routing, capacity, two hosts racing for the same
- * leads, a failing commit, and what the router refuses from a store without
- * the optional methods. It exits non-zero on any surprise.
+ * leads, a failing commit, what the router refuses from a store without
+ * the optional methods, and a tick's move that a close made moot. It exits
+ * non-zero on any surprise.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -151,7 +152,12 @@ static int store_open_count(void *user_data, const char *rep_id, uint32_t *count
  *    one: 3 of 2. Counting again inside the transaction stops the second.
  * 3. the claim: a CRM webhook delivered twice reaches A and B at once, and
  *    the lead would go to two reps. The second sees the key held (EEXISTS
- *    with the holder) and reports "existing" with the winner.
+ *    with the holder) and reports "existing" with the winner. A tick's move
+ *    of an overdue lead (LEADROUTE_COMMIT_FOLLOW_UP, commit version 2) also
+ *    needs `previous` to hold the key still: a lead closed after the tick
+ *    listed it must stay closed, not go to a new rep (EEXISTS, owner "").
+ *    It must also give way to an acknowledgement made since; this store has
+ *    no `acknowledge`, so no lead of it is ever acknowledged.
  * 4. then all the writes, with nothing left that can fail: a rotation
  *    advanced without its claim, or a claim without its open count, would
  *    skip a rep's turn or let the counts drift.
@@ -162,6 +168,8 @@ static int store_commit(void *user_data, const leadroute_commit *c, char *owner,
     const leadroute_assignment *a = c->assignment;
     size_t pool, rep, claim, previous;
     int rc = LEADROUTE_OK, claim_account;
+    /* `flags` exists only from version 2 on */
+    int follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP) != 0 && a->previous != NULL;
 
     if (lock_store(s) != LEADROUTE_OK)
         return LEADROUTE_EIO;
@@ -179,6 +187,10 @@ static int store_commit(void *user_data, const leadroute_commit *c, char *owner,
                                  strcmp(s->reps[s->claims[claim].rep].id, a->previous) != 0)) {
         if (owner_cap > 0)
             snprintf(owner, owner_cap, "%s", s->reps[s->claims[claim].rep].id);
+        rc = LEADROUTE_EEXISTS;
+    } else if (claim == NONE && follow_up) { /* 3: a tick's move of a lead closed meanwhile */
+        if (owner_cap > 0)
+            owner[0] = '\0';
         rc = LEADROUTE_EEXISTS;
     }
     if (rc != LEADROUTE_OK) {
@@ -399,6 +411,8 @@ int main(void)
     leadroute_decision *d = NULL;
     struct host_run runs[2] = {{NULL, 0, {0}, {{0}}}, {NULL, 0, {0}, {{0}}}};
     struct snapshot before;
+    leadroute_assignment moved;
+    leadroute_commit move;
     pthread_t threads[2];
     char id[16], holder[64] = "", predicted[64], state[64];
     const char *rep, *detail, *dev_detail = NULL;
@@ -556,6 +570,39 @@ int main(void)
         EXPECT(rc == LEADROUTE_ENOTSUP && same_snapshot(before, take_snapshot(&store)),
                "a roster with %s should be refused, with no change", what);
     }
+
+    /* A tick's move, as leadroute_router_tick() commits it with a store that
+     * has list_due: L-04 came due with dev, but dev closed it before the move
+     * landed. The move is refused (owner "": no one holds it) and changes
+     * nothing; L-01, still with ana, moves as asked. */
+    memset(&moved, 0, sizeof moved);
+    moved.version = LEADROUTE_ASSIGNMENT_VERSION;
+    moved.key = "lead:L-04";
+    moved.rep_id = "ana";
+    moved.previous = "dev";
+    moved.hops = 1;
+    memset(&move, 0, sizeof move);
+    move.version = LEADROUTE_COMMIT_VERSION;
+    move.assignment = &moved;
+    move.flags = LEADROUTE_COMMIT_FOLLOW_UP;
+    before = take_snapshot(&store);
+    snprintf(holder, sizeof holder, "%s", "untouched");
+    rc = store_commit(&store, &move, holder, sizeof holder);
+    printf("a tick's move of L-04, closed since it came due: %s, owner \"%s\"\n", leadroute_strerror(rc),
+           holder);
+    EXPECT(rc == LEADROUTE_EEXISTS && holder[0] == '\0' && same_snapshot(before, take_snapshot(&store)) &&
+               store_find_claim(&store, "lead:L-04", holder, sizeof holder) == LEADROUTE_ENOTFOUND,
+           "moving the closed L-04 should be refused with no holder and no change");
+    moved.key = "lead:L-01";
+    moved.rep_id = "ben";
+    moved.previous = "ana";
+    rc = store_commit(&store, &move, holder, sizeof holder);
+    printf("a tick's move of L-01, still with ana: %s\n", leadroute_strerror(rc));
+    EXPECT(rc == LEADROUTE_OK &&
+               store_find_claim(&store, "lead:L-01", holder, sizeof holder) == LEADROUTE_OK &&
+               strcmp(holder, "ben") == 0 && take_snapshot(&store).open == before.open &&
+               take_snapshot(&store).claims == before.claims,
+           "L-01 should move from ana to ben, the open leads still %u", before.open);
     puts("custom store: all checks passed");
     status = 0;
 

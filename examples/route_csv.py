@@ -10,7 +10,9 @@ What it shows:
 - a store written in Python: SqliteStore keeps pool states, claims, open
   counts and assignments in SQLite (Python's sqlite3 module; in memory, or in
   FILE with --db, where a second run finds the leads already claimed), one
-  transaction per commit as the store contract in docs/router.md asks;
+  transaction per commit as the store contract in docs/router.md asks (a
+  tick's move gives way to a close or an acknowledgement made since the
+  lead came due);
 - a notify callback that collects the assignments;
 - an availability callback that keeps reps on vacation out of the rotation.
 
@@ -102,6 +104,13 @@ class SqliteStore(lr.Store):
         row = self._one("SELECT rep_id, is_account FROM claims WHERE key = ?", a.key)
         if row and (a.previous is None or row[0] != a.previous):
             raise lr.ExistsError("%s is held" % a.key, owner=row[0])
+        if commit.follow_up and a.previous is not None:
+            # a tick's move: a close or an acknowledgement since the lead came due stands
+            if row is None:
+                raise lr.ExistsError("%s was closed since it came due" % a.key, owner="")
+            acked = self._one("SELECT acknowledged_ms FROM assignments WHERE key = ? AND current = 1", a.key)
+            if acked and acked[0]:
+                raise lr.ExistsError("%s was acknowledged since it came due" % a.key, owner=row[0])
         history = []
         if a.previous is not None:
             old = self._one("SELECT history FROM assignments WHERE key = ? AND current = 1", a.key)

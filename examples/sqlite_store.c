@@ -565,9 +565,11 @@ static int check_commit(sqlite_store *s, const leadroute_commit *cm)
 /* Step 3 of a commit: who holds the key, and its history if `previous`
  * holds it. `*held` 0 = free, 1 = held by `previous` (history copied into a
  * new `*history` of `*history_len` bytes), EEXISTS = held by someone else
- * (copied into `owner`). */
-static int read_holder(sqlite_store *s, const leadroute_assignment *a, char *owner, size_t owner_cap, int *held,
-                       unsigned char **history, size_t *history_len)
+ * (copied into `owner`). A tick's move (`follow_up`) also needs `previous`
+ * to hold the key still unacknowledged: a close or an acknowledgement made
+ * after the tick listed the lead wins, EEXISTS with the holder or "". */
+static int read_holder(sqlite_store *s, const leadroute_assignment *a, int follow_up, char *owner,
+                       size_t owner_cap, int *held, unsigned char **history, size_t *history_len)
 {
     sqlite3_stmt *st = s->st[ST_CLAIM_GET];
     int rc = LEADROUTE_OK, r;
@@ -584,6 +586,11 @@ static int read_holder(sqlite_store *s, const leadroute_assignment *a, char *own
             if (owner && owner_cap)
                 snprintf(owner, owner_cap, "%s", holder);
             rc = set_error(s, LEADROUTE_EEXISTS, "commit: %s is held by %s", a->key, holder);
+        } else if (follow_up && sqlite3_column_int64(st, 13) != 0) {
+            if (owner && owner_cap)
+                snprintf(owner, owner_cap, "%s", holder);
+            rc = set_error(s, LEADROUTE_EEXISTS, "commit: %s was acknowledged by %s since it came due",
+                           a->key, holder);
         } else {
             const void *h = sqlite3_column_blob(st, 14);
             size_t n = (size_t)sqlite3_column_bytes(st, 14);
@@ -601,6 +608,10 @@ static int read_holder(sqlite_store *s, const leadroute_assignment *a, char *own
         }
     } else if (r != SQLITE_DONE) {
         rc = LEADROUTE_EIO;
+    } else if (follow_up) {
+        if (owner && owner_cap)
+            owner[0] = '\0';
+        rc = set_error(s, LEADROUTE_EEXISTS, "commit: %s was closed since it came due", a->key);
     }
     finish(st);
     return rc;
@@ -730,9 +741,11 @@ static int sq_commit(void *user, const leadroute_commit *cm, char *owner, size_t
             rc = set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s is at its capacity of %u open leads", a->rep_id,
                            (unsigned)cm->capacity);
     }
-    /* 3. the key: free, or held by `previous` */
+    /* 3. the key: free, or held by `previous` (a tick's move: held by
+     *    `previous` and not acknowledged; flags exist from version 2 on) */
+    int follow_up = cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && a->previous;
     if (rc == LEADROUTE_OK)
-        rc = read_holder(s, a, owner, owner_cap, &held, &history, &history_len);
+        rc = read_holder(s, a, follow_up, owner, owner_cap, &held, &history, &history_len);
     /* 4. the writes; a reassignment adds `previous` to the history (kept
      *    even if `previous` closed the lead meanwhile), and the new holder
      *    starts unacknowledged */

@@ -62,7 +62,9 @@ void sqlite_store_close(sqlite_store *store);
 /**
  * The methods, for leadroute_router_set_store(router, &sqlite_store_methods,
  * store). Every method of a version 1 store is there, including the
- * optional window, acknowledge and list_due. SQLite failures return
+ * optional window, acknowledge and list_due; commit reads version 2 commits
+ * (a tick's move, LEADROUTE_COMMIT_FOLLOW_UP, gives way to a close or an
+ * acknowledgement made after the lead came due). SQLite failures return
  * LEADROUTE_EIO; sqlite_store_errmsg() then says why.
  */
 extern const leadroute_store sqlite_store_methods;

@@ -36,7 +36,7 @@ def _load() -> ctypes.CDLL:
 
 lib = _load()
 
-# ---- structs (layouts of include/leadroute/*.h, version 1 of each) -------------
+# ---- structs (layouts of include/leadroute/*.h, the current version of each) -------
 
 
 class Error(Structure):
@@ -108,9 +108,12 @@ class Assignment(Structure):
 
 
 class Commit(Structure):
+    # `flags` came with version 2: a commit of an older library ends before it (read it only when
+    # version >= 2)
     _fields_ = [("version", c_uint32), ("assignment", POINTER(Assignment)), ("pool_id", c_char_p),
                 ("expected_version", c_uint64), ("state", c_void_p), ("state_length", c_size_t),
-                ("capacity", c_uint32), ("account_key", c_char_p)]
+                ("capacity", c_uint32), ("account_key", c_char_p),
+                ("flags", c_uint32)]
 
 
 # Output buffers are c_void_p (plain addresses) so the callbacks can write into them.
@@ -177,7 +180,8 @@ DIAGNOSTIC_VERSION = 1
 REP_VERSION = 1
 POOL_VERSION = 1
 ASSIGNMENT_VERSION = 1
-COMMIT_VERSION = 1
+COMMIT_VERSION = 2
+COMMIT_FOLLOW_UP = 0x1  # leadroute_commit.flags: a tick moves an overdue lead
 STORE_VERSION = 1
 NOTIFY_VERSION = 1
 AVAILABILITY_VERSION = 1

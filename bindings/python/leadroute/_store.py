@@ -73,12 +73,17 @@ class Commit:
     state: bytes
     capacity: int              # the rep's cap on open leads, 0 = none
     account_key: Optional[str]
+    # A tick moving an overdue lead (LEADROUTE_COMMIT_FOLLOW_UP): it gives way to a close or an
+    # acknowledgement made since the lead came due (see Store.commit, step 3).
+    follow_up: bool = False
 
     @classmethod
     def _from_c(cls, c: Any) -> "Commit":
         state = ctypes.string_at(c.state, c.state_length) if c.state_length else b""
+        # a version 1 commit has no flags member: reading it would read past the C struct
+        flags = int(c.flags) if c.version >= 2 else 0
         return cls(Assignment._from_c(c.assignment.contents), dec(c.pool_id), int(c.expected_version), state,
-                   int(c.capacity), dec(c.account_key))
+                   int(c.capacity), dec(c.account_key), bool(flags & _ffi.COMMIT_FOLLOW_UP))
 
 
 class Store:
@@ -115,6 +120,9 @@ class Store:
         1. if commit.pool_id is set, its version must be commit.expected_version, else raise ConflictError;
         2. if commit.capacity > 0, the rep must have fewer open leads, else raise ConflictError;
         3. the key must be free or held by assignment.previous, else raise ExistsError(owner=holder);
+           with commit.follow_up (a tick moving an overdue lead) it must be held by previous exactly
+           and not acknowledged, else raise ExistsError(owner=holder, or "" when the key is free):
+           the lead was closed or acknowledged after it came due, and the move must not undo that;
         4. write the state with version expected_version + 1, move the claim to the rep, one more open
            lead for it (one fewer for previous if it held the key), record the assignment (a
            reassignment appends previous to the history and clears the acknowledgement), claim
@@ -375,6 +383,12 @@ class MemoryStore(Store):
             held = self._claims.get(a.key)
             if held is not None and (a.previous is None or held.rep != a.previous):
                 raise ExistsError("key %r is held by %r" % (a.key, held.rep), owner=held.rep)
+            #    a tick's move: moot once the lead was closed or acknowledged since it came due
+            if commit.follow_up and a.previous is not None:
+                if held is None:
+                    raise ExistsError("key %r was closed since it came due" % a.key, owner="")
+                if held.record is not None and held.record["acknowledged_ms"] != 0:
+                    raise ExistsError("key %r was acknowledged since it came due" % a.key, owner=held.rep)
             # 4. every write; nothing above changed anything
             history: List[str] = []
             if a.previous is not None:

@@ -2,7 +2,9 @@
 threads, garbage collection while C holds a callback, and the rest of the API
 (leads files, builder, lint, metrics getters, pending notifications, fork)."""
 
+import ctypes
 import gc
+import importlib.util
 import os
 import subprocess
 import sys
@@ -228,6 +230,153 @@ class ConflictAndExistsPaths(unittest.TestCase):
         with self.assertRaises(lr.NotFoundError):
             s.close("lead:a")
         self.assertEqual(s.open_counts["bob"], 0)
+
+
+def route_csv_store_class():
+    """SqliteStore of examples/route_csv.py, the store a vendor copies for Python."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "..", "..", "examples", "route_csv.py")
+    spec = importlib.util.spec_from_file_location("route_csv", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SqliteStore
+
+
+def racing_store(base):
+    """`base` with another host's close or acknowledgement landing between a
+    tick's listing and its move (set `race` to "close" or "acknowledge")."""
+
+    class Racing(base):
+        race = None
+
+        def __init__(self):
+            super().__init__()
+            self.seen = []  # (key, follow_up) of every commit
+
+        def commit(self, commit):
+            self.seen.append((commit.assignment.key, commit.follow_up))
+            if commit.follow_up and self.race:
+                race, self.race = self.race, None
+                if race == "close":
+                    self.close(commit.assignment.key)
+                else:
+                    self.acknowledge(commit.assignment.key, NOW + 11 * MINUTE)
+            super().commit(commit)
+
+    return Racing
+
+
+class FollowUpMoves(unittest.TestCase):
+    """A tick's move (Commit.follow_up, LEADROUTE_COMMIT_FOLLOW_UP) gives way
+    to a close or an acknowledgement made after the lead came due."""
+
+    TICK = NOW + 11 * MINUTE  # rule rr: a 10-minute SLA
+
+    def stores(self):
+        return [("MemoryStore", racing_store(lr.MemoryStore)),
+                ("route_csv.SqliteStore", racing_store(route_csv_store_class()))]
+
+    def open_total(self, store):
+        return sum(store.open_count(rep) for rep in ("alice", "bob", "carol"))
+
+    def start(self, cls, race):
+        store = cls()
+        notified = []
+        r = make_router(store, notify=notified.append)
+        self.assertEqual(r.route("K", {"kind": "rr"}).rep, "alice")
+        store.race = race
+        return store, r, notified
+
+    def test_move_without_a_race(self):
+        for name, cls in self.stores():
+            with self.subTest(store=name):
+                store, r, notified = self.start(cls, None)
+                stats = r.tick(self.TICK)
+                self.assertEqual((stats["due"], stats["reassigned"], stats["raced"]), (1, 1, 0))
+                self.assertEqual(store.find_claim("lead:K"), "bob")
+                self.assertEqual(store.seen, [("lead:K", False), ("lead:K", True)])
+                self.assertEqual([(a.rep, a.previous) for a in notified], [("alice", None), ("bob", "alice")])
+                self.assertEqual((store.open_count("alice"), store.open_count("bob")), (0, 1))
+
+    def test_close_between_listing_and_move(self):
+        for name, cls in self.stores():
+            with self.subTest(store=name):
+                store, r, notified = self.start(cls, "close")
+                stats = r.tick(self.TICK)
+                self.assertEqual((stats["due"], stats["reassigned"], stats["raced"]), (1, 0, 1))
+                self.assertEqual(store.seen, [("lead:K", False), ("lead:K", True)])
+                # the lead stays closed: no claim, no open lead, no notification of a move
+                self.assertIsNone(store.find_claim("lead:K"))
+                self.assertEqual(self.open_total(store), 0)
+                self.assertEqual(len(notified), 1)
+                self.assertEqual(store.list_due(NOW + 10 ** 9), [])
+
+    def test_acknowledgement_between_listing_and_move(self):
+        for name, cls in self.stores():
+            with self.subTest(store=name):
+                store, r, notified = self.start(cls, "acknowledge")
+                stats = r.tick(self.TICK)
+                self.assertEqual((stats["due"], stats["reassigned"], stats["raced"]), (1, 0, 1))
+                # alice keeps the lead she followed up, and it is no longer due
+                self.assertEqual(store.find_claim("lead:K"), "alice")
+                self.assertEqual((store.open_count("alice"), store.open_count("bob")), (1, 0))
+                self.assertEqual(len(notified), 1)
+                self.assertEqual(store.list_due(NOW + 10 ** 9), [])
+                self.assertEqual(r.tick(NOW + 10 ** 9)["due"], 0)
+
+    def test_memory_store_follow_up_directly(self):
+        s = lr.MemoryStore()
+
+        def commit(key, rep, previous=None, follow_up=False, at=NOW):
+            a = lr.Assignment(key, key[5:], rep, previous, None, "r", 1, at, 10.0, at + 10 * MINUTE, 5.0,
+                              0 if previous is None else 1, False)
+            s.commit(lr.Commit(a, None, 0, b"", 0, None, follow_up))
+
+        commit("lead:a", "alice")
+        commit("lead:b", "alice")
+        # held by previous and unacknowledged: the move goes through
+        commit("lead:a", "bob", previous="alice", follow_up=True)
+        self.assertEqual(s.find_claim("lead:a"), "bob")
+        # acknowledged since: refused with the holder, nothing changed
+        s.acknowledge("lead:a", NOW + 1)
+        before = (s.claims, s.open_counts, s.commits)
+        with self.assertRaises(lr.ExistsError) as cm:
+            commit("lead:a", "carol", previous="bob", follow_up=True)
+        self.assertEqual(cm.exception.owner, "bob")
+        self.assertEqual((s.claims, s.open_counts, s.commits), before)
+        # closed since: refused with owner "", the key stays free
+        s.close("lead:b")
+        before = (s.claims, s.open_counts, s.commits)
+        with self.assertRaises(lr.ExistsError) as cm:
+            commit("lead:b", "carol", previous="alice", follow_up=True)
+        self.assertEqual(cm.exception.owner, "")
+        self.assertEqual((s.claims, s.open_counts, s.commits), before)
+        self.assertIsNone(s.find_claim("lead:b"))
+        # held by someone else than previous: refused as without the flag
+        with self.assertRaises(lr.ExistsError) as cm:
+            commit("lead:a", "carol", previous="alice", follow_up=True)
+        self.assertEqual(cm.exception.owner, "bob")
+        # the same commits without the flag: as before
+        commit("lead:b", "carol", previous="alice")
+        commit("lead:a", "carol", previous="bob")
+        self.assertEqual((s.find_claim("lead:a"), s.find_claim("lead:b")), ("carol", "carol"))
+        self.assertEqual(s.open_counts, {"alice": 0, "bob": 0, "carol": 2})
+
+    def test_flags_read_from_version_2_only(self):
+        a = _ffi_assignment()
+        for version, flags, follow_up in ((2, lr._ffi.COMMIT_FOLLOW_UP, True), (2, 0, False),
+                                          (1, lr._ffi.COMMIT_FOLLOW_UP, False)):
+            c = lr._ffi.Commit()
+            c.version, c.assignment, c.flags = version, ctypes.pointer(a), flags
+            self.assertIs(lr.Commit._from_c(c).follow_up, follow_up)
+        self.assertEqual(lr._ffi.COMMIT_VERSION, 2)
+
+
+def _ffi_assignment():
+    a = lr._ffi.Assignment()
+    a.version = lr._ffi.ASSIGNMENT_VERSION
+    a.key, a.rep_id = b"lead:x", b"alice"
+    return a
 
 
 class Boom(Exception):
