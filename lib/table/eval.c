@@ -210,6 +210,9 @@ typedef struct lr__plan {
     int dead;                 /* a column accepts no rule: nothing can match */
 } lr__plan;
 
+/* Dense columns ANDed before the scan checks whether the group died. */
+#define LR_SCAN_EARLY 3u
+
 /* `prefetch`: fetch the next candidate group while this one is ANDed; it
  * pays only when the bitsets outgrow the caches, and costs instructions
  * when they do not. */
@@ -220,6 +223,7 @@ static inline __attribute__((always_inline)) void lr__scan_kernel(const leadrout
     const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
     lr__view **xv = r->order;
     uint32_t s, i, count = 0, nd = plan->nd, nx = plan->nx;
+    uint32_t ne = nd < LR_SCAN_EARLY ? nd : LR_SCAN_EARLY;
     uint64_t last = (t->nrules & 63) ? (((uint64_t)1 << (t->nrules & 63)) - 1) : ~(uint64_t)0;
     uint32_t lastsum_bits = t->nwords & 63;
     uint64_t lastsum = lastsum_bits ? (((uint64_t)1 << lastsum_bits) - 1) : ~(uint64_t)0;
@@ -239,12 +243,24 @@ static inline __attribute__((always_inline)) void lr__scan_kernel(const leadrout
             uint64_t x[LR_SCAN_GROUP] = { ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0 };
             m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
             if (prefetch && m) {
+                /* the first columns only: most groups die before the rest */
                 uint32_t wn = s * 64 + (lr__ctz64(m) & ~(LR_SCAN_GROUP - 1));
-                for (i = 0; i < nd; i++)
+                for (i = 0; i < ne; i++)
                     __builtin_prefetch(dw[i] + wn);
             }
-            /* branch-free AND of every dense column over the group */
-            for (i = 0; i < nd; i++) {
+            /* branch-free AND of the rarest dense columns over the group;
+             * most groups die there, and the other columns need not be
+             * fetched for them */
+            for (i = 0; i < ne; i++) {
+                const uint64_t *p = dw[i] + w0;
+                x[0] &= p[0];
+                x[1] &= p[1];
+                x[2] &= p[2];
+                x[3] &= p[3];
+            }
+            if (!(x[0] | x[1] | x[2] | x[3]))
+                continue;
+            for (; i < nd; i++) {
                 const uint64_t *p = dw[i] + w0;
                 x[0] &= p[0];
                 x[1] &= p[1];
@@ -309,18 +325,17 @@ int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadrou
     return LEADROUTE_OK;
 }
 
-/* Add a dense bitset to the plan. Only the rarest goes first: it prunes the
- * summaries soonest, and the word ANDs are branch-free, so a full sort would
- * cost more than it saves. */
+/* Add a dense bitset to the plan, in order of popcount: the scan checks
+ * whether a group died after the first LR_SCAN_EARLY columns, so those
+ * should be the rarest. At most one per column: insertion is cheap. */
 static inline void lr__plan_dense(leadroute_result *r, lr__plan *plan, const uint64_t *words,
                                   const uint64_t *summary, uint32_t pop)
 {
     uint32_t i = plan->nd++;
-    if (i > 0 && pop < r->dense_pops[0]) {
-        r->dense_words[i] = r->dense_words[0];
-        r->dense_sums[i] = r->dense_sums[0];
-        r->dense_pops[i] = r->dense_pops[0];
-        i = 0;
+    for (; i > 0 && r->dense_pops[i - 1] > pop; i--) {
+        r->dense_words[i] = r->dense_words[i - 1];
+        r->dense_sums[i] = r->dense_sums[i - 1];
+        r->dense_pops[i] = r->dense_pops[i - 1];
     }
     r->dense_words[i] = words;
     r->dense_sums[i] = summary;

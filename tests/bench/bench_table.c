@@ -26,7 +26,7 @@
  * missing fields and values outside the domains. Fields are in table column
  * order and use the table's own name pointers.
  *
- * Usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X] [--first-only]
+ * Usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X] [--first-only] [--evals N]
  *
  * SPDX-License-Identifier: MIT
  */
@@ -42,6 +42,10 @@
 
 /* The optimizer must not drop the measured work. */
 static volatile uint64_t g_sink;
+
+/* --evals N: exactly N evaluations and no warm-up, so that instruction
+ * counts under valgrind's callgrind are per evaluation. */
+static uint64_t g_evals;
 
 #define BENCH_NAME "bench_table"
 #include "bench_util.h"
@@ -561,6 +565,8 @@ static run run_compiled(const leadroute_table *t, leadroute_result *res, const l
     double t0 = now_s(), el;
     do {
         size_t start = i, end = i + 8192 < ls->n ? i + 8192 : ls->n;
+        if (g_evals && end - start > g_evals - out.evals)
+            end = start + (size_t)(g_evals - out.evals);
         for (; i < end; i++) {
             int rc = leadroute_table_eval(t, &ls->leads[i], res);
             size_t n = leadroute_result_count(res);
@@ -572,7 +578,7 @@ static run run_compiled(const leadroute_table *t, leadroute_result *res, const l
         if (i == ls->n)
             i = 0;
         el = now_s() - t0;
-    } while (el < seconds);
+    } while (g_evals ? out.evals < g_evals : el < seconds);
     g_sink += sum;
     out.seconds = el;
     return out;
@@ -642,12 +648,13 @@ typedef struct row {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X] [--first-only]\n"
+    fprintf(stderr, "usage: bench_table [--rules N]... [--leads M] [--seconds S] [--seed X] [--first-only] [--evals N]\n"
                     "  --rules N    table size, 64..%d; repeat for several (default 100 1000 10000 100000)\n"
                     "  --leads M    leads generated once and shared (default 1000000)\n"
                     "  --seconds S  time per evaluation measurement (default 2)\n"
                     "  --seed X     generator seed (default 1)\n"
-                    "  --first-only measure compiled FIRST only (for profiling; no reference, no COLLECT)\n",
+                    "  --first-only measure compiled FIRST only (for profiling; no reference, no COLLECT)\n"
+                    "  --evals N    with --first-only: exactly N evaluations, no warm-up (for callgrind)\n",
             LEADROUTE_MAX_RULES);
     exit(2);
 }
@@ -714,7 +721,8 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
 
     /* FIRST, compiled. */
     bind_names(ls, t);
-    (void)run_compiled(t, res, ls, seconds * 0.05);  /* warm caches */
+    if (!g_evals)
+        (void)run_compiled(t, res, ls, seconds * 0.05);  /* warm caches */
     run f = run_compiled(t, res, ls, seconds);
     out->first_eps = (double)f.evals / f.seconds;
     printf("FIRST compiled: %.3f M eval/s, %.1f ns/eval (%" PRIu64 " evals in %.2f s, %" PRIu64 " errors)\n",
@@ -853,6 +861,9 @@ int main(int argc, char **argv)
             if (x < 1 || x > 1e8)
                 die("--leads must be 1..100000000");
             nleads = (size_t)x;
+        } else if (strcmp(a, "--evals") == 0) {
+            g_evals = (uint64_t)parse_double(v, "evaluation count");
+            g_first_only = 1;
         } else if (strcmp(a, "--seconds") == 0) {
             seconds = parse_double(v, "seconds");
         } else if (strcmp(a, "--seed") == 0) {
