@@ -210,6 +210,21 @@ typedef struct lr__plan {
     int dead;                 /* a column accepts no rule: nothing can match */
 } lr__plan;
 
+/* AND columns [from, to) of a group of LR_SCAN_GROUP words starting at w0
+ * into x, branch-free; nonzero if a bit survives. */
+static inline int lr__and_group(uint64_t *x, const uint64_t *const *dw, uint32_t from, uint32_t to, uint32_t w0)
+{
+    uint32_t i;
+    for (i = from; i < to; i++) {
+        const uint64_t *p = dw[i] + w0;
+        x[0] &= p[0];
+        x[1] &= p[1];
+        x[2] &= p[2];
+        x[3] &= p[3];
+    }
+    return (x[0] | x[1] | x[2] | x[3]) != 0;
+}
+
 /* Dense columns ANDed before the scan checks whether the group died. */
 #define LR_SCAN_EARLY 3u
 
@@ -251,23 +266,7 @@ static inline __attribute__((always_inline)) void lr__scan_kernel(const leadrout
             /* branch-free AND of the rarest dense columns over the group;
              * most groups die there, and the other columns need not be
              * fetched for them */
-            for (i = 0; i < ne; i++) {
-                const uint64_t *p = dw[i] + w0;
-                x[0] &= p[0];
-                x[1] &= p[1];
-                x[2] &= p[2];
-                x[3] &= p[3];
-            }
-            if (!(x[0] | x[1] | x[2] | x[3]))
-                continue;
-            for (; i < nd; i++) {
-                const uint64_t *p = dw[i] + w0;
-                x[0] &= p[0];
-                x[1] &= p[1];
-                x[2] &= p[2];
-                x[3] &= p[3];
-            }
-            if (!(x[0] | x[1] | x[2] | x[3]))
+            if (!lr__and_group(x, dw, 0, ne, w0) || !lr__and_group(x, dw, ne, nd, w0))
                 continue;
             for (k = 0; k < LR_SCAN_GROUP; k++) {
                 uint32_t w = w0 + k;
