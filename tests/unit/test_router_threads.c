@@ -40,15 +40,6 @@ static void ok(int rc)
         fail_msg("call failed (%d): %s", rc, leadroute_error_last()->message);
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 /* Each routing thread seeds its own generator; the callback reads it. */
 static _Thread_local uint64_t tl_rng = 88172645463325252ull;
 

@@ -48,6 +48,7 @@
 
 #include "leadroute/leadroute.h"
 #include "router/memstore.h"
+#include "testutil.h"
 
 /* ---- sizes and names ------------------------------------------------------ */
 
@@ -110,15 +111,6 @@ static int pool_code(const char *id)
     if (strcmp(id, "esc") == 0)
         return P_ESC;
     return -1;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
 }
 
 /* ---- what the threads share ----------------------------------------------- */

@@ -38,6 +38,16 @@ const char *hits(const leadroute_table *t, const tlead *l);
 /* Evaluate and return only the status code. */
 int eval_rc(const leadroute_table *t, const tlead *l);
 
+/* A seeded xorshift64 generator: the same sequence on every run. */
+static inline uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
 /* Fail unless the last error message contains `needle`. */
 void expect_message_has(const char *needle);
 
