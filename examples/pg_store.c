@@ -1,10 +1,10 @@
 /*
  * A host store for libleadroute in PostgreSQL (see pg_store.h).
  *
- * Schema (version 1, PG_STORE_SCHEMA_VERSION), every text column in the "C"
+ * Schema (version 2, PG_STORE_SCHEMA_VERSION), every text column in the "C"
  * collation so keys compare and sort byte by byte, as in sqlite_store:
  *
- *   leadroute_meta (key, value)                     -- 'schema' -> '1'
+ *   leadroute_meta (key, value)                     -- 'schema' -> '2'
  *   leadroute_pools (id, version bigint, state bytea)
  *       A pool's strategy state and its compare-and-swap version; a pool
  *       never written has no row (version 0). uint64_t versions and table
@@ -17,25 +17,45 @@
  *       lead claims (partial index leadroute_claims_open), never stored.
  *   leadroute_assignments (id, at_ms, key, rep, pool_id, value)
  *       The assignment log behind windows, one row per commit, pruned past
- *       31 days before the newest row. `id` gives the commit order of a
- *       pool's assignments (they serialise on the pool's row lock).
+ *       31 days before the newest row. `id` gives the commit order (writers
+ *       serialise on the store's lock, below).
  *   leadroute_events (id, at_ms, kind, key, lead_id, detail)
+ *   functions leadroute_lock(), leadroute_commit(), leadroute_commit_many(),
+ *       leadroute_close()
  *
- * A commit is one call of the SQL function leadroute_commit(): the pool
- * state compare-and-swap (UPDATE ... WHERE version = expected, or INSERT ...
- * ON CONFLICT DO NOTHING for version 0), the capacity check under a
- * per-rep advisory lock, the claim (UPDATE of the row `previous` holds, else
- * INSERT ... ON CONFLICT DO NOTHING; the loser reads the winner), the log
- * and the account claim. A refused check raises inside a plpgsql block,
- * which undoes the block's writes, and comes back as a result code: the
- * function is all or nothing, one statement, one round trip.
+ * Version 2 has the tables of version 1 and other functions: a version 1
+ * database is upgraded in place when it is opened (its functions replaced),
+ * and a program that reads version 1 refuses it afterwards.
  *
- * Concurrency: READ COMMITTED. Writers of one pool queue on its row lock
- * and re-check the version after waiting; writers of one key on the claim
- * row. Locks are taken in one order (pool, rep, key, account), so single
- * commits do not deadlock; batches holding locks across commits can, and
- * the loser gets SQLSTATE 40P01: its whole batch is rolled back and the
- * call returns EIO, for the host to run the batch again.
+ * The store's lock: every write to claims and pool states takes one
+ * transaction-scoped advisory lock per schema (leadroute_lock()) before
+ * anything else, so writers serialise: a single commit (the SQL function
+ * leadroute_commit(), one statement), a close, and a whole batch, which
+ * takes it at pg_store_begin() and keeps it until it ends. Under that lock
+ * no one else changes what a batch read, which is what lets a batch answer
+ * from its own cache and send its commits at the end in one statement
+ * (leadroute_commit_many()); and there is one lock, so no deadlock.
+ * Acknowledgements do not take it: they change only a lead's
+ * acknowledgement time, which no cache holds, and a tick's move re-checks
+ * it on the server (follow-up commits always go there).
+ *
+ * A single commit: the pool state compare-and-swap (UPDATE ... WHERE version
+ * = expected, or INSERT ... ON CONFLICT DO NOTHING for version 0), the
+ * capacity check, the claim (UPDATE of the row `previous` holds, else INSERT
+ * ... ON CONFLICT DO NOTHING; the loser reads the winner), the log and the
+ * account claim. A refused check raises inside a plpgsql block, which undoes
+ * the block's writes, and comes back as a result code (with the pool's
+ * current state when the version moved): all or nothing, one round trip.
+ *
+ * Caches. Outside a batch the handle keeps the pool states it last read or
+ * wrote: load_pool answers from there, and a stale answer costs one
+ * ECONFLICT, whose answer brings the current state, so the router's retry
+ * needs no read. Inside a batch: pool states, holders of keys and open
+ * counts as read under the lock and then as the batch's own commits left
+ * them; commits are checked against that, queued, and flushed in order by
+ * leadroute_commit_many(), which checks again (pool versions, holders, the
+ * counts capacity was checked on) and raises on any difference: the batch
+ * is then rolled back as a whole.
  *
  * Parameters and results travel in binary format: no number formatting that
  * depends on the locale, bytes of the pool state as they are.
@@ -63,9 +83,15 @@
 #define T_INT8 20
 #define T_TEXT 25
 #define T_FLOAT8 701
+#define T_BOOL_ARRAY 1000
+#define T_BYTEA_ARRAY 1001
+#define T_TEXT_ARRAY 1009
+#define T_INT8_ARRAY 1016
+#define T_FLOAT8_ARRAY 1022
 
-/* In parts: C compilers need not take string literals over 4095 bytes. */
-static const char *const schema_sql[] = {
+/* The tables, created with a new store. In parts: C compilers need not take
+ * string literals over 4095 bytes. */
+static const char *const schema_tables[] = {
     "CREATE TABLE leadroute_meta (key text COLLATE \"C\" PRIMARY KEY, value text NOT NULL);\n"
     "CREATE TABLE leadroute_pools (id text COLLATE \"C\" PRIMARY KEY, version bigint NOT NULL,\n"
     "  state bytea NOT NULL);\n"
@@ -97,19 +123,44 @@ static const char *const schema_sql[] = {
     "  key text COLLATE \"C\" NOT NULL, lead_id text COLLATE \"C\", detail text);\n"
     "CREATE INDEX leadroute_events_lead ON leadroute_events (lead_id) WHERE lead_id IS NOT NULL;\n"
     "CREATE INDEX leadroute_events_key ON leadroute_events (key);\n",
-    /* code 0 = done, 1 = pool version moved (detail: the version now), 2 = rep
-     * at capacity (detail: its open leads), 3 = key held (detail: holder),
-     * 4 = the holder let go between two statements (the router retries) */
-    "CREATE FUNCTION leadroute_commit(p_pool text, p_expected bigint, p_state bytea, p_capacity bigint,\n"
-    "  p_key text, p_rep text, p_previous text, p_lead_id text, p_assign_pool text, p_rule text,\n"
-    "  p_table_hash bigint, p_at_ms bigint, p_sla double precision, p_deadline bigint,\n"
+};
+
+/* Version 1's commit function, replaced by version 2's (another signature). */
+static const char schema_drop_v1[] =
+    "DROP FUNCTION leadroute_commit(text, bigint, bytea, bigint, text, text, text, text, text, text, bigint,\n"
+    "  bigint, double precision, bigint, double precision, bigint, boolean, text, bigint);\n";
+
+/* The functions of version 2, for a new store and for the upgrade. */
+static const char *const schema_functions[] = {
+    /* the store's lock: one per schema, so several stores in one database do not wait for each other */
+    "CREATE OR REPLACE FUNCTION leadroute_lock() RETURNS void LANGUAGE plpgsql AS $fn$\n"
+    "BEGIN\n"
+    "  PERFORM pg_advisory_xact_lock(hashtextextended('leadroute store ' || current_schema(), 0));\n"
+    "END\n"
+    "$fn$;\n"
+    "CREATE OR REPLACE FUNCTION leadroute_close(p_key text) RETURNS text LANGUAGE plpgsql AS $fn$\n"
+    "DECLARE\n"
+    "  holder text;\n"
+    "BEGIN\n"
+    "  PERFORM leadroute_lock();\n"
+    "  DELETE FROM leadroute_claims WHERE key = p_key AND NOT is_account RETURNING rep INTO holder;\n"
+    "  RETURN holder;\n"
+    "END\n"
+    "$fn$;\n",
+    /* code 0 = done, 1 = pool version moved (detail: the version now, pool_state: the state now), 2 =
+     * rep at capacity (detail: its open leads), 3 = key held (detail: holder; "" when a follow-up
+     * finds it free), 4 = the holder let go between two statements (the router retries) */
+    "CREATE OR REPLACE FUNCTION leadroute_commit(p_pool text, p_expected bigint, p_state bytea,\n"
+    "  p_capacity bigint, p_key text, p_rep text, p_previous text, p_lead_id text, p_assign_pool text,\n"
+    "  p_rule text, p_table_hash bigint, p_at_ms bigint, p_sla double precision, p_deadline bigint,\n"
     "  p_value double precision, p_hops bigint, p_escalated boolean, p_account text, p_keep_ms bigint,\n"
-    "  OUT code integer, OUT detail text) LANGUAGE plpgsql AS $fn$\n"
+    "  p_follow_up boolean, OUT code integer, OUT detail text, OUT pool_state bytea)\n"
+    "LANGUAGE plpgsql AS $fn$\n"
     "DECLARE\n"
     "  n bigint;\n"
     "BEGIN\n"
     "  code := 0;\n"
-    "  detail := NULL;\n"
+    "  PERFORM leadroute_lock();\n"
     "  BEGIN\n"
     "    IF p_pool IS NOT NULL THEN\n"
     "      IF p_expected = 0 THEN\n"
@@ -122,12 +173,11 @@ static const char *const schema_sql[] = {
     "      GET DIAGNOSTICS n = ROW_COUNT;\n"
     "      IF n = 0 THEN\n"
     "        code := 1;\n"
-    "        SELECT version::text INTO detail FROM leadroute_pools WHERE id = p_pool;\n"
+    "        SELECT version::text, state INTO detail, pool_state FROM leadroute_pools WHERE id = p_pool;\n"
     "        RAISE EXCEPTION USING ERRCODE = 'LR001';\n"
     "      END IF;\n"
     "    END IF;\n"
     "    IF p_capacity > 0 THEN\n"
-    "      PERFORM pg_advisory_xact_lock(hashtextextended('leadroute rep ' || p_rep, 0));\n"
     "      SELECT count(*) INTO n FROM leadroute_claims WHERE rep = p_rep AND NOT is_account;\n"
     "      IF n >= p_capacity THEN\n"
     "        code := 2;\n"
@@ -142,8 +192,15 @@ static const char *const schema_sql[] = {
     "          sla_minutes = p_sla, deadline_ms = p_deadline, value = p_value, hops = p_hops,\n"
     "          escalated = p_escalated, acknowledged_ms = 0,\n"
     "          history = coalesce(history, '{}'::text[]) || p_previous\n"
-    "        WHERE key = p_key AND rep = p_previous;\n"
+    "        WHERE key = p_key AND rep = p_previous AND NOT (p_follow_up AND acknowledged_ms <> 0);\n"
     "      GET DIAGNOSTICS n = ROW_COUNT;\n"
+    "      IF n = 0 AND p_follow_up THEN\n"
+    "        -- a tick moves the lead from its holder only: closed or acknowledged meanwhile, it stays\n"
+    "        code := 3;\n"
+    "        SELECT rep INTO detail FROM leadroute_claims WHERE key = p_key;\n"
+    "        detail := coalesce(detail, '');\n"
+    "        RAISE EXCEPTION USING ERRCODE = 'LR001';\n"
+    "      END IF;\n"
     "    END IF;\n"
     "    IF n = 0 THEN\n"
     "      INSERT INTO leadroute_claims (key, rep, is_account, lead_id, pool_id, rule_id, table_hash, at_ms,\n"
@@ -160,9 +217,11 @@ static const char *const schema_sql[] = {
     "      END IF;\n"
     "    END IF;\n"
     "    INSERT INTO leadroute_assignments (at_ms, key, rep, pool_id, value)\n"
-    "      VALUES (p_at_ms, p_key, p_rep, coalesce(p_assign_pool, p_pool), p_value);\n"
-    "    DELETE FROM leadroute_assignments\n"
-    "      WHERE at_ms < (SELECT max(at_ms) FROM leadroute_assignments) - p_keep_ms;\n"
+    "      VALUES (p_at_ms, p_key, p_rep, coalesce(p_assign_pool, p_pool), p_value) RETURNING id INTO n;\n"
+    "    IF n % 64 = 0 THEN -- now and then: the log only needs to stay bounded\n"
+    "      DELETE FROM leadroute_assignments\n"
+    "        WHERE at_ms < (SELECT max(at_ms) FROM leadroute_assignments) - p_keep_ms;\n"
+    "    END IF;\n"
     "    IF p_account IS NOT NULL THEN\n"
     "      INSERT INTO leadroute_claims (key, rep, is_account) VALUES (p_account, p_rep, true)\n"
     "        ON CONFLICT (key) DO NOTHING;\n"
@@ -170,6 +229,96 @@ static const char *const schema_sql[] = {
     "  EXCEPTION WHEN SQLSTATE 'LR001' THEN\n"
     "    RETURN; -- the block's writes are undone; code and detail say why\n"
     "  END;\n"
+    "END\n"
+    "$fn$;\n",
+    /* A batch's commits, in order (c_*), checked by the batch against what it read under the lock;
+     * checked again here, set by set: each pool's commits take its versions one after the other
+     * from the one the pool has (p_*: first and last version, last state), moved claims are held
+     * by their `previous` (kind 1), new ones are free (kinds 0 and 2: a plain INSERT), and the reps
+     * whose capacity was checked have the open leads the batch counted (r_*). Then the recorded
+     * events (e_*). Any difference raises: the caller's transaction is then rolled back. */
+    "CREATE OR REPLACE FUNCTION leadroute_commit_many(c_kind bigint[], c_key text[], c_rep text[],\n"
+    "  c_previous text[], c_lead text[], c_apool text[], c_rule text[], c_hash bigint[], c_at bigint[],\n"
+    "  c_sla double precision[], c_deadline bigint[], c_value double precision[], c_hops bigint[],\n"
+    "  c_escalated boolean[], c_account text[], c_pool text[], c_expected bigint[],\n"
+    "  p_pool text[], p_from bigint[], p_to bigint[], p_state bytea[], r_rep text[], r_open bigint[],\n"
+    "  e_at bigint[], e_kind text[], e_key text[], e_lead text[], e_detail text[], p_keep_ms bigint)\n"
+    "RETURNS void LANGUAGE plpgsql AS $fn$\n"
+    "DECLARE\n"
+    "  n bigint;\n"
+    "  m bigint;\n"
+    "BEGIN\n"
+    "  PERFORM leadroute_lock();\n"
+    "  SELECT count(*) INTO n\n"
+    "    FROM (SELECT c.expected, p.from_v, p.to_v,\n"
+    "                 row_number() OVER (PARTITION BY c.pool ORDER BY c.i) AS k\n"
+    "            FROM unnest(c_pool, c_expected) WITH ORDINALITY AS c(pool, expected, i)\n"
+    "            LEFT JOIN unnest(p_pool, p_from, p_to) AS p(id, from_v, to_v) ON p.id = c.pool\n"
+    "           WHERE c.pool IS NOT NULL) x\n"
+    "   WHERE x.from_v IS NULL OR x.expected <> x.from_v + x.k - 1 OR x.from_v + x.k > x.to_v;\n"
+    "  SELECT n + count(*) INTO n FROM unnest(p_pool, p_from, p_to) AS p(id, from_v, to_v)\n"
+    "   WHERE p.to_v - p.from_v <> (SELECT count(*) FROM unnest(c_pool) AS c(pool) WHERE c.pool = p.id);\n"
+    "  IF n > 0 THEN\n"
+    "    RAISE EXCEPTION USING ERRCODE = 'LR002',\n"
+    "      MESSAGE = format('%s commits of the batch do not follow their pool''s versions', n);\n"
+    "  END IF;\n"
+    "  UPDATE leadroute_pools AS t SET version = p.to_v, state = p.state\n"
+    "    FROM unnest(p_pool, p_from, p_to, p_state) AS p(id, from_v, to_v, state)\n"
+    "   WHERE t.id = p.id AND p.from_v > 0 AND t.version = p.from_v;\n"
+    "  GET DIAGNOSTICS n = ROW_COUNT;\n"
+    "  INSERT INTO leadroute_pools (id, version, state)\n"
+    "    SELECT p.id, p.to_v, p.state FROM unnest(p_pool, p_from, p_to, p_state) AS p(id, from_v, to_v, state)\n"
+    "     WHERE p.from_v = 0\n"
+    "    ON CONFLICT (id) DO NOTHING;\n"
+    "  GET DIAGNOSTICS m = ROW_COUNT;\n"
+    "  IF n + m <> coalesce(array_length(p_pool, 1), 0) THEN\n"
+    "    RAISE EXCEPTION USING ERRCODE = 'LR002', MESSAGE = 'a pool state moved since the batch read it';\n"
+    "  END IF;\n",
+    "  UPDATE leadroute_claims AS t SET rep = c.rep, is_account = false, lead_id = c.lead,\n"
+    "      pool_id = c.apool, rule_id = c.rule, table_hash = c.hash, at_ms = c.at, sla_minutes = c.sla,\n"
+    "      deadline_ms = c.deadline, value = c.value, hops = c.hops, escalated = c.escalated,\n"
+    "      acknowledged_ms = 0, history = coalesce(t.history, '{}'::text[]) || c.previous\n"
+    "    FROM unnest(c_kind, c_key, c_rep, c_previous, c_lead, c_apool, c_rule, c_hash, c_at, c_sla,\n"
+    "                c_deadline, c_value, c_hops, c_escalated)\n"
+    "         AS c(kind, key, rep, previous, lead, apool, rule, hash, at, sla, deadline, value, hops,\n"
+    "              escalated)\n"
+    "   WHERE c.kind = 1 AND t.key = c.key AND t.rep = c.previous;\n"
+    "  GET DIAGNOSTICS n = ROW_COUNT;\n"
+    "  IF n <> (SELECT count(*) FROM unnest(c_kind) AS c(kind) WHERE c.kind = 1) THEN\n"
+    "    RAISE EXCEPTION USING ERRCODE = 'LR002', MESSAGE = 'a lead moved since the batch read its holder';\n"
+    "  END IF;\n"
+    "  INSERT INTO leadroute_claims (key, rep, is_account, lead_id, pool_id, rule_id, table_hash, at_ms,\n"
+    "      sla_minutes, deadline_ms, value, hops, escalated, acknowledged_ms, history)\n"
+    "    SELECT c.key, c.rep, false, c.lead, c.apool, c.rule, c.hash, c.at, c.sla, c.deadline, c.value,\n"
+    "           c.hops, c.escalated, 0, CASE WHEN c.kind = 2 THEN ARRAY[c.previous] END\n"
+    "      FROM unnest(c_kind, c_key, c_rep, c_previous, c_lead, c_apool, c_rule, c_hash, c_at, c_sla,\n"
+    "                  c_deadline, c_value, c_hops, c_escalated) WITH ORDINALITY\n"
+    "           AS c(kind, key, rep, previous, lead, apool, rule, hash, at, sla, deadline, value, hops,\n"
+    "                escalated, i)\n"
+    "     WHERE c.kind <> 1 ORDER BY c.i;\n"
+    "  INSERT INTO leadroute_assignments (at_ms, key, rep, pool_id, value)\n"
+    "    SELECT c.at, c.key, c.rep, coalesce(c.apool, c.pool), c.value\n"
+    "      FROM unnest(c_at, c_key, c_rep, c_apool, c_pool, c_value) WITH ORDINALITY\n"
+    "           AS c(at, key, rep, apool, pool, value, i)\n"
+    "     ORDER BY c.i;\n"
+    "  IF coalesce(array_length(c_key, 1), 0) > 0 THEN\n"
+    "    DELETE FROM leadroute_assignments\n"
+    "      WHERE at_ms < (SELECT max(at_ms) FROM leadroute_assignments) - p_keep_ms;\n"
+    "  END IF;\n"
+    "  INSERT INTO leadroute_claims (key, rep, is_account)\n"
+    "    SELECT c.account, c.rep, true FROM unnest(c_account, c_rep) WITH ORDINALITY AS c(account, rep, i)\n"
+    "     WHERE c.account IS NOT NULL ORDER BY c.i\n"
+    "    ON CONFLICT (key) DO NOTHING;\n"
+    "  SELECT count(*) INTO n FROM unnest(r_rep, r_open) AS r(rep, open)\n"
+    "   WHERE r.open <> (SELECT count(*) FROM leadroute_claims t WHERE t.rep = r.rep AND NOT t.is_account);\n"
+    "  IF n > 0 THEN\n"
+    "    RAISE EXCEPTION USING ERRCODE = 'LR002',\n"
+    "      MESSAGE = format('the open leads of %s reps differ from what the batch counted', n);\n"
+    "  END IF;\n"
+    "  INSERT INTO leadroute_events (at_ms, kind, key, lead_id, detail)\n"
+    "    SELECT e.at, e.kind, e.key, e.lead, e.detail\n"
+    "      FROM unnest(e_at, e_kind, e_key, e_lead, e_detail) WITH ORDINALITY AS e(at, kind, key, lead, detail, i)\n"
+    "     ORDER BY e.i;\n"
     "END\n"
     "$fn$;\n",
 };
@@ -190,9 +339,12 @@ enum {
 enum {
     ST_POOL_GET,
     ST_CLAIM_HOLDER,
+    ST_CLAIM_HOLDER_FRESH,
+    ST_CLAIM_HOLDERS,
     ST_CLAIM_GET,
     ST_OPEN_COUNT,
     ST_COMMIT,
+    ST_COMMIT_MANY,
     ST_CLOSE,
     ST_WINDOW_REP,
     ST_WINDOW_REP_POOL,
@@ -204,7 +356,7 @@ enum {
     ST_COUNT
 };
 
-#define MAX_PARAMS 19
+#define MAX_PARAMS 29
 
 typedef struct statement {
     const char *name, *sql;
@@ -215,6 +367,16 @@ typedef struct statement {
 static const statement statements[ST_COUNT] = {
     [ST_POOL_GET] = { "lr_pool_get", "SELECT version, state FROM leadroute_pools WHERE id = $1", 1, { T_TEXT } },
     [ST_CLAIM_HOLDER] = { "lr_claim_holder", "SELECT rep FROM leadroute_claims WHERE key = $1", 1, { T_TEXT } },
+    /* outside a batch: the holder, and the pools the handle keeps whose version moved (where 0 is the
+     * holder's row, 1 a pool's), so the commit that usually follows meets a current state */
+    [ST_CLAIM_HOLDER_FRESH] = { "lr_claim_holder_fresh",
+                                "SELECT 0, rep, NULL::bigint, NULL::bytea FROM leadroute_claims WHERE key = $1 "
+                                "UNION ALL SELECT 1, p.id, p.version, p.state FROM leadroute_pools p "
+                                "JOIN unnest($2::text[], $3::bigint[]) AS c(id, v) ON p.id = c.id "
+                                "WHERE p.version <> c.v",
+                                3, { T_TEXT, T_TEXT_ARRAY, T_INT8_ARRAY } },
+    [ST_CLAIM_HOLDERS] = { "lr_claim_holders", "SELECT key, rep FROM leadroute_claims WHERE key = ANY($1)", 1,
+                           { T_TEXT_ARRAY } },
     [ST_CLAIM_GET] = { "lr_claim_get",
                        "SELECT " CLAIM_COLUMNS " FROM leadroute_claims WHERE key = $1 AND NOT is_account", 1,
                        { T_TEXT } },
@@ -222,12 +384,21 @@ static const statement statements[ST_COUNT] = {
                         "SELECT count(*) FROM leadroute_claims WHERE rep = $1 AND NOT is_account",
                         1, { T_TEXT } },
     [ST_COMMIT] = { "lr_commit",
-                    "SELECT code, detail FROM leadroute_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                    "$11, $12, $13, $14, $15, $16, $17, $18, $19)",
-                    19,
+                    "SELECT code, detail, pool_state FROM leadroute_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                    "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                    20,
                     { T_TEXT, T_INT8, T_BYTEA, T_INT8, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT8,
-                      T_INT8, T_FLOAT8, T_INT8, T_FLOAT8, T_INT8, T_BOOL, T_TEXT, T_INT8 } },
-    [ST_CLOSE] = { "lr_close", "DELETE FROM leadroute_claims WHERE key = $1 AND NOT is_account", 1, { T_TEXT } },
+                      T_INT8, T_FLOAT8, T_INT8, T_FLOAT8, T_INT8, T_BOOL, T_TEXT, T_INT8, T_BOOL } },
+    [ST_COMMIT_MANY] = { "lr_commit_many",
+                         "SELECT leadroute_commit_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                         "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+                         29,
+                         { T_INT8_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY,
+                           T_TEXT_ARRAY, T_INT8_ARRAY, T_INT8_ARRAY, T_FLOAT8_ARRAY, T_INT8_ARRAY,
+                           T_FLOAT8_ARRAY, T_INT8_ARRAY, T_BOOL_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY, T_INT8_ARRAY,
+                           T_TEXT_ARRAY, T_INT8_ARRAY, T_INT8_ARRAY, T_BYTEA_ARRAY, T_TEXT_ARRAY, T_INT8_ARRAY,
+                           T_INT8_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY, T_TEXT_ARRAY, T_INT8 } },
+    [ST_CLOSE] = { "lr_close", "SELECT leadroute_close($1)", 1, { T_TEXT } },
     [ST_WINDOW_REP] = { "lr_window_rep",
                         "SELECT count(*), coalesce(sum(value), 0) FROM leadroute_assignments "
                         "WHERE rep = $1 AND at_ms >= $2",
@@ -263,12 +434,90 @@ static const statement statements[ST_COUNT] = {
                     1, { T_TEXT } },
 };
 
+/* ---- caches ---------------------------------------------------------------------------------------- */
+
+/* A pool state as the handle knows it. */
+typedef struct pool_entry {
+    char *id;
+    uint64_t version;       /* 0: the pool has no row */
+    uint64_t flushed;       /* in a batch: the version the server has; queued commits lead to `version` */
+    unsigned char *state;
+    size_t length;
+} pool_entry;
+
+typedef struct pool_cache {
+    pool_entry *v;
+    size_t n, cap;
+} pool_cache;
+
+/* A rep in a batch: its open leads, and the string its claims point to. */
+typedef struct rep_entry {
+    char *id;
+    int known;        /* `count` holds its open leads, queued commits included */
+    int checked;      /* a queued commit checked capacity against `count`: the flush verifies it */
+    int64_t count;
+    int64_t queued;   /* while not known: what queued commits added (or took) */
+} rep_entry;
+
+/* What a batch knows of a key. */
+enum { CLAIM_ABSENT, CLAIM_FREE, CLAIM_HELD, CLAIM_UNKNOWN };
+
+typedef struct claim_entry {
+    char *key;
+    const char *holder;   /* when HELD: the id of a rep_entry */
+    int state;            /* CLAIM_*; UNKNOWN: an account claim a queued commit may have made */
+    uint64_t queued_gen;  /* == batch.gen: a queued commit claims this key */
+} claim_entry;
+
+/* Names to entry indexes (open addressing, at most half full); each entry
+ * type starts with its name. */
+typedef struct name_map {
+    uint32_t *slots; /* index + 1; 0 = empty */
+    size_t cap;
+} name_map;
+
+#define NO_TEXT SIZE_MAX
+
+/* A commit queued in a batch; strings are offsets in the batch's text. */
+typedef struct queued_commit {
+    size_t key, rep, previous, lead, apool, rule, account, pool;
+    int kind;  /* 0: a free key; 1: moved from `previous`, who holds it; 2: `previous` let go, a free key */
+    int escalated;
+    uint64_t expected;
+    int64_t hash, at, deadline, hops;
+    double sla, value;
+} queued_commit;
+
+typedef struct queued_event {
+    int64_t at;
+    size_t kind, key, lead, detail;
+} queued_event;
+
+/* Everything a batch knows and has queued; all of it goes when the batch ends. */
+typedef struct batch {
+    pool_cache pools;
+    rep_entry *reps;
+    size_t nreps, repcap;
+    name_map rep_map;
+    claim_entry *claims;
+    size_t nclaims, claimcap;
+    name_map claim_map;
+    queued_commit *commits;
+    size_t ncommits, commitcap;
+    queued_event *events;
+    size_t nevents, eventcap;
+    char *text;
+    size_t used, textcap;
+    uint64_t gen; /* one more after each flush */
+} batch;
+
 struct pg_store {
     PGconn *conn;
     int prepared;   /* the statements exist on this connection */
     int in_batch;   /* pg_store_begin() opened a transaction */
-    int savepoint;  /* a method's savepoint is open inside the batch */
     uint64_t round_trips; /* statements sent since opening, for pg_store_round_trips() */
+    pool_cache pools; /* outside batches: the pool states last read or written */
+    batch b;
     char errmsg[1024];
     /* what pg_store_get() hands out, valid until the next call */
     PGresult *get_result;
@@ -419,6 +668,15 @@ static PGresult *prepare(pg_store *s, const statement *st)
     return PQprepare(s->conn, st->name, st->sql, st->n, st->types);
 }
 
+static void batch_free(batch *b);
+
+/* The batch is over (committed, rolled back, or lost): what it knew and queued goes. */
+static void batch_drop(pg_store *s)
+{
+    s->in_batch = 0;
+    batch_free(&s->b);
+}
+
 static int prepare_all(pg_store *s)
 {
     /* after a failure half-way, some exist already: start from none */
@@ -444,7 +702,7 @@ static int ensure_connected(pg_store *s, const char *what)
     if (PQstatus(s->conn) == CONNECTION_OK && s->prepared)
         return LEADROUTE_OK;
     int lost_batch = s->in_batch;
-    s->in_batch = s->savepoint = 0;
+    batch_drop(s);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         s->prepared = 0;
         PQreset(s->conn);
@@ -459,29 +717,26 @@ static int ensure_connected(pg_store *s, const char *what)
     return LEADROUTE_OK;
 }
 
-/* After a failed statement: a lost connection takes the batch with it; a
- * failed statement outside a method's savepoint aborts the batch, which is
- * then rolled back (all of it or none of it: none). */
+/* After a failed statement inside a batch: the transaction is aborted (or
+ * the connection gone), so the whole batch is rolled back: all of it or
+ * none of it, none. */
 static void after_failure(pg_store *s)
 {
     if (!s->in_batch)
         return;
     if (PQstatus(s->conn) != CONNECTION_OK) {
-        s->in_batch = s->savepoint = 0;
         add_error(s, "; the connection was lost with the open batch (rolled back)");
-    } else if (!s->savepoint && PQtransactionStatus(s->conn) == PQTRANS_INERROR) {
+    } else {
         PQclear(exec_sql(s, "ROLLBACK"));
-        s->in_batch = 0;
         add_error(s, "; the open batch was rolled back");
     }
+    batch_drop(s);
 }
 
 /* The result of a failed call as a code: ECONFLICT for a serialization
  * failure or deadlock outside a batch (the router retries), else EIO.
- * Inside a batch such a failure rolls the whole batch back: the locks the
- * other transaction waits for were taken by the batch's earlier calls, so
- * the call alone, retried, would meet them again. The host runs the batch
- * again. */
+ * Inside a batch any failure rolls the whole batch back and returns EIO:
+ * the host runs the batch again. */
 static int result_error(pg_store *s, PGresult *r, const char *what)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -489,13 +744,10 @@ static int result_error(pg_store *s, PGresult *r, const char *what)
     int code = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? LEADROUTE_ECONFLICT
                                                                                        : LEADROUTE_EIO;
     set_error(s, code, "%s: %.*s", what, trimmed(m), m);
-    if (code == LEADROUTE_ECONFLICT && s->in_batch && PQstatus(s->conn) == CONNECTION_OK) {
-        PQclear(exec_sql(s, "ROLLBACK"));
-        s->in_batch = s->savepoint = 0;
-        add_error(s, "; the open batch was rolled back, run it again");
+    if (s->in_batch) {
+        after_failure(s);
         return LEADROUTE_EIO;
     }
-    after_failure(s);
     return code;
 }
 
@@ -518,58 +770,508 @@ static int run(pg_store *s, int id, const params *p, const char *what, PGresult 
     return LEADROUTE_OK;
 }
 
-/* A statement without parameters or rows (transaction control). */
-static int run_simple(pg_store *s, const char *sql, const char *what)
+/* ---- caches -------------------------------------------------------------------------------------- */
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
 {
-    PGresult *r = exec_sql(s, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? LEADROUTE_OK : result_error(s, r, what);
-    PQclear(r);
-    return rc;
+    if (need <= *cap)
+        return LEADROUTE_OK;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *grown = n <= SIZE_MAX / size ? realloc(*v, n * size) : NULL;
+    if (!grown)
+        return LEADROUTE_ENOMEM;
+    *v = grown;
+    *cap = n;
+    return LEADROUTE_OK;
 }
 
-/* ---- transactions ------------------------------------------------------------------------------ */
-
-/* The start of a write method: a statement is its own transaction; inside a
- * batch, a savepoint, so that a refused or failed call leaves the batch as
- * it was. */
-static int tx_begin(pg_store *s, const char *what)
+static char *copy_text(const char *t)
 {
-    int rc = ensure_connected(s, what);
-    if (rc != LEADROUTE_OK || !s->in_batch)
-        return rc;
-    if ((rc = run_simple(s, "SAVEPOINT leadroute_call", what)) == LEADROUTE_OK)
-        s->savepoint = 1;
-    return rc;
+    size_t n = strlen(t) + 1;
+    char *c = malloc(n);
+    return c ? memcpy(c, t, n) : NULL;
 }
 
-/* The end of a write method whose result is `result`: inside a batch keep
- * the savepoint's changes on LEADROUTE_OK, else undo them. */
-static int tx_end(pg_store *s, int result, const char *what)
+static void pool_cache_free(pool_cache *c)
 {
-    if (!s->in_batch || !s->savepoint)
-        return result;
-    if (result == LEADROUTE_OK) {
-        if (run_simple(s, "RELEASE SAVEPOINT leadroute_call", what) == LEADROUTE_OK) {
-            s->savepoint = 0;
-            return LEADROUTE_OK;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].id);
+        free(c->v[i].state);
+    }
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+static pool_entry *pool_find(pool_cache *c, const char *id)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->v[i].id, id) == 0)
+            return &c->v[i];
+    return NULL;
+}
+
+static void pool_forget(pool_cache *c, const char *id)
+{
+    pool_entry *e = pool_find(c, id);
+    if (!e)
+        return;
+    free(e->id);
+    free(e->state);
+    *e = c->v[--c->n];
+}
+
+/* Keep `version` and `state` for pool `id` (a read: flushed = version);
+ * *out (may be NULL) gets the entry. On ENOMEM the pool is forgotten. */
+static int pool_keep(pool_cache *c, const char *id, uint64_t version, const void *state, size_t length,
+                     pool_entry **out)
+{
+    pool_entry *e = pool_find(c, id);
+    unsigned char *copy = length ? malloc(length) : NULL;
+    if ((length && !copy) || (!e && grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v) != LEADROUTE_OK)) {
+        free(copy);
+        pool_forget(c, id);
+        return LEADROUTE_ENOMEM;
+    }
+    if (!e) {
+        char *name = copy_text(id);
+        if (!name) {
+            free(copy);
+            return LEADROUTE_ENOMEM;
         }
-        result = LEADROUTE_EIO;
-        if (!s->in_batch)
-            return result;
+        e = &c->v[c->n++];
+        memset(e, 0, sizeof *e);
+        e->id = name;
     }
-    char kept[sizeof s->errmsg];
-    memcpy(kept, s->errmsg, sizeof kept);
-    if (run_simple(s, "ROLLBACK TO SAVEPOINT leadroute_call", what) == LEADROUTE_OK &&
-        run_simple(s, "RELEASE SAVEPOINT leadroute_call", what) == LEADROUTE_OK) {
-        memcpy(s->errmsg, kept, sizeof kept); /* the reason for the rollback is what matters */
-    } else if (s->in_batch) {
-        PQclear(exec_sql(s, "ROLLBACK"));
-        s->in_batch = 0;
-        add_error(s, "; the open batch was rolled back");
-        result = LEADROUTE_EIO;
+    if (length)
+        memcpy(copy, state, length);
+    free(e->state);
+    e->state = copy;
+    e->length = length;
+    e->version = e->flushed = version;
+    if (out)
+        *out = e;
+    return LEADROUTE_OK;
+}
+
+/* FNV-1a: enough to spread ids and keys over a table. */
+static size_t hash_name(const char *t)
+{
+    uint64_t h = 14695981039346656037u;
+    for (; *t; t++)
+        h = (h ^ (unsigned char)*t) * 1099511628211u;
+    return (size_t)(h ^ h >> 29);
+}
+
+static const char *entry_name(const void *entries, size_t stride, size_t i)
+{
+    return *(char *const *)(const void *)((const char *)entries + i * stride);
+}
+
+/* Index of the entry named `name`, or -1. */
+static long map_find(const name_map *m, const void *entries, size_t stride, const char *name)
+{
+    if (!m->cap)
+        return -1;
+    for (size_t mask = m->cap - 1, i = hash_name(name) & mask; m->slots[i]; i = (i + 1) & mask)
+        if (strcmp(entry_name(entries, stride, m->slots[i] - 1), name) == 0)
+            return (long)(m->slots[i] - 1);
+    return -1;
+}
+
+static void map_put(name_map *m, const void *entries, size_t stride, size_t index)
+{
+    size_t mask = m->cap - 1, i = hash_name(entry_name(entries, stride, index)) & mask;
+    while (m->slots[i])
+        i = (i + 1) & mask;
+    m->slots[i] = (uint32_t)(index + 1);
+}
+
+/* Room for entry number `count` (0-based) while the table stays at most half full. */
+static int map_room(name_map *m, const void *entries, size_t stride, size_t count)
+{
+    if ((count + 1) * 2 <= m->cap)
+        return LEADROUTE_OK;
+    if (count >= UINT32_MAX / 2)
+        return LEADROUTE_ENOMEM;
+    size_t cap = m->cap ? m->cap : 64;
+    while ((count + 1) * 2 > cap)
+        cap *= 2;
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return LEADROUTE_ENOMEM;
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    for (size_t i = 0; i < count; i++)
+        map_put(m, entries, stride, i);
+    return LEADROUTE_OK;
+}
+
+/* The batch's entry for rep `id`, made (count unknown) if missing. */
+static int rep_index(batch *b, const char *id, long *out)
+{
+    long i = map_find(&b->rep_map, b->reps, sizeof *b->reps, id);
+    if (i < 0) {
+        char *name = NULL;
+        if (grow((void **)&b->reps, &b->repcap, b->nreps + 1, sizeof *b->reps) != LEADROUTE_OK ||
+            map_room(&b->rep_map, b->reps, sizeof *b->reps, b->nreps) != LEADROUTE_OK || !(name = copy_text(id)))
+            return LEADROUTE_ENOMEM;
+        i = (long)b->nreps++;
+        memset(&b->reps[i], 0, sizeof b->reps[i]);
+        b->reps[i].id = name;
+        map_put(&b->rep_map, b->reps, sizeof *b->reps, (size_t)i);
     }
-    s->savepoint = 0;
-    return result;
+    *out = i;
+    return LEADROUTE_OK;
+}
+
+/* The batch's entry for `key`, made (ABSENT) if missing. */
+static int claim_index(batch *b, const char *key, long *out)
+{
+    long i = map_find(&b->claim_map, b->claims, sizeof *b->claims, key);
+    if (i < 0) {
+        char *name = NULL;
+        if (grow((void **)&b->claims, &b->claimcap, b->nclaims + 1, sizeof *b->claims) != LEADROUTE_OK ||
+            map_room(&b->claim_map, b->claims, sizeof *b->claims, b->nclaims) != LEADROUTE_OK ||
+            !(name = copy_text(key)))
+            return LEADROUTE_ENOMEM;
+        i = (long)b->nclaims++;
+        memset(&b->claims[i], 0, sizeof b->claims[i]);
+        b->claims[i].key = name;
+        map_put(&b->claim_map, b->claims, sizeof *b->claims, (size_t)i);
+    }
+    *out = i;
+    return LEADROUTE_OK;
+}
+
+/* What the server said of `key`: held by `holder`, or free (NULL). */
+static int claim_learn(batch *b, const char *key, const char *holder, long *out)
+{
+    long r = -1, i;
+    if ((holder && rep_index(b, holder, &r) != LEADROUTE_OK) || claim_index(b, key, &i) != LEADROUTE_OK)
+        return LEADROUTE_ENOMEM;
+    b->claims[i].state = holder ? CLAIM_HELD : CLAIM_FREE;
+    b->claims[i].holder = holder ? b->reps[r].id : NULL;
+    if (out)
+        *out = i;
+    return LEADROUTE_OK;
+}
+
+static void batch_free(batch *b)
+{
+    pool_cache_free(&b->pools);
+    for (size_t i = 0; i < b->nreps; i++)
+        free(b->reps[i].id);
+    for (size_t i = 0; i < b->nclaims; i++)
+        free(b->claims[i].key);
+    free(b->reps);
+    free(b->rep_map.slots);
+    free(b->claims);
+    free(b->claim_map.slots);
+    free(b->commits);
+    free(b->events);
+    free(b->text);
+    memset(b, 0, sizeof *b);
+}
+
+/* `t` copied into the batch's text: its offset, NO_TEXT for NULL. */
+static int queue_text(batch *b, const char *t, size_t *out)
+{
+    if (!t) {
+        *out = NO_TEXT;
+        return LEADROUTE_OK;
+    }
+    size_t n = strlen(t) + 1;
+    if (grow((void **)&b->text, &b->textcap, b->used + n, 1) != LEADROUTE_OK)
+        return LEADROUTE_ENOMEM;
+    memcpy(b->text + b->used, t, n);
+    *out = b->used;
+    b->used += n;
+    return LEADROUTE_OK;
+}
+
+static const char *queued_text(const batch *b, size_t offset)
+{
+    return offset == NO_TEXT ? NULL : b->text + offset;
+}
+
+/* ---- arrays in binary format --------------------------------------------------------------------- */
+
+typedef struct array_buf {
+    char *data;
+    size_t len, cap;
+    int failed;
+} array_buf;
+
+static void ab_bytes(array_buf *a, const void *p, size_t n)
+{
+    if (a->failed || grow((void **)&a->data, &a->cap, a->len + n, 1) != LEADROUTE_OK) {
+        a->failed = 1;
+        return;
+    }
+    if (n)
+        memcpy(a->data + a->len, p, n);
+    a->len += n;
+}
+
+static void ab_u32(array_buf *a, uint32_t v)
+{
+    unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                           (unsigned char)v };
+    ab_bytes(a, b, 4);
+}
+
+/* The header of a one-dimensional array of `n` elements of type `oid` (none: no dimension). */
+static void ab_begin(array_buf *a, uint32_t oid, size_t n)
+{
+    ab_u32(a, n ? 1 : 0);
+    ab_u32(a, 0); /* the server works out itself whether there are NULLs */
+    ab_u32(a, oid);
+    if (n) {
+        ab_u32(a, (uint32_t)n);
+        ab_u32(a, 1);
+    }
+}
+
+static void ab_blob(array_buf *a, const void *p, size_t n)
+{
+    ab_u32(a, (uint32_t)n);
+    ab_bytes(a, p, n);
+}
+
+static void ab_text(array_buf *a, const char *t)
+{
+    if (t)
+        ab_blob(a, t, strlen(t));
+    else
+        ab_u32(a, UINT32_MAX); /* -1: NULL */
+}
+
+static void ab_i64(array_buf *a, int64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)((uint64_t)v >> (56 - 8 * i));
+    ab_blob(a, b, 8);
+}
+
+static void ab_f64(array_buf *a, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    ab_i64(a, (int64_t)u);
+}
+
+static void ab_bool(array_buf *a, int v)
+{
+    unsigned char b = v ? 1 : 0;
+    ab_blob(a, &b, 1);
+}
+
+/* ---- a batch's flush --------------------------------------------------------------------------- */
+
+enum {
+    A_KIND, A_KEY, A_REP, A_PREVIOUS, A_LEAD, A_APOOL, A_RULE, A_HASH, A_AT, A_SLA, A_DEADLINE, A_VALUE, A_HOPS,
+    A_ESC, A_ACCOUNT, A_POOL, A_EXPECTED, A_POOLS, A_FROM, A_TO, A_STATES, A_REPS, A_OPEN, A_EV_AT, A_EV_KIND,
+    A_EV_KEY, A_EV_LEAD, A_EV_DETAIL, A_ARRAYS
+};
+
+/* Send the queued commits and events in one statement. On failure the
+ * batch is rolled back (and gone) and the code returned. */
+static int flush(pg_store *s)
+{
+    batch *b = &s->b;
+    array_buf a[A_ARRAYS];
+    params p = { 0 };
+    PGresult *r;
+    size_t npools = 0, nreps = 0;
+    int rc;
+
+    if (!s->in_batch || (b->ncommits == 0 && b->nevents == 0))
+        return LEADROUTE_OK;
+    for (size_t i = 0; i < b->pools.n; i++)
+        npools += b->pools.v[i].version != b->pools.v[i].flushed;
+    for (size_t i = 0; i < b->nreps; i++)
+        nreps += b->reps[i].checked;
+    memset(a, 0, sizeof a);
+    static const uint32_t commit_types[A_POOLS] = {
+        T_INT8, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT8, T_INT8, T_FLOAT8, T_INT8, T_FLOAT8,
+        T_INT8, T_BOOL, T_TEXT, T_TEXT, T_INT8,
+    };
+    for (int k = 0; k < A_POOLS; k++)
+        ab_begin(&a[k], commit_types[k], b->ncommits);
+    for (size_t i = 0; i < b->ncommits; i++) {
+        const queued_commit *c = &b->commits[i];
+        ab_i64(&a[A_KIND], c->kind);
+        ab_text(&a[A_KEY], queued_text(b, c->key));
+        ab_text(&a[A_REP], queued_text(b, c->rep));
+        ab_text(&a[A_PREVIOUS], queued_text(b, c->previous));
+        ab_text(&a[A_LEAD], queued_text(b, c->lead));
+        ab_text(&a[A_APOOL], queued_text(b, c->apool));
+        ab_text(&a[A_RULE], queued_text(b, c->rule));
+        ab_i64(&a[A_HASH], c->hash);
+        ab_i64(&a[A_AT], c->at);
+        ab_f64(&a[A_SLA], c->sla);
+        ab_i64(&a[A_DEADLINE], c->deadline);
+        ab_f64(&a[A_VALUE], c->value);
+        ab_i64(&a[A_HOPS], c->hops);
+        ab_bool(&a[A_ESC], c->escalated);
+        ab_text(&a[A_ACCOUNT], queued_text(b, c->account));
+        ab_text(&a[A_POOL], queued_text(b, c->pool));
+        ab_i64(&a[A_EXPECTED], (int64_t)c->expected);
+    }
+    ab_begin(&a[A_POOLS], T_TEXT, npools);
+    ab_begin(&a[A_FROM], T_INT8, npools);
+    ab_begin(&a[A_TO], T_INT8, npools);
+    ab_begin(&a[A_STATES], T_BYTEA, npools);
+    for (size_t i = 0; i < b->pools.n; i++) {
+        const pool_entry *e = &b->pools.v[i];
+        if (e->version == e->flushed)
+            continue;
+        ab_text(&a[A_POOLS], e->id);
+        ab_i64(&a[A_FROM], (int64_t)e->flushed);
+        ab_i64(&a[A_TO], (int64_t)e->version);
+        ab_blob(&a[A_STATES], e->state, e->length);
+    }
+    ab_begin(&a[A_REPS], T_TEXT, nreps);
+    ab_begin(&a[A_OPEN], T_INT8, nreps);
+    for (size_t i = 0; i < b->nreps; i++) {
+        if (!b->reps[i].checked)
+            continue;
+        ab_text(&a[A_REPS], b->reps[i].id);
+        ab_i64(&a[A_OPEN], b->reps[i].count);
+    }
+    ab_begin(&a[A_EV_AT], T_INT8, b->nevents);
+    ab_begin(&a[A_EV_KIND], T_TEXT, b->nevents);
+    ab_begin(&a[A_EV_KEY], T_TEXT, b->nevents);
+    ab_begin(&a[A_EV_LEAD], T_TEXT, b->nevents);
+    ab_begin(&a[A_EV_DETAIL], T_TEXT, b->nevents);
+    for (size_t i = 0; i < b->nevents; i++) {
+        const queued_event *e = &b->events[i];
+        ab_i64(&a[A_EV_AT], e->at);
+        ab_text(&a[A_EV_KIND], queued_text(b, e->kind));
+        ab_text(&a[A_EV_KEY], queued_text(b, e->key));
+        ab_text(&a[A_EV_LEAD], queued_text(b, e->lead));
+        ab_text(&a[A_EV_DETAIL], queued_text(b, e->detail));
+    }
+    int failed = 0;
+    for (int k = 0; k < A_ARRAYS; k++) {
+        failed |= a[k].failed || a[k].len > (size_t)INT32_MAX;
+        put_bytes(&p, a[k].data, a[k].len);
+    }
+    put_i64(&p, LOG_KEEP_MS);
+    rc = failed ? set_error(s, LEADROUTE_ENOMEM, "commit: out of memory sending the batch's commits")
+                : run(s, ST_COMMIT_MANY, &p, "commit", &r);
+    for (int k = 0; k < A_ARRAYS; k++)
+        free(a[k].data);
+    if (rc != LEADROUTE_OK)
+        return rc; /* a failed statement took the batch with it */
+    PQclear(r);
+    /* the server has it all now */
+    b->ncommits = b->nevents = 0;
+    b->used = 0;
+    for (size_t i = 0; i < b->pools.n; i++)
+        b->pools.v[i].flushed = b->pools.v[i].version;
+    for (size_t i = 0; i < b->nreps; i++) {
+        b->reps[i].checked = 0;
+        b->reps[i].queued = 0;
+    }
+    for (size_t i = 0; i < b->nclaims; i++)
+        if (b->claims[i].state == CLAIM_UNKNOWN)
+            b->claims[i].state = CLAIM_ABSENT; /* the server knows: ask it when needed */
+    b->gen++;
+    return LEADROUTE_OK;
+}
+
+/* ---- what a batch reads ------------------------------------------------------------------------- */
+
+/* The batch's entry for pool `id`, read from the server the first time. */
+static int batch_pool(pg_store *s, const char *id, pool_entry **out)
+{
+    params p = { 0 };
+    PGresult *r;
+    if ((*out = pool_find(&s->b.pools, id)))
+        return LEADROUTE_OK;
+    put_text(&p, id);
+    int rc = run(s, ST_POOL_GET, &p, "load_pool", &r);
+    if (rc != LEADROUTE_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = pool_keep(&s->b.pools, id, 0, NULL, 0, out);
+    else
+        rc = pool_keep(&s->b.pools, id, (uint64_t)get_i64(r, 0, 0), PQgetvalue(r, 0, 1),
+                       (size_t)PQgetlength(r, 0, 1), out);
+    PQclear(r);
+    return rc == LEADROUTE_OK ? rc : set_error(s, rc, "load_pool: out of memory");
+}
+
+/* The batch's entry for `key` (FREE or HELD), from the cache, else the server. */
+static int batch_holder(pg_store *s, const char *key, long *out)
+{
+    batch *b = &s->b;
+    params p = { 0 };
+    PGresult *r;
+    long i = map_find(&b->claim_map, b->claims, sizeof *b->claims, key);
+    int rc;
+    if (i >= 0 && b->claims[i].state == CLAIM_UNKNOWN && (rc = flush(s)) != LEADROUTE_OK)
+        return rc; /* a queued account claim may have taken it: the server knows after the flush */
+    if (i >= 0 && (b->claims[i].state == CLAIM_FREE || b->claims[i].state == CLAIM_HELD)) {
+        *out = i;
+        return LEADROUTE_OK;
+    }
+    put_text(&p, key);
+    if ((rc = run(s, ST_CLAIM_HOLDER, &p, "find_claim", &r)) != LEADROUTE_OK)
+        return rc;
+    rc = claim_learn(b, key, PQntuples(r) ? PQgetvalue(r, 0, 0) : NULL, out);
+    PQclear(r);
+    return rc == LEADROUTE_OK ? rc : set_error(s, rc, "find_claim: out of memory");
+}
+
+/* The batch's entry for rep `id` with its open leads known. */
+static int batch_count(pg_store *s, const char *id, long *out)
+{
+    batch *b = &s->b;
+    params p = { 0 };
+    PGresult *r;
+    int rc = rep_index(b, id, out);
+    if (rc != LEADROUTE_OK)
+        return set_error(s, rc, "open_count: out of memory");
+    if (b->reps[*out].known)
+        return LEADROUTE_OK;
+    put_text(&p, id);
+    if ((rc = run(s, ST_OPEN_COUNT, &p, "open_count", &r)) != LEADROUTE_OK)
+        return rc;
+    /* the server has not seen the queued commits yet */
+    b->reps[*out].count = get_i64(r, 0, 0) + b->reps[*out].queued;
+    b->reps[*out].queued = 0;
+    b->reps[*out].known = 1;
+    PQclear(r);
+    return LEADROUTE_OK;
+}
+
+/* One more (or one fewer) open lead for rep entry `i`. */
+static void rep_add(batch *b, long i, int delta)
+{
+    if (b->reps[i].known)
+        b->reps[i].count += delta;
+    else
+        b->reps[i].queued += delta;
+}
+
+/* Whether a queued commit wrote an assignment that a window of `rep_id`
+ * or `pool_id` would count. */
+static int window_touched(const batch *b, const char *rep_id, const char *pool_id)
+{
+    for (size_t i = 0; i < b->ncommits; i++) {
+        const queued_commit *c = &b->commits[i];
+        const char *pool = c->apool != NO_TEXT ? queued_text(b, c->apool) : queued_text(b, c->pool);
+        if ((rep_id && strcmp(queued_text(b, c->rep), rep_id) == 0) ||
+            (pool_id && pool && strcmp(pool, pool_id) == 0))
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- reading claims ------------------------------------------------------------------------------ */
@@ -629,31 +1331,49 @@ static void fill_assignment(const PGresult *r, int row, const char **history, le
     a->previous = count ? history[count - 1] : NULL;
 }
 
+
 /* ---- the store methods ------------------------------------------------------------------------------ */
 
 static int pg_load_pool(void *user, const char *pool_id, void *buf, size_t cap, size_t *length,
                         uint64_t *state_version)
 {
     pg_store *s = user;
+    pool_entry *e = NULL;
     params p = { 0 };
     PGresult *r;
+    int rc;
     if (!s || !pool_id || !length || !state_version || (!buf && cap > 0))
         return LEADROUTE_EINVAL;
-    put_text(&p, pool_id);
-    int rc = run(s, ST_POOL_GET, &p, "load_pool", &r);
-    if (rc != LEADROUTE_OK)
-        return rc;
-    if (PQntuples(r) == 0) { /* never written */
-        *length = 0;
-        *state_version = 0;
-    } else {
-        size_t n = (size_t)PQgetlength(r, 0, 1);
-        *length = n;
-        *state_version = (uint64_t)get_i64(r, 0, 0);
-        if (n && n <= cap)
-            memcpy(buf, PQgetvalue(r, 0, 1), n); /* else the router asks again with room for `n` */
+    if (s->in_batch) {
+        if ((rc = batch_pool(s, pool_id, &e)) != LEADROUTE_OK)
+            return rc;
+    } else if (!(e = pool_find(&s->pools, pool_id))) {
+        /* a state kept from before may be stale: the commit's compare-and-swap says so */
+        put_text(&p, pool_id);
+        if ((rc = run(s, ST_POOL_GET, &p, "load_pool", &r)) != LEADROUTE_OK)
+            return rc;
+        if (PQntuples(r) == 0)
+            rc = pool_keep(&s->pools, pool_id, 0, NULL, 0, &e);
+        else
+            rc = pool_keep(&s->pools, pool_id, (uint64_t)get_i64(r, 0, 0), PQgetvalue(r, 0, 1),
+                           (size_t)PQgetlength(r, 0, 1), &e);
+        PQclear(r);
+        if (rc != LEADROUTE_OK)
+            return set_error(s, rc, "load_pool: out of memory");
     }
-    PQclear(r);
+    *length = e->length;
+    *state_version = e->version;
+    if (e->length && e->length <= cap)
+        memcpy(buf, e->state, e->length); /* else the router asks again with room for it */
+    return LEADROUTE_OK;
+}
+
+static int copy_holder(pg_store *s, const char *rep, char *rep_id, size_t cap)
+{
+    size_t n = strlen(rep);
+    if (n >= cap)
+        return set_error(s, LEADROUTE_ERANGE, "find_claim: the holder's id needs %zu bytes, %zu given", n + 1, cap);
+    memcpy(rep_id, rep, n + 1);
     return LEADROUTE_OK;
 }
 
@@ -662,22 +1382,53 @@ static int pg_find_claim(void *user, const char *key, char *rep_id, size_t cap)
     pg_store *s = user;
     params p = { 0 };
     PGresult *r;
+    long i;
+    int rc;
     if (!s || !key || (!rep_id && cap > 0))
         return LEADROUTE_EINVAL;
-    put_text(&p, key);
-    int rc = run(s, ST_CLAIM_HOLDER, &p, "find_claim", &r);
+    if (s->in_batch) {
+        if ((rc = batch_holder(s, key, &i)) != LEADROUTE_OK)
+            return rc;
+        const claim_entry *e = &s->b.claims[i];
+        return e->state == CLAIM_HELD ? copy_holder(s, e->holder, rep_id, cap) : LEADROUTE_ENOTFOUND;
+    }
+    if (s->pools.n == 0) {
+        put_text(&p, key);
+        if ((rc = run(s, ST_CLAIM_HOLDER, &p, "find_claim", &r)) != LEADROUTE_OK)
+            return rc;
+        rc = PQntuples(r) == 0 ? LEADROUTE_ENOTFOUND : copy_holder(s, PQgetvalue(r, 0, 0), rep_id, cap);
+        PQclear(r);
+        return rc;
+    }
+    /* the router reads a pool state next, then commits: refresh the ones kept on the way */
+    array_buf ids, versions;
+    memset(&ids, 0, sizeof ids);
+    memset(&versions, 0, sizeof versions);
+    ab_begin(&ids, T_TEXT, s->pools.n);
+    ab_begin(&versions, T_INT8, s->pools.n);
+    for (size_t k = 0; k < s->pools.n; k++) {
+        ab_text(&ids, s->pools.v[k].id);
+        ab_i64(&versions, (int64_t)s->pools.v[k].version);
+    }
+    if (ids.failed || versions.failed || ids.len > (size_t)INT32_MAX || versions.len > (size_t)INT32_MAX) {
+        rc = set_error(s, LEADROUTE_ENOMEM, "find_claim: out of memory");
+    } else {
+        put_text(&p, key);
+        put_bytes(&p, ids.data, ids.len);
+        put_bytes(&p, versions.data, versions.len);
+        rc = run(s, ST_CLAIM_HOLDER_FRESH, &p, "find_claim", &r);
+    }
+    free(ids.data);
+    free(versions.data);
     if (rc != LEADROUTE_OK)
         return rc;
-    if (PQntuples(r) == 0) {
-        rc = LEADROUTE_ENOTFOUND;
-    } else {
-        const char *rep = PQgetvalue(r, 0, 0);
-        size_t n = strlen(rep);
-        if (n >= cap)
-            rc = set_error(s, LEADROUTE_ERANGE, "find_claim: the holder's id needs %zu bytes, %zu given", n + 1,
-                           cap);
-        else
-            memcpy(rep_id, rep, n + 1);
+    rc = LEADROUTE_ENOTFOUND;
+    for (int row = 0; row < PQntuples(r); row++) {
+        if (get_i64(r, row, 0) == 0)
+            rc = copy_holder(s, PQgetvalue(r, row, 1), rep_id, cap);
+        else /* on ENOMEM the pool is forgotten: read again when needed */
+            pool_keep(&s->pools, PQgetvalue(r, row, 1), (uint64_t)get_i64(r, row, 2), PQgetvalue(r, row, 3),
+                      (size_t)PQgetlength(r, row, 3), NULL);
     }
     PQclear(r);
     return rc;
@@ -688,11 +1439,17 @@ static int pg_open_count(void *user, const char *rep_id, uint32_t *count)
     pg_store *s = user;
     params p = { 0 };
     PGresult *r;
+    long i;
+    int rc;
     if (!s || !rep_id || !count)
         return LEADROUTE_EINVAL;
+    if (s->in_batch) {
+        if ((rc = batch_count(s, rep_id, &i)) == LEADROUTE_OK)
+            *count = clamp_u32(s->b.reps[i].count);
+        return rc;
+    }
     put_text(&p, rep_id);
-    int rc = run(s, ST_OPEN_COUNT, &p, "open_count", &r);
-    if (rc != LEADROUTE_OK)
+    if ((rc = run(s, ST_OPEN_COUNT, &p, "open_count", &r)) != LEADROUTE_OK)
         return rc;
     *count = clamp_u32(get_i64(r, 0, 0));
     PQclear(r);
@@ -720,17 +1477,22 @@ static int check_commit(pg_store *s, const leadroute_commit *cm)
     return LEADROUTE_OK;
 }
 
-static int pg_commit(void *user, const leadroute_commit *cm, char *owner, size_t owner_cap)
+/* A tick's move (version 2 flag): the key must be held by `previous`
+ * exactly, not acknowledged since. Without a previous holder there is
+ * nothing to move from, and the flag has nothing to say. */
+static int is_follow_up(const leadroute_commit *cm)
 {
-    pg_store *s = user;
+    return cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && cm->assignment->previous;
+}
+
+/* One commit on the server: leadroute_commit(), one round trip. Outside a
+ * batch the pool state it wrote (or found, on a conflict) is kept for the
+ * next load_pool. */
+static int server_commit(pg_store *s, const leadroute_commit *cm, char *owner, size_t owner_cap)
+{
+    const leadroute_assignment *a = cm->assignment;
     params p = { 0 };
     PGresult *r = NULL;
-    if (!s)
-        return LEADROUTE_EINVAL;
-    int rc = check_commit(s, cm);
-    if (rc != LEADROUTE_OK)
-        return rc;
-    const leadroute_assignment *a = cm->assignment;
     put_text(&p, cm->pool_id);
     put_i64(&p, (int64_t)cm->expected_version);
     if (cm->pool_id)
@@ -753,38 +1515,186 @@ static int pg_commit(void *user, const leadroute_commit *cm, char *owner, size_t
     put_bool(&p, a->escalated != 0);
     put_text(&p, cm->account_key);
     put_i64(&p, LOG_KEEP_MS);
+    put_bool(&p, is_follow_up(cm));
 
-    if ((rc = tx_begin(s, "commit")) != LEADROUTE_OK)
+    int rc = run(s, ST_COMMIT, &p, "commit", &r);
+    if (rc != LEADROUTE_OK)
         return rc;
-    if ((rc = run(s, ST_COMMIT, &p, "commit", &r)) == LEADROUTE_OK) {
-        int64_t code = PQntuples(r) == 1 ? get_i64(r, 0, 0) : -1;
-        const char *detail = PQntuples(r) == 1 ? get_text(r, 0, 1) : NULL;
-        switch (code) {
-        case 0:
-            break;
-        case 1:
-            rc = set_error(s, LEADROUTE_ECONFLICT, "commit: pool %s is at version %s, expected %llu", cm->pool_id,
-                           detail ? detail : "0", (unsigned long long)cm->expected_version);
-            break;
-        case 2:
-            rc = set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s is at its capacity of %u open leads",
-                           a->rep_id, (unsigned)cm->capacity);
-            break;
-        case 3:
-            if (owner && owner_cap)
-                snprintf(owner, owner_cap, "%s", detail ? detail : "");
-            rc = set_error(s, LEADROUTE_EEXISTS, "commit: %s is held by %s", a->key, detail ? detail : "?");
-            break;
-        case 4:
-            rc = set_error(s, LEADROUTE_ECONFLICT, "commit: the holder of %s let it go meanwhile", a->key);
-            break;
-        default:
-            rc = set_error(s, LEADROUTE_EIO, "commit: leadroute_commit() gave an unexpected answer");
-            break;
-        }
-        PQclear(r);
+    int64_t code = PQntuples(r) == 1 ? get_i64(r, 0, 0) : -1;
+    const char *detail = PQntuples(r) == 1 ? get_text(r, 0, 1) : NULL;
+    switch (code) {
+    case 0:
+        if (cm->pool_id && !s->in_batch)
+            pool_keep(&s->pools, cm->pool_id, cm->expected_version + 1, cm->state, cm->state_length, NULL);
+        break;
+    case 1:
+        if (!s->in_batch) /* the state now, for the router's retry */
+            pool_keep(&s->pools, cm->pool_id, detail ? strtoull(detail, NULL, 10) : 0, PQgetvalue(r, 0, 2),
+                      (size_t)PQgetlength(r, 0, 2), NULL);
+        rc = set_error(s, LEADROUTE_ECONFLICT, "commit: pool %s is at version %s, expected %llu", cm->pool_id,
+                       detail ? detail : "0", (unsigned long long)cm->expected_version);
+        break;
+    case 2:
+        rc = set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s is at its capacity of %u open leads", a->rep_id,
+                       (unsigned)cm->capacity);
+        break;
+    case 3:
+        if (owner && owner_cap)
+            snprintf(owner, owner_cap, "%s", detail ? detail : "");
+        rc = set_error(s, LEADROUTE_EEXISTS, "commit: %s is held by %s", a->key,
+                       detail && *detail ? detail : "no one (a follow-up of a closed lead)");
+        if (detail && *detail && is_follow_up(cm) && strcmp(detail, a->previous) == 0)
+            add_error(s, ", who acknowledged it");
+        break;
+    case 4:
+        rc = set_error(s, LEADROUTE_ECONFLICT, "commit: the holder of %s let it go meanwhile", a->key);
+        break;
+    default:
+        rc = set_error(s, LEADROUTE_EIO, "commit: leadroute_commit() gave an unexpected answer");
+        break;
     }
-    return tx_end(s, rc, "commit");
+    PQclear(r);
+    return rc;
+}
+
+/* A tick's move inside a batch goes to the server (after the queued
+ * commits), which knows about acknowledgements; what the batch knew of the
+ * pool, the key, the account and the reps is then read again when needed. */
+static int batch_follow_up(pg_store *s, const leadroute_commit *cm, char *owner, size_t owner_cap)
+{
+    const leadroute_assignment *a = cm->assignment;
+    batch *b = &s->b;
+    int rc = flush(s);
+    if (rc != LEADROUTE_OK)
+        return rc;
+    rc = server_commit(s, cm, owner, owner_cap);
+    if (!s->in_batch)
+        return rc;
+    const char *names[] = { a->key, cm->account_key };
+    for (int k = 0; k < 2; k++) {
+        long i = names[k] ? map_find(&b->claim_map, b->claims, sizeof *b->claims, names[k]) : -1;
+        if (i >= 0)
+            b->claims[i].state = CLAIM_ABSENT;
+    }
+    const char *reps[] = { a->rep_id, a->previous };
+    for (int k = 0; k < 2; k++) {
+        long i = reps[k] ? map_find(&b->rep_map, b->reps, sizeof *b->reps, reps[k]) : -1;
+        if (i >= 0)
+            b->reps[i].known = 0; /* nothing queued after the flush: `queued` is 0 */
+    }
+    if (cm->pool_id)
+        pool_forget(&b->pools, cm->pool_id);
+    return rc;
+}
+
+/* A commit inside a batch: checked against what the batch knows (read
+ * under the store's lock, so exact), kept, and queued for the flush. */
+static int batch_commit(pg_store *s, const leadroute_commit *cm, char *owner, size_t owner_cap)
+{
+    const leadroute_assignment *a = cm->assignment;
+    batch *b = &s->b;
+    pool_entry *pe = NULL;
+    long ki, ri, pi = -1, ai = -1;
+    int rc;
+
+    /* 1-3: the checks, on what the batch knows or reads now */
+    if (cm->pool_id && (rc = batch_pool(s, cm->pool_id, &pe)) != LEADROUTE_OK)
+        return rc;
+    if ((rc = batch_holder(s, a->key, &ki)) != LEADROUTE_OK)
+        return rc;
+    if (cm->capacity > 0 && (rc = batch_count(s, a->rep_id, &ri)) != LEADROUTE_OK)
+        return rc;
+    if (cm->pool_id)
+        pe = pool_find(&b->pools, cm->pool_id); /* the reads above may have moved it */
+    if (pe && pe->version != cm->expected_version)
+        return set_error(s, LEADROUTE_ECONFLICT, "commit: pool %s is at version %llu, expected %llu", cm->pool_id,
+                         (unsigned long long)pe->version, (unsigned long long)cm->expected_version);
+    if (cm->capacity > 0 && b->reps[ri].count >= (int64_t)cm->capacity)
+        return set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s is at its capacity of %u open leads", a->rep_id,
+                         (unsigned)cm->capacity);
+    const char *holder = b->claims[ki].state == CLAIM_HELD ? b->claims[ki].holder : NULL;
+    if (holder && !(a->previous && strcmp(holder, a->previous) == 0)) {
+        if (owner && owner_cap)
+            snprintf(owner, owner_cap, "%s", holder);
+        return set_error(s, LEADROUTE_EEXISTS, "commit: %s is held by %s", a->key, holder);
+    }
+    int kind = holder ? 1 : a->previous ? 2 : 0;
+    /* a key appears once per flush: the one queued before goes first */
+    if (b->claims[ki].queued_gen == b->gen && (rc = flush(s)) != LEADROUTE_OK)
+        return rc;
+
+    /* 4: all that can fail first, then the changes */
+    size_t text_mark = b->used;
+    unsigned char *state = pe && cm->state_length ? malloc(cm->state_length) : NULL;
+    queued_commit q;
+    memset(&q, 0, sizeof q);
+    if ((pe && cm->state_length && !state) || rep_index(b, a->rep_id, &ri) != LEADROUTE_OK ||
+        (kind == 1 && rep_index(b, a->previous, &pi) != LEADROUTE_OK) ||
+        (cm->account_key && claim_index(b, cm->account_key, &ai) != LEADROUTE_OK) ||
+        grow((void **)&b->commits, &b->commitcap, b->ncommits + 1, sizeof *b->commits) != LEADROUTE_OK ||
+        queue_text(b, a->key, &q.key) != LEADROUTE_OK || queue_text(b, a->rep_id, &q.rep) != LEADROUTE_OK ||
+        queue_text(b, a->previous, &q.previous) != LEADROUTE_OK ||
+        queue_text(b, a->lead_id && *a->lead_id ? a->lead_id : NULL, &q.lead) != LEADROUTE_OK ||
+        queue_text(b, a->pool_id && *a->pool_id ? a->pool_id : NULL, &q.apool) != LEADROUTE_OK ||
+        queue_text(b, a->rule_id && *a->rule_id ? a->rule_id : NULL, &q.rule) != LEADROUTE_OK ||
+        queue_text(b, cm->account_key, &q.account) != LEADROUTE_OK ||
+        queue_text(b, cm->pool_id, &q.pool) != LEADROUTE_OK) {
+        free(state);
+        b->used = text_mark;
+        return set_error(s, LEADROUTE_ENOMEM, "commit: out of memory");
+    }
+    q.kind = kind;
+    q.escalated = a->escalated != 0;
+    q.expected = cm->expected_version;
+    q.hash = (int64_t)a->table_hash;
+    q.at = a->at_ms;
+    q.deadline = a->deadline_ms;
+    q.hops = a->hops;
+    q.sla = a->sla_minutes;
+    q.value = a->value;
+    b->commits[b->ncommits++] = q;
+    if (pe) {
+        if (cm->state_length)
+            memcpy(state, cm->state, cm->state_length);
+        free(pe->state);
+        pe->state = state;
+        pe->length = cm->state_length;
+        pe->version = cm->expected_version + 1;
+    }
+    rep_add(b, ri, 1);
+    if (cm->capacity > 0)
+        b->reps[ri].checked = 1;
+    if (kind == 1)
+        rep_add(b, pi, -1);
+    b->claims[ki].state = CLAIM_HELD;
+    b->claims[ki].holder = b->reps[ri].id;
+    b->claims[ki].queued_gen = b->gen;
+    if (ai >= 0 && ai != ki) {
+        /* claimed for the rep unless held; unknown until the server says */
+        claim_entry *acc = &b->claims[ai];
+        if (acc->state == CLAIM_FREE) {
+            acc->state = CLAIM_HELD;
+            acc->holder = b->reps[ri].id;
+        } else if (acc->state == CLAIM_ABSENT) {
+            acc->state = CLAIM_UNKNOWN;
+        }
+    }
+    return LEADROUTE_OK;
+}
+
+static int pg_commit(void *user, const leadroute_commit *cm, char *owner, size_t owner_cap)
+{
+    pg_store *s = user;
+    if (!s)
+        return LEADROUTE_EINVAL;
+    int rc = check_commit(s, cm);
+    if (rc != LEADROUTE_OK)
+        return rc;
+    if (!s->in_batch)
+        return server_commit(s, cm, owner, owner_cap);
+    if (is_follow_up(cm))
+        return batch_follow_up(s, cm, owner, owner_cap);
+    return batch_commit(s, cm, owner, owner_cap);
 }
 
 static int pg_close(void *user, const char *key)
@@ -794,17 +1704,27 @@ static int pg_close(void *user, const char *key)
     PGresult *r;
     if (!s || !key)
         return LEADROUTE_EINVAL;
-    put_text(&p, key);
-    int rc = tx_begin(s, "close");
+    int rc = flush(s);
     if (rc != LEADROUTE_OK)
         return rc;
-    if ((rc = run(s, ST_CLOSE, &p, "close", &r)) == LEADROUTE_OK) {
-        /* account claims are never closed */
-        if (strcmp(PQcmdTuples(r), "0") == 0)
-            rc = set_error(s, LEADROUTE_ENOTFOUND, "close: no lead of key %s is claimed", key);
-        PQclear(r);
+    put_text(&p, key);
+    if ((rc = run(s, ST_CLOSE, &p, "close", &r)) != LEADROUTE_OK)
+        return rc;
+    /* account claims are never closed */
+    const char *holder = PQntuples(r) == 1 ? get_text(r, 0, 0) : NULL;
+    if (!holder) {
+        rc = set_error(s, LEADROUTE_ENOTFOUND, "close: no lead of key %s is claimed", key);
+    } else if (s->in_batch) {
+        batch *b = &s->b;
+        long i = map_find(&b->claim_map, b->claims, sizeof *b->claims, key);
+        long h = map_find(&b->rep_map, b->reps, sizeof *b->reps, holder);
+        if (i >= 0)
+            b->claims[i].state = CLAIM_FREE;
+        if (h >= 0)
+            rep_add(b, h, -1);
     }
-    return tx_end(s, rc, "close");
+    PQclear(r);
+    return rc;
 }
 
 static int pg_window(void *user, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
@@ -813,8 +1733,12 @@ static int pg_window(void *user, const char *rep_id, const char *pool_id, int64_
     pg_store *s = user;
     params p = { 0 };
     PGresult *r;
+    int rc;
     if (!s || (!rep_id && !pool_id))
         return LEADROUTE_EINVAL;
+    /* the queued commits count too: sent first when they touch what is asked */
+    if (s->in_batch && window_touched(&s->b, rep_id, pool_id) && (rc = flush(s)) != LEADROUTE_OK)
+        return rc;
     /* by rep, by pool, or (both given) by rep within the pool */
     int id = rep_id ? (pool_id ? ST_WINDOW_REP_POOL : ST_WINDOW_REP) : ST_WINDOW_POOL;
     if (rep_id)
@@ -822,8 +1746,7 @@ static int pg_window(void *user, const char *rep_id, const char *pool_id, int64_
     if (pool_id)
         put_text(&p, pool_id);
     put_i64(&p, since_ms);
-    int rc = run(s, id, &p, "window", &r);
-    if (rc != LEADROUTE_OK)
+    if ((rc = run(s, id, &p, "window", &r)) != LEADROUTE_OK)
         return rc;
     if (count)
         *count = (uint64_t)get_i64(r, 0, 0);
@@ -841,31 +1764,29 @@ static int pg_acknowledge(void *user, const char *key, int64_t at_ms, int64_t *a
     PGresult *r;
     if (!s || !key || (!rep_id && rep_cap > 0) || (!pool_id && pool_cap > 0))
         return LEADROUTE_EINVAL;
-    put_text(&p, key);
-    put_i64(&p, at_ms != 0 ? at_ms : 1); /* 0 means "not yet": a follow-up at the epoch is moved by 1 ms */
-    int rc = tx_begin(s, "acknowledge");
+    int rc = flush(s); /* the lead may be one the batch claimed */
     if (rc != LEADROUTE_OK)
         return rc;
-    if ((rc = run(s, ST_ACK, &p, "acknowledge", &r)) == LEADROUTE_OK) {
-        if (PQntuples(r) == 0) {
-            rc = set_error(s, LEADROUTE_ENOTFOUND, "acknowledge: no lead of key %s is claimed", key);
-        } else {
-            const char *pool = get_text(r, 0, 1);
-            if (assigned_ms)
-                *assigned_ms = get_i64(r, 0, 2);
-            if (rep_id && rep_cap)
-                snprintf(rep_id, rep_cap, "%s", PQgetvalue(r, 0, 0));
-            if (pool_id && pool_cap)
-                snprintf(pool_id, pool_cap, "%s", pool ? pool : "");
-            if (get_i64(r, 0, 3) != 0)
-                rc = set_error(s, LEADROUTE_EEXISTS, "acknowledge: %s was acknowledged before", key);
-        }
-        PQclear(r);
+    put_text(&p, key);
+    put_i64(&p, at_ms != 0 ? at_ms : 1); /* 0 means "not yet": a follow-up at the epoch is moved by 1 ms */
+    if ((rc = run(s, ST_ACK, &p, "acknowledge", &r)) != LEADROUTE_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        rc = set_error(s, LEADROUTE_ENOTFOUND, "acknowledge: no lead of key %s is claimed", key);
+    } else {
+        const char *pool = get_text(r, 0, 1);
+        if (assigned_ms)
+            *assigned_ms = get_i64(r, 0, 2);
+        if (rep_id && rep_cap)
+            snprintf(rep_id, rep_cap, "%s", PQgetvalue(r, 0, 0));
+        if (pool_id && pool_cap)
+            snprintf(pool_id, pool_cap, "%s", pool ? pool : "");
+        /* EEXISTS kept the old time: nothing was changed */
+        if (get_i64(r, 0, 3) != 0)
+            rc = set_error(s, LEADROUTE_EEXISTS, "acknowledge: %s was acknowledged before", key);
     }
-    /* EEXISTS kept the old time: nothing to undo, the savepoint is released */
-    int again = rc == LEADROUTE_EEXISTS;
-    int end = tx_end(s, again ? LEADROUTE_OK : rc, "acknowledge");
-    return again && end == LEADROUTE_OK ? LEADROUTE_EEXISTS : end;
+    PQclear(r);
+    return rc;
 }
 
 /* The rows are all read before `each` runs, so `each` may even call the store. */
@@ -879,9 +1800,11 @@ static int pg_list_due(void *user, int64_t now_ms, int (*each)(void *ctx, const 
     size_t history_cap = 0;
     if (!s || !each)
         return LEADROUTE_EINVAL;
-    put_i64(&p, now_ms);
-    int rc = run(s, ST_LIST_DUE, &p, "list_due", &r);
+    int rc = flush(s);
     if (rc != LEADROUTE_OK)
+        return rc;
+    put_i64(&p, now_ms);
+    if ((rc = run(s, ST_LIST_DUE, &p, "list_due", &r)) != LEADROUTE_OK)
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == LEADROUTE_OK; i++) {
         leadroute_assignment a;
@@ -904,6 +1827,58 @@ const leadroute_store pg_store_methods = {
 
 /* ---- beyond the store contract ------------------------------------------------------------------- */
 
+int pg_store_prefetch_claims(pg_store *s, const char *const *keys, size_t n)
+{
+    batch *b;
+    array_buf a;
+    params p = { 0 };
+    PGresult *r;
+    size_t asked = 0;
+    int rc;
+    if (!s)
+        return LEADROUTE_EINVAL;
+    if (!keys && n)
+        return set_error(s, LEADROUTE_EINVAL, "prefetch_claims: NULL keys");
+    if (!s->in_batch)
+        return set_error(s, LEADROUTE_EINVAL, "prefetch_claims: no batch is open");
+    b = &s->b;
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i])
+            return set_error(s, LEADROUTE_EINVAL, "prefetch_claims: key %zu is NULL", i);
+        /* what the batch knows already, queued commits included, it knows better */
+        long e = map_find(&b->claim_map, b->claims, sizeof *b->claims, keys[i]);
+        asked += e < 0 || b->claims[e].state == CLAIM_ABSENT;
+    }
+    if (asked == 0)
+        return LEADROUTE_OK;
+    memset(&a, 0, sizeof a);
+    ab_begin(&a, T_TEXT, asked);
+    for (size_t i = 0; i < n; i++) {
+        long e = map_find(&b->claim_map, b->claims, sizeof *b->claims, keys[i]);
+        if (e < 0 || b->claims[e].state == CLAIM_ABSENT)
+            ab_text(&a, keys[i]);
+    }
+    if (a.failed || a.len > (size_t)INT32_MAX) {
+        free(a.data);
+        return set_error(s, LEADROUTE_ENOMEM, "prefetch_claims: out of memory");
+    }
+    put_bytes(&p, a.data, a.len);
+    rc = run(s, ST_CLAIM_HOLDERS, &p, "prefetch_claims", &r);
+    free(a.data);
+    if (rc != LEADROUTE_OK)
+        return rc;
+    /* the holders first, then the rest as free: stopped half-way, what the batch learnt is true */
+    for (int i = 0; i < PQntuples(r) && rc == LEADROUTE_OK; i++)
+        rc = claim_learn(b, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), NULL);
+    PQclear(r);
+    for (size_t i = 0; i < n && rc == LEADROUTE_OK; i++) {
+        long e = map_find(&b->claim_map, b->claims, sizeof *b->claims, keys[i]);
+        if (e < 0 || b->claims[e].state == CLAIM_ABSENT)
+            rc = claim_learn(b, keys[i], NULL, NULL);
+    }
+    return rc == LEADROUTE_OK ? rc : set_error(s, rc, "prefetch_claims: out of memory");
+}
+
 int pg_store_get(pg_store *s, const char *key, leadroute_assignment *out)
 {
     params p = { 0 };
@@ -912,9 +1887,11 @@ int pg_store_get(pg_store *s, const char *key, leadroute_assignment *out)
         return LEADROUTE_EINVAL;
     PQclear(s->get_result); /* the previous answer's strings go */
     s->get_result = NULL;
-    put_text(&p, key);
-    int rc = run(s, ST_CLAIM_GET, &p, "get", &r);
+    int rc = flush(s);
     if (rc != LEADROUTE_OK)
+        return rc;
+    put_text(&p, key);
+    if ((rc = run(s, ST_CLAIM_GET, &p, "get", &r)) != LEADROUTE_OK)
         return rc;
     if (PQntuples(r) == 0) {
         PQclear(r);
@@ -937,17 +1914,29 @@ int pg_store_record(pg_store *s, const pg_store_event *e)
         return LEADROUTE_EINVAL;
     if (!e || !e->kind || !e->key)
         return set_error(s, LEADROUTE_EINVAL, "record: an event needs a kind and a key");
+    if (s->in_batch) { /* queued: it goes with the batch's commits */
+        batch *b = &s->b;
+        size_t mark = b->used;
+        queued_event q = { e->at_ms, 0, 0, 0, 0 };
+        if (grow((void **)&b->events, &b->eventcap, b->nevents + 1, sizeof *b->events) != LEADROUTE_OK ||
+            queue_text(b, e->kind, &q.kind) != LEADROUTE_OK || queue_text(b, e->key, &q.key) != LEADROUTE_OK ||
+            queue_text(b, e->lead_id, &q.lead) != LEADROUTE_OK ||
+            queue_text(b, e->detail, &q.detail) != LEADROUTE_OK) {
+            b->used = mark;
+            return set_error(s, LEADROUTE_ENOMEM, "record: out of memory");
+        }
+        b->events[b->nevents++] = q;
+        return LEADROUTE_OK;
+    }
     put_i64(&p, e->at_ms);
     put_text(&p, e->kind);
     put_text(&p, e->key);
     put_text(&p, e->lead_id);
     put_text(&p, e->detail);
-    int rc = tx_begin(s, "record");
-    if (rc != LEADROUTE_OK)
-        return rc;
-    if ((rc = run(s, ST_EVENT_ADD, &p, "record", &r)) == LEADROUTE_OK)
+    int rc = run(s, ST_EVENT_ADD, &p, "record", &r);
+    if (rc == LEADROUTE_OK)
         PQclear(r);
-    return tx_end(s, rc, "record");
+    return rc;
 }
 
 int pg_store_events(pg_store *s, const char *lead, int (*each)(void *ctx, const pg_store_event *event), void *ctx,
@@ -962,9 +1951,11 @@ int pg_store_events(pg_store *s, const char *lead, int (*each)(void *ctx, const 
         return LEADROUTE_EINVAL;
     if (!lead || !each)
         return set_error(s, LEADROUTE_EINVAL, "events: NULL lead or callback");
-    put_text(&p, lead);
-    int rc = run(s, ST_EVENTS, &p, "events", &r);
+    int rc = flush(s);
     if (rc != LEADROUTE_OK)
+        return rc;
+    put_text(&p, lead);
+    if ((rc = run(s, ST_EVENTS, &p, "events", &r)) != LEADROUTE_OK)
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == LEADROUTE_OK; i++) {
         pg_store_event e = { get_i64(r, i, 0), get_text(r, i, 1), get_text(r, i, 2), get_text(r, i, 3),
@@ -1002,8 +1993,16 @@ int pg_store_begin(pg_store *s)
     if (s->in_batch)
         return set_error(s, LEADROUTE_EINVAL, "begin: a batch is already open");
     int rc = ensure_connected(s, "begin");
-    if (rc == LEADROUTE_OK && (rc = run_simple(s, "BEGIN", "begin")) == LEADROUTE_OK)
-        s->in_batch = 1;
+    if (rc != LEADROUTE_OK)
+        return rc;
+    /* one round trip: the transaction and the store's lock, held until it ends */
+    s->in_batch = 1;
+    s->b.gen = 1;
+    PGresult *r = exec_sql(s, "BEGIN; SELECT leadroute_lock()");
+    rc = PQresultStatus(r) == PGRES_TUPLES_OK ? LEADROUTE_OK : result_error(s, r, "begin");
+    PQclear(r);
+    if (rc != LEADROUTE_OK && s->in_batch) /* BEGIN itself failed: no transaction to end */
+        batch_drop(s);
     return rc;
 }
 
@@ -1013,15 +2012,27 @@ int pg_store_commit(pg_store *s)
         return LEADROUTE_EINVAL;
     if (!s->in_batch)
         return set_error(s, LEADROUTE_EINVAL, "commit: no batch is open");
+    int rc = flush(s);
+    if (rc != LEADROUTE_OK) {
+        if (s->in_batch) { /* out of memory: nothing was sent, the batch is given up all the same */
+            PQclear(exec_sql(s, "ROLLBACK"));
+            batch_drop(s);
+        }
+        return rc == LEADROUTE_ENOMEM ? rc : LEADROUTE_EIO;
+    }
     /* COMMIT of an aborted transaction "succeeds" as a rollback: check the answer */
     PGresult *r = exec_sql(s, "COMMIT");
-    int rc = LEADROUTE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = result_error(s, r, "commit batch");
     else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
         rc = set_error(s, LEADROUTE_EIO, "commit batch: the transaction had failed and was rolled back");
     PQclear(r);
-    s->in_batch = s->savepoint = 0;
+    if (rc == LEADROUTE_OK) /* the batch's pool states are the server's now: single routes start from them */
+        for (size_t i = 0; i < s->b.pools.n; i++) {
+            const pool_entry *e = &s->b.pools.v[i];
+            pool_keep(&s->pools, e->id, e->version, e->state, e->length, NULL);
+        }
+    batch_drop(s);
     return rc;
 }
 
@@ -1031,10 +2042,13 @@ int pg_store_rollback(pg_store *s)
         return LEADROUTE_EINVAL;
     if (!s->in_batch)
         return LEADROUTE_OK;
-    s->in_batch = s->savepoint = 0;
+    batch_drop(s);
     if (PQstatus(s->conn) != CONNECTION_OK)
         return LEADROUTE_OK; /* the server rolled it back with the connection */
-    return run_simple(s, "ROLLBACK", "rollback batch");
+    PGresult *r = exec_sql(s, "ROLLBACK");
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? LEADROUTE_OK : result_error(s, r, "rollback batch");
+    PQclear(r);
+    return rc;
 }
 
 /* Server notices ("schema already exists, skipping") are no business of the host's stderr. */
@@ -1072,13 +2086,38 @@ static PGresult *open_query(pg_store *s, const char *sql, ExecStatusType want, c
     return NULL;
 }
 
+/* The parts of a script sent as one. */
+static int open_script(pg_store *s, const char *const *parts, size_t count, char *err, size_t cap)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < count; i++)
+        n += strlen(parts[i]);
+    char *sql = malloc(n), *end = sql;
+    if (!sql)
+        return open_error(err, cap, LEADROUTE_ENOMEM, "pg_store_open: out of memory");
+    for (size_t i = 0; i < count; i++) {
+        size_t k = strlen(parts[i]);
+        memcpy(end, parts[i], k);
+        end += k;
+    }
+    *end = '\0';
+    PGresult *r = open_query(s, sql, PGRES_COMMAND_OK, err, cap);
+    free(sql);
+    PQclear(r);
+    return r ? LEADROUTE_OK : LEADROUTE_EIO;
+}
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Create or check the tables in one transaction under an advisory lock: of
  * two processes opening a new database at once, the second waits and then
- * finds the first one's tables. */
+ * finds the first one's tables. A version 1 store is upgraded: same tables,
+ * the functions of version 2. */
 static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
 {
     PGconn *c = s->conn;
     PGresult *r;
+    char set_version[160];
     int rc = LEADROUTE_EIO;
     if (!(r = open_query(s, "BEGIN", PGRES_COMMAND_OK, err, cap)))
         return LEADROUTE_EIO;
@@ -1102,32 +2141,39 @@ static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
         goto fail;
     int exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
-    if (!exists) {
-        char insert_meta[96];
-        snprintf(insert_meta, sizeof insert_meta, "INSERT INTO leadroute_meta VALUES ('schema', '%d')",
-                 PG_STORE_SCHEMA_VERSION);
-        for (size_t i = 0; i < sizeof schema_sql / sizeof schema_sql[0]; i++) {
-            if (!(r = open_query(s, schema_sql[i], PGRES_COMMAND_OK, err, cap)))
-                goto fail;
-            PQclear(r);
-        }
-        if (!(r = open_query(s, insert_meta, PGRES_COMMAND_OK, err, cap)))
-            goto fail;
-        PQclear(r);
-    } else {
+    long version = 0;
+    if (exists) {
         if (!(r = open_query(s, "SELECT value FROM leadroute_meta WHERE key = 'schema'", PGRES_TUPLES_OK, err,
                              cap)))
             goto fail;
-        long version = PQntuples(r) ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+        version = PQntuples(r) ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
         PQclear(r);
-        /* a later schema version would add its upgrade steps here, from `version` up */
-        if (version != PG_STORE_SCHEMA_VERSION) {
+        if (version != 1 && version != PG_STORE_SCHEMA_VERSION) {
             rc = open_error(err, cap, LEADROUTE_EPARSE,
                             "%s: leadroute store schema version %ld is not supported (this program reads "
-                            "version %d)",
+                            "versions 1 and %d)",
                             PQdb(c), version, PG_STORE_SCHEMA_VERSION);
             goto fail;
         }
+    }
+    if (!exists || version != PG_STORE_SCHEMA_VERSION) {
+        if (!exists && (rc = open_script(s, schema_tables, COUNT_OF(schema_tables), err, cap)) != LEADROUTE_OK)
+            goto fail;
+        if (exists) { /* version 1: its commit function had another signature */
+            const char *drop[] = { schema_drop_v1 };
+            if ((rc = open_script(s, drop, 1, err, cap)) != LEADROUTE_OK)
+                goto fail;
+        }
+        if ((rc = open_script(s, schema_functions, COUNT_OF(schema_functions), err, cap)) != LEADROUTE_OK)
+            goto fail;
+        snprintf(set_version, sizeof set_version,
+                 "INSERT INTO leadroute_meta VALUES ('schema', '%d') ON CONFLICT (key) DO UPDATE SET value = "
+                 "excluded.value",
+                 PG_STORE_SCHEMA_VERSION);
+        rc = LEADROUTE_EIO;
+        if (!(r = open_query(s, set_version, PGRES_COMMAND_OK, err, cap)))
+            goto fail;
+        PQclear(r);
     }
     if (!(r = open_query(s, "COMMIT", PGRES_COMMAND_OK, err, cap)))
         goto fail;
@@ -1144,6 +2190,8 @@ void pg_store_close(pg_store *s)
         return;
     if (s->in_batch && PQstatus(s->conn) == CONNECTION_OK)
         PQclear(exec_sql(s, "ROLLBACK"));
+    batch_drop(s);
+    pool_cache_free(&s->pools);
     PQclear(s->get_result);
     free((void *)s->get_history);
     PQfinish(s->conn);

@@ -10,19 +10,28 @@
  * with each lead's current assignment, the assignment log behind rolling
  * caps and value windows, and recorded events for `leadroute explain`.
  *
- * Each store method is one statement (its own transaction, READ COMMITTED),
- * or a savepoint inside the batch opened with pg_store_begin(). A commit is
- * one call of the SQL function leadroute_commit(), created with the schema:
- * one round trip, all of it or none of it. Concurrent commits serialise on
- * row locks (the pool's state row, the claimed key), so several processes
- * may share the database.
+ * Outside a batch each store method is one statement, one round trip, and
+ * load_pool answers from the pool states the handle last read or wrote (a
+ * stale one costs one ECONFLICT, whose answer brings the current state). A
+ * single commit is one call of the SQL function leadroute_commit(), created
+ * with the schema: all of it or none of it.
+ *
+ * Batches (pg_store_begin() to pg_store_commit()) are for speed: the batch
+ * takes the store's lock (one per schema) for its whole transaction, so
+ * nothing else writes meanwhile, reads pool states, holders and open counts
+ * once and keeps them, checks its commits against what it keeps and sends
+ * them all at the end in one statement. A batch of 500 leads costs a
+ * handful of round trips (pg_store_prefetch_claims() reads the holders of
+ * all its keys in one). Every commit and close outside a batch takes the
+ * same lock, for the length of its statement: several processes may share
+ * the database, and batches and single routes serialise without deadlock.
  *
  * Failures: a lost connection or a failed statement returns LEADROUTE_EIO,
  * pg_store_errmsg() says why, the transaction is rolled back (an open batch
- * with it, if the connection is gone), and the next call reconnects. A
- * serialization failure or deadlock (SQLSTATE 40001, 40P01) returns
- * LEADROUTE_ECONFLICT, which the router retries; inside a batch it rolls
- * the whole batch back and returns LEADROUTE_EIO instead (see
+ * with it), and the next call reconnects. A serialization failure or
+ * deadlock (SQLSTATE 40001, 40P01) outside a batch returns
+ * LEADROUTE_ECONFLICT, which the router retries; inside a batch any failed
+ * statement rolls the whole batch back and returns LEADROUTE_EIO (see
  * pg_store_begin()).
  *
  * Not thread-safe: one thread at a time per pg_store (open one per thread).
@@ -45,13 +54,15 @@ extern "C" {
 typedef struct pg_store pg_store;
 
 /** The schema version kept in the database (table `leadroute_meta`, key `schema`). */
-#define PG_STORE_SCHEMA_VERSION 1
+#define PG_STORE_SCHEMA_VERSION 2
 
 /**
  * Connect with `conninfo` (libpq key=value or URI) and create the tables if
  * they are missing, under a transaction-scoped advisory lock so two
- * processes starting together do not race. A database whose leadroute
- * schema has another version is refused with a message in `err`.
+ * processes starting together do not race. A database of schema version 1
+ * (same tables, older SQL functions) is upgraded in place; from then on a
+ * program that reads only version 1 refuses it. Any other version is
+ * refused with a message in `err`.
  * @return LEADROUTE_OK, LEADROUTE_EIO (cannot connect, SQL failed),
  *         LEADROUTE_EPARSE (another schema version), LEADROUTE_EINVAL,
  *         LEADROUTE_ENOMEM. *out is NULL on error.
@@ -70,31 +81,64 @@ void pg_store_close(pg_store *store);
 
 /**
  * The methods, for leadroute_router_set_store(router, &pg_store_methods,
- * store): all eight of a version 1 store. Round trips per call, outside a
- * batch: one each (load_pool, find_claim, open_count, commit, close,
- * window, acknowledge, list_due). Inside a batch the writing methods
- * (commit, close, acknowledge) add two: SAVEPOINT before, RELEASE (or
- * ROLLBACK TO) after.
+ * store): all eight of a version 1 store; commits of version 2 (follow-up
+ * moves) are understood. Round trips per call outside a batch: one each,
+ * but load_pool none when the handle knows the pool's state from its last
+ * read or write. Routing a lead alone is then one find_claim and one commit
+ * (plus open_count for a rep with a capacity, window for caps): 2 round
+ * trips, and a commit that meets a stale state one more.
+ *
+ * Inside a batch: load_pool, find_claim and open_count read the server
+ * once per pool, key and rep (none for a key given to
+ * pg_store_prefetch_claims()) and then answer from the batch; commit sends
+ * nothing (a tick's follow-up commit excepted: the queued commits and it
+ * go to the server, two round trips); pg_store_record queues its event.
+ * close, acknowledge, list_due, pg_store_get and pg_store_events send the
+ * queued commits first (one round trip when there are some), window when
+ * they touch what it counts, then ask the server.
  */
 extern const leadroute_store pg_store_methods;
 
 /**
- * Open a batch: one transaction (BEGIN) that the following method calls join
- * as savepoints, until pg_store_commit() or pg_store_rollback(). A commit
- * refused with ECONFLICT or EEXISTS leaves the batch open and unchanged.
- * Locks taken by the batch's commits (pool rows, claims) are held until it
- * ends: keep batches short when other processes route from the same pools.
- * Two batches that wait for each other's locks deadlock; the server picks
- * one, whose batch is rolled back as a whole: its call returns
+ * Open a batch: one transaction (BEGIN) that takes the store's lock (one
+ * round trip), joined by the following method calls until pg_store_commit()
+ * or pg_store_rollback(). While it is open no other handle writes to the
+ * store: their commits and closes wait for it to end, so keep batches short
+ * (a few hundred leads). Batches of several processes run one after the
+ * other and never deadlock.
+ *
+ * Inside the batch the store answers from what it read under the lock and
+ * what its own commits changed, and queues its commits: a commit refused
+ * (ECONFLICT, EEXISTS) leaves the batch open and unchanged. The queue goes
+ * to the server in one statement at pg_store_commit() (and earlier when a
+ * call needs the server to know, see pg_store_methods), which checks every
+ * commit again and applies them in order.
+ *
+ * Any failure of a statement inside the batch (a lost connection, a check
+ * the server refuses) rolls the whole batch back: the call returns
  * LEADROUTE_EIO (the router's leadroute_route() then LEADROUTE_ECALLBACK)
  * and later calls run outside any batch. A host that routes in batches
  * therefore, on any failure inside one, calls pg_store_rollback() (a no-op
- * when the batch is gone) and routes the batch's leads again: leads it
- * had routed before the failure were rolled back with it.
+ * when the batch is gone) and routes the batch's leads again: leads it had
+ * routed before the failure were rolled back with it.
  * @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (a batch is open).
  */
 int pg_store_begin(pg_store *store);
-/** Commit the open batch. @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (no batch). */
+
+/**
+ * Read the holders of `n` keys (as the store sees them: "lead:" and the
+ * lead's dedupe key) into the open batch in one round trip, so that the
+ * router's find_claim calls for them cost none. Keys the batch knows
+ * already are not asked again. Call it after pg_store_begin() with the keys
+ * of the leads the batch will route; without it each key costs one round
+ * trip, the first time.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL (no batch open, a NULL key),
+ *         LEADROUTE_EIO (the batch is then rolled back), LEADROUTE_ENOMEM.
+ */
+int pg_store_prefetch_claims(pg_store *store, const char *const *keys, size_t n);
+
+/** Send the batch's queued commits (one round trip) and commit it (one more).
+ *  @return LEADROUTE_OK, LEADROUTE_EIO (rolled back), LEADROUTE_EINVAL (no batch). */
 int pg_store_commit(pg_store *store);
 /** Roll the open batch back (no-op without one). @return LEADROUTE_OK, LEADROUTE_EIO. */
 int pg_store_rollback(pg_store *store);
@@ -133,7 +177,8 @@ typedef struct pg_store_event {
 } pg_store_event;
 
 /**
- * Record an event of a lead (inside the open batch if there is one).
+ * Record an event of a lead (inside the open batch if there is one: queued,
+ * sent with its commits).
  * `lead_id` and `detail` may be NULL. @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EIO.
  */
 int pg_store_record(pg_store *store, const pg_store_event *event);

@@ -18,9 +18,11 @@
  *           straight to the store: a conflict inside a batch, an account
  *           claim, a pool state larger than the buffer;
  *   last    what is PostgreSQL's own: each method costs the round trips
- *           pg_store.h promises, and a cut connection makes the call fail
- *           with EIO, the next one reconnects; a batch cut short leaves
- *           nothing.
+ *           pg_store.h promises (a batch answers from what it read, queues
+ *           its commits and sends them in one statement; a stale pool state
+ *           outside a batch costs one conflict), and a cut connection makes
+ *           the call fail with EIO, the next one reconnects; a batch cut
+ *           short leaves nothing.
  *
  * The shared checks are store_check.c's (sqlite_store_demo runs them too);
  * this file wires them to pg_store and adds its own. It works in a schema
@@ -147,13 +149,12 @@ static int cut_connection(const char *conninfo, pg_store *store)
     return admin_exec(conninfo, sql, "t");
 }
 
-/* Each method costs the round trips pg_store.h documents: one outside a
- * batch, two more (SAVEPOINT, RELEASE) for a writing method inside one.
- * Pool "direct" and rep yan are store_check's, outside the roster. */
+/* Each method costs the round trips pg_store.h documents. Pool "direct" and
+ * reps yan and zed are store_check's, outside the roster. */
 static int check_round_trips(store_check *check, const demo_target *target)
 {
     const leadroute_store *m = &pg_store_methods;
-    pg_store *store = NULL;
+    pg_store *store = NULL, *other = NULL;
     leadroute_assignment a;
     char err[512], buf[64];
     size_t length = 0;
@@ -161,11 +162,15 @@ static int check_round_trips(store_check *check, const demo_target *target)
     uint32_t open = 0;
     double value = 0;
     int status = 1, rc;
+    const char *const keys[] = { "lead:L-22", "lead:L-23", "lead:L-1" };
 
     if (pg_store_round_trips(NULL) != 0)
         return store_check_failed(check, "pg_store_round_trips(NULL) should be 0");
-    if ((rc = pg_store_open_schema(&store, target->conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK)
-        return store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
+    if ((rc = pg_store_open_schema(&store, target->conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK ||
+        (rc = pg_store_open_schema(&other, target->conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK) {
+        store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
+        goto done;
+    }
     memset(&a, 0, sizeof a);
     a.version = LEADROUTE_ASSIGNMENT_VERSION;
     a.key = "lead:L-22";
@@ -174,6 +179,7 @@ static int check_round_trips(store_check *check, const demo_target *target)
     a.pool_id = "direct";
     a.at_ms = store_check_now(check);
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, "direct", 0, "s3", 2, 0, NULL, 0 };
+    pg_store_event e = { store_check_now(check), "noted", "lead:L-23", "L-23", NULL };
 
     /* what each step should cost, checked after it */
 #define COSTS(step, want, trips)                                                                               \
@@ -183,22 +189,95 @@ static int check_round_trips(store_check *check, const demo_target *target)
                            (unsigned long long)(pg_store_round_trips(store) - before), (trips));               \
         goto done;                                                                                            \
     }
+    /* outside a batch: one each; a pool state read once is kept */
     COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 1)
-    cm.expected_version = version;
+    COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 0)
     COSTS(m->find_claim(store, "account:acme.example", buf, sizeof buf), LEADROUTE_OK, 1)
     COSTS(m->open_count(store, "yan", &open), LEADROUTE_OK, 1)
     COSTS(m->window(store, "yan", NULL, 0, &count, &value), LEADROUTE_OK, 1)
+    printf("round trips: 1 per method outside a batch, none for a pool state the handle keeps\n");
+
+    /* a batch: the lock, the holders of its keys, each pool once; commits queued */
     COSTS(pg_store_begin(store), LEADROUTE_OK, 1)
-    COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_OK, 3)
-    COSTS(m->close(store, "lead:L-22"), LEADROUTE_OK, 3)
-    COSTS(pg_store_commit(store), LEADROUTE_OK, 1)
+    COSTS(pg_store_prefetch_claims(store, keys, 3), LEADROUTE_OK, 1)
+    COSTS(pg_store_prefetch_claims(store, keys, 3), LEADROUTE_OK, 0)
+    COSTS(m->find_claim(store, "lead:L-22", buf, sizeof buf), LEADROUTE_ENOTFOUND, 0)
+    COSTS(m->find_claim(store, "lead:L-1", buf, sizeof buf), LEADROUTE_OK, 0)
+    COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 1)
+    COSTS(m->open_count(store, "yan", &open), LEADROUTE_OK, 1)
+    cm.expected_version = version;
+    COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_OK, 0)
+    COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_ECONFLICT, 0) /* the batch knows the version moved */
+    COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 0)
+    COSTS(m->open_count(store, "yan", &open), LEADROUTE_OK, 0)
+    if (version != cm.expected_version + 1 || open != 1) {
+        store_check_failed(check, "inside the batch: pool direct at %llu and yan with %u open, expected %llu and 1",
+                           (unsigned long long)version, (unsigned)open,
+                           (unsigned long long)cm.expected_version + 1);
+        goto done;
+    }
+    COSTS(m->find_claim(store, "lead:L-22", buf, sizeof buf), LEADROUTE_OK, 0)
+    a.key = "lead:L-23";
+    a.lead_id = "L-23";
+    cm.expected_version = version;
+    COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_OK, 0)
+    COSTS(pg_store_record(store, &e), LEADROUTE_OK, 0)
+    COSTS(m->close(store, "lead:L-22"), LEADROUTE_OK, 2) /* the queued commits first, then the close */
+    COSTS(m->find_claim(store, "lead:L-22", buf, sizeof buf), LEADROUTE_ENOTFOUND, 0)
+    COSTS(m->open_count(store, "yan", &open), LEADROUTE_OK, 0)
+    if (open != 1) {
+        store_check_failed(check, "after the close yan should have 1 open lead, has %u", (unsigned)open);
+        goto done;
+    }
+    a.key = "lead:L-24";
+    a.lead_id = "L-24";
+    cm.expected_version = version + 1;
+    COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_OK, 1) /* L-24 not prefetched: its holder is read */
+    COSTS(pg_store_commit(store), LEADROUTE_OK, 2)                   /* the queue, then COMMIT */
+    size_t events = 0;
+    if (store_check_event_count(check, store, "L-23", &events) != 0 || events != 1 ||
+        m->find_claim(store, "lead:L-24", buf, sizeof buf) != LEADROUTE_OK || strcmp(buf, "yan") != 0) {
+        store_check_failed(check, "the batch's event of L-23 or its claim of L-24 is missing");
+        goto done;
+    }
+    printf("round trips: a batch of 3 commits, a close and an event: %d\n", 1 + 1 + 1 + 1 + 2 + 1 + 2);
+
+    /* after the batch the handle keeps its pool state; another handle moves it on: the stale commit
+     * conflicts, and brings the current state with it */
+    COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 0)
+    uint64_t kept = version;
+    a.key = "lead:L-25";
+    a.lead_id = "L-25";
+    cm.expected_version = kept;
+    if ((rc = m->commit(other, &cm, buf, sizeof buf)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "a commit of the other handle", rc, other);
+        goto done;
+    }
+    a.key = "lead:L-26";
+    a.lead_id = "L-26";
+    COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_ECONFLICT, 1)
+    COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 0)
+    cm.expected_version = version;
+    COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_OK, 1)
+    if (version != kept + 1) {
+        store_check_failed(check, "the conflict should have brought version %llu, got %llu",
+                           (unsigned long long)kept + 1, (unsigned long long)version);
+        goto done;
+    }
+    printf("round trips: a stale pool state costs one conflict, whose answer brings the current one\n");
     /* L-1 was acknowledged in run 2: the first time stays */
     COSTS(m->acknowledge(store, "lead:L-1", store_check_now(check), NULL, NULL, 0, NULL, 0), LEADROUTE_EEXISTS, 1)
+    const char *const closed[] = { "lead:L-23", "lead:L-24", "lead:L-25", "lead:L-26" };
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++)
+        if ((rc = m->close(store, closed[i])) != LEADROUTE_OK) {
+            store_check_store_failed(check, "close", rc, store);
+            goto done;
+        }
 #undef COSTS
-    printf("round trips: 1 per method outside a batch, 3 per commit or close inside one (%llu in all)\n",
-           (unsigned long long)pg_store_round_trips(store));
+    printf("round trips: %llu in all\n", (unsigned long long)pg_store_round_trips(store));
     status = 0;
 done:
+    pg_store_close(other);
     pg_store_close(store);
     return status;
 }

@@ -669,6 +669,128 @@ done:
     return status;
 }
 
+/* A tick's move (LEADROUTE_COMMIT_FOLLOW_UP, commit version 2) takes the
+ * lead from its holder only: from `previous` exactly, not acknowledged
+ * since. Anything else changes nothing and says EEXISTS with the holder, or
+ * "" for a lead closed meanwhile. A version 1 commit has no flags to read.
+ * Reps zed, yan and xu and their leads are outside the roster, without a
+ * pool: the windows are untouched. */
+static int check_follow_up(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a, got;
+    char err[512], owner[64];
+    uint32_t open = 0;
+    int status = 1, rc;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:L-30";
+    a.lead_id = "L-30";
+    a.rep_id = "zed";
+    a.at_ms = c->now;
+    a.sla_minutes = 30;
+    a.deadline_ms = c->now + 30 * MINUTE_MS;
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-30", rc, store);
+        goto done;
+    }
+    /* overdue: moved from zed to yan */
+    a.rep_id = "yan";
+    a.previous = "zed";
+    a.hops = 1;
+    cm.flags = LEADROUTE_COMMIT_FOLLOW_UP;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = c->ops->get(store, "lead:L-30", &got)) != LEADROUTE_OK || !same(got.rep_id, "yan") ||
+        got.history_count != 1 || !same(got.history[0], "zed")) {
+        store_check_failed(c, "a follow-up from the holder should move L-30 to yan after zed: %s (%s)",
+                           leadroute_strerror(rc), c->ops->errmsg(store));
+        goto done;
+    }
+    /* a second tick that listed it with zed: yan holds it now */
+    a.rep_id = "xu";
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, "yan")) {
+        store_check_failed(c, "a follow-up from zed, who no longer holds L-30, should say EEXISTS and name yan, "
+                              "got %s and \"%s\"",
+                           leadroute_strerror(rc), owner);
+        goto done;
+    }
+    printf("follow-up: L-30 moved from zed to yan; a second move from zed -> %s, held by %s\n",
+           leadroute_strerror(rc), owner);
+
+    /* yan follows it up; a tick that listed it before, inside a batch, leaves it with yan */
+    if ((rc = m->acknowledge(store, "lead:L-30", c->now, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "acknowledge L-30", rc, store);
+        goto done;
+    }
+    a.previous = "yan";
+    a.hops = 2;
+    snprintf(owner, sizeof owner, "?");
+    if ((rc = c->ops->begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "begin", rc, store);
+        goto done;
+    }
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, "yan")) {
+        store_check_failed(c, "a follow-up of an acknowledged lead should say EEXISTS and name yan, got %s and "
+                              "\"%s\"",
+                           leadroute_strerror(rc), owner);
+        goto done;
+    }
+    if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of the batch", rc, store);
+        goto done;
+    }
+    if ((rc = c->ops->get(store, "lead:L-30", &got)) != LEADROUTE_OK || !same(got.rep_id, "yan") ||
+        got.acknowledged_ms == 0 || got.history_count != 1 || (rc = m->open_count(store, "xu", &open)) !=
+        LEADROUTE_OK || open != 0) {
+        store_check_failed(c, "the refused follow-up changed L-30 (or gave xu an open lead)");
+        goto done;
+    }
+    printf("follow-up: L-30 acknowledged by yan -> a move from yan says %s, L-30 stays\n",
+           leadroute_strerror(LEADROUTE_EEXISTS));
+
+    /* closed meanwhile: the move finds no holder, owner "", the key stays free */
+    if ((rc = m->close(store, "lead:L-30")) != LEADROUTE_OK) {
+        store_check_store_failed(c, "close L-30", rc, store);
+        goto done;
+    }
+    a.rep_id = "xu";
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || owner[0] != '\0' ||
+        m->find_claim(store, "lead:L-30", err, sizeof err) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "a follow-up of a closed lead should say EEXISTS with no holder and claim nothing, "
+                              "got %s and \"%s\"",
+                           leadroute_strerror(rc), owner);
+        goto done;
+    }
+    /* version 1 has no flags: the same commit claims the free key */
+    cm.version = 1;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        m->find_claim(store, "lead:L-30", err, sizeof err) != LEADROUTE_OK || !same(err, "xu")) {
+        store_check_failed(c, "a version 1 commit should not read the flags and claim the free L-30 for xu: %s",
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    if ((rc = m->close(store, "lead:L-30")) != LEADROUTE_OK) {
+        store_check_store_failed(c, "close L-30", rc, store);
+        goto done;
+    }
+    printf("follow-up: L-30 closed -> a move says %s, no holder; a version 1 commit claims it\n",
+           leadroute_strerror(LEADROUTE_EEXISTS));
+    status = 0;
+done:
+    c->ops->close(store);
+    return status;
+}
+
 int store_check_run_all(const store_check_ops *ops, void *user)
 {
     store_check c;
@@ -677,7 +799,8 @@ int store_check_run_all(const store_check_ops *ops, void *user)
     c.user = user;
     c.now = T0;
     if (run_one(&c) != 0 || run_two(&c) != 0 || check_windows(&c) != 0 || check_events(&c) != 0 ||
-        check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0)
+        check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0 ||
+        check_follow_up(&c) != 0)
         return 1;
     if (ops->extra && ops->extra(&c, user) != 0)
         return 1;

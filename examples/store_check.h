@@ -14,7 +14,9 @@
  *           of a lead are listed, a batch rolled back leaves nothing, two
  *           handles see each other's commits and a stale commit conflicts,
  *           commits made straight to the store (a conflict inside a batch,
- *           an account claim, a pool state larger than the buffer), the
+ *           an account claim, a pool state larger than the buffer), a
+ *           tick's follow-up commits (moved from the holder only: not from
+ *           a rep who lost it, not once acknowledged, not once closed), the
  *           store's own checks (store_check_ops.extra), the windows again.
  *
  * A demo program fills a store_check_ops with its store's functions and

@@ -218,6 +218,9 @@ int cli_state_attach(cli_state *state, leadroute_router *router);
 int cli_state_begin(cli_state *state);
 int cli_state_commit(cli_state *state);
 int cli_state_rollback(cli_state *state);
+/* Inside a batch: read the holders of these store keys ("lead:" and the dedupe key) at once, so
+ * routing the batch's leads asks for none of them. PostgreSQL only; nothing to do for SQLite. */
+int cli_state_prefetch_claims(cli_state *state, const char *const *keys, size_t n);
 /* Why the last call failed ("" if it did not). */
 const char *cli_state_errmsg(const cli_state *state);
 

@@ -266,6 +266,42 @@ static const char *lead_key(const leadroute_lead *lead, const char *field, char 
     return buf;
 }
 
+/* Read the holders of the keys of leads [from, to) into the open batch at
+ * once (the store's keys: "lead:" and the trimmed dedupe key); returns a
+ * leadroute error code. */
+static int prefetch_batch(cli_state *store, const leadroute_leads *leads, size_t from, size_t to,
+                          const char *field)
+{
+    char keybuf[1024];
+    size_t total = 0, n = 0;
+    for (size_t i = from; i < to; i++) {
+        const char *k = lead_key(leadroute_leads_get(leads, i), field, keybuf, sizeof keybuf);
+        if (k) {
+            total += strlen(k) + sizeof "lead:";
+            n++;
+        }
+    }
+    if (n == 0)
+        return LEADROUTE_OK;
+    char *text = malloc(total), *at = text;
+    const char **keys = malloc(n * sizeof *keys);
+    int rc = LEADROUTE_ENOMEM;
+    if (text && keys) {
+        size_t j = 0;
+        for (size_t i = from; i < to; i++) {
+            const char *k = lead_key(leadroute_leads_get(leads, i), field, keybuf, sizeof keybuf);
+            if (!k)
+                continue;
+            keys[j++] = at;
+            at += (size_t)snprintf(at, total - (size_t)(at - text), "lead:%s", k) + 1;
+        }
+        rc = cli_state_prefetch_claims(store, keys, j);
+    }
+    free((void *)keys);
+    free(text);
+    return rc;
+}
+
 /* The event detail kept for `explain`: {"text": ..., "trace": {...}}. */
 static int decision_detail(const leadroute_decision *d, char **text, size_t *text_cap, char **json,
                            size_t *json_cap, char **detail, size_t *detail_size)
@@ -353,6 +389,18 @@ int cmd_route(int argc, char **argv)
             in_batch = 1;
             batch_start = i;
             trouble_at_start = trouble;
+            /* the claims of the batch's leads in one read (batches end at multiples of --batch) */
+            size_t batch_to = (i / a.batch + 1) * a.batch < n ? (i / a.batch + 1) * a.batch : n;
+            if (prefetch_batch(store, leads, i, batch_to, a.dedupe_field) != LEADROUTE_OK) {
+                if (retry_batch(store, "the state could not be read", 0, &batch_tries, &held)) {
+                    in_batch = 0;
+                    continue;
+                }
+                report_store_failure("route", store, "the state could not be read");
+                in_batch = 0;
+                status = EXIT_TROUBLE;
+                break;
+            }
         }
         const leadroute_lead *lead = leadroute_leads_get(leads, i);
         rc = leadroute_route(router, lead, flags, decision);

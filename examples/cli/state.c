@@ -331,6 +331,18 @@ int cli_state_rollback(cli_state *s)
     return PG_OR_SQLITE_READ(pg_store_rollback(s->pg), sqlite_store_rollback(s->sqlite));
 }
 
+int cli_state_prefetch_claims(cli_state *s, const char *const *keys, size_t n)
+{
+#ifdef LEADROUTE_CLI_WITH_PG
+    if (s->pg && !s->read_through)
+        return pg_store_prefetch_claims(s->pg, keys, n);
+#endif
+    (void)s;
+    (void)keys;
+    (void)n;
+    return LEADROUTE_OK;
+}
+
 const char *cli_state_errmsg(const cli_state *s)
 {
     return PG_OR_SQLITE_READ(pg_store_errmsg(s->pg), sqlite_store_errmsg(s->sqlite));

@@ -180,12 +180,26 @@ static void worker(const config *c, const char *schema, int index, int batched, 
     lead.id = id;
     lead.fields = &field;
     lead.field_count = 1;
+    /* the keys of one batch, for pg_store_prefetch_claims() */
+    char (*keys)[48] = batched ? calloc(c->batch, sizeof *keys) : NULL;
+    char **key_list = batched ? calloc(c->batch, sizeof *key_list) : NULL;
+    if (batched && (!keys || !key_list)) {
+        rep.failed = 1;
+        snprintf(rep.message, sizeof rep.message, "out of memory");
+    }
+    for (size_t k = 0; keys && key_list && k < c->batch; k++)
+        key_list[k] = keys[k];
     uint64_t trips_before = pg_store_round_trips(store);
     size_t batch_start = 0;
     int tries = 0;
     for (size_t i = 0; !rep.failed && i < c->leads;) {
         if (batched && i % c->batch == 0) {
-            if (pg_store_begin(store) != LEADROUTE_OK) {
+            /* the holders of the batch's keys in one round trip (the router finds them claimed or not) */
+            size_t n = c->leads - i < c->batch ? c->leads - i : c->batch;
+            for (size_t k = 0; k < n; k++)
+                snprintf(keys[k], sizeof keys[k], "lead:P%d-L%zu", index, i + k);
+            if (pg_store_begin(store) != LEADROUTE_OK ||
+                pg_store_prefetch_claims(store, (const char *const *)key_list, n) != LEADROUTE_OK) {
                 rep.failed = 1;
                 snprintf(rep.message, sizeof rep.message, "begin: %s", pg_store_errmsg(store));
                 break;
@@ -198,7 +212,7 @@ static void worker(const config *c, const char *schema, int index, int batched, 
         int end = batched && ((i + 1) % c->batch == 0 || i + 1 == c->leads);
         if (rc == LEADROUTE_OK && end && pg_store_commit(store) != LEADROUTE_OK)
             rc = LEADROUTE_EIO;
-        /* a batch lost (a deadlock with another's batch): roll back, route its leads again */
+        /* a batch lost (a failed statement, a lost connection): roll back, route its leads again */
         if (batched && (rc == LEADROUTE_ECALLBACK || rc == LEADROUTE_EIO) && tries < 50) {
             pg_store_rollback(store);
             rep.routed -= i - batch_start;
@@ -220,6 +234,8 @@ static void worker(const config *c, const char *schema, int index, int batched, 
         i++;
     }
     rep.round_trips = pg_store_round_trips(store) - trips_before;
+    free(key_list);
+    free(keys);
     if (write_all(report_fd, &rep, sizeof rep) != 0)
         rep.failed = 1;
     leadroute_decision_free(decision);
@@ -433,7 +449,7 @@ int main(int argc, char **argv)
             fflush(stdout);
             if (res.batches_redone)
                 redone_notes += snprintf(redone + redone_notes, sizeof redone - (size_t)redone_notes,
-                                         "- %d processes, batches: %llu batch%s rolled back (deadlock) and routed "
+                                         "- %d processes, batches: %llu batch%s rolled back and routed "
                                          "again; their round trips count, their leads once\n",
                                          res.processes, (unsigned long long)res.batches_redone,
                                          res.batches_redone == 1 ? "" : "es");

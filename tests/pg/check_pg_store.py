@@ -16,9 +16,10 @@ stopped and removed at the end. Exit 77 (skip) when there is no PostgreSQL.
                 order, in batches of 500. Hot leads have a deadline; leads of
                 segment "partner" go to a weighted pool (weights 1 to 4), the
                 others to a round robin of five. One process keeps each
-                batch in stream order, so its batches deadlock with the
-                others' now and then: the loser's batch is rolled back whole
-                and routed again.
+                batch in stream order, the others group theirs by pool:
+                batches hold the store's lock from start to end, so whatever
+                order they take the pools in, none deadlocks and none is
+                routed twice (no batch re-run).
          kill   one process is SIGKILLed mid-run; when the others are done
                 it is started again on the same leads.
          check  every lead has exactly one owner (one claim) and one
@@ -123,9 +124,9 @@ def routed_figures(out):
 
 
 def pool_sequence(db, schema, pool):
-    """The reps of a pool's assignments in commit order. A batch holds the
-    pool's row lock from its first commit in that pool to its end, so ids
-    (taken at insert) follow the commit order within a pool."""
+    """The reps of a pool's assignments in commit order. Every writer holds
+    the store's lock while it writes (a batch from its start to its end), so
+    ids (taken at insert) follow the commit order."""
     return [r for (r,) in db.query("SELECT rep FROM %s.leadroute_assignments WHERE pool_id = '%s' ORDER BY id"
                                    % (schema, pool))]
 
@@ -205,10 +206,8 @@ def route_all(args, db, work, rng, schema, leads, figures):
         paths.append(path)
     victim = rng.randrange(PROCESSES)
     # One process routes its batches in stream order, the others grouped by
-    # segment (so by pool): its batches take the two pools' locks in either
-    # order and now and then deadlock with another's, which rolls one batch
-    # back to be run again. Were all in stream order, nearly every batch
-    # would deadlock; were none, the re-run would go untested.
+    # segment (so by pool): its batches take the two pools in either order.
+    # Batches serialise on the store's lock, so neither order deadlocks.
     orders = ["stream" if p == (victim + 1) % PROCESSES else "grouped" for p in range(PROCESSES)]
     began = time.monotonic()
     procs = [start_route(args.worker, db.conninfo, schema, path, args.batch, order) for path, order in zip(paths, orders)]
@@ -239,6 +238,8 @@ def route_all(args, db, work, rng, schema, leads, figures):
     check(assigned <= len(ids) and all(r.get("other", 1) == 0 for r in results),
           "route: the finished processes assigned %d of %d leads, the rest before the kill; none unrouted" %
           (assigned, len(ids)))
+    reruns = sum(r.get("re-run", 0) for r in results)
+    check(reruns == 0, "route: no batch failed and was routed again (%d were)" % reruns)
     figures["routing"] = ("%d leads, %d processes, %d offers, batches of %d, wall time %.1f s (%.0f offers/s), "
                           "batches re-run %d, round trips %d" %
                           (len(ids), PROCESSES, offered, args.batch, wall, offered / wall,

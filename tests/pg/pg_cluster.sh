@@ -11,8 +11,6 @@
 # The server runs as an unprivileged user: the caller, or when run as root
 # the user `leadroute-pg` (created if missing). Durability is off (fsync,
 # synchronous_commit): a test cluster that never survives a power failure.
-# Deadlocks are looked for after 10 ms of waiting instead of 1 s: the
-# multi-process test makes batches deadlock on purpose.
 # Exits 77 (skip) when PostgreSQL's server programs are not installed.
 # SPDX-License-Identifier: MIT
 set -eu
@@ -63,7 +61,7 @@ start)
     }
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off -c deadlock_timeout=10ms -c shared_buffers=32MB -c max_connections=40" \
+            -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB -c max_connections=40" \
         start >/dev/null || {
         echo "pg_cluster.sh: the server did not start, see $dir/server.log" >&2
         exit 1

@@ -6,9 +6,10 @@
  *       route the leads of file LEADS (lines "id,priority,segment") at
  *       clock time NOW_MS, BATCH leads per batch (one transaction). ORDER
  *       "grouped" routes each batch's leads grouped by segment, "stream" in
- *       the file's order (see route_batch()). A batch that fails (a
- *       deadlock with another process's batch, a lost connection) is rolled
- *       back and routed again, grouped.
+ *       the file's order (see route_batch()). Each batch first reads the
+ *       holders of all its keys in one round trip
+ *       (pg_store_prefetch_claims). A batch that fails (a lost connection)
+ *       is rolled back and routed again.
  *   pg_store_worker tick CONNINFO SCHEMA NOW_MS
  *       one tick of the same router's deadlines at NOW_MS; every move is
  *       recorded as a "reassigned" (or "escalated") event.
@@ -210,16 +211,14 @@ static int by_segment(const void *a, const void *b)
 }
 
 /* Route leads order[0..n) in one batch; 0 when the batch committed.
+ * `keys` has room for n keys of the store ("lead:" and the id).
  *
- * A batch holds the row lock of each pool it commits to until it ends, so
- * two batches that take two pools in opposite orders deadlock: the server
- * ends one, pg_store rolls that batch back, and route_mode() runs it again.
- * Grouping a batch's leads by segment takes the pools in one order (the
- * table sends "direct" to sales, "partner" to partners), which keeps such
- * deadlocks to the processes that route in stream order, and to the first
- * run of a batch. */
+ * A batch holds the store's lock from pg_store_begin() to its end: the
+ * batches of all processes run one after the other, whatever order they
+ * take the pools in, so the stream order and the grouped one do not
+ * deadlock each other. */
 static int route_batch(pg_store *store, leadroute_router *router, leadroute_decision *decision,
-                       const lead_line *const *order, size_t n, batch_counts *counts)
+                       const lead_line *const *order, size_t n, char **keys, batch_counts *counts)
 {
     leadroute_value init = LEADROUTE_VALUE_INIT;
     leadroute_field fields[2];
@@ -227,7 +226,15 @@ static int route_batch(pg_store *store, leadroute_router *router, leadroute_deci
     int rc;
 
     memset(counts, 0, sizeof *counts);
-    if ((rc = pg_store_begin(store)) != LEADROUTE_OK)
+    for (size_t i = 0; i < n; i++) {
+        free(keys[i]);
+        size_t len = strlen(order[i]->id) + 6;
+        if (!(keys[i] = malloc(len)))
+            return 1;
+        snprintf(keys[i], len, "lead:%s", order[i]->id);
+    }
+    if ((rc = pg_store_begin(store)) != LEADROUTE_OK ||
+        (rc = pg_store_prefetch_claims(store, (const char *const *)keys, n)) != LEADROUTE_OK)
         return 1;
     for (size_t i = 0; i < n; i++) {
         const lead_line *l = order[i];
@@ -260,6 +267,7 @@ static int route_batch(pg_store *store, leadroute_router *router, leadroute_deci
 static int route_mode(const char *conninfo, const char *schema, const char *path, int64_t batch, int grouped)
 {
     const lead_line **order = NULL;
+    char **keys = NULL;
     pg_store *store = NULL;
     leadroute_router *router = NULL;
     leadroute_decision *decision = NULL;
@@ -275,7 +283,8 @@ static int route_mode(const char *conninfo, const char *schema, const char *path
         lib_failed("leadroute_decision_new", rc);
         goto done;
     }
-    if (!(order = malloc((count ? count : 1) * sizeof *order))) {
+    if (!(order = malloc((count ? count : 1) * sizeof *order)) ||
+        !(keys = calloc((size_t)batch < count ? (size_t)batch : count ? count : 1, sizeof *keys))) {
         fputs("pg_store_worker: out of memory\n", stderr);
         goto done;
     }
@@ -288,17 +297,13 @@ static int route_mode(const char *conninfo, const char *schema, const char *path
         if (grouped)
             qsort(order + from, to - from, sizeof *order, by_segment);
         /* only the run that commits counts: a failed one left nothing behind */
-        while (route_batch(store, router, decision, order + from, to - from, &counts) != 0) {
+        while (route_batch(store, router, decision, order + from, to - from, keys, &counts) != 0) {
             if (++runs >= MAX_BATCH_RUNS) {
                 fprintf(stderr, "pg_store_worker: leads %zu to %zu failed %d times, the last: %s (the store: %s)\n",
                         from, to, runs, leadroute_error_last()->message, pg_store_errmsg(store));
                 goto done;
             }
             pg_store_rollback(store); /* a no-op when the failure took the batch already */
-            /* Run again at once in stream order, it would take the pools in
-             * the order that just deadlocked while the other batch still
-             * holds its locks, and deadlock again until that one ends. */
-            qsort(order + from, to - from, sizeof *order, by_segment);
             reruns++;
         }
         batches++;
@@ -314,6 +319,9 @@ done:
     leadroute_decision_free(decision);
     leadroute_router_free(router);
     pg_store_close(store);
+    for (size_t i = 0; keys && i < ((size_t)batch < count ? (size_t)batch : count); i++)
+        free(keys[i]);
+    free(keys);
     free((void *)order);
     free(leads);
     free(text);
