@@ -17,10 +17,8 @@ that simulate leaves every row as it was.
 """
 import calendar
 import csv
-import glob
 import io
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,22 +33,9 @@ T0 = "2026-11-24T09:00:00Z"
 def ms(iso):
     return str(calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) * 1000)
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
-
-
-def find_psql():
-    found = shutil.which("psql")
-    if found:
-        return found
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
-    return candidates[-1] if candidates else None
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, "..", "pg"))
+from pgtest import check, failures, find_psql  # noqa: E402
 
 
 def parse_conninfo(conninfo):

@@ -35,11 +35,9 @@ stopped and removed at the end. Exit 77 (skip) when there is no PostgreSQL.
 The figures (leads, processes, wall time, shares, deviation) come last.
 """
 import argparse
-import glob
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -58,22 +56,9 @@ WEIGHTED = ("partners", {"w1": 1, "w2": 2, "w3": 3, "w4": 4})
 WEIGHTED_TOLERANCE_PCT = 0.5
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
-
-
-def find_psql():
-    found = shutil.which("psql")
-    if found:
-        return found
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
-    return candidates[-1] if candidates else None
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, HERE)
+from pgtest import check, failures, find_psql  # noqa: E402
 
 
 class Database:
