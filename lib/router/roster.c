@@ -94,7 +94,11 @@ static uint32_t lr__find_sorted(const void *base, uint32_t n, size_t stride, siz
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         const char *key = *(const char *const *)((const char *)base + (size_t)mid * stride + off);
-        int c = strcmp(key, id);
+        /* the first byte settles most steps without a call (ids and skill
+         * items are short); strcmp compares bytes as unsigned char too */
+        int c = (unsigned char)key[0] != (unsigned char)id[0]
+                    ? ((unsigned char)key[0] < (unsigned char)id[0] ? -1 : 1)
+                    : strcmp(key, id);
         if (c == 0)
             return mid;
         if (c < 0)

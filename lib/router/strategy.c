@@ -40,12 +40,24 @@ static int lr__state_add(lr__state *s, const lr__alloc *a, const char *text, siz
  * many. The state is written on every assignment, so no printf. */
 static size_t lr__u64_digits(char *out, uint64_t x)
 {
+    /* two digits per division: weighted states hold a number per member */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     char tmp[24];
     size_t n = 0;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + x % 10);
-        x /= 10;
-    } while (x);
+    while (x >= 100) {
+        const char *d = &pairs[(x % 100) * 2];
+        x /= 100;
+        tmp[sizeof tmp - 1 - n++] = d[1];
+        tmp[sizeof tmp - 1 - n++] = d[0];
+    }
+    if (x >= 10) {
+        tmp[sizeof tmp - 1 - n++] = pairs[x * 2 + 1];
+        tmp[sizeof tmp - 1 - n++] = pairs[x * 2];
+    } else {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + x);
+    }
     memcpy(out, tmp + sizeof tmp - n, n);
     return n;
 }

@@ -326,15 +326,23 @@ int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadrou
 
 /* Add a dense bitset to the plan, in order of popcount: the scan checks
  * whether a group died after the first LR_SCAN_EARLY columns, so those
- * should be the rarest. At most one per column: insertion is cheap. */
-static inline void lr__plan_dense(leadroute_result *r, lr__plan *plan, const uint64_t *words,
-                                  const uint64_t *summary, uint32_t pop)
+ * should be the rarest. A small table (one summary word) is scanned in a
+ * few groups: there only the rarest goes first, sorting would cost more. */
+static inline void lr__plan_dense(const leadroute_table *t, leadroute_result *r, lr__plan *plan,
+                                  const uint64_t *words, const uint64_t *summary, uint32_t pop)
 {
     uint32_t i = plan->nd++;
-    for (; i > 0 && r->dense_pops[i - 1] > pop; i--) {
-        r->dense_words[i] = r->dense_words[i - 1];
-        r->dense_sums[i] = r->dense_sums[i - 1];
-        r->dense_pops[i] = r->dense_pops[i - 1];
+    if (t->nsum > 1) {
+        for (; i > 0 && r->dense_pops[i - 1] > pop; i--) {
+            r->dense_words[i] = r->dense_words[i - 1];
+            r->dense_sums[i] = r->dense_sums[i - 1];
+            r->dense_pops[i] = r->dense_pops[i - 1];
+        }
+    } else if (i > 0 && pop < r->dense_pops[0]) {
+        r->dense_words[i] = r->dense_words[0];
+        r->dense_sums[i] = r->dense_sums[0];
+        r->dense_pops[i] = r->dense_pops[0];
+        i = 0;
     }
     r->dense_words[i] = words;
     r->dense_sums[i] = summary;
@@ -355,7 +363,7 @@ static inline __attribute__((always_inline)) void lr__plan_scalar(const leadrout
         return;
     }
     if (o->nnz == LR_DENSE) {
-        lr__plan_dense(r, plan, o->words, o->summary, pop);
+        lr__plan_dense(t, r, plan, o->words, o->summary, pop);
     } else {
         lr__view *v = &r->views[c];
         v->kind = LR_VIEW_SPARSE;
@@ -419,7 +427,7 @@ static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan
             plan->dead = 1;
             return;
         }
-        lr__plan_dense(r, plan, ix->dwords, ix->dsummary, ix->dpopcount);
+        lr__plan_dense(t, r, plan, ix->dwords, ix->dsummary, ix->dpopcount);
         return;
     }
     v->popcount = pop > t->nrules ? t->nrules : pop;
