@@ -54,13 +54,16 @@ static int lr__memory_check(lr__compiler *cc, const char *column)
 static uint64_t *lr__summary_of(lr__compiler *cc, const uint64_t *words)
 {
     leadroute_table *t = cc->t;
-    uint64_t *s = lr__arena_zalloc(&t->arena, sizeof *s * t->nsum);
+    uint64_t *s = lr__arena_zalloc(&t->arena, sizeof *s * (t->nsum + lr__top_words(t->nsum)));
     uint32_t w;
     if (!s)
         return NULL;
     for (w = 0; w < t->nwords; w++)
         if (words[w])
             lr__bit_set(s, w);
+    for (w = 0; w < t->nsum; w++)
+        if (s[w])
+            lr__bit_set(s + t->nsum, w);
     return s;
 }
 

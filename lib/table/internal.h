@@ -89,10 +89,19 @@ typedef struct lr__outcome {
     uint32_t popcount;        /* bits in the final bitset (scalar) or in T (set) */
     const uint32_t *idx;      /* sparse: word indexes, ascending */
     const uint64_t *words;    /* dense: nwords; sparse: nnz */
-    const uint64_t *summary;  /* dense: nsum words; sparse: NULL (derived while scanning) */
+    const uint64_t *summary;  /* dense: nsum words and the top words; sparse: NULL (derived
+                                 while scanning) */
 } lr__outcome;
 
 #define LR_DENSE UINT32_MAX
+
+/* Summaries carry, after their nsum words, lr__top_words(nsum) top words:
+ * a bit per summary word that is not zero, so the scan skips empty blocks
+ * of 4096 rules in one step. */
+static inline uint32_t lr__top_words(uint32_t nsum)
+{
+    return (nsum + 63) / 64;
+}
 
 /* The scan ANDs dense columns LR_SCAN_GROUP words at a time; dense bitsets
  * are padded with zero words up to a multiple of it. */
