@@ -232,83 +232,88 @@ static inline int lr__and_group(uint64_t *x, const uint64_t *const *dw, uint32_t
 /* Dense columns ANDed before the scan checks whether the group died. */
 #define LR_SCAN_EARLY 3u
 
-/* `prefetch`: fetch the next candidate group while this one is ANDed; it
- * pays only when the bitsets outgrow the caches, and costs instructions
- * when they do not. */
+/* Scan block `s` (64 words) for hits, appending them at r->hits[*count];
+ * returns 1 when FIRST has its hit. `prefetch`: fetch the next candidate
+ * group while this one is ANDed; it pays only when the bitsets outgrow the
+ * caches, and costs instructions when they do not. */
+static inline __attribute__((always_inline)) int lr__scan_block(const leadroute_table *t, leadroute_result *r,
+                                                                const lr__plan *plan, uint32_t s, uint32_t *count,
+                                                                int first_only, int prefetch)
+{
+    const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
+    lr__view **xv = r->order;
+    uint32_t i, k, nd = plan->nd, nx = plan->nx;
+    uint32_t ne = nd < LR_SCAN_EARLY ? nd : LR_SCAN_EARLY;
+    uint64_t last = (t->nrules & 63) ? (((uint64_t)1 << (t->nrules & 63)) - 1) : ~(uint64_t)0;
+    uint64_t m = ~(uint64_t)0;
+
+    if (s + 1 == t->nsum && (t->nwords & 63))
+        m = ((uint64_t)1 << (t->nwords & 63)) - 1;
+    for (i = 0; i < nd && m; i++)
+        m &= ds[i][s];
+    for (i = 0; i < nx && m; i++)
+        m &= lr__view_summary(xv[i], s);
+    while (m) {
+        /* the group of LR_SCAN_GROUP words holding the next candidate; its
+         * other words need no masking: summaries are exact (a bit per
+         * nonzero word), so the ANDs below clear what they would */
+        uint32_t g = lr__ctz64(m) & ~(LR_SCAN_GROUP - 1);
+        uint32_t w0 = s * 64 + g;
+        uint64_t x[LR_SCAN_GROUP] = { ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0 };
+        m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
+        if (prefetch && m) {
+            /* the first columns only: most groups die before the rest */
+            uint32_t wn = s * 64 + (lr__ctz64(m) & ~(LR_SCAN_GROUP - 1));
+            for (i = 0; i < ne; i++)
+                __builtin_prefetch(dw[i] + wn);
+        }
+        /* branch-free AND of the rarest dense columns over the group; most
+         * groups die there, and the other columns need not be fetched */
+        if (!lr__and_group(x, dw, 0, ne, w0) || !lr__and_group(x, dw, ne, nd, w0))
+            continue;
+        for (k = 0; k < LR_SCAN_GROUP; k++) {
+            uint32_t w = w0 + k;
+            uint64_t y = x[k];
+            if (!y)
+                continue;
+            if (w + 1 >= t->nwords) {
+                if (w >= t->nwords)
+                    break; /* padding */
+                y &= last;
+            }
+            for (i = 0; i < nx && y; i++)
+                y &= lr__view_word(xv[i], w);
+            for (; y; y &= y - 1) {
+                r->hits[(*count)++] = w * 64 + lr__ctz64(y);
+                if (first_only)
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The blocks of 64 words where every dense column has a bit, in order: the
+ * top words (a bit per summary word) skip the others without reading their
+ * summaries. */
 static inline __attribute__((always_inline)) void lr__scan_kernel(const leadroute_table *t, leadroute_result *r,
                                                                   const lr__plan *plan, int first_only,
                                                                   int prefetch)
 {
-    const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
-    lr__view **xv = r->order;
-    uint32_t s, i, count = 0, nd = plan->nd, nx = plan->nx;
-    uint32_t ne = nd < LR_SCAN_EARLY ? nd : LR_SCAN_EARLY;
-    uint64_t last = (t->nrules & 63) ? (((uint64_t)1 << (t->nrules & 63)) - 1) : ~(uint64_t)0;
-    uint32_t lastsum_bits = t->nwords & 63;
-    uint64_t lastsum = lastsum_bits ? (((uint64_t)1 << lastsum_bits) - 1) : ~(uint64_t)0;
-
-    uint32_t ntop = lr__top_words(t->nsum), top;
+    const uint64_t **ds = r->dense_sums;
+    uint32_t i, count = 0, nd = plan->nd, ntop = lr__top_words(t->nsum), top;
     uint64_t lasttop = (t->nsum & 63) ? (((uint64_t)1 << (t->nsum & 63)) - 1) : ~(uint64_t)0;
 
-    /* blocks of 64 words where every dense column has a bit: the top words
-     * (a bit per summary word) skip the rest without reading their summaries */
     for (top = 0; top < ntop; top++) {
         uint64_t mt = top + 1 == ntop ? lasttop : ~(uint64_t)0;
         /* a few blocks are cheaper to look at than to skip */
         for (i = 0; t->nsum > LR_SCAN_TOP_MIN && i < nd && mt; i++)
             mt &= ds[i][t->nsum + top];
-        while (mt) {
-            uint64_t m;
-            s = top * 64 + lr__ctz64(mt);
-            mt &= mt - 1;
-            m = s + 1 == t->nsum ? lastsum : ~(uint64_t)0;
-            for (i = 0; i < nd && m; i++)
-                m &= ds[i][s];
-            for (i = 0; i < nx && m; i++)
-                m &= lr__view_summary(xv[i], s);
-            while (m) {
-                /* the group of LR_SCAN_GROUP words holding the next candidate; its
-                 * other words need no masking: summaries are exact (a bit per
-                 * nonzero word), so the ANDs below clear what they would */
-                uint32_t g = lr__ctz64(m) & ~(LR_SCAN_GROUP - 1);
-                uint32_t w0 = s * 64 + g, k;
-                uint64_t x[LR_SCAN_GROUP] = { ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0 };
-                m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
-                if (prefetch && m) {
-                    /* the first columns only: most groups die before the rest */
-                    uint32_t wn = s * 64 + (lr__ctz64(m) & ~(LR_SCAN_GROUP - 1));
-                    for (i = 0; i < ne; i++)
-                        __builtin_prefetch(dw[i] + wn);
-                }
-                /* branch-free AND of the rarest dense columns over the group;
-                 * most groups die there, and the other columns need not be
-                 * fetched for them */
-                if (!lr__and_group(x, dw, 0, ne, w0) || !lr__and_group(x, dw, ne, nd, w0))
-                    continue;
-                for (k = 0; k < LR_SCAN_GROUP; k++) {
-                    uint32_t w = w0 + k;
-                    uint64_t y = x[k];
-                    if (!y)
-                        continue;
-                    if (w + 1 >= t->nwords) {
-                        if (w >= t->nwords)
-                            break; /* padding */
-                        y &= last;
-                    }
-                    for (i = 0; i < nx && y; i++)
-                        y &= lr__view_word(xv[i], w);
-                    while (y) {
-                        r->hits[count++] = w * 64 + lr__ctz64(y);
-                        if (first_only) {
-                            r->count = count;
-                            return;
-                        }
-                        y &= y - 1;
-                    }
-                }
-            }
-        }
+        for (; mt; mt &= mt - 1)
+            if (lr__scan_block(t, r, plan, top * 64 + lr__ctz64(mt), &count, first_only, prefetch))
+                goto done;
     }
+done:
     r->count = count;
 }
 
