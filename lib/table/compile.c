@@ -327,32 +327,6 @@ static int lr__double_cmp(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-static uint32_t lr__point_index(const double *pts, uint32_t n, double x)
-{
-    uint32_t lo = 0, hi = n, i;
-    if (n <= 16) {
-        /* typical columns have a handful of bounds: count without branches */
-        for (i = 0; i < n; i++)
-            lo += pts[i] < x;
-        return lo;
-    }
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (pts[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-uint32_t lr__index_lookup_number(const lr__index *ix, double x)
-{
-    uint32_t i = lr__point_index(ix->points, ix->npoints, x);
-    uint32_t seg = (i < ix->npoints && ix->points[i] == x) ? 2 * i + 1 : 2 * i;
-    return ix->segment_outcome[seg];
-}
-
 static int lr__index_number(lr__compiler *cc, uint32_t col, lr__index *ix)
 {
     leadroute_table *t = cc->t;
@@ -851,7 +825,9 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
     t->nsum = lr__words_for(t->nwords);
     cc.tmp = lr__calloc(cc.a, t->nwords, sizeof *cc.tmp);
     t->index = lr__arena_zalloc(&t->arena, sizeof *t->index * (t->ninputs + 1));
-    if (!cc.tmp || !t->index) {
+    t->zeros = lr__arena_zalloc(&t->arena, sizeof *t->zeros * (lr__padded_words(t->nwords) + t->nsum +
+                                                                lr__top_words(t->nsum)));
+    if (!cc.tmp || !t->index || !t->zeros) {
         rc = lr__error_nomem();
         goto fail;
     }

@@ -200,86 +200,114 @@ static inline uint64_t lr__view_summary(lr__view *v, uint32_t s)
     }
     return m;
 }
-
-/* The columns of one evaluation: dense ones as bare word pointers (one load
- * per column per word, no dispatch), sparse and set columns as views that
- * are consulted only for words where dense bits survive. Both sorted by
- * popcount, so the rarest column prunes first. */
+/* The columns of one evaluation. Dense ones are bare word pointers and set
+ * columns of dense parts are lr__xset: the scan ANDs both over a group of
+ * words without a branch, so their order does not matter. Sparse outcomes
+ * are views, consulted only for words where the others left a bit, rarest
+ * first. */
 typedef struct lr__plan {
-    uint32_t nd, nx;
+    uint32_t nd, ns, nx;      /* dense columns, xsets, views */
     int dead;                 /* a column accepts no rule: nothing can match */
 } lr__plan;
 
-/* AND columns [from, to) of a group of LR_SCAN_GROUP words starting at w0
- * into x, branch-free; nonzero if a bit survives. */
-static inline int lr__and_group(uint64_t *x, const uint64_t *const *dw, uint32_t from, uint32_t to, uint32_t w0)
+/* The summary of a set column for block s (or top word s, when s counts
+ * from nsum): a bit wherever D or a part has one, a superset of where
+ * D ^ (P0 | ...) has one, which is all the scan needs. */
+static inline uint64_t lr__xset_summary(const lr__xset *x, uint32_t s)
 {
-    uint32_t i;
-    for (i = from; i < to; i++) {
-        const uint64_t *p = dw[i] + w0;
-        x[0] &= p[0];
-        x[1] &= p[1];
-        x[2] &= p[2];
-        x[3] &= p[3];
-    }
-    return (x[0] | x[1] | x[2] | x[3]) != 0;
+    return x->ds[s] | x->ps[0][s] | x->ps[1][s] | x->ps[2][s] | x->ps[3][s];
+}
+
+/* Two words in one vector register (SSE2, NEON): the scan ANDs a group
+ * of LR_SCAN_GROUP words in two steps per column. */
+typedef uint64_t lr__v2 __attribute__((vector_size(16)));
+
+static inline lr__v2 lr__v2_load(const uint64_t *p)
+{
+    lr__v2 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline lr__v2 lr__v2_ones(void)
+{
+    lr__v2 v = { ~(uint64_t)0, ~(uint64_t)0 };
+    return v;
 }
 
 /* Tables of more summary words than this skip empty blocks by their top
  * words first. */
 #define LR_SCAN_TOP_MIN 8u
 
-/* Dense columns ANDed before the scan checks whether the group died. */
-#define LR_SCAN_EARLY 3u
-
 /* Scan block `s` (64 words) for hits, appending them at r->hits[*count];
- * returns 1 when FIRST has its hit. `prefetch`: fetch the next candidate
- * group while this one is ANDed; it pays only when the bitsets outgrow the
- * caches, and costs instructions when they do not. */
+ * returns 1 when FIRST has its hit. Dense columns and xsets are ANDed
+ * over a group of LR_SCAN_GROUP words without a branch per column: a test
+ * that kills half the groups costs more in mispredicted branches than the
+ * loads it saves. `prefetch`: fetch the next candidate group while this
+ * one is ANDed; it pays only when the bitsets outgrow the caches. */
 static inline __attribute__((always_inline)) int lr__scan_block(const leadroute_table *t, leadroute_result *r,
                                                                 const lr__plan *plan, uint32_t s, uint32_t *count,
                                                                 int first_only, int prefetch)
 {
     const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
+    const lr__xset *xs = r->xsets;
     lr__view **xv = r->order;
-    uint32_t i, k, nd = plan->nd, nx = plan->nx;
-    uint32_t ne = nd < LR_SCAN_EARLY ? nd : LR_SCAN_EARLY;
-    uint64_t last = (t->nrules & 63) ? (((uint64_t)1 << (t->nrules & 63)) - 1) : ~(uint64_t)0;
+    uint32_t i, k, nd = plan->nd, ns = plan->ns, nx = plan->nx;
     uint64_t m = ~(uint64_t)0;
 
     if (s + 1 == t->nsum && (t->nwords & 63))
         m = ((uint64_t)1 << (t->nwords & 63)) - 1;
-    for (i = 0; i < nd && m; i++)
+    for (i = 0; i < nd; i++)
         m &= ds[i][s];
+    for (i = 0; i < ns; i++)
+        m &= lr__xset_summary(&xs[i], s);
     for (i = 0; i < nx && m; i++)
         m &= lr__view_summary(xv[i], s);
     while (m) {
         /* the group of LR_SCAN_GROUP words holding the next candidate; its
-         * other words need no masking: summaries are exact (a bit per
-         * nonzero word), so the ANDs below clear what they would */
+         * other words need no masking: a word whose summary bit is clear
+         * in a column is zero there, so the ANDs clear it */
         uint32_t g = lr__ctz64(m) & ~(LR_SCAN_GROUP - 1);
         uint32_t w0 = s * 64 + g;
-        uint64_t x[LR_SCAN_GROUP] = { ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0 };
+        lr__v2 x01 = lr__v2_ones(), x23 = x01;
         m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
         if (prefetch && m) {
-            /* the first columns only: most groups die before the rest */
             uint32_t wn = s * 64 + (lr__ctz64(m) & ~(LR_SCAN_GROUP - 1));
-            for (i = 0; i < ne; i++)
+            for (i = 0; i < nd; i++)
                 __builtin_prefetch(dw[i] + wn);
         }
-        /* branch-free AND of the rarest dense columns over the group; most
-         * groups die there, and the other columns need not be fetched */
-        if (!lr__and_group(x, dw, 0, ne, w0) || !lr__and_group(x, dw, ne, nd, w0))
-            continue;
+        for (i = 0; i + 1 < nd; i += 2) {
+            const uint64_t *p = dw[i] + w0, *q = dw[i + 1] + w0;
+            x01 &= lr__v2_load(p) & lr__v2_load(q);
+            x23 &= lr__v2_load(p + 2) & lr__v2_load(q + 2);
+        }
+        if (i < nd) {
+            const uint64_t *p = dw[i] + w0;
+            x01 &= lr__v2_load(p);
+            x23 &= lr__v2_load(p + 2);
+        }
+        for (i = 0; i < ns; i++) {
+            const lr__xset *x = &xs[i];
+            x01 &= lr__v2_load(x->d + w0) ^ (lr__v2_load(x->p[0] + w0) | lr__v2_load(x->p[1] + w0) |
+                                            lr__v2_load(x->p[2] + w0) | lr__v2_load(x->p[3] + w0));
+            x23 &= lr__v2_load(x->d + w0 + 2) ^ (lr__v2_load(x->p[0] + w0 + 2) | lr__v2_load(x->p[1] + w0 + 2) |
+                                                lr__v2_load(x->p[2] + w0 + 2) | lr__v2_load(x->p[3] + w0 + 2));
+        }
+        {
+            lr__v2 any = x01 | x23;
+            if (!(any[0] | any[1]))
+                continue;
+        }
         for (k = 0; k < LR_SCAN_GROUP; k++) {
             uint32_t w = w0 + k;
-            uint64_t y = x[k];
+            uint64_t y = k < 2 ? x01[k] : x23[k - 2];
             if (!y)
                 continue;
             if (w + 1 >= t->nwords) {
                 if (w >= t->nwords)
                     break; /* padding */
-                y &= last;
+                if (t->nrules & 63)
+                    y &= ((uint64_t)1 << (t->nrules & 63)) - 1;
             }
             for (i = 0; i < nx && y; i++)
                 y &= lr__view_word(xv[i], w);
@@ -301,14 +329,18 @@ static inline __attribute__((always_inline)) void lr__scan_kernel(const leadrout
                                                                   int prefetch)
 {
     const uint64_t **ds = r->dense_sums;
-    uint32_t i, count = 0, nd = plan->nd, ntop = lr__top_words(t->nsum), top;
+    uint32_t i, count = 0, nd = plan->nd, ns = plan->ns, ntop = lr__top_words(t->nsum), top;
     uint64_t lasttop = (t->nsum & 63) ? (((uint64_t)1 << (t->nsum & 63)) - 1) : ~(uint64_t)0;
 
     for (top = 0; top < ntop; top++) {
         uint64_t mt = top + 1 == ntop ? lasttop : ~(uint64_t)0;
         /* a few blocks are cheaper to look at than to skip */
-        for (i = 0; t->nsum > LR_SCAN_TOP_MIN && i < nd && mt; i++)
-            mt &= ds[i][t->nsum + top];
+        if (t->nsum > LR_SCAN_TOP_MIN) {
+            for (i = 0; i < nd; i++)
+                mt &= ds[i][t->nsum + top];
+            for (i = 0; i < ns; i++)
+                mt &= lr__xset_summary(&r->xsets[i], t->nsum + top);
+        }
         for (; mt; mt &= mt - 1)
             if (lr__scan_block(t, r, plan, top * 64 + lr__ctz64(mt), &count, first_only, prefetch))
                 goto done;
@@ -347,29 +379,14 @@ int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadrou
     return LEADROUTE_OK;
 }
 
-/* Add a dense bitset to the plan, in order of popcount: the scan checks
- * whether a group died after the first LR_SCAN_EARLY columns, so those
- * should be the rarest. A small table (one summary word) is scanned in a
- * few groups: there only the rarest goes first, sorting would cost more. */
-static inline void lr__plan_dense(const leadroute_table *t, leadroute_result *r, lr__plan *plan,
-                                  const uint64_t *words, const uint64_t *summary, uint32_t pop)
+/* Add a sparse view to the plan, rarest first. */
+static inline void lr__plan_view(leadroute_result *r, lr__plan *plan, lr__view *v)
 {
-    uint32_t i = plan->nd++;
-    if (t->nsum > 1) {
-        for (; i > 0 && r->dense_pops[i - 1] > pop; i--) {
-            r->dense_words[i] = r->dense_words[i - 1];
-            r->dense_sums[i] = r->dense_sums[i - 1];
-            r->dense_pops[i] = r->dense_pops[i - 1];
-        }
-    } else if (i > 0 && pop < r->dense_pops[0]) {
-        r->dense_words[i] = r->dense_words[0];
-        r->dense_sums[i] = r->dense_sums[0];
-        r->dense_pops[i] = r->dense_pops[0];
-        i = 0;
-    }
-    r->dense_words[i] = words;
-    r->dense_sums[i] = summary;
-    r->dense_pops[i] = pop;
+    uint32_t i;
+    for (i = plan->nx; i > 0 && r->order[i - 1]->popcount > v->popcount; i--)
+        r->order[i] = r->order[i - 1];
+    r->order[i] = v;
+    plan->nx++;
 }
 
 /* Add a scalar column's outcome to the plan. */
@@ -378,7 +395,7 @@ static inline __attribute__((always_inline)) void lr__plan_scalar(const leadrout
                                                                   uint32_t c, uint32_t oi)
 {
     const lr__outcome *o = &ix->outcomes[oi];
-    uint32_t i, pop = o->popcount;
+    uint32_t pop = o->popcount;
     if (pop == t->nrules)
         return; /* every rule accepts: the column filters nothing */
     if (pop == 0) {
@@ -386,7 +403,9 @@ static inline __attribute__((always_inline)) void lr__plan_scalar(const leadrout
         return;
     }
     if (o->nnz == LR_DENSE) {
-        lr__plan_dense(t, r, plan, o->words, o->summary, pop);
+        r->dense_words[plan->nd] = o->words;
+        r->dense_sums[plan->nd] = o->summary;
+        plan->nd++;
     } else {
         lr__view *v = &r->views[c];
         v->kind = LR_VIEW_SPARSE;
@@ -396,52 +415,16 @@ static inline __attribute__((always_inline)) void lr__plan_scalar(const leadrout
         v->sparse = o;
         v->pos = 0;
         v->spos = 0;
-        for (i = plan->nx; i > 0 && r->order[i - 1]->popcount > pop; i--)
-            r->order[i] = r->order[i - 1];
-        r->order[i] = v;
-        plan->nx++;
+        lr__plan_view(r, plan, v);
     }
 }
 
-/* A set column: D xor the union of its items' parts. */
-static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
-                         uint32_t c, const lr__input *in, uint32_t *parts_used)
+/* Add a set column to the plan from the T parts of its items (in the
+ * view's part list): D alone, an xset, or a view for sparse parts. */
+static void lr__plan_set_parts(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
+                               lr__view *v, uint32_t pop, uint32_t *parts_used)
 {
-    lr__view *v = &r->views[c];
-    uint32_t pop = ix->dpopcount, nonempty = 0, i;
-    size_t n = in->kind == LR_IN_STR ? 1 : in->kind == LR_IN_SET ? in->nitems : 0;
-
-    v->kind = LR_VIEW_MULTI;
-    v->words = ix->dwords;
-    v->summary = ix->dsummary;
-    v->parts = &r->parts[*parts_used];
-    v->part_pos = &r->part_pos[*parts_used];
-    v->part_spos = &r->part_spos[*parts_used];
-    v->nparts = 0;
-    for (i = 0; i < n; i++) {
-        const char *item = in->kind == LR_IN_STR ? in->str : in->items[i];
-        const lr__outcome *o;
-        size_t len;
-        const char *s = lr__input_text(ix, item, in->kind == LR_IN_STR ? in->len : strlen(item), r->fold, &len);
-        if (!len)
-            continue;
-        nonempty++;
-        o = &ix->outcomes[lr__index_lookup_text(ix, s, len)];
-        if (o->popcount) {
-            v->part_pos[v->nparts] = 0;
-            v->part_spos[v->nparts] = 0;
-            v->parts[v->nparts++] = o;
-            pop += o->popcount;
-        }
-    }
-    if (!nonempty && ix->outcomes[ix->null_outcome].popcount) {
-        v->part_pos[0] = 0;
-        v->part_spos[0] = 0;
-        v->parts[0] = &ix->outcomes[ix->null_outcome];
-        v->nparts = 1;
-        pop += v->parts[0]->popcount;
-    }
-    *parts_used += v->nparts;
+    uint32_t i, dense = ix->dsummary != NULL && v->nparts <= LR_XSET_PARTS;
     if (v->nparts == 0) {
         /* just D, a dense column */
         if (ix->dpopcount == t->nrules)
@@ -450,129 +433,277 @@ static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan
             plan->dead = 1;
             return;
         }
-        lr__plan_dense(t, r, plan, ix->dwords, ix->dsummary, ix->dpopcount);
+        r->dense_words[plan->nd] = ix->dwords;
+        r->dense_sums[plan->nd] = ix->dsummary;
+        plan->nd++;
         return;
     }
-    v->popcount = pop > t->nrules ? t->nrules : pop;
-    for (i = plan->nx; i > 0 && r->order[i - 1]->popcount > v->popcount; i--)
-        r->order[i] = r->order[i - 1];
-    r->order[i] = v;
-    plan->nx++;
-}
-
-/* Length of a NUL-terminated ASCII string of at most LEADROUTE_MAX_STRING
- * bytes; 0 if it is anything else (the general path then checks it).
- * strnlen reads word by word; short strings are checked in their key words. */
-static inline int lr__ascii_length(const char *str, size_t *len)
-{
-    size_t n = strnlen(str, LEADROUTE_MAX_STRING + 1), i;
-    uint64_t w0, w1;
-    *len = n;
-    if (n > LEADROUTE_MAX_STRING)
-        return 0;
-    if (n <= LR_SHORT_KEY) {
-        lr__key_words(str, n, &w0, &w1);
-        return ((w0 | w1) & 0x8080808080808080ull) == 0;
-    }
-    for (i = 0; i < n; i++)
-        if ((unsigned char)str[i] >= 0x80)
-            return 0;
-    return 1;
-}
-
-/* A set of short ASCII items: checked here, so the plan reads it directly. */
-static inline int lr__fast_set(const leadroute_value *v, lr__input *in)
-{
-    size_t i, n;
-    if (v->item_count > LEADROUTE_MAX_SET_ITEMS || (v->item_count && !v->items))
-        return 0;
-    for (i = 0; i < v->item_count; i++)
-        if (!v->items[i] || !lr__ascii_length(v->items[i], &n))
-            return 0;
-    in->kind = v->item_count ? LR_IN_SET : LR_IN_NULL;
-    in->items = v->items;
-    in->nitems = v->item_count;
-    return 1;
-}
-
-/* The common shapes, read without the general checks' detours: a field at
- * its column's position under the table's own name pointer, holding a short
- * ASCII string or a finite number of the column's type. Returns 1 with the
- * outcome, 0 to take the general path (which also reports errors). */
-static inline int lr__fast_outcome(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r,
-                                   const lr__index *ix, uint32_t c, uint32_t *oi)
-{
-    const leadroute_value *v;
-    if (c >= lead->field_count || lead->fields[c].name != t->inputs[c].name)
-        return 0;
-    v = &lead->fields[c].value;
-    if (v->version != LEADROUTE_VALUE_VERSION)
-        return 0;
-    if (v->type == LEADROUTE_VALUE_STRING && ix->type == LEADROUTE_TYPE_STRING && v->string) {
-        const char *s = v->string;
-        size_t n;
-        if (!lr__ascii_length(s, &n))
-            return 0;
-        if (n && (s[0] <= ' ' || s[n - 1] <= ' '))
-            lr__trim(&s, &n);
-        if (ix->folded && n) {
-            lr__fold(s, n, r->fold);
-            s = r->fold;
+    for (i = 0; i < v->nparts; i++)
+        dense &= v->parts[i]->nnz == LR_DENSE;
+    if (dense) {
+        lr__xset *x = &r->xsets[plan->ns++];
+        x->d = ix->dwords;
+        x->ds = ix->dsummary;
+        for (i = 0; i < LR_XSET_PARTS; i++) {
+            x->p[i] = i < v->nparts ? v->parts[i]->words : t->zeros;
+            x->ps[i] = i < v->nparts ? v->parts[i]->summary : t->zeros;
         }
-        *oi = lr__index_lookup_text(ix, s, n);
-        return 1;
+        return;
     }
-    if (v->type == LEADROUTE_VALUE_NUMBER && ix->type == LEADROUTE_TYPE_NUMBER && isfinite(v->number)) {
-        *oi = lr__index_lookup_number(ix, v->number);
-        return 1;
-    }
-    return 0;
+    *parts_used += v->nparts;
+    v->popcount = pop > t->nrules ? t->nrules : pop;
+    lr__plan_view(r, plan, v);
 }
 
+/* Start a set column's part list in its view. */
+static inline lr__view *lr__set_view(leadroute_result *r, const lr__index *ix, uint32_t c, uint32_t parts_used)
+{
+    lr__view *v = &r->views[c];
+    v->kind = LR_VIEW_MULTI;
+    v->words = ix->dwords;
+    v->summary = ix->dsummary;
+    v->parts = &r->parts[parts_used];
+    v->part_pos = &r->part_pos[parts_used];
+    v->part_spos = &r->part_spos[parts_used];
+    v->nparts = 0;
+    return v;
+}
+
+/* Add one item's T part, or the null outcome's when no item had text. */
+static inline void lr__set_part(lr__view *v, const lr__outcome *o, uint32_t *pop)
+{
+    if (!o->popcount)
+        return;
+    v->part_pos[v->nparts] = 0;
+    v->part_spos[v->nparts] = 0;
+    v->parts[v->nparts++] = o;
+    *pop += o->popcount;
+}
+
+/* A set column read by the general path (items trimmed and folded here). */
+static void lr__plan_set(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
+                         uint32_t c, const lr__input *in, uint32_t *parts_used)
+{
+    lr__view *v = lr__set_view(r, ix, c, *parts_used);
+    uint32_t pop = ix->dpopcount, nonempty = 0, i;
+    size_t n = in->kind == LR_IN_STR ? 1 : in->kind == LR_IN_SET ? in->nitems : 0;
+
+    for (i = 0; i < n; i++) {
+        const char *item = in->kind == LR_IN_STR ? in->str : in->items[i];
+        size_t len;
+        const char *s = lr__input_text(ix, item, in->kind == LR_IN_STR ? in->len : strlen(item), r->fold, &len);
+        if (!len)
+            continue;
+        nonempty++;
+        lr__set_part(v, &ix->outcomes[lr__index_lookup_text(ix, s, len)], &pop);
+    }
+    if (!nonempty)
+        lr__set_part(v, &ix->outcomes[ix->null_outcome], &pop);
+    lr__plan_set_parts(t, r, plan, ix, v, pop, parts_used);
+}
+
+/* ---- reading lead values without detours ---------------------------------- */
+
+#define LR_HIGH_BITS 0x8080808080808080ull
+
+/* lr__key_words of ASCII text, folded to lower case byte by byte: a byte
+ * in 'A'..'Z' is the one for which exactly one of b + 0x3f and b + 0x25
+ * reaches 0x80 (no byte below 0x80 carries into the next). */
+static inline uint64_t lr__fold_word(uint64_t w)
+{
+    uint64_t upper = ((w + 0x3f3f3f3f3f3f3f3full) ^ (w + 0x2525252525252525ull)) & LR_HIGH_BITS;
+    return w | (upper >> 2);
+}
+
+/* Outcome of a short text (n <= LR_SHORT_KEY) from its key words w0, w1,
+ * folded for :ci: its key, else its longest prefix, whose words are the
+ * text's masked to the prefix length. */
+static inline uint32_t lr__lookup_short(const lr__index *ix, size_t n, uint64_t w0, uint64_t w1)
+{
+    uint32_t i;
+    if (n == 0)
+        return ix->null_outcome;
+    if (ix->keys.count) {
+        const lr__keymap_entry *e = lr__keymap_probe_short(&ix->keys, w0, w1, n);
+        if (e->str)
+            return e->outcome;
+    }
+    for (i = 0; i < ix->nprefix_lens; i++) {
+        uint32_t len = ix->prefix_lens[i];
+        const lr__keymap_entry *e;
+        uint64_t p0, p1;
+        if (len > n)
+            continue;
+        lr__key_prefix(w0, w1, len, &p0, &p1);
+        e = lr__keymap_probe_short(&ix->prefixes, p0, p1, len);
+        if (e->str)
+            return e->outcome;
+    }
+    return ix->other_outcome;
+}
+
+/* The outcome of a string as the lead gave it, read once: its length, its
+ * key words (folded for :ci), the lookup. Returns 0 for what the general
+ * path must read and check: non-ASCII text, blanks to trim, too long. */
+static inline __attribute__((always_inline)) int lr__text_outcome(const lr__index *ix, const char *s, char *fold, uint32_t *oi)
+{
+    size_t n = strnlen(s, LEADROUTE_MAX_STRING + 1), i;
+    if (n <= LR_SHORT_KEY) {
+        uint64_t w0, w1;
+        lr__key_words(s, n, &w0, &w1);
+        if (((w0 | w1) & LR_HIGH_BITS) || (n && ((unsigned char)s[0] <= ' ' || (unsigned char)s[n - 1] <= ' ')))
+            return 0;
+        if (ix->folded) {
+            w0 = lr__fold_word(w0);
+            w1 = lr__fold_word(w1);
+        }
+        *oi = lr__lookup_short(ix, n, w0, w1);
+        return 1;
+    }
+    if (n > LEADROUTE_MAX_STRING || (unsigned char)s[0] <= ' ' || (unsigned char)s[n - 1] <= ' ')
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 0;
+    if (ix->folded) {
+        lr__fold(s, n, fold);
+        s = fold;
+    }
+    *oi = lr__index_lookup_text(ix, s, n);
+    return 1;
+}
+
+/* A set value of ASCII items: its parts straight into the plan. Returns 0
+ * (having planned nothing) for what the general path must read. */
+static int lr__fast_set(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
+                               uint32_t c, const leadroute_value *val, uint32_t *parts_used)
+{
+    lr__view *v;
+    uint32_t pop = ix->dpopcount, nonempty = 0, oi;
+    size_t i;
+    if (val->item_count > LEADROUTE_MAX_SET_ITEMS || (val->item_count && !val->items))
+        return 0;
+    v = lr__set_view(r, ix, c, *parts_used);
+    for (i = 0; i < val->item_count; i++) {
+        if (!val->items[i])
+            return 0;
+        if (!val->items[i][0])
+            continue; /* an empty item */
+        if (!lr__text_outcome(ix, val->items[i], r->fold, &oi))
+            return 0;
+        nonempty++;
+        lr__set_part(v, &ix->outcomes[oi], &pop);
+    }
+    if (!nonempty)
+        lr__set_part(v, &ix->outcomes[ix->null_outcome], &pop);
+    lr__plan_set_parts(t, r, plan, ix, v, pop, parts_used);
+    return 1;
+}
+
+/* A column the fast forms do not cover, read and checked by lr__input_get:
+ * fields out of place or under other name pointers, other struct versions,
+ * strings to trim or of other types, non-ASCII text, bad values. Once a
+ * column accepted no rule, the rest are only checked. */
+static int lr__general_column(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r,
+                              lr__plan *plan, uint32_t c, uint32_t *parts_used)
+{
+    const lr__index *ix = &t->index[c];
+    lr__input in;
+    uint32_t oi;
+    int rc;
+
+    if ((rc = lr__input_get(t, lead, c, &in)) != 0 || plan->dead)
+        return rc;
+    if (ix->type == LEADROUTE_TYPE_SET) {
+        lr__plan_set(t, r, plan, ix, c, &in, parts_used);
+        return LEADROUTE_OK;
+    }
+    if (in.kind == LR_IN_NULL) {
+        oi = ix->null_outcome;
+    } else if (in.kind == LR_IN_NUM) {
+        oi = lr__index_lookup_number(ix, in.num);
+    } else {
+        size_t len;
+        const char *s = lr__input_text(ix, in.str, in.len, r->fold, &len);
+        oi = lr__index_lookup_text(ix, s, len);
+    }
+    lr__plan_scalar(t, r, plan, ix, c, oi);
+    return LEADROUTE_OK;
+}
+
+/* The common shapes are read inline, without the general checks' detours:
+ * a field at its column's position under the table's own name pointer,
+ * holding a short ASCII string, a finite number, null, or a set, of the
+ * column's type. Invariants live in locals: the stores into the result
+ * could alias the table and the lead as far as the compiler knows. */
 int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
 {
-    lr__plan plan = { 0, 0, 0 };
-    uint32_t c, parts_used = 0;
+    lr__plan plan = { 0, 0, 0, 0 };
+    const leadroute_field *fields;
+    const lr__column *inputs;
+    const lr__index *ix;
+    const uint64_t **dw, **ds;
+    char *fold;
+    uint32_t c, n, nfast, nrules, nd = 0, parts_used = 0;
     int rc;
 
     if ((rc = lr__eval_begin(t, lead, r)) != 0)
         return rc;
-    for (c = 0; c < t->ninputs; c++) {
-        const lr__index *ix = &t->index[c];
-        lr__input in;
+    fields = lead->fields;
+    inputs = t->inputs;
+    ix = t->index;
+    n = t->ninputs;
+    nrules = t->nrules;
+    nfast = lead->field_count < n ? (uint32_t)lead->field_count : n;
+    dw = r->dense_words;
+    ds = r->dense_sums;
+    fold = r->fold;
+    for (c = 0; c < n; c++, ix++) {
+        const lr__outcome *o;
         uint32_t oi;
-
-        if (!plan.dead && lr__fast_outcome(t, lead, r, ix, c, &oi)) {
-            lr__plan_scalar(t, r, &plan, ix, c, oi);
-            continue;
+        if (c < nfast && fields[c].name == inputs[c].name && fields[c].value.version == LEADROUTE_VALUE_VERSION) {
+            const leadroute_value *v = &fields[c].value;
+            if (v->type == LEADROUTE_VALUE_STRING) {
+                if (ix->type == LEADROUTE_TYPE_STRING && v->string && lr__text_outcome(ix, v->string, fold, &oi))
+                    goto scalar;
+            } else if (v->type == LEADROUTE_VALUE_NUMBER) {
+                if (ix->type == LEADROUTE_TYPE_NUMBER && isfinite(v->number)) {
+                    oi = lr__index_lookup_number(ix, v->number);
+                    goto scalar;
+                }
+            } else if (v->type == LEADROUTE_VALUE_SET) {
+                plan.nd = nd;
+                if (ix->type == LEADROUTE_TYPE_SET && lr__fast_set(t, r, &plan, ix, c, v, &parts_used)) {
+                    nd = plan.nd;
+                    continue;
+                }
+            } else if (v->type == LEADROUTE_VALUE_NULL && ix->type != LEADROUTE_TYPE_SET) {
+                oi = ix->null_outcome;
+                goto scalar;
+            }
         }
-        if (!plan.dead && ix->type == LEADROUTE_TYPE_SET && c < lead->field_count &&
-            lead->fields[c].name == t->inputs[c].name &&
-            lead->fields[c].value.version == LEADROUTE_VALUE_VERSION &&
-            lead->fields[c].value.type == LEADROUTE_VALUE_SET && lr__fast_set(&lead->fields[c].value, &in)) {
-            lr__plan_set(t, r, &plan, ix, c, &in, &parts_used);
-            continue;
-        }
-        if ((rc = lr__input_get(t, lead, c, &in)) != 0)
+        plan.nd = nd;
+        rc = lr__general_column(t, lead, r, &plan, c, &parts_used);
+        nd = plan.nd;
+        if (rc)
             return rc;
-        if (plan.dead)
-            continue; /* no rule can match; the rest is only checked */
-        if (ix->type == LEADROUTE_TYPE_SET) {
-            lr__plan_set(t, r, &plan, ix, c, &in, &parts_used);
+        continue;
+    scalar:
+        o = &ix->outcomes[oi];
+        if (o->popcount == nrules)
+            continue; /* every rule accepts: the column filters nothing */
+        if (o->nnz == LR_DENSE && o->popcount) {
+            dw[nd] = o->words;
+            ds[nd] = o->summary;
+            nd++;
             continue;
         }
-        if (in.kind == LR_IN_NULL) {
-            oi = ix->null_outcome;
-        } else if (in.kind == LR_IN_NUM) {
-            oi = lr__index_lookup_number(ix, in.num);
-        } else {
-            size_t len;
-            const char *s = lr__input_text(ix, in.str, in.len, r->fold, &len);
-            oi = lr__index_lookup_text(ix, s, len);
-        }
+        plan.nd = nd;
         lr__plan_scalar(t, r, &plan, ix, c, oi);
+        nd = plan.nd;
     }
-    if (!plan.dead && t->nrules)
+    plan.nd = nd;
+    if (!plan.dead && nrules)
         lr__scan(t, r, &plan, t->hit_policy == LEADROUTE_HIT_FIRST);
     return lr__apply_policy(t, r);
 }

@@ -173,6 +173,8 @@ struct leadroute_table {
     lr__column *inputs, *outputs;
     lr__rule *rules;
     lr__index *index;         /* per input column */
+    const uint64_t *zeros;    /* padded nwords, or nsum summary and top words, of zero: the
+                                 scan's stand-in for absent set parts */
     uint32_t nset_columns;
     uint32_t *prio_order;     /* PRIORITY/OUTPUT ORDER: rank of each rule, 0 = highest */
     uint32_t **value_ids;     /* per output, per rule: id of its value (equal values share
@@ -210,6 +212,14 @@ typedef struct lr__view {
 
 enum { LR_VIEW_DENSE = 1, LR_VIEW_SPARSE = 2, LR_VIEW_MULTI = 3 };
 
+/* A set column of dense parts, ANDed by the scan as D ^ (P0 | ... | P3)
+ * without dispatch; absent parts point at the table's zeros. */
+#define LR_XSET_PARTS 4u
+typedef struct lr__xset {
+    const uint64_t *d, *p[LR_XSET_PARTS];    /* words */
+    const uint64_t *ds, *ps[LR_XSET_PARTS];  /* summaries with their top words */
+} lr__xset;
+
 struct leadroute_result {
     lr__alloc alloc;
     const leadroute_table *table;
@@ -228,7 +238,7 @@ struct leadroute_result {
     lr__view **order;
     const uint64_t **dense_words; /* scan: dense columns' words and summaries */
     const uint64_t **dense_sums;
-    uint32_t *dense_pops;
+    lr__xset *xsets;          /* scan: set columns of dense parts */
     const lr__outcome **parts;
     uint32_t *part_pos;
     uint32_t *part_spos;
@@ -346,10 +356,16 @@ static inline uint32_t lr__load32(const char *p)
 /* XXH3 of a key longer than LR_SHORT_KEY (out of line: rare and big). */
 uint64_t lr__key_hash_long(const char *s, size_t len);
 
-/* Two words that identify a key of a given length. Up to 16 bytes: the
- * first and the last 8 (or 4) bytes, overlapping when shorter, so every byte
- * is in them and nothing past the key is read; 1-3 bytes: first, middle,
- * last. Longer keys: their XXH3 hash. */
+/* Shift right by `bits` in 0..64 (64 gives 0). */
+static inline uint64_t lr__shr(uint64_t x, unsigned bits)
+{
+    return (x >> (bits / 2)) >> (bits - bits / 2);
+}
+
+/* Two words that identify a key of a given length. Up to 16 bytes: the key
+ * itself, zero-padded, bytes 0-7 in w0 and 8-15 in w1 (little-endian), read
+ * by loads that stay inside the key; so a prefix of length L is the key's
+ * words masked to L bytes (lr__key_prefix). Longer keys: their XXH3 hash. */
 static inline void lr__key_words(const char *s, size_t len, uint64_t *w0, uint64_t *w1)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -360,14 +376,23 @@ static inline void lr__key_words(const char *s, size_t len, uint64_t *w0, uint64
             return;
         }
         *w0 = lr__load64(s);
-        *w1 = lr__load64(s + len - 8);
+        *w1 = lr__shr(lr__load64(s + len - 8), 8 * (unsigned)(16 - len));
     } else if (len >= 4) {
-        *w0 = lr__load32(s) | (uint64_t)lr__load32(s + len - 4) << 32;
+        *w0 = lr__load32(s) | lr__shr(lr__load32(s + len - 4), 8 * (unsigned)(8 - len)) << 32;
         *w1 = 0;
     } else {
-        *w0 = len ? (uint64_t)u[0] | (uint64_t)u[len / 2] << 8 | (uint64_t)u[len - 1] << 16 : 0;
+        *w0 = len ? (uint64_t)u[0] | (len > 1 ? (uint64_t)u[1] << 8 : 0) | (len > 2 ? (uint64_t)u[2] << 16 : 0) : 0;
         *w1 = 0;
     }
+}
+
+/* The words of the first `len` bytes of a short key whose words are w0, w1. */
+static inline void lr__key_prefix(uint64_t w0, uint64_t w1, size_t len, uint64_t *p0, uint64_t *p1)
+{
+    uint64_t m0 = len >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * len)) - 1;
+    uint64_t m1 = len >= 16 ? ~(uint64_t)0 : len <= 8 ? 0 : ((uint64_t)1 << (8 * (len - 8))) - 1;
+    *p0 = w0 & m0;
+    *p1 = w1 & m1;
 }
 
 /* Slot hash of a key's words: two multiplications and a fold. The keys
@@ -391,6 +416,19 @@ static inline lr__keymap_entry *lr__keymap_probe(const lr__keymap *m, uint64_t w
             return e;
         if (e->w0 == w0 && e->w1 == w1 && e->len == len &&
             (len <= LR_SHORT_KEY || memcmp(e->str, s, len) == 0))
+            return e;
+        i = (i + 1) & m->mask;
+    }
+}
+
+/* The slot of a short key (len <= LR_SHORT_KEY) by its words alone. */
+static inline const lr__keymap_entry *lr__keymap_probe_short(const lr__keymap *m, uint64_t w0, uint64_t w1,
+                                                             size_t len)
+{
+    uint32_t i = (uint32_t)lr__key_mix(w0, w1, len) & m->mask;
+    for (;;) {
+        const lr__keymap_entry *e = &m->slots[i];
+        if (!e->str || (e->w0 == w0 && e->w1 == w1 && e->len == len))
             return e;
         i = (i + 1) & m->mask;
     }
@@ -441,6 +479,31 @@ static inline uint32_t lr__index_lookup_text(const lr__index *ix, const char *s,
 }
 
 
-uint32_t lr__index_lookup_number(const lr__index *ix, double x);
+/* Number of bounds below x. */
+static inline uint32_t lr__point_index(const double *pts, uint32_t n, double x)
+{
+    uint32_t lo = 0, hi = n, i;
+    if (n <= 16) {
+        /* typical columns have a handful of bounds: count without branches */
+        for (i = 0; i < n; i++)
+            lo += pts[i] < x;
+        return lo;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pts[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static inline uint32_t lr__index_lookup_number(const lr__index *ix, double x)
+{
+    uint32_t i = lr__point_index(ix->points, ix->npoints, x);
+    uint32_t seg = (i < ix->npoints && ix->points[i] == x) ? 2 * i + 1 : 2 * i;
+    return ix->segment_outcome[seg];
+}
 
 #endif

@@ -106,7 +106,7 @@ static void lr__result_release(leadroute_result *r)
     lr__free(&r->alloc, r->order);
     lr__free(&r->alloc, r->dense_words);
     lr__free(&r->alloc, r->dense_sums);
-    lr__free(&r->alloc, r->dense_pops);
+    lr__free(&r->alloc, r->xsets);
     lr__free(&r->alloc, r->parts);
     lr__free(&r->alloc, r->part_pos);
     lr__free(&r->alloc, r->part_spos);
@@ -137,12 +137,12 @@ int leadroute_result_reserve(leadroute_result *r, const leadroute_table *t)
     n.order = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.order);
     n.dense_words = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_words);
     n.dense_sums = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_sums);
-    n.dense_pops = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.dense_pops);
+    n.xsets = lr__calloc(&n.alloc, n.cap_inputs + 1u, sizeof *n.xsets);
     n.parts = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.parts);
     n.part_pos = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.part_pos);
     n.part_spos = lr__calloc(&n.alloc, n.cap_parts + 1u, sizeof *n.part_spos);
     if (!n.hits || !n.stamps || !n.aggregates || !n.views || !n.order || !n.parts || !n.part_pos || !n.part_spos ||
-        !n.dense_words || !n.dense_sums || !n.dense_pops) {
+        !n.dense_words || !n.dense_sums || !n.xsets) {
         lr__result_release(&n);
         return lr__error_nomem();
     }

@@ -715,8 +715,8 @@ static void gen_table_make(gen_table *t, uint64_t seed, size_t nrules)
 typedef struct gen_lead {
     leadroute_lead lead;
     leadroute_field fields[MAX_COLS + 4];
-    const char *items[MAX_COLS + 4][4];
-    char bufs[MAX_COLS + 4][96];
+    const char *items[MAX_COLS + 4][6];
+    char bufs[MAX_COLS + 4][192];
 } gen_lead;
 
 static const char *const OWN_NAMES[] = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"};
@@ -851,8 +851,9 @@ static void gen_value(rng *r, const gen_table *t, const col *c, leadroute_value 
             v->type = LEADROUTE_VALUE_STRING;
             v->string = lead_string(r, t, buf, cap);
         } else {
-            size_t n = rng_below(r, 5);
-            size_t each = cap / 4;
+            /* up to 6 items: the scan takes up to 4 parts in its fast form */
+            size_t n = rng_below(r, 7);
+            size_t each = cap / 6;
             for (size_t i = 0; i < n; i++)
                 items[i] = lead_string(r, t, buf + i * each, each);
             v->type = LEADROUTE_VALUE_SET;
