@@ -25,33 +25,14 @@
  * days older than its newest one.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/hash.h"
+#include "base/lock.h"
 #include "router/memstore.h"
-
-/* Locks are held for a few hundred nanoseconds: spin a little before
- * sleeping, where the C library can (glibc's adaptive mutexes). */
-static int lr__ms_mutex_init(pthread_mutex_t *m)
-{
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-    pthread_mutexattr_t attr;
-    int rc;
-    if (pthread_mutexattr_init(&attr) != 0)
-        return pthread_mutex_init(m, NULL);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-    rc = pthread_mutex_init(m, &attr);
-    pthread_mutexattr_destroy(&attr);
-    return rc;
-#else
-    return pthread_mutex_init(m, NULL);
-#endif
-}
-
 
 #define LR_MS_SHARDS 64u
 #define LR_MS_SHARD_BITS 6
@@ -74,7 +55,7 @@ typedef struct lr__ms_dir_table {
 } lr__ms_dir_table;
 
 typedef struct lr__ms_dir {
-    pthread_mutex_t lock;  /* writers only */
+    lr__lock lock;  /* writers only */
     _Atomic(lr__ms_dir_table *) table;
     uint32_t count;        /* under lock */
 } lr__ms_dir;
@@ -118,14 +99,14 @@ typedef struct lr__ms_rep {
     /* open leads: the count itself, or in an overlay the change made here
      * on top of the parent's count (so it may be negative) */
     _Alignas(LR_MS_CACHE_LINE) _Atomic int64_t open;
-    pthread_mutex_t log_lock;  /* a leaf: nothing is locked while it is held */
+    lr__lock log_lock;  /* a leaf: nothing is locked while it is held */
     lr__ms_log log;            /* assignments to the rep */
 } lr__ms_rep;
 
 typedef struct lr__ms_pool {
     lr__ms_named n;
     void *block;
-    _Alignas(LR_MS_CACHE_LINE) pthread_mutex_t lock;
+    _Alignas(LR_MS_CACHE_LINE) lr__lock lock;
     int written;       /* 0: never written here (an overlay reads the parent) */
     uint64_t version;
     char *state;
@@ -196,7 +177,7 @@ typedef struct lr__ms_chunk {
 } lr__ms_chunk;
 
 typedef struct lr__ms_shard {
-    pthread_mutex_t lock;
+    lr__lock lock;
     lr__ms_slot *slots;
     uint32_t mask, count;
     /* commits whose key is here: written under lock, summed on demand, so
@@ -378,10 +359,7 @@ static int lr__ms_dir_init(lr__ms_dir *d, const lr__alloc *a)
     lr__ms_dir_table *t = lr__ms_dir_table_new(a, LR_MS_FIRST_SLOTS);
     if (!t)
         return lr__error_nomem();
-    if (lr__ms_mutex_init(&d->lock) != 0) {
-        lr__free(a, t);
-        return lr__error_nomem();
-    }
+    lr__lock_init(&d->lock);
     atomic_init(&d->table, t);
     d->count = 0;
     return LEADROUTE_OK;
@@ -415,10 +393,10 @@ static int lr__ms_dir_insert(lr__ms_dir *d, const lr__alloc *a, lr__ms_named *e,
 {
     lr__ms_dir_table *t;
     lr__ms_named *old;
-    pthread_mutex_lock(&d->lock);
+    lr__lock_acquire(&d->lock);
     old = lr__ms_dir_find(d, e->hash, e->name, e->len);
     if (old) {
-        pthread_mutex_unlock(&d->lock);
+        lr__lock_release(&d->lock);
         *out = old;
         return LEADROUTE_OK;
     }
@@ -427,12 +405,12 @@ static int lr__ms_dir_insert(lr__ms_dir *d, const lr__alloc *a, lr__ms_named *e,
         lr__ms_dir_table *nt;
         uint32_t i;
         if (t->mask >= (1u << 29)) {
-            pthread_mutex_unlock(&d->lock);
+            lr__lock_release(&d->lock);
             return lr__error_set(LEADROUTE_ELIMIT, "too many distinct reps or pools in the store");
         }
         nt = lr__ms_dir_table_new(a, (t->mask + 1u) * 2u);
         if (!nt) {
-            pthread_mutex_unlock(&d->lock);
+            lr__lock_release(&d->lock);
             return lr__error_nomem();
         }
         for (i = 0; i <= t->mask; i++) {
@@ -446,7 +424,7 @@ static int lr__ms_dir_insert(lr__ms_dir *d, const lr__alloc *a, lr__ms_named *e,
     }
     lr__ms_dir_place(t, e);
     d->count++;
-    pthread_mutex_unlock(&d->lock);
+    lr__lock_release(&d->lock);
     *out = e;
     return LEADROUTE_OK;
 }
@@ -468,13 +446,11 @@ static void lr__ms_dir_free(lr__ms_dir *d, const lr__alloc *a, void (*each)(cons
         lr__free(a, t);
         t = older;
     }
-    pthread_mutex_destroy(&d->lock);
 }
 
 static void lr__ms_rep_free(const lr__alloc *a, lr__ms_named *e)
 {
     lr__ms_rep *r = (lr__ms_rep *)e;
-    pthread_mutex_destroy(&r->log_lock);
     lr__free(a, r->log.ev);
     lr__free(a, r->block);
 }
@@ -482,7 +458,6 @@ static void lr__ms_rep_free(const lr__alloc *a, lr__ms_named *e)
 static void lr__ms_pool_free(const lr__alloc *a, lr__ms_named *e)
 {
     lr__ms_pool *p = (lr__ms_pool *)e;
-    pthread_mutex_destroy(&p->lock);
     lr__free(a, p->log.ev);
     lr__free(a, p->state);
     lr__free(a, p->block);
@@ -534,10 +509,7 @@ static int lr__ms_rep_get(lr__memstore *m, const char *id, uint32_t len, uint64_
     r->block = block;
     atomic_init(&r->open, 0);
     lr__ms_log_init(&r->log);
-    if (lr__ms_mutex_init(&r->log_lock) != 0) {
-        lr__free(&m->alloc, block);
-        return lr__error_nomem();
-    }
+    lr__lock_init(&r->log_lock);
     if ((rc = lr__ms_publish(m, &m->reps, &r->n, lr__ms_rep_free, &got)) == LEADROUTE_OK)
         *out = (lr__ms_rep *)got;
     return rc;
@@ -561,10 +533,7 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
     p = lr__ms_alloc_lines(&m->alloc, sizeof *p + (size_t)len + 1, &block);
     if (!p)
         return lr__error_nomem();
-    if (lr__ms_mutex_init(&p->lock) != 0) {
-        lr__free(&m->alloc, block);
-        return lr__error_nomem();
-    }
+    lr__lock_init(&p->lock);
     lr__ms_log_init(&p->log);
     lr__ms_named_init(&p->n, (char *)(p + 1), id, len, h);
     p->block = block;
@@ -955,16 +924,16 @@ static int lr__ms_load_pool(void *user_data, const char *pool_id, void *buf, siz
     h = lr__hash(pool_id, len);
     p = lr__ms_pool_find(m, pool_id, len, h);
     if (p) {
-        pthread_mutex_lock(&p->lock);
+        lr__lock_acquire(&p->lock);
         if (p->written) {
             *length = p->len;
             *state_version = p->version;
             if (p->len > 0 && p->len <= cap)
                 memcpy(buf, p->state, p->len);
-            pthread_mutex_unlock(&p->lock);
+            lr__lock_release(&p->lock);
             return LEADROUTE_OK;
         }
-        pthread_mutex_unlock(&p->lock);
+        lr__lock_release(&p->lock);
     }
     if (m->has_parent)
         return m->parent.load_pool(m->parent_user, pool_id, buf, cap, length, state_version);
@@ -1003,12 +972,12 @@ static int lr__ms_find_claim(void *user_data, const char *key, char *rep_id, siz
         return rc;
     h = lr__hash(key, len);
     s = lr__ms_shard_of(m, h);
-    pthread_mutex_lock(&s->lock);
+    lr__lock_acquire(&s->lock);
     sl = lr__ms_shard_find(s, h, key, len);
     found = sl->claim != NULL;
     if (found)
         holder = sl->claim->holder;
-    pthread_mutex_unlock(&s->lock);
+    lr__lock_release(&s->lock);
     if (holder) {
         /* rep entries never move nor die before the store: safe unlocked */
         if ((size_t)holder->n.len >= cap) {
@@ -1137,10 +1106,10 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     /* The log of a pool other than the commit's is written without its
      * lock held together with the commit's: room is reserved now. */
     if (wpool && wpool != pool) {
-        pthread_mutex_lock(&wpool->lock);
+        lr__lock_acquire(&wpool->lock);
         if ((rc = lr__ms_log_room(&m->alloc, &wpool->log)) == LEADROUTE_OK)
             wpool->log.reserved++;
-        pthread_mutex_unlock(&wpool->lock);
+        lr__lock_release(&wpool->lock);
         if (rc != LEADROUTE_OK)
             return rc;
         pool_reserved = 1;
@@ -1162,9 +1131,9 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
      * slabs, so under their locks) before the pool is locked, so the pool
      * lock, which every routing thread of that pool waits on, covers only
      * the checks and the writes. Lock order: claim shards, then the pool. */
-    pthread_mutex_lock(&first->lock);
+    lr__lock_acquire(&first->lock);
     if (second != first)
-        pthread_mutex_lock(&second->lock);
+        lr__lock_acquire(&second->lock);
     if (as == ks) {
         if ((rc = lr__ms_shard_reserve(m, ks, 1 + (anew != NULL))) != LEADROUTE_OK)
             goto unlock_shards;
@@ -1193,15 +1162,15 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     }
     /* the rep's log is written after the pool lock is released, so that
      * lock, the one routing threads queue on, covers no more than it must */
-    pthread_mutex_lock(&rep->log_lock);
+    lr__lock_acquire(&rep->log_lock);
     if ((rc = lr__ms_log_room(&m->alloc, &rep->log)) == LEADROUTE_OK)
         rep->log.reserved++;
-    pthread_mutex_unlock(&rep->log_lock);
+    lr__lock_release(&rep->log_lock);
     if (rc != LEADROUTE_OK)
         goto unlock_shards;
     rep_reserved = 1;
     if (pool)
-        pthread_mutex_lock(&pool->lock);
+        lr__lock_acquire(&pool->lock);
 
     /* 1. the pool state version */
     if (pool) {
@@ -1318,20 +1287,20 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
 
 unlock_all:
     if (pool)
-        pthread_mutex_unlock(&pool->lock);
+        lr__lock_release(&pool->lock);
     if (rc == LEADROUTE_OK) {
-        pthread_mutex_lock(&rep->log_lock);
+        lr__lock_acquire(&rep->log_lock);
         rep->log.reserved--;
         lr__ms_log_add(&rep->log, a->at_ms, a->value);
-        pthread_mutex_unlock(&rep->log_lock);
+        lr__lock_release(&rep->log_lock);
         rep_reserved = 0;
     }
     if (rc == LEADROUTE_OK && pool_reserved) {
         /* shard locks still held, no other pool's: the lock order holds */
-        pthread_mutex_lock(&wpool->lock);
+        lr__lock_acquire(&wpool->lock);
         wpool->log.reserved--;
         lr__ms_log_add(&wpool->log, a->at_ms, a->value);
-        pthread_mutex_unlock(&wpool->lock);
+        lr__lock_release(&wpool->lock);
         pool_reserved = 0;
     }
 unlock_shards:
@@ -1343,17 +1312,17 @@ unlock_shards:
     if (anew)
         lr__ms_slab_put(m, as, anew);
     if (second != first)
-        pthread_mutex_unlock(&second->lock);
-    pthread_mutex_unlock(&first->lock);
+        lr__lock_release(&second->lock);
+    lr__lock_release(&first->lock);
     if (pool_reserved) {
-        pthread_mutex_lock(&wpool->lock);
+        lr__lock_acquire(&wpool->lock);
         wpool->log.reserved--;
-        pthread_mutex_unlock(&wpool->lock);
+        lr__lock_release(&wpool->lock);
     }
     if (rep_reserved) {
-        pthread_mutex_lock(&rep->log_lock);
+        lr__lock_acquire(&rep->log_lock);
         rep->log.reserved--;
-        pthread_mutex_unlock(&rep->log_lock);
+        lr__lock_release(&rep->log_lock);
     }
     return rc;
 }
@@ -1375,7 +1344,7 @@ static int lr__ms_close(void *user_data, const char *key)
         return rc;
     h = lr__hash(key, len);
     s = lr__ms_shard_of(m, h);
-    pthread_mutex_lock(&s->lock);
+    lr__lock_acquire(&s->lock);
     sl = lr__ms_shard_find(s, h, key, len);
     cl = sl->claim;
     if (cl && cl->holder) {
@@ -1391,32 +1360,32 @@ static int lr__ms_close(void *user_data, const char *key)
             lr__ms_shard_remove(s, sl);
             lr__ms_slab_put(m, s, cl);
         }
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return LEADROUTE_OK;
     }
     if (cl || !m->has_parent) {
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return lr__error_set(LEADROUTE_ENOTFOUND, "store close: key \"%.100s\" is not claimed", key);
     }
     /* Held in the parent only: hide it here and count one lead less. */
     rc = m->parent.find_claim(m->parent_user, key, buf, sizeof buf);
     if (rc == LEADROUTE_ENOTFOUND) {
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return lr__error_set(LEADROUTE_ENOTFOUND, "store close: key \"%.100s\" is not claimed", key);
     }
     if (rc == LEADROUTE_OK && (rc = lr__ms_len(buf, "holder id", &rlen)) == LEADROUTE_OK)
         rc = lr__ms_rep_get(m, buf, rlen, lr__hash(buf, rlen), &r);
     if (rc != LEADROUTE_OK) {
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return rc;
     }
     if (!(cl = lr__ms_claim_new(m, s, key, len))) {
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return lr__error_nomem();
     }
     if ((rc = lr__ms_shard_reserve(m, s, 1)) != LEADROUTE_OK) {
         lr__ms_slab_put(m, s, cl);
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return rc;
     }
     sl = lr__ms_shard_find(s, h, key, len);
@@ -1425,7 +1394,7 @@ static int lr__ms_close(void *user_data, const char *key)
     sl->due = 0;
     s->count++;
     atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&s->lock);
+    lr__lock_release(&s->lock);
     return LEADROUTE_OK;
 }
 
@@ -1443,7 +1412,7 @@ static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *ke
         lr__memstore *p = at->parent_user;
         lr__ms_shard *s = lr__ms_shard_of(p, h);
         lr__ms_slot *sl;
-        pthread_mutex_lock(&s->lock);
+        lr__lock_acquire(&s->lock);
         sl = lr__ms_shard_find(s, h, key, len);
         if (sl->claim) {
             const lr__ms_claim *c = sl->claim;
@@ -1460,10 +1429,10 @@ static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *ke
                     rc = lr__error_nomem();
                 }
             }
-            pthread_mutex_unlock(&s->lock);
+            lr__lock_release(&s->lock);
             return rc;
         }
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         at = p;
     }
     return LEADROUTE_OK;
@@ -1500,16 +1469,16 @@ static int lr__ms_window(void *user_data, const char *rep_id, const char *pool_i
     if (rep_id) {
         lr__ms_rep *r = lr__ms_rep_find(m, name, len, h);
         if (r) {
-            pthread_mutex_lock(&r->log_lock);
+            lr__lock_acquire(&r->log_lock);
             lr__ms_log_query(&r->log, since_ms, &n, &v);
-            pthread_mutex_unlock(&r->log_lock);
+            lr__lock_release(&r->log_lock);
         }
     } else {
         lr__ms_pool *p = lr__ms_pool_find(m, name, len, h);
         if (p) {
-            pthread_mutex_lock(&p->lock);
+            lr__lock_acquire(&p->lock);
             lr__ms_log_query(&p->log, since_ms, &n, &v);
-            pthread_mutex_unlock(&p->lock);
+            lr__lock_release(&p->lock);
         }
     }
     *count = n;
@@ -1561,13 +1530,13 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
         return rc;
     h = lr__hash(key, len);
     s = lr__ms_shard_of(m, h);
-    pthread_mutex_lock(&s->lock);
+    lr__lock_acquire(&s->lock);
     sl = lr__ms_shard_find(s, h, key, len);
     if (sl->claim) {
         cl = sl->claim;
         r = cl->holder && cl->counted ? lr__ms_rec_of(cl) : NULL;
         if (!r) {
-            pthread_mutex_unlock(&s->lock);
+            lr__lock_release(&s->lock);
             return lr__ms_ack_none(key);
         }
         rc = LEADROUTE_OK;
@@ -1577,13 +1546,13 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
             rc = LEADROUTE_EEXISTS;
         sl->due = 0;
         lr__ms_ack_out(cl, assigned_ms, rep_id, rep_cap, pool_id, pool_cap);
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         if (rc == LEADROUTE_EEXISTS)
             lr__error_set(rc, "store acknowledge: key \"%.100s\" was acknowledged before", key);
         return rc;
     }
     if (!m->has_parent) {
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return lr__ms_ack_none(key);
     }
     rc = m->parent.find_claim(m->parent_user, key, buf, sizeof buf);
@@ -1603,7 +1572,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
     }
     if (rc == LEADROUTE_ENOTFOUND) {
         lr__ms_slab_put(m, s, cl);
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return lr__ms_ack_none(key);
     }
     /* the copy names the parent's rep entry: take ours of that name */
@@ -1613,7 +1582,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
         rc = lr__ms_shard_reserve(m, s, 1);
     if (rc != LEADROUTE_OK) {
         lr__ms_slab_put(m, s, cl);
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         return rc;
     }
     cl->holder = rep;
@@ -1630,7 +1599,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
     sl->claim = cl;
     sl->due = 0;
     s->count++;
-    pthread_mutex_unlock(&s->lock);
+    lr__lock_release(&s->lock);
     if (rc == LEADROUTE_EEXISTS)
         lr__error_set(rc, "store acknowledge: key \"%.100s\" was acknowledged before", key);
     return rc;
@@ -1775,7 +1744,7 @@ static int lr__ms_list_parent_due(lr__memstore *m, int64_t now_ms,
     int rc = LEADROUTE_OK;
     for (i = 0; i < LR_MS_SHARDS && rc == LEADROUTE_OK; i++) {
         lr__ms_shard *s = &m->shards[i].s;
-        pthread_mutex_lock(&s->lock);
+        lr__lock_acquire(&s->lock);
         for (j = 0; j <= s->mask; j++) {
             const lr__ms_claim *c = s->slots[j].claim;
             lr__ms_keyref *ref;
@@ -1791,7 +1760,7 @@ static int lr__ms_list_parent_due(lr__memstore *m, int64_t now_ms,
             ref->hash = s->slots[j].hash;
             ref->off = (size_t)(k - text.p);
         }
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
     }
     if (rc == LEADROUTE_OK) {
         f.refs = (const lr__ms_keyref *)refs.p;
@@ -1827,7 +1796,7 @@ static int lr__ms_list_due(void *user_data, int64_t now_ms, int (*each)(void *ct
     for (i = 0; i < LR_MS_SHARDS && rc == LEADROUTE_OK; i++) {
         lr__ms_shard *s = &m->shards[i].s;
         b.len = 0;
-        pthread_mutex_lock(&s->lock);
+        lr__lock_acquire(&s->lock);
         for (j = 0; j <= s->mask; j++) {
             const lr__ms_slot *sl = &s->slots[j];
             const lr__ms_rec *r;
@@ -1840,7 +1809,7 @@ static int lr__ms_list_due(void *user_data, int64_t now_ms, int (*each)(void *ct
             }
             memcpy(to, sl->claim, r->size);
         }
-        pthread_mutex_unlock(&s->lock);
+        lr__lock_release(&s->lock);
         if (rc == LEADROUTE_OK)
             rc = lr__ms_emit(m, &b, &hist, &hist_cap, each, ctx);
     }
@@ -1904,10 +1873,9 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
     for (ready = 0; ready < LR_MS_SHARDS; ready++) {
         lr__ms_shard *s = &m->shards[ready].s;
         s->slots = lr__calloc(&a, LR_MS_FIRST_SLOTS, sizeof *s->slots);
-        if (!s->slots || lr__ms_mutex_init(&s->lock) != 0) {
-            lr__free(&a, s->slots);
+        if (!s->slots)
             goto nomem;
-        }
+        lr__lock_init(&s->lock);
         s->mask = LR_MS_FIRST_SLOTS - 1;
         atomic_init(&s->assigned, 0);
     }
@@ -1923,10 +1891,8 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
 nomem:
     rc = lr__error_nomem();
 fail:
-    for (i = 0; i < ready; i++) {
-        pthread_mutex_destroy(&m->shards[i].s.lock);
+    for (i = 0; i < ready; i++)
         lr__free(&a, m->shards[i].s.slots);
-    }
     lr__free(&a, m->shard_block);
     lr__free(&a, m);
     return rc;
@@ -1946,7 +1912,6 @@ void lr__memstore_free(lr__memstore *m)
                 lr__free(&a, s->slots[j].claim);
         lr__ms_slab_free(&a, s);
         lr__free(&a, s->slots);
-        pthread_mutex_destroy(&s->lock);
     }
     lr__ms_dir_free(&m->reps, &a, lr__ms_rep_free);
     lr__ms_dir_free(&m->pools, &a, lr__ms_pool_free);

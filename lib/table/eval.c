@@ -518,7 +518,8 @@ static inline uint64_t lr__fold_word(uint64_t w)
 /* Outcome of a short text (n <= LR_SHORT_KEY) from its key words w0, w1,
  * folded for :ci: its key, else its longest prefix, whose words are the
  * text's masked to the prefix length. */
-static inline uint32_t lr__lookup_short(const lr__index *ix, size_t n, uint64_t w0, uint64_t w1)
+static inline __attribute__((always_inline)) uint32_t lr__lookup_short(const lr__index *ix, size_t n, uint64_t w0,
+                                                                          uint64_t w1)
 {
     uint32_t i;
     if (n == 0)
