@@ -821,6 +821,7 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
     }
     if ((rc = lr__policy_check(t, b)) != 0)
         goto fail;
+    t->scan = lr__scan_pick();
     t->nwords = lr__words_for(t->nrules ? t->nrules : 1);
     t->nsum = lr__words_for(t->nwords);
     cc.tmp = lr__calloc(cc.a, t->nwords, sizeof *cc.tmp);

@@ -10,6 +10,14 @@
 #include "base/value.h"
 #include "table/internal.h"
 
+/* x86-64 compilers that can build one function for AVX2 and pick it at
+ * run time. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LR_SCAN_AVX2 1
+#else
+#define LR_SCAN_AVX2 0
+#endif
+
 static const char *lr__value_type_name(uint32_t type)
 {
     switch (type) {
@@ -200,15 +208,6 @@ static inline uint64_t lr__view_summary(lr__view *v, uint32_t s)
     }
     return m;
 }
-/* The columns of one evaluation. Dense ones are bare word pointers and set
- * columns of dense parts are lr__xset: the scan ANDs both over a group of
- * words without a branch, so their order does not matter. Sparse outcomes
- * are views, consulted only for words where the others left a bit, rarest
- * first. */
-typedef struct lr__plan {
-    uint32_t nd, ns, nx;      /* dense columns, xsets, views */
-    int dead;                 /* a column accepts no rule: nothing can match */
-} lr__plan;
 
 /* The summary of a set column for block s (or top word s, when s counts
  * from nsum): a bit wherever D or a part has one, a superset of where
@@ -218,22 +217,17 @@ static inline uint64_t lr__xset_summary(const lr__xset *x, uint32_t s)
     return x->ds[s] | x->ps[0][s] | x->ps[1][s] | x->ps[2][s] | x->ps[3][s];
 }
 
-/* Two words in one vector register (SSE2, NEON): the scan ANDs a group
- * of LR_SCAN_GROUP words in two steps per column. */
-typedef uint64_t lr__v2 __attribute__((vector_size(16)));
-
-static inline lr__v2 lr__v2_load(const uint64_t *p)
-{
-    lr__v2 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline lr__v2 lr__v2_ones(void)
-{
-    lr__v2 v = { ~(uint64_t)0, ~(uint64_t)0 };
-    return v;
-}
+/* A group of LR_SCAN_GROUP words in one vector: one AVX2 register, two
+ * SSE2 or NEON ones (the compiler splits it). Loaded by memcpy: bitsets
+ * are 8-byte aligned. Macros, not functions: a function taking or giving
+ * a 32-byte vector has a different ABI with and without AVX. */
+typedef uint64_t lr__v4 __attribute__((vector_size(32)));
+#define LR_V4_AND(x, p)                                                                                             \
+    do {                                                                                                            \
+        lr__v4 v_;                                                                                                  \
+        memcpy(&v_, (p), sizeof v_);                                                                                \
+        (x) &= v_;                                                                                                  \
+    } while (0)
 
 /* Tables of more summary words than this skip empty blocks by their top
  * words first. */
@@ -269,38 +263,30 @@ static inline __attribute__((always_inline)) int lr__scan_block(const leadroute_
          * in a column is zero there, so the ANDs clear it */
         uint32_t g = lr__ctz64(m) & ~(LR_SCAN_GROUP - 1);
         uint32_t w0 = s * 64 + g;
-        lr__v2 x01 = lr__v2_ones(), x23 = x01;
+        lr__v4 x = { ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0 };
         m &= ~((((uint64_t)1 << LR_SCAN_GROUP) - 1) << g);
         if (prefetch && m) {
             uint32_t wn = s * 64 + (lr__ctz64(m) & ~(LR_SCAN_GROUP - 1));
             for (i = 0; i < nd; i++)
                 __builtin_prefetch(dw[i] + wn);
         }
-        for (i = 0; i + 1 < nd; i += 2) {
-            const uint64_t *p = dw[i] + w0, *q = dw[i + 1] + w0;
-            x01 &= lr__v2_load(p) & lr__v2_load(q);
-            x23 &= lr__v2_load(p + 2) & lr__v2_load(q + 2);
-        }
-        if (i < nd) {
-            const uint64_t *p = dw[i] + w0;
-            x01 &= lr__v2_load(p);
-            x23 &= lr__v2_load(p + 2);
-        }
+        for (i = 0; i < nd; i++)
+            LR_V4_AND(x, dw[i] + w0);
         for (i = 0; i < ns; i++) {
-            const lr__xset *x = &xs[i];
-            x01 &= lr__v2_load(x->d + w0) ^ (lr__v2_load(x->p[0] + w0) | lr__v2_load(x->p[1] + w0) |
-                                            lr__v2_load(x->p[2] + w0) | lr__v2_load(x->p[3] + w0));
-            x23 &= lr__v2_load(x->d + w0 + 2) ^ (lr__v2_load(x->p[0] + w0 + 2) | lr__v2_load(x->p[1] + w0 + 2) |
-                                                lr__v2_load(x->p[2] + w0 + 2) | lr__v2_load(x->p[3] + w0 + 2));
+            const lr__xset *xi = &xs[i];
+            lr__v4 d, p0, p1, p2, p3;
+            memcpy(&d, xi->d + w0, sizeof d);
+            memcpy(&p0, xi->p[0] + w0, sizeof p0);
+            memcpy(&p1, xi->p[1] + w0, sizeof p1);
+            memcpy(&p2, xi->p[2] + w0, sizeof p2);
+            memcpy(&p3, xi->p[3] + w0, sizeof p3);
+            x &= d ^ (p0 | p1 | p2 | p3);
         }
-        {
-            lr__v2 any = x01 | x23;
-            if (!(any[0] | any[1]))
-                continue;
-        }
+        if (!(x[0] | x[1] | x[2] | x[3]))
+            continue;
         for (k = 0; k < LR_SCAN_GROUP; k++) {
             uint32_t w = w0 + k;
-            uint64_t y = k < 2 ? x01[k] : x23[k - 2];
+            uint64_t y = x[k];
             if (!y)
                 continue;
             if (w + 1 >= t->nwords) {
@@ -353,12 +339,37 @@ done:
  * L2 caches quickly: prefetch. */
 #define LR_PREFETCH_WORDS 1024u
 
-static void lr__scan(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only)
+static void lr__scan_portable(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only)
 {
     if (t->nwords > LR_PREFETCH_WORDS)
         lr__scan_kernel(t, r, plan, first_only, 1);
     else
         lr__scan_kernel(t, r, plan, first_only, 0);
+}
+
+#if LR_SCAN_AVX2
+/* The same scan compiled for AVX2: a group of words is one register, so a
+ * column costs one load-and-AND. Chosen at run time (lr__scan_pick). */
+__attribute__((target("avx2"))) static void lr__scan_avx2(const leadroute_table *t, leadroute_result *r,
+                                                          const lr__plan *plan, int first_only)
+{
+    if (t->nwords > LR_PREFETCH_WORDS)
+        lr__scan_kernel(t, r, plan, first_only, 1);
+    else
+        lr__scan_kernel(t, r, plan, first_only, 0);
+}
+#endif
+
+int lr__scan_portable_only;
+
+lr__scan_fn lr__scan_pick(void)
+{
+#if LR_SCAN_AVX2
+    __builtin_cpu_init();
+    if (!lr__scan_portable_only && __builtin_cpu_supports("avx2"))
+        return lr__scan_avx2;
+#endif
+    return lr__scan_portable;
 }
 
 int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
@@ -705,7 +716,7 @@ int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, l
     }
     plan.nd = nd;
     if (!plan.dead && nrules)
-        lr__scan(t, r, &plan, t->hit_policy == LEADROUTE_HIT_FIRST);
+        t->scan(t, r, &plan, t->hit_policy == LEADROUTE_HIT_FIRST);
     return lr__apply_policy(t, r);
 }
 

@@ -160,6 +160,8 @@ typedef struct lr__diag {
     const char *message;
 } lr__diag;
 
+struct lr__plan;
+
 struct leadroute_table {
     atomic_uint refs;
     lr__alloc alloc;
@@ -173,6 +175,8 @@ struct leadroute_table {
     lr__column *inputs, *outputs;
     lr__rule *rules;
     lr__index *index;         /* per input column */
+    /* the scan for this CPU (lr__scan_pick) */
+    void (*scan)(const leadroute_table *t, leadroute_result *r, const struct lr__plan *plan, int first_only);
     const uint64_t *zeros;    /* padded nwords, or nsum summary and top words, of zero: the
                                  scan's stand-in for absent set parts */
     uint32_t nset_columns;
@@ -244,6 +248,26 @@ struct leadroute_result {
     uint32_t *part_spos;
     char fold[LEADROUTE_MAX_STRING + 8];
 };
+
+/* The columns of one evaluation. Dense ones are bare word pointers and set
+ * columns of dense parts are lr__xset: the scan ANDs both over a group of
+ * words without a branch, so their order does not matter. Sparse outcomes
+ * are views, consulted only for words where the others left a bit, rarest
+ * first. */
+typedef struct lr__plan {
+    uint32_t nd, ns, nx;      /* dense columns, xsets, views */
+    int dead;                 /* a column accepts no rule: nothing can match */
+} lr__plan;
+
+/* The scan of one evaluation, compiled for the machine's vector width. */
+typedef void (*lr__scan_fn)(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only);
+
+/* The best scan this CPU runs (tables keep it in `scan`). */
+lr__scan_fn lr__scan_pick(void);
+
+/* Nonzero: lr__scan_pick gives the portable scan. Only tests set it, to
+ * check that scan on CPUs that would take another. */
+extern int lr__scan_portable_only;
 
 /* ---- lead input normalisation, shared by both evaluators -------------------- */
 

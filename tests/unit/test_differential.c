@@ -1026,10 +1026,14 @@ static leadroute_table *compile_text(const char *text, size_t len, int *rc_out)
     leadroute_table_options opt = LEADROUTE_TABLE_OPTIONS_INIT;
     opt.flags = LEADROUTE_TABLE_NO_LINT;
     leadroute_table *table = NULL;
-    /* every other table lets sparse outcomes in, as big tables do */
-    lr__dense_column_bytes = calls++ % 2 ? 0 : (uint64_t)4 << 20;
+    /* every other table lets sparse outcomes in, as big tables do; and
+     * every other pair scans with the portable kernel, whatever the CPU */
+    lr__dense_column_bytes = calls % 2 ? 0 : (uint64_t)4 << 20;
+    lr__scan_portable_only = (calls / 2) % 2;
+    calls++;
     *rc_out = leadroute_table_parse(&table, text, len, "differential.csv", &opt);
     lr__dense_column_bytes = (uint64_t)4 << 20;
+    lr__scan_portable_only = 0;
     return table;
 }
 
