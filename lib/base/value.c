@@ -325,7 +325,7 @@ int leadroute_lead_init(leadroute_lead *lead, uint32_t version)
     return LEADROUTE_OK;
 }
 
-int lr__lead_check_header(const leadroute_lead *lead)
+int lr__lead_header_error(const leadroute_lead *lead)
 {
     if (!lead)
         return lr__error_set(LEADROUTE_EINVAL, "lead is NULL");

@@ -503,24 +503,20 @@ static inline uint32_t lr__index_lookup_text(const lr__index *ix, const char *s,
 }
 
 
-/* Number of bounds below x. */
+/* Number of bounds below x (bounds ascending): a binary search whose
+ * steps select with a conditional move rather than branch, so a lead's
+ * value costs no mispredicted branch; the step count depends on n only. */
 static inline uint32_t lr__point_index(const double *pts, uint32_t n, double x)
 {
-    uint32_t lo = 0, hi = n, i;
-    if (n <= 16) {
-        /* typical columns have a handful of bounds: count without branches */
-        for (i = 0; i < n; i++)
-            lo += pts[i] < x;
-        return lo;
+    const double *base = pts;
+    if (n == 0)
+        return 0;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = base[half] < x ? base + half : base;
+        n -= half;
     }
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (pts[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return (uint32_t)(base - pts) + (*base < x);
 }
 
 static inline uint32_t lr__index_lookup_number(const lr__index *ix, double x)
