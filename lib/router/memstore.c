@@ -54,10 +54,17 @@ typedef struct lr__ms_dir_table {
     _Atomic(lr__ms_named *) slots[];
 } lr__ms_dir_table;
 
+/* Entries remembered by the address of the name that found them. */
+#define LR_MS_RECENT 64u
+
 typedef struct lr__ms_dir {
     lr__lock lock;  /* writers only */
     _Atomic(lr__ms_dir_table *) table;
     uint32_t count;        /* under lock */
+    /* The router passes its roster's ids, the same addresses call after
+     * call: the entry an address found last, checked against the text
+     * (lr__ms_dir_recent), spares measuring, hashing and probing. */
+    _Atomic(lr__ms_named *) recent[LR_MS_RECENT];
 } lr__ms_dir;
 
 /* ---- assignment logs ---------------------------------------------------- */
@@ -357,11 +364,14 @@ static lr__ms_dir_table *lr__ms_dir_table_new(const lr__alloc *a, uint32_t size)
 static int lr__ms_dir_init(lr__ms_dir *d, const lr__alloc *a)
 {
     lr__ms_dir_table *t = lr__ms_dir_table_new(a, LR_MS_FIRST_SLOTS);
+    uint32_t i;
     if (!t)
         return lr__error_nomem();
     lr__lock_init(&d->lock);
     atomic_init(&d->table, t);
     d->count = 0;
+    for (i = 0; i < LR_MS_RECENT; i++)
+        atomic_init(&d->recent[i], NULL);
     return LEADROUTE_OK;
 }
 
@@ -544,6 +554,63 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
     if ((rc = lr__ms_publish(m, &m->pools, &p->n, lr__ms_pool_free, &got)) == LEADROUTE_OK)
         *out = (lr__ms_pool *)got;
     return rc;
+}
+
+static int lr__ms_len(const char *s, const char *what, uint32_t *len);
+
+/* The entry that `name`'s address found last, if it still names it: the
+ * text is compared byte by byte up to the entry's NUL (an entry's name has
+ * none inside), so a shorter or changed text only misses. Entries live as
+ * long as the store, so any remembered one is safe to read. */
+static lr__ms_named *lr__ms_dir_recent(lr__ms_dir *d, const char *name)
+{
+    lr__ms_named *e = atomic_load_explicit(&d->recent[((uintptr_t)name >> 3) % LR_MS_RECENT], memory_order_acquire);
+    uint32_t i;
+    if (!e)
+        return NULL;
+    for (i = 0; i < e->len; i++)
+        if (name[i] != e->name[i])
+            return NULL;
+    return name[i] ? NULL : e;
+}
+
+static void lr__ms_dir_remember(lr__ms_dir *d, const char *name, lr__ms_named *e)
+{
+    atomic_store_explicit(&d->recent[((uintptr_t)name >> 3) % LR_MS_RECENT], e, memory_order_release);
+}
+
+/* A rep or pool entry by name, made if missing, through the recent
+ * memory; *len gets the name's length. Errors as lr__ms_len. */
+static int lr__ms_rep_named(lr__memstore *m, const char *id, const char *what, uint32_t *len, lr__ms_rep **out)
+{
+    lr__ms_named *e = lr__ms_dir_recent(&m->reps, id);
+    int rc;
+    if (e) {
+        *len = e->len;
+        *out = (lr__ms_rep *)e;
+        return LEADROUTE_OK;
+    }
+    if ((rc = lr__ms_len(id, what, len)) != LEADROUTE_OK ||
+        (rc = lr__ms_rep_get(m, id, *len, lr__hash(id, *len), out)) != LEADROUTE_OK)
+        return rc;
+    lr__ms_dir_remember(&m->reps, id, &(*out)->n);
+    return LEADROUTE_OK;
+}
+
+static int lr__ms_pool_named(lr__memstore *m, const char *id, const char *what, uint32_t *len, lr__ms_pool **out)
+{
+    lr__ms_named *e = lr__ms_dir_recent(&m->pools, id);
+    int rc;
+    if (e) {
+        *len = e->len;
+        *out = (lr__ms_pool *)e;
+        return LEADROUTE_OK;
+    }
+    if ((rc = lr__ms_len(id, what, len)) != LEADROUTE_OK ||
+        (rc = lr__ms_pool_get(m, id, *len, lr__hash(id, *len), out)) != LEADROUTE_OK)
+        return rc;
+    lr__ms_dir_remember(&m->pools, id, &(*out)->n);
+    return LEADROUTE_OK;
 }
 
 /* ---- claim shards ------------------------------------------------------- */
@@ -919,10 +986,14 @@ static int lr__ms_load_pool(void *user_data, const char *pool_id, void *buf, siz
     int rc;
     if (!m || !pool_id || !length || !state_version || (!buf && cap > 0))
         return lr__error_set(LEADROUTE_EINVAL, "store load_pool: NULL argument");
-    if ((rc = lr__ms_len(pool_id, "pool id", &len)) != LEADROUTE_OK)
-        return rc;
-    h = lr__hash(pool_id, len);
-    p = lr__ms_pool_find(m, pool_id, len, h);
+    p = (lr__ms_pool *)lr__ms_dir_recent(&m->pools, pool_id);
+    if (!p) {
+        if ((rc = lr__ms_len(pool_id, "pool id", &len)) != LEADROUTE_OK)
+            return rc;
+        h = lr__hash(pool_id, len);
+        if ((p = lr__ms_pool_find(m, pool_id, len, h)) != NULL)
+            lr__ms_dir_remember(&m->pools, pool_id, &p->n);
+    }
     if (p) {
         lr__lock_acquire(&p->lock);
         if (p->written) {
@@ -1003,9 +1074,13 @@ static int lr__ms_open_count(void *user_data, const char *rep_id, uint32_t *coun
     int rc;
     if (!m || !rep_id || !count)
         return lr__error_set(LEADROUTE_EINVAL, "store open_count: NULL argument");
-    if ((rc = lr__ms_len(rep_id, "rep id", &len)) != LEADROUTE_OK)
-        return rc;
-    r = lr__ms_rep_find(m, rep_id, len, lr__hash(rep_id, len));
+    r = (lr__ms_rep *)lr__ms_dir_recent(&m->reps, rep_id);
+    if (!r) {
+        if ((rc = lr__ms_len(rep_id, "rep id", &len)) != LEADROUTE_OK)
+            return rc;
+        if ((r = lr__ms_rep_find(m, rep_id, len, lr__hash(rep_id, len))) != NULL)
+            lr__ms_dir_remember(&m->reps, rep_id, &r->n);
+    }
     if (r)
         own = atomic_load_explicit(&r->open, memory_order_relaxed);
     if ((rc = lr__ms_parent_open(m, rep_id, &base)) != LEADROUTE_OK)
@@ -1081,26 +1156,20 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     a = c->assignment;
     follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP) && a->previous;
     if ((rc = lr__ms_len(a->key, "key", &klen)) != LEADROUTE_OK ||
-        (rc = lr__ms_len(a->rep_id, "rep id", &rlen)) != LEADROUTE_OK ||
-        (a->previous && (rc = lr__ms_len(a->previous, "previous rep id", &plen)) != LEADROUTE_OK) ||
-        (c->pool_id && (rc = lr__ms_len(c->pool_id, "pool id", &pool_len)) != LEADROUTE_OK) ||
         (c->account_key && (rc = lr__ms_len(c->account_key, "account key", &alen)) != LEADROUTE_OK) ||
         (a->lead_id && (rc = lr__ms_len(a->lead_id, "lead id", &xlen)) != LEADROUTE_OK) ||
-        (a->rule_id && (rc = lr__ms_len(a->rule_id, "rule id", &xlen)) != LEADROUTE_OK) ||
-        (a->pool_id && (rc = lr__ms_len(a->pool_id, "assignment pool id", &xlen)) != LEADROUTE_OK))
+        (a->rule_id && (rc = lr__ms_len(a->rule_id, "rule id", &xlen)) != LEADROUTE_OK))
         return rc;
 
-    /* Entries for names: invisible until counts or state change. */
-    if ((rc = lr__ms_rep_get(m, a->rep_id, rlen, lr__hash(a->rep_id, rlen), &rep)) != LEADROUTE_OK)
-        return rc;
-    if (a->previous && (rc = lr__ms_rep_get(m, a->previous, plen, lr__hash(a->previous, plen), &prev)) != LEADROUTE_OK)
-        return rc;
-    if (c->pool_id &&
-        (rc = lr__ms_pool_get(m, c->pool_id, pool_len, lr__hash(c->pool_id, pool_len), &pool)) != LEADROUTE_OK)
+    /* Entries for names (measured there): invisible until counts or state
+     * change. */
+    if ((rc = lr__ms_rep_named(m, a->rep_id, "rep id", &rlen, &rep)) != LEADROUTE_OK ||
+        (a->previous && (rc = lr__ms_rep_named(m, a->previous, "previous rep id", &plen, &prev)) != LEADROUTE_OK) ||
+        (c->pool_id && (rc = lr__ms_pool_named(m, c->pool_id, "pool id", &pool_len, &pool)) != LEADROUTE_OK))
         return rc;
     wpool = pool;
-    if (a->pool_id && !(c->pool_id && strcmp(a->pool_id, c->pool_id) == 0) &&
-        (rc = lr__ms_pool_get(m, a->pool_id, xlen, lr__hash(a->pool_id, xlen), &wpool)) != LEADROUTE_OK)
+    if (a->pool_id && a->pool_id != c->pool_id && !(c->pool_id && strcmp(a->pool_id, c->pool_id) == 0) &&
+        (rc = lr__ms_pool_named(m, a->pool_id, "assignment pool id", &xlen, &wpool)) != LEADROUTE_OK)
         return rc;
 
     /* The log of a pool other than the commit's is written without its
