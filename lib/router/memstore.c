@@ -558,20 +558,14 @@ static int lr__ms_pool_get(lr__memstore *m, const char *id, uint32_t len, uint64
 
 static int lr__ms_len(const char *s, const char *what, uint32_t *len);
 
-/* The entry that `name`'s address found last, if it still names it: the
- * text is compared byte by byte up to the entry's NUL (an entry's name has
- * none inside), so a shorter or changed text only misses. Entries live as
- * long as the store, so any remembered one is safe to read. */
+/* The entry that `name`'s address found last, if it still names it (an
+ * address a roster freed may hold another name now, which only misses).
+ * Entries live as long as the store, so any remembered one is safe to
+ * read, and its name ends with a NUL. */
 static lr__ms_named *lr__ms_dir_recent(lr__ms_dir *d, const char *name)
 {
     lr__ms_named *e = atomic_load_explicit(&d->recent[((uintptr_t)name >> 3) % LR_MS_RECENT], memory_order_acquire);
-    uint32_t i;
-    if (!e)
-        return NULL;
-    for (i = 0; i < e->len; i++)
-        if (name[i] != e->name[i])
-            return NULL;
-    return name[i] ? NULL : e;
+    return e && e->name[0] == name[0] && strcmp(e->name, name) == 0 ? e : NULL;
 }
 
 static void lr__ms_dir_remember(lr__ms_dir *d, const char *name, lr__ms_named *e)

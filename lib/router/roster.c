@@ -135,7 +135,17 @@ static char *lr__skill_norm(lr__arena *a, const char *s)
 
 int lr__skill_has(const lr__skill *s, const char *norm)
 {
-    return s && lr__find_sorted(s->items, s->nitems, sizeof *s->items, 0, norm) != LR_NONE;
+    uint32_t i;
+    if (!s)
+        return 0;
+    if (s->nitems > 8)
+        return lr__find_sorted(s->items, s->nitems, sizeof *s->items, 0, norm) != LR_NONE;
+    /* a rep's set is a few items (languages, products): a scan whose first
+     * byte decides most comparisons beats a binary search of calls */
+    for (i = 0; i < s->nitems; i++)
+        if (s->items[i][0] == norm[0] && strcmp(s->items[i], norm) == 0)
+            return 1;
+    return 0;
 }
 
 int lr__skill_norm_into(const char *item, char *out, size_t cap)

@@ -84,9 +84,12 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const uint32_t *el, 
         const char *last = state + 4;
         size_t ln = len - 4;
         for (i = 0; i < n; i++) {
-            const char *id = ro->reps[el[i]].id;
-            size_t il = strlen(id);
-            int c = memcmp(id, last, il < ln ? il : ln);
+            const lr__rep *rep = &ro->reps[el[i]];
+            size_t il = rep->id_len;
+            int c = (unsigned char)rep->id[0] - (unsigned char)last[0];
+            /* the first byte decides most comparisons without a call */
+            if (c == 0)
+                c = memcmp(rep->id, last, il < ln ? il : ln);
             if (c > 0 || (c == 0 && il > ln)) {
                 pick = i;
                 break;
@@ -95,7 +98,7 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const uint32_t *el, 
     }
     next->len = 0;
     if ((rc = lr__state_add(next, a, "rr1 ", 4)) != 0 ||
-        (rc = lr__state_add(next, a, ro->reps[el[pick]].id, strlen(ro->reps[el[pick]].id))) != 0)
+        (rc = lr__state_add(next, a, ro->reps[el[pick]].id, ro->reps[el[pick]].id_len)) != 0)
         return rc;
     return (int)pick;
 }
