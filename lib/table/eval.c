@@ -420,7 +420,7 @@ static inline __attribute__((always_inline)) void lr__plan_scalar(const leadrout
 static void lr__plan_set_parts(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
                                lr__view *v, uint32_t pop, uint32_t *parts_used)
 {
-    uint32_t i, dense = ix->dsummary != NULL && v->nparts <= LR_XSET_PARTS;
+    uint32_t i, dense = v->nparts <= LR_XSET_PARTS;
     if (v->nparts == 0) {
         /* just D, a dense column */
         if (ix->dpopcount == t->nrules)
