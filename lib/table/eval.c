@@ -573,7 +573,7 @@ static inline __attribute__((always_inline)) int lr__text_outcome(const lr__inde
 /* A set value of ASCII items: its parts straight into the plan. Returns 0
  * (having planned nothing) for what the general path must read. */
 static int lr__fast_set(const leadroute_table *t, leadroute_result *r, lr__plan *plan, const lr__index *ix,
-                               uint32_t c, const leadroute_value *val, uint32_t *parts_used)
+                        uint32_t c, const leadroute_value *val, uint32_t *parts_used)
 {
     lr__view *v;
     uint32_t pop = ix->dpopcount, nonempty = 0, oi;
@@ -600,9 +600,11 @@ static int lr__fast_set(const leadroute_table *t, leadroute_result *r, lr__plan 
 /* A column the fast forms do not cover, read and checked by lr__input_get:
  * fields out of place or under other name pointers, other struct versions,
  * strings to trim or of other types, non-ASCII text, bad values. Once a
- * column accepted no rule, the rest are only checked. */
-static int lr__general_column(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r,
-                              lr__plan *plan, uint32_t c, uint32_t *parts_used)
+ * column accepted no rule, the rest are only checked. Kept out of line, so
+ * that the evaluation loop keeps its variables in registers. */
+__attribute__((noinline, cold)) static int lr__general_column(const leadroute_table *t, const leadroute_lead *lead,
+                                                               leadroute_result *r, lr__plan *plan, uint32_t c,
+                                                               uint32_t *parts_used)
 {
     const lr__index *ix = &t->index[c];
     lr__input in;
