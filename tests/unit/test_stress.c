@@ -748,11 +748,17 @@ static void fork_and_route(swapper *s)
 
 static void *swapper_main(void *arg)
 {
+    /* one of each kind first (even past the stop), then at random: a slow
+     * run (valgrind) makes few rounds, and every kind must still happen */
+    static const unsigned first[] = { 0, 6, 11, 15 };
     swapper *s = arg;
     struct timespec pause = { 0, 150000 };
-    while (!atomic_load_explicit(&g->stop, memory_order_relaxed) && !s->failed) {
-        unsigned pick = (unsigned)(xorshift(&s->rng) % 16);
+    unsigned round = 0;
+    while ((round < sizeof first / sizeof first[0] || !atomic_load_explicit(&g->stop, memory_order_relaxed)) &&
+           !s->failed) {
+        unsigned pick = round < sizeof first / sizeof first[0] ? first[round] : (unsigned)(xorshift(&s->rng) % 16);
         int rc;
+        round++;
         if (pick < 6) {
             leadroute_roster *ro = NULL;
             if ((rc = next_roster(&ro, &s->rng)) == LEADROUTE_ELIMIT)
