@@ -573,6 +573,23 @@ static void lr__ms_dir_remember(lr__ms_dir *d, const char *name, lr__ms_named *e
     atomic_store_explicit(&d->recent[((uintptr_t)name >> 3) % LR_MS_RECENT], e, memory_order_release);
 }
 
+/* An existing entry by name (NULL in *out if none), through the recent
+ * memory. Errors as lr__ms_len. */
+static int lr__ms_dir_known(lr__ms_dir *d, const char *name, const char *what, lr__ms_named **out)
+{
+    lr__ms_named *e = lr__ms_dir_recent(d, name);
+    uint32_t len;
+    int rc;
+    if (!e) {
+        if ((rc = lr__ms_len(name, what, &len)) != LEADROUTE_OK)
+            return rc;
+        if ((e = lr__ms_dir_find(d, lr__hash(name, len), name, len)) != NULL)
+            lr__ms_dir_remember(d, name, e);
+    }
+    *out = e;
+    return LEADROUTE_OK;
+}
+
 /* A rep or pool entry by name, made if missing, through the recent
  * memory; *len gets the name's length. Errors as lr__ms_len. */
 static int lr__ms_rep_named(lr__memstore *m, const char *id, const char *what, uint32_t *len, lr__ms_rep **out)
@@ -974,21 +991,14 @@ static int lr__ms_load_pool(void *user_data, const char *pool_id, void *buf, siz
                             uint64_t *state_version)
 {
     lr__memstore *m = user_data;
+    lr__ms_named *e;
     lr__ms_pool *p;
-    uint32_t len;
-    uint64_t h;
     int rc;
     if (!m || !pool_id || !length || !state_version || (!buf && cap > 0))
         return lr__error_set(LEADROUTE_EINVAL, "store load_pool: NULL argument");
-    p = (lr__ms_pool *)lr__ms_dir_recent(&m->pools, pool_id);
-    if (!p) {
-        if ((rc = lr__ms_len(pool_id, "pool id", &len)) != LEADROUTE_OK)
-            return rc;
-        h = lr__hash(pool_id, len);
-        if ((p = lr__ms_pool_find(m, pool_id, len, h)) != NULL)
-            lr__ms_dir_remember(&m->pools, pool_id, &p->n);
-    }
-    if (p) {
+    if ((rc = lr__ms_dir_known(&m->pools, pool_id, "pool id", &e)) != LEADROUTE_OK)
+        return rc;
+    if ((p = (lr__ms_pool *)e) != NULL) {
         lr__lock_acquire(&p->lock);
         if (p->written) {
             *length = p->len;
@@ -1062,21 +1072,15 @@ static int lr__ms_find_claim(void *user_data, const char *key, char *rep_id, siz
 static int lr__ms_open_count(void *user_data, const char *rep_id, uint32_t *count)
 {
     lr__memstore *m = user_data;
-    lr__ms_rep *r;
+    lr__ms_named *e;
     int64_t base = 0, own = 0;
-    uint32_t len;
     int rc;
     if (!m || !rep_id || !count)
         return lr__error_set(LEADROUTE_EINVAL, "store open_count: NULL argument");
-    r = (lr__ms_rep *)lr__ms_dir_recent(&m->reps, rep_id);
-    if (!r) {
-        if ((rc = lr__ms_len(rep_id, "rep id", &len)) != LEADROUTE_OK)
-            return rc;
-        if ((r = lr__ms_rep_find(m, rep_id, len, lr__hash(rep_id, len))) != NULL)
-            lr__ms_dir_remember(&m->reps, rep_id, &r->n);
-    }
-    if (r)
-        own = atomic_load_explicit(&r->open, memory_order_relaxed);
+    if ((rc = lr__ms_dir_known(&m->reps, rep_id, "rep id", &e)) != LEADROUTE_OK)
+        return rc;
+    if (e)
+        own = atomic_load_explicit(&((lr__ms_rep *)e)->open, memory_order_relaxed);
     if ((rc = lr__ms_parent_open(m, rep_id, &base)) != LEADROUTE_OK)
         return rc;
     *count = (uint32_t)lr__ms_clamp(base + own);
