@@ -505,8 +505,8 @@ static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builde
         dst->line = src->line;
         dst->id = lr__dup(t, src->id);
         dst->cells = lr__arena_alloc(&t->arena, sizeof *dst->cells * (b->ninputs + 1));
-        dst->outputs = lr__arena_alloc(&t->arena, sizeof *dst->outputs * (b->noutputs + 1));
-        if (!dst->id || !dst->cells || !dst->outputs)
+        dst->outputs = NULL; /* interned per column by lr__value_ids */
+        if (!dst->id || !dst->cells)
             return lr__error_nomem();
         for (j = 0; j < b->ninputs; j++) {
             const lr__cell *sc = &src->cells[j];
@@ -524,7 +524,6 @@ static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builde
                     return lr__error_nomem();
             }
         }
-        dst->outputs = NULL;
     }
     return LEADROUTE_OK;
 }
