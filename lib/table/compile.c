@@ -28,17 +28,28 @@ typedef struct lr__compiler {
     const lr__alloc *a;
     uint64_t *tmp;          /* nwords, kept all-zero between uses */
     size_t max_memory;
-    int all_dense;          /* the current column is small enough to store every outcome dense */
+    int all_dense;          /* the current column stores every outcome dense */
+    uint64_t dense_big;     /* bytes of the dense columns above lr__dense_column_bytes */
 } lr__compiler;
 
 /* A column whose outcomes all fit in this many bytes dense stores them
- * dense: dense columns are the evaluator's fastest path. Bigger columns
- * (thousands of keys on big tables) keep sparse what is mostly empty. */
+ * dense: dense columns are the evaluator's fastest path, and a sparse
+ * outcome costs a lookup per word the scan reaches. Bigger columns (a
+ * thousand postal prefixes on 100,000 rules is 16 MiB) are dense too while
+ * all of them together stay within LR_DENSE_BIG_FACTOR times this; past
+ * that (tens of thousands of keys), a column keeps sparse what is mostly
+ * empty. */
 uint64_t lr__dense_column_bytes = (uint64_t)4 << 20;
+#define LR_DENSE_BIG_FACTOR 8u
 
 static void lr__column_density(lr__compiler *cc, uint64_t noutcomes)
 {
-    cc->all_dense = noutcomes * lr__padded_words(cc->t->nwords) * 8 <= lr__dense_column_bytes;
+    uint64_t bytes = noutcomes * lr__padded_words(cc->t->nwords) * 8;
+    cc->all_dense = bytes <= lr__dense_column_bytes;
+    if (!cc->all_dense && cc->dense_big + bytes <= lr__dense_column_bytes * LR_DENSE_BIG_FACTOR) {
+        cc->dense_big += bytes;
+        cc->all_dense = 1;
+    }
 }
 
 static int lr__memory_check(lr__compiler *cc, const char *column)
@@ -805,6 +816,7 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
     cc.t = t;
     cc.a = &t->alloc;
     cc.tmp = NULL;
+    cc.dense_big = 0;
     cc.max_memory = b->options.max_memory ? b->options.max_memory : ((size_t)1 << 30);
 
     if ((rc = lr__keymap_init(&strings, cc.a, 64)) != 0)

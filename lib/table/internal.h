@@ -479,8 +479,9 @@ static inline int lr__keymap_get(const lr__keymap *m, const char *s, size_t len,
 }
 
 
-/* Columns whose outcomes fit in this many bytes are stored all dense (4 MiB).
- * Only tests change it, to drive the sparse representation on small tables. */
+/* Columns whose outcomes fit in this many bytes are stored all dense (4 MiB),
+ * bigger ones while they add up to 8 times that. Only tests change it, to
+ * drive the sparse representation on small tables. */
 extern uint64_t lr__dense_column_bytes;
 
 /* Compile and lint: build the table from the builder. */

@@ -1289,6 +1289,72 @@ static void test_big_tables(void **state)
     finish("big (~5000 rules)", &st);
 }
 
+/* Which columns the compiler stores dense: each one whose outcomes fit in
+ * lr__dense_column_bytes, and bigger ones while they add up to 8 times
+ * that; a column past that budget keeps its mostly empty outcomes sparse.
+ * 384 rules (6 words, 8 padded: 64 bytes per outcome); `small` has 4
+ * outcomes, `b` and `c` one key per rule of one word (42 and 62 outcomes).
+ * With 512 bytes per column: small fits, b (2,688 bytes) fits the budget of
+ * 4,096, c (3,968 more) does not. Results still agree with the reference. */
+static void test_dense_budget(void **state)
+{
+    (void)state;
+    char *text = malloc(64 * 1024);
+    assert_non_null(text);
+    size_t n = (size_t)sprintf(text, "rule,small,b,c,out:r\n");
+    for (int i = 0; i < 384; i++) {
+        char b[16] = "-", c[16] = "-";
+        if (i >= 64 && i < 104)
+            sprintf(b, "b%d", i - 64);
+        if (i < 60)
+            sprintf(c, "c%d", i);
+        n += (size_t)sprintf(text + n, "r%d,%s,%s,%s,%d\n", i, i % 3 ? "x" : "y", b, c, i);
+    }
+    lr__dense_column_bytes = 512;
+    leadroute_table *t = NULL;
+    int rc = leadroute_table_parse(&t, text, n, "budget.csv", NULL);
+    lr__dense_column_bytes = (uint64_t)4 << 20;
+    assert_int_equal(rc, LEADROUTE_OK);
+
+    const uint32_t want_outcomes[3] = {4, 42, 62};
+    uint32_t sparse[3] = {0, 0, 0};
+    for (uint32_t k = 0; k < 3; k++) {
+        const lr__index *ix = &t->index[k];
+        assert_int_equal(ix->noutcomes, want_outcomes[k]);
+        for (uint32_t o = 0; o < ix->noutcomes; o++)
+            sparse[k] += ix->outcomes[o].nnz != LR_DENSE;
+    }
+    assert_int_equal(sparse[0], 0);
+    assert_int_equal(sparse[1], 0);
+    assert_int_equal(sparse[2], 62); /* its keys differ from D in one word, null and other in none */
+
+    leadroute_result *ra = NULL, *rb = NULL;
+    assert_int_equal(leadroute_result_new(&ra, t, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_new(&rb, t, NULL), LEADROUTE_OK);
+    for (int i = 0; i < 200; i++) {
+        char b[16], c[16];
+        sprintf(b, "b%d", i % 45);
+        sprintf(c, "c%d", (i * 7) % 65);
+        leadroute_field f[3] = {
+            {"small", {LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, i % 2 ? "x" : "y", 0, 0, NULL, 0}},
+            {"b", {LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, b, 0, 0, NULL, 0}},
+            {"c", {LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, c, 0, 0, NULL, 0}},
+        };
+        leadroute_lead lead = LEADROUTE_LEAD_INIT;
+        lead.fields = f;
+        lead.field_count = 3;
+        assert_int_equal(leadroute_table_eval(t, &lead, ra), LEADROUTE_OK);
+        assert_int_equal(lr__table_eval_reference(t, &lead, rb), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_count(ra), 1);
+        assert_int_equal(leadroute_result_count(rb), 1);
+        assert_int_equal(leadroute_result_rule(ra, 0), leadroute_result_rule(rb, 0));
+    }
+    leadroute_result_free(ra);
+    leadroute_result_free(rb);
+    leadroute_table_unref(t);
+    free(text);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1328,6 +1394,7 @@ int main(void)
         cmocka_unit_test(test_medium_tables),
         cmocka_unit_test(test_boundary_tables),
         cmocka_unit_test(test_big_tables),
+        cmocka_unit_test(test_dense_budget),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
