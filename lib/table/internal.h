@@ -419,15 +419,14 @@ static inline void lr__key_prefix(uint64_t w0, uint64_t w1, size_t len, uint64_t
     *p1 = w1 & m1;
 }
 
-/* Slot hash of a key's words: two multiplications and a fold. The keys
- * come from the table's author; a lead only looks them up. */
+/* Slot hash of a key's words: two independent multiplications, and their
+ * upper half, where every key byte has reached (short keys are zero-padded,
+ * so their length needs no mixing in; long keys' w0 is already a hash).
+ * The keys come from the table's author; a lead only looks them up. */
 static inline uint64_t lr__key_mix(uint64_t w0, uint64_t w1, size_t len)
 {
-    uint64_t h = (w0 ^ ((uint64_t)len << 56)) * 0x9E3779B97F4A7C15ull;
-    h ^= (w1 + len) * 0xC2B2AE3D27D4EB4Full;
-    h ^= h >> 29;
-    h *= 0xBF58476D1CE4E5B9ull;
-    return h ^ (h >> 32);
+    (void)len;
+    return (w0 * 0x9E3779B97F4A7C15ull + w1 * 0xC2B2AE3D27D4EB4Full) >> 32;
 }
 
 static inline lr__keymap_entry *lr__keymap_probe(const lr__keymap *m, uint64_t w0, uint64_t w1, const char *s,
