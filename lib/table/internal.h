@@ -128,6 +128,7 @@ typedef struct lr__keymap {
     lr__keymap_entry *slots;  /* power-of-two size, str NULL = empty */
     uint32_t mask;
     uint32_t count;
+    uint32_t shift;           /* 64 - log2(size): lr__key_slot keeps the top bits */
 } lr__keymap;
 
 typedef struct lr__index {
@@ -419,20 +420,20 @@ static inline void lr__key_prefix(uint64_t w0, uint64_t w1, size_t len, uint64_t
     *p1 = w1 & m1;
 }
 
-/* Slot hash of a key's words: two independent multiplications, and their
- * upper half, where every key byte has reached (short keys are zero-padded,
- * so their length needs no mixing in; long keys' w0 is already a hash).
- * The keys come from the table's author; a lead only looks them up. */
-static inline uint64_t lr__key_mix(uint64_t w0, uint64_t w1, size_t len)
+/* Slot hash of a key's words: two independent multiplications, whose top
+ * bits (m->shift) pick the slot: every key byte reaches them, the last ones
+ * too. Short keys are zero-padded, so their length needs no mixing in; long
+ * keys' w0 is already a hash. The keys come from the table's author; a lead
+ * only looks them up. */
+static inline uint32_t lr__key_slot(const lr__keymap *m, uint64_t w0, uint64_t w1)
 {
-    (void)len;
-    return (w0 * 0x9E3779B97F4A7C15ull + w1 * 0xC2B2AE3D27D4EB4Full) >> 32;
+    return (uint32_t)((w0 * 0x9E3779B97F4A7C15ull + w1 * 0xC2B2AE3D27D4EB4Full) >> m->shift);
 }
 
 static inline lr__keymap_entry *lr__keymap_probe(const lr__keymap *m, uint64_t w0, uint64_t w1, const char *s,
                                                  size_t len)
 {
-    uint32_t i = (uint32_t)lr__key_mix(w0, w1, len) & m->mask;
+    uint32_t i = lr__key_slot(m, w0, w1);
     for (;;) {
         lr__keymap_entry *e = &m->slots[i];
         if (!e->str)
@@ -448,7 +449,7 @@ static inline lr__keymap_entry *lr__keymap_probe(const lr__keymap *m, uint64_t w
 static inline const lr__keymap_entry *lr__keymap_probe_short(const lr__keymap *m, uint64_t w0, uint64_t w1,
                                                              size_t len)
 {
-    uint32_t i = (uint32_t)lr__key_mix(w0, w1, len) & m->mask;
+    uint32_t i = lr__key_slot(m, w0, w1);
     for (;;) {
         const lr__keymap_entry *e = &m->slots[i];
         if (!e->str || (e->w0 == w0 && e->w1 == w1 && e->len == len))

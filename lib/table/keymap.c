@@ -13,14 +13,15 @@ uint64_t lr__key_hash_long(const char *s, size_t len)
 
 int lr__keymap_init(lr__keymap *m, const lr__alloc *a, uint32_t expected)
 {
-    uint32_t size = 16;
+    uint32_t size = 16, shift = 60;
     while (size < expected * 2u + 2u && size < (1u << 30))
-        size *= 2;
+        size *= 2, shift--;
     m->slots = lr__calloc(a, size, sizeof *m->slots);
     if (!m->slots)
         return lr__error_nomem();
     m->mask = size - 1;
     m->count = 0;
+    m->shift = shift;
     return LEADROUTE_OK;
 }
 
@@ -29,6 +30,7 @@ void lr__keymap_free(lr__keymap *m, const lr__alloc *a)
     lr__free(a, m->slots);
     m->slots = NULL;
     m->mask = m->count = 0;
+    m->shift = 64;
 }
 
 static int lr__keymap_grow(lr__keymap *m, const lr__alloc *a)
@@ -42,6 +44,7 @@ static int lr__keymap_grow(lr__keymap *m, const lr__alloc *a)
         return lr__error_nomem();
     bigger.mask = m->mask * 2 + 1;
     bigger.count = m->count;
+    bigger.shift = m->shift - 1;
     for (i = 0; i <= m->mask; i++)
         if (m->slots[i].str) {
             const lr__keymap_entry *e = &m->slots[i];
