@@ -1355,6 +1355,48 @@ static void test_dense_budget(void **state)
     free(text);
 }
 
+/* Keys that differ only in their last byte (the 8th or the 16th, whose
+ * bits sit at the top of a key word) spread over the slots: the slot is
+ * the top bits of the hash products, which every key byte reaches. */
+static void test_keymap_spread(void **state)
+{
+    (void)state;
+    for (int f = 0; f < 4; f++) {
+        lr__alloc a;
+        lr__keymap m;
+        char keys[52][24];
+        uint32_t i, existing, probes = 0, n = 52;
+        assert_int_equal(lr__alloc_init(&a, NULL), LEADROUTE_OK);
+        assert_int_equal(lr__keymap_init(&m, &a, n), LEADROUTE_OK);
+        for (i = 0; i < n; i++) {
+            char last = (char)(i < 26 ? 'A' + i : 'a' + (i - 26));
+            if (f == 0)
+                snprintf(keys[i], sizeof keys[i], "product%u", i);
+            else if (f == 1)
+                snprintf(keys[i], sizeof keys[i], "SW1A 1A%c", last);
+            else if (f == 2)
+                snprintf(keys[i], sizeof keys[i], "abcdefghijklmn%02u", i);
+            else
+                snprintf(keys[i], sizeof keys[i], "%09u", 100000000u + i);
+            assert_int_equal(lr__keymap_put(&m, &a, keys[i], (uint32_t)strlen(keys[i]), i, &existing),
+                             LEADROUTE_OK);
+        }
+        for (i = 0; i < n; i++) {
+            uint64_t w0, w1;
+            uint32_t s, p = 1;
+            lr__key_words(keys[i], strlen(keys[i]), &w0, &w1);
+            for (s = lr__key_slot(&m, w0, w1); m.slots[s].w0 != w0 || m.slots[s].w1 != w1; s = (s + 1) & m.mask)
+                p++;
+            assert_int_equal(m.slots[s].outcome, i);
+            probes += p;
+        }
+        /* one run of n keys would average (n + 1) / 2 probes */
+        if (probes > 2 * n)
+            fail_msg("keys '%s'...: %u probes for %u keys", keys[0], probes, n);
+        lr__keymap_free(&m, &a);
+    }
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1395,6 +1437,7 @@ int main(void)
         cmocka_unit_test(test_boundary_tables),
         cmocka_unit_test(test_big_tables),
         cmocka_unit_test(test_dense_budget),
+        cmocka_unit_test(test_keymap_spread),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
