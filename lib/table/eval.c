@@ -539,6 +539,66 @@ static inline __attribute__((always_inline)) uint32_t lr__lookup_short(const lr_
     return ix->other_outcome;
 }
 
+/* Whether a lead's strings may be read by whole aligned words: on
+ * little-endian targets, except under AddressSanitizer, which reports any
+ * read of a heap block's unused tail, and ThreadSanitizer, which reports
+ * one that shares a word with data another thread writes, whatever becomes
+ * of the bytes. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LR_WORD_READS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define LR_WORD_READS 0
+#endif
+#endif
+#if !defined(LR_WORD_READS) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LR_WORD_READS 1
+#endif
+#ifndef LR_WORD_READS
+#define LR_WORD_READS 0
+#endif
+
+/* lr__key_words of a string of n <= LR_SHORT_KEY bytes whose NUL is at
+ * s[n], without a branch on n. Branching on the length class (under 4,
+ * under 8, 8 or more) costs a mispredicted branch for most values of a
+ * column whose lengths vary, such as product names or the postal codes of
+ * several countries. Here the aligned words holding s[0..n] are read
+ * whole, shifted into place and masked to n bytes. An aligned word never
+ * straddles a page, and the next word is read only when the string reaches
+ * into it (its address is selected, not branched on), so no read can fault;
+ * memcheck accepts such reads of a block's last word (--partial-loads-ok,
+ * its default), and the bytes past the string are masked off before use. */
+#if LR_WORD_READS
+/* The masks of lr__key_words' w0 and w1 for a key of n bytes, n <= 16:
+ * loaded, not computed, so that the compiler has no comparison to turn
+ * back into a branch. */
+#define LR_M(k) ((k) >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * (k))) - 1)
+#define LR_M2(n) { LR_M(n), (n) > 8 ? LR_M((n) - 8) : 0 }
+static const uint64_t lr__key_masks[LR_SHORT_KEY + 1][2] = {
+    LR_M2(0), LR_M2(1), LR_M2(2), LR_M2(3), LR_M2(4), LR_M2(5), LR_M2(6), LR_M2(7), LR_M2(8),
+    LR_M2(9), LR_M2(10), LR_M2(11), LR_M2(12), LR_M2(13), LR_M2(14), LR_M2(15), LR_M2(16),
+};
+#undef LR_M2
+#undef LR_M
+#endif
+
+static inline void lr__cstr_words(const char *s, size_t n, uint64_t *w0, uint64_t *w1)
+{
+#if LR_WORD_READS
+    size_t off = (uintptr_t)s & 7, end = off + n; /* end: the NUL's offset from p, 0..23 */
+    const char *p = (const char *)((uintptr_t)s - off);
+    unsigned sh = (unsigned)(8 * off);
+    /* the word holding byte 8 of p if the string reaches it, else word 0;
+     * the word holding the NUL */
+    uint64_t x0 = lr__load64(p), x1 = lr__load64(p + 8 * ((end + 56) >> 6)), x2 = lr__load64(p + 8 * (end >> 3));
+    /* (x << 1) << (63 - sh): x << (64 - sh) with no shift by 64 */
+    *w0 = ((x0 >> sh) | ((x1 << 1) << (63 - sh))) & lr__key_masks[n][0];
+    *w1 = ((x1 >> sh) | ((x2 << 1) << (63 - sh))) & lr__key_masks[n][1];
+#else
+    lr__key_words(s, n, w0, w1);
+#endif
+}
+
 /* The outcome of a string as the lead gave it, read once: its length, its
  * key words (folded for :ci), the lookup. Returns 0 for what the general
  * path must read and check: non-ASCII text, blanks to trim, too long. */
@@ -547,7 +607,7 @@ static inline __attribute__((always_inline)) int lr__text_outcome(const lr__inde
     size_t n = strnlen(s, LEADROUTE_MAX_STRING + 1), i;
     if (n <= LR_SHORT_KEY) {
         uint64_t w0, w1;
-        lr__key_words(s, n, &w0, &w1);
+        lr__cstr_words(s, n, &w0, &w1);
         if (((w0 | w1) & LR_HIGH_BITS) || (n && ((unsigned char)s[0] <= ' ' || (unsigned char)s[n - 1] <= ' ')))
             return 0;
         if (ix->folded) {

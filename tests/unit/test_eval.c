@@ -389,6 +389,90 @@ static void test_many_fields(void **state)
     leadroute_table_unref(t);
 }
 
+/* The rule a lead with `name` and the one-item set {tag} matches, read
+ * through the table's own name pointers (the fast path) or through copies
+ * of the names (the general path); SIZE_MAX for none. */
+static size_t first_rule(const leadroute_table *t, leadroute_result *r, int own_names, const char *name,
+                         const char *tag)
+{
+    leadroute_field f[2];
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    f[0].name = own_names ? leadroute_table_input_name(t, 0) : "name";
+    f[1].name = own_names ? leadroute_table_input_name(t, 1) : "tags";
+    f[0].value = v;
+    f[0].value.type = LEADROUTE_VALUE_STRING;
+    f[0].value.string = name;
+    f[1].value = v;
+    f[1].value.type = LEADROUTE_VALUE_SET;
+    f[1].value.items = tag ? &tag : NULL;
+    f[1].value.item_count = tag ? 1 : 0;
+    l.fields = f;
+    l.field_count = 2;
+    assert_int_equal(leadroute_table_eval(t, &l, r), LEADROUTE_OK);
+    return leadroute_result_count(r) ? leadroute_result_rule(r, 0) : SIZE_MAX;
+}
+
+/* Strings of every length up to 17 bytes, starting at every offset of an
+ * aligned word, in heap blocks that end with their NUL: the fast path
+ * reads a short string by the aligned words that hold it (which memcheck
+ * checks when the suite runs under valgrind), and must find what the
+ * general path finds. Rules 0-16 name the first 1-17 letters of the
+ * alphabet, 17-33 hold them as set items, 34-36 are the prefixes of 15, 8
+ * and 3 letters, 37 takes the rest. */
+static void test_string_words(void **state)
+{
+    (void)state;
+    static const char alpha[] = "abcdefghijklmnopq";
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "rule,name:ci,tags:set,out:o\n");
+    for (int k = 1; k <= 17; k++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "k%d,%.*s,-,x\n", k, k, alpha);
+    for (int k = 1; k <= 17; k++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "s%d,zz,%.*s,x\n", k, k, alpha);
+    len += (size_t)snprintf(text + len, sizeof text - len, "p15,abcdefghijklmno*,-,x\n"
+                                                           "p8,abcdefgh*,-,x\np3,abc*,-,x\nrest,-,-,x\n");
+    assert_true(len < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+
+    for (size_t n = 0; n <= 17; n++) {
+        for (size_t off = 0; off < 8; off++) {
+            char *block = malloc(off + n + 1);
+            assert_non_null(block);
+            char *s = block + off;
+            size_t want, other;
+            /* the first n letters, in upper case for the :ci column */
+            for (size_t i = 0; i < n; i++)
+                s[i] = (char)(alpha[i] - 'a' + 'A');
+            s[n] = '\0';
+            want = n ? n - 1 : SIZE_MAX;
+            if (n == 0)
+                want = 37; /* empty is missing: only the catch-all accepts it */
+            for (int own = 0; own < 2; own++)
+                assert_int_equal(first_rule(t, r, own, s, NULL), want);
+            /* the same letters as a set item (case-sensitive column) */
+            for (size_t i = 0; i < n; i++)
+                s[i] = alpha[i];
+            for (int own = 0; own < 2; own++)
+                assert_int_equal(first_rule(t, r, own, "zz", s), n ? 16 + n : 37);
+            /* the last letter changed: the longest prefix it still has */
+            if (n) {
+                s[n - 1] = '#';
+                other = n - 1 >= 15 ? 34 : n - 1 >= 8 ? 35 : n - 1 >= 3 ? 36 : 37;
+                for (int own = 0; own < 2; own++) {
+                    assert_int_equal(first_rule(t, r, own, s, NULL), other);
+                    assert_int_equal(first_rule(t, r, own, "zz", s), 37);
+                }
+            }
+            free(block);
+        }
+    }
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_field_in_lead),
         cmocka_unit_test(test_field_order_and_extras),
         cmocka_unit_test(test_many_fields),
+        cmocka_unit_test(test_string_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
