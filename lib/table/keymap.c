@@ -55,6 +55,16 @@ static int lr__keymap_grow(lr__keymap *m, const lr__alloc *a)
     return LEADROUTE_OK;
 }
 
+/* Maps of up to this many slots are kept at most a quarter full, bigger
+ * ones half: a probe that runs past its first slot is a mispredicted
+ * branch on the lead's value, and small maps stay in cache either way. */
+#define LR_KEYMAP_SPARSE_SLOTS 16384u
+
+static inline uint32_t lr__keymap_spread(const lr__keymap *m)
+{
+    return m->mask < LR_KEYMAP_SPARSE_SLOTS ? 4u : 2u;
+}
+
 int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t len, uint32_t value,
                    uint32_t *existing)
 {
@@ -67,7 +77,7 @@ int lr__keymap_put(lr__keymap *m, const lr__alloc *a, const char *s, uint32_t le
         return LEADROUTE_OK;
     }
     *existing = UINT32_MAX;
-    if ((m->count + 1) * 2 > m->mask + 1) {
+    if ((m->count + 1) * lr__keymap_spread(m) > m->mask + 1) {
         int rc = lr__keymap_grow(m, a);
         if (rc)
             return rc;
