@@ -558,16 +558,6 @@ static inline __attribute__((always_inline)) uint32_t lr__lookup_short(const lr_
 #define LR_WORD_READS 0
 #endif
 
-/* lr__key_words of a string of n <= LR_SHORT_KEY bytes whose NUL is at
- * s[n], without a branch on n. Branching on the length class (under 4,
- * under 8, 8 or more) costs a mispredicted branch for most values of a
- * column whose lengths vary, such as product names or the postal codes of
- * several countries. Here the aligned words holding s[0..n] are read
- * whole, shifted into place and masked to n bytes. An aligned word never
- * straddles a page, and the next word is read only when the string reaches
- * into it (its address is selected, not branched on), so no read can fault;
- * memcheck accepts such reads of a block's last word (--partial-loads-ok,
- * its default), and the bytes past the string are masked off before use. */
 #if LR_WORD_READS
 /* The masks of lr__key_words' w0 and w1 for a key of n bytes, n <= 16:
  * loaded, not computed, so that the compiler has no comparison to turn
@@ -582,6 +572,16 @@ static const uint64_t lr__key_masks[LR_SHORT_KEY + 1][2] = {
 #undef LR_M
 #endif
 
+/* lr__key_words of a string of n <= LR_SHORT_KEY bytes whose NUL is at
+ * s[n], without a branch on n. Branching on the length class (under 4,
+ * under 8, 8 or more) costs a mispredicted branch for most values of a
+ * column whose lengths vary, such as product names or the postal codes of
+ * several countries. Here the aligned words holding s[0..n] are read
+ * whole, shifted into place and masked to n bytes. An aligned word never
+ * straddles a page, and the next word is read only when the string reaches
+ * into it (its address is selected, not branched on), so no read can fault;
+ * memcheck accepts such reads of a block's last word (--partial-loads-ok,
+ * its default), and the bytes past the string are masked off before use. */
 static inline void lr__cstr_words(const char *s, size_t n, uint64_t *w0, uint64_t *w1)
 {
 #if LR_WORD_READS
