@@ -694,8 +694,10 @@ __attribute__((noinline, cold)) static int lr__general_column(const leadroute_ta
  * a field at its column's position under the table's own name pointer,
  * holding a short ASCII string, a finite number, null, or a set, of the
  * column's type. Invariants live in locals: the stores into the result
- * could alias the table and the lead as far as the compiler knows. */
-int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
+ * could alias the table and the lead as far as the compiler knows.
+ * `scan` 0: the lead is only read and the columns planned (for the
+ * benchmark). */
+static int lr__eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r, int scan)
 {
     lr__plan plan = { 0, 0, 0, 0 };
     const leadroute_field *fields;
@@ -762,9 +764,21 @@ int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, l
         nd = plan.nd;
     }
     plan.nd = nd;
+    if (!scan)
+        return LEADROUTE_OK;
     if (!plan.dead && nrules)
         t->scan(t, r, &plan, t->hit_policy == LEADROUTE_HIT_FIRST);
     return lr__apply_policy(t, r);
+}
+
+int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
+{
+    return lr__eval(t, lead, r, 1);
+}
+
+int lr__table_eval_plan_only(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
+{
+    return lr__eval(t, lead, r, 0);
 }
 
 /* ---- hit policies ------------------------------------------------------ */

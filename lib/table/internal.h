@@ -309,6 +309,11 @@ static inline int lr__result_fits(const leadroute_table *t, const leadroute_resu
  * result fits the table; empty the result. */
 int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r);
 
+/* An evaluation without its scan and hit policy: the lead's values read and
+ * the columns planned, nothing matched (the result holds no hits). For the
+ * benchmark, which measures what reading a lead costs apart from the scan. */
+int lr__table_eval_plan_only(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r);
+
 /* ---- builder ----------------------------------------------------------------- */
 
 struct leadroute_table_builder {

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "leadroute/leadroute.h"
+#include "table/internal.h"
 #include "table/reference.h"
 
 /* The optimizer must not drop the measured work. */
@@ -595,8 +596,11 @@ static const leadroute_lead *lead_at(const lead_store *ls, size_t i)
     return g_perm ? &ls->leads[g_perm[i]] : &ls->leads[i];
 }
 
-/* Evaluate the lead array over and over for about `seconds`. */
-static run run_compiled(const leadroute_table *t, leadroute_result *res, const lead_store *ls, double seconds)
+typedef int (*eval_fn)(const leadroute_table *, const leadroute_lead *, leadroute_result *);
+
+/* Evaluate the lead array with `eval` over and over for about `seconds`. */
+static run run_with(eval_fn eval, const leadroute_table *t, leadroute_result *res, const lead_store *ls,
+                    double seconds)
 {
     run out = {0, 0, 0, 0};
     uint64_t sum = 0;
@@ -609,7 +613,7 @@ static run run_compiled(const leadroute_table *t, leadroute_result *res, const l
         if (i == 0 && g_order == ORDER_SHUFFLE)
             shuffle_perm(ls->n);
         for (; i < end; i++) {
-            int rc = leadroute_table_eval(t, lead_at(ls, i), res);
+            int rc = eval(t, lead_at(ls, i), res);
             size_t n = leadroute_result_count(res);
             out.hits += n;
             out.errors += rc != LEADROUTE_OK;
@@ -623,6 +627,11 @@ static run run_compiled(const leadroute_table *t, leadroute_result *res, const l
     g_sink += sum;
     out.seconds = el;
     return out;
+}
+
+static run run_compiled(const leadroute_table *t, leadroute_result *res, const lead_store *ls, double seconds)
+{
+    return run_with(leadroute_table_eval, t, res, ls, seconds);
 }
 
 /* Encodes one evaluation's outcome for the agreement check. */
@@ -684,6 +693,7 @@ typedef struct row {
     size_t rules;
     double compile_ms, lint_ms, mib;
     double first_eps, collect_eps, ref_eps, avg_hits;
+    double read_ns; /* reading the lead and planning the columns, without the scan */
     size_t diagnostics;
 } row;
 
@@ -780,6 +790,13 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
         free(ctext);
         return 0;
     }
+
+    /* The same evaluations without the scan and the hit policy: what reading
+     * a lead and planning its columns cost, apart from the scan. */
+    run pl = run_with(lr__table_eval_plan_only, t, res, ls, seconds / 2);
+    out->read_ns = 1e9 * pl.seconds / (double)pl.evals;
+    printf("FIRST reading and planning only (no scan): %.1f ns/eval, so the scan and the hit policy take "
+           "%.1f ns\n", out->read_ns, 1e9 / out->first_eps - out->read_ns);
 
     /* FIRST, reference: a slice of leads for at least 0.5 s. */
     size_t *ref_out = xmalloc(ls->n * sizeof(size_t));
@@ -979,6 +996,10 @@ int main(int argc, char **argv)
                r->first_eps / 1e6, 1e9 / r->first_eps, r->collect_eps / 1e6, r->ref_eps / 1e3,
                r->first_eps / r->ref_eps);
     }
+    printf("\nFIRST ns/eval split (reading and planning + scan):");
+    for (size_t i = 0; i < nr; i++)
+        if (!(failed && i + 1 == nr))
+            printf(" %zu rules: %.0f + %.0f;", rows[i].rules, rows[i].read_ns, 1e9 / rows[i].first_eps - rows[i].read_ns);
     printf("\nCOLLECT average hits per lead:");
     for (size_t i = 0; i < nr; i++)
         if (!(failed && i + 1 == nr))
