@@ -999,7 +999,8 @@ int main(int argc, char **argv)
     printf("\nFIRST ns/eval split (reading and planning + scan):");
     for (size_t i = 0; i < nr; i++)
         if (!(failed && i + 1 == nr))
-            printf(" %zu rules: %.0f + %.0f;", rows[i].rules, rows[i].read_ns, 1e9 / rows[i].first_eps - rows[i].read_ns);
+            printf(" %zu rules: %.0f + %.0f;", rows[i].rules, rows[i].read_ns,
+                   1e9 / rows[i].first_eps - rows[i].read_ns);
     printf("\nCOLLECT average hits per lead:");
     for (size_t i = 0; i < nr; i++)
         if (!(failed && i + 1 == nr))
