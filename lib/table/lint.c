@@ -344,6 +344,15 @@ static int lr__lint_nomatch(lr__linter *L)
         if (c == t->ninputs)
             return LEADROUTE_OK; /* a catch-all */
     }
+    if (t->nrules == 0) {
+        char where[300];
+        const char *w = lr__arena_strndup(&t->arena, "", 0); /* every field missing */
+        lr__where(t, UINT32_MAX, where, sizeof where);
+        if (!w)
+            return lr__error_nomem();
+        return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH, UINT32_MAX, UINT32_MAX, w,
+                            lr__fmt(L, "%sthe table has no rules, so no lead matches", where));
+    }
     for (i = 0; i < t->nwords; i++)
         L->stack[0][i] = ~(uint64_t)0;
     if (t->nrules & 63)

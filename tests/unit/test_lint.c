@@ -409,6 +409,8 @@ static void test_no_match_witness(void **state)
         "#! hit_policy: rule order\nrule,tags:set,flag:bool,out:o\na,crm,-,x\nb,-,true,y\nc,null,-,z\n",
         "#! hit_policy: unique\nrule,n:number,out:o\na,< 0,x\nb,> 0,y\nc,null,z\n",
         "rule,country:ci,postal,out:o\na,\"de, at\",-,x\nb,-,94*,y\nc,not(fr),not(1*),z\n",
+        /* no rules at all: every lead, the empty witness too */
+        "rule,region,n:number,out:o\n",
     };
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         leadroute_table *t = parse_ok(tables[i]);
