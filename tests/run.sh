@@ -189,10 +189,12 @@ if [ "$run_asan" -eq 1 ]; then
         step meson compile -C build-asan; then
         # The Python suite loads the library into an uninstrumented
         # interpreter, which AddressSanitizer refuses; it ran in phase 1.
+        # halt_on_error: an undefined-behaviour report fails its test.
+        # print_suppressions=0: a suppressed leak must not add lines to the
+        # stderr that the command-line tests check. (No comment may sit
+        # inside the continued command below: it would end it there.)
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ASAN_OPTIONS=detect_leaks=1 \
-        # print_suppressions=0: a suppressed leak must not add lines to the
-        # stderr that the command-line tests check
         LSAN_OPTIONS="suppressions=$repo_root/tests/lsan-suppressions.txt:print_suppressions=0" \
             run_meson_test build-asan -C build-asan --print-errorlogs --timeout-multiplier 3 --no-suite python
     fi
