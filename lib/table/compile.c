@@ -40,6 +40,7 @@ typedef struct lr__compiler {
  * that (tens of thousands of keys), a column keeps sparse what is mostly
  * empty. */
 uint64_t lr__dense_column_bytes = (uint64_t)4 << 20;
+uint32_t lr__plain_scan_words = 32;
 #define LR_DENSE_BIG_FACTOR 8u
 
 static void lr__column_density(lr__compiler *cc, uint64_t noutcomes)
@@ -832,9 +833,10 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
     }
     if ((rc = lr__policy_check(t, b)) != 0)
         goto fail;
-    t->scan = lr__scan_pick();
     t->nwords = lr__words_for(t->nrules ? t->nrules : 1);
     t->nsum = lr__words_for(t->nwords);
+    t->scan = lr__scan_pick(t->nwords > lr__plain_scan_words);
+    t->scan_plain = lr__scan_pick(0);
     cc.tmp = lr__calloc(cc.a, t->nwords, sizeof *cc.tmp);
     t->index = lr__arena_zalloc(&t->arena, sizeof *t->index * (t->ninputs + 1));
     t->zeros = lr__arena_zalloc(&t->arena, sizeof *t->zeros * (lr__padded_words(t->nwords) + t->nsum +

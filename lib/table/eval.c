@@ -234,7 +234,10 @@ typedef uint64_t lr__v4 __attribute__((vector_size(32)));
 #define LR_SCAN_TOP_MIN 8u
 
 /* Scan block `s` (64 words) for hits, appending them at r->hits[*count];
- * returns 1 when FIRST has its hit. Dense columns and xsets are ANDed
+ * returns 1 when FIRST has its hit. `skipping` 0 visits every group of
+ * the block, summaries unread: the plain per-column AND, which small
+ * tables scan with (lr__plain_scan_words) and the benchmark measures the
+ * skipping against. Dense columns and xsets are ANDed
  * over a group of LR_SCAN_GROUP words without a branch per column: a test
  * that kills half the groups costs more in mispredicted branches than the
  * loads it saves. No software prefetch: every column's group is loaded
@@ -242,7 +245,7 @@ typedef uint64_t lr__v4 __attribute__((vector_size(32)));
  * at 100,000 rules). */
 static inline __attribute__((always_inline)) int lr__scan_block(const leadroute_table *t, leadroute_result *r,
                                                                 const lr__plan *plan, uint32_t s, uint32_t *count,
-                                                                int first_only)
+                                                                int first_only, int skipping)
 {
     const uint64_t **dw = r->dense_words, **ds = r->dense_sums;
     const lr__xset *xs = r->xsets;
@@ -252,11 +255,11 @@ static inline __attribute__((always_inline)) int lr__scan_block(const leadroute_
 
     if (s + 1 == t->nsum && (t->nwords & 63))
         m = ((uint64_t)1 << (t->nwords & 63)) - 1;
-    for (i = 0; i < nd; i++)
+    for (i = 0; i < nd && skipping; i++)
         m &= ds[i][s];
-    for (i = 0; i < ns; i++)
+    for (i = 0; i < ns && skipping; i++)
         m &= lr__xset_summary(&xs[i], s);
-    for (i = 0; i < nx && m; i++)
+    for (i = 0; i < nx && m && skipping; i++)
         m &= lr__view_summary(xv[i], s);
     while (m) {
         /* the group of LR_SCAN_GROUP words holding the next candidate; its
@@ -305,14 +308,22 @@ static inline __attribute__((always_inline)) int lr__scan_block(const leadroute_
 
 /* The blocks of 64 words where every dense column has a bit, in order: the
  * top words (a bit per summary word) skip the others without reading their
- * summaries. */
+ * summaries. `skipping` 0: every block, every group (lr__scan_block). */
 static inline __attribute__((always_inline)) void lr__scan_kernel(const leadroute_table *t, leadroute_result *r,
-                                                                  const lr__plan *plan, int first_only)
+                                                                  const lr__plan *plan, int first_only,
+                                                                  int skipping)
 {
     const uint64_t **ds = r->dense_sums;
     uint32_t i, count = 0, nd = plan->nd, ns = plan->ns, ntop = lr__top_words(t->nsum), top;
     uint64_t lasttop = (t->nsum & 63) ? (((uint64_t)1 << (t->nsum & 63)) - 1) : ~(uint64_t)0;
 
+    if (!skipping) {
+        for (top = 0; top < t->nsum; top++)
+            if (lr__scan_block(t, r, plan, top, &count, first_only, 0))
+                break;
+        r->count = count;
+        return;
+    }
     for (top = 0; top < ntop; top++) {
         uint64_t mt = top + 1 == ntop ? lasttop : ~(uint64_t)0;
         /* a few blocks are cheaper to look at than to skip */
@@ -323,7 +334,7 @@ static inline __attribute__((always_inline)) void lr__scan_kernel(const leadrout
                 mt &= lr__xset_summary(&r->xsets[i], t->nsum + top);
         }
         for (; mt; mt &= mt - 1)
-            if (lr__scan_block(t, r, plan, top * 64 + lr__ctz64(mt), &count, first_only))
+            if (lr__scan_block(t, r, plan, top * 64 + lr__ctz64(mt), &count, first_only, 1))
                 goto done;
     }
 done:
@@ -332,7 +343,13 @@ done:
 
 static void lr__scan_portable(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only)
 {
-    lr__scan_kernel(t, r, plan, first_only);
+    lr__scan_kernel(t, r, plan, first_only, 1);
+}
+
+static void lr__scan_plain_portable(const leadroute_table *t, leadroute_result *r, const lr__plan *plan,
+                                    int first_only)
+{
+    lr__scan_kernel(t, r, plan, first_only, 0);
 }
 
 #if LR_SCAN_AVX2
@@ -341,20 +358,26 @@ static void lr__scan_portable(const leadroute_table *t, leadroute_result *r, con
 __attribute__((target("avx2"))) static void lr__scan_avx2(const leadroute_table *t, leadroute_result *r,
                                                           const lr__plan *plan, int first_only)
 {
-    lr__scan_kernel(t, r, plan, first_only);
+    lr__scan_kernel(t, r, plan, first_only, 1);
+}
+
+__attribute__((target("avx2"))) static void lr__scan_plain_avx2(const leadroute_table *t, leadroute_result *r,
+                                                                const lr__plan *plan, int first_only)
+{
+    lr__scan_kernel(t, r, plan, first_only, 0);
 }
 #endif
 
 int lr__scan_portable_only;
 
-lr__scan_fn lr__scan_pick(void)
+lr__scan_fn lr__scan_pick(int skipping)
 {
 #if LR_SCAN_AVX2
     __builtin_cpu_init();
     if (!lr__scan_portable_only && __builtin_cpu_supports("avx2"))
-        return lr__scan_avx2;
+        return skipping ? lr__scan_avx2 : lr__scan_plain_avx2;
 #endif
-    return lr__scan_portable;
+    return skipping ? lr__scan_portable : lr__scan_plain_portable;
 }
 
 int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
@@ -690,14 +713,16 @@ __attribute__((noinline, cold)) static int lr__general_column(const leadroute_ta
     return LEADROUTE_OK;
 }
 
+enum { LR_EVAL_FULL, LR_EVAL_PLAN_ONLY, LR_EVAL_PLAIN };
+
 /* The common shapes are read inline, without the general checks' detours:
  * a field at its column's position under the table's own name pointer,
  * holding a short ASCII string, a finite number, null, or a set, of the
  * column's type. Invariants live in locals: the stores into the result
  * could alias the table and the lead as far as the compiler knows.
- * `scan` 0: the lead is only read and the columns planned (for the
- * benchmark). */
-static int lr__eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r, int scan)
+ * `mode` LR_EVAL_PLAN_ONLY stops after planning and LR_EVAL_PLAIN scans
+ * without skipping: the benchmark's two measures of what the rest costs. */
+static int lr__eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r, int mode)
 {
     lr__plan plan = { 0, 0, 0, 0 };
     const leadroute_field *fields;
@@ -764,21 +789,26 @@ static int lr__eval(const leadroute_table *t, const leadroute_lead *lead, leadro
         nd = plan.nd;
     }
     plan.nd = nd;
-    if (!scan)
+    if (mode == LR_EVAL_PLAN_ONLY)
         return LEADROUTE_OK;
     if (!plan.dead && nrules)
-        t->scan(t, r, &plan, t->hit_policy == LEADROUTE_HIT_FIRST);
+        (mode == LR_EVAL_PLAIN ? t->scan_plain : t->scan)(t, r, &plan, t->hit_policy == LEADROUTE_HIT_FIRST);
     return lr__apply_policy(t, r);
 }
 
 int leadroute_table_eval(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
 {
-    return lr__eval(t, lead, r, 1);
+    return lr__eval(t, lead, r, LR_EVAL_FULL);
 }
 
 int lr__table_eval_plan_only(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
 {
-    return lr__eval(t, lead, r, 0);
+    return lr__eval(t, lead, r, LR_EVAL_PLAN_ONLY);
+}
+
+int lr__table_eval_plain(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r)
+{
+    return lr__eval(t, lead, r, LR_EVAL_PLAIN);
 }
 
 /* ---- hit policies ------------------------------------------------------ */

@@ -178,6 +178,8 @@ struct leadroute_table {
     lr__index *index;         /* per input column */
     /* the scan for this CPU (lr__scan_pick) */
     void (*scan)(const leadroute_table *t, leadroute_result *r, const struct lr__plan *plan, int first_only);
+    /* the same without skipping (lr__table_eval_plain) */
+    void (*scan_plain)(const leadroute_table *t, leadroute_result *r, const struct lr__plan *plan, int first_only);
     const uint64_t *zeros;    /* padded nwords, or nsum summary and top words, of zero: the
                                  scan's stand-in for absent set parts */
     uint32_t nset_columns;
@@ -263,8 +265,9 @@ typedef struct lr__plan {
 /* The scan of one evaluation, compiled for the machine's vector width. */
 typedef void (*lr__scan_fn)(const leadroute_table *t, leadroute_result *r, const lr__plan *plan, int first_only);
 
-/* The best scan this CPU runs (tables keep it in `scan`). */
-lr__scan_fn lr__scan_pick(void);
+/* The best scan this CPU runs (tables keep it in `scan`), or with
+ * `skipping` 0 the same kernel ANDing every word (in `scan_plain`). */
+lr__scan_fn lr__scan_pick(int skipping);
 
 /* Nonzero: lr__scan_pick gives the portable scan. Only tests set it, to
  * check that scan on CPUs that would take another. */
@@ -313,6 +316,12 @@ int lr__eval_begin(const leadroute_table *t, const leadroute_lead *lead, leadrou
  * the columns planned, nothing matched (the result holds no hits). For the
  * benchmark, which measures what reading a lead costs apart from the scan. */
 int lr__table_eval_plan_only(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r);
+
+/* An evaluation whose scan ANDs every word of every column in order, no
+ * block skipped: the plain per-column bitset AND, for the benchmark's
+ * comparison. Same reading, planning, hits and errors as
+ * leadroute_table_eval. */
+int lr__table_eval_plain(const leadroute_table *t, const leadroute_lead *lead, leadroute_result *r);
 
 /* ---- builder ----------------------------------------------------------------- */
 
@@ -488,6 +497,12 @@ static inline int lr__keymap_get(const lr__keymap *m, const char *s, size_t len,
  * bigger ones while they add up to 8 times that. Only tests change it, to
  * drive the sparse representation on small tables. */
 extern uint64_t lr__dense_column_bytes;
+
+/* Tables of at most this many bitset words (32: 2,048 rules) scan every
+ * word, without the skipping, which costs more than it saves on them
+ * (bench_table: 5 % at 100 and 1,000 rules). Only tests change it, to run
+ * the skipping scan on small tables. */
+extern uint32_t lr__plain_scan_words;
 
 /* Compile and lint: build the table from the builder. */
 int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);

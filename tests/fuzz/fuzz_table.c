@@ -2,7 +2,7 @@
  * fuzz_table: any bytes as a decision table.
  *
  * The first byte picks options (lint or not, dense or sparse compiled
- * columns); the rest is the table text. The text is parsed with and without
+ * columns, scan with or without skipping); the rest is the table text. The text is parsed with and without
  * lint: both must agree. When it compiles, every getter is read, and leads
  * made of the table's own words and numbers (and their neighbours) are
  * evaluated by the compiled index and by the reference evaluator, which
@@ -13,8 +13,10 @@
 #include <math.h>
 
 #include "fuzz_common.h"
-/* compile.c: the size under which compiled columns stay dense (internal) */
+/* compile.c: the size under which compiled columns stay dense, and the one
+ * under which tables scan without skipping (internal) */
 extern uint64_t lr__dense_column_bytes;
+extern uint32_t lr__plain_scan_words;
 
 #define TOKENS_MAX 48
 #define TOKEN_LEN 40
@@ -217,8 +219,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     plain.flags = LEADROUTE_TABLE_NO_LINT;
     leadroute_table *table = NULL, *table_lint = NULL;
 
-    /* half the inputs compile to sparse columns, as big tables do */
+    /* half the inputs compile to sparse columns, as big tables do, and half
+     * to the skipping scan of tables over 2,048 rules */
+    uint32_t plain_words = lr__plain_scan_words;
     lr__dense_column_bytes = mode & 1 ? 0 : (uint64_t)4 << 20;
+    if (mode & 4)
+        lr__plain_scan_words = 0;
     int rc = leadroute_table_parse(&table, text, length, "fuzz.csv", &plain);
     FUZZ_CHECK((rc == LEADROUTE_OK) == (table != NULL), "parse returned %d with table %p", rc, (void *)table);
     if (rc != LEADROUTE_OK)
@@ -234,6 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     lr__dense_column_bytes = (uint64_t)4 << 20;
+    lr__plain_scan_words = plain_words;
     if (!table) {
         leadroute_table_unref(table_lint);
         return 0;
