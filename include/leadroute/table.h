@@ -143,6 +143,9 @@ LEADROUTE_API void leadroute_table_builder_free(leadroute_table_builder *builder
 /**
  * Set a table property, exactly like a `#! key: value` directive line:
  * `hit_policy`, `aggregation`, `name`, `version`, `priority` ("out = a, b, c").
+ * Unlike a directive in a file, which may appear once, setting a property
+ * again replaces its value; a second priority list for one output is still
+ * an error.
  * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown key), LEADROUTE_EPARSE (bad value).
  *         On error the builder is unchanged.
  */

@@ -132,6 +132,19 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
     lr__normalise_word(key, key_len, k, sizeof k);
     snprintf(shown, sizeof shown, "%.*s", (int)(value_len > 60 ? 60 : value_len), value);
 
+    /* In a file, a directive given twice is a mistake (which one was
+     * meant?); through the builder API a later call replaces the value. */
+    if (line) {
+        uint32_t first = strcmp(k, "hit policy") == 0    ? (b->hit_policy_set ? b->policy_line : 0)
+                         : strcmp(k, "aggregation") == 0 ? (b->aggregation_set ? b->aggregation_line : 0)
+                         : strcmp(k, "name") == 0        ? b->name_line
+                         : strcmp(k, "version") == 0     ? b->version_line
+                                                         : 0;
+        if (first)
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+                                    "a second '%.*s' directive: the first is on line %u",
+                                    (int)(key_len > 40 ? 40 : key_len), key, first);
+    }
     if (strcmp(k, "hit policy") == 0) {
         static const struct { const char *name; uint32_t policy, agg; } names[] = {
             { "first", LEADROUTE_HIT_FIRST, 0 },      { "f", LEADROUTE_HIT_FIRST, 0 },
@@ -194,10 +207,13 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         copy = lr__arena_strndup(&b->arena, value, value_len);
         if (!copy)
             return lr__error_nomem();
-        if (k[0] == 'n')
+        if (k[0] == 'n') {
             b->name = copy;
-        else
+            b->name_line = line;
+        } else {
             b->version = copy;
+            b->version_line = line;
+        }
         return LEADROUTE_OK;
     }
     if (strcmp(k, "priority") == 0) {

@@ -334,6 +334,7 @@ struct leadroute_table_builder {
     uint32_t hit_policy, aggregation;
     int hit_policy_set, aggregation_set;
     uint32_t policy_line, aggregation_line; /* directive lines, for messages */
+    uint32_t name_line, version_line;
     lr__column *inputs, *outputs;
     uint32_t ninputs, noutputs, cap_inputs, cap_outputs;
     /* priority directives, resolved at build time */

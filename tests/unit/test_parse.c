@@ -706,6 +706,23 @@ static void test_error_policies(void **state)
     /* A priority list for an output that does not exist. */
     rc = parse_rc("#! hit_policy: priority\n#! priority: nope = a, b\nrule,x,out:o\nr1,a,b\n");
     assert_true(rc < 0);
+
+    /* A directive given twice: which one was meant? */
+    rc = parse_rc("#! hit_policy: first\n#! name: t\n#! hit_policy: unique\nrule,x,out:o\nr1,a,b\n");
+    expect_at(rc, LEADROUTE_EPARSE, 3, 1, 1);
+    expect_message_has("a second 'hit_policy' directive: the first is on line 1");
+    rc = parse_rc("#! hit_policy: collect\n#! aggregation: count\n#! aggregation: sum\nrule,x,out:o:number\nr1,a,1\n");
+    expect_at(rc, LEADROUTE_EPARSE, 3, 1, 1);
+    expect_message_has("line 2");
+    rc = parse_rc("#! name: a\n#! version: 1\n#! name: b\nrule,x,out:o\nr1,a,b\n");
+    expect_at(rc, LEADROUTE_EPARSE, 3, 1, 1);
+    expect_message_has("a second 'name' directive: the first is on line 1");
+    rc = parse_rc("#! version: 1\n#! version: 2\nrule,x,out:o\nr1,a,b\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 1, 1);
+    /* C+ names an aggregation, which an aggregation directive may still set */
+    t = parse_ok("#! hit_policy: C+\n#! aggregation: max\nrule,x,out:o:number\nr1,a,1\n");
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_MAX);
+    leadroute_table_unref(t);
 }
 
 static void test_multiline_cell_lines(void **state)
