@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/bitset.h"
@@ -101,6 +102,23 @@ static void lr__where(const leadroute_table *t, uint32_t rule, char *buf, size_t
 
 /* ---- classes and their representatives ------------------------------------ */
 
+/* The shortest decimal text that reads back as exactly x; whole numbers
+ * without an exponent. */
+static void lr__shortest_number(double x, char *buf, size_t cap)
+{
+    int precision;
+    if (x == floor(x) && fabs(x) < 1e15) {
+        snprintf(buf, cap, "%.0f", x);
+        return;
+    }
+    for (precision = 1; precision < 17; precision++) {
+        snprintf(buf, cap, "%.*g", precision, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+    snprintf(buf, cap, "%.17g", x);
+}
+
 static uint64_t *lr__materialise(lr__linter *L, const lr__index *ix, const lr__outcome *o)
 {
     leadroute_table *t = L->t;
@@ -184,18 +202,26 @@ static int lr__classes(lr__linter *L, uint32_t c)
             double x;
             char buf[64];
             const char *v;
+            /* a witness reads best with a round number: the nearest whole
+             * number past a bound, else the midpoint, else the next double */
             if (np == 0) {
                 x = 0;
             } else if (i == 0) {
-                x = nextafter(ix->points[0], -DBL_MAX);
+                x = floor(ix->points[0]) - 1;
+                if (!(x < ix->points[0]))
+                    x = nextafter(ix->points[0], -DBL_MAX);
             } else if (i == 2 * np) {
-                x = nextafter(ix->points[np - 1], DBL_MAX);
+                x = ceil(ix->points[np - 1]) + 1;
+                if (!(x > ix->points[np - 1]))
+                    x = nextafter(ix->points[np - 1], DBL_MAX);
             } else if (i & 1) {
                 x = ix->points[i / 2];
             } else {
                 /* strictly between two neighbouring bounds, even when they are adjacent doubles */
                 double lo = ix->points[i / 2 - 1], hi = ix->points[i / 2];
-                x = lo / 2 + hi / 2;
+                x = floor(lo) + 1;
+                if (!(x > lo && x < hi))
+                    x = lo / 2 + hi / 2;
                 if (!(x > lo && x < hi))
                     x = nextafter(lo, hi);
             }
@@ -203,7 +229,7 @@ static int lr__classes(lr__linter *L, uint32_t c)
                 col->incomplete = 1;
                 continue;
             }
-            snprintf(buf, sizeof buf, "%.17g", x);
+            lr__shortest_number(x, buf, sizeof buf);
             v = lr__arena_strndup(&L->scratch, buf, strlen(buf));
             if (!v)
                 return lr__error_nomem();
@@ -300,6 +326,12 @@ static const char *lr__witness(lr__linter *L, const uint32_t *choice, const uint
     return lr__arena_strndup(&t->arena, buf, strlen(buf));
 }
 
+/* A witness as a message shows it: the empty one in words. */
+static const char *lr__shown(const char *witness)
+{
+    return witness[0] ? witness : "a lead with every field missing";
+}
+
 static int lr__any_bits(const uint64_t *x, uint32_t nwords)
 {
     uint32_t i;
@@ -370,7 +402,7 @@ static int lr__lint_nomatch(lr__linter *L)
             return lr__error_nomem();
         return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH, UINT32_MAX, UINT32_MAX, w,
                             lr__fmt(L, "%sno rule matches some leads (the table has no catch-all rule); "
-                                    "for example: %s", where, w));
+                                    "for example: %s", where, lr__shown(w)));
     }
     return LEADROUTE_OK;
 }
@@ -586,7 +618,7 @@ static int lr__lint_overlap(lr__linter *L)
                 if ((rc = lr__add_diag(L, LEADROUTE_DIAG_OVERLAP, j, other, w,
                                        lr__fmt(L, "%srules '%s' and '%s' both match some leads, which hit policy "
                                                "unique forbids; for example: %s", where, t->rules[other].id,
-                                               t->rules[j].id, w))) != 0)
+                                               t->rules[j].id, lr__shown(w)))) != 0)
                     return rc;
                 if (L->ndiags >= LR_LINT_MAX_DIAGS)
                     return LEADROUTE_OK;

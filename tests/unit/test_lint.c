@@ -430,6 +430,39 @@ static void test_no_match_witness(void **state)
     }
 }
 
+static void test_witness_numbers_read_well(void **state)
+{
+    (void)state;
+    /* below the lowest bound: a whole number, not the double just below 80 */
+    leadroute_table *t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,< 80,x\nb,<= 90,y\n");
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=79");
+    leadroute_table_unref(t);
+    /* between two bounds: the next whole number; above the highest: one more */
+    t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,(85..90),x\nb,> 85,y\n");
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=86");
+    leadroute_table_unref(t);
+    t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,> 90.5,x\nb,>= 0,y\n");
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=92");
+    leadroute_table_unref(t);
+    /* no whole number fits: the midpoint, in as few digits as read back exactly */
+    t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,(0.3..0.4),x\nb,> 0.3,y\n");
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=0.35");
+    leadroute_table_unref(t);
+    /* the empty witness (only a missing score goes unmatched) is spelled
+     * out in the message */
+    t = parse_ok("rule,score:number,out:o\na,< 80,x\nb,>= 80,y\n");
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+    assert_string_equal(d.witness, "");
+    if (!strstr(d.message, "for example: a lead with every field missing"))
+        fail_msg("message '%s' leaves the empty witness blank", d.message);
+    leadroute_table_unref(t);
+    t = parse_ok("rule,score:number,out:o\n");
+    d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+    assert_string_equal(d.witness, "");
+    assert_non_null(strstr(d.message, "no rules"));
+    leadroute_table_unref(t);
+}
+
 static void test_catch_all_means_no_no_match(void **state)
 {
     (void)state;
@@ -560,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_unique_overlap),
         cmocka_unit_test(test_unique_no_overlap),
         cmocka_unit_test(test_no_match_witness),
+        cmocka_unit_test(test_witness_numbers_read_well),
         cmocka_unit_test(test_catch_all_means_no_no_match),
         cmocka_unit_test(test_unlisted_priority),
         cmocka_unit_test(test_no_lint_flag),
