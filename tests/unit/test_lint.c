@@ -430,27 +430,30 @@ static void test_no_match_witness(void **state)
     }
 }
 
+/* The witness of the one overlap a two-rule UNIQUE table over `score` has. */
+static void expect_overlap_witness(const char *cells_a, const char *cells_b, const char *want)
+{
+    char text[256];
+    snprintf(text, sizeof text, "#! hit_policy: unique\nrule,score:number,out:o\na,%s,x\nb,%s,y\n", cells_a,
+             cells_b);
+    leadroute_table *t = parse_ok(text);
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, want);
+    leadroute_table_unref(t);
+}
+
 static void test_witness_numbers_read_well(void **state)
 {
     (void)state;
     /* below the lowest bound: a whole number, not the double just below 80 */
-    leadroute_table *t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,< 80,x\nb,<= 90,y\n");
-    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=79");
-    leadroute_table_unref(t);
+    expect_overlap_witness("< 80", "<= 90", "score=79");
     /* between two bounds: the next whole number; above the highest: one more */
-    t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,(85..90),x\nb,> 85,y\n");
-    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=86");
-    leadroute_table_unref(t);
-    t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,> 90.5,x\nb,>= 0,y\n");
-    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=92");
-    leadroute_table_unref(t);
+    expect_overlap_witness("(85..90)", "> 85", "score=86");
+    expect_overlap_witness("> 90.5", ">= 0", "score=92");
     /* no whole number fits: the midpoint, in as few digits as read back exactly */
-    t = parse_ok("#! hit_policy: unique\nrule,score:number,out:o\na,(0.3..0.4),x\nb,> 0.3,y\n");
-    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "score=0.35");
-    leadroute_table_unref(t);
+    expect_overlap_witness("(0.3..0.4)", "> 0.3", "score=0.35");
     /* the empty witness (only a missing score goes unmatched) is spelled
      * out in the message */
-    t = parse_ok("rule,score:number,out:o\na,< 80,x\nb,>= 80,y\n");
+    leadroute_table *t = parse_ok("rule,score:number,out:o\na,< 80,x\nb,>= 80,y\n");
     leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
     assert_string_equal(d.witness, "");
     if (!strstr(d.message, "for example: a lead with every field missing"))
