@@ -40,8 +40,10 @@ typedef struct lr__compiler {
  * that (tens of thousands of keys), a column keeps sparse what is mostly
  * empty. */
 uint64_t lr__dense_column_bytes = (uint64_t)4 << 20;
-uint32_t lr__plain_scan_words = 32;
 #define LR_DENSE_BIG_FACTOR 8u
+
+/* Tables of at most this many words scan without skipping (internal.h). */
+uint32_t lr__plain_scan_words = 32;
 
 static void lr__column_density(lr__compiler *cc, uint64_t noutcomes)
 {
