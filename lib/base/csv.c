@@ -8,6 +8,7 @@
  * record: nothing after it can be trusted. */
 #include "base/csv.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -90,7 +91,7 @@ static int buf_put(lr__csv *csv, const char *s, size_t n)
 typedef struct deferred {
     int code;
     uint32_t line, col;
-    const char *what;
+    char what[160];
 } deferred;
 
 static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char *what)
@@ -99,7 +100,25 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
         d->code = code;
         d->line = line;
         d->col = col;
-        d->what = what;
+        snprintf(d->what, sizeof d->what, "%s", what);
+    }
+}
+
+#define LR_LONE_CR "a carriage return without a line feed: lines end with LF or CRLF (a file saved with old Mac line ends?)"
+
+/* Line and column in the file of byte `off` of a field's unescaped text:
+ * a quoted field starts after its quote, each '"' in it was written "". */
+static void field_pos(const char *text, size_t off, int quoted, uint32_t *line, uint32_t *col)
+{
+    size_t k;
+    *col += quoted ? 1u : 0u;
+    for (k = 0; k < off; k++) {
+        if (text[k] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            *col += quoted && text[k] == '"' ? 2u : 1u;
+        }
     }
 }
 
@@ -112,12 +131,22 @@ static void lr__csv_next_line(lr__csv *csv)
 
 static int add_field(lr__csv *csv, size_t start, uint32_t line, uint32_t col, int quoted, deferred *d)
 {
-    size_t n = csv->buf_len - start;
+    size_t n = csv->buf_len - start, bad;
     if (d->code == 0) {
-        if (n > LEADROUTE_MAX_STRING)
+        if (n > LEADROUTE_MAX_STRING) {
             defer(d, LEADROUTE_ELIMIT, line, col, "field longer than the limit");
-        else if (n && !lr__utf8_valid(csv->buf + start, n))
-            defer(d, LEADROUTE_EPARSE, line, col, "invalid UTF-8 in field");
+        } else if (n && (bad = lr__utf8_invalid_at(csv->buf + start, n)) < n) {
+            const char *text = csv->buf + start;
+            size_t from = bad > 40 ? bad - 40 : 0;
+            char what[160];
+            while (from > 0 && ((unsigned char)text[from] & 0xC0) == 0x80)
+                from++;
+            snprintf(what, sizeof what, "invalid UTF-8: byte 0x%02X after '%s%.*s' starts no character "
+                     "(save the file as UTF-8)", (unsigned char)text[bad], from ? "..." : "",
+                     (int)(bad - from), text + from);
+            field_pos(text, bad, quoted, &line, &col);
+            defer(d, LEADROUTE_EPARSE, line, col, what);
+        }
     }
     int rc = lr__vec_reserve(csv->alloc, (void **)&csv->fields, &csv->fields_cap, (size_t)csv->nfields + 1,
                              sizeof *csv->fields);
@@ -144,9 +173,11 @@ static int read_comment(lr__csv *csv, deferred *d)
     size_t start = csv->pos, eol = start;
     while (eol < csv->len && p[eol] != '\n')
         eol++;
-    const char *nul = memchr(p + start, '\0', eol - start);
+    const char *nul = memchr(p + start, '\0', eol - start), *cr = memchr(p + start, '\r', eol - start);
     if (nul)
         defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, (size_t)(nul - p)), "NUL byte");
+    if (cr && !is_eol(csv, (size_t)(cr - p)))
+        defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, (size_t)(cr - p)), LR_LONE_CR);
     size_t end = eol;
     while (end > start && (p[end - 1] == ',' || p[end - 1] == ' ' || p[end - 1] == '\t' || p[end - 1] == '\r'))
         end--;
@@ -240,10 +271,15 @@ int lr__csv_next(lr__csv *csv, int comments)
     size_t record_start = csv->pos, record_line_start = csv->line_start;
     uint32_t record_line = csv->cur_line;
     csv->line = csv->cur_line;
-    deferred d = { 0, 0, 0, NULL };
+    deferred d = { 0, 0, 0, { 0 } };
     int rc;
 
-    if (comments && p[csv->pos] == '#') {
+    /* a comment may be indented */
+    size_t first = csv->pos;
+    while (comments && first < csv->len && (p[first] == ' ' || p[first] == '\t'))
+        first++;
+    if (comments && first < csv->len && p[first] == '#') {
+        csv->pos = first;
         rc = read_comment(csv, &d);
         if (rc < 0)
             return rc;
@@ -275,6 +311,8 @@ int lr__csv_next(lr__csv *csv, int comments)
                 while (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
                     if (p[i] == '\0')
                         defer(&d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), "NUL byte");
+                    else if (p[i] == '\r')
+                        defer(&d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), LR_LONE_CR);
                     i++;
                 }
                 rc = buf_put(csv, p + csv->pos, i - csv->pos);
@@ -318,16 +356,20 @@ int lr__csv_next(lr__csv *csv, int comments)
     return 1;
 }
 
+int lr__csv_blank_field(const lr__csv_field *f)
+{
+    const char *s = f->text;
+    size_t n = f->len;
+    lr__trim(&s, &n);
+    return n == 0;
+}
+
 int lr__csv_blank_record(const lr__csv *csv)
 {
     uint32_t i;
-    for (i = 0; i < csv->nfields; i++) {
-        const char *s = csv->fields[i].text;
-        size_t n = csv->fields[i].len;
-        lr__trim(&s, &n);
-        if (n)
+    for (i = 0; i < csv->nfields; i++)
+        if (!lr__csv_blank_field(&csv->fields[i]))
             return 0;
-    }
     return 1;
 }
 
@@ -337,7 +379,7 @@ int lr__csv_quoted_comment(const lr__csv *csv)
     if (csv->nfields == 0 || csv->fields[0].len == 0 || csv->fields[0].text[0] != '#')
         return 0;
     for (i = 1; i < csv->nfields; i++)
-        if (csv->fields[i].len)
+        if (!lr__csv_blank_field(&csv->fields[i]))
             return 0;
     return 1;
 }

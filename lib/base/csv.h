@@ -50,11 +50,14 @@ int lr__csv_next(lr__csv *csv, int comments);
 
 void lr__csv_free(lr__csv *csv);
 
+/* 1 if the field is empty or white space only. */
+int lr__csv_blank_field(const lr__csv_field *f);
+
 /* 1 if every cell of the current record is blank (spaces only). */
 int lr__csv_blank_record(const lr__csv *csv);
 
 /* 1 if the current record is a comment or directive that a spreadsheet
- * wrote as one quoted cell ("#...", then only empty cells). */
+ * wrote as one quoted cell ("#...", then only blank cells). */
 int lr__csv_quoted_comment(const lr__csv *csv);
 
 #endif

@@ -12,38 +12,39 @@
 
 int lr__utf8_valid(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    return lr__utf8_invalid_at(s, len) == len;
+}
+
+size_t lr__utf8_invalid_at(const char *s, size_t len)
+{
+    const unsigned char *start = (const unsigned char *)s, *p = start, *end = start + len;
     while (p < end) {
         unsigned c = *p;
+        size_t need;
         if (c < 0x80) {
             p++;
             continue;
         }
-        if (c >= 0xC2 && c <= 0xDF) {
-            if (end - p < 2 || (p[1] & 0xC0) != 0x80)
-                return 0;
-            p += 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-                return 0;
-            if (c == 0xE0 && p[1] < 0xA0)
-                return 0;  /* overlong */
-            if (c == 0xED && p[1] >= 0xA0)
-                return 0;  /* surrogate */
-            p += 3;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-                return 0;
-            if (c == 0xF0 && p[1] < 0x90)
-                return 0;  /* overlong */
-            if (c == 0xF4 && p[1] >= 0x90)
-                return 0;  /* above U+10FFFF */
-            p += 4;
-        } else {
-            return 0;
-        }
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 2;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 3;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 4;
+        else
+            break;
+        if ((size_t)(end - p) < need || (p[1] & 0xC0) != 0x80 || (need > 2 && (p[2] & 0xC0) != 0x80) ||
+            (need > 3 && (p[3] & 0xC0) != 0x80))
+            break;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xF0 && p[1] < 0x90))
+            break; /* overlong */
+        if (c == 0xED && p[1] >= 0xA0)
+            break; /* surrogate */
+        if (c == 0xF4 && p[1] >= 0x90)
+            break; /* above U+10FFFF */
+        p += need;
     }
-    return 1;
+    return (size_t)(p - start);
 }
 
 int lr__text_measure(const char *s, size_t max, size_t *len)
@@ -164,9 +165,40 @@ int lr__parse_number(const char *s, size_t len, double *out)
         v = strtod(buf, NULL);
     }
     if (!isfinite(v))
-        return -1;
+        return -2;
     *out = v;
     return 0;
+}
+
+/* The longest start of s[0..n) within `max` bytes that ends on a character
+ * boundary. */
+static size_t lr__utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+void lr__value_show(const leadroute_value *v, char *buf, size_t cap)
+{
+    size_t n;
+    switch (v->type) {
+    case LEADROUTE_VALUE_STRING:
+        n = strlen(v->string);
+        snprintf(buf, cap, "'%.*s%s'", (int)lr__utf8_cut(v->string, n, 40), v->string, n > 40 ? "..." : "");
+        return;
+    case LEADROUTE_VALUE_NUMBER:
+        lr__format_double(buf, cap, v->number);
+        return;
+    case LEADROUTE_VALUE_BOOL:
+        snprintf(buf, cap, "%s", v->boolean ? "true" : "false");
+        return;
+    default:
+        snprintf(buf, cap, "null");
+        return;
+    }
 }
 
 static int lr__is_space(char c)
@@ -199,6 +231,50 @@ void lr__trim(const char **s, size_t *len)
     *len = n;
 }
 
+/* The small letter of a capital in U+0080..U+07FF (Latin-1, Greek and
+ * Coptic, Cyrillic and its supplement), else the code point itself. Every
+ * result stays in that range, so folding keeps UTF-8 lengths. */
+static unsigned lr__fold_cp(unsigned cp)
+{
+    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+        return cp + 0x20;                       /* Latin-1 */
+    if (cp < 0x370)
+        return cp;
+    if (cp == 0x386)
+        return 0x3AC;                           /* Greek accented capitals */
+    if (cp >= 0x388 && cp <= 0x38A)
+        return cp + 0x25;
+    if (cp == 0x38C)
+        return 0x3CC;
+    if (cp == 0x38E || cp == 0x38F)
+        return cp + 0x3F;
+    if (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2)
+        return cp + 0x20;                       /* Alpha..Omega, Iota and Upsilon with dialytika */
+    if (cp == 0x3C2)
+        return 0x3C3;                           /* final sigma is sigma */
+    if (cp == 0x3CF)
+        return 0x3D7;
+    if (cp >= 0x3D8 && cp <= 0x3EF)
+        return cp | 1;                          /* archaic and Coptic pairs */
+    if (cp == 0x3F7 || cp == 0x3FA)
+        return cp + 1;
+    if (cp == 0x3F9)
+        return 0x3F2;
+    if (cp >= 0x3FD && cp <= 0x3FF)
+        return cp - 0x82;
+    if (cp >= 0x400 && cp <= 0x40F)
+        return cp + 0x50;                       /* Cyrillic Ie grave..Dzhe */
+    if (cp >= 0x410 && cp <= 0x42F)
+        return cp + 0x20;                       /* A..Ya */
+    if ((cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x52F))
+        return cp | 1;                          /* pairs, capital first */
+    if (cp == 0x4C0)
+        return 0x4CF;
+    if (cp >= 0x4C1 && cp <= 0x4CE && (cp & 1))
+        return cp + 1;
+    return cp;
+}
+
 void lr__fold(const char *s, size_t len, char *out)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -211,32 +287,10 @@ void lr__fold(const char *s, size_t len, char *out)
             i++;
             continue;
         }
-        if (i + 1 < len && (c == 0xC3 || c == 0xCE || c == 0xCF || c == 0xD0)) {
-            unsigned d = p[i + 1];
-            unsigned c2 = c, d2 = d;
-            if (c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97) {
-                d2 = d + 0x20;                         /* Latin-1 capitals */
-            } else if (c == 0xCE && (d == 0x86 || (d >= 0x88 && d <= 0x8A))) {
-                d2 = d == 0x86 ? 0xAC : d + 0x25;      /* Greek accented Alpha, Epsilon, Eta, Iota */
-            } else if (c == 0xCE && d == 0x8C) {
-                c2 = 0xCF, d2 = 0x8C;                  /* Greek accented Omicron */
-            } else if (c == 0xCE && (d == 0x8E || d == 0x8F)) {
-                c2 = 0xCF, d2 = d - 0x01;              /* Greek accented Upsilon, Omega */
-            } else if (c == 0xCE && d >= 0x91 && d <= 0x9F) {
-                d2 = d + 0x20;                         /* Greek Alpha..Omicron */
-            } else if (c == 0xCE && d >= 0xA0 && d <= 0xA9 && d != 0xA2) {
-                c2 = 0xCF, d2 = d - 0x20;              /* Greek Pi..Omega */
-            } else if (c == 0xCF && d == 0x82) {
-                d2 = 0x83;                             /* final sigma is sigma */
-            } else if (c == 0xD0 && d >= 0x90 && d <= 0x9F) {
-                d2 = d + 0x20;                         /* Cyrillic A..Pe */
-            } else if (c == 0xD0 && d >= 0xA0 && d <= 0xAF) {
-                c2 = 0xD1, d2 = d - 0x20;              /* Cyrillic Er..Ya */
-            } else if (c == 0xD0 && d >= 0x80 && d <= 0x8F) {
-                c2 = 0xD1, d2 = d + 0x10;              /* Cyrillic Ie grave..Dzhe */
-            }
-            o[i] = (unsigned char)c2;
-            o[i + 1] = (unsigned char)d2;
+        if (c >= 0xC2 && c <= 0xDF && i + 1 < len && (p[i + 1] & 0xC0) == 0x80) {
+            unsigned cp = lr__fold_cp(((c & 0x1F) << 6) | (p[i + 1] & 0x3F));
+            o[i] = (unsigned char)(0xC0 | (cp >> 6));
+            o[i + 1] = (unsigned char)(0x80 | (cp & 0x3F));
             i += 2;
             continue;
         }

@@ -8,13 +8,22 @@
 /* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF). */
 int lr__utf8_valid(const char *s, size_t len);
 
+/* Offset of the first byte that does not start a valid UTF-8 character
+ * (by the same rules), or `len` when all are valid. */
+size_t lr__utf8_invalid_at(const char *s, size_t len);
+
 /* Length and validity of a NUL-terminated string in one pass: 0 with *len
  * set, -1 when longer than `max` bytes, -2 when not valid UTF-8. */
 int lr__text_measure(const char *s, size_t max, size_t *len);
 
 /* Parse a decimal number: [+-]digits[.digits][(e|E)[+-]digits], the whole
- * text, locale-independent, finite. Returns 0 on success. */
+ * text, locale-independent, finite. Returns 0 on success, -1 for text
+ * outside that grammar, -2 for a number too large for a double (1e400). */
 int lr__parse_number(const char *s, size_t len, double *out);
+
+/* A value as messages show it: 'text' (cut at 40 bytes, on a character
+ * boundary), a number, true, false or null; NUL-terminated within `cap`. */
+void lr__value_show(const leadroute_value *v, char *buf, size_t cap);
 
 /* The shortest decimal text that reads back as `v`, in the C locale
  * whatever the host's locale ("0.5", never "0,5"); NUL-terminated within
@@ -28,7 +37,8 @@ int lr__equal_ci(const char *s, size_t len, const char *word);
 void lr__trim(const char **s, size_t *len);
 
 /* Case-fold `len` bytes of UTF-8 into `out` (room for `len` bytes: folding
- * never changes the length). ASCII, Latin-1, Greek and Cyrillic capitals. */
+ * never changes the length). ASCII, Latin-1, Greek and Coptic, and Cyrillic
+ * (with its supplement) capitals. */
 void lr__fold(const char *s, size_t len, char *out);
 
 /* Check a string of a lead: not NULL, at most LEADROUTE_MAX_STRING bytes,

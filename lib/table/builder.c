@@ -104,14 +104,21 @@ void leadroute_table_builder_free(leadroute_table_builder *b)
     lr__free(&a, b);
 }
 
-/* "rule order", "Rule_Order", "R" -> canonical lower-case words */
+static int lr__is_letter(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* "rule order", "Rule_Order", "rule-order", "R" -> canonical lower-case
+ * words; '_' and '-' part words only between letters ("c-" stays itself) */
 static void lr__normalise_word(const char *s, size_t n, char *out, size_t cap)
 {
     size_t i, o = 0;
     int space = 0;
     for (i = 0; i < n && o + 1 < cap; i++) {
         char ch = s[i];
-        if (ch == ' ' || ch == '_' || ch == '-' || ch == '\t') {
+        if (ch == ' ' || ch == '\t' ||
+            ((ch == '_' || ch == '-') && i > 0 && i + 1 < n && lr__is_letter(s[i - 1]) && lr__is_letter(s[i + 1]))) {
             space = o > 0;
             continue;
         }
@@ -124,11 +131,14 @@ static void lr__normalise_word(const char *s, size_t n, char *out, size_t cap)
 }
 
 int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
-                       size_t value_len, uint32_t line)
+                       size_t value_len, uint32_t line, uint32_t col)
 {
     char k[32], v[32], shown[80];
+    const char *raw = value;
     lr__trim(&key, &key_len);
     lr__trim(&value, &value_len);
+    /* messages about the value point at it */
+    col = line ? col + (uint32_t)(value - raw) : 0;
     lr__normalise_word(key, key_len, k, sizeof k);
     snprintf(shown, sizeof shown, "%.*s", (int)(value_len > 60 ? 60 : value_len), value);
 
@@ -144,6 +154,11 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
             return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
                                     "a second '%.*s' directive: the first is on line %u",
                                     (int)(key_len > 40 ? 40 : key_len), key, first);
+        /* C+, C#, C< and C> name an aggregation too */
+        if (strcmp(k, "aggregation") == 0 && b->policy_aggregates)
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+                                    "an 'aggregation' directive, but the hit policy on line %u already names "
+                                    "one (C+, C#, C< or C>): keep one of the two", b->policy_line);
     }
     if (strcmp(k, "hit policy") == 0) {
         static const struct { const char *name; uint32_t policy, agg; } names[] = {
@@ -161,6 +176,12 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         lr__normalise_word(value, value_len, v, sizeof v);
         for (i = 0; i < sizeof names / sizeof names[0]; i++) {
             if (strcmp(v, names[i].name) == 0) {
+                if (line && names[i].agg && b->aggregation_set)
+                    return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+                                            "hit policy '%s' names an aggregation, but the 'aggregation' "
+                                            "directive on line %u already names one: keep one of the two",
+                                            shown, b->aggregation_line);
+                b->policy_aggregates = names[i].agg != 0;
                 b->hit_policy = names[i].policy;
                 b->hit_policy_set = 1;
                 b->policy_line = line;
@@ -175,9 +196,9 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 return LEADROUTE_OK;
             }
         }
-        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
-                                   "unknown hit policy '%s': expected first, unique, any, priority, rule order, "
-                                   "output order or collect", shown);
+        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+                                "unknown hit policy '%s': expected first, unique, any, priority, rule order, "
+                                "output order or collect (or F, U, A, P, R, O, C, C+, C#, C<, C>)", shown);
     }
     if (strcmp(k, "aggregation") == 0) {
         static const struct { const char *name; uint32_t agg; } names[] = {
@@ -195,15 +216,14 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 return LEADROUTE_OK;
             }
         }
-        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
-                                "unknown aggregation '%s': expected none, sum, count, min or max",
-                                   shown);
+        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+                                "unknown aggregation '%s': expected none, sum, count, min or max", shown);
     }
     if (strcmp(k, "name") == 0 || strcmp(k, "version") == 0) {
         char *copy;
         if (value_len > LEADROUTE_MAX_STRING || !lr__utf8_valid(value, value_len))
-            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
-                                "%s must be at most 4096 bytes of UTF-8", k);
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+                                    "%s must be at most %d bytes of UTF-8", k, LEADROUTE_MAX_STRING);
         copy = lr__arena_strndup(&b->arena, value, value_len);
         if (!copy)
             return lr__error_nomem();
@@ -223,23 +243,29 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         uint32_t i;
         int rc;
         if (!eq)
-            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
-                                "priority needs 'output = value, value, ...', got '%s'", shown);
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+                                    "priority needs 'output = value, value, ...', got '%s'", shown);
         out = value;
         out_len = (size_t)(eq - value);
         lr__trim(&out, &out_len);
-        if (out_len > 4 && strncmp(out, "out:", 4) == 0)
+        if (out_len > 4 && lr__equal_ci(out, 4, "out:"))
             out += 4, out_len -= 4;
         for (i = 0; i < b->nprios; i++)
-            if (strlen(b->prios[i].output) == out_len && memcmp(b->prios[i].output, out, out_len) == 0)
-                return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
-                                "a second priority list for output '%s'", b->prios[i].output);
+            if (strlen(b->prios[i].output) == out_len && memcmp(b->prios[i].output, out, out_len) == 0) {
+                if (line && b->prios[i].line)
+                    return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+                                            "a second priority list for output '%s': the first is on line %u",
+                                            b->prios[i].output, b->prios[i].line);
+                return lr__error_set(LEADROUTE_EPARSE, "a second priority list for output '%s'",
+                                     b->prios[i].output);
+            }
         if ((rc = lr__vec_reserve(&b->alloc, (void **)&b->prios, &b->cap_prios, b->nprios + 1, sizeof *b->prios)) != 0)
             return rc;
         b->prios[b->nprios].output = lr__arena_strndup(&b->arena, out, out_len);
         b->prios[b->nprios].text = lr__arena_strndup(&b->arena, eq + 1, value_len - (size_t)(eq + 1 - value));
         b->prios[b->nprios].len = (uint32_t)(value_len - (size_t)(eq + 1 - value));
         b->prios[b->nprios].line = line;
+        b->prios[b->nprios].col = line ? col + (uint32_t)(eq + 1 - value) : 0;
         if (!b->prios[b->nprios].output || !b->prios[b->nprios].text)
             return lr__error_nomem();
         b->nprios++;
@@ -259,7 +285,7 @@ int leadroute_table_builder_set(leadroute_table_builder *b, const char *key, con
 {
     if (!b || !key || !value)
         return lr__error_set(LEADROUTE_EINVAL, "builder, key and value must not be NULL");
-    return lr__builder_set_at(b, key, strlen(key), value, strlen(value), 0);
+    return lr__builder_set_at(b, key, strlen(key), value, strlen(value), 0, 0);
 }
 
 int lr__builder_add_column(leadroute_table_builder *b, int output, const char *name, size_t len, uint32_t type,
@@ -276,7 +302,8 @@ int lr__builder_add_column(leadroute_table_builder *b, int output, const char *n
         return lr__error_set(LEADROUTE_ETABLE, "columns must all be added before the first rule");
     lr__trim(&name, &len);
     if (len == 0 || len > LEADROUTE_MAX_NAME)
-        return lr__error_set(LEADROUTE_EINVAL, "%s column name must be 1 to %d bytes", kind, LEADROUTE_MAX_NAME);
+        return lr__error_set(LEADROUTE_EINVAL, "%s column name '%.*s%s' must be 1 to %d bytes", kind,
+                             (int)(len > 60 ? 60 : len), name, len > 60 ? "..." : "", LEADROUTE_MAX_NAME);
     if (!lr__utf8_valid(name, len))
         return lr__error_set(LEADROUTE_EINVAL, "%s column name is not valid UTF-8", kind);
     if (type < LEADROUTE_TYPE_STRING || type > (output ? LEADROUTE_TYPE_BOOL : LEADROUTE_TYPE_SET))

@@ -1,4 +1,5 @@
 /* Cell parsing: DMN S-FEEL unary tests for input cells, literals for outputs. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ typedef struct lr__cursor {
     size_t len;
     size_t pos;
     size_t end;         /* parse stops here (inside not(...) it is the ')') */
+    int in_not;         /* inside not(...) */
 } lr__cursor;
 
 static const char *lr__type_name(uint32_t type)
@@ -30,12 +32,23 @@ static int lr__cell_error(const lr__cursor *c, size_t at, const char *expected)
 {
     const lr__cell_ctx *x = c->ctx;
     const lr__origin *o = x->origin;
-    int shown = (int)(c->len > 200 ? 200 : c->len), i;
-    char text[201];
+    /* a long cell shows the part around the error, cut on character
+     * boundaries: at most 80 bytes before it and 200 in all */
+    size_t from = at > 80 && c->len > 200 ? at - 80 : 0, to, i, n = 0;
+    char text[3 + 200 + 3 + 1];
+    while (from > 0 && ((unsigned char)c->text[from] & 0xC0) == 0x80)
+        from--;
+    to = c->len - from > 200 ? from + 200 : c->len;
+    while (to < c->len && to > from && ((unsigned char)c->text[to] & 0xC0) == 0x80)
+        to--;
+    if (from > 0)
+        memcpy(text, "...", 3), n = 3;
     /* one line per error: line breaks inside a quoted cell show as spaces */
-    for (i = 0; i < shown; i++)
-        text[i] = (c->text[i] == '\n' || c->text[i] == '\r' || c->text[i] == '\t') ? ' ' : c->text[i];
-    text[shown] = '\0';
+    for (i = from; i < to; i++)
+        text[n++] = (c->text[i] == '\n' || c->text[i] == '\r' || c->text[i] == '\t') ? ' ' : c->text[i];
+    if (to < c->len)
+        memcpy(text + n, "...", 3), n += 3;
+    text[n] = '\0';
     if (o && o->file) {
         uint32_t line = o->cell_lines ? o->cell_lines[x->cell] : o->line, col = 0;
         if (o->cell_cols) {
@@ -135,6 +148,8 @@ static int lr__read_number(lr__cursor *c, double *out, const char *after)
         i++;
     }
     if (i == start || lr__parse_number(c->text + start, i - start, out) != 0) {
+        if (i > start && lr__parse_number(c->text + start, i - start, out) == -2)
+            return lr__cell_error(c, start, "the number is out of range (beyond about 1.8e308)");
         snprintf(msg, sizeof msg, "expected a number%s%s", after ? " after " : "", after ? after : "");
         return lr__cell_error(c, start, msg);
     }
@@ -160,6 +175,23 @@ static int lr__need_text(lr__cursor *c, size_t at, const char *what)
     return lr__cell_error(c, at, msg);
 }
 
+/* A quoted value or prefix that no lead value can match is a mistake: lead
+ * values are trimmed and an empty one is missing. A prefix may end in a
+ * blank ("New "* matches New York). */
+static int lr__check_quoted_text(lr__cursor *c, size_t at, const char *q, uint32_t qn, int prefix)
+{
+    if (qn == 0)
+        return lr__cell_error(c, at, prefix ? "a prefix must not be empty"
+                                            : "an empty string matches no lead (an empty value is missing): "
+                                              "write null for a missing value, or - for any");
+    if (lr__is_ws(q[0]) || (!prefix && lr__is_ws(q[qn - 1])))
+        return lr__cell_error(c, at, prefix ? "a prefix starting with a blank matches no lead (lead values are "
+                                              "trimmed)"
+                                            : "a value with a blank at either end matches no lead (lead values "
+                                              "are trimmed)");
+    return LEADROUTE_OK;
+}
+
 /* Fold in place for :ci columns. */
 static void lr__atom_fold(const lr__cell_ctx *ctx, lr__atom *a)
 {
@@ -167,9 +199,12 @@ static void lr__atom_fold(const lr__cell_ctx *ctx, lr__atom *a)
         lr__fold(a->str, a->len, (char *)a->str);
 }
 
-/* A literal value (after '=' or as a list element): string, number, bool, null. */
-static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int allow_prefix)
+/* A literal value (after '=' or '!=', named by `after`, or as a list
+ * element): string, number, bool, null; with `allow_prefix` also a prefix
+ * test (94*, "94"*). */
+static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int allow_prefix, const char *after)
 {
+    char msg[96];
     const lr__cell_ctx *ctx = c->ctx;
     size_t start = c->pos, i;
     const char *s;
@@ -186,14 +221,16 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
             c->pos++;
             if ((rc = lr__need_text(c, start, "a prefix test")) != 0)
                 return rc;
-            if (qn == 0)
-                return lr__cell_error(c, start, "a prefix must not be empty");
+            if ((rc = lr__check_quoted_text(c, start, q, qn, 1)) != 0)
+                return rc;
             a->kind = LR_ATOM_PREFIX;
         } else if (ctx->type == LEADROUTE_TYPE_NUMBER) {
             return lr__cell_error(c, start, "expected a number, not a quoted string");
         } else if (ctx->type == LEADROUTE_TYPE_BOOL) {
             return lr__cell_error(c, start, "expected true or false, not a quoted string");
         } else {
+            if ((rc = lr__check_quoted_text(c, start, q, qn, 0)) != 0)
+                return rc;
             a->kind = LR_ATOM_EQ;
         }
         a->str = q;
@@ -208,15 +245,22 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
     n = i - c->pos;
     lr__trim(&s, &n);
     c->pos = i;
-    if (n == 0)
-        return lr__cell_error(c, start, "expected a value (an empty list element?)");
+    if (n == 0) {
+        if (!after)
+            return lr__cell_error(c, start, "expected a value (an empty list element?)");
+        snprintf(msg, sizeof msg, "expected a value after %s", after);
+        return lr__cell_error(c, start, msg);
+    }
     if (lr__equal_ci(s, n, "null")) {
         a->kind = LR_ATOM_NULL;
         return LEADROUTE_OK;
     }
     if (ctx->type == LEADROUTE_TYPE_NUMBER) {
         double x;
-        if (lr__parse_number(s, n, &x) != 0)
+        int prc = lr__parse_number(s, n, &x);
+        if (prc == -2)
+            return lr__cell_error(c, start, "the number is out of range (beyond about 1.8e308)");
+        if (prc != 0)
             return lr__cell_error(c, start,
                                   "expected a number, a comparison (< <= > >= =), an interval [a..b] or null");
         a->kind = LR_ATOM_RANGE;
@@ -237,10 +281,19 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
     }
     if (memchr(s, '"', n))
         return lr__cell_error(c, start, "a '\"' inside a bare word: quote the whole value");
+    if (c->in_not && (memchr(s, '(', n) || memchr(s, ')', n)))
+        return lr__cell_error(c, (size_t)(s - c->text),
+                              "a bracket inside not(...): quote a value holding one, as in not(\"a)\"), "
+                              "and end not(...) with the cell");
     {
         const char *star = memchr(s, '*', n);
-        if (star && !(allow_prefix && star == s + n - 1))
+        if (star && star != s + n - 1)
             return lr__cell_error(c, start, "'*' is only allowed at the end of a prefix (e.g. 94*)");
+        if (star && !allow_prefix) {
+            snprintf(msg, sizeof msg, "a prefix test (ending in '*') cannot follow %s: write it alone, as in 94*",
+                     after ? after : "it");
+            return lr__cell_error(c, start, msg);
+        }
         if (star) {
             size_t pn = n - 1;
             while (pn && lr__is_ws(s[pn - 1]))
@@ -295,7 +348,7 @@ static int lr__read_test(lr__arena *arena, lr__cursor *c, lr__atom *a)
     if (ch == '=') {
         c->pos++;
         lr__skip_ws(c);
-        return lr__read_literal(arena, c, a, 0);
+        return lr__read_literal(arena, c, a, 0, "'='");
     }
     if (ch == '!')
         return lr__cell_error(c, start, "'!=' must be the whole cell; to exclude several values use not(a, b)");
@@ -336,9 +389,14 @@ static int lr__read_test(lr__arena *arena, lr__cursor *c, lr__atom *a)
         a->hi_open = (uint8_t)(close != ']');
         if (lo > hi || (lo == hi && (a->lo_open || a->hi_open)))
             return lr__cell_error(c, start, "the interval is empty (its lower bound is not below its upper bound)");
+        if (a->lo_open && a->hi_open && nextafter(lo, hi) == hi)
+            return lr__cell_error(c, start, "the interval is empty (no number lies strictly between its bounds)");
         return LEADROUTE_OK;
     }
-    if (lr__starts_ci(c, "starts with") && c->end - c->pos > 11 && lr__is_ws(c->text[c->pos + 11])) {
+    /* "starts with" then a blank, a quote or the end: a prefix test */
+    if (lr__starts_ci(c, "starts with") &&
+        (c->end - c->pos == 11 || lr__is_ws(c->text[c->pos + 11]) || c->text[c->pos + 11] == '"' ||
+         c->text[c->pos + 11] == ',')) {
         const char *q;
         uint32_t qn;
         if ((rc = lr__need_text(c, start, "a prefix test")) != 0)
@@ -349,15 +407,15 @@ static int lr__read_test(lr__arena *arena, lr__cursor *c, lr__atom *a)
             return lr__cell_error(c, c->pos, "expected a quoted prefix after 'starts with', as in starts with \"94\"");
         if ((rc = lr__read_quoted(arena, c, &q, &qn)) != 0)
             return rc;
-        if (qn == 0)
-            return lr__cell_error(c, start, "a prefix must not be empty");
+        if ((rc = lr__check_quoted_text(c, start, q, qn, 1)) != 0)
+            return rc;
         a->kind = LR_ATOM_PREFIX;
         a->str = q;
         a->len = qn;
         lr__atom_fold(c->ctx, a);
         return LEADROUTE_OK;
     }
-    return lr__read_literal(arena, c, a, 1);
+    return lr__read_literal(arena, c, a, 1, NULL);
 }
 
 static int lr__read_list(lr__arena *arena, lr__cursor *c, lr__cell *cell)
@@ -410,6 +468,7 @@ int lr__cell_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text, 
     c.ctx = ctx;
     c.text = text;
     c.len = len;
+    c.in_not = 0;
     lr__trim(&s, &n);
     if (n == 0 || (n == 1 && s[0] == '-')) {
         out->any = 1;
@@ -427,6 +486,7 @@ int lr__cell_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text, 
                 return lr__cell_error(&c, c.end - 1,
                                       "not(...) must be the whole cell and end with ')'");
             out->negated = 1;
+            c.in_not = 1;
             c.pos = p + 1;
             c.end--;
             lr__skip_ws(&c);
@@ -451,7 +511,8 @@ int lr__cell_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text, 
         if (!out->atoms)
             return lr__error_nomem();
         out->natoms = 1;
-        if ((rc = lr__read_literal(arena, &c, out->atoms, 0)) != 0)
+        /* != x is not(x), prefixes included */
+        if ((rc = lr__read_literal(arena, &c, out->atoms, 1, "'!='")) != 0)
             return rc;
         lr__skip_ws(&c);
         if (c.pos < c.end)
@@ -471,15 +532,20 @@ static int lr__literal_value(lr__arena *arena, lr__cursor *c, const char *s, siz
     out->type = LEADROUTE_VALUE_NULL;
     if (!quoted && (n == 0 || (n == 1 && s[0] == '-') || lr__equal_ci(s, n, "null")))
         return LEADROUTE_OK;
+    /* output cells may be null, priority lists (no rule) may not */
     switch (ctx->type) {
-    case LEADROUTE_TYPE_NUMBER:
-        if (quoted || lr__parse_number(s, n, &out->number) != 0)
-            return lr__cell_error(c, at, "expected a number or null");
+    case LEADROUTE_TYPE_NUMBER: {
+        int prc = quoted ? -1 : lr__parse_number(s, n, &out->number);
+        if (prc == -2)
+            return lr__cell_error(c, at, "the number is out of range (beyond about 1.8e308)");
+        if (prc != 0)
+            return lr__cell_error(c, at, ctx->rule_id ? "expected a number or null" : "expected a number");
         out->type = LEADROUTE_VALUE_NUMBER;
         return LEADROUTE_OK;
+    }
     case LEADROUTE_TYPE_BOOL:
         if (quoted || !(lr__equal_ci(s, n, "true") || lr__equal_ci(s, n, "false")))
-            return lr__cell_error(c, at, "expected true, false or null");
+            return lr__cell_error(c, at, ctx->rule_id ? "expected true, false or null" : "expected true or false");
         out->type = LEADROUTE_VALUE_BOOL;
         out->boolean = lr__equal_ci(s, n, "true");
         return LEADROUTE_OK;
@@ -535,6 +601,7 @@ int lr__output_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text
     c.len = len;
     c.pos = 0;
     c.end = len;
+    c.in_not = 0;
     lr__trim(&s, &n);
     if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
         int rc;
@@ -560,6 +627,7 @@ int lr__literal_list_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char
     c.len = len;
     c.pos = 0;
     c.end = len;
+    c.in_not = 0;
     for (;;) {
         int rc;
         if (n == cap) {

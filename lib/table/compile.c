@@ -16,6 +16,7 @@
 #include "base/bitset.h"
 #include "base/error.h"
 #include "base/hash.h"
+#include "base/value.h"
 #include "table/internal.h"
 
 typedef struct lr__pair {
@@ -578,6 +579,7 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
         memset(&origin, 0, sizeof origin);
         origin.file = b->file;
         origin.line = b->prios[i].line;
+        origin.cell_cols = &b->prios[i].col; /* the list is cell 0 */
         ctx.origin = b->file ? &origin : NULL;
         ctx.cell = 0;
         ctx.column = col->name;
@@ -589,9 +591,13 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
             return rc;
         for (j = 0; j < col->npriorities; j++)
             for (k = 0; k < j; k++)
-                if (lr__value_equal(&col->priorities[j], &col->priorities[k]))
-                    return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->prios[i].line, 1,
-                                            "priority list for '%s' names a value twice", col->name);
+                if (lr__value_equal(&col->priorities[j], &col->priorities[k])) {
+                    char shown[80];
+                    lr__value_show(&col->priorities[j], shown, sizeof shown);
+                    return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->prios[i].line, b->prios[i].col,
+                                            "priority list for '%s' names %s twice (entries %u and %u)",
+                                            col->name, shown, k + 1, j + 1);
+                }
     }
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) && b->nprios == 0)
         return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->policy_line, 1,

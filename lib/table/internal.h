@@ -333,12 +333,13 @@ struct leadroute_table_builder {
     char *name, *version;
     uint32_t hit_policy, aggregation;
     int hit_policy_set, aggregation_set;
+    int policy_aggregates;    /* the hit policy named an aggregation (C+, C#, C<, C>) */
     uint32_t policy_line, aggregation_line; /* directive lines, for messages */
     uint32_t name_line, version_line;
     lr__column *inputs, *outputs;
     uint32_t ninputs, noutputs, cap_inputs, cap_outputs;
     /* priority directives, resolved at build time */
-    struct lr__prio { const char *output; const char *text; uint32_t len; uint32_t line; } *prios;
+    struct lr__prio { const char *output; const char *text; uint32_t len; uint32_t line, col; } *prios;
     uint32_t nprios, cap_prios;
     lr__rule *rules;
     uint32_t nrules, cap_rules;
@@ -347,8 +348,10 @@ struct leadroute_table_builder {
 
 int lr__builder_init(leadroute_table_builder *b, const leadroute_table_options *options);
 void lr__builder_clear(leadroute_table_builder *b);
+/* A directive or property; `line` and `col` locate `value` in a table file
+ * (0 for the builder API, where a later call replaces an earlier one). */
 int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
-                       size_t value_len, uint32_t line);
+                       size_t value_len, uint32_t line, uint32_t col);
 int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *rule, const lr__origin *origin);
 int lr__builder_add_column(leadroute_table_builder *b, int output, const char *name, size_t len,
                            uint32_t type, uint32_t flags);

@@ -43,7 +43,8 @@ static int lr__directive(lr__parser *p, const lr__csv_field *f)
         return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
                                 "directive '%.*s' needs the form '#! key: value'", (int)(f->len > 60 ? 60 : f->len),
                                 f->text);
-    return lr__builder_set_at(&p->b, s, (size_t)(colon - s), colon + 1, n - (size_t)(colon - s) - 1, f->line);
+    return lr__builder_set_at(&p->b, s, (size_t)(colon - s), colon + 1, n - (size_t)(colon - s) - 1, f->line,
+                              f->col + (uint32_t)(colon + 1 - f->text));
 }
 
 static int lr__header(lr__parser *p)
@@ -69,7 +70,7 @@ static int lr__header(lr__parser *p)
         if (n == 0) {
             /* spreadsheets pad rows; trailing empty header cells are fine */
             uint32_t j;
-            for (j = i; j < csv->nfields && csv->fields[j].len == 0; j++)
+            for (j = i; j < csv->nfields && lr__csv_blank_field(&csv->fields[j]); j++)
                 ;
             if (j == csv->nfields)
                 break;
@@ -92,7 +93,7 @@ static int lr__header(lr__parser *p)
                                         "column '%.*s' has too many ':' parts", (int)f->len, f->text);
         }
         k = 0;
-        if (nparts > 1 && lens[0] == 3 && memcmp(parts[0], "out", 3) == 0) {
+        if (nparts > 1 && lr__equal_ci(parts[0], lens[0], "out")) {
             output = 1;
             k = 1;
         }
@@ -148,17 +149,15 @@ static int lr__row(lr__parser *p)
 
     if (csv->nfields < p->ncells)
         return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->line, csv->fields[0].col,
-                                "this row has %u cells, the header has %u", csv->nfields, p->ncells);
+                                "this row has %u cell%s, the header has %u: a row needs a cell for every "
+                                "column ('-' or empty for any value)",
+                                csv->nfields, csv->nfields == 1 ? "" : "s", p->ncells);
     for (i = p->ncells; i < csv->nfields; i++)
-        if (csv->fields[i].len != 0) {
-            const char *s = csv->fields[i].text;
-            size_t n = csv->fields[i].len;
-            lr__trim(&s, &n);
-            if (n)
-                return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->fields[i].line, csv->fields[i].col,
-                                        "this row has %u cells, the header has %u (this one is extra)",
-                                        csv->nfields, p->ncells);
-        }
+        if (!lr__csv_blank_field(&csv->fields[i]))
+            return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->fields[i].line, csv->fields[i].col,
+                                    "this row has %u cells, the header has %u: this cell is beyond the last "
+                                    "column (a ',' too many, or a cell holding ',' that needs quotes?)",
+                                    csv->nfields, p->ncells);
     for (i = 0; i < p->ncells; i++) {
         p->cells[i] = csv->fields[i].text;
         p->cols[i] = csv->fields[i].col;

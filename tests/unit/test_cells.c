@@ -364,6 +364,16 @@ static void test_ci_latin1_greek_cyrillic(void **state)
     cell_table("city:ci", "\xD0\x81\xD0\x9B\xD0\x9A\xD0\x90");  /* ЁЛКА */
     assert_int_equal(ms("\xD1\x91\xD0\xBB\xD0\xBA\xD0\xB0"), 1); /* ёлка */
 
+    /* capitals past Omega and in Cyrillic's later pairs */
+    cell_table("city:ci", "\xCE\xAA\xCE\xAB");          /* ΪΫ */
+    assert_int_equal(ms("\xCF\x8A\xCF\x8B"), 1);         /* ϊϋ */
+    cell_table("city:ci", "\xD2\x90\xD3\x80\xD3\x81");  /* Ґ Ӏ Ӂ */
+    assert_int_equal(ms("\xD2\x91\xD3\x8F\xD3\x82"), 1); /* ґ ӏ ӂ */
+    assert_int_equal(ms("\xD2\x91\xD3\x8F\xD3\x81"), 1);
+    assert_int_equal(ms("\xD2\x91\xD3\x8F\xD3\x83"), 0); /* ӃU+04C3 is another letter */
+    cell_table("city:ci", "\xCF\x98\xCF\xBD");          /* Ϙ Ͻ */
+    assert_int_equal(ms("\xCF\x99\xCD\xBB"), 1);         /* ϙ ͻ */
+
     cell_table("city:ci", "M\xC3\x9C*");                /* MÜ* */
     assert_int_equal(ms("m\xC3\xBC" "nchen"), 1);
     assert_int_equal(ms("munchen"), 0);

@@ -286,7 +286,7 @@ static void test_bad_rows_skipped(void **state)
         { 4, "leads.csv:4: ", "4 cells" },
         { 6, "leads.csv:6: ", "empty lead id" },
         { 7, "leads.csv:7: ", "id 'L1' (first on line 2)" },
-        { 10, "leads.csv:10:4: ", "UTF-8" },
+        { 10, "leads.csv:10:5: ", "UTF-8: byte 0xC3 after 'b'" },
     };
     assert_int_equal(leadroute_leads_error_count(l), 5);
     for (size_t i = 0; i < 5; i++) {
@@ -355,7 +355,7 @@ static void test_whole_file_errors(void **state)
     assert_parse_error(LIT("id,region\nL1,\"EMEA\n"), LEADROUTE_EPARSE, "bad.csv:2:4: unterminated");
     assert_parse_error(LIT("id,region\nL1,\"EMEA\"x\nL2,NA\n"), LEADROUTE_EPARSE, "bad.csv:2:10: ");
     /* a bad byte in the header is fatal: there are no field names to go on with */
-    assert_parse_error(LIT("id,re\xFFgion\nL1,x\n"), LEADROUTE_EPARSE, "bad.csv:1:4: invalid UTF-8");
+    assert_parse_error(LIT("id,re\xFFgion\nL1,x\n"), LEADROUTE_EPARSE, "bad.csv:1:6: invalid UTF-8: byte 0xFF after 're'");
 
     char name[LEADROUTE_MAX_NAME + 8];
     memcpy(name, "id,", 3);

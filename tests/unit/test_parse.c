@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "base/value.h"
 #include "testutil.h"
 
 /* Evaluate and return "rule_id pool sla" of the single hit. */
@@ -719,8 +720,16 @@ static void test_error_policies(void **state)
     expect_message_has("a second 'name' directive: the first is on line 1");
     rc = parse_rc("#! version: 1\n#! version: 2\nrule,x,out:o\nr1,a,b\n");
     expect_at(rc, LEADROUTE_EPARSE, 2, 1, 1);
-    /* C+ names an aggregation, which an aggregation directive may still set */
-    t = parse_ok("#! hit_policy: C+\n#! aggregation: max\nrule,x,out:o:number\nr1,a,1\n");
+    /* C+ names an aggregation: an aggregation directive as well is a
+     * second one, in either order */
+    rc = parse_rc("#! hit_policy: C+\n#! aggregation: max\nrule,x,out:o:number\nr1,a,1\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 1, 1);
+    expect_message_has("the hit policy on line 1 already names one");
+    rc = parse_rc("#! aggregation: sum\n#! hit_policy: C>\nrule,x,out:o:number\nr1,a,1\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 16, 16); /* at the value */
+    expect_message_has("hit policy 'C>' names an aggregation, but the 'aggregation' directive on line 1");
+    /* a plain collect keeps the aggregation directive's */
+    t = parse_ok("#! aggregation: max\n#! hit_policy: collect\nrule,x,out:o:number\nr1,a,1\n");
     assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_MAX);
     leadroute_table_unref(t);
 }
@@ -747,6 +756,134 @@ static void test_multiline_cell_lines(void **state)
     /* An error after a multi-line cell still names the right line. */
     int rc = parse_rc("rule,x,out:note\nr1,a,\"two\nlines\"\nr2,b\n");
     expect_at(rc, EITHER_PARSE_OR_TABLE, 4, 1, 5);
+}
+
+/* Cells, directives and rows that used to pass, or fail with a poor
+ * message: each error names its place, its text and what was expected. */
+static void test_precise_errors(void **state)
+{
+    (void)state;
+    leadroute_table *t;
+    tlead l;
+    int rc;
+    char big[512];
+
+    /* 'starts with' without its prefix is no literal */
+    rc = parse_rc("rule,s,out:o\nr1,starts with,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 15);
+    expect_message_has("expected a quoted prefix after 'starts with'");
+    t = parse_ok("rule,s,out:o\nr1,\"starts with\"\"9\"\"\",x\n"); /* no blank before the quote */
+    tl_init(&l);
+    tl_str(&l, "s", "95");
+    assert_string_equal(hits(t, &l), "r1");
+    leadroute_table_unref(t);
+
+    /* not(...) ends at the cell's end, not at a ')' inside it */
+    rc = parse_rc("rule,s,out:o\nr1,\"not(a), b)\",x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 9, 9);
+    expect_message_has("a bracket inside not(...)");
+
+    /* a prefix after '=' is refused by name; after '!=' it is not(prefix) */
+    rc = parse_rc("rule,s,out:o\nr1,= 9*,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 6);
+    expect_message_has("a prefix test (ending in '*') cannot follow '='");
+    t = parse_ok("rule,s,out:o\nr1,!= 9*,x\n");
+    tl_init(&l);
+    tl_str(&l, "s", "95");
+    assert_string_equal(hits(t, &l), "");
+    tl_init(&l);
+    tl_str(&l, "s", "85");
+    assert_string_equal(hits(t, &l), "r1");
+    leadroute_table_unref(t);
+
+    /* an operator with nothing after it */
+    rc = parse_rc("rule,s,out:o\nr1,=,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 5);
+    expect_message_has("expected a value after '='");
+    rc = parse_rc("rule,s,out:o\nr1,!= ,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 7);
+    expect_message_has("expected a value after '!='");
+
+    /* a number too large is out of range, not "not a number" */
+    rc = parse_rc("rule,n:number,out:o\nr1,1e400,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 4);
+    expect_message_has("out of range");
+    rc = parse_rc("rule,n:number,out:o\nr1,< 1e400,x\n");
+    expect_message_has("out of range");
+    rc = parse_rc("rule,n,out:o:number\nr1,a,1e400\n");
+    expect_message_has("out of range");
+
+    /* values no lead can match */
+    rc = parse_rc("rule,s,out:o\nr1,\"\"\"\"\"\",x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 5);
+    expect_message_has("an empty string matches no lead");
+    rc = parse_rc("rule,s,out:o\nr1,\"not(\"\" x \"\")\",x\n");
+    expect_message_has("a value with a blank at either end matches no lead");
+    rc = parse_rc("rule,s,out:o\nr1,\"\"\" 9\"\"*\",x\n");
+    expect_message_has("a prefix starting with a blank");
+    t = parse_ok("rule,s,out:o\nr1,\"\"\"New \"\"*\",x\n");     /* a blank at a prefix's end counts */
+    tl_init(&l);
+    tl_str(&l, "s", "New York");
+    assert_string_equal(hits(t, &l), "r1");
+    tl_init(&l);
+    tl_str(&l, "s", "Newark");
+    assert_string_equal(hits(t, &l), "");
+    leadroute_table_unref(t);
+    rc = parse_rc("rule,n:number,out:o\nr1,(0.1..0.10000000000000002),x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 4);
+    expect_message_has("no number lies strictly between its bounds");
+
+    /* a long cell shows the text around the error, as valid UTF-8 */
+    strcpy(big, "rule,s,out:o\nr1,\"a");
+    for (int i = 0; i < 150; i++)
+        strcat(big, "\xC3\xA9");
+    strcat(big, ", >5\",x\n");
+    rc = parse_rc(big);
+    expect_at(rc, LEADROUTE_EPARSE, 2, 4 + 1 + 1 + 300 + 2, 4 + 1 + 1 + 300 + 2);
+    expect_message_has(", >5'");
+    expect_message_has("'...");
+    assert_true(lr__utf8_valid(leadroute_error_last()->message, strlen(leadroute_error_last()->message)));
+
+    /* priority lists: errors at the entry, no null offered, the first list's line */
+    rc = parse_rc("#! hit_policy: priority\n#! priority: o = 1, x\nrule,a,out:o:number\nr1,x,1\n");
+    expect_at(rc, LEADROUTE_EPARSE, 2, 21, 21);
+    expect_message_has("cannot read ' 1, x': expected a number");
+    if (strstr(leadroute_error_last()->message, "null"))
+        fail_msg("a priority list cannot hold null: %s", leadroute_error_last()->message);
+    rc = parse_rc("#! hit_policy: priority\n#! priority: o = 1\n#! priority: out:o = 2\nrule,a,out:o:number\n"
+                  "r1,x,1\n");
+    expect_at(rc, LEADROUTE_EPARSE, 3, 1, 1);
+    expect_message_has("a second priority list for output 'o': the first is on line 2");
+    rc = parse_rc("#! hit_policy: priority\n#! priority: o = b, a, b\nrule,a,out:o\nr1,x,a\n");
+    expect_at(rc, LEADROUTE_ETABLE, 2, 17, 17);
+    expect_message_has("names 'b' twice (entries 1 and 3)");
+
+    /* hit policy words: '-' and '_' part words only between letters */
+    rc = parse_rc("#! hit_policy: c-\nrule,a,out:o\nr1,x,1\n");
+    expect_at(rc, LEADROUTE_EPARSE, 1, 16, 16);
+    expect_message_has("unknown hit policy 'c-'");
+    t = parse_ok("#! hit_policy: Rule-Order\nrule,a,out:o\nr1,x,1\n");
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_RULE_ORDER);
+    leadroute_table_unref(t);
+
+    /* the header: OUT in any case, a blank trailing cell like an empty one */
+    t = parse_ok("rule,a,OUT:o, \nr1,x,1\n");
+    assert_int_equal(leadroute_table_output_count(t), 1);
+    assert_int_equal(leadroute_table_input_count(t), 1);
+    leadroute_table_unref(t);
+
+    /* a quoted comment stays a comment when a later cell holds a blank */
+    t = parse_ok("rule,a,out:o\nr1,x,1\n\"# note\", ,\n  # indented\n\t# tab\n");
+    assert_int_equal(leadroute_table_rule_count(t), 1);
+    leadroute_table_unref(t);
+    t = parse_ok("\"#! hit_policy: collect\", \nrule,a,out:o\nr1,x,1\n");
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_COLLECT);
+    leadroute_table_unref(t);
+
+    /* rows: short ones say what a row needs */
+    rc = parse_rc("rule,a,out:o\nr1\n");
+    expect_at(rc, LEADROUTE_ETABLE, 2, 1, 1);
+    expect_message_has("this row has 1 cell, the header has 3: a row needs a cell for every column");
 }
 
 static void test_limits_and_bad_bytes(void **state)
@@ -859,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_error_policies),
         cmocka_unit_test(test_multiline_cell_lines),
         cmocka_unit_test(test_limits_and_bad_bytes),
+        cmocka_unit_test(test_precise_errors),
         cmocka_unit_test(test_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

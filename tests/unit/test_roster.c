@@ -712,7 +712,8 @@ static void test_rep_value_errors(void **state)
     /* the CSV reader's own errors come through with their location */
     roster_err("#! reps\nid,name\nalice,\"Alice\n", LEADROUTE_EPARSE, 3, 7, "unterminated quoted field");
     roster_err("#! reps\nid,name\nalice,\"Al\"ice\n", LEADROUTE_EPARSE, 3, 11, "unexpected text after closing");
-    roster_err("#! reps\nid,name\nalice,Al\xff" "ce\n", LEADROUTE_EPARSE, 3, 7, "invalid UTF-8");
+    /* at the bad byte itself */
+    roster_err("#! reps\nid,name\nalice,Al\xff" "ce\n", LEADROUTE_EPARSE, 3, 9, "invalid UTF-8");
 }
 
 /* Caps, in both sections and in every spelling: the cell's location and the
