@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* ---- messages -------------------------------------------------------------- */
@@ -348,10 +349,47 @@ leadroute_table *cli_open_table(const char *path)
 }
 
 /* Passing the table makes its set columns sets and its field names shared. */
+/* Does some lead hold a field of this name? */
+static int leads_have_field(const leadroute_leads *leads, const char *name, int ignore_case)
+{
+    size_t n = leadroute_leads_count(leads);
+    for (size_t i = 0; i < n; i++) {
+        const leadroute_lead *lead = leadroute_leads_get(leads, i);
+        for (size_t f = 0; f < lead->field_count; f++) {
+            const char *have = lead->fields[f].name;
+            if (ignore_case ? strcasecmp(have, name) == 0 : strcmp(have, name) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A table input no column of the file gives is most often a misspelt or
+ * differently cased header: say so rather than let every lead miss it. */
+static void report_missing_inputs(const char *path, const leadroute_leads *leads, const leadroute_table *table)
+{
+    size_t inputs = leadroute_table_input_count(table);
+    if (leadroute_leads_count(leads) == 0)
+        return;
+    for (size_t c = 0; c < inputs; c++) {
+        const char *name = leadroute_table_input_name(table, c);
+        if (leads_have_field(leads, name, 0))
+            continue;
+        fprintf(stderr, "%s: no lead gives '%s', which the table reads: every lead misses it%s\n",
+                cli_display_name(path), name,
+                leads_have_field(leads, name, 1) ? " (a column differs only in case: names are compared exactly)"
+                                                 : "");
+    }
+}
+
 leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table)
 {
     leadroute_leads *leads = NULL;
-    return open_any(path, &leads, parse_leads, load_leads, table) == 0 ? leads : NULL;
+    if (open_any(path, &leads, parse_leads, load_leads, table) != 0)
+        return NULL;
+    if (table)
+        report_missing_inputs(path, leads, table);
+    return leads;
 }
 
 leadroute_roster *cli_open_roster(const char *path)

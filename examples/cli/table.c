@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,9 @@ static const char USAGE_EVAL[] =
     "\n"
     "LEADS.csv has a header row of field names; the column 'id' (else the\n"
     "first) is the lead id; a 'name:set' column holds ';'-separated items.\n"
+    "A table input that no column of LEADS.csv gives is reported (every lead\n"
+    "misses it). An output column named id or rule is written as out:id or\n"
+    "out:rule.\n"
     "Rows that cannot be read, and leads whose evaluation fails, are reported\n"
     "on stderr with their line and skipped.\n"
     "\n"
@@ -42,8 +46,11 @@ static const char USAGE_BENCH[] =
     "(default 2) and report evaluations per second and nanoseconds per\n"
     "evaluation. --format csv or jsonl gives one record:\n"
     "  table,rules,leads,evaluations,seconds,per_second,ns_per_evaluation,hits,errors\n"
+    "Rows that cannot be read are reported and left out; a lead whose evaluation\n"
+    "fails is counted in errors and the first one is reported on stderr.\n"
     "\n"
-    "exit status: 0 done, 2 bad usage or a file could not be read\n";
+    "exit status: 0 every lead read and evaluated, 1 rows skipped or evaluations\n"
+    "failed, 2 bad usage or a file could not be read\n";
 
 static const char *hit_policy_name(uint32_t policy)
 {
@@ -211,8 +218,11 @@ int cmd_eval(int argc, char **argv)
     int aggregates = leadroute_table_aggregation(table) != LEADROUTE_AGG_NONE;
     columns[0] = "id";
     columns[1] = "rule";
-    for (size_t o = 0; o < outputs; o++)
-        columns[o + 2] = leadroute_table_output_name(table, o);
+    for (size_t o = 0; o < outputs; o++) {
+        /* the record's own id and rule keep their names */
+        const char *name = leadroute_table_output_name(table, o);
+        columns[o + 2] = strcmp(name, "id") == 0 ? "out:id" : strcmp(name, "rule") == 0 ? "out:rule" : name;
+    }
     record_writer w;
     records_begin(&w, stdout, a.format, columns, outputs + 2);
 
@@ -285,16 +295,21 @@ int cmd_bench(int argc, char **argv)
 
     /* Rounds over all leads; the clock is read only between batches of at
      * least ~1000 evaluations so that reading it costs nothing measurable. */
-    size_t per_batch = n >= 1000 ? 1 : (1000 + n - 1) / n;
+    size_t per_batch = n >= 1000 ? 1 : (1000 + n - 1) / n, first_failed = n;
     unsigned long long evals = 0, hits = 0, errors = 0;
+    char first_error[512] = "";
     double start = cli_monotonic_seconds(), elapsed = 0.0;
     do {
         for (size_t round = 0; round < per_batch; round++) {
             for (size_t i = 0; i < n; i++) {
-                if (leadroute_table_eval(table, leadroute_leads_get(leads, i), result) == LEADROUTE_OK)
+                if (leadroute_table_eval(table, leadroute_leads_get(leads, i), result) == LEADROUTE_OK) {
                     hits += leadroute_result_count(result);
-                else
-                    errors++;
+                } else {
+                    if (!errors++) {
+                        first_failed = i;
+                        snprintf(first_error, sizeof first_error, "%s", leadroute_error_last()->message);
+                    }
+                }
             }
         }
         evals += (unsigned long long)per_batch * n;
@@ -303,6 +318,10 @@ int cmd_bench(int argc, char **argv)
 
     const char *table_name = cli_display_name(a.files[0]);
     size_t rules = leadroute_table_rule_count(table);
+    if (errors)
+        fprintf(stderr, "%s:%u: lead %s: %s (the first of %llu failed evaluations)\n", cli_display_name(a.files[1]),
+                (unsigned)leadroute_leads_line(leads, first_failed), leadroute_leads_get(leads, first_failed)->id,
+                first_error, errors);
     double per_second = (double)evals / elapsed, ns = elapsed * 1e9 / (double)evals;
     if (a.format == FORMAT_CSV || a.format == FORMAT_JSONL) {
         record_writer w;
@@ -324,5 +343,5 @@ int cmd_bench(int argc, char **argv)
     leadroute_result_free(result);
     leadroute_leads_free(leads);
     leadroute_table_unref(table);
-    return cli_finish_output(EXIT_CLEAN);
+    return cli_finish_output(skipped_rows || errors ? EXIT_FINDINGS : EXIT_CLEAN);
 }

@@ -505,9 +505,34 @@ expect(rc == 1 and len(rows) == 1 and rows[0]["kind"] == "shadowed" and rows[0][
        and rows[0]["line"] == "3" and rows[0]["other_rule"] == "a", f"check --format csv: {rc} {out!r}")
 os.unlink(shadowed)
 rc, out, err = run("bench", routing, leads, "--seconds", "0.05", "--format", "jsonl")
-figures = json.loads(out) if rc == 0 and out.count("\n") == 1 else {}
-expect(figures.get("leads") == 29 and figures.get("per_second", 0) > 0 and figures.get("evaluations", 0) >= 27,
-       f"bench --format jsonl: {rc} {out!r} {err!r}")
+figures = json.loads(out) if rc == 1 and out.count("\n") == 1 else {}
+expect(figures.get("leads") == 29 and figures.get("per_second", 0) > 0 and figures.get("evaluations", 0) >= 27
+       and "(row skipped)" in err, f"bench --format jsonl, exit 1 for the skipped rows: {rc} {out!r} {err!r}")
+# evaluations that fail: counted, the first reported with its line, exit 1
+bad_leads = os.path.join(workdir.name, "bad-number.csv")
+with open(bad_leads, "w", encoding="utf-8") as f:
+    f.write("id,score\na,12\nb,many\nc,x\n")
+numbers = table("rule,score:number,out:pool\nhot,>=50,p\n")
+rc, out, err = run("bench", numbers, bad_leads, "--seconds", "0.05", "--format", "jsonl")
+figures = json.loads(out) if out.count("\n") == 1 else {}
+expect(rc == 1 and figures.get("errors", 0) > 0 and figures["errors"] * 3 == figures["evaluations"] * 2
+       and "bad-number.csv:3: lead b:" in err and "the first of" in err,
+       f"bench reports failed evaluations: {rc} {out!r} {err!r}")
+rc, out, err = run("bench", numbers, "-", "--seconds", "0.05", stdin="id,score\na,60\nb,10\n")
+expect(rc == 0 and "throughput:" in out and err == "", f"bench of clean leads exits 0: {rc} {out!r} {err!r}")
+# a table input no lead column gives, and output columns named like the record's own
+headers = os.path.join(workdir.name, "headers.csv")
+with open(headers, "w", encoding="utf-8") as f:
+    f.write("id,Score\na,60\n")
+rc, out, err = run("eval", numbers, headers)
+expect(rc == 0 and "no lead gives 'score', which the table reads" in err and "differs only in case" in err,
+       f"eval names a table input the leads lack: {rc} {err!r}")
+named = table("rule,score:number,out:rule,out:id\nhot,>=50,r,i\n")
+rc, out, err = run("eval", named, "-", "--format", "jsonl", stdin="id,score\na,60\n")
+expect(rc == 0 and out and json.loads(out.splitlines()[0]) == {"id": "a", "rule": "hot", "out:rule": "r", "out:id": "i"},
+       f"output columns named rule and id: {rc} {out!r} {err!r}")
+os.unlink(named)
+os.unlink(numbers)
 
 # without --state the state lives in leadroute-state.db of the working directory
 default_state = os.path.join(workdir.name, "leadroute-state.db")
