@@ -15,6 +15,7 @@
 
 #include "base/bitset.h"
 #include "base/error.h"
+#include "base/value.h"
 #include "table/internal.h"
 
 /* Work bounds: lint never takes more than a few seconds on huge tables. */
@@ -102,21 +103,31 @@ static void lr__where(const leadroute_table *t, uint32_t rule, char *buf, size_t
 
 /* ---- classes and their representatives ------------------------------------ */
 
-/* The shortest decimal text that reads back as exactly x; whole numbers
- * without an exponent. */
-static void lr__shortest_number(double x, char *buf, size_t cap)
+/* A number strictly between lo and hi (lo < hi; one of them may be
+ * infinite) that reads well in a witness: the whole number just past the
+ * finite bound (79 for < 80, 86 for (85..90), 92 for > 90.5), else the
+ * midpoint in as few significant digits as stay inside (0.15 for
+ * (0.1..0.2), 2e+20 for > 1e20), else the next double. */
+static double lr__round_inside(double lo, double hi)
 {
+    double x = isinf(lo) ? floor(hi) - 1 : isinf(hi) ? ceil(lo) + 1 : floor(lo) + 1, a = lo, b = hi, mid;
+    char buf[64];
     int precision;
-    if (x == floor(x) && fabs(x) < 1e15) {
-        snprintf(buf, cap, "%.0f", x);
-        return;
+    if (x > lo && x < hi)
+        return x;
+    /* an open side gets a far end, on the same side of zero */
+    if (isinf(a))
+        a = b > 0 ? b / 2 : b < 0 ? b * 2 : -1;
+    if (isinf(b))
+        b = a > 0 ? a * 2 : a < 0 ? a / 2 : 1;
+    mid = a / 2 + b / 2;
+    for (precision = 1; precision <= 17; precision++) {
+        snprintf(buf, sizeof buf, "%.*g", precision, mid);
+        x = strtod(buf, NULL);
+        if (x > lo && x < hi)
+            return x;
     }
-    for (precision = 1; precision < 17; precision++) {
-        snprintf(buf, cap, "%.*g", precision, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
-    snprintf(buf, cap, "%.17g", x);
+    return isinf(lo) ? nextafter(hi, -DBL_MAX) : nextafter(lo, hi);
 }
 
 static uint64_t *lr__materialise(lr__linter *L, const lr__index *ix, const lr__outcome *o)
@@ -202,34 +213,18 @@ static int lr__classes(lr__linter *L, uint32_t c)
             double x;
             char buf[64];
             const char *v;
-            /* a witness reads best with a round number: the nearest whole
-             * number past a bound, else the midpoint, else the next double */
-            if (np == 0) {
+            if (np == 0)
                 x = 0;
-            } else if (i == 0) {
-                x = floor(ix->points[0]) - 1;
-                if (!(x < ix->points[0]))
-                    x = nextafter(ix->points[0], -DBL_MAX);
-            } else if (i == 2 * np) {
-                x = ceil(ix->points[np - 1]) + 1;
-                if (!(x > ix->points[np - 1]))
-                    x = nextafter(ix->points[np - 1], DBL_MAX);
-            } else if (i & 1) {
+            else if (i & 1)
                 x = ix->points[i / 2];
-            } else {
-                /* strictly between two neighbouring bounds, even when they are adjacent doubles */
-                double lo = ix->points[i / 2 - 1], hi = ix->points[i / 2];
-                x = floor(lo) + 1;
-                if (!(x > lo && x < hi))
-                    x = lo / 2 + hi / 2;
-                if (!(x > lo && x < hi))
-                    x = nextafter(lo, hi);
-            }
+            else
+                x = lr__round_inside(i == 0 ? -INFINITY : ix->points[i / 2 - 1],
+                                     i == 2 * np ? INFINITY : ix->points[i / 2]);
             if (!isfinite(x) || lr__index_lookup_number(ix, x) != ix->segment_outcome[i]) {
                 col->incomplete = 1;
                 continue;
             }
-            lr__shortest_number(x, buf, sizeof buf);
+            lr__format_double(buf, sizeof buf, x);
             v = lr__arena_strndup(&L->scratch, buf, strlen(buf));
             if (!v)
                 return lr__error_nomem();
@@ -301,26 +296,51 @@ static int lr__classes(lr__linter *L, uint32_t c)
 }
 
 /* "region=EMEA; employees=50" from the classes chosen per column. */
+/* Append a witness value, quoted as a cell quotes it ("a; b", \" and \\
+ * escaped) when it would not read back plainly: it holds a separator of
+ * the witness (; = , { }), a quote or backslash, a blank at an end, or is
+ * the word null (a missing field). */
+static size_t lr__witness_value(char *buf, size_t n, size_t cap, const char *v)
+{
+    size_t len = strlen(v), i;
+    int quote = len == 0 || v[0] == ' ' || v[len - 1] == ' ' || lr__equal_ci(v, len, "null") ||
+                strpbrk(v, ";=,{}\"\\") != NULL;
+    if (!quote)
+        return n + (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s", v);
+    if (n + 1 < cap)
+        buf[n++] = '"';
+    for (i = 0; i < len && n + 2 < cap; i++) {
+        if (v[i] == '"' || v[i] == '\\')
+            buf[n++] = '\\';
+        buf[n++] = v[i];
+    }
+    if (n + 1 < cap)
+        buf[n++] = '"';
+    buf[n < cap ? n : cap - 1] = '\0';
+    return n;
+}
+
 static const char *lr__witness(lr__linter *L, const uint32_t *choice, const uint32_t *second)
 {
     leadroute_table *t = L->t;
     char buf[4096];
-    size_t n = 0;
+    size_t n = 0, cap = sizeof buf - 8; /* room for the closing brace */
     uint32_t c;
     buf[0] = '\0';
-    for (c = 0; c < t->ninputs && n < sizeof buf - 1; c++) {
+    for (c = 0; c < t->ninputs && n < cap; c++) {
         const lr__class *k = choice[c] == UINT32_MAX ? NULL : &L->cols[c].classes[choice[c]];
         const lr__class *k2 = second && second[c] != UINT32_MAX ? &L->cols[c].classes[second[c]] : NULL;
-        const char *sep = n ? "; " : "";
+        int set = t->inputs[c].type == LEADROUTE_TYPE_SET;
         if (!k || !k->value)
             continue;
-        if (t->inputs[c].type == LEADROUTE_TYPE_SET && k2 && k2->value)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s={%s, %s}", sep, t->inputs[c].name, k->value,
-                                  k2->value);
-        else if (t->inputs[c].type == LEADROUTE_TYPE_SET)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s={%s}", sep, t->inputs[c].name, k->value);
-        else
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s=%s", sep, t->inputs[c].name, k->value);
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s=%s", n ? "; " : "", t->inputs[c].name, set ? "{" : "");
+        n = lr__witness_value(buf, n < cap ? n : cap, cap, k->value);
+        if (set && k2 && k2->value && n < cap) {
+            n += (size_t)snprintf(buf + n, cap - n, ", ");
+            n = lr__witness_value(buf, n < cap ? n : cap, cap, k2->value);
+        }
+        if (set && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "}");
     }
     /* n == 0: every field missing, which is the empty witness */
     return lr__arena_strndup(&t->arena, buf, strlen(buf));
@@ -343,23 +363,48 @@ static int lr__any_bits(const uint64_t *x, uint32_t nwords)
 
 /* ---- no match -------------------------------------------------------------- */
 
-/* Depth-first over columns: is there a class combination no rule survives? */
-static int lr__dfs_nomatch(lr__linter *L, uint32_t depth)
+/* Depth-first over columns: is there a class combination no rule survives?
+ * A rule that accepts every class of the columns left survives whatever
+ * they take, so such a subtree holds no answer; the classes of a column
+ * are tried fewest survivors first, which finds an answer early when there
+ * is one. `scratch` holds the survivor count of each class of this column,
+ * then room for the deeper ones. */
+static int lr__dfs_nomatch(lr__linter *L, uint32_t depth, uint32_t *scratch)
 {
     leadroute_table *t = L->t;
-    uint32_t c, k, i;
+    const uint64_t *cur = L->stack[depth];
+    uint64_t *next = L->stack[depth + 1];
+    uint32_t c, k, i, d, tried;
     if (depth == t->ninputs || ++L->nodes > LR_LINT_DFS_NODES * 16)
         return 0;
+    for (i = 0; i < t->nwords; i++) {
+        uint64_t x = cur[i];
+        for (d = depth; d < t->ninputs && x; d++)
+            x &= L->cols[L->order[d]].all[i];
+        if (x)
+            return 0;
+    }
     c = L->order[depth];
     for (k = 0; k < L->cols[c].nclasses; k++) {
-        uint64_t *next = L->stack[depth + 1];
-        const uint64_t *cur = L->stack[depth], *b = L->cols[c].classes[k].bits;
+        const uint64_t *b = L->cols[c].classes[k].bits;
+        uint32_t n = 0;
         for (i = 0; i < t->nwords; i++)
-            next[i] = cur[i] & b[i];
-        L->choice[c] = k;
-        if (!lr__any_bits(next, t->nwords))
+            n += (uint32_t)__builtin_popcountll(cur[i] & b[i]);
+        scratch[k] = n;
+    }
+    for (tried = 0; tried < L->cols[c].nclasses; tried++) {
+        uint32_t best = UINT32_MAX;
+        for (k = 0; k < L->cols[c].nclasses; k++)
+            if (scratch[k] != UINT32_MAX && (best == UINT32_MAX || scratch[k] < scratch[best]))
+                best = k;
+        L->choice[c] = best;
+        if (scratch[best] == 0)
             return 1;
-        if (lr__dfs_nomatch(L, depth + 1))
+        scratch[best] = UINT32_MAX;
+        for (i = 0; i < t->nwords; i++)
+            next[i] = cur[i] & L->cols[c].classes[best].bits[i];
+        /* each level keeps its counts in its own part of scratch */
+        if (lr__dfs_nomatch(L, depth + 1, scratch + L->cols[c].nclasses))
             return 1;
     }
     L->choice[c] = UINT32_MAX;
@@ -369,7 +414,8 @@ static int lr__dfs_nomatch(lr__linter *L, uint32_t depth)
 static int lr__lint_nomatch(lr__linter *L)
 {
     leadroute_table *t = L->t;
-    uint32_t r, c, i;
+    uint32_t r, c, i, nclasses, *scratch;
+    int found;
     for (r = 0; r < t->nrules; r++) {
         for (c = 0; c < t->ninputs && t->rules[r].cells[c].any; c++)
             ;
@@ -394,7 +440,13 @@ static int lr__lint_nomatch(lr__linter *L)
         L->choice[c] = UINT32_MAX;
     }
     L->nodes = 0;
-    if (t->nrules && t->ninputs && lr__dfs_nomatch(L, 0)) {
+    for (c = 0, nclasses = 0; c < t->ninputs; c++)
+        nclasses += L->cols[c].nclasses;
+    if (!(scratch = lr__calloc(L->a, nclasses + 1, sizeof *scratch)))
+        return lr__error_nomem();
+    found = t->nrules && t->ninputs && lr__dfs_nomatch(L, 0, scratch);
+    lr__free(L->a, scratch);
+    if (found) {
         char where[300];
         const char *w = lr__witness(L, L->choice, NULL);
         lr__where(t, UINT32_MAX, where, sizeof where);

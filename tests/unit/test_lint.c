@@ -451,6 +451,10 @@ static void test_witness_numbers_read_well(void **state)
     expect_overlap_witness("> 90.5", ">= 0", "score=92");
     /* no whole number fits: the midpoint, in as few digits as read back exactly */
     expect_overlap_witness("(0.3..0.4)", "> 0.3", "score=0.35");
+    expect_overlap_witness("(0.1..0.2)", "> 0.1", "score=0.15");
+    /* past a bound too large for the next whole number to differ */
+    expect_overlap_witness("> 1e20", ">= 0", "score=2e+20");
+    expect_overlap_witness("< -1e20", "<= 0", "score=-2e+20");
     /* the empty witness (only a missing score goes unmatched) is spelled
      * out in the message */
     leadroute_table *t = parse_ok("rule,score:number,out:o\na,< 80,x\nb,>= 80,y\n");
@@ -463,6 +467,57 @@ static void test_witness_numbers_read_well(void **state)
     d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
     assert_string_equal(d.witness, "");
     assert_non_null(strstr(d.message, "no rules"));
+    leadroute_table_unref(t);
+}
+
+/* A no-match lead deep in a table of many columns, where trying the
+ * classes in table order would first walk through tens of thousands of
+ * combinations that some rule matches. */
+static void test_no_match_deep(void **state)
+{
+    (void)state;
+    char text[2048];
+    size_t n = 0;
+    n += (size_t)snprintf(text + n, sizeof text - n, "rule");
+    for (int c = 1; c <= 8; c++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",c%d", c);
+    n += (size_t)snprintf(text + n, sizeof text - n, ",out:o\n");
+    for (int kind = 0; kind < 2; kind++)
+        for (int r = 1; r <= 8; r++) {
+            n += (size_t)snprintf(text + n, sizeof text - n, "%c%d", kind ? 'r' : 'k', r);
+            for (int c = 1; c <= 8; c++)
+                n += (size_t)snprintf(text + n, sizeof text - n, ",%s",
+                                      c != r ? "-" : kind ? "not(a)" : "\"b, c\"");
+            n += (size_t)snprintf(text + n, sizeof text - n, ",x\n");
+        }
+    leadroute_table *t = parse_ok(text);
+    if (count_kind(t, LEADROUTE_DIAG_NO_MATCH) != 1) {
+        dump(t);
+        fail_msg("want one NO_MATCH");
+    }
+    wlead w;
+    witness_lead(&w, t, find_kind(t, LEADROUTE_DIAG_NO_MATCH).witness);
+    assert_string_equal(hits(t, &w.l), "");
+    leadroute_table_unref(t);
+}
+
+/* Witness values that hold the witness's own separators are quoted, and
+ * read back as the value. */
+static void test_witness_values_quoted(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: unique\nrule,s,tags:set,out:o\n"
+                                  "a,\"\"\"x; y=z\"\"\",\"\"\"p, q\"\"\",1\n"
+                                  "b,-,-,2\n");
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP);
+    assert_string_equal(d.witness, "s=\"x; y=z\"; tags={\"p, q\"}");
+    wlead w;
+    witness_lead(&w, t, d.witness);
+    assert_int_equal(eval_rc(t, &w.l), LEADROUTE_EHITPOLICY);
+    expect_message_has("('a' and 'b')");
+    leadroute_table_unref(t);
+    t = parse_ok("#! hit_policy: unique\nrule,s,out:o\na,\"\"\"null\"\"\",1\nb,-,2\n");
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "s=\"null\"");
     leadroute_table_unref(t);
 }
 
@@ -597,6 +652,8 @@ int main(void)
         cmocka_unit_test(test_unique_no_overlap),
         cmocka_unit_test(test_no_match_witness),
         cmocka_unit_test(test_witness_numbers_read_well),
+        cmocka_unit_test(test_no_match_deep),
+        cmocka_unit_test(test_witness_values_quoted),
         cmocka_unit_test(test_catch_all_means_no_no_match),
         cmocka_unit_test(test_unlisted_priority),
         cmocka_unit_test(test_no_lint_flag),
