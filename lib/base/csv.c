@@ -104,7 +104,8 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
     }
 }
 
-#define LR_LONE_CR "a carriage return without a line feed: lines end with LF or CRLF (a file saved with old Mac line ends?)"
+#define LR_LONE_CR                                                                                                  \
+    "a carriage return without a line feed: lines end with LF or CRLF (a file saved with old Mac line ends?)"
 
 /* Line and column in the file of byte `off` of a field's unescaped text:
  * a quoted field starts after its quote, each '"' in it was written "". */

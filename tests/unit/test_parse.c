@@ -758,110 +758,92 @@ static void test_multiline_cell_lines(void **state)
     expect_at(rc, EITHER_PARSE_OR_TABLE, 4, 1, 5);
 }
 
+/* Parse text that must fail with `code` at line:col_lo..col_hi, saying `needle`. */
+static void expect_error(const char *text, int code, uint32_t line, uint32_t col_lo, uint32_t col_hi,
+                         const char *needle)
+{
+    expect_at(parse_rc(text), code, line, col_lo, col_hi);
+    expect_message_has(needle);
+}
+
+/* The hits of a lead holding one string field. */
+static const char *hits_for(const leadroute_table *t, const char *field, const char *value)
+{
+    static tlead l;
+    tl_init(&l);
+    tl_str(&l, field, value);
+    return hits(t, &l);
+}
+
 /* Cells, directives and rows that used to pass, or fail with a poor
  * message: each error names its place, its text and what was expected. */
 static void test_precise_errors(void **state)
 {
     (void)state;
     leadroute_table *t;
-    tlead l;
-    int rc;
     char big[512];
 
     /* 'starts with' without its prefix is no literal */
-    rc = parse_rc("rule,s,out:o\nr1,starts with,x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 15);
-    expect_message_has("expected a quoted prefix after 'starts with'");
+    expect_error("rule,s,out:o\nr1,starts with,x\n", LEADROUTE_EPARSE, 2, 4, 15,
+                 "expected a quoted prefix after 'starts with'");
     t = parse_ok("rule,s,out:o\nr1,\"starts with\"\"9\"\"\",x\n"); /* no blank before the quote */
-    tl_init(&l);
-    tl_str(&l, "s", "95");
-    assert_string_equal(hits(t, &l), "r1");
+    assert_string_equal(hits_for(t, "s", "95"), "r1");
     leadroute_table_unref(t);
 
     /* not(...) ends at the cell's end, not at a ')' inside it */
-    rc = parse_rc("rule,s,out:o\nr1,\"not(a), b)\",x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 9, 9);
-    expect_message_has("a bracket inside not(...)");
+    expect_error("rule,s,out:o\nr1,\"not(a), b)\",x\n", LEADROUTE_EPARSE, 2, 9, 9, "a bracket inside not(...)");
 
     /* a prefix after '=' is refused by name; after '!=' it is not(prefix) */
-    rc = parse_rc("rule,s,out:o\nr1,= 9*,x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 6);
-    expect_message_has("a prefix test (ending in '*') cannot follow '='");
+    expect_error("rule,s,out:o\nr1,= 9*,x\n", LEADROUTE_EPARSE, 2, 4, 6,
+                 "a prefix test (ending in '*') cannot follow '='");
     t = parse_ok("rule,s,out:o\nr1,!= 9*,x\n");
-    tl_init(&l);
-    tl_str(&l, "s", "95");
-    assert_string_equal(hits(t, &l), "");
-    tl_init(&l);
-    tl_str(&l, "s", "85");
-    assert_string_equal(hits(t, &l), "r1");
+    assert_string_equal(hits_for(t, "s", "95"), "");
+    assert_string_equal(hits_for(t, "s", "85"), "r1");
     leadroute_table_unref(t);
 
     /* an operator with nothing after it */
-    rc = parse_rc("rule,s,out:o\nr1,=,x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 5);
-    expect_message_has("expected a value after '='");
-    rc = parse_rc("rule,s,out:o\nr1,!= ,x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 7);
-    expect_message_has("expected a value after '!='");
+    expect_error("rule,s,out:o\nr1,=,x\n", LEADROUTE_EPARSE, 2, 4, 5, "expected a value after '='");
+    expect_error("rule,s,out:o\nr1,!= ,x\n", LEADROUTE_EPARSE, 2, 4, 7, "expected a value after '!='");
 
     /* a number too large is out of range, not "not a number" */
-    rc = parse_rc("rule,n:number,out:o\nr1,1e400,x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 4);
-    expect_message_has("out of range");
-    rc = parse_rc("rule,n:number,out:o\nr1,< 1e400,x\n");
-    expect_message_has("out of range");
-    rc = parse_rc("rule,n,out:o:number\nr1,a,1e400\n");
-    expect_message_has("out of range");
+    expect_error("rule,n:number,out:o\nr1,1e400,x\n", LEADROUTE_EPARSE, 2, 4, 4, "out of range");
+    expect_error("rule,n:number,out:o\nr1,< 1e400,x\n", LEADROUTE_EPARSE, 2, 6, 6, "out of range");
+    expect_error("rule,n,out:o:number\nr1,a,1e400\n", LEADROUTE_EPARSE, 2, 6, 6, "out of range");
 
     /* values no lead can match */
-    rc = parse_rc("rule,s,out:o\nr1,\"\"\"\"\"\",x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 5);
-    expect_message_has("an empty string matches no lead");
-    rc = parse_rc("rule,s,out:o\nr1,\"not(\"\" x \"\")\",x\n");
-    expect_message_has("a value with a blank at either end matches no lead");
-    rc = parse_rc("rule,s,out:o\nr1,\"\"\" 9\"\"*\",x\n");
-    expect_message_has("a prefix starting with a blank");
+    expect_error("rule,s,out:o\nr1,\"\"\"\"\"\",x\n", LEADROUTE_EPARSE, 2, 4, 5, "an empty string matches no lead");
+    expect_error("rule,s,out:o\nr1,\"not(\"\" x \"\")\",x\n", LEADROUTE_EPARSE, 2, 4, 9,
+                 "a value with a blank at either end matches no lead");
+    expect_error("rule,s,out:o\nr1,\"\"\" 9\"\"*\",x\n", LEADROUTE_EPARSE, 2, 4, 5, "a prefix starting with a blank");
     t = parse_ok("rule,s,out:o\nr1,\"\"\"New \"\"*\",x\n");     /* a blank at a prefix's end counts */
-    tl_init(&l);
-    tl_str(&l, "s", "New York");
-    assert_string_equal(hits(t, &l), "r1");
-    tl_init(&l);
-    tl_str(&l, "s", "Newark");
-    assert_string_equal(hits(t, &l), "");
+    assert_string_equal(hits_for(t, "s", "New York"), "r1");
+    assert_string_equal(hits_for(t, "s", "Newark"), "");
     leadroute_table_unref(t);
-    rc = parse_rc("rule,n:number,out:o\nr1,(0.1..0.10000000000000002),x\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4, 4);
-    expect_message_has("no number lies strictly between its bounds");
+    expect_error("rule,n:number,out:o\nr1,(0.1..0.10000000000000002),x\n", LEADROUTE_EPARSE, 2, 4, 4,
+                 "no number lies strictly between its bounds");
 
     /* a long cell shows the text around the error, as valid UTF-8 */
     strcpy(big, "rule,s,out:o\nr1,\"a");
     for (int i = 0; i < 150; i++)
         strcat(big, "\xC3\xA9");
     strcat(big, ", >5\",x\n");
-    rc = parse_rc(big);
-    expect_at(rc, LEADROUTE_EPARSE, 2, 4 + 1 + 1 + 300 + 2, 4 + 1 + 1 + 300 + 2);
-    expect_message_has(", >5'");
+    expect_error(big, LEADROUTE_EPARSE, 2, 4 + 1 + 1 + 300 + 2, 4 + 1 + 1 + 300 + 2, ", >5'");
     expect_message_has("'...");
     assert_true(lr__utf8_valid(leadroute_error_last()->message, strlen(leadroute_error_last()->message)));
 
     /* priority lists: errors at the entry, no null offered, the first list's line */
-    rc = parse_rc("#! hit_policy: priority\n#! priority: o = 1, x\nrule,a,out:o:number\nr1,x,1\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 21, 21);
-    expect_message_has("cannot read ' 1, x': expected a number");
+    expect_error("#! hit_policy: priority\n#! priority: o = 1, x\nrule,a,out:o:number\nr1,x,1\n", LEADROUTE_EPARSE,
+                 2, 21, 21, "cannot read ' 1, x': expected a number");
     if (strstr(leadroute_error_last()->message, "null"))
         fail_msg("a priority list cannot hold null: %s", leadroute_error_last()->message);
-    rc = parse_rc("#! hit_policy: priority\n#! priority: o = 1\n#! priority: out:o = 2\nrule,a,out:o:number\n"
-                  "r1,x,1\n");
-    expect_at(rc, LEADROUTE_EPARSE, 3, 1, 1);
-    expect_message_has("a second priority list for output 'o': the first is on line 2");
-    rc = parse_rc("#! hit_policy: priority\n#! priority: o = b, a, b\nrule,a,out:o\nr1,x,a\n");
-    expect_at(rc, LEADROUTE_ETABLE, 2, 17, 17);
-    expect_message_has("names 'b' twice (entries 1 and 3)");
+    expect_error("#! hit_policy: priority\n#! priority: o = 1\n#! priority: out:o = 2\nrule,a,out:o:number\n"
+                 "r1,x,1\n",
+                 LEADROUTE_EPARSE, 3, 1, 1, "a second priority list for output 'o': the first is on line 2");
+    expect_error("#! hit_policy: priority\n#! priority: o = b, a, b\nrule,a,out:o\nr1,x,a\n", LEADROUTE_ETABLE,
+                 2, 17, 17, "names 'b' twice (entries 1 and 3)");
 
     /* hit policy words: '-' and '_' part words only between letters */
-    rc = parse_rc("#! hit_policy: c-\nrule,a,out:o\nr1,x,1\n");
-    expect_at(rc, LEADROUTE_EPARSE, 1, 16, 16);
-    expect_message_has("unknown hit policy 'c-'");
+    expect_error("#! hit_policy: c-\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 16, 16, "unknown hit policy 'c-'");
     t = parse_ok("#! hit_policy: Rule-Order\nrule,a,out:o\nr1,x,1\n");
     assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_RULE_ORDER);
     leadroute_table_unref(t);
@@ -881,9 +863,8 @@ static void test_precise_errors(void **state)
     leadroute_table_unref(t);
 
     /* rows: short ones say what a row needs */
-    rc = parse_rc("rule,a,out:o\nr1\n");
-    expect_at(rc, LEADROUTE_ETABLE, 2, 1, 1);
-    expect_message_has("this row has 1 cell, the header has 3: a row needs a cell for every column");
+    expect_error("rule,a,out:o\nr1\n", LEADROUTE_ETABLE, 2, 1, 1,
+                 "this row has 1 cell, the header has 3: a row needs a cell for every column");
 }
 
 static void test_limits_and_bad_bytes(void **state)
