@@ -104,6 +104,7 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
     }
 }
 
+#define LR_NUL_BYTE "NUL byte: the file is not UTF-8 text (a UTF-16 or binary file?)"
 #define LR_LONE_CR                                                                                                  \
     "a carriage return without a line feed: lines end with LF or CRLF (a file saved with old Mac line ends?)"
 
@@ -176,7 +177,7 @@ static int read_comment(lr__csv *csv, deferred *d)
         eol++;
     const char *nul = memchr(p + start, '\0', eol - start), *cr = memchr(p + start, '\r', eol - start);
     if (nul)
-        defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, (size_t)(nul - p)), "NUL byte");
+        defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, (size_t)(nul - p)), LR_NUL_BYTE);
     if (cr && !is_eol(csv, (size_t)(cr - p)))
         defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, (size_t)(cr - p)), LR_LONE_CR);
     size_t end = eol;
@@ -237,7 +238,7 @@ static int read_quoted(lr__csv *csv, deferred *d)
             break;
         }
         if (c == '\0')
-            defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), "NUL byte");
+            defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), LR_NUL_BYTE);
         rc = buf_put(csv, p + i, 1);
         if (rc < 0)
             return rc;
@@ -311,7 +312,7 @@ int lr__csv_next(lr__csv *csv, int comments)
                 /* a '"' inside an unquoted field is kept literally */
                 while (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
                     if (p[i] == '\0')
-                        defer(&d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), "NUL byte");
+                        defer(&d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), LR_NUL_BYTE);
                     else if (p[i] == '\r')
                         defer(&d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), LR_LONE_CR);
                     i++;

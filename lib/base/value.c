@@ -170,9 +170,7 @@ int lr__parse_number(const char *s, size_t len, double *out)
     return 0;
 }
 
-/* The longest start of s[0..n) within `max` bytes that ends on a character
- * boundary. */
-static size_t lr__utf8_cut(const char *s, size_t n, size_t max)
+size_t lr__utf8_cut(const char *s, size_t n, size_t max)
 {
     if (n <= max)
         return n;

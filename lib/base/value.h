@@ -21,6 +21,10 @@ int lr__text_measure(const char *s, size_t max, size_t *len);
  * outside that grammar, -2 for a number too large for a double (1e400). */
 int lr__parse_number(const char *s, size_t len, double *out);
 
+/* The length of the longest start of s[0..n) within `max` bytes that ends
+ * on a character boundary: where a message may cut a text. */
+size_t lr__utf8_cut(const char *s, size_t n, size_t max);
+
 /* A value as messages show it: 'text' (cut at 40 bytes, on a character
  * boundary), a number, true, false or null; NUL-terminated within `cap`. */
 void lr__value_show(const leadroute_value *v, char *buf, size_t cap);

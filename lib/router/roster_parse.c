@@ -305,7 +305,7 @@ static int cap_cell(parser *p, const section *sec, uint32_t k, uint32_t *out)
         return LEADROUTE_OK;
     if (parse_uint32(s, n, &v) != 0 || v == LEADROUTE_NO_CAP)
         return CELL_ERROR(p, f, "%s must be empty (no cap) or a whole number from 0 (paused) to %u, not '%.*s'",
-                          sec->label[k], (unsigned)(LEADROUTE_NO_CAP - 1), (int)(n > 60 ? 60 : n), s);
+                          sec->label[k], (unsigned)(LEADROUTE_NO_CAP - 1), (int)lr__utf8_cut(s, n, 60), s);
     *out = v;
     return LEADROUTE_OK;
 }
@@ -390,7 +390,7 @@ static int directive(parser *p, const lr__csv_field *f)
         which = SEC_REPS;
     else
         return CELL_ERROR(p, f, "unknown directive '%.*s' (expected '#! pools' or '#! reps')",
-                          (int)(f->len > 60 ? 60 : f->len), f->text);
+                          (int)lr__utf8_cut(f->text, f->len, 60), f->text);
     if (p->sec[which].line)
         return CELL_ERROR(p, f, "the '#! %s' section appears twice (first at line %u)", section_names[which],
                           p->sec[which].line);
@@ -474,12 +474,12 @@ static int header(parser *p)
             }
             if (j == len)
                 return CELL_ERROR(p, f, "column '%.*s' appears twice in the header (also column %u)",
-                                  (int)(len > 60 ? 60 : len), s, k + 1);
+                                  (int)lr__utf8_cut(s, len, 60), s, k + 1);
         }
         k = known_column(names, nknown, s, len, &label);
         if (k < nknown && sec->known[k] != NO_COL)
             return CELL_ERROR(p, f, "column '%.*s' appears twice in the header (also column %u, '%s')",
-                              (int)(len > 60 ? 60 : len), s, sec->known[k] + 1, sec->label[k]);
+                              (int)lr__utf8_cut(s, len, 60), s, sec->known[k] + 1, sec->label[k]);
         if (k < nknown) {
             sec->role[i] = k;
             sec->known[k] = i;
@@ -488,7 +488,7 @@ static int header(parser *p)
         }
         if (is_pools)
             return CELL_ERROR(p, f, "unknown column '%.*s' in the pools header (known: " POOL_COLUMN_LIST ")",
-                              (int)(len > 60 ? 60 : len), s);
+                              (int)lr__utf8_cut(s, len, 60), s);
         if (len > LEADROUTE_MAX_NAME)
             return lr__error_set_at(LEADROUTE_ELIMIT, p->file, f->line, f->col,
                                     "skill set name longer than %d bytes", LEADROUTE_MAX_NAME);
@@ -560,7 +560,7 @@ static int pool_row(parser *p)
     else
         return CELL_ERROR(p, f,
                           "unknown strategy '%.*s' (expected round_robin, weighted, least_loaded or value_balanced)",
-                          (int)(n > 60 ? 60 : n), s);
+                          (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[PC_FALLBACK], &s, &n, &f);
     pool.fallback = dup_or_null(p, s, n, &rc);
@@ -574,7 +574,7 @@ static int pool_row(parser *p)
         pool.on_empty = LEADROUTE_EMPTY_QUEUE;
     else
         return CELL_ERROR(p, f, "unknown on_empty policy '%.*s' (expected unassigned, default_owner or queue)",
-                          (int)(n > 60 ? 60 : n), s);
+                          (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[PC_DEFAULT_OWNER], &s, &n, &f);
     pool.default_owner = dup_or_null(p, s, n, &rc);
@@ -586,7 +586,7 @@ static int pool_row(parser *p)
     cell(p, sec->known[PC_OWNER_FIRST], &s, &n, &f);
     if (n && parse_bool(s, n, &pool.owner_first) != 0)
         return CELL_ERROR(p, f, "owner_first must be yes, no, true, false, 1 or 0, not '%.*s'",
-                          (int)(n > 60 ? 60 : n), s);
+                          (int)lr__utf8_cut(s, n, 60), s);
 
     /* `rc` may hold an earlier allocation failure: keep it */
     if ((err = cap_cell(p, sec, PC_CAP_DAY, &pool.cap_day)) != 0 ||
@@ -597,13 +597,13 @@ static int pool_row(parser *p)
     cell(p, sec->known[PC_SLA_MINUTES], &s, &n, &f);
     if (n && (lr__parse_number(s, n, &pool.sla_minutes) != 0 || pool.sla_minutes < 0))
         return CELL_ERROR(p, f, "sla_minutes must be a number of minutes >= 0 (empty: no deadline), not '%.*s'",
-                          (int)(n > 60 ? 60 : n), s);
+                          (int)lr__utf8_cut(s, n, 60), s);
     if (pool.sla_minutes == 0)
         pool.sla_minutes = 0; /* -0 reads as 0 */
 
     cell(p, sec->known[PC_MAX_HOPS], &s, &n, &f);
     if (n && parse_uint32(s, n, &pool.max_hops) != 0)
-        return CELL_ERROR(p, f, "max_hops must be a non-negative integer, not '%.*s'", (int)(n > 60 ? 60 : n), s);
+        return CELL_ERROR(p, f, "max_hops must be a non-negative integer, not '%.*s'", (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[PC_ESCALATION_POOL], &s, &n, &f);
     pool.escalation_pool = dup_or_null(p, s, n, &rc);
@@ -616,7 +616,7 @@ static int pool_row(parser *p)
     else if (lr__equal_ci(s, n, "catch_up"))
         pool.calibration = LEADROUTE_CALIBRATE_CATCH_UP;
     else
-        return CELL_ERROR(p, f, "unknown calibration '%.*s' (expected join or catch_up)", (int)(n > 60 ? 60 : n),
+        return CELL_ERROR(p, f, "unknown calibration '%.*s' (expected join or catch_up)", (int)lr__utf8_cut(s, n, 60),
                           s);
 
     cell(p, sec->known[PC_VALUE_FIELD], &s, &n, &f);
@@ -628,7 +628,7 @@ static int pool_row(parser *p)
     else if (parse_uint32(s, n, &pool.value_window_days) != 0 || pool.value_window_days < 1 ||
              pool.value_window_days > 31)
         return CELL_ERROR(p, f, "value_window_days must be a whole number of days from 1 to 31, not '%.*s'",
-                          (int)(n > 60 ? 60 : n), s);
+                          (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[PC_FILTERS], &s, &n, &f);
     pool.filter_count = count_items(s, n, ';');
@@ -642,7 +642,7 @@ static int pool_row(parser *p)
             size_t an, bn;
             if (!eq)
                 return CELL_ERROR(p, f, "filter '%.*s' must look like 'field=skill', e.g. 'language=languages'",
-                                  (int)(len > 60 ? 60 : len), item);
+                                  (int)lr__utf8_cut(item, len, 60), item);
             an = (size_t)(eq - item);
             b = eq + 1;
             bn = len - an - 1;
@@ -650,7 +650,7 @@ static int pool_row(parser *p)
             lr__trim(&b, &bn);
             if (an == 0 || bn == 0)
                 return CELL_ERROR(p, f, "filter '%.*s' needs a lead field and a skill set: 'field=skill'",
-                                  (int)(len > 60 ? 60 : len), item);
+                                  (int)lr__utf8_cut(item, len, 60), item);
             filters[k].field = dup_or_null(p, a, an, &rc);
             filters[k].skill = dup_or_null(p, b, bn, &rc);
             k++;
@@ -670,7 +670,7 @@ static int pool_row(parser *p)
             size_t an, bn;
             if (len < 2 || item[0] != '>' || item[1] != '=' || !colon)
                 return CELL_ERROR(p, f, "tier rule '%.*s' must look like '>=SCORE:TIER', e.g. '>=80:2'",
-                                  (int)(len > 60 ? 60 : len), item);
+                                  (int)lr__utf8_cut(item, len, 60), item);
             a = item + 2;
             an = (size_t)(colon - a);
             b = colon + 1;
@@ -678,11 +678,11 @@ static int pool_row(parser *p)
             lr__trim(&a, &an);
             lr__trim(&b, &bn);
             if (lr__parse_number(a, an, &tiers[k].min_score) != 0)
-                return CELL_ERROR(p, f, "tier rule '%.*s': '%.*s' is not a number", (int)(len > 60 ? 60 : len),
-                                  item, (int)(an > 60 ? 60 : an), a);
+                return CELL_ERROR(p, f, "tier rule '%.*s': '%.*s' is not a number", (int)lr__utf8_cut(item, len, 60),
+                                  item, (int)lr__utf8_cut(a, an, 60), a);
             if (parse_uint32(b, bn, &tiers[k].min_tier) != 0)
                 return CELL_ERROR(p, f, "tier rule '%.*s': tier '%.*s' is not a non-negative integer",
-                                  (int)(len > 60 ? 60 : len), item, (int)(bn > 60 ? 60 : bn), b);
+                                  (int)lr__utf8_cut(item, len, 60), item, (int)lr__utf8_cut(b, bn, 60), b);
             k++;
         }
         pool.tiers = tiers;
@@ -721,18 +721,18 @@ static int rep_row(parser *p)
 
     cell(p, sec->known[RC_WEIGHT], &s, &n, &f);
     if (n && (lr__parse_number(s, n, &rep.weight) != 0 || !(rep.weight > 0)))
-        return CELL_ERROR(p, f, "weight must be a number > 0, not '%.*s'", (int)(n > 60 ? 60 : n), s);
+        return CELL_ERROR(p, f, "weight must be a number > 0, not '%.*s'", (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[RC_CAPACITY], &s, &n, &f);
     if (n && parse_uint32(s, n, &rep.capacity) != 0)
-        return CELL_ERROR(p, f, "capacity must be a non-negative integer, not '%.*s'", (int)(n > 60 ? 60 : n), s);
+        return CELL_ERROR(p, f, "capacity must be a non-negative integer, not '%.*s'", (int)lr__utf8_cut(s, n, 60), s);
     cell(p, sec->known[RC_TIER], &s, &n, &f);
     if (n && parse_uint32(s, n, &rep.tier) != 0)
-        return CELL_ERROR(p, f, "tier must be a non-negative integer, not '%.*s'", (int)(n > 60 ? 60 : n), s);
+        return CELL_ERROR(p, f, "tier must be a non-negative integer, not '%.*s'", (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[RC_ACTIVE], &s, &n, &f);
     if (n && parse_bool(s, n, &rep.active) != 0)
-        return CELL_ERROR(p, f, "active must be yes, no, true, false, 1 or 0, not '%.*s'", (int)(n > 60 ? 60 : n),
+        return CELL_ERROR(p, f, "active must be yes, no, true, false, 1 or 0, not '%.*s'", (int)lr__utf8_cut(s, n, 60),
                           s);
 
     /* `rc` may hold an earlier allocation failure: keep it */

@@ -140,7 +140,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
     /* messages about the value point at it */
     col = line ? col + (uint32_t)(value - raw) : 0;
     lr__normalise_word(key, key_len, k, sizeof k);
-    snprintf(shown, sizeof shown, "%.*s", (int)(value_len > 60 ? 60 : value_len), value);
+    snprintf(shown, sizeof shown, "%.*s", (int)lr__utf8_cut(value, value_len, 60), value);
 
     /* In a file, a directive given twice is a mistake (which one was
      * meant?); through the builder API a later call replaces the value. */
@@ -153,7 +153,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         if (first)
             return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
                                     "a second '%.*s' directive: the first is on line %u",
-                                    (int)(key_len > 40 ? 40 : key_len), key, first);
+                                    (int)lr__utf8_cut(key, key_len, 40), key, first);
         /* C+, C#, C< and C> name an aggregation too */
         if (strcmp(k, "aggregation") == 0 && b->policy_aggregates)
             return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
@@ -271,7 +271,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         b->nprios++;
         return LEADROUTE_OK;
     }
-    snprintf(shown, sizeof shown, "%.*s", (int)(key_len > 60 ? 60 : key_len), key);
+    snprintf(shown, sizeof shown, "%.*s", (int)lr__utf8_cut(key, key_len, 60), key);
     if (!b->file)
         return lr__error_set(LEADROUTE_EINVAL,
                              "unknown table property '%s': expected hit_policy, aggregation, name, version or priority",
@@ -303,7 +303,7 @@ int lr__builder_add_column(leadroute_table_builder *b, int output, const char *n
     lr__trim(&name, &len);
     if (len == 0 || len > LEADROUTE_MAX_NAME)
         return lr__error_set(LEADROUTE_EINVAL, "%s column name '%.*s%s' must be 1 to %d bytes", kind,
-                             (int)(len > 60 ? 60 : len), name, len > 60 ? "..." : "", LEADROUTE_MAX_NAME);
+                             (int)lr__utf8_cut(name, len, 60), name, len > 60 ? "..." : "", LEADROUTE_MAX_NAME);
     if (!lr__utf8_valid(name, len))
         return lr__error_set(LEADROUTE_EINVAL, "%s column name is not valid UTF-8", kind);
     if (type < LEADROUTE_TYPE_STRING || type > (output ? LEADROUTE_TYPE_BOOL : LEADROUTE_TYPE_SET))

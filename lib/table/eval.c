@@ -70,7 +70,7 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
         case LEADROUTE_TYPE_NUMBER:
             if (lr__parse_number(s, n, &in->num) != 0)
                 return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not a number", name,
-                                     (int)(n > 60 ? 60 : n), s);
+                                     (int)lr__utf8_cut(s, n, 60), s);
             in->kind = LR_IN_NUM;
             return LEADROUTE_OK;
         case LEADROUTE_TYPE_BOOL:
@@ -80,7 +80,7 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
                 in->str = "false";
             else
                 return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not true or false", name,
-                                     (int)(n > 60 ? 60 : n), s);
+                                     (int)lr__utf8_cut(s, n, 60), s);
             in->kind = LR_IN_STR;
             in->len = strlen(in->str);
             return LEADROUTE_OK;

@@ -37,12 +37,12 @@ static int lr__directive(lr__parser *p, const lr__csv_field *f)
     if (p->header_seen)
         return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
                                 "directive '%.*s' after the header: directives go before the header row",
-                                (int)(f->len > 60 ? 60 : f->len), f->text);
+                                (int)lr__utf8_cut(f->text, f->len, 60), f->text);
     colon = memchr(s, ':', n);
     if (!colon)
         return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
-                                "directive '%.*s' needs the form '#! key: value'", (int)(f->len > 60 ? 60 : f->len),
-                                f->text);
+                                "directive '%.*s' needs the form '#! key: value'",
+                                (int)lr__utf8_cut(f->text, f->len, 60), f->text);
     return lr__builder_set_at(&p->b, s, (size_t)(colon - s), colon + 1, n - (size_t)(colon - s) - 1, f->line,
                               f->col + (uint32_t)(colon + 1 - f->text));
 }

@@ -831,6 +831,14 @@ static void test_precise_errors(void **state)
     expect_message_has("'...");
     assert_true(lr__utf8_valid(leadroute_error_last()->message, strlen(leadroute_error_last()->message)));
 
+    /* so do the texts other messages quote, when they cut them */
+    strcpy(big, "#! hit_policy: x"); /* 'x' puts a character across byte 60 */
+    for (int i = 0; i < 40; i++)
+        strcat(big, "\xC3\xA9");
+    strcat(big, "\nrule,s,out:o\nr1,x,1\n");
+    expect_error(big, LEADROUTE_EPARSE, 1, 16, 16, "unknown hit policy 'x\xC3\xA9");
+    assert_true(lr__utf8_valid(leadroute_error_last()->message, strlen(leadroute_error_last()->message)));
+
     /* priority lists: errors at the entry, no null offered, the first list's line */
     expect_error("#! hit_policy: priority\n#! priority: o = 1, x\nrule,a,out:o:number\nr1,x,1\n", LEADROUTE_EPARSE,
                  2, 21, 21, "cannot read ' 1, x': expected a number");
