@@ -15,10 +15,17 @@ extern "C" {
 /** @file
  * Definitions shared by every libleadroute module.
  *
- * ABI policy: every public struct starts with `uint32_t version`, only ever
- * grows at its end, and comes with a `*_VERSION` macro, an `*_INIT` macro and
- * an `*_init()` function. The library rejects version 0 and versions newer
- * than it knows with ::LEADROUTE_EVERSION. Error codes are pinned forever.
+ * ABI policy: every public struct but ::leadroute_error starts with
+ * `uint32_t version`, only ever grows at its end, and has a `*_VERSION`
+ * macro. Structs a caller fills in as values (allocator, value, lead, rule,
+ * table options, rep, pool, router options) also have an `*_INIT` macro and
+ * an `*_init()` function; structs the library fills for the caller
+ * (diagnostic, tick and latency statistics) an `*_INIT` macro; callback
+ * tables the host defines (store, availability, notify, clock) and the
+ * records handed to them (assignment, commit) set `version` to their
+ * `*_VERSION`. The library rejects version 0 and versions newer than it
+ * knows with ::LEADROUTE_EVERSION. ::leadroute_error belongs to the library
+ * and is only read. Error codes are pinned forever.
  */
 
 #if defined(LEADROUTE_BUILDING) && defined(__GNUC__)

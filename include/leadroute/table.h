@@ -273,8 +273,11 @@ LEADROUTE_API int leadroute_table_diagnostic(const leadroute_table *table, size_
                                              leadroute_diagnostic *out);
 
 /**
- * Create a result able to hold every hit of `table` (and of any table with
- * no more rules). Allocation happens here, never in evaluation. `*out` is
+ * Create a result able to hold every hit of `table`, and of any other table
+ * no larger in rules, input and output columns, set columns and distinct
+ * output values (leadroute_result_reserve() grows it for a larger one;
+ * evaluation refuses a result too small with LEADROUTE_ERANGE). Allocation
+ * happens here, never in evaluation. `*out` is
  * released with leadroute_result_free() and set to NULL on error.
  * @param allocator NULL = malloc/free (copied)
  * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM.

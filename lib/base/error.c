@@ -10,7 +10,7 @@
 typedef struct lr__error_state {
     leadroute_error error;
     char message[LR__MESSAGE_MAX];
-    char file[256];
+    char file[4096 + 1];  /* a path as long as Linux allows */
 } lr__error_state;
 
 static _Thread_local lr__error_state lr__last = { { LEADROUTE_OK, "", NULL, 0, 0 }, { 0 }, { 0 } };
@@ -65,13 +65,19 @@ static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t co
     char tmp[LR__MESSAGE_MAX];
 
     if (file) {
+        /* the message shows the end of a long path, so that the error
+         * itself still fits; `file` keeps it whole */
+        size_t flen = strlen(file);
+        const char *shown = flen > 200 ? file + flen - 197 : file, *dots = flen > 200 ? "..." : "";
+        while (shown > file && ((unsigned char)*shown & 0xC0) == 0x80)
+            shown++;
         snprintf(st->file, sizeof st->file, "%s", file);
         if (line && column)
-            off = (size_t)snprintf(tmp, sizeof tmp, "%s:%u:%u: ", file, line, column);
+            off = (size_t)snprintf(tmp, sizeof tmp, "%s%s:%u:%u: ", dots, shown, line, column);
         else if (line)
-            off = (size_t)snprintf(tmp, sizeof tmp, "%s:%u: ", file, line);
+            off = (size_t)snprintf(tmp, sizeof tmp, "%s%s:%u: ", dots, shown, line);
         else
-            off = (size_t)snprintf(tmp, sizeof tmp, "%s: ", file);
+            off = (size_t)snprintf(tmp, sizeof tmp, "%s%s: ", dots, shown);
         if (off >= sizeof tmp)
             off = sizeof tmp - 1;
     }

@@ -12,6 +12,9 @@ static int lr__options_check(const leadroute_table_options *o)
     if (o && (o->version == 0 || o->version > LEADROUTE_TABLE_OPTIONS_VERSION))
         return lr__error_set(LEADROUTE_EVERSION, "leadroute_table_options version %u is not supported (1..%u)",
                              o->version, LEADROUTE_TABLE_OPTIONS_VERSION);
+    /* a flag of a newer release must not be ignored silently */
+    if (o && (o->flags & ~LEADROUTE_TABLE_NO_LINT))
+        return lr__error_set(LEADROUTE_EINVAL, "unknown table option flags 0x%x", o->flags & ~LEADROUTE_TABLE_NO_LINT);
     return LEADROUTE_OK;
 }
 
@@ -462,8 +465,9 @@ int leadroute_table_builder_add_rule(leadroute_table_builder *b, const leadroute
 
 int leadroute_table_builder_build(leadroute_table **out, leadroute_table_builder *b)
 {
+    if (out)
+        *out = NULL;
     if (!out || !b)
         return lr__error_set(LEADROUTE_EINVAL, "out and builder must not be NULL");
-    *out = NULL;
     return lr__table_compile(out, b);
 }

@@ -60,9 +60,9 @@ static int lr__memory_check(lr__compiler *cc, const char *column)
 {
     if (cc->t->arena.total > cc->max_memory)
         return lr__error_set(LEADROUTE_ELIMIT,
-                             "the compiled index needs more than %zu MiB (at column '%s'); raise "
+                             "the compiled index needs more than %zu bytes (at column '%s'); raise "
                              "leadroute_table_options.max_memory or simplify the table",
-                             cc->max_memory >> 20, column);
+                             cc->max_memory, column);
     return LEADROUTE_OK;
 }
 
@@ -749,19 +749,44 @@ static int lr__priority_order(lr__compiler *cc)
     return LEADROUTE_OK;
 }
 
+/* Numbers go into the hash as little-endian bytes, so that a table hashes
+ * alike on every host (on little-endian hosts, as they lie in memory). */
+static void lr__hash_u32s(XXH3_state_t *st, const uint32_t *v, size_t n)
+{
+    unsigned char buf[4 * 6];
+    size_t i;
+    for (i = 0; i < n; i++) {
+        buf[4 * i] = (unsigned char)v[i];
+        buf[4 * i + 1] = (unsigned char)(v[i] >> 8);
+        buf[4 * i + 2] = (unsigned char)(v[i] >> 16);
+        buf[4 * i + 3] = (unsigned char)(v[i] >> 24);
+    }
+    XXH3_64bits_update(st, buf, 4 * n);
+}
+
+/* A double by its IEEE 754 bits, -0 as 0. */
+static void lr__hash_double(XXH3_state_t *st, double x)
+{
+    unsigned char buf[8];
+    uint64_t u;
+    int i;
+    if (x == 0)
+        x = 0;
+    memcpy(&u, &x, sizeof u);
+    for (i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(u >> (8 * i));
+    XXH3_64bits_update(st, buf, sizeof buf);
+}
+
 /* XXH3 over the table's meaning: policy, columns, priorities, rules. */
 static void lr__hash_value(XXH3_state_t *st, const leadroute_value *v)
 {
     uint32_t type = v->type;
-    XXH3_64bits_update(st, &type, sizeof type);
-    if (v->type == LEADROUTE_VALUE_STRING) {
+    lr__hash_u32s(st, &type, 1);
+    if (v->type == LEADROUTE_VALUE_STRING)
         XXH3_64bits_update(st, v->string, strlen(v->string) + 1);
-    } else if (v->type == LEADROUTE_VALUE_NUMBER || v->type == LEADROUTE_VALUE_BOOL) {
-        double x = v->type == LEADROUTE_VALUE_NUMBER ? v->number : (double)!!v->boolean;
-        if (x == 0)
-            x = 0;
-        XXH3_64bits_update(st, &x, sizeof x);
-    }
+    else if (v->type == LEADROUTE_VALUE_NUMBER || v->type == LEADROUTE_VALUE_BOOL)
+        lr__hash_double(st, v->type == LEADROUTE_VALUE_NUMBER ? v->number : (double)!!v->boolean);
 }
 
 static uint64_t lr__table_hash(const leadroute_table *t)
@@ -770,12 +795,12 @@ static uint64_t lr__table_hash(const leadroute_table *t)
     uint32_t i, j, k, head[5] = { t->hit_policy, t->aggregation, t->ninputs, t->noutputs, t->nrules };
     XXH3_64bits_reset(&st);
     XXH3_64bits_update(&st, "leadroute-table-1", 17);
-    XXH3_64bits_update(&st, head, sizeof head);
+    lr__hash_u32s(&st, head, 5);
     for (i = 0; i < t->ninputs + t->noutputs; i++) {
         const lr__column *c = i < t->ninputs ? &t->inputs[i] : &t->outputs[i - t->ninputs];
         uint32_t meta[3] = { c->type, c->flags, c->npriorities };
         XXH3_64bits_update(&st, c->name, strlen(c->name) + 1);
-        XXH3_64bits_update(&st, meta, sizeof meta);
+        lr__hash_u32s(&st, meta, 3);
         for (j = 0; j < c->npriorities; j++)
             lr__hash_value(&st, &c->priorities[j]);
     }
@@ -785,18 +810,13 @@ static uint64_t lr__table_hash(const leadroute_table *t)
         for (j = 0; j < t->ninputs; j++) {
             const lr__cell *c = &r->cells[j];
             uint32_t meta[3] = { c->any, c->negated, c->natoms };
-            XXH3_64bits_update(&st, meta, sizeof meta);
+            lr__hash_u32s(&st, meta, 3);
             for (k = 0; k < c->natoms; k++) {
                 const lr__atom *a = &c->atoms[k];
                 uint32_t am[6] = { a->kind, a->has_lo, a->has_hi, a->lo_open, a->hi_open, a->len };
-                double b[2] = { a->kind == LR_ATOM_RANGE && a->has_lo ? a->lo : 0,
-                                a->kind == LR_ATOM_RANGE && a->has_hi ? a->hi : 0 };
-                if (b[0] == 0)
-                    b[0] = 0;
-                if (b[1] == 0)
-                    b[1] = 0;
-                XXH3_64bits_update(&st, am, sizeof am);
-                XXH3_64bits_update(&st, b, sizeof b);
+                lr__hash_u32s(&st, am, 6);
+                lr__hash_double(&st, a->kind == LR_ATOM_RANGE && a->has_lo ? a->lo : 0);
+                lr__hash_double(&st, a->kind == LR_ATOM_RANGE && a->has_hi ? a->hi : 0);
                 if (lr__atom_has_text(a))
                     XXH3_64bits_update(&st, a->str, a->len);
             }

@@ -885,9 +885,12 @@ static int lr__aggregate(const leadroute_table *t, leadroute_result *r)
                 a->number = v->number;
             } else if (t->aggregation == LEADROUTE_AGG_SUM) {
                 a->number += v->number;
-                if (!isfinite(a->number))
+                if (!isfinite(a->number)) {
+                    /* an error leaves no hits, as documented */
+                    r->count = 0;
                     return lr__error_set(LEADROUTE_ERANGE, "the sum of output '%s' is too large for a double",
                                          t->outputs[j].name);
+                }
             } else if (t->aggregation == LEADROUTE_AGG_MIN ? v->number < a->number : v->number > a->number) {
                 a->number = v->number;
             }

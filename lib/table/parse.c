@@ -247,9 +247,10 @@ int leadroute_table_load(leadroute_table **out, const char *path, const leadrout
     lr__alloc a;
     int rc;
 
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return lr__error_set(LEADROUTE_EINVAL, "out and path must not be NULL");
-    *out = NULL;
     if (options && (options->version == 0 || options->version > LEADROUTE_TABLE_OPTIONS_VERSION))
         return lr__error_set(LEADROUTE_EVERSION, "leadroute_table_options version %u is not supported (1..%u)",
                              options->version, LEADROUTE_TABLE_OPTIONS_VERSION);

@@ -157,9 +157,10 @@ int leadroute_result_new(leadroute_result **out, const leadroute_table *t, const
     lr__alloc a;
     leadroute_result *r;
     int rc;
+    if (out)
+        *out = NULL;
     if (!out || !t)
         return lr__error_set(LEADROUTE_EINVAL, "out and table must not be NULL");
-    *out = NULL;
     if ((rc = lr__alloc_init(&a, allocator)) != 0)
         return rc;
     r = lr__malloc(&a, sizeof *r);

@@ -507,9 +507,27 @@ static void test_builder_new_args(void **state)
     ok(leadroute_table_builder_new(&b, &o));
     leadroute_table *t = NULL;
     assert_int_equal(leadroute_table_builder_build(NULL, b), LEADROUTE_EINVAL);
+    /* *out is NULL after any error, a NULL argument too */
+    t = (leadroute_table *)&o;
     assert_int_equal(leadroute_table_builder_build(&t, NULL), LEADROUTE_EINVAL);
+    assert_null(t);
+    t = (leadroute_table *)&o;
+    assert_int_equal(leadroute_table_load(&t, NULL, NULL), LEADROUTE_EINVAL);
+    assert_null(t);
+    leadroute_result *r = (leadroute_result *)&o;
+    assert_int_equal(leadroute_result_new(&r, NULL, NULL), LEADROUTE_EINVAL);
+    assert_null(r);
     leadroute_table_builder_free(b);
     leadroute_table_builder_free(NULL);
+
+    /* a flag this release does not know is refused, not ignored */
+    o.flags = 0x80;
+    b = (leadroute_table_builder *)&o;
+    assert_int_equal(leadroute_table_builder_new(&b, &o), LEADROUTE_EINVAL);
+    assert_null(b);
+    assert_non_null(strstr(leadroute_error_last()->message, "unknown table option flags 0x80"));
+    assert_int_equal(leadroute_table_parse(&t, "a,out:b\n", 8, NULL, &o), LEADROUTE_EINVAL);
+    assert_null(t);
 }
 
 /* --- reference counting, observed through a counting allocator ------------- */

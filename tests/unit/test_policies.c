@@ -448,6 +448,23 @@ static leadroute_table *many_rules(int n)
     return t;
 }
 
+/* A sum too large for a double is an error of that evaluation, which
+ * leaves no hits behind. */
+static void test_sum_overflow_leaves_no_hits(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: C+\nx,out:v:number\n-,1e308\n-,1e308\n");
+    leadroute_result *r = NULL;
+    leadroute_lead lead = LEADROUTE_LEAD_INIT;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_eval(t, &lead, r), LEADROUTE_ERANGE);
+    assert_non_null(strstr(leadroute_error_last()->message, "too large for a double"));
+    assert_int_equal(leadroute_result_count(r), 0);
+    assert_null(leadroute_result_rule_id(r, 0));
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
 static void test_result_reserve(void **state)
 {
     (void)state;
@@ -527,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_collect_min_max),
         cmocka_unit_test(test_aggregation_getter_only_collect),
         cmocka_unit_test(test_result_after_error),
+        cmocka_unit_test(test_sum_overflow_leaves_no_hits),
         cmocka_unit_test(test_result_reserve),
         cmocka_unit_test(test_result_new_args),
     };
