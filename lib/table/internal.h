@@ -508,6 +508,11 @@ extern uint64_t lr__dense_column_bytes;
  * the skipping scan on small tables. */
 extern uint32_t lr__plain_scan_words;
 
+/* Lint keeps the bitsets of value classes while they fit in this many
+ * bytes (64 MiB) and reads later classes from the compiled outcomes. Only
+ * tests change it, to read every class from its outcome. */
+extern size_t lr__lint_scratch_bytes;
+
 /* Compile and lint: build the table from the builder. */
 int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);
 int lr__table_lint(leadroute_table *t);

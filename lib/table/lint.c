@@ -20,25 +20,30 @@
 
 /* Work bounds: lint never takes more than a few seconds on huge tables. */
 #define LR_LINT_WORD_BUDGET ((uint64_t)1000000000u)
-#define LR_LINT_SCRATCH_BYTES ((size_t)64 << 20)   /* class bitsets kept for lint */
 #define LR_LINT_DFS_NODES 4096u
 #define LR_LINT_MAX_DIAGS 1000u
+
+size_t lr__lint_scratch_bytes = (size_t)64 << 20;
 
 typedef struct lr__class {
     uint32_t outcome;
     const char *value;      /* representative, NULL = missing */
-    uint64_t *bits;         /* final column bitset of the class */
+    uint64_t *bits;         /* final column bitset of the class; NULL once lint's memory
+                               bound is reached: then read from the outcome (lr__class_word) */
 } lr__class;
 
 typedef struct lr__lcol {
     lr__class *classes;
     uint32_t nclasses;
-    int incomplete;         /* a class is missing (no representative, or lint's memory
-                               bound reached): reason no further about this column */
+    int incomplete;         /* a class has no representative value: reason no further
+                               about this column */
     uint8_t *seen;          /* per outcome: already a class */
     uint64_t *all;          /* rules in every class of the column */
     uint64_t *nset;         /* set columns: rules with a negated cell */
     uint64_t *items;        /* set columns: positive cells that accept some item */
+    uint32_t *held, *held_at; /* classes holding each rule of a positive cell: held[held_at[r]
+                                 .. held_at[r + 1]] (NULL when too many to keep) */
+    uint32_t *every;        /* 0 .. nclasses - 1: the classes to test for other rules */
 } lr__lcol;
 
 typedef struct lr__linter {
@@ -53,6 +58,7 @@ typedef struct lr__linter {
     uint32_t *order;        /* DFS column order */
     uint32_t *choice;       /* DFS: class chosen per column */
     lr__arena scratch;      /* class bitsets and values, freed after lint */
+    uint64_t *tmp;          /* a bitset built from an outcome (lr__class_bits) */
 } lr__linter;
 
 static char *lr__fmt(lr__linter *L, const char *fmt, ...) LR__PRINTF(2, 3);
@@ -130,51 +136,79 @@ static double lr__round_inside(double lo, double hi)
     return isinf(lo) ? nextafter(hi, -DBL_MAX) : nextafter(lo, hi);
 }
 
-static uint64_t *lr__materialise(lr__linter *L, const lr__index *ix, const lr__outcome *o)
+/* The final column bitset of outcome `o` into w (nwords): a scalar dense
+ * outcome is it; a sparse one, and a set item's, is D ^ T. */
+static void lr__materialise_into(const leadroute_table *t, const lr__index *ix, const lr__outcome *o, uint64_t *w)
 {
-    leadroute_table *t = L->t;
-    uint64_t *w = lr__arena_alloc(&L->scratch, sizeof *w * t->nwords);
     uint32_t i;
-    if (!w)
-        return NULL;
-    if (ix->type == LEADROUTE_TYPE_SET) {
-        /* one item: D ^ T */
-        memcpy(w, ix->dwords, sizeof *w * t->nwords);
-        if (o->nnz == LR_DENSE)
-            for (i = 0; i < t->nwords; i++)
-                w[i] ^= o->words[i];
-        else
-            for (i = 0; i < o->nnz; i++)
-                w[o->idx[i]] ^= o->words[i];
-    } else if (o->nnz == LR_DENSE) {
+    if (o->nnz == LR_DENSE && ix->type != LEADROUTE_TYPE_SET) {
         memcpy(w, o->words, sizeof *w * t->nwords);
-    } else {
-        memcpy(w, ix->dwords, sizeof *w * t->nwords);
+        return;
+    }
+    memcpy(w, ix->dwords, sizeof *w * t->nwords);
+    if (o->nnz == LR_DENSE)
+        for (i = 0; i < t->nwords; i++)
+            w[i] ^= o->words[i];
+    else
         for (i = 0; i < o->nnz; i++)
             w[o->idx[i]] ^= o->words[i];
+}
+
+/* Word i of class k of column c, from its bitset or its outcome. */
+static uint64_t lr__class_word(const lr__linter *L, uint32_t c, const lr__class *k, uint32_t i)
+{
+    const lr__index *ix = &L->t->index[c];
+    const lr__outcome *o = &ix->outcomes[k->outcome];
+    uint32_t lo = 0, hi;
+    if (k->bits)
+        return k->bits[i];
+    if (o->nnz == LR_DENSE)
+        return ix->type == LEADROUTE_TYPE_SET ? ix->dwords[i] ^ o->words[i] : o->words[i];
+    for (hi = o->nnz; lo < hi;) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (o->idx[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return w;
+    return ix->dwords[i] ^ (lo < o->nnz && o->idx[lo] == i ? o->words[lo] : 0);
+}
+
+static int lr__class_bit(const lr__linter *L, uint32_t c, const lr__class *k, uint32_t rule)
+{
+    return (int)((lr__class_word(L, c, k, rule >> 6) >> (rule & 63)) & 1);
+}
+
+/* Class k's bitset: kept, else built into L->tmp (valid until the next call). */
+static const uint64_t *lr__class_bits(const lr__linter *L, uint32_t c, const lr__class *k)
+{
+    if (k->bits)
+        return k->bits;
+    lr__materialise_into(L->t, &L->t->index[c], &L->t->index[c].outcomes[k->outcome], L->tmp);
+    return L->tmp;
 }
 
 static int lr__class_add(lr__linter *L, lr__lcol *col, const lr__index *ix, uint32_t outcome, const char *value,
                          uint32_t *cap)
 {
+    lr__class *k;
     int rc;
     if (col->seen[outcome])
         return LEADROUTE_OK;
-    if (L->scratch.total > LR_LINT_SCRATCH_BYTES) {
-        col->incomplete = 1;
-        return LEADROUTE_OK;
-    }
     col->seen[outcome] = 1;
     if ((rc = lr__vec_reserve(L->a, (void **)&col->classes, cap, (size_t)col->nclasses + 1, sizeof *col->classes)) != 0)
         return rc;
-    col->classes[col->nclasses].outcome = outcome;
-    col->classes[col->nclasses].value = value;
-    col->classes[col->nclasses].bits = lr__materialise(L, ix, &ix->outcomes[outcome]);
-    if (!col->classes[col->nclasses].bits)
-        return lr__error_nomem();
-    col->nclasses++;
+    k = &col->classes[col->nclasses++];
+    k->outcome = outcome;
+    k->value = value;
+    k->bits = NULL;
+    /* bitsets are kept while they fit lint's memory; later classes are
+     * read from their outcomes, more slowly */
+    if (L->scratch.total + sizeof *k->bits * L->t->nwords <= lr__lint_scratch_bytes) {
+        if (!(k->bits = lr__arena_alloc(&L->scratch, sizeof *k->bits * L->t->nwords)))
+            return lr__error_nomem();
+        lr__materialise_into(L->t, ix, &ix->outcomes[outcome], k->bits);
+    }
     return LEADROUTE_OK;
 }
 
@@ -196,12 +230,144 @@ static const char *lr__text_for(lr__linter *L, const lr__index *ix, const char *
     return NULL;
 }
 
+/* The AND (`all` 1) of the bitsets of every class of column c, or the OR
+ * of every class but the missing one, into out. Classes read from sparse
+ * outcomes cost their few words, not the whole bitset: each is D but
+ * where its T has words, so D counts wherever some such class has none. */
+static int lr__classes_fold(lr__linter *L, uint32_t c, int all, uint64_t *out)
+{
+    const leadroute_table *t = L->t;
+    const lr__index *ix = &t->index[c];
+    const lr__lcol *col = &L->cols[c];
+    uint32_t *count = NULL, nsparse = 0, k, i, p;
+    uint64_t *acc = NULL;
+    for (i = 0; i < t->nwords; i++)
+        out[i] = all ? ~(uint64_t)0 : 0;
+    for (k = 0; k < col->nclasses; k++) {
+        const lr__class *cl = &col->classes[k];
+        const lr__outcome *o = &ix->outcomes[cl->outcome];
+        if (!all && cl->outcome == ix->null_outcome)
+            continue;
+        if (cl->bits || o->nnz == LR_DENSE) {
+            const uint64_t *b = lr__class_bits(L, c, cl);
+            for (i = 0; i < t->nwords; i++)
+                out[i] = all ? out[i] & b[i] : out[i] | b[i];
+            continue;
+        }
+        if (!count) {
+            count = lr__arena_zalloc(&L->scratch, sizeof *count * t->nwords);
+            acc = lr__arena_alloc(&L->scratch, sizeof *acc * t->nwords);
+            if (!count || !acc)
+                return lr__error_nomem();
+            for (i = 0; i < t->nwords; i++)
+                acc[i] = all ? ~(uint64_t)0 : 0;
+        }
+        nsparse++;
+        for (p = 0; p < o->nnz; p++) {
+            uint32_t w = o->idx[p];
+            uint64_t x = ix->dwords[w] ^ o->words[p];
+            count[w]++;
+            acc[w] = all ? acc[w] & x : acc[w] | x;
+        }
+    }
+    for (i = 0; nsparse && i < t->nwords; i++) {
+        uint64_t x = count[i] < nsparse ? (all ? acc[i] & ix->dwords[i] : acc[i] | ix->dwords[i]) : acc[i];
+        out[i] = all ? out[i] & x : out[i] | x;
+    }
+    return LEADROUTE_OK;
+}
+
+/* Calls f on each rule of a positive cell (not any, not negated) that class
+ * k holds: such rules are outside D, so a sparse class holds them only in
+ * its T words. */
+static void lr__class_rules(const lr__linter *L, uint32_t c, const lr__class *k, uint32_t *count, uint32_t *fill,
+                            uint32_t kidx)
+{
+    const leadroute_table *t = L->t;
+    const lr__index *ix = &t->index[c];
+    const lr__outcome *o = &ix->outcomes[k->outcome];
+    uint32_t i, p;
+    if (k->bits || o->nnz == LR_DENSE) {
+        for (i = 0; i < t->nwords; i++)
+            for (uint64_t x = lr__class_word(L, c, k, i) & ~ix->dwords[i]; x; x &= x - 1) {
+                uint32_t r = i * 64 + lr__ctz64(x);
+                if (fill)
+                    L->cols[c].held[fill[r]++] = kidx;
+                else
+                    count[r]++;
+            }
+        return;
+    }
+    for (p = 0; p < o->nnz; p++)
+        for (uint64_t x = o->words[p] & ~ix->dwords[o->idx[p]]; x; x &= x - 1) {
+            uint32_t r = o->idx[p] * 64 + lr__ctz64(x);
+            if (fill)
+                L->cols[c].held[fill[r]++] = kidx;
+            else
+                count[r]++;
+        }
+}
+
+/* Index the classes holding each rule of a positive cell, so that the
+ * shadow and overlap checks visit those classes rather than test every
+ * class of a column of thousands of keys. Kept while it fits 16 M entries. */
+static int lr__classes_index(lr__linter *L, uint32_t c)
+{
+    const leadroute_table *t = L->t;
+    lr__lcol *col = &L->cols[c];
+    uint32_t k, r, *fill;
+    uint64_t total = 0;
+    if (!(col->every = lr__arena_alloc(&L->scratch, sizeof *col->every * (col->nclasses + 1))))
+        return lr__error_nomem();
+    for (k = 0; k < col->nclasses; k++)
+        col->every[k] = k;
+    if (!(col->held_at = lr__arena_zalloc(&L->scratch, sizeof *col->held_at * (t->nrules + 1))))
+        return lr__error_nomem();
+    for (k = 0; k < col->nclasses; k++)
+        lr__class_rules(L, c, &col->classes[k], col->held_at + 1, NULL, k);
+    for (r = 0; r < t->nrules; r++)
+        total += col->held_at[r + 1];
+    if (total > (uint64_t)16 << 20) {
+        col->held_at = NULL;
+        return LEADROUTE_OK;
+    }
+    for (r = 0; r < t->nrules; r++)
+        col->held_at[r + 1] += col->held_at[r];
+    col->held = lr__arena_alloc(&L->scratch, sizeof *col->held * (total ? total : 1));
+    fill = lr__calloc(L->a, t->nrules + 1, sizeof *fill);
+    if (!col->held || !fill) {
+        lr__free(L->a, fill);
+        return lr__error_nomem();
+    }
+    memcpy(fill, col->held_at, sizeof *fill * t->nrules);
+    for (k = 0; k < col->nclasses; k++)
+        lr__class_rules(L, c, &col->classes[k], NULL, fill, k);
+    lr__free(L->a, fill);
+    return LEADROUTE_OK;
+}
+
+/* The classes of column c that may hold rule j, *n of them: exactly those
+ * that do for a positive cell (*exact 1), else every class, to be tested. */
+static const uint32_t *lr__classes_of(const lr__linter *L, uint32_t c, uint32_t j, uint32_t *n, int *exact)
+{
+    const lr__lcol *col = &L->cols[c];
+    const lr__cell *cell = &L->t->rules[j].cells[c];
+    if (col->held_at && !cell->any && !cell->negated) {
+        *n = col->held_at[j + 1] - col->held_at[j];
+        *exact = 1;
+        return col->held + col->held_at[j];
+    }
+    *n = col->nclasses;
+    *exact = 0;
+    return col->every;
+}
+
 static int lr__classes(lr__linter *L, uint32_t c)
 {
     leadroute_table *t = L->t;
     const lr__index *ix = &t->index[c];
     lr__lcol *col = &L->cols[c];
-    uint32_t cap = 0, i, r, k;
+    uint32_t cap = 0, i, r;
     int rc;
 
     col->seen = lr__arena_zalloc(&L->scratch, ix->noutcomes + 1);
@@ -271,12 +437,10 @@ static int lr__classes(lr__linter *L, uint32_t c)
     col->nset = lr__arena_zalloc(&L->scratch, sizeof *col->nset * t->nwords);
     if (!col->all || !col->nset)
         return lr__error_nomem();
-    for (i = 0; i < t->nwords; i++) {
-        uint64_t x = ~(uint64_t)0;
-        for (k = 0; k < col->nclasses; k++)
-            x &= col->classes[k].bits[i];
-        col->all[i] = x;
-    }
+    if ((rc = lr__classes_index(L, c)) != 0)
+        return rc;
+    if ((rc = lr__classes_fold(L, c, 1, col->all)) != 0)
+        return rc;
     if (ix->type == LEADROUTE_TYPE_SET) {
         col->items = lr__arena_zalloc(&L->scratch, sizeof *col->items * t->nwords);
         if (!col->items)
@@ -284,10 +448,8 @@ static int lr__classes(lr__linter *L, uint32_t c)
         for (r = 0; r < t->nrules; r++)
             if (t->rules[r].cells[c].negated)
                 lr__bit_set(col->nset, r);
-        for (k = 0; k < col->nclasses; k++)
-            if (col->classes[k].outcome != ix->null_outcome)
-                for (i = 0; i < t->nwords; i++)
-                    col->items[i] |= col->classes[k].bits[i];
+        if ((rc = lr__classes_fold(L, c, 0, col->items)) != 0)
+            return rc;
         for (r = 0; r < t->nrules; r++)
             if (t->rules[r].cells[c].any || t->rules[r].cells[c].negated)
                 col->items[r >> 6] &= ~((uint64_t)1 << (r & 63));
@@ -363,6 +525,35 @@ static int lr__any_bits(const uint64_t *x, uint32_t nwords)
 
 /* ---- no match -------------------------------------------------------------- */
 
+/* Rules of `cur` that class k keeps: a class read from a sparse outcome
+ * is D but for the words of its T, so it costs those words and, once per
+ * node, the count of cur & D (*base, UINT32_MAX until counted). */
+static uint32_t lr__class_survivors(const lr__linter *L, uint32_t c, const lr__class *k, const uint64_t *cur,
+                                    uint32_t *base)
+{
+    const leadroute_table *t = L->t;
+    const lr__index *ix = &t->index[c];
+    const lr__outcome *o = &ix->outcomes[k->outcome];
+    uint32_t n = 0, i, p;
+    if (k->bits || o->nnz == LR_DENSE) {
+        for (i = 0; i < t->nwords; i++)
+            n += (uint32_t)__builtin_popcountll(cur[i] & lr__class_word(L, c, k, i));
+        return n;
+    }
+    if (*base == UINT32_MAX) {
+        *base = 0;
+        for (i = 0; i < t->nwords; i++)
+            *base += (uint32_t)__builtin_popcountll(cur[i] & ix->dwords[i]);
+    }
+    n = *base;
+    for (p = 0; p < o->nnz; p++) {
+        uint32_t w = o->idx[p];
+        n -= (uint32_t)__builtin_popcountll(cur[w] & ix->dwords[w]);
+        n += (uint32_t)__builtin_popcountll(cur[w] & (ix->dwords[w] ^ o->words[p]));
+    }
+    return n;
+}
+
 /* Depth-first over columns: is there a class combination no rule survives?
  * A rule that accepts every class of the columns left survives whatever
  * they take, so such a subtree holds no answer; the classes of a column
@@ -374,7 +565,7 @@ static int lr__dfs_nomatch(lr__linter *L, uint32_t depth, uint32_t *scratch)
     leadroute_table *t = L->t;
     const uint64_t *cur = L->stack[depth];
     uint64_t *next = L->stack[depth + 1];
-    uint32_t c, k, i, d, tried;
+    uint32_t c, k, i, d, tried, base = UINT32_MAX;
     if (depth == t->ninputs || ++L->nodes > LR_LINT_DFS_NODES * 16)
         return 0;
     for (i = 0; i < t->nwords; i++) {
@@ -385,24 +576,22 @@ static int lr__dfs_nomatch(lr__linter *L, uint32_t depth, uint32_t *scratch)
             return 0;
     }
     c = L->order[depth];
-    for (k = 0; k < L->cols[c].nclasses; k++) {
-        const uint64_t *b = L->cols[c].classes[k].bits;
-        uint32_t n = 0;
-        for (i = 0; i < t->nwords; i++)
-            n += (uint32_t)__builtin_popcountll(cur[i] & b[i]);
-        scratch[k] = n;
-    }
+    for (k = 0; k < L->cols[c].nclasses; k++)
+        scratch[k] = lr__class_survivors(L, c, &L->cols[c].classes[k], cur, &base);
     for (tried = 0; tried < L->cols[c].nclasses; tried++) {
         uint32_t best = UINT32_MAX;
+        const uint64_t *b;
         for (k = 0; k < L->cols[c].nclasses; k++)
             if (scratch[k] != UINT32_MAX && (best == UINT32_MAX || scratch[k] < scratch[best]))
                 best = k;
-        L->choice[c] = best;
-        if (scratch[best] == 0)
-            return 1;
+        /* the counts only order the classes; the answer is the AND itself */
         scratch[best] = UINT32_MAX;
+        L->choice[c] = best;
+        b = lr__class_bits(L, c, &L->cols[c].classes[best]);
         for (i = 0; i < t->nwords; i++)
-            next[i] = cur[i] & L->cols[c].classes[best].bits[i];
+            next[i] = cur[i] & b[i];
+        if (!lr__any_bits(next, t->nwords))
+            return 1;
         /* each level keeps its counts in its own part of scratch */
         if (lr__dfs_nomatch(L, depth + 1, scratch + L->cols[c].nclasses))
             return 1;
@@ -465,14 +654,17 @@ static int lr__lint_nomatch(lr__linter *L)
 static int lr__dfs_covered(lr__linter *L, uint32_t j, uint32_t depth, uint32_t nw)
 {
     leadroute_table *t = L->t;
-    uint32_t c, k, i;
+    uint32_t c, k, i, q, nk;
+    const uint32_t *ks;
+    int exact;
     const uint64_t *cur = L->stack[depth];
     if (depth == t->ninputs)
         return 1;
     if (++L->nodes > LR_LINT_DFS_NODES || L->budget == 0)
         return -1;
     c = L->order[depth];
-    lr__spend(L, L->cols[c].nclasses + 1);
+    ks = lr__classes_of(L, c, j, &nk, &exact);
+    lr__spend(L, nk + 1);
     /* a live rule that accepts every class of the remaining columns covers it all */
     {
         uint32_t d;
@@ -484,12 +676,14 @@ static int lr__dfs_covered(lr__linter *L, uint32_t j, uint32_t depth, uint32_t n
                 return 1;
         }
     }
-    for (k = 0; k < L->cols[c].nclasses; k++) {
-        const uint64_t *b = L->cols[c].classes[k].bits;
+    for (q = 0; q < nk; q++) {
+        const uint64_t *b;
         uint64_t *next = L->stack[depth + 1];
         int sub;
-        if (!lr__bit_get(b, j))
+        k = ks[q];
+        if (!exact && !lr__class_bit(L, c, &L->cols[c].classes[k], j))
             continue;
+        b = lr__class_bits(L, c, &L->cols[c].classes[k]);
         int missing = L->cols[c].classes[k].outcome == t->index[c].null_outcome;
         for (i = 0; i < nw; i++)
             next[i] = cur[i] & b[i] & (missing ? ~(uint64_t)0 : ~L->cols[c].nset[i]);
@@ -506,8 +700,9 @@ static int lr__lint_shadowed(lr__linter *L)
 {
     leadroute_table *t = L->t;
     uint64_t *cover = L->stack[t->ninputs + 1];
-    uint32_t j, c, k, i;
-    int rc;
+    uint32_t j, c, k, i, q, nk;
+    const uint32_t *ks;
+    int rc, exact;
 
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1, first = UINT32_MAX;
@@ -526,15 +721,19 @@ static int lr__lint_shadowed(lr__linter *L)
                 lr__spend(L, nw);
                 continue;
             }
-            lr__spend(L, col->nclasses + 1);
-            for (k = 0; k < col->nclasses; k++)
-                if (lr__bit_get(col->classes[k].bits, j)) {
+            ks = lr__classes_of(L, c, j, &nk, &exact);
+            lr__spend(L, nk + 1);
+            for (q = 0; q < nk; q++) {
+                k = ks[q];
+                if (exact || lr__class_bit(L, c, &col->classes[k], j)) {
                     /* a missing value has no items, so negated set cells cover it exactly */
                     int missing = col->classes[k].outcome == t->index[c].null_outcome;
+                    const uint64_t *b = lr__class_bits(L, c, &col->classes[k]);
                     for (i = 0; i < nw; i++)
-                        cover[i] &= col->classes[k].bits[i] & (missing ? ~(uint64_t)0 : ~col->nset[i]);
+                        cover[i] &= b[i] & (missing ? ~(uint64_t)0 : ~col->nset[i]);
                     lr__spend(L, nw);
                 }
+            }
         }
         for (i = 0; i < nw && first == UINT32_MAX; i++)
             if (cover[i])
@@ -586,14 +785,19 @@ static int lr__lint_shadowed(lr__linter *L)
 
 /* ---- overlaps (UNIQUE) ----------------------------------------------------- */
 
-static int lr__has_item_class(const lr__lcol *col, const lr__index *ix, uint32_t rule, uint32_t *out)
+static int lr__has_item_class(const lr__linter *L, uint32_t c, uint32_t rule, uint32_t *out)
 {
-    uint32_t k;
-    for (k = 0; k < col->nclasses; k++)
-        if (col->classes[k].outcome != ix->null_outcome && lr__bit_get(col->classes[k].bits, rule)) {
-            *out = k;
+    const lr__lcol *col = &L->cols[c];
+    uint32_t q, nk;
+    int exact;
+    const uint32_t *ks = lr__classes_of(L, c, rule, &nk, &exact);
+    for (q = 0; q < nk; q++) {
+        const lr__class *k = &col->classes[ks[q]];
+        if (k->outcome != L->t->index[c].null_outcome && (exact || lr__class_bit(L, c, k, rule))) {
+            *out = ks[q];
             return 1;
         }
+    }
     return 0;
 }
 
@@ -602,8 +806,9 @@ static int lr__lint_overlap(lr__linter *L)
     leadroute_table *t = L->t;
     uint64_t *both = L->stack[t->ninputs + 1];
     uint32_t *second = L->order; /* reused: second item class per set column */
-    uint32_t j, c, k, i;
-    int rc;
+    uint32_t j, c, k, i, q, nk;
+    const uint32_t *ks;
+    int rc, exact;
 
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1;
@@ -620,13 +825,17 @@ static int lr__lint_overlap(lr__linter *L)
             if (t->rules[j].cells[c].any)
                 continue;
             memset(acc, 0, sizeof *acc * nw);
-            lr__spend(L, col->nclasses + 1);
-            for (k = 0; k < col->nclasses; k++)
-                if (lr__bit_get(col->classes[k].bits, j)) {
+            ks = lr__classes_of(L, c, j, &nk, &exact);
+            lr__spend(L, nk + 1);
+            for (q = 0; q < nk; q++) {
+                k = ks[q];
+                if (exact || lr__class_bit(L, c, &col->classes[k], j)) {
+                    const uint64_t *b = lr__class_bits(L, c, &col->classes[k]);
                     for (i = 0; i < nw; i++)
-                        acc[i] |= col->classes[k].bits[i];
+                        acc[i] |= b[i];
                     lr__spend(L, nw);
                 }
+            }
             /* two positive set cells always meet in a lead holding one item of each */
             if (t->index[c].type == LEADROUTE_TYPE_SET && lr__bit_get(col->items, j)) {
                 for (i = 0; i < nw; i++)
@@ -649,15 +858,16 @@ static int lr__lint_overlap(lr__linter *L)
                     second[c] = UINT32_MAX;
                     if (t->rules[j].cells[c].any && t->rules[other].cells[c].any)
                         continue; /* leave the field out: missing suits both */
-                    for (k = 0; k < col->nclasses; k++)
-                        if (lr__bit_get(col->classes[k].bits, j) && lr__bit_get(col->classes[k].bits, other)) {
-                            L->choice[c] = k;
+                    ks = lr__classes_of(L, c, j, &nk, &exact);
+                    for (q = 0; q < nk; q++)
+                        if ((exact || lr__class_bit(L, c, &col->classes[ks[q]], j)) &&
+                            lr__class_bit(L, c, &col->classes[ks[q]], other)) {
+                            L->choice[c] = ks[q];
                             break;
                         }
                     if (L->choice[c] == UINT32_MAX && t->index[c].type == LEADROUTE_TYPE_SET) {
                         uint32_t a1, a2;
-                        if (lr__has_item_class(col, &t->index[c], j, &a1) &&
-                            lr__has_item_class(col, &t->index[c], other, &a2)) {
+                        if (lr__has_item_class(L, c, j, &a1) && lr__has_item_class(L, c, other, &a2)) {
                             L->choice[c] = a1;
                             second[c] = a2;
                         }
@@ -742,6 +952,10 @@ int lr__table_lint(leadroute_table *t)
             rc = lr__error_nomem();
             goto done;
         }
+    if (!(L.tmp = lr__arena_alloc(&L.scratch, sizeof *L.tmp * (t->nwords ? t->nwords : 1)))) {
+        rc = lr__error_nomem();
+        goto done;
+    }
     for (c = 0; c < t->ninputs; c++) {
         if ((rc = lr__classes(&L, c)) != 0)
             goto done;

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "table/internal.h"
 #include "testutil.h"
 
 static leadroute_diagnostic diag(const leadroute_table *t, size_t i)
@@ -521,6 +522,103 @@ static void test_witness_values_quoted(void **state)
     leadroute_table_unref(t);
 }
 
+/* The findings of `text` as one string: kind, rules, witness and message
+ * of each. */
+static char *findings_of(const char *text)
+{
+    leadroute_table *t = parse_ok(text);
+    size_t n = leadroute_table_diagnostic_count(t), len = 1;
+    char *out = calloc(1, 1);
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i++) {
+        leadroute_diagnostic d = diag(t, i);
+        char line[4096];
+        int k = snprintf(line, sizeof line, "%u|%s|%s|%s|%s\n", d.kind, d.rule_id ? d.rule_id : "-",
+                         d.other_rule_id ? d.other_rule_id : "-", d.witness ? d.witness : "-", d.message);
+        out = realloc(out, len + (size_t)k);
+        assert_non_null(out);
+        memcpy(out + len - 1, line, (size_t)k + 1);
+        len += (size_t)k;
+    }
+    leadroute_table_unref(t);
+    return out;
+}
+
+/* Lint keeps class bitsets while they fit its memory and reads the rest
+ * from the compiled outcomes, dense or sparse: the findings are the same
+ * either way, on seeded random tables of every cell form. */
+static void test_findings_without_kept_bitsets(void **state)
+{
+    (void)state;
+    static const char *const scells[] = { "-", "a", "b", "\"a, b\"", "c*", "not(a)", "!= b", "null", "\"a, c*\"",
+                                          "\"not(a, null)\"", "d", "ab*" };
+    static const char *const ncells[] = { "-", "< 10", ">= 10", "[5..20)", "null", "not(< 10)", "7", "> 30" };
+    static const char *const tcells[] = { "-", "x", "y", "\"x, y\"", "not(x)", "null" };
+    uint64_t seed = 0x11A7;
+    for (int round = 0; round < 300; round++) {
+        char text[8192];
+        size_t n = 0;
+        int rules = 2 + (int)(xorshift(&seed) % 24);
+        n += (size_t)snprintf(text + n, sizeof text - n, "#! hit_policy: %s\nrule,s,n:number,t:set,out:o\n",
+                              xorshift(&seed) % 2 ? "first" : "unique");
+        for (int r = 0; r < rules; r++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "r%d,%s,%s,%s,%d\n", r,
+                                  scells[xorshift(&seed) % (sizeof scells / sizeof *scells)],
+                                  ncells[xorshift(&seed) % (sizeof ncells / sizeof *ncells)],
+                                  tcells[xorshift(&seed) % (sizeof tcells / sizeof *tcells)], r % 3);
+        char *kept = findings_of(text);
+        lr__lint_scratch_bytes = 0;
+        char *read = findings_of(text);
+        lr__dense_column_bytes = 0;
+        char *sparse = findings_of(text);
+        lr__lint_scratch_bytes = (size_t)64 << 20;
+        lr__dense_column_bytes = (uint64_t)4 << 20;
+        if (strcmp(kept, read) != 0 || strcmp(kept, sparse) != 0)
+            fail_msg("table:\n%s\nkept:\n%s\nread from dense outcomes:\n%s\nread from sparse ones:\n%s", text,
+                     kept, read, sparse);
+        free(kept);
+        free(read);
+        free(sparse);
+    }
+    /* tables of a few hundred rules whose keys sit in blocks, as territories
+     * do, so that with lr__dense_column_bytes 0 their outcomes are sparse */
+    for (int round = 0; round < 40; round++) {
+        static char text[65536];
+        size_t n = 0;
+        int rules = 300 + (int)(xorshift(&seed) % 400), block = 10 + (int)(xorshift(&seed) % 20);
+        n += (size_t)snprintf(text + n, sizeof text - n, "#! hit_policy: %s\nrule,s,n:number,t:set,out:o\n",
+                              xorshift(&seed) % 2 ? "first" : "unique");
+        for (int r = 0; r < rules; r++) {
+            uint64_t form = xorshift(&seed) % 10;
+            char scell[64];
+            if (form == 0 && round % 2) /* half the tables have no catch-all */
+                snprintf(scell, sizeof scell, "-");
+            else if (form == 1)
+                snprintf(scell, sizeof scell, "k%d*", r / block);
+            else if (form == 2)
+                snprintf(scell, sizeof scell, "\"k%d, k%d\"", r / block, r / block + 1);
+            else if (form == 3)
+                snprintf(scell, sizeof scell, "not(k%d)", r / block);
+            else
+                snprintf(scell, sizeof scell, "k%d", r / block);
+            n += (size_t)snprintf(text + n, sizeof text - n, "r%d,%s,%s,%s,%d\n", r, scell,
+                                  ncells[xorshift(&seed) % (sizeof ncells / sizeof *ncells)],
+                                  xorshift(&seed) % 4 ? "-" : tcells[xorshift(&seed) % (sizeof tcells / sizeof *tcells)],
+                                  r % 3);
+        }
+        char *kept = findings_of(text);
+        lr__lint_scratch_bytes = 0;
+        lr__dense_column_bytes = 0;
+        char *sparse = findings_of(text);
+        lr__lint_scratch_bytes = (size_t)64 << 20;
+        lr__dense_column_bytes = (uint64_t)4 << 20;
+        if (strcmp(kept, sparse) != 0)
+            fail_msg("table:\n%s\nkept:\n%s\nread from sparse outcomes:\n%s", text, kept, sparse);
+        free(kept);
+        free(sparse);
+    }
+}
+
 static void test_catch_all_means_no_no_match(void **state)
 {
     (void)state;
@@ -654,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_witness_numbers_read_well),
         cmocka_unit_test(test_no_match_deep),
         cmocka_unit_test(test_witness_values_quoted),
+        cmocka_unit_test(test_findings_without_kept_bitsets),
         cmocka_unit_test(test_catch_all_means_no_no_match),
         cmocka_unit_test(test_unlisted_priority),
         cmocka_unit_test(test_no_lint_flag),
