@@ -277,35 +277,28 @@ static int lr__classes_fold(lr__linter *L, uint32_t c, int all, uint64_t *out)
     return LEADROUTE_OK;
 }
 
-/* Calls f on each rule of a positive cell (not any, not negated) that class
- * k holds: such rules are outside D, so a sparse class holds them only in
- * its T words. */
+/* Each rule of a positive cell (not any, not negated) that class k holds,
+ * counted (count[r]++) or, in the second pass, written at fill[r]: such
+ * rules are outside D, so a sparse class holds them only in its T words. */
 static void lr__class_rules(const lr__linter *L, uint32_t c, const lr__class *k, uint32_t *count, uint32_t *fill,
                             uint32_t kidx)
 {
     const leadroute_table *t = L->t;
     const lr__index *ix = &t->index[c];
     const lr__outcome *o = &ix->outcomes[k->outcome];
-    uint32_t i, p;
-    if (k->bits || o->nnz == LR_DENSE) {
-        for (i = 0; i < t->nwords; i++)
-            for (uint64_t x = lr__class_word(L, c, k, i) & ~ix->dwords[i]; x; x &= x - 1) {
-                uint32_t r = i * 64 + lr__ctz64(x);
-                if (fill)
-                    L->cols[c].held[fill[r]++] = kidx;
-                else
-                    count[r]++;
-            }
-        return;
-    }
-    for (p = 0; p < o->nnz; p++)
-        for (uint64_t x = o->words[p] & ~ix->dwords[o->idx[p]]; x; x &= x - 1) {
-            uint32_t r = o->idx[p] * 64 + lr__ctz64(x);
+    int sparse = !k->bits && o->nnz != LR_DENSE;
+    uint32_t n = sparse ? o->nnz : t->nwords, p;
+    for (p = 0; p < n; p++) {
+        uint32_t w = sparse ? o->idx[p] : p;
+        uint64_t x = (sparse ? o->words[p] : lr__class_word(L, c, k, w)) & ~ix->dwords[w];
+        for (; x; x &= x - 1) {
+            uint32_t r = w * 64 + lr__ctz64(x);
             if (fill)
                 L->cols[c].held[fill[r]++] = kidx;
             else
                 count[r]++;
         }
+    }
 }
 
 /* Index the classes holding each rule of a positive cell, so that the
