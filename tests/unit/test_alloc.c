@@ -426,6 +426,8 @@ static void test_max_memory(void **state)
     leadroute_table *t = (leadroute_table *)&c;
     assert_int_equal(leadroute_table_parse(&t, big, k, NULL, &o), LEADROUTE_ELIMIT);
     assert_null(t);
+    /* a cap under 1 MiB is given in bytes, not as "0 MiB" */
+    assert_non_null(strstr(leadroute_error_last()->message, "needs more than 64 bytes"));
     assert_int_equal(c.live, 0);
     o.max_memory = 0;   /* the default cap is far away */
     assert_int_equal(leadroute_table_parse(&t, big, k, NULL, &o), LEADROUTE_OK);
