@@ -134,10 +134,13 @@ static int lr__read_quoted(lr__arena *arena, lr__cursor *c, const char **out, ui
 }
 
 /* A number token (no spaces inside) at c->pos. */
+#define LR_OUT_OF_RANGE "the number is out of range (beyond about 1.8e308)"
+
 static int lr__read_number(lr__cursor *c, double *out, const char *after)
 {
     size_t start = c->pos, i = c->pos;
     char msg[96];
+    int rc;
     while (i < c->end) {
         char ch = c->text[i];
         /* '..' ends a number inside an interval */
@@ -147,9 +150,10 @@ static int lr__read_number(lr__cursor *c, double *out, const char *after)
             break;
         i++;
     }
-    if (i == start || lr__parse_number(c->text + start, i - start, out) != 0) {
-        if (i > start && lr__parse_number(c->text + start, i - start, out) == -2)
-            return lr__cell_error(c, start, "the number is out of range (beyond about 1.8e308)");
+    rc = i > start ? lr__parse_number(c->text + start, i - start, out) : -1;
+    if (rc == -2)
+        return lr__cell_error(c, start, LR_OUT_OF_RANGE);
+    if (rc != 0) {
         snprintf(msg, sizeof msg, "expected a number%s%s", after ? " after " : "", after ? after : "");
         return lr__cell_error(c, start, msg);
     }
@@ -259,7 +263,7 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
         double x;
         int prc = lr__parse_number(s, n, &x);
         if (prc == -2)
-            return lr__cell_error(c, start, "the number is out of range (beyond about 1.8e308)");
+            return lr__cell_error(c, start, LR_OUT_OF_RANGE);
         if (prc != 0)
             return lr__cell_error(c, start,
                                   "expected a number, a comparison (< <= > >= =), an interval [a..b] or null");
@@ -537,7 +541,7 @@ static int lr__literal_value(lr__arena *arena, lr__cursor *c, const char *s, siz
     case LEADROUTE_TYPE_NUMBER: {
         int prc = quoted ? -1 : lr__parse_number(s, n, &out->number);
         if (prc == -2)
-            return lr__cell_error(c, at, "the number is out of range (beyond about 1.8e308)");
+            return lr__cell_error(c, at, LR_OUT_OF_RANGE);
         if (prc != 0)
             return lr__cell_error(c, at, ctx->rule_id ? "expected a number or null" : "expected a number");
         out->type = LEADROUTE_VALUE_NUMBER;
