@@ -131,7 +131,7 @@ static char *sb_steal(sbuf *b)
 static const char *const STR_DOM[] = {
     "EMEA", "emea", "Emea", "NA", "APAC", "a", "b", "ab", "abc", "abd",
     "Ärger", "ärger", "ÄRGER", "Москва", "москва", "Ωmega", "ωmega", "straße",
-    "42", "null", "x y", "q\"x", "b\\s", "-x", "<3",
+    "42", "null", "x y", "q\"x", "b\\s", "-x", "<3", "Zulu", "zulu", "@a", "[a", "`a", "{a",
 };
 /* Values a lead may carry that no cell names. */
 static const char *const STR_OUT[] = {
@@ -1382,6 +1382,82 @@ static void test_dense_budget(void **state)
     free(text);
 }
 
+/* Tables of more than 32,768 rules (over LR_SCAN_TOP_MIN blocks of 4,096)
+ * skip blocks by the top words of the summaries before reading the
+ * summaries themselves. Here one column holds the block a rule is in, so a
+ * lead's candidates sit in one or two blocks, the last one included; the
+ * selective column is a string column (dense) in the first table and a set
+ * column in the second. Every answer agrees with the plain AND and the
+ * reference, and a lead of block b hits rules of that block. */
+static void test_top_words(void **state)
+{
+    (void)state;
+    enum { NBLOCKS = 10, BLOCK = 4096, NRULES = (NBLOCKS - 1) * BLOCK + 1000 };
+    for (int mode = 0; mode < 2; mode++) {
+        size_t cap = (size_t)NRULES * 48 + 256, n;
+        char *text = malloc(cap);
+        assert_non_null(text);
+        n = (size_t)sprintf(text, "#! hit_policy: %s\nrule,block,tags:set,n:number,out:r\n",
+                            mode ? "first" : "rule order");
+        for (int i = 0; i < NRULES; i++) {
+            char sel[16];
+            sprintf(sel, "%c%d", mode ? 't' : 'b', i / BLOCK);
+            n += (size_t)sprintf(text + n, "r%d,%s,%s,>= %d,%d\n", i, mode ? "-" : sel, mode ? sel : "-", i % 50, i);
+        }
+        assert_true(n < cap);
+        leadroute_table *t = NULL;
+        assert_int_equal(leadroute_table_parse(&t, text, n, "top.csv", NULL), LEADROUTE_OK);
+        assert_true(t->nsum > 8);
+        leadroute_result *ra = NULL, *rb = NULL;
+        assert_int_equal(leadroute_result_new(&ra, t, NULL), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_new(&rb, t, NULL), LEADROUTE_OK);
+        for (int b = 0; b <= NBLOCKS; b++) {
+            for (int k = 0; k < 3; k++) {
+                static const double ns[3] = {0, 25, 60};
+                char key[16], key2[16];
+                const char *items[2] = {key, key2};
+                int rc, rr;
+                sprintf(key, "%c%d", mode ? 't' : 'b', b);
+                sprintf(key2, "t%d", (b + 3) % NBLOCKS);
+                leadroute_field f[2] = {
+                    {mode ? "tags" : "block", {LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, key, 0, 0, NULL, 0}},
+                    {"n", {LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_NUMBER, NULL, ns[k], 0, NULL, 0}},
+                };
+                if (mode) {
+                    f[0].value.type = LEADROUTE_VALUE_SET;
+                    f[0].value.string = NULL;
+                    f[0].value.items = items;
+                    f[0].value.item_count = k == 2 && b < NBLOCKS ? 2 : 1;
+                }
+                leadroute_lead lead = LEADROUTE_LEAD_INIT;
+                lead.fields = f;
+                lead.field_count = 2;
+                if (!agree(t, &lead, ra, rb, &rc, &rr)) {
+                    dump_lead(&lead);
+                    dump_result("compiled", t, rc, ra);
+                    dump_result(g_other, t, rr, rb);
+                    fail_msg("top words: block %d, n %g: the compiled table and the %s differ", b, ns[k], g_other);
+                }
+                assert_int_equal(rc, LEADROUTE_OK);
+                if (b == NBLOCKS) {
+                    assert_int_equal(leadroute_result_count(ra), 0);
+                } else {
+                    size_t first = leadroute_result_rule(ra, 0);
+                    size_t lo = (size_t)b * BLOCK;
+                    if (mode && k == 2 && b < NBLOCKS && (size_t)((b + 3) % NBLOCKS) * BLOCK < lo)
+                        lo = (size_t)((b + 3) % NBLOCKS) * BLOCK;
+                    assert_true(leadroute_result_count(ra) > 0);
+                    assert_true(first >= lo && first < lo + BLOCK);
+                }
+            }
+        }
+        leadroute_result_free(ra);
+        leadroute_result_free(rb);
+        leadroute_table_unref(t);
+        free(text);
+    }
+}
+
 /* Keys that differ only in their last byte (the 8th or the 16th, whose
  * bits sit at the top of a key word) spread over the slots: the slot is
  * the top bits of the hash products, which every key byte reaches. */
@@ -1464,6 +1540,7 @@ int main(void)
         cmocka_unit_test(test_boundary_tables),
         cmocka_unit_test(test_big_tables),
         cmocka_unit_test(test_dense_budget),
+        cmocka_unit_test(test_top_words),
         cmocka_unit_test(test_keymap_spread),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
