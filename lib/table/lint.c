@@ -903,15 +903,10 @@ static int lr__lint_priorities(lr__linter *L)
                 ;
             if (k < col->npriorities)
                 continue;
-            if (v->type == LEADROUTE_VALUE_STRING)
-                snprintf(shown, sizeof shown, "%.80s", v->string);
-            else if (v->type == LEADROUTE_VALUE_NUMBER)
-                snprintf(shown, sizeof shown, "%.17g", v->number);
-            else
-                snprintf(shown, sizeof shown, "%s", v->boolean ? "true" : "false");
+            lr__value_show(v, shown, sizeof shown);
             lr__where(t, r, where, sizeof where);
             if ((rc = lr__add_diag(L, LEADROUTE_DIAG_UNLISTED_PRIORITY, r, UINT32_MAX, NULL,
-                                   lr__fmt(L, "%srule '%s': output '%s' value '%s' is not in its priority list, so "
+                                   lr__fmt(L, "%srule '%s': output '%s' value %s is not in its priority list, so "
                                            "it ranks below every listed value", where, t->rules[r].id, col->name,
                                            shown))) != 0)
                 return rc;

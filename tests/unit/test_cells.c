@@ -339,6 +339,17 @@ static void test_ci_ascii(void **state)
     assert_int_equal(ms("DEUTSCHLAND"), 1);
     assert_int_equal(ms("Deutschland"), 1);
     assert_int_equal(ms("Dutch"), 0);
+
+    /* the cell's own prefix is folded too, in both spellings */
+    cell_table("country:ci", "starts with \"DEU\"");
+    assert_int_equal(ms("deutschland"), 1);
+    assert_int_equal(ms("DEUTSCHLAND"), 1);
+    assert_int_equal(ms("de"), 0);
+    cell_table("country:ci", "DEU*");
+    assert_int_equal(ms("deutschland"), 1);
+    cell_table("country", "starts with \"DEU\"");
+    assert_int_equal(ms("deutschland"), 0);
+    assert_int_equal(ms("DEUTSCHLAND"), 1);
 }
 
 static void test_ci_latin1_greek_cyrillic(void **state)

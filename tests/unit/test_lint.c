@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "base/value.h"
 #include "table/internal.h"
 #include "testutil.h"
 
@@ -642,13 +643,30 @@ static void test_unlisted_priority(void **state)
         "rule,x,out:pool\n"                /* 3 */
         "g,a,gold\n"                       /* 4 */
         "w,b,weird\n"                      /* 5 */
-        "c,-,silver\n");                   /* 6 */
+        "c,-,silver\n"                    /* 6 */
+        "n1,d,null\n"                      /* 7: null ranks last anyway */
+        "n2,e,-\n");
     assert_int_equal(count_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY), 1);
     leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY);
     assert_string_equal(d.rule_id, "w");
     assert_int_equal(d.line, 5);
-    if (strstr(d.message, "weird") == NULL)
+    if (strstr(d.message, "value 'weird' is not in its priority list") == NULL)
         fail_msg("message '%s' does not name the value", d.message);
+    leadroute_table_unref(t);
+
+    /* numbers in their shortest form; a long value cut on a character */
+    t = parse_ok("#! hit_policy: priority\n#! priority: n = 1, 2\nrule,x,out:n:number\na,a,0.1\nb,b,2\n");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY), 1);
+    d = find_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY);
+    if (strstr(d.message, "value 0.1 is not") == NULL)
+        fail_msg("message '%s' does not show 0.1", d.message);
+    leadroute_table_unref(t);
+    t = parse_ok("#! hit_policy: priority\n#! priority: p = a\nrule,x,out:p\n"
+                 "r,a,\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+                 "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4x\n");
+    d = find_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY);
+    assert_non_null(strstr(d.message, "\xc3\xa4\xc3\xa4...' is not"));
+    assert_true(lr__utf8_valid(d.message, strlen(d.message)));
     leadroute_table_unref(t);
 }
 

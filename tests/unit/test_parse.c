@@ -849,6 +849,8 @@ static void test_precise_errors(void **state)
                  LEADROUTE_EPARSE, 3, 1, 1, "a second priority list for output 'o': the first is on line 2");
     expect_error("#! hit_policy: priority\n#! priority: o = b, a, b\nrule,a,out:o\nr1,x,a\n", LEADROUTE_ETABLE,
                  2, 17, 17, "names 'b' twice (entries 1 and 3)");
+    expect_error("#! hit_policy: priority\n#! priority: o = a, b, b\nrule,a,out:o\nr1,x,a\n", LEADROUTE_ETABLE,
+                 2, 17, 17, "names 'b' twice (entries 2 and 3)");
 
     /* hit policy words: '-' and '_' part words only between letters */
     expect_error("#! hit_policy: c-\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 16, 16, "unknown hit policy 'c-'");
@@ -860,6 +862,10 @@ static void test_precise_errors(void **state)
     t = parse_ok("rule,a,OUT:o, \nr1,x,1\n");
     assert_int_equal(leadroute_table_output_count(t), 1);
     assert_int_equal(leadroute_table_input_count(t), 1);
+    leadroute_table_unref(t);
+    t = parse_ok("Rule,a,out:o\nr1,x,1\n");   /* so is the word rule */
+    assert_int_equal(leadroute_table_input_count(t), 1);
+    assert_string_equal(hits_for(t, "a", "x"), "r1");
     leadroute_table_unref(t);
 
     /* a quoted comment stays a comment when a later cell holds a blank */
@@ -969,6 +975,29 @@ static void test_hash(void **state)
         "#! hit_policy: first\nrule,region,m:number,out:o\nr1,EMEA,>= 5,x\nr2,-,-,y\n"));
     assert_true(base != hash_of(
         "#! hit_policy: first\nrule,region,n:number,out:o\nr2,-,-,y\nr1,EMEA,>= 5,x\n"));
+    /* Each form of one cell hashes apart from the others: open and closed
+     * bounds, negation, :ci, a prefix and the literal it starts with. */
+    {
+        static const char *const forms[][2] = {
+            { "n:number", "[1..5]" }, { "n:number", "(1..5]" }, { "n:number", "[1..5)" },
+            { "n:number", "(1..5)" }, { "n:number", ">= 5" },   { "n:number", "> 5" },
+            { "n:number", "<= 5" },   { "n:number", "< 5" },    { "n:number", "5" },
+            { "n:number", "!= 5" },   { "n:number", "-" },      { "n", "ab" },
+            { "n:ci", "ab" },         { "n", "ab*" },           { "n", "not(ab)" },
+            { "n:set", "ab" },
+        };
+        enum { NFORMS = sizeof forms / sizeof forms[0] };
+        uint64_t h[NFORMS];
+        for (size_t i = 0; i < NFORMS; i++) {
+            char text[128];
+            snprintf(text, sizeof text, "rule,%s,out:o\nr1,%s,x\n", forms[i][0], forms[i][1]);
+            h[i] = hash_of(text);
+            for (size_t j = 0; j < i; j++)
+                if (h[i] == h[j])
+                    fail_msg("'%s' in %s and '%s' in %s hash alike", forms[i][1], forms[i][0], forms[j][1],
+                             forms[j][0]);
+        }
+    }
 }
 
 int main(void)

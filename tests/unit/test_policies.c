@@ -148,6 +148,13 @@ static void test_any(void **state)
     leadroute_result_free(r);
     leadroute_table_unref(t);
 
+    /* Two hits that differ in their second output only. */
+    t = parse_ok("#! hit_policy: any\nrule,x:number,out:o,out:n:number\na,< 10,same,1\nb,< 5,same,2\n");
+    assert_string_equal(hits(t, lx(7)), "a");
+    assert_string_equal(hits_rc(t, lx(4), LEADROUTE_EHITPOLICY), "a,b");
+    assert_non_null(strstr(leadroute_error_last()->message, "rules 'a' and 'b' both match but give different 'n'"));
+    leadroute_table_unref(t);
+
     /* Outputs are compared as values: 1 and 1.0 are equal. */
     t = parse_ok("#! hit_policy: A\nrule,x:number,out:n:number\na,< 10,1\nb,< 5,1.0\nc,< 2,1e0\n");
     assert_string_equal(hits(t, lx(1)), "a");
