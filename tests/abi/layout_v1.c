@@ -8,11 +8,12 @@
  * and that the error codes, enum constants and flags keep their numbers.
  *
  * NEVER EDIT A FROZEN COPY. Public structs are append-only: to add a member,
- * append it in the header, bump the struct's *_VERSION, and add a new
- * frozen copy for the new version (layout_v2.c with frozen_leadroute_*_v2,
- * registered in tests/abi/meson.build). The v1 copy stays as it is and keeps
- * proving that old callers still find their members where they left them.
- * Only the "current versions" pins at the end of this file move with a bump.
+ * append it in the header, bump the struct's *_VERSION, and add a frozen
+ * copy for the new version next to the old one (frozen_leadroute_commit_v2
+ * below is the pattern) with its line in ALL_STRUCTS. The older copies stay
+ * as they are and keep proving that old callers still find their members
+ * where they left them. Only the "current versions" pins at the end of this
+ * file move with a bump.
  *
  * Checks run twice: _Static_assert stops the build at the first difference,
  * and main() prints every difference. Build with -DLAYOUT_RUNTIME_ONLY to
@@ -24,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- frozen copies: version 1, never edit ---------------------------- */
+/* ---- frozen copies: version 1 and later, never edit ------------------- */
 
 struct frozen_leadroute_error_v1 {
     int code;

@@ -493,6 +493,40 @@ static void test_builder_sum_needs_numbers(void **state)
     leadroute_table_builder_free(b);
 }
 
+/* A plain policy set after C+ drops the aggregation C+ brought; one set
+ * by an aggregation directive stays. */
+static void test_builder_policy_then_plain(void **state)
+{
+    (void)state;
+    leadroute_table_builder *b = new_builder();
+    ok(leadroute_table_builder_add_input(b, "x", LEADROUTE_TYPE_STRING, 0));
+    ok(leadroute_table_builder_add_output(b, "n", LEADROUTE_TYPE_NUMBER));
+    ok(leadroute_table_builder_set(b, "hit_policy", "C+"));
+    ok(leadroute_table_builder_set(b, "hit_policy", "first"));
+    leadroute_table *t = build(b);
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_FIRST);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_NONE);
+    leadroute_table_unref(t);
+
+    ok(leadroute_table_builder_set(b, "hit_policy", "C>"));
+    ok(leadroute_table_builder_set(b, "hit_policy", "collect"));
+    t = build(b);
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_COLLECT);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_NONE);
+    leadroute_table_unref(t);
+    leadroute_table_builder_free(b);
+
+    b = new_builder();
+    ok(leadroute_table_builder_add_input(b, "x", LEADROUTE_TYPE_STRING, 0));
+    ok(leadroute_table_builder_add_output(b, "n", LEADROUTE_TYPE_NUMBER));
+    ok(leadroute_table_builder_set(b, "aggregation", "min"));
+    ok(leadroute_table_builder_set(b, "hit_policy", "collect"));
+    t = build(b);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_MIN);
+    leadroute_table_unref(t);
+    leadroute_table_builder_free(b);
+}
+
 static void test_builder_new_args(void **state)
 {
     (void)state;
@@ -608,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_builder_column_errors),
         cmocka_unit_test(test_builder_set),
         cmocka_unit_test(test_builder_sum_needs_numbers),
+        cmocka_unit_test(test_builder_policy_then_plain),
         cmocka_unit_test(test_builder_new_args),
         cmocka_unit_test(test_table_ref_unref),
     };

@@ -207,6 +207,18 @@ static void test_quoted_fields(void **state)
     assert_field(&fx.csv, 1, "y", 2, 5);
     assert_int_equal(fx.csv.fields[1].quoted, 0);
     close_text(&fx);
+
+    /* blanks (space or tab) before an opening quote are dropped, as
+     * spreadsheets write `a, "b, c"`; the field starts at its quote */
+    OPEN(&fx, "a, \"b, c\",\t\"d\"\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 3);
+    assert_field(&fx.csv, 0, "a", 1, 1);
+    assert_field(&fx.csv, 1, "b, c", 1, 4);
+    assert_int_equal(fx.csv.fields[1].quoted, 1);
+    assert_field(&fx.csv, 2, "d", 1, 12);
+    assert_int_equal(fx.csv.fields[2].quoted, 1);
+    close_text(&fx);
 }
 
 static void test_embedded_line_breaks(void **state)

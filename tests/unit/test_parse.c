@@ -863,6 +863,11 @@ static void test_precise_errors(void **state)
     assert_int_equal(leadroute_table_output_count(t), 1);
     assert_int_equal(leadroute_table_input_count(t), 1);
     leadroute_table_unref(t);
+    /* :ci on a column that holds no strings */
+    expect_error("rule,n:number:ci,out:o\nr1,1,x\n", LEADROUTE_EPARSE, 1, 6, 6,
+                 "input column 'n': case-insensitive matching applies to string and set input columns only");
+    expect_error("rule,a,b:bool:ci,out:o\nr1,x,true,x\n", LEADROUTE_EPARSE, 1, 8, 8, "input column 'b'");
+    expect_error("rule,a,out:o:ci\nr1,x,x\n", LEADROUTE_EPARSE, 1, 8, 8, "unknown type 'ci'");
     t = parse_ok("Rule,a,out:o\nr1,x,1\n");   /* so is the word rule */
     assert_int_equal(leadroute_table_input_count(t), 1);
     assert_string_equal(hits_for(t, "a", "x"), "r1");

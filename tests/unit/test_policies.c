@@ -383,6 +383,18 @@ static void test_collect_count(void **state)
     }
 }
 
+/* -0 and 0 are one output value: COUNT counts it once, ANY sees agreement. */
+static void test_negative_zero_output(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: C#\nrule,x:number,out:n:number\nr1,-,0\nr2,-,-0\nr3,-,-0.0\n");
+    expect_num(agg(t, 1, 0, 3), 1);
+    leadroute_table_unref(t);
+    t = parse_ok("#! hit_policy: any\nrule,x:number,out:n:number\nr1,-,-0\nr2,-,0\n");
+    assert_string_equal(hits(t, lx(1)), "r1");
+    leadroute_table_unref(t);
+}
+
 static void test_collect_min_max(void **state)
 {
     (void)state;
@@ -548,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_collect_plain),
         cmocka_unit_test(test_collect_sum),
         cmocka_unit_test(test_collect_count),
+        cmocka_unit_test(test_negative_zero_output),
         cmocka_unit_test(test_collect_min_max),
         cmocka_unit_test(test_aggregation_getter_only_collect),
         cmocka_unit_test(test_result_after_error),
