@@ -729,6 +729,7 @@ static int g_first_only;
 static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, double seconds, row *out)
 {
     lead_store *ls = (lead_store *)ls_const;
+    int passed = 0;   /* set where the checks end; every failure jumps to done */
     memset(out, 0, sizeof(*out));
     out->rules = nrules;
     printf("\n== %zu rules ==\n", nrules);
@@ -789,11 +790,7 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
                 printf("FIRST compiled: lead %zu failed: %s\n", i, leadroute_error_last()->message);
                 break;
             }
-        leadroute_result_free(res);
-        leadroute_table_unref(t);
-        free(text);
-        free(ctext);
-        return 1;
+        goto done;
     }
     if (g_first_only) {
         /* the figures stand for correct answers: compare a sample with the
@@ -816,11 +813,8 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
         if (!g_evals && agree)
             printf("FIRST compiled and reference agree on %zu leads\n", sample);
         leadroute_result_free(rr);
-        leadroute_result_free(res);
-        leadroute_table_unref(t);
-        free(text);
-        free(ctext);
-        return agree ? 0 : 1;
+        passed = agree;
+        goto done;
     }
 
     /* The same evaluations without the scan and the hit policy: what reading
@@ -879,11 +873,7 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
             printf("checksum: DISAGREE at lead %zu: compiled outcome %zu, plain AND %zu, reference outcome %zu "
                    "(SIZE_MAX = no hit)\n", i, oc, op, orf);
             free(ref_out);
-            leadroute_result_free(res);
-            leadroute_table_unref(t);
-            free(text);
-            free(ctext);
-            return 1;
+            goto done;
         }
         if (orf < SIZE_MAX - 64) {
             depth += (double)orf;
@@ -897,7 +887,9 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
     printf("FIRST: %.1f%% of leads hit a rule; mean index of the matched rule %.0f of %zu\n",
            100.0 * (double)nhit / (double)sample, nhit ? depth / (double)nhit : 0.0, nrules);
     leadroute_result_free(res);
+    res = NULL;
     leadroute_table_unref(t);
+    t = NULL;
 
     /* COLLECT: same rules, every match. */
     double s;
@@ -938,9 +930,13 @@ static int bench_one(const lead_store *ls_const, size_t nrules, uint64_t seed, d
     leadroute_result_free(cres);
     leadroute_result_free(rres);
     leadroute_table_unref(ct);
+    passed = ok;
+done:
+    leadroute_result_free(res);
+    leadroute_table_unref(t);
     free(text);
     free(ctext);
-    return ok ? 0 : 1;
+    return passed ? 0 : 1;
 }
 
 int main(int argc, char **argv)
