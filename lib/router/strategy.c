@@ -188,37 +188,47 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
                              const char *state, size_t len, lr__state *next, const lr__alloc *a,
                              lr__wcache *cache)
 {
-    lr__pass *old = NULL, old_small[64];
-    uint64_t *pass, vt, base, pass_small[64];
-    uint32_t nold, i, j, k, pick = 0;
+    lr__pass old_small[64], *old = old_small;
+    uint64_t *pass = NULL, vt, base, pass_small[64];
+    void *heap = NULL;
+    uint32_t nold, nlines = 0, i, j, k, pick = 0;
     int rc = LEADROUTE_OK;
-    size_t bytes = sizeof *old * (pool->nmembers + 1) + sizeof *pass * (pool->nmembers + 1);
+    int cached = cache && cache->pool == pool && cache->len == len && memcmp(cache->text, state, len) == 0;
 
-    if (pool->nmembers < 64) {
-        old = old_small;
+    /* room for every line of the state, which may list members that have
+     * left the pool since it was written, and a pass per member */
+    if (!cached) {
+        const char *p = state, *end = state + len;
+        while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL && nlines < UINT32_MAX - 1) {
+            nlines++;
+            p++;
+        }
+    }
+    if (pool->nmembers < 64 && nlines < 64) {
         pass = pass_small;
     } else {
-        if (!(old = lr__malloc(a, bytes)))
+        size_t nl = (size_t)nlines + 1;
+        if (!(heap = lr__malloc(a, sizeof *old * nl + sizeof *pass * (pool->nmembers + 1))))
             return lr__error_nomem();
-        pass = (uint64_t *)(old + pool->nmembers + 1);
+        old = heap;
+        pass = (uint64_t *)(old + nl);
     }
-    if (cache && cache->pool == pool && cache->len == len && memcmp(cache->text, state, len) == 0) {
+    if (cached) {
         /* the state this decision wrote last: its passes are known */
         memcpy(pass, cache->pass, sizeof *pass * pool->nmembers);
         vt = cache->vt;
     } else {
-        nold = lr__parse_passes(state, len, &vt, old, pool->nmembers);
-        /* every member's pass, lifted to vt if behind or unknown; the state
-         * lists members in id order, as written below: walk both lists
-         * together, so matching is linear */
+        nold = lr__parse_passes(state, len, &vt, old, nlines);
+        /* every member's pass as stored, vt if unknown (calibration below
+         * lifts the ones behind); the state lists members in id order, as
+         * written below: walk both lists together, so matching is linear */
         for (k = 0, j = 0; k < pool->nmembers; k++) {
             const lr__rep *rep = &ro->reps[pool->members[k]];
             uint32_t tries;
             pass[k] = vt;
             for (tries = 0; tries < nold; tries++, j = j + 1 < nold ? j + 1 : 0)
                 if (old[j].len == rep->id_len && memcmp(old[j].id, rep->id, rep->id_len) == 0) {
-                    if (old[j].pass > vt)
-                        pass[k] = old[j].pass;
+                    pass[k] = old[j].pass;
                     j = j + 1 < nold ? j + 1 : 0;
                     break;
                 }
@@ -285,8 +295,7 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     if (cache)
         lr__wcache_keep(cache, pool, next, pass, vt, a);
 done:
-    if (old != old_small)
-        lr__free(a, old);
+    lr__free(a, heap);
     return rc ? rc : (int)pick;
 }
 

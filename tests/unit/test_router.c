@@ -929,6 +929,25 @@ static void test_round_robin_join_leave(void **state)
     leadroute_router_free(r);
 }
 
+/* Ids that extend one another: r1 < r10 < r2 byte by byte, and r10 is
+ * not skipped as if it were r1. */
+static void test_round_robin_prefix_ids(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "r2", "r10", "r1" };
+    const char *const want[] = { "r1", "r10", "r2" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 3));
+    leadroute_decision *d = decision();
+    char id[16];
+    int i;
+    for (i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "L%d", i);
+        expect_str(assign(r, d, id, "r"), want[i % 3]);
+    }
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* ================================================================================ */
 /* weighted                                                                          */
 
@@ -1023,6 +1042,172 @@ static void test_weighted_join_not_flooded(void **state)
                  count[3]);
     leadroute_decision_free(d);
     leadroute_router_free(r);
+}
+
+/* Route one lead with a decision of its own, so the pool's state is read
+ * back from its text every time, as another router or process would. */
+static const char *assign_fresh(leadroute_router *r, const char *id, const char *kind, char *rep, size_t cap)
+{
+    leadroute_decision *d = decision();
+    snprintf(rep, cap, "%s", assign(r, d, id, kind));
+    leadroute_decision_free(d);
+    return rep;
+}
+
+/* Shares hold when every lead is routed by a new decision: the passes
+ * written into the state (numbers with 9s, 100s and 10,000,000s) read back
+ * as they were written. */
+static void test_weighted_state_read_back(void **state)
+{
+    (void)state;
+    static const struct {
+        double w[3];
+        size_t n, leads;
+        unsigned want[3];
+    } cases[] = {
+        { { 1, 2, 3 }, 3, 600, { 100, 200, 300 } },
+        { { 1, 1.1, 0 }, 2, 210, { 100, 110, 0 } },
+        { { 1000, 1000, 0 }, 2, 100, { 50, 50, 0 } },
+    };
+    const char *const ids[] = { "w1", "w2", "w3" };
+    size_t c;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, cases[c].w, cases[c].n));
+        unsigned count[3] = { 0, 0, 0 };
+        char id[32], rep[64];
+        size_t i;
+        for (i = 0; i < cases[c].leads; i++) {
+            snprintf(id, sizeof id, "L%zu", i);
+            count[rep_index(ids, cases[c].n, assign_fresh(r, id, "w", rep, sizeof rep))]++;
+        }
+        for (i = 0; i < cases[c].n; i++)
+            if (count[i] + 1 < cases[c].want[i] || count[i] > cases[c].want[i] + 1)
+                fail_msg("weights %g/%g/%g, %zu leads: %s got %u, its share is %u", cases[c].w[0], cases[c].w[1],
+                         cases[c].w[2], cases[c].leads, ids[i], count[i], cases[c].want[i]);
+        leadroute_router_free(r);
+    }
+}
+
+/* A member leaves: the members listed after it in the state keep their
+ * passes. a, b, c of weight 1; a gets L1, c gets L2 while b is away; a
+ * leaves; b gets L3, and L4 goes to b too (b and c have one each, ties go
+ * by id). */
+static void test_weighted_member_leaves(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    const double w[] = { 1, 1, 1 };
+    leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 3));
+    avail a;
+    char rep[64];
+    memset(&a, 0, sizeof a);
+    set_avail(r, &a);
+    expect_str(assign_fresh(r, "L1", "w", rep, sizeof rep), "a");
+    a.away[0] = "b";
+    a.naway = 1;
+    expect_str(assign_fresh(r, "L2", "w", rep, sizeof rep), "c");
+    a.naway = 0;
+    leadroute_roster *ro = wt_roster(ids + 1, w, 2);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    expect_str(assign_fresh(r, "L3", "w", rep, sizeof rep), "b");
+    expect_str(assign_fresh(r, "L4", "w", rep, sizeof rep), "b");
+    expect_str(assign_fresh(r, "L5", "w", rep, sizeof rep), "c");
+    leadroute_router_free(r);
+}
+
+/* A state of more lines than the small buffers hold (70 members), read by
+ * a pool of two: m69, the one member without a lead, is next. */
+static void test_weighted_long_state_read_back(void **state)
+{
+    (void)state;
+    leadroute_rep reps[70];
+    char names[70][8], id[16], rep[64];
+    leadroute_pool pool = mkpool("wt", LEADROUTE_STRATEGY_WEIGHTED);
+    leadroute_decision *d = decision();
+    int i;
+    for (i = 0; i < 70; i++) {
+        snprintf(names[i], sizeof names[i], "m%02d", i);
+        reps[i] = mkrep(names[i], P_WT, 1);
+    }
+    leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", roster_ok(reps, 70, &pool, 1));
+    for (i = 0; i < 69; i++) {
+        snprintf(id, sizeof id, "L%d", i);
+        expect_str(assign(r, d, id, "w"), names[i]);
+    }
+    reps[1] = reps[69];
+    leadroute_roster *ro = roster_ok(reps, 2, &pool, 1);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    expect_str(assign_fresh(r, "N1", "w", rep, sizeof rep), "m69");
+    expect_str(assign_fresh(r, "N2", "w", rep, sizeof rep), "m00");
+    expect_str(assign_fresh(r, "N3", "w", rep, sizeof rep), "m69");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* Two decisions take turns on one pool: each reads the state the other
+ * wrote, not the one it wrote last. */
+static void test_weighted_two_decisions(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    const double w[] = { 1, 1 };
+    leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 2));
+    leadroute_decision *d1 = decision(), *d2 = decision();
+    avail a;
+    memset(&a, 0, sizeof a);
+    set_avail(r, &a);
+    expect_str(assign(r, d1, "L1", "w"), "a");
+    expect_str(assign(r, d2, "L2", "w"), "b");
+    a.away[0] = "a";
+    a.naway = 1;
+    expect_str(assign(r, d2, "L3", "w"), "b");
+    a.naway = 0;
+    expect_str(assign(r, d1, "L4", "w"), "a");
+    leadroute_decision_free(d1);
+    leadroute_decision_free(d2);
+    leadroute_router_free(r);
+}
+
+/* Catch-up calibration holds when the state is read back from its text:
+ * r4, away for 100 leads, then gets more than its fifth of the next 50,
+ * whether one decision routes them all or each lead has its own. */
+static void test_weighted_catch_up_read_back(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "r0", "r1", "r2", "r3", "r4" };
+    int fresh;
+    for (fresh = 0; fresh < 2; fresh++) {
+        leadroute_rep reps[5];
+        leadroute_pool pool = mkpool("wt", LEADROUTE_STRATEGY_WEIGHTED);
+        leadroute_decision *d = decision();
+        avail a;
+        char id[16], rep[64];
+        int i, got = 0;
+        pool.calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+        for (i = 0; i < 5; i++)
+            reps[i] = mkrep(ids[i], P_WT, 1);
+        leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", roster_ok(reps, 5, &pool, 1));
+        memset(&a, 0, sizeof a);
+        set_avail(r, &a);
+        a.away[0] = "r4";
+        a.naway = 1;
+        for (i = 0; i < 100; i++) {
+            snprintf(id, sizeof id, "A%d", i);
+            (void)assign(r, d, id, "w");
+        }
+        a.naway = 0;
+        for (i = 0; i < 50; i++) {
+            snprintf(id, sizeof id, "B%d", i);
+            got += strcmp(fresh ? assign_fresh(r, id, "w", rep, sizeof rep) : assign(r, d, id, "w"), "r4") == 0;
+        }
+        if (got < 12 || got > 16)
+            fail_msg("catch up (%s): r4 got %d of 50 leads, expected its 10 and up to 5 it missed",
+                     fresh ? "a decision per lead" : "one decision", got);
+        leadroute_decision_free(d);
+        leadroute_router_free(r);
+    }
 }
 
 /* A member back from leave joins at the pool's virtual time: no burst. */
@@ -2770,8 +2955,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_account_owner_first),
         cmocka_unit_test(test_round_robin_rotation),
         cmocka_unit_test(test_round_robin_join_leave),
+        cmocka_unit_test(test_round_robin_prefix_ids),
         cmocka_unit_test(test_weighted_exact_shares),
         cmocka_unit_test(test_weighted_join_not_flooded),
+        cmocka_unit_test(test_weighted_state_read_back),
+        cmocka_unit_test(test_weighted_member_leaves),
+        cmocka_unit_test(test_weighted_long_state_read_back),
+        cmocka_unit_test(test_weighted_two_decisions),
+        cmocka_unit_test(test_weighted_catch_up_read_back),
         cmocka_unit_test(test_weighted_back_from_away),
         cmocka_unit_test(test_least_loaded),
         cmocka_unit_test(test_capacity),
