@@ -1097,7 +1097,28 @@ static void test_new_ids(void **state)
     new_err(&f, LEADROUTE_EINVAL, NULL);
     fixture_init(&f);
     f.reps[0].id = "";
-    new_err(&f, LEADROUTE_EINVAL, NULL);
+    new_err(&f, LEADROUTE_EINVAL, "rep 0: id must be 1..256 bytes");
+    fixture_init(&f);
+    f.pools[1].id = "";
+    new_err(&f, LEADROUTE_EINVAL, "pool 1: id must be 1..256 bytes");
+    /* ids go into one-line pool state, CSV and JSON: no control characters */
+    static const char *const controls[] = { "a\x1f" "b", "a\x7f" "b", "a\tb", "a\nb" };
+    for (size_t i = 0; i < sizeof controls / sizeof controls[0]; i++) {
+        fixture_init(&f);
+        f.reps[1].id = controls[i];
+        new_err(&f, LEADROUTE_EINVAL, "id holds a control character");
+        fixture_init(&f);
+        f.pools[0].id = controls[i];
+        new_err(&f, LEADROUTE_EINVAL, "id holds a control character");
+    }
+    fixture_init(&f);
+    f.reps[0].id = "a\x20" "b\x7e";   /* space and tilde are fine */
+    f.pools[1].default_owner = f.reps[0].id;
+    {
+        leadroute_roster *ro = NULL;
+        assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, NULL), LEADROUTE_OK);
+        leadroute_roster_unref(ro);
+    }
     fixture_init(&f);
     f.reps[0].id = "al\xff" "ce";
     new_err(&f, LEADROUTE_EINVAL, "UTF-8");
@@ -1129,6 +1150,11 @@ static void test_new_references(void **state)
     fixture_init(&f);
     f.pools[1].default_owner = "zed";
     new_err(&f, 0, "'zed'");
+    fixture_init(&f);
+    f.pools[1].default_owner = "";
+    new_err(&f, LEADROUTE_EINVAL, "pool 'smb': empty-pool policy 'default_owner' needs a default owner");
+    f.pools[1].default_owner = NULL;
+    new_err(&f, LEADROUTE_EINVAL, "needs a default owner");
     fixture_init(&f);
     f.pools[0].on_empty = LEADROUTE_EMPTY_QUEUE;
     new_err(&f, 0, "'ent'");
@@ -1190,6 +1216,32 @@ static void test_new_values(void **state)
     fixture_init(&f);
     f.pools[0].value_window_days = 32;
     new_err(&f, 0, "'ent'");
+
+    /* skills: a name, once per rep */
+    leadroute_field two[2];
+    fixture_init(&f);
+    f.skills[0].name = "";
+    new_err(&f, LEADROUTE_EINVAL, "rep 'alice': skill 0 has no valid name");
+    fixture_init(&f);
+    two[0] = f.skills[0];
+    two[1] = f.skills[0];
+    f.reps[0].skills = two;
+    f.reps[0].skill_count = 2;
+    new_err(&f, LEADROUTE_EINVAL, "rep 'alice': skill 'languages' is given twice");
+}
+
+/* More reps or pools than a roster holds: ELIMIT, before anything is read. */
+static void test_new_limits(void **state)
+{
+    (void)state;
+    fixture f;
+    leadroute_roster *ro = (leadroute_roster *)1;
+    fixture_init(&f);
+    assert_int_equal(leadroute_roster_new(&ro, f.reps, 100001, f.pools, 2, NULL), LEADROUTE_ELIMIT);
+    assert_null(ro);
+    expect_message_has("at most 100000 reps and 100000 pools");
+    assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 100001, NULL), LEADROUTE_ELIMIT);
+    assert_null(ro);
 }
 
 static void test_new_versions(void **state)
@@ -1859,6 +1911,7 @@ int main(void)
         cmocka_unit_test(test_new_ids),
         cmocka_unit_test(test_new_references),
         cmocka_unit_test(test_new_values),
+        cmocka_unit_test(test_new_limits),
         cmocka_unit_test(test_new_versions),
         cmocka_unit_test(test_read_back_struct),
         cmocka_unit_test(test_read_back_parsed),
