@@ -1344,9 +1344,11 @@ static void test_skill_filters(void **state)
     const char *const pp[] = { "sk" };
     const char *const l_en_de[] = { "EN", " de " };
     const char *const l_en[] = { "en" };
-    const char *const prod_ab[] = { "alpha", "beta" };
+    static char long_item[2043];   /* with its NUL and "alpha": the router's 2,048 bytes of lead items, and 1 more */
+    const char *const prod_ab[] = { "alpha", "beta", long_item };
     leadroute_field sk_amy[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, l_en_de, 2 } },
-                                 { "products", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, prod_ab, 2 } } };
+                                 { "products", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, prod_ab, 3 } } };
+    memset(long_item, 'x', sizeof long_item - 1);
     leadroute_field sk_bob[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, l_en, 1 } },
                                  { "products", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_STRING, "alpha", 0, 0, NULL, 0 } } };
     leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1), mkrep("cy", pp, 1) };
@@ -1404,6 +1406,13 @@ static void test_skill_filters(void **state)
     char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
     expect_has(txt, "lacks skill: language=fr not in languages");
     free(txt);
+    /* items too long to normalise up front are still compared, one by one */
+    const char *const want_long[] = { long_item, "alpha" };
+    lead_of(&l, "L7", "s");
+    tl_set(&l, "interests", want_long, 2);
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    expect_verdict(d, "bob", "sk", LEADROUTE_VERDICT_LACKS_SKILL, "interests=xxx");
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }
@@ -2564,6 +2573,62 @@ static void test_metrics_counters(void **state)
     leadroute_router_free(r);
 }
 
+/* Before any lead: a pool is fair (Jain 1, spread 0), latencies are empty
+ * (count and mean 0, not NaN), and ids are escaped in the JSON. */
+static void test_metrics_before_routing(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a\\b", "q\"r" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 2));
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    double spread = -1, jain = -1;
+    char buf[4096];
+    size_t n = 0;
+    ok(leadroute_router_pool_fairness(r, "rr", &spread, &jain));
+    assert_true(jain == 1.0);
+    assert_true(spread == 0.0);
+    ok(leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    assert_int_equal(st.count, 0);
+    assert_true(st.mean_ms == 0.0 && st.p50_ms == 0.0 && st.p99_ms == 0.0);
+    ok(leadroute_router_metrics_json(r, buf, sizeof buf, &n));
+    expect_json(buf);
+    expect_has(buf, "\"jain\":1");
+    leadroute_decision *d = decision();
+    (void)assign(r, d, "L1", "r");
+    ok(leadroute_router_metrics_json(r, buf, sizeof buf, &n));
+    expect_json(buf);
+    expect_has(buf, "\"a\\\\b\":1");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* Latencies under 4 ms are kept exactly: 1 ms and 3 ms give p50 1 (half
+ * of the samples are at or below it) and p90 3. */
+static void test_latency_small_values(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 1));
+    leadroute_clock clk = { LEADROUTE_CLOCK_VERSION, fixed_now };
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    leadroute_decision *d = decision();
+    int64_t now = NOW_MS;
+    ok(leadroute_router_set_clock(r, &clk, &now));
+    (void)assign(r, d, "L1", "r");
+    now += 1;
+    ok(leadroute_router_acknowledge(r, "L1"));
+    (void)assign(r, d, "L2", "r");
+    now += 3;
+    ok(leadroute_router_acknowledge(r, "L2"));
+    ok(leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &st));
+    assert_int_equal(st.count, 2);
+    assert_true(st.mean_ms == 2.0);
+    assert_true(st.p50_ms == 1.0);
+    assert_true(st.p90_ms == 3.0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_fairness_weighted(void **state)
 {
     (void)state;
@@ -2989,6 +3054,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_explain_json),
         cmocka_unit_test(test_explain_truncation),
         cmocka_unit_test(test_metrics_counters),
+        cmocka_unit_test(test_metrics_before_routing),
+        cmocka_unit_test(test_latency_small_values),
         cmocka_unit_test(test_fairness_weighted),
         cmocka_unit_test(test_bad_roster),
         cmocka_unit_test(test_bad_args),
