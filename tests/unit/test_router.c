@@ -664,6 +664,7 @@ static void test_direct_owner(void **state)
     assert_true(leadroute_decision_sla_minutes(d) == 15.0);
     assert_int_equal(leadroute_decision_notified(d), 1);
     expect_verdict(d, "bob", NULL, LEADROUTE_VERDICT_CHOSEN, NULL);
+    expect_str(leadroute_decision_reason(d), "rule own names bob as owner");
     assert_int_equal(log.n, 1);
     expect_str(log.key[0], "lead:L1");
     expect_str(log.rep[0], "bob");
@@ -754,11 +755,12 @@ static void test_direct_owner_cannot_take(void **state)
 static void test_account_owner_first(void **state)
 {
     (void)state;
-    const char *const pp[] = { "acct" };
-    leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1), mkrep("cat", pp, 1) };
-    leadroute_pool pools[] = { mkpool("acct", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    const char *const pp[] = { "acct", "plain" };
+    leadroute_rep reps[] = { mkrep("amy", pp, 2), mkrep("bob", pp, 2), mkrep("cat", pp, 2) };
+    leadroute_pool pools[] = { mkpool("acct", LEADROUTE_STRATEGY_ROUND_ROBIN),
+                               mkpool("plain", LEADROUTE_STRATEGY_ROUND_ROBIN) };
     pools[0].owner_first = 1;
-    leadroute_router *r = router_of(HDR "a,a,,acct,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_router *r = router_of(HDR "a,a,,acct,,,,\np,p,,plain,,,,\n", roster_ok(reps, 3, pools, 2));
     leadroute_decision *d = decision();
     avail av;
     memset(&av, 0, sizeof av);
@@ -823,6 +825,27 @@ static void test_account_owner_first(void **state)
     tl_str(&l, "email", "d@acme.com");
     ok(leadroute_route(r, &l.lead, 0, d));
     expect_str(leadroute_decision_rep(d), "amy");
+
+    /* a pool without owner_first ignores the account: its rotation decides */
+    lead_of(&l, "P1", "p");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    lead_of(&l, "P2", "p");
+    tl_str(&l, "email", "e@acme.com");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "bob");
+
+    /* the account owner left the roster: the strategy decides, and the
+     * trace says why amy was passed over */
+    leadroute_roster *ro = roster_ok(reps + 1, 2, pools, 2);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    lead_of(&l, "L10", "a");
+    tl_str(&l, "email", "f@acme.com");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "bob");       /* after amy, in acct's rotation */
+    expect_verdict(d, "amy", "acct", LEADROUTE_VERDICT_EXCLUDED, "account owner not in the roster");
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }
@@ -2010,6 +2033,28 @@ static void test_store_failures(void **state)
     }
 }
 
+/* A least-loaded pool remembers nothing: it never reads a pool state, so a
+ * store whose load_pool fails does not stop it. */
+static void test_store_least_loaded_reads_no_state(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "ll" };
+    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1) };
+    leadroute_pool pools[] = { mkpool("ll", LEADROUTE_STRATEGY_LEAST_LOADED) };
+    tstore ts;
+    ts_init(&ts);
+    ts.fail_load = LEADROUTE_EIO;
+    leadroute_router *r = router_of(HDR "l,l,,ll,,,,\n", roster_ok(reps, 2, pools, 1));
+    ok(leadroute_router_set_store(r, &ts_methods, &ts));
+    leadroute_decision *d = decision();
+    expect_str(assign(r, d, "L1", "l"), "a");
+    expect_str(assign(r, d, "L2", "l"), "b");
+    assert_int_equal(ts.calls_load, 0);
+    assert_true(ts.calls_open > 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_store_conflicts(void **state)
 {
     (void)state;
@@ -3044,6 +3089,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_no_dedupe_key),
         cmocka_unit_test(test_store_basics),
         cmocka_unit_test(test_store_failures),
+        cmocka_unit_test(test_store_least_loaded_reads_no_state),
         cmocka_unit_test(test_store_conflicts),
         cmocka_unit_test(test_store_exists),
         cmocka_unit_test(test_notify_pending),
