@@ -435,6 +435,7 @@ typedef struct hstore {
     hs_event *ev;
     size_t nev, cap_ev;
     uint64_t conflicts;
+    unsigned refuse; /* the next commits to fail with a conflict */
 } hstore;
 
 /* Stores live on the heap and are listed like worlds (see world_new). */
@@ -561,8 +562,14 @@ static int hs_commit_locked(hstore *s, const leadroute_commit *c, char *owner, s
         s->conflicts++;
         return LEADROUTE_ECONFLICT;
     }
-    /* 3. the claim: free, or held by `previous` */
+    /* 3. the claim: free, or held by `previous`; a tick's move needs it
+     * held by `previous` exactly and unacknowledged */
     k = hs_claim_find(s, a->key);
+    if ((c->flags & LEADROUTE_COMMIT_FOLLOW_UP) && (!k || k->acked_ms)) {
+        if (!copy_id(owner, owner_cap, k ? k->rep : ""))
+            return LEADROUTE_EIO;
+        return LEADROUTE_EEXISTS;
+    }
     if (k && (!a->previous || strcmp(k->rep, a->previous) != 0)) {
         if (!copy_id(owner, owner_cap, k->rep))
             return LEADROUTE_EIO;
@@ -652,7 +659,13 @@ static int hs_commit(void *ud, const leadroute_commit *c, char *owner, size_t ow
     if (!c || !c->assignment || !c->assignment->key || !c->assignment->rep_id)
         return LEADROUTE_EINVAL;
     pthread_mutex_lock(&s->lock);
-    rc = hs_commit_locked(s, c, owner, owner_cap);
+    if (s->refuse) {
+        s->refuse--;
+        s->conflicts++;
+        rc = LEADROUTE_ECONFLICT;
+    } else {
+        rc = hs_commit_locked(s, c, owner, owner_cap);
+    }
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -1799,6 +1812,261 @@ static void test_tick_lost_race_is_raced(void **state)
     hs_delete(hs);
 }
 
+/* The escalation owner answers for the pool, but not to the rep who let the
+ * lead lapse: with bob as both, the lead stays with bob. */
+static void test_escalation_owner_not_back_to_holder(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 0;
+    p->escalation_owner = "bob";
+    rb_rep(&b, "bob", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "bob");
+    w->now = T0 + 10 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.escalated, 0);
+    assert_int_equal(st.kept, 1);
+    assert_int_equal(w->rec.n, 1);
+    assert_int_equal(route(w, "X", NULL, -1, 0), LEADROUTE_ROUTE_EXISTING);
+    assert_string_equal(leadroute_decision_rep(w->d), "bob");
+    world_free(w);
+}
+
+/* A tick retries commit conflicts as often as routing does (max_retries),
+ * and gives up after that. */
+static void test_tick_conflict_retries(void **state)
+{
+    rb b;
+    world *w;
+    hstore *hs;
+    leadroute_pool *p;
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_tick_stats st;
+    (void)state;
+    hs = hs_new();
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 2;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    rb_rep(&b, "c", "p", NULL);
+    o.max_retries = 3;
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), &o);
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    hs->refuse = 3;
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    assert_int_equal(hs->refuse, 0);
+
+    hs->refuse = 3;
+    w->now = T0 + 10 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(hs->refuse, 0);
+    if (st.reassigned != 1)
+        fail_msg("three conflicts with max_retries 3: reassigned %llu, kept %llu (want reassigned 1)",
+                 (unsigned long long)st.reassigned, (unsigned long long)st.kept);
+    assert_string_equal(w->rec.v[1].rep, "b");
+
+    /* one more than allowed: the move fails, the lead stays with b */
+    hs->refuse = 4;
+    w->now = T0 + 20 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.reassigned, 0);
+    assert_int_equal(st.kept, 1);
+    assert_int_equal(w->rec.n, 2);
+    hs->refuse = 0;
+    world_free(w);
+    hs_delete(hs);
+}
+
+/* The metrics JSON's sla.failed_moves counter. */
+static unsigned long long failed_moves(leadroute_router *r)
+{
+    char json[8192];
+    const char *p;
+    unsigned long long n;
+    ok(leadroute_router_metrics_json(r, json, sizeof json, NULL));
+    p = strstr(json, "\"failed_moves\":");
+    if (!p || sscanf(p, "\"failed_moves\":%llu", &n) != 1)
+        fail_msg("no failed_moves in %s", json);
+    return n;
+}
+
+static int boss_fails(void *ud, const char *rep_id, const leadroute_lead *lead, int64_t now_ms, uint32_t *verdict,
+                      char *reason, size_t cap)
+{
+    (void)ud;
+    (void)lead;
+    (void)now_ms;
+    (void)reason;
+    (void)cap;
+    *verdict = LEADROUTE_AVAILABLE;
+    return strcmp(rep_id, "boss") == 0 ? LEADROUTE_EIO : LEADROUTE_OK;
+}
+
+static const leadroute_availability boss_fails_methods = { LEADROUTE_AVAILABILITY_VERSION, boss_fails };
+
+/* An availability error while escalating to the owner is a failed move,
+ * counted in the metrics, not a silent "no one could take it". */
+static void test_escalation_owner_availability_error(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 0;
+    p->escalation_owner = "boss";
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "boss", NULL, NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    ok(leadroute_router_set_availability(w->r, &boss_fails_methods, NULL));
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    assert_int_equal(failed_moves(w->r), 0);
+    w->now = T0 + 10 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.kept, 1);
+    assert_int_equal(w->rec.n, 1);
+    assert_int_equal(failed_moves(w->r), 1);
+    world_free(w);
+}
+
+/* A lookup that acknowledges the lead in the store: the acknowledgement
+ * lands between the listing and the commit, so the move loses. */
+typedef struct ack_on_lookup {
+    hstore *hs;
+    int64_t at;
+} ack_on_lookup;
+
+static const leadroute_lead *ack_lookup(void *ctx, const char *key)
+{
+    ack_on_lookup *x = ctx;
+    char k[96], rep[HS_ID], pool[HS_ID];
+    int64_t assigned;
+    snprintf(k, sizeof k, "lead:%s", key);
+    if (hs_acknowledge(x->hs, k, x->at, &assigned, rep, sizeof rep, pool, sizeof pool) != LEADROUTE_OK)
+        fail_msg("acknowledging %s in the store failed", k);
+    return NULL;
+}
+
+static void test_tick_acknowledged_meanwhile_is_raced(void **state)
+{
+    rb b;
+    world *w;
+    hstore *hs;
+    leadroute_pool *p;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    ack_on_lookup x;
+    char holder[HS_ID];
+    (void)state;
+    hs = hs_new();
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    w->now = T0 + 10 * MIN_MS;
+    x.hs = hs;
+    x.at = w->now;
+    ok(leadroute_router_tick(w->r, w->now, ack_lookup, &x, &st));
+    assert_int_equal(st.due, 1);
+    if (st.raced != 1 || st.kept != 0 || st.reassigned != 0)
+        fail_msg("acknowledged before the commit: raced %llu, kept %llu, reassigned %llu (want raced 1)",
+                 (unsigned long long)st.raced, (unsigned long long)st.kept, (unsigned long long)st.reassigned);
+    ok(hs_find_claim(hs, "lead:X", holder, sizeof holder));
+    assert_string_equal(holder, "a");
+    assert_int_equal(w->rec.n, 1);
+    world_free(w);
+    hs_delete(hs);
+}
+
+/* Without a lookup the tick has no lead to read a deal value from: the
+ * move carries the value committed with the first assignment. */
+static void test_tick_keeps_value_without_lookup(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    route_assigned(w, "X", NULL, 500, 0);
+    assert_true(w->rec.v[0].value == 500);
+    w->now = T0 + 10 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.reassigned, 1);
+    assert_int_equal(w->rec.n, 2);
+    if (w->rec.v[1].value != 500)
+        fail_msg("moved without a lookup: value %g, want 500", w->rec.v[1].value);
+    world_free(w);
+}
+
+/* A store listing a claim "lead:" with no id after it: not a lead's claim
+ * as routing writes it, so it stays. */
+static int empty_key_list_due(void *ud, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a),
+                              void *ctx)
+{
+    leadroute_assignment a;
+    (void)ud;
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:";
+    a.rep_id = "a";
+    a.pool_id = "p";
+    a.at_ms = T0;
+    a.sla_minutes = 10;
+    a.deadline_ms = T0 + 10 * MIN_MS;
+    return a.deadline_ms <= now_ms ? each(ctx, &a) : LEADROUTE_OK;
+}
+
+static void test_tick_empty_key_kept(void **state)
+{
+    rb b;
+    world *w;
+    hstore *hs;
+    leadroute_store methods = hs_methods;
+    leadroute_pool *p;
+    leadroute_tick_stats st;
+    (void)state;
+    hs = hs_new();
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    methods.list_due = empty_key_list_due;
+    ok(leadroute_router_set_store(w->r, &methods, hs));
+    w->now = T0 + 10 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.kept, 1);
+    assert_int_equal(w->rec.n, 0);
+    assert_int_equal(hs->nev, 0);
+    world_free(w);
+    hs_delete(hs);
+}
+
 static void test_tickers_one_router(void **state)
 {
     world *w;
@@ -2057,6 +2325,117 @@ static void test_catch_up_bounded(void **state)
     if (c.share < fair + 1 || c.share > fair + 5 + 1)
         fail_msg("weighted, catch up: r4 got %d of the next %d leads (fair %d, at most 5 more)", c.share, after,
                  fair);
+}
+
+/* The join offset of `rep` in the value-balancing state of `pool` in the
+ * host store ("vb1", then "<offset> <as of ms> <rep id>" lines); -1: none. */
+static double hs_offset(hstore *s, const char *pool, const char *rep)
+{
+    hs_pool *p = hs_pool_find(s, pool, 0);
+    const char *q, *end;
+    size_t n = strlen(rep);
+    if (!p || p->len < 3 || memcmp(p->state, "vb1", 3) != 0)
+        fail_msg("pool %s has no value-balancing state", pool);
+    end = p->state + p->len;
+    for (q = p->state + 3; q < end && *q == '\n';) {
+        const char *line = q + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *sp;
+        if (!eol)
+            eol = end;
+        q = eol;
+        for (sp = eol; sp > line && sp[-1] != ' '; sp--)
+            ;
+        if ((size_t)(eol - sp) == n && memcmp(sp, rep, n) == 0)
+            return strtod(line, NULL);
+    }
+    return -1;
+}
+
+/* An assignment recorded in the host store as if routed earlier. */
+static void hs_add_event(hstore *s, const char *rep, const char *pool, int64_t at, double value)
+{
+    hs_event e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.key, sizeof e.key, "lead:%s@%lld", rep, (long long)at);
+    snprintf(e.rep, sizeof e.rep, "%s", rep);
+    snprintf(e.pool, sizeof e.pool, "%s", pool);
+    e.has_pool = 1;
+    e.at_ms = at;
+    e.value = value;
+    if (s->nev == s->cap_ev) {
+        s->cap_ev = s->cap_ev ? 2 * s->cap_ev : 16;
+        s->ev = realloc(s->ev, s->cap_ev * sizeof *s->ev);
+        assert_non_null(s->ev);
+    }
+    s->ev[s->nev++] = e;
+}
+
+/* A join offset belongs to the rep its line names, even when another rep's
+ * id is a prefix of it. */
+static void test_value_offset_exact_rep(void **state)
+{
+    static const char seed[] = "vb1\n1000 1772357400000 ab"; /* as of T0 */
+    rb b;
+    world *w;
+    hstore *hs;
+    hs_pool *p;
+    (void)state;
+    hs = hs_new();
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "v", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    rb_rep(&b, "a", "v", NULL);
+    rb_rep(&b, "ab", "v", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,v\n", rb_build(&b), NULL);
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    p = hs_pool_find(hs, "v", 1);
+    assert_non_null(p);
+    p->state = malloc(sizeof seed);
+    assert_non_null(p->state);
+    memcpy(p->state, seed, sizeof seed);
+    p->len = sizeof seed - 1;
+    /* ab counts 1000 ahead: a is lower */
+    assert_string_equal(route_assigned(w, "X", NULL, 100, 0), "a");
+    if (hs_offset(hs, "v", "ab") != 1000 || hs_offset(hs, "v", "a") >= 0)
+        fail_msg("offsets after routing: ab %g (want 1000), a %g (want none); state '%.*s'", hs_offset(hs, "v", "ab"),
+                 hs_offset(hs, "v", "a"), (int)p->len, p->state);
+    world_free(w);
+    hs_delete(hs);
+}
+
+/* Join calibration needs a level: a pool whose whole history lies inside
+ * the last 24 hours has none, so a new rep starts even, with no offset. A
+ * pool with older history lifts it to the level. */
+static void test_join_young_pool(void **state)
+{
+    rb b;
+    world *w;
+    hstore *hs;
+    (void)state;
+    hs = hs_new();
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "young", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    rb_pool(&b, "old", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    rb_rep(&b, "A", "young", NULL);
+    rb_rep(&b, "B", "young", NULL);
+    rb_rep(&b, "C", "young", NULL);
+    rb_rep(&b, "D", "old", NULL);
+    rb_rep(&b, "E", "old", NULL);
+    rb_rep(&b, "F", "old", NULL);
+    w = world_new("rule,kind,out:pool\ny,y,young\no,o,old\n", rb_build(&b), NULL);
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    hs_add_event(hs, "A", "young", T0 - 2 * HOUR_MS, 1000);
+    hs_add_event(hs, "B", "young", T0 - 2 * HOUR_MS, 2000);
+    hs_add_event(hs, "D", "old", T0 - 2 * DAY_MS, 1000);
+    hs_add_event(hs, "D", "old", T0 - 2 * HOUR_MS, 1000);
+    hs_add_event(hs, "E", "old", T0 - 2 * HOUR_MS, 3000);
+
+    assert_string_equal(route_assigned(w, "Y", "y", 100, 0), "C");
+    if (hs_offset(hs, "young", "C") >= 0)
+        fail_msg("young pool: new rep C got offset %g", hs_offset(hs, "young", "C"));
+    /* the level is the lowest sum of those with recent leads: D's 2000 */
+    assert_string_equal(route_assigned(w, "O", "o", 100, 0), "F");
+    assert_true(hs_offset(hs, "old", "F") == 2000);
+    world_free(w);
+    hs_delete(hs);
 }
 
 /* ====================================================================== */
@@ -2330,6 +2709,70 @@ static void test_latency_captured_field(void **state)
     assert_int_equal(st.count, 2);
     ok(leadroute_router_latency(w->r, "a", NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &st));
     assert_int_equal(st.count, 0);
+    world_free(w);
+}
+
+/* Capture-to-assign is measured once, at the first assignment: neither a
+ * tick's move nor a reassigning route adds a sample. */
+static void test_latency_first_assignment_only(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    leadroute_tick_stats ts = LEADROUTE_TICK_STATS_INIT;
+    tlead l;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 5;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    rb_rep(&b, "c", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    tl_init(&l);
+    l.lead.id = "X";
+    tl_num(&l, "captured_at", (double)(T0 - 2000));
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_string_equal(leadroute_decision_rep(w->d), "a");
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, one_lookup, &l, &ts));
+    assert_int_equal(ts.reassigned, 1);
+    w->now += MIN_MS;
+    ok(leadroute_route(w->r, &l.lead, LEADROUTE_ROUTE_REASSIGN, w->d));
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+    assert_int_equal(w->rec.n, 3);
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    if (st.count != 1 || st.mean_ms != 2000.0)
+        fail_msg("capture-to-assign after two moves: count %llu, mean %g (want 1, 2000)",
+                 (unsigned long long)st.count, st.mean_ms);
+    world_free(w);
+}
+
+/* ISO 8601 allows a leap second (:60), not more. */
+static void test_latency_leap_second(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    tlead l;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_rep(&b, "a", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    tl_init(&l);
+    l.lead.id = "X1";
+    tl_str(&l, "captured_at", "2026-02-28T23:59:60Z"); /* = 2026-03-01T00:00:00Z, 9.5 h before T0 */
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    tl_init(&l);
+    l.lead.id = "X2";
+    tl_str(&l, "captured_at", "2026-02-28T23:59:61Z"); /* not a time: no sample */
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    assert_int_equal(st.count, 1);
+    assert_true(st.mean_ms == (double)(9 * HOUR_MS + 30 * MIN_MS));
     world_free(w);
 }
 
@@ -2610,10 +3053,38 @@ static void test_list_pending(void **state)
     leadroute_table_unref(t);
 }
 
+/* `each` stopping the listing: its own code comes back, not ECALLBACK. */
+static int stop_each(void *ctx, const leadroute_assignment *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 42;
+}
+
+static void test_list_due_stopped(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    int n = 0;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    rb_rep(&b, "a", "p", NULL);
+    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    route_assigned(w, "X", NULL, -1, 0);
+    route_assigned(w, "Y", NULL, -1, 0);
+    assert_int_equal(leadroute_router_list_due(w->r, INT64_MAX, stop_each, &n), 42);
+    assert_int_equal(n, 1);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_pending),
+        cmocka_unit_test_teardown(test_list_due_stopped, free_leftovers),
         cmocka_unit_test_teardown(test_caps_rolling, free_leftovers),
         cmocka_unit_test_teardown(test_caps_zero_pauses, free_leftovers),
         cmocka_unit_test_teardown(test_caps_pool, free_leftovers),
@@ -2624,11 +3095,21 @@ int main(void)
         cmocka_unit_test_teardown(test_tickers_one_router, free_leftovers),
         cmocka_unit_test_teardown(test_tickers_shared_store, free_leftovers),
         cmocka_unit_test_teardown(test_tick_lost_race_is_raced, free_leftovers),
+        cmocka_unit_test_teardown(test_escalation_owner_not_back_to_holder, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_conflict_retries, free_leftovers),
+        cmocka_unit_test_teardown(test_escalation_owner_availability_error, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_acknowledged_meanwhile_is_raced, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_keeps_value_without_lookup, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
         cmocka_unit_test_teardown(test_join_calibration, free_leftovers),
         cmocka_unit_test_teardown(test_catch_up_bounded, free_leftovers),
+        cmocka_unit_test_teardown(test_value_offset_exact_rep, free_leftovers),
+        cmocka_unit_test_teardown(test_join_young_pool, free_leftovers),
         cmocka_unit_test_teardown(test_latency, free_leftovers),
         cmocka_unit_test_teardown(test_latency_captured_field, free_leftovers),
+        cmocka_unit_test_teardown(test_latency_first_assignment_only, free_leftovers),
+        cmocka_unit_test_teardown(test_latency_leap_second, free_leftovers),
         cmocka_unit_test_teardown(test_metrics_sla, free_leftovers),
         cmocka_unit_test_teardown(test_errors, free_leftovers),
     };
