@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/value.h"
 #include "router/internal.h"
 
 /* Decisions take turns over the counter stripes. */
@@ -87,8 +88,8 @@ uint32_t lr__decision_strn(leadroute_decision *d, const char *s, size_t n)
     uint32_t off;
     if (!s)
         return LR_NONE;
-    if (n > LEADROUTE_MAX_STRING * 4u)
-        n = LEADROUTE_MAX_STRING * 4u;
+    /* a long pool state is cut, on a character boundary */
+    n = lr__utf8_cut(s, n, LEADROUTE_MAX_STRING * 4u);
     if (lr__decision_grow(d, (size_t)d->text_len + n + 1) != 0) {
         /* the string is lost: the call that wanted it must not report success */
         d->nomem = 1;

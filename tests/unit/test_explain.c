@@ -1,8 +1,9 @@
 /* Explain: the text and JSON renderings of decisions built by hand (every
  * status, way of picking, verdict, absent field, awkward string and number),
  * exact lengths and truncation at every capacity, JSON checked by a strict
- * syntax checker, an end-to-end trace through the public API, and numbers
- * under a host locale with a decimal comma. */
+ * syntax checker, an end-to-end trace through the public API, a traced pool
+ * state longer than a decision keeps, and numbers under a host locale with a
+ * decimal comma. */
 #include <float.h>
 #include <inttypes.h>
 #include <locale.h>
@@ -1481,6 +1482,108 @@ static void test_end_to_end(void **state)
     e2e_free(&e);
 }
 
+/* ---- a pool state longer than a decision keeps ------------------------------------ */
+
+/* A store whose pool state is 20 KB; claims and commits always succeed. */
+#define BIG_STATE 20480
+
+static char big_state[BIG_STATE];
+
+static int big_load_pool(void *user, const char *pool, void *buf, size_t cap, size_t *length, uint64_t *version)
+{
+    (void)user;
+    (void)pool;
+    *length = BIG_STATE;
+    *version = 1;
+    if (cap >= BIG_STATE)
+        memcpy(buf, big_state, BIG_STATE);
+    return LEADROUTE_OK;
+}
+
+static int big_find_claim(void *user, const char *key, char *rep, size_t cap)
+{
+    (void)user;
+    (void)key;
+    (void)rep;
+    (void)cap;
+    return LEADROUTE_ENOTFOUND;
+}
+
+static int big_open_count(void *user, const char *rep, uint32_t *count)
+{
+    (void)user;
+    (void)rep;
+    *count = 0;
+    return LEADROUTE_OK;
+}
+
+static int big_commit(void *user, const leadroute_commit *c, char *owner, size_t cap)
+{
+    (void)user;
+    (void)c;
+    (void)owner;
+    (void)cap;
+    return LEADROUTE_OK;
+}
+
+static int big_close(void *user, const char *key)
+{
+    (void)user;
+    (void)key;
+    return LEADROUTE_ENOTFOUND;
+}
+
+/* A decision keeps at most 4 * LEADROUTE_MAX_STRING bytes of one string: the
+ * traced state is cut there, its start kept. */
+static void test_long_state_cut(void **state)
+{
+    static const leadroute_store store = { LEADROUTE_STORE_VERSION, big_load_pool, big_find_claim, big_open_count,
+                                           big_commit, big_close, NULL, NULL, NULL };
+    const size_t keep = 4 * LEADROUTE_MAX_STRING;
+    leadroute_table *t;
+    leadroute_roster *ro = NULL;
+    leadroute_router *r = NULL;
+    leadroute_decision *d = dnew();
+    char *json, *before;
+    size_t i;
+    tlead l;
+    (void)state;
+    assert_int_equal(keep, 16384);
+    for (i = 0; i < BIG_STATE; i++)
+        big_state[i] = (char)('a' + i % 26);
+    t = parse_ok(e2e_table);
+    assert_int_equal(leadroute_roster_parse(&ro, e2e_roster, strlen(e2e_roster), "r.csv", NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_new(&r, t, ro, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_set_store(r, &store, NULL), LEADROUTE_OK);
+    /* the second time a two-byte character straddles the cut: it goes whole */
+    for (int round = 0; round < 2; round++) {
+        if (round) {
+            big_state[keep - 1] = (char)0xC3;
+            big_state[keep] = (char)0xA9;
+        }
+        tl_init(&l);
+        l.lead.id = round ? "L-9" : "L-8";
+        tl_str(&l, "region", "APAC");
+        assert_int_equal(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d), LEADROUTE_OK);
+        assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+        assert_string_equal(leadroute_decision_pool(d), "smb");
+
+        json = render(render_decision, d, LEADROUTE_EXPLAIN_JSON);
+        if (!json_valid(json))
+            fail_msg("invalid JSON of %zu bytes", strlen(json));
+        assert_non_null(json_member(json, "state_before"));
+        before = json_decode(json_member(json, "state_before"));
+        assert_int_equal(strlen(before), keep - (size_t)round);
+        assert_memory_equal(before, big_state, keep - (size_t)round);
+        free(before);
+        free(json);
+    }
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+    leadroute_roster_unref(ro);
+    leadroute_table_unref(t);
+}
+
 /* ---- host locale ----------------------------------------------------------------- */
 
 /* Set LC_NUMERIC to some installed locale with a decimal comma; NULL if none. */
@@ -1560,6 +1663,7 @@ int main(void)
         cmocka_unit_test(test_lazy_reason),
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_end_to_end),
+        cmocka_unit_test(test_long_state_cut),
         cmocka_unit_test(test_comma_locale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
