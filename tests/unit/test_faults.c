@@ -4,7 +4,8 @@
  * and call (table compile with lint findings, roster parse and load, router
  * creation, routing in all its shapes, ticks, acknowledgements, swaps,
  * forks, notification retries, metrics and explain), and fails the k-th
- * host callback (store, notify, availability) of a routing sequence.
+ * host callback (store, notify, availability) of a routing sequence. A store
+ * whose answers break its contract gets LEADROUTE_ECALLBACK, never a crash.
  *
  * For every k the call must return LEADROUTE_ENOMEM (or ECALLBACK) or
  * succeed, leak nothing, and leave the object as it was: the same call made
@@ -1435,6 +1436,398 @@ static void test_callback_faults(void **state)
     expect_no_mismatch();
 }
 
+/* ---- a store that breaks its contract ------------------------------------------ */
+
+/* The built-in store behind one method that answers what no store may: the
+ * router must report LEADROUTE_ECALLBACK (or skip what it cannot use), never
+ * crash or route on the bad answer. */
+typedef enum bad_mode {
+    BAD_NONE,
+    BAD_HISTORY_NULL,     /* list_due: history_count 2, history NULL */
+    BAD_NO_REP,           /* list_due: an entry without a rep */
+    BAD_EMPTY_HOLDER,     /* find_claim: OK with "" */
+    BAD_ACCOUNT_FAILS,    /* find_claim: EIO for "account:" keys */
+    BAD_ACCOUNT_EMPTY,    /* find_claim: OK with "" for "account:" keys */
+    BAD_NEGATIVE_VALUE,   /* window: a value sum of -5 */
+    BAD_HUGE_LENGTH,      /* load_pool: a length no buffer can have */
+    BAD_ALWAYS_MORE       /* load_pool: always one byte more than the buffer */
+} bad_mode;
+
+typedef struct bad_store {
+    lr__memstore *m;
+    bad_mode mode;
+    long load_calls;
+} bad_store;
+
+static int is_account(const char *key)
+{
+    return strncmp(key, "account:", 8) == 0;
+}
+
+static int b_load_pool(void *ud, const char *pool_id, void *buf, size_t cap, size_t *length, uint64_t *ver)
+{
+    bad_store *b = ud;
+    b->load_calls++;
+    if (b->mode == BAD_HUGE_LENGTH || b->mode == BAD_ALWAYS_MORE) {
+        *length = b->mode == BAD_HUGE_LENGTH ? SIZE_MAX / 2 : cap + 1;
+        *ver = 0;
+        return LEADROUTE_OK;
+    }
+    return lr__memstore_methods.load_pool(b->m, pool_id, buf, cap, length, ver);
+}
+
+static int b_find_claim(void *ud, const char *key, char *rep_id, size_t cap)
+{
+    bad_store *b = ud;
+    if (b->mode == BAD_EMPTY_HOLDER || (b->mode == BAD_ACCOUNT_EMPTY && is_account(key))) {
+        rep_id[0] = 0;
+        return LEADROUTE_OK;
+    }
+    if (b->mode == BAD_ACCOUNT_FAILS && is_account(key)) {
+        /* what a failing store left in the buffer is no answer either */
+        snprintf(rep_id, cap, "alice");
+        return LEADROUTE_EIO;
+    }
+    return lr__memstore_methods.find_claim(b->m, key, rep_id, cap);
+}
+
+static int b_open_count(void *ud, const char *rep_id, uint32_t *count)
+{
+    return lr__memstore_methods.open_count(((bad_store *)ud)->m, rep_id, count);
+}
+
+static int b_commit(void *ud, const leadroute_commit *c, char *owner, size_t owner_cap)
+{
+    return lr__memstore_methods.commit(((bad_store *)ud)->m, c, owner, owner_cap);
+}
+
+static int b_close(void *ud, const char *key)
+{
+    return lr__memstore_methods.close(((bad_store *)ud)->m, key);
+}
+
+static int b_window(void *ud, const char *rep_id, const char *pool_id, int64_t since, uint64_t *count,
+                    double *value)
+{
+    bad_store *b = ud;
+    int rc = lr__memstore_methods.window(b->m, rep_id, pool_id, since, count, value);
+    if (rc == LEADROUTE_OK && b->mode == BAD_NEGATIVE_VALUE)
+        *value = -5;
+    return rc;
+}
+
+static int b_acknowledge(void *ud, const char *key, int64_t at, int64_t *assigned, char *rep, size_t rep_cap,
+                         char *pool, size_t pool_cap)
+{
+    return lr__memstore_methods.acknowledge(((bad_store *)ud)->m, key, at, assigned, rep, rep_cap, pool, pool_cap);
+}
+
+static int b_list_due(void *ud, int64_t now, int (*each)(void *, const leadroute_assignment *), void *ctx)
+{
+    bad_store *b = ud;
+    leadroute_assignment a;
+    if (b->mode != BAD_HISTORY_NULL && b->mode != BAD_NO_REP)
+        return lr__memstore_methods.list_due(b->m, now, each, ctx);
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:L1";
+    a.lead_id = "L1";
+    a.rep_id = b->mode == BAD_NO_REP ? NULL : "alice";
+    a.pool_id = "rr";
+    a.rule_id = "rr";
+    a.deadline_ms = now - MIN_MS;
+    a.history = NULL;
+    a.history_count = b->mode == BAD_HISTORY_NULL ? 2 : 0;
+    return each(ctx, &a);
+}
+
+static const leadroute_store BAD_STORE = { LEADROUTE_STORE_VERSION, b_load_pool, b_find_claim, b_open_count,
+                                           b_commit, b_close, b_window, b_acknowledge, b_list_due };
+
+/* An owner-first pool and a value-balanced one next to the round robin. */
+static const char *const CONTRACT_TABLE =
+    "#! hit_policy: first\n"
+    "rule,kind,out:pool\n"
+    "acct,a,owners\n"
+    "value,v,deals\n"
+    "rest,-,rr\n";
+
+static const char *const CONTRACT_ROSTER =
+    "#! pools\n"
+    "id,strategy,owner_first\n"
+    "owners,round_robin,yes\n"
+    "deals,value_balanced,no\n"
+    "rr,round_robin,no\n"
+    "#! reps\n"
+    "id,pools\n"
+    "alice,\"owners, deals, rr\"\n"
+    "bob,\"owners, deals, rr\"\n";
+
+typedef struct brouter {
+    bad_store b;
+    leadroute_table *t;
+    leadroute_roster *ro;
+    leadroute_router *r;
+    leadroute_decision *d;
+} brouter;
+
+static void br_setup(brouter *br, bad_mode mode)
+{
+    memset(br, 0, sizeof *br);
+    g_now = NOW_MS;
+    ok(lr__memstore_new(&br->b.m, NULL, NULL, NULL));
+    br->t = table_of(CONTRACT_TABLE);
+    br->ro = roster_of(CONTRACT_ROSTER);
+    ok(leadroute_router_new(&br->r, br->t, br->ro, NULL));
+    ok(leadroute_router_set_store(br->r, &BAD_STORE, &br->b));
+    ok(leadroute_router_set_clock(br->r, &g_clock, NULL));
+    ok(leadroute_decision_new(&br->d, NULL));
+    br->b.mode = mode;
+}
+
+static void br_teardown(brouter *br)
+{
+    leadroute_decision_free(br->d);
+    leadroute_router_free(br->r);
+    leadroute_roster_unref(br->ro);
+    leadroute_table_unref(br->t);
+    lr__memstore_free(br->b.m);
+}
+
+/* A lead of `kind` with an email, so owner-first pools look up its account. */
+static int br_route(brouter *br, const char *id, const char *kind)
+{
+    lead_buf b;
+    leadroute_field f[4];
+    leadroute_lead l;
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    l = *mklead(&b, id, kind);
+    memcpy(f, b.f, l.field_count * sizeof *f);
+    f[l.field_count].name = "email";
+    f[l.field_count].value = v;
+    f[l.field_count].value.type = LEADROUTE_VALUE_STRING;
+    f[l.field_count].value.string = "ann@acme.com";
+    l.fields = f;
+    l.field_count++;
+    return leadroute_route(br->r, &l, LEADROUTE_ROUTE_TRACE, br->d);
+}
+
+static void expect_error_has(const char *needle)
+{
+    if (!strstr(leadroute_error_last()->message, needle))
+        fail_msg("last error '%s' lacks '%s'", leadroute_error_last()->message, needle);
+}
+
+/* A routing call the store's answer makes fail: ECALLBACK, unrouted, nothing claimed. */
+static void expect_route_callback_error(brouter *br, const char *id, const char *kind, const char *needle)
+{
+    char holder[64];
+    leadroute_error_clear();
+    assert_int_equal(br_route(br, id, kind), LEADROUTE_ECALLBACK);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_ECALLBACK);
+    expect_error_has(needle);
+    assert_int_equal(leadroute_decision_status(br->d), LEADROUTE_ROUTE_UNROUTED);
+    assert_null(leadroute_decision_rep(br->d));
+    assert_non_null(strstr(leadroute_decision_reason(br->d), needle));
+    snprintf(holder, sizeof holder, "lead:%s", id);
+    assert_int_equal(lr__memstore_methods.find_claim(br->b.m, holder, holder, sizeof holder), LEADROUTE_ENOTFOUND);
+}
+
+/* list_due with history_count > 0 and no history array: a failed callback, not a crash. */
+static void test_list_due_history_null(void **state)
+{
+    brouter br;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    (void)state;
+    br_setup(&br, BAD_HISTORY_NULL);
+    leadroute_error_clear();
+    assert_int_equal(leadroute_router_tick(br.r, NOW_MS, NULL, NULL, &st), LEADROUTE_ECALLBACK);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_ECALLBACK);
+    expect_error_has("history NULL");
+    br_teardown(&br);
+}
+
+/* An entry without a rep has nothing to move: skipped, not counted, not an error. */
+static void test_list_due_no_rep(void **state)
+{
+    brouter br;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    (void)state;
+    br_setup(&br, BAD_NO_REP);
+    st.due = 99;
+    ok(leadroute_router_tick(br.r, NOW_MS, NULL, NULL, &st));
+    assert_int_equal(st.due, 0);
+    assert_int_equal(st.reassigned + st.escalated + st.kept + st.raced, 0);
+    br_teardown(&br);
+}
+
+/* A claim held by "" is no answer: the lead is neither existing nor free. */
+static void test_find_claim_empty_holder(void **state)
+{
+    brouter br;
+    (void)state;
+    br_setup(&br, BAD_EMPTY_HOLDER);
+    expect_route_callback_error(&br, "L1", "r", "empty rep id");
+    br_teardown(&br);
+}
+
+/* The account lookup of an owner-first pool fails the call, like any store
+ * failure: the strategy must not pick instead of the account owner. */
+static void test_find_claim_account(void **state)
+{
+    brouter br;
+    (void)state;
+    br_setup(&br, BAD_ACCOUNT_FAILS);
+    expect_route_callback_error(&br, "L1", "a", "find_claim callback failed");
+    br_teardown(&br);
+
+    br_setup(&br, BAD_ACCOUNT_EMPTY);
+    expect_route_callback_error(&br, "L1", "a", "empty rep id");
+    expect_error_has("account:acme.com");
+    br_teardown(&br);
+
+    /* the same lead routes once the store answers */
+    br_setup(&br, BAD_NONE);
+    ok(br_route(&br, "L1", "a"));
+    assert_int_equal(leadroute_decision_status(br.d), LEADROUTE_ROUTE_ASSIGNED);
+    br_teardown(&br);
+}
+
+/* Deal values are never negative: a window summing to -5 is a broken store. */
+static void test_window_negative_value(void **state)
+{
+    brouter br;
+    (void)state;
+    br_setup(&br, BAD_NEGATIVE_VALUE);
+    expect_route_callback_error(&br, "L1", "v", "window");
+    expect_error_has("-5");
+    br_teardown(&br);
+}
+
+/* load_pool lengths the router cannot believe. */
+static void test_load_pool_lengths(void **state)
+{
+    brouter br;
+    (void)state;
+    br_setup(&br, BAD_HUGE_LENGTH);
+    expect_route_callback_error(&br, "L1", "r", "impossible length");
+    assert_int_equal(br.b.load_calls, 1);
+    br_teardown(&br);
+
+    /* asked again with a larger buffer 3 times (LR_LOAD_REGROWS), then given up */
+    br_setup(&br, BAD_ALWAYS_MORE);
+    expect_route_callback_error(&br, "L1", "r", "larger buffer 4 times in a row");
+    assert_int_equal(br.b.load_calls, 4);
+    br_teardown(&br);
+}
+
+/* A decision whose text cannot grow: a queued or unassigned outcome that lost
+ * a string (queue, reason) is not reported as whole but as ENOMEM. The id
+ * lengths move where the decision's text has to grow. */
+static void test_alloc_faults_unsent_outcomes(void **state)
+{
+    static const char *const kinds[] = { "q", "n" };
+    static const uint32_t want[] = { LEADROUTE_ROUTE_QUEUED, LEADROUTE_ROUTE_UNASSIGNED };
+    static char ref[SNAP_MAX], got[SNAP_MAX];
+    sbuf sb_ref = { ref, 0, sizeof ref }, sb_got = { got, 0, sizeof got };
+    char id[200];
+    size_t len, i;
+    long points = 0, enomem = 0;
+    (void)state;
+    g_mismatches = 0;
+    for (i = 0; i < 2; i++) {
+        for (len = 1; len < sizeof id; len += 7) {
+            fixture fx;
+            long n, k;
+            memset(id, 'x', len);
+            id[len] = 0;
+            memset(&g_fa, 0, sizeof g_fa);
+            fx_setup(&fx);
+            fa_arm(0);
+            ok(route(&fx, id, kinds[i], 0));
+            fa_disarm();
+            n = g_fa.calls;
+            assert_int_equal(leadroute_decision_status(fx.d), want[i]);
+            sb_ref.n = 0;
+            describe_decision(&sb_ref, fx.d, 1);
+            fx_teardown(&fx);
+            for (k = 1; k <= n; k++) {
+                int rc;
+                fx_setup(&fx);
+                fa_arm(k);
+                rc = route(&fx, id, kinds[i], 0);
+                fa_disarm();
+                points++;
+                if (rc == LEADROUTE_ENOMEM) {
+                    enomem++;
+                    assert_int_equal(leadroute_decision_status(fx.d), LEADROUTE_ROUTE_UNROUTED);
+                } else {
+                    if (rc != LEADROUTE_OK)
+                        fail_msg("kind %s, id length %zu, fault %ld: returned %d", kinds[i], len, k, rc);
+                    if (want[i] == LEADROUTE_ROUTE_QUEUED && !leadroute_decision_queue(fx.d))
+                        fail_msg("id length %zu, fault %ld: queued without its queue", len, k);
+                    /* a success is the whole outcome */
+                    sb_got.n = 0;
+                    describe_decision(&sb_got, fx.d, 1);
+                    expect_same("outcome", kinds[i], k, got, ref);
+                }
+                fx_teardown(&fx);
+                assert_int_equal(g_fa.live, 0);
+            }
+        }
+    }
+    assert_true(enomem > 0);
+    print_message("queued and unassigned outcomes: %ld fault points, %ld ENOMEM\n", points, enomem);
+    expect_no_mismatch();
+}
+
+/* A spare notification block too small for the next assignment is replaced
+ * before the commit: when notify then fails, keeping the notification needs
+ * no allocation, so no allocation failure can lose it. */
+static void test_alloc_faults_pending_spare(void **state)
+{
+    char id[400];
+    long n = 0, k, kept = 0;
+    (void)state;
+    memset(id, 'y', sizeof id - 1);
+    id[sizeof id - 1] = 0;
+    for (k = 0;; k++) {
+        fixture fx;
+        int rc;
+        memset(&g_fa, 0, sizeof g_fa);
+        fx_setup(&fx);
+        /* a short lead leaves the decision a small spare block */
+        route_ok(&fx, "L1", "r", 0);
+        assert_int_equal(leadroute_router_pending_count(fx.router), 0);
+        fx.ns.fail = LEADROUTE_EIO;
+        fa_arm(k);
+        rc = route(&fx, id, "r", 0);
+        fa_disarm();
+        fx.ns.fail = 0;
+        if (k == 0)
+            n = g_fa.calls;   /* the fault points: every allocation of the call */
+        if (rc == LEADROUTE_OK) {
+            assert_int_equal(leadroute_decision_status(fx.d), LEADROUTE_ROUTE_ASSIGNED);
+            assert_int_equal(leadroute_decision_notified(fx.d), 0);
+            if (leadroute_router_pending_count(fx.router) != 1)
+                fail_msg("fault %ld: assigned, notify failed, and the notification was lost", k);
+            kept++;
+        } else {
+            /* the built-in store's ENOMEM comes back as a failed store callback */
+            if (rc != LEADROUTE_ENOMEM &&
+                !(rc == LEADROUTE_ECALLBACK && strstr(leadroute_error_last()->message, "(out of memory)")))
+                fail_msg("fault %ld: returned %d (%s)", k, rc, leadroute_error_last()->message);
+            assert_int_equal(leadroute_router_pending_count(fx.router), 0);
+        }
+        fx_teardown(&fx);
+        assert_int_equal(g_fa.live, 0);
+        if (k >= n)
+            break;
+    }
+    assert_true(kept >= 1);
+    print_message("pending notification with a small spare: %ld fault points\n", n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1442,6 +1835,14 @@ int main(void)
         cmocka_unit_test(test_alloc_faults_in_calls),
         cmocka_unit_test(test_rendering_allocates_nothing),
         cmocka_unit_test(test_callback_faults),
+        cmocka_unit_test(test_list_due_history_null),
+        cmocka_unit_test(test_list_due_no_rep),
+        cmocka_unit_test(test_find_claim_empty_holder),
+        cmocka_unit_test(test_find_claim_account),
+        cmocka_unit_test(test_window_negative_value),
+        cmocka_unit_test(test_load_pool_lengths),
+        cmocka_unit_test(test_alloc_faults_unsent_outcomes),
+        cmocka_unit_test(test_alloc_faults_pending_spare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

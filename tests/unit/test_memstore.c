@@ -374,6 +374,21 @@ static void test_account_key(void **state)
     lr__memstore_free(m);
 }
 
+/* The lead's key as its own account key: closing the lead releases the one
+ * claim and the one open lead it made. */
+static void test_account_key_same_close(void **state)
+{
+    lr__memstore *m = store_new();
+    (void)state;
+    ok(commit(m, &(tc){ .key = "same", .rep = "eve", .account = "same" }));
+    assert_int_equal(open_of(m, "eve"), 1);
+    ok(ST->close(m, "same"));
+    assert_string_equal(holder(m, "same"), "");
+    assert_int_equal(open_of(m, "eve"), 0);
+    assert_int_equal(ST->close(m, "same"), LEADROUTE_ENOTFOUND);
+    lr__memstore_free(m);
+}
+
 static void test_close(void **state)
 {
     lr__memstore *m = store_new();
@@ -1395,6 +1410,28 @@ static void test_window_prune(void **state)
     lr__memstore_free(m);
 }
 
+/* A late commit exactly 31 days before the newest entry is inside the
+ * longest window a pool may ask for (value_window_days 31), so it counts;
+ * one millisecond earlier it is out of every window. */
+static void test_window_late_at_cutoff(void **state)
+{
+    lr__memstore *m = store_new();
+    const int64_t month = 31 * DAY_MS;
+    double v = 0;
+    (void)state;
+    ok(commit(m, &(tc){ .key = "k0", .rep = "ann", .pool = "p", .at = T0, .value = 1 }));
+    ok(commit(m, &(tc){ .key = "k1", .rep = "ann", .pool = "p", .expected = 1, .at = T0 - month, .value = 2 }));
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0 - month, &v), 2);
+    assert_true(v == 3.0);
+    assert_int_equal(win_of(ST, m, NULL, "p", T0 - month, &v), 2);
+    assert_true(v == 3.0);
+    ok(commit(m, &(tc){ .key = "k2", .rep = "ann", .pool = "p", .expected = 2, .at = T0 - month - 1, .value = 4 }));
+    assert_string_equal(holder(m, "k2"), "ann");
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 2);
+    assert_true(v == 3.0);
+    lr__memstore_free(m);
+}
+
 /* A clock that goes back: entries are kept in time order anyway. */
 /* Commits in time order with some far back in time, then windows from many
  * starts against a brute-force count. `crowded`: many assignments share a
@@ -2017,6 +2054,7 @@ int main(void)
         cmocka_unit_test(test_check_order),
         cmocka_unit_test(test_reassign),
         cmocka_unit_test(test_account_key),
+        cmocka_unit_test(test_account_key_same_close),
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_load_pool_buffer),
         cmocka_unit_test(test_find_claim_range),
@@ -2031,6 +2069,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_window_rep_and_pool),
         cmocka_unit_test(test_window_prune),
+        cmocka_unit_test(test_window_late_at_cutoff),
         cmocka_unit_test(test_window_out_of_order),
         cmocka_unit_test(test_acknowledge),
         cmocka_unit_test(test_list_due_filters),
