@@ -2033,6 +2033,62 @@ static void test_store_failures(void **state)
     }
 }
 
+typedef struct prevlog {
+    int fail;
+    size_t n;
+    char rep[300], previous[300];
+} prevlog;
+
+static int prev_notify(void *ud, const leadroute_assignment *a)
+{
+    prevlog *l = ud;
+    if (l->fail)
+        return l->fail;
+    l->n++;
+    snprintf(l->rep, sizeof l->rep, "%s", a->rep_id);
+    snprintf(l->previous, sizeof l->previous, "%s", a->previous ? a->previous : "-");
+    return LEADROUTE_OK;
+}
+
+/* A reassignment whose notification fails is kept whole, the previous
+ * holder's id too, however long the ids: the retry delivers it. */
+static void test_pending_reassign_long_ids(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "rr" };
+    char ida[251], idb[251];
+    memset(ida, 'a', sizeof ida - 1);
+    memset(idb, 'b', sizeof idb - 1);
+    ida[sizeof ida - 1] = idb[sizeof idb - 1] = 0;
+    leadroute_rep reps[] = { mkrep(ida, pp, 1), mkrep(idb, pp, 1) };
+    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", roster_ok(reps, 2, pools, 1));
+    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, prev_notify };
+    leadroute_decision *d = decision();
+    prevlog log;
+    char key[64], rep[300];
+    size_t delivered = 0;
+    memset(&log, 0, sizeof log);
+    ok(leadroute_router_set_notify(r, &nv, &log));
+    expect_str(assign(r, d, "L1", "r"), ida);
+    log.fail = LEADROUTE_EIO;
+    ok(route_flags(r, d, "L1", "r", LEADROUTE_ROUTE_REASSIGN));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), idb);
+    assert_int_equal(leadroute_router_pending_count(r), 1);
+    ok(leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep));
+    expect_str(key, "L1");
+    expect_str(rep, idb);
+    log.fail = 0;
+    ok(leadroute_router_retry_notifications(r, &delivered));
+    assert_int_equal(delivered, 1);
+    assert_int_equal(leadroute_router_pending_count(r), 0);
+    expect_str(log.rep, idb);
+    expect_str(log.previous, ida);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* A least-loaded pool remembers nothing: it never reads a pool state, so a
  * store whose load_pool fails does not stop it. */
 static void test_store_least_loaded_reads_no_state(void **state)
@@ -3089,6 +3145,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_no_dedupe_key),
         cmocka_unit_test(test_store_basics),
         cmocka_unit_test(test_store_failures),
+        cmocka_unit_test(test_pending_reassign_long_ids),
         cmocka_unit_test(test_store_least_loaded_reads_no_state),
         cmocka_unit_test(test_store_conflicts),
         cmocka_unit_test(test_store_exists),
