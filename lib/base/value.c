@@ -238,6 +238,10 @@ static unsigned lr__fold_cp(unsigned cp)
         return cp + 0x20;                       /* Latin-1 */
     if (cp < 0x370)
         return cp;
+    if (cp == 0x370 || cp == 0x372 || cp == 0x376)
+        return cp + 1;                          /* Heta, archaic Sampi, Pamphylian Digamma */
+    if (cp == 0x37F)
+        return 0x3F3;                           /* Yot */
     if (cp == 0x386)
         return 0x3AC;                           /* Greek accented capitals */
     if (cp >= 0x388 && cp <= 0x38A)
@@ -254,6 +258,8 @@ static unsigned lr__fold_cp(unsigned cp)
         return 0x3D7;
     if (cp >= 0x3D8 && cp <= 0x3EF)
         return cp | 1;                          /* archaic and Coptic pairs */
+    if (cp == 0x3F4)
+        return 0x3B8;                           /* capital theta symbol is theta */
     if (cp == 0x3F7 || cp == 0x3FA)
         return cp + 1;
     if (cp == 0x3F9)

@@ -382,6 +382,8 @@ static void test_ci_latin1_greek_cyrillic(void **state)
     assert_int_equal(ms("\xD2\x91\xD3\x8F\xD3\x82"), 1); /* ґ ӏ ӂ */
     assert_int_equal(ms("\xD2\x91\xD3\x8F\xD3\x81"), 1);
     assert_int_equal(ms("\xD2\x91\xD3\x8F\xD3\x83"), 0); /* ӃU+04C3 is another letter */
+    cell_table("city:ci", "\xCD\xB0\xCD\xB2\xCD\xB6\xCD\xBF\xCF\xB4");  /* Ͱ Ͳ Ͷ Ϳ ϴ */
+    assert_int_equal(ms("\xCD\xB1\xCD\xB3\xCD\xB7\xCF\xB3\xCE\xB8"), 1);   /* ͱ ͳ ͷ ϳ θ */
     cell_table("city:ci", "\xCF\x98\xCF\xBD");          /* Ϙ Ͻ */
     assert_int_equal(ms("\xCF\x99\xCD\xBB"), 1);         /* ϙ ͻ */
 
