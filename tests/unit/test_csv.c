@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "base/csv.h"
+#include "base/value.h"
 #include "leadroute/common.h"
 
 /* Counting allocator: proves every byte goes through lr__alloc and comes back. */
@@ -397,6 +398,134 @@ static void test_utf8_validated_per_field(void **state)
     close_text(&fx);
 }
 
+static void test_utf8_cut_at_field_end(void **state)
+{
+    (void)state;
+    fixture fx;
+    /* a sequence cut by the line end is invalid, whatever the previous
+     * record left in the reader's buffer after it */
+    OPEN(&fx, "\xC3\xA9\n\xC3\nok\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "\xC3\xA9", 1, 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:1: invalid UTF-8: byte 0xC3 after ''", 2, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "ok", 3, 1);
+    close_text(&fx);
+}
+
+static void test_utf8_error_context(void **state)
+{
+    (void)state;
+    fixture fx;
+    /* 30 x "é", 'b', then a bad byte: the message shows at most 40 bytes
+     * before it, marked as cut, and starts on a character */
+    char text[80], want[200];
+    size_t n = 0;
+    for (int i = 0; i < 30; i++, n += 2)
+        memcpy(text + n, "\xC3\xA9", 2);
+    memcpy(text + n, "b\xFF\n", 3);
+    n += 3;
+    open_text(&fx, text, n, 0);
+    size_t w = (size_t)snprintf(want, sizeof want, "t.csv:1:62: invalid UTF-8: byte 0xFF after '...");
+    for (int i = 0; i < 19; i++, w += 2)
+        memcpy(want + w, "\xC3\xA9", 2);
+    snprintf(want + w, sizeof want - w, "b' starts no character");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 1, 62);
+    const char *m = leadroute_error_last()->message;
+    assert_int_equal(lr__utf8_invalid_at(m, strlen(m)), strlen(m));
+    close_text(&fx);
+}
+
+static void test_first_content_error_wins(void **state)
+{
+    (void)state;
+    fixture fx;
+    static const char text[] = "a\0b\0c,\0\nnext\n";
+    open_text(&fx, text, sizeof text - 1, 0);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:2: NUL byte", 1, 2);
+    /* a record with bad content hands out no fields */
+    assert_int_equal(fx.csv.nfields, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "next", 2, 1);
+    close_text(&fx);
+}
+
+static void test_structural_error_repeats(void **state)
+{
+    (void)state;
+    fixture fx;
+    /* the reader stays at the broken record: asking again gives the same
+     * error at the same place, though the scan crossed a line break */
+    OPEN(&fx, "h\na,\"b\nc");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:3: unterminated", 2, 3);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:3: unterminated", 2, 3);
+    assert_int_equal(fx.csv.line, 2);
+    close_text(&fx);
+}
+
+static void test_comment_trailing_tabs(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "# note\t,\t\n#! a\t\r\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_field(&fx.csv, 0, "# note", 1, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_field(&fx.csv, 0, "#! a", 2, 1);
+    close_text(&fx);
+}
+
+static void test_long_comments(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t n = LEADROUTE_MAX_STRING;
+    char *text = malloc(n + 16);
+    assert_non_null(text);
+
+    /* a plain comment is cut to the limit, before a character the cut would split */
+    text[0] = '#';
+    memset(text + 1, 'x', n - 2);
+    memcpy(text + n - 1, "\xC3\xA9tail\nz\n", 9);
+    open_text(&fx, text, n + 8, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_int_equal(fx.csv.fields[0].len, n - 1);
+    assert_int_equal(fx.csv.fields[0].text[n - 2], 'x');
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_field(&fx.csv, 0, "z", 2, 1);
+    close_text(&fx);
+
+    /* a directive is read, not cut: too long is an error */
+    memcpy(text, "#! ", 3);
+    memset(text + 3, 'x', n);
+    memcpy(text + 3 + n, "\nz\n", 3);
+    open_text(&fx, text, n + 6, 0);
+    assert_error(lr__csv_next(&fx.csv, 1), LEADROUTE_ELIMIT, "t.csv:1:1: ", 1, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_field(&fx.csv, 0, "z", 2, 1);
+    close_text(&fx);
+    free(text);
+}
+
+static void test_quoted_comment(void **state)
+{
+    (void)state;
+    fixture fx;
+    /* "#..." in one quoted cell, then only blank cells */
+    OPEN(&fx, "\"# note, here\", ,\"\"\n\"# note\",x\n\"#\",\" \",y\nplain,\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 0);
+    close_text(&fx);
+}
+
 static void test_field_length_limit(void **state)
 {
     (void)state;
@@ -579,7 +708,14 @@ int main(void)
         cmocka_unit_test_setup(test_empty_input, reset_count),
         cmocka_unit_test_setup(test_nul_byte_rejected, reset_count),
         cmocka_unit_test_setup(test_utf8_validated_per_field, reset_count),
+        cmocka_unit_test_setup(test_utf8_cut_at_field_end, reset_count),
+        cmocka_unit_test_setup(test_utf8_error_context, reset_count),
+        cmocka_unit_test_setup(test_first_content_error_wins, reset_count),
+        cmocka_unit_test_setup(test_structural_error_repeats, reset_count),
         cmocka_unit_test_setup(test_field_length_limit, reset_count),
+        cmocka_unit_test_setup(test_comment_trailing_tabs, reset_count),
+        cmocka_unit_test_setup(test_long_comments, reset_count),
+        cmocka_unit_test_setup(test_quoted_comment, reset_count),
         cmocka_unit_test_setup(test_comment_records, reset_count),
         cmocka_unit_test_setup(test_byte_order_mark, reset_count),
         cmocka_unit_test_setup(test_default_filename, reset_count),

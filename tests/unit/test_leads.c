@@ -377,6 +377,166 @@ static void test_whole_file_errors(void **state)
     free(wide);
 }
 
+static void test_header_details(void **state)
+{
+    (void)state;
+    /* trailing empty header cells, as spreadsheets write them, are no columns */
+    leadroute_leads *l = parse_ok(LIT("id,region, ,\nL1,EMEA\nL2,NA,,\n"));
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_int_equal(leadroute_leads_error_count(l), 0);
+    assert_int_equal(leadroute_leads_get(l, 0)->field_count, 2);
+    leadroute_leads_free(l);
+
+    /* white space before the suffix, and the suffix in any case */
+    l = parse_ok(LIT("id,products :set,Tags:SET\nL1,a;b,x;y\n"));
+    static const char *const ab[] = { "a", "b" };
+    static const char *const xy[] = { "x", "y" };
+    assert_set_field(leadroute_leads_get(l, 0), "products", 2, ab);
+    assert_set_field(leadroute_leads_get(l, 0), "Tags", 2, xy);
+    leadroute_leads_free(l);
+
+    /* "i" is not "id"; of two id columns the first holds the id */
+    l = parse_ok(LIT("i,id,x\n1,L1,2\n"));
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "L1");
+    leadroute_leads_free(l);
+    l = parse_ok(LIT("x,ID,id\n1,A,B\n"));
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "A");
+    assert_string_field(leadroute_leads_get(l, 0), "id", "B");
+    leadroute_leads_free(l);
+}
+
+static void test_header_column_limit(void **state)
+{
+    (void)state;
+    size_t cap = (LEADROUTE_MAX_FIELDS + 2) * 8;
+    char *wide = malloc(cap);
+    assert_non_null(wide);
+    size_t len = 0, extra = 0;
+    for (int i = 0; i < LEADROUTE_MAX_FIELDS; i++)
+        len += (size_t)snprintf(wide + len, cap - len, i ? ",c%d" : "c%d", i);
+    /* exactly the limit is fine */
+    leadroute_leads *l = parse_ok(wide, len);
+    leadroute_leads_free(l);
+    /* one more: reported at the first column past it */
+    extra = len + 2;
+    len += (size_t)snprintf(wide + len, cap - len, ",c%d", LEADROUTE_MAX_FIELDS);
+    char want[32];
+    snprintf(want, sizeof want, "bad.csv:1:%zu: ", extra);
+    assert_parse_error(wide, len, LEADROUTE_ELIMIT, want);
+    free(wide);
+}
+
+static void test_header_names_match_table_exactly(void **state)
+{
+    (void)state;
+    leadroute_table *t = make_table();
+    /* "prod" and "reg" are not the table's "products" and "region" */
+    static const char text[] = "id,prod,reg\nL1,a;b,EMEA\n";
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, sizeof text - 1, "x.csv", t, NULL), LEADROUTE_OK);
+    const leadroute_lead *a = leadroute_leads_get(l, 0);
+    assert_string_field(a, "prod", "a;b");
+    assert_string_field(a, "reg", "EMEA");
+    assert_null(field(a, "products"));
+    assert_null(field(a, "region"));
+    leadroute_leads_free(l);
+    leadroute_table_unref(t);
+}
+
+static void test_blank_cells_and_rows(void **state)
+{
+    (void)state;
+    /* a row of blank cells is skipped; blank extra cells are fine */
+    leadroute_leads *l = parse_ok(LIT("id,region\nL1,EMEA, ,\t\n  , \t\nL2,NA\n"));
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_int_equal(leadroute_leads_error_count(l), 0);
+    assert_int_equal(leadroute_leads_get(l, 0)->field_count, 2);
+    leadroute_leads_free(l);
+}
+
+static void test_ids_that_extend_others(void **state)
+{
+    (void)state;
+    /* longest first, so every earlier id begins with the new one: still new */
+    size_t n = 300, cap = n * (n + 2) / 2 + n + 16;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t len = (size_t)snprintf(text, cap, "id\n");
+    for (size_t i = n; i > 0; i--) {
+        memset(text + len, 'k', i);
+        len += i;
+        text[len++] = '\n';
+    }
+    leadroute_leads *l = parse_ok(text, len);
+    assert_int_equal(leadroute_leads_count(l), n);
+    assert_int_equal(leadroute_leads_error_count(l), 0);
+    assert_int_equal(strlen(leadroute_leads_get(l, n - 1)->id), 1);
+    leadroute_leads_free(l);
+    free(text);
+}
+
+static void test_long_duplicate_id_message(void **state)
+{
+    (void)state;
+    /* the message shows a start of a long id and still says where it was first */
+    size_t n = LEADROUTE_MAX_STRING, cap = 2 * n + 32;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t len = (size_t)snprintf(text, cap, "id\n");
+    for (int r = 0; r < 2; r++) {
+        memset(text + len, 'k', n);
+        len += n;
+        text[len++] = '\n';
+    }
+    leadroute_leads *l = parse_ok(text, len);
+    assert_int_equal(leadroute_leads_count(l), 1);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_non_null(strstr(leadroute_leads_error(l, 0), "(first on line 2)"));
+    leadroute_leads_free(l);
+    free(text);
+}
+
+/* Fails only the allocation numbered `budget`; the ones after it succeed. */
+static void *fail_once_alloc(void *ud, size_t size)
+{
+    counter *c = ud;
+    if (c->calls++ == c->budget)
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        c->live++;
+    return p;
+}
+
+static void test_out_of_memory_mid_row(void **state)
+{
+    (void)state;
+    /* a row that grows the reader's buffer after its first cell: one
+     * failed allocation there fails the parse, it does not skip the row
+     * and read on from the middle of it */
+    char text[600];
+    size_t len = (size_t)snprintf(text, sizeof text, "id,notes\n,x\nL1,");
+    memset(text + len, 'n', 400);
+    len += 400;
+    text[len++] = '\n';
+    counter c = { 0, 0, -1 };
+    leadroute_allocator a = make_allocator(&c);
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, len, NULL, NULL, &a), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(l), 1);
+    long needed = c.calls;
+    leadroute_leads_free(l);
+    for (long budget = 0; budget < needed; budget++) {
+        counter f = { 0, 0, budget };
+        leadroute_allocator fa = make_allocator(&f);
+        fa.alloc = fail_once_alloc;
+        l = (leadroute_leads *)&l;
+        assert_int_equal(leadroute_leads_parse(&l, text, len, NULL, NULL, &fa), LEADROUTE_ENOMEM);
+        assert_null(l);
+        assert_int_equal(f.live, 0);
+    }
+}
+
 static void test_misuse(void **state)
 {
     (void)state;
@@ -534,6 +694,13 @@ int main(void)
         cmocka_unit_test(test_bad_rows_skipped),
         cmocka_unit_test(test_set_item_limit),
         cmocka_unit_test(test_whole_file_errors),
+        cmocka_unit_test(test_header_details),
+        cmocka_unit_test(test_header_column_limit),
+        cmocka_unit_test(test_header_names_match_table_exactly),
+        cmocka_unit_test(test_blank_cells_and_rows),
+        cmocka_unit_test(test_ids_that_extend_others),
+        cmocka_unit_test(test_long_duplicate_id_message),
+        cmocka_unit_test(test_out_of_memory_mid_row),
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_custom_allocator),

@@ -1,4 +1,5 @@
-/* UTF-8 checks, lead validation and the *_init() functions. */
+/* UTF-8 checks, lead validation, the *_init() functions and the value
+ * helpers shared by leads and tables (numbers, trimming, folding). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "base/value.h"
 
 /* --- leadroute_utf8_valid ----------------------------------------------- */
 
@@ -81,6 +83,9 @@ static void test_utf8_truncated_and_broken(void **state)
     assert_int_equal(u8("\xC3\x28"), 0);          /* bad continuation */
     assert_int_equal(u8("\xE2\x28\xA1"), 0);
     assert_int_equal(u8("\xF0\x9F\x28\x80"), 0);
+    /* every continuation byte is checked, the last one too */
+    assert_int_equal(u8("\xE2\x82\x28"), 0);
+    assert_int_equal(u8("\xF0\x9F\x98\x28"), 0);
     /* The length is honoured: a valid character cut by it is invalid ... */
     assert_int_equal(u8n("\xC3\xA9", 1), 0);
     assert_int_equal(u8n("\xE2\x82\xAC", 2), 0);
@@ -349,6 +354,166 @@ static void test_validate_duplicate_names(void **state)
     assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_OK);
 }
 
+static void test_validate_utf8_edges(void **state)
+{
+    (void)state;
+    /* U+0080 is a character like any other; a stray 0x80 after ASCII is not */
+    assert_int_equal(validate1("city", vstr("\xC2\x80")), LEADROUTE_OK);
+    assert_int_equal(validate1("city", vstr("ab\xC2\x80" "cd")), LEADROUTE_OK);
+    assert_int_equal(validate1("city", vstr("ab\x80")), LEADROUTE_ELEAD);
+    expect_error_naming(LEADROUTE_ELEAD, "city");
+
+    /* exactly the limit, ending in a two-byte character */
+    char *s = malloc(LEADROUTE_MAX_STRING + 1);
+    assert_non_null(s);
+    memset(s, 'a', LEADROUTE_MAX_STRING - 2);
+    memcpy(s + LEADROUTE_MAX_STRING - 2, "\xC3\xA9", 3);
+    assert_int_equal(strlen(s), LEADROUTE_MAX_STRING);
+    assert_int_equal(validate1("notes", vstr(s)), LEADROUTE_OK);
+    free(s);
+}
+
+static void test_validate_messages_say_why(void **state)
+{
+    (void)state;
+    char *s = malloc(LEADROUTE_MAX_STRING + 2);
+    assert_non_null(s);
+    memset(s, 'a', LEADROUTE_MAX_STRING + 1);
+    s[LEADROUTE_MAX_STRING + 1] = '\0';
+    assert_int_equal(validate1("notes", vstr(s)), LEADROUTE_ELEAD);
+    expect_error_naming(LEADROUTE_ELEAD, "longer than 4096 bytes");
+    free(s);
+    assert_int_equal(validate1("city", vstr("M\xFCnchen")), LEADROUTE_ELEAD);
+    expect_error_naming(LEADROUTE_ELEAD, "not valid UTF-8");
+}
+
+static void test_validate_set_without_items(void **state)
+{
+    (void)state;
+    /* a count with no array is a bad set, not something to read */
+    assert_int_equal(validate1("tags", vset(NULL, 2)), LEADROUTE_ELEAD);
+    expect_error_naming(LEADROUTE_ELEAD, "tags");
+}
+
+static void test_validate_adjacent_duplicates(void **state)
+{
+    (void)state;
+    leadroute_field f[2];
+    f[0].name = "region";
+    f[0].value = vstr("EMEA");
+    f[1].name = "region";
+    f[1].value = vstr("NA");
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    l.fields = f;
+    l.field_count = 2;
+    leadroute_error_clear();
+    assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_ELEAD);
+    expect_error_naming(LEADROUTE_ELEAD, "region");
+}
+
+static void test_validate_null_fields_at_limit(void **state)
+{
+    (void)state;
+    /* a count within the limit but no array: still a bad argument */
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    l.field_count = LEADROUTE_MAX_FIELDS;
+    assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+}
+
+/* --- shared value helpers ------------------------------------------------- */
+
+static int num(const char *s, double *out)
+{
+    return lr__parse_number(s, strlen(s), out);
+}
+
+static void test_parse_number_grammar(void **state)
+{
+    (void)state;
+    double v = 0;
+    assert_int_equal(num("1e+3", &v), 0);
+    assert_true(v == 1000.0);
+    assert_int_equal(num("+2.5E-1", &v), 0);
+    assert_true(v == 0.25);
+    assert_int_equal(num("-7", &v), 0);
+    assert_true(v == -7.0);
+    assert_int_equal(num("1e+", &v), -1);
+    assert_int_equal(num(".5", &v), -1);
+    assert_int_equal(num("1.", &v), -1);
+    assert_int_equal(num("0x10", &v), -1);
+    assert_int_equal(num("inf", &v), -1);
+    assert_int_equal(num("1e400", &v), -2);
+}
+
+static void test_value_show_cut(void **state)
+{
+    (void)state;
+    char buf[64], text[48];
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    v.type = LEADROUTE_VALUE_STRING;
+    v.string = text;
+    /* 40 bytes are shown whole, without an ellipsis */
+    memset(text, 'a', 40);
+    text[40] = '\0';
+    lr__value_show(&v, buf, sizeof buf);
+    assert_string_equal(buf, "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'");
+    /* a longer text is cut before a character the 40 bytes would split */
+    memset(text, 'a', 39);
+    memcpy(text + 39, "\xC3\xA9z", 4);
+    lr__value_show(&v, buf, sizeof buf);
+    assert_string_equal(buf, "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+    assert_int_equal(leadroute_utf8_valid(buf, strlen(buf)), 1);
+}
+
+static void test_format_double_whole(void **state)
+{
+    (void)state;
+    char buf[40];
+    /* whole numbers are written out, also past 32 bits */
+    assert_int_equal(lr__format_double(buf, sizeof buf, 3e9), 10);
+    assert_string_equal(buf, "3000000000");
+    lr__format_double(buf, sizeof buf, -3e9);
+    assert_string_equal(buf, "-3000000000");
+    lr__format_double(buf, sizeof buf, 30);
+    assert_string_equal(buf, "30");
+    lr__format_double(buf, sizeof buf, 0.5);
+    assert_string_equal(buf, "0.5");
+}
+
+static void test_trim_all_ascii_space(void **state)
+{
+    (void)state;
+    static const char text[] = " \t\r\n\f\vx y\v\f\n\r\t ";
+    const char *s = text;
+    size_t n = sizeof text - 1;
+    lr__trim(&s, &n);
+    assert_int_equal(n, 3);
+    assert_memory_equal(s, "x y", 3);
+}
+
+static void test_equal_ci_whole_word(void **state)
+{
+    (void)state;
+    assert_int_equal(lr__equal_ci("YES", 3, "yes"), 1);
+    assert_int_equal(lr__equal_ci("Rr", 2, "rr"), 1);
+    /* a start of the word is not the word */
+    assert_int_equal(lr__equal_ci("ye", 2, "yes"), 0);
+    assert_int_equal(lr__equal_ci("", 0, "no"), 0);
+    assert_int_equal(lr__equal_ci("yess", 4, "yes"), 0);
+}
+
+static void test_fold_capitals_only(void **state)
+{
+    (void)state;
+    /* AZ À É × ß А Я Σ ς: the sign and sharp s have no capital pair, final sigma is sigma */
+    static const char in[] = "AZ\xC3\x80\xC3\x89\xC3\x97\xC3\x9F\xD0\x90\xD0\xAF\xCE\xA3\xCF\x82";
+    static const char want[] = "az\xC3\xA0\xC3\xA9\xC3\x97\xC3\x9F\xD0\xB0\xD1\x8F\xCF\x83\xCF\x83";
+    char out[sizeof in];
+    lr__fold(in, sizeof in - 1, out);
+    assert_memory_equal(out, want, sizeof in - 1);
+}
+
 /* --- *_init --------------------------------------------------------------- */
 
 static void test_value_init(void **state)
@@ -453,6 +618,17 @@ int main(void)
         cmocka_unit_test(test_validate_too_many_items),
         cmocka_unit_test(test_validate_too_many_fields),
         cmocka_unit_test(test_validate_duplicate_names),
+        cmocka_unit_test(test_validate_utf8_edges),
+        cmocka_unit_test(test_validate_messages_say_why),
+        cmocka_unit_test(test_validate_set_without_items),
+        cmocka_unit_test(test_validate_adjacent_duplicates),
+        cmocka_unit_test(test_validate_null_fields_at_limit),
+        cmocka_unit_test(test_parse_number_grammar),
+        cmocka_unit_test(test_value_show_cut),
+        cmocka_unit_test(test_format_double_whole),
+        cmocka_unit_test(test_trim_all_ascii_space),
+        cmocka_unit_test(test_equal_ci_whole_word),
+        cmocka_unit_test(test_fold_capitals_only),
         cmocka_unit_test(test_value_init),
         cmocka_unit_test(test_lead_init),
         cmocka_unit_test(test_rule_init),
