@@ -221,8 +221,12 @@ static const char *lr__text_for(lr__linter *L, const lr__index *ix, const char *
     if (len > LEADROUTE_MAX_STRING)
         return NULL;
     for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        size_t n = (size_t)snprintf(buf, sizeof buf, "%.*s%s", (int)len, base, suffixes[i]);
-        if (n == 0 || n > LEADROUTE_MAX_STRING)
+        size_t n = (size_t)snprintf(buf, sizeof buf, "%.*s%s", (int)len, base, suffixes[i]), trimmed = n;
+        const char *start = buf;
+        /* a lead's values are trimmed: a blank at either end would make a
+         * witness that does not do what its finding says */
+        lr__trim(&start, &trimmed);
+        if (n == 0 || n > LEADROUTE_MAX_STRING || trimmed != n)
             continue;
         if (lr__index_lookup_text(ix, buf, n) == want)
             return lr__arena_strndup(&L->scratch, buf, n);

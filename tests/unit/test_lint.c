@@ -191,6 +191,9 @@ static void test_shadowed_by_one_rule(void **state)
         fail_msg("message '%s' lacks t.csv:4", d.message);
     if (strstr(d.message, "narrow") == NULL || strstr(d.message, "wide") == NULL)
         fail_msg("message '%s' does not name both rules", d.message);
+    /* the earlier rule is located too, by its own line */
+    if (strstr(d.message, "rule 'wide' (line 3)") == NULL)
+        fail_msg("message '%s' lacks the line of 'wide'", d.message);
     leadroute_table_unref(t);
 }
 
@@ -210,6 +213,8 @@ static void test_shadowed_by_union(void **state)
     assert_int_equal(d.line, 4);
     assert_null(d.other_rule_id);         /* no single rule covers it */
     assert_int_equal(d.other_line, 0);
+    if (strstr(d.message, "t.csv:4: rule 'mid' can never fire") != d.message)
+        fail_msg("message '%s' does not start at rule 'mid' on line 4", d.message);
     leadroute_table_unref(t);
 
     /* Two closed intervals that meet cover the range between them ... */
@@ -278,6 +283,7 @@ static void test_shadow_reasoning_per_column_type(void **state)
         { "tags:set", "crm", "crm", 1 },
         { "tags:set", "\"crm, erp\"", "erp", 1 },
         { "tags:set", "not(crm)", "null", 1 },
+        { "tags:set", "not(crm)", "ads", 0 },    /* {ads, crm} fails not(crm) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[512];
@@ -297,6 +303,81 @@ static void test_shadow_reasoning_per_column_type(void **state)
         }
         leadroute_table_unref(t);
     }
+}
+
+/* No single earlier rule covers 'j', but the four together do, in its
+ * last column: lint walks all 4 x 4 x 4 x 4 combinations of j's values. */
+static void test_shadowed_by_union_over_columns(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "rule,c1,c2,c3,c4,out:o\n"
+        "ra,-,-,-,a,x\n"
+        "rb,-,-,-,b,x\n"
+        "rc,-,-,-,c,x\n"
+        "rd,-,-,-,d,x\n"
+        "j,\"a, b, c, d\",\"a, b, c, d\",\"a, b, c, d\",\"a, b, c, d\",y\n"
+        "all,-,-,-,-,z\n");
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, "j");
+    assert_null(d.other_rule_id);
+    leadroute_table_unref(t);
+}
+
+/* 'j' fires on the lead with every field missing, found last (missing is
+ * each column's last class) after thousands of covered combinations: when
+ * the search stops early, j is not reported. */
+static void test_shadow_search_cut_short_reports_nothing(void **state)
+{
+    (void)state;
+    char text[1024];
+    size_t n = 0;
+    n += (size_t)snprintf(text + n, sizeof text - n, "rule,c1,c2,c3,c4,c5,c6,c7,c8,out:o\n");
+    const char *last[] = { "a", "b", "c", "null" };
+    for (int i = 0; i < 4; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,\"a, b, c\",-,-,-,-,-,-,%s,x\n", i, last[i]);
+    n += (size_t)snprintf(text + n, sizeof text - n, "j");
+    for (int c = 0; c < 8; c++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",\"a, b, c, null\"");
+    n += (size_t)snprintf(text + n, sizeof text - n, ",y\nall,-,-,-,-,-,-,-,-,z\n");
+    leadroute_table *t = parse_ok(text);
+    expect_count(t, 0);
+    tlead l;
+    tl_init(&l);
+    assert_string_equal(hits(t, &l), "j");
+    leadroute_table_unref(t);
+}
+
+/* Rule 64 starts a new 64-bit word of the rule bitsets: it is compared
+ * with the 64 rules before it, and never with itself. */
+static void test_findings_across_word_boundary(void **state)
+{
+    (void)state;
+    static char text[4096];
+    for (int unique = 0; unique < 2; unique++)
+        for (int dup = 0; dup < 2; dup++) {
+            size_t n = (size_t)snprintf(text, sizeof text, "#! hit_policy: %s\nrule,s,out:o\n",
+                                        unique ? "unique" : "first");
+            for (int r = 0; r < 130; r++)
+                n += (size_t)snprintf(text + n, sizeof text - n, "r%d,k%d,x\n", r, dup && r == 64 ? 3 : r);
+            if (!unique)
+                n += (size_t)snprintf(text + n, sizeof text - n, "all,-,z\n");
+            leadroute_table *t = parse_ok(text);
+            uint32_t kind = unique ? LEADROUTE_DIAG_OVERLAP : LEADROUTE_DIAG_SHADOWED;
+            if (count_kind(t, kind) != (size_t)dup) {
+                dump(t);
+                fail_msg("%s, rule 64 %s: want %d findings of kind %u", unique ? "unique" : "first",
+                         dup ? "repeats rule 3" : "distinct", dup, (unsigned)kind);
+            }
+            if (dup) {
+                leadroute_diagnostic d = find_kind(t, kind);
+                assert_string_equal(d.rule_id, "r64");
+                assert_string_equal(d.other_rule_id, "r3");
+            }
+            leadroute_table_unref(t);
+        }
 }
 
 static void test_doc_example_is_clean(void **state)
@@ -399,6 +480,51 @@ static void test_unique_no_overlap(void **state)
     leadroute_table_unref(t);
 }
 
+/* The finding belongs to the later rule of the pair: its id and line, and
+ * a message that starts at that line and names the two in table order. */
+static void test_overlap_names_later_rule(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "#! hit_policy: unique\n"            /* 1 */
+        "rule,region,n:number,out:o\n"      /* 2 */
+        "r1,EMEA,>= 10,a\n"                  /* 3 */
+        "r2,EMEA,< 50,b\n"                   /* 4 */
+        "r3,not(EMEA),-,c\n");               /* 5 */
+    expect_count(t, 2);                      /* the overlap, and EMEA with n missing */
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP);
+    assert_string_equal(d.rule_id, "r2");
+    assert_int_equal(d.line, 4);
+    assert_string_equal(d.other_rule_id, "r1");
+    assert_int_equal(d.other_line, 3);
+    if (strstr(d.message, "t.csv:4: rules 'r1' and 'r2' both match") != d.message)
+        fail_msg("message '%s'", d.message);
+    leadroute_table_unref(t);
+}
+
+/* Shadowing is a FIRST finding and overlap a UNIQUE one: other policies
+ * use every match (or, for ANY, allow agreeing ones), so neither applies. */
+static void test_findings_follow_hit_policy(void **state)
+{
+    (void)state;
+    static const char *const policies[] = { "first", "unique", "any", "priority", "rule order", "output order",
+                                            "collect", "C+" };
+    for (size_t i = 0; i < sizeof policies / sizeof *policies; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "#! hit_policy: %s\n#! priority: o = 1, 2, 3\nrule,region,out:o:number\n"
+                 "wide,EMEA,1\nnarrow,EMEA,2\nall,-,3\n", policies[i]);
+        leadroute_table *t = parse_ok(text);
+        int first = strcmp(policies[i], "first") == 0, unique = strcmp(policies[i], "unique") == 0;
+        if (count_kind(t, LEADROUTE_DIAG_SHADOWED) != (size_t)first ||
+            count_kind(t, LEADROUTE_DIAG_OVERLAP) != (size_t)(unique ? 3 : 0)) {
+            dump(t);
+            fail_msg("hit policy %s: want %d shadowed and %d overlaps", policies[i], first, unique ? 3 : 0);
+        }
+        leadroute_table_unref(t);
+    }
+}
+
 /* --- no catch-all ------------------------------------------------------------ */
 
 static void test_no_match_witness(void **state)
@@ -422,6 +548,9 @@ static void test_no_match_witness(void **state)
         }
         leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
         assert_null(d.rule_id);
+        assert_int_equal(d.line, 0);
+        assert_null(d.other_rule_id);
+        assert_int_equal(d.other_line, 0);
         assert_non_null(d.witness);
         wlead w;
         witness_lead(&w, t, d.witness);
@@ -503,6 +632,96 @@ static void test_no_match_deep(void **state)
     leadroute_table_unref(t);
 }
 
+/* A table over bool c, k string columns d1..dk and bool e. Leads with c
+ * true are all matched, but only by rules that each pin e, so no subtree
+ * there is skipped: searching it takes about 2^(k+1) combinations. A
+ * missing c is matched by one rule that accepts everything else. Leads
+ * with c false are matched by `nb` rules, none with e false: there lie
+ * the leads no rule matches. */
+static char *no_match_search_table(int k, int nb)
+{
+    size_t cap = 65536, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n += (size_t)snprintf(text + n, cap - n, "#! hit_policy: collect\nrule,c:bool");
+    for (int i = 1; i <= k; i++)
+        n += (size_t)snprintf(text + n, cap - n, ",d%d", i);
+    n += (size_t)snprintf(text + n, cap - n, ",e:bool,out:o\nz,null");
+    for (int i = 1; i <= k; i++)
+        n += (size_t)snprintf(text + n, cap - n, ",-");
+    n += (size_t)snprintf(text + n, cap - n, ",-,x\n");
+    static const char *const e[] = { "true", "false", "null" };
+    for (int pin = 0; pin <= k; pin++)     /* pin = k: every d missing */
+        for (int v = 0; v < 3; v++) {
+            n += (size_t)snprintf(text + n, cap - n, "p%d%s,true", pin, e[v]);
+            for (int i = 0; i < k; i++)
+                n += (size_t)snprintf(text + n, cap - n, ",%s", pin == k ? "null" : i == pin ? "not(null)" : "-");
+            n += (size_t)snprintf(text + n, cap - n, ",%s,x\n", e[v]);
+        }
+    for (int b = 0; b < nb; b++) {
+        n += (size_t)snprintf(text + n, cap - n, "b%d,false", b);
+        for (int i = 0; i < k; i++)
+            n += (size_t)snprintf(text + n, cap - n, ",-");
+        n += (size_t)snprintf(text + n, cap - n, ",%s,x\n", b % 2 ? "null" : "true");
+    }
+    assert_true(n < cap);
+    return text;
+}
+
+static void expect_no_match_found(const char *text)
+{
+    leadroute_table *t = parse_ok(text);
+    if (count_kind(t, LEADROUTE_DIAG_NO_MATCH) != 1) {
+        dump(t);
+        fail_msg("want one NO_MATCH");
+    }
+    wlead w;
+    witness_lead(&w, t, find_kind(t, LEADROUTE_DIAG_NO_MATCH).witness);
+    assert_string_equal(hits(t, &w.l), "");
+    leadroute_table_unref(t);
+}
+
+/* The search skips the subtree of the missing c (one rule accepts all that
+ * is left) and tries c false (2 rules) before c true (3k + 3 rules); with
+ * k = 16 anything else walks past 65,536 combinations first. */
+static void test_no_match_search_skips_and_orders(void **state)
+{
+    (void)state;
+    char *text = no_match_search_table(16, 2);
+    expect_no_match_found(text);
+    free(text);
+}
+
+/* With c false holding more rules than c true, the search walks the 2^14
+ * or so combinations of c true first: well within its 65,536. */
+static void test_no_match_search_within_bound(void **state)
+{
+    (void)state;
+    char *text = no_match_search_table(13, 43);
+    expect_no_match_found(text);
+    free(text);
+}
+
+/* A lead's values are trimmed, so a witness value never starts or ends
+ * with a blank: "New " would be read as "New", which `"New "*` refuses. */
+static void test_witness_values_without_blank_ends(void **state)
+{
+    (void)state;
+    wlead w;
+    leadroute_table *t = parse_ok("#! hit_policy: unique\nrule,city,out:o\na,\"\"\"New \"\"*\",x\nb,-,y\n");
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP);
+    witness_lead(&w, t, d.witness);
+    if (eval_rc(t, &w.l) != LEADROUTE_EHITPOLICY)
+        fail_msg("overlap witness '%s' does not match both rules", d.witness);
+    leadroute_table_unref(t);
+    t = parse_ok("rule,s,n:number,out:o\na,\"\"\"New \"\"*\",> 5,x\nb,\"not(\"\"New \"\"*)\",-,y\n");
+    d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+    witness_lead(&w, t, d.witness);
+    if (strcmp(hits(t, &w.l), "") != 0)
+        fail_msg("no-match witness '%s' matches '%s'", d.witness, hits(t, &w.l));
+    leadroute_table_unref(t);
+}
+
 /* Witness values that hold the witness's own separators are quoted, and
  * read back as the value. */
 static void test_witness_values_quoted(void **state)
@@ -520,6 +739,16 @@ static void test_witness_values_quoted(void **state)
     leadroute_table_unref(t);
     t = parse_ok("#! hit_policy: unique\nrule,s,out:o\na,\"\"\"null\"\"\",1\nb,-,2\n");
     assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "s=\"null\"");
+    leadroute_table_unref(t);
+    /* braces and backslashes are quoted too, a backslash escaped */
+    t = parse_ok("#! hit_policy: unique\nrule,s,out:o\na,a{b,1\nb,-,2\n");
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "s=\"a{b\"");
+    leadroute_table_unref(t);
+    t = parse_ok("#! hit_policy: unique\nrule,s,out:o\na,a\\b,1\nb,-,2\n");
+    d = find_kind(t, LEADROUTE_DIAG_OVERLAP);
+    assert_string_equal(d.witness, "s=\"a\\\\b\"");
+    witness_lead(&w, t, d.witness);
+    assert_int_equal(eval_rc(t, &w.l), LEADROUTE_EHITPOLICY);
     leadroute_table_unref(t);
 }
 
@@ -618,6 +847,28 @@ static void test_findings_without_kept_bitsets(void **state)
         free(kept);
         free(sparse);
     }
+    /* a positive cell that accepts every class of its column covers a later
+     * '-', also where every class is read from a sparse outcome (a table of
+     * 13 words, where each class differs from the default in one or two) */
+    static char text[32768];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,n:number,out:o\na,\"< 0, >= 0, null\",x\n");
+    for (int r = 0; r < 800; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,[%d..%d),x\n", r, r, r + 1);
+    n += (size_t)snprintf(text + n, sizeof text - n, "b,-,y\n");
+    assert_true(n < sizeof text);
+    for (int mode = 0; mode < 3; mode++) {
+        lr__lint_scratch_bytes = mode ? 0 : (size_t)64 << 20;
+        lr__dense_column_bytes = mode == 2 ? 0 : (uint64_t)4 << 20;
+        leadroute_table *t = parse_ok(text);
+        lr__lint_scratch_bytes = (size_t)64 << 20;
+        lr__dense_column_bytes = (uint64_t)4 << 20;
+        expect_count(t, 801);
+        leadroute_diagnostic d = diag(t, 800);
+        assert_string_equal(d.rule_id, "b");
+        assert_non_null(d.other_rule_id);
+        assert_string_equal(d.other_rule_id, "a");
+        leadroute_table_unref(t);
+    }
 }
 
 static void test_catch_all_means_no_no_match(void **state)
@@ -629,6 +880,81 @@ static void test_catch_all_means_no_no_match(void **state)
     /* Empty cells are a catch-all too. */
     t = parse_ok("rule,region,n:number,out:o\na,EMEA,-,x\nall,,,z\n");
     assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH), 0);
+    leadroute_table_unref(t);
+}
+
+/* --- value classes without an obvious representative ------------------------ */
+
+/* A key of the longest allowed string is a class like any other. */
+static void test_longest_key(void **state)
+{
+    (void)state;
+    static char text[2 * LEADROUTE_MAX_STRING + 64];
+    char key[LEADROUTE_MAX_STRING + 1];
+    memset(key, 'k', LEADROUTE_MAX_STRING);
+    key[LEADROUTE_MAX_STRING] = '\0';
+    snprintf(text, sizeof text, "rule,s,out:o\na,%s,x\nb,%s,y\nall,-,z\n", key, key);
+    leadroute_table *t = parse_ok(text);
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, "b");
+    assert_string_equal(d.other_rule_id, "a");
+    leadroute_table_unref(t);
+}
+
+/* The values under a* that are not keys are found even when the first
+ * few extensions of "a" are keys ("a-other" reads as one). */
+static void test_prefix_class_beside_keys(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(
+        "rule,s,out:o\n"
+        "p,\"a, a0, a1, a9, ax, az, a~\",x\n"
+        "q,a*,y\n"
+        "r,a*,z\n"
+        "all,-,w\n");
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, "r");
+    assert_string_equal(d.other_rule_id, "q");
+    leadroute_table_unref(t);
+}
+
+/* When lint finds no value for a class of a column, it reports no rule
+ * shadowed: a class it cannot name could still reach the rule. In both
+ * tables such values reach q. */
+static void test_unnamed_class_keeps_findings_sound(void **state)
+{
+    (void)state;
+    /* every extension of "a" lint tries is a key */
+    leadroute_table *t = parse_ok(
+        "rule,s,out:o\n"
+        "p,\"a, a0, a1, a9, ax, az, a~, a-other, a_0, a~~other\",x\n"
+        "q,a*,y\n"
+        "all,-,z\n");
+    expect_count(t, 0);
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "s", "ab");
+    assert_string_equal(hits(t, &l), "q");
+    leadroute_table_unref(t);
+
+    /* prefixes claim every first byte lint tries for a value in no class */
+    static const char firsts[] = "zq~!#$%&+./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "^_`abcdefghijklmnoprstuvwxy{|}";
+    char text[1024];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,s,out:o\np,\"");
+    for (size_t i = 0; firsts[i]; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "\"\"%c\"\"*, ", firsts[i]);
+    n += (size_t)snprintf(text + n, sizeof text - n, "null\",x\nq,-,y\n");
+    assert_true(n < sizeof text);
+    t = parse_ok(text);
+    expect_count(t, 0);
+    tl_init(&l);
+    tl_str(&l, "s", "-x");
+    assert_string_equal(hits(t, &l), "q");
     leadroute_table_unref(t);
 }
 
@@ -652,6 +978,8 @@ static void test_unlisted_priority(void **state)
     assert_int_equal(d.line, 5);
     if (strstr(d.message, "value 'weird' is not in its priority list") == NULL)
         fail_msg("message '%s' does not name the value", d.message);
+    if (strstr(d.message, "t.csv:5: rule 'w'") != d.message)
+        fail_msg("message '%s' does not start at rule 'w' on line 5", d.message);
     leadroute_table_unref(t);
 
     /* numbers in their shortest form; a long value cut on a character */
@@ -667,6 +995,22 @@ static void test_unlisted_priority(void **state)
     d = find_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY);
     assert_non_null(strstr(d.message, "\xc3\xa4\xc3\xa4...' is not"));
     assert_true(lr__utf8_valid(d.message, strlen(d.message)));
+    leadroute_table_unref(t);
+}
+
+/* At most 1000 findings are kept (docs/table-format.md). */
+static void test_findings_capped(void **state)
+{
+    (void)state;
+    static char text[32768];
+    size_t n = (size_t)snprintf(text, sizeof text, "#! hit_policy: priority\n#! priority: p = a\nrule,x,out:p\n");
+    for (int r = 0; r < 1001; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,-,z\n", r);
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    assert_int_equal(leadroute_table_diagnostic_count(t), 1000);
+    leadroute_diagnostic d = diag(t, 999);
+    assert_string_equal(d.rule_id, "r999");
     leadroute_table_unref(t);
 }
 
@@ -753,6 +1097,7 @@ static void test_diagnostic_accessor_errors(void **state)
     assert_int_equal(leadroute_table_diagnostic(t, 0, NULL), LEADROUTE_EINVAL);
     d.version = LEADROUTE_DIAGNOSTIC_VERSION;
     assert_int_equal(leadroute_table_diagnostic(NULL, 0, &d), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_table_diagnostic_count(NULL), 0);
     leadroute_table_unref(t);
 }
 
@@ -763,16 +1108,28 @@ int main(void)
         cmocka_unit_test(test_shadowed_by_union),
         cmocka_unit_test(test_not_shadowed),
         cmocka_unit_test(test_shadow_reasoning_per_column_type),
+        cmocka_unit_test(test_shadowed_by_union_over_columns),
+        cmocka_unit_test(test_shadow_search_cut_short_reports_nothing),
+        cmocka_unit_test(test_findings_across_word_boundary),
         cmocka_unit_test(test_doc_example_is_clean),
         cmocka_unit_test(test_unique_overlap),
         cmocka_unit_test(test_unique_no_overlap),
+        cmocka_unit_test(test_overlap_names_later_rule),
+        cmocka_unit_test(test_findings_follow_hit_policy),
         cmocka_unit_test(test_no_match_witness),
         cmocka_unit_test(test_witness_numbers_read_well),
         cmocka_unit_test(test_no_match_deep),
+        cmocka_unit_test(test_no_match_search_skips_and_orders),
+        cmocka_unit_test(test_no_match_search_within_bound),
         cmocka_unit_test(test_witness_values_quoted),
+        cmocka_unit_test(test_witness_values_without_blank_ends),
         cmocka_unit_test(test_findings_without_kept_bitsets),
         cmocka_unit_test(test_catch_all_means_no_no_match),
+        cmocka_unit_test(test_longest_key),
+        cmocka_unit_test(test_prefix_class_beside_keys),
+        cmocka_unit_test(test_unnamed_class_keeps_findings_sound),
         cmocka_unit_test(test_unlisted_priority),
+        cmocka_unit_test(test_findings_capped),
         cmocka_unit_test(test_no_lint_flag),
         cmocka_unit_test(test_builder_lint),
         cmocka_unit_test(test_diagnostic_accessor_errors),
