@@ -230,6 +230,18 @@ static leadroute_pool *rb_pool(rb *b, const char *id, uint32_t strategy)
     return &b->pools[b->npools++];
 }
 
+/* Every lead to pool p; the pool of sla_pool(): round robin, a 10-minute SLA. */
+#define ALL_TO_P "rule,kind,out:pool\nall,-,p\n"
+
+static leadroute_pool *sla_pool(rb *b)
+{
+    leadroute_pool *p;
+    memset(b, 0, sizeof *b);
+    p = rb_pool(b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    return p;
+}
+
 /* A rep named `id` in up to two pools (NULL for fewer). */
 static leadroute_rep *rb_rep(rb *b, const char *id, const char *pool1, const char *pool2)
 {
@@ -834,7 +846,7 @@ static void test_caps_rolling(void **state)
         r->cap_week = caps[i][1];
         r->cap_month = caps[i][2];
     }
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
 
     for (k = 0; k < n; k++) {
         char expect[6][64];
@@ -912,7 +924,7 @@ static void test_caps_zero_pauses(void **state)
     rb_rep(&b, "c", "p", NULL)->cap_month = 0;
     rb_rep(&b, "d", "p", NULL);
     rb_rep(&b, "e", "p", NULL)->cap_day = 1000;
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     for (k = 0; k < 40; k++) {
         const char *rep;
         snprintf(id, sizeof id, "P%d", k);
@@ -1176,9 +1188,7 @@ static void test_notify_fields(void **state)
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     const note *n;
     (void)state;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    p = sla_pool(&b);
     p->max_hops = 1;
     p->escalation_pool = "mgr";
     p = rb_pool(&b, "mgr", LEADROUTE_STRATEGY_ROUND_ROBIN);
@@ -1187,7 +1197,7 @@ static void test_notify_fields(void **state)
     rb_rep(&b, "b", "p", NULL);
     rb_rep(&b, "c", "p", NULL);
     rb_rep(&b, "m", "mgr", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     tl_init(&l);
     l.lead.id = "N1";
     tl_num(&l, "deal_value", 5000);
@@ -1590,9 +1600,7 @@ static leadroute_roster *race_roster(void)
 {
     rb b;
     leadroute_pool *p;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    p = sla_pool(&b);
     p->max_hops = 3;
     p->escalation_pool = "mgr";
     p = rb_pool(&b, "mgr", LEADROUTE_STRATEGY_WEIGHTED);
@@ -1779,7 +1787,6 @@ static void test_tick_lost_race_is_raced(void **state)
     world *w;
     hstore *hs;
     thief t;
-    leadroute_pool *p;
     leadroute_tick_stats st;
     char holder[HS_ID];
     (void)state;
@@ -1788,13 +1795,11 @@ static void test_tick_lost_race_is_raced(void **state)
     t.hs = hs;
     t.key = "lead:X";
     t.to = "c";
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    (void)sla_pool(&b);
     rb_rep(&b, "a", "p", NULL);
     rb_rep(&b, "b", "p", NULL);
     rb_rep(&b, "c", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     ok(leadroute_router_set_store(w->r, &thief_methods, &t));
     assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
     w->now = T0 + 10 * MIN_MS;
@@ -1821,13 +1826,11 @@ static void test_escalation_owner_not_back_to_holder(void **state)
     leadroute_pool *p;
     leadroute_tick_stats st;
     (void)state;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    p = sla_pool(&b);
     p->max_hops = 0;
     p->escalation_owner = "bob";
     rb_rep(&b, "bob", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "bob");
     w->now = T0 + 10 * MIN_MS;
     st = tick(w, w->now);
@@ -1852,15 +1855,13 @@ static void test_tick_conflict_retries(void **state)
     leadroute_tick_stats st;
     (void)state;
     hs = hs_new();
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    p = sla_pool(&b);
     p->max_hops = 2;
     rb_rep(&b, "a", "p", NULL);
     rb_rep(&b, "b", "p", NULL);
     rb_rep(&b, "c", "p", NULL);
     o.max_retries = 3;
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), &o);
+    w = world_new(ALL_TO_P, rb_build(&b), &o);
     ok(leadroute_router_set_store(w->r, &hs_methods, hs));
     hs->refuse = 3;
     assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
@@ -1923,14 +1924,12 @@ static void test_escalation_owner_availability_error(void **state)
     leadroute_pool *p;
     leadroute_tick_stats st;
     (void)state;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    p = sla_pool(&b);
     p->max_hops = 0;
     p->escalation_owner = "boss";
     rb_rep(&b, "a", "p", NULL);
     rb_rep(&b, "boss", NULL, NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     ok(leadroute_router_set_availability(w->r, &boss_fails_methods, NULL));
     assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
     assert_int_equal(failed_moves(w->r), 0);
@@ -1966,18 +1965,15 @@ static void test_tick_acknowledged_meanwhile_is_raced(void **state)
     rb b;
     world *w;
     hstore *hs;
-    leadroute_pool *p;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     ack_on_lookup x;
     char holder[HS_ID];
     (void)state;
     hs = hs_new();
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    (void)sla_pool(&b);
     rb_rep(&b, "a", "p", NULL);
     rb_rep(&b, "b", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     ok(leadroute_router_set_store(w->r, &hs_methods, hs));
     assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
     w->now = T0 + 10 * MIN_MS;
@@ -2001,15 +1997,12 @@ static void test_tick_keeps_value_without_lookup(void **state)
 {
     rb b;
     world *w;
-    leadroute_pool *p;
     leadroute_tick_stats st;
     (void)state;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    (void)sla_pool(&b);
     rb_rep(&b, "a", "p", NULL);
     rb_rep(&b, "b", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     route_assigned(w, "X", NULL, 500, 0);
     assert_true(w->rec.v[0].value == 500);
     w->now = T0 + 10 * MIN_MS;
@@ -2045,16 +2038,13 @@ static void test_tick_empty_key_kept(void **state)
     world *w;
     hstore *hs;
     leadroute_store methods = hs_methods;
-    leadroute_pool *p;
     leadroute_tick_stats st;
     (void)state;
     hs = hs_new();
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    (void)sla_pool(&b);
     rb_rep(&b, "a", "p", NULL);
     rb_rep(&b, "b", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     methods.list_due = empty_key_list_due;
     ok(leadroute_router_set_store(w->r, &methods, hs));
     w->now = T0 + 10 * MIN_MS;
@@ -2071,7 +2061,7 @@ static void test_tickers_one_router(void **state)
 {
     world *w;
     (void)state;
-    w = world_new("rule,kind,out:pool\nall,-,p\n", race_roster(), NULL);
+    w = world_new(ALL_TO_P, race_roster(), NULL);
     race(w->r, w->r, &w->now, &w->now, &w->rec, scaled(400, 60));
     world_free(w);
 }
@@ -2084,8 +2074,8 @@ static void test_tickers_shared_store(void **state)
     (void)state;
     hs = hs_new();
     leadroute_roster_ref(ro);
-    a = world_new("rule,kind,out:pool\nall,-,p\n", ro, NULL);
-    b = world_new("rule,kind,out:pool\nall,-,p\n", ro, NULL);
+    a = world_new(ALL_TO_P, ro, NULL);
+    b = world_new(ALL_TO_P, ro, NULL);
     ok(leadroute_router_set_store(a->r, &hs_methods, hs));
     ok(leadroute_router_set_store(b->r, &hs_methods, hs));
     /* one recorder for both hosts */
@@ -2272,7 +2262,7 @@ static comeback returning_rep(uint32_t strategy, uint32_t calibration, int after
     p = rb_pool(&b, "p", strategy);
     p->calibration = calibration;
     rb_reps(&b, "r", 5, "p");
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     ok(leadroute_router_set_availability(w->r, &away_methods, &a));
     for (k = 0; k < 14 * 20 + after; k++) {
         const char *rep;
@@ -2687,7 +2677,7 @@ static void test_latency_captured_field(void **state)
     rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
     rb_rep(&b, "a", "p", NULL);
     o.captured_field = "created";
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), &o);
+    w = world_new(ALL_TO_P, rb_build(&b), &o);
     w->now = T0 + 1500;
     tl_init(&l);
     l.lead.id = "X1";
@@ -2723,14 +2713,12 @@ static void test_latency_first_assignment_only(void **state)
     leadroute_tick_stats ts = LEADROUTE_TICK_STATS_INIT;
     tlead l;
     (void)state;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    p = sla_pool(&b);
     p->max_hops = 5;
     rb_rep(&b, "a", "p", NULL);
     rb_rep(&b, "b", "p", NULL);
     rb_rep(&b, "c", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     tl_init(&l);
     l.lead.id = "X";
     tl_num(&l, "captured_at", (double)(T0 - 2000));
@@ -2761,7 +2749,7 @@ static void test_latency_leap_second(void **state)
     memset(&b, 0, sizeof b);
     rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
     rb_rep(&b, "a", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     tl_init(&l);
     l.lead.id = "X1";
     tl_str(&l, "captured_at", "2026-02-28T23:59:60Z"); /* = 2026-03-01T00:00:00Z, 9.5 h before T0 */
@@ -2805,9 +2793,7 @@ static void test_metrics_sla(void **state)
     char id[32];
     int k;
     (void)state;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    p = sla_pool(&b);
     p->max_hops = 1;
     p->escalation_owner = "boss";
     p = rb_pool(&b, "q", LEADROUTE_STRATEGY_ROUND_ROBIN);
@@ -3065,14 +3051,11 @@ static void test_list_due_stopped(void **state)
 {
     rb b;
     world *w;
-    leadroute_pool *p;
     int n = 0;
     (void)state;
-    memset(&b, 0, sizeof b);
-    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    p->sla_minutes = 10;
+    (void)sla_pool(&b);
     rb_rep(&b, "a", "p", NULL);
-    w = world_new("rule,kind,out:pool\nall,-,p\n", rb_build(&b), NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
     route_assigned(w, "X", NULL, -1, 0);
     route_assigned(w, "Y", NULL, -1, 0);
     assert_int_equal(leadroute_router_list_due(w->r, INT64_MAX, stop_each, &n), 42);
