@@ -133,9 +133,9 @@ static int lr__read_quoted(lr__arena *arena, lr__cursor *c, const char **out, ui
     return lr__cell_error(c, start, "unterminated string: a closing '\"' is missing");
 }
 
-/* A number token (no spaces inside) at c->pos. */
 #define LR_OUT_OF_RANGE "the number is out of range (beyond about 1.8e308)"
 
+/* A number token (no spaces inside) at c->pos. */
 static int lr__read_number(lr__cursor *c, double *out, const char *after)
 {
     size_t start = c->pos, i = c->pos;

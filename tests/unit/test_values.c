@@ -333,25 +333,31 @@ static void test_validate_too_many_fields(void **state)
     free(names);
 }
 
+/* Validate a lead of string fields with these names (at most 4). */
+static int validate_names(const char *const *names, size_t n)
+{
+    leadroute_field f[4];
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    assert_true(n <= 4);
+    for (size_t i = 0; i < n; i++) {
+        f[i].name = names[i];
+        f[i].value = vstr("x");
+    }
+    l.fields = f;
+    l.field_count = n;
+    leadroute_error_clear();
+    return leadroute_lead_validate(&l);
+}
+
 static void test_validate_duplicate_names(void **state)
 {
     (void)state;
-    leadroute_field f[3];
-    f[0].name = "region";
-    f[0].value = vstr("EMEA");
-    f[1].name = "country";
-    f[1].value = vstr("DE");
-    f[2].name = "region";
-    f[2].value = vstr("NA");
-    leadroute_lead l = LEADROUTE_LEAD_INIT;
-    l.fields = f;
-    l.field_count = 3;
-    leadroute_error_clear();
-    assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_ELEAD);
+    static const char *const names[] = { "region", "country", "region" };
+    assert_int_equal(validate_names(names, 3), LEADROUTE_ELEAD);
     expect_error_naming(LEADROUTE_ELEAD, "region");
     /* Names differing only in case are different fields. */
-    f[2].name = "Region";
-    assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_OK);
+    static const char *const cased[] = { "region", "country", "Region" };
+    assert_int_equal(validate_names(cased, 3), LEADROUTE_OK);
 }
 
 static void test_validate_utf8_edges(void **state)
@@ -398,16 +404,8 @@ static void test_validate_set_without_items(void **state)
 static void test_validate_adjacent_duplicates(void **state)
 {
     (void)state;
-    leadroute_field f[2];
-    f[0].name = "region";
-    f[0].value = vstr("EMEA");
-    f[1].name = "region";
-    f[1].value = vstr("NA");
-    leadroute_lead l = LEADROUTE_LEAD_INIT;
-    l.fields = f;
-    l.field_count = 2;
-    leadroute_error_clear();
-    assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_ELEAD);
+    static const char *const names[] = { "region", "region" };
+    assert_int_equal(validate_names(names, 2), LEADROUTE_ELEAD);
     expect_error_naming(LEADROUTE_ELEAD, "region");
 }
 
