@@ -290,5 +290,23 @@ class VersionTests(unittest.TestCase):
         self.assertTrue(lr.version().startswith("0."))
 
 
+class CoverageTests(unittest.TestCase):
+    def test_every_exported_function_is_declared(self):
+        # A C function added to the library needs a ctypes declaration (types,
+        # error check) here, or a line in the package docstring saying why
+        # Python does without it.
+        from leadroute import _ffi
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
+        with open(os.path.join(root, "lib", "leadroute.sym"), encoding="utf-8") as f:
+            exported = f.read().split()
+        self.assertGreater(len(exported), 100)
+        not_exposed = {line.split()[0] for line in lr.__doc__.splitlines() if "not exposed" in line}
+        missing = [name for name in exported
+                   if getattr(_ffi.lib, name).argtypes is None and name not in not_exposed]
+        self.assertEqual(missing, [])
+        for name in not_exposed:
+            self.assertIn(name, exported)
+
+
 if __name__ == "__main__":
     unittest.main()
