@@ -105,7 +105,7 @@ LEADROUTE_API const leadroute_error *leadroute_error_last(void);
 /** Reset the calling thread's last error to LEADROUTE_OK. Thread-safe. */
 LEADROUTE_API void leadroute_error_clear(void);
 
-/** Run-time version, LEADROUTE_VERSION_NUMBER of the built library. Thread-safe. */
+/** Run-time version, LEADROUTE_VERSION_NUMBER of the built library. Never fails. Thread-safe. */
 LEADROUTE_API int leadroute_version_number(void);
 
 /** Run-time version string, e.g. "0.1.0". Static, never NULL. Thread-safe. */
@@ -131,7 +131,8 @@ typedef struct leadroute_allocator {
 /**
  * Initialise an allocator struct for the given version (use
  * LEADROUTE_ALLOCATOR_VERSION). Function pointers are set to NULL.
- * @return LEADROUTE_OK, LEADROUTE_EINVAL for NULL, LEADROUTE_EVERSION.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL for NULL, LEADROUTE_EVERSION
+ *         (`*allocator` untouched). Thread-safe: touches only `*allocator`.
  */
 LEADROUTE_API int leadroute_allocator_init(leadroute_allocator *allocator, uint32_t version);
 

@@ -92,7 +92,7 @@ LEADROUTE_API int leadroute_leads_parse(leadroute_leads **out, const char *text,
 LEADROUTE_API int leadroute_leads_load(leadroute_leads **out, const char *path, const leadroute_table *table,
                                        const leadroute_allocator *allocator);
 
-/** Free the object and everything it owns. NULL is fine. */
+/** Free the object and everything it owns. NULL is fine. No other thread may be reading it. */
 LEADROUTE_API void leadroute_leads_free(leadroute_leads *leads);
 
 /** Number of leads read (skipped rows not counted); 0 for NULL. Thread-safe. */

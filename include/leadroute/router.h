@@ -74,7 +74,11 @@ typedef struct leadroute_rep {
     { LEADROUTE_REP_VERSION, NULL, NULL, NULL, 0, 1.0, 0, 0, NULL, 0, 1, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP,  \
       LEADROUTE_NO_CAP }
 
-/** Initialise a rep with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
+/**
+ * Initialise a rep with defaults.
+ * @return LEADROUTE_OK, EINVAL (NULL), EVERSION (unknown version; `*rep` untouched).
+ * Thread-safe: touches only `*rep`.
+ */
 LEADROUTE_API int leadroute_rep_init(leadroute_rep *rep, uint32_t version);
 
 /** How a pool picks among its eligible, available members. */
@@ -153,7 +157,11 @@ typedef struct leadroute_pool {
       LEADROUTE_EMPTY_UNASSIGNED, NULL, NULL, 0, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, LEADROUTE_NO_CAP, 0.0, 2,  \
       NULL, NULL, LEADROUTE_CALIBRATE_JOIN, NULL, 0 }
 
-/** Initialise a pool with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
+/**
+ * Initialise a pool with defaults.
+ * @return LEADROUTE_OK, EINVAL (NULL), EVERSION (unknown version; `*pool` untouched).
+ * Thread-safe: touches only `*pool`.
+ */
 LEADROUTE_API int leadroute_pool_init(leadroute_pool *pool, uint32_t version);
 
 /** Opaque, immutable, reference-counted set of reps and pools. Thread-safe to share. */
@@ -190,17 +198,17 @@ LEADROUTE_API int leadroute_roster_parse(leadroute_roster **out, const char *tex
 LEADROUTE_API int leadroute_roster_load(leadroute_roster **out, const char *path,
                                         const leadroute_allocator *allocator);
 
-/** Take a reference; returns `roster`. Atomic, NULL-safe. */
+/** Take a reference; returns `roster`. Thread-safe (atomic), NULL-safe. */
 LEADROUTE_API leadroute_roster *leadroute_roster_ref(leadroute_roster *roster);
-/** Drop a reference; the last one frees. Atomic, NULL-safe. */
+/** Drop a reference; the last one frees. Thread-safe (atomic), NULL-safe. */
 LEADROUTE_API void leadroute_roster_unref(leadroute_roster *roster);
-/** Number of reps (0 for NULL). */
+/** Number of reps (0 for NULL). Thread-safe. */
 LEADROUTE_API size_t leadroute_roster_rep_count(const leadroute_roster *roster);
-/** Id of rep `index` in id order, owned by the roster; NULL if out of range. */
+/** Id of rep `index` in id order, owned by the roster; NULL if out of range. Thread-safe. */
 LEADROUTE_API const char *leadroute_roster_rep_id(const leadroute_roster *roster, size_t index);
-/** Number of pools (0 for NULL). */
+/** Number of pools (0 for NULL). Thread-safe. */
 LEADROUTE_API size_t leadroute_roster_pool_count(const leadroute_roster *roster);
-/** Id of pool `index` in id order, owned by the roster; NULL if out of range. */
+/** Id of pool `index` in id order, owned by the roster; NULL if out of range. Thread-safe. */
 LEADROUTE_API const char *leadroute_roster_pool_id(const leadroute_roster *roster, size_t index);
 
 /**
@@ -217,7 +225,9 @@ LEADROUTE_API int leadroute_roster_rep(const leadroute_roster *roster, size_t in
 
 /** Pool `index` (id order), filled the same way; ids of fallback, default
  *  owner and escalation pool/owner as strings (NULL when none); tiers as
- *  the roster keeps them (highest min_score first). Same errors. */
+ *  the roster keeps them (highest min_score first).
+ *  @return as leadroute_roster_rep(): LEADROUTE_OK, EINVAL, EVERSION, ERANGE;
+ *  `*out` untouched on error. Thread-safe. */
 LEADROUTE_API int leadroute_roster_pool(const leadroute_roster *roster, size_t index, leadroute_pool *out);
 
 /* ---- host callbacks ------------------------------------------------------ */
@@ -403,7 +413,11 @@ typedef struct leadroute_router_options {
 #define LEADROUTE_ROUTER_OPTIONS_INIT                                                                      \
     { LEADROUTE_ROUTER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL }
 
-/** Initialise router options. @return LEADROUTE_OK, EINVAL, EVERSION. */
+/**
+ * Initialise router options.
+ * @return LEADROUTE_OK, EINVAL (NULL), EVERSION (unknown version; `*options` untouched).
+ * Thread-safe: touches only `*options`.
+ */
 LEADROUTE_API int leadroute_router_options_init(leadroute_router_options *options, uint32_t version);
 
 /**
@@ -418,23 +432,49 @@ LEADROUTE_API int leadroute_router_new(leadroute_router **out, leadroute_table *
 /** Free a router (NULL-safe). No thread may be routing with it. */
 LEADROUTE_API void leadroute_router_free(leadroute_router *router);
 
-/** Replace the table atomically; routing calls in flight finish with the old one. Thread-safe. */
+/**
+ * Replace the table atomically; routing calls in flight finish with the old one.
+ * The router takes its own reference. Rule hit counts carry over only when
+ * the same table is set again.
+ * @return LEADROUTE_OK, EINVAL (NULL), ENOMEM (the old table stays). Thread-safe.
+ */
 LEADROUTE_API int leadroute_router_set_table(leadroute_router *router, leadroute_table *table);
-/** Replace reps and pools atomically. Routing state (rotation, claims, counts) is kept by id. Thread-safe. */
+/**
+ * Replace reps and pools atomically. Routing state (rotation, claims, counts)
+ * is kept by id. The router takes its own reference.
+ * @return LEADROUTE_OK, EINVAL (NULL), ENOMEM (the old roster stays). Thread-safe.
+ */
 LEADROUTE_API int leadroute_router_set_roster(leadroute_router *router, leadroute_roster *roster);
 
-/** Use a host store (copied; NULL = back to the built-in store). Before routing starts.
- *  @return LEADROUTE_OK, EINVAL (a method missing), EVERSION. */
+/**
+ * Use a host store (copied; NULL = back to the built-in store). `user_data`
+ * must outlive the router.
+ * @return LEADROUTE_OK, EINVAL (NULL router, a method missing), EVERSION; the
+ *         router is unchanged on error. Not thread-safe: call it before
+ *         routing starts, while no other thread uses the router.
+ */
 LEADROUTE_API int leadroute_router_set_store(leadroute_router *router, const leadroute_store *store,
                                              void *user_data);
-/** Availability callback (copied; NULL = everyone available). Before routing starts. */
+/**
+ * Availability callback (copied; NULL or a NULL `check` = everyone available).
+ * @return LEADROUTE_OK, EINVAL (NULL router), EVERSION; unchanged on error.
+ * Not thread-safe: as leadroute_router_set_store().
+ */
 LEADROUTE_API int leadroute_router_set_availability(leadroute_router *router,
                                                     const leadroute_availability *availability,
                                                     void *user_data);
-/** Notify callback (copied; NULL = none). Before routing starts. */
+/**
+ * Notify callback (copied; NULL or a NULL `assigned` = none).
+ * @return LEADROUTE_OK, EINVAL (NULL router), EVERSION; unchanged on error.
+ * Not thread-safe: as leadroute_router_set_store().
+ */
 LEADROUTE_API int leadroute_router_set_notify(leadroute_router *router, const leadroute_notify *notify,
                                               void *user_data);
-/** Clock (copied; NULL = the system clock). Before routing starts. */
+/**
+ * Clock (copied; NULL or a NULL `now_ms` = the system clock).
+ * @return LEADROUTE_OK, EINVAL (NULL router), EVERSION; unchanged on error.
+ * Not thread-safe: as leadroute_router_set_store().
+ */
 LEADROUTE_API int leadroute_router_set_clock(leadroute_router *router, const leadroute_clock *clock,
                                              void *user_data);
 
@@ -471,9 +511,13 @@ typedef enum leadroute_verdict {
     LEADROUTE_VERDICT_NOT_ASKED = 8     /**< the strategy chose before asking (owner first, direct) */
 } leadroute_verdict;
 
-/** New decision. @return LEADROUTE_OK, EINVAL, ENOMEM. */
+/**
+ * New decision, to release with leadroute_decision_free(); `*out` is NULL on error.
+ * @return LEADROUTE_OK, EINVAL, EVERSION (allocator), ENOMEM. Thread-safe (no
+ *         shared state); the decision is then used by one thread at a time.
+ */
 LEADROUTE_API int leadroute_decision_new(leadroute_decision **out, const leadroute_allocator *allocator);
-/** Free a decision (NULL-safe). */
+/** Free a decision (NULL-safe). No other thread may be using it. */
 LEADROUTE_API void leadroute_decision_free(leadroute_decision *decision);
 
 /**
@@ -493,36 +537,46 @@ LEADROUTE_API void leadroute_decision_free(leadroute_decision *decision);
 LEADROUTE_API int leadroute_route(leadroute_router *router, const leadroute_lead *lead, uint32_t flags,
                                   leadroute_decision *decision);
 
-/** ::leadroute_route_status of the last call (0 before any). */
+/**
+ * ::leadroute_route_status of the last call (0 before any, or NULL).
+ * This and the getters below: one thread at a time per decision (the reason
+ * is composed when first asked for); strings are owned by the decision and
+ * valid until it routes again or is freed.
+ */
 LEADROUTE_API uint32_t leadroute_decision_status(const leadroute_decision *decision);
-/** Name of a status: "assigned", "existing", "queued", "unassigned", "unrouted". */
+/** Name of a status: "assigned", "existing", "queued", "unassigned", "unrouted"; "none" for
+ *  any other number. Static. Thread-safe. */
 LEADROUTE_API const char *leadroute_route_status_name(uint32_t status);
-/** Rep who has the lead (ASSIGNED, EXISTING), else NULL. Owned by the decision. */
+/** Rep who has the lead (ASSIGNED, EXISTING), else NULL. One thread at a time per decision. */
 LEADROUTE_API const char *leadroute_decision_rep(const leadroute_decision *decision);
-/** Pool it came from, or NULL. */
+/** Pool it came from, or NULL. One thread at a time per decision. */
 LEADROUTE_API const char *leadroute_decision_pool(const leadroute_decision *decision);
-/** Queue (QUEUED), or NULL. */
+/** Queue (QUEUED), or NULL. One thread at a time per decision. */
 LEADROUTE_API const char *leadroute_decision_queue(const leadroute_decision *decision);
-/** Matched rule id, or NULL. */
+/** Matched rule id, or NULL. One thread at a time per decision. */
 LEADROUTE_API const char *leadroute_decision_rule(const leadroute_decision *decision);
-/** One sentence: why this outcome. Never NULL. */
+/** One sentence: why this outcome. Never NULL ("" for NULL). One thread at a time per decision. */
 LEADROUTE_API const char *leadroute_decision_reason(const leadroute_decision *decision);
-/** Table `status` output (e.g. "nurture"), or NULL. */
+/** Table `status` output (e.g. "nurture"), or NULL. One thread at a time per decision. */
 LEADROUTE_API const char *leadroute_decision_label(const leadroute_decision *decision);
-/** Table `tags` output, or NULL. */
+/** Table `tags` output, or NULL. One thread at a time per decision. */
 LEADROUTE_API const char *leadroute_decision_tags(const leadroute_decision *decision);
-/** Follow-up SLA of the assignment: the rule's `sla_minutes` output, else the pool's; 0 if none. */
+/** Follow-up SLA of the assignment: the rule's `sla_minutes` output, else the pool's; 0 if none.
+ *  One thread at a time per decision. */
 LEADROUTE_API double leadroute_decision_sla_minutes(const leadroute_decision *decision);
-/** leadroute_table_hash() of the table used, 0 if none. */
+/** leadroute_table_hash() of the table used, 0 if none. One thread at a time per decision. */
 LEADROUTE_API uint64_t leadroute_decision_table_hash(const leadroute_decision *decision);
-/** 1 if the host was notified of this assignment, 0 if not (or none to notify). */
+/** 1 if the host was notified of this assignment, 0 if not (or none to notify, or NULL).
+ *  Never fails. One thread at a time per decision. */
 LEADROUTE_API int leadroute_decision_notified(const leadroute_decision *decision);
-/** Number of candidates in the trace (all with LEADROUTE_ROUTE_TRACE; else the chosen one). */
+/** Number of candidates in the trace (all with LEADROUTE_ROUTE_TRACE; else the chosen one).
+ *  One thread at a time per decision. */
 LEADROUTE_API size_t leadroute_decision_candidate_count(const leadroute_decision *decision);
 /**
  * Candidate `index`: its rep id, pool and ::leadroute_verdict, and the detail
  * (away reason, missing skill). Out pointers may be NULL.
- * @return LEADROUTE_OK, LEADROUTE_ERANGE.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL (NULL decision), LEADROUTE_ERANGE; the
+ *         out pointers are untouched on error. One thread at a time per decision.
  */
 LEADROUTE_API int leadroute_decision_candidate(const leadroute_decision *decision, size_t index,
                                                const char **rep_id, const char **pool_id, uint32_t *verdict,
@@ -536,6 +590,7 @@ LEADROUTE_API int leadroute_decision_candidate(const leadroute_decision *decisio
  * Render the decision's trace. Writes at most `cap` bytes including the NUL
  * (truncating); `*needed` (may be NULL) gets the full length without the NUL.
  * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown format, NULL decision).
+ * One thread at a time per decision.
  */
 LEADROUTE_API int leadroute_decision_explain(const leadroute_decision *decision, int format, char *buf,
                                              size_t cap, size_t *needed);
@@ -655,8 +710,11 @@ typedef enum leadroute_unrouted_reason {
  * Metrics as one line of JSON: routed and unrouted counts by reason, hits
  * per rule of the current table, assignments per rep and per pool, and per
  * pool the fairness of assignments among its members (max-min spread and
- * Jain's index). Writes like leadroute_decision_explain(). Thread-safe: a
- * consistent snapshot of counters that keep moving.
+ * Jain's index). Writes like leadroute_decision_explain().
+ * @return LEADROUTE_OK (also when the text was cut: compare `*needed` with
+ *         `cap`), LEADROUTE_EINVAL (NULL router, or NULL `buf` with a
+ *         capacity). Thread-safe: a consistent snapshot of counters that keep
+ *         moving.
  */
 LEADROUTE_API int leadroute_router_metrics_json(leadroute_router *router, char *buf, size_t cap,
                                                 size_t *needed);

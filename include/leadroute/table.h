@@ -83,7 +83,11 @@ typedef struct leadroute_table_options {
 #define LEADROUTE_TABLE_OPTIONS_VERSION 1
 #define LEADROUTE_TABLE_OPTIONS_INIT { LEADROUTE_TABLE_OPTIONS_VERSION, 0, NULL, 0 }
 
-/** Initialise table options with defaults. @return LEADROUTE_OK, EINVAL, EVERSION. */
+/**
+ * Initialise table options with defaults for `version`.
+ * @return LEADROUTE_OK, EINVAL (NULL), EVERSION (unknown version; `*options` untouched).
+ * Thread-safe: touches only `*options`.
+ */
 LEADROUTE_API int leadroute_table_options_init(leadroute_table_options *options, uint32_t version);
 
 /**
@@ -103,7 +107,11 @@ typedef struct leadroute_rule {
 #define LEADROUTE_RULE_VERSION 1
 #define LEADROUTE_RULE_INIT { LEADROUTE_RULE_VERSION, NULL, NULL, 0, NULL, 0 }
 
-/** Initialise a rule for the given version. @return LEADROUTE_OK, EINVAL, EVERSION. */
+/**
+ * Initialise a rule for `version`.
+ * @return LEADROUTE_OK, EINVAL (NULL), EVERSION (unknown version; `*rule` untouched).
+ * Thread-safe: touches only `*rule`.
+ */
 LEADROUTE_API int leadroute_rule_init(leadroute_rule *rule, uint32_t version);
 
 /**
@@ -133,11 +141,12 @@ LEADROUTE_API int leadroute_table_load(leadroute_table **out, const char *path,
  * @param out receives the builder, to release with leadroute_table_builder_free();
  *            set to NULL on error.
  * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM.
+ * Thread-safe (no shared state); the builder is then used by one thread at a time.
  */
 LEADROUTE_API int leadroute_table_builder_new(leadroute_table_builder **out,
                                               const leadroute_table_options *options);
 
-/** Free a builder (NULL is fine). Tables built from it stay valid. */
+/** Free a builder (NULL is fine). Tables built from it stay valid. No other thread may be using it. */
 LEADROUTE_API void leadroute_table_builder_free(leadroute_table_builder *builder);
 
 /**
@@ -147,7 +156,7 @@ LEADROUTE_API void leadroute_table_builder_free(leadroute_table_builder *builder
  * again replaces its value; a second priority list for one output is still
  * an error.
  * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown key), LEADROUTE_EPARSE (bad value).
- *         On error the builder is unchanged.
+ *         On error the builder is unchanged. One thread at a time per builder.
  */
 LEADROUTE_API int leadroute_table_builder_set(leadroute_table_builder *builder, const char *key,
                                               const char *value);
@@ -156,12 +165,17 @@ LEADROUTE_API int leadroute_table_builder_set(leadroute_table_builder *builder, 
  * Add an input column. Columns must all be added before the first rule.
  * @param type a ::leadroute_column_type; @param flags LEADROUTE_COLUMN_* flags
  * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_ETABLE (duplicate name,
- *         rules already added), LEADROUTE_ELIMIT, LEADROUTE_ENOMEM.
+ *         rules already added), LEADROUTE_ELIMIT, LEADROUTE_ENOMEM. On error the
+ *         builder is unchanged. One thread at a time per builder.
  */
 LEADROUTE_API int leadroute_table_builder_add_input(leadroute_table_builder *builder, const char *name,
                                                     uint32_t type, uint32_t flags);
 
-/** Add an output column (type STRING, NUMBER or BOOL). Errors as add_input. */
+/**
+ * Add an output column (type STRING, NUMBER or BOOL).
+ * @return as leadroute_table_builder_add_input(); on error the builder is
+ *         unchanged. One thread at a time per builder.
+ */
 LEADROUTE_API int leadroute_table_builder_add_output(leadroute_table_builder *builder, const char *name,
                                                      uint32_t type);
 
@@ -169,7 +183,8 @@ LEADROUTE_API int leadroute_table_builder_add_output(leadroute_table_builder *bu
  * Add a rule. Cells are parsed now; the rule struct is copied.
  * @return LEADROUTE_OK, LEADROUTE_EPARSE (message names rule and column),
  *         LEADROUTE_ETABLE (wrong cell count, duplicate id), EINVAL, EVERSION,
- *         ENOMEM, ELIMIT. On error the builder is unchanged.
+ *         ENOMEM, ELIMIT. On error the builder is unchanged. One thread at a time
+ *         per builder.
  */
 LEADROUTE_API int leadroute_table_builder_add_rule(leadroute_table_builder *builder,
                                                    const leadroute_rule *rule);
@@ -182,6 +197,7 @@ LEADROUTE_API int leadroute_table_builder_add_rule(leadroute_table_builder *buil
  *         LEADROUTE_EPARSE (a priority list that does not read as values of
  *         its output's type: priority lists are read here, when the output
  *         column is known); LEADROUTE_EINVAL, LEADROUTE_ENOMEM, LEADROUTE_ELIMIT.
+ *         One thread at a time per builder; the table is shared freely.
  */
 LEADROUTE_API int leadroute_table_builder_build(leadroute_table **out, leadroute_table_builder *builder);
 
@@ -191,43 +207,46 @@ LEADROUTE_API leadroute_table *leadroute_table_ref(leadroute_table *table);
 /** Drop a reference; the last one frees the table. Thread-safe. NULL-safe. */
 LEADROUTE_API void leadroute_table_unref(leadroute_table *table);
 
-/** `#! name` directive, or "" . Owned by the table. */
+/** `#! name` directive, or "". Owned by the table; NULL for a NULL table. Thread-safe. */
 LEADROUTE_API const char *leadroute_table_name(const leadroute_table *table);
-/** `#! version` directive, or "". Owned by the table. */
+/** `#! version` directive, or "". Owned by the table; NULL for a NULL table. Thread-safe. */
 LEADROUTE_API const char *leadroute_table_version(const leadroute_table *table);
 /**
  * XXH3-64 content hash of the compiled meaning (columns, rules, policy,
  * priorities; not comments or spacing). Stable across platforms and releases,
- * so hosts may persist it as the table version.
+ * so hosts may persist it as the table version. 0 for NULL. Thread-safe.
  */
 LEADROUTE_API uint64_t leadroute_table_hash(const leadroute_table *table);
-/** The ::leadroute_hit_policy. */
+/** The ::leadroute_hit_policy; 0 for NULL. Thread-safe. */
 LEADROUTE_API uint32_t leadroute_table_hit_policy(const leadroute_table *table);
-/** The ::leadroute_aggregation (COLLECT only, else NONE). */
+/** The ::leadroute_aggregation (COLLECT only, else NONE); 0 for NULL. Thread-safe. */
 LEADROUTE_API uint32_t leadroute_table_aggregation(const leadroute_table *table);
-/** Bytes of memory the compiled table uses. */
+/** Bytes of memory the compiled table uses; 0 for NULL. Thread-safe. */
 LEADROUTE_API size_t leadroute_table_memory(const leadroute_table *table);
 
-/** Number of rules. */
+/** Number of rules; 0 for NULL. Thread-safe. */
 LEADROUTE_API size_t leadroute_table_rule_count(const leadroute_table *table);
-/** Rule id of rule `index`, NULL if out of range. Owned by the table. */
+/** Rule id of rule `index`, NULL if out of range. Owned by the table. Thread-safe. */
 LEADROUTE_API const char *leadroute_table_rule_id(const leadroute_table *table, size_t index);
-/** Source line of rule `index` (0 for built tables or out of range). */
+/** Source line of rule `index` (0 for built tables or out of range). Thread-safe. */
 LEADROUTE_API uint32_t leadroute_table_rule_line(const leadroute_table *table, size_t index);
 
-/** Number of input columns. */
+/** Number of input columns; 0 for NULL. Thread-safe. */
 LEADROUTE_API size_t leadroute_table_input_count(const leadroute_table *table);
-/** Name of input column `index` (NULL if out of range). Owned by the table. */
+/** Name of input column `index` (NULL if out of range). Owned by the table. Thread-safe. */
 LEADROUTE_API const char *leadroute_table_input_name(const leadroute_table *table, size_t index);
-/** ::leadroute_column_type of input `index`, 0 if out of range. */
+/** ::leadroute_column_type of input `index`, 0 if out of range. Thread-safe. */
 LEADROUTE_API uint32_t leadroute_table_input_type(const leadroute_table *table, size_t index);
-/** Number of output columns. */
+/** Number of output columns; 0 for NULL. Thread-safe. */
 LEADROUTE_API size_t leadroute_table_output_count(const leadroute_table *table);
-/** Name of output column `index` (NULL if out of range). Owned by the table. */
+/** Name of output column `index` (NULL if out of range). Owned by the table. Thread-safe. */
 LEADROUTE_API const char *leadroute_table_output_name(const leadroute_table *table, size_t index);
-/** ::leadroute_column_type of output `index`, 0 if out of range. */
+/** ::leadroute_column_type of output `index`, 0 if out of range. Thread-safe. */
 LEADROUTE_API uint32_t leadroute_table_output_type(const leadroute_table *table, size_t index);
-/** Index of the output column `name`, or LEADROUTE_ENOTFOUND / LEADROUTE_EINVAL. */
+/**
+ * Index of the output column `name` (exact match).
+ * @return the index (>= 0), LEADROUTE_ENOTFOUND, or LEADROUTE_EINVAL (NULL). Thread-safe.
+ */
 LEADROUTE_API int leadroute_table_output_index(const leadroute_table *table, const char *name);
 
 /** Kinds of lint diagnostic. */
@@ -261,13 +280,14 @@ typedef struct leadroute_diagnostic {
  * Number of lint diagnostics found at compile time (0 with
  * LEADROUTE_TABLE_NO_LINT). Lint work is bounded: at most 1000 findings are
  * kept, and the pairwise checks (shadowed, overlap) stop early on tables too
- * big to analyse in a few seconds.
+ * big to analyse in a few seconds. 0 for NULL. Thread-safe.
  */
 LEADROUTE_API size_t leadroute_table_diagnostic_count(const leadroute_table *table);
 
 /**
  * Copy diagnostic `index` into `out` (caller sets out->version).
- * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ERANGE.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ERANGE;
+ *         `*out` is untouched on error. Thread-safe.
  */
 LEADROUTE_API int leadroute_table_diagnostic(const leadroute_table *table, size_t index,
                                              leadroute_diagnostic *out);
@@ -281,14 +301,18 @@ LEADROUTE_API int leadroute_table_diagnostic(const leadroute_table *table, size_
  * released with leadroute_result_free() and set to NULL on error.
  * @param allocator NULL = malloc/free (copied)
  * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM.
+ * Thread-safe (reads the table only); the result is then used by one thread at a time.
  */
 LEADROUTE_API int leadroute_result_new(leadroute_result **out, const leadroute_table *table,
                                        const leadroute_allocator *allocator);
 
-/** Grow `result` so it fits `table`. @return LEADROUTE_OK, EINVAL, ENOMEM (result unchanged). */
+/**
+ * Grow `result` so it fits `table`.
+ * @return LEADROUTE_OK, EINVAL, ENOMEM (result unchanged). One thread at a time per result.
+ */
 LEADROUTE_API int leadroute_result_reserve(leadroute_result *result, const leadroute_table *table);
 
-/** Free a result (NULL is fine). */
+/** Free a result (NULL is fine). No other thread may be using it. */
 LEADROUTE_API void leadroute_result_free(leadroute_result *result);
 
 /**
@@ -313,19 +337,21 @@ LEADROUTE_API int leadroute_table_eval(const leadroute_table *table, const leadr
  * Number of hits in the last evaluation: 0 if none matched or after an
  * error, except LEADROUTE_EHITPOLICY, after which the conflicting rules are
  * listed. With COLLECT and an aggregation it is still the number of hits.
+ * 0 for NULL. One thread at a time per result, as for everything below.
  */
 LEADROUTE_API size_t leadroute_result_count(const leadroute_result *result);
-/** Rule index of hit `i` (SIZE_MAX if out of range). */
+/** Rule index of hit `i` (SIZE_MAX if out of range or NULL). One thread at a time per result. */
 LEADROUTE_API size_t leadroute_result_rule(const leadroute_result *result, size_t i);
-/** Rule id of hit `i` (NULL if out of range). Owned by the table. */
+/** Rule id of hit `i` (NULL if out of range). Owned by the table. One thread at a time per result. */
 LEADROUTE_API const char *leadroute_result_rule_id(const leadroute_result *result, size_t i);
-/** Output `output` of hit `i` (NULL if out of range). Owned by the table. */
+/** Output `output` of hit `i` (NULL if out of range). Owned by the table. One thread at a time per result. */
 LEADROUTE_API const leadroute_value *leadroute_result_output(const leadroute_result *result, size_t i,
                                                              size_t output);
 /**
  * COLLECT with an aggregation: the aggregated value of output column
  * `output` (a number, or null when no hit had a value). NULL when the
- * table does not aggregate or the index is out of range. Owned by the result.
+ * table does not aggregate or the index is out of range. Owned by the result,
+ * valid until its next evaluation. One thread at a time per result.
  */
 LEADROUTE_API const leadroute_value *leadroute_result_aggregate(const leadroute_result *result,
                                                                 size_t output);

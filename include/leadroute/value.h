@@ -46,7 +46,8 @@ typedef struct leadroute_value {
 
 /**
  * Initialise a value (to null) for the given version.
- * @return LEADROUTE_OK, LEADROUTE_EINVAL for NULL, LEADROUTE_EVERSION.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL for NULL, LEADROUTE_EVERSION
+ *         (`*value` untouched). Thread-safe: touches only `*value`.
  */
 LEADROUTE_API int leadroute_value_init(leadroute_value *value, uint32_t version);
 
@@ -83,7 +84,8 @@ typedef struct leadroute_lead {
 
 /**
  * Initialise a lead (no id, no fields) for the given version.
- * @return LEADROUTE_OK, LEADROUTE_EINVAL for NULL, LEADROUTE_EVERSION.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL for NULL, LEADROUTE_EVERSION
+ *         (`*lead` untouched). Thread-safe: touches only `*lead`.
  */
 LEADROUTE_API int leadroute_lead_init(leadroute_lead *lead, uint32_t version);
 

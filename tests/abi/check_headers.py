@@ -8,6 +8,8 @@ Every header in INCLUDE_DIR/leadroute/ must be installed (listed in
 include/meson.build), included by the umbrella leadroute.h, have an include
 guard, and wrap its declarations in extern "C" for C++ callers. Every
 public struct with a body must have a frozen copy in tests/abi/layout_v*.c.
+Every function must have a doxygen comment right above it that says how
+threads may call it and, when it returns int, what it returns.
 """
 
 import os
@@ -58,11 +60,32 @@ def main():
                 failures.append(f"{name}: struct {struct} has no frozen copy "
                                 f"(frozen_{struct}_v1) in tests/abi/layout_v*.c")
 
+    # Every function is documented where it is declared: a doxygen comment
+    # right above it that says who may call it from which thread, and, for
+    # one returning int, what it returns.
+    functions = 0
+    for name in sorted(on_disk):
+        with open(os.path.join(inc_dir, name), encoding="utf-8") as fh:
+            text = fh.read()
+        for m in re.finditer(r"^LEADROUTE_API\s+([^;(]*?)\b(leadroute_\w+)\s*\(", text, re.M):
+            functions += 1
+            ret, func = m.group(1).strip(), m.group(2)
+            before = text[:m.start()].rstrip()
+            comment = before[before.rfind("/*"):] if before.endswith("*/") else ""
+            if not comment.startswith("/**"):
+                failures.append(f"{name}: {func} has no doxygen comment (/** ... */) right above it")
+                continue
+            if not re.search(r"thread", comment, re.I):
+                failures.append(f"{name}: {func}: the comment does not say how threads may call it")
+            if ret == "int" and not re.search(r"@return|LEADROUTE_E[A-Z]|[Nn]ever fails", comment):
+                failures.append(f"{name}: {func}: the comment does not say what it returns")
+
     for f in failures:
         print("FAIL: " + f)
     if failures:
         return 1
-    print(f"ok: {len(on_disk)} public headers installed, in the umbrella, guarded, C++-ready")
+    print(f"ok: {len(on_disk)} public headers installed, in the umbrella, guarded, C++-ready; "
+          f"{functions} functions documented with their threads and returns")
     return 0
 
 
