@@ -529,6 +529,188 @@ static void probe_load_pool_length_max(void)
     liar_free(r);
 }
 
+/* What the headers promise of failed calls: an init function given an
+ * unknown version leaves the struct as it was, a getter that fails writes
+ * nothing, and a callback setter that refuses its table keeps the old one. */
+#define POISON 0xA5
+#define EXPECT_UNTOUCHED(what, call, want, obj)                                                     \
+    do {                                                                                            \
+        unsigned char before_[sizeof(obj)];                                                         \
+        memset(&(obj), POISON, sizeof(obj));                                                        \
+        memcpy(before_, &(obj), sizeof(obj));                                                       \
+        expect_error(what, (call), (want), NULL);                                                   \
+        if (memcmp(before_, &(obj), sizeof(obj)) != 0)                                              \
+            fail_msg("%s: the struct changed", what);                                               \
+    } while (0)
+
+static int notified_count;
+static int count_notify(void *ud, const leadroute_assignment *a)
+{
+    (void)ud;
+    (void)a;
+    notified_count++;
+    return LEADROUTE_OK;
+}
+
+static int everyone_away(void *ud, const char *rep, const leadroute_lead *lead, int64_t now, uint32_t *verdict,
+                         char *reason, size_t cap)
+{
+    (void)ud, (void)rep, (void)lead, (void)now;
+    *verdict = LEADROUTE_AWAY;
+    snprintf(reason, cap, "on holiday");
+    return LEADROUTE_OK;
+}
+
+static int failing_commit(void *ud, const leadroute_commit *c, char *owner, size_t cap)
+{
+    (void)ud, (void)c, (void)owner, (void)cap;
+    return LEADROUTE_EIO;
+}
+
+static void test_failed_calls_change_nothing(void **state)
+{
+    leadroute_value v;
+    leadroute_lead l;
+    leadroute_allocator al;
+    leadroute_table_options to;
+    leadroute_rule ru;
+    leadroute_rep rep;
+    leadroute_pool pool;
+    leadroute_router_options ro;
+    leadroute_diagnostic dg;
+    uint32_t bad[] = { 0, 1000 };
+    size_t i;
+    (void)state;
+
+    for (i = 0; i < 2; i++) {
+        EXPECT_UNTOUCHED("value_init bad version", leadroute_value_init(&v, bad[i]), LEADROUTE_EVERSION, v);
+        EXPECT_UNTOUCHED("lead_init bad version", leadroute_lead_init(&l, bad[i]), LEADROUTE_EVERSION, l);
+        EXPECT_UNTOUCHED("allocator_init bad version", leadroute_allocator_init(&al, bad[i]), LEADROUTE_EVERSION,
+                         al);
+        EXPECT_UNTOUCHED("table_options_init bad version", leadroute_table_options_init(&to, bad[i]),
+                         LEADROUTE_EVERSION, to);
+        EXPECT_UNTOUCHED("rule_init bad version", leadroute_rule_init(&ru, bad[i]), LEADROUTE_EVERSION, ru);
+        EXPECT_UNTOUCHED("rep_init bad version", leadroute_rep_init(&rep, bad[i]), LEADROUTE_EVERSION, rep);
+        EXPECT_UNTOUCHED("pool_init bad version", leadroute_pool_init(&pool, bad[i]), LEADROUTE_EVERSION, pool);
+        EXPECT_UNTOUCHED("router_options_init bad version", leadroute_router_options_init(&ro, bad[i]),
+                         LEADROUTE_EVERSION, ro);
+    }
+
+    {
+        /* a table with one lint finding: rule b is shadowed by a */
+        leadroute_table *t = table_ok("rule,x,out:y\na,-,1\nb,k,2\n");
+        leadroute_roster *ros = roster_ok();
+        assert_int_equal(leadroute_table_diagnostic_count(t), 1);
+        EXPECT_UNTOUCHED("diagnostic bad version", leadroute_table_diagnostic(t, 0, &dg), LEADROUTE_EVERSION, dg);
+        memset(&dg, POISON, sizeof dg);
+        dg.version = LEADROUTE_DIAGNOSTIC_VERSION;
+        {
+            leadroute_diagnostic before = dg;
+            expect_error("diagnostic out of range", leadroute_table_diagnostic(t, 1, &dg), LEADROUTE_ERANGE, NULL);
+            assert_memory_equal(&before, &dg, sizeof dg);
+        }
+        memset(&rep, POISON, sizeof rep);
+        rep.version = LEADROUTE_REP_VERSION;
+        {
+            leadroute_rep before = rep;
+            expect_error("roster_rep out of range", leadroute_roster_rep(ros, 2, &rep), LEADROUTE_ERANGE, NULL);
+            assert_memory_equal(&before, &rep, sizeof rep);
+        }
+        memset(&pool, POISON, sizeof pool);
+        pool.version = LEADROUTE_POOL_VERSION;
+        {
+            leadroute_pool before = pool;
+            expect_error("roster_pool out of range", leadroute_roster_pool(ros, 1, &pool), LEADROUTE_ERANGE, NULL);
+            assert_memory_equal(&before, &pool, sizeof pool);
+        }
+        leadroute_roster_unref(ros);
+        leadroute_table_unref(t);
+    }
+
+    {
+        /* getters on no decision, and on a decision with one candidate */
+        leadroute_router *r = router_ok();
+        leadroute_decision *d = NULL;
+        leadroute_field f[1] = { { "score", LEADROUTE_VALUE_INIT } };
+        leadroute_lead lead = LEADROUTE_LEAD_INIT;
+        const char *rep_id = "x", *pool_id = "y", *detail = "z";
+        uint32_t verdict = 77;
+        leadroute_notify nt = { LEADROUTE_NOTIFY_VERSION, count_notify };
+        leadroute_availability av = { LEADROUTE_AVAILABILITY_VERSION, everyone_away };
+        leadroute_clock clk = { LEADROUTE_CLOCK_VERSION, fixed_now };
+        char text[4096];
+
+        assert_int_equal(leadroute_decision_status(NULL), 0);
+        assert_null(leadroute_decision_rep(NULL));
+        assert_string_equal(leadroute_decision_reason(NULL), "");
+        assert_int_equal(leadroute_decision_notified(NULL), 0);
+        assert_int_equal(leadroute_decision_candidate_count(NULL), 0);
+        assert_string_equal(leadroute_route_status_name(0), "none");
+        assert_string_equal(leadroute_route_status_name(99), "none");
+        expect_error("candidate of NULL", leadroute_decision_candidate(NULL, 0, &rep_id, &pool_id, &verdict, &detail),
+                     LEADROUTE_EINVAL, NULL);
+
+        ok(leadroute_decision_new(&d, NULL));
+        ok(leadroute_router_set_notify(r, &nt, NULL));
+        f[0].value.type = LEADROUTE_VALUE_NUMBER;
+        f[0].value.number = 60;
+        lead.fields = f;
+        lead.field_count = 1;
+        lead.id = "L1";
+        notified_count = 0;
+        ok(leadroute_route(r, &lead, 0, d));
+        assert_int_equal(leadroute_decision_candidate_count(d), 1);
+        expect_error("candidate out of range", leadroute_decision_candidate(d, 1, &rep_id, &pool_id, &verdict, &detail),
+                     LEADROUTE_ERANGE, NULL);
+        assert_string_equal(rep_id, "x");
+        assert_string_equal(pool_id, "y");
+        assert_string_equal(detail, "z");
+        assert_int_equal(verdict, 77);
+
+        /* refused callback tables keep the ones in place */
+        nt.version = 2;
+        nt.assigned = NULL; /* were it taken, nobody would be notified */
+        expect_error("notify version 2", leadroute_router_set_notify(r, &nt, NULL), LEADROUTE_EVERSION, "version");
+        lead.id = "L2";
+        ok(leadroute_route(r, &lead, 0, d));
+        assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+        assert_int_equal(notified_count, 2);
+
+        ok(leadroute_router_set_availability(r, &av, NULL));
+        av.version = 0;
+        av.check = NULL; /* were it taken, everyone would be available */
+        expect_error("availability version 0", leadroute_router_set_availability(r, &av, NULL), LEADROUTE_EVERSION,
+                     "version");
+        lead.id = "L3";
+        ok(leadroute_route(r, &lead, 0, d));
+        assert_int_not_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+
+        clk.version = 9;
+        clk.now_ms = NULL; /* were it taken, the system clock would tell the time */
+        expect_error("clock version 9", leadroute_router_set_clock(r, &clk, NULL), LEADROUTE_EVERSION, "version");
+        lead.id = "L4";
+        ok(leadroute_route(r, &lead, LEADROUTE_ROUTE_TRACE, d));
+        ok(leadroute_decision_explain(d, LEADROUTE_EXPLAIN_TEXT, text, sizeof text, NULL));
+        if (!strstr(text, "at 2026-03-01T09:30:00.000Z"))
+            fail_msg("the fixed clock is gone:\n%s", text);
+
+        {
+            leadroute_store st;
+            memcpy(&st, &lr__memstore_methods, sizeof st);
+            st.version = 2;
+            st.commit = failing_commit; /* were it taken, routing would fail */
+            expect_error("store version 2", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION, "version");
+            ok(leadroute_router_set_availability(r, NULL, NULL));
+            lead.id = "L5";
+            ok(leadroute_route(r, &lead, 0, d));
+            assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+        }
+
+        leadroute_decision_free(d);
+        leadroute_router_free(r);
+    }
+}
+
 static void test_load_pool_length_lies(void **state)
 {
     leadroute_router *r;
@@ -742,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_roster_numbers),
         cmocka_unit_test(test_route_bad_leads),
         cmocka_unit_test(test_router_api_misuse),
+        cmocka_unit_test(test_failed_calls_change_nothing),
         cmocka_unit_test(test_load_pool_length_lies),
         cmocka_unit_test(test_load_pool_length_max),
         cmocka_unit_test(test_find_claim_garbage),
