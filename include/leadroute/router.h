@@ -188,7 +188,9 @@ LEADROUTE_API int leadroute_roster_new(leadroute_roster **out, const leadroute_r
  * Parse a roster from CSV text (docs/router.md: a `#! pools` section and a
  * `#! reps` section, each with its header row). Errors about a cell or row
  * name file:line:col; errors about the roster as a whole (a rep or pool
- * given twice, a fallback loop) name the rep or pool.
+ * given twice, a fallback loop, an undefined fallback) carry the
+ * file:line:col of the id of the rep or pool concerned, and for an id given
+ * twice the line where it came first.
  * @return as leadroute_roster_new(), plus LEADROUTE_EPARSE. Thread-safe.
  */
 LEADROUTE_API int leadroute_roster_parse(leadroute_roster **out, const char *text, size_t length,

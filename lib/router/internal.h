@@ -25,6 +25,7 @@ typedef struct lr__skill {
 
 typedef struct lr__rep {
     const char *id, *name;
+    uint32_t input;           /* index in the reps given to leadroute_roster_new() */
     uint32_t id_len;
     uint32_t *pools;          /* pool indexes */
     uint32_t npools;
@@ -44,6 +45,7 @@ extern const char *const lr__window_name[LR_WINDOWS];
 
 typedef struct lr__pool {
     const char *id;
+    uint32_t input;               /* index in the pools given to leadroute_roster_new() */
     uint32_t strategy;
     leadroute_skill_filter *filters;
     uint32_t nfilters;
@@ -89,6 +91,19 @@ struct leadroute_roster {
 };
 
 /* Index of the rep / pool with this id, or LR_NONE. */
+/* Which of the reps or pools given a failed roster check is about, so that
+ * the roster reader can name its line. */
+enum { LR_CULPRIT_NONE = 0, LR_CULPRIT_REP = 1, LR_CULPRIT_POOL = 2 };
+typedef struct lr__roster_culprit {
+    int kind;                     /* LR_CULPRIT_* */
+    uint32_t index;               /* into the reps or pools given */
+    uint32_t first;               /* an id given twice: where it came first; else LR_NONE */
+} lr__roster_culprit;
+
+/* leadroute_roster_new(), setting `*who` when a check fails. */
+int lr__roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep_count, const leadroute_pool *pools,
+                   size_t pool_count, const leadroute_allocator *allocator, lr__roster_culprit *who);
+
 uint32_t lr__roster_rep(const leadroute_roster *r, const char *id);
 uint32_t lr__roster_pool(const leadroute_roster *r, const char *id);
 /* 1 if `item` (any case, untrimmed) is in the rep's skill set `skill`. */

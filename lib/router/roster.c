@@ -226,14 +226,29 @@ static char *lr__dup(leadroute_roster *ro, const char *s)
     return s ? lr__arena_strndup(&ro->arena, s, strlen(s)) : NULL;
 }
 
+static void lr__blame(lr__roster_culprit *who, int kind, uint32_t index, uint32_t first)
+{
+    who->kind = kind;
+    who->index = index;
+    who->first = first;
+}
+
+/* An id given twice: blame the later of the two inputs. */
+static void lr__blame_twice(lr__roster_culprit *who, int kind, uint32_t a, uint32_t b)
+{
+    lr__blame(who, kind, a > b ? a : b, a > b ? b : a);
+}
+
 /* Copy pools (without members, fallbacks and owners, which need indexes). */
-static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, size_t n)
+static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, size_t n, lr__roster_culprit *who)
 {
     size_t i, k;
     int rc;
     for (i = 0; i < n; i++) {
         const leadroute_pool *in = &pools[i];
         lr__pool *p = &ro->pools[i];
+        lr__blame(who, LR_CULPRIT_POOL, (uint32_t)i, LR_NONE);
+        p->input = (uint32_t)i;
         if (in->version == 0 || in->version > LEADROUTE_POOL_VERSION)
             return lr__error_set(LEADROUTE_EVERSION, "pool %zu: version %u is not supported (1..%u)", i,
                                  in->version, LEADROUTE_POOL_VERSION);
@@ -314,13 +329,15 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
     return LEADROUTE_OK;
 }
 
-static int lr__copy_reps(leadroute_roster *ro, const leadroute_rep *reps, size_t n)
+static int lr__copy_reps(leadroute_roster *ro, const leadroute_rep *reps, size_t n, lr__roster_culprit *who)
 {
     size_t i;
     int rc;
     for (i = 0; i < n; i++) {
         const leadroute_rep *in = &reps[i];
         lr__rep *r = &ro->reps[i];
+        lr__blame(who, LR_CULPRIT_REP, (uint32_t)i, LR_NONE);
+        r->input = (uint32_t)i;
         if (in->version == 0 || in->version > LEADROUTE_REP_VERSION)
             return lr__error_set(LEADROUTE_EVERSION, "rep %zu: version %u is not supported (1..%u)", i,
                                  in->version, LEADROUTE_REP_VERSION);
@@ -359,15 +376,17 @@ static void lr__roster_destroy(leadroute_roster *ro)
 
 /* Fallback chains must end. Each pool is walked once: 1 = on the chain
  * being walked, 2 = known to end. */
-static int lr__check_cycles(const leadroute_roster *ro, uint8_t *mark)
+static int lr__check_cycles(const leadroute_roster *ro, uint8_t *mark, lr__roster_culprit *who)
 {
     uint32_t i, p, q;
     for (i = 0; i < ro->npools; i++) {
         for (p = i; p != LR_NONE && mark[p] == 0; p = ro->pools[p].fallback)
             mark[p] = 1;
-        if (p != LR_NONE && mark[p] == 1)
+        if (p != LR_NONE && mark[p] == 1) {
+            lr__blame(who, LR_CULPRIT_POOL, ro->pools[p].input, LR_NONE);
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': its fallback chain loops back on itself",
                                  ro->pools[p].id);
+        }
         for (q = i; q != p; q = ro->pools[q].fallback)
             mark[q] = 2;
     }
@@ -405,12 +424,20 @@ static int lr__make_views(leadroute_roster *ro)
 int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep_count,
                          const leadroute_pool *pools, size_t pool_count, const leadroute_allocator *allocator)
 {
+    lr__roster_culprit who;
+    return lr__roster_new(out, reps, rep_count, pools, pool_count, allocator, &who);
+}
+
+int lr__roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep_count, const leadroute_pool *pools,
+                   size_t pool_count, const leadroute_allocator *allocator, lr__roster_culprit *who)
+{
     leadroute_roster *ro;
     lr__alloc a;
     size_t i, k, j;
     uint32_t *nmem = NULL;
     int rc;
 
+    lr__blame(who, LR_CULPRIT_NONE, 0, LR_NONE);
     if (out)
         *out = NULL;
     if (!out || (rep_count && !reps) || (pool_count && !pools))
@@ -432,11 +459,13 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
         rc = lr__error_nomem();
         goto fail;
     }
-    if ((rc = lr__copy_pools(ro, pools, pool_count)) != 0 || (rc = lr__copy_reps(ro, reps, rep_count)) != 0)
+    if ((rc = lr__copy_pools(ro, pools, pool_count, who)) != 0 || (rc = lr__copy_reps(ro, reps, rep_count, who)) != 0)
         goto fail;
+    lr__blame(who, LR_CULPRIT_NONE, 0, LR_NONE);
     qsort(ro->pools, ro->npools, sizeof *ro->pools, lr__pool_cmp);
     for (i = 1; i < ro->npools; i++)
         if (strcmp(ro->pools[i - 1].id, ro->pools[i].id) == 0) {
+            lr__blame_twice(who, LR_CULPRIT_POOL, ro->pools[i - 1].input, ro->pools[i].input);
             rc = lr__error_set(LEADROUTE_EINVAL, "pool id '%s' is given twice", ro->pools[i].id);
             goto fail;
         }
@@ -452,6 +481,7 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
             const char *pid = reps[i].pools[k];
             uint32_t p = pid ? lr__roster_pool(ro, pid) : LR_NONE;
             if (p == LR_NONE) {
+                lr__blame(who, LR_CULPRIT_REP, (uint32_t)i, LR_NONE);
                 rc = lr__error_set(LEADROUTE_EINVAL, "rep '%s' is in pool '%s', which is not defined", r->id,
                                    pid ? pid : "(null)");
                 goto fail;
@@ -465,6 +495,7 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
     qsort(ro->reps, ro->nreps, sizeof *ro->reps, lr__rep_cmp);
     for (i = 1; i < ro->nreps; i++)
         if (strcmp(ro->reps[i - 1].id, ro->reps[i].id) == 0) {
+            lr__blame_twice(who, LR_CULPRIT_REP, ro->reps[i - 1].input, ro->reps[i].input);
             rc = lr__error_set(LEADROUTE_EINVAL, "rep id '%s' is given twice", ro->reps[i].id);
             goto fail;
         }
@@ -508,6 +539,7 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
     for (i = 0; i < pool_count; i++) {
         const leadroute_pool *in = &pools[i];
         lr__pool *p = &ro->pools[lr__roster_pool(ro, in->id)];
+        lr__blame(who, LR_CULPRIT_POOL, (uint32_t)i, LR_NONE);
         if (in->fallback && in->fallback[0]) {
             if ((p->fallback = lr__roster_pool(ro, in->fallback)) == LR_NONE) {
                 rc = lr__error_set(LEADROUTE_EINVAL, "pool '%s': fallback pool '%s' is not defined", in->id,
@@ -535,8 +567,9 @@ int leadroute_roster_new(leadroute_roster **out, const leadroute_rep *reps, size
             }
         }
     }
+    lr__blame(who, LR_CULPRIT_NONE, 0, LR_NONE);
     memset(nmem, 0, sizeof *nmem * (pool_count + 1));
-    if ((rc = lr__check_cycles(ro, (uint8_t *)nmem)) != 0 || (rc = lr__make_views(ro)) != 0)
+    if ((rc = lr__check_cycles(ro, (uint8_t *)nmem, who)) != 0 || (rc = lr__make_views(ro)) != 0)
         goto fail;
     lr__free(&a, nmem);
     *out = ro;

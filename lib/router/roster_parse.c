@@ -96,7 +96,9 @@
  * Errors. Syntax and field errors are LEADROUTE_EPARSE with
  * "file:line:col" of the offending cell (for a directive or a row, of its
  * first cell). Whatever leadroute_roster_new() rejects (duplicate ids,
- * unknown pools, fallback cycles, ...) comes back with its code and message.
+ * unknown pools, fallback cycles, ...) comes back with its code and message,
+ * at the id cell of the rep or pool concerned (for an id given twice, the
+ * second one, and the message says where the first is).
  */
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +110,7 @@
 #include "base/file.h"
 #include "base/hash.h"
 #include "base/value.h"
+#include "router/internal.h"
 
 #define ROSTER_MAX 100000u
 #define NO_COL UINT32_MAX
@@ -177,6 +180,8 @@ typedef struct parser {
     uint32_t nreps, cap_reps;
     cell_at *rep_pools_at;
     uint32_t cap_at;
+    cell_at *rep_id_at, *pool_id_at; /* each row's id cell, for errors leadroute_roster_new() finds */
+    uint32_t cap_rep_id_at, cap_pool_id_at;
     /* open-addressing set of pool ids: slot = pool index + 1, 0 = empty */
     uint32_t *slots;
     uint32_t slot_mask;
@@ -530,6 +535,7 @@ static int pool_row(parser *p)
 {
     const section *sec = &p->sec[SEC_POOLS];
     leadroute_pool pool = LEADROUTE_POOL_INIT;
+    cell_at id_at;
     const lr__csv_field *f;
     const char *s, *item;
     size_t n, len;
@@ -545,6 +551,8 @@ static int pool_row(parser *p)
     if (n == 0)
         return CELL_ERROR(p, f, "empty pool id (every pool needs an id)");
     pool.id = dup_or_null(p, s, n, &rc);
+    id_at.line = f->line;
+    id_at.col = f->col;
 
     cell(p, sec->known[PC_STRATEGY], &s, &n, &f);
     if (n == 0)
@@ -689,8 +697,10 @@ static int pool_row(parser *p)
     }
     if (rc)
         return rc;
-    if ((rc = grow(p, (void **)&p->pools, &p->cap_pools, p->npools, sizeof *p->pools)) != 0)
+    if ((rc = grow(p, (void **)&p->pools, &p->cap_pools, p->npools, sizeof *p->pools)) != 0 ||
+        (rc = grow(p, (void **)&p->pool_id_at, &p->cap_pool_id_at, p->npools, sizeof *p->pool_id_at)) != 0)
         return rc;
+    p->pool_id_at[p->npools] = id_at;
     p->pools[p->npools] = pool;
     return pool_remember(p, p->npools++);
 }
@@ -699,6 +709,7 @@ static int rep_row(parser *p)
 {
     const section *sec = &p->sec[SEC_REPS];
     leadroute_rep rep = LEADROUTE_REP_INIT;
+    cell_at id_at;
     const lr__csv_field *f;
     const char *s, *item;
     size_t n, len;
@@ -715,6 +726,8 @@ static int rep_row(parser *p)
     if (n == 0)
         return CELL_ERROR(p, f, "empty rep id (every rep needs an id)");
     rep.id = dup_or_null(p, s, n, &rc);
+    id_at.line = f->line;
+    id_at.col = f->col;
 
     cell(p, sec->known[RC_NAME], &s, &n, &f);
     rep.name = dup_or_null(p, s, n, &rc);
@@ -785,8 +798,10 @@ static int rep_row(parser *p)
         return rc;
     if ((rc = grow(p, (void **)&p->reps, &p->cap_reps, p->nreps, sizeof *p->reps)) != 0)
         return rc;
-    if ((rc = grow(p, (void **)&p->rep_pools_at, &p->cap_at, p->nreps, sizeof *p->rep_pools_at)) != 0)
+    if ((rc = grow(p, (void **)&p->rep_pools_at, &p->cap_at, p->nreps, sizeof *p->rep_pools_at)) != 0 ||
+        (rc = grow(p, (void **)&p->rep_id_at, &p->cap_rep_id_at, p->nreps, sizeof *p->rep_id_at)) != 0)
         return rc;
+    p->rep_id_at[p->nreps] = id_at;
     cell(p, sec->known[RC_POOLS], &s, &n, &f);
     f = f ? f : &p->csv.fields[0];
     p->rep_pools_at[p->nreps].line = f->line;
@@ -811,8 +826,10 @@ static int implicit_pools(parser *p)
             if (p->npools >= ROSTER_MAX)
                 return lr__error_set_at(LEADROUTE_ELIMIT, p->file, p->rep_pools_at[r].line, p->rep_pools_at[r].col,
                                         "more than %u pools (counting pools named only by reps)", ROSTER_MAX);
-            if ((rc = grow(p, (void **)&p->pools, &p->cap_pools, p->npools, sizeof *p->pools)) != 0)
+            if ((rc = grow(p, (void **)&p->pools, &p->cap_pools, p->npools, sizeof *p->pools)) != 0 ||
+                (rc = grow(p, (void **)&p->pool_id_at, &p->cap_pool_id_at, p->npools, sizeof *p->pool_id_at)) != 0)
                 return rc;
+            p->pool_id_at[p->npools] = p->rep_pools_at[r]; /* a pool named only here */
             pool.id = id;
             p->pools[p->npools] = pool;
             if ((rc = pool_remember(p, p->npools++)) != 0)
@@ -864,9 +881,31 @@ static int read_all(parser *p)
     return implicit_pools(p);
 }
 
+/* leadroute_roster_new() refused the roster because of the rep or pool
+ * `who`: say so again at its line. */
+static int blame_line(const parser *p, int rc, const lr__roster_culprit *who)
+{
+    const cell_at *at, *first;
+    if (who->kind == LR_CULPRIT_REP && who->index < p->nreps) {
+        at = &p->rep_id_at[who->index];
+        first = who->first < p->nreps ? &p->rep_id_at[who->first] : NULL;
+    } else if (who->kind == LR_CULPRIT_POOL && who->index < p->npools) {
+        at = &p->pool_id_at[who->index];
+        first = who->first < p->npools ? &p->pool_id_at[who->first] : NULL;
+    } else {
+        return rc;
+    }
+    /* the message is copied before it is replaced */
+    if (first)
+        return lr__error_set_at(rc, p->file, at->line, at->col, "%s (first at line %u)",
+                                leadroute_error_last()->message, first->line);
+    return lr__error_set_at(rc, p->file, at->line, at->col, "%s", leadroute_error_last()->message);
+}
+
 int leadroute_roster_parse(leadroute_roster **out, const char *text, size_t length, const char *filename,
                            const leadroute_allocator *allocator)
 {
+    lr__roster_culprit who;
     parser p;
     int rc;
 
@@ -884,8 +923,8 @@ int leadroute_roster_parse(leadroute_roster **out, const char *text, size_t leng
     rc = read_all(&p);
     /* the reader's buffers are no longer needed: free them before the roster copies */
     lr__csv_free(&p.csv);
-    if (rc == 0)
-        rc = leadroute_roster_new(out, p.reps, p.nreps, p.pools, p.npools, allocator);
+    if (rc == 0 && (rc = lr__roster_new(out, p.reps, p.nreps, p.pools, p.npools, allocator, &who)) != 0)
+        rc = blame_line(&p, rc, &who);
     lr__arena_free(&p.arena);
     return rc;
 }

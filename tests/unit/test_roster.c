@@ -780,23 +780,30 @@ static void test_pool_column_errors(void **state)
 }
 
 /* Well-formed text that the roster rejects: its code and message come through. */
+/* What leadroute_roster_new() finds wrong with the roster as a whole comes
+ * back with its message, at the id cell of the rep or pool concerned. */
 static void test_semantic_errors_pass_through(void **state)
 {
     (void)state;
     static const struct {
-        const char *text, *needle;
+        const char *text, *needle, *at;
+        uint32_t line;
     } cases[] = {
-        { "#! reps\nid\nalice\nbob\nalice\n", "'alice'" },
-        { "#! pools\nid\np\np\n#! reps\nid\n", "'p'" },
-        { "#! pools\nid,fallback\np,nowhere\n#! reps\nid\n", "'nowhere'" },
-        { "#! pools\nid,fallback\na,b\nb,a\n#! reps\nid\n", "fallback" },
-        { "#! pools\nid,on_empty,default_owner\np,default_owner,zed\n#! reps\nid\nalice\n", "'zed'" },
-        { "#! pools\nid,on_empty\np,queue\n#! reps\nid\n", "queue name" },
-        { "#! pools\nid,escalation_pool\np,nowhere\n#! reps\nid\n", "'nowhere'" },
-        { "#! pools\nid,escalation_owner\np,zed\n#! reps\nid\nalice\n", "'zed'" },
+        { "#! reps\nid\nalice\nbob\nalice\n", "rep id 'alice' is given twice (first at line 3)", "r.csv:5:1: ", 5 },
+        { "#! pools\nid\np\np\n#! reps\nid\n", "pool id 'p' is given twice (first at line 3)", "r.csv:4:1: ", 4 },
+        { "#! pools\nid,fallback\np,nowhere\n#! reps\nid\n", "'nowhere'", "r.csv:3:1: ", 3 },
+        { "#! pools\nid,fallback\nb,a\nx,\na,b\n#! reps\nid\n", "pool 'a': its fallback chain loops", "r.csv:5:1: ", 5 },
+        { "#! pools\nid,on_empty,default_owner\np,default_owner,zed\n#! reps\nid\nalice\n", "'zed'", "r.csv:3:1: ",
+          3 },
+        { "#! pools\nid,on_empty\np,queue\n#! reps\nid\n", "queue name", "r.csv:3:1: ", 3 },
+        { "#! pools\nid,escalation_pool\nq,\np,nowhere\n#! reps\nid\n", "'nowhere'", "r.csv:4:1: ", 4 },
+        { "#! pools\nid,escalation_owner\np,zed\n#! reps\nid\nalice\n", "'zed'", "r.csv:3:1: ", 3 },
         /* an escalation owner must be a rep, not a pool */
-        { "#! pools\nid,escalation_owner\np,p\n#! reps\nid\n", "'p'" },
-        { "#! reps\nid,langs,Langs2\nalice,en,\n", NULL },
+        { "#! pools\nid,escalation_owner\np,p\n#! reps\nid\n", "'p'", "r.csv:3:1: ", 3 },
+        /* the id cell is where it is, and a rep is blamed at its own row */
+        { "#! reps\nname,id\nAl,alice\nBo,bob\nAl,alice\n", "given twice (first at line 3)", "r.csv:5:4: ", 5 },
+        { "#! reps\nid,pools\nalice,p\n\"b\x01\",p\n", "control character", "r.csv:4:1: ", 4 },
+        { "#! reps\nid,langs,Langs2\nalice,en,\n", NULL, NULL, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         leadroute_roster *ro = (leadroute_roster *)1;
@@ -815,6 +822,10 @@ static void test_semantic_errors_pass_through(void **state)
         assert_null(ro);
         assert_int_equal(leadroute_error_last()->code, rc);
         expect_message_has(cases[i].needle);
+        if (strncmp(leadroute_error_last()->message, cases[i].at, strlen(cases[i].at)) != 0)
+            fail_msg("case %zu: '%s' does not start with '%s'", i, leadroute_error_last()->message, cases[i].at);
+        assert_int_equal(leadroute_error_last()->line, cases[i].line);
+        assert_string_equal(leadroute_error_last()->file, "r.csv");
         assert_int_equal(counts.live, 0);
     }
 }
