@@ -90,7 +90,6 @@ struct leadroute_roster {
     lr__rep_view *views;          /* per rep, same index */
 };
 
-/* Index of the rep / pool with this id, or LR_NONE. */
 /* Which of the reps or pools given a failed roster check is about, so that
  * the roster reader can name its line. */
 enum { LR_CULPRIT_NONE = 0, LR_CULPRIT_REP = 1, LR_CULPRIT_POOL = 2 };
@@ -104,6 +103,7 @@ typedef struct lr__roster_culprit {
 int lr__roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep_count, const leadroute_pool *pools,
                    size_t pool_count, const leadroute_allocator *allocator, lr__roster_culprit *who);
 
+/* Index of the rep / pool with this id, or LR_NONE. */
 uint32_t lr__roster_rep(const leadroute_roster *r, const char *id);
 uint32_t lr__roster_pool(const leadroute_roster *r, const char *id);
 /* 1 if `item` (any case, untrimmed) is in the rep's skill set `skill`. */

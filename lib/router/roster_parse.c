@@ -161,7 +161,7 @@ typedef struct section {
     uint32_t nskills;
 } section;
 
-/* Where a rep's pools cell is, for errors found after the whole file is read. */
+/* Where a cell is, for errors found after the whole file is read. */
 typedef struct cell_at {
     uint32_t line, col;
 } cell_at;
