@@ -59,6 +59,21 @@ static void expect_count(const leadroute_table *t, size_t n)
     }
 }
 
+/* The table's only finding: `rule` can never fire, shadowed by `other`
+ * (NULL: by several rules together). Returns it for further checks. */
+static leadroute_diagnostic expect_one_shadowed(const leadroute_table *t, const char *rule, const char *other)
+{
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, rule);
+    if (other)
+        assert_string_equal(d.other_rule_id, other);
+    else
+        assert_null(d.other_rule_id);
+    return d;
+}
+
 /* --- witness "field=value; ..." back into a lead -------------------------- */
 
 typedef struct wlead {
@@ -206,12 +221,8 @@ static void test_shadowed_by_union(void **state)
         "hi,-,>= 10,b\n"                    /* 3 */
         "mid,EMEA,[5..20],c\n"              /* 4 */
         "all,-,-,d\n");                     /* 5 */
-    expect_count(t, 1);
-    leadroute_diagnostic d = diag(t, 0);
-    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
-    assert_string_equal(d.rule_id, "mid");
+    leadroute_diagnostic d = expect_one_shadowed(t, "mid", NULL); /* no single rule covers it */
     assert_int_equal(d.line, 4);
-    assert_null(d.other_rule_id);         /* no single rule covers it */
     assert_int_equal(d.other_line, 0);
     if (strstr(d.message, "t.csv:4: rule 'mid' can never fire") != d.message)
         fail_msg("message '%s' does not start at rule 'mid' on line 4", d.message);
@@ -224,11 +235,7 @@ static void test_shadowed_by_union(void **state)
         "b,(10..20],b\n"
         "c,[5..15],c\n"
         "all,-,d\n");
-    expect_count(t, 1);
-    d = diag(t, 0);
-    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
-    assert_string_equal(d.rule_id, "c");
-    assert_null(d.other_rule_id);
+    expect_one_shadowed(t, "c", NULL);
     leadroute_table_unref(t);
 
     /* ... but not when 10 falls between them. */
@@ -318,11 +325,7 @@ static void test_shadowed_by_union_over_columns(void **state)
         "rd,-,-,-,d,x\n"
         "j,\"a, b, c, d\",\"a, b, c, d\",\"a, b, c, d\",\"a, b, c, d\",y\n"
         "all,-,-,-,-,z\n");
-    expect_count(t, 1);
-    leadroute_diagnostic d = diag(t, 0);
-    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
-    assert_string_equal(d.rule_id, "j");
-    assert_null(d.other_rule_id);
+    expect_one_shadowed(t, "j", NULL);
     leadroute_table_unref(t);
 }
 
@@ -895,11 +898,7 @@ static void test_longest_key(void **state)
     key[LEADROUTE_MAX_STRING] = '\0';
     snprintf(text, sizeof text, "rule,s,out:o\na,%s,x\nb,%s,y\nall,-,z\n", key, key);
     leadroute_table *t = parse_ok(text);
-    expect_count(t, 1);
-    leadroute_diagnostic d = diag(t, 0);
-    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
-    assert_string_equal(d.rule_id, "b");
-    assert_string_equal(d.other_rule_id, "a");
+    expect_one_shadowed(t, "b", "a");
     leadroute_table_unref(t);
 }
 
@@ -914,11 +913,7 @@ static void test_prefix_class_beside_keys(void **state)
         "q,a*,y\n"
         "r,a*,z\n"
         "all,-,w\n");
-    expect_count(t, 1);
-    leadroute_diagnostic d = diag(t, 0);
-    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
-    assert_string_equal(d.rule_id, "r");
-    assert_string_equal(d.other_rule_id, "q");
+    expect_one_shadowed(t, "r", "q");
     leadroute_table_unref(t);
 }
 
@@ -1065,11 +1060,7 @@ static void test_builder_lint(void **state)
         if (nolint) {
             expect_count(t, 0);
         } else {
-            expect_count(t, 1);
-            leadroute_diagnostic d = diag(t, 0);
-            assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED);
-            assert_string_equal(d.rule_id, "narrow");
-            assert_string_equal(d.other_rule_id, "wide");
+            leadroute_diagnostic d = expect_one_shadowed(t, "narrow", "wide");
             assert_int_equal(d.line, 0);          /* built tables have no lines */
             assert_int_equal(d.other_line, 0);
         }
