@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/value.h"
 
 #define LR__MESSAGE_MAX 1024
 
@@ -56,13 +57,48 @@ void leadroute_error_clear(void)
     lr__last.error.column = 0;
 }
 
+/* Copy a formatted message into `dst` (LR__MESSAGE_MAX bytes) as one line
+ * of valid UTF-8, whatever text it quotes: a control character, or a byte
+ * that does not start a valid UTF-8 character, becomes \xNN. A message
+ * that does not fit ends with "..." after its last whole character. */
+static void lr__message_clean(char *dst, const char *src)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0, o = 0, n = strlen(src);
+
+    while (i < n) {
+        unsigned char c = (unsigned char)src[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        int escape = c < 0x20 || c == 0x7f || (c >= 0x80 && (len > n - i || !lr__utf8_valid(src + i, len)));
+        if (escape)
+            len = 1;
+        if (o + (escape ? 4 : len) > LR__MESSAGE_MAX - 4) {
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (escape) {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
+        } else {
+            memcpy(dst + o, src + i, len);
+            o += len;
+        }
+        i += len;
+    }
+    dst[o] = '\0';
+}
+
 static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t column,
                           const char *fmt, va_list ap)
 {
     lr__error_state *st = &lr__last;
     size_t off = 0;
-    /* The message may be built from the previous message: format into a copy. */
-    char tmp[LR__MESSAGE_MAX];
+    /* The message may be built from the previous message: format into a
+     * copy, big enough that only lr__message_clean cuts it. */
+    char tmp[4 * LR__MESSAGE_MAX];
 
     if (file) {
         /* the message shows the end of a long path, so that the error
@@ -82,7 +118,7 @@ static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t co
             off = sizeof tmp - 1;
     }
     vsnprintf(tmp + off, sizeof tmp - off, fmt, ap);
-    memcpy(st->message, tmp, sizeof tmp);
+    lr__message_clean(st->message, tmp);
     st->error.code = code;
     st->error.message = st->message;
     st->error.file = file ? st->file : NULL;

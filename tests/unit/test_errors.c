@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "base/error.h"
+#include "base/value.h"
 
 static const int all_codes[] = {
     LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_EVERSION, LEADROUTE_ENOMEM,
@@ -138,6 +140,43 @@ static void test_error_message_is_null_terminated_copy(void **state)
     assert_string_equal(copy, leadroute_error_last()->message);
 }
 
+/* Messages quote what hosts wrote (ids, cells, lead values, paths):
+ * whatever that holds, a message is one line of valid UTF-8, safe to log,
+ * print, put in JSON or decode in Python. */
+static void test_error_message_escapes_quoted_text(void **state)
+{
+    char big[3001];
+    const char *m;
+    size_t n, i;
+    (void)state;
+    assert_int_equal(lr__error_set(LEADROUTE_EINVAL, "id '%s'", "a\tb\x01\x7f" "c\n"), LEADROUTE_EINVAL);
+    assert_string_equal(leadroute_error_last()->message, "id 'a\\x09b\\x01\\x7fc\\x0a'");
+    /* bytes that start no UTF-8 character (a stray byte, a character cut
+     * short, a surrogate) are escaped one by one; valid characters stay */
+    lr__error_set(LEADROUTE_EINVAL, "'%s'", "\xff" "\xc3\xa9" "\xc3(" "\xed\xa0\x80" "\xe2\x82");
+    assert_string_equal(leadroute_error_last()->message,
+                        "'\\xff\xc3\xa9\\xc3(\\xed\\xa0\\x80\\xe2\\x82'");
+    /* a file path goes through the same */
+    lr__error_set_at(LEADROUTE_EPARSE, "dir\n/t.csv", 2, 3, "bad");
+    assert_string_equal(leadroute_error_last()->message, "dir\\x0a/t.csv:2:3: bad");
+    assert_string_equal(leadroute_error_last()->file, "dir\n/t.csv");
+    /* a message too long to keep ends with "..." after a whole character */
+    for (i = 0; i + 2 < sizeof big; i += 2)
+        memcpy(big + i, "\xc3\xa9", 2);
+    big[i] = '\0';
+    lr__error_set(LEADROUTE_EINVAL, "x%s", big);
+    m = leadroute_error_last()->message;
+    n = strlen(m);
+    assert_true(n >= 1000 && n <= 1023);
+    assert_string_equal(m + n - 3, "...");
+    assert_true(lr__utf8_valid(m, n));
+    assert_int_equal((n - 4) % 2, 0); /* "x", then whole two-byte characters */
+    /* a message built from the previous one is still whole */
+    lr__error_set(LEADROUTE_EINVAL, "id '%s'", "a\tb");
+    lr__error_set(LEADROUTE_EINVAL, "%s, again", leadroute_error_last()->message);
+    assert_string_equal(leadroute_error_last()->message, "id 'a\\x09b', again");
+}
+
 /* --- per-thread state --------------------------------------------------- */
 
 typedef struct thread_probe {
@@ -258,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_error_last_never_null),
         cmocka_unit_test(test_error_set_on_null_args),
         cmocka_unit_test(test_error_message_is_null_terminated_copy),
+        cmocka_unit_test(test_error_message_escapes_quoted_text),
         cmocka_unit_test(test_error_is_per_thread),
         cmocka_unit_test(test_error_threads_concurrently),
         cmocka_unit_test(test_version),

@@ -1114,13 +1114,18 @@ static void test_new_ids(void **state)
     new_err(&f, LEADROUTE_EINVAL, "pool 1: id must be 1..256 bytes");
     /* ids go into one-line pool state, CSV and JSON: no control characters */
     static const char *const controls[] = { "a\x1f" "b", "a\x7f" "b", "a\tb", "a\nb" };
+    /* and the message shows the id on one line, its control character escaped */
+    static const char *const shown[] = { "rep 'a\\x1fb': id", "rep 'a\\x7fb': id", "rep 'a\\x09b': id",
+                                         "rep 'a\\x0ab': id" };
     for (size_t i = 0; i < sizeof controls / sizeof controls[0]; i++) {
         fixture_init(&f);
         f.reps[1].id = controls[i];
         new_err(&f, LEADROUTE_EINVAL, "id holds a control character");
+        assert_non_null(strstr(leadroute_error_last()->message, shown[i]));
         fixture_init(&f);
         f.pools[0].id = controls[i];
         new_err(&f, LEADROUTE_EINVAL, "id holds a control character");
+        assert_null(strchr(leadroute_error_last()->message, controls[i][1]));
     }
     fixture_init(&f);
     f.reps[0].id = "a\x20" "b\x7e";   /* space and tilde are fine */
