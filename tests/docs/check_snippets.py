@@ -13,6 +13,12 @@ Usage:
   check_snippets.py python DOC N           run DOC's Nth fenced python block with this
                                            interpreter in the working directory, and
                                            compare the same way
+  check_snippets.py fragments DOC OUT.c    write DOC's C fragments (fenced c blocks without
+                                           a main) into OUT as functions, to be compiled,
+                                           not run; each fragment follows a comment
+                                           `<!-- c-fragment: PARAMETERS -->` naming, as a C
+                                           parameter list, what it takes from its context
+                                           (`void` for nothing), and fails without one
 
 What a program prints is the fenced block that follows it, before the next
 heading or program: either a sh block with a line `./name  # output` (the
@@ -44,6 +50,42 @@ def programs(text, kind):
         elif kind == "python" and lang == "python":
             found.append((body, end, all_blocks[i + 1:]))
     return found
+
+
+CONTEXT = re.compile(r"<!--\s*c-fragment:\s*([^<>]*?)\s*-->\s*\Z")
+
+
+def fragments(doc, text):
+    """The C source of DOC's fragments: each one a function whose parameters
+    are its context, with #line directives pointing back at DOC."""
+    includes, functions = [], []
+    n = 0
+    for lang, body, start, _ in blocks(text):
+        if lang != "c" or re.search(r"\bint\s+main\s*\(", body):
+            continue
+        n += 1
+        line = text.count("\n", 0, start) + 2  # the fence's line, then the body's first
+        m = CONTEXT.search(text[:start])
+        if not m:
+            sys.exit(f"{doc}:{line - 1}: a C fragment needs `<!-- c-fragment: PARAMETERS -->` "
+                     "on the line before it (what it takes from its context, or void)")
+        lines = body.split("\n")
+        kept = []
+        for i, ln in enumerate(lines):
+            if ln.startswith("#include"):
+                includes.append(f'#line {line + i} "{doc}"\n{ln}')
+                kept.append("")
+            else:
+                kept.append(ln)
+        name = f"doc_fragment_{n}"
+        functions.append(f"int {name}({m.group(1)});\nint {name}({m.group(1)})\n{{\n"
+                         f'#line {line} "{doc}"\n' + "\n".join(kept) + "\n    return 0;\n}\n")
+    if n == 0:
+        sys.exit(f"{doc} has no C fragment: drop it from tests/docs/meson.build")
+    head = (f"/* {n} fragment(s) from {os.path.basename(doc)}: edit them there. Compiled, not run. */\n"
+            "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+            "#include <leadroute/leadroute.h>\n")
+    return head + "\n".join(includes) + "\n\n" + "\n".join(functions)
 
 
 def documented_output(text, end, following):
@@ -88,12 +130,19 @@ def run(cmd, doc, n, kind):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[1] not in ("extract", "run", "python"):
+    if len(sys.argv) < 4 or sys.argv[1] not in ("extract", "run", "python", "fragments"):
         sys.exit(__doc__)
     cmd, doc = sys.argv[1], sys.argv[2]
     with open(doc, encoding="utf-8") as f:
         text = f.read()
     name = os.path.basename(doc)
+    if cmd == "fragments":
+        if len(sys.argv) != 4:
+            sys.exit(__doc__)
+        source = fragments(doc, text)
+        with open(sys.argv[3], "w", encoding="utf-8") as f:
+            f.write(source)
+        return
     if cmd == "extract":
         found = programs(text, "c")
         outs = sys.argv[3:]
