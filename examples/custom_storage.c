@@ -315,6 +315,14 @@ static const char *const window_rosters[][2] = {
         }                                                                                                  \
     } while (0)
 
+#if defined(__GNUC__)
+#define PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PRINTF_LIKE(a, b)
+#endif
+
+static void complain(const char *format, ...) PRINTF_LIKE(1, 2);
+
 static void complain(const char *format, ...)
 {
     va_list args;

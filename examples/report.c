@@ -48,7 +48,15 @@ static void put(writer *w, const char *s)
         note_failure(w);
 }
 
+#if defined(__GNUC__)
+#define PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PRINTF_LIKE(a, b)
+#endif
+
 /* Only integer and string conversions go through here, never %f or %g. */
+static void putf(writer *w, const char *format, ...) PRINTF_LIKE(2, 3);
+
 static void putf(writer *w, const char *format, ...)
 {
     if (w->error)

@@ -92,6 +92,9 @@ static void lr__message_clean(char *dst, const char *src)
 }
 
 static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t column,
+                          const char *fmt, va_list ap) LR__PRINTF(5, 0);
+
+static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t column,
                           const char *fmt, va_list ap)
 {
     lr__error_state *st = &lr__last;

@@ -585,7 +585,9 @@ static inline __attribute__((always_inline)) uint32_t lr__lookup_short(const lr_
 /* The masks of lr__key_words' w0 and w1 for a key of n bytes, n <= 16:
  * loaded, not computed, so that the compiler has no comparison to turn
  * back into a branch. */
-#define LR_M(k) ((k) >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * (k))) - 1)
+/* k & 7 keeps the shift in range in the branch not taken, which some
+ * compilers check too. */
+#define LR_M(k) ((k) >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * ((k) & 7))) - 1)
 #define LR_M2(n) { LR_M(n), (n) > 8 ? LR_M((n) - 8) : 0 }
 static const uint64_t lr__key_masks[LR_SHORT_KEY + 1][2] = {
     LR_M2(0), LR_M2(1), LR_M2(2), LR_M2(3), LR_M2(4), LR_M2(5), LR_M2(6), LR_M2(7), LR_M2(8),

@@ -309,6 +309,8 @@ typedef struct sbuf {
     size_t n, cap;
 } sbuf;
 
+static void sb_add(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void sb_add(sbuf *s, const char *fmt, ...)
 {
     va_list ap;

@@ -1583,7 +1583,7 @@ static void test_read_back_struct(void **state)
     const char *want_zoe_pools[] = { "smb", "ent" };
     const char *want_amy_pools[] = { "ent" };
     const char *want_certs[] = { NULL };
-    const char *want_langs[] = { "de", "en", "fran\xc3\xa7" "ais" };
+    const char *want_langs[] = { "de", "en", ("fran\xc3\xa7" "ais") };
     const char *want_products[] = { "crm" };
     leadroute_field want_skills[3];
     memset(want_skills, 0, sizeof want_skills);

@@ -1893,7 +1893,7 @@ static unsigned long long failed_moves(leadroute_router *r)
 {
     char json[8192];
     const char *p;
-    unsigned long long n;
+    unsigned long long n = 0;
     ok(leadroute_router_metrics_json(r, json, sizeof json, NULL));
     p = strstr(json, "\"failed_moves\":");
     if (!p || sscanf(p, "\"failed_moves\":%llu", &n) != 1)

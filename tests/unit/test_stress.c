@@ -413,6 +413,8 @@ typedef struct worker {
     char msg[400];
 } worker;
 
+static void worker_fail(worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void worker_fail(worker *w, const char *fmt, ...)
 {
     va_list ap;
