@@ -6,6 +6,7 @@
 #
 # Phases:
 #   1. build-test: a -Dwerror=true build, every meson test suite
+#   1b. build-clang: the same with clang, whose warnings differ from gcc's
 #   2. build-asan: AddressSanitizer + UndefinedBehaviorSanitizer, every suite
 #   3. valgrind memcheck over the unit suite of build-test
 #   4. build-tsan: ThreadSanitizer over the router, store and stress tests
@@ -19,8 +20,9 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: tests/run.sh [--quick] [--no-asan] [--no-valgrind] [--no-tsan] [--no-fuzz] [--no-install] [--help]
+usage: tests/run.sh [--quick] [--no-clang] [--no-asan] [--no-valgrind] [--no-tsan] [--no-fuzz] [--no-install] [--help]
   --quick        phase 1 only (werror build, all suites)
+  --no-clang     skip phase 1b (the werror build and suites with clang)
   --no-asan      skip phase 2 (ASan+UBSan build)
   --no-valgrind  skip phase 3 (unit suite under valgrind)
   --no-tsan      skip phase 4 (router and store tests under ThreadSanitizer)
@@ -29,6 +31,7 @@ usage: tests/run.sh [--quick] [--no-asan] [--no-valgrind] [--no-tsan] [--no-fuzz
 EOF
 }
 
+run_clang=1
 run_asan=1
 run_valgrind=1
 run_tsan=1
@@ -36,7 +39,8 @@ run_fuzz=1
 install=1
 for arg in "$@"; do
     case "$arg" in
-        --quick) run_asan=0; run_valgrind=0; run_tsan=0; run_fuzz=0 ;;
+        --quick) run_clang=0; run_asan=0; run_valgrind=0; run_tsan=0; run_fuzz=0 ;;
+        --no-clang) run_clang=0 ;;
         --no-asan) run_asan=0 ;;
         --no-valgrind) run_valgrind=0 ;;
         --no-tsan) run_tsan=0 ;;
@@ -56,7 +60,7 @@ repo_root="$(pwd)"
 # libpq-dev are the example host stores' (never dependencies of the library);
 # postgresql runs a throwaway cluster for the multi-process proof;
 # abigail-tools compares the ABI with tests/abi/libleadroute.abi; clang builds
-# the libFuzzer targets
+# the project a second time (phase 1b) and the libFuzzer targets
 packages=(meson ninja-build gcc g++ pkg-config libcmocka-dev libxxhash-dev libsqlite3-dev libpq-dev postgresql
           valgrind python3 locales chromium abigail-tools clang)
 
@@ -179,6 +183,15 @@ phase1_built=0
 if setup build-test -Dwerror=true && step meson compile -C build-test; then
     phase1_built=1
     run_meson_test build-test -C build-test --print-errorlogs
+fi
+
+# ---- phase 1b: the same with clang ------------------------------------------
+
+if [ "$run_clang" -eq 1 ]; then
+    echo "=== phase 1b: build-clang (clang, -Dwerror=true), all suites"
+    if CC=clang CXX=clang++ setup build-clang -Dwerror=true && step meson compile -C build-clang; then
+        run_meson_test build-clang -C build-clang --print-errorlogs
+    fi
 fi
 
 # ---- phase 2: ASan + UBSan, every suite -------------------------------------
