@@ -558,7 +558,8 @@ static int index_leads(lead_index *x, const leadroute_leads *leads, const char *
         x->v[x->n].lead = lead;
         x->n++;
     }
-    qsort(x->v, x->n, sizeof *x->v, compare_keyed);
+    if (x->n > 1) /* no leads, no array: qsort takes no null pointer */
+        qsort(x->v, x->n, sizeof *x->v, compare_keyed);
     return 0;
 }
 

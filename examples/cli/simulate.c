@@ -317,8 +317,11 @@ static void simulation_finish(simulation *s, leadroute_router *router, cli_state
         if (cli_state_read_through(store))
             s->reps[i].open += (uint32_t)s->reps[i].leads;
     }
-    qsort(s->reasons.v, s->reasons.n, sizeof *s->reasons.v, tally_by_count);
-    qsort(s->queues.v, s->queues.n, sizeof *s->queues.v, tally_by_count);
+    /* an empty tally has no array, and qsort takes no null pointer */
+    if (s->reasons.n > 1)
+        qsort(s->reasons.v, s->reasons.n, sizeof *s->reasons.v, tally_by_count);
+    if (s->queues.n > 1)
+        qsort(s->queues.v, s->queues.n, sizeof *s->queues.v, tally_by_count);
 }
 
 /* ---- output ------------------------------------------------------------------------- */

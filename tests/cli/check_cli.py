@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -338,6 +339,15 @@ with tempfile.TemporaryDirectory() as tmp:
     moves, counts = tick_run(state, iso(T0 + DAY), "--leads", leads)
     expect(moves == [] and counts.get("due") == kept_day1 and counts.get("kept") == kept_day1,
            f"second tick at T0+1day is idempotent: {counts} {moves}")
+    # a leads file with no rows is an empty index, not an error (nor a sort of
+    # nothing); on a copy of the state, which the checks below go on from
+    no_rows = os.path.join(tmp, "no-rows.csv")
+    with open(no_rows, "w", encoding="utf-8") as f:
+        f.write("id,region,country,language,score\n")
+    state_copy = os.path.join(tmp, "state-copy.db")
+    shutil.copyfile(state, state_copy)
+    moves, counts = tick_run(state_copy, iso(T0 + DAY), "--leads", no_rows)
+    expect(counts.get("due") == kept_day1, f"tick with a leads file of no rows: {counts} {moves}")
 
     # T0 + 2 days: moved leads are due again and never go back to an earlier rep
     moves, counts = tick_run(state, iso(T0 + 2 * DAY), "--leads", leads)
@@ -578,6 +588,13 @@ expect(page.lower().startswith("<!doctype html>") and "<svg" in page and "nordic
 rc, out, err = run("simulate", "--table", routing, "--reps", reps, leads, "--no-state")
 expect(rc == 1 and "outcomes: assigned" in out and "(never hit)" in out and "not assigned, by reason:" in out,
        f"simulate text summary: {out!r}")
+# every lead assigned: no reasons to tally, exit 0
+one_lead = os.path.join(workdir.name, "one-lead.csv")
+with open(one_lead, "w", encoding="utf-8") as f:
+    f.write("id,region,country,language,score\nq1,EMEA,FR,fr,40\n")
+rc, out, err = run("simulate", "--table", routing, "--reps", reps, one_lead, "--no-state")
+expect(rc == 0 and "outcomes: assigned 1" in out and "not assigned, by reason:" not in out,
+       f"simulate with every lead assigned: {rc} {out!r} {err!r}")
 
 # the progress bar: on a terminal, never when stderr is piped
 many = os.path.join(workdir.name, "many.csv")
