@@ -246,7 +246,8 @@ typedef struct leadroute_assignment {
     uint64_t table_hash;     /**< leadroute_table_hash() of the table used */
     int64_t at_ms;           /**< clock time of the decision, ms since the epoch */
     double sla_minutes;      /**< from the table, else the pool's default; 0 if none */
-    int64_t deadline_ms;     /**< follow-up due by then; 0 = no deadline */
+    int64_t deadline_ms;     /**< follow-up due by then; 0 = no deadline; INT64_MAX when the SLA
+                                  reaches past the int64 range (times saturate, never wrap) */
     double value;            /**< deal value of the lead (its pool's value field), 0 if none */
     uint32_t hops;           /**< reassignments of this lead so far (0 on the first assignment) */
     int escalated;           /**< 1: this assignment is an escalation */

@@ -2,6 +2,7 @@
 #ifndef LR_ROUTER_INTERNAL_H
 #define LR_ROUTER_INTERNAL_H
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -10,6 +11,42 @@
 #include "base/alloc.h"
 
 #define LR_NONE UINT32_MAX
+
+/* ---- times ---------------------------------------------------------------- */
+
+/* Times are int64 milliseconds from the host's clock, its arguments, a
+ * lead's field or a store, any of which may sit at the ends of the range:
+ * arithmetic on them saturates, so an extreme time gives an extreme
+ * answer, never an overflow. */
+static inline int64_t lr__time_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+static inline int64_t lr__time_sub(int64_t a, int64_t b)
+{
+    if (b < 0 && a > INT64_MAX + b)
+        return INT64_MAX;
+    if (b > 0 && a < INT64_MIN + b)
+        return INT64_MIN;
+    return a - b;
+}
+
+/* The time `minutes` (> 0) after `at`, INT64_MAX when that is past the
+ * range: an SLA of more minutes than milliseconds fit is a deadline that
+ * never comes. */
+static inline int64_t lr__time_after(int64_t at, double minutes)
+{
+    double ms = minutes * 60000.0;
+    /* 2^63: llround of it or more has no int64 to give */
+    if (!(ms < 9223372036854775808.0))
+        return INT64_MAX;
+    return lr__time_add(at, (int64_t)llround(ms));
+}
 /* `reason` not formatted yet: the common assignment sentence is written on
  * first read, since most hosts never read it. */
 #define LR_LAZY (UINT32_MAX - 1)

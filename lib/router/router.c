@@ -906,7 +906,7 @@ static int lr__caps_check(lr__call *c, const uint32_t caps[LR_WINDOWS], const ch
                 snprintf(detail, cap, "paused (%s cap 0)", lr__window_name[w]);
             return LEADROUTE_VERDICT_AT_CAPACITY;
         }
-        if ((rc = lr__window(c, rep_id, pool_id, c->d->at_ms - lr__window_ms[w], &n, NULL)) != 0)
+        if ((rc = lr__window(c, rep_id, pool_id, lr__time_sub(c->d->at_ms, lr__window_ms[w]), &n, NULL)) != 0)
             return rc;
         if (n >= caps[w]) {
             if (cap)
@@ -1114,7 +1114,7 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     if (d->sla_minutes <= 0 && p && p->sla_minutes > 0)
         d->sla_minutes = p->sla_minutes;
     a.sla_minutes = d->sla_minutes;
-    a.deadline_ms = d->sla_minutes > 0 ? d->at_ms + (int64_t)llround(d->sla_minutes * 60000.0) : 0;
+    a.deadline_ms = d->sla_minutes > 0 ? lr__time_after(d->at_ms, d->sla_minutes) : 0;
     a.value = c->fixed_value >= 0 ? c->fixed_value : lr__lead_value(c, p);
     a.hops = c->hops;
     a.escalated = c->escalated;
@@ -1304,7 +1304,7 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
                 const lr__rep *rep = &c->ro->reps[el[i]];
                 if ((size_t)(eol - sp2 - 1) == rep->id_len && memcmp(sp2 + 1, rep->id, rep->id_len) == 0) {
                     /* the deficit leaves the window as time passes: so does the offset */
-                    int64_t age = d->at_ms - at;
+                    int64_t age = lr__time_sub(d->at_ms, at);
                     if (off > 0 && age >= 0 && age < window) {
                         offset[i] = off * (1.0 - (double)age / (double)window);
                         since[i] = d->at_ms;
@@ -1318,19 +1318,19 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
         /* a level exists once the pool has more than a day of history; a
          * pool starting up has none, and its reps start even */
         uint64_t all, day;
-        if ((rc = lr__window(c, NULL, p->id, d->at_ms - window, &all, NULL)) != 0 ||
-            (rc = lr__window(c, NULL, p->id, d->at_ms - lr__window_ms[0], &day, NULL)) != 0)
+        if ((rc = lr__window(c, NULL, p->id, lr__time_sub(d->at_ms, window), &all, NULL)) != 0 ||
+            (rc = lr__window(c, NULL, p->id, lr__time_sub(d->at_ms, lr__window_ms[0]), &day, NULL)) != 0)
             goto done;
         history = all > day;
     }
     for (i = 0; i < n; i++) {
         const lr__rep *rep = &c->ro->reps[el[i]];
-        if ((rc = lr__window(c, rep->id, NULL, d->at_ms - window, &count[i], &value[i])) != 0)
+        if ((rc = lr__window(c, rep->id, NULL, lr__time_sub(d->at_ms, window), &count[i], &value[i])) != 0)
             goto done;
         value[i] += offset[i];
         idle[i] = 0;
         if (history) {
-            if ((rc = lr__window(c, rep->id, NULL, d->at_ms - lr__window_ms[0], &recent, NULL)) != 0)
+            if ((rc = lr__window(c, rep->id, NULL, lr__time_sub(d->at_ms, lr__window_ms[0]), &recent, NULL)) != 0)
                 goto done;
             idle[i] = recent == 0;
             if (!idle[i] && (level < 0 || value[i] < level))
@@ -1947,7 +1947,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         if (!c.previous[0] && lr__captured_ms(r, lead, &captured))
             lr__latency_sample(r, d->rep_index != LR_NONE ? c.g->rep_counters[d->rep_index] : NULL,
                                d->pool_index != LR_NONE ? c.g->pool_counters[d->pool_index] : NULL,
-                               LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, d->at_ms - captured);
+                               LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, lr__time_sub(d->at_ms, captured));
         lr__striped_add(&r->routed, d->stripe);
         if (d->rep_index != LR_NONE)
             lr__striped_add(&c.g->rep_counters[d->rep_index]->assigned, d->stripe);
@@ -2167,7 +2167,7 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
     lr__striped_add(&r->acknowledged, 0);
     lr__latency_sample(r, rep[0] ? lr__counter_lookup(r, &r->rep_counters, rep) : NULL,
                        pool[0] ? lr__counter_lookup(r, &r->pool_counters, pool) : NULL,
-                       LEADROUTE_LATENCY_ASSIGN_TO_ACK, now - assigned);
+                       LEADROUTE_LATENCY_ASSIGN_TO_ACK, lr__time_sub(now, assigned));
     return LEADROUTE_OK;
 }
 

@@ -1287,6 +1287,83 @@ static void test_acknowledge(void **state)
     world_free(w);
 }
 
+/* Times at the ends of the int64 range: an SLA of more minutes than the
+ * range holds is a deadline that never comes (INT64_MAX); a tick at
+ * INT64_MAX finds it due; a clock at either end routes through caps, the
+ * value window, the captured-at latency and acknowledgement. The sums
+ * saturate: the sanitizer run's UBSan stops on any that overflows. */
+#define FAR_SLA_TABLE                                                                                      \
+    "rule,kind,out:pool,out:sla_minutes:number\n"                                                          \
+    "huge,h,p,1e300\n"                                                                                     \
+    "edge,e,p,153722867280000\n"                                                                           \
+    "short,s,p,15\n"
+
+static void test_times_at_the_ends(void **state)
+{
+    rb b;
+    world *w;
+    tlead l;
+    leadroute_tick_stats st;
+    leadroute_latency_stats lat = LEADROUTE_LATENCY_STATS_INIT;
+    leadroute_pool *p;
+    int i;
+    (void)state;
+
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    p->calibration = LEADROUTE_CALIBRATE_JOIN;
+    for (i = 0; i < 3; i++) {
+        char rid[8];
+        leadroute_rep *r;
+        snprintf(rid, sizeof rid, "r%d", i);
+        r = rb_rep(&b, rid, "p", NULL);
+        r->cap_day = r->cap_week = r->cap_month = 100;
+    }
+    w = world_new(FAR_SLA_TABLE, rb_build(&b), NULL);
+
+    /* 1e300 minutes, and 153722867280000 (ms past INT64_MAX - T0) */
+    route_assigned(w, "Lh", "h", 10, 0);
+    route_assigned(w, "Le", "e", 20, 0);
+    assert_int_equal(w->rec.n, 2);
+    assert_true(w->rec.v[0].deadline_ms == INT64_MAX);
+    assert_true(w->rec.v[1].deadline_ms == INT64_MAX);
+    st = tick(w, T0 + 36500 * DAY_MS);
+    assert_int_equal(st.due, 0);
+    w->now = INT64_MAX;
+    st = tick(w, INT64_MAX);
+    assert_int_equal(st.due, 2);
+    assert_int_equal(st.reassigned, 2);
+    assert_int_equal(w->rec.n, 4);
+    assert_true(w->rec.v[2].deadline_ms == INT64_MAX && w->rec.v[3].deadline_ms == INT64_MAX);
+
+    /* the clock at the low end: windows reach past it, the deadline is near it */
+    w->now = INT64_MIN;
+    route_assigned(w, "Ls", "s", 30, 0);
+    assert_true(w->rec.v[4].deadline_ms == INT64_MIN + 15 * MIN_MS);
+    {
+        char json[16384];
+        ok(leadroute_router_metrics_json(w->r, json, sizeof json, NULL));
+        assert_non_null(strstr(json, "\"r0\""));
+    }
+    /* captured at the low end, assigned at the high end: the latency saturates */
+    w->now = INT64_MAX;
+    tl_init(&l);
+    l.lead.id = "Lc";
+    tl_str(&l, "kind", "s");
+    tl_num(&l, "captured_at", -9.1e18);
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &lat));
+    assert_int_equal(lat.count, 1);
+    assert_true(lat.mean_ms >= 9.2e18);
+    /* acknowledged at the other end of the range from its assignment */
+    ok(leadroute_router_acknowledge(w->r, "Ls"));
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &lat));
+    assert_int_equal(lat.count, 1);
+    assert_true(lat.mean_ms >= 9.2e18);
+    world_free(w);
+}
+
 /* ---- the long run: random traffic, acknowledgements, closes and ticks ---- */
 
 enum { P_MAIN, P_MGR, P_OWN, P_KEEP, NPOOLS_SIM };
@@ -3074,6 +3151,7 @@ int main(void)
         cmocka_unit_test_teardown(test_deadline_sources, free_leftovers),
         cmocka_unit_test_teardown(test_notify_fields, free_leftovers),
         cmocka_unit_test_teardown(test_acknowledge, free_leftovers),
+        cmocka_unit_test_teardown(test_times_at_the_ends, free_leftovers),
         cmocka_unit_test_teardown(test_sla_simulation, free_leftovers),
         cmocka_unit_test_teardown(test_tickers_one_router, free_leftovers),
         cmocka_unit_test_teardown(test_tickers_shared_store, free_leftovers),
