@@ -366,6 +366,28 @@ int lr__csv_blank_field(const lr__csv_field *f)
     return n == 0;
 }
 
+int lr__csv_check_separator(const lr__csv *csv)
+{
+    const lr__csv_field *f;
+    const char *tab, *semi, *sep;
+    uint32_t i;
+    if (csv->nfields == 0 || csv->fields[0].quoted)
+        return LEADROUTE_OK;
+    for (i = 1; i < csv->nfields; i++)
+        if (!lr__csv_blank_field(&csv->fields[i]))
+            return LEADROUTE_OK;
+    f = &csv->fields[0];
+    tab = memchr(f->text, '\t', f->len);
+    semi = memchr(f->text, ';', f->len);
+    sep = !tab ? semi : !semi ? tab : tab < semi ? tab : semi;
+    if (!sep)
+        return LEADROUTE_OK;
+    return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, f->line, f->col + (uint32_t)(sep - f->text),
+                            "the header is one cell with %s in it: the file looks separated by %s; save it "
+                            "separated by commas (a spreadsheet's 'CSV UTF-8')",
+                            *sep == ';' ? "';'" : "a tab", *sep == ';' ? "semicolons" : "tabs");
+}
+
 int lr__csv_blank_record(const lr__csv *csv)
 {
     uint32_t i;

@@ -56,6 +56,12 @@ int lr__csv_blank_field(const lr__csv_field *f);
 /* 1 if every cell of the current record is blank (spaces only). */
 int lr__csv_blank_record(const lr__csv *csv);
 
+/* For a header row: LEADROUTE_EPARSE, at the first separator, when the row
+ * is one unquoted cell holding a tab or a semicolon. The file was saved
+ * with another separator, as spreadsheets do in some locales, and would
+ * otherwise read as one strange column name. LEADROUTE_OK otherwise. */
+int lr__csv_check_separator(const lr__csv *csv);
+
 /* 1 if the current record is a comment or directive that a spreadsheet
  * wrote as one quoted cell ("#...", then only blank cells). */
 int lr__csv_quoted_comment(const lr__csv *csv);

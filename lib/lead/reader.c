@@ -110,6 +110,8 @@ static int read_header(reader *r, const leadroute_table *table)
         if (!lr__csv_blank_record(csv))
             break;
     }
+    if ((rc = lr__csv_check_separator(csv)) != 0)
+        return rc;
     /* trailing empty header cells, as spreadsheets write them, do not count */
     uint32_t n = csv->nfields;
     while (n > 0) {

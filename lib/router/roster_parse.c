@@ -437,7 +437,10 @@ static int header(parser *p)
     uint32_t nknown = is_pools ? PC_COUNT : RC_COUNT;
     uint32_t n = csv->nfields, i, k;
     const char *label;
+    int rc;
 
+    if ((rc = lr__csv_check_separator(csv)) != 0)
+        return rc;
     while (n > 0) {
         const char *s = csv->fields[n - 1].text;
         size_t len = csv->fields[n - 1].len;

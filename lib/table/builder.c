@@ -309,6 +309,11 @@ int lr__builder_add_column(leadroute_table_builder *b, int output, const char *n
                              (int)lr__utf8_cut(name, len, 60), name, len > 60 ? "..." : "", LEADROUTE_MAX_NAME);
     if (!lr__utf8_valid(name, len))
         return lr__error_set(LEADROUTE_EINVAL, "%s column name is not valid UTF-8", kind);
+    for (i = 0; i < len; i++)
+        /* names go into CSV headers, JSON and one-line messages */
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return lr__error_set(LEADROUTE_EINVAL, "%s column name '%.*s' holds a control character", kind,
+                                 (int)lr__utf8_cut(name, len, 60), name);
     if (type < LEADROUTE_TYPE_STRING || type > (output ? LEADROUTE_TYPE_BOOL : LEADROUTE_TYPE_SET))
         return lr__error_set(LEADROUTE_EINVAL, "%s column '%.*s': unknown type %u", kind, (int)len, name, type);
     if (flags & ~LEADROUTE_COLUMN_CASE_INSENSITIVE)

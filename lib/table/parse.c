@@ -53,6 +53,8 @@ static int lr__header(lr__parser *p)
     uint32_t i;
     int rc;
 
+    if ((rc = lr__csv_check_separator(csv)) != 0)
+        return rc;
     if (csv->nfields > 0) {
         const char *s0 = csv->fields[0].text;
         size_t n0 = csv->fields[0].len;

@@ -352,6 +352,10 @@ static void test_whole_file_errors(void **state)
     assert_parse_error(LIT("id,region, region\n"), LEADROUTE_EPARSE, "bad.csv:1:11: duplicate field name 'region'");
     assert_parse_error(LIT("id,p:set,p\n"), LEADROUTE_EPARSE, "bad.csv:1:10: duplicate");
     assert_parse_error(LIT("id,:set\n"), LEADROUTE_EPARSE, "bad.csv:1:4: ");
+    /* saved with semicolons or tabs: said at the first one, not read as one field */
+    assert_parse_error(LIT("id;region\nL1;EMEA\n"), LEADROUTE_EPARSE,
+                       "bad.csv:1:3: the header is one cell with ';' in it: the file looks separated by semicolons");
+    assert_parse_error(LIT("\nid\tregion\nL1\tEMEA\n"), LEADROUTE_EPARSE, "bad.csv:2:3: the header is one cell with a tab");
     assert_parse_error(LIT("id,region\nL1,\"EMEA\n"), LEADROUTE_EPARSE, "bad.csv:2:4: unterminated");
     assert_parse_error(LIT("id,region\nL1,\"EMEA\"x\nL2,NA\n"), LEADROUTE_EPARSE, "bad.csv:2:10: ");
     /* a bad byte in the header is fatal: there are no field names to go on with */

@@ -766,6 +766,33 @@ static void expect_error(const char *text, int code, uint32_t line, uint32_t col
     expect_message_has(needle);
 }
 
+/* A header that is one cell holding semicolons or tabs: a file saved with
+ * another separator, told as such at the first separator; a quoted cell,
+ * or a header of several cells, is taken as written. Control characters
+ * are no part of a column name. */
+static void test_error_other_separator(void **state)
+{
+    (void)state;
+    leadroute_table *t;
+    expect_error("rule;region;out:pool\nr1;EMEA;p\n", LEADROUTE_EPARSE, 1, 5, 5,
+                 "the header is one cell with ';' in it: the file looks separated by semicolons");
+    expect_error("# exported\nrule\tregion\tout:pool,,\nr1\tEMEA\tp\n", LEADROUTE_EPARSE, 2, 5, 5,
+                 "the header is one cell with a tab in it: the file looks separated by tabs");
+    expect_error("  region;x\n", LEADROUTE_EPARSE, 1, 9, 9, "separated by semicolons");
+    /* quoted, it is one column's name, whose ':' parts are read as usual */
+    t = parse_ok("\"out:a;b\"\nx\n");
+    assert_int_equal(leadroute_table_output_count(t), 1);
+    leadroute_table_unref(t);
+    /* several cells: a ';' inside one is part of its name */
+    t = parse_ok("rule,re;gion,out:pool\nr1,EMEA,p\n");
+    assert_string_equal(leadroute_table_input_name(t, 0), "re;gion");
+    leadroute_table_unref(t);
+    expect_error("rule,\"reg\x01ion\",out:pool\nr1,EMEA,p\n", LEADROUTE_EPARSE, 1, 6, 6,
+                 "input column name 'reg\\x01ion' holds a control character");
+    expect_error("rule,region,\"out:po\tol\"\nr1,EMEA,p\n", LEADROUTE_EPARSE, 1, 13, 13,
+                 "output column name 'po\\x09ol' holds a control character");
+}
+
 /* The hits of a lead holding one string field. */
 static const char *hits_for(const leadroute_table *t, const char *field, const char *value)
 {
@@ -1030,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_error_duplicate_names),
         cmocka_unit_test(test_error_duplicate_rule_id),
         cmocka_unit_test(test_error_empty_header),
+        cmocka_unit_test(test_error_other_separator),
         cmocka_unit_test(test_error_bad_cells),
         cmocka_unit_test(test_error_message_names_column_and_text),
         cmocka_unit_test(test_error_default_filename),

@@ -612,6 +612,10 @@ static void test_structure_errors(void **state)
     roster_err("#! reps\nid\na\n#! Reps\nid\n", LEADROUTE_EPARSE, 4, 1, "appears twice (first at line 1)");
     roster_err("#! pools\n#! reps\nid\na\n", LEADROUTE_EPARSE, 1, 1, "'#! pools' section has no header row");
     roster_err("#! reps\n# only a comment\n", LEADROUTE_EPARSE, 1, 1, "'#! reps' section has no header row");
+    /* a header of one cell holding the separator a spreadsheet used instead */
+    roster_err("#! reps\nid;pools\na;p\n", LEADROUTE_EPARSE, 2, 3, "the file looks separated by semicolons");
+    roster_err("#! pools\nid,strategy\np,round_robin\n#! reps\nid\tpools\na\tp\n", LEADROUTE_EPARSE, 5, 3,
+               "the header is one cell with a tab in it");
     roster_err("\n#! pools\nid\np\n\n#! reps\n", LEADROUTE_EPARSE, 6, 1, "'#! reps' section has no header row");
 }
 
