@@ -91,6 +91,11 @@ typedef enum leadroute_strategy {
 } leadroute_strategy;
 
 /** How a rep back from being away, or new to a pool, re-enters the rotation. */
+/** The largest deal value a lead may carry (in its pool's `value_field`):
+ *  routing a lead with more fails with LEADROUTE_ELEAD, so that the sums of
+ *  a value window stay finite. */
+#define LEADROUTE_MAX_DEAL_VALUE 1e15
+
 typedef enum leadroute_calibration {
     LEADROUTE_CALIBRATE_JOIN = 0,     /**< at the pool's current level: no catch-up leads (default) */
     LEADROUTE_CALIBRATE_CATCH_UP = 1  /**< weighted pools: keeps what it missed and catches up, at
@@ -147,7 +152,8 @@ typedef struct leadroute_pool {
     const char *escalation_pool;            /**< where it escalates: a pool (routed there), */
     const char *escalation_owner;           /**< or else a rep; neither: it stays with its last rep */
     uint32_t calibration;                   /**< ::leadroute_calibration */
-    const char *value_field;                /**< deal value for value balancing; NULL = "deal_value" */
+    const char *value_field;                /**< deal value for value balancing; NULL = "deal_value";
+                                                 at most LEADROUTE_MAX_DEAL_VALUE */
     uint32_t value_window_days;             /**< value balancing window, 1..31 days; 0 = 30 */
 } leadroute_pool;
 
@@ -403,7 +409,7 @@ typedef struct leadroute_router_options {
     const char *pool_output;    /**< NULL = "pool" */
     const char *queue_output;   /**< NULL = "queue" */
     const char *status_output;  /**< NULL = "status" */
-    const char *sla_output;     /**< NULL = "sla_minutes" */
+    const char *sla_output;     /**< NULL = "sla_minutes"; a number output (`out:sla_minutes:number`) */
     const char *tags_output;    /**< NULL = "tags" */
     uint32_t max_retries;       /**< commit conflicts retried per call; 0 = 64 */
     /** Lead field with the time the lead was captured (milliseconds since the
@@ -427,7 +433,8 @@ LEADROUTE_API int leadroute_router_options_init(leadroute_router_options *option
  * Create a router with the built-in thread-safe in-memory store, no
  * availability callback (everyone available), no notify, the system clock.
  * Takes its own references to `table` and `roster`.
- * @return LEADROUTE_OK, EINVAL (NULL table or roster), EVERSION, ENOMEM.
+ * @return LEADROUTE_OK, EINVAL (NULL table or roster; a table whose SLA
+ *         output is not a number column), EVERSION, ENOMEM.
  */
 LEADROUTE_API int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadroute_roster *roster,
                                        const leadroute_router_options *options);
@@ -439,7 +446,8 @@ LEADROUTE_API void leadroute_router_free(leadroute_router *router);
  * Replace the table atomically; routing calls in flight finish with the old one.
  * The router takes its own reference. Rule hit counts carry over only when
  * the same table is set again.
- * @return LEADROUTE_OK, EINVAL (NULL), ENOMEM (the old table stays). Thread-safe.
+ * @return LEADROUTE_OK, EINVAL (NULL; a table whose SLA output is not a
+ *         number column), ENOMEM (the old table stays in both cases). Thread-safe.
  */
 LEADROUTE_API int leadroute_router_set_table(leadroute_router *router, leadroute_table *table);
 /**

@@ -153,10 +153,16 @@ static int lr__resolve_targets(leadroute_router *r, lr__gen *g)
 static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roster *ro, lr__hits *hits,
                         lr__gen **out)
 {
-    lr__gen_full *f = lr__calloc(&r->alloc, 1, sizeof *f);
+    lr__gen_full *f;
     lr__gen *g;
-    uint32_t i;
-    if (!f)
+    uint32_t i, sla = lr__output(t, r->out_names[4]);
+    /* a text SLA column would read as no SLA at all, silently */
+    if (sla != LR_NONE && leadroute_table_output_type(t, sla) != LEADROUTE_TYPE_NUMBER)
+        return lr__error_set(LEADROUTE_EINVAL, "table output '%s' is a %s column: follow-up SLAs are minutes; "
+                             "declare it 'out:%s:number'", r->out_names[4],
+                             leadroute_table_output_type(t, sla) == LEADROUTE_TYPE_BOOL ? "bool" : "string",
+                             r->out_names[4]);
+    if (!(f = lr__calloc(&r->alloc, 1, sizeof *f)))
         return lr__error_nomem();
     g = &f->g;
     f->alloc = r->alloc;
@@ -1025,13 +1031,21 @@ static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t 
 }
 
 /* The lead's deal value: the pool's value field (default "deal_value"), a
- * number or a numeric string; 0 when missing. */
-static double lr__lead_value(lr__call *c, const lr__pool *p)
+ * number or a numeric string; 0 when missing or not above 0. ELEAD above
+ * LEADROUTE_MAX_DEAL_VALUE: stored, it would take the sums of the value
+ * window to infinity, and with them every later routing of the pool. */
+static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
 {
+    const char *field = p ? p->value_field : "deal_value";
     double v = 0;
-    if (!lr__lead_score(c->lead, p ? p->value_field : "deal_value", &v) || !(v > 0))
-        return 0;
-    return v;
+    *out = 0;
+    if (!lr__lead_score(c->lead, field, &v) || !(v > 0))
+        return LEADROUTE_OK;
+    if (v > LEADROUTE_MAX_DEAL_VALUE)
+        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': deal value %g is more than %g", field, v,
+                             LEADROUTE_MAX_DEAL_VALUE);
+    *out = v;
+    return LEADROUTE_OK;
 }
 
 typedef enum { LR_DONE = 0, LR_RETRY = 1 } lr__step;
@@ -1115,7 +1129,10 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         d->sla_minutes = p->sla_minutes;
     a.sla_minutes = d->sla_minutes;
     a.deadline_ms = d->sla_minutes > 0 ? lr__time_after(d->at_ms, d->sla_minutes) : 0;
-    a.value = c->fixed_value >= 0 ? c->fixed_value : lr__lead_value(c, p);
+    if (c->fixed_value >= 0)
+        a.value = c->fixed_value;
+    else if ((rc = lr__lead_value(c, p, &a.value)) != 0)
+        return rc;
     a.hops = c->hops;
     a.escalated = c->escalated;
     d->deadline_ms = a.deadline_ms;

@@ -1364,6 +1364,86 @@ static void test_times_at_the_ends(void **state)
     world_free(w);
 }
 
+/* A deal value above LEADROUTE_MAX_DEAL_VALUE is refused when the lead
+ * would be assigned (ELEAD, naming the field), and leaves no claim: two
+ * such leads would otherwise take the pool's value sums to infinity and
+ * stop its routing for the whole window. The limit itself is accepted. */
+static void test_deal_value_limit(void **state)
+{
+    rb b;
+    world *w;
+    tlead l;
+    leadroute_pool *p;
+    int rc;
+    (void)state;
+
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_VALUE_BALANCED);
+    p->calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+    rb_reps(&b, "r", 2, "p");
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+
+    tl_init(&l);
+    l.lead.id = "big";
+    tl_num(&l, "deal_value", 1e308);
+    rc = leadroute_route(w->r, &l.lead, 0, w->d);
+    assert_int_equal(rc, LEADROUTE_ELEAD);
+    assert_non_null(strstr(leadroute_error_last()->message, "lead field 'deal_value': deal value 1e+308 is more than 1e+15"));
+    assert_int_equal(w->rec.n, 0);
+    tl_init(&l);
+    l.lead.id = "big-text";
+    tl_str(&l, "deal_value", "2e15");
+    assert_int_equal(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+    assert_int_equal(w->rec.n, 0);
+
+    /* nothing was claimed: the same lead with a sane value is new, and goes first to r0 */
+    tl_init(&l);
+    l.lead.id = "big";
+    tl_num(&l, "deal_value", LEADROUTE_MAX_DEAL_VALUE);
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+    assert_string_equal(leadroute_decision_rep(w->d), "r0");
+    assert_true(w->rec.n == 1 && w->rec.v[0].value == LEADROUTE_MAX_DEAL_VALUE);
+    /* and the pool routes on, by value: the next lead goes to the other rep */
+    assert_string_equal(route_assigned(w, "small", NULL, 5, 0), "r1");
+    world_free(w);
+}
+
+/* The SLA output is read as minutes: a text or bool column would give no
+ * deadline at all, silently, so a router refuses such a table, at creation
+ * and when it is swapped in (the old table stays). */
+static void test_sla_output_must_be_number(void **state)
+{
+    leadroute_table *text = parse_ok("rule,kind,out:pool,out:sla_minutes\na,-,p,15\n");
+    leadroute_table *flag = parse_ok("rule,kind,out:pool,out:sla_minutes:bool\na,-,p,true\n");
+    leadroute_router *r = NULL;
+    world *w;
+    rb b;
+    (void)state;
+
+    sla_pool(&b);
+    rb_reps(&b, "r", 2, "p");
+    {
+        leadroute_roster *ro = rb_build(&b);
+        assert_int_equal(leadroute_router_new(&r, text, ro, NULL), LEADROUTE_EINVAL);
+        assert_null(r);
+        assert_string_equal(leadroute_error_last()->message, "table output 'sla_minutes' is a string column: "
+                            "follow-up SLAs are minutes; declare it 'out:sla_minutes:number'");
+        leadroute_roster_unref(ro);
+    }
+    sla_pool(&b);
+    rb_reps(&b, "r", 2, "p");
+    w = world_new(SLA_TABLE, rb_build(&b), NULL);
+    assert_int_equal(leadroute_router_set_table(w->r, flag), LEADROUTE_EINVAL);
+    assert_non_null(strstr(leadroute_error_last()->message, "is a bool column"));
+    /* the old table routes on, with its rule's SLA */
+    route_assigned(w, "La", "a", -1, 0);
+    assert_true(w->rec.n == 1 && w->rec.v[0].deadline_ms == T0 + 15 * MIN_MS);
+    world_free(w);
+    leadroute_table_unref(text);
+    leadroute_table_unref(flag);
+}
+
 /* ---- the long run: random traffic, acknowledgements, closes and ticks ---- */
 
 enum { P_MAIN, P_MGR, P_OWN, P_KEEP, NPOOLS_SIM };
@@ -3152,6 +3232,8 @@ int main(void)
         cmocka_unit_test_teardown(test_notify_fields, free_leftovers),
         cmocka_unit_test_teardown(test_acknowledge, free_leftovers),
         cmocka_unit_test_teardown(test_times_at_the_ends, free_leftovers),
+        cmocka_unit_test_teardown(test_deal_value_limit, free_leftovers),
+        cmocka_unit_test_teardown(test_sla_output_must_be_number, free_leftovers),
         cmocka_unit_test_teardown(test_sla_simulation, free_leftovers),
         cmocka_unit_test_teardown(test_tickers_one_router, free_leftovers),
         cmocka_unit_test_teardown(test_tickers_shared_store, free_leftovers),
