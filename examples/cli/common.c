@@ -487,8 +487,10 @@ int cli_parse_time(const char *s, int64_t *out)
 
 void cli_format_time(int64_t ms, char *buf, size_t size)
 {
-    int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-    int64_t rest = ms - day * 86400000, y;
+    /* floor division, with no negation that INT64_MIN would overflow */
+    int64_t day = ms / 86400000, rest = ms % 86400000, y;
+    if (rest < 0)
+        rest += 86400000, day--;
     int m, d;
     civil_from_days(day, &y, &m, &d);
     int h = (int)(rest / 3600000), mi = (int)(rest / 60000 % 60), sec = (int)(rest / 1000 % 60);

@@ -148,10 +148,17 @@ static int open_table_and_roster(const char *command, const cli_args *a, leadrou
 }
 
 /* A store failure: the message, the batch rolled back. */
-static void report_store_failure(const char *command, cli_state *store, const char *what)
+/* Why the state failed: the database's message, else the library's (a
+ * store callback's failure as the router reported it). */
+static const char *store_why(cli_state *store)
 {
     const char *why = cli_state_errmsg(store);
-    fprintf(stderr, "leadroute %s: %s: %s\n", command, what, why && *why ? why : leadroute_error_last()->message);
+    return why && *why ? why : leadroute_error_last()->message;
+}
+
+static void report_store_failure(const char *command, cli_state *store, const char *what)
+{
+    fprintf(stderr, "leadroute %s: %s: %s\n", command, what, store_why(store));
     cli_state_rollback(store);
 }
 
@@ -214,7 +221,7 @@ static int retry_batch(cli_state *store, const char *what, size_t routed, int *t
         return 0;
     (*tries)++;
     fprintf(stderr, "leadroute route: %s (%s); the batch (%zu lead%s) was rolled back, routing it again\n", what,
-            cli_state_errmsg(store), routed, cli_plural(routed));
+            store_why(store), routed, cli_plural(routed));
     cli_state_rollback(store);
     hold_drop(held);
     return 1;

@@ -462,6 +462,17 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("explain", "--state", state, "L-1001", "nobody")
     expect(rc == 1 and "L-1001" in out and "no recorded decision for 'nobody'" in err,
            f"explain of an unknown lead: {rc} {err!r}")
+    # a time at the very start of the int64 range is shown, not overflowed
+    early = os.path.join(tmp, "early.db")
+    shutil.copyfile(state, early)
+    db = sqlite3.connect(early)
+    db.execute("UPDATE events SET at_ms = -9223372036854775808")
+    db.commit()
+    db.close()
+    rc, out, err = run("explain", "--state", early, "--format", "jsonl", "L-1001")
+    events = [json.loads(line) for line in out.splitlines()]
+    expect(rc == 0 and events and all(e["at"].startswith("-292275055-05-16T16:47:04.192Z") for e in events),
+           f"explain of events at INT64_MIN ms: {rc} {out[:300]!r} {err!r}")
 
 # usage of the state options and commands: exit 2 and a hint, nothing on stdout
 for command, args, message in (
