@@ -110,7 +110,7 @@ static int flag(const char *arg, const char *name)
 
 int cli_parse_args(const char *command, int argc, char **argv, unsigned options, unsigned formats, cli_args *a)
 {
-    int options_done = 0;
+    int options_done = 0, state_given = 0;
     memset(a, 0, sizeof *a);
     a->seconds = 2.0;
     a->progress = -1;
@@ -169,6 +169,7 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
                 return cli_usage_error(command, "%s",
                                        "--state needs a file name or a PostgreSQL connection string "
                                        "(not '-': it is written)");
+            state_given = 1;
             continue;
         }
         if ((options & OPT_STATE) && (rc = option_value(command, "--now", argc, argv, &i, &value)) != 0) {
@@ -232,6 +233,8 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
         }
         return cli_usage_error(command, "unknown option '%s'", arg);
     }
+    if (a->no_state && state_given)
+        return cli_usage_error(command, "%s", "--state and --no-state: give one of them");
     return 0;
 }
 

@@ -486,6 +486,8 @@ for command, args, message in (
          "--format: 'xml' is not one of csv, jsonl"),
         ("route", ("--table", routing, "--reps", reps, leads, "--batch", "0"), "--batch: '0'"),
         ("explain", (), "expected one or more LEAD ids or keys"),
+        ("route", ("--table", routing, "--reps", reps, leads, "--state", "s.db", "--no-state"),
+         "--state and --no-state: give one of them"),
         ("simulate", ("--table", routing, leads), "expected --reps REPS.csv"),
         ("simulate", ("--table", routing, "--reps", reps), "expected a LEADS.csv file"),
         ("tick", ("--table", routing, "--reps", reps, "--state", "s", leads), f"unexpected argument '{leads}'"),
