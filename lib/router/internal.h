@@ -12,6 +12,10 @@
 
 #define LR_NONE UINT32_MAX
 
+/* `reason` not formatted yet: the common assignment sentence is written on
+ * first read, since most hosts never read it. */
+#define LR_LAZY (UINT32_MAX - 1)
+
 /* ---- times ---------------------------------------------------------------- */
 
 /* Times are int64 milliseconds from the host's clock, its arguments, a
@@ -47,9 +51,6 @@ static inline int64_t lr__time_after(int64_t at, double minutes)
         return INT64_MAX;
     return lr__time_add(at, (int64_t)llround(ms));
 }
-/* `reason` not formatted yet: the common assignment sentence is written on
- * first read, since most hosts never read it. */
-#define LR_LAZY (UINT32_MAX - 1)
 
 /* ---- roster -------------------------------------------------------------- */
 
