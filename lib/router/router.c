@@ -1662,6 +1662,36 @@ static int lr__unrouted(lr__call *c, int rc)
     return lr__error_set(rc, "%s", msg);
 }
 
+/* Whether the lead's key is claimed: 1 with the holder's id in `holder`,
+ * 0 when not, or an error (the store failed, or named no rep). */
+static int lr__find_claim(lr__call *c, char *holder, size_t cap)
+{
+    int rc = c->r->store.find_claim(c->r->store_user, c->key, holder, cap);
+    if (rc == LEADROUTE_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return lr__callback_failed("store find_claim", rc);
+    holder[cap - 1] = 0;
+    if (!holder[0])
+        return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave an empty rep id for key '%s'",
+                             c->key + 5);
+    return 1;
+}
+
+/* The outcome for a lead `holder` has claimed already. */
+static int lr__existing(lr__call *c, const char *holder)
+{
+    leadroute_decision *d = c->d;
+    d->status = LEADROUTE_ROUTE_EXISTING;
+    d->how = LR_HOW_EXISTING;
+    d->rep = lr__decision_str(d, holder);
+    lr__reason(d, "already assigned to %s (key %s)", holder, c->key + 5);
+    if (d->nomem)
+        return lr__unrouted(c, lr__error_nomem());
+    lr__count_hit(c);
+    return LEADROUTE_OK;
+}
+
 /* Copy `src` (or nothing for NULL) to `*at`, moving it on. */
 static const char *lr__pack(char **at, const char *src)
 {
@@ -1882,24 +1912,11 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     /* claimed already? */
     {
         char holder[LEADROUTE_MAX_NAME + 1];
-        rc = r->store.find_claim(r->store_user, c.key, holder, sizeof holder);
-        if (rc != 0 && rc != LEADROUTE_ENOTFOUND)
-            return lr__unrouted(&c, lr__callback_failed("store find_claim", rc));
-        if (rc == 0) {
-            holder[sizeof holder - 1] = 0;
-            if (!holder[0])
-                return lr__unrouted(&c, lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave "
-                                                      "an empty rep id for key '%s'", c.key + 5));
-            if (!(flags & LEADROUTE_ROUTE_REASSIGN)) {
-                d->status = LEADROUTE_ROUTE_EXISTING;
-                d->how = LR_HOW_EXISTING;
-                d->rep = lr__decision_str(d, holder);
-                lr__reason(d, "already assigned to %s (key %s)", holder, c.key + 5);
-                if (d->nomem)
-                    return lr__unrouted(&c, lr__error_nomem());
-                lr__count_hit(&c);
-                return LEADROUTE_OK;
-            }
+        if ((rc = lr__find_claim(&c, holder, sizeof holder)) < 0)
+            return lr__unrouted(&c, rc);
+        if (rc == 1) {
+            if (!(flags & LEADROUTE_ROUTE_REASSIGN))
+                return lr__existing(&c, holder);
             snprintf(c.previous, sizeof c.previous, "%s", holder);
             c.previous_rep = lr__roster_rep(c.ro, holder);
             d->previous = lr__decision_str(d, holder);
@@ -1952,6 +1969,21 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     d->next_cap = c.next.cap;
     if (rc < 0)
         return lr__unrouted(&c, rc);
+    /* Queued or left unassigned, the lead holds no claim, and another call
+     * for it may have made one since the check above: then that is the
+     * outcome, not a queue for a lead a rep holds. A claim made after this
+     * check came from a call that began after this one's reads. */
+    if ((d->status == LEADROUTE_ROUTE_QUEUED || d->status == LEADROUTE_ROUTE_UNASSIGNED) && !c.previous[0] &&
+        !(flags & LEADROUTE_ROUTE_REASSIGN)) {
+        char holder[LEADROUTE_MAX_NAME + 1];
+        if ((rc = lr__find_claim(&c, holder, sizeof holder)) < 0)
+            return lr__unrouted(&c, rc);
+        if (rc == 1) {
+            d->pool = d->queue = LR_NONE;
+            d->ncands = d->nchain = 0;
+            return lr__existing(&c, holder);
+        }
+    }
     /* An outcome that lost a string is not given as if whole. Only outcomes that wrote nothing
      * can get here with it: a commit checks first and reserves what is written after it. */
     if (d->nomem && !(d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run))

@@ -406,6 +406,8 @@ typedef struct liar {
     int load_calls;
     size_t load_length;        /* != 0: claim this length (1: the buffer's size + 1) */
     const char *holder;        /* != NULL: find_claim says this rep holds every key */
+    int hide_claims;           /* find_claim says "not claimed" this many times */
+    int fail_find_after_hide;  /* then fails with LEADROUTE_EIO once */
     int due_garbage;           /* list_due hands out: 1 history NULL with a count, 2 a short key */
     int fail_commit;           /* commit fails with LEADROUTE_EIO */
     double window_value;
@@ -431,6 +433,14 @@ static int l_find_claim(void *ud, const char *key, char *rep, size_t cap)
     if (l->holder) {
         snprintf(rep, cap, "%s", l->holder);
         return LEADROUTE_OK;
+    }
+    if (l->hide_claims > 0) {
+        l->hide_claims--;
+        return LEADROUTE_ENOTFOUND;
+    }
+    if (l->fail_find_after_hide) {
+        l->fail_find_after_hide = 0;
+        return LEADROUTE_EIO;
     }
     return lr__memstore_methods.find_claim(l->m, key, rep, cap);
 }
@@ -738,6 +748,63 @@ static void test_load_pool_length_max(void **state)
     in_child("load_pool length SIZE_MAX", probe_load_pool_length_max);
 }
 
+/* Everyone away: the call leaves the lead unassigned. */
+static int all_away(void *ud, const char *rep_id, const leadroute_lead *lead, int64_t now_ms, uint32_t *verdict,
+                    char *reason, size_t cap)
+{
+    (void)ud, (void)rep_id, (void)lead, (void)now_ms, (void)reason, (void)cap;
+    *verdict = LEADROUTE_AWAY;
+    return LEADROUTE_OK;
+}
+
+/* A claim made by another call for the same lead while this one walked
+ * its pool: this call, which found nobody, reports that claim (existing),
+ * not a queue or an unassigned lead for a lead a rep holds. The store
+ * hides the claim from the first look, as a call that began first would
+ * see it. A failing second look fails the call and writes nothing. */
+static void test_claim_made_during_a_call(void **state)
+{
+    leadroute_router *r = liar_router();
+    leadroute_decision *d = NULL;
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    const leadroute_availability away = { LEADROUTE_AVAILABILITY_VERSION, all_away };
+    char before[4096], after[4096];
+    (void)state;
+    ok(leadroute_decision_new(&d, NULL));
+    l.id = "L1";
+    ok(leadroute_route(r, &l, 0, d));
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+    assert_string_equal(leadroute_decision_rep(d), "alice");
+    ok(leadroute_router_set_availability(r, &away, NULL));
+
+    g_liar.hide_claims = 1;
+    ok(leadroute_route(r, &l, LEADROUTE_ROUTE_TRACE, d));
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_EXISTING);
+    assert_string_equal(leadroute_decision_rep(d), "alice");
+    assert_null(leadroute_decision_pool(d));
+    assert_int_equal(leadroute_decision_candidate_count(d), 0);
+    assert_string_equal(leadroute_decision_reason(d), "already assigned to alice (key L1)");
+    assert_int_equal(g_liar.hide_claims, 0);
+
+    /* a new lead, unclaimed: unassigned, as before */
+    l.id = "L2";
+    ok(leadroute_route(r, &l, 0, d));
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNASSIGNED);
+
+    /* the second look fails: an error, and no counter moves */
+    metrics(r, before, sizeof before);
+    g_liar.hide_claims = 1;
+    g_liar.fail_find_after_hide = 1;
+    l.id = "L1";
+    expect_error("find_claim fails on the second look", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
+                 "store find_claim callback failed");
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
+    metrics(r, after, sizeof after);
+    assert_string_equal(before, after);
+    leadroute_decision_free(d);
+    liar_free(r);
+}
+
 static void test_find_claim_garbage(void **state)
 {
     leadroute_router *r = liar_router();
@@ -928,6 +995,7 @@ int main(void)
         cmocka_unit_test(test_load_pool_length_lies),
         cmocka_unit_test(test_load_pool_length_max),
         cmocka_unit_test(test_find_claim_garbage),
+        cmocka_unit_test(test_claim_made_during_a_call),
         cmocka_unit_test(test_list_due_history_garbage),
         cmocka_unit_test(test_list_due_short_key),
         cmocka_unit_test(test_tick_move_fails),
