@@ -115,12 +115,13 @@ static const char USAGE_ACK[] =
     "record per key, with the dedupe key:\n"
     "  key,status,rep\n"
     "status is acknowledged, already acknowledged (the first time stands) or\n"
-    "not claimed (also reported on stderr).\n"
+    "not claimed (also reported on stderr). A KEY that is no key at all (empty,\n"
+    "over 4096 bytes, not UTF-8) gets no record: it is reported and skipped.\n"
     "\n"
     "  --state FILE|DATABASE, --table, --reps, --format   as for tick\n"
     "\n"
-    "exit status: 0 all acknowledged, 1 some keys not claimed, 2 bad usage, or a\n"
-    "file could not be read or written\n";
+    "exit status: 0 all acknowledged, 1 some keys not claimed or skipped, 2 bad\n"
+    "usage, or a file could not be read or written\n";
 
 /* ---- shared by the three --------------------------------------------------- */
 
@@ -888,6 +889,11 @@ int cmd_ack(int argc, char **argv)
         } else if (rc == LEADROUTE_ENOTFOUND) {
             fprintf(stderr, "leadroute ack: %s\n", leadroute_error_last()->message);
             outcome = "not claimed";
+            if (status == EXIT_CLEAN)
+                status = EXIT_FINDINGS;
+        } else if (rc == LEADROUTE_EINVAL) {
+            /* a malformed key (empty, too long, not UTF-8) is skipped like a bad row: the others stand */
+            fprintf(stderr, "leadroute ack: KEY %d: %s; skipped\n", i + 1, leadroute_error_last()->message);
             if (status == EXIT_CLEAN)
                 status = EXIT_FINDINGS;
         } else {

@@ -316,6 +316,15 @@ with tempfile.TemporaryDirectory() as tmp:
                                                 "no-such-key,not claimed,"]
            and "no-such-key" in err, f"ack again and an unknown key: {rc} {out!r} {err!r}")
     expect(read_state(state)["lead:" + acked][3] == T0 + 20 * MIN, "the first acknowledgement time stands")
+    # a KEY that is no key is reported and skipped; the others stand (on a copy of the state)
+    ack_copy = os.path.join(tmp, "ack-copy.db")
+    shutil.copyfile(state, ack_copy)
+    other = next(k for k in sorted(routed) if k != acked)
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", ack_copy, "", other)
+    expect(rc == 1 and out.splitlines()[1:] == [f"{other},acknowledged,{read_state(state)['lead:' + other][0]}"]
+           and "leadroute ack: KEY 1: key must be" in err and "skipped" in err
+           and read_state(ack_copy)["lead:" + other][3] != 0,
+           f"ack with an empty key and a good one: {rc} {out!r} {err!r}")
 
     # T0 + 1 day: every SLA of the table has passed; every open assignment
     # with a deadline is due once, except the acknowledged one
