@@ -148,7 +148,6 @@ static int open_table_and_roster(const char *command, const cli_args *a, leadrou
     return -1;
 }
 
-/* A store failure: the message, the batch rolled back. */
 /* Why the state failed: the database's message, else the library's (a
  * store callback's failure as the router reported it). */
 static const char *store_why(cli_state *store)
@@ -157,6 +156,7 @@ static const char *store_why(cli_state *store)
     return why && *why ? why : leadroute_error_last()->message;
 }
 
+/* A store failure: the message, the batch rolled back. */
 static void report_store_failure(const char *command, cli_state *store, const char *what)
 {
     fprintf(stderr, "leadroute %s: %s: %s\n", command, what, store_why(store));
