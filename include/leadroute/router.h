@@ -90,12 +90,12 @@ typedef enum leadroute_strategy {
                                                then fewest assignments, ties by id */
 } leadroute_strategy;
 
-/** How a rep back from being away, or new to a pool, re-enters the rotation. */
 /** The largest deal value a lead may carry (in its pool's `value_field`):
  *  routing a lead with more fails with LEADROUTE_ELEAD, so that the sums of
  *  a value window stay finite. */
 #define LEADROUTE_MAX_DEAL_VALUE 1e15
 
+/** How a rep back from being away, or new to a pool, re-enters the rotation. */
 typedef enum leadroute_calibration {
     LEADROUTE_CALIBRATE_JOIN = 0,     /**< at the pool's current level: no catch-up leads (default) */
     LEADROUTE_CALIBRATE_CATCH_UP = 1  /**< weighted pools: keeps what it missed and catches up, at
