@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 
 from . import _ffi
 from ._table import Table
-from ._values import FieldValue, Keep, dec, enc, lead_to_py, make_lead, path_bytes
+from ._values import FieldValue, Keep, NoCopy, dec, enc, handle_of, lead_to_py, make_lead, path_bytes
 
 _lib = _ffi.lib
 
@@ -38,7 +38,7 @@ class SkippedRow:
     message: str
 
 
-class Leads:
+class Leads(NoCopy):
     """Leads read from CSV text (immutable; any number of threads may read it)."""
 
     def __init__(self, _handle: int, table: Optional[Table]) -> None:
@@ -53,13 +53,13 @@ class Leads:
         data = text if isinstance(text, bytes) else (enc(text) or b"")
         out = c_void_p()
         _lib.leadroute_leads_parse(byref(out), data, len(data), enc(filename),
-                                   table._handle() if table is not None else None, None)
+                                   handle_of(table, Table, "table") if table is not None else None, None)
         return cls(out.value, table)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"], table: Optional[Table] = None) -> "Leads":
         out = c_void_p()
-        _lib.leadroute_leads_load(byref(out), path_bytes(path), table._handle() if table is not None else None,
+        _lib.leadroute_leads_load(byref(out), path_bytes(path), handle_of(table, Table, "table") if table is not None else None,
                                   None)
         return cls(out.value, table)  # type: ignore[arg-type]
 

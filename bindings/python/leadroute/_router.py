@@ -16,8 +16,8 @@ from ._errors import LeadrouteError
 from ._leads import Lead, lead_pointer
 from ._store import Assignment, Store, store_vtable
 from ._table import Table
-from ._values import (Fields, FieldValue, Keep, copy_out, dec, enc, fields_array, guarded, lead_to_py,
-                      path_bytes, stash, value_to_py)
+from ._values import (Fields, FieldValue, Keep, NoCopy, copy_out, dec, enc, fields_array, guarded, handle_of,
+                      lead_to_py, path_bytes, stash, value_to_py)
 
 _lib = _ffi.lib
 EUSER = _ffi.EUSER
@@ -70,7 +70,7 @@ def _check_keys(d: Mapping[str, Any], allowed: set, what: str) -> None:
         raise ValueError("unknown %s keys: %s" % (what, ", ".join(sorted(extra))))
 
 
-class Roster:
+class Roster(NoCopy):
     """Reps and pools (immutable, safe to share)."""
 
     def __init__(self, _handle: int) -> None:
@@ -270,7 +270,7 @@ class Candidate:
     detail: Optional[str]
 
 
-class _DecisionHandle:
+class _DecisionHandle(NoCopy):
     def __init__(self) -> None:
         out = c_void_p()
         _lib.leadroute_decision_new(byref(out), None)
@@ -372,7 +372,7 @@ class LatencyStats:
     p99_ms: float
 
 
-class Router:
+class Router(NoCopy):
     """Routes leads through a table and a roster.
 
     Callbacks (store, notify, availability, clock, tick lookup) may be Python
@@ -382,7 +382,13 @@ class Router:
     to it. A failed notify does not fail routing in C (the assignment stands
     and the notification waits in `pending()`), but its exception is still
     raised from the call. The router keeps every callback alive as long as C
-    may call it; set the callbacks before routing starts.
+    may call it; set the callbacks before routing starts (C's setters are not
+    thread-safe), and free the router only once no call is in flight.
+
+    Handles are not copied: copy.copy(), deepcopy() and pickle raise
+    TypeError for every object that owns a C object (tables, rosters, leads,
+    routers, decisions' handles, evaluators, builders). Strings and paths may
+    not hold NUL characters (ValueError).
     """
 
     def __init__(self, table: Table, roster: "Roster", *, dedupe_field: Optional[str] = None,
@@ -407,7 +413,8 @@ class Router:
         opts.max_retries = int(max_retries)
         opts.captured_field = keep.s(captured_field)
         out = c_void_p()
-        _lib.leadroute_router_new(byref(out), table._handle(), roster._handle(), byref(opts))
+        _lib.leadroute_router_new(byref(out), handle_of(table, Table, "table"), handle_of(roster, Roster, "roster"),
+                                  byref(opts))
         self._h = out.value
         self._table = table
         self._roster = roster
@@ -483,12 +490,12 @@ class Router:
 
     def set_table(self, table: Table) -> None:
         """Swap the table atomically (other threads may be routing)."""
-        _lib.leadroute_router_set_table(self._handle(), table._handle())
+        _lib.leadroute_router_set_table(self._handle(), handle_of(table, Table, "table"))
         self._table = table
 
     def set_roster(self, roster: "Roster") -> None:
         """Swap reps and pools atomically; routing state is kept by id."""
-        _lib.leadroute_router_set_roster(self._handle(), roster._handle())
+        _lib.leadroute_router_set_roster(self._handle(), handle_of(roster, Roster, "roster"))
         self._roster = roster
 
     def set_store(self, store: Optional[Store]) -> None:

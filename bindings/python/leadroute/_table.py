@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _ffi
 from ._errors import HitPolicyError, raise_last
-from ._values import FieldValue, Keep, dec, enc, path_bytes, value_to_py
+from ._values import FieldValue, Keep, NoCopy, dec, enc, handle_of, path_bytes, value_to_py
 
 _lib = _ffi.lib
 
@@ -61,7 +61,7 @@ class Diagnostic:
     message: str
 
 
-class Table:
+class Table(NoCopy):
     """A compiled decision table (immutable, safe to share between threads)."""
 
     def __init__(self, _handle: int) -> None:
@@ -206,14 +206,14 @@ class Table:
         return Evaluator(self).evaluate(lead, lead_id)
 
 
-class Evaluator:
+class Evaluator(NoCopy):
     """A reusable evaluation result (leadroute_result): evaluating many leads
     through one allocates nothing per lead. One thread at a time."""
 
     def __init__(self, table: Table) -> None:
-        self._table = table
         out = c_void_p()
-        _lib.leadroute_result_new(byref(out), table._handle(), None)
+        _lib.leadroute_result_new(byref(out), handle_of(table, Table, "table"), None)
+        self._table = table
         self._h: Optional[int] = out.value
 
     def __del__(self) -> None:
@@ -227,7 +227,7 @@ class Evaluator:
         if self._h is None:
             raise ValueError("evaluator is freed")
         if table is not None and table is not self._table:
-            _lib.leadroute_result_reserve(self._h, table._handle())
+            _lib.leadroute_result_reserve(self._h, handle_of(table, Table, "table"))
             self._table = table
         t = self._table
         th = t._handle()
@@ -263,7 +263,7 @@ class Evaluator:
         return found
 
 
-class TableBuilder:
+class TableBuilder(NoCopy):
     """Build a table from rules given as cells (the CSV cell syntax), not text."""
 
     def __init__(self, *, lint: bool = True, max_memory: int = 0) -> None:

@@ -25,6 +25,9 @@ def enc(s: Optional[str]) -> Optional[bytes]:
         return None
     if not isinstance(s, str):
         raise TypeError("expected str, got %s" % type(s).__name__)
+    if "\0" in s:
+        # a C string would end there: "a\0b" and "a\0c" would be one id
+        raise ValueError("string holds a NUL character, where a C string would end: %r" % s[:60])
     return s.encode("utf-8")
 
 
@@ -33,7 +36,34 @@ def dec(b: Optional[bytes]) -> Optional[str]:
 
 
 def path_bytes(p: Union[str, "os.PathLike[str]"]) -> bytes:
-    return os.fsencode(p)
+    b = os.fsencode(p)
+    if b"\0" in b:
+        raise ValueError("path holds a NUL character: %r" % p)
+    return b
+
+
+def handle_of(obj: Any, cls: type, what: str) -> int:
+    """The C handle of `obj`, which must be a `cls`: C cannot tell a table
+    from a roster, so a wrong object would be read as the other kind."""
+    if not isinstance(obj, cls):
+        raise TypeError("%s must be a %s, got %s" % (what, cls.__name__, type(obj).__name__))
+    return obj._handle()  # type: ignore[no-any-return]
+
+
+class NoCopy:
+    """For the wrappers that own a C object. A copy or a pickle would be a
+    second owner of the same pointer (freed twice), or a pointer handed to
+    another process: both raise TypeError. Share the object instead (the C
+    objects say which are thread-safe)."""
+
+    def __copy__(self) -> Any:
+        raise TypeError("%s owns a C object and cannot be copied; share it instead" % type(self).__name__)
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise TypeError("%s owns a C object and cannot be copied; share it instead" % type(self).__name__)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("%s owns a C object and cannot be pickled" % type(self).__name__)
 
 
 class Keep:

@@ -284,6 +284,72 @@ class RouterTests(unittest.TestCase):
         self.assertEqual(r.metrics()["routed"], 800)
 
 
+class MisuseTests(unittest.TestCase):
+    """What a Python caller may do wrong gets a Python error, never a C object
+    owned twice, read as another kind, or a string cut short."""
+
+    def objects(self):
+        table = lr.Table.parse(TABLE, "t.csv")
+        roster = two_rep_roster()
+        router = lr.Router(table, roster, clock=lambda: NOW)
+        return {
+            "table": table,
+            "roster": roster,
+            "router": router,
+            "leads": lr.Leads.parse("id,kind\nL1,a\n", table=table),
+            "evaluator": lr.Evaluator(table),
+            "builder": lr.TableBuilder(),
+            "decision": router.route("L1", {"kind": "a"}),
+        }
+
+    def test_no_copy_or_pickle_of_c_objects(self):
+        import copy
+        import pickle
+        for name, obj in self.objects().items():
+            with self.subTest(name):
+                if name != "decision":  # a decision is data; its C handle is shared by a shallow copy
+                    with self.assertRaises(TypeError):
+                        copy.copy(obj)
+                with self.assertRaises(TypeError):
+                    copy.deepcopy(obj)
+                with self.assertRaises(TypeError):
+                    pickle.dumps(obj)
+        d = self.objects()["decision"]
+        self.assertIn("assigned", copy.copy(d).explain_text())
+
+    def test_objects_of_the_wrong_kind(self):
+        o = self.objects()
+        table, roster, router = o["table"], o["roster"], o["router"]
+        cases = [
+            ("Router(roster, table)", lambda: lr.Router(roster, table)),
+            ("set_table(roster)", lambda: router.set_table(roster)),
+            ("set_roster(table)", lambda: router.set_roster(table)),
+            ("Evaluator(roster)", lambda: lr.Evaluator(roster)),
+            ("evaluate(table=leads)", lambda: o["evaluator"].evaluate({"kind": "a"}, "x", table=o["leads"])),
+            ("Leads.parse(table=router)", lambda: lr.Leads.parse("id\nL1\n", table=router)),
+        ]
+        for what, call in cases:
+            with self.subTest(what):
+                with self.assertRaisesRegex(TypeError, "must be a (Table|Roster)"):
+                    call()
+        # the router routes on with what it had
+        self.assertEqual(router.route("L2", {"kind": "a"}).status, "assigned")
+
+    def test_nul_characters_are_refused(self):
+        router = self.objects()["router"]
+        for what, call in [
+            ("lead id", lambda: router.route("x\0one", {"kind": "a"})),
+            ("field value", lambda: router.route("L9", {"kind": "a\0junk"})),
+            ("field name", lambda: router.route("L9", {"kind\0": "a"})),
+            ("key", lambda: router.acknowledge("L1\0x")),
+            ("path", lambda: lr.Table.load("t.csv\0.bak")),
+        ]:
+            with self.subTest(what):
+                with self.assertRaisesRegex(ValueError, "NUL character"):
+                    call()
+        self.assertEqual(router.route("x", {"kind": "a"}).status, "assigned")  # "x\0one" claimed nothing
+
+
 class VersionTests(unittest.TestCase):
     def test_version(self):
         self.assertEqual(lr.version_number() // 10000, 0)
