@@ -59,8 +59,8 @@ class Leads(NoCopy):
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"], table: Optional[Table] = None) -> "Leads":
         out = c_void_p()
-        _lib.leadroute_leads_load(byref(out), path_bytes(path), handle_of(table, Table, "table") if table is not None else None,
-                                  None)
+        th = handle_of(table, Table, "table") if table is not None else None
+        _lib.leadroute_leads_load(byref(out), path_bytes(path), th, None)
         return cls(out.value, table)  # type: ignore[arg-type]
 
     def _handle(self) -> int:

@@ -53,8 +53,17 @@ def _uncap(x: int) -> Optional[int]:
     return None if x == _ffi.NO_CAP else int(x)
 
 
-def _cap(x: Optional[int]) -> int:
-    return _ffi.NO_CAP if x is None else int(x)
+def _u32(x: Any, what: str) -> int:
+    """An unsigned 32-bit C field: ctypes would keep the low bits of anything
+    else (2**32 as 0, -1 as 4294967295), so out of range is an error."""
+    v = int(x)
+    if not 0 <= v <= 0xFFFFFFFF:
+        raise ValueError("%s must be 0..4294967295, got %d" % (what, v))
+    return v
+
+
+def _cap(x: Optional[int], what: str) -> int:
+    return _ffi.NO_CAP if x is None else _u32(x, what)
 
 
 _REP_KEYS = {"id", "name", "pools", "weight", "capacity", "tier", "skills", "active", "cap_day", "cap_week",
@@ -113,9 +122,9 @@ class Roster(NoCopy):
             if "weight" in r:
                 c.weight = float(r["weight"])
             if "capacity" in r:
-                c.capacity = int(r["capacity"])
+                c.capacity = _u32(r["capacity"], "capacity")
             if "tier" in r:
-                c.tier = int(r["tier"])
+                c.tier = _u32(r["tier"], "tier")
             skills = r.get("skills", {})
             c.skills, c.skill_count = fields_array(
                 {k: ([v] if isinstance(v, str) else list(v)) for k, v in skills.items()}, keep)
@@ -123,7 +132,7 @@ class Roster(NoCopy):
                 c.active = 1 if r["active"] else 0
             for cap in ("cap_day", "cap_week", "cap_month"):
                 if cap in r:
-                    setattr(c, cap, _cap(r[cap]))
+                    setattr(c, cap, _cap(r[cap], cap))
         c_pools = (_ffi.Pool * max(len(pools), 1))()
         for i, p in enumerate(pools):
             _check_keys(p, _POOL_KEYS, "pool")
@@ -139,7 +148,8 @@ class Roster(NoCopy):
             c.filters, c.filter_count = ctypes.cast(farr, POINTER(_ffi.SkillFilter)), len(filters)
             c.score_field = keep.s(p.get("score_field"))
             tiers = list(p.get("tiers", ()))
-            tarr = (_ffi.TierRule * max(len(tiers), 1))(*[_ffi.TierRule(float(s), int(t)) for s, t in tiers])
+            tarr = (_ffi.TierRule * max(len(tiers), 1))(
+                *[_ffi.TierRule(float(s), _u32(t, "tier")) for s, t in tiers])
             keep.refs.append(tarr)
             c.tiers, c.tier_count = ctypes.cast(tarr, POINTER(_ffi.TierRule)), len(tiers)
             c.fallback = keep.s(p.get("fallback"))
@@ -151,18 +161,18 @@ class Roster(NoCopy):
                 c.owner_first = 1 if p["owner_first"] else 0
             for cap in ("cap_day", "cap_week", "cap_month"):
                 if cap in p:
-                    setattr(c, cap, _cap(p[cap]))
+                    setattr(c, cap, _cap(p[cap], cap))
             if "sla_minutes" in p:
                 c.sla_minutes = float(p["sla_minutes"])
             if "max_hops" in p:
-                c.max_hops = int(p["max_hops"])
+                c.max_hops = _u32(p["max_hops"], "max_hops")
             c.escalation_pool = keep.s(p.get("escalation_pool"))
             c.escalation_owner = keep.s(p.get("escalation_owner"))
             if "calibration" in p:
                 c.calibration = _enum(_CALIBRATION, p["calibration"], "calibration")
             c.value_field = keep.s(p.get("value_field"))
             if "value_window_days" in p:
-                c.value_window_days = int(p["value_window_days"])
+                c.value_window_days = _u32(p["value_window_days"], "value_window_days")
         out = c_void_p()
         _lib.leadroute_roster_new(byref(out), c_reps, len(reps), c_pools, len(pools), None)
         return cls(out.value)  # type: ignore[arg-type]
@@ -410,7 +420,7 @@ class Router(NoCopy):
         opts.owner_output, opts.pool_output = keep.s(owner_output), keep.s(pool_output)
         opts.queue_output, opts.status_output = keep.s(queue_output), keep.s(status_output)
         opts.sla_output, opts.tags_output = keep.s(sla_output), keep.s(tags_output)
-        opts.max_retries = int(max_retries)
+        opts.max_retries = _u32(max_retries, "max_retries")
         opts.captured_field = keep.s(captured_field)
         out = c_void_p()
         _lib.leadroute_router_new(byref(out), handle_of(table, Table, "table"), handle_of(roster, Roster, "roster"),

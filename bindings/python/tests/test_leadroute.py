@@ -335,6 +335,24 @@ class MisuseTests(unittest.TestCase):
         # the router routes on with what it had
         self.assertEqual(router.route("L2", {"kind": "a"}).status, "assigned")
 
+    def test_integers_out_of_range(self):
+        # ctypes would keep the low 32 bits: 2**32 as capacity 0 (no cap), -1 as 4294967295
+        for what, rep, pool in [
+            ("capacity", {"capacity": 2**32}, {}),
+            ("cap_day", {"cap_day": -1}, {}),
+            ("tier", {"tier": -2}, {}),
+            ("max_hops", {}, {"max_hops": -1}),
+            ("cap_week", {}, {"cap_week": 2**40}),
+            ("value_window_days", {}, {"value_window_days": 2**32 + 1}),
+        ]:
+            with self.subTest(what):
+                with self.assertRaisesRegex(ValueError, "%s must be 0..4294967295" % what):
+                    lr.Roster.from_dicts([dict(id="a", pools=["p"], **rep)], [dict(id="p", **pool)])
+        with self.assertRaisesRegex(ValueError, "max_retries must be"):
+            lr.Router(lr.Table.parse(TABLE), two_rep_roster(), max_retries=-1)
+        ro = lr.Roster.from_dicts([dict(id="a", pools=["p"], capacity=4294967295, cap_day=None)], [dict(id="p")])
+        self.assertEqual(ro.rep("a")["capacity"], 4294967295)
+
     def test_nul_characters_are_refused(self):
         router = self.objects()["router"]
         for what, call in [
