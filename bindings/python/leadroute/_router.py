@@ -62,6 +62,14 @@ def _u32(x: Any, what: str) -> int:
     return v
 
 
+def _i64(x: Any, what: str) -> int:
+    """A time in milliseconds for a C int64, checked as _u32 checks its fields."""
+    v = int(x)
+    if not -2**63 <= v < 2**63:
+        raise ValueError("%s must fit in a signed 64-bit integer, got %d" % (what, v))
+    return v
+
+
 def _cap(x: Optional[int], what: str) -> int:
     return _ffi.NO_CAP if x is None else _u32(x, what)
 
@@ -586,7 +594,7 @@ class Router(NoCopy):
 
         def tramp(_ud: Any) -> int:
             try:
-                now = int(fn())
+                now = _i64(fn(), "the clock's time")
                 last[0] = now
                 return now
             except BaseException as exc:  # noqa: BLE001
@@ -655,7 +663,7 @@ class Router(NoCopy):
             cfn = _ffi.LOOKUP_FN(tramp)
         stats = _ffi.TickStats()
         stats.version = _ffi.TICK_STATS_VERSION
-        guarded(_lib.leadroute_router_tick, self._handle(), int(now_ms),
+        guarded(_lib.leadroute_router_tick, self._handle(), _i64(now_ms, "now_ms"),
                 cfn if cfn is not None else ctypes.cast(None, _ffi.LOOKUP_FN), None, byref(stats))
         return {"due": stats.due, "reassigned": stats.reassigned, "escalated": stats.escalated,
                 "kept": stats.kept, "raced": stats.raced}
@@ -674,7 +682,7 @@ class Router(NoCopy):
                 return EUSER
 
         cfn = _ffi.EACH_FN(each)
-        guarded(_lib.leadroute_router_list_due, self._handle(), _ffi.INT64_MAX if now_ms is None else int(now_ms),
+        guarded(_lib.leadroute_router_list_due, self._handle(), _ffi.INT64_MAX if now_ms is None else _i64(now_ms, "now_ms"),
                 cfn, None)
         return found
 

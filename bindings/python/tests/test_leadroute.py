@@ -350,6 +350,13 @@ class MisuseTests(unittest.TestCase):
                     lr.Roster.from_dicts([dict(id="a", pools=["p"], **rep)], [dict(id="p", **pool)])
         with self.assertRaisesRegex(ValueError, "max_retries must be"):
             lr.Router(lr.Table.parse(TABLE), two_rep_roster(), max_retries=-1)
+        router = lr.Router(lr.Table.parse(TABLE), two_rep_roster(), clock=lambda: 2**63)
+        with self.assertRaisesRegex(ValueError, "now_ms must fit in a signed 64-bit integer"):
+            router.tick(10**30)
+        with self.assertRaisesRegex(ValueError, "now_ms must fit"):
+            router.list_due(-2**63 - 1)
+        with self.assertRaisesRegex(ValueError, "the clock's time must fit"):
+            router.route("L1", {"kind": "a"})
         ro = lr.Roster.from_dicts([dict(id="a", pools=["p"], capacity=4294967295, cap_day=None)], [dict(id="p")])
         self.assertEqual(ro.rep("a")["capacity"], 4294967295)
 
