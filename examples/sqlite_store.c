@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -1257,6 +1258,38 @@ static int open_db(sqlite3 **db, const char *path, int flags, char *err, size_t 
     return code;
 }
 
+/* SQLite keeps NAME-journal, NAME-wal and NAME-shm beside the database. A
+ * name with no room for the longest suffix in its directory opens, then
+ * fails at the first write with "unable to open database file", leaving an
+ * empty file behind: refuse it first, saying why. A directory whose limit
+ * cannot be read is left to SQLite's own message. */
+static int check_name_room(const char *path, char *err, size_t cap)
+{
+    static const char suffix[] = "-journal";
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    long name_max;
+    char *dir;
+
+    if (strcmp(path, ":memory:") == 0)
+        return LEADROUTE_OK;
+    if (!(dir = malloc(dir_len + 2)))
+        return open_error(err, cap, LEADROUTE_ENOMEM, "%s: out of memory", path);
+    if (dir_len)
+        memcpy(dir, path, dir_len);
+    else
+        dir[dir_len++] = '.';
+    dir[dir_len] = '\0';
+    name_max = pathconf(dir, _PC_NAME_MAX);
+    free(dir);
+    if (name_max > 0 && strlen(base) + strlen(suffix) > (size_t)name_max)
+        return open_error(err, cap, LEADROUTE_EINVAL,
+                          "%s: the file name is too long: SQLite needs room for '%s' after it "
+                          "(at most %ld bytes for the name here, this one has %zu)",
+                          path, suffix, name_max - (long)strlen(suffix), strlen(base));
+    return LEADROUTE_OK;
+}
+
 int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t err_cap)
 {
     sqlite3 *db = NULL;
@@ -1264,7 +1297,10 @@ int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t er
         *out = NULL;
     if (!out || !path)
         return open_error(err, err_cap, LEADROUTE_EINVAL, "sqlite_store_open: NULL argument");
-    int rc = open_db(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, err_cap);
+    int rc = check_name_room(path, err, err_cap);
+    if (rc != LEADROUTE_OK)
+        return rc;
+    rc = open_db(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, err_cap);
     return rc == LEADROUTE_OK ? store_wrap(out, db, path, err, err_cap) : rc;
 }
 

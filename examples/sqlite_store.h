@@ -43,9 +43,12 @@ typedef struct sqlite_store sqlite_store;
  * mode with a busy timeout, so a second process waits for the first instead
  * of failing. ":memory:" gives a private in-memory database.
  * A file that is not a SQLite database, or one with another schema version,
- * is refused with a message in `err` (`err_cap` bytes) naming `path`.
+ * is refused with a message in `err` (`err_cap` bytes) naming `path`, and
+ * so is a file name with no room in its directory for the "-journal"
+ * SQLite adds to it (nothing is created then).
  * @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EPARSE (not ours),
- *         LEADROUTE_ENOMEM. *out is NULL on error.
+ *         LEADROUTE_EINVAL (name too long), LEADROUTE_ENOMEM. *out is NULL
+ *         on error.
  */
 int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t err_cap);
 

@@ -455,6 +455,24 @@ with tempfile.TemporaryDirectory() as tmp:
     db.close()
     rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", newer)
     expect(rc == 2 and newer in err and "schema version 2" in err, f"newer state schema: {rc} {err!r}")
+    # a state file name with no room for SQLite's "-journal" beside it is
+    # refused before anything is created (it used to leave an empty file and
+    # say "unable to open database file")
+    name_max = os.pathconf(tmp, "PC_NAME_MAX")
+    for length, fits in ((name_max - 8, True), (name_max - 7, False)):
+        long_state = os.path.join(tmp, "s" * length)
+        rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", long_state)
+        if fits:
+            expect(rc == 1 and os.path.exists(long_state), f"a state name of {length} bytes: {rc} {err!r}")
+            os.remove(long_state)
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(long_state + suffix):
+                    os.remove(long_state + suffix)
+        else:
+            expect(rc == 2 and out == "" and err.count("\n") == 1 and "file name is too long" in err
+                   and f"at most {name_max - 8} bytes" in err and not os.path.exists(long_state),
+                   f"a state name of {length} bytes: {rc} {out!r} {err!r}")
+
 
     # explain: the recorded history of a lead, from every run
     rc, out, err = run("explain", "--state", state, "L-1001", "L-1030")
