@@ -84,13 +84,18 @@ static void lr__c_locale_init(void)
     lr__c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
+void lr__number_setup(void)
+{
+    pthread_once(&lr__c_locale_once, lr__c_locale_init);
+}
+
 size_t lr__format_double(char *buf, size_t cap, double v)
 {
     char tmp[40];
     int prec, n = 0;
     locale_t old = (locale_t)0;
 
-    pthread_once(&lr__c_locale_once, lr__c_locale_init);
+    lr__number_setup();
     if (lr__c_locale)
         old = uselocale(lr__c_locale);
     if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
@@ -156,7 +161,7 @@ int lr__parse_number(const char *s, size_t len, double *out)
         return -1;
     memcpy(buf, s, len);
     buf[len] = '\0';
-    pthread_once(&lr__c_locale_once, lr__c_locale_init);
+    lr__number_setup();
     if (lr__c_locale) {
         locale_t old = uselocale(lr__c_locale);
         v = strtod(buf, NULL);

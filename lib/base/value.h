@@ -21,6 +21,12 @@ int lr__text_measure(const char *s, size_t max, size_t *len);
  * outside that grammar, -2 for a number too large for a double (1e400). */
 int lr__parse_number(const char *s, size_t len, double *out);
 
+/* The one-time, process-wide set-up lr__parse_number and
+ * lr__format_double share (a C locale object). They run it on their first
+ * call; compiling a table runs it first, so that evaluations, which read
+ * numbers from text, never allocate or wait for it. */
+void lr__number_setup(void);
+
 /* The length of the longest start of s[0..n) within `max` bytes that ends
  * on a character boundary: where a message may cut a text. */
 size_t lr__utf8_cut(const char *s, size_t n, size_t max);

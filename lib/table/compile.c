@@ -835,6 +835,7 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
     uint32_t c;
     int rc;
 
+    lr__number_setup();
     t = lr__malloc(&b->alloc, sizeof *t);
     if (!t)
         return lr__error_nomem();
