@@ -2039,12 +2039,12 @@ size_t leadroute_router_pending_count(leadroute_router *r)
     return n;
 }
 
-static int lr__copy_out(char *dst, size_t cap, const char *src, const char *what)
+/* Whether `src` fits a caller's buffer of `cap` bytes, NUL included. */
+static int lr__fits_out(const char *dst, size_t cap, const char *src, const char *what)
 {
     size_t n = strlen(src);
     if (!dst || n >= cap)
         return lr__error_set(LEADROUTE_ERANGE, "%s needs %zu bytes", what, n + 1);
-    memcpy(dst, src, n + 1);
     return LEADROUTE_OK;
 }
 
@@ -2069,8 +2069,12 @@ int leadroute_router_pending(leadroute_router *r, size_t index, char *key, size_
             p = p->next;
         r->pending_cursor = p;
         r->pending_cursor_at = at;
-        if ((rc = lr__copy_out(key, key_cap, p->key + 5, "key")) == 0)
-            rc = lr__copy_out(rep_id, rep_cap, p->rep_id, "rep id");
+        /* both checked before either is written: an error leaves the buffers as they were */
+        if ((rc = lr__fits_out(key, key_cap, p->key + 5, "key")) == 0 &&
+            (rc = lr__fits_out(rep_id, rep_cap, p->rep_id, "rep id")) == 0) {
+            memcpy(key, p->key + 5, strlen(p->key + 5) + 1);
+            memcpy(rep_id, p->rep_id, strlen(p->rep_id) + 1);
+        }
     }
     pthread_mutex_unlock(&r->pending_lock);
     return rc;

@@ -2076,6 +2076,12 @@ static void test_pending_reassign_long_ids(void **state)
     expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
     expect_str(leadroute_decision_rep(d), idb);
     assert_int_equal(leadroute_router_pending_count(r), 1);
+    /* a rep id too long for its buffer: neither buffer is written */
+    strcpy(key, "untouched");
+    strcpy(rep, "untouched");
+    assert_int_equal(leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof idb - 1), LEADROUTE_ERANGE);
+    expect_str(key, "untouched");
+    expect_str(rep, "untouched");
     ok(leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep));
     expect_str(key, "L1");
     expect_str(rep, idb);
