@@ -330,10 +330,12 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
             for (w = 0; w < LR_WINDOWS; w++) {
                 uint64_t n = 0;
                 double v = 0;
+                /* a window the store failed to count is unknown (null), not 0 */
                 if (r->store.window(r->store_user, g->roster->reps[i].id, NULL, lr__time_sub(now, lr__window_ms[w]),
                                     &n, &v) != 0)
-                    n = 0;
-                lr__out_fmt(&o, "%s\"%s\":%" PRIu64, w ? "," : "", lr__window_name[w], n);
+                    lr__out_fmt(&o, "%s\"%s\":null", w ? "," : "", lr__window_name[w]);
+                else
+                    lr__out_fmt(&o, "%s\"%s\":%" PRIu64, w ? "," : "", lr__window_name[w], n);
             }
             LR_OUT_LIT(&o, "}");
         }

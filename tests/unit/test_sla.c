@@ -3029,6 +3029,13 @@ static void test_metrics_sla(void **state)
 /* errors                                                                 */
 /* ====================================================================== */
 
+static int window_fails(void *ud, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
+                        double *value)
+{
+    (void)ud, (void)rep_id, (void)pool_id, (void)since_ms, (void)count, (void)value;
+    return LEADROUTE_EIO;
+}
+
 static void test_errors(void **state)
 {
     rb b;
@@ -3075,6 +3082,14 @@ static void test_errors(void **state)
         char json[4096];
         ok(leadroute_router_metrics_json(w->r, json, sizeof json, NULL));
         assert_null(strstr(json, "\"load\""));
+        /* and a window the store fails to count is null, not 0 */
+        st.window = window_fails;
+        ok(leadroute_router_set_store(w->r, &st, hs));
+        ok(leadroute_router_metrics_json(w->r, json, sizeof json, NULL));
+        if (!strstr(json, "\"load\":{\"a\":{\"24h\":null,\"7d\":null,\"30d\":null}"))
+            fail_msg("a failing window should read null: %s", json);
+        st.window = NULL;
+        ok(leadroute_router_set_store(w->r, &st, hs));
     }
 
     /* no list_due: no tick; no acknowledge: no acknowledgement */
