@@ -74,7 +74,8 @@ typedef struct leadroute_leads leadroute_leads;
  *         "file:line:col" for a file without header, a bad header or a
  *         broken CSV structure; LEADROUTE_ELIMIT (too many columns, a header
  *         name too long); LEADROUTE_EINVAL (NULL `out`, NULL `text` with a
- *         non-zero length); LEADROUTE_EVERSION (allocator version);
+ *         non-zero length, an allocator missing a function);
+ *         LEADROUTE_EVERSION (allocator version);
  *         LEADROUTE_ENOMEM. The error is also set as the thread's last error.
  * Thread-safe (no shared state).
  */

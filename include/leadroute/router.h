@@ -175,8 +175,7 @@ typedef struct leadroute_roster leadroute_roster;
 
 /**
  * Check and copy reps and pools into a new roster.
- * Rejected with a precise message (LEADROUTE_EINVAL, LEADROUTE_EVERSION or
- * LEADROUTE_ETABLE): NULL or duplicate ids, a rep in an unknown pool, a
+ * Rejected with a precise message (LEADROUTE_EINVAL, LEADROUTE_EVERSION): NULL or duplicate ids, a rep in an unknown pool, a
  * weight that is not finite and > 0, an unknown strategy or empty policy, a
  * fallback to an unknown pool or a fallback cycle, a default owner that is
  * not a rep, a missing queue name, NaN tier scores, invalid UTF-8, an empty
@@ -227,7 +226,7 @@ LEADROUTE_API const char *leadroute_roster_pool_id(const leadroute_roster *roste
  * unique), skills sorted by name; pools in the order given.
  * @return LEADROUTE_OK, LEADROUTE_EINVAL (NULL), LEADROUTE_EVERSION
  *         (out->version 0 or newer than the library), LEADROUTE_ERANGE
- *         (index out of range). Thread-safe.
+ *         (index out of range); `*out` is untouched on error. Thread-safe.
  */
 LEADROUTE_API int leadroute_roster_rep(const leadroute_roster *roster, size_t index, leadroute_rep *out);
 
@@ -432,9 +431,13 @@ LEADROUTE_API int leadroute_router_options_init(leadroute_router_options *option
 /**
  * Create a router with the built-in thread-safe in-memory store, no
  * availability callback (everyone available), no notify, the system clock.
- * Takes its own references to `table` and `roster`.
- * @return LEADROUTE_OK, EINVAL (NULL table or roster; a table whose SLA
- *         output is not a number column), EVERSION, ENOMEM.
+ * Takes its own references to `table` and `roster`; copies the option
+ * strings. `*out` receives the router, to release with
+ * leadroute_router_free(), and is NULL on error.
+ * @return LEADROUTE_OK, EINVAL (NULL out, table or roster; a table whose SLA
+ *         output is not a number column; an allocator missing a function),
+ *         EVERSION (options or allocator), ENOMEM.
+ * Thread-safe (no shared state; the table and roster are only read).
  */
 LEADROUTE_API int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadroute_roster *roster,
                                        const leadroute_router_options *options);
@@ -468,6 +471,7 @@ LEADROUTE_API int leadroute_router_set_store(leadroute_router *router, const lea
                                              void *user_data);
 /**
  * Availability callback (copied; NULL or a NULL `check` = everyone available).
+ * `user_data` must outlive the router.
  * @return LEADROUTE_OK, EINVAL (NULL router), EVERSION; unchanged on error.
  * Not thread-safe: as leadroute_router_set_store().
  */
@@ -476,6 +480,7 @@ LEADROUTE_API int leadroute_router_set_availability(leadroute_router *router,
                                                     void *user_data);
 /**
  * Notify callback (copied; NULL or a NULL `assigned` = none).
+ * `user_data` must outlive the router.
  * @return LEADROUTE_OK, EINVAL (NULL router), EVERSION; unchanged on error.
  * Not thread-safe: as leadroute_router_set_store().
  */
@@ -483,6 +488,7 @@ LEADROUTE_API int leadroute_router_set_notify(leadroute_router *router, const le
                                               void *user_data);
 /**
  * Clock (copied; NULL or a NULL `now_ms` = the system clock).
+ * `user_data` must outlive the router.
  * @return LEADROUTE_OK, EINVAL (NULL router), EVERSION; unchanged on error.
  * Not thread-safe: as leadroute_router_set_store().
  */
@@ -536,12 +542,16 @@ LEADROUTE_API void leadroute_decision_free(leadroute_decision *decision);
  * @return LEADROUTE_OK whenever a decision was made (status ASSIGNED,
  *         EXISTING, QUEUED or UNASSIGNED; a failed notify is still OK and
  *         leadroute_decision_notified() says 0). On error the status is
- *         UNROUTED, the reason says why, and neither store nor counters
- *         changed, so routing the lead again later gives the same outcome:
+ *         UNROUTED, the reason says why, and the store and every counter
+ *         but one are unchanged (leadroute_router_unrouted() counts the
+ *         lead under LEADROUTE_UNROUTED_ERROR, except in a dry run), so
+ *         routing the lead again later gives the same outcome:
  *         LEADROUTE_EINVAL, EVERSION, ELEAD (bad lead, or no dedupe key),
- *         EHITPOLICY, ENOTFOUND (the rule names a pool the roster lacks),
- *         ECALLBACK (a store or availability callback failed),
- *         ECONFLICT (commit conflicts beyond max_retries), ENOMEM.
+ *         EHITPOLICY, ERANGE (a COLLECT sum too large for a double),
+ *         ENOTFOUND (the rule names a pool the roster lacks),
+ *         ENOTSUP (a pool with caps or value balancing, and a store
+ *         without `window`), ECALLBACK (a store or availability callback
+ *         failed), ECONFLICT (commit conflicts beyond max_retries), ENOMEM.
  * Thread-safe: many threads may route through one router, each with its
  * own decision.
  */
@@ -609,24 +619,32 @@ LEADROUTE_API int leadroute_decision_explain(const leadroute_decision *decision,
 /* ---- after routing ------------------------------------------------------- */
 
 /** The lead of `key` is closed: frees one unit of its rep's capacity. Thread-safe.
- *  @return LEADROUTE_OK, ENOTFOUND, ECALLBACK. */
+ *  @return LEADROUTE_OK, EINVAL (NULL router or key; a key that is empty,
+ *          too long or not UTF-8), ENOTFOUND (no claim under the key),
+ *          ECALLBACK (the store's close failed; what it changed is the
+ *          store's to say). Nothing changes on EINVAL or ENOTFOUND. */
 LEADROUTE_API int leadroute_router_close(leadroute_router *router, const char *key);
 
-/** Number of notifications that failed and wait for a retry. Thread-safe. */
+/** Number of notifications that failed and wait for a retry (0 for a NULL router). Thread-safe. */
 LEADROUTE_API size_t leadroute_router_pending_count(leadroute_router *router);
 
 /**
  * Copy pending notification `index` (oldest first): its dedupe key (plain,
  * as the lead gave it; the notification itself names it `lead:<key>`) and
- * rep id into the buffers. @return LEADROUTE_OK, ERANGE. Thread-safe.
+ * rep id into the buffers.
+ * @return LEADROUTE_OK, EINVAL (NULL router), ERANGE (no such index, a NULL
+ *         buffer, or a buffer too small: the message says how many bytes);
+ *         on error neither buffer is written. Thread-safe.
  */
 LEADROUTE_API int leadroute_router_pending(leadroute_router *router, size_t index, char *key, size_t key_cap,
                                            char *rep_id, size_t rep_cap);
 
 /**
  * Call notify again for every pending notification, oldest first; those that
- * succeed leave the list. @param delivered (may be NULL) how many succeeded.
- * @return LEADROUTE_OK if none is left pending, else LEADROUTE_ECALLBACK. Thread-safe.
+ * succeed leave the list. @param delivered (may be NULL) how many succeeded
+ * (0 on EINVAL).
+ * @return LEADROUTE_OK if none is left pending, EINVAL (NULL router), else
+ *         LEADROUTE_ECALLBACK. Thread-safe.
  */
 LEADROUTE_API int leadroute_router_retry_notifications(leadroute_router *router, size_t *delivered);
 
@@ -634,7 +652,10 @@ LEADROUTE_API int leadroute_router_retry_notifications(leadroute_router *router,
  * A router for simulation: same table, roster and callbacks except notify,
  * whose store reads through to this router's store but writes only to its
  * own memory. Route sample leads through it without touching live state.
- * @return LEADROUTE_OK, EINVAL, ENOMEM. Thread-safe towards `router`.
+ * `*out` receives the fork, to release with leadroute_router_free() before
+ * `router` is freed: the fork reads through `router`'s store and callbacks.
+ * @return LEADROUTE_OK, EINVAL, ENOMEM (`*out` NULL on error). Thread-safe
+ *         towards `router`.
  */
 LEADROUTE_API int leadroute_router_fork(leadroute_router **out, leadroute_router *router);
 
@@ -721,26 +742,30 @@ typedef enum leadroute_unrouted_reason {
  * Metrics as one line of JSON: routed and unrouted counts by reason, hits
  * per rule of the current table, assignments per rep and per pool, and per
  * pool the fairness of assignments among its members (max-min spread and
- * Jain's index). Writes like leadroute_decision_explain().
+ * Jain's index), follow-up and speed-to-lead figures, and each rep's load
+ * when the store has `window` (docs/router.md, Metrics). Writes like
+ * leadroute_decision_explain(). Calls the clock and the store's `window`
+ * (a window it fails to count reads null).
  * @return LEADROUTE_OK (also when the text was cut: compare `*needed` with
  *         `cap`), LEADROUTE_EINVAL (NULL router, or NULL `buf` with a
- *         capacity). Thread-safe: a consistent snapshot of counters that keep
- *         moving.
+ *         capacity). Thread-safe; each counter is read on its own while
+ *         routing goes on, so the figures need not add up exactly.
  */
 LEADROUTE_API int leadroute_router_metrics_json(leadroute_router *router, char *buf, size_t cap,
                                                 size_t *needed);
 
 /** Assignments made to a rep through this router; 0 if unknown. Thread-safe. */
 LEADROUTE_API uint64_t leadroute_router_rep_assigned(leadroute_router *router, const char *rep_id);
-/** Hits of the current table's rule `index`. Thread-safe. */
+/** Hits of the current table's rule `index`; 0 for a NULL router or an index out of range. Thread-safe. */
 LEADROUTE_API uint64_t leadroute_router_rule_hits(leadroute_router *router, size_t index);
-/** Leads left unrouted for `reason`. Thread-safe. */
+/** Leads left unrouted for `reason`; 0 for a NULL router or an unknown reason. Thread-safe. */
 LEADROUTE_API uint64_t leadroute_router_unrouted(leadroute_router *router, uint32_t reason);
 /**
  * Fairness of a pool: assignments of its current members, max - min
  * (`spread`) and Jain's index (sum^2 / (n * sum of squares), 1 = equal).
- * Weighted pools are judged on assignments divided by weight.
- * @return LEADROUTE_OK, ENOTFOUND. Thread-safe.
+ * Weighted pools are judged on assignments divided by weight. `spread` and
+ * `jain` may be NULL; both are left untouched on error.
+ * @return LEADROUTE_OK, EINVAL (NULL router or pool id), ENOTFOUND. Thread-safe.
  */
 LEADROUTE_API int leadroute_router_pool_fairness(leadroute_router *router, const char *pool_id, double *spread,
                                                  double *jain);

@@ -122,6 +122,9 @@ LEADROUTE_API int leadroute_rule_init(leadroute_rule *rule, uint32_t version);
  * @param options   NULL for defaults
  * @return LEADROUTE_OK; LEADROUTE_EPARSE or LEADROUTE_ETABLE with a message
  *         naming file:line:column, the offending text and what was expected;
+ *         LEADROUTE_EINVAL (NULL `out`, NULL `text` with a non-zero length,
+ *         unknown option flags, an allocator missing a function),
+ *         LEADROUTE_EVERSION (options or allocator version),
  *         LEADROUTE_ENOMEM, LEADROUTE_ELIMIT. Never yields a half-built table.
  * Thread-safe (no shared state).
  */
@@ -130,7 +133,8 @@ LEADROUTE_API int leadroute_table_parse(leadroute_table **out, const char *text,
 
 /**
  * Read a file and call leadroute_table_parse() with its name.
- * @return as leadroute_table_parse(), plus LEADROUTE_EIO if it cannot be read.
+ * @return as leadroute_table_parse(), plus LEADROUTE_EIO if it cannot be read
+ *         and LEADROUTE_EINVAL for a NULL `path`.
  * Thread-safe (no shared state).
  */
 LEADROUTE_API int leadroute_table_load(leadroute_table **out, const char *path,
@@ -155,7 +159,8 @@ LEADROUTE_API void leadroute_table_builder_free(leadroute_table_builder *builder
  * Unlike a directive in a file, which may appear once, setting a property
  * again replaces its value; a second priority list for one output is still
  * an error.
- * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown key), LEADROUTE_EPARSE (bad value).
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown key), LEADROUTE_EPARSE (bad value),
+ *         LEADROUTE_ENOMEM, LEADROUTE_ELIMIT (the list of priorities cannot grow).
  *         On error the builder is unchanged. One thread at a time per builder.
  */
 LEADROUTE_API int leadroute_table_builder_set(leadroute_table_builder *builder, const char *key,
