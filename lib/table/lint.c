@@ -376,13 +376,19 @@ static int lr__classes(lr__linter *L, uint32_t c)
             double x;
             char buf[64];
             const char *v;
-            if (np == 0)
+            if (np == 0) {
                 x = 0;
-            else if (i & 1)
+            } else if (i & 1) {
                 x = ix->points[i / 2];
-            else
-                x = lr__round_inside(i == 0 ? -INFINITY : ix->points[i / 2 - 1],
-                                     i == 2 * np ? INFINITY : ix->points[i / 2]);
+            } else {
+                double lo = i == 0 ? -INFINITY : ix->points[i / 2 - 1], hi = i == 2 * np ? INFINITY : ix->points[i / 2];
+                /* a gap no finite double falls in (between neighbouring
+                 * doubles, or past the largest) holds no lead: no class */
+                double least = i == 0 ? -DBL_MAX : nextafter(lo, INFINITY);
+                if (!isfinite(least) || least >= hi)
+                    continue;
+                x = lr__round_inside(lo, hi);
+            }
             if (!isfinite(x) || lr__index_lookup_number(ix, x) != ix->segment_outcome[i]) {
                 col->incomplete = 1;
                 continue;

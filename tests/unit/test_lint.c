@@ -604,6 +604,33 @@ static void test_witness_numbers_read_well(void **state)
     leadroute_table_unref(t);
 }
 
+/* A number column with a gap no double falls in (bounds that are
+ * neighbouring doubles, or the largest double) still gives findings: the
+ * empty gap holds no lead, so it is no class, and the column stays
+ * complete. */
+static void test_empty_number_gaps(void **state)
+{
+    static const char *const cells[] = {
+        "1.7976931348623157e308", ">= 1.7976931348623157e308", "<= -1.7976931348623157e308",
+        "[1..1.0000000000000002)", "\"<= 1, >= 1.0000000000000002\"", "[0..4.9e-324)",
+        "\"1, 1.0000000000000002\"",
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cells / sizeof *cells; i++) {
+        char text[256];
+        leadroute_table *t;
+        snprintf(text, sizeof text, "rule,n:number,s,out:o\nr1,-,x,a\nr2,-,x,b\nr3,%s,-,c\n", cells[i]);
+        t = parse_ok(text);
+        if (count_kind(t, LEADROUTE_DIAG_SHADOWED) != 1 || count_kind(t, LEADROUTE_DIAG_NO_MATCH) != 1) {
+            dump(t);
+            fail_msg("cell %s: want r2 shadowed and a no-match witness", cells[i]);
+        }
+        assert_string_equal(find_kind(t, LEADROUTE_DIAG_SHADOWED).rule_id, "r2");
+        leadroute_table_unref(t);
+    }
+}
+
 /* A no-match lead deep in a table of many columns, where trying the
  * classes in table order would first walk through tens of thousands of
  * combinations that some rule matches. */
@@ -1109,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_findings_follow_hit_policy),
         cmocka_unit_test(test_no_match_witness),
         cmocka_unit_test(test_witness_numbers_read_well),
+        cmocka_unit_test(test_empty_number_gaps),
         cmocka_unit_test(test_no_match_deep),
         cmocka_unit_test(test_no_match_search_skips_and_orders),
         cmocka_unit_test(test_no_match_search_within_bound),
