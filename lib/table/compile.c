@@ -670,6 +670,10 @@ static int lr__value_ids(lr__compiler *cc, const leadroute_table_builder *b)
                 break;
             if (existing == UINT32_MAX) {
                 vals[m.count - 1] = *v;
+                /* -0 and 0 are one value, so one spelling: else every rule
+                 * would give the first one's, and the hash would not see it */
+                if (v->type == LEADROUTE_VALUE_NUMBER && v->number == 0)
+                    vals[m.count - 1].number = 0;
                 ids[r] = m.count - 1;
             } else {
                 ids[r] = existing;

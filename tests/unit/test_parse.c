@@ -1,4 +1,5 @@
 /* Table text: parsing, metadata, directives, error locations, hashing. */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -978,6 +979,38 @@ static uint64_t hash_of(const char *text)
     return h;
 }
 
+/* An output of -0 is 0: one value, one spelling and one hash, whichever
+ * rule comes first. */
+static void test_negative_zero_output(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "rule,s,out:n:number\nr1,x,-0\nr2,y,0\n",
+        "rule,s,out:n:number\nr1,x,0\nr2,y,-0\n",
+        "rule,s,out:n:number\nr1,x,-0\nr2,y,-0\n",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        leadroute_table *t = parse_ok(texts[i]);
+        leadroute_result *res;
+        tlead l;
+        assert_true(leadroute_table_hash(t) == hash_of(texts[0]));
+        assert_int_equal(leadroute_result_new(&res, t, NULL), LEADROUTE_OK);
+        for (int k = 0; k < 2; k++) {
+            const leadroute_value *v;
+            tl_init(&l);
+            tl_str(&l, "s", k ? "y" : "x");
+            assert_int_equal(leadroute_table_eval(t, &l.lead, res), LEADROUTE_OK);
+            assert_int_equal(leadroute_result_count(res), 1);
+            v = leadroute_result_output(res, 0, 0);
+            assert_int_equal(v->type, LEADROUTE_VALUE_NUMBER);
+            if (v->number != 0 || signbit(v->number))
+                fail_msg("table %zu, lead %d: output %g, want 0 without a sign", i, k, v->number);
+        }
+        leadroute_result_free(res);
+        leadroute_table_unref(t);
+    }
+}
+
 static void test_hash(void **state)
 {
     (void)state;
@@ -1065,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_multiline_cell_lines),
         cmocka_unit_test(test_limits_and_bad_bytes),
         cmocka_unit_test(test_precise_errors),
+        cmocka_unit_test(test_negative_zero_output),
         cmocka_unit_test(test_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
