@@ -123,13 +123,17 @@ typedef struct lr__ms_pool {
 
 /* ---- claims ------------------------------------------------------------- */
 
+/* Claim keys are namespaced ("lead:" and a dedupe key, "account:" and a
+ * domain), so they may pass LEADROUTE_MAX_STRING by the namespace. */
+#define LR_MS_KEY_MAX (LEADROUTE_MAX_STRING + 8)
+
 typedef struct lr__ms_claim {
     union {
         lr__ms_rep *holder;                /* NULL: released in this overlay, hides the parent's claim */
         struct lr__ms_claim *next_free;    /* on a slab's free list */
     };
     uint32_t size;       /* bytes of the whole allocation (a slab's size class, see lr__ms_slab_get) */
-    uint16_t len;        /* of the key: at most LEADROUTE_MAX_STRING */
+    uint16_t len;        /* of the key: at most LR_MS_KEY_MAX */
     uint8_t counted;     /* 1: an open lead of the holder; 0: an account claim */
     uint8_t has_rec;     /* 1: an lr__ms_rec follows the key (lead claims) */
     char key[];
@@ -912,15 +916,27 @@ static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *ke
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Length of a key or id, or ELIMIT past LEADROUTE_MAX_STRING. */
-static int lr__ms_len(const char *s, const char *what, uint32_t *len)
+/* Length of `s`, or ELIMIT past `max` bytes. */
+static int lr__ms_len_max(const char *s, const char *what, size_t max, uint32_t *len)
 {
-    size_t n = strnlen(s, (size_t)LEADROUTE_MAX_STRING + 1);
+    size_t n = strnlen(s, max + 1);
     *len = 0;
-    if (n > LEADROUTE_MAX_STRING)
-        return lr__error_set(LEADROUTE_ELIMIT, "store: %s longer than %d bytes", what, LEADROUTE_MAX_STRING);
+    if (n > max)
+        return lr__error_set(LEADROUTE_ELIMIT, "store: %s longer than %zu bytes", what, max);
     *len = (uint32_t)n;
     return LEADROUTE_OK;
+}
+
+/* Length of an id, or ELIMIT past LEADROUTE_MAX_STRING. */
+static int lr__ms_len(const char *s, const char *what, uint32_t *len)
+{
+    return lr__ms_len_max(s, what, LEADROUTE_MAX_STRING, len);
+}
+
+/* Length of a claim key, or ELIMIT past LR_MS_KEY_MAX. */
+static int lr__ms_key_len(const char *s, const char *what, uint32_t *len)
+{
+    return lr__ms_len_max(s, what, LR_MS_KEY_MAX, len);
 }
 
 static int64_t lr__ms_clamp(int64_t v)
@@ -1043,7 +1059,7 @@ static int lr__ms_find_claim(void *user_data, const char *key, char *rep_id, siz
     int rc;
     if (!m || !key || (!rep_id && cap > 0))
         return lr__error_set(LEADROUTE_EINVAL, "store find_claim: NULL argument");
-    if ((rc = lr__ms_len(key, "key", &len)) != LEADROUTE_OK)
+    if ((rc = lr__ms_key_len(key, "key", &len)) != LEADROUTE_OK)
         return rc;
     h = lr__hash(key, len);
     s = lr__ms_shard_of(m, h);
@@ -1153,8 +1169,8 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         return rc;
     a = c->assignment;
     follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP) && a->previous;
-    if ((rc = lr__ms_len(a->key, "key", &klen)) != LEADROUTE_OK ||
-        (c->account_key && (rc = lr__ms_len(c->account_key, "account key", &alen)) != LEADROUTE_OK) ||
+    if ((rc = lr__ms_key_len(a->key, "key", &klen)) != LEADROUTE_OK ||
+        (c->account_key && (rc = lr__ms_key_len(c->account_key, "account key", &alen)) != LEADROUTE_OK) ||
         (a->lead_id && (rc = lr__ms_len(a->lead_id, "lead id", &xlen)) != LEADROUTE_OK) ||
         (a->rule_id && (rc = lr__ms_len(a->rule_id, "rule id", &xlen)) != LEADROUTE_OK))
         return rc;
@@ -1407,7 +1423,7 @@ static int lr__ms_close(void *user_data, const char *key)
     int rc;
     if (!m || !key)
         return lr__error_set(LEADROUTE_EINVAL, "store close: NULL argument");
-    if ((rc = lr__ms_len(key, "key", &len)) != LEADROUTE_OK)
+    if ((rc = lr__ms_key_len(key, "key", &len)) != LEADROUTE_OK)
         return rc;
     h = lr__hash(key, len);
     s = lr__ms_shard_of(m, h);
@@ -1593,7 +1609,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
         return lr__error_set(LEADROUTE_EINVAL, "store acknowledge: NULL argument");
     if (at_ms <= 0)
         return lr__error_set(LEADROUTE_EINVAL, "store acknowledge: the time must be > 0 (ms since the epoch)");
-    if ((rc = lr__ms_len(key, "key", &len)) != LEADROUTE_OK)
+    if ((rc = lr__ms_key_len(key, "key", &len)) != LEADROUTE_OK)
         return rc;
     h = lr__hash(key, len);
     s = lr__ms_shard_of(m, h);

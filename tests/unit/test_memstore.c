@@ -479,6 +479,7 @@ static void test_limits(void **state)
     lr__memstore *m = store_new();
     char *longest = malloc(LEADROUTE_MAX_STRING + 2);
     char *too_long = malloc(LEADROUTE_MAX_STRING + 2);
+    char *key_longest = malloc(LEADROUTE_MAX_STRING + 9), *key_too_long = malloc(LEADROUTE_MAX_STRING + 10);
     char buf[16];
     size_t len;
     uint64_t v;
@@ -486,32 +487,47 @@ static void test_limits(void **state)
     (void)state;
     assert_non_null(longest);
     assert_non_null(too_long);
+    assert_non_null(key_longest);
+    assert_non_null(key_too_long);
     memset(longest, 'k', LEADROUTE_MAX_STRING);
     longest[LEADROUTE_MAX_STRING] = '\0';
     memset(too_long, 'k', LEADROUTE_MAX_STRING + 1);
     too_long[LEADROUTE_MAX_STRING + 1] = '\0';
+    /* claim keys carry a namespace ("account:", "lead:"): 8 bytes more */
+    memset(key_longest, 'k', LEADROUTE_MAX_STRING + 8);
+    key_longest[LEADROUTE_MAX_STRING + 8] = '\0';
+    memset(key_too_long, 'k', LEADROUTE_MAX_STRING + 9);
+    key_too_long[LEADROUTE_MAX_STRING + 9] = '\0';
 
-    assert_int_equal(commit(m, &(tc){ .key = too_long, .rep = "ann" }), LEADROUTE_ELIMIT);
+    assert_int_equal(commit(m, &(tc){ .key = key_too_long, .lead = "l", .rep = "ann" }), LEADROUTE_ELIMIT);
     expect_message_has("key");
+    assert_int_equal(commit(m, &(tc){ .key = "k", .lead = too_long, .rep = "ann" }), LEADROUTE_ELIMIT);
+    expect_message_has("lead id");
     assert_int_equal(commit(m, &(tc){ .key = "k", .rep = too_long }), LEADROUTE_ELIMIT);
     assert_int_equal(commit(m, &(tc){ .key = "k", .rep = "ann", .previous = too_long }), LEADROUTE_ELIMIT);
     assert_int_equal(commit(m, &(tc){ .key = "k", .rep = "ann", .pool = too_long }), LEADROUTE_ELIMIT);
-    assert_int_equal(commit(m, &(tc){ .key = "k", .rep = "ann", .account = too_long }), LEADROUTE_ELIMIT);
-    assert_int_equal(ST->find_claim(m, too_long, buf, sizeof buf), LEADROUTE_ELIMIT);
-    assert_int_equal(ST->close(m, too_long), LEADROUTE_ELIMIT);
+    assert_int_equal(commit(m, &(tc){ .key = "k", .rep = "ann", .account = key_too_long }), LEADROUTE_ELIMIT);
+    assert_int_equal(ST->find_claim(m, key_too_long, buf, sizeof buf), LEADROUTE_ELIMIT);
+    assert_int_equal(ST->close(m, key_too_long), LEADROUTE_ELIMIT);
     assert_int_equal(ST->open_count(m, too_long, &n), LEADROUTE_ELIMIT);
     assert_int_equal(ST->load_pool(m, too_long, buf, sizeof buf, &len, &v), LEADROUTE_ELIMIT);
     assert_string_equal(holder(m, "k"), "");
     assert_int_equal(open_of(m, "ann"), 0);
     assert_int_equal(lr__memstore_assignments(m), 0);
 
-    /* the limit itself is fine */
+    /* the limits themselves are fine */
     ok(commit(m, &(tc){ .key = longest, .rep = longest, .pool = longest, .account = "a" }));
     assert_string_equal(holder(m, longest), longest);
     assert_int_equal(open_of(m, longest), 1);
     ok(ST->close(m, longest));
+    ok(commit(m, &(tc){ .key = key_longest, .lead = "l", .rep = "ann", .account = key_longest + 1 }));
+    assert_string_equal(holder(m, key_longest), "ann");
+    assert_string_equal(holder(m, key_longest + 1), "ann");
+    ok(ST->close(m, key_longest));
     free(longest);
     free(too_long);
+    free(key_longest);
+    free(key_too_long);
     lr__memstore_free(m);
 }
 

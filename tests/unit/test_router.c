@@ -2050,6 +2050,26 @@ static int prev_notify(void *ud, const leadroute_assignment *a)
     return LEADROUTE_OK;
 }
 
+/* A lead id of the longest length routes through the built-in store,
+ * although its claim key ("lead:" and the id) is longer than that. */
+static void test_longest_lead_id(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "rr" };
+    static char id[LEADROUTE_MAX_STRING + 1];
+    leadroute_rep reps[] = { mkrep("a", pp, 1) };
+    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", roster_ok(reps, 1, pools, 1));
+    leadroute_decision *d = decision();
+    memset(id, 'k', sizeof id - 1);
+    expect_str(assign(r, d, id, "r"), "a");
+    ok(route_flags(r, d, id, "r", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    ok(leadroute_router_close(r, id));
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* A reassignment whose notification fails is kept whole, the previous
  * holder's id too, however long the ids: the retry delivers it. */
 static void test_pending_reassign_long_ids(void **state)
@@ -3151,6 +3171,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_no_dedupe_key),
         cmocka_unit_test(test_store_basics),
         cmocka_unit_test(test_store_failures),
+        cmocka_unit_test(test_longest_lead_id),
         cmocka_unit_test(test_pending_reassign_long_ids),
         cmocka_unit_test(test_store_least_loaded_reads_no_state),
         cmocka_unit_test(test_store_conflicts),
