@@ -159,7 +159,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                                     (int)lr__utf8_cut(key, key_len, 40), key, first);
         /* C+, C#, C< and C> name an aggregation too */
         if (strcmp(k, "aggregation") == 0 && b->policy_aggregates)
-            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, 1,
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
                                     "an 'aggregation' directive, but the hit policy on line %u already names "
                                     "one (C+, C#, C< or C>): keep one of the two", b->policy_line);
     }
@@ -188,11 +188,13 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 b->hit_policy = names[i].policy;
                 b->hit_policy_set = 1;
                 b->policy_line = line;
+                b->policy_col = col;
                 /* C+ and friends carry an aggregation; a later plain policy drops it,
                  * unless an aggregation directive asked for one */
                 if (names[i].agg) {
                     b->aggregation = names[i].agg;
                     b->aggregation_line = line;
+                    b->aggregation_col = col;
                 } else if (!b->aggregation_set) {
                     b->aggregation = LEADROUTE_AGG_NONE;
                 }
@@ -216,6 +218,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 b->aggregation = names[i].agg;
                 b->aggregation_set = 1;
                 b->aggregation_line = line;
+                b->aggregation_col = col;
                 return LEADROUTE_OK;
             }
         }
@@ -269,6 +272,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         b->prios[b->nprios].len = (uint32_t)(value_len - (size_t)(eq + 1 - value));
         b->prios[b->nprios].line = line;
         b->prios[b->nprios].col = line ? col + (uint32_t)(eq + 1 - value) : 0;
+        b->prios[b->nprios].output_col = line ? col + (uint32_t)(out - value) : 0;
         if (!b->prios[b->nprios].output || !b->prios[b->nprios].text)
             return lr__error_nomem();
         b->nprios++;

@@ -335,11 +335,17 @@ struct leadroute_table_builder {
     int hit_policy_set, aggregation_set;
     int policy_aggregates;    /* the hit policy named an aggregation (C+, C#, C<, C>) */
     uint32_t policy_line, aggregation_line; /* directive lines, for messages */
+    uint32_t policy_col, aggregation_col;   /* and where their values start */
     uint32_t name_line, version_line;
     lr__column *inputs, *outputs;
     uint32_t ninputs, noutputs, cap_inputs, cap_outputs;
     /* priority directives, resolved at build time */
-    struct lr__prio { const char *output; const char *text; uint32_t len; uint32_t line, col; } *prios;
+    struct lr__prio {
+        const char *output, *text;
+        uint32_t len;
+        uint32_t line, col;   /* col: where the list starts */
+        uint32_t output_col;  /* where the output's name starts */
+    } *prios;
     uint32_t nprios, cap_prios;
     lr__rule *rules;
     uint32_t nrules, cap_rules;

@@ -115,7 +115,9 @@ static int lr__header(lr__parser *p)
                 else if (!output && lr__equal_ci(parts[m], lens[m], "ci"))
                     flags |= LEADROUTE_COLUMN_CASE_INSENSITIVE;
                 else
-                    return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
+                    /* at the type in an unquoted cell, whose text is the file's */
+                    return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line,
+                                            f->quoted ? f->col : f->col + (uint32_t)(parts[m] - f->text),
                                             "column '%.*s': unknown type '%.*s' (expected %s)", (int)f->len, f->text,
                                             (int)lens[m], parts[m],
                                             output ? "string, number or bool" : "string, number, bool, set or ci");

@@ -724,7 +724,7 @@ static void test_error_policies(void **state)
     /* C+ names an aggregation: an aggregation directive as well is a
      * second one, in either order */
     rc = parse_rc("#! hit_policy: C+\n#! aggregation: max\nrule,x,out:o:number\nr1,a,1\n");
-    expect_at(rc, LEADROUTE_EPARSE, 2, 1, 1);
+    expect_at(rc, LEADROUTE_EPARSE, 2, 17, 17); /* at the value, as in the other order */
     expect_message_has("the hit policy on line 1 already names one");
     rc = parse_rc("#! aggregation: sum\n#! hit_policy: C>\nrule,x,out:o:number\nr1,a,1\n");
     expect_at(rc, LEADROUTE_EPARSE, 2, 16, 16); /* at the value */
@@ -895,7 +895,21 @@ static void test_precise_errors(void **state)
     expect_error("rule,n:number:ci,out:o\nr1,1,x\n", LEADROUTE_EPARSE, 1, 6, 6,
                  "input column 'n': case-insensitive matching applies to string and set input columns only");
     expect_error("rule,a,b:bool:ci,out:o\nr1,x,true,x\n", LEADROUTE_EPARSE, 1, 8, 8, "input column 'b'");
-    expect_error("rule,a,out:o:ci\nr1,x,x\n", LEADROUTE_EPARSE, 1, 8, 8, "unknown type 'ci'");
+    /* at the type word in an unquoted cell, at the cell in a quoted one */
+    expect_error("rule,a,out:o:ci\nr1,x,x\n", LEADROUTE_EPARSE, 1, 14, 14, "unknown type 'ci'");
+    expect_error("rule,a, n : nmber,out:o\nr1,x,1,x\n", LEADROUTE_EPARSE, 1, 13, 13, "unknown type 'nmber'");
+    expect_error("rule,a,\"n:nmber\",out:o\nr1,x,1,x\n", LEADROUTE_EPARSE, 1, 8, 8, "unknown type 'nmber'");
+    /* directives: at the output's name, at the value */
+    expect_error("#! hit_policy: priority\n#! priority: q = a, b\nrule,a,out:o\nr1,x,a\n", LEADROUTE_ETABLE, 2, 14,
+                 14, "priority list for 'q', which is not an output column");
+    expect_error("#! hit_policy: priority\n#! priority: out:q = a\nrule,a,out:o\nr1,x,a\n", LEADROUTE_ETABLE, 2,
+                 18, 18, "priority list for 'q'");
+    expect_error("#! hit_policy: collect\n#!   aggregation: sum\nrule,a,out:o\nr1,x,1\n", LEADROUTE_ETABLE, 2, 19,
+                 19, "aggregation sum needs number outputs");
+    expect_error("#! aggregation: min\nrule,a,out:o:number\nr1,x,1\n", LEADROUTE_ETABLE, 1, 17, 17,
+                 "an aggregation needs hit_policy collect");
+    expect_error("#! hit_policy:  output order\nrule,a,out:o\nr1,x,1\n", LEADROUTE_ETABLE, 1, 17, 17,
+                 "needs at least one priority list");
     t = parse_ok("Rule,a,out:o\nr1,x,1\n");   /* so is the word rule */
     assert_int_equal(leadroute_table_input_count(t), 1);
     assert_string_equal(hits_for(t, "a", "x"), "r1");
