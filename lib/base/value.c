@@ -234,13 +234,19 @@ void lr__trim(const char **s, size_t *len)
     *len = n;
 }
 
-/* The small letter of a capital in U+0080..U+07FF (Latin-1, Greek and
- * Coptic, Cyrillic and its supplement), else the code point itself. Every
- * result stays in that range, so folding keeps UTF-8 lengths. */
+/* Unicode's simple case folding of U+0080..U+07FF (Latin-1, Greek and
+ * Coptic, Cyrillic and its supplement): the small letter of a capital, and
+ * the letter a variant form stands for (micro sign, final sigma, the Greek
+ * symbol forms), else the code point itself. Every result stays in that
+ * range, so folding keeps UTF-8 lengths. */
 static unsigned lr__fold_cp(unsigned cp)
 {
     if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
         return cp + 0x20;                       /* Latin-1 */
+    if (cp == 0xB5)
+        return 0x3BC;                           /* micro sign is mu */
+    if (cp == 0x345)
+        return 0x3B9;                           /* ypogegrammeni is iota */
     if (cp < 0x370)
         return cp;
     if (cp == 0x370 || cp == 0x372 || cp == 0x376)
@@ -261,6 +267,16 @@ static unsigned lr__fold_cp(unsigned cp)
         return 0x3C3;                           /* final sigma is sigma */
     if (cp == 0x3CF)
         return 0x3D7;
+    switch (cp) {                               /* symbol forms are their letters */
+    case 0x3D0: return 0x3B2;                   /* beta */
+    case 0x3D1: return 0x3B8;                   /* theta */
+    case 0x3D5: return 0x3C6;                   /* phi */
+    case 0x3D6: return 0x3C0;                   /* pi */
+    case 0x3F0: return 0x3BA;                   /* kappa */
+    case 0x3F1: return 0x3C1;                   /* rho */
+    case 0x3F5: return 0x3B5;                   /* lunate epsilon */
+    default: break;
+    }
     if (cp >= 0x3D8 && cp <= 0x3EF)
         return cp | 1;                          /* archaic and Coptic pairs */
     if (cp == 0x3F4)

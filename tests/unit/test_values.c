@@ -512,6 +512,28 @@ static void test_fold_capitals_only(void **state)
     assert_memory_equal(out, want, sizeof in - 1);
 }
 
+/* Unicode's simple case folding in the folded ranges: variant forms fold
+ * to their letters, as Unicode's CaseFolding.txt has it. */
+static void test_fold_variant_forms(void **state)
+{
+    static const struct { unsigned from, to; } pairs[] = {
+        { 0xB5, 0x3BC },  { 0x345, 0x3B9 }, { 0x3C2, 0x3C3 }, { 0x3D0, 0x3B2 }, { 0x3D1, 0x3B8 },
+        { 0x3D5, 0x3C6 }, { 0x3D6, 0x3C0 }, { 0x3F0, 0x3BA }, { 0x3F1, 0x3C1 }, { 0x3F5, 0x3B5 },
+        { 0x3F4, 0x3B8 }, { 0x3A3, 0x3C3 }, { 0x3B2, 0x3B2 }, { 0xDF, 0xDF },
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        char in[2] = { (char)(0xC0 | (pairs[i].from >> 6)), (char)(0x80 | (pairs[i].from & 0x3F)) };
+        char want[2] = { (char)(0xC0 | (pairs[i].to >> 6)), (char)(0x80 | (pairs[i].to & 0x3F)) };
+        char out[2];
+        lr__fold(in, 2, out);
+        if (memcmp(out, want, 2) != 0)
+            fail_msg("U+%04X folds to %02X %02X, want U+%04X", pairs[i].from, (unsigned char)out[0],
+                     (unsigned char)out[1], pairs[i].to);
+    }
+}
+
 /* --- *_init --------------------------------------------------------------- */
 
 static void test_value_init(void **state)
@@ -627,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_trim_all_ascii_space),
         cmocka_unit_test(test_equal_ci_whole_word),
         cmocka_unit_test(test_fold_capitals_only),
+        cmocka_unit_test(test_fold_variant_forms),
         cmocka_unit_test(test_value_init),
         cmocka_unit_test(test_lead_init),
         cmocka_unit_test(test_rule_init),
