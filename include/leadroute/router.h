@@ -675,10 +675,17 @@ LEADROUTE_API int leadroute_router_acknowledge(leadroute_router *router, const c
  * Gives a tick the lead of an overdue assignment, so that reassignment can
  * apply the pool's skill filters and score tiers again. Return NULL when the
  * host does not have it: the lead is then reassigned on pool membership,
- * activity, caps, capacity and availability only. The lead must stay valid
- * until the next call of the lookup or the end of the tick.
+ * activity, caps, capacity and availability only. Return
+ * LEADROUTE_LOOKUP_FAILED when the host cannot tell now (its database is
+ * down): the lead then stays with its rep, still due, so that the next tick
+ * tries again; it counts in `kept` and in the metrics' failed moves. The
+ * lead must stay valid until the next call of the lookup or the end of the
+ * tick.
  */
 typedef const leadroute_lead *(*leadroute_lead_lookup)(void *ctx, const char *key);
+
+/** What a ::leadroute_lead_lookup returns when it failed (no lead lives at this address). */
+#define LEADROUTE_LOOKUP_FAILED ((const leadroute_lead *)(uintptr_t)1)
 
 /** What one tick did. */
 typedef struct leadroute_tick_stats {

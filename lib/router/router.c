@@ -2346,6 +2346,10 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
         return rc;
     if (lookup)
         lead = lookup(lookup_ctx, due->key + 5);
+    /* a lookup that could not tell leaves the lead where it is, still due: the next tick retries */
+    if (lead == LEADROUTE_LOOKUP_FAILED)
+        return lr__error_set(LEADROUTE_ECALLBACK, "tick lookup failed for lead '%s': it stays with %s, still due",
+                             due->key + 5, due->rep);
     if (!lead || lr__lead_check_header(lead) != 0) {
         minimal.id = due->lead_id;
         lead = &minimal;

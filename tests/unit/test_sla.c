@@ -2148,6 +2148,52 @@ static void test_tick_acknowledged_meanwhile_is_raced(void **state)
     hs_delete(hs);
 }
 
+/* A lookup that fails for lead Y: Y stays with its rep, still due, and
+ * the next tick, whose lookup works, moves it; X moves at once. */
+static const leadroute_lead *fail_y_lookup(void *ctx, const char *key)
+{
+    int *fail = ctx;
+    return *fail && strcmp(key, "Y") == 0 ? LEADROUTE_LOOKUP_FAILED : NULL;
+}
+
+static void test_tick_lookup_failed_keeps_lead(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    int fail = 1;
+    unsigned long long before;
+    char holder[HS_ID];
+    hstore *hs = hs_new();
+    (void)state;
+    (void)sla_pool(&b);
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    assert_string_equal(route_assigned(w, "Y", NULL, -1, 0), "b");
+    before = failed_moves(w->r);
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, fail_y_lookup, &fail, &st));
+    if (st.due != 2 || st.reassigned != 1 || st.kept != 1)
+        fail_msg("one lookup failed: due %llu, reassigned %llu, kept %llu (want 2, 1, 1)",
+                 (unsigned long long)st.due, (unsigned long long)st.reassigned, (unsigned long long)st.kept);
+    assert_int_equal(failed_moves(w->r), before + 1);
+    ok(hs_find_claim(hs, "lead:X", holder, sizeof holder));
+    assert_string_equal(holder, "b");
+    ok(hs_find_claim(hs, "lead:Y", holder, sizeof holder));
+    assert_string_equal(holder, "b");
+    fail = 0;
+    ok(leadroute_router_tick(w->r, w->now, fail_y_lookup, &fail, &st));
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.reassigned, 1);
+    ok(hs_find_claim(hs, "lead:Y", holder, sizeof holder));
+    assert_string_equal(holder, "a");
+    world_free(w);
+    hs_delete(hs);
+}
+
 /* Without a lookup the tick has no lead to read a deal value from: the
  * move carries the value committed with the first assignment. */
 static void test_tick_keeps_value_without_lookup(void **state)
@@ -3258,6 +3304,7 @@ int main(void)
         cmocka_unit_test_teardown(test_escalation_owner_availability_error, free_leftovers),
         cmocka_unit_test_teardown(test_tick_acknowledged_meanwhile_is_raced, free_leftovers),
         cmocka_unit_test_teardown(test_tick_keeps_value_without_lookup, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_lookup_failed_keeps_lead, free_leftovers),
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
         cmocka_unit_test_teardown(test_join_calibration, free_leftovers),

@@ -141,6 +141,7 @@ AVAILABILITY_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, POINTER(Lead), c_int64, P
 CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)
 # Returns a `const leadroute_lead *`; c_void_p so a plain address can be returned.
 LOOKUP_FN = CFUNCTYPE(c_void_p, c_void_p, c_char_p)
+LOOKUP_FAILED = 1  # LEADROUTE_LOOKUP_FAILED
 
 
 class Notify(Structure):

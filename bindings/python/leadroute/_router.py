@@ -420,6 +420,7 @@ class Router(NoCopy):
         self._h: Optional[int] = None
         self._callbacks: Dict[str, Any] = {}  # what C may call, by kind: kept until freed
         self._parent: Optional[Router] = None
+        self._read_through: Any = None  # a fork: its parent's store callbacks, as C copied them
         self._forks: "weakref.WeakSet[Router]" = weakref.WeakSet()
         keep = Keep()
         opts = _ffi.RouterOptions()
@@ -461,6 +462,7 @@ class Router(NoCopy):
         if h is not None:
             _lib.leadroute_router_free(h)
         self._callbacks.clear()
+        self._read_through = None
 
     def __del__(self) -> None:
         if getattr(self, "_h", None) is not None:
@@ -483,6 +485,9 @@ class Router(NoCopy):
         # C copied the vtables: the fork needs the same callback objects, even
         # if this router replaces its own later.
         child._callbacks = {k: v for k, v in self._callbacks.items() if k != "notify"}
+        # and its store reads through to this router's store of now, whatever
+        # either router sets later
+        child._read_through = self._callbacks.get("store")
         child._parent = self
         child._forks = weakref.WeakSet()
         child._table = self._table
@@ -642,7 +647,10 @@ class Router(NoCopy):
     def tick(self, now_ms: int, lookup: Optional[LookupCallback] = None) -> Dict[str, int]:
         """Reassign or escalate overdue assignments at `now_ms`. `lookup(key)`
         may return the lead (fields, or a Lead of a Leads file) so that skill
-        filters and tiers apply again; None when unknown."""
+        filters and tiers apply again; None when unknown. A lookup that raises
+        (or returns something else) leaves that lead with its rep, still due,
+        and the tick goes on with the others; its exception is then raised
+        from tick(), once the other moves are made."""
         cfn = None
         if lookup is not None:
             held: List[Any] = []
@@ -658,7 +666,7 @@ class Router(NoCopy):
                     return ctypes.cast(ptr, c_void_p).value
                 except BaseException as exc:  # noqa: BLE001
                     stash(exc)
-                    return None
+                    return _ffi.LOOKUP_FAILED  # the lead stays, still due
 
             cfn = _ffi.LOOKUP_FN(tramp)
         stats = _ffi.TickStats()
@@ -718,10 +726,12 @@ class Router(NoCopy):
 
     def metrics(self) -> Dict[str, Any]:
         """Everything as a dict: routed, unrouted by reason, rule hits, reps,
-        pools with fairness, speed to lead (docs/router.md, Metrics)."""
+        pools with fairness, speed to lead, load (docs/router.md, Metrics).
+        It calls the clock and the store's window: what they raise is raised
+        here (a window that failed reads None in "load")."""
         h = self._handle()
-        return json.loads(_render(lambda buf, cap, needed: _lib.leadroute_router_metrics_json(h, buf, cap,
-                                                                                              needed)))
+        return json.loads(_render(lambda buf, cap, needed: guarded(_lib.leadroute_router_metrics_json, h, buf, cap,
+                                                                   needed)))
 
     def rep_assigned(self, rep_id: str) -> int:
         """Assignments made to a rep through this router; 0 if unknown."""

@@ -479,12 +479,44 @@ class ExceptionsInCallbacks(unittest.TestCase):
 
         r = make_router()
         r.route("L1", {"kind": "rr"})
+        r.route("L2", {"kind": "rr"})
 
         def lookup(key):
-            raise Boom("lookup")
+            if key == "L1":
+                raise Boom("lookup")
+            return None
 
+        # the lead whose lookup raised stays with its rep, still due; the
+        # other moves; the exception comes out once the tick is done
         with self.assertRaises(Boom):
             r.tick(NOW + 10 ** 9, lookup=lookup)
+        due = {a.key: a.rep for a in r.list_due(NOW + 10 ** 9)}
+        self.assertEqual(due, {"lead:L1": "alice"})
+        self.assertEqual(r.metrics()["sla"]["failed_moves"], 1)
+        # a lookup giving something that is not a lead does the same
+        with self.assertRaises(TypeError):
+            r.tick(NOW + 10 ** 9, lookup=lambda key: 5)
+        self.assertEqual({a.key: a.rep for a in r.list_due(NOW + 10 ** 9)}, {"lead:L1": "alice"})
+        self.assertEqual(r.tick(NOW + 10 ** 9, lookup=lambda key: None)["reassigned"], 1)
+        self.assertEqual(r.list_due(NOW + 10 ** 9), [])
+
+    def test_metrics_raises_what_its_callbacks_raise(self):
+        store = FailingStore()
+        r = make_router(store)
+        r.route("L1", {"kind": "rr"})
+        store.fail = "window"
+        with self.assertRaises(Boom):  # not hidden, and not left for a later call
+            r.metrics()
+        store.fail = None
+        self.assertEqual(r.metrics()["load"]["alice"]["24h"], 1)
+        self.assertEqual(r.route("L2", {"kind": "rr"}).rep, "bob")
+
+        def clock():
+            raise Boom("clock")
+
+        r.set_clock(clock)
+        with self.assertRaises(Boom):
+            r.metrics()
 
     def test_exception_not_leaking_into_next_call(self):
         boom = [True]
@@ -621,6 +653,29 @@ class GarbageCollection(unittest.TestCase):
         del fork
         gc.collect()
         self.assertTrue(all(ref() is None for ref in refs))  # and nothing is kept once C is done
+
+    def test_fork_keeps_the_store_it_reads_through(self):
+        # the fork's C store reads through to the parent's store of fork time,
+        # whatever either router sets later
+        for parent_next in (None, lr.MemoryStore()):
+            with self.subTest(parent_next=parent_next):
+                store = lr.MemoryStore()
+                ref = weakref.ref(store)
+                r = make_router(store)
+                r.route("A", {"kind": "rr"})
+                f = r.fork()
+                del store
+                r.set_store(parent_next)
+                f.set_store(None)
+                gc.collect()
+                self.assertIsNotNone(ref())
+                d = f.route("A", {"kind": "rr"})
+                self.assertEqual((d.status, d.rep), ("existing", "alice"))
+                self.assertEqual(f.route("C", {"kind": "rr"}).status, "assigned")
+                f.free()
+                del f
+                gc.collect()
+                self.assertIsNone(ref())
 
     def test_replaced_callback_is_released(self):
         r = make_router()
