@@ -72,6 +72,7 @@ from ._leads import Lead, Leads, SkippedRow, utf8_valid, validate_lead
 from ._router import (Availability, Candidate, Decision, Fairness, LatencyStats, Roster, Router)
 from ._store import Assignment, Commit, MemoryStore, Store
 from ._table import Diagnostic, Evaluator, Match, Matches, Table, TableBuilder
+from ._values import check_int
 
 __all__ = [
     "Table", "TableBuilder", "Evaluator", "Match", "Matches", "Diagnostic",
@@ -97,4 +98,4 @@ def version_number() -> int:
 
 def strerror(code: int) -> str:
     """Static English text for an error code."""
-    return _ffi.lib.leadroute_strerror(int(code)).decode()
+    return _ffi.lib.leadroute_strerror(check_int(code, "code", -2**31, 2**31 - 1)).decode()

@@ -10,7 +10,8 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 
 from . import _ffi
 from ._table import Table
-from ._values import FieldValue, Keep, NoCopy, dec, enc, handle_of, lead_to_py, make_lead, path_bytes
+from ._values import (FieldValue, Keep, Shared, check_index, dec, enc, handle_of, lead_to_py, make_lead, name_bytes,
+                      path_bytes, text_bytes)
 
 _lib = _ffi.lib
 
@@ -38,7 +39,7 @@ class SkippedRow:
     message: str
 
 
-class Leads(NoCopy):
+class Leads(Shared):
     """Leads read from CSV text (immutable; any number of threads may read it)."""
 
     def __init__(self, _handle: int, table: Optional[Table]) -> None:
@@ -50,9 +51,9 @@ class Leads(NoCopy):
               table: Optional[Table] = None) -> "Leads":
         """Read CSV text. Columns the `table` reads as sets become sets.
         Rows that cannot be a lead are skipped and listed in `skipped`."""
-        data = text if isinstance(text, bytes) else (enc(text) or b"")
+        data = text if isinstance(text, bytes) else text_bytes(text)
         out = c_void_p()
-        _lib.leadroute_leads_parse(byref(out), data, len(data), enc(filename),
+        _lib.leadroute_leads_parse(byref(out), data, len(data), name_bytes(filename),
                                    handle_of(table, Table, "table") if table is not None else None, None)
         return cls(out.value, table)  # type: ignore[arg-type]
 
@@ -93,11 +94,7 @@ class Leads(NoCopy):
         return p
 
     def __getitem__(self, index: int) -> Lead:
-        n = len(self)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError("lead index out of range")
+        index = check_index(index, len(self), "lead")
         lead_id, fields = lead_to_py(self._lead_ptr(index))
         return Lead(lead_id or "", fields, int(_lib.leadroute_leads_line(self._handle(), index)), self, index)
 
@@ -130,5 +127,7 @@ def validate_lead(fields: Any, lead_id: Optional[str] = None) -> None:
 
 def utf8_valid(data: Union[bytes, bytearray]) -> bool:
     """True if `data` is valid UTF-8 by the library's rules."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("utf8_valid takes bytes, got %s" % type(data).__name__)
     b = bytes(data)
     return bool(_lib.leadroute_utf8_valid(b, len(b)))

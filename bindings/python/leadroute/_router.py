@@ -16,8 +16,9 @@ from ._errors import LeadrouteError
 from ._leads import Lead, lead_pointer
 from ._store import Assignment, Store, store_vtable
 from ._table import Table
-from ._values import (Fields, FieldValue, Keep, NoCopy, copy_out, dec, enc, fields_array, guarded, handle_of,
-                      lead_to_py, path_bytes, stash, value_to_py)
+from ._values import (Fields, FieldValue, Keep, NoCopy, Shared, check_i64, check_index, check_u32, copy_out, dec, enc,
+                      enum_value, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes, stash,
+                      str_list, text_bytes, value_to_py)
 
 _lib = _ffi.lib
 EUSER = _ffi.EUSER
@@ -28,15 +29,6 @@ _STRATEGIES = {"round_robin": 1, "rr": 1, "weighted": 2, "wrr": 2, "least_loaded
                "value": 4}
 _EMPTY = {"unassigned": 1, "default_owner": 2, "queue": 3}
 _CALIBRATION = {"join": 0, "catch_up": 1}
-
-
-def _enum(table: Mapping[str, int], x: Union[str, int], what: str) -> int:
-    if isinstance(x, int):
-        return x
-    try:
-        return table[x.lower()]
-    except KeyError:
-        raise ValueError("unknown %s %r (expected one of %s)" % (what, x, ", ".join(table))) from None
 
 
 _STRATEGY_NAMES = {"round_robin": 1, "weighted": 2, "least_loaded": 3, "value_balanced": 4}
@@ -53,25 +45,8 @@ def _uncap(x: int) -> Optional[int]:
     return None if x == _ffi.NO_CAP else int(x)
 
 
-def _u32(x: Any, what: str) -> int:
-    """An unsigned 32-bit C field: ctypes would keep the low bits of anything
-    else (2**32 as 0, -1 as 4294967295), so out of range is an error."""
-    v = int(x)
-    if not 0 <= v <= 0xFFFFFFFF:
-        raise ValueError("%s must be 0..4294967295, got %d" % (what, v))
-    return v
-
-
-def _i64(x: Any, what: str) -> int:
-    """A time in milliseconds for a C int64, checked as _u32 checks its fields."""
-    v = int(x)
-    if not -2**63 <= v < 2**63:
-        raise ValueError("%s must fit in a signed 64-bit integer, got %d" % (what, v))
-    return v
-
-
 def _cap(x: Optional[int], what: str) -> int:
-    return _ffi.NO_CAP if x is None else _u32(x, what)
+    return _ffi.NO_CAP if x is None else check_u32(x, what)
 
 
 _REP_KEYS = {"id", "name", "pools", "weight", "capacity", "tier", "skills", "active", "cap_day", "cap_week",
@@ -81,13 +56,21 @@ _POOL_KEYS = {"id", "strategy", "filters", "score_field", "tiers", "fallback", "
               "escalation_pool", "escalation_owner", "calibration", "value_field", "value_window_days"}
 
 
+def _pairs(x: Any, what: str, shape: str) -> List[Tuple[Any, Any]]:
+    items = str_list(x, what) if isinstance(x, (str, bytes)) else list(x)
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError("%s must be a list of %s pairs, got an item %r" % (what, shape, item))
+    return [tuple(item) for item in items]
+
+
 def _check_keys(d: Mapping[str, Any], allowed: set, what: str) -> None:
     extra = set(d) - allowed
     if extra:
         raise ValueError("unknown %s keys: %s" % (what, ", ".join(sorted(extra))))
 
 
-class Roster(NoCopy):
+class Roster(Shared):
     """Reps and pools (immutable, safe to share)."""
 
     def __init__(self, _handle: int) -> None:
@@ -95,9 +78,9 @@ class Roster(NoCopy):
 
     @classmethod
     def parse(cls, text: str, filename: Optional[str] = None) -> "Roster":
-        data = enc(text) or b""
+        data = text_bytes(text)
         out = c_void_p()
-        _lib.leadroute_roster_parse(byref(out), data, len(data), enc(filename), None)
+        _lib.leadroute_roster_parse(byref(out), data, len(data), name_bytes(filename), None)
         return cls(out.value)  # type: ignore[arg-type]
 
     @classmethod
@@ -126,16 +109,18 @@ class Roster(NoCopy):
             _lib.leadroute_rep_init(byref(c), _ffi.REP_VERSION)  # the C defaults for keys not given
             c.id = keep.s(r.get("id"))
             c.name = keep.s(r.get("name"))
-            c.pools, c.pool_count = keep.strings(r.get("pools", ()))
+            c.pools, c.pool_count = keep.strings(str_list(r.get("pools", ()), "a rep's pools"))
             if "weight" in r:
                 c.weight = float(r["weight"])
             if "capacity" in r:
-                c.capacity = _u32(r["capacity"], "capacity")
+                c.capacity = check_u32(r["capacity"], "capacity")
             if "tier" in r:
-                c.tier = _u32(r["tier"], "tier")
+                c.tier = check_u32(r["tier"], "tier")
             skills = r.get("skills", {})
+            if not isinstance(skills, Mapping):
+                raise TypeError("a rep's skills must be a mapping of skill name to str or list of str")
             c.skills, c.skill_count = fields_array(
-                {k: ([v] if isinstance(v, str) else list(v)) for k, v in skills.items()}, keep)
+                {k: ([v] if isinstance(v, str) else str_list(v, "skill %r" % k)) for k, v in skills.items()}, keep)
             if "active" in r:
                 c.active = 1 if r["active"] else 0
             for cap in ("cap_day", "cap_week", "cap_month"):
@@ -148,21 +133,21 @@ class Roster(NoCopy):
             _lib.leadroute_pool_init(byref(c), _ffi.POOL_VERSION)
             c.id = keep.s(p.get("id"))
             if "strategy" in p:
-                c.strategy = _enum(_STRATEGIES, p["strategy"], "strategy")
-            filters = list(p.get("filters", ()))
+                c.strategy = enum_value(_STRATEGIES, p["strategy"], "strategy")
+            filters = _pairs(p.get("filters", ()), "filters", "(field, skill)")
             farr = (_ffi.SkillFilter * max(len(filters), 1))(
                 *[_ffi.SkillFilter(keep.s(f), keep.s(s)) for f, s in filters])
             keep.refs.append(farr)
             c.filters, c.filter_count = ctypes.cast(farr, POINTER(_ffi.SkillFilter)), len(filters)
             c.score_field = keep.s(p.get("score_field"))
-            tiers = list(p.get("tiers", ()))
+            tiers = _pairs(p.get("tiers", ()), "tiers", "(min_score, min_tier)")
             tarr = (_ffi.TierRule * max(len(tiers), 1))(
-                *[_ffi.TierRule(float(s), _u32(t, "tier")) for s, t in tiers])
+                *[_ffi.TierRule(float(s), check_u32(t, "tier")) for s, t in tiers])
             keep.refs.append(tarr)
             c.tiers, c.tier_count = ctypes.cast(tarr, POINTER(_ffi.TierRule)), len(tiers)
             c.fallback = keep.s(p.get("fallback"))
             if "on_empty" in p:
-                c.on_empty = _enum(_EMPTY, p["on_empty"], "empty policy")
+                c.on_empty = enum_value(_EMPTY, p["on_empty"], "empty policy")
             c.default_owner = keep.s(p.get("default_owner"))
             c.queue = keep.s(p.get("queue"))
             if "owner_first" in p:
@@ -173,14 +158,14 @@ class Roster(NoCopy):
             if "sla_minutes" in p:
                 c.sla_minutes = float(p["sla_minutes"])
             if "max_hops" in p:
-                c.max_hops = _u32(p["max_hops"], "max_hops")
+                c.max_hops = check_u32(p["max_hops"], "max_hops")
             c.escalation_pool = keep.s(p.get("escalation_pool"))
             c.escalation_owner = keep.s(p.get("escalation_owner"))
             if "calibration" in p:
-                c.calibration = _enum(_CALIBRATION, p["calibration"], "calibration")
+                c.calibration = enum_value(_CALIBRATION, p["calibration"], "calibration")
             c.value_field = keep.s(p.get("value_field"))
             if "value_window_days" in p:
-                c.value_window_days = _u32(p["value_window_days"], "value_window_days")
+                c.value_window_days = check_u32(p["value_window_days"], "value_window_days")
         out = c_void_p()
         _lib.leadroute_roster_new(byref(out), c_reps, len(reps), c_pools, len(pools), None)
         return cls(out.value)  # type: ignore[arg-type]
@@ -288,7 +273,7 @@ class Candidate:
     detail: Optional[str]
 
 
-class _DecisionHandle(NoCopy):
+class _DecisionHandle(Shared):
     def __init__(self) -> None:
         out = c_void_p()
         _lib.leadroute_decision_new(byref(out), None)
@@ -403,10 +388,13 @@ class Router(NoCopy):
     may call it; set the callbacks before routing starts (C's setters are not
     thread-safe), and free the router only once no call is in flight.
 
-    Handles are not copied: copy.copy(), deepcopy() and pickle raise
-    TypeError for every object that owns a C object (tables, rosters, leads,
-    routers, decisions' handles, evaluators, builders). Strings and paths may
-    not hold NUL characters (ValueError).
+    Handles are not copied: pickle raises TypeError for every object that
+    owns a C object; copy.copy() and deepcopy() give the object itself for
+    the immutable ones (tables, rosters, leads files, so that
+    dataclasses.asdict() of a Decision or Lead works) and raise TypeError
+    for the others (routers, evaluators, builders). Strings and paths may
+    not hold NUL characters (ValueError); integers out of their C range
+    raise ValueError, and other types TypeError, before reaching C.
     """
 
     def __init__(self, table: Table, roster: "Roster", *, dedupe_field: Optional[str] = None,
@@ -429,14 +417,15 @@ class Router(NoCopy):
         opts.owner_output, opts.pool_output = keep.s(owner_output), keep.s(pool_output)
         opts.queue_output, opts.status_output = keep.s(queue_output), keep.s(status_output)
         opts.sla_output, opts.tags_output = keep.s(sla_output), keep.s(tags_output)
-        opts.max_retries = _u32(max_retries, "max_retries")
+        opts.max_retries = check_u32(max_retries, "max_retries")
         opts.captured_field = keep.s(captured_field)
         out = c_void_p()
         _lib.leadroute_router_new(byref(out), handle_of(table, Table, "table"), handle_of(roster, Roster, "roster"),
                                   byref(opts))
         self._h = out.value
-        self._table = table
-        self._roster = roster
+        # references of the router's own: closing the caller's objects leaves these open
+        self._table = Table(_lib.leadroute_table_ref(table._handle()))
+        self._roster = Roster(_lib.leadroute_roster_ref(roster._handle()))
         if store is not None:
             self.set_store(store)
         if notify is not None:
@@ -499,11 +488,14 @@ class Router(NoCopy):
 
     @property
     def table(self) -> Table:
-        return self._table
+        """The current table, as a Table of its own reference: closing it
+        leaves the router's."""
+        return Table(_lib.leadroute_table_ref(self._table._handle()))
 
     @property
     def roster(self) -> "Roster":
-        return self._roster
+        """The current roster, as table is."""
+        return Roster(_lib.leadroute_roster_ref(self._roster._handle()))
 
     @property
     def store(self) -> Optional[Store]:
@@ -514,12 +506,12 @@ class Router(NoCopy):
     def set_table(self, table: Table) -> None:
         """Swap the table atomically (other threads may be routing)."""
         _lib.leadroute_router_set_table(self._handle(), handle_of(table, Table, "table"))
-        self._table = table
+        self._table = Table(_lib.leadroute_table_ref(table._handle()))
 
     def set_roster(self, roster: "Roster") -> None:
         """Swap reps and pools atomically; routing state is kept by id."""
         _lib.leadroute_router_set_roster(self._handle(), handle_of(roster, Roster, "roster"))
-        self._roster = roster
+        self._roster = Roster(_lib.leadroute_roster_ref(roster._handle()))
 
     def set_store(self, store: Optional[Store]) -> None:
         """Use a Python store (see Store, MemoryStore); None = back to the built-in store."""
@@ -537,6 +529,8 @@ class Router(NoCopy):
             _lib.leadroute_router_set_notify(self._handle(), None, None)
             self._callbacks.pop("notify", None)
             return
+        if not callable(fn):
+            raise TypeError("notify must be callable, got %s" % type(fn).__name__)
 
         def tramp(_ud: Any, a: Any) -> int:
             try:
@@ -558,6 +552,8 @@ class Router(NoCopy):
             _lib.leadroute_router_set_availability(self._handle(), None, None)
             self._callbacks.pop("availability", None)
             return
+        if not callable(fn):
+            raise TypeError("availability must be callable, got %s" % type(fn).__name__)
 
         def tramp(_ud: Any, rep: bytes, lead: Any, now_ms: int, verdict: Any, reason: Optional[int],
                   cap: int) -> int:
@@ -595,11 +591,13 @@ class Router(NoCopy):
             _lib.leadroute_router_set_clock(self._handle(), None, None)
             self._callbacks.pop("clock", None)
             return
+        if not callable(fn):
+            raise TypeError("clock must be callable, got %s" % type(fn).__name__)
         last = [0]
 
         def tramp(_ud: Any) -> int:
             try:
-                now = _i64(fn(), "the clock's time")
+                now = check_i64(fn(), "the clock's time")
                 last[0] = now
                 return now
             except BaseException as exc:  # noqa: BLE001
@@ -671,7 +669,7 @@ class Router(NoCopy):
             cfn = _ffi.LOOKUP_FN(tramp)
         stats = _ffi.TickStats()
         stats.version = _ffi.TICK_STATS_VERSION
-        guarded(_lib.leadroute_router_tick, self._handle(), _i64(now_ms, "now_ms"),
+        guarded(_lib.leadroute_router_tick, self._handle(), check_i64(now_ms, "now_ms"),
                 cfn if cfn is not None else ctypes.cast(None, _ffi.LOOKUP_FN), None, byref(stats))
         return {"due": stats.due, "reassigned": stats.reassigned, "escalated": stats.escalated,
                 "kept": stats.kept, "raced": stats.raced}
@@ -690,7 +688,7 @@ class Router(NoCopy):
                 return EUSER
 
         cfn = _ffi.EACH_FN(each)
-        guarded(_lib.leadroute_router_list_due, self._handle(), _ffi.INT64_MAX if now_ms is None else _i64(now_ms, "now_ms"),
+        guarded(_lib.leadroute_router_list_due, self._handle(), _ffi.INT64_MAX if now_ms is None else check_i64(now_ms, "now_ms"),
                 cfn, None)
         return found
 
@@ -749,7 +747,7 @@ class Router(NoCopy):
                 rule = rules.index(rule)
             except ValueError:
                 raise KeyError("no rule %r in the current table" % rule) from None
-        return int(_lib.leadroute_router_rule_hits(h, rule))
+        return int(_lib.leadroute_router_rule_hits(h, check_index(rule, len(rules), "rule")))
 
     def unrouted(self, reason: Optional[str] = None) -> Any:
         """Leads left unrouted for `reason` (no_rule, no_target, empty, error),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import math
 import threading
 from ctypes import byref
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import _ffi
 from ._errors import ConflictError, ExistsError, InvalidArgumentError, LeadrouteError, NotFoundError
-from ._values import Keep, copy_out, dec, stash
+from ._values import Keep, check_i64, check_int, copy_out, dec, stash
 
 _lib = _ffi.lib
 _U32_MAX = 0xFFFFFFFF
@@ -184,15 +185,23 @@ def _guard(protocol: Tuple[int, ...], body: Any) -> Any:
 def store_vtable(store: Any) -> Tuple[_ffi.Store, List[Any]]:
     """The C vtable for a Python store, and the callback objects C will call
     (to be kept alive as long as C may call them)."""
+    if isinstance(store, type):
+        raise TypeError("store must be a Store instance, not the class %s" % store.__name__)
     for name in _REQUIRED:
         if not _provides(store, name):
             raise TypeError("store lacks the required method %s()" % name)
 
     def load_pool(_ud: Any, pool_id: bytes, buf: Optional[int], cap: int, length: Any, version: Any) -> int:
         state, ver = store.load_pool(dec(pool_id) or "")
-        data = state.encode("utf-8") if isinstance(state, str) else bytes(state)
+        if isinstance(state, str):
+            data = state.encode("utf-8")
+        elif isinstance(state, (bytes, bytearray, memoryview)):
+            data = bytes(state)
+        else:  # bytes(5) would be five zero bytes
+            raise TypeError("load_pool must return (bytes, version), got a state of %s" % type(state).__name__)
+        ver = check_int(ver, "load_pool's version", 0, 2**64 - 1)
         length[0] = len(data)
-        version[0] = int(ver)
+        version[0] = ver
         if data and len(data) <= cap and buf:
             ctypes.memmove(buf, data, len(data))
         return _ffi.OK
@@ -226,15 +235,18 @@ def store_vtable(store: Any) -> Tuple[_ffi.Store, List[Any]]:
     def window(_ud: Any, rep_id: Optional[bytes], pool_id: Optional[bytes], since_ms: int, count: Any,
                value: Any) -> int:
         n, v = store.window(dec(rep_id), dec(pool_id), int(since_ms))
-        count[0] = int(n)
-        value[0] = float(v)
+        count[0] = check_int(n, "window's count", 0, 2**64 - 1)
+        v = float(v)
+        if not math.isfinite(v):
+            raise ValueError("window's value must be a finite number, got %r" % v)
+        value[0] = v
         return _ffi.OK
 
     def acknowledge(_ud: Any, key: bytes, at_ms: int, assigned_ms: Any, rep_buf: Optional[int], rep_cap: int,
                     pool_buf: Optional[int], pool_cap: int) -> int:
         at, rep, pool = store.acknowledge(dec(key) or "", int(at_ms))
         if assigned_ms:
-            assigned_ms[0] = int(at)
+            assigned_ms[0] = check_i64(at, "acknowledge's assigned time")
         copy_out(rep_buf, rep_cap, rep or "")
         copy_out(pool_buf, pool_cap, pool or "")
         return _ffi.OK

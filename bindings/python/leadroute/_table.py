@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _ffi
 from ._errors import HitPolicyError, raise_last
-from ._values import FieldValue, Keep, NoCopy, dec, enc, handle_of, path_bytes, value_to_py
+from ._values import (FieldValue, Keep, NoCopy, Shared, check_int, dec, enc, enum_value, handle_of, name_bytes, path_bytes,
+                      str_list, text_bytes, value_to_py)
 
 _lib = _ffi.lib
 
@@ -28,7 +29,7 @@ def _options(lint: bool, max_memory: int) -> _ffi.TableOptions:
     _lib.leadroute_table_options_init(byref(opts), _ffi.TABLE_OPTIONS_VERSION)
     if not lint:
         opts.flags |= _NO_LINT
-    opts.max_memory = int(max_memory)
+    opts.max_memory = check_int(max_memory, "max_memory", 0, 2**64 - 1)
     return opts
 
 
@@ -61,7 +62,7 @@ class Diagnostic:
     message: str
 
 
-class Table(NoCopy):
+class Table(Shared):
     """A compiled decision table (immutable, safe to share between threads)."""
 
     def __init__(self, _handle: int) -> None:
@@ -73,10 +74,10 @@ class Table(NoCopy):
               max_memory: int = 0) -> "Table":
         """Parse CSV text (docs/table-format.md). lint=False skips lint (huge tables);
         max_memory caps the compiled index in bytes (0 = 1 GiB)."""
-        data = enc(text) or b""
+        data = text_bytes(text)
         out = c_void_p()
         opts = _options(lint, max_memory)
-        _lib.leadroute_table_parse(byref(out), data, len(data), enc(filename), byref(opts))
+        _lib.leadroute_table_parse(byref(out), data, len(data), name_bytes(filename), byref(opts))
         return cls(out.value)  # type: ignore[arg-type]
 
     @classmethod
@@ -313,8 +314,8 @@ class TableBuilder(NoCopy):
         rule = _ffi.Rule()
         _lib.leadroute_rule_init(byref(rule), _ffi.RULE_VERSION)
         rule.id = keep.s(id)
-        rule.inputs, rule.input_count = keep.strings(inputs)
-        rule.outputs, rule.output_count = keep.strings(outputs)
+        rule.inputs, rule.input_count = keep.strings(str_list(inputs, "a rule's inputs"))
+        rule.outputs, rule.output_count = keep.strings(str_list(outputs, "a rule's outputs"))
         _lib.leadroute_table_builder_add_rule(self._handle(), byref(rule))
         return self
 
@@ -326,9 +327,4 @@ class TableBuilder(NoCopy):
 
 
 def _column_type(t: Union[str, int]) -> int:
-    if isinstance(t, int):
-        return t
-    try:
-        return COLUMN_TYPES[t.lower()]
-    except KeyError:
-        raise ValueError("unknown column type %r (expected one of %s)" % (t, ", ".join(COLUMN_TYPES))) from None
+    return enum_value(COLUMN_TYPES, t, "column type")

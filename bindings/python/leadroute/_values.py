@@ -4,6 +4,7 @@ exceptions raised inside callbacks."""
 from __future__ import annotations
 
 import ctypes
+import operator
 import os
 import threading
 from ctypes import POINTER, c_char_p
@@ -31,6 +32,24 @@ def enc(s: Optional[str]) -> Optional[bytes]:
     return s.encode("utf-8")
 
 
+def text_bytes(text: Any, what: str = "text") -> bytes:
+    """The text of a file to parse: a str (None is no text, a TypeError)."""
+    if not isinstance(text, str):
+        raise TypeError("%s must be a str, got %s" % (what, type(text).__name__))
+    return enc(text) or b""
+
+
+def name_bytes(filename: Any) -> Optional[bytes]:
+    """A file name for messages: None, a str or a path."""
+    if filename is None:
+        return None
+    if isinstance(filename, os.PathLike):
+        filename = os.fspath(filename)
+        if isinstance(filename, bytes):
+            filename = os.fsdecode(filename)
+    return enc(filename)
+
+
 def dec(b: Optional[bytes]) -> Optional[str]:
     return None if b is None else b.decode("utf-8", "replace")
 
@@ -50,6 +69,75 @@ def handle_of(obj: Any, cls: type, what: str) -> int:
     return obj._handle()  # type: ignore[no-any-return]
 
 
+# Integers for C: ctypes keeps the low bits of whatever it is given (2**32
+# as 0, -1 as 4294967295, 2**64 + 1 as 1) and refuses floats with its own
+# ArgumentError, so every integer that reaches C passes one of these.
+
+def _integer(x: Any, what: str, truncate: bool) -> int:
+    """An int; a float too when it is whole (or, with `truncate`, any finite one)."""
+    if isinstance(x, float):
+        if x != x or x in (float("inf"), float("-inf")) or not (truncate or x.is_integer()):
+            raise ValueError("%s must be a whole number, got %r" % (what, x))
+        return int(x)
+    try:
+        return operator.index(x)
+    except TypeError:
+        raise TypeError("%s must be an integer, got %s" % (what, type(x).__name__)) from None
+
+
+def check_int(x: Any, what: str, lo: int, hi: int) -> int:
+    """An integer within lo..hi, else TypeError (not a number) or ValueError."""
+    v = _integer(x, what, False)
+    if not lo <= v <= hi:
+        raise ValueError("%s must be %d..%d, got %d" % (what, lo, hi, v))
+    return v
+
+
+def check_u32(x: Any, what: str) -> int:
+    return check_int(x, what, 0, 2**32 - 1)
+
+
+def check_i64(x: Any, what: str) -> int:
+    """A time in milliseconds for a C int64 (a float, as time.time() * 1000 gives, is cut to whole ms)."""
+    v = _integer(x, what, True)
+    if not -2**63 <= v < 2**63:
+        raise ValueError("%s must fit in a signed 64-bit integer, got %d" % (what, v))
+    return v
+
+
+def check_index(i: Any, n: int, what: str) -> int:
+    """A position in a sequence of n, negative ones from the end, as lists take them."""
+    try:
+        v = operator.index(i)
+    except TypeError:
+        raise TypeError("%s indices must be integers, not %s" % (what, type(i).__name__)) from None
+    if v < 0:
+        v += n
+    if not 0 <= v < n:
+        raise IndexError("%s index out of range" % what)
+    return v
+
+
+def enum_value(names: Mapping[str, int], x: Any, what: str) -> int:
+    """A C enum from its name (any case) or its number; an unknown one is a ValueError."""
+    if isinstance(x, str):
+        try:
+            return names[x.lower()]
+        except KeyError:
+            raise ValueError("unknown %s %r (expected one of %s)" % (what, x, ", ".join(names))) from None
+    if isinstance(x, bool) or not isinstance(x, int):
+        raise TypeError("%s must be a name (str) or a number, got %s" % (what, type(x).__name__))
+    return check_u32(x, what)
+
+
+def str_list(x: Any, what: str) -> List[Optional[str]]:
+    """A list of strings: a str itself is refused, where iterating would take
+    each character for an item."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise TypeError("%s must be a list of str, got %s" % (what, type(x).__name__))
+    return list(x)
+
+
 class NoCopy:
     """For the wrappers that own a C object. A copy or a pickle would be a
     second owner of the same pointer (freed twice), or a pointer handed to
@@ -64,6 +152,19 @@ class NoCopy:
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("%s owns a C object and cannot be pickled" % type(self).__name__)
+
+
+class Shared(NoCopy):
+    """For the wrappers of immutable C objects (tables, rosters, leads files,
+    a decision's record): a copy or a deep copy is the object itself, one
+    owner still, so that dataclasses.asdict() and copy.deepcopy() of the data
+    holding them work. Pickling still raises TypeError."""
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
 
 
 class Keep:

@@ -304,18 +304,28 @@ class MisuseTests(unittest.TestCase):
 
     def test_no_copy_or_pickle_of_c_objects(self):
         import copy
+        import dataclasses
         import pickle
         for name, obj in self.objects().items():
             with self.subTest(name):
-                if name != "decision":  # a decision is data; its C handle is shared by a shallow copy
+                if name in ("router", "evaluator", "builder"):  # mutable: a copy cannot share it
                     with self.assertRaises(TypeError):
                         copy.copy(obj)
-                with self.assertRaises(TypeError):
-                    copy.deepcopy(obj)
+                    with self.assertRaises(TypeError):
+                        copy.deepcopy(obj)
+                elif name != "decision":  # immutable: a copy is the object itself, one owner still
+                    self.assertIs(copy.copy(obj), obj)
+                    self.assertIs(copy.deepcopy(obj), obj)
                 with self.assertRaises(TypeError):
                     pickle.dumps(obj)
-        d = self.objects()["decision"]
+        o = self.objects()
+        d = o["decision"]
         self.assertIn("assigned", copy.copy(d).explain_text())
+        self.assertIn("assigned", copy.deepcopy(d).explain_text())
+        self.assertEqual(dataclasses.asdict(d)["rep"], d.rep)
+        lead = o["leads"][0]
+        self.assertEqual(dataclasses.asdict(lead)["fields"], lead.fields)
+        self.assertEqual(copy.deepcopy(lead).fields, {"id": "L1", "kind": "a"})
 
     def test_objects_of_the_wrong_kind(self):
         o = self.objects()
@@ -359,6 +369,78 @@ class MisuseTests(unittest.TestCase):
             router.route("L1", {"kind": "a"})
         ro = lr.Roster.from_dicts([dict(id="a", pools=["p"], capacity=4294967295, cap_day=None)], [dict(id="p")])
         self.assertEqual(ro.rep("a")["capacity"], 4294967295)
+
+    def test_numbers_and_kinds_checked_before_c(self):
+        # ctypes keeps the low bits of an int, refuses floats with its own
+        # ArgumentError, and a str where a list is wanted iterates by character
+        o = self.objects()
+        router, leads = o["router"], o["leads"]
+        router.route("L1", {"kind": "a"})
+        self.assertEqual(router.rule_hits(1), router.rule_hits("plain"))
+        self.assertEqual(router.rule_hits(-2), router.rule_hits(1))  # from the end, as lists do
+        for bad in (2**64, 2**64 + 1, 3, -4):
+            with self.assertRaises(IndexError):
+                router.rule_hits(bad)
+        for call in (lambda: router.rule_hits(1.5), lambda: leads[0.5], lambda: leads[1.0],
+                     lambda: lr.utf8_valid(5), lambda: lr.Leads.parse(None), lambda: lr.Table.parse(None),
+                     lambda: lr.TableBuilder().add_input("x", None), lambda: lr.TableBuilder().add_input("x", 2.0),
+                     lambda: lr.Roster.from_dicts([], [dict(id="p", strategy=None)]),
+                     lambda: lr.Roster.from_dicts([dict(id="a", pools="pq")], [dict(id="p")]),
+                     lambda: lr.Roster.from_dicts([dict(id="a", pools=["p"], skills={"lang": 5})], [dict(id="p")]),
+                     lambda: lr.Roster.from_dicts([], [dict(id="p", filters="ab")]),
+                     lambda: lr.TableBuilder().add_input("k").add_output("o").add_rule("ab", ["p"]),
+                     lambda: lr.strerror("x"), lambda: router.set_notify(5), lambda: router.set_clock("x"),
+                     lambda: router.set_availability(5), lambda: router.set_store(lr.MemoryStore)):
+            with self.assertRaises(TypeError):
+                call()
+        self.assertEqual(leads[-1].id, "L1")
+        for call in (lambda: lr.Table.parse(TABLE, max_memory=2**64), lambda: lr.Table.parse(TABLE, max_memory=-1),
+                     lambda: lr.Roster.from_dicts([], [dict(id="p", strategy=2**32 + 1)]),
+                     lambda: lr.Roster.from_dicts([], [dict(id="p", on_empty=-1)]),
+                     lambda: lr.TableBuilder().add_input("x", 2**32 + 2), lambda: lr.strerror(2**40),
+                     lambda: router.tick(float("nan")), lambda: router.tick(float("inf"))):
+            with self.assertRaises(ValueError):
+                call()
+        # a Path names a table parsed from text, as it names a loaded one
+        import pathlib
+        with self.assertRaises(lr.ParseError) as cm:
+            lr.Table.parse("rule,a:nmber,out:o\n", pathlib.Path("dir/t.csv"))
+        self.assertEqual(cm.exception.file, "dir/t.csv")
+        # whole floats stay welcome where C takes an integer; times may have fractions
+        ro = lr.Roster.from_dicts([dict(id="a", pools=["p"], capacity=4.0)], [dict(id="p")])
+        self.assertEqual(ro.rep("a")["capacity"], 4)
+        with self.assertRaises(ValueError):
+            lr.Roster.from_dicts([dict(id="a", pools=["p"], capacity=4.5)], [dict(id="p")])
+        self.assertEqual(router.tick(NOW + 0.5)["due"], 0)
+
+    def test_router_keeps_its_table_and_roster(self):
+        table, roster = lr.Table.parse(TABLE), two_rep_roster()
+        router = lr.Router(table, roster, clock=lambda: NOW)
+        table.close()
+        roster.close()
+        self.assertEqual(router.route("L1", {"kind": "a", "score": 95}).rule, "hot")
+        self.assertEqual(router.rule_hits("hot"), 1)
+        self.assertEqual(router.table.rules, ["hot", "plain", "queued"])
+        router.table.close()  # a reference of its own: the router's stays
+        self.assertEqual(router.rule_hits(), {"hot": 1, "plain": 0, "queued": 0})
+        self.assertEqual(router.roster.reps, ["alice", "bob"])
+
+    def test_store_answers_checked(self):
+        class Liar(lr.MemoryStore):
+            answer = None
+
+            def load_pool(self, pool_id):
+                return self.answer if self.answer is not None else super().load_pool(pool_id)
+
+        for answer, exc in (((b"", -1), ValueError), ((b"", 2**64), ValueError), ((5, 0), TypeError)):
+            with self.subTest(answer=answer):
+                store = Liar()
+                router = lr.Router(lr.Table.parse(TABLE), two_rep_roster(), store=store, clock=lambda: NOW)
+                store.answer = answer
+                with self.assertRaises(exc):
+                    router.route("L1", {"kind": "a"})
+                store.answer = None
+                self.assertEqual(router.route("L1", {"kind": "a"}).status, "assigned")
 
     def test_nul_characters_are_refused(self):
         router = self.objects()["router"]
