@@ -2117,9 +2117,21 @@ static const leadroute_lead *ack_lookup(void *ctx, const char *key)
     return NULL;
 }
 
-static void test_tick_acknowledged_meanwhile_is_raced(void **state)
+/* Reps a and b in the SLA pool p, every lead to p, on host store hs. */
+static world *two_reps_on_store(hstore *hs)
 {
     rb b;
+    world *w;
+    (void)sla_pool(&b);
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    return w;
+}
+
+static void test_tick_acknowledged_meanwhile_is_raced(void **state)
+{
     world *w;
     hstore *hs;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
@@ -2127,11 +2139,7 @@ static void test_tick_acknowledged_meanwhile_is_raced(void **state)
     char holder[HS_ID];
     (void)state;
     hs = hs_new();
-    (void)sla_pool(&b);
-    rb_rep(&b, "a", "p", NULL);
-    rb_rep(&b, "b", "p", NULL);
-    w = world_new(ALL_TO_P, rb_build(&b), NULL);
-    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    w = two_reps_on_store(hs);
     assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
     w->now = T0 + 10 * MIN_MS;
     x.hs = hs;
@@ -2158,19 +2166,13 @@ static const leadroute_lead *fail_y_lookup(void *ctx, const char *key)
 
 static void test_tick_lookup_failed_keeps_lead(void **state)
 {
-    rb b;
-    world *w;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     int fail = 1;
     unsigned long long before;
     char holder[HS_ID];
     hstore *hs = hs_new();
+    world *w = two_reps_on_store(hs);
     (void)state;
-    (void)sla_pool(&b);
-    rb_rep(&b, "a", "p", NULL);
-    rb_rep(&b, "b", "p", NULL);
-    w = world_new(ALL_TO_P, rb_build(&b), NULL);
-    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
     assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
     assert_string_equal(route_assigned(w, "Y", NULL, -1, 0), "b");
     before = failed_moves(w->r);
