@@ -175,12 +175,13 @@ typedef struct leadroute_roster leadroute_roster;
 
 /**
  * Check and copy reps and pools into a new roster.
- * Rejected with a precise message (LEADROUTE_EINVAL, LEADROUTE_EVERSION): NULL or duplicate ids, a rep in an unknown pool, a
- * weight that is not finite and > 0, an unknown strategy or empty policy, a
- * fallback to an unknown pool or a fallback cycle, a default owner that is
- * not a rep, a missing queue name, NaN tier scores, invalid UTF-8, an empty
- * id or one holding a control character, a skill without a name or given
- * twice. More than 100000 reps or 100000 pools: LEADROUTE_ELIMIT.
+ * Rejected with a precise message (LEADROUTE_EINVAL, LEADROUTE_EVERSION):
+ * NULL or duplicate ids, a rep in an unknown pool, a weight that is not
+ * finite and > 0, an unknown strategy or empty policy, a fallback to an
+ * unknown pool or a fallback cycle, a default owner that is not a rep, a
+ * missing queue name, NaN tier scores, invalid UTF-8, an empty id or one
+ * holding a control character, a skill without a name or given twice.
+ * More than 100000 reps or 100000 pools: LEADROUTE_ELIMIT.
  * @param out       receives the roster (reference count 1); NULL on error
  * @param allocator NULL = malloc/free; copied
  * @return LEADROUTE_OK or an error; nothing is allocated on error. Thread-safe.

@@ -381,7 +381,8 @@ static int lr__classes(lr__linter *L, uint32_t c)
             } else if (i & 1) {
                 x = ix->points[i / 2];
             } else {
-                double lo = i == 0 ? -INFINITY : ix->points[i / 2 - 1], hi = i == 2 * np ? INFINITY : ix->points[i / 2];
+                double lo = i == 0 ? -INFINITY : ix->points[i / 2 - 1];
+                double hi = i == 2 * np ? INFINITY : ix->points[i / 2];
                 /* a gap no finite double falls in (between neighbouring
                  * doubles, or past the largest) holds no lead: no class */
                 double least = i == 0 ? -DBL_MAX : nextafter(lo, INFINITY);
