@@ -57,7 +57,9 @@ _POOL_KEYS = {"id", "strategy", "filters", "score_field", "tiers", "fallback", "
 
 
 def _pairs(x: Any, what: str, shape: str) -> List[Tuple[Any, Any]]:
-    items = str_list(x, what) if isinstance(x, (str, bytes)) else list(x)
+    if isinstance(x, (str, bytes)):
+        raise TypeError("%s must be a list of %s pairs, got %s" % (what, shape, type(x).__name__))
+    items = list(x)
     for item in items:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise TypeError("%s must be a list of %s pairs, got an item %r" % (what, shape, item))
@@ -424,8 +426,8 @@ class Router(NoCopy):
                                   byref(opts))
         self._h = out.value
         # references of the router's own: closing the caller's objects leaves these open
-        self._table = Table(_lib.leadroute_table_ref(table._handle()))
-        self._roster = Roster(_lib.leadroute_roster_ref(roster._handle()))
+        self._table = table.copy()
+        self._roster = roster.copy()
         if store is not None:
             self.set_store(store)
         if notify is not None:
@@ -490,12 +492,12 @@ class Router(NoCopy):
     def table(self) -> Table:
         """The current table, as a Table of its own reference: closing it
         leaves the router's."""
-        return Table(_lib.leadroute_table_ref(self._table._handle()))
+        return self._table.copy()
 
     @property
     def roster(self) -> "Roster":
         """The current roster, as table is."""
-        return Roster(_lib.leadroute_roster_ref(self._roster._handle()))
+        return self._roster.copy()
 
     @property
     def store(self) -> Optional[Store]:
@@ -506,12 +508,12 @@ class Router(NoCopy):
     def set_table(self, table: Table) -> None:
         """Swap the table atomically (other threads may be routing)."""
         _lib.leadroute_router_set_table(self._handle(), handle_of(table, Table, "table"))
-        self._table = Table(_lib.leadroute_table_ref(table._handle()))
+        self._table = table.copy()
 
     def set_roster(self, roster: "Roster") -> None:
         """Swap reps and pools atomically; routing state is kept by id."""
         _lib.leadroute_router_set_roster(self._handle(), handle_of(roster, Roster, "roster"))
-        self._roster = Roster(_lib.leadroute_roster_ref(roster._handle()))
+        self._roster = roster.copy()
 
     def set_store(self, store: Optional[Store]) -> None:
         """Use a Python store (see Store, MemoryStore); None = back to the built-in store."""
