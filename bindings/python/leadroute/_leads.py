@@ -10,8 +10,8 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 
 from . import _ffi
 from ._table import Table
-from ._values import (FieldValue, Keep, Shared, check_index, dec, enc, handle_of, lead_to_py, make_lead, name_bytes,
-                      path_bytes, text_bytes)
+from ._values import (CHandle, FieldValue, Keep, Shared, check_index, dec, enc, handle_of, lead_to_py, make_lead,
+                      name_bytes, path_bytes, text_bytes)
 
 _lib = _ffi.lib
 
@@ -27,8 +27,10 @@ class Lead:
     _owner: "Leads" = field(repr=False, compare=False)
     _index: int = field(repr=False, compare=False)
 
-    def _pointer(self) -> Any:
-        return self._owner._lead_ptr(self._index)
+    def _pointer(self, keep: Keep) -> Any:
+        h = self._owner._handle()
+        keep.refs.append(h)  # the leads stay while the call that reads this one runs
+        return self._owner._lead_ptr(h, self._index)
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,11 @@ class SkippedRow:
 class Leads(Shared):
     """Leads read from CSV text (immutable; any number of threads may read it)."""
 
+    _what = "leads"
+    _gone = "are freed"
+
     def __init__(self, _handle: int, table: Optional[Table]) -> None:
-        self._h: Optional[int] = _handle
+        self._own(_handle, _lib.leadroute_leads_free)
         self._table = table  # C holds its own reference; kept for clarity
 
     @classmethod
@@ -64,19 +69,10 @@ class Leads(Shared):
         _lib.leadroute_leads_load(byref(out), path_bytes(path), th, None)
         return cls(out.value, table)  # type: ignore[arg-type]
 
-    def _handle(self) -> int:
-        if self._h is None:
-            raise ValueError("leads are freed")
-        return self._h
-
     def free(self) -> None:
-        h, self._h = self._h, None
-        if h is not None:
-            _lib.leadroute_leads_free(h)
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.free()
+        """Let go of the leads: a call in progress that reads them (another
+        thread routing one of them) keeps them until it returns."""
+        self._drop()
 
     def __enter__(self) -> "Leads":
         return self
@@ -87,16 +83,18 @@ class Leads(Shared):
     def __len__(self) -> int:
         return int(_lib.leadroute_leads_count(self._handle()))
 
-    def _lead_ptr(self, index: int) -> Any:
-        p = _lib.leadroute_leads_get(self._handle(), index)
+    def _lead_ptr(self, h: CHandle, index: int) -> Any:
+        """The C lead at `index`, valid while the caller holds `h`."""
+        p = _lib.leadroute_leads_get(h, index)
         if not p:
             raise IndexError("lead index out of range")
         return p
 
     def __getitem__(self, index: int) -> Lead:
-        index = check_index(index, len(self), "lead")
-        lead_id, fields = lead_to_py(self._lead_ptr(index))
-        return Lead(lead_id or "", fields, int(_lib.leadroute_leads_line(self._handle(), index)), self, index)
+        h = self._handle()
+        index = check_index(index, int(_lib.leadroute_leads_count(h)), "lead")
+        lead_id, fields = lead_to_py(self._lead_ptr(h, index))
+        return Lead(lead_id or "", fields, int(_lib.leadroute_leads_line(h, index)), self, index)
 
     def __iter__(self) -> Iterator[Lead]:
         for i in range(len(self)):
@@ -112,8 +110,7 @@ class Leads(Shared):
 def lead_pointer(lead: Any, lead_id: Optional[str], keep: Keep) -> Any:
     """A `const leadroute_lead *` for a Lead of a Leads file or a mapping of fields."""
     if isinstance(lead, Lead):
-        keep.refs.append(lead)  # keeps its Leads alive for the call
-        return lead._pointer()
+        return lead._pointer(keep)
     c_lead = make_lead(lead_id, lead, keep)
     return ctypes.pointer(c_lead)
 

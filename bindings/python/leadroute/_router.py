@@ -16,9 +16,9 @@ from ._errors import LeadrouteError
 from ._leads import Lead, lead_pointer
 from ._store import Assignment, Store, store_vtable
 from ._table import Table
-from ._values import (Fields, FieldValue, Keep, NoCopy, Shared, check_i64, check_index, check_u32, copy_out, dec, enc,
-                      enum_value, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes, stash,
-                      str_list, text_bytes, value_to_py)
+from ._values import (Fields, FieldValue, Keep, Owner, Shared, check_i64, check_index, check_u32, copy_out,
+                      dec, enc, enum_value, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes,
+                      stash, str_list, text_bytes, value_to_py)
 
 _lib = _ffi.lib
 EUSER = _ffi.EUSER
@@ -75,8 +75,10 @@ def _check_keys(d: Mapping[str, Any], allowed: set, what: str) -> None:
 class Roster(Shared):
     """Reps and pools (immutable, safe to share)."""
 
+    _what = "roster"
+
     def __init__(self, _handle: int) -> None:
-        self._h: Optional[int] = _handle
+        self._own(_handle, _lib.leadroute_roster_unref)
 
     @classmethod
     def parse(cls, text: str, filename: Optional[str] = None) -> "Roster":
@@ -172,19 +174,9 @@ class Roster(Shared):
         _lib.leadroute_roster_new(byref(out), c_reps, len(reps), c_pools, len(pools), None)
         return cls(out.value)  # type: ignore[arg-type]
 
-    def _handle(self) -> int:
-        if self._h is None:
-            raise ValueError("roster is closed")
-        return self._h
-
     def close(self) -> None:
-        h, self._h = self._h, None
-        if h is not None:
-            _lib.leadroute_roster_unref(h)
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.close()
+        """Drop this object's reference, as Table.close() does."""
+        self._drop()
 
     def __enter__(self) -> "Roster":
         return self
@@ -218,7 +210,8 @@ class Roster(Shared):
             raise KeyError(rep_id) from None
         c = _ffi.Rep()
         c.version = _ffi.REP_VERSION
-        _lib.leadroute_roster_rep(self._handle(), index, byref(c))
+        h = self._handle()  # held while the strings it fills in are read
+        _lib.leadroute_roster_rep(h, index, byref(c))
         return {"id": dec(c.id), "name": dec(c.name),
                 "pools": [dec(c.pools[i]) or "" for i in range(c.pool_count)],
                 "weight": c.weight, "capacity": c.capacity, "tier": c.tier,
@@ -236,7 +229,8 @@ class Roster(Shared):
             raise KeyError(pool_id) from None
         c = _ffi.Pool()
         c.version = _ffi.POOL_VERSION
-        _lib.leadroute_roster_pool(self._handle(), index, byref(c))
+        h = self._handle()
+        _lib.leadroute_roster_pool(h, index, byref(c))
         return {"id": dec(c.id), "strategy": _name_of(_STRATEGY_NAMES, c.strategy),
                 "filters": [(dec(c.filters[i].field), dec(c.filters[i].skill)) for i in range(c.filter_count)],
                 "score_field": dec(c.score_field),
@@ -279,12 +273,8 @@ class _DecisionHandle(Shared):
     def __init__(self) -> None:
         out = c_void_p()
         _lib.leadroute_decision_new(byref(out), None)
-        self.h: Optional[int] = out.value
-
-    def __del__(self) -> None:
-        h, self.h = getattr(self, "h", None), None
-        if h is not None:
-            _lib.leadroute_decision_free(h)
+        self._own(out.value, _lib.leadroute_decision_free)
+        self.h = self._handle()  # never dropped: freed with the last Decision holding it
 
 
 def _render(call: Callable[[Any, int, Any], Any]) -> str:
@@ -377,7 +367,7 @@ class LatencyStats:
     p99_ms: float
 
 
-class Router(NoCopy):
+class Router(Owner):
     """Routes leads through a table and a roster.
 
     Callbacks (store, notify, availability, clock, tick lookup) may be Python
@@ -388,7 +378,8 @@ class Router(NoCopy):
     and the notification waits in `pending()`), but its exception is still
     raised from the call. The router keeps every callback alive as long as C
     may call it; set the callbacks before routing starts (C's setters are not
-    thread-safe), and free the router only once no call is in flight.
+    thread-safe). free() may come at any time, from any thread or from a
+    callback of the router itself: calls in progress finish first.
 
     Handles are not copied: pickle raises TypeError for every object that
     owns a C object; copy.copy() and deepcopy() give the object itself for
@@ -407,10 +398,7 @@ class Router(NoCopy):
                  store: Optional[Store] = None, notify: Optional[NotifyCallback] = None,
                  availability: Optional[AvailabilityCallback] = None,
                  clock: Optional[ClockCallback] = None) -> None:
-        self._h: Optional[int] = None
-        self._callbacks: Dict[str, Any] = {}  # what C may call, by kind: kept until freed
-        self._parent: Optional[Router] = None
-        self._read_through: Any = None  # a fork: its parent's store callbacks, as C copied them
+        self._callbacks: Dict[str, Any] = {}  # the callbacks C may call, by kind
         self._forks: "weakref.WeakSet[Router]" = weakref.WeakSet()
         keep = Keep()
         opts = _ffi.RouterOptions()
@@ -424,7 +412,8 @@ class Router(NoCopy):
         out = c_void_p()
         _lib.leadroute_router_new(byref(out), handle_of(table, Table, "table"), handle_of(roster, Roster, "roster"),
                                   byref(opts))
-        self._h = out.value
+        self._own(out.value, _lib.leadroute_router_free)
+        self._handle().keep.append(self._callbacks)  # held as long as the C router
         # references of the router's own: closing the caller's objects leaves these open
         self._table = table.copy()
         self._roster = roster.copy()
@@ -439,25 +428,27 @@ class Router(NoCopy):
 
     # -- lifetime --
 
-    def _handle(self) -> int:
-        if self._h is None:
-            raise ValueError("router is freed")
-        return self._h
+    _what = "router"
+    _gone = "is freed"
 
     def free(self) -> None:
-        """Free the C router (and the routers forked from it, which read
-        through to its store); no thread may be routing with them."""
+        """Free the C router and the routers forked from it. A call in
+        progress on any of them (on another thread, or the call whose
+        callback frees it) keeps what it uses until it returns; later calls
+        raise ValueError."""
         for child in list(self._forks):
             child.free()
-        h, self._h = self._h, None
-        if h is not None:
-            _lib.leadroute_router_free(h)
-        self._callbacks.clear()
-        self._read_through = None
+        self._drop()
+        self._callbacks = {}  # the C router's own stay with it while a call finishes
 
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.free()
+    def _use_callbacks(self, kind: str, refs: Any) -> None:
+        """C calls `refs` (None: no callback of that kind) from now on,
+        instead of the ones it replaces, which are let go: the setters may
+        not run while a call is in progress (router.h)."""
+        if refs is None:
+            self._callbacks.pop(kind, None)
+        else:
+            self._callbacks[kind] = refs
 
     def __enter__(self) -> "Router":
         return self
@@ -469,17 +460,16 @@ class Router(NoCopy):
         """A router for simulation: same table, roster and callbacks except
         notify; its store reads through to this one's and writes only to its
         own memory. This router stays alive as long as the fork does."""
+        h = self._handle()
         out = c_void_p()
-        guarded(_lib.leadroute_router_fork, byref(out), self._handle())
+        guarded(_lib.leadroute_router_fork, byref(out), h)
         child = Router.__new__(Router)
-        child._h = out.value
-        # C copied the vtables: the fork needs the same callback objects, even
-        # if this router replaces its own later.
+        child._own(out.value, _lib.leadroute_router_free)
+        # C copied the vtables but notify; the fork reads through to this C
+        # router and its store of now, whatever either router sets later:
+        # those live as long as the fork does
         child._callbacks = {k: v for k, v in self._callbacks.items() if k != "notify"}
-        # and its store reads through to this router's store of now, whatever
-        # either router sets later
-        child._read_through = self._callbacks.get("store")
-        child._parent = self
+        child._handle().keep.extend([child._callbacks, h, self._callbacks.get("store")])
         child._forks = weakref.WeakSet()
         child._table = self._table
         child._roster = self._roster
@@ -517,19 +507,21 @@ class Router(NoCopy):
 
     def set_store(self, store: Optional[Store]) -> None:
         """Use a Python store (see Store, MemoryStore); None = back to the built-in store."""
+        h = self._handle()
         if store is None:
-            _lib.leadroute_router_set_store(self._handle(), None, None)
-            self._callbacks.pop("store", None)
+            _lib.leadroute_router_set_store(h, None, None)
+            self._use_callbacks("store", None)
             return
         vt, refs = store_vtable(store)
-        _lib.leadroute_router_set_store(self._handle(), byref(vt), None)
-        self._callbacks["store"] = refs
+        _lib.leadroute_router_set_store(h, byref(vt), None)
+        self._use_callbacks("store", refs)
 
     def set_notify(self, fn: Optional[NotifyCallback]) -> None:
         """fn(assignment) after each successful claim; its return value is ignored."""
+        h = self._handle()
         if fn is None:
-            _lib.leadroute_router_set_notify(self._handle(), None, None)
-            self._callbacks.pop("notify", None)
+            _lib.leadroute_router_set_notify(h, None, None)
+            self._use_callbacks("notify", None)
             return
         if not callable(fn):
             raise TypeError("notify must be callable, got %s" % type(fn).__name__)
@@ -544,15 +536,16 @@ class Router(NoCopy):
 
         cfn = _ffi.NOTIFY_FN(tramp)
         st = _ffi.Notify(_ffi.NOTIFY_VERSION, cfn)
-        _lib.leadroute_router_set_notify(self._handle(), byref(st), None)
-        self._callbacks["notify"] = (cfn, fn)
+        _lib.leadroute_router_set_notify(h, byref(st), None)
+        self._use_callbacks("notify", (cfn, fn))
 
     def set_availability(self, fn: Optional[AvailabilityCallback]) -> None:
         """fn(rep_id, lead_id, fields, now_ms) -> True/None (available), False (away),
         a str (away, with that reason) or an Availability member."""
+        h = self._handle()
         if fn is None:
-            _lib.leadroute_router_set_availability(self._handle(), None, None)
-            self._callbacks.pop("availability", None)
+            _lib.leadroute_router_set_availability(h, None, None)
+            self._use_callbacks("availability", None)
             return
         if not callable(fn):
             raise TypeError("availability must be callable, got %s" % type(fn).__name__)
@@ -582,16 +575,17 @@ class Router(NoCopy):
 
         cfn = _ffi.AVAILABILITY_FN(tramp)
         st = _ffi.Availability(_ffi.AVAILABILITY_VERSION, cfn)
-        _lib.leadroute_router_set_availability(self._handle(), byref(st), None)
-        self._callbacks["availability"] = (cfn, fn)
+        _lib.leadroute_router_set_availability(h, byref(st), None)
+        self._use_callbacks("availability", (cfn, fn))
 
     def set_clock(self, fn: Optional[ClockCallback]) -> None:
         """fn() -> milliseconds since the epoch. The C clock cannot fail: if fn
         raises, C gets the last good time (0 at first) and the exception is
         raised from the call that read the clock."""
+        h = self._handle()
         if fn is None:
-            _lib.leadroute_router_set_clock(self._handle(), None, None)
-            self._callbacks.pop("clock", None)
+            _lib.leadroute_router_set_clock(h, None, None)
+            self._use_callbacks("clock", None)
             return
         if not callable(fn):
             raise TypeError("clock must be callable, got %s" % type(fn).__name__)
@@ -608,8 +602,8 @@ class Router(NoCopy):
 
         cfn = _ffi.CLOCK_FN(tramp)
         st = _ffi.Clock(_ffi.CLOCK_VERSION, cfn)
-        _lib.leadroute_router_set_clock(self._handle(), byref(st), None)
-        self._callbacks["clock"] = (cfn, fn)
+        _lib.leadroute_router_set_clock(h, byref(st), None)
+        self._use_callbacks("clock", (cfn, fn))
 
     # -- routing --
 
@@ -690,8 +684,8 @@ class Router(NoCopy):
                 return EUSER
 
         cfn = _ffi.EACH_FN(each)
-        guarded(_lib.leadroute_router_list_due, self._handle(), _ffi.INT64_MAX if now_ms is None else check_i64(now_ms, "now_ms"),
-                cfn, None)
+        until = _ffi.INT64_MAX if now_ms is None else check_i64(now_ms, "now_ms")
+        guarded(_lib.leadroute_router_list_due, self._handle(), until, cfn, None)
         return found
 
     # -- notifications that failed --

@@ -9,8 +9,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _ffi
 from ._errors import HitPolicyError, raise_last
-from ._values import (FieldValue, Keep, NoCopy, Shared, check_int, dec, enc, enum_value, handle_of, name_bytes, path_bytes,
-                      str_list, text_bytes, value_to_py)
+from ._values import (CHandle, FieldValue, Keep, Owner, Shared, check_int, dec, enc, enum_value, handle_of, name_bytes,
+                      path_bytes, str_list, text_bytes, value_to_py)
 
 _lib = _ffi.lib
 
@@ -65,9 +65,11 @@ class Diagnostic:
 class Table(Shared):
     """A compiled decision table (immutable, safe to share between threads)."""
 
+    _what = "table"
+
     def __init__(self, _handle: int) -> None:
         # Use Table.parse(), Table.load() or TableBuilder.build(); the handle's reference moves here.
-        self._h: Optional[int] = _handle
+        self._own(_handle, _lib.leadroute_table_unref)
 
     @classmethod
     def parse(cls, text: str, filename: Optional[str] = None, *, lint: bool = True,
@@ -87,20 +89,11 @@ class Table(Shared):
         _lib.leadroute_table_load(byref(out), path_bytes(path), byref(opts))
         return cls(out.value)  # type: ignore[arg-type]
 
-    def _handle(self) -> int:
-        if self._h is None:
-            raise ValueError("table is closed")
-        return self._h
-
     def close(self) -> None:
-        """Drop this object's reference; routers and lead files using the table keep theirs."""
-        h, self._h = self._h, None
-        if h is not None:
-            _lib.leadroute_table_unref(h)
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.close()
+        """Drop this object's reference; routers and lead files using the table
+        keep theirs, and a call in progress on another thread keeps the table
+        until it returns."""
+        self._drop()
 
     def __enter__(self) -> "Table":
         return self
@@ -116,11 +109,13 @@ class Table(Shared):
 
     @property
     def name(self) -> str:
-        return dec(_lib.leadroute_table_name(self._handle())) or ""
+        h = self._handle()  # held while the name is read
+        return dec(_lib.leadroute_table_name(h)) or ""
 
     @property
     def version(self) -> str:
-        return dec(_lib.leadroute_table_version(self._handle())) or ""
+        h = self._handle()
+        return dec(_lib.leadroute_table_version(h)) or ""
 
     @property
     def hash(self) -> int:
@@ -207,46 +202,45 @@ class Table(Shared):
         return Evaluator(self).evaluate(lead, lead_id)
 
 
-class Evaluator(NoCopy):
+class Evaluator(Owner):
     """A reusable evaluation result (leadroute_result): evaluating many leads
     through one allocates nothing per lead. One thread at a time."""
+
+    _what = "evaluator"
+    _gone = "is freed"
 
     def __init__(self, table: Table) -> None:
         out = c_void_p()
         _lib.leadroute_result_new(byref(out), handle_of(table, Table, "table"), None)
-        self._table = table
-        self._h: Optional[int] = out.value
-
-    def __del__(self) -> None:
-        h, self._h = getattr(self, "_h", None), None
-        if h is not None:
-            _lib.leadroute_result_free(h)
+        self._own(out.value, _lib.leadroute_result_free)
+        self._table = table.copy()  # a reference of its own: results point into the table
 
     def evaluate(self, lead: Any, lead_id: Optional[str] = None, table: Optional[Table] = None) -> Matches:
         """Evaluate against `table` (default: the evaluator's), growing the result if needed."""
         from ._leads import lead_pointer
-        if self._h is None:
-            raise ValueError("evaluator is freed")
-        if table is not None and table is not self._table:
-            _lib.leadroute_result_reserve(self._h, handle_of(table, Table, "table"))
-            self._table = table
+        res = self._handle()
+        if table is not None:
+            other = handle_of(table, Table, "table")
+            if other._as_parameter_ != self._table._handle()._as_parameter_:
+                _lib.leadroute_result_reserve(res, other)
+                self._table = table.copy()
         t = self._table
         th = t._handle()
         keep = Keep()
         ptr = lead_pointer(lead, lead_id, keep)
-        rc = _lib.leadroute_table_eval(th, ptr, self._h)
+        rc = _lib.leadroute_table_eval(th, ptr, res)
         if rc < 0:
             err_struct = _lib.leadroute_error_last().contents
             try:
                 raise_last(rc, err_struct)
             except HitPolicyError as exc:
-                exc.matches = self._matches(t)  # type: ignore[attr-defined]
+                exc.matches = self._matches(t, res)  # type: ignore[attr-defined]
                 raise
-        return self._matches(t)
+        return self._matches(t, res)
 
-    def _matches(self, t: Table) -> Matches:
+    def _matches(self, t: Table, res: CHandle) -> Matches:
+        # `t` is the evaluator's own reference: the outputs read point into it
         names = t.outputs
-        res = self._h
         found = Matches()
         for i in range(_lib.leadroute_result_count(res)):
             outs = {}
@@ -264,28 +258,20 @@ class Evaluator(NoCopy):
         return found
 
 
-class TableBuilder(NoCopy):
+class TableBuilder(Owner):
     """Build a table from rules given as cells (the CSV cell syntax), not text."""
+
+    _what = "builder"
+    _gone = "is freed"
 
     def __init__(self, *, lint: bool = True, max_memory: int = 0) -> None:
         out = c_void_p()
         opts = _options(lint, max_memory)
         _lib.leadroute_table_builder_new(byref(out), byref(opts))
-        self._h: Optional[int] = out.value
-
-    def _handle(self) -> int:
-        if self._h is None:
-            raise ValueError("builder is freed")
-        return self._h
+        self._own(out.value, _lib.leadroute_table_builder_free)
 
     def free(self) -> None:
-        h, self._h = self._h, None
-        if h is not None:
-            _lib.leadroute_table_builder_free(h)
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.free()
+        self._drop()
 
     def __enter__(self) -> "TableBuilder":
         return self

@@ -61,7 +61,7 @@ def path_bytes(p: Union[str, "os.PathLike[str]"]) -> bytes:
     return b
 
 
-def handle_of(obj: Any, cls: type, what: str) -> int:
+def handle_of(obj: Any, cls: type, what: str) -> "CHandle":
     """The C handle of `obj`, which must be a `cls`: C cannot tell a table
     from a roster, so a wrong object would be read as the other kind."""
     if not isinstance(obj, cls):
@@ -154,7 +154,56 @@ class NoCopy:
         raise TypeError("%s owns a C object and cannot be pickled" % type(self).__name__)
 
 
-class Shared(NoCopy):
+class CHandle:
+    """The address of one C object and the function that frees it, called
+    when the last reference to the CHandle goes. Calls pass the CHandle
+    itself (ctypes reads `_as_parameter_`), so a call in progress holds it:
+    a close() meanwhile, on another thread or in a callback inside that call,
+    only drops its owner's reference, and the C object outlives the call.
+    `keep` holds what C may call or read through while the object lives:
+    callbacks, and a fork's parent."""
+
+    __slots__ = ("_as_parameter_", "_free", "keep")
+
+    def __init__(self, address: int, free: Callable[[Any], Any]) -> None:
+        self._as_parameter_ = address
+        self._free: Optional[Callable[[Any], Any]] = free
+        self.keep: List[Any] = []
+
+    def __del__(self) -> None:
+        free, self._free = self._free, None
+        if free is not None:
+            try:
+                free(self._as_parameter_)
+            except Exception:  # noqa: BLE001 - the library may be gone at interpreter exit
+                pass
+
+
+class Owner(NoCopy):
+    """A wrapper owning one C object through a CHandle. Methods take the
+    handle once with _handle() and keep it in a local or an argument for as
+    long as C may use the object or what it returned."""
+
+    _what = "object"
+    _gone = "is closed"
+    _h: Optional[CHandle] = None
+
+    def _own(self, address: Optional[int], free: Callable[[Any], Any]) -> None:
+        self._h = CHandle(address, free) if address else None
+
+    def _handle(self) -> CHandle:
+        h = self._h  # once: another thread may close meanwhile
+        if h is None:
+            raise ValueError("%s %s" % (self._what, self._gone))
+        return h
+
+    def _drop(self) -> None:
+        """Let go of the C object: freed now, or when the last call in
+        progress returns. Later calls on this wrapper raise ValueError."""
+        self._h = None
+
+
+class Shared(Owner):
     """For the wrappers of immutable C objects (tables, rosters, leads files,
     a decision's record): a copy or a deep copy is the object itself, one
     owner still, so that dataclasses.asdict() and copy.deepcopy() of the data

@@ -690,6 +690,107 @@ class GarbageCollection(unittest.TestCase):
         self.assertIsNone(ref())
 
 
+class FreedWhileInUse(unittest.TestCase):
+    """free() or close() while a C call uses the object (from a callback of
+    that call, or from another thread) lets go of it; C frees it once the
+    call returns. The library's free functions are wrapped to see when."""
+
+    def setUp(self):
+        self.events = []
+        self.saved = {}
+        for name in ("leadroute_router_free", "leadroute_leads_free"):
+            real = getattr(lr._ffi.lib, name)
+            self.saved[name] = real
+
+            def wrapper(handle, real=real, name=name):
+                self.events.append(name)
+                return real(handle)
+            setattr(lr._ffi.lib, name, wrapper)
+
+    def tearDown(self):
+        for name, real in self.saved.items():
+            setattr(lr._ffi.lib, name, real)
+
+    def test_router_freed_by_its_own_callback(self):
+        r = make_router()
+
+        def notify(a):
+            r.free()
+            self.events.append("notify returns")
+        r.set_notify(notify)
+        d = r.route("L1", {"kind": "rr"})
+        self.events.append("route returned")
+        self.assertEqual((d.status, d.rep), ("assigned", "alice"))
+        # freed as route() returns, not inside the callback
+        self.assertEqual(self.events, ["notify returns", "leadroute_router_free", "route returned"])
+        with self.assertRaisesRegex(ValueError, "router is freed"):
+            r.route("L2", {"kind": "rr"})
+
+    def test_leads_and_roster_let_go_during_route(self):
+        roster = lr.Roster.from_dicts(REPS, POOLS)
+        leads = lr.Leads.parse("id,kind\nL1,rr\n")
+        r = lr.Router(lr.Table.parse(TABLE), roster, clock=Clock())
+        lead = leads[0]
+        roster_ref = weakref.ref(roster)
+
+        def away(rep, lead_id, fields, now):
+            if rep == "alice":
+                leads.free()
+                roster.close()
+                gc.collect()
+                self.events.append("callback returns")
+                return "in a meeting"
+            return True
+        r.set_availability(away)
+        d = r.route(lead)
+        self.events.append("route returned")
+        self.assertEqual((d.status, d.rep), ("assigned", "bob"))
+        # the router holds a reference of its own to the roster: only the
+        # leads go, and only after the call that was reading the lead
+        self.assertEqual(self.events, ["callback returns", "leadroute_leads_free", "route returned"])
+        self.assertIsNotNone(roster_ref())
+        with self.assertRaisesRegex(ValueError, "leads are freed"):
+            leads[0]
+        with self.assertRaisesRegex(ValueError, "leads are freed"):
+            r.route(lead)
+        self.assertEqual(r.roster.reps, ["alice", "bob", "carol"])
+
+    def test_router_freed_by_another_thread(self):
+        r = make_router()
+        inside, go_on = threading.Event(), threading.Event()
+
+        def slow(rep, lead_id, fields, now):
+            inside.set()
+            self.assertTrue(go_on.wait(30))
+            return True
+        r.set_availability(slow)
+        got = []
+        t = threading.Thread(target=lambda: got.append(r.route("L1", {"kind": "rr"})))
+        t.start()
+        self.assertTrue(inside.wait(30))
+        r.free()
+        self.events.append("freed")
+        go_on.set()
+        t.join(30)
+        self.assertEqual(got[0].rep, "alice")
+        self.assertEqual(self.events, ["freed", "leadroute_router_free"])
+
+    def test_fork_freed_with_its_parent_in_use(self):
+        r = make_router()
+        f = r.fork()
+        inside = []
+
+        def notify(a):
+            r.free()  # frees the fork first, then the parent, once this call returns
+            inside.append(list(self.events))
+        f.set_notify(notify)
+        self.assertEqual(f.route("L1", {"kind": "rr"}).status, "assigned")
+        self.assertEqual(inside, [[]])
+        self.assertEqual(self.events, ["leadroute_router_free", "leadroute_router_free"])
+        with self.assertRaises(ValueError):
+            f.route("L2", {"kind": "rr"})
+
+
 class MoreApi(unittest.TestCase):
     def test_leads_file(self):
         t = lr.Table.parse("rule,region,products:set,out:pool\nr,EMEA,crm,rr\n")
