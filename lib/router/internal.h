@@ -376,6 +376,10 @@ struct leadroute_router {
     void *clock_user;
     int has_clock;
 
+    /* Held from the last look at rolling caps to the commit of a capped
+     * rep or pool, so that two routes cannot both take its last unit. */
+    pthread_mutex_t caps_lock;
+
     pthread_mutex_t pending_lock;
     /* oldest first; a list, so recording one needs no allocation once the notify failed */
     lr__pending *pending, **pending_tail;

@@ -307,6 +307,7 @@ void leadroute_router_free(leadroute_router *r)
     pthread_mutex_destroy(&r->swap_lock);
     pthread_mutex_destroy(&r->counter_lock);
     pthread_mutex_destroy(&r->pending_lock);
+    pthread_mutex_destroy(&r->caps_lock);
     lr__free(&a, r);
 }
 
@@ -351,6 +352,7 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     pthread_mutex_init(&r->swap_lock, NULL);
     pthread_mutex_init(&r->counter_lock, NULL);
     pthread_mutex_init(&r->pending_lock, NULL);
+    pthread_mutex_init(&r->caps_lock, NULL);
     r->pending_tail = &r->pending;
     r->max_retries = o.max_retries ? o.max_retries : 64;
     r->dedupe_field = o.dedupe_field ? lr__strdup_a(&a, o.dedupe_field) : NULL;
@@ -1101,12 +1103,43 @@ static int lr__pending_reserve(lr__call *c, const char *rep_id, const char *pool
     return LEADROUTE_OK;
 }
 
+/* The store's commit. The rolling caps of the rep and of the pool, which
+ * the checks before read without a lock, are read again under the
+ * router's caps_lock and the commit made before it is let go: routes on
+ * other threads may read the same counts meanwhile, but not commit. What
+ * the checks before skip is skipped here too: an empty pool's default
+ * owner takes the lead whatever the caps, and only pool assignments count
+ * against the pool's caps. Returns the commit's code, a callback error,
+ * or LR_CAPS_TAKEN. */
+#define LR_CAPS_TAKEN 3
+static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__rep *rep, const lr__pool *p,
+                           uint32_t how, char *owner, size_t owner_cap)
+{
+    leadroute_router *r = c->r;
+    int rep_caps = rep->has_caps && how != LR_HOW_DEFAULT_OWNER;
+    int pool_caps = p && p->has_caps && (how == LR_HOW_ACCOUNT || how == LR_HOW_STRATEGY);
+    int rc = 0;
+    owner[0] = 0;
+    if (!rep_caps && !pool_caps)
+        return r->store.commit(r->store_user, cm, owner, owner_cap);
+    pthread_mutex_lock(&r->caps_lock);
+    if (rep_caps)
+        rc = lr__caps_check(c, rep->caps, rep->id, NULL, NULL, 0);
+    if (rc == 0 && pool_caps)
+        rc = lr__caps_check(c, p->caps, NULL, p->id, NULL, 0);
+    if (rc == 0)
+        rc = r->store.commit(r->store_user, cm, owner, owner_cap);
+    else if (rc > 0)
+        rc = LR_CAPS_TAKEN;
+    pthread_mutex_unlock(&r->caps_lock);
+    return rc;
+}
+
 /* Commit the assignment of rep `ri`. Returns LR_DONE with the decision
  * filled, LR_RETRY on a conflict, or a negative error. */
 static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__state *state, uint64_t version,
                       uint32_t how)
 {
-    leadroute_router *r = c->r;
     leadroute_decision *d = c->d;
     const lr__rep *rep = &c->ro->reps[ri];
     leadroute_assignment a;
@@ -1166,8 +1199,8 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         d->status = LEADROUTE_ROUTE_ASSIGNED;
         return LR_DONE;
     }
-    owner[0] = 0;
-    rc = r->store.commit(r->store_user, &cm, owner, sizeof owner);
+    if ((rc = lr__caps_commit(c, &cm, rep, p, how, owner, sizeof owner)) == LR_CAPS_TAKEN)
+        return LR_RETRY; /* another route took the last unit: decide again */
     if (rc == LEADROUTE_ECONFLICT)
         return LR_RETRY;
     if (rc == LEADROUTE_EEXISTS) {
@@ -1411,9 +1444,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     uint32_t mark = d->ncands;
     lr__pool_view pv;
 
-    if ((rc = lr__account_owner(c, p)) != LR_FALL_THROUGH)
-        return rc;
-    /* the pool's own rolling caps: when reached, no member takes the lead */
+    /* the pool's own rolling caps: when reached, no member takes the lead,
+     * the account owner neither */
     if (p->has_caps) {
         char why[120];
         int v = lr__caps_check(c, p->caps, NULL, p->id, why, sizeof why);
@@ -1427,6 +1459,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
             return LR_FALL_THROUGH;
         }
     }
+    if ((rc = lr__account_owner(c, p)) != LR_FALL_THROUGH)
+        return rc;
     if (d->cap_scratch < 2 * p->nmembers + 2) {
         uint32_t cap = d->cap_scratch;
         if (lr__vec_reserve(&d->alloc, (void **)&d->scratch, &cap, 2 * (size_t)p->nmembers + 2,

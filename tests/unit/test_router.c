@@ -835,9 +835,25 @@ static void test_account_owner_first(void **state)
     ok(leadroute_route(r, &l.lead, 0, d));
     expect_str(leadroute_decision_rep(d), "bob");
 
+    /* a paused pool (cap 0) takes no lead, not even for the account's owner */
+    uint64_t empty = leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY);
+    uint64_t amys = leadroute_router_rep_assigned(r, "amy");
+    pools[0].cap_day = 0;
+    leadroute_roster *ro = roster_ok(reps, 3, pools, 2);
+    pools[0].cap_day = LEADROUTE_NO_CAP;
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    lead_of(&l, "L9p", "a");
+    tl_str(&l, "email", "g@acme.com");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_has(leadroute_decision_reason(d), "pool acct paused (24h cap 0)");
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), empty + 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "amy"), amys);
+
     /* the account owner left the roster: the strategy decides, and the
      * trace says why amy was passed over */
-    leadroute_roster *ro = roster_ok(reps + 1, 2, pools, 2);
+    ro = roster_ok(reps + 1, 2, pools, 2);
     ok(leadroute_router_set_roster(r, ro));
     leadroute_roster_unref(ro);
     lead_of(&l, "L10", "a");

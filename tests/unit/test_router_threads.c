@@ -642,6 +642,93 @@ static void test_weighted_shares_many_leads(void **state)
     leadroute_router_free(r);
 }
 
+/* ---- rolling caps under threads ---------------------------------------------------- */
+
+static int64_t fixed_clock(void *ud)
+{
+    (void)ud;
+    return INT64_C(1772357400125);
+}
+
+/* Every rep is available, after a pause that lets the other threads reach
+ * the same cap check before this one commits. */
+static int slow_avail(void *ud, const char *rep_id, const leadroute_lead *lead, int64_t now_ms, uint32_t *verdict,
+                      char *reason, size_t cap)
+{
+    (void)ud, (void)rep_id, (void)lead, (void)now_ms, (void)reason, (void)cap;
+    struct timespec pause = { 0, 100 * 1000 };
+    nanosleep(&pause, NULL);
+    *verdict = LEADROUTE_AVAILABLE;
+    return LEADROUTE_OK;
+}
+
+typedef struct caps_run {
+    leadroute_router *r;
+    int thread;
+    int leads;
+    atomic_int *assigned;
+} caps_run;
+
+static void *caps_worker(void *arg)
+{
+    caps_run *w = arg;
+    leadroute_decision *d = NULL;
+    ok(leadroute_decision_new(&d, NULL));
+    for (int i = 0; i < w->leads; i++) {
+        char id[32];
+        leadroute_lead lead = LEADROUTE_LEAD_INIT;
+        snprintf(id, sizeof id, "C%d-%d", w->thread, i);
+        lead.id = id;
+        ok(leadroute_route(w->r, &lead, 0, d));
+        if (leadroute_decision_status(d) == LEADROUTE_ROUTE_ASSIGNED)
+            atomic_fetch_add(w->assigned, 1);
+    }
+    leadroute_decision_free(d);
+    return NULL;
+}
+
+/* A pool capped at 30 a day, two of its three reps at 10: four threads
+ * route 20 leads each, every route pausing in the availability check, so
+ * that without the caps' lock several would read 9 of 10 and all commit.
+ * For each strategy the caps hold exactly. */
+static void test_caps_hold_under_threads(void **state)
+{
+    (void)state;
+    static const char *const strategies[] = { "round_robin", "weighted", "least_loaded" };
+    for (size_t s = 0; s < sizeof strategies / sizeof *strategies; s++) {
+        char text[256];
+        leadroute_roster *ro = NULL;
+        leadroute_router *r = NULL;
+        leadroute_availability av = { LEADROUTE_AVAILABILITY_VERSION, slow_avail };
+        leadroute_clock clock = { LEADROUTE_CLOCK_VERSION, fixed_clock };
+        atomic_int assigned = 0;
+        pthread_t th[4];
+        caps_run runs[4];
+        int n = snprintf(text, sizeof text,
+                         "#! pools\nid,strategy,cap_day\np,%s,30\n#! reps\nid,pools,cap_day\na,p,10\nb,p,10\nc,p,\n",
+                         strategies[s]);
+        ok(leadroute_roster_parse(&ro, text, (size_t)n, "caps.csv", NULL));
+        leadroute_table *t = parse_text(HDR "r,-,,p,,,,\n");
+        ok(leadroute_router_new(&r, t, ro, NULL));
+        leadroute_table_unref(t);
+        leadroute_roster_unref(ro);
+        ok(leadroute_router_set_availability(r, &av, NULL));
+        ok(leadroute_router_set_clock(r, &clock, NULL));
+        for (int i = 0; i < 4; i++) {
+            runs[i] = (caps_run){ r, i, 20, &assigned };
+            assert_int_equal(pthread_create(&th[i], NULL, caps_worker, &runs[i]), 0);
+        }
+        for (int i = 0; i < 4; i++)
+            pthread_join(th[i], NULL);
+        assert_int_equal(atomic_load(&assigned), 30);
+        assert_int_equal(leadroute_router_rep_assigned(r, "a"), 10);
+        assert_int_equal(leadroute_router_rep_assigned(r, "b"), 10);
+        assert_int_equal(leadroute_router_rep_assigned(r, "c"), 10);
+        assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), 50);
+        leadroute_router_free(r);
+    }
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -663,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_threads_route_and_swap),
         cmocka_unit_test(test_round_robin_exact_random_availability),
         cmocka_unit_test(test_weighted_shares_many_leads),
+        cmocka_unit_test(test_caps_hold_under_threads),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
