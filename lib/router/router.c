@@ -1612,7 +1612,6 @@ static const char *lr__out_text(const leadroute_result *res, uint32_t j, char *b
     return NULL;
 }
 
-/* Reset a decision for a new call with generation `g`. */
 /* Forget the previous call; its generation stays for the next one to reuse. */
 static void lr__decision_clear(leadroute_decision *d)
 {
@@ -1638,6 +1637,24 @@ static void lr__decision_clear(leadroute_decision *d)
     d->ncands = d->nchain = 0;
     d->text_len = 0;
     d->next = 0;
+}
+
+/* Undo what an attempt that lost its commit to a conflict wrote into the
+ * decision, so that the next one decides afresh: from the deadline the
+ * rule gave (`sla_minutes`), with no pool state, pick or trace of its own. */
+static void lr__attempt_reset(leadroute_decision *d, double sla_minutes)
+{
+    d->status = 0;
+    d->how = LR_HOW_NONE;
+    d->strategy = 0;
+    d->rep = d->pool = d->queue = d->reason = d->state_before = d->state_after = LR_NONE;
+    d->rep_index = d->pool_index = LR_NONE;
+    d->sla_minutes = sla_minutes;
+    d->deadline_ms = 0;
+    d->value = 0;
+    d->hops = 0;
+    d->escalated = 0;
+    d->ncands = d->nchain = 0;
 }
 
 static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
@@ -1816,6 +1833,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     uint32_t owner_ri, pool_pi;
     char nbuf[4][40];
     uint32_t attempt;
+    double rule_sla;
     int rc, key_ok;
 
     if (!d)
@@ -1958,9 +1976,9 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     }
     lr__account_key(&c);
 
+    rule_sla = d->sla_minutes;
     for (attempt = 0;; attempt++) {
-        d->ncands = 0;
-        d->nchain = 0;
+        lr__attempt_reset(d, rule_sla);
         c.unrouted = LR_NONE;
         if (attempt > r->max_retries) {
             rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
@@ -2428,7 +2446,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
         p = &c.ro->pools[pi];
 
     for (attempt = 0;; attempt++) {
-        d->ncands = 0;
+        lr__attempt_reset(d, due->sla_minutes);
         if (attempt > r->max_retries) {
             rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
             break;

@@ -302,6 +302,7 @@ typedef struct tstore {
     tsdata s;
     int fail_load, fail_find, fail_open, fail_commit, fail_close;
     int conflicts;            /* ECONFLICT for this many commits; -1 forever */
+    const char *fill_on_conflict; /* with that ECONFLICT, another host gives this rep an open lead */
     const char *exists_owner; /* next commit says EEXISTS with this owner */
     unsigned calls_load, calls_find, calls_open, calls_commit;
 } tstore;
@@ -397,6 +398,8 @@ static int ts_commit(void *ud, const leadroute_commit *c, char *owner, size_t ow
     if (t->conflicts) {
         if (t->conflicts > 0)
             t->conflicts--;
+        if (t->fill_on_conflict)
+            ++*ts_open(s, t->fill_on_conflict, 1);
         return LEADROUTE_ECONFLICT;
     }
     if (t->exists_owner) {
@@ -2207,6 +2210,48 @@ static void test_store_conflicts(void **state)
     leadroute_router_free(r);
 }
 
+/* An attempt that lost its commit leaves nothing in the decision: here the
+ * first pool's rep fills up meanwhile, and the lead goes to the fallback
+ * pool with that pool's deadline, not the first one's, and a trace of the
+ * second attempt alone. */
+static void test_conflict_decides_afresh(void **state)
+{
+    (void)state;
+    const char *const p1[] = { "p1" }, *const p2[] = { "p2" };
+    leadroute_rep reps[] = { mkrep("x", p1, 1), mkrep("y", p2, 1) };
+    leadroute_pool pools[] = { mkpool("p1", LEADROUTE_STRATEGY_LEAST_LOADED),
+                               mkpool("p2", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    tstore ts;
+    nlog log;
+    tlead l;
+    reps[0].capacity = 1;
+    pools[0].sla_minutes = 30;
+    pools[0].fallback = "p2";
+    pools[1].sla_minutes = 90;
+    ts_init(&ts);
+    memset(&log, 0, sizeof log);
+    leadroute_router *r = router_of(HDR "r,r,,p1,,,,\n", roster_ok(reps, 2, pools, 2));
+    ok(leadroute_router_set_store(r, &ts_methods, &ts));
+    set_notify(r, &log);
+    leadroute_decision *d = decision();
+    ts.conflicts = 1;
+    ts.fill_on_conflict = "x";
+    lead_of(&l, "L1", "r");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    expect_str(leadroute_decision_rep(d), "y");
+    expect_str(leadroute_decision_pool(d), "p2");
+    assert_true(leadroute_decision_sla_minutes(d) == 90);
+    assert_int_equal(log.n, 1);
+    assert_true(log.sla[0] == 90);
+    char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+    expect_has(j, "\"candidates\":[{\"rep\":\"x\",\"pool\":\"p1\",\"verdict\":\"at capacity\"");
+    expect_has(j, "\"state_before\":\"\",\"state_after\":\"");
+    free(j);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_store_exists(void **state)
 {
     (void)state;
@@ -3191,6 +3236,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pending_reassign_long_ids),
         cmocka_unit_test(test_store_least_loaded_reads_no_state),
         cmocka_unit_test(test_store_conflicts),
+        cmocka_unit_test(test_conflict_decides_afresh),
         cmocka_unit_test(test_store_exists),
         cmocka_unit_test(test_notify_pending),
         cmocka_unit_test(test_dry_run),
