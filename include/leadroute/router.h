@@ -620,8 +620,8 @@ LEADROUTE_API int leadroute_decision_explain(const leadroute_decision *decision,
 /* ---- after routing ------------------------------------------------------- */
 
 /** The lead of `key` is closed: frees one unit of its rep's capacity. Thread-safe.
- *  @return LEADROUTE_OK, EINVAL (NULL router or key; a key that is empty,
- *          too long or not UTF-8), ENOTFOUND (no claim under the key),
+ *  @return LEADROUTE_OK, EINVAL (NULL router or key; a key that is empty
+ *          once trimmed, too long or not UTF-8), ENOTFOUND (no claim under the key),
  *          ECALLBACK (the store's close failed; what it changed is the
  *          store's to say). Nothing changes on EINVAL or ENOTFOUND. */
 LEADROUTE_API int leadroute_router_close(leadroute_router *router, const char *key);
@@ -667,8 +667,8 @@ LEADROUTE_API int leadroute_router_fork(leadroute_router **out, leadroute_router
  * its deadline no longer applies. Acknowledging again is not an error and
  * keeps the first time (the assignment-to-acknowledgement metric counts it
  * once). Thread-safe.
- * @return LEADROUTE_OK, EINVAL, ENOTFOUND (not claimed), ENOTSUP (the store
- *         has no acknowledge method), ECALLBACK.
+ * @return LEADROUTE_OK, EINVAL (as for leadroute_router_close()), ENOTFOUND
+ *         (not claimed), ENOTSUP (the store has no acknowledge method), ECALLBACK.
  */
 LEADROUTE_API int leadroute_router_acknowledge(leadroute_router *router, const char *key);
 

@@ -2061,6 +2061,22 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
 
 /* ---- after routing ---------------------------------------------------------- */
 
+/* The store key "lead:KEY" (`k`, LEADROUTE_MAX_STRING + 8 bytes) of a key
+ * given to close or acknowledge, trimmed into *key and *n. EINVAL for a
+ * key that is not UTF-8, too long, or blank. */
+static int lr__claim_key_arg(const char **key, size_t *n, char *k)
+{
+    if (lr__text_measure(*key, LEADROUTE_MAX_STRING, n) != 0)
+        return lr__error_set(LEADROUTE_EINVAL, "key must be 1..%d bytes of UTF-8", LEADROUTE_MAX_STRING);
+    lr__trim(key, n);
+    if (*n == 0)
+        return lr__error_set(LEADROUTE_EINVAL, "key is empty");
+    memcpy(k, "lead:", 5);
+    memcpy(k + 5, *key, *n);
+    k[5 + *n] = 0;
+    return LEADROUTE_OK;
+}
+
 int leadroute_router_close(leadroute_router *r, const char *key)
 {
     char k[LEADROUTE_MAX_STRING + 8];
@@ -2068,10 +2084,8 @@ int leadroute_router_close(leadroute_router *r, const char *key)
     int rc;
     if (!r || !key)
         return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
-    if (lr__text_measure(key, LEADROUTE_MAX_STRING, &n) != 0 || n == 0)
-        return lr__error_set(LEADROUTE_EINVAL, "key must be 1..%d bytes of UTF-8", LEADROUTE_MAX_STRING);
-    lr__trim(&key, &n);
-    snprintf(k, sizeof k, "lead:%.*s", (int)n, key);
+    if ((rc = lr__claim_key_arg(&key, &n, k)) != 0)
+        return rc;
     rc = r->store.close(r->store_user, k);
     if (rc == LEADROUTE_ENOTFOUND)
         return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
@@ -2251,14 +2265,10 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
     int rc;
     if (!r || !key)
         return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
-    if (lr__text_measure(key, LEADROUTE_MAX_STRING, &n) != 0 || n == 0)
-        return lr__error_set(LEADROUTE_EINVAL, "key must be 1..%d bytes of UTF-8", LEADROUTE_MAX_STRING);
+    if ((rc = lr__claim_key_arg(&key, &n, k)) != 0)
+        return rc;
     if (!r->store.acknowledge)
         return lr__error_set(LEADROUTE_ENOTSUP, "the store has no acknowledge method");
-    lr__trim(&key, &n);
-    memcpy(k, "lead:", 5);
-    memcpy(k + 5, key, n);
-    k[5 + n] = 0;
     now = r->clock.now_ms(r->clock_user);
     rep[0] = pool[0] = 0;
     rc = r->store.acknowledge(r->store_user, k, now, &assigned, rep, sizeof rep, pool, sizeof pool);

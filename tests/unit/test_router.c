@@ -3035,6 +3035,7 @@ static void test_bad_args(void **state)
     expect_rc(leadroute_router_close(NULL, "L1"), LEADROUTE_EINVAL);
     expect_rc(leadroute_router_close(r, NULL), LEADROUTE_EINVAL);
     expect_rc(leadroute_router_close(r, ""), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_close(r, " \t "), LEADROUTE_EINVAL);  /* blank once trimmed */
     expect_rc(leadroute_router_pending(NULL, 0, NULL, 0, NULL, 0), LEADROUTE_EINVAL);
     expect_rc(leadroute_router_retry_notifications(NULL, NULL), LEADROUTE_EINVAL);
     expect_rc(leadroute_router_fork(NULL, r), LEADROUTE_EINVAL);

@@ -1263,6 +1263,7 @@ static void test_acknowledge(void **state)
     expect_rc(leadroute_router_acknowledge(w->r, "nope"), LEADROUTE_ENOTFOUND);
     expect_rc(leadroute_router_acknowledge(w->r, NULL), LEADROUTE_EINVAL);
     expect_rc(leadroute_router_acknowledge(NULL, "K1"), LEADROUTE_EINVAL);
+    expect_rc(leadroute_router_acknowledge(w->r, "   "), LEADROUTE_EINVAL); /* blank once trimmed */
     ok(leadroute_router_close(w->r, "K3"));
     expect_rc(leadroute_router_acknowledge(w->r, "K3"), LEADROUTE_ENOTFOUND);
 
