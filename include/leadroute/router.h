@@ -591,8 +591,9 @@ LEADROUTE_API uint64_t leadroute_decision_table_hash(const leadroute_decision *d
 /** 1 if the host was notified of this assignment, 0 if not (or none to notify, or NULL).
  *  Never fails. One thread at a time per decision. */
 LEADROUTE_API int leadroute_decision_notified(const leadroute_decision *decision);
-/** Number of candidates in the trace (all with LEADROUTE_ROUTE_TRACE; else the chosen one).
- *  One thread at a time per decision. */
+/** Number of candidates in the trace: all with LEADROUTE_ROUTE_TRACE; else the chosen
+ *  one, after the direct or account owner passed over if any. One thread at a time per
+ *  decision. */
 LEADROUTE_API size_t leadroute_decision_candidate_count(const leadroute_decision *decision);
 /**
  * Candidate `index`: its rep id, pool and ::leadroute_verdict, and the detail

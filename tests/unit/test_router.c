@@ -752,6 +752,27 @@ static void test_direct_owner_cannot_take(void **state)
     leadroute_router_free(r);
 }
 
+/* Without TRACE the trace holds the chosen rep, after the direct owner
+ * passed over. */
+static void test_untraced_owner_passed_over(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "pool" };
+    leadroute_rep reps[] = { mkrep("amy", pp, 1) };
+    leadroute_pool pools[] = { mkpool("pool", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "o,o,zed,pool,,,,\n", roster_ok(reps, 1, pools, 1));
+    leadroute_decision *d = decision();
+    tlead l;
+    lead_of(&l, "L1", "o");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    assert_int_equal(leadroute_decision_candidate_count(d), 2);
+    expect_verdict(d, "zed", NULL, LEADROUTE_VERDICT_EXCLUDED, "not in the roster");
+    expect_verdict(d, "amy", "pool", LEADROUTE_VERDICT_CHOSEN, NULL);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* ================================================================================ */
 /* existing account owner first                                                      */
 
@@ -3206,6 +3227,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_owner),
         cmocka_unit_test(test_direct_owner_cannot_take),
+        cmocka_unit_test(test_untraced_owner_passed_over),
         cmocka_unit_test(test_account_owner_first),
         cmocka_unit_test(test_round_robin_rotation),
         cmocka_unit_test(test_round_robin_join_leave),
