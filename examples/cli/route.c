@@ -280,7 +280,7 @@ static const char *lead_key(const leadroute_lead *lead, const char *field, char 
 static int prefetch_batch(cli_state *store, const leadroute_leads *leads, size_t from, size_t to,
                           const char *field)
 {
-    char keybuf[1024];
+    char keybuf[LEADROUTE_MAX_STRING + 1]; /* a dedupe key, up to the longest string */
     size_t total = 0, n = 0;
     for (size_t i = from; i < to; i++) {
         const char *k = lead_key(leadroute_leads_get(leads, i), field, keybuf, sizeof keybuf);
@@ -449,7 +449,7 @@ int cmd_route(int argc, char **argv)
             break;
         }
         if (store) {
-            char keybuf[1024];
+            char keybuf[LEADROUTE_MAX_STRING + 1]; /* a dedupe key, up to the longest string */
             const char *key = lead_key(lead, a.dedupe_field, keybuf, sizeof keybuf);
             cli_state_event ev = { a.has_now ? a.now_ms : cli_system_now_ms(),
                                    leadroute_route_status_name(route_status), key ? key : lead->id, lead->id,

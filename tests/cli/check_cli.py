@@ -322,7 +322,7 @@ with tempfile.TemporaryDirectory() as tmp:
     other = next(k for k in sorted(routed) if k != acked)
     rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", ack_copy, "", other)
     expect(rc == 1 and out.splitlines()[1:] == [f"{other},acknowledged,{read_state(state)['lead:' + other][0]}"]
-           and "leadroute ack: KEY 1: key must be" in err and "skipped" in err
+           and "leadroute ack: KEY 1: key is empty" in err and "skipped" in err
            and read_state(ack_copy)["lead:" + other][3] != 0,
            f"ack with an empty key and a good one: {rc} {out!r} {err!r}")
 
@@ -665,6 +665,19 @@ try:
            f"a progress bar on a terminal: {text[-300:]!r}")
 except ImportError:
     pass
+
+# a dedupe key longer than 1 KiB (keys may be 4096 bytes) is the key the
+# decision is recorded under: ack finds the lead by its id
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "long.db")
+    email = "x" * 2000 + "@example.com"
+    longkey = table("id,region,country,employees,score,language,email\n"
+                    f"k2,EMEA,FR,40,50,fr,{email}\n")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, longkey, "--state", state,
+                       "--dedupe-field", "email")
+    expect(rc == 0 and route_rows(out)["k2"]["status"] == "assigned", f"route with a long key: {rc} {out!r} {err!r}")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", state, "k2")
+    expect(rc == 0, f"ack by lead id of a lead with a 2 KB dedupe key: {rc} {out!r} {err!r}")
 
 for f in failures:
     print("FAIL:", f)
