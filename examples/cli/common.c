@@ -256,6 +256,20 @@ const char *cli_display_name(const char *path)
     return cli_is_stdin(path) ? "<stdin>" : path;
 }
 
+const char *cli_shown(const char *s, char *buf)
+{
+    size_t n = 0;
+    for (; *s && n + 5 <= CLI_SHOWN_SIZE; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            n += (size_t)snprintf(buf + n, CLI_SHOWN_SIZE - n, "\\x%02x", c);
+        else
+            buf[n++] = (char)c;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
 /* Read all of standard input into a malloc'ed buffer. */
 static int read_stdin(char **out, size_t *out_len)
 {

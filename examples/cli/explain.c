@@ -221,7 +221,8 @@ int cmd_explain(int argc, char **argv)
             break;
         }
         if (l.shown == 0) {
-            fprintf(stderr, "leadroute explain: no recorded decision for '%s' in %s\n", a.keys[i],
+            char shown[CLI_SHOWN_SIZE];
+            fprintf(stderr, "leadroute explain: no recorded decision for '%s' in %s\n", cli_shown(a.keys[i], shown),
                     cli_state_name(store));
             status = EXIT_FINDINGS;
         }

@@ -434,13 +434,15 @@ int cmd_route(int argc, char **argv)
         uint32_t route_status = rc == LEADROUTE_OK ? leadroute_decision_status(decision) : LEADROUTE_ROUTE_UNROUTED;
         if (rc != LEADROUTE_OK) {
             /* the reason is the error message; the tool goes on with the next lead */
+            char shown[CLI_SHOWN_SIZE];
             fprintf(stderr, "%s:%u: lead %s: unrouted: %s\n", leads_name, (unsigned)leadroute_leads_line(leads, i),
-                    lead->id, reason);
+                    cli_shown(lead->id, shown), reason);
             trouble++;
         }
         if (flags &&
             decision_detail(decision, &text, &text_cap, &json, &json_cap, &detail, &detail_size) != 0) {
-            fprintf(stderr, "leadroute route: out of memory explaining lead %s\n", lead->id);
+            char shown[CLI_SHOWN_SIZE];
+            fprintf(stderr, "leadroute route: out of memory explaining lead %s\n", cli_shown(lead->id, shown));
             if (store)
                 cli_state_rollback(store);
             hold_drop(&held);

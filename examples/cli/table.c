@@ -231,8 +231,9 @@ int cmd_eval(int argc, char **argv)
         const leadroute_lead *lead = leadroute_leads_get(leads, i);
         if (leadroute_table_eval(table, lead, result) != LEADROUTE_OK) {
             /* the message already names the rules or field at fault */
-            fprintf(stderr, "%s:%u: lead %s: %s\n", leads_name, (unsigned)leadroute_leads_line(leads, i), lead->id,
-                    leadroute_error_last()->message);
+            char shown[CLI_SHOWN_SIZE];
+            fprintf(stderr, "%s:%u: lead %s: %s\n", leads_name, (unsigned)leadroute_leads_line(leads, i),
+                    cli_shown(lead->id, shown), leadroute_error_last()->message);
             skipped++;
             continue;
         }
@@ -318,10 +319,12 @@ int cmd_bench(int argc, char **argv)
 
     const char *table_name = cli_display_name(a.files[0]);
     size_t rules = leadroute_table_rule_count(table);
-    if (errors)
+    if (errors) {
+        char shown[CLI_SHOWN_SIZE];
         fprintf(stderr, "%s:%u: lead %s: %s (the first of %llu failed evaluations)\n", cli_display_name(a.files[1]),
-                (unsigned)leadroute_leads_line(leads, first_failed), leadroute_leads_get(leads, first_failed)->id,
-                first_error, errors);
+                (unsigned)leadroute_leads_line(leads, first_failed),
+                cli_shown(leadroute_leads_get(leads, first_failed)->id, shown), first_error, errors);
+    }
     double per_second = (double)evals / elapsed, ns = elapsed * 1e9 / (double)evals;
     if (a.format == FORMAT_CSV || a.format == FORMAT_JSONL) {
         record_writer w;

@@ -679,6 +679,13 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", state, "k2")
     expect(rc == 0, f"ack by lead id of a lead with a 2 KB dedupe key: {rc} {out!r} {err!r}")
 
+# a lead id holding a newline or an escape cannot forge a line of stderr
+forged = table('id,region,employees\n"evil\nfake.csv:99: lead X: unrouted\x1b[2J",NA,lots\n')
+rc, out, err = run("eval", routing, forged)
+expect(rc == 1 and not any(line.startswith("fake.csv") for line in err.splitlines())
+       and "lead evil\\x0afake.csv:99: lead X: unrouted\\x1b[2J: lead field 'employees'" in err
+       and "\x1b" not in err, f"eval escapes the lead id in its message: {rc} {err!r}")
+
 for f in failures:
     print("FAIL:", f)
 print("cli checks failed" if failures else "cli checks passed")
