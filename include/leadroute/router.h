@@ -273,7 +273,8 @@ typedef struct leadroute_assignment {
  *    LEADROUTE_ECONFLICT;
  * 3. claim `assignment->key`: if it is held by someone other than
  *    `assignment->previous` (NULL: by anyone), fail with LEADROUTE_EEXISTS
- *    and copy the holder's rep id into `owner` (`owner_cap` bytes);
+ *    and copy the holder's rep id into `owner` (`owner_cap` bytes; an
+ *    empty one is an error, LEADROUTE_ECALLBACK, but in a tick's move);
  * 4. write the pool state (`state_length` bytes, new version
  *    expected_version + 1); move the claim to the rep; add one open lead to
  *    the rep (and remove one from `previous`); record the assignment (with

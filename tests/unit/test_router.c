@@ -2295,6 +2295,13 @@ static void test_store_exists(void **state)
     /* the rotation did not move either: a is still first */
     ok(route_mail(r, d, "L2", "y@beta.io"));
     expect_str(leadroute_decision_rep(d), "a");
+    /* EEXISTS naming no holder is the store's garbage: an error, nothing counted */
+    uint64_t hits = leadroute_router_rule_hits(r, 0);
+    ts.exists_owner = "";
+    expect_rc(route_mail(r, d, "L3", "z@gamma.io"), LEADROUTE_ECALLBACK);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), hits);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }
