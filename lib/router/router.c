@@ -1109,17 +1109,17 @@ static int lr__pending_reserve(lr__call *c, const char *rep_id, const char *pool
  * other threads may read the same counts meanwhile, but not commit. What
  * the checks before skip is skipped here too: an empty pool's default
  * owner takes the lead whatever the caps, and only pool assignments count
- * against the pool's caps. Returns the commit's code, a callback error,
- * or LR_CAPS_TAKEN. */
-#define LR_CAPS_TAKEN 3
+ * against the pool's caps. Returns the commit's code or a callback error,
+ * or sets *taken when a cap is reached now: no commit was made. */
 static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__rep *rep, const lr__pool *p,
-                           uint32_t how, char *owner, size_t owner_cap)
+                           uint32_t how, char *owner, size_t owner_cap, int *taken)
 {
     leadroute_router *r = c->r;
     int rep_caps = rep->has_caps && how != LR_HOW_DEFAULT_OWNER;
     int pool_caps = p && p->has_caps && (how == LR_HOW_ACCOUNT || how == LR_HOW_STRATEGY);
     int rc = 0;
     owner[0] = 0;
+    *taken = 0;
     if (!rep_caps && !pool_caps)
         return r->store.commit(r->store_user, cm, owner, owner_cap);
     pthread_mutex_lock(&r->caps_lock);
@@ -1127,12 +1127,12 @@ static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__re
         rc = lr__caps_check(c, rep->caps, rep->id, NULL, NULL, 0);
     if (rc == 0 && pool_caps)
         rc = lr__caps_check(c, p->caps, NULL, p->id, NULL, 0);
-    if (rc == 0)
+    if (rc > 0) /* a cap's verdict */
+        *taken = 1;
+    else if (rc == 0)
         rc = r->store.commit(r->store_user, cm, owner, owner_cap);
-    else if (rc > 0)
-        rc = LR_CAPS_TAKEN;
     pthread_mutex_unlock(&r->caps_lock);
-    return rc;
+    return *taken ? 0 : rc;
 }
 
 /* Commit the assignment of rep `ri`. Returns LR_DONE with the decision
@@ -1145,7 +1145,7 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     leadroute_assignment a;
     leadroute_commit cm;
     char owner[LEADROUTE_MAX_NAME + 1];
-    int rc;
+    int rc, taken;
 
     memset(&a, 0, sizeof a);
     a.version = LEADROUTE_ASSIGNMENT_VERSION;
@@ -1199,7 +1199,8 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         d->status = LEADROUTE_ROUTE_ASSIGNED;
         return LR_DONE;
     }
-    if ((rc = lr__caps_commit(c, &cm, rep, p, how, owner, sizeof owner)) == LR_CAPS_TAKEN)
+    rc = lr__caps_commit(c, &cm, rep, p, how, owner, sizeof owner, &taken);
+    if (taken)
         return LR_RETRY; /* another route took the last unit: decide again */
     if (rc == LEADROUTE_ECONFLICT)
         return LR_RETRY;
