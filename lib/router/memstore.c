@@ -1369,15 +1369,18 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     rc = LEADROUTE_OK;
 
 unlock_all:
-    if (pool)
-        lr__lock_release(&pool->lock);
     if (rc == LEADROUTE_OK) {
+        /* before the pool's lock goes (the rep's log lock is a leaf): a
+         * commit that reads the pool's new version then reads the rep's
+         * totals with this assignment, as value-balanced picks need */
         lr__lock_acquire(&rep->log_lock);
         rep->log.reserved--;
         lr__ms_log_add(&rep->log, a->at_ms, a->value);
         lr__lock_release(&rep->log_lock);
         rep_reserved = 0;
     }
+    if (pool)
+        lr__lock_release(&pool->lock);
     if (rc == LEADROUTE_OK && pool_reserved) {
         /* shard locks still held, no other pool's: the lock order holds */
         lr__lock_acquire(&wpool->lock);
