@@ -1616,33 +1616,6 @@ static const char *lr__out_text(const leadroute_result *res, uint32_t j, char *b
     return NULL;
 }
 
-/* Forget the previous call; its generation stays for the next one to reuse. */
-static void lr__decision_clear(leadroute_decision *d)
-{
-    d->status = 0;
-    d->code = 0;
-    d->how = LR_HOW_NONE;
-    d->strategy = 0;
-    d->rep = d->pool = d->queue = d->rule = d->label = d->tags = d->reason = LR_NONE;
-    d->lead_id = d->key = d->previous = d->state_before = d->state_after = LR_NONE;
-    d->rule_index = LR_NONE;
-    d->rep_index = d->pool_index = LR_NONE;
-    d->deadline_ms = 0;
-    d->value = 0;
-    d->hops = 0;
-    d->escalated = 0;
-    d->rule_line = 0;
-    d->sla_minutes = 0;
-    d->table_hash = 0;
-    d->notified = 0;
-    d->dry_run = 0;
-    d->nomem = 0;
-    d->at_ms = 0;
-    d->ncands = d->nchain = 0;
-    d->text_len = 0;
-    d->next = 0;
-}
-
 /* Undo what an attempt that lost its commit to a conflict wrote into the
  * decision, so that the next one decides afresh: from the deadline the
  * rule gave (`sla_minutes`), with no pool state, pick or trace of its own. */
@@ -1659,6 +1632,24 @@ static void lr__attempt_reset(leadroute_decision *d, double sla_minutes)
     d->hops = 0;
     d->escalated = 0;
     d->ncands = d->nchain = 0;
+}
+
+/* Forget the previous call; its generation stays for the next one to reuse. */
+static void lr__decision_clear(leadroute_decision *d)
+{
+    lr__attempt_reset(d, 0);
+    d->code = 0;
+    d->rule = d->label = d->tags = LR_NONE;
+    d->lead_id = d->key = d->previous = LR_NONE;
+    d->rule_index = LR_NONE;
+    d->rule_line = 0;
+    d->table_hash = 0;
+    d->notified = 0;
+    d->dry_run = 0;
+    d->nomem = 0;
+    d->at_ms = 0;
+    d->text_len = 0;
+    d->next = 0;
 }
 
 static int lr__decision_reset(leadroute_decision *d, lr__gen *g)
