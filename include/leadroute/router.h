@@ -113,7 +113,9 @@ typedef enum leadroute_empty_policy {
 /**
  * Eligibility filter: the lead's `field` must be in the rep's skill set
  * `skill` (for a set-valued field: every item). A lead without the field
- * passes. Frozen layout: arrays of it are read with this exact size.
+ * passes. The field must be a string or a set: a number or a bool there
+ * makes leadroute_route() fail with LEADROUTE_ELEAD when the pool filters
+ * its members. Frozen layout: arrays of it are read with this exact size.
  */
 typedef struct leadroute_skill_filter {
     const char *field;  /**< lead field, e.g. "language" */
@@ -548,7 +550,8 @@ LEADROUTE_API void leadroute_decision_free(leadroute_decision *decision);
  *         but one are unchanged (leadroute_router_unrouted() counts the
  *         lead under LEADROUTE_UNROUTED_ERROR, except in a dry run), so
  *         routing the lead again later gives the same outcome:
- *         LEADROUTE_EINVAL, EVERSION, ELEAD (bad lead, or no dedupe key),
+ *         LEADROUTE_EINVAL, EVERSION, ELEAD (bad lead, no dedupe key, or
+ *         a number or bool in a field a skill filter reads),
  *         EHITPOLICY, ERANGE (a COLLECT sum too large for a double),
  *         ENOTFOUND (the rule names a pool the roster lacks),
  *         ENOTSUP (a pool with caps or value balancing, and a store

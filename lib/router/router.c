@@ -766,13 +766,33 @@ static const leadroute_value *lr__filter_value(const leadroute_lead *lead, const
     return f && f->value.version == LEADROUTE_VALUE_VERSION ? &f->value : NULL;
 }
 
-static void lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
+/* A skill filter compares text with a rep's skill set, which holds only
+ * strings: a number or a bool has no text to compare, so it is an error of
+ * the lead, as it is for a string column of the table. */
+static int lr__filter_type_check(const lr__pool *p, uint32_t i, const leadroute_value *v)
+{
+    if (!v || v->type == LEADROUTE_VALUE_NULL || v->type == LEADROUTE_VALUE_STRING || v->type == LEADROUTE_VALUE_SET)
+        return LEADROUTE_OK;
+    return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': the skill filter of pool '%s' reads a string or a set, "
+                         "the lead gives %s", p->filters[i].field, p->id,
+                         v->type == LEADROUTE_VALUE_NUMBER ? "a number"
+                         : v->type == LEADROUTE_VALUE_BOOL ? "a bool" : "a value of an unknown type");
+}
+
+static int lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
 {
     uint32_t i, k;
     size_t used = 0;
+    int rc;
+    /* filters past the cached ones are read again per member: only their type is checked here */
+    for (i = LR_FILTERS_CACHED; i < p->nfilters; i++)
+        if ((rc = lr__filter_type_check(p, i, lr__filter_value(c->lead, p->filters[i].field))) != 0)
+            return rc;
     for (i = 0; i < p->nfilters && i < LR_FILTERS_CACHED; i++) {
         const leadroute_value *v = lr__filter_value(c->lead, p->filters[i].field);
         size_t n = v && v->type == LEADROUTE_VALUE_SET ? v->item_count : 1;
+        if ((rc = lr__filter_type_check(p, i, v)) != 0)
+            return rc;
         pv->values[i] = v;
         pv->nnorm[i] = 0;
         if (!v || (v->type != LEADROUTE_VALUE_STRING && v->type != LEADROUTE_VALUE_SET) ||
@@ -805,6 +825,7 @@ static void lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv
                 pv->need_tier = p->tiers[i].min_tier;
                 break;
             }
+    return LEADROUTE_OK;
 }
 
 /* Skill filters and score tier; returns a verdict and, when `cap` is not
@@ -1475,7 +1496,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     el = d->scratch;
     if (need_open)
         open = d->scratch + p->nmembers + 1;
-    lr__pool_view_init(c, p, &pv);
+    if ((rc = lr__pool_view_init(c, p, &pv)) != 0)
+        return rc;
     for (i = 0; i < p->nmembers; i++) {
         uint32_t ri = p->members[i];
         const lr__rep *rep = &c->ro->reps[ri];

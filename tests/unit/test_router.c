@@ -1480,6 +1480,76 @@ static void test_skill_filters(void **state)
     leadroute_router_free(r);
 }
 
+/* A skill set holds text: a number or a bool in the field a filter reads is
+ * an error of the lead (as for a string column of the table), whichever
+ * filter reads it, and nothing changes. */
+static void test_skill_filter_number_or_bool(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "sk" };
+    const char *const langs[] = { "en", "7", "true" };
+    leadroute_field sk[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, langs, 3 } } };
+    leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1) };
+    reps[0].skills = sk;
+    reps[0].skill_count = 1;
+    reps[1].skills = sk;
+    reps[1].skill_count = 1;
+    /* 17 filters: the last one is read member by member, past the cached ones */
+    char fields[17][16];
+    leadroute_skill_filter f[17];
+    for (int i = 0; i < 17; i++) {
+        snprintf(fields[i], sizeof fields[i], "lang%d", i);
+        f[i].field = fields[i];
+        f[i].skill = "languages";
+    }
+    leadroute_pool pools[] = { mkpool("sk", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].filters = f;
+    pools[0].filter_count = 17;
+    leadroute_router *r = router_of(HDR "s,s,,sk,,,,\n", roster_ok(reps, 2, pools, 1));
+    leadroute_decision *d = decision();
+    nlog log;
+    tlead l;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+
+    /* a number, in a cached filter and in the last one */
+    lead_of(&l, "L1", "s");
+    tl_num(&l, "lang0", 7);
+    expect_rc(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_has(leadroute_decision_reason(d), "lead field 'lang0'");
+    expect_message_has("skill filter of pool 'sk' reads a string or a set, the lead gives a number");
+    lead_of(&l, "L1", "s");
+    tl_num(&l, "lang16", 7);
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_ELEAD);
+    expect_message_has("lead field 'lang16'");
+    /* a bool, even false */
+    lead_of(&l, "L1", "s");
+    tl_str(&l, "lang1", "en");
+    tl_bool(&l, "lang2", 0);
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_ELEAD);
+    expect_message_has("the lead gives a bool");
+    lead_of(&l, "L1", "s");
+    tl_bool(&l, "lang16", 1);
+    expect_rc(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_DRY_RUN, d), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    /* nothing changed: no claim, no count, the rotation where it was */
+    assert_int_equal(log.n, 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "amy"), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 3);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 0);
+    expect_rc(leadroute_router_close(r, "L1"), LEADROUTE_ENOTFOUND);
+    /* the same text as a string, and a null field, route as usual */
+    lead_of(&l, "L1", "s");
+    tl_str(&l, "lang0", "7");
+    tl_str(&l, "lang16", "true");
+    tl_null(&l, "lang3");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_score_tiers(void **state)
 {
     (void)state;
@@ -3250,6 +3320,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_least_loaded),
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_skill_filters),
+        cmocka_unit_test(test_skill_filter_number_or_bool),
         cmocka_unit_test(test_score_tiers),
         cmocka_unit_test(test_availability_asked_once),
         cmocka_unit_test(test_availability_error),
