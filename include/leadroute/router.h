@@ -112,8 +112,8 @@ typedef enum leadroute_empty_policy {
 
 /**
  * Eligibility filter: the lead's `field` must be in the rep's skill set
- * `skill` (for a set-valued field: every item). A lead without the field
- * passes. The field must be a string or a set: a number or a bool there
+ * `skill` (for a set-valued field: every item; blank items ask for
+ * nothing). A lead without the field passes. The field must be a string or a set: a number or a bool there
  * makes leadroute_route() fail with LEADROUTE_ELEAD when the pool filters
  * its members. Frozen layout: arrays of it are read with this exact size.
  */

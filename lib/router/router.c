@@ -828,6 +828,14 @@ static int lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
     return LEADROUTE_OK;
 }
 
+/* Nothing but white space: an item that asks for no skill. */
+static int lr__blank(const char *s)
+{
+    size_t n = strlen(s);
+    lr__trim(&s, &n);
+    return n == 0;
+}
+
 /* Skill filters and score tier; returns a verdict and, when `cap` is not
  * 0 (tracing), writes the detail. */
 static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool_view *pv, uint32_t member,
@@ -854,15 +862,14 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
             }
             continue;
         }
+        /* the slow way, item by item; blank items ask for nothing here too */
         if (v->type == LEADROUTE_VALUE_STRING && v->string) {
-            const char *s = v->string;
-            size_t n = strlen(s);
-            lr__trim(&s, &n);
-            if (n && !lr__rep_has_skill(rep, p->filters[i].skill, v->string))
+            if (!lr__blank(v->string) && !lr__rep_has_skill(rep, p->filters[i].skill, v->string))
                 missing = v->string;
         } else if (v->type == LEADROUTE_VALUE_SET) {
             for (k = 0; k < v->item_count && !missing; k++)
-                if (v->items[k] && v->items[k][0] && !lr__rep_has_skill(rep, p->filters[i].skill, v->items[k]))
+                if (v->items[k] && !lr__blank(v->items[k]) &&
+                    !lr__rep_has_skill(rep, p->filters[i].skill, v->items[k]))
                     missing = v->items[k];
         }
         if (missing) {

@@ -1550,6 +1550,67 @@ static void test_skill_filter_number_or_bool(void **state)
     leadroute_router_free(r);
 }
 
+/* Blank items of a set field ask for no skill, whether the set is short
+ * (its items folded once per pool) or longer than 16 items (compared
+ * member by member). */
+static void test_skill_filter_blank_items(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "sk" };
+    static const char *const have[] = { "p00", "p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08", "p09",
+                                        "p10", "p11", "p12", "p13", "p14", "p15", "p16", "p17", "p18", "p19",
+                                        "p20", "p21", "p22", "p23" };
+    leadroute_field sk[] = { { "products", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, have, 24 } } };
+    leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1) };
+    reps[0].skills = sk;
+    reps[0].skill_count = 1;
+    leadroute_skill_filter f[] = { { "interests", "products" } };
+    leadroute_pool pools[] = { mkpool("sk", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].filters = f;
+    pools[0].filter_count = 1;
+    leadroute_router *r = router_of(HDR "s,s,,sk,,,,\n", roster_ok(reps, 2, pools, 1));
+    leadroute_decision *d = decision();
+    const char *items[24];
+    size_t sizes[] = { 4, 16, 17, 24 };
+    char id[32];
+    tlead l;
+
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        size_t n = sizes[t];
+        /* known items with blanks of every kind among them */
+        for (size_t i = 0; i < n; i++)
+            items[i] = i % 4 == 1 ? "" : i % 4 == 3 ? (i % 8 == 3 ? "   " : " \t ") : have[i];
+        /* amy has every named item: she alone can take it, each time */
+        snprintf(id, sizeof id, "B%zu", n);
+        lead_of(&l, id, "s");
+        tl_set(&l, "interests", items, n);
+        ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+        if (!leadroute_decision_rep(d) || strcmp(leadroute_decision_rep(d), "amy") != 0)
+            fail_msg("%zu items: %s", n, leadroute_decision_reason(d));
+        expect_verdict(d, "bob", "sk", LEADROUTE_VERDICT_LACKS_SKILL, "interests=p00 not in products");
+        /* nothing but blanks: no skill asked, bob's turn */
+        for (size_t i = 0; i < n; i++)
+            items[i] = i % 2 ? "" : "  ";
+        snprintf(id, sizeof id, "E%zu", n);
+        lead_of(&l, id, "s");
+        tl_set(&l, "interests", items, n);
+        ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+        if (!leadroute_decision_rep(d) || strcmp(leadroute_decision_rep(d), "bob") != 0)
+            fail_msg("%zu blank items: %s", n, leadroute_decision_reason(d));
+        expect_verdict(d, "amy", "sk", LEADROUTE_VERDICT_ELIGIBLE, NULL);
+        /* an unknown item among the blanks still counts, and is the one named */
+        items[n - 1] = "zz";
+        snprintf(id, sizeof id, "Z%zu", n);
+        lead_of(&l, id, "s");
+        tl_set(&l, "interests", items, n);
+        ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+        expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+        expect_verdict(d, "amy", "sk", LEADROUTE_VERDICT_LACKS_SKILL, "interests=zz not in products");
+    }
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_score_tiers(void **state)
 {
     (void)state;
@@ -3321,6 +3382,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_skill_filters),
         cmocka_unit_test(test_skill_filter_number_or_bool),
+        cmocka_unit_test(test_skill_filter_blank_items),
         cmocka_unit_test(test_score_tiers),
         cmocka_unit_test(test_availability_asked_once),
         cmocka_unit_test(test_availability_error),
