@@ -460,7 +460,10 @@ LEADROUTE_API int leadroute_router_set_table(leadroute_router *router, leadroute
 /**
  * Replace reps and pools atomically. Routing state (rotation, claims, counts)
  * is kept by id. The router takes its own reference.
- * @return LEADROUTE_OK, EINVAL (NULL), ENOMEM (the old roster stays). Thread-safe.
+ * @return LEADROUTE_OK, EINVAL (NULL), ENOMEM (nothing changes: the old
+ *         roster stays, and the reps and pools new to the router get no
+ *         counters, so leadroute_router_latency() still says ENOTFOUND for
+ *         them). Thread-safe.
  */
 LEADROUTE_API int leadroute_router_set_roster(leadroute_router *router, leadroute_roster *roster);
 

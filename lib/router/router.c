@@ -110,6 +110,43 @@ static lr__counter *lr__counter_get(leadroute_router *r, lr__counter **list, con
     return c;
 }
 
+/* Free the counters made since the list's head was `old`. */
+static void lr__counters_undo(leadroute_router *r, lr__counter **list, lr__counter *old)
+{
+    while (*list != old) {
+        lr__counter *c = *list;
+        *list = c->next;
+        lr__free(&r->alloc, c);
+    }
+}
+
+/* Each rep's and pool's counter for a new generation, made if this router
+ * never saw the id. All or nothing: on ENOMEM the counters it made are
+ * gone again, so a failed swap leaves no trace in the getters. The lock is
+ * held throughout, so the lists' new heads are this call's own. */
+static int lr__gen_counters(leadroute_router *r, lr__gen *g)
+{
+    const leadroute_roster *ro = g->roster;
+    lr__counter *reps0, *pools0;
+    uint32_t i;
+    pthread_mutex_lock(&r->counter_lock);
+    reps0 = r->rep_counters;
+    pools0 = r->pool_counters;
+    for (i = 0; i < ro->nreps; i++)
+        if (!(g->rep_counters[i] = lr__counter_get(r, &r->rep_counters, ro->reps[i].id)))
+            goto nomem;
+    for (i = 0; i < ro->npools; i++)
+        if (!(g->pool_counters[i] = lr__counter_get(r, &r->pool_counters, ro->pools[i].id)))
+            goto nomem;
+    pthread_mutex_unlock(&r->counter_lock);
+    return LEADROUTE_OK;
+nomem:
+    lr__counters_undo(r, &r->rep_counters, reps0);
+    lr__counters_undo(r, &r->pool_counters, pools0);
+    pthread_mutex_unlock(&r->counter_lock);
+    return LEADROUTE_ENOMEM;
+}
+
 static uint32_t lr__output(const leadroute_table *t, const char *name)
 {
     int i = leadroute_table_output_index(t, name);
@@ -155,7 +192,7 @@ static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roste
 {
     lr__gen_full *f;
     lr__gen *g;
-    uint32_t i, sla = lr__output(t, r->out_names[4]);
+    uint32_t sla = lr__output(t, r->out_names[4]);
     /* a text SLA column would read as no SLA at all, silently */
     if (sla != LR_NONE && leadroute_table_output_type(t, sla) != LEADROUTE_TYPE_NUMBER)
         return lr__error_set(LEADROUTE_EINVAL, "table output '%s' is a %s column: follow-up SLAs are minutes; "
@@ -185,18 +222,6 @@ static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roste
     g->pool_counters = lr__calloc(&r->alloc, (size_t)ro->npools + 1, sizeof *g->pool_counters);
     if (!g->rep_counters || !g->pool_counters)
         goto nomem;
-    pthread_mutex_lock(&r->counter_lock);
-    for (i = 0; i < ro->nreps; i++)
-        g->rep_counters[i] = lr__counter_get(r, &r->rep_counters, ro->reps[i].id);
-    for (i = 0; i < ro->npools; i++)
-        g->pool_counters[i] = lr__counter_get(r, &r->pool_counters, ro->pools[i].id);
-    pthread_mutex_unlock(&r->counter_lock);
-    for (i = 0; i < ro->nreps; i++)
-        if (!g->rep_counters[i])
-            goto nomem;
-    for (i = 0; i < ro->npools; i++)
-        if (!g->pool_counters[i])
-            goto nomem;
     g->table = leadroute_table_ref(t);
     g->roster = leadroute_roster_ref(ro);
     g->out_owner = lr__output(t, r->out_names[0]);
@@ -207,6 +232,10 @@ static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roste
     g->out_status = lr__output(t, r->out_names[3]);
     g->out_sla = lr__output(t, r->out_names[4]);
     g->out_tags = lr__output(t, r->out_names[5]);
+    /* The counters come last: they are the router's, seen by its getters, so they are made
+     * only when nothing else can fail, and undone if one of them cannot be made. */
+    if (lr__gen_counters(r, g) != 0)
+        goto nomem;
     *out = g;
     return LEADROUTE_OK;
 nomem:

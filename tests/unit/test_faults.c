@@ -156,18 +156,19 @@ static const char *const ROSTER =
     "bob,Bob,\"rr, wp\",1,,0,en\n"
     "carol,Carol,rr,1,5,2,\"en, fr\"\n";
 
-/* The roster of a swap: dave joins, bob leaves the weighted pool. */
+/* The roster of a swap: dave joins, bob leaves the weighted pool, pool np is new. */
 static const char *const ROSTER2 =
     "#! pools\n"
     "id,strategy,fallback,sla_minutes,max_hops,escalation_owner\n"
     "rr,round_robin,,30,2,\n"
     "wp,weighted,rr,30,1,carol\n"
+    "np,least_loaded,,,,\n"
     "#! reps\n"
     "id,pools,weight,languages\n"
     "alice,\"rr, wp\",2,en\n"
-    "bob,rr,1,en\n"
+    "bob,\"rr, np\",1,en\n"
     "carol,rr,1,en\n"
-    "dave,\"rr, wp\",3,en\n";
+    "dave,\"rr, wp, np\",3,en\n";
 
 static int64_t g_now = NOW_MS;
 
@@ -403,6 +404,18 @@ static void snapshot(leadroute_router *r, sbuf *s)
         sb_add(s, "pending %s>%s\n", key, rep);
     }
     ok(leadroute_router_list_due(r, INT64_MAX, snap_due, s));
+    /* reps and pools the router has seen: those of a roster it was given, which a swap that
+     * failed never was */
+    {
+        static const char *const reps[] = { "alice", "dave" }, *const pools[] = { "wp", "np" };
+        for (i = 0; i < 4; i++) {
+            leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+            int rc = leadroute_router_latency(r, i < 2 ? reps[i] : NULL, i < 2 ? NULL : pools[i - 2],
+                                              LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st);
+            /* not the count: a sample whose histogram cannot be made is skipped by design */
+            sb_add(s, "seen %s: %d\n", i < 2 ? reps[i] : pools[i - 2], rc);
+        }
+    }
     ok(leadroute_decision_new(&d, NULL));
     for (i = 0; i < sizeof KNOWN_IDS / sizeof KNOWN_IDS[0]; i++) {
         lead_buf b;
