@@ -54,7 +54,8 @@ typedef struct leadroute_rep {
     const char *name;               /**< display name; NULL = the id */
     const char *const *pools;       /**< ids of the pools the rep belongs to */
     size_t pool_count;
-    double weight;                  /**< share in weighted pools, > 0 (INIT: 1) */
+    double weight;                  /**< share in weighted pools, finite, > 0 (INIT: 1); in one
+                                         weighted pool at most 1e10 times its smallest */
     uint32_t capacity;              /**< most open leads at once; 0 = no cap */
     uint32_t tier;                  /**< seniority tier, 0 = most junior */
     const leadroute_field *skills;  /**< named skill sets */
@@ -84,7 +85,8 @@ LEADROUTE_API int leadroute_rep_init(leadroute_rep *rep, uint32_t version);
 /** How a pool picks among its eligible, available members. */
 typedef enum leadroute_strategy {
     LEADROUTE_STRATEGY_ROUND_ROBIN = 1,  /**< next member by id after the last one served */
-    LEADROUTE_STRATEGY_WEIGHTED = 2,     /**< stride scheduling: shares exactly follow weights */
+    LEADROUTE_STRATEGY_WEIGHTED = 2,     /**< stride scheduling: shares follow weights, within one lead
+                                              and 1 part in 100,000 (docs/router.md) */
     LEADROUTE_STRATEGY_LEAST_LOADED = 3, /**< fewest open leads, ties by id */
     LEADROUTE_STRATEGY_VALUE_BALANCED = 4 /**< lowest deal value assigned over the pool's value window,
                                                then fewest assignments, ties by id */
@@ -181,8 +183,9 @@ typedef struct leadroute_roster leadroute_roster;
  * NULL or duplicate ids, a rep in an unknown pool, a weight that is not
  * finite and > 0, an unknown strategy or empty policy, a fallback to an
  * unknown pool or a fallback cycle, a default owner that is not a rep, a
- * missing queue name, NaN tier scores, invalid UTF-8, an empty id or one
- * holding a control character, a skill without a name or given twice.
+ * missing queue name, NaN tier scores, a weighted pool whose members'
+ * weights differ by more than a factor of 1e10, invalid UTF-8, an empty id
+ * or one holding a control character, a skill without a name or given twice.
  * More than 100000 reps or 100000 pools: LEADROUTE_ELIMIT.
  * @param out       receives the roster (reference count 1); NULL on error
  * @param allocator NULL = malloc/free; copied

@@ -107,6 +107,7 @@ typedef struct lr__pool {
     const char *value_field;
     uint32_t value_window_days;
     const lr__skill **fskills;    /* [filter * nmembers + member]: the member's set for that filter, or NULL */
+    uint64_t *strides;            /* weighted: each member's stride, in members order (lr__strides) */
 } lr__pool;
 
 /* What leadroute_roster_rep() hands out that lr__rep does not hold in public
@@ -422,6 +423,14 @@ const char *lr__strategy_name(uint32_t strategy);
 /* Value balancing: the lowest summed value, then the fewest assignments,
  * then the first (eligible reps come in id order). */
 int lr__pick_value(const double *value, const uint64_t *count, uint32_t n);
+
+/* Weighted pools: the largest weight of a member over the smallest. Past
+ * it, integral strides cannot follow the weights (lr__strides). */
+#define LR_WEIGHT_SPAN_MAX 1e10
+
+/* Each of `n` members' stride (pool->members order), weights spanning at
+ * most LR_WEIGHT_SPAN_MAX. */
+void lr__strides(const lr__rep *reps, const uint32_t *members, uint32_t n, uint64_t *out);
 
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
                       const uint32_t *open, const char *state, size_t state_len, lr__state *next,

@@ -534,6 +534,33 @@ int lr__roster_new(leadroute_roster **out, const leadroute_rep *reps, size_t rep
             for (m = 0; m < p->nmembers; m++)
                 p->fskills[f * p->nmembers + m] = lr__rep_skill(&ro->reps[p->members[m]], p->filters[f].skill);
     }
+    /* weighted pools: each member's stride, once; weights too far apart for them are refused */
+    for (i = 0; i < ro->npools; i++) {
+        lr__pool *p = &ro->pools[i];
+        uint32_t m, light = 0, heavy = 0;
+        if (p->strategy != LEADROUTE_STRATEGY_WEIGHTED || !p->nmembers)
+            continue;
+        for (m = 1; m < p->nmembers; m++) {
+            if (ro->reps[p->members[m]].weight < ro->reps[p->members[light]].weight)
+                light = m;
+            if (ro->reps[p->members[m]].weight > ro->reps[p->members[heavy]].weight)
+                heavy = m;
+        }
+        if (ro->reps[p->members[heavy]].weight / ro->reps[p->members[light]].weight > LR_WEIGHT_SPAN_MAX) {
+            const lr__rep *lo = &ro->reps[p->members[light]], *hi = &ro->reps[p->members[heavy]];
+            lr__blame(who, LR_CULPRIT_POOL, p->input, LR_NONE);
+            rc = lr__error_set(LEADROUTE_EINVAL,
+                               "weighted pool '%s': the weights of its members differ by more than a factor of "
+                               "%g (rep '%s' %g, rep '%s' %g): no shares can follow them",
+                               p->id, LR_WEIGHT_SPAN_MAX, lo->id, lo->weight, hi->id, hi->weight);
+            goto fail;
+        }
+        if (!(p->strides = lr__arena_alloc(&ro->arena, sizeof *p->strides * p->nmembers))) {
+            rc = lr__error_nomem();
+            goto fail;
+        }
+        lr__strides(ro->reps, p->members, p->nmembers, p->strides);
+    }
     /* fallbacks and default owners, by id (inputs are matched by id again,
      * since pools were sorted) */
     for (i = 0; i < pool_count; i++) {

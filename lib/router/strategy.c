@@ -104,29 +104,58 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const uint32_t *el, 
 }
 
 /* Weighted: stride scheduling. Each member has a pass; the eligible member
- * with the lowest pass gets the lead and its pass grows by 1e7 / weight, so
- * over time shares follow the weights exactly. A member's pass is lifted to
- * the pool's virtual time (the pass of the last winner) before it competes:
- * someone back from leave, or new, joins the rotation instead of catching up
- * with a burst of leads. Passes are stored relative to the smallest one, so
- * they stay small. */
+ * with the lowest pass gets the lead and its pass grows by its stride, K /
+ * weight, so over time shares follow the weights. A member's pass is lifted
+ * to the pool's virtual time (the pass of the last winner) before it
+ * competes: someone back from leave, or new, joins the rotation instead of
+ * catching up with a burst of leads. Passes are stored relative to the
+ * smallest one, so they stay small. */
 typedef struct lr__pass {
     const char *id;
     size_t len;
     uint64_t pass;
 } lr__pass;
 
+/* K is 1e7 unless the pool's weights need another scale. Strides are
+ * whole numbers, so each is off by up to half a unit: the heaviest member's
+ * stride is kept at LR_STRIDE_MIN or more, which holds every stride, and
+ * so every share, within 1 part in 2e5 of the weights. The lightest
+ * member's stride stays at LR_STRIDE_MAX or less, so that passes (a few
+ * strides apart, or a pool's worth of them with catch-up) keep far from
+ * 2^64. Both hold when the weights span at most LR_STRIDE_MAX /
+ * LR_STRIDE_MIN, which the roster checks. */
 #define LR_STRIDE_UNIT 1e7
+#define LR_STRIDE_MIN 1e5
+#define LR_STRIDE_MAX 1e15
 
-static uint64_t lr__stride(double weight)
+void lr__strides(const lr__rep *reps, const uint32_t *members, uint32_t n, uint64_t *out)
 {
-    double s = LR_STRIDE_UNIT / weight;
-    if (s < 1)
-        return 1;
-    if (s > 1e18)
-        return (uint64_t)1e18;
-    return (uint64_t)llround(s);
+    double lo = 0, hi = 0, heavy;
+    uint32_t k;
+    for (k = 0; k < n; k++) {
+        double w = reps[members[k]].weight;
+        if (k == 0 || w < lo)
+            lo = w;
+        if (k == 0 || w > hi)
+            hi = w;
+    }
+    /* the heaviest member's stride, 1e7 / hi when that is in range: in
+     * ratios of weights, so that no weight a double holds overflows */
+    heavy = LR_STRIDE_UNIT / hi;
+    if (heavy < LR_STRIDE_MIN)
+        heavy = LR_STRIDE_MIN;
+    if (heavy > LR_STRIDE_MAX / (hi / lo))
+        heavy = LR_STRIDE_MAX / (hi / lo);
+    for (k = 0; k < n; k++) {
+        double w = reps[members[k]].weight;
+        /* the usual scale computed as it always was, so that states carry over exactly */
+        double s = heavy == LR_STRIDE_UNIT / hi ? LR_STRIDE_UNIT / w : heavy * (hi / w);
+        out[k] = s < 1 ? 1 : s > 2 * LR_STRIDE_MAX ? (uint64_t)(2 * LR_STRIDE_MAX) : (uint64_t)llround(s);
+    }
 }
+
+/* The most a catch-up floor lies below the virtual time. */
+#define LR_BEHIND_MAX (UINT64_C(1) << 62)
 
 static uint32_t lr__parse_passes(const char *state, size_t len, uint64_t *vt, lr__pass *out, uint32_t max)
 {
@@ -239,7 +268,10 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     for (k = 0; k < pool->nmembers; k++) {
         uint64_t floor = vt;
         if (pool->calibration == LEADROUTE_CALIBRATE_CATCH_UP) {
-            uint64_t behind = lr__stride(ro->reps[pool->members[k]].weight) * (uint64_t)pool->nmembers;
+            /* a pool's worth of strides, saturated: far behind is behind enough */
+            uint64_t behind = pool->strides[k] > LR_BEHIND_MAX / pool->nmembers
+                                  ? LR_BEHIND_MAX
+                                  : pool->strides[k] * (uint64_t)pool->nmembers;
             floor = vt > behind ? vt - behind : 0;
         }
         if (pass[k] < floor)
@@ -261,7 +293,8 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             }
         }
         vt = best;
-        pass[best_k] = best + lr__stride(ro->reps[el[pick]].weight);
+        /* a pass read from a damaged state may be near the top: saturate, never wrap */
+        pass[best_k] = best > UINT64_MAX - pool->strides[best_k] ? UINT64_MAX : best + pool->strides[best_k];
     }
     base = vt;
     for (k = 0; k < pool->nmembers; k++)

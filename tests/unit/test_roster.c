@@ -1251,6 +1251,38 @@ static void test_new_values(void **state)
 }
 
 /* More reps or pools than a roster holds: ELIMIT, before anything is read. */
+/* A weighted pool whose members' weights span more than 1e10 is refused:
+ * integral strides could not follow them. Weights that far apart in
+ * another kind of pool, or in two weighted pools, are fine. */
+static void test_weighted_weight_span(void **state)
+{
+    (void)state;
+    roster_err("#! pools\nid,strategy\nrr,round_robin\nwt,weighted\n#! reps\nid,pools,weight\n"
+               "a,\"rr, wt\",1e-5\nb,wt,1\nc,\"rr, wt\",2e5\n",
+               LEADROUTE_EINVAL, 4, 1,
+               "weighted pool 'wt': the weights of its members differ by more than a factor of 1e+10 "
+               "(rep 'a' 1e-05, rep 'c' 200000)");
+    /* 1e10 exactly is in range, and is kept: the strides follow it exactly */
+    leadroute_roster *ro = roster_ok("#! pools\nid,strategy\nwt,weighted\nw2,weighted\nrr,round_robin\n"
+                                     "#! reps\nid,pools,weight\na,\"wt, rr\",1e-3\nb,\"wt, w2\",1e7\n"
+                                     "c,\"rr, w2\",1e13\n");
+    const lr__pool *wt = pool_of(ro, "wt"), *w2 = pool_of(ro, "w2"), *rr = pool_of(ro, "rr");
+    assert_int_equal(wt->nmembers, 2);
+    assert_true(wt->strides[0] == UINT64_C(10000000000) * wt->strides[1]);
+    assert_true(wt->strides[1] >= 100000);
+    /* each pool has its own scale */
+    assert_true(w2->strides[0] == 1000000 * w2->strides[1]);
+    assert_null(rr->strides);
+    leadroute_roster_unref(ro);
+    /* through leadroute_roster_new() too, nothing allocated */
+    fixture f;
+    fixture_init(&f);
+    f.pools[1].strategy = LEADROUTE_STRATEGY_WEIGHTED;
+    f.reps[0].weight = 1e-300;
+    f.reps[1].weight = 1e300;
+    new_err(&f, LEADROUTE_EINVAL, "weighted pool 'smb'");
+}
+
 static void test_new_limits(void **state)
 {
     (void)state;
@@ -1922,6 +1954,7 @@ int main(void)
         cmocka_unit_test(test_cap_errors),
         cmocka_unit_test(test_pool_column_errors),
         cmocka_unit_test(test_semantic_errors_pass_through),
+        cmocka_unit_test(test_weighted_weight_span),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_arguments),

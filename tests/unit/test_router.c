@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "router/internal.h"
 #include "testutil.h"
 
 #define NOW_MS INT64_C(1772357400125)
@@ -1067,6 +1068,92 @@ static void test_weighted_exact_shares(void **state)
     assert_int_equal(leadroute_router_rep_assigned(r, "w3"), 3000);
     leadroute_decision_free(d);
     leadroute_router_free(r);
+}
+
+/* Shares follow the weights exactly over every full cycle, however large or
+ * small the weights: strides are scaled per pool, so that the heaviest
+ * member's is never a handful of units that rounding would bend. */
+static void test_weighted_large_and_small_weights(void **state)
+{
+    (void)state;
+    static const struct {
+        double w[3];
+        size_t n;
+        unsigned share[3]; /* leads per cycle */
+    } cases[] = {
+        { { 1e6, 3e6, 0 }, 2, { 1, 3, 0 } },
+        { { 1e7, 2e7, 3e7 }, 3, { 1, 2, 3 } },
+        { { 2.5e8, 1e9, 0 }, 2, { 1, 4, 0 } },
+        { { 1e300, 3e300, 0 }, 2, { 1, 3, 0 } },
+        { { 1e-300, 2e-300, 0 }, 2, { 1, 2, 0 } },
+        { { 0.001, 0.002, 0.003 }, 3, { 1, 2, 3 } },
+    };
+    const char *const ids[] = { "w1", "w2", "w3" };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, cases[c].w, cases[c].n));
+        leadroute_decision *d = decision();
+        unsigned count[3] = { 0, 0, 0 }, cycle = 0;
+        char id[32];
+        for (size_t i = 0; i < cases[c].n; i++)
+            cycle += cases[c].share[i];
+        for (unsigned i = 0; i < 1000 * cycle; i++) {
+            snprintf(id, sizeof id, "L%u", i);
+            ok(route_flags(r, d, id, "w", 0));
+            expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+            count[rep_index(ids, cases[c].n, leadroute_decision_rep(d))]++;
+            if ((i + 1) % cycle)
+                continue;
+            for (size_t k = 0; k < cases[c].n; k++)
+                if (count[k] != (i + 1) / cycle * cases[c].share[k])
+                    fail_msg("weights %g/%g/%g, after %u leads: %s got %u, its share is %u", cases[c].w[0],
+                             cases[c].w[1], cases[c].w[2], i + 1, ids[k], count[k],
+                             (i + 1) / cycle * cases[c].share[k]);
+        }
+        leadroute_decision_free(d);
+        leadroute_router_free(r);
+    }
+}
+
+/* Weights ten million apart: between two leads of the light member the
+ * heavy one gets exactly ten million, measured pick by pick through the
+ * strategy itself (the router would take minutes for as many leads). */
+static void test_weighted_extreme_ratio(void **state)
+{
+    (void)state;
+    static const double weights[][2] = { { 1, 1e7 }, { 0.3, 3e6 }, { 2e-3, 2e4 } };
+    const char *const ids[] = { "a", "b" };
+    lr__alloc a;
+    ok(lr__alloc_init(&a, NULL));
+    for (size_t c = 0; c < sizeof weights / sizeof weights[0]; c++) {
+        leadroute_roster *ro = wt_roster(ids, weights[c], 2);
+        const lr__pool *p = &ro->pools[0];
+        lr__state st[2] = { { NULL, 0, 0 }, { NULL, 0, 0 } };
+        lr__wcache cache;
+        uint64_t picks, light = 0, last = 0, total = 20000003;
+        memset(&cache, 0, sizeof cache);
+        for (picks = 0; picks < total; picks++) {
+            lr__state *cur = &st[picks % 2], *next = &st[(picks + 1) % 2];
+            int k = lr__strategy_pick(ro, p, p->members, 2, NULL, cur->text ? cur->text : "", cur->len, next, &a,
+                                      &cache);
+            assert_true(k == 0 || k == 1);
+            if (k == 0) {
+                /* a, the lower id, wins the first tie; then a gap of exactly 1e7 */
+                if (light && picks - last != 10000001)
+                    fail_msg("weights %g/%g: a picked at %llu and %llu", weights[c][0], weights[c][1],
+                             (unsigned long long)last, (unsigned long long)picks);
+                light++;
+                last = picks;
+            }
+        }
+        if (light != 3)
+            fail_msg("weights %g/%g: a got %llu of %llu leads, its share is 3", weights[c][0], weights[c][1],
+                     (unsigned long long)light, (unsigned long long)total);
+        lr__free(&a, st[0].text);
+        lr__free(&a, st[1].text);
+        lr__free(&a, cache.text);
+        lr__free(&a, cache.pass);
+        leadroute_roster_unref(ro);
+    }
 }
 
 static void test_weighted_join_not_flooded(void **state)
@@ -3371,6 +3458,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_round_robin_join_leave),
         cmocka_unit_test(test_round_robin_prefix_ids),
         cmocka_unit_test(test_weighted_exact_shares),
+        cmocka_unit_test(test_weighted_large_and_small_weights),
+        cmocka_unit_test(test_weighted_extreme_ratio),
         cmocka_unit_test(test_weighted_join_not_flooded),
         cmocka_unit_test(test_weighted_state_read_back),
         cmocka_unit_test(test_weighted_member_leaves),
