@@ -509,7 +509,8 @@ LEADROUTE_API int leadroute_router_set_clock(leadroute_router *router, const lea
 
 /** Flags for leadroute_route(). */
 #define LEADROUTE_ROUTE_TRACE 0x1u     /**< record every candidate and pool for explain */
-#define LEADROUTE_ROUTE_REASSIGN 0x2u  /**< route again even if the key is claimed; the holder is excluded */
+#define LEADROUTE_ROUTE_REASSIGN 0x2u  /**< route again even if the key is claimed; the holder is excluded,
+                                            and keeps the lead (status EXISTING) if no one else can take it */
 #define LEADROUTE_ROUTE_DRY_RUN 0x4u   /**< decide without committing or notifying */
 
 /** Opaque decision: the outcome and trace of one routing call. One thread at a
@@ -520,7 +521,8 @@ typedef struct leadroute_decision leadroute_decision;
 /** What happened to the lead. */
 typedef enum leadroute_route_status {
     LEADROUTE_ROUTE_ASSIGNED = 1,    /**< a rep got it (new claim, or reassigned) */
-    LEADROUTE_ROUTE_EXISTING = 2,    /**< the key was already claimed: that rep keeps it */
+    LEADROUTE_ROUTE_EXISTING = 2,    /**< the key was already claimed: that rep keeps it (also a
+                                          reassignment that found no one else) */
     LEADROUTE_ROUTE_QUEUED = 3,      /**< put in a queue (table output or empty policy) */
     LEADROUTE_ROUTE_UNASSIGNED = 4,  /**< no one: no rule, no target, or an empty pool's policy */
     LEADROUTE_ROUTE_UNROUTED = 5     /**< an error stopped routing; nothing was changed */

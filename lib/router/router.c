@@ -1600,17 +1600,27 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     return rc;
 }
 
+/* The pools walked, "a -> b", for a reason; only the rarer paths need it. */
+static void lr__chain_text(const leadroute_decision *d, char *chain, size_t cap)
+{
+    size_t off = 0;
+    uint32_t i;
+    chain[0] = 0;
+    for (i = 0; i < d->nchain && off < cap; i++) {
+        const char *id = lr__decision_at(d, d->chain[i]);
+        off += (size_t)snprintf(chain + off, cap - off, "%s%s", i ? " -> " : "", id ? id : "?");
+    }
+}
+
 /* Walk the pool chain from `first`; ends with a decision, a retry, or an error. */
 static int lr__pool_walk(lr__call *c, uint32_t first)
 {
     leadroute_decision *d = c->d;
     const lr__pool *p = NULL;
-    uint32_t pi = first, steps = 0, i;
+    uint32_t pi = first, steps = 0;
     int rc;
     char chain[1024];
-    size_t off = 0;
 
-    chain[0] = 0;
     for (; pi != LR_NONE && steps <= c->ro->npools; pi = p->fallback, steps++) {
         p = &c->ro->pools[pi];
         if (d->nchain == d->cap_chain &&
@@ -1620,11 +1630,7 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
         if ((rc = lr__pool_try(c, p)) != LR_FALL_THROUGH)
             return rc;
     }
-    /* the chain as text, for the reason; only this rarer path needs it */
-    for (i = 0; i < d->nchain && off < sizeof chain; i++) {
-        const char *id = lr__decision_at(d, d->chain[i]);
-        off += (size_t)snprintf(chain + off, sizeof chain - off, "%s%s", i ? " -> " : "", id ? id : "?");
-    }
+    lr__chain_text(d, chain, sizeof chain);
     /* nobody in the whole chain: the last pool's policy */
     if (p->on_empty == LEADROUTE_EMPTY_DEFAULT_OWNER) {
         char detail[300];
@@ -1790,6 +1796,29 @@ static int lr__existing(lr__call *c, const char *holder)
     d->how = LR_HOW_EXISTING;
     d->rep = lr__decision_str(d, holder);
     lr__reason(d, "already assigned to %s (key %s)", holder, c->key + 5);
+    if (d->nomem)
+        return lr__unrouted(c, lr__error_nomem());
+    lr__count_hit(c);
+    return LEADROUTE_OK;
+}
+
+/* A reassignment that found no one else: the holder keeps the lead, as the
+ * store says, and the empty pool's policy (a queue, or unassigned) does not
+ * apply to a lead someone holds. The trace stays: it says why no one else. */
+static int lr__kept(lr__call *c, const char *holder)
+{
+    leadroute_decision *d = c->d;
+    char chain[1024];
+    lr__chain_text(d, chain, sizeof chain);
+    d->status = LEADROUTE_ROUTE_EXISTING;
+    d->how = LR_HOW_EXISTING;
+    d->strategy = 0;
+    d->rep = lr__decision_str(d, holder);
+    d->pool = d->queue = d->previous = LR_NONE;
+    d->state_before = d->state_after = LR_NONE;
+    lr__reason(d, "reassignment found no one else to take it, so %s keeps it%s%s%s%s%s", holder,
+               chain[0] ? " (pools tried: " : "", chain, chain[0] && c->note[0] ? "; " : "",
+               chain[0] ? c->note : "", chain[0] ? ")" : "");
     if (d->nomem)
         return lr__unrouted(c, lr__error_nomem());
     lr__count_hit(c);
@@ -2074,18 +2103,22 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     d->next_cap = c.next.cap;
     if (rc < 0)
         return lr__unrouted(&c, rc);
-    /* Queued or left unassigned, the lead holds no claim, and another call
-     * for it may have made one since the check above: then that is the
-     * outcome, not a queue for a lead a rep holds. A claim made after this
-     * check came from a call that began after this one's reads. */
-    if ((d->status == LEADROUTE_ROUTE_QUEUED || d->status == LEADROUTE_ROUTE_UNASSIGNED) && !c.previous[0] &&
-        !(flags & LEADROUTE_ROUTE_REASSIGN)) {
+    /* Queued or left unassigned, the call wrote no claim, and the key may be
+     * held all the same: by the rep a reassignment found no one to replace,
+     * or by another call for the lead that claimed it since the check above.
+     * Then that is the outcome, not a queue for a lead a rep holds. A claim
+     * made after this check came from a call that began after this one's
+     * reads. */
+    if (d->status == LEADROUTE_ROUTE_QUEUED || d->status == LEADROUTE_ROUTE_UNASSIGNED) {
         char holder[LEADROUTE_MAX_NAME + 1];
         if ((rc = lr__find_claim(&c, holder, sizeof holder)) < 0)
             return lr__unrouted(&c, rc);
+        if (rc == 1 && c.previous[0] && strcmp(holder, c.previous) == 0)
+            return lr__kept(&c, holder);
         if (rc == 1) {
             d->pool = d->queue = LR_NONE;
             d->ncands = d->nchain = 0;
+            d->previous = LR_NONE;
             return lr__existing(&c, holder);
         }
     }

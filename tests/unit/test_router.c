@@ -2123,6 +2123,83 @@ static void test_reassign(void **state)
     leadroute_router_free(r);
 }
 
+/* A reassignment that finds no one else leaves the lead with its holder,
+ * and says so: status EXISTING with the holder, whatever the empty pool's
+ * policy or the rule's fallback would do with a free lead; the store is not
+ * written and nothing is counted as unassigned. */
+static void test_reassign_no_one_else(void **state)
+{
+    (void)state;
+    const char *const pa[] = { "solo", "solo_u", "solo_d" };
+    leadroute_rep reps[] = { mkrep("a", pa, 3) };
+    leadroute_pool pools[] = { mkpool("solo", LEADROUTE_STRATEGY_ROUND_ROBIN),
+                               mkpool("solo_u", LEADROUTE_STRATEGY_LEAST_LOADED),
+                               mkpool("solo_d", LEADROUTE_STRATEGY_WEIGHTED) };
+    pools[0].on_empty = LEADROUTE_EMPTY_QUEUE;
+    pools[0].queue = "overflow";
+    pools[2].on_empty = LEADROUTE_EMPTY_DEFAULT_OWNER;
+    pools[2].default_owner = "a";
+    leadroute_router *r = router_of(HDR "s,s,,solo,,,,\n"
+                                        "u,u,,solo_u,,,,\n"
+                                        "d,d,,solo_d,,,,\n"
+                                        "q,q,,,inbox,,,\n"
+                                        "n,n,,,,,,\n"
+                                        "o,o,a,,,,,\n",
+                                    roster_ok(reps, 1, pools, 3));
+    leadroute_decision *d = decision();
+    static const char *const kinds[] = { "s", "u", "d", "q", "n", "o" };
+    static const uint32_t flags[] = { LEADROUTE_ROUTE_TRACE, 0, LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_DRY_RUN };
+    nlog log;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+    expect_str(assign(r, d, "L1", "s"), "a");
+
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            ok(route_flags(r, d, "L1", kinds[k], flags[f] | LEADROUTE_ROUTE_REASSIGN));
+            if (leadroute_decision_status(d) != LEADROUTE_ROUTE_EXISTING)
+                fail_msg("kind %s, flags %u: %s, reason: %s", kinds[k], flags[f],
+                         leadroute_route_status_name(leadroute_decision_status(d)), leadroute_decision_reason(d));
+            expect_str(leadroute_decision_rep(d), "a");
+            expect_str(leadroute_decision_pool(d), NULL);
+            expect_str(leadroute_decision_queue(d), NULL);
+            expect_has(leadroute_decision_reason(d), "reassignment found no one else to take it, so a keeps it");
+            char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+            expect_has(j, "\"status\":\"existing\"");
+            expect_has(j, "\"how\":\"existing claim\"");
+            expect_has(j, "\"previous\":null");
+            free(j);
+            char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
+            expect_has(txt, "existing, held by a");
+            if (strstr(txt, "reassigned from"))
+                fail_msg("kind %s: %s", kinds[k], txt);
+            free(txt);
+        }
+    /* the trace still says why no one else */
+    ok(route_flags(r, d, "L1", "s", LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN));
+    expect_verdict(d, "a", "solo", LEADROUTE_VERDICT_EXCLUDED, "previous holder");
+    expect_has(leadroute_decision_reason(d), "(pools tried: solo)");
+    ok(route_flags(r, d, "L1", "o", LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN));
+    expect_verdict(d, "a", NULL, LEADROUTE_VERDICT_EXCLUDED, "previous holder");
+
+    /* nothing was written or counted: a still holds L1, with its one open lead */
+    assert_int_equal(log.n, 1);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_TARGET), 0);
+    ok(route_flags(r, d, "L1", "s", 0));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "a");
+    ok(leadroute_router_close(r, "L1"));
+    expect_rc(leadroute_router_close(r, "L1"), LEADROUTE_ENOTFOUND);
+    /* a free key reassigned is simply routed, and its empty pool's policy applies */
+    ok(route_flags(r, d, "L1", "q", LEADROUTE_ROUTE_REASSIGN));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    expect_str(leadroute_decision_queue(d), "inbox");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_dedupe_field(void **state)
 {
     (void)state;
@@ -3480,6 +3557,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pool_without_members),
         cmocka_unit_test(test_dedupe_existing),
         cmocka_unit_test(test_reassign),
+        cmocka_unit_test(test_reassign_no_one_else),
         cmocka_unit_test(test_dedupe_field),
         cmocka_unit_test(test_no_dedupe_key),
         cmocka_unit_test(test_store_basics),
