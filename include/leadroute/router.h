@@ -782,10 +782,13 @@ LEADROUTE_API uint64_t leadroute_router_rule_hits(leadroute_router *router, size
 /** Leads left unrouted for `reason`; 0 for a NULL router or an unknown reason. Thread-safe. */
 LEADROUTE_API uint64_t leadroute_router_unrouted(leadroute_router *router, uint32_t reason);
 /**
- * Fairness of a pool: assignments of its current members, max - min
- * (`spread`) and Jain's index (sum^2 / (n * sum of squares), 1 = equal).
- * Weighted pools are judged on assignments divided by weight. `spread` and
- * `jain` may be NULL; both are left untouched on error.
+ * Fairness of a pool: the leads it gave each of its current members (a rep
+ * in several pools counts in each for that pool's leads only; direct
+ * assignments count in none), max - min (`spread`) and Jain's index
+ * (sum^2 / (n * sum of squares), 1 = equal). Weighted pools are judged on
+ * assignments divided by weight. Counts are kept by pool and rep id across
+ * roster swaps. `spread` and `jain` may be NULL; both are left untouched
+ * on error.
  * @return LEADROUTE_OK, EINVAL (NULL router or pool id), ENOTFOUND. Thread-safe.
  */
 LEADROUTE_API int leadroute_router_pool_fairness(leadroute_router *router, const char *pool_id, double *spread,

@@ -317,6 +317,10 @@ typedef struct lr__counter {
     const char *id;
     struct lr__counter *next;
     _Atomic(lr__hist *) lat[2];   /* per leadroute_latency, made on first sample */
+    /* A pool's: its assignments to each rep that was ever its member, by rep id (sorted), so
+     * that fairness counts what a rep got from this pool, not from every pool it is in. */
+    struct lr__counter *members;
+    int fresh;                    /* made for a generation still being built (counter_lock) */
 } lr__counter;
 
 /* What one routing call uses, swapped as a whole. */
@@ -331,7 +335,13 @@ typedef struct lr__gen {
     uint32_t *rule_pool;          /* per rule: pool index of its pool output, LR_NONE, or LR_LAZY (not a pool) */
     lr__counter **rep_counters;   /* per rep of `roster` */
     lr__counter **pool_counters;  /* per pool of `roster` */
+    lr__counter **member_counters; /* per pool, its members' counters in members order, */
+    uint32_t *member_base;         /* from member_base[pool]: its pool counter's `members` */
 } lr__gen;
+
+/* Count a committed assignment for its rep, its pool, and the rep as a
+ * member of that pool (d->rep_index, d->pool_index of `g`'s roster). */
+void lr__count_assigned(const lr__gen *g, const leadroute_decision *d);
 
 /* A notification that notify refused, waiting for a retry: one block, its strings after the
  * struct, allocated by the router's allocator. */

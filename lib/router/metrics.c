@@ -138,15 +138,17 @@ uint64_t leadroute_router_unrouted(leadroute_router *r, uint32_t reason)
     return lr__striped_sum(&r->unrouted[reason]);
 }
 
-/* Spread and Jain's index of a pool's members' assignments (per unit of
- * weight for weighted pools). */
+/* Spread and Jain's index of what a pool's members got from it (per unit
+ * of weight for weighted pools): a rep in several pools counts in each for
+ * that pool's leads only. */
 static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, double *jain)
 {
+    lr__counter *const *member = &g->member_counters[g->member_base[p - g->roster->pools]];
     double sum = 0, sq = 0, lo = 0, hi = 0;
     uint32_t i;
     for (i = 0; i < p->nmembers; i++) {
         uint32_t ri = p->members[i];
-        double x = (double)lr__striped_sum(&g->rep_counters[ri]->assigned);
+        double x = (double)lr__striped_sum(&member[i]->assigned);
         if (p->strategy == LEADROUTE_STRATEGY_WEIGHTED)
             x /= g->roster->reps[ri].weight;
         if (i == 0 || x < lo)

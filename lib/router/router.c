@@ -65,6 +65,8 @@ void lr__gen_release(lr__gen *g)
     lr__hits_release(&a, lr__hits_of(g));
     lr__free(&a, g->rep_counters);
     lr__free(&a, g->pool_counters);
+    lr__free(&a, g->member_counters);
+    lr__free(&a, g->member_base);
     lr__free(&a, g->rule_owner);
     lr__free(&a, g->rule_pool);
     lr__free(&a, f);
@@ -93,58 +95,127 @@ lr__gen *lr__gen_refresh(leadroute_router *r, lr__gen *held)
     return g;
 }
 
+static lr__counter *lr__counter_make(leadroute_router *r, const char *id)
+{
+    size_t n = strlen(id);
+    lr__counter *c = lr__calloc(&r->alloc, 1, sizeof *c + n + 1);
+    if (c) {
+        memcpy((char *)(c + 1), id, n + 1);
+        c->id = (const char *)(c + 1);
+    }
+    return c;
+}
+
 /* The counter of `id` in a list, created if missing (under counter_lock). */
 static lr__counter *lr__counter_get(leadroute_router *r, lr__counter **list, const char *id)
 {
     lr__counter *c;
-    size_t n = strlen(id);
     for (c = *list; c; c = c->next)
         if (strcmp(c->id, id) == 0)
             return c;
-    if (!(c = lr__calloc(&r->alloc, 1, sizeof *c + n + 1)))
+    if (!(c = lr__counter_make(r, id)))
         return NULL;
-    memcpy((char *)(c + 1), id, n + 1);
-    c->id = (const char *)(c + 1);
     c->next = *list;
     *list = c;
     return c;
 }
 
-/* Free the counters made since the list's head was `old`. */
-static void lr__counters_undo(leadroute_router *r, lr__counter **list, lr__counter *old)
+/* Drop the counters of a list that a failed generation made. */
+static void lr__counters_undo(leadroute_router *r, lr__counter **list)
 {
-    while (*list != old) {
+    while (*list) {
         lr__counter *c = *list;
+        if (!c->fresh) {
+            list = &c->next;
+            continue;
+        }
         *list = c->next;
         lr__free(&r->alloc, c);
     }
 }
 
-/* Each rep's and pool's counter for a new generation, made if this router
- * never saw the id. All or nothing: on ENOMEM the counters it made are
- * gone again, so a failed swap leaves no trace in the getters. The lock is
- * held throughout, so the lists' new heads are this call's own. */
+/* Each rep's, pool's and pool member's counter for a new generation, made
+ * if this router never saw the id. All or nothing: on ENOMEM the counters
+ * it made are gone again, so a failed swap leaves no trace in the
+ * getters. The lock is held throughout, so no one else sees them before. */
 static int lr__gen_counters(leadroute_router *r, lr__gen *g)
 {
     const leadroute_roster *ro = g->roster;
-    lr__counter *reps0, *pools0;
-    uint32_t i;
+    lr__counter *c, *head;
+    uint32_t i, k;
     pthread_mutex_lock(&r->counter_lock);
-    reps0 = r->rep_counters;
-    pools0 = r->pool_counters;
-    for (i = 0; i < ro->nreps; i++)
+    for (i = 0; i < ro->nreps; i++) {
+        head = r->rep_counters;
         if (!(g->rep_counters[i] = lr__counter_get(r, &r->rep_counters, ro->reps[i].id)))
             goto nomem;
-    for (i = 0; i < ro->npools; i++)
+        g->rep_counters[i]->fresh |= r->rep_counters != head;
+    }
+    for (i = 0; i < ro->npools; i++) {
+        head = r->pool_counters;
         if (!(g->pool_counters[i] = lr__counter_get(r, &r->pool_counters, ro->pools[i].id)))
             goto nomem;
+        g->pool_counters[i]->fresh |= r->pool_counters != head;
+    }
+    /* members come in id order and the lists are sorted: one walk along both */
+    for (i = 0; i < ro->npools; i++) {
+        const lr__pool *p = &ro->pools[i];
+        lr__counter **at = &g->pool_counters[i]->members;
+        for (k = 0; k < p->nmembers; k++) {
+            const char *id = ro->reps[p->members[k]].id;
+            int cmp = 1;
+            while (*at && (cmp = strcmp((*at)->id, id)) < 0)
+                at = &(*at)->next;
+            if (!*at || cmp != 0) {
+                if (!(c = lr__counter_make(r, id)))
+                    goto nomem;
+                c->fresh = 1;
+                c->next = *at;
+                *at = c;
+            }
+            g->member_counters[g->member_base[i] + k] = *at;
+            at = &(*at)->next;
+        }
+    }
+    for (c = r->rep_counters; c; c = c->next)
+        c->fresh = 0;
+    for (c = r->pool_counters; c; c = c->next)
+        c->fresh = 0;
+    for (k = 0; k < g->member_base[ro->npools]; k++)
+        g->member_counters[k]->fresh = 0;
     pthread_mutex_unlock(&r->counter_lock);
     return LEADROUTE_OK;
 nomem:
-    lr__counters_undo(r, &r->rep_counters, reps0);
-    lr__counters_undo(r, &r->pool_counters, pools0);
+    for (c = r->pool_counters; c; c = c->next)
+        lr__counters_undo(r, &c->members);
+    lr__counters_undo(r, &r->rep_counters);
+    lr__counters_undo(r, &r->pool_counters);
     pthread_mutex_unlock(&r->counter_lock);
     return LEADROUTE_ENOMEM;
+}
+
+void lr__count_assigned(const lr__gen *g, const leadroute_decision *d)
+{
+    const lr__pool *p;
+    uint32_t lo = 0, hi;
+    if (d->rep_index != LR_NONE)
+        lr__striped_add(&g->rep_counters[d->rep_index]->assigned, d->stripe);
+    if (d->pool_index == LR_NONE)
+        return;
+    lr__striped_add(&g->pool_counters[d->pool_index]->assigned, d->stripe);
+    if (d->rep_index == LR_NONE)
+        return;
+    /* members are rep indexes in increasing order; an account or default owner may be none */
+    p = &g->roster->pools[d->pool_index];
+    hi = p->nmembers;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->members[mid] < d->rep_index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < p->nmembers && p->members[lo] == d->rep_index)
+        lr__striped_add(&g->member_counters[g->member_base[d->pool_index] + lo]->assigned, d->stripe);
 }
 
 static uint32_t lr__output(const leadroute_table *t, const char *name)
@@ -192,7 +263,7 @@ static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roste
 {
     lr__gen_full *f;
     lr__gen *g;
-    uint32_t sla = lr__output(t, r->out_names[4]);
+    uint32_t i, sla = lr__output(t, r->out_names[4]);
     /* a text SLA column would read as no SLA at all, silently */
     if (sla != LR_NONE && leadroute_table_output_type(t, sla) != LEADROUTE_TYPE_NUMBER)
         return lr__error_set(LEADROUTE_EINVAL, "table output '%s' is a %s column: follow-up SLAs are minutes; "
@@ -220,7 +291,13 @@ static int lr__gen_make(leadroute_router *r, leadroute_table *t, leadroute_roste
     g->hit_rules = (uint32_t)hits->n;
     g->rep_counters = lr__calloc(&r->alloc, (size_t)ro->nreps + 1, sizeof *g->rep_counters);
     g->pool_counters = lr__calloc(&r->alloc, (size_t)ro->npools + 1, sizeof *g->pool_counters);
-    if (!g->rep_counters || !g->pool_counters)
+    g->member_base = lr__calloc(&r->alloc, (size_t)ro->npools + 1, sizeof *g->member_base);
+    if (!g->rep_counters || !g->pool_counters || !g->member_base)
+        goto nomem;
+    for (i = 0; i < ro->npools; i++)
+        g->member_base[i + 1] = g->member_base[i] + ro->pools[i].nmembers;
+    if (!(g->member_counters = lr__calloc(&r->alloc, (size_t)g->member_base[ro->npools] + 1,
+                                          sizeof *g->member_counters)))
         goto nomem;
     g->table = leadroute_table_ref(t);
     g->roster = leadroute_roster_ref(ro);
@@ -315,7 +392,12 @@ void leadroute_router_free(leadroute_router *r)
         lr__free(&a, c);
     }
     for (c = r->pool_counters; c; c = n) {
+        lr__counter *m, *mn;
         n = c->next;
+        for (m = c->members; m; m = mn) {
+            mn = m->next;
+            lr__free(&a, m);
+        }
         lr__free(&a, atomic_load_explicit(&c->lat[0], memory_order_relaxed));
         lr__free(&a, atomic_load_explicit(&c->lat[1], memory_order_relaxed));
         lr__free(&a, c);
@@ -2136,10 +2218,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
                                d->pool_index != LR_NONE ? c.g->pool_counters[d->pool_index] : NULL,
                                LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, lr__time_sub(d->at_ms, captured));
         lr__striped_add(&r->routed, d->stripe);
-        if (d->rep_index != LR_NONE)
-            lr__striped_add(&c.g->rep_counters[d->rep_index]->assigned, d->stripe);
-        if (d->pool_index != LR_NONE)
-            lr__striped_add(&c.g->pool_counters[d->pool_index]->assigned, d->stripe);
+        lr__count_assigned(c.g, d);
         lr__notify(&c);
     }
     return LEADROUTE_OK;
@@ -2580,10 +2659,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     if (d->reason == LR_LAZY || d->reason == LR_NONE)
         lr__reason(d, "overdue: reassigned from %s to %s in %s", due->rep, lr__decision_at(d, d->rep),
                    lr__decision_at(d, d->pool) ? lr__decision_at(d, d->pool) : "-");
-    if (d->rep_index != LR_NONE)
-        lr__striped_add(&c.g->rep_counters[d->rep_index]->assigned, d->stripe);
-    if (d->pool_index != LR_NONE)
-        lr__striped_add(&c.g->pool_counters[d->pool_index]->assigned, d->stripe);
+    lr__count_assigned(c.g, d);
     lr__notify(&c);
     return c.escalated ? LR_TICK_ESCALATED : LR_TICK_REASSIGNED;
 }

@@ -3173,6 +3173,74 @@ static void test_fairness_weighted(void **state)
     leadroute_router_free(r);
 }
 
+/* A rep in two pools counts, in each pool's fairness, only the leads that
+ * pool gave it; direct assignments count in none. Member counts are kept by
+ * pool and rep id across roster swaps, like the other counters. */
+static void test_fairness_rep_in_two_pools(void **state)
+{
+    (void)state;
+    const char *const pa[] = { "A" }, *const pb[] = { "B" }, *const pab[] = { "A", "B" };
+    leadroute_rep reps[] = { mkrep("a1", pa, 1), mkrep("both", pab, 2), mkrep("b1", pb, 1) };
+    leadroute_pool pools[] = { mkpool("A", LEADROUTE_STRATEGY_ROUND_ROBIN),
+                               mkpool("B", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "a,a,,A,,,,\n"
+                                        "b,b,,B,,,,\n"
+                                        "o,o,both,,,,,\n",
+                                    roster_ok(reps, 3, pools, 2));
+    leadroute_decision *d = decision();
+    double spread = -1, jain = -1;
+    char id[16], buf[4096];
+    int i, n = 0;
+    for (i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "L%d", n++);
+        (void)assign(r, d, id, "a");
+    }
+    for (i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "L%d", n++);
+        (void)assign(r, d, id, "b");
+    }
+    for (i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "L%d", n++);
+        expect_str(assign(r, d, id, "o"), "both");
+    }
+    /* both got 2 from A, 5 from B and 3 directly: 10 in all, but each pool is even */
+    assert_int_equal(leadroute_router_rep_assigned(r, "both"), 10);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a1"), 2);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b1"), 5);
+    ok(leadroute_router_pool_fairness(r, "A", &spread, &jain));
+    if (spread != 0 || jain != 1)
+        fail_msg("pool A: spread %g, jain %g", spread, jain);
+    ok(leadroute_router_pool_fairness(r, "B", &spread, &jain));
+    if (spread != 0 || jain != 1)
+        fail_msg("pool B: spread %g, jain %g", spread, jain);
+    ok(leadroute_router_metrics_json(r, buf, sizeof buf, NULL));
+    expect_has(buf, "\"pools\":{\"A\":{\"assigned\":4,\"members\":2,\"spread\":0,\"jain\":1},"
+                    "\"B\":{\"assigned\":10,\"members\":2,\"spread\":0,\"jain\":1}}");
+
+    /* both leaves A: a1 takes A's next two leads alone */
+    leadroute_rep reps2[] = { mkrep("a1", pa, 1), mkrep("both", pb, 1), mkrep("b1", pb, 1) };
+    leadroute_roster *ro = roster_ok(reps2, 3, pools, 2);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    for (i = 0; i < 2; i++) {
+        snprintf(id, sizeof id, "L%d", n++);
+        expect_str(assign(r, d, id, "a"), "a1");
+    }
+    ok(leadroute_router_pool_fairness(r, "A", &spread, &jain));
+    assert_true(spread == 0 && jain == 1);
+    /* and comes back with the 2 it had from A: 4 against 2 */
+    ro = roster_ok(reps, 3, pools, 2);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    ok(leadroute_router_pool_fairness(r, "A", &spread, &jain));
+    if (spread != 2 || fabs(jain - 36.0 / 40.0) > 1e-12)
+        fail_msg("pool A after the swaps: spread %g, jain %g", spread, jain);
+    ok(leadroute_router_pool_fairness(r, "B", &spread, &jain));
+    assert_true(spread == 0 && jain == 1);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* ================================================================================ */
 /* bad input                                                                         */
 
@@ -3579,6 +3647,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_before_routing),
         cmocka_unit_test(test_latency_small_values),
         cmocka_unit_test(test_fairness_weighted),
+        cmocka_unit_test(test_fairness_rep_in_two_pools),
         cmocka_unit_test(test_bad_roster),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_route_einval_sets_unrouted),
