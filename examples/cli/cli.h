@@ -111,7 +111,13 @@ const char *cli_shown(const char *s, char *buf);
 int cli_is_stdin(const char *path);
 /* The name for messages: "<stdin>" for "-". */
 const char *cli_display_name(const char *path);
-/* Open a table, leads (typed by `table`) or roster; '-' reads stdin. NULL after reporting. */
+/* The most the tool reads of one table, roster or leads file (or of standard
+ * input): 256 MiB. A larger or endless input (/dev/zero) is refused with a
+ * message and EXIT_TROUBLE instead of being read until memory runs out. */
+#define CLI_MAX_INPUT ((size_t)256 * 1024 * 1024)
+
+/* Open a table, leads (typed by `table`) or roster; '-' reads stdin. At most
+ * CLI_MAX_INPUT bytes are read. NULL after reporting. */
 leadroute_table *cli_open_table(const char *path);
 leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table);
 leadroute_roster *cli_open_roster(const char *path);

@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, fileno */
 #endif
 #include "cli.h"
 
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ---- messages -------------------------------------------------------------- */
@@ -270,59 +271,82 @@ const char *cli_shown(const char *s, char *buf)
     return buf;
 }
 
-/* Read all of standard input into a malloc'ed buffer. */
-static int read_stdin(char **out, size_t *out_len)
+/* "larger than 256 MiB" for CLI_MAX_INPUT. */
+#define MAX_INPUT_MIB ((unsigned)(CLI_MAX_INPUT >> 20))
+
+/* Read a whole input file ('-': standard input) into a malloc'ed buffer,
+ * refusing more than CLI_MAX_INPUT bytes: a file that is too large, or that
+ * never ends (/dev/zero, a pipe that keeps writing), must not take all of
+ * memory before the tool says anything. -1 after a message. */
+static int read_input(const char *path, char **out, size_t *out_len)
 {
-    size_t cap = 64 * 1024, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fprintf(stderr, "leadroute: out of memory\n");
+    const char *name = cli_display_name(path);
+    FILE *f = cli_is_stdin(path) ? stdin : fopen(path, "rb");
+    struct stat info;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = -1;
+
+    if (!f) {
+        fprintf(stderr, "leadroute: %s: cannot open: %s\n", name, strerror(errno));
         return -1;
+    }
+    /* a regular file says its size: no need to read 256 MiB to refuse it */
+    if (fstat(fileno(f), &info) == 0 && S_ISREG(info.st_mode) && (uintmax_t)info.st_size > CLI_MAX_INPUT) {
+        fprintf(stderr, "leadroute: %s: larger than %u MiB, the most leadroute reads from one file\n", name,
+                MAX_INPUT_MIB);
+        goto done;
     }
     for (;;) {
         if (len == cap) {
-            char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (cap > CLI_MAX_INPUT) { /* one byte past the limit was read */
+                fprintf(stderr, "leadroute: %s: larger than %u MiB, the most leadroute reads from one file\n",
+                        name, MAX_INPUT_MIB);
+                goto done;
+            }
+            size_t ncap = cap ? cap * 2 : 64 * 1024;
+            if (ncap > CLI_MAX_INPUT)
+                ncap = CLI_MAX_INPUT + 1;
+            char *nb = realloc(buf, ncap);
             if (!nb) {
-                free(buf);
-                fprintf(stderr, "leadroute: out of memory reading standard input\n");
-                return -1;
+                fprintf(stderr, "leadroute: out of memory reading %s\n", name);
+                goto done;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
-        size_t got = fread(buf + len, 1, cap - len, stdin);
+        size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
         if (got == 0)
             break;
     }
-    if (ferror(stdin)) {
-        fprintf(stderr, "leadroute: cannot read standard input: %s\n", strerror(errno));
-        free(buf);
-        return -1;
+    if (ferror(f)) {
+        fprintf(stderr, "leadroute: %s: cannot read: %s\n", name, strerror(errno));
+        goto done;
     }
     *out = buf;
     *out_len = len;
-    return 0;
+    buf = NULL;
+    rc = 0;
+done:
+    free(buf);
+    if (f != stdin)
+        fclose(f);
+    return rc;
 }
 
-/* What the three openers share: a file, or standard input parsed under the
- * name "<stdin>". */
+/* What the three openers share: the file read whole (or standard input),
+ * then parsed under its name ("<stdin>" for '-'). */
 typedef int (*parse_fn)(void *out, const char *text, size_t len, const char *name, const void *ctx);
-typedef int (*load_fn)(void *out, const char *path, const void *ctx);
 
-static int open_any(const char *path, void *out, parse_fn parse, load_fn load, const void *ctx)
+static int open_any(const char *path, void *out, parse_fn parse, const void *ctx)
 {
-    int rc;
-    if (cli_is_stdin(path)) {
-        char *text;
-        size_t len;
-        if (read_stdin(&text, &len) < 0)
-            return -1;
-        rc = parse(out, text, len, "<stdin>", ctx);
-        free(text);
-    } else {
-        rc = load(out, path, ctx);
-    }
+    char *text = NULL;
+    size_t len = 0;
+    if (read_input(path, &text, &len) < 0)
+        return -1;
+    int rc = parse(out, text, len, cli_display_name(path), ctx);
+    free(text);
     if (rc != LEADROUTE_OK) {
         cli_report_library_error();
         return -1;
@@ -335,34 +359,20 @@ static int parse_table(void *out, const char *text, size_t len, const char *name
     (void)ctx;
     return leadroute_table_parse(out, text, len, name, NULL);
 }
-static int load_table(void *out, const char *path, const void *ctx)
-{
-    (void)ctx;
-    return leadroute_table_load(out, path, NULL);
-}
 static int parse_leads(void *out, const char *text, size_t len, const char *name, const void *ctx)
 {
     return leadroute_leads_parse(out, text, len, name, ctx, NULL);
-}
-static int load_leads(void *out, const char *path, const void *ctx)
-{
-    return leadroute_leads_load(out, path, ctx, NULL);
 }
 static int parse_roster(void *out, const char *text, size_t len, const char *name, const void *ctx)
 {
     (void)ctx;
     return leadroute_roster_parse(out, text, len, name, NULL);
 }
-static int load_roster(void *out, const char *path, const void *ctx)
-{
-    (void)ctx;
-    return leadroute_roster_load(out, path, NULL);
-}
 
 leadroute_table *cli_open_table(const char *path)
 {
     leadroute_table *table = NULL;
-    return open_any(path, &table, parse_table, load_table, NULL) == 0 ? table : NULL;
+    return open_any(path, &table, parse_table, NULL) == 0 ? table : NULL;
 }
 
 /* Passing the table makes its set columns sets and its field names shared. */
@@ -402,7 +412,7 @@ static void report_missing_inputs(const char *path, const leadroute_leads *leads
 leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table)
 {
     leadroute_leads *leads = NULL;
-    if (open_any(path, &leads, parse_leads, load_leads, table) != 0)
+    if (open_any(path, &leads, parse_leads, table) != 0)
         return NULL;
     if (table)
         report_missing_inputs(path, leads, table);
@@ -412,7 +422,7 @@ leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table)
 leadroute_roster *cli_open_roster(const char *path)
 {
     leadroute_roster *roster = NULL;
-    return open_any(path, &roster, parse_roster, load_roster, NULL) == 0 ? roster : NULL;
+    return open_any(path, &roster, parse_roster, NULL) == 0 ? roster : NULL;
 }
 
 size_t cli_report_skipped_rows(const leadroute_leads *leads)

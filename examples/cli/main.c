@@ -37,7 +37,9 @@ static const char USAGE[] =
     "\n"
     "Records go to stdout as CSV or JSON lines (--format csv|jsonl), messages\n"
     "to stderr, one line each. '-' as a file name reads standard input (for\n"
-    "one of the files). Run 'leadroute COMMAND --help' for details.\n"
+    "one of the files). A table, roster or leads file is read whole, at most\n"
+    "256 MiB of it: a larger one (or an endless one such as /dev/zero) is\n"
+    "refused with exit status 2. Run 'leadroute COMMAND --help' for details.\n"
     "\n"
     "exit status: 0 clean, 1 findings (lint findings, leads skipped or\n"
     "unrouted), 2 bad usage or a file that could not be read or written\n";

@@ -184,6 +184,46 @@ expect(rc == 1 and out.splitlines()[1].startswith("u1,unrouted,,,emea-smb,")
        and "pool 'emea'" in out and "lead u1: unrouted:" in err,
        f"a pool the roster lacks leaves the lead unrouted: {rc} {out!r} {err!r}")
 
+# an input larger than the tool reads (256 MiB), or one that never ends, is
+# refused with one line and exit 2, not read until memory runs out; the run is
+# watched and stopped if it grows past 1 GiB or takes a minute
+def run_bounded(*args, stdin_path=None):
+    import time
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            open(stdin_path or os.devnull, "rb") as stdin:
+        p = subprocess.Popen([tool, *args], stdin=stdin, stdout=out, stderr=err, cwd=workdir.name)
+        started, worst = time.monotonic(), 0
+        while p.poll() is None:
+            try:
+                with open(f"/proc/{p.pid}/status", encoding="ascii") as f:
+                    rss = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
+            except (OSError, ValueError):
+                rss = 0
+            worst = max(worst, rss)
+            if worst > 1 << 30 or time.monotonic() - started > 60:
+                p.kill()
+                p.wait()
+                return None, worst
+            time.sleep(0.02)
+        err.seek(0)
+        return (p.returncode, err.read().decode("utf-8", "replace")), worst
+
+
+MAX_INPUT = "larger than 256 MiB, the most leadroute reads from one file"
+for args, stdin_path, name in ((("check", "/dev/zero"), None, "/dev/zero"),
+                               (("eval", routing, "-"), "/dev/zero", "<stdin>"),
+                               (("route", "--table", routing, "--reps", reps, "/dev/zero", "--no-state"), None,
+                                "/dev/zero")):
+    result, worst = run_bounded(*args, stdin_path=stdin_path)
+    expect(result is not None and result[0] == 2 and result[1] == f"leadroute: {name}: {MAX_INPUT}\n",
+           f"{' '.join(args)} stops at the input limit: {result} (at most {worst >> 20} MiB used)")
+big = os.path.join(workdir.name, "big.csv")
+with open(big, "wb") as f:
+    f.truncate((256 << 20) + 1)  # sparse: refused by its size, before a byte is read
+rc, out, err = run("route", "--table", routing, "--reps", big, leads, "--no-state")
+expect(rc == 2 and out == "" and err == f"leadroute: {big}: {MAX_INPUT}\n", f"a roster over the limit: {rc} {err!r}")
+os.unlink(big)
+
 # route usage: exit 2 and a hint, nothing on stdout
 for args, message in (
         (("--reps", reps, leads), "expected --table TABLE"),
