@@ -96,7 +96,10 @@ int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
 void cli_report_library_error(void);
 /* Print `usage` on stdout; the exit status. */
 int cli_print_usage(const char *usage);
-/* Flush stdout and report a failed write (full disk, closed pipe). */
+/* Flush stdout: 0, or -1 after reporting a failed write (full disk, closed
+ * pipe) on stderr. A failure is reported once, however often it is asked. */
+int cli_flush_output(void);
+/* The exit status after a last cli_flush_output(): EXIT_TROUBLE if it failed. */
 int cli_finish_output(int status);
 const char *cli_plural(size_t n);
 /* Room for cli_shown() of any lead id or key: each byte may become four. */

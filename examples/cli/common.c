@@ -38,13 +38,28 @@ void cli_report_library_error(void)
     fputc('\n', stderr);
 }
 
+/* Set once a failed write to stdout was reported: it is reported once. */
+static int output_failed;
+
+int cli_flush_output(void)
+{
+    int earlier = errno; /* the reason of a write that failed just before, past the buffer */
+    if (output_failed)
+        return -1;
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) {
+        errno = earlier;
+        return 0;
+    }
+    int err = errno ? errno : earlier;
+    fprintf(stderr, "leadroute: cannot write results: %s\n", err ? strerror(err) : "write error");
+    output_failed = 1;
+    return -1;
+}
+
 int cli_finish_output(int status)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "leadroute: cannot write results: %s\n", strerror(errno));
-        return EXIT_TROUBLE;
-    }
-    return status;
+    return cli_flush_output() == 0 ? status : EXIT_TROUBLE;
 }
 
 int cli_print_usage(const char *usage)

@@ -6,7 +6,8 @@
  * rows are printed only once it is committed, so what the tool printed is
  * always in the database; a run killed in the middle loses the open batch
  * whole, and running it again routes those leads as new and reports the
- * others as existing.
+ * others as existing. A write to stdout that fails stops the run before the
+ * next batch begins: the batch it could not print stays committed.
  * SPDX-License-Identifier: MIT
  */
 #ifndef _POSIX_C_SOURCE
@@ -71,6 +72,11 @@ static const char USAGE_ROUTE[] =
     "routed again (up to 3 times: with a shared database a batch may lose a\n"
     "deadlock to another process's); if it keeps failing its leads are not\n"
     "printed and the tool stops: running it again carries on from there.\n"
+    "A batch's records are written once it is committed. If stdout cannot be\n"
+    "written (a full disk, a closed pipe), the tool stops there: that batch and\n"
+    "those before it are committed, though its records may be missing from the\n"
+    "output; no later lead is routed. Running it again routes the rest and\n"
+    "reports that batch's leads as existing.\n"
     "\n"
     "exit status: 0 all leads routed, 1 some unrouted or skipped, 2 bad usage, a\n"
     "file could not be read, or the state could not be written\n";
@@ -89,7 +95,10 @@ static const char USAGE_TICK[] =
     "action is reassigned or escalated. A summary goes to stderr:\n"
     "  due N, reassigned N, escalated N, kept N, raced N\n"
     "(kept: no one could take the lead, it stays overdue; raced: someone else\n"
-    "moved it first). Ticking twice at the same TIME moves nothing new.\n"
+    "moved it first). Ticking twice at the same TIME moves nothing new. The\n"
+    "records are written once the moves are committed: if stdout cannot be\n"
+    "written, the moves stand all the same (explain shows them), and the exit\n"
+    "status is 2.\n"
     "\n"
     "  --table TABLE, --reps REPS.csv   as for route\n"
     "  --state FILE|DATABASE the state of 'leadroute route': a SQLite file (default\n"
@@ -117,6 +126,8 @@ static const char USAGE_ACK[] =
     "status is acknowledged, already acknowledged (the first time stands) or\n"
     "not claimed (also reported on stderr). A KEY that is no key at all (empty,\n"
     "over 4096 bytes, not UTF-8) gets no record: it is reported and skipped.\n"
+    "The records are written once the acknowledgements are committed: if\n"
+    "stdout cannot be written, they stand all the same (exit status 2).\n"
     "\n"
     "  --state FILE|DATABASE, --table, --reps, --format   as for tick\n"
     "\n"
@@ -180,7 +191,10 @@ static int hold_begin(held_rows *h)
     return h->f ? 0 : -1;
 }
 
-/* Write the held rows to stdout and start again; 0 or -1 (out of memory). */
+/* Write the held rows to stdout and start again; 0, or -1 after a message
+ * when out of memory or when stdout cannot be written (a full disk, a closed
+ * pipe). The caller stops then: going on would commit leads whose records
+ * cannot be shown. */
 static int hold_release(held_rows *h)
 {
     long length = fflush(h->f) == 0 ? ftell(h->f) : -1;
@@ -189,10 +203,11 @@ static int hold_release(held_rows *h)
         return -1;
     }
     /* flushed at once: what is printed is committed, even if the run is killed next */
-    fwrite(h->text, 1, (size_t)length, stdout);
-    fflush(stdout);
+    errno = 0;
+    int err = fwrite(h->text, 1, (size_t)length, stdout) < (size_t)length ? errno : 0;
     rewind(h->f); /* the next batch overwrites this one */
-    return 0;
+    errno = err;  /* why the write failed, for the message */
+    return cli_flush_output();
 }
 
 /* Drop the held rows of a batch that was rolled back. */
@@ -499,6 +514,18 @@ int cmd_route(int argc, char **argv)
         }
         /* without a database too: one write per batch, not per lead */
         if (batch_end && hold_release(&held) != 0) {
+            /* the batch is committed (printed only after that), the next one never starts */
+            char shown[CLI_SHOWN_SIZE];
+            if (store)
+                fprintf(stderr,
+                        "leadroute route: stopped after lead %s (%s:%u): it and every lead before it are "
+                        "committed, though the records of its batch (from line %u) may be missing; no later "
+                        "lead was routed\n",
+                        cli_shown(lead->id, shown), leads_name, (unsigned)leadroute_leads_line(leads, i),
+                        (unsigned)leadroute_leads_line(leads, batch_start));
+            else
+                fprintf(stderr, "leadroute route: stopped after lead %s (%s:%u); no later lead was routed\n",
+                        cli_shown(lead->id, shown), leads_name, (unsigned)leadroute_leads_line(leads, i));
             status = EXIT_TROUBLE;
             break;
         }
@@ -768,9 +795,12 @@ int cmd_tick(int argc, char **argv)
         } else if (cli_state_commit(store) != LEADROUTE_OK) {
             report_store_failure("tick", store, "the moves could not be committed, so no lead moved");
             status = EXIT_TROUBLE;
-        } else if (hold_release(&held) != 0) {
-            status = EXIT_TROUBLE;
         } else {
+            if (hold_release(&held) != 0) {
+                fprintf(stderr, "leadroute tick: the moves are committed all the same "
+                                "('leadroute explain KEY' shows each one)\n");
+                status = EXIT_TROUBLE;
+            }
             fprintf(stderr, "due %llu, reassigned %llu, escalated %llu, kept %llu, raced %llu\n",
                     (unsigned long long)stats.due, (unsigned long long)stats.reassigned,
                     (unsigned long long)stats.escalated, (unsigned long long)stats.kept,
@@ -923,6 +953,7 @@ int cmd_ack(int argc, char **argv)
             report_store_failure("ack", store, "nothing was acknowledged");
             status = EXIT_TROUBLE;
         } else if (hold_release(&held) != 0) {
+            fprintf(stderr, "leadroute ack: the acknowledgements are committed all the same\n");
             status = EXIT_TROUBLE;
         }
     } else if (store) {

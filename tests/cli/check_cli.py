@@ -706,6 +706,42 @@ try:
 except ImportError:
     pass
 
+# stdout that cannot be written (a full disk): route stops after the batch it
+# could not print, which is committed, and routes nothing more; tick and ack
+# say their changes are committed all the same; all exit 2
+if os.path.exists("/dev/full"):
+    def run_to_full(*args):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([tool, *args], stdout=full, stderr=subprocess.PIPE, text=True, cwd=workdir.name)
+        return p.returncode, p.stderr
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state = os.path.join(tmp, "full.db")
+        full_leads = os.path.join(tmp, "full-leads.csv")
+        with open(full_leads, "w", encoding="utf-8") as f:
+            f.write("id,region,country,language,score\n")
+            f.writelines(f"f{i},EMEA,FR,fr,40\n" for i in range(25))
+        rc, err = run_to_full("route", "--table", routing, "--reps", reps, full_leads, "--state", state,
+                              "--batch", "10", "--now", "2026-11-24T09:30:00Z")
+        claims = sorted(read_state(state)) if os.path.exists(state) else None
+        expect(rc == 2 and "leadroute: cannot write results: No space left on device\n" in err
+               and "stopped after lead f9 (" in err and ":11): it and every lead before it are committed" in err
+               and "no later lead was routed" in err and err.count("cannot write results") == 1
+               and claims == sorted(f"lead:f{i}" for i in range(10)),
+               f"route to a full stdout stops after its first batch: {rc} {err!r} {claims}")
+        rc, err = run_to_full("route", "--table", routing, "--reps", reps, full_leads, "--no-state", "--batch", "10")
+        expect(rc == 2 and "stopped after lead f9 (" in err and "no later lead was routed" in err,
+               f"route --no-state to a full stdout stops too: {rc} {err!r}")
+        rc, err = run_to_full("tick", "--table", routing, "--reps", reps, "--state", state,
+                              "--now", "2026-11-30T09:30:00Z")
+        moved = [k for k, v in read_state(state).items() if v[1] > 0]
+        expect(rc == 2 and "cannot write results: No space left on device" in err
+               and "the moves are committed all the same" in err and "due 10," in err and moved,
+               f"tick to a full stdout says its moves are committed: {rc} {err!r} {moved}")
+        rc, err = run_to_full("ack", "--table", routing, "--reps", reps, "--state", state, "f1")
+        expect(rc == 2 and "the acknowledgements are committed all the same" in err
+               and read_state(state)["lead:f1"][3] != 0, f"ack to a full stdout: {rc} {err!r}")
+
 # a dedupe key longer than 1 KiB (keys may be 4096 bytes) is the key the
 # decision is recorded under: ack finds the lead by its id
 with tempfile.TemporaryDirectory() as tmp:
