@@ -1135,13 +1135,15 @@ static int create_schema(sqlite3 *db, const char *name, char *err, size_t cap)
     return rc;
 }
 
-/* Check the schema, creating it in an empty database. `name` is the path for
- * messages. Only reads unless the database is empty, so opening a store does
- * not wait for another process's open batch. */
-static int check_schema(sqlite3 *db, const char *name, char *err, size_t cap)
+/* Check the schema, creating it in an empty database unless `read_only`.
+ * `name` is the path for messages. Only reads unless the database is empty,
+ * so opening a store does not wait for another process's open batch. */
+static int check_schema(sqlite3 *db, const char *name, int read_only, char *err, size_t cap)
 {
     sqlite3_int64 tables = 0, has_meta = 0, version = 0;
     int src, rc = count_tables(db, name, err, cap, &tables, &has_meta);
+    if (rc == LEADROUTE_OK && tables == 0 && read_only)
+        return open_error(err, cap, LEADROUTE_EPARSE, "%s: an empty database, not a leadroute store yet", name);
     if (rc == LEADROUTE_OK && tables == 0) {
         /* a new (or empty) database: ours now */
         if ((rc = create_schema(db, name, err, cap)) == LEADROUTE_OK)
@@ -1211,8 +1213,9 @@ void sqlite_store_close(sqlite_store *s)
 }
 
 /* A store around `db` (taken over, closed on error): schema checked, or
- * created when the database is empty; statements prepared. */
-static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, char *err, size_t cap)
+ * created when the database is empty; statements prepared. A `read_only`
+ * database is left as it is: no journal mode set, no table created. */
+static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, int read_only, char *err, size_t cap)
 {
     sqlite_store *s = calloc(1, sizeof *s);
     size_t n = strlen(name) + 1;
@@ -1229,10 +1232,10 @@ static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, char *e
     int rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS) == SQLITE_OK
                  ? LEADROUTE_OK
                  : open_error(err, cap, LEADROUTE_EIO, "%s: %s", name, sqlite3_errmsg(db));
-    if (rc == LEADROUTE_OK)
+    if (rc == LEADROUTE_OK && !read_only)
         rc = set_journal(db, name, err, cap);
     if (rc == LEADROUTE_OK)
-        rc = check_schema(db, name, err, cap);
+        rc = check_schema(db, name, read_only, err, cap);
     for (int i = 0; i < ST_COUNT && rc == LEADROUTE_OK; i++)
         if (sqlite3_prepare_v3(db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
             rc = open_error(err, cap, LEADROUTE_EIO, "%s: cannot prepare \"%s\": %s", name, statement_sql[i],
@@ -1256,6 +1259,91 @@ static int open_db(sqlite3 **db, const char *path, int flags, char *err, size_t 
     sqlite3_close(*db);
     *db = NULL;
     return code;
+}
+
+/* `path` as a URI filename that opens it immutable: "file:" and the path
+ * with every byte but letters, digits and "/._-~" percent-encoded (an
+ * absolute path after an empty authority, so that "//x" stays a path).
+ * NULL when out of memory; free with sqlite3_free(). */
+static char *immutable_uri(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path);
+    char *uri = sqlite3_malloc64(n * 3 + sizeof "file://?immutable=1"), *at = uri;
+    if (!uri)
+        return NULL;
+    at += sprintf(at, "%s", path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/._-~", *c)) {
+            *at++ = (char)*c;
+        } else {
+            *at++ = '%';
+            *at++ = hex[*c >> 4];
+            *at++ = hex[*c & 15];
+        }
+    }
+    strcpy(at, "?immutable=1");
+    return uri;
+}
+
+/* Is there a NAME-wal file beside the database? 1 also when it cannot be told. */
+static int has_wal_file(const char *path)
+{
+    size_t n = strlen(path);
+    char *wal = malloc(n + sizeof "-wal");
+    struct stat info;
+    if (!wal)
+        return 1;
+    memcpy(wal, path, n);
+    memcpy(wal + n, "-wal", sizeof "-wal");
+    int missing = stat(wal, &info) != 0 && errno == ENOENT;
+    free(wal);
+    return !missing;
+}
+
+/* Open an existing database only to read it, and read it once. In WAL mode
+ * even a reader needs the -shm index beside the database, and one that may
+ * not write the directory cannot create it: SQLite then refuses to read at
+ * all ("attempt to write a readonly database"). When there is no -wal file
+ * either, every committed transaction is in the database file and no writer
+ * is at work (a writer keeps a -wal file), so the file is read as immutable.
+ * The message names `path`. */
+static int open_readable(sqlite3 **out, const char *path, char *err, size_t cap)
+{
+    static const char probe[] = "SELECT count(*) FROM sqlite_schema";
+    sqlite3 *db = NULL;
+    sqlite3_int64 tables;
+    int src, rc = open_db(&db, path, SQLITE_OPEN_READONLY, err, cap);
+    if (rc != LEADROUTE_OK)
+        return rc;
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    int no_index = !query_int(db, probe, NULL, &tables, &src) &&
+                   ((src & 0xff) == SQLITE_READONLY || (src & 0xff) == SQLITE_CANTOPEN);
+    if (no_index && has_wal_file(path)) {
+        sqlite3_close(db);
+        return open_error(err, cap, LEADROUTE_EIO,
+                          "%s: cannot be read here: a -wal file is beside it, but no -shm index that this user "
+                          "may create (a writer is at work, or one stopped without cleaning up)",
+                          path);
+    }
+    if (no_index) {
+        char *uri = immutable_uri(path);
+        sqlite3_close(db);
+        db = NULL;
+        src = uri ? sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
+        sqlite3_free(uri);
+        if (src == SQLITE_OK)
+            query_int(db, probe, NULL, &tables, &src);
+    }
+    if (src != SQLITE_OK) {
+        rc = db ? db_error(err, cap, path, db, src)
+                : open_error(err, cap, LEADROUTE_ENOMEM, "cannot open %s: out of memory", path);
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return LEADROUTE_OK;
 }
 
 /* SQLite keeps NAME-journal, NAME-wal and NAME-shm beside the database. A
@@ -1301,7 +1389,18 @@ int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t er
     if (rc != LEADROUTE_OK)
         return rc;
     rc = open_db(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, err_cap);
-    return rc == LEADROUTE_OK ? store_wrap(out, db, path, err, err_cap) : rc;
+    return rc == LEADROUTE_OK ? store_wrap(out, db, path, 0, err, err_cap) : rc;
+}
+
+int sqlite_store_open_readonly(sqlite_store **out, const char *path, char *err, size_t err_cap)
+{
+    sqlite3 *db = NULL;
+    if (out)
+        *out = NULL;
+    if (!out || !path)
+        return open_error(err, err_cap, LEADROUTE_EINVAL, "sqlite_store_open_readonly: NULL argument");
+    int rc = open_readable(&db, path, err, err_cap);
+    return rc == LEADROUTE_OK ? store_wrap(out, db, path, 1, err, err_cap) : rc;
 }
 
 int sqlite_store_open_copy(sqlite_store **out, const char *path, char *err, size_t err_cap)
@@ -1321,14 +1420,13 @@ int sqlite_store_open_copy(sqlite_store **out, const char *path, char *err, size
             sqlite3_close(db);
             return rc;
         }
-        return store_wrap(out, db, path, err, err_cap); /* no file yet: an empty store */
+        return store_wrap(out, db, path, 0, err, err_cap); /* no file yet: an empty store */
     }
     /* read-only: a what-if run never writes the file, nor creates it */
-    if ((rc = open_db(&src, path, SQLITE_OPEN_READONLY, err, err_cap)) != LEADROUTE_OK) {
+    if ((rc = open_readable(&src, path, err, err_cap)) != LEADROUTE_OK) {
         sqlite3_close(db);
         return rc;
     }
-    sqlite3_busy_timeout(src, BUSY_TIMEOUT_MS);
     sqlite3_backup *backup = sqlite3_backup_init(db, "main", src, "main");
     if (!backup) {
         rc = open_error(err, err_cap, LEADROUTE_EIO, "%s: cannot copy: %s", path, sqlite3_errmsg(db));
@@ -1347,5 +1445,5 @@ int sqlite_store_open_copy(sqlite_store **out, const char *path, char *err, size
         sqlite3_close(db);
         return rc;
     }
-    return store_wrap(out, db, path, err, err_cap);
+    return store_wrap(out, db, path, 0, err, err_cap);
 }

@@ -53,9 +53,20 @@ typedef struct sqlite_store sqlite_store;
 int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t err_cap);
 
 /**
+ * Open the existing database at `path` only to read it: nothing is created
+ * or changed, so it works on a file or a directory the user may only read
+ * (a WAL database there with no -wal file beside it is read as immutable:
+ * every commit is in the file). The methods that write fail. A missing
+ * file, an empty database and the errors of sqlite_store_open() are refused
+ * with a message in `err`.
+ */
+int sqlite_store_open_readonly(sqlite_store **out, const char *path, char *err, size_t err_cap);
+
+/**
  * A private in-memory copy of the database at `path` (SQLite's backup API),
- * for what-if runs that must not change the file. A missing file gives an
- * empty store and creates nothing. Errors as sqlite_store_open().
+ * for what-if runs that must not change the file: it is read as by
+ * sqlite_store_open_readonly(). A missing file gives an empty store and
+ * creates nothing. Errors as sqlite_store_open().
  */
 int sqlite_store_open_copy(sqlite_store **out, const char *path, char *err, size_t err_cap);
 

@@ -205,9 +205,11 @@ typedef struct cli_state cli_state;
 /* How a command opens the state. */
 enum {
     CLI_STATE_CREATE,   /* route: created if missing */
-    CLI_STATE_EXISTING, /* tick, ack, explain: what route left; missing is an error */
-    CLI_STATE_SNAPSHOT  /* simulate: never written (SQLite: an in-memory copy; PostgreSQL:
+    CLI_STATE_EXISTING, /* tick, ack: what route left; missing is an error */
+    CLI_STATE_SNAPSHOT, /* simulate: never written (SQLite: an in-memory copy; PostgreSQL:
                          * the live database, read through a fork of the router) */
+    CLI_STATE_READ      /* explain: what route left, only read (a SQLite file the user
+                         * may only read will do); missing is an error */
 };
 
 /* Is this --state value a PostgreSQL connection string: a postgresql:// or

@@ -18,7 +18,9 @@ static const char USAGE_EXPLAIN[] =
     "\n"
     "  --state FILE|DATABASE\n"
     "                   the state: a SQLite file (default " CLI_DEFAULT_STATE ")\n"
-    "                   or a PostgreSQL connection string, as for route\n"
+    "                   or a PostgreSQL connection string, as for route. It is\n"
+    "                   only read: a file, and a directory, that the user may\n"
+    "                   only read will do\n"
     "  --format FORMAT  text (default), or jsonl: one object per event,\n"
     "                   {\"at\", \"event\", \"key\", \"lead\", \"detail\"}\n"
     "\n"
@@ -204,9 +206,9 @@ int cmd_explain(int argc, char **argv)
         return cli_usage_error("explain", "%s", "explain reads a state database: --no-state and --now do not apply");
     }
 
-    /* explain never creates a missing file, nor tables in a database */
+    /* explain only reads: it creates no missing file, no tables, and needs no write permission */
     cli_state *store = NULL;
-    int status = cli_open_state("explain", &a, CLI_STATE_EXISTING, &store);
+    int status = cli_open_state("explain", &a, CLI_STATE_READ, &store);
     if (status != EXIT_CLEAN) {
         cli_args_free(&a);
         return status;

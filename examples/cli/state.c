@@ -78,7 +78,7 @@ static int open_sqlite(const char *command, const cli_args *a, int mode, cli_sta
 {
     char err[1024];
     int rc;
-    if (mode == CLI_STATE_EXISTING && access(a->state, F_OK) != 0)
+    if ((mode == CLI_STATE_EXISTING || mode == CLI_STATE_READ) && access(a->state, F_OK) != 0)
         return cli_usage_error(command, "no state database '%s' (route some leads first, or give --state FILE)",
                                a->state);
     cli_state *s = state_new(a->state);
@@ -87,6 +87,8 @@ static int open_sqlite(const char *command, const cli_args *a, int mode, cli_sta
     if (mode == CLI_STATE_SNAPSHOT) /* a private in-memory copy: the file is never written */
         rc = a->no_state ? sqlite_store_open(&s->sqlite, ":memory:", err, sizeof err)
                          : sqlite_store_open_copy(&s->sqlite, a->state, err, sizeof err);
+    else if (mode == CLI_STATE_READ) /* no write, so no write permission needed */
+        rc = sqlite_store_open_readonly(&s->sqlite, a->state, err, sizeof err);
     else
         rc = sqlite_store_open(&s->sqlite, a->state, err, sizeof err);
     if (rc != LEADROUTE_OK) {
@@ -174,7 +176,7 @@ static int open_pg(const char *command, const cli_args *a, int mode, cli_state *
         int exist = pg_tables_exist(command, a->state);
         if (exist < 0)
             return EXIT_TROUBLE;
-        if (!exist && mode == CLI_STATE_EXISTING) {
+        if (!exist && mode != CLI_STATE_SNAPSHOT) {
             fprintf(stderr, "leadroute %s: no leadroute tables in %s (route some leads first)\n", command, name);
             return EXIT_TROUBLE;
         }

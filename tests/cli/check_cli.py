@@ -541,6 +541,46 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(rc == 0 and events and all(e["at"].startswith("-292275055-05-16T16:47:04.192Z") for e in events),
            f"explain of events at INT64_MIN ms: {rc} {out[:300]!r} {err!r}")
 
+    # explain and simulate only read the state: a file the user may only read,
+    # in a directory the user may not write (so SQLite cannot add its -shm
+    # index beside it), will do, and nothing is written. Root may write
+    # anything, so as root the tool runs as the user 'nobody' (uid 65534).
+    ro_dir = os.path.join(tmp, "read-only")
+    os.mkdir(ro_dir)
+    for src in (state, routing, reps, leads):
+        shutil.copy(src, ro_dir)
+    ro_state = os.path.join(ro_dir, os.path.basename(state))
+    os.chmod(ro_state, 0o444)
+    os.chmod(ro_dir, 0o555)
+    as_reader = {}
+    if os.geteuid() == 0:
+        os.chmod(tmp, 0o755)  # nobody must reach the directory
+        as_reader = {"user": 65534, "group": 65534, "extra_groups": []}
+
+    def run_reader(*args):
+        p = subprocess.run([tool, *args], capture_output=True, text=True, cwd=ro_dir, **as_reader)
+        return p.returncode, p.stdout, p.stderr
+
+    try:
+        usable = run_reader("--version")[0] == 0
+        why = "the tool does not run as uid 65534 (is the build directory readable by others?)"
+    except (OSError, subprocess.SubprocessError) as e:
+        usable, why = False, f"cannot run the tool as uid 65534: {e}"
+    if not usable:
+        print(f"skipped: explain and simulate on a read-only state: {why}")
+    else:
+        before = sorted(os.listdir(ro_dir)), open(ro_state, "rb").read()
+        rc, out, err = run_reader("explain", "--state", ro_state, "L-1001")
+        expect(rc == 0 and out.startswith("L-1001 (key L-1001)\n") and "assigned" in out,
+               f"explain on a read-only state: {rc} {out[:200]!r} {err!r}")
+        rc, out, err = run_reader("simulate", "--table", "routing.csv", "--reps", "reps.csv", "leads.csv",
+                                  "--state", ro_state, "--format", "csv")
+        outcomes = {r["name"]: int(r["leads"]) for r in csv.DictReader(io.StringIO(out)) if r["kind"] == "outcome"}
+        expect(rc == 1 and outcomes.get("existing", 0) > 0, f"simulate on a read-only state: {rc} {outcomes} {err!r}")
+        expect((sorted(os.listdir(ro_dir)), open(ro_state, "rb").read()) == before,
+               "explain and simulate leave a read-only state as it was")
+    os.chmod(ro_dir, 0o755)
+
 # usage of the state options and commands: exit 2 and a hint, nothing on stdout
 for command, args, message in (
         ("route", ("--table", routing, "--reps", reps, leads, "--now", "yesterday"), "--now: 'yesterday' is not a time"),
