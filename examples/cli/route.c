@@ -67,7 +67,8 @@ static const char USAGE_ROUTE[] =
     "\n"
     "Rows of LEADS.csv that cannot be read are reported on stderr and skipped. A\n"
     "lead that cannot be routed (a bad value, no dedupe key, a pool the roster\n"
-    "lacks) gets a record with status unrouted and is reported on stderr too.\n"
+    "lacks) gets a record with status unrouted and is reported on stderr too,\n"
+    "once, even when its batch is routed again.\n"
     "If the database fails, the open batch is rolled back and its leads are\n"
     "routed again (up to 3 times: with a shared database a batch may lose a\n"
     "deadlock to another process's); if it keeps failing its leads are not\n"
@@ -402,6 +403,7 @@ int cmd_route(int argc, char **argv)
     progress_begin(&bar, a.progress, n, "leads");
     int in_batch = 0, batch_tries = 0;
     size_t batch_start = 0, trouble_at_start = trouble;
+    size_t reported = 0; /* leads before this one were reported on stderr: a retried batch says nothing twice */
     for (size_t i = 0; i < n;) {
         if (store && !in_batch) {
             if (cli_state_begin(store) != LEADROUTE_OK) {
@@ -450,10 +452,13 @@ int cmd_route(int argc, char **argv)
         if (rc != LEADROUTE_OK) {
             /* the reason is the error message; the tool goes on with the next lead */
             char shown[CLI_SHOWN_SIZE];
-            fprintf(stderr, "%s:%u: lead %s: unrouted: %s\n", leads_name, (unsigned)leadroute_leads_line(leads, i),
-                    cli_shown(lead->id, shown), reason);
+            if (i >= reported)
+                fprintf(stderr, "%s:%u: lead %s: unrouted: %s\n", leads_name,
+                        (unsigned)leadroute_leads_line(leads, i), cli_shown(lead->id, shown), reason);
             trouble++;
         }
+        if (i >= reported)
+            reported = i + 1;
         if (flags &&
             decision_detail(decision, &text, &text_cap, &json, &json_cap, &detail, &detail_size) != 0) {
             char shown[CLI_SHOWN_SIZE];

@@ -746,6 +746,24 @@ try:
 except ImportError:
     pass
 
+# a batch that fails is rolled back and routed again, up to 3 times: a lead of
+# it that is unrouted is reported on stderr once, not at every attempt (here
+# the state refuses the decision of lead 'boom', so every attempt fails)
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "retry.db")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, "-", "--state", state,
+                       stdin="id,region,country,language,score\nfirst,EMEA,FR,fr,40\n")
+    expect(rc == 0, f"route into a new state: {rc} {err!r}")
+    db = sqlite3.connect(state)
+    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.lead_id = 'boom' "
+               "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    db.commit()
+    db.close()
+    rc, out, err = run("route", "--table", routing, "--reps", reps, "-", "--state", state,
+                       stdin="id,region,employees\nu1,NA,lots\nok2,EMEA,10\nboom,EMEA,10\n")
+    expect(rc == 2 and err.count("routing it again") == 3 and err.count("lead u1: unrouted:") == 1,
+           f"a retried batch reports its unrouted lead once: {rc} {err!r}")
+
 # stdout that cannot be written (a full disk): route stops after the batch it
 # could not print, which is committed, and routes nothing more; tick and ack
 # say their changes are committed all the same; all exit 2
