@@ -14,7 +14,10 @@ static const char USAGE_EXPLAIN[] =
     "first, as recorded in the state database by route, tick and ack: each\n"
     "routing decision with its whole trace (the rule that matched, the pools\n"
     "walked, every rep considered and why each one was skipped), each move of\n"
-    "a tick and each acknowledgement.\n"
+    "a tick and each acknowledgement. An acknowledgement is recorded under the\n"
+    "dedupe key it was made for, naming no lead: for a lead id, the ones of the\n"
+    "keys its decisions were recorded under are shown too (so for a lead that\n"
+    "route found existing under a key, the acknowledgements of that key).\n"
     "\n"
     "  --state FILE|DATABASE\n"
     "                   the state: a SQLite file (default " CLI_DEFAULT_STATE ")\n"
@@ -188,6 +191,120 @@ static int show_event(void *ctx, const cli_state_event *e)
     return 0;
 }
 
+/* ---- the events of a lead ------------------------------------------------------- */
+
+/* An event kept past its callback. */
+typedef struct kept_event {
+    cli_state_event e; /* strings owned */
+    size_t seq;        /* the order it came in */
+} kept_event;
+
+typedef struct event_list {
+    kept_event *v;
+    size_t n, cap;
+    const char *only_key; /* when set, keep only the events of this key that name no lead */
+} event_list;
+
+static char *copy_of(const char *s, int *failed)
+{
+    if (!s)
+        return NULL;
+    char *c = malloc(strlen(s) + 1);
+    if (!c)
+        *failed = 1;
+    else
+        strcpy(c, s);
+    return c;
+}
+
+/* cli_state_events callback: keep a copy. */
+static int keep_event(void *ctx, const cli_state_event *e)
+{
+    event_list *l = ctx;
+    if (l->only_key && (e->lead_id || !e->key || strcmp(e->key, l->only_key) != 0))
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        kept_event *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return LEADROUTE_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    int failed = 0;
+    kept_event *k = &l->v[l->n];
+    k->e.at_ms = e->at_ms;
+    k->e.kind = copy_of(e->kind, &failed);
+    k->e.key = copy_of(e->key, &failed);
+    k->e.lead_id = copy_of(e->lead_id, &failed);
+    k->e.detail = copy_of(e->detail, &failed);
+    k->seq = l->n++;
+    return failed ? LEADROUTE_ENOMEM : 0;
+}
+
+static void free_events(event_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free((void *)l->v[i].e.kind);
+        free((void *)l->v[i].e.key);
+        free((void *)l->v[i].e.lead_id);
+        free((void *)l->v[i].e.detail);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static int compare_time(const void *pa, const void *pb)
+{
+    const kept_event *a = pa, *b = pb;
+    if (a->e.at_ms != b->e.at_ms)
+        return a->e.at_ms < b->e.at_ms ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* The events of `lead` (a lead id or a key), in *events. An acknowledgement
+ * names a key and no lead (ack takes keys), so when `lead` is a lead id
+ * routed under another dedupe key, the events of that key that name no lead
+ * are added, in time order among the lead's own (which keep their order).
+ * A library code, with the state's message. */
+static int lead_events(cli_state *store, const char *lead, event_list *events)
+{
+    event_list own = { NULL, 0, 0, NULL }, acks = { NULL, 0, 0, NULL };
+    int rc = cli_state_events(store, lead, keep_event, &own, NULL);
+    for (size_t i = 0; rc == LEADROUTE_OK && i < own.n; i++) {
+        const char *key = own.v[i].e.key;
+        int seen = !key || strcmp(key, lead) == 0; /* those are the lead's own events already */
+        for (size_t j = 0; !seen && j < i; j++)
+            seen = own.v[j].e.key && strcmp(own.v[j].e.key, key) == 0;
+        if (seen)
+            continue;
+        acks.only_key = key;
+        rc = cli_state_events(store, key, keep_event, &acks, NULL);
+    }
+    if (rc == LEADROUTE_OK && acks.n) {
+        size_t n = own.n + acks.n, i = 0, j = 0;
+        kept_event *v = malloc(n * sizeof *v);
+        if (!v) {
+            rc = LEADROUTE_ENOMEM;
+        } else {
+            if (acks.n > 1) /* several keys: by time, each key's in its order */
+                qsort(acks.v, acks.n, sizeof *acks.v, compare_time);
+            for (size_t k = 0; k < n; k++)
+                v[k] = j == acks.n || (i < own.n && own.v[i].e.at_ms <= acks.v[j].e.at_ms) ? own.v[i++]
+                                                                                            : acks.v[j++];
+            free(own.v);
+            own.v = v;
+            own.n = own.cap = n;
+            acks.n = 0;
+        }
+    }
+    free_events(&acks);
+    if (rc != LEADROUTE_OK)
+        free_events(&own);
+    *events = own;
+    return rc;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     cli_args a;
@@ -217,11 +334,17 @@ int cmd_explain(int argc, char **argv)
         listing l = { a.format, a.keys[i], 0 };
         if (i > 0 && a.format != FORMAT_JSONL)
             fputc('\n', stdout);
-        if (cli_state_events(store, a.keys[i], show_event, &l, NULL) != LEADROUTE_OK) {
-            fprintf(stderr, "leadroute explain: %s\n", cli_state_errmsg(store));
+        event_list events;
+        rc = lead_events(store, a.keys[i], &events);
+        if (rc != LEADROUTE_OK) {
+            const char *why = cli_state_errmsg(store);
+            fprintf(stderr, "leadroute explain: %s\n", rc == LEADROUTE_ENOMEM || !why || !*why ? "out of memory" : why);
             status = EXIT_TROUBLE;
             break;
         }
+        for (size_t k = 0; k < events.n; k++)
+            show_event(&l, &events.v[k].e);
+        free_events(&events);
         if (l.shown == 0) {
             char shown[CLI_SHOWN_SIZE];
             fprintf(stderr, "leadroute explain: no recorded decision for '%s' in %s\n", cli_shown(a.keys[i], shown),

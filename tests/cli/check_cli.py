@@ -746,6 +746,31 @@ try:
 except ImportError:
     pass
 
+# explain by lead id shows the acknowledgements of its dedupe key: ack records
+# them under the key, whether it was given the key (here the email) or the id
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "acks.db")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state,
+                       "--dedupe-field", "email", "--now", "2026-11-24T09:30:00Z")
+    rows = route_rows(out)
+    expect(rows.get("L-1003", {}).get("status") == "assigned" and rows.get("L-1001", {}).get("status") == "assigned",
+           f"route --dedupe-field email: {rc} {err!r}")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", state, "--now", "2026-11-24T09:40:00Z",
+                       "peter.gibbons@initech.com", "L-1001")
+    expect(rc == 0 and out.splitlines()[1:] == ["peter.gibbons@initech.com,acknowledged,priya",
+                                                "jane.doe@acmerobotics.com,acknowledged,marcus"],
+           f"ack by email and by lead id: {rc} {out!r} {err!r}")
+    for lead_id, key in (("L-1003", "peter.gibbons@initech.com"), ("L-1001", "jane.doe@acmerobotics.com")):
+        for arg in (lead_id, key):
+            rc, out, err = run("explain", "--state", state, "--format", "jsonl", arg)
+            events = [json.loads(line) for line in out.splitlines()]
+            expect(rc == 0 and [(e["event"], e["key"], e.get("lead")) for e in events]
+                   == [("assigned", key, lead_id), ("acknowledged", key, None)]
+                   and events[1]["at"] == "2026-11-24T09:40:00Z",
+                   f"explain {arg} shows the acknowledgement once: {rc} {events} {err!r}")
+        rc, out, err = run("explain", "--state", state, lead_id)
+        expect(rc == 0 and "  2026-11-24T09:40:00Z  acknowledged\n" in out, f"explain {lead_id} as text: {out!r}")
+
 # a batch that fails is rolled back and routed again, up to 3 times: a lead of
 # it that is unrouted is reported on stderr once, not at every attempt (here
 # the state refuses the decision of lead 'boom', so every attempt fails)
