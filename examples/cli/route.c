@@ -84,7 +84,8 @@ static const char USAGE_ROUTE[] =
 
 static const char USAGE_TICK[] =
     "usage: leadroute tick --table TABLE --reps REPS.csv [--state FILE] [--now TIME]\n"
-    "                      [--leads LEADS.csv] [--dedupe-field FIELD] [--format csv|jsonl]\n"
+    "                      [--leads LEADS.csv] [--dedupe-field FIELD]\n"
+    "                      [--format csv|jsonl]\n"
     "\n"
     "Process follow-up deadlines: every lead of the state whose deadline passed\n"
     "at TIME and that its rep has not acknowledged moves to another rep of its\n"
