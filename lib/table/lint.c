@@ -2,9 +2,10 @@
  *
  * Each column splits lead values into classes (the index outcomes); all
  * values of a class select the same rules. Reasoning over classes is exact
- * for scalar columns. For set columns a class is one item; covers are only
- * taken from rules with a positive (not negated) set cell, which keeps every
- * finding sound for leads with several items.
+ * for scalar columns. In a set column a class is one item, and a lead holds
+ * a set of them: a positive cell accepts it when some item passes, a
+ * negated one when none does. The searches below choose such sets (see
+ * lr__search_set), so findings are exact there too.
  */
 #include <float.h>
 #include <math.h>
@@ -22,6 +23,12 @@
 #define LR_LINT_WORD_BUDGET ((uint64_t)1000000000u)
 #define LR_LINT_DFS_NODES 4096u
 #define LR_LINT_MAX_DIAGS 1000u
+/* Frames of the set search nest one per item picked: at most this many
+ * (two full sets) along one path, which keeps lint's stack use small. */
+#define LR_LINT_SET_FRAMES (2u * LEADROUTE_MAX_SET_ITEMS)
+
+/* Answers of the search. */
+enum { LR_S_NONE = 0, LR_S_FOUND = 1, LR_S_CUT = -1, LR_S_ERROR = -2 };
 
 size_t lr__lint_scratch_bytes = (size_t)64 << 20;
 
@@ -41,6 +48,7 @@ typedef struct lr__lcol {
     uint64_t *all;          /* rules in every class of the column */
     uint64_t *nset;         /* set columns: rules with a negated cell */
     uint64_t *items;        /* set columns: positive cells that accept some item */
+    uint64_t *itemall;      /* set columns: rules that accept every item class */
     uint32_t *held, *held_at; /* classes holding each rule of a positive cell: held[held_at[r]
                                  .. held_at[r + 1]] (NULL when too many to keep) */
     uint32_t *every;        /* 0 .. nclasses - 1: the classes to test for other rules */
@@ -53,10 +61,19 @@ typedef struct lr__linter {
     lr__diag *diags;
     uint32_t ndiags, cap_diags;
     uint64_t budget;
-    uint64_t **stack;       /* DFS scratch, one bitset per depth */
-    uint32_t nodes;
-    uint32_t *order;        /* DFS column order */
-    uint32_t *choice;       /* DFS: class chosen per column */
+    uint64_t **stack;       /* search: rules alive at each depth, one bitset per depth */
+    uint64_t **rest;        /* search: per depth, the rules that accept every class of
+                               the columns from there on (rest[ninputs]: every rule) */
+    uint32_t nodes, limit;  /* search: nodes visited, and the most it may visit */
+    uint32_t nw;            /* search: words of the rule bitsets in play */
+    uint32_t j;             /* search: the rule the lead must match, UINT32_MAX for none */
+    uint32_t *order;        /* search: column order */
+    uint32_t **pick;        /* classes chosen per column: one, or a set's items */
+    uint32_t *npick;
+    uint64_t *sorted;       /* search: classes of each depth by survivors */
+    uint64_t **pool;        /* set search: bitsets of its frames, taken in stack order */
+    uint32_t npool, cap_pool, pool_used, frames;
+    int rc;                 /* an error inside the search */
     lr__arena scratch;      /* class bitsets and values, freed after lint */
     uint64_t *tmp;          /* a bitset built from an outcome (lr__class_bits) */
 } lr__linter;
@@ -234,11 +251,11 @@ static const char *lr__text_for(lr__linter *L, const lr__index *ix, const char *
     return NULL;
 }
 
-/* The AND (`all` 1) of the bitsets of every class of column c, or the OR
- * of every class but the missing one, into out. Classes read from sparse
+/* The AND (`all` 1) or the OR of the bitsets of every class of column c,
+ * the missing one too if `missing`, into out. Classes read from sparse
  * outcomes cost their few words, not the whole bitset: each is D but
  * where its T has words, so D counts wherever some such class has none. */
-static int lr__classes_fold(lr__linter *L, uint32_t c, int all, uint64_t *out)
+static int lr__classes_fold(lr__linter *L, uint32_t c, int all, int missing, uint64_t *out)
 {
     const leadroute_table *t = L->t;
     const lr__index *ix = &t->index[c];
@@ -250,7 +267,7 @@ static int lr__classes_fold(lr__linter *L, uint32_t c, int all, uint64_t *out)
     for (k = 0; k < col->nclasses; k++) {
         const lr__class *cl = &col->classes[k];
         const lr__outcome *o = &ix->outcomes[cl->outcome];
-        if (!all && cl->outcome == ix->null_outcome)
+        if (!missing && cl->outcome == ix->null_outcome)
             continue;
         if (cl->bits || o->nnz == LR_DENSE) {
             const uint64_t *b = lr__class_bits(L, c, cl);
@@ -443,16 +460,18 @@ static int lr__classes(lr__linter *L, uint32_t c)
         return lr__error_nomem();
     if ((rc = lr__classes_index(L, c)) != 0)
         return rc;
-    if ((rc = lr__classes_fold(L, c, 1, col->all)) != 0)
+    if ((rc = lr__classes_fold(L, c, 1, 1, col->all)) != 0)
         return rc;
     if (ix->type == LEADROUTE_TYPE_SET) {
         col->items = lr__arena_zalloc(&L->scratch, sizeof *col->items * t->nwords);
-        if (!col->items)
+        col->itemall = lr__arena_zalloc(&L->scratch, sizeof *col->itemall * t->nwords);
+        if (!col->items || !col->itemall)
             return lr__error_nomem();
         for (r = 0; r < t->nrules; r++)
             if (t->rules[r].cells[c].negated)
                 lr__bit_set(col->nset, r);
-        if ((rc = lr__classes_fold(L, c, 0, col->items)) != 0)
+        if ((rc = lr__classes_fold(L, c, 0, 0, col->items)) != 0 ||
+            (rc = lr__classes_fold(L, c, 1, 0, col->itemall)) != 0)
             return rc;
         for (r = 0; r < t->nrules; r++)
             if (t->rules[r].cells[c].any || t->rules[r].cells[c].negated)
@@ -486,24 +505,25 @@ static size_t lr__witness_value(char *buf, size_t n, size_t cap, const char *v)
     return n;
 }
 
-static const char *lr__witness(lr__linter *L, const uint32_t *choice, const uint32_t *second)
+/* The witness of the classes in L->pick: a field per column that has a
+ * class other than missing, a set's items in braces. */
+static const char *lr__witness(lr__linter *L)
 {
     leadroute_table *t = L->t;
     char buf[4096];
     size_t n = 0, cap = sizeof buf - 8; /* room for the closing brace */
-    uint32_t c;
+    uint32_t c, i;
     buf[0] = '\0';
     for (c = 0; c < t->ninputs && n < cap; c++) {
-        const lr__class *k = choice[c] == UINT32_MAX ? NULL : &L->cols[c].classes[choice[c]];
-        const lr__class *k2 = second && second[c] != UINT32_MAX ? &L->cols[c].classes[second[c]] : NULL;
+        const lr__class *k = L->npick[c] ? &L->cols[c].classes[L->pick[c][0]] : NULL;
         int set = t->inputs[c].type == LEADROUTE_TYPE_SET;
         if (!k || !k->value)
             continue;
         n += (size_t)snprintf(buf + n, cap - n, "%s%s=%s", n ? "; " : "", t->inputs[c].name, set ? "{" : "");
-        n = lr__witness_value(buf, n < cap ? n : cap, cap, k->value);
-        if (set && k2 && k2->value && n < cap) {
-            n += (size_t)snprintf(buf + n, cap - n, ", ");
-            n = lr__witness_value(buf, n < cap ? n : cap, cap, k2->value);
+        for (i = 0; i < L->npick[c] && n < cap; i++) {
+            if (i)
+                n += (size_t)snprintf(buf + n, cap - n, ", ");
+            n = lr__witness_value(buf, n < cap ? n : cap, cap, L->cols[c].classes[L->pick[c][i]].value);
         }
         if (set && n < cap)
             n += (size_t)snprintf(buf + n, cap - n, "}");
@@ -527,87 +547,423 @@ static int lr__any_bits(const uint64_t *x, uint32_t nwords)
     return 0;
 }
 
-/* ---- no match -------------------------------------------------------------- */
+/* ---- the search ------------------------------------------------------------- */
 
-/* Rules of `cur` that class k keeps: a class read from a sparse outcome
- * is D but for the words of its T, so it costs those words and, once per
- * node, the count of cur & D (*base, UINT32_MAX until counted). */
+/* The no-match and the shadow check ask one question: is there a lead that
+ * rule L->j accepts (any lead, when j is UINT32_MAX) and no rule of
+ * L->stack[0] does? The search takes the columns in L->order. L->stack[d]
+ * holds the rules alive after the choices of the first d columns; a rule
+ * of L->rest[d] accepts whatever the columns from d on take, so one of
+ * those alive means no answer below. A scalar column takes one class, the
+ * one that leaves the fewest rules first; a set column a set of classes
+ * (lr__search_set). The answer's classes are left in L->pick. */
+
+static int lr__any_and(const uint64_t *x, const uint64_t *y, uint32_t nw)
+{
+    uint32_t i;
+    for (i = 0; i < nw; i++)
+        if (x[i] & y[i])
+            return 1;
+    return 0;
+}
+
+static int lr__u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Rules of `cur` (nw words) that class k keeps: a class read from a sparse
+ * outcome is D but for the words of its T, so it costs those words and,
+ * once per node, the count of cur & D (*base, UINT32_MAX until counted). */
 static uint32_t lr__class_survivors(const lr__linter *L, uint32_t c, const lr__class *k, const uint64_t *cur,
-                                    uint32_t *base)
+                                    uint32_t nw, uint32_t *base)
 {
     const leadroute_table *t = L->t;
     const lr__index *ix = &t->index[c];
     const lr__outcome *o = &ix->outcomes[k->outcome];
     uint32_t n = 0, i, p;
     if (k->bits || o->nnz == LR_DENSE) {
-        for (i = 0; i < t->nwords; i++)
-            n += (uint32_t)__builtin_popcountll(cur[i] & lr__class_word(L, c, k, i));
+        for (i = 0; i < nw; i++)
+            n += lr__popcount64(cur[i] & lr__class_word(L, c, k, i));
         return n;
     }
     if (*base == UINT32_MAX) {
         *base = 0;
-        for (i = 0; i < t->nwords; i++)
-            *base += (uint32_t)__builtin_popcountll(cur[i] & ix->dwords[i]);
+        for (i = 0; i < nw; i++)
+            *base += lr__popcount64(cur[i] & ix->dwords[i]);
     }
     n = *base;
-    for (p = 0; p < o->nnz; p++) {
+    for (p = 0; p < o->nnz && o->idx[p] < nw; p++) {
         uint32_t w = o->idx[p];
-        n -= (uint32_t)__builtin_popcountll(cur[w] & ix->dwords[w]);
-        n += (uint32_t)__builtin_popcountll(cur[w] & (ix->dwords[w] ^ o->words[p]));
+        n -= lr__popcount64(cur[w] & ix->dwords[w]);
+        n += lr__popcount64(cur[w] & (ix->dwords[w] ^ o->words[p]));
     }
     return n;
 }
 
-/* Depth-first over columns: is there a class combination no rule survives?
- * A rule that accepts every class of the columns left survives whatever
- * they take, so such a subtree holds no answer; the classes of a column
- * are tried fewest survivors first, which finds an answer early when there
- * is one. `scratch` holds the survivor count of each class of this column,
- * then room for the deeper ones. */
-static int lr__dfs_nomatch(lr__linter *L, uint32_t depth, uint32_t *scratch)
+/* n bitsets for a frame of the set search, all or none; frames give them
+ * back in the order they took them. */
+static int lr__pool_take(lr__linter *L, uint64_t **out, uint32_t n)
+{
+    uint32_t i;
+    int rc;
+    while (L->npool < L->pool_used + n) {
+        if ((rc = lr__vec_reserve(L->a, (void **)&L->pool, &L->cap_pool, (size_t)L->npool + 1, sizeof *L->pool)) != 0) {
+            L->rc = rc;
+            return -1;
+        }
+        if (!(L->pool[L->npool] = lr__arena_alloc(&L->scratch, sizeof **L->pool * L->t->nwords))) {
+            L->rc = lr__error_nomem();
+            return -1;
+        }
+        L->npool++;
+    }
+    for (i = 0; i < n; i++)
+        out[i] = L->pool[L->pool_used++];
+    return 0;
+}
+
+static int lr__search(lr__linter *L, uint32_t depth, uint64_t *sorted);
+
+/* A set column of the search: the rules alive there, by their cell. */
+typedef struct lr__setnode {
+    uint32_t depth, c;
+    const uint64_t *neg, *pos, *fixed; /* negated, positive, any */
+    uint64_t *sorted;
+} lr__setnode;
+
+/* A lead's set holds classes (items); with U the rules whose T some item
+ * is in, the column keeps the alive rules whose cell is any, the positive
+ * ones in U and the negated ones outside it. So an item kills the negated
+ * rules its class refuses and keeps the positive ones it accepts. Can
+ * class bitset b join the set? Not when j's negated cell refuses it, when
+ * it kills a rule decided to stay alive, or when it keeps a rule that
+ * accepts everything after this column (that rule would never die). */
+static int lr__set_allowed(const lr__linter *L, const lr__setnode *sn, const uint64_t *b, const uint64_t *kept,
+                           const uint64_t *alive)
+{
+    const uint64_t *rest = L->rest[sn->depth + 1];
+    uint32_t i;
+    if (L->j != UINT32_MAX && L->t->rules[L->j].cells[sn->c].negated && !lr__bit_get(b, L->j))
+        return 0;
+    for (i = 0; i < L->nw; i++)
+        if ((sn->neg[i] & ~b[i] & alive[i]) || (sn->pos[i] & b[i] & ~kept[i] & rest[i]))
+            return 0;
+    return 1;
+}
+
+/* Every negated rule is decided (killed by the items picked, or alive):
+ * go on to the next column, after one more item when there is none yet or
+ * none that j's positive cell accepts. */
+static int lr__set_finish(lr__linter *L, const lr__setnode *sn, const uint64_t *kept, const uint64_t *alive,
+                          int has_j)
+{
+    const lr__lcol *col = &L->cols[sn->c];
+    const lr__cell *jc = L->j == UINT32_MAX ? NULL : &L->t->rules[L->j].cells[sn->c];
+    uint64_t *next = L->stack[sn->depth + 1];
+    uint32_t nw = L->nw, null = L->t->index[sn->c].null_outcome, *npick = &L->npick[sn->c], i, k, q, n = 0, nk;
+    const uint32_t *ks;
+    int want_j = jc && !jc->any && !jc->negated, rc, exact;
+    if (*npick && (has_j || !want_j)) {
+        for (i = 0; i < nw; i++)
+            next[i] = sn->fixed[i] | kept[i] | alive[i];
+        return lr__search(L, sn->depth + 1, sn->sorted + col->nclasses);
+    }
+    if (*npick >= LEADROUTE_MAX_SET_ITEMS)
+        return LR_S_NONE;
+    /* such an item kills no negated rule still alive (it is allowed) */
+    ks = want_j ? lr__classes_of(L, sn->c, L->j, &nk, &exact) : col->every;
+    nk = want_j ? nk : col->nclasses;
+    for (q = 0; q < nk; q++) {
+        const uint64_t *b;
+        uint32_t count = 0;
+        k = ks[q];
+        if (col->classes[k].outcome == null)
+            continue;
+        b = lr__class_bits(L, sn->c, &col->classes[k]);
+        if ((want_j && !lr__bit_get(b, L->j)) || !lr__set_allowed(L, sn, b, kept, alive))
+            continue;
+        for (i = 0; L->j == UINT32_MAX && i < nw; i++)
+            count += lr__popcount64(sn->fixed[i] | kept[i] | alive[i] | (sn->pos[i] & b[i]));
+        count += L->j != UINT32_MAX;
+        lr__spend(L, nw);
+        sn->sorted[n++] = (uint64_t)count << 32 | k;
+        if (count == 0) {
+            sn->sorted[0] = sn->sorted[n - 1];
+            n = 1;
+            break;
+        }
+    }
+    if (L->j == UINT32_MAX)
+        qsort(sn->sorted, n, sizeof *sn->sorted, lr__u64_cmp);
+    for (q = 0; q < n; q++) {
+        const uint64_t *b;
+        k = (uint32_t)sn->sorted[q];
+        b = lr__class_bits(L, sn->c, &col->classes[k]);
+        for (i = 0; i < nw; i++)
+            next[i] = sn->fixed[i] | kept[i] | alive[i] | (sn->pos[i] & b[i]);
+        L->pick[sn->c][(*npick)++] = k;
+        if ((rc = lr__search(L, sn->depth + 1, sn->sorted + col->nclasses)) != LR_S_NONE)
+            return rc;
+        (*npick)--;
+    }
+    return LR_S_NONE;
+}
+
+/* Build the set item by item. Only sets in which each item kills a
+ * negated rule no other item kills need trying, besides sets of one item
+ * and one item j's positive cell needs: dropping any other item only
+ * shrinks what the column keeps. So
+ * take the first negated rule n not yet decided, and either kill it with
+ * each class that can, or let it live, which bars the classes that kill
+ * it. A rule no allowed class kills lives. `killed` and `kept` are what
+ * the items picked so far kill and keep. */
+static int lr__set_step(lr__linter *L, const lr__setnode *sn, const uint64_t *killed, const uint64_t *kept,
+                        const uint64_t *alive_in, int has_j)
+{
+    const lr__lcol *col = &L->cols[sn->c];
+    const lr__cell *jc = L->j == UINT32_MAX ? NULL : &L->t->rules[L->j].cells[sn->c];
+    const uint64_t *rest = L->rest[sn->depth + 1];
+    uint32_t nw = L->nw, null = L->t->index[sn->c].null_outcome, *npick = &L->npick[sn->c], i, k, pass;
+    uint64_t *f[4], *alive, *able, *k2, *r2;
+    int want_j = jc && !jc->any && !jc->negated, rc = LR_S_NONE;
+
+    if (L->frames >= LR_LINT_SET_FRAMES)
+        return LR_S_CUT;
+    if (lr__pool_take(L, f, 4) != 0)
+        return LR_S_ERROR;
+    alive = f[0], able = f[1], k2 = f[2], r2 = f[3];
+    L->frames++;
+    memcpy(alive, alive_in, sizeof *alive * nw);
+    for (;;) {
+        uint32_t n = UINT32_MAX;
+        int undecided = 0;
+        memset(able, 0, sizeof *able * nw);
+        for (i = 0; i < nw && !undecided; i++)
+            undecided = (sn->neg[i] & ~killed[i] & ~alive[i]) != 0;
+        /* a step that decides a negated rule is a node of the search */
+        if (undecided && (++L->nodes > L->limit || L->budget == 0)) {
+            rc = LR_S_CUT;
+            break;
+        }
+        for (k = 0; undecided && k < col->nclasses; k++) {
+            const uint64_t *b;
+            if (col->classes[k].outcome == null)
+                continue;
+            b = lr__class_bits(L, sn->c, &col->classes[k]);
+            if (lr__set_allowed(L, sn, b, kept, alive))
+                for (i = 0; i < nw; i++)
+                    able[i] |= sn->neg[i] & ~b[i];
+            lr__spend(L, nw);
+        }
+        for (i = 0; i < nw; i++) {
+            uint64_t open = sn->neg[i] & ~killed[i] & ~alive[i];
+            alive[i] |= open & ~able[i];
+            if (n == UINT32_MAX && (open & able[i]))
+                n = i * 64 + lr__ctz64(open & able[i]);
+        }
+        if (lr__any_and(rest, alive, nw) || lr__any_and(rest, kept, nw) || lr__any_and(rest, sn->fixed, nw))
+            break;
+        if (n == UINT32_MAX) {
+            rc = lr__set_finish(L, sn, kept, alive, has_j);
+            break;
+        }
+        /* kill n, first with items that keep no other rule, then with the rest */
+        for (pass = 0; pass < 2 && rc == LR_S_NONE && *npick < LEADROUTE_MAX_SET_ITEMS; pass++)
+            for (k = 0; k < col->nclasses && rc == LR_S_NONE; k++) {
+                const uint64_t *b;
+                uint64_t fresh = 0;
+                if (col->classes[k].outcome == null)
+                    continue;
+                b = lr__class_bits(L, sn->c, &col->classes[k]);
+                if (lr__bit_get(b, n) || !lr__set_allowed(L, sn, b, kept, alive))
+                    continue;
+                for (i = 0; i < nw; i++) {
+                    k2[i] = killed[i] | (sn->neg[i] & ~b[i]);
+                    r2[i] = kept[i] | (sn->pos[i] & b[i]);
+                    fresh |= r2[i] ^ kept[i];
+                }
+                if ((fresh != 0) != (pass != 0))
+                    continue;
+                L->pick[sn->c][(*npick)++] = k;
+                rc = lr__set_step(L, sn, k2, r2, alive, has_j || (want_j && lr__bit_get(b, L->j)));
+                if (rc == LR_S_NONE)
+                    (*npick)--;
+            }
+        if (rc != LR_S_NONE)
+            break;
+        lr__bit_set(alive, n);
+    }
+    L->frames--;
+    L->pool_used -= 4;
+    return rc;
+}
+
+/* A set column: a set of items, then the missing value. */
+static int lr__search_set(lr__linter *L, uint32_t depth, uint64_t *sorted)
+{
+    leadroute_table *t = L->t;
+    uint32_t c = L->order[depth], nw = L->nw, i, k;
+    const lr__index *ix = &t->index[c];
+    const lr__lcol *col = &L->cols[c];
+    const uint64_t *cur = L->stack[depth];
+    uint64_t *f[4];
+    lr__setnode sn;
+    int rc;
+    if (lr__pool_take(L, f, 4) != 0)
+        return LR_S_ERROR;
+    for (i = 0; i < nw; i++) {
+        f[0][i] = cur[i] & col->nset[i];
+        f[1][i] = cur[i] & ~ix->dwords[i];
+        f[2][i] = cur[i] & ix->dwords[i] & ~col->nset[i];
+        f[3][i] = 0;
+    }
+    sn.depth = depth;
+    sn.c = c;
+    sn.neg = f[0];
+    sn.pos = f[1];
+    sn.fixed = f[2];
+    sn.sorted = sorted;
+    L->npick[c] = 0;
+    rc = lr__set_step(L, &sn, f[3], f[3], f[3], 0);
+    for (k = 0; rc == LR_S_NONE && k < col->nclasses; k++) {
+        const uint64_t *b;
+        if (col->classes[k].outcome != ix->null_outcome)
+            continue;
+        b = lr__class_bits(L, c, &col->classes[k]);
+        if (L->j != UINT32_MAX && !lr__bit_get(b, L->j))
+            break;
+        for (i = 0; i < nw; i++)
+            L->stack[depth + 1][i] = cur[i] & b[i];
+        L->pick[c][0] = k;
+        L->npick[c] = 1;
+        if ((rc = lr__search(L, depth + 1, sorted + col->nclasses)) == LR_S_NONE)
+            L->npick[c] = 0;
+    }
+    L->pool_used -= 4;
+    return rc;
+}
+
+/* `sorted` has room for the classes of this column and the later ones. */
+static int lr__search(lr__linter *L, uint32_t depth, uint64_t *sorted)
 {
     leadroute_table *t = L->t;
     const uint64_t *cur = L->stack[depth];
     uint64_t *next = L->stack[depth + 1];
-    uint32_t c, k, i, d, tried, base = UINT32_MAX;
-    if (depth == t->ninputs || ++L->nodes > LR_LINT_DFS_NODES * 16)
-        return 0;
-    for (i = 0; i < t->nwords; i++) {
-        uint64_t x = cur[i];
-        for (d = depth; d < t->ninputs && x; d++)
-            x &= L->cols[L->order[d]].all[i];
-        if (x)
-            return 0;
-    }
+    uint32_t nw = L->nw, c, q, nk, n = 0, base = UINT32_MAX, i;
+    const uint32_t *ks;
+    const lr__lcol *col;
+    int exact, rc;
+    /* nothing alive: the columns left are missing, or take a value j
+     * accepts (lr__search_run checked that j accepts some in each) */
+    if (!lr__any_bits(cur, nw))
+        return LR_S_FOUND;
+    if (depth == t->ninputs || lr__any_and(cur, L->rest[depth], nw))
+        return LR_S_NONE;
+    if (++L->nodes > L->limit || L->budget == 0)
+        return LR_S_CUT;
     c = L->order[depth];
-    for (k = 0; k < L->cols[c].nclasses; k++)
-        scratch[k] = lr__class_survivors(L, c, &L->cols[c].classes[k], cur, &base);
-    for (tried = 0; tried < L->cols[c].nclasses; tried++) {
-        uint32_t best = UINT32_MAX;
-        const uint64_t *b;
-        for (k = 0; k < L->cols[c].nclasses; k++)
-            if (scratch[k] != UINT32_MAX && (best == UINT32_MAX || scratch[k] < scratch[best]))
-                best = k;
-        /* the counts only order the classes; the answer is the AND itself */
-        scratch[best] = UINT32_MAX;
-        L->choice[c] = best;
-        b = lr__class_bits(L, c, &L->cols[c].classes[best]);
-        for (i = 0; i < t->nwords; i++)
-            next[i] = cur[i] & b[i];
-        if (!lr__any_bits(next, t->nwords))
-            return 1;
-        /* each level keeps its counts in its own part of scratch */
-        if (lr__dfs_nomatch(L, depth + 1, scratch + L->cols[c].nclasses))
-            return 1;
+    col = &L->cols[c];
+    if (t->index[c].type == LEADROUTE_TYPE_SET)
+        return lr__search_set(L, depth, sorted);
+    if (L->j == UINT32_MAX) {
+        ks = col->every;
+        nk = col->nclasses;
+        exact = 1;
+    } else {
+        ks = lr__classes_of(L, c, L->j, &nk, &exact);
     }
-    L->choice[c] = UINT32_MAX;
-    return 0;
+    lr__spend(L, nk + 1);
+    for (q = 0; q < nk; q++) {
+        const lr__class *k = &col->classes[ks[q]];
+        uint32_t count;
+        if (!exact && !lr__class_bit(L, c, k, L->j))
+            continue;
+        /* The shadow check mostly finds a lead on its first path, and
+         * counting would cost more than it saves: it keeps class order. */
+        count = L->j == UINT32_MAX ? lr__class_survivors(L, c, k, cur, nw, &base) : 1;
+        sorted[n++] = (uint64_t)count << 32 | ks[q];
+        if (count == 0) {
+            /* it is the answer, and the others need no count */
+            sorted[0] = sorted[n - 1];
+            n = 1;
+            break;
+        }
+    }
+    /* the counts only order the classes; the answer is the AND itself */
+    if (L->j == UINT32_MAX)
+        qsort(sorted, n, sizeof *sorted, lr__u64_cmp);
+    for (q = 0; q < n; q++) {
+        uint32_t k = (uint32_t)sorted[q];
+        const uint64_t *b = lr__class_bits(L, c, &col->classes[k]);
+        for (i = 0; i < nw; i++)
+            next[i] = cur[i] & b[i];
+        L->pick[c][0] = k;
+        L->npick[c] = 1;
+        if ((rc = lr__search(L, depth + 1, sorted + col->nclasses)) != LR_S_NONE)
+            return rc;
+    }
+    L->npick[c] = 0;
+    return LR_S_NONE;
 }
+
+/* Run the search for rule j (UINT32_MAX: none) over the rules of
+ * L->stack[0], nw words of them, visiting at most `limit` nodes. */
+static int lr__search_run(lr__linter *L, uint32_t j, uint32_t nw, uint32_t limit)
+{
+    leadroute_table *t = L->t;
+    uint32_t d, i;
+    L->j = j;
+    L->nw = nw;
+    L->limit = limit;
+    L->nodes = 0;
+    L->frames = 0;
+    L->pool_used = 0;
+    for (d = 0; j != UINT32_MAX && d < t->ninputs; d++) {
+        uint32_t c = L->order[d], q, nk;
+        int exact;
+        const uint32_t *ks = lr__classes_of(L, c, j, &nk, &exact);
+        if (t->rules[j].cells[c].any)
+            continue;
+        for (q = 0; q < nk && !exact && !lr__class_bit(L, c, &L->cols[c].classes[ks[q]], j); q++)
+            ;
+        if (q == nk)
+            return LR_S_NONE; /* j accepts no value of column c */
+    }
+    for (i = 0; i < nw; i++)
+        L->rest[t->ninputs][i] = ~(uint64_t)0;
+    for (d = t->ninputs; d-- > 0;) {
+        L->npick[L->order[d]] = 0;
+        for (i = 0; i < nw; i++)
+            L->rest[d][i] = L->rest[d + 1][i] & L->cols[L->order[d]].all[i];
+    }
+    return lr__search(L, 0, L->sorted);
+}
+
+/* Column order: with a rule, the columns its cell constrains first; then
+ * scalar columns before set columns, whose search is pruned best when
+ * fewer columns are left. */
+static void lr__search_order(lr__linter *L, uint32_t j)
+{
+    leadroute_table *t = L->t;
+    uint32_t c, d = 0, pass;
+    for (pass = 0; pass < 4; pass++)
+        for (c = 0; c < t->ninputs; c++) {
+            int set = t->index[c].type == LEADROUTE_TYPE_SET;
+            int any = j != UINT32_MAX && t->rules[j].cells[c].any;
+            if ((uint32_t)any == pass / 2 && (uint32_t)set == pass % 2)
+                L->order[d++] = c;
+        }
+}
+
+/* ---- no match -------------------------------------------------------------- */
 
 static int lr__lint_nomatch(lr__linter *L)
 {
     leadroute_table *t = L->t;
-    uint32_t r, c, i, nclasses, *scratch;
+    uint32_t r, c, i;
+    uint64_t budget = L->budget;
     int found;
     for (r = 0; r < t->nrules; r++) {
         for (c = 0; c < t->ninputs && t->rules[r].cells[c].any; c++)
@@ -624,24 +980,22 @@ static int lr__lint_nomatch(lr__linter *L)
         return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH, UINT32_MAX, UINT32_MAX, w,
                             lr__fmt(L, "%sthe table has no rules, so no lead matches", where));
     }
+    if (!t->ninputs)
+        return LEADROUTE_OK;
     for (i = 0; i < t->nwords; i++)
         L->stack[0][i] = ~(uint64_t)0;
     if (t->nrules & 63)
         L->stack[0][t->nwords - 1] = ((uint64_t)1 << (t->nrules & 63)) - 1;
-    for (c = 0; c < t->ninputs; c++) {
-        L->order[c] = c;
-        L->choice[c] = UINT32_MAX;
-    }
-    L->nodes = 0;
-    for (c = 0, nclasses = 0; c < t->ninputs; c++)
-        nclasses += L->cols[c].nclasses;
-    if (!(scratch = lr__calloc(L->a, nclasses + 1, sizeof *scratch)))
-        return lr__error_nomem();
-    found = t->nrules && t->ninputs && lr__dfs_nomatch(L, 0, scratch);
-    lr__free(L->a, scratch);
-    if (found) {
+    lr__search_order(L, UINT32_MAX);
+    /* bounded by its node count alone, whatever the pairwise checks spent */
+    L->budget = UINT64_MAX;
+    found = lr__search_run(L, UINT32_MAX, t->nwords, LR_LINT_DFS_NODES * 16);
+    L->budget = budget;
+    if (found == LR_S_ERROR)
+        return L->rc;
+    if (found == LR_S_FOUND) {
         char where[300];
-        const char *w = lr__witness(L, L->choice, NULL);
+        const char *w = lr__witness(L);
         lr__where(t, UINT32_MAX, where, sizeof where);
         if (!w)
             return lr__error_nomem();
@@ -653,52 +1007,6 @@ static int lr__lint_nomatch(lr__linter *L)
 }
 
 /* ---- shadowed rules (FIRST) --------------------------------------------------- */
-
-/* Every class combination j accepts keeps some earlier rule alive? */
-static int lr__dfs_covered(lr__linter *L, uint32_t j, uint32_t depth, uint32_t nw)
-{
-    leadroute_table *t = L->t;
-    uint32_t c, k, i, q, nk;
-    const uint32_t *ks;
-    int exact;
-    const uint64_t *cur = L->stack[depth];
-    if (depth == t->ninputs)
-        return 1;
-    if (++L->nodes > LR_LINT_DFS_NODES || L->budget == 0)
-        return -1;
-    c = L->order[depth];
-    ks = lr__classes_of(L, c, j, &nk, &exact);
-    lr__spend(L, nk + 1);
-    /* a live rule that accepts every class of the remaining columns covers it all */
-    {
-        uint32_t d;
-        for (i = 0; i < nw; i++) {
-            uint64_t x = cur[i];
-            for (d = depth; d < t->ninputs && x; d++)
-                x &= L->cols[L->order[d]].all[i] & ~L->cols[L->order[d]].nset[i];
-            if (x)
-                return 1;
-        }
-    }
-    for (q = 0; q < nk; q++) {
-        const uint64_t *b;
-        uint64_t *next = L->stack[depth + 1];
-        int sub;
-        k = ks[q];
-        if (!exact && !lr__class_bit(L, c, &L->cols[c].classes[k], j))
-            continue;
-        b = lr__class_bits(L, c, &L->cols[c].classes[k]);
-        int missing = L->cols[c].classes[k].outcome == t->index[c].null_outcome;
-        for (i = 0; i < nw; i++)
-            next[i] = cur[i] & b[i] & (missing ? ~(uint64_t)0 : ~L->cols[c].nset[i]);
-        if (!lr__any_bits(next, nw))
-            return 0;
-        sub = lr__dfs_covered(L, j, depth + 1, nw);
-        if (sub != 1)
-            return sub;
-    }
-    return 1;
-}
 
 static int lr__lint_shadowed(lr__linter *L)
 {
@@ -713,15 +1021,16 @@ static int lr__lint_shadowed(lr__linter *L)
         uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
         if (L->budget < (uint64_t)nw * t->ninputs * 4)
             break;
-        /* rules before j that accept, in every column, every class j accepts */
+        /* rules before j that accept, in every column, every value j accepts */
         for (i = 0; i < nw; i++)
             cover[i] = ~(uint64_t)0;
         cover[nw - 1] = lastmask;
         for (c = 0; c < t->ninputs && lr__any_bits(cover, nw); c++) {
             const lr__lcol *col = &L->cols[c];
-            if (t->rules[j].cells[c].any) {
+            const lr__cell *cell = &t->rules[j].cells[c];
+            if (cell->any) {
                 for (i = 0; i < nw; i++)
-                    cover[i] &= col->all[i] & ~col->nset[i];
+                    cover[i] &= col->all[i];
                 lr__spend(L, nw);
                 continue;
             }
@@ -730,11 +1039,15 @@ static int lr__lint_shadowed(lr__linter *L)
             for (q = 0; q < nk; q++) {
                 k = ks[q];
                 if (exact || lr__class_bit(L, c, &col->classes[k], j)) {
-                    /* a missing value has no items, so negated set cells cover it exactly */
-                    int missing = col->classes[k].outcome == t->index[c].null_outcome;
+                    /* Beside an item j accepts, a lead may hold any others, which a
+                     * negated set cell may refuse: it covers such leads only if it
+                     * refuses no item. When j's cell is negated too, its leads hold
+                     * only items it accepts, each of which is checked here. */
+                    int alone = col->classes[k].outcome == t->index[c].null_outcome || cell->negated ||
+                                !col->itemall;
                     const uint64_t *b = lr__class_bits(L, c, &col->classes[k]);
                     for (i = 0; i < nw; i++)
-                        cover[i] &= b[i] & (missing ? ~(uint64_t)0 : ~col->nset[i]);
+                        cover[i] &= b[i] & (alone ? ~(uint64_t)0 : ~col->nset[i] | col->itemall[i]);
                     lr__spend(L, nw);
                 }
             }
@@ -758,30 +1071,22 @@ static int lr__lint_shadowed(lr__linter *L)
                 return rc;
             continue;
         }
-        /* several earlier rules together? explore j's classes column by column */
-        {
-            uint32_t d = 0;
-            int covered;
-            for (c = 0; c < t->ninputs; c++)
-                if (!t->rules[j].cells[c].any)
-                    L->order[d++] = c;
-            for (c = 0; c < t->ninputs; c++)
-                if (t->rules[j].cells[c].any)
-                    L->order[d++] = c;
-            for (i = 0; i < nw; i++)
-                L->stack[0][i] = ~(uint64_t)0;
-            L->stack[0][nw - 1] = lastmask;
-            L->nodes = 0;
-            covered = lr__dfs_covered(L, j, 0, nw);
-            lr__spend(L, (uint64_t)L->nodes * nw);
-            if (covered == 1) {
-                char where[300];
-                lr__where(t, j, where, sizeof where);
-                if ((rc = lr__add_diag(L, LEADROUTE_DIAG_SHADOWED, j, UINT32_MAX, NULL,
-                                       lr__fmt(L, "%srule '%s' can never fire: the rules before it together match "
-                                               "every lead it matches", where, t->rules[j].id))) != 0)
-                    return rc;
-            }
+        /* several earlier rules together: is there a lead j matches and none of them does? */
+        for (i = 0; i < nw; i++)
+            L->stack[0][i] = ~(uint64_t)0;
+        L->stack[0][nw - 1] = lastmask;
+        lr__search_order(L, j);
+        rc = lr__search_run(L, j, nw, LR_LINT_DFS_NODES);
+        lr__spend(L, (uint64_t)L->nodes * nw);
+        if (rc == LR_S_ERROR)
+            return L->rc;
+        if (rc == LR_S_NONE) {
+            char where[300];
+            lr__where(t, j, where, sizeof where);
+            if ((rc = lr__add_diag(L, LEADROUTE_DIAG_SHADOWED, j, UINT32_MAX, NULL,
+                                   lr__fmt(L, "%srule '%s' can never fire: the rules before it together match "
+                                           "every lead it matches", where, t->rules[j].id))) != 0)
+                return rc;
         }
     }
     return LEADROUTE_OK;
@@ -809,7 +1114,6 @@ static int lr__lint_overlap(lr__linter *L)
 {
     leadroute_table *t = L->t;
     uint64_t *both = L->stack[t->ninputs + 1];
-    uint32_t *second = L->order; /* reused: second item class per set column */
     uint32_t j, c, k, i, q, nk;
     const uint32_t *ks;
     int rc, exact;
@@ -858,26 +1162,23 @@ static int lr__lint_overlap(lr__linter *L)
                 x &= x - 1;
                 for (c = 0; c < t->ninputs; c++) {
                     const lr__lcol *col = &L->cols[c];
-                    L->choice[c] = UINT32_MAX;
-                    second[c] = UINT32_MAX;
+                    L->npick[c] = 0;
                     if (t->rules[j].cells[c].any && t->rules[other].cells[c].any)
                         continue; /* leave the field out: missing suits both */
                     ks = lr__classes_of(L, c, j, &nk, &exact);
                     for (q = 0; q < nk; q++)
                         if ((exact || lr__class_bit(L, c, &col->classes[ks[q]], j)) &&
                             lr__class_bit(L, c, &col->classes[ks[q]], other)) {
-                            L->choice[c] = ks[q];
+                            L->pick[c][0] = ks[q];
+                            L->npick[c] = 1;
                             break;
                         }
-                    if (L->choice[c] == UINT32_MAX && t->index[c].type == LEADROUTE_TYPE_SET) {
-                        uint32_t a1, a2;
-                        if (lr__has_item_class(L, c, j, &a1) && lr__has_item_class(L, c, other, &a2)) {
-                            L->choice[c] = a1;
-                            second[c] = a2;
-                        }
-                    }
+                    /* two positive set cells: an item of each */
+                    if (!L->npick[c] && t->index[c].type == LEADROUTE_TYPE_SET &&
+                        lr__has_item_class(L, c, j, &L->pick[c][0]) && lr__has_item_class(L, c, other, &L->pick[c][1]))
+                        L->npick[c] = 2;
                 }
-                w = lr__witness(L, L->choice, second);
+                w = lr__witness(L);
                 if (!w)
                     return lr__error_nomem();
                 lr__where(t, j, where, sizeof where);
@@ -930,6 +1231,7 @@ int lr__table_lint(leadroute_table *t)
 {
     lr__linter L;
     uint32_t c, i;
+    size_t nclasses;
     int rc = LEADROUTE_OK, complete = 1;
     uint64_t policy_work;
 
@@ -940,9 +1242,11 @@ int lr__table_lint(leadroute_table *t)
     lr__arena_init(&L.scratch, L.a);
     L.cols = lr__calloc(L.a, t->ninputs + 1, sizeof *L.cols);
     L.stack = lr__calloc(L.a, t->ninputs + 2, sizeof *L.stack);
+    L.rest = lr__calloc(L.a, t->ninputs + 1, sizeof *L.rest);
     L.order = lr__calloc(L.a, t->ninputs + 1, sizeof *L.order);
-    L.choice = lr__calloc(L.a, t->ninputs + 1, sizeof *L.choice);
-    if (!L.cols || !L.stack || !L.order || !L.choice) {
+    L.pick = lr__calloc(L.a, t->ninputs + 1, sizeof *L.pick);
+    L.npick = lr__calloc(L.a, t->ninputs + 1, sizeof *L.npick);
+    if (!L.cols || !L.stack || !L.rest || !L.order || !L.pick || !L.npick) {
         rc = lr__error_nomem();
         goto done;
     }
@@ -951,14 +1255,30 @@ int lr__table_lint(leadroute_table *t)
             rc = lr__error_nomem();
             goto done;
         }
+    for (i = 0; i < t->ninputs + 1; i++)
+        if (!(L.rest[i] = lr__arena_alloc(&L.scratch, sizeof **L.rest * (t->nwords ? t->nwords : 1)))) {
+            rc = lr__error_nomem();
+            goto done;
+        }
+    for (c = 0; c < t->ninputs; c++)
+        if (!(L.pick[c] = lr__arena_alloc(&L.scratch, sizeof **L.pick * (t->inputs[c].type == LEADROUTE_TYPE_SET ?
+                                                                           LEADROUTE_MAX_SET_ITEMS : 2)))) {
+            rc = lr__error_nomem();
+            goto done;
+        }
     if (!(L.tmp = lr__arena_alloc(&L.scratch, sizeof *L.tmp * (t->nwords ? t->nwords : 1)))) {
         rc = lr__error_nomem();
         goto done;
     }
-    for (c = 0; c < t->ninputs; c++) {
+    for (c = 0, nclasses = 0; c < t->ninputs; c++) {
         if ((rc = lr__classes(&L, c)) != 0)
             goto done;
         complete = complete && !L.cols[c].incomplete;
+        nclasses += L.cols[c].nclasses;
+    }
+    if (!(L.sorted = lr__arena_alloc(&L.scratch, sizeof *L.sorted * (nclasses + 1)))) {
+        rc = lr__error_nomem();
+        goto done;
     }
     /* The pairwise analyses cost about rules^2/128 words per constrained column. */
     policy_work = (uint64_t)t->nrules * (t->nwords / 2 + 1) * (t->ninputs + 1);
@@ -991,9 +1311,13 @@ done:
             lr__free(L.a, L.stack[i]);
     lr__free(L.a, L.cols);
     lr__free(L.a, L.stack);
+    lr__free(L.a, L.rest);
     lr__free(L.a, L.order);
-    lr__free(L.a, L.choice);
+    lr__free(L.a, L.pick);
+    lr__free(L.a, L.npick);
+    lr__free(L.a, L.pool);
     lr__free(L.a, L.diags);
     lr__arena_free(&L.scratch);
     return rc;
 }
+

@@ -980,6 +980,166 @@ static void test_unnamed_class_keeps_findings_sound(void **state)
     leadroute_table_unref(t);
 }
 
+/* --- set columns with negated cells ------------------------------------------ */
+
+/* Whether a lead passes not(T) in a set column depends on all its items
+ * together: r1 takes the leads holding crm, r2 all others with an item,
+ * so r3 never fires, and a lead holding both a and b fails not(a) and
+ * not(b) alike. */
+static void test_negated_set_cells(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,tags:set,out:o\nr1,crm,x\nr2,\"not(crm, null)\",y\nr3,ads,z\nall,-,w\n");
+    expect_one_shadowed(t, "r3", NULL);
+    leadroute_table_unref(t);
+    /* not(crm) takes the missing value too, so nothing is left for 'all' */
+    t = parse_ok("rule,tags:set,out:o\nr1,crm,x\nr2,not(crm),y\nall,-,w\n");
+    expect_one_shadowed(t, "all", NULL);
+    leadroute_table_unref(t);
+    /* with another column r3 is reached where r1 and r2 are not */
+    t = parse_ok("rule,tags:set,s,out:o\nr1,crm,-,x\nr2,not(crm),a,y\nr3,ads,-,z\nall,-,-,w\n");
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+    /* r2 alone covers r3 when r3's items are all outside r2's list */
+    t = parse_ok("rule,tags:set,out:o\nr1,ads,x\nr2,\"not(crm, erp)\",y\nr3,\"not(crm, erp, ads)\",z\nall,-,w\n");
+    expect_one_shadowed(t, "r3", "r2");
+    leadroute_table_unref(t);
+    t = parse_ok("rule,tags:set,out:o\nr1,not(a),x\nr2,not(b),y\n");
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+    assert_string_equal(d.witness, "tags={a, b}");
+    wlead w;
+    witness_lead(&w, t, d.witness);
+    assert_string_equal(hits(t, &w.l), "");
+    leadroute_table_unref(t);
+}
+
+/* The leads of the exhaustive check: every subset of the items a, b, c,
+ * xy, zz in each set column (the empty one is a missing field) and x, y,
+ * zz or nothing in the string column: each class combination of the
+ * cells below at least once. */
+#define EX_ITEMS 5
+static void exhaustive_lead(tlead *l, uint32_t code, int two_sets)
+{
+    static const char *const items[EX_ITEMS] = { "a", "b", "c", "xy", "zz" };
+    static const char *const strs[] = { "x", "y", "zz" };
+    static const char *pick[2][EX_ITEMS];
+    const char *const names[2] = { "tags", "ch" };
+    tl_init(l);
+    for (int s = 0; s < 1 + two_sets; s++, code >>= EX_ITEMS) {
+        size_t n = 0;
+        for (int i = 0; i < EX_ITEMS; i++)
+            if (code & (1u << i))
+                pick[s][n++] = items[i];
+        if (n)
+            tl_set(l, names[s], pick[s], n);
+    }
+    if (code % 4 < 3)
+        tl_str(l, "s", strs[code % 4]);
+}
+
+/* Lint is exact with negated set cells: on seeded random tables of set
+ * cells of every form, the rules it reports shadowed are exactly those no
+ * lead reaches first, the overlaps exactly the pairs some lead matches,
+ * and it finds a lead no rule matches whenever there is one; every
+ * witness does what its finding says. The truth comes from evaluating
+ * every lead of the domain above against the same rules under RULE ORDER. */
+static void test_set_findings_exact(void **state)
+{
+    (void)state;
+    static const char *const setcells[] = { "-", "a", "b", "c", "\"a, b\"", "not(a)", "not(b)", "\"not(a, b)\"",
+                                            "null", "not(null)", "\"not(a, null)\"", "\"b, null\"", "x*",
+                                            "not(x*)", "\"not(a, c, x*)\"", "\"a, c, x*\"" };
+    static const char *const strcells[] = { "-", "x", "y", "not(x)", "null", "\"x, y\"", "\"not(x, null)\"" };
+    uint64_t seed = 0x5E7C0DE;
+    for (int round = 0; round < 400; round++) {
+        int two_sets = round % 3 == 2, rules = 2 + (int)(xorshift(&seed) % (two_sets ? 6 : 8));
+        char body[2048], text[2200];
+        size_t n = 0;
+        for (int r = 0; r < rules; r++) {
+            n += (size_t)snprintf(body + n, sizeof body - n, "r%d,%s,%s", r,
+                                  setcells[xorshift(&seed) % (sizeof setcells / sizeof *setcells)],
+                                  strcells[xorshift(&seed) % 3 ? 0 : xorshift(&seed) % (sizeof strcells /
+                                                                                        sizeof *strcells)]);
+            if (two_sets)
+                n += (size_t)snprintf(body + n, sizeof body - n, ",%s",
+                                      setcells[xorshift(&seed) % (sizeof setcells / sizeof *setcells)]);
+            n += (size_t)snprintf(body + n, sizeof body - n, ",%d\n", r);
+        }
+        const char *header = two_sets ? "rule,tags:set,s,ch:set,out:o\n" : "rule,tags:set,s,out:o\n";
+        leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+        o.flags = LEADROUTE_TABLE_NO_LINT;
+        snprintf(text, sizeof text, "#! hit_policy: rule order\n%s%s", header, body);
+        leadroute_table *all = parse_opts(text, &o);
+        leadroute_result *res = NULL;
+        assert_int_equal(leadroute_result_new(&res, all, NULL), LEADROUTE_OK);
+        int reached[10] = { 0 }, overlap[10][10] = { { 0 } }, unmatched = 0;
+        uint32_t leads = 4u << (EX_ITEMS * (1 + two_sets));
+        for (uint32_t code = 0; code < leads; code++) {
+            tlead l;
+            exhaustive_lead(&l, (code >> 2) | (code & 3) << (EX_ITEMS * (1 + two_sets)), two_sets);
+            assert_int_equal(leadroute_table_eval(all, &l.lead, res), LEADROUTE_OK);
+            size_t m = leadroute_result_count(res);
+            unmatched |= m == 0;
+            if (m)
+                reached[leadroute_result_rule(res, 0)] = 1;
+            for (size_t a = 0; a < m; a++)
+                for (size_t b = a + 1; b < m; b++)
+                    overlap[leadroute_result_rule(res, a)][leadroute_result_rule(res, b)] = 1;
+        }
+        leadroute_result_free(res);
+        leadroute_table_unref(all);
+
+        for (int unique = 0; unique < 2; unique++) {
+            snprintf(text, sizeof text, "#! hit_policy: %s\n%s%s", unique ? "unique" : "first", header, body);
+            /* every fourth table has its classes read from sparse outcomes */
+            if (round % 4 == 3) {
+                lr__lint_scratch_bytes = 0;
+                lr__dense_column_bytes = 0;
+            }
+            leadroute_table *t = parse_ok(text);
+            lr__lint_scratch_bytes = (size_t)64 << 20;
+            lr__dense_column_bytes = (uint64_t)4 << 20;
+            int found[10] = { 0 }, pairs[10][10] = { { 0 } }, nomatch = 0;
+            for (size_t i = 0; i < leadroute_table_diagnostic_count(t); i++) {
+                leadroute_diagnostic d = diag(t, i);
+                int r = d.rule_id ? atoi(d.rule_id + 1) : -1, other = d.other_rule_id ? atoi(d.other_rule_id + 1) : -1;
+                wlead w;
+                if (d.kind == LEADROUTE_DIAG_SHADOWED) {
+                    found[r] = 1;
+                } else if (d.kind == LEADROUTE_DIAG_OVERLAP) {
+                    pairs[other][r] = 1;
+                    witness_lead(&w, t, d.witness);
+                    if (eval_rc(t, &w.l) != LEADROUTE_EHITPOLICY)
+                        fail_msg("table:\n%s\noverlap witness '%s' does not match both", text, d.witness);
+                } else if (d.kind == LEADROUTE_DIAG_NO_MATCH) {
+                    nomatch = 1;
+                    witness_lead(&w, t, d.witness);
+                    if (strcmp(hits(t, &w.l), "") != 0)
+                        fail_msg("table:\n%s\nno-match witness '%s' matches '%s'", text, d.witness, hits(t, &w.l));
+                }
+            }
+            if (nomatch != unmatched) {
+                dump(t);
+                fail_msg("table:\n%s\nwant %s no-match finding", text, unmatched ? "a" : "no");
+            }
+            for (int r = 0; r < rules; r++) {
+                if (!unique && found[r] == reached[r]) {
+                    dump(t);
+                    fail_msg("table:\n%s\nrule r%d: some lead reaches it first: %s; reported shadowed: %s", text, r,
+                             reached[r] ? "yes" : "no", found[r] ? "yes" : "no");
+                }
+                for (int q = 0; unique && q < r; q++)
+                    if (pairs[q][r] != overlap[q][r]) {
+                        dump(t);
+                        fail_msg("table:\n%s\nrules r%d and r%d: some lead matches both: %s; reported: %s", text,
+                                 q, r, overlap[q][r] ? "yes" : "no", pairs[q][r] ? "yes" : "no");
+                    }
+            }
+            leadroute_table_unref(t);
+        }
+    }
+}
+
 /* --- unlisted priority ------------------------------------------------------ */
 
 static void test_unlisted_priority(void **state)
@@ -1147,6 +1307,8 @@ int main(void)
         cmocka_unit_test(test_longest_key),
         cmocka_unit_test(test_prefix_class_beside_keys),
         cmocka_unit_test(test_unnamed_class_keeps_findings_sound),
+        cmocka_unit_test(test_negated_set_cells),
+        cmocka_unit_test(test_set_findings_exact),
         cmocka_unit_test(test_unlisted_priority),
         cmocka_unit_test(test_findings_capped),
         cmocka_unit_test(test_no_lint_flag),
