@@ -15,7 +15,7 @@ static const char USAGE_CHECK[] =
     "when there is one) and a one-line summary. With --format csv or jsonl, one\n"
     "record per finding:\n"
     "  kind,rule,line,other_rule,other_line,example,message\n"
-    "kind is shadowed, overlap, no_match or unlisted_priority.\n"
+    "kind is shadowed, overlap, no_match, unlisted_priority or no_match_undecided.\n"
     "\n"
     "exit status: 0 clean, 1 lint findings, 2 the table could not be read\n";
 
@@ -84,6 +84,7 @@ static const char *diagnostic_kind_name(uint32_t kind)
     case LEADROUTE_DIAG_OVERLAP: return "overlap";
     case LEADROUTE_DIAG_NO_MATCH: return "no_match";
     case LEADROUTE_DIAG_UNLISTED_PRIORITY: return "unlisted_priority";
+    case LEADROUTE_DIAG_NO_MATCH_UNDECIDED: return "no_match_undecided";
     default: return "unknown";
     }
 }

@@ -259,7 +259,10 @@ typedef enum leadroute_diagnostic_kind {
     LEADROUTE_DIAG_SHADOWED = 1,       /**< FIRST: the rule can never fire */
     LEADROUTE_DIAG_OVERLAP = 2,        /**< UNIQUE: two rules match one lead (witness given) */
     LEADROUTE_DIAG_NO_MATCH = 3,       /**< no catch-all: a lead no rule matches (witness given) */
-    LEADROUTE_DIAG_UNLISTED_PRIORITY = 4 /**< PRIORITY/OUTPUT ORDER: output value not in its priority list */
+    LEADROUTE_DIAG_UNLISTED_PRIORITY = 4, /**< PRIORITY/OUTPUT ORDER: output value not in its priority list */
+    LEADROUTE_DIAG_NO_MATCH_UNDECIDED = 5 /**< no catch-all, and the search for a lead no rule matches
+                                               reached its bound with neither found nor ruled out: some
+                                               leads may match no rule (no witness) */
 } leadroute_diagnostic_kind;
 
 /**
@@ -284,8 +287,10 @@ typedef struct leadroute_diagnostic {
 /**
  * Number of lint diagnostics found at compile time (0 with
  * LEADROUTE_TABLE_NO_LINT). Lint work is bounded: at most 1000 findings are
- * kept, and the pairwise checks (shadowed, overlap) stop early on tables too
- * big to analyse in a few seconds. 0 for NULL. Thread-safe.
+ * kept, the pairwise checks (shadowed, overlap) stop early on tables too
+ * big to analyse in a few seconds, and the search for a lead no rule
+ * matches says when it stops at its bound (LEADROUTE_DIAG_NO_MATCH_UNDECIDED).
+ * 0 for NULL. Thread-safe.
  */
 LEADROUTE_API size_t leadroute_table_diagnostic_count(const leadroute_table *table);
 

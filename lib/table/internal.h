@@ -519,6 +519,10 @@ extern uint32_t lr__plain_scan_words;
  * tests change it, to read every class from its outcome. */
 extern size_t lr__lint_scratch_bytes;
 
+/* The no-match search stops after this many steps (262,144) and says so.
+ * Only tests change it, to reach the bound on small tables. */
+extern uint32_t lr__lint_nomatch_steps;
+
 /* Compile and lint: build the table from the builder. */
 int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);
 int lr__table_lint(leadroute_table *t);

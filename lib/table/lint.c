@@ -19,18 +19,23 @@
 #include "base/value.h"
 #include "table/internal.h"
 
-/* Work bounds: lint never takes more than a few seconds on huge tables. */
+/* Work bounds: lint never takes more than a few seconds on huge tables.
+ * The pairwise checks share one budget of words of bitset work; the
+ * no-match search has one of its own, and a bound on its steps. */
 #define LR_LINT_WORD_BUDGET ((uint64_t)1000000000u)
 #define LR_LINT_DFS_NODES 4096u
 #define LR_LINT_MAX_DIAGS 1000u
 /* Frames of the set search nest one per item picked: at most this many
  * (two full sets) along one path, which keeps lint's stack use small. */
 #define LR_LINT_SET_FRAMES (2u * LEADROUTE_MAX_SET_ITEMS)
+/* The no-match search remembers refuted states in at most this much. */
+#define LR_LINT_MEMO_BYTES ((size_t)32 << 20)
 
 /* Answers of the search. */
 enum { LR_S_NONE = 0, LR_S_FOUND = 1, LR_S_CUT = -1, LR_S_ERROR = -2 };
 
 size_t lr__lint_scratch_bytes = (size_t)64 << 20;
+uint32_t lr__lint_nomatch_steps = 262144u;
 
 typedef struct lr__class {
     uint32_t outcome;
@@ -73,6 +78,13 @@ typedef struct lr__linter {
     uint64_t *sorted;       /* search: classes of each depth by survivors */
     uint64_t **pool;        /* set search: bitsets of its frames, taken in stack order */
     uint32_t npool, cap_pool, pool_used, frames;
+    uint32_t *widx;         /* forward check: the words of a node's alive rules */
+    uint64_t *fpre, *fneed, *facc; /* forward check: its bitsets, over those words */
+    uint32_t *hint;         /* forward check: per column, the class that last sufficed */
+    uint64_t *memo_keys;    /* refuted states: hash per slot (0 = empty) */
+    uint64_t **memo_sets;   /* their depth and alive rules */
+    uint32_t memo_mask, memo_count;
+    size_t memo_bytes;
     int rc;                 /* an error inside the search */
     lr__arena scratch;      /* class bitsets and values, freed after lint */
     uint64_t *tmp;          /* a bitset built from an outcome (lr__class_bits) */
@@ -845,8 +857,177 @@ static int lr__search_set(lr__linter *L, uint32_t depth, uint64_t *sorted)
     return rc;
 }
 
-/* `sorted` has room for the classes of this column and the later ones. */
+/* ---- pruning the no-match search --------------------------------------------- */
+
+/* Can one value of column c refuse every rule of `need` (its words at
+ * L->widx[0 .. n))? In a set column that is the missing value, or a set of
+ * items none of which a positive cell of `need` accepts and which together
+ * refuse its negated cells. */
+static int lr__refusable(lr__linter *L, uint32_t c, const uint64_t *need, uint32_t n)
+{
+    const lr__lcol *col = &L->cols[c];
+    const lr__index *ix = &L->t->index[c];
+    const uint32_t *widx = L->widx;
+    uint32_t q, p, k = L->hint[c];
+    int set = ix->type == LEADROUTE_TYPE_SET, items = 0;
+    if (set)
+        memset(L->facc, 0, sizeof *L->facc * n);
+    for (q = 0; q < col->nclasses; q++, k = k + 1 < col->nclasses ? k + 1 : 0) {
+        const lr__class *cl = &col->classes[k];
+        int missing = cl->outcome == ix->null_outcome;
+        for (p = 0; p < n; p++)
+            if (lr__class_word(L, c, cl, widx[p]) & need[p] & (set && !missing ? ~ix->dwords[widx[p]] : ~(uint64_t)0))
+                break;
+        if (p < n)
+            continue;
+        if (!set || missing) {
+            lr__spend(L, (uint64_t)(q + 1) * n);
+            L->hint[c] = k;
+            return 1;
+        }
+        items = 1;
+        for (p = 0; p < n; p++)
+            L->facc[p] |= need[p] & col->nset[widx[p]] & ~lr__class_word(L, c, cl, widx[p]);
+    }
+    lr__spend(L, (uint64_t)col->nclasses * n);
+    for (p = 0; items && p < n; p++)
+        if (need[p] & col->nset[widx[p]] & ~L->facc[p])
+            return 0;
+    return items;
+}
+
+/* Forward check at a node of the no-match search: an alive rule that
+ * accepts everything in the columns left but d can only be refused in d,
+ * so one value of d must refuse all such rules together. Is there a column
+ * left where none does? Then no lead below refuses every rule. */
+static int lr__doomed(lr__linter *L, uint32_t depth)
+{
+    const leadroute_table *t = L->t;
+    const uint64_t *cur = L->stack[depth];
+    uint64_t *pre = L->fpre, *need = L->fneed;
+    uint32_t n = 0, i, p, d;
+    for (i = 0; i < L->nw; i++)
+        if (cur[i]) {
+            L->widx[n] = i;
+            pre[n++] = cur[i];
+        }
+    for (d = depth; d < t->ninputs; d++) {
+        const uint64_t *all = L->cols[L->order[d]].all, *rest = L->rest[d + 1];
+        uint64_t some = 0;
+        for (p = 0; p < n; p++) {
+            i = L->widx[p];
+            need[p] = pre[p] & rest[i] & ~all[i];
+            pre[p] &= all[i];
+            some |= need[p];
+        }
+        lr__spend(L, n + 1);
+        if (some && !lr__refusable(L, L->order[d], need, n))
+            return 1;
+    }
+    return 0;
+}
+
+static uint64_t lr__memo_hash(const uint64_t *cur, uint32_t nw, uint32_t depth)
+{
+    uint64_t h = lr__hash(cur, sizeof *cur * nw) ^ ((uint64_t)depth + 1) * 0x9E3779B97F4A7C15ull;
+    return h ? h : 1;
+}
+
+/* Was this state (depth, alive rules) refuted before? */
+static int lr__memo_seen(const lr__linter *L, uint32_t depth, const uint64_t *cur, uint64_t h)
+{
+    uint32_t i;
+    if (!L->memo_count)
+        return 0;
+    for (i = (uint32_t)h & L->memo_mask; L->memo_keys[i]; i = (i + 1) & L->memo_mask)
+        if (L->memo_keys[i] == h && L->memo_sets[i][0] == depth &&
+            memcmp(L->memo_sets[i] + 1, cur, sizeof *cur * L->nw) == 0)
+            return 1;
+    return 0;
+}
+
+static void lr__memo_put(uint64_t *keys, uint64_t **sets, uint32_t mask, uint64_t h, uint64_t *set)
+{
+    uint32_t i;
+    for (i = (uint32_t)h & mask; keys[i]; i = (i + 1) & mask)
+        ;
+    keys[i] = h;
+    sets[i] = set;
+}
+
+/* Remember a refuted state while the memo fits its bytes; a full memo
+ * only makes the search slower. */
+static int lr__memo_add(lr__linter *L, uint32_t depth, const uint64_t *cur, uint64_t h)
+{
+    size_t entry = sizeof *cur * ((size_t)L->nw + 1);
+    uint64_t *set;
+    uint32_t i;
+    if (L->memo_bytes + entry > LR_LINT_MEMO_BYTES)
+        return LEADROUTE_OK;
+    if (2 * ((size_t)L->memo_count + 1) > (size_t)L->memo_mask + 1 || !L->memo_keys) {
+        uint32_t size = L->memo_keys ? 2 * (L->memo_mask + 1) : 1024;
+        uint64_t *keys = lr__calloc(L->a, size, sizeof *keys), **sets = lr__calloc(L->a, size, sizeof *sets);
+        if (!keys || !sets) {
+            lr__free(L->a, keys);
+            lr__free(L->a, sets);
+            return lr__error_nomem();
+        }
+        for (i = 0; L->memo_keys && i <= L->memo_mask; i++)
+            if (L->memo_keys[i])
+                lr__memo_put(keys, sets, size - 1, L->memo_keys[i], L->memo_sets[i]);
+        lr__free(L->a, L->memo_keys);
+        lr__free(L->a, L->memo_sets);
+        L->memo_keys = keys;
+        L->memo_sets = sets;
+        L->memo_mask = size - 1;
+        L->memo_bytes += (size / 2) * (sizeof *keys + sizeof *sets);
+    }
+    if (!(set = lr__arena_alloc(&L->scratch, entry)))
+        return lr__error_nomem();
+    set[0] = depth;
+    memcpy(set + 1, cur, sizeof *cur * L->nw);
+    lr__memo_put(L->memo_keys, L->memo_sets, L->memo_mask, h, set);
+    L->memo_count++;
+    L->memo_bytes += entry;
+    return LEADROUTE_OK;
+}
+
+static int lr__search_node(lr__linter *L, uint32_t depth, uint64_t *sorted);
+
+/* A node of the no-match search: checked forward, and skipped when its
+ * state was refuted before, reached again by another path (classes that
+ * differ only in rules already refused lead to the same state). Kept out
+ * of line: the shadow check, which runs once per rule, goes without. */
+__attribute__((noinline)) static int lr__search_nomatch(lr__linter *L, uint32_t depth, uint64_t *sorted)
+{
+    const uint64_t *cur = L->stack[depth];
+    uint64_t h = lr__memo_hash(cur, L->nw, depth);
+    int rc;
+    lr__spend(L, L->nw);
+    if (lr__memo_seen(L, depth, cur, h) || lr__doomed(L, depth))
+        return LR_S_NONE;
+    rc = lr__search_node(L, depth, sorted);
+    if (rc == LR_S_NONE && (rc = lr__memo_add(L, depth, cur, h)) != 0) {
+        L->rc = rc;
+        return LR_S_ERROR;
+    }
+    return rc;
+}
+
 static int lr__search(lr__linter *L, uint32_t depth, uint64_t *sorted)
+{
+    const uint64_t *cur = L->stack[depth];
+    /* nothing alive: the columns left are missing, or take a value j
+     * accepts (lr__search_run checked that j accepts some in each) */
+    if (!lr__any_bits(cur, L->nw))
+        return LR_S_FOUND;
+    if (depth == L->t->ninputs || lr__any_and(cur, L->rest[depth], L->nw))
+        return LR_S_NONE;
+    return L->j == UINT32_MAX ? lr__search_nomatch(L, depth, sorted) : lr__search_node(L, depth, sorted);
+}
+
+/* `sorted` has room for the classes of this column and the later ones. */
+static int lr__search_node(lr__linter *L, uint32_t depth, uint64_t *sorted)
 {
     leadroute_table *t = L->t;
     const uint64_t *cur = L->stack[depth];
@@ -855,12 +1036,6 @@ static int lr__search(lr__linter *L, uint32_t depth, uint64_t *sorted)
     const uint32_t *ks;
     const lr__lcol *col;
     int exact, rc;
-    /* nothing alive: the columns left are missing, or take a value j
-     * accepts (lr__search_run checked that j accepts some in each) */
-    if (!lr__any_bits(cur, nw))
-        return LR_S_FOUND;
-    if (depth == t->ninputs || lr__any_and(cur, L->rest[depth], nw))
-        return LR_S_NONE;
     if (++L->nodes > L->limit || L->budget == 0)
         return LR_S_CUT;
     c = L->order[depth];
@@ -875,14 +1050,12 @@ static int lr__search(lr__linter *L, uint32_t depth, uint64_t *sorted)
         ks = lr__classes_of(L, c, L->j, &nk, &exact);
     }
     lr__spend(L, nk + 1);
-    for (q = 0; q < nk; q++) {
-        const lr__class *k = &col->classes[ks[q]];
-        uint32_t count;
-        if (!exact && !lr__class_bit(L, c, k, L->j))
-            continue;
-        /* The shadow check mostly finds a lead on its first path, and
-         * counting would cost more than it saves: it keeps class order. */
-        count = L->j == UINT32_MAX ? lr__class_survivors(L, c, k, cur, nw, &base) : 1;
+    /* The shadow check mostly finds a lead on its first path, where
+     * counting would cost more than it saves: it takes j's classes in
+     * order. The no-match search takes the class that leaves the fewest
+     * rules first (the counts only order; the answer is the AND itself). */
+    for (q = 0; L->j == UINT32_MAX && q < nk; q++) {
+        uint32_t count = lr__class_survivors(L, c, &col->classes[ks[q]], cur, nw, &base);
         sorted[n++] = (uint64_t)count << 32 | ks[q];
         if (count == 0) {
             /* it is the answer, and the others need no count */
@@ -891,12 +1064,16 @@ static int lr__search(lr__linter *L, uint32_t depth, uint64_t *sorted)
             break;
         }
     }
-    /* the counts only order the classes; the answer is the AND itself */
     if (L->j == UINT32_MAX)
         qsort(sorted, n, sizeof *sorted, lr__u64_cmp);
+    else
+        n = nk;
     for (q = 0; q < n; q++) {
-        uint32_t k = (uint32_t)sorted[q];
-        const uint64_t *b = lr__class_bits(L, c, &col->classes[k]);
+        uint32_t k = L->j == UINT32_MAX ? (uint32_t)sorted[q] : ks[q];
+        const uint64_t *b;
+        if (!exact && !lr__class_bit(L, c, &col->classes[k], L->j))
+            continue;
+        b = lr__class_bits(L, c, &col->classes[k]);
         for (i = 0; i < nw; i++)
             next[i] = cur[i] & b[i];
         L->pick[c][0] = k;
@@ -964,6 +1141,7 @@ static int lr__lint_nomatch(lr__linter *L)
     leadroute_table *t = L->t;
     uint32_t r, c, i;
     uint64_t budget = L->budget;
+    char where[300];
     int found;
     for (r = 0; r < t->nrules; r++) {
         for (c = 0; c < t->ninputs && t->rules[r].cells[c].any; c++)
@@ -972,7 +1150,6 @@ static int lr__lint_nomatch(lr__linter *L)
             return LEADROUTE_OK; /* a catch-all */
     }
     if (t->nrules == 0) {
-        char where[300];
         const char *w = lr__arena_strndup(&t->arena, "", 0); /* every field missing */
         lr__where(t, UINT32_MAX, where, sizeof where);
         if (!w)
@@ -987,16 +1164,20 @@ static int lr__lint_nomatch(lr__linter *L)
     if (t->nrules & 63)
         L->stack[0][t->nwords - 1] = ((uint64_t)1 << (t->nrules & 63)) - 1;
     lr__search_order(L, UINT32_MAX);
-    /* bounded by its node count alone, whatever the pairwise checks spent */
-    L->budget = UINT64_MAX;
-    found = lr__search_run(L, UINT32_MAX, t->nwords, LR_LINT_DFS_NODES * 16);
+    /* its own budget, whatever the pairwise checks spent */
+    L->budget = LR_LINT_WORD_BUDGET;
+    found = lr__search_run(L, UINT32_MAX, t->nwords, lr__lint_nomatch_steps);
     L->budget = budget;
+    lr__where(t, UINT32_MAX, where, sizeof where);
     if (found == LR_S_ERROR)
         return L->rc;
+    if (found == LR_S_CUT)
+        return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH_UNDECIDED, UINT32_MAX, UINT32_MAX, NULL,
+                            lr__fmt(L, "%sthe table has no catch-all rule, and lint stopped looking for a lead "
+                                    "no rule matches after %u steps, having neither found one nor ruled it out: "
+                                    "some leads may match no rule", where, L->nodes > L->limit ? L->limit : L->nodes));
     if (found == LR_S_FOUND) {
-        char where[300];
         const char *w = lr__witness(L);
-        lr__where(t, UINT32_MAX, where, sizeof where);
         if (!w)
             return lr__error_nomem();
         return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH, UINT32_MAX, UINT32_MAX, w,
@@ -1266,7 +1447,13 @@ int lr__table_lint(leadroute_table *t)
             rc = lr__error_nomem();
             goto done;
         }
-    if (!(L.tmp = lr__arena_alloc(&L.scratch, sizeof *L.tmp * (t->nwords ? t->nwords : 1)))) {
+    L.tmp = lr__arena_alloc(&L.scratch, sizeof *L.tmp * (t->nwords ? t->nwords : 1));
+    L.widx = lr__arena_alloc(&L.scratch, sizeof *L.widx * (t->nwords ? t->nwords : 1));
+    L.fpre = lr__arena_alloc(&L.scratch, sizeof *L.fpre * (t->nwords ? t->nwords : 1));
+    L.fneed = lr__arena_alloc(&L.scratch, sizeof *L.fneed * (t->nwords ? t->nwords : 1));
+    L.facc = lr__arena_alloc(&L.scratch, sizeof *L.facc * (t->nwords ? t->nwords : 1));
+    L.hint = lr__arena_zalloc(&L.scratch, sizeof *L.hint * (t->ninputs + 1));
+    if (!L.tmp || !L.widx || !L.fpre || !L.fneed || !L.facc || !L.hint) {
         rc = lr__error_nomem();
         goto done;
     }
@@ -1316,6 +1503,8 @@ done:
     lr__free(L.a, L.pick);
     lr__free(L.a, L.npick);
     lr__free(L.a, L.pool);
+    lr__free(L.a, L.memo_keys);
+    lr__free(L.a, L.memo_sets);
     lr__free(L.a, L.diags);
     lr__arena_free(&L.scratch);
     return rc;

@@ -713,7 +713,7 @@ static void expect_no_match_found(const char *text)
 
 /* The search skips the subtree of the missing c (one rule accepts all that
  * is left) and tries c false (2 rules) before c true (3k + 3 rules); with
- * k = 16 anything else walks past 65,536 combinations first. */
+ * k = 16 anything else walks through some 2^17 combinations first. */
 static void test_no_match_search_skips_and_orders(void **state)
 {
     (void)state;
@@ -723,12 +723,131 @@ static void test_no_match_search_skips_and_orders(void **state)
 }
 
 /* With c false holding more rules than c true, the search walks the 2^14
- * or so combinations of c true first: well within its 65,536. */
+ * or so combinations of c true first: well within its bound. */
 static void test_no_match_search_within_bound(void **state)
 {
     (void)state;
     char *text = no_match_search_table(13, 43);
     expect_no_match_found(text);
+    free(text);
+}
+
+/* A territory table without a catch-all: 30 countries, each split by
+ * company size into four bands (the last for a missing size), each with
+ * 120 rules for a postal code and an industry; other countries go to one
+ * not(...) rule. Every lead is matched, but for `hole` (a country index,
+ * or -1), whose band for a missing size is left out and which has two more
+ * postal rules (so that it does not come first by its count of rules).
+ * Walking the postal codes and industries of a country takes some 2,700
+ * steps. */
+static char *territory_table(int hole)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n += (size_t)snprintf(text + n, cap - n, "#! hit_policy: collect\nrule,country,postal,industry,size:number,out:o\n");
+    static const char *const bands[] = { "< 200", "[200..1000)", ">= 1000", "null" };
+    for (int c = 0; c < 30; c++) {
+        for (int b = 0; b < 4; b++)
+            if (c != hole || b != 3)
+                n += (size_t)snprintf(text + n, cap - n, "k%d-b%d,k%d,-,-,%s,x\n", c, b, c, bands[b]);
+        for (int p = 0; p < (c == hole ? 122 : 120); p++)
+            n += (size_t)snprintf(text + n, cap - n, "k%d-p%d,k%d,p%d,i%d,-,x\n", c, p, c, p, (p * 7 + c) % 20);
+    }
+    n += (size_t)snprintf(text + n, cap - n, "rest,\"not(");
+    for (int c = 0; c < 30; c++)
+        n += (size_t)snprintf(text + n, cap - n, "%sk%d", c ? ", " : "", c);
+    n += (size_t)snprintf(text + n, cap - n, ")\",-,-,-,x\n");
+    assert_true(n < cap);
+    return text;
+}
+
+/* A rule alive that only one column left can still refuse must be refused,
+ * with all such rules, by one value of that column: the four bands of a
+ * country cover its sizes, so the search leaves each complete country at
+ * once, finds the lead of the hole, and shows a table without one complete
+ * rather than stopping at its bound. */
+static void test_no_match_search_checks_forward(void **state)
+{
+    (void)state;
+    char *text = territory_table(17);
+    leadroute_table *t = parse_ok(text);
+    expect_count(t, 1);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+    wlead w;
+    witness_lead(&w, t, d.witness);
+    assert_string_equal(hits(t, &w.l), "");
+    if (strstr(d.witness, "country=k17") == NULL)
+        fail_msg("witness '%s' is not in country k17", d.witness);
+    leadroute_table_unref(t);
+    free(text);
+    text = territory_table(-1);
+    t = parse_ok(text);
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+    free(text);
+}
+
+/* Bool columns and rules that each pin three of them (to true, or to false
+ * or missing): whether some lead escapes every rule is a satisfiability
+ * question, which can take the search many steps. */
+static char *pinned_triples_table(int columns, int rules, uint64_t seed)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n += (size_t)snprintf(text + n, cap - n, "#! hit_policy: collect\nrule");
+    for (int c = 0; c < columns; c++)
+        n += (size_t)snprintf(text + n, cap - n, ",c%d:bool", c);
+    n += (size_t)snprintf(text + n, cap - n, ",out:o\n");
+    for (int r = 0; r < rules; r++) {
+        int pin[3];
+        for (int k = 0; k < 3; k++) {
+            int again;
+            do {
+                pin[k] = (int)(xorshift(&seed) % (uint64_t)columns);
+                again = 0;
+                for (int q = 0; q < k; q++)
+                    again |= pin[q] == pin[k];
+            } while (again);
+        }
+        n += (size_t)snprintf(text + n, cap - n, "r%d", r);
+        for (int c = 0; c < columns; c++) {
+            const char *cell = "-";
+            for (int k = 0; k < 3; k++)
+                if (pin[k] == c)
+                    cell = xorshift(&seed) % 2 ? "true" : "\"false, null\"";
+            n += (size_t)snprintf(text + n, cap - n, ",%s", cell);
+        }
+        n += (size_t)snprintf(text + n, cap - n, ",x\n");
+    }
+    assert_true(n < cap);
+    return text;
+}
+
+/* When the search reaches its bound it says so, without a witness, rather
+ * than report nothing; within the bound the same table is decided. */
+static void test_no_match_search_cut_short(void **state)
+{
+    (void)state;
+    char *text = pinned_triples_table(30, 129, 0x3A7);
+    leadroute_table *t = parse_ok(text);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH_UNDECIDED), 0);
+    leadroute_table_unref(t);
+    lr__lint_nomatch_steps = 100;
+    t = parse_ok(text);
+    lr__lint_nomatch_steps = 262144;
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_NO_MATCH_UNDECIDED);
+    assert_null(d.rule_id);
+    assert_null(d.other_rule_id);
+    assert_null(d.witness);
+    assert_int_equal(d.line, 0);
+    if (strstr(d.message, "t.csv: the table has no catch-all rule, and lint stopped looking for a lead no rule "
+                          "matches after 100 steps") != d.message)
+        fail_msg("message '%s'", d.message);
+    leadroute_table_unref(t);
     free(text);
 }
 
@@ -1300,6 +1419,8 @@ int main(void)
         cmocka_unit_test(test_no_match_deep),
         cmocka_unit_test(test_no_match_search_skips_and_orders),
         cmocka_unit_test(test_no_match_search_within_bound),
+        cmocka_unit_test(test_no_match_search_checks_forward),
+        cmocka_unit_test(test_no_match_search_cut_short),
         cmocka_unit_test(test_witness_values_quoted),
         cmocka_unit_test(test_witness_values_without_blank_ends),
         cmocka_unit_test(test_findings_without_kept_bitsets),
