@@ -41,8 +41,20 @@ extern "C" {
  * (extra trailing empty cells are fine), an empty id, an id already seen in an
  * earlier row, invalid UTF-8 or a NUL byte in a cell, a cell longer than
  * LEADROUTE_MAX_STRING bytes, a set with more than LEADROUTE_MAX_SET_ITEMS
- * items. Only a broken file fails as a whole: no header, a bad header, an
- * unterminated quoted cell, or text after a closing quote.
+ * items, and a row whose quoting is broken: a quoted cell that is never
+ * closed, or text after a closing quote (the message names the line and
+ * column, and what was expected).
+ *
+ * A quoted cell may span lines, but as a cell holds at most
+ * LEADROUTE_MAX_STRING bytes the reader looks no further than that for its
+ * closing quote. After a row with broken quoting, reading goes on at the
+ * line after the one where that row starts: the lines a stray quote
+ * swallowed are read as rows again. (Where a quote was meant and the row
+ * broke later, the rest of its cell is read as rows too, which mostly fail
+ * for their number of cells and are recorded as well.)
+ *
+ * Only a broken file fails as a whole: no header, or a bad header (broken
+ * quoting in it included).
  */
 
 /**
@@ -71,8 +83,8 @@ typedef struct leadroute_leads leadroute_leads;
  *                  the object
  * @return LEADROUTE_OK, also when some rows were skipped (see
  *         leadroute_leads_error_count()); LEADROUTE_EPARSE with
- *         "file:line:col" for a file without header, a bad header or a
- *         broken CSV structure; LEADROUTE_ELIMIT (too many columns, a header
+ *         "file:line:col" for a file without header or a bad header (its
+ *         CSV structure included); LEADROUTE_ELIMIT (too many columns, a header
  *         name too long); LEADROUTE_EINVAL (NULL `out`, NULL `text` with a
  *         non-zero length, an allocator missing a function);
  *         LEADROUTE_EVERSION (allocator version);

@@ -207,8 +207,9 @@ static int read_comment(lr__csv *csv, deferred *d)
     return 0;
 }
 
-/* Scan a quoted field starting at the opening quote. */
-static int read_quoted(lr__csv *csv, deferred *d)
+/* Scan a quoted field starting at the opening quote; its text goes to the
+ * buffer from `start`. */
+static int read_quoted(lr__csv *csv, size_t start, deferred *d)
 {
     const char *p = csv->data;
     uint32_t qline = csv->cur_line, qcol = col_of(csv, csv->pos);
@@ -221,9 +222,15 @@ static int read_quoted(lr__csv *csv, deferred *d)
         int rc = buf_put(csv, p + run, i - run);
         if (rc < 0)
             return rc;
+        if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING)
+            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol,
+                                    "unterminated quoted field: expected a closing '\"' within %d bytes, the "
+                                    "longest a field may be (a '\"' inside a quoted field is written '\"\"')",
+                                    LEADROUTE_MAX_STRING);
         if (i >= csv->len) {
             return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol,
-                                    "unterminated quoted field (missing closing '\"')");
+                                    "unterminated quoted field (missing closing '\"'): expected a '\"' before "
+                                    "the end of the file (a '\"' inside a quoted field is written '\"\"')");
         }
         char c = p[i];
         if (c == '"') {
@@ -252,6 +259,11 @@ static int read_quoted(lr__csv *csv, deferred *d)
     while (i < csv->len && (p[i] == ' ' || p[i] == '\t'))
         i++;
     if (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
+        /* a quote opened lines before and closed here was most likely stray */
+        if (qline != csv->cur_line)
+            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, csv->cur_line, col_of(csv, i),
+                                    "unexpected text after closing quote (expected ',' or end of line); the "
+                                    "quoted field opened at line %u, column %u", qline, qcol);
         return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, csv->cur_line, col_of(csv, i),
                                 "unexpected text after closing quote (expected ',' or end of line)");
     }
@@ -265,6 +277,7 @@ int lr__csv_next(lr__csv *csv, int comments)
         return lr__error_set(LEADROUTE_EINVAL, "csv reader is NULL");
     csv->nfields = 0;
     csv->is_comment = 0;
+    csv->broken = 0;
     csv->buf_len = 0;
     if (csv->pos >= csv->len)
         return 0;
@@ -298,13 +311,14 @@ int lr__csv_next(lr__csv *csv, int comments)
             col = col_of(csv, csv->pos);
             if (csv->pos < csv->len && p[csv->pos] == '"') {
                 quoted = 1;
-                rc = read_quoted(csv, &d);
+                rc = read_quoted(csv, start, &d);
                 if (rc < 0) {
                     /* structural: stay at the broken record */
                     csv->pos = record_start;
                     csv->cur_line = record_line;
                     csv->line_start = record_line_start;
                     csv->nfields = 0;
+                    csv->broken = rc == LEADROUTE_EPARSE;
                     return rc;
                 }
             } else {
@@ -356,6 +370,20 @@ int lr__csv_next(lr__csv *csv, int comments)
         return lr__error_set_at(d.code, csv->filename, d.line, d.col, "%s", d.what);
     }
     return 1;
+}
+
+int lr__csv_skip_line(lr__csv *csv)
+{
+    const char *lf = csv->pos < csv->len ? memchr(csv->data + csv->pos, '\n', csv->len - csv->pos) : NULL;
+    csv->broken = 0;
+    if (!lf) {
+        csv->pos = csv->len;
+        return 0;
+    }
+    csv->pos = (size_t)(lf - csv->data) + 1;
+    lr__csv_next_line(csv);
+    csv->line_start = csv->pos;
+    return csv->pos < csv->len;
 }
 
 int lr__csv_blank_field(const lr__csv_field *f)

@@ -20,6 +20,9 @@ typedef struct lr__csv {
     uint32_t nfields;
     uint32_t line;          /* line where the current record starts */
     int is_comment;         /* record is a '#' line: fields[0] holds the whole line */
+    int broken;             /* the last error was structural (lr__csv_skip_line goes on) */
+    int bounded;            /* set by the caller: a quoted field ends within LEADROUTE_MAX_STRING
+                               bytes, or is broken (the reader looks no further) */
     /* private */
     const char *data;
     size_t len, pos;
@@ -45,8 +48,15 @@ void lr__csv_init(lr__csv *csv, const char *data, size_t len, const char *filena
  * Returns 1 with a record, 0 at the end, or an error (message set, with
  * file:line:col): LEADROUTE_EPARSE (unterminated quote, text after a closing
  * quote, invalid UTF-8, NUL byte), LEADROUTE_ELIMIT (a field longer than
- * LEADROUTE_MAX_STRING), LEADROUTE_ENOMEM. */
+ * LEADROUTE_MAX_STRING), LEADROUTE_ENOMEM. After an error about content
+ * the reader stands at the next record; after a structural one (the first
+ * two, csv->broken set) at the broken record. */
 int lr__csv_next(lr__csv *csv, int comments);
+
+/* After a structural error (csv->broken), skip the broken record: go on at
+ * the line after the one where it starts. Lines a stray quote swallowed are
+ * so read again. Returns 1 when there is such a line, 0 at the end. */
+int lr__csv_skip_line(lr__csv *csv);
 
 void lr__csv_free(lr__csv *csv);
 

@@ -405,6 +405,9 @@ int leadroute_leads_parse(leadroute_leads **out, const char *text, size_t length
         return lr__error_nomem();
     }
     lr__csv_init(&r.csv, text, length, r.filename, &l->alloc);
+    /* a field is at most LEADROUTE_MAX_STRING bytes anyway: looking no
+     * further for a closing quote keeps skipping broken rows linear */
+    r.csv.bounded = 1;
 
     rc = read_header(&r, table);
     while (rc >= 0) {
@@ -417,9 +420,18 @@ int leadroute_leads_parse(leadroute_leads **out, const char *text, size_t length
             continue;
         }
         /* A bad cell (UTF-8, NUL, length) costs only its row: the reader
-         * has moved past it. A broken structure leaves it in place. */
-        if (rc != LEADROUTE_ENOMEM && r.csv.pos > before)
+         * has moved past it. A broken structure (a quote never closed, text
+         * after a closing quote) costs the row too, and reading goes on at
+         * the line after its first: a stray quote may have swallowed the
+         * lines after it, which are leads of their own. */
+        if (rc == LEADROUTE_ENOMEM)
+            break;
+        if (r.csv.pos > before) {
             rc = add_row_error(&r, r.csv.line, leadroute_error_last()->message);
+        } else if (r.csv.broken) {
+            rc = add_row_error(&r, r.csv.line, leadroute_error_last()->message);
+            lr__csv_skip_line(&r.csv);
+        }
     }
     reader_done(&r);
     if (rc < 0) {

@@ -464,6 +464,68 @@ static void test_structural_error_repeats(void **state)
     close_text(&fx);
 }
 
+/* A caller that goes on past a broken record (the leads reader) skips to
+ * the line after the one where it starts; a bounded reader looks no
+ * further than LEADROUTE_MAX_STRING bytes for a closing quote. */
+static void test_skip_broken_record(void **state)
+{
+    (void)state;
+    fixture fx;
+    OPEN(&fx, "h\r\na,\"b\"x\r\nc,d\r\ne,\"f\r\ng,h");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.broken, 0);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:6: unexpected text after closing quote", 2, 6);
+    assert_int_equal(fx.csv.broken, 1);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_int_equal(fx.csv.broken, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.line, 3);
+    assert_field(&fx.csv, 0, "c", 3, 1);
+    assert_field(&fx.csv, 1, "d", 3, 3);
+    /* the quote runs to the end; the line after the record's first is read again */
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:4:3: unterminated", 4, 3);
+    assert_int_equal(fx.csv.line, 4);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 1, "h", 5, 3);
+    /* a broken last line without a line end: nothing follows it */
+    close_text(&fx);
+    OPEN(&fx, "a,\"b\"c");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:6: unexpected text", 1, 6);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+
+    /* content errors are no structure errors: the reader has moved on */
+    OPEN(&fx, "a\xFF,b\nc\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE);
+    assert_int_equal(fx.csv.broken, 0);
+    close_text(&fx);
+
+    static char text[LEADROUTE_MAX_STRING + 64];
+    size_t n = (size_t)snprintf(text, sizeof text, "x,\"");
+    memset(text + n, 'y', LEADROUTE_MAX_STRING);
+    n += LEADROUTE_MAX_STRING;
+    n += (size_t)snprintf(text + n, sizeof text - n, "\"\n");
+    for (int bounded = 0; bounded < 2; bounded++) {
+        /* exactly the limit, closed: a field either way */
+        open_text(&fx, text, n, 0);
+        fx.csv.bounded = bounded;
+        assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+        assert_int_equal(fx.csv.fields[1].len, LEADROUTE_MAX_STRING);
+        close_text(&fx);
+        /* one byte more: a bounded reader stops looking for the quote there */
+        text[n - 2] = 'y';
+        open_text(&fx, text, n, 0);
+        fx.csv.bounded = bounded;
+        assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:3: unterminated quoted field", 1, 3);
+        if (bounded != (strstr(leadroute_error_last()->message, "within 4096 bytes") != NULL))
+            fail_msg("bounded %d: '%s'", bounded, leadroute_error_last()->message);
+        close_text(&fx);
+        text[n - 2] = '"';
+    }
+}
+
 static void test_comment_trailing_tabs(void **state)
 {
     (void)state;
@@ -704,6 +766,7 @@ int main(void)
         cmocka_unit_test_setup(test_quote_inside_unquoted_is_literal, reset_count),
         cmocka_unit_test_setup(test_text_after_closing_quote, reset_count),
         cmocka_unit_test_setup(test_unterminated_quote, reset_count),
+        cmocka_unit_test_setup(test_skip_broken_record, reset_count),
         cmocka_unit_test_setup(test_never_reads_past_len, reset_count),
         cmocka_unit_test_setup(test_empty_input, reset_count),
         cmocka_unit_test_setup(test_nul_byte_rejected, reset_count),
