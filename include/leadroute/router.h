@@ -679,7 +679,10 @@ LEADROUTE_API int leadroute_router_fork(leadroute_router **out, leadroute_router
  * The rep holding `key` followed the lead up (at the router's clock time):
  * its deadline no longer applies. Acknowledging again is not an error and
  * keeps the first time (the assignment-to-acknowledgement metric counts it
- * once). Thread-safe.
+ * once). An assignment stored as newer than the acknowledgement (the clock
+ * read before another thread's assignment landed, or a store shared with a
+ * host whose clock runs ahead) counts as 0 ms, so every acknowledgement is
+ * counted. Thread-safe.
  * @return LEADROUTE_OK, EINVAL (as for leadroute_router_close()), ENOTFOUND
  *         (not claimed), ENOTSUP (the store has no acknowledge method), ECALLBACK.
  */

@@ -2425,7 +2425,7 @@ static lr__counter *lr__counter_lookup(leadroute_router *r, lr__counter **list, 
 int leadroute_router_acknowledge(leadroute_router *r, const char *key)
 {
     char k[LEADROUTE_MAX_STRING + 8], rep[LEADROUTE_MAX_NAME + 1], pool[LEADROUTE_MAX_NAME + 1];
-    int64_t now, assigned = 0;
+    int64_t now, assigned = 0, gap;
     size_t n;
     int rc;
     if (!r || !key)
@@ -2445,9 +2445,13 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
         return lr__callback_failed("store acknowledge", rc);
     rep[sizeof rep - 1] = pool[sizeof pool - 1] = 0;
     lr__striped_add(&r->acknowledged, 0);
+    /* `now` was read before the store call, so an assignment committed by
+     * another thread in between looks newer than its acknowledgement: it
+     * counts as acknowledged at once rather than not at all */
+    gap = lr__time_sub(now, assigned);
     lr__latency_sample(r, rep[0] ? lr__counter_lookup(r, &r->rep_counters, rep) : NULL,
                        pool[0] ? lr__counter_lookup(r, &r->pool_counters, pool) : NULL,
-                       LEADROUTE_LATENCY_ASSIGN_TO_ACK, lr__time_sub(now, assigned));
+                       LEADROUTE_LATENCY_ASSIGN_TO_ACK, gap < 0 ? 0 : gap);
     return LEADROUTE_OK;
 }
 

@@ -1271,6 +1271,16 @@ static void test_acknowledge(void **state)
     assert_int_equal(lat.count, 2);
     assert_true(lat.mean_ms == (double)(5 * MIN_MS));
 
+    /* an acknowledgement timed before its assignment (it raced one made by
+     * another thread) is counted, at 0 ms */
+    w->now = T0 - MIN_MS;
+    route_assigned(w, "K5", "c", -1, 0);
+    w->now = T0 - 2 * MIN_MS;
+    ok(leadroute_router_acknowledge(w->r, "K5"));
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &lat));
+    assert_int_equal(lat.count, 3);
+    assert_true(lat.mean_ms == (double)(10 * MIN_MS) / 3);
+
     /* late, but acknowledged before the tick: still stops it */
     w->now = T0 + 16 * MIN_MS;
     mark = w->rec.n;
