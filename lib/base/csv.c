@@ -207,6 +207,17 @@ static int read_comment(lr__csv *csv, deferred *d)
     return 0;
 }
 
+/* Whether a '"' comes at or after `from`. */
+static int lr__csv_quote_ahead(lr__csv *csv, size_t from)
+{
+    if (!csv->quote_known || (csv->next_quote != SIZE_MAX && csv->next_quote < from)) {
+        const char *q = memchr(csv->data + from, '"', csv->len - from);
+        csv->next_quote = q ? (size_t)(q - csv->data) : SIZE_MAX;
+        csv->quote_known = 1;
+    }
+    return csv->next_quote != SIZE_MAX;
+}
+
 /* Scan a quoted field starting at the opening quote; its text goes to the
  * buffer from `start`. */
 static int read_quoted(lr__csv *csv, size_t start, deferred *d)
@@ -222,7 +233,11 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
         int rc = buf_put(csv, p + run, i - run);
         if (rc < 0)
             return rc;
-        if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING)
+        /* past the longest field, go on only if a '"' is still to come: a
+         * long field that closes is read whole and reported by the reader as
+         * too long; a stray quote fails here without scanning to the end
+         * again for every broken row (where the next '"' is, is kept) */
+        if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING && !lr__csv_quote_ahead(csv, i))
             return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol,
                                     "unterminated quoted field: expected a closing '\"' within %d bytes, the "
                                     "longest a field may be (a '\"' inside a quoted field is written '\"\"')",

@@ -21,9 +21,11 @@ typedef struct lr__csv {
     uint32_t line;          /* line where the current record starts */
     int is_comment;         /* record is a '#' line: fields[0] holds the whole line */
     int broken;             /* the last error was structural (lr__csv_skip_line goes on) */
-    int bounded;            /* set by the caller: a quoted field ends within LEADROUTE_MAX_STRING
-                               bytes, or is broken (the reader looks no further) */
+    int bounded;            /* set by the caller: a quoted field longer than LEADROUTE_MAX_STRING
+                               bytes with no '"' after it is broken at once (no scan to the end) */
     /* private */
+    size_t next_quote;      /* where the next '"' is (SIZE_MAX: none), once quote_known */
+    int quote_known;
     const char *data;
     size_t len, pos;
     uint32_t cur_line;
