@@ -16,8 +16,11 @@ static const char USAGE_CHECK[] =
     "record per finding:\n"
     "  kind,rule,line,other_rule,other_line,example,message\n"
     "kind is shadowed, overlap, no_match, unlisted_priority or no_match_undecided.\n"
+    "no_match_undecided is a notice, not a finding: lint reached its bound before\n"
+    "it could tell whether some lead matches no rule.\n"
     "\n"
-    "exit status: 0 clean, 1 lint findings, 2 the table could not be read\n";
+    "exit status: 0 clean (notices alone included), 1 lint findings, 2 the table\n"
+    "could not be read\n";
 
 static const char USAGE_EVAL[] =
     "usage: leadroute eval TABLE LEADS.csv [--format csv|jsonl]\n"
@@ -89,6 +92,13 @@ static const char *diagnostic_kind_name(uint32_t kind)
     }
 }
 
+/* A notice says lint stopped at a bound, not that the table is wrong: it
+ * does not fail `check`. */
+static int diagnostic_is_notice(uint32_t kind)
+{
+    return kind == LEADROUTE_DIAG_NO_MATCH_UNDECIDED;
+}
+
 /* The start check, eval and bench share: arguments, --help, the files, the
  * table, and (when `with_leads`) the leads read for it. Returns -1 when the
  * command may go on, else the exit status to return. */
@@ -119,7 +129,7 @@ static int open_command(const char *command, const char *usage, int argc, char *
 
 /* ---- check ------------------------------------------------------------------- */
 
-static void print_summary(const leadroute_table *table, const char *path, size_t findings)
+static void print_summary(const leadroute_table *table, const char *path, size_t findings, size_t notices)
 {
     const char *name = leadroute_table_name(table);
     const char *version = leadroute_table_version(table);
@@ -136,9 +146,12 @@ static void print_summary(const leadroute_table *table, const char *path, size_t
            cli_plural(inputs), outputs, cli_plural(outputs), hit_policy_name(leadroute_table_hit_policy(table)));
     if (leadroute_table_aggregation(table) != LEADROUTE_AGG_NONE)
         printf(" (%s)", aggregation_name(leadroute_table_aggregation(table)));
-    printf(", hash %016llx, %zu bytes compiled, %zu lint finding%s\n",
+    printf(", hash %016llx, %zu bytes compiled, %zu lint finding%s",
            (unsigned long long)leadroute_table_hash(table), leadroute_table_memory(table), findings,
            cli_plural(findings));
+    if (notices)
+        printf(", %zu notice%s", notices, cli_plural(notices));
+    printf("\n");
 }
 
 int cmd_check(int argc, char **argv)
@@ -156,13 +169,18 @@ int cmd_check(int argc, char **argv)
     record_writer w;
     if (!text)
         records_begin(&w, stdout, a.format, columns, sizeof columns / sizeof *columns);
-    size_t findings = leadroute_table_diagnostic_count(table);
-    for (size_t i = 0; i < findings; i++) {
+    size_t count = leadroute_table_diagnostic_count(table), findings = 0, notices = 0;
+    for (size_t i = 0; i < count; i++) {
         leadroute_diagnostic d = LEADROUTE_DIAGNOSTIC_INIT;
         if (leadroute_table_diagnostic(table, i, &d) != LEADROUTE_OK) {
             cli_report_library_error();
+            findings++; /* unknown, so not taken for clean */
             continue;
         }
+        if (diagnostic_is_notice(d.kind))
+            notices++;
+        else
+            findings++;
         if (text) {
             /* the message already quotes the example lead */
             printf("%s\n", d.message ? d.message : "(no message)");
@@ -174,11 +192,15 @@ int cmd_check(int argc, char **argv)
                        cell_text(d.message) };
         records_row(&w, row);
     }
-    if (text)
-        print_summary(table, a.files[0], findings);
-    else
+    if (text) {
+        print_summary(table, a.files[0], findings, notices);
+    } else {
         /* the summary still belongs somewhere a person looks */
-        fprintf(stderr, "%zu lint finding%s\n", findings, cli_plural(findings));
+        fprintf(stderr, "%zu lint finding%s", findings, cli_plural(findings));
+        if (notices)
+            fprintf(stderr, ", %zu notice%s", notices, cli_plural(notices));
+        fprintf(stderr, "\n");
+    }
     leadroute_table_unref(table);
     return cli_finish_output(findings ? EXIT_FINDINGS : EXIT_CLEAN);
 }

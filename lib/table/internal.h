@@ -523,6 +523,11 @@ extern size_t lr__lint_scratch_bytes;
  * Only tests change it, to reach the bound on small tables. */
 extern uint32_t lr__lint_nomatch_steps;
 
+/* The no-match search's own budget of words of bitset work (10^9): it
+ * stops when that runs out too, and says so. Only tests change it, to
+ * run out of words before steps. */
+extern uint64_t lr__lint_nomatch_words;
+
 /* Compile and lint: build the table from the builder. */
 int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);
 int lr__table_lint(leadroute_table *t);

@@ -34,8 +34,12 @@
 /* Answers of the search. */
 enum { LR_S_NONE = 0, LR_S_FOUND = 1, LR_S_CUT = -1, LR_S_ERROR = -2 };
 
+/* Which bound cut a search short, so that its notice names that one. */
+enum { LR_CUT_STEPS = 1, LR_CUT_WORDS = 2, LR_CUT_ITEMS = 3 };
+
 size_t lr__lint_scratch_bytes = (size_t)64 << 20;
 uint32_t lr__lint_nomatch_steps = 262144u;
+uint64_t lr__lint_nomatch_words = LR_LINT_WORD_BUDGET;
 
 typedef struct lr__class {
     uint32_t outcome;
@@ -70,6 +74,7 @@ typedef struct lr__linter {
     uint64_t **rest;        /* search: per depth, the rules that accept every class of
                                the columns from there on (rest[ninputs]: every rule) */
     uint32_t nodes, limit;  /* search: nodes visited, and the most it may visit */
+    int cut;                /* search: the LR_CUT_* bound that stopped it, 0 if none */
     uint32_t nw;            /* search: words of the rule bitsets in play */
     uint32_t j;             /* search: the rule the lead must match, UINT32_MAX for none */
     uint32_t *order;        /* search: column order */
@@ -614,6 +619,12 @@ static uint32_t lr__class_survivors(const lr__linter *L, uint32_t c, const lr__c
     return n;
 }
 
+static int lr__cut(lr__linter *L, int bound)
+{
+    L->cut = bound;
+    return LR_S_CUT;
+}
+
 /* n bitsets for a frame of the set search, all or none; frames give them
  * back in the order they took them. */
 static int lr__pool_take(lr__linter *L, uint64_t **out, uint32_t n)
@@ -742,7 +753,7 @@ static int lr__set_step(lr__linter *L, const lr__setnode *sn, const uint64_t *ki
     int want_j = jc && !jc->any && !jc->negated, rc = LR_S_NONE;
 
     if (L->frames >= LR_LINT_SET_FRAMES)
-        return LR_S_CUT;
+        return lr__cut(L, LR_CUT_ITEMS);
     if (lr__pool_take(L, f, 4) != 0)
         return LR_S_ERROR;
     alive = f[0], able = f[1], k2 = f[2], r2 = f[3];
@@ -756,7 +767,7 @@ static int lr__set_step(lr__linter *L, const lr__setnode *sn, const uint64_t *ki
             undecided = (sn->neg[i] & ~killed[i] & ~alive[i]) != 0;
         /* a step that decides a negated rule is a node of the search */
         if (undecided && (++L->nodes > L->limit || L->budget == 0)) {
-            rc = LR_S_CUT;
+            rc = lr__cut(L, L->nodes > L->limit ? LR_CUT_STEPS : LR_CUT_WORDS);
             break;
         }
         for (k = 0; undecided && k < col->nclasses; k++) {
@@ -1037,7 +1048,7 @@ static int lr__search_node(lr__linter *L, uint32_t depth, uint64_t *sorted)
     const lr__lcol *col;
     int exact, rc;
     if (++L->nodes > L->limit || L->budget == 0)
-        return LR_S_CUT;
+        return lr__cut(L, L->nodes > L->limit ? LR_CUT_STEPS : LR_CUT_WORDS);
     c = L->order[depth];
     col = &L->cols[c];
     if (t->index[c].type == LEADROUTE_TYPE_SET)
@@ -1095,6 +1106,7 @@ static int lr__search_run(lr__linter *L, uint32_t j, uint32_t nw, uint32_t limit
     L->nw = nw;
     L->limit = limit;
     L->nodes = 0;
+    L->cut = 0;
     L->frames = 0;
     L->pool_used = 0;
     for (d = 0; j != UINT32_MAX && d < t->ninputs; d++) {
@@ -1136,6 +1148,21 @@ static void lr__search_order(lr__linter *L, uint32_t j)
 
 /* ---- no match -------------------------------------------------------------- */
 
+/* "after 100 steps, its bound": how far a search that was cut short got,
+ * and which of its bounds stopped it (`words`: the budget it had). */
+static void lr__cut_text(const lr__linter *L, uint64_t words, char *buf, size_t cap)
+{
+    uint32_t steps = L->nodes > L->limit ? L->limit : L->nodes;
+    if (L->cut == LR_CUT_WORDS)
+        snprintf(buf, cap, "after %u steps, when its budget of %llu words of bitset work ran out", steps,
+                 (unsigned long long)words);
+    else if (L->cut == LR_CUT_ITEMS)
+        snprintf(buf, cap, "after %u steps, at its bound of %u set items along one path", steps,
+                 (unsigned)LR_LINT_SET_FRAMES);
+    else
+        snprintf(buf, cap, "after %u steps, its bound", steps);
+}
+
 static int lr__lint_nomatch(lr__linter *L)
 {
     leadroute_table *t = L->t;
@@ -1165,17 +1192,20 @@ static int lr__lint_nomatch(lr__linter *L)
         L->stack[0][t->nwords - 1] = ((uint64_t)1 << (t->nrules & 63)) - 1;
     lr__search_order(L, UINT32_MAX);
     /* its own budget, whatever the pairwise checks spent */
-    L->budget = LR_LINT_WORD_BUDGET;
+    L->budget = lr__lint_nomatch_words;
     found = lr__search_run(L, UINT32_MAX, t->nwords, lr__lint_nomatch_steps);
     L->budget = budget;
     lr__where(t, UINT32_MAX, where, sizeof where);
     if (found == LR_S_ERROR)
         return L->rc;
-    if (found == LR_S_CUT)
+    if (found == LR_S_CUT) {
+        char bound[160];
+        lr__cut_text(L, lr__lint_nomatch_words, bound, sizeof bound);
         return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH_UNDECIDED, UINT32_MAX, UINT32_MAX, NULL,
                             lr__fmt(L, "%sthe table has no catch-all rule, and lint stopped looking for a lead "
-                                    "no rule matches after %u steps, having neither found one nor ruled it out: "
-                                    "some leads may match no rule", where, L->nodes > L->limit ? L->limit : L->nodes));
+                                    "no rule matches %s, having neither found one nor ruled it out: some leads "
+                                    "may match no rule", where, bound));
+    }
     if (found == LR_S_FOUND) {
         const char *w = lr__witness(L);
         if (!w)

@@ -60,6 +60,53 @@ expect(rc == 2, f"check on a broken table exits 2, got {rc}")
 expect(err.count("\n") == 1 and f"{broken}:2:" in err and "expected a number" in err,
        f"one clear error line with file:line: {err!r}")
 
+
+def pinned_triples(columns, rules, seed, header=""):
+    """Bool columns, and rules that each pin three of them: whether some lead
+    matches no rule is a satisfiability question, which a table this size
+    leaves the no-match search unable to decide within its bound."""
+    def draw():
+        nonlocal seed
+        seed ^= (seed << 13) & 0xFFFFFFFFFFFFFFFF
+        seed ^= seed >> 7
+        seed ^= (seed << 17) & 0xFFFFFFFFFFFFFFFF
+        return seed
+    lines = [header + "rule," + ",".join(f"c{c}:bool" for c in range(columns)) + ",out:o"]
+    for r in range(rules):
+        pins = []
+        while len(pins) < 3:
+            c = draw() % columns
+            if c not in pins:
+                pins.append(c)
+        cells = ["-"] * columns
+        for c in pins:
+            cells[c] = "true" if draw() % 2 else '"false, null"'
+        lines.append(f"r{r}," + ",".join(cells) + ",x")
+    return "\n".join(lines) + "\n"
+
+
+# an undecided no-match search is a notice, not a finding: exit 0 on it alone
+undecided = table(pinned_triples(100, 430, 0x9E3779B97F4A7C15, "#! hit_policy: collect\n"))
+rc, out, err = run("check", undecided)
+expect(rc == 0, f"check with only an undecided no-match search exits 0, got {rc}: {out[-400:]!r} {err!r}")
+expect("lint stopped looking for a lead no rule matches after 262144 steps" in out
+       and "0 lint findings, 1 notice" in out, f"the notice and the summary: {out[-400:]!r}")
+rc, out, err = run("check", undecided, "--format", "csv")
+rows = list(csv.DictReader(io.StringIO(out)))
+expect(rc == 0 and [r["kind"] for r in rows] == ["no_match_undecided"] and "0 lint findings, 1 notice" in err,
+       f"check --format csv with only the notice: {rc} {out!r} {err!r}")
+# beside a finding, the finding decides
+with open(undecided, "a", encoding="utf-8") as f:
+    f.write("late," + ",".join(["true"] * 100) + ",y\n")
+with open(undecided, "r+", encoding="utf-8") as f:
+    text = f.read().replace("#! hit_policy: collect", "#! hit_policy: priority\n#! priority: o = x", 1)
+    f.seek(0)
+    f.write(text)
+rc, out, err = run("check", undecided)
+expect(rc == 1 and "1 lint finding, 1 notice" in out and "'late': output 'o' value 'y' is not in its priority list" in out,
+       f"check with a finding and a notice exits 1: {rc} {out[-600:]!r} {err!r}")
+os.unlink(undecided)
+
 # eval: the sample routes exactly as recorded; bad rows are named and skipped
 rc, out, err = run("eval", routing, leads)
 with open(expected, encoding="utf-8") as f:

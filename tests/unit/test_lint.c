@@ -845,7 +845,27 @@ static void test_no_match_search_cut_short(void **state)
     assert_null(d.witness);
     assert_int_equal(d.line, 0);
     if (strstr(d.message, "t.csv: the table has no catch-all rule, and lint stopped looking for a lead no rule "
-                          "matches after 100 steps") != d.message)
+                          "matches after 100 steps, its bound, having neither") != d.message)
+        fail_msg("message '%s'", d.message);
+    leadroute_table_unref(t);
+    free(text);
+}
+
+/* A search stopped by its budget of words of bitset work, well before its
+ * bound of steps, says so rather than name the steps as its bound. */
+static void test_no_match_search_out_of_words(void **state)
+{
+    (void)state;
+    char *text = pinned_triples_table(30, 129, 0x3A7);
+    lr__lint_nomatch_words = 5000;
+    leadroute_table *t = parse_ok(text);
+    lr__lint_nomatch_words = 1000000000u;
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_NO_MATCH_UNDECIDED);
+    assert_null(d.witness);
+    if (strstr(d.message, "when its budget of 5000 words of bitset work ran out, having neither found one nor "
+                          "ruled it out") == NULL || strstr(d.message, "its bound") != NULL)
         fail_msg("message '%s'", d.message);
     leadroute_table_unref(t);
     free(text);
@@ -1421,6 +1441,7 @@ int main(void)
         cmocka_unit_test(test_no_match_search_within_bound),
         cmocka_unit_test(test_no_match_search_checks_forward),
         cmocka_unit_test(test_no_match_search_cut_short),
+        cmocka_unit_test(test_no_match_search_out_of_words),
         cmocka_unit_test(test_witness_values_quoted),
         cmocka_unit_test(test_witness_values_without_blank_ends),
         cmocka_unit_test(test_findings_without_kept_bitsets),
