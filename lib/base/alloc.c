@@ -117,21 +117,50 @@ void lr__arena_init(lr__arena *arena, const lr__alloc *alloc)
     arena->total = 0;
 }
 
+/* Where a block of `size` starts in the head chunk; SIZE_MAX: not there. */
+static size_t lr__arena_at(const lr__arena *arena, size_t size, size_t align)
+{
+    const lr__arena_chunk *c = arena->head;
+    size_t at;
+    if (!c)
+        return SIZE_MAX;
+    at = (c->used + align - 1) & ~(align - 1);
+    return at > c->size || c->size - at < size ? SIZE_MAX : at;
+}
+
+/* The data size of the chunk added for a block of `size` that does not
+ * fit the head; *own: the chunk is the block's alone. */
+static size_t lr__arena_grow(const lr__arena *arena, size_t size, int *own)
+{
+    /* chunks double as the arena grows, so small tables stay small */
+    size_t grow = arena->total < LR__CHUNK_FIRST ? LR__CHUNK_FIRST
+                  : arena->total > LR__CHUNK_MAX ? LR__CHUNK_MAX : arena->total;
+    *own = size > grow / 2;
+    return *own ? size : grow;
+}
+
+size_t lr__arena_cost(const lr__arena *arena, size_t size)
+{
+    size_t csize;
+    int own;
+    if (size == 0)
+        size = 1;
+    if (lr__arena_at(arena, size, 8) != SIZE_MAX)
+        return 0;
+    csize = lr__arena_grow(arena, size, &own);
+    return csize > SIZE_MAX - LR__CHUNK_HEAD ? SIZE_MAX : LR__CHUNK_HEAD + csize;
+}
+
 /* `align` is 1 (text) or 8 (everything else); chunk data starts 16-aligned. */
 static void *lr__arena_take(lr__arena *arena, size_t size, size_t align)
 {
     lr__arena_chunk *head = arena->head, *c = head;
-    size_t at = 0;
+    size_t at;
     if (size == 0)
         size = 1;
-    if (c)
-        at = (c->used + align - 1) & ~(align - 1);
-    if (!c || at > c->size || c->size - at < size) {
-        /* chunks double as the arena grows, so small tables stay small */
-        size_t grow = arena->total < LR__CHUNK_FIRST ? LR__CHUNK_FIRST
-                      : arena->total > LR__CHUNK_MAX ? LR__CHUNK_MAX : arena->total;
-        int own = size > grow / 2;
-        size_t csize = own ? size : grow;
+    if ((at = lr__arena_at(arena, size, align)) == SIZE_MAX) {
+        int own;
+        size_t csize = lr__arena_grow(arena, size, &own);
         if (csize > SIZE_MAX - LR__CHUNK_HEAD)
             return NULL;
         c = lr__malloc(arena->alloc, LR__CHUNK_HEAD + csize);

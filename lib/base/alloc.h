@@ -40,6 +40,9 @@ void lr__arena_init(lr__arena *arena, const lr__alloc *alloc);
 void *lr__arena_alloc(lr__arena *arena, size_t size);
 void *lr__arena_zalloc(lr__arena *arena, size_t size);
 char *lr__arena_strndup(lr__arena *arena, const char *s, size_t n);
+/* The bytes lr__arena_alloc(arena, size) would take from the allocator: 0
+ * when the block fits the current chunk, else the whole chunk it adds. */
+size_t lr__arena_cost(const lr__arena *arena, size_t size);
 void lr__arena_free(lr__arena *arena);
 
 #endif

@@ -528,6 +528,11 @@ extern uint32_t lr__lint_nomatch_steps;
  * run out of words before steps. */
 extern uint64_t lr__lint_nomatch_words;
 
+/* The no-match search remembers the states it refuted in at most this many
+ * bytes (32 MiB), and stops remembering when more would not fit. Only
+ * tests change it, to fill the memo on small tables. */
+extern size_t lr__lint_memo_bytes;
+
 /* Compile and lint: build the table from the builder. */
 int lr__table_compile(leadroute_table **out, leadroute_table_builder *b);
 int lr__table_lint(leadroute_table *t);

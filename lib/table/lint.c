@@ -28,8 +28,6 @@
 /* Frames of the set search nest one per item picked: at most this many
  * (two full sets) along one path, which keeps lint's stack use small. */
 #define LR_LINT_SET_FRAMES (2u * LEADROUTE_MAX_SET_ITEMS)
-/* The no-match search remembers refuted states in at most this much. */
-#define LR_LINT_MEMO_BYTES ((size_t)32 << 20)
 
 /* Answers of the search. */
 enum { LR_S_NONE = 0, LR_S_FOUND = 1, LR_S_CUT = -1, LR_S_ERROR = -2 };
@@ -40,6 +38,7 @@ enum { LR_CUT_STEPS = 1, LR_CUT_WORDS = 2, LR_CUT_ITEMS = 3 };
 size_t lr__lint_scratch_bytes = (size_t)64 << 20;
 uint32_t lr__lint_nomatch_steps = 262144u;
 uint64_t lr__lint_nomatch_words = LR_LINT_WORD_BUDGET;
+size_t lr__lint_memo_bytes = (size_t)32 << 20;
 
 typedef struct lr__class {
     uint32_t outcome;
@@ -89,7 +88,8 @@ typedef struct lr__linter {
     uint64_t *memo_keys;    /* refuted states: hash per slot (0 = empty) */
     uint64_t **memo_sets;   /* their depth and alive rules */
     uint32_t memo_mask, memo_count;
-    size_t memo_bytes;
+    size_t memo_bytes;      /* what the memo holds: its table and memo_arena's chunks */
+    lr__arena memo_arena;   /* the refuted states */
     int rc;                 /* an error inside the search */
     lr__arena scratch;      /* class bitsets and values, freed after lint */
     uint64_t *tmp;          /* a bitset built from an outcome (lr__class_bits) */
@@ -967,16 +967,27 @@ static void lr__memo_put(uint64_t *keys, uint64_t **sets, uint32_t mask, uint64_
 }
 
 /* Remember a refuted state while the memo fits its bytes; a full memo
- * only makes the search slower. */
+ * only makes the search slower. What an addition takes is counted before
+ * it is taken: a larger table, held beside the old one while it fills,
+ * and the chunk the entry may need. */
 static int lr__memo_add(lr__linter *L, uint32_t depth, const uint64_t *cur, uint64_t h)
 {
-    size_t entry = sizeof *cur * ((size_t)L->nw + 1);
+    size_t entry = sizeof *cur * ((size_t)L->nw + 1), old = 0, grown = 0, cost;
     uint64_t *set;
-    uint32_t i;
-    if (L->memo_bytes + entry > LR_LINT_MEMO_BYTES)
-        return LEADROUTE_OK;
+    uint32_t i, size = 0;
+    if (L->memo_keys)
+        old = ((size_t)L->memo_mask + 1) * (sizeof *L->memo_keys + sizeof *L->memo_sets);
     if (2 * ((size_t)L->memo_count + 1) > (size_t)L->memo_mask + 1 || !L->memo_keys) {
-        uint32_t size = L->memo_keys ? 2 * (L->memo_mask + 1) : 1024;
+        if (L->memo_keys && L->memo_mask >= UINT32_MAX / 2)
+            return LEADROUTE_OK;
+        size = L->memo_keys ? 2 * (L->memo_mask + 1) : 1024;
+        grown = (size_t)size * (sizeof *L->memo_keys + sizeof *L->memo_sets);
+    }
+    cost = lr__arena_cost(&L->memo_arena, entry);
+    if (grown > lr__lint_memo_bytes || cost > lr__lint_memo_bytes - grown ||
+        L->memo_bytes > lr__lint_memo_bytes - grown - cost)
+        return LEADROUTE_OK;
+    if (size) {
         uint64_t *keys = lr__calloc(L->a, size, sizeof *keys), **sets = lr__calloc(L->a, size, sizeof *sets);
         if (!keys || !sets) {
             lr__free(L->a, keys);
@@ -991,15 +1002,15 @@ static int lr__memo_add(lr__linter *L, uint32_t depth, const uint64_t *cur, uint
         L->memo_keys = keys;
         L->memo_sets = sets;
         L->memo_mask = size - 1;
-        L->memo_bytes += (size / 2) * (sizeof *keys + sizeof *sets);
+        L->memo_bytes += grown - old;
     }
-    if (!(set = lr__arena_alloc(&L->scratch, entry)))
+    if (!(set = lr__arena_alloc(&L->memo_arena, entry)))
         return lr__error_nomem();
     set[0] = depth;
     memcpy(set + 1, cur, sizeof *cur * L->nw);
     lr__memo_put(L->memo_keys, L->memo_sets, L->memo_mask, h, set);
     L->memo_count++;
-    L->memo_bytes += entry;
+    L->memo_bytes += cost;
     return LEADROUTE_OK;
 }
 
@@ -1451,6 +1462,7 @@ int lr__table_lint(leadroute_table *t)
     L.a = &t->alloc;
     L.budget = LR_LINT_WORD_BUDGET;
     lr__arena_init(&L.scratch, L.a);
+    lr__arena_init(&L.memo_arena, L.a);
     L.cols = lr__calloc(L.a, t->ninputs + 1, sizeof *L.cols);
     L.stack = lr__calloc(L.a, t->ninputs + 2, sizeof *L.stack);
     L.rest = lr__calloc(L.a, t->ninputs + 1, sizeof *L.rest);
@@ -1536,6 +1548,7 @@ done:
     lr__free(L.a, L.memo_keys);
     lr__free(L.a, L.memo_sets);
     lr__free(L.a, L.diags);
+    lr__arena_free(&L.memo_arena);
     lr__arena_free(&L.scratch);
     return rc;
 }

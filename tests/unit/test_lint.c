@@ -793,7 +793,7 @@ static void test_no_match_search_checks_forward(void **state)
  * question, which can take the search many steps. */
 static char *pinned_triples_table(int columns, int rules, uint64_t seed)
 {
-    size_t cap = 1 << 16, n = 0;
+    size_t cap = (size_t)(rules + 2) * ((size_t)columns * 16 + 32), n = 0;
     char *text = malloc(cap);
     assert_non_null(text);
     n += (size_t)snprintf(text + n, cap - n, "#! hit_policy: collect\nrule");
@@ -868,6 +868,82 @@ static void test_no_match_search_out_of_words(void **state)
                           "ruled it out") == NULL || strstr(d.message, "its bound") != NULL)
         fail_msg("message '%s'", d.message);
     leadroute_table_unref(t);
+    free(text);
+}
+
+/* An allocator that counts the bytes held, and the most held at once. */
+typedef struct held_bytes {
+    size_t now, peak;
+} held_bytes;
+
+typedef union held_header {
+    size_t size;
+    max_align_t align;
+} held_header;
+
+static void *held_alloc(void *user_data, size_t size)
+{
+    held_bytes *h = user_data;
+    held_header *p = malloc(sizeof *p + size);
+    if (!p)
+        return NULL;
+    p->size = size;
+    h->now += size;
+    if (h->now > h->peak)
+        h->peak = h->now;
+    return p + 1;
+}
+
+static void held_free(void *user_data, void *ptr)
+{
+    held_bytes *h = user_data;
+    held_header *p = ptr ? (held_header *)ptr - 1 : NULL;
+    if (!p)
+        return;
+    h->now -= p->size;
+    free(p);
+}
+
+/* The most bytes parsing (and linting) `text` held at once, with the
+ * no-match search's memo capped at `memo` bytes; its notice in `message`. */
+static size_t peak_with_memo(const char *text, size_t memo, char *message, size_t cap)
+{
+    held_bytes h = { 0, 0 };
+    leadroute_allocator a = LEADROUTE_ALLOCATOR_INIT;
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    a.alloc = held_alloc;
+    a.free = held_free;
+    a.user_data = &h;
+    o.allocator = &a;
+    lr__lint_memo_bytes = memo;
+    leadroute_table *t = parse_opts(text, &o);
+    lr__lint_memo_bytes = (size_t)32 << 20;
+    expect_count(t, 1);
+    snprintf(message, cap, "%s", diag(t, 0).message);
+    leadroute_table_unref(t);
+    assert_int_equal(h.now, 0);
+    return h.peak;
+}
+
+/* The memo of the no-match search never holds more than its cap, not even
+ * while its table grows or when an entry needs a new chunk: at the peak,
+ * parsing holds no more than the cap beyond what it holds without a memo
+ * (caps from 80 kB to 3.5 MB, where a check made after growing overshot
+ * by half to more than three times). It is used (half the cap at least),
+ * and once full the search goes on, to the same notice. */
+static void test_no_match_memo_within_cap(void **state)
+{
+    (void)state;
+    static const size_t caps[] = { 80000, 300000, 1800000, 3500000 };
+    char *text = pinned_triples_table(100, 430, 0x9E3779B97F4A7C15ull);
+    char bare[512], message[512];
+    size_t base = peak_with_memo(text, 0, bare, sizeof bare);
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        size_t peak = peak_with_memo(text, caps[i], message, sizeof message);
+        if (peak > base + caps[i] || peak < base + caps[i] / 2)
+            fail_msg("memo capped at %zu bytes held %zu", caps[i], peak - base);
+        assert_string_equal(message, bare);
+    }
     free(text);
 }
 
@@ -1442,6 +1518,7 @@ int main(void)
         cmocka_unit_test(test_no_match_search_checks_forward),
         cmocka_unit_test(test_no_match_search_cut_short),
         cmocka_unit_test(test_no_match_search_out_of_words),
+        cmocka_unit_test(test_no_match_memo_within_cap),
         cmocka_unit_test(test_witness_values_quoted),
         cmocka_unit_test(test_witness_values_without_blank_ends),
         cmocka_unit_test(test_findings_without_kept_bitsets),
