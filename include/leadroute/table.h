@@ -260,10 +260,14 @@ typedef enum leadroute_diagnostic_kind {
     LEADROUTE_DIAG_OVERLAP = 2,        /**< UNIQUE: two rules match one lead (witness given) */
     LEADROUTE_DIAG_NO_MATCH = 3,       /**< no catch-all: a lead no rule matches (witness given) */
     LEADROUTE_DIAG_UNLISTED_PRIORITY = 4, /**< PRIORITY/OUTPUT ORDER: output value not in its priority list */
-    LEADROUTE_DIAG_NO_MATCH_UNDECIDED = 5 /**< a notice, not a finding: no catch-all, and the search for
-                                               a lead no rule matches reached its bound with neither found
-                                               nor ruled out, so some leads may match no rule (no witness;
-                                               the message names the bound) */
+    LEADROUTE_DIAG_NO_MATCH_UNDECIDED = 5, /**< a notice, not a finding: no catch-all, and the search for
+                                                a lead no rule matches reached its bound with neither found
+                                                nor ruled out, so some leads may match no rule (no witness;
+                                                the message names the bound) */
+    LEADROUTE_DIAG_SHADOWED_UNDECIDED = 6  /**< a notice, not a finding: FIRST: the shadow check stopped at
+                                                a bound before it could tell whether some rules can fire;
+                                                rule_id is the first of them, the message counts them and
+                                                names the bounds (no witness) */
 } leadroute_diagnostic_kind;
 
 /**
@@ -290,10 +294,11 @@ typedef struct leadroute_diagnostic {
  * LEADROUTE_TABLE_NO_LINT). Lint work is bounded: at most 1000 findings are
  * kept, the pairwise checks (shadowed, overlap) stop early on tables too
  * big to analyse in a few seconds, and the search for a lead no rule
- * matches says when it stops at its bound (LEADROUTE_DIAG_NO_MATCH_UNDECIDED).
- * That one is a notice: it says lint could not decide, not that the table
- * is wrong (`leadroute check` does not fail on notices alone). 0 for NULL.
- * Thread-safe.
+ * matches says when it stops at its bound (LEADROUTE_DIAG_NO_MATCH_UNDECIDED),
+ * as the shadow check does for the rules it could not decide
+ * (LEADROUTE_DIAG_SHADOWED_UNDECIDED). Those two are notices: they say lint
+ * could not decide, not that the table is wrong (`leadroute check` does not
+ * fail on notices alone). 0 for NULL. Thread-safe.
  */
 LEADROUTE_API size_t leadroute_table_diagnostic_count(const leadroute_table *table);
 

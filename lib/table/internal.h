@@ -523,6 +523,11 @@ extern size_t lr__lint_scratch_bytes;
  * Only tests change it, to reach the bound on small tables. */
 extern uint32_t lr__lint_nomatch_steps;
 
+/* The budget of words of bitset work the pairwise checks (shadowed,
+ * overlap) share (10^9). Only tests change it, to run out of it on small
+ * tables. */
+extern uint64_t lr__lint_pairwise_words;
+
 /* The no-match search's own budget of words of bitset work (10^9): it
  * stops when that runs out too, and says so. Only tests change it, to
  * run out of words before steps. */

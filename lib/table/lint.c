@@ -37,6 +37,7 @@ enum { LR_CUT_STEPS = 1, LR_CUT_WORDS = 2, LR_CUT_ITEMS = 3 };
 
 size_t lr__lint_scratch_bytes = (size_t)64 << 20;
 uint32_t lr__lint_nomatch_steps = 262144u;
+uint64_t lr__lint_pairwise_words = LR_LINT_WORD_BUDGET;
 uint64_t lr__lint_nomatch_words = LR_LINT_WORD_BUDGET;
 size_t lr__lint_memo_bytes = (size_t)32 << 20;
 
@@ -1230,6 +1231,49 @@ static int lr__lint_nomatch(lr__linter *L)
 
 /* ---- shadowed rules (FIRST) --------------------------------------------------- */
 
+/* Rules the shadow check could not decide: how many, the first of them,
+ * and the bounds that stopped it (1 << LR_CUT_*). */
+typedef struct lr__undecided {
+    uint32_t count, first;
+    unsigned bounds;
+} lr__undecided;
+
+static void lr__undecided_add(lr__undecided *u, uint32_t rule, uint32_t n, int bound)
+{
+    if (!u->count)
+        u->first = rule;
+    u->count += n;
+    u->bounds |= 1u << bound;
+}
+
+/* One notice for all of them, as for the no-match search: a rule left
+ * undecided may never fire, and nothing else would say so. */
+static int lr__shadow_notice(lr__linter *L, const lr__undecided *u)
+{
+    const leadroute_table *t = L->t;
+    char where[300], later[64] = "", bounds[300];
+    size_t n = 0;
+    if (!u->count)
+        return LEADROUTE_OK;
+    lr__where(t, u->first, where, sizeof where);
+    if (u->count > 1)
+        snprintf(later, sizeof later, " and %u later rule%s", u->count - 1, u->count > 2 ? "s" : "");
+    bounds[0] = '\0';
+    if (u->bounds & 1u << LR_CUT_STEPS)
+        n += (size_t)snprintf(bounds + n, sizeof bounds - n, "at its bound of %u steps per rule",
+                              (unsigned)LR_LINT_DFS_NODES);
+    if (u->bounds & 1u << LR_CUT_WORDS && n < sizeof bounds)
+        n += (size_t)snprintf(bounds + n, sizeof bounds - n, "%swhen its budget of %llu words of bitset work ran out",
+                              n ? " and " : "", (unsigned long long)lr__lint_pairwise_words);
+    if (u->bounds & 1u << LR_CUT_ITEMS && n < sizeof bounds)
+        snprintf(bounds + n, sizeof bounds - n, "%sat its bound of %u set items along one path", n ? " and " : "",
+                 (unsigned)LR_LINT_SET_FRAMES);
+    return lr__add_diag(L, LEADROUTE_DIAG_SHADOWED_UNDECIDED, u->first, UINT32_MAX, NULL,
+                        lr__fmt(L, "%slint could not tell whether rule '%s'%s can fire (whether the rules before "
+                                "%s together match every lead it matches): it stopped %s", where,
+                                t->rules[u->first].id, later, u->count > 1 ? "each one" : "it", bounds));
+}
+
 static int lr__lint_shadowed(lr__linter *L)
 {
     leadroute_table *t = L->t;
@@ -1237,12 +1281,16 @@ static int lr__lint_shadowed(lr__linter *L)
     uint32_t j, c, k, i, q, nk;
     const uint32_t *ks;
     int rc, exact;
+    lr__undecided undecided = { 0, UINT32_MAX, 0 };
 
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1, first = UINT32_MAX;
         uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
-        if (L->budget < (uint64_t)nw * t->ninputs * 4)
+        if (L->budget < (uint64_t)nw * t->ninputs * 4) {
+            /* the rest go unchecked */
+            lr__undecided_add(&undecided, j, t->nrules - j, LR_CUT_WORDS);
             break;
+        }
         /* rules before j that accept, in every column, every value j accepts */
         for (i = 0; i < nw; i++)
             cover[i] = ~(uint64_t)0;
@@ -1302,6 +1350,8 @@ static int lr__lint_shadowed(lr__linter *L)
         lr__spend(L, (uint64_t)L->nodes * nw);
         if (rc == LR_S_ERROR)
             return L->rc;
+        if (rc == LR_S_CUT)
+            lr__undecided_add(&undecided, j, 1, L->cut);
         if (rc == LR_S_NONE) {
             char where[300];
             lr__where(t, j, where, sizeof where);
@@ -1311,7 +1361,7 @@ static int lr__lint_shadowed(lr__linter *L)
                 return rc;
         }
     }
-    return LEADROUTE_OK;
+    return lr__shadow_notice(L, &undecided);
 }
 
 /* ---- overlaps (UNIQUE) ----------------------------------------------------- */
@@ -1460,7 +1510,7 @@ int lr__table_lint(leadroute_table *t)
     memset(&L, 0, sizeof L);
     L.t = t;
     L.a = &t->alloc;
-    L.budget = LR_LINT_WORD_BUDGET;
+    L.budget = lr__lint_pairwise_words;
     lr__arena_init(&L.scratch, L.a);
     lr__arena_init(&L.memo_arena, L.a);
     L.cols = lr__calloc(L.a, t->ninputs + 1, sizeof *L.cols);

@@ -106,6 +106,17 @@ rc, out, err = run("check", undecided)
 expect(rc == 1 and "1 lint finding, 1 notice" in out and "'late': output 'o' value 'y' is not in its priority list" in out,
        f"check with a finding and a notice exits 1: {rc} {out[-600:]!r} {err!r}")
 os.unlink(undecided)
+# so is a shadow check stopped at its bound: 'j' fires only on the lead with
+# every field missing, which the search would reach after thousands of steps
+cut_short = table("rule,c1,c2,c3,c4,c5,c6,c7,c8,out:o\n"
+                  + "".join(f'r{i},"a, b, c",-,-,-,-,-,-,{v},x\n' for i, v in enumerate(("a", "b", "c", "null")))
+                  + "j" + ',"a, b, c, null"' * 8 + ",y\nall,-,-,-,-,-,-,-,-,z\n")
+rc, out, err = run("check", cut_short, "--format", "csv")
+rows = list(csv.DictReader(io.StringIO(out)))
+expect(rc == 0 and [(r["kind"], r["rule"], r["line"]) for r in rows] == [("shadowed_undecided", "j", "6")]
+       and "4096 steps" in rows[0]["message"] and "0 lint findings, 1 notice" in err,
+       f"check with only an undecided shadow check exits 0: {rc} {out!r} {err!r}")
+os.unlink(cut_short)
 
 # eval: the sample routes exactly as recorded; bad rows are named and skipped
 rc, out, err = run("eval", routing, leads)

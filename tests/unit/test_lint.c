@@ -330,9 +330,10 @@ static void test_shadowed_by_union_over_columns(void **state)
 }
 
 /* 'j' fires on the lead with every field missing, found last (missing is
- * each column's last class) after thousands of covered combinations: when
- * the search stops early, j is not reported. */
-static void test_shadow_search_cut_short_reports_nothing(void **state)
+ * each column's last class) after thousands of covered combinations: the
+ * search stops at its bound first, and a notice says that whether j can
+ * fire is not known, rather than nothing at all. */
+static void test_shadow_search_cut_short_says_so(void **state)
 {
     (void)state;
     char text[1024];
@@ -346,10 +347,53 @@ static void test_shadow_search_cut_short_reports_nothing(void **state)
         n += (size_t)snprintf(text + n, sizeof text - n, ",\"a, b, c, null\"");
     n += (size_t)snprintf(text + n, sizeof text - n, ",y\nall,-,-,-,-,-,-,-,-,z\n");
     leadroute_table *t = parse_ok(text);
-    expect_count(t, 0);
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_equal(d.rule_id, "j");
+    assert_int_equal(d.line, 6);
+    assert_null(d.other_rule_id);
+    assert_null(d.witness);
+    assert_string_equal(d.message, "t.csv:6: lint could not tell whether rule 'j' can fire (whether the rules "
+                                   "before it together match every lead it matches): it stopped at its bound "
+                                   "of 4096 steps per rule");
     tlead l;
     tl_init(&l);
     assert_string_equal(hits(t, &l), "j");
+    leadroute_table_unref(t);
+}
+
+/* When the work budget of the pairwise checks runs out, the rules the
+ * shadow check did not reach are counted in its notice too (r23, which
+ * can never fire, among them); the rules before them are still checked. */
+static void test_shadow_check_out_of_words(void **state)
+{
+    (void)state;
+    char text[2048], want[512];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,c1,c2,c3,out:o\n");
+    for (int r = 0; r < 24; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,k%d,-,-,x\n", r, r % 12 == 11 ? 0 : r);
+    n += (size_t)snprintf(text + n, sizeof text - n, "all,-,-,-,y\n");
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    expect_count(t, 2); /* r11 and r23 repeat r0's key */
+    assert_string_equal(diag(t, 1).rule_id, "r23");
+    leadroute_table_unref(t);
+    lr__lint_pairwise_words = 120;
+    t = parse_ok(text);
+    lr__lint_pairwise_words = 1000000000u;
+    expect_count(t, 2);
+    assert_string_equal(diag(t, 0).rule_id, "r11");
+    leadroute_diagnostic d = diag(t, 1);
+    int first = -1;
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    if (sscanf(d.rule_id, "r%d", &first) != 1 || first <= 11 || first > 23)
+        fail_msg("the first rule not checked is '%s'", d.rule_id);
+    assert_int_equal(d.line, (uint32_t)first + 2);
+    snprintf(want, sizeof want, "t.csv:%d: lint could not tell whether rule 'r%d' and %d later rules can fire "
+             "(whether the rules before each one together match every lead it matches): it stopped when its "
+             "budget of 120 words of bitset work ran out", first + 2, first, 24 - first);
+    assert_string_equal(d.message, want);
     leadroute_table_unref(t);
 }
 
@@ -1502,7 +1546,8 @@ int main(void)
         cmocka_unit_test(test_not_shadowed),
         cmocka_unit_test(test_shadow_reasoning_per_column_type),
         cmocka_unit_test(test_shadowed_by_union_over_columns),
-        cmocka_unit_test(test_shadow_search_cut_short_reports_nothing),
+        cmocka_unit_test(test_shadow_search_cut_short_says_so),
+        cmocka_unit_test(test_shadow_check_out_of_words),
         cmocka_unit_test(test_findings_across_word_boundary),
         cmocka_unit_test(test_doc_example_is_clean),
         cmocka_unit_test(test_unique_overlap),
