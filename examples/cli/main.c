@@ -10,6 +10,7 @@
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <string.h>
 
 static const char USAGE[] =
@@ -57,6 +58,12 @@ static const command COMMANDS[] = {
 
 int main(int argc, char **argv)
 {
+#ifdef SIGPIPE
+    /* A reader that goes away (| head) makes a write fail with EPIPE, which
+     * the commands report and stop at, after the batch being printed is
+     * committed; the signal would end the run with no word instead. */
+    signal(SIGPIPE, SIG_IGN);
+#endif
     if (argc < 2)
         return cli_usage_error(NULL, "%s", "missing command");
     const char *name = argv[1];

@@ -282,6 +282,10 @@ int cmd_eval(int argc, char **argv)
                 row[o + 2] = cell_value(leadroute_result_aggregate(result, o), scratch[o], sizeof scratch[o]);
             records_row(&w, row);
         }
+        /* stdout failed (a closed pipe, a full disk): no later record would
+         * arrive either; the failure is reported below */
+        if (ferror(stdout))
+            break;
     }
 
     free(columns);

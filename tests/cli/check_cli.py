@@ -883,6 +883,71 @@ if os.path.exists("/dev/full"):
         expect(rc == 2 and "the acknowledgements are committed all the same" in err
                and read_state(state)["lead:f1"][3] != 0, f"ack to a full stdout: {rc} {err!r}")
 
+# a reader that goes away early (`leadroute route ... | head -1`): the failed
+# write is reported and route stops with exit 2 instead of dying of SIGPIPE;
+# as with a full disk, the batches up to the one it was printing are committed
+# and no later lead is routed, so a second run finds each routed lead as
+# existing and routes the others: no lead is lost or routed twice
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "pipe.db")
+    pipe_table = os.path.join(tmp, "table.csv")
+    pipe_reps = os.path.join(tmp, "reps.csv")
+    pipe_leads = os.path.join(tmp, "leads.csv")
+    count = 4000  # some 300 KB of records: far more than a pipe holds
+    with open(pipe_table, "w", encoding="utf-8") as f:
+        f.write("rule,region,out:pool\nall,-,team\n")
+    with open(pipe_reps, "w", encoding="utf-8") as f:
+        f.write("#! pools\nid,strategy\nteam,round_robin\n#! reps\nid,pools\nana,team\nben,team\n")
+    with open(pipe_leads, "w", encoding="utf-8") as f:
+        f.write("id,region\n")
+        f.writelines(f"p{i},EMEA\n" for i in range(count))
+    pipe_args = ["route", "--table", pipe_table, "--reps", pipe_reps, pipe_leads, "--state", state,
+                 "--batch", "50", "--now", "2026-11-24T09:30:00Z", "--no-progress"]
+    with tempfile.TemporaryFile() as err_file:
+        p = subprocess.Popen([tool, *pipe_args], stdout=subprocess.PIPE, stderr=err_file, cwd=workdir.name)
+        first_line = p.stdout.readline()
+        p.stdout.close()
+        try:
+            rc = p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        err_file.seek(0)
+        err = err_file.read().decode("utf-8", "replace")
+    claims = read_state(state) if os.path.exists(state) else {}
+    stopped = [line for line in err.splitlines() if "stopped after lead p" in line]
+    last = int(stopped[0].split("stopped after lead p", 1)[1].split(" ", 1)[0]) if len(stopped) == 1 else -1
+    expect(rc == 2 and first_line == b"id,status,rep,pool,rule,reason\n"
+           and err.count("leadroute: cannot write results: Broken pipe\n") == 1
+           and "no later lead was routed" in err and 0 <= last < count - 1 and (last + 1) % 50 == 0
+           and sorted(claims) == sorted(f"lead:p{i}" for i in range(last + 1)),
+           f"route into a pipe closed early stops with exit 2 (not SIGPIPE), its batches committed: {rc} "
+           f"{first_line!r} {err!r} {len(claims)} claims")
+    rc, out, err = run(*pipe_args)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    expect(rc == 0 and [r["id"] for r in rows] == [f"p{i}" for i in range(count)]
+           and all(r["status"] == ("existing" if i <= last else "assigned") for i, r in enumerate(rows))
+           and all(claims[f"lead:p{i}"][0] == rows[i]["rep"] for i in range(last + 1))
+           and len(read_state(state)) == count,
+           f"after the closed pipe, a second run finds the routed leads and routes the rest: {rc} {err!r} "
+           f"{[(r['id'], r['status']) for r in rows if r['status'] != ('existing' if int(r['id'][1:]) <= last else 'assigned')][:5]}")
+
+    # eval stops at the failed write too, and says why
+    eval_leads = os.path.join(tmp, "eval-leads.csv")
+    with open(eval_leads, "w", encoding="utf-8") as f:
+        f.write("id,region\n")
+        f.writelines(f"p{i},EMEA\n" for i in range(100000))  # some 1.5 MB of records
+    with tempfile.TemporaryFile() as err_file:
+        p = subprocess.Popen([tool, "eval", pipe_table, eval_leads], stdout=subprocess.PIPE, stderr=err_file,
+                             cwd=workdir.name)
+        first_line = p.stdout.readline()
+        p.stdout.close()
+        rc = p.wait(timeout=60)
+        err_file.seek(0)
+        err = err_file.read().decode("utf-8", "replace")
+    expect(rc == 2 and first_line == b"id,rule,pool\n" and err == "leadroute: cannot write results: Broken pipe\n",
+           f"eval into a pipe closed early exits 2 (not SIGPIPE): {rc} {first_line!r} {err!r}")
+
 # a dedupe key longer than 1 KiB (keys may be 4096 bytes) is the key the
 # decision is recorded under: ack finds the lead by its id
 with tempfile.TemporaryDirectory() as tmp:
