@@ -526,6 +526,43 @@ static void test_skip_broken_record(void **state)
     }
 }
 
+/* Past LEADROUTE_MAX_STRING bytes a bounded reader goes on only while a '"'
+ * is still to come: a quoted field that closes is one field, too long, and
+ * the reader stands after its record (its lines are no records); one that
+ * never closes is broken at the bound, even after a quote was seen before. */
+static void test_bounded_long_quoted_field(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t big = LEADROUTE_MAX_STRING + 100, cap = 2 * big + 64, n;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n = (size_t)snprintf(text, cap, "h\na,\"");
+    memset(text + n, 'y', big);
+    text[n + 2000] = '\n'; /* the field spans lines 2 and 3 */
+    n += big;
+    n += (size_t)snprintf(text + n, cap - n, "\",z\nb,\"");
+    memset(text + n, 'y', big);
+    n += big;
+    n += (size_t)snprintf(text + n, cap - n, "\nc,d\n");
+    open_text(&fx, text, n, 0);
+    fx.csv.bounded = 1;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_ELIMIT, "t.csv:2:3: field longer than 4096 bytes", 2, 3);
+    assert_int_equal(fx.csv.broken, 0);
+    /* the quote seen last lies behind this field: none is to come */
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE,
+                 "t.csv:4:3: unterminated quoted field: expected a closing '\"' within 4096 bytes", 4, 3);
+    assert_int_equal(fx.csv.broken, 1);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "c", 5, 1);
+    assert_field(&fx.csv, 1, "d", 5, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+    free(text);
+}
+
 static void test_comment_trailing_tabs(void **state)
 {
     (void)state;
@@ -767,6 +804,7 @@ int main(void)
         cmocka_unit_test_setup(test_text_after_closing_quote, reset_count),
         cmocka_unit_test_setup(test_unterminated_quote, reset_count),
         cmocka_unit_test_setup(test_skip_broken_record, reset_count),
+        cmocka_unit_test_setup(test_bounded_long_quoted_field, reset_count),
         cmocka_unit_test_setup(test_never_reads_past_len, reset_count),
         cmocka_unit_test_setup(test_empty_input, reset_count),
         cmocka_unit_test_setup(test_nul_byte_rejected, reset_count),

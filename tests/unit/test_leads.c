@@ -363,6 +363,35 @@ static void test_broken_quoting(void **state)
     free(many);
 }
 
+/* A quoted cell that closes more than LEADROUTE_MAX_STRING bytes on is one
+ * cell, too long: its row is skipped whole, and the lines inside it, which
+ * may look like rows, are not read as leads. */
+static void test_long_quoted_cell(void **state)
+{
+    (void)state;
+    size_t cap = 4000 + 200 + 128, n;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n = (size_t)snprintf(text, cap, "id,note,city\na0,first,Oslo\na1,\"");
+    memset(text + n, 'y', 4000);
+    n += 4000;
+    n += (size_t)snprintf(text + n, cap - n, "\nb9,forged,Rome\n");
+    memset(text + n, 'y', 200);
+    n += 200;
+    n += (size_t)snprintf(text + n, cap - n, "\",Lima\na2,last,Rio\n");
+    leadroute_leads *l = parse_ok(text, n);
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "a0");
+    assert_string_equal(leadroute_leads_get(l, 1)->id, "a2");
+    assert_int_equal(leadroute_leads_line(l, 1), 6);
+    assert_string_field(leadroute_leads_get(l, 1), "city", "Rio");
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_int_equal(leadroute_leads_error_line(l, 0), 3);
+    assert_string_equal(leadroute_leads_error(l, 0), "leads.csv:3:4: field longer than 4096 bytes");
+    leadroute_leads_free(l);
+    free(text);
+}
+
 static void test_set_item_limit(void **state)
 {
     (void)state;
@@ -434,6 +463,28 @@ static void test_whole_file_errors(void **state)
     leadroute_leads *l = parse_ok(name, 3 + LEADROUTE_MAX_NAME);
     assert_int_equal(leadroute_leads_count(l), 0);
     leadroute_leads_free(l);
+
+    /* a name longer than a cell may be: refused as too long, quoted or not;
+     * a quote that never closes is broken quoting */
+    size_t huge_cap = LEADROUTE_MAX_STRING + 64, hn;
+    char *huge = malloc(huge_cap);
+    assert_non_null(huge);
+    memcpy(huge, "id,", 3);
+    memset(huge + 3, 'n', LEADROUTE_MAX_STRING + 1);
+    hn = 3 + LEADROUTE_MAX_STRING;
+    assert_parse_error(huge, hn, LEADROUTE_ELIMIT, "bad.csv:1:4: field name longer than 256 bytes");
+    hn++;
+    memcpy(huge + hn, "\nL1,x\n", 6);
+    assert_parse_error(huge, hn + 6, LEADROUTE_ELIMIT, "bad.csv:1:4: field longer than 4096 bytes");
+    huge[3] = '"';
+    memset(huge + 4, 'n', LEADROUTE_MAX_STRING + 1);
+    hn = 4 + LEADROUTE_MAX_STRING + 1;
+    memcpy(huge + hn, "\"\nL1,x\n", 7);
+    assert_parse_error(huge, hn + 7, LEADROUTE_ELIMIT, "bad.csv:1:4: field longer than 4096 bytes");
+    memcpy(huge + hn, "\nL1,x\n", 6);
+    assert_parse_error(huge, hn + 6, LEADROUTE_EPARSE,
+                       "bad.csv:1:4: unterminated quoted field: expected a closing '\"' within 4096 bytes");
+    free(huge);
 
     /* more columns than a lead may have fields */
     size_t cap = (LEADROUTE_MAX_FIELDS + 2) * 8;
@@ -762,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_set_by_table_type),
         cmocka_unit_test(test_bad_rows_skipped),
         cmocka_unit_test(test_broken_quoting),
+        cmocka_unit_test(test_long_quoted_cell),
         cmocka_unit_test(test_set_item_limit),
         cmocka_unit_test(test_whole_file_errors),
         cmocka_unit_test(test_header_details),
