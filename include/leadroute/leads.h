@@ -45,13 +45,15 @@ extern "C" {
  * closed, or text after a closing quote (the message names the line and
  * column, and what was expected).
  *
- * A quoted cell may span lines, but as a cell holds at most
- * LEADROUTE_MAX_STRING bytes the reader looks no further than that for its
- * closing quote. After a row with broken quoting, reading goes on at the
- * line after the one where that row starts: the lines a stray quote
- * swallowed are read as rows again. (Where a quote was meant and the row
- * broke later, the rest of its cell is read as rows too, which mostly fail
- * for their number of cells and are recorded as well.)
+ * A quoted cell may span lines. As a cell holds at most
+ * LEADROUTE_MAX_STRING bytes, a quote still open that far on is broken
+ * quoting, unless it closes further on in a row of the header's number of
+ * cells: that row is skipped as too long, and the lines inside its cell
+ * (which may look like rows) are not read. After a row with broken quoting,
+ * reading goes on at the line after the one where that row starts: the
+ * lines a stray quote swallowed are read as rows again. (Where a quote was
+ * meant and the row broke later, the rest of its cell is read as rows too,
+ * which mostly fail for their number of cells and are recorded as well.)
  *
  * Only a broken file fails as a whole: no header, or a bad header (broken
  * quoting in it included).

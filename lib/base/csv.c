@@ -92,6 +92,7 @@ typedef struct deferred {
     int code;
     uint32_t line, col;
     char what[160];
+    uint32_t long_line, long_col; /* where a quoted field that closed past the bound opened (line 0: none) */
 } deferred;
 
 static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char *what)
@@ -105,6 +106,9 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
 }
 
 #define LR_NUL_BYTE "NUL byte: the file is not UTF-8 text (a UTF-16 or binary file?)"
+#define LR_NOT_CLOSED_WITHIN                                                                                        \
+    "unterminated quoted field: expected a closing '\"' within %d bytes, the longest a field may be (a '\"' "     \
+    "inside a quoted field is written '\"\"')"
 #define LR_LONE_CR                                                                                                  \
     "a carriage return without a line feed: lines end with LF or CRLF (a file saved with old Mac line ends?)"
 
@@ -238,9 +242,7 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
          * too long; a stray quote fails here without scanning to the end
          * again for every broken row (where the next '"' is, is kept) */
         if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING && !lr__csv_quote_ahead(csv, i))
-            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol,
-                                    "unterminated quoted field: expected a closing '\"' within %d bytes, the "
-                                    "longest a field may be (a '\"' inside a quoted field is written '\"\"')",
+            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol, LR_NOT_CLOSED_WITHIN,
                                     LEADROUTE_MAX_STRING);
         if (i >= csv->len) {
             return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol,
@@ -257,6 +259,10 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
                 continue;
             }
             i++;
+            if (csv->buf_len - start > LEADROUTE_MAX_STRING && d->long_line == 0) {
+                d->long_line = qline;
+                d->long_col = qcol;
+            }
             break;
         }
         if (c == '\0')
@@ -286,6 +292,17 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
     return 0;
 }
 
+/* Whether the record has csv->expect_fields cells, more only if blank. */
+static int lr__csv_expected_shape(const lr__csv *csv)
+{
+    if (csv->nfields < csv->expect_fields)
+        return 0;
+    for (uint32_t k = csv->expect_fields; k < csv->nfields; k++)
+        if (!lr__csv_blank_field(&csv->fields[k]))
+            return 0;
+    return 1;
+}
+
 int lr__csv_next(lr__csv *csv, int comments)
 {
     if (!csv)
@@ -301,7 +318,7 @@ int lr__csv_next(lr__csv *csv, int comments)
     size_t record_start = csv->pos, record_line_start = csv->line_start;
     uint32_t record_line = csv->cur_line;
     csv->line = csv->cur_line;
-    deferred d = { 0, 0, 0, { 0 } };
+    deferred d = { 0, 0, 0, { 0 }, 0, 0 };
     int rc;
 
     /* a comment may be indented */
@@ -376,6 +393,21 @@ int lr__csv_next(lr__csv *csv, int comments)
     for (uint32_t k = 0; k < csv->nfields; k++) {
         csv->fields[k].text = csv->buf + off;
         off += csv->fields[k].len + 1;
+    }
+    /* A quote closed this far on in a record that is no row (cells were
+     * swallowed) was most likely stray, its closing one a '"' of a later
+     * line (27"): the record is broken, so that the lines it ran over are
+     * read as records again, as when no '"' comes at all. In a record of
+     * the right shape it is a field, too long, and its lines are no
+     * records (they may look like some). */
+    if (d.long_line && csv->bounded && csv->expect_fields && !lr__csv_expected_shape(csv)) {
+        csv->pos = record_start;
+        csv->cur_line = record_line;
+        csv->line_start = record_line_start;
+        csv->nfields = 0;
+        csv->broken = 1;
+        return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, d.long_line, d.long_col, LR_NOT_CLOSED_WITHIN,
+                                LEADROUTE_MAX_STRING);
     }
     if (d.code) {
         csv->nfields = 0;

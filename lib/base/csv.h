@@ -23,6 +23,10 @@ typedef struct lr__csv {
     int broken;             /* the last error was structural (lr__csv_skip_line goes on) */
     int bounded;            /* set by the caller: a quoted field longer than LEADROUTE_MAX_STRING
                                bytes with no '"' after it is broken at once (no scan to the end) */
+    uint32_t expect_fields; /* set by the caller with bounded (0: any): a quoted field that closes
+                               past LEADROUTE_MAX_STRING bytes counts as one (too long) only in a
+                               record of this many cells, more if blank; else its quote was most
+                               likely stray and the record is broken */
     /* private */
     size_t next_quote;      /* where the next '"' is (SIZE_MAX: none), once quote_known */
     int quote_known;

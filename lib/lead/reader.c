@@ -405,11 +405,14 @@ int leadroute_leads_parse(leadroute_leads **out, const char *text, size_t length
         return lr__error_nomem();
     }
     lr__csv_init(&r.csv, text, length, r.filename, &l->alloc);
-    /* a field is at most LEADROUTE_MAX_STRING bytes anyway: looking no
-     * further for a closing quote keeps skipping broken rows linear */
+    /* a field is at most LEADROUTE_MAX_STRING bytes anyway: past that a
+     * quote is followed only while a '"' is still to come, which keeps
+     * skipping broken rows linear */
     r.csv.bounded = 1;
 
     rc = read_header(&r, table);
+    /* a quoted cell that closes past the bound is believed in a row of the header's shape only */
+    r.csv.expect_fields = r.ncols;
     while (rc >= 0) {
         size_t before = r.csv.pos;
         rc = lr__csv_next(&r.csv, 0);

@@ -560,6 +560,30 @@ static void test_bounded_long_quoted_field(void **state)
     assert_field(&fx.csv, 1, "d", 5, 3);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
     close_text(&fx);
+
+    /* in a record of fewer cells than expected the field is not believed:
+     * the record is broken, and its second line is read again */
+    open_text(&fx, text, n, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 4;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE,
+                 "t.csv:2:3: unterminated quoted field: expected a closing '\"' within 4096 bytes", 2, 3);
+    assert_int_equal(fx.csv.broken, 1);
+    assert_int_equal(fx.csv.line, 2);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.line, 3);
+    assert_int_equal(fx.csv.nfields, 2);
+    assert_field(&fx.csv, 1, "z", 3, (uint32_t)(big - 2000 + 2));
+    close_text(&fx);
+    /* with as many cells as expected, it is one */
+    open_text(&fx, text, n, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 3;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_ELIMIT, "t.csv:2:3: field longer than 4096 bytes", 2, 3);
+    close_text(&fx);
     free(text);
 }
 

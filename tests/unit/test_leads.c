@@ -361,6 +361,36 @@ static void test_broken_quoting(void **state)
                         "longest a field may be (a '\"' inside a quoted field is written '\"\"')");
     leadroute_leads_free(l);
     free(many);
+
+    /* The same when a '"' comes later: here a literal one ending a cell
+     * (27") past the bound, then quoted cells. Taken for the closing quote,
+     * it would make the stray quote's cell swallow every row before it; in
+     * a record with fewer cells than the header it is not believed, and
+     * only the row of the stray quote is lost. */
+    cap = 128 + rows * 24;
+    many = malloc(cap);
+    assert_non_null(many);
+    len = (size_t)snprintf(many, cap, "id,name,product\nfirst,\"never closed,crm\n");
+    for (size_t i = 0; i < rows; i++) {
+        const char *name = i == 400 ? "\"Big, Inc\"" : i == 500 ? "\"\"" : "Name";
+        len += (size_t)snprintf(many + len, cap - len, "a%zu,%s,%s\n", i, name, i == 350 ? "monitor 27\"" : "crm");
+    }
+    assert_true(len < cap);
+    const char *stray = strchr(many, '"');
+    assert_true(strchr(stray + 1, '"') - stray > LEADROUTE_MAX_STRING); /* the next '"' lies past the bound */
+    l = parse_ok(many, len);
+    assert_int_equal(leadroute_leads_count(l), rows);
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "a0");
+    assert_int_equal(leadroute_leads_line(l, 0), 3);
+    assert_string_field(leadroute_leads_get(l, 350), "product", "monitor 27\"");
+    assert_string_field(leadroute_leads_get(l, 400), "name", "Big, Inc");
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_int_equal(leadroute_leads_error_line(l, 0), 2);
+    assert_string_equal(leadroute_leads_error(l, 0),
+                        "leads.csv:2:7: unterminated quoted field: expected a closing '\"' within 4096 bytes, the "
+                        "longest a field may be (a '\"' inside a quoted field is written '\"\"')");
+    leadroute_leads_free(l);
+    free(many);
 }
 
 /* A quoted cell that closes more than LEADROUTE_MAX_STRING bytes on is one
@@ -378,7 +408,7 @@ static void test_long_quoted_cell(void **state)
     n += (size_t)snprintf(text + n, cap - n, "\nb9,forged,Rome\n");
     memset(text + n, 'y', 200);
     n += 200;
-    n += (size_t)snprintf(text + n, cap - n, "\",Lima\na2,last,Rio\n");
+    n += (size_t)snprintf(text + n, cap - n, "\",Lima,\na2,last,Rio\n"); /* a blank cell more is fine */
     leadroute_leads *l = parse_ok(text, n);
     assert_int_equal(leadroute_leads_count(l), 2);
     assert_string_equal(leadroute_leads_get(l, 0)->id, "a0");
