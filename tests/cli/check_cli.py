@@ -131,6 +131,23 @@ for line in ("leads.csv:27:", "leads.csv:28:", "leads.csv:29:"):
 rc, out, err = run("eval", routing, "-", stdin="id,region,score\nx,EMEA,95\n")
 expect(rc == 0 and out.splitlines()[1].startswith("x,vip,enterprise,"), f"stdin eval: {rc} {out!r} {err!r}")
 
+# eval exits 1 when rows were skipped as unreadable, even if every lead read
+# evaluates: broken quoting, a wrong number of cells, and a quoted cell over
+# 4096 bytes (whose lines, one looking like a lead, are not read as leads)
+skipped_rows = table("id,region,score\nx1,EMEA,95\nx2,\"EMEA\"x,10\nx3,NA\n"
+                     "x4,\"" + "y" * 4000 + "\nx9,EMEA,99\n" + "y" * 200 + "\",5\nx5,APAC,40\n")
+rc, out, err = run("eval", routing, skipped_rows)
+skipped = [line for line in err.splitlines() if line.endswith(" (row skipped)")]
+expect(rc == 1 and [line.split(",")[0] for line in out.splitlines()] == ["id", "x1", "x5"]
+       and skipped == [f"{skipped_rows}:3:10: unexpected text after closing quote (expected ',' or end of line) "
+                       "(row skipped)",
+                       f"{skipped_rows}:4: row has 2 cells, the header has 3 (row skipped)",
+                       f"{skipped_rows}:5:4: field longer than 4096 bytes (row skipped)"],
+       f"eval with rows skipped exits 1 and names them: {rc} {out!r} {skipped!r}")
+rc, out, err = run("eval", routing, "-", stdin="id,region,score\nx1,EMEA,95\nx5,APAC,40\n")
+expect(rc == 0 and "(row skipped)" not in err, f"the same leads without those rows: exit 0: {rc} {err!r}")
+os.unlink(skipped_rows)
+
 # COLLECT with an aggregation adds an (aggregate) row
 collect = table("#! hit_policy: collect\n#! aggregation: sum\nrule,region,out:points:number\n"
                 "a,-,1.5\nb,EMEA,2\nc,APAC,4\n")
