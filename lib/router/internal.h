@@ -414,7 +414,8 @@ void lr__gen_release(lr__gen *g);
 /* Pool state: what a strategy remembers between calls, kept in the store as
  * text so a database row shows it plainly:
  *   round robin:  "rr1 <last rep id>"
- *   weighted:     "wr1 <virtual time>\n<pass> <rep id>\n..." one line per member seen
+ *   weighted:     "wr1 <virtual time>\n<pass> <rep id>\n...\ns <stride> ..." one line per member
+ *                 seen, then their strides in the same order (none in older states)
  *   least loaded: "" (it reads open counts instead)
  *   value balanced: "vb1\n<offset> <as of ms> <rep id>\n..." (join offsets, router.c)
  * Rep ids hold no newline (the roster checks that). */

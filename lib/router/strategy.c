@@ -109,11 +109,14 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const uint32_t *el, 
  * to the pool's virtual time (the pass of the last winner) before it
  * competes: someone back from leave, or new, joins the rotation instead of
  * catching up with a burst of leads. Passes are stored relative to the
- * smallest one, so they stay small. */
+ * smallest one, so they stay small, and each member's stride is stored on
+ * a last line: a pass means something only in its member's stride, and a
+ * roster swap may change the stride (a weight, or the pool's scale K). */
 typedef struct lr__pass {
     const char *id;
     size_t len;
     uint64_t pass;
+    uint64_t stride; /* as written; 0 = not written (states of earlier releases) */
 } lr__pass;
 
 /* K is 1e7 unless the pool's weights need another scale. Strides are
@@ -157,10 +160,22 @@ void lr__strides(const lr__rep *reps, const uint32_t *members, uint32_t n, uint6
 /* The most a catch-up floor lies below the virtual time. */
 #define LR_BEHIND_MAX (UINT64_C(1) << 62)
 
+/* How far below the virtual time catch-up calibration lets member k's pass
+ * lie: a pool's worth of its strides, saturated (far behind is behind enough). */
+static uint64_t lr__behind(const lr__pool *pool, uint32_t k)
+{
+    if (pool->calibration != LEADROUTE_CALIBRATE_CATCH_UP)
+        return 0;
+    return pool->strides[k] > LR_BEHIND_MAX / pool->nmembers ? LR_BEHIND_MAX
+                                                              : pool->strides[k] * (uint64_t)pool->nmembers;
+}
+
+/* The state's virtual time and member lines into `out` (at most `max`),
+ * with the strides of the last line when it lists one per member line. */
 static uint32_t lr__parse_passes(const char *state, size_t len, uint64_t *vt, lr__pass *out, uint32_t max)
 {
     const char *p = state, *end = state + len;
-    uint32_t n = 0;
+    uint32_t n = 0, k;
     *vt = 0;
     if (len < 4 || memcmp(state, "wr1 ", 4) != 0)
         return 0;
@@ -172,8 +187,10 @@ static uint32_t lr__parse_passes(const char *state, size_t len, uint64_t *vt, lr
             break;
         p++;
         q = lr__parse_u64(p, end, &pass);
-        if (q == p || q >= end || *q != ' ')
+        if (q == p || q >= end || *q != ' ') {
+            p--; /* not a member line: maybe the strides */
             break;
+        }
         id = q + 1;
         eol = memchr(id, '\n', (size_t)(end - id));
         if (!eol)
@@ -181,10 +198,47 @@ static uint32_t lr__parse_passes(const char *state, size_t len, uint64_t *vt, lr
         out[n].id = id;
         out[n].len = (size_t)(eol - id);
         out[n].pass = pass;
+        out[n].stride = 0;
         n++;
         p = eol;
     }
+    /* "\ns <stride> <stride> ...", members' order; all or none */
+    if (n == 0 || end - p < 3 || memcmp(p, "\ns ", 3) != 0)
+        return n;
+    p += 2;
+    for (k = 0; k < n; k++) {
+        const char *q;
+        if (p >= end || *p != ' ')
+            break;
+        q = lr__parse_u64(p + 1, end, &out[k].stride);
+        if (q == p + 1 || out[k].stride == 0)
+            break;
+        p = q;
+    }
+    if (k < n || p != end)
+        for (k = 0; k < n; k++)
+            out[k].stride = 0;
     return n;
+}
+
+/* A pass written under stride `was`, for a member whose stride is now
+ * `now`. Its distance from the virtual time is the part of a turn the
+ * member still waits (or, below it, is owed under catch-up): that part is
+ * kept, in the new stride. Read as it stands, a pass written under a scale
+ * a hundred times larger would make the member wait a hundred turns while
+ * the others took every lead. */
+static uint64_t lr__restride(uint64_t pass, uint64_t vt, uint64_t was, uint64_t now)
+{
+    double d;
+    if (was == now)
+        return pass;
+    d = (double)(pass >= vt ? pass - vt : vt - pass) * ((double)now / (double)was) + 0.5;
+    /* a damaged state may hold anything: stay within what calibration allows */
+    if (!(d < (double)LR_BEHIND_MAX))
+        d = (double)LR_BEHIND_MAX;
+    if (pass >= vt)
+        return vt > UINT64_MAX - (uint64_t)d ? UINT64_MAX : vt + (uint64_t)d;
+    return vt > (uint64_t)d ? vt - (uint64_t)d : 0;
 }
 
 /* Remember what was written, for the next pick of the same decision. */
@@ -247,7 +301,15 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
         memcpy(pass, cache->pass, sizeof *pass * pool->nmembers);
         vt = cache->vt;
     } else {
+        uint64_t ahead = 0;
         nold = lr__parse_passes(state, len, &vt, old, nlines);
+        /* a state written without strides: a pass is kept within a turn of
+         * vt, plus, under catch-up, as far as a winner owed leads may have
+         * pulled vt down */
+        if (nold && !old[0].stride)
+            for (k = 0; k < pool->nmembers; k++)
+                if (lr__behind(pool, k) > ahead)
+                    ahead = lr__behind(pool, k);
         /* every member's pass as stored, vt if unknown (calibration below
          * lifts the ones behind); the state lists members in id order, as
          * written below: walk both lists together, so matching is linear */
@@ -257,7 +319,17 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             pass[k] = vt;
             for (tries = 0; tries < nold; tries++, j = j + 1 < nold ? j + 1 : 0)
                 if (old[j].len == rep->id_len && memcmp(old[j].id, rep->id, rep->id_len) == 0) {
-                    pass[k] = old[j].pass;
+                    uint64_t s = pool->strides[k], most;
+                    if (old[j].stride) {
+                        pass[k] = lr__restride(old[j].pass, vt, old[j].stride, s);
+                    } else {
+                        /* written under an unknown stride, maybe a larger
+                         * scale's: at most a turn of the new one to wait
+                         * (and what catch-up allows) */
+                        most = s > UINT64_MAX - ahead ? UINT64_MAX : s + ahead;
+                        most = vt > UINT64_MAX - most ? UINT64_MAX : vt + most;
+                        pass[k] = old[j].pass < most ? old[j].pass : most;
+                    }
                     j = j + 1 < nold ? j + 1 : 0;
                     break;
                 }
@@ -266,14 +338,7 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     /* calibration: join at the current level, or keep a deficit of at most
      * one lead per member to catch up */
     for (k = 0; k < pool->nmembers; k++) {
-        uint64_t floor = vt;
-        if (pool->calibration == LEADROUTE_CALIBRATE_CATCH_UP) {
-            /* a pool's worth of strides, saturated: far behind is behind enough */
-            uint64_t behind = pool->strides[k] > LR_BEHIND_MAX / pool->nmembers
-                                  ? LR_BEHIND_MAX
-                                  : pool->strides[k] * (uint64_t)pool->nmembers;
-            floor = vt > behind ? vt - behind : 0;
-        }
+        uint64_t behind = lr__behind(pool, k), floor = vt > behind ? vt - behind : 0;
         if (pass[k] < floor)
             pass[k] = floor;
     }
@@ -305,10 +370,10 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     vt -= base;
     /* written in one go into room reserved once: this runs for every lead */
     {
-        size_t need = 4 + 21, w;
+        size_t need = 4 + 21 + 2, w;
         char *o;
         for (k = 0; k < pool->nmembers; k++)
-            need += 1 + 21 + 1 + ro->reps[pool->members[k]].id_len;
+            need += 1 + 21 + 1 + ro->reps[pool->members[k]].id_len + 1 + 21;
         if ((rc = lr__state_reserve(next, a, need + 1)) != 0)
             goto done;
         o = next->text;
@@ -321,6 +386,12 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             o[w++] = ' ';
             memcpy(o + w, rep->id, rep->id_len);
             w += rep->id_len;
+        }
+        o[w++] = '\n';
+        o[w++] = 's';
+        for (k = 0; k < pool->nmembers; k++) {
+            o[w++] = ' ';
+            w += lr__u64_digits(o + w, pool->strides[k]);
         }
         o[w] = 0;
         next->len = w;

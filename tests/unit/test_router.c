@@ -1398,6 +1398,118 @@ static void test_weighted_back_from_away(void **state)
     leadroute_router_free(r);
 }
 
+/* Longest run of one rep over `n` leads routed after a roster swap, and how
+ * many the first of `ids` got. */
+static unsigned wt_longest_run(leadroute_router *r, leadroute_decision *d, const char *const *ids, size_t nids,
+                               unsigned n, unsigned *first)
+{
+    unsigned i, run = 0, longest = 0;
+    int last = -1;
+    char id[16], rep[64];
+    *first = 0;
+    for (i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "S%u", i);
+        int k = rep_index(ids, nids, d ? assign(r, d, id, "w") : assign_fresh(r, id, "w", rep, sizeof rep));
+        run = k == last ? run + 1 : 1;
+        last = k;
+        if (run > longest)
+            longest = run;
+        *first += k == 0;
+    }
+    return longest;
+}
+
+/* A swap that changes strides: the heaviest member leaves, so the pool's
+ * scale falls, or a weight changes under the same scale. The passes kept
+ * were measured in the old strides; read as they are, a's one lead ahead of
+ * b would be a hundred (or a hundred thousand) of the new strides, and b
+ * would get that many in a row. Kept as the same share of a turn instead,
+ * a and b alternate from the first lead after the swap. */
+static void test_weighted_strides_change(void **state)
+{
+    (void)state;
+    static const struct {
+        double before[3], after[2];
+        size_t n;
+    } cases[] = {
+        { { 1, 1, 1e4 }, { 1, 1 }, 3 },
+        { { 1, 1, 1e7 }, { 1, 1 }, 3 },
+        { { 1e-3, 1, 0 }, { 1, 1 }, 2 },
+        { { 1, 1, 1e4 }, { 5, 5 }, 3 },
+    };
+    const char *const ids[] = { "a", "b", "h" };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int fresh = 0; fresh < 2; fresh++) {
+            leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, cases[c].before, cases[c].n));
+            leadroute_decision *d = decision();
+            unsigned longest, got_a;
+            /* every pass at 0: a, the lowest id, gets the first lead */
+            expect_str(assign(r, d, "L0", "w"), "a");
+            leadroute_roster *ro = wt_roster(ids, cases[c].after, 2);
+            ok(leadroute_router_set_roster(r, ro));
+            leadroute_roster_unref(ro);
+            longest = wt_longest_run(r, fresh ? NULL : d, ids, 2, 60, &got_a);
+            if (longest > 2 || got_a < 29 || got_a > 31)
+                fail_msg("weights %g/%g/%g then %g/%g (%s): longest run %u, a got %u of 60", cases[c].before[0],
+                         cases[c].before[1], cases[c].before[2], cases[c].after[0], cases[c].after[1],
+                         fresh ? "a decision per lead" : "one decision", longest, got_a);
+            leadroute_decision_free(d);
+            leadroute_router_free(r);
+        }
+}
+
+/* Picks through the strategy from `state`, each reading the state the last
+ * one wrote; the reps picked, as letters, into `out`. */
+static void wt_picks(const leadroute_roster *ro, const char *state, unsigned n, char *out)
+{
+    const lr__pool *p = &ro->pools[0];
+    lr__state st[2] = { { NULL, 0, 0 }, { NULL, 0, 0 } };
+    lr__alloc a;
+    unsigned i;
+    ok(lr__alloc_init(&a, NULL));
+    for (i = 0; i < n; i++) {
+        const char *cur = i ? st[i % 2].text : state;
+        size_t len = i ? st[i % 2].len : strlen(state);
+        int k = lr__strategy_pick(ro, p, p->members, p->nmembers, NULL, cur, len, &st[(i + 1) % 2], &a, NULL);
+        assert_true(k >= 0 && (uint32_t)k < p->nmembers);
+        out[i] = ro->reps[p->members[k]].id[0];
+    }
+    out[n] = 0;
+    lr__free(&a, st[0].text);
+    lr__free(&a, st[1].text);
+}
+
+/* The state names each member's stride on a last line, so that a swap can
+ * tell how far a pass is in turns. A state written before that line existed
+ * still loads: a pass within a stride of the virtual time is kept as it is,
+ * and one further ahead (written under a larger scale) is brought back to
+ * one stride, so that no one waits out a hundred turns. */
+static void test_weighted_state_strides(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    const double w[] = { 1, 1 };
+    leadroute_roster *ro = wt_roster(ids, w, 2);
+    const lr__pool *p = &ro->pools[0];
+    lr__state next = { NULL, 0, 0 };
+    lr__alloc a;
+    char picks[16];
+    ok(lr__alloc_init(&a, NULL));
+    assert_int_equal(lr__strategy_pick(ro, p, p->members, 2, NULL, "", 0, &next, &a, NULL), 0);
+    expect_str(next.text, "wr1 0\n10000000 a\n0 b\ns 10000000 10000000");
+    lr__free(&a, next.text);
+    /* without the strides: as written, b is next */
+    wt_picks(ro, "wr1 0\n10000000 a\n0 b", 6, picks);
+    expect_str(picks, "bababa");
+    /* b a hundred strides ahead, as weights 1, 1 and 1e4 left it */
+    wt_picks(ro, "wr1 0\n0 a\n1000000000 b", 6, picks);
+    expect_str(picks, "aababa");
+    /* strides given: a pass twice the stride it was written with is two of the new ones */
+    wt_picks(ro, "wr1 0\n0 a\n2000000000 b\ns 1000000000 1000000000", 6, picks);
+    expect_str(picks, "aaabab");
+    leadroute_roster_unref(ro);
+}
+
 /* ================================================================================ */
 /* least loaded and capacity                                                         */
 
@@ -3612,6 +3724,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_weighted_two_decisions),
         cmocka_unit_test(test_weighted_catch_up_read_back),
         cmocka_unit_test(test_weighted_back_from_away),
+        cmocka_unit_test(test_weighted_strides_change),
+        cmocka_unit_test(test_weighted_state_strides),
         cmocka_unit_test(test_least_loaded),
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_skill_filters),
