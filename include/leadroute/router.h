@@ -117,7 +117,8 @@ typedef enum leadroute_empty_policy {
  * `skill` (for a set-valued field: every item; blank items ask for
  * nothing). A lead without the field passes. The field must be a string or a set: a number or a bool there
  * makes leadroute_route() fail with LEADROUTE_ELEAD when the pool filters
- * its members. Frozen layout: arrays of it are read with this exact size.
+ * its members; in a tick's move (leadroute_router_tick()) the filter then
+ * matches no member. Frozen layout: arrays of it are read with this exact size.
  */
 typedef struct leadroute_skill_filter {
     const char *field;  /**< lead field, e.g. "language" */

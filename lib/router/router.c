@@ -869,6 +869,7 @@ typedef struct lr__pool_view {
     char buf[2048];
     uint32_t need_tier;                                 /* 0 = none */
     double score;
+    uint32_t unreadable;                                /* a tick: a filter no member passes (number, bool) */
 } lr__pool_view;
 
 static const leadroute_value *lr__filter_value(const leadroute_lead *lead, const char *field)
@@ -877,17 +878,35 @@ static const leadroute_value *lr__filter_value(const leadroute_lead *lead, const
     return f && f->value.version == LEADROUTE_VALUE_VERSION ? &f->value : NULL;
 }
 
-/* A skill filter compares text with a rep's skill set, which holds only
- * strings: a number or a bool has no text to compare, so it is an error of
- * the lead, as it is for a string column of the table. */
-static int lr__filter_type_check(const lr__pool *p, uint32_t i, const leadroute_value *v)
+/* What a skill filter cannot compare: a rep's skill set holds only
+ * strings, so a number or a bool has no text to look up. NULL if `v` is
+ * fine (no value, null, a string or a set). */
+static const char *lr__filter_bad_type(const leadroute_value *v)
 {
     if (!v || v->type == LEADROUTE_VALUE_NULL || v->type == LEADROUTE_VALUE_STRING || v->type == LEADROUTE_VALUE_SET)
+        return NULL;
+    return v->type == LEADROUTE_VALUE_NUMBER ? "a number" : v->type == LEADROUTE_VALUE_BOOL ? "a bool"
+                                                                                         : "a value of an unknown type";
+}
+
+/* Routing a lead whose filter field cannot be compared is an error of the
+ * lead, as it is for a string column of the table. A tick's move cannot
+ * refuse a lead already held, and failing at every tick would keep it from
+ * ever escalating: there the filter matches no one (pv->unreadable), so
+ * the pool has no one for the lead, as when every member lacks the skill. */
+static int lr__filter_type_check(const lr__call *c, const lr__pool *p, uint32_t i, const leadroute_value *v,
+                                 lr__pool_view *pv)
+{
+    const char *bad = lr__filter_bad_type(v);
+    if (!bad)
         return LEADROUTE_OK;
+    if (c->follow_up) {
+        if (i < pv->unreadable) /* the first such filter, for the trace */
+            pv->unreadable = i;
+        return LEADROUTE_OK;
+    }
     return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': the skill filter of pool '%s' reads a string or a set, "
-                         "the lead gives %s", p->filters[i].field, p->id,
-                         v->type == LEADROUTE_VALUE_NUMBER ? "a number"
-                         : v->type == LEADROUTE_VALUE_BOOL ? "a bool" : "a value of an unknown type");
+                         "the lead gives %s", p->filters[i].field, p->id, bad);
 }
 
 static int lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
@@ -895,14 +914,15 @@ static int lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
     uint32_t i, k;
     size_t used = 0;
     int rc;
+    pv->unreadable = LR_NONE;
     /* filters past the cached ones are read again per member: only their type is checked here */
     for (i = LR_FILTERS_CACHED; i < p->nfilters; i++)
-        if ((rc = lr__filter_type_check(p, i, lr__filter_value(c->lead, p->filters[i].field))) != 0)
+        if ((rc = lr__filter_type_check(c, p, i, lr__filter_value(c->lead, p->filters[i].field), pv)) != 0)
             return rc;
     for (i = 0; i < p->nfilters && i < LR_FILTERS_CACHED; i++) {
         const leadroute_value *v = lr__filter_value(c->lead, p->filters[i].field);
         size_t n = v && v->type == LEADROUTE_VALUE_SET ? v->item_count : 1;
-        if ((rc = lr__filter_type_check(p, i, v)) != 0)
+        if ((rc = lr__filter_type_check(c, p, i, v, pv)) != 0)
             return rc;
         pv->values[i] = v;
         pv->nnorm[i] = 0;
@@ -953,6 +973,12 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
                                   const lr__rep *rep, char *detail, size_t cap)
 {
     uint32_t i;
+    if (pv->unreadable != LR_NONE) {
+        if (cap)
+            snprintf(detail, cap, "%s is %s, not text", p->filters[pv->unreadable].field,
+                     lr__filter_bad_type(lr__filter_value(c->lead, p->filters[pv->unreadable].field)));
+        return LEADROUTE_VERDICT_LACKS_SKILL;
+    }
     for (i = 0; i < p->nfilters; i++) {
         const leadroute_value *v =
             i < LR_FILTERS_CACHED ? pv->values[i] : lr__filter_value(c->lead, p->filters[i].field);

@@ -2230,6 +2230,133 @@ static void test_tick_keeps_value_without_lookup(void **state)
     world_free(w);
 }
 
+/* The host's leads as a tick's lookup gives them, by key. */
+typedef struct lead_book {
+    tlead *leads;
+    size_t n;
+} lead_book;
+
+static const leadroute_lead *book_lookup(void *ctx, const char *key)
+{
+    lead_book *b = ctx;
+    size_t i;
+    for (i = 0; i < b->n; i++)
+        if (strcmp(b->leads[i].lead.id, key) == 0)
+            return &b->leads[i].lead;
+    return NULL;
+}
+
+/* Leads held in pools whose skill filters read a field that the host's
+ * lead gives as a number or a bool. Routing such a lead fails with ELEAD,
+ * but a lead gets there anyway: the host changes the field after the
+ * assignment (its record keeps a language code as a number), or the
+ * account owner took the lead, which checks no filter. A tick cannot refuse
+ * a lead already held, and a move that failed the same way at every tick
+ * would never escalate: the filter matches no one instead. In p, neither p
+ * nor its escalation pool e (filtered the same way) has anyone, so the
+ * lead goes to the escalation owner; in solo, without escalation, it stays
+ * with its holder, as when no one can take it. The first filter is one of
+ * those read once per pool, the last one of those read member by member. */
+static void test_tick_filter_number_or_bool(void **state)
+{
+    static const struct {
+        const char *id, *kind, *field, *email, *holder;
+        int routed_as_number; /* else routed with the text "7" */
+        int held_type;        /* as the host has it at the tick */
+    } leads[] = {
+        { "X", "e", "lang0", NULL, "a", 0, LEADROUTE_VALUE_NUMBER },
+        { "Y", "e", "lang16", NULL, "b", 0, LEADROUTE_VALUE_BOOL },
+        { "W", "k", "lang0", "x@acme.com", "d", 0, LEADROUTE_VALUE_NUMBER },
+        { "A", "k", "lang0", "y@acme.com", "d", 1, LEADROUTE_VALUE_NUMBER }, /* W's account: to d, unfiltered */
+    };
+    enum { NLEADS = sizeof leads / sizeof leads[0] };
+    rb b;
+    world *w;
+    leadroute_pool *p, *e, *solo;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    static const char *const langs[] = { "en", "fr", "7" };
+    leadroute_field sk[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, langs, 3 } } };
+    leadroute_skill_filter f[17];
+    char fields[17][16];
+    tlead held[NLEADS], l;
+    lead_book book = { held, NLEADS };
+    unsigned long long before;
+    const char *const ids[] = { "a", "b", "c", "d", "d2" };
+    const char *const pools[] = { "p", "p", "e", "solo", "solo" };
+    size_t i;
+    (void)state;
+    for (i = 0; i < 17; i++) {
+        snprintf(fields[i], sizeof fields[i], "lang%u", (unsigned)i);
+        f[i].field = fields[i];
+        f[i].skill = "languages";
+    }
+    p = sla_pool(&b);
+    p->filters = f;
+    p->filter_count = 17;
+    p->escalation_pool = "e";
+    p->escalation_owner = "boss";
+    e = rb_pool(&b, "e", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    e->filters = f;
+    e->filter_count = 17;
+    solo = rb_pool(&b, "solo", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    solo->sla_minutes = 10;
+    solo->filters = f;
+    solo->filter_count = 17;
+    solo->owner_first = 1;
+    for (i = 0; i < 5; i++) {
+        leadroute_rep *r = rb_rep(&b, ids[i], pools[i], NULL);
+        r->skills = sk;
+        r->skill_count = 1;
+    }
+    rb_rep(&b, "boss", NULL, NULL);
+    w = world_new("rule,kind,out:pool\nesc,e,p\nkeep,k,solo\n", rb_build(&b), NULL);
+
+    for (i = 0; i < NLEADS; i++) {
+        tl_init(&l);
+        l.lead.id = leads[i].id;
+        tl_str(&l, "kind", leads[i].kind);
+        if (leads[i].email)
+            tl_str(&l, "email", leads[i].email);
+        held[i] = l;
+        held[i].lead.fields = held[i].f;
+        if (leads[i].routed_as_number)
+            tl_num(&l, leads[i].field, 7);
+        else
+            tl_str(&l, leads[i].field, "7");
+        ok(leadroute_route(w->r, &l.lead, 0, w->d));
+        assert_string_equal(leadroute_decision_rep(w->d), leads[i].holder);
+        if (leads[i].held_type == LEADROUTE_VALUE_BOOL)
+            tl_bool(&held[i], leads[i].field, 1);
+        else
+            tl_num(&held[i], leads[i].field, 7);
+    }
+    /* a new lead like those, without an account owner, is refused */
+    l = held[0];
+    l.lead.fields = l.f;
+    l.lead.id = "Z";
+    expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+    assert_non_null(strstr(leadroute_error_last()->message, "the lead gives a number"));
+
+    before = failed_moves(w->r);
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, book_lookup, &book, &st));
+    if (st.due != 4 || st.escalated != 2 || st.kept != 2 || failed_moves(w->r) != before)
+        fail_msg("held leads giving a number or a bool: due %llu, escalated %llu, kept %llu, failed moves %llu "
+                 "(want 4, 2, 2, 0)",
+                 (unsigned long long)st.due, (unsigned long long)st.escalated, (unsigned long long)st.kept,
+                 failed_moves(w->r) - before);
+    assert_int_equal(w->rec.n, NLEADS + 2);
+    for (i = NLEADS; i < NLEADS + 2; i++) {
+        assert_string_equal(w->rec.v[i].rep, "boss");
+        assert_true(w->rec.v[i].escalated);
+    }
+    for (i = 2; i < NLEADS; i++) {
+        assert_int_equal(route(w, leads[i].id, "k", -1, 0), LEADROUTE_ROUTE_EXISTING);
+        assert_string_equal(leadroute_decision_rep(w->d), "d");
+    }
+    world_free(w);
+}
+
 /* A store listing a claim "lead:" with no id after it: not a lead's claim
  * as routing writes it, so it stays. */
 static int empty_key_list_due(void *ud, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a),
@@ -3319,6 +3446,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_keeps_value_without_lookup, free_leftovers),
         cmocka_unit_test_teardown(test_tick_lookup_failed_keeps_lead, free_leftovers),
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
         cmocka_unit_test_teardown(test_join_calibration, free_leftovers),
         cmocka_unit_test_teardown(test_catch_up_bounded, free_leftovers),
