@@ -413,31 +413,36 @@ static size_t first_rule(const leadroute_table *t, leadroute_result *r, int own_
     return leadroute_result_count(r) ? leadroute_result_rule(r, 0) : SIZE_MAX;
 }
 
-/* Strings of every length up to 17 bytes, starting at every offset of an
+/* Strings of every length up to 25 bytes, starting at every offset of an
  * aligned word, in heap blocks that end with their NUL: the fast path
  * reads a short string by the aligned words that hold it (which memcheck
- * checks when the suite runs under valgrind), and must find what the
- * general path finds. Rules 0-16 name the first 1-17 letters of the
- * alphabet, 17-33 hold them as set items, 34-36 are the prefixes of 15, 8
- * and 3 letters, 37 takes the rest. */
+ * checks when the suite runs under valgrind), finding its length in the
+ * first three, and must find what the general path finds. Rules 0-24 name
+ * the first 1-25 letters of the alphabet, 25-49 hold them as set items,
+ * 50-53 are the prefixes of 20, 15, 8 and 3 letters (one longer than the
+ * fast path's 16-byte keys), 54 takes the rest. */
+#define WORDS_MAX 25
+#define WORDS_P20 (2 * WORDS_MAX)
+#define WORDS_REST (2 * WORDS_MAX + 4)
 static void test_string_words(void **state)
 {
     (void)state;
-    static const char alpha[] = "abcdefghijklmnopq";
-    char text[4096];
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxy";
+    char text[8192];
     size_t len = (size_t)snprintf(text, sizeof text, "rule,name:ci,tags:set,out:o\n");
-    for (int k = 1; k <= 17; k++)
+    for (int k = 1; k <= WORDS_MAX; k++)
         len += (size_t)snprintf(text + len, sizeof text - len, "k%d,%.*s,-,x\n", k, k, alpha);
-    for (int k = 1; k <= 17; k++)
+    for (int k = 1; k <= WORDS_MAX; k++)
         len += (size_t)snprintf(text + len, sizeof text - len, "s%d,zz,%.*s,x\n", k, k, alpha);
-    len += (size_t)snprintf(text + len, sizeof text - len, "p15,abcdefghijklmno*,-,x\n"
-                                                           "p8,abcdefgh*,-,x\np3,abc*,-,x\nrest,-,-,x\n");
+    len += (size_t)snprintf(text + len, sizeof text - len,
+                            "p20,abcdefghijklmnopqrst*,-,x\np15,abcdefghijklmno*,-,x\n"
+                            "p8,abcdefgh*,-,x\np3,abc*,-,x\nrest,-,-,x\n");
     assert_true(len < sizeof text);
     leadroute_table *t = parse_ok(text);
     leadroute_result *r = NULL;
     assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
 
-    for (size_t n = 0; n <= 17; n++) {
+    for (size_t n = 0; n <= WORDS_MAX; n++) {
         for (size_t off = 0; off < 8; off++) {
             char *block = malloc(off + n + 1);
             assert_non_null(block);
@@ -447,21 +452,22 @@ static void test_string_words(void **state)
             for (size_t i = 0; i < n; i++)
                 s[i] = (char)(alpha[i] - 'a' + 'A');
             s[n] = '\0';
-            want = n ? n - 1 : 37; /* empty is missing: only the catch-all accepts it */
+            want = n ? n - 1 : WORDS_REST; /* empty is missing: only the catch-all accepts it */
             for (int own = 0; own < 2; own++)
                 assert_int_equal(first_rule(t, r, own, s, NULL), want);
             /* the same letters as a set item (case-sensitive column) */
             for (size_t i = 0; i < n; i++)
                 s[i] = alpha[i];
             for (int own = 0; own < 2; own++)
-                assert_int_equal(first_rule(t, r, own, "zz", s), n ? 16 + n : 37);
+                assert_int_equal(first_rule(t, r, own, "zz", s), n ? WORDS_MAX - 1 + n : WORDS_REST);
             /* the last letter changed: the longest prefix it still has */
             if (n) {
                 s[n - 1] = '#';
-                other = n - 1 >= 15 ? 34 : n - 1 >= 8 ? 35 : n - 1 >= 3 ? 36 : 37;
+                other = n - 1 >= 20 ? WORDS_P20 : n - 1 >= 15 ? WORDS_P20 + 1 : n - 1 >= 8 ? WORDS_P20 + 2
+                        : n - 1 >= 3 ? WORDS_P20 + 3 : WORDS_REST;
                 for (int own = 0; own < 2; own++) {
                     assert_int_equal(first_rule(t, r, own, s, NULL), other);
-                    assert_int_equal(first_rule(t, r, own, "zz", s), 37);
+                    assert_int_equal(first_rule(t, r, own, "zz", s), WORDS_REST);
                 }
             }
             free(block);
