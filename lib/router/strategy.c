@@ -303,13 +303,13 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     } else {
         uint64_t ahead = 0;
         nold = lr__parse_passes(state, len, &vt, old, nlines);
-        /* a state written without strides: a pass is kept within a turn of
-         * vt, plus, under catch-up, as far as a winner owed leads may have
-         * pulled vt down */
-        if (nold && !old[0].stride)
-            for (k = 0; k < pool->nmembers; k++)
-                if (lr__behind(pool, k) > ahead)
-                    ahead = lr__behind(pool, k);
+        /* no pass the router writes is more than a turn ahead of vt, plus,
+         * under catch-up, as far as a winner owed leads may have pulled vt
+         * down: a pass further ahead, from a damaged state or one written
+         * under a larger scale without strides, is kept to that */
+        for (k = 0; nold && k < pool->nmembers; k++)
+            if (lr__behind(pool, k) > ahead)
+                ahead = lr__behind(pool, k);
         /* every member's pass as stored, vt if unknown (calibration below
          * lifts the ones behind); the state lists members in id order, as
          * written below: walk both lists together, so matching is linear */
@@ -319,17 +319,12 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             pass[k] = vt;
             for (tries = 0; tries < nold; tries++, j = j + 1 < nold ? j + 1 : 0)
                 if (old[j].len == rep->id_len && memcmp(old[j].id, rep->id, rep->id_len) == 0) {
-                    uint64_t s = pool->strides[k], most;
-                    if (old[j].stride) {
-                        pass[k] = lr__restride(old[j].pass, vt, old[j].stride, s);
-                    } else {
-                        /* written under an unknown stride, maybe a larger
-                         * scale's: at most a turn of the new one to wait
-                         * (and what catch-up allows) */
-                        most = s > UINT64_MAX - ahead ? UINT64_MAX : s + ahead;
-                        most = vt > UINT64_MAX - most ? UINT64_MAX : vt + most;
-                        pass[k] = old[j].pass < most ? old[j].pass : most;
-                    }
+                    uint64_t s = pool->strides[k], most, p = old[j].pass;
+                    if (old[j].stride)
+                        p = lr__restride(p, vt, old[j].stride, s);
+                    most = s > UINT64_MAX - ahead ? UINT64_MAX : s + ahead;
+                    most = vt > UINT64_MAX - most ? UINT64_MAX : vt + most;
+                    pass[k] = p < most ? p : most;
                     j = j + 1 < nold ? j + 1 : 0;
                     break;
                 }

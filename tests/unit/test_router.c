@@ -1483,7 +1483,8 @@ static void wt_picks(const leadroute_roster *ro, const char *state, unsigned n, 
  * tell how far a pass is in turns. A state written before that line existed
  * still loads: a pass within a stride of the virtual time is kept as it is,
  * and one further ahead (written under a larger scale) is brought back to
- * one stride, so that no one waits out a hundred turns. */
+ * one stride, so that no one waits out a hundred turns; so is any pass
+ * further ahead than a pick can leave it. */
 static void test_weighted_state_strides(void **state)
 {
     (void)state;
@@ -1504,9 +1505,17 @@ static void test_weighted_state_strides(void **state)
     /* b a hundred strides ahead, as weights 1, 1 and 1e4 left it */
     wt_picks(ro, "wr1 0\n0 a\n1000000000 b", 6, picks);
     expect_str(picks, "aababa");
-    /* strides given: a pass twice the stride it was written with is two of the new ones */
-    wt_picks(ro, "wr1 0\n0 a\n2000000000 b\ns 1000000000 1000000000", 6, picks);
-    expect_str(picks, "aaabab");
+    /* strides given: a pass half the stride it was written with ahead is
+     * half of the new one ahead (kept as it stands, b would wait a hundred
+     * turns; brought back to one stride, a would get two in a row) */
+    wt_picks(ro, "wr1 0\n0 a\n500000000 b\ns 1000000000 1000000000", 6, picks);
+    expect_str(picks, "ababab");
+    /* strides given, but a pass no pick writes: further ahead than a turn
+     * (no catch-up here), as a damaged state may hold; kept to one turn */
+    wt_picks(ro, "wr1 0\n0 a\n4000000000000000000 b\ns 10000000 10000000", 6, picks);
+    expect_str(picks, "aababa");
+    wt_picks(ro, "wr1 0\n0 a\n1000 b\ns 1 1", 6, picks);
+    expect_str(picks, "aababa");
     leadroute_roster_unref(ro);
 }
 
