@@ -2268,6 +2268,7 @@ static void test_tick_filter_number_or_bool(void **state)
         { "Y", "e", "lang16", NULL, "b", 0, LEADROUTE_VALUE_BOOL },
         { "W", "k", "lang0", "x@acme.com", "d", 0, LEADROUTE_VALUE_NUMBER },
         { "A", "k", "lang0", "y@acme.com", "d", 1, LEADROUTE_VALUE_NUMBER }, /* W's account: to d, unfiltered */
+        { "S", "e", "lang0", NULL, "a", 0, LEADROUTE_VALUE_STRING }, /* still text: moves within p */
     };
     enum { NLEADS = sizeof leads / sizeof leads[0] };
     rb b;
@@ -2327,6 +2328,8 @@ static void test_tick_filter_number_or_bool(void **state)
         assert_string_equal(leadroute_decision_rep(w->d), leads[i].holder);
         if (leads[i].held_type == LEADROUTE_VALUE_BOOL)
             tl_bool(&held[i], leads[i].field, 1);
+        else if (leads[i].held_type == LEADROUTE_VALUE_STRING)
+            tl_str(&held[i], leads[i].field, "7");
         else
             tl_num(&held[i], leads[i].field, 7);
     }
@@ -2340,17 +2343,19 @@ static void test_tick_filter_number_or_bool(void **state)
     before = failed_moves(w->r);
     w->now = T0 + 10 * MIN_MS;
     ok(leadroute_router_tick(w->r, w->now, book_lookup, &book, &st));
-    if (st.due != 4 || st.escalated != 2 || st.kept != 2 || failed_moves(w->r) != before)
-        fail_msg("held leads giving a number or a bool: due %llu, escalated %llu, kept %llu, failed moves %llu "
-                 "(want 4, 2, 2, 0)",
-                 (unsigned long long)st.due, (unsigned long long)st.escalated, (unsigned long long)st.kept,
-                 failed_moves(w->r) - before);
-    assert_int_equal(w->rec.n, NLEADS + 2);
-    for (i = NLEADS; i < NLEADS + 2; i++) {
-        assert_string_equal(w->rec.v[i].rep, "boss");
-        assert_true(w->rec.v[i].escalated);
+    if (st.due != 5 || st.reassigned != 1 || st.escalated != 2 || st.kept != 2 || failed_moves(w->r) != before)
+        fail_msg("held leads giving a number or a bool: due %llu, reassigned %llu, escalated %llu, kept %llu, "
+                 "failed moves %llu (want 5, 1, 2, 2, 0)",
+                 (unsigned long long)st.due, (unsigned long long)st.reassigned, (unsigned long long)st.escalated,
+                 (unsigned long long)st.kept, failed_moves(w->r) - before);
+    /* X and Y to the boss; S, whose filter still reads text, to b in its own pool */
+    assert_int_equal(w->rec.n, NLEADS + 3);
+    for (i = NLEADS; i < NLEADS + 3; i++) {
+        int moved_within = strcmp(w->rec.v[i].key, "S") == 0;
+        assert_string_equal(w->rec.v[i].rep, moved_within ? "b" : "boss");
+        assert_int_equal(w->rec.v[i].escalated, !moved_within);
     }
-    for (i = 2; i < NLEADS; i++) {
+    for (i = 2; i < NLEADS - 1; i++) {
         assert_int_equal(route(w, leads[i].id, "k", -1, 0), LEADROUTE_ROUTE_EXISTING);
         assert_string_equal(leadroute_decision_rep(w->d), "d");
     }
