@@ -190,6 +190,7 @@ struct sqlite_store {
     char *path;          /* as given, for messages */
     int in_batch;        /* sqlite_store_begin() opened a transaction */
     int listing_events;  /* ST_EVENTS is stepping: sqlite_store_events is not reentrant */
+    int tidy;            /* a reader that found no -wal and -shm file: see close_reader() */
     sqlite3_stmt *st[ST_COUNT];
     char errmsg[768];
     /* what sqlite_store_get() hands out, valid until the next call */
@@ -1197,6 +1198,45 @@ static int set_journal(sqlite3 *db, const char *name, char *err, size_t cap)
     return LEADROUTE_OK;
 }
 
+/* Is there a file NAME`suffix` ("-wal", "-shm") beside the database? 1 also
+ * when it cannot be told. */
+static int has_sidecar(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), m = strlen(suffix);
+    char *name = malloc(n + m + 1);
+    struct stat info;
+    if (!name)
+        return 1;
+    memcpy(name, path, n);
+    memcpy(name + n, suffix, m + 1);
+    int missing = stat(name, &info) != 0 && errno == ENOENT;
+    free(name);
+    return !missing;
+}
+
+/* Close a connection that only read `path`. Reading a WAL database, SQLite
+ * creates its -wal and -shm files when the directory allows, and removes
+ * them only when a connection that may write closes last. So a reader that
+ * found neither (`tidy`) closes through such a connection, opened for a
+ * moment without SQLITE_OPEN_CREATE: its close takes the exclusive lock
+ * without waiting, and only when it gets it (no other connection has the
+ * database open) checkpoints the -wal and removes both. While a writer is
+ * at work the lock is refused and the files stay, the writer's to remove;
+ * a writer that closed while the reader held the database could not
+ * checkpoint, and its commits are moved into the file here, as it would
+ * have done. When the file may not be written by this user, the files
+ * stay. Nothing waits: no busy timeout. */
+static void close_reader(sqlite3 *db, const char *path, int tidy)
+{
+    sqlite3 *rw = NULL;
+    sqlite3_close(db);
+    if (!tidy || (!has_sidecar(path, "-wal") && !has_sidecar(path, "-shm")))
+        return;
+    if (sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK && !sqlite3_db_readonly(rw, "main"))
+        sqlite3_exec(rw, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL); /* opens the -wal */
+    sqlite3_close(rw);
+}
+
 void sqlite_store_close(sqlite_store *s)
 {
     if (!s)
@@ -1205,7 +1245,7 @@ void sqlite_store_close(sqlite_store *s)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
-    sqlite3_close(s->db); /* every statement is finalized: it closes */
+    close_reader(s->db, s->path, s->tidy); /* every statement is finalized: it closes */
     free(s->get_text.p);
     free((void *)s->get_history);
     free(s->path);
@@ -1214,8 +1254,10 @@ void sqlite_store_close(sqlite_store *s)
 
 /* A store around `db` (taken over, closed on error): schema checked, or
  * created when the database is empty; statements prepared. A `read_only`
- * database is left as it is: no journal mode set, no table created. */
-static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, int read_only, char *err, size_t cap)
+ * database is left as it is: no journal mode set, no table created; `tidy`
+ * as for close_reader(). */
+static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, int read_only, int tidy, char *err,
+                      size_t cap)
 {
     sqlite_store *s = calloc(1, sizeof *s);
     size_t n = strlen(name) + 1;
@@ -1223,12 +1265,13 @@ static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, int rea
     if (!s || !path) {
         free(s);
         free(path);
-        sqlite3_close(db);
+        close_reader(db, name, tidy);
         return open_error(err, cap, LEADROUTE_ENOMEM, "%s: out of memory", name);
     }
     memcpy(path, name, n);
     s->db = db;
     s->path = path;
+    s->tidy = tidy;
     int rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS) == SQLITE_OK
                  ? LEADROUTE_OK
                  : open_error(err, cap, LEADROUTE_EIO, "%s: %s", name, sqlite3_errmsg(db));
@@ -1287,41 +1330,29 @@ static char *immutable_uri(const char *path)
     return uri;
 }
 
-/* Is there a NAME-wal file beside the database? 1 also when it cannot be told. */
-static int has_wal_file(const char *path)
-{
-    size_t n = strlen(path);
-    char *wal = malloc(n + sizeof "-wal");
-    struct stat info;
-    if (!wal)
-        return 1;
-    memcpy(wal, path, n);
-    memcpy(wal + n, "-wal", sizeof "-wal");
-    int missing = stat(wal, &info) != 0 && errno == ENOENT;
-    free(wal);
-    return !missing;
-}
-
 /* Open an existing database only to read it, and read it once. In WAL mode
  * even a reader needs the -shm index beside the database, and one that may
  * not write the directory cannot create it: SQLite then refuses to read at
  * all ("attempt to write a readonly database"). When there is no -wal file
  * either, every committed transaction is in the database file and no writer
  * is at work (a writer keeps a -wal file), so the file is read as immutable.
- * The message names `path`. */
-static int open_readable(sqlite3 **out, const char *path, char *err, size_t cap)
+ * `*tidy` tells whether neither file was there before, for close_reader(),
+ * which closes `*out`. The message names `path`. */
+static int open_readable(sqlite3 **out, int *tidy, const char *path, char *err, size_t cap)
 {
     static const char probe[] = "SELECT count(*) FROM sqlite_schema";
     sqlite3 *db = NULL;
     sqlite3_int64 tables;
+    /* looked at before SQLite may create them */
+    *tidy = !has_sidecar(path, "-wal") && !has_sidecar(path, "-shm");
     int src, rc = open_db(&db, path, SQLITE_OPEN_READONLY, err, cap);
     if (rc != LEADROUTE_OK)
         return rc;
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     int no_index = !query_int(db, probe, NULL, &tables, &src) &&
                    ((src & 0xff) == SQLITE_READONLY || (src & 0xff) == SQLITE_CANTOPEN);
-    if (no_index && has_wal_file(path)) {
-        sqlite3_close(db);
+    if (no_index && has_sidecar(path, "-wal")) {
+        close_reader(db, path, *tidy);
         return open_error(err, cap, LEADROUTE_EIO,
                           "%s: cannot be read here: a -wal file is beside it, but no -shm index that this user "
                           "may create (a writer is at work, or one stopped without cleaning up)",
@@ -1329,7 +1360,7 @@ static int open_readable(sqlite3 **out, const char *path, char *err, size_t cap)
     }
     if (no_index) {
         char *uri = immutable_uri(path);
-        sqlite3_close(db);
+        close_reader(db, path, *tidy);
         db = NULL;
         src = uri ? sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
         sqlite3_free(uri);
@@ -1339,7 +1370,7 @@ static int open_readable(sqlite3 **out, const char *path, char *err, size_t cap)
     if (src != SQLITE_OK) {
         rc = db ? db_error(err, cap, path, db, src)
                 : open_error(err, cap, LEADROUTE_ENOMEM, "cannot open %s: out of memory", path);
-        sqlite3_close(db);
+        close_reader(db, path, *tidy);
         return rc;
     }
     *out = db;
@@ -1389,7 +1420,7 @@ int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t er
     if (rc != LEADROUTE_OK)
         return rc;
     rc = open_db(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, err_cap);
-    return rc == LEADROUTE_OK ? store_wrap(out, db, path, 0, err, err_cap) : rc;
+    return rc == LEADROUTE_OK ? store_wrap(out, db, path, 0, 0, err, err_cap) : rc;
 }
 
 int sqlite_store_open_readonly(sqlite_store **out, const char *path, char *err, size_t err_cap)
@@ -1399,14 +1430,15 @@ int sqlite_store_open_readonly(sqlite_store **out, const char *path, char *err, 
         *out = NULL;
     if (!out || !path)
         return open_error(err, err_cap, LEADROUTE_EINVAL, "sqlite_store_open_readonly: NULL argument");
-    int rc = open_readable(&db, path, err, err_cap);
-    return rc == LEADROUTE_OK ? store_wrap(out, db, path, 1, err, err_cap) : rc;
+    int tidy, rc = open_readable(&db, &tidy, path, err, err_cap);
+    return rc == LEADROUTE_OK ? store_wrap(out, db, path, 1, tidy, err, err_cap) : rc;
 }
 
 int sqlite_store_open_copy(sqlite_store **out, const char *path, char *err, size_t err_cap)
 {
     sqlite3 *src = NULL, *db = NULL;
     struct stat info;
+    int tidy;
     if (out)
         *out = NULL;
     if (!out || !path)
@@ -1420,10 +1452,10 @@ int sqlite_store_open_copy(sqlite_store **out, const char *path, char *err, size
             sqlite3_close(db);
             return rc;
         }
-        return store_wrap(out, db, path, 0, err, err_cap); /* no file yet: an empty store */
+        return store_wrap(out, db, path, 0, 0, err, err_cap); /* no file yet: an empty store */
     }
     /* read-only: a what-if run never writes the file, nor creates it */
-    if ((rc = open_readable(&src, path, err, err_cap)) != LEADROUTE_OK) {
+    if ((rc = open_readable(&src, &tidy, path, err, err_cap)) != LEADROUTE_OK) {
         sqlite3_close(db);
         return rc;
     }
@@ -1440,10 +1472,10 @@ int sqlite_store_open_copy(sqlite_store **out, const char *path, char *err, size
                                                   sqlite3_errstr(bad));
         }
     }
-    sqlite3_close(src);
+    close_reader(src, path, tidy);
     if (rc != LEADROUTE_OK) {
         sqlite3_close(db);
         return rc;
     }
-    return store_wrap(out, db, path, 0, err, err_cap);
+    return store_wrap(out, db, path, 0, 0, err, err_cap);
 }

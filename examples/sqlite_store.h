@@ -53,12 +53,18 @@ typedef struct sqlite_store sqlite_store;
 int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t err_cap);
 
 /**
- * Open the existing database at `path` only to read it: nothing is created
+ * Open the existing database at `path` only to read it: no table is created
  * or changed, so it works on a file or a directory the user may only read
  * (a WAL database there with no -wal file beside it is read as immutable:
  * every commit is in the file). The methods that write fail. A missing
  * file, an empty database and the errors of sqlite_store_open() are refused
  * with a message in `err`.
+ * The -wal and -shm files SQLite creates to read a WAL database do not
+ * outlive the store when neither was there at the open and the user may
+ * write the file: sqlite_store_close() lets SQLite remove them if no other
+ * connection has the database open then, without waiting for one. A writer
+ * that closed meanwhile had its commits left in the -wal; they are moved
+ * into the file then, as that writer would have done.
  */
 int sqlite_store_open_readonly(sqlite_store **out, const char *path, char *err, size_t err_cap);
 

@@ -656,6 +656,46 @@ with tempfile.TemporaryDirectory() as tmp:
                "explain and simulate leave a read-only state as it was")
     os.chmod(ro_dir, 0o755)
 
+# explain and simulate in a directory the user may write: SQLite's reader of
+# a WAL database creates the -wal and -shm files beside it and, reading
+# only, cannot remove them; they must not outlive the reader when they were
+# not there before it. While a writer is at work they are the writer's:
+# readers neither wait for it nor take them away, and its commits stand.
+with tempfile.TemporaryDirectory() as tmp:
+    def run_here(*args):
+        p = subprocess.run([tool, *args], capture_output=True, text=True, cwd=tmp)
+        return p.returncode, p.stdout, p.stderr
+
+    db_path = os.path.join(tmp, "leadroute-state.db")
+    sidecars = [db_path + "-wal", db_path + "-shm"]
+    rc, out, err = run_here("route", "--table", routing, "--reps", reps, leads)
+    listing = sorted(os.listdir(tmp))
+    expect(rc == 1 and listing == ["leadroute-state.db"], f"route closes its state cleanly: {rc} {listing} {err!r}")
+    rc, out, err = run_here("explain", "L-1001")
+    expect(rc == 0 and out.startswith("L-1001 (key L-1001)\n") and sorted(os.listdir(tmp)) == listing,
+           f"explain leaves no -wal or -shm file: {rc} {sorted(os.listdir(tmp))} {err!r}")
+    rc, out, err = run_here("simulate", "--table", routing, "--reps", reps, leads, "--format", "csv")
+    outcomes = {r["name"]: int(r["leads"]) for r in csv.DictReader(io.StringIO(out)) if r["kind"] == "outcome"}
+    expect(rc == 1 and outcomes.get("existing", 0) > 0 and sorted(os.listdir(tmp)) == listing,
+           f"simulate leaves no -wal or -shm file: {rc} {outcomes} {sorted(os.listdir(tmp))} {err!r}")
+
+    # a writer in the middle of a transaction, as a route between its batches
+    writer = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO events (at_ms, kind, key, lead_id, detail) VALUES (1, 'noted', 'k-w', 'W-1', '{}')")
+    rc, out, err = run_here("explain", "L-1001")
+    expect(rc == 0 and out.startswith("L-1001 (key L-1001)\n") and all(os.path.exists(p) for p in sidecars),
+           f"explain beside a writer at work: {rc} {sorted(os.listdir(tmp))} {err!r}")
+    rc, out, err = run_here("simulate", "--table", routing, "--reps", reps, leads, "--format", "csv")
+    expect(rc == 1 and all(os.path.exists(p) for p in sidecars),
+           f"simulate beside a writer at work: {rc} {sorted(os.listdir(tmp))} {err!r}")
+    writer.execute("COMMIT")
+    writer.execute("INSERT INTO events (at_ms, kind, key, lead_id, detail) VALUES (2, 'noted', 'k-w', 'W-1', '{}')")
+    writer.close()
+    rc, out, err = run_here("explain", "--format", "jsonl", "W-1")
+    expect(rc == 0 and len(out.splitlines()) == 2 and sorted(os.listdir(tmp)) == listing,
+           f"the writer's commits stand, and it removes its files: {rc} {out!r} {sorted(os.listdir(tmp))} {err!r}")
+
 # usage of the state options and commands: exit 2 and a hint, nothing on stdout
 for command, args, message in (
         ("route", ("--table", routing, "--reps", reps, leads, "--now", "yesterday"), "--now: 'yesterday' is not a time"),
