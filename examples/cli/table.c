@@ -15,10 +15,11 @@ static const char USAGE_CHECK[] =
     "when there is one) and a one-line summary. With --format csv or jsonl, one\n"
     "record per finding:\n"
     "  kind,rule,line,other_rule,other_line,example,message\n"
-    "kind is shadowed, overlap, no_match, unlisted_priority, no_match_undecided or\n"
-    "shadowed_undecided. The last two are notices, not findings: lint reached a\n"
-    "bound before it could tell whether some lead matches no rule, or whether\n"
-    "some rules can fire.\n"
+    "kind is shadowed, overlap, no_match, unlisted_priority, no_match_undecided,\n"
+    "shadowed_undecided or overlap_undecided. The last three are notices, not\n"
+    "findings: lint reached a bound before it could tell whether some lead\n"
+    "matches no rule, whether some rules can fire, or whether some rules overlap\n"
+    "earlier ones.\n"
     "\n"
     "exit status: 0 clean (notices alone included), 1 lint findings, 2 the table\n"
     "could not be read\n";
@@ -90,6 +91,7 @@ static const char *diagnostic_kind_name(uint32_t kind)
     case LEADROUTE_DIAG_UNLISTED_PRIORITY: return "unlisted_priority";
     case LEADROUTE_DIAG_NO_MATCH_UNDECIDED: return "no_match_undecided";
     case LEADROUTE_DIAG_SHADOWED_UNDECIDED: return "shadowed_undecided";
+    case LEADROUTE_DIAG_OVERLAP_UNDECIDED: return "overlap_undecided";
     default: return "unknown";
     }
 }
@@ -98,7 +100,8 @@ static const char *diagnostic_kind_name(uint32_t kind)
  * does not fail `check`. */
 static int diagnostic_is_notice(uint32_t kind)
 {
-    return kind == LEADROUTE_DIAG_NO_MATCH_UNDECIDED || kind == LEADROUTE_DIAG_SHADOWED_UNDECIDED;
+    return kind == LEADROUTE_DIAG_NO_MATCH_UNDECIDED || kind == LEADROUTE_DIAG_SHADOWED_UNDECIDED ||
+           kind == LEADROUTE_DIAG_OVERLAP_UNDECIDED;
 }
 
 /* The start check, eval and bench share: arguments, --help, the files, the

@@ -264,10 +264,14 @@ typedef enum leadroute_diagnostic_kind {
                                                 a lead no rule matches reached its bound with neither found
                                                 nor ruled out, so some leads may match no rule (no witness;
                                                 the message names the bound) */
-    LEADROUTE_DIAG_SHADOWED_UNDECIDED = 6  /**< a notice, not a finding: FIRST: the shadow check stopped at
+    LEADROUTE_DIAG_SHADOWED_UNDECIDED = 6, /**< a notice, not a finding: FIRST: the shadow check stopped at
                                                 a bound before it could tell whether some rules can fire;
                                                 rule_id is the first of them, the message counts them and
                                                 names the bounds (no witness) */
+    LEADROUTE_DIAG_OVERLAP_UNDECIDED = 7   /**< a notice, not a finding: UNIQUE: the overlap check ran out
+                                                of its work budget before it had compared some rules with
+                                                the rules before them; rule_id is the first of them, the
+                                                message counts them and names the bound (no witness) */
 } leadroute_diagnostic_kind;
 
 /**
@@ -296,9 +300,11 @@ typedef struct leadroute_diagnostic {
  * big to analyse in a few seconds, and the search for a lead no rule
  * matches says when it stops at its bound (LEADROUTE_DIAG_NO_MATCH_UNDECIDED),
  * as the shadow check does for the rules it could not decide
- * (LEADROUTE_DIAG_SHADOWED_UNDECIDED). Those two are notices: they say lint
- * could not decide, not that the table is wrong (`leadroute check` does not
- * fail on notices alone). 0 for NULL. Thread-safe.
+ * (LEADROUTE_DIAG_SHADOWED_UNDECIDED) and the overlap check for the rules
+ * it did not compare (LEADROUTE_DIAG_OVERLAP_UNDECIDED). Those three are
+ * notices: they say lint could not decide, not that the table is wrong
+ * (`leadroute check` does not fail on notices alone). 0 for NULL.
+ * Thread-safe.
  */
 LEADROUTE_API size_t leadroute_table_diagnostic_count(const leadroute_table *table);
 

@@ -1382,7 +1382,35 @@ static int lr__has_item_class(const lr__linter *L, uint32_t c, uint32_t rule, ui
     return 0;
 }
 
-static int lr__lint_overlap(lr__linter *L)
+/* One notice for the rules the overlap check left unchecked against the
+ * rules before them, from `first` on, once the word budget ran out (or,
+ * `started` 0, before it started, on a table that would need more): an
+ * overlap among them would otherwise go unreported with nothing to say so. */
+static int lr__overlap_notice(lr__linter *L, uint32_t first, int started)
+{
+    const leadroute_table *t = L->t;
+    uint32_t count = t->nrules - first;
+    char where[300], which[400], bound[160];
+    lr__where(t, first, where, sizeof where);
+    if (count > 1)
+        snprintf(which, sizeof which, "rule '%s' and %u later rule%s overlap earlier rules (whether some lead "
+                 "matches one of them and a rule before it", t->rules[first].id, count - 1, count > 2 ? "s" : "");
+    else
+        snprintf(which, sizeof which, "rule '%s' overlaps an earlier rule (whether some lead matches it and a "
+                 "rule before it", t->rules[first].id);
+    if (started)
+        snprintf(bound, sizeof bound, "it stopped when its budget of %llu words of bitset work ran out",
+                 (unsigned long long)lr__lint_pairwise_words);
+    else
+        snprintf(bound, sizeof bound, "it did not start, as a table this size would need more than its budget "
+                 "of %llu words of bitset work", (unsigned long long)lr__lint_pairwise_words);
+    return lr__add_diag(L, LEADROUTE_DIAG_OVERLAP_UNDECIDED, first, UINT32_MAX, NULL,
+                        lr__fmt(L, "%slint could not tell whether %s, which hit policy unique forbids): %s", where,
+                                which, bound));
+}
+
+/* `work`: what the check is expected to cost (see lr__table_lint). */
+static int lr__lint_overlap(lr__linter *L, uint64_t work)
 {
     leadroute_table *t = L->t;
     uint64_t *both = L->stack[t->ninputs + 1];
@@ -1390,11 +1418,13 @@ static int lr__lint_overlap(lr__linter *L)
     const uint32_t *ks;
     int rc, exact;
 
+    if (t->nrules > 1 && work >= L->budget)
+        return lr__overlap_notice(L, 1, 0);
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1;
         uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
         if (L->budget < (uint64_t)nw * t->ninputs * 4)
-            break;
+            return lr__overlap_notice(L, j, 1); /* the rest go unchecked */
         for (i = 0; i < nw; i++)
             both[i] = ~(uint64_t)0;
         both[nw - 1] = lastmask;
@@ -1566,7 +1596,7 @@ int lr__table_lint(leadroute_table *t)
     if (complete && t->hit_policy == LEADROUTE_HIT_FIRST && policy_work < L.budget &&
         (rc = lr__lint_shadowed(&L)) != 0)
         goto done;
-    if (t->hit_policy == LEADROUTE_HIT_UNIQUE && policy_work < L.budget && (rc = lr__lint_overlap(&L)) != 0)
+    if (t->hit_policy == LEADROUTE_HIT_UNIQUE && (rc = lr__lint_overlap(&L, policy_work)) != 0)
         goto done;
     if (complete && (rc = lr__lint_nomatch(&L)) != 0)
         goto done;

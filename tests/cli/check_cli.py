@@ -117,6 +117,22 @@ expect(rc == 0 and [(r["kind"], r["rule"], r["line"]) for r in rows] == [("shado
        and "4096 steps" in rows[0]["message"] and "0 lint findings, 1 notice" in err,
        f"check with only an undecided shadow check exits 0: {rc} {out!r} {err!r}")
 os.unlink(cut_short)
+# and so is an overlap check that ran out of its budget of 10^9 words: each
+# rule's range spans 2,000 value classes, so comparing it with the rules
+# before it costs far more than 10,001 rules suggest. The keys keep the
+# ranges apart, but the catch-all at the end overlaps every rule, and the
+# notice is all that says it was not compared.
+out_of_words = table("#! hit_policy: unique\nrule,n:number,key,out:o\n"
+                     + "".join(f"r{i},[{i}..{i + 2000}),k{i},x\n" for i in range(10000)) + "all,-,-,y\n")
+rc, out, err = run("check", out_of_words, "--format", "csv")
+rows = list(csv.DictReader(io.StringIO(out)))
+expect(rc == 0 and [r["kind"] for r in rows] == ["overlap_undecided"] and rows[0]["rule"].startswith("r")
+       and rows[0]["line"] == str(int(rows[0]["rule"][1:]) + 3) and rows[0]["other_rule"] == ""
+       and rows[0]["example"] == "" and "later rules overlap earlier rules" in rows[0]["message"]
+       and "its budget of 1000000000 words of bitset work ran out" in rows[0]["message"]
+       and "0 lint findings, 1 notice" in err,
+       f"check with only an overlap check out of words exits 0: {rc} {out!r} {err!r}")
+os.unlink(out_of_words)
 
 # eval: the sample routes exactly as recorded; bad rows are named and skipped
 rc, out, err = run("eval", routing, leads)

@@ -549,6 +549,110 @@ static void test_overlap_names_later_rule(void **state)
     leadroute_table_unref(t);
 }
 
+/* A table with the pairwise checks' word budget lowered to `words`. */
+static leadroute_table *parse_with_pairwise_words(const char *text, uint64_t words)
+{
+    lr__lint_pairwise_words = words;
+    leadroute_table *t = parse_ok(text);
+    lr__lint_pairwise_words = 1000000000u;
+    return t;
+}
+
+/* 24 UNIQUE rules that all share c1 and c2, told apart by c3 but for r11
+ * and r23, which repeat r0's key: three overlaps, (r0, r11), (r0, r23) and
+ * (r11, r23). */
+static void overlap_table(char *text, size_t cap)
+{
+    size_t n = (size_t)snprintf(text, cap, "#! hit_policy: unique\nrule,c1,c2,c3,out:o\n");
+    for (int r = 0; r < 24; r++)
+        n += (size_t)snprintf(text + n, cap - n, "r%d,a,b,k%d,x\n", r, r % 12 == 11 ? 0 : r);
+    assert_true(n < cap);
+}
+
+/* When the work budget runs out, the rules the overlap check has not
+ * compared with the rules before them are counted in one notice, so that
+ * r23's overlaps do not go unreported with nothing to say so. Whatever the
+ * budget, each overlap is reported or its later rule counted. */
+static void test_overlap_check_out_of_words(void **state)
+{
+    (void)state;
+    char text[2048], want[512];
+    int seen_last = 0, seen_whole = 0;
+    overlap_table(text, sizeof text);
+    leadroute_table *t = parse_ok(text);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 3);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED), 0);
+    leadroute_table_unref(t);
+
+    t = parse_with_pairwise_words(text, 120);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 1);
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).rule_id, "r11");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED), 1);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+    int first = -1;
+    if (sscanf(d.rule_id, "r%d", &first) != 1 || first <= 11 || first >= 23)
+        fail_msg("the first rule not checked is '%s'", d.rule_id);
+    assert_int_equal(d.line, (uint32_t)first + 3);
+    assert_null(d.other_rule_id);
+    assert_int_equal(d.other_line, 0);
+    assert_null(d.witness);
+    snprintf(want, sizeof want, "t.csv:%d: lint could not tell whether rule 'r%d' and %d later rules overlap "
+             "earlier rules (whether some lead matches one of them and a rule before it, which hit policy "
+             "unique forbids): it stopped when its budget of 120 words of bitset work ran out", first + 3, first,
+             23 - first);
+    assert_string_equal(d.message, want);
+    leadroute_table_unref(t);
+
+    for (uint64_t words = 97; words < 4000 && !seen_whole; words++) {
+        t = parse_with_pairwise_words(text, words);
+        size_t notices = count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+        first = 24;
+        if (notices == 1 && sscanf(find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED).rule_id, "r%d", &first) != 1)
+            fail_msg("budget %llu: no rule in the notice", (unsigned long long)words);
+        if (notices > 1 || count_kind(t, LEADROUTE_DIAG_OVERLAP) != (size_t)(first > 11) + (first > 23) * 2u) {
+            dump(t);
+            fail_msg("budget %llu: an overlap neither reported nor counted", (unsigned long long)words);
+        }
+        if (first == 23) {
+            seen_last = 1;
+            snprintf(want, sizeof want, "t.csv:26: lint could not tell whether rule 'r23' overlaps an earlier "
+                     "rule (whether some lead matches it and a rule before it, which hit policy unique forbids): "
+                     "it stopped when its budget of %llu words of bitset work ran out", (unsigned long long)words);
+            assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED).message, want);
+        }
+        seen_whole = first == 24;
+        leadroute_table_unref(t);
+    }
+    assert_true(seen_last);
+    assert_true(seen_whole);
+}
+
+/* A table the overlap check would need more than its budget for is not
+ * checked at all: the notice counts every rule after the first. The check
+ * is for UNIQUE only, and so is its notice. */
+static void test_overlap_check_too_big_to_start(void **state)
+{
+    (void)state;
+    char text[2048];
+    overlap_table(text, sizeof text);
+    leadroute_table *t = parse_with_pairwise_words(text, 10);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 0);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED), 1);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+    assert_string_equal(d.rule_id, "r1");
+    assert_int_equal(d.line, 4);
+    assert_string_equal(d.message, "t.csv:4: lint could not tell whether rule 'r1' and 22 later rules overlap "
+                                   "earlier rules (whether some lead matches one of them and a rule before it, "
+                                   "which hit policy unique forbids): it did not start, as a table this size would "
+                                   "need more than its budget of 10 words of bitset work");
+    leadroute_table_unref(t);
+    memcpy(text, "#! hit_policy: any   ", 21);
+    t = parse_with_pairwise_words(text, 10);
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_ANY);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED), 0);
+    leadroute_table_unref(t);
+}
+
 /* Shadowing is a FIRST finding and overlap a UNIQUE one: other policies
  * use every match (or, for ANY, allow agreeing ones), so neither applies. */
 static void test_findings_follow_hit_policy(void **state)
@@ -1553,6 +1657,8 @@ int main(void)
         cmocka_unit_test(test_unique_overlap),
         cmocka_unit_test(test_unique_no_overlap),
         cmocka_unit_test(test_overlap_names_later_rule),
+        cmocka_unit_test(test_overlap_check_out_of_words),
+        cmocka_unit_test(test_overlap_check_too_big_to_start),
         cmocka_unit_test(test_findings_follow_hit_policy),
         cmocka_unit_test(test_no_match_witness),
         cmocka_unit_test(test_witness_numbers_read_well),
