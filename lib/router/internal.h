@@ -365,7 +365,8 @@ struct leadroute_router {
     pthread_mutex_t swap_lock;    /* one table or roster replacement at a time */
     _Atomic(lr__gen *) gen;       /* written under gen_lock; read bare to spot a change */
 
-    pthread_mutex_t counter_lock; /* guards the counter lists (append only) */
+    pthread_mutex_t counter_lock; /* guards the counter lists */
+    /* sorted by id, so a swap matches them in one walk; a counter stays once made */
     lr__counter *rep_counters, *pool_counters;
     lr__striped unrouted[LEADROUTE_UNROUTED_REASONS];
     lr__striped routed;

@@ -66,14 +66,18 @@ void lr__hist_stats(lr__hist *h, leadroute_latency_stats *out)
     }
 }
 
-static lr__counter *lr__counter_find(leadroute_router *r, lr__counter *list, const char *id)
+/* The counter of `id` in one of the router's lists, or NULL. The head is
+ * read under the lock too: a failed swap may free the first counter. */
+static lr__counter *lr__counter_find(leadroute_router *r, lr__counter *const *list, const char *id)
 {
     lr__counter *c;
+    int cmp = 1;
     pthread_mutex_lock(&r->counter_lock);
-    for (c = list; c && strcmp(c->id, id) != 0; c = c->next)
+    /* sorted by id: stop at the first one not before it */
+    for (c = *list; c && (cmp = strcmp(c->id, id)) < 0; c = c->next)
         ;
     pthread_mutex_unlock(&r->counter_lock);
-    return c;
+    return cmp == 0 ? c : NULL;
 }
 
 int leadroute_router_latency(leadroute_router *r, const char *rep_id, const char *pool_id, uint32_t which,
@@ -88,7 +92,7 @@ int leadroute_router_latency(leadroute_router *r, const char *rep_id, const char
         return lr__error_set(LEADROUTE_EVERSION, "latency stats version %u is not supported (1..%u)",
                              stats->version, LEADROUTE_LATENCY_STATS_VERSION);
     if (rep_id || pool_id) {
-        lr__counter *c = lr__counter_find(r, rep_id ? r->rep_counters : r->pool_counters, rep_id ? rep_id : pool_id);
+        lr__counter *c = lr__counter_find(r, rep_id ? &r->rep_counters : &r->pool_counters, rep_id ? rep_id : pool_id);
         if (!c)
             return lr__error_set(LEADROUTE_ENOTFOUND, "no %s '%s' has been seen by this router", rep_id ? "rep" : "pool",
                                  rep_id ? rep_id : pool_id);
@@ -105,17 +109,11 @@ int leadroute_router_latency(leadroute_router *r, const char *rep_id, const char
 uint64_t leadroute_router_rep_assigned(leadroute_router *r, const char *rep_id)
 {
     lr__counter *c;
-    uint64_t n = 0;
     if (!r || !rep_id)
         return 0;
-    pthread_mutex_lock(&r->counter_lock);
-    for (c = r->rep_counters; c; c = c->next)
-        if (strcmp(c->id, rep_id) == 0) {
-            n = lr__striped_sum(&c->assigned);
-            break;
-        }
-    pthread_mutex_unlock(&r->counter_lock);
-    return n;
+    /* a counter, once found, stays for the router's life */
+    c = lr__counter_find(r, &r->rep_counters, rep_id);
+    return c ? lr__striped_sum(&c->assigned) : 0;
 }
 
 uint64_t leadroute_router_rule_hits(leadroute_router *r, size_t index)

@@ -106,18 +106,32 @@ static lr__counter *lr__counter_make(leadroute_router *r, const char *id)
     return c;
 }
 
+/* The counter of `id` in a list sorted by id, looked for from `*at` on and
+ * made there if missing (`fresh` marks it as the swap's). `*at` ends past
+ * it, so ids in increasing order cost one walk along the list (under
+ * counter_lock). */
+static lr__counter *lr__counter_seek(leadroute_router *r, lr__counter ***at, const char *id, int fresh)
+{
+    lr__counter *c;
+    int cmp = 1;
+    while (**at && (cmp = strcmp((**at)->id, id)) < 0)
+        *at = &(**at)->next;
+    if (!**at || cmp != 0) {
+        if (!(c = lr__counter_make(r, id)))
+            return NULL;
+        c->fresh = fresh;
+        c->next = **at;
+        **at = c;
+    }
+    c = **at;
+    *at = &c->next;
+    return c;
+}
+
 /* The counter of `id` in a list, created if missing (under counter_lock). */
 static lr__counter *lr__counter_get(leadroute_router *r, lr__counter **list, const char *id)
 {
-    lr__counter *c;
-    for (c = *list; c; c = c->next)
-        if (strcmp(c->id, id) == 0)
-            return c;
-    if (!(c = lr__counter_make(r, id)))
-        return NULL;
-    c->next = *list;
-    *list = c;
-    return c;
+    return lr__counter_seek(r, &list, id, 0);
 }
 
 /* Drop the counters of a list that a failed generation made. */
@@ -135,51 +149,38 @@ static void lr__counters_undo(leadroute_router *r, lr__counter **list)
 }
 
 /* Each rep's, pool's and pool member's counter for a new generation, made
- * if this router never saw the id. All or nothing: on ENOMEM the counters
- * it made are gone again, so a failed swap leaves no trace in the
- * getters. The lock is held throughout, so no one else sees them before. */
+ * if this router never saw the id. Reps, pools and members come in id order
+ * (roster.c sorts them with strcmp) and the lists are kept sorted the same
+ * way, so each list takes one walk, not one search per id: a swap of n reps
+ * costs O(n + ids seen). All or nothing: on ENOMEM the counters it made are
+ * gone again, so a failed swap leaves no trace in the getters. The lock is
+ * held throughout, so no one else sees them before. */
 static int lr__gen_counters(leadroute_router *r, lr__gen *g)
 {
     const leadroute_roster *ro = g->roster;
-    lr__counter *c, *head;
+    lr__counter *c, **at;
     uint32_t i, k;
     pthread_mutex_lock(&r->counter_lock);
-    for (i = 0; i < ro->nreps; i++) {
-        head = r->rep_counters;
-        if (!(g->rep_counters[i] = lr__counter_get(r, &r->rep_counters, ro->reps[i].id)))
+    at = &r->rep_counters;
+    for (i = 0; i < ro->nreps; i++)
+        if (!(g->rep_counters[i] = lr__counter_seek(r, &at, ro->reps[i].id, 1)))
             goto nomem;
-        g->rep_counters[i]->fresh |= r->rep_counters != head;
-    }
-    for (i = 0; i < ro->npools; i++) {
-        head = r->pool_counters;
-        if (!(g->pool_counters[i] = lr__counter_get(r, &r->pool_counters, ro->pools[i].id)))
+    at = &r->pool_counters;
+    for (i = 0; i < ro->npools; i++)
+        if (!(g->pool_counters[i] = lr__counter_seek(r, &at, ro->pools[i].id, 1)))
             goto nomem;
-        g->pool_counters[i]->fresh |= r->pool_counters != head;
-    }
-    /* members come in id order and the lists are sorted: one walk along both */
     for (i = 0; i < ro->npools; i++) {
         const lr__pool *p = &ro->pools[i];
-        lr__counter **at = &g->pool_counters[i]->members;
-        for (k = 0; k < p->nmembers; k++) {
-            const char *id = ro->reps[p->members[k]].id;
-            int cmp = 1;
-            while (*at && (cmp = strcmp((*at)->id, id)) < 0)
-                at = &(*at)->next;
-            if (!*at || cmp != 0) {
-                if (!(c = lr__counter_make(r, id)))
-                    goto nomem;
-                c->fresh = 1;
-                c->next = *at;
-                *at = c;
-            }
-            g->member_counters[g->member_base[i] + k] = *at;
-            at = &(*at)->next;
-        }
+        lr__counter **member = &g->member_counters[g->member_base[i]];
+        at = &g->pool_counters[i]->members;
+        for (k = 0; k < p->nmembers; k++)
+            if (!(member[k] = lr__counter_seek(r, &at, ro->reps[p->members[k]].id, 1)))
+                goto nomem;
     }
-    for (c = r->rep_counters; c; c = c->next)
-        c->fresh = 0;
-    for (c = r->pool_counters; c; c = c->next)
-        c->fresh = 0;
+    for (i = 0; i < ro->nreps; i++)
+        g->rep_counters[i]->fresh = 0;
+    for (i = 0; i < ro->npools; i++)
+        g->pool_counters[i]->fresh = 0;
     for (k = 0; k < g->member_base[ro->npools]; k++)
         g->member_counters[k]->fresh = 0;
     pthread_mutex_unlock(&r->counter_lock);

@@ -27,8 +27,11 @@
  * Measured, each on a fresh router, best of --runs:
  *   1 thread, trace off; 1 thread, LEADROUTE_ROUTE_TRACE; 2 threads (each its
  *   own decision, disjoint halves of the leads), trace off.
+ * Roster swaps: leadroute_router_set_roster with 10,000 and 50,000 reps
+ *   (the five pools, every rep moved to another pool each swap, the same ids
+ *   each time), ms per swap, --runs swaps after leadroute_router_new.
  *
- * Usage: bench_router [--leads M] [--runs R] [--seed X] [--only off|trace|threads]
+ * Usage: bench_router [--leads M] [--runs R] [--seed X] [--only off|trace|threads|swap]
  *
  * SPDX-License-Identifier: MIT
  */
@@ -398,6 +401,65 @@ static leadroute_roster *make_roster(uint32_t inside_capacity)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Roster swaps. */
+
+/* `n` reps spread over the five pools; `shift` moves each to another pool,
+ * so two rosters with the same ids differ in every membership. */
+static leadroute_roster *make_big_roster(uint32_t n, uint32_t shift)
+{
+    leadroute_rep *reps = xmalloc(sizeof *reps * n);
+    char *ids = xmalloc((size_t)n * 16);
+    const char **pool_of = xmalloc(sizeof *pool_of * n);
+    leadroute_pool pools[NPOOLS];
+    leadroute_roster *ro = NULL;
+    for (int p = 0; p < NPOOLS; p++) {
+        leadroute_pool_init(&pools[p], LEADROUTE_POOL_VERSION);
+        pools[p].id = POOL_IDS[p];
+        pools[p].strategy = LEADROUTE_STRATEGY_ROUND_ROBIN;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        leadroute_rep_init(&reps[i], LEADROUTE_REP_VERSION);
+        snprintf(ids + (size_t)i * 16, 16, "rep-%06u", i);
+        pool_of[i] = POOL_IDS[(i + shift) % NPOOLS];
+        reps[i].id = ids + (size_t)i * 16;
+        reps[i].pools = &pool_of[i];
+        reps[i].pool_count = 1;
+    }
+    if (leadroute_roster_new(&ro, reps, n, pools, NPOOLS, NULL) != LEADROUTE_OK)
+        die("roster of %u reps: %s", n, leadroute_error_last()->message);
+    free(reps);
+    free(ids);
+    free((void *)pool_of);
+    return ro;
+}
+
+/* A router made with one roster of `n` reps, then `runs` swaps between it
+ * and a second one with the same ids: the router has seen every id. */
+static void measure_swaps(leadroute_table *table, uint32_t n, int runs)
+{
+    leadroute_roster *ro[2] = {make_big_roster(n, 0), make_big_roster(n, 1)};
+    leadroute_router *router = NULL;
+    double t0 = now_s(), made, best = 0, sum = 0;
+    if (leadroute_router_new(&router, table, ro[0], NULL) != LEADROUTE_OK)
+        die("router_new: %s", leadroute_error_last()->message);
+    made = now_s() - t0;
+    for (int k = 0; k < runs; k++) {
+        t0 = now_s();
+        if (leadroute_router_set_roster(router, ro[(k + 1) % 2]) != LEADROUTE_OK)
+            die("set_roster: %s", leadroute_error_last()->message);
+        double dt = now_s() - t0;
+        best = k == 0 || dt < best ? dt : best;
+        sum += dt;
+    }
+    printf("  %6u reps: router_new %.1f ms; set_roster %.2f ms per swap (best), %.2f ms (mean of %d)\n", n,
+           1e3 * made, 1e3 * best, 1e3 * sum / runs, runs);
+    fflush(stdout);
+    leadroute_router_free(router);
+    leadroute_roster_unref(ro[0]);
+    leadroute_roster_unref(ro[1]);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Leads: distinct ids, the table's eight fields in column order. */
 
 typedef struct lead_store {
@@ -721,7 +783,7 @@ static result best_of(leadroute_table *table, leadroute_roster *roster, const le
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_router [--leads M] [--runs R] [--seed X] [--only off|trace|threads]\n"
+    fprintf(stderr, "usage: bench_router [--leads M] [--runs R] [--seed X] [--only off|trace|threads|swap]\n"
                     "  --leads M   distinct leads routed per measurement (default 1000000)\n"
                     "  --runs R    measurements per configuration, best kept (default 3)\n"
                     "  --seed X    generator seed (default 1)\n"
@@ -740,7 +802,7 @@ int main(int argc, char **argv)
             usage();
         const char *a = argv[i], *v = argv[++i];
         if (strcmp(a, "--only") == 0) {
-            if (strcmp(v, "off") && strcmp(v, "trace") && strcmp(v, "threads"))
+            if (strcmp(v, "off") && strcmp(v, "trace") && strcmp(v, "threads") && strcmp(v, "swap"))
                 usage();
             only = v;
             continue;
@@ -769,6 +831,14 @@ int main(int argc, char **argv)
     free(text);
     if (leadroute_table_rule_count(table) != nrules)
         die("table has %zu rules, expected %zu", leadroute_table_rule_count(table), nrules);
+    if (only && strcmp(only, "swap") == 0) {
+        printf("libleadroute %s router benchmark: roster swaps, table of %zu rules\n", leadroute_version_string(),
+               nrules);
+        measure_swaps(table, 10000, runs);
+        measure_swaps(table, 50000, runs);
+        leadroute_table_unref(table);
+        return 0;
+    }
     /* inside-sales caps (8,000..15,200 per 1M leads) fill before the end, so
      * the least-loaded pool meets its capacity and the overflow queue is used */
     uint32_t cap = (uint32_t)(nleads / 125 ? nleads / 125 : 1);
@@ -818,6 +888,11 @@ int main(int argc, char **argv)
                two.leads_per_s, 2e9 / two.leads_per_s, ratio >= 1.6 ? "yes" : "no", ratio);
         printf("| calibration: table evaluation alone, 2 threads | %.0f | | this machine's ceiling | %.2fx |\n",
                eval2, eval2 / eval1);
+    }
+    if (!only) {
+        printf("\nroster swaps (leadroute_router_set_roster, five pools, the same ids each swap):\n");
+        measure_swaps(table, 10000, runs);
+        measure_swaps(table, 50000, runs);
     }
     printf("\nsanity checks: %s\n", ok ? "passed" : "FAILED");
 

@@ -158,7 +158,8 @@ static const char *const ROSTER =
     "bob,Bob,\"rr, wp\",1,,0,en\n"
     "carol,Carol,rr,1,5,2,\"en, fr\"\n";
 
-/* The roster of a swap: dave joins, bob leaves the weighted pool, pool np is new. */
+/* The roster of a swap: bea (between ids seen before) and dave join, bob
+ * leaves the weighted pool, pool np is new (first in id order). */
 static const char *const ROSTER2 =
     "#! pools\n"
     "id,strategy,fallback,sla_minutes,max_hops,escalation_owner\n"
@@ -168,6 +169,7 @@ static const char *const ROSTER2 =
     "#! reps\n"
     "id,pools,weight,languages\n"
     "alice,\"rr, wp\",2,en\n"
+    "bea,\"rr, wp\",1,en\n"
     "bob,\"rr, np\",1,en\n"
     "carol,rr,1,en\n"
     "dave,\"rr, wp, np\",3,en\n";
@@ -409,13 +411,13 @@ static void snapshot(leadroute_router *r, sbuf *s)
     /* reps and pools the router has seen: those of a roster it was given, which a swap that
      * failed never was */
     {
-        static const char *const reps[] = { "alice", "dave" }, *const pools[] = { "wp", "np" };
-        for (i = 0; i < 4; i++) {
+        static const char *const reps[] = { "alice", "bea", "dave" }, *const pools[] = { "wp", "np" };
+        for (i = 0; i < 5; i++) {
             leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
-            int rc = leadroute_router_latency(r, i < 2 ? reps[i] : NULL, i < 2 ? NULL : pools[i - 2],
+            int rc = leadroute_router_latency(r, i < 3 ? reps[i] : NULL, i < 3 ? NULL : pools[i - 3],
                                               LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st);
             /* not the count: a sample whose histogram cannot be made is skipped by design */
-            sb_add(s, "seen %s: %d\n", i < 2 ? reps[i] : pools[i - 2], rc);
+            sb_add(s, "seen %s: %d\n", i < 3 ? reps[i] : pools[i - 3], rc);
         }
     }
     ok(leadroute_decision_new(&d, NULL));

@@ -1013,6 +1013,173 @@ static void test_round_robin_prefix_ids(void **state)
 }
 
 /* ================================================================================ */
+/* counters across roster swaps                                                      */
+
+enum { SW_REPS = 40, SW_POOLS = 12, SW_ROUNDS = 8 };
+
+/* Rep i of round k: in the roster unless (i + k) % 3 == 0, so ids leave,
+ * come back and new ones land between old ones; in pools i % 12 and
+ * (i + 5) % 12 when those are in the roster, (p + k) % 4 != 0. */
+static int sw_has_rep(int i, int k)
+{
+    return (i + k) % 3 != 0 && i < SW_REPS / 2 + 3 * k;
+}
+
+static int sw_has_pool(int p, int k)
+{
+    return (p + k) % 4 != 0;
+}
+
+static int sw_in_pool(int i, int p, int k)
+{
+    return sw_has_rep(i, k) && sw_has_pool(p, k) && (i % SW_POOLS == p || (i + 5) % SW_POOLS == p);
+}
+
+/* The pool's assigned count, from the metrics JSON. */
+static uint64_t sw_pool_assigned(leadroute_router *r, const char *pool)
+{
+    static char buf[1 << 16];
+    char key[32];
+    const char *at;
+    size_t n;
+    ok(leadroute_router_metrics_json(r, buf, sizeof buf, &n));
+    at = strstr(buf, "\"pools\":{");
+    assert_non_null(at);
+    snprintf(key, sizeof key, "\"%s\":{\"assigned\":", pool);
+    at = strstr(at, key);
+    if (!at)
+        fail_msg("pool %s is not in the metrics: %s", pool, buf);
+    return strtoull(at + strlen(key), NULL, 10);
+}
+
+/* A counter list of the router: strictly increasing ids, `n` of them. */
+static void sw_expect_sorted(const lr__counter *c, size_t n)
+{
+    size_t k = 0;
+    for (; c; c = c->next, k++)
+        if (c->next && strcmp(c->id, c->next->id) >= 0)
+            fail_msg("counters out of order: '%s' before '%s'", c->id, c->next->id);
+    assert_int_equal(k, n);
+}
+
+/* Rosters whose ids interleave with the ones before (r1 < r10 < r2 byte by
+ * byte, given in reverse): every count is kept by id, a new id starts at 0,
+ * and the router's lists stay sorted with one counter per id. */
+static void test_counters_kept_by_id_across_swaps(void **state)
+{
+    (void)state;
+    char rid[SW_REPS][8], pid[SW_POOLS][8], table[4096], lead[32];
+    const char *pools_of[SW_REPS][2];
+    uint64_t rep_n[SW_REPS] = {0}, pool_n[SW_POOLS] = {0}, member_n[SW_POOLS][SW_REPS];
+    int rep_seen[SW_REPS] = {0}, pool_seen[SW_POOLS] = {0}, member_seen[SW_POOLS][SW_REPS];
+    leadroute_rep reps[SW_REPS];
+    leadroute_pool pools[SW_POOLS];
+    leadroute_router *r = NULL;
+    leadroute_decision *d = decision();
+    size_t len = strlen(HDR), nrep, npool, seen_reps, seen_pools;
+    int i, p, k, j, nleads = 0;
+    memset(member_n, 0, sizeof member_n);
+    memset(member_seen, 0, sizeof member_seen);
+    memcpy(table, HDR, len);
+    for (i = 0; i < SW_REPS; i++)
+        snprintf(rid[i], sizeof rid[i], "r%d", i);
+    for (p = 0; p < SW_POOLS; p++) {
+        snprintf(pid[p], sizeof pid[p], "p%d", p);
+        len += (size_t)snprintf(table + len, sizeof table - len, "k%d,k%d,,%s,,,,\n", p, p, pid[p]);
+    }
+    for (k = 0; k < SW_ROUNDS; k++) {
+        leadroute_roster *ro;
+        nrep = npool = 0;
+        for (p = 0; p < SW_POOLS; p++)
+            if (sw_has_pool(p, k))
+                pools[npool++] = mkpool(pid[p], LEADROUTE_STRATEGY_ROUND_ROBIN);
+        for (i = SW_REPS - 1; i >= 0; i--) {
+            size_t m = 0;
+            if (!sw_has_rep(i, k))
+                continue;
+            for (p = 0; p < SW_POOLS; p++)
+                if (sw_in_pool(i, p, k))
+                    pools_of[i][m++] = pid[p];
+            reps[nrep++] = mkrep(rid[i], pools_of[i], m);
+        }
+        ro = roster_ok(reps, nrep, pools, npool);
+        if (k == 0) {
+            r = router_of(table, ro);
+        } else {
+            ok(leadroute_router_set_roster(r, ro));
+            leadroute_roster_unref(ro);
+        }
+        /* after the swap: old ids keep their counts, new ones start at 0 */
+        seen_reps = seen_pools = 0;
+        for (i = 0; i < SW_REPS; i++) {
+            rep_seen[i] |= sw_has_rep(i, k);
+            seen_reps += (size_t)rep_seen[i];
+            if (leadroute_router_rep_assigned(r, rid[i]) != rep_n[i])
+                fail_msg("round %d: rep %s has %llu, expected %llu", k, rid[i],
+                         (unsigned long long)leadroute_router_rep_assigned(r, rid[i]),
+                         (unsigned long long)rep_n[i]);
+        }
+        for (p = 0; p < SW_POOLS; p++) {
+            leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+            double spread = 0, lo = 0, hi = 0;
+            size_t members = 0;
+            pool_seen[p] |= sw_has_pool(p, k);
+            seen_pools += (size_t)pool_seen[p];
+            expect_rc(leadroute_router_latency(r, NULL, pid[p], LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st),
+                      pool_seen[p] ? LEADROUTE_OK : LEADROUTE_ENOTFOUND);
+            if (!sw_has_pool(p, k))
+                continue;
+            assert_int_equal(sw_pool_assigned(r, pid[p]), pool_n[p]);
+            /* fairness reads the member counters: what each current member got from this pool */
+            for (i = 0; i < SW_REPS; i++) {
+                double x = (double)member_n[p][i];
+                if (!sw_in_pool(i, p, k))
+                    continue;
+                member_seen[p][i] = 1;
+                lo = members == 0 || x < lo ? x : lo;
+                hi = members == 0 || x > hi ? x : hi;
+                members++;
+            }
+            ok(leadroute_router_pool_fairness(r, pid[p], &spread, NULL));
+            if (spread != hi - lo)
+                fail_msg("round %d: pool %s spread %g, expected %g", k, pid[p], spread, hi - lo);
+        }
+        pthread_mutex_lock(&r->counter_lock);
+        sw_expect_sorted(r->rep_counters, seen_reps);
+        sw_expect_sorted(r->pool_counters, seen_pools);
+        for (const lr__counter *c = r->pool_counters; c; c = c->next) {
+            size_t n = 0;
+            p = atoi(c->id + 1);
+            for (i = 0; i < SW_REPS; i++)
+                n += (size_t)member_seen[p][i];
+            sw_expect_sorted(c->members, n);
+        }
+        pthread_mutex_unlock(&r->counter_lock);
+        /* route a few leads to every pool of the roster, counting what the decisions say */
+        for (p = 0; p < SW_POOLS; p++) {
+            char kind[8];
+            if (!sw_has_pool(p, k))
+                continue;
+            snprintf(kind, sizeof kind, "k%d", p);
+            for (j = 0; j < 1 + (p + k) % 3; j++) {
+                snprintf(lead, sizeof lead, "L%d", nleads++);
+                i = atoi(assign(r, d, lead, kind) + 1);
+                expect_str(leadroute_decision_pool(d), pid[p]);
+                assert_true(sw_in_pool(i, p, k));
+                rep_n[i]++;
+                pool_n[p]++;
+                member_n[p][i]++;
+            }
+        }
+    }
+    for (i = 0; i < SW_REPS; i++)
+        if (!rep_seen[i])
+            assert_int_equal(leadroute_router_rep_assigned(r, rid[i]), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* ================================================================================ */
 /* weighted                                                                          */
 
 static const char *const P_WT[] = { "wt" };
@@ -3723,6 +3890,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_round_robin_rotation),
         cmocka_unit_test(test_round_robin_join_leave),
         cmocka_unit_test(test_round_robin_prefix_ids),
+        cmocka_unit_test(test_counters_kept_by_id_across_swaps),
         cmocka_unit_test(test_weighted_exact_shares),
         cmocka_unit_test(test_weighted_large_and_small_weights),
         cmocka_unit_test(test_weighted_extreme_ratio),
