@@ -94,7 +94,9 @@ typedef enum leadroute_strategy {
 
 /** The largest deal value a lead may carry (in its pool's `value_field`):
  *  routing a lead with more fails with LEADROUTE_ELEAD, so that the sums of
- *  a value window stay finite. */
+ *  a value window stay finite. A tick's move (leadroute_router_tick()) of a
+ *  lead whose looked-up value is above it carries the value of the
+ *  assignment it moves instead, so the lead still moves and escalates. */
 #define LEADROUTE_MAX_DEAL_VALUE 1e15
 
 /** How a rep back from being away, or new to a pool, re-enters the rotation. */

@@ -715,6 +715,7 @@ typedef struct lr__call {
     uint32_t previous_rep;                  /* its index, LR_NONE */
     int has_excl;                           /* d->excl marks earlier holders */
     double fixed_value;                     /* < 0: read the deal value from the lead; else this (ticks) */
+    double held_value;                      /* a tick: the value of the assignment it moves */
     uint32_t hops;                          /* reassignments before this one */
     int escalated;
     int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
@@ -1209,9 +1210,18 @@ static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
     *out = 0;
     if (!lr__lead_score(c->lead, field, &v) || !(v > 0))
         return LEADROUTE_OK;
-    if (v > LEADROUTE_MAX_DEAL_VALUE)
+    if (v > LEADROUTE_MAX_DEAL_VALUE) {
+        /* A tick cannot refuse a lead already held, and failing its move at
+         * every tick would keep it from ever moving or escalating: it keeps
+         * the value committed before, as when the host gives no lead. */
+        if (c->follow_up) {
+            v = c->held_value;
+            *out = v >= 0 && v <= LEADROUTE_MAX_DEAL_VALUE ? v : 0;
+            return LEADROUTE_OK;
+        }
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': deal value %g is more than %g", field, v,
                              LEADROUTE_MAX_DEAL_VALUE);
+    }
     *out = v;
     return LEADROUTE_OK;
 }
@@ -2058,6 +2068,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
     c.fixed_value = -1;
+    c.held_value = 0;
     c.has_excl = 0;
     c.hops = 0;
     c.escalated = 0;
@@ -2630,6 +2641,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.previous_rep = lr__roster_rep(c.ro, due->rep);
     /* the value committed first, unless the host gave the lead again */
     c.fixed_value = lead == &minimal ? due->value : -1;
+    c.held_value = due->value;
     c.has_excl = 1;
     c.hops = due->hops + 1;
     c.escalated = 0;

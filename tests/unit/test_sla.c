@@ -2362,6 +2362,102 @@ static void test_tick_filter_number_or_bool(void **state)
     world_free(w);
 }
 
+/* A tick moves a lead with the deal value the host's lead gives now, as
+ * routing reads it: missing, negative or not a number is 0. Above
+ * LEADROUTE_MAX_DEAL_VALUE routing refuses the lead (ELEAD), but a tick
+ * cannot refuse a lead already held, and failing its move at every tick
+ * would keep it from ever moving or escalating: the move carries the value
+ * committed with the assignment it moves, as it does when the host gives
+ * no lead. In a value-balanced pool and at its escalation owner. */
+static void test_tick_deal_value_out_of_range(void **state)
+{
+    static const struct {
+        const char *id;
+        double routed;      /* deal value when first routed */
+        int held_type;      /* deal value as the host has it at the tick */
+        double held_number;
+        const char *held_text;
+        double moved;       /* the value the move commits */
+    } leads[] = {
+        { "X", 100, LEADROUTE_VALUE_NUMBER, 2e15, NULL, 100 },
+        { "Y", 200, LEADROUTE_VALUE_STRING, 0, "5e15", 200 },
+        { "I", 300, LEADROUTE_VALUE_STRING, 0, "1e400", 0 },   /* not a finite number: 0 */
+        { "M", 400, LEADROUTE_VALUE_NUMBER, 1e15, NULL, 1e15 }, /* the largest allowed */
+        { "N", 500, LEADROUTE_VALUE_NUMBER, -5, NULL, 0 },
+        { "S", 600, LEADROUTE_VALUE_STRING, 0, "NaN", 0 },
+        { "T", 700, LEADROUTE_VALUE_STRING, 0, "abc", 0 },
+        { "U", 800, LEADROUTE_VALUE_NUMBER, 900, NULL, 900 },  /* changed by the host, in range */
+        { "E", 1000, LEADROUTE_VALUE_NUMBER, 3e15, NULL, 1000 }, /* at its last hop: to the owner */
+    };
+    enum { NLEADS = sizeof leads / sizeof leads[0] };
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    tlead held[NLEADS], l;
+    lead_book book = { held, NLEADS };
+    unsigned long long before;
+    size_t i, k;
+    (void)state;
+    p = sla_pool(&b);
+    p->strategy = LEADROUTE_STRATEGY_VALUE_BALANCED;
+    p->calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+    p->escalation_owner = "boss";
+    p->max_hops = 1;
+    rb_reps(&b, "r", 4, "p");
+    rb_rep(&b, "boss", NULL, NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    for (i = 0; i < NLEADS; i++) {
+        route_assigned(w, leads[i].id, NULL, leads[i].routed, 0);
+        tl_init(&held[i]);
+        held[i].lead.id = leads[i].id;
+        if (leads[i].held_type == LEADROUTE_VALUE_STRING)
+            tl_str(&held[i], "deal_value", leads[i].held_text);
+        else
+            tl_num(&held[i], "deal_value", leads[i].held_number);
+    }
+    /* a new lead like X is refused, as documented */
+    tl_init(&l);
+    l.lead.id = "Z";
+    tl_num(&l, "deal_value", 2e15);
+    expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+    assert_non_null(strstr(leadroute_error_last()->message, "is more than"));
+    tl_init(&l);
+    l.lead.id = "Z";
+    tl_str(&l, "deal_value", "5e15");
+    expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+
+    /* the first tick moves each lead within p, the second (max_hops 1) to the escalation owner */
+    before = failed_moves(w->r);
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, book_lookup, &book, &st));
+    if (st.due != NLEADS || st.reassigned != NLEADS || failed_moves(w->r) != before)
+        fail_msg("first tick: due %llu, reassigned %llu, kept %llu, failed moves %llu (want %d, %d, 0, 0)",
+                 (unsigned long long)st.due, (unsigned long long)st.reassigned, (unsigned long long)st.kept,
+                 failed_moves(w->r) - before, NLEADS, NLEADS);
+    w->now += 10 * MIN_MS;
+    st = (leadroute_tick_stats)LEADROUTE_TICK_STATS_INIT;
+    ok(leadroute_router_tick(w->r, w->now, book_lookup, &book, &st));
+    if (st.due != NLEADS || st.escalated != NLEADS || failed_moves(w->r) != before)
+        fail_msg("second tick: due %llu, escalated %llu, kept %llu, failed moves %llu (want %d, %d, 0, 0)",
+                 (unsigned long long)st.due, (unsigned long long)st.escalated, (unsigned long long)st.kept,
+                 failed_moves(w->r) - before, NLEADS, NLEADS);
+    /* each tick's notes, in the order the store listed the leads */
+    assert_int_equal(w->rec.n, 3 * NLEADS);
+    for (k = NLEADS; k < 3 * NLEADS; k++) {
+        const note *n = &w->rec.v[k];
+        for (i = 0; i < NLEADS && strcmp(n->key, leads[i].id) != 0; i++)
+            ;
+        if (i == NLEADS)
+            fail_msg("a move of an unknown lead '%s'", n->key);
+        assert_int_equal(n->escalated, k >= 2 * NLEADS);
+        if (n->value != leads[i].moved)
+            fail_msg("lead %s, %s: value %g, want %g", leads[i].id, n->escalated ? "escalated" : "reassigned",
+                     n->value, leads[i].moved);
+    }
+    world_free(w);
+}
+
 /* A store listing a claim "lead:" with no id after it: not a lead's claim
  * as routing writes it, so it stays. */
 static int empty_key_list_due(void *ud, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a),
@@ -3452,6 +3548,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_lookup_failed_keeps_lead, free_leftovers),
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_deal_value_out_of_range, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
         cmocka_unit_test_teardown(test_join_calibration, free_leftovers),
         cmocka_unit_test_teardown(test_catch_up_bounded, free_leftovers),
