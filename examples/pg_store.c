@@ -411,9 +411,11 @@ static const statement statements[ST_COUNT] = {
                          "SELECT count(*), coalesce(sum(value), 0) FROM leadroute_assignments "
                          "WHERE pool_id = $1 AND at_ms >= $2",
                          2, { T_TEXT, T_INT8 } },
-    /* the first acknowledgement wins: the old time is read under the row lock */
+    /* the first acknowledgement wins: the old time is read under the row lock; it is never
+     * recorded before the assignment (the router reads its clock before the call) */
     [ST_ACK] = { "lr_ack",
-                 "UPDATE leadroute_claims c SET acknowledged_ms = CASE WHEN o.old = 0 THEN $2 ELSE o.old END "
+                 "UPDATE leadroute_claims c SET acknowledged_ms = CASE WHEN o.old = 0 THEN greatest($2, c.at_ms) "
+                 "ELSE o.old END "
                  "FROM (SELECT key, acknowledged_ms AS old FROM leadroute_claims "
                  "      WHERE key = $1 AND NOT is_account FOR UPDATE) o "
                  "WHERE c.key = o.key RETURNING c.rep, c.pool_id, c.at_ms, o.old",

@@ -164,7 +164,9 @@ class SqliteStore(lr.Store):
                 raise lr.NotFoundError("%s is not claimed" % key)
             if row[3]:
                 raise lr.ExistsError("%s was acknowledged before" % key)
-            self._db.execute("UPDATE assignments SET acknowledged_ms = ? WHERE key = ? AND current = 1", (at_ms, key))
+            # never before the assignment: the router read its clock before this call
+            self._db.execute("UPDATE assignments SET acknowledged_ms = ? WHERE key = ? AND current = 1",
+                             (max(at_ms, row[0]), key))
         return row[0], row[1], row[2]
 
     def list_due(self, now_ms):

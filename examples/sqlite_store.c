@@ -155,7 +155,8 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_WINDOW_REP_POOL] = "SELECT count(*), total(value) FROM assignments "
                            "WHERE rep = ?1 AND pool_id = ?2 AND at_ms >= ?3",
     [ST_WINDOW_POOL] = "SELECT count(*), total(value) FROM assignments WHERE pool_id = ?1 AND at_ms >= ?2",
-    [ST_ACK_SET] = "UPDATE claims SET acknowledged_ms = ?2 WHERE key = ?1 AND is_account = 0",
+    /* never before the assignment: the router reads its clock before the call */
+    [ST_ACK_SET] = "UPDATE claims SET acknowledged_ms = max(?2, at_ms) WHERE key = ?1 AND is_account = 0",
     /* the WHERE repeats the one of claims_due, so that index serves it */
     [ST_LIST_DUE] = "SELECT " CLAIM_COLUMNS " FROM claims "
                     "WHERE is_account = 0 AND deadline_ms <> 0 AND acknowledged_ms = 0 AND deadline_ms <= ?1 "

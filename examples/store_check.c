@@ -724,8 +724,9 @@ static int check_follow_up(store_check *c)
     printf("follow-up: L-30 moved from zed to yan; a second move from zed -> %s, held by %s\n",
            leadroute_strerror(rc), owner);
 
-    /* yan follows it up; a tick that listed it before, inside a batch, leaves it with yan */
-    if ((rc = m->acknowledge(store, "lead:L-30", c->now, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
+    /* yan follows it up, timed by a clock a minute behind the one that moved it (recorded at the
+     * move's time: never before it); a tick that listed it before, inside a batch, leaves it with yan */
+    if ((rc = m->acknowledge(store, "lead:L-30", c->now - MINUTE_MS, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
         store_check_store_failed(c, "acknowledge L-30", rc, store);
         goto done;
     }
@@ -751,6 +752,12 @@ static int check_follow_up(store_check *c)
         got.acknowledged_ms == 0 || got.history_count != 1 || (rc = m->open_count(store, "xu", &open)) !=
         LEADROUTE_OK || open != 0) {
         store_check_failed(c, "the refused follow-up changed L-30 (or gave xu an open lead)");
+        goto done;
+    }
+    if (got.acknowledged_ms != got.at_ms) {
+        store_check_failed(c, "L-30 acknowledged a minute before its move: recorded at %" PRId64 " ms from the move, "
+                              "not at the move's time",
+                           got.acknowledged_ms - got.at_ms);
         goto done;
     }
     printf("follow-up: L-30 acknowledged by yan -> a move from yan says %s, L-30 stays\n",

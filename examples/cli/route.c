@@ -120,8 +120,9 @@ static const char USAGE_ACK[] =
     "                     [--format csv|jsonl] KEY...\n"
     "\n"
     "Record that the reps holding the leads of these dedupe keys followed them\n"
-    "up at TIME (--now, as for tick; default: the system clock): their deadlines\n"
-    "no longer apply and tick leaves them alone. A KEY may also be the id of a\n"
+    "up at TIME (--now, as for tick; default: the system clock; a TIME before a\n"
+    "lead's assignment counts as the assignment's time): their deadlines no\n"
+    "longer apply and tick leaves them alone. A KEY may also be the id of a\n"
     "lead that route claimed under another dedupe key (--dedupe-field). One\n"
     "record per key, with the dedupe key:\n"
     "  key,status,rep\n"
@@ -945,7 +946,10 @@ int cmd_ack(int argc, char **argv)
             if (strcmp(outcome, "acknowledged") == 0) {
                 char detail[64];
                 snprintf(detail, sizeof detail, "{\"status\":\"acknowledged\"}");
-                cli_state_event ev = { now, "acknowledged", stored + 5, NULL, detail };
+                /* at the time the store recorded: never before the assignment, so explain
+                 * does not show an acknowledgement ahead of what it acknowledges */
+                int64_t at = held_by && rec.acknowledged_ms != 0 ? rec.acknowledged_ms : now;
+                cli_state_event ev = { at, "acknowledged", stored + 5, NULL, detail };
                 if (cli_state_record(store, &ev) != LEADROUTE_OK) {
                     report_store_failure("ack", store, "the acknowledgement could not be recorded");
                     status = EXIT_TROUBLE;

@@ -350,10 +350,13 @@ typedef struct leadroute_store {
     int (*window)(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
                   double *value);
     /** The holder of `key` acknowledged it at `at_ms`: its deadline no longer
-     *  applies. Also give back, for speed-to-lead metrics, when the current
-     *  assignment was made (`*assigned_ms`), to whom (`rep_id`, `rep_cap`
-     *  bytes) and from which pool (`pool_id`, `pool_cap` bytes; "" if none);
-     *  the buffers may be NULL with a size of 0, and long ids are truncated.
+     *  applies. Record `at_ms`, or the current assignment's time if that is
+     *  later (the router reads its clock before this call, and hosts' clocks
+     *  differ): an acknowledgement never precedes its assignment. Also give
+     *  back, for speed-to-lead metrics, when the current assignment was
+     *  made (`*assigned_ms`), to whom (`rep_id`, `rep_cap` bytes) and from
+     *  which pool (`pool_id`, `pool_cap` bytes; "" if none); the buffers may
+     *  be NULL with a size of 0, and long ids are truncated.
      *  LEADROUTE_ENOTFOUND if not claimed; acknowledging twice keeps the
      *  first time and returns LEADROUTE_EEXISTS. */
     int (*acknowledge)(void *user_data, const char *key, int64_t at_ms, int64_t *assigned_ms, char *rep_id,
@@ -685,7 +688,9 @@ LEADROUTE_API int leadroute_router_fork(leadroute_router **out, leadroute_router
  * once). An assignment stored as newer than the acknowledgement (the clock
  * read before another thread's assignment landed, or a store shared with a
  * host whose clock runs ahead) counts as 0 ms, so every acknowledgement is
- * counted. Thread-safe.
+ * counted, and the store records the acknowledgement at the assignment's
+ * time instead, never before it (see leadroute_store.acknowledge).
+ * Thread-safe.
  * @return LEADROUTE_OK, EINVAL (as for leadroute_router_close()), ENOTFOUND
  *         (not claimed), ENOTSUP (the store has no acknowledge method), ECALLBACK.
  */

@@ -1584,6 +1584,15 @@ static void lr__ms_ack_out(const lr__ms_claim *c, int64_t *assigned_ms, char *re
     lr__ms_copy_out(pool_id, pool_cap, (r->strs & LR_MS_POOL) ? lr__ms_rec_skip(r, r->strs & LR_MS_LEAD) : "");
 }
 
+/* The time an acknowledgement is recorded at: never before its assignment.
+ * The router reads its clock before the call, so an assignment another
+ * thread commits meanwhile is newer, and a host's clock may lag the one
+ * that assigned; the speed-to-lead metric counts such a gap as 0 ms. */
+static int64_t lr__ms_ack_time(const lr__ms_rec *r, int64_t at_ms)
+{
+    return at_ms < r->at_ms ? r->at_ms : at_ms;
+}
+
 static int lr__ms_ack_none(const char *key)
 {
     return lr__error_set(LEADROUTE_ENOTFOUND, "store acknowledge: no lead of key \"%.100s\" is claimed", key);
@@ -1627,7 +1636,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
         }
         rc = LEADROUTE_OK;
         if (r->acknowledged_ms == 0)
-            r->acknowledged_ms = at_ms;
+            r->acknowledged_ms = lr__ms_ack_time(r, at_ms);
         else
             rc = LEADROUTE_EEXISTS;
         sl->due = 0;
@@ -1676,7 +1685,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
     r = lr__ms_rec_of(cl);
     rc = LEADROUTE_OK;
     if (r->acknowledged_ms == 0)
-        r->acknowledged_ms = at_ms;
+        r->acknowledged_ms = lr__ms_ack_time(r, at_ms);
     else
         rc = LEADROUTE_EEXISTS;
     lr__ms_ack_out(cl, assigned_ms, rep_id, rep_cap, pool_id, pool_cap);
@@ -2014,4 +2023,23 @@ uint64_t lr__memstore_assignments(lr__memstore *m)
     for (i = 0; i < LR_MS_SHARDS; i++)
         n += atomic_load_explicit(&m->shards[i].s.assigned, memory_order_relaxed);
     return n;
+}
+
+int64_t lr__memstore_acknowledged(lr__memstore *m, const char *key)
+{
+    lr__ms_shard *s;
+    const lr__ms_slot *sl;
+    int64_t at = 0;
+    uint32_t len;
+    uint64_t h;
+    if (!m || !key || lr__ms_key_len(key, "key", &len) != LEADROUTE_OK)
+        return 0;
+    h = lr__hash(key, len);
+    s = lr__ms_shard_of(m, h);
+    lr__lock_acquire(&s->lock);
+    sl = lr__ms_shard_find(s, h, key, len);
+    if (sl->claim && sl->claim->holder && sl->claim->counted)
+        at = lr__ms_rec_of(sl->claim)->acknowledged_ms;
+    lr__lock_release(&s->lock);
+    return at;
 }

@@ -27,4 +27,8 @@ void lr__memstore_prefetch(lr__memstore *m, const char *key, size_t len);
 /* Number of assignments recorded (commits that succeeded). */
 uint64_t lr__memstore_assignments(lr__memstore *m);
 
+/* When the lead claimed under `key` in this store (not its parent) was
+ * acknowledged, as recorded; 0 if not, or not claimed here. */
+int64_t lr__memstore_acknowledged(lr__memstore *m, const char *key);
+
 #endif

@@ -902,6 +902,29 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = run("explain", "--state", state, lead_id)
         expect(rc == 0 and "  2026-11-24T09:40:00Z  acknowledged\n" in out, f"explain {lead_id} as text: {out!r}")
 
+# an acknowledgement timed before its assignment (ack's --now behind route's) is
+# recorded at the assignment's time, so explain never shows it first
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "early-ack.db")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state,
+                       "--now", "2026-11-24T09:30:00Z")
+    rep = route_rows(out).get("L-1001", {}).get("rep")
+    expect(rep, f"route L-1001: {rc} {err!r}")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", state, "--now", "2026-11-24T09:00:00Z",
+                       "L-1001")
+    expect(rc == 0 and out.splitlines()[1:] == [f"L-1001,acknowledged,{rep}"], f"early ack: {rc} {out!r} {err!r}")
+    db = sqlite3.connect(state)
+    try:
+        at, acked = db.execute("SELECT at_ms, acknowledged_ms FROM claims WHERE key = 'lead:L-1001'").fetchone()
+    finally:
+        db.close()
+    expect(acked == at, f"an early acknowledgement is stored at the assignment's time: {acked} vs {at}")
+    rc, out, err = run("explain", "--state", state, "--format", "jsonl", "L-1001")
+    events = [json.loads(line) for line in out.splitlines()]
+    expect(rc == 0 and [(e["event"], e["at"]) for e in events]
+           == [("assigned", "2026-11-24T09:30:00Z"), ("acknowledged", "2026-11-24T09:30:00Z")],
+           f"explain shows the early acknowledgement after the assignment: {rc} {events} {err!r}")
+
 # a batch that fails is rolled back and routed again, up to 3 times: a lead of
 # it that is unrouted is reported on stderr once, not at every attempt (here
 # the state refuses the decision of lead 'boom', so every attempt fails)

@@ -1556,9 +1556,20 @@ static void test_acknowledge(void **state)
     /* twice: the first time stands */
     assert_int_equal(ST->acknowledge(m, "k1", T0 + 90000, &assigned, NULL, 0, NULL, 0), LEADROUTE_EEXISTS);
     assert_int_equal(assigned, T0);
+    assert_int_equal(lr__memstore_acknowledged(m, "k1"), T0 + 60000);
     ok(ST->acknowledge(m, "k2", T0 + 70000, NULL, NULL, 0, pool, sizeof pool));
     assert_string_equal(pool, "");  /* no pool */
     assert_string_equal(due_keys(ST, m, INT64_MAX), "");
+    /* timed before its assignment (a clock read before another thread's
+     * commit, or a host's clock behind): recorded at the assignment's time,
+     * so that no acknowledgement precedes what it acknowledges */
+    ok(commit(m, &(tc){ .key = "k3", .rep = "cy", .at = T0 + HOUR_MS, .deadline = T0 + 2 * HOUR_MS }));
+    ok(ST->acknowledge(m, "k3", T0 + 1, &assigned, NULL, 0, NULL, 0));
+    assert_int_equal(assigned, T0 + HOUR_MS);
+    assert_int_equal(lr__memstore_acknowledged(m, "k3"), T0 + HOUR_MS);
+    assert_int_equal(ack(ST, m, "k3", T0 + 3 * HOUR_MS), LEADROUTE_EEXISTS);
+    assert_int_equal(lr__memstore_acknowledged(m, "k3"), T0 + HOUR_MS);
+    assert_int_equal(lr__memstore_acknowledged(m, "nope"), 0);
     /* not claimed, an account claim, closed */
     assert_int_equal(ack(ST, m, "nope", T0), LEADROUTE_ENOTFOUND);
     expect_message_has("nope");
@@ -1753,6 +1764,12 @@ static void test_overlay_records(void **state)
         assert_string_equal(rep, "ann");
         assert_string_equal(pool, "emea");
         assert_int_equal(ack(ST, o, "k1", T0 + 10), LEADROUTE_EEXISTS);
+        assert_int_equal(lr__memstore_acknowledged(o, "k1"), T0 + 9);
+        assert_int_equal(lr__memstore_acknowledged(p, "k1"), 0);
+        /* the copy of a parent's record is no earlier than its assignment either */
+        ok(ST->acknowledge(o, "k2", T0 - 5, &assigned, NULL, 0, NULL, 0));
+        assert_int_equal(assigned, T0);
+        assert_int_equal(lr__memstore_acknowledged(o, "k2"), T0);
     }
     assert_string_equal(holder(o, "k1"), "ann");
     assert_int_equal(open_of(o, "ann"), 2);  /* k1 from the parent (k3 went to cy), k4 */

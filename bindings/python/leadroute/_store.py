@@ -140,7 +140,8 @@ class Store:
         raise NotImplementedError
 
     def acknowledge(self, key: str, at_ms: int) -> Tuple[int, str, str]:
-        """Optional. The holder acknowledged `key` at at_ms: return (assigned_ms, rep_id, pool_id
+        """Optional. The holder acknowledged `key` at at_ms: record at_ms, or assigned_ms if later
+        (an acknowledgement never precedes its assignment), and return (assigned_ms, rep_id, pool_id
         or ""). NotFoundError if not claimed; ExistsError if acknowledged before (keep the first)."""
         raise NotImplementedError
 
