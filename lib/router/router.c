@@ -2579,6 +2579,14 @@ static int lr__escalate(lr__call *c, const lr__pool *p)
         if ((rc = lr__live_checks(c, ri, NULL, detail, sizeof detail)) != 0)
             return rc < 0 ? rc : LR_FALL_THROUGH;
         lr__candidate_add(c, ri, c->ro->reps[ri].id, p, LEADROUTE_VERDICT_CHOSEN, "escalation owner");
+        /* the owner takes the lead for p: its value is read from p's field,
+         * as a move within p reads it, not from the default one */
+        if (c->fixed_value < 0) {
+            double v;
+            if ((rc = lr__lead_value(c, p, &v)) != 0)
+                return rc;
+            c->fixed_value = v;
+        }
         rc = lr__commit(c, ri, NULL, NULL, 0, LR_HOW_ESCALATION);
         if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
             lr__reason(d, "overdue after %u reassignments in %s; escalated to %s", c->hops - 1, p->id,

@@ -2362,6 +2362,48 @@ static void test_tick_filter_number_or_bool(void **state)
     world_free(w);
 }
 
+/* The escalation owner takes a lead for its pool: the move commits the
+ * deal value of the pool's value field, as a move within the pool would,
+ * not of the default field "deal_value". */
+static void test_tick_owner_value_field(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    tlead held, l;
+    lead_book book = { &held, 1 };
+    (void)state;
+    p = sla_pool(&b);
+    p->strategy = LEADROUTE_STRATEGY_VALUE_BALANCED;
+    p->value_field = "amount";
+    p->escalation_owner = "boss";
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "boss", NULL, NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    tl_init(&l);
+    l.lead.id = "X";
+    tl_num(&l, "amount", 500);
+    tl_num(&l, "deal_value", 9);
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_string_equal(leadroute_decision_rep(w->d), "a");
+    assert_int_equal(w->rec.n, 1);
+    assert_true(w->rec.v[0].value == 500);
+    /* the host's lead at the tick: a new amount; a alone in p, so to the owner */
+    tl_init(&held);
+    held.lead.id = "X";
+    tl_num(&held, "amount", 700);
+    tl_num(&held, "deal_value", 9);
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, book_lookup, &book, &st));
+    assert_int_equal(st.escalated, 1);
+    assert_int_equal(w->rec.n, 2);
+    assert_string_equal(w->rec.v[1].rep, "boss");
+    if (w->rec.v[1].value != 700)
+        fail_msg("the owner's assignment carries %g, want the pool's field 'amount', 700", w->rec.v[1].value);
+    world_free(w);
+}
+
 /* A tick moves a lead with the deal value the host's lead gives now, as
  * routing reads it: missing, negative or not a number is 0. Above
  * LEADROUTE_MAX_DEAL_VALUE routing refuses the lead (ELEAD), but a tick
@@ -3548,6 +3590,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_lookup_failed_keeps_lead, free_leftovers),
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_owner_value_field, free_leftovers),
         cmocka_unit_test_teardown(test_tick_deal_value_out_of_range, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
         cmocka_unit_test_teardown(test_join_calibration, free_leftovers),
