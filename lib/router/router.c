@@ -1215,8 +1215,7 @@ static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
          * every tick would keep it from ever moving or escalating: it keeps
          * the value committed before, as when the host gives no lead. */
         if (c->follow_up) {
-            v = c->held_value;
-            *out = v >= 0 && v <= LEADROUTE_MAX_DEAL_VALUE ? v : 0;
+            *out = c->held_value; /* checked when read from the store */
             return LEADROUTE_OK;
         }
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': deal value %g is more than %g", field, v,
@@ -2647,9 +2646,11 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.follow_up = 1;
     c.trace = 0;
     c.previous_rep = lr__roster_rep(c.ro, due->rep);
-    /* the value committed first, unless the host gave the lead again */
-    c.fixed_value = lead == &minimal ? due->value : -1;
-    c.held_value = due->value;
+    /* the value committed first, unless the host gave the lead again; the
+     * value as the store listed it, unchecked so far: one routing could not commit
+     * (NaN, below 0, above the limit, infinite) counts as 0 */
+    c.held_value = due->value >= 0 && due->value <= LEADROUTE_MAX_DEAL_VALUE ? due->value : 0;
+    c.fixed_value = lead == &minimal ? c.held_value : -1;
     c.has_excl = 1;
     c.hops = due->hops + 1;
     c.escalated = 0;

@@ -2543,6 +2543,64 @@ static void test_tick_empty_key_kept(void **state)
     hs_delete(hs);
 }
 
+/* A store listing lead G as held by g_listed_rep with g_listed_value: the
+ * value of a host's store, which the library did not check. */
+static const char *g_listed_rep;
+static double g_listed_value;
+
+static int crafted_value_list_due(void *ud, int64_t now_ms, int (*each)(void *ctx, const leadroute_assignment *a),
+                                  void *ctx)
+{
+    leadroute_assignment a;
+    (void)ud;
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:G";
+    a.lead_id = "G";
+    a.rep_id = g_listed_rep;
+    a.pool_id = "p";
+    a.at_ms = T0;
+    a.sla_minutes = 10;
+    a.deadline_ms = T0 + 10 * MIN_MS;
+    a.value = g_listed_value;
+    return a.deadline_ms <= now_ms ? each(ctx, &a) : LEADROUTE_OK;
+}
+
+/* Without the host's lead, a move carries the value the store listed with
+ * the assignment; one no routing could have written (not a number, below
+ * 0, above LEADROUTE_MAX_DEAL_VALUE, infinite) is carried as 0, so that it
+ * cannot take a pool's value sums out of range. */
+static void test_tick_listed_value_checked(void **state)
+{
+    static const double listed[] = { 250, 1e15, INFINITY, -INFINITY, NAN, -1, 2e15, 1e300 };
+    static const double moved[] = { 250, 1e15, 0, 0, 0, 0, 0, 0 };
+    (void)state;
+    for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        rb b;
+        world *w;
+        hstore *hs = hs_new();
+        leadroute_store methods = hs_methods;
+        leadroute_tick_stats st;
+        (void)sla_pool(&b);
+        rb_rep(&b, "a", "p", NULL);
+        rb_rep(&b, "b", "p", NULL);
+        w = world_new(ALL_TO_P, rb_build(&b), NULL);
+        ok(leadroute_router_set_store(w->r, &methods, hs));
+        g_listed_rep = route_assigned(w, "G", NULL, 100, 0);
+        methods.list_due = crafted_value_list_due;
+        ok(leadroute_router_set_store(w->r, &methods, hs));
+        g_listed_value = listed[i];
+        w->now = T0 + 10 * MIN_MS;
+        st = tick(w, w->now);
+        assert_int_equal(st.reassigned, 1);
+        assert_int_equal(w->rec.n, 2);
+        if (!(w->rec.v[1].value == moved[i]))
+            fail_msg("listed value %g: the move carries %g, want %g", listed[i], w->rec.v[1].value, moved[i]);
+        world_free(w);
+        hs_delete(hs);
+    }
+}
+
 static void test_tickers_one_router(void **state)
 {
     world *w;
@@ -3591,6 +3649,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
         cmocka_unit_test_teardown(test_tick_owner_value_field, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_listed_value_checked, free_leftovers),
         cmocka_unit_test_teardown(test_tick_deal_value_out_of_range, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
         cmocka_unit_test_teardown(test_join_calibration, free_leftovers),
