@@ -13,6 +13,35 @@
 #include "table/internal.h"
 #include "testutil.h"
 
+/* The bounds lint and compiling work within, as the library sets them.
+ * Tests lower them to reach a bound on a small table; each test starts
+ * and ends with them reset (bounds_fixture), so that a test that fails
+ * before it restores them leaks no lowered bound into the tests after. */
+typedef struct lint_bounds {
+    size_t scratch_bytes, memo_bytes;
+    uint32_t nomatch_steps;
+    uint64_t pairwise_words, nomatch_words, dense_column_bytes;
+} lint_bounds;
+
+static lint_bounds defaults;
+
+static void bounds_restore(void)
+{
+    lr__lint_scratch_bytes = defaults.scratch_bytes;
+    lr__lint_memo_bytes = defaults.memo_bytes;
+    lr__lint_nomatch_steps = defaults.nomatch_steps;
+    lr__lint_pairwise_words = defaults.pairwise_words;
+    lr__lint_nomatch_words = defaults.nomatch_words;
+    lr__dense_column_bytes = defaults.dense_column_bytes;
+}
+
+static int bounds_fixture(void **state)
+{
+    (void)state;
+    bounds_restore();
+    return 0;
+}
+
 static leadroute_diagnostic diag(const leadroute_table *t, size_t i)
 {
     leadroute_diagnostic d = LEADROUTE_DIAGNOSTIC_INIT;
@@ -57,6 +86,15 @@ static void expect_count(const leadroute_table *t, size_t n)
         dump(t);
         fail_msg("want %zu diagnostics, got %zu", n, leadroute_table_diagnostic_count(t));
     }
+}
+
+/* A table with the pairwise checks' word budget lowered to `words`. */
+static leadroute_table *parse_with_pairwise_words(const char *text, uint64_t words)
+{
+    lr__lint_pairwise_words = words;
+    leadroute_table *t = parse_ok(text);
+    bounds_restore();
+    return t;
 }
 
 /* The table's only finding: `rule` can never fire, shadowed by `other`
@@ -379,9 +417,7 @@ static void test_shadow_check_out_of_words(void **state)
     expect_count(t, 2); /* r11 and r23 repeat r0's key */
     assert_string_equal(diag(t, 1).rule_id, "r23");
     leadroute_table_unref(t);
-    lr__lint_pairwise_words = 120;
-    t = parse_ok(text);
-    lr__lint_pairwise_words = 1000000000u;
+    t = parse_with_pairwise_words(text, 120);
     expect_count(t, 2);
     assert_string_equal(diag(t, 0).rule_id, "r11");
     leadroute_diagnostic d = diag(t, 1);
@@ -547,15 +583,6 @@ static void test_overlap_names_later_rule(void **state)
     if (strstr(d.message, "t.csv:4: rules 'r1' and 'r2' both match") != d.message)
         fail_msg("message '%s'", d.message);
     leadroute_table_unref(t);
-}
-
-/* A table with the pairwise checks' word budget lowered to `words`. */
-static leadroute_table *parse_with_pairwise_words(const char *text, uint64_t words)
-{
-    lr__lint_pairwise_words = words;
-    leadroute_table *t = parse_ok(text);
-    lr__lint_pairwise_words = 1000000000u;
-    return t;
 }
 
 /* 24 UNIQUE rules that all share c1 and c2, told apart by c3 but for r11
@@ -984,7 +1011,7 @@ static void test_no_match_search_cut_short(void **state)
     leadroute_table_unref(t);
     lr__lint_nomatch_steps = 100;
     t = parse_ok(text);
-    lr__lint_nomatch_steps = 262144;
+    bounds_restore();
     expect_count(t, 1);
     leadroute_diagnostic d = diag(t, 0);
     assert_int_equal(d.kind, LEADROUTE_DIAG_NO_MATCH_UNDECIDED);
@@ -1007,7 +1034,7 @@ static void test_no_match_search_out_of_words(void **state)
     char *text = pinned_triples_table(30, 129, 0x3A7);
     lr__lint_nomatch_words = 5000;
     leadroute_table *t = parse_ok(text);
-    lr__lint_nomatch_words = 1000000000u;
+    bounds_restore();
     expect_count(t, 1);
     leadroute_diagnostic d = diag(t, 0);
     assert_int_equal(d.kind, LEADROUTE_DIAG_NO_MATCH_UNDECIDED);
@@ -1065,7 +1092,7 @@ static size_t peak_with_memo(const char *text, size_t memo, char *message, size_
     o.allocator = &a;
     lr__lint_memo_bytes = memo;
     leadroute_table *t = parse_opts(text, &o);
-    lr__lint_memo_bytes = (size_t)32 << 20;
+    bounds_restore();
     expect_count(t, 1);
     snprintf(message, cap, "%s", diag(t, 0).message);
     leadroute_table_unref(t);
@@ -1194,8 +1221,7 @@ static void test_findings_without_kept_bitsets(void **state)
         char *read = findings_of(text);
         lr__dense_column_bytes = 0;
         char *sparse = findings_of(text);
-        lr__lint_scratch_bytes = (size_t)64 << 20;
-        lr__dense_column_bytes = (uint64_t)4 << 20;
+        bounds_restore();
         if (strcmp(kept, read) != 0 || strcmp(kept, sparse) != 0)
             fail_msg("table:\n%s\nkept:\n%s\nread from dense outcomes:\n%s\nread from sparse ones:\n%s", text,
                      kept, read, sparse);
@@ -1233,8 +1259,7 @@ static void test_findings_without_kept_bitsets(void **state)
         lr__lint_scratch_bytes = 0;
         lr__dense_column_bytes = 0;
         char *sparse = findings_of(text);
-        lr__lint_scratch_bytes = (size_t)64 << 20;
-        lr__dense_column_bytes = (uint64_t)4 << 20;
+        bounds_restore();
         if (strcmp(kept, sparse) != 0)
             fail_msg("table:\n%s\nkept:\n%s\nread from sparse outcomes:\n%s", text, kept, sparse);
         free(kept);
@@ -1250,11 +1275,10 @@ static void test_findings_without_kept_bitsets(void **state)
     n += (size_t)snprintf(text + n, sizeof text - n, "b,-,y\n");
     assert_true(n < sizeof text);
     for (int mode = 0; mode < 3; mode++) {
-        lr__lint_scratch_bytes = mode ? 0 : (size_t)64 << 20;
-        lr__dense_column_bytes = mode == 2 ? 0 : (uint64_t)4 << 20;
+        lr__lint_scratch_bytes = mode ? 0 : defaults.scratch_bytes;
+        lr__dense_column_bytes = mode == 2 ? 0 : defaults.dense_column_bytes;
         leadroute_table *t = parse_ok(text);
-        lr__lint_scratch_bytes = (size_t)64 << 20;
-        lr__dense_column_bytes = (uint64_t)4 << 20;
+        bounds_restore();
         expect_count(t, 801);
         leadroute_diagnostic d = diag(t, 800);
         assert_string_equal(d.rule_id, "b");
@@ -1460,8 +1484,7 @@ static void test_set_findings_exact(void **state)
                 lr__dense_column_bytes = 0;
             }
             leadroute_table *t = parse_ok(text);
-            lr__lint_scratch_bytes = (size_t)64 << 20;
-            lr__dense_column_bytes = (uint64_t)4 << 20;
+            bounds_restore();
             int found[10] = { 0 }, pairs[10][10] = { { 0 } }, nomatch = 0;
             for (size_t i = 0; i < leadroute_table_diagnostic_count(t); i++) {
                 leadroute_diagnostic d = diag(t, i);
@@ -1642,48 +1665,54 @@ static void test_diagnostic_accessor_errors(void **state)
     leadroute_table_unref(t);
 }
 
+/* Every test starts from the library's bounds and leaves them so. */
+#define lint_test(f) cmocka_unit_test_setup_teardown(f, bounds_fixture, bounds_fixture)
+
 int main(void)
 {
+    /* read before any test can lower them */
+    defaults = (lint_bounds){ lr__lint_scratch_bytes, lr__lint_memo_bytes, lr__lint_nomatch_steps,
+                              lr__lint_pairwise_words, lr__lint_nomatch_words, lr__dense_column_bytes };
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shadowed_by_one_rule),
-        cmocka_unit_test(test_shadowed_by_union),
-        cmocka_unit_test(test_not_shadowed),
-        cmocka_unit_test(test_shadow_reasoning_per_column_type),
-        cmocka_unit_test(test_shadowed_by_union_over_columns),
-        cmocka_unit_test(test_shadow_search_cut_short_says_so),
-        cmocka_unit_test(test_shadow_check_out_of_words),
-        cmocka_unit_test(test_findings_across_word_boundary),
-        cmocka_unit_test(test_doc_example_is_clean),
-        cmocka_unit_test(test_unique_overlap),
-        cmocka_unit_test(test_unique_no_overlap),
-        cmocka_unit_test(test_overlap_names_later_rule),
-        cmocka_unit_test(test_overlap_check_out_of_words),
-        cmocka_unit_test(test_overlap_check_too_big_to_start),
-        cmocka_unit_test(test_findings_follow_hit_policy),
-        cmocka_unit_test(test_no_match_witness),
-        cmocka_unit_test(test_witness_numbers_read_well),
-        cmocka_unit_test(test_empty_number_gaps),
-        cmocka_unit_test(test_no_match_deep),
-        cmocka_unit_test(test_no_match_search_skips_and_orders),
-        cmocka_unit_test(test_no_match_search_within_bound),
-        cmocka_unit_test(test_no_match_search_checks_forward),
-        cmocka_unit_test(test_no_match_search_cut_short),
-        cmocka_unit_test(test_no_match_search_out_of_words),
-        cmocka_unit_test(test_no_match_memo_within_cap),
-        cmocka_unit_test(test_witness_values_quoted),
-        cmocka_unit_test(test_witness_values_without_blank_ends),
-        cmocka_unit_test(test_findings_without_kept_bitsets),
-        cmocka_unit_test(test_catch_all_means_no_no_match),
-        cmocka_unit_test(test_longest_key),
-        cmocka_unit_test(test_prefix_class_beside_keys),
-        cmocka_unit_test(test_unnamed_class_keeps_findings_sound),
-        cmocka_unit_test(test_negated_set_cells),
-        cmocka_unit_test(test_set_findings_exact),
-        cmocka_unit_test(test_unlisted_priority),
-        cmocka_unit_test(test_findings_capped),
-        cmocka_unit_test(test_no_lint_flag),
-        cmocka_unit_test(test_builder_lint),
-        cmocka_unit_test(test_diagnostic_accessor_errors),
+        lint_test(test_shadowed_by_one_rule),
+        lint_test(test_shadowed_by_union),
+        lint_test(test_not_shadowed),
+        lint_test(test_shadow_reasoning_per_column_type),
+        lint_test(test_shadowed_by_union_over_columns),
+        lint_test(test_shadow_search_cut_short_says_so),
+        lint_test(test_shadow_check_out_of_words),
+        lint_test(test_findings_across_word_boundary),
+        lint_test(test_doc_example_is_clean),
+        lint_test(test_unique_overlap),
+        lint_test(test_unique_no_overlap),
+        lint_test(test_overlap_names_later_rule),
+        lint_test(test_overlap_check_out_of_words),
+        lint_test(test_overlap_check_too_big_to_start),
+        lint_test(test_findings_follow_hit_policy),
+        lint_test(test_no_match_witness),
+        lint_test(test_witness_numbers_read_well),
+        lint_test(test_empty_number_gaps),
+        lint_test(test_no_match_deep),
+        lint_test(test_no_match_search_skips_and_orders),
+        lint_test(test_no_match_search_within_bound),
+        lint_test(test_no_match_search_checks_forward),
+        lint_test(test_no_match_search_cut_short),
+        lint_test(test_no_match_search_out_of_words),
+        lint_test(test_no_match_memo_within_cap),
+        lint_test(test_witness_values_quoted),
+        lint_test(test_witness_values_without_blank_ends),
+        lint_test(test_findings_without_kept_bitsets),
+        lint_test(test_catch_all_means_no_no_match),
+        lint_test(test_longest_key),
+        lint_test(test_prefix_class_beside_keys),
+        lint_test(test_unnamed_class_keeps_findings_sound),
+        lint_test(test_negated_set_cells),
+        lint_test(test_set_findings_exact),
+        lint_test(test_unlisted_priority),
+        lint_test(test_findings_capped),
+        lint_test(test_no_lint_flag),
+        lint_test(test_builder_lint),
+        lint_test(test_diagnostic_accessor_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
