@@ -265,7 +265,8 @@ typedef enum leadroute_diagnostic_kind {
                                                 nor ruled out, so some leads may match no rule (no witness;
                                                 the message names the bound) */
     LEADROUTE_DIAG_SHADOWED_UNDECIDED = 6, /**< a notice, not a finding: FIRST: the shadow check stopped at
-                                                a bound before it could tell whether some rules can fire;
+                                                a bound (or, on a table too big for its budget, did not
+                                                start) before it could tell whether some rules can fire;
                                                 rule_id is the first of them, the message counts them and
                                                 names the bounds (no witness) */
     LEADROUTE_DIAG_OVERLAP_UNDECIDED = 7   /**< a notice, not a finding: UNIQUE: the overlap check ran out

@@ -1247,34 +1247,41 @@ static void lr__undecided_add(lr__undecided *u, uint32_t rule, uint32_t n, int b
 }
 
 /* One notice for all of them, as for the no-match search: a rule left
- * undecided may never fire, and nothing else would say so. */
-static int lr__shadow_notice(lr__linter *L, const lr__undecided *u)
+ * undecided may never fire, and nothing else would say so. `why` says
+ * what stopped the check ("stopped at ..."). */
+static int lr__shadow_notice(lr__linter *L, const lr__undecided *u, const char *why)
 {
     const leadroute_table *t = L->t;
-    char where[300], later[64] = "", bounds[300];
-    size_t n = 0;
+    char where[300], later[64] = "";
     if (!u->count)
         return LEADROUTE_OK;
     lr__where(t, u->first, where, sizeof where);
     if (u->count > 1)
         snprintf(later, sizeof later, " and %u later rule%s", u->count - 1, u->count > 2 ? "s" : "");
-    bounds[0] = '\0';
-    if (u->bounds & 1u << LR_CUT_STEPS)
-        n += (size_t)snprintf(bounds + n, sizeof bounds - n, "at its bound of %u steps per rule",
-                              (unsigned)LR_LINT_DFS_NODES);
-    if (u->bounds & 1u << LR_CUT_WORDS && n < sizeof bounds)
-        n += (size_t)snprintf(bounds + n, sizeof bounds - n, "%swhen its budget of %llu words of bitset work ran out",
-                              n ? " and " : "", (unsigned long long)lr__lint_pairwise_words);
-    if (u->bounds & 1u << LR_CUT_ITEMS && n < sizeof bounds)
-        snprintf(bounds + n, sizeof bounds - n, "%sat its bound of %u set items along one path", n ? " and " : "",
-                 (unsigned)LR_LINT_SET_FRAMES);
     return lr__add_diag(L, LEADROUTE_DIAG_SHADOWED_UNDECIDED, u->first, UINT32_MAX, NULL,
                         lr__fmt(L, "%slint could not tell whether rule '%s'%s can fire (whether the rules before "
-                                "%s together match every lead it matches): it stopped %s", where,
-                                t->rules[u->first].id, later, u->count > 1 ? "each one" : "it", bounds));
+                                "%s together match every lead it matches): it %s", where, t->rules[u->first].id,
+                                later, u->count > 1 ? "each one" : "it", why));
 }
 
-static int lr__lint_shadowed(lr__linter *L)
+/* "stopped at its bound of ..." for the bounds that stopped the check partway. */
+static void lr__shadow_bounds(const lr__undecided *u, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "stopped ");
+    if (u->bounds & 1u << LR_CUT_STEPS && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "at its bound of %u steps per rule", (unsigned)LR_LINT_DFS_NODES);
+    if (u->bounds & 1u << LR_CUT_WORDS && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "%swhen its budget of %llu words of bitset work ran out",
+                              u->bounds & 1u << LR_CUT_STEPS ? " and " : "",
+                              (unsigned long long)lr__lint_pairwise_words);
+    if (u->bounds & 1u << LR_CUT_ITEMS && n < cap)
+        snprintf(buf + n, cap - n, "%sat its bound of %u set items along one path",
+                 u->bounds & (1u << LR_CUT_STEPS | 1u << LR_CUT_WORDS) ? " and " : "",
+                 (unsigned)LR_LINT_SET_FRAMES);
+}
+
+/* `work`: what the check is expected to cost (see lr__table_lint). */
+static int lr__lint_shadowed(lr__linter *L, uint64_t work)
 {
     leadroute_table *t = L->t;
     uint64_t *cover = L->stack[t->ninputs + 1];
@@ -1282,7 +1289,16 @@ static int lr__lint_shadowed(lr__linter *L)
     const uint32_t *ks;
     int rc, exact;
     lr__undecided undecided = { 0, UINT32_MAX, 0 };
+    char why[400];
 
+    /* too big to start: every rule it would check is undecided, as when
+     * the budget runs out partway */
+    if (t->nrules > 1 && work >= L->budget) {
+        lr__undecided_add(&undecided, 1, t->nrules - 1, LR_CUT_WORDS);
+        snprintf(why, sizeof why, "did not start, as a table this size would need more than its budget of %llu "
+                 "words of bitset work", (unsigned long long)lr__lint_pairwise_words);
+        return lr__shadow_notice(L, &undecided, why);
+    }
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1, first = UINT32_MAX;
         uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
@@ -1361,7 +1377,8 @@ static int lr__lint_shadowed(lr__linter *L)
                 return rc;
         }
     }
-    return lr__shadow_notice(L, &undecided);
+    lr__shadow_bounds(&undecided, why, sizeof why);
+    return lr__shadow_notice(L, &undecided, why);
 }
 
 /* ---- overlaps (UNIQUE) ----------------------------------------------------- */
@@ -1593,8 +1610,7 @@ int lr__table_lint(leadroute_table *t)
     policy_work = (uint64_t)t->nrules * (t->nwords / 2 + 1) * (t->ninputs + 1);
     /* Shadowing and no-match reason over every class; overlaps need only
      * the classes found, so they stay sound on an incomplete column. */
-    if (complete && t->hit_policy == LEADROUTE_HIT_FIRST && policy_work < L.budget &&
-        (rc = lr__lint_shadowed(&L)) != 0)
+    if (complete && t->hit_policy == LEADROUTE_HIT_FIRST && (rc = lr__lint_shadowed(&L, policy_work)) != 0)
         goto done;
     if (t->hit_policy == LEADROUTE_HIT_UNIQUE && (rc = lr__lint_overlap(&L, policy_work)) != 0)
         goto done;

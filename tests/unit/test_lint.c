@@ -433,6 +433,60 @@ static void test_shadow_check_out_of_words(void **state)
     leadroute_table_unref(t);
 }
 
+/* A table the shadow check would need more than its budget for is not
+ * checked at all, and says so as when the budget runs out partway: the
+ * notice counts every rule after the first ('dup', an exact copy of r0
+ * that never fires, among them). The check costs 12 rules * 1 word *
+ * (3 + 1) columns = 48 words by the estimate; with one word more it
+ * starts. */
+static void test_shadow_check_too_big_to_start(void **state)
+{
+    (void)state;
+    char text[1024];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,c1,c2,c3,out:o\n");
+    for (int r = 0; r < 10; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,k%d,-,-,x\n", r, r);
+    n += (size_t)snprintf(text + n, sizeof text - n, "dup,k0,-,-,x\nall,-,-,-,y\n");
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_with_pairwise_words(text, 48);
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_equal(d.rule_id, "r1");
+    assert_int_equal(d.line, 3);
+    assert_null(d.other_rule_id);
+    assert_null(d.witness);
+    assert_string_equal(d.message, "t.csv:3: lint could not tell whether rule 'r1' and 10 later rules can fire "
+                                   "(whether the rules before each one together match every lead it matches): it "
+                                   "did not start, as a table this size would need more than its budget of 48 "
+                                   "words of bitset work");
+    leadroute_table_unref(t);
+
+    /* one word more: it starts, and stops partway */
+    t = parse_with_pairwise_words(text, 49);
+    expect_count(t, 1);
+    d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_not_equal(d.rule_id, "r1");
+    if (!strstr(d.message, "it stopped when its budget of 49 words of bitset work ran out"))
+        fail_msg("message '%s'", d.message);
+    leadroute_table_unref(t);
+    t = parse_ok(text);
+    expect_one_shadowed(t, "dup", "r0");
+    leadroute_table_unref(t);
+
+    /* a table of one rule has nothing to check; shadowing is FIRST's alone */
+    t = parse_with_pairwise_words("rule,c1,out:o\nall,-,y\n", 0);
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+    char any[1100];
+    snprintf(any, sizeof any, "#! hit_policy: any\n%s", text);
+    t = parse_with_pairwise_words(any, 10);
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_ANY);
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+}
+
 /* Rule 64 starts a new 64-bit word of the rule bitsets: it is compared
  * with the 64 rules before it, and never with itself. */
 static void test_findings_across_word_boundary(void **state)
@@ -1681,6 +1735,7 @@ int main(void)
         lint_test(test_shadowed_by_union_over_columns),
         lint_test(test_shadow_search_cut_short_says_so),
         lint_test(test_shadow_check_out_of_words),
+        lint_test(test_shadow_check_too_big_to_start),
         lint_test(test_findings_across_word_boundary),
         lint_test(test_doc_example_is_clean),
         lint_test(test_unique_overlap),
