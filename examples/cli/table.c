@@ -17,9 +17,9 @@ static const char USAGE_CHECK[] =
     "  kind,rule,line,other_rule,other_line,example,message\n"
     "kind is shadowed, overlap, no_match, unlisted_priority, no_match_undecided,\n"
     "shadowed_undecided or overlap_undecided. The last three are notices, not\n"
-    "findings: lint reached a bound before it could tell whether some lead\n"
-    "matches no rule, whether some rules can fire, or whether some rules overlap\n"
-    "earlier ones.\n"
+    "findings: lint reached a bound, or could not name a value for some values\n"
+    "of a column, before it could tell whether some lead matches no rule,\n"
+    "whether some rules can fire, or whether some rules overlap earlier ones.\n"
     "\n"
     "exit status: 0 clean (notices alone included), 1 lint findings, 2 the table\n"
     "could not be read\n";

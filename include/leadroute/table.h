@@ -262,17 +262,20 @@ typedef enum leadroute_diagnostic_kind {
     LEADROUTE_DIAG_UNLISTED_PRIORITY = 4, /**< PRIORITY/OUTPUT ORDER: output value not in its priority list */
     LEADROUTE_DIAG_NO_MATCH_UNDECIDED = 5, /**< a notice, not a finding: no catch-all, and the search for
                                                 a lead no rule matches reached its bound with neither found
-                                                nor ruled out, so some leads may match no rule (no witness;
-                                                the message names the bound) */
+                                                nor ruled out (or found none among the values lint could
+                                                name, when it could not name some), so some leads may match
+                                                no rule (no witness; the message names the bound) */
     LEADROUTE_DIAG_SHADOWED_UNDECIDED = 6, /**< a notice, not a finding: FIRST: the shadow check stopped at
                                                 a bound (or, on a table too big for its budget, did not
-                                                start) before it could tell whether some rules can fire;
-                                                rule_id is the first of them, the message counts them and
-                                                names the bounds (no witness) */
+                                                start, or lacked a value to name in a column) before it
+                                                could tell whether some rules can fire; rule_id is the
+                                                first of them, the message counts them and names the
+                                                bounds (no witness) */
     LEADROUTE_DIAG_OVERLAP_UNDECIDED = 7   /**< a notice, not a finding: UNIQUE: the overlap check ran out
                                                 of its work budget before it had compared some rules with
-                                                the rules before them; rule_id is the first of them, the
-                                                message counts them and names the bound (no witness) */
+                                                the rules before them (or they meet earlier rules only on
+                                                values lint could not name); rule_id is the first of them,
+                                                the message counts them and names the bound (no witness) */
 } leadroute_diagnostic_kind;
 
 /**

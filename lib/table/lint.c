@@ -32,8 +32,10 @@
 /* Answers of the search. */
 enum { LR_S_NONE = 0, LR_S_FOUND = 1, LR_S_CUT = -1, LR_S_ERROR = -2 };
 
-/* Which bound cut a search short, so that its notice names that one. */
-enum { LR_CUT_STEPS = 1, LR_CUT_WORDS = 2, LR_CUT_ITEMS = 3 };
+/* Which bound cut a search short, so that its notice names that one; and
+ * (LR_CUT_UNNAMED, for notices only) a conclusion lint could not draw, as
+ * it found no value for some values of a column (see lr__unnamed_fold). */
+enum { LR_CUT_STEPS = 1, LR_CUT_WORDS = 2, LR_CUT_ITEMS = 3, LR_CUT_UNNAMED = 4 };
 
 size_t lr__lint_scratch_bytes = (size_t)64 << 20;
 uint32_t lr__lint_nomatch_steps = 262144u;
@@ -51,9 +53,9 @@ typedef struct lr__class {
 typedef struct lr__lcol {
     lr__class *classes;
     uint32_t nclasses;
-    int incomplete;         /* a class has no representative value: reason no further
-                               about this column */
     uint8_t *seen;          /* per outcome: already a class */
+    uint8_t *unnamed;       /* per outcome: lint found no value for it (NULL if none) */
+    uint32_t *unnamed_out, nunnamed; /* the outcomes of such classes, none of whose values it found */
     uint64_t *all;          /* rules in every class of the column */
     uint64_t *nset;         /* set columns: rules with a negated cell */
     uint64_t *items;        /* set columns: positive cells that accept some item */
@@ -92,6 +94,11 @@ typedef struct lr__linter {
     size_t memo_bytes;      /* what the memo holds: its table and memo_arena's chunks */
     lr__arena memo_arena;   /* the refuted states */
     int rc;                 /* an error inside the search */
+    uint32_t unnamed_col, unnamed_cols; /* the first column with a class lint found no value for,
+                                           UINT32_MAX if none, and how many such columns */
+    uint64_t *unnamed;      /* rules that share such a class with an earlier rule (NULL if none);
+                               the overlap check keeps those it could not compare on it */
+    uint64_t *uboth, *uacc; /* overlap check: its bitsets with those classes counted */
     lr__arena scratch;      /* class bitsets and values, freed after lint */
     uint64_t *tmp;          /* a bitset built from an outcome (lr__class_bits) */
 } lr__linter;
@@ -394,6 +401,95 @@ static const uint32_t *lr__classes_of(const lr__linter *L, uint32_t c, uint32_t 
     return col->every;
 }
 
+/* An outcome of column c for which lint found no value: unless another
+ * value of it is found (lr__unnamed_fold), its class has no representative. */
+static int lr__unnamed_add(lr__linter *L, lr__lcol *col, const lr__index *ix, uint32_t outcome)
+{
+    if (!col->unnamed && !(col->unnamed = lr__arena_zalloc(&L->scratch, ix->noutcomes + 1)))
+        return lr__error_nomem();
+    col->unnamed[outcome] = 1;
+    return LEADROUTE_OK;
+}
+
+/* The classes of column c left without a value, if no other value of
+ * theirs was found, leave lint unable to reason over every class. Two
+ * rules that accept one of them may overlap on values lint cannot name:
+ * the later ones go into L->unnamed, for the overlap check to look at. */
+static int lr__unnamed_fold(lr__linter *L, uint32_t c)
+{
+    const leadroute_table *t = L->t;
+    const lr__index *ix = &t->index[c];
+    lr__lcol *col = &L->cols[c];
+    uint32_t o, i, n = 0;
+    if (!col->unnamed)
+        return LEADROUTE_OK;
+    for (o = 0; o < ix->noutcomes; o++)
+        n += col->unnamed[o] && !col->seen[o];
+    if (!n)
+        return LEADROUTE_OK;
+    if (!L->unnamed_cols++)
+        L->unnamed_col = c;
+    if (!L->unnamed) {
+        L->unnamed = lr__arena_zalloc(&L->scratch, sizeof *L->unnamed * t->nwords);
+        L->uboth = lr__arena_alloc(&L->scratch, sizeof *L->uboth * t->nwords);
+        L->uacc = lr__arena_alloc(&L->scratch, sizeof *L->uacc * t->nwords);
+        if (!L->unnamed || !L->uboth || !L->uacc)
+            return lr__error_nomem();
+    }
+    if (!(col->unnamed_out = lr__arena_alloc(&L->scratch, sizeof *col->unnamed_out * n)))
+        return lr__error_nomem();
+    for (o = 0; o < ix->noutcomes; o++) {
+        int seen_first = 0;
+        if (!col->unnamed[o] || col->seen[o])
+            continue;
+        col->unnamed_out[col->nunnamed++] = o;
+        lr__materialise_into(t, ix, &ix->outcomes[o], L->tmp);
+        for (i = 0; i < t->nwords; i++) {
+            uint64_t x = L->tmp[i];
+            if (!seen_first && x) {
+                x &= x - 1; /* the first rule of the class has none before it */
+                seen_first = 1;
+            }
+            L->unnamed[i] |= x;
+        }
+    }
+    return LEADROUTE_OK;
+}
+
+/* Overlap check: L->uboth &= acc (the rules before j that share with j a
+ * class of column c lint found) and the rules of every class of c it found
+ * no value for that j accepts. */
+static void lr__unnamed_meet(lr__linter *L, uint32_t c, uint32_t j, const uint64_t *acc, uint32_t nw)
+{
+    const lr__lcol *col = &L->cols[c];
+    uint32_t q, i;
+    memcpy(L->uacc, acc, sizeof *acc * nw);
+    for (q = 0; q < col->nunnamed; q++) {
+        lr__class k = { col->unnamed_out[q], NULL, NULL };
+        const uint64_t *b;
+        if (!lr__class_bit(L, c, &k, j))
+            continue;
+        b = lr__class_bits(L, c, &k);
+        for (i = 0; i < nw; i++)
+            L->uacc[i] |= b[i];
+        lr__spend(L, nw);
+    }
+    for (i = 0; i < nw; i++)
+        L->uboth[i] &= L->uacc[i];
+}
+
+/* "column 's'", or "column 's' and 2 other columns": where lint found
+ * no value for some values. */
+static void lr__unnamed_where(const lr__linter *L, char *buf, size_t cap)
+{
+    uint32_t more = L->unnamed_cols - 1;
+    if (more)
+        snprintf(buf, cap, "column '%s' and %u other column%s", L->t->inputs[L->unnamed_col].name, more,
+                 more > 1 ? "s" : "");
+    else
+        snprintf(buf, cap, "column '%s'", L->t->inputs[L->unnamed_col].name);
+}
+
 static int lr__classes(lr__linter *L, uint32_t c)
 {
     leadroute_table *t = L->t;
@@ -426,7 +522,8 @@ static int lr__classes(lr__linter *L, uint32_t c)
                 x = lr__round_inside(lo, hi);
             }
             if (!isfinite(x) || lr__index_lookup_number(ix, x) != ix->segment_outcome[i]) {
-                col->incomplete = 1;
+                if ((rc = lr__unnamed_add(L, col, ix, ix->segment_outcome[i])) != 0)
+                    return rc;
                 continue;
             }
             lr__format_double(buf, sizeof buf, x);
@@ -453,8 +550,10 @@ static int lr__classes(lr__linter *L, uint32_t c)
             other = lr__text_for(L, ix, seed, (uint32_t)strlen(seed), ix->other_outcome);
         }
         if (!other)
-            col->incomplete = 1;
-        else if ((rc = lr__class_add(L, col, ix, ix->other_outcome, other, &cap)) != 0)
+            rc = lr__unnamed_add(L, col, ix, ix->other_outcome);
+        else
+            rc = lr__class_add(L, col, ix, ix->other_outcome, other, &cap);
+        if (rc)
             return rc;
         for (m = 0; m < 2; m++)
             for (i = 0; i <= maps[m]->mask; i++) {
@@ -464,13 +563,17 @@ static int lr__classes(lr__linter *L, uint32_t c)
                     continue;
                 v = lr__text_for(L, ix, e->str, e->len, e->outcome);
                 if (!v)
-                    col->incomplete = 1;
-                else if ((rc = lr__class_add(L, col, ix, e->outcome, v, &cap)) != 0)
+                    rc = lr__unnamed_add(L, col, ix, e->outcome);
+                else
+                    rc = lr__class_add(L, col, ix, e->outcome, v, &cap);
+                if (rc)
                     return rc;
             }
     }
     /* missing comes last so witnesses show real values first */
     if ((rc = lr__class_add(L, col, ix, ix->null_outcome, NULL, &cap)) != 0)
+        return rc;
+    if ((rc = lr__unnamed_fold(L, c)) != 0)
         return rc;
     col->all = lr__arena_alloc(&L->scratch, sizeof *col->all * t->nwords);
     col->nset = lr__arena_zalloc(&L->scratch, sizeof *col->nset * t->nwords);
@@ -1198,6 +1301,7 @@ static int lr__lint_nomatch(lr__linter *L)
     }
     if (!t->ninputs)
         return LEADROUTE_OK;
+    lr__where(t, UINT32_MAX, where, sizeof where);
     for (i = 0; i < t->nwords; i++)
         L->stack[0][i] = ~(uint64_t)0;
     if (t->nrules & 63)
@@ -1207,7 +1311,6 @@ static int lr__lint_nomatch(lr__linter *L)
     L->budget = lr__lint_nomatch_words;
     found = lr__search_run(L, UINT32_MAX, t->nwords, lr__lint_nomatch_steps);
     L->budget = budget;
-    lr__where(t, UINT32_MAX, where, sizeof where);
     if (found == LR_S_ERROR)
         return L->rc;
     if (found == LR_S_CUT) {
@@ -1225,6 +1328,15 @@ static int lr__lint_nomatch(lr__linter *L)
         return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH, UINT32_MAX, UINT32_MAX, w,
                             lr__fmt(L, "%sno rule matches some leads (the table has no catch-all rule); "
                                     "for example: %s", where, lr__shown(w)));
+    }
+    if (L->unnamed_cols) {
+        /* every lead with named values matches a rule; the others may not */
+        char cols[400];
+        lr__unnamed_where(L, cols, sizeof cols);
+        return lr__add_diag(L, LEADROUTE_DIAG_NO_MATCH_UNDECIDED, UINT32_MAX, UINT32_MAX, NULL,
+                            lr__fmt(L, "%sthe table has no catch-all rule, and lint found a rule for every lead it "
+                                    "tried, but could not name a value for some values of %s: some leads may match "
+                                    "no rule", where, cols));
     }
     return LEADROUTE_OK;
 }
@@ -1264,10 +1376,14 @@ static int lr__shadow_notice(lr__linter *L, const lr__undecided *u, const char *
                                 later, u->count > 1 ? "each one" : "it", why));
 }
 
-/* "stopped at its bound of ..." for the bounds that stopped the check partway. */
-static void lr__shadow_bounds(const lr__undecided *u, char *buf, size_t cap)
+/* "stopped at its bound of ...", for the bounds that stopped the check
+ * partway, and "could not name a value ..." when it could draw no
+ * conclusion about a rule because of that. */
+static void lr__shadow_bounds(const lr__linter *L, const lr__undecided *u, char *buf, size_t cap)
 {
-    size_t n = (size_t)snprintf(buf, cap, "stopped ");
+    unsigned stops = u->bounds & ~(1u << LR_CUT_UNNAMED);
+    size_t n = stops ? (size_t)snprintf(buf, cap, "stopped ") : 0;
+    buf[n] = '\0';
     if (u->bounds & 1u << LR_CUT_STEPS && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, "at its bound of %u steps per rule", (unsigned)LR_LINT_DFS_NODES);
     if (u->bounds & 1u << LR_CUT_WORDS && n < cap)
@@ -1275,9 +1391,14 @@ static void lr__shadow_bounds(const lr__undecided *u, char *buf, size_t cap)
                               u->bounds & 1u << LR_CUT_STEPS ? " and " : "",
                               (unsigned long long)lr__lint_pairwise_words);
     if (u->bounds & 1u << LR_CUT_ITEMS && n < cap)
-        snprintf(buf + n, cap - n, "%sat its bound of %u set items along one path",
-                 u->bounds & (1u << LR_CUT_STEPS | 1u << LR_CUT_WORDS) ? " and " : "",
-                 (unsigned)LR_LINT_SET_FRAMES);
+        n += (size_t)snprintf(buf + n, cap - n, "%sat its bound of %u set items along one path",
+                              u->bounds & (1u << LR_CUT_STEPS | 1u << LR_CUT_WORDS) ? " and " : "",
+                              (unsigned)LR_LINT_SET_FRAMES);
+    if (u->bounds & 1u << LR_CUT_UNNAMED && n < cap) {
+        char cols[400];
+        lr__unnamed_where(L, cols, sizeof cols);
+        snprintf(buf + n, cap - n, "%scould not name a value for some values of %s", stops ? ", and " : "", cols);
+    }
 }
 
 /* `work`: what the check is expected to cost (see lr__table_lint). */
@@ -1289,7 +1410,7 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
     const uint32_t *ks;
     int rc, exact;
     lr__undecided undecided = { 0, UINT32_MAX, 0 };
-    char why[400];
+    char why[600];
 
     /* too big to start: every rule it would check is undecided, as when
      * the budget runs out partway */
@@ -1341,6 +1462,12 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
         for (i = 0; i < nw && first == UINT32_MAX; i++)
             if (cover[i])
                 first = i * 64 + lr__ctz64(cover[i]);
+        /* rules seen to match every lead j matches that has named values
+         * may miss one that has not: j is not known to be shadowed */
+        if (first != UINT32_MAX && L->unnamed_cols) {
+            lr__undecided_add(&undecided, j, 1, LR_CUT_UNNAMED);
+            continue;
+        }
         if (first != UINT32_MAX) {
             char where[300];
             lr__where(t, j, where, sizeof where);
@@ -1368,7 +1495,9 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
             return L->rc;
         if (rc == LR_S_CUT)
             lr__undecided_add(&undecided, j, 1, L->cut);
-        if (rc == LR_S_NONE) {
+        if (rc == LR_S_NONE && L->unnamed_cols)
+            lr__undecided_add(&undecided, j, 1, LR_CUT_UNNAMED); /* no lead with named values */
+        else if (rc == LR_S_NONE) {
             char where[300];
             lr__where(t, j, where, sizeof where);
             if ((rc = lr__add_diag(L, LEADROUTE_DIAG_SHADOWED, j, UINT32_MAX, NULL,
@@ -1377,7 +1506,7 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
                 return rc;
         }
     }
-    lr__shadow_bounds(&undecided, why, sizeof why);
+    lr__shadow_bounds(L, &undecided, why, sizeof why);
     return lr__shadow_notice(L, &undecided, why);
 }
 
@@ -1399,15 +1528,29 @@ static int lr__has_item_class(const lr__linter *L, uint32_t c, uint32_t rule, ui
     return 0;
 }
 
-/* One notice for the rules the overlap check left unchecked against the
- * rules before them, from `first` on, once the word budget ran out (or,
- * `started` 0, before it started, on a table that would need more): an
+/* One notice for the rules the overlap check could not compare with the
+ * rules before them: from `from` on (t->nrules: none) once the word budget
+ * ran out, or, `started` 0, before it started, on a table that would need
+ * more; and, before `from`, those that share with an earlier rule a class
+ * lint found no value for (L->unnamed), where it can show no overlap. An
  * overlap among them would otherwise go unreported with nothing to say so. */
-static int lr__overlap_notice(lr__linter *L, uint32_t first, int started)
+static int lr__overlap_notice(lr__linter *L, uint32_t from, int started)
 {
     const leadroute_table *t = L->t;
-    uint32_t count = t->nrules - first;
-    char where[300], which[400], bound[160];
+    uint32_t count = t->nrules - from, first = from, named = 0, i;
+    char where[300], which[400], bound[900] = "", cols[400];
+    size_t n = 0;
+    for (i = 0; L->unnamed && i < t->nwords && (uint64_t)i * 64 < from; i++) {
+        uint64_t x = L->unnamed[i];
+        if ((uint64_t)i * 64 + 64 > from)
+            x &= ((uint64_t)1 << (from - i * 64)) - 1;
+        if (x && first == from)
+            first = i * 64 + lr__ctz64(x);
+        named += lr__popcount64(x);
+    }
+    count += named;
+    if (!count)
+        return LEADROUTE_OK;
     lr__where(t, first, where, sizeof where);
     if (count > 1)
         snprintf(which, sizeof which, "rule '%s' and %u later rule%s overlap earlier rules (whether some lead "
@@ -1415,12 +1558,15 @@ static int lr__overlap_notice(lr__linter *L, uint32_t first, int started)
     else
         snprintf(which, sizeof which, "rule '%s' overlaps an earlier rule (whether some lead matches it and a "
                  "rule before it", t->rules[first].id);
-    if (started)
-        snprintf(bound, sizeof bound, "it stopped when its budget of %llu words of bitset work ran out",
-                 (unsigned long long)lr__lint_pairwise_words);
-    else
-        snprintf(bound, sizeof bound, "it did not start, as a table this size would need more than its budget "
-                 "of %llu words of bitset work", (unsigned long long)lr__lint_pairwise_words);
+    if (named) {
+        lr__unnamed_where(L, cols, sizeof cols);
+        n = (size_t)snprintf(bound, sizeof bound, "it could not name a value for some values of %s that such a "
+                             "rule and a rule before it both accept", cols);
+    }
+    if (from < t->nrules && n < sizeof bound)
+        snprintf(bound + n, sizeof bound - n, "%s %s of %llu words of bitset work%s", n ? ", and" : "it",
+                 started ? "stopped when its budget" : "did not start, as a table this size would need more than "
+                 "its budget", (unsigned long long)lr__lint_pairwise_words, started ? " ran out" : "");
     return lr__add_diag(L, LEADROUTE_DIAG_OVERLAP_UNDECIDED, first, UINT32_MAX, NULL,
                         lr__fmt(L, "%slint could not tell whether %s, which hit policy unique forbids): %s", where,
                                 which, bound));
@@ -1440,13 +1586,17 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1;
         uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
+        /* j shares with an earlier rule a class lint found no value for */
+        int unnamed = L->unnamed && lr__bit_get(L->unnamed, j);
         if (L->budget < (uint64_t)nw * t->ninputs * 4)
             return lr__overlap_notice(L, j, 1); /* the rest go unchecked */
         for (i = 0; i < nw; i++)
             both[i] = ~(uint64_t)0;
         both[nw - 1] = lastmask;
+        if (unnamed)
+            memcpy(L->uboth, both, sizeof *both * nw);
         /* rules before j sharing, in every column, a class with j */
-        for (c = 0; c < t->ninputs && lr__any_bits(both, nw); c++) {
+        for (c = 0; c < t->ninputs && (lr__any_bits(both, nw) || (unnamed && lr__any_bits(L->uboth, nw))); c++) {
             const lr__lcol *col = &L->cols[c];
             uint64_t *acc = L->stack[0];
             if (t->rules[j].cells[c].any)
@@ -1469,8 +1619,19 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
                     acc[i] |= col->items[i];
                 lr__spend(L, nw);
             }
+            if (unnamed)
+                lr__unnamed_meet(L, c, j, acc, nw);
             for (i = 0; i < nw; i++)
                 both[i] &= acc[i];
+        }
+        /* j stays in the notice only if some rule meets it on such a
+         * class alone, where no overlap of theirs is reported */
+        if (unnamed) {
+            int alone = 0;
+            for (i = 0; i < nw && !alone; i++)
+                alone = (L->uboth[i] & ~both[i]) != 0;
+            if (!alone)
+                L->unnamed[j >> 6] &= ~((uint64_t)1 << (j & 63));
         }
         for (i = 0; i < nw; i++) {
             uint64_t x = both[i];
@@ -1478,8 +1639,9 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
                 uint32_t other = i * 64 + lr__ctz64(x);
                 const char *w;
                 char where[300];
+                int named = 1;
                 x &= x - 1;
-                for (c = 0; c < t->ninputs; c++) {
+                for (c = 0; c < t->ninputs && named; c++) {
                     const lr__lcol *col = &L->cols[c];
                     L->npick[c] = 0;
                     if (t->rules[j].cells[c].any && t->rules[other].cells[c].any)
@@ -1496,6 +1658,14 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
                     if (!L->npick[c] && t->index[c].type == LEADROUTE_TYPE_SET &&
                         lr__has_item_class(L, c, j, &L->pick[c][0]) && lr__has_item_class(L, c, other, &L->pick[c][1]))
                         L->npick[c] = 2;
+                    /* j accepts every value there, and `other` only some that
+                     * lint found no value for: no lead to show */
+                    named = L->npick[c] != 0;
+                }
+                if (!named) {
+                    if (L->unnamed)
+                        lr__bit_set(L->unnamed, j);
+                    continue;
                 }
                 w = lr__witness(L);
                 if (!w)
@@ -1511,7 +1681,7 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
             }
         }
     }
-    return LEADROUTE_OK;
+    return lr__overlap_notice(L, t->nrules, 1);
 }
 
 /* ---- output values missing from their priority list ---------------------------- */
@@ -1551,13 +1721,14 @@ int lr__table_lint(leadroute_table *t)
     lr__linter L;
     uint32_t c, i;
     size_t nclasses;
-    int rc = LEADROUTE_OK, complete = 1;
+    int rc = LEADROUTE_OK;
     uint64_t policy_work;
 
     memset(&L, 0, sizeof L);
     L.t = t;
     L.a = &t->alloc;
     L.budget = lr__lint_pairwise_words;
+    L.unnamed_col = UINT32_MAX;
     lr__arena_init(&L.scratch, L.a);
     lr__arena_init(&L.memo_arena, L.a);
     L.cols = lr__calloc(L.a, t->ninputs + 1, sizeof *L.cols);
@@ -1599,7 +1770,6 @@ int lr__table_lint(leadroute_table *t)
     for (c = 0, nclasses = 0; c < t->ninputs; c++) {
         if ((rc = lr__classes(&L, c)) != 0)
             goto done;
-        complete = complete && !L.cols[c].incomplete;
         nclasses += L.cols[c].nclasses;
     }
     if (!(L.sorted = lr__arena_alloc(&L.scratch, sizeof *L.sorted * (nclasses + 1)))) {
@@ -1608,13 +1778,15 @@ int lr__table_lint(leadroute_table *t)
     }
     /* The pairwise analyses cost about rules^2/128 words per constrained column. */
     policy_work = (uint64_t)t->nrules * (t->nwords / 2 + 1) * (t->ninputs + 1);
-    /* Shadowing and no-match reason over every class; overlaps need only
-     * the classes found, so they stay sound on an incomplete column. */
-    if (complete && t->hit_policy == LEADROUTE_HIT_FIRST && (rc = lr__lint_shadowed(&L, policy_work)) != 0)
+    /* Shadowing and no-match reason over every class: on an incomplete
+     * column they do not start, and say so. Overlaps need only the classes
+     * found, so they stay sound there, and say which rules they could not
+     * compare. */
+    if (t->hit_policy == LEADROUTE_HIT_FIRST && (rc = lr__lint_shadowed(&L, policy_work)) != 0)
         goto done;
     if (t->hit_policy == LEADROUTE_HIT_UNIQUE && (rc = lr__lint_overlap(&L, policy_work)) != 0)
         goto done;
-    if (complete && (rc = lr__lint_nomatch(&L)) != 0)
+    if ((rc = lr__lint_nomatch(&L)) != 0)
         goto done;
     if ((rc = lr__lint_priorities(&L)) != 0)
         goto done;

@@ -1385,19 +1385,27 @@ static void test_prefix_class_beside_keys(void **state)
     leadroute_table_unref(t);
 }
 
+/* The values under a* that are none of p's keys, which lint finds no
+ * value for: every extension of "a" it tries is a key. */
+#define UNNAMED_KEYS "a, a0, a1, a9, ax, az, a~, a-other, a_0, a~~other"
+
 /* When lint finds no value for a class of a column, it reports no rule
- * shadowed: a class it cannot name could still reach the rule. In both
- * tables such values reach q. */
+ * shadowed: a class it cannot name could still reach the rule. It counts
+ * the rule in a notice instead, which says why, rather than say nothing.
+ * In both tables such values reach q. */
 static void test_unnamed_class_keeps_findings_sound(void **state)
 {
     (void)state;
-    /* every extension of "a" lint tries is a key */
-    leadroute_table *t = parse_ok(
-        "rule,s,out:o\n"
-        "p,\"a, a0, a1, a9, ax, az, a~, a-other, a_0, a~~other\",x\n"
-        "q,a*,y\n"
-        "all,-,z\n");
-    expect_count(t, 0);
+    leadroute_table *t = parse_ok("rule,s,out:o\np,\"" UNNAMED_KEYS "\",x\nq,a*,y\nall,-,z\n");
+    expect_count(t, 1);
+    leadroute_diagnostic d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_equal(d.rule_id, "q");
+    assert_int_equal(d.line, 3);
+    assert_null(d.witness);
+    assert_string_equal(d.message, "t.csv:3: lint could not tell whether rule 'q' can fire (whether the rules "
+                                   "before it together match every lead it matches): it could not name a value for "
+                                   "some values of column 's'");
     tlead l;
     tl_init(&l);
     tl_str(&l, "s", "ab");
@@ -1414,10 +1422,133 @@ static void test_unnamed_class_keeps_findings_sound(void **state)
     n += (size_t)snprintf(text + n, sizeof text - n, "null\",x\nq,-,y\n");
     assert_true(n < sizeof text);
     t = parse_ok(text);
-    expect_count(t, 0);
+    expect_count(t, 1);
+    d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_equal(d.rule_id, "q");
+    assert_string_equal(d.message, "t.csv:3: lint could not tell whether rule 'q' can fire (whether the rules "
+                                   "before it together match every lead it matches): it could not name a value for "
+                                   "some values of column 's'");
     tl_init(&l);
     tl_str(&l, "s", "-x");
     assert_string_equal(hits(t, &l), "q");
+    leadroute_table_unref(t);
+
+    /* Without a catch-all: a lead that matches no rule and has values lint
+     * names is reported as ever ("zz-other" here). When every such lead
+     * matches a rule, whether some other lead does not is not known, and a
+     * notice says so: "ab" in both columns matches none. The rules that
+     * leads with named values reach are not counted. */
+    t = parse_ok("rule,s,out:o\np,\"" UNNAMED_KEYS "\",x\nq,a*,y\n");
+    expect_count(t, 2);
+    assert_int_equal(diag(t, 0).kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_int_equal(diag(t, 1).kind, LEADROUTE_DIAG_NO_MATCH);
+    assert_string_equal(diag(t, 1).witness, "s=zz-other");
+    leadroute_table_unref(t);
+    t = parse_ok("rule,s,u,out:o\np,\"" UNNAMED_KEYS "\",\"" UNNAMED_KEYS "\",x\nq,not(a*),-,y\nr,-,not(a*),z\n");
+    expect_count(t, 1);
+    d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_NO_MATCH_UNDECIDED);
+    assert_null(d.rule_id);
+    assert_int_equal(d.line, 0);
+    assert_null(d.witness);
+    assert_string_equal(d.message, "t.csv: the table has no catch-all rule, and lint found a rule for every lead it "
+                                   "tried, but could not name a value for some values of column 's' and 1 other "
+                                   "column: some leads may match no rule");
+    tl_init(&l);
+    tl_str(&l, "s", "ab");
+    tl_str(&l, "u", "ab");
+    assert_string_equal(hits(t, &l), "");
+    leadroute_table_unref(t);
+}
+
+/* Two UNIQUE rules that meet only on values lint cannot name overlap with
+ * no witness it could give: q (a*) and r (every value but p's keys) both
+ * match "ab". The overlap check compares the rules on the classes it
+ * found, and its notice counts r, the later of the two, as not compared;
+ * 'all' overlaps every rule and is reported. With the budget lowered, the
+ * rules it did not reach are counted in the same notice. */
+static void test_unnamed_class_overlap_undecided(void **state)
+{
+    (void)state;
+    char want[256];
+    const char *text = "#! hit_policy: unique\nrule,s,t,out:o\n"
+                       "p,\"" UNNAMED_KEYS "\",1,x\n"
+                       "q,a*,2,y\n"
+                       "r,\"not(" UNNAMED_KEYS ")\",2,z\n"
+                       "s1,b,3,x\ns2,c,3,y\ns3,d,3,z\n"
+                       "all,-,-,w\n";
+    leadroute_table *t = parse_ok(text);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 6);
+    for (size_t i = 0; i < leadroute_table_diagnostic_count(t); i++)
+        if (diag(t, i).kind == LEADROUTE_DIAG_OVERLAP)
+            assert_string_equal(diag(t, i).rule_id, "all");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED), 1);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+    assert_string_equal(d.rule_id, "r");
+    assert_int_equal(d.line, 5);
+    assert_null(d.other_rule_id);
+    assert_null(d.witness);
+    assert_string_equal(d.message, "t.csv:5: lint could not tell whether rule 'r' overlaps an earlier rule "
+                                   "(whether some lead matches it and a rule before it, which hit policy unique "
+                                   "forbids): it could not name a value for some values of column 's' that such a "
+                                   "rule and a rule before it both accept");
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "s", "ab");
+    tl_str(&l, "t", "2");
+    assert_int_equal(eval_rc(t, &l), LEADROUTE_EHITPOLICY);
+    leadroute_table_unref(t);
+
+    /* With less budget, the rules not reached are counted in the same
+     * notice, from q or r on; once it runs out after r, with both reasons.
+     * 'all', whose overlaps are the only ones, is never reached then. */
+    int both = 0;
+    for (uint64_t words = 20; words < 400 && !both; words++) {
+        t = parse_with_pairwise_words(text, words);
+        if (count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED) != 1)
+            fail_msg("budget %llu: no notice", (unsigned long long)words);
+        d = find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+        if (strcmp(d.rule_id, "q") != 0 && strcmp(d.rule_id, "r") != 0)
+            fail_msg("budget %llu: '%s'", (unsigned long long)words, d.message);
+        if (strstr(d.message, "could not name") && strstr(d.message, "stopped when")) {
+            const char *later = strstr(d.message, " and ");
+            int count = 0;
+            both = 1;
+            assert_string_equal(d.rule_id, "r");
+            if (!later || sscanf(later, " and %d later rule", &count) != 1 || count < 1 || count > 4)
+                fail_msg("budget %llu: '%s'", (unsigned long long)words, d.message);
+            assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 0);
+            snprintf(want, sizeof want, "that such a rule and a rule before it both accept, and stopped when its "
+                     "budget of %llu words of bitset work ran out", (unsigned long long)words);
+            if (!strstr(d.message, want))
+                fail_msg("message '%s'", d.message);
+        }
+        leadroute_table_unref(t);
+    }
+    assert_true(both);
+
+    /* p takes only values whose first byte lint never tries ("-x"), and
+     * 'all' every value: before, their overlap was reported with a lead
+     * that has every field missing, which p refuses */
+    static const char firsts[] = "zq~!#$%&+./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "^_`abcdefghijklmnoprstuvwxy{|}";
+    char edge[1024];
+    size_t n = (size_t)snprintf(edge, sizeof edge, "#! hit_policy: unique\nrule,s,out:o\np,\"not(");
+    for (size_t i = 0; firsts[i]; i++)
+        n += (size_t)snprintf(edge + n, sizeof edge - n, "\"\"%c\"\"*, ", firsts[i]);
+    n += (size_t)snprintf(edge + n, sizeof edge - n, "null)\",x\nall,-,y\n");
+    assert_true(n < sizeof edge);
+    t = parse_ok(edge);
+    expect_count(t, 1);
+    d = diag(t, 0);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+    assert_string_equal(d.rule_id, "all");
+    if (!strstr(d.message, "could not name a value for some values of column 's'"))
+        fail_msg("message '%s'", d.message);
+    tl_init(&l);
+    tl_str(&l, "s", "-x");
+    assert_int_equal(eval_rc(t, &l), LEADROUTE_EHITPOLICY);
     leadroute_table_unref(t);
 }
 
@@ -1761,6 +1892,7 @@ int main(void)
         lint_test(test_longest_key),
         lint_test(test_prefix_class_beside_keys),
         lint_test(test_unnamed_class_keeps_findings_sound),
+        lint_test(test_unnamed_class_overlap_undecided),
         lint_test(test_negated_set_cells),
         lint_test(test_set_findings_exact),
         lint_test(test_unlisted_priority),
