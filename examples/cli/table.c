@@ -16,10 +16,11 @@ static const char USAGE_CHECK[] =
     "record per finding:\n"
     "  kind,rule,line,other_rule,other_line,example,message\n"
     "kind is shadowed, overlap, no_match, unlisted_priority, no_match_undecided,\n"
-    "shadowed_undecided or overlap_undecided. The last three are notices, not\n"
-    "findings: lint reached a bound, or could not name a value for some values\n"
-    "of a column, before it could tell whether some lead matches no rule,\n"
-    "whether some rules can fire, or whether some rules overlap earlier ones.\n"
+    "shadowed_undecided, overlap_undecided or truncated. The last four are\n"
+    "notices, not findings: lint reached a bound, or could not name a value for\n"
+    "some values of a column, before it could tell whether some lead matches no\n"
+    "rule, whether some rules can fire, or whether some rules overlap earlier\n"
+    "ones; truncated, always last, counts the findings past the 1000 lint keeps.\n"
     "\n"
     "exit status: 0 clean (notices alone included), 1 lint findings, 2 the table\n"
     "could not be read\n";
@@ -92,16 +93,17 @@ static const char *diagnostic_kind_name(uint32_t kind)
     case LEADROUTE_DIAG_NO_MATCH_UNDECIDED: return "no_match_undecided";
     case LEADROUTE_DIAG_SHADOWED_UNDECIDED: return "shadowed_undecided";
     case LEADROUTE_DIAG_OVERLAP_UNDECIDED: return "overlap_undecided";
+    case LEADROUTE_DIAG_TRUNCATED: return "truncated";
     default: return "unknown";
     }
 }
 
-/* A notice says lint stopped at a bound, not that the table is wrong: it
- * does not fail `check`. */
+/* A notice says lint stopped at a bound or kept no more findings, not that
+ * the table is wrong: it does not fail `check`. */
 static int diagnostic_is_notice(uint32_t kind)
 {
     return kind == LEADROUTE_DIAG_NO_MATCH_UNDECIDED || kind == LEADROUTE_DIAG_SHADOWED_UNDECIDED ||
-           kind == LEADROUTE_DIAG_OVERLAP_UNDECIDED;
+           kind == LEADROUTE_DIAG_OVERLAP_UNDECIDED || kind == LEADROUTE_DIAG_TRUNCATED;
 }
 
 /* The start check, eval and bench share: arguments, --help, the files, the

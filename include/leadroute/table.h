@@ -271,11 +271,15 @@ typedef enum leadroute_diagnostic_kind {
                                                 could tell whether some rules can fire; rule_id is the
                                                 first of them, the message counts them and names the
                                                 bounds (no witness) */
-    LEADROUTE_DIAG_OVERLAP_UNDECIDED = 7   /**< a notice, not a finding: UNIQUE: the overlap check ran out
+    LEADROUTE_DIAG_OVERLAP_UNDECIDED = 7,  /**< a notice, not a finding: UNIQUE: the overlap check ran out
                                                 of its work budget before it had compared some rules with
                                                 the rules before them (or they meet earlier rules only on
                                                 values lint could not name); rule_id is the first of them,
                                                 the message counts them and names the bound (no witness) */
+    LEADROUTE_DIAG_TRUNCATED = 8           /**< a notice, always the last: lint found more findings than the
+                                                1000 it keeps; rule_id is the rule the first one left out is
+                                                about (NULL for NO_MATCH), the message counts them (no
+                                                witness) */
 } leadroute_diagnostic_kind;
 
 /**
@@ -305,10 +309,12 @@ typedef struct leadroute_diagnostic {
  * matches says when it stops at its bound (LEADROUTE_DIAG_NO_MATCH_UNDECIDED),
  * as the shadow check does for the rules it could not decide
  * (LEADROUTE_DIAG_SHADOWED_UNDECIDED) and the overlap check for the rules
- * it did not compare (LEADROUTE_DIAG_OVERLAP_UNDECIDED). Those three are
- * notices: they say lint could not decide, not that the table is wrong
- * (`leadroute check` does not fail on notices alone). 0 for NULL.
- * Thread-safe.
+ * it did not compare (LEADROUTE_DIAG_OVERLAP_UNDECIDED). Findings past the
+ * 1000th are counted in a last LEADROUTE_DIAG_TRUNCATED. Those four are
+ * notices: they say what lint could not decide or did not keep, not that
+ * the table is wrong (`leadroute check` does not fail on notices alone),
+ * and the cap on findings never drops one: with them, a table has at most
+ * 1003 diagnostics. 0 for NULL. Thread-safe.
  */
 LEADROUTE_API size_t leadroute_table_diagnostic_count(const leadroute_table *table);
 

@@ -24,7 +24,7 @@
  * no-match search has one of its own, and a bound on its steps. */
 #define LR_LINT_WORD_BUDGET ((uint64_t)1000000000u)
 #define LR_LINT_DFS_NODES 4096u
-#define LR_LINT_MAX_DIAGS 1000u
+#define LR_LINT_MAX_DIAGS 1000u  /* findings kept; notices come beside them */
 /* Frames of the set search nest one per item picked: at most this many
  * (two full sets) along one path, which keeps lint's stack use small. */
 #define LR_LINT_SET_FRAMES (2u * LEADROUTE_MAX_SET_ITEMS)
@@ -71,6 +71,9 @@ typedef struct lr__linter {
     lr__lcol *cols;
     lr__diag *diags;
     uint32_t ndiags, cap_diags;
+    uint32_t nfindings;     /* diagnostics that are findings, at most LR_LINT_MAX_DIAGS */
+    uint64_t dropped;       /* findings past those (overlapping pairs may be billions) */
+    uint32_t dropped_rule;  /* the rule of the first of them */
     uint64_t budget;
     uint64_t **stack;       /* search: rules alive at each depth, one bitset per depth */
     uint64_t **rest;        /* search: per depth, the rules that accept every class of
@@ -114,14 +117,39 @@ static char *lr__fmt(lr__linter *L, const char *fmt, ...)
     return lr__arena_strndup(&L->t->arena, buf, strlen(buf));
 }
 
+/* Notices say what lint could not tell or did not keep: the cap on
+ * findings never drops one, or nothing would say so. */
+static int lr__is_notice(uint32_t kind)
+{
+    return kind == LEADROUTE_DIAG_NO_MATCH_UNDECIDED || kind == LEADROUTE_DIAG_SHADOWED_UNDECIDED ||
+           kind == LEADROUTE_DIAG_OVERLAP_UNDECIDED || kind == LEADROUTE_DIAG_TRUNCATED;
+}
+
+/* The findings are all kept: count the next ones (lr__drop) rather than
+ * build their messages and witnesses. */
+static int lr__full(const lr__linter *L)
+{
+    return L->nfindings >= LR_LINT_MAX_DIAGS;
+}
+
+/* `n` findings past the cap, the first about `rule` (UINT32_MAX: none). */
+static void lr__drop(lr__linter *L, uint32_t rule, uint32_t n)
+{
+    if (!L->dropped)
+        L->dropped_rule = rule;
+    L->dropped += n;
+}
+
 static int lr__add_diag(lr__linter *L, uint32_t kind, uint32_t rule, uint32_t other, const char *witness,
                         const char *message)
 {
     int rc;
     if (!message)
         return lr__error_nomem();
-    if (L->ndiags >= LR_LINT_MAX_DIAGS)
+    if (!lr__is_notice(kind) && lr__full(L)) {
+        lr__drop(L, rule, 1);
         return LEADROUTE_OK;
+    }
     if ((rc = lr__vec_reserve(L->a, (void **)&L->diags, &L->cap_diags, (size_t)L->ndiags + 1, sizeof *L->diags)) != 0)
         return rc;
     L->diags[L->ndiags].kind = kind;
@@ -130,6 +158,7 @@ static int lr__add_diag(lr__linter *L, uint32_t kind, uint32_t rule, uint32_t ot
     L->diags[L->ndiags].witness = witness;
     L->diags[L->ndiags].message = message;
     L->ndiags++;
+    L->nfindings += !lr__is_notice(kind);
     return LEADROUTE_OK;
 }
 
@@ -1321,6 +1350,10 @@ static int lr__lint_nomatch(lr__linter *L)
                                     "no rule matches %s, having neither found one nor ruled it out: some leads "
                                     "may match no rule", where, bound));
     }
+    if (found == LR_S_FOUND && lr__full(L)) {
+        lr__drop(L, UINT32_MAX, 1);
+        return LEADROUTE_OK;
+    }
     if (found == LR_S_FOUND) {
         const char *w = lr__witness(L);
         if (!w)
@@ -1468,6 +1501,10 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
             lr__undecided_add(&undecided, j, 1, LR_CUT_UNNAMED);
             continue;
         }
+        if (first != UINT32_MAX && lr__full(L)) {
+            lr__drop(L, j, 1);
+            continue;
+        }
         if (first != UINT32_MAX) {
             char where[300];
             lr__where(t, j, where, sizeof where);
@@ -1497,6 +1534,8 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
             lr__undecided_add(&undecided, j, 1, L->cut);
         if (rc == LR_S_NONE && L->unnamed_cols)
             lr__undecided_add(&undecided, j, 1, LR_CUT_UNNAMED); /* no lead with named values */
+        else if (rc == LR_S_NONE && lr__full(L))
+            lr__drop(L, j, 1);
         else if (rc == LR_S_NONE) {
             char where[300];
             lr__where(t, j, where, sizeof where);
@@ -1641,6 +1680,11 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
                 char where[300];
                 int named = 1;
                 x &= x - 1;
+                /* past the cap, the check goes on for its notices and the count */
+                if (lr__full(L) && !L->unnamed_cols) {
+                    lr__drop(L, j, 1 + lr__popcount64(x));
+                    break;
+                }
                 for (c = 0; c < t->ninputs && named; c++) {
                     const lr__lcol *col = &L->cols[c];
                     L->npick[c] = 0;
@@ -1667,6 +1711,10 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
                         lr__bit_set(L->unnamed, j);
                     continue;
                 }
+                if (lr__full(L)) {
+                    lr__drop(L, j, 1);
+                    continue;
+                }
                 w = lr__witness(L);
                 if (!w)
                     return lr__error_nomem();
@@ -1676,12 +1724,29 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
                                                "unique forbids; for example: %s", where, t->rules[other].id,
                                                t->rules[j].id, lr__shown(w)))) != 0)
                     return rc;
-                if (L->ndiags >= LR_LINT_MAX_DIAGS)
-                    return LEADROUTE_OK;
             }
         }
     }
     return lr__overlap_notice(L, t->nrules, 1);
+}
+
+/* ---- findings past the cap ------------------------------------------------------- */
+
+/* Last, one notice for the findings not kept, so that a table with more
+ * than the cap does not read as one with exactly that many. */
+static int lr__truncated_notice(lr__linter *L)
+{
+    const leadroute_table *t = L->t;
+    char where[300], about[300] = "";
+    if (!L->dropped)
+        return LEADROUTE_OK;
+    lr__where(t, L->dropped_rule, where, sizeof where);
+    if (L->dropped_rule != UINT32_MAX)
+        snprintf(about, sizeof about, ", %s rule '%s'", L->dropped > 1 ? "the first about" : "about",
+                 t->rules[L->dropped_rule].id);
+    return lr__add_diag(L, LEADROUTE_DIAG_TRUNCATED, L->dropped_rule, UINT32_MAX, NULL,
+                        lr__fmt(L, "%slint keeps at most %u findings, and left out %llu more%s", where,
+                                (unsigned)LR_LINT_MAX_DIAGS, (unsigned long long)L->dropped, about));
 }
 
 /* ---- output values missing from their priority list ---------------------------- */
@@ -1704,6 +1769,10 @@ static int lr__lint_priorities(lr__linter *L)
                 ;
             if (k < col->npriorities)
                 continue;
+            if (lr__full(L)) {
+                lr__drop(L, r, 1);
+                continue;
+            }
             lr__value_show(v, shown, sizeof shown);
             lr__where(t, r, where, sizeof where);
             if ((rc = lr__add_diag(L, LEADROUTE_DIAG_UNLISTED_PRIORITY, r, UINT32_MAX, NULL,
@@ -1788,7 +1857,7 @@ int lr__table_lint(leadroute_table *t)
         goto done;
     if ((rc = lr__lint_nomatch(&L)) != 0)
         goto done;
-    if ((rc = lr__lint_priorities(&L)) != 0)
+    if ((rc = lr__lint_priorities(&L)) != 0 || (rc = lr__truncated_notice(&L)) != 0)
         goto done;
     if (L.ndiags) {
         t->diags = lr__arena_alloc(&t->arena, sizeof *t->diags * L.ndiags);

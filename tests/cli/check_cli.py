@@ -133,6 +133,17 @@ expect(rc == 0 and [r["kind"] for r in rows] == ["overlap_undecided"] and rows[0
        and "0 lint findings, 1 notice" in err,
        f"check with only an overlap check out of words exits 0: {rc} {out!r} {err!r}")
 os.unlink(out_of_words)
+# findings past the 1000 lint keeps are counted in a last notice, and check
+# still fails on the findings
+capped = table("#! hit_policy: priority\n#! priority: p = a\nrule,x,out:p\n"
+               + "".join(f"r{i},-,z\n" for i in range(1003)))
+rc, out, err = run("check", capped, "--format", "csv")
+rows = list(csv.DictReader(io.StringIO(out)))
+expect(rc == 1 and len(rows) == 1001 and rows[-1]["kind"] == "truncated" and rows[-1]["rule"] == "r1000"
+       and rows[-1]["line"] == "1004" and "left out 3 more, the first about rule 'r1000'" in rows[-1]["message"]
+       and "1000 lint findings, 1 notice" in err,
+       f"check with findings past the cap: {rc} {out[-400:]!r} {err!r}")
+os.unlink(capped)
 
 # eval: the sample routes exactly as recorded; bad rows are named and skipped
 rc, out, err = run("eval", routing, leads)

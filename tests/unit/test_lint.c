@@ -1751,7 +1751,8 @@ static void test_unlisted_priority(void **state)
     leadroute_table_unref(t);
 }
 
-/* At most 1000 findings are kept (docs/table-format.md). */
+/* At most 1000 findings are kept; a notice says how many more lint found
+ * and which rule the first of them is about. */
 static void test_findings_capped(void **state)
 {
     (void)state;
@@ -1761,10 +1762,127 @@ static void test_findings_capped(void **state)
         n += (size_t)snprintf(text + n, sizeof text - n, "r%d,-,z\n", r);
     assert_true(n < sizeof text);
     leadroute_table *t = parse_ok(text);
-    assert_int_equal(leadroute_table_diagnostic_count(t), 1000);
+    expect_count(t, 1001);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY), 1000);
     leadroute_diagnostic d = diag(t, 999);
     assert_string_equal(d.rule_id, "r999");
+    d = diag(t, 1000);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_TRUNCATED);
+    assert_string_equal(d.rule_id, "r1000");
+    assert_int_equal(d.line, 1004);
+    assert_null(d.other_rule_id);
+    assert_null(d.witness);
+    assert_string_equal(d.message, "t.csv:1004: lint keeps at most 1000 findings, and left out 1 more, about rule "
+                                   "'r1000'");
     leadroute_table_unref(t);
+}
+
+/* A FIRST table of `dups` copies of r0, which never fire, and a rule 'j'
+ * whose shadow search stops at its bound (as in
+ * test_shadow_search_cut_short_says_so), with or without a catch-all. */
+static char *cut_short_with_dups(int dups, int catch_all)
+{
+    size_t cap = 64 + (size_t)dups * 40 + 512, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n += (size_t)snprintf(text + n, cap - n, "rule,c1,c2,c3,c4,c5,c6,c7,c8,out:o\n");
+    const char *last[] = { "a", "b", "c", "null" };
+    for (int i = 0; i < 4; i++)
+        n += (size_t)snprintf(text + n, cap - n, "r%d,\"a, b, c\",-,-,-,-,-,-,%s,x\n", i, last[i]);
+    for (int i = 0; i < dups; i++)
+        n += (size_t)snprintf(text + n, cap - n, "dup%d,\"a, b, c\",-,-,-,-,-,-,a,x\n", i);
+    n += (size_t)snprintf(text + n, cap - n, "j");
+    for (int c = 0; c < 8; c++)
+        n += (size_t)snprintf(text + n, cap - n, ",\"a, b, c, null\"");
+    n += (size_t)snprintf(text + n, cap - n, ",y\n%s", catch_all ? "all,-,-,-,-,-,-,-,-,z\n" : "");
+    assert_true(n < cap);
+    return text;
+}
+
+/* The cap is on findings: the notices that say what lint could not tell
+ * are kept beside 1000 of them, and so is the one that says findings were
+ * left out (none while there are only 1000). */
+static void test_findings_cap_keeps_notices(void **state)
+{
+    (void)state;
+    char *text = cut_short_with_dups(1000, 1);
+    leadroute_table *t = parse_ok(text);
+    expect_count(t, 1001);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED), 1000);
+    assert_string_equal(diag(t, 1000).rule_id, "j");
+    assert_int_equal(diag(t, 1000).kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    leadroute_table_unref(t);
+    free(text);
+
+    text = cut_short_with_dups(1005, 1);
+    t = parse_ok(text);
+    expect_count(t, 1002);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED), 1000);
+    assert_string_equal(diag(t, 999).rule_id, "dup999");
+    leadroute_diagnostic d = diag(t, 1000);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_equal(d.rule_id, "j");
+    d = diag(t, 1001);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_TRUNCATED);
+    assert_string_equal(d.rule_id, "dup1000");
+    assert_int_equal(d.line, 1006);
+    assert_string_equal(d.message, "t.csv:1006: lint keeps at most 1000 findings, and left out 5 more, the first "
+                                   "about rule 'dup1000'");
+    leadroute_table_unref(t);
+    free(text);
+
+    /* without the catch-all, the lead no rule matches is left out too */
+    text = cut_short_with_dups(1005, 0);
+    t = parse_ok(text);
+    expect_count(t, 1002);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH), 0);
+    d = diag(t, 1001);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_TRUNCATED);
+    if (!strstr(d.message, "left out 6 more, the first about rule 'dup1000'"))
+        fail_msg("message '%s'", d.message);
+    leadroute_table_unref(t);
+    free(text);
+}
+
+/* The overlap check counts the overlaps past the cap rather than stop at
+ * it: 46 UNIQUE rules with one key make 1035 pairs, the last 35 of them
+ * with r45, and the lead with another key that matches no rule makes 36
+ * findings left out. The notice for the rules the budget left unchecked is
+ * kept beside them. */
+static void test_findings_cap_counts_overlaps(void **state)
+{
+    (void)state;
+    static char text[4096];
+    size_t n = (size_t)snprintf(text, sizeof text, "#! hit_policy: unique\nrule,k,out:o\n");
+    for (int r = 0; r < 46; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,k,x\n", r);
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    expect_count(t, 1001);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 1000);
+    leadroute_diagnostic d = diag(t, 1000);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_TRUNCATED);
+    assert_string_equal(d.message, "t.csv:48: lint keeps at most 1000 findings, and left out 36 more, the first "
+                                   "about rule 'r45'");
+    leadroute_table_unref(t);
+
+    /* with 14 rules more, a budget that runs out after the cap is reached:
+     * both notices */
+    for (int r = 46; r < 60; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,k,x\n", r);
+    assert_true(n < sizeof text);
+    int both = 0;
+    for (uint64_t words = 100; words < 2000 && !both; words++) {
+        t = parse_with_pairwise_words(text, words);
+        size_t capped = count_kind(t, LEADROUTE_DIAG_TRUNCATED), undecided = count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+        both = capped && undecided;
+        if (both) {
+            assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 1000);
+            assert_int_equal(diag(t, leadroute_table_diagnostic_count(t) - 1).kind, LEADROUTE_DIAG_TRUNCATED);
+        }
+        leadroute_table_unref(t);
+    }
+    assert_true(both);
 }
 
 /* --- flags and accessor errors ----------------------------------------------- */
@@ -1897,6 +2015,8 @@ int main(void)
         lint_test(test_set_findings_exact),
         lint_test(test_unlisted_priority),
         lint_test(test_findings_capped),
+        lint_test(test_findings_cap_keeps_notices),
+        lint_test(test_findings_cap_counts_overlaps),
         lint_test(test_no_lint_flag),
         lint_test(test_builder_lint),
         lint_test(test_diagnostic_accessor_errors),

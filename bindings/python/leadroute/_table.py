@@ -20,7 +20,7 @@ HIT_POLICIES = {1: "first", 2: "unique", 3: "any", 4: "priority", 5: "rule_order
                 7: "collect"}
 AGGREGATIONS = {0: None, 1: "sum", 2: "count", 3: "min", 4: "max"}
 DIAGNOSTIC_KINDS = {1: "shadowed", 2: "overlap", 3: "no_match", 4: "unlisted_priority", 5: "no_match_undecided",
-                    6: "shadowed_undecided", 7: "overlap_undecided"}
+                    6: "shadowed_undecided", 7: "overlap_undecided", 8: "truncated"}
 _NO_LINT = 0x1
 _CASE_INSENSITIVE = 0x1
 
@@ -55,7 +55,7 @@ class Diagnostic:
     """One lint finding (leadroute_table_diagnostic)."""
 
     kind: str                 # shadowed, overlap, no_match, unlisted_priority, no_match_undecided,
-                              # shadowed_undecided, overlap_undecided
+                              # shadowed_undecided, overlap_undecided, truncated
     rule: Optional[str]
     line: int
     other_rule: Optional[str]
