@@ -49,11 +49,20 @@ extern "C" {
  * LEADROUTE_MAX_STRING bytes, a quote still open that far on is broken
  * quoting, unless it closes further on in a row of the header's number of
  * cells: that row is skipped as too long, and the lines inside its cell
- * (which may look like rows) are not read. After a row with broken quoting,
- * reading goes on at the line after the one where that row starts: the
- * lines a stray quote swallowed are read as rows again. (Where a quote was
- * meant and the row broke later, the rest of its cell is read as rows too,
- * which mostly fail for their number of cells and are recorded as well.)
+ * (which may look like rows) are not read. A row that runs past its first
+ * line through a quoted cell and then has a cell more than the header that
+ * is not blank is broken quoting too, found at that cell. After a row with
+ * broken quoting, reading goes on at the line after the one where that row
+ * starts: the lines a stray quote swallowed are read as rows again. (Where a
+ * quote was meant and the row broke later, the rest of its cell is read as
+ * rows too, which mostly fail for their number of cells and are recorded as
+ * well.) A row read so whose own line ends inside a quoted cell, at a line
+ * break that the broken row also read inside its quotes, reads on from there
+ * exactly as that row did: it is broken quoting at once. So no part of the
+ * file is read once per row before it, and reading takes time linear in its
+ * size. The message of a row with broken quoting starts at the row's own
+ * line: at the quote of its cell that ran past that line, when the quoting
+ * broke further on (the message then says where).
  *
  * Only a broken file fails as a whole: no header, or a bad header (broken
  * quoting in it included).

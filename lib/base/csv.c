@@ -4,10 +4,12 @@
  * are reported only once the whole record has been scanned, so the reader
  * then stands at the start of the next record and a caller may go on
  * (the leads reader skips such rows). Structural errors (unterminated quote,
- * text after a closing quote) leave the position at the start of the broken
- * record: nothing after it can be trusted. */
+ * text after a closing quote, and in bounded mode a record whose shape shows
+ * that a quote in it was stray) leave the position at the start of the
+ * broken record: nothing after it can be trusted. */
 #include "base/csv.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,13 +89,28 @@ static int buf_put(lr__csv *csv, const char *s, size_t n)
     return 0;
 }
 
-/* First content problem met in a record; reported after the record is scanned. */
+/* First content problem met in a record; reported after the record is
+ * scanned. Also what a bounded reader needs to know of the record's quotes,
+ * and a broken structure, once met. */
 typedef struct deferred {
     int code;
     uint32_t line, col;
     char what[160];
     uint32_t long_line, long_col; /* where a quoted field that closed past the bound opened (line 0: none) */
+    uint32_t span_line, span_col; /* where the first quoted field that ran past its line opened (line 0: none) */
+    uint32_t span_end;            /* line where that field closes */
+    int extra;                    /* a cell past expect_fields is not blank */
+    /* broken structure: where, the quote of its field, where the scan stopped, what */
+    uint32_t fail_line, fail_col, fail_qline, fail_qcol;
+    size_t fail_at;
+    char fail_what[320];
 } deferred;
+
+/* Where a record starts, to go back to when it is broken. */
+typedef struct mark {
+    size_t pos, line_start;
+    uint32_t line;
+} mark;
 
 static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char *what)
 {
@@ -111,6 +128,31 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
     "inside a quoted field is written '\"\"')"
 #define LR_LONE_CR                                                                                                  \
     "a carriage return without a line feed: lines end with LF or CRLF (a file saved with old Mac line ends?)"
+#define LR_INTO_BROKEN                                                                                              \
+    "quoted field runs past its line into the quoted text of the broken row at line %u, and reads on from there " \
+    "as that row did: its '\"' is read as a stray quote"
+#define LR_CELLS_PAST_HEADER                                                                                        \
+    "quoted field closes only at line %u, and its row then has more cells than the header's %u: its '\"' is read " \
+    "as a stray quote (a '\"' inside a quoted field is written '\"\"')"
+
+static int fail(deferred *d, size_t at, uint32_t line, uint32_t col, uint32_t qline, uint32_t qcol, const char *fmt,
+                ...) LR__PRINTF(7, 8);
+
+/* Record a broken structure met at `at` in the field whose quote is at qline:qcol. */
+static int fail(deferred *d, size_t at, uint32_t line, uint32_t col, uint32_t qline, uint32_t qcol, const char *fmt,
+                ...)
+{
+    va_list ap;
+    d->fail_at = at;
+    d->fail_line = line;
+    d->fail_col = col;
+    d->fail_qline = qline;
+    d->fail_qcol = qcol;
+    va_start(ap, fmt);
+    vsnprintf(d->fail_what, sizeof d->fail_what, fmt, ap);
+    va_end(ap);
+    return LEADROUTE_EPARSE;
+}
 
 /* Line and column in the file of byte `off` of a field's unescaped text:
  * a quoted field starts after its quote, each '"' in it was written "". */
@@ -218,12 +260,14 @@ static int lr__csv_quote_ahead(lr__csv *csv, size_t from)
         const char *q = memchr(csv->data + from, '"', csv->len - from);
         csv->next_quote = q ? (size_t)(q - csv->data) : SIZE_MAX;
         csv->quote_known = 1;
+        csv->looked_at += (q ? (size_t)(q - csv->data) + 1 : csv->len) - from;
     }
     return csv->next_quote != SIZE_MAX;
 }
 
 /* Scan a quoted field starting at the opening quote; its text goes to the
- * buffer from `start`. */
+ * buffer from `start`. A broken structure is described in `d` (fail_*) and
+ * returned as LEADROUTE_EPARSE. */
 static int read_quoted(lr__csv *csv, size_t start, deferred *d)
 {
     const char *p = csv->data;
@@ -242,12 +286,11 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
          * too long; a stray quote fails here without scanning to the end
          * again for every broken row (where the next '"' is, is kept) */
         if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING && !lr__csv_quote_ahead(csv, i))
-            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol, LR_NOT_CLOSED_WITHIN,
-                                    LEADROUTE_MAX_STRING);
+            return fail(d, i, qline, qcol, qline, qcol, LR_NOT_CLOSED_WITHIN, LEADROUTE_MAX_STRING);
         if (i >= csv->len) {
-            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, qline, qcol,
-                                    "unterminated quoted field (missing closing '\"'): expected a '\"' before "
-                                    "the end of the file (a '\"' inside a quoted field is written '\"\"')");
+            return fail(d, i, qline, qcol, qline, qcol,
+                        "unterminated quoted field (missing closing '\"'): expected a '\"' before the end of the "
+                        "file (a '\"' inside a quoted field is written '\"\"')");
         }
         char c = p[i];
         if (c == '"') {
@@ -267,6 +310,17 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
         }
         if (c == '\0')
             defer(d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), LR_NUL_BYTE);
+        if (c == '\n' && csv->bounded) {
+            /* a broken record read this line break inside its quotes too:
+             * from here on this record reads exactly as that one did, so
+             * it is not scanned again */
+            if (i < csv->broken_to)
+                return fail(d, i, qline, qcol, qline, qcol, LR_INTO_BROKEN, csv->broken_line);
+            if (d->span_line == 0) {
+                d->span_line = qline;
+                d->span_col = qcol;
+            }
+        }
         rc = buf_put(csv, p + i, 1);
         if (rc < 0)
             return rc;
@@ -276,31 +330,76 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
             csv->line_start = i;
         }
     }
+    if (d->span_line == qline && d->span_col == qcol)
+        d->span_end = csv->cur_line;
     /* after the closing quote: blanks, then a separator, a line end or the end */
     while (i < csv->len && (p[i] == ' ' || p[i] == '\t'))
         i++;
     if (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
         /* a quote opened lines before and closed here was most likely stray */
         if (qline != csv->cur_line)
-            return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, csv->cur_line, col_of(csv, i),
-                                    "unexpected text after closing quote (expected ',' or end of line); the "
-                                    "quoted field opened at line %u, column %u", qline, qcol);
-        return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, csv->cur_line, col_of(csv, i),
-                                "unexpected text after closing quote (expected ',' or end of line)");
+            return fail(d, i, csv->cur_line, col_of(csv, i), qline, qcol,
+                        "unexpected text after closing quote (expected ',' or end of line); the quoted field "
+                        "opened at line %u, column %u", qline, qcol);
+        return fail(d, i, csv->cur_line, col_of(csv, i), qline, qcol,
+                    "unexpected text after closing quote (expected ',' or end of line)");
     }
     csv->pos = i;
     return 0;
 }
 
-/* Whether the record has csv->expect_fields cells, more only if blank. */
-static int lr__csv_expected_shape(const lr__csv *csv)
+static int lr__csv_text_blank(const char *s, size_t n)
 {
-    if (csv->nfields < csv->expect_fields)
-        return 0;
-    for (uint32_t k = csv->expect_fields; k < csv->nfields; k++)
-        if (!lr__csv_blank_field(&csv->fields[k]))
-            return 0;
-    return 1;
+    lr__trim(&s, &n);
+    return n == 0;
+}
+
+/* The record is broken: the reader stays at its start (lr__csv_skip_line
+ * goes on from there). A bounded reader remembers how far it ran inside
+ * quotes, so that a record read again from inside that stretch is not
+ * scanned through it again. */
+static int lr__csv_break(lr__csv *csv, const mark *rec, size_t end, uint32_t line, uint32_t col, const char *what)
+{
+    csv->looked_at += end - rec->pos;
+    csv->pos = rec->pos;
+    csv->cur_line = rec->line;
+    csv->line_start = rec->line_start;
+    csv->nfields = 0;
+    csv->broken = 1;
+    if (csv->bounded && end > csv->broken_to) {
+        csv->broken_to = end;
+        csv->broken_line = rec->line;
+    }
+    return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, line, col, "%s", what);
+}
+
+/* A quoted field broke the record. When the record had already run past
+ * its first line through an earlier field, the message starts at that
+ * field, on the record's own line, and says where the quoting broke. */
+static int lr__csv_break_quoted(lr__csv *csv, const mark *rec, const deferred *d)
+{
+    char what[512];
+    if (csv->bounded && d->span_line && (d->fail_qline != d->span_line || d->fail_qcol != d->span_col)) {
+        snprintf(what, sizeof what, "quoted field runs past its line, and its row's quoting then breaks at line %u, "
+                 "column %u: %s", d->fail_line, d->fail_col, d->fail_what);
+        return lr__csv_break(csv, rec, d->fail_at, d->span_line, d->span_col, what);
+    }
+    return lr__csv_break(csv, rec, d->fail_at, d->fail_line, d->fail_col, d->fail_what);
+}
+
+/* A bounded record whose shape shows a quote in it was stray: a quoted field
+ * that closed past the bound in a record without the header's shape, or a
+ * record that ran past its line through a quote and has more cells than the
+ * header. */
+static int lr__csv_stray(lr__csv *csv, const mark *rec, size_t end, const deferred *d)
+{
+    char what[512];
+    if (d->long_line) {
+        snprintf(what, sizeof what, LR_NOT_CLOSED_WITHIN, LEADROUTE_MAX_STRING);
+        return lr__csv_break(csv, rec, end, d->long_line, d->long_col, what);
+    }
+    snprintf(what, sizeof what, LR_CELLS_PAST_HEADER, d->span_end, csv->expect_fields);
+    return lr__csv_break(csv, rec, end, d->span_line, d->span_col, what);
 }
 
 int lr__csv_next(lr__csv *csv, int comments)
@@ -315,11 +414,12 @@ int lr__csv_next(lr__csv *csv, int comments)
         return 0;
 
     const char *p = csv->data;
-    size_t record_start = csv->pos, record_line_start = csv->line_start;
-    uint32_t record_line = csv->cur_line;
+    mark rec = { csv->pos, csv->line_start, csv->cur_line };
+    size_t end = csv->len; /* where the record ends: its line end, or the end of the data */
     csv->line = csv->cur_line;
-    deferred d = { 0, 0, 0, { 0 }, 0, 0 };
+    deferred d;
     int rc;
+    memset(&d, 0, sizeof d);
 
     /* a comment may be indented */
     size_t first = csv->pos;
@@ -344,13 +444,13 @@ int lr__csv_next(lr__csv *csv, int comments)
             if (csv->pos < csv->len && p[csv->pos] == '"') {
                 quoted = 1;
                 rc = read_quoted(csv, start, &d);
+                if (rc == LEADROUTE_EPARSE)
+                    return lr__csv_break_quoted(csv, &rec, &d);
                 if (rc < 0) {
-                    /* structural: stay at the broken record */
-                    csv->pos = record_start;
-                    csv->cur_line = record_line;
-                    csv->line_start = record_line_start;
+                    csv->pos = rec.pos;
+                    csv->cur_line = rec.line;
+                    csv->line_start = rec.line_start;
                     csv->nfields = 0;
-                    csv->broken = rc == LEADROUTE_EPARSE;
                     return rc;
                 }
             } else {
@@ -368,9 +468,18 @@ int lr__csv_next(lr__csv *csv, int comments)
                     return rc;
                 csv->pos = i;
             }
+            size_t n = csv->buf_len - start;
             rc = add_field(csv, start, line, col, quoted, &d);
             if (rc < 0)
                 return rc;
+            if (csv->bounded && csv->expect_fields) {
+                if (csv->nfields > csv->expect_fields && !lr__csv_text_blank(csv->buf + start, n))
+                    d.extra = 1;
+                /* no row of the header's shape has that cell: stop here
+                 * rather than read on through what the quote swallowed */
+                if (d.extra && d.span_line)
+                    return lr__csv_stray(csv, &rec, csv->pos, &d);
+            }
             if (csv->pos >= csv->len)
                 break;
             if (p[csv->pos] == ',') {
@@ -378,6 +487,7 @@ int lr__csv_next(lr__csv *csv, int comments)
                 continue;
             }
             /* line end: LF or CRLF */
+            end = csv->pos;
             if (p[csv->pos] == '\r')
                 csv->pos++;
             if (csv->pos < csv->len)
@@ -400,15 +510,9 @@ int lr__csv_next(lr__csv *csv, int comments)
      * read as records again, as when no '"' comes at all. In a record of
      * the right shape it is a field, too long, and its lines are no
      * records (they may look like some). */
-    if (d.long_line && csv->bounded && csv->expect_fields && !lr__csv_expected_shape(csv)) {
-        csv->pos = record_start;
-        csv->cur_line = record_line;
-        csv->line_start = record_line_start;
-        csv->nfields = 0;
-        csv->broken = 1;
-        return lr__error_set_at(LEADROUTE_EPARSE, csv->filename, d.long_line, d.long_col, LR_NOT_CLOSED_WITHIN,
-                                LEADROUTE_MAX_STRING);
-    }
+    if (d.long_line && csv->bounded && csv->expect_fields && (csv->nfields < csv->expect_fields || d.extra))
+        return lr__csv_stray(csv, &rec, end, &d);
+    csv->looked_at += csv->pos - rec.pos;
     if (d.code) {
         csv->nfields = 0;
         if (d.code == LEADROUTE_ELIMIT)

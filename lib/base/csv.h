@@ -26,8 +26,15 @@ typedef struct lr__csv {
     uint32_t expect_fields; /* set by the caller with bounded (0: any): a quoted field that closes
                                past LEADROUTE_MAX_STRING bytes counts as one (too long) only in a
                                record of this many cells, more if blank; else its quote was most
-                               likely stray and the record is broken */
+                               likely stray and the record is broken. So is a record that ran
+                               past its first line through a quote and has a cell more that is
+                               not blank (found as soon as that cell is read) */
+    size_t looked_at;       /* bytes scanned so far, a byte scanned again counted again (tests
+                               check that reading stays linear) */
     /* private */
+    size_t broken_to;       /* bounded: every line break before this offset was read inside the
+                               quotes of a broken record, the one starting at broken_line */
+    uint32_t broken_line;
     size_t next_quote;      /* where the next '"' is (SIZE_MAX: none), once quote_known */
     int quote_known;
     const char *data;
@@ -53,15 +60,19 @@ void lr__csv_init(lr__csv *csv, const char *data, size_t len, const char *filena
  * is skipped.
  * Returns 1 with a record, 0 at the end, or an error (message set, with
  * file:line:col): LEADROUTE_EPARSE (unterminated quote, text after a closing
- * quote, invalid UTF-8, NUL byte), LEADROUTE_ELIMIT (a field longer than
- * LEADROUTE_MAX_STRING), LEADROUTE_ENOMEM. After an error about content
- * the reader stands at the next record; after a structural one (the first
- * two, csv->broken set) at the broken record. */
+ * quote, a stray quote that a bounded record's shape shows, invalid UTF-8,
+ * NUL byte), LEADROUTE_ELIMIT (a field longer than LEADROUTE_MAX_STRING),
+ * LEADROUTE_ENOMEM. After an error about content the reader stands at the
+ * next record; after a structural one (the first three, csv->broken set)
+ * at the broken record. */
 int lr__csv_next(lr__csv *csv, int comments);
 
 /* After a structural error (csv->broken), skip the broken record: go on at
  * the line after the one where it starts. Lines a stray quote swallowed are
- * so read again. Returns 1 when there is such a line, 0 at the end. */
+ * so read again. In bounded mode a record read again that runs past its
+ * first line inside quotes, where a broken record had run inside quotes too,
+ * reads on exactly as that record did: it is broken at once, which keeps
+ * reading linear. Returns 1 when there is such a line, 0 at the end. */
 int lr__csv_skip_line(lr__csv *csv);
 
 void lr__csv_free(lr__csv *csv);

@@ -406,12 +406,15 @@ int leadroute_leads_parse(leadroute_leads **out, const char *text, size_t length
     }
     lr__csv_init(&r.csv, text, length, r.filename, &l->alloc);
     /* a field is at most LEADROUTE_MAX_STRING bytes anyway: past that a
-     * quote is followed only while a '"' is still to come, which keeps
-     * skipping broken rows linear */
+     * quote is followed only while a '"' is still to come; and a row read
+     * again is not scanned through quotes a broken row ran over: skipping
+     * broken rows stays linear */
     r.csv.bounded = 1;
 
     rc = read_header(&r, table);
-    /* a quoted cell that closes past the bound is believed in a row of the header's shape only */
+    /* a quoted cell that closes past the bound is believed in a row of the
+     * header's shape only, and a row that ran past its line through a
+     * quote stops at its first cell past the header's */
     r.csv.expect_fields = r.ncols;
     while (rc >= 0) {
         size_t before = r.csv.pos;

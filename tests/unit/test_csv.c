@@ -587,6 +587,79 @@ static void test_bounded_long_quoted_field(void **state)
     free(text);
 }
 
+/* Rows that each close one quote and open the next (x","y...) chain into one
+ * record that runs to the end of the file. A bounded reader stops such a
+ * record at its cell past expect_fields, and a record read again from a
+ * line break the broken one read inside its quotes is broken at once: each
+ * row is reported at its own line, and no byte is scanned once per row
+ * before it. */
+static void test_bounded_rescans_stay_linear(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t rows = 3000, cap = 16 + rows * 32, n;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n = (size_t)snprintf(text, cap, "a,b,c\n");
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)snprintf(text + n, cap - n, "x\",\"yyyyyyyyyyyyyyyyyyyy\n");
+    open_text(&fx, text, n, 0);
+    fx.csv.bounded = 1;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    fx.csv.expect_fields = 3;
+    for (uint32_t line = 2; line < rows + 2; line++) {
+        int rc = lr__csv_next(&fx.csv, 0);
+        const leadroute_error *e = leadroute_error_last();
+        if (rc != LEADROUTE_EPARSE || !fx.csv.broken || fx.csv.line != line || e->line != line || e->column != 4)
+            fail_msg("row at line %u: rc %d, line %u, error at %u:%u: '%s'", line, rc, fx.csv.line, e->line,
+                     e->column, e->message);
+        if (line == 2)
+            assert_error(rc, LEADROUTE_EPARSE, "t.csv:2:4: quoted field closes only at line 3, and its row then "
+                         "has more cells than the header's 3: its '\"' is read as a stray quote", 2, 4);
+        if (line == 3)
+            assert_error(rc, LEADROUTE_EPARSE, "t.csv:3:4: quoted field runs past its line into the quoted text "
+                         "of the broken row at line 2, and reads on from there as that row did", 3, 4);
+        if (line == rows - 1) /* the file ends before its cell past the header */
+            assert_error(rc, LEADROUTE_EPARSE, "t.csv:2999:4: quoted field runs past its line, and its row's "
+                         "quoting then breaks at line 3001, column 4: unterminated quoted field (missing "
+                         "closing '\"')", 2999, 4);
+        assert_int_equal(lr__csv_skip_line(&fx.csv), line < rows + 1);
+    }
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    if (fx.csv.looked_at > 4 * n)
+        fail_msg("%zu bytes looked at for %zu", fx.csv.looked_at, n);
+    close_text(&fx);
+
+    /* A record of blank cells past expect_fields is still a row; the
+     * record after a broken one is read, its line break being its own. */
+    static const char ok[] = "a,b,c\n"
+                             "1,\"two\nlines\",3,, \n"   /* 2-3: a row, blank cells more */
+                             "2,\"stray,3\n"             /* 4: swallows line 5 up to its quote */
+                             "4,x\",\"y,\n"              /* 5: ... where the broken row runs on */
+                             "z\",5\n"                   /* 6 */
+                             "6,\"fine\nstill\",7\n";    /* 7-8: a line break of its own */
+    open_text(&fx, ok, sizeof ok - 1, 0);
+    fx.csv.bounded = 1;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    fx.csv.expect_fields = 3;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.nfields, 5);
+    assert_field(&fx.csv, 1, "two\nlines", 2, 3);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:4:3: quoted field closes only at line 5, and "
+                 "its row then has more cells than the header's 3", 4, 3);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:5:6: quoted field runs past its line into "
+                 "the quoted text of the broken row at line 4", 5, 6);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 0, "z\"", 6, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_field(&fx.csv, 1, "fine\nstill", 7, 3);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+    free(text);
+}
+
 static void test_comment_trailing_tabs(void **state)
 {
     (void)state;
@@ -829,6 +902,7 @@ int main(void)
         cmocka_unit_test_setup(test_unterminated_quote, reset_count),
         cmocka_unit_test_setup(test_skip_broken_record, reset_count),
         cmocka_unit_test_setup(test_bounded_long_quoted_field, reset_count),
+        cmocka_unit_test_setup(test_bounded_rescans_stay_linear, reset_count),
         cmocka_unit_test_setup(test_never_reads_past_len, reset_count),
         cmocka_unit_test_setup(test_empty_input, reset_count),
         cmocka_unit_test_setup(test_nul_byte_rejected, reset_count),

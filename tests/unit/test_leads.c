@@ -393,6 +393,46 @@ static void test_broken_quoting(void **state)
     free(many);
 }
 
+/* Rows that each close one quote and open the next (x","y...) chain into
+ * one record to the end of the file, and each row read again after the
+ * one before it broke did the same, scanning the rest of the file every
+ * time. Each is now broken as soon as it has a cell more than the header,
+ * or where it runs into the quotes of the row before: every row is
+ * reported at its own line, in time linear in the file. */
+static void test_stray_quote_on_every_row(void **state)
+{
+    (void)state;
+    size_t rows = 5000, cap = 64 + rows * 32, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "id,name,city\nL1,Acme,Berlin\n");
+    for (size_t i = 0; i < rows; i++)
+        len += (size_t)snprintf(text + len, cap - len, "x\",\"yyyyyyyyyyyyyyyyyyyy\n");
+    len += (size_t)snprintf(text + len, cap - len, "x\"z\nL2,Beta,Rome\n"); /* text after the last quote */
+    leadroute_leads *l = parse_ok(text, len);
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_string_equal(leadroute_leads_get(l, 1)->id, "L2");
+    assert_int_equal(leadroute_leads_line(l, 1), rows + 4);
+    assert_int_equal(leadroute_leads_error_count(l), rows + 1);
+    for (size_t i = 0; i < rows; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "leads.csv:%zu:4: ", i + 3);
+        const char *m = leadroute_leads_error(l, i);
+        if (leadroute_leads_error_line(l, i) != i + 3 || strncmp(m, want, strlen(want)) != 0)
+            fail_msg("error %zu, line %u: '%s'", i, leadroute_leads_error_line(l, i), m);
+    }
+    assert_string_equal(leadroute_leads_error(l, 0),
+                        "leads.csv:3:4: quoted field closes only at line 4, and its row then has more cells than "
+                        "the header's 3: its '\"' is read as a stray quote (a '\"' inside a quoted field is written "
+                        "'\"\"')");
+    assert_string_equal(leadroute_leads_error(l, 1),
+                        "leads.csv:4:4: quoted field runs past its line into the quoted text of the broken row at "
+                        "line 3, and reads on from there as that row did: its '\"' is read as a stray quote");
+    assert_string_equal(leadroute_leads_error(l, rows), "leads.csv:5003: row has 1 cells, the header has 3");
+    leadroute_leads_free(l);
+    free(text);
+}
+
 /* A quoted cell that closes more than LEADROUTE_MAX_STRING bytes on is one
  * cell, too long: its row is skipped whole, and the lines inside it, which
  * may look like rows, are not read as leads. */
@@ -844,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_bad_rows_skipped),
         cmocka_unit_test(test_broken_quoting),
         cmocka_unit_test(test_long_quoted_cell),
+        cmocka_unit_test(test_stray_quote_on_every_row),
         cmocka_unit_test(test_set_item_limit),
         cmocka_unit_test(test_whole_file_errors),
         cmocka_unit_test(test_header_details),
