@@ -47,9 +47,17 @@ extern "C" {
  *
  * A quoted cell may span lines. As a cell holds at most
  * LEADROUTE_MAX_STRING bytes, a quote still open that far on is broken
- * quoting, unless it closes further on in a row of the header's number of
- * cells: that row is skipped as too long, and the lines inside its cell
- * (which may look like rows) are not read. A row that runs past its first
+ * quoting, unless it closes further on, in a row of the header's number of
+ * cells (extra empty cells are fine), and no line wholly inside the cell
+ * reads on its own as such a row (split at its commas, its quoted cells
+ * closing on the line, not all cells blank): that row is skipped as too
+ * long, and the lines inside its cell are not read. Otherwise its quote is
+ * read as a stray quote, which loses only its own row: a stray quote that a
+ * later '"' in the same column closes makes a record of the header's number
+ * of cells, but the rows it swallowed are rows of their own. (A line inside
+ * a real cell over LEADROUTE_MAX_STRING bytes that reads as such a row is
+ * then read as a lead: that cell was invalid anyway, and no lead is lost
+ * without a word.) A row that runs past its first
  * line through a quoted cell and then has a cell more than the header that
  * is not blank is broken quoting too, found at that cell. After a row with
  * broken quoting, reading goes on at the line after the one where that row

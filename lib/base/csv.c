@@ -89,6 +89,14 @@ static int buf_put(lr__csv *csv, const char *s, size_t n)
     return 0;
 }
 
+/* A quoted field that closed past LEADROUTE_MAX_STRING bytes. */
+typedef struct lr__long_field {
+    uint32_t line, col;   /* its quote (line 0: none) */
+    uint32_t end;         /* the line where it closes */
+    uint32_t row;         /* a line inside it that reads alone as a row of the header's shape (0: none) */
+    size_t len;           /* its length */
+} lr__long_field;
+
 /* First content problem met in a record; reported after the record is
  * scanned. Also what a bounded reader needs to know of the record's quotes,
  * and a broken structure, once met. */
@@ -96,7 +104,8 @@ typedef struct deferred {
     int code;
     uint32_t line, col;
     char what[160];
-    uint32_t long_line, long_col; /* where a quoted field that closed past the bound opened (line 0: none) */
+    lr__long_field first_long;    /* the first quoted field that closed past the bound (line 0: none) */
+    lr__long_field row_inside;    /* the first such field with a line inside it that reads as a row */
     uint32_t span_line, span_col; /* where the first quoted field that ran past its line opened (line 0: none) */
     uint32_t span_end;            /* line where that field closes */
     int extra;                    /* a cell past expect_fields is not blank */
@@ -131,6 +140,10 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
 #define LR_INTO_BROKEN                                                                                              \
     "quoted field runs past its line into the quoted text of the broken row at line %u, and reads on from there " \
     "as that row did: its '\"' is read as a stray quote"
+#define LR_ROW_INSIDE                                                                                               \
+    "quoted field closes only at line %u, %zu bytes on, past the %d bytes a field may hold, and line %u inside " \
+    "it reads as a row of its own: its '\"' is read as a stray quote (a '\"' inside a quoted field is written "  \
+    "'\"\"')"
 #define LR_CELLS_PAST_HEADER                                                                                        \
     "quoted field closes only at line %u, and its row then has more cells than the header's %u: its '\"' is read " \
     "as a stray quote (a '\"' inside a quoted field is written '\"\"')"
@@ -265,6 +278,74 @@ static int lr__csv_quote_ahead(lr__csv *csv, size_t from)
     return csv->next_quote != SIZE_MAX;
 }
 
+static int lr__csv_text_blank(const char *s, size_t n)
+{
+    lr__trim(&s, &n);
+    return n == 0;
+}
+
+/* Whether the line from `from` to its end at `eol` reads alone as a row of
+ * expect_fields cells (more only if blank), not all blank: its quotes
+ * closing on the line, with nothing but blanks after them. */
+static int lr__csv_line_is_row(const lr__csv *csv, size_t from, size_t eol)
+{
+    const char *p = csv->data;
+    uint32_t n = 0;
+    int any = 0;
+    if (eol > from && p[eol - 1] == '\r')
+        eol--;
+    for (size_t i = from;; i++) {
+        const char *text;
+        size_t len, lead = i;
+        while (lead < eol && (p[lead] == ' ' || p[lead] == '\t'))
+            lead++;
+        if (lead < eol && p[lead] == '"') {
+            /* "" inside is a quote: never blank, and the scan goes on after it */
+            for (i = lead + 1; i < eol && !(p[i] == '"' && (i + 1 >= eol || p[i + 1] != '"')); i++)
+                if (p[i] == '"')
+                    i++;
+            if (i >= eol)
+                return 0;
+            text = p + lead + 1;
+            len = i - lead - 1;
+            for (i++; i < eol && (p[i] == ' ' || p[i] == '\t'); i++)
+                ;
+            if (i < eol && p[i] != ',')
+                return 0;
+        } else {
+            const char *comma = memchr(p + i, ',', eol - i);
+            text = p + i;
+            len = (comma ? (size_t)(comma - p) : eol) - i;
+            i += len;
+        }
+        n++;
+        if (!lr__csv_text_blank(text, len)) {
+            if (n > csv->expect_fields)
+                return 0;
+            any = 1;
+        }
+        if (i >= eol)
+            break;
+    }
+    return any && n >= csv->expect_fields;
+}
+
+/* The first line from `from` up to `to` (whole lines) that reads alone as a
+ * row of the header's shape, `line` being the first one's number; 0 if none. */
+static uint32_t lr__csv_row_inside(lr__csv *csv, size_t from, size_t to, uint32_t line)
+{
+    while (from < to) {
+        const char *lf = memchr(csv->data + from, '\n', to - from);
+        size_t eol = lf ? (size_t)(lf - csv->data) : to;
+        csv->looked_at += eol - from;
+        if (lr__csv_line_is_row(csv, from, eol))
+            return line;
+        from = eol + 1;
+        line++;
+    }
+    return 0;
+}
+
 /* Scan a quoted field starting at the opening quote; its text goes to the
  * buffer from `start`. A broken structure is described in `d` (fail_*) and
  * returned as LEADROUTE_EPARSE. */
@@ -272,7 +353,7 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
 {
     const char *p = csv->data;
     uint32_t qline = csv->cur_line, qcol = col_of(csv, csv->pos);
-    size_t i = csv->pos + 1;
+    size_t i = csv->pos + 1, first_lf = SIZE_MAX;
     for (;;) {
         size_t run = i;
         /* copy plain bytes in runs */
@@ -302,10 +383,6 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
                 continue;
             }
             i++;
-            if (csv->buf_len - start > LEADROUTE_MAX_STRING && d->long_line == 0) {
-                d->long_line = qline;
-                d->long_col = qcol;
-            }
             break;
         }
         if (c == '\0')
@@ -320,6 +397,8 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
                 d->span_line = qline;
                 d->span_col = qcol;
             }
+            if (first_lf == SIZE_MAX)
+                first_lf = i;
         }
         rc = buf_put(csv, p + i, 1);
         if (rc < 0)
@@ -332,6 +411,18 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
     }
     if (d->span_line == qline && d->span_col == qcol)
         d->span_end = csv->cur_line;
+    if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING) {
+        /* a field too long: the reader skips its record whole, its lines
+         * with it, if the record is a row; a line inside it that is a row
+         * of its own says its quote was stray instead */
+        lr__long_field f = { qline, qcol, csv->cur_line, 0, csv->buf_len - start };
+        if (csv->expect_fields && first_lf != SIZE_MAX && d->row_inside.line == 0)
+            f.row = lr__csv_row_inside(csv, first_lf + 1, csv->line_start, qline + 1);
+        if (d->first_long.line == 0)
+            d->first_long = f;
+        if (f.row && d->row_inside.line == 0)
+            d->row_inside = f;
+    }
     /* after the closing quote: blanks, then a separator, a line end or the end */
     while (i < csv->len && (p[i] == ' ' || p[i] == '\t'))
         i++;
@@ -346,12 +437,6 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
     }
     csv->pos = i;
     return 0;
-}
-
-static int lr__csv_text_blank(const char *s, size_t n)
-{
-    lr__trim(&s, &n);
-    return n == 0;
 }
 
 /* The record is broken: the reader stays at its start (lr__csv_skip_line
@@ -388,15 +473,20 @@ static int lr__csv_break_quoted(lr__csv *csv, const mark *rec, const deferred *d
 }
 
 /* A bounded record whose shape shows a quote in it was stray: a quoted field
- * that closed past the bound in a record without the header's shape, or a
- * record that ran past its line through a quote and has more cells than the
- * header. */
+ * that closed past the bound in a record without the header's shape, or
+ * with a line inside that is a row of its own, or a record that ran past
+ * its line through a quote and has more cells than the header. */
 static int lr__csv_stray(lr__csv *csv, const mark *rec, size_t end, const deferred *d)
 {
     char what[512];
-    if (d->long_line) {
+    if (d->first_long.line && (csv->nfields < csv->expect_fields || d->extra)) {
         snprintf(what, sizeof what, LR_NOT_CLOSED_WITHIN, LEADROUTE_MAX_STRING);
-        return lr__csv_break(csv, rec, end, d->long_line, d->long_col, what);
+        return lr__csv_break(csv, rec, end, d->first_long.line, d->first_long.col, what);
+    }
+    if (d->row_inside.line) {
+        const lr__long_field *f = &d->row_inside;
+        snprintf(what, sizeof what, LR_ROW_INSIDE, f->end, f->len, LEADROUTE_MAX_STRING, f->row);
+        return lr__csv_break(csv, rec, end, f->line, f->col, what);
     }
     snprintf(what, sizeof what, LR_CELLS_PAST_HEADER, d->span_end, csv->expect_fields);
     return lr__csv_break(csv, rec, end, d->span_line, d->span_col, what);
@@ -507,10 +597,13 @@ int lr__csv_next(lr__csv *csv, int comments)
     /* A quote closed this far on in a record that is no row (cells were
      * swallowed) was most likely stray, its closing one a '"' of a later
      * line (27"): the record is broken, so that the lines it ran over are
-     * read as records again, as when no '"' comes at all. In a record of
-     * the right shape it is a field, too long, and its lines are no
-     * records (they may look like some). */
-    if (d.long_line && csv->bounded && csv->expect_fields && (csv->nfields < csv->expect_fields || d.extra))
+     * read as records again, as when no '"' comes at all. So it is when a
+     * line it ran over is a row of its own, as when the '"' that closed it
+     * is in the stray quote's column: the leads of those lines matter more
+     * than the text of a field too long anyway. Else, in a record of the
+     * right shape, it is a field, too long, and its lines are no records. */
+    if (d.first_long.line && csv->bounded && csv->expect_fields &&
+        (csv->nfields < csv->expect_fields || d.extra || d.row_inside.line))
         return lr__csv_stray(csv, &rec, end, &d);
     csv->looked_at += csv->pos - rec.pos;
     if (d.code) {

@@ -25,7 +25,8 @@ typedef struct lr__csv {
                                bytes with no '"' after it is broken at once (no scan to the end) */
     uint32_t expect_fields; /* set by the caller with bounded (0: any): a quoted field that closes
                                past LEADROUTE_MAX_STRING bytes counts as one (too long) only in a
-                               record of this many cells, more if blank; else its quote was most
+                               record of this many cells, more if blank, when no line wholly
+                               inside it reads alone as such a record; else its quote was most
                                likely stray and the record is broken. So is a record that ran
                                past its first line through a quote and has a cell more that is
                                not blank (found as soon as that cell is read) */

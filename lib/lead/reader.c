@@ -413,8 +413,9 @@ int leadroute_leads_parse(leadroute_leads **out, const char *text, size_t length
 
     rc = read_header(&r, table);
     /* a quoted cell that closes past the bound is believed in a row of the
-     * header's shape only, and a row that ran past its line through a
-     * quote stops at its first cell past the header's */
+     * header's shape only, with no line inside of that shape, and a row
+     * that ran past its line through a quote stops at its first cell past
+     * the header's */
     r.csv.expect_fields = r.ncols;
     while (rc >= 0) {
         size_t before = r.csv.pos;

@@ -587,6 +587,59 @@ static void test_bounded_long_quoted_field(void **state)
     free(text);
 }
 
+/* A quoted field that closes past LEADROUTE_MAX_STRING bytes in a record of
+ * the expected shape is one field, too long, unless a line inside it, read
+ * alone, is a record of that shape too (its quotes closing on the line,
+ * not all blank): then its quote is stray, and the record is broken. */
+static void test_bounded_row_inside_long_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *inside;
+        int row;
+    } cases[] = {
+        { "p,q,r", 1 },
+        { "p,q,r\r", 1 },           /* CRLF */
+        { "p,q,r, ,\t", 1 },        /* blank cells more */
+        { " p , \"\" ,r", 1 },      /* a quoted cell, empty: "" is a quote inside the long field */
+        { "p,q", 0 },
+        { "p,q,r,s", 0 },
+        { " , , ", 0 },             /* blank */
+        { "", 0 },
+        { "p,\"\"q\"\",r", 0 },     /* alone, text after a closing quote */
+    };
+    fixture fx;
+    size_t cap = 2 * LEADROUTE_MAX_STRING + 256;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t n = (size_t)snprintf(text, cap, "h\na,\"");
+        memset(text + n, 'y', LEADROUTE_MAX_STRING);
+        n += LEADROUTE_MAX_STRING;
+        n += (size_t)snprintf(text + n, cap - n, "\nyy\n%s\nyy\",z\nb,c,d\n", cases[k].inside);
+        open_text(&fx, text, n, 0);
+        fx.csv.bounded = 1;
+        assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+        fx.csv.expect_fields = 3;
+        int rc = lr__csv_next(&fx.csv, 0);
+        const char *m = leadroute_error_last()->message;
+        if (cases[k].row ? rc != LEADROUTE_EPARSE || !strstr(m, "t.csv:2:3: quoted field closes only at line 5, ")
+                                || !strstr(m, "and line 4 inside it reads as a row of its own")
+                         : rc != LEADROUTE_ELIMIT || strcmp(m, "t.csv:2:3: field longer than 4096 bytes") != 0)
+            fail_msg("line '%s' inside: %d '%s'", cases[k].inside, rc, m);
+        /* broken, its lines are read again; too long, the record is skipped */
+        if (cases[k].row)
+            assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+        while ((rc = lr__csv_next(&fx.csv, 0)) != 0 && fx.csv.line < 6)
+            if (fx.csv.broken)
+                lr__csv_skip_line(&fx.csv);
+        assert_int_equal(rc, 1);
+        assert_int_equal(fx.csv.line, 6);
+        close_text(&fx);
+    }
+    free(text);
+}
+
 /* Rows that each close one quote and open the next (x","y...) chain into one
  * record that runs to the end of the file. A bounded reader stops such a
  * record at its cell past expect_fields, and a record read again from a
@@ -903,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup(test_skip_broken_record, reset_count),
         cmocka_unit_test_setup(test_bounded_long_quoted_field, reset_count),
         cmocka_unit_test_setup(test_bounded_rescans_stay_linear, reset_count),
+        cmocka_unit_test_setup(test_bounded_row_inside_long_field, reset_count),
         cmocka_unit_test_setup(test_never_reads_past_len, reset_count),
         cmocka_unit_test_setup(test_empty_input, reset_count),
         cmocka_unit_test_setup(test_nul_byte_rejected, reset_count),

@@ -391,6 +391,36 @@ static void test_broken_quoting(void **state)
                         "longest a field may be (a '\"' inside a quoted field is written '\"\"')");
     leadroute_leads_free(l);
     free(many);
+
+    /* The same when the stray quote and the later '"' are in the same
+     * column: the record they make has the header's number of cells, but
+     * the lines inside its quotes are rows of their own. The quote is not
+     * believed, and only its row is lost. */
+    rows = 300;
+    cap = 128 + rows * 40;
+    many = malloc(cap);
+    assert_non_null(many);
+    len = (size_t)snprintf(many, cap, "id,company,city\nL1,\"Acme Robotics,Berlin\n");
+    for (size_t i = 2; i < rows; i++)
+        len += (size_t)snprintf(many + len, cap - len, "L%zu,Company %zu,Paris\n", i, i);
+    len += (size_t)snprintf(many + len, cap - len, "L%zu,Monitor 27\",Rome\n", rows);
+    assert_true(len < cap && len > LEADROUTE_MAX_STRING + 100);
+    l = parse_ok(many, len);
+    assert_int_equal(leadroute_leads_count(l), rows - 1);
+    assert_string_equal(leadroute_leads_get(l, 0)->id, "L2");
+    assert_int_equal(leadroute_leads_line(l, 0), 3);
+    assert_string_field(leadroute_leads_get(l, rows - 2), "company", "Monitor 27\"");
+    assert_int_equal(leadroute_leads_line(l, rows - 2), rows + 1);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_int_equal(leadroute_leads_error_line(l, 0), 2);
+    char message[300];
+    snprintf(message, sizeof message, "leads.csv:2:4: quoted field closes only at line 301, %zu bytes on, past the "
+             "4096 bytes a field may hold, and line 3 inside it reads as a row of its own: its '\"' is read as a "
+             "stray quote (a '\"' inside a quoted field is written '\"\"')",
+             (size_t)(strrchr(many, '"') - strchr(many, '"') - 1));
+    assert_string_equal(leadroute_leads_error(l, 0), message);
+    leadroute_leads_free(l);
+    free(many);
 }
 
 /* Rows that each close one quote and open the next (x","y...) chain into
@@ -435,7 +465,7 @@ static void test_stray_quote_on_every_row(void **state)
 
 /* A quoted cell that closes more than LEADROUTE_MAX_STRING bytes on is one
  * cell, too long: its row is skipped whole, and the lines inside it, which
- * may look like rows, are not read as leads. */
+ * may look like rows but are none of the header's shape, are not read. */
 static void test_long_quoted_cell(void **state)
 {
     (void)state;
@@ -445,7 +475,7 @@ static void test_long_quoted_cell(void **state)
     n = (size_t)snprintf(text, cap, "id,note,city\na0,first,Oslo\na1,\"");
     memset(text + n, 'y', 4000);
     n += 4000;
-    n += (size_t)snprintf(text + n, cap - n, "\nb9,forged,Rome\n");
+    n += (size_t)snprintf(text + n, cap - n, "\nb9,forged\nb8,forged,Rome,Lima\n");
     memset(text + n, 'y', 200);
     n += 200;
     n += (size_t)snprintf(text + n, cap - n, "\",Lima,\na2,last,Rio\n"); /* a blank cell more is fine */
@@ -453,7 +483,7 @@ static void test_long_quoted_cell(void **state)
     assert_int_equal(leadroute_leads_count(l), 2);
     assert_string_equal(leadroute_leads_get(l, 0)->id, "a0");
     assert_string_equal(leadroute_leads_get(l, 1)->id, "a2");
-    assert_int_equal(leadroute_leads_line(l, 1), 6);
+    assert_int_equal(leadroute_leads_line(l, 1), 7);
     assert_string_field(leadroute_leads_get(l, 1), "city", "Rio");
     assert_int_equal(leadroute_leads_error_count(l), 1);
     assert_int_equal(leadroute_leads_error_line(l, 0), 3);
