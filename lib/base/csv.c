@@ -144,6 +144,9 @@ static void defer(deferred *d, int code, uint32_t line, uint32_t col, const char
     "quoted field closes only at line %u, %zu bytes on, past the %d bytes a field may hold, and line %u inside " \
     "it reads as a row of its own: its '\"' is read as a stray quote (a '\"' inside a quoted field is written "  \
     "'\"\"')"
+#define LR_NOT_A_ROW                                                                                                \
+    "quoted field closes only at line %u, %zu bytes on, past the %d bytes a field may hold, and its row has %s: " \
+    "its '\"' is read as a stray quote (a '\"' inside a quoted field is written '\"\"')"
 #define LR_CELLS_PAST_HEADER                                                                                        \
     "quoted field closes only at line %u, and its row then has more cells than the header's %u: its '\"' is read " \
     "as a stray quote (a '\"' inside a quoted field is written '\"\"')"
@@ -478,10 +481,15 @@ static int lr__csv_break_quoted(lr__csv *csv, const mark *rec, const deferred *d
  * its line through a quote and has more cells than the header. */
 static int lr__csv_stray(lr__csv *csv, const mark *rec, size_t end, const deferred *d)
 {
-    char what[512];
+    char what[512], cells[64];
     if (d->first_long.line && (csv->nfields < csv->expect_fields || d->extra)) {
-        snprintf(what, sizeof what, LR_NOT_CLOSED_WITHIN, LEADROUTE_MAX_STRING);
-        return lr__csv_break(csv, rec, end, d->first_long.line, d->first_long.col, what);
+        const lr__long_field *f = &d->first_long;
+        if (d->extra)
+            snprintf(cells, sizeof cells, "more cells than the header's %u", csv->expect_fields);
+        else
+            snprintf(cells, sizeof cells, "%u cells, the header %u", csv->nfields, csv->expect_fields);
+        snprintf(what, sizeof what, LR_NOT_A_ROW, f->end, f->len, LEADROUTE_MAX_STRING, cells);
+        return lr__csv_break(csv, rec, end, f->line, f->col, what);
     }
     if (d->row_inside.line) {
         const lr__long_field *f = &d->row_inside;

@@ -567,8 +567,12 @@ static void test_bounded_long_quoted_field(void **state)
     fx.csv.bounded = 1;
     fx.csv.expect_fields = 4;
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
-    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE,
-                 "t.csv:2:3: unterminated quoted field: expected a closing '\"' within 4096 bytes", 2, 3);
+    char want[400];
+    snprintf(want, sizeof want, "t.csv:2:3: quoted field closes only at line 3, %zu bytes on, past the 4096 bytes "
+             "a field may hold, and its row has 3 cells, the header 4: its '\"' is read as a stray quote (a '\"' "
+             "inside a quoted field is written '\"\"')", big);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 3);
+    assert_string_equal(leadroute_error_last()->message, want);
     assert_int_equal(fx.csv.broken, 1);
     assert_int_equal(fx.csv.line, 2);
     assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
@@ -576,6 +580,17 @@ static void test_bounded_long_quoted_field(void **state)
     assert_int_equal(fx.csv.line, 3);
     assert_int_equal(fx.csv.nfields, 2);
     assert_field(&fx.csv, 1, "z", 3, (uint32_t)(big - 2000 + 2));
+    close_text(&fx);
+    /* with a cell more, found at that cell */
+    open_text(&fx, text, n, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 2;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    snprintf(want, sizeof want, "t.csv:2:3: quoted field closes only at line 3, %zu bytes on, past the 4096 bytes "
+             "a field may hold, and its row has more cells than the header's 2: its '\"' is read as a stray quote",
+             big);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 3);
+    assert_int_equal(fx.csv.broken, 1);
     close_text(&fx);
     /* with as many cells as expected, it is one */
     open_text(&fx, text, n, 0);
