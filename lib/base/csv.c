@@ -89,6 +89,19 @@ static int buf_put(lr__csv *csv, const char *s, size_t n)
     return 0;
 }
 
+/* Bytes of a field kept in the buffer: one past the longest a field may
+ * be tells it is too long, and such a field is an error, its text never
+ * read; the rest is only counted. */
+#define LR_KEPT(len) ((len) > LEADROUTE_MAX_STRING ? (size_t)LEADROUTE_MAX_STRING + 1 : (len))
+
+/* Add n bytes to a field of length *len, keeping LR_KEPT of them all. */
+static int field_put(lr__csv *csv, size_t *len, const char *s, size_t n)
+{
+    size_t keep = LR_KEPT(*len + n) - LR_KEPT(*len);
+    *len += n;
+    return buf_put(csv, s, keep);
+}
+
 /* A quoted field that closed past LEADROUTE_MAX_STRING bytes. */
 typedef struct lr__long_field {
     uint32_t line, col;   /* its quote (line 0: none) */
@@ -193,9 +206,10 @@ static void lr__csv_next_line(lr__csv *csv)
         csv->cur_line++;
 }
 
-static int add_field(lr__csv *csv, size_t start, uint32_t line, uint32_t col, int quoted, deferred *d)
+/* The field of length n whose text (LR_KEPT(n) bytes) starts at `start`. */
+static int add_field(lr__csv *csv, size_t start, size_t n, uint32_t line, uint32_t col, int quoted, deferred *d)
 {
-    size_t n = csv->buf_len - start, bad;
+    size_t bad;
     if (d->code == 0) {
         if (n > LEADROUTE_MAX_STRING) {
             defer(d, LEADROUTE_ELIMIT, line, col, "field longer than the limit");
@@ -252,10 +266,11 @@ static int read_comment(lr__csv *csv, deferred *d)
         while (end > start + 1 && ((unsigned char)p[end] & 0xC0) == 0x80)
             end--;
     }
-    int rc = buf_put(csv, p + start, end - start);
+    size_t len = 0;
+    int rc = field_put(csv, &len, p + start, end - start);
     if (rc < 0)
         return rc;
-    rc = add_field(csv, 0, csv->cur_line, col_of(csv, start), 0, d);
+    rc = add_field(csv, 0, len, csv->cur_line, col_of(csv, start), 0, d);
     if (rc < 0)
         return rc;
     csv->is_comment = 1;
@@ -350,9 +365,9 @@ static uint32_t lr__csv_row_inside(lr__csv *csv, size_t from, size_t to, uint32_
 }
 
 /* Scan a quoted field starting at the opening quote; its text goes to the
- * buffer from `start`. A broken structure is described in `d` (fail_*) and
- * returned as LEADROUTE_EPARSE. */
-static int read_quoted(lr__csv *csv, size_t start, deferred *d)
+ * buffer (see field_put), its length to *len. A broken structure is
+ * described in `d` (fail_*) and returned as LEADROUTE_EPARSE. */
+static int read_quoted(lr__csv *csv, size_t *len, deferred *d)
 {
     const char *p = csv->data;
     uint32_t qline = csv->cur_line, qcol = col_of(csv, csv->pos);
@@ -362,14 +377,14 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
         /* copy plain bytes in runs */
         while (i < csv->len && p[i] != '"' && p[i] != '\n' && p[i] != '\0')
             i++;
-        int rc = buf_put(csv, p + run, i - run);
+        int rc = field_put(csv, len, p + run, i - run);
         if (rc < 0)
             return rc;
         /* past the longest field, go on only if a '"' is still to come: a
          * long field that closes is read whole and reported by the reader as
          * too long; a stray quote fails here without scanning to the end
          * again for every broken row (where the next '"' is, is kept) */
-        if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING && !lr__csv_quote_ahead(csv, i))
+        if (csv->bounded && *len > LEADROUTE_MAX_STRING && !lr__csv_quote_ahead(csv, i))
             return fail(d, i, qline, qcol, qline, qcol, LR_NOT_CLOSED_WITHIN, LEADROUTE_MAX_STRING);
         if (i >= csv->len) {
             return fail(d, i, qline, qcol, qline, qcol,
@@ -379,7 +394,7 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
         char c = p[i];
         if (c == '"') {
             if (i + 1 < csv->len && p[i + 1] == '"') {
-                rc = buf_put(csv, "\"", 1);
+                rc = field_put(csv, len, "\"", 1);
                 if (rc < 0)
                     return rc;
                 i += 2;
@@ -403,7 +418,7 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
             if (first_lf == SIZE_MAX)
                 first_lf = i;
         }
-        rc = buf_put(csv, p + i, 1);
+        rc = field_put(csv, len, p + i, 1);
         if (rc < 0)
             return rc;
         i++;
@@ -414,11 +429,11 @@ static int read_quoted(lr__csv *csv, size_t start, deferred *d)
     }
     if (d->span_line == qline && d->span_col == qcol)
         d->span_end = csv->cur_line;
-    if (csv->bounded && csv->buf_len - start > LEADROUTE_MAX_STRING) {
+    if (csv->bounded && *len > LEADROUTE_MAX_STRING) {
         /* a field too long: the reader skips its record whole, its lines
          * with it, if the record is a row; a line inside it that is a row
          * of its own says its quote was stray instead */
-        lr__long_field f = { qline, qcol, csv->cur_line, 0, csv->buf_len - start };
+        lr__long_field f = { qline, qcol, csv->cur_line, 0, *len };
         if (csv->expect_fields && first_lf != SIZE_MAX && d->row_inside.line == 0)
             f.row = lr__csv_row_inside(csv, first_lf + 1, csv->line_start, qline + 1);
         if (d->first_long.line == 0)
@@ -530,7 +545,7 @@ int lr__csv_next(lr__csv *csv, int comments)
             return rc;
     } else {
         for (;;) {
-            size_t start = csv->buf_len, lead = csv->pos;
+            size_t start = csv->buf_len, lead = csv->pos, n = 0;
             uint32_t line = csv->cur_line, col;
             int quoted = 0;
             /* spreadsheets and people write `a, "b, c"`: blanks before a quote do not count */
@@ -541,7 +556,7 @@ int lr__csv_next(lr__csv *csv, int comments)
             col = col_of(csv, csv->pos);
             if (csv->pos < csv->len && p[csv->pos] == '"') {
                 quoted = 1;
-                rc = read_quoted(csv, start, &d);
+                rc = read_quoted(csv, &n, &d);
                 if (rc == LEADROUTE_EPARSE)
                     return lr__csv_break_quoted(csv, &rec, &d);
                 if (rc < 0) {
@@ -561,17 +576,18 @@ int lr__csv_next(lr__csv *csv, int comments)
                         defer(&d, LEADROUTE_EPARSE, csv->cur_line, col_of(csv, i), LR_LONE_CR);
                     i++;
                 }
-                rc = buf_put(csv, p + csv->pos, i - csv->pos);
+                rc = field_put(csv, &n, p + csv->pos, i - csv->pos);
                 if (rc < 0)
                     return rc;
                 csv->pos = i;
             }
-            size_t n = csv->buf_len - start;
-            rc = add_field(csv, start, line, col, quoted, &d);
+            rc = add_field(csv, start, n, line, col, quoted, &d);
             if (rc < 0)
                 return rc;
             if (csv->bounded && csv->expect_fields) {
-                if (csv->nfields > csv->expect_fields && !lr__csv_text_blank(csv->buf + start, n))
+                /* a field too long counts as not blank: its text is not all kept */
+                if (csv->nfields > csv->expect_fields &&
+                    (n > LEADROUTE_MAX_STRING || !lr__csv_text_blank(csv->buf + start, n)))
                     d.extra = 1;
                 /* no row of the header's shape has that cell: stop here
                  * rather than read on through what the quote swallowed */
@@ -600,7 +616,7 @@ int lr__csv_next(lr__csv *csv, int comments)
     size_t off = 0;
     for (uint32_t k = 0; k < csv->nfields; k++) {
         csv->fields[k].text = csv->buf + off;
-        off += csv->fields[k].len + 1;
+        off += LR_KEPT(csv->fields[k].len) + 1;
     }
     /* A quote closed this far on in a record that is no row (cells were
      * swallowed) was most likely stray, its closing one a '"' of a later

@@ -655,6 +655,57 @@ static void test_bounded_row_inside_long_field(void **state)
     free(text);
 }
 
+/* A field longer than LEADROUTE_MAX_STRING bytes is an error, its text never
+ * read: past that the reader counts its bytes instead of copying them, so
+ * a stray quote in a large file costs no copy of the file. */
+static void test_long_field_not_kept(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t big = 1 << 20, cap = big + 64, n;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int kind = 0; kind < 4; kind++) {
+        /* 0, 1: quoted, closed (unbounded, bounded); 2: unquoted; 3: a directive */
+        n = (size_t)snprintf(text, cap, kind == 3 ? "h\n#!" : kind == 2 ? "h\na," : "h\na,\"");
+        memset(text + n, 'y', big);
+        for (size_t k = 100; kind < 2 && k < big; k += 100)
+            text[n + k] = '\n';
+        n += big;
+        n += (size_t)snprintf(text + n, cap - n, kind < 2 ? "\",b\nc,d\n" : "\nc,d\n");
+        open_text(&fx, text, n, 0);
+        fx.csv.bounded = kind == 1;
+        assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+        fx.csv.expect_fields = kind == 1 ? 3 : 0;
+        int rc = lr__csv_next(&fx.csv, kind == 3);
+        const leadroute_error *e = leadroute_error_last();
+        if (rc != LEADROUTE_ELIMIT || strcmp(e->message, kind == 3 ? "t.csv:2:1: field longer than 4096 bytes"
+                                                                    : "t.csv:2:3: field longer than 4096 bytes"))
+            fail_msg("kind %d: %d '%s'", kind, rc, e->message);
+        if (fx.csv.buf_cap > 4 * LEADROUTE_MAX_STRING)
+            fail_msg("kind %d: a buffer of %zu bytes", kind, fx.csv.buf_cap);
+        assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+        assert_field(&fx.csv, 1, "d", kind < 2 ? 3 + (uint32_t)(big / 100) : 3, 3);
+        close_text(&fx);
+    }
+    /* a stray quote, its closing quote far on: broken, nothing copied past the bound */
+    n = (size_t)snprintf(text, cap, "h,i,j\na,\"");
+    memset(text + n, 'y', big);
+    for (size_t k = 100; k < big; k += 100)
+        text[n + k] = '\n';
+    n += big;
+    n += (size_t)snprintf(text + n, cap - n, "\"\n");
+    open_text(&fx, text, n, 0);
+    fx.csv.bounded = 1;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    fx.csv.expect_fields = 3;
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:3: quoted field closes only at line", 2, 3);
+    if (fx.csv.buf_cap > 4 * LEADROUTE_MAX_STRING)
+        fail_msg("stray quote: a buffer of %zu bytes", fx.csv.buf_cap);
+    close_text(&fx);
+    free(text);
+}
+
 /* Rows that each close one quote and open the next (x","y...) chain into one
  * record that runs to the end of the file. A bounded reader stops such a
  * record at its cell past expect_fields, and a record read again from a
@@ -972,6 +1023,7 @@ int main(void)
         cmocka_unit_test_setup(test_bounded_long_quoted_field, reset_count),
         cmocka_unit_test_setup(test_bounded_rescans_stay_linear, reset_count),
         cmocka_unit_test_setup(test_bounded_row_inside_long_field, reset_count),
+        cmocka_unit_test_setup(test_long_field_not_kept, reset_count),
         cmocka_unit_test_setup(test_never_reads_past_len, reset_count),
         cmocka_unit_test_setup(test_empty_input, reset_count),
         cmocka_unit_test_setup(test_nul_byte_rejected, reset_count),

@@ -425,6 +425,70 @@ static void test_broken_quoting(void **state)
     free(many);
 }
 
+/* Allocator that keeps the most bytes held at once. */
+typedef struct peak {
+    size_t now, most;
+} peak;
+
+typedef union peak_header {
+    size_t size;
+    max_align_t align;
+} peak_header;
+
+static void *peak_alloc(void *ud, size_t size)
+{
+    peak *c = ud;
+    peak_header *h = malloc(sizeof *h + size);
+    if (!h)
+        return NULL;
+    h->size = size;
+    c->now += size;
+    if (c->now > c->most)
+        c->most = c->now;
+    return h + 1;
+}
+
+static void peak_free(void *ud, void *ptr)
+{
+    peak *c = ud;
+    if (!ptr)
+        return;
+    peak_header *h = (peak_header *)ptr - 1;
+    c->now -= h->size;
+    free(h);
+}
+
+/* A quoted cell over LEADROUTE_MAX_STRING bytes is skipped, its text never
+ * used: reading it costs no copy of it, however far its quote runs. */
+static void test_long_cell_costs_no_copy(void **state)
+{
+    (void)state;
+    size_t big = 2 << 20, cap = big + 128, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "id,note,city\na0,first,Oslo\na1,\"");
+    memset(text + len, 'y', big);
+    for (size_t k = 60; k < big; k += 61)
+        text[len + k] = '\n';
+    len += big;
+    len += (size_t)snprintf(text + len, cap - len, "\",Lima\na2,last,Rio\n");
+    peak c = { 0, 0 };
+    leadroute_allocator a = LEADROUTE_ALLOCATOR_INIT;
+    a.alloc = peak_alloc;
+    a.free = peak_free;
+    a.user_data = &c;
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, len, "leads.csv", NULL, &a), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_string_equal(leadroute_leads_error(l, 0), "leads.csv:3:4: field longer than 4096 bytes");
+    if (c.most > 256 * 1024)
+        fail_msg("%zu bytes held at once to read %zu", c.most, len);
+    leadroute_leads_free(l);
+    assert_int_equal(c.now, 0);
+    free(text);
+}
+
 /* Rows that each close one quote and open the next (x","y...) chain into
  * one record to the end of the file, and each row read again after the
  * one before it broke did the same, scanning the rest of the file every
@@ -917,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_broken_quoting),
         cmocka_unit_test(test_long_quoted_cell),
         cmocka_unit_test(test_stray_quote_on_every_row),
+        cmocka_unit_test(test_long_cell_costs_no_copy),
         cmocka_unit_test(test_set_item_limit),
         cmocka_unit_test(test_whole_file_errors),
         cmocka_unit_test(test_header_details),
