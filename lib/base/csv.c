@@ -122,6 +122,7 @@ typedef struct deferred {
     uint32_t span_line, span_col; /* where the first quoted field that ran past its line opened (line 0: none) */
     uint32_t span_end;            /* line where that field closes */
     int extra;                    /* a cell past expect_fields is not blank */
+    size_t start;                 /* where the record starts */
     /* broken structure: where, the quote of its field, where the scan stopped, what */
     uint32_t fail_line, fail_col, fail_qline, fail_qcol;
     size_t fail_at;
@@ -408,8 +409,8 @@ static int read_quoted(lr__csv *csv, size_t *len, deferred *d)
         if (c == '\n' && csv->bounded) {
             /* a broken record read this line break inside its quotes too:
              * from here on this record reads exactly as that one did, so
-             * it is not scanned again */
-            if (i < csv->broken_to)
+             * it is not scanned again (read again itself, it is) */
+            if (i < csv->broken_to && d->start > csv->broken_from)
                 return fail(d, i, qline, qcol, qline, qcol, LR_INTO_BROKEN, csv->broken_line);
             if (d->span_line == 0) {
                 d->span_line = qline;
@@ -470,6 +471,7 @@ static int lr__csv_break(lr__csv *csv, const mark *rec, size_t end, uint32_t lin
     csv->nfields = 0;
     csv->broken = 1;
     if (csv->bounded && end > csv->broken_to) {
+        csv->broken_from = rec->pos;
         csv->broken_to = end;
         csv->broken_line = rec->line;
     }
@@ -533,6 +535,7 @@ int lr__csv_next(lr__csv *csv, int comments)
     deferred d;
     int rc;
     memset(&d, 0, sizeof d);
+    d.start = rec.pos;
 
     /* a comment may be indented */
     size_t first = csv->pos;

@@ -33,8 +33,9 @@ typedef struct lr__csv {
     size_t looked_at;       /* bytes scanned so far, a byte scanned again counted again (tests
                                check that reading stays linear) */
     /* private */
-    size_t broken_to;       /* bounded: every line break before this offset was read inside the
-                               quotes of a broken record, the one starting at broken_line */
+    size_t broken_from;     /* bounded: every line break from broken_from to broken_to was read
+                               inside the quotes of the broken record that starts at broken_from, */
+    size_t broken_to;       /* on line broken_line */
     uint32_t broken_line;
     size_t next_quote;      /* where the next '"' is (SIZE_MAX: none), once quote_known */
     int quote_known;

@@ -462,6 +462,25 @@ static void test_structural_error_repeats(void **state)
     assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:2:3: unterminated", 2, 3);
     assert_int_equal(fx.csv.line, 2);
     close_text(&fx);
+
+    /* so does a bounded reader, though it keeps how far a broken record
+     * ran inside quotes: that record is no record read after it */
+    static const char chain[] = "h,i\nx\",\"y\nx\",\"y\nx\",\"y\nx\",\"y\n";
+    static const char *const want[] = {
+        "t.csv:2:4: quoted field closes only at line 3, and its row then has more cells than the header's 2",
+        "t.csv:3:4: quoted field runs past its line into the quoted text of the broken row at line 2",
+        "t.csv:4:4: quoted field runs past its line, and its row's quoting then breaks at line 5, column 4",
+    };
+    OPEN(&fx, chain);
+    fx.csv.bounded = 1;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    fx.csv.expect_fields = 2;
+    for (uint32_t k = 0; k < 3; k++) {
+        assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want[k], k + 2, 4);
+        assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want[k], k + 2, 4);
+        assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    }
+    close_text(&fx);
 }
 
 /* A caller that goes on past a broken record (the leads reader) skips to
