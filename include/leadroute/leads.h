@@ -57,20 +57,22 @@ extern "C" {
  * of cells, but the rows it swallowed are rows of their own. (A line inside
  * a real cell over LEADROUTE_MAX_STRING bytes that reads as such a row is
  * then read as a lead: that cell was invalid anyway, and no lead is lost
- * without a word.) A row that runs past its first
- * line through a quoted cell and then has a cell more than the header that
- * is not blank is broken quoting too, found at that cell. After a row with
- * broken quoting, reading goes on at the line after the one where that row
- * starts: the lines a stray quote swallowed are read as rows again. (Where a
- * quote was meant and the row broke later, the rest of its cell is read as
- * rows too, which mostly fail for their number of cells and are recorded as
- * well.) A row read so whose own line ends inside a quoted cell, at a line
- * break that the broken row also read inside its quotes, reads on from there
- * exactly as that row did: it is broken quoting at once. So no part of the
- * file is read once per row before it, and reading takes time linear in its
- * size. The message of a row with broken quoting starts at the row's own
- * line: at the quote of its cell that ran past that line, when the quoting
- * broke further on (the message then says where).
+ * without a word.) A row that runs past its first line through a quoted
+ * cell and then has a cell more than the header that is not blank is broken
+ * quoting too, found at that cell.
+ *
+ * After a row with broken quoting, reading goes on at the line after the
+ * one where that row starts: the lines a stray quote swallowed are read as
+ * rows again. (Where a quote was meant and the row broke later, the rest of
+ * its cell is read as rows too, which mostly fail for their number of cells
+ * and are recorded as well.) A row read so whose own line ends inside a
+ * quoted cell, at a line break that the broken row also read inside its
+ * quotes, reads on from there exactly as that row did: it is broken quoting
+ * at once. So no part of the file is read once per row before it, and
+ * reading takes time linear in its size. The message of a row with broken
+ * quoting names the row's own line; when the row ran past that line through
+ * a quoted cell and its quoting broke further on, the message starts at
+ * that cell's quote and says where it broke.
  *
  * Only a broken file fails as a whole: no header, or a bad header (broken
  * quoting in it included).
