@@ -453,7 +453,7 @@ class MemoryStore(Store):
             record = claim.record
             if record["acknowledged_ms"] != 0:
                 raise ExistsError("key %r was acknowledged before" % key, owner=claim.rep)
-            record["acknowledged_ms"] = at_ms
+            record["acknowledged_ms"] = max(at_ms, record["at_ms"])
             return record["at_ms"], claim.rep, record["pool"] or ""
 
     def list_due(self, now_ms: int) -> List[Assignment]:

@@ -230,6 +230,10 @@ class ConflictAndExistsPaths(unittest.TestCase):
         with self.assertRaises(lr.NotFoundError):
             s.close("lead:a")
         self.assertEqual(s.open_counts["bob"], 0)
+        # an acknowledgement timed before its assignment is recorded at the assignment's time
+        commit("lead:c", "carol", pool="q", at=NOW + 100)
+        self.assertEqual(s.acknowledge("lead:c", NOW + 40), (NOW + 100, "carol", "q"))
+        self.assertEqual(s._claims["lead:c"].record["acknowledged_ms"], NOW + 100)
 
 
 def route_csv_store_class():
