@@ -715,6 +715,7 @@ typedef struct lr__call {
     uint32_t previous_rep;                  /* its index, LR_NONE */
     int has_excl;                           /* d->excl marks earlier holders */
     double fixed_value;                     /* < 0: read the deal value from the lead; else this (ticks) */
+    const lr__pool *value_pool;             /* whose value field a commit outside any pool reads */
     double held_value;                      /* a tick: the value of the assignment it moves */
     uint32_t hops;                          /* reassignments before this one */
     int escalated;
@@ -1339,7 +1340,7 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     a.deadline_ms = d->sla_minutes > 0 ? lr__time_after(d->at_ms, d->sla_minutes) : 0;
     if (c->fixed_value >= 0)
         a.value = c->fixed_value;
-    else if ((rc = lr__lead_value(c, p, &a.value)) != 0)
+    else if ((rc = lr__lead_value(c, p ? p : c->value_pool, &a.value)) != 0)
         return rc;
     a.hops = c->hops;
     a.escalated = c->escalated;
@@ -2067,6 +2068,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
     c.fixed_value = -1;
+    c.value_pool = NULL;
     c.held_value = 0;
     c.has_excl = 0;
     c.hops = 0;
@@ -2580,13 +2582,9 @@ static int lr__escalate(lr__call *c, const lr__pool *p)
         lr__candidate_add(c, ri, c->ro->reps[ri].id, p, LEADROUTE_VERDICT_CHOSEN, "escalation owner");
         /* the owner takes the lead for p: its value is read from p's field,
          * as a move within p reads it, not from the default one */
-        if (c->fixed_value < 0) {
-            double v;
-            if ((rc = lr__lead_value(c, p, &v)) != 0)
-                return rc;
-            c->fixed_value = v;
-        }
+        c->value_pool = p;
         rc = lr__commit(c, ri, NULL, NULL, 0, LR_HOW_ESCALATION);
+        c->value_pool = NULL;
         if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
             lr__reason(d, "overdue after %u reassignments in %s; escalated to %s", c->hops - 1, p->id,
                        c->ro->reps[ri].id);
@@ -2651,6 +2649,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
      * (NaN, below 0, above the limit, infinite) counts as 0 */
     c.held_value = due->value >= 0 && due->value <= LEADROUTE_MAX_DEAL_VALUE ? due->value : 0;
     c.fixed_value = lead == &minimal ? c.held_value : -1;
+    c.value_pool = NULL;
     c.has_excl = 1;
     c.hops = due->hops + 1;
     c.escalated = 0;
