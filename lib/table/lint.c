@@ -1615,7 +1615,7 @@ static int lr__overlap_notice(lr__linter *L, uint32_t from, int started)
 static int lr__lint_overlap(lr__linter *L, uint64_t work)
 {
     leadroute_table *t = L->t;
-    uint64_t *both = L->stack[t->ninputs + 1];
+    uint64_t *both = L->stack[t->ninputs + 1], pair_cost;
     uint32_t j, c, k, i, q, nk;
     const uint32_t *ks;
     int rc, exact;
@@ -1671,6 +1671,22 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
                 alone = (L->uboth[i] & ~both[i]) != 0;
             if (!alone)
                 L->unnamed[j >> 6] &= ~((uint64_t)1 << (j & 63));
+        }
+        /* a witness per pair, and pairs may be billions: paid for too, at
+         * most a look at each class of j per column, and all of j's at once,
+         * so that j is reported whole or counted */
+        pair_cost = 0;
+        if (!(lr__full(L) && !L->unnamed_cols)) {
+            uint64_t pairs = 0;
+            for (i = 0; i < nw; i++)
+                pairs += lr__popcount64(both[i]);
+            for (c = 0; pairs && c < t->ninputs; c++) {
+                (void)lr__classes_of(L, c, j, &nk, &exact);
+                pair_cost += (uint64_t)nk + 1;
+            }
+            if (pairs && L->budget < pairs * pair_cost)
+                return lr__overlap_notice(L, j, 1);
+            lr__spend(L, pairs * pair_cost);
         }
         for (i = 0; i < nw; i++) {
             uint64_t x = both[i];
@@ -1847,10 +1863,9 @@ int lr__table_lint(leadroute_table *t)
     }
     /* The pairwise analyses cost about rules^2/128 words per constrained column. */
     policy_work = (uint64_t)t->nrules * (t->nwords / 2 + 1) * (t->ninputs + 1);
-    /* Shadowing and no-match reason over every class: on an incomplete
-     * column they do not start, and say so. Overlaps need only the classes
-     * found, so they stay sound there, and say which rules they could not
-     * compare. */
+    /* On a column with values lint cannot name, every check still runs:
+     * what it finds holds, and what it cannot settle for want of such a
+     * value goes into its notice, with the column's name. */
     if (t->hit_policy == LEADROUTE_HIT_FIRST && (rc = lr__lint_shadowed(&L, policy_work)) != 0)
         goto done;
     if (t->hit_policy == LEADROUTE_HIT_UNIQUE && (rc = lr__lint_overlap(&L, policy_work)) != 0)

@@ -1872,7 +1872,7 @@ static void test_findings_cap_counts_overlaps(void **state)
         n += (size_t)snprintf(text + n, sizeof text - n, "r%d,k,x\n", r);
     assert_true(n < sizeof text);
     int both = 0;
-    for (uint64_t words = 100; words < 2000 && !both; words++) {
+    for (uint64_t words = 100; words < 4000 && !both; words++) {
         t = parse_with_pairwise_words(text, words);
         size_t capped = count_kind(t, LEADROUTE_DIAG_TRUNCATED), undecided = count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
         both = capped && undecided;
@@ -1883,6 +1883,15 @@ static void test_findings_cap_counts_overlaps(void **state)
         leadroute_table_unref(t);
     }
     assert_true(both);
+
+    /* a witness per pair is paid for: 1,000 words cannot pay for the
+     * 1,000 pairs of the cap, so the rules left are counted instead */
+    t = parse_with_pairwise_words(text, 1000);
+    if (count_kind(t, LEADROUTE_DIAG_OVERLAP) >= 600 || count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED) != 1) {
+        dump(t);
+        fail_msg("1000 words paid for %zu overlaps", count_kind(t, LEADROUTE_DIAG_OVERLAP));
+    }
+    leadroute_table_unref(t);
 }
 
 /* --- flags and accessor errors ----------------------------------------------- */
