@@ -283,13 +283,17 @@ typedef enum leadroute_diagnostic_kind {
 } leadroute_diagnostic_kind;
 
 /**
- * One lint finding. Filled by the library for the version the caller sets;
- * every string is owned by the table.
+ * One lint diagnostic: a finding, or a notice (the *_UNDECIDED kinds and
+ * TRUNCATED), which says what lint could not settle or keep. Filled by the
+ * library for the version the caller sets; every string is owned by the
+ * table.
  */
 typedef struct leadroute_diagnostic {
     uint32_t version;            /**< set by the caller: LEADROUTE_DIAGNOSTIC_VERSION */
     uint32_t kind;               /**< a ::leadroute_diagnostic_kind */
-    const char *rule_id;         /**< the rule concerned, NULL for NO_MATCH */
+    const char *rule_id;         /**< the rule concerned; NULL for NO_MATCH, for
+                                      NO_MATCH_UNDECIDED, and for TRUNCATED when the first
+                                      finding left out is a NO_MATCH */
     uint32_t line;               /**< its source line, 0 if unknown */
     const char *other_rule_id;   /**< shadowing/overlapping rule, else NULL */
     uint32_t other_line;         /**< its line, 0 if unknown */

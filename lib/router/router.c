@@ -128,12 +128,6 @@ static lr__counter *lr__counter_seek(leadroute_router *r, lr__counter ***at, con
     return c;
 }
 
-/* The counter of `id` in a list, created if missing (under counter_lock). */
-static lr__counter *lr__counter_get(leadroute_router *r, lr__counter **list, const char *id)
-{
-    return lr__counter_seek(r, &list, id, 0);
-}
-
 /* Drop the counters of a list that a failed generation made. */
 static void lr__counters_undo(leadroute_router *r, lr__counter **list)
 {
@@ -2456,7 +2450,7 @@ static lr__counter *lr__counter_lookup(leadroute_router *r, lr__counter **list, 
 {
     lr__counter *c;
     pthread_mutex_lock(&r->counter_lock);
-    c = lr__counter_get(r, list, id);
+    c = lr__counter_seek(r, &list, id, 0);
     pthread_mutex_unlock(&r->counter_lock);
     return c;
 }
