@@ -659,10 +659,7 @@ int lr__csv_skip_line(lr__csv *csv)
 
 int lr__csv_blank_field(const lr__csv_field *f)
 {
-    const char *s = f->text;
-    size_t n = f->len;
-    lr__trim(&s, &n);
-    return n == 0;
+    return lr__csv_text_blank(f->text, f->len);
 }
 
 int lr__csv_check_separator(const lr__csv *csv)

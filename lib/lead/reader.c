@@ -114,14 +114,8 @@ static int read_header(reader *r, const leadroute_table *table)
         return rc;
     /* trailing empty header cells, as spreadsheets write them, do not count */
     uint32_t n = csv->nfields;
-    while (n > 0) {
-        const char *s = csv->fields[n - 1].text;
-        size_t len = csv->fields[n - 1].len;
-        lr__trim(&s, &len);
-        if (len)
-            break;
+    while (n > 0 && lr__csv_blank_field(&csv->fields[n - 1]))
         n--;
-    }
     if (n > LEADROUTE_MAX_FIELDS)
         return lr__error_set_at(LEADROUTE_ELIMIT, r->filename, csv->fields[LEADROUTE_MAX_FIELDS].line,
                                 csv->fields[LEADROUTE_MAX_FIELDS].col,
@@ -280,13 +274,9 @@ static int read_row(reader *r)
         return 0;
     if (csv->nfields < r->ncols)
         return row_error(r, line, "row has %u cells, the header has %u", csv->nfields, r->ncols);
-    for (uint32_t c = r->ncols; c < csv->nfields; c++) {
-        const char *s = csv->fields[c].text;
-        size_t len = csv->fields[c].len;
-        lr__trim(&s, &len);
-        if (len)
+    for (uint32_t c = r->ncols; c < csv->nfields; c++)
+        if (!lr__csv_blank_field(&csv->fields[c]))
             return row_error(r, line, "row has %u cells, the header has %u", csv->nfields, r->ncols);
-    }
 
     const char *id = csv->fields[r->id_col].text;
     size_t id_len = csv->fields[r->id_col].len;
