@@ -715,6 +715,8 @@ typedef struct lr__call {
     int escalated;
     int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
     char note[160];                         /* why a pool of the chain took no one (caps) */
+    int load_check;                         /* a least-loaded pick: its rep's open count must hold */
+    uint32_t load_read;                     /* that count, as read when picking */
     uint32_t unrouted;                      /* unrouted reason to count once the outcome stands, or LR_NONE */
     lr__state next;
     char *state;                            /* pool state read from the store */
@@ -1279,25 +1281,37 @@ static int lr__pending_reserve(lr__call *c, const char *rep_id, const char *pool
  * other threads may read the same counts meanwhile, but not commit. What
  * the checks before skip is skipped here too: an empty pool's default
  * owner takes the lead whatever the caps, and only pool assignments count
- * against the pool's caps. Returns the commit's code or a callback error,
- * or sets *taken when a cap is reached now: no commit was made. */
+ * against the pool's caps. A least-loaded pick is checked the same way:
+ * if its rep took a lead since its open count was read, the count the
+ * pick compared is stale and the route decides again, so two routes of
+ * one router never both give the least loaded rep a lead. Returns the
+ * commit's code or a callback error, or sets *taken when a cap is reached
+ * or the load moved: no commit was made. */
 static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__rep *rep, const lr__pool *p,
                            uint32_t how, char *owner, size_t owner_cap, int *taken)
 {
     leadroute_router *r = c->r;
     int rep_caps = rep->has_caps && how != LR_HOW_DEFAULT_OWNER;
     int pool_caps = p && p->has_caps && (how == LR_HOW_ACCOUNT || how == LR_HOW_STRATEGY);
+    int load_check = c->load_check && how == LR_HOW_STRATEGY;
     int rc = 0;
     owner[0] = 0;
     *taken = 0;
-    if (!rep_caps && !pool_caps)
+    if (!rep_caps && !pool_caps && !load_check)
         return r->store.commit(r->store_user, cm, owner, owner_cap);
     pthread_mutex_lock(&r->caps_lock);
-    if (rep_caps)
+    if (load_check) {
+        uint32_t n = 0;
+        if ((rc = r->store.open_count(r->store_user, rep->id, &n)) != 0)
+            rc = lr__callback_failed("store open_count", rc);
+        else if (n > c->load_read)
+            rc = 1; /* a verdict, as a cap's */
+    }
+    if (rc == 0 && rep_caps)
         rc = lr__caps_check(c, rep->caps, rep->id, NULL, NULL, 0);
     if (rc == 0 && pool_caps)
         rc = lr__caps_check(c, p->caps, NULL, p->id, NULL, 0);
-    if (rc > 0) /* a cap's verdict */
+    if (rc > 0) /* a cap's verdict, or the load moved */
         *taken = 1;
     else if (rc == 0)
         rc = r->store.commit(r->store_user, cm, owner, owner_cap);
@@ -1700,9 +1714,10 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         lr__candidate_add(c, el[pick], c->ro->reps[el[pick]].id, p, LEADROUTE_VERDICT_CHOSEN, NULL);
     }
     d->strategy = p->strategy;
-    rc = lr__commit(c, el[pick], p,
-                    p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED ? NULL : &c->next,
-                    version, LR_HOW_STRATEGY);
+    c->load_check = need_open;
+    c->load_read = need_open ? open[pick] : 0;
+    rc = lr__commit(c, el[pick], p, need_open ? NULL : &c->next, version, LR_HOW_STRATEGY);
+    c->load_check = 0;
     if (rc == LR_RETRY)
         d->ncands = mark;
     else if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED) {
@@ -2048,6 +2063,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     /* not memset: the key buffers are large and filled as needed */
     c.key[0] = c.account[0] = c.previous[0] = 0;
     c.rule_id = NULL;
+    c.load_check = 0;
     /* state buffers live in the decision, so a call allocates nothing */
     c.next.text = d->next_buf;
     c.next.len = 0;
@@ -2637,6 +2653,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.flags = 0;
     c.follow_up = 1;
     c.trace = 0;
+    c.load_check = 0;
     c.previous_rep = lr__roster_rep(c.ro, due->rep);
     /* the value committed first, unless the host gave the lead again; the
      * value as the store listed it, unchecked so far: one routing could not commit

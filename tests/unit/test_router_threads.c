@@ -662,6 +662,18 @@ static int slow_avail(void *ud, const char *rep_id, const leadroute_lead *lead, 
     return LEADROUTE_OK;
 }
 
+/* Every rep is available, after a pause of 0 to 300 microseconds, so the
+ * routes of different threads read and commit in ever other orders. */
+static int jitter_avail(void *ud, const char *rep_id, const leadroute_lead *lead, int64_t now_ms, uint32_t *verdict,
+                        char *reason, size_t cap)
+{
+    (void)ud, (void)rep_id, (void)lead, (void)now_ms, (void)reason, (void)cap;
+    struct timespec pause = { 0, (long)(xorshift(&tl_rng) % 300) * 1000 };
+    nanosleep(&pause, NULL);
+    *verdict = LEADROUTE_AVAILABLE;
+    return LEADROUTE_OK;
+}
+
 typedef struct caps_run {
     leadroute_router *r;
     int thread;
@@ -673,6 +685,7 @@ static void *caps_worker(void *arg)
 {
     caps_run *w = arg;
     leadroute_decision *d = NULL;
+    tl_rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(w->thread + 1);
     ok(leadroute_decision_new(&d, NULL));
     for (int i = 0; i < w->leads; i++) {
         char id[32];
@@ -729,6 +742,41 @@ static void test_caps_hold_under_threads(void **state)
     }
 }
 
+/* Least loaded with four threads and no caps: every route pauses for a
+ * while in the availability check of each member, between reading the open counts and
+ * committing, so without the commit's check of the picked rep's count two
+ * routes would often give the same least loaded rep a lead. With it every
+ * commit goes to a rep that was least loaded when it committed, so 120
+ * leads over three reps land exactly 40 each. */
+static void test_least_loaded_exact_under_threads(void **state)
+{
+    (void)state;
+    static const char text[] = "#! pools\nid,strategy\np,least_loaded\n#! reps\nid,pools\na,p\nb,p\nc,p\n";
+    leadroute_roster *ro = NULL;
+    leadroute_router *r = NULL;
+    leadroute_availability av = { LEADROUTE_AVAILABILITY_VERSION, jitter_avail };
+    atomic_int assigned = 0;
+    pthread_t th[4];
+    caps_run runs[4];
+    ok(leadroute_roster_parse(&ro, text, sizeof text - 1, "ll.csv", NULL));
+    leadroute_table *t = parse_text(HDR "r,-,,p,,,,\n");
+    ok(leadroute_router_new(&r, t, ro, NULL));
+    leadroute_table_unref(t);
+    leadroute_roster_unref(ro);
+    ok(leadroute_router_set_availability(r, &av, NULL));
+    for (int i = 0; i < 4; i++) {
+        runs[i] = (caps_run){ r, i, 30, &assigned };
+        assert_int_equal(pthread_create(&th[i], NULL, caps_worker, &runs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&assigned), 120);
+    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 40);
+    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 40);
+    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 40);
+    leadroute_router_free(r);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -751,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_round_robin_exact_random_availability),
         cmocka_unit_test(test_weighted_shares_many_leads),
         cmocka_unit_test(test_caps_hold_under_threads),
+        cmocka_unit_test(test_least_loaded_exact_under_threads),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
