@@ -302,8 +302,10 @@ static void *route_worker(void *arg)
             w->failed = 1;
             snprintf(w->msg, sizeof w->msg, "lead %s: status %u", id, leadroute_decision_status(d));
         }
-        /* close the oldest least-loaded lead now and then: uncount it first */
-        if (nopen && (nopen == 64 || xorshift(&rng) % 2 == 0)) {
+        /* close the oldest least-loaded lead now and then (rarely enough that
+         * one thread alone fills every rep to its cap, whatever the other
+         * threads do meanwhile): uncount it first */
+        if (nopen && (nopen == 64 || xorshift(&rng) % 8 == 0)) {
             char rep[64] = "";
             int k;
             /* who holds it: the notify log would do, the router says it too */
