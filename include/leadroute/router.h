@@ -305,7 +305,9 @@ typedef struct leadroute_commit {
     uint64_t expected_version;
     const void *state;
     size_t state_length;
-    uint32_t capacity;                        /**< the rep's cap, 0 = none */
+    uint32_t capacity;                        /**< the rep's cap, 0 = none; for a least-loaded
+                                                   pick, at most one more than the open leads the
+                                                   pick read, so a rival commit makes it conflict */
     const char *account_key;                  /**< NULL = none */
     /* version 2 */
     uint32_t flags;                           /**< LEADROUTE_COMMIT_* bits */

@@ -716,7 +716,7 @@ typedef struct lr__call {
     int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
     char note[160];                         /* why a pool of the chain took no one (caps) */
     int load_check;                         /* a least-loaded pick: its rep's open count must hold */
-    uint32_t load_read;                     /* that count, as read when picking */
+    uint32_t load_read;                     /* that count, as the pick read it */
     uint32_t unrouted;                      /* unrouted reason to count once the outcome stands, or LR_NONE */
     lr__state next;
     char *state;                            /* pool state read from the store */
@@ -1281,37 +1281,25 @@ static int lr__pending_reserve(lr__call *c, const char *rep_id, const char *pool
  * other threads may read the same counts meanwhile, but not commit. What
  * the checks before skip is skipped here too: an empty pool's default
  * owner takes the lead whatever the caps, and only pool assignments count
- * against the pool's caps. A least-loaded pick is checked the same way:
- * if its rep took a lead since its open count was read, the count the
- * pick compared is stale and the route decides again, so two routes of
- * one router never both give the least loaded rep a lead. Returns the
- * commit's code or a callback error, or sets *taken when a cap is reached
- * or the load moved: no commit was made. */
+ * against the pool's caps. Returns the commit's code or a callback error,
+ * or sets *taken when a cap is reached now: no commit was made. */
 static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__rep *rep, const lr__pool *p,
                            uint32_t how, char *owner, size_t owner_cap, int *taken)
 {
     leadroute_router *r = c->r;
     int rep_caps = rep->has_caps && how != LR_HOW_DEFAULT_OWNER;
     int pool_caps = p && p->has_caps && (how == LR_HOW_ACCOUNT || how == LR_HOW_STRATEGY);
-    int load_check = c->load_check && how == LR_HOW_STRATEGY;
     int rc = 0;
     owner[0] = 0;
     *taken = 0;
-    if (!rep_caps && !pool_caps && !load_check)
+    if (!rep_caps && !pool_caps)
         return r->store.commit(r->store_user, cm, owner, owner_cap);
     pthread_mutex_lock(&r->caps_lock);
-    if (load_check) {
-        uint32_t n = 0;
-        if ((rc = r->store.open_count(r->store_user, rep->id, &n)) != 0)
-            rc = lr__callback_failed("store open_count", rc);
-        else if (n > c->load_read)
-            rc = 1; /* a verdict, as a cap's */
-    }
-    if (rc == 0 && rep_caps)
+    if (rep_caps)
         rc = lr__caps_check(c, rep->caps, rep->id, NULL, NULL, 0);
     if (rc == 0 && pool_caps)
         rc = lr__caps_check(c, p->caps, NULL, p->id, NULL, 0);
-    if (rc > 0) /* a cap's verdict, or the load moved */
+    if (rc > 0) /* a cap's verdict */
         *taken = 1;
     else if (rc == 0)
         rc = r->store.commit(r->store_user, cm, owner, owner_cap);
@@ -1364,6 +1352,13 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     cm.state = state ? state->text : NULL;
     cm.state_length = state ? state->len : 0;
     cm.capacity = how == LR_HOW_DEFAULT_OWNER ? 0 : rep->capacity;
+    /* A least-loaded pick compared the open counts it read: the store takes
+     * it only while the rep still has no more than that, so a route that
+     * gave the rep a lead meanwhile, on any thread or host, makes this one
+     * conflict and decide again, as a pool state's version does. */
+    if (c->load_check && how == LR_HOW_STRATEGY && c->load_read < UINT32_MAX &&
+        (cm.capacity == 0 || c->load_read + 1 < cm.capacity))
+        cm.capacity = c->load_read + 1;
     cm.account_key = c->account[0] ? c->account : NULL;
     cm.flags = c->follow_up ? LEADROUTE_COMMIT_FOLLOW_UP : 0;
 

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "router/memstore.h"
 #include "testutil.h"
 
 static double g_scale = 1.0;
@@ -744,39 +745,73 @@ static void test_caps_hold_under_threads(void **state)
     }
 }
 
+/* The in-memory store, with a pause before each commit: a host's store
+ * whose commit travels to a database, where another host's commit may land
+ * first. */
+static int slow_commit(void *ud, const leadroute_commit *cm, char *owner, size_t cap)
+{
+    struct timespec pause = { 0, (long)(xorshift(&tl_rng) % 600) * 1000 };
+    nanosleep(&pause, NULL);
+    return lr__memstore_methods.commit(ud, cm, owner, cap);
+}
+
 /* Least loaded with four threads and no caps: every route pauses for a
- * while in the availability check of each member, between reading the open counts and
- * committing, so without the commit's check of the picked rep's count two
- * routes would often give the same least loaded rep a lead. With it every
- * commit goes to a rep that was least loaded when it committed, so 120
- * leads over three reps land exactly 40 each. */
+ * while in the availability check of each member, between reading the open
+ * counts and committing, so without the commit's check of the picked rep's
+ * count two routes would often give the same least loaded rep a lead. With
+ * it every commit goes to a rep that was least loaded when it committed, so
+ * 120 leads over three reps land exactly 40 each: with one router, and with
+ * two routers (two threads each) sharing one store whose commits take a
+ * while, as two hosts would: the check is the store's, in its commit. */
 static void test_least_loaded_exact_under_threads(void **state)
 {
     (void)state;
     static const char text[] = "#! pools\nid,strategy\np,least_loaded\n#! reps\nid,pools\na,p\nb,p\nc,p\n";
-    leadroute_roster *ro = NULL;
-    leadroute_router *r = NULL;
-    leadroute_availability av = { LEADROUTE_AVAILABILITY_VERSION, jitter_avail };
-    atomic_int assigned = 0;
-    pthread_t th[4];
-    caps_run runs[4];
-    ok(leadroute_roster_parse(&ro, text, sizeof text - 1, "ll.csv", NULL));
-    leadroute_table *t = parse_text(HDR "r,-,,p,,,,\n");
-    ok(leadroute_router_new(&r, t, ro, NULL));
-    leadroute_table_unref(t);
-    leadroute_roster_unref(ro);
-    ok(leadroute_router_set_availability(r, &av, NULL));
-    for (int i = 0; i < 4; i++) {
-        runs[i] = (caps_run){ r, i, 30, &assigned };
-        assert_int_equal(pthread_create(&th[i], NULL, caps_worker, &runs[i]), 0);
+    for (int routers = 1; routers <= 2; routers++) {
+        leadroute_roster *ro = NULL;
+        leadroute_router *r[2] = { NULL, NULL };
+        lr__memstore *shared = NULL;
+        leadroute_store slow = lr__memstore_methods;
+        leadroute_availability av = { LEADROUTE_AVAILABILITY_VERSION, jitter_avail };
+        atomic_int assigned = 0;
+        pthread_t th[4];
+        caps_run runs[4];
+        ok(leadroute_roster_parse(&ro, text, sizeof text - 1, "ll.csv", NULL));
+        leadroute_table *t = parse_text(HDR "r,-,,p,,,,\n");
+        if (routers == 2)
+            ok(lr__memstore_new(&shared, NULL, NULL, NULL));
+        for (int k = 0; k < routers; k++) {
+            ok(leadroute_router_new(&r[k], t, ro, NULL));
+            ok(leadroute_router_set_availability(r[k], &av, NULL));
+            slow.commit = slow_commit;
+            if (shared)
+                ok(leadroute_router_set_store(r[k], &slow, shared));
+        }
+        leadroute_table_unref(t);
+        leadroute_roster_unref(ro);
+        for (int i = 0; i < 4; i++) {
+            runs[i] = (caps_run){ r[i % routers], i, 30, &assigned };
+            assert_int_equal(pthread_create(&th[i], NULL, caps_worker, &runs[i]), 0);
+        }
+        for (int i = 0; i < 4; i++)
+            pthread_join(th[i], NULL);
+        assert_int_equal(atomic_load(&assigned), 120);
+        for (int k = 0; k < 3; k++) {
+            const char rep[2] = { (char)('a' + k), 0 };
+            uint64_t got = 0;
+            for (int j = 0; j < routers; j++)
+                got += leadroute_router_rep_assigned(r[j], rep);
+            assert_int_equal(got, 40);
+            if (shared) { /* and the store holds them all */
+                uint32_t open = 0;
+                ok(lr__memstore_methods.open_count(shared, rep, &open));
+                assert_int_equal(open, 40);
+            }
+        }
+        for (int k = 0; k < routers; k++)
+            leadroute_router_free(r[k]);
+        lr__memstore_free(shared);
     }
-    for (int i = 0; i < 4; i++)
-        pthread_join(th[i], NULL);
-    assert_int_equal(atomic_load(&assigned), 120);
-    assert_int_equal(leadroute_router_rep_assigned(r, "a"), 40);
-    assert_int_equal(leadroute_router_rep_assigned(r, "b"), 40);
-    assert_int_equal(leadroute_router_rep_assigned(r, "c"), 40);
-    leadroute_router_free(r);
 }
 
 static int group_setup(void **state)
