@@ -305,6 +305,8 @@ typedef struct tstore {
     int conflicts;            /* ECONFLICT for this many commits; -1 forever */
     const char *fill_on_conflict; /* with that ECONFLICT, another host gives this rep an open lead */
     const char *exists_owner; /* next commit says EEXISTS with this owner */
+    const char *fill_first;   /* before the next commit, another host gives this rep an open lead */
+    uint32_t capacities[8];   /* the `capacity` of the first eight commits */
     unsigned calls_load, calls_find, calls_open, calls_commit;
 } tstore;
 
@@ -392,10 +394,16 @@ static int ts_commit(void *ud, const leadroute_commit *c, char *owner, size_t ow
     const leadroute_assignment *a = c->assignment;
     int pi = -1, ci;
     uint32_t *open;
+    if (t->calls_commit < 8)
+        t->capacities[t->calls_commit] = c->capacity;
     t->calls_commit++;
     assert_int_equal(c->version, LEADROUTE_COMMIT_VERSION);
     if (t->fail_commit)
         return t->fail_commit;
+    if (t->fill_first) {
+        ++*ts_open(s, t->fill_first, 1);
+        t->fill_first = NULL;
+    }
     if (t->conflicts) {
         if (t->conflicts > 0)
             t->conflicts--;
@@ -2760,6 +2768,46 @@ static void test_store_least_loaded_reads_no_state(void **state)
     leadroute_router_free(r);
 }
 
+/* A least-loaded commit asks the store to take the lead only while the rep
+ * has no more open leads than the pick read: its capacity is that count plus
+ * one, or the rep's own capacity when lower. When another host gives the rep
+ * a lead between the pick and the commit, the store conflicts and the route
+ * picks again from the counts as they are then. */
+static void test_store_least_loaded_holds_pick(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "ll" };
+    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1), mkrep("c", pp, 1) };
+    leadroute_pool pools[] = { mkpool("ll", LEADROUTE_STRATEGY_LEAST_LOADED) };
+    reps[1].capacity = 4;
+    reps[2].capacity = 9;
+    tstore ts;
+    ts_init(&ts);
+    *ts_open(&ts.s, "a", 1) = 5;
+    *ts_open(&ts.s, "b", 1) = 3;
+    *ts_open(&ts.s, "c", 1) = 4;
+    leadroute_router *r = router_of(HDR "l,l,,ll,,,,\n", roster_ok(reps, 3, pools, 1));
+    ok(leadroute_router_set_store(r, &ts_methods, &ts));
+    leadroute_decision *d = decision();
+    /* b (3 open, its capacity 4): 3 + 1 is its capacity anyway */
+    expect_str(assign(r, d, "L1", "l"), "b");
+    assert_int_equal(ts.calls_commit, 1);
+    assert_int_equal(ts.capacities[0], 4);
+    /* b is full; c (4 open) is picked, but another host gives c a lead first:
+     * the commit (capacity 5, below c's 9) conflicts; then a and c both have
+     * 5, and a wins the tie */
+    ts.calls_commit = 0;
+    ts.fill_first = "c";
+    expect_str(assign(r, d, "L2", "l"), "a");
+    assert_int_equal(ts.calls_commit, 2);
+    assert_int_equal(ts.capacities[0], 5);
+    assert_int_equal(ts.capacities[1], 6);
+    assert_int_equal(*ts_open(&ts.s, "a", 0), 6);
+    assert_int_equal(*ts_open(&ts.s, "c", 0), 5);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_store_conflicts(void **state)
 {
     (void)state;
@@ -3924,6 +3972,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_longest_lead_id),
         cmocka_unit_test(test_pending_reassign_long_ids),
         cmocka_unit_test(test_store_least_loaded_reads_no_state),
+        cmocka_unit_test(test_store_least_loaded_holds_pick),
         cmocka_unit_test(test_store_conflicts),
         cmocka_unit_test(test_conflict_decides_afresh),
         cmocka_unit_test(test_store_exists),
