@@ -306,8 +306,9 @@ typedef struct leadroute_commit {
     const void *state;
     size_t state_length;
     uint32_t capacity;                        /**< the rep's cap, 0 = none; for a least-loaded
-                                                   pick, at most one more than the open leads the
-                                                   pick read, so a rival commit makes it conflict */
+                                                   pick, at most one more than the lowest open
+                                                   count it read of the other eligible reps, so
+                                                   the rep must still be least loaded */
     const char *account_key;                  /**< NULL = none */
     /* version 2 */
     uint32_t flags;                           /**< LEADROUTE_COMMIT_* bits */
@@ -335,7 +336,9 @@ typedef struct leadroute_store {
     /** Who holds `key`: copy the rep id into `rep_id` (`cap` bytes) and return
      *  LEADROUTE_OK, or return LEADROUTE_ENOTFOUND. */
     int (*find_claim)(void *user_data, const char *key, char *rep_id, size_t cap);
-    /** Open leads of a rep (0 if unknown). */
+    /** Open leads of a rep (0 if unknown): the count `commit` checks
+     *  `capacity` against, as it is now, since least-loaded picks are
+     *  committed on what it said. */
     int (*open_count)(void *user_data, const char *rep_id, uint32_t *count);
     /** The atomic write described at ::leadroute_commit. */
     int (*commit)(void *user_data, const leadroute_commit *commit, char *owner, size_t owner_cap);

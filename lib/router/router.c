@@ -715,8 +715,8 @@ typedef struct lr__call {
     int escalated;
     int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
     char note[160];                         /* why a pool of the chain took no one (caps) */
-    int load_check;                         /* a least-loaded pick: its rep's open count must hold */
-    uint32_t load_read;                     /* that count, as the pick read it */
+    int load_check;                         /* a least-loaded pick: its rep must stay least loaded */
+    uint32_t load_read;                     /* the lowest open count of the other eligible reps, as read */
     uint32_t unrouted;                      /* unrouted reason to count once the outcome stands, or LR_NONE */
     lr__state next;
     char *state;                            /* pool state read from the store */
@@ -1353,9 +1353,10 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     cm.state_length = state ? state->len : 0;
     cm.capacity = how == LR_HOW_DEFAULT_OWNER ? 0 : rep->capacity;
     /* A least-loaded pick compared the open counts it read: the store takes
-     * it only while the rep still has no more than that, so a route that
-     * gave the rep a lead meanwhile, on any thread or host, makes this one
-     * conflict and decide again, as a pool state's version does. */
+     * it only while the rep has no more than the lowest of the others, so a
+     * route that gave the rep leads meanwhile, on any thread or host, until
+     * it is no longer least loaded makes this one conflict and decide again,
+     * as a pool state's version does. */
     if (c->load_check && how == LR_HOW_STRATEGY && c->load_read < UINT32_MAX &&
         (cm.capacity == 0 || c->load_read + 1 < cm.capacity))
         cm.capacity = c->load_read + 1;
@@ -1709,8 +1710,16 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         lr__candidate_add(c, el[pick], c->ro->reps[el[pick]].id, p, LEADROUTE_VERDICT_CHOSEN, NULL);
     }
     d->strategy = p->strategy;
-    c->load_check = need_open;
-    c->load_read = need_open ? open[pick] : 0;
+    /* the least loaded must stay so until the store takes the lead: it may
+     * have no more open leads then than the others had when read, as theirs
+     * only grow (closes aside); alone, it has no one to stay below */
+    c->load_check = 0;
+    c->load_read = UINT32_MAX;
+    for (i = 0; need_open && i < n; i++)
+        if (i != (uint32_t)pick && open[i] <= c->load_read) {
+            c->load_read = open[i];
+            c->load_check = 1;
+        }
     rc = lr__commit(c, el[pick], p, need_open ? NULL : &c->next, version, LR_HOW_STRATEGY);
     c->load_check = 0;
     if (rc == LR_RETRY)

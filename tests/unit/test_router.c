@@ -305,7 +305,8 @@ typedef struct tstore {
     int conflicts;            /* ECONFLICT for this many commits; -1 forever */
     const char *fill_on_conflict; /* with that ECONFLICT, another host gives this rep an open lead */
     const char *exists_owner; /* next commit says EEXISTS with this owner */
-    const char *fill_first;   /* before the next commit, another host gives this rep an open lead */
+    const char *fill_first;   /* before the next commit, another host gives this rep fill_count open leads */
+    uint32_t fill_count;
     uint32_t capacities[8];   /* the `capacity` of the first eight commits */
     unsigned calls_load, calls_find, calls_open, calls_commit;
 } tstore;
@@ -401,7 +402,7 @@ static int ts_commit(void *ud, const leadroute_commit *c, char *owner, size_t ow
     if (t->fail_commit)
         return t->fail_commit;
     if (t->fill_first) {
-        ++*ts_open(s, t->fill_first, 1);
+        *ts_open(s, t->fill_first, 1) += t->fill_count;
         t->fill_first = NULL;
     }
     if (t->conflicts) {
@@ -2769,10 +2770,12 @@ static void test_store_least_loaded_reads_no_state(void **state)
 }
 
 /* A least-loaded commit asks the store to take the lead only while the rep
- * has no more open leads than the pick read: its capacity is that count plus
- * one, or the rep's own capacity when lower. When another host gives the rep
- * a lead between the pick and the commit, the store conflicts and the route
- * picks again from the counts as they are then. */
+ * has no more open leads than the lowest count read of the other eligible
+ * reps: its capacity is that count plus one, or the rep's own capacity when
+ * lower, and a rep alone keeps its own. When another host gives the rep
+ * leads between the pick and the commit until it is no longer least
+ * loaded, the store conflicts and the route picks again from the counts as
+ * they are then; leads that leave it least loaded do not conflict. */
 static void test_store_least_loaded_holds_pick(void **state)
 {
     (void)state;
@@ -2783,27 +2786,51 @@ static void test_store_least_loaded_holds_pick(void **state)
     reps[2].capacity = 9;
     tstore ts;
     ts_init(&ts);
-    *ts_open(&ts.s, "a", 1) = 5;
+    *ts_open(&ts.s, "a", 1) = 6;
     *ts_open(&ts.s, "b", 1) = 3;
     *ts_open(&ts.s, "c", 1) = 4;
     leadroute_router *r = router_of(HDR "l,l,,ll,,,,\n", roster_ok(reps, 3, pools, 1));
     ok(leadroute_router_set_store(r, &ts_methods, &ts));
     leadroute_decision *d = decision();
-    /* b (3 open, its capacity 4): 3 + 1 is its capacity anyway */
+    /* b (3 open) below c (4): c's 4 + 1 would allow 5, b's own capacity 4 is lower */
     expect_str(assign(r, d, "L1", "l"), "b");
     assert_int_equal(ts.calls_commit, 1);
     assert_int_equal(ts.capacities[0], 4);
-    /* b is full; c (4 open) is picked, but another host gives c a lead first:
-     * the commit (capacity 5, below c's 9) conflicts; then a and c both have
-     * 5, and a wins the tie */
+    /* b is full; c (4 open) is below a (6): capacity 7, below c's own 9.
+     * Another host gives c two leads first: 6 is still no more than a's 6,
+     * so the commit stands */
     ts.calls_commit = 0;
     ts.fill_first = "c";
-    expect_str(assign(r, d, "L2", "l"), "a");
+    ts.fill_count = 2;
+    expect_str(assign(r, d, "L2", "l"), "c");
+    assert_int_equal(ts.calls_commit, 1);
+    assert_int_equal(ts.capacities[0], 7);
+    assert_int_equal(*ts_open(&ts.s, "c", 0), 7);
+    /* now a (6) is below c (7): capacity 8. Another host gives a two leads
+     * first, 8 is more than c's 7: the store conflicts; then c (7) is below
+     * a (8), capacity 9 (c's own capacity too), and takes it */
+    ts.calls_commit = 0;
+    ts.fill_first = "a";
+    expect_str(assign(r, d, "L3", "l"), "c");
     assert_int_equal(ts.calls_commit, 2);
-    assert_int_equal(ts.capacities[0], 5);
-    assert_int_equal(ts.capacities[1], 6);
-    assert_int_equal(*ts_open(&ts.s, "a", 0), 6);
-    assert_int_equal(*ts_open(&ts.s, "c", 0), 5);
+    assert_int_equal(ts.capacities[0], 8);
+    assert_int_equal(ts.capacities[1], 9);
+    assert_int_equal(*ts_open(&ts.s, "a", 0), 8);
+    assert_int_equal(*ts_open(&ts.s, "c", 0), 8);
+    /* a and c tie at 8: a, the lower id, may have no more than c's 8 */
+    ts.calls_commit = 0;
+    expect_str(assign(r, d, "L4", "l"), "a");
+    assert_int_equal(ts.capacities[0], 9);
+    /* c (8) fills to its own capacity of 9 */
+    ts.calls_commit = 0;
+    expect_str(assign(r, d, "L5", "l"), "c");
+    assert_int_equal(ts.capacities[0], 9);
+    /* b and c are full: a alone has no one to stay below, and no capacity */
+    ts.calls_commit = 0;
+    expect_str(assign(r, d, "L6", "l"), "a");
+    assert_int_equal(ts.calls_commit, 1);
+    assert_int_equal(ts.capacities[0], 0);
+    assert_int_equal(*ts_open(&ts.s, "a", 0), 10);
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }

@@ -666,7 +666,7 @@ static int slow_avail(void *ud, const char *rep_id, const leadroute_lead *lead, 
 }
 
 /* Every rep is available, after a pause of 0 to 300 microseconds, so the
- * routes of different threads read and commit in ever other orders. */
+ * routes of different threads read and commit in ever different orders. */
 static int jitter_avail(void *ud, const char *rep_id, const leadroute_lead *lead, int64_t now_ms, uint32_t *verdict,
                         char *reason, size_t cap)
 {

@@ -72,7 +72,8 @@ class Commit:
     pool_id: Optional[str]     # None: no pool state to write
     expected_version: int
     state: bytes
-    capacity: int              # the rep's cap on open leads, 0 = none
+    capacity: int              # the rep's cap on open leads, 0 = none (a least-loaded pick: at most
+                               # one more than the lowest open count it read of the other reps)
     account_key: Optional[str]
     # A tick moving an overdue lead (LEADROUTE_COMMIT_FOLLOW_UP): it gives way to a close or an
     # acknowledgement made since the lead came due (see Store.commit, step 3).
@@ -113,7 +114,8 @@ class Store:
         raise NotImplementedError
 
     def open_count(self, rep_id: str) -> int:
-        """Open leads of a rep (0 if unknown)."""
+        """Open leads of a rep (0 if unknown): the count commit checks capacity against, as it is
+        now, since least-loaded picks are committed on what it said."""
         raise NotImplementedError
 
     def commit(self, commit: Commit) -> None:
