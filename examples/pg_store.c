@@ -1537,7 +1537,7 @@ static int server_commit(pg_store *s, const leadroute_commit *cm, char *owner, s
                        detail ? detail : "0", (unsigned long long)cm->expected_version);
         break;
     case 2:
-        rc = set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s is at its capacity of %u open leads", a->rep_id,
+        rc = set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s has reached the commit's capacity of %u open leads", a->rep_id,
                        (unsigned)cm->capacity);
         break;
     case 3:
@@ -1612,7 +1612,7 @@ static int batch_commit(pg_store *s, const leadroute_commit *cm, char *owner, si
         return set_error(s, LEADROUTE_ECONFLICT, "commit: pool %s is at version %llu, expected %llu", cm->pool_id,
                          (unsigned long long)pe->version, (unsigned long long)cm->expected_version);
     if (cm->capacity > 0 && b->reps[ri].count >= (int64_t)cm->capacity)
-        return set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s is at its capacity of %u open leads", a->rep_id,
+        return set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s has reached the commit's capacity of %u open leads", a->rep_id,
                          (unsigned)cm->capacity);
     const char *holder = b->claims[ki].state == CLAIM_HELD ? b->claims[ki].holder : NULL;
     if (holder && !(a->previous && strcmp(holder, a->previous) == 0)) {

@@ -741,7 +741,7 @@ static int sq_commit(void *user, const leadroute_commit *cm, char *owner, size_t
         sqlite3_int64 open = 0;
         rc = count_open(s, a->rep_id, "commit", &open);
         if (rc == LEADROUTE_OK && open >= (sqlite3_int64)cm->capacity)
-            rc = set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s is at its capacity of %u open leads", a->rep_id,
+            rc = set_error(s, LEADROUTE_ECONFLICT, "commit: rep %s has reached the commit's capacity of %u open leads", a->rep_id,
                            (unsigned)cm->capacity);
     }
     /* 3. the key: free, or held by `previous` (a tick's move: held by

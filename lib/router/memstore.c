@@ -1278,7 +1278,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         goto unlock_all;
     if (c->capacity > 0 &&
         lr__ms_clamp(base + atomic_load_explicit(&rep->open, memory_order_relaxed)) >= (int64_t)c->capacity) {
-        rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" is at its capacity of %u open leads",
+        rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" has reached the commit's capacity of %u open leads",
                            a->rep_id, c->capacity);
         goto unlock_all;
     }
@@ -1319,7 +1319,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         goto unlock_all;
     }
     if (!lr__ms_open_add(rep, base, c->capacity)) {
-        rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" is at its capacity of %u open leads",
+        rc = lr__error_set(LEADROUTE_ECONFLICT, "store commit: rep \"%.100s\" has reached the commit's capacity of %u open leads",
                            a->rep_id, c->capacity);
         lr__free(&m->alloc, nstate);
         goto unlock_all;

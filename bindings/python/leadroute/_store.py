@@ -393,7 +393,7 @@ class MemoryStore(Store):
                                         % (commit.pool_id, current, commit.expected_version))
             # 2. the rep has room
             if commit.capacity > 0 and self._open.get(a.rep, 0) >= commit.capacity:
-                raise ConflictError("rep %r is at its capacity of %d open leads" % (a.rep, commit.capacity))
+                raise ConflictError("rep %r has reached the commit's capacity of %d open leads" % (a.rep, commit.capacity))
             # 3. the key is free or held by the previous rep
             held = self._claims.get(a.key)
             if held is not None and (a.previous is None or held.rep != a.previous):
