@@ -2789,9 +2789,14 @@ static void test_store_least_loaded_holds_pick(void **state)
     *ts_open(&ts.s, "a", 1) = 6;
     *ts_open(&ts.s, "b", 1) = 3;
     *ts_open(&ts.s, "c", 1) = 4;
-    leadroute_router *r = router_of(HDR "l,l,,ll,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_router *r = router_of(HDR "l,l,,ll,,,,\no,o,c,ll,,,,\n", roster_ok(reps, 3, pools, 1));
     ok(leadroute_router_set_store(r, &ts_methods, &ts));
     leadroute_decision *d = decision();
+    /* a direct owner is no pick: c's own capacity */
+    expect_str(assign(r, d, "L0", "o"), "c");
+    assert_int_equal(ts.capacities[0], 9);
+    *ts_open(&ts.s, "c", 0) = 4;
+    ts.calls_commit = 0;
     /* b (3 open) below c (4): c's 4 + 1 would allow 5, b's own capacity 4 is lower */
     expect_str(assign(r, d, "L1", "l"), "b");
     assert_int_equal(ts.calls_commit, 1);
