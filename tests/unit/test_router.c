@@ -2769,6 +2769,17 @@ static void test_store_least_loaded_reads_no_state(void **state)
     leadroute_router_free(r);
 }
 
+/* Route lead `id` of kind `kind` to `rep` through `ts` in `commits` commits,
+ * the last with capacity `capacity`. */
+static void expect_commit(leadroute_router *r, leadroute_decision *d, tstore *ts, const char *id, const char *kind,
+                          const char *rep, unsigned commits, uint32_t capacity)
+{
+    ts->calls_commit = 0;
+    expect_str(assign(r, d, id, kind), rep);
+    assert_int_equal(ts->calls_commit, commits);
+    assert_int_equal(ts->capacities[commits - 1], capacity);
+}
+
 /* A least-loaded commit asks the store to take the lead only while the rep
  * has no more open leads than the lowest count read of the other eligible
  * reps: its capacity is that count plus one, or the rep's own capacity when
@@ -2788,53 +2799,35 @@ static void test_store_least_loaded_holds_pick(void **state)
     ts_init(&ts);
     *ts_open(&ts.s, "a", 1) = 6;
     *ts_open(&ts.s, "b", 1) = 3;
-    *ts_open(&ts.s, "c", 1) = 4;
+    *ts_open(&ts.s, "c", 1) = 3;
     leadroute_router *r = router_of(HDR "l,l,,ll,,,,\no,o,c,ll,,,,\n", roster_ok(reps, 3, pools, 1));
     ok(leadroute_router_set_store(r, &ts_methods, &ts));
     leadroute_decision *d = decision();
-    /* a direct owner is no pick: c's own capacity */
-    expect_str(assign(r, d, "L0", "o"), "c");
-    assert_int_equal(ts.capacities[0], 9);
-    *ts_open(&ts.s, "c", 0) = 4;
-    ts.calls_commit = 0;
+    /* a direct owner is no pick: c's own capacity; c has 4 now */
+    expect_commit(r, d, &ts, "L0", "o", "c", 1, 9);
     /* b (3 open) below c (4): c's 4 + 1 would allow 5, b's own capacity 4 is lower */
-    expect_str(assign(r, d, "L1", "l"), "b");
-    assert_int_equal(ts.calls_commit, 1);
-    assert_int_equal(ts.capacities[0], 4);
+    expect_commit(r, d, &ts, "L1", "l", "b", 1, 4);
     /* b is full; c (4 open) is below a (6): capacity 7, below c's own 9.
      * Another host gives c two leads first: 6 is still no more than a's 6,
      * so the commit stands */
-    ts.calls_commit = 0;
     ts.fill_first = "c";
     ts.fill_count = 2;
-    expect_str(assign(r, d, "L2", "l"), "c");
-    assert_int_equal(ts.calls_commit, 1);
-    assert_int_equal(ts.capacities[0], 7);
+    expect_commit(r, d, &ts, "L2", "l", "c", 1, 7);
     assert_int_equal(*ts_open(&ts.s, "c", 0), 7);
     /* now a (6) is below c (7): capacity 8. Another host gives a two leads
      * first, 8 is more than c's 7: the store conflicts; then c (7) is below
      * a (8), capacity 9 (c's own capacity too), and takes it */
-    ts.calls_commit = 0;
     ts.fill_first = "a";
-    expect_str(assign(r, d, "L3", "l"), "c");
-    assert_int_equal(ts.calls_commit, 2);
+    expect_commit(r, d, &ts, "L3", "l", "c", 2, 9);
     assert_int_equal(ts.capacities[0], 8);
-    assert_int_equal(ts.capacities[1], 9);
     assert_int_equal(*ts_open(&ts.s, "a", 0), 8);
     assert_int_equal(*ts_open(&ts.s, "c", 0), 8);
     /* a and c tie at 8: a, the lower id, may have no more than c's 8 */
-    ts.calls_commit = 0;
-    expect_str(assign(r, d, "L4", "l"), "a");
-    assert_int_equal(ts.capacities[0], 9);
+    expect_commit(r, d, &ts, "L4", "l", "a", 1, 9);
     /* c (8) fills to its own capacity of 9 */
-    ts.calls_commit = 0;
-    expect_str(assign(r, d, "L5", "l"), "c");
-    assert_int_equal(ts.capacities[0], 9);
+    expect_commit(r, d, &ts, "L5", "l", "c", 1, 9);
     /* b and c are full: a alone has no one to stay below, and no capacity */
-    ts.calls_commit = 0;
-    expect_str(assign(r, d, "L6", "l"), "a");
-    assert_int_equal(ts.calls_commit, 1);
-    assert_int_equal(ts.capacities[0], 0);
+    expect_commit(r, d, &ts, "L6", "l", "a", 1, 0);
     assert_int_equal(*ts_open(&ts.s, "a", 0), 10);
     leadroute_decision_free(d);
     leadroute_router_free(r);
