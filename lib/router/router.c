@@ -715,8 +715,9 @@ typedef struct lr__call {
     int escalated;
     int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
     char note[160];                         /* why a pool of the chain took no one (caps) */
-    int load_check;                         /* a least-loaded pick: its rep must stay least loaded */
-    uint32_t load_read;                     /* the lowest open count of the other eligible reps, as read */
+    uint32_t load_bound;                    /* a least-loaded pick: the lowest open count read of the
+                                               other eligible reps, which its rep must not pass; or
+                                               UINT32_MAX */
     uint32_t unrouted;                      /* unrouted reason to count once the outcome stands, or LR_NONE */
     lr__state next;
     char *state;                            /* pool state read from the store */
@@ -1357,9 +1358,9 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
      * route that gave the rep leads meanwhile, on any thread or host, until
      * it is no longer least loaded makes this one conflict and decide again,
      * as a pool state's version does. */
-    if (c->load_check && how == LR_HOW_STRATEGY && c->load_read < UINT32_MAX &&
-        (cm.capacity == 0 || c->load_read + 1 < cm.capacity))
-        cm.capacity = c->load_read + 1;
+    if (how == LR_HOW_STRATEGY && c->load_bound < UINT32_MAX &&
+        (cm.capacity == 0 || c->load_bound + 1 < cm.capacity))
+        cm.capacity = c->load_bound + 1;
     cm.account_key = c->account[0] ? c->account : NULL;
     cm.flags = c->follow_up ? LEADROUTE_COMMIT_FOLLOW_UP : 0;
 
@@ -1713,15 +1714,12 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     /* the least loaded must stay so until the store takes the lead: it may
      * have no more open leads then than the others had when read, as theirs
      * only grow (closes aside); alone, it has no one to stay below */
-    c->load_check = 0;
-    c->load_read = UINT32_MAX;
+    c->load_bound = UINT32_MAX;
     for (i = 0; need_open && i < n; i++)
-        if (i != (uint32_t)pick && open[i] <= c->load_read) {
-            c->load_read = open[i];
-            c->load_check = 1;
-        }
+        if (i != (uint32_t)pick && open[i] < c->load_bound)
+            c->load_bound = open[i];
     rc = lr__commit(c, el[pick], p, need_open ? NULL : &c->next, version, LR_HOW_STRATEGY);
-    c->load_check = 0;
+    c->load_bound = UINT32_MAX;
     if (rc == LR_RETRY)
         d->ncands = mark;
     else if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED) {
@@ -2067,7 +2065,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     /* not memset: the key buffers are large and filled as needed */
     c.key[0] = c.account[0] = c.previous[0] = 0;
     c.rule_id = NULL;
-    c.load_check = 0;
+    c.load_bound = UINT32_MAX;
     /* state buffers live in the decision, so a call allocates nothing */
     c.next.text = d->next_buf;
     c.next.len = 0;
@@ -2657,7 +2655,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.flags = 0;
     c.follow_up = 1;
     c.trace = 0;
-    c.load_check = 0;
+    c.load_bound = UINT32_MAX;
     c.previous_rep = lr__roster_rep(c.ro, due->rep);
     /* the value committed first, unless the host gave the lead again; the
      * value as the store listed it, unchecked so far: one routing could not commit
