@@ -215,18 +215,23 @@ class Evaluator(Owner):
         out = c_void_p()
         _lib.leadroute_result_new(byref(out), handle_of(table, Table, "table"), None)
         self._own(out.value, _lib.leadroute_result_free)
-        self._table = table.copy()  # a reference of its own: results point into the table
+        self._table = table.copy()  # a reference of its own: the default table
+        self._last = self._table    # the table the result's outputs point into
 
     def evaluate(self, lead: Any, lead_id: Optional[str] = None, table: Optional[Table] = None) -> Matches:
-        """Evaluate against `table` (default: the evaluator's), growing the result if needed."""
+        """Evaluate against `table` (default: the evaluator's own, given when
+        it was made; passing `table` does not change that default), growing
+        the result if needed."""
         from ._leads import lead_pointer
         res = self._handle()
-        if table is not None:
-            other = handle_of(table, Table, "table")
-            if other._as_parameter_ != self._table._handle()._as_parameter_:
-                _lib.leadroute_result_reserve(res, other)
-                self._table = table.copy()
         t = self._table
+        if table is not None and handle_of(table, Table, "table")._as_parameter_ != t._handle()._as_parameter_:
+            _lib.leadroute_result_reserve(res, table._handle())
+            t = table
+        if t._handle()._as_parameter_ != self._last._handle()._as_parameter_:
+            # results point into the table evaluated last: hold a reference
+            self._last = t if t is self._table else t.copy()
+        t = self._last
         th = t._handle()
         keep = Keep()
         ptr = lead_pointer(lead, lead_id, keep)

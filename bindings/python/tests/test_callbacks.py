@@ -843,6 +843,12 @@ class MoreApi(unittest.TestCase):
         self.assertEqual(ev.evaluate({"a": "1"})[0].outputs, {"x": "one"})
         got = ev.evaluate({"a": "1"}, table=t2)
         self.assertEqual([m.rule for m in got], ["q1", "q2", "q3"])
+        # passing a table is for that call only: the default stays t1
+        self.assertEqual([m.rule for m in ev.evaluate({"a": "1"})], ["r1"])
+        self.assertEqual([m.rule for m in ev.evaluate({"a": "1"}, table=t2)], ["q1", "q2", "q3"])
+        t2.close()  # the evaluator holds a reference of its own
+        self.assertEqual([m.rule for m in ev.evaluate({"a": "1"})], ["r1"])
+        self.assertEqual(ev.evaluate({"a": "2"}), [])
 
     def test_validate_and_utf8(self):
         lr.validate_lead({"a": "x"}, "L1")
