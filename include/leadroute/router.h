@@ -37,7 +37,10 @@ extern "C" {
  * not call back into the same router. Strings they receive are borrowed for
  * the call. A callback returns LEADROUTE_OK or a negative code (a host error
  * is best LEADROUTE_EUSER or LEADROUTE_EIO); the router then reports
- * LEADROUTE_ECALLBACK and names the callback and its code.
+ * LEADROUTE_ECALLBACK and names the callback and its code. The built-in
+ * store is not a host callback: when it runs out of memory (a fork's store
+ * too, when the router it was forked from uses the built-in one) the
+ * router reports LEADROUTE_ENOMEM.
  */
 
 /* ---- reps and pools ------------------------------------------------------ */

@@ -1993,6 +1993,14 @@ fail:
     return rc;
 }
 
+int lr__memstore_all_builtin(const lr__memstore *m)
+{
+    for (; m->has_parent; m = m->parent_user)
+        if (m->parent.commit != lr__memstore_methods.commit)
+            return 0;
+    return 1;
+}
+
 void lr__memstore_free(lr__memstore *m)
 {
     uint32_t i, j;

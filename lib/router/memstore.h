@@ -15,6 +15,10 @@ int lr__memstore_new(lr__memstore **out, const lr__alloc *alloc, const leadroute
                      void *parent_user);
 void lr__memstore_free(lr__memstore *m);
 
+/* Whether `m` and every store it overlays (a fork's parent, and its
+ * parent) are built-in stores: then none of its codes comes from a host. */
+int lr__memstore_all_builtin(const lr__memstore *m);
+
 /* The methods; each takes the lr__memstore as user_data. */
 extern const leadroute_store lr__memstore_methods;
 

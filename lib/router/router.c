@@ -747,6 +747,16 @@ static int lr__callback_failed(const char *what, int rc)
                          e->code == rc && e->message[0] ? ": " : "", e->code == rc ? e->message : "");
 }
 
+/* A store method failed. The built-in store is the library's own, not a
+ * host callback: when it runs out of memory, with no host store below it
+ * (a fork's overlay sits on its parent's store), that is ENOMEM. */
+static int lr__store_failed(const leadroute_router *r, const char *what, int rc)
+{
+    if (rc == LEADROUTE_ENOMEM && r->store_user == r->memstore && lr__memstore_all_builtin(r->memstore))
+        return lr__error_set(LEADROUTE_ENOMEM, "the built-in store ran out of memory (%s)", what);
+    return lr__callback_failed(what, rc);
+}
+
 static void lr__reason(leadroute_decision *d, const char *fmt, ...) LR__PRINTF(2, 3);
 static void lr__reason(leadroute_decision *d, const char *fmt, ...)
 {
@@ -1053,7 +1063,7 @@ static int lr__window(lr__call *c, const char *rep_id, const char *pool_id, int6
         return lr__error_set(LEADROUTE_ENOTSUP,
                              "the store has no window method: assignment caps and value balancing need it");
     if ((rc = r->store.window(r->store_user, rep_id, pool_id, since_ms, count, &v)) != 0)
-        return lr__callback_failed("store window", rc);
+        return lr__store_failed(r, "store window", rc);
     /* a sum of deal values, which are never negative: anything else would steer value balancing */
     if (!isfinite(v) || v < 0)
         return lr__error_set(LEADROUTE_ECALLBACK, "store window callback gave value %g for %s '%s'", v,
@@ -1104,7 +1114,7 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
     if (rep->capacity || open) {
         uint32_t n = 0;
         if ((rc = r->store.open_count(r->store_user, rep->id, &n)) != 0)
-            return lr__callback_failed("store open_count", rc);
+            return lr__store_failed(r, "store open_count", rc);
         if (open)
             *open = n;
         if (rep->capacity && n >= rep->capacity) {
@@ -1175,7 +1185,7 @@ static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t 
         *version = 0;
         rc = r->store.load_pool(r->store_user, p->id, c->state, c->state_cap, len, version);
         if (rc != 0)
-            return lr__callback_failed("store load_pool", rc);
+            return lr__store_failed(r, "store load_pool", rc);
         if (*len <= c->state_cap)
             break;
         /* no buffer can hold more than PTRDIFF_MAX bytes: such a length is garbage, not a state */
@@ -1400,7 +1410,7 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         return LR_DONE;
     }
     if (rc != 0)
-        return lr__callback_failed("store commit", rc);
+        return lr__store_failed(c->r, "store commit", rc);
     d->status = LEADROUTE_ROUTE_ASSIGNED;
     return LR_DONE;
 }
@@ -1448,7 +1458,7 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     if (rc == LEADROUTE_ENOTFOUND)
         return LR_FALL_THROUGH;
     if (rc != 0)
-        return lr__callback_failed("store find_claim", rc);
+        return lr__store_failed(r, "store find_claim", rc);
     holder[sizeof holder - 1] = 0;
     if (!holder[0])
         return lr__error_set(LEADROUTE_ECALLBACK,
@@ -1910,7 +1920,7 @@ static int lr__find_claim(lr__call *c, char *holder, size_t cap)
     if (rc == LEADROUTE_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return lr__callback_failed("store find_claim", rc);
+        return lr__store_failed(c->r, "store find_claim", rc);
     holder[cap - 1] = 0;
     if (!holder[0])
         return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave an empty rep id for key '%s'",
@@ -2306,7 +2316,7 @@ int leadroute_router_close(leadroute_router *r, const char *key)
     if (rc == LEADROUTE_ENOTFOUND)
         return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
     if (rc != 0)
-        return lr__callback_failed("store close", rc);
+        return lr__store_failed(r, "store close", rc);
     return LEADROUTE_OK;
 }
 
@@ -2493,7 +2503,7 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
     if (rc == LEADROUTE_EEXISTS)
         return LEADROUTE_OK; /* acknowledged before: the first time counts */
     if (rc != 0)
-        return lr__callback_failed("store acknowledge", rc);
+        return lr__store_failed(r, "store acknowledge", rc);
     rep[sizeof rep - 1] = pool[sizeof pool - 1] = 0;
     lr__striped_add(&r->acknowledged, 0);
     /* `now` was read before the store call, so an assignment committed by
@@ -2761,7 +2771,7 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
         goto done;
     }
     if (rc != 0) {
-        rc = lr__callback_failed("store list_due", rc);
+        rc = lr__store_failed(r, "store list_due", rc);
         goto done;
     }
     /* the decision's memory is the router's, like everything a tick makes */
@@ -2833,6 +2843,6 @@ int leadroute_router_list_due(leadroute_router *r, int64_t now_ms,
     l.stopped = 0;
     rc = r->store.list_due(r->store_user, now_ms, lr__list_each, &l);
     if (rc != 0 && !l.stopped)
-        return lr__callback_failed("store list_due", rc);
+        return lr__store_failed(r, "store list_due", rc);
     return rc;
 }
