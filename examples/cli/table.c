@@ -56,7 +56,8 @@ static const char USAGE_BENCH[] =
     "fails is counted in errors and the first one is reported on stderr.\n"
     "\n"
     "exit status: 0 every lead read and evaluated, 1 rows skipped or evaluations\n"
-    "failed, 2 bad usage or a file could not be read\n";
+    "failed, 2 bad usage, a file could not be read, or it held no lead to\n"
+    "evaluate (nothing to measure)\n";
 
 static const char *hit_policy_name(uint32_t policy)
 {

@@ -792,6 +792,9 @@ expect(rc == 1 and figures.get("errors", 0) > 0 and figures["errors"] * 3 == fig
        f"bench reports failed evaluations: {rc} {out!r} {err!r}")
 rc, out, err = run("bench", numbers, "-", "--seconds", "0.05", stdin="id,score\na,60\nb,10\n")
 expect(rc == 0 and "throughput:" in out and err == "", f"bench of clean leads exits 0: {rc} {out!r} {err!r}")
+# no lead to measure (a header alone, or every row skipped): nothing is written, exit 2 as its help says
+rc, out, err = run("bench", numbers, "-", "--seconds", "0.05", stdin="id,score\n")
+expect(rc == 2 and out == "" and "no leads to evaluate" in err, f"bench of no leads exits 2: {rc} {out!r} {err!r}")
 # a table input no lead column gives, and output columns named like the record's own
 headers = os.path.join(workdir.name, "headers.csv")
 with open(headers, "w", encoding="utf-8") as f:
