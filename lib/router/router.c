@@ -599,6 +599,25 @@ static const leadroute_field *lr__lead_find(const leadroute_lead *lead, const ch
     return NULL;
 }
 
+/* A field the router reads itself (skill filters, score, deal value,
+ * capture time, account): found by name and checked as the table checks
+ * the values of its columns (struct version, NULL or invalid or too long
+ * text, NaN or infinite numbers, set items), so that a bad value is an
+ * error of the lead, never a crash nor a filter the lead slips through.
+ * *out is NULL when the lead has no such field. */
+static int lr__read_field(const leadroute_lead *lead, const char *name, const leadroute_value **out)
+{
+    const leadroute_field *f = lr__lead_find(lead, name);
+    int rc;
+    *out = NULL;
+    if (!f)
+        return LEADROUTE_OK;
+    if ((rc = lr__value_check(&f->value, name)) != 0)
+        return rc;
+    *out = &f->value;
+    return LEADROUTE_OK;
+}
+
 /* ---- speed to lead ---------------------------------------------------------- */
 
 /* A counter's histogram, made on first use; losing the race frees ours. */
@@ -668,17 +687,17 @@ static int lr__parse_iso8601(const char *s, int64_t *out)
 /* When the lead was captured, from the captured field; 0 if unknown. */
 static int lr__captured_ms(const leadroute_router *r, const leadroute_lead *lead, int64_t *out)
 {
-    const leadroute_field *f = lr__lead_find(lead, r->captured_field);
-    if (!f || f->value.version != LEADROUTE_VALUE_VERSION)
+    const leadroute_value *v;
+    if (lr__read_field(lead, r->captured_field, &v) != 0 || !v)
         return 0;
     /* a time beyond +-2^63 ms cannot be converted (the cast is undefined): unknown */
-    if (f->value.type == LEADROUTE_VALUE_NUMBER && fabs(f->value.number) < 9.2e18) {
-        *out = (int64_t)f->value.number;
+    if (v->type == LEADROUTE_VALUE_NUMBER && fabs(v->number) < 9.2e18) {
+        *out = (int64_t)v->number;
         return 1;
     }
-    if (f->value.type == LEADROUTE_VALUE_STRING && f->value.string) {
+    if (v->type == LEADROUTE_VALUE_STRING) {
         double x;
-        const char *t = f->value.string;
+        const char *t = v->string;
         size_t n = strlen(t);
         lr__trim(&t, &n);
         if (n && lr__parse_number(t, n, &x) == 0) {
@@ -687,7 +706,7 @@ static int lr__captured_ms(const leadroute_router *r, const leadroute_lead *lead
             *out = (int64_t)x;
             return 1;
         }
-        return lr__parse_iso8601(f->value.string, out);
+        return lr__parse_iso8601(v->string, out);
     }
     return 0;
 }
@@ -723,6 +742,22 @@ typedef struct lr__call {
     char *state;                            /* pool state read from the store */
     size_t state_cap;
 } lr__call;
+
+/* The fields a routing call reads after it commits (the capture time, for
+ * speed to lead) or whatever the route (the account), checked before
+ * anything is decided: a bad value is the lead's error, not a metric
+ * quietly lost. The filter, score and value fields are checked where a
+ * pool reads them, also before any commit. */
+static int lr__route_fields_check(const lr__call *c)
+{
+    const leadroute_value *v;
+    int rc;
+    if (c->r->captured_field && (rc = lr__read_field(c->lead, c->r->captured_field, &v)) != 0)
+        return rc;
+    if (c->r->account_field && (rc = lr__read_field(c->lead, c->r->account_field, &v)) != 0)
+        return rc;
+    return LEADROUTE_OK;
+}
 
 /* Counters move only for calls that touch live state. */
 static void lr__count_unrouted(lr__call *c, uint32_t reason)
@@ -823,12 +858,16 @@ static int lr__free_mail(const char *d)
  * part after the last '@', without a trailing dot. "" if none. */
 static void lr__account_key(lr__call *c)
 {
-    const char *s = lr__lead_text(c->lead, c->r->account_field), *at;
+    const leadroute_value *v;
+    const char *s, *at;
     size_t n;
     char dom[LEADROUTE_MAX_STRING + 1];
     c->account[0] = 0;
-    if (!s || lr__text_measure(s, LEADROUTE_MAX_STRING, &n) != 0)
+    /* checked before (lr__route_fields_check); a tick's lead needs none */
+    if (lr__read_field(c->lead, c->r->account_field, &v) != 0 || !v || v->type != LEADROUTE_VALUE_STRING)
         return;
+    s = v->string;
+    n = strlen(s);
     if ((at = strrchr(s, '@')) != NULL) {
         n -= (size_t)(at + 1 - s);
         s = at + 1;
@@ -846,23 +885,26 @@ static void lr__account_key(lr__call *c)
     memcpy(c->account + 8, dom, n + 1);
 }
 
-/* The lead's score for `field`: a number, or a numeric string; 0 if none. */
-static int lr__lead_score(const leadroute_lead *lead, const char *field, double *out)
+/* The lead's number in `field` (a score, a deal value): a number, or a
+ * numeric string. *has 0 if there is none (no field, null, other text).
+ * A value that is not valid (lr__read_field) is an error. */
+static int lr__lead_number(const leadroute_lead *lead, const char *field, double *out, int *has)
 {
-    const leadroute_field *f = lr__lead_find(lead, field);
-    if (!f || f->value.version != LEADROUTE_VALUE_VERSION)
-        return 0;
-    if (f->value.type == LEADROUTE_VALUE_NUMBER && isfinite(f->value.number)) {
-        *out = f->value.number;
-        return 1;
-    }
-    if (f->value.type == LEADROUTE_VALUE_STRING && f->value.string) {
-        const char *s = f->value.string;
+    const leadroute_value *v;
+    int rc = lr__read_field(lead, field, &v);
+    *has = 0;
+    if (rc != 0 || !v)
+        return rc;
+    if (v->type == LEADROUTE_VALUE_NUMBER) {
+        *out = v->number;
+        *has = 1;
+    } else if (v->type == LEADROUTE_VALUE_STRING) {
+        const char *s = v->string;
         size_t n = strlen(s);
         lr__trim(&s, &n);
-        return n && lr__parse_number(s, n, out) == 0;
+        *has = n && lr__parse_number(s, n, out) == 0;
     }
-    return 0;
+    return LEADROUTE_OK;
 }
 
 /* What a pool's filters read from the lead, looked up once per pool
@@ -880,12 +922,14 @@ typedef struct lr__pool_view {
     uint32_t need_tier;                                 /* 0 = none */
     double score;
     uint32_t unreadable;                                /* a tick: a filter no member passes (number, bool) */
+    const char *unreadable_why;                         /* what it is, for the trace */
 } lr__pool_view;
 
+/* A filter field's value once lr__pool_view_init checked it. */
 static const leadroute_value *lr__filter_value(const leadroute_lead *lead, const char *field)
 {
     const leadroute_field *f = lr__lead_find(lead, field);
-    return f && f->value.version == LEADROUTE_VALUE_VERSION ? &f->value : NULL;
+    return f ? &f->value : NULL;
 }
 
 /* What a skill filter cannot compare: a rep's skill set holds only
@@ -904,19 +948,29 @@ static const char *lr__filter_bad_type(const leadroute_value *v)
  * refuse a lead already held, and failing at every tick would keep it from
  * ever escalating: there the filter matches no one (pv->unreadable), so
  * the pool has no one for the lead, as when every member lacks the skill. */
-static int lr__filter_type_check(const lr__call *c, const lr__pool *p, uint32_t i, const leadroute_value *v,
-                                 lr__pool_view *pv)
+static int lr__filter_check(const lr__call *c, const lr__pool *p, uint32_t i, const leadroute_value **out,
+                            lr__pool_view *pv)
 {
-    const char *bad = lr__filter_bad_type(v);
-    if (!bad)
-        return LEADROUTE_OK;
-    if (c->follow_up) {
-        if (i < pv->unreadable) /* the first such filter, for the trace */
-            pv->unreadable = i;
+    const char *bad;
+    int rc = lr__read_field(c->lead, p->filters[i].field, out);
+    if (rc != 0) {
+        if (!c->follow_up)
+            return rc;
+        bad = "not a valid value";
+        *out = NULL;
+    } else if ((bad = lr__filter_bad_type(*out)) != NULL) {
+        if (!c->follow_up)
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': the skill filter of pool '%s' reads a string or "
+                                 "a set, the lead gives %s", p->filters[i].field, p->id, bad);
+        *out = NULL;
+    } else {
         return LEADROUTE_OK;
     }
-    return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': the skill filter of pool '%s' reads a string or a set, "
-                         "the lead gives %s", p->filters[i].field, p->id, bad);
+    if (i < pv->unreadable) { /* the first such filter, for the trace */
+        pv->unreadable = i;
+        pv->unreadable_why = bad;
+    }
+    return LEADROUTE_OK;
 }
 
 static int lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
@@ -925,15 +979,19 @@ static int lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
     size_t used = 0;
     int rc;
     pv->unreadable = LR_NONE;
-    /* filters past the cached ones are read again per member: only their type is checked here */
-    for (i = LR_FILTERS_CACHED; i < p->nfilters; i++)
-        if ((rc = lr__filter_type_check(c, p, i, lr__filter_value(c->lead, p->filters[i].field), pv)) != 0)
+    pv->unreadable_why = NULL;
+    /* filters past the cached ones are read again per member: only checked here */
+    for (i = LR_FILTERS_CACHED; i < p->nfilters; i++) {
+        const leadroute_value *v;
+        if ((rc = lr__filter_check(c, p, i, &v, pv)) != 0)
             return rc;
+    }
     for (i = 0; i < p->nfilters && i < LR_FILTERS_CACHED; i++) {
-        const leadroute_value *v = lr__filter_value(c->lead, p->filters[i].field);
-        size_t n = v && v->type == LEADROUTE_VALUE_SET ? v->item_count : 1;
-        if ((rc = lr__filter_type_check(c, p, i, v, pv)) != 0)
+        const leadroute_value *v;
+        size_t n;
+        if ((rc = lr__filter_check(c, p, i, &v, pv)) != 0)
             return rc;
+        n = v && v->type == LEADROUTE_VALUE_SET ? v->item_count : 1;
         pv->values[i] = v;
         pv->nnorm[i] = 0;
         if (!v || (v->type != LEADROUTE_VALUE_STRING && v->type != LEADROUTE_VALUE_SET) ||
@@ -960,12 +1018,22 @@ static int lr__pool_view_init(lr__call *c, const lr__pool *p, lr__pool_view *pv)
     }
     pv->need_tier = 0;
     pv->score = 0;
-    if (p->ntiers && lr__lead_score(c->lead, p->score_field, &pv->score))
-        for (i = 0; i < p->ntiers; i++)
+    if (p->ntiers) {
+        int has;
+        if ((rc = lr__lead_number(c->lead, p->score_field, &pv->score, &has)) != 0) {
+            if (!c->follow_up)
+                return rc;
+            /* a tick's lead: no member passes, as for a filter it cannot read */
+            pv->unreadable = 0;
+            pv->unreadable_why = NULL;
+            return LEADROUTE_OK;
+        }
+        for (i = 0; has && i < p->ntiers; i++)
             if (pv->score >= p->tiers[i].min_score) {
                 pv->need_tier = p->tiers[i].min_tier;
                 break;
             }
+    }
     return LEADROUTE_OK;
 }
 
@@ -984,9 +1052,13 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
 {
     uint32_t i;
     if (pv->unreadable != LR_NONE) {
+        if (!pv->unreadable_why) {
+            if (cap)
+                snprintf(detail, cap, "%s is not a valid value", p->score_field);
+            return LEADROUTE_VERDICT_TIER;
+        }
         if (cap)
-            snprintf(detail, cap, "%s is %s, not text", p->filters[pv->unreadable].field,
-                     lr__filter_bad_type(lr__filter_value(c->lead, p->filters[pv->unreadable].field)));
+            snprintf(detail, cap, "%s is %s, not text", p->filters[pv->unreadable].field, pv->unreadable_why);
         return LEADROUTE_VERDICT_LACKS_SKILL;
     }
     for (i = 0; i < p->nfilters; i++) {
@@ -1215,10 +1287,11 @@ static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
 {
     const char *field = p ? p->value_field : "deal_value";
     double v = 0;
+    int has, rc = lr__lead_number(c->lead, field, &v, &has);
     *out = 0;
-    if (!lr__lead_score(c->lead, field, &v) || !(v > 0))
+    if (rc == 0 && (!has || !(v > 0)))
         return LEADROUTE_OK;
-    if (v > LEADROUTE_MAX_DEAL_VALUE) {
+    if (rc != 0 || v > LEADROUTE_MAX_DEAL_VALUE) {
         /* A tick cannot refuse a lead already held, and failing its move at
          * every tick would keep it from ever moving or escalating: it keeps
          * the value committed before, as when the host gives no lead. */
@@ -1226,6 +1299,8 @@ static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
             *out = c->held_value; /* checked when read from the store */
             return LEADROUTE_OK;
         }
+        if (rc != 0)
+            return rc;
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': deal value %g is more than %g", field, v,
                              LEADROUTE_MAX_DEAL_VALUE);
     }
@@ -2151,6 +2226,8 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         return lr__unrouted(&c, LEADROUTE_ELEAD);
     }
     d->key = lr__decision_str(d, c.key + 5);
+    if ((rc = lr__route_fields_check(&c)) != 0)
+        return lr__unrouted(&c, rc);
 
     if (leadroute_result_count(res) == 0) {
         d->status = LEADROUTE_ROUTE_UNASSIGNED;

@@ -1995,6 +1995,126 @@ static void test_skill_filter_blank_items(void **state)
     leadroute_router_free(r);
 }
 
+/* Fields the router reads itself (skill filters, past the cached ones too,
+ * the score of tiers, the deal value, the account, the capture time) are
+ * checked as table columns are: a bad value is refused before anything is
+ * decided, never read as "no such field" (which would let the lead past a
+ * filter) nor followed into a crash. */
+static void test_router_fields_checked(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "sk" };
+    const char *const en[] = { "en" };
+    leadroute_field sk[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, en, 1 } } };
+    leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1) };
+    leadroute_tier_rule tiers[] = { { 50, 1 } };
+    char fields[17][16], big[LEADROUTE_MAX_STRING + 2];
+    leadroute_skill_filter f[17];
+    leadroute_pool pools[] = { mkpool("sk", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    static const struct {
+        const char *field;
+        int kind; /* 0 set with NULL items, 1 text, 2 number, 3 value version 9 */
+        const char *text;
+        double number;
+        int rc;
+        const char *message;
+    } bad[] = {
+        { "lang0", 0, NULL, 0, LEADROUTE_ELEAD, "lead field 'lang0': set items are NULL" },
+        { "lang16", 0, NULL, 0, LEADROUTE_ELEAD, "lead field 'lang16': set items are NULL" },
+        { "lang0", 1, "en\xff", 0, LEADROUTE_ELEAD, "lead field 'lang0': string is not valid UTF-8" },
+        { "lang16", 1, "", 0, LEADROUTE_ELEAD, "lead field 'lang16': string is longer than" }, /* big */
+        { "lang0", 1, NULL, 0, LEADROUTE_ELEAD, "lead field 'lang0': string is NULL" },
+        { "lang0", 3, "fr", 0, LEADROUTE_EVERSION, "lead field 'lang0': leadroute_value version 9" },
+        { "score", 2, NULL, NAN, LEADROUTE_ELEAD, "lead field 'score': number is NaN" },
+        { "score", 2, NULL, INFINITY, LEADROUTE_ELEAD, "lead field 'score': number is infinite" },
+        { "deal_value", 2, NULL, NAN, LEADROUTE_ELEAD, "lead field 'deal_value': number is NaN" },
+        { "email", 1, "amy@acme\xc3.com", 0, LEADROUTE_ELEAD, "lead field 'email': string is not valid UTF-8" },
+        { "captured_at", 2, NULL, -INFINITY, LEADROUTE_ELEAD, "lead field 'captured_at': number is infinite" },
+    };
+    size_t i;
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    reps[0].skills = sk;
+    reps[0].skill_count = 1;
+    reps[1].tier = 1;
+    for (i = 0; i < 17; i++) {
+        snprintf(fields[i], sizeof fields[i], "lang%u", (unsigned)i);
+        f[i].field = fields[i];
+        f[i].skill = "languages";
+    }
+    pools[0].filters = f;
+    pools[0].filter_count = 17;
+    pools[0].tiers = tiers;
+    pools[0].tier_count = 1;
+    pools[0].on_empty = LEADROUTE_EMPTY_QUEUE;
+    pools[0].queue = "triage";
+    leadroute_router *r = router_of(HDR "s,s,,sk,,,,\n", roster_ok(reps, 2, pools, 1));
+    leadroute_decision *d = decision();
+    nlog log;
+    tlead l;
+    memset(&log, 0, sizeof log);
+    set_notify(r, &log);
+
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        leadroute_value *v;
+        lead_of(&l, "L1", "s");
+        v = tl_add(&l, bad[i].field);
+        switch (bad[i].kind) {
+        case 0:
+            v->type = LEADROUTE_VALUE_SET;
+            v->items = NULL;
+            v->item_count = 3;
+            break;
+        case 1:
+            v->type = LEADROUTE_VALUE_STRING;
+            v->string = bad[i].text && !bad[i].text[0] ? big : bad[i].text;
+            break;
+        case 2:
+            v->type = LEADROUTE_VALUE_NUMBER;
+            v->number = bad[i].number;
+            break;
+        default:
+            v->type = LEADROUTE_VALUE_STRING;
+            v->string = bad[i].text;
+            v->version = 9;
+            break;
+        }
+        expect_rc(leadroute_route(r, &l.lead, i % 2 ? LEADROUTE_ROUTE_TRACE : 0, d), bad[i].rc);
+        expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+        expect_message_has(bad[i].message);
+        /* the lead's own check says the same */
+        assert_int_equal(leadroute_lead_validate(&l.lead), bad[i].rc);
+    }
+    /* nothing changed: no claim, no count, no notification */
+    assert_int_equal(log.n, 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "amy"), 0);
+    assert_int_equal(leadroute_router_rep_assigned(r, "bob"), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), sizeof bad / sizeof bad[0]);
+    assert_int_equal(leadroute_router_rule_hits(r, 0), 0);
+    expect_rc(leadroute_router_close(r, "L1"), LEADROUTE_ENOTFOUND);
+    /* good values route as before: "fr" is a skill amy lacks (bob has none), so it queues;
+     * "en" with a score of 60 needs tier 1, which only bob has, and bob lacks "en" */
+    lead_of(&l, "L1", "s");
+    tl_str(&l, "lang0", "fr");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    lead_of(&l, "L2", "s");
+    tl_str(&l, "lang16", "en");
+    tl_num(&l, "score", 60);
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    lead_of(&l, "L3", "s");
+    tl_str(&l, "lang16", "en");
+    tl_num(&l, "score", 10);
+    tl_num(&l, "deal_value", 1000);
+    tl_str(&l, "email", "x@acme.com");
+    tl_str(&l, "captured_at", "2026-11-24T09:30:00Z");
+    ok(leadroute_route(r, &l.lead, 0, d));
+    expect_str(leadroute_decision_rep(d), "amy");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_score_tiers(void **state)
 {
     (void)state;
@@ -3982,6 +4102,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_skill_filter_number_or_bool),
         cmocka_unit_test(test_skill_filter_blank_items),
         cmocka_unit_test(test_score_tiers),
+        cmocka_unit_test(test_router_fields_checked),
         cmocka_unit_test(test_availability_asked_once),
         cmocka_unit_test(test_availability_error),
         cmocka_unit_test(test_empty_default_owner),

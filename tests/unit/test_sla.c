@@ -2362,6 +2362,85 @@ static void test_tick_filter_number_or_bool(void **state)
     world_free(w);
 }
 
+/* Held leads whose host lead gives, at the tick, values routing refuses: a
+ * set with NULL items in a skill filter's field, a NaN score for a pool's
+ * tiers, a NaN deal value. A tick cannot refuse a lead already held: the
+ * filter and the tier match no member (the lead escalates), and the move
+ * carries the deal value committed before. No crash, no failed move. */
+static void test_tick_invalid_values(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    static const char *const en[] = { "en" };
+    leadroute_field sk[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, en, 1 } } };
+    leadroute_skill_filter f[] = { { "lang", "languages" } };
+    leadroute_tier_rule tiers[] = { { 50, 1 } };
+    static const char *const ids[] = { "X", "Y", "Z" };
+    tlead held[3], l;
+    lead_book book = { held, 3 };
+    size_t i;
+    (void)state;
+    p = sla_pool(&b);
+    p->filters = f;
+    p->filter_count = 1;
+    p->tiers = tiers;
+    p->tier_count = 1;
+    p->escalation_owner = "boss";
+    for (i = 0; i < 2; i++) {
+        leadroute_rep *r = rb_rep(&b, i ? "b" : "a", "p", NULL);
+        r->skills = sk;
+        r->skill_count = 1;
+        r->tier = 1;
+    }
+    rb_rep(&b, "boss", NULL, NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    for (i = 0; i < 3; i++) {
+        leadroute_value *v;
+        tl_init(&l);
+        l.lead.id = ids[i];
+        tl_str(&l, "lang", "en");
+        tl_num(&l, "score", 60);
+        tl_num(&l, "deal_value", 100 + (double)i);
+        ok(leadroute_route(w->r, &l.lead, 0, w->d));
+        assert_string_equal(leadroute_decision_rep(w->d), i == 1 ? "b" : "a");
+        /* the host's lead at the tick: the same, but for one field */
+        tl_init(&held[i]);
+        held[i].lead.id = ids[i];
+        if (i == 0) {
+            v = tl_add(&held[i], "lang");
+            v->type = LEADROUTE_VALUE_SET;
+            v->items = NULL;
+            v->item_count = 2;
+        } else {
+            tl_str(&held[i], "lang", "en");
+        }
+        tl_num(&held[i], "score", i == 1 ? NAN : 60);
+        tl_num(&held[i], "deal_value", i == 2 ? NAN : 100 + (double)i);
+        /* routing such a lead is refused */
+        l = held[i];
+        l.lead.fields = l.f;
+        l.lead.id = "new";
+        expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+    }
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, book_lookup, &book, &st));
+    if (st.due != 3 || st.reassigned != 1 || st.escalated != 2 || failed_moves(w->r) != 0)
+        fail_msg("due %llu, reassigned %llu, escalated %llu, failed moves %llu (want 3, 1, 2, 0)",
+                 (unsigned long long)st.due, (unsigned long long)st.reassigned, (unsigned long long)st.escalated,
+                 failed_moves(w->r));
+    assert_int_equal(w->rec.n, 6);
+    for (i = 3; i < 6; i++) {
+        int z = strcmp(w->rec.v[i].key, "Z") == 0;
+        /* X (filter unreadable) and Y (score unreadable) to the boss; Z from a to b, with its old value */
+        assert_string_equal(w->rec.v[i].rep, z ? "b" : "boss");
+        if (z && w->rec.v[i].value != 102)
+            fail_msg("Z moved with deal value %g, want the one committed before, 102", w->rec.v[i].value);
+    }
+    world_free(w);
+}
+
 /* The escalation owner takes a lead for its pool: the move commits the
  * deal value of the pool's value field, as a move within the pool would,
  * not of the default field "deal_value". */
@@ -3649,6 +3728,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
         cmocka_unit_test_teardown(test_tick_owner_value_field, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_invalid_values, free_leftovers),
         cmocka_unit_test_teardown(test_tick_listed_value_checked, free_leftovers),
         cmocka_unit_test_teardown(test_tick_deal_value_out_of_range, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
