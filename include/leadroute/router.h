@@ -266,7 +266,11 @@ typedef struct leadroute_assignment {
     int64_t deadline_ms;     /**< follow-up due by then; 0 = no deadline; INT64_MAX when the SLA
                                   reaches past the int64 range (times saturate, never wrap) */
     double value;            /**< deal value of the lead (its pool's value field), 0 if none */
-    uint32_t hops;           /**< reassignments of this lead so far (0 on the first assignment) */
+    uint32_t hops;           /**< ticks' reassignments of this lead since a routing call last
+                                  assigned it: 0 on a routing call's assignment, the first one
+                                  or a host's reassignment (LEADROUTE_ROUTE_REASSIGN), which
+                                  thus starts the pool's `max_hops` anew; `history` keeps
+                                  every earlier holder all the same */
     int escalated;           /**< 1: this assignment is an escalation */
     const char *const *history; /**< in listings from the store: earlier reps of the lead, oldest first */
     size_t history_count;

@@ -2362,6 +2362,51 @@ static void test_tick_filter_number_or_bool(void **state)
     world_free(w);
 }
 
+/* A host's reassignment (LEADROUTE_ROUTE_REASSIGN) commits hops 0: ticks'
+ * moves count from it, so the pool's max_hops starts anew, while every
+ * earlier holder stays excluded. */
+static void test_reassign_restarts_hops(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    static const char *const want_rep[] = { "a", "b", "c", "d", "boss" };
+    static const uint32_t want_hops[] = { 0, 1, 0, 1, 2 };
+    static const int want_escalated[] = { 0, 0, 0, 0, 1 };
+    static const char *const members[] = { "a", "b", "c", "d", "e" };
+    size_t i;
+    (void)state;
+    p = sla_pool(&b);
+    p->max_hops = 1;
+    p->escalation_owner = "boss";
+    for (i = 0; i < 5; i++)
+        rb_rep(&b, members[i], "p", NULL);
+    rb_rep(&b, "boss", NULL, NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    w->now = T0 + 10 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, NULL, NULL, &st));
+    assert_int_equal(st.reassigned, 1);
+    /* the host moves it: c (a and b held it before) */
+    assert_string_equal(route_assigned(w, "X", NULL, -1, LEADROUTE_ROUTE_REASSIGN), "c");
+    /* one more tick move within the pool, to d (not a, b or c), then max_hops is reached */
+    w->now = T0 + 20 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, NULL, NULL, &st));
+    assert_int_equal(st.reassigned, 1);
+    w->now = T0 + 30 * MIN_MS;
+    ok(leadroute_router_tick(w->r, w->now, NULL, NULL, &st));
+    assert_int_equal(st.escalated, 1);
+    assert_int_equal(w->rec.n, 5);
+    for (i = 0; i < 5; i++) {
+        const note *n = &w->rec.v[i];
+        if (strcmp(n->rep, want_rep[i]) != 0 || n->hops != want_hops[i] || n->escalated != want_escalated[i])
+            fail_msg("notification %zu: %s, hops %u, escalated %d (want %s, %u, %d)", i, n->rep, n->hops,
+                     n->escalated, want_rep[i], want_hops[i], want_escalated[i]);
+    }
+    world_free(w);
+}
+
 /* Held leads whose host lead gives, at the tick, values routing refuses: a
  * set with NULL items in a skill filter's field, a NaN score for a pool's
  * tiers, a NaN deal value. A tick cannot refuse a lead already held: the
@@ -3729,6 +3774,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
         cmocka_unit_test_teardown(test_tick_owner_value_field, free_leftovers),
         cmocka_unit_test_teardown(test_tick_invalid_values, free_leftovers),
+        cmocka_unit_test_teardown(test_reassign_restarts_hops, free_leftovers),
         cmocka_unit_test_teardown(test_tick_listed_value_checked, free_leftovers),
         cmocka_unit_test_teardown(test_tick_deal_value_out_of_range, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
