@@ -2,6 +2,7 @@
  * read-only by every routing call. */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,6 +174,20 @@ int lr__rep_has_skill(const lr__rep *rep, const char *skill, const char *item)
     return s && lr__skill_norm_into(item, norm, sizeof norm) && lr__skill_has(s, norm);
 }
 
+/* A skill's value failed the value check, whose message speaks of a lead
+ * field: the same detail, said of the rep's skill, as a roster error. */
+static int lr__skill_value_error(const char *rep_id, const char *skill, int rc)
+{
+    const char *m = leadroute_error_last()->message;
+    char prefix[LEADROUTE_MAX_NAME + 32], detail[256];
+    int n = snprintf(prefix, sizeof prefix, "lead field '%s': ", skill);
+    if (n > 0 && (size_t)n < sizeof prefix && strncmp(m, prefix, (size_t)n) == 0)
+        m += n;
+    snprintf(detail, sizeof detail, "%s", m);
+    return lr__error_set(rc == LEADROUTE_EVERSION ? LEADROUTE_EVERSION : LEADROUTE_EINVAL, "rep '%s': skill '%s': %s",
+                         rep_id, skill, detail);
+}
+
 static int lr__copy_skills(leadroute_roster *ro, const leadroute_rep *in, lr__rep *rep)
 {
     size_t i, j;
@@ -189,7 +204,7 @@ static int lr__copy_skills(leadroute_roster *ro, const leadroute_rep *in, lr__re
         if (!f->name || lr__text_measure(f->name, LEADROUTE_MAX_NAME, NULL) != 0 || !f->name[0])
             return lr__error_set(LEADROUTE_EINVAL, "rep '%s': skill %zu has no valid name", in->id, i);
         if ((rc = lr__value_check(v, f->name)) != 0)
-            return rc;
+            return lr__skill_value_error(in->id, f->name, rc);
         if (v->type != LEADROUTE_VALUE_STRING && v->type != LEADROUTE_VALUE_SET && v->type != LEADROUTE_VALUE_NULL)
             return lr__error_set(LEADROUTE_EINVAL, "rep '%s': skill '%s' must be a string or a set", in->id,
                                  f->name);

@@ -1248,6 +1248,18 @@ static void test_new_values(void **state)
     f.reps[0].skills = two;
     f.reps[0].skill_count = 2;
     new_err(&f, LEADROUTE_EINVAL, "rep 'alice': skill 'languages' is given twice");
+    /* a skill's value: checked as a lead's, reported as the rep's */
+    fixture_init(&f);
+    f.skills[0].value.type = LEADROUTE_VALUE_STRING;
+    f.skills[0].value.string = "e\xffn";
+    new_err(&f, LEADROUTE_EINVAL, "rep 'alice': skill 'languages': string is not valid UTF-8");
+    fixture_init(&f);
+    f.skills[0].value.type = LEADROUTE_VALUE_STRING;
+    f.skills[0].value.string = NULL;
+    new_err(&f, LEADROUTE_EINVAL, "rep 'alice': skill 'languages': string is NULL");
+    fixture_init(&f);
+    f.skills[0].value.version = 9;
+    new_err(&f, LEADROUTE_EVERSION, "rep 'alice': skill 'languages': leadroute_value version 9 is not supported");
 }
 
 /* More reps or pools than a roster holds: ELIMIT, before anything is read. */
