@@ -204,7 +204,7 @@ void lr__value_show(const leadroute_value *v, char *buf, size_t cap)
     }
 }
 
-static int lr__is_space(char c)
+int lr__is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }

@@ -44,6 +44,9 @@ size_t lr__format_double(char *buf, size_t cap, double v);
 int lr__equal_ci(const char *s, size_t len, const char *word);
 
 /* Strip ASCII white space at both ends. */
+/* The blanks lr__trim removes: ASCII space, tab, CR, LF, form feed and
+ * vertical tab. */
+int lr__is_space(char c);
 void lr__trim(const char **s, size_t *len);
 
 /* Case-fold `len` bytes of UTF-8 into `out` (room for `len` bytes: folding

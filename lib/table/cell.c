@@ -81,9 +81,11 @@ static int lr__cell_error(const lr__cursor *c, size_t at, const char *expected)
                          x->column, lr__type_name(x->type), text, expected);
 }
 
+/* The blanks of cell syntax are those trimmed off lead values, so that a
+ * quoted value with one at either end is refused (lr__check_quoted_text). */
 static int lr__is_ws(char ch)
 {
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+    return lr__is_space(ch);
 }
 
 static void lr__skip_ws(lr__cursor *c)

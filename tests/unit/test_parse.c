@@ -843,6 +843,12 @@ static void test_precise_errors(void **state)
     expect_error("rule,s,out:o\nr1,\"not(\"\" x \"\")\",x\n", LEADROUTE_EPARSE, 2, 4, 9,
                  "a value with a blank at either end matches no lead");
     expect_error("rule,s,out:o\nr1,\"\"\" 9\"\"*\",x\n", LEADROUTE_EPARSE, 2, 4, 5, "a prefix starting with a blank");
+    /* every blank trimmed off lead values counts: form feed and vertical tab too */
+    expect_error("rule,s,out:o\nr1,\"\"\"\vX\"\"\",x\n", LEADROUTE_EPARSE, 2, 4, 5,
+                 "a value with a blank at either end matches no lead");
+    expect_error("rule,s,out:o\nr1,\"\"\"X\f\"\"\",x\n", LEADROUTE_EPARSE, 2, 4, 5,
+                 "a value with a blank at either end matches no lead");
+    expect_error("rule,s,out:o\nr1,\"\"\"\fX\"\"*\",x\n", LEADROUTE_EPARSE, 2, 4, 5, "a prefix starting with a blank");
     t = parse_ok("rule,s,out:o\nr1,\"\"\"New \"\"*\",x\n");     /* a blank at a prefix's end counts */
     assert_string_equal(hits_for(t, "s", "New York"), "r1");
     assert_string_equal(hits_for(t, "s", "Newark"), "");
