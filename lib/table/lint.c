@@ -283,11 +283,15 @@ static int lr__class_add(lr__linter *L, lr__lcol *col, const lr__index *ix, uint
     return LEADROUTE_OK;
 }
 
-/* A text value of the class `want`: the base plus a suffix, or "other". */
+/* A text value of the class `want`: the base plus a suffix, or "other".
+ * A :ci column's keys are folded, and so is a lead's value before it is
+ * looked up: so is the candidate, else "Az-other" would look like no key
+ * while a lead giving it lands in the class of a* (the witness is given
+ * folded, which a lead may give as well). */
 static const char *lr__text_for(lr__linter *L, const lr__index *ix, const char *base, uint32_t len, uint32_t want)
 {
     static const char *suffixes[] = { "", "0", "1", "9", "x", "z", "~", "-other", "_0", "~~other" };
-    char buf[LEADROUTE_MAX_STRING + 16];
+    char buf[LEADROUTE_MAX_STRING + 16], folded[LEADROUTE_MAX_STRING + 16];
     size_t i;
     if (len > LEADROUTE_MAX_STRING)
         return NULL;
@@ -299,6 +303,10 @@ static const char *lr__text_for(lr__linter *L, const lr__index *ix, const char *
         lr__trim(&start, &trimmed);
         if (n == 0 || n > LEADROUTE_MAX_STRING || trimmed != n)
             continue;
+        if (ix->folded) {
+            lr__fold(buf, n, folded);
+            memcpy(buf, folded, n);
+        }
         if (lr__index_lookup_text(ix, buf, n) == want)
             return lr__arena_strndup(&L->scratch, buf, n);
     }

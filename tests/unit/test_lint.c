@@ -791,6 +791,27 @@ static void test_no_match_witness(void **state)
             fail_msg("table %zu: witness '%s' matches '%s'", i, d.witness, h);
         leadroute_table_unref(t);
     }
+
+    /* A :ci column whose prefixes take every first character lint tries
+     * before the capitals, and a*: "Az-other" lands in a*'s class once
+     * folded, so it is no witness; a lower-case one is. */
+    {
+        static const char firsts[] = "zq~!#$%&+./0123456789:;<=>?@";
+        char text[2048];
+        size_t n = (size_t)snprintf(text, sizeof text, "rule,a:ci,out:o\n");
+        for (size_t i = 0; firsts[i]; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "r%zu,\"\"\"%c\"\"*\",x\n", i, firsts[i]);
+        snprintf(text + n, sizeof text - n, "ra,a*,x\nrn,null,x\n");
+        leadroute_table *t = parse_ok(text);
+        leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+        wlead w;
+        assert_non_null(d.witness);
+        witness_lead(&w, t, d.witness);
+        const char *h = hits(t, &w.l);
+        if (strcmp(h, "") != 0)
+            fail_msg(":ci table: witness '%s' matches '%s'", d.witness, h);
+        leadroute_table_unref(t);
+    }
 }
 
 /* The witness of the one overlap a two-rule UNIQUE table over `score` has. */
