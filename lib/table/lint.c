@@ -1780,6 +1780,9 @@ static int lr__lint_priorities(lr__linter *L)
     leadroute_table *t = L->t;
     uint32_t r, j, k;
     int rc;
+    /* only these hit policies rank outputs: under the others a list is unused */
+    if (t->hit_policy != LEADROUTE_HIT_PRIORITY && t->hit_policy != LEADROUTE_HIT_OUTPUT_ORDER)
+        return LEADROUTE_OK;
     for (j = 0; j < t->noutputs; j++) {
         const lr__column *col = &t->outputs[j];
         if (!col->npriorities)

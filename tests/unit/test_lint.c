@@ -1770,6 +1770,18 @@ static void test_unlisted_priority(void **state)
     assert_non_null(strstr(d.message, "\xc3\xa4\xc3\xa4...' is not"));
     assert_true(lr__utf8_valid(d.message, strlen(d.message)));
     leadroute_table_unref(t);
+
+    /* output order ranks too; the other hit policies use no list, so it is no finding there */
+    static const char *const policies[] = { "output order", "first", "unique", "any", "rule order", "collect" };
+    for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+        char text[160];
+        snprintf(text, sizeof text, "#! hit_policy: %s\n#! priority: x = a\nrule,s,out:x\nr1,-,b\n", policies[i]);
+        t = parse_ok(text);
+        if (count_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY) != (i == 0 ? 1u : 0u))
+            fail_msg("hit policy %s: %zu unlisted priority findings, want %d", policies[i],
+                     count_kind(t, LEADROUTE_DIAG_UNLISTED_PRIORITY), i == 0);
+        leadroute_table_unref(t);
+    }
 }
 
 /* At most 1000 findings are kept; a notice says how many more lint found
