@@ -400,6 +400,11 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
                                     "rule %s: the rule id must be 1 to 256 bytes of UTF-8",
                                   idbuf);
         }
+        for (i = 0; i < id_len; i++)
+            /* ids go into CSV, JSON and one-line messages, as column names do */
+            if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+                return lr__error_set_at(LEADROUTE_ETABLE, LR__RULE_AT(origin),
+                                        "rule id '%.*s' holds a control character", (int)id_len, id);
     } else {
         snprintf(idbuf, sizeof idbuf, "%u", b->nrules + 1);
         id = idbuf;

@@ -304,6 +304,11 @@ static void test_builder_errors_name_rule_and_column(void **state)
     assert_int_equal(leadroute_error_last()->line, 0);
     leadroute_table_builder_free(b2);
 
+    /* an id with a control character, no line or column to give */
+    assert_int_equal(add_rule(b, "big\ndeals", in2, 2, out2, 1), LEADROUTE_ETABLE);
+    expect_message_has("rule id 'big\\x0adeals' holds a control character");
+    assert_int_equal(leadroute_error_last()->line, 0);
+
     /* The builder is still usable after the error. */
     ok(add_rule(b, "big-deals", in2, 2, out2, 1));
     leadroute_table *t = build(b);

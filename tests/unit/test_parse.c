@@ -543,6 +543,14 @@ static void test_error_duplicate_rule_id(void **state)
     expect_at(rc, LEADROUTE_ETABLE, 4, 1, 1);
     rc = parse_rc("rule,region,out:o\na,EMEA,x\n,NA,y\n");   /* empty id */
     expect_at(rc, EITHER_PARSE_OR_TABLE, 3, 1, 1);
+    /* a control character in an id (a line break in a quoted cell, a tab) would break messages,
+     * CSV and JSON lines, as it would in a column name */
+    rc = parse_rc("rule,region,out:o\na,EMEA,x\n\"b\nc\",NA,y\n");
+    expect_at(rc, LEADROUTE_ETABLE, 3, 1, 1);
+    expect_message_has("rule id 'b\\x0ac' holds a control character");
+    rc = parse_rc("rule,region,out:o\na\tb,EMEA,x\n");
+    expect_at(rc, LEADROUTE_ETABLE, 2, 1, 1);
+    expect_message_has("holds a control character");
 }
 
 static void test_error_empty_header(void **state)
