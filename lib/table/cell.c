@@ -619,6 +619,14 @@ int lr__output_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text
             return lr__cell_error(&c, c.pos, "unexpected text after the closing '\"'");
         return LEADROUTE_OK;
     }
+    /* odd quoting is refused as in input cells, not kept as text */
+    {
+        const char *q = memchr(s, '"', n);
+        if (q && q == s)
+            return lr__cell_error(&c, (size_t)(q - text), "unterminated string: a closing '\"' is missing");
+        if (q)
+            return lr__cell_error(&c, (size_t)(q - text), "a '\"' inside a bare word: quote the whole value");
+    }
     return lr__literal_value(arena, &c, s, n, 0, out);
 }
 

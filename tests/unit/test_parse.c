@@ -845,6 +845,22 @@ static void test_precise_errors(void **state)
     expect_error("rule,n:number,out:o\nr1,1e400,x\n", LEADROUTE_EPARSE, 2, 4, 4, "out of range");
     expect_error("rule,n:number,out:o\nr1,< 1e400,x\n", LEADROUTE_EPARSE, 2, 6, 6, "out of range");
     expect_error("rule,n,out:o:number\nr1,a,1e400\n", LEADROUTE_EPARSE, 2, 6, 6, "out of range");
+    /* odd quoting in an output cell is refused as in an input cell, not kept as text */
+    expect_error("rule,a,out:x\nr1,-,\"\"\"abc\"\n", LEADROUTE_EPARSE, 2, 7, 7, "unterminated string");
+    expect_error("rule,a,out:x\nr1,-,abc\"\n", LEADROUTE_EPARSE, 2, 9, 9, "a '\"' inside a bare word");
+    expect_error("rule,a,out:x\nr1,-,\"a\"\"b\"\n", LEADROUTE_EPARSE, 2, 8, 8, "a '\"' inside a bare word");
+    {
+        /* a quoted literal with escaped quotes, "a \"b\"", gives a "b" */
+        leadroute_result *r = NULL;
+        tlead l;
+        t = parse_ok("rule,a,out:x\nr1,-,\"\"\"a \\\"\"b\\\"\"\"\"\"\n");
+        assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+        tl_init(&l);
+        assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+        assert_string_equal(leadroute_result_output(r, 0, 0)->string, "a \"b\"");
+        leadroute_result_free(r);
+        leadroute_table_unref(t);
+    }
 
     /* values no lead can match */
     expect_error("rule,s,out:o\nr1,\"\"\"\"\"\",x\n", LEADROUTE_EPARSE, 2, 4, 5, "an empty string matches no lead");
