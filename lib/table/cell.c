@@ -569,6 +569,7 @@ static int lr__next_literal(lr__arena *arena, lr__cursor *c, leadroute_value *ou
     if (c->pos < c->end && c->text[c->pos] == '"') {
         const char *q;
         uint32_t qn;
+        size_t start = c->pos;
         int rc = lr__read_quoted(arena, c, &q, &qn);
         if (rc)
             return rc;
@@ -576,7 +577,7 @@ static int lr__next_literal(lr__arena *arena, lr__cursor *c, leadroute_value *ou
         if (c->pos < c->end && c->text[c->pos] != ',')
             return lr__cell_error(c, c->pos, "unexpected text after the closing '\"'");
         if (c->ctx->type != LEADROUTE_TYPE_STRING)
-            return lr__cell_error(c, c->pos, "a quoted string in a non-string column");
+            return lr__cell_error(c, start, "a quoted string in a non-string column");
         memset(out, 0, sizeof *out);
         out->version = LEADROUTE_VALUE_VERSION;
         out->type = LEADROUTE_VALUE_STRING;

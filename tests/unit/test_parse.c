@@ -845,6 +845,11 @@ static void test_precise_errors(void **state)
     expect_error("rule,n:number,out:o\nr1,1e400,x\n", LEADROUTE_EPARSE, 2, 4, 4, "out of range");
     expect_error("rule,n:number,out:o\nr1,< 1e400,x\n", LEADROUTE_EPARSE, 2, 6, 6, "out of range");
     expect_error("rule,n,out:o:number\nr1,a,1e400\n", LEADROUTE_EPARSE, 2, 6, 6, "out of range");
+    /* a quoted string where a number or a bool is read: the error points at the string */
+    expect_error("rule,a,out:x:bool\nr1,-,\"\"\"true\"\"\"\n", LEADROUTE_EPARSE, 2, 7, 7,
+                 "a quoted string in a non-string column");
+    expect_error("#! hit_policy: priority\n#! priority: x = \"1\"\nrule,a,out:x:number\nr1,1,1\n", LEADROUTE_EPARSE,
+                 2, 18, 18, "a quoted string in a non-string column");
     /* odd quoting in an output cell is refused as in an input cell, not kept as text */
     expect_error("rule,a,out:x\nr1,-,\"\"\"abc\"\n", LEADROUTE_EPARSE, 2, 7, 7, "unterminated string");
     expect_error("rule,a,out:x\nr1,-,abc\"\n", LEADROUTE_EPARSE, 2, 9, 9, "a '\"' inside a bare word");
