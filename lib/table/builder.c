@@ -134,7 +134,7 @@ static void lr__normalise_word(const char *s, size_t n, char *out, size_t cap)
 }
 
 int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
-                       size_t value_len, uint32_t line, uint32_t col)
+                       size_t value_len, uint32_t line, uint32_t col, int quoted)
 {
     char k[32], v[32], shown[80];
     const char *raw = value;
@@ -273,6 +273,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         b->prios[b->nprios].line = line;
         b->prios[b->nprios].col = line ? col + (uint32_t)(eq + 1 - value) : 0;
         b->prios[b->nprios].output_col = line ? col + (uint32_t)(out - value) : 0;
+        b->prios[b->nprios].quoted = quoted != 0;
         if (!b->prios[b->nprios].output || !b->prios[b->nprios].text)
             return lr__error_nomem();
         b->nprios++;
@@ -292,7 +293,7 @@ int leadroute_table_builder_set(leadroute_table_builder *b, const char *key, con
 {
     if (!b || !key || !value)
         return lr__error_set(LEADROUTE_EINVAL, "builder, key and value must not be NULL");
-    return lr__builder_set_at(b, key, strlen(key), value, strlen(value), 0, 0);
+    return lr__builder_set_at(b, key, strlen(key), value, strlen(value), 0, 0, 0);
 }
 
 int lr__builder_add_column(leadroute_table_builder *b, int output, const char *name, size_t len, uint32_t type,

@@ -569,6 +569,7 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
         lr__cell_ctx ctx;
         lr__origin origin;
         lr__column *col = NULL;
+        uint32_t list_col;
         int rc;
         for (j = 0; j < t->noutputs; j++)
             if (strcmp(t->outputs[j].name, b->prios[i].output) == 0)
@@ -579,7 +580,11 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
         memset(&origin, 0, sizeof origin);
         origin.file = b->file;
         origin.line = b->prios[i].line;
-        origin.cell_cols = &b->prios[i].col; /* the list is cell 0 */
+        /* the list is cell 0; quoted, it is read as a cell whose opening
+         * quote is just before it, so that its '"'s count twice */
+        list_col = b->prios[i].col - (b->prios[i].quoted ? 1u : 0u);
+        origin.cell_cols = &list_col;
+        origin.cell_quoted = &b->prios[i].quoted;
         ctx.origin = b->file ? &origin : NULL;
         ctx.cell = 0;
         ctx.column = col->name;

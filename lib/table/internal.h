@@ -345,6 +345,7 @@ struct leadroute_table_builder {
         uint32_t len;
         uint32_t line, col;   /* col: where the list starts */
         uint32_t output_col;  /* where the output's name starts */
+        uint8_t quoted;       /* in a CSV-quoted cell: each '"' of text was written "" */
     } *prios;
     uint32_t nprios, cap_prios;
     lr__rule *rules;
@@ -355,9 +356,11 @@ struct leadroute_table_builder {
 int lr__builder_init(leadroute_table_builder *b, const leadroute_table_options *options);
 void lr__builder_clear(leadroute_table_builder *b);
 /* A directive or property; `line` and `col` locate `value` in a table file
- * (0 for the builder API, where a later call replaces an earlier one). */
+ * (0 for the builder API, where a later call replaces an earlier one);
+ * `quoted`: the directive was a CSV-quoted cell, so each '"' in `value`
+ * takes two bytes of the file. */
 int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
-                       size_t value_len, uint32_t line, uint32_t col);
+                       size_t value_len, uint32_t line, uint32_t col, int quoted);
 int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *rule, const lr__origin *origin);
 int lr__builder_add_column(leadroute_table_builder *b, int output, const char *name, size_t len,
                            uint32_t type, uint32_t flags);

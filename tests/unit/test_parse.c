@@ -917,6 +917,14 @@ static void test_precise_errors(void **state)
 
     /* hit policy words: '-' and '_' part words only between letters */
     expect_error("#! hit_policy: c-\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 16, 16, "unknown hit policy 'c-'");
+    /* a directive a spreadsheet saved as a quoted cell: columns count its opening quote and
+     * each '"' of it written "" */
+    expect_error("\"#! hit_policy: nope\",,\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 17, 17,
+                 "unknown hit policy 'nope'");
+    expect_error(" \"#! hit_policy: nope\" ,,\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 18, 18,
+                 "unknown hit policy 'nope'");
+    expect_error("#! hit_policy: priority\n\"#! priority: o = a, \"\"b\"\" c\",,\nrule,a,out:o\nr1,x,a\n",
+                 LEADROUTE_EPARSE, 2, 28, 28, "unexpected text after the closing");
     t = parse_ok("#! hit_policy: Rule-Order\nrule,a,out:o\nr1,x,1\n");
     assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_RULE_ORDER);
     leadroute_table_unref(t);
