@@ -107,13 +107,22 @@ typedef struct lr__linter {
 } lr__linter;
 
 static char *lr__fmt(lr__linter *L, const char *fmt, ...) LR__PRINTF(2, 3);
+/* A message, cut to 2 KiB on a character with "..." when longer (a long
+ * witness: the diagnostic's witness holds it whole). */
 static char *lr__fmt(lr__linter *L, const char *fmt, ...)
 {
     char buf[2048];
     va_list ap;
+    int n;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof buf) {
+        size_t cut = sizeof buf - 4;
+        while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(buf + cut, "...", 4);
+    }
     return lr__arena_strndup(&L->t->arena, buf, strlen(buf));
 }
 
@@ -639,55 +648,75 @@ static int lr__classes(lr__linter *L, uint32_t c)
 }
 
 /* "region=EMEA; employees=50" from the classes chosen per column. */
+
+/* Append `len` bytes of `v` at buf[n] (buf NULL: only count them). */
+static size_t lr__witness_put(char *buf, size_t n, const char *v, size_t len)
+{
+    if (buf)
+        memcpy(buf + n, v, len);
+    return n + len;
+}
+
 /* Append a witness value, quoted as a cell quotes it ("a; b", \" and \\
  * escaped) when it would not read back plainly: it holds a separator of
  * the witness (; = , { }), a quote or backslash, a blank at an end, or is
  * the word null (a missing field). */
-static size_t lr__witness_value(char *buf, size_t n, size_t cap, const char *v)
+static size_t lr__witness_value(char *buf, size_t n, const char *v)
 {
     size_t len = strlen(v), i;
     int quote = len == 0 || v[0] == ' ' || v[len - 1] == ' ' || lr__equal_ci(v, len, "null") ||
                 strpbrk(v, ";=,{}\"\\") != NULL;
     if (!quote)
-        return n + (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s", v);
-    if (n + 1 < cap)
-        buf[n++] = '"';
-    for (i = 0; i < len && n + 2 < cap; i++) {
+        return lr__witness_put(buf, n, v, len);
+    n = lr__witness_put(buf, n, "\"", 1);
+    for (i = 0; i < len; i++) {
         if (v[i] == '"' || v[i] == '\\')
-            buf[n++] = '\\';
-        buf[n++] = v[i];
+            n = lr__witness_put(buf, n, "\\", 1);
+        n = lr__witness_put(buf, n, v + i, 1);
     }
-    if (n + 1 < cap)
-        buf[n++] = '"';
-    buf[n < cap ? n : cap - 1] = '\0';
-    return n;
+    return lr__witness_put(buf, n, "\"", 1);
 }
 
-/* The witness of the classes in L->pick: a field per column that has a
- * class other than missing, a set's items in braces. */
-static const char *lr__witness(lr__linter *L)
+/* The witness of the classes in L->pick, written into buf (NULL: only
+ * measured): a field per column that has a class other than missing, a
+ * set's items in braces. */
+static size_t lr__witness_write(const lr__linter *L, char *buf)
 {
-    leadroute_table *t = L->t;
-    char buf[4096];
-    size_t n = 0, cap = sizeof buf - 8; /* room for the closing brace */
+    const leadroute_table *t = L->t;
+    size_t n = 0;
     uint32_t c, i;
-    buf[0] = '\0';
-    for (c = 0; c < t->ninputs && n < cap; c++) {
+    for (c = 0; c < t->ninputs; c++) {
         const lr__class *k = L->npick[c] ? &L->cols[c].classes[L->pick[c][0]] : NULL;
         int set = t->inputs[c].type == LEADROUTE_TYPE_SET;
         if (!k || !k->value)
             continue;
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s=%s", n ? "; " : "", t->inputs[c].name, set ? "{" : "");
-        for (i = 0; i < L->npick[c] && n < cap; i++) {
+        if (n)
+            n = lr__witness_put(buf, n, "; ", 2);
+        n = lr__witness_put(buf, n, t->inputs[c].name, strlen(t->inputs[c].name));
+        n = lr__witness_put(buf, n, set ? "={" : "=", set ? 2 : 1);
+        for (i = 0; i < L->npick[c]; i++) {
             if (i)
-                n += (size_t)snprintf(buf + n, cap - n, ", ");
-            n = lr__witness_value(buf, n < cap ? n : cap, cap, L->cols[c].classes[L->pick[c][i]].value);
+                n = lr__witness_put(buf, n, ", ", 2);
+            n = lr__witness_value(buf, n, L->cols[c].classes[L->pick[c][i]].value);
         }
-        if (set && n < cap)
-            n += (size_t)snprintf(buf + n, cap - n, "}");
+        if (set)
+            n = lr__witness_put(buf, n, "}", 1);
     }
-    /* n == 0: every field missing, which is the empty witness */
-    return lr__arena_strndup(&t->arena, buf, strlen(buf));
+    return n;
+}
+
+/* The witness, whole: values and set items may each take up to
+ * LEADROUTE_MAX_STRING bytes, so it is measured, then written. n == 0:
+ * every field missing, which is the empty witness. */
+static const char *lr__witness(lr__linter *L)
+{
+    size_t n = lr__witness_write(L, NULL);
+    char *w = lr__arena_alloc(&L->t->arena, n + 1);
+    if (!w)
+        return NULL;
+    lr__witness_write(L, w);
+    w[n] = '\0';
+    return w;
 }
 
 /* A witness as a message shows it: the empty one in words. */

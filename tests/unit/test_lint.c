@@ -114,10 +114,13 @@ static leadroute_diagnostic expect_one_shadowed(const leadroute_table *t, const 
 
 /* --- witness "field=value; ..." back into a lead -------------------------- */
 
+/* Witnesses are not bounded by a buffer of the library: values and set
+ * items may be up to LEADROUTE_MAX_STRING bytes each. */
+#define WLEAD_ITEMS 256
 typedef struct wlead {
     tlead l;
-    char buf[4096];
-    const char *items[TL_MAX][16];
+    char buf[1 << 15];
+    const char *items[TL_MAX][WLEAD_ITEMS];
 } wlead;
 
 /* Remove surrounding quotes (with \" and \\ escapes) in place. */
@@ -207,7 +210,7 @@ static void witness_lead(wlead *w, const leadroute_table *t, const char *witness
             }
             size_t n = 0;
             char *item;
-            while ((item = split_next(&ic, ',')) != NULL && n < 16) {
+            while ((item = split_next(&ic, ',')) != NULL && n < WLEAD_ITEMS) {
                 item = unquote(item);
                 if (*item)
                     w->items[idx][n++] = item;
@@ -810,6 +813,45 @@ static void test_no_match_witness(void **state)
         const char *h = hits(t, &w.l);
         if (strcmp(h, "") != 0)
             fail_msg(":ci table: witness '%s' matches '%s'", d.witness, h);
+        leadroute_table_unref(t);
+    }
+}
+
+/* A witness is given whole, however long: 200 set items of 26 bytes, or
+ * two values of 3,000 bytes, read back into a lead that matches no rule
+ * (with the last item or the second value cut, some rule would match). The
+ * message shows it cut on a character, ending in "...". */
+static void test_long_witness_whole(void **state)
+{
+    (void)state;
+    static char text[1 << 15];
+    static wlead w;
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,tags:set,out:x\n");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,not(item-with-a-long-name-%04d),x\n", i, i);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            char k[3001], m[3001];
+            memset(k, 'k', 3000);
+            memset(m, 'm', 3000);
+            k[3000] = m[3000] = '\0';
+            snprintf(text, sizeof text, "rule,a,b,out:x\nr1,\"not(%s)\",-,p\nr2,-,\"not(%s)\",q\n", k, m);
+        }
+        leadroute_table *t = parse_ok(text);
+        assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH), 1);
+        leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+        size_t len = strlen(d.witness);
+        if (len < (round ? 6000u : 5600u))
+            fail_msg("round %d: witness of %zu bytes, cut?", round, len);
+        assert_int_equal(d.witness[len - 1], round ? 'm' : '}');
+        witness_lead(&w, t, d.witness);
+        const char *h = hits(t, &w.l);
+        if (strcmp(h, "") != 0)
+            fail_msg("round %d: witness matches '%s'", round, h);
+        len = strlen(d.message);
+        assert_true(len < 2048);
+        assert_string_equal(d.message + len - 3, "...");
+        assert_true(lr__utf8_valid(d.message, len));
         leadroute_table_unref(t);
     }
 }
@@ -2036,6 +2078,7 @@ int main(void)
         lint_test(test_overlap_check_too_big_to_start),
         lint_test(test_findings_follow_hit_policy),
         lint_test(test_no_match_witness),
+        lint_test(test_long_witness_whole),
         lint_test(test_witness_numbers_read_well),
         lint_test(test_empty_number_gaps),
         lint_test(test_no_match_deep),
