@@ -6,6 +6,7 @@ import ctypes
 import enum
 import json
 import os
+import time
 import weakref
 from ctypes import POINTER, byref, c_char_p, c_double, c_size_t, c_uint32, c_void_p
 from dataclasses import dataclass, field
@@ -580,8 +581,10 @@ class Router(Owner):
 
     def set_clock(self, fn: Optional[ClockCallback]) -> None:
         """fn() -> milliseconds since the epoch. The C clock cannot fail: if fn
-        raises, C gets the last good time (0 at first) and the exception is
-        raised from the call that read the clock."""
+        raises, C gets the last time fn gave (the system's time if it never
+        gave one, not 1970, which would make every deadline due at once) and
+        the exception is raised from the call that read the clock, after that
+        call: a route that read it still routed (see route())."""
         h = self._handle()
         if fn is None:
             _lib.leadroute_router_set_clock(h, None, None)
@@ -589,7 +592,7 @@ class Router(Owner):
             return
         if not callable(fn):
             raise TypeError("clock must be callable, got %s" % type(fn).__name__)
-        last = [0]
+        last: List[Optional[int]] = [None]
 
         def tramp(_ud: Any) -> int:
             try:
@@ -598,7 +601,7 @@ class Router(Owner):
                 return now
             except BaseException as exc:  # noqa: BLE001
                 stash(exc)
-                return last[0]
+                return last[0] if last[0] is not None else int(time.time() * 1000)
 
         cfn = _ffi.CLOCK_FN(tramp)
         st = _ffi.Clock(_ffi.CLOCK_VERSION, cfn)
@@ -611,8 +614,12 @@ class Router(Owner):
               dry_run: bool = False) -> Decision:
         """Route one lead: route(lead_id, fields), route(fields) or route(lead)
         with a Lead of a Leads file. Raises a LeadrouteError subclass when
-        routing failed (nothing was changed; its `decision` says why), or the
-        exception a callback raised."""
+        routing failed (nothing was changed; its `decision` says why). When a
+        callback raised, its exception is raised instead, with the Decision as
+        its `decision`: chained to the LeadrouteError if routing failed
+        (nothing was changed), else the lead was routed all the same (a notify
+        that raised leaves its notification in pending(), a clock that raised
+        gave the time set_clock() says) and `decision` says where it went."""
         keep = Keep()
         if isinstance(lead, Lead):
             ptr = lead_pointer(lead, None, keep)
@@ -627,7 +634,17 @@ class Router(Owner):
         def attach(err: LeadrouteError) -> None:
             err.decision = Decision._from_c(dh)  # type: ignore[attr-defined]
 
-        guarded(_lib.leadroute_route, self._handle(), ptr, flags, dh.h, on_error=attach)
+        try:
+            guarded(_lib.leadroute_route, self._handle(), ptr, flags, dh.h, on_error=attach)
+        except LeadrouteError:
+            raise
+        except BaseException as exc:
+            # a callback's exception: say what became of the lead
+            try:
+                exc.decision = Decision._from_c(dh)  # type: ignore[attr-defined]
+            except (AttributeError, TypeError):  # an exception that takes no attribute
+                pass
+            raise
         return Decision._from_c(dh)
 
     def acknowledge(self, key: str) -> None:

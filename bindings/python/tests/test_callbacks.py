@@ -473,6 +473,47 @@ class ExceptionsInCallbacks(unittest.TestCase):
         self.assertEqual(calls, ["lead:L1", "lead:L2"] * 3)
         self.assertEqual(r.route("L1", {"kind": "rr"}).status, "existing")
 
+    def test_clock_that_raises(self):
+        """A clock that raises still routes (the C clock cannot fail): the
+        exception carries the decision, and a clock that never gave a time
+        stands in with the system's, not 1970, so no deadline is due at once."""
+        import time as _time
+
+        def clock():
+            raise Boom("clock")
+
+        r = make_router(lr.MemoryStore(), clock=clock)
+        before = int(_time.time() * 1000)
+        with self.assertRaises(Boom) as cm:
+            r.route("L1", {"kind": "rr"})
+        d = cm.exception.decision
+        self.assertEqual((d.status, d.rep), ("assigned", "alice"))
+        (a,) = r.list_due()  # every pending assignment
+        self.assertEqual((a.key, a.rep), ("lead:L1", "alice"))
+        self.assertGreaterEqual(a.at_ms, before)
+        self.assertLessEqual(a.at_ms, int(_time.time() * 1000))
+        self.assertEqual(r.list_due(before), [])  # its deadline is ahead, not in 1970
+        # a clock that gave a time once: that time stands in
+        times = [NOW]
+
+        def clock2():
+            if not times:
+                raise Boom("clock")
+            return times.pop()
+
+        r.set_clock(clock2)
+        self.assertEqual(r.route("L1", {"kind": "rr"}).status, "existing")
+        with self.assertRaises(Boom) as cm:
+            r.route("L3", {"kind": "rr"})
+        self.assertEqual(cm.exception.decision.rep, "bob")
+        self.assertEqual([x.at_ms for x in r.list_due() if x.key == "lead:L3"], [NOW])
+        # a notify that raises: the lead is routed, the decision says to whom
+        r2 = make_router(lr.MemoryStore(), notify=lambda a: (_ for _ in ()).throw(Boom("notify")))
+        with self.assertRaises(Boom) as cm:
+            r2.route("L1", {"kind": "rr"})
+        self.assertEqual(cm.exception.decision.rep, "alice")
+        self.assertEqual(r2.pending(), [("L1", "alice")])
+
     def test_availability_and_lookup(self):
         def avail(rep, lead_id, fields, now):
             raise Boom("availability")
