@@ -2464,7 +2464,18 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
     pthread_mutex_lock(&r->pending_lock);
     for (link = &r->pending; (p = *link) != NULL;) {
         leadroute_assignment a;
+        char holder[LEADROUTE_MAX_NAME + 1];
         int e = -1;
+        /* Superseded: the store shows the lead held by another rep now (a
+         * tick or a reassignment moved it, here or on another host), and
+         * that later assignment told the host, or will. Delivered after it,
+         * this one would undo what the host knows; it is dropped. */
+        if (r->store.find_claim(r->store_user, p->key, holder, sizeof holder) == LEADROUTE_OK &&
+            strcmp(holder, p->rep_id) != 0) {
+            *link = p->next;
+            lr__free(&r->alloc, p);
+            continue;
+        }
         if (r->has_notify) {
             memset(&a, 0, sizeof a);
             a.version = LEADROUTE_ASSIGNMENT_VERSION;
