@@ -684,11 +684,11 @@ static int lr__parse_iso8601(const char *s, int64_t *out)
     return 1;
 }
 
-/* When the lead was captured, from the captured field; 0 if unknown. */
-static int lr__captured_ms(const leadroute_router *r, const leadroute_lead *lead, int64_t *out)
+/* When the lead was captured, from the captured field's value (checked,
+ * or NULL); 0 if unknown. */
+static int lr__captured_ms(const leadroute_value *v, int64_t *out)
 {
-    const leadroute_value *v;
-    if (lr__read_field(lead, r->captured_field, &v) != 0 || !v)
+    if (!v)
         return 0;
     /* a time beyond +-2^63 ms cannot be converted (the cast is undefined): unknown */
     if (v->type == LEADROUTE_VALUE_NUMBER && fabs(v->number) < 9.2e18) {
@@ -741,6 +741,8 @@ typedef struct lr__call {
     lr__state next;
     char *state;                            /* pool state read from the store */
     size_t state_cap;
+    const leadroute_value *captured;      /* the capture time's value, checked; NULL if none */
+    const leadroute_value *account_value; /* the account field's value, checked; NULL if none */
 } lr__call;
 
 /* The fields a routing call reads after it commits (the capture time, for
@@ -748,15 +750,12 @@ typedef struct lr__call {
  * anything is decided: a bad value is the lead's error, not a metric
  * quietly lost. The filter, score and value fields are checked where a
  * pool reads them, also before any commit. */
-static int lr__route_fields_check(const lr__call *c)
+static int lr__route_fields_check(lr__call *c)
 {
-    const leadroute_value *v;
     int rc;
-    if (c->r->captured_field && (rc = lr__read_field(c->lead, c->r->captured_field, &v)) != 0)
+    if ((rc = lr__read_field(c->lead, c->r->captured_field, &c->captured)) != 0)
         return rc;
-    if (c->r->account_field && (rc = lr__read_field(c->lead, c->r->account_field, &v)) != 0)
-        return rc;
-    return LEADROUTE_OK;
+    return lr__read_field(c->lead, c->r->account_field, &c->account_value);
 }
 
 /* Counters move only for calls that touch live state. */
@@ -863,8 +862,9 @@ static void lr__account_key(lr__call *c)
     size_t n;
     char dom[LEADROUTE_MAX_STRING + 1];
     c->account[0] = 0;
-    /* checked before (lr__route_fields_check); a tick's lead needs none */
-    if (lr__read_field(c->lead, c->r->account_field, &v) != 0 || !v || v->type != LEADROUTE_VALUE_STRING)
+    /* read and checked by lr__route_fields_check */
+    v = c->account_value;
+    if (!v || v->type != LEADROUTE_VALUE_STRING)
         return;
     s = v->string;
     n = strlen(s);
@@ -2172,6 +2172,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.escalated = 0;
     c.note[0] = 0;
     c.unrouted = LR_NONE;
+    c.captured = c.account_value = NULL;
     c.g = lr__gen_refresh(r, d->gen);
     if (c.g != d->gen)
         d->wcache.pool = NULL; /* its pool pointer belongs to the old roster */
@@ -2351,7 +2352,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     lr__count_hit(&c);
     if (d->status == LEADROUTE_ROUTE_ASSIGNED && !d->dry_run) {
         int64_t captured;
-        if (!c.previous[0] && lr__captured_ms(r, lead, &captured))
+        if (!c.previous[0] && lr__captured_ms(c.captured, &captured))
             lr__latency_sample(r, d->rep_index != LR_NONE ? c.g->rep_counters[d->rep_index] : NULL,
                                d->pool_index != LR_NONE ? c.g->pool_counters[d->pool_index] : NULL,
                                LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, lr__time_sub(d->at_ms, captured));
@@ -2766,6 +2767,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.escalated = 0;
     c.note[0] = 0;
     c.unrouted = LR_NONE;
+    c.captured = c.account_value = NULL;
     for (i = 0; i < due->nhistory; i++) {
         uint32_t h = lr__roster_rep(c.ro, due->history[i]);
         if (h != LR_NONE)
