@@ -241,7 +241,8 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
                 return EXIT_TROUBLE;
             errno = 0;
             double s = strtod(value, &end);
-            if (errno || end == value || *end != '\0' || !(s > 0.0) || s > 86400.0)
+            /* decimal only: strtod also reads hexadecimal (0x10 is 16), "inf" and "nan" */
+            if (errno || end == value || *end != '\0' || strpbrk(value, "xXnN") || !(s > 0.0) || s > 86400.0)
                 return cli_usage_error(command, "--seconds: '%s' is not a number of seconds (0 < S <= 86400)",
                                        value);
             a->seconds = s;

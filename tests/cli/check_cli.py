@@ -795,6 +795,10 @@ expect(rc == 0 and "throughput:" in out and err == "", f"bench of clean leads ex
 # no lead to measure (a header alone, or every row skipped): nothing is written, exit 2 as its help says
 rc, out, err = run("bench", numbers, "-", "--seconds", "0.05", stdin="id,score\n")
 expect(rc == 2 and out == "" and "no leads to evaluate" in err, f"bench of no leads exits 2: {rc} {out!r} {err!r}")
+# --seconds is a decimal number: hexadecimal (which strtod reads: 0x10 is 16 s) and inf are refused
+for bad in ("0x10", "0X1p-4", "inf", "nan", "0", "-1", "1e9", "2s"):
+    rc, out, err = run("bench", numbers, "-", "--seconds", bad, stdin="id,score\na,60\n")
+    expect(rc == 2 and "is not a number of seconds" in err, f"bench --seconds {bad} is refused: {rc} {err!r}")
 # a table input no lead column gives, and output columns named like the record's own
 headers = os.path.join(workdir.name, "headers.csv")
 with open(headers, "w", encoding="utf-8") as f:
