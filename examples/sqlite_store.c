@@ -25,8 +25,10 @@
  *       The assignment log behind rolling caps and value windows: one row
  *       per commit, for the assignment's pool (else the commit's pool).
  *       Indexed by (rep, at_ms) and (pool_id, at_ms); rows more than 31 days
- *       older than the newest one are deleted as commits go, since no window
- *       reaches further back (30-day caps, value windows of 1..31 days).
+ *       older than the commit's own time, or than this machine's clock if that
+ *       is earlier, are deleted as commits go, since no window reaches further
+ *       back (30-day caps, value windows of 1..31 days). Not the newest row's
+ *       time: one row from a clock far ahead would delete every later one.
  *   events (id INTEGER PRIMARY KEY, at_ms, kind, key, lead_id, detail)
  *       Recorded decisions (sqlite_store_record), indexed by lead id and key.
  *
@@ -59,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -68,6 +71,22 @@
 
 /* No window reaches further back than 31 days (see the schema above). */
 #define LOG_KEEP_MS ((int64_t)31 * 24 * 60 * 60 * 1000)
+
+/* Log rows before this time are past every window: LOG_KEEP_MS before the
+ * commit's time, or before this machine's clock if that is earlier (a host
+ * whose clock runs far ahead, or a --now in the future, must not delete the
+ * rows that windows read at the real time). */
+static int64_t log_prune_before(int64_t at_ms)
+{
+    struct timespec ts;
+    int64_t t = at_ms;
+    if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if (now < t)
+            t = now;
+    }
+    return t < INT64_MIN + LOG_KEEP_MS ? INT64_MIN : t - LOG_KEEP_MS;
+}
 
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;\n"
@@ -150,7 +169,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_ACCOUNT_PUT] = "INSERT INTO claims (key, rep, is_account) VALUES (?1, ?2, 1) ON CONFLICT (key) DO NOTHING",
     [ST_CLOSE] = "DELETE FROM claims WHERE key = ?1 AND is_account = 0",
     [ST_LOG_ADD] = "INSERT INTO assignments (at_ms, rep, pool_id, value) VALUES (?1, ?2, ?3, ?4)",
-    [ST_LOG_PRUNE] = "DELETE FROM assignments WHERE at_ms < (SELECT max(at_ms) FROM assignments) - ?1",
+    [ST_LOG_PRUNE] = "DELETE FROM assignments WHERE at_ms < ?1",
     [ST_WINDOW_REP] = "SELECT count(*), total(value) FROM assignments WHERE rep = ?1 AND at_ms >= ?2",
     [ST_WINDOW_REP_POOL] = "SELECT count(*), total(value) FROM assignments "
                            "WHERE rep = ?1 AND pool_id = ?2 AND at_ms >= ?3",
@@ -690,7 +709,7 @@ static int write_commit(sqlite_store *s, const leadroute_commit *cm, const unsig
     if (run(s, ST_LOG_ADD, "commit: assignment log") != LEADROUTE_OK)
         return LEADROUTE_EIO;
     st = s->st[ST_LOG_PRUNE];
-    if (sqlite3_bind_int64(st, 1, LOG_KEEP_MS) != SQLITE_OK) {
+    if (sqlite3_bind_int64(st, 1, log_prune_before(a->at_ms)) != SQLITE_OK) {
         sql_error(s, "commit: assignment log");
         finish(st);
         return LEADROUTE_EIO;

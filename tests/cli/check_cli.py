@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 tool, data, expected = (os.path.abspath(a) for a in sys.argv[1:4])
 expected_route = os.path.join(os.path.dirname(os.path.abspath(expected)), "expected-route.csv")
@@ -562,9 +563,11 @@ with tempfile.TemporaryDirectory() as tmp:
     cap_state = os.path.join(tmp, "cap-state.db")
     with open(cap_reps, "w", encoding="utf-8") as f:
         f.write("#! reps\nid,pools,cap_day\na,team,1\nb,team,1\n")
-    for lead_id, now, status, rep in (("y1", T0, "assigned", "a"), ("y2", T0 + 60 * MIN, "assigned", "b"),
-                                      ("y3", T0 + 120 * MIN, "unassigned", ""),
-                                      ("y4", T0 + 40 * DAY, "assigned", "a")):
+    # (in the past: the log is pruned 31 days before the commit's time or the machine's clock, the earlier)
+    TP = T0 - 100 * DAY
+    for lead_id, now, status, rep in (("y1", TP, "assigned", "a"), ("y2", TP + 60 * MIN, "assigned", "b"),
+                                      ("y3", TP + 120 * MIN, "unassigned", ""),
+                                      ("y4", TP + 40 * DAY, "assigned", "a")):
         rc, out, err = run("route", "--table", esc_table, "--reps", cap_reps, "--state", cap_state,
                            "--now", iso(now), "-", stdin=f"id,region\n{lead_id},EMEA\n")
         row = route_rows(out).get(lead_id, {})
@@ -573,7 +576,23 @@ with tempfile.TemporaryDirectory() as tmp:
     db = sqlite3.connect(cap_state)
     log = db.execute("SELECT at_ms, rep FROM assignments ORDER BY at_ms").fetchall()
     db.close()
-    expect(log == [(T0 + 40 * DAY, "a")], f"the log keeps only what a window can reach (31 days): {log}")
+    expect(log == [(TP + 40 * DAY, "a")], f"the log keeps only what a window can reach (31 days): {log}")
+    # A host whose clock runs far ahead: its row counts in every window from then on (b is at its
+    # cap), and must not prune the rows the others' windows read, or w1 would be forgotten and a
+    # take w2 over its cap.
+    fut_state = os.path.join(tmp, "cap-future.db")
+    now_ms = int(time.time()) // 60 * 60 * 1000
+    for lead_id, now, status, rep in (("w1", now_ms, "assigned", "a"), ("w0", now_ms + 400 * DAY, "assigned", "b"),
+                                      ("w2", now_ms + 60 * MIN, "unassigned", "")):
+        rc, out, err = run("route", "--table", esc_table, "--reps", cap_reps, "--state", fut_state,
+                           "--now", iso(now), "-", stdin=f"id,region\n{lead_id},EMEA\n")
+        row = route_rows(out).get(lead_id, {})
+        expect(row.get("status") == status and row.get("rep") == rep,
+               f"daily caps beside a clock far ahead, {lead_id} at {iso(now)}: {rc} {out!r} {err!r}")
+    db = sqlite3.connect(fut_state)
+    log = db.execute("SELECT at_ms, rep FROM assignments ORDER BY at_ms").fetchall()
+    db.close()
+    expect(log == [(now_ms, "a"), (now_ms + 400 * DAY, "b")], f"a clock far ahead prunes no row of now: {log}")
 
     # a file that is not a state database is an error naming it; nothing is written
     bad_state = os.path.join(tmp, "bad-state.db")
