@@ -1,10 +1,10 @@
 /*
  * A host store for libleadroute in PostgreSQL (see pg_store.h).
  *
- * Schema (version 2, PG_STORE_SCHEMA_VERSION), every text column in the "C"
+ * Schema (version 3, PG_STORE_SCHEMA_VERSION), every text column in the "C"
  * collation so keys compare and sort byte by byte, as in sqlite_store:
  *
- *   leadroute_meta (key, value)                     -- 'schema' -> '2'
+ *   leadroute_meta (key, value)                     -- 'schema' -> '3'
  *   leadroute_pools (id, version bigint, state bytea)
  *       A pool's strategy state and its compare-and-swap version; a pool
  *       never written has no row (version 0). uint64_t versions and table
@@ -17,15 +17,17 @@
  *       lead claims (partial index leadroute_claims_open), never stored.
  *   leadroute_assignments (id, at_ms, key, rep, pool_id, value)
  *       The assignment log behind windows, one row per commit, pruned past
- *       31 days before the newest row. `id` gives the commit order (writers
- *       serialise on the store's lock, below).
+ *       31 days before the commit's time or the server's clock, the earlier.
+ *       `id` gives the commit order (writers serialise on the store's lock,
+ *       below).
  *   leadroute_events (id, at_ms, kind, key, lead_id, detail)
- *   functions leadroute_lock(), leadroute_commit(), leadroute_commit_many(),
- *       leadroute_close()
+ *   functions leadroute_lock(), leadroute_now_ms(), leadroute_commit(),
+ *       leadroute_commit_many(), leadroute_close()
  *
- * Version 2 has the tables of version 1 and other functions: a version 1
+ * Versions 2 and 3 have the tables of version 1 and other functions (3
+ * prunes the log against the commit's time, not the newest row's): an older
  * database is upgraded in place when it is opened (its functions replaced),
- * and a program that reads version 1 refuses it afterwards.
+ * and a program that reads an older version only refuses it afterwards.
  *
  * The store's lock: every write to claims and pool states takes one
  * transaction-scoped advisory lock per schema (leadroute_lock()) before
@@ -125,12 +127,12 @@ static const char *const schema_tables[] = {
     "CREATE INDEX leadroute_events_key ON leadroute_events (key);\n",
 };
 
-/* Version 1's commit function, replaced by version 2's (another signature). */
+/* Version 1's commit function, replaced by the later ones (another signature). */
 static const char schema_drop_v1[] =
     "DROP FUNCTION leadroute_commit(text, bigint, bytea, bigint, text, text, text, text, text, text, bigint,\n"
     "  bigint, double precision, bigint, double precision, bigint, boolean, text, bigint);\n";
 
-/* The functions of version 2, for a new store and for the upgrade. */
+/* The functions of version 3, for a new store and for the upgrades. */
 static const char *const schema_functions[] = {
     /* the store's lock: one per schema, so several stores in one database do not wait for each other */
     "CREATE OR REPLACE FUNCTION leadroute_lock() RETURNS void LANGUAGE plpgsql AS $fn$\n"
@@ -138,6 +140,11 @@ static const char *const schema_functions[] = {
     "  PERFORM pg_advisory_xact_lock(hashtextextended('leadroute store ' || current_schema(), 0));\n"
     "END\n"
     "$fn$;\n"
+    /* the log is pruned before the commit's time or the server's clock, the earlier: one row
+     * from a clock far ahead must not make every later commit prune the rows windows read */
+    "CREATE OR REPLACE FUNCTION leadroute_now_ms() RETURNS bigint LANGUAGE sql AS $fn$\n"
+    "  SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint\n"
+    "$fn$;\n",
     "CREATE OR REPLACE FUNCTION leadroute_close(p_key text) RETURNS text LANGUAGE plpgsql AS $fn$\n"
     "DECLARE\n"
     "  holder text;\n"
@@ -220,7 +227,7 @@ static const char *const schema_functions[] = {
     "      VALUES (p_at_ms, p_key, p_rep, coalesce(p_assign_pool, p_pool), p_value) RETURNING id INTO n;\n"
     "    IF n % 64 = 0 THEN -- now and then: the log only needs to stay bounded\n"
     "      DELETE FROM leadroute_assignments\n"
-    "        WHERE at_ms < (SELECT max(at_ms) FROM leadroute_assignments) - p_keep_ms;\n"
+    "        WHERE at_ms < least(p_at_ms, leadroute_now_ms()) - p_keep_ms;\n"
     "    END IF;\n"
     "    IF p_account IS NOT NULL THEN\n"
     "      INSERT INTO leadroute_claims (key, rep, is_account) VALUES (p_account, p_rep, true)\n"
@@ -303,7 +310,7 @@ static const char *const schema_functions[] = {
     "     ORDER BY c.i;\n"
     "  IF coalesce(array_length(c_key, 1), 0) > 0 THEN\n"
     "    DELETE FROM leadroute_assignments\n"
-    "      WHERE at_ms < (SELECT max(at_ms) FROM leadroute_assignments) - p_keep_ms;\n"
+    "      WHERE at_ms < least((SELECT max(a) FROM unnest(c_at) AS a), leadroute_now_ms()) - p_keep_ms;\n"
     "  END IF;\n"
     "  INSERT INTO leadroute_claims (key, rep, is_account)\n"
     "    SELECT c.account, c.rep, true FROM unnest(c_account, c_rep) WITH ORDINALITY AS c(account, rep, i)\n"
@@ -2113,8 +2120,8 @@ static int open_script(pg_store *s, const char *const *parts, size_t count, char
 
 /* Create or check the tables in one transaction under an advisory lock: of
  * two processes opening a new database at once, the second waits and then
- * finds the first one's tables. A version 1 store is upgraded: same tables,
- * the functions of version 2. */
+ * finds the first one's tables. A version 1 or 2 store is upgraded: same
+ * tables, the functions of version 3. */
 static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
 {
     PGconn *c = s->conn;
@@ -2150,10 +2157,10 @@ static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
             goto fail;
         version = PQntuples(r) ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
         PQclear(r);
-        if (version != 1 && version != PG_STORE_SCHEMA_VERSION) {
+        if (version < 1 || version > PG_STORE_SCHEMA_VERSION) {
             rc = open_error(err, cap, LEADROUTE_EPARSE,
                             "%s: leadroute store schema version %ld is not supported (this program reads "
-                            "versions 1 and %d)",
+                            "versions 1 to %d)",
                             PQdb(c), version, PG_STORE_SCHEMA_VERSION);
             goto fail;
         }
@@ -2161,7 +2168,7 @@ static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
     if (!exists || version != PG_STORE_SCHEMA_VERSION) {
         if (!exists && (rc = open_script(s, schema_tables, COUNT_OF(schema_tables), err, cap)) != LEADROUTE_OK)
             goto fail;
-        if (exists) { /* version 1: its commit function had another signature */
+        if (exists && version == 1) { /* its commit function had another signature */
             const char *drop[] = { schema_drop_v1 };
             if ((rc = open_script(s, drop, 1, err, cap)) != LEADROUTE_OK)
                 goto fail;

@@ -107,10 +107,13 @@ def one_error_line(rc, out, err, text, what):
 def scenario(tool, target, psql, tmp):
     schema = f"lr_cli_{os.getpid()}"
     empty_schema = schema + "_empty"
+    caps_schema = schema + "_caps"
     admin = Database(target, psql)
-    for s in (schema, empty_schema):
+    for s in (schema, empty_schema, caps_schema):
         admin.query(f"DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s}")
     try:
+        clock_ahead(tool, Database(f"{target} options='-csearch_path={caps_schema}'", psql),
+                    f"{target} options='-csearch_path={caps_schema}'", tmp)
         kv = f"{target} options='-csearch_path={schema}'"
         parts = parse_conninfo(target)
         uri = "postgresql://{}@{}:{}/{}?options={}".format(
@@ -121,8 +124,34 @@ def scenario(tool, target, psql, tmp):
         run_steps(tool, db, lite, uri, kv, f"{target} options='-csearch_path={empty_schema}'",
                   Database(f"{target} options='-csearch_path={empty_schema}'", psql), tmp)
     finally:
-        for s in (schema, empty_schema):
+        for s in (schema, empty_schema, caps_schema):
             admin.query(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+
+
+def clock_ahead(tool, db, kv, tmp):
+    """A host whose clock runs far ahead: its row counts in every window from then on, and must not
+    make the log be pruned of the rows the others' windows read (else w1 is forgotten and a takes w2
+    over its daily cap of 1)."""
+    table = os.path.join(tmp, "caps-table.csv")
+    roster = os.path.join(tmp, "caps-reps.csv")
+    with open(table, "w", encoding="utf-8") as f:
+        f.write("rule,region,out:pool\nr1,-,team\n")
+    with open(roster, "w", encoding="utf-8") as f:
+        f.write("#! reps\nid,pools,cap_day\na,team,1\nb,team,1\n")
+    minute, day = 60 * 1000, 24 * 60 * 60 * 1000
+    now_ms = int(time.time()) // 60 * 60 * 1000
+    iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))  # noqa: E731
+    for lead, at, status, rep in (("w1", now_ms, "assigned", "a"), ("w0", now_ms + 400 * day, "assigned", "b"),
+                                  ("w2", now_ms + 60 * minute, "unassigned", "")):
+        leads = os.path.join(tmp, f"caps-{lead}.csv")
+        with open(leads, "w", encoding="utf-8") as f:
+            f.write(f"id,region\n{lead},EMEA\n")
+        rc, out, err = tool.run("route", "--table", table, "--reps", roster, "--state", kv, "--now", iso(at), leads)
+        row = (rows_of(out) or [{}])[0]
+        check(rc == 0 and row.get("status") == status and row.get("rep") == rep,
+              f"daily caps beside a clock far ahead, {lead}: {rc} {out!r} {err[-200:]!r}")
+    log = db.query("SELECT at_ms, rep FROM leadroute_assignments ORDER BY at_ms")
+    check(log == [[str(now_ms), "a"], [str(now_ms + 400 * day), "b"]], f"a clock far ahead prunes no row of now: {log}")
 
 
 def run_steps(tool, db, lite, uri, kv, empty_kv, empty_db, tmp):
