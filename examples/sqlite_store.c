@@ -1196,8 +1196,18 @@ static int set_journal(sqlite3 *db, const char *name, char *err, size_t cap)
     sqlite3_stmt *st = NULL;
     const char *file = sqlite3_db_filename(db, "main");
     int on_disk = file && *file;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL), ok = 0;
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL), ok = 0, waited_ms = 0;
+    /* Switching a new file to WAL needs it to itself: while another process
+     * creates or switches the same file the pragma is SQLITE_BUSY at once,
+     * without the busy handler, so it waits here as the handler would. */
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_BUSY && waited_ms < BUSY_TIMEOUT_MS) {
+        struct timespec pause = { 0, 10 * 1000 * 1000 };
+        sqlite3_reset(st);
+        nanosleep(&pause, NULL);
+        waited_ms += 10;
+        rc = SQLITE_OK;
+    }
+    if (rc == SQLITE_ROW) {
         const char *mode = (const char *)sqlite3_column_text(st, 0);
         ok = !on_disk || (mode && strcmp(mode, "wal") == 0);
         if (!ok) {
