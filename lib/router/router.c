@@ -1574,17 +1574,52 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
  * slides out of the window. The state: "vb1", then one line per offset,
  * "<offset> <as of ms> <rep id>". Returns the pick, or < 0; the next state
  * is in c->next. */
+/* One line of a "vb1" state: "OFFSET SINCE REP": an offset as it was set at
+ * SINCE. Returns 0 for a line that is not one (damaged: forgotten). */
+static int lr__vb_line(const char *line, const char *eol, double *off, int64_t *at, const char **id, size_t *id_len)
+{
+    const char *sp1 = memchr(line, ' ', (size_t)(eol - line)), *sp2;
+    double t;
+    sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+    if (!sp2 || lr__parse_number(line, (size_t)(sp1 - line), off) != 0 ||
+        lr__parse_number(sp1 + 1, (size_t)(sp2 - sp1 - 1), &t) != 0 || !(fabs(t) < 9.2e18))
+        return 0;
+    *at = (int64_t)t;
+    *id = sp2 + 1;
+    *id_len = (size_t)(eol - sp2 - 1);
+    return 1;
+}
+
+/* The eligible rep with this id, or n. */
+static uint32_t lr__vb_member(const lr__call *c, const uint32_t *el, uint32_t n, const char *id, size_t id_len)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        const lr__rep *rep = &c->ro->reps[el[i]];
+        if (id_len == rep->id_len && memcmp(id, rep->id, id_len) == 0)
+            break;
+    }
+    return i;
+}
+
+/* Value balanced. A joining rep's offset is kept in the pool state as set
+ * (amount and time) and read as shrinking linearly to nothing over one
+ * value window, as the deficit it stands for slides out of the window; it
+ * is rewritten only when it grows. Offsets of reps not eligible for this
+ * lead (away, lacking a skill, at a cap) are carried over as they are.
+ * Plain sums (catch-up calibration) read and keep no offset. */
 static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, uint32_t n, const char *state,
                           size_t len)
 {
     leadroute_decision *d = c->d;
-    double *value, *offset, level = -1;
+    double *value, *offset, *set_off, level = -1;
     uint64_t *count, recent;
     int64_t *since, window = (int64_t)p->value_window_days * 86400000LL;
     uint8_t *idle;
     uint32_t i;
-    int rc, pick, history = 0;
-    size_t bytes = (3 * sizeof(double) + sizeof(uint64_t) + sizeof(int64_t) + 1) * (size_t)n;
+    int rc, pick, history = 0, join = p->calibration == LEADROUTE_CALIBRATE_JOIN;
+    int vb1 = join && len >= 3 && memcmp(state, "vb1", 3) == 0;
+    size_t bytes = (4 * sizeof(double) + sizeof(uint64_t) + sizeof(int64_t) + 1) * (size_t)n;
     void *mem;
     const char *q, *end = state + len;
     /* scratch kept in the decision: routing allocates only to grow it */
@@ -1598,43 +1633,33 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
     mem = d->vbuf;
     value = mem;
     offset = value + n;
-    count = (uint64_t *)(offset + n);
+    set_off = offset + n;
+    count = (uint64_t *)(set_off + n);
     since = (int64_t *)(count + n);
     idle = (uint8_t *)(since + n);
     for (i = 0; i < n; i++) {
-        offset[i] = 0;
+        offset[i] = set_off[i] = 0;
         since[i] = 0;
     }
     /* offsets from the state, for eligible reps, while their window lasts */
-    if (len >= 3 && memcmp(state, "vb1", 3) == 0) {
-        for (q = state + 3; q < end && *q == '\n';) {
-            const char *line = q + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *sp1, *sp2;
-            double off, t;
-            int64_t at;
-            if (!eol)
-                eol = end;
-            q = eol;
-            sp1 = memchr(line, ' ', (size_t)(eol - line));
-            sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-            if (!sp2 || lr__parse_number(line, (size_t)(sp1 - line), &off) != 0 ||
-                lr__parse_number(sp1 + 1, (size_t)(sp2 - sp1 - 1), &t) != 0)
-                continue; /* not ours, or damaged: that offset is forgotten */
-            at = (int64_t)t;
-            for (i = 0; i < n; i++) {
-                const lr__rep *rep = &c->ro->reps[el[i]];
-                if ((size_t)(eol - sp2 - 1) == rep->id_len && memcmp(sp2 + 1, rep->id, rep->id_len) == 0) {
-                    /* the deficit leaves the window as time passes: so does the offset */
-                    int64_t age = lr__time_sub(d->at_ms, at);
-                    if (off > 0 && age >= 0 && age < window) {
-                        offset[i] = off * (1.0 - (double)age / (double)window);
-                        since[i] = d->at_ms;
-                    }
-                    break;
-                }
-            }
+    for (q = vb1 ? state + 3 : end; q < end && *q == '\n';) {
+        const char *line = q + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *id;
+        double off;
+        int64_t at, age;
+        size_t id_len;
+        if (!eol)
+            eol = end;
+        q = eol;
+        if (!lr__vb_line(line, eol, &off, &at, &id, &id_len) || (i = lr__vb_member(c, el, n, id, id_len)) == n)
+            continue;
+        age = lr__time_sub(d->at_ms, at);
+        if (off > 0 && age >= 0 && age < window) {
+            set_off[i] = off;
+            since[i] = at;
+            offset[i] = off * (1.0 - (double)age / (double)window);
         }
     }
-    if (p->calibration == LEADROUTE_CALIBRATE_JOIN) {
+    if (join) {
         /* a level exists once the pool has more than a day of history; a
          * pool starting up has none, and its reps start even */
         uint64_t all, day;
@@ -1659,15 +1684,17 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
     }
     for (i = 0; i < n && level >= 0; i++)
         if (idle[i] && value[i] < level) {
+            /* the offset grows: it is set anew, as it stands now */
             offset[i] += level - value[i];
+            set_off[i] = offset[i];
             since[i] = d->at_ms;
             value[i] = level;
         }
     pick = lr__pick_value(value, count, n);
-    /* the next state: the offsets still running */
+    /* the next state: the offsets still running, as they were set */
     c->next.len = 0;
     {
-        size_t need = 4;
+        size_t need = 4 + len;
         char *o;
         for (i = 0; i < n; i++)
             need += 1 + 40 + 1 + 24 + 1 + c->ro->reps[el[i]].id_len;
@@ -1685,15 +1712,33 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
         c->next.len = 3;
         for (i = 0; i < n; i++) {
             const lr__rep *rep = &c->ro->reps[el[i]];
-            if (!(offset[i] > 0))
+            if (!(set_off[i] > 0))
                 continue;
             o[c->next.len++] = '\n';
-            c->next.len += lr__format_double(o + c->next.len, 40, offset[i]);
+            c->next.len += lr__format_double(o + c->next.len, 40, set_off[i]);
             o[c->next.len++] = ' ';
             c->next.len += (size_t)snprintf(o + c->next.len, 24, "%lld", (long long)since[i]);
             o[c->next.len++] = ' ';
             memcpy(o + c->next.len, rep->id, rep->id_len);
             c->next.len += rep->id_len;
+        }
+        /* the others' offsets, as they are, until their window is over */
+        for (q = vb1 ? state + 3 : end; q < end && *q == '\n';) {
+            const char *line = q + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *id;
+            double off;
+            int64_t at, age;
+            size_t id_len;
+            if (!eol)
+                eol = end;
+            q = eol;
+            if (!lr__vb_line(line, eol, &off, &at, &id, &id_len) || lr__vb_member(c, el, n, id, id_len) < n)
+                continue;
+            age = lr__time_sub(d->at_ms, at);
+            if (!(off > 0) || age < 0 || age >= window)
+                continue;
+            o[c->next.len++] = '\n';
+            memcpy(o + c->next.len, line, (size_t)(eol - line));
+            c->next.len += (size_t)(eol - line);
         }
         o[c->next.len] = 0;
     }

@@ -3059,6 +3059,106 @@ static void test_value_offset_exact_rep(void **state)
     hs_delete(hs);
 }
 
+/* Route lead `id` in language `lang` with a deal of 1000 at `at`; the rep. */
+static const char *route_lang(world *w, const char *id, const char *lang, int64_t at)
+{
+    tlead l;
+    tl_init(&l);
+    l.lead.id = id;
+    tl_str(&l, "language", lang);
+    tl_num(&l, "deal_value", 1000);
+    w->now = at;
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+    return leadroute_decision_rep(w->d);
+}
+
+/* A joining rep's offset (value balanced, join calibration) is kept as it
+ * was set, also through leads it cannot take, and shrinks linearly to
+ * nothing over one value window: C, who speaks only English, joins A and B
+ * (6,000 each over the window). A German lead, which C cannot take, must
+ * not drop C's offset, or C would take every English lead after it. The
+ * state keeps the offset as set (6,000 at T0), not rewritten smaller at
+ * each lead, which would shrink it geometrically; past the window it is
+ * gone. Under catch-up calibration no offset is read or kept. */
+static void test_join_offset_kept(void **state)
+{
+    static const char *const en_de[] = { "en", "de" }, *const en[] = { "en" };
+    leadroute_field sk_ab = { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, en_de, 2 } };
+    leadroute_field sk_c = { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, en, 1 } };
+    leadroute_skill_filter f = { "language", "languages" };
+    static const char *const ids[] = { "A", "B", "C" };
+    int got[3] = { 0, 0, 0 }, round;
+    char id[16];
+    (void)state;
+    for (round = 0; round < 2; round++) {
+        rb b;
+        world *w;
+        hstore *hs = hs_new();
+        leadroute_pool *p;
+        int i;
+        memset(&b, 0, sizeof b);
+        p = rb_pool(&b, "v", LEADROUTE_STRATEGY_VALUE_BALANCED);
+        p->filters = &f;
+        p->filter_count = 1;
+        if (round == 1)
+            p->calibration = LEADROUTE_CALIBRATE_CATCH_UP;
+        for (i = 0; i < 3; i++) {
+            leadroute_rep *r = rb_rep(&b, ids[i], "v", NULL);
+            r->skills = i < 2 ? &sk_ab : &sk_c;
+            r->skill_count = 1;
+        }
+        w = world_new("rule,kind,out:pool\nall,-,v\n", rb_build(&b), NULL);
+        ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+        for (i = 0; i < 2; i++) {
+            hs_add_event(hs, ids[i], "v", T0 - 5 * DAY_MS, 5000);
+            hs_add_event(hs, ids[i], "v", T0 - 2 * HOUR_MS, 1000);
+        }
+        if (round == 1) {
+            /* catch-up: a state written under join calibration is read as plain sums */
+            hs_pool *hp = hs_pool_find(hs, "v", 1);
+            static const char seed[] = "vb1\n6000 1772357400000 C";
+            hp->state = malloc(sizeof seed);
+            assert_non_null(hp->state);
+            memcpy(hp->state, seed, sizeof seed);
+            hp->len = sizeof seed - 1;
+            assert_string_equal(route_lang(w, "X1", "en", T0), "C");
+            assert_true(hs_offset(hs, "v", "C") < 0);
+            /* plain sums: C (1,000) takes the next English leads until it is level */
+            for (i = 2; i <= 6; i++) {
+                snprintf(id, sizeof id, "X%d", i);
+                assert_string_equal(route_lang(w, id, "en", T0 + i * MIN_MS), "C");
+            }
+            world_free(w);
+            hs_delete(hs);
+            break;
+        }
+        assert_string_equal(route_lang(w, "X1", "en", T0), "C");
+        assert_true(hs_offset(hs, "v", "C") == 6000);
+        assert_string_not_equal(route_lang(w, "X2", "de", T0 + MIN_MS), "C");
+        if (hs_offset(hs, "v", "C") != 6000)
+            fail_msg("after a lead C could not take, its offset is %g (want 6000 kept)", hs_offset(hs, "v", "C"));
+        for (i = 3; i <= 11; i++) {
+            const char *rep;
+            snprintf(id, sizeof id, "X%d", i);
+            rep = route_lang(w, id, "en", T0 + i * MIN_MS);
+            got[rep[0] - 'A']++;
+        }
+        if (got[2] > 4)
+            fail_msg("C took %d of 9 English leads after the German one (A %d, B %d): its offset was lost", got[2],
+                     got[0], got[1]);
+        /* half a window later the offset counts half, but is kept as set */
+        route_lang(w, "X12", "en", T0 + 15 * DAY_MS);
+        if (hs_offset(hs, "v", "C") != 6000)
+            fail_msg("15 days on, C's offset is kept as %g (want 6000 as set at T0, read as half)",
+                     hs_offset(hs, "v", "C"));
+        route_lang(w, "X13", "en", T0 + 30 * DAY_MS);
+        assert_true(hs_offset(hs, "v", "C") < 0);
+        world_free(w);
+        hs_delete(hs);
+    }
+}
+
 /* Join calibration needs a level: a pool whose whole history lies inside
  * the last 24 hours has none, so a new rep starts even, with no offset. A
  * pool with older history lifts it to the level. */
@@ -3782,6 +3882,7 @@ int main(void)
         cmocka_unit_test_teardown(test_catch_up_bounded, free_leftovers),
         cmocka_unit_test_teardown(test_value_offset_exact_rep, free_leftovers),
         cmocka_unit_test_teardown(test_join_young_pool, free_leftovers),
+        cmocka_unit_test_teardown(test_join_offset_kept, free_leftovers),
         cmocka_unit_test_teardown(test_latency, free_leftovers),
         cmocka_unit_test_teardown(test_latency_captured_field, free_leftovers),
         cmocka_unit_test_teardown(test_latency_first_assignment_only, free_leftovers),
