@@ -2596,6 +2596,14 @@ int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
     }
     f->store = lr__memstore_methods;
     f->store_user = f->memstore;
+    /* what the parent's store cannot do, the fork's cannot either: the same
+     * ENOTSUP, not a failed callback or a tick that skips the parent's leads */
+    if (!r->store.window)
+        f->store.window = NULL;
+    if (!r->store.acknowledge)
+        f->store.acknowledge = NULL;
+    if (!r->store.list_due)
+        f->store.list_due = NULL;
     f->availability = r->availability;
     f->availability_user = r->availability_user;
     f->has_availability = r->has_availability;

@@ -3280,6 +3280,22 @@ static void test_fork_host_store(void **state)
     leadroute_router_free(f);
     ok(route_mail(r, d, "L3", "z@beta.io"));
     expect_str(leadroute_decision_rep(d), "b");
+
+    /* The host store has no window, acknowledge or list_due: the fork cannot either, and says
+     * so as the router does (ENOTSUP), not as a failed callback or a tick of its own leads only. */
+    {
+        leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+        char json[4096];
+        ok(leadroute_router_fork(&f, r));
+        expect_rc(leadroute_router_acknowledge(r, "L1"), LEADROUTE_ENOTSUP);
+        expect_rc(leadroute_router_acknowledge(f, "L1"), LEADROUTE_ENOTSUP);
+        expect_rc(leadroute_router_tick(r, NOW_MS, NULL, NULL, &st), LEADROUTE_ENOTSUP);
+        expect_rc(leadroute_router_tick(f, NOW_MS, NULL, NULL, &st), LEADROUTE_ENOTSUP);
+        ok(leadroute_router_metrics_json(f, json, sizeof json, NULL));
+        if (strstr(json, "\"load\""))
+            fail_msg("the fork's metrics have a load block, its store no window: %s", json);
+        leadroute_router_free(f);
+    }
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }
