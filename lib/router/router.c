@@ -886,8 +886,9 @@ static void lr__account_key(lr__call *c)
 }
 
 /* The lead's number in `field` (a score, a deal value): a number, or a
- * numeric string. *has 0 if there is none (no field, null, other text).
- * A value that is not valid (lr__read_field) is an error. */
+ * numeric string. *has 0 if there is none (no field, null, blank text).
+ * A value that is not valid (lr__read_field), or text that is not a finite
+ * number, is an error, as for a table's number column. */
 static int lr__lead_number(const leadroute_lead *lead, const char *field, double *out, int *has)
 {
     const leadroute_value *v;
@@ -902,7 +903,10 @@ static int lr__lead_number(const leadroute_lead *lead, const char *field, double
         const char *s = v->string;
         size_t n = strlen(s);
         lr__trim(&s, &n);
-        *has = n && lr__parse_number(s, n, out) == 0;
+        if (n && lr__parse_number(s, n, out) != 0)
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not a number", field,
+                                 (int)lr__utf8_cut(s, n, 60), s);
+        *has = n != 0;
     }
     return LEADROUTE_OK;
 }

@@ -2030,6 +2030,10 @@ static void test_router_fields_checked(void **state)
         { "deal_value", 2, NULL, NAN, LEADROUTE_ELEAD, "lead field 'deal_value': number is NaN" },
         { "email", 1, "amy@acme\xc3.com", 0, LEADROUTE_ELEAD, "lead field 'email': string is not valid UTF-8" },
         { "captured_at", 2, NULL, -INFINITY, LEADROUTE_ELEAD, "lead field 'captured_at': number is infinite" },
+        /* numbers as text, as a table's number column reads them */
+        { "score", 1, "1e400", 0, LEADROUTE_ELEAD, "lead field 'score': '1e400' is not a number" },
+        { "score", 1, "high", 0, LEADROUTE_ELEAD, "lead field 'score': 'high' is not a number" },
+        { "deal_value", 1, "-1e400", 0, LEADROUTE_ELEAD, "lead field 'deal_value': '-1e400' is not a number" },
     };
     size_t i;
     memset(big, 'x', sizeof big - 1);
@@ -2082,8 +2086,9 @@ static void test_router_fields_checked(void **state)
         expect_rc(leadroute_route(r, &l.lead, i % 2 ? LEADROUTE_ROUTE_TRACE : 0, d), bad[i].rc);
         expect_status(d, LEADROUTE_ROUTE_UNROUTED);
         expect_message_has(bad[i].message);
-        /* the lead's own check says the same */
-        assert_int_equal(leadroute_lead_validate(&l.lead), bad[i].rc);
+        /* the lead's own check says the same of the value (text reads as a number only here) */
+        if (!strstr(bad[i].message, "is not a number"))
+            assert_int_equal(leadroute_lead_validate(&l.lead), bad[i].rc);
     }
     /* nothing changed: no claim, no count, no notification */
     assert_int_equal(log.n, 0);

@@ -2529,12 +2529,12 @@ static void test_tick_owner_value_field(void **state)
 }
 
 /* A tick moves a lead with the deal value the host's lead gives now, as
- * routing reads it: missing, negative or not a number is 0. Above
- * LEADROUTE_MAX_DEAL_VALUE routing refuses the lead (ELEAD), but a tick
- * cannot refuse a lead already held, and failing its move at every tick
- * would keep it from ever moving or escalating: the move carries the value
- * committed with the assignment it moves, as it does when the host gives
- * no lead. In a value-balanced pool and at its escalation owner. */
+ * routing reads it: missing or negative is 0. Above LEADROUTE_MAX_DEAL_VALUE,
+ * or text that is not a finite number, routing refuses the lead (ELEAD), but
+ * a tick cannot refuse a lead already held, and failing its move at every
+ * tick would keep it from ever moving or escalating: the move carries the
+ * value committed with the assignment it moves, as it does when the host
+ * gives no lead. In a value-balanced pool and at its escalation owner. */
 static void test_tick_deal_value_out_of_range(void **state)
 {
     static const struct {
@@ -2547,11 +2547,11 @@ static void test_tick_deal_value_out_of_range(void **state)
     } leads[] = {
         { "X", 100, LEADROUTE_VALUE_NUMBER, 2e15, NULL, 100 },
         { "Y", 200, LEADROUTE_VALUE_STRING, 0, "5e15", 200 },
-        { "I", 300, LEADROUTE_VALUE_STRING, 0, "1e400", 0 },   /* not a finite number: 0 */
+        { "I", 300, LEADROUTE_VALUE_STRING, 0, "1e400", 300 }, /* not a finite number */
         { "M", 400, LEADROUTE_VALUE_NUMBER, 1e15, NULL, 1e15 }, /* the largest allowed */
         { "N", 500, LEADROUTE_VALUE_NUMBER, -5, NULL, 0 },
-        { "S", 600, LEADROUTE_VALUE_STRING, 0, "NaN", 0 },
-        { "T", 700, LEADROUTE_VALUE_STRING, 0, "abc", 0 },
+        { "S", 600, LEADROUTE_VALUE_STRING, 0, "NaN", 600 },
+        { "T", 700, LEADROUTE_VALUE_STRING, 0, "abc", 700 },
         { "U", 800, LEADROUTE_VALUE_NUMBER, 900, NULL, 900 },  /* changed by the host, in range */
         { "E", 1000, LEADROUTE_VALUE_NUMBER, 3e15, NULL, 1000 }, /* at its last hop: to the owner */
     };
@@ -2592,6 +2592,14 @@ static void test_tick_deal_value_out_of_range(void **state)
     l.lead.id = "Z";
     tl_str(&l, "deal_value", "5e15");
     expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+    for (i = 0; i < 3; i++) { /* and one like I, S or T: text that is not a finite number */
+        static const char *const not_numbers[] = { "1e400", "NaN", "abc" };
+        tl_init(&l);
+        l.lead.id = "Z";
+        tl_str(&l, "deal_value", not_numbers[i]);
+        expect_rc(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+        assert_non_null(strstr(leadroute_error_last()->message, "is not a number"));
+    }
 
     /* the first tick moves each lead within p, the second (max_hops 1) to the escalation owner */
     before = failed_moves(w->r);
