@@ -266,11 +266,12 @@ typedef struct leadroute_assignment {
     int64_t deadline_ms;     /**< follow-up due by then; 0 = no deadline; INT64_MAX when the SLA
                                   reaches past the int64 range (times saturate, never wrap) */
     double value;            /**< deal value of the lead (its pool's value field), 0 if none */
-    uint32_t hops;           /**< ticks' reassignments of this lead since a routing call last
-                                  assigned it: 0 on a routing call's assignment, the first one
-                                  or a host's reassignment (LEADROUTE_ROUTE_REASSIGN), which
-                                  thus starts the pool's `max_hops` anew; `history` keeps
-                                  every earlier holder all the same */
+    uint32_t hops;           /**< ticks' reassignments of this lead within its pool since a
+                                  routing call assigned it or a tick escalated it into an
+                                  escalation pool: 0 on those (the first assignment, a host's
+                                  reassignment with LEADROUTE_ROUTE_REASSIGN, an escalation
+                                  into a pool), which thus start the pool's `max_hops` anew;
+                                  `history` keeps every earlier holder all the same */
     int escalated;           /**< 1: this assignment is an escalation */
     const char *const *history; /**< in listings from the store: earlier reps of the lead, oldest first */
     size_t history_count;
@@ -745,7 +746,8 @@ typedef struct leadroute_tick_stats {
  * own scheduler; the library starts no threads). Every unacknowledged
  * assignment whose deadline has passed is reassigned within its pool,
  * never to a rep who held the lead before; after the pool's `max_hops`
- * reassignments it escalates to the pool's escalation pool, else its
+ * reassignments in it (leadroute_assignment.hops) it escalates to the
+ * pool's escalation pool, where it starts at hops 0, else its
  * escalation owner (a pool with neither keeps the lead where it is). Each
  * move is one compare-and-swap commit on the lead's holder, so ticks are
  * idempotent: two hosts ticking at once move a lead once. Each move is

@@ -2735,7 +2735,13 @@ static int lr__escalate(lr__call *c, const lr__pool *p)
     int rc;
     c->escalated = 1;
     for (; pi != LR_NONE && steps <= c->ro->npools; pi = c->ro->pools[pi].fallback, steps++) {
-        if ((rc = lr__pool_try(c, &c->ro->pools[pi])) != LR_FALL_THROUGH)
+        /* a new pool, a new ladder: its max_hops counts the moves within it,
+         * not those that led here (else a lead could never move there) */
+        uint32_t hops = c->hops;
+        c->hops = 0;
+        rc = lr__pool_try(c, &c->ro->pools[pi]);
+        c->hops = hops;
+        if (rc != LR_FALL_THROUGH)
             return rc;
     }
     if (p->escalation_owner != LR_NONE) {

@@ -1233,8 +1233,9 @@ static void test_notify_fields(void **state)
     n = &w->rec.v[2];
     assert_string_equal(n->rep, "m");
     assert_string_equal(n->pool, "mgr");
-    if (n->hops != 2 || n->escalated != 1 || n->deadline_ms != T0 + 30 * MIN_MS)
-        fail_msg("escalation notified with hops %u (want 2), escalated %d (want 1), deadline_ms %lld (want %lld)",
+    /* into an escalation pool: a new ladder there, hops 0 */
+    if (n->hops != 0 || n->escalated != 1 || n->deadline_ms != T0 + 30 * MIN_MS)
+        fail_msg("escalation notified with hops %u (want 0), escalated %d (want 1), deadline_ms %lld (want %lld)",
                  n->hops, n->escalated, (long long)n->deadline_ms, (long long)(T0 + 30 * MIN_MS));
     world_free(w);
 }
@@ -1680,7 +1681,8 @@ static void test_sla_simulation(void **state)
             }
             x->holder = rep;
             x->pool = n->has_pool ? pool_index(n->pool) : -1;
-            x->hops++;
+            /* an escalation pool starts a new ladder: its max_hops counts the moves within it */
+            x->hops = outcome[li] == OUT_ESC_POOL ? 0 : x->hops + 1;
             x->deadline = w->now + (int64_t)llround(x->sla * 60000.0);
             /* what notify says of the move */
             if (n->hops != x->hops || n->escalated != (outcome[li] != OUT_REASSIGN) ||
@@ -2404,6 +2406,43 @@ static void test_reassign_restarts_hops(void **state)
             fail_msg("notification %zu: %s, hops %u, escalated %d (want %s, %u, %d)", i, n->rep, n->hops,
                      n->escalated, want_rep[i], want_hops[i], want_escalated[i]);
     }
+    world_free(w);
+}
+
+/* A lead escalated into an escalation pool starts a new ladder there: the
+ * pool's max_hops counts the moves within it, so an overdue lead moves on
+ * to the pool's other member, then escalates again or stays. */
+static void test_escalation_pool_own_hops(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_pool *p;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    static const char *const want[] = { "a", "b", "m1", "m2" };
+    size_t i;
+    (void)state;
+    p = sla_pool(&b);
+    p->max_hops = 1;
+    p->escalation_pool = "esc";
+    p = rb_pool(&b, "esc", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->sla_minutes = 10;
+    p->max_hops = 1;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    rb_rep(&b, "m1", "esc", NULL);
+    rb_rep(&b, "m2", "esc", NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    for (i = 1; i <= 4; i++) {
+        w->now = T0 + (int64_t)i * 11 * MIN_MS;
+        ok(leadroute_router_tick(w->r, w->now, NULL, NULL, &st));
+    }
+    /* a -> b (hop 1 in p), -> m1 (escalated, hop 0 in esc), -> m2 (hop 1 in esc), then kept */
+    assert_int_equal(w->rec.n, 4);
+    for (i = 0; i < 4; i++)
+        if (strcmp(w->rec.v[i].rep, want[i]) != 0 || w->rec.v[i].hops != (i == 2 ? 0u : i == 0 ? 0u : 1u))
+            fail_msg("move %zu: %s with hops %u (want %s)", i, w->rec.v[i].rep, w->rec.v[i].hops, want[i]);
+    assert_int_equal(st.kept, 1);
     world_free(w);
 }
 
@@ -3883,6 +3922,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_owner_value_field, free_leftovers),
         cmocka_unit_test_teardown(test_tick_invalid_values, free_leftovers),
         cmocka_unit_test_teardown(test_reassign_restarts_hops, free_leftovers),
+        cmocka_unit_test_teardown(test_escalation_pool_own_hops, free_leftovers),
         cmocka_unit_test_teardown(test_tick_listed_value_checked, free_leftovers),
         cmocka_unit_test_teardown(test_tick_deal_value_out_of_range, free_leftovers),
         cmocka_unit_test_teardown(test_value_balanced, free_leftovers),
