@@ -57,11 +57,7 @@ void leadroute_error_clear(void)
     lr__last.error.column = 0;
 }
 
-/* Copy a formatted message into `dst` (LR__MESSAGE_MAX bytes) as one line
- * of valid UTF-8, whatever text it quotes: a control character, or a byte
- * that does not start a valid UTF-8 character, becomes \xNN. A message
- * that does not fit ends with "..." after its last whole character. */
-static void lr__message_clean(char *dst, const char *src)
+void lr__message_clean(char *dst, size_t cap, const char *src)
 {
     static const char hex[] = "0123456789abcdef";
     size_t i = 0, o = 0, n = strlen(src);
@@ -72,7 +68,7 @@ static void lr__message_clean(char *dst, const char *src)
         int escape = c < 0x20 || c == 0x7f || (c >= 0x80 && (len > n - i || !lr__utf8_valid(src + i, len)));
         if (escape)
             len = 1;
-        if (o + (escape ? 4 : len) > LR__MESSAGE_MAX - 4) {
+        if (o + (escape ? 4 : len) > cap - 4) {
             memcpy(dst + o, "...", 3);
             o += 3;
             break;
@@ -121,7 +117,7 @@ static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t co
             off = sizeof tmp - 1;
     }
     vsnprintf(tmp + off, sizeof tmp - off, fmt, ap);
-    lr__message_clean(st->message, tmp);
+    lr__message_clean(st->message, LR__MESSAGE_MAX, tmp);
     st->error.code = code;
     st->error.message = st->message;
     st->error.file = file ? st->file : NULL;

@@ -24,4 +24,10 @@ int lr__error_set_at(int code, const char *file, uint32_t line, uint32_t column,
 /* Shorthand for an allocation failure. */
 int lr__error_nomem(void);
 
+/* Copy a formatted message into `dst` (`cap` bytes, at least 8) as one line
+ * of valid UTF-8, whatever text it quotes: a control character, or a byte
+ * that does not start a valid UTF-8 character, becomes \xNN. A message
+ * that does not fit ends with "..." after its last whole character. */
+void lr__message_clean(char *dst, size_t cap, const char *src);
+
 #endif

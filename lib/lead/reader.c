@@ -69,16 +69,19 @@ static int add_row_error(reader *r, uint32_t line, const char *msg)
 
 static int row_error(reader *r, uint32_t line, const char *fmt, ...) LR__PRINTF(3, 4);
 
+/* A row's message, one line of valid UTF-8 as every message is: the ids
+ * and names it quotes may hold anything. */
 static int row_error(reader *r, uint32_t line, const char *fmt, ...)
 {
-    char msg[LR__MSG_MAX];
-    int off = snprintf(msg, sizeof msg, "%s:%u: ", r->filename, line);
-    if (off < 0 || (size_t)off >= sizeof msg)
+    char raw[2 * LR__MSG_MAX], msg[LR__MSG_MAX];
+    int off = snprintf(raw, sizeof raw, "%s:%u: ", r->filename, line);
+    if (off < 0 || (size_t)off >= sizeof raw)
         off = 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
+    vsnprintf(raw + off, sizeof raw - (size_t)off, fmt, ap);
     va_end(ap);
+    lr__message_clean(msg, sizeof msg, raw);
     return add_row_error(r, line, msg);
 }
 
@@ -311,8 +314,8 @@ static int read_row(reader *r)
     if (rc < 0)
         return rc;
     if (rc > 0)
-        return row_error(r, line, "duplicate lead id '%.*s' (first on line %u)", (int)(id_len < 200 ? id_len : 200),
-                         id, first_line);
+        return row_error(r, line, "duplicate lead id '%.*s%s' (first on line %u)", (int)lr__utf8_cut(id, id_len, 200),
+                         id, id_len > 200 ? "..." : "", first_line);
     /* from here on the entry is in the id set: it must be completed */
 
     lr__lead_entry *e = &l->entries[l->count];

@@ -778,6 +778,28 @@ static void test_long_duplicate_id_message(void **state)
     assert_int_equal(leadroute_leads_count(l), 1);
     assert_int_equal(leadroute_leads_error_count(l), 1);
     assert_non_null(strstr(leadroute_leads_error(l, 0), "(first on line 2)"));
+    assert_non_null(strstr(leadroute_leads_error(l, 0), "kkk...' (first"));
+    leadroute_leads_free(l);
+
+    /* an id with a line break, and a long one of two-byte characters: one line of valid UTF-8,
+     * the break shown as \x0a, the id cut on a character */
+    static const char nl[] = "id,region\n\"dup\nid\",EMEA\n\"dup\nid\",EMEA\n";
+    l = parse_ok(nl, sizeof nl - 1);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_non_null(strstr(leadroute_leads_error(l, 0), "duplicate lead id 'dup\\x0aid' (first on line 2)"));
+    assert_null(strchr(leadroute_leads_error(l, 0), '\n'));
+    leadroute_leads_free(l);
+    len = (size_t)snprintf(text, cap, "id\n");
+    for (int r = 0; r < 2; r++) {
+        text[len++] = 'a';
+        for (int k = 0; k < 150; k++)
+            text[len++] = '\xc3', text[len++] = '\xa9';
+        text[len++] = '\n';
+    }
+    l = parse_ok(text, len);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_true(leadroute_utf8_valid(leadroute_leads_error(l, 0), strlen(leadroute_leads_error(l, 0))));
+    assert_null(strstr(leadroute_leads_error(l, 0), "\\x"));
     leadroute_leads_free(l);
     free(text);
 }
