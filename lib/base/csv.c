@@ -446,11 +446,13 @@ static int read_quoted(lr__csv *csv, size_t *len, deferred *d)
     while (i < csv->len && (p[i] == ' ' || p[i] == '\t'))
         i++;
     if (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
-        /* a quote opened lines before and closed here was most likely stray */
+        /* a quote opened lines before and closed here was most likely stray:
+         * the message starts at that quote, on the row's own line */
         if (qline != csv->cur_line)
-            return fail(d, i, csv->cur_line, col_of(csv, i), qline, qcol,
-                        "unexpected text after closing quote (expected ',' or end of line); the quoted field "
-                        "opened at line %u, column %u", qline, qcol);
+            return fail(d, i, qline, qcol, qline, qcol,
+                        "the quoted field runs past its line, and its quoting breaks at line %u, column %u: "
+                        "unexpected text after closing quote (expected ',' or end of line)",
+                        csv->cur_line, col_of(csv, i));
         return fail(d, i, csv->cur_line, col_of(csv, i), qline, qcol,
                     "unexpected text after closing quote (expected ',' or end of line)");
     }
