@@ -71,7 +71,8 @@ static const char USAGE_ROUTE[] =
     "once, even when its batch is routed again.\n"
     "If the database fails, the open batch is rolled back and its leads are\n"
     "routed again (up to 3 times: with a shared database a batch may lose a\n"
-    "deadlock to another process's); if it keeps failing its leads are not\n"
+    "deadlock to another process's, or wait past 5 s for another's write\n"
+    "lock to begin); if it keeps failing its leads are not\n"
     "printed and the tool stops: running it again carries on from there.\n"
     "A batch's records are written once it is committed. If stdout cannot be\n"
     "written (a full disk, a closed pipe), the tool stops there: that batch and\n"
@@ -409,6 +410,9 @@ int cmd_route(int argc, char **argv)
     for (size_t i = 0; i < n;) {
         if (store && !in_batch) {
             if (cli_state_begin(store) != LEADROUTE_OK) {
+                /* another process may hold the write lock past the busy timeout */
+                if (retry_batch(store, "cannot start a transaction", 0, &batch_tries, &held))
+                    continue;
                 report_store_failure("route", store, "cannot start a transaction");
                 status = EXIT_TROUBLE;
                 break;

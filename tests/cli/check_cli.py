@@ -594,6 +594,28 @@ with tempfile.TemporaryDirectory() as tmp:
     db.close()
     expect(log == [(now_ms, "a"), (now_ms + 400 * DAY, "b")], f"a clock far ahead prunes no row of now: {log}")
 
+    # another process holding the write lock past the busy timeout (5 s): the batch is begun
+    # again, as the help promises for a failed batch, not given up
+    lock_state = os.path.join(tmp, "locked.db")
+    rc, out, err = run("route", "--table", esc_table, "--reps", esc_reps, "--state", lock_state, "-",
+                       stdin="id,region\nk0,EMEA\n")
+    holder = sqlite3.connect(lock_state, isolation_level=None, timeout=10)
+    holder.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    lock_leads = os.path.join(tmp, "locked-leads.csv")
+    with open(lock_leads, "w", encoding="utf-8") as f:
+        f.write("id,region\nk1,EMEA\nk2,EMEA\n")
+    route_p = subprocess.Popen([tool, "route", "--table", esc_table, "--reps", esc_reps, "--state", lock_state,
+                                lock_leads], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=workdir.name)
+    time.sleep(max(0.0, 6.5 - (time.monotonic() - started)))
+    holder.execute("COMMIT")
+    holder.close()
+    out, err = route_p.communicate(timeout=60)
+    expect(route_p.returncode == 0 and len(route_rows(out)) == 2 and "cannot start a transaction" in err
+           and "routing it again" in err,
+           f"a write lock held past the busy timeout: the batch begins again: {route_p.returncode} {out!r} {err!r}")
+
     # a file that is not a state database is an error naming it; nothing is written
     bad_state = os.path.join(tmp, "bad-state.db")
     bad_text = "id,status\nx,assigned\n"
