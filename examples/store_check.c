@@ -798,6 +798,147 @@ done:
     return status;
 }
 
+/* Whether list_due at `now_ms` lists `key`. */
+typedef struct due_probe {
+    const char *key;
+    int found;
+} due_probe;
+
+static int find_due(void *ctx, const leadroute_assignment *a)
+{
+    due_probe *p = ctx;
+    if (same(a->key, p->key))
+        p->found = 1;
+    return 0;
+}
+
+static int lists_due(const leadroute_store *m, void *store, int64_t now_ms, const char *key, int *found)
+{
+    due_probe p = { key, 0 };
+    int rc = m->list_due(store, now_ms, find_due, &p);
+    *found = p.found;
+    return rc;
+}
+
+/* Duties of the contract the routing story does not reach, as a store
+ * could break them unseen: list_due lists only what is due at `now_ms`;
+ * commit itself refuses a rep at the commit's capacity (the router checks
+ * first, so only another host's lead makes it matter); acknowledge gives
+ * back the assignment it acknowledged, and knows no account claim; an
+ * account claim holds no open lead; a reassignment clears the
+ * acknowledgement, so that the new holder's deadline applies. Reps wu, vu
+ * and tu are outside the roster, their leads without a pool. */
+static int check_contract_details(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a, got;
+    char err[512], owner[64], rep[64], pool[64];
+    int64_t deadline = c->now + 30 * MINUTE_MS, assigned = 0;
+    uint32_t open = 99;
+    int status = 1, rc, found = 0;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:L-40";
+    a.lead_id = "L-40";
+    a.rep_id = "wu";
+    a.at_ms = c->now;
+    a.sla_minutes = 30;
+    a.deadline_ms = deadline;
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-40", rc, store);
+        goto done;
+    }
+    if ((rc = lists_due(m, store, deadline - 1, "lead:L-40", &found)) != LEADROUTE_OK || found) {
+        store_check_failed(c, "list_due a millisecond before L-40's deadline should not list it (%s)",
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    if ((rc = lists_due(m, store, deadline, "lead:L-40", &found)) != LEADROUTE_OK || !found) {
+        store_check_failed(c, "list_due at L-40's deadline should list it (%s)", leadroute_strerror(rc));
+        goto done;
+    }
+    printf("list_due: L-40 listed from its deadline on, not a millisecond before\n");
+
+    /* wu holds one open lead: a commit whose capacity is 1 is refused, and changes nothing */
+    a.key = "lead:L-41";
+    a.lead_id = "L-41";
+    cm.capacity = 1;
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    found = m->find_claim(store, "lead:L-41", owner, sizeof owner) == LEADROUTE_OK;
+    if (m->open_count(store, "wu", &open) != LEADROUTE_OK)
+        open = 0;
+    if (rc != LEADROUTE_ECONFLICT || found || open != 1) {
+        store_check_failed(c, "a commit to wu with capacity 1 while wu holds one open lead should be refused with "
+                              "ECONFLICT and claim nothing: got %s, L-41 %s, wu has %u open",
+                           leadroute_strerror(rc), found ? "claimed" : "free", (unsigned)open);
+        goto done;
+    }
+    printf("commit: capacity 1 reached by wu -> %s, nothing claimed\n", leadroute_strerror(LEADROUTE_ECONFLICT));
+
+    /* an account claim is no open lead */
+    a.key = "lead:L-42";
+    a.lead_id = "L-42";
+    a.rep_id = "tu";
+    cm.capacity = 0;
+    cm.account_key = "account:tu.example";
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->open_count(store, "tu", &open)) != LEADROUTE_OK || open != 1) {
+        store_check_failed(c, "tu holds L-42 and the account tu.example: 1 open lead, not %u (%s)", (unsigned)open,
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    if ((rc = m->acknowledge(store, "account:tu.example", c->now, NULL, NULL, 0, NULL, 0)) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "acknowledging an account claim should say ENOTFOUND, got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    printf("accounts: tu.example is no open lead of tu, and cannot be acknowledged\n");
+
+    /* acknowledge gives back the assignment it acknowledged */
+    rep[0] = pool[0] = '?';
+    rep[1] = pool[1] = '\0';
+    if ((rc = m->acknowledge(store, "lead:L-40", c->now + MINUTE_MS, &assigned, rep, sizeof rep, pool, sizeof pool)) !=
+            LEADROUTE_OK || assigned != c->now || !same(rep, "wu") || pool[0] != '\0') {
+        store_check_failed(c, "acknowledge of L-40 should give back its assignment: at %" PRId64 ", by wu, no pool; "
+                              "got %s, at %" PRId64 ", rep \"%s\", pool \"%s\"",
+                           c->now, leadroute_strerror(rc), assigned, rep, pool);
+        goto done;
+    }
+    /* a host's reassignment to vu: the acknowledgement was wu's, vu's deadline applies */
+    a.key = "lead:L-40";
+    a.lead_id = "L-40";
+    a.rep_id = "vu";
+    a.previous = "wu";
+    a.at_ms = c->now + 2 * MINUTE_MS;
+    a.deadline_ms = a.at_ms + 30 * MINUTE_MS;
+    cm.account_key = NULL;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = c->ops->get(store, "lead:L-40", &got)) != LEADROUTE_OK || !same(got.rep_id, "vu") ||
+        got.acknowledged_ms != 0) {
+        store_check_failed(c, "reassigning the acknowledged L-40 to vu should clear its acknowledgement (%s, "
+                              "acknowledged_ms %" PRId64 ")",
+                           leadroute_strerror(rc), rc == LEADROUTE_OK ? got.acknowledged_ms : 0);
+        goto done;
+    }
+    if ((rc = lists_due(m, store, a.deadline_ms, "lead:L-40", &found)) != LEADROUTE_OK || !found) {
+        store_check_failed(c, "L-40, reassigned to vu, should be due at vu's deadline (%s)", leadroute_strerror(rc));
+        goto done;
+    }
+    printf("acknowledge: gives back L-40 by wu; reassigned to vu, it is due again at vu's deadline\n");
+    if ((rc = m->close(store, "lead:L-40")) != LEADROUTE_OK || (rc = m->close(store, "lead:L-42")) != LEADROUTE_OK) {
+        store_check_store_failed(c, "close L-40 and L-42", rc, store);
+        goto done;
+    }
+    status = 0;
+done:
+    c->ops->close(store);
+    return status;
+}
+
 int store_check_run_all(const store_check_ops *ops, void *user)
 {
     store_check c;
@@ -807,7 +948,7 @@ int store_check_run_all(const store_check_ops *ops, void *user)
     c.now = T0;
     if (run_one(&c) != 0 || run_two(&c) != 0 || check_windows(&c) != 0 || check_events(&c) != 0 ||
         check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0 ||
-        check_follow_up(&c) != 0)
+        check_follow_up(&c) != 0 || check_contract_details(&c) != 0)
         return 1;
     if (ops->extra && ops->extra(&c, user) != 0)
         return 1;

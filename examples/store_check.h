@@ -16,8 +16,12 @@
  *           commits made straight to the store (a conflict inside a batch,
  *           an account claim, a pool state larger than the buffer), a
  *           tick's follow-up commits (moved from the holder only: not from
- *           a rep who lost it, not once acknowledged, not once closed), the
- *           store's own checks (store_check_ops.extra), the windows again.
+ *           a rep who lost it, not once acknowledged, not once closed),
+ *           duties the story does not reach (list_due only what is due at
+ *           its time, commit's own capacity check, acknowledge's answers and
+ *           none for an account claim, an account claim is no open lead, a
+ *           reassignment clears the acknowledgement), the store's own checks
+ *           (store_check_ops.extra), the windows again.
  *
  * A demo program fills a store_check_ops with its store's functions and
  * calls store_check_run_all(); the helpers below serve its own checks.
