@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "base/hash.h"
 #include "base/lead.h"
 #include "base/value.h"
 #include "router/internal.h"
@@ -2102,6 +2103,69 @@ static const char *lr__pack(char **at, const char *src)
     return dst;
 }
 
+/* ---- pending notifications: a list in recording order, and buckets by key ---- */
+
+static lr__pending **lr__pending_bucket(leadroute_router *r, const char *key)
+{
+    return &r->pending_buckets[lr__hash(key, strlen(key)) & (LR_PENDING_BUCKETS - 1)];
+}
+
+/* Record `p` last. Under pending_lock. */
+static void lr__pending_push(leadroute_router *r, lr__pending *p)
+{
+    lr__pending **b = lr__pending_bucket(r, p->key);
+    p->next = NULL;
+    p->pprev = r->pending_tail;
+    *r->pending_tail = p;
+    r->pending_tail = &p->next;
+    p->seq = ++r->pending_seq;
+    p->same = *b;
+    *b = p;
+    r->npending++;
+    atomic_store_explicit(&r->npending_hint, r->npending, memory_order_relaxed);
+}
+
+/* Unlink and free `p`. Under pending_lock. */
+static void lr__pending_drop(leadroute_router *r, lr__pending *p)
+{
+    lr__pending **b = lr__pending_bucket(r, p->key);
+    *p->pprev = p->next;
+    if (p->next)
+        p->next->pprev = p->pprev;
+    else
+        r->pending_tail = p->pprev;
+    while (*b != p)
+        b = &(*b)->same;
+    *b = p->same;
+    r->npending--;
+    r->pending_cursor = NULL;
+    atomic_store_explicit(&r->npending_hint, r->npending, memory_order_relaxed);
+    lr__free(&r->alloc, p);
+}
+
+/* A notification of `key` was delivered: the pending ones of that lead are
+ * superseded (delivered after it, they would undo what the host knows).
+ * Under pending_lock. */
+static void lr__pending_supersede(leadroute_router *r, const char *key)
+{
+    lr__pending *p = *lr__pending_bucket(r, key), *next;
+    for (; p; p = next) {
+        next = p->same;
+        if (strcmp(p->key, key) == 0)
+            lr__pending_drop(r, p);
+    }
+}
+
+/* Whether a notification of p's lead was recorded after `p`. Under pending_lock. */
+static int lr__pending_has_later(leadroute_router *r, const lr__pending *p)
+{
+    const lr__pending *q;
+    for (q = *lr__pending_bucket(r, p->key); q; q = q->same)
+        if (q->seq > p->seq && strcmp(q->key, p->key) == 0)
+            return 1;
+    return 0;
+}
+
 static void lr__notify(lr__call *c)
 {
     leadroute_router *r = c->r;
@@ -2132,6 +2196,11 @@ static void lr__notify(lr__call *c)
     rc = r->notify.assigned(r->notify_user, &a);
     if (rc == 0) {
         d->notified = 1;
+        if (atomic_load_explicit(&r->npending_hint, memory_order_relaxed)) {
+            pthread_mutex_lock(&r->pending_lock);
+            lr__pending_supersede(r, c->key);
+            pthread_mutex_unlock(&r->pending_lock);
+        }
         return;
     }
     /* The assignment stands; keep the notification for a retry, in the block reserved before
@@ -2164,9 +2233,7 @@ static void lr__notify(lr__call *c)
     p->hops = a.hops;
     p->escalated = a.escalated;
     pthread_mutex_lock(&r->pending_lock);
-    *r->pending_tail = p;
-    r->pending_tail = &p->next;
-    r->npending++;
+    lr__pending_push(r, p);
     pthread_mutex_unlock(&r->pending_lock);
     lr__reason(d, "%s; notify failed with %d, the notification is pending", leadroute_decision_reason(d), rc);
 }
@@ -2501,8 +2568,7 @@ int leadroute_router_pending(leadroute_router *r, size_t index, char *key, size_
 
 int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
 {
-    lr__pending **link, *p;
-    uint32_t kept = 0;
+    lr__pending *p, *next;
     size_t ok = 0;
     int rc = LEADROUTE_OK;
     if (delivered)
@@ -2512,18 +2578,20 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
     /* Held across the calls, so two retries cannot deliver one twice; notify
      * must not call back into the router (documented for every callback). */
     pthread_mutex_lock(&r->pending_lock);
-    for (link = &r->pending; (p = *link) != NULL;) {
+    for (p = r->pending; p; p = next) {
         leadroute_assignment a;
         char holder[LEADROUTE_MAX_NAME + 1];
         int e = -1;
-        /* Superseded: the store shows the lead held by another rep now (a
-         * tick or a reassignment moved it, here or on another host), and
-         * that later assignment told the host, or will. Delivered after it,
-         * this one would undo what the host knows; it is dropped. */
-        if (r->store.find_claim(r->store_user, p->key, holder, sizeof holder) == LEADROUTE_OK &&
-            strcmp(holder, p->rep_id) != 0) {
-            *link = p->next;
-            lr__free(&r->alloc, p);
+        next = p->next;
+        /* Superseded: a later notification of the lead waits too (here, it
+         * is delivered instead), or the store shows the lead held by another
+         * rep now (a tick or a reassignment moved it, here or on another
+         * host), and that later assignment told the host, or will. Delivered
+         * after it, this one would undo what the host knows; it is dropped. */
+        if (lr__pending_has_later(r, p) ||
+            (r->store.find_claim(r->store_user, p->key, holder, sizeof holder) == LEADROUTE_OK &&
+             strcmp(holder, p->rep_id) != 0)) {
+            lr__pending_drop(r, p);
             continue;
         }
         if (r->has_notify) {
@@ -2545,19 +2613,14 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
             e = r->notify.assigned(r->notify_user, &a);
         }
         if (e == 0) {
-            *link = p->next;
-            lr__free(&r->alloc, p);
+            lr__pending_drop(r, p);
             ok++;
-        } else {
-            link = &p->next;
-            kept++;
         }
     }
-    r->pending_tail = link;
-    r->npending = kept;
     r->pending_cursor = NULL;
-    if (kept)
-        rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending", kept, kept == 1 ? "" : "s");
+    if (r->npending)
+        rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending", r->npending,
+                           r->npending == 1 ? "" : "s");
     pthread_mutex_unlock(&r->pending_lock);
     if (delivered)
         *delivered = ok;

@@ -28,6 +28,7 @@
 #define NTABLES 3
 #define NROSTERS 2
 #define MAX_LOG 512
+#define MAX_PEND 4096
 #define DAY_MS ((int64_t)86400000)
 
 static const char *const rep_ids[NREPS] = { "camille", "diego", "emma",  "jonas", "kenji", "marcus",
@@ -65,8 +66,13 @@ typedef struct model {
     size_t log_n;
     /* what the metrics must say */
     uint64_t routed, unrouted[LEADROUTE_UNROUTED_REASONS], rep_assigned[NREPS], hits[64];
-    size_t pending;
+    /* pending notifications, as the router keeps them: key and rep, oldest first */
+    int pend_key[MAX_PEND], pend_rep[MAX_PEND];
+    size_t npend;
     /* this call */
+    int in_retry;                 /* retry_notifications: its notify calls, in order */
+    int retry_key[MAX_PEND], retry_rep[MAX_PEND], retry_ok[MAX_PEND];
+    size_t nretry;
     int in_tick;
     unsigned commits, notifies, notify_failures, notify_ok;
     int commit_rep, commit_key;
@@ -119,7 +125,8 @@ static int w_load(void *u, const char *pool, void *buf, size_t cap, size_t *len,
 static int w_find(void *u, const char *key, char *rep, size_t cap)
 {
     model *m = u;
-    if (injected(m, M_FIND))
+    /* a retry asks who holds each lead; the model reads its shadow instead of a failure's play */
+    if (!m->in_retry && injected(m, M_FIND))
         return m->fail_code[M_FIND]; /* ENOTFOUND here plays a claim race */
     return lr__memstore_methods.find_claim(m->mem, key, rep, cap);
 }
@@ -232,12 +239,38 @@ static const leadroute_store wrapped_store = { LEADROUTE_STORE_VERSION, w_load, 
 
 /* ---- host callbacks ---------------------------------------------------- */
 
+/* A notification delivered supersedes the pending ones of its lead. */
+static void pend_drop_key(model *m, int k)
+{
+    size_t i, o = 0;
+    for (i = 0; i < m->npend; i++)
+        if (m->pend_key[i] != k) {
+            m->pend_key[o] = m->pend_key[i];
+            m->pend_rep[o++] = m->pend_rep[i];
+        }
+    m->npend = o;
+}
+
 static int on_assigned(void *u, const leadroute_assignment *a)
 {
     model *m = u;
+    int k = key_index(a->key), r = rep_index(a->rep_id), failed;
     m->notifies++;
-    FUZZ_CHECK(key_index(a->key) >= 0 && rep_index(a->rep_id) >= 0, "notified %s to %s", a->key, a->rep_id);
-    if (injected(m, M_NOTIFY)) {
+    FUZZ_CHECK(k >= 0 && r >= 0, "notified %s to %s", a->key, a->rep_id);
+    failed = injected(m, M_NOTIFY);
+    if (m->in_retry) {
+        FUZZ_CHECK(m->nretry < MAX_PEND, "more retried notifications than the model keeps");
+        m->retry_key[m->nretry] = k;
+        m->retry_rep[m->nretry] = r;
+        m->retry_ok[m->nretry++] = !failed;
+    } else if (failed) {
+        FUZZ_CHECK(m->npend < MAX_PEND, "more pending notifications than the model keeps");
+        m->pend_key[m->npend] = k;
+        m->pend_rep[m->npend++] = r;
+    } else {
+        pend_drop_key(m, k);
+    }
+    if (failed) {
         m->notify_failures++;
         return LEADROUTE_EUSER;
     }
@@ -475,7 +508,6 @@ static void op_route(model *m, leadroute_router *router, leadroute_decision *d, 
                        m->commit_key);
             FUZZ_CHECK(m->notifies == 1, "assignment notified %u times", m->notifies);
             FUZZ_CHECK(leadroute_decision_notified(d) == (int)m->notify_ok, "notified flag differs");
-            m->pending += m->notify_failures;
             m->routed++;
             m->rep_assigned[r]++;
         }
@@ -506,7 +538,6 @@ static void op_tick(model *m, leadroute_router *router, fuzz_bytes *b)
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     int rc = leadroute_router_tick(router, m->now, lookup, m, &st);
     m->in_tick = 0;
-    m->pending += m->notify_failures;
     if (rc != LEADROUTE_OK) {
         FUZZ_CHECK(m->commits == 0, "failed tick (%d) committed %u", rc, m->commits);
         return;
@@ -556,8 +587,8 @@ static void check_state(model *m, leadroute_router *router, int with_json)
         FUZZ_CHECK(leadroute_router_rule_hits(router, i) == m->hits[i], "rule %s: %llu hits, decisions %llu",
                    leadroute_table_rule_id(table, i), (unsigned long long)leadroute_router_rule_hits(router, i),
                    (unsigned long long)m->hits[i]);
-    FUZZ_CHECK(leadroute_router_pending_count(router) == m->pending, "%zu notifications pending, expected %zu",
-               leadroute_router_pending_count(router), m->pending);
+    FUZZ_CHECK(leadroute_router_pending_count(router) == m->npend, "%zu notifications pending, expected %zu",
+               leadroute_router_pending_count(router), m->npend);
     if (!with_json)
         return;
     char json[8192];
@@ -647,14 +678,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             static const int codes[] = { LEADROUTE_EUSER, LEADROUTE_EIO, LEADROUTE_ECONFLICT, LEADROUTE_ENOTFOUND };
             if (method == M_COUNT) {
                 /* retry pending notifications */
-                size_t delivered = 0;
-                size_t before = m.pending;
+                size_t delivered = 0, before = m.npend, calls = 0, kept = 0;
                 begin_call(&m);
+                m.in_retry = 1;
+                m.nretry = 0;
                 leadroute_router_retry_notifications(router, &delivered);
-                FUZZ_CHECK(m.notifies == before && delivered == m.notify_ok,
-                           "retry: %zu pending, %u notified, %zu delivered of %u", before, m.notifies, delivered,
-                           m.notify_ok);
-                m.pending -= delivered;
+                m.in_retry = 0;
+                /* oldest first; dropped undelivered: one with a later one of its lead, one whose lead
+                 * another rep holds now; the others are notified, and stay if that fails */
+                for (size_t i = 0; i < before; i++) {
+                    int k = m.pend_key[i], rep = m.pend_rep[i], later = 0;
+                    for (size_t j = i + 1; j < before; j++)
+                        later |= m.pend_key[j] == k;
+                    if (later || (m.owner[k] >= 0 && m.owner[k] != rep))
+                        continue;
+                    FUZZ_CHECK(calls < m.nretry && m.retry_key[calls] == k && m.retry_rep[calls] == rep,
+                               "retry: notification %zu should be of L%d to %s", calls, k, rep_ids[rep]);
+                    if (!m.retry_ok[calls++]) {
+                        m.pend_key[kept] = k;
+                        m.pend_rep[kept++] = rep;
+                    }
+                }
+                FUZZ_CHECK(calls == m.nretry && delivered == m.notify_ok,
+                           "retry: %zu pending, %zu notified (%zu expected), %zu delivered of %u", before, m.nretry,
+                           calls, delivered, m.notify_ok);
+                m.npend = kept;
             } else if (method == M_COUNT + 1) {
                 m.now += (int64_t)y * 1000;
             } else {

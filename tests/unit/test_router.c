@@ -3142,8 +3142,9 @@ static void test_notify_pending(void **state)
     expect_rc(leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep), LEADROUTE_ERANGE);
 
     /* A notification superseded by a later assignment of its lead is dropped, not delivered
-     * after it: L3's first rep is not told (notify fails), the reassignment is; the retry then
-     * tells no one. When both failed, the retry tells the second rep alone. */
+     * after it: L3's first rep is not told (notify fails), the reassignment is, which drops the
+     * first at once; the retry then tells no one. When both failed, the retry tells the second
+     * rep alone. */
     for (int both_failed = 0; both_failed < 2; both_failed++) {
         const char *id = both_failed ? "L4" : "L3";
         char first[32], second[32];
@@ -3155,7 +3156,7 @@ static void test_notify_pending(void **state)
         expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
         snprintf(second, sizeof second, "%s", leadroute_decision_rep(d));
         assert_string_not_equal(first, second);
-        assert_int_equal(leadroute_router_pending_count(r), both_failed ? 2 : 1);
+        assert_int_equal(leadroute_router_pending_count(r), both_failed ? 2 : 0);
         log.fail = 0;
         ok(leadroute_router_retry_notifications(r, &delivered));
         assert_int_equal(delivered, both_failed ? 1 : 0);
@@ -3164,6 +3165,24 @@ static void test_notify_pending(void **state)
         assert_int_equal(log.n, 1);
         expect_str(log.rep[0], second);
         expect_str(log.key[0], both_failed ? "lead:L4" : "lead:L3");
+    }
+    /* back to the first rep (A -> B -> A), every notification failing: the one delivered is the
+     * last, which names B as previous, not the first, which would undo it */
+    {
+        char first[32];
+        log.n = 0;
+        log.fail = LEADROUTE_EIO;
+        snprintf(first, sizeof first, "%s", assign(r, d, "L6", "r"));
+        ok(route_flags(r, d, "L6", "r", LEADROUTE_ROUTE_REASSIGN));
+        while (strcmp(leadroute_decision_rep(d), first) != 0)
+            ok(route_flags(r, d, "L6", "r", LEADROUTE_ROUTE_REASSIGN));
+        assert_true(leadroute_router_pending_count(r) >= 3);
+        log.fail = 0;
+        ok(leadroute_router_retry_notifications(r, &delivered));
+        assert_int_equal(delivered, 1);
+        assert_int_equal(log.n, 1);
+        expect_str(log.rep[0], first);
+        assert_int_equal(leadroute_router_pending_count(r), 0);
     }
     leadroute_decision_free(d);
     leadroute_router_free(r);
