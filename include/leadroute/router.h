@@ -674,10 +674,12 @@ LEADROUTE_API int leadroute_router_pending(leadroute_router *router, size_t inde
 
 /**
  * Call notify again for every pending notification, oldest first; those that
- * succeed leave the list. A notification whose lead the store's find_claim
- * now shows held by another rep leaves it undelivered: a later assignment
- * (a tick's move, a reassignment, here or on another host) superseded it,
- * and delivered after that one's it would undo what the host knows.
+ * succeed leave the list. A notification superseded by a later assignment
+ * of its lead leaves it undelivered (delivered after that one's, it would
+ * undo what the host knows): one a later pending one of its lead follows,
+ * and one whose lead the store's find_claim shows held by another rep (a
+ * move on another host). A notification delivered outside a retry drops
+ * the pending ones of its lead at once.
  * @param delivered (may be NULL) how many succeeded (0 on EINVAL).
  * @return LEADROUTE_OK if none is left pending, EINVAL (NULL router), else
  *         LEADROUTE_ECALLBACK. Thread-safe.
