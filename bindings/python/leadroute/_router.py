@@ -725,10 +725,11 @@ class Router(Owner):
 
     def retry_notifications(self) -> int:
         """Call notify again for every pending notification, oldest first;
-        return how many were delivered. One whose lead the store now shows
-        held by another rep is dropped undelivered: a later assignment
-        superseded it. An exception notify raises is raised here once all
-        were tried (those still pending stay in `pending()`)."""
+        return how many were delivered. One that a later assignment of its
+        lead superseded (a later notification of it waits too, or the store
+        shows the lead held by another rep) is dropped undelivered. An
+        exception notify raises is raised here once all were tried (those
+        still pending stay in `pending()`)."""
         delivered = c_size_t(0)
         rc = guarded(_lib.leadroute_router_retry_notifications, self._handle(), byref(delivered))
         if rc < 0 and rc != _ffi.ECALLBACK:
