@@ -1646,7 +1646,23 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
         offset[i] = set_off[i] = 0;
         since[i] = 0;
     }
-    /* offsets from the state, for eligible reps, while their window lasts */
+    /* The next state is written as this one is read: the offsets of reps
+     * not eligible for this lead go on as they are, until their window is
+     * over; the eligible reps' come after the pick. Room for both first. */
+    {
+        size_t need = 4 + len;
+        for (i = 0; i < n; i++)
+            need += 1 + 40 + 1 + 24 + 1 + c->ro->reps[el[i]].id_len;
+        if (c->next.cap < need + 1) {
+            char *t = lr__realloc(&d->alloc, c->next.text, c->next.cap, need + 1);
+            if (!t)
+                return lr__error_nomem();
+            c->next.text = t;
+            c->next.cap = need + 1;
+        }
+        memcpy(c->next.text, "vb1", 3);
+        c->next.len = 3;
+    }
     for (q = vb1 ? state + 3 : end; q < end && *q == '\n';) {
         const char *line = q + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *id;
         double off;
@@ -1655,14 +1671,20 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
         if (!eol)
             eol = end;
         q = eol;
-        if (!lr__vb_line(line, eol, &off, &at, &id, &id_len) || (i = lr__vb_member(c, el, n, id, id_len)) == n)
+        if (!lr__vb_line(line, eol, &off, &at, &id, &id_len))
             continue;
         age = lr__time_sub(d->at_ms, at);
-        if (off > 0 && age >= 0 && age < window) {
-            set_off[i] = off;
-            since[i] = at;
-            offset[i] = off * (1.0 - (double)age / (double)window);
+        if (!(off > 0) || age < 0 || age >= window)
+            continue; /* over, or from a clock ahead: forgotten */
+        if ((i = lr__vb_member(c, el, n, id, id_len)) == n) {
+            c->next.text[c->next.len++] = '\n';
+            memcpy(c->next.text + c->next.len, line, (size_t)(eol - line));
+            c->next.len += (size_t)(eol - line);
+            continue;
         }
+        set_off[i] = off;
+        since[i] = at;
+        offset[i] = off * (1.0 - (double)age / (double)window);
     }
     if (join) {
         /* a level exists once the pool has more than a day of history; a
@@ -1696,57 +1718,21 @@ static int lr__value_pick(lr__call *c, const lr__pool *p, const uint32_t *el, ui
             value[i] = level;
         }
     pick = lr__pick_value(value, count, n);
-    /* the next state: the offsets still running, as they were set */
-    c->next.len = 0;
-    {
-        size_t need = 4 + len;
-        char *o;
-        for (i = 0; i < n; i++)
-            need += 1 + 40 + 1 + 24 + 1 + c->ro->reps[el[i]].id_len;
-        if (c->next.cap < need + 1) {
-            char *t = lr__realloc(&d->alloc, c->next.text, c->next.cap, need + 1);
-            if (!t) {
-                rc = lr__error_nomem();
-                goto done;
-            }
-            c->next.text = t;
-            c->next.cap = need + 1;
-        }
-        o = c->next.text;
-        memcpy(o, "vb1", 3);
-        c->next.len = 3;
-        for (i = 0; i < n; i++) {
-            const lr__rep *rep = &c->ro->reps[el[i]];
-            if (!(set_off[i] > 0))
-                continue;
-            o[c->next.len++] = '\n';
-            c->next.len += lr__format_double(o + c->next.len, 40, set_off[i]);
-            o[c->next.len++] = ' ';
-            c->next.len += (size_t)snprintf(o + c->next.len, 24, "%lld", (long long)since[i]);
-            o[c->next.len++] = ' ';
-            memcpy(o + c->next.len, rep->id, rep->id_len);
-            c->next.len += rep->id_len;
-        }
-        /* the others' offsets, as they are, until their window is over */
-        for (q = vb1 ? state + 3 : end; q < end && *q == '\n';) {
-            const char *line = q + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *id;
-            double off;
-            int64_t at, age;
-            size_t id_len;
-            if (!eol)
-                eol = end;
-            q = eol;
-            if (!lr__vb_line(line, eol, &off, &at, &id, &id_len) || lr__vb_member(c, el, n, id, id_len) < n)
-                continue;
-            age = lr__time_sub(d->at_ms, at);
-            if (!(off > 0) || age < 0 || age >= window)
-                continue;
-            o[c->next.len++] = '\n';
-            memcpy(o + c->next.len, line, (size_t)(eol - line));
-            c->next.len += (size_t)(eol - line);
-        }
-        o[c->next.len] = 0;
+    /* the eligible reps' offsets, as they were set */
+    for (i = 0; i < n; i++) {
+        const lr__rep *rep = &c->ro->reps[el[i]];
+        char *o = c->next.text;
+        if (!(set_off[i] > 0))
+            continue;
+        o[c->next.len++] = '\n';
+        c->next.len += lr__format_double(o + c->next.len, 40, set_off[i]);
+        o[c->next.len++] = ' ';
+        c->next.len += (size_t)snprintf(o + c->next.len, 24, "%lld", (long long)since[i]);
+        o[c->next.len++] = ' ';
+        memcpy(o + c->next.len, rep->id, rep->id_len);
+        c->next.len += rep->id_len;
     }
+    c->next.text[c->next.len] = 0;
     rc = pick;
 done:
     return rc;
