@@ -563,35 +563,32 @@ with tempfile.TemporaryDirectory() as tmp:
     cap_state = os.path.join(tmp, "cap-state.db")
     with open(cap_reps, "w", encoding="utf-8") as f:
         f.write("#! reps\nid,pools,cap_day\na,team,1\nb,team,1\n")
+    def route_steps(state, steps, what):
+        """Route each (lead, time, status, rep) alone into `state`; the assignment log after."""
+        for lead_id, now, status, rep in steps:
+            rc, out, err = run("route", "--table", esc_table, "--reps", cap_reps, "--state", state,
+                               "--now", iso(now), "-", stdin=f"id,region\n{lead_id},EMEA\n")
+            row = route_rows(out).get(lead_id, {})
+            expect(row.get("status") == status and row.get("rep") == rep,
+                   f"{what}, {lead_id} at {iso(now)}: {rc} {out!r} {err!r}")
+        db = sqlite3.connect(state)
+        log = db.execute("SELECT at_ms, rep FROM assignments ORDER BY at_ms").fetchall()
+        db.close()
+        return log
+
     # (in the past: the log is pruned 31 days before the commit's time or the machine's clock, the earlier)
     TP = T0 - 100 * DAY
-    for lead_id, now, status, rep in (("y1", TP, "assigned", "a"), ("y2", TP + 60 * MIN, "assigned", "b"),
-                                      ("y3", TP + 120 * MIN, "unassigned", ""),
-                                      ("y4", TP + 40 * DAY, "assigned", "a")):
-        rc, out, err = run("route", "--table", esc_table, "--reps", cap_reps, "--state", cap_state,
-                           "--now", iso(now), "-", stdin=f"id,region\n{lead_id},EMEA\n")
-        row = route_rows(out).get(lead_id, {})
-        expect(row.get("status") == status and row.get("rep") == rep,
-               f"daily caps across runs, {lead_id} at {iso(now)}: {rc} {out!r} {err!r}")
-    db = sqlite3.connect(cap_state)
-    log = db.execute("SELECT at_ms, rep FROM assignments ORDER BY at_ms").fetchall()
-    db.close()
+    log = route_steps(cap_state, (("y1", TP, "assigned", "a"), ("y2", TP + 60 * MIN, "assigned", "b"),
+                                  ("y3", TP + 120 * MIN, "unassigned", ""),
+                                  ("y4", TP + 40 * DAY, "assigned", "a")), "daily caps across runs")
     expect(log == [(TP + 40 * DAY, "a")], f"the log keeps only what a window can reach (31 days): {log}")
     # A host whose clock runs far ahead: its row counts in every window from then on (b is at its
     # cap), and must not prune the rows the others' windows read, or w1 would be forgotten and a
     # take w2 over its cap.
-    fut_state = os.path.join(tmp, "cap-future.db")
     now_ms = int(time.time()) // 60 * 60 * 1000
-    for lead_id, now, status, rep in (("w1", now_ms, "assigned", "a"), ("w0", now_ms + 400 * DAY, "assigned", "b"),
-                                      ("w2", now_ms + 60 * MIN, "unassigned", "")):
-        rc, out, err = run("route", "--table", esc_table, "--reps", cap_reps, "--state", fut_state,
-                           "--now", iso(now), "-", stdin=f"id,region\n{lead_id},EMEA\n")
-        row = route_rows(out).get(lead_id, {})
-        expect(row.get("status") == status and row.get("rep") == rep,
-               f"daily caps beside a clock far ahead, {lead_id} at {iso(now)}: {rc} {out!r} {err!r}")
-    db = sqlite3.connect(fut_state)
-    log = db.execute("SELECT at_ms, rep FROM assignments ORDER BY at_ms").fetchall()
-    db.close()
+    log = route_steps(os.path.join(tmp, "cap-future.db"),
+                      (("w1", now_ms, "assigned", "a"), ("w0", now_ms + 400 * DAY, "assigned", "b"),
+                       ("w2", now_ms + 60 * MIN, "unassigned", "")), "daily caps beside a clock far ahead")
     expect(log == [(now_ms, "a"), (now_ms + 400 * DAY, "b")], f"a clock far ahead prunes no row of now: {log}")
 
     # another process holding the write lock past the busy timeout (5 s): the batch is begun
