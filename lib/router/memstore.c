@@ -22,12 +22,14 @@
  * lock held.
  *
  * Windows reach back 31 days at most: a log drops the entries more than 31
- * days older than its newest one.
+ * days older than its newest one, or than this machine's clock if that is
+ * earlier (lr__ms_cutoff_now).
  */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/error.h"
 #include "base/hash.h"
@@ -288,6 +290,23 @@ static int64_t lr__ms_cutoff(int64_t newest)
     return newest < INT64_MIN + LR_MS_WINDOW_MS ? INT64_MIN : newest - LR_MS_WINDOW_MS;
 }
 
+/* Entries before this are past every window: the window before the newest
+ * entry, or before this machine's clock if that is earlier. Not the newest
+ * alone: one entry from a clock far ahead (a host sharing the store) would
+ * put every entry of now, and every later one, out of every window. Asked
+ * only when lr__ms_cutoff would drop something, so that the clock is read
+ * only then. */
+static int64_t lr__ms_cutoff_now(int64_t newest)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if (now < newest)
+            newest = now;
+    }
+    return lr__ms_cutoff(newest);
+}
+
 /* Add an assignment in time order (a clock that went back puts it inside),
  * to the entry of its millisecond if there is one, then drop what is more
  * than the window older than the newest entry. Needs the room made by
@@ -297,7 +316,8 @@ static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
     size_t p, i;
     uint64_t before_n;
     double before;
-    if (l->len > l->head && at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms))
+    if (l->len > l->head && at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms) &&
+        at_ms < lr__ms_cutoff_now(l->ev[l->len - 1].at_ms))
         return;  /* already out of every window */
     if (l->len == l->head || l->ev[l->len - 1].at_ms <= at_ms)
         p = l->len;
@@ -323,8 +343,8 @@ static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
         l->ev[i].n++;
         l->ev[i].cum += value;
     }
-    {
-        int64_t cut = lr__ms_cutoff(l->ev[l->len - 1].at_ms);
+    if (l->ev[l->head].at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms)) {
+        int64_t cut = lr__ms_cutoff_now(l->ev[l->len - 1].at_ms);
         while (l->ev[l->head].at_ms < cut) {
             l->base_n = l->ev[l->head].n;
             l->base = l->ev[l->head].cum;

@@ -909,7 +909,40 @@ static void test_caps_rolling(void **state)
     world_free(w);
 }
 
-/* Cap 0 pauses a rep: never offered a lead, "paused" in the trace. */
+/* A commit dated far ahead (a host whose clock runs ahead, sharing the
+ * store) counts in every window from then on, but must not make the
+ * built-in store forget the assignments of now, nor drop those that follow:
+ * a's day cap of 2 is reached by its lead of now and the one far ahead, and
+ * pool p's cap of 3 by those and one more. The times are the machine's
+ * own, so that the store's clock agrees with the router's. */
+static void test_caps_beside_a_clock_ahead(void **state)
+{
+    rb b;
+    world *w;
+    struct timespec ts;
+    int64_t now;
+    (void)state;
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    now = (int64_t)ts.tv_sec * 1000;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN)->cap_day = 3;
+    rb_rep(&b, "a", "p", NULL)->cap_day = 2;
+    rb_rep(&b, "b", "p", NULL)->cap_day = 5;
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    w->now = now;
+    assert_string_equal(route_assigned(w, "W1", NULL, -1, 0), "a");
+    w->now = now + 400 * DAY_MS;
+    assert_string_equal(route_assigned(w, "W0", NULL, -1, 0), "b");
+    w->now = now + 400 * DAY_MS + MIN_MS;
+    assert_string_equal(route_assigned(w, "W3", NULL, -1, 0), "a");
+    /* now a has W1 and W3 (2, its cap); the pool W1, W0 and W3 (3, its cap) */
+    w->now = now + HOUR_MS;
+    if (route(w, "W2", NULL, -1, 0) != LEADROUTE_ROUTE_UNASSIGNED)
+        fail_msg("W2 went to %s: the leads of now were forgotten beside those far ahead",
+                 leadroute_decision_rep(w->d));
+    world_free(w);
+}
+
 static void test_caps_zero_pauses(void **state)
 {
     rb b;
@@ -3899,6 +3932,7 @@ int main(void)
         cmocka_unit_test(test_list_pending),
         cmocka_unit_test_teardown(test_list_due_stopped, free_leftovers),
         cmocka_unit_test_teardown(test_caps_rolling, free_leftovers),
+        cmocka_unit_test_teardown(test_caps_beside_a_clock_ahead, free_leftovers),
         cmocka_unit_test_teardown(test_caps_zero_pauses, free_leftovers),
         cmocka_unit_test_teardown(test_caps_pool, free_leftovers),
         cmocka_unit_test_teardown(test_deadline_sources, free_leftovers),
