@@ -29,8 +29,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/lock.h"
@@ -298,13 +298,8 @@ static int64_t lr__ms_cutoff(int64_t newest)
  * only then. */
 static int64_t lr__ms_cutoff_now(int64_t newest)
 {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
-        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-        if (now < newest)
-            newest = now;
-    }
-    return lr__ms_cutoff(newest);
+    int64_t now = lr__wall_clock_ms();
+    return lr__ms_cutoff(now && now < newest ? now : newest);
 }
 
 /* Add an assignment in time order (a clock that went back puts it inside),

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/lead.h"
@@ -330,16 +331,8 @@ static void lr__gen_install(leadroute_router *r, lr__gen *g)
 
 static int64_t lr__system_now_ms(void *user_data)
 {
-    struct timespec ts;
     (void)user_data;
-#ifdef CLOCK_REALTIME_COARSE
-    /* a few ms of resolution is plenty for a routing timestamp, and it is
-     * read on every call */
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-#else
-    clock_gettime(CLOCK_REALTIME, &ts);
-#endif
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return lr__wall_clock_ms();
 }
 
 int leadroute_router_options_init(leadroute_router_options *o, uint32_t version)
