@@ -1867,6 +1867,18 @@ static void test_skill_filters(void **state)
 /* A skill set holds text: a number or a bool in the field a filter reads is
  * an error of the lead (as for a string column of the table), whichever
  * filter reads it, and nothing changes. */
+/* Filters lang0 .. lang16 on the skill set "languages": the last one is
+ * read member by member, past the filters a pool view caches. */
+#define LANG_FILTERS 17
+static void lang_filters(char fields[LANG_FILTERS][16], leadroute_skill_filter f[LANG_FILTERS])
+{
+    for (int i = 0; i < LANG_FILTERS; i++) {
+        snprintf(fields[i], sizeof fields[i], "lang%d", i);
+        f[i].field = fields[i];
+        f[i].skill = "languages";
+    }
+}
+
 static void test_skill_filter_number_or_bool(void **state)
 {
     (void)state;
@@ -1878,17 +1890,12 @@ static void test_skill_filter_number_or_bool(void **state)
     reps[0].skill_count = 1;
     reps[1].skills = sk;
     reps[1].skill_count = 1;
-    /* 17 filters: the last one is read member by member, past the cached ones */
-    char fields[17][16];
-    leadroute_skill_filter f[17];
-    for (int i = 0; i < 17; i++) {
-        snprintf(fields[i], sizeof fields[i], "lang%d", i);
-        f[i].field = fields[i];
-        f[i].skill = "languages";
-    }
+    char fields[LANG_FILTERS][16];
+    leadroute_skill_filter f[LANG_FILTERS];
+    lang_filters(fields, f);
     leadroute_pool pools[] = { mkpool("sk", LEADROUTE_STRATEGY_ROUND_ROBIN) };
     pools[0].filters = f;
-    pools[0].filter_count = 17;
+    pools[0].filter_count = LANG_FILTERS;
     leadroute_router *r = router_of(HDR "s,s,,sk,,,,\n", roster_ok(reps, 2, pools, 1));
     leadroute_decision *d = decision();
     nlog log;
@@ -2008,8 +2015,8 @@ static void test_router_fields_checked(void **state)
     leadroute_field sk[] = { { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, en, 1 } } };
     leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1) };
     leadroute_tier_rule tiers[] = { { 50, 1 } };
-    char fields[17][16], big[LEADROUTE_MAX_STRING + 2];
-    leadroute_skill_filter f[17];
+    char fields[LANG_FILTERS][16], big[LEADROUTE_MAX_STRING + 2];
+    leadroute_skill_filter f[LANG_FILTERS];
     leadroute_pool pools[] = { mkpool("sk", LEADROUTE_STRATEGY_ROUND_ROBIN) };
     static const struct {
         const char *field;
@@ -2041,13 +2048,9 @@ static void test_router_fields_checked(void **state)
     reps[0].skills = sk;
     reps[0].skill_count = 1;
     reps[1].tier = 1;
-    for (i = 0; i < 17; i++) {
-        snprintf(fields[i], sizeof fields[i], "lang%u", (unsigned)i);
-        f[i].field = fields[i];
-        f[i].skill = "languages";
-    }
+    lang_filters(fields, f);
     pools[0].filters = f;
-    pools[0].filter_count = 17;
+    pools[0].filter_count = LANG_FILTERS;
     pools[0].tiers = tiers;
     pools[0].tier_count = 1;
     pools[0].on_empty = LEADROUTE_EMPTY_QUEUE;
