@@ -80,10 +80,31 @@ typedef struct lr__ms_dir {
  * assignments share a millisecond, and one entry for them keeps a log (and
  * the pages it touches) far smaller than one entry per assignment; windows
  * start on a millisecond, so nothing is lost. */
+/* A running sum kept as two doubles, the rounded sum and what rounding
+ * lost (TwoSum), so that a window's sum is exact to about 2^-106 of the
+ * running sum: with one double, deals below the running sum's unit in the
+ * last place (2 past 2^53) would vanish from every later window. */
+typedef struct lr__ms_sum {
+    double hi, lo;
+} lr__ms_sum;
+
+static inline void lr__ms_sum_add(lr__ms_sum *s, double v)
+{
+    double t = s->hi + v, bv = t - s->hi;
+    s->lo += (s->hi - (t - bv)) + (v - bv);
+    s->hi = t;
+}
+
+/* a - b, rounded once */
+static inline double lr__ms_sum_diff(const lr__ms_sum *a, const lr__ms_sum *b)
+{
+    return (a->hi - b->hi) + (a->lo - b->lo);
+}
+
 typedef struct lr__ms_event {
     int64_t at_ms;
     uint64_t n;
-    double cum;
+    lr__ms_sum cum;
 } lr__ms_event;
 
 /* Time-ordered (at_ms non-decreasing) entries ev[head..len), under its
@@ -95,7 +116,7 @@ typedef struct lr__ms_log {
     lr__ms_event *ev;
     size_t head, len, cap, reserved;
     uint64_t base_n;  /* n just before ev[head] */
-    double base;      /* cum just before ev[head] */
+    lr__ms_sum base;  /* cum just before ev[head] */
 } lr__ms_log;
 
 /* Entries sit on cache lines of their own (lr__ms_alloc_lines), the name
@@ -230,7 +251,7 @@ static void lr__ms_log_init(lr__ms_log *l)
     l->ev = NULL;
     l->head = l->len = l->cap = l->reserved = 0;
     l->base_n = 0;
-    l->base = 0.0;
+    l->base.hi = l->base.lo = 0.0;
 }
 
 /* First index in [head, len) whose time is >= t (`upper`: > t). */
@@ -274,14 +295,15 @@ static int lr__ms_log_room(const lr__alloc *a, lr__ms_log *l)
     }
     for (i = 0; i < live; i++) {
         ev[i].n -= l->base_n;
-        ev[i].cum -= l->base;
+        lr__ms_sum_add(&ev[i].cum, -l->base.hi);
+        ev[i].cum.lo -= l->base.lo;
     }
     l->ev = ev;
     l->cap = ncap;
     l->head = 0;
     l->len = live;
     l->base_n = 0;
-    l->base = 0.0;
+    l->base.hi = l->base.lo = 0.0;
     return LEADROUTE_OK;
 }
 
@@ -310,7 +332,7 @@ static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
 {
     size_t p, i;
     uint64_t before_n;
-    double before;
+    lr__ms_sum before;
     if (l->len > l->head && at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms) &&
         at_ms < lr__ms_cutoff_now(l->ev[l->len - 1].at_ms))
         return;  /* already out of every window */
@@ -322,7 +344,7 @@ static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
         /* the newest entry stays the newest: nothing leaves the window */
         for (i = p - 1; i < l->len; i++) {
             l->ev[i].n++;
-            l->ev[i].cum += value;
+            lr__ms_sum_add(&l->ev[i].cum, value);
         }
         return;
     }
@@ -332,11 +354,12 @@ static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
         memmove(l->ev + p + 1, l->ev + p, (l->len - p) * sizeof *l->ev);
     l->ev[p].at_ms = at_ms;
     l->ev[p].n = before_n + 1;
-    l->ev[p].cum = before + value;
+    l->ev[p].cum = before;
+    lr__ms_sum_add(&l->ev[p].cum, value);
     l->len++;
     for (i = p + 1; i < l->len; i++) {
         l->ev[i].n++;
-        l->ev[i].cum += value;
+        lr__ms_sum_add(&l->ev[i].cum, value);
     }
     if (l->ev[l->head].at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms)) {
         int64_t cut = lr__ms_cutoff_now(l->ev[l->len - 1].at_ms);
@@ -354,7 +377,7 @@ static void lr__ms_log_query(const lr__ms_log *l, int64_t since_ms, uint64_t *co
     size_t first = lr__ms_log_search(l, since_ms, 0);
     if (first < l->len) {
         *count += l->ev[l->len - 1].n - (first == l->head ? l->base_n : l->ev[first - 1].n);
-        *value += l->ev[l->len - 1].cum - (first == l->head ? l->base : l->ev[first - 1].cum);
+        *value += lr__ms_sum_diff(&l->ev[l->len - 1].cum, first == l->head ? &l->base : &l->ev[first - 1].cum);
     }
 }
 

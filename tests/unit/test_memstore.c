@@ -1426,6 +1426,53 @@ static void test_window_prune(void **state)
     lr__memstore_free(m);
 }
 
+/* Deals far below the running sum's precision still count: 30 deals of
+ * 5e14 make 1.5e16, whose unit in the last place is 2, yet quarter deals
+ * after them add up exactly, on a new entry, on the entry of their
+ * millisecond, on one put back in time, and after the big deals have left
+ * the window and the log was compacted and grown. */
+static void test_window_sums_exact(void **state)
+{
+    lr__memstore *m = store_new();
+    const int64_t month = 31 * DAY_MS;
+    char key[32];
+    double v = 0;
+    uint64_t n = 0;
+    (void)state;
+    for (int i = 0; i < 30; i++) {
+        snprintf(key, sizeof key, "big%d", i);
+        ok(commit(m, &(tc){ .key = key, .rep = "ann", .pool = "p", .expected = (uint64_t)n++,
+                            .at = T0 + i, .value = 5e14 }));
+    }
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "q%d", i);
+        /* two per millisecond, the last pair put back before the third */
+        int64_t at = T0 + HOUR_MS + (i < 6 ? i / 2 : 1) * 1000 + (i >= 6);
+        ok(commit(m, &(tc){ .key = key, .rep = "ann", .pool = "p", .expected = (uint64_t)n++, .at = at,
+                            .value = 0.25 }));
+    }
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0 + HOUR_MS, &v), 8);
+    assert_true(v == 2.0);
+    assert_int_equal(win_of(ST, m, NULL, "p", T0 + HOUR_MS, &v), 8);
+    assert_true(v == 2.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0 + HOUR_MS + 1001, &v), 4);
+    assert_true(v == 1.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 38);
+    assert_true(v == 1.5e16 + 2.0);
+    /* a month later every deal so far is out of every window; a thousand
+     * quarters more compact and grow the log */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "r%d", i);
+        ok(commit(m, &(tc){ .key = key, .rep = "ann", .pool = "p", .expected = (uint64_t)n++,
+                            .at = T0 + month + 3 * HOUR_MS + i, .value = 0.25 }));
+    }
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 1000);
+    assert_true(v == 250.0);
+    assert_int_equal(win_of(ST, m, NULL, "p", INT64_MIN, &v), 1000);
+    assert_true(v == 250.0);
+    lr__memstore_free(m);
+}
+
 /* A late commit exactly 31 days before the newest entry is inside the
  * longest window a pool may ask for (value_window_days 31), so it counts;
  * one millisecond earlier it is out of every window. */
@@ -2102,6 +2149,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_window_rep_and_pool),
         cmocka_unit_test(test_window_prune),
+        cmocka_unit_test(test_window_sums_exact),
         cmocka_unit_test(test_window_late_at_cutoff),
         cmocka_unit_test(test_window_out_of_order),
         cmocka_unit_test(test_acknowledge),
