@@ -138,25 +138,36 @@ uint64_t leadroute_router_unrouted(leadroute_router *r, uint32_t reason)
 
 /* Spread and Jain's index of what a pool's members got from it (per unit
  * of weight for weighted pools): a rep in several pools counts in each for
- * that pool's leads only. */
+ * that pool's leads only. The index does not depend on the scale of the
+ * shares, so it is taken on shares relative to the largest, in logarithms:
+ * weights anywhere in (0, DBL_MAX] neither underflow the squares to 0 (an
+ * index of 1 for the least fair split) nor overflow them (NaN). */
 static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, double *jain)
 {
     lr__counter *const *member = &g->member_counters[g->member_base[p - g->roster->pools]];
-    double sum = 0, sq = 0, lo = 0, hi = 0;
+    int weighted = p->strategy == LEADROUTE_STRATEGY_WEIGHTED;
+    double sum = 0, sq = 0, lo = 0, hi = 0, top = -HUGE_VAL;
     uint32_t i;
     for (i = 0; i < p->nmembers; i++) {
-        uint32_t ri = p->members[i];
-        double x = (double)lr__striped_sum(&member[i]->assigned);
-        if (p->strategy == LEADROUTE_STRATEGY_WEIGHTED)
-            x /= g->roster->reps[ri].weight;
+        const lr__rep *rep = &g->roster->reps[p->members[i]];
+        double a = (double)lr__striped_sum(&member[i]->assigned), x = weighted ? a / rep->weight : a;
         if (i == 0 || x < lo)
             lo = x;
         if (i == 0 || x > hi)
             hi = x;
-        sum += x;
-        sq += x * x;
+        if (a > 0 && log(a) - (weighted ? log(rep->weight) : 0) > top)
+            top = log(a) - (weighted ? log(rep->weight) : 0);
     }
     *spread = hi - lo;
+    for (i = 0; i < p->nmembers && top > -HUGE_VAL; i++) {
+        const lr__rep *rep = &g->roster->reps[p->members[i]];
+        double a = (double)lr__striped_sum(&member[i]->assigned), r;
+        if (a <= 0)
+            continue;
+        r = exp(log(a) - (weighted ? log(rep->weight) : 0) - top);
+        sum += r;
+        sq += r * r;
+    }
     *jain = sq > 0 ? sum * sum / ((double)p->nmembers * sq) : 1.0;
 }
 

@@ -2,6 +2,7 @@
  * and docs/router.md: outputs, owners, strategies, filters, availability,
  * empty pools, dedupe, host stores, notify, dry runs and forks, explain,
  * metrics and bad input. Every test is deterministic. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -3722,6 +3723,33 @@ static void test_fairness_weighted(void **state)
     leadroute_router_free(r);
 }
 
+/* Jain's index does not depend on the scale of the weights: two reps of
+ * equal weight, one lead, is J = 0.5 at every allowed weight, from the
+ * largest double to the smallest subnormal, and the metrics agree. */
+static void test_fairness_weight_scale(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b" };
+    const double scales[] = { 1.0, 1e300, DBL_MAX, 1e-300, 1e-310, 4.9e-324 };
+    for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
+        const double w[] = { scales[k], scales[k] };
+        leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 2));
+        leadroute_decision *d = decision();
+        double spread = -1, jain = -1;
+        char buf[4096];
+        size_t needed = 0;
+        assign(r, d, "L1", "w");
+        ok(leadroute_router_pool_fairness(r, "wt", &spread, &jain));
+        if (jain != 0.5)
+            fail_msg("weights %g: jain %g, expected 0.5", scales[k], jain);
+        assert_true(spread == 1.0 / scales[k]);  /* per unit of weight: may be infinite */
+        ok(leadroute_router_metrics_json(r, buf, sizeof buf, &needed));
+        expect_has(buf, "\"jain\":0.5");
+        leadroute_decision_free(d);
+        leadroute_router_free(r);
+    }
+}
+
 /* A rep in two pools counts, in each pool's fairness, only the leads that
  * pool gave it; direct assignments count in none. Member counts are kept by
  * pool and rep id across roster swaps, like the other counters. */
@@ -4201,6 +4229,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_before_routing),
         cmocka_unit_test(test_latency_small_values),
         cmocka_unit_test(test_fairness_weighted),
+        cmocka_unit_test(test_fairness_weight_scale),
         cmocka_unit_test(test_fairness_rep_in_two_pools),
         cmocka_unit_test(test_bad_roster),
         cmocka_unit_test(test_bad_args),
