@@ -727,7 +727,7 @@ typedef struct lr__call {
     uint32_t hops;                          /* reassignments before this one */
     int escalated;
     int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
-    char note[160];                         /* why a pool of the chain took no one (caps) */
+    char note[LEADROUTE_MAX_NAME + 160];    /* why a pool of the chain took no one (caps) */
     uint32_t load_bound;                    /* a least-loaded pick: the lowest open count read of the
                                                other eligible reps, which its rep must not pass; or
                                                UINT32_MAX */
@@ -785,13 +785,39 @@ static int lr__store_failed(const leadroute_router *r, const char *what, int rc)
     return lr__callback_failed(what, rc);
 }
 
+/* vsnprintf that ends a text too long for `buf` with "..." on a character
+ * boundary: a cut reason or detail stays valid UTF-8 and says it was cut. */
+static void lr__vtextf(char *buf, size_t cap, const char *fmt, va_list ap) LR__PRINTF(3, 0);
+static void lr__vtextf(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, cap, fmt, ap);
+    if (n >= 0 && (size_t)n >= cap && cap >= 4)
+        memcpy(buf + lr__utf8_cut(buf, cap - 1, cap - 4), "...", 4);
+}
+
+static void lr__textf(char *buf, size_t cap, const char *fmt, ...) LR__PRINTF(3, 4);
+static void lr__textf(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lr__vtextf(buf, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* Text a decision may still write once its assignment is committed: the reason of the path that
+ * chose (or of a lost claim race, with the winner's id), a tick's reason, the lazy reason made
+ * when read, and the notify failure's. Each is at most LR_REASON_MAX bytes (lr__reason): a
+ * reason names at most a chain (LR_CHAIN_MAX), a note, two ids and a detail, so it fits whole. */
+#define LR_REASON_MAX 2048
+#define LR_AFTER_COMMIT_TEXT (3 * LR_REASON_MAX)
+
 static void lr__reason(leadroute_decision *d, const char *fmt, ...) LR__PRINTF(2, 3);
 static void lr__reason(leadroute_decision *d, const char *fmt, ...)
 {
-    char buf[1024]; /* LR_REASON_MAX */
+    char buf[LR_REASON_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    lr__vtextf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     d->reason = lr__decision_str(d, buf);
 }
@@ -1052,11 +1078,11 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
     if (pv->unreadable != LR_NONE) {
         if (!pv->unreadable_why) {
             if (cap)
-                snprintf(detail, cap, "%s is not a valid value", p->score_field);
+                lr__textf(detail, cap, "%s is not a valid value", p->score_field);
             return LEADROUTE_VERDICT_TIER;
         }
         if (cap)
-            snprintf(detail, cap, "%s is %s, not text", p->filters[pv->unreadable].field, pv->unreadable_why);
+            lr__textf(detail, cap, "%s is %s, not text", p->filters[pv->unreadable].field, pv->unreadable_why);
         return LEADROUTE_VERDICT_LACKS_SKILL;
     }
     for (i = 0; i < p->nfilters; i++) {
@@ -1074,7 +1100,7 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
                     missing = pv->orig[i][k];
             if (missing) {
                 if (cap)
-                    snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, missing, p->filters[i].skill);
+                    lr__textf(detail, cap, "%s=%s not in %s", p->filters[i].field, missing, p->filters[i].skill);
                 return LEADROUTE_VERDICT_LACKS_SKILL;
             }
             continue;
@@ -1091,7 +1117,7 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
         }
         if (missing) {
             if (cap)
-                snprintf(detail, cap, "%s=%s not in %s", p->filters[i].field, missing, p->filters[i].skill);
+                lr__textf(detail, cap, "%s=%s not in %s", p->filters[i].field, missing, p->filters[i].skill);
             return LEADROUTE_VERDICT_LACKS_SKILL;
         }
     }
@@ -1099,7 +1125,7 @@ static uint32_t lr__static_checks(lr__call *c, const lr__pool *p, const lr__pool
         if (cap) {
             char num[40];
             lr__format_double(num, sizeof num, pv->score);
-            snprintf(detail, cap, "tier %u below %u for %s %s", rep->tier, pv->need_tier, p->score_field, num);
+            lr__textf(detail, cap, "tier %u below %u for %s %s", rep->tier, pv->need_tier, p->score_field, num);
         }
         return LEADROUTE_VERDICT_TIER;
     }
@@ -1110,12 +1136,12 @@ static int lr__excluded(const lr__call *c, uint32_t ri, char *detail, size_t cap
 {
     if (ri == c->previous_rep) {
         if (cap)
-            snprintf(detail, cap, "previous holder");
+            lr__textf(detail, cap, "previous holder");
         return 1;
     }
     if (c->has_excl && c->d->excl[ri]) {
         if (cap)
-            snprintf(detail, cap, "earlier holder of this lead");
+            lr__textf(detail, cap, "earlier holder of this lead");
         return 1;
     }
     return 0;
@@ -1156,14 +1182,14 @@ static int lr__caps_check(lr__call *c, const uint32_t caps[LR_WINDOWS], const ch
             continue;
         if (caps[w] == 0) {
             if (cap)
-                snprintf(detail, cap, "paused (%s cap 0)", lr__window_name[w]);
+                lr__textf(detail, cap, "paused (%s cap 0)", lr__window_name[w]);
             return LEADROUTE_VERDICT_AT_CAPACITY;
         }
         if ((rc = lr__window(c, rep_id, pool_id, lr__time_sub(c->d->at_ms, lr__window_ms[w]), &n, NULL)) != 0)
             return rc;
         if (n >= caps[w]) {
             if (cap)
-                snprintf(detail, cap, "at capacity (%s: %llu/%u)", lr__window_name[w], (unsigned long long)n,
+                lr__textf(detail, cap, "at capacity (%s: %llu/%u)", lr__window_name[w], (unsigned long long)n,
                          caps[w]);
             return LEADROUTE_VERDICT_AT_CAPACITY;
         }
@@ -1189,7 +1215,7 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
             *open = n;
         if (rep->capacity && n >= rep->capacity) {
             if (cap)
-                snprintf(detail, cap, "%u of %u open leads", n, rep->capacity);
+                lr__textf(detail, cap, "%u of %u open leads", n, rep->capacity);
             return LEADROUTE_VERDICT_AT_CAPACITY;
         }
     }
@@ -1204,6 +1230,7 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
         if (rc != 0)
             return lr__callback_failed("availability", rc);
         why[sizeof why - 1] = 0;
+        why[lr__utf8_invalid_at(why, strlen(why))] = 0; /* a host that cut a character */
         if (verdict > LEADROUTE_AT_CAPACITY)
             return lr__error_set(LEADROUTE_ECALLBACK, "availability callback gave unknown verdict %u for '%s'",
                                  verdict, rep->id);
@@ -1213,12 +1240,12 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
     if (d->avail[ri] == LEADROUTE_AWAY + 1) {
         const char *why = lr__decision_at(d, d->avail_reason[ri]);
         if (cap)
-            snprintf(detail, cap, "%s", why ? why : "away");
+            lr__textf(detail, cap, "%s", why ? why : "away");
         return LEADROUTE_VERDICT_AWAY;
     }
     if (d->avail[ri] == LEADROUTE_AT_CAPACITY + 1) {
         if (cap)
-            snprintf(detail, cap, "at capacity (calendar)");
+            lr__textf(detail, cap, "at capacity (calendar)");
         return LEADROUTE_VERDICT_AT_CAPACITY;
     }
     return 0;
@@ -1230,7 +1257,7 @@ static int lr__owner_checks(lr__call *c, uint32_t ri, int live, char *detail, si
 {
     const lr__rep *rep = &c->ro->reps[ri];
     if (!rep->active) {
-        snprintf(detail, cap, "inactive");
+        lr__textf(detail, cap, "inactive");
         return LEADROUTE_VERDICT_EXCLUDED;
     }
     if (lr__excluded(c, ri, detail, cap))
@@ -1307,12 +1334,6 @@ static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
 }
 
 typedef enum { LR_DONE = 0, LR_RETRY = 1 } lr__step;
-
-/* Text a decision may still write once its assignment is committed: the reason of the path that
- * chose (or of a lost claim race, with the winner's id), a tick's reason, the lazy reason made
- * when read, and the notify failure's. Each is at most LR_REASON_MAX bytes (lr__reason). */
-#define LR_REASON_MAX 1024
-#define LR_AFTER_COMMIT_TEXT (3 * LR_REASON_MAX)
 
 /* The bytes of a pending notification of this call: the struct and its strings. */
 static size_t lr__pending_size(const lr__call *c, const char *rep_id, const char *pool_id)
@@ -1544,7 +1565,7 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
         return v;
     if (v) {
         char line[360];
-        snprintf(line, sizeof line, "account owner: %s", detail);
+        lr__textf(line, sizeof line, "account owner: %s", detail);
         lr__candidate_add(c, ri, c->ro->reps[ri].id, p, (uint32_t)v, line);
         return LR_FALL_THROUGH;
     }
@@ -1751,7 +1772,7 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         if (v < 0)
             return v;
         if (v) {
-            snprintf(c->note, sizeof c->note, "pool %s %s", p->id, why);
+            lr__textf(c->note, sizeof c->note, "pool %s %s", p->id, why);
             if (c->trace)
                 for (i = 0; i < p->nmembers; i++)
                     lr__candidate_add(c, p->members[i], c->ro->reps[p->members[i]].id, p, (uint32_t)v, c->note);
@@ -1844,15 +1865,25 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     return rc;
 }
 
-/* The pools walked, "a -> b", for a reason; only the rarer paths need it. */
-static void lr__chain_text(const leadroute_decision *d, char *chain, size_t cap)
+/* The pools walked, "a -> b", for a reason; only the rarer paths need it.
+ * A chain too long for `chain` keeps its first and last pools whole:
+ * "a -> ... -> z (12 pools)". */
+#define LR_CHAIN_MAX (2 * LEADROUTE_MAX_NAME + 64)
+static void lr__chain_text(const leadroute_decision *d, char chain[LR_CHAIN_MAX])
 {
     size_t off = 0;
     uint32_t i;
     chain[0] = 0;
-    for (i = 0; i < d->nchain && off < cap; i++) {
+    for (i = 0; i < d->nchain; i++) {
         const char *id = lr__decision_at(d, d->chain[i]);
-        off += (size_t)snprintf(chain + off, cap - off, "%s%s", i ? " -> " : "", id ? id : "?");
+        int n = snprintf(chain + off, LR_CHAIN_MAX - off, "%s%s", i ? " -> " : "", id ? id : "?");
+        if (n < 0 || (size_t)n >= LR_CHAIN_MAX - off) {
+            const char *first = lr__decision_at(d, d->chain[0]), *last = lr__decision_at(d, d->chain[d->nchain - 1]);
+            snprintf(chain, LR_CHAIN_MAX, "%s -> ... -> %s (%u pools)", first ? first : "?", last ? last : "?",
+                     d->nchain);
+            return;
+        }
+        off += (size_t)n;
     }
 }
 
@@ -1863,7 +1894,7 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
     const lr__pool *p = NULL;
     uint32_t pi = first, steps = 0;
     int rc;
-    char chain[1024];
+    char chain[LR_CHAIN_MAX];
 
     for (; pi != LR_NONE && steps <= c->ro->npools; pi = p->fallback, steps++) {
         p = &c->ro->pools[pi];
@@ -1874,7 +1905,7 @@ static int lr__pool_walk(lr__call *c, uint32_t first)
         if ((rc = lr__pool_try(c, p)) != LR_FALL_THROUGH)
             return rc;
     }
-    lr__chain_text(d, chain, sizeof chain);
+    lr__chain_text(d, chain);
     /* nobody in the whole chain: the last pool's policy */
     if (p->on_empty == LEADROUTE_EMPTY_DEFAULT_OWNER) {
         char detail[300];
@@ -2003,8 +2034,8 @@ static int lr__unrouted(lr__call *c, int rc)
 {
     leadroute_decision *d = c->d;
     const leadroute_error *e = leadroute_error_last();
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", e->code == rc && e->message ? e->message : leadroute_strerror(rc));
+    char msg[LR_REASON_MAX];
+    lr__textf(msg, sizeof msg, "%s", e->code == rc && e->message ? e->message : leadroute_strerror(rc));
     d->status = LEADROUTE_ROUTE_UNROUTED;
     d->code = rc;
     d->rep = d->pool = d->queue = LR_NONE;
@@ -2052,8 +2083,8 @@ static int lr__existing(lr__call *c, const char *holder)
 static int lr__kept(lr__call *c, const char *holder)
 {
     leadroute_decision *d = c->d;
-    char chain[1024];
-    lr__chain_text(d, chain, sizeof chain);
+    char chain[LR_CHAIN_MAX];
+    lr__chain_text(d, chain);
     d->status = LEADROUTE_ROUTE_EXISTING;
     d->how = LR_HOW_EXISTING;
     d->strategy = 0;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "base/value.h"
 #include "router/internal.h"
 #include "testutil.h"
 
@@ -3723,6 +3724,70 @@ static void test_fairness_weighted(void **state)
     leadroute_router_free(r);
 }
 
+/* Reasons and details keep what matters when ids are long: the note of a
+ * pool whose cap stopped it names the cause after a 191-byte id, a chain
+ * of five 240-byte pools keeps its ends and the outcome, and every text is
+ * valid UTF-8 (ids of two-byte characters cut nowhere). */
+static void test_reason_long_ids(void **state)
+{
+    char pool[256], big[5][256], roster[4096], table[1024];
+    size_t off;
+    leadroute_roster *ro = NULL;
+    leadroute_router *r;
+    leadroute_decision *d = decision();
+    const char *reason, *rep, *cpool, *detail;
+    uint32_t verdict;
+    (void)state;
+
+    strcpy(pool, "x");
+    for (int i = 0; i < 95; i++)
+        strcat(pool, "\xc3\xa9");
+    snprintf(roster, sizeof roster, "#! pools\nid,strategy,cap_day\n%s,round_robin,0\n#! reps\nid,pools\na,%s\n",
+             pool, pool);
+    ok(leadroute_roster_parse(&ro, roster, strlen(roster), "roster.csv", NULL));
+    snprintf(table, sizeof table, HDR "w,w,,%s,,,,\n", pool);
+    r = router_of(table, ro);
+    ok(route_flags(r, d, "L1", "w", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    reason = leadroute_decision_reason(d);
+    assert_true(lr__utf8_valid(reason, strlen(reason)));
+    if (!strstr(reason, "paused (24h cap 0)"))
+        fail_msg("reason without its cause: %s", reason);
+    assert_int_equal(leadroute_decision_candidate_count(d), 1);
+    ok(leadroute_decision_candidate(d, 0, &rep, &cpool, &verdict, &detail));
+    assert_true(lr__utf8_valid(detail, strlen(detail)));
+    if (!strstr(detail, "paused (24h cap 0)"))
+        fail_msg("detail without its cause: %s", detail);
+    leadroute_router_free(r);
+
+    off = (size_t)snprintf(roster, sizeof roster, "#! pools\nid,strategy,fallback,on_empty,queue\n");
+    for (int i = 0; i < 5; i++) {
+        snprintf(big[i], sizeof big[i], "pool-%d-", i);
+        while (strlen(big[i]) < 240)
+            strcat(big[i], "abcdefghij");
+        big[i][240] = 0;
+    }
+    for (int i = 0; i < 5; i++)
+        off += (size_t)snprintf(roster + off, sizeof roster - off, "%s,round_robin,%s,%s,%s\n", big[i],
+                                i < 4 ? big[i + 1] : "", i < 4 ? "unassigned" : "queue", i < 4 ? "" : "overflow");
+    snprintf(roster + off, sizeof roster - off, "#! reps\nid,pools,active\na,%s,no\n", big[0]);
+    ro = NULL;
+    ok(leadroute_roster_parse(&ro, roster, strlen(roster), "roster.csv", NULL));
+    snprintf(table, sizeof table, HDR "w,w,,%s,,,,\n", big[0]);
+    r = router_of(table, ro);
+    ok(route_flags(r, d, "L2", "w", 0));
+    expect_status(d, LEADROUTE_ROUTE_QUEUED);
+    reason = leadroute_decision_reason(d);
+    {
+        char want[700];
+        snprintf(want, sizeof want, "no rep in %s -> ... -> %s (5 pools) could take it; queued in overflow", big[0],
+                 big[4]);
+        assert_string_equal(reason, want);
+    }
+    leadroute_router_free(r);
+    leadroute_decision_free(d);
+}
+
 /* Jain's index does not depend on the scale of the weights: two reps of
  * equal weight, one lead, is J = 0.5 at every allowed weight, from the
  * largest double to the smallest subnormal, and the metrics agree. */
@@ -4230,6 +4295,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_latency_small_values),
         cmocka_unit_test(test_fairness_weighted),
         cmocka_unit_test(test_fairness_weight_scale),
+        cmocka_unit_test(test_reason_long_ids),
         cmocka_unit_test(test_fairness_rep_in_two_pools),
         cmocka_unit_test(test_bad_roster),
         cmocka_unit_test(test_bad_args),
