@@ -2036,11 +2036,16 @@ static int lr__unrouted(lr__call *c, int rc)
     const leadroute_error *e = leadroute_error_last();
     char msg[LR_REASON_MAX];
     lr__textf(msg, sizeof msg, "%s", e->code == rc && e->message ? e->message : leadroute_strerror(rc));
+    uint32_t i;
     d->status = LEADROUTE_ROUTE_UNROUTED;
     d->code = rc;
-    d->rep = d->pool = d->queue = LR_NONE;
+    d->rep = d->pool = d->queue = d->previous = LR_NONE;
     d->state_before = d->state_after = LR_NONE; /* nothing was written */
     d->how = LR_HOW_NONE;
+    /* a rep picked before the failure did not get the lead */
+    for (i = 0; i < d->ncands; i++)
+        if (d->cands[i].verdict == LEADROUTE_VERDICT_CHOSEN)
+            d->cands[i].verdict = LEADROUTE_VERDICT_ELIGIBLE;
     d->reason = lr__decision_str(d, msg);
     lr__count_unrouted(c, LEADROUTE_UNROUTED_ERROR);
     /* the message stays the caller's last error */

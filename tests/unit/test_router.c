@@ -2776,13 +2776,35 @@ static void test_store_failures(void **state)
         expect_status(d, LEADROUTE_ROUTE_UNROUTED);
         expect_str(leadroute_decision_rep(d), NULL);
         expect_has(leadroute_decision_reason(d), what[k]);
+        for (size_t i = 0; i < leadroute_decision_candidate_count(d); i++) {
+            const char *rep, *pool, *detail;
+            uint32_t verdict;
+            ok(leadroute_decision_candidate(d, i, &rep, &pool, &verdict, &detail));
+            if (verdict == LEADROUTE_VERDICT_CHOSEN)
+                fail_msg("a failing %s: %s is shown chosen", what[k], rep);
+        }
+        {
+            /* a reassignment that fails names no previous holder: nothing moved */
+            tlead l;
+            char text[4096], json[4096];
+            size_t needed;
+            lead_of(&l, "L1", "r");
+            tl_str(&l, "email", "x@acme.com");
+            expect_rc(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN, d),
+                      LEADROUTE_ECALLBACK);
+            expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+            ok(leadroute_decision_explain(d, LEADROUTE_EXPLAIN_TEXT, text, sizeof text, &needed));
+            ok(leadroute_decision_explain(d, LEADROUTE_EXPLAIN_JSON, json, sizeof json, &needed));
+            if (strstr(text, "reassigned from") || strstr(json, "\"previous\":\"a\""))
+                fail_msg("a failing %s: the explanation names a previous holder:\n%s\n%s", what[k], text, json);
+        }
         if (memcmp(&before, &ts.s, sizeof before) != 0)
             fail_msg("a failing %s changed the store", what[k]);
         assert_int_equal(log.n, 1);
         assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
         assert_int_equal(leadroute_router_rep_assigned(r, "b"), 0);
         assert_int_equal(leadroute_router_rule_hits(r, 0), hits);
-        assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
+        assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 2);
         /* routed again once the store is back: as if the failure never happened */
         *fail = 0;
         ok(route_mail(r, d, "L2", "y@beta.io"));
