@@ -2276,6 +2276,8 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         d->status = LEADROUTE_ROUTE_UNROUTED;
         d->code = rc;
         d->reason = lr__decision_str(d, leadroute_error_last()->message);
+        if (r && lead && !(flags & LEADROUTE_ROUTE_DRY_RUN))
+            lr__striped_add(&r->unrouted[LEADROUTE_UNROUTED_ERROR], d->stripe); /* a lead left unrouted */
         return rc;
     }
     /* not memset: the key buffers are large and filled as needed */
@@ -2309,12 +2311,10 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         d->wcache.pool = NULL; /* its pool pointer belongs to the old roster */
     d->gen = c.g;
     c.ro = c.g->roster;
-    if ((rc = lr__decision_reset(d, c.g)) != 0) {
-        d->status = LEADROUTE_ROUTE_UNROUTED;
-        d->code = rc;
-        return rc;
-    }
+    rc = lr__decision_reset(d, c.g);
     d->dry_run = (flags & LEADROUTE_ROUTE_DRY_RUN) != 0;
+    if (rc != 0)
+        return lr__unrouted(&c, rc); /* counted and explained as any error */
     d->at_ms = r->clock.now_ms(r->clock_user);
     if ((rc = lr__lead_check_header(lead)) != 0)
         return lr__unrouted(&c, rc);

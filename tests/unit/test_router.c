@@ -4163,11 +4163,59 @@ static void test_route_einval_sets_unrouted(void **state)
     expect_rc(leadroute_route(r, &l.lead, 0x80, d), LEADROUTE_EINVAL);
     expect_status(d, LEADROUTE_ROUTE_UNROUTED);
     expect_str(leadroute_decision_rep(d), NULL);
+    /* a lead left unrouted by an error: counted, but not in a dry run */
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
+    expect_rc(leadroute_route(r, &l.lead, 0x80 | LEADROUTE_ROUTE_DRY_RUN, d), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
     expect_str(assign(r, d, "L1b", "r"), "b");
     expect_rc(leadroute_route(r, NULL, 0, d), LEADROUTE_EINVAL);
     expect_status(d, LEADROUTE_ROUTE_UNROUTED);
     expect_str(leadroute_decision_rep(d), NULL);
     assert_true(leadroute_decision_reason(d)[0] != 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* A decision that cannot grow for a bigger roster: the lead is unrouted
+ * like any error, with a reason and counted under ERROR. */
+typedef struct gate {
+    int closed;
+} gate;
+
+static void *gate_alloc(void *ud, size_t n)
+{
+    return ((gate *)ud)->closed ? NULL : malloc(n ? n : 1);
+}
+
+static void gate_free(void *ud, void *p)
+{
+    (void)ud;
+    free(p);
+}
+
+static void test_decision_out_of_memory(void **state)
+{
+    (void)state;
+    const char *const one[] = { "a" }, *const three[] = { "a", "b", "c" };
+    gate g = { 0 };
+    leadroute_allocator a = { LEADROUTE_ALLOCATOR_VERSION, gate_alloc, gate_free, &g };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(one, 1));
+    leadroute_decision *d = NULL;
+    tlead l;
+    ok(leadroute_decision_new(&d, &a));
+    expect_str(assign(r, d, "L1", "r"), "a");
+    leadroute_roster *ro = rr_roster(three, 3);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    lead_of(&l, "L2", "r");
+    g.closed = 1;
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_ENOMEM);
+    g.closed = 0;
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_str(leadroute_decision_rep(d), NULL);
+    expect_has(leadroute_decision_reason(d), "out of memory");
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
+    expect_str(assign(r, d, "L2", "r"), "b");
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }
@@ -4322,6 +4370,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_roster),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_route_einval_sets_unrouted),
+        cmocka_unit_test(test_decision_out_of_memory),
         cmocka_unit_test(test_bad_lead_and_unknown_pool),
         cmocka_unit_test(test_set_table),
     };
