@@ -304,8 +304,10 @@ static inline uint64_t lr__striped_sum(lr__striped *c)
 /* Latencies in ms: bucket b < 4 holds b; above, two mantissa bits per
  * power of two (buckets 19% wide at most). */
 #define LR_HIST_BUCKETS 256
+/* `sum` is 128 bits, `sum_hi` counting its carries: a sample may be near
+ * 2^63 ms (a capture time far back), and the mean stays exact. */
 typedef struct lr__hist {
-    _Atomic uint64_t n, sum;
+    _Atomic uint64_t n, sum, sum_hi;
     _Atomic uint64_t b[LR_HIST_BUCKETS];
 } lr__hist;
 

@@ -36,7 +36,8 @@ static double lr__hist_mid(uint32_t b)
 void lr__hist_add(lr__hist *h, uint64_t ms)
 {
     atomic_fetch_add_explicit(&h->b[lr__hist_bucket(ms)], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->sum, ms, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(&h->sum, ms, memory_order_relaxed) + ms < ms)
+        atomic_fetch_add_explicit(&h->sum_hi, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->n, 1, memory_order_relaxed);
 }
 
@@ -56,7 +57,9 @@ void lr__hist_stats(lr__hist *h, leadroute_latency_stats *out)
     if (n == 0)
         return;
     out->count = n;
-    out->mean_ms = (double)atomic_load_explicit(&h->sum, memory_order_relaxed) / (double)n;
+    out->mean_ms = ((double)atomic_load_explicit(&h->sum_hi, memory_order_relaxed) * 18446744073709551616.0 +
+                    (double)atomic_load_explicit(&h->sum, memory_order_relaxed)) /
+                   (double)n;
     for (b = 0; b < LR_HIST_BUCKETS && k < 3; b++) {
         seen += counts[b];
         while (k < 3 && (double)seen >= q[k] * (double)n) {

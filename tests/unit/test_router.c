@@ -3713,6 +3713,33 @@ static void test_latency_small_values(void **state)
     leadroute_router_free(r);
 }
 
+/* The mean stays exact past 2^64 ms in all: three leads captured near the
+ * far end of the int64 range (-9.1e18 ms) each wait about 9.1e18 ms. */
+static void test_latency_mean_far_back(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 1));
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    leadroute_decision *d = decision();
+    const double wait = (double)NOW_MS + 9.1e18;
+    for (int i = 0; i < 3; i++) {
+        tlead l;
+        char id[8];
+        snprintf(id, sizeof id, "L%d", i);
+        lead_of(&l, id, "r");
+        tl_num(&l, "captured_at", -9.1e18);
+        ok(leadroute_route(r, &l.lead, 0, d));
+        expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+    }
+    ok(leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    assert_int_equal(st.count, 3);
+    if (fabs(st.mean_ms - wait) > wait * 1e-12)
+        fail_msg("mean %g, expected %g", st.mean_ms, wait);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_fairness_weighted(void **state)
 {
     (void)state;
@@ -4363,6 +4390,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_counters),
         cmocka_unit_test(test_metrics_before_routing),
         cmocka_unit_test(test_latency_small_values),
+        cmocka_unit_test(test_latency_mean_far_back),
         cmocka_unit_test(test_fairness_weighted),
         cmocka_unit_test(test_fairness_weight_scale),
         cmocka_unit_test(test_reason_long_ids),
