@@ -172,9 +172,11 @@ static int show_event(void *ctx, const cli_state_event *e)
         l->shown++;
         return 0;
     }
+    static char shown_id[CLI_SHOWN_SIZE], shown_key[CLI_SHOWN_SIZE];
     if (l->shown++ == 0)
-        printf("%s (key %s)\n", e->lead_id ? e->lead_id : l->lead, e->key ? e->key : "-");
-    printf("  %s  %s\n", when, e->kind ? e->kind : "?");
+        printf("%s (key %s)\n", cli_shown(e->lead_id ? e->lead_id : l->lead, shown_id),
+               cli_shown(e->key ? e->key : "-", shown_key));
+    printf("  %s  %s\n", when, cli_shown(e->kind ? e->kind : "?", shown_key));
     fputs("    ", stdout);
     if (put_member(stdout, detail, "text", "    ")) {
         /* a routing decision: the library's own explanation */

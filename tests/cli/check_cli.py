@@ -680,6 +680,18 @@ with tempfile.TemporaryDirectory() as tmp:
     events = [json.loads(line) for line in out.splitlines()]
     expect(rc == 0 and events and all(e["at"].startswith("-292275055-05-16T16:47:04.192Z") for e in events),
            f"explain of events at INT64_MIN ms: {rc} {out[:300]!r} {err!r}")
+    # a lead id holding a line break and a terminal escape cannot forge a line
+    forged = os.path.join(tmp, "forged.db")
+    shutil.copyfile(state, forged)
+    db = sqlite3.connect(forged)
+    db.execute("UPDATE events SET lead_id = 'L-1001' || char(10) || '  2026-01-01T00:00:00Z  acknowledged'"
+               " || char(27) || '[31m' WHERE key = 'L-1001'")
+    db.commit()
+    db.close()
+    rc, out, err = run("explain", "--state", forged, "L-1001")
+    expect(rc == 0 and out.startswith("L-1001\\x0a  2026-01-01T00:00:00Z  acknowledged\\x1b[31m (key L-1001)\n")
+           and "\x1b" not in out and "\n  2026-01-01T00:00:00Z  acknowledged" not in out,
+           f"explain of a lead id with a line break: {rc} {out[:300]!r} {err!r}")
 
     # explain and simulate only read the state: a file the user may only read,
     # in a directory the user may not write (so SQLite cannot add its -shm
