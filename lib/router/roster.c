@@ -66,19 +66,31 @@ static int lr__strcmp_p(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* By id, then input order: an id given twice is blamed on its first and
+ * second places whether the C library's qsort is stable or not. */
 static int lr__rep_cmp(const void *a, const void *b)
 {
-    return strcmp(((const lr__rep *)a)->id, ((const lr__rep *)b)->id);
+    const lr__rep *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->input > y->input) - (x->input < y->input);
 }
 
 static int lr__pool_cmp(const void *a, const void *b)
 {
-    return strcmp(((const lr__pool *)a)->id, ((const lr__pool *)b)->id);
+    const lr__pool *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->input > y->input) - (x->input < y->input);
 }
 
 static int lr__skill_cmp(const void *a, const void *b)
 {
     return strcmp(((const lr__skill *)a)->name, ((const lr__skill *)b)->name);
+}
+
+/* 0, or -1 for a name over LEADROUTE_MAX_NAME bytes, -2 for invalid UTF-8. */
+static int lr__name_check(const char *name)
+{
+    return lr__text_measure(name, LEADROUTE_MAX_NAME, NULL);
 }
 
 static int lr__tier_cmp(const void *a, const void *b)
@@ -201,8 +213,11 @@ static int lr__copy_skills(leadroute_roster *ro, const leadroute_rep *in, lr__re
         const leadroute_value *v = &f->value;
         size_t n, u;
         int rc;
-        if (!f->name || lr__text_measure(f->name, LEADROUTE_MAX_NAME, NULL) != 0 || !f->name[0])
-            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': skill %zu has no valid name", in->id, i);
+        if (!f->name || !f->name[0])
+            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': skill %zu has no name", in->id, i);
+        if ((rc = lr__name_check(f->name)) != 0)
+            return lr__error_set(LEADROUTE_EINVAL, "rep '%s': the name of skill %zu %s", in->id, i,
+                                 rc == -1 ? "is longer than 256 bytes" : "is not valid UTF-8");
         if ((rc = lr__value_check(v, f->name)) != 0)
             return lr__skill_value_error(in->id, f->name, rc);
         if (v->type != LEADROUTE_VALUE_STRING && v->type != LEADROUTE_VALUE_SET && v->type != LEADROUTE_VALUE_NULL)
@@ -318,11 +333,13 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
             return lr__error_nomem();
         for (k = 0; k < in->filter_count; k++) {
             const leadroute_skill_filter *f = &in->filters[k];
-            if (!f->field || !f->skill || !f->field[0] || !f->skill[0] ||
-                lr__text_measure(f->field, LEADROUTE_MAX_NAME, NULL) != 0 ||
-                lr__text_measure(f->skill, LEADROUTE_MAX_NAME, NULL) != 0)
+            if (!f->field || !f->skill || !f->field[0] || !f->skill[0])
                 return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filter %zu needs a field and a skill name",
                                      in->id, k);
+            if ((rc = lr__name_check(f->field)) != 0 || (rc = lr__name_check(f->skill)) != 0)
+                return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filter %zu: its %s name %s", in->id, k,
+                                     lr__name_check(f->field) ? "field" : "skill",
+                                     rc == -1 ? "is longer than 256 bytes" : "is not valid UTF-8");
             p->filters[k].field = lr__dup(ro, f->field);
             p->filters[k].skill = lr__dup(ro, f->skill);
             if (!p->filters[k].field || !p->filters[k].skill)
@@ -335,6 +352,11 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
             p->tiers[k] = in->tiers[k];
         }
         qsort(p->tiers, p->ntiers, sizeof *p->tiers, lr__tier_cmp);
+        for (k = 1; k < p->ntiers; k++)
+            if (p->tiers[k].min_score == p->tiers[k - 1].min_score)
+                /* which tier would a lead at that score need? */
+                return lr__error_set(LEADROUTE_EINVAL, "pool '%s': two tiers start at score %g", in->id,
+                                     p->tiers[k].min_score);
         /* resolved after sorting; kept here as pointers into the input */
         p->fallback = LR_NONE;
         p->default_owner = LR_NONE;

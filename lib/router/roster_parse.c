@@ -498,8 +498,7 @@ static int header(parser *p)
             return CELL_ERROR(p, f, "unknown column '%.*s' in the pools header (known: " POOL_COLUMN_LIST ")",
                               (int)lr__utf8_cut(s, len, 60), s);
         if (len > LEADROUTE_MAX_NAME)
-            return lr__error_set_at(LEADROUTE_ELIMIT, p->file, f->line, f->col,
-                                    "skill set name longer than %d bytes", LEADROUTE_MAX_NAME);
+            return CELL_ERROR(p, f, "skill set name longer than %d bytes", LEADROUTE_MAX_NAME);
         sec->skills[sec->nskills] = lr__arena_strndup(&p->arena, s, len);
         if (!sec->skills[sec->nskills])
             return lr__error_nomem();
@@ -662,6 +661,10 @@ static int pool_row(parser *p)
             if (an == 0 || bn == 0)
                 return CELL_ERROR(p, f, "filter '%.*s' needs a lead field and a skill set: 'field=skill'",
                                   (int)lr__utf8_cut(item, len, 60), item);
+            if (an > LEADROUTE_MAX_NAME || bn > LEADROUTE_MAX_NAME)
+                return CELL_ERROR(p, f, "filter '%.*s...': its %s name is longer than %d bytes",
+                                  (int)lr__utf8_cut(item, len, 60), item, an > LEADROUTE_MAX_NAME ? "field" : "skill",
+                                  LEADROUTE_MAX_NAME);
             filters[k].field = dup_or_null(p, a, an, &rc);
             filters[k].skill = dup_or_null(p, b, bn, &rc);
             k++;

@@ -775,6 +775,18 @@ static void test_pool_column_errors(void **state)
     roster_err(POOLS("id,calibration", "p,later"), LEADROUTE_EPARSE, 3, 3,
                "unknown calibration 'later' (expected join or catch_up)");
     roster_err(POOLS("id,calibration", "p,catch-up"), LEADROUTE_EPARSE, 3, 3, "unknown calibration 'catch-up'");
+    {
+        /* a filter or skill column name past the limit, at its cell */
+        char longer[LEADROUTE_MAX_NAME + 2], big[2 * LEADROUTE_MAX_NAME + 128];
+        memset(longer, 'f', sizeof longer - 1);
+        longer[sizeof longer - 1] = 0;
+        snprintf(big, sizeof big, "#! pools\nid,filters\np,%s=langs\n#! reps\nid,pools\nx,p\n", longer);
+        roster_err(big, LEADROUTE_EPARSE, 3, 3, "its field name is longer than 256 bytes");
+        snprintf(big, sizeof big, "#! pools\nid,filters\np,lang=%s\n#! reps\nid,pools\nx,p\n", longer);
+        roster_err(big, LEADROUTE_EPARSE, 3, 3, "its skill name is longer than 256 bytes");
+        snprintf(big, sizeof big, "#! reps\nid,pools,%s\nx,p,en\n", longer);
+        roster_err(big, LEADROUTE_EPARSE, 2, 10, "skill set name longer than 256 bytes");
+    }
     roster_err(POOLS("id,strategy", "p,valued"), LEADROUTE_EPARSE, 3, 3,
                "unknown strategy 'valued' (expected round_robin, weighted, least_loaded or value_balanced)");
     /* after a quoted multi-line cell: its own line and column */
@@ -1241,7 +1253,28 @@ static void test_new_values(void **state)
     leadroute_field two[2];
     fixture_init(&f);
     f.skills[0].name = "";
-    new_err(&f, LEADROUTE_EINVAL, "rep 'alice': skill 0 has no valid name");
+    new_err(&f, LEADROUTE_EINVAL, "rep 'alice': skill 0 has no name");
+    {
+        /* names too long or not UTF-8 say so, for skills and filters */
+        static char long_name[LEADROUTE_MAX_NAME + 2];
+        memset(long_name, 'f', LEADROUTE_MAX_NAME + 1);
+        fixture_init(&f);
+        f.skills[0].name = long_name;
+        new_err(&f, LEADROUTE_EINVAL, "rep 'alice': the name of skill 0 is longer than 256 bytes");
+        fixture_init(&f);
+        f.skills[0].name = "lang\xc3";
+        new_err(&f, LEADROUTE_EINVAL, "rep 'alice': the name of skill 0 is not valid UTF-8");
+        fixture_init(&f);
+        f.filters[0].field = long_name;
+        new_err(&f, LEADROUTE_EINVAL, "pool 'ent': filter 0: its field name is longer than 256 bytes");
+        fixture_init(&f);
+        f.filters[0].skill = "\xff";
+        new_err(&f, LEADROUTE_EINVAL, "pool 'ent': filter 0: its skill name is not valid UTF-8");
+        /* two tiers from one score: which would a lead at that score need? */
+        fixture_init(&f);
+        f.tiers[1].min_score = f.tiers[0].min_score;
+        new_err(&f, LEADROUTE_EINVAL, "pool 'ent': two tiers start at score");
+    }
     fixture_init(&f);
     two[0] = f.skills[0];
     two[1] = f.skills[0];
