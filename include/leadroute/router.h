@@ -132,7 +132,8 @@ typedef struct leadroute_skill_filter {
 
 /**
  * Score tier: a lead whose score is >= `min_score` goes only to reps whose
- * tier is >= `min_tier` (the highest applicable rule wins). Frozen layout.
+ * tier is >= `min_tier` (the highest applicable rule wins; two rules of a
+ * pool may not share a `min_score`). Frozen layout.
  */
 typedef struct leadroute_tier_rule {
     double min_score;
