@@ -57,23 +57,37 @@ void leadroute_error_clear(void)
     lr__last.error.column = 0;
 }
 
+/* The length of character `i` of `src` (n bytes) and whether it must be
+ * shown as \xNN: a control character, DEL, or a byte of no valid sequence. */
+static size_t lr__clean_char(const char *src, size_t n, size_t i, int *escape)
+{
+    unsigned char c = (unsigned char)src[i];
+    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    *escape = c < 0x20 || c == 0x7f || (c >= 0x80 && (len > n - i || !lr__utf8_valid(src + i, len)));
+    return *escape ? 1 : len;
+}
+
 void lr__message_clean(char *dst, size_t cap, const char *src)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t i = 0, o = 0, n = strlen(src);
+    size_t i = 0, o = 0, n = strlen(src), whole = 0;
+    int escape;
 
-    while (i < n) {
-        unsigned char c = (unsigned char)src[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        int escape = c < 0x20 || c == 0x7f || (c >= 0x80 && (len > n - i || !lr__utf8_valid(src + i, len)));
-        if (escape)
-            len = 1;
-        if (o + (escape ? 4 : len) > cap - 4) {
+    /* cut (and end in "...") only what does not fit whole */
+    while (i < n && whole < cap) {
+        size_t len = lr__clean_char(src, n, i, &escape);
+        whole += escape ? 4 : len;
+        i += len;
+    }
+    for (i = 0; i < n;) {
+        size_t len = lr__clean_char(src, n, i, &escape);
+        if (whole > cap - 1 && o + (escape ? 4 : len) > cap - 4) {
             memcpy(dst + o, "...", 3);
             o += 3;
             break;
         }
         if (escape) {
+            unsigned char c = (unsigned char)src[i];
             dst[o++] = '\\';
             dst[o++] = 'x';
             dst[o++] = hex[c >> 4];
@@ -85,6 +99,16 @@ void lr__message_clean(char *dst, size_t cap, const char *src)
         i += len;
     }
     dst[o] = '\0';
+}
+
+const char *lr__path_tail(const char *path, const char **dots)
+{
+    size_t len = strlen(path);
+    const char *shown = len > 200 ? path + len - 197 : path;
+    while (shown > path && ((unsigned char)*shown & 0xC0) == 0x80)
+        shown++;
+    *dots = shown > path ? "..." : "";
+    return shown;
 }
 
 static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t column,
@@ -102,10 +126,7 @@ static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t co
     if (file) {
         /* the message shows the end of a long path, so that the error
          * itself still fits; `file` keeps it whole */
-        size_t flen = strlen(file);
-        const char *shown = flen > 200 ? file + flen - 197 : file, *dots = flen > 200 ? "..." : "";
-        while (shown > file && ((unsigned char)*shown & 0xC0) == 0x80)
-            shown++;
+        const char *dots, *shown = lr__path_tail(file, &dots);
         snprintf(st->file, sizeof st->file, "%s", file);
         if (line && column)
             off = (size_t)snprintf(tmp, sizeof tmp, "%s%s:%u:%u: ", dots, shown, line, column);

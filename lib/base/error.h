@@ -30,4 +30,8 @@ int lr__error_nomem(void);
  * that does not fit ends with "..." after its last whole character. */
 void lr__message_clean(char *dst, size_t cap, const char *src);
 
+/* The end of `path` a message shows: its last 197 bytes or so, from a
+ * character's start, with `*dots` "..." when cut (else ""). */
+const char *lr__path_tail(const char *path, const char **dots);
+
 #endif

@@ -9,9 +9,10 @@
 static int lr__file_error(const char *path, const char *what, int err)
 {
     char eb[128];
+    const char *dots, *shown = lr__path_tail(path, &dots);
     if (strerror_r(err, eb, sizeof eb) != 0) /* thread-safe, unlike strerror */
         snprintf(eb, sizeof eb, "error %d", err);
-    return lr__error_set(LEADROUTE_EIO, "%s: %s: %s", path, what, eb);
+    return lr__error_set(LEADROUTE_EIO, "%s%s: %s: %s", dots, shown, what, eb);
 }
 
 int lr__file_read(const char *path, const lr__alloc *a, char **buf_out, size_t *len_out)

@@ -74,7 +74,8 @@ static int row_error(reader *r, uint32_t line, const char *fmt, ...) LR__PRINTF(
 static int row_error(reader *r, uint32_t line, const char *fmt, ...)
 {
     char raw[2 * LR__MSG_MAX], msg[LR__MSG_MAX];
-    int off = snprintf(raw, sizeof raw, "%s:%u: ", r->filename, line);
+    const char *dots, *shown = lr__path_tail(r->filename, &dots);
+    int off = snprintf(raw, sizeof raw, "%s%s:%u: ", dots, shown, line);
     if (off < 0 || (size_t)off >= sizeof raw)
         off = 0;
     va_list ap;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "testutil.h"
 #include "base/error.h"
 #include "base/value.h"
 
@@ -201,6 +202,32 @@ static void *probe_thread(void *arg)
     return NULL;
 }
 
+/* A message that fits is kept whole; one byte more and it is cut on a
+ * character, ending in "...", within the 1023 bytes. */
+static void test_error_message_fits_whole(void **state)
+{
+    (void)state;
+    char src[1100], dst[1024];
+    for (size_t len = 1018; len <= 1030; len++) {
+        memset(src, 'k', len);
+        src[len - 1] = '\'';
+        src[len] = '\0';
+        lr__message_clean(dst, sizeof dst, src);
+        if (len <= 1023) {
+            assert_string_equal(dst, src);
+        } else {
+            assert_int_equal(strlen(dst), 1023);
+            assert_memory_equal(dst + 1020, "...", 4);
+        }
+    }
+    /* the same through the API: a 1023-byte message keeps its end */
+    memset(src, 'k', 1000);
+    src[1000] = '\0';
+    lr__error_set(LEADROUTE_EINVAL, "no lead '%s' at all, seen", src);
+    assert_int_equal(strlen(leadroute_error_last()->message), 1023);
+    expect_message_has("at all, seen");
+}
+
 static void test_error_is_per_thread(void **state)
 {
     (void)state;
@@ -298,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_error_set_on_null_args),
         cmocka_unit_test(test_error_message_is_null_terminated_copy),
         cmocka_unit_test(test_error_message_escapes_quoted_text),
+        cmocka_unit_test(test_error_message_fits_whole),
         cmocka_unit_test(test_error_is_per_thread),
         cmocka_unit_test(test_error_threads_concurrently),
         cmocka_unit_test(test_version),

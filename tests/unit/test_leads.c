@@ -960,6 +960,44 @@ static void test_many_leads(void **state)
 }
 
 /* A set cell of separators only holds no item: the field is missing. */
+/* Long paths: a row's message and a file that cannot be opened keep their
+ * line and reason, showing the end of the path. */
+static void test_long_paths_keep_the_reason(void **state)
+{
+    (void)state;
+    static const size_t lens[] = { 806, 1506, 4000 };
+    static char name[4100];
+    const char *text = "id,a\nL1\nL3,x\nL3,y\n";
+    for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
+        leadroute_leads *l = NULL;
+        memset(name, 'd', lens[k]);
+        strcpy(name + lens[k], "/l.csv");
+        assert_int_equal(leadroute_leads_parse(&l, text, strlen(text), name, NULL, NULL), LEADROUTE_OK);
+        assert_int_equal(leadroute_leads_error_count(l), 2);
+        const char *e0 = leadroute_leads_error(l, 0), *e1 = leadroute_leads_error(l, 1);
+        if (strncmp(e0, "...ddd", 6) != 0 || !strstr(e0, "ddd/l.csv:2: ") || !strstr(e0, "row has 1 cell"))
+            fail_msg("path of %zu bytes: '%s'", lens[k], e0);
+        if (!strstr(e1, "ddd/l.csv:4: ") || !strstr(e1, "duplicate lead id 'L3' (first on line 3)"))
+            fail_msg("path of %zu bytes: '%s'", lens[k], e1);
+        leadroute_leads_free(l);
+    }
+    {
+        leadroute_leads *l = NULL;
+        size_t n = 0;
+        for (int part = 0; part < 11; part++) { /* components within NAME_MAX */
+            name[n++] = '/';
+            memset(name + n, 'a', 99);
+            n += 99;
+        }
+        strcpy(name + n, "/none.csv");
+        assert_int_equal(leadroute_leads_load(&l, name, NULL, NULL), LEADROUTE_EIO);
+        assert_null(l);
+        assert_true(strncmp(leadroute_error_last()->message, "...aaa", 6) == 0);
+        if (!strstr(leadroute_error_last()->message, "aaa/none.csv: cannot open: No such file or directory"))
+            fail_msg("'%s'", leadroute_error_last()->message);
+    }
+}
+
 static void test_empty_set_cells(void **state)
 {
     leadroute_leads *leads = NULL;
@@ -1019,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_custom_allocator),
         cmocka_unit_test(test_many_leads),
         cmocka_unit_test(test_empty_set_cells),
+        cmocka_unit_test(test_long_paths_keep_the_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
