@@ -189,14 +189,14 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 b->hit_policy_set = 1;
                 b->policy_line = line;
                 b->policy_col = col;
-                /* C+ and friends carry an aggregation; a later plain policy drops it,
-                 * unless an aggregation directive asked for one */
+                /* C+ and friends carry an aggregation while they are the policy; a
+                 * later plain policy brings back the aggregation property's own */
                 if (names[i].agg) {
                     b->aggregation = names[i].agg;
                     b->aggregation_line = line;
                     b->aggregation_col = col;
-                } else if (!b->aggregation_set) {
-                    b->aggregation = LEADROUTE_AGG_NONE;
+                } else {
+                    b->aggregation = b->aggregation_set ? b->aggregation_own : LEADROUTE_AGG_NONE;
                 }
                 return LEADROUTE_OK;
             }
@@ -215,7 +215,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         lr__normalise_word(value, value_len, v, sizeof v);
         for (i = 0; i < sizeof names / sizeof names[0]; i++) {
             if (strcmp(v, names[i].name) == 0) {
-                b->aggregation = names[i].agg;
+                b->aggregation = b->aggregation_own = names[i].agg;
                 b->aggregation_set = 1;
                 b->aggregation_line = line;
                 b->aggregation_col = col;

@@ -331,7 +331,8 @@ struct leadroute_table_builder {
     leadroute_table_options options;
     const char *file;         /* set while parsing a file */
     char *name, *version;
-    uint32_t hit_policy, aggregation;
+    uint32_t hit_policy, aggregation;  /* aggregation: the one that applies */
+    uint32_t aggregation_own;          /* the aggregation property's own, once set */
     int hit_policy_set, aggregation_set;
     int policy_aggregates;    /* the hit policy named an aggregation (C+, C#, C<, C>) */
     uint32_t policy_line, aggregation_line; /* directive lines, for messages */

@@ -498,8 +498,8 @@ static void test_builder_sum_needs_numbers(void **state)
     leadroute_table_builder_free(b);
 }
 
-/* A plain policy set after C+ drops the aggregation C+ brought; one set
- * by an aggregation directive stays. */
+/* A plain policy set after C+ drops the aggregation C+ brought and brings
+ * back the one the aggregation property set, if any. */
 static void test_builder_policy_then_plain(void **state)
 {
     (void)state;
@@ -528,6 +528,22 @@ static void test_builder_policy_then_plain(void **state)
     ok(leadroute_table_builder_set(b, "hit_policy", "collect"));
     t = build(b);
     assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_MIN);
+    leadroute_table_unref(t);
+    /* C+ in between does not replace it: a plain policy brings it back */
+    ok(leadroute_table_builder_set(b, "hit_policy", "C+"));
+    t = build(b);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_SUM);
+    leadroute_table_unref(t);
+    ok(leadroute_table_builder_set(b, "hit_policy", "collect"));
+    t = build(b);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_MIN);
+    leadroute_table_unref(t);
+    ok(leadroute_table_builder_set(b, "aggregation", "none"));
+    ok(leadroute_table_builder_set(b, "hit_policy", "C#"));
+    ok(leadroute_table_builder_set(b, "hit_policy", "first"));
+    t = build(b);
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_FIRST);
+    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_NONE);
     leadroute_table_unref(t);
     leadroute_table_builder_free(b);
 }
