@@ -176,13 +176,15 @@ static inline void lr__spend(lr__linter *L, uint64_t work)
     L->budget = L->budget > work ? L->budget - work : 0;
 }
 
-/* "file:12: " or "" for built tables */
+/* "file:12: " or "" for built tables; a long path shows its end, so that
+ * the place fits the callers' 300 bytes whole */
 static void lr__where(const leadroute_table *t, uint32_t rule, char *buf, size_t cap)
 {
+    const char *dots, *shown = t->file ? lr__path_tail(t->file, &dots) : NULL;
     if (t->file && rule != UINT32_MAX && t->rules[rule].line)
-        snprintf(buf, cap, "%s:%u: ", t->file, t->rules[rule].line);
+        snprintf(buf, cap, "%s%s:%u: ", dots, shown, t->rules[rule].line);
     else if (t->file)
-        snprintf(buf, cap, "%s: ", t->file);
+        snprintf(buf, cap, "%s%s: ", dots, shown);
     else
         buf[0] = '\0';
 }

@@ -821,6 +821,29 @@ static void test_no_match_witness(void **state)
  * two values of 3,000 bytes, read back into a lead that matches no rule
  * (with the last item or the second value cut, some rule would match). The
  * message shows it cut on a character, ending in "...". */
+/* A long file name shows its end in lint messages, which keep their line
+ * and stay valid UTF-8 (the name is 150 two-byte characters). */
+static void test_long_file_name_in_messages(void **state)
+{
+    (void)state;
+    char name[400] = "/data/";
+    const char *text = "rule,s,out:o\nr1,a,x\nr2,a,y\n";
+    leadroute_table *t = NULL;
+    for (int i = 0; i < 150; i++)
+        strcat(name, "\xc3\xa9");
+    strcat(name, ".csv");
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), name, NULL), LEADROUTE_OK);
+    assert_true(leadroute_table_diagnostic_count(t) >= 2);
+    for (size_t i = 0; i < leadroute_table_diagnostic_count(t); i++) {
+        leadroute_diagnostic d = diag(t, i);
+        if (!lr__utf8_valid(d.message, strlen(d.message)) || strncmp(d.message, "...", 3) != 0)
+            fail_msg("diagnostic %zu: '%s'", i, d.message);
+        if (d.kind == LEADROUTE_DIAG_SHADOWED && !strstr(d.message, "\xc3\xa9.csv:3: rule 'r2' can never fire"))
+            fail_msg("diagnostic %zu: '%s'", i, d.message);
+    }
+    leadroute_table_unref(t);
+}
+
 static void test_long_witness_whole(void **state)
 {
     (void)state;
@@ -2071,6 +2094,7 @@ int main(void)
         lint_test(test_shadow_check_too_big_to_start),
         lint_test(test_findings_across_word_boundary),
         lint_test(test_doc_example_is_clean),
+        lint_test(test_long_file_name_in_messages),
         lint_test(test_unique_overlap),
         lint_test(test_unique_no_overlap),
         lint_test(test_overlap_names_later_rule),
