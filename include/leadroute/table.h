@@ -77,7 +77,8 @@ typedef struct leadroute_table_options {
     uint32_t version;                      /**< LEADROUTE_TABLE_OPTIONS_VERSION */
     uint32_t flags;                        /**< LEADROUTE_TABLE_* flags */
     const leadroute_allocator *allocator;  /**< copied; NULL = malloc/free */
-    size_t max_memory;                     /**< compiled index cap in bytes; 0 = 1 GiB */
+    size_t max_memory;                     /**< cap in bytes of the compiled table, all that
+                                                leadroute_table_memory() counts; 0 = 1 GiB */
 } leadroute_table_options;
 
 #define LEADROUTE_TABLE_OPTIONS_VERSION 1

@@ -66,6 +66,29 @@ static int lr__memory_check(lr__compiler *cc, const char *column)
     return LEADROUTE_OK;
 }
 
+/* All a compiled table holds: its arena and its key maps' slots. */
+static size_t lr__table_bytes(const leadroute_table *t)
+{
+    size_t n = sizeof *t + t->arena.total;
+    uint32_t c;
+    for (c = 0; c < t->ninputs && t->index; c++)
+        n += (size_t)(t->index[c].keys.mask + 1 + t->index[c].prefixes.mask + 1) * sizeof(lr__keymap_entry);
+    return n;
+}
+
+/* The whole table within max_memory: the index is checked as it grows
+ * (lr__memory_check), the rest (outputs, key maps, lint findings) here. */
+static int lr__table_fits(lr__compiler *cc)
+{
+    size_t n = lr__table_bytes(cc->t);
+    if (n > cc->max_memory)
+        return lr__error_set(LEADROUTE_ELIMIT,
+                             "the compiled table needs %zu bytes, more than %zu; raise "
+                             "leadroute_table_options.max_memory or simplify the table",
+                             n, cc->max_memory);
+    return LEADROUTE_OK;
+}
+
 static uint64_t *lr__summary_of(lr__compiler *cc, const uint64_t *words)
 {
     leadroute_table *t = cc->t;
@@ -898,18 +921,16 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
         if (ix->type == LEADROUTE_TYPE_SET)
             t->nset_columns++;
     }
-    if ((rc = lr__value_ids(&cc, b)) != 0)
+    if ((rc = lr__value_ids(&cc, b)) != 0 || (rc = lr__table_fits(&cc)) != 0)
         goto fail;
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) &&
         (rc = lr__priority_order(&cc)) != 0)
         goto fail;
     t->hash = lr__table_hash(t);
-    if (!(b->options.flags & LEADROUTE_TABLE_NO_LINT) && (rc = lr__table_lint(t)) != 0)
+    if (!(b->options.flags & LEADROUTE_TABLE_NO_LINT) && ((rc = lr__table_lint(t)) != 0 || (rc = lr__table_fits(&cc)) != 0))
         goto fail;
     lr__free(cc.a, cc.tmp);
-    t->memory = sizeof *t + t->arena.total;
-    for (c = 0; c < t->ninputs; c++)
-        t->memory += (size_t)(t->index[c].keys.mask + 1 + t->index[c].prefixes.mask + 1) * sizeof(lr__keymap_entry);
+    t->memory = lr__table_bytes(t);
     *out = t;
     return LEADROUTE_OK;
 fail:

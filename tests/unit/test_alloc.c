@@ -434,6 +434,40 @@ static void test_max_memory(void **state)
     assert_true(leadroute_table_memory(t) > 64);
     leadroute_table_unref(t);
     assert_int_equal(c.live, 0);
+
+    /* the cap is of the whole table: outputs, key maps and lint findings
+     * too, not only the index (200 outputs of 4,000 bytes here) */
+    size_t cap = 200 * 4100 + 64, n;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n = (size_t)snprintf(text, cap, "rule,k,out:o\n");
+    for (int i = 0; i < 200; i++) {
+        n += (size_t)snprintf(text + n, cap - n, "r%d,k%d,%d", i, i, i);
+        memset(text + n, 'v', 4000);
+        n += 4000;
+        text[n++] = '\n';
+    }
+    o.max_memory = 0;
+    assert_int_equal(leadroute_table_parse(&t, text, n, NULL, &o), LEADROUTE_OK);
+    size_t whole = leadroute_table_memory(t);
+    leadroute_table_unref(t);
+    assert_true(whole > 800000);
+    for (size_t limit = whole / 8; limit <= whole + 4096; limit += whole / 8) {
+        o.max_memory = limit;
+        t = NULL;
+        int rc = leadroute_table_parse(&t, text, n, NULL, &o);
+        if (limit < whole) {
+            if (rc != LEADROUTE_ELIMIT)
+                fail_msg("a table of %zu bytes under a cap of %zu: %d", whole, limit, rc);
+            assert_null(t);
+        } else {
+            assert_int_equal(rc, LEADROUTE_OK);
+            assert_true(leadroute_table_memory(t) <= limit);
+            leadroute_table_unref(t);
+        }
+        assert_int_equal(c.live, 0);
+    }
+    free(text);
 }
 
 static void test_bad_allocators(void **state)
