@@ -1495,6 +1495,7 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1, first = UINT32_MAX;
         uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
+        int unsure = 0;
         if (L->budget < (uint64_t)nw * t->ninputs * 4) {
             /* the rest go unchecked */
             lr__undecided_add(&undecided, j, t->nrules - j, LR_CUT_WORDS);
@@ -1507,6 +1508,23 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
         for (c = 0; c < t->ninputs && lr__any_bits(cover, nw); c++) {
             const lr__lcol *col = &L->cols[c];
             const lr__cell *cell = &t->rules[j].cells[c];
+            if (col->nunnamed) {
+                /* the classes of values lint found none of, which j accepts:
+                 * a rule covering j accepts them too (set columns, whose
+                 * leads mix items, are left to the search's notice) */
+                if (t->inputs[c].type == LEADROUTE_TYPE_SET)
+                    unsure = 1;
+                for (q = 0; q < col->nunnamed && !unsure; q++) {
+                    lr__class un = { col->unnamed_out[q], NULL, NULL };
+                    const uint64_t *b;
+                    if (!lr__class_bit(L, c, &un, j))
+                        continue;
+                    b = lr__class_bits(L, c, &un);
+                    for (i = 0; i < nw; i++)
+                        cover[i] &= b[i];
+                    lr__spend(L, nw);
+                }
+            }
             if (cell->any) {
                 for (i = 0; i < nw; i++)
                     cover[i] &= col->all[i];
@@ -1534,9 +1552,9 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
         for (i = 0; i < nw && first == UINT32_MAX; i++)
             if (cover[i])
                 first = i * 64 + lr__ctz64(cover[i]);
-        /* rules seen to match every lead j matches that has named values
-         * may miss one that has not: j is not known to be shadowed */
-        if (first != UINT32_MAX && L->unnamed_cols) {
+        /* in a set column, rules seen to match every lead j matches that has
+         * named values may miss one that has not: j is not known to be shadowed */
+        if (first != UINT32_MAX && unsure) {
             lr__undecided_add(&undecided, j, 1, LR_CUT_UNNAMED);
             continue;
         }

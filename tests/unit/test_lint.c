@@ -823,6 +823,25 @@ static void test_no_match_witness(void **state)
  * message shows it cut on a character, ending in "...". */
 /* A long file name shows its end in lint messages, which keep their line
  * and stay valid UTF-8 (the name is 150 two-byte characters). */
+/* A column with values lint cannot name (a prefix for each first byte it
+ * tries) leaves some rules undecided, but not one another rule covers in
+ * every class, named or not: r2 repeats r1 and is reported. */
+static void test_shadowed_beside_unnamed_values(void **state)
+{
+    (void)state;
+    static const char firsts[] = "zq~!#$%&+./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnoprstuvwxy{|}";
+    char text[2048];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,postal,country,out:pool\nr0,\"");
+    for (size_t i = 0; firsts[i]; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"\"%c\"\"*", i ? ", " : "", firsts[i]);
+    n += (size_t)snprintf(text + n, sizeof text - n, "\",-,p0\nr1,-,DE,p1\nr2,-,DE,p2\nall,-,-,p3\n");
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    expect_one_shadowed(t, "r2", "r1");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED_UNDECIDED), 0);
+    leadroute_table_unref(t);
+}
+
 static void test_long_file_name_in_messages(void **state)
 {
     (void)state;
@@ -2095,6 +2114,7 @@ int main(void)
         lint_test(test_findings_across_word_boundary),
         lint_test(test_doc_example_is_clean),
         lint_test(test_long_file_name_in_messages),
+        lint_test(test_shadowed_beside_unnamed_values),
         lint_test(test_unique_overlap),
         lint_test(test_unique_no_overlap),
         lint_test(test_overlap_names_later_rule),
