@@ -507,11 +507,24 @@ static int lr__unnamed_fold(lr__linter *L, uint32_t c)
 /* Overlap check: L->uboth &= acc (the rules before j that share with j a
  * class of column c lint found) and the rules of every class of c it found
  * no value for that j accepts. */
+static void lr__unnamed_accepted(lr__linter *L, uint32_t c, uint32_t j, uint64_t *dst, uint32_t nw, int meet);
+
 static void lr__unnamed_meet(lr__linter *L, uint32_t c, uint32_t j, const uint64_t *acc, uint32_t nw)
+{
+    uint32_t i;
+    memcpy(L->uacc, acc, sizeof *acc * nw);
+    lr__unnamed_accepted(L, c, j, L->uacc, nw, 0);
+    for (i = 0; i < nw; i++)
+        L->uboth[i] &= L->uacc[i];
+}
+
+/* Into `dst` (nw words), for each class of column c that lint found no
+ * value for and rule j accepts, the rules of that class: ANDed (`meet`)
+ * or ORed. */
+static void lr__unnamed_accepted(lr__linter *L, uint32_t c, uint32_t j, uint64_t *dst, uint32_t nw, int meet)
 {
     const lr__lcol *col = &L->cols[c];
     uint32_t q, i;
-    memcpy(L->uacc, acc, sizeof *acc * nw);
     for (q = 0; q < col->nunnamed; q++) {
         lr__class k = { col->unnamed_out[q], NULL, NULL };
         const uint64_t *b;
@@ -519,11 +532,9 @@ static void lr__unnamed_meet(lr__linter *L, uint32_t c, uint32_t j, const uint64
             continue;
         b = lr__class_bits(L, c, &k);
         for (i = 0; i < nw; i++)
-            L->uacc[i] |= b[i];
+            dst[i] = meet ? dst[i] & b[i] : dst[i] | b[i];
         lr__spend(L, nw);
     }
-    for (i = 0; i < nw; i++)
-        L->uboth[i] &= L->uacc[i];
 }
 
 /* "column 's'", or "column 's' and 2 other columns": where lint found
@@ -1514,16 +1525,8 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
                  * leads mix items, are left to the search's notice) */
                 if (t->inputs[c].type == LEADROUTE_TYPE_SET)
                     unsure = 1;
-                for (q = 0; q < col->nunnamed && !unsure; q++) {
-                    lr__class un = { col->unnamed_out[q], NULL, NULL };
-                    const uint64_t *b;
-                    if (!lr__class_bit(L, c, &un, j))
-                        continue;
-                    b = lr__class_bits(L, c, &un);
-                    for (i = 0; i < nw; i++)
-                        cover[i] &= b[i];
-                    lr__spend(L, nw);
-                }
+                else
+                    lr__unnamed_accepted(L, c, j, cover, nw, 1);
             }
             if (cell->any) {
                 for (i = 0; i < nw; i++)

@@ -530,21 +530,23 @@ static void test_builder_policy_then_plain(void **state)
     assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_MIN);
     leadroute_table_unref(t);
     /* C+ in between does not replace it: a plain policy brings it back */
-    ok(leadroute_table_builder_set(b, "hit_policy", "C+"));
-    t = build(b);
-    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_SUM);
-    leadroute_table_unref(t);
-    ok(leadroute_table_builder_set(b, "hit_policy", "collect"));
-    t = build(b);
-    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_MIN);
-    leadroute_table_unref(t);
-    ok(leadroute_table_builder_set(b, "aggregation", "none"));
-    ok(leadroute_table_builder_set(b, "hit_policy", "C#"));
-    ok(leadroute_table_builder_set(b, "hit_policy", "first"));
-    t = build(b);
-    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_FIRST);
-    assert_int_equal(leadroute_table_aggregation(t), LEADROUTE_AGG_NONE);
-    leadroute_table_unref(t);
+    static const struct {
+        const char *key, *value;
+        uint32_t policy, aggregation;
+    } steps[] = {
+        { "hit_policy", "C+", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_SUM },
+        { "hit_policy", "collect", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_MIN },
+        { "aggregation", "none", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_NONE },
+        { "hit_policy", "C#", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_COUNT },
+        { "hit_policy", "first", LEADROUTE_HIT_FIRST, LEADROUTE_AGG_NONE },
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        ok(leadroute_table_builder_set(b, steps[i].key, steps[i].value));
+        t = build(b);
+        assert_int_equal(leadroute_table_hit_policy(t), steps[i].policy);
+        assert_int_equal(leadroute_table_aggregation(t), steps[i].aggregation);
+        leadroute_table_unref(t);
+    }
     leadroute_table_builder_free(b);
 }
 

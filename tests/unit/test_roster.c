@@ -1258,18 +1258,21 @@ static void test_new_values(void **state)
         /* names too long or not UTF-8 say so, for skills and filters */
         static char long_name[LEADROUTE_MAX_NAME + 2];
         memset(long_name, 'f', LEADROUTE_MAX_NAME + 1);
-        fixture_init(&f);
-        f.skills[0].name = long_name;
-        new_err(&f, LEADROUTE_EINVAL, "rep 'alice': the name of skill 0 is longer than 256 bytes");
-        fixture_init(&f);
-        f.skills[0].name = "lang\xc3";
-        new_err(&f, LEADROUTE_EINVAL, "rep 'alice': the name of skill 0 is not valid UTF-8");
-        fixture_init(&f);
-        f.filters[0].field = long_name;
-        new_err(&f, LEADROUTE_EINVAL, "pool 'ent': filter 0: its field name is longer than 256 bytes");
-        fixture_init(&f);
-        f.filters[0].skill = "\xff";
-        new_err(&f, LEADROUTE_EINVAL, "pool 'ent': filter 0: its skill name is not valid UTF-8");
+        static const struct {
+            int what; /* 0 skill name, 1 filter field, 2 filter skill */
+            const char *name, *message;
+        } names[] = {
+            { 0, long_name, "rep 'alice': the name of skill 0 is longer than 256 bytes" },
+            { 0, "lang\xc3", "rep 'alice': the name of skill 0 is not valid UTF-8" },
+            { 1, long_name, "pool 'ent': filter 0: its field name is longer than 256 bytes" },
+            { 2, "\xff", "pool 'ent': filter 0: its skill name is not valid UTF-8" },
+        };
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+            fixture_init(&f);
+            *(names[i].what == 0 ? &f.skills[0].name : names[i].what == 1 ? &f.filters[0].field
+                                                                           : &f.filters[0].skill) = names[i].name;
+            new_err(&f, LEADROUTE_EINVAL, names[i].message);
+        }
         /* two tiers from one score: which would a lead at that score need? */
         fixture_init(&f);
         f.tiers[1].min_score = f.tiers[0].min_score;
