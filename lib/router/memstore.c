@@ -74,12 +74,6 @@ typedef struct lr__ms_dir {
 /* How far back a window can reach. */
 #define LR_MS_WINDOW_MS ((int64_t)31 * 24 * 60 * 60 * 1000)
 
-/* The assignments of one millisecond. `n` and `cum`: the count and the
- * values of every assignment up to this entry since the last rebase, so a
- * window's count and sum are one subtraction each. At a high rate many
- * assignments share a millisecond, and one entry for them keeps a log (and
- * the pages it touches) far smaller than one entry per assignment; windows
- * start on a millisecond, so nothing is lost. */
 /* A running sum kept as two doubles, the rounded sum and what rounding
  * lost (TwoSum), so that a window's sum is exact to about 2^-106 of the
  * running sum: with one double, deals below the running sum's unit in the
@@ -95,12 +89,18 @@ static inline void lr__ms_sum_add(lr__ms_sum *s, double v)
     s->hi = t;
 }
 
-/* a - b, rounded once */
+/* a - b as one double */
 static inline double lr__ms_sum_diff(const lr__ms_sum *a, const lr__ms_sum *b)
 {
     return (a->hi - b->hi) + (a->lo - b->lo);
 }
 
+/* The assignments of one millisecond. `n` and `cum`: the count and the
+ * values of every assignment up to this entry since the last rebase, so a
+ * window's count and sum are one subtraction each. At a high rate many
+ * assignments share a millisecond, and one entry for them keeps a log (and
+ * the pages it touches) far smaller than one entry per assignment; windows
+ * start on a millisecond, so nothing is lost. */
 typedef struct lr__ms_event {
     int64_t at_ms;
     uint64_t n;

@@ -145,6 +145,13 @@ uint64_t leadroute_router_unrouted(leadroute_router *r, uint32_t reason)
  * shares, so it is taken on shares relative to the largest, in logarithms:
  * weights anywhere in (0, DBL_MAX] neither underflow the squares to 0 (an
  * index of 1 for the least fair split) nor overflow them (NaN). */
+/* log of a member's share: of its assignments `a` > 0, per unit of weight
+ * in weighted pools */
+static double lr__share_log(double a, const lr__rep *rep, int weighted)
+{
+    return log(a) - (weighted ? log(rep->weight) : 0);
+}
+
 static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, double *jain)
 {
     lr__counter *const *member = &g->member_counters[g->member_base[p - g->roster->pools]];
@@ -158,8 +165,8 @@ static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, do
             lo = x;
         if (i == 0 || x > hi)
             hi = x;
-        if (a > 0 && log(a) - (weighted ? log(rep->weight) : 0) > top)
-            top = log(a) - (weighted ? log(rep->weight) : 0);
+        if (a > 0 && lr__share_log(a, rep, weighted) > top)
+            top = lr__share_log(a, rep, weighted);
     }
     *spread = hi - lo;
     for (i = 0; i < p->nmembers && top > -HUGE_VAL; i++) {
@@ -167,7 +174,7 @@ static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, do
         double a = (double)lr__striped_sum(&member[i]->assigned), r;
         if (a <= 0)
             continue;
-        r = exp(log(a) - (weighted ? log(rep->weight) : 0) - top);
+        r = exp(lr__share_log(a, rep, weighted) - top);
         sum += r;
         sq += r * r;
     }

@@ -336,10 +336,11 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
             if (!f->field || !f->skill || !f->field[0] || !f->skill[0])
                 return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filter %zu needs a field and a skill name",
                                      in->id, k);
-            if ((rc = lr__name_check(f->field)) != 0 || (rc = lr__name_check(f->skill)) != 0)
+            if ((rc = lr__name_check(f->field)) != 0 || (rc = -lr__name_check(f->skill)) != 0)
+                /* rc < 0: the field's name, > 0: the skill's */
                 return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filter %zu: its %s name %s", in->id, k,
-                                     lr__name_check(f->field) ? "field" : "skill",
-                                     rc == -1 ? "is longer than 256 bytes" : "is not valid UTF-8");
+                                     rc < 0 ? "field" : "skill",
+                                     rc == -1 || rc == 1 ? "is longer than 256 bytes" : "is not valid UTF-8");
             p->filters[k].field = lr__dup(ro, f->field);
             p->filters[k].skill = lr__dup(ro, f->skill);
             if (!p->filters[k].field || !p->filters[k].skill)
