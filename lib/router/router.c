@@ -2035,8 +2035,8 @@ static int lr__unrouted(lr__call *c, int rc)
     leadroute_decision *d = c->d;
     const leadroute_error *e = leadroute_error_last();
     char msg[LR_REASON_MAX];
-    lr__textf(msg, sizeof msg, "%s", e->code == rc && e->message ? e->message : leadroute_strerror(rc));
     uint32_t i;
+    lr__textf(msg, sizeof msg, "%s", e->code == rc && e->message ? e->message : leadroute_strerror(rc));
     d->status = LEADROUTE_ROUTE_UNROUTED;
     d->code = rc;
     d->rep = d->pool = d->queue = d->previous = LR_NONE;
