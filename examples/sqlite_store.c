@@ -1177,10 +1177,12 @@ static int check_schema(sqlite3 *db, const char *name, int read_only, char *err,
                           "%s: a SQLite database, but not a leadroute store (it has tables but no 'meta' table)",
                           name);
     if (!query_int(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1", "schema", &version, &src))
-        return src == SQLITE_NOTFOUND
-                   ? open_error(err, cap, LEADROUTE_EPARSE,
-                                "%s: not a leadroute store (no schema version in 'meta')", name)
-                   : db_error(err, cap, name, db, src);
+        return src == SQLITE_NOTFOUND ? open_error(err, cap, LEADROUTE_EPARSE,
+                                                   "%s: not a leadroute store (no schema version in 'meta')", name)
+               : src == SQLITE_ERROR  ? open_error(err, cap, LEADROUTE_EPARSE,
+                                                   "%s: not a leadroute store (its 'meta' table: %s)", name,
+                                                   sqlite3_errmsg(db))
+                                      : db_error(err, cap, name, db, src);
     if (version != SQLITE_STORE_SCHEMA_VERSION)
         return open_error(err, cap, LEADROUTE_EPARSE,
                           "%s: leadroute store schema version %lld is not supported "
@@ -1305,8 +1307,16 @@ static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, int rea
     int rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS) == SQLITE_OK
                  ? LEADROUTE_OK
                  : open_error(err, cap, LEADROUTE_EIO, "%s: %s", name, sqlite3_errmsg(db));
-    if (rc == LEADROUTE_OK && !read_only)
-        rc = set_journal(db, name, err, cap);
+    if (rc == LEADROUTE_OK && !read_only) {
+        /* a database of another program is refused before anything of it
+         * changes: the journal mode is kept in the file */
+        sqlite3_int64 tables = 0, has_meta = 0;
+        rc = count_tables(db, name, err, cap, &tables, &has_meta);
+        if (rc == LEADROUTE_OK && tables > 0)
+            rc = check_schema(db, name, 1, err, cap);
+        if (rc == LEADROUTE_OK)
+            rc = set_journal(db, name, err, cap);
+    }
     if (rc == LEADROUTE_OK)
         rc = check_schema(db, name, read_only, err, cap);
     for (int i = 0; i < ST_COUNT && rc == LEADROUTE_OK; i++)

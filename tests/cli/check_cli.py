@@ -635,6 +635,26 @@ with tempfile.TemporaryDirectory() as tmp:
     db.close()
     rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", newer)
     expect(rc == 2 and newer in err and "schema version 2" in err, f"newer state schema: {rc} {err!r}")
+    # another program's database is refused before anything of it changes
+    # (its journal mode neither), and one with a 'meta' table of its own is
+    # "not a leadroute store" too
+    for name, sql in (("foreign.db", "CREATE TABLE x (a)"), ("foreign-meta.db", "CREATE TABLE meta (k, v)")):
+        foreign = os.path.join(tmp, name)
+        db = sqlite3.connect(foreign)
+        db.execute(sql)
+        db.commit()
+        db.close()
+        with open(foreign, "rb") as f:
+            before = f.read()
+        for args in (("tick", "--table", routing, "--reps", reps, "--state", foreign),
+                     ("route", "--table", routing, "--reps", reps, leads, "--state", foreign),
+                     ("ack", "--table", routing, "--reps", reps, "--state", foreign, "x")):
+            rc, out, err = run(*args)
+            with open(foreign, "rb") as f:
+                after = f.read()
+            expect(rc == 2 and "not a leadroute store" in err and after == before
+                   and not os.path.exists(foreign + "-wal"),
+                   f"{args[0]} with {name}: {rc} {err!r}, file changed: {after != before}")
     # a state file name with no room for SQLite's "-journal" beside it is
     # refused before anything is created (it used to leave an empty file and
     # say "unable to open database file")
