@@ -739,10 +739,13 @@ typedef struct leadroute_tick_stats {
     uint64_t escalated;   /**< moved to the escalation pool or owner */
     uint64_t kept;        /**< no one could take them: they stay, still overdue */
     uint64_t raced;       /**< someone else moved them first (another ticker, a close) */
+    /* version 2 */
+    uint64_t failed;      /**< of `kept`, the leads whose move failed (the store, availability,
+                               lookup or memory): they stay, still due, for the next tick */
 } leadroute_tick_stats;
 
-#define LEADROUTE_TICK_STATS_VERSION 1
-#define LEADROUTE_TICK_STATS_INIT { LEADROUTE_TICK_STATS_VERSION, 0, 0, 0, 0, 0 }
+#define LEADROUTE_TICK_STATS_VERSION 2
+#define LEADROUTE_TICK_STATS_INIT { LEADROUTE_TICK_STATS_VERSION, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Process follow-up deadlines at `now_ms` (the host calls this from its

@@ -3031,14 +3031,16 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     lr__striped_add_n(&r->sla_breaches, 0, st.due);
     lr__striped_add_n(&r->reassignments, 0, st.reassigned + st.escalated);
     lr__striped_add_n(&r->failed_moves, 0, failed);
+    st.failed = failed;
     rc = LEADROUTE_OK;
 done:
     leadroute_decision_free(d);
     lr__free(&r->alloc, l.v);
     lr__arena_free(&l.arena);
     if (stats && rc == LEADROUTE_OK) {
+        /* as much as the caller's version of the struct holds */
         uint32_t v = stats->version;
-        *stats = st;
+        memcpy(stats, &st, v >= 2 ? sizeof st : offsetof(leadroute_tick_stats, failed));
         stats->version = v;
     }
     return rc;

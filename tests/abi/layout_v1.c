@@ -240,6 +240,16 @@ struct frozen_leadroute_tick_stats_v1 {
     uint64_t raced;
 };
 
+struct frozen_leadroute_tick_stats_v2 {
+    uint32_t version;
+    uint64_t due;
+    uint64_t reassigned;
+    uint64_t escalated;
+    uint64_t kept;
+    uint64_t raced;
+    uint64_t failed;
+};
+
 struct frozen_leadroute_latency_stats_v1 {
     uint32_t version;
     uint64_t count;
@@ -299,6 +309,8 @@ struct frozen_leadroute_latency_stats_v1 {
     X(F, R, version) X(F, R, allocator) X(F, R, dedupe_field) X(F, R, account_field) X(F, R, owner_output) X(F, R, pool_output) X(F, R, queue_output) X(F, R, status_output) X(F, R, sla_output) X(F, R, tags_output) X(F, R, max_retries) X(F, R, captured_field)
 #define TICK_STATS_V1(X, N, F, R) \
     X(F, R, version) X(F, R, due) X(F, R, reassigned) X(F, R, escalated) X(F, R, kept) X(F, R, raced)
+#define TICK_STATS_V2(X, N, F, R) \
+    TICK_STATS_V1(X, N, F, R) X(F, R, failed)
 #define LATENCY_STATS_V1(X, N, F, R) \
     X(F, R, version) X(F, R, count) X(F, R, mean_ms) X(F, R, p50_ms) X(F, R, p90_ms) X(F, R, p99_ms)
 
@@ -330,6 +342,7 @@ struct frozen_leadroute_latency_stats_v1 {
     S(CLOCK_V1, struct frozen_leadroute_clock_v1, leadroute_clock, LEADROUTE_CLOCK_VERSION > 1) \
     S(ROUTER_OPTIONS_V1, struct frozen_leadroute_router_options_v1, leadroute_router_options, LEADROUTE_ROUTER_OPTIONS_VERSION > 1) \
     S(TICK_STATS_V1, struct frozen_leadroute_tick_stats_v1, leadroute_tick_stats, LEADROUTE_TICK_STATS_VERSION > 1) \
+    S(TICK_STATS_V2, struct frozen_leadroute_tick_stats_v2, leadroute_tick_stats, LEADROUTE_TICK_STATS_VERSION > 2) \
     S(LATENCY_STATS_V1, struct frozen_leadroute_latency_stats_v1, leadroute_latency_stats, LEADROUTE_LATENCY_STATS_VERSION > 1)
 
 /* Pinned numbers: error codes, enum constants, flags, first struct versions. */
@@ -443,7 +456,7 @@ struct frozen_leadroute_latency_stats_v1 {
     P(LEADROUTE_NOTIFY_VERSION, 1) \
     P(LEADROUTE_CLOCK_VERSION, 1) \
     P(LEADROUTE_ROUTER_OPTIONS_VERSION, 1) \
-    P(LEADROUTE_TICK_STATS_VERSION, 1) \
+    P(LEADROUTE_TICK_STATS_VERSION, 2) \
     P(LEADROUTE_LATENCY_STATS_VERSION, 1)
 
 #if defined(__GNUC__)

@@ -372,7 +372,7 @@ static leadroute_tick_stats tick(world *w, int64_t now)
 {
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     ok(leadroute_router_tick(w->r, now, NULL, NULL, &st));
-    if (st.due != st.reassigned + st.escalated + st.kept + st.raced)
+    if (st.due != st.reassigned + st.escalated + st.kept + st.raced || st.failed > st.kept)
         fail_msg("tick stats do not add up: due %llu, reassigned %llu, escalated %llu, kept %llu, raced %llu",
                  (unsigned long long)st.due, (unsigned long long)st.reassigned,
                  (unsigned long long)st.escalated, (unsigned long long)st.kept, (unsigned long long)st.raced);
@@ -2140,8 +2140,24 @@ static void test_escalation_owner_availability_error(void **state)
     st = tick(w, w->now);
     assert_int_equal(st.due, 1);
     assert_int_equal(st.kept, 1);
+    assert_int_equal(st.failed, 1); /* of kept */
     assert_int_equal(w->rec.n, 1);
     assert_int_equal(failed_moves(w->r), 1);
+    {
+        /* a caller of version 1 gets the counts its struct holds, no more */
+        struct {
+            leadroute_tick_stats v1_part;
+            uint64_t canary;
+        } old;
+        memset(&old, 0xAB, sizeof old);
+        old.v1_part.version = 1;
+        ok(leadroute_router_tick(w->r, w->now, NULL, NULL, &old.v1_part));
+        assert_int_equal(old.v1_part.due, 1);
+        assert_int_equal(old.v1_part.kept, 1);
+        assert_int_equal(old.v1_part.version, 1);
+        /* the bytes past version 1's `raced` stay as the caller left them */
+        assert_true(old.v1_part.failed == 0xABABABABABABABABull && old.canary == 0xABABABABABABABABull);
+    }
     world_free(w);
 }
 

@@ -165,7 +165,7 @@ class RouterOptions(Structure):
 
 class TickStats(Structure):
     _fields_ = [("version", c_uint32), ("due", c_uint64), ("reassigned", c_uint64), ("escalated", c_uint64),
-                ("kept", c_uint64), ("raced", c_uint64)]
+                ("kept", c_uint64), ("raced", c_uint64), ("failed", c_uint64)]
 
 
 class LatencyStats(Structure):
@@ -188,7 +188,7 @@ NOTIFY_VERSION = 1
 AVAILABILITY_VERSION = 1
 CLOCK_VERSION = 1
 ROUTER_OPTIONS_VERSION = 1
-TICK_STATS_VERSION = 1
+TICK_STATS_VERSION = 2
 LATENCY_STATS_VERSION = 1
 NO_CAP = 0xFFFFFFFF
 INT64_MAX = 2 ** 63 - 1

@@ -661,7 +661,9 @@ class Router(Owner):
         filters and tiers apply again; None when unknown. A lookup that raises
         (or returns something else) leaves that lead with its rep, still due,
         and the tick goes on with the others; its exception is then raised
-        from tick(), once the other moves are made."""
+        from tick(), once the other moves are made. Returns the counts of
+        leads due, reassigned, escalated, kept, raced, and failed (of kept,
+        those whose move failed)."""
         cfn = None
         if lookup is not None:
             held: List[Any] = []
@@ -685,7 +687,7 @@ class Router(Owner):
         guarded(_lib.leadroute_router_tick, self._handle(), check_i64(now_ms, "now_ms"),
                 cfn if cfn is not None else ctypes.cast(None, _ffi.LOOKUP_FN), None, byref(stats))
         return {"due": stats.due, "reassigned": stats.reassigned, "escalated": stats.escalated,
-                "kept": stats.kept, "raced": stats.raced}
+                "kept": stats.kept, "raced": stats.raced, "failed": stats.failed}
 
     def list_due(self, now_ms: Optional[int] = None) -> List[Assignment]:
         """Assignments due at `now_ms` (unacknowledged, deadline passed) as the
