@@ -43,7 +43,8 @@ static const char USAGE[] =
     "refused with exit status 2. Run 'leadroute COMMAND --help' for details.\n"
     "\n"
     "exit status: 0 clean, 1 findings (lint findings, leads skipped or\n"
-    "unrouted), 2 bad usage or a file that could not be read or written\n";
+    "unrouted; tick reports the rows of --leads it skips and still exits 0),\n"
+    "2 bad usage or a file that could not be read or written\n";
 
 typedef struct command {
     const char *name;

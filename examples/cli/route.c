@@ -98,7 +98,9 @@ static const char USAGE_TICK[] =
     "action is reassigned or escalated. A summary goes to stderr:\n"
     "  due N, reassigned N, escalated N, kept N, raced N\n"
     "(kept: no one could take the lead, it stays overdue; raced: someone else\n"
-    "moved it first). Ticking twice at the same TIME moves nothing new. The\n"
+    "moved it first). A move the state could not take (a write that failed)\n"
+    "leaves its lead overdue and kept, is reported, and the exit status is 2;\n"
+    "the other moves stand. Ticking twice at the same TIME moves nothing new. The\n"
     "records are written once the moves are committed: if stdout cannot be\n"
     "written, the moves stand all the same (explain shows them), and the exit\n"
     "status is 2.\n"
@@ -114,7 +116,9 @@ static const char USAGE_TICK[] =
     "  --dedupe-field FIELD  the field route used for dedupe keys (default: id)\n"
     "  --format FORMAT       csv (default) or jsonl\n"
     "\n"
-    "exit status: 0 done, 2 bad usage, or a file could not be read or written\n";
+    "exit status: 0 done (also when rows of --leads were skipped: they are\n"
+    "reported, and their leads move on pool membership), 2 bad usage, a move\n"
+    "failed, or a file could not be read or written\n";
 
 static const char USAGE_ACK[] =
     "usage: leadroute ack --table TABLE --reps REPS.csv [--state FILE] [--now TIME]\n"
@@ -766,8 +770,9 @@ int cmd_tick(int argc, char **argv)
         else if (index_leads(&index, leads, a.dedupe_field) != 0) {
             fprintf(stderr, "leadroute: out of memory indexing %s\n", a.leads);
             status = EXIT_TROUBLE;
-        } else
+        } else {
             cli_report_skipped_rows(leads);
+        }
     }
     if (status == EXIT_CLEAN && hold_begin(&held) != 0)
         status = EXIT_TROUBLE;
@@ -816,6 +821,13 @@ int cmd_tick(int argc, char **argv)
                     (unsigned long long)stats.due, (unsigned long long)stats.reassigned,
                     (unsigned long long)stats.escalated, (unsigned long long)stats.kept,
                     (unsigned long long)stats.raced);
+            if (stats.failed) {
+                /* kept, but not because no one could take them */
+                fprintf(stderr, "leadroute tick: %llu of the kept leads could not be moved (the state did not "
+                                "take the move); they stay overdue for the next tick\n",
+                        (unsigned long long)stats.failed);
+                status = EXIT_TROUBLE;
+            }
         }
     } else if (store) {
         cli_state_rollback(store);

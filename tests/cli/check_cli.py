@@ -500,6 +500,20 @@ with tempfile.TemporaryDirectory() as tmp:
     shutil.copyfile(state, state_copy)
     moves, counts = tick_run(state_copy, iso(T0 + DAY), "--leads", no_rows)
     expect(counts.get("due") == kept_day1, f"tick with a leads file of no rows: {counts} {moves}")
+    # a state that takes no move (its writes fail): said so, exit 2, not "no one could take it"
+    stuck = os.path.join(tmp, "stuck.db")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", stuck, "--now", iso(T0))
+    expect(rc == 1, f"routing the sample into a fresh state: {rc} {err!r}")
+    db = sqlite3.connect(stuck)
+    for when in ("INSERT", "UPDATE"):
+        db.execute(f"CREATE TRIGGER no_{when.lower()} BEFORE {when} ON claims "
+                   "BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    db.commit()
+    db.close()
+    rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", stuck, "--now", iso(T0 + DAY),
+                       "--leads", leads)
+    expect(rc == 2 and out == "key,action,from,to,pool,reason\n" and "could not be moved" in err
+           and "reassigned 0, escalated 0" in err, f"tick on a state that takes no move: {rc} {out!r} {err!r}")
 
     # T0 + 2 days: moved leads are due again and never go back to an earlier rep
     moves, counts = tick_run(state, iso(T0 + 2 * DAY), "--leads", leads)
