@@ -2794,9 +2794,13 @@ static int lr__due_each(void *ctx, const leadroute_assignment *a)
         d->history = lr__arena_alloc(&l->arena, sizeof *d->history * a->history_count);
         if (!d->history)
             return l->failed = LEADROUTE_ENOMEM;
-        for (i = 0; i < a->history_count; i++)
-            if (a->history[i] && (d->history[d->nhistory] = lr__arena_dup(&l->arena, a->history[i])) != NULL)
-                d->nhistory++;
+        for (i = 0; i < a->history_count; i++) {
+            if (!a->history[i])
+                continue;
+            /* a history cut short would let the lead go back to an earlier holder */
+            if (!(d->history[d->nhistory++] = lr__arena_dup(&l->arena, a->history[i])))
+                return l->failed = LEADROUTE_ENOMEM;
+        }
     }
     if (!d->key || !d->rep || (a->lead_id && !d->lead_id) || (a->pool_id && !d->pool) || (a->rule_id && !d->rule))
         return l->failed = LEADROUTE_ENOMEM;

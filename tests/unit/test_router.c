@@ -4247,6 +4247,82 @@ static void test_decision_out_of_memory(void **state)
     leadroute_router_free(r);
 }
 
+/* A tick that runs out of memory while it copies the store's listing
+ * keeps each lead's whole history or fails: here nobody may take the
+ * leads (b holds them, a held them before), so at every failing allocation
+ * the tick moves none of them. */
+typedef struct countdown {
+    long calls, fail_at;
+} countdown;
+
+static void *countdown_alloc(void *ud, size_t n)
+{
+    countdown *c = ud;
+    if (++c->calls == c->fail_at)
+        return NULL;
+    return malloc(n ? n : 1);
+}
+
+static void countdown_free(void *ud, void *p)
+{
+    (void)ud;
+    free(p);
+}
+
+static void test_tick_history_out_of_memory(void **state)
+{
+    (void)state;
+    char a[201], b[201], roster[1024];
+    int moved_ever = 0;
+    long k;
+    memset(a, 'a', 200);
+    memset(b, 'b', 200);
+    a[200] = b[200] = 0;
+    snprintf(roster, sizeof roster, "#! pools\nid,sla_minutes,max_hops\np,10,50\n#! reps\nid,pools\n%s,p\n%s,p\n", a,
+             b);
+    for (k = 1;; k++) {
+        countdown cd = { 0, 0 };
+        leadroute_allocator al = { LEADROUTE_ALLOCATOR_VERSION, countdown_alloc, countdown_free, &cd };
+        leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+        leadroute_roster *ro = NULL;
+        leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+        leadroute_decision *d = decision();
+        int64_t now = NOW_MS;
+        leadroute_clock clk = { LEADROUTE_CLOCK_VERSION, fixed_now };
+        o.allocator = &al;
+        ok(leadroute_roster_parse(&ro, roster, strlen(roster), "r.csv", NULL));
+        leadroute_router *r = router_opts(HDR "w,w,,p,,,,\n", ro, &o);
+        ok(leadroute_router_set_clock(r, &clk, &now));
+        for (int i = 0; i < 19; i++) {
+            tlead l;
+            char id[8];
+            snprintf(id, sizeof id, "L%d", i);
+            lead_of(&l, id, "w");
+            ok(leadroute_route(r, &l.lead, 0, d));
+            ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_REASSIGN, d));
+            expect_str(leadroute_decision_rep(d), b);
+        }
+        now += 11 * 60 * 1000;
+        cd.calls = 0;
+        cd.fail_at = k;
+        int rc = leadroute_router_tick(r, now, NULL, NULL, &st);
+        int done = cd.calls < k; /* no allocation failed: the sweep is over */
+        cd.fail_at = 0;
+        if (rc != LEADROUTE_OK && rc != LEADROUTE_ENOMEM)
+            fail_msg("failing allocation %ld: tick gave %d", k, rc);
+        if (rc == LEADROUTE_OK && st.reassigned + st.escalated != 0)
+            fail_msg("failing allocation %ld: %llu leads moved back to their earlier holder", k,
+                     (unsigned long long)(st.reassigned + st.escalated));
+        moved_ever |= rc == LEADROUTE_OK && st.due == 19;
+        leadroute_decision_free(d);
+        leadroute_router_free(r);
+        if (done)
+            break;
+    }
+    assert_true(moved_ever); /* the tick did run to its end */
+    assert_true(k > 10);
+}
+
 static void test_bad_lead_and_unknown_pool(void **state)
 {
     (void)state;
@@ -4399,6 +4475,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_route_einval_sets_unrouted),
         cmocka_unit_test(test_decision_out_of_memory),
+        cmocka_unit_test(test_tick_history_out_of_memory),
         cmocka_unit_test(test_bad_lead_and_unknown_pool),
         cmocka_unit_test(test_set_table),
     };
