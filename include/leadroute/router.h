@@ -724,7 +724,8 @@ LEADROUTE_API int leadroute_router_acknowledge(leadroute_router *router, const c
  * down): the lead then stays with its rep, still due, so that the next tick
  * tries again; it counts in `kept` and in the metrics' failed moves. The
  * lead must stay valid until the next call of the lookup or the end of the
- * tick.
+ * tick. Its fields are read; its id is not: the move keeps the lead id the
+ * store lists.
  */
 typedef const leadroute_lead *(*leadroute_lead_lookup)(void *ctx, const char *key);
 

@@ -2856,7 +2856,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
                         leadroute_lead_lookup lookup, void *lookup_ctx)
 {
     lr__call c;
-    leadroute_lead minimal = LEADROUTE_LEAD_INIT;
+    leadroute_lead minimal = LEADROUTE_LEAD_INIT, found;
     const leadroute_lead *lead = NULL;
     const lr__pool *p = NULL;
     uint32_t i, attempt, pi;
@@ -2883,6 +2883,13 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     if (!lead || lr__lead_check_header(lead) != 0) {
         minimal.id = due->lead_id;
         lead = &minimal;
+    } else {
+        /* the lead keeps the id it was committed with: the lookup gives its
+         * fields, and an id of its own (unchecked, another lead's) would
+         * rewrite the record */
+        found = *lead;
+        found.id = due->lead_id;
+        lead = &found;
     }
     memcpy(c.key, due->key, klen + 1);
     c.account[0] = 0;

@@ -2258,6 +2258,44 @@ static void test_tick_lookup_failed_keeps_lead(void **state)
     hs_delete(hs);
 }
 
+/* The lookup gives the lead's fields; its id is not read: a lead it
+ * returns under an id that is invalid UTF-8, too long, NULL or another
+ * lead's moves all the same and keeps the id it was committed with. */
+static const leadroute_lead *renamed_lookup(void *ctx, const char *key)
+{
+    static leadroute_lead l;
+    (void)key;
+    l = (leadroute_lead)LEADROUTE_LEAD_INIT;
+    l.id = ctx;
+    return &l;
+}
+
+static void test_tick_keeps_the_committed_lead_id(void **state)
+{
+    static char too_long[LEADROUTE_MAX_STRING + 100];
+    const char *ids[] = { "\xff\xfe-bad", too_long, NULL, "OTHER" };
+    (void)state;
+    memset(too_long, 'x', sizeof too_long - 1);
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+        hstore *hs = hs_new();
+        world *w = two_reps_on_store(hs);
+        assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+        w->now = T0 + 10 * MIN_MS;
+        ok(leadroute_router_tick(w->r, w->now, renamed_lookup, (void *)ids[i], &st));
+        if (st.reassigned != 1)
+            fail_msg("lookup id %zu: reassigned %llu, kept %llu", i, (unsigned long long)st.reassigned,
+                     (unsigned long long)st.kept);
+        const hs_claim *c = hs_claim_find(hs, "lead:X");
+        assert_non_null(c);
+        assert_string_equal(c->rep, "b");
+        assert_true(c->has_lead_id);
+        assert_string_equal(c->lead_id, "X");
+        world_free(w);
+        hs_delete(hs);
+    }
+}
+
 /* Without a lookup the tick has no lead to read a deal value from: the
  * move carries the value committed with the first assignment. */
 static void test_tick_keeps_value_without_lookup(void **state)
@@ -3967,6 +4005,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_acknowledged_meanwhile_is_raced, free_leftovers),
         cmocka_unit_test_teardown(test_tick_keeps_value_without_lookup, free_leftovers),
         cmocka_unit_test_teardown(test_tick_lookup_failed_keeps_lead, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_keeps_the_committed_lead_id, free_leftovers),
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
         cmocka_unit_test_teardown(test_tick_owner_value_field, free_leftovers),
