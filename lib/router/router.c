@@ -2721,7 +2721,10 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
         return lr__error_set(LEADROUTE_ENOTSUP, "the store has no acknowledge method");
     now = r->clock.now_ms(r->clock_user);
     rep[0] = pool[0] = 0;
-    rc = r->store.acknowledge(r->store_user, k, now, &assigned, rep, sizeof rep, pool, sizeof pool);
+    /* 0 is "not yet" in the store's records: a clock at or before the
+     * epoch acknowledges at its first millisecond (the store raises it to
+     * the assignment's time if that is later) */
+    rc = r->store.acknowledge(r->store_user, k, now < 1 ? 1 : now, &assigned, rep, sizeof rep, pool, sizeof pool);
     if (rc == LEADROUTE_ENOTFOUND)
         return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
     if (rc == LEADROUTE_EEXISTS)

@@ -4323,6 +4323,27 @@ static void test_tick_history_out_of_memory(void **state)
     assert_true(k > 10);
 }
 
+/* A clock at or before the epoch: routing works, and so does an
+ * acknowledgement (0 means "not yet" in the store's records). */
+static void test_acknowledge_clock_at_epoch(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a" };
+    const int64_t clocks[] = { 0, -5000, INT64_MIN };
+    for (size_t i = 0; i < sizeof clocks / sizeof *clocks; i++) {
+        leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 1));
+        leadroute_clock clk = { LEADROUTE_CLOCK_VERSION, fixed_now };
+        leadroute_decision *d = decision();
+        int64_t now = clocks[i];
+        ok(leadroute_router_set_clock(r, &clk, &now));
+        expect_str(assign(r, d, "L1", "r"), "a");
+        ok(leadroute_router_acknowledge(r, "L1"));
+        ok(leadroute_router_acknowledge(r, "L1")); /* the first one counts */
+        leadroute_decision_free(d);
+        leadroute_router_free(r);
+    }
+}
+
 static void test_bad_lead_and_unknown_pool(void **state)
 {
     (void)state;
@@ -4476,6 +4497,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_route_einval_sets_unrouted),
         cmocka_unit_test(test_decision_out_of_memory),
         cmocka_unit_test(test_tick_history_out_of_memory),
+        cmocka_unit_test(test_acknowledge_clock_at_epoch),
         cmocka_unit_test(test_bad_lead_and_unknown_pool),
         cmocka_unit_test(test_set_table),
     };
