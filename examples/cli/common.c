@@ -8,6 +8,7 @@
 #endif
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -230,7 +231,8 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
                 return EXIT_TROUBLE;
             errno = 0;
             unsigned long n = strtoul(value, &end, 10);
-            if (errno || end == value || *end != '\0' || value[0] == '-' || n < 1 || n > 100000)
+            /* digits only: strtoul also skips leading blanks and reads a sign */
+            if (errno || end == value || *end != '\0' || !isdigit((unsigned char)value[0]) || n < 1 || n > 100000)
                 return cli_usage_error(command, "--batch: '%s' is not a number of leads (1 to 100000)", value);
             a->batch = (unsigned)n;
             continue;
@@ -242,7 +244,8 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
             errno = 0;
             double s = strtod(value, &end);
             /* decimal only: strtod also reads hexadecimal (0x10 is 16), "inf" and "nan" */
-            if (errno || end == value || *end != '\0' || strpbrk(value, "xXnN") || !(s > 0.0) || s > 86400.0)
+            if (errno || end == value || *end != '\0' || strpbrk(value, "xXnN") || isspace((unsigned char)value[0]) ||
+                !(s > 0.0) || s > 86400.0)
                 return cli_usage_error(command, "--seconds: '%s' is not a number of seconds (0 < S <= 86400)",
                                        value);
             a->seconds = s;
