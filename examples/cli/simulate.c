@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -144,20 +145,34 @@ static int compare_rule_ref(const void *pa, const void *pb)
 
 /* ---- a lead's deal value ----------------------------------------------------------- */
 
+/* As the router reads it: a finite number, or text that is one decimal
+ * number between blanks; missing, blank, negative or anything else counts
+ * as 0 (the router refuses a lead whose value is text but no number, so
+ * such a lead is unrouted and its value counts for nothing). */
 static double lead_value(const leadroute_lead *lead, const char *field)
 {
     for (size_t i = 0; i < lead->field_count; i++) {
         if (strcmp(lead->fields[i].name, field) != 0)
             continue;
         const leadroute_value *v = &lead->fields[i].value;
-        if (v->type == LEADROUTE_VALUE_NUMBER)
-            return isfinite(v->number) ? v->number : 0.0;
-        if (v->type == LEADROUTE_VALUE_STRING && v->string) {
+        double x = 0.0;
+        if (v->type == LEADROUTE_VALUE_NUMBER) {
+            x = v->number;
+        } else if (v->type == LEADROUTE_VALUE_STRING && v->string) {
+            const char *s = v->string;
             char *end;
-            double x = strtod(v->string, &end);
-            return end != v->string && isfinite(x) ? x : 0.0;
+            while (isspace((unsigned char)*s))
+                s++;
+            /* decimal only: strtod also reads hexadecimal, inf and nan */
+            if (*s && !strpbrk(s, "xXiInN")) {
+                x = strtod(s, &end);
+                while (isspace((unsigned char)*end))
+                    end++;
+                if (*end)
+                    x = 0.0; /* trailing text, or no number at all */
+            }
         }
-        return 0.0;
+        return isfinite(x) && x > 0.0 ? x : 0.0;
     }
     return 0.0;
 }

@@ -790,6 +790,18 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(rc == 1 and outcomes.get("existing", 0) > 0 and sorted(os.listdir(tmp)) == listing,
            f"simulate leaves no -wal or -shm file: {rc} {outcomes} {sorted(os.listdir(tmp))} {err!r}")
 
+    # deal values as the router reads them: text that is no decimal number is
+    # refused (the lead unrouted, its value nothing), a negative one counts 0
+    values = os.path.join(tmp, "values.csv")
+    with open(values, "w", encoding="utf-8") as f:
+        f.write("id,region,deal_value\nA,NA,5 USD\nB,NA,0x10\nC,NA,-7\nE,NA, 12 \n")
+    rc, out, err = run_here("simulate", "--no-state", "--table", routing, "--reps", reps, values, "--format", "csv")
+    got = {r["name"]: (int(r["leads"]), float(r["value"])) for r in csv.DictReader(io.StringIO(out))
+           if r["kind"] == "outcome"}
+    expect(rc == 1 and got.get("assigned") == (2, 12.0) and got.get("unrouted") == (2, 0.0),
+           f"simulate reads deal values as routing does: {rc} {got} {err!r}")
+    os.remove(values)
+
     # a writer in the middle of a transaction, as a route between its batches
     writer = sqlite3.connect(db_path, isolation_level=None, timeout=0)
     writer.execute("BEGIN IMMEDIATE")
