@@ -634,17 +634,15 @@ class Router(Owner):
         def attach(err: LeadrouteError) -> None:
             err.decision = Decision._from_c(dh)  # type: ignore[attr-defined]
 
-        try:
-            guarded(_lib.leadroute_route, self._handle(), ptr, flags, dh.h, on_error=attach)
-        except LeadrouteError:
-            raise
-        except BaseException as exc:
-            # a callback's exception: say what became of the lead
+        def attach_to_callback(exc: BaseException) -> None:
+            # a callback's exception, of any class: say what became of the lead
             try:
                 exc.decision = Decision._from_c(dh)  # type: ignore[attr-defined]
             except (AttributeError, TypeError):  # an exception that takes no attribute
                 pass
-            raise
+
+        guarded(_lib.leadroute_route, self._handle(), ptr, flags, dh.h, on_error=attach,
+                on_callback=attach_to_callback)
         return Decision._from_c(dh)
 
     def acknowledge(self, key: str) -> None:

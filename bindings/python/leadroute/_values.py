@@ -329,8 +329,11 @@ def stash(exc: BaseException) -> None:
         _pending.exc = exc
 
 
-def guarded(fn: Callable[..., Any], *args: Any, on_error: Optional[Callable[[LeadrouteError], None]] = None) -> Any:
-    """Call a C function; raise what a callback raised during it, chained to the C error."""
+def guarded(fn: Callable[..., Any], *args: Any, on_error: Optional[Callable[[LeadrouteError], None]] = None,
+            on_callback: Optional[Callable[[BaseException], None]] = None) -> Any:
+    """Call a C function; raise what a callback raised during it, chained to the C error.
+    `on_error` sees the C error, `on_callback` the callback's exception (whatever its
+    class, a LeadrouteError subclass too) before it is raised."""
     outer = getattr(_pending, "exc", None)
     _pending.exc = None
     try:
@@ -341,10 +344,14 @@ def guarded(fn: Callable[..., Any], *args: Any, on_error: Optional[Callable[[Lea
             if on_error is not None:
                 on_error(err)
             if exc is not None:
+                if on_callback is not None:
+                    on_callback(exc)
                 raise exc from err
             raise
         exc = _pending.exc
         if exc is not None:
+            if on_callback is not None:
+                on_callback(exc)
             raise exc
         return rc
     finally:

@@ -513,6 +513,12 @@ class ExceptionsInCallbacks(unittest.TestCase):
             r2.route("L1", {"kind": "rr"})
         self.assertEqual(cm.exception.decision.rep, "alice")
         self.assertEqual(r2.pending(), [("L1", "alice")])
+        # the same when the callback raises one of the library's own errors
+        r3 = make_router(lr.MemoryStore(), notify=lambda a: (_ for _ in ()).throw(lr.UserError("CRM refused")))
+        with self.assertRaises(lr.UserError) as cm:
+            r3.route("L1", {"kind": "rr"})
+        self.assertEqual(cm.exception.decision.status, "assigned")
+        self.assertEqual(cm.exception.decision.rep, "alice")
 
     def test_availability_and_lookup(self):
         def avail(rep, lead_id, fields, now):
