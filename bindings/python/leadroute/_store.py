@@ -8,6 +8,7 @@ import bisect
 import ctypes
 import math
 import threading
+import time
 from ctypes import byref
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -292,37 +293,38 @@ _WINDOW_MS = 31 * 24 * 60 * 60 * 1000
 
 
 class _Log:
-    """Assignment times and values in time order, with running sums, so a
-    window's count and sum come from one search (as the built-in store does)."""
+    """Assignment times and values in time order, kept while a window can
+    reach them. A window's sum is taken with math.fsum over its values, so
+    that small deals beside very large ones are not lost (the built-in store
+    keeps compensated running sums for the same reason)."""
 
-    __slots__ = ("times", "cums", "base")
+    __slots__ = ("times", "values")
 
     def __init__(self) -> None:
         self.times: List[int] = []
-        self.cums: List[float] = []
-        self.base = 0.0  # running sum before times[0]
+        self.values: List[float] = []
+
+    @staticmethod
+    def _cutoff(newest: int) -> int:
+        # entries before this are past every window: the window before the
+        # newest entry, or before this machine's clock if that is earlier, so
+        # that one entry from a clock far ahead does not push out the others
+        return min(newest, int(time.time() * 1000)) - _WINDOW_MS
 
     def add(self, at_ms: int, value: float) -> None:
-        if self.times and at_ms < self.times[-1] - _WINDOW_MS:
+        if self.times and at_ms < self._cutoff(self.times[-1]):
             return  # already out of every window
         p = bisect.bisect_right(self.times, at_ms)  # after entries of the same time
-        before = self.cums[p - 1] if p > 0 else self.base
         self.times.insert(p, at_ms)
-        self.cums.insert(p, before + value)
-        for i in range(p + 1, len(self.cums)):
-            self.cums[i] += value
-        cut = self.times[-1] - _WINDOW_MS
-        drop = bisect.bisect_left(self.times, cut)
+        self.values.insert(p, value)
+        drop = bisect.bisect_left(self.times, self._cutoff(self.times[-1]))
         if drop:
-            self.base = self.cums[drop - 1]
             del self.times[:drop]
-            del self.cums[:drop]
+            del self.values[:drop]
 
     def query(self, since_ms: int) -> Tuple[int, float]:
         first = bisect.bisect_left(self.times, since_ms)
-        if first >= len(self.times):
-            return 0, 0.0
-        return len(self.times) - first, self.cums[-1] - (self.cums[first - 1] if first > 0 else self.base)
+        return len(self.times) - first, math.fsum(self.values[first:])
 
 
 class _Claim:

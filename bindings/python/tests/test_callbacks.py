@@ -113,6 +113,57 @@ class MemoryStoreMatchesBuiltin(unittest.TestCase):
         self.assertTrue(any(k.startswith("account:") for k in store.claims))
         self.assertGreater(store.commits, 20)
 
+    def test_windows_as_the_builtin_store(self):
+        """Small deals beside very large ones count, and one assignment from a
+        clock far ahead does not push the others out of the windows: the
+        MemoryStore decides as the built-in store does."""
+        import time as _time
+        day = 86400000
+
+        def sums(store):
+            now = int(_time.time() * 1000)
+            t = [now - 40 * day]
+            reps = [{"id": "alice", "pools": ["pa", "vb"]}, {"id": "bob", "pools": ["pb", "vb"]}]
+            pools = [{"id": p, "strategy": "value_balanced", "value_window_days": 7} for p in ("pa", "pb", "vb")]
+            r = lr.Router(lr.Table.parse("rule,team,out:pool\nra,a,pa\nrb,b,pb\nrv,v,vb\n"),
+                          lr.Roster.from_dicts(reps, pools), clock=lambda: t[0])
+            if store is not None:
+                r.set_store(store)
+            n = iter(range(1000))
+
+            def route(team, v):
+                return r.route("L%d" % next(n), {"team": team, "deal_value": v})
+            for _ in range(10):  # 40 days ago, outside every window: sums past 2^53
+                route("a", 1e15)
+                route("b", 1e15)
+            t[0] = now
+            for _ in range(3):
+                route("a", 0.9)  # this week: alice 2.7
+            route("b", 2.0)  # bob 2.0
+            return route("v", 10.0).rep, (store.window("alice", None, now - 7 * day) if store else None)
+
+        self.assertEqual(sums(None)[0], "bob")
+        rep, alice = sums(lr.MemoryStore())
+        self.assertEqual(rep, "bob")
+        self.assertEqual(alice, (3, 2.7))
+
+        def capped(store):
+            now = int(_time.time() * 1000)
+            t = [now + 40 * day]  # one host's clock runs 40 days ahead
+            roster = lr.Roster.from_dicts([{"id": "alice", "pools": ["p"], "cap_day": 2}], [{"id": "p"}])
+            r = lr.Router(lr.Table.parse("rule,kind,out:pool\nr,a,p\n"), roster, clock=lambda: t[0])
+            if store is not None:
+                r.set_store(store)
+            out = [r.route("L0", {"kind": "a"}).status]
+            t[0] = now
+            return out + [r.route("L%d" % i, {"kind": "a"}).status for i in (1, 2, 3)]
+
+        # the assignment ahead counts in the day's window too (at or after
+        # its start); what matters is that the others stay in it
+        want = ["assigned", "assigned", "unassigned", "unassigned"]
+        self.assertEqual(capped(None), want)
+        self.assertEqual(capped(lr.MemoryStore()), want)
+
     def test_pool_state_and_counts_in_store(self):
         store = lr.MemoryStore()
         r = make_router(store)
