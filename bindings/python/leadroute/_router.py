@@ -19,7 +19,7 @@ from ._store import Assignment, Store, store_vtable
 from ._table import Table
 from ._values import (Fields, FieldValue, Keep, Owner, Shared, check_i64, check_index, check_u32, copy_out,
                       dec, enc, enum_value, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes,
-                      stash, str_list, text_bytes, value_to_py)
+                      stash, str_list, text_bytes, to_double, value_to_py)
 
 _lib = _ffi.lib
 EUSER = _ffi.EUSER
@@ -116,7 +116,7 @@ class Roster(Shared):
             c.name = keep.s(r.get("name"))
             c.pools, c.pool_count = keep.strings(str_list(r.get("pools", ()), "a rep's pools"))
             if "weight" in r:
-                c.weight = float(r["weight"])
+                c.weight = to_double(r["weight"], "rep weight")
             if "capacity" in r:
                 c.capacity = check_u32(r["capacity"], "capacity")
             if "tier" in r:
@@ -147,7 +147,7 @@ class Roster(Shared):
             c.score_field = keep.s(p.get("score_field"))
             tiers = _pairs(p.get("tiers", ()), "tiers", "(min_score, min_tier)")
             tarr = (_ffi.TierRule * max(len(tiers), 1))(
-                *[_ffi.TierRule(float(s), check_u32(t, "tier")) for s, t in tiers])
+                *[_ffi.TierRule(to_double(s, "tier score"), check_u32(t, "tier")) for s, t in tiers])
             keep.refs.append(tarr)
             c.tiers, c.tier_count = ctypes.cast(tarr, POINTER(_ffi.TierRule)), len(tiers)
             c.fallback = keep.s(p.get("fallback"))
@@ -161,7 +161,7 @@ class Roster(Shared):
                 if cap in p:
                     setattr(c, cap, _cap(p[cap], cap))
             if "sla_minutes" in p:
-                c.sla_minutes = float(p["sla_minutes"])
+                c.sla_minutes = to_double(p["sla_minutes"], "pool sla_minutes")
             if "max_hops" in p:
                 c.max_hops = check_u32(p["max_hops"], "max_hops")
             c.escalation_pool = keep.s(p.get("escalation_pool"))

@@ -55,12 +55,15 @@ class Assignment:
         a.version = _ffi.ASSIGNMENT_VERSION
         a.key, a.lead_id, a.rep_id = keep.s(self.key), keep.s(self.lead_id), keep.s(self.rep)
         a.previous, a.pool_id, a.rule_id = keep.s(self.previous), keep.s(self.pool), keep.s(self.rule)
-        a.table_hash, a.at_ms, a.sla_minutes = int(self.table_hash), int(self.at_ms), float(self.sla_minutes)
-        a.deadline_ms, a.value, a.hops = int(self.deadline_ms), float(self.value), int(self.hops)
+        # out of their C range: ValueError here, not a number wrapped in C
+        a.table_hash = check_int(self.table_hash, "assignment table_hash", 0, 2**64 - 1)
+        a.at_ms, a.sla_minutes = check_i64(self.at_ms, "assignment at_ms"), float(self.sla_minutes)
+        a.deadline_ms = check_i64(self.deadline_ms, "assignment deadline_ms")
+        a.value, a.hops = float(self.value), check_int(self.hops, "assignment hops", 0, 2**32 - 1)
         a.escalated = 1 if self.escalated else 0
         if self.history:
             a.history, a.history_count = keep.strings(self.history)
-        a.acknowledged_ms = int(self.acknowledged_ms)
+        a.acknowledged_ms = check_i64(self.acknowledged_ms, "assignment acknowledged_ms")
         keep.refs.append(a)
         return a
 

@@ -93,6 +93,14 @@ def check_int(x: Any, what: str, lo: int, hi: int) -> int:
     return v
 
 
+def to_double(x: Any, what: str) -> float:
+    """float(x), with an int too large for a double a ValueError as other bad values are."""
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError("%s: %d is too large for a number" % (what, x)) from None
+
+
 def check_u32(x: Any, what: str) -> int:
     return check_int(x, what, 0, 2**32 - 1)
 
@@ -247,7 +255,7 @@ def fill_value(v: _ffi.Value, x: FieldValue, keep: Keep, name: str) -> None:
         v.string = keep.s(x)
     elif isinstance(x, (int, float)):
         v.type = VALUE_NUMBER
-        v.number = float(x)
+        v.number = to_double(x, "field %r" % (name,))
     elif isinstance(x, (list, tuple, set, frozenset)):
         items = sorted(x) if isinstance(x, (set, frozenset)) else list(x)
         for item in items:

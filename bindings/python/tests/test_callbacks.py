@@ -3,6 +3,7 @@ threads, garbage collection while C holds a callback, and the rest of the API
 (leads files, builder, lint, metrics getters, pending notifications, fork)."""
 
 import ctypes
+import dataclasses
 import gc
 import importlib.util
 import os
@@ -947,6 +948,27 @@ class MoreApi(unittest.TestCase):
         t2.close()  # the evaluator holds a reference of its own
         self.assertEqual([m.rule for m in ev.evaluate({"a": "1"})], ["r1"])
         self.assertEqual(ev.evaluate({"a": "2"}), [])
+
+    def test_numbers_out_of_range(self):
+        """An int no double holds is a ValueError naming the field, as other
+        bad values are; integers a store lists out of their C range too."""
+        table = lr.Table.parse("rule,n:number,out:o\nr,>1,x\n")
+        with self.assertRaises(ValueError) as cm:
+            table.evaluate({"n": 10 ** 400})
+        self.assertIn("'n'", str(cm.exception))
+        with self.assertRaises(ValueError):
+            lr.Roster.from_dicts([{"id": "a", "pools": ["p"], "weight": 10 ** 400}], [{"id": "p"}])
+
+        class FarStore(lr.MemoryStore):
+            def list_due(self, now_ms):
+                for a in super().list_due(now_ms):
+                    yield dataclasses.replace(a, deadline_ms=2 ** 63)
+
+        r = make_router(FarStore())
+        r.route("L1", {"kind": "rr"})
+        with self.assertRaises(ValueError) as cm:
+            r.list_due()
+        self.assertIn("deadline_ms", str(cm.exception))
 
     def test_validate_and_utf8(self):
         lr.validate_lead({"a": "x"}, "L1")
