@@ -1,7 +1,7 @@
 /*
  * A host store for libleadroute in PostgreSQL (see pg_store.h).
  *
- * Schema (version 3, PG_STORE_SCHEMA_VERSION), every text column in the "C"
+ * Schema (version 4, PG_STORE_SCHEMA_VERSION), every text column in the "C"
  * collation so keys compare and sort byte by byte, as in sqlite_store:
  *
  *   leadroute_meta (key, value)                     -- 'schema' -> '3'
@@ -24,8 +24,9 @@
  *   functions leadroute_lock(), leadroute_now_ms(), leadroute_commit(),
  *       leadroute_commit_many(), leadroute_close()
  *
- * Versions 2 and 3 have the tables of version 1 and other functions (3
- * prunes the log against the commit's time, not the newest row's): an older
+ * Versions 2 to 4 have the tables of version 1 and other functions (3
+ * prunes the log against the commit's time, not the newest row's; 4 moves
+ * no lead a tick listed but is not due at the move's time): an older
  * database is upgraded in place when it is opened (its functions replaced),
  * and a program that reads an older version only refuses it afterwards.
  *
@@ -132,7 +133,7 @@ static const char schema_drop_v1[] =
     "DROP FUNCTION leadroute_commit(text, bigint, bytea, bigint, text, text, text, text, text, text, bigint,\n"
     "  bigint, double precision, bigint, double precision, bigint, boolean, text, bigint);\n";
 
-/* The functions of version 3, for a new store and for the upgrades. */
+/* The functions of version 4, for a new store and for the upgrades. */
 static const char *const schema_functions[] = {
     /* the store's lock: one per schema, so several stores in one database do not wait for each other */
     "CREATE OR REPLACE FUNCTION leadroute_lock() RETURNS void LANGUAGE plpgsql AS $fn$\n"
@@ -199,7 +200,8 @@ static const char *const schema_functions[] = {
     "          sla_minutes = p_sla, deadline_ms = p_deadline, value = p_value, hops = p_hops,\n"
     "          escalated = p_escalated, acknowledged_ms = 0,\n"
     "          history = coalesce(history, '{}'::text[]) || p_previous\n"
-    "        WHERE key = p_key AND rep = p_previous AND NOT (p_follow_up AND acknowledged_ms <> 0);\n"
+    "        WHERE key = p_key AND rep = p_previous\n"
+    "          AND NOT (p_follow_up AND (acknowledged_ms <> 0 OR deadline_ms = 0 OR deadline_ms > p_at_ms));\n"
     "      GET DIAGNOSTICS n = ROW_COUNT;\n"
     "      IF n = 0 AND p_follow_up THEN\n"
     "        -- a tick moves the lead from its holder only: closed or acknowledged meanwhile, it stays\n"
@@ -2120,8 +2122,8 @@ static int open_script(pg_store *s, const char *const *parts, size_t count, char
 
 /* Create or check the tables in one transaction under an advisory lock: of
  * two processes opening a new database at once, the second waits and then
- * finds the first one's tables. A version 1 or 2 store is upgraded: same
- * tables, the functions of version 3. */
+ * finds the first one's tables. A version 1 to 3 store is upgraded: same
+ * tables, the functions of version 4. */
 static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
 {
     PGconn *c = s->conn;

@@ -108,9 +108,12 @@ class SqliteStore(lr.Store):
             # a tick's move: a close or an acknowledgement since the lead came due stands
             if row is None:
                 raise lr.ExistsError("%s was closed since it came due" % a.key, owner="")
-            acked = self._one("SELECT acknowledged_ms FROM assignments WHERE key = ? AND current = 1", a.key)
-            if acked and acked[0]:
+            cur = self._one("SELECT acknowledged_ms, deadline_ms FROM assignments WHERE key = ? AND current = 1",
+                            a.key)
+            if cur and cur[0]:
                 raise lr.ExistsError("%s was acknowledged since it came due" % a.key, owner=row[0])
+            if cur and not 0 < cur[1] <= a.at_ms:
+                raise lr.ExistsError("%s was assigned again since it came due" % a.key, owner=row[0])
         history = []
         if a.previous is not None:
             old = self._one("SELECT history FROM assignments WHERE key = ? AND current = 1", a.key)

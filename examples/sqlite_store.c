@@ -613,6 +613,11 @@ static int read_holder(sqlite_store *s, const leadroute_assignment *a, int follo
                 snprintf(owner, owner_cap, "%s", holder);
             rc = set_error(s, LEADROUTE_EEXISTS, "commit: %s was acknowledged by %s since it came due",
                            a->key, holder);
+        } else if (follow_up && (sqlite3_column_int64(st, 9) == 0 || sqlite3_column_int64(st, 9) > a->at_ms)) {
+            /* not due at the move's time: assigned again since the tick listed it */
+            if (owner && owner_cap)
+                snprintf(owner, owner_cap, "%s", holder);
+            rc = set_error(s, LEADROUTE_EEXISTS, "commit: %s was assigned again since it came due", a->key);
         } else {
             const void *h = sqlite3_column_blob(st, 14);
             size_t n = (size_t)sqlite3_column_bytes(st, 14);

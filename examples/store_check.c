@@ -671,7 +671,8 @@ done:
 
 /* A tick's move (LEADROUTE_COMMIT_FOLLOW_UP, commit version 2) takes the
  * lead from its holder only: from `previous` exactly, not acknowledged
- * since. Anything else changes nothing and says EEXISTS with the holder, or
+ * since, and still due at the move's time (assigned again meanwhile, it is
+ * not). Anything else changes nothing and says EEXISTS with the holder, or
  * "" for a lead closed meanwhile. A version 1 commit has no flags to read.
  * Reps zed, yan and xu and their leads are outside the roster, without a
  * pool: the windows are untouched. */
@@ -699,7 +700,8 @@ static int check_follow_up(store_check *c)
         store_check_store_failed(c, "commit of L-30", rc, store);
         goto done;
     }
-    /* overdue: moved from zed to yan */
+    /* overdue at its deadline: moved from zed to yan */
+    a.at_ms = c->now + 30 * MINUTE_MS;
     a.rep_id = "yan";
     a.previous = "zed";
     a.hops = 1;
@@ -726,7 +728,7 @@ static int check_follow_up(store_check *c)
 
     /* yan follows it up, timed by a clock a minute behind the one that moved it (recorded at the
      * move's time: never before it); a tick that listed it before, inside a batch, leaves it with yan */
-    if ((rc = m->acknowledge(store, "lead:L-30", c->now - MINUTE_MS, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
+    if ((rc = m->acknowledge(store, "lead:L-30", a.at_ms - MINUTE_MS, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
         store_check_store_failed(c, "acknowledge L-30", rc, store);
         goto done;
     }
@@ -791,6 +793,55 @@ static int check_follow_up(store_check *c)
         goto done;
     }
     printf("follow-up: L-30 closed -> a move says %s, no holder; a version 1 commit claims it\n",
+           leadroute_strerror(LEADROUTE_EEXISTS));
+
+    /* assigned again (zed to yan, a new deadline) after a tick listed it with zed's: the tick's
+     * move from yan at zed's deadline finds it not due, and yan keeps it */
+    cm.version = LEADROUTE_COMMIT_VERSION;
+    cm.flags = 0;
+    a.key = "lead:L-31";
+    a.lead_id = "L-31";
+    a.rep_id = "zed";
+    a.previous = NULL;
+    a.hops = 0;
+    a.at_ms = c->now;
+    a.deadline_ms = c->now + 30 * MINUTE_MS;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-31", rc, store);
+        goto done;
+    }
+    a.rep_id = "yan";
+    a.previous = "zed";
+    a.at_ms = c->now + 5 * MINUTE_MS;
+    a.deadline_ms = c->now + 35 * MINUTE_MS;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "reassignment of L-31", rc, store);
+        goto done;
+    }
+    a.rep_id = "xu";
+    a.previous = "yan";
+    a.hops = 1;
+    a.at_ms = c->now + 30 * MINUTE_MS;
+    a.deadline_ms = a.at_ms + 30 * MINUTE_MS;
+    cm.flags = LEADROUTE_COMMIT_FOLLOW_UP;
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, "yan") || (rc = c->ops->get(store, "lead:L-31", &got)) !=
+        LEADROUTE_OK || !same(got.rep_id, "yan")) {
+        store_check_failed(c, "a follow-up of L-31, assigned again to yan and due 5 minutes later, should say "
+                              "EEXISTS, name yan and leave it with yan: %s and \"%s\"",
+                           leadroute_strerror(rc), owner);
+        goto done;
+    }
+    /* at its own deadline it moves */
+    a.at_ms = c->now + 35 * MINUTE_MS;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->close(store, "lead:L-31")) != LEADROUTE_OK) {
+        store_check_failed(c, "a follow-up of L-31 at its deadline should move it: %s (%s)", leadroute_strerror(rc),
+                           c->ops->errmsg(store));
+        goto done;
+    }
+    printf("follow-up: L-31 assigned again before its deadline -> a move says %s; at the new deadline it moves\n",
            leadroute_strerror(LEADROUTE_EEXISTS));
     status = 0;
 done:

@@ -301,9 +301,11 @@ typedef struct leadroute_assignment {
  *    already.
  * A commit with LEADROUTE_COMMIT_FOLLOW_UP in `flags` (version 2) is a tick
  * moving an overdue lead: step 3 then also needs the key to be held by
- * `assignment->previous` exactly (not free: the lead was closed meanwhile)
- * and the lead not acknowledged since; otherwise the store changes nothing
- * and returns LEADROUTE_EEXISTS (`owner` gets the holder, or "" if none).
+ * `assignment->previous` exactly (not free: the lead was closed meanwhile),
+ * the lead not acknowledged since, and still due at `assignment->at_ms` (its
+ * deadline set and not later: else it was assigned again since the tick
+ * listed it); otherwise the store changes nothing and returns
+ * LEADROUTE_EEXISTS (`owner` gets the holder, or "" if none).
  * A store that reads only version 1 ignores `flags`: a close or an
  * acknowledgement racing a tick may then be undone by the move.
  */

@@ -1331,13 +1331,15 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     }
     if (follow_up) {
         /* a tick's move: moot if the lead was closed or acknowledged since
-         * the tick listed it */
+         * the tick listed it, or assigned again (a deadline not passed at the
+         * move's time: the listing the tick moves from is out of date) */
         const lr__ms_claim *cur = ksl->claim ? ksl->claim : copy;
         const lr__ms_rec *rec = cur ? lr__ms_rec_of(cur) : NULL;
-        if (!holder || (rec && rec->acknowledged_ms != 0)) {
+        int acked = rec && rec->acknowledged_ms != 0;
+        if (!holder || acked || (rec && (rec->deadline_ms == 0 || rec->deadline_ms > a->at_ms))) {
             lr__ms_copy_out(owner, owner_cap, holder ? holder : "");
             rc = lr__error_set(LEADROUTE_EEXISTS, "store commit: key \"%.100s\" was %s since it came due", a->key,
-                               holder ? "acknowledged" : "closed");
+                               !holder ? "closed" : acked ? "acknowledged" : "assigned again");
             goto unlock_all;
         }
     }

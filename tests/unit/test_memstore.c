@@ -1551,7 +1551,8 @@ static void test_window_out_of_order(void **state)
 }
 
 /* A tick's move (LEADROUTE_COMMIT_FOLLOW_UP) is refused once the lead was
- * acknowledged or closed after it came due; a plain reassignment is not. */
+ * acknowledged, closed or assigned again after it came due; a plain
+ * reassignment is not. */
 static void test_follow_up_moot(void **state)
 {
     lr__memstore *m = store_new();
@@ -1581,6 +1582,18 @@ static void test_follow_up_moot(void **state)
     /* the same commit without the flag (a reassignment the host asked for) claims it */
     ok(commit(m, &(tc){ .key = "lead:2", .rep = "cy", .previous = "ana", .at = T0 + 3 * HOUR_MS, .hops = 1 }));
     assert_string_equal(holder(m, "lead:2"), "cy");
+    /* assigned again after a tick listed it (a new deadline): not due at the move's time, moot;
+     * at its own deadline it moves */
+    ok(commit(m, &(tc){ .key = "lead:3", .rep = "ana", .at = T0, .deadline = T0 + HOUR_MS }));
+    ok(commit(m, &(tc){ .key = "lead:3", .rep = "bo", .previous = "ana", .at = T0 + HOUR_MS / 2,
+                        .deadline = T0 + 3 * HOUR_MS / 2 }));
+    assert_int_equal(commit(m, &(tc){ .key = "lead:3", .rep = "ana", .previous = "bo", .at = T0 + HOUR_MS,
+                                      .hops = 1, .follow_up = 1 }), LEADROUTE_EEXISTS);
+    assert_string_equal(owner_buf, "bo");
+    assert_string_equal(holder(m, "lead:3"), "bo");
+    ok(commit(m, &(tc){ .key = "lead:3", .rep = "cy", .previous = "bo", .at = T0 + 3 * HOUR_MS / 2, .hops = 1,
+                        .follow_up = 1 }));
+    assert_string_equal(holder(m, "lead:3"), "cy");
     lr__memstore_free(m);
 }
 

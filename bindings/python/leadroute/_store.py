@@ -127,9 +127,10 @@ class Store:
         1. if commit.pool_id is set, its version must be commit.expected_version, else raise ConflictError;
         2. if commit.capacity > 0, the rep must have fewer open leads, else raise ConflictError;
         3. the key must be free or held by assignment.previous, else raise ExistsError(owner=holder);
-           with commit.follow_up (a tick moving an overdue lead) it must be held by previous exactly
-           and not acknowledged, else raise ExistsError(owner=holder, or "" when the key is free):
-           the lead was closed or acknowledged after it came due, and the move must not undo that;
+           with commit.follow_up (a tick moving an overdue lead) it must be held by previous exactly,
+           not acknowledged, and still due at assignment.at_ms (deadline set and not later), else
+           raise ExistsError(owner=holder, or "" when the key is free): the lead was closed,
+           acknowledged or assigned again after the tick listed it, and the move must not undo that;
         4. write the state with version expected_version + 1, move the claim to the rep, one more open
            lead for it (one fewer for previous if it held the key), record the assignment (a
            reassignment appends previous to the history and clears the acknowledgement), claim
@@ -409,6 +410,8 @@ class MemoryStore(Store):
                     raise ExistsError("key %r was closed since it came due" % a.key, owner="")
                 if held.record is not None and held.record["acknowledged_ms"] != 0:
                     raise ExistsError("key %r was acknowledged since it came due" % a.key, owner=held.rep)
+                if held.record is not None and not 0 < held.record["deadline_ms"] <= a.at_ms:
+                    raise ExistsError("key %r was assigned again since it came due" % a.key, owner=held.rep)
             # 4. every write; nothing above changed anything
             history: List[str] = []
             if a.previous is not None:

@@ -383,7 +383,9 @@ class FollowUpMoves(unittest.TestCase):
     def test_memory_store_follow_up_directly(self):
         s = lr.MemoryStore()
 
-        def commit(key, rep, previous=None, follow_up=False, at=NOW):
+        def commit(key, rep, previous=None, follow_up=False, at=None):
+            # a tick moves a lead when it is due: 10 minutes after NOW
+            at = at if at is not None else NOW + 10 * MINUTE if follow_up else NOW
             a = lr.Assignment(key, key[5:], rep, previous, None, "r", 1, at, 10.0, at + 10 * MINUTE, 5.0,
                               0 if previous is None else 1, False)
             s.commit(lr.Commit(a, None, 0, b"", 0, None, follow_up))
@@ -412,11 +414,18 @@ class FollowUpMoves(unittest.TestCase):
         with self.assertRaises(lr.ExistsError) as cm:
             commit("lead:a", "carol", previous="alice", follow_up=True)
         self.assertEqual(cm.exception.owner, "bob")
+        # assigned again since it was listed (a new deadline, not passed): refused with the holder
+        commit("lead:c", "alice")
+        commit("lead:c", "bob", previous="alice", at=NOW + 5 * MINUTE)
+        with self.assertRaises(lr.ExistsError) as cm:
+            commit("lead:c", "alice", previous="bob", follow_up=True)
+        self.assertEqual(cm.exception.owner, "bob")
+        commit("lead:c", "carol", previous="bob", follow_up=True, at=NOW + 15 * MINUTE)  # due now
         # the same commits without the flag: as before
         commit("lead:b", "carol", previous="alice")
         commit("lead:a", "carol", previous="bob")
         self.assertEqual((s.find_claim("lead:a"), s.find_claim("lead:b")), ("carol", "carol"))
-        self.assertEqual(s.open_counts, {"alice": 0, "bob": 0, "carol": 2})
+        self.assertEqual(s.open_counts, {"alice": 0, "bob": 0, "carol": 3})
 
     def test_flags_read_from_version_2_only(self):
         a = _ffi_assignment()
