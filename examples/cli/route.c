@@ -952,7 +952,10 @@ int cmd_ack(int argc, char **argv)
             if (status == EXIT_CLEAN)
                 status = EXIT_FINDINGS;
         } else {
-            cli_report_library_error();
+            /* the library's message, and the store's reason (SQLite's, PostgreSQL's) */
+            const char *why = cli_state_errmsg(store);
+            fprintf(stderr, "leadroute ack: %s%s%s\n", leadroute_error_last()->message, why && *why ? ": " : "",
+                    why && *why ? why : "");
             status = EXIT_TROUBLE;
         }
         if (outcome) {

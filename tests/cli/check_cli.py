@@ -514,6 +514,8 @@ with tempfile.TemporaryDirectory() as tmp:
                        "--leads", leads)
     expect(rc == 2 and out == "key,action,from,to,pool,reason\n" and "could not be moved" in err
            and "reassigned 0, escalated 0" in err, f"tick on a state that takes no move: {rc} {out!r} {err!r}")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", stuck, "L-1001")
+    expect(rc == 2 and "disk gone" in err, f"ack on a state that takes no write says why: {rc} {err!r}")
 
     # T0 + 2 days: moved leads are due again and never go back to an earlier rep
     moves, counts = tick_run(state, iso(T0 + 2 * DAY), "--leads", leads)
