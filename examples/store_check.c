@@ -801,22 +801,22 @@ static int check_follow_up(store_check *c)
     cm.flags = 0;
     a.key = "lead:L-31";
     a.lead_id = "L-31";
-    a.rep_id = "zed";
-    a.previous = NULL;
     a.hops = 0;
-    a.at_ms = c->now;
-    a.deadline_ms = c->now + 30 * MINUTE_MS;
-    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "commit of L-31", rc, store);
-        goto done;
-    }
-    a.rep_id = "yan";
-    a.previous = "zed";
-    a.at_ms = c->now + 5 * MINUTE_MS;
-    a.deadline_ms = c->now + 35 * MINUTE_MS;
-    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "reassignment of L-31", rc, store);
-        goto done;
+    {
+        static const struct {
+            const char *rep, *previous, *what;
+            int64_t at_min;
+        } steps[] = { { "zed", NULL, "commit of L-31", 0 }, { "yan", "zed", "reassignment of L-31", 5 } };
+        for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+            a.rep_id = steps[k].rep;
+            a.previous = steps[k].previous;
+            a.at_ms = c->now + steps[k].at_min * MINUTE_MS;
+            a.deadline_ms = a.at_ms + 30 * MINUTE_MS;
+            if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+                store_check_store_failed(c, steps[k].what, rc, store);
+                goto done;
+            }
+        }
     }
     a.rep_id = "xu";
     a.previous = "yan";
