@@ -98,7 +98,7 @@ def to_double(x: Any, what: str) -> float:
     try:
         return float(x)
     except OverflowError:
-        raise ValueError("%s: %d is too large for a number" % (what, x)) from None
+        raise ValueError("%s: too large for a number (a double)" % what) from None
 
 
 def check_u32(x: Any, what: str) -> int:
