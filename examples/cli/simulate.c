@@ -555,6 +555,8 @@ int cmd_simulate(int argc, char **argv)
                         : cli_usage_error("simulate", "%s", "expected a LEADS.csv file");
     if (cli_is_stdin(a.table) + cli_is_stdin(a.reps) + cli_is_stdin(a.files[0]) > 1)
         return cli_usage_error("simulate", "%s", "only one of the files can be '-'");
+    if (a.html && strcmp(a.html, "-") == 0) /* '-' reads standard input elsewhere: no file of that name */
+        return cli_usage_error("simulate", "%s", "--html: give a file name; the summary goes to standard output");
 
     leadroute_table *table = cli_open_table(a.table);
     leadroute_roster *roster = table ? cli_open_roster(a.reps) : NULL;

@@ -840,6 +840,7 @@ for command, args, message in (
          "--state and --no-state: give one of them"),
         ("simulate", ("--table", routing, leads), "expected --reps REPS.csv"),
         ("simulate", ("--table", routing, "--reps", reps), "expected a LEADS.csv file"),
+        ("simulate", ("--table", routing, "--reps", reps, leads, "--html", "-"), "--html: give a file name"),
         ("tick", ("--table", routing, "--reps", reps, "--state", "s", leads), f"unexpected argument '{leads}'"),
         ("tick", ("--table", routing, "--reps", reps, "--state", "s", "--explain"), "unknown option '--explain'"),
         ("ack", ("--table", routing, "--reps", reps, "--state", "s"), "expected one or more KEYs")):
