@@ -597,6 +597,21 @@ done:
     return status;
 }
 
+/* A lead's first assignment: `lead:` and its id as the key, no previous
+ * holder, no pool, at `at_ms`; a deadline of `sla` minutes from then, or
+ * none for 0. */
+static void first_assignment(leadroute_assignment *a, const char *key, const char *rep, int64_t at_ms, double sla)
+{
+    memset(a, 0, sizeof *a);
+    a->version = LEADROUTE_ASSIGNMENT_VERSION;
+    a->key = key;
+    a->lead_id = key + 5;
+    a->rep_id = rep;
+    a->at_ms = at_ms;
+    a->sla_minutes = sla;
+    a->deadline_ms = sla > 0 ? at_ms + (int64_t)sla * MINUTE_MS : 0;
+}
+
 /* Commits straight to the store, as a host without the router would make
  * them (pool "direct" and reps zed and yan are not in the roster, so the
  * router's windows are untouched): a conflict inside a batch leaves the
@@ -615,13 +630,8 @@ static int check_batch_and_accounts(store_check *c)
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = "lead:L-20";
-    a.lead_id = "L-20";
-    a.rep_id = "zed";
+    first_assignment(&a, "lead:L-20", "zed", c->now, 0);
     a.pool_id = "direct";
-    a.at_ms = c->now;
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, "direct", 0, "s1", 2, 0, "account:acme.example", 0 };
     if ((rc = c->ops->begin(store)) != LEADROUTE_OK ||
         (rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK) {
@@ -687,14 +697,7 @@ static int check_follow_up(store_check *c)
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = "lead:L-30";
-    a.lead_id = "L-30";
-    a.rep_id = "zed";
-    a.at_ms = c->now;
-    a.sla_minutes = 30;
-    a.deadline_ms = c->now + 30 * MINUTE_MS;
+    first_assignment(&a, "lead:L-30", "zed", c->now, 30);
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
         store_check_store_failed(c, "commit of L-30", rc, store);
@@ -799,9 +802,7 @@ static int check_follow_up(store_check *c)
      * move from yan at zed's deadline finds it not due, and yan keeps it */
     cm.version = LEADROUTE_COMMIT_VERSION;
     cm.flags = 0;
-    a.key = "lead:L-31";
-    a.lead_id = "L-31";
-    a.hops = 0;
+    first_assignment(&a, "lead:L-31", "zed", c->now, 30);
     {
         static const struct {
             const char *rep, *previous, *what;
@@ -891,14 +892,7 @@ static int check_contract_details(store_check *c)
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = "lead:L-40";
-    a.lead_id = "L-40";
-    a.rep_id = "wu";
-    a.at_ms = c->now;
-    a.sla_minutes = 30;
-    a.deadline_ms = deadline;
+    first_assignment(&a, "lead:L-40", "wu", c->now, 30);
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
         store_check_store_failed(c, "commit of L-40", rc, store);
