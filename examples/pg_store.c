@@ -530,6 +530,7 @@ struct pg_store {
     pool_cache pools; /* outside batches: the pool states last read or written */
     batch b;
     char errmsg[1024];
+    int lasting;    /* the failure in errmsg will not pass: see pg_store_failure_lasts() */
     /* what pg_store_get() hands out, valid until the next call */
     PGresult *get_result;
     const char **get_history;
@@ -556,6 +557,7 @@ static int set_error(pg_store *s, int code, const char *fmt, ...)
     for (char *c = s->errmsg; *c; c++) /* one line: libpq's messages run over several */
         if (*c == '\n' || *c == '\t')
             *c = ' ';
+    s->lasting = 0;
     return code;
 }
 
@@ -744,6 +746,18 @@ static void after_failure(pg_store *s)
     batch_drop(s);
 }
 
+/* Whether the server's SQLSTATE `state` will come back however often the
+ * statement is run again: a read-only transaction (a standby), privileges
+ * or authorization, a schema not as this store made it (class 42), a full
+ * disk. Conflicts, lost connections and shutdowns may pass. */
+static int failure_lasts(const char *state)
+{
+    if (!state)
+        return 0;
+    return strcmp(state, "25006") == 0 || strncmp(state, "42", 2) == 0 || strncmp(state, "28", 2) == 0 ||
+           strcmp(state, "53100") == 0;
+}
+
 /* The result of a failed call as a code: ECONFLICT for a serialization
  * failure or deadlock outside a batch (the router retries), else EIO.
  * Inside a batch any failure rolls the whole batch back and returns EIO:
@@ -755,6 +769,7 @@ static int result_error(pg_store *s, PGresult *r, const char *what)
     int code = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? LEADROUTE_ECONFLICT
                                                                                        : LEADROUTE_EIO;
     set_error(s, code, "%s: %.*s", what, trimmed(m), m);
+    s->lasting = failure_lasts(state);
     if (s->in_batch) {
         after_failure(s);
         return LEADROUTE_EIO;
@@ -1983,6 +1998,11 @@ int pg_store_events(pg_store *s, const char *lead, int (*each)(void *ctx, const 
 const char *pg_store_errmsg(const pg_store *s)
 {
     return s ? s->errmsg : "";
+}
+
+int pg_store_failure_lasts(const pg_store *s)
+{
+    return s ? s->lasting : 0;
 }
 
 uint64_t pg_store_round_trips(const pg_store *s)

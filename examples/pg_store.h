@@ -147,6 +147,15 @@ int pg_store_rollback(pg_store *store);
 const char *pg_store_errmsg(const pg_store *store);
 
 /**
+ * 1 when the last failure will come back however often it is tried again:
+ * the server refuses writes (a standby: read-only transaction), privileges or
+ * authorization, a schema not as this store made it, a full disk. 0 for
+ * failures that may pass (serialization conflicts, deadlocks, a lost
+ * connection) and for a NULL store.
+ */
+int pg_store_failure_lasts(const pg_store *store);
+
+/**
  * The round trips to the server this handle has made since it was opened:
  * every statement sent and waited for (queries, prepared statements and
  * their preparation, transaction control, including those of opening and of

@@ -213,6 +213,7 @@ struct sqlite_store {
     int tidy;            /* a reader that found no -wal and -shm file: see close_reader() */
     sqlite3_stmt *st[ST_COUNT];
     char errmsg[768];
+    int lasting;         /* the failure in errmsg will not pass: see sqlite_store_failure_lasts() */
     /* what sqlite_store_get() hands out, valid until the next call */
     text_buf get_text;
     const char **get_history;
@@ -236,14 +237,38 @@ static int set_error(sqlite_store *s, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
     va_end(ap);
+    s->lasting = 0;
     return code;
+}
+
+/* Whether SQLite's error `code` will come back however often the write is
+ * tried again: the file is read-only or not ours, the disk is full, the
+ * database is damaged. A busy or locked database, an I/O error and memory
+ * may pass. */
+static int failure_lasts(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FULL:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* A failed SQLite call: "path: what: SQLite's message". Call it before any
  * other call on the connection, which would replace SQLite's message. */
 static int sql_error(sqlite_store *s, const char *what)
 {
-    return set_error(s, LEADROUTE_EIO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    int lasting = failure_lasts(sqlite3_extended_errcode(s->db));
+    set_error(s, LEADROUTE_EIO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    s->lasting = lasting;
+    return LEADROUTE_EIO;
 }
 
 static int nomem(sqlite_store *s, const char *what)
@@ -336,11 +361,14 @@ static int tx_end(sqlite_store *s, int result, const char *what)
         }
     } else if (!sqlite3_get_autocommit(s->db)) {
         char kept[sizeof s->errmsg];
+        int kept_lasting = s->lasting;
         memcpy(kept, s->errmsg, sizeof kept);
-        if (run(s, ST_ROLLBACK, what) != LEADROUTE_OK && result != LEADROUTE_EIO)
+        if (run(s, ST_ROLLBACK, what) != LEADROUTE_OK && result != LEADROUTE_EIO) {
             result = LEADROUTE_EIO; /* the rollback's own message stands */
-        else
+        } else {
             memcpy(s->errmsg, kept, sizeof kept); /* the reason for the rollback is what matters */
+            s->lasting = kept_lasting;
+        }
     }
     return result;
 }
@@ -1028,6 +1056,11 @@ const char *sqlite_store_errmsg(const sqlite_store *s)
     return s ? s->errmsg : "";
 }
 
+int sqlite_store_failure_lasts(const sqlite_store *s)
+{
+    return s ? s->lasting : 0;
+}
+
 /* ---- batches --------------------------------------------------------------------------- */
 
 int sqlite_store_begin(sqlite_store *s)
@@ -1052,9 +1085,11 @@ int sqlite_store_commit(sqlite_store *s)
     if (rc != LEADROUTE_OK && !sqlite3_get_autocommit(s->db)) {
         /* all of the batch or none of it: none */
         char kept[sizeof s->errmsg];
+        int kept_lasting = s->lasting;
         memcpy(kept, s->errmsg, sizeof kept);
         (void)run(s, ST_ROLLBACK, "rollback batch");
         memcpy(s->errmsg, kept, sizeof kept);
+        s->lasting = kept_lasting;
     }
     s->in_batch = 0;
     return rc;

@@ -107,6 +107,15 @@ int sqlite_store_rollback(sqlite_store *store);
 const char *sqlite_store_errmsg(const sqlite_store *store);
 
 /**
+ * 1 when the last failure will come back however often it is tried again: the
+ * file is read-only or may not be written, the disk is full, the file is
+ * damaged or not a database. 0 for failures that may pass (a busy or locked
+ * database, an I/O error, memory) and for a NULL store: those are worth
+ * another try, these are not.
+ */
+int sqlite_store_failure_lasts(const sqlite_store *store);
+
+/**
  * The current assignment of a claimed lead key (as the router writes it,
  * e.g. "lead:L-1001"), filled like a listing from list_due: history and
  * acknowledgement included. Strings are owned by the store and valid until

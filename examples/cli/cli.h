@@ -240,6 +240,9 @@ int cli_state_rollback(cli_state *state);
 int cli_state_prefetch_claims(cli_state *state, const char *const *keys, size_t n);
 /* Why the last call failed ("" if it did not). */
 const char *cli_state_errmsg(const cli_state *state);
+/* 1 when the last failure will not pass by trying again (a read-only file,
+ * no permission, a full disk). */
+int cli_state_failure_lasts(const cli_state *state);
 
 /* The current assignment of a claimed key; strings valid until the next call. */
 int cli_state_get(cli_state *state, const char *key, leadroute_assignment *out);

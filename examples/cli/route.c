@@ -72,8 +72,10 @@ static const char USAGE_ROUTE[] =
     "If the database fails, the open batch is rolled back and its leads are\n"
     "routed again (up to 3 times: with a shared database a batch may lose a\n"
     "deadlock to another process's, or wait past 5 s for another's write\n"
-    "lock to begin); if it keeps failing its leads are not\n"
-    "printed and the tool stops: running it again carries on from there.\n"
+    "lock to begin; not when the database refuses writes for good: a\n"
+    "read-only file, no permission, a full disk); if it keeps failing its\n"
+    "leads are not printed and the tool stops: running it again carries on\n"
+    "from there.\n"
     "A batch's records are written once it is committed. If stdout cannot be\n"
     "written (a full disk, a closed pipe), the tool stops there: that batch and\n"
     "those before it are committed, though its records may be missing from the\n"
@@ -236,12 +238,13 @@ static void hold_end(held_rows *h)
 /* A batch that failed is routed again, a few times: with a shared database
  * it may have lost a deadlock to another process's batch, or the connection
  * (pg_store reconnects on the next call). Its leads were rolled back with it
- * and their rows not printed. 1 when the caller should start the batch again. */
+ * and their rows not printed. A failure that will not pass (a read-only
+ * file) is not tried again. 1 when the caller should start the batch again. */
 enum { BATCH_TRIES = 3 };
 
 static int retry_batch(cli_state *store, const char *what, size_t routed, int *tries, held_rows *held)
 {
-    if (*tries >= BATCH_TRIES)
+    if (*tries >= BATCH_TRIES || cli_state_failure_lasts(store))
         return 0;
     (*tries)++;
     fprintf(stderr, "leadroute route: %s (%s); the batch (%zu lead%s) was rolled back, routing it again\n", what,

@@ -350,6 +350,11 @@ const char *cli_state_errmsg(const cli_state *s)
     return PG_OR_SQLITE_READ(pg_store_errmsg(s->pg), sqlite_store_errmsg(s->sqlite));
 }
 
+int cli_state_failure_lasts(const cli_state *s)
+{
+    return PG_OR_SQLITE_READ(pg_store_failure_lasts(s->pg), sqlite_store_failure_lasts(s->sqlite));
+}
+
 int cli_state_get(cli_state *s, const char *key, leadroute_assignment *out)
 {
     return PG_OR_SQLITE_READ(pg_store_get(s->pg, key, out), sqlite_store_get(s->sqlite, key, out));

@@ -767,6 +767,22 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(rc == 1 and outcomes.get("existing", 0) > 0, f"simulate on a read-only state: {rc} {outcomes} {err!r}")
         expect((sorted(os.listdir(ro_dir)), open(ro_state, "rb").read()) == before,
                "explain and simulate leave a read-only state as it was")
+        # route on it, in a directory the user may write (so SQLite gets as
+        # far as the first write): the file refuses writes for good, so the
+        # batch is not routed again, and the tool says so once
+        os.chmod(ro_dir, 0o777)
+        shutil.copy(os.path.join(data, "leads.csv"), os.path.join(ro_dir, "new.csv"))
+        with open(os.path.join(ro_dir, "new.csv"), encoding="utf-8") as f:
+            rows = f.read().splitlines()
+        with open(os.path.join(ro_dir, "new.csv"), "w", encoding="utf-8") as f:
+            f.write("\n".join([rows[0]] + ["N-" + r for r in rows[1:3]]) + "\n")
+        rc, out, err = run_reader("route", "--table", "routing.csv", "--reps", "reps.csv", "new.csv",
+                                  "--state", ro_state)
+        expect(rc == 2 and "routing it again" not in err and err.count("\n") == 1
+               and "the state could not be written" in err and "readonly" in err
+               and open(ro_state, "rb").read() == before[1],
+               f"route on a read-only state stops at once: {rc} {err!r}")
+        os.remove(os.path.join(ro_dir, "new.csv"))
     os.chmod(ro_dir, 0o755)
 
 # explain and simulate in a directory the user may write: SQLite's reader of
