@@ -273,6 +273,18 @@ def run_steps(tool, db, lite, uri, kv, empty_kv, empty_db, tmp):
                 rc, out, err = tool.routing(command, state, *(["x"] if command == "ack" else []))
             one_error_line(rc, out, err, text, f"{command} with {what}")
 
+    # ---- a server that refuses writes for good (a read-only transaction, as on a standby): the
+    # batch is not routed again, and nothing is written
+    before = dump(db)
+    unseen = os.path.join(tmp, "unseen.csv")
+    with open(unseen, "w", encoding="utf-8") as f:
+        f.write(lines[0] + "\n" + "".join("R" + line[1:] + "\n" for line in lines[1:21]))
+    read_only = kv.replace("options='", "options='-cdefault_transaction_read_only=on ")
+    rc, out, err = tool.routing("route", read_only, unseen, "--now", "2026-11-24T11:00:00Z")
+    check(rc == 2 and "routing it again" not in err and err.count("\n") == 1 and "read-only transaction" in err,
+          f"route on a read-only server stops at once: {rc} {err!r}")
+    check(dump(db) == before, "route on a read-only server writes nothing")
+
 
 def main():
     if len(sys.argv) not in (3, 4):
