@@ -695,13 +695,24 @@ int lr__csv_blank_record(const lr__csv *csv)
     return 1;
 }
 
-int lr__csv_quoted_comment(const lr__csv *csv)
+const char *lr__csv_comment(const lr__csv *csv, size_t *len)
 {
+    const lr__csv_field *f;
+    size_t skip = 0;
     uint32_t i;
-    if (csv->nfields == 0 || csv->fields[0].len == 0 || csv->fields[0].text[0] != '#')
-        return 0;
-    for (i = 1; i < csv->nfields; i++)
-        if (!lr__csv_blank_field(&csv->fields[i]))
-            return 0;
-    return 1;
+    if (csv->nfields == 0)
+        return NULL;
+    f = &csv->fields[0];
+    if (!csv->is_comment) {
+        /* blanks before the '#' do not count, as on an unquoted line */
+        while (skip < f->len && (f->text[skip] == ' ' || f->text[skip] == '\t'))
+            skip++;
+        if (skip == f->len || f->text[skip] != '#')
+            return NULL;
+        for (i = 1; i < csv->nfields; i++)
+            if (!lr__csv_blank_field(&csv->fields[i]))
+                return NULL;
+    }
+    *len = f->len - skip;
+    return f->text + skip;
 }

@@ -91,8 +91,10 @@ int lr__csv_blank_record(const lr__csv *csv);
  * otherwise read as one strange column name. LEADROUTE_OK otherwise. */
 int lr__csv_check_separator(const lr__csv *csv);
 
-/* 1 if the current record is a comment or directive that a spreadsheet
- * wrote as one quoted cell ("#...", then only blank cells). */
-int lr__csv_quoted_comment(const lr__csv *csv);
+/* The text of the current record from its '#' on, when the record is a
+ * comment or directive: a '#' line, or one that a spreadsheet wrote as one
+ * quoted cell (blanks, "#...", then only blank cells); *len its length.
+ * NULL for any other record. */
+const char *lr__csv_comment(const lr__csv *csv, size_t *len);
 
 #endif

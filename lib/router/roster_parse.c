@@ -32,7 +32,8 @@
  * matched in any case; any other `#!` word is an error). A directive or
  * comment written by a spreadsheet as one quoted cell counts the same.
  * Blank lines and lines of empty cells are skipped. A cell starting with '#'
- * at the start of a line is read as a comment, so ids cannot start with '#'.
+ * at the start of a line is read as a comment, so ids cannot start with '#':
+ * an id cell that does (quoted, or in a later column) is an error.
  *
  * Sections. Each directive may appear at most once, in any order; the reps
  * section is required, the pools section is optional. The first row after a
@@ -552,6 +553,9 @@ static int pool_row(parser *p)
     cell(p, sec->known[PC_ID], &s, &n, &f);
     if (n == 0)
         return CELL_ERROR(p, f, "empty pool id (every pool needs an id)");
+    if (s[0] == '#')
+        return CELL_ERROR(p, f, "pool id '%.*s' starts with '#' (a row that starts so is a comment)",
+                          (int)lr__utf8_cut(s, n, 60), s);
     pool.id = dup_or_null(p, s, n, &rc);
     id_at.line = f->line;
     id_at.col = f->col;
@@ -731,6 +735,9 @@ static int rep_row(parser *p)
     cell(p, sec->known[RC_ID], &s, &n, &f);
     if (n == 0)
         return CELL_ERROR(p, f, "empty rep id (every rep needs an id)");
+    if (s[0] == '#')
+        return CELL_ERROR(p, f, "rep id '%.*s' starts with '#' (a row that starts so is a comment)",
+                          (int)lr__utf8_cut(s, n, 60), s);
     rep.id = dup_or_null(p, s, n, &rc);
     id_at.line = f->line;
     id_at.col = f->col;
@@ -847,16 +854,20 @@ static int implicit_pools(parser *p)
 
 static int read_all(parser *p)
 {
+    const char *comment;
+    size_t comment_len;
     int rc, any = 0;
     for (;;) {
         rc = lr__csv_next(&p->csv, 1);
         if (rc <= 0)
             break;
-        if (p->csv.is_comment || lr__csv_quoted_comment(&p->csv)) {
-            const lr__csv_field *f = &p->csv.fields[0];
+        if ((comment = lr__csv_comment(&p->csv, &comment_len)) != NULL) {
+            lr__csv_field f = p->csv.fields[0];
+            f.text = comment;
+            f.len = comment_len;
             any = 1;
             p->last_line = p->csv.line;
-            if (f->len >= 2 && f->text[1] == '!' && (rc = directive(p, f)) != 0)
+            if (f.len >= 2 && f.text[1] == '!' && (rc = directive(p, &f)) != 0)
                 return rc;
             continue;
         }

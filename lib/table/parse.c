@@ -206,6 +206,8 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
                           const leadroute_table_options *options)
 {
     lr__parser p;
+    const char *comment;
+    size_t comment_len;
     int rc;
 
     if (!out)
@@ -227,10 +229,13 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
         rc = lr__csv_next(&p.csv, 1);
         if (rc <= 0)
             break;
-        if (p.csv.is_comment || lr__csv_quoted_comment(&p.csv)) {
-            const lr__csv_field *f = &p.csv.fields[0];
-            if (f->len >= 2 && f->text[1] == '!') {
-                if ((rc = lr__directive(&p, f)) != 0)
+        if ((comment = lr__csv_comment(&p.csv, &comment_len)) != NULL) {
+            if (comment_len >= 2 && comment[1] == '!') {
+                lr__csv_field f = p.csv.fields[0];
+                f.col += (uint32_t)(comment - f.text); /* blanks inside the quotes */
+                f.text = comment;
+                f.len = comment_len;
+                if ((rc = lr__directive(&p, &f)) != 0)
                     break;
             }
             continue;

@@ -847,16 +847,35 @@ static void test_quoted_comment(void **state)
 {
     (void)state;
     fixture fx;
-    /* "#..." in one quoted cell, then only blank cells */
-    OPEN(&fx, "\"# note, here\", ,\"\"\n\"# note\",x\n\"#\",\" \",y\nplain,\n");
+    const char *c;
+    size_t n = 0;
+    /* "#..." in one quoted cell, then only blank cells; blanks before the
+     * '#' do not count, as on an unquoted line */
+    OPEN(&fx, "\"# note, here\", ,\"\"\n\"# note\",x\n\"#\",\" \",y\nplain,\n\" \t#! reps\",\n  # plain\n"
+              "\" x#\"\n");
     assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 1);
+    c = lr__csv_comment(&fx.csv, &n);
+    assert_non_null(c);
+    assert_int_equal(n, 12);
+    assert_memory_equal(c, "# note, here", 12);
     assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 0);
+    assert_null(lr__csv_comment(&fx.csv, &n));
     assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 0);
+    assert_null(lr__csv_comment(&fx.csv, &n));
     assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_int_equal(lr__csv_quoted_comment(&fx.csv), 0);
+    assert_null(lr__csv_comment(&fx.csv, &n));
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    c = lr__csv_comment(&fx.csv, &n);
+    assert_non_null(c);
+    assert_int_equal(n, 7);
+    assert_memory_equal(c, "#! reps", 7);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    c = lr__csv_comment(&fx.csv, &n);
+    assert_non_null(c);
+    assert_int_equal(n, 7);
+    assert_memory_equal(c, "# plain", 7);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_null(lr__csv_comment(&fx.csv, &n));
     close_text(&fx);
 }
 

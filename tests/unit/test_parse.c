@@ -923,6 +923,12 @@ static void test_precise_errors(void **state)
                  "unknown hit policy 'nope'");
     expect_error(" \"#! hit_policy: nope\" ,,\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 18, 18,
                  "unknown hit policy 'nope'");
+    /* blanks before the '#' inside the quotes do not count, as on an unquoted line */
+    expect_error("\" \t#! hit_policy: nope\",,\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 19, 19,
+                 "unknown hit policy 'nope'");
+    t = parse_ok("\"  #! hit_policy: collect\",\nrule,a,out:o\nr1,x,1\n");
+    assert_int_equal(leadroute_table_hit_policy(t), LEADROUTE_HIT_COLLECT);
+    leadroute_table_unref(t);
     expect_error("#! hit_policy: priority\n\"#! priority: o = a, \"\"b\"\" c\",,\nrule,a,out:o\nr1,x,a\n",
                  LEADROUTE_EPARSE, 2, 28, 28, "unexpected text after the closing");
     t = parse_ok("#! hit_policy: Rule-Order\nrule,a,out:o\nr1,x,1\n");

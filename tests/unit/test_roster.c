@@ -294,7 +294,7 @@ static void test_flexible_text(void **state)
                        "\" a , b ,, \", carol , No , 0.5 , \"X, y,x\" , 3,,\r\n"
                        "\r\n"
                        ",dave,,,,\r\n"
-                       "\"#! pools\",,\r\n"
+                       "\" \t#! pools\",,\r\n"
                        "STRATEGY,id,Owner_First,ON_EMPTY,queue,Score_Field\r\n"
                        "wrr,a,TRUE,Queue,qa,lead_score\r\n"
                        "LEAST_LOADED,c,0,,,\r\n"
@@ -710,6 +710,12 @@ static void test_rep_value_errors(void **state)
     roster_err("#! reps\nid,active\nalice,2\n", LEADROUTE_EPARSE, 3, 7, "active must be yes, no");
     roster_err("#! reps\nid,name\nalice,Alice\n ,Bob\n", LEADROUTE_EPARSE, 4, 1, "empty rep id");
     roster_err("#! reps\nname,id\nBob,\"\"\n", LEADROUTE_EPARSE, 3, 5, "empty rep id");
+    /* a row starting with '#' is a comment, so no id starts so: quoted or
+     * in a later column, it is refused, not read as an id */
+    roster_err("#! reps\nid,name\n\"#x\",X\n", LEADROUTE_EPARSE, 3, 1, "rep id '#x' starts with '#'");
+    roster_err("#! reps\nname,id\nX, #x\n", LEADROUTE_EPARSE, 3, 3, "rep id '#x' starts with '#'");
+    roster_err("#! pools\nid,strategy\n\"#p\",rr\n#! reps\nid\na\n", LEADROUTE_EPARSE, 3, 1,
+               "pool id '#p' starts with '#'");
     /* the weight cell starts on the second line of its row */
     roster_err("#! reps\nid,name,weight\nalice,\"Alice\nSmith\",0\n", LEADROUTE_EPARSE, 4, 8,
                "weight must be a number > 0, not '0'");
