@@ -72,18 +72,18 @@
  * - filters: `field=skill` items separated by ';' (the lead's `field` must
  *   be in the rep's skill set `skill`).
  * - tiers: `>=SCORE:TIER` items separated by ';' (SCORE a number, TIER a
- *   non-negative integer).
+ *   whole number from 0 to 4294967295).
  * - name: text; default the id.
  * - pools and every skill column: items separated by ','; items trimmed,
  *   empty items ignored. An empty skill cell means the rep lacks that set.
  * - weight: a finite number > 0. Default 1.
- * - capacity, tier: non-negative integers below 2^32. Default 0.
+ * - capacity, tier: whole numbers from 0 to 4294967295. Default 0.
  * - cap_day, cap_week, cap_month (pools and reps): most assignments over
  *   the last 24 hours, 7 days, 30 days; a whole number from 0 to
  *   4294967294, 0 = paused. Default (empty): no cap.
  * - sla_minutes: a finite number >= 0, the follow-up deadline when the
  *   rule gives none. Default 0 (no deadline).
- * - max_hops: a non-negative integer below 2^32. Default 2.
+ * - max_hops: a whole number from 0 to 4294967295. Default 2.
  * - escalation_pool (a pool id), escalation_owner (a rep id). Default none.
  * - calibration: join | catch_up, in any case. Default join.
  * - value_field: text. Default none (= "deal_value").
@@ -617,7 +617,8 @@ static int pool_row(parser *p)
 
     cell(p, sec->known[PC_MAX_HOPS], &s, &n, &f);
     if (n && parse_uint32(s, n, &pool.max_hops) != 0)
-        return CELL_ERROR(p, f, "max_hops must be a non-negative integer, not '%.*s'", (int)lr__utf8_cut(s, n, 60), s);
+        return CELL_ERROR(p, f, "max_hops must be a whole number from 0 to 4294967295, not '%.*s'",
+                          (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[PC_ESCALATION_POOL], &s, &n, &f);
     pool.escalation_pool = dup_or_null(p, s, n, &rc);
@@ -699,7 +700,7 @@ static int pool_row(parser *p)
                 return CELL_ERROR(p, f, "tier rule '%.*s': '%.*s' is not a number", (int)lr__utf8_cut(item, len, 60),
                                   item, (int)lr__utf8_cut(a, an, 60), a);
             if (parse_uint32(b, bn, &tiers[k].min_tier) != 0)
-                return CELL_ERROR(p, f, "tier rule '%.*s': tier '%.*s' is not a non-negative integer",
+                return CELL_ERROR(p, f, "tier rule '%.*s': tier '%.*s' is not a whole number from 0 to 4294967295",
                                   (int)lr__utf8_cut(item, len, 60), item, (int)lr__utf8_cut(b, bn, 60), b);
             k++;
         }
@@ -751,10 +752,12 @@ static int rep_row(parser *p)
 
     cell(p, sec->known[RC_CAPACITY], &s, &n, &f);
     if (n && parse_uint32(s, n, &rep.capacity) != 0)
-        return CELL_ERROR(p, f, "capacity must be a non-negative integer, not '%.*s'", (int)lr__utf8_cut(s, n, 60), s);
+        return CELL_ERROR(p, f, "capacity must be a whole number from 0 to 4294967295, not '%.*s'",
+                          (int)lr__utf8_cut(s, n, 60), s);
     cell(p, sec->known[RC_TIER], &s, &n, &f);
     if (n && parse_uint32(s, n, &rep.tier) != 0)
-        return CELL_ERROR(p, f, "tier must be a non-negative integer, not '%.*s'", (int)lr__utf8_cut(s, n, 60), s);
+        return CELL_ERROR(p, f, "tier must be a whole number from 0 to 4294967295, not '%.*s'",
+                          (int)lr__utf8_cut(s, n, 60), s);
 
     cell(p, sec->known[RC_ACTIVE], &s, &n, &f);
     if (n && parse_bool(s, n, &rep.active) != 0)

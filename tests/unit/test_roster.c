@@ -680,8 +680,8 @@ static void test_pool_value_errors(void **state)
     roster_err(POOLS("id,tiers", "p,\">=80:1; >50:1\""), LEADROUTE_EPARSE, 3, 3, "tier rule '>50:1' must look");
     roster_err(POOLS("id,tiers", "p,>=x:1"), LEADROUTE_EPARSE, 3, 3, "'x' is not a number");
     roster_err(POOLS("id,tiers", "p,>=nan:1"), LEADROUTE_EPARSE, 3, 3, "'nan' is not a number");
-    roster_err(POOLS("id,tiers", "p,>=80:-1"), LEADROUTE_EPARSE, 3, 3, "tier '-1' is not a non-negative integer");
-    roster_err(POOLS("id,tiers", "p,>=80:"), LEADROUTE_EPARSE, 3, 3, "tier '' is not a non-negative integer");
+    roster_err(POOLS("id,tiers", "p,>=80:-1"), LEADROUTE_EPARSE, 3, 3, "tier '-1' is not a whole number from 0 to 4294967295");
+    roster_err(POOLS("id,tiers", "p,>=80:"), LEADROUTE_EPARSE, 3, 3, "tier '' is not a whole number from 0 to 4294967295");
     roster_err(POOLS("strategy,id", "rr,  "), LEADROUTE_EPARSE, 3, 4, "empty pool id");
     /* a later cell of a quoted multi-line row: its own line and column */
     roster_err("#! pools\nid,queue,strategy\np,\"line one\nline two\",weighed\n#! reps\nid\n", LEADROUTE_EPARSE, 4,
@@ -702,9 +702,9 @@ static void test_rep_value_errors(void **state)
     static const char *const bad_ints[] = { "-1", "1.5", "4294967296", "99999999999999999999", "x", "+1" };
     for (size_t i = 0; i < sizeof bad_ints / sizeof *bad_ints; i++) {
         snprintf(text, sizeof text, "#! reps\nid,capacity,tier\nalice,%s,0\n", bad_ints[i]);
-        roster_err(text, LEADROUTE_EPARSE, 3, 7, "capacity must be a non-negative integer");
+        roster_err(text, LEADROUTE_EPARSE, 3, 7, "capacity must be a whole number from 0 to 4294967295");
         snprintf(text, sizeof text, "#! reps\nid,capacity,tier\nalice,0,%s\n", bad_ints[i]);
-        roster_err(text, LEADROUTE_EPARSE, 3, 9, "tier must be a non-negative integer");
+        roster_err(text, LEADROUTE_EPARSE, 3, 9, "tier must be a whole number from 0 to 4294967295");
     }
     roster_err("#! reps\nid,active\nalice,maybe\n", LEADROUTE_EPARSE, 3, 7, "active must be yes, no");
     roster_err("#! reps\nid,active\nalice,2\n", LEADROUTE_EPARSE, 3, 7, "active must be yes, no");
@@ -768,7 +768,7 @@ static void test_pool_column_errors(void **state)
     static const char *const bad_hops[] = { "-1", "x", "2.5", "4294967296", "+1", "two" };
     for (size_t i = 0; i < sizeof bad_hops / sizeof *bad_hops; i++) {
         snprintf(text, sizeof text, POOLS("id,strategy,max_hops", "p,rr,%s"), bad_hops[i]);
-        roster_err(text, LEADROUTE_EPARSE, 3, 6, "max_hops must be a non-negative integer, not '");
+        roster_err(text, LEADROUTE_EPARSE, 3, 6, "max_hops must be a whole number from 0 to 4294967295, not '");
     }
     static const char *const bad_days[] = { "0", "32", "-1", "1.5", "x", "4294967297" };
     for (size_t i = 0; i < sizeof bad_days / sizeof *bad_days; i++) {
