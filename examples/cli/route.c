@@ -6,7 +6,7 @@
  * rows are printed only once it is committed, so what the tool printed is
  * always in the database; a run killed in the middle loses the open batch
  * whole, and running it again routes those leads as new and reports the
- * others as existing. A write to stdout that fails stops the run before the
+ * others that were assigned as existing. A write to stdout that fails stops the run before the
  * next batch begins: the batch it could not print stays committed.
  * SPDX-License-Identifier: MIT
  */
@@ -31,8 +31,9 @@ static const char USAGE_ROUTE[] =
     "(docs/router.md). The routing state (claims, rotation, open leads, follow-up\n"
     "deadlines, the decision of every lead) lives in a SQLite file or a\n"
     "PostgreSQL database, so a second run continues the rotation and reports\n"
-    "leads it has seen as existing. One record per lead on stdout (CSV by\n"
-    "default, or JSON lines):\n"
+    "the leads already assigned as existing (queued, unassigned and unrouted\n"
+    "leads hold no claim and are routed again). One record per lead on stdout\n"
+    "(CSV by default, or JSON lines):\n"
     "  id,status,rep,pool,rule,reason\n"
     "status is assigned, existing, queued, unassigned or unrouted; reason says\n"
     "why in one sentence.\n"
