@@ -238,6 +238,16 @@ LEADROUTE_API size_t leadroute_table_rule_count(const leadroute_table *table);
 LEADROUTE_API const char *leadroute_table_rule_id(const leadroute_table *table, size_t index);
 /** Source line of rule `index` (0 for built tables or out of range). Thread-safe. */
 LEADROUTE_API uint32_t leadroute_table_rule_line(const leadroute_table *table, size_t index);
+/**
+ * Output `output` of rule `rule`, as the rule gives it (a value of the
+ * output column's type, or null for an empty cell): what an evaluation that
+ * hits the rule returns, read without a lead, e.g. to check that every pool
+ * a table names exists.
+ * @return the value, owned by the table and valid while it lives; NULL for
+ *         a NULL table or an index out of range. Thread-safe.
+ */
+LEADROUTE_API const leadroute_value *leadroute_table_rule_output(const leadroute_table *table, size_t rule,
+                                                                 size_t output);
 
 /** Number of input columns; 0 for NULL. Thread-safe. */
 LEADROUTE_API size_t leadroute_table_input_count(const leadroute_table *table);

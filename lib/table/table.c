@@ -38,6 +38,13 @@ uint32_t leadroute_table_rule_line(const leadroute_table *t, size_t i)
     return t && i < t->nrules ? t->rules[i].line : 0;
 }
 
+const leadroute_value *leadroute_table_rule_output(const leadroute_table *t, size_t rule, size_t output)
+{
+    if (!t || rule >= t->nrules || output >= t->noutputs)
+        return NULL;
+    return lr__rule_output(t, (uint32_t)rule, (uint32_t)output);
+}
+
 const char *leadroute_table_input_name(const leadroute_table *t, size_t i)
 {
     return t && i < t->ninputs ? t->inputs[i].name : NULL;

@@ -446,6 +446,51 @@ static void test_rule_ids_trimmed(void **state)
     assert_int_equal(leadroute_error_last()->line, 3);
 }
 
+/* Each rule's outputs as it gives them, read without a lead, and what an
+ * evaluation that hits the rule returns. */
+static void test_rule_outputs(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,x,out:pool,out:sla:number,out:vip:bool\n"
+                                  "a,1,emea, 60 ,true\n"
+                                  "b,2,,,\n"
+                                  "c,3,\"na, west\",1e3,false\n");
+    const leadroute_value *v;
+    leadroute_result *r = NULL;
+    tlead l;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    v = leadroute_table_rule_output(t, 0, 0);
+    assert_non_null(v);
+    assert_int_equal(v->type, LEADROUTE_VALUE_STRING);
+    assert_string_equal(v->string, "emea");
+    v = leadroute_table_rule_output(t, 0, 1);
+    assert_int_equal(v->type, LEADROUTE_VALUE_NUMBER);
+    assert_true(v->number == 60);
+    v = leadroute_table_rule_output(t, 0, 2);
+    assert_int_equal(v->type, LEADROUTE_VALUE_BOOL);
+    assert_int_equal(v->boolean, 1);
+    for (size_t j = 0; j < 3; j++)
+        assert_int_equal(leadroute_table_rule_output(t, 1, j)->type, LEADROUTE_VALUE_NULL);
+    assert_string_equal(leadroute_table_rule_output(t, 2, 0)->string, "na, west");
+    assert_true(leadroute_table_rule_output(t, 2, 1)->number == 1000);
+    assert_int_equal(leadroute_table_rule_output(t, 2, 2)->boolean, 0);
+    /* the very values an evaluation hands out */
+    for (size_t i = 0; i < 3; i++) {
+        char x[2] = { (char)('1' + i), 0 };
+        tl_init(&l);
+        tl_str(&l, "x", x);
+        assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_count(r), 1);
+        for (size_t j = 0; j < 3; j++)
+            assert_ptr_equal(leadroute_result_output(r, 0, j), leadroute_table_rule_output(t, i, j));
+    }
+    assert_null(leadroute_table_rule_output(t, 3, 0));
+    assert_null(leadroute_table_rule_output(t, 0, 3));
+    assert_null(leadroute_table_rule_output(NULL, 0, 0));
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
 static void test_no_trailing_newline(void **state)
 {
     (void)state;
@@ -1145,6 +1190,7 @@ int main(void)
         cmocka_unit_test(test_bom_crlf_comments),
         cmocka_unit_test(test_quoted_priority_directive),
         cmocka_unit_test(test_rule_ids_trimmed),
+        cmocka_unit_test(test_rule_outputs),
         cmocka_unit_test(test_no_trailing_newline),
         cmocka_unit_test(test_error_unterminated_quote),
         cmocka_unit_test(test_error_cell_count),

@@ -27,7 +27,7 @@ leadroute_table_builder_set/_add_input/        .set(key, value), .add_input(name
 leadroute_table_ref/_unref                     Table.copy(), Table.close() / garbage collection
 leadroute_table_name/_version/_hash/           Table.name, .version, .hash, .hit_policy, .aggregation,
   _hit_policy/_aggregation/_memory               .memory
-leadroute_table_rule_count/_id/_line           Table.rules, Table.rule_lines
+leadroute_table_rule_count/_id/_line/_output   Table.rules, Table.rule_lines, Table.rule_outputs
 leadroute_table_input_*/_output_*              Table.inputs, .input_types, .outputs, .output_types,
                                                  .output_index(name)
 leadroute_table_diagnostic_count/_diagnostic   Table.diagnostics, Table.lint() -> [Diagnostic]

@@ -149,6 +149,20 @@ class Table(Shared):
                 for i in range(_lib.leadroute_table_rule_count(h))}
 
     @property
+    def rule_outputs(self) -> Dict[str, Dict[str, FieldValue]]:
+        """Rule id -> {output name: value} as each rule gives it (None for an empty cell)."""
+        h = self._handle()
+        names = self.outputs
+        out: Dict[str, Dict[str, FieldValue]] = {}
+        for i in range(_lib.leadroute_table_rule_count(h)):
+            values = {}
+            for j, name in enumerate(names):
+                v = _lib.leadroute_table_rule_output(h, i, j)
+                values[name] = value_to_py(v.contents) if v else None
+            out[dec(_lib.leadroute_table_rule_id(h, i)) or ""] = values
+        return out
+
+    @property
     def inputs(self) -> List[str]:
         h = self._handle()
         return [dec(_lib.leadroute_table_input_name(h, i)) or ""

@@ -42,6 +42,11 @@ class TableTests(unittest.TestCase):
                                         "tags": "vip"})
         self.assertEqual([x.rule for x in t.evaluate({"kind": "a", "score": 10})], ["plain"])
         self.assertEqual(t.evaluate({"kind": "zzz"}), [])
+        # each rule's outputs, read without a lead: what a hit returns
+        self.assertEqual(t.rule_outputs["hot"], m[0].outputs)
+        self.assertEqual(t.rule_outputs["queued"], {"pool": None, "queue": "triage", "status": None,
+                                                    "sla_minutes": None, "tags": None})
+        self.assertEqual(sorted(t.rule_outputs), ["hot", "plain", "queued"])
 
     def test_value_kinds(self):
         t = lr.Table.parse("rule,ok:bool,tags:set,n:number,out:x\n"
