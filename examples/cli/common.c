@@ -444,6 +444,110 @@ leadroute_roster *cli_open_roster(const char *path)
     return open_any(path, &roster, parse_roster, NULL) == 0 ? roster : NULL;
 }
 
+/* ---- pools the table and the roster disagree on ----------------------------- */
+
+typedef struct named_index {
+    const char *id;
+    size_t index;
+} named_index;
+
+static int named_index_cmp(const void *a, const void *b)
+{
+    const named_index *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Index of pool `id` in `sorted` (n entries), or (size_t)-1. */
+static size_t pool_index(const named_index *sorted, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(sorted[mid].id, id);
+        if (c == 0)
+            return sorted[mid].index;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (size_t)-1;
+}
+
+enum { POOL_NOTES_SHOWN = 10 };
+
+int cli_report_pool_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
+                               const leadroute_roster *roster)
+{
+    int out = leadroute_table_output_index(table, "pool");
+    size_t npools = leadroute_roster_pool_count(roster), nrules = leadroute_table_rule_count(table);
+    size_t nunknown = 0, nunreached = 0, shown = 0, i;
+    named_index *sorted = calloc(npools ? npools : 1, sizeof *sorted);
+    named_index *unknown = calloc(nrules ? nrules : 1, sizeof *unknown);
+    size_t *todo = calloc(npools ? npools : 1, sizeof *todo), ntodo = 0;
+    unsigned char *reached = calloc(npools ? npools : 1, 1);
+    if (!sorted || !unknown || !todo || !reached) {
+        free(sorted), free(unknown), free(todo), free(reached);
+        return -1;
+    }
+    for (i = 0; i < npools; i++)
+        sorted[i] = (named_index){ leadroute_roster_pool_id(roster, i), i };
+    qsort(sorted, npools, sizeof *sorted, named_index_cmp);
+
+    /* the pools the rules name: known ones start the walk, others are noted */
+    for (i = 0; out >= 0 && i < nrules; i++) {
+        const leadroute_value *v = leadroute_table_rule_output(table, i, (size_t)out);
+        if (!v || v->type != LEADROUTE_VALUE_STRING || !v->string[0])
+            continue;
+        size_t p = pool_index(sorted, npools, v->string);
+        if (p == (size_t)-1)
+            unknown[nunknown++] = (named_index){ v->string, i };
+        else if (!reached[p])
+            reached[p] = 1, todo[ntodo++] = p;
+    }
+    /* then every fallback and escalation pool from there */
+    while (ntodo) {
+        leadroute_pool pool;
+        size_t p = todo[--ntodo];
+        leadroute_pool_init(&pool, LEADROUTE_POOL_VERSION);
+        if (leadroute_roster_pool(roster, p, &pool) != LEADROUTE_OK)
+            continue;
+        const char *next[2] = { pool.fallback, pool.escalation_pool };
+        for (int k = 0; k < 2; k++) {
+            size_t q = next[k] ? pool_index(sorted, npools, next[k]) : (size_t)-1;
+            if (q != (size_t)-1 && !reached[q])
+                reached[q] = 1, todo[ntodo++] = q;
+        }
+    }
+
+    /* one line per pool name, at its first rule (qsort keeps rule order within a name) */
+    qsort(unknown, nunknown, sizeof *unknown, named_index_cmp);
+    for (i = 0; i < nunknown; i++) {
+        size_t rules = 1;
+        while (i + rules < nunknown && strcmp(unknown[i + rules].id, unknown[i].id) == 0)
+            rules++;
+        if (shown++ < POOL_NOTES_SHOWN)
+            fprintf(stderr, "%s: rule %s%s names pool '%s', which %s does not define: leads it matches are unrouted\n",
+                    cli_display_name(table_path), leadroute_table_rule_id(table, unknown[i].index),
+                    rules > 1 ? " (and others)" : "", unknown[i].id, cli_display_name(reps_path));
+        i += rules - 1;
+    }
+    for (i = 0; i < npools; i++) {
+        if (reached[i])
+            continue;
+        nunreached++;
+        if (shown++ < POOL_NOTES_SHOWN)
+            fprintf(stderr, "%s: no rule of %s names pool '%s', nor does a fallback or escalation: its reps get no "
+                            "leads through it\n",
+                    cli_display_name(reps_path), cli_display_name(table_path), leadroute_roster_pool_id(roster, i));
+    }
+    if (shown > POOL_NOTES_SHOWN)
+        fprintf(stderr, "... and %zu more such notes about pools\n", shown - POOL_NOTES_SHOWN);
+    free(sorted), free(unknown), free(todo), free(reached);
+    return (int)(shown > 0);
+}
+
 size_t cli_report_skipped_rows(const leadroute_leads *leads)
 {
     size_t n = leadroute_leads_error_count(leads);

@@ -28,7 +28,8 @@ static const char USAGE_SIMULATE[] =
     "held). Then report outcomes, leads and deal value per rep and per pool,\n"
     "fairness inside each pool (max-min spread and Jain's index, 1 = perfectly\n"
     "even), hits per rule (rules never hit included) and why leads were\n"
-    "queued, left unassigned or unrouted.\n"
+    "queued, left unassigned or unrouted. Pools the table and REPS.csv disagree\n"
+    "on are noted on stderr first, as for route.\n"
     "\n"
     "  --state FILE|DATABASE\n"
     "                       the state to start from: a SQLite file (default\n"
@@ -561,6 +562,8 @@ int cmd_simulate(int argc, char **argv)
     leadroute_table *table = cli_open_table(a.table);
     leadroute_roster *roster = table ? cli_open_roster(a.reps) : NULL;
     leadroute_leads *leads = roster ? cli_open_leads(a.files[0], table) : NULL;
+    if (leads)
+        (void)cli_report_pool_mismatches(a.table, a.reps, table, roster);
     cli_state *store = NULL;
     leadroute_router *router = NULL, *live = NULL;
     leadroute_decision *decision = NULL;
