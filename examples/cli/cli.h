@@ -126,6 +126,10 @@ leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table);
 leadroute_roster *cli_open_roster(const char *path);
 /* Rows of the leads file that were skipped, on stderr; returns how many. */
 size_t cli_report_skipped_rows(const leadroute_leads *leads);
+/* On stderr: input columns named as the outputs the router reads (pool,
+ * owner, queue, status, sla_minutes, tags) with no output of that name: most
+ * often 'out:' forgotten; else a table without outputs. */
+void cli_report_output_hints(const char *table_path, const leadroute_table *table);
 /* On stderr: pools the table's rules name (output "pool") that the roster
  * lacks, and roster pools no rule reaches, directly or through fallbacks and
  * escalations (most often a misspelt pool in a rep's pools cell, which the

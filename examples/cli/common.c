@@ -444,6 +444,30 @@ leadroute_roster *cli_open_roster(const char *path)
     return open_any(path, &roster, parse_roster, NULL) == 0 ? roster : NULL;
 }
 
+/* ---- outputs a table seems to lack ------------------------------------------ */
+
+void cli_report_output_hints(const char *table_path, const leadroute_table *table)
+{
+    /* the outputs the router reads (docs/router.md, step 4) */
+    static const char *const routed[] = { "owner", "pool", "queue", "status", "sla_minutes", "tags" };
+    size_t inputs = leadroute_table_input_count(table), hinted = 0;
+    for (size_t c = 0; c < inputs; c++) {
+        const char *name = leadroute_table_input_name(table, c);
+        for (size_t k = 0; k < sizeof routed / sizeof *routed; k++) {
+            if (strcmp(name, routed[k]) != 0 || leadroute_table_output_index(table, name) >= 0)
+                continue;
+            fprintf(stderr, "%s: column '%s' is an input, read from the lead; an output the rules give is written "
+                            "'out:%s'\n",
+                    cli_display_name(table_path), name, name);
+            hinted++;
+        }
+    }
+    if (!hinted && leadroute_table_output_count(table) == 0)
+        fprintf(stderr, "%s: the table has no output column (a header cell such as 'out:pool'): a hit gives "
+                        "nothing\n",
+                cli_display_name(table_path));
+}
+
 /* ---- pools the table and the roster disagree on ----------------------------- */
 
 typedef struct named_index {

@@ -384,6 +384,7 @@ int cmd_route(int argc, char **argv)
         leadroute_table_unref(table);
         return EXIT_TROUBLE;
     }
+    cli_report_output_hints(a.table, table);
     (void)cli_report_pool_mismatches(a.table, a.reps, table, roster);
 
     /* The router holds its own references; one decision serves every lead. */

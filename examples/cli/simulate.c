@@ -562,8 +562,10 @@ int cmd_simulate(int argc, char **argv)
     leadroute_table *table = cli_open_table(a.table);
     leadroute_roster *roster = table ? cli_open_roster(a.reps) : NULL;
     leadroute_leads *leads = roster ? cli_open_leads(a.files[0], table) : NULL;
-    if (leads)
+    if (leads) {
+        cli_report_output_hints(a.table, table);
         (void)cli_report_pool_mismatches(a.table, a.reps, table, roster);
+    }
     cli_state *store = NULL;
     leadroute_router *router = NULL, *live = NULL;
     leadroute_decision *decision = NULL;

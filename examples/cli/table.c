@@ -21,6 +21,9 @@ static const char USAGE_CHECK[] =
     "some values of a column, before it could tell whether some lead matches no\n"
     "rule, whether some rules can fire, or whether some rules overlap earlier\n"
     "ones; truncated, always last, counts the findings past the 1000 lint keeps.\n"
+    "On stderr, a note for an input column named as an output the router reads\n"
+    "(pool, owner, queue, status, sla_minutes, tags: 'out:' forgotten?), or for\n"
+    "a table without outputs; notes do not change the exit status.\n"
     "\n"
     "exit status: 0 clean (notices alone included), 1 lint findings, 2 the table\n"
     "could not be read\n";
@@ -173,6 +176,7 @@ int cmd_check(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
+    cli_report_output_hints(a.files[0], table);
     int text = a.format == FORMAT_DEFAULT || a.format == FORMAT_TEXT;
     record_writer w;
     if (!text)

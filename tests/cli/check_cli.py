@@ -72,6 +72,19 @@ for command in ("route", "simulate"):
 rc, out, err = run("simulate", "--no-state", "--table", routing, "--reps", reps, leads)
 expect("pool '" not in err, f"no pool notes for the sample data: {err!r}")
 
+# 'out:' forgotten: a note on stderr, the exit status as lint says
+forgot_out = table("rule,region,pool\nr1,EMEA,emea\nr2,-,other\n")
+rc, out, err = run("check", forgot_out)
+# (rc 1: read as an input, 'pool' leaves leads that no rule matches)
+expect(rc == 1 and "pool=zz-other" in out and err == f"{forgot_out}: column 'pool' is an input, read from the lead; an output the rules give "
+       "is written 'out:pool'\n", f"check notes an input named pool: {rc} {err!r}")
+no_outputs = table("rule,region\nr1,-\n")
+rc, out, err = run("check", no_outputs)
+expect(rc == 0 and err == f"{no_outputs}: the table has no output column (a header cell such as 'out:pool'): a hit "
+       "gives nothing\n", f"check notes a table without outputs: {rc} {err!r}")
+rc, out, err = run("check", routing)
+expect(rc == 0 and err == "", f"no notes for the sample table: {err!r}")
+
 shadowed = table("rule,region,out:pool\na,-,x\nb,EMEA,y\n")
 rc, out, err = run("check", shadowed)
 expect(rc == 1, f"check with a shadowed rule exits 1, got {rc}")
