@@ -843,39 +843,37 @@ static void test_long_comments(void **state)
     free(text);
 }
 
+/* The next record's comment text, or none when `want` is NULL. */
+static void next_comment(fixture *fx, const char *want)
+{
+    size_t n = 0;
+    const char *c;
+    assert_int_equal(lr__csv_next(&fx->csv, 1), 1);
+    c = lr__csv_comment(&fx->csv, &n);
+    if (!want) {
+        assert_null(c);
+        return;
+    }
+    assert_non_null(c);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(c, want, n);
+}
+
 static void test_quoted_comment(void **state)
 {
     (void)state;
     fixture fx;
-    const char *c;
-    size_t n = 0;
     /* "#..." in one quoted cell, then only blank cells; blanks before the
      * '#' do not count, as on an unquoted line */
     OPEN(&fx, "\"# note, here\", ,\"\"\n\"# note\",x\n\"#\",\" \",y\nplain,\n\" \t#! reps\",\n  # plain\n"
               "\" x#\"\n");
-    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    c = lr__csv_comment(&fx.csv, &n);
-    assert_non_null(c);
-    assert_int_equal(n, 12);
-    assert_memory_equal(c, "# note, here", 12);
-    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_null(lr__csv_comment(&fx.csv, &n));
-    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_null(lr__csv_comment(&fx.csv, &n));
-    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_null(lr__csv_comment(&fx.csv, &n));
-    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    c = lr__csv_comment(&fx.csv, &n);
-    assert_non_null(c);
-    assert_int_equal(n, 7);
-    assert_memory_equal(c, "#! reps", 7);
-    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    c = lr__csv_comment(&fx.csv, &n);
-    assert_non_null(c);
-    assert_int_equal(n, 7);
-    assert_memory_equal(c, "# plain", 7);
-    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
-    assert_null(lr__csv_comment(&fx.csv, &n));
+    next_comment(&fx, "# note, here");
+    next_comment(&fx, NULL);
+    next_comment(&fx, NULL);
+    next_comment(&fx, NULL);
+    next_comment(&fx, "#! reps");
+    next_comment(&fx, "# plain");
+    next_comment(&fx, NULL);
     close_text(&fx);
 }
 
