@@ -695,24 +695,27 @@ int lr__csv_blank_record(const lr__csv *csv)
     return 1;
 }
 
-const char *lr__csv_comment(const lr__csv *csv, size_t *len)
+int lr__csv_comment(const lr__csv *csv, lr__csv_field *out)
 {
     const lr__csv_field *f;
     size_t skip = 0;
     uint32_t i;
     if (csv->nfields == 0)
-        return NULL;
+        return 0;
     f = &csv->fields[0];
     if (!csv->is_comment) {
         /* blanks before the '#' do not count, as on an unquoted line */
         while (skip < f->len && (f->text[skip] == ' ' || f->text[skip] == '\t'))
             skip++;
         if (skip == f->len || f->text[skip] != '#')
-            return NULL;
+            return 0;
         for (i = 1; i < csv->nfields; i++)
             if (!lr__csv_blank_field(&csv->fields[i]))
-                return NULL;
+                return 0;
     }
-    *len = f->len - skip;
-    return f->text + skip;
+    *out = *f;
+    out->text += skip;
+    out->len -= skip;
+    out->col += (uint32_t)skip; /* blanks are one column each */
+    return 1;
 }

@@ -91,10 +91,10 @@ int lr__csv_blank_record(const lr__csv *csv);
  * otherwise read as one strange column name. LEADROUTE_OK otherwise. */
 int lr__csv_check_separator(const lr__csv *csv);
 
-/* The text of the current record from its '#' on, when the record is a
- * comment or directive: a '#' line, or one that a spreadsheet wrote as one
- * quoted cell (blanks, "#...", then only blank cells); *len its length.
- * NULL for any other record. */
-const char *lr__csv_comment(const lr__csv *csv, size_t *len);
+/* 1 when the current record is a comment or directive: a '#' line, or one
+ * that a spreadsheet wrote as one quoted cell (blanks, "#...", then only
+ * blank cells); *out is then its first field from the '#' on (text, length
+ * and column). 0 for any other record. */
+int lr__csv_comment(const lr__csv *csv, lr__csv_field *out);
 
 #endif

@@ -857,20 +857,16 @@ static int implicit_pools(parser *p)
 
 static int read_all(parser *p)
 {
-    const char *comment;
-    size_t comment_len;
+    lr__csv_field comment;
     int rc, any = 0;
     for (;;) {
         rc = lr__csv_next(&p->csv, 1);
         if (rc <= 0)
             break;
-        if ((comment = lr__csv_comment(&p->csv, &comment_len)) != NULL) {
-            lr__csv_field f = p->csv.fields[0];
-            f.text = comment;
-            f.len = comment_len;
+        if (lr__csv_comment(&p->csv, &comment)) {
             any = 1;
             p->last_line = p->csv.line;
-            if (f.len >= 2 && f.text[1] == '!' && (rc = directive(p, &f)) != 0)
+            if (comment.len >= 2 && comment.text[1] == '!' && (rc = directive(p, &comment)) != 0)
                 return rc;
             continue;
         }

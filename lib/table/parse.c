@@ -206,8 +206,7 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
                           const leadroute_table_options *options)
 {
     lr__parser p;
-    const char *comment;
-    size_t comment_len;
+    lr__csv_field comment;
     int rc;
 
     if (!out)
@@ -229,13 +228,9 @@ int leadroute_table_parse(leadroute_table **out, const char *text, size_t length
         rc = lr__csv_next(&p.csv, 1);
         if (rc <= 0)
             break;
-        if ((comment = lr__csv_comment(&p.csv, &comment_len)) != NULL) {
-            if (comment_len >= 2 && comment[1] == '!') {
-                lr__csv_field f = p.csv.fields[0];
-                f.col += (uint32_t)(comment - f.text); /* blanks inside the quotes */
-                f.text = comment;
-                f.len = comment_len;
-                if ((rc = lr__directive(&p, &f)) != 0)
+        if (lr__csv_comment(&p.csv, &comment)) {
+            if (comment.len >= 2 && comment.text[1] == '!') {
+                if ((rc = lr__directive(&p, &comment)) != 0)
                     break;
             }
             continue;
