@@ -133,9 +133,9 @@ void cli_report_output_hints(const char *table_path, const leadroute_table *tabl
 /* On stderr: pools the table's rules name (output "pool") that the roster
  * lacks, and roster pools no rule reaches, directly or through fallbacks and
  * escalations (most often a misspelt pool in a rep's pools cell, which the
- * roster makes a pool of its own). At most 10 lines and a count of the rest.
- * 1 when it said something, 0 when not, -1 out of memory. */
-int cli_report_pool_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
+ * roster makes a pool of its own). At most 10 lines and a count of the rest;
+ * none without memory for the check. */
+void cli_report_pool_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
                                const leadroute_roster *roster);
 
 /* ---- time ------------------------------------------------------------------ */

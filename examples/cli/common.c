@@ -482,15 +482,16 @@ static int named_index_cmp(const void *a, const void *b)
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-/* Index of pool `id` in `sorted` (n entries), or (size_t)-1. */
-static size_t pool_index(const named_index *sorted, size_t n, const char *id)
+/* Index of pool `id` in the roster, or (size_t)-1: its pools come in id
+ * order (strcmp's), so a binary search finds it. */
+static size_t pool_index(const leadroute_roster *roster, size_t n, const char *id)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(sorted[mid].id, id);
+        int c = strcmp(leadroute_roster_pool_id(roster, mid), id);
         if (c == 0)
-            return sorted[mid].index;
+            return mid;
         if (c < 0)
             lo = mid + 1;
         else
@@ -501,30 +502,26 @@ static size_t pool_index(const named_index *sorted, size_t n, const char *id)
 
 enum { POOL_NOTES_SHOWN = 10 };
 
-int cli_report_pool_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
+void cli_report_pool_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
                                const leadroute_roster *roster)
 {
     int out = leadroute_table_output_index(table, "pool");
     size_t npools = leadroute_roster_pool_count(roster), nrules = leadroute_table_rule_count(table);
-    size_t nunknown = 0, nunreached = 0, shown = 0, i;
-    named_index *sorted = calloc(npools ? npools : 1, sizeof *sorted);
+    size_t nunknown = 0, shown = 0, i;
     named_index *unknown = calloc(nrules ? nrules : 1, sizeof *unknown);
     size_t *todo = calloc(npools ? npools : 1, sizeof *todo), ntodo = 0;
     unsigned char *reached = calloc(npools ? npools : 1, 1);
-    if (!sorted || !unknown || !todo || !reached) {
-        free(sorted), free(unknown), free(todo), free(reached);
-        return -1;
+    if (!unknown || !todo || !reached) { /* the notes are advice: without memory, none */
+        free(unknown), free(todo), free(reached);
+        return;
     }
-    for (i = 0; i < npools; i++)
-        sorted[i] = (named_index){ leadroute_roster_pool_id(roster, i), i };
-    qsort(sorted, npools, sizeof *sorted, named_index_cmp);
 
     /* the pools the rules name: known ones start the walk, others are noted */
     for (i = 0; out >= 0 && i < nrules; i++) {
         const leadroute_value *v = leadroute_table_rule_output(table, i, (size_t)out);
         if (!v || v->type != LEADROUTE_VALUE_STRING || !v->string[0])
             continue;
-        size_t p = pool_index(sorted, npools, v->string);
+        size_t p = pool_index(roster, npools, v->string);
         if (p == (size_t)-1)
             unknown[nunknown++] = (named_index){ v->string, i };
         else if (!reached[p])
@@ -539,7 +536,7 @@ int cli_report_pool_mismatches(const char *table_path, const char *reps_path, co
             continue;
         const char *next[2] = { pool.fallback, pool.escalation_pool };
         for (int k = 0; k < 2; k++) {
-            size_t q = next[k] ? pool_index(sorted, npools, next[k]) : (size_t)-1;
+            size_t q = next[k] ? pool_index(roster, npools, next[k]) : (size_t)-1;
             if (q != (size_t)-1 && !reached[q])
                 reached[q] = 1, todo[ntodo++] = q;
         }
@@ -558,18 +555,14 @@ int cli_report_pool_mismatches(const char *table_path, const char *reps_path, co
         i += rules - 1;
     }
     for (i = 0; i < npools; i++) {
-        if (reached[i])
-            continue;
-        nunreached++;
-        if (shown++ < POOL_NOTES_SHOWN)
+        if (!reached[i] && shown++ < POOL_NOTES_SHOWN)
             fprintf(stderr, "%s: no rule of %s names pool '%s', nor does a fallback or escalation: its reps get no "
                             "leads through it\n",
                     cli_display_name(reps_path), cli_display_name(table_path), leadroute_roster_pool_id(roster, i));
     }
     if (shown > POOL_NOTES_SHOWN)
         fprintf(stderr, "... and %zu more such notes about pools\n", shown - POOL_NOTES_SHOWN);
-    free(sorted), free(unknown), free(todo), free(reached);
-    return (int)(shown > 0);
+    free(unknown), free(todo), free(reached);
 }
 
 size_t cli_report_skipped_rows(const leadroute_leads *leads)

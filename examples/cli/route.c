@@ -385,7 +385,7 @@ int cmd_route(int argc, char **argv)
         return EXIT_TROUBLE;
     }
     cli_report_output_hints(a.table, table);
-    (void)cli_report_pool_mismatches(a.table, a.reps, table, roster);
+    cli_report_pool_mismatches(a.table, a.reps, table, roster);
 
     /* The router holds its own references; one decision serves every lead. */
     cli_state *store = NULL;

@@ -564,7 +564,7 @@ int cmd_simulate(int argc, char **argv)
     leadroute_leads *leads = roster ? cli_open_leads(a.files[0], table) : NULL;
     if (leads) {
         cli_report_output_hints(a.table, table);
-        (void)cli_report_pool_mismatches(a.table, a.reps, table, roster);
+        cli_report_pool_mismatches(a.table, a.reps, table, roster);
     }
     cli_state *store = NULL;
     leadroute_router *router = NULL, *live = NULL;
