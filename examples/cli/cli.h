@@ -126,6 +126,14 @@ leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table);
 leadroute_roster *cli_open_roster(const char *path);
 /* Rows of the leads file that were skipped, on stderr; returns how many. */
 size_t cli_report_skipped_rows(const leadroute_leads *leads);
+/* The same among messages about single leads, so that stderr keeps the
+ * file's line order: cli_report_skipped_before() reports the rows not yet
+ * reported that lie before `line`, UINT32_MAX for all the rest. */
+typedef struct cli_skipped_rows {
+    const leadroute_leads *leads;
+    size_t next; /* the first row not yet reported */
+} cli_skipped_rows;
+void cli_report_skipped_before(cli_skipped_rows *rows, uint32_t line);
 /* On stderr: input columns named as the outputs the router reads (pool,
  * owner, queue, status, sla_minutes, tags) with no output of that name: most
  * often 'out:' forgotten; else a table without outputs. */

@@ -567,10 +567,17 @@ void cli_report_pool_mismatches(const char *table_path, const char *reps_path, c
 
 size_t cli_report_skipped_rows(const leadroute_leads *leads)
 {
-    size_t n = leadroute_leads_error_count(leads);
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "%s (row skipped)\n", leadroute_leads_error(leads, i));
-    return n;
+    cli_skipped_rows rows = { leads, 0 };
+    cli_report_skipped_before(&rows, UINT32_MAX);
+    return leadroute_leads_error_count(leads);
+}
+
+void cli_report_skipped_before(cli_skipped_rows *rows, uint32_t line)
+{
+    size_t n = leadroute_leads_error_count(rows->leads);
+    for (; rows->next < n && (line == UINT32_MAX || leadroute_leads_error_line(rows->leads, rows->next) < line);
+         rows->next++)
+        fprintf(stderr, "%s (row skipped)\n", leadroute_leads_error(rows->leads, rows->next));
 }
 
 /* ---- time ------------------------------------------------------------------ */

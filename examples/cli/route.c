@@ -403,7 +403,8 @@ int cmd_route(int argc, char **argv)
         status = EXIT_TROUBLE;
 
     const char *leads_name = cli_display_name(a.files[0]);
-    size_t trouble = status == EXIT_CLEAN ? cli_report_skipped_rows(leads) : 0;
+    size_t trouble = status == EXIT_CLEAN ? leadroute_leads_error_count(leads) : 0;
+    cli_skipped_rows skipped_rows = { status == EXIT_CLEAN ? leads : NULL, 0 };
     char *json = NULL, *text = NULL, *detail = NULL;
     size_t json_cap = 0, text_cap = 0, detail_size = 0;
     size_t n = status == EXIT_CLEAN ? leadroute_leads_count(leads) : 0;
@@ -470,6 +471,7 @@ int cmd_route(int argc, char **argv)
         if (rc != LEADROUTE_OK) {
             /* the reason is the error message; the tool goes on with the next lead */
             char shown[CLI_SHOWN_SIZE];
+            cli_report_skipped_before(&skipped_rows, leadroute_leads_line(leads, i));
             if (i >= reported)
                 fprintf(stderr, "%s:%u: lead %s: unrouted: %s\n", leads_name,
                         (unsigned)leadroute_leads_line(leads, i), cli_shown(lead->id, shown), reason);
@@ -560,6 +562,7 @@ int cmd_route(int argc, char **argv)
     progress_end(&bar);
     if (in_batch) /* only after an error above */
         cli_state_rollback(store);
+    cli_report_skipped_before(&skipped_rows, UINT32_MAX);
 
     free(json);
     free(text);

@@ -249,7 +249,8 @@ int cmd_eval(int argc, char **argv)
     }
 
     const char *leads_name = cli_display_name(a.files[1]);
-    size_t skipped = cli_report_skipped_rows(leads);
+    size_t skipped = leadroute_leads_error_count(leads);
+    cli_skipped_rows skipped_rows = { leads, 0 };
     int aggregates = leadroute_table_aggregation(table) != LEADROUTE_AGG_NONE;
     columns[0] = "id";
     columns[1] = "rule";
@@ -267,6 +268,7 @@ int cmd_eval(int argc, char **argv)
         if (leadroute_table_eval(table, lead, result) != LEADROUTE_OK) {
             /* the message already names the rules or field at fault */
             char shown[CLI_SHOWN_SIZE];
+            cli_report_skipped_before(&skipped_rows, leadroute_leads_line(leads, i));
             fprintf(stderr, "%s:%u: lead %s: %s\n", leads_name, (unsigned)leadroute_leads_line(leads, i),
                     cli_shown(lead->id, shown), leadroute_error_last()->message);
             skipped++;
@@ -298,6 +300,7 @@ int cmd_eval(int argc, char **argv)
             break;
     }
 
+    cli_report_skipped_before(&skipped_rows, UINT32_MAX);
     free(columns);
     free(row);
     free(scratch);
