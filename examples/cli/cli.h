@@ -139,12 +139,13 @@ void cli_report_skipped_before(cli_skipped_rows *rows, uint32_t line);
  * often 'out:' forgotten; else a table without outputs. */
 void cli_report_output_hints(const char *table_path, const leadroute_table *table);
 /* On stderr: pools the table's rules name (output "pool") that the roster
- * lacks, and roster pools no rule reaches, directly or through fallbacks and
- * escalations (most often a misspelt pool in a rep's pools cell, which the
- * roster makes a pool of its own). At most 10 lines and a count of the rest;
- * none without memory for the check. */
-void cli_report_pool_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
-                               const leadroute_roster *roster);
+ * lacks, owners they name (output "owner") that are not reps, and roster
+ * pools no rule reaches, directly or through fallbacks and escalations (most
+ * often a misspelt pool in a rep's pools cell, which the roster makes a pool
+ * of its own). At most 10 lines and a count of the rest; none without memory
+ * for the check. */
+void cli_report_roster_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
+                                  const leadroute_roster *roster);
 
 /* ---- time ------------------------------------------------------------------ */
 

@@ -470,26 +470,28 @@ void cli_report_output_hints(const char *table_path, const leadroute_table *tabl
 
 /* ---- pools the table and the roster disagree on ----------------------------- */
 
+/* A rule naming a pool (rep 0) or an owner (rep 1) the roster lacks. */
 typedef struct named_index {
     const char *id;
     size_t index;
+    int rep;
 } named_index;
 
 static int named_index_cmp(const void *a, const void *b)
 {
     const named_index *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
+    int c = x->rep != y->rep ? x->rep - y->rep : strcmp(x->id, y->id);
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-/* Index of pool `id` in the roster, or (size_t)-1: its pools come in id
- * order (strcmp's), so a binary search finds it. */
-static size_t pool_index(const leadroute_roster *roster, size_t n, const char *id)
+/* Index of pool (or rep) `id` among the roster's `n`, or (size_t)-1: both
+ * come in id order (strcmp's), so a binary search finds it. */
+static size_t roster_index(const leadroute_roster *roster, size_t n, const char *id, int rep)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(leadroute_roster_pool_id(roster, mid), id);
+        int c = strcmp(rep ? leadroute_roster_rep_id(roster, mid) : leadroute_roster_pool_id(roster, mid), id);
         if (c == 0)
             return mid;
         if (c < 0)
@@ -500,15 +502,15 @@ static size_t pool_index(const leadroute_roster *roster, size_t n, const char *i
     return (size_t)-1;
 }
 
-enum { POOL_NOTES_SHOWN = 10 };
+enum { ROSTER_NOTES_SHOWN = 10 };
 
-void cli_report_pool_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
-                               const leadroute_roster *roster)
+void cli_report_roster_mismatches(const char *table_path, const char *reps_path, const leadroute_table *table,
+                                  const leadroute_roster *roster)
 {
-    int out = leadroute_table_output_index(table, "pool");
-    size_t npools = leadroute_roster_pool_count(roster), nrules = leadroute_table_rule_count(table);
-    size_t nunknown = 0, shown = 0, i;
-    named_index *unknown = calloc(nrules ? nrules : 1, sizeof *unknown);
+    int out = leadroute_table_output_index(table, "pool"), owner_out = leadroute_table_output_index(table, "owner");
+    size_t npools = leadroute_roster_pool_count(roster), nreps = leadroute_roster_rep_count(roster);
+    size_t nrules = leadroute_table_rule_count(table), nunknown = 0, shown = 0, i;
+    named_index *unknown = calloc(nrules ? 2 * nrules : 1, sizeof *unknown);
     size_t *todo = calloc(npools ? npools : 1, sizeof *todo), ntodo = 0;
     unsigned char *reached = calloc(npools ? npools : 1, 1);
     if (!unknown || !todo || !reached) { /* the notes are advice: without memory, none */
@@ -516,14 +518,19 @@ void cli_report_pool_mismatches(const char *table_path, const char *reps_path, c
         return;
     }
 
-    /* the pools the rules name: known ones start the walk, others are noted */
-    for (i = 0; out >= 0 && i < nrules; i++) {
-        const leadroute_value *v = leadroute_table_rule_output(table, i, (size_t)out);
+    /* the pools the rules name: known ones start the walk, others are noted;
+     * and the owners they name that are not reps */
+    for (i = 0; i < nrules; i++) {
+        const leadroute_value *v = out >= 0 ? leadroute_table_rule_output(table, i, (size_t)out) : NULL;
+        const leadroute_value *o = owner_out >= 0 ? leadroute_table_rule_output(table, i, (size_t)owner_out) : NULL;
+        if (o && o->type == LEADROUTE_VALUE_STRING && o->string[0] &&
+            roster_index(roster, nreps, o->string, 1) == (size_t)-1)
+            unknown[nunknown++] = (named_index){ o->string, i, 1 };
         if (!v || v->type != LEADROUTE_VALUE_STRING || !v->string[0])
             continue;
-        size_t p = pool_index(roster, npools, v->string);
+        size_t p = roster_index(roster, npools, v->string, 0);
         if (p == (size_t)-1)
-            unknown[nunknown++] = (named_index){ v->string, i };
+            unknown[nunknown++] = (named_index){ v->string, i, 0 };
         else if (!reached[p])
             reached[p] = 1, todo[ntodo++] = p;
     }
@@ -536,32 +543,40 @@ void cli_report_pool_mismatches(const char *table_path, const char *reps_path, c
             continue;
         const char *next[2] = { pool.fallback, pool.escalation_pool };
         for (int k = 0; k < 2; k++) {
-            size_t q = next[k] ? pool_index(roster, npools, next[k]) : (size_t)-1;
+            size_t q = next[k] ? roster_index(roster, npools, next[k], 0) : (size_t)-1;
             if (q != (size_t)-1 && !reached[q])
                 reached[q] = 1, todo[ntodo++] = q;
         }
     }
 
-    /* one line per pool name, at its first rule (qsort keeps rule order within a name) */
+    /* one line per name, at its first rule (the order keeps rule order within a name) */
     qsort(unknown, nunknown, sizeof *unknown, named_index_cmp);
     for (i = 0; i < nunknown; i++) {
         size_t rules = 1;
-        while (i + rules < nunknown && strcmp(unknown[i + rules].id, unknown[i].id) == 0)
+        while (i + rules < nunknown && unknown[i + rules].rep == unknown[i].rep &&
+               strcmp(unknown[i + rules].id, unknown[i].id) == 0)
             rules++;
-        if (shown++ < POOL_NOTES_SHOWN)
+        const char *rule = leadroute_table_rule_id(table, unknown[i].index), *more = rules > 1 ? " (and others)" : "";
+        if (shown++ >= ROSTER_NOTES_SHOWN) {
+            /* counted only */
+        } else if (unknown[i].rep) {
+            fprintf(stderr, "%s: rule %s%s names owner '%s', who is not a rep in %s: leads it matches go to the "
+                            "rule's pool or queue, else stay unassigned\n",
+                    cli_display_name(table_path), rule, more, unknown[i].id, cli_display_name(reps_path));
+        } else {
             fprintf(stderr, "%s: rule %s%s names pool '%s', which %s does not define: leads it matches are unrouted\n",
-                    cli_display_name(table_path), leadroute_table_rule_id(table, unknown[i].index),
-                    rules > 1 ? " (and others)" : "", unknown[i].id, cli_display_name(reps_path));
+                    cli_display_name(table_path), rule, more, unknown[i].id, cli_display_name(reps_path));
+        }
         i += rules - 1;
     }
     for (i = 0; i < npools; i++) {
-        if (!reached[i] && shown++ < POOL_NOTES_SHOWN)
+        if (!reached[i] && shown++ < ROSTER_NOTES_SHOWN)
             fprintf(stderr, "%s: no rule of %s names pool '%s', nor does a fallback or escalation: its reps get no "
                             "leads through it\n",
                     cli_display_name(reps_path), cli_display_name(table_path), leadroute_roster_pool_id(roster, i));
     }
-    if (shown > POOL_NOTES_SHOWN)
-        fprintf(stderr, "... and %zu more such notes about pools\n", shown - POOL_NOTES_SHOWN);
+    if (shown > ROSTER_NOTES_SHOWN)
+        fprintf(stderr, "... and %zu more such notes about pools and owners\n", shown - ROSTER_NOTES_SHOWN);
     free(unknown), free(todo), free(reached);
 }
 

@@ -66,8 +66,8 @@ static const char USAGE_ROUTE[] =
     "                        a progress bar on stderr (default: only when stderr\n"
     "                        is a terminal and there are 1000 leads or more)\n"
     "\n"
-    "Pools the table names that REPS.csv lacks, and pools of REPS.csv no rule,\n"
-    "fallback or escalation reaches, are noted on stderr first.\n"
+    "Pools and owners the table names that REPS.csv lacks, and pools of REPS.csv\n"
+    "no rule, fallback or escalation reaches, are noted on stderr first.\n"
     "Rows of LEADS.csv that cannot be read are reported on stderr and skipped. A\n"
     "lead that cannot be routed (a bad value, no dedupe key, a pool the roster\n"
     "lacks) gets a record with status unrouted and is reported on stderr too,\n"
@@ -385,7 +385,7 @@ int cmd_route(int argc, char **argv)
         return EXIT_TROUBLE;
     }
     cli_report_output_hints(a.table, table);
-    cli_report_pool_mismatches(a.table, a.reps, table, roster);
+    cli_report_roster_mismatches(a.table, a.reps, table, roster);
 
     /* The router holds its own references; one decision serves every lead. */
     cli_state *store = NULL;

@@ -28,8 +28,8 @@ static const char USAGE_SIMULATE[] =
     "held). Then report outcomes, leads and deal value per rep and per pool,\n"
     "fairness inside each pool (max-min spread and Jain's index, 1 = perfectly\n"
     "even), hits per rule (rules never hit included) and why leads were\n"
-    "queued, left unassigned or unrouted. Pools the table and REPS.csv disagree\n"
-    "on are noted on stderr first, as for route.\n"
+    "queued, left unassigned or unrouted. Pools and owners the table and\n"
+    "REPS.csv disagree on are noted on stderr first, as for route.\n"
     "\n"
     "  --state FILE|DATABASE\n"
     "                       the state to start from: a SQLite file (default\n"
@@ -564,7 +564,7 @@ int cmd_simulate(int argc, char **argv)
     leadroute_leads *leads = roster ? cli_open_leads(a.files[0], table) : NULL;
     if (leads) {
         cli_report_output_hints(a.table, table);
-        cli_report_pool_mismatches(a.table, a.reps, table, roster);
+        cli_report_roster_mismatches(a.table, a.reps, table, roster);
     }
     cli_state *store = NULL;
     leadroute_router *router = NULL, *live = NULL;

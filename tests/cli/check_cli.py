@@ -53,24 +53,27 @@ expect("20 rules" in out and "hit policy first" in out, f"check summary: {out!r}
 # route and simulate note pools the table and the roster disagree on: a pool a
 # rule names that the roster lacks, a roster pool nothing reaches (a misspelt
 # pool in a rep's pools cell makes one); a fallback reaches its pool
-mismatched_table = table("rule,region,out:pool\nr1,EMEA,emea\nr2,NA,nam\nr2b,LATAM,nam\nr3,-,apac\n")
+mismatched_table = table("rule,region,out:owner,out:pool\nr1,EMEA,,emea\nr2,NA,,nam\nr2b,LATAM,,nam\n"
+                         "r2c,APAC,carl,apac\nr2d,LATAM,a,\nr3,-,,apac\n")
 mismatched_reps = table("#! pools\nid,strategy,fallback\nemea,rr,spill\nspill,rr,\norphan,rr,\n"
                         "#! reps\nid,pools\na,emea\nb,\"smbb, emea\"\nc,apac\nd,spill\n")
 mismatched_leads = table("id,region\nl1,NA\nl2,EMEA\n")
 for command in ("route", "simulate"):
     rc, out, err = run(command, "--no-state", "--table", mismatched_table, "--reps", mismatched_reps,
                        mismatched_leads)
-    notes = [line for line in err.splitlines() if "pool '" in line and "lead l1" not in line]
+    notes = [line for line in err.splitlines() if ("pool '" in line or "owner '" in line) and "lead l1" not in line]
     expect(rc == 1 and notes == [
         f"{mismatched_table}: rule r2 (and others) names pool 'nam', which {mismatched_reps} does not define: "
         "leads it matches are unrouted",
+        f"{mismatched_table}: rule r2c names owner 'carl', who is not a rep in {mismatched_reps}: leads it matches "
+        "go to the rule's pool or queue, else stay unassigned",
         f"{mismatched_reps}: no rule of {mismatched_table} names pool 'orphan', nor does a fallback or escalation: "
         "its reps get no leads through it",
         f"{mismatched_reps}: no rule of {mismatched_table} names pool 'smbb', nor does a fallback or escalation: "
         "its reps get no leads through it"], f"{command}: notes on mismatched pools: {rc} {err!r}")
 # none for the sample table and roster
 rc, out, err = run("simulate", "--no-state", "--table", routing, "--reps", reps, leads)
-expect("pool '" not in err, f"no pool notes for the sample data: {err!r}")
+expect("pool '" not in err and "owner '" not in err, f"no pool or owner notes for the sample data: {err!r}")
 
 # 'out:' forgotten: a note on stderr, the exit status as lint says
 forgot_out = table("rule,region,pool\nr1,EMEA,emea\nr2,-,other\n")
