@@ -87,29 +87,6 @@ static const char *aggregation_name(uint32_t agg)
     }
 }
 
-static const char *diagnostic_kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case LEADROUTE_DIAG_SHADOWED: return "shadowed";
-    case LEADROUTE_DIAG_OVERLAP: return "overlap";
-    case LEADROUTE_DIAG_NO_MATCH: return "no_match";
-    case LEADROUTE_DIAG_UNLISTED_PRIORITY: return "unlisted_priority";
-    case LEADROUTE_DIAG_NO_MATCH_UNDECIDED: return "no_match_undecided";
-    case LEADROUTE_DIAG_SHADOWED_UNDECIDED: return "shadowed_undecided";
-    case LEADROUTE_DIAG_OVERLAP_UNDECIDED: return "overlap_undecided";
-    case LEADROUTE_DIAG_TRUNCATED: return "truncated";
-    default: return "unknown";
-    }
-}
-
-/* A notice says lint stopped at a bound or kept no more findings, not that
- * the table is wrong: it does not fail `check`. */
-static int diagnostic_is_notice(uint32_t kind)
-{
-    return kind == LEADROUTE_DIAG_NO_MATCH_UNDECIDED || kind == LEADROUTE_DIAG_SHADOWED_UNDECIDED ||
-           kind == LEADROUTE_DIAG_OVERLAP_UNDECIDED || kind == LEADROUTE_DIAG_TRUNCATED;
-}
-
 /* The start check, eval and bench share: arguments, --help, the files, the
  * table, and (when `with_leads`) the leads read for it. Returns -1 when the
  * command may go on, else the exit status to return. */
@@ -189,7 +166,9 @@ int cmd_check(int argc, char **argv)
             findings++; /* unknown, so not taken for clean */
             continue;
         }
-        if (diagnostic_is_notice(d.kind))
+        /* a notice says what lint could not settle or keep, not that the
+         * table is wrong: it does not fail `check` */
+        if (leadroute_diagnostic_is_notice(d.kind) == 1)
             notices++;
         else
             findings++;
@@ -198,7 +177,7 @@ int cmd_check(int argc, char **argv)
             printf("%s\n", d.message ? d.message : "(no message)");
             continue;
         }
-        cell row[] = { cell_text(diagnostic_kind_name(d.kind)), cell_text(d.rule_id),
+        cell row[] = { cell_text(leadroute_diagnostic_kind_name(d.kind)), cell_text(d.rule_id),
                        d.line ? cell_number(d.line) : cell_text(NULL), cell_text(d.other_rule_id),
                        d.other_line ? cell_number(d.other_line) : cell_text(NULL), cell_text(d.witness),
                        cell_text(d.message) };

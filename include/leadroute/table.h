@@ -346,6 +346,26 @@ LEADROUTE_API int leadroute_table_diagnostic(const leadroute_table *table, size_
                                              leadroute_diagnostic *out);
 
 /**
+ * Name of a ::leadroute_diagnostic_kind, as the command-line tool prints
+ * it: "shadowed", "overlap", "no_match", "unlisted_priority",
+ * "no_match_undecided", "shadowed_undecided", "overlap_undecided",
+ * "truncated"; "unknown" for any other number.
+ * @return a static string, never NULL. Thread-safe.
+ */
+LEADROUTE_API const char *leadroute_diagnostic_kind_name(uint32_t kind);
+
+/**
+ * Whether a ::leadroute_diagnostic_kind is a notice, which says what lint
+ * could not settle or keep (the *_UNDECIDED kinds and TRUNCATED), rather
+ * than a finding about the table. A host that fails a check on findings
+ * should ask here instead of listing kinds: later versions may add kinds of
+ * either sort, and this answers for every kind the library in use knows.
+ * @return 1 for a notice, 0 for a finding, LEADROUTE_EINVAL (with a message)
+ *         for a number that is no kind. Thread-safe.
+ */
+LEADROUTE_API int leadroute_diagnostic_is_notice(uint32_t kind);
+
+/**
  * Create a result able to hold every hit of `table`, and of any other table
  * no larger in rules, input and output columns, set columns and distinct
  * output values (leadroute_result_reserve() grows it for a larger one;

@@ -81,6 +81,40 @@ size_t leadroute_table_diagnostic_count(const leadroute_table *t)
     return t ? t->ndiags : 0;
 }
 
+const char *leadroute_diagnostic_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case LEADROUTE_DIAG_SHADOWED: return "shadowed";
+    case LEADROUTE_DIAG_OVERLAP: return "overlap";
+    case LEADROUTE_DIAG_NO_MATCH: return "no_match";
+    case LEADROUTE_DIAG_UNLISTED_PRIORITY: return "unlisted_priority";
+    case LEADROUTE_DIAG_NO_MATCH_UNDECIDED: return "no_match_undecided";
+    case LEADROUTE_DIAG_SHADOWED_UNDECIDED: return "shadowed_undecided";
+    case LEADROUTE_DIAG_OVERLAP_UNDECIDED: return "overlap_undecided";
+    case LEADROUTE_DIAG_TRUNCATED: return "truncated";
+    default: return "unknown";
+    }
+}
+
+int leadroute_diagnostic_is_notice(uint32_t kind)
+{
+    switch (kind) {
+    case LEADROUTE_DIAG_SHADOWED:
+    case LEADROUTE_DIAG_OVERLAP:
+    case LEADROUTE_DIAG_NO_MATCH:
+    case LEADROUTE_DIAG_UNLISTED_PRIORITY:
+        return 0;
+    case LEADROUTE_DIAG_NO_MATCH_UNDECIDED:
+    case LEADROUTE_DIAG_SHADOWED_UNDECIDED:
+    case LEADROUTE_DIAG_OVERLAP_UNDECIDED:
+    case LEADROUTE_DIAG_TRUNCATED:
+        return 1;
+    default:
+        return lr__error_set(LEADROUTE_EINVAL, "%u is not a diagnostic kind (1..%u)", kind,
+                             (unsigned)LEADROUTE_DIAG_TRUNCATED);
+    }
+}
+
 int leadroute_table_diagnostic(const leadroute_table *t, size_t i, leadroute_diagnostic *out)
 {
     const lr__diag *d;

@@ -2097,6 +2097,51 @@ static void test_diagnostic_accessor_errors(void **state)
 /* Every test starts from the library's bounds and leaves them so. */
 #define lint_test(f) cmocka_unit_test_setup_teardown(f, bounds_fixture, bounds_fixture)
 
+/* Names and sorts of the kinds, as documented: hosts ask these instead of
+ * keeping lists of their own. */
+static void test_diagnostic_kinds(void **state)
+{
+    static const struct {
+        uint32_t kind;
+        const char *name;
+        int notice;
+    } kinds[] = {
+        { LEADROUTE_DIAG_SHADOWED, "shadowed", 0 },
+        { LEADROUTE_DIAG_OVERLAP, "overlap", 0 },
+        { LEADROUTE_DIAG_NO_MATCH, "no_match", 0 },
+        { LEADROUTE_DIAG_UNLISTED_PRIORITY, "unlisted_priority", 0 },
+        { LEADROUTE_DIAG_NO_MATCH_UNDECIDED, "no_match_undecided", 1 },
+        { LEADROUTE_DIAG_SHADOWED_UNDECIDED, "shadowed_undecided", 1 },
+        { LEADROUTE_DIAG_OVERLAP_UNDECIDED, "overlap_undecided", 1 },
+        { LEADROUTE_DIAG_TRUNCATED, "truncated", 1 },
+    };
+    static const uint32_t not_kinds[] = { 0, LEADROUTE_DIAG_TRUNCATED + 1, UINT32_MAX };
+    (void)state;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        assert_string_equal(leadroute_diagnostic_kind_name(kinds[i].kind), kinds[i].name);
+        assert_int_equal(leadroute_diagnostic_is_notice(kinds[i].kind), kinds[i].notice);
+    }
+    for (size_t i = 0; i < sizeof not_kinds / sizeof *not_kinds; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%u is not a diagnostic kind (1..8)", (unsigned)not_kinds[i]);
+        assert_string_equal(leadroute_diagnostic_kind_name(not_kinds[i]), "unknown");
+        leadroute_error_clear();
+        assert_int_equal(leadroute_diagnostic_is_notice(not_kinds[i]), LEADROUTE_EINVAL);
+        assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+        assert_string_equal(leadroute_error_last()->message, want);
+    }
+
+    /* a table's own diagnostics: a finding and a notice */
+    lr__lint_nomatch_steps = 1;
+    leadroute_table *t = parse_ok("rule,a,b,c,out:o\nr1,x,-,-,1\nr2,-,y,-,2\nr3,-,-,z,3\nr4,x,y,z,4\n");
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_SHADOWED);
+    assert_int_equal(leadroute_diagnostic_is_notice(d.kind), 0);
+    d = find_kind(t, LEADROUTE_DIAG_NO_MATCH_UNDECIDED);
+    assert_int_equal(leadroute_diagnostic_is_notice(d.kind), 1);
+    assert_string_equal(leadroute_diagnostic_kind_name(d.kind), "no_match_undecided");
+    leadroute_table_unref(t);
+}
+
 int main(void)
 {
     /* read before any test can lower them */
@@ -2149,6 +2194,7 @@ int main(void)
         lint_test(test_no_lint_flag),
         lint_test(test_builder_lint),
         lint_test(test_diagnostic_accessor_errors),
+        lint_test(test_diagnostic_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

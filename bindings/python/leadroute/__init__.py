@@ -31,6 +31,7 @@ leadroute_table_rule_count/_id/_line/_output   Table.rules, Table.rule_lines, Ta
 leadroute_table_input_*/_output_*              Table.inputs, .input_types, .outputs, .output_types,
                                                  .output_index(name)
 leadroute_table_diagnostic_count/_diagnostic   Table.diagnostics, Table.lint() -> [Diagnostic]
+leadroute_diagnostic_kind_name/_is_notice      Diagnostic.kind, Diagnostic.notice
 leadroute_result_new/_reserve/_free            Evaluator(table), Evaluator.evaluate(lead, table=)
 leadroute_table_eval, result_count/_rule/      Table.evaluate(lead) -> Matches [Match(rule, outputs, index)],
   _rule_id/_output/_aggregate                    Matches.aggregate; HitPolicyError.matches

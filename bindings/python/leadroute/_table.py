@@ -19,8 +19,6 @@ _TYPE_NAMES = {v: k for k, v in COLUMN_TYPES.items()}
 HIT_POLICIES = {1: "first", 2: "unique", 3: "any", 4: "priority", 5: "rule_order", 6: "output_order",
                 7: "collect"}
 AGGREGATIONS = {0: None, 1: "sum", 2: "count", 3: "min", 4: "max"}
-DIAGNOSTIC_KINDS = {1: "shadowed", 2: "overlap", 3: "no_match", 4: "unlisted_priority", 5: "no_match_undecided",
-                    6: "shadowed_undecided", 7: "overlap_undecided", 8: "truncated"}
 _NO_LINT = 0x1
 _CASE_INSENSITIVE = 0x1
 
@@ -52,7 +50,8 @@ class Matches(List[Match]):
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One lint finding (leadroute_table_diagnostic)."""
+    """One lint diagnostic (leadroute_table_diagnostic): a finding, or a notice
+    (notice True: what lint could not settle or keep, not a fault of the table)."""
 
     kind: str                 # shadowed, overlap, no_match, unlisted_priority, no_match_undecided,
                               # shadowed_undecided, overlap_undecided, truncated
@@ -62,6 +61,7 @@ class Diagnostic:
     other_line: int
     witness: Optional[str]    # an example lead "field=value; ..." or None
     message: str
+    notice: bool = False      # leadroute_diagnostic_is_notice
 
 
 class Table(Shared):
@@ -202,9 +202,9 @@ class Table(Shared):
             d = _ffi.Diagnostic()
             d.version = _ffi.DIAGNOSTIC_VERSION
             _lib.leadroute_table_diagnostic(h, i, byref(d))
-            found.append(Diagnostic(DIAGNOSTIC_KINDS.get(d.kind, str(d.kind)), dec(d.rule_id), int(d.line),
+            found.append(Diagnostic(dec(_lib.leadroute_diagnostic_kind_name(d.kind)), dec(d.rule_id), int(d.line),
                                     dec(d.other_rule_id), int(d.other_line), dec(d.witness),
-                                    dec(d.message) or ""))
+                                    dec(d.message) or "", _lib.leadroute_diagnostic_is_notice(d.kind) == 1))
         return found
 
     def lint(self) -> List[Diagnostic]:

@@ -937,6 +937,13 @@ class MoreApi(unittest.TestCase):
         self.assertIn("overlap", kinds)
         overlap = [d for d in t.diagnostics if d.kind == "overlap"][0]
         self.assertEqual({overlap.rule, overlap.other_rule}, {"one", "two"})
+        self.assertFalse(overlap.notice)
+        # past 1000 findings, a last notice counts the rest
+        many = lr.Table.parse("rule,a,out:x\nall,-,1\n" + "".join(f"r{i},v,2\n" for i in range(1002)))
+        found = many.diagnostics
+        self.assertEqual(len(found), 1001)
+        self.assertEqual({(d.kind, d.notice) for d in found[:-1]}, {("shadowed", False)})
+        self.assertEqual((found[-1].kind, found[-1].notice), ("truncated", True))
         with self.assertRaises(lr.HitPolicyError) as cm:
             t.evaluate({"region": "EMEA", "n": 9})
         self.assertEqual([m.rule for m in cm.exception.matches], ["one", "two"])
