@@ -130,8 +130,7 @@ static char *lr__fmt(lr__linter *L, const char *fmt, ...)
  * findings never drops one, or nothing would say so. */
 static int lr__is_notice(uint32_t kind)
 {
-    return kind == LEADROUTE_DIAG_NO_MATCH_UNDECIDED || kind == LEADROUTE_DIAG_SHADOWED_UNDECIDED ||
-           kind == LEADROUTE_DIAG_OVERLAP_UNDECIDED || kind == LEADROUTE_DIAG_TRUNCATED;
+    return leadroute_diagnostic_is_notice(kind) == 1;
 }
 
 /* The findings are all kept: count the next ones (lr__drop) rather than
