@@ -40,16 +40,20 @@ static inline int64_t lr__time_sub(int64_t a, int64_t b)
     return a - b;
 }
 
-/* The time `minutes` (> 0) after `at`, INT64_MAX when that is past the
- * range: an SLA of more minutes than milliseconds fit is a deadline that
- * never comes. */
+/* The time `minutes` (> 0) after `at`, to the nearest millisecond but at
+ * least one later (a deadline at the assignment itself would be due at once,
+ * and every tick at that instant would move the lead again); INT64_MAX when
+ * that is past the range: an SLA of more minutes than milliseconds fit is a
+ * deadline that never comes. */
 static inline int64_t lr__time_after(int64_t at, double minutes)
 {
     double ms = minutes * 60000.0;
+    int64_t step;
     /* 2^63: llround of it or more has no int64 to give */
     if (!(ms < 9223372036854775808.0))
         return INT64_MAX;
-    return lr__time_add(at, (int64_t)llround(ms));
+    step = (int64_t)llround(ms);
+    return lr__time_add(at, step > 0 ? step : 1);
 }
 
 /* ---- roster -------------------------------------------------------------- */

@@ -1326,8 +1326,12 @@ static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
         }
         if (rc != 0)
             return rc;
-        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': deal value %g is more than %g", field, v,
-                             LEADROUTE_MAX_DEAL_VALUE);
+        {
+            char shown[40]; /* every digit: 1.0000001e15 must not read as 1e15 */
+            lr__format_double(shown, sizeof shown, v);
+            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': deal value %s is more than 1e15", field,
+                                 shown);
+        }
     }
     *out = v;
     return LEADROUTE_OK;

@@ -1409,6 +1409,37 @@ static void test_times_at_the_ends(void **state)
     world_free(w);
 }
 
+/* An SLA of a few microseconds gives a deadline 1 ms after the assignment,
+ * not at it: a lead due the moment it is given would be moved again by
+ * every tick at that instant. */
+static void test_tiny_sla_one_ms(void **state)
+{
+    world *w;
+    leadroute_tick_stats st;
+    size_t mark;
+    (void)state;
+    w = world_new("rule,kind,out:pool,out:sla_minutes:number\ntiny,t,p,0.000001\n", sla_roster(), NULL);
+    route_assigned(w, "Lt", "t", -1, 0);
+    assert_int_equal(w->rec.n, 1);
+    assert_true(w->rec.v[0].deadline_ms == T0 + 1);
+    st = tick(w, T0);
+    assert_int_equal(st.due, 0);
+    mark = w->rec.n;
+    w->now = T0 + 1;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.reassigned, 1);
+    assert_string_equal(moved_keys(&w->rec, mark), "Lt");
+    assert_true(w->rec.v[mark].deadline_ms == T0 + 2);
+    /* ticks repeated at that instant move it no more */
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 0);
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 0);
+    assert_int_equal(w->rec.n, mark + 1);
+    world_free(w);
+}
+
 /* A deal value above LEADROUTE_MAX_DEAL_VALUE is refused when the lead
  * would be assigned (ELEAD, naming the field), and leaves no claim: two
  * such leads would otherwise take the pool's value sums to infinity and
@@ -1433,7 +1464,14 @@ static void test_deal_value_limit(void **state)
     tl_num(&l, "deal_value", 1e308);
     rc = leadroute_route(w->r, &l.lead, 0, w->d);
     assert_int_equal(rc, LEADROUTE_ELEAD);
-    assert_non_null(strstr(leadroute_error_last()->message, "lead field 'deal_value': deal value 1e+308 is more than 1e+15"));
+    assert_non_null(strstr(leadroute_error_last()->message, "lead field 'deal_value': deal value 1e+308 is more than 1e15"));
+    assert_int_equal(w->rec.n, 0);
+    /* every digit shown: just above the limit must not read as the limit */
+    tl_init(&l);
+    l.lead.id = "just-above";
+    tl_num(&l, "deal_value", 1.0000001e15);
+    assert_int_equal(leadroute_route(w->r, &l.lead, 0, w->d), LEADROUTE_ELEAD);
+    assert_non_null(strstr(leadroute_error_last()->message, "deal value 1.0000001e+15 is more than 1e15"));
     assert_int_equal(w->rec.n, 0);
     tl_init(&l);
     l.lead.id = "big-text";
@@ -3993,6 +4031,7 @@ int main(void)
         cmocka_unit_test_teardown(test_notify_fields, free_leftovers),
         cmocka_unit_test_teardown(test_acknowledge, free_leftovers),
         cmocka_unit_test_teardown(test_times_at_the_ends, free_leftovers),
+        cmocka_unit_test_teardown(test_tiny_sla_one_ms, free_leftovers),
         cmocka_unit_test_teardown(test_deal_value_limit, free_leftovers),
         cmocka_unit_test_teardown(test_sla_output_must_be_number, free_leftovers),
         cmocka_unit_test_teardown(test_sla_simulation, free_leftovers),
