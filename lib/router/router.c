@@ -657,22 +657,45 @@ static int64_t lr__days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or a space for T) to ms since the epoch. */
+/* `n` decimal digits at s (no sign, no blank) into *v; 0 when one is not
+ * a digit (a NUL included, so nothing past the string is read). */
+static int lr__digits(const char *s, int n, int *v)
+{
+    int i;
+    *v = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or a space for T) to ms since the epoch:
+ * every field its exact digits, a day the month has, a second up to 60
+ * (a leap second). Anything else is not a time. */
 static int lr__parse_iso8601(const char *s, int64_t *out)
 {
-    int y, mo, d, h, mi, se, n = 0, ms = 0;
-    if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n == 0)
+    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y, mo, d, h, mi, se, ms = 0, leap;
+    if (!lr__digits(s, 4, &y) || s[4] != '-' || !lr__digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !lr__digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') || !lr__digits(s + 11, 2, &h) ||
+        s[13] != ':' || !lr__digits(s + 14, 2, &mi) || s[16] != ':' || !lr__digits(s + 17, 2, &se))
         return 0;
-    s += n;
+    s += 19;
     if (*s == '.') {
         int digits = 0;
         for (s++; *s >= '0' && *s <= '9'; s++, digits++)
             if (digits < 3)
                 ms = ms * 10 + (*s - '0');
+        if (digits == 0)
+            return 0;
         for (; digits < 3; digits++)
             ms *= 10;
     }
-    if (strcmp(s, "Z") != 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (strcmp(s, "Z") != 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 ||
+        mi > 59 || se > 60)
         return 0;
     *out = ((lr__days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + se * 1000LL + ms;
     return 1;

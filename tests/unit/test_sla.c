@@ -3704,6 +3704,55 @@ static void test_latency_leap_second(void **state)
     world_free(w);
 }
 
+/* Text that is not an ISO 8601 time (signs, blanks, digits missing or too
+ * many, a day the month lacks) gives no sample, rather than a time made of
+ * its pieces; a leap day does. */
+static void test_latency_iso8601_strict(void **state)
+{
+    static const char *const not_times[] = {
+        "2026-03-01T09:-1:00Z", "2026-03-01T-9:29:00Z", "2026-03-01T09:29:-5Z", "2026- 3- 1T 9:29: 0Z",
+        "2026-02-31T09:00:00Z", "2026-02-29T09:00:00Z", "2026-04-31T09:00:00Z", "+026-03-01T09:29:00Z",
+        "2026-3-01T09:29:00Z", "2026-03-01T09:29Z", "2026-03-01T09:29:00.Z", "2026-03-01T09:29:00",
+        "2026-03-01T09:29:000Z", "2026-03-01t09:29:00Z", "2026-03-01T09:29:00Zx", "2026-03-01T24:00:00Z",
+        "2026-13-01T09:00:00Z", "2026-00-01T09:00:00Z", "2026-03-00T09:00:00Z", "2026-03-01T09:60:00Z",
+    };
+    rb b;
+    world *w;
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    tlead l;
+    char id[16];
+    size_t i;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_rep(&b, "a", "p", NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    for (i = 0; i < sizeof not_times / sizeof *not_times; i++) {
+        tl_init(&l);
+        snprintf(id, sizeof id, "N%zu", i);
+        l.lead.id = id;
+        tl_str(&l, "captured_at", not_times[i]);
+        ok(leadroute_route(w->r, &l.lead, 0, w->d));
+        assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+        ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+        if (st.count != 0)
+            fail_msg("'%s' was read as a time", not_times[i]);
+    }
+    /* the times next to them are read: T0 is 2026-03-01T09:30:00Z */
+    tl_init(&l);
+    l.lead.id = "Y1";
+    tl_str(&l, "captured_at", "2026-03-01 09:29:00.5Z");
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    tl_init(&l);
+    l.lead.id = "Y2";
+    tl_str(&l, "captured_at", "2024-02-29T09:30:00Z"); /* a leap day, 731 days before */
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    assert_int_equal(st.count, 2);
+    assert_true(st.mean_ms == (double)(59500 + 731 * DAY_MS) / 2);
+    world_free(w);
+}
+
 /* ====================================================================== */
 /* metrics                                                                */
 /* ====================================================================== */
@@ -4063,6 +4112,7 @@ int main(void)
         cmocka_unit_test_teardown(test_latency_captured_field, free_leftovers),
         cmocka_unit_test_teardown(test_latency_first_assignment_only, free_leftovers),
         cmocka_unit_test_teardown(test_latency_leap_second, free_leftovers),
+        cmocka_unit_test_teardown(test_latency_iso8601_strict, free_leftovers),
         cmocka_unit_test_teardown(test_metrics_sla, free_leftovers),
         cmocka_unit_test_teardown(test_errors, free_leftovers),
     };
