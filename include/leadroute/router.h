@@ -812,7 +812,7 @@ typedef enum leadroute_unrouted_reason {
 LEADROUTE_API int leadroute_router_metrics_json(leadroute_router *router, char *buf, size_t cap,
                                                 size_t *needed);
 
-/** Assignments made to a rep through this router; 0 if unknown. Thread-safe. */
+/** Assignments made to a rep through this router, a tick's moves to it included; 0 if unknown. Thread-safe. */
 LEADROUTE_API uint64_t leadroute_router_rep_assigned(leadroute_router *router, const char *rep_id);
 /** Hits of the current table's rule `index`; 0 for a NULL router or an index out of range. Thread-safe. */
 LEADROUTE_API uint64_t leadroute_router_rule_hits(leadroute_router *router, size_t index);

@@ -1203,6 +1203,39 @@ static void test_deadline_sources(void **state)
     world_free(w);
 }
 
+/* The metrics at rest: `routed` counts the leads routing calls assigned,
+ * a tick's moves count for their new rep and pool and in
+ * sla.reassignments, so the per-rep counts add up to both together. */
+static void test_metrics_count_moves_apart(void **state)
+{
+    world *w;
+    leadroute_tick_stats st;
+    char json[8192];
+    uint64_t reps = 0;
+    int i;
+    (void)state;
+    w = world_new(SLA_TABLE, sla_roster(), NULL);
+    route_assigned(w, "La", "a", -1, 0); /* rule: 15 */
+    route_assigned(w, "Lb", "b", -1, 0); /* pool p: 30 */
+    w->now = T0 + 30 * MIN_MS;
+    st = tick(w, w->now); /* both moved; La's second deadline is later */
+    assert_int_equal(st.reassigned + st.escalated, 2);
+    w->now = T0 + 45 * MIN_MS;
+    st = tick(w, w->now); /* La again */
+    assert_int_equal(st.reassigned + st.escalated, 1);
+    for (i = 0; i < 6; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "p%d", i);
+        reps += leadroute_router_rep_assigned(w->r, id);
+    }
+    assert_int_equal(reps, 5);
+    ok(leadroute_router_metrics_json(w->r, json, sizeof json, NULL));
+    assert_non_null(strstr(json, "\"routed\":2,"));
+    assert_non_null(strstr(json, "\"reassignments\":3,"));
+    assert_non_null(strstr(json, "\"p\":{\"assigned\":5,"));
+    world_free(w);
+}
+
 /* What notify tells the host on a first assignment, a reassignment and an
  * escalation: deadline, value, hops and escalated, as the header describes
  * leadroute_assignment. */
@@ -4081,6 +4114,7 @@ int main(void)
         cmocka_unit_test_teardown(test_acknowledge, free_leftovers),
         cmocka_unit_test_teardown(test_times_at_the_ends, free_leftovers),
         cmocka_unit_test_teardown(test_tiny_sla_one_ms, free_leftovers),
+        cmocka_unit_test_teardown(test_metrics_count_moves_apart, free_leftovers),
         cmocka_unit_test_teardown(test_deal_value_limit, free_leftovers),
         cmocka_unit_test_teardown(test_sla_output_must_be_number, free_leftovers),
         cmocka_unit_test_teardown(test_sla_simulation, free_leftovers),
