@@ -19,7 +19,7 @@ from ._store import Assignment, Store, store_vtable
 from ._table import Table
 from ._values import (Fields, FieldValue, Keep, Owner, Shared, check_i64, check_index, check_u32, copy_out,
                       dec, enc, enum_value, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes,
-                      stash, str_list, text_bytes, to_double, value_to_py)
+                      stash, str_list, text_bytes, to_double, to_flag, value_to_py)
 
 _lib = _ffi.lib
 EUSER = _ffi.EUSER
@@ -127,7 +127,7 @@ class Roster(Shared):
             c.skills, c.skill_count = fields_array(
                 {k: ([v] if isinstance(v, str) else str_list(v, "skill %r" % k)) for k, v in skills.items()}, keep)
             if "active" in r:
-                c.active = 1 if r["active"] else 0
+                c.active = to_flag(r["active"], "active")
             for cap in ("cap_day", "cap_week", "cap_month"):
                 if cap in r:
                     setattr(c, cap, _cap(r[cap], cap))
@@ -156,7 +156,7 @@ class Roster(Shared):
             c.default_owner = keep.s(p.get("default_owner"))
             c.queue = keep.s(p.get("queue"))
             if "owner_first" in p:
-                c.owner_first = 1 if p["owner_first"] else 0
+                c.owner_first = to_flag(p["owner_first"], "owner_first")
             for cap in ("cap_day", "cap_week", "cap_month"):
                 if cap in p:
                     setattr(c, cap, _cap(p[cap], cap))
@@ -279,12 +279,14 @@ class _DecisionHandle(Shared):
 
 
 def _render(call: Callable[[Any, int, Any], Any]) -> str:
-    """Run a C writer of the explain kind: size it first, then fill a buffer."""
+    """Run a C writer of the explain kind into a buffer that grows until the
+    text fits whole: metrics may grow between two calls while routing goes on."""
     needed = c_size_t(0)
     buf = ctypes.create_string_buffer(1024)
     call(buf, len(buf), byref(needed))
-    if needed.value >= len(buf):
-        buf = ctypes.create_string_buffer(needed.value + 1)
+    while needed.value >= len(buf):
+        # room to spare, so that a few more counters do not cost another call
+        buf = ctypes.create_string_buffer(needed.value + needed.value // 8 + 256)
         call(buf, len(buf), byref(needed))
     return buf.value.decode("utf-8", "replace")
 
@@ -663,6 +665,8 @@ class Router(Owner):
         leads due, reassigned, escalated, kept, raced, and failed (of kept,
         those whose move failed)."""
         cfn = None
+        if lookup is not None and not callable(lookup):
+            raise TypeError("lookup must be callable, got %s" % type(lookup).__name__)
         if lookup is not None:
             held: List[Any] = []
 
@@ -729,11 +733,13 @@ class Router(Owner):
         lead superseded (a later notification of it waits too, or the store
         shows the lead held by another rep) is dropped undelivered. An
         exception notify raises is raised here once all were tried (those
-        still pending stay in `pending()`)."""
+        still pending stay in `pending()`); with no notify set, CallbackError
+        when some are pending."""
         delivered = c_size_t(0)
         rc = guarded(_lib.leadroute_router_retry_notifications, self._handle(), byref(delivered))
-        if rc < 0 and rc != _ffi.ECALLBACK:
-            _ffi._check(rc, None, None)
+        # an exception notify raised is raised above; without notify, the
+        # ones left pending are a CallbackError
+        _ffi._check(rc, None, None)
         return int(delivered.value)
 
     # -- metrics --

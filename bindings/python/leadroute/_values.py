@@ -4,6 +4,7 @@ exceptions raised inside callbacks."""
 from __future__ import annotations
 
 import ctypes
+import numbers
 import operator
 import os
 import threading
@@ -29,14 +30,25 @@ def enc(s: Optional[str]) -> Optional[bytes]:
     if "\0" in s:
         # a C string would end there: "a\0b" and "a\0c" would be one id
         raise ValueError("string holds a NUL character, where a C string would end: %r" % s[:60])
-    return s.encode("utf-8")
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError("string holds a lone surrogate (U+%04X at index %d), which is not text UTF-8 can hold: %r"
+                         % (ord(s[err.start]), err.start, s[:60])) from None
 
 
 def text_bytes(text: Any, what: str = "text") -> bytes:
-    """The text of a file to parse: a str (None is no text, a TypeError)."""
+    """The text of a file to parse: a str (None is no text, a TypeError).
+    It goes to C with its length, so a NUL is no end of it, and lone
+    surrogates (a file read with errors="surrogateescape") go as the bytes
+    they stand for: the parser reports either at its line and column, and
+    a leads file skips just that row."""
     if not isinstance(text, str):
         raise TypeError("%s must be a str, got %s" % (what, type(text).__name__))
-    return enc(text) or b""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")  # a surrogate no byte stands for: invalid UTF-8 all the same
 
 
 def name_bytes(filename: Any) -> Optional[bytes]:
@@ -94,11 +106,24 @@ def check_int(x: Any, what: str, lo: int, hi: int) -> int:
 
 
 def to_double(x: Any, what: str) -> float:
-    """float(x), with an int too large for a double a ValueError as other bad values are."""
+    """A real number (not a bool, not text) as a float: TypeError for other
+    types, ValueError for an int too large for a double."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError("%s must be a number, got %s" % (what, type(x).__name__))
     try:
         return float(x)
     except OverflowError:
         raise ValueError("%s: too large for a number (a double)" % what) from None
+
+
+def to_flag(x: Any, what: str) -> int:
+    """A bool (or 0 or 1) as 0 or 1: "no" or any other text is a TypeError,
+    not a true value."""
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, int) and x in (0, 1):
+        return x
+    raise TypeError("%s must be a bool (or 0 or 1), got %r" % (what, x))
 
 
 def check_u32(x: Any, what: str) -> int:
@@ -252,7 +277,10 @@ def fill_value(v: _ffi.Value, x: FieldValue, keep: Keep, name: str) -> None:
         v.boolean = 1 if x else 0
     elif isinstance(x, str):
         v.type = VALUE_STRING
-        v.string = keep.s(x)
+        try:
+            v.string = keep.s(x)
+        except ValueError as err:
+            raise ValueError("field %r: %s" % (name, err)) from None
     elif isinstance(x, (int, float)):
         v.type = VALUE_NUMBER
         v.number = to_double(x, "field %r" % (name,))

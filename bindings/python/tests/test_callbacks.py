@@ -534,6 +534,53 @@ class ExceptionsInCallbacks(unittest.TestCase):
         self.assertEqual(calls, ["lead:L1", "lead:L2"] * 3)
         self.assertEqual(r.route("L1", {"kind": "rr"}).status, "existing")
 
+    def test_retry_without_notify_raises(self):
+        """Notifications left pending with no notify to deliver them are the
+        C call's CallbackError, not a quiet 0."""
+        def notify(a):
+            raise Boom("notify")
+
+        r = make_router(lr.MemoryStore(), notify=notify)
+        with self.assertRaises(Boom):
+            r.route("L1", {"kind": "rr"})
+        r.set_notify(None)
+        with self.assertRaises(lr.CallbackError) as cm:
+            r.retry_notifications()
+        self.assertIn("1 notification still pending", str(cm.exception))
+        self.assertEqual(r.pending(), [("L1", "alice")])
+        r.set_notify(lambda a: None)
+        self.assertEqual(r.retry_notifications(), 1)
+        self.assertEqual(r.pending(), [])
+
+    def test_tick_lookup_must_be_callable(self):
+        """A lookup that is not callable is refused before the tick moves or
+        counts anything."""
+        r = make_router(lr.MemoryStore())
+        r.route("L1", {"kind": "rr"})
+        before = r.metrics()["sla"]
+        with self.assertRaises(TypeError):
+            r.tick(NOW + 11 * MINUTE, {"L1": {"kind": "rr"}})
+        self.assertEqual(r.metrics()["sla"], before)
+        self.assertEqual(r.tick(NOW + 11 * MINUTE)["reassigned"], 1)
+
+    def test_metrics_text_that_grows_meanwhile(self):
+        """metrics() reads the whole document however much it grows between
+        the C calls that size and fill it."""
+        class Growing(lr.MemoryStore):
+            calls = 0
+
+            def window(self, rep_id, pool_id, since_ms):
+                Growing.calls += 1
+                return min(10 ** (Growing.calls // 30), 10**18), 0.0  # more digits at every call
+
+        reps = [{"id": "rep%02d" % i, "pools": ["rr"]} for i in range(30)]
+        r = lr.Router(lr.Table.parse(TABLE), lr.Roster.from_dicts(reps, POOLS), store=Growing(), clock=Clock())
+        r.route("L1", {"kind": "rr"})
+        m = r.metrics()
+        self.assertGreater(Growing.calls, 90)  # sized, then filled at least once more
+        self.assertEqual(m["routed"], 1)
+        self.assertEqual(len(m["load"]), 30)
+
     def test_clock_that_raises(self):
         """A clock that raises still routes (the C clock cannot fail): the
         exception carries the decision, and a clock that never gave a time
@@ -921,6 +968,36 @@ class MoreApi(unittest.TestCase):
             lr.Leads.parse("")
         with self.assertRaises(IndexError):
             leads[2]
+
+    def test_whole_texts_keep_nul_and_surrogates_for_the_parser(self):
+        """A NUL or a lone surrogate in the text of a file is the parser's to
+        report at its line and column: a leads file skips only that row."""
+        for bad in ("x\0y", "\udcff", "\ud800"):
+            leads = lr.Leads.parse("id,a\nL1,%s\nL2,z\n" % bad, "in.csv")
+            self.assertEqual([x.id for x in leads], ["L2"])
+            self.assertEqual([s.line for s in leads.skipped], [2])
+            self.assertIn("in.csv:2:", leads.skipped[0].message)
+        with self.assertRaises(lr.ParseError) as cm:
+            lr.Table.parse("rule,a,out:x\nr1,x\0,1\n", "t.csv")
+        self.assertIn("t.csv:2:5: NUL byte", str(cm.exception))
+        t = lr.Table.parse("rule,a,out:x\nr1,-,1\n")
+        for bad, what in (("x\udcffy", "lone surrogate"), ("x\0y", "NUL")):
+            with self.assertRaises(ValueError) as cm:
+                t.evaluate({"a": bad})
+            self.assertIn("field 'a': ", str(cm.exception))
+            self.assertIn(what, str(cm.exception))
+
+    def test_roster_dicts_types_strict(self):
+        """Flags are bools and numbers are numbers: "no" is no false value."""
+        for rep, pool in (({"active": "no"}, {}), ({"weight": "3"}, {}), ({}, {"owner_first": "no"}),
+                          ({}, {"sla_minutes": "30"}), ({"active": 2}, {}), ({"weight": True}, {}),
+                          ({}, {"tiers": [("50", 1)]})):
+            with self.assertRaises(TypeError, msg=(rep, pool)):
+                lr.Roster.from_dicts([dict({"id": "ann", "pools": ["p"]}, **rep)], [dict({"id": "p"}, **pool)])
+        reps, pools = lr.Roster.from_dicts([{"id": "ann", "pools": ["p"], "active": 0, "weight": 2}],
+                                           [{"id": "p", "owner_first": True, "sla_minutes": 30.5}]).to_dicts()
+        self.assertEqual((reps[0]["active"], reps[0]["weight"], pools[0]["owner_first"], pools[0]["sla_minutes"]),
+                         (False, 2.0, True, 30.5))
 
     def test_builder_lint_and_types(self):
         b = lr.TableBuilder()
