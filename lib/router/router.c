@@ -3017,7 +3017,7 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     leadroute_decision *d = NULL;
     leadroute_allocator allocator;
     lr__due_list l;
-    uint32_t i;
+    uint32_t i, n;
     uint64_t failed = 0;
     int rc;
 
@@ -3051,24 +3051,34 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     if ((rc = leadroute_decision_new(&d, &allocator)) != 0)
         goto done;
     st.due = l.n;
-    for (i = 0; i < l.n; i++) {
-        int k = lr__tick_one(r, d, &l.v[i], now_ms, lookup, lookup_ctx);
-        if (k < 0) {
-            /* a failed move leaves the lead as it was, still due: the next tick retries. The
-             * tick goes on with the others; the metrics count the failure. */
-            st.kept++;
-            failed++;
-            continue;
+    /* A lead kept for want of room may find some once a later move of the same tick takes an
+     * open lead off its holder: the kept leads are offered again, moved to the front of the list,
+     * as long as a pass moves any, so that a second tick at the same time moves nothing new. */
+    n = l.n;
+    do {
+        uint32_t kept = 0, moved = 0;
+        for (i = 0; i < n; i++) {
+            int k = lr__tick_one(r, d, &l.v[i], now_ms, lookup, lookup_ctx);
+            if (k < 0) {
+                /* a failed move leaves the lead as it was, still due: the next tick retries. The
+                 * tick goes on with the others; the metrics count the failure. */
+                failed++;
+            } else if (k == LR_TICK_REASSIGNED || k == LR_TICK_ESCALATED) {
+                st.reassigned += k == LR_TICK_REASSIGNED;
+                st.escalated += k == LR_TICK_ESCALATED;
+                moved++;
+            } else if (k == LR_TICK_RACED) {
+                st.raced++;
+            } else {
+                lr__due keep = l.v[i];
+                l.v[i] = l.v[kept];
+                l.v[kept++] = keep;
+            }
         }
-        if (k == LR_TICK_REASSIGNED)
-            st.reassigned++;
-        else if (k == LR_TICK_ESCALATED)
-            st.escalated++;
-        else if (k == LR_TICK_RACED)
-            st.raced++;
-        else
-            st.kept++;
-    }
+        n = moved ? kept : 0;
+        st.kept += moved ? 0 : kept;
+    } while (n);
+    st.kept += failed;
     lr__striped_add_n(&r->sla_breaches, 0, st.due);
     lr__striped_add_n(&r->reassignments, 0, st.reassigned + st.escalated);
     lr__striped_add_n(&r->failed_moves, 0, failed);

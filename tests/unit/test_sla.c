@@ -1203,6 +1203,43 @@ static void test_deadline_sources(void **state)
     world_free(w);
 }
 
+/* A lead kept for want of room is offered again when a later move of the
+ * same tick frees some: X1 (p1: a, b) can only go to b, who holds X2 (p2:
+ * b, c) until X2 moves to c. A second tick at that time moves nothing. */
+static void test_tick_offers_kept_leads_again(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_tick_stats st;
+    size_t mark;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p1", LEADROUTE_STRATEGY_ROUND_ROBIN)->max_hops = 5;
+    rb_pool(&b, "p2", LEADROUTE_STRATEGY_ROUND_ROBIN)->max_hops = 5;
+    rb_rep(&b, "a", "p1", NULL)->capacity = 1;
+    rb_rep(&b, "b", "p1", "p2")->capacity = 1;
+    rb_rep(&b, "c", "p2", NULL)->capacity = 1;
+    w = world_new("rule,kind,out:pool,out:sla_minutes:number\none,1,p1,10\ntwo,2,p2,10\n", rb_build(&b), NULL);
+    assert_string_equal(route_assigned(w, "X1", "1", -1, 0), "a");
+    w->now = T0 + MIN_MS; /* X2 comes due after X1, so the tick takes X1 first */
+    assert_string_equal(route_assigned(w, "X2", "2", -1, 0), "b");
+    mark = w->rec.n;
+    w->now = T0 + 11 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 2);
+    assert_int_equal(st.reassigned, 2);
+    assert_int_equal(st.kept, 0);
+    assert_int_equal(w->rec.n, mark + 2);
+    assert_string_equal(w->rec.v[mark].key, "X2");
+    assert_string_equal(w->rec.v[mark].rep, "c");
+    assert_string_equal(w->rec.v[mark + 1].key, "X1");
+    assert_string_equal(w->rec.v[mark + 1].rep, "b");
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 0);
+    assert_int_equal(w->rec.n, mark + 2);
+    world_free(w);
+}
+
 /* The metrics at rest: `routed` counts the leads routing calls assigned,
  * a tick's moves count for their new rep and pool and in
  * sla.reassignments, so the per-rep counts add up to both together. */
@@ -4115,6 +4152,7 @@ int main(void)
         cmocka_unit_test_teardown(test_times_at_the_ends, free_leftovers),
         cmocka_unit_test_teardown(test_tiny_sla_one_ms, free_leftovers),
         cmocka_unit_test_teardown(test_metrics_count_moves_apart, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_offers_kept_leads_again, free_leftovers),
         cmocka_unit_test_teardown(test_deal_value_limit, free_leftovers),
         cmocka_unit_test_teardown(test_sla_output_must_be_number, free_leftovers),
         cmocka_unit_test_teardown(test_sla_simulation, free_leftovers),
