@@ -271,6 +271,25 @@ int cli_is_stdin(const char *path)
     return strcmp(path, "-") == 0;
 }
 
+int cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (cli_is_stdin(a) || cli_is_stdin(b) || stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cli_is_sqlite_file(const char *path)
+{
+    static const char magic[16] = "SQLite format 3"; /* and its NUL */
+    char head[16];
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    return got == sizeof head && memcmp(head, magic, sizeof head) == 0;
+}
+
 const char *cli_display_name(const char *path)
 {
     return cli_is_stdin(path) ? "<stdin>" : path;

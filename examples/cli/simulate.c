@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../report.h"
 
@@ -38,7 +40,8 @@ static const char USAGE_SIMULATE[] =
     "                       PostgreSQL connection string, as for route\n"
     "  --no-state           start from an empty state\n"
     "  --value-field FIELD  the lead field with the deal value (default deal_value)\n"
-    "  --html REPORT.html   also write a self-contained page with charts\n"
+    "  --html REPORT.html   also write a self-contained page with charts (whole,\n"
+    "                       or not at all; never over an input or a database)\n"
     "  --format FORMAT      text (default), or csv / jsonl: one record per\n"
     "                       figure, with the columns kind,name,pool,leads,value,\n"
     "                       spread,fairness,open,capacity (kind is outcome,\n"
@@ -484,6 +487,53 @@ static report_count *counts_of(const tally_list *l)
     return v;
 }
 
+/* Write the report to `path` whole or not at all: a regular file (or a new
+ * one) through a temporary file beside it, renamed into place, so that a
+ * failed write leaves an earlier report as it was; anything else (a pipe,
+ * a device) directly, as a rename would replace it. */
+static int write_report(const char *path, const report_data *d)
+{
+    struct stat st;
+    FILE *f = NULL;
+    char *tmp = NULL;
+    int fd = -1, rc = -1;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) {
+        size_t n = strlen(path);
+        mode_t mask = umask(0);
+        umask(mask);
+        if (!(tmp = malloc(n + 8))) {
+            fprintf(stderr, "leadroute simulate: out of memory\n");
+            return -1;
+        }
+        memcpy(tmp, path, n);
+        memcpy(tmp + n, ".XXXXXX", 8);
+        if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
+            fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            free(tmp);
+            return -1;
+        }
+    } else if (!(f = fopen(path, "w"))) {
+        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (report_write_html(f, d) != 0) {
+        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
+        fclose(f);
+    } else if (fclose(f) != 0 || (tmp && rename(tmp, path) != 0)) {
+        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
+    } else {
+        rc = 0;
+    }
+    if (tmp && rc != 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
 static int write_html(const simulation *s, const cli_args *a, const leadroute_table *table, uint64_t total)
 {
     char hash[32], when[40];
@@ -516,20 +566,10 @@ static int write_html(const simulation *s, const cli_args *a, const leadroute_ta
     d.queue_count = s->queues.n;
 
     int rc = -1;
-    FILE *f = NULL;
     if (!reasons || !queues)
         fprintf(stderr, "leadroute simulate: out of memory\n");
-    else if (!(f = fopen(a->html, "w")))
-        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(errno));
-    else if (report_write_html(f, &d) != 0 || fclose(f) != 0) {
-        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(errno));
-        f = NULL;
-    } else {
-        f = NULL;
-        rc = 0;
-    }
-    if (f)
-        fclose(f);
+    else
+        rc = write_report(a->html, &d);
     free(reasons);
     free(queues);
     return rc;
@@ -558,6 +598,17 @@ int cmd_simulate(int argc, char **argv)
         return cli_usage_error("simulate", "%s", "only one of the files can be '-'");
     if (a.html && strcmp(a.html, "-") == 0) /* '-' reads standard input elsewhere: no file of that name */
         return cli_usage_error("simulate", "%s", "--html: give a file name; the summary goes to standard output");
+    if (a.html) {
+        /* the report must not take the place of what simulate reads, nor of any state database */
+        const char *inputs[4] = { a.table, a.reps, a.files[0], a.no_state ? NULL : a.state };
+        for (int k = 0; k < 4; k++)
+            if (inputs[k] && cli_same_file(a.html, inputs[k]))
+                return cli_usage_error("simulate", "--html %s is %s, which simulate reads; give the report another name",
+                                       a.html, inputs[k]);
+        if (cli_is_sqlite_file(a.html))
+            return cli_usage_error("simulate", "--html %s is a SQLite database (a state file?); give the report "
+                                   "another name", a.html);
+    }
 
     leadroute_table *table = cli_open_table(a.table);
     leadroute_roster *roster = table ? cli_open_roster(a.reps) : NULL;

@@ -29,6 +29,12 @@ def run(*args, stdin=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def expect(cond, what):
     if not cond:
         failures.append(what)
@@ -1011,6 +1017,26 @@ expect(page.lower().startswith("<!doctype html>") and "<svg" in page and "nordic
        and "<script" not in page and "https://" not in page
        and page.replace("http://www.w3.org/2000/svg", "").count("http://") == 0,
        "simulate --html writes a self-contained page")
+# the report never takes the place of a file simulate reads, nor of a state database;
+# a report is replaced whole, with a file mode as any new file's
+table_copy = os.path.join(workdir.name, "table-copy.csv")
+shutil.copyfile(routing, table_copy)
+state_copy = os.path.join(workdir.name, "state-copy.db")
+shutil.copyfile(default_state, state_copy)
+for args, target, says in (
+        (("--table", table_copy, "--no-state"), table_copy, "which simulate reads"),
+        (("--table", routing, "--state", state_copy), state_copy, "which simulate reads"),
+        (("--table", routing, "--no-state"), state_copy, "is a SQLite database")):
+    with open(target, "rb") as f:
+        was = f.read()
+    rc, out, err = run("simulate", *args, "--reps", reps, leads, "--html", target)
+    with open(target, "rb") as f:
+        expect(rc == 2 and says in err and f.read() == was, f"simulate --html {target} refused: {rc} {err!r}")
+report = os.path.join(workdir.name, "report.html")
+rc, out, err = run("simulate", "--table", routing, "--reps", reps, leads, "--no-state", "--html", report)
+expect(rc == 1 and oct(os.stat(report).st_mode & 0o777) == oct(0o666 & ~current_umask())
+       and not [n for n in os.listdir(workdir.name) if n.startswith("report.html.")],
+       f"simulate --html replaces the report, no temporary file left: {rc} {os.listdir(workdir.name)}")
 rc, out, err = run("simulate", "--table", routing, "--reps", reps, leads, "--no-state")
 expect(rc == 1 and "outcomes: assigned" in out and "(never hit)" in out and "not assigned, by reason:" in out,
        f"simulate text summary: {out!r}")
