@@ -1286,6 +1286,25 @@ static int has_sidecar(const char *path, const char *suffix)
     return !missing;
 }
 
+/* sqlite3_open_v2 of the file named `path`, as it is named: SQLite built
+ * with URI names (Debian's is) reads a name starting with "file:" as a URI,
+ * dropping its query and opening another file than the one the caller
+ * checked, so such a name is opened as "./file:...". */
+static int open_file(const char *path, sqlite3 **db, int flags)
+{
+    char *plain;
+    int rc;
+    if (strncmp(path, "file:", 5) != 0)
+        return sqlite3_open_v2(path, db, flags, NULL);
+    if (!(plain = sqlite3_mprintf("./%s", path))) {
+        *db = NULL;
+        return SQLITE_NOMEM;
+    }
+    rc = sqlite3_open_v2(plain, db, flags, NULL);
+    sqlite3_free(plain);
+    return rc;
+}
+
 /* Close a connection that only read `path`. Reading a WAL database, SQLite
  * creates its -wal and -shm files when the directory allows, and removes
  * them only when a connection that may write closes last. So a reader that
@@ -1304,7 +1323,7 @@ static void close_reader(sqlite3 *db, const char *path, int tidy)
     sqlite3_close(db);
     if (!tidy || (!has_sidecar(path, "-wal") && !has_sidecar(path, "-shm")))
         return;
-    if (sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK && !sqlite3_db_readonly(rw, "main"))
+    if (open_file(path, &rw, SQLITE_OPEN_READWRITE) == SQLITE_OK && !sqlite3_db_readonly(rw, "main"))
         sqlite3_exec(rw, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL); /* opens the -wal */
     sqlite3_close(rw);
 }
@@ -1374,7 +1393,7 @@ static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, int rea
 /* sqlite3_open_v2, with its failure as a message. */
 static int open_db(sqlite3 **db, const char *path, int flags, char *err, size_t cap)
 {
-    int rc = sqlite3_open_v2(path, db, flags, NULL);
+    int rc = open_file(path, db, flags);
     if (rc == SQLITE_OK)
         return LEADROUTE_OK;
     int code = *db ? LEADROUTE_EIO : LEADROUTE_ENOMEM;
@@ -1501,6 +1520,28 @@ int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t er
         return rc;
     rc = open_db(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, err_cap);
     return rc == LEADROUTE_OK ? store_wrap(out, db, path, 0, 0, err, err_cap) : rc;
+}
+
+int sqlite_store_open_existing(sqlite_store **out, const char *path, char *err, size_t err_cap)
+{
+    sqlite3 *db = NULL;
+    sqlite3_int64 tables = 0, has_meta = 0;
+    if (out)
+        *out = NULL;
+    if (!out || !path)
+        return open_error(err, err_cap, LEADROUTE_EINVAL, "sqlite_store_open_existing: NULL argument");
+    int rc = check_name_room(path, err, err_cap);
+    if (rc == LEADROUTE_OK)
+        rc = open_db(&db, path, SQLITE_OPEN_READWRITE, err, err_cap); /* no CREATE: a missing file fails */
+    if (rc == LEADROUTE_OK)
+        rc = count_tables(db, path, err, err_cap, &tables, &has_meta);
+    if (rc == LEADROUTE_OK && tables == 0)
+        rc = open_error(err, err_cap, LEADROUTE_EPARSE, "%s: an empty database, not a leadroute store yet", path);
+    if (rc != LEADROUTE_OK) {
+        sqlite3_close(db);
+        return rc;
+    }
+    return store_wrap(out, db, path, 0, 0, err, err_cap);
 }
 
 int sqlite_store_open_readonly(sqlite_store **out, const char *path, char *err, size_t err_cap)

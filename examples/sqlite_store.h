@@ -53,6 +53,15 @@ typedef struct sqlite_store sqlite_store;
 int sqlite_store_open(sqlite_store **out, const char *path, char *err, size_t err_cap);
 
 /**
+ * Open the existing store at `path` to read and write it, as
+ * sqlite_store_open() does, but create nothing: a missing file, and an
+ * empty database (or an empty file) are refused with a message in `err`,
+ * as are the files sqlite_store_open() refuses. For programs that carry on
+ * what an earlier run left, where a new store would be a wrong path.
+ */
+int sqlite_store_open_existing(sqlite_store **out, const char *path, char *err, size_t err_cap);
+
+/**
  * Open the existing database at `path` only to read it: no table is created
  * or changed, so it works on a file or a directory the user may only read
  * (a WAL database there with no -wal file beside it is read as immutable:

@@ -89,6 +89,8 @@ static int open_sqlite(const char *command, const cli_args *a, int mode, cli_sta
                          : sqlite_store_open_copy(&s->sqlite, a->state, err, sizeof err);
     else if (mode == CLI_STATE_READ) /* no write, so no write permission needed */
         rc = sqlite_store_open_readonly(&s->sqlite, a->state, err, sizeof err);
+    else if (mode == CLI_STATE_EXISTING) /* what route left: an empty file is no such thing */
+        rc = sqlite_store_open_existing(&s->sqlite, a->state, err, sizeof err);
     else
         rc = sqlite_store_open(&s->sqlite, a->state, err, sizeof err);
     if (rc != LEADROUTE_OK) {

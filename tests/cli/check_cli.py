@@ -688,6 +688,24 @@ with tempfile.TemporaryDirectory() as tmp:
                f"{args[0]} with a state that is not a database: {rc} {out!r} {err!r}")
     with open(bad_state, encoding="utf-8") as f:
         expect(f.read() == bad_text, "a file that is not a state database is left as it was")
+    # tick and ack carry on what route left: an empty file is refused, not made a state
+    empty_state = os.path.join(tmp, "empty-state.db")
+    open(empty_state, "w").close()
+    for args in (("tick", "--table", routing, "--reps", reps, "--state", empty_state),
+                 ("ack", "--table", routing, "--reps", reps, "--state", empty_state, "x")):
+        rc, out, err = run(*args)
+        expect(rc == 2 and out == "" and f"{empty_state}: an empty database, not a leadroute store yet" in err
+               and os.path.getsize(empty_state) == 0, f"{args[0]} with an empty state file: {rc} {out!r} {err!r}")
+    # a name starting with "file:" is that file, not a SQLite URI naming another
+    uri_like = "file:uri-state.db?mode=x"
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", uri_like)
+    expect(rc == 1 and os.path.exists(os.path.join(workdir.name, uri_like))
+           and not os.path.exists(os.path.join(workdir.name, "uri-state.db")),
+           f"route --state {uri_like} writes that file: {rc} {sorted(os.listdir(workdir.name))}")
+    rc, out, err = run("explain", "--state", uri_like, "L-1001")
+    expect(rc == 0 and "L-1001" in out, f"explain --state {uri_like} reads it: {rc} {err!r}")
+    rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", uri_like, "--now", "2030-01-01T00:00:00Z")
+    expect(rc == 0 and "due " in err, f"tick --state {uri_like} reads it: {rc} {err!r}")
     newer = os.path.join(tmp, "newer.db")
     db = sqlite3.connect(newer)
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
