@@ -160,9 +160,11 @@ LEADROUTE_API void leadroute_table_builder_free(leadroute_table_builder *builder
  * Unlike a directive in a file, which may appear once, setting a property
  * again replaces its value; a second priority list for one output is still
  * an error. A hit policy naming an aggregation (C+, C#, C<, C>) applies it
- * while it is the policy; a later plain policy brings back the value of
- * the `aggregation` property, or none.
- * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown key), LEADROUTE_EPARSE (bad value),
+ * while it is the policy, even over an `aggregation` set meanwhile; a
+ * later plain policy brings back the value of the `aggregation` property,
+ * or none. Keys and values are at most LEADROUTE_MAX_STRING bytes of UTF-8.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown key, or one that is not
+ *         such text), LEADROUTE_EPARSE (bad value, or one that is not such text),
  *         LEADROUTE_ENOMEM, LEADROUTE_ELIMIT (the list of priorities cannot grow).
  *         On error the builder is unchanged. One thread at a time per builder.
  */

@@ -138,6 +138,14 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
 {
     char k[32], v[32], shown[80];
     const char *raw = value;
+    /* A file's lines are checked as they are read; through the API, each
+     * property's text is checked as a cell's would be, before any use */
+    if (!line && (key_len > LEADROUTE_MAX_STRING || !lr__utf8_valid(key, key_len)))
+        return lr__error_set(LEADROUTE_EINVAL, "a table property name must be at most %d bytes of UTF-8",
+                             LEADROUTE_MAX_STRING);
+    if (!line && (value_len > LEADROUTE_MAX_STRING || !lr__utf8_valid(value, value_len)))
+        return lr__error_set(LEADROUTE_EPARSE, "a table property value must be at most %d bytes of UTF-8",
+                             LEADROUTE_MAX_STRING);
     lr__trim(&key, &key_len);
     lr__trim(&value, &value_len);
     /* messages about the value point at it */
@@ -215,10 +223,15 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         lr__normalise_word(value, value_len, v, sizeof v);
         for (i = 0; i < sizeof names / sizeof names[0]; i++) {
             if (strcmp(v, names[i].name) == 0) {
-                b->aggregation = b->aggregation_own = names[i].agg;
+                /* while C+ and friends are the policy, theirs applies: the
+                 * property's own comes back with a plain policy */
+                b->aggregation_own = names[i].agg;
                 b->aggregation_set = 1;
-                b->aggregation_line = line;
-                b->aggregation_col = col;
+                if (!b->policy_aggregates) {
+                    b->aggregation = names[i].agg;
+                    b->aggregation_line = line;
+                    b->aggregation_col = col;
+                }
                 return LEADROUTE_OK;
             }
         }

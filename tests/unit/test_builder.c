@@ -538,6 +538,10 @@ static void test_builder_policy_then_plain(void **state)
         { "hit_policy", "collect", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_MIN },
         { "aggregation", "none", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_NONE },
         { "hit_policy", "C#", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_COUNT },
+        /* set while C# is the policy: C# still applies, then the property */
+        { "aggregation", "max", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_COUNT },
+        { "hit_policy", "collect", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_MAX },
+        { "aggregation", "none", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_NONE },
         { "hit_policy", "first", LEADROUTE_HIT_FIRST, LEADROUTE_AGG_NONE },
     };
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
@@ -548,6 +552,53 @@ static void test_builder_policy_then_plain(void **state)
         leadroute_table_unref(t);
     }
     leadroute_table_builder_free(b);
+}
+
+/* Property text through the API is checked as a cell's is: at most
+ * LEADROUTE_MAX_STRING bytes of UTF-8, or an error that changes nothing. */
+static void test_builder_set_text_checked(void **state)
+{
+    static const char *const bad[] = {
+        "o = a, \xC0\x80",     /* an overlong NUL */
+        "o = a, \xED\xA0\x80", /* a surrogate */
+        "\xFF = a",
+    };
+    char *long_value = malloc(LEADROUTE_MAX_STRING + 2);
+    leadroute_table_builder *b = new_builder();
+    leadroute_table *t;
+    uint64_t hash;
+    size_t i;
+    (void)state;
+    assert_non_null(long_value);
+    ok(leadroute_table_builder_add_input(b, "x", LEADROUTE_TYPE_STRING, 0));
+    ok(leadroute_table_builder_add_output(b, "o", LEADROUTE_TYPE_STRING));
+    ok(leadroute_table_builder_set(b, "hit_policy", "priority"));
+    ok(leadroute_table_builder_set(b, "priority", "o = a, b"));
+    t = build(b);
+    hash = leadroute_table_hash(t);
+    leadroute_table_unref(t);
+    for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+        leadroute_error_clear();
+        assert_int_equal(leadroute_table_builder_set(b, "priority", bad[i]), LEADROUTE_EPARSE);
+        assert_string_equal(leadroute_error_last()->message,
+                            "a table property value must be at most 4096 bytes of UTF-8");
+        assert_int_equal(leadroute_table_builder_set(b, "name", bad[i]), LEADROUTE_EPARSE);
+    }
+    memset(long_value, 'a', LEADROUTE_MAX_STRING + 1);
+    memcpy(long_value, "o = ", 4);
+    long_value[LEADROUTE_MAX_STRING + 1] = 0;
+    assert_int_equal(leadroute_table_builder_set(b, "priority", long_value), LEADROUTE_EPARSE);
+    assert_int_equal(leadroute_table_builder_set(b, "\xC0\x80", "x"), LEADROUTE_EINVAL);
+    /* nothing was kept: the table is the one built before */
+    t = build(b);
+    assert_true(leadroute_table_hash(t) == hash);
+    leadroute_table_unref(t);
+    /* the longest value is fine */
+    long_value[LEADROUTE_MAX_STRING] = 0;
+    memcpy(long_value, "p = ", 4);
+    ok(leadroute_table_builder_set(b, "priority", long_value));
+    leadroute_table_builder_free(b);
+    free(long_value);
 }
 
 static void test_builder_new_args(void **state)
@@ -666,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_builder_set),
         cmocka_unit_test(test_builder_sum_needs_numbers),
         cmocka_unit_test(test_builder_policy_then_plain),
+        cmocka_unit_test(test_builder_set_text_checked),
         cmocka_unit_test(test_builder_new_args),
         cmocka_unit_test(test_table_ref_unref),
     };
