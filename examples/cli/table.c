@@ -117,7 +117,17 @@ static int open_command(const char *command, const char *usage, int argc, char *
 
 /* ---- check ------------------------------------------------------------------- */
 
-static void print_summary(const leadroute_table *table, const char *path, size_t findings, size_t notices)
+/* "N lint findings[ (and more left out)][, M notices]": past the findings
+ * lint keeps, a last notice counts the others. */
+static void print_counts(FILE *f, size_t findings, int more, size_t notices)
+{
+    fprintf(f, "%zu lint finding%s%s", findings, cli_plural(findings), more ? " (and more left out)" : "");
+    if (notices)
+        fprintf(f, ", %zu notice%s", notices, cli_plural(notices));
+}
+
+static void print_summary(const leadroute_table *table, const char *path, size_t findings, int more,
+                          size_t notices)
 {
     const char *name = leadroute_table_name(table);
     const char *version = leadroute_table_version(table);
@@ -134,11 +144,9 @@ static void print_summary(const leadroute_table *table, const char *path, size_t
            cli_plural(inputs), outputs, cli_plural(outputs), hit_policy_name(leadroute_table_hit_policy(table)));
     if (leadroute_table_aggregation(table) != LEADROUTE_AGG_NONE)
         printf(" (%s)", aggregation_name(leadroute_table_aggregation(table)));
-    printf(", hash %016llx, %zu bytes compiled, %zu lint finding%s",
-           (unsigned long long)leadroute_table_hash(table), leadroute_table_memory(table), findings,
-           cli_plural(findings));
-    if (notices)
-        printf(", %zu notice%s", notices, cli_plural(notices));
+    printf(", hash %016llx, %zu bytes compiled, ", (unsigned long long)leadroute_table_hash(table),
+           leadroute_table_memory(table));
+    print_counts(stdout, findings, more, notices);
     printf("\n");
 }
 
@@ -159,6 +167,7 @@ int cmd_check(int argc, char **argv)
     if (!text)
         records_begin(&w, stdout, a.format, columns, sizeof columns / sizeof *columns);
     size_t count = leadroute_table_diagnostic_count(table), findings = 0, notices = 0;
+    int more = 0; /* findings past those lint keeps */
     for (size_t i = 0; i < count; i++) {
         leadroute_diagnostic d = LEADROUTE_DIAGNOSTIC_INIT;
         if (leadroute_table_diagnostic(table, i, &d) != LEADROUTE_OK) {
@@ -168,6 +177,7 @@ int cmd_check(int argc, char **argv)
         }
         /* a notice says what lint could not settle or keep, not that the
          * table is wrong: it does not fail `check` */
+        more |= d.kind == LEADROUTE_DIAG_TRUNCATED;
         if (leadroute_diagnostic_is_notice(d.kind) == 1)
             notices++;
         else
@@ -184,12 +194,10 @@ int cmd_check(int argc, char **argv)
         records_row(&w, row);
     }
     if (text) {
-        print_summary(table, a.files[0], findings, notices);
+        print_summary(table, a.files[0], findings, more, notices);
     } else {
         /* the summary still belongs somewhere a person looks */
-        fprintf(stderr, "%zu lint finding%s", findings, cli_plural(findings));
-        if (notices)
-            fprintf(stderr, ", %zu notice%s", notices, cli_plural(notices));
+        print_counts(stderr, findings, more, notices);
         fprintf(stderr, "\n");
     }
     leadroute_table_unref(table);
