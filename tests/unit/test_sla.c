@@ -3748,18 +3748,24 @@ static void test_latency_first_assignment_only(void **state)
     world_free(w);
 }
 
+/* Every lead to pool p, round robin over its one rep a. */
+static world *one_rep_world(void)
+{
+    rb b;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    rb_rep(&b, "a", "p", NULL);
+    return world_new(ALL_TO_P, rb_build(&b), NULL);
+}
+
 /* ISO 8601 allows a leap second (:60), not more. */
 static void test_latency_leap_second(void **state)
 {
-    rb b;
     world *w;
     leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
     tlead l;
     (void)state;
-    memset(&b, 0, sizeof b);
-    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    rb_rep(&b, "a", "p", NULL);
-    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    w = one_rep_world();
     tl_init(&l);
     l.lead.id = "X1";
     tl_str(&l, "captured_at", "2026-02-28T23:59:60Z"); /* = 2026-03-01T00:00:00Z, 9.5 h before T0 */
@@ -3786,17 +3792,13 @@ static void test_latency_iso8601_strict(void **state)
         "2026-03-01T09:29:000Z", "2026-03-01t09:29:00Z", "2026-03-01T09:29:00Zx", "2026-03-01T24:00:00Z",
         "2026-13-01T09:00:00Z", "2026-00-01T09:00:00Z", "2026-03-00T09:00:00Z", "2026-03-01T09:60:00Z",
     };
-    rb b;
     world *w;
     leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
     tlead l;
     char id[16];
     size_t i;
     (void)state;
-    memset(&b, 0, sizeof b);
-    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
-    rb_rep(&b, "a", "p", NULL);
-    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    w = one_rep_world();
     for (i = 0; i < sizeof not_times / sizeof *not_times; i++) {
         tl_init(&l);
         snprintf(id, sizeof id, "N%zu", i);
