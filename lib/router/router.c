@@ -1439,6 +1439,18 @@ static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__re
     return *taken ? 0 : rc;
 }
 
+/* The commit did not happen (an error, or another call claimed the lead
+ * first): the pool states shown were never written, and a rep picked did
+ * not get the lead. */
+static void lr__nothing_written(leadroute_decision *d)
+{
+    uint32_t i;
+    d->state_before = d->state_after = LR_NONE;
+    for (i = 0; i < d->ncands; i++)
+        if (d->cands[i].verdict == LEADROUTE_VERDICT_CHOSEN)
+            d->cands[i].verdict = LEADROUTE_VERDICT_ELIGIBLE;
+}
+
 /* Commit the assignment of rep `ri`. Returns LR_DONE with the decision
  * filled, LR_RETRY on a conflict, or a negative error. */
 static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__state *state, uint64_t version,
@@ -1525,8 +1537,9 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         d->status = LEADROUTE_ROUTE_EXISTING;
         d->how = LR_HOW_EXISTING;
         d->rep = lr__decision_str(d, owner);
-        d->pool = LR_NONE;
+        d->pool = d->previous = LR_NONE; /* this call moved nothing */
         d->rep_index = d->pool_index = LR_NONE;
+        lr__nothing_written(d);
         lr__reason(d, "already assigned to %s (claimed while this call was deciding)", owner);
         return LR_DONE;
     }
@@ -2062,17 +2075,12 @@ static int lr__unrouted(lr__call *c, int rc)
     leadroute_decision *d = c->d;
     const leadroute_error *e = leadroute_error_last();
     char msg[LR_REASON_MAX];
-    uint32_t i;
     lr__textf(msg, sizeof msg, "%s", e->code == rc && e->message ? e->message : leadroute_strerror(rc));
     d->status = LEADROUTE_ROUTE_UNROUTED;
     d->code = rc;
     d->rep = d->pool = d->queue = d->previous = LR_NONE;
-    d->state_before = d->state_after = LR_NONE; /* nothing was written */
     d->how = LR_HOW_NONE;
-    /* a rep picked before the failure did not get the lead */
-    for (i = 0; i < d->ncands; i++)
-        if (d->cands[i].verdict == LEADROUTE_VERDICT_CHOSEN)
-            d->cands[i].verdict = LEADROUTE_VERDICT_ELIGIBLE;
+    lr__nothing_written(d);
     d->reason = lr__decision_str(d, msg);
     lr__count_unrouted(c, LEADROUTE_UNROUTED_ERROR);
     /* the message stays the caller's last error */
@@ -2441,6 +2449,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     for (attempt = 0;; attempt++) {
         lr__attempt_reset(d, rule_sla);
         c.unrouted = LR_NONE;
+        c.note[0] = 0; /* a cap met by an attempt given up is no reason of this one */
         if (attempt > r->max_retries) {
             rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
             break;
@@ -2974,6 +2983,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
         }
         rc = LR_FALL_THROUGH;
         c.escalated = 0;
+        c.note[0] = 0;
         if (p && due->hops < p->max_hops)
             rc = lr__pool_try(&c, p);
         if (rc == LR_FALL_THROUGH && p)

@@ -3100,9 +3100,37 @@ static void test_store_exists(void **state)
     assert_int_equal(ts.s.nassign, 0);
     assert_int_equal(leadroute_router_rep_assigned(r, "a"), 0);
     assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 0);
+    /* and the trace says so: the rep picked did not get the lead, the pool
+     * state shown was never written, and nothing was moved from anyone */
+    assert_true(leadroute_decision_candidate_count(d) > 0);
+    for (size_t i = 0; i < leadroute_decision_candidate_count(d); i++) {
+        uint32_t v = 0;
+        ok(leadroute_decision_candidate(d, i, NULL, NULL, &v, NULL));
+        assert_int_not_equal(v, LEADROUTE_VERDICT_CHOSEN);
+    }
+    {
+        char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+        assert_non_null(strstr(j, "\"previous\":null,"));
+        assert_non_null(strstr(j, "\"state_before\":null,\"state_after\":null,"));
+        free(j);
+    }
     /* the rotation did not move either: a is still first */
     ok(route_mail(r, d, "L2", "y@beta.io"));
     expect_str(leadroute_decision_rep(d), "a");
+    /* a reassignment that loses the race moved the lead from no one */
+    {
+        tlead l;
+        lead_of(&l, "L2", "r");
+        tl_str(&l, "email", "y@beta.io");
+        ts.exists_owner = "zed";
+        ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_REASSIGN, d));
+        expect_status(d, LEADROUTE_ROUTE_EXISTING);
+        expect_str(leadroute_decision_rep(d), "zed");
+        char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
+        assert_non_null(strstr(j, "\"previous\":null,"));
+        assert_null(strstr(j, "\"verdict\":\"chosen\""));
+        free(j);
+    }
     /* EEXISTS naming no holder is the store's garbage: an error, nothing counted */
     uint64_t hits = leadroute_router_rule_hits(r, 0);
     ts.exists_owner = "";
@@ -3110,6 +3138,72 @@ static void test_store_exists(void **state)
     expect_status(d, LEADROUTE_ROUTE_UNROUTED);
     assert_int_equal(leadroute_router_rule_hits(r, 0), hits);
     assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* A store whose first commit conflicts, while its window shows pool p1 at
+ * its cap of 1 only before that commit, and rep alice full after it. */
+static int cs_attempts;
+static int cs_load(void *u, const char *p, void *buf, size_t cap, size_t *len, uint64_t *ver)
+{
+    (void)u, (void)p, (void)buf, (void)cap;
+    *len = 0;
+    *ver = 0;
+    return LEADROUTE_OK;
+}
+static int cs_find(void *u, const char *k, char *rep, size_t cap)
+{
+    (void)u, (void)k, (void)rep, (void)cap;
+    return LEADROUTE_ENOTFOUND;
+}
+static int cs_open(void *u, const char *rep, uint32_t *n)
+{
+    (void)u;
+    *n = strcmp(rep, "carol") == 0 || cs_attempts > 0;
+    return LEADROUTE_OK;
+}
+static int cs_commit(void *u, const leadroute_commit *c, char *owner, size_t cap)
+{
+    (void)u, (void)c, (void)owner, (void)cap;
+    cs_attempts++;
+    return LEADROUTE_ECONFLICT;
+}
+static int cs_close(void *u, const char *k)
+{
+    (void)u, (void)k;
+    return LEADROUTE_OK;
+}
+static int cs_window(void *u, const char *rep, const char *pool, int64_t since, uint64_t *count, double *value)
+{
+    (void)u, (void)rep, (void)since;
+    *value = 0;
+    *count = pool && cs_attempts == 0;
+    return LEADROUTE_OK;
+}
+
+/* The reason speaks of the attempt that decided, not of one a conflict
+ * made the router give up: p1 was at its cap only in the first. */
+static void test_retry_reason_is_its_own(void **state)
+{
+    static const char roster_text[] = "#! pools\nid,strategy,cap_day,fallback\np1,round_robin,1,p2\n"
+                                      "p2,round_robin,,\n#! reps\nid,pools,capacity\ncarol,p1,1\nalice,p2,1\n";
+    static const leadroute_store methods = { LEADROUTE_STORE_VERSION, cs_load, cs_find, cs_open, cs_commit,
+                                             cs_close, cs_window, NULL, NULL };
+    leadroute_roster *ro = NULL;
+    leadroute_router *r;
+    leadroute_decision *d = decision();
+    tlead l;
+    (void)state;
+    cs_attempts = 0;
+    ok(leadroute_roster_parse(&ro, roster_text, sizeof roster_text - 1, "r.csv", NULL));
+    r = router_of("rule,kind,out:pool\nx,x,p1\n", ro);
+    ok(leadroute_router_set_store(r, &methods, NULL));
+    lead_of(&l, "L1", "x");
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    assert_int_equal(cs_attempts, 1);
+    expect_status(d, LEADROUTE_ROUTE_UNASSIGNED);
+    expect_str(leadroute_decision_reason(d), "no rep in p1 -> p2 could take it; the pool leaves it unassigned");
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }
@@ -4477,6 +4571,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_store_conflicts),
         cmocka_unit_test(test_conflict_decides_afresh),
         cmocka_unit_test(test_store_exists),
+        cmocka_unit_test(test_retry_reason_is_its_own),
         cmocka_unit_test(test_notify_pending),
         cmocka_unit_test(test_dry_run),
         cmocka_unit_test(test_fork),
