@@ -147,7 +147,8 @@ typedef struct leadroute_pool {
     uint32_t strategy;                      /**< ::leadroute_strategy (INIT: round robin) */
     const leadroute_skill_filter *filters;  /**< all must pass */
     size_t filter_count;
-    const char *score_field;                /**< lead field read by `tiers`; NULL = "score" */
+    const char *score_field;                /**< lead field read by `tiers`, at most LEADROUTE_MAX_NAME
+                                                 bytes; NULL = "score" */
     const leadroute_tier_rule *tiers;
     size_t tier_count;
     const char *fallback;                   /**< pool tried next when none can take it; NULL = none */
@@ -163,8 +164,9 @@ typedef struct leadroute_pool {
     const char *escalation_pool;            /**< where it escalates: a pool (routed there), */
     const char *escalation_owner;           /**< or else a rep; neither: it stays with its last rep */
     uint32_t calibration;                   /**< ::leadroute_calibration */
-    const char *value_field;                /**< deal value for value balancing; NULL = "deal_value";
-                                                 at most LEADROUTE_MAX_DEAL_VALUE */
+    const char *value_field;                /**< lead field of the deal value for value balancing, at
+                                                 most LEADROUTE_MAX_NAME bytes; NULL = "deal_value"; the
+                                                 value at most LEADROUTE_MAX_DEAL_VALUE */
     uint32_t value_window_days;             /**< value balancing window, 1..31 days; 0 = 30 */
 } leadroute_pool;
 

@@ -296,10 +296,18 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
                                  "pool '%s': empty-pool policy 'default_owner' needs a default owner", in->id);
         if ((in->filter_count && !in->filters) || (in->tier_count && !in->tiers))
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': filters or tiers are NULL with a count", in->id);
-        if ((rc = lr__check_name(in->queue, "queue", in->id)) != 0 ||
-            (rc = lr__check_name(in->score_field, "score field", in->id)) != 0 ||
-            (rc = lr__check_name(in->value_field, "value field", in->id)) != 0)
+        if ((rc = lr__check_name(in->queue, "queue", in->id)) != 0)
             return rc;
+        /* lead field names: a longer one could never be read */
+        {
+            const char *const fields[2] = { in->score_field, in->value_field };
+            static const char *const what[2] = { "score", "value" };
+            int j;
+            for (j = 0; j < 2; j++)
+                if (fields[j] && (rc = lr__name_check(fields[j])) != 0)
+                    return lr__error_set(LEADROUTE_EINVAL, "pool '%s': its %s field name %s", in->id, what[j],
+                                         rc == -1 ? "is longer than 256 bytes" : "is not valid UTF-8");
+        }
         if (!isfinite(in->sla_minutes) || in->sla_minutes < 0)
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': sla_minutes must be a finite number >= 0", in->id);
         if (in->calibration > LEADROUTE_CALIBRATE_CATCH_UP)

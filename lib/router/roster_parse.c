@@ -436,8 +436,9 @@ static int header(parser *p)
     int is_pools = p->cur == SEC_POOLS;
     const char *const *names = is_pools ? pool_columns : rep_columns;
     uint32_t nknown = is_pools ? PC_COUNT : RC_COUNT;
-    uint32_t n = csv->nfields, i, k;
+    uint32_t n = csv->nfields, i, k, slot_mask, *slots;
     const char *label;
+    char **folded;
     int rc;
 
     if ((rc = lr__csv_check_separator(csv)) != 0)
@@ -459,32 +460,34 @@ static int header(parser *p)
         sec->known[k] = NO_COL;
         sec->label[k] = names[k];
     }
+    /* names folded to lower case, found again by hash: a header of many
+     * skill columns is checked in time linear in its size */
+    for (slot_mask = 63; slot_mask < 2 * (uint64_t)n; slot_mask = slot_mask * 2 + 1)
+        ;
+    slots = lr__arena_zalloc(&p->arena, ((size_t)slot_mask + 1) * sizeof *slots);
+    folded = lr__arena_alloc(&p->arena, (size_t)(n ? n : 1) * sizeof *folded);
+    if (!slots || !folded)
+        return lr__error_nomem();
     for (i = 0; i < n; i++) {
         const lr__csv_field *f = &csv->fields[i];
         const char *s = f->text;
-        size_t len = f->len;
+        size_t len = f->len, j;
+        uint32_t h;
         lr__trim(&s, &len);
         if (len == 0)
             return CELL_ERROR(p, f, "empty column name in the '#! %s' header", section_names[p->cur]);
-        for (k = 0; k < i; k++) {
-            const char *o = csv->fields[k].text;
-            size_t on = csv->fields[k].len, j;
-            lr__trim(&o, &on);
-            if (on != len)
-                continue;
-            for (j = 0; j < len; j++) {
-                char a = s[j], b = o[j];
-                if (a >= 'A' && a <= 'Z')
-                    a = (char)(a - 'A' + 'a');
-                if (b >= 'A' && b <= 'Z')
-                    b = (char)(b - 'A' + 'a');
-                if (a != b)
-                    break;
-            }
-            if (j == len)
+        if (!(folded[i] = lr__arena_alloc(&p->arena, len + 1)))
+            return lr__error_nomem();
+        for (j = 0; j < len; j++)
+            folded[i][j] = s[j] >= 'A' && s[j] <= 'Z' ? (char)(s[j] - 'A' + 'a') : s[j];
+        folded[i][len] = '\0';
+        for (h = (uint32_t)lr__hash(folded[i], len) & slot_mask; slots[h]; h = (h + 1) & slot_mask) {
+            k = slots[h] - 1;
+            if (strcmp(folded[k], folded[i]) == 0)
                 return CELL_ERROR(p, f, "column '%.*s' appears twice in the header (also column %u)",
                                   (int)lr__utf8_cut(s, len, 60), s, k + 1);
         }
+        slots[h] = i + 1;
         k = known_column(names, nknown, s, len, &label);
         if (k < nknown && sec->known[k] != NO_COL)
             return CELL_ERROR(p, f, "column '%.*s' appears twice in the header (also column %u, '%s')",
@@ -595,6 +598,8 @@ static int pool_row(parser *p)
     cell(p, sec->known[PC_QUEUE], &s, &n, &f);
     pool.queue = dup_or_null(p, s, n, &rc);
     cell(p, sec->known[PC_SCORE_FIELD], &s, &n, &f);
+    if (n > LEADROUTE_MAX_NAME)
+        return CELL_ERROR(p, f, "score_field: a lead field name is at most %d bytes", LEADROUTE_MAX_NAME);
     pool.score_field = dup_or_null(p, s, n, &rc);
 
     cell(p, sec->known[PC_OWNER_FIRST], &s, &n, &f);
@@ -635,6 +640,8 @@ static int pool_row(parser *p)
                           s);
 
     cell(p, sec->known[PC_VALUE_FIELD], &s, &n, &f);
+    if (n > LEADROUTE_MAX_NAME)
+        return CELL_ERROR(p, f, "value_field: a lead field name is at most %d bytes", LEADROUTE_MAX_NAME);
     pool.value_field = dup_or_null(p, s, n, &rc);
 
     cell(p, sec->known[PC_VALUE_WINDOW_DAYS], &s, &n, &f);
@@ -681,7 +688,7 @@ static int pool_row(parser *p)
     pool.tier_count = count_items(s, n, ';');
     if (pool.tier_count) {
         leadroute_tier_rule *tiers = lr__arena_alloc(&p->arena, pool.tier_count * sizeof *tiers);
-        size_t k = 0;
+        size_t k = 0, j;
         if (!tiers)
             return lr__error_nomem();
         while (next_item(&s, &n, ';', &item, &len)) {
@@ -702,6 +709,11 @@ static int pool_row(parser *p)
             if (parse_uint32(b, bn, &tiers[k].min_tier) != 0)
                 return CELL_ERROR(p, f, "tier rule '%.*s': tier '%.*s' is not a whole number from 0 to 4294967295",
                                   (int)lr__utf8_cut(item, len, 60), item, (int)lr__utf8_cut(b, bn, 60), b);
+            for (j = 0; j < k; j++)
+                if (tiers[j].min_score == tiers[k].min_score)
+                    return CELL_ERROR(p, f, "tier rule '%.*s': a tier starts at score %.*s already (rule %zu)",
+                                      (int)lr__utf8_cut(item, len, 60), item, (int)lr__utf8_cut(a, an, 60), a,
+                                      j + 1);
             k++;
         }
         pool.tiers = tiers;
@@ -797,6 +809,9 @@ static int rep_row(parser *p)
             v.item_count = count_items(s, n, ',');
             if (v.item_count == 0)
                 continue;
+            if (v.item_count > LEADROUTE_MAX_SET_ITEMS)
+                return CELL_ERROR(p, f, "skill '%s': %zu items, more than the %d a set holds",
+                                  sec->skills[sec->role[i] - RC_COUNT], v.item_count, LEADROUTE_MAX_SET_ITEMS);
             items = lr__arena_alloc(&p->arena, v.item_count * sizeof *items);
             if (!items)
                 return lr__error_nomem();

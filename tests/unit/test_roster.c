@@ -643,6 +643,20 @@ static void test_header_errors(void **state)
                "default_owner, queue, owner_first, filters, tiers, score_field, cap_day, cap_week, cap_month, "
                "sla_minutes, max_hops, escalation_pool, escalation_owner, calibration, value_field, "
                "value_window_days)");
+    /* a wide header is checked all the same (and in linear time) */
+    {
+        size_t cap = 200000, at;
+        char *wide = malloc(cap);
+        assert_non_null(wide);
+        at = (size_t)snprintf(wide, cap, "#! reps\nid");
+        for (int i = 0; i < 20000; i++)
+            at += (size_t)snprintf(wide + at, cap - at, ",s%d", i);
+        snprintf(wide + at, cap - at, ",S17\n");
+        /* the column of S17: the line's length so far (at less "#! reps\n"), its comma, then it */
+        roster_err(wide, LEADROUTE_EPARSE, 2, (uint32_t)(at - 8 + 2),
+                   "column 'S17' appears twice in the header (also column 19)");
+        free(wide);
+    }
     /* only the pools section knows the pool-only columns: in reps, a skill set */
     leadroute_roster *ro = roster_ok("#! reps\nid,sla_minutes\nalice,30\n");
     assert_true(lr__rep_has_skill(rep_of(ro, "alice"), "sla_minutes", "30"));
@@ -682,6 +696,20 @@ static void test_pool_value_errors(void **state)
     roster_err(POOLS("id,tiers", "p,>=nan:1"), LEADROUTE_EPARSE, 3, 3, "'nan' is not a number");
     roster_err(POOLS("id,tiers", "p,>=80:-1"), LEADROUTE_EPARSE, 3, 3, "tier '-1' is not a whole number from 0 to 4294967295");
     roster_err(POOLS("id,tiers", "p,>=80:"), LEADROUTE_EPARSE, 3, 3, "tier '' is not a whole number from 0 to 4294967295");
+    /* about the cell, so at the cell, not at the pool's id */
+    roster_err(POOLS("id,tiers", "p,\">=80:1;>=80.0:2\""), LEADROUTE_EPARSE, 3, 3,
+               "tier rule '>=80.0:2': a tier starts at score 80.0 already (rule 1)");
+    roster_err(POOLS("id,tiers", "p,\">=0:1;>=-0:2\""), LEADROUTE_EPARSE, 3, 3, "a tier starts at score -0 already");
+    /* lead field names, as long as a lead's may be */
+    {
+        char text[1024], name[LEADROUTE_MAX_NAME + 2];
+        memset(name, 'f', sizeof name - 1);
+        name[sizeof name - 1] = 0;
+        snprintf(text, sizeof text, POOLS("id,strategy,score_field", "p,rr,%s"), name);
+        roster_err(text, LEADROUTE_EPARSE, 3, 6, "score_field: a lead field name is at most 256 bytes");
+        snprintf(text, sizeof text, POOLS("id,value_field", "p,%s"), name);
+        roster_err(text, LEADROUTE_EPARSE, 3, 3, "value_field: a lead field name is at most 256 bytes");
+    }
     roster_err(POOLS("strategy,id", "rr,  "), LEADROUTE_EPARSE, 3, 4, "empty pool id");
     /* a later cell of a quoted multi-line row: its own line and column */
     roster_err("#! pools\nid,queue,strategy\np,\"line one\nline two\",weighed\n#! reps\nid\n", LEADROUTE_EPARSE, 4,
@@ -724,6 +752,18 @@ static void test_rep_value_errors(void **state)
     roster_err("#! reps\nid,name\nalice,\"Al\"ice\n", LEADROUTE_EPARSE, 3, 11, "unexpected text after closing");
     /* at the bad byte itself */
     roster_err("#! reps\nid,name\nalice,Al\xff" "ce\n", LEADROUTE_EPARSE, 3, 9, "invalid UTF-8");
+    /* a skill cell of more items than a set holds, at the cell */
+    {
+        char *many = malloc(8192);
+        size_t at;
+        assert_non_null(many);
+        at = (size_t)snprintf(many, 8192, "#! reps\nid,name,lang\na,x,\"");
+        for (int i = 0; i < LEADROUTE_MAX_SET_ITEMS + 1; i++)
+            at += (size_t)snprintf(many + at, 8192 - at, "%sx%d", i ? "," : "", i);
+        snprintf(many + at, 8192 - at, "\"\n");
+        roster_err(many, LEADROUTE_EPARSE, 3, 5, "skill 'lang': 257 items, more than the 256 a set holds");
+        free(many);
+    }
 }
 
 /* Caps, in both sections and in every spelling: the cell's location and the
@@ -1254,6 +1294,23 @@ static void test_new_values(void **state)
     fixture_init(&f);
     f.pools[0].value_window_days = 32;
     new_err(&f, 0, "'ent'");
+    {
+        /* the lead fields a pool reads are names a lead may have */
+        static char long_field[LEADROUTE_MAX_NAME + 2];
+        memset(long_field, 's', LEADROUTE_MAX_NAME + 1);
+        fixture_init(&f);
+        f.pools[0].score_field = long_field;
+        new_err(&f, LEADROUTE_EINVAL, "pool 'ent': its score field name is longer than 256 bytes");
+        fixture_init(&f);
+        f.pools[1].value_field = "amount\xc3";
+        new_err(&f, LEADROUTE_EINVAL, "pool 'smb': its value field name is not valid UTF-8");
+        fixture_init(&f);
+        long_field[LEADROUTE_MAX_NAME] = 0;
+        f.pools[1].value_field = long_field;
+        leadroute_roster *ro = NULL;
+        assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, NULL), LEADROUTE_OK);
+        leadroute_roster_unref(ro);
+    }
 
     /* skills: a name, once per rep */
     leadroute_field two[2];
