@@ -761,10 +761,13 @@ typedef struct leadroute_tick_stats {
  * pool's escalation pool, where it starts at hops 0, else its
  * escalation owner (a pool with neither keeps the lead where it is). Each
  * move is one compare-and-swap commit on the lead's holder, so ticks are
- * idempotent: two hosts ticking at once move a lead once. A lead kept for
- * want of room is offered again while the tick's later moves free some,
- * so a second tick at the same time moves nothing new. Each move is
- * notified like an assignment. The new deadline counts from `now_ms`.
+ * idempotent: two hosts ticking at once move a lead once. The longest
+ * overdue go first (by deadline, then key), whatever the store's listing
+ * order. A lead kept for want of room is offered again while the tick's
+ * later moves free some (at most 8 passes in all), so a second tick at the
+ * same time moves nothing new but for chains of more than 8 leads each
+ * waiting for the next one's rep. Each move is notified like an
+ * assignment. The new deadline counts from `now_ms`.
  * @param lookup may be NULL (see ::leadroute_lead_lookup)
  * @param stats  may be NULL; its version must be set
  * @return LEADROUTE_OK; EINVAL, EVERSION, ENOTSUP (the store cannot list

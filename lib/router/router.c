@@ -2786,7 +2786,18 @@ typedef struct lr__due {
     uint32_t nhistory, hops;
     double sla_minutes, value;
     uint64_t table_hash;
+    int64_t deadline_ms;
 } lr__due;
+
+/* The longest overdue first, then by key: whatever order the store lists
+ * them in, the leads that waited longest get the room a tick finds first. */
+static int lr__due_cmp(const void *pa, const void *pb)
+{
+    const lr__due *a = pa, *b = pb;
+    if (a->deadline_ms != b->deadline_ms)
+        return a->deadline_ms < b->deadline_ms ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
 
 typedef struct lr__due_list {
     lr__arena arena;
@@ -2829,6 +2840,7 @@ static int lr__due_each(void *ctx, const leadroute_assignment *a)
     d->sla_minutes = a->sla_minutes;
     d->value = a->value;
     d->table_hash = a->table_hash;
+    d->deadline_ms = a->deadline_ms;
     if (a->history_count) {
         d->history = lr__arena_alloc(&l->arena, sizeof *d->history * a->history_count);
         if (!d->history)
@@ -3020,6 +3032,9 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     return c.escalated ? LR_TICK_ESCALATED : LR_TICK_REASSIGNED;
 }
 
+/* Passes over the leads due in one tick, the first included (see there). */
+#define LR_TICK_PASSES 8
+
 int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lookup lookup, void *lookup_ctx,
                           leadroute_tick_stats *stats)
 {
@@ -3027,7 +3042,7 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     leadroute_decision *d = NULL;
     leadroute_allocator allocator;
     lr__due_list l;
-    uint32_t i, n;
+    uint32_t i, n, passes;
     uint64_t failed = 0;
     int rc;
 
@@ -3061,10 +3076,16 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     if ((rc = leadroute_decision_new(&d, &allocator)) != 0)
         goto done;
     st.due = l.n;
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, lr__due_cmp);
     /* A lead kept for want of room may find some once a later move of the same tick takes an
      * open lead off its holder: the kept leads are offered again, moved to the front of the list,
-     * as long as a pass moves any, so that a second tick at the same time moves nothing new. */
+     * in the same order (the longest overdue first), as long as a pass moves any, so that a second
+     * tick at the same time moves nothing new. At most LR_TICK_PASSES passes: a chain of leads each
+     * waiting for the next one's rep frees one per pass, and a longer one must not make a tick
+     * take time quadratic in the leads due; the rest wait for the next tick. */
     n = l.n;
+    passes = 0;
     do {
         uint32_t kept = 0, moved = 0;
         for (i = 0; i < n; i++) {
@@ -3085,8 +3106,8 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
                 l.v[kept++] = keep;
             }
         }
-        n = moved ? kept : 0;
-        st.kept += moved ? 0 : kept;
+        n = moved && ++passes < LR_TICK_PASSES ? kept : 0;
+        st.kept += n ? 0 : kept;
     } while (n);
     st.kept += failed;
     lr__striped_add_n(&r->sla_breaches, 0, st.due);

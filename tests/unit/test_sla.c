@@ -1240,6 +1240,55 @@ static void test_tick_offers_kept_leads_again(void **state)
     world_free(w);
 }
 
+/* A chain of leads each waiting for the next one's rep frees one per pass:
+ * X_i (pool p_i: a_i, a_i+1) can move only once X_i+1 has left a_i+1. A
+ * tick makes at most 8 passes, so that a long chain does not make it take
+ * time quadratic in the leads due; the next tick carries on. */
+static void test_tick_passes_bounded(void **state)
+{
+    enum { N = 11 };
+    static const char *const pools[N] = { "p00", "p01", "p02", "p03", "p04", "p05",
+                                          "p06", "p07", "p08", "p09", "p10" };
+    static const char *const kinds[N] = { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10" };
+    char table[1024], rep[8];
+    size_t at;
+    rb b;
+    world *w;
+    leadroute_tick_stats st;
+    int i;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    at = (size_t)snprintf(table, sizeof table, "rule,kind,out:pool,out:sla_minutes:number\n");
+    for (i = 0; i < N; i++) {
+        rb_pool(&b, pools[i], LEADROUTE_STRATEGY_ROUND_ROBIN)->max_hops = 5;
+        at += (size_t)snprintf(table + at, sizeof table - at, "r%s,%s,%s,10\n", kinds[i], kinds[i], pools[i]);
+    }
+    for (i = 0; i <= N; i++) {
+        snprintf(rep, sizeof rep, "a%02d", i);
+        rb_rep(&b, rep, i < N ? pools[i] : pools[i - 1], i > 0 && i < N ? pools[i - 1] : NULL)->capacity = 1;
+    }
+    w = world_new(table, rb_build(&b), NULL);
+    for (i = 0; i < N; i++) {
+        char id[8], want[8];
+        snprintf(id, sizeof id, "X%02d", i);
+        snprintf(want, sizeof want, "a%02d", i);
+        w->now = T0 + i * 1000; /* listed in this order */
+        assert_string_equal(route_assigned(w, id, kinds[i], -1, 0), want);
+    }
+    w->now = T0 + 11 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.due, N);
+    assert_int_equal(st.reassigned, 8);
+    assert_int_equal(st.kept, N - 8);
+    st = tick(w, w->now);
+    assert_int_equal(st.due, N - 8);
+    assert_int_equal(st.reassigned, N - 8);
+    assert_int_equal(st.kept, 0);
+    st = tick(w, w->now);
+    assert_int_equal(st.due, 0);
+    world_free(w);
+}
+
 /* The metrics at rest: `routed` counts the leads routing calls assigned,
  * a tick's moves count for their new rep and pool and in
  * sla.reassignments, so the per-rep counts add up to both together. */
@@ -4155,6 +4204,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tiny_sla_one_ms, free_leftovers),
         cmocka_unit_test_teardown(test_metrics_count_moves_apart, free_leftovers),
         cmocka_unit_test_teardown(test_tick_offers_kept_leads_again, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_passes_bounded, free_leftovers),
         cmocka_unit_test_teardown(test_deal_value_limit, free_leftovers),
         cmocka_unit_test_teardown(test_sla_output_must_be_number, free_leftovers),
         cmocka_unit_test_teardown(test_sla_simulation, free_leftovers),
