@@ -117,7 +117,8 @@ const char *cli_display_name(const char *path);
 /* Whether two paths name one existing file (one device and inode); 0 for
  * '-' and for a path that does not exist. */
 int cli_same_file(const char *a, const char *b);
-/* Whether `path` is a SQLite database: its first 16 bytes. */
+/* Whether `path` is a regular file holding a SQLite database: its first 16
+ * bytes. */
 int cli_is_sqlite_file(const char *path);
 /* The most the tool reads of one table, roster or leads file (or of standard
  * input): 256 MiB. A larger or endless input (/dev/zero) is refused with a

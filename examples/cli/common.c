@@ -283,7 +283,12 @@ int cli_is_sqlite_file(const char *path)
 {
     static const char magic[16] = "SQLite format 3"; /* and its NUL */
     char head[16];
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    FILE *f;
+    /* only a regular file: opening a FIFO or a terminal would wait for it */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    f = fopen(path, "rb");
     size_t got = f ? fread(head, 1, sizeof head, f) : 0;
     if (f)
         fclose(f);

@@ -10,8 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../report.h"
 
@@ -40,8 +38,8 @@ static const char USAGE_SIMULATE[] =
     "                       PostgreSQL connection string, as for route\n"
     "  --no-state           start from an empty state\n"
     "  --value-field FIELD  the lead field with the deal value (default deal_value)\n"
-    "  --html REPORT.html   also write a self-contained page with charts (whole,\n"
-    "                       or not at all; never over an input or a database)\n"
+    "  --html REPORT.html   also write a self-contained page with charts (never\n"
+    "                       over a file simulate reads, nor over a database)\n"
     "  --format FORMAT      text (default), or csv / jsonl: one record per\n"
     "                       figure, with the columns kind,name,pool,leads,value,\n"
     "                       spread,fairness,open,capacity (kind is outcome,\n"
@@ -487,53 +485,6 @@ static report_count *counts_of(const tally_list *l)
     return v;
 }
 
-/* Write the report to `path` whole or not at all: a regular file (or a new
- * one) through a temporary file beside it, renamed into place, so that a
- * failed write leaves an earlier report as it was; anything else (a pipe,
- * a device) directly, as a rename would replace it. */
-static int write_report(const char *path, const report_data *d)
-{
-    struct stat st;
-    FILE *f = NULL;
-    char *tmp = NULL;
-    int fd = -1, rc = -1;
-    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) {
-        size_t n = strlen(path);
-        mode_t mask = umask(0);
-        umask(mask);
-        if (!(tmp = malloc(n + 8))) {
-            fprintf(stderr, "leadroute simulate: out of memory\n");
-            return -1;
-        }
-        memcpy(tmp, path, n);
-        memcpy(tmp + n, ".XXXXXX", 8);
-        if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
-            fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-                unlink(tmp);
-            }
-            free(tmp);
-            return -1;
-        }
-    } else if (!(f = fopen(path, "w"))) {
-        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    if (report_write_html(f, d) != 0) {
-        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
-        fclose(f);
-    } else if (fclose(f) != 0 || (tmp && rename(tmp, path) != 0)) {
-        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", path, strerror(errno));
-    } else {
-        rc = 0;
-    }
-    if (tmp && rc != 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 static int write_html(const simulation *s, const cli_args *a, const leadroute_table *table, uint64_t total)
 {
     char hash[32], when[40];
@@ -566,10 +517,20 @@ static int write_html(const simulation *s, const cli_args *a, const leadroute_ta
     d.queue_count = s->queues.n;
 
     int rc = -1;
+    FILE *f = NULL;
     if (!reasons || !queues)
         fprintf(stderr, "leadroute simulate: out of memory\n");
-    else
-        rc = write_report(a->html, &d);
+    else if (!(f = fopen(a->html, "w")))
+        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(errno));
+    else if (report_write_html(f, &d) != 0 || fclose(f) != 0) {
+        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(errno));
+        f = NULL;
+    } else {
+        f = NULL;
+        rc = 0;
+    }
+    if (f)
+        fclose(f);
     free(reasons);
     free(queues);
     return rc;
