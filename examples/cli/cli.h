@@ -114,9 +114,12 @@ const char *cli_shown(const char *s, char *buf);
 int cli_is_stdin(const char *path);
 /* The name for messages: "<stdin>" for "-". */
 const char *cli_display_name(const char *path);
-/* Whether two paths name one existing file (one device and inode); 0 for
- * '-' and for a path that does not exist. */
+/* Whether two paths name one existing file (one device and inode), '-'
+ * standing for standard input; 0 for a path that does not exist. */
 int cli_same_file(const char *a, const char *b);
+/* Whether `path` names the file or pipe standard output is (as /dev/stdout
+ * does then); 0 for a terminal or another device. */
+int cli_is_stdout(const char *path);
 /* Whether `path` is a regular file holding a SQLite database: its first 16
  * bytes. */
 int cli_is_sqlite_file(const char *path);

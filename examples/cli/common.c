@@ -271,12 +271,26 @@ int cli_is_stdin(const char *path)
     return strcmp(path, "-") == 0;
 }
 
+/* stat() of a path, or fstat() of standard input for '-'. */
+static int stat_path(const char *path, struct stat *st)
+{
+    return cli_is_stdin(path) ? fstat(0, st) : stat(path, st);
+}
+
 int cli_same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
-    if (cli_is_stdin(a) || cli_is_stdin(b) || stat(a, &sa) != 0 || stat(b, &sb) != 0)
+    if (stat_path(a, &sa) != 0 || stat_path(b, &sb) != 0)
         return 0;
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cli_is_stdout(const char *path)
+{
+    struct stat sp, so;
+    /* a terminal or /dev/null takes both, as a file or a pipe would not */
+    return stat(path, &sp) == 0 && fstat(1, &so) == 0 && (S_ISREG(so.st_mode) || S_ISFIFO(so.st_mode)) &&
+           sp.st_dev == so.st_dev && sp.st_ino == so.st_ino;
 }
 
 int cli_is_sqlite_file(const char *path)

@@ -518,19 +518,23 @@ static int write_html(const simulation *s, const cli_args *a, const leadroute_ta
 
     int rc = -1;
     FILE *f = NULL;
-    if (!reasons || !queues)
+    if (!reasons || !queues) {
         fprintf(stderr, "leadroute simulate: out of memory\n");
-    else if (!(f = fopen(a->html, "w")))
-        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(errno));
-    else if (report_write_html(f, &d) != 0 || fclose(f) != 0) {
-        fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(errno));
-        f = NULL;
     } else {
-        f = NULL;
-        rc = 0;
+        fflush(stdout); /* what was printed comes first where both go to one terminal */
+        if (!(f = fopen(a->html, "w"))) {
+            fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(errno));
+        } else {
+            /* closed either way; the first failure is the one to tell */
+            int err = report_write_html(f, &d) != 0 ? errno : 0;
+            if (fclose(f) != 0 && !err)
+                err = errno;
+            if (err)
+                fprintf(stderr, "leadroute simulate: cannot write %s: %s\n", a->html, strerror(err));
+            else
+                rc = 0;
+        }
     }
-    if (f)
-        fclose(f);
     free(reasons);
     free(queues);
     return rc;
@@ -557,7 +561,8 @@ int cmd_simulate(int argc, char **argv)
                         : cli_usage_error("simulate", "%s", "expected a LEADS.csv file");
     if (cli_is_stdin(a.table) + cli_is_stdin(a.reps) + cli_is_stdin(a.files[0]) > 1)
         return cli_usage_error("simulate", "%s", "only one of the files can be '-'");
-    if (a.html && strcmp(a.html, "-") == 0) /* '-' reads standard input elsewhere: no file of that name */
+    /* '-' reads standard input elsewhere: no file of that name; and the summary has standard output */
+    if (a.html && (strcmp(a.html, "-") == 0 || cli_is_stdout(a.html)))
         return cli_usage_error("simulate", "%s", "--html: give a file name; the summary goes to standard output");
     if (a.html) {
         /* the report must not take the place of what simulate reads, nor of any state database */
@@ -565,7 +570,7 @@ int cmd_simulate(int argc, char **argv)
         for (int k = 0; k < 4; k++)
             if (inputs[k] && cli_same_file(a.html, inputs[k]))
                 return cli_usage_error("simulate", "--html %s is %s, which simulate reads; give the report another name",
-                                       a.html, inputs[k]);
+                                       a.html, cli_is_stdin(inputs[k]) ? "its standard input" : inputs[k]);
         if (cli_is_sqlite_file(a.html))
             return cli_usage_error("simulate", "--html %s is a SQLite database (a state file?); give the report "
                                    "another name", a.html);

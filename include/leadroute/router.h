@@ -742,7 +742,8 @@ typedef struct leadroute_tick_stats {
     uint64_t due;         /**< overdue assignments listed */
     uint64_t reassigned;  /**< moved to another rep of the same pool */
     uint64_t escalated;   /**< moved to the escalation pool or owner */
-    uint64_t kept;        /**< no one could take them: they stay, still overdue */
+    uint64_t kept;        /**< no one could take them (or the tick's passes ran out, see
+                               leadroute_router_tick()): they stay, still overdue */
     uint64_t raced;       /**< someone else moved them first (another ticker, a close) */
     /* version 2 */
     uint64_t failed;      /**< of `kept`, the leads whose move failed (the store, availability,

@@ -1044,6 +1044,23 @@ for args, target, says in (
     rc, out, err = run("simulate", *args, "--reps", reps, leads, "--html", target)
     with open(target, "rb") as f:
         expect(rc == 2 and says in err and f.read() == was, f"simulate --html {target} refused: {rc} {err!r}")
+# nor of what comes in on standard input, nor of the file standard output is (the summary's)
+leads_copy = os.path.join(workdir.name, "leads-copy.csv")
+shutil.copyfile(leads, leads_copy)
+with open(leads_copy, "rb") as f:
+    was = f.read()
+with open(leads_copy, "rb") as stdin:
+    p = subprocess.run([tool, "simulate", "--table", routing, "--reps", reps, "-", "--no-state", "--html", leads_copy],
+                       stdin=stdin, capture_output=True, cwd=workdir.name)
+with open(leads_copy, "rb") as f:
+    expect(p.returncode == 2 and b"is its standard input, which simulate reads" in p.stderr and f.read() == was,
+           f"simulate --html over its standard input refused: {p.returncode} {p.stderr!r}")
+summary = os.path.join(workdir.name, "summary.txt")
+with open(summary, "w") as stdout:
+    p = subprocess.run([tool, "simulate", "--table", routing, "--reps", reps, leads, "--no-state", "--html",
+                        "/dev/stdout"], stdout=stdout, stderr=subprocess.PIPE, cwd=workdir.name)
+expect(p.returncode == 2 and b"the summary goes to standard output" in p.stderr and os.path.getsize(summary) == 0,
+       f"simulate --html /dev/stdout into a file refused: {p.returncode} {p.stderr!r}")
 fifo = os.path.join(workdir.name, "report.fifo")
 os.mkfifo(fifo)
 reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
