@@ -969,11 +969,30 @@ static int check_contract_details(store_check *c)
                            leadroute_strerror(rc), rc == LEADROUTE_OK ? got.acknowledged_ms : 0);
         goto done;
     }
+    /* a reassignment adds the previous holder to the history, so that no tick gives the lead back */
+    if (got.history_count != 1 || !same(got.history[0], "wu")) {
+        store_check_failed(c, "reassigning L-40 from wu to vu should add wu to its history, got %zu entries (%s)",
+                           got.history_count, show(got.history_count ? got.history[0] : NULL));
+        goto done;
+    }
+    /* a second host's reassignment from wu, decided before the first committed: vu holds it now */
+    a.rep_id = "tu";
+    owner[0] = '\0';
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_EEXISTS || !same(owner, "vu") ||
+        (rc = c->ops->get(store, "lead:L-40", &got)) != LEADROUTE_OK || !same(got.rep_id, "vu") ||
+        (rc = m->open_count(store, "tu", &open)) != LEADROUTE_OK || open != 1) {
+        store_check_failed(c, "a reassignment of L-40 from wu, which vu holds now, should fail with EEXISTS naming "
+                              "vu and change nothing (%s, owner \"%s\", tu with %u open leads)",
+                           leadroute_strerror(rc), owner, (unsigned)open);
+        goto done;
+    }
+    a.rep_id = "vu";
     if ((rc = lists_due(m, store, a.deadline_ms, "lead:L-40", &found)) != LEADROUTE_OK || !found) {
         store_check_failed(c, "L-40, reassigned to vu, should be due at vu's deadline (%s)", leadroute_strerror(rc));
         goto done;
     }
-    printf("acknowledge: gives back L-40 by wu; reassigned to vu, it is due again at vu's deadline\n");
+    printf("acknowledge: gives back L-40 by wu; reassigned to vu (wu in its history, a stale reassignment from "
+           "wu refused), it is due again at vu's deadline\n");
     if ((rc = m->close(store, "lead:L-40")) != LEADROUTE_OK || (rc = m->close(store, "lead:L-42")) != LEADROUTE_OK) {
         store_check_store_failed(c, "close L-40 and L-42", rc, store);
         goto done;
