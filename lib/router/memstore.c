@@ -947,10 +947,12 @@ static int lr__ms_lead_claim_new(lr__memstore *m, lr__ms_shard *s, const leadrou
 
 /* A copy (from the slab of our shard `own`, which is locked) of the lead
  * claim of `key` in the nearest memstore ancestor that has a slot for it;
- * NULL when that slot holds no record or the parent is another kind of
- * store. Ancestors' locks come after ours. */
+ * NULL when that slot holds no record (an account claim) or no memstore
+ * ancestor has the key, `*in_host` (may be NULL) telling the second case
+ * apart when the ancestors end in another kind of store, which may hold
+ * it. Ancestors' locks come after ours. */
 static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *key, uint32_t len, uint64_t h,
-                              lr__ms_claim **out);
+                              lr__ms_claim **out, int *in_host);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1206,7 +1208,13 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     if ((rc = lr__ms_commit_check(c)) != LEADROUTE_OK)
         return rc;
     a = c->assignment;
-    follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP) && a->previous;
+    follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP);
+    if (follow_up && !a->previous) {
+        /* a move from no one: the key cannot be held by exactly that */
+        lr__ms_copy_out(owner, owner_cap, "");
+        return lr__error_set(LEADROUTE_EEXISTS, "store commit: a follow-up move of key \"%.100s\" names no "
+                             "previous holder", a->key ? a->key : "");
+    }
     if ((rc = lr__ms_key_len(a->key, "key", &klen)) != LEADROUTE_OK ||
         (c->account_key && (rc = lr__ms_key_len(c->account_key, "account key", &alen)) != LEADROUTE_OK) ||
         (a->lead_id && (rc = lr__ms_len(a->lead_id, "lead id", &xlen)) != LEADROUTE_OK) ||
@@ -1268,7 +1276,7 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         lr__ms_hist hist = { NULL, 0, 0 };
         if (sl->claim)
             hist = lr__ms_rec_hist(sl->claim);
-        else if ((rc = lr__ms_parent_copy(m, ks, a->key, klen, kh, &copy)) != LEADROUTE_OK)
+        else if ((rc = lr__ms_parent_copy(m, ks, a->key, klen, kh, &copy, NULL)) != LEADROUTE_OK)
             goto unlock_shards;
         else if (copy)
             hist = lr__ms_rec_hist(copy);
@@ -1463,7 +1471,7 @@ static int lr__ms_close(void *user_data, const char *key)
     lr__ms_idbuf buf;
     uint32_t len, rlen;
     uint64_t h;
-    int rc;
+    int rc, lead = 1;
     if (!m || !key)
         return lr__error_set(LEADROUTE_EINVAL, "store close: NULL argument");
     if ((rc = lr__ms_key_len(key, "key", &len)) != LEADROUTE_OK)
@@ -1501,6 +1509,15 @@ static int lr__ms_close(void *user_data, const char *key)
     }
     if (rc == LEADROUTE_OK && (rc = lr__ms_len(buf, "holder id", &rlen)) == LEADROUTE_OK)
         rc = lr__ms_rep_get(m, buf, rlen, lr__hash(buf, rlen), &r);
+    if (rc == LEADROUTE_OK) {
+        /* an account claim of a memstore ancestor is no open lead of its holder; a host
+         * store's claims are taken for leads, as the router closes only those */
+        lr__ms_claim *copy = NULL;
+        int in_host = 0;
+        rc = lr__ms_parent_copy(m, s, key, len, h, &copy, &in_host);
+        lead = copy != NULL || in_host;
+        lr__ms_slab_put(m, s, copy); /* only the answer was needed */
+    }
     if (rc != LEADROUTE_OK) {
         lr__lock_release(&s->lock);
         return rc;
@@ -1519,7 +1536,8 @@ static int lr__ms_close(void *user_data, const char *key)
     sl->claim = cl;
     sl->due = 0;
     s->count++;
-    atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
+    if (lead)
+        atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
     lr__lock_release(&s->lock);
     return LEADROUTE_OK;
 }
@@ -1530,10 +1548,12 @@ static int lr__ms_parent_is_memstore(const lr__memstore *m)
 }
 
 static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *key, uint32_t len, uint64_t h,
-                              lr__ms_claim **out)
+                              lr__ms_claim **out, int *in_host)
 {
     lr__memstore *at = m;
     *out = NULL;
+    if (in_host)
+        *in_host = 0;
     while (lr__ms_parent_is_memstore(at)) {
         lr__memstore *p = at->parent_user;
         lr__ms_shard *s = lr__ms_shard_of(p, h);
@@ -1561,6 +1581,8 @@ static int lr__ms_parent_copy(lr__memstore *m, lr__ms_shard *own, const char *ke
         lr__lock_release(&s->lock);
         at = p;
     }
+    if (in_host)
+        *in_host = at->has_parent;
     return LEADROUTE_OK;
 }
 
@@ -1656,6 +1678,7 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
     const char *name;
     uint32_t len, rlen;
     uint64_t h;
+    int in_host = 0;
     int rc;
     if (!m || !key || (!rep_id && rep_cap > 0) || (!pool_id && pool_cap > 0))
         return lr__error_set(LEADROUTE_EINVAL, "store acknowledge: NULL argument");
@@ -1692,11 +1715,12 @@ static int lr__ms_acknowledge(void *user_data, const char *key, int64_t at_ms, i
     }
     rc = m->parent.find_claim(m->parent_user, key, buf, sizeof buf);
     if (rc == LEADROUTE_OK)
-        rc = lr__ms_parent_copy(m, s, key, len, h, &cl);
+        rc = lr__ms_parent_copy(m, s, key, len, h, &cl, &in_host);
     if (rc == LEADROUTE_OK && !cl) {
-        if (lr__ms_parent_is_memstore(m)) {
+        if (!in_host) {
             rc = LEADROUTE_ENOTFOUND;  /* an account claim */
         } else {
+            /* the claim is the host store's, below every memstore ancestor */
             leadroute_assignment bare;
             memset(&bare, 0, sizeof bare);
             bare.version = LEADROUTE_ASSIGNMENT_VERSION;

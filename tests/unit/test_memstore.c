@@ -1597,6 +1597,52 @@ static void test_follow_up_moot(void **state)
     lr__memstore_free(m);
 }
 
+/* An overlay of an overlay of a host store (a fork of a fork) acknowledges
+ * a lead the host store holds, as one overlay does: the claim is found
+ * below every memstore ancestor, not taken for an account claim. */
+static void test_acknowledge_through_two_overlays(void **state)
+{
+    lr__memstore *p = parent_with_data();
+    lr__memstore *o1 = overlay_new(&guard, p), *o1b = overlay_new(&guard, p);
+    lr__memstore *o2 = overlay_new(ST, o1);
+    (void)state;
+    ok(ack(ST, o1b, "k1", T0));
+    ok(ack(ST, o2, "k1", T0));
+    assert_int_equal(ack(ST, o2, "k1", T0 + 1), LEADROUTE_EEXISTS);
+    assert_int_equal(ack(ST, o2, "nobody", T0), LEADROUTE_ENOTFOUND);
+    /* an account claim in a memstore ancestor is still no lead */
+    ok(commit(o1, &(tc){ .key = "k9", .rep = "bob", .account = "beta.io" }));
+    assert_int_equal(ack(ST, o2, "beta.io", T0), LEADROUTE_ENOTFOUND);
+    ok(ack(ST, o2, "k9", T0));
+    assert_int_equal(guard_writes, 0);
+    lr__memstore_free(o2);
+    lr__memstore_free(o1);
+    lr__memstore_free(o1b);
+    lr__memstore_free(p);
+}
+
+/* Closing an account key an ancestor holds takes no open lead from its
+ * holder, in an overlay as in the store itself; and a follow-up move that
+ * names no previous holder moves nothing. */
+static void test_overlay_close_account_and_bare_follow_up(void **state)
+{
+    lr__memstore *p = parent_with_data(); /* ann: k1, k2 and the account acme.com */
+    lr__memstore *o = overlay_new(ST, p);
+    (void)state;
+    assert_int_equal(open_of(o, "ann"), 2);
+    ok(ST->close(o, "acme.com"));
+    assert_int_equal(open_of(o, "ann"), 2);
+    assert_int_equal(open_of(p, "ann"), 2);
+    ok(ST->close(o, "k2"));
+    assert_int_equal(open_of(o, "ann"), 1);
+    assert_int_equal(commit(o, &(tc){ .key = "free", .rep = "bob", .follow_up = 1 }), LEADROUTE_EEXISTS);
+    assert_string_equal(owner_buf, "");
+    assert_string_equal(holder(o, "free"), "");
+    assert_int_equal(open_of(o, "bob"), 1); /* k3 only */
+    lr__memstore_free(o);
+    lr__memstore_free(p);
+}
+
 static void test_acknowledge(void **state)
 {
     lr__memstore *m = store_new();
@@ -2165,6 +2211,8 @@ int main(void)
         cmocka_unit_test(test_window_sums_exact),
         cmocka_unit_test(test_window_late_at_cutoff),
         cmocka_unit_test(test_window_out_of_order),
+        cmocka_unit_test(test_acknowledge_through_two_overlays),
+        cmocka_unit_test(test_overlay_close_account_and_bare_follow_up),
         cmocka_unit_test(test_acknowledge),
         cmocka_unit_test(test_list_due_filters),
         cmocka_unit_test(test_history),
