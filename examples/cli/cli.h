@@ -147,6 +147,10 @@ void cli_report_skipped_before(cli_skipped_rows *rows, uint32_t line);
  * owner, queue, status, sla_minutes, tags) with no output of that name: most
  * often 'out:' forgotten; else a table without outputs. */
 void cli_report_output_hints(const char *table_path, const leadroute_table *table);
+/* Index of rep (or pool) `id` in the roster, which lists both in id order
+ * (strcmp's); SIZE_MAX if it has none of that id. */
+size_t cli_roster_rep_index(const leadroute_roster *roster, const char *id);
+size_t cli_roster_pool_index(const leadroute_roster *roster, const char *id);
 /* On stderr: pools the table's rules name (output "pool") that the roster
  * lacks, owners they name (output "owner") that are not reps, and roster
  * pools no rule reaches, directly or through fallbacks and escalations (most

@@ -522,11 +522,11 @@ static int named_index_cmp(const void *a, const void *b)
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-/* Index of pool (or rep) `id` among the roster's `n`, or (size_t)-1: both
- * come in id order (strcmp's), so a binary search finds it. */
-static size_t roster_index(const leadroute_roster *roster, size_t n, const char *id, int rep)
+/* Index of pool (or rep) `id` in the roster, or SIZE_MAX: both come in
+ * id order (strcmp's), so a binary search finds it. */
+static size_t roster_index(const leadroute_roster *roster, const char *id, int rep)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = rep ? leadroute_roster_rep_count(roster) : leadroute_roster_pool_count(roster);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(rep ? leadroute_roster_rep_id(roster, mid) : leadroute_roster_pool_id(roster, mid), id);
@@ -537,7 +537,17 @@ static size_t roster_index(const leadroute_roster *roster, size_t n, const char 
         else
             hi = mid;
     }
-    return (size_t)-1;
+    return SIZE_MAX;
+}
+
+size_t cli_roster_rep_index(const leadroute_roster *roster, const char *id)
+{
+    return roster_index(roster, id, 1);
+}
+
+size_t cli_roster_pool_index(const leadroute_roster *roster, const char *id)
+{
+    return roster_index(roster, id, 0);
 }
 
 enum { ROSTER_NOTES_SHOWN = 10 };
@@ -546,7 +556,7 @@ void cli_report_roster_mismatches(const char *table_path, const char *reps_path,
                                   const leadroute_roster *roster)
 {
     int out = leadroute_table_output_index(table, "pool"), owner_out = leadroute_table_output_index(table, "owner");
-    size_t npools = leadroute_roster_pool_count(roster), nreps = leadroute_roster_rep_count(roster);
+    size_t npools = leadroute_roster_pool_count(roster);
     size_t nrules = leadroute_table_rule_count(table), nunknown = 0, shown = 0, i;
     named_index *unknown = calloc(nrules ? 2 * nrules : 1, sizeof *unknown);
     size_t *todo = calloc(npools ? npools : 1, sizeof *todo), ntodo = 0;
@@ -562,12 +572,12 @@ void cli_report_roster_mismatches(const char *table_path, const char *reps_path,
         const leadroute_value *v = out >= 0 ? leadroute_table_rule_output(table, i, (size_t)out) : NULL;
         const leadroute_value *o = owner_out >= 0 ? leadroute_table_rule_output(table, i, (size_t)owner_out) : NULL;
         if (o && o->type == LEADROUTE_VALUE_STRING && o->string[0] &&
-            roster_index(roster, nreps, o->string, 1) == (size_t)-1)
+            roster_index(roster, o->string, 1) == SIZE_MAX)
             unknown[nunknown++] = (named_index){ o->string, i, 1 };
         if (!v || v->type != LEADROUTE_VALUE_STRING || !v->string[0])
             continue;
-        size_t p = roster_index(roster, npools, v->string, 0);
-        if (p == (size_t)-1)
+        size_t p = roster_index(roster, v->string, 0);
+        if (p == SIZE_MAX)
             unknown[nunknown++] = (named_index){ v->string, i, 0 };
         else if (!reached[p])
             reached[p] = 1, todo[ntodo++] = p;
@@ -581,8 +591,8 @@ void cli_report_roster_mismatches(const char *table_path, const char *reps_path,
             continue;
         const char *next[2] = { pool.fallback, pool.escalation_pool };
         for (int k = 0; k < 2; k++) {
-            size_t q = next[k] ? roster_index(roster, npools, next[k], 0) : (size_t)-1;
-            if (q != (size_t)-1 && !reached[q])
+            size_t q = next[k] ? roster_index(roster, next[k], 0) : SIZE_MAX;
+            if (q != SIZE_MAX && !reached[q])
                 reached[q] = 1, todo[ntodo++] = q;
         }
     }

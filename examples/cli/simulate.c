@@ -105,35 +105,6 @@ static void tally_free(tally_list *l)
     free(l->v);
 }
 
-/* Index of `id` in a roster or table listed in id order; SIZE_MAX if absent. */
-typedef const char *(*id_at_fn)(const void *owner, size_t index);
-
-static size_t find_sorted(const void *owner, size_t n, id_at_fn id_at, const char *id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(id_at(owner, mid), id);
-        if (c == 0)
-            return mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return SIZE_MAX;
-}
-
-static const char *rep_id_at(const void *roster, size_t i)
-{
-    return leadroute_roster_rep_id(roster, i);
-}
-
-static const char *pool_id_at(const void *roster, size_t i)
-{
-    return leadroute_roster_pool_id(roster, i);
-}
-
 /* Rules are in table order, not id order: a sorted index of their ids. */
 typedef struct rule_ref {
     const char *id;
@@ -258,7 +229,7 @@ static int simulation_init(simulation *s, const leadroute_table *table, const le
         if (leadroute_roster_rep(roster, i, &rep) != LEADROUTE_OK)
             continue;
         for (size_t k = 0; k < rep.pool_count; k++) {
-            size_t p = find_sorted(roster, s->npools, pool_id_at, rep.pools[k]);
+            size_t p = cli_roster_pool_index(roster, rep.pools[k]);
             if (p != SIZE_MAX)
                 s->pools[p].members++;
         }
@@ -292,12 +263,12 @@ static int simulation_add(simulation *s, const leadroute_roster *roster, const l
     if (status == LEADROUTE_ROUTE_ASSIGNED) {
         s->value_total += value;
         const char *rep = leadroute_decision_rep(d), *pool = leadroute_decision_pool(d);
-        size_t i = rep ? find_sorted(roster, s->nreps, rep_id_at, rep) : SIZE_MAX;
+        size_t i = rep ? cli_roster_rep_index(roster, rep) : SIZE_MAX;
         if (i != SIZE_MAX) {
             s->reps[i].leads++;
             s->reps[i].value += value;
         }
-        i = pool ? find_sorted(roster, s->npools, pool_id_at, pool) : SIZE_MAX;
+        i = pool ? cli_roster_pool_index(roster, pool) : SIZE_MAX;
         if (i != SIZE_MAX) {
             s->pools[i].leads++;
             s->pools[i].value += value;
