@@ -364,7 +364,11 @@ typedef struct leadroute_store {
     /** Assignments committed at or after `since_ms` to `rep_id` (when
      *  `pool_id` is NULL) or from `pool_id` (when `rep_id` is NULL): how many,
      *  and their summed value. Reassignments count for the new rep; an
-     *  assignment counts for its `pool_id` (else the commit's). */
+     *  assignment counts for its `pool_id` (else the commit's). The router
+     *  asks at most 31 days back from its clock, so a store may drop the
+     *  assignments more than 31 days older than the one it commits (or
+     *  than its own clock, if earlier); not those 31 days older than its
+     *  newest one, which may come from a clock far ahead. */
     int (*window)(void *user_data, const char *rep_id, const char *pool_id, int64_t since_ms, uint64_t *count,
                   double *value);
     /** The holder of `key` acknowledged it at `at_ms`: its deadline no longer

@@ -21,9 +21,9 @@
  * locks held, never the other way round; list_due calls `each` with no
  * lock held.
  *
- * Windows reach back 31 days at most: a log drops the entries more than 31
- * days older than its newest one, or than this machine's clock if that is
- * earlier (lr__ms_cutoff_now).
+ * Windows reach back 31 days at most: adding an entry drops the entries
+ * more than 31 days older than it, or than this machine's clock if that is
+ * earlier (lr__ms_cutoff).
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -307,62 +307,55 @@ static int lr__ms_log_room(const lr__alloc *a, lr__ms_log *l)
     return LEADROUTE_OK;
 }
 
-static int64_t lr__ms_cutoff(int64_t newest)
+/* Entries before this are past every window of the one who adds an entry
+ * at `at_ms`: the window before that entry, or before this machine's clock
+ * if that is earlier. Not before the newest entry: one entry stamped far
+ * ahead (a host sharing the store, a clock set forward by hand) would put
+ * every entry added after it, with the clock its router keeps, out of every
+ * window, so that caps and value windows would read nothing. The same rule
+ * as the PostgreSQL store's. */
+static int64_t lr__ms_cutoff(int64_t at_ms)
 {
-    return newest < INT64_MIN + LR_MS_WINDOW_MS ? INT64_MIN : newest - LR_MS_WINDOW_MS;
-}
-
-/* Entries before this are past every window: the window before the newest
- * entry, or before this machine's clock if that is earlier. Not the newest
- * alone: one entry from a clock far ahead (a host sharing the store) would
- * put every entry of now, and every later one, out of every window. Asked
- * only when lr__ms_cutoff would drop something, so that the clock is read
- * only then. */
-static int64_t lr__ms_cutoff_now(int64_t newest)
-{
-    int64_t now = lr__wall_clock_ms();
-    return lr__ms_cutoff(now && now < newest ? now : newest);
+    int64_t now = lr__wall_clock_ms(), t = now && now < at_ms ? now : at_ms;
+    return t < INT64_MIN + LR_MS_WINDOW_MS ? INT64_MIN : t - LR_MS_WINDOW_MS;
 }
 
 /* Add an assignment in time order (a clock that went back puts it inside),
  * to the entry of its millisecond if there is one, then drop what is more
- * than the window older than the newest entry. Needs the room made by
+ * than the window older than it (lr__ms_cutoff). Needs the room made by
  * lr__ms_log_room. */
 static void lr__ms_log_add(lr__ms_log *l, int64_t at_ms, double value)
 {
     size_t p, i;
     uint64_t before_n;
     lr__ms_sum before;
-    if (l->len > l->head && at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms) &&
-        at_ms < lr__ms_cutoff_now(l->ev[l->len - 1].at_ms))
-        return;  /* already out of every window */
     if (l->len == l->head || l->ev[l->len - 1].at_ms <= at_ms)
         p = l->len;
     else
         p = lr__ms_log_search(l, at_ms, 1);
     if (p > l->head && l->ev[p - 1].at_ms == at_ms) {
-        /* the newest entry stays the newest: nothing leaves the window */
         for (i = p - 1; i < l->len; i++) {
             l->ev[i].n++;
             lr__ms_sum_add(&l->ev[i].cum, value);
         }
-        return;
+    } else {
+        before_n = p == l->head ? l->base_n : l->ev[p - 1].n;
+        before = p == l->head ? l->base : l->ev[p - 1].cum;
+        if (p < l->len)
+            memmove(l->ev + p + 1, l->ev + p, (l->len - p) * sizeof *l->ev);
+        l->ev[p].at_ms = at_ms;
+        l->ev[p].n = before_n + 1;
+        l->ev[p].cum = before;
+        lr__ms_sum_add(&l->ev[p].cum, value);
+        l->len++;
+        for (i = p + 1; i < l->len; i++) {
+            l->ev[i].n++;
+            lr__ms_sum_add(&l->ev[i].cum, value);
+        }
     }
-    before_n = p == l->head ? l->base_n : l->ev[p - 1].n;
-    before = p == l->head ? l->base : l->ev[p - 1].cum;
-    if (p < l->len)
-        memmove(l->ev + p + 1, l->ev + p, (l->len - p) * sizeof *l->ev);
-    l->ev[p].at_ms = at_ms;
-    l->ev[p].n = before_n + 1;
-    l->ev[p].cum = before;
-    lr__ms_sum_add(&l->ev[p].cum, value);
-    l->len++;
-    for (i = p + 1; i < l->len; i++) {
-        l->ev[i].n++;
-        lr__ms_sum_add(&l->ev[i].cum, value);
-    }
-    if (l->ev[l->head].at_ms < lr__ms_cutoff(l->ev[l->len - 1].at_ms)) {
-        int64_t cut = lr__ms_cutoff_now(l->ev[l->len - 1].at_ms);
+    /* the clock is read only when the oldest entry may have to go */
+    if (l->ev[l->head].at_ms < (at_ms < INT64_MIN + LR_MS_WINDOW_MS ? INT64_MIN : at_ms - LR_MS_WINDOW_MS)) {
+        int64_t cut = lr__ms_cutoff(at_ms);
         while (l->ev[l->head].at_ms < cut) {
             l->base_n = l->ev[l->head].n;
             l->base = l->ev[l->head].cum;

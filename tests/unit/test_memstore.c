@@ -1385,7 +1385,7 @@ static void test_window_rep_and_pool(void **state)
     lr__memstore_free(m);
 }
 
-/* Entries more than 31 days older than the newest one go. */
+/* Adding an entry drops those more than 31 days older than it. */
 static void test_window_prune(void **state)
 {
     lr__memstore *m = store_new();
@@ -1400,11 +1400,17 @@ static void test_window_prune(void **state)
     assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 2);
     assert_true(v == 6.0);
     assert_int_equal(win_of(ST, m, NULL, "p", INT64_MIN, &v), 2);
-    /* a late entry already out of every window is not kept, but the claim is */
+    /* a late entry is kept: it is in the windows of the clock that dated
+     * it; the next entry more than 31 days after it drops it */
     ok(commit(m, &(tc){ .key = "k3", .rep = "ann", .pool = "p", .expected = 3, .at = T0, .value = 8 }));
     assert_string_equal(holder(m, "k3"), "ann");
-    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 2);
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 3);
+    assert_true(v == 14.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0 + 1, &v), 2);
     assert_true(v == 6.0);
+    ok(commit(m, &(tc){ .key = "k4", .rep = "ann", .pool = "p", .expected = 4, .at = T0 + month + 2, .value = 16 }));
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 3);
+    assert_true(v == 22.0);
 
     /* hourly for a year: a window never holds more than 31 days + 1 entry,
      * and the sums stay exact while the log is compacted and grown */
@@ -1423,6 +1429,28 @@ static void test_window_prune(void **state)
             assert_int_equal(win_of(ST, m, "bob", NULL, at - DAY_MS, &v), i + 1 < 25 ? i + 1 : 25);
         }
     }
+    lr__memstore_free(m);
+}
+
+/* A router whose clock is behind this machine's (a replay, a test clock)
+ * adds one entry dated two months ahead of its clock: the entries it adds
+ * after that, dated by its clock, stay in its windows. Those more than 31
+ * days older than the one ahead went when it was added. */
+static void test_window_after_entry_ahead(void **state)
+{
+    lr__memstore *m = store_new();
+    const int64_t month = 31 * DAY_MS;
+    double v = 0;
+    (void)state;
+    ok(commit(m, &(tc){ .key = "k0", .rep = "ann", .pool = "p", .at = T0, .value = 1 }));
+    ok(commit(m, &(tc){ .key = "k1", .rep = "ann", .pool = "p", .expected = 1, .at = T0 + 2 * month, .value = 2 }));
+    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 1);
+    ok(commit(m, &(tc){ .key = "k2", .rep = "ann", .pool = "p", .expected = 2, .at = T0 + HOUR_MS, .value = 4 }));
+    ok(commit(m, &(tc){ .key = "k3", .rep = "ann", .pool = "p", .expected = 3, .at = T0 + 2 * HOUR_MS, .value = 8 }));
+    /* the day before the router's clock: k2, k3, and k1 ahead of it */
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0 + 2 * HOUR_MS - DAY_MS, &v), 3);
+    assert_true(v == 14.0);
+    assert_int_equal(win_of(ST, m, NULL, "p", T0 + 2 * HOUR_MS - DAY_MS, &v), 3);
     lr__memstore_free(m);
 }
 
@@ -1475,7 +1503,8 @@ static void test_window_sums_exact(void **state)
 
 /* A late commit exactly 31 days before the newest entry is inside the
  * longest window a pool may ask for (value_window_days 31), so it counts;
- * one millisecond earlier it is out of every window. */
+ * one millisecond earlier it is out of the windows of the newest entry's
+ * clock, but kept for the clock that dated it. */
 static void test_window_late_at_cutoff(void **state)
 {
     lr__memstore *m = store_new();
@@ -1490,8 +1519,10 @@ static void test_window_late_at_cutoff(void **state)
     assert_true(v == 3.0);
     ok(commit(m, &(tc){ .key = "k2", .rep = "ann", .pool = "p", .expected = 2, .at = T0 - month - 1, .value = 4 }));
     assert_string_equal(holder(m, "k2"), "ann");
-    assert_int_equal(win_of(ST, m, "ann", NULL, INT64_MIN, &v), 2);
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0 - month, &v), 2);
     assert_true(v == 3.0);
+    assert_int_equal(win_of(ST, m, "ann", NULL, T0 - month - 1, &v), 3);
+    assert_true(v == 7.0);
     lr__memstore_free(m);
 }
 
@@ -2208,6 +2239,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_window_rep_and_pool),
         cmocka_unit_test(test_window_prune),
+        cmocka_unit_test(test_window_after_entry_ahead),
         cmocka_unit_test(test_window_sums_exact),
         cmocka_unit_test(test_window_late_at_cutoff),
         cmocka_unit_test(test_window_out_of_order),
