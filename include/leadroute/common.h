@@ -83,9 +83,10 @@ typedef struct leadroute_error {
     int code;             /**< a ::leadroute_error_code, LEADROUTE_OK if none */
     const char *message;  /**< never NULL; "" when there is no error; one line of
                                valid UTF-8, at most 1023 bytes: quoted text shows
-                               control characters and bytes that start no UTF-8
-                               character as \xNN, and a message cut short ends
-                               with "..." */
+                               control characters (C0, DEL, C1), U+2028, U+2029
+                               and bytes that start no UTF-8 character as \xNN
+                               per byte, and a message cut short ends with
+                               "..." */
     const char *file;     /**< table file of a parse error, else NULL */
     uint32_t line;        /**< 1-based line of a parse error, else 0 */
     uint32_t column;      /**< 1-based column (bytes) of a parse error, else 0 */

@@ -58,12 +58,14 @@ void leadroute_error_clear(void)
 }
 
 /* The length of character `i` of `src` (n bytes) and whether it must be
- * shown as \xNN: a control character, DEL, or a byte of no valid sequence. */
+ * shown as \xNN, byte by byte: a control character (C0, DEL, C1), a line
+ * or paragraph separator, or a byte of no valid sequence. */
 static size_t lr__clean_char(const char *src, size_t n, size_t i, int *escape)
 {
     unsigned char c = (unsigned char)src[i];
     size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    *escape = c < 0x20 || c == 0x7f || (c >= 0x80 && (len > n - i || !lr__utf8_valid(src + i, len)));
+    *escape = c < 0x20 || c == 0x7f ||
+              (c >= 0x80 && (len > n - i || !lr__utf8_valid(src + i, len) || lr__text_breaker(src + i, len)));
     return *escape ? 1 : len;
 }
 

@@ -25,8 +25,9 @@ int lr__error_set_at(int code, const char *file, uint32_t line, uint32_t column,
 int lr__error_nomem(void);
 
 /* Copy a formatted message into `dst` (`cap` bytes, at least 8) as one line
- * of valid UTF-8, whatever text it quotes: a control character, or a byte
- * that does not start a valid UTF-8 character, becomes \xNN. A message
+ * of valid UTF-8, whatever text it quotes: a control character (C0, DEL,
+ * C1), a line or paragraph separator (U+2028, U+2029), or a byte that
+ * does not start a valid UTF-8 character, becomes \xNN per byte. A message
  * that does not fit ends with "..." after its last whole character. */
 void lr__message_clean(char *dst, size_t cap, const char *src);
 

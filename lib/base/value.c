@@ -47,6 +47,19 @@ size_t lr__utf8_invalid_at(const char *s, size_t len)
     return (size_t)(p - start);
 }
 
+const char *lr__text_breaker(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        if (u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xC2 && i + 1 < len && u[i + 1] <= 0x9F))
+            return "a control character";
+        if (u[i] == 0xE2 && i + 2 < len && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9))
+            return u[i + 2] == 0xA8 ? "a line separator" : "a paragraph separator";
+    }
+    return NULL;
+}
+
 int lr__text_measure(const char *s, size_t max, size_t *len)
 {
     /* One pass for length and UTF-8: leads are mostly short ASCII. */

@@ -16,6 +16,12 @@ size_t lr__utf8_invalid_at(const char *s, size_t len);
  * set, -1 when longer than `max` bytes, -2 when not valid UTF-8. */
 int lr__text_measure(const char *s, size_t max, size_t *len);
 
+/* What in valid UTF-8 text would break the one line a message, a CSV row
+ * or a JSON text embedded in JavaScript keeps it on: "a control character"
+ * (C0, DEL or C1), "a line separator" (U+2028) or "a paragraph separator"
+ * (U+2029); NULL for none. Ids and column names are checked with it. */
+const char *lr__text_breaker(const char *s, size_t len);
+
 /* Parse a decimal number: [+-]digits[.digits][(e|E)[+-]digits], the whole
  * text, locale-independent, finite. Returns 0 on success, -1 for text
  * outside that grammar, -2 for a number too large for a double (1e400). */

@@ -37,19 +37,19 @@ int leadroute_pool_init(leadroute_pool *pool, uint32_t version)
 const int64_t lr__window_ms[LR_WINDOWS] = { 24LL * 3600 * 1000, 7LL * 24 * 3600 * 1000, 30LL * 24 * 3600 * 1000 };
 const char *const lr__window_name[LR_WINDOWS] = { "24h", "7d", "30d" };
 
-/* An id: 1..LEADROUTE_MAX_NAME bytes of UTF-8 with no control characters
- * (ids go into one-line pool state, CSV and JSON). */
+/* An id: 1..LEADROUTE_MAX_NAME bytes of UTF-8 with no control character
+ * or line separator (ids go into one-line pool state, CSV and JSON). */
 static int lr__check_id(const char *id, const char *what, size_t index)
 {
-    size_t len, i;
+    size_t len;
+    const char *breaker;
     if (!id)
         return lr__error_set(LEADROUTE_EINVAL, "%s %zu has no id", what, index);
     if (lr__text_measure(id, LEADROUTE_MAX_NAME, &len) != 0 || len == 0)
         return lr__error_set(LEADROUTE_EINVAL, "%s %zu: id must be 1..%d bytes of UTF-8", what, index,
                              LEADROUTE_MAX_NAME);
-    for (i = 0; i < len; i++)
-        if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
-            return lr__error_set(LEADROUTE_EINVAL, "%s '%s': id holds a control character", what, id);
+    if ((breaker = lr__text_breaker(id, len)) != NULL)
+        return lr__error_set(LEADROUTE_EINVAL, "%s '%s': id holds %s", what, id, breaker);
     return LEADROUTE_OK;
 }
 

@@ -315,7 +315,7 @@ int lr__builder_add_column(leadroute_table_builder *b, int output, const char *n
     lr__column **cols = output ? &b->outputs : &b->inputs;
     uint32_t *n = output ? &b->noutputs : &b->ninputs;
     uint32_t *cap = output ? &b->cap_outputs : &b->cap_inputs;
-    const char *kind = output ? "output" : "input";
+    const char *kind = output ? "output" : "input", *breaker;
     uint32_t i;
     int rc;
 
@@ -327,11 +327,10 @@ int lr__builder_add_column(leadroute_table_builder *b, int output, const char *n
                              (int)lr__utf8_cut(name, len, 60), name, len > 60 ? "..." : "", LEADROUTE_MAX_NAME);
     if (!lr__utf8_valid(name, len))
         return lr__error_set(LEADROUTE_EINVAL, "%s column name is not valid UTF-8", kind);
-    for (i = 0; i < len; i++)
-        /* names go into CSV headers, JSON and one-line messages */
-        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-            return lr__error_set(LEADROUTE_EINVAL, "%s column name '%.*s' holds a control character", kind,
-                                 (int)lr__utf8_cut(name, len, 60), name);
+    /* names go into CSV headers, JSON and one-line messages */
+    if ((breaker = lr__text_breaker(name, len)) != NULL)
+        return lr__error_set(LEADROUTE_EINVAL, "%s column name '%.*s' holds %s", kind,
+                             (int)lr__utf8_cut(name, len, 60), name, breaker);
     if (type < LEADROUTE_TYPE_STRING || type > (output ? LEADROUTE_TYPE_BOOL : LEADROUTE_TYPE_SET))
         return lr__error_set(LEADROUTE_EINVAL, "%s column '%.*s': unknown type %u", kind, (int)len, name, type);
     if (flags & ~LEADROUTE_COLUMN_CASE_INSENSITIVE)
@@ -389,7 +388,7 @@ static int lr__api_text_check(const char *s, const char *what, const char *rule_
 int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *rule, const lr__origin *origin)
 {
     char idbuf[24];
-    const char *id;
+    const char *id, *breaker;
     size_t id_len;
     lr__rule r;
     uint32_t i, existing;
@@ -414,11 +413,10 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
                                     "rule %s: the rule id must be 1 to 256 bytes of UTF-8",
                                   idbuf);
         }
-        for (i = 0; i < id_len; i++)
-            /* ids go into CSV, JSON and one-line messages, as column names do */
-            if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
-                return lr__error_set_at(LEADROUTE_ETABLE, LR__RULE_AT(origin),
-                                        "rule id '%.*s' holds a control character", (int)id_len, id);
+        /* ids go into CSV, JSON and one-line messages, as column names do */
+        if ((breaker = lr__text_breaker(id, id_len)) != NULL)
+            return lr__error_set_at(LEADROUTE_ETABLE, LR__RULE_AT(origin), "rule id '%.*s' holds %s",
+                                    (int)id_len, id, breaker);
     } else {
         snprintf(idbuf, sizeof idbuf, "%u", b->nrules + 1);
         id = idbuf;

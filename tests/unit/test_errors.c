@@ -157,6 +157,11 @@ static void test_error_message_escapes_quoted_text(void **state)
     lr__error_set(LEADROUTE_EINVAL, "'%s'", "\xff" "\xc3\xa9" "\xc3(" "\xed\xa0\x80" "\xe2\x82");
     assert_string_equal(leadroute_error_last()->message,
                         "'\\xff\xc3\xa9\\xc3(\\xed\\xa0\\x80\\xe2\\x82'");
+    /* C1 controls (NEL) and the line and paragraph separators break lines
+     * too: escaped byte by byte; a character next to them stays */
+    lr__error_set(LEADROUTE_EINVAL, "'%s'", "a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "\xc2\xa0" "\xe2\x80\xa6");
+    assert_string_equal(leadroute_error_last()->message,
+                        "'a\\xc2\\x85b\\xe2\\x80\\xa8c\\xe2\\x80\\xa9\xc2\xa0\xe2\x80\xa6'");
     /* a file path goes through the same */
     lr__error_set_at(LEADROUTE_EPARSE, "dir\n/t.csv", 2, 3, "bad");
     assert_string_equal(leadroute_error_last()->message, "dir\\x0a/t.csv:2:3: bad");

@@ -845,6 +845,16 @@ static void test_error_other_separator(void **state)
                  "input column name 'reg\\x01ion' holds a control character");
     expect_error("rule,region,\"out:po\tol\"\nr1,EMEA,p\n", LEADROUTE_EPARSE, 1, 13, 13,
                  "output column name 'po\\x09ol' holds a control character");
+    /* C1 controls and the line and paragraph separators, in names and ids */
+    expect_error("rule,reg\xc2\x85ion,out:pool\nr1,EMEA,p\n", LEADROUTE_EPARSE, 1, 6, 6,
+                 "input column name 'reg\\xc2\\x85ion' holds a control character");
+    expect_error("rule,region,out:po\xe2\x80\xa8ol\nr1,EMEA,p\n", LEADROUTE_EPARSE, 1, 13, 13,
+                 "output column name 'po\\xe2\\x80\\xa8ol' holds a line separator");
+    expect_error("rule,region,out:pool\nr\xe2\x80\xa9" "1,EMEA,p\n", LEADROUTE_ETABLE, 2, 1, 1,
+                 "rule id 'r\\xe2\\x80\\xa9" "1' holds a paragraph separator");
+    t = parse_ok("rule,re\xc2\xa0gion,out:pool\nr\xe2\x80\xa6,EMEA,p\n");
+    assert_string_equal(leadroute_table_input_name(t, 0), "re\xc2\xa0gion");
+    leadroute_table_unref(t);
 }
 
 /* The hits of a lead holding one string field. */

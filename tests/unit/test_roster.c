@@ -1189,6 +1189,29 @@ static void test_new_ids(void **state)
         new_err(&f, LEADROUTE_EINVAL, "id holds a control character");
         assert_null(strchr(leadroute_error_last()->message, controls[i][1]));
     }
+    /* C1 controls and the line and paragraph separators break lines too;
+     * a no-break space (U+00A0, next to C1) and an ellipsis (U+2026, next
+     * to the separators) are fine */
+    static const struct { const char *id, *what, *shown; } breaks[] = {
+        { "a\xc2\x80" "b", "id holds a control character", "rep 'a\\xc2\\x80b'" },
+        { "a\xc2\x9f" "b", "id holds a control character", "rep 'a\\xc2\\x9fb'" },
+        { "a\xe2\x80\xa8" "b", "id holds a line separator", "rep 'a\\xe2\\x80\\xa8b'" },
+        { "a\xe2\x80\xa9" "b", "id holds a paragraph separator", "rep 'a\\xe2\\x80\\xa9b'" },
+    };
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
+        fixture_init(&f);
+        f.reps[1].id = breaks[i].id;
+        new_err(&f, LEADROUTE_EINVAL, breaks[i].what);
+        assert_non_null(strstr(leadroute_error_last()->message, breaks[i].shown));
+    }
+    static const char *const fine[] = { "a\xc2\xa0" "b", "a\xe2\x80\xa6" "b", "a\xe2\x80\xa7" "b" };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        leadroute_roster *ro = NULL;
+        fixture_init(&f);
+        f.reps[1].id = fine[i];
+        assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, NULL), LEADROUTE_OK);
+        leadroute_roster_unref(ro);
+    }
     fixture_init(&f);
     f.reps[0].id = "a\x20" "b\x7e";   /* space and tilde are fine */
     f.pools[1].default_owner = f.reps[0].id;
