@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: MIT
 """Check that the public headers are complete and consistently wired.
 
-Usage: check_headers.py INCLUDE_DIR INSTALLED_HEADER...
+Usage: check_headers.py --sym SYMBOL_LIST INCLUDE_DIR INSTALLED_HEADER...
 
 Every header in INCLUDE_DIR/leadroute/ must be installed (listed in
 include/meson.build), included by the umbrella leadroute.h, have an include
 guard, and wrap its declarations in extern "C" for C++ callers. Every
 public struct with a body must have a frozen copy in tests/abi/layout_v*.c.
 Every function must have a doxygen comment right above it that says how
-threads may call it and, when it returns int, what it returns.
+threads may call it and, when it returns int, what it returns. The
+functions the headers declare must be the committed symbol list
+(lib/leadroute.sym, which the 'symbols' test holds the library to).
 """
 
 import os
@@ -18,10 +20,12 @@ import sys
 
 
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 5 or sys.argv[1] != "--sym":
         sys.exit(__doc__)
-    inc_dir = os.path.join(sys.argv[1], "leadroute")
-    installed = {os.path.basename(p) for p in sys.argv[2:]}
+    with open(sys.argv[2], encoding="utf-8") as f:
+        listed = {line.strip() for line in f if line.strip() and not line.startswith("#")}
+    inc_dir = os.path.join(sys.argv[3], "leadroute")
+    installed = {os.path.basename(p) for p in sys.argv[4:]}
     on_disk = {f for f in os.listdir(inc_dir) if f.endswith(".h")}
     failures = []
 
@@ -64,12 +68,14 @@ def main():
     # right above it that says who may call it from which thread, and, for
     # one returning int, what it returns.
     functions = 0
+    declared = set()
     for name in sorted(on_disk):
         with open(os.path.join(inc_dir, name), encoding="utf-8") as fh:
             text = fh.read()
         for m in re.finditer(r"^LEADROUTE_API\s+([^;(]*?)\b(leadroute_\w+)\s*\(", text, re.M):
             functions += 1
             ret, func = m.group(1).strip(), m.group(2)
+            declared.add(func)
             before = text[:m.start()].rstrip()
             comment = before[before.rfind("/*"):] if before.endswith("*/") else ""
             if not comment.startswith("/**"):
@@ -80,12 +86,17 @@ def main():
             if ret == "int" and not re.search(r"@return|LEADROUTE_E[A-Z]|[Nn]ever fails", comment):
                 failures.append(f"{name}: {func}: the comment does not say what it returns")
 
+    for func in sorted(declared - listed):
+        failures.append(f"{func} is declared in a public header but not in the symbol list {sys.argv[2]}")
+    for func in sorted(listed - declared):
+        failures.append(f"{func} is in the symbol list {sys.argv[2]} but no public header declares it")
+
     for f in failures:
         print("FAIL: " + f)
     if failures:
         return 1
     print(f"ok: {len(on_disk)} public headers installed, in the umbrella, guarded, C++-ready; "
-          f"{functions} functions documented with their threads and returns")
+          f"{functions} functions documented with their threads and returns, the symbol list's own")
     return 0
 
 

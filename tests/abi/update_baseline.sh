@@ -43,10 +43,14 @@ if ! readelf -S "$lib" | grep -q '\.debug_info'; then
     exit 1
 fi
 
-# Only what the public headers declare; no paths or line numbers, so the
-# file changes only when the ABI does.
+# Only what the public headers declare; no line numbers, and each
+# translation unit named from the source root (abidw names it from the
+# build directory), so the file changes only when the ABI does, wherever
+# the tree and its build are.
 abidw --no-corpus-path --no-comp-dir-path --no-show-locs --drop-private-types \
     --headers-dir "$repo_root/include/leadroute" --type-id-style hash \
     --out-file "$out.tmp" "$lib"
-mv "$out.tmp" "$out"
+sed -E "s#^( *<abi-instr [^>]*path=')[^']*/(lib/[^']*')#\1\2#" "$out.tmp" >"$out.tmp2"
+rm -f "$out.tmp"
+mv "$out.tmp2" "$out"
 echo "wrote $out ($(grep -c '<function-decl ' "$out") functions); review and commit its diff"
