@@ -4,7 +4,7 @@
  * Schema (version 4, PG_STORE_SCHEMA_VERSION), every text column in the "C"
  * collation so keys compare and sort byte by byte, as in sqlite_store:
  *
- *   leadroute_meta (key, value)                     -- 'schema' -> '3'
+ *   leadroute_meta (key, value)                     -- 'schema' -> '4'
  *   leadroute_pools (id, version bigint, state bytea)
  *       A pool's strategy state and its compare-and-swap version; a pool
  *       never written has no row (version 0). uint64_t versions and table
@@ -526,6 +526,9 @@ struct pg_store {
     PGconn *conn;
     int prepared;   /* the statements exist on this connection */
     int in_batch;   /* pg_store_begin() opened a transaction */
+    int batch_lost; /* the server rolled it back after a failure: writes are refused until the
+                       host ends the batch (pg_store_rollback or pg_store_commit) */
+    char lost_why[1024]; /* that failure, for the refusals' messages */
     uint64_t round_trips; /* statements sent since opening, for pg_store_round_trips() */
     pool_cache pools; /* outside batches: the pool states last read or written */
     batch b;
@@ -690,6 +693,27 @@ static void batch_drop(pg_store *s)
     batch_free(&s->b);
 }
 
+/* The batch was rolled back by a failure (the message in errmsg): the host
+ * still has it open, so writes are refused until it ends it. Were they
+ * run, each would be kept on its own, beyond the host's rollback. */
+static void batch_lose(pg_store *s)
+{
+    batch_drop(s);
+    s->batch_lost = 1;
+    snprintf(s->lost_why, sizeof s->lost_why, "%s", s->errmsg);
+}
+
+/* A write while the host's batch is lost: refused, for good. */
+static int refuse_if_lost(pg_store *s, const char *what)
+{
+    if (!s->batch_lost)
+        return LEADROUTE_OK;
+    set_error(s, LEADROUTE_EIO, "%s: refused: the open batch was rolled back after \"%s\"; end it "
+              "(pg_store_rollback) before writing again", what, s->lost_why);
+    s->lasting = 1;
+    return LEADROUTE_EIO;
+}
+
 static int prepare_all(pg_store *s)
 {
     /* after a failure half-way, some exist already: start from none */
@@ -715,7 +739,11 @@ static int ensure_connected(pg_store *s, const char *what)
     if (PQstatus(s->conn) == CONNECTION_OK && s->prepared)
         return LEADROUTE_OK;
     int lost_batch = s->in_batch;
-    batch_drop(s);
+    if (lost_batch) {
+        s->errmsg[0] = '\0';
+        add_error(s, "the connection was lost with the open batch (rolled back)");
+        batch_lose(s);
+    }
     if (PQstatus(s->conn) != CONNECTION_OK) {
         s->prepared = 0;
         PQreset(s->conn);
@@ -743,7 +771,7 @@ static void after_failure(pg_store *s)
         PQclear(exec_sql(s, "ROLLBACK"));
         add_error(s, "; the open batch was rolled back");
     }
-    batch_drop(s);
+    batch_lose(s);
 }
 
 /* Whether the server's SQLSTATE `state` will come back however often the
@@ -1504,8 +1532,8 @@ static int check_commit(pg_store *s, const leadroute_commit *cm)
 }
 
 /* A tick's move (version 2 flag): the key must be held by `previous`
- * exactly, not acknowledged since. Without a previous holder there is
- * nothing to move from, and the flag has nothing to say. */
+ * exactly, not acknowledged since. pg_commit refuses a move without a
+ * previous holder before this is asked. */
 static int is_follow_up(const leadroute_commit *cm)
 {
     return cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && cm->assignment->previous;
@@ -1714,8 +1742,15 @@ static int pg_commit(void *user, const leadroute_commit *cm, char *owner, size_t
     if (!s)
         return LEADROUTE_EINVAL;
     int rc = check_commit(s, cm);
-    if (rc != LEADROUTE_OK)
+    if (rc != LEADROUTE_OK || (rc = refuse_if_lost(s, "commit")) != LEADROUTE_OK)
         return rc;
+    if (cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && !cm->assignment->previous) {
+        /* a move from nobody: the key is not held by `previous` */
+        if (owner && owner_cap)
+            owner[0] = '\0';
+        return set_error(s, LEADROUTE_EEXISTS, "commit: the move of %s names no previous holder; nothing moved",
+                         cm->assignment->key);
+    }
     if (!s->in_batch)
         return server_commit(s, cm, owner, owner_cap);
     if (is_follow_up(cm))
@@ -1730,8 +1765,8 @@ static int pg_close(void *user, const char *key)
     PGresult *r;
     if (!s || !key)
         return LEADROUTE_EINVAL;
-    int rc = flush(s);
-    if (rc != LEADROUTE_OK)
+    int rc = refuse_if_lost(s, "close");
+    if (rc != LEADROUTE_OK || (rc = flush(s)) != LEADROUTE_OK)
         return rc;
     put_text(&p, key);
     if ((rc = run(s, ST_CLOSE, &p, "close", &r)) != LEADROUTE_OK)
@@ -1746,8 +1781,10 @@ static int pg_close(void *user, const char *key)
         long h = map_find(&b->rep_map, b->reps, sizeof *b->reps, holder);
         if (i >= 0)
             b->claims[i].state = CLAIM_FREE;
-        if (h >= 0)
-            rep_add(b, h, -1);
+        /* the server has the close already: a count read later sees it,
+         * so only a count the batch keeps goes down (not `queued`) */
+        if (h >= 0 && b->reps[h].known)
+            b->reps[h].count--;
     }
     PQclear(r);
     return rc;
@@ -1790,8 +1827,8 @@ static int pg_acknowledge(void *user, const char *key, int64_t at_ms, int64_t *a
     PGresult *r;
     if (!s || !key || (!rep_id && rep_cap > 0) || (!pool_id && pool_cap > 0))
         return LEADROUTE_EINVAL;
-    int rc = flush(s); /* the lead may be one the batch claimed */
-    if (rc != LEADROUTE_OK)
+    int rc = refuse_if_lost(s, "acknowledge");
+    if (rc != LEADROUTE_OK || (rc = flush(s)) != LEADROUTE_OK) /* the lead may be one the batch claimed */
         return rc;
     put_text(&p, key);
     put_i64(&p, at_ms != 0 ? at_ms : 1); /* 0 means "not yet": a follow-up at the epoch is moved by 1 ms */
@@ -1865,6 +1902,8 @@ int pg_store_prefetch_claims(pg_store *s, const char *const *keys, size_t n)
         return LEADROUTE_EINVAL;
     if (!keys && n)
         return set_error(s, LEADROUTE_EINVAL, "prefetch_claims: NULL keys");
+    if ((rc = refuse_if_lost(s, "prefetch_claims")) != LEADROUTE_OK)
+        return rc;
     if (!s->in_batch)
         return set_error(s, LEADROUTE_EINVAL, "prefetch_claims: no batch is open");
     b = &s->b;
@@ -1940,6 +1979,9 @@ int pg_store_record(pg_store *s, const pg_store_event *e)
         return LEADROUTE_EINVAL;
     if (!e || !e->kind || !e->key)
         return set_error(s, LEADROUTE_EINVAL, "record: an event needs a kind and a key");
+    int lost = refuse_if_lost(s, "record");
+    if (lost != LEADROUTE_OK)
+        return lost;
     if (s->in_batch) { /* queued: it goes with the batch's commits */
         batch *b = &s->b;
         size_t mark = b->used;
@@ -2021,7 +2063,7 @@ int pg_store_begin(pg_store *s)
 {
     if (!s)
         return LEADROUTE_EINVAL;
-    if (s->in_batch)
+    if (s->in_batch || s->batch_lost)
         return set_error(s, LEADROUTE_EINVAL, "begin: a batch is already open");
     int rc = ensure_connected(s, "begin");
     if (rc != LEADROUTE_OK)
@@ -2037,10 +2079,9 @@ int pg_store_begin(pg_store *s)
     return rc;
 }
 
-int pg_store_commit(pg_store *s)
+/* pg_store_commit() of a batch not lost. */
+static int commit_batch(pg_store *s)
 {
-    if (!s)
-        return LEADROUTE_EINVAL;
     if (!s->in_batch)
         return set_error(s, LEADROUTE_EINVAL, "commit: no batch is open");
     int rc = flush(s);
@@ -2067,10 +2108,27 @@ int pg_store_commit(pg_store *s)
     return rc;
 }
 
+int pg_store_commit(pg_store *s)
+{
+    if (!s)
+        return LEADROUTE_EINVAL;
+    if (s->batch_lost) {
+        s->batch_lost = 0;
+        set_error(s, LEADROUTE_EIO, "commit batch: the batch was rolled back after \"%s\"; nothing of it was kept",
+                  s->lost_why);
+        s->lasting = 1;
+        return LEADROUTE_EIO;
+    }
+    int rc = commit_batch(s);
+    s->batch_lost = 0; /* a failure of the commit itself ends the batch too */
+    return rc;
+}
+
 int pg_store_rollback(pg_store *s)
 {
     if (!s)
         return LEADROUTE_EINVAL;
+    s->batch_lost = 0;
     if (!s->in_batch)
         return LEADROUTE_OK;
     batch_drop(s);
@@ -2238,6 +2296,10 @@ int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schem
         return open_error(err, err_cap, LEADROUTE_EINVAL, "pg_store_open: NULL argument");
     if (schema) {
         size_t n = strspn(schema, "abcdefghijklmnopqrstuvwxyz_0123456789");
+        if (strncmp(schema, "pg_", 3) == 0)
+            return open_error(err, err_cap, LEADROUTE_EINVAL,
+                              "pg_store_open: schema name \"%s\" starts with \"pg_\", which PostgreSQL keeps for "
+                              "its own schemas", schema);
         if (n == 0 || n > 63 || schema[n] != '\0')
             return open_error(err, err_cap, LEADROUTE_EINVAL,
                               "pg_store_open: schema name \"%s\" is not lower-case letters, digits and '_' "

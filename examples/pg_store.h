@@ -59,8 +59,8 @@ typedef struct pg_store pg_store;
 /**
  * Connect with `conninfo` (libpq key=value or URI) and create the tables if
  * they are missing, under a transaction-scoped advisory lock so two
- * processes starting together do not race. A database of schema version 1
- * or 2 (same tables, older SQL functions) is upgraded in place; from then on
+ * processes starting together do not race. A database of schema version 1,
+ * 2 or 3 (same tables, older SQL functions) is upgraded in place; from then on
  * a program that reads only an older version refuses it. Any other version
  * is refused with a message in `err`.
  * @return LEADROUTE_OK, LEADROUTE_EIO (cannot connect, SQL failed),
@@ -71,7 +71,8 @@ int pg_store_open(pg_store **out, const char *conninfo, char *err, size_t err_ca
 
 /**
  * As pg_store_open(), with the tables in the PostgreSQL schema `schema`
- * (created if missing; letters, digits and '_' only, at most 63 bytes):
+ * (created if missing; lower-case letters, digits and '_' only, at most 63
+ * bytes, not starting with "pg_", which PostgreSQL keeps for itself):
  * several independent stores in one database. NULL = pg_store_open().
  */
 int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schema, char *err, size_t err_cap);
@@ -116,11 +117,14 @@ extern const leadroute_store pg_store_methods;
  *
  * Any failure of a statement inside the batch (a lost connection, a check
  * the server refuses) rolls the whole batch back: the call returns
- * LEADROUTE_EIO (the router's leadroute_route() then LEADROUTE_ECALLBACK)
- * and later calls run outside any batch. A host that routes in batches
- * therefore, on any failure inside one, calls pg_store_rollback() (a no-op
- * when the batch is gone) and routes the batch's leads again: leads it had
- * routed before the failure were rolled back with it.
+ * LEADROUTE_EIO (the router's leadroute_route() then LEADROUTE_ECALLBACK).
+ * Until the host ends the batch, every write (commit, close, acknowledge,
+ * pg_store_record) then fails with LEADROUTE_EIO (pg_store_failure_lasts()
+ * 1) rather than run outside it, beyond the reach of the rollback, and
+ * pg_store_commit() says LEADROUTE_EIO, nothing kept. A host that routes in
+ * batches therefore, on any failure inside one, calls pg_store_rollback()
+ * and routes the batch's leads again: leads it had routed before the
+ * failure were rolled back with it.
  * @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (a batch is open).
  */
 int pg_store_begin(pg_store *store);

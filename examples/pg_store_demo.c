@@ -338,6 +338,56 @@ static int check_reconnect(store_check *check, const demo_target *target)
         goto done;
     }
     printf("reconnect: batch cut short -> nothing of L-10 kept\n");
+
+    /* a batch whose connection is cut half-way: the writes after the
+     * failure are refused, not kept outside the batch, until it is ended */
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.rep_id = "qu";
+    a.at_ms = 1772442000000;
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    if ((rc = pg_store_begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "pg_store_begin", rc, store);
+        goto done;
+    }
+    a.key = "lead:L-70";
+    a.lead_id = "L-70";
+    if ((rc = pg_store_methods.commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK ||
+        cut_connection(target->conninfo, store) != 0) {
+        store_check_store_failed(check, "L-70 in a batch", rc, store);
+        goto done;
+    }
+    a.key = "lead:L-71";
+    a.lead_id = "L-71";
+    rc = pg_store_methods.find_claim(store, "lead:L-71", holder, sizeof holder);
+    if (rc != LEADROUTE_EIO) {
+        store_check_failed(check, "a call on a lost connection in a batch should fail with EIO, got %s",
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    rc = pg_store_methods.commit(store, &cm, holder, sizeof holder);
+    if (rc != LEADROUTE_EIO || !strstr(pg_store_errmsg(store), "refused") || !pg_store_failure_lasts(store)) {
+        store_check_failed(check, "a commit after the batch was lost should be refused with EIO, for good: %s (%s)",
+                           leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    printf("reconnect: batch lost half-way -> next commit refused (%.50s...)\n", pg_store_errmsg(store));
+    if ((rc = pg_store_commit(store)) != LEADROUTE_EIO || !strstr(pg_store_errmsg(store), "nothing of it was kept")) {
+        store_check_failed(check, "committing the lost batch should say EIO, nothing kept: %s (%s)",
+                           leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    if (pg_store_methods.find_claim(store, "lead:L-70", holder, sizeof holder) != LEADROUTE_ENOTFOUND ||
+        pg_store_methods.find_claim(store, "lead:L-71", holder, sizeof holder) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(check, "nothing of the lost batch should be kept (L-70, L-71): %s", pg_store_errmsg(store));
+        goto done;
+    }
+    if ((rc = pg_store_methods.commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK ||
+        (rc = pg_store_methods.close(store, "lead:L-71")) != LEADROUTE_OK) {
+        store_check_store_failed(check, "a commit after the lost batch was ended", rc, store);
+        goto done;
+    }
+    printf("reconnect: the lost batch ended -> nothing of it kept, writes go on\n");
     status = 0;
 done:
     store_check_run_close(&r);
@@ -375,6 +425,20 @@ int main(int argc, char **argv)
     if (admin_exec(conninfo, drop, NULL) != 0)
         return 1;
     printf("schema: %s\n", schema);
+
+    /* schema names the store refuses before it connects */
+    static const char *const bad_schemas[] = { "MySchema", "pg_leads", "", "a-b" };
+    for (size_t i = 0; i < sizeof bad_schemas / sizeof bad_schemas[0]; i++) {
+        pg_store *refused = (pg_store *)&status;
+        char err[256] = "";
+        if (pg_store_open_schema(&refused, conninfo, bad_schemas[i], err, sizeof err) != LEADROUTE_EINVAL ||
+            refused || !strstr(err, "schema name")) {
+            fprintf(stderr, "pg_store_demo: schema \"%s\" should be refused with EINVAL and a message (%s)\n",
+                    bad_schemas[i], err);
+            return 1;
+        }
+    }
+    printf("schema names: MySchema, pg_leads, \"\", a-b refused\n");
 
     demo_target target = { conninfo, schema };
     status = store_check_run_all(&pg_check_ops, &target);

@@ -209,6 +209,9 @@ struct sqlite_store {
     sqlite3 *db;
     char *path;          /* as given, for messages */
     int in_batch;        /* sqlite_store_begin() opened a transaction */
+    int batch_lost;      /* SQLite rolled that transaction back by itself: writes are refused
+                            until the host ends the batch */
+    char lost_why[768];  /* the failure that lost it, for the refusals' messages */
     int listing_events;  /* ST_EVENTS is stepping: sqlite_store_events is not reentrant */
     int tidy;            /* a reader that found no -wal and -shm file: see close_reader() */
     sqlite3_stmt *st[ST_COUNT];
@@ -323,18 +326,28 @@ static int bind_blob(sqlite3_stmt *st, int i, const void *v, size_t n)
  * inside the open batch. */
 static int tx_begin(sqlite_store *s, const char *what)
 {
+    if (s->batch_lost) {
+        /* writing now would keep each write on its own, beyond the reach
+         * of the host's rollback: the host ends the batch first */
+        set_error(s, LEADROUTE_EIO, "%s: %s: refused: the open batch was rolled back after \"%s\"; end it "
+                  "(sqlite_store_rollback) before writing again", s->path, what, s->lost_why);
+        s->lasting = 1;
+        return LEADROUTE_EIO;
+    }
     if (run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN, what) != LEADROUTE_OK)
         return LEADROUTE_EIO;
     return LEADROUTE_OK;
 }
 
 /* Some errors (disk full, I/O, out of memory) make SQLite roll back the
- * whole transaction by itself: then a batch is over, and the message says so. */
+ * whole transaction by itself: then the batch is lost, and the message says
+ * so. It stays open for the host, refusing writes, until the host ends it. */
 static void note_lost_batch(sqlite_store *s)
 {
-    if (s->in_batch && sqlite3_get_autocommit(s->db)) {
+    if (s->in_batch && !s->batch_lost && sqlite3_get_autocommit(s->db)) {
         size_t n = strlen(s->errmsg);
-        s->in_batch = 0;
+        s->batch_lost = 1;
+        snprintf(s->lost_why, sizeof s->lost_why, "%s", s->errmsg);
         snprintf(s->errmsg + n, sizeof s->errmsg - n, "%s", "; the open batch was rolled back");
     }
 }
@@ -773,6 +786,13 @@ static int sq_commit(void *user, const leadroute_commit *cm, char *owner, size_t
     if (rc != LEADROUTE_OK)
         return rc;
     const leadroute_assignment *a = cm->assignment;
+    if (cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && !a->previous) {
+        /* a move from nobody: the key is not held by `previous` */
+        if (owner && owner_cap)
+            owner[0] = '\0';
+        return set_error(s, LEADROUTE_EEXISTS, "commit: the move of %s names no previous holder; nothing moved",
+                         a->key);
+    }
     if ((rc = tx_begin(s, "commit")) != LEADROUTE_OK)
         return rc;
 
@@ -798,7 +818,7 @@ static int sq_commit(void *user, const leadroute_commit *cm, char *owner, size_t
     }
     /* 3. the key: free, or held by `previous` (a tick's move: held by
      *    `previous` and not acknowledged; flags exist from version 2 on) */
-    int follow_up = cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && a->previous;
+    int follow_up = cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP);
     if (rc == LEADROUTE_OK)
         rc = read_holder(s, a, follow_up, owner, owner_cap, &held, &history, &history_len);
     /* 4. the writes; a reassignment adds `previous` to the history (kept
@@ -1081,6 +1101,13 @@ int sqlite_store_commit(sqlite_store *s)
         return LEADROUTE_EINVAL;
     if (!s->in_batch)
         return set_error(s, LEADROUTE_EINVAL, "commit: no batch is open");
+    if (s->batch_lost) {
+        s->in_batch = s->batch_lost = 0;
+        set_error(s, LEADROUTE_EIO, "%s: commit batch: the batch was rolled back after \"%s\"; nothing of it "
+                  "was kept", s->path, s->lost_why);
+        s->lasting = 1;
+        return LEADROUTE_EIO;
+    }
     int rc = run(s, ST_COMMIT, "commit batch");
     if (rc != LEADROUTE_OK && !sqlite3_get_autocommit(s->db)) {
         /* all of the batch or none of it: none */
@@ -1101,7 +1128,7 @@ int sqlite_store_rollback(sqlite_store *s)
         return LEADROUTE_EINVAL;
     if (!s->in_batch)
         return LEADROUTE_OK;
-    s->in_batch = 0;
+    s->in_batch = s->batch_lost = 0;
     if (sqlite3_get_autocommit(s->db))
         return LEADROUTE_OK; /* SQLite rolled it back already */
     return run(s, ST_ROLLBACK, "rollback batch");

@@ -103,11 +103,17 @@ extern const leadroute_store sqlite_store_methods;
  * method calls join as savepoints, until sqlite_store_commit() or
  * sqlite_store_rollback(). Routing many leads in batches of a few hundred is
  * much faster than one transaction per lead, and a crash loses at most the
- * open batch, all of it: no lead half routed.
+ * open batch, all of it: no lead half routed. An error after which SQLite
+ * rolls the whole transaction back (a full disk, an I/O error) loses the
+ * batch the same way, and the message says "the open batch was rolled
+ * back"; until the host ends the batch, every write method then fails with
+ * LEADROUTE_EIO (sqlite_store_failure_lasts() 1) rather than write outside
+ * it, beyond the reach of sqlite_store_rollback().
  * @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (a batch is open).
  */
 int sqlite_store_begin(sqlite_store *store);
-/** Commit the open batch. @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (no batch). */
+/** Commit the open batch; a batch lost to an error is not kept, and
+ *  LEADROUTE_EIO says so. @return LEADROUTE_OK, LEADROUTE_EIO, LEADROUTE_EINVAL (no batch). */
 int sqlite_store_commit(sqlite_store *store);
 /** Roll the open batch back (no-op without one). @return LEADROUTE_OK, LEADROUTE_EIO. */
 int sqlite_store_rollback(sqlite_store *store);

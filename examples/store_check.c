@@ -844,6 +844,20 @@ static int check_follow_up(store_check *c)
     }
     printf("follow-up: L-31 assigned again before its deadline -> a move says %s; at the new deadline it moves\n",
            leadroute_strerror(LEADROUTE_EEXISTS));
+    /* a move naming no previous holder moves nothing, even to a free key */
+    first_assignment(&a, "lead:L-32", "xu", c->now, 30);
+    a.hops = 1;
+    cm.flags = LEADROUTE_COMMIT_FOLLOW_UP;
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || owner[0] != '\0' ||
+        m->find_claim(store, "lead:L-32", owner, sizeof owner) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "a follow-up of free L-32 naming no previous holder should say EEXISTS with an empty "
+                              "owner and claim nothing: %s", leadroute_strerror(rc));
+        goto done;
+    }
+    printf("follow-up: a move from no previous holder says %s and claims nothing\n",
+           leadroute_strerror(LEADROUTE_EEXISTS));
     status = 0;
 done:
     c->ops->close(store);
@@ -1003,6 +1017,74 @@ done:
     return status;
 }
 
+/* Inside a batch, closing a lead gives its rep one open lead less, once:
+ * whether the batch had read the rep's count before or not, the count the
+ * next commit checks its capacity against is the true one, and the batch
+ * commits. Rep ru is outside the roster, its leads without a pool. */
+static int check_close_in_batch(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a;
+    char err[512], owner[64];
+    uint32_t open = 99;
+    int status = 1, rc, in_batch = 0;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    for (int i = 0; i < 2; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "lead:L-6%d", i);
+        first_assignment(&a, key, "ru", c->now, 0);
+        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+            store_check_store_failed(c, "commit of L-60 or L-61", rc, store);
+            goto done;
+        }
+    }
+    if ((rc = c->ops->begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "begin", rc, store);
+        goto done;
+    }
+    in_batch = 1;
+    if ((rc = m->find_claim(store, "lead:L-60", owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->close(store, "lead:L-60")) != LEADROUTE_OK) {
+        store_check_store_failed(c, "closing L-60 in a batch", rc, store);
+        goto done;
+    }
+    if ((rc = m->open_count(store, "ru", &open)) != LEADROUTE_OK || open != 1) {
+        store_check_failed(c, "after closing L-60 in a batch, ru should hold 1 open lead, not %u (%s)",
+                           (unsigned)open, leadroute_strerror(rc));
+        goto done;
+    }
+    first_assignment(&a, "lead:L-62", "ru", c->now, 0);
+    cm.capacity = 2;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->open_count(store, "ru", &open)) != LEADROUTE_OK || open != 2) {
+        store_check_failed(c, "L-62 to ru with capacity 2 after a close should be taken, leaving 2 open, not %u (%s)",
+                           (unsigned)open, leadroute_strerror(rc));
+        goto done;
+    }
+    in_batch = 0;
+    if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "the batch with a close and a commit", rc, store);
+        goto done;
+    }
+    if ((rc = m->open_count(store, "ru", &open)) != LEADROUTE_OK || open != 2 ||
+        m->find_claim(store, "lead:L-60", owner, sizeof owner) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "after the batch, ru should hold L-61 and L-62 (2 open, not %u) and L-60 be free",
+                           (unsigned)open);
+        goto done;
+    }
+    printf("batch: a close counts once; ru holds 2 open leads after the batch\n");
+    status = 0;
+done:
+    if (in_batch)
+        (void)c->ops->rollback(store);
+    c->ops->close(store);
+    return status;
+}
+
 /* A commit dated two months ahead of the router's clock (another host's,
  * or a clock set forward by hand) must not hide the commits dated by the
  * router's clock after it: rolling caps and value windows read them. A
@@ -1064,7 +1146,7 @@ int store_check_run_all(const store_check_ops *ops, void *user)
     c.now = T0;
     if (run_one(&c) != 0 || run_two(&c) != 0 || check_windows(&c) != 0 || check_events(&c) != 0 ||
         check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0 ||
-        check_follow_up(&c) != 0 || check_contract_details(&c) != 0)
+        check_follow_up(&c) != 0 || check_contract_details(&c) != 0 || check_close_in_batch(&c) != 0)
         return 1;
     if (ops->extra && ops->extra(&c, user) != 0)
         return 1;
