@@ -1483,6 +1483,43 @@ static void lr__shadow_bounds(const lr__linter *L, const lr__undecided *u, char 
     }
 }
 
+/* The column whose cell of rule j accepts no value at all (`not(true,
+ * false, null)`, `> 1.7976931348623157e308`), or UINT32_MAX. Columns with
+ * classes lint found no value for are left out: j may accept those. */
+static uint32_t lr__column_accepting_nothing(lr__linter *L, uint32_t j)
+{
+    const leadroute_table *t = L->t;
+    uint32_t c, q, nk;
+    int exact;
+    for (c = 0; c < t->ninputs; c++) {
+        const uint32_t *ks;
+        if (t->rules[j].cells[c].any || L->cols[c].nunnamed)
+            continue;
+        ks = lr__classes_of(L, c, j, &nk, &exact);
+        for (q = 0; q < nk && !exact && !lr__class_bit(L, c, &L->cols[c].classes[ks[q]], j); q++)
+            ;
+        lr__spend(L, q); /* a cell that accepts a value mostly stops at its first class: free */
+        if (q == nk)
+            return c;
+    }
+    return UINT32_MAX;
+}
+
+/* Rule j matches no lead: a finding whatever comes before it. */
+static int lr__report_unmatchable(lr__linter *L, uint32_t j, uint32_t c)
+{
+    const leadroute_table *t = L->t;
+    char where[300];
+    if (lr__full(L)) {
+        lr__drop(L, j, 1);
+        return LEADROUTE_OK;
+    }
+    lr__where(t, j, where, sizeof where);
+    return lr__add_diag(L, LEADROUTE_DIAG_SHADOWED, j, UINT32_MAX, NULL,
+                        lr__fmt(L, "%srule '%s' can never fire: no lead matches it (its cell in column '%s' accepts "
+                                "no value)", where, t->rules[j].id, t->inputs[c].name));
+}
+
 /* `work`: what the check is expected to cost (see lr__table_lint). */
 static int lr__lint_shadowed(lr__linter *L, uint64_t work)
 {
@@ -1494,6 +1531,11 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
     lr__undecided undecided = { 0, UINT32_MAX, 0 };
     char why[600];
 
+    /* the first rule has no rule before it to hide it: only a cell
+     * accepting nothing keeps it from firing */
+    if (t->nrules && (c = lr__column_accepting_nothing(L, 0)) != UINT32_MAX &&
+        (rc = lr__report_unmatchable(L, 0, c)) != 0)
+        return rc;
     /* too big to start: every rule it would check is undecided, as when
      * the budget runs out partway */
     if (t->nrules > 1 && work >= L->budget) {
@@ -1510,6 +1552,13 @@ static int lr__lint_shadowed(lr__linter *L, uint64_t work)
             /* the rest go unchecked */
             lr__undecided_add(&undecided, j, t->nrules - j, LR_CUT_WORDS);
             break;
+        }
+        /* a rule no lead matches: said as such, not as covered by the
+         * first rule before it, which covers it only vacuously */
+        if ((c = lr__column_accepting_nothing(L, j)) != UINT32_MAX) {
+            if ((rc = lr__report_unmatchable(L, j, c)) != 0)
+                return rc;
+            continue;
         }
         /* rules before j that accept, in every column, every value j accepts */
         for (i = 0; i < nw; i++)

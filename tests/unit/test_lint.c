@@ -436,6 +436,31 @@ static void test_shadow_check_out_of_words(void **state)
     leadroute_table_unref(t);
 }
 
+/* A rule whose cell accepts no value fires for no lead, first or not:
+ * said as such, with no earlier rule named (one would cover it only
+ * vacuously). */
+static void test_shadow_rule_matching_nothing(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,flag:bool,out:x\nnever,\"not(true, false, null)\",1\nall,-,2\n");
+    leadroute_diagnostic d = expect_one_shadowed(t, "never", NULL);
+    assert_string_equal(d.message, "t.csv:2: rule 'never' can never fire: no lead matches it (its cell in column "
+                                   "'flag' accepts no value)");
+    leadroute_table_unref(t);
+    t = parse_ok("rule,n:number,out:x\nnever,> 1.7976931348623157e308,1\nall,-,2\n");
+    expect_one_shadowed(t, "never", NULL);
+    leadroute_table_unref(t);
+    /* after another rule: the same words, not "rule 'first' before it" */
+    t = parse_ok("rule,flag:bool,n:number,out:x\nfirst,true,-,0\nnever,-,> 1.7976931348623157e308,1\nall,-,-,2\n");
+    d = expect_one_shadowed(t, "never", NULL);
+    assert_non_null(strstr(d.message, "no lead matches it (its cell in column 'n' accepts no value)"));
+    leadroute_table_unref(t);
+    /* a cell that accepts only null still matches a lead */
+    t = parse_ok("rule,flag:bool,out:x\nonly-null,\"not(true, false)\",1\nall,-,2\n");
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+}
+
 /* A table the shadow check would need more than its budget for is not
  * checked at all, and says so as when the budget runs out partway: the
  * notice counts every rule after the first ('dup', an exact copy of r0
@@ -2156,6 +2181,7 @@ int main(void)
         lint_test(test_shadow_search_cut_short_says_so),
         lint_test(test_shadow_check_out_of_words),
         lint_test(test_shadow_check_too_big_to_start),
+        lint_test(test_shadow_rule_matching_nothing),
         lint_test(test_findings_across_word_boundary),
         lint_test(test_doc_example_is_clean),
         lint_test(test_long_file_name_in_messages),
