@@ -445,6 +445,8 @@ static int read_quoted(lr__csv *csv, size_t *len, deferred *d)
     /* after the closing quote: blanks, then a separator, a line end or the end */
     while (i < csv->len && (p[i] == ' ' || p[i] == '\t'))
         i++;
+    if (i < csv->len && p[i] == '\r' && !is_eol(csv, i))
+        return fail(d, i, csv->cur_line, col_of(csv, i), qline, qcol, "%s", LR_LONE_CR);
     if (i < csv->len && p[i] != ',' && !is_eol(csv, i)) {
         /* a quote opened lines before and closed here was most likely stray:
          * the message starts at that quote, on the row's own line */
@@ -716,6 +718,9 @@ int lr__csv_comment(const lr__csv *csv, lr__csv_field *out)
     *out = *f;
     out->text += skip;
     out->len -= skip;
-    out->col += (uint32_t)skip; /* blanks are one column each */
+    /* at the '#': blanks are one column each, and a quoted cell's text
+     * starts after its quote (`quoted` stays set: a '"' in the text was
+     * written "") */
+    out->col += (uint32_t)skip + (f->quoted ? 1u : 0u);
     return 1;
 }

@@ -280,11 +280,16 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
             }
         if ((rc = lr__vec_reserve(&b->alloc, (void **)&b->prios, &b->cap_prios, b->nprios + 1, sizeof *b->prios)) != 0)
             return rc;
+        /* the list from its first entry: messages quote it and point there */
+        const char *list = eq + 1;
+        size_t list_len = value_len - (size_t)(eq + 1 - value);
+        while (list_len && (*list == ' ' || *list == '\t'))
+            list++, list_len--;
         b->prios[b->nprios].output = lr__arena_strndup(&b->arena, out, out_len);
-        b->prios[b->nprios].text = lr__arena_strndup(&b->arena, eq + 1, value_len - (size_t)(eq + 1 - value));
-        b->prios[b->nprios].len = (uint32_t)(value_len - (size_t)(eq + 1 - value));
+        b->prios[b->nprios].text = lr__arena_strndup(&b->arena, list, list_len);
+        b->prios[b->nprios].len = (uint32_t)list_len;
         b->prios[b->nprios].line = line;
-        b->prios[b->nprios].col = line ? col + (uint32_t)(eq + 1 - value) : 0;
+        b->prios[b->nprios].col = line ? col + (uint32_t)(list - value) : 0;
         b->prios[b->nprios].output_col = line ? col + (uint32_t)(out - value) : 0;
         b->prios[b->nprios].quoted = quoted != 0;
         if (!b->prios[b->nprios].output || !b->prios[b->nprios].text)

@@ -28,6 +28,36 @@ static const char *lr__type_name(uint32_t type)
 }
 
 /* Report an error about the cell at byte `at` of the cell text. */
+/* Where byte `at` of the cell's (unescaped) text is in the file: its line
+ * and byte column (0 when the cell's columns are not known). */
+static uint32_t lr__cell_file_pos(const lr__cursor *c, size_t at, uint32_t *col_out)
+{
+    const lr__cell_ctx *x = c->ctx;
+    const lr__origin *o = x->origin;
+    uint32_t line = o->cell_lines ? o->cell_lines[x->cell] : o->line, col = 0;
+    if (o->cell_cols) {
+        /* map the offset in the unescaped text back to the file: a quoted
+         * cell starts after its quote, and each '"' in it was written "" */
+        int quoted = o->cell_quoted && o->cell_quoted[x->cell];
+        size_t k, line_start = 0, quotes = 0;
+        for (k = 0; k < at && k < c->len; k++) {
+            if (c->text[k] == '\n') {
+                line++;
+                line_start = k + 1;
+                quotes = 0;
+            } else if (quoted && c->text[k] == '"') {
+                quotes++;
+            }
+        }
+        if (line_start == 0)
+            col = o->cell_cols[x->cell] + (uint32_t)(at + quotes) + (quoted ? 1u : 0u);
+        else
+            col = (uint32_t)(at - line_start + quotes) + 1u;
+    }
+    *col_out = col;
+    return line;
+}
+
 static int lr__cell_error(const lr__cursor *c, size_t at, const char *expected)
 {
     const lr__cell_ctx *x = c->ctx;
@@ -50,26 +80,7 @@ static int lr__cell_error(const lr__cursor *c, size_t at, const char *expected)
         memcpy(text + n, "...", 3), n += 3;
     text[n] = '\0';
     if (o && o->file) {
-        uint32_t line = o->cell_lines ? o->cell_lines[x->cell] : o->line, col = 0;
-        if (o->cell_cols) {
-            /* map the offset in the unescaped text back to the file: a quoted
-             * cell starts after its quote, and each '"' in it was written "" */
-            int quoted = o->cell_quoted && o->cell_quoted[x->cell];
-            size_t k, line_start = 0, quotes = 0;
-            for (k = 0; k < at && k < c->len; k++) {
-                if (c->text[k] == '\n') {
-                    line++;
-                    line_start = k + 1;
-                    quotes = 0;
-                } else if (quoted && c->text[k] == '"') {
-                    quotes++;
-                }
-            }
-            if (line_start == 0)
-                col = o->cell_cols[x->cell] + (uint32_t)(at + quotes) + (quoted ? 1u : 0u);
-            else
-                col = (uint32_t)(at - line_start + quotes) + 1u;
-        }
+        uint32_t col, line = lr__cell_file_pos(c, at, &col);
         return lr__error_set_at(LEADROUTE_EPARSE, o->file, line, col, "%s '%s' (%s): cannot read '%s': %s",
                                 x->rule_id ? "column" : "priority list for", x->column, lr__type_name(x->type),
                                 text, expected);
@@ -266,6 +277,10 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
         int prc = lr__parse_number(s, n, &x);
         if (prc == -2)
             return lr__cell_error(c, start, LR_OUT_OF_RANGE);
+        if (prc != 0 && after) {
+            snprintf(msg, sizeof msg, "expected a number or null after %s", after);
+            return lr__cell_error(c, start, msg);
+        }
         if (prc != 0)
             return lr__cell_error(c, start,
                                   "expected a number, a comparison (< <= > >= =), an interval [a..b] or null");
@@ -382,8 +397,8 @@ static int lr__read_test(lr__arena *arena, lr__cursor *c, lr__atom *a)
         if ((rc = lr__read_number(c, &hi, "'..'")) != 0)
             return rc;
         lr__skip_ws(c);
-        if (c->pos >= c->end)
-            return lr__cell_error(c, start, "expected ']', ')' or '[' to close the interval");
+        if (c->pos >= c->end) /* at the end, where the bracket is missing */
+            return lr__cell_error(c, c->pos, "expected ']', ')' or '[' to close the interval");
         close = c->text[c->pos];
         if (close != ']' && close != ')' && close != '[')
             return lr__cell_error(c, c->pos, "expected ']', ')' or '[' to close the interval");
@@ -593,6 +608,10 @@ static int lr__next_literal(lr__arena *arena, lr__cursor *c, leadroute_value *ou
         n = i - c->pos;
         lr__trim(&s, &n);
         c->pos = i;
+        /* as in output cells: a quote belongs around the whole value */
+        if (memchr(s, '"', n))
+            return lr__cell_error(c, (size_t)((const char *)memchr(s, '"', n) - c->text),
+                                  "a '\"' inside a bare word: quote the whole value");
         return lr__literal_value(arena, c, s, n, 0, out);
     }
 }
@@ -610,7 +629,9 @@ int lr__output_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text
     c.end = len;
     c.in_not = 0;
     lr__trim(&s, &n);
-    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+    if (n >= 1 && s[0] == '"') {
+        /* a quoted value: unterminated, or followed by text, is refused
+         * as such by the reading */
         int rc;
         c.pos = (size_t)(s - text);
         c.end = c.pos + n;
@@ -623,8 +644,6 @@ int lr__output_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char *text
     /* odd quoting is refused as in input cells, not kept as text */
     {
         const char *q = memchr(s, '"', n);
-        if (q && q == s)
-            return lr__cell_error(&c, (size_t)(q - text), "unterminated string: a closing '\"' is missing");
         if (q)
             return lr__cell_error(&c, (size_t)(q - text), "a '\"' inside a bare word: quote the whole value");
     }
@@ -645,6 +664,8 @@ int lr__literal_list_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char
     c.in_not = 0;
     for (;;) {
         int rc;
+        size_t start;
+        uint32_t k;
         if (n == cap) {
             uint32_t ncap = cap ? cap * 2 : 8;
             leadroute_value *bigger = lr__arena_alloc(arena, sizeof *bigger * ncap);
@@ -655,10 +676,25 @@ int lr__literal_list_parse(lr__arena *arena, const lr__cell_ctx *ctx, const char
             vals = bigger;
             cap = ncap;
         }
+        lr__skip_ws(&c);
+        start = c.pos; /* errors about the entry point at it */
         if ((rc = lr__next_literal(arena, &c, &vals[n])) != 0)
             return rc;
         if (vals[n].type == LEADROUTE_VALUE_NULL)
-            return lr__cell_error(&c, c.pos, "a priority list holds values, not null or empty entries");
+            return lr__cell_error(&c, start, "a priority list holds values, not null or empty entries");
+        for (k = 0; k < n; k++)
+            if (lr__value_equal(&vals[k], &vals[n])) {
+                char shown[80];
+                uint32_t line, col;
+                lr__value_show(&vals[n], shown, sizeof shown);
+                if (!ctx->origin || !ctx->origin->file)
+                    return lr__error_set(LEADROUTE_ETABLE, "priority list for '%s' names %s twice (entries %u and %u)",
+                                         ctx->column, shown, k + 1, n + 1);
+                line = lr__cell_file_pos(&c, start, &col);
+                return lr__error_set_at(LEADROUTE_ETABLE, ctx->origin->file, line, col,
+                                        "priority list for '%s' names %s twice (entries %u and %u)", ctx->column,
+                                        shown, k + 1, n + 1);
+            }
         n++;
         lr__skip_ws(&c);
         if (c.pos >= c.end)

@@ -568,7 +568,7 @@ static int lr__copy_definitions(leadroute_table *t, const leadroute_table_builde
 
 static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b)
 {
-    uint32_t i, j, k;
+    uint32_t i, j;
     if (b->aggregation != LEADROUTE_AGG_NONE && b->hit_policy != LEADROUTE_HIT_COLLECT)
         return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_line, b->aggregation_col,
                                     "an aggregation needs hit_policy collect");
@@ -614,18 +614,10 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
         ctx.type = col->type;
         ctx.flags = 0;
         ctx.rule_id = NULL; /* messages name the priority list */
+        /* and a value named twice, at its second entry */
         if ((rc = lr__literal_list_parse(&t->arena, &ctx, b->prios[i].text, b->prios[i].len, &col->priorities,
                                          &col->npriorities)) != 0)
             return rc;
-        for (j = 0; j < col->npriorities; j++)
-            for (k = 0; k < j; k++)
-                if (lr__value_equal(&col->priorities[j], &col->priorities[k])) {
-                    char shown[80];
-                    lr__value_show(&col->priorities[j], shown, sizeof shown);
-                    return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->prios[i].line, b->prios[i].col,
-                                            "priority list for '%s' names %s twice (entries %u and %u)",
-                                            col->name, shown, k + 1, j + 1);
-                }
     }
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) && b->nprios == 0)
         return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->policy_line, b->policy_col,

@@ -44,14 +44,14 @@ static int lr__directive(lr__parser *p, const lr__csv_field *f)
                                 "directive '%.*s' needs the form '#! key: value'",
                                 (int)lr__utf8_cut(f->text, f->len, 60), f->text);
     {
-        /* the value's column: past the cell's opening quote, and each '"'
-         * before it was written "" */
+        /* the value's column: f->col is the '#', and each '"' before the
+         * value was written "" in a quoted cell */
         uint32_t col = f->col + (uint32_t)(colon + 1 - f->text), quotes = 0;
         const char *q;
         if (f->quoted) {
             for (q = f->text; q <= colon; q++)
                 quotes += *q == '"';
-            col += 1 + quotes;
+            col += quotes;
         }
         return lr__builder_set_at(&p->b, s, (size_t)(colon - s), colon + 1, n - (size_t)(colon - s) - 1, f->line,
                                   col, f->quoted);
@@ -113,8 +113,16 @@ static int lr__header(lr__parser *p)
         {
             const char *name = parts[k];
             size_t name_len = lens[k];
-            uint32_t m;
+            uint32_t m, typed = 0;
             for (m = k + 1; m < nparts; m++) {
+                /* at the part in an unquoted cell, whose text is the file's */
+                uint32_t at = f->quoted ? f->col : f->col + (uint32_t)(parts[m] - f->text);
+                int is_ci = !output && lr__equal_ci(parts[m], lens[m], "ci");
+                if (is_ci ? (flags & LEADROUTE_COLUMN_CASE_INSENSITIVE) != 0 : typed)
+                    return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, at,
+                                            "column '%.*s': %s '%.*s' (one type per column, ci at most once)",
+                                            (int)f->len, f->text, is_ci ? "a second" : "a second type",
+                                            (int)lens[m], parts[m]);
                 if (lr__equal_ci(parts[m], lens[m], "string"))
                     type = LEADROUTE_TYPE_STRING;
                 else if (lr__equal_ci(parts[m], lens[m], "number"))
@@ -123,15 +131,14 @@ static int lr__header(lr__parser *p)
                     type = LEADROUTE_TYPE_BOOL;
                 else if (!output && lr__equal_ci(parts[m], lens[m], "set"))
                     type = LEADROUTE_TYPE_SET;
-                else if (!output && lr__equal_ci(parts[m], lens[m], "ci"))
+                else if (is_ci)
                     flags |= LEADROUTE_COLUMN_CASE_INSENSITIVE;
                 else
-                    /* at the type in an unquoted cell, whose text is the file's */
-                    return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line,
-                                            f->quoted ? f->col : f->col + (uint32_t)(parts[m] - f->text),
+                    return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, at,
                                             "column '%.*s': unknown type '%.*s' (expected %s)", (int)f->len, f->text,
                                             (int)lens[m], parts[m],
                                             output ? "string, number or bool" : "string, number, bool, set or ci");
+                typed |= !is_ci;
             }
             if (output && nparts == 1)
                 return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,

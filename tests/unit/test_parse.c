@@ -645,7 +645,8 @@ static void expect_bad_cell(size_t col, const char *cell)
     int rc = parse_rc(text);
     if (rc == LEADROUTE_OK)
         fail_msg("cell '%s' in column %zu was accepted", cell, col);
-    expect_at(rc, LEADROUTE_EPARSE, 2, start, end);
+    /* in the cell, or just past it where something is missing */
+    expect_at(rc, LEADROUTE_EPARSE, 2, start, end + 1);
 }
 
 static void test_error_bad_cells(void **state)
@@ -667,6 +668,7 @@ static void test_error_bad_cells(void **state)
     expect_bad_cell(2, "[5..5)");
     expect_bad_cell(2, "]5..5]");
     expect_bad_cell(2, "[1..2");
+    assert_int_equal(leadroute_error_last()->column, 11); /* where the ']' is missing */
     expect_bad_cell(2, "[a..2]");
     expect_bad_cell(2, "1, != 2");             /* != only as the whole cell */
     expect_bad_cell(2, "!= 1, 2");
@@ -866,6 +868,43 @@ static const char *hits_for(const leadroute_table *t, const char *field, const c
     return hits(t, &l);
 }
 
+/* Errors at the text they are about, saying what was expected there. */
+static void test_error_points_at_the_culprit(void **state)
+{
+    (void)state;
+    /* a null or empty priority entry, at it; the list quoted without the blanks before it */
+    expect_error("#! hit_policy: priority\n#! priority: o = a, null\nrule,s,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 2,
+                 21, 21, "cannot read 'a, null': a priority list holds values, not null or empty entries");
+    expect_error("#! hit_policy: priority\n#! priority: o = -, b\nrule,s,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 2, 18,
+                 18, "not null or empty entries");
+    /* a bare priority entry holding a quote, refused as in output cells */
+    expect_error("#! hit_policy: priority\n#! priority: o = a\"x, b\nrule,s,out:o\nr1,-,b\n", LEADROUTE_EPARSE, 2,
+                 19, 19, "a '\"' inside a bare word: quote the whole value");
+    /* a closed quoted output followed by text is not "unterminated" */
+    expect_error("rule,s,out:o\nr1,-,\"\"\"a\"\" x\"\n", LEADROUTE_EPARSE, 2, 13, 13,
+                 "cannot read '\"a\" x': unexpected text after the closing '\"'");
+    expect_error("rule,s,out:o\nr1,-,\"\"\"a\"\n", LEADROUTE_EPARSE, 2, 7, 7, "unterminated string");
+    /* after = or !=, a number column takes a number or null */
+    expect_error("rule,n:number,out:o\nr1,!= [1..2],x\n", LEADROUTE_EPARSE, 2, 7, 7,
+                 "expected a number or null after '!='");
+    expect_error("rule,n:number,out:o\nr1,= >= 5,x\n", LEADROUTE_EPARSE, 2, 6, 6, "expected a number or null after '='");
+    /* a quoted directive with blanks before its '#': at the '#' */
+    expect_error("rule,s,out:o\n\"  #! name: x\",,\nr1,-,x\n", LEADROUTE_EPARSE, 2, 4, 4, "after the header");
+    expect_error("\"  #! nocolon\",,\nrule,s,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 1, 4, 4,
+                 "needs the form '#! key: value'");
+    expect_error("\" #! hit_policy: \"\"x\"\"\",,\nrule,s,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 1, 18, 18,
+                 "unknown hit policy '\"x\"'");
+    /* one type per column, ci at most once */
+    expect_error("rule,s:number:string,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 1, 15, 15,
+                 "column 's:number:string': a second type 'string'");
+    expect_error("rule,s:ci:CI,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 1, 11, 11, "a second 'CI'");
+    expect_error("rule,s,out:o:number:bool\nr1,-,1\n", LEADROUTE_EPARSE, 1, 21, 21, "a second type 'bool'");
+    leadroute_table *t = parse_ok("rule,s:ci:string,out:o\nr1,A,x\n");
+    leadroute_table_unref(t);
+    /* a lone CR right after a closing quote is a lone CR */
+    expect_error("rule,s,out:o\nr1,-,\"x\"\rr2,-,y\n", LEADROUTE_EPARSE, 2, 9, 9, "a carriage return without a line feed");
+}
+
 /* Cells, directives and rows that used to pass, or fail with a poor
  * message: each error names its place, its text and what was expected. */
 static void test_precise_errors(void **state)
@@ -959,16 +998,16 @@ static void test_precise_errors(void **state)
 
     /* priority lists: errors at the entry, no null offered, the first list's line */
     expect_error("#! hit_policy: priority\n#! priority: o = 1, x\nrule,a,out:o:number\nr1,x,1\n", LEADROUTE_EPARSE,
-                 2, 21, 21, "cannot read ' 1, x': expected a number");
+                 2, 21, 21, "cannot read '1, x': expected a number");
     if (strstr(leadroute_error_last()->message, "null"))
         fail_msg("a priority list cannot hold null: %s", leadroute_error_last()->message);
     expect_error("#! hit_policy: priority\n#! priority: o = 1\n#! priority: out:o = 2\nrule,a,out:o:number\n"
                  "r1,x,1\n",
                  LEADROUTE_EPARSE, 3, 1, 1, "a second priority list for output 'o': the first is on line 2");
     expect_error("#! hit_policy: priority\n#! priority: o = b, a, b\nrule,a,out:o\nr1,x,a\n", LEADROUTE_ETABLE,
-                 2, 17, 17, "names 'b' twice (entries 1 and 3)");
+                 2, 24, 24, "names 'b' twice (entries 1 and 3)"); /* at the second 'b' */
     expect_error("#! hit_policy: priority\n#! priority: o = a, b, b\nrule,a,out:o\nr1,x,a\n", LEADROUTE_ETABLE,
-                 2, 17, 17, "names 'b' twice (entries 2 and 3)");
+                 2, 24, 24, "names 'b' twice (entries 2 and 3)");
 
     /* hit policy words: '-' and '_' part words only between letters */
     expect_error("#! hit_policy: c-\nrule,a,out:o\nr1,x,1\n", LEADROUTE_EPARSE, 1, 16, 16, "unknown hit policy 'c-'");
@@ -1217,6 +1256,7 @@ int main(void)
         cmocka_unit_test(test_multiline_cell_lines),
         cmocka_unit_test(test_limits_and_bad_bytes),
         cmocka_unit_test(test_precise_errors),
+        cmocka_unit_test(test_error_points_at_the_culprit),
         cmocka_unit_test(test_negative_zero_output),
         cmocka_unit_test(test_hash),
     };
