@@ -690,6 +690,10 @@ LEADROUTE_API int leadroute_router_pending(leadroute_router *router, size_t inde
  * and one whose lead the store's find_claim shows held by another rep (a
  * move on another host). A notification delivered outside a retry drops
  * the pending ones of its lead at once.
+ * No router lock is held while find_claim and notify run: other threads
+ * route and read the pending list meanwhile, and a notification one retry
+ * is delivering is left to it by another running at the same time (which
+ * counts it as still pending).
  * @param delivered (may be NULL) how many succeeded (0 on EINVAL).
  * @return LEADROUTE_OK if none is left pending, EINVAL (NULL router), else
  *         LEADROUTE_ECALLBACK. Thread-safe.
@@ -851,7 +855,9 @@ typedef enum leadroute_latency {
 } leadroute_latency;
 
 /** Latency summary in milliseconds. Percentiles come from log-scale buckets
- *  (within 19% of the exact value); mean is exact. */
+ *  (within 19% of the exact value); mean is exact (read while leads are
+ *  routed, it is the mean of the samples summed when it was read, count
+ *  and percentiles those of a moment before). */
 typedef struct leadroute_latency_stats {
     uint32_t version;  /**< LEADROUTE_LATENCY_STATS_VERSION */
     uint64_t count;

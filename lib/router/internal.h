@@ -367,6 +367,10 @@ typedef struct lr__pending {
     double sla_minutes, value;
     uint32_t hops;
     int escalated;
+    /* a retry is delivering it, with pending_lock released: other retries
+     * leave it alone, and a later delivery of its lead marks it superseded
+     * instead of freeing it; the retry drops it when the call returns */
+    uint8_t in_flight, superseded;
 } lr__pending;
 
 struct leadroute_router {

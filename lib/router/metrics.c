@@ -33,12 +33,15 @@ static double lr__hist_mid(uint32_t b)
     return lo + (width - 1) / 2;
 }
 
+/* The count goes up before the sum (release): a reader that sees a sum
+ * (acquire) sees the count of every sample in it, and so never takes a
+ * mean over fewer samples than it summed (lr__hist_stats). */
 void lr__hist_add(lr__hist *h, uint64_t ms)
 {
     atomic_fetch_add_explicit(&h->b[lr__hist_bucket(ms)], 1, memory_order_relaxed);
-    if (atomic_fetch_add_explicit(&h->sum, ms, memory_order_relaxed) + ms < ms)
-        atomic_fetch_add_explicit(&h->sum_hi, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->n, 1, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(&h->sum, ms, memory_order_release) + ms < ms)
+        atomic_fetch_add_explicit(&h->sum_hi, 1, memory_order_release);
 }
 
 void lr__hist_stats(lr__hist *h, leadroute_latency_stats *out)
@@ -57,9 +60,20 @@ void lr__hist_stats(lr__hist *h, leadroute_latency_stats *out)
     if (n == 0)
         return;
     out->count = n;
-    out->mean_ms = ((double)atomic_load_explicit(&h->sum_hi, memory_order_relaxed) * 18446744073709551616.0 +
-                    (double)atomic_load_explicit(&h->sum, memory_order_relaxed)) /
-                   (double)n;
+    {
+        /* the mean from a sum and the count of its samples, read in this
+         * order (see lr__hist_add): samples added meanwhile count in
+         * `count` and the percentiles, or in neither figure of the mean */
+        uint64_t hi, lo, cnt, hi2;
+        int tries = 0;
+        do {
+            hi = atomic_load_explicit(&h->sum_hi, memory_order_acquire);
+            lo = atomic_load_explicit(&h->sum, memory_order_acquire);
+            cnt = atomic_load_explicit(&h->n, memory_order_relaxed);
+            hi2 = atomic_load_explicit(&h->sum_hi, memory_order_acquire);
+        } while (hi != hi2 && ++tries < 16);
+        out->mean_ms = cnt ? ((double)hi * 18446744073709551616.0 + (double)lo) / (double)cnt : 0;
+    }
     for (b = 0; b < LR_HIST_BUCKETS && k < 3; b++) {
         seen += counts[b];
         while (k < 3 && (double)seen >= q[k] * (double)n) {

@@ -2201,8 +2201,12 @@ static void lr__pending_supersede(leadroute_router *r, const char *key)
     lr__pending *p = *lr__pending_bucket(r, key), *next;
     for (; p; p = next) {
         next = p->same;
-        if (strcmp(p->key, key) == 0)
-            lr__pending_drop(r, p);
+        if (strcmp(p->key, key) == 0) {
+            if (p->in_flight)
+                p->superseded = 1; /* its retry drops it */
+            else
+                lr__pending_drop(r, p);
+        }
     }
 }
 
@@ -2626,26 +2630,35 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
         *delivered = 0;
     if (!r)
         return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
-    /* Held across the calls, so two retries cannot deliver one twice; notify
-     * must not call back into the router (documented for every callback). */
+    /* No lock is held across the host's calls (find_claim, notify): routing
+     * and the pending getters go on meanwhile. An entry being delivered is
+     * marked in flight, so that two retries cannot deliver it twice; it
+     * stays linked, so the walk goes on from it. */
     pthread_mutex_lock(&r->pending_lock);
     for (p = r->pending; p; p = next) {
         leadroute_assignment a;
         char holder[LEADROUTE_MAX_NAME + 1];
-        int e = -1;
-        next = p->next;
+        int e = -1, moved;
+        if (p->in_flight) { /* another retry has it */
+            next = p->next;
+            continue;
+        }
         /* Superseded: a later notification of the lead waits too (here, it
          * is delivered instead), or the store shows the lead held by another
          * rep now (a tick or a reassignment moved it, here or on another
          * host), and that later assignment told the host, or will. Delivered
          * after it, this one would undo what the host knows; it is dropped. */
-        if (lr__pending_has_later(r, p) ||
-            (r->store.find_claim(r->store_user, p->key, holder, sizeof holder) == LEADROUTE_OK &&
-             strcmp(holder, p->rep_id) != 0)) {
+        if (lr__pending_has_later(r, p)) {
+            next = p->next;
             lr__pending_drop(r, p);
             continue;
         }
-        if (r->has_notify) {
+        p->in_flight = 1;
+        pthread_mutex_unlock(&r->pending_lock);
+        /* p's strings stay put while it is in flight: no one frees it */
+        moved = r->store.find_claim(r->store_user, p->key, holder, sizeof holder) == LEADROUTE_OK &&
+                strcmp(holder, p->rep_id) != 0;
+        if (!moved && r->has_notify) {
             memset(&a, 0, sizeof a);
             a.version = LEADROUTE_ASSIGNMENT_VERSION;
             a.key = p->key;
@@ -2663,10 +2676,13 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
             a.escalated = p->escalated;
             e = r->notify.assigned(r->notify_user, &a);
         }
-        if (e == 0) {
-            lr__pending_drop(r, p);
+        pthread_mutex_lock(&r->pending_lock);
+        next = p->next;
+        p->in_flight = 0;
+        if (e == 0)
             ok++;
-        }
+        if (moved || e == 0 || p->superseded)
+            lr__pending_drop(r, p);
     }
     r->pending_cursor = NULL;
     if (r->npending)

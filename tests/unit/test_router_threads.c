@@ -829,6 +829,114 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* ---- a retry holds no router lock while the host's notify runs ------------- */
+
+typedef struct slow_notify {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int failing;      /* notify fails (the notification stays pending) */
+    int entered;      /* the retry is inside notify for lead "old" */
+    int released;     /* the main thread let it go on */
+    int timed_out;    /* it waited 5 s in vain: the main thread was blocked */
+} slow_notify;
+
+static int slow_assigned(void *ud, const leadroute_assignment *a)
+{
+    slow_notify *n = ud;
+    struct timespec until;
+    int rc = LEADROUTE_OK;
+    pthread_mutex_lock(&n->lock);
+    if (n->failing) {
+        rc = LEADROUTE_EIO;
+    } else if (strcmp(a->lead_id, "old") == 0) {
+        n->entered = 1;
+        pthread_cond_broadcast(&n->cond);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        while (!n->released && !n->timed_out)
+            if (pthread_cond_timedwait(&n->cond, &n->lock, &until) != 0)
+                n->timed_out = 1;
+    }
+    pthread_mutex_unlock(&n->lock);
+    return rc;
+}
+
+static void *retry_worker(void *arg)
+{
+    leadroute_router *r = arg;
+    size_t delivered = 0;
+    int rc = leadroute_router_retry_notifications(r, &delivered);
+    return (void *)(intptr_t)(rc == LEADROUTE_OK && delivered == 1);
+}
+
+static void route_kind(leadroute_router *r, const char *id, leadroute_decision *d)
+{
+    leadroute_field f[1];
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    leadroute_lead lead = LEADROUTE_LEAD_INIT;
+    v.type = LEADROUTE_VALUE_STRING;
+    v.string = "rr";
+    f[0].name = "kind";
+    f[0].value = v;
+    lead.id = id;
+    lead.fields = f;
+    lead.field_count = 1;
+    ok(leadroute_route(r, &lead, 0, d));
+}
+
+/* While one thread's retry waits in the host's notify, another routes a lead
+ * (whose notify succeeds, which looks at the pending list) and reads the
+ * pending list: neither waits for the retry. Held across the call, the
+ * router's lock would make them wait until notify returned, and deadlock a
+ * host whose notify takes a lock the waiting thread holds. */
+static void test_retry_holds_no_lock_in_notify(void **state)
+{
+    (void)state;
+    slow_notify n;
+    memset(&n, 0, sizeof n);
+    pthread_mutex_init(&n.lock, NULL);
+    pthread_cond_init(&n.cond, NULL);
+    leadroute_router *r = single_pool_router(LEADROUTE_STRATEGY_ROUND_ROBIN, NULL, "rr");
+    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, slow_assigned };
+    ok(leadroute_router_set_notify(r, &nv, &n));
+    leadroute_decision *d = NULL;
+    ok(leadroute_decision_new(&d, NULL));
+    n.failing = 1;
+    route_kind(r, "old", d);
+    assert_int_equal(leadroute_router_pending_count(r), 1);
+    n.failing = 0;
+
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, retry_worker, r), 0);
+    pthread_mutex_lock(&n.lock);
+    while (!n.entered)
+        pthread_cond_wait(&n.cond, &n.lock);
+    pthread_mutex_unlock(&n.lock);
+    /* the retry is inside notify now */
+    size_t pending = leadroute_router_pending_count(r);
+    route_kind(r, "new", d);
+    char key[64], rep[64];
+    int got = leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep);
+    pthread_mutex_lock(&n.lock);
+    int waited = n.timed_out;
+    n.released = 1;
+    pthread_cond_broadcast(&n.cond);
+    pthread_mutex_unlock(&n.lock);
+    void *delivered_one = NULL;
+    pthread_join(th, &delivered_one);
+    if (waited)
+        fail_msg("the main thread waited for the retry's notify to return");
+    assert_int_equal(pending, 1);  /* in flight, still pending */
+    assert_int_equal(got, LEADROUTE_OK);
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+    assert_true(delivered_one != NULL);
+    assert_int_equal(leadroute_router_pending_count(r), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+    pthread_cond_destroy(&n.cond);
+    pthread_mutex_destroy(&n.lock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_weighted_shares_many_leads),
         cmocka_unit_test(test_caps_hold_under_threads),
         cmocka_unit_test(test_least_loaded_exact_under_threads),
+        cmocka_unit_test(test_retry_holds_no_lock_in_notify),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
