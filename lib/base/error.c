@@ -16,6 +16,20 @@ typedef struct lr__error_state {
 
 static _Thread_local lr__error_state lr__last = { { LEADROUTE_OK, "", NULL, 0, 0 }, { 0 }, { 0 } };
 
+/* Errors recorded on this thread, and their number when a host callback
+ * was last called (lr__error_mark). */
+static _Thread_local uint64_t lr__errors_set, lr__errors_at_mark;
+
+void lr__error_mark(void)
+{
+    lr__errors_at_mark = lr__errors_set;
+}
+
+int lr__error_since_mark(void)
+{
+    return lr__errors_set != lr__errors_at_mark;
+}
+
 const char *leadroute_strerror(int code)
 {
     switch (code) {
@@ -144,6 +158,7 @@ static int lr__error_vset(int code, const char *file, uint32_t line, uint32_t co
     st->error.code = code;
     st->error.message = st->message;
     st->error.file = file ? st->file : NULL;
+    lr__errors_set++;
     st->error.line = line;
     st->error.column = column;
     return code;

@@ -24,6 +24,13 @@ int lr__error_set_at(int code, const char *file, uint32_t line, uint32_t column,
 /* Shorthand for an allocation failure. */
 int lr__error_nomem(void);
 
+/* Before a host callback: remember how many errors this thread has
+ * recorded, so that a failure of the callback can tell whether the last
+ * error is the callback's own (set by library calls it made) or older. */
+void lr__error_mark(void);
+/* Whether an error was recorded on this thread since lr__error_mark(). */
+int lr__error_since_mark(void);
+
 /* Copy a formatted message into `dst` (`cap` bytes, at least 8) as one line
  * of valid UTF-8, whatever text it quotes: a control character (C0, DEL,
  * C1), a line or paragraph separator (U+2028, U+2029), or a byte that

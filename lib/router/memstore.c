@@ -977,6 +977,18 @@ static int64_t lr__ms_clamp(int64_t v)
     return v < 0 ? 0 : v > (int64_t)UINT32_MAX ? (int64_t)UINT32_MAX : v;
 }
 
+/* A read of the parent store failed with `rc`. Inside a commit the codes
+ * ECONFLICT and EEXISTS would read as the commit's own verdicts (retry;
+ * claimed meanwhile), which no read may give: they become EIO, naming
+ * the read. */
+static int lr__ms_parent_read_failed(const char *what, int rc)
+{
+    if (rc == LEADROUTE_ECONFLICT || rc == LEADROUTE_EEXISTS)
+        return lr__error_set(LEADROUTE_EIO, "the parent store's %s failed with %d (%s)", what, rc,
+                             leadroute_strerror(rc));
+    return rc;
+}
+
 /* The parent's open count of `id` (0 without a parent). */
 static int lr__ms_parent_open(lr__memstore *m, const char *id, int64_t *out)
 {
@@ -988,7 +1000,7 @@ static int lr__ms_parent_open(lr__memstore *m, const char *id, int64_t *out)
     rc = m->parent.open_count(m->parent_user, id, &c);
     if (rc == LEADROUTE_OK)
         *out = c;
-    return rc;
+    return rc == LEADROUTE_OK ? rc : lr__ms_parent_read_failed("open_count", rc);
 }
 
 /* Who holds `key` in the merged view. `*slot` gets our slot (claim may be
@@ -1015,7 +1027,7 @@ static int lr__ms_holder(lr__memstore *m, lr__ms_shard *s, uint64_t h, const cha
     if (rc == LEADROUTE_ENOTFOUND)
         return LEADROUTE_OK;
     if (rc != LEADROUTE_OK)
-        return rc;
+        return lr__ms_parent_read_failed("find_claim", rc);
     *holder = buf;
     *counted = 1;  /* the parent does not say; a parent's claim is taken as a lead */
     return LEADROUTE_OK;
@@ -1301,8 +1313,10 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
             char tmp[64];
             size_t tlen = 0;
             rc = m->parent.load_pool(m->parent_user, c->pool_id, tmp, sizeof tmp, &tlen, &cur);
-            if (rc != LEADROUTE_OK)
+            if (rc != LEADROUTE_OK) {
+                rc = lr__ms_parent_read_failed("load_pool", rc);
                 goto unlock_all;
+            }
         }
         if (cur != c->expected_version) {
             rc = lr__error_set(LEADROUTE_ECONFLICT,

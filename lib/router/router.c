@@ -791,11 +791,15 @@ static void lr__count_hit(lr__call *c)
 }
 
 
+/* A host callback failed with `rc`: the message names it and its code, and
+ * adds the callback's own message when it left one (an error recorded
+ * since the call began, lr__error_mark, with its code), not an older one. */
 static int lr__callback_failed(const char *what, int rc)
 {
     const leadroute_error *e = leadroute_error_last();
+    int own = lr__error_since_mark() && e->code == rc && e->message[0];
     return lr__error_set(LEADROUTE_ECALLBACK, "%s callback failed with %d (%s)%s%s", what, rc, leadroute_strerror(rc),
-                         e->code == rc && e->message[0] ? ": " : "", e->code == rc ? e->message : "");
+                         own ? ": " : "", own ? e->message : "");
 }
 
 /* A store method failed. The built-in store is the library's own, not a
@@ -1181,6 +1185,7 @@ static int lr__window(lr__call *c, const char *rep_id, const char *pool_id, int6
     if (!r->store.window)
         return lr__error_set(LEADROUTE_ENOTSUP,
                              "the store has no window method: assignment caps and value balancing need it");
+    lr__error_mark();
     if ((rc = r->store.window(r->store_user, rep_id, pool_id, since_ms, count, &v)) != 0)
         return lr__store_failed(r, "store window", rc);
     /* a sum of deal values, which are never negative: anything else would steer value balancing */
@@ -1232,6 +1237,7 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
         *open = 0;
     if (rep->capacity || open) {
         uint32_t n = 0;
+        lr__error_mark();
         if ((rc = r->store.open_count(r->store_user, rep->id, &n)) != 0)
             return lr__store_failed(r, "store open_count", rc);
         if (open)
@@ -1249,6 +1255,7 @@ static int lr__live_checks(lr__call *c, uint32_t ri, uint32_t *open, char *detai
     if (d->avail[ri] == 0) {
         uint32_t verdict = LEADROUTE_AVAILABLE;
         char why[256] = "";
+        lr__error_mark();
         rc = r->availability.check(r->availability_user, rep->id, c->lead, d->at_ms, &verdict, why, sizeof why);
         if (rc != 0)
             return lr__callback_failed("availability", rc);
@@ -1303,6 +1310,7 @@ static int lr__load_state(lr__call *c, const lr__pool *p, size_t *len, uint64_t 
         char *s;
         *len = 0;
         *version = 0;
+        lr__error_mark();
         rc = r->store.load_pool(r->store_user, p->id, c->state, c->state_cap, len, version);
         if (rc != 0)
             return lr__store_failed(r, "store load_pool", rc);
@@ -1416,7 +1424,7 @@ static int lr__pending_reserve(lr__call *c, const char *rep_id, const char *pool
  * against the pool's caps. Returns the commit's code or a callback error,
  * or sets *taken when a cap is reached now: no commit was made. */
 static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__rep *rep, const lr__pool *p,
-                           uint32_t how, char *owner, size_t owner_cap, int *taken)
+                           uint32_t how, char *owner, size_t owner_cap, int *taken, int *caps_failed)
 {
     leadroute_router *r = c->r;
     int rep_caps = rep->has_caps && how != LR_HOW_DEFAULT_OWNER;
@@ -1424,17 +1432,24 @@ static int lr__caps_commit(lr__call *c, const leadroute_commit *cm, const lr__re
     int rc = 0;
     owner[0] = 0;
     *taken = 0;
-    if (!rep_caps && !pool_caps)
+    *caps_failed = 0;
+    if (!rep_caps && !pool_caps) {
+        lr__error_mark();
         return r->store.commit(r->store_user, cm, owner, owner_cap);
+    }
     pthread_mutex_lock(&r->caps_lock);
     if (rep_caps)
         rc = lr__caps_check(c, rep->caps, rep->id, NULL, NULL, 0);
     if (rc == 0 && pool_caps)
         rc = lr__caps_check(c, p->caps, NULL, p->id, NULL, 0);
-    if (rc > 0) /* a cap's verdict */
+    if (rc > 0) { /* a cap's verdict */
         *taken = 1;
-    else if (rc == 0)
+    } else if (rc == 0) {
+        lr__error_mark();
         rc = r->store.commit(r->store_user, cm, owner, owner_cap);
+    } else {
+        *caps_failed = 1; /* the cap check's own error, a window callback's or ours */
+    }
     pthread_mutex_unlock(&r->caps_lock);
     return *taken ? 0 : rc;
 }
@@ -1461,7 +1476,7 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
     leadroute_assignment a;
     leadroute_commit cm;
     char owner[LEADROUTE_MAX_NAME + 1];
-    int rc, taken;
+    int rc, taken, caps_failed;
 
     memset(&a, 0, sizeof a);
     a.version = LEADROUTE_ASSIGNMENT_VERSION;
@@ -1523,9 +1538,11 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         d->status = LEADROUTE_ROUTE_ASSIGNED;
         return LR_DONE;
     }
-    rc = lr__caps_commit(c, &cm, rep, p, how, owner, sizeof owner, &taken);
+    rc = lr__caps_commit(c, &cm, rep, p, how, owner, sizeof owner, &taken, &caps_failed);
     if (taken)
         return LR_RETRY; /* another route took the last unit: decide again */
+    if (caps_failed)
+        return rc; /* already reported, naming the window callback (or out of memory) */
     if (rc == LEADROUTE_ECONFLICT)
         return LR_RETRY;
     if (rc == LEADROUTE_EEXISTS) {
@@ -1588,6 +1605,7 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     int rc, v;
     if (!p->owner_first || !c->account[0])
         return LR_FALL_THROUGH;
+    lr__error_mark();
     rc = r->store.find_claim(r->store_user, c->account, holder, sizeof holder);
     if (rc == LEADROUTE_ENOTFOUND)
         return LR_FALL_THROUGH;
@@ -2087,20 +2105,34 @@ static int lr__unrouted(lr__call *c, int rc)
     return lr__error_set(rc, "%s", msg);
 }
 
-/* Whether the lead's key is claimed: 1 with the holder's id in `holder`,
- * 0 when not, or an error (the store failed, or named no rep). */
-static int lr__find_claim(lr__call *c, char *holder, size_t cap)
+/* Whether `key` is claimed in r's store: 1 with the holder's id in
+ * `holder`, 0 when not, or an error (the store failed, or named no rep). */
+static int lr__store_holder(leadroute_router *r, const char *key, char *holder, size_t cap)
 {
-    int rc = c->r->store.find_claim(c->r->store_user, c->key, holder, cap);
+    int rc;
+    lr__error_mark();
+    rc = r->store.find_claim(r->store_user, key, holder, cap);
     if (rc == LEADROUTE_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return lr__store_failed(c->r, "store find_claim", rc);
-    holder[cap - 1] = 0;
+        return lr__store_failed(r, "store find_claim", rc);
+    /* a rep id is at most LEADROUTE_MAX_NAME bytes: one that fills the
+     * buffer without its NUL is no rep id */
+    if (!memchr(holder, 0, cap)) {
+        holder[0] = 0;
+        return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave a rep id longer than %zu bytes for "
+                             "key '%s'", cap - 1, key + 5);
+    }
     if (!holder[0])
         return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave an empty rep id for key '%s'",
-                             c->key + 5);
+                             key + 5);
     return 1;
+}
+
+/* Whether the lead's key is claimed (lr__store_holder). */
+static int lr__find_claim(lr__call *c, char *holder, size_t cap)
+{
+    return lr__store_holder(c->r, c->key, holder, cap);
 }
 
 /* The outcome for a lead `holder` has claimed already. */
@@ -2561,6 +2593,7 @@ int leadroute_router_close(leadroute_router *r, const char *key)
         return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
     if ((rc = lr__claim_key_arg(&key, &n, k)) != 0)
         return rc;
+    lr__error_mark();
     rc = r->store.close(r->store_user, k);
     if (rc == LEADROUTE_ENOTFOUND)
         return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
@@ -2621,15 +2654,19 @@ int leadroute_router_pending(leadroute_router *r, size_t index, char *key, size_
     return rc;
 }
 
+#define LR__RETRY_WHY 512
+
 int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
 {
     lr__pending *p, *next;
     size_t ok = 0;
-    int rc = LEADROUTE_OK;
+    int rc = LEADROUTE_OK, failed = 0;
+    char why[LR__RETRY_WHY];
     if (delivered)
         *delivered = 0;
     if (!r)
         return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL");
+    why[0] = 0;
     /* No lock is held across the host's calls (find_claim, notify): routing
      * and the pending getters go on meanwhile. An entry being delivered is
      * marked in flight, so that two retries cannot deliver it twice; it
@@ -2638,7 +2675,7 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
     for (p = r->pending; p; p = next) {
         leadroute_assignment a;
         char holder[LEADROUTE_MAX_NAME + 1];
-        int e = -1, moved;
+        int e = -1, moved, held;
         if (p->in_flight) { /* another retry has it */
             next = p->next;
             continue;
@@ -2655,10 +2692,15 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
         }
         p->in_flight = 1;
         pthread_mutex_unlock(&r->pending_lock);
-        /* p's strings stay put while it is in flight: no one frees it */
-        moved = r->store.find_claim(r->store_user, p->key, holder, sizeof holder) == LEADROUTE_OK &&
-                strcmp(holder, p->rep_id) != 0;
-        if (!moved && r->has_notify) {
+        /* p's strings stay put while it is in flight: no one frees it. A
+         * store that fails, or names no rep, decides nothing: the
+         * notification waits for the next retry. */
+        held = lr__store_holder(r, p->key, holder, sizeof holder);
+        moved = held == 1 && strcmp(holder, p->rep_id) != 0;
+        if (held < 0) {
+            failed++;
+            lr__textf(why, sizeof why, "%s", leadroute_error_last()->message);
+        } else if (!moved && r->has_notify) {
             memset(&a, 0, sizeof a);
             a.version = LEADROUTE_ASSIGNMENT_VERSION;
             a.key = p->key;
@@ -2675,6 +2717,10 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
             a.hops = p->hops;
             a.escalated = p->escalated;
             e = r->notify.assigned(r->notify_user, &a);
+            if (e != 0) {
+                failed++;
+                lr__textf(why, sizeof why, "notify callback failed with %d (%s)", e, leadroute_strerror(e));
+            }
         }
         pthread_mutex_lock(&r->pending_lock);
         next = p->next;
@@ -2685,7 +2731,10 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
             lr__pending_drop(r, p);
     }
     r->pending_cursor = NULL;
-    if (r->npending)
+    if (r->npending && failed)
+        rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending; the last failure: %s", r->npending,
+                           r->npending == 1 ? "" : "s", why);
+    else if (r->npending)
         rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending", r->npending,
                            r->npending == 1 ? "" : "s");
     pthread_mutex_unlock(&r->pending_lock);
@@ -2776,6 +2825,7 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
     /* 0 is "not yet" in the store's records: a clock at or before the
      * epoch acknowledges at its first millisecond (the store raises it to
      * the assignment's time if that is later) */
+    lr__error_mark();
     rc = r->store.acknowledge(r->store_user, k, now < 1 ? 1 : now, &assigned, rep, sizeof rep, pool, sizeof pool);
     if (rc == LEADROUTE_ENOTFOUND)
         return lr__error_set(LEADROUTE_ENOTFOUND, "no lead is claimed under key '%.*s'", (int)n, key);
@@ -3027,7 +3077,9 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
         /* conflicts all along: if the lead has moved meanwhile, someone else
          * handled it */
         char holder[LEADROUTE_MAX_NAME + 1];
-        int f = r->store.find_claim(r->store_user, c.key, holder, sizeof holder);
+        int f;
+        lr__error_mark();
+        f = r->store.find_claim(r->store_user, c.key, holder, sizeof holder);
         holder[sizeof holder - 1] = 0;
         if (f == LEADROUTE_ENOTFOUND || (f == 0 && holder[0] && strcmp(holder, due->rep) != 0))
             return LR_TICK_RACED;
@@ -3072,6 +3124,7 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
     memset(&l, 0, sizeof l);
     l.alloc = &r->alloc;
     lr__arena_init(&l.arena, &r->alloc);
+    lr__error_mark();
     rc = r->store.list_due(r->store_user, now_ms, lr__due_each, &l);
     /* our own failures first: a store may pass them on as its own code, or not at all; the
      * store's own ENOMEM is a failed callback like any other */
@@ -3172,6 +3225,7 @@ int leadroute_router_list_due(leadroute_router *r, int64_t now_ms,
     l.each = each;
     l.ctx = ctx;
     l.stopped = 0;
+    lr__error_mark();
     rc = r->store.list_due(r->store_user, now_ms, lr__list_each, &l);
     if (rc != 0 && !l.stopped)
         return lr__store_failed(r, "store list_due", rc);

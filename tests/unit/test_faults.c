@@ -1483,13 +1483,18 @@ typedef enum bad_mode {
     BAD_ACCOUNT_EMPTY,    /* find_claim: OK with "" for "account:" keys */
     BAD_NEGATIVE_VALUE,   /* window: a value sum of -5 */
     BAD_HUGE_LENGTH,      /* load_pool: a length no buffer can have */
-    BAD_ALWAYS_MORE       /* load_pool: always one byte more than the buffer */
+    BAD_ALWAYS_MORE,      /* load_pool: always one byte more than the buffer */
+    BAD_FIND_FAILS,       /* find_claim: EIO for "lead:" keys */
+    BAD_UNTERMINATED,     /* find_claim: OK with the buffer full and no NUL */
+    BAD_FIND_CONFLICT_2ND,/* find_claim: ECONFLICT on the second call for a "lead:" key */
+    BAD_COMMIT_EIO,       /* commit: EIO */
+    BAD_WINDOW_2ND        /* window: EIO from its second call on */
 } bad_mode;
 
 typedef struct bad_store {
     lr__memstore *m;
     bad_mode mode;
-    long load_calls;
+    long load_calls, find_calls, window_calls;
 } bad_store;
 
 static int is_account(const char *key)
@@ -1521,6 +1526,17 @@ static int b_find_claim(void *ud, const char *key, char *rep_id, size_t cap)
         snprintf(rep_id, cap, "alice");
         return LEADROUTE_EIO;
     }
+    if (!is_account(key)) {
+        b->find_calls++;
+        if (b->mode == BAD_FIND_FAILS)
+            return LEADROUTE_EIO;
+        if (b->mode == BAD_UNTERMINATED) {
+            memset(rep_id, 'z', cap);
+            return LEADROUTE_OK;
+        }
+        if (b->mode == BAD_FIND_CONFLICT_2ND && b->find_calls == 2)
+            return LEADROUTE_ECONFLICT;
+    }
     return lr__memstore_methods.find_claim(b->m, key, rep_id, cap);
 }
 
@@ -1531,6 +1547,8 @@ static int b_open_count(void *ud, const char *rep_id, uint32_t *count)
 
 static int b_commit(void *ud, const leadroute_commit *c, char *owner, size_t owner_cap)
 {
+    if (((bad_store *)ud)->mode == BAD_COMMIT_EIO)
+        return LEADROUTE_EIO;
     return lr__memstore_methods.commit(((bad_store *)ud)->m, c, owner, owner_cap);
 }
 
@@ -1543,6 +1561,8 @@ static int b_window(void *ud, const char *rep_id, const char *pool_id, int64_t s
                     double *value)
 {
     bad_store *b = ud;
+    if (b->mode == BAD_WINDOW_2ND && ++b->window_calls >= 2)
+        return LEADROUTE_EIO;
     int rc = lr__memstore_methods.window(b->m, rep_id, pool_id, since, count, value);
     if (rc == LEADROUTE_OK && b->mode == BAD_NEGATIVE_VALUE)
         *value = -5;
@@ -1664,6 +1684,104 @@ static void expect_route_callback_error(brouter *br, const char *id, const char 
     assert_non_null(strstr(leadroute_decision_reason(br->d), needle));
     snprintf(holder, sizeof holder, "lead:%s", id);
     assert_int_equal(lr__memstore_methods.find_claim(br->b.m, holder, holder, sizeof holder), LEADROUTE_ENOTFOUND);
+}
+
+/* A notification retry asks find_claim whether the lead moved: a store
+ * that fails or answers with no rep id decides nothing, and the
+ * notification waits (ECALLBACK naming the store's fault); a failing notify
+ * is named with its code. Once both work, it is delivered once. */
+static void test_retry_with_a_failing_store(void **state)
+{
+    brouter br;
+    notes ns;
+    size_t delivered = 9;
+    (void)state;
+    memset(&ns, 0, sizeof ns);
+    br_setup(&br, BAD_NONE);
+    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, notify_record };
+    ok(leadroute_router_set_notify(br.r, &nv, &ns));
+    ns.fail = LEADROUTE_EIO;
+    ok(br_route(&br, "L1", "r"));
+    assert_int_equal(leadroute_router_pending_count(br.r), 1);
+    ns.fail = 0;
+    static const struct { bad_mode mode; const char *why; } faults[] = {
+        { BAD_EMPTY_HOLDER, "store find_claim callback gave an empty rep id for key 'L1'" },
+        { BAD_UNTERMINATED, "store find_claim callback gave a rep id longer than 256 bytes" },
+        { BAD_FIND_FAILS, "store find_claim callback failed with -9 (input/output error)" },
+    };
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        br.b.mode = faults[i].mode;
+        assert_int_equal(leadroute_router_retry_notifications(br.r, &delivered), LEADROUTE_ECALLBACK);
+        assert_int_equal(delivered, 0);
+        expect_error_has("1 notification still pending; the last failure: ");
+        expect_error_has(faults[i].why);
+        assert_int_equal(leadroute_router_pending_count(br.r), 1);
+        assert_int_equal(ns.n, 0);
+    }
+    br.b.mode = BAD_NONE;
+    ns.fail = LEADROUTE_EUSER;
+    assert_int_equal(leadroute_router_retry_notifications(br.r, &delivered), LEADROUTE_ECALLBACK);
+    expect_error_has("the last failure: notify callback failed with -12");
+    ns.fail = 0;
+    ok(leadroute_router_retry_notifications(br.r, &delivered));
+    assert_int_equal(delivered, 1);
+    assert_int_equal(ns.n, 1);
+    assert_int_equal(leadroute_router_pending_count(br.r), 0);
+    br_teardown(&br);
+}
+
+/* A failed callback's message names the callback and its code, and adds no
+ * message an earlier call left on the thread with the same code. */
+static void test_callback_message_is_its_own(void **state)
+{
+    brouter br;
+    leadroute_roster *none = NULL;
+    (void)state;
+    br_setup(&br, BAD_COMMIT_EIO);
+    assert_int_equal(leadroute_roster_load(&none, "/nonexistent/roster.csv", NULL), LEADROUTE_EIO);
+    expect_error_has("cannot open");
+    assert_int_equal(br_route(&br, "L1", "r"), LEADROUTE_ECALLBACK);
+    expect_error_has("store commit callback failed with -9 (input/output error)");
+    if (strstr(leadroute_error_last()->message, "cannot open"))
+        fail_msg("an older error crept into the message: %s", leadroute_error_last()->message);
+    br_teardown(&br);
+}
+
+/* The rolling caps are read again under the caps lock before the commit: a
+ * window failing there is a window failure, not a commit's. */
+static void test_cap_recheck_window_failure(void **state)
+{
+    brouter br;
+    (void)state;
+    br_setup(&br, BAD_WINDOW_2ND);
+    leadroute_roster *capped = roster_of("#! pools\nid,strategy\nrr,round_robin\n#! reps\nid,pools,cap_day\n"
+                                         "alice,rr,50\n");
+    ok(leadroute_router_set_roster(br.r, capped));
+    leadroute_roster_unref(capped);
+    expect_route_callback_error(&br, "L1", "r", "store window callback failed with -9");
+    if (strstr(leadroute_error_last()->message, "commit"))
+        fail_msg("the message names the commit: %s", leadroute_error_last()->message);
+    assert_int_equal(br.b.window_calls, 2);
+    br_teardown(&br);
+}
+
+/* A fork's overlay reads its parent while it commits: a parent read failing
+ * with ECONFLICT must not pass for the commit's own conflict (a retry that
+ * then succeeds), but fail the call. */
+static void test_fork_parent_read_conflict(void **state)
+{
+    brouter br;
+    leadroute_router *f = NULL;
+    (void)state;
+    br_setup(&br, BAD_FIND_CONFLICT_2ND);
+    ok(leadroute_router_fork(&f, br.r));
+    leadroute_error_clear();
+    lead_buf b;
+    assert_int_equal(leadroute_route(f, mklead(&b, "L1", "r"), 0, br.d), LEADROUTE_ECALLBACK);
+    expect_error_has("the parent store's find_claim failed with -14");
+    assert_int_equal(leadroute_decision_status(br.d), LEADROUTE_ROUTE_UNROUTED);
+    leadroute_router_free(f);
+    br_teardown(&br);
 }
 
 /* list_due with history_count > 0 and no history array: a failed callback, not a crash. */
@@ -1869,6 +1987,10 @@ int main(void)
         cmocka_unit_test(test_list_due_history_null),
         cmocka_unit_test(test_list_due_no_rep),
         cmocka_unit_test(test_find_claim_empty_holder),
+        cmocka_unit_test(test_retry_with_a_failing_store),
+        cmocka_unit_test(test_callback_message_is_its_own),
+        cmocka_unit_test(test_cap_recheck_window_failure),
+        cmocka_unit_test(test_fork_parent_read_conflict),
         cmocka_unit_test(test_find_claim_account),
         cmocka_unit_test(test_window_negative_value),
         cmocka_unit_test(test_load_pool_lengths),
