@@ -446,7 +446,8 @@ typedef struct leadroute_router_options {
     const char *status_output;  /**< NULL = "status" */
     const char *sla_output;     /**< NULL = "sla_minutes"; a number output (`out:sla_minutes:number`) */
     const char *tags_output;    /**< NULL = "tags" */
-    uint32_t max_retries;       /**< commit conflicts retried per call; 0 = 64 */
+    uint32_t max_retries;       /**< commit conflicts retried per call (after the fourth, each after
+                                     a random pause growing to 2-4 ms); 0 = 64 */
     /** Lead field with the time the lead was captured (milliseconds since the
      *  epoch, or ISO 8601 UTC text such as "2026-11-24T09:30:00Z"), for the
      *  capture-to-assignment metric; NULL = "captured_at". */

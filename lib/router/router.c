@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -1370,6 +1371,35 @@ static int lr__lead_value(lr__call *c, const lr__pool *p, double *out)
 
 typedef enum { LR_DONE = 0, LR_RETRY = 1 } lr__step;
 
+/* Before attempt `attempt` (1 = the first retry) after a commit conflict.
+ * The first retries go at once: a conflict is mostly one other route that
+ * committed first. Then a yield, then a random pause that grows to about a
+ * millisecond: routers crowding one pool take turns, instead of all
+ * deciding again together and all but one failing again. */
+static void lr__conflict_pause(uint32_t attempt)
+{
+    static _Thread_local uint64_t rng;
+    struct timespec ts;
+    uint64_t max_ns, x;
+    if (attempt < 3)
+        return;
+    if (attempt < 5) {
+        sched_yield();
+        return;
+    }
+    if (!rng) { /* a seed of its own per thread */
+        uintptr_t at = (uintptr_t)&rng;
+        rng = (lr__hash(&at, sizeof at) ^ (uint64_t)lr__wall_clock_ms()) | 1u;
+    }
+    x = rng;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    rng = x;
+    max_ns = (uint64_t)2000 << (attempt - 5 < 11 ? attempt - 5 : 11); /* 2 us .. 4 ms */
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)(max_ns / 2 + x % (max_ns / 2));
+    nanosleep(&ts, NULL);
+}
+
 /* The bytes of a pending notification of this call: the struct and its strings. */
 static size_t lr__pending_size(const lr__call *c, const char *rep_id, const char *pool_id)
 {
@@ -2486,6 +2516,8 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         lr__attempt_reset(d, rule_sla);
         c.unrouted = LR_NONE;
         c.note[0] = 0; /* a cap met by an attempt given up is no reason of this one */
+        if (attempt > 0 && attempt <= r->max_retries)
+            lr__conflict_pause(attempt);
         if (attempt > r->max_retries) {
             rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
             break;
@@ -3055,6 +3087,8 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
 
     for (attempt = 0;; attempt++) {
         lr__attempt_reset(d, due->sla_minutes);
+        if (attempt > 0 && attempt <= r->max_retries)
+            lr__conflict_pause(attempt);
         if (attempt > r->max_retries) {
             rc = lr__error_set(LEADROUTE_ECONFLICT, "the store reported a conflict %u times in a row", attempt);
             break;
