@@ -2074,8 +2074,11 @@ int pg_store_begin(pg_store *s)
     PGresult *r = exec_sql(s, "BEGIN; SELECT leadroute_lock()");
     rc = PQresultStatus(r) == PGRES_TUPLES_OK ? LEADROUTE_OK : result_error(s, r, "begin");
     PQclear(r);
-    if (rc != LEADROUTE_OK && s->in_batch) /* BEGIN itself failed: no transaction to end */
-        batch_drop(s);
+    if (rc != LEADROUTE_OK) { /* BEGIN itself failed: no batch was opened, none is lost */
+        if (s->in_batch)
+            batch_drop(s);
+        s->batch_lost = 0;
+    }
     return rc;
 }
 

@@ -388,6 +388,24 @@ static int check_reconnect(store_check *check, const demo_target *target)
         goto done;
     }
     printf("reconnect: the lost batch ended -> nothing of it kept, writes go on\n");
+
+    /* a begin that fails opens no batch: nothing is refused afterwards */
+    if (cut_connection(target->conninfo, store) != 0)
+        goto done;
+    if ((rc = pg_store_begin(store)) != LEADROUTE_EIO) {
+        store_check_failed(check, "pg_store_begin on a cut connection should fail with EIO, got %s",
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    a.key = "lead:L-72";
+    a.lead_id = "L-72";
+    if ((rc = pg_store_methods.commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK ||
+        (rc = pg_store_begin(store)) != LEADROUTE_OK || (rc = pg_store_rollback(store)) != LEADROUTE_OK) {
+        store_check_failed(check, "after a failed begin, a commit and a new batch should work: %s (%s)",
+                           leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    printf("reconnect: a failed begin -> no batch, writes and batches go on\n");
     status = 0;
 done:
     store_check_run_close(&r);

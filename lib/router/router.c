@@ -813,6 +813,37 @@ static int lr__store_failed(const leadroute_router *r, const char *what, int rc)
     return lr__callback_failed(what, rc);
 }
 
+/* A store key as messages show it: a lead's without its "lead:", an
+ * account's whole. */
+static const char *lr__key_shown(const char *key)
+{
+    return strncmp(key, "lead:", 5) == 0 ? key + 5 : key;
+}
+
+/* Whether `key` is claimed in r's store: 1 with the holder's id in
+ * `holder`, 0 when not, or an error (the store failed, or named no rep). */
+static int lr__store_holder(leadroute_router *r, const char *key, char *holder, size_t cap)
+{
+    int rc;
+    lr__error_mark();
+    rc = r->store.find_claim(r->store_user, key, holder, cap);
+    if (rc == LEADROUTE_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return lr__store_failed(r, "store find_claim", rc);
+    /* a rep id is at most LEADROUTE_MAX_NAME bytes: one that fills the
+     * buffer without its NUL is no rep id */
+    if (!memchr(holder, 0, cap)) {
+        holder[0] = 0;
+        return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave a rep id longer than %zu bytes for "
+                             "key '%s'", cap - 1, lr__key_shown(key));
+    }
+    if (!holder[0])
+        return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave an empty rep id for key '%s'",
+                             lr__key_shown(key));
+    return 1;
+}
+
 /* vsnprintf that ends a text too long for `buf` with "..." on a character
  * boundary: a cut reason or detail stays valid UTF-8 and says it was cut. */
 static void lr__vtextf(char *buf, size_t cap, const char *fmt, va_list ap) LR__PRINTF(3, 0);
@@ -1635,16 +1666,8 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     int rc, v;
     if (!p->owner_first || !c->account[0])
         return LR_FALL_THROUGH;
-    lr__error_mark();
-    rc = r->store.find_claim(r->store_user, c->account, holder, sizeof holder);
-    if (rc == LEADROUTE_ENOTFOUND)
-        return LR_FALL_THROUGH;
-    if (rc != 0)
-        return lr__store_failed(r, "store find_claim", rc);
-    holder[sizeof holder - 1] = 0;
-    if (!holder[0])
-        return lr__error_set(LEADROUTE_ECALLBACK,
-                             "store find_claim callback gave an empty rep id for key '%s'", c->account);
+    if ((rc = lr__store_holder(r, c->account, holder, sizeof holder)) <= 0)
+        return rc == 0 ? LR_FALL_THROUGH : rc;
     if ((ri = lr__roster_rep(c->ro, holder)) == LR_NONE) {
         lr__candidate_add(c, LR_NONE, holder, p, LEADROUTE_VERDICT_EXCLUDED, "account owner not in the roster");
         return LR_FALL_THROUGH;
@@ -2135,30 +2158,6 @@ static int lr__unrouted(lr__call *c, int rc)
     return lr__error_set(rc, "%s", msg);
 }
 
-/* Whether `key` is claimed in r's store: 1 with the holder's id in
- * `holder`, 0 when not, or an error (the store failed, or named no rep). */
-static int lr__store_holder(leadroute_router *r, const char *key, char *holder, size_t cap)
-{
-    int rc;
-    lr__error_mark();
-    rc = r->store.find_claim(r->store_user, key, holder, cap);
-    if (rc == LEADROUTE_ENOTFOUND)
-        return 0;
-    if (rc != 0)
-        return lr__store_failed(r, "store find_claim", rc);
-    /* a rep id is at most LEADROUTE_MAX_NAME bytes: one that fills the
-     * buffer without its NUL is no rep id */
-    if (!memchr(holder, 0, cap)) {
-        holder[0] = 0;
-        return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave a rep id longer than %zu bytes for "
-                             "key '%s'", cap - 1, key + 5);
-    }
-    if (!holder[0])
-        return lr__error_set(LEADROUTE_ECALLBACK, "store find_claim callback gave an empty rep id for key '%s'",
-                             key + 5);
-    return 1;
-}
-
 /* Whether the lead's key is claimed (lr__store_holder). */
 static int lr__find_claim(lr__call *c, char *holder, size_t cap)
 {
@@ -2278,6 +2277,17 @@ static int lr__pending_has_later(leadroute_router *r, const lr__pending *p)
     const lr__pending *q;
     for (q = *lr__pending_bucket(r, p->key); q; q = q->same)
         if (q->seq > p->seq && strcmp(q->key, p->key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether another notification of p's lead is being delivered by a retry.
+ * Under pending_lock. */
+static int lr__pending_lead_in_flight(leadroute_router *r, const lr__pending *p)
+{
+    const lr__pending *q;
+    for (q = *lr__pending_bucket(r, p->key); q; q = q->same)
+        if (q != p && q->in_flight && strcmp(q->key, p->key) == 0)
             return 1;
     return 0;
 }
@@ -2702,13 +2712,16 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
     /* No lock is held across the host's calls (find_claim, notify): routing
      * and the pending getters go on meanwhile. An entry being delivered is
      * marked in flight, so that two retries cannot deliver it twice; it
-     * stays linked, so the walk goes on from it. */
+     * stays linked, so the walk goes on from it. One lead's notifications
+     * are delivered one at a time: while one is in flight, another retry
+     * leaves the lead's others for later, so that an older one cannot
+     * reach the host after a newer one. */
     pthread_mutex_lock(&r->pending_lock);
     for (p = r->pending; p; p = next) {
         leadroute_assignment a;
         char holder[LEADROUTE_MAX_NAME + 1];
         int e = -1, moved, held;
-        if (p->in_flight) { /* another retry has it */
+        if (p->in_flight || lr__pending_lead_in_flight(r, p)) { /* another retry has the lead */
             next = p->next;
             continue;
         }
@@ -2729,6 +2742,11 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
          * notification waits for the next retry. */
         held = lr__store_holder(r, p->key, holder, sizeof holder);
         moved = held == 1 && strcmp(holder, p->rep_id) != 0;
+        /* superseded meanwhile (a later notification of the lead was
+         * recorded, or delivered outside a retry): not delivered */
+        pthread_mutex_lock(&r->pending_lock);
+        moved |= p->superseded || lr__pending_has_later(r, p);
+        pthread_mutex_unlock(&r->pending_lock);
         if (held < 0) {
             failed++;
             lr__textf(why, sizeof why, "%s", leadroute_error_last()->message);
@@ -3114,7 +3132,8 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
         int f;
         lr__error_mark();
         f = r->store.find_claim(r->store_user, c.key, holder, sizeof holder);
-        holder[sizeof holder - 1] = 0;
+        if (f == 0 && !memchr(holder, 0, sizeof holder))
+            f = LEADROUTE_ECALLBACK; /* no rep id: no sign that the lead moved */
         if (f == LEADROUTE_ENOTFOUND || (f == 0 && holder[0] && strcmp(holder, due->rep) != 0))
             return LR_TICK_RACED;
     }

@@ -1486,6 +1486,7 @@ typedef enum bad_mode {
     BAD_ALWAYS_MORE,      /* load_pool: always one byte more than the buffer */
     BAD_FIND_FAILS,       /* find_claim: EIO for "lead:" keys */
     BAD_UNTERMINATED,     /* find_claim: OK with the buffer full and no NUL */
+    BAD_ACCOUNT_UNTERMINATED, /* the same for "account:" keys */
     BAD_FIND_CONFLICT_2ND,/* find_claim: ECONFLICT on the second call for a "lead:" key */
     BAD_COMMIT_EIO,       /* commit: EIO */
     BAD_WINDOW_2ND        /* window: EIO from its second call on */
@@ -1519,6 +1520,10 @@ static int b_find_claim(void *ud, const char *key, char *rep_id, size_t cap)
     bad_store *b = ud;
     if (b->mode == BAD_EMPTY_HOLDER || (b->mode == BAD_ACCOUNT_EMPTY && is_account(key))) {
         rep_id[0] = 0;
+        return LEADROUTE_OK;
+    }
+    if (b->mode == BAD_ACCOUNT_UNTERMINATED && is_account(key)) {
+        memset(rep_id, 'a', cap);
         return LEADROUTE_OK;
     }
     if (b->mode == BAD_ACCOUNT_FAILS && is_account(key)) {
@@ -1835,6 +1840,11 @@ static void test_find_claim_account(void **state)
     br_setup(&br, BAD_ACCOUNT_EMPTY);
     expect_route_callback_error(&br, "L1", "a", "empty rep id");
     expect_error_has("account:acme.com");
+    br_teardown(&br);
+
+    /* a rep id with no end is none, not the first 256 bytes of one */
+    br_setup(&br, BAD_ACCOUNT_UNTERMINATED);
+    expect_route_callback_error(&br, "L1", "a", "gave a rep id longer than 256 bytes for key 'account:acme.com'");
     br_teardown(&br);
 
     /* the same lead routes once the store answers */

@@ -937,6 +937,160 @@ static void test_retry_holds_no_lock_in_notify(void **state)
     pthread_mutex_destroy(&n.lock);
 }
 
+/* ---- one lead's notifications reach the host in order, whatever the retries -- */
+
+typedef struct gate_store {
+    lr__memstore *m;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int armed;      /* the next find_claim waits until released */
+    int waiting, released;
+} gate_store;
+
+static gate_store g_gate;
+
+static int gate_find_claim(void *ud, const char *key, char *rep_id, size_t cap)
+{
+    gate_store *g = ud;
+    pthread_mutex_lock(&g->lock);
+    if (g->armed) {
+        g->armed = 0;
+        g->waiting = 1;
+        pthread_cond_broadcast(&g->cond);
+        while (!g->released)
+            pthread_cond_wait(&g->cond, &g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return lr__memstore_methods.find_claim(g->m, key, rep_id, cap);
+}
+
+static int gate_load_pool(void *ud, const char *id, void *buf, size_t cap, size_t *len, uint64_t *ver)
+{
+    return lr__memstore_methods.load_pool(((gate_store *)ud)->m, id, buf, cap, len, ver);
+}
+
+static int gate_open_count(void *ud, const char *id, uint32_t *n)
+{
+    return lr__memstore_methods.open_count(((gate_store *)ud)->m, id, n);
+}
+
+static int gate_commit(void *ud, const leadroute_commit *c, char *owner, size_t cap)
+{
+    return lr__memstore_methods.commit(((gate_store *)ud)->m, c, owner, cap);
+}
+
+static int gate_close(void *ud, const char *key)
+{
+    return lr__memstore_methods.close(((gate_store *)ud)->m, key);
+}
+
+static const leadroute_store GATE_STORE = { LEADROUTE_STORE_VERSION, gate_load_pool, gate_find_claim, gate_open_count,
+                                            gate_commit, gate_close, NULL, NULL, NULL };
+
+typedef struct order_log {
+    pthread_mutex_t lock;
+    int failing;
+    char last[64];  /* rep of the last notification delivered for lead X */
+    int count;
+} order_log;
+
+static int order_notify(void *ud, const leadroute_assignment *a)
+{
+    order_log *o = ud;
+    int rc = LEADROUTE_OK;
+    pthread_mutex_lock(&o->lock);
+    if (o->failing) {
+        rc = LEADROUTE_EIO;
+    } else {
+        snprintf(o->last, sizeof o->last, "%s", a->rep_id);
+        o->count++;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+static void *retry_any(void *arg)
+{
+    (void)leadroute_router_retry_notifications(arg, NULL);
+    return NULL;
+}
+
+/* A retry waits in find_claim for lead X's old notification (X with r0)
+ * while X is reassigned to r1 with notify failing, and another retry runs:
+ * that one must leave X's new notification alone while the old one is in
+ * flight, and the first retry then drops the old one as superseded. The
+ * host hears of X once, with r1: never r0 after r1. */
+static void test_retries_keep_a_leads_order(void **state)
+{
+    (void)state;
+    order_log o;
+    memset(&o, 0, sizeof o);
+    pthread_mutex_init(&o.lock, NULL);
+    memset(&g_gate, 0, sizeof g_gate);
+    pthread_mutex_init(&g_gate.lock, NULL);
+    pthread_cond_init(&g_gate.cond, NULL);
+    ok(lr__memstore_new(&g_gate.m, NULL, NULL, NULL));
+    leadroute_router *r = single_pool_router(LEADROUTE_STRATEGY_ROUND_ROBIN, NULL, "rr");
+    ok(leadroute_router_set_store(r, &GATE_STORE, &g_gate));
+    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, order_notify };
+    ok(leadroute_router_set_notify(r, &nv, &o));
+    leadroute_decision *d = NULL;
+    ok(leadroute_decision_new(&d, NULL));
+
+    o.failing = 1;
+    route_kind(r, "X", d);
+    assert_string_equal(leadroute_decision_rep(d), "r0");
+    o.failing = 0;
+    g_gate.armed = 1;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, retry_any, r), 0);
+    pthread_mutex_lock(&g_gate.lock);
+    while (!g_gate.waiting)
+        pthread_cond_wait(&g_gate.cond, &g_gate.lock);
+    pthread_mutex_unlock(&g_gate.lock);
+
+    /* X moves to r1; its notification fails too */
+    o.failing = 1;
+    {
+        leadroute_field f[1];
+        leadroute_value v = LEADROUTE_VALUE_INIT;
+        leadroute_lead lead = LEADROUTE_LEAD_INIT;
+        v.type = LEADROUTE_VALUE_STRING;
+        v.string = "rr";
+        f[0].name = "kind";
+        f[0].value = v;
+        lead.id = "X";
+        lead.fields = f;
+        lead.field_count = 1;
+        ok(leadroute_route(r, &lead, LEADROUTE_ROUTE_REASSIGN, d));
+    }
+    assert_string_equal(leadroute_decision_rep(d), "r1");
+    assert_int_equal(leadroute_router_pending_count(r), 2);
+    o.failing = 0;
+    size_t delivered = 9;
+    /* X's old notification is in flight: the new one waits */
+    assert_int_equal(leadroute_router_retry_notifications(r, &delivered), LEADROUTE_ECALLBACK);
+    assert_int_equal(delivered, 0);
+    assert_int_equal(o.count, 0);
+
+    pthread_mutex_lock(&g_gate.lock);
+    g_gate.released = 1;
+    pthread_cond_broadcast(&g_gate.cond);
+    pthread_mutex_unlock(&g_gate.lock);
+    pthread_join(th, NULL);
+    ok(leadroute_router_retry_notifications(r, &delivered));
+    assert_int_equal(o.count, 1);
+    assert_string_equal(o.last, "r1");
+    assert_int_equal(leadroute_router_pending_count(r), 0);
+
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+    lr__memstore_free(g_gate.m);
+    pthread_cond_destroy(&g_gate.cond);
+    pthread_mutex_destroy(&g_gate.lock);
+    pthread_mutex_destroy(&o.lock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -946,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_caps_hold_under_threads),
         cmocka_unit_test(test_least_loaded_exact_under_threads),
         cmocka_unit_test(test_retry_holds_no_lock_in_notify),
+        cmocka_unit_test(test_retries_keep_a_leads_order),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
