@@ -503,6 +503,22 @@ static int mask_avail(void *ud, const char *rep_id, const leadroute_lead *lead, 
     return LEADROUTE_OK;
 }
 
+/* Route lead `id` of kind "rr" (the tables' round-robin rule) with `flags`. */
+static void route_kind(leadroute_router *r, const char *id, uint32_t flags, leadroute_decision *d)
+{
+    leadroute_field f[1];
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    leadroute_lead lead = LEADROUTE_LEAD_INIT;
+    v.type = LEADROUTE_VALUE_STRING;
+    v.string = "rr";
+    f[0].name = "kind";
+    f[0].value = v;
+    lead.id = id;
+    lead.fields = f;
+    lead.field_count = 1;
+    ok(leadroute_route(r, &lead, flags, d));
+}
+
 static leadroute_router *single_pool_router(uint32_t strategy, const double *weights, const char *pool_id)
 {
     const char *const pools_of[] = { pool_id };
@@ -560,17 +576,7 @@ static void test_round_robin_exact_random_availability(void **state)
                 want = (want + 1) % NREPS;
             while (!((g_mask >> want) & 1));
             snprintf(id, sizeof id, "L%zu", done);
-            leadroute_field f[1];
-            leadroute_value v = LEADROUTE_VALUE_INIT;
-            leadroute_lead lead = LEADROUTE_LEAD_INIT;
-            v.type = LEADROUTE_VALUE_STRING;
-            v.string = "rr";
-            f[0].name = "kind";
-            f[0].value = v;
-            lead.id = id;
-            lead.fields = f;
-            lead.field_count = 1;
-            ok(leadroute_route(r, &lead, 0, d));
+            route_kind(r, id, 0, d);
             if (leadroute_decision_status(d) != LEADROUTE_ROUTE_ASSIGNED)
                 fail_msg("lead %zu not assigned: %s", done, leadroute_decision_reason(d));
             got = leadroute_decision_rep(d)[1] - '0';
@@ -869,21 +875,6 @@ static void *retry_worker(void *arg)
     return (void *)(intptr_t)(rc == LEADROUTE_OK && delivered == 1);
 }
 
-static void route_kind(leadroute_router *r, const char *id, leadroute_decision *d)
-{
-    leadroute_field f[1];
-    leadroute_value v = LEADROUTE_VALUE_INIT;
-    leadroute_lead lead = LEADROUTE_LEAD_INIT;
-    v.type = LEADROUTE_VALUE_STRING;
-    v.string = "rr";
-    f[0].name = "kind";
-    f[0].value = v;
-    lead.id = id;
-    lead.fields = f;
-    lead.field_count = 1;
-    ok(leadroute_route(r, &lead, 0, d));
-}
-
 /* While one thread's retry waits in the host's notify, another routes a lead
  * (whose notify succeeds, which looks at the pending list) and reads the
  * pending list: neither waits for the retry. Held across the call, the
@@ -902,7 +893,7 @@ static void test_retry_holds_no_lock_in_notify(void **state)
     leadroute_decision *d = NULL;
     ok(leadroute_decision_new(&d, NULL));
     n.failing = 1;
-    route_kind(r, "old", d);
+    route_kind(r, "old", 0, d);
     assert_int_equal(leadroute_router_pending_count(r), 1);
     n.failing = 0;
 
@@ -914,7 +905,7 @@ static void test_retry_holds_no_lock_in_notify(void **state)
     pthread_mutex_unlock(&n.lock);
     /* the retry is inside notify now */
     size_t pending = leadroute_router_pending_count(r);
-    route_kind(r, "new", d);
+    route_kind(r, "new", 0, d);
     char key[64], rep[64];
     int got = leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep);
     pthread_mutex_lock(&n.lock);
@@ -1038,7 +1029,7 @@ static void test_retries_keep_a_leads_order(void **state)
     ok(leadroute_decision_new(&d, NULL));
 
     o.failing = 1;
-    route_kind(r, "X", d);
+    route_kind(r, "X", 0, d);
     assert_string_equal(leadroute_decision_rep(d), "r0");
     o.failing = 0;
     g_gate.armed = 1;
@@ -1051,19 +1042,7 @@ static void test_retries_keep_a_leads_order(void **state)
 
     /* X moves to r1; its notification fails too */
     o.failing = 1;
-    {
-        leadroute_field f[1];
-        leadroute_value v = LEADROUTE_VALUE_INIT;
-        leadroute_lead lead = LEADROUTE_LEAD_INIT;
-        v.type = LEADROUTE_VALUE_STRING;
-        v.string = "rr";
-        f[0].name = "kind";
-        f[0].value = v;
-        lead.id = "X";
-        lead.fields = f;
-        lead.field_count = 1;
-        ok(leadroute_route(r, &lead, LEADROUTE_ROUTE_REASSIGN, d));
-    }
+    route_kind(r, "X", LEADROUTE_ROUTE_REASSIGN, d);
     assert_string_equal(leadroute_decision_rep(d), "r1");
     assert_int_equal(leadroute_router_pending_count(r), 2);
     o.failing = 0;
