@@ -205,8 +205,9 @@ class Roster(Shared):
         (skill items normalised). KeyError if there is no such rep."""
         if not _ffi.HAS_ROSTER_ENTRIES:
             raise NotImplementedError("this libleadroute has no leadroute_roster_rep()")
+        names = self.reps  # a closed roster raises here, not as a missing rep
         try:
-            index = self.reps.index(rep_id)
+            index = names.index(rep_id)
         except ValueError:
             raise KeyError(rep_id) from None
         c = _ffi.Rep()
@@ -224,8 +225,9 @@ class Roster(Shared):
         """Pool `pool_id` as the roster holds it, as a dict in the from_dicts() format."""
         if not _ffi.HAS_ROSTER_ENTRIES:
             raise NotImplementedError("this libleadroute has no leadroute_roster_pool()")
+        names = self.pools  # as in rep()
         try:
-            index = self.pools.index(pool_id)
+            index = names.index(pool_id)
         except ValueError:
             raise KeyError(pool_id) from None
         c = _ffi.Pool()
@@ -500,13 +502,19 @@ class Router(Owner):
 
     def set_table(self, table: Table) -> None:
         """Swap the table atomically (other threads may be routing)."""
-        _lib.leadroute_router_set_table(self._handle(), handle_of(table, Table, "table"))
-        self._table = table.copy()
+        # the router's own reference first: the caller's table may be closed
+        # by another thread at any time, but not before nothing has changed
+        handle_of(table, Table, "table")
+        own = table.copy()
+        _lib.leadroute_router_set_table(self._handle(), own._handle())
+        self._table = own
 
     def set_roster(self, roster: "Roster") -> None:
         """Swap reps and pools atomically; routing state is kept by id."""
-        _lib.leadroute_router_set_roster(self._handle(), handle_of(roster, Roster, "roster"))
-        self._roster = roster.copy()
+        handle_of(roster, Roster, "roster")
+        own = roster.copy()  # as in set_table
+        _lib.leadroute_router_set_roster(self._handle(), own._handle())
+        self._roster = own
 
     def set_store(self, store: Optional[Store]) -> None:
         """Use a Python store (see Store, MemoryStore); None = back to the built-in store."""

@@ -307,6 +307,39 @@ class MisuseTests(unittest.TestCase):
             "decision": router.route("L1", {"kind": "a"}),
         }
 
+    def test_closed_roster_lookup_says_closed(self):
+        roster = two_rep_roster()
+        self.assertEqual(roster.rep("alice")["id"], "alice")
+        roster.close()
+        for lookup in (lambda: roster.rep("alice"), lambda: roster.pool("p")):
+            with self.assertRaisesRegex(ValueError, "closed"):
+                lookup()
+
+    def test_swap_with_a_table_closed_meanwhile_changes_nothing(self):
+        # Another thread closes the table just after the router took its
+        # handle: the swap must fail whole, or happen whole, never half.
+        a = lr.Table.parse(TABLE, "a.csv")
+        b_text = TABLE.replace("plain,a,-,p,,,10,", "other,a,-,p,,,20,")
+        b = lr.Table.parse(b_text, "b.csv")
+
+        class ClosedMeanwhile(lr.Table):
+            def _handle(self):
+                h = super()._handle()
+                self.close()  # the first handle handed out stays valid for its call
+                return h
+
+        racy = b.copy()
+        racy.__class__ = ClosedMeanwhile
+        router = lr.Router(a, two_rep_roster(), clock=lambda: NOW)
+        try:
+            router.set_table(racy)
+        except ValueError:
+            pass
+        d = router.route("L1", {"kind": "a", "score": 10})
+        self.assertEqual(d.table_hash, router.table.hash)
+        self.assertEqual(d.rule, "plain" if router.table.hash == a.hash else "other")
+        self.assertIn(d.rule, router.rule_hits())
+
     def test_no_copy_or_pickle_of_c_objects(self):
         import copy
         import dataclasses
