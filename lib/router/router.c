@@ -900,13 +900,38 @@ static void lr__candidate_add(lr__call *c, uint32_t rep, const char *rep_id, con
     k->detail = detail ? lr__decision_str(d, detail) : LR_NONE;
 }
 
-/* A lead value as text (string field), NULL if missing or not a string. */
-static const char *lr__lead_text(const leadroute_lead *lead, const char *name)
+/* The lead's dedupe key in field `name`: its string, NULL when the field is
+ * missing or null. A field that holds anything else (a bad value, another
+ * type) sets *bad, for lr__dedupe_field_error() to name after the table's
+ * own errors. */
+static const char *lr__dedupe_text(const leadroute_lead *lead, const char *name, int *bad)
 {
     const leadroute_field *f = lr__lead_find(lead, name);
-    if (!f || f->value.version != LEADROUTE_VALUE_VERSION || f->value.type != LEADROUTE_VALUE_STRING)
+    *bad = 0;
+    if (!f)
         return NULL;
-    return f->value.string;
+    if (f->value.version == LEADROUTE_VALUE_VERSION) {
+        if (f->value.type == LEADROUTE_VALUE_NULL)
+            return NULL;
+        if (f->value.type == LEADROUTE_VALUE_STRING && f->value.string)
+            return f->value.string;
+    }
+    *bad = 1;
+    return NULL;
+}
+
+/* Why the dedupe field cannot serve as a key: its value's own error, or its
+ * type. */
+static int lr__dedupe_field_error(const leadroute_lead *lead, const char *name)
+{
+    const leadroute_value *v;
+    int rc = lr__read_field(lead, name, &v);
+    if (rc != 0)
+        return rc;
+    return lr__error_set(LEADROUTE_ELEAD, "lead field '%s' holds %s: the dedupe key must be text", name,
+                         v && v->type == LEADROUTE_VALUE_NUMBER ? "a number"
+                         : v && v->type == LEADROUTE_VALUE_BOOL ? "a bool"
+                                                                 : "a set");
 }
 
 /* Free-mail domains name people, not accounts. */
@@ -986,6 +1011,9 @@ static int lr__lead_number(const leadroute_lead *lead, const char *field, double
             return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not a number", field,
                                  (int)lr__utf8_cut(s, n, 60), s);
         *has = n != 0;
+    } else if (v->type != LEADROUTE_VALUE_NULL) {
+        return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': a number is read here, the lead gives %s", field,
+                             v->type == LEADROUTE_VALUE_BOOL ? "a bool" : "a set");
     }
     return LEADROUTE_OK;
 }
@@ -2373,7 +2401,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     char nbuf[4][40];
     uint32_t attempt;
     double rule_sla;
-    int rc, key_ok;
+    int rc, key_ok, key_bad;
 
     if (!d)
         return lr__error_set(LEADROUTE_EINVAL, "decision must not be NULL");
@@ -2436,7 +2464,8 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     /* The dedupe key is read before the table is evaluated, so that the
      * built-in store fetches the key's claim slot from memory meanwhile; a
      * bad key is still reported after the table's errors. */
-    key = r->dedupe_field ? lr__lead_text(lead, r->dedupe_field) : lead->id;
+    key_bad = 0;
+    key = r->dedupe_field ? lr__dedupe_text(lead, r->dedupe_field, &key_bad) : lead->id;
     key_ok = 1;
     if (key) {
         size_t n = strnlen(key, LEADROUTE_MAX_STRING + 1);
@@ -2458,6 +2487,8 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     res = d->result;
     if ((rc = leadroute_table_eval(c.g->table, lead, res)) != 0)
         return lr__unrouted(&c, rc);
+    if (key_bad)
+        return lr__unrouted(&c, lr__dedupe_field_error(lead, r->dedupe_field));
     if (!key_ok) {
         lr__text_check(key, r->dedupe_field, "dedupe key", NULL); /* its message again */
         return lr__unrouted(&c, LEADROUTE_ELEAD);

@@ -2022,7 +2022,7 @@ static void test_router_fields_checked(void **state)
     leadroute_pool pools[] = { mkpool("sk", LEADROUTE_STRATEGY_ROUND_ROBIN) };
     static const struct {
         const char *field;
-        int kind; /* 0 set with NULL items, 1 text, 2 number, 3 value version 9 */
+        int kind; /* 0 set with NULL items, 1 text, 2 number, 3 value version 9, 4 bool, 5 set of text */
         const char *text;
         double number;
         int rc;
@@ -2043,6 +2043,11 @@ static void test_router_fields_checked(void **state)
         { "score", 1, "1e400", 0, LEADROUTE_ELEAD, "lead field 'score': '1e400' is not a number" },
         { "score", 1, "high", 0, LEADROUTE_ELEAD, "lead field 'score': 'high' is not a number" },
         { "deal_value", 1, "-1e400", 0, LEADROUTE_ELEAD, "lead field 'deal_value': '-1e400' is not a number" },
+        /* values of other types, valid as values, are not "no score" */
+        { "score", 4, NULL, 0, LEADROUTE_ELEAD, "lead field 'score': a number is read here, the lead gives a bool" },
+        { "score", 5, "95", 0, LEADROUTE_ELEAD, "lead field 'score': a number is read here, the lead gives a set" },
+        { "deal_value", 5, "5e20", 0, LEADROUTE_ELEAD,
+          "lead field 'deal_value': a number is read here, the lead gives a set" },
     };
     size_t i;
     memset(big, 'x', sizeof big - 1);
@@ -2082,17 +2087,27 @@ static void test_router_fields_checked(void **state)
             v->type = LEADROUTE_VALUE_NUMBER;
             v->number = bad[i].number;
             break;
-        default:
+        case 3:
             v->type = LEADROUTE_VALUE_STRING;
             v->string = bad[i].text;
             v->version = 9;
+            break;
+        case 4:
+            v->type = LEADROUTE_VALUE_BOOL;
+            v->boolean = 1;
+            break;
+        default:
+            v->type = LEADROUTE_VALUE_SET;
+            v->items = &bad[i].text;
+            v->item_count = 1;
             break;
         }
         expect_rc(leadroute_route(r, &l.lead, i % 2 ? LEADROUTE_ROUTE_TRACE : 0, d), bad[i].rc);
         expect_status(d, LEADROUTE_ROUTE_UNROUTED);
         expect_message_has(bad[i].message);
-        /* the lead's own check says the same of the value (text reads as a number only here) */
-        if (!strstr(bad[i].message, "is not a number"))
+        /* the lead's own check says the same of the value (a number, as text or
+         * of another type, is read only here) */
+        if (!strstr(bad[i].message, "is not a number") && !strstr(bad[i].message, "a number is read here"))
             assert_int_equal(leadroute_lead_validate(&l.lead), bad[i].rc);
     }
     /* nothing changed: no claim, no count, no notification */
@@ -2655,7 +2670,24 @@ static void test_dedupe_field(void **state)
     lead_of(&l, "web-1", "r");
     expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_ELEAD);
     expect_status(d, LEADROUTE_ROUTE_UNROUTED);
-    expect_message_has("crm_id");
+    expect_message_has("lead has no 'crm_id' field");
+    /* a crm id of another type, or of a bad version, is named as such, not as missing */
+    lead_of(&l, "web-1", "r");
+    tl_num(&l, "crm_id", 7);
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_ELEAD);
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_message_has("lead field 'crm_id' holds a number: the dedupe key must be text");
+    lead_of(&l, "web-1", "r");
+    tl_str(&l, "crm_id", "C-7");
+    l.f[l.lead.field_count - 1].value.version = 9;
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_EVERSION);
+    expect_message_has("lead field 'crm_id': leadroute_value version 9");
+    /* a null crm id is a missing one */
+    lead_of(&l, "web-1", "r");
+    tl_add(&l, "crm_id");
+    expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_ELEAD);
+    expect_message_has("lead has no 'crm_id' field");
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 4);
     ok(leadroute_router_close(r, "C-7"));
     leadroute_decision_free(d);
     leadroute_router_free(r);
