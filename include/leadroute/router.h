@@ -778,7 +778,9 @@ typedef struct leadroute_tick_stats {
  * later moves free some (at most 8 passes in all), so a second tick at the
  * same time moves nothing new but for chains of more than 8 leads each
  * waiting for the next one's rep. Each move is notified like an
- * assignment. The new deadline counts from `now_ms`.
+ * assignment. The new deadline counts from `now_ms`. A deadline of
+ * INT64_MAX never comes: a tick at `now_ms` INT64_MAX moves only what is
+ * due before it.
  * @param lookup may be NULL (see ::leadroute_lead_lookup)
  * @param stats  may be NULL; its version must be set
  * @return LEADROUTE_OK; EINVAL, EVERSION, ENOTSUP (the store cannot list

@@ -1452,8 +1452,9 @@ static void test_acknowledge(void **state)
 }
 
 /* Times at the ends of the int64 range: an SLA of more minutes than the
- * range holds is a deadline that never comes (INT64_MAX); a tick at
- * INT64_MAX finds it due; a clock at either end routes through caps, the
+ * range holds is a deadline that never comes (INT64_MAX), not even to a
+ * tick at INT64_MAX; a lead due just before moves there once, its new
+ * deadline saturating to never; a clock at either end routes through caps, the
  * value window, the captured-at latency and acknowledgement. The sums
  * saturate: the sanitizer run's UBSan stops on any that overflows. */
 #define FAR_SLA_TABLE                                                                                      \
@@ -1495,10 +1496,21 @@ static void test_times_at_the_ends(void **state)
     assert_int_equal(st.due, 0);
     w->now = INT64_MAX;
     st = tick(w, INT64_MAX);
-    assert_int_equal(st.due, 2);
-    assert_int_equal(st.reassigned, 2);
+    assert_int_equal(st.due, 0);
+    assert_int_equal(w->rec.n, 2);
+    /* 15 minutes, assigned 20 minutes before the end: due at the end, once */
+    w->now = INT64_MAX - 20 * MIN_MS;
+    route_assigned(w, "Lt", "s", 5, 0);
+    assert_true(w->rec.v[2].deadline_ms == INT64_MAX - 5 * MIN_MS);
+    w->now = INT64_MAX;
+    st = tick(w, INT64_MAX);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.reassigned, 1);
+    assert_int_equal(w->rec.n, 4); /* Lt moved */
+    assert_true(w->rec.v[3].deadline_ms == INT64_MAX);
+    st = tick(w, INT64_MAX);
+    assert_int_equal(st.due, 0);
     assert_int_equal(w->rec.n, 4);
-    assert_true(w->rec.v[2].deadline_ms == INT64_MAX && w->rec.v[3].deadline_ms == INT64_MAX);
 
     /* the clock at the low end: windows reach past it, the deadline is near it */
     w->now = INT64_MIN;
