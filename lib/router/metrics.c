@@ -170,19 +170,24 @@ static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, do
 {
     lr__counter *const *member = &g->member_counters[g->member_base[p - g->roster->pools]];
     int weighted = p->strategy == LEADROUTE_STRATEGY_WEIGHTED;
-    double sum = 0, sq = 0, lo = 0, hi = 0, top = -HUGE_VAL;
+    double sum = 0, sq = 0, lo = 0, hi = 0, top = -HUGE_VAL, bottom = HUGE_VAL;
     uint32_t i;
     for (i = 0; i < p->nmembers; i++) {
         const lr__rep *rep = &g->roster->reps[p->members[i]];
         double a = (double)lr__striped_sum(&member[i]->assigned), x = weighted ? a / rep->weight : a;
+        double l = a > 0 ? lr__share_log(a, rep, weighted) : -HUGE_VAL;
         if (i == 0 || x < lo)
             lo = x;
         if (i == 0 || x > hi)
             hi = x;
-        if (a > 0 && lr__share_log(a, rep, weighted) > top)
-            top = lr__share_log(a, rep, weighted);
+        top = l > top ? l : top;
+        bottom = l < bottom ? l : bottom;
     }
     *spread = hi - lo;
+    /* shares past the largest double (weights near 0): max - min from
+     * their logarithms, infinite only when it is past the largest double */
+    if (isinf(hi))
+        *spread = bottom == top ? 0 : exp(top + log1p(-exp(bottom - top)));
     for (i = 0; i < p->nmembers && top > -HUGE_VAL; i++) {
         const lr__rep *rep = &g->roster->reps[p->members[i]];
         double a = (double)lr__striped_sum(&member[i]->assigned), r;

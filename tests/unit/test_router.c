@@ -3965,12 +3965,15 @@ static void test_reason_long_ids(void **state)
 
 /* Jain's index does not depend on the scale of the weights: two reps of
  * equal weight, one lead, is J = 0.5 at every allowed weight, from the
- * largest double to the smallest subnormal, and the metrics agree. */
+ * largest double to the smallest subnormal, and the metrics agree. The
+ * spread is max - min of the shares even where a share is past the largest
+ * double: 0 for one lead each, 1 / weight for 2 and 1 (infinite only when
+ * that is). */
 static void test_fairness_weight_scale(void **state)
 {
     (void)state;
     const char *const ids[] = { "a", "b" };
-    const double scales[] = { 1.0, 1e300, DBL_MAX, 1e-300, 1e-310, 4.9e-324 };
+    const double scales[] = { 1.0, 1e300, DBL_MAX, 1e-300, 1e-308, 1e-310, 4.9e-324 };
     for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
         const double w[] = { scales[k], scales[k] };
         leadroute_router *r = router_of(HDR "w,w,,wt,,,,\n", wt_roster(ids, w, 2));
@@ -3985,6 +3988,14 @@ static void test_fairness_weight_scale(void **state)
         assert_true(spread == 1.0 / scales[k]);  /* per unit of weight: may be infinite */
         ok(leadroute_router_metrics_json(r, buf, sizeof buf, &needed));
         expect_has(buf, "\"jain\":0.5");
+        assign(r, d, "L2", "w");
+        ok(leadroute_router_pool_fairness(r, "wt", &spread, &jain));
+        if (spread != 0 || jain != 1)
+            fail_msg("weights %g, a lead each: spread %g, jain %g", scales[k], spread, jain);
+        assign(r, d, "L3", "w");
+        ok(leadroute_router_pool_fairness(r, "wt", &spread, &jain));
+        if (isinf(1.0 / scales[k]) ? !isinf(spread) : !(fabs(spread - 1.0 / scales[k]) <= 1e-12 / scales[k]))
+            fail_msg("weights %g, leads 2 and 1: spread %g, expected %g", scales[k], spread, 1.0 / scales[k]);
         leadroute_decision_free(d);
         leadroute_router_free(r);
     }
