@@ -853,7 +853,8 @@ LEADROUTE_API int leadroute_router_pool_fairness(leadroute_router *router, const
 
 /** Speed-to-lead measures. */
 typedef enum leadroute_latency {
-    LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN = 0,  /**< lead capture time to first assignment */
+    LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN = 0,  /**< lead capture time to first assignment (of each
+                                                   claim: a closed lead routed again counts again) */
     LEADROUTE_LATENCY_ASSIGN_TO_ACK = 1       /**< assignment to acknowledgement by the rep */
 } leadroute_latency;
 

@@ -3806,6 +3806,15 @@ static void test_latency_first_assignment_only(void **state)
     if (st.count != 1 || st.mean_ms != 2000.0)
         fail_msg("capture-to-assign after two moves: count %llu, mean %g (want 1, 2000)",
                  (unsigned long long)st.count, st.mean_ms);
+    /* closed, then routed again: a new claim, whose first assignment counts */
+    ok(leadroute_router_close(w->r, "X"));
+    w->now = T0 + 20 * MIN_MS;
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_int_equal(leadroute_decision_status(w->d), LEADROUTE_ROUTE_ASSIGNED);
+    ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st));
+    if (st.count != 2 || st.mean_ms != (2000.0 + 20.0 * MIN_MS + 2000.0) / 2)
+        fail_msg("capture-to-assign after a close and a new route: count %llu, mean %g",
+                 (unsigned long long)st.count, st.mean_ms);
     world_free(w);
 }
 
