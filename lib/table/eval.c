@@ -48,9 +48,9 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
     }
     for (i = 0; !f && i < lead->field_count; i++) {
         const leadroute_field *g = lr__lead_field(lead, i);
-        if (!g->name)
-            return lr__error_set(LEADROUTE_ELEAD, "lead field %zu has no name", i);
-        if (g->name == name || strcmp(g->name, name) == 0)
+        /* a field without a name is no field the table reads, wherever it
+         * stands (leadroute_lead_validate() refuses it) */
+        if (g->name && (g->name == name || strcmp(g->name, name) == 0))
             f = g;
     }
     if (!f)

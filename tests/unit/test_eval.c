@@ -350,6 +350,28 @@ static void test_field_order_and_extras(void **state)
     f.lead.id = NULL;                      /* the id is optional */
     assert_string_equal(hits(t, &f), "catch-all");
 
+    /* A field without a name is no field the table reads, wherever it
+     * stands: the us-west lead with one at the front, in the middle, at
+     * the end, and in front of fields in another order. Only validation
+     * refuses it. */
+    for (size_t at = 0; at <= a.lead.field_count; at++) {
+        for (int reversed = 0; reversed < 2; reversed++) {
+            tlead g;
+            tl_init(&g);
+            for (size_t i = 0; i <= a.lead.field_count; i++) {
+                if (i == at) {
+                    tl_str(&g, "x", "nameless");
+                    g.f[g.lead.field_count - 1].name = NULL;
+                }
+                if (i < a.lead.field_count)
+                    g.f[g.lead.field_count++] = a.f[reversed ? a.lead.field_count - 1 - i : i];
+            }
+            assert_string_equal(hits(t, &g), "us-west");
+            assert_int_equal(leadroute_lead_validate(&g.lead), LEADROUTE_ELEAD);
+            expect_message_has("has no name");
+        }
+    }
+
     leadroute_table_unref(t);
 }
 
