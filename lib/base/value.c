@@ -188,6 +188,12 @@ int lr__parse_number(const char *s, size_t len, double *out)
     return 0;
 }
 
+int lr__lead_number_text_error(const char *field, const char *s, size_t len, int prc)
+{
+    return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is %s", field, (int)lr__utf8_cut(s, len, 60), s,
+                         prc == -2 ? "past the range of a double (not a finite number)" : "not a number");
+}
+
 size_t lr__utf8_cut(const char *s, size_t n, size_t max)
 {
     if (n <= max)

@@ -27,6 +27,10 @@ const char *lr__text_breaker(const char *s, size_t len);
  * outside that grammar, -2 for a number too large for a double (1e400). */
 int lr__parse_number(const char *s, size_t len, double *out);
 
+/* A lead's text in a number field that lr__parse_number() refused with
+ * `prc`: LEADROUTE_ELEAD, with a message that says which way. */
+int lr__lead_number_text_error(const char *field, const char *s, size_t len, int prc);
+
 /* The one-time, process-wide set-up lr__parse_number and
  * lr__format_double share (a C locale object). They run it on their first
  * call; compiling a table runs it first, so that evaluations, which read

@@ -1007,9 +1007,8 @@ static int lr__lead_number(const leadroute_lead *lead, const char *field, double
         const char *s = v->string;
         size_t n = strlen(s);
         lr__trim(&s, &n);
-        if (n && lr__parse_number(s, n, out) != 0)
-            return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not a number", field,
-                                 (int)lr__utf8_cut(s, n, 60), s);
+        if (n && (rc = lr__parse_number(s, n, out)) != 0)
+            return lr__lead_number_text_error(field, s, n, rc);
         *has = n != 0;
     } else if (v->type != LEADROUTE_VALUE_NULL) {
         return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': a number is read here, the lead gives %s", field,

@@ -68,9 +68,8 @@ int lr__input_get(const leadroute_table *t, const leadroute_lead *lead, uint32_t
             return LEADROUTE_OK;
         switch (type) {
         case LEADROUTE_TYPE_NUMBER:
-            if (lr__parse_number(s, n, &in->num) != 0)
-                return lr__error_set(LEADROUTE_ELEAD, "lead field '%s': '%.*s' is not a number", name,
-                                     (int)lr__utf8_cut(s, n, 60), s);
+            if ((rc = lr__parse_number(s, n, &in->num)) != 0)
+                return lr__lead_number_text_error(name, s, n, rc);
             in->kind = LR_IN_NUM;
             return LEADROUTE_OK;
         case LEADROUTE_TYPE_BOOL:

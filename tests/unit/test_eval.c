@@ -285,6 +285,32 @@ static void test_duplicate_field_in_lead(void **state)
     leadroute_table_unref(t);
 }
 
+/* Text in a number column: what is not a number, and what is one too
+ * large for a double, are told apart. */
+static void test_number_text_errors(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok(DOC_EXAMPLE);
+    leadroute_result *r = NULL;
+    static const struct { const char *text; const char *message; } bad[] = {
+        { "1e400", "lead field 'employees': '1e400' is past the range of a double (not a finite number)" },
+        { " -1e400 ", "lead field 'employees': '-1e400' is past the range of a double (not a finite number)" },
+        { "lots", "lead field 'employees': 'lots' is not a number" },
+        { "1e", "lead field 'employees': '1e' is not a number" },
+    };
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tlead l;
+        tl_init(&l);
+        tl_str(&l, "region", "EMEA");
+        tl_str(&l, "employees", bad[i].text);
+        assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_ELEAD);
+        assert_string_equal(leadroute_error_last()->message, bad[i].message);
+    }
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
 /* --- field lookup ------------------------------------------------------------ */
 
 static void test_field_order_and_extras(void **state)
@@ -507,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_threads_refcount),
         cmocka_unit_test(test_eval_bad_args),
         cmocka_unit_test(test_duplicate_field_in_lead),
+        cmocka_unit_test(test_number_text_errors),
         cmocka_unit_test(test_field_order_and_extras),
         cmocka_unit_test(test_many_fields),
         cmocka_unit_test(test_string_words),
