@@ -424,9 +424,11 @@ LEADROUTE_API const leadroute_value *leadroute_result_output(const leadroute_res
                                                              size_t output);
 /**
  * COLLECT with an aggregation: the aggregated value of output column
- * `output` (a number, or null when no hit had a value). NULL when the
- * table does not aggregate or the index is out of range. Owned by the result,
- * valid until its next evaluation. One thread at a time per result.
+ * `output`: a number; for SUM, MIN and MAX null when no hit had a value,
+ * for COUNT the number of distinct non-null values among the hits, 0 when
+ * there are none. NULL when the table does not aggregate or the index is
+ * out of range. Owned by the result, valid until its next evaluation. One
+ * thread at a time per result.
  */
 LEADROUTE_API const leadroute_value *leadroute_result_aggregate(const leadroute_result *result,
                                                                 size_t output);
