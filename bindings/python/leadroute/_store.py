@@ -309,19 +309,20 @@ class _Log:
         self.values: List[float] = []
 
     @staticmethod
-    def _cutoff(newest: int) -> int:
-        # entries before this are past every window: the window before the
-        # newest entry, or before this machine's clock if that is earlier, so
-        # that one entry from a clock far ahead does not push out the others
-        return min(newest, int(time.time() * 1000)) - _WINDOW_MS
+    def _cutoff(at_ms: int) -> int:
+        # entries before this are past every window of the one who adds an
+        # entry at `at_ms`: the window before that entry, or before this
+        # machine's clock if that is earlier. Not before the newest entry:
+        # one entry from a clock far ahead would put every entry added after
+        # it with a router's own clock out of every window (the built-in
+        # store's rule, router.h's `window`)
+        return min(at_ms, int(time.time() * 1000)) - _WINDOW_MS
 
     def add(self, at_ms: int, value: float) -> None:
-        if self.times and at_ms < self._cutoff(self.times[-1]):
-            return  # already out of every window
         p = bisect.bisect_right(self.times, at_ms)  # after entries of the same time
         self.times.insert(p, at_ms)
         self.values.insert(p, value)
-        drop = bisect.bisect_left(self.times, self._cutoff(self.times[-1]))
+        drop = bisect.bisect_left(self.times, self._cutoff(at_ms))
         if drop:
             del self.times[:drop]
             del self.values[:drop]

@@ -165,6 +165,22 @@ class MemoryStoreMatchesBuiltin(unittest.TestCase):
         self.assertEqual(capped(None), want)
         self.assertEqual(capped(lr.MemoryStore()), want)
 
+        def behind(store):
+            now = int(_time.time() * 1000)
+            t = [now]
+            roster = lr.Roster.from_dicts([{"id": "alice", "pools": ["p"], "cap_day": 2}], [{"id": "p"}])
+            r = lr.Router(lr.Table.parse("rule,kind,out:pool\nr,a,p\n"), roster, clock=lambda: t[0])
+            if store is not None:
+                r.set_store(store)
+            out = [r.route("L0", {"kind": "a"}).status]
+            t[0] = now - 40 * day  # now the clock runs 40 days behind: its entries are kept
+            return out + [r.route("L%d" % i, {"kind": "a"}).status for i in (1, 2, 3)]
+
+        # L0 counts in the day's window of the clock behind too (after its start)
+        want = ["assigned", "assigned", "unassigned", "unassigned"]
+        self.assertEqual(behind(None), want)
+        self.assertEqual(behind(lr.MemoryStore()), want)
+
     def test_pool_state_and_counts_in_store(self):
         store = lr.MemoryStore()
         r = make_router(store)
