@@ -6,6 +6,7 @@ import ctypes
 import enum
 import json
 import os
+import threading
 import time
 import weakref
 from ctypes import POINTER, byref, c_char_p, c_double, c_size_t, c_uint32, c_void_p
@@ -405,6 +406,9 @@ class Router(Owner):
                  clock: Optional[ClockCallback] = None) -> None:
         self._callbacks: Dict[str, Any] = {}  # the callbacks C may call, by kind
         self._forks: "weakref.WeakSet[Router]" = weakref.WeakSet()
+        # a swap's C call and the Python reference it keeps go together, so
+        # that `table`, `roster` and rule_hits() name what C routes with
+        self._swap_lock = threading.Lock()
         keep = Keep()
         opts = _ffi.RouterOptions()
         _lib.leadroute_router_options_init(byref(opts), _ffi.ROUTER_OPTIONS_VERSION)
@@ -467,7 +471,9 @@ class Router(Owner):
         own memory. This router stays alive as long as the fork does."""
         h = self._handle()
         out = c_void_p()
-        guarded(_lib.leadroute_router_fork, byref(out), h)
+        with self._swap_lock:  # the fork's table and roster are C's of now
+            guarded(_lib.leadroute_router_fork, byref(out), h)
+            table, roster = self._table, self._roster
         child = Router.__new__(Router)
         child._own(out.value, _lib.leadroute_router_free)
         # C copied the vtables but notify; the fork reads through to this C
@@ -476,8 +482,9 @@ class Router(Owner):
         child._callbacks = {k: v for k, v in self._callbacks.items() if k != "notify"}
         child._handle().keep.extend([child._callbacks, h, self._callbacks.get("store")])
         child._forks = weakref.WeakSet()
-        child._table = self._table
-        child._roster = self._roster
+        child._swap_lock = threading.Lock()
+        child._table = table
+        child._roster = roster
         self._forks.add(child)
         return child
 
@@ -506,15 +513,17 @@ class Router(Owner):
         # by another thread at any time, but not before nothing has changed
         handle_of(table, Table, "table")
         own = table.copy()
-        _lib.leadroute_router_set_table(self._handle(), own._handle())
-        self._table = own
+        with self._swap_lock:
+            _lib.leadroute_router_set_table(self._handle(), own._handle())
+            self._table = own
 
     def set_roster(self, roster: "Roster") -> None:
         """Swap reps and pools atomically; routing state is kept by id."""
         handle_of(roster, Roster, "roster")
         own = roster.copy()  # as in set_table
-        _lib.leadroute_router_set_roster(self._handle(), own._handle())
-        self._roster = own
+        with self._swap_lock:
+            _lib.leadroute_router_set_roster(self._handle(), own._handle())
+            self._roster = own
 
     def set_store(self, store: Optional[Store]) -> None:
         """Use a Python store (see Store, MemoryStore); None = back to the built-in store."""
@@ -769,15 +778,16 @@ class Router(Owner):
         """Hits of one rule of the current table (by id or index), or of every
         rule as a dict when `rule` is None."""
         h = self._handle()
-        rules = self._table.rules
-        if rule is None:
-            return {rid: int(_lib.leadroute_router_rule_hits(h, i)) for i, rid in enumerate(rules)}
-        if isinstance(rule, str):
-            try:
-                rule = rules.index(rule)
-            except ValueError:
-                raise KeyError("no rule %r in the current table" % rule) from None
-        return int(_lib.leadroute_router_rule_hits(h, check_index(rule, len(rules), "rule")))
+        with self._swap_lock:  # the counts of the table named here
+            rules = self._table.rules
+            if rule is None:
+                return {rid: int(_lib.leadroute_router_rule_hits(h, i)) for i, rid in enumerate(rules)}
+            if isinstance(rule, str):
+                try:
+                    rule = rules.index(rule)
+                except ValueError:
+                    raise KeyError("no rule %r in the current table" % rule) from None
+            return int(_lib.leadroute_router_rule_hits(h, check_index(rule, len(rules), "rule")))
 
     def unrouted(self, reason: Optional[str] = None) -> Any:
         """Leads left unrouted for `reason` (no_rule, no_target, empty, error),

@@ -86,7 +86,10 @@ def handle_of(obj: Any, cls: type, what: str) -> "CHandle":
 # ArgumentError, so every integer that reaches C passes one of these.
 
 def _integer(x: Any, what: str, truncate: bool) -> int:
-    """An int; a float too when it is whole (or, with `truncate`, any finite one)."""
+    """An int; a float too when it is whole (or, with `truncate`, any finite
+    one). Not a bool: `cap_day=False` would be a cap of 0, a pause."""
+    if isinstance(x, bool):
+        raise TypeError("%s must be an integer, got bool" % what)
     if isinstance(x, float):
         if x != x or x in (float("inf"), float("-inf")) or not (truncate or x.is_integer()):
             raise ValueError("%s must be a whole number, got %r" % (what, x))
@@ -290,7 +293,10 @@ def fill_value(v: _ffi.Value, x: FieldValue, keep: Keep, name: str) -> None:
             if not isinstance(item, str):
                 raise TypeError("field %r: set items must be str, got %s" % (name, type(item).__name__))
         v.type = VALUE_SET
-        v.items, v.item_count = keep.strings(items)
+        try:
+            v.items, v.item_count = keep.strings(items)
+        except ValueError as err:
+            raise ValueError("field %r: %s" % (name, err)) from None
     else:
         raise TypeError("field %r: unsupported value type %s" % (name, type(x).__name__))
 
@@ -300,7 +306,10 @@ def fields_array(fields: Fields, keep: Keep) -> Tuple[Any, int]:
         raise TypeError("fields must be a mapping of field name to value")
     arr = (_ffi.Field * max(len(fields), 1))()
     for i, (name, x) in enumerate(fields.items()):
-        arr[i].name = keep.s(name)
+        try:
+            arr[i].name = keep.s(name)
+        except ValueError as err:
+            raise ValueError("field name %r: %s" % (name, err)) from None
         fill_value(arr[i].value, x, keep, name)
     keep.refs.append(arr)
     return ctypes.cast(arr, POINTER(_ffi.Field)), len(fields)

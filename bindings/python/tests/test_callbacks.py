@@ -998,16 +998,19 @@ class MoreApi(unittest.TestCase):
         self.assertIn("t.csv:2:5: NUL byte", str(cm.exception))
         t = lr.Table.parse("rule,a,out:x\nr1,-,1\n")
         for bad, what in (("x\udcffy", "lone surrogate"), ("x\0y", "NUL")):
-            with self.assertRaises(ValueError) as cm:
-                t.evaluate({"a": bad})
-            self.assertIn("field 'a': ", str(cm.exception))
-            self.assertIn(what, str(cm.exception))
+            for fields, named in (({"a": bad}, "field 'a': "), ({"a": ["ok", bad]}, "field 'a': "),
+                                  ({bad: "x"}, "field name %r: " % bad)):
+                with self.assertRaises(ValueError) as cm:
+                    t.evaluate(fields)
+                self.assertIn(named, str(cm.exception))
+                self.assertIn(what, str(cm.exception))
 
     def test_roster_dicts_types_strict(self):
         """Flags are bools and numbers are numbers: "no" is no false value."""
         for rep, pool in (({"active": "no"}, {}), ({"weight": "3"}, {}), ({}, {"owner_first": "no"}),
                           ({}, {"sla_minutes": "30"}), ({"active": 2}, {}), ({"weight": True}, {}),
-                          ({}, {"tiers": [("50", 1)]})):
+                          ({}, {"tiers": [("50", 1)]}), ({"cap_day": False}, {}), ({"capacity": True}, {}),
+                          ({"tier": True}, {}), ({}, {"max_hops": True}), ({}, {"cap_week": False})):
             with self.assertRaises(TypeError, msg=(rep, pool)):
                 lr.Roster.from_dicts([dict({"id": "ann", "pools": ["p"]}, **rep)], [dict({"id": "p"}, **pool)])
         reps, pools = lr.Roster.from_dicts([{"id": "ann", "pools": ["p"], "active": 0, "weight": 2}],

@@ -340,6 +340,43 @@ class MisuseTests(unittest.TestCase):
         self.assertEqual(d.rule, "plain" if router.table.hash == a.hash else "other")
         self.assertIn(d.rule, router.rule_hits())
 
+    def test_concurrent_swaps_name_the_table_c_routes_with(self):
+        # Thread A's swap has reached C when thread B swaps: whichever lands
+        # last in C must be the table the router names, and whose rules
+        # rule_hits() counts.
+        from leadroute import _router
+        a = lr.Table.parse(TABLE, "a.csv")
+        b = lr.Table.parse(TABLE.replace("plain,a,-,p,,,10,", "other,a,-,p,,,20,"), "b.csv")
+        router = lr.Router(a, two_rep_roster(), clock=lambda: NOW)
+        real = _router._lib.leadroute_router_set_table
+        a_in_c, b_done = threading.Event(), threading.Event()
+
+        def set_table(h, t):
+            real(h, t)
+            if threading.current_thread().name == "A":
+                a_in_c.set()
+                b_done.wait(0.5)  # B cannot finish while A holds the swap
+
+        def swap_b():
+            a_in_c.wait(5)
+            router.set_table(b)
+            b_done.set()
+
+        _router._lib.leadroute_router_set_table = set_table
+        try:
+            ta = threading.Thread(target=router.set_table, args=(a,), name="A")
+            tb = threading.Thread(target=swap_b)
+            ta.start()
+            tb.start()
+            ta.join()
+            tb.join()
+        finally:
+            _router._lib.leadroute_router_set_table = real
+        d = router.route("L1", {"kind": "a", "score": 10}, dry_run=True)
+        self.assertEqual(d.table_hash, router.table.hash)
+        self.assertEqual(d.table_hash, b.hash)
+        self.assertIn(d.rule, router.rule_hits())
+
     def test_no_copy_or_pickle_of_c_objects(self):
         import copy
         import dataclasses
