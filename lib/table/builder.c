@@ -407,7 +407,7 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
     if (b->ninputs + b->noutputs == 0)
         return lr__error_set(LEADROUTE_ETABLE, "add input or output columns before rules");
     if (b->nrules >= LEADROUTE_MAX_RULES)
-        return lr__error_set(LEADROUTE_ELIMIT, "more than %d rules", LEADROUTE_MAX_RULES);
+        return lr__error_set_at(LEADROUTE_ELIMIT, LR__RULE_AT(origin), "more than %d rules", LEADROUTE_MAX_RULES);
     if (rule->id) {
         id = rule->id;
         id_len = strnlen(id, LEADROUTE_MAX_STRING + 1); /* room for blanks around the id */

@@ -99,6 +99,13 @@ expect(rc == 2, f"check on a broken table exits 2, got {rc}")
 expect(err.count("\n") == 1 and f"{broken}:2:" in err and "expected a number" in err,
        f"one clear error line with file:line: {err!r}")
 
+# the rule past the limit (4,000,000) is named at its line, like every other limit
+too_many = table("out:o\n" + "x\n" * 4000001)
+rc, out, err = run("check", too_many)
+expect(rc == 2 and err == f"leadroute: {too_many}:4000002:1: more than 4000000 rules\n",
+       f"check names the rule past the limit: {rc} {err!r}")
+os.unlink(too_many)
+
 
 def pinned_triples(columns, rules, seed, header=""):
     """Bool columns, and rules that each pin three of them: whether some lead
