@@ -133,11 +133,29 @@ static void lr__normalise_word(const char *s, size_t n, char *out, size_t cap)
     out[o] = '\0';
 }
 
+/* Where `at` stands in the file, for a directive's text starting at `base`
+ * at `line`, `col`: a quoted cell wrote each '"' as "", and a line break in
+ * it starts a line of the file. */
+static uint32_t lr__directive_pos(const char *base, const char *at, uint32_t line, uint32_t col, int quoted,
+                                  uint32_t *col_out)
+{
+    for (; base < at; base++) {
+        if (*base == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col += quoted && *base == '"' ? 2u : 1u;
+        }
+    }
+    *col_out = col;
+    return line;
+}
+
 int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
-                       size_t value_len, uint32_t line, uint32_t col, int quoted)
+                       size_t value_len, const char *base, uint32_t line, uint32_t col, int quoted)
 {
     char k[32], v[32], shown[80];
-    const char *raw = value;
+    uint32_t vline = 0;
     /* A file's lines are checked as they are read; through the API, each
      * property's text is checked as a cell's would be, before any use */
     if (!line && (key_len > LEADROUTE_MAX_STRING || !lr__utf8_valid(key, key_len)))
@@ -149,7 +167,10 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
     lr__trim(&key, &key_len);
     lr__trim(&value, &value_len);
     /* messages about the value point at it */
-    col = line ? col + (uint32_t)(value - raw) : 0;
+    if (line)
+        vline = lr__directive_pos(base, value, line, col, quoted, &col);
+    else
+        col = 0;
     lr__normalise_word(key, key_len, k, sizeof k);
     snprintf(shown, sizeof shown, "%.*s", (int)lr__utf8_cut(value, value_len, 60), value);
 
@@ -167,7 +188,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                                     (int)lr__utf8_cut(key, key_len, 40), key, first);
         /* C+, C#, C< and C> name an aggregation too */
         if (strcmp(k, "aggregation") == 0 && b->policy_aggregates)
-            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, vline, col,
                                     "an 'aggregation' directive, but the hit policy on line %u already names "
                                     "one (C+, C#, C< or C>): keep one of the two", b->policy_line);
     }
@@ -188,7 +209,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         for (i = 0; i < sizeof names / sizeof names[0]; i++) {
             if (strcmp(v, names[i].name) == 0) {
                 if (line && names[i].agg && b->aggregation_set)
-                    return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+                    return lr__error_set_at(LEADROUTE_EPARSE, b->file, vline, col,
                                             "hit policy '%s' names an aggregation, but the 'aggregation' "
                                             "directive on line %u already names one: keep one of the two",
                                             shown, b->aggregation_line);
@@ -196,12 +217,14 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 b->hit_policy = names[i].policy;
                 b->hit_policy_set = 1;
                 b->policy_line = line;
+                b->policy_vline = vline;
                 b->policy_col = col;
                 /* C+ and friends carry an aggregation while they are the policy; a
                  * later plain policy brings back the aggregation property's own */
                 if (names[i].agg) {
                     b->aggregation = names[i].agg;
                     b->aggregation_line = line;
+                    b->aggregation_vline = vline;
                     b->aggregation_col = col;
                 } else {
                     b->aggregation = b->aggregation_set ? b->aggregation_own : LEADROUTE_AGG_NONE;
@@ -209,7 +232,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 return LEADROUTE_OK;
             }
         }
-        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+        return lr__error_set_at(LEADROUTE_EPARSE, b->file, vline, col,
                                 "unknown hit policy '%s': expected first, unique, any, priority, rule order, "
                                 "output order or collect (or F, U, A, P, R, O, C, C+, C#, C<, C>)", shown);
     }
@@ -230,18 +253,19 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
                 if (!b->policy_aggregates) {
                     b->aggregation = names[i].agg;
                     b->aggregation_line = line;
+                    b->aggregation_vline = vline;
                     b->aggregation_col = col;
                 }
                 return LEADROUTE_OK;
             }
         }
-        return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+        return lr__error_set_at(LEADROUTE_EPARSE, b->file, vline, col,
                                 "unknown aggregation '%s': expected none, sum, count, min or max", shown);
     }
     if (strcmp(k, "name") == 0 || strcmp(k, "version") == 0) {
         char *copy;
         if (value_len > LEADROUTE_MAX_STRING || !lr__utf8_valid(value, value_len))
-            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, vline, col,
                                     "%s must be at most %d bytes of UTF-8", k, LEADROUTE_MAX_STRING);
         copy = lr__arena_strndup(&b->arena, value, value_len);
         if (!copy)
@@ -262,7 +286,7 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         uint32_t i;
         int rc;
         if (!eq)
-            return lr__error_set_at(LEADROUTE_EPARSE, b->file, line, col,
+            return lr__error_set_at(LEADROUTE_EPARSE, b->file, vline, col,
                                     "priority needs 'output = value, value, ...', got '%s'", shown);
         out = value;
         out_len = (size_t)(eq - value);
@@ -289,8 +313,12 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         b->prios[b->nprios].text = lr__arena_strndup(&b->arena, list, list_len);
         b->prios[b->nprios].len = (uint32_t)list_len;
         b->prios[b->nprios].line = line;
-        b->prios[b->nprios].col = line ? col + (uint32_t)(list - value) : 0;
-        b->prios[b->nprios].output_col = line ? col + (uint32_t)(out - value) : 0;
+        b->prios[b->nprios].list_line = line ? lr__directive_pos(value, list, vline, col, quoted,
+                                                                  &b->prios[b->nprios].col) : 0;
+        b->prios[b->nprios].output_line = line ? lr__directive_pos(value, out, vline, col, quoted,
+                                                                    &b->prios[b->nprios].output_col) : 0;
+        if (!line)
+            b->prios[b->nprios].col = b->prios[b->nprios].output_col = 0;
         b->prios[b->nprios].quoted = quoted != 0;
         if (!b->prios[b->nprios].output || !b->prios[b->nprios].text)
             return lr__error_nomem();
@@ -311,7 +339,7 @@ int leadroute_table_builder_set(leadroute_table_builder *b, const char *key, con
 {
     if (!b || !key || !value)
         return lr__error_set(LEADROUTE_EINVAL, "builder, key and value must not be NULL");
-    return lr__builder_set_at(b, key, strlen(key), value, strlen(value), 0, 0, 0);
+    return lr__builder_set_at(b, key, strlen(key), value, strlen(value), NULL, 0, 0, 0);
 }
 
 int lr__builder_add_column(leadroute_table_builder *b, int output, const char *name, size_t len, uint32_t type,

@@ -570,18 +570,18 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
 {
     uint32_t i, j;
     if (b->aggregation != LEADROUTE_AGG_NONE && b->hit_policy != LEADROUTE_HIT_COLLECT)
-        return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_line, b->aggregation_col,
+        return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_vline, b->aggregation_col,
                                     "an aggregation needs hit_policy collect");
     t->hit_policy = b->hit_policy;
     t->aggregation = b->aggregation;
     if (t->aggregation != LEADROUTE_AGG_NONE) {
         if (t->noutputs == 0)
-            return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_line, b->aggregation_col,
+            return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_vline, b->aggregation_col,
                                     "an aggregation needs at least one output column");
         if (t->aggregation != LEADROUTE_AGG_COUNT)
             for (i = 0; i < t->noutputs; i++)
                 if (t->outputs[i].type != LEADROUTE_TYPE_NUMBER)
-                    return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_line, b->aggregation_col,
+                    return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->aggregation_vline, b->aggregation_col,
                                             "aggregation %s needs number outputs; output '%s' is not a number "
                                             "(declare it as out:%s:number)",
                                             t->aggregation == LEADROUTE_AGG_SUM ? "sum"
@@ -598,11 +598,11 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
             if (strcmp(t->outputs[j].name, b->prios[i].output) == 0)
                 col = &t->outputs[j];
         if (!col)
-            return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->prios[i].line, b->prios[i].output_col,
+            return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->prios[i].output_line, b->prios[i].output_col,
                                     "priority list for '%s', which is not an output column", b->prios[i].output);
         memset(&origin, 0, sizeof origin);
         origin.file = b->file;
-        origin.line = b->prios[i].line;
+        origin.line = b->prios[i].list_line;
         /* the list is cell 0; quoted, it is read as a cell whose opening
          * quote is just before it, so that its '"'s count twice */
         list_col = b->prios[i].col - (b->prios[i].quoted ? 1u : 0u);
@@ -620,7 +620,7 @@ static int lr__policy_check(leadroute_table *t, const leadroute_table_builder *b
             return rc;
     }
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) && b->nprios == 0)
-        return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->policy_line, b->policy_col,
+        return lr__error_set_at(LEADROUTE_ETABLE, b->file, b->policy_vline, b->policy_col,
                                 "hit policy %s needs at least one priority list (#! priority: output = a, b, c)",
                                 t->hit_policy == LEADROUTE_HIT_PRIORITY ? "priority" : "output order");
     return LEADROUTE_OK;

@@ -336,7 +336,8 @@ struct leadroute_table_builder {
     int hit_policy_set, aggregation_set;
     int policy_aggregates;    /* the hit policy named an aggregation (C+, C#, C<, C>) */
     uint32_t policy_line, aggregation_line; /* directive lines, for messages */
-    uint32_t policy_col, aggregation_col;   /* and where their values start */
+    uint32_t policy_vline, aggregation_vline; /* and where their values start: a */
+    uint32_t policy_col, aggregation_col;     /* quoted directive may break its line */
     uint32_t name_line, version_line;
     lr__column *inputs, *outputs;
     uint32_t ninputs, noutputs, cap_inputs, cap_outputs;
@@ -344,8 +345,9 @@ struct leadroute_table_builder {
     struct lr__prio {
         const char *output, *text;
         uint32_t len;
-        uint32_t line, col;   /* col: where the list starts */
-        uint32_t output_col;  /* where the output's name starts */
+        uint32_t line;        /* the directive's */
+        uint32_t list_line, col;           /* where the list starts */
+        uint32_t output_line, output_col;  /* where the output's name starts */
         uint8_t quoted;       /* in a CSV-quoted cell: each '"' of text was written "" */
     } *prios;
     uint32_t nprios, cap_prios;
@@ -356,12 +358,13 @@ struct leadroute_table_builder {
 
 int lr__builder_init(leadroute_table_builder *b, const leadroute_table_options *options);
 void lr__builder_clear(leadroute_table_builder *b);
-/* A directive or property; `line` and `col` locate `value` in a table file
- * (0 for the builder API, where a later call replaces an earlier one);
- * `quoted`: the directive was a CSV-quoted cell, so each '"' in `value`
- * takes two bytes of the file. */
+/* A directive or property; `key` and `value` point into the text at
+ * `base`, which `line` and `col` locate in a table file (0 for the builder
+ * API, where a later call replaces an earlier one); `quoted`: the directive
+ * was a CSV-quoted cell, so each '"' in it takes two bytes of the file,
+ * and a line break in it starts a line of the file. */
 int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_len, const char *value,
-                       size_t value_len, uint32_t line, uint32_t col, int quoted);
+                       size_t value_len, const char *base, uint32_t line, uint32_t col, int quoted);
 int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *rule, const lr__origin *origin);
 int lr__builder_add_column(leadroute_table_builder *b, int output, const char *name, size_t len,
                            uint32_t type, uint32_t flags);

@@ -43,19 +43,9 @@ static int lr__directive(lr__parser *p, const lr__csv_field *f)
         return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
                                 "directive '%.*s' needs the form '#! key: value'",
                                 (int)lr__utf8_cut(f->text, f->len, 60), f->text);
-    {
-        /* the value's column: f->col is the '#', and each '"' before the
-         * value was written "" in a quoted cell */
-        uint32_t col = f->col + (uint32_t)(colon + 1 - f->text), quotes = 0;
-        const char *q;
-        if (f->quoted) {
-            for (q = f->text; q <= colon; q++)
-                quotes += *q == '"';
-            col += quotes;
-        }
-        return lr__builder_set_at(&p->b, s, (size_t)(colon - s), colon + 1, n - (size_t)(colon - s) - 1, f->line,
-                                  col, f->quoted);
-    }
+    /* f->line and f->col locate the '#' */
+    return lr__builder_set_at(&p->b, s, (size_t)(colon - s), colon + 1, n - (size_t)(colon - s) - 1, f->text,
+                              f->line, f->col, f->quoted);
 }
 
 static int lr__header(lr__parser *p)

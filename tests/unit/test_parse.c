@@ -894,6 +894,19 @@ static void test_error_points_at_the_culprit(void **state)
                  "needs the form '#! key: value'");
     expect_error("\" #! hit_policy: \"\"x\"\"\",,\nrule,s,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 1, 18, 18,
                  "unknown hit policy '\"x\"'");
+    /* a quoted directive whose value starts on a later line: there */
+    expect_error("\"#! hit_policy:\nbogus\",,\nrule,s,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 2, 1, 1,
+                 "unknown hit policy 'bogus'");
+    expect_error("\"#! aggregation:\n sum\",,\nrule,s,out:o\nr1,-,1\n", LEADROUTE_ETABLE, 2, 2, 2,
+                 "an aggregation needs hit_policy collect");
+    expect_error("\"#! hit_policy: priority\",\n\"#! priority:\no = a, a\",,\nrule,s,out:o\nr1,-,a\n", LEADROUTE_ETABLE,
+                 3, 8, 8, "names 'a' twice");
+    expect_error("\"#! hit_policy: priority\",\n\"#! priority:\nzz = a\",,\nrule,s,out:o\nr1,-,a\n", LEADROUTE_ETABLE,
+                 3, 1, 1, "priority list for 'zz', which is not an output column");
+    expect_error("\"#! hit_policy:\n\"\"p\"\"\",,\nrule,s,out:o\nr1,-,a\n", LEADROUTE_EPARSE, 2, 1, 1,
+                 "unknown hit policy '\"p\"'");
+    expect_error("\"#! hit_policy:\n  priority\",,\nrule,s,out:o\nr1,-,a\n", LEADROUTE_ETABLE, 2, 3, 3,
+                 "hit policy priority needs at least one priority list");
     /* one type per column, ci at most once */
     expect_error("rule,s:number:string,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 1, 15, 15,
                  "column 's:number:string': a second type 'string'");
