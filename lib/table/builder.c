@@ -313,12 +313,14 @@ int lr__builder_set_at(leadroute_table_builder *b, const char *key, size_t key_l
         b->prios[b->nprios].text = lr__arena_strndup(&b->arena, list, list_len);
         b->prios[b->nprios].len = (uint32_t)list_len;
         b->prios[b->nprios].line = line;
-        b->prios[b->nprios].list_line = line ? lr__directive_pos(value, list, vline, col, quoted,
-                                                                  &b->prios[b->nprios].col) : 0;
-        b->prios[b->nprios].output_line = line ? lr__directive_pos(value, out, vline, col, quoted,
-                                                                    &b->prios[b->nprios].output_col) : 0;
-        if (!line)
-            b->prios[b->nprios].col = b->prios[b->nprios].output_col = 0;
+        b->prios[b->nprios].list_line = b->prios[b->nprios].col = 0;
+        b->prios[b->nprios].output_line = b->prios[b->nprios].output_col = 0;
+        if (line) {
+            b->prios[b->nprios].list_line =
+                lr__directive_pos(value, list, vline, col, quoted, &b->prios[b->nprios].col);
+            b->prios[b->nprios].output_line =
+                lr__directive_pos(value, out, vline, col, quoted, &b->prios[b->nprios].output_col);
+        }
         b->prios[b->nprios].quoted = quoted != 0;
         if (!b->prios[b->nprios].output || !b->prios[b->nprios].text)
             return lr__error_nomem();
