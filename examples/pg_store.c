@@ -4,7 +4,8 @@
  * Schema (version 4, PG_STORE_SCHEMA_VERSION), every text column in the "C"
  * collation so keys compare and sort byte by byte, as in sqlite_store:
  *
- *   leadroute_meta (key, value)                     -- 'schema' -> '4'
+ *   leadroute_meta (key, value)                     -- 'schema' -> '4', and the
+ *       settings of pg_store_meta()
  *   leadroute_pools (id, version bigint, state bytea)
  *       A pool's strategy state and its compare-and-swap version; a pool
  *       never written has no row (version 0). uint64_t versions and table
@@ -362,6 +363,8 @@ enum {
     ST_LIST_DUE,
     ST_EVENT_ADD,
     ST_EVENTS,
+    ST_META_PUT,
+    ST_META_GET,
     ST_COUNT
 };
 
@@ -374,6 +377,9 @@ typedef struct statement {
 } statement;
 
 static const statement statements[ST_COUNT] = {
+    [ST_META_PUT] = { "lr_meta_put", "INSERT INTO leadroute_meta VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", 2,
+                      { T_TEXT, T_TEXT } },
+    [ST_META_GET] = { "lr_meta_get", "SELECT value FROM leadroute_meta WHERE key = $1", 1, { T_TEXT } },
     [ST_POOL_GET] = { "lr_pool_get", "SELECT version, state FROM leadroute_pools WHERE id = $1", 1, { T_TEXT } },
     [ST_CLAIM_HOLDER] = { "lr_claim_holder", "SELECT rep FROM leadroute_claims WHERE key = $1", 1, { T_TEXT } },
     /* outside a batch: the holder, and the pools the handle keeps whose version moved (where 0 is the
@@ -1968,6 +1974,48 @@ int pg_store_get(pg_store *s, const char *key, leadroute_assignment *out)
     }
     s->get_result = r;
     fill_assignment(r, 0, s->get_history, out);
+    return LEADROUTE_OK;
+}
+
+int pg_store_meta(pg_store *s, const char *key, const char *value, char *held, size_t cap, int *found)
+{
+    params p = { 0 };
+    PGresult *r;
+    int rc;
+    if (!s)
+        return LEADROUTE_EINVAL;
+    if (!key || !held || !cap || !found)
+        return set_error(s, LEADROUTE_EINVAL, "meta: key, held (at least 1 byte) and found are needed");
+    *found = 0;
+    held[0] = '\0';
+    if (value && strcmp(key, "schema") == 0)
+        return set_error(s, LEADROUTE_EINVAL, "meta: 'schema' is the store's own");
+    if (value && s->in_batch)
+        return set_error(s, LEADROUTE_EINVAL, "meta: settings are set outside a batch");
+    if (value) {
+        if ((rc = refuse_if_lost(s, "meta")) != LEADROUTE_OK)
+            return rc;
+        put_text(&p, key);
+        put_text(&p, value);
+        if ((rc = run(s, ST_META_PUT, &p, "meta", &r)) != LEADROUTE_OK)
+            return rc;
+        PQclear(r);
+        memset(&p, 0, sizeof p);
+    }
+    put_text(&p, key);
+    if ((rc = run(s, ST_META_GET, &p, "meta", &r)) != LEADROUTE_OK)
+        return rc;
+    if (PQntuples(r) > 0) {
+        const char *v = get_text(r, 0, 0);
+        size_t n = v ? strlen(v) : 0;
+        if (n >= cap) {
+            PQclear(r);
+            return set_error(s, LEADROUTE_ERANGE, "meta '%s': its value takes %zu bytes, %zu given", key, n + 1, cap);
+        }
+        memcpy(held, v ? v : "", n + 1);
+        *found = 1;
+    }
+    PQclear(r);
     return LEADROUTE_OK;
 }
 

@@ -207,6 +207,19 @@ int pg_store_record(pg_store *store, const pg_store_event *event);
 int pg_store_events(pg_store *store, const char *lead, int (*each)(void *ctx, const pg_store_event *event),
                     void *ctx, size_t *count);
 
+/**
+ * A setting kept with the store's data (table `leadroute_meta`), for
+ * programs that must not mix runs made with different settings: the value
+ * of `key`, first set to `value` when the store has none (one statement, so
+ * of two processes the first wins and both read its value). `value` NULL
+ * only reads; setting is refused inside a batch. The stored value is copied
+ * into `held` (`cap` bytes, at least 1, NUL-terminated); `*found` is 0 when
+ * there is none. The key `schema` is the store's own and cannot be set.
+ * @return LEADROUTE_OK, LEADROUTE_EINVAL, LEADROUTE_ERANGE (the stored value
+ *         does not fit `held`), LEADROUTE_EIO.
+ */
+int pg_store_meta(pg_store *store, const char *key, const char *value, char *held, size_t cap, int *found);
+
 #ifdef __cplusplus
 }
 #endif

@@ -418,9 +418,14 @@ static int pg_checks(store_check *check, void *user)
     return check_round_trips(check, user) != 0 || check_reconnect(check, user) != 0;
 }
 
+static int check_meta(void *store, const char *key, const char *value, char *held, size_t cap, int *found)
+{
+    return pg_store_meta(store, key, value, held, cap, found);
+}
+
 static const store_check_ops pg_check_ops = {
     "pg_store_demo", &pg_store_methods, check_open, check_close, check_begin, check_commit,
-    check_rollback, check_errmsg, check_get, check_record, check_events, pg_checks,
+    check_rollback, check_errmsg, check_get, check_record, check_events, pg_checks, check_meta,
 };
 
 int main(int argc, char **argv)

@@ -3,7 +3,8 @@
  *
  * Schema (version 1, SQLITE_STORE_SCHEMA_VERSION):
  *
- *   meta (key TEXT PRIMARY KEY, value TEXT)        -- 'schema' -> '1'
+ *   meta (key TEXT PRIMARY KEY, value TEXT)        -- 'schema' -> '1', and the
+ *       settings of sqlite_store_meta()
  *   pools (id TEXT PRIMARY KEY, version INTEGER, state BLOB)
  *       A pool's strategy state and its compare-and-swap version. A pool
  *       never written has no row (version 0). The version is a uint64_t kept
@@ -1079,6 +1080,58 @@ const char *sqlite_store_errmsg(const sqlite_store *s)
 int sqlite_store_failure_lasts(const sqlite_store *s)
 {
     return s ? s->lasting : 0;
+}
+
+/* ---- settings ------------------------------------------------------------------- */
+
+/* One prepared use of `sql` with `key` (and `value`) bound: ROW or DONE, or
+ * an error with its message recorded. Copies a row's first column into
+ * `held`. Settings are read once per run: no cached statement. */
+static int meta_step(sqlite_store *s, const char *sql, const char *key, const char *value, char *held, size_t cap,
+                     int *found)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = LEADROUTE_OK, src;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "meta");
+    if (bind_text(st, 1, key, 0) != SQLITE_OK || (value && bind_text(st, 2, value, 0) != SQLITE_OK)) {
+        rc = sql_error(s, "meta");
+    } else if ((src = step(s, st, "meta")) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        size_t n = v ? strlen((const char *)v) : 0;
+        if (n >= cap) {
+            rc = set_error(s, LEADROUTE_ERANGE, "%s: meta '%s': its value takes %zu bytes, %zu given", s->path, key,
+                           n + 1, cap);
+        } else {
+            memcpy(held, v ? (const char *)v : "", n + 1);
+            *found = 1;
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = LEADROUTE_EIO;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sqlite_store_meta(sqlite_store *s, const char *key, const char *value, char *held, size_t cap, int *found)
+{
+    int rc;
+    if (!s)
+        return LEADROUTE_EINVAL;
+    if (!key || !held || !cap || !found)
+        return set_error(s, LEADROUTE_EINVAL, "meta: key, held (at least 1 byte) and found are needed");
+    *found = 0;
+    held[0] = '\0';
+    if (value && strcmp(key, "schema") == 0)
+        return set_error(s, LEADROUTE_EINVAL, "meta: 'schema' is the store's own");
+    if (value) {
+        if ((rc = tx_begin(s, "meta")) != LEADROUTE_OK)
+            return rc;
+        rc = meta_step(s, "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)", key, value, held, cap, found);
+        if ((rc = tx_end(s, rc, "meta")) != LEADROUTE_OK)
+            return rc;
+    }
+    return meta_step(s, "SELECT value FROM meta WHERE key = ?1", key, NULL, held, cap, found);
 }
 
 /* ---- batches --------------------------------------------------------------------------- */

@@ -108,9 +108,14 @@ static int check_events(void *store, const char *lead, int (*each)(void *ctx, co
     return sqlite_store_events(store, lead, relay_event, &relay, count);
 }
 
+static int check_meta(void *store, const char *key, const char *value, char *held, size_t cap, int *found)
+{
+    return sqlite_store_meta(store, key, value, held, cap, found);
+}
+
 static const store_check_ops sqlite_check_ops = {
     "sqlite_store_demo", &sqlite_store_methods, check_open, check_close, check_begin, check_commit,
-    check_rollback, check_errmsg, check_get, check_record, check_events, NULL,
+    check_rollback, check_errmsg, check_get, check_record, check_events, NULL, check_meta,
 };
 
 static void remove_database(const char *dir)

@@ -1137,6 +1137,49 @@ done:
     return status;
 }
 
+/* Settings: a read sets nothing, the first value set stays (a second set
+ * reads it back, on another handle too), `schema` is the store's own, and a
+ * value that does not fit the caller's buffer is ERANGE. */
+static int check_meta(store_check *c)
+{
+    void *store = NULL, *other = NULL;
+    char err[512], held[16];
+    int status = 1, rc, found = -1;
+
+    if (!c->ops->meta)
+        return 0;
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK ||
+        (rc = c->ops->open(c->user, &other, err, sizeof err)) != LEADROUTE_OK) {
+        c->ops->close(store);
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    }
+    if ((rc = c->ops->meta(store, "check.setting", NULL, held, sizeof held, &found)) != LEADROUTE_OK || found) {
+        store_check_failed(c, "meta: a setting never set: %s, found %d", leadroute_strerror(rc), found);
+        goto done;
+    }
+    if ((rc = c->ops->meta(store, "check.setting", "first", held, sizeof held, &found)) != LEADROUTE_OK ||
+        !found || strcmp(held, "first") != 0 ||
+        (rc = c->ops->meta(other, "check.setting", "second", held, sizeof held, &found)) != LEADROUTE_OK ||
+        !found || strcmp(held, "first") != 0) {
+        store_check_failed(c, "meta: the first value set stays: %s, '%s'", leadroute_strerror(rc), held);
+        goto done;
+    }
+    if ((rc = c->ops->meta(store, "schema", "9", held, sizeof held, &found)) != LEADROUTE_EINVAL) {
+        store_check_failed(c, "meta: setting 'schema' gave %s, not EINVAL", leadroute_strerror(rc));
+        goto done;
+    }
+    if ((rc = c->ops->meta(store, "check.setting", NULL, held, 5, &found)) != LEADROUTE_ERANGE) {
+        store_check_failed(c, "meta: 'first' in 5 bytes gave %s, not ERANGE", leadroute_strerror(rc));
+        goto done;
+    }
+    printf("settings: the first value set stays\n");
+    status = 0;
+done:
+    c->ops->close(other);
+    c->ops->close(store);
+    return status;
+}
+
 int store_check_run_all(const store_check_ops *ops, void *user)
 {
     store_check c;
@@ -1146,7 +1189,8 @@ int store_check_run_all(const store_check_ops *ops, void *user)
     c.now = T0;
     if (run_one(&c) != 0 || run_two(&c) != 0 || check_windows(&c) != 0 || check_events(&c) != 0 ||
         check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0 ||
-        check_follow_up(&c) != 0 || check_contract_details(&c) != 0 || check_close_in_batch(&c) != 0)
+        check_follow_up(&c) != 0 || check_contract_details(&c) != 0 || check_close_in_batch(&c) != 0 ||
+        check_meta(&c) != 0)
         return 1;
     if (ops->extra && ops->extra(&c, user) != 0)
         return 1;

@@ -76,6 +76,8 @@ typedef struct store_check_ops {
                   void *ctx, size_t *count);
     /** The store's own checks, after the shared ones; NULL = none. 0 = passed. */
     int (*extra)(store_check *check, void *user);
+    /** Settings kept with the data (sqlite_store_meta(), pg_store_meta()); NULL = none. */
+    int (*meta)(void *store, const char *key, const char *value, char *held, size_t cap, int *found);
 } store_check_ops;
 
 /**

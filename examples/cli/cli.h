@@ -264,6 +264,13 @@ int cli_state_read_through(const cli_state *state);
 /* Make the state the router's store. A library code. */
 int cli_state_attach(cli_state *state, leadroute_router *router);
 
+/* The dedupe field `field` (NULL: the lead id) against the one the state's
+ * keys were made with: a state keeps the one of its first route (`record`
+ * 1 records it when the state has none and may be written). 0, or 2 after
+ * a one-line message when they differ or the state cannot be read. No
+ * state (--no-state): 0. */
+int cli_state_check_dedupe(const char *command, cli_state *state, const char *field, int record);
+
 /* Batches: one transaction that the store's calls join. Library codes. */
 int cli_state_begin(cli_state *state);
 int cli_state_commit(cli_state *state);

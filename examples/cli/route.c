@@ -43,7 +43,8 @@ static const char USAGE_ROUTE[] =
     "  --explain             add a column 'trace': the decision as JSON\n"
     "  --dedupe-field FIELD  dedupe key from lead field FIELD (e.g. email) instead\n"
     "                        of the lead id: a lead whose key was routed before\n"
-    "                        stays with that rep (status existing)\n"
+    "                        stays with that rep (status existing). A state\n"
+    "                        refuses a field other than its first route's\n"
     "  --state FILE          the state database (default " CLI_DEFAULT_STATE "\n"
     "                        in the working directory; created if missing).\n"
     "                        'leadroute tick', 'ack', 'explain' and 'simulate'\n"
@@ -73,17 +74,15 @@ static const char USAGE_ROUTE[] =
     "lacks) gets a record with status unrouted and is reported on stderr too,\n"
     "once, even when its batch is routed again.\n"
     "If the database fails, the open batch is rolled back and its leads are\n"
-    "routed again (up to 3 times: with a shared database a batch may lose a\n"
-    "deadlock to another process's, or wait past 5 s for another's write\n"
-    "lock to begin; not when the database refuses writes for good: a\n"
-    "read-only file, no permission, a full disk); if it keeps failing its\n"
-    "leads are not printed and the tool stops: running it again carries on\n"
-    "from there.\n"
+    "routed again (up to 3 times: a shared database may lose a deadlock or\n"
+    "wait past 5 s for a write lock; not when the database refuses writes for\n"
+    "good: a read-only file, no permission, a full disk); if it keeps failing\n"
+    "its leads are not printed and the tool stops: running it again carries\n"
+    "on from there.\n"
     "A batch's records are written once it is committed. If stdout cannot be\n"
     "written (a full disk, a closed pipe), the tool stops there: that batch and\n"
-    "those before it are committed, though its records may be missing from the\n"
-    "output; no later lead is routed. Running it again routes the rest and\n"
-    "reports that batch's leads as existing.\n"
+    "those before it are committed (its records may be missing), no later lead\n"
+    "is routed. Running it again routes the rest, that batch's leads existing.\n"
     "\n"
     "exit status: 0 all leads routed, 1 some unrouted or skipped, 2 bad usage, a\n"
     "file could not be read, or the state could not be written\n";
@@ -119,7 +118,8 @@ static const char USAGE_TICK[] =
     "  --leads LEADS.csv     the leads, found by dedupe key, so that the pools'\n"
     "                        skill filters and score tiers apply again; without\n"
     "                        it leads move on pool membership and capacity only\n"
-    "  --dedupe-field FIELD  the field route used for dedupe keys (default: id)\n"
+    "  --dedupe-field FIELD  the field route used for dedupe keys (default: id);\n"
+    "                        with --leads, another than the state's is refused\n"
     "  --format FORMAT       csv (default) or jsonl\n"
     "\n"
     "exit status: 0 done (also when rows of --leads were skipped: they are\n"
@@ -394,6 +394,8 @@ int cmd_route(int argc, char **argv)
     leadroute_decision *decision = NULL;
     held_rows held = { NULL, NULL, 0 };
     int status = cli_open_state("route", &a, CLI_STATE_CREATE, &store);
+    if (status == EXIT_CLEAN) /* the state's keys are made one way: its first route's */
+        status = cli_state_check_dedupe("route", store, a.dedupe_field, 1);
     if (status == EXIT_CLEAN && !(router = cli_open_router(&a, table, roster, store)))
         status = EXIT_TROUBLE;
     if (status == EXIT_CLEAN && leadroute_decision_new(&decision, NULL) != LEADROUTE_OK) {
@@ -776,6 +778,8 @@ int cmd_tick(int argc, char **argv)
     run.now_ms = a.has_now ? a.now_ms : cli_system_now_ms();
     leadroute_router *router = NULL;
     leadroute_notify notify = { LEADROUTE_NOTIFY_VERSION, record_move };
+    if (status == EXIT_CLEAN && a.leads) /* the leads are found by the state's keys */
+        status = cli_state_check_dedupe("tick", store, a.dedupe_field, 0);
     if (status == EXIT_CLEAN && a.leads) {
         if (!(leads = cli_open_leads(a.leads, table)))
             status = EXIT_TROUBLE;

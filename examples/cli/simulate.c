@@ -566,6 +566,8 @@ int cmd_simulate(int argc, char **argv)
     }
     if (status == EXIT_CLEAN)
         status = cli_open_state("simulate", &a, CLI_STATE_SNAPSHOT, &store);
+    if (status == EXIT_CLEAN)
+        status = cli_state_check_dedupe("simulate", store, a.dedupe_field, 0);
     if (status == EXIT_CLEAN && !(router = cli_open_router(&a, table, roster, store)))
         status = EXIT_TROUBLE;
     /* A database that others share is not copied: a fork of the router reads

@@ -320,6 +320,38 @@ int cli_state_attach(cli_state *s, leadroute_router *router)
 #define PG_OR_SQLITE_READ(pg_call, sqlite_call) (sqlite_call)
 #endif
 
+/* The key under which the state keeps the dedupe field of its keys. */
+#define CLI_META_DEDUPE "cli.dedupe_field"
+
+int cli_state_check_dedupe(const char *command, cli_state *s, const char *field, int record)
+{
+    char held[LEADROUTE_MAX_STRING + 1], msg[2048];
+    const char *want = field ? field : "";
+    int found = 0, rc;
+    if (!s)
+        return 0;
+    /* read first: a state that has it needs no write (another process may
+     * hold the write lock, or the file may be read-only) */
+    rc = PG_OR_SQLITE_READ(pg_store_meta(s->pg, CLI_META_DEDUPE, NULL, held, sizeof held, &found),
+                           sqlite_store_meta(s->sqlite, CLI_META_DEDUPE, NULL, held, sizeof held, &found));
+    if (rc == LEADROUTE_OK && !found && record && !cli_state_read_through(s))
+        rc = PG_OR_SQLITE_READ(pg_store_meta(s->pg, CLI_META_DEDUPE, want, held, sizeof held, &found),
+                               sqlite_store_meta(s->sqlite, CLI_META_DEDUPE, want, held, sizeof held, &found));
+    if (rc != LEADROUTE_OK) {
+        report_one_line(command, cli_state_errmsg(s));
+        return 2;
+    }
+    if (!found || strcmp(held, want) == 0)
+        return 0;
+    snprintf(msg, sizeof msg,
+             "%s: its leads were routed with dedupe keys from %s%.300s%s, this run takes them from %s%.300s%s: "
+             "the state would not know a lead by that key. Give %s%.300s, or use another state",
+             s->name, held[0] ? "field '" : "the lead id", held, held[0] ? "'" : "", want[0] ? "field '" : "the lead id",
+             want, want[0] ? "'" : "", held[0] ? "--dedupe-field " : "no --dedupe-field", held);
+    report_one_line(command, msg);
+    return 2;
+}
+
 int cli_state_begin(cli_state *s)
 {
     return PG_OR_SQLITE(pg_store_begin(s->pg), sqlite_store_begin(s->sqlite));

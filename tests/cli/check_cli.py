@@ -1146,6 +1146,36 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = run("explain", "--state", state, lead_id)
         expect(rc == 0 and "  2026-11-24T09:40:00Z  acknowledged\n" in out, f"explain {lead_id} as text: {out!r}")
 
+# a state keeps the dedupe field of its first route: route, simulate and tick --leads
+# with another are refused before anything is read or written, with the field to give
+    too_many_claims = "SELECT count(*) FROM claims"
+    db = sqlite3.connect(state)
+    try:
+        claims = db.execute(too_many_claims).fetchone()[0]
+    finally:
+        db.close()
+    refused = (f"leadroute %s: {state}: its leads were routed with dedupe keys from field 'email', this run "
+               "takes them from the lead id: the state would not know a lead by that key. Give --dedupe-field "
+               "email, or use another state\n")
+    for command, extra in (("route", [leads]), ("simulate", [leads]), ("tick", ["--leads", leads])):
+        rc, out, err = run(command, "--table", routing, "--reps", reps, "--state", state, "--now",
+                           "2026-11-25T09:30:00Z", *extra)
+        expect(rc == 2 and out == "" and err == refused % command,
+               f"{command} without the state's --dedupe-field is refused: {rc} {out[:200]!r} {err!r}")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
+                       "company", "--now", "2026-11-25T09:30:00Z")
+    expect(rc == 2 and "dedupe keys from field 'email', this run takes them from field 'company'" in err,
+           f"route with another --dedupe-field is refused: {rc} {err!r}")
+    db = sqlite3.connect(state)
+    try:
+        expect(db.execute(too_many_claims).fetchone()[0] == claims, "the refused runs claimed nothing")
+    finally:
+        db.close()
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
+                       "email", "--now", "2026-11-25T09:30:00Z")
+    expect(rc == 1 and route_rows(out).get("L-1001", {}).get("status") == "existing",
+           f"route with the state's --dedupe-field carries on: {rc} {err!r}")
+
 # an acknowledgement timed before its assignment (ack's --now behind route's) is
 # recorded at the assignment's time, so explain never shows it first
 with tempfile.TemporaryDirectory() as tmp:

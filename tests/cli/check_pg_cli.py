@@ -108,8 +108,9 @@ def scenario(tool, target, psql, tmp):
     schema = f"lr_cli_{os.getpid()}"
     empty_schema = schema + "_empty"
     caps_schema = schema + "_caps"
+    email_schema = schema + "_email"
     admin = Database(target, psql)
-    for s in (schema, empty_schema, caps_schema):
+    for s in (schema, empty_schema, caps_schema, email_schema):
         admin.query(f"DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s}")
     try:
         clock_ahead(tool, Database(f"{target} options='-csearch_path={caps_schema}'", psql),
@@ -121,10 +122,12 @@ def scenario(tool, target, psql, tmp):
             urllib.parse.quote(f"-csearch_path={schema}"))
         db = Database(kv, psql)
         lite = os.path.join(tmp, "state.db")
+        email_kv = f"{target} options='-csearch_path={email_schema}'"
         run_steps(tool, db, lite, uri, kv, f"{target} options='-csearch_path={empty_schema}'",
-                  Database(f"{target} options='-csearch_path={empty_schema}'", psql), tmp)
+                  Database(f"{target} options='-csearch_path={empty_schema}'", psql), tmp, email_kv,
+                  Database(email_kv, psql))
     finally:
-        for s in (schema, empty_schema, caps_schema):
+        for s in (schema, empty_schema, caps_schema, email_schema):
             admin.query(f"DROP SCHEMA IF EXISTS {s} CASCADE")
 
 
@@ -154,7 +157,7 @@ def clock_ahead(tool, db, kv, tmp):
     check(log == [[str(now_ms), "a"], [str(now_ms + 400 * day), "b"]], f"a clock far ahead prunes no row of now: {log}")
 
 
-def run_steps(tool, db, lite, uri, kv, empty_kv, empty_db, tmp):
+def run_steps(tool, db, lite, uri, kv, empty_kv, empty_db, tmp, email_kv, email_db):
     # ---- route: the demo week, twice -----------------------------------------------------
     rc, out, err = same_on_both(tool, "route the demo leads (URI)", lite, uri, "route", tool.leads, "--now", T0)
     first = rows_of(out)
@@ -214,20 +217,33 @@ def run_steps(tool, db, lite, uri, kv, empty_kv, empty_db, tmp):
     check(db.value(f"SELECT acknowledged_ms FROM leadroute_claims WHERE key = 'lead:{acked}'") == ms("2026-11-25T13:00:00Z"),
           "the acknowledgement time is in the database")
 
-    # ack by lead id of a lead claimed under its email
+    # a state keeps the dedupe field of its first route: the database refuses another as the file does
     byemail = os.path.join(tmp, "byemail.csv")
     with open(byemail, "w", encoding="utf-8") as f:
         f.write(lines[0] + "\n" + "E" + lines[1][1:].replace("@", "+e@", 1) + "\n")
-    email = rows_of(lines[0] + "\n" + lines[1].replace("@", "+e@", 1) + "\n")[0]["email"]
-    same_on_both(tool, "route a lead under its email", lite, uri, "route", byemail, "--now", T0,
-                 "--dedupe-field", "email")
-    eid = "E" + lines[1].split(",")[0][1:]
-    rc, out, err = same_on_both(tool, "ack it by lead id", lite, uri, "ack", "--now", "2026-11-24T09:05:00Z", eid)
-    check(f"{email},acknowledged," in out, f"ack by lead id finds the email key: {out!r}")
-    check(db.value(f"SELECT acknowledged_ms FROM leadroute_claims WHERE key = 'lead:{email}'") == ms("2026-11-24T09:05:00Z"),
-          "acknowledged in the database under the email key")
+    before = dump(db)
+    rc, out, err = tool.routing("route", kv, byemail, "--now", T0, "--dedupe-field", "email")
+    one_error_line(rc, out, err, "its leads were routed with dedupe keys from the lead id, this run takes them "
+                   "from field 'email'", "route with another --dedupe-field")
+    check(dump(db) == before, "the refused route leaves the database as it was")
 
-    rc, out, err = same_on_both(tool, "explain as text", lite, kv, "explain", acked, eid)
+    # ack by lead id of a lead claimed under its email, in a state routed so from the start
+    lite_email = os.path.join(tmp, "byemail-state.db")
+    email = rows_of(lines[0] + "\n" + lines[1].replace("@", "+e@", 1) + "\n")[0]["email"]
+    same_on_both(tool, "route a lead under its email", lite_email, email_kv, "route", byemail, "--now", T0,
+                 "--dedupe-field", "email")
+    check(email_db.value("SELECT value FROM leadroute_meta WHERE key = 'cli.dedupe_field'") == "email",
+          "the database keeps the dedupe field of its first route")
+    eid = "E" + lines[1].split(",")[0][1:]
+    rc, out, err = same_on_both(tool, "ack it by lead id", lite_email, email_kv, "ack", "--now",
+                                "2026-11-24T09:05:00Z", eid)
+    check(f"{email},acknowledged," in out, f"ack by lead id finds the email key: {out!r}")
+    check(email_db.value(f"SELECT acknowledged_ms FROM leadroute_claims WHERE key = 'lead:{email}'")
+          == ms("2026-11-24T09:05:00Z"), "acknowledged in the database under the email key")
+    rc, out, err = same_on_both(tool, "explain it by lead id", lite_email, email_kv, "explain", eid)
+    check(rc == 0 and "assigned" in out and "acknowledged" in out, f"explain shows its history: {out[:200]!r}")
+
+    rc, out, err = same_on_both(tool, "explain as text", lite, kv, "explain", acked)
     check(rc == 0 and "assigned" in out and "acknowledged" in out, f"explain shows the history: {out[:200]!r}")
     same_on_both(tool, "explain as JSON lines", lite, uri, "explain", "--format", "jsonl", moves[0]["key"])
     rc, out, err = same_on_both(tool, "explain an unknown lead", lite, uri, "explain", "nobody")
