@@ -67,15 +67,16 @@ static int add_row_error(reader *r, uint32_t line, const char *msg)
     return 0;
 }
 
-static int row_error(reader *r, uint32_t line, const char *fmt, ...) LR__PRINTF(3, 4);
+static int row_error(reader *r, uint32_t line, const lr__csv_field *cell, const char *fmt, ...) LR__PRINTF(4, 5);
 
 /* A row's message, one line of valid UTF-8 as every message is: the ids
- * and names it quotes may hold anything. */
-static int row_error(reader *r, uint32_t line, const char *fmt, ...)
+ * and names it quotes may hold anything. At the cell at fault, if one is. */
+static int row_error(reader *r, uint32_t line, const lr__csv_field *cell, const char *fmt, ...)
 {
     char raw[2 * LR__MSG_MAX], msg[LR__MSG_MAX];
     const char *dots, *shown = lr__path_tail(r->filename, &dots);
-    int off = snprintf(raw, sizeof raw, "%s%s:%u: ", dots, shown, line);
+    int off = cell ? snprintf(raw, sizeof raw, "%s%s:%u:%u: ", dots, shown, cell->line, cell->col)
+                   : snprintf(raw, sizeof raw, "%s%s:%u: ", dots, shown, line);
     if (off < 0 || (size_t)off >= sizeof raw)
         off = 0;
     va_list ap;
@@ -277,16 +278,16 @@ static int read_row(reader *r)
     if (lr__csv_blank_record(csv))
         return 0;
     if (csv->nfields < r->ncols)
-        return row_error(r, line, "row has %u cells, the header has %u", csv->nfields, r->ncols);
+        return row_error(r, line, NULL, "row has %u cells, the header has %u", csv->nfields, r->ncols);
     for (uint32_t c = r->ncols; c < csv->nfields; c++)
         if (!lr__csv_blank_field(&csv->fields[c]))
-            return row_error(r, line, "row has %u cells, the header has %u", csv->nfields, r->ncols);
+            return row_error(r, line, NULL, "row has %u cells, the header has %u", csv->nfields, r->ncols);
 
     const char *id = csv->fields[r->id_col].text;
     size_t id_len = csv->fields[r->id_col].len;
     lr__trim(&id, &id_len);
     if (id_len == 0)
-        return row_error(r, line, "empty lead id (column '%s')", r->cols[r->id_col].name);
+        return row_error(r, line, &csv->fields[r->id_col], "empty lead id (column '%s')", r->cols[r->id_col].name);
 
     /* check everything before allocating, so a skipped row costs nothing */
     size_t nfields = 0;
@@ -299,8 +300,8 @@ static int read_row(reader *r)
         if (r->cols[c].is_set) {
             size_t items = count_items(s, len);
             if (items > LEADROUTE_MAX_SET_ITEMS)
-                return row_error(r, line, "field '%s' has %zu set items; the limit is %d", r->cols[c].name,
-                                 items, LEADROUTE_MAX_SET_ITEMS);
+                return row_error(r, line, &csv->fields[c], "field '%s' has %zu set items; the limit is %d",
+                                 r->cols[c].name, items, LEADROUTE_MAX_SET_ITEMS);
             if (items == 0)
                 continue;
         }
@@ -315,8 +316,8 @@ static int read_row(reader *r)
     if (rc < 0)
         return rc;
     if (rc > 0)
-        return row_error(r, line, "duplicate lead id '%.*s%s' (first on line %u)", (int)lr__utf8_cut(id, id_len, 200),
-                         id, id_len > 200 ? "..." : "", first_line);
+        return row_error(r, line, &csv->fields[r->id_col], "duplicate lead id '%.*s%s' (first on line %u)",
+                         (int)lr__utf8_cut(id, id_len, 200), id, id_len > 200 ? "..." : "", first_line);
     /* from here on the entry is in the id set: it must be completed */
 
     lr__lead_entry *e = &l->entries[l->count];
