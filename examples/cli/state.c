@@ -113,9 +113,11 @@ static int pg_display_name(const char *command, const char *conninfo, char *buf,
     char *why = NULL;
     PQconninfoOption *options = PQconninfoParse(conninfo, &why);
     if (!options) {
-        char line[600];
-        snprintf(line, sizeof line, "--state: not a valid PostgreSQL connection string: %s",
-                 why ? why : "out of memory");
+        char line[700];
+        int uri = strncmp(conninfo, "postgres", 8) == 0;
+        snprintf(line, sizeof line, "--state: not a valid PostgreSQL connection string: %s%s",
+                 why ? why : "out of memory",
+                 uri ? "" : " (a SQLite file whose name starts with 'word=' is written ./NAME)");
         report_one_line(command, line);
         PQfreemem(why);
         return -1;

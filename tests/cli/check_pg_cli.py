@@ -279,7 +279,9 @@ def run_steps(tool, db, lite, uri, kv, empty_kv, empty_db, tmp, email_kv, email_
                               ("host=127.0.0.1 port=1 connect_timeout=5", "cannot connect to PostgreSQL",
                                "key=value, nothing listening"),
                               ("dbname='unterminated", "not a valid PostgreSQL connection string",
-                               "a malformed key=value string")):
+                               "a malformed key=value string"),
+                              ("run=1.db", "invalid connection option \"run\" (a SQLite file whose name starts "
+                               "with 'word=' is written ./NAME)", "a file name read as a connection string")):
         for command in ("route", "tick", "ack", "simulate", "explain"):
             if command == "explain":
                 rc, out, err = tool.run("explain", "--state", state, "x")
