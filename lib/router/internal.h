@@ -44,7 +44,7 @@ static inline int64_t lr__time_sub(int64_t a, int64_t b)
  * least one later (a deadline at the assignment itself would be due at once,
  * and every tick at that instant would move the lead again); INT64_MAX when
  * that is past the range: an SLA of more minutes than milliseconds fit is a
- * deadline that never comes. */
+ * deadline that never comes. Never 0, which is no deadline at all. */
 static inline int64_t lr__time_after(int64_t at, double minutes)
 {
     double ms = minutes * 60000.0;
@@ -53,7 +53,8 @@ static inline int64_t lr__time_after(int64_t at, double minutes)
     if (!(ms < 9223372036854775808.0))
         return INT64_MAX;
     step = (int64_t)llround(ms);
-    return lr__time_add(at, step > 0 ? step : 1);
+    at = lr__time_add(at, step > 0 ? step : 1);
+    return at != 0 ? at : 1; /* 0 is no deadline: a clock before the epoch can land there */
 }
 
 /* ---- roster -------------------------------------------------------------- */

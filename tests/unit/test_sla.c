@@ -1537,6 +1537,15 @@ static void test_times_at_the_ends(void **state)
     ok(leadroute_router_latency(w->r, NULL, NULL, LEADROUTE_LATENCY_ASSIGN_TO_ACK, &lat));
     assert_int_equal(lat.count, 1);
     assert_true(lat.mean_ms >= 9.2e18);
+    /* a deadline that would land on 0 (no deadline) is 1 ms later: due, the
+     * only one (Ls is acknowledged, the others never come) */
+    w->now = -15 * MIN_MS;
+    route_assigned(w, "L0", "s", 40, 0);
+    assert_true(w->rec.v[w->rec.n - 1].deadline_ms == 1);
+    w->now = MIN_MS;
+    st = tick(w, MIN_MS);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.reassigned, 1);
     world_free(w);
 }
 
