@@ -357,7 +357,8 @@ typedef struct leadroute_store {
     /** The atomic write described at ::leadroute_commit. */
     int (*commit)(void *user_data, const leadroute_commit *commit, char *owner, size_t owner_cap);
     /** The lead of `key` is closed: release the claim, one open lead less for
-     *  its rep. LEADROUTE_ENOTFOUND if not claimed. */
+     *  its rep. LEADROUTE_ENOTFOUND if not claimed, or claimed for an account
+     *  (account claims stay with their first owner). */
     int (*close)(void *user_data, const char *key);
     /* Optional (NULL = not provided). Without `window`, rosters with caps or
      * value-balanced pools are refused at routing time (LEADROUTE_ENOTSUP);

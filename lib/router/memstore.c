@@ -1488,9 +1488,10 @@ static int lr__ms_close(void *user_data, const char *key)
     lr__lock_acquire(&s->lock);
     sl = lr__ms_shard_find(s, h, key, len);
     cl = sl->claim;
-    if (cl && cl->holder) {
-        if (cl->counted)
-            atomic_fetch_sub_explicit(&cl->holder->open, 1, memory_order_relaxed);
+    /* a lead's claim only: an account's stays with its first owner (the
+     * contract host stores meet, store_check's) */
+    if (cl && cl->holder && cl->counted) {
+        atomic_fetch_sub_explicit(&cl->holder->open, 1, memory_order_relaxed);
         if (m->has_parent) {
             /* keep the slot: it hides the parent's claim from now on */
             cl->holder = NULL;
@@ -1524,6 +1525,10 @@ static int lr__ms_close(void *user_data, const char *key)
         rc = lr__ms_parent_copy(m, s, key, len, h, &copy, &in_host);
         lead = copy != NULL || in_host;
         lr__ms_slab_put(m, s, copy); /* only the answer was needed */
+        if (rc == LEADROUTE_OK && !lead) {
+            lr__lock_release(&s->lock);
+            return lr__error_set(LEADROUTE_ENOTFOUND, "store close: key \"%.100s\" is not claimed", key);
+        }
     }
     if (rc != LEADROUTE_OK) {
         lr__lock_release(&s->lock);

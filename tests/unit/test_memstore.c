@@ -360,13 +360,14 @@ static void test_account_key(void **state)
     ok(commit(m, &(tc){ .key = "k1", .rep = "cy", .previous = "ann", .account = "acme.com" }));
     assert_string_equal(holder(m, "acme.com"), "ann");
     assert_int_equal(open_of(m, "ann"), 0);
-    /* releasing the account claim takes no open lead from its holder */
+    /* close is for leads: an account claim stays with its first owner, and
+     * its holder's open leads stay as they are (as in every host store) */
     ok(commit(m, &(tc){ .key = "k3", .rep = "ann" }));
-    ok(ST->close(m, "acme.com"));
+    assert_int_equal(ST->close(m, "acme.com"), LEADROUTE_ENOTFOUND);
     assert_int_equal(open_of(m, "ann"), 1);
-    assert_string_equal(holder(m, "acme.com"), "");
+    assert_string_equal(holder(m, "acme.com"), "ann");
     ok(commit(m, &(tc){ .key = "k4", .rep = "dee", .account = "acme.com" }));
-    assert_string_equal(holder(m, "acme.com"), "dee");
+    assert_string_equal(holder(m, "acme.com"), "ann");
     /* an account key equal to the lead's key: one claim, one open lead */
     ok(commit(m, &(tc){ .key = "same", .rep = "eve", .account = "same" }));
     assert_string_equal(holder(m, "same"), "eve");
@@ -1652,16 +1653,17 @@ static void test_acknowledge_through_two_overlays(void **state)
     lr__memstore_free(p);
 }
 
-/* Closing an account key an ancestor holds takes no open lead from its
- * holder, in an overlay as in the store itself; and a follow-up move that
- * names no previous holder moves nothing. */
+/* An account key an ancestor holds cannot be closed, in an overlay as in
+ * the store itself, and takes no open lead from its holder; and a follow-up
+ * move that names no previous holder moves nothing. */
 static void test_overlay_close_account_and_bare_follow_up(void **state)
 {
     lr__memstore *p = parent_with_data(); /* ann: k1, k2 and the account acme.com */
     lr__memstore *o = overlay_new(ST, p);
     (void)state;
     assert_int_equal(open_of(o, "ann"), 2);
-    ok(ST->close(o, "acme.com"));
+    assert_int_equal(ST->close(o, "acme.com"), LEADROUTE_ENOTFOUND);
+    assert_string_equal(holder(o, "acme.com"), "ann");
     assert_int_equal(open_of(o, "ann"), 2);
     assert_int_equal(open_of(p, "ann"), 2);
     ok(ST->close(o, "k2"));
