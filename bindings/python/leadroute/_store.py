@@ -138,7 +138,8 @@ class Store:
         raise NotImplementedError
 
     def close(self, key: str) -> None:
-        """Release the claim of `key` and one open lead of its holder; NotFoundError if not claimed."""
+        """Release the claim of `key` and one open lead of its holder; NotFoundError if not claimed,
+        or claimed for an account (an account claim stays with its first owner)."""
         raise NotImplementedError
 
     def window(self, rep_id: Optional[str], pool_id: Optional[str], since_ms: int) -> Tuple[int, float]:
@@ -441,11 +442,11 @@ class MemoryStore(Store):
 
     def close(self, key: str) -> None:
         with self._lock:
-            claim = self._claims.pop(key, None)
-            if claim is None:
+            claim = self._claims.get(key)
+            if claim is None or not claim.counted:  # an account's claim stays with its first owner
                 raise NotFoundError("key %r is not claimed" % key)
-            if claim.counted:
-                self._open[claim.rep] = self._open.get(claim.rep, 0) - 1
+            del self._claims[key]
+            self._open[claim.rep] = self._open.get(claim.rep, 0) - 1
 
     def window(self, rep_id: Optional[str], pool_id: Optional[str], since_ms: int) -> Tuple[int, float]:
         if (rep_id is None) == (pool_id is None):

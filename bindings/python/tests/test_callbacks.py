@@ -112,6 +112,10 @@ class MemoryStoreMatchesBuiltin(unittest.TestCase):
         self.assertTrue({"assigned", "existing", "queued", "unassigned"} <= statuses, statuses)
         self.assertGreater(builtin[1]["reassigned"], 0)
         self.assertTrue(any(k.startswith("account:") for k in store.claims))
+        account = next(k for k in store.claims if k.startswith("account:"))
+        with self.assertRaises(lr.NotFoundError):  # close is for leads: the account stays claimed
+            store.close(account)
+        self.assertIn(account, store.claims)
         self.assertGreater(store.commits, 20)
 
     def test_windows_as_the_builtin_store(self):
