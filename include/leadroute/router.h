@@ -502,8 +502,9 @@ LEADROUTE_API int leadroute_router_set_table(leadroute_router *router, leadroute
 LEADROUTE_API int leadroute_router_set_roster(leadroute_router *router, leadroute_roster *roster);
 
 /**
- * Use a host store (copied; NULL = back to the built-in store). `user_data`
- * must outlive the router.
+ * Use a host store (copied; NULL = back to the built-in store, for a fork
+ * its store over its parent's, lacking what that lacks). `user_data` must
+ * outlive the router.
  * @return LEADROUTE_OK, EINVAL (NULL router, a method missing), EVERSION; the
  *         router is unchanged on error. Not thread-safe: call it before
  *         routing starts, while no other thread uses the router.

@@ -397,6 +397,8 @@ struct leadroute_router {
     leadroute_store store;
     void *store_user;
     struct lr__memstore *memstore; /* the built-in store, always there (fork overlays use it too) */
+    leadroute_store memstore_methods; /* its methods as this router offers them (a fork's lack what
+                                         its parent's store lacks), for set_store(NULL) */
     leadroute_availability availability;
     void *availability_user;
     int has_availability;

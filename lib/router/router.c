@@ -469,7 +469,7 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     }
     if ((rc = lr__memstore_new(&r->memstore, &r->alloc, NULL, NULL)) != 0)
         goto fail;
-    r->store = lr__memstore_methods;
+    r->memstore_methods = r->store = lr__memstore_methods;
     r->store_user = r->memstore;
     r->clock.version = LEADROUTE_CLOCK_VERSION;
     r->clock.now_ms = lr__system_now_ms;
@@ -535,7 +535,7 @@ int leadroute_router_set_store(leadroute_router *r, const leadroute_store *store
         r->store = *store;
         r->store_user = user_data;
     } else {
-        r->store = lr__memstore_methods;
+        r->store = r->memstore_methods;
         r->store_user = r->memstore;
     }
     return LEADROUTE_OK;
@@ -2867,6 +2867,7 @@ int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
         f->store.acknowledge = NULL;
     if (!r->store.list_due)
         f->store.list_due = NULL;
+    f->memstore_methods = f->store;
     f->availability = r->availability;
     f->availability_user = r->availability_user;
     f->has_availability = r->has_availability;

@@ -3472,6 +3472,11 @@ static void test_fork_host_store(void **state)
         ok(leadroute_router_metrics_json(f, json, sizeof json, NULL));
         if (strstr(json, "\"load\""))
             fail_msg("the fork's metrics have a load block, its store no window: %s", json);
+        /* and so again after a host store was set on the fork and taken off */
+        ok(leadroute_router_set_store(f, &ts_methods, &ts));
+        ok(leadroute_router_set_store(f, NULL, NULL));
+        expect_rc(leadroute_router_acknowledge(f, "L1"), LEADROUTE_ENOTSUP);
+        expect_rc(leadroute_router_tick(f, NOW_MS, NULL, NULL, &st), LEADROUTE_ENOTSUP);
         leadroute_router_free(f);
     }
     leadroute_decision_free(d);
