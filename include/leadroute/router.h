@@ -277,7 +277,9 @@ typedef struct leadroute_assignment {
                                   into a pool), which thus start the pool's `max_hops` anew;
                                   `history` keeps every earlier holder all the same */
     int escalated;           /**< 1: this assignment is an escalation */
-    const char *const *history; /**< in listings from the store: earlier reps of the lead, oldest first */
+    const char *const *history; /**< in listings from the store: earlier reps of the lead, oldest
+                                     first; in a tick's move, those it listed (a store that keeps
+                                     its own, as it must, ignores them) */
     size_t history_count;
     int64_t acknowledged_ms; /**< in listings: when the rep acknowledged it, 0 if not yet */
 } leadroute_assignment;

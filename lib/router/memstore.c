@@ -866,13 +866,17 @@ static char *lr__ms_put(char *p, const char *s)
 }
 
 /* A lead claim for `key` recording `a` (at most one extra history entry,
- * `previous`, after `hist`); no holder yet. Lengths were checked. Under
- * s->lock. */
+ * `previous`, after `hist`, or when `hist` is NULL after the history `a`
+ * lists); no holder yet. Lengths were checked. Under s->lock. */
 static int lr__ms_lead_claim_new(lr__memstore *m, lr__ms_shard *s, const leadroute_assignment *a, uint32_t klen,
                                  const lr__ms_hist *hist, const char *previous, lr__ms_claim **out)
 {
-    size_t off = lr__ms_rec_offset(klen), size = off + offsetof(lr__ms_rec, text), plen = 0, lead_len = 0;
+    size_t off = lr__ms_rec_offset(klen), size = off + offsetof(lr__ms_rec, text), plen = 0, lead_len = 0, i;
     unsigned strs = 0;
+    /* no record to take the history from, but the commit lists it (a
+     * fork's tick over a host store, which the store cannot read back) */
+    int listed = !hist && previous && a->history_count && a->history;
+    uint64_t nlisted = 0;
     lr__ms_claim *c;
     lr__ms_rec *r;
     char *p;
@@ -896,9 +900,14 @@ static int lr__ms_lead_claim_new(lr__memstore *m, lr__ms_shard *s, const leadrou
     }
     if (hist)
         size += hist->bytes;
+    for (i = 0; listed && i < a->history_count; i++)
+        if (a->history[i]) {
+            size += strlen(a->history[i]) + 1;
+            nlisted++;
+        }
     if (previous)
         size += (plen = strlen(previous)) + 1;
-    if (size > UINT32_MAX || (hist && hist->count == UINT32_MAX))
+    if (size > UINT32_MAX || (hist && hist->count == UINT32_MAX) || nlisted >= UINT32_MAX)
         return lr__error_set(LEADROUTE_ELIMIT, "store commit: the history of key \"%.100s\" is too long", a->key);
     if (!(c = lr__ms_slab_get(m, s, size)))
         return lr__error_nomem();
@@ -916,7 +925,7 @@ static int lr__ms_lead_claim_new(lr__memstore *m, lr__ms_shard *s, const leadrou
     r->value = a->value;
     r->table_hash = a->table_hash;
     r->hops = a->hops;
-    r->history_count = (hist ? hist->count : 0) + (previous != NULL);
+    r->history_count = (hist ? hist->count : (uint32_t)nlisted) + (previous != NULL);
     r->size = (uint32_t)size;
     r->lead_len = (uint16_t)((strs & LR_MS_LEAD_IN_KEY) ? lead_len : 0);
     r->escalated = a->escalated != 0;
@@ -932,6 +941,9 @@ static int lr__ms_lead_claim_new(lr__memstore *m, lr__ms_shard *s, const leadrou
         memcpy(p, hist->text, hist->bytes);
         p += hist->bytes;
     }
+    for (i = 0; listed && i < a->history_count; i++)
+        if (a->history[i])
+            p = lr__ms_put(p, a->history[i]);
     if (previous)
         memcpy(p, previous, plen + 1);
     *out = c;
@@ -1279,13 +1291,16 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
         /* the record carries the history of the one it replaces */
         lr__ms_slot *sl = lr__ms_shard_find(ks, kh, a->key, klen);
         lr__ms_hist hist = { NULL, 0, 0 };
+        int in_host = 0;
         if (sl->claim)
             hist = lr__ms_rec_hist(sl->claim);
-        else if ((rc = lr__ms_parent_copy(m, ks, a->key, klen, kh, &copy, NULL)) != LEADROUTE_OK)
+        else if ((rc = lr__ms_parent_copy(m, ks, a->key, klen, kh, &copy, &in_host)) != LEADROUTE_OK)
             goto unlock_shards;
         else if (copy)
             hist = lr__ms_rec_hist(copy);
-        if ((rc = lr__ms_lead_claim_new(m, ks, a, klen, &hist, a->previous, &knew)) != LEADROUTE_OK)
+        /* held in a host store only: the history the commit lists, if any */
+        if ((rc = lr__ms_lead_claim_new(m, ks, a, klen, in_host ? NULL : &hist, a->previous, &knew)) !=
+            LEADROUTE_OK)
             goto unlock_shards;
     } else if ((rc = lr__ms_lead_claim_new(m, ks, a, klen, NULL, NULL, &knew)) != LEADROUTE_OK) {
         goto unlock_shards;

@@ -751,6 +751,8 @@ typedef struct lr__call {
     uint32_t hops;                          /* reassignments before this one */
     int escalated;
     int follow_up;                          /* a tick's move: LEADROUTE_COMMIT_FOLLOW_UP */
+    const char *const *history;             /* a tick's move: the earlier holders listed */
+    size_t nhistory;
     char note[LEADROUTE_MAX_NAME + 160];    /* why a pool of the chain took no one (caps) */
     uint32_t load_bound;                    /* a least-loaded pick: the lowest open count read of the
                                                other eligible reps, which its rep must not pass; or
@@ -1587,6 +1589,8 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         return rc;
     a.hops = c->hops;
     a.escalated = c->escalated;
+    a.history = c->history; /* a tick's move: for a store that reads none of its own (a fork's) */
+    a.history_count = c->nhistory;
     d->deadline_ms = a.deadline_ms;
     d->value = a.value;
     d->hops = a.hops;
@@ -2433,6 +2437,8 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.d = d;
     c.flags = flags;
     c.follow_up = 0;
+    c.history = NULL;
+    c.nhistory = 0;
     c.trace = (flags & LEADROUTE_ROUTE_TRACE) != 0;
     c.previous_rep = LR_NONE;
     c.fixed_value = -1;
@@ -3103,6 +3109,8 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     c.d = d;
     c.flags = 0;
     c.follow_up = 1;
+    c.history = (const char *const *)due->history;
+    c.nhistory = due->nhistory;
     c.trace = 0;
     c.load_bound = UINT32_MAX;
     c.previous_rep = lr__roster_rep(c.ro, due->rep);

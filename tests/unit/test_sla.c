@@ -2224,6 +2224,40 @@ static void test_escalation_owner_not_back_to_holder(void **state)
     world_free(w);
 }
 
+/* A fork over a host store, which the fork cannot read a lead's history
+ * from, keeps the history its tick listed: a lead moved a -> b by the
+ * parent and b -> c by the fork is not handed back to a by the fork. */
+static void test_fork_tick_over_host_store_keeps_history(void **state)
+{
+    rb b;
+    world *w;
+    hstore *hs;
+    leadroute_router *f = NULL;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    (void)state;
+    hs = hs_new();
+    sla_pool(&b)->max_hops = 5;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    rb_rep(&b, "c", "p", NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    ok(leadroute_router_set_store(w->r, &hs_methods, hs));
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    w->now = T0 + 11 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.reassigned, 1);
+    ok(leadroute_router_fork(&f, w->r));
+    ok(leadroute_router_tick(f, T0 + 22 * MIN_MS, NULL, NULL, &st));
+    assert_int_equal(st.reassigned, 1); /* b -> c */
+    ok(leadroute_router_tick(f, T0 + 33 * MIN_MS, NULL, NULL, &st));
+    if (st.reassigned != 0 || st.kept != 1)
+        fail_msg("the fork's second tick: reassigned %llu, kept %llu (a and b held it before: keep it with c)",
+                 (unsigned long long)st.reassigned, (unsigned long long)st.kept);
+    leadroute_router_free(f);
+    world_free(w);
+    hs_delete(hs);
+}
+
 /* A tick retries commit conflicts as often as routing does (max_retries),
  * and gives up after that. */
 static void test_tick_conflict_retries(void **state)
@@ -4223,6 +4257,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_pending),
+        cmocka_unit_test(test_fork_tick_over_host_store_keeps_history),
         cmocka_unit_test_teardown(test_list_due_stopped, free_leftovers),
         cmocka_unit_test_teardown(test_caps_rolling, free_leftovers),
         cmocka_unit_test_teardown(test_caps_beside_a_clock_ahead, free_leftovers),
