@@ -711,6 +711,11 @@ LEADROUTE_API int leadroute_router_retry_notifications(leadroute_router *router,
  * own memory. Route sample leads through it without touching live state.
  * `*out` receives the fork, to release with leadroute_router_free() before
  * `router` is freed: the fork reads through `router`'s store and callbacks.
+ * The fork keeps its changes to reps' open lead counts as differences on
+ * top of what the store behind reads: while `router` keeps routing, a lead
+ * both change (the fork closes it, then `router` does too) is counted in
+ * the fork twice, so its capacities are exact only while `router` leaves
+ * the fork's leads alone.
  * @return LEADROUTE_OK, EINVAL, ENOMEM (`*out` NULL on error). Thread-safe
  *         towards `router`.
  */
