@@ -878,6 +878,14 @@ static int find_due(void *ctx, const leadroute_assignment *a)
     return 0;
 }
 
+/* Stops the listing at the first assignment with its own code. */
+static int stop_listing(void *ctx, const leadroute_assignment *a)
+{
+    (void)a;
+    ++*(int *)ctx;
+    return 42;
+}
+
 static int lists_due(const leadroute_store *m, void *store, int64_t now_ms, const char *key, int *found)
 {
     due_probe p = { key, 0 };
@@ -890,7 +898,9 @@ static int lists_due(const leadroute_store *m, void *store, int64_t now_ms, cons
  * could break them unseen: list_due lists only what is due at `now_ms`;
  * commit itself refuses a rep at the commit's capacity (the router checks
  * first, so only another host's lead makes it matter); acknowledge gives
- * back the assignment it acknowledged, and knows no account claim; an
+ * back the assignment it acknowledged, keeps the first of two
+ * acknowledgements (EEXISTS) and knows no unclaimed key nor any account
+ * claim; list_due stops when `each` says so, and returns what it said; an
  * account claim holds no open lead; a reassignment clears the
  * acknowledgement, so that the new holder's deadline applies. Reps wu, vu
  * and tu are outside the roster, their leads without a pool. */
@@ -965,6 +975,25 @@ static int check_contract_details(store_check *c)
         store_check_failed(c, "acknowledge of L-40 should give back its assignment: at %" PRId64 ", by wu, no pool; "
                               "got %s, at %" PRId64 ", rep \"%s\", pool \"%s\"",
                            c->now, leadroute_strerror(rc), assigned, rep, pool);
+        goto done;
+    }
+    /* a second acknowledgement keeps the first (EEXISTS); an unclaimed key has none */
+    assigned = 0;
+    if ((rc = m->acknowledge(store, "lead:L-40", c->now + 2 * MINUTE_MS, &assigned, NULL, 0, NULL, 0)) !=
+            LEADROUTE_EEXISTS || assigned != c->now ||
+        (rc = c->ops->get(store, "lead:L-40", &got)) != LEADROUTE_OK || got.acknowledged_ms != c->now + MINUTE_MS) {
+        store_check_failed(c, "a second acknowledgement of L-40 should say EEXISTS and keep the first time");
+        goto done;
+    }
+    if ((rc = m->acknowledge(store, "lead:L-never", c->now, NULL, NULL, 0, NULL, 0)) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "acknowledging a key never claimed should say ENOTFOUND, got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    /* `each` stops the listing: its code comes back, after one call */
+    found = 0;
+    if ((rc = m->list_due(store, INT64_MAX, stop_listing, &found)) != 42 || found != 1) {
+        store_check_failed(c, "list_due should stop when each returns 42, and return 42: got %d after %d calls", rc,
+                           found);
         goto done;
     }
     /* a host's reassignment to vu: the acknowledgement was wu's, vu's deadline applies */
