@@ -226,7 +226,10 @@ def store_vtable(store: Any) -> Tuple[_ffi.Store, List[Any]]:
         return _ffi.OK
 
     def open_count(_ud: Any, rep_id: bytes, count: Any) -> int:
-        count[0] = max(0, min(int(store.open_count(dec(rep_id) or "")), _U32_MAX))
+        n = store.open_count(dec(rep_id) or "")
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError("open_count must return an integer, got %s" % type(n).__name__)
+        count[0] = max(0, min(n, _U32_MAX))  # past the range: as many as a count can say
         return _ffi.OK
 
     def commit(_ud: Any, c: Any, owner: Optional[int], owner_cap: int) -> int:

@@ -572,6 +572,20 @@ class ExceptionsInCallbacks(unittest.TestCase):
         self.assertEqual(r.retry_notifications(), 1)
         self.assertEqual(r.pending(), [])
 
+    def test_store_open_count_must_be_an_integer(self):
+        """An open count that is no integer (a bool, a float, a str) is the
+        store's fault, raised from the route, not read as a number."""
+        for bad in (True, 2.9, "3"):
+            class Odd(lr.MemoryStore):
+                def open_count(self, rep_id, _bad=bad):
+                    return _bad
+
+            roster = lr.Roster.from_dicts([{"id": "ann", "pools": ["p"], "capacity": 5}], [{"id": "p"}])
+            r = lr.Router(lr.Table.parse("rule,kind,out:pool\nr,-,p\n"), roster, store=Odd())
+            with self.assertRaises(TypeError, msg=repr(bad)) as cm:
+                r.route("L1", {"kind": "x"})
+            self.assertIn("open_count must return an integer", str(cm.exception))
+
     def test_tick_lookup_must_be_callable(self):
         """A lookup that is not callable is refused before the tick moves or
         counts anything."""
