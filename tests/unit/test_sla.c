@@ -1506,8 +1506,8 @@ static void test_times_at_the_ends(void **state)
     st = tick(w, INT64_MAX);
     assert_int_equal(st.due, 1);
     assert_int_equal(st.reassigned, 1);
-    assert_int_equal(w->rec.n, 4); /* Lt moved */
-    assert_true(w->rec.v[3].deadline_ms == INT64_MAX);
+    assert_int_equal(w->rec.n, 4); /* Lt moved, at the tick's time */
+    assert_true(w->rec.v[3].at_ms == INT64_MAX && w->rec.v[3].deadline_ms == INT64_MAX);
     st = tick(w, INT64_MAX);
     assert_int_equal(st.due, 0);
     assert_int_equal(w->rec.n, 4);
