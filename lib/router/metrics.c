@@ -170,24 +170,33 @@ static void lr__fairness(const lr__gen *g, const lr__pool *p, double *spread, do
 {
     lr__counter *const *member = &g->member_counters[g->member_base[p - g->roster->pools]];
     int weighted = p->strategy == LEADROUTE_STRATEGY_WEIGHTED;
-    double sum = 0, sq = 0, lo = 0, hi = 0, top = -HUGE_VAL, bottom = HUGE_VAL;
+    double sum = 0, sq = 0, lo = 0, hi = 0, top = -HUGE_VAL;
     uint32_t i;
+    /* shares past the largest double (weights near 0): taken 2^128 times
+     * smaller, which is exact, and the difference as many times larger:
+     * infinite only when it is past the largest double. A weighted pool's
+     * weights span at most 10^10, so none is then large enough for the
+     * smaller shares to lose bits. */
+    for (int scale = 0; scale <= 128; scale += 128) {
+        for (i = 0; i < p->nmembers; i++) {
+            const lr__rep *rep = &g->roster->reps[p->members[i]];
+            double a = ldexp((double)lr__striped_sum(&member[i]->assigned), -scale);
+            double x = weighted ? a / rep->weight : a;
+            if (i == 0 || x < lo)
+                lo = x;
+            if (i == 0 || x > hi)
+                hi = x;
+        }
+        *spread = ldexp(hi - lo, scale);
+        if (!isinf(hi))
+            break;
+    }
     for (i = 0; i < p->nmembers; i++) {
         const lr__rep *rep = &g->roster->reps[p->members[i]];
-        double a = (double)lr__striped_sum(&member[i]->assigned), x = weighted ? a / rep->weight : a;
-        double l = a > 0 ? lr__share_log(a, rep, weighted) : -HUGE_VAL;
-        if (i == 0 || x < lo)
-            lo = x;
-        if (i == 0 || x > hi)
-            hi = x;
-        top = l > top ? l : top;
-        bottom = l < bottom ? l : bottom;
+        double a = (double)lr__striped_sum(&member[i]->assigned);
+        if (a > 0 && lr__share_log(a, rep, weighted) > top)
+            top = lr__share_log(a, rep, weighted);
     }
-    *spread = hi - lo;
-    /* shares past the largest double (weights near 0): max - min from
-     * their logarithms, infinite only when it is past the largest double */
-    if (isinf(hi))
-        *spread = bottom == top ? 0 : exp(top + log1p(-exp(bottom - top)));
     for (i = 0; i < p->nmembers && top > -HUGE_VAL; i++) {
         const lr__rep *rep = &g->roster->reps[p->members[i]];
         double a = (double)lr__striped_sum(&member[i]->assigned), r;

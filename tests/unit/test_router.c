@@ -4000,7 +4000,7 @@ static void test_fairness_weight_scale(void **state)
             fail_msg("weights %g, a lead each: spread %g, jain %g", scales[k], spread, jain);
         assign(r, d, "L3", "w");
         ok(leadroute_router_pool_fairness(r, "wt", &spread, &jain));
-        if (isinf(1.0 / scales[k]) ? !isinf(spread) : !(fabs(spread - 1.0 / scales[k]) <= 1e-12 / scales[k]))
+        if (isinf(1.0 / scales[k]) ? !isinf(spread) : !(fabs(spread - 1.0 / scales[k]) <= 4e-16 / scales[k]))
             fail_msg("weights %g, leads 2 and 1: spread %g, expected %g", scales[k], spread, 1.0 / scales[k]);
         leadroute_decision_free(d);
         leadroute_router_free(r);
