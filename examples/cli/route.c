@@ -394,10 +394,12 @@ int cmd_route(int argc, char **argv)
     leadroute_decision *decision = NULL;
     held_rows held = { NULL, NULL, 0 };
     int status = cli_open_state("route", &a, CLI_STATE_CREATE, &store);
-    if (status == EXIT_CLEAN) /* the state's keys are made one way: its first route's */
-        status = cli_state_check_dedupe("route", store, a.dedupe_field, 1);
     if (status == EXIT_CLEAN && !(router = cli_open_router(&a, table, roster, store)))
         status = EXIT_TROUBLE;
+    /* the state's keys are made one way: its first route's, with a field
+     * the router took */
+    if (status == EXIT_CLEAN)
+        status = cli_state_check_dedupe("route", store, a.dedupe_field, 1);
     if (status == EXIT_CLEAN && leadroute_decision_new(&decision, NULL) != LEADROUTE_OK) {
         cli_report_library_error();
         status = EXIT_TROUBLE;

@@ -114,7 +114,7 @@ static int pg_display_name(const char *command, const char *conninfo, char *buf,
     PQconninfoOption *options = PQconninfoParse(conninfo, &why);
     if (!options) {
         char line[700];
-        int uri = strncmp(conninfo, "postgres", 8) == 0;
+        int uri = strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0;
         snprintf(line, sizeof line, "--state: not a valid PostgreSQL connection string: %s%s",
                  why ? why : "out of memory",
                  uri ? "" : " (a SQLite file whose name starts with 'word=' is written ./NAME)");

@@ -1176,6 +1176,24 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(rc == 1 and route_rows(out).get("L-1001", {}).get("status") == "existing",
            f"route with the state's --dedupe-field carries on: {rc} {err!r}")
 
+# a route the router refuses (a dedupe field it cannot take) records no dedupe field:
+# the next route makes the state's keys its own way
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "refused.db")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
+                       "x" * 300, "--now", "2026-11-24T09:30:00Z")
+    expect(rc == 2 and "dedupe_field must be 1..256 bytes" in err, f"route with a 300-byte field: {rc} {err!r}")
+    db = sqlite3.connect(state)
+    try:
+        setting = db.execute("SELECT value FROM meta WHERE key = 'cli.dedupe_field'").fetchall()
+    finally:
+        db.close()
+    expect(setting == [], f"the refused route recorded no dedupe field: {setting}")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
+                       "email", "--now", "2026-11-24T09:30:00Z")
+    expect(rc == 1 and route_rows(out).get("L-1001", {}).get("status") == "assigned",
+           f"the next route takes its own field: {rc} {err[-300:]!r}")
+
 # an acknowledgement timed before its assignment (ack's --now behind route's) is
 # recorded at the assignment's time, so explain never shows it first
 with tempfile.TemporaryDirectory() as tmp:

@@ -281,7 +281,9 @@ def run_steps(tool, db, lite, uri, kv, empty_kv, empty_db, tmp, email_kv, email_
                               ("dbname='unterminated", "not a valid PostgreSQL connection string",
                                "a malformed key=value string"),
                               ("run=1.db", "invalid connection option \"run\" (a SQLite file whose name starts "
-                               "with 'word=' is written ./NAME)", "a file name read as a connection string")):
+                               "with 'word=' is written ./NAME)", "a file name read as a connection string"),
+                              ("postgres=1.db", "invalid connection option \"postgres\" (a SQLite file whose name "
+                               "starts with 'word=' is written ./NAME)", "a file name read as one, as 'postgres='")):
         for command in ("route", "tick", "ack", "simulate", "explain"):
             if command == "explain":
                 rc, out, err = tool.run("explain", "--state", state, "x")
