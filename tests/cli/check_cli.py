@@ -433,6 +433,15 @@ def read_state(path):
             for key, rep, hops, escalated, acknowledged, history in rows}
 
 
+def query_state(path, sql):
+    """The rows `sql` reads from a state database."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
 def routing_state(path):
     """Claims and pool states: what routing changes (decisions are recorded besides)."""
     db = sqlite3.connect(path)
@@ -1148,12 +1157,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
 # a state keeps the dedupe field of its first route: route, simulate and tick --leads
 # with another are refused before anything is read or written, with the field to give
-    too_many_claims = "SELECT count(*) FROM claims"
-    db = sqlite3.connect(state)
-    try:
-        claims = db.execute(too_many_claims).fetchone()[0]
-    finally:
-        db.close()
+    before = routing_state(state)
     refused = (f"leadroute %s: {state}: its leads were routed with dedupe keys from field 'email', this run "
                "takes them from the lead id: the state would not know a lead by that key. Give --dedupe-field "
                "email, or use another state\n")
@@ -1166,11 +1170,7 @@ with tempfile.TemporaryDirectory() as tmp:
                        "company", "--now", "2026-11-25T09:30:00Z")
     expect(rc == 2 and "dedupe keys from field 'email', this run takes them from field 'company'" in err,
            f"route with another --dedupe-field is refused: {rc} {err!r}")
-    db = sqlite3.connect(state)
-    try:
-        expect(db.execute(too_many_claims).fetchone()[0] == claims, "the refused runs claimed nothing")
-    finally:
-        db.close()
+    expect(routing_state(state) == before, "the refused runs changed no claim and no pool")
     rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
                        "email", "--now", "2026-11-25T09:30:00Z")
     expect(rc == 1 and route_rows(out).get("L-1001", {}).get("status") == "existing",
@@ -1183,11 +1183,7 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
                        "x" * 300, "--now", "2026-11-24T09:30:00Z")
     expect(rc == 2 and "dedupe_field must be 1..256 bytes" in err, f"route with a 300-byte field: {rc} {err!r}")
-    db = sqlite3.connect(state)
-    try:
-        setting = db.execute("SELECT value FROM meta WHERE key = 'cli.dedupe_field'").fetchall()
-    finally:
-        db.close()
+    setting = query_state(state, "SELECT value FROM meta WHERE key = 'cli.dedupe_field'")
     expect(setting == [], f"the refused route recorded no dedupe field: {setting}")
     rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
                        "email", "--now", "2026-11-24T09:30:00Z")
