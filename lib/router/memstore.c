@@ -1493,7 +1493,7 @@ static int lr__ms_close(void *user_data, const char *key)
     lr__ms_idbuf buf;
     uint32_t len, rlen;
     uint64_t h;
-    int rc, lead = 1;
+    int rc;
     if (!m || !key)
         return lr__error_set(LEADROUTE_EINVAL, "store close: NULL argument");
     if ((rc = lr__ms_key_len(key, "key", &len)) != LEADROUTE_OK)
@@ -1533,10 +1533,10 @@ static int lr__ms_close(void *user_data, const char *key)
     if (rc == LEADROUTE_OK && (rc = lr__ms_len(buf, "holder id", &rlen)) == LEADROUTE_OK)
         rc = lr__ms_rep_get(m, buf, rlen, lr__hash(buf, rlen), &r);
     if (rc == LEADROUTE_OK) {
-        /* an account claim of a memstore ancestor is no open lead of its holder; a host
+        /* an account claim of a memstore ancestor is not closed; a host
          * store's claims are taken for leads, as the router closes only those */
         lr__ms_claim *copy = NULL;
-        int in_host = 0;
+        int in_host = 0, lead;
         rc = lr__ms_parent_copy(m, s, key, len, h, &copy, &in_host);
         lead = copy != NULL || in_host;
         lr__ms_slab_put(m, s, copy); /* only the answer was needed */
@@ -1563,8 +1563,7 @@ static int lr__ms_close(void *user_data, const char *key)
     sl->claim = cl;
     sl->due = 0;
     s->count++;
-    if (lead)
-        atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&r->open, 1, memory_order_relaxed);
     lr__lock_release(&s->lock);
     return LEADROUTE_OK;
 }
