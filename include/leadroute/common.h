@@ -83,7 +83,7 @@ typedef struct leadroute_error {
     int code;             /**< a ::leadroute_error_code, LEADROUTE_OK if none */
     const char *message;  /**< never NULL; "" when there is no error; one line of
                                valid UTF-8, at most 1023 bytes: quoted text shows
-                               control characters (C0, DEL, C1), U+2028, U+2029
+                               control characters (C0, DEL, C1), U+2028, U+2029, U+FEFF
                                and bytes that start no UTF-8 character as \xNN
                                per byte, and a message cut short ends with
                                "..." */

@@ -194,8 +194,9 @@ typedef struct leadroute_roster leadroute_roster;
  * unknown pool or a fallback cycle, a default owner that is not a rep, a
  * missing queue name, NaN tier scores, a weighted pool whose members'
  * weights differ by more than a factor of 1e10, invalid UTF-8, an empty id
- * or one holding a control character (C0, DEL, C1) or a line or paragraph
- * separator (U+2028, U+2029), a skill without a name or given twice.
+ * or one holding a control character (C0, DEL, C1), a line or paragraph
+ * separator (U+2028, U+2029) or a byte order mark (U+FEFF), a skill without
+ * a name or given twice.
  * More than 100000 reps or 100000 pools: LEADROUTE_ELIMIT.
  * @param out       receives the roster (reference count 1); NULL on error
  * @param allocator NULL = malloc/free; copied

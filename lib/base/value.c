@@ -56,6 +56,8 @@ const char *lr__text_breaker(const char *s, size_t len)
             return "a control character";
         if (u[i] == 0xE2 && i + 2 < len && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9))
             return u[i + 2] == 0xA8 ? "a line separator" : "a paragraph separator";
+        if (u[i] == 0xEF && i + 2 < len && u[i + 1] == 0xBB && u[i + 2] == 0xBF)
+            return "a byte order mark (U+FEFF)";
     }
     return NULL;
 }

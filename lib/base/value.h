@@ -19,7 +19,10 @@ int lr__text_measure(const char *s, size_t max, size_t *len);
 /* What in valid UTF-8 text would break the one line a message, a CSV row
  * or a JSON text embedded in JavaScript keeps it on: "a control character"
  * (C0, DEL or C1), "a line separator" (U+2028) or "a paragraph separator"
- * (U+2029); NULL for none. Ids and column names are checked with it. */
+ * (U+2029); or hide in a name, unseen, so that it matches nothing: "a byte
+ * order mark (U+FEFF)", as a second file pasted after a first leaves one.
+ * NULL for none. Ids and column names are checked with it, and messages
+ * show such bytes escaped. */
 const char *lr__text_breaker(const char *s, size_t len);
 
 /* Parse a decimal number: [+-]digits[.digits][(e|E)[+-]digits], the whole

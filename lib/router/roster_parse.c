@@ -437,7 +437,7 @@ static int header(parser *p)
     const char *const *names = is_pools ? pool_columns : rep_columns;
     uint32_t nknown = is_pools ? PC_COUNT : RC_COUNT;
     uint32_t n = csv->nfields, i, k, slot_mask, *slots;
-    const char *label;
+    const char *label, *breaker;
     char **folded;
     int rc;
 
@@ -476,6 +476,9 @@ static int header(parser *p)
         lr__trim(&s, &len);
         if (len == 0)
             return CELL_ERROR(p, f, "empty column name in the '#! %s' header", section_names[p->cur]);
+        /* a skill column named so would match no lead field, unseen */
+        if ((breaker = lr__text_breaker(s, len)) != NULL)
+            return CELL_ERROR(p, f, "column name '%.*s' holds %s", (int)lr__utf8_cut(s, len, 60), s, breaker);
         if (!(folded[i] = lr__arena_alloc(&p->arena, len + 1)))
             return lr__error_nomem();
         for (j = 0; j < len; j++)

@@ -854,6 +854,13 @@ static void test_error_other_separator(void **state)
                  "output column name 'po\\xe2\\x80\\xa8ol' holds a line separator");
     expect_error("rule,region,out:pool\nr\xe2\x80\xa9" "1,EMEA,p\n", LEADROUTE_ETABLE, 2, 1, 1,
                  "rule id 'r\\xe2\\x80\\xa9" "1' holds a paragraph separator");
+    /* a byte order mark inside a name: invisible, it would match no lead field */
+    expect_error("rule,\xef\xbb\xbfregion,out:pool\nr1,EMEA,p\n", LEADROUTE_EPARSE, 1, 6, 6,
+                 "input column name '\\xef\\xbb\\xbfregion' holds a byte order mark (U+FEFF)");
+    expect_error("rule,region,out:pool\nr\xef\xbb\xbf" "1,EMEA,p\n", LEADROUTE_ETABLE, 2, 1, 1,
+                 "rule id 'r\\xef\\xbb\\xbf" "1' holds a byte order mark (U+FEFF)");
+    /* at the start of the file it is the file's own mark, and skipped */
+    leadroute_table_unref(parse_ok("\xef\xbb\xbfrule,region,out:pool\nr1,EMEA,p\n"));
     t = parse_ok("rule,re\xc2\xa0gion,out:pool\nr\xe2\x80\xa6,EMEA,p\n");
     assert_string_equal(leadroute_table_input_name(t, 0), "re\xc2\xa0gion");
     leadroute_table_unref(t);

@@ -630,6 +630,12 @@ static void test_header_errors(void **state)
     roster_err("#! reps\nid,ID\n", LEADROUTE_EPARSE, 2, 4, "column 'ID' appears twice");
     roster_err("#! reps\nid,langs, Langs \n", LEADROUTE_EPARSE, 2, 10, "column 'Langs' appears twice");
     roster_err("#! reps\nid,,name\n", LEADROUTE_EPARSE, 2, 4, "empty column name");
+    /* a column name holding what no lead field name would (a skill column
+     * that matched nothing, unseen), at its cell */
+    roster_err("#! reps\nid,\xef\xbb\xbfpools\n", LEADROUTE_EPARSE, 2, 4,
+               "column name '\\xef\\xbb\\xbfpools' holds a byte order mark (U+FEFF)");
+    roster_err("#! reps\nid,pools,\"sk\xc2\x85ill\"\n", LEADROUTE_EPARSE, 2, 10,
+               "column name 'sk\\xc2\\x85ill' holds a control character");
     /* a column and its alias are one column */
     roster_err("#! reps\nid,cap_day,cap_24h\n", LEADROUTE_EPARSE, 2, 12,
                "column 'cap_24h' appears twice in the header (also column 2, 'cap_day')");
@@ -1197,6 +1203,7 @@ static void test_new_ids(void **state)
         { "a\xc2\x9f" "b", "id holds a control character", "rep 'a\\xc2\\x9fb'" },
         { "a\xe2\x80\xa8" "b", "id holds a line separator", "rep 'a\\xe2\\x80\\xa8b'" },
         { "a\xe2\x80\xa9" "b", "id holds a paragraph separator", "rep 'a\\xe2\\x80\\xa9b'" },
+        { "a\xef\xbb\xbf" "b", "id holds a byte order mark (U+FEFF)", "rep 'a\\xef\\xbb\\xbfb'" },
     };
     for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
         fixture_init(&f);
