@@ -21,7 +21,8 @@ extern "C" {
  * File layout:
  * - The first row that is not blank is the header: one field name per
  *   column (white space around it ignored; 1 to LEADROUTE_MAX_NAME bytes;
- *   unique; at most LEADROUTE_MAX_FIELDS columns). A name may end in `:set`
+ *   unique; no control character, U+2028, U+2029 or U+FEFF, as in table
+ *   column names; at most LEADROUTE_MAX_FIELDS columns). A name may end in `:set`
  *   (`products:set`): the suffix is removed from the field name and marks the
  *   column as a set.
  * - The column named `id` (any ASCII case) holds the lead id; without one, the

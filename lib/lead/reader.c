@@ -151,6 +151,11 @@ static int read_header(reader *r, const leadroute_table *table)
         if (len > LEADROUTE_MAX_NAME)
             return lr__error_set_at(LEADROUTE_ELIMIT, r->filename, f->line, f->col,
                                     "field name longer than %d bytes", LEADROUTE_MAX_NAME);
+        /* as table column names: such a name would match no column, unseen */
+        const char *breaker = lr__text_breaker(s, len);
+        if (breaker)
+            return lr__error_set_at(LEADROUTE_EPARSE, r->filename, f->line, f->col, "field name '%.*s' holds %s",
+                                    (int)len, s, breaker);
         const char *name = NULL;
         for (size_t t = 0; t < tin; t++) {
             const char *tn = leadroute_table_input_name(table, t);

@@ -609,6 +609,11 @@ static void test_whole_file_errors(void **state)
     assert_parse_error(LIT("\n,,\n  \n"), LEADROUTE_EPARSE, "bad.csv:4:1: no header");
     assert_parse_error(LIT("id,,region\n"), LEADROUTE_EPARSE, "bad.csv:1:4: header column 2");
     assert_parse_error(LIT("id,region, region\n"), LEADROUTE_EPARSE, "bad.csv:1:11: duplicate field name 'region'");
+    /* a name no table column could have (it would match none, unseen) */
+    assert_parse_error(LIT("id,\xef\xbb\xbfregion\n"), LEADROUTE_EPARSE,
+                       "bad.csv:1:4: field name '\\xef\\xbb\\xbfregion' holds a byte order mark (U+FEFF)");
+    assert_parse_error(LIT("id,\"re\tgion\"\n"), LEADROUTE_EPARSE,
+                       "bad.csv:1:4: field name 're\\x09gion' holds a control character");
     assert_parse_error(LIT("id,p:set,p\n"), LEADROUTE_EPARSE, "bad.csv:1:10: duplicate");
     assert_parse_error(LIT("id,:set\n"), LEADROUTE_EPARSE, "bad.csv:1:4: ");
     /* saved with semicolons or tabs: said at the first one, not read as one field */
