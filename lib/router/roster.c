@@ -53,6 +53,14 @@ static int lr__check_id(const char *id, const char *what, size_t index)
     return LEADROUTE_OK;
 }
 
+/* NULL, empty or blanks only: no name at all. */
+static int lr__blank_text(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    lr__trim(&s, &n);
+    return n == 0;
+}
+
 static int lr__check_name(const char *s, const char *what, const char *owner)
 {
     if (s && lr__text_measure(s, LEADROUTE_MAX_STRING, NULL) != 0)
@@ -288,7 +296,7 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': unknown strategy %u", in->id, in->strategy);
         if (in->on_empty < LEADROUTE_EMPTY_UNASSIGNED || in->on_empty > LEADROUTE_EMPTY_QUEUE)
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': unknown empty-pool policy %u", in->id, in->on_empty);
-        if (in->on_empty == LEADROUTE_EMPTY_QUEUE && (!in->queue || !in->queue[0]))
+        if (in->on_empty == LEADROUTE_EMPTY_QUEUE && lr__blank_text(in->queue))
             return lr__error_set(LEADROUTE_EINVAL, "pool '%s': empty-pool policy 'queue' needs a queue name",
                                  in->id);
         if (in->on_empty == LEADROUTE_EMPTY_DEFAULT_OWNER && (!in->default_owner || !in->default_owner[0]))

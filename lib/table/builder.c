@@ -440,7 +440,7 @@ int lr__builder_add_rule_at(leadroute_table_builder *b, const leadroute_rule *ru
         return lr__error_set_at(LEADROUTE_ELIMIT, LR__RULE_AT(origin), "more than %d rules", LEADROUTE_MAX_RULES);
     if (rule->id) {
         id = rule->id;
-        id_len = strnlen(id, LEADROUTE_MAX_STRING + 1); /* room for blanks around the id */
+        id_len = strlen(id); /* all of it: blanks may stand around the id, and past them more text */
         lr__trim(&id, &id_len);
         if (id_len == 0 || id_len > LEADROUTE_MAX_NAME || !lr__utf8_valid(id, id_len)) {
             snprintf(idbuf, sizeof idbuf, "%u", b->nrules + 1);

@@ -308,6 +308,18 @@ static void test_builder_errors_name_rule_and_column(void **state)
     assert_int_equal(add_rule(b, "big\ndeals", in2, 2, out2, 1), LEADROUTE_ETABLE);
     expect_message_has("rule id 'big\\x0adeals' holds a control character");
     assert_int_equal(leadroute_error_last()->line, 0);
+    /* an id whose text goes on past 4,096 bytes of blanks is all of it, not its start */
+    {
+        char long_id[5002];
+        memset(long_id, ' ', sizeof long_id - 1);
+        memcpy(long_id, "abc", 3);
+        long_id[5000] = 'Z';
+        long_id[5001] = '\0';
+        assert_int_equal(add_rule(b, long_id, in2, 2, out2, 1), LEADROUTE_ETABLE);
+        expect_message_has("the rule id must be 1 to 256 bytes of UTF-8");
+        long_id[5000] = '\x01';
+        assert_int_equal(add_rule(b, long_id, in2, 2, out2, 1), LEADROUTE_ETABLE);
+    }
 
     /* The builder is still usable after the error. */
     ok(add_rule(b, "big-deals", in2, 2, out2, 1));

@@ -1268,6 +1268,8 @@ static void test_new_references(void **state)
     new_err(&f, 0, "'ent'");
     f.pools[0].queue = "";
     new_err(&f, 0, "'ent'");
+    f.pools[0].queue = " \t ";  /* blanks name no queue either */
+    new_err(&f, LEADROUTE_EINVAL, "pool 'ent': empty-pool policy 'queue' needs a queue name");
     f.pools[0].queue = "ent-queue";
     leadroute_roster *ro = NULL;
     assert_int_equal(leadroute_roster_new(&ro, f.reps, 2, f.pools, 2, NULL), LEADROUTE_OK);
