@@ -1474,8 +1474,12 @@ static int store_wrap(sqlite_store **out, sqlite3 *db, const char *name, int rea
 static int open_db(sqlite3 **db, const char *path, int flags, char *err, size_t cap)
 {
     int rc = open_file(path, db, flags);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
+        /* before the first read: another process's checkpoint or WAL
+         * recovery holds a short lock that this one waits out */
+        sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
         return LEADROUTE_OK;
+    }
     int code = *db ? LEADROUTE_EIO : LEADROUTE_ENOMEM;
     open_error(err, cap, code, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
     sqlite3_close(*db);
@@ -1527,7 +1531,6 @@ static int open_readable(sqlite3 **out, int *tidy, const char *path, char *err, 
     int src, rc = open_db(&db, path, SQLITE_OPEN_READONLY, err, cap);
     if (rc != LEADROUTE_OK)
         return rc;
-    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     int no_index = !query_int(db, probe, NULL, &tables, &src) &&
                    ((src & 0xff) == SQLITE_READONLY || (src & 0xff) == SQLITE_CANTOPEN);
     if (no_index && has_sidecar(path, "-wal")) {

@@ -684,6 +684,24 @@ with tempfile.TemporaryDirectory() as tmp:
            and "routing it again" in err,
            f"a write lock held past the busy timeout: the batch begins again: {route_p.returncode} {out!r} {err!r}")
 
+    # a short exclusive lock held when they open the state (another process's checkpoint or
+    # WAL recovery takes one): tick and ack wait for it, as route does, not fail at once
+    holder = sqlite3.connect(lock_state, isolation_level=None, timeout=10)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT OR REPLACE INTO meta VALUES ('check.lock', 'held')")
+    holder.execute("COMMIT")  # the exclusive lock stays until the connection closes
+    started = time.monotonic()
+    waiting = [subprocess.Popen([tool, *args, "--table", esc_table, "--reps", esc_reps, "--state", lock_state],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=workdir.name)
+               for args in (("ack", "k0"), ("tick",))]
+    time.sleep(max(0.0, 1.5 - (time.monotonic() - started)))
+    holder.close()
+    for p, what in zip(waiting, ("ack", "tick")):
+        out, err = p.communicate(timeout=60)
+        expect(p.returncode == 0 and "locked" not in err,
+               f"{what} waits out a short exclusive lock: {p.returncode} {out!r} {err!r}")
+
     # a file that is not a state database is an error naming it; nothing is written
     bad_state = os.path.join(tmp, "bad-state.db")
     bad_text = "id,status\nx,assigned\n"
