@@ -789,8 +789,8 @@ typedef struct leadroute_tick_stats {
  * same time moves nothing new but for chains of more than 8 leads each
  * waiting for the next one's rep. Each move is notified like an
  * assignment. The new deadline counts from `now_ms`. A deadline of
- * INT64_MAX never comes: a tick at `now_ms` INT64_MAX moves only what is
- * due before it.
+ * INT64_MAX never comes: a tick at `now_ms` INT64_MAX acts at INT64_MAX - 1,
+ * the last instant a deadline can come.
  * @param lookup may be NULL (see ::leadroute_lead_lookup)
  * @param stats  may be NULL; its version must be set
  * @return LEADROUTE_OK; EINVAL, EVERSION, ENOTSUP (the store cannot list

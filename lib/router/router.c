@@ -3213,15 +3213,17 @@ int leadroute_router_tick(leadroute_router *r, int64_t now_ms, leadroute_lead_lo
                              LEADROUTE_TICK_STATS_VERSION);
     if (!r->store.list_due)
         return lr__error_set(LEADROUTE_ENOTSUP, "the store has no list_due method: deadlines cannot be ticked");
+    /* INT64_MAX is the deadline that never comes (an SLA past the range):
+     * a tick at that instant acts at the last one before it, so that it
+     * neither lists such a lead nor moves one assigned so meanwhile (the
+     * store's check that a lead is still due compares with the move's time) */
+    if (now_ms == INT64_MAX)
+        now_ms = INT64_MAX - 1;
     memset(&l, 0, sizeof l);
     l.alloc = &r->alloc;
     lr__arena_init(&l.arena, &r->alloc);
     lr__error_mark();
-    /* INT64_MAX is the deadline that never comes (an SLA past the range):
-     * listed at that instant, it would be due, and every tick then would
-     * move it again, its new deadline saturating to the same time. The
-     * moves themselves are made at now_ms. */
-    rc = r->store.list_due(r->store_user, now_ms == INT64_MAX ? INT64_MAX - 1 : now_ms, lr__due_each, &l);
+    rc = r->store.list_due(r->store_user, now_ms, lr__due_each, &l);
     /* our own failures first: a store may pass them on as its own code, or not at all; the
      * store's own ENOMEM is a failed callback like any other */
     if (l.failed == LEADROUTE_ENOMEM) {

@@ -1506,8 +1506,8 @@ static void test_times_at_the_ends(void **state)
     st = tick(w, INT64_MAX);
     assert_int_equal(st.due, 1);
     assert_int_equal(st.reassigned, 1);
-    assert_int_equal(w->rec.n, 4); /* Lt moved, at the tick's time */
-    assert_true(w->rec.v[3].at_ms == INT64_MAX && w->rec.v[3].deadline_ms == INT64_MAX);
+    assert_int_equal(w->rec.n, 4); /* Lt moved, at the last instant a deadline can come */
+    assert_true(w->rec.v[3].at_ms == INT64_MAX - 1 && w->rec.v[3].deadline_ms == INT64_MAX);
     st = tick(w, INT64_MAX);
     assert_int_equal(st.due, 0);
     assert_int_equal(w->rec.n, 4);
@@ -3862,6 +3862,44 @@ static void test_latency_first_assignment_only(void **state)
     world_free(w);
 }
 
+/* A lookup that stands in for another thread: before the tick moves the
+ * lead, the lead is closed and routed again, to the same rep, near the end
+ * of time, so its new deadline never comes. */
+static const leadroute_lead *reroute_lookup(void *ctx, const char *key)
+{
+    world *w = ctx;
+    (void)key;
+    w->now = INT64_MAX - 10;
+    ok(leadroute_router_close(w->r, "X"));
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    assert_true(w->rec.v[w->rec.n - 1].deadline_ms == INT64_MAX);
+    return NULL;
+}
+
+/* A tick at INT64_MAX does not move a lead assigned since it listed it,
+ * whose deadline never comes: that move raced. */
+static void test_tick_at_the_end_meets_a_new_assignment(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_LEAST_LOADED)->sla_minutes = 10;
+    rb_rep(&b, "a", "p", NULL);
+    rb_rep(&b, "b", "p", NULL);
+    w = world_new(ALL_TO_P, rb_build(&b), NULL);
+    assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+    ok(leadroute_router_tick(w->r, INT64_MAX, reroute_lookup, w, &st));
+    if (st.due != 1 || st.raced != 1 || st.reassigned != 0)
+        fail_msg("tick at INT64_MAX over a lead assigned again meanwhile: due %llu, raced %llu, reassigned %llu",
+                 (unsigned long long)st.due, (unsigned long long)st.raced, (unsigned long long)st.reassigned);
+    w->now = INT64_MAX;
+    assert_int_equal(route(w, "X", NULL, -1, 0), LEADROUTE_ROUTE_EXISTING);
+    assert_string_equal(leadroute_decision_rep(w->d), "a");
+    world_free(w);
+}
+
 /* Every lead to pool p, round robin over its one rep a. */
 static world *one_rep_world(void)
 {
@@ -4258,6 +4296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_pending),
         cmocka_unit_test(test_fork_tick_over_host_store_keeps_history),
+        cmocka_unit_test(test_tick_at_the_end_meets_a_new_assignment),
         cmocka_unit_test_teardown(test_list_due_stopped, free_leftovers),
         cmocka_unit_test_teardown(test_caps_rolling, free_leftovers),
         cmocka_unit_test_teardown(test_caps_beside_a_clock_ahead, free_leftovers),
