@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import math
+import operator
 import threading
 import time
 from ctypes import byref
@@ -227,8 +228,12 @@ def store_vtable(store: Any) -> Tuple[_ffi.Store, List[Any]]:
 
     def open_count(_ud: Any, rep_id: bytes, count: Any) -> int:
         n = store.open_count(dec(rep_id) or "")
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError("open_count must return an integer, got %s" % type(n).__name__)
+        try:  # an integer of any kind (numpy's too), not a bool, a float or text
+            if isinstance(n, bool):
+                raise TypeError
+            n = operator.index(n)
+        except TypeError:
+            raise TypeError("open_count must return an integer, got %s" % type(n).__name__) from None
         count[0] = max(0, min(n, _U32_MAX))  # past the range: as many as a count can say
         return _ffi.OK
 

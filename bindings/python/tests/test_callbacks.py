@@ -586,6 +586,22 @@ class ExceptionsInCallbacks(unittest.TestCase):
                 r.route("L1", {"kind": "x"})
             self.assertIn("open_count must return an integer", str(cm.exception))
 
+        class Count:  # an integer type of another library, as numpy's
+            def __init__(self, n):
+                self.n = n
+
+            def __index__(self):
+                return self.n
+
+        class Indexed(lr.MemoryStore):
+            def open_count(self, rep_id):
+                return Count(super().open_count(rep_id))
+
+        roster = lr.Roster.from_dicts([{"id": "ann", "pools": ["p"], "capacity": 1}], [{"id": "p"}])
+        r = lr.Router(lr.Table.parse("rule,kind,out:pool\nr,-,p\n"), roster, store=Indexed())
+        self.assertEqual(r.route("L1", {"kind": "x"}).rep, "ann")
+        self.assertEqual(r.route("L2", {"kind": "x"}).status, "unassigned")  # ann at capacity 1
+
     def test_tick_lookup_must_be_callable(self):
         """A lookup that is not callable is refused before the tick moves or
         counts anything."""
