@@ -142,13 +142,12 @@ class SqliteStore(lr.Store):
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             row = self._one("SELECT rep_id, is_account FROM claims WHERE key = ?", key)
-            if row is None:
+            if row is None or row[1]:  # an account's claim stays with its first owner
                 self._db.execute("ROLLBACK")
                 raise lr.NotFoundError("%s is not claimed" % key)
             self._db.execute("DELETE FROM claims WHERE key = ?", (key,))
-            if not row[1]:
-                self._db.execute("UPDATE open_leads SET open = open - 1 WHERE rep_id = ?", (row[0],))
-                self._db.execute("UPDATE assignments SET current = 0 WHERE key = ?", (key,))
+            self._db.execute("UPDATE open_leads SET open = open - 1 WHERE rep_id = ?", (row[0],))
+            self._db.execute("UPDATE assignments SET current = 0 WHERE key = ?", (key,))
             self._db.execute("COMMIT")
 
     def window(self, rep_id, pool_id, since_ms):
@@ -223,7 +222,11 @@ def main(argv):
     def on_vacation(rep_id, lead_id, fields, now_ms):
         return "vacation" if rep_id in vacation else True
 
-    store = SqliteStore(args.db)
+    try:
+        store = SqliteStore(args.db)
+    except (sqlite3.Error, OSError) as exc:
+        print("route_csv: %s: %s" % (args.db, exc), file=sys.stderr)
+        return 1
     router = lr.Router(table, roster, store=store, notify=notified.append, availability=on_vacation)
     claimed_before = set(store.lead_claims())
 
@@ -237,6 +240,10 @@ def main(argv):
     for lead in leads:
         try:
             d = router.route(lead)
+        except (sqlite3.Error, OSError) as exc:  # the store failed: its transaction was rolled back
+            print("route_csv: %s: %s (lead %s and those after it are not routed)" % (args.db, exc, lead.id),
+                  file=sys.stderr)
+            return 1
         except lr.LeadrouteError as exc:  # a bad lead: nothing was changed
             statuses["unrouted"] += 1
             print("  %-8s unrouted: %s" % (lead.id, exc))
@@ -273,6 +280,13 @@ def main(argv):
         problems.append("open counts (%d) do not add up to the claims (%d)" % (store.open_total(), len(claims)))
     if router.metrics()["routed"] != len(assigned):
         problems.append("metrics count %d assignments, %d were made" % (router.metrics()["routed"], len(assigned)))
+    accounts = [k for (k,) in store._db.execute("SELECT key FROM claims WHERE is_account = 1")]
+    for key in accounts[:1]:  # close is for leads: an account's claim stays with its first owner
+        try:
+            store.close(key)
+            problems.append("closing the account claim %s released it" % key)
+        except lr.NotFoundError:
+            pass
     for lead_id, rep in assigned.items():
         again = router.route(lead_id, {}, dry_run=True)
         if (again.status, again.rep) != ("existing", rep):
