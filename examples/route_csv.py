@@ -186,6 +186,10 @@ class SqliteStore(lr.Store):
         with self._lock:
             return dict(self._db.execute("SELECT key, rep_id FROM claims WHERE is_account = 0").fetchall())
 
+    def account_claims(self):
+        with self._lock:
+            return dict(self._db.execute("SELECT key, rep_id FROM claims WHERE is_account = 1").fetchall())
+
     def open_total(self):
         with self._lock:
             return self._one("SELECT coalesce(sum(open), 0) FROM open_leads")[0]
@@ -280,8 +284,7 @@ def main(argv):
         problems.append("open counts (%d) do not add up to the claims (%d)" % (store.open_total(), len(claims)))
     if router.metrics()["routed"] != len(assigned):
         problems.append("metrics count %d assignments, %d were made" % (router.metrics()["routed"], len(assigned)))
-    accounts = [k for (k,) in store._db.execute("SELECT key FROM claims WHERE is_account = 1")]
-    for key in accounts[:1]:  # close is for leads: an account's claim stays with its first owner
+    for key in sorted(store.account_claims())[:1]:  # close is for leads: an account's claim stays with its first owner
         try:
             store.close(key)
             problems.append("closing the account claim %s released it" % key)
