@@ -7,7 +7,7 @@
 #include "base/value.h"
 #include "table/internal.h"
 
-static int lr__options_check(const leadroute_table_options *o)
+int lr__table_options_check(const leadroute_table_options *o)
 {
     if (o && (o->version == 0 || o->version > LEADROUTE_TABLE_OPTIONS_VERSION))
         return lr__error_set(LEADROUTE_EVERSION, "leadroute_table_options version %u is not supported (1..%u)",
@@ -49,7 +49,7 @@ int lr__builder_init(leadroute_table_builder *b, const leadroute_table_options *
     static const leadroute_table_options defaults = LEADROUTE_TABLE_OPTIONS_INIT;
     int rc;
     memset(b, 0, sizeof *b);
-    if ((rc = lr__options_check(options)) != 0)
+    if ((rc = lr__table_options_check(options)) != 0)
         return rc;
     if ((rc = lr__alloc_init(&b->alloc, options ? options->allocator : NULL)) != 0)
         return rc;

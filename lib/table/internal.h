@@ -358,6 +358,8 @@ struct leadroute_table_builder {
 
 int lr__builder_init(leadroute_table_builder *b, const leadroute_table_options *options);
 void lr__builder_clear(leadroute_table_builder *b);
+/* Options' version and flags: EVERSION or EINVAL with a message, else OK. */
+int lr__table_options_check(const leadroute_table_options *o);
 /* A directive or property; `key` and `value` point into the text at
  * `base`, which `line` and `col` locate in a table file (0 for the builder
  * API, where a later call replaces an earlier one); `quoted`: the directive

@@ -263,9 +263,9 @@ int leadroute_table_load(leadroute_table **out, const char *path, const leadrout
         *out = NULL;
     if (!out || !path)
         return lr__error_set(LEADROUTE_EINVAL, "out and path must not be NULL");
-    if (options && (options->version == 0 || options->version > LEADROUTE_TABLE_OPTIONS_VERSION))
-        return lr__error_set(LEADROUTE_EVERSION, "leadroute_table_options version %u is not supported (1..%u)",
-                             options->version, LEADROUTE_TABLE_OPTIONS_VERSION);
+    /* the options first: a misuse is reported as such, whatever the file */
+    if ((rc = lr__table_options_check(options)) != 0)
+        return rc;
     if ((rc = lr__alloc_init(&a, options ? options->allocator : NULL)) != 0)
         return rc;
     if ((rc = lr__file_read(path, &a, &buf, &len)) != 0)

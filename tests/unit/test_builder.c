@@ -648,6 +648,11 @@ static void test_builder_new_args(void **state)
     assert_non_null(strstr(leadroute_error_last()->message, "unknown table option flags 0x80"));
     assert_int_equal(leadroute_table_parse(&t, "a,out:b\n", 8, NULL, &o), LEADROUTE_EINVAL);
     assert_null(t);
+    /* loading reports the misuse before it looks for the file */
+    t = (leadroute_table *)&o;
+    assert_int_equal(leadroute_table_load(&t, "/nonexistent/dir/t.csv", &o), LEADROUTE_EINVAL);
+    assert_null(t);
+    assert_non_null(strstr(leadroute_error_last()->message, "unknown table option flags 0x80"));
 }
 
 /* --- reference counting, observed through a counting allocator ------------- */
