@@ -746,7 +746,9 @@ LEADROUTE_API int leadroute_router_acknowledge(leadroute_router *router, const c
  * activity, caps, capacity and availability only. Return
  * LEADROUTE_LOOKUP_FAILED when the host cannot tell now (its database is
  * down): the lead then stays with its rep, still due, so that the next tick
- * tries again; it counts in `kept` and in the metrics' failed moves. The
+ * tries again; it counts in `kept` and in the metrics' failed moves. A
+ * lead the library cannot read (a struct version it does not know, more
+ * than LEADROUTE_MAX_FIELDS fields) counts as LEADROUTE_LOOKUP_FAILED. The
  * lead must stay valid until the next call of the lookup or the end of the
  * tick. Its fields are read; its id is not: the move keeps the lead id the
  * store lists.

@@ -2975,6 +2975,12 @@ static int lr__due_each(void *ctx, const leadroute_assignment *a)
     size_t i;
     if (!a || !a->key || !a->rep_id)
         return LEADROUTE_OK; /* nothing to move */
+    if (a->version == 0 || a->version > LEADROUTE_ASSIGNMENT_VERSION) {
+        snprintf(l->why, sizeof l->why,
+                 "store list_due callback gave leadroute_assignment version %u (1..%u) for key '%.64s'", a->version,
+                 LEADROUTE_ASSIGNMENT_VERSION, a->key);
+        return l->failed = LEADROUTE_ECALLBACK;
+    }
     if (a->history_count && (!a->history || a->history_count > UINT32_MAX / sizeof *d->history)) {
         snprintf(l->why, sizeof l->why, "store list_due callback gave %zu history entries%s for key '%.64s'",
                  a->history_count, a->history ? "" : " and history NULL", a->key);
@@ -3084,7 +3090,17 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
     if (lead == LEADROUTE_LOOKUP_FAILED)
         return lr__error_set(LEADROUTE_ECALLBACK, "tick lookup failed for lead '%s': it stays with %s, still due",
                              due->key + 5, due->rep);
-    if (!lead || lr__lead_check_header(lead) != 0) {
+    /* a lead the library cannot read (a struct version it does not know, a
+     * field count past the limit) is a failed lookup, not an absent lead:
+     * moved on membership alone, it would skip the pool's skill filters */
+    if (lead && lr__lead_check_header(lead) != 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", leadroute_error_last()->message);
+        return lr__error_set(LEADROUTE_ECALLBACK,
+                             "tick lookup gave lead '%s' that cannot be read (%s): it stays with %s, still due",
+                             due->key + 5, why, due->rep);
+    }
+    if (!lead) {
         minimal.id = due->lead_id;
         lead = &minimal;
     } else {
@@ -3300,12 +3316,20 @@ typedef struct lr__list_ctx {
     int (*each)(void *ctx, const leadroute_assignment *a);
     void *ctx;
     int stopped;
+    uint32_t bad_version;  /* an assignment of a version the library does not know: the listing stops */
 } lr__list_ctx;
 
 static int lr__list_each(void *ctx, const leadroute_assignment *a)
 {
     lr__list_ctx *l = ctx;
-    int rc = l->each(l->ctx, a);
+    int rc;
+    if (l->bad_version)
+        return LEADROUTE_ECALLBACK;
+    if (a && (a->version == 0 || a->version > LEADROUTE_ASSIGNMENT_VERSION)) {
+        l->bad_version = a->version ? a->version : UINT32_MAX;
+        return LEADROUTE_ECALLBACK;
+    }
+    rc = l->each(l->ctx, a);
     if (rc)
         l->stopped = 1;
     return rc;
@@ -3323,8 +3347,13 @@ int leadroute_router_list_due(leadroute_router *r, int64_t now_ms,
     l.each = each;
     l.ctx = ctx;
     l.stopped = 0;
+    l.bad_version = 0;
     lr__error_mark();
     rc = r->store.list_due(r->store_user, now_ms, lr__list_each, &l);
+    if (l.bad_version)
+        return lr__error_set(LEADROUTE_ECALLBACK,
+                             "store list_due callback gave leadroute_assignment version %u (1..%u)",
+                             l.bad_version == UINT32_MAX ? 0u : l.bad_version, LEADROUTE_ASSIGNMENT_VERSION);
     if (rc != 0 && !l.stopped)
         return lr__store_failed(r, "store list_due", rc);
     return rc;

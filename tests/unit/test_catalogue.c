@@ -408,7 +408,8 @@ typedef struct liar {
     const char *holder;        /* != NULL: find_claim says this rep holds every key */
     int hide_claims;           /* find_claim says "not claimed" this many times */
     int fail_find_after_hide;  /* then fails with LEADROUTE_EIO once */
-    int due_garbage;           /* list_due hands out: 1 history NULL with a count, 2 a short key */
+    int due_garbage;           /* list_due hands out: 1 history NULL with a count, 2 a short key,
+                                  3 an assignment of version 7, 4 of version 0 */
     int fail_commit;           /* commit fails with LEADROUTE_EIO */
     double window_value;
 } liar;
@@ -498,6 +499,8 @@ static int l_list_due(void *ud, int64_t now, int (*each)(void *, const leadroute
         a.history = NULL;
         a.history_count = 3;
     }
+    if (l->due_garbage == 3 || l->due_garbage == 4)
+        a.version = l->due_garbage == 3 ? 7 : 0;
     return each(ctx, &a);
 }
 
@@ -864,6 +867,36 @@ static void test_list_due_history_garbage(void **state)
     in_child("list_due history NULL with a count", probe_due_history_null);
 }
 
+static int count_listed(void *ctx, const leadroute_assignment *a)
+{
+    (void)a;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* An assignment of a struct version the library does not know is the
+ * store's garbage: the tick moves nothing, and leadroute_router_list_due()
+ * hands it to nobody. */
+static void test_list_due_version_garbage(void **state)
+{
+    static const char *const want[] = { "version 7 (1..", "version 0 (1.." };
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        leadroute_router *r = liar_router();
+        leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+        int listed = 0;
+        g_liar.due_garbage = 3 + k;
+        assert_int_equal(leadroute_router_tick(r, NOW_MS, NULL, NULL, &st), LEADROUTE_ECALLBACK);
+        print_message("  %-40s %s\n", "list_due assignment version", leadroute_error_last()->message);
+        assert_non_null(strstr(leadroute_error_last()->message, want[k]));
+        assert_int_equal(st.reassigned + st.escalated, 0);
+        assert_int_equal(leadroute_router_list_due(r, NOW_MS, count_listed, &listed), LEADROUTE_ECALLBACK);
+        assert_non_null(strstr(leadroute_error_last()->message, want[k]));
+        assert_int_equal(listed, 0);
+        liar_free(r);
+    }
+}
+
 static void test_list_due_short_key(void **state)
 {
     (void)state;
@@ -997,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_find_claim_garbage),
         cmocka_unit_test(test_claim_made_during_a_call),
         cmocka_unit_test(test_list_due_history_garbage),
+        cmocka_unit_test(test_list_due_version_garbage),
         cmocka_unit_test(test_list_due_short_key),
         cmocka_unit_test(test_tick_move_fails),
         cmocka_unit_test(test_window_garbage),

@@ -2470,6 +2470,59 @@ static void test_tick_lookup_failed_keeps_lead(void **state)
     hs_delete(hs);
 }
 
+/* A lookup that gives a lead the library cannot read (a struct version it
+ * does not know, too many fields) failed: the lead stays, still due, as for
+ * LEADROUTE_LOOKUP_FAILED, and is not moved on pool membership alone. */
+static const leadroute_lead *unreadable_lookup(void *ctx, const char *key)
+{
+    static leadroute_lead l;
+    int how = *(int *)ctx;
+    if (how < 0 || strcmp(key, "Y") != 0)
+        return NULL;
+    l = (leadroute_lead)LEADROUTE_LEAD_INIT;
+    l.id = "Y";
+    if (how == 0)
+        l.version = 0;
+    else if (how == 1)
+        l.version = LEADROUTE_LEAD_VERSION + 1;
+    else
+        l.field_count = LEADROUTE_MAX_FIELDS + 1;
+    return &l;
+}
+
+static void test_tick_lookup_unreadable_lead_keeps_it(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+        int how = k;
+        unsigned long long before;
+        char holder[HS_ID];
+        hstore *hs = hs_new();
+        world *w = two_reps_on_store(hs);
+        assert_string_equal(route_assigned(w, "X", NULL, -1, 0), "a");
+        assert_string_equal(route_assigned(w, "Y", NULL, -1, 0), "b");
+        before = failed_moves(w->r);
+        w->now = T0 + 10 * MIN_MS;
+        ok(leadroute_router_tick(w->r, w->now, unreadable_lookup, &how, &st));
+        if (st.due != 2 || st.reassigned != 1 || st.kept != 1 || st.failed != 1)
+            fail_msg("lead %d: due %llu, reassigned %llu, kept %llu, failed %llu (want 2, 1, 1, 1)", k,
+                     (unsigned long long)st.due, (unsigned long long)st.reassigned, (unsigned long long)st.kept,
+                     (unsigned long long)st.failed);
+        assert_int_equal(failed_moves(w->r), before + 1);
+        ok(hs_find_claim(hs, "lead:Y", holder, sizeof holder));
+        assert_string_equal(holder, "b");
+        /* a lookup that gives nothing moves it on membership */
+        how = -1;
+        ok(leadroute_router_tick(w->r, w->now, unreadable_lookup, &how, &st));
+        assert_int_equal(st.reassigned, 1);
+        ok(hs_find_claim(hs, "lead:Y", holder, sizeof holder));
+        assert_string_equal(holder, "a");
+        world_free(w);
+        hs_delete(hs);
+    }
+}
+
 /* The lookup gives the lead's fields; its id is not read: a lead it
  * returns under an id that is invalid UTF-8, too long, NULL or another
  * lead's moves all the same and keeps the id it was committed with. */
@@ -4322,6 +4375,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tick_acknowledged_meanwhile_is_raced, free_leftovers),
         cmocka_unit_test_teardown(test_tick_keeps_value_without_lookup, free_leftovers),
         cmocka_unit_test_teardown(test_tick_lookup_failed_keeps_lead, free_leftovers),
+        cmocka_unit_test_teardown(test_tick_lookup_unreadable_lead_keeps_it, free_leftovers),
         cmocka_unit_test_teardown(test_tick_keeps_the_committed_lead_id, free_leftovers),
         cmocka_unit_test_teardown(test_tick_empty_key_kept, free_leftovers),
         cmocka_unit_test_teardown(test_tick_filter_number_or_bool, free_leftovers),
