@@ -852,6 +852,23 @@ static void lr__sort_by_priority(const leadroute_table *t, uint32_t *h, uint32_t
     }
 }
 
+/* The sum of output j over the hits when adding them in order passed the
+ * range of a double on the way: the same additions on values 2^-23 as
+ * large (more than the 4,000,000 rules of a table can overflow), which
+ * round as the plain ones would, so that the order of the rules does not
+ * decide; infinite only when the sum itself is too large. */
+static double lr__sum_scaled(const leadroute_table *t, const leadroute_result *r, uint32_t j)
+{
+    double sum = 0;
+    uint32_t i;
+    for (i = 0; i < r->count; i++) {
+        const leadroute_value *v = lr__rule_output(t, r->hits[i], j);
+        if (v->type == LEADROUTE_VALUE_NUMBER)
+            sum += ldexp(v->number, -23);
+    }
+    return ldexp(sum, 23);
+}
+
 static int lr__aggregate(const leadroute_table *t, leadroute_result *r)
 {
     uint32_t j, i;
@@ -886,15 +903,16 @@ static int lr__aggregate(const leadroute_table *t, leadroute_result *r)
                 a->number = v->number;
             } else if (t->aggregation == LEADROUTE_AGG_SUM) {
                 a->number += v->number;
-                if (!isfinite(a->number)) {
-                    /* an error leaves no hits, as documented */
-                    r->count = 0;
-                    return lr__error_set(LEADROUTE_ERANGE, "the sum of output '%s' is too large for a double",
-                                         t->outputs[j].name);
-                }
             } else if (t->aggregation == LEADROUTE_AGG_MIN ? v->number < a->number : v->number > a->number) {
                 a->number = v->number;
             }
+        }
+        if (t->aggregation == LEADROUTE_AGG_SUM && a->type == LEADROUTE_VALUE_NUMBER && !isfinite(a->number) &&
+            !isfinite(a->number = lr__sum_scaled(t, r, j))) {
+            /* an error leaves no hits, as documented */
+            r->count = 0;
+            return lr__error_set(LEADROUTE_ERANGE, "the sum of output '%s' is too large for a double",
+                                 t->outputs[j].name);
         }
     }
     r->has_aggregates = 1;

@@ -11,6 +11,7 @@
 
 #include "leadroute/leadroute.h"
 #include "testutil.h"
+#include "table/reference.h"
 
 /* A lead with a single number field x. */
 static const tlead *lx(double x)
@@ -484,6 +485,34 @@ static void test_sum_overflow_leaves_no_hits(void **state)
     leadroute_table_unref(t);
 }
 
+/* A sum that fits is given whatever the order of the rules, even when
+ * adding them in that order passes the range of a double on the way. */
+static void test_sum_that_fits_in_any_order(void **state)
+{
+    static const char *const tables[] = {
+        "#! hit_policy: C+\nx,out:v:number\n-,1e308\n-,1e308\n-,-1e308\n",
+        "#! hit_policy: C+\nx,out:v:number\n-,-1e308\n-,1e308\n-,1e308\n",
+        "#! hit_policy: C+\nx,out:v:number\n-,1.5e308\n-,1.5e308\n-,-1.5e308\n-,0.25\n",
+    };
+    static const double want[] = { 1e308, 1e308, 1.5e308 };
+    (void)state;
+    for (size_t k = 0; k < sizeof tables / sizeof *tables; k++) {
+        leadroute_table *t = parse_ok(tables[k]);
+        leadroute_result *r = NULL;
+        leadroute_lead lead = LEADROUTE_LEAD_INIT;
+        assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+        assert_int_equal(leadroute_table_eval(t, &lead, r), LEADROUTE_OK);
+        assert_int_equal(leadroute_result_count(r), 3 + (k == 2));
+        assert_non_null(leadroute_result_aggregate(r, 0));
+        assert_true(leadroute_result_aggregate(r, 0)->number == want[k]);
+        /* and the reference evaluator agrees */
+        assert_int_equal(lr__table_eval_reference(t, &lead, r), LEADROUTE_OK);
+        assert_true(leadroute_result_aggregate(r, 0)->number == want[k]);
+        leadroute_result_free(r);
+        leadroute_table_unref(t);
+    }
+}
+
 static void test_result_reserve(void **state)
 {
     (void)state;
@@ -565,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_aggregation_getter_only_collect),
         cmocka_unit_test(test_result_after_error),
         cmocka_unit_test(test_sum_overflow_leaves_no_hits),
+        cmocka_unit_test(test_sum_that_fits_in_any_order),
         cmocka_unit_test(test_result_reserve),
         cmocka_unit_test(test_result_new_args),
     };
