@@ -673,17 +673,20 @@ static int lr__value_ids(lr__compiler *cc, const leadroute_table_builder *b)
                     ids[r] = existing;
                     continue;
                 }
-                if ((rc = lr__vec_reserve(cc->a, (void **)&keys, &cap_keys, ((size_t)m.count + 1) * sizeof key,
-                                          1)) != 0)
-                    break;
-                /* keys[] may move when it grows: rebuild the map's pointers */
-                memcpy(keys + (size_t)m.count * sizeof key, key, sizeof key);
                 {
-                    uint32_t slot;
-                    for (slot = 0; slot <= m.mask; slot++)
-                        if (m.slots[slot].str)
-                            m.slots[slot].str = keys + (size_t)m.slots[slot].outcome * sizeof key;
+                    uintptr_t before = (uintptr_t)keys; /* an address, not a pointer to use */
+                    uint32_t slot, old_cap = cap_keys;
+                    if ((rc = lr__vec_reserve(cc->a, (void **)&keys, &cap_keys,
+                                              ((size_t)m.count + 1) * sizeof key, 1)) != 0)
+                        break;
+                    /* keys[] moved as it grew: point the map's number keys at the new copy
+                     * (only then: rebuilding on every new value made compiling quadratic) */
+                    if ((uintptr_t)keys != before)
+                        for (slot = 0; slot <= m.mask; slot++)
+                            if (m.slots[slot].str && (uintptr_t)m.slots[slot].str - before < old_cap)
+                                m.slots[slot].str = keys + (size_t)m.slots[slot].outcome * sizeof key;
                 }
+                memcpy(keys + (size_t)m.count * sizeof key, key, sizeof key);
                 rc = lr__keymap_put(&m, cc->a, keys + (size_t)m.count * sizeof key, sizeof key, m.count, &existing);
             }
             if (rc)
@@ -913,10 +916,13 @@ int lr__table_compile(leadroute_table **out, leadroute_table_builder *b)
         if (ix->type == LEADROUTE_TYPE_SET)
             t->nset_columns++;
     }
-    if ((rc = lr__value_ids(&cc, b)) != 0 || (rc = lr__table_fits(&cc)) != 0)
+    if ((rc = lr__value_ids(&cc, b)) != 0)
         goto fail;
     if ((t->hit_policy == LEADROUTE_HIT_PRIORITY || t->hit_policy == LEADROUTE_HIT_OUTPUT_ORDER) &&
         (rc = lr__priority_order(&cc)) != 0)
+        goto fail;
+    /* all but the lint is built: the size a table without lint keeps */
+    if ((rc = lr__table_fits(&cc)) != 0)
         goto fail;
     t->hash = lr__table_hash(t);
     if (!(b->options.flags & LEADROUTE_TABLE_NO_LINT) && ((rc = lr__table_lint(t)) != 0 || (rc = lr__table_fits(&cc)) != 0))

@@ -468,6 +468,35 @@ static void test_max_memory(void **state)
         assert_int_equal(c.live, 0);
     }
     free(text);
+
+    /* with or without lint, every hit policy keeps to the cap: priority
+     * tables hold a rank per rule beside the index */
+    static const char *const heads[] = { "#! hit_policy: priority\n#! priority: p = a, b\n",
+                                         "#! hit_policy: output order\n#! priority: p = a, b\n",
+                                         "#! hit_policy: first\n" };
+    for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
+        n = (size_t)snprintf(text = malloc(cap), cap, "%srule,x:number,out:p\n", heads[h]);
+        for (int i = 0; i < 450; i++)
+            n += (size_t)snprintf(text + n, cap - n, "r%d,-,%s\n", i, i % 2 ? "a" : "b");
+        for (int lint = 0; lint < 2; lint++) {
+            o.flags = lint ? 0 : LEADROUTE_TABLE_NO_LINT;
+            o.max_memory = 0;
+            assert_int_equal(leadroute_table_parse(&t, text, n, NULL, &o), LEADROUTE_OK);
+            whole = leadroute_table_memory(t);
+            leadroute_table_unref(t);
+            o.max_memory = whole - 1;
+            if (leadroute_table_parse(&t, text, n, NULL, &o) != LEADROUTE_ELIMIT)
+                fail_msg("%s with lint %d: a table of %zu bytes passed a cap of %zu", heads[h], lint, whole,
+                         whole - 1);
+            assert_null(t);
+            o.max_memory = whole;
+            assert_int_equal(leadroute_table_parse(&t, text, n, NULL, &o), LEADROUTE_OK);
+            leadroute_table_unref(t);
+            assert_int_equal(c.live, 0);
+        }
+        free(text);
+    }
+    o.flags = 0;
 }
 
 static void test_bad_allocators(void **state)
