@@ -105,8 +105,9 @@ const char *cli_plural(size_t n);
 /* Room for cli_shown() of any lead id or key: each byte may become four. */
 #define CLI_SHOWN_SIZE (4 * LEADROUTE_MAX_STRING + 1)
 /* `s` for a one-line message in `buf` (CLI_SHOWN_SIZE bytes): control
- * characters and DEL as \xNN, so that an id holding a newline or a
- * terminal escape cannot forge or garble a line. */
+ * characters (C0, DEL, C1) and the line and paragraph separators as \xNN,
+ * so that an id holding a newline or a terminal escape cannot forge or
+ * garble a line. */
 const char *cli_shown(const char *s, char *buf);
 
 /* ---- files ----------------------------------------------------------------- */

@@ -316,13 +316,21 @@ const char *cli_display_name(const char *path)
 
 const char *cli_shown(const char *s, char *buf)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t n = 0;
-    for (; *s && n + 5 <= CLI_SHOWN_SIZE; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f)
-            n += (size_t)snprintf(buf + n, CLI_SHOWN_SIZE - n, "\\x%02x", c);
-        else
-            buf[n++] = (char)c;
+    while (*u && n + 13 <= CLI_SHOWN_SIZE) {
+        /* bytes to show as \xNN: C0 controls and DEL; C1 controls (U+0080 to
+         * U+009F, a terminal's escape introducer among them); the line and
+         * paragraph separators U+2028 and U+2029, line breaks to some readers */
+        size_t k = *u < 0x20 || *u == 0x7f ? 1
+                   : *u == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f ? 2
+                   : *u == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9) ? 3 : 0;
+        if (!k) {
+            buf[n++] = (char)*u++;
+            continue;
+        }
+        for (; k; k--)
+            n += (size_t)snprintf(buf + n, CLI_SHOWN_SIZE - n, "\\x%02x", *u++);
     }
     buf[n] = 0;
     return buf;

@@ -121,19 +121,44 @@ static const char *lr__decision_strategy(const leadroute_decision *d)
 
 static const char lr__hex[] = "0123456789abcdef";
 
-/* A string on one line: control bytes become \xHH so a stray newline in a
- * lead id cannot forge a line of the trace. */
+/* The length of the character at `s` (1 for a byte of no sequence), and in
+ * *escape whether to show its bytes as \xHH, as error messages show them:
+ * a control character (C0, DEL, C1), a line or paragraph separator, a byte
+ * order mark. A lead id or a host's away reason holding one could
+ * otherwise forge or garble a line of the trace. */
+static size_t lr__char_at(const char *s, int *escape)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (strnlen(s, len) < len)
+        len = 1; /* cut short: not a character */
+    *escape = lr__text_breaker(s, len) != NULL;
+    return len;
+}
+
+static void lr__put_hex(lr__sink *o, const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[4] = { '\\', 'x', lr__hex[c >> 4], lr__hex[c & 15] };
+        lr__put(o, esc, 4);
+    }
+}
+
+/* A string on one line, what lr__char_at escapes as \xHH. */
 static void lr__text_plain(lr__sink *o, const char *s)
 {
     const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f) {
-            char esc[4] = { '\\', 'x', lr__hex[c >> 4], lr__hex[c & 15] };
+    while (*s) {
+        int escape;
+        size_t len = lr__char_at(s, &escape);
+        if (escape) {
             lr__put(o, run, (size_t)(s - run));
-            lr__put(o, esc, 4);
-            run = s + 1;
+            lr__put_hex(o, s, len);
+            run = s + len;
         }
+        s += len;
     }
     lr__put(o, run, (size_t)(s - run));
 }
@@ -143,28 +168,29 @@ static void lr__text_quoted(lr__sink *o, const char *s)
 {
     const char *run = s;
     lr__putc(o, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    while (*s) {
         const char *esc = NULL;
-        char hex[4];
-        switch (c) {
+        int escape;
+        size_t len;
+        switch (*s) {
         case '"': esc = "\\\""; break;
         case '\\': esc = "\\\\"; break;
         case '\n': esc = "\\n"; break;
         case '\t': esc = "\\t"; break;
         case '\r': esc = "\\r"; break;
         default:
-            if (c < 0x20 || c == 0x7f) {
-                hex[0] = '\\', hex[1] = 'x', hex[2] = lr__hex[c >> 4], hex[3] = lr__hex[c & 15];
+            len = lr__char_at(s, &escape);
+            if (escape) {
                 lr__put(o, run, (size_t)(s - run));
-                lr__put(o, hex, 4);
-                run = s + 1;
+                lr__put_hex(o, s, len);
+                run = s + len;
             }
+            s += len;
             continue;
         }
         lr__put(o, run, (size_t)(s - run));
         lr__puts(o, esc);
-        run = s + 1;
+        run = ++s;
     }
     lr__put(o, run, (size_t)(s - run));
     lr__putc(o, '"');
@@ -175,10 +201,11 @@ static void lr__text_quoted(lr__sink *o, const char *s)
 static size_t lr__width(const char *s)
 {
     size_t w = 0;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c & 0xc0) != 0x80)
-            w += (c < 0x20 || c == 0x7f) ? 4 : 1;  /* shown as \xHH */
+    while (*s) {
+        int escape;
+        size_t len = lr__char_at(s, &escape);
+        w += escape ? 4 * len : 1; /* shown as \xHH */
+        s += len;
     }
     return w;
 }
@@ -480,6 +507,15 @@ static void lr__json_str(lr__sink *o, const char *str)
             lr__put(o, (const char *)run, (size_t)(s - run));
             lr__puts(o, "\\ufffd");
             run = ++s;
+        } else if ((c == 0xC2 && s[1] <= 0x9F) || (c == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9))) {
+            /* C1 controls and the line and paragraph separators, escaped
+             * too: a JavaScript or line-splitting reader breaks on them */
+            char esc[6] = { '\\', 'u', c == 0xC2 ? '0' : '2', '0', c == 0xC2 ? lr__hex[s[1] >> 4] : '2',
+                            c == 0xC2 ? lr__hex[s[1] & 15] : s[2] == 0xA8 ? '8' : '9' };
+            lr__put(o, (const char *)run, (size_t)(s - run));
+            lr__put(o, esc, 6);
+            s += n;
+            run = s;
         } else {
             s += n;
         }

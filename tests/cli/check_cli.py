@@ -819,6 +819,16 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(rc == 0 and out.startswith("L-1001\\x0a  2026-01-01T00:00:00Z  acknowledged\\x1b[31m (key L-1001)\n")
            and "\x1b" not in out and "\n  2026-01-01T00:00:00Z  acknowledged" not in out,
            f"explain of a lead id with a line break: {rc} {out[:300]!r} {err!r}")
+    # nor a C1 control (U+009B opens a terminal escape) or a line separator
+    db = sqlite3.connect(forged)
+    db.execute("UPDATE events SET lead_id = 'L-1001' || char(155) || '2J' || char(8232) || 'x' || char(8233)"
+               " WHERE key = 'L-1001'")
+    db.commit()
+    db.close()
+    rc, out, err = run("explain", "--state", forged, "L-1001")
+    expect(rc == 0 and out.startswith("L-1001\\xc2\\x9b2J\\xe2\\x80\\xa8x\\xe2\\x80\\xa9 (key L-1001)\n")
+           and not any(ch in out for ch in "\u009b\u2028\u2029"),
+           f"explain of a lead id with a C1 control and separators: {rc} {out[:300]!r} {err!r}")
 
     # explain and simulate only read the state: a file the user may only read,
     # in a directory the user may not write (so SQLite cannot add its -shm
