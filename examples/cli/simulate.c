@@ -280,10 +280,19 @@ static int simulation_add(simulation *s, const leadroute_roster *roster, const l
         return -1;
     if (status == LEADROUTE_ROUTE_QUEUED || status == LEADROUTE_ROUTE_UNASSIGNED ||
         status == LEADROUTE_ROUTE_UNROUTED) {
-        char reason[600];
-        snprintf(reason, sizeof reason, "%s: %s", leadroute_route_status_name(status),
-                 leadroute_decision_reason(d) ? leadroute_decision_reason(d) : "");
-        if (tally_add(&s->reasons, reason, value) != 0)
+        /* whole: a reason cut at a fixed size could end inside a character,
+         * and two that differ only past it would count as one */
+        const char *why = leadroute_decision_reason(d) ? leadroute_decision_reason(d) : "";
+        const char *name = leadroute_route_status_name(status);
+        size_t len = strlen(name) + 2 + strlen(why) + 1;
+        char *reason = malloc(len);
+        int rc;
+        if (!reason)
+            return -1;
+        snprintf(reason, len, "%s: %s", name, why);
+        rc = tally_add(&s->reasons, reason, value);
+        free(reason);
+        if (rc != 0)
             return -1;
     }
     return 0;

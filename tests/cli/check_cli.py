@@ -74,6 +74,20 @@ for command in ("route", "simulate"):
 # none for the sample table and roster
 rc, out, err = run("simulate", "--no-state", "--table", routing, "--reps", reps, leads)
 expect("pool '" not in err and "owner '" not in err, f"no pool or owner notes for the sample data: {err!r}")
+# simulate tallies reasons whole: long non-ASCII queue names, alike for their first 1,200 bytes
+long_queues = table("#! hit_policy: first\nrule,kind,out:queue\n" +
+                    "".join(f'r{k},{k},"{"€" * 400}{k}"\n' for k in "ab"))
+long_leads = table("id,kind\nQ1,a\nQ2,b\nQ3,a\n")
+long_reps = table("#! reps\nid,pools\nann,p\n")
+p = subprocess.run([tool, "simulate", "--no-state", "--table", long_queues, "--reps", long_reps, long_leads,
+                    "--format", "jsonl"], capture_output=True, cwd=workdir.name)
+try:
+    got = {r["name"]: r["leads"] for r in map(json.loads, p.stdout.decode().splitlines()) if r["kind"] == "reason"}
+except (UnicodeDecodeError, ValueError) as e:
+    got = repr(e)
+expect(p.returncode == 0 and isinstance(got, dict) and
+       got == {f"queued: rule r{k} gives queue {'€' * 400}{k}": 2 if k == "a" else 1 for k in "ab"},
+       f"simulate tallies long reasons whole: {p.returncode} {str(got)[:300]} {p.stderr[:300]!r}")
 
 # 'out:' forgotten: a note on stderr, the exit status as lint says
 forgot_out = table("rule,region,pool\nr1,EMEA,emea\nr2,-,other\n")
