@@ -1642,7 +1642,8 @@ static int lr__commit(lr__call *c, uint32_t ri, const lr__pool *p, const lr__sta
         owner[sizeof owner - 1] = 0;
         if (!owner[0] && !c->follow_up) /* only a tick's move may find the lead closed meanwhile */
             return lr__error_set(LEADROUTE_ECALLBACK,
-                                 "store commit callback said key '%s' is claimed but gave no rep id", c->key);
+                                 "store commit callback said key '%s' is claimed but gave no rep id",
+                                 lr__key_shown(c->key));
         d->status = LEADROUTE_ROUTE_EXISTING;
         d->how = LR_HOW_EXISTING;
         d->rep = lr__decision_str(d, owner);

@@ -1489,6 +1489,7 @@ typedef enum bad_mode {
     BAD_ACCOUNT_UNTERMINATED, /* the same for "account:" keys */
     BAD_FIND_CONFLICT_2ND,/* find_claim: ECONFLICT on the second call for a "lead:" key */
     BAD_COMMIT_EIO,       /* commit: EIO */
+    BAD_COMMIT_NO_OWNER,  /* commit: EEXISTS naming no holder */
     BAD_WINDOW_2ND        /* window: EIO from its second call on */
 } bad_mode;
 
@@ -1554,6 +1555,11 @@ static int b_commit(void *ud, const leadroute_commit *c, char *owner, size_t own
 {
     if (((bad_store *)ud)->mode == BAD_COMMIT_EIO)
         return LEADROUTE_EIO;
+    if (((bad_store *)ud)->mode == BAD_COMMIT_NO_OWNER) {
+        if (owner_cap)
+            owner[0] = 0;
+        return LEADROUTE_EEXISTS;
+    }
     return lr__memstore_methods.commit(((bad_store *)ud)->m, c, owner, owner_cap);
 }
 
@@ -1749,6 +1755,12 @@ static void test_callback_message_is_its_own(void **state)
     expect_error_has("store commit callback failed with -9 (input/output error)");
     if (strstr(leadroute_error_last()->message, "cannot open"))
         fail_msg("an older error crept into the message: %s", leadroute_error_last()->message);
+    br_teardown(&br);
+    /* a commit that says the key is claimed but names no one; the key shown
+     * as every message shows a lead's, without its "lead:" */
+    br_setup(&br, BAD_COMMIT_NO_OWNER);
+    assert_int_equal(br_route(&br, "L1", "r"), LEADROUTE_ECALLBACK);
+    expect_error_has("store commit callback said key 'L1' is claimed but gave no rep id");
     br_teardown(&br);
 }
 
