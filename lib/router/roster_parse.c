@@ -471,7 +471,7 @@ static int header(parser *p)
     for (i = 0; i < n; i++) {
         const lr__csv_field *f = &csv->fields[i];
         const char *s = f->text;
-        size_t len = f->len, j;
+        size_t len = f->len;
         uint32_t h;
         lr__trim(&s, &len);
         if (len == 0)
@@ -481,8 +481,8 @@ static int header(parser *p)
             return CELL_ERROR(p, f, "column name '%.*s' holds %s", (int)lr__utf8_cut(s, len, 60), s, breaker);
         if (!(folded[i] = lr__arena_alloc(&p->arena, len + 1)))
             return lr__error_nomem();
-        for (j = 0; j < len; j++)
-            folded[i][j] = s[j] >= 'A' && s[j] <= 'Z' ? (char)(s[j] - 'A' + 'a') : s[j];
+        /* in any case, as skill items are compared: "Ärea" and "ärea" are one name */
+        lr__fold(s, len, folded[i]);
         folded[i][len] = '\0';
         for (h = (uint32_t)lr__hash(folded[i], len) & slot_mask; slots[h]; h = (h + 1) & slot_mask) {
             k = slots[h] - 1;
@@ -706,9 +706,10 @@ static int pool_row(parser *p)
             bn = len - 2 - an - 1;
             lr__trim(&a, &an);
             lr__trim(&b, &bn);
-            if (lr__parse_number(a, an, &tiers[k].min_score) != 0)
-                return CELL_ERROR(p, f, "tier rule '%.*s': '%.*s' is not a number", (int)lr__utf8_cut(item, len, 60),
-                                  item, (int)lr__utf8_cut(a, an, 60), a);
+            if ((rc = lr__parse_number(a, an, &tiers[k].min_score)) != 0)
+                return CELL_ERROR(p, f, "tier rule '%.*s': '%.*s' is %s", (int)lr__utf8_cut(item, len, 60), item,
+                                  (int)lr__utf8_cut(a, an, 60), a,
+                                  rc == -2 ? "past the range of a double (not a finite number)" : "not a number");
             if (parse_uint32(b, bn, &tiers[k].min_tier) != 0)
                 return CELL_ERROR(p, f, "tier rule '%.*s': tier '%.*s' is not a whole number from 0 to 4294967295",
                                   (int)lr__utf8_cut(item, len, 60), item, (int)lr__utf8_cut(b, bn, 60), b);
@@ -792,8 +793,13 @@ static int rep_row(parser *p)
         size_t k = 0;
         if (!ids)
             return lr__error_nomem();
-        while (next_item(&s, &n, ',', &item, &len))
+        while (next_item(&s, &n, ',', &item, &len)) {
+            /* no row of the pools section could define it: that row would be a comment */
+            if (len && item[0] == '#')
+                return CELL_ERROR(p, f, "pool id '%.*s' starts with '#' (a row that starts so is a comment)",
+                                  (int)lr__utf8_cut(item, len, 60), item);
             ids[k++] = dup_or_null(p, item, len, &rc);
+        }
         rep.pools = ids;
     }
 

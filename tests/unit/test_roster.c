@@ -643,6 +643,9 @@ static void test_header_errors(void **state)
                "column 'cap_week' appears twice in the header (also column 1, 'cap_7d')");
     roster_err("#! pools\nid,cap_30d,Cap_30D\n#! reps\nid\n", LEADROUTE_EPARSE, 2, 12,
                "column 'Cap_30D' appears twice in the header (also column 2)");
+    /* in any case, beyond ASCII too, as skill items are compared */
+    roster_err("#! reps\nid,\xc3\x84rea,\xc3\xa4rea\n", LEADROUTE_EPARSE, 2, 10,
+               "column '\xc3\xa4rea' appears twice in the header (also column 2)");
     /* the new pool columns are listed among the known ones */
     roster_err("#! pools\nid,cap_year\n#! reps\nid\n", LEADROUTE_EPARSE, 2, 4,
                "unknown column 'cap_year' in the pools header (known: id, strategy, fallback, on_empty, "
@@ -700,6 +703,8 @@ static void test_pool_value_errors(void **state)
     roster_err(POOLS("id,tiers", "p,\">=80:1; >50:1\""), LEADROUTE_EPARSE, 3, 3, "tier rule '>50:1' must look");
     roster_err(POOLS("id,tiers", "p,>=x:1"), LEADROUTE_EPARSE, 3, 3, "'x' is not a number");
     roster_err(POOLS("id,tiers", "p,>=nan:1"), LEADROUTE_EPARSE, 3, 3, "'nan' is not a number");
+    roster_err(POOLS("id,tiers", "p,>=1e400:1"), LEADROUTE_EPARSE, 3, 3,
+               "'1e400' is past the range of a double (not a finite number)");
     roster_err(POOLS("id,tiers", "p,>=80:-1"), LEADROUTE_EPARSE, 3, 3, "tier '-1' is not a whole number from 0 to 4294967295");
     roster_err(POOLS("id,tiers", "p,>=80:"), LEADROUTE_EPARSE, 3, 3, "tier '' is not a whole number from 0 to 4294967295");
     /* about the cell, so at the cell, not at the pool's id */
@@ -750,6 +755,9 @@ static void test_rep_value_errors(void **state)
     roster_err("#! reps\nname,id\nX, #x\n", LEADROUTE_EPARSE, 3, 3, "rep id '#x' starts with '#'");
     roster_err("#! pools\nid,strategy\n\"#p\",rr\n#! reps\nid\na\n", LEADROUTE_EPARSE, 3, 1,
                "pool id '#p' starts with '#'");
+    /* nor a pool named only by a rep, which no pools row could define */
+    roster_err("#! pools\nid,fallback\np,#x\n#! reps\nid,pools\na,\"p, #x\"\n", LEADROUTE_EPARSE, 6, 3,
+               "pool id '#x' starts with '#'");
     /* the weight cell starts on the second line of its row */
     roster_err("#! reps\nid,name,weight\nalice,\"Alice\nSmith\",0\n", LEADROUTE_EPARSE, 4, 8,
                "weight must be a number > 0, not '0'");
