@@ -887,6 +887,12 @@ static int read_all(parser *p)
         rc = lr__csv_next(&p->csv, 1);
         if (rc <= 0)
             break;
+        /* the file's own mark is skipped; one starting a later line hides
+         * what follows it (a '#! reps' line read as a pool) */
+        if (p->csv.nfields && p->csv.fields[0].len >= 3 && !p->csv.fields[0].quoted &&
+            memcmp(p->csv.fields[0].text, "\xef\xbb\xbf", 3) == 0)
+            return CELL_ERROR(p, &p->csv.fields[0], "the line starts with a byte order mark (U+FEFF), as a file "
+                                                    "pasted after another leaves: remove it");
         if (lr__csv_comment(&p->csv, &comment)) {
             any = 1;
             p->last_line = p->csv.line;

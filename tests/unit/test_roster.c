@@ -755,6 +755,10 @@ static void test_rep_value_errors(void **state)
     roster_err("#! reps\nname,id\nX, #x\n", LEADROUTE_EPARSE, 3, 3, "rep id '#x' starts with '#'");
     roster_err("#! pools\nid,strategy\n\"#p\",rr\n#! reps\nid\na\n", LEADROUTE_EPARSE, 3, 1,
                "pool id '#p' starts with '#'");
+    /* a byte order mark starting a later line: a file pasted after another */
+    roster_err("#! pools\nid\np\n\xef\xbb\xbf#! reps\nid,pools\na,p\n", LEADROUTE_EPARSE, 4, 1,
+               "the line starts with a byte order mark (U+FEFF), as a file pasted after another leaves");
+    roster_err("#! reps\nid\na\n\xef\xbb\xbf" "b\n", LEADROUTE_EPARSE, 4, 1, "starts with a byte order mark");
     /* nor a pool named only by a rep, which no pools row could define */
     roster_err("#! pools\nid,fallback\np,#x\n#! reps\nid,pools\na,\"p, #x\"\n", LEADROUTE_EPARSE, 6, 3,
                "pool id '#x' starts with '#'");
