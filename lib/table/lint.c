@@ -1723,13 +1723,20 @@ static int lr__overlap_notice(lr__linter *L, uint32_t from, int started)
 static int lr__lint_overlap(lr__linter *L, uint64_t work)
 {
     leadroute_table *t = L->t;
-    uint64_t *both = L->stack[t->ninputs + 1], pair_cost;
+    uint64_t *both = L->stack[t->ninputs + 1], *live, pair_cost;
     uint32_t j, c, k, i, q, nk;
     const uint32_t *ks;
     int rc, exact;
 
     if (t->nrules > 1 && work >= L->budget)
         return lr__overlap_notice(L, 1, 0);
+    /* rules some lead matches: one that matches none overlaps nothing, not
+     * even where the other's cell is '-' (which narrows nothing below) */
+    if (!(live = lr__arena_zalloc(&L->scratch, sizeof *live * t->nwords)))
+        return lr__error_nomem();
+    for (j = 0; j < t->nrules; j++)
+        if (lr__column_accepting_nothing(L, j) == UINT32_MAX)
+            lr__bit_set(live, j);
     for (j = 1; j < t->nrules; j++) {
         uint32_t nw = j / 64 + 1;
         uint64_t lastmask = (j & 63) ? (((uint64_t)1 << (j & 63)) - 1) : 0;
@@ -1738,8 +1745,8 @@ static int lr__lint_overlap(lr__linter *L, uint64_t work)
         if (L->budget < (uint64_t)nw * t->ninputs * 4)
             return lr__overlap_notice(L, j, 1); /* the rest go unchecked */
         for (i = 0; i < nw; i++)
-            both[i] = ~(uint64_t)0;
-        both[nw - 1] = lastmask;
+            both[i] = live[i];
+        both[nw - 1] &= lastmask;
         if (unnamed)
             memcpy(L->uboth, both, sizeof *both * nw);
         /* rules before j sharing, in every column, a class with j */

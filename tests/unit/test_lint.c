@@ -2034,6 +2034,26 @@ static void test_findings_cap_counts_overlaps(void **state)
         fail_msg("1000 words paid for %zu overlaps", count_kind(t, LEADROUTE_DIAG_OVERLAP));
     }
     leadroute_table_unref(t);
+
+    /* a rule no lead matches overlaps nothing, past the cap too: 45 rules
+     * of key a make 990 pairs and 5 of key b 10, 1,000 in all; the lead of
+     * another key is the one left out, not the pairs of 'last' with the dead
+     * rule, which are no overlap */
+    n = (size_t)snprintf(text, sizeof text, "#! hit_policy: unique\nrule,s,b:bool,out:o\n");
+    for (int r = 0; r < 50; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%c%d,%c,-,x\n", r < 45 ? 'a' : 'b', r, r < 45 ? 'a' : 'b');
+    n += (size_t)snprintf(text + n, sizeof text - n, "dead,-,\"not(true, false, null)\",x\nlast,z,-,x\n");
+    assert_true(n < sizeof text);
+    t = parse_ok(text);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 1000);
+    d = diag(t, leadroute_table_diagnostic_count(t) - 1);
+    assert_int_equal(d.kind, LEADROUTE_DIAG_TRUNCATED);
+    assert_null(d.rule_id);
+    if (!strstr(d.message, "lint keeps at most 1000 findings, and left out 1 more")) {
+        dump(t);
+        fail_msg("message '%s'", d.message);
+    }
+    leadroute_table_unref(t);
 }
 
 /* --- flags and accessor errors ----------------------------------------------- */
