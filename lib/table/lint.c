@@ -202,11 +202,12 @@ static double lr__round_inside(double lo, double hi)
     int precision;
     if (x > lo && x < hi)
         return x;
-    /* an open side gets a far end, on the same side of zero */
+    /* an open side gets a far end, on the same side of zero, and finite:
+     * twice a bound past DBL_MAX / 2 would make the midpoint infinite */
     if (isinf(a))
-        a = b > 0 ? b / 2 : b < 0 ? b * 2 : -1;
+        a = b > 0 ? b / 2 : b < -DBL_MAX / 2 ? -DBL_MAX : b < 0 ? b * 2 : -1;
     if (isinf(b))
-        b = a > 0 ? a * 2 : a < 0 ? a / 2 : 1;
+        b = a > DBL_MAX / 2 ? DBL_MAX : a > 0 ? a * 2 : a < 0 ? a / 2 : 1;
     mid = a / 2 + b / 2;
     for (precision = 1; precision <= 17; precision++) {
         snprintf(buf, sizeof buf, "%.*g", precision, mid);

@@ -948,6 +948,10 @@ static void test_witness_numbers_read_well(void **state)
     /* past a bound too large for the next whole number to differ */
     expect_overlap_witness("> 1e20", ">= 0", "score=2e+20");
     expect_overlap_witness("< -1e20", "<= 0", "score=-2e+20");
+    /* and past bounds whose double would overflow */
+    expect_overlap_witness("> 9e307", ">= 0", "score=1e+308");
+    expect_overlap_witness("> 1e308", ">= 0", "score=1.4e+308");
+    expect_overlap_witness("< -1e308", "<= 0", "score=-1.4e+308");
     /* the empty witness (only a missing score goes unmatched) is spelled
      * out in the message */
     leadroute_table *t = parse_ok("rule,score:number,out:o\na,< 80,x\nb,>= 80,y\n");
