@@ -670,15 +670,18 @@ static size_t lr__witness_put(char *buf, size_t n, const char *v, size_t len)
     return n + len;
 }
 
-/* Append a witness value, quoted as a cell quotes it ("a; b", \" and \\
- * escaped) when it would not read back plainly: it holds a separator of
- * the witness (; = , { }), a quote or backslash, a blank at an end, or is
- * the word null (a missing field). */
+/* Append a witness value or field name, quoted as a cell quotes it
+ * ("a; b", \" and \\ escaped) when it would not read back plainly: it
+ * holds a separator of the witness (; = , { }), a quote or backslash, a
+ * control character (a line break), a blank at an end, or is the word null
+ * (a missing field). */
 static size_t lr__witness_value(char *buf, size_t n, const char *v)
 {
     size_t len = strlen(v), i;
     int quote = len == 0 || v[0] == ' ' || v[len - 1] == ' ' || lr__equal_ci(v, len, "null") ||
                 strpbrk(v, ";=,{}\"\\") != NULL;
+    for (i = 0; i < len && !quote; i++)
+        quote = (unsigned char)v[i] < 0x20 || v[i] == 0x7f;
     if (!quote)
         return lr__witness_put(buf, n, v, len);
     n = lr__witness_put(buf, n, "\"", 1);
@@ -705,7 +708,7 @@ static size_t lr__witness_write(const lr__linter *L, char *buf)
             continue;
         if (n)
             n = lr__witness_put(buf, n, "; ", 2);
-        n = lr__witness_put(buf, n, t->inputs[c].name, strlen(t->inputs[c].name));
+        n = lr__witness_value(buf, n, t->inputs[c].name);
         n = lr__witness_put(buf, n, set ? "={" : "=", set ? 2 : 1);
         for (i = 0; i < L->npick[c]; i++) {
             if (i)

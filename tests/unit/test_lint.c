@@ -180,14 +180,13 @@ static void witness_lead(wlead *w, const leadroute_table *t, const char *witness
             part++;
         if (*part == '\0')
             continue;
-        char *eq = strchr(part, '=');
-        if (eq == NULL && part[0] == '(' && part[strlen(part) - 1] == ')')
+        /* the first '=' outside quotes: a quoted field name may hold one */
+        char *val = part, *name = split_next(&val, '=');
+        if (val == NULL && part[0] == '(' && part[strlen(part) - 1] == ')')
             continue;                     /* a remark such as "(every field missing)" */
-        if (eq == NULL)
+        if (val == NULL)
             fail_msg("witness '%s': no '=' in '%s'", witness, part);
-        *eq = '\0';
-        char *name = unquote(part);
-        char *val = eq + 1;
+        name = unquote(name);
         while (*val == ' ')
             val++;
         size_t vn = strlen(val);
@@ -1357,6 +1356,18 @@ static void test_witness_values_quoted(void **state)
     assert_string_equal(d.witness, "s=\"a\\\\b\"");
     witness_lead(&w, t, d.witness);
     assert_int_equal(eval_rc(t, &w.l), LEADROUTE_EHITPOLICY);
+    leadroute_table_unref(t);
+    /* field names by the same rule: read plainly, "a=b"=zz-other would be
+     * field a holding b=zz-other, and match r1 */
+    t = parse_ok("rule,a=b,x; y,out:o\nr1,null,-,x\nr2,v,-,y\n");
+    d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+    assert_string_equal(d.witness, "\"a=b\"=zz-other");
+    witness_lead(&w, t, d.witness);
+    assert_string_equal(hits(t, &w.l), "");
+    leadroute_table_unref(t);
+    /* and a value holding a line break is quoted */
+    t = parse_ok("#! hit_policy: unique\nrule,s,out:o\na,\"\"\"x\ny\"\"\",1\nb,-,2\n");
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "s=\"x\ny\"");
     leadroute_table_unref(t);
 }
 
