@@ -314,9 +314,11 @@ typedef struct leadroute_diagnostic {
     uint32_t other_line;         /**< its line, 0 if unknown */
     const char *witness;         /**< example lead "field=value; set={a, b}; ..." (fields not
                                       named are missing; "" = all missing), or NULL */
-    const char *message;         /**< full sentence with file:line; at most 2 KiB, a longer
-                                      one cut on a character and ending in "..." (the
-                                      witness field is always whole) */
+    const char *message;         /**< full sentence with file:line, on one line as error
+                                      messages are (control characters and line separators
+                                      shown as \xNN); at most 2 KiB, a longer one cut on a
+                                      character and ending in "..." (the witness field is
+                                      always whole, and raw) */
 } leadroute_diagnostic;
 
 #define LEADROUTE_DIAGNOSTIC_VERSION 1

@@ -107,22 +107,19 @@ typedef struct lr__linter {
 } lr__linter;
 
 static char *lr__fmt(lr__linter *L, const char *fmt, ...) LR__PRINTF(2, 3);
-/* A message, cut to 2 KiB on a character with "..." when longer (a long
- * witness: the diagnostic's witness holds it whole). */
+/* A message: one line, as error messages are (a witness value holding a
+ * line break or a terminal escape shows it as \xNN), cut to 2 KiB on a
+ * character with "..." when longer (a long witness: the diagnostic's
+ * witness holds it whole). A text cut at `raw` is longer than `buf` can
+ * hold, so lr__message_clean ends it with "..." too. */
 static char *lr__fmt(lr__linter *L, const char *fmt, ...)
 {
-    char buf[2048];
+    char raw[4096], buf[2048];
     va_list ap;
-    int n;
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof buf) {
-        size_t cut = sizeof buf - 4;
-        while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
-            cut--;
-        memcpy(buf + cut, "...", 4);
-    }
+    lr__message_clean(buf, sizeof buf, raw);
     return lr__arena_strndup(&L->t->arena, buf, strlen(buf));
 }
 

@@ -1365,6 +1365,15 @@ static void test_witness_values_quoted(void **state)
     witness_lead(&w, t, d.witness);
     assert_string_equal(hits(t, &w.l), "");
     leadroute_table_unref(t);
+    /* a message is one line, as error messages are: the witness in it shows
+     * a line break or a terminal escape as \xNN (the witness keeps it) */
+    t = parse_ok("rule,a,out:o\nr1,\"not(\"\"x\ny\x1b[2J\"\")\",A\n");
+    d = find_kind(t, LEADROUTE_DIAG_NO_MATCH);
+    assert_string_equal(d.witness, "a=\"x\ny\x1b[2J\"");
+    if (!strstr(d.message, "for example: a=\"x\\x0ay\\x1b[2J\"") || strchr(d.message, '\n') ||
+        strchr(d.message, 0x1b))
+        fail_msg("message '%s'", d.message);
+    leadroute_table_unref(t);
     /* and a value holding a line break is quoted */
     t = parse_ok("#! hit_policy: unique\nrule,s,out:o\na,\"\"\"x\ny\"\"\",1\nb,-,2\n");
     assert_string_equal(find_kind(t, LEADROUTE_DIAG_OVERLAP).witness, "s=\"x\ny\"");
