@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build libleadroute and the leadroute tool, then route a realistic week of
+# Build libleadroute and the leadroute tool, show where each lead of a small
+# sample goes and why, then route a realistic week of
 # inbound leads: 5,000 leads, a table of 33 rules, 43 reps in the pools of six
 # sales teams (examples/data/demo). Prints a summary, explains a few
 # decisions, processes follow-up deadlines a day later, and writes an HTML
@@ -17,7 +18,7 @@ leads="$data/leads.csv"
 now="2026-11-24T09:00:00Z"
 
 # --- 1. packages ------------------------------------------------------------
-packages=(meson ninja-build gcc pkg-config libxxhash-dev libsqlite3-dev)
+packages=(meson ninja-build gcc pkg-config libxxhash-dev libsqlite3-dev python3)
 missing=()
 for p in "${packages[@]}"; do
     # a removed package keeps "deinstall" status: only "install ok installed" counts
@@ -54,12 +55,31 @@ state="$build/demo-state.db"
 rm -f "$state" "$state-wal" "$state-shm"
 report="$build/report.html"
 
-# --- 3. the table -------------------------------------------------------------
+# --- 3. where each lead goes, and why: a small sample -------------------------
+# examples/data: 11 rules, 16 reps, 31 leads, among them a bad row, a lead the
+# table cannot read and a duplicate, reported on stderr with their lines.
+echo
+echo "==> leadroute route --table examples/data/routing.csv --reps examples/data/reps.csv examples/data/leads.csv --no-state"
+status=0
+"$cli" route --table examples/data/routing.csv --reps examples/data/reps.csv examples/data/leads.csv \
+    --no-state --now "$now" >"$build/sample.csv" 2>"$build/sample-errors.txt" || status=$?
+((status < 2)) || { cat "$build/sample-errors.txt" >&2; exit 1; }
+python3 - "$build/sample.csv" <<'PY'
+import csv, sys
+with open(sys.argv[1], newline="") as f:
+    for row in csv.DictReader(f):
+        where = {"assigned": f"to {row['rep']}", "queued": "queued"}.get(row["status"], row["status"])
+        via = ", ".join(x for x in (row["pool"] and f"pool {row['pool']}", row["rule"] and f"rule {row['rule']}") if x)
+        print(f"  {row['id']:<7} {where:<16} {via:<40} {row['reason']}")
+PY
+sed 's/^/  not routed: /' "$build/sample-errors.txt"
+
+# --- 4. the demo's table ------------------------------------------------------
 echo
 echo "==> leadroute check $table"
 "$cli" check "$table" || { (($? == 1)) || exit 1; }
 
-# --- 4. what if: simulate on an empty state, with the HTML report -------------
+# --- 5. what if: simulate on an empty state, with the HTML report -------------
 echo
 echo "==> leadroute simulate --table $table --reps $roster $leads --dedupe-field email --html ..."
 echo
@@ -68,7 +88,7 @@ status=0
     --html "$report" || status=$?
 ((status < 2)) || exit 1
 
-# --- 5. route for real: every decision lands in the state database ------------
+# --- 6. route for real: every decision lands in the state database ------------
 echo
 echo "==> leadroute route --table $table --reps $roster $leads --dedupe-field email --state STATE"
 routed="$build/routed.csv"
@@ -76,7 +96,7 @@ status=0
 "$cli" route --table "$table" --reps "$roster" "$leads" --dedupe-field email --state "$state" --now "$now" \
     >"$routed" 2>"$build/route-errors.txt" || status=$?
 ((status < 2)) || { cat "$build/route-errors.txt" >&2; exit 1; }
-echo "  $(($(wc -l <"$routed") - 1)) leads routed; the first ones (id,status,rep,pool,rule,reason):"
+echo "  $(($(wc -l <"$routed") - 1)) decisions (all in $routed); the first ones (id,status,rep,pool,rule,reason):"
 sed -n '2,9p' "$routed" | sed 's/^/    /'
 if [[ -s "$build/route-errors.txt" ]]; then
     echo "  not routed (on stderr, one line each):"
@@ -89,7 +109,7 @@ echo "==> routing the same file again: nothing is assigned twice"
     --format jsonl 2>/dev/null |
     sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' | sort | uniq -c | sed 's/^/  /' || true
 
-# --- 6. why: the recorded decision of a few leads -----------------------------
+# --- 7. why: the recorded decision of a few leads -----------------------------
 # L-10057: a big Italian deal, and no senior EMEA rep speaks Italian: the
 # pool's default owner takes it. L-10093: a Finnish lead for inside sales,
 # where nobody speaks Finnish: it waits in the overflow queue. Each was routed
@@ -100,7 +120,7 @@ for id in L-10057 L-10093; do
     "$cli" explain --state "$state" "$id" | sed 's/^/  /'
 done
 
-# --- 7. a day later: follow-up deadlines ---------------------------------------
+# --- 8. a day later: follow-up deadlines ---------------------------------------
 # Someone followed up L-10001; every other lead whose deadline passed moves to
 # another rep of its pool, never back to an earlier one.
 echo
