@@ -25,8 +25,8 @@ static const char USAGE_CHECK[] =
     "(pool, owner, queue, status, sla_minutes, tags: 'out:' forgotten?), or for\n"
     "a table without outputs; notes do not change the exit status.\n"
     "\n"
-    "exit status: 0 clean (notices alone included), 1 lint findings, 2 the table\n"
-    "could not be read\n";
+    "exit status: 0 clean (notices alone included), 1 lint findings, 2 bad usage,\n"
+    "the table could not be read, or the output could not be written\n";
 
 static const char USAGE_EVAL[] =
     "usage: leadroute eval TABLE LEADS.csv [--format csv|jsonl]\n"
@@ -46,7 +46,8 @@ static const char USAGE_EVAL[] =
     "Rows that cannot be read, and leads whose evaluation fails, are reported\n"
     "on stderr with their line and skipped.\n"
     "\n"
-    "exit status: 0 all leads evaluated, 1 some skipped, 2 a file could not be read\n";
+    "exit status: 0 all leads evaluated, 1 some skipped, 2 bad usage, a file could\n"
+    "not be read, or the output could not be written\n";
 
 static const char USAGE_BENCH[] =
     "usage: leadroute bench TABLE LEADS.csv [--seconds S] [--format text|csv|jsonl]\n"
