@@ -1,0 +1,417 @@
+/* Routing at its edges, each a case a slip in the router would change:
+ * window and deadline boundaries, tie-breaks, rounding, decay over time,
+ * escalation through fallbacks, the per-member filter path, the calendar
+ * of capture times, breach counting, weighted strides and stored passes,
+ * the default owner's caps, and fairness of what a pool gave its members.
+ * Rosters are roster files; the clock is the test's. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "leadroute/leadroute.h"
+#include "testutil.h"
+
+#define MIN_MS 60000LL
+#define HOUR_MS (60 * MIN_MS)
+#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define TABLE_TO(pool) "rule,out:pool\nall," pool "\n"
+
+static int64_t g_now;
+static const char *g_away;  /* the rep the availability callback says is away */
+static leadroute_decision *g_d;
+
+static int64_t test_clock(void *ud)
+{
+    (void)ud;
+    return g_now;
+}
+
+static int away_check(void *ud, const char *rep, const leadroute_lead *lead, int64_t now, uint32_t *verdict,
+                      char *why, size_t cap)
+{
+    (void)ud, (void)lead, (void)now, (void)why, (void)cap;
+    *verdict = g_away && strcmp(rep, g_away) == 0 ? LEADROUTE_AWAY : LEADROUTE_AVAILABLE;
+    return LEADROUTE_OK;
+}
+
+/* What the host was told, in order. */
+typedef struct told {
+    char key[16], rep[16], pool[16];
+    int64_t at, deadline;
+    int escalated;
+} told;
+static told g_told[16];
+static size_t g_ntold;
+
+static int remember(void *ud, const leadroute_assignment *a)
+{
+    told *t;
+    (void)ud;
+    if (g_ntold == sizeof g_told / sizeof *g_told)
+        return LEADROUTE_EUSER;
+    t = &g_told[g_ntold++];
+    snprintf(t->key, sizeof t->key, "%s", a->key);
+    snprintf(t->rep, sizeof t->rep, "%s", a->rep_id);
+    snprintf(t->pool, sizeof t->pool, "%s", a->pool_id ? a->pool_id : "");
+    t->at = a->at_ms;
+    t->deadline = a->deadline_ms;
+    t->escalated = a->escalated;
+    return LEADROUTE_OK;
+}
+
+static leadroute_router *router_with(const char *table, const char *roster, const leadroute_router_options *o)
+{
+    static const leadroute_clock clock = { LEADROUTE_CLOCK_VERSION, test_clock };
+    static const leadroute_availability avail = { LEADROUTE_AVAILABILITY_VERSION, away_check };
+    static const leadroute_notify notify = { LEADROUTE_NOTIFY_VERSION, remember };
+    leadroute_table *t = NULL;
+    leadroute_roster *ro = NULL;
+    leadroute_router *r = NULL;
+    if (leadroute_table_parse(&t, table, strlen(table), "t.csv", NULL) != LEADROUTE_OK ||
+        leadroute_roster_parse(&ro, roster, strlen(roster), "r.csv", NULL) != LEADROUTE_OK ||
+        leadroute_router_new(&r, t, ro, o) != LEADROUTE_OK)
+        fail_msg("set-up: %s", leadroute_error_last()->message);
+    assert_int_equal(leadroute_router_set_clock(r, &clock, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_set_availability(r, &avail, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_set_notify(r, &notify, NULL), LEADROUTE_OK);
+    leadroute_table_unref(t);
+    leadroute_roster_unref(ro);
+    return r;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    g_now = T0;
+    g_away = NULL;
+    g_ntold = 0;
+    return leadroute_decision_new(&g_d, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    leadroute_decision_free(g_d);
+    return 0;
+}
+
+/* Route `l` (its id set to `id`); the rep it went to, "" when none. */
+static const char *route_lead(leadroute_router *r, tlead *l, const char *id, uint32_t flags)
+{
+    const char *rep;
+    l->lead.id = id;
+    assert_int_equal(leadroute_route(r, &l->lead, flags, g_d), LEADROUTE_OK);
+    rep = leadroute_decision_rep(g_d);
+    return leadroute_decision_status(g_d) == LEADROUTE_ROUTE_ASSIGNED && rep ? rep : "";
+}
+
+static const char *route_id(leadroute_router *r, const char *id, uint32_t flags)
+{
+    tlead l;
+    tl_init(&l);
+    return route_lead(r, &l, id, flags);
+}
+
+static leadroute_tick_stats tick(leadroute_router *r, leadroute_lead_lookup lookup, void *ctx)
+{
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    assert_int_equal(leadroute_router_tick(r, g_now, lookup, ctx, &st), LEADROUTE_OK);
+    return st;
+}
+
+static const told *told_of(const char *key, size_t nth)
+{
+    for (size_t i = 0; i < g_ntold; i++)
+        if (strcmp(g_told[i].key, key) == 0 && nth-- == 0)
+            return &g_told[i];
+    fail_msg("the host was not told of %s", key);
+    return NULL;
+}
+
+/* A rolling cap counts an assignment exactly a window old: the store's
+ * window is "at or after since_ms". */
+static void test_cap_window_includes_its_start(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"), "#! reps\nid,pools,cap_day\na,p,1\n", NULL);
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    g_now = T0 + 24 * HOUR_MS;
+    assert_string_equal(route_id(r, "L2", 0), "");
+    assert_int_equal(leadroute_decision_status(g_d), LEADROUTE_ROUTE_UNASSIGNED);
+    g_now++;
+    assert_string_equal(route_id(r, "L3", 0), "a");
+    leadroute_router_free(r);
+}
+
+/* Leads due at the same instant move in key order: A first, so A takes
+ * the next rep in turn (z) and B the one after (x). */
+static void test_tick_ties_go_by_key(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"), "#! pools\nid,sla_minutes\np,10\n#! reps\nid,pools\nx,p\ny,p\nz,p\n",
+                                      NULL);
+    leadroute_tick_stats st;
+    (void)state;
+    assert_string_equal(route_id(r, "B", 0), "x");
+    assert_string_equal(route_id(r, "A", 0), "y");
+    g_now = T0 + 10 * MIN_MS + 1;
+    st = tick(r, NULL, NULL);
+    assert_int_equal(st.reassigned, 2);
+    assert_string_equal(g_told[2].key, "lead:A");
+    assert_string_equal(g_told[2].rep, "z");
+    assert_string_equal(g_told[3].key, "lead:B");
+    assert_string_equal(g_told[3].rep, "y");
+    leadroute_router_free(r);
+}
+
+/* A join offset shrinks to nothing over one value window: b, back after
+ * two days away, joins 200 behind a; 36 hours later (of a 48-hour window)
+ * a quarter of it is left, so b with 51 is still the lowest and takes L4. */
+static void test_join_offset_decays(void **state)
+{
+    leadroute_router *r = router_with(
+        TABLE_TO("v"), "#! pools\nid,strategy,value_window_days\nv,value_balanced,2\n#! reps\nid,pools\na,v\nb,v\n", NULL);
+    tlead l;
+    (void)state;
+    tl_init(&l);
+    tl_num(&l, "deal_value", 100);
+    g_away = "b";
+    assert_string_equal(route_lead(r, &l, "L1", 0), "a");
+    g_now = T0 + 25 * HOUR_MS;
+    assert_string_equal(route_lead(r, &l, "L2", 0), "a");
+    g_away = NULL;
+    tl_init(&l);
+    tl_num(&l, "deal_value", 1);
+    g_now = T0 + 30 * HOUR_MS;
+    assert_string_equal(route_lead(r, &l, "L3", 0), "b");
+    g_now = T0 + 66 * HOUR_MS;
+    assert_string_equal(route_lead(r, &l, "L4", 0), "b");
+    leadroute_router_free(r);
+}
+
+/* An untraced decision's reason counts the eligible members, not all. */
+static void test_reason_counts_eligible_members(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"), "#! reps\nid,pools,active\na,p,yes\nb,p,yes\nc,p,no\n", NULL);
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    assert_string_equal(leadroute_decision_reason(g_d), "pool p, round robin among 2 eligible of 3 members");
+    leadroute_router_free(r);
+}
+
+/* An escalation pool where no one can take the lead falls back as any
+ * pool does: e has no members, its fallback f has z. */
+static void test_escalation_takes_fallbacks(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"),
+                                      "#! pools\nid,sla_minutes,max_hops,escalation_pool,fallback\np,10,0,e,\ne,,,,f\n"
+                                      "f,,,,\n#! reps\nid,pools\nx,p\nz,f\n",
+                                      NULL);
+    leadroute_tick_stats st;
+    const told *t;
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "x");
+    g_now = T0 + 10 * MIN_MS + 1;
+    st = tick(r, NULL, NULL);
+    assert_int_equal(st.escalated, 1);
+    assert_int_equal(st.kept, 0);
+    t = told_of("lead:L1", 1);
+    assert_string_equal(t->rep, "z");
+    assert_string_equal(t->pool, "f");
+    assert_true(t->escalated);
+    leadroute_router_free(r);
+}
+
+/* A blank value asks for no skill, on the path that checks filters per
+ * member (those past the first 16) as on the cached one. */
+static void test_blank_value_asks_nothing_past_sixteen_filters(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"),
+                                      "#! pools\nid,filters\np,x0=s;x1=s;x2=s;x3=s;x4=s;x5=s;x6=s;x7=s;x8=s;x9=s;"
+                                      "x10=s;x11=s;x12=s;x13=s;x14=s;x15=s;x16=s\n#! reps\nid,pools,s\na,p,k\n",
+                                      NULL);
+    tlead l;
+    (void)state;
+    tl_init(&l);
+    tl_str(&l, "x0", "   ");
+    assert_string_equal(route_lead(r, &l, "L1", 0), "a");
+    tl_init(&l);
+    tl_str(&l, "x16", "   ");
+    assert_string_equal(route_lead(r, &l, "L2", 0), "a");
+    /* and a value the rep lacks there still keeps it out */
+    tl_init(&l);
+    tl_str(&l, "x16", "other");
+    assert_string_equal(route_lead(r, &l, "L3", 0), "");
+    leadroute_router_free(r);
+}
+
+/* A deadline is the SLA in milliseconds to the nearest one: 1.9 ms is 2. */
+static void test_deadline_rounds_to_nearest_ms(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"),
+                                      "#! pools\nid,sla_minutes\np,0.0000316666666666667\n#! reps\nid,pools\na,p\n", NULL);
+    const told *t;
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    t = told_of("lead:L1", 0);
+    assert_int_equal(t->deadline - t->at, 2);
+    leadroute_router_free(r);
+}
+
+/* 2000-02-29 is a date (a leap year by the 400-year rule): a capture time
+ * on it gives a capture-to-assignment sample. */
+static void test_capture_time_on_a_400_year_leap_day(void **state)
+{
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    leadroute_router *r;
+    tlead l;
+    (void)state;
+    o.captured_field = "captured_at";
+    r = router_with(TABLE_TO("p"), "#! reps\nid,pools\na,p\n", &o);
+    g_now = 951782400000LL + 5000; /* 2000-02-29T00:00:05Z */
+    tl_init(&l);
+    tl_str(&l, "captured_at", "2000-02-29T00:00:00Z");
+    assert_string_equal(route_lead(r, &l, "L1", 0), "a");
+    assert_int_equal(leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st),
+                     LEADROUTE_OK);
+    assert_int_equal(st.count, 1);
+    assert_true(st.mean_ms == 5000);
+    leadroute_router_free(r);
+}
+
+/* A lead a tick finds due is a breach, even when the host closes it
+ * before the tick can move it (raced). */
+static leadroute_router *g_closing;
+static const leadroute_lead *close_meanwhile(void *ctx, const char *key)
+{
+    (void)ctx;
+    assert_int_equal(leadroute_router_close(g_closing, key), LEADROUTE_OK);
+    return NULL;
+}
+
+static void test_raced_lead_is_a_breach(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"), "#! pools\nid,sla_minutes\np,10\n#! reps\nid,pools\nx,p\ny,p\n",
+                                      NULL);
+    leadroute_tick_stats st;
+    char json[8192];
+    (void)state;
+    g_closing = r;
+    assert_string_equal(route_id(r, "L1", 0), "x");
+    g_now = T0 + 10 * MIN_MS + 1;
+    st = tick(r, close_meanwhile, NULL);
+    assert_int_equal(st.due, 1);
+    assert_int_equal(st.raced, 1);
+    assert_int_equal(leadroute_router_metrics_json(r, json, sizeof json, NULL), LEADROUTE_OK);
+    if (!strstr(json, "\"breaches\":1"))
+        fail_msg("a raced lead is no breach: %s", json);
+    leadroute_router_free(r);
+}
+
+/* The pool state a traced decision wrote, from its JSON explanation. */
+static void state_after(char *out, size_t cap)
+{
+    char json[8192];
+    const char *p, *e;
+    assert_int_equal(leadroute_decision_explain(g_d, LEADROUTE_EXPLAIN_JSON, json, sizeof json, NULL), LEADROUTE_OK);
+    p = strstr(json, "\"state_after\":\"");
+    assert_non_null(p);
+    p += strlen("\"state_after\":\"");
+    e = strchr(p, '"');
+    assert_non_null(e);
+    assert_true((size_t)(e - p) < cap);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+}
+
+/* Weighted strides are rounded, not cut: weights 1 and 1.5 give strides
+ * 10000000 and 6666667, and the order the host sees follows from them. */
+static void test_weighted_strides_round(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"),
+                                      "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools,weight\na,w,1\nb,w,1.5\n", NULL);
+    char got[16] = "", id[8], st[256];
+    (void)state;
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "L%d", i + 1);
+        strcat(got, route_id(r, id, LEADROUTE_ROUTE_TRACE));
+    }
+    assert_string_equal(got, "abbababbab");
+    state_after(st, sizeof st);
+    if (!strstr(st, "s 10000000 6666667"))
+        fail_msg("strides in '%s'", st);
+    leadroute_router_free(r);
+}
+
+/* Weighted passes are stored relative to the smallest (or the virtual
+ * time, whichever is lower): after a and b one lead each, the third's
+ * state starts from 0. */
+static void test_weighted_passes_stored_relative(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
+                                      NULL);
+    char st[256];
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    assert_string_equal(route_id(r, "L2", 0), "b");
+    assert_string_equal(route_id(r, "L3", LEADROUTE_ROUTE_TRACE), "a");
+    state_after(st, sizeof st);
+    if (strncmp(st, "wr1 0\\u000a10000000 a\\u000a0 b\\u000a", strlen("wr1 0\\u000a10000000 a\\u000a0 b\\u000a")) != 0)
+        fail_msg("state after '%s'", st);
+    leadroute_router_free(r);
+}
+
+/* An empty pool's default owner takes the lead whatever its own caps,
+ * a cap of 0 (paused) included. */
+static void test_default_owner_past_its_caps(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"),
+                                      "#! pools\nid,on_empty,default_owner\np,default_owner,boss\n"
+                                      "#! reps\nid,pools,active,cap_day\na,p,no,\nboss,,yes,0\n",
+                                      NULL);
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "boss");
+    leadroute_router_free(r);
+}
+
+/* Fairness counts what the pool gave its current members: a lead its
+ * default owner (no member) took counts for none of them. */
+static void test_fairness_leaves_out_non_members(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"),
+                                      "#! pools\nid,on_empty,default_owner,cap_day\np,default_owner,boss,0\n"
+                                      "#! reps\nid,pools\nboss,\ncarl,p\ndave,p\n",
+                                      NULL);
+    double spread = -1, jain = -1;
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "boss");
+    assert_int_equal(leadroute_router_pool_fairness(r, "p", &spread, &jain), LEADROUTE_OK);
+    assert_true(spread == 0);
+    assert_true(jain == 1);
+    leadroute_router_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cap_window_includes_its_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_ties_go_by_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_offset_decays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reason_counts_eligible_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escalation_takes_fallbacks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blank_value_asks_nothing_past_sixteen_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_rounds_to_nearest_ms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_capture_time_on_a_400_year_leap_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raced_lead_is_a_breach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_strides_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_passes_stored_relative, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_owner_past_its_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fairness_leaves_out_non_members, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
