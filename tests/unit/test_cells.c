@@ -897,6 +897,75 @@ static void test_conjunction_of_columns(void **state)
 /* Review findings: Greek accented capitals and final sigma fold like the
  * rest; a COLLECT sum that overflows is an error; a failed call empties the
  * result. */
+/* Cell keywords are read in any case: null, not(...), starts with, true
+ * and false, and the type name boolean beside bool. */
+static void test_keywords_any_case(void **state)
+{
+    (void)state;
+    cell_table("region", "NULL");
+    assert_int_equal(ms(""), 1);
+    assert_int_equal(mabsent(), 1);
+    assert_int_equal(ms("NULL"), 0);
+    cell_table("region", "Null");
+    assert_int_equal(mnull(), 1);
+    cell_table("region", "NOT(EMEA)");
+    assert_int_equal(ms("APAC"), 1);
+    assert_int_equal(ms("EMEA"), 0);
+    cell_table("zip", "Starts With \"94\"");
+    assert_int_equal(ms("9412"), 1);
+    assert_int_equal(ms("9512"), 0);
+    cell_table("won:bool", "TRUE");
+    assert_int_equal(mb(1), 1);
+    assert_int_equal(mb(0), 0);
+    cell_table("won:bool", "False");
+    assert_int_equal(mb(0), 1);
+    cell_table("won:boolean", "true");
+    assert_int_equal(leadroute_table_input_type(cur, 0), LEADROUTE_TYPE_BOOL);
+    assert_int_equal(mb(1), 1);
+}
+
+/* The short prefix form drops the blanks before its '*', as a quoted
+ * prefix keeps them only inside its quotes; `starts with` followed by a
+ * comma is the keyword missing its prefix, not a word of a list. */
+static void test_prefix_forms_at_their_edges(void **state)
+{
+    (void)state;
+    cell_table("zip", "94 *");
+    assert_int_equal(ms("9412"), 1);
+    assert_int_equal(ms("94 12"), 1);
+    assert_int_equal(ms("9512"), 0);
+    assert_int_equal(parse_rc("rule,region,out:x\nr1,\"starts with, x\",hit\n"), LEADROUTE_EPARSE);
+    expect_message_has("expected a quoted prefix after 'starts with'");
+}
+
+/* An empty item of a set is skipped on both reading paths: a lead giving
+ * the field under the table's own name pointer (read inline) and one
+ * under a copy of the name (read through the general checks). */
+static void test_set_empty_item_both_paths(void **state)
+{
+    static const char *const items[] = { "", "crm" };
+    leadroute_table *t = parse_ok("#! hit_policy: rule order\nrule,tags:set,out:x\nr_null,null,missing\n"
+                                  "r_notnull,not(null),present\nr_crm,crm,crm\n");
+    char copy[16];
+    tlead l;
+    (void)state;
+    snprintf(copy, sizeof copy, "%s", leadroute_table_input_name(t, 0));
+    tl_init(&l);
+    tl_set(&l, leadroute_table_input_name(t, 0), items, 2);
+    assert_string_equal(hits(t, &l), "r_notnull,r_crm");
+    tl_init(&l);
+    tl_set(&l, copy, items, 2);
+    assert_string_equal(hits(t, &l), "r_notnull,r_crm");
+    /* only empty items: missing, on both paths */
+    tl_init(&l);
+    tl_set(&l, leadroute_table_input_name(t, 0), items, 1);
+    assert_string_equal(hits(t, &l), "r_null");
+    tl_init(&l);
+    tl_set(&l, copy, items, 1);
+    assert_string_equal(hits(t, &l), "r_null");
+    leadroute_table_unref(t);
+}
+
 static void test_greek_folding_and_overflow(void **state)
 {
     leadroute_table *t = parse_ok("code:ci,out:o\n\"\xce\x91\xce\x98\xce\x89\xce\x9d\xce\x91\",athens\n"
@@ -957,6 +1026,9 @@ int main(void)
         cmocka_unit_test_teardown(test_invalid_lead_values, teardown),
         cmocka_unit_test_teardown(test_output_cells, teardown),
         cmocka_unit_test_teardown(test_conjunction_of_columns, teardown),
+        cmocka_unit_test_teardown(test_keywords_any_case, teardown),
+        cmocka_unit_test_teardown(test_prefix_forms_at_their_edges, teardown),
+        cmocka_unit_test(test_set_empty_item_both_paths),
         cmocka_unit_test(test_greek_folding_and_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

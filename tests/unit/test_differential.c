@@ -1532,6 +1532,68 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Sparse outcomes far apart: the scan gallops through their word lists
+ * when it jumps ahead, and must land on every word it needs. Two columns
+ * of a key each, on a few rules spread over up to 78 words (so that the
+ * steps of the gallop vary), stored sparse; every hit of the lead holding
+ * both keys, as RULE ORDER lists them, against the reference evaluator,
+ * with the plain scan and with the skipping one. */
+static void test_sparse_gallop(void **state)
+{
+    static char text[200000];
+    rng seed = { 0x5ca77e4ed };
+    (void)state;
+    for (int round = 0; round < 60; round++) {
+        uint32_t nrules = round % 2 ? 1600 : 5000, nw = nrules / 64, npicks = 2 + round % 24, i;
+        size_t n = (size_t)snprintf(text, sizeof text, "#! hit_policy: rule order\nrule,a,b,out:x\n");
+        char *akey = calloc(nrules, 1), *bkey = calloc(nrules, 1);
+        assert_non_null(akey);
+        assert_non_null(bkey);
+        for (i = 0; i < npicks; i++) {
+            uint32_t w = rng_below(&seed, nw), r = w * 64 + rng_below(&seed, 64);
+            akey[r] = 1;
+            bkey[r] = rng_below(&seed, 3) != 0;
+        }
+        for (i = 0; i < nrules; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "r%u,%s,%s,%u\n", i, akey[i] ? "k" : "z",
+                                  bkey[i] ? "m" : "n", i);
+        assert_true(n < sizeof text);
+        for (int skipping = 0; skipping < 2; skipping++) {
+            uint32_t plain_words = lr__plain_scan_words;
+            leadroute_table *t = NULL;
+            leadroute_result *rc = NULL, *rr = NULL;
+            leadroute_field f[2] = { { "a", LEADROUTE_VALUE_INIT }, { "b", LEADROUTE_VALUE_INIT } };
+            leadroute_lead l = LEADROUTE_LEAD_INIT;
+            lr__dense_column_bytes = 0;
+            if (skipping)
+                lr__plain_scan_words = 0;
+            assert_int_equal(leadroute_table_parse(&t, text, n, "gallop.csv", NULL), LEADROUTE_OK);
+            lr__dense_column_bytes = (uint64_t)4 << 20;
+            lr__plain_scan_words = plain_words;
+            assert_int_equal(leadroute_result_new(&rc, t, NULL), LEADROUTE_OK);
+            assert_int_equal(leadroute_result_new(&rr, t, NULL), LEADROUTE_OK);
+            f[0].value.type = f[1].value.type = LEADROUTE_VALUE_STRING;
+            f[0].value.string = "k";
+            f[1].value.string = "m";
+            l.id = "L";
+            l.fields = f;
+            l.field_count = 2;
+            assert_int_equal(leadroute_table_eval(t, &l, rc), LEADROUTE_OK);
+            assert_int_equal(lr__table_eval_reference(t, &l, rr), LEADROUTE_OK);
+            if (leadroute_result_count(rc) != leadroute_result_count(rr))
+                fail_msg("round %d (%u rules, %u picks, skipping %d): %zu hits, the reference %zu", round, nrules,
+                         npicks, skipping, leadroute_result_count(rc), leadroute_result_count(rr));
+            for (size_t h = 0; h < leadroute_result_count(rr); h++)
+                assert_string_equal(leadroute_result_rule_id(rc, h), leadroute_result_rule_id(rr, h));
+            leadroute_result_free(rc);
+            leadroute_result_free(rr);
+            leadroute_table_unref(t);
+        }
+        free(akey);
+        free(bkey);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1542,6 +1604,7 @@ int main(void)
         cmocka_unit_test(test_dense_budget),
         cmocka_unit_test(test_top_words),
         cmocka_unit_test(test_keymap_spread),
+        cmocka_unit_test(test_sparse_gallop),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -895,6 +895,17 @@ static void test_error_points_at_the_culprit(void **state)
     expect_error("rule,n:number,out:o\nr1,!= [1..2],x\n", LEADROUTE_EPARSE, 2, 7, 7,
                  "expected a number or null after '!='");
     expect_error("rule,n:number,out:o\nr1,= >= 5,x\n", LEADROUTE_EPARSE, 2, 6, 6, "expected a number or null after '='");
+    /* on a later line of a multi-line quoted cell, the column of that line */
+    expect_error("rule,score:number,out:x\nr1,\"1,\n  [5..x]\",a\n", LEADROUTE_EPARSE, 3, 7, 7,
+                 "expected a number after '..'");
+    /* not(...) missing its ')': at the cell's last character */
+    expect_error("rule,region,out:x\nr1,\"not(a, b\",x\n", LEADROUTE_EPARSE, 2, 12, 12,
+                 "not(...) must be the whole cell and end with ')'");
+    /* a cell beyond the last column: at that cell */
+    expect_error("rule,region,out:x\nr1,EMEA,hit,,extra\n", LEADROUTE_ETABLE, 2, 14, 14,
+                 "this cell is beyond the last column");
+    /* no header: at the file's last line, after its comments and directives */
+    expect_error("#! name: t\n\n# only comments\n\n", LEADROUTE_EPARSE, 4, 1, 1, "no header row");
     /* a quoted directive with blanks before its '#': at the '#' */
     expect_error("rule,s,out:o\n\"  #! name: x\",,\nr1,-,x\n", LEADROUTE_EPARSE, 2, 4, 4, "after the header");
     expect_error("\"  #! nocolon\",,\nrule,s,out:o\nr1,-,x\n", LEADROUTE_EPARSE, 1, 4, 4,
