@@ -851,7 +851,9 @@ static void test_how(void **state)
         { LR_HOW_STRATEGY, LEADROUTE_STRATEGY_ROUND_ROBIN, "round robin", "round robin" },
         { LR_HOW_STRATEGY, LEADROUTE_STRATEGY_WEIGHTED, "weighted round robin", "weighted round robin" },
         { LR_HOW_STRATEGY, LEADROUTE_STRATEGY_LEAST_LOADED, "least loaded", "least loaded" },
+        { LR_HOW_STRATEGY, LEADROUTE_STRATEGY_VALUE_BALANCED, "value balanced", "value balanced" },
         { LR_HOW_STRATEGY, 77, "strategy", NULL },
+        { LR_HOW_ESCALATION, LEADROUTE_STRATEGY_ROUND_ROBIN, "escalation owner", NULL },
         /* a stale strategy field is not shown when no strategy picked the rep */
         { LR_HOW_DEFAULT_OWNER, LEADROUTE_STRATEGY_ROUND_ROBIN, "default owner", NULL },
         { LR_HOW_EXISTING, LEADROUTE_STRATEGY_WEIGHTED, "existing claim", NULL },
