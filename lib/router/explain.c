@@ -124,14 +124,19 @@ static const char lr__hex[] = "0123456789abcdef";
 /* The length of the character at `s` (1 for a byte of no sequence), and in
  * *escape whether to show its bytes as \xHH, as error messages show them:
  * a control character (C0, DEL, C1), a line or paragraph separator, a byte
- * order mark. A lead id or a host's away reason holding one could
+ * order mark, a byte of no valid sequence. A lead id or a host's away reason holding one could
  * otherwise forge or garble a line of the trace. */
 static size_t lr__char_at(const char *s, int *escape)
 {
     unsigned char c = (unsigned char)*s;
-    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if (strnlen(s, len) < len)
-        len = 1; /* cut short: not a character */
+    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    /* a byte of no valid sequence (a store's state or holder is not
+     * checked) is shown alone, so that the quote or separator behind a
+     * stray lead byte is still seen */
+    if (c >= 0x80 && (strnlen(s, len) < len || !lr__utf8_valid(s, len))) {
+        *escape = 1;
+        return 1;
+    }
     *escape = lr__text_breaker(s, len) != NULL;
     return len;
 }

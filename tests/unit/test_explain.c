@@ -1132,23 +1132,28 @@ static void test_tricky_strings(void **state)
     leadroute_decision_free(d);
 }
 
-/* Bytes that are not UTF-8 become U+FFFD, one per byte, so the JSON stays valid. */
+/* Bytes that are not UTF-8 become U+FFFD, one per byte, so the JSON stays
+ * valid; the text shows them as \xHH, one per byte, so that a quote or a
+ * separator behind a stray lead byte is still seen. */
 static void test_invalid_utf8(void **state)
 {
     static const struct {
-        const char *in, *json;
+        const char *in, *json, *text;
     } cases[] = {
-        { "a\xff" "b", "a\\ufffdb" },
-        { "\xc3" "c", "\\ufffdc" },                          /* lead byte, no continuation */
-        { "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd" },         /* a surrogate */
-        { "\xc0\xaf", "\\ufffd\\ufffd" },                    /* overlong '/' */
-        { "\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd" },         /* overlong, 3 bytes */
-        { "\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd" }, /* above U+10FFFF */
-        { "\xf0\x9f\x98" "e", "\\ufffd\\ufffd\\ufffde" },    /* cut short */
-        { "\x80\xbf", "\\ufffd\\ufffd" },                    /* lone continuations */
-        { "ok \xc3\xa9 \xf0\x9f\x98\x80", "ok \xc3\xa9 \xf0\x9f\x98\x80" },
-        { "end \xe2\x82", "end \\ufffd\\ufffd" },            /* cut by the end of the string */
-        { "end \xf0", "end \\ufffd" },
+        { "a\xff" "b", "a\\ufffdb", "a\\xffb" },
+        { "\xc3" "c", "\\ufffdc", "\\xc3c" },                          /* lead byte, no continuation */
+        { "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd", "\\xed\\xa0\\x80" }, /* a surrogate */
+        { "\xc0\xaf", "\\ufffd\\ufffd", "\\xc0\\xaf" },                 /* overlong '/' */
+        { "\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd", "\\xe0\\x80\\xaf" }, /* overlong, 3 bytes */
+        { "\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd", "\\xf4\\x90\\x80\\x80" }, /* above U+10FFFF */
+        { "\xf0\x9f\x98" "e", "\\ufffd\\ufffd\\ufffde", "\\xf0\\x9f\\x98e" },   /* cut short */
+        { "\x80\xbf", "\\ufffd\\ufffd", "\\x80\\xbf" },                 /* lone continuations */
+        { "ok \xc3\xa9 \xf0\x9f\x98\x80", "ok \xc3\xa9 \xf0\x9f\x98\x80", "ok \xc3\xa9 \xf0\x9f\x98\x80" },
+        { "end \xe2\x82", "end \\ufffd\\ufffd", "end \\xe2\\x82" },      /* cut by the end of the string */
+        { "end \xf0", "end \\ufffd", "end \\xf0" },
+        /* a stray lead byte hides neither a separator nor a control after it */
+        { "\xe2\xe2\x80\xa8x", "\\ufffd\\u2028x", "\\xe2\\xe2\\x80\\xa8x" },
+        { "\xc2\xc2\x85", "\\ufffd\\u0085", "\\xc2\\xc2\\x85" },
     };
     size_t i;
     (void)state;
@@ -1161,10 +1166,28 @@ static void test_invalid_utf8(void **state)
         snprintf(want, sizeof want, "\"reason\":\"%s\"}", cases[i].json);
         if (!strstr(json, want))
             fail_msg("case %zu: expected %s in %s", i, want, json);
+        snprintf(want, sizeof want, "reason: %s\n", cases[i].text);
+        if (!strstr(text, want))
+            fail_msg("case %zu: expected %s in %s", i, want, text);
         free(text);
         free(json);
         leadroute_decision_free(d);
     }
+    /* in a quoted pool state (a store's, unchecked), the quote behind a
+     * stray lead byte stays escaped: no forged `after` */
+    leadroute_decision *d = dnew();
+    char *text, *json;
+    d->status = LEADROUTE_ROUTE_ASSIGNED;
+    d->rep = S(d, "a");
+    d->how = LR_HOW_ACCOUNT;
+    d->state_before = S(d, "\xe2\" after \"forged");
+    d->state_after = S(d, "s");
+    explain_both(d, &text, &json);
+    if (!strstr(text, "state before \"\\xe2\\\" after \\\"forged\" after \"s\""))
+        fail_msg("quoted state: %s", text);
+    free(text);
+    free(json);
+    leadroute_decision_free(d);
 }
 
 /* SLA minutes: omitted from the text when 0 or not finite; null in JSON when
