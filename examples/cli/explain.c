@@ -62,28 +62,54 @@ static const char *skip_value(const char *p)
     return p;
 }
 
-static void put_utf8(FILE *out, unsigned cp)
+/* `n` bytes of one character as they are, or as \xNN each when they would
+ * break or garble a line: C0 controls and DEL, C1 controls (U+0080 to
+ * U+009F), the line and paragraph separators U+2028 and U+2029. A state
+ * file is only data: one edited by hand must not write to the terminal. */
+static void put_char_shown(FILE *out, const unsigned char *b, size_t n)
 {
-    if (cp < 0x80) {
-        fputc((int)cp, out);
-    } else if (cp < 0x800) {
-        fputc((int)(0xC0 | cp >> 6), out);
-        fputc((int)(0x80 | (cp & 0x3F)), out);
-    } else {
-        fputc((int)(0xE0 | cp >> 12), out);
-        fputc((int)(0x80 | (cp >> 6 & 0x3F)), out);
-        fputc((int)(0x80 | (cp & 0x3F)), out);
+    int escape = (n == 1 && (b[0] < 0x20 || b[0] == 0x7f)) || (n == 2 && b[0] == 0xC2 && b[1] <= 0x9F) ||
+                 (n == 3 && b[0] == 0xE2 && b[1] == 0x80 && (b[2] == 0xA8 || b[2] == 0xA9));
+    for (size_t i = 0; i < n; i++) {
+        if (escape)
+            fprintf(out, "\\x%02x", b[i]);
+        else
+            fputc(b[i], out);
     }
 }
 
+static void put_utf8(FILE *out, unsigned cp)
+{
+    unsigned char b[3];
+    size_t n;
+    if (cp < 0x80) {
+        b[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (unsigned char)(0xC0 | cp >> 6);
+        b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else {
+        b[0] = (unsigned char)(0xE0 | cp >> 12);
+        b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 3;
+    }
+    put_char_shown(out, b, n);
+}
+
 /* Print the JSON string at the quote *p decoded, each line after the first
- * indented by `indent`. The writer escaped only control characters, quotes
- * and backslashes, so \u escapes are below 0x20. */
+ * indented by `indent`. Its \n are the lines of the library's explanation;
+ * anything else that would break or garble a line (put_char_shown), raw or
+ * written as an escape, is shown as \xNN. */
 static void put_decoded(FILE *out, const char *p, const char *indent)
 {
     for (p++; *p && *p != '"'; p++) {
         if (*p != '\\') {
-            fputc(*p, out);
+            const unsigned char *u = (const unsigned char *)p;
+            size_t n = (*u == 0xC2 && u[1]) ? 2 : (*u == 0xE2 && u[1] && u[2]) ? 3 : 1;
+            put_char_shown(out, u, n);
+            p += n - 1;
             continue;
         }
         switch (*++p) {
@@ -93,8 +119,6 @@ static void put_decoded(FILE *out, const char *p, const char *indent)
             fputc('\n', out);
             fputs(indent, out);
             break;
-        case 't': fputc('\t', out); break;
-        case 'r': break;
         case 'u': {
             unsigned cp = 0;
             for (int i = 0; i < 4 && p[1]; i++) {
@@ -104,6 +128,10 @@ static void put_decoded(FILE *out, const char *p, const char *indent)
             put_utf8(out, cp);
             break;
         }
+        case 't': put_utf8(out, '\t'); break;
+        case 'r': put_utf8(out, '\r'); break;
+        case 'b': put_utf8(out, '\b'); break;
+        case 'f': put_utf8(out, '\f'); break;
         case '\0': return;
         default: fputc(*p, out); break;
         }
@@ -187,7 +215,7 @@ static int show_event(void *ctx, const cli_state_event *e)
         fputs(": ", stdout);
         put_member(stdout, detail, "reason", "");
     } else {
-        fputs(e->kind ? e->kind : "", stdout);
+        fputs(cli_shown(e->kind ? e->kind : "", shown_key), stdout);
     }
     fputc('\n', stdout);
     return 0;

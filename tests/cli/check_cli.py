@@ -843,6 +843,20 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(rc == 0 and out.startswith("L-1001\\xc2\\x9b2J\\xe2\\x80\\xa8x\\xe2\\x80\\xa9 (key L-1001)\n")
            and not any(ch in out for ch in "\u009b\u2028\u2029"),
            f"explain of a lead id with a C1 control and separators: {rc} {out[:300]!r} {err!r}")
+    # an id of 4,096 bytes, most of them shown as \xNN, is shown whole
+    key = "\x01" * 4093 + "XYZ"
+    rc, out, err = run("explain", "--state", forged, key)
+    expect(rc == 1 and ("\\x01" * 4093 + "XYZ' in ") in err, f"explain of a maximal escaped id: {rc} {err[-200:]!r}")
+    # nor an event's recorded text, escaped in its JSON or raw
+    db = sqlite3.connect(forged)
+    db.execute("UPDATE events SET detail = ? WHERE key = 'L-1001'",
+               ('{"text":"lead L-1001: assigned\\u001b[2J\\u009b31mX\\u2028Y\\tZ\u0085W\u2029V"}',))
+    db.commit()
+    db.close()
+    rc, out, err = run("explain", "--state", forged, "L-1001")
+    expect(rc == 0 and "lead L-1001: assigned\\x1b[2J\\xc2\\x9b31mX\\xe2\\x80\\xa8Y\\x09Z\\xc2\\x85W\\xe2\\x80\\xa9V" in out
+           and not any(ch in out for ch in "\x1b\t\u0085\u009b\u2028\u2029"),
+           f"explain of a forged event text: {rc} {out[:400]!r} {err!r}")
 
     # explain and simulate only read the state: a file the user may only read,
     # in a directory the user may not write (so SQLite cannot add its -shm
