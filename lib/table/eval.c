@@ -854,9 +854,10 @@ static void lr__sort_by_priority(const leadroute_table *t, uint32_t *h, uint32_t
 
 /* The sum of output j over the hits when adding them in order passed the
  * range of a double on the way: the same additions on values 2^-23 as
- * large (more than the 4,000,000 rules of a table can overflow), which
- * round as the plain ones would, so that the order of the rules does not
- * decide; infinite only when the sum itself is too large. */
+ * large (not even the 4,000,000 rules of a table can overflow), which
+ * round as the plain ones would but for values that become subnormal
+ * (below about 1e-301), so that passing the range on the way is no error;
+ * infinite only when the sum itself is too large. */
 static double lr__sum_scaled(const leadroute_table *t, const leadroute_result *r, uint32_t j)
 {
     double sum = 0;
