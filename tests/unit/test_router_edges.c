@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "router/memstore.h"
 #include "testutil.h"
 
 #define MIN_MS 60000LL
@@ -284,33 +285,40 @@ static void test_capture_time_on_a_400_year_leap_day(void **state)
     leadroute_router_free(r);
 }
 
-/* A lead a tick finds due is a breach, even when the host closes it
- * before the tick can move it (raced). */
-static leadroute_router *g_closing;
-static const leadroute_lead *close_meanwhile(void *ctx, const char *key)
+/* A lead a tick finds due is a breach, even when another host closes it
+ * before the tick can move it (raced). The store here is the built-in
+ * one, whose listing closes the lead behind the router's back once it has
+ * listed it, as another host sharing the store would. */
+static lr__memstore *g_shared;
+
+static int close_after_listing(void *ud, int64_t now, int (*each)(void *, const leadroute_assignment *), void *ctx)
 {
-    (void)ctx;
-    assert_int_equal(leadroute_router_close(g_closing, key), LEADROUTE_OK);
-    return NULL;
+    int rc = lr__memstore_methods.list_due(ud, now, each, ctx);
+    assert_int_equal(lr__memstore_methods.close(ud, "lead:L1"), LEADROUTE_OK);
+    return rc;
 }
 
 static void test_raced_lead_is_a_breach(void **state)
 {
     leadroute_router *r = router_with(TABLE_TO("p"), "#! pools\nid,sla_minutes\np,10\n#! reps\nid,pools\nx,p\ny,p\n",
                                       NULL);
+    leadroute_store store = lr__memstore_methods;
     leadroute_tick_stats st;
     char json[8192];
     (void)state;
-    g_closing = r;
+    assert_int_equal(lr__memstore_new(&g_shared, NULL, NULL, NULL), LEADROUTE_OK);
+    store.list_due = close_after_listing;
+    assert_int_equal(leadroute_router_set_store(r, &store, g_shared), LEADROUTE_OK);
     assert_string_equal(route_id(r, "L1", 0), "x");
     g_now = T0 + 10 * MIN_MS + 1;
-    st = tick(r, close_meanwhile, NULL);
+    st = tick(r, NULL, NULL);
     assert_int_equal(st.due, 1);
     assert_int_equal(st.raced, 1);
     assert_int_equal(leadroute_router_metrics_json(r, json, sizeof json, NULL), LEADROUTE_OK);
     if (!strstr(json, "\"breaches\":1"))
         fail_msg("a raced lead is no breach: %s", json);
     leadroute_router_free(r);
+    lr__memstore_free(g_shared);
 }
 
 /* The pool state a traced decision wrote, from its JSON explanation. */
