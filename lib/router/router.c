@@ -2969,6 +2969,12 @@ static const char *lr__arena_dup(lr__arena *a, const char *s)
     return s ? lr__arena_strndup(a, s, strlen(s)) : NULL;
 }
 
+/* Whether a store's assignment is of a struct version this library reads. */
+static int lr__assignment_version_known(const leadroute_assignment *a)
+{
+    return a->version >= 1 && a->version <= LEADROUTE_ASSIGNMENT_VERSION;
+}
+
 static int lr__due_each(void *ctx, const leadroute_assignment *a)
 {
     lr__due_list *l = ctx;
@@ -2976,7 +2982,7 @@ static int lr__due_each(void *ctx, const leadroute_assignment *a)
     size_t i;
     if (!a || !a->key || !a->rep_id)
         return LEADROUTE_OK; /* nothing to move */
-    if (a->version == 0 || a->version > LEADROUTE_ASSIGNMENT_VERSION) {
+    if (!lr__assignment_version_known(a)) {
         snprintf(l->why, sizeof l->why,
                  "store list_due callback gave leadroute_assignment version %u (1..%u) for key '%.64s'", a->version,
                  LEADROUTE_ASSIGNMENT_VERSION, a->key);
@@ -3317,17 +3323,19 @@ typedef struct lr__list_ctx {
     int (*each)(void *ctx, const leadroute_assignment *a);
     void *ctx;
     int stopped;
-    uint32_t bad_version;  /* an assignment of a version the library does not know: the listing stops */
+    int bad;               /* an assignment of a version the library does not know: the listing stops */
+    uint32_t bad_version;
 } lr__list_ctx;
 
 static int lr__list_each(void *ctx, const leadroute_assignment *a)
 {
     lr__list_ctx *l = ctx;
     int rc;
-    if (l->bad_version)
+    if (l->bad)
         return LEADROUTE_ECALLBACK;
-    if (a && (a->version == 0 || a->version > LEADROUTE_ASSIGNMENT_VERSION)) {
-        l->bad_version = a->version ? a->version : UINT32_MAX;
+    if (a && !lr__assignment_version_known(a)) {
+        l->bad = 1;
+        l->bad_version = a->version;
         return LEADROUTE_ECALLBACK;
     }
     rc = l->each(l->ctx, a);
@@ -3348,13 +3356,14 @@ int leadroute_router_list_due(leadroute_router *r, int64_t now_ms,
     l.each = each;
     l.ctx = ctx;
     l.stopped = 0;
+    l.bad = 0;
     l.bad_version = 0;
     lr__error_mark();
     rc = r->store.list_due(r->store_user, now_ms, lr__list_each, &l);
-    if (l.bad_version)
+    if (l.bad)
         return lr__error_set(LEADROUTE_ECALLBACK,
-                             "store list_due callback gave leadroute_assignment version %u (1..%u)",
-                             l.bad_version == UINT32_MAX ? 0u : l.bad_version, LEADROUTE_ASSIGNMENT_VERSION);
+                             "store list_due callback gave leadroute_assignment version %u (1..%u)", l.bad_version,
+                             LEADROUTE_ASSIGNMENT_VERSION);
     if (rc != 0 && !l.stopped)
         return lr__store_failed(r, "store list_due", rc);
     return rc;
