@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <cmocka.h>
@@ -233,6 +234,91 @@ static void test_error_message_fits_whole(void **state)
     expect_message_has("at all, seen");
 }
 
+/* A message cut where the next character is shown as \xNN (four bytes)
+ * still fits: at most cap - 1 bytes, ending in "...", for every place the
+ * cut may land, before a plain character or an escaped one. */
+static void test_error_message_cut_at_an_escape(void **state)
+{
+    (void)state;
+    char src[700], dst[600];
+    for (size_t cap = 40; cap <= sizeof dst; cap += 37)
+        for (size_t j = 0; j < 12; j++) {
+            memset(src, 'a', j);
+            memset(src + j, '\x01', sizeof src - 1 - j);
+            src[sizeof src - 1] = '\0';
+            memset(dst, 0x55, sizeof dst);
+            lr__message_clean(dst, cap, src);
+            if (strlen(dst) > cap - 1 || strcmp(dst + strlen(dst) - 3, "...") != 0)
+                fail_msg("cap %zu, %zu plain bytes first: %zu bytes '%s'", cap, j, strlen(dst), dst);
+            for (size_t k = cap; k < sizeof dst; k++)
+                assert_int_equal((unsigned char)dst[k], 0x55);
+        }
+}
+
+/* An allocator that scribbles over what it frees, so that a pointer kept
+ * into freed memory reads as garbage. */
+static void *scribble_alloc(void *ud, size_t n)
+{
+    size_t *p = malloc(n + 16);
+    (void)ud;
+    if (!p)
+        return NULL;
+    p[0] = n;
+    return (char *)p + 16;
+}
+
+static void scribble_free(void *ud, void *q)
+{
+    size_t *p;
+    (void)ud;
+    if (!q)
+        return;
+    p = (size_t *)(void *)((char *)q - 16);
+    memset(q, 'Z', p[0]);
+    free(p);
+}
+
+/* The error keeps its own copy of the file name, past the caller's string
+ * and the arena of the parse that failed; clearing forgets file and line. */
+static void test_error_file_copied_and_cleared(void **state)
+{
+    const leadroute_allocator scribbler = { LEADROUTE_ALLOCATOR_VERSION, scribble_alloc, scribble_free, NULL };
+    char name[16];
+    leadroute_leads *l = NULL;
+    (void)state;
+    snprintf(name, sizeof name, "mine.csv");
+    assert_int_equal(leadroute_leads_parse(&l, "", 0, name, NULL, &scribbler), LEADROUTE_EPARSE);
+    memset(name, 'Z', sizeof name - 1);
+    assert_non_null(leadroute_error_last()->file);
+    assert_string_equal(leadroute_error_last()->file, "mine.csv");
+    assert_int_equal(leadroute_error_last()->line, 1);
+    leadroute_error_clear();
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_OK);
+    assert_null(leadroute_error_last()->file);
+    assert_int_equal(leadroute_error_last()->line, 0);
+    assert_int_equal(leadroute_error_last()->column, 0);
+}
+
+/* A path too long for a message is shown by its end, from a whole
+ * character; one of 200 bytes is shown whole. */
+static void test_error_long_paths(void **state)
+{
+    char path[400];
+    leadroute_leads *l = NULL;
+    (void)state;
+    memset(path, 'p', 200);
+    memcpy(path, "/nonexistent/", 13);
+    path[200] = '\0';
+    assert_int_equal(leadroute_leads_load(&l, path, NULL, NULL), LEADROUTE_EIO);
+    expect_message_has(path);
+    snprintf(path, sizeof path, "/nonexistent/x");
+    for (int i = 0; i < 100; i++)
+        strcat(path, "\xc3\xa4");
+    assert_int_equal(leadroute_leads_load(&l, path, NULL, NULL), LEADROUTE_EIO);
+    if (!strstr(leadroute_error_last()->message, "...\xc3\xa4") || strstr(leadroute_error_last()->message, "\\x"))
+        fail_msg("message '%s'", leadroute_error_last()->message);
+}
+
 static void test_error_is_per_thread(void **state)
 {
     (void)state;
@@ -331,6 +417,9 @@ int main(void)
         cmocka_unit_test(test_error_message_is_null_terminated_copy),
         cmocka_unit_test(test_error_message_escapes_quoted_text),
         cmocka_unit_test(test_error_message_fits_whole),
+        cmocka_unit_test(test_error_message_cut_at_an_escape),
+        cmocka_unit_test(test_error_file_copied_and_cleared),
+        cmocka_unit_test(test_error_long_paths),
         cmocka_unit_test(test_error_is_per_thread),
         cmocka_unit_test(test_error_threads_concurrently),
         cmocka_unit_test(test_version),
