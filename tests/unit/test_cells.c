@@ -375,6 +375,18 @@ static void test_ci_latin1_greek_cyrillic(void **state)
     cell_table("city:ci", "\xD0\x81\xD0\x9B\xD0\x9A\xD0\x90");  /* ЁЛКА */
     assert_int_equal(ms("\xD1\x91\xD0\xBB\xD0\xBA\xD0\xB0"), 1); /* ёлка */
 
+    /* the ends of each range: Þ (U+00DE), Ί (U+038A), Џ (U+040F), Ѡ
+     * (U+0460), Ԯ (U+052E) */
+    static const char *const ends[][2] = {
+        { "\xC3\x9E" "ing", "\xC3\xBE" "ing" }, { "\xCE\x8A", "\xCE\xAF" }, { "\xD0\x8F", "\xD1\x9F" },
+        { "\xD1\xA0", "\xD1\xA1" },             { "\xD4\xAE", "\xD4\xAF" },
+    };
+    for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+        cell_table("city:ci", ends[i][1]);
+        if (ms(ends[i][0]) != 1)
+            fail_msg("capital %zu does not fold", i);
+    }
+
     /* capitals past Omega and in Cyrillic's later pairs */
     cell_table("city:ci", "\xCE\xAA\xCE\xAB");          /* ΪΫ */
     assert_int_equal(ms("\xCF\x8A\xCF\x8B"), 1);         /* ϊϋ */

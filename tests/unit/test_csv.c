@@ -636,6 +636,8 @@ static void test_bounded_row_inside_long_field(void **state)
         { "p,q,r\r", 1 },           /* CRLF */
         { "p,q,r, ,\t", 1 },        /* blank cells more */
         { " p , \"\" ,r", 1 },      /* a quoted cell, empty: "" is a quote inside the long field */
+        { "p,q,\"\"", 1 },          /* the last cell quoted */
+        { "p,q,\"\"\r", 1 },        /* and the line ending in CRLF */
         { "p,q", 0 },
         { "p,q,r,s", 0 },
         { " , , ", 0 },             /* blank */
@@ -968,6 +970,15 @@ static void test_comment_records(void **state)
     assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
     assert_field(&fx.csv, 0, "x", 2, 1);
     close_text(&fx);
+
+    /* indented by a tab too, a quote and a comma in it included */
+    OPEN(&fx, "\t# note, \"quoted\nx\n");
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_field(&fx.csv, 0, "# note, \"quoted", 1, 2);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_field(&fx.csv, 0, "x", 2, 1);
+    close_text(&fx);
 }
 
 static void test_byte_order_mark(void **state)
@@ -995,6 +1006,9 @@ static void test_byte_order_mark(void **state)
 
     /* a cut mark is not a mark: it is invalid UTF-8 */
     OPEN(&fx, "\xEF\xBB");
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:1: ", 1, 1);
+    close_text(&fx);
+    OPEN(&fx, "\xEF\xBB" "id,x\n");
     assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, "t.csv:1:1: ", 1, 1);
     close_text(&fx);
 }
