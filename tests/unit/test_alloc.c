@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "base/alloc.h"
 
 typedef struct counter {
     long live;      /* allocations not yet freed */
@@ -499,6 +500,49 @@ static void test_max_memory(void **state)
     o.flags = 0;
 }
 
+static void *refuse_alloc(void *ud, size_t size)
+{
+    ++*(long *)ud;
+    (void)size;
+    return NULL;
+}
+
+/* The internal allocation helpers keep their promises: an overflowing
+ * count is refused before any allocation, a vector past its limit is
+ * ELIMIT without asking the allocator, and arena blocks are 8-byte
+ * aligned whatever came before them. */
+static void test_internal_helpers(void **state)
+{
+    long asked = 0;
+    lr__alloc a;
+    lr__arena arena;
+    void *v = NULL;
+    uint32_t cap = 0;
+    (void)state;
+    assert_int_equal(lr__alloc_init(&a, NULL), LEADROUTE_OK);
+    assert_null(lr__calloc(&a, SIZE_MAX / 2 + 2, 2));
+    assert_null(lr__calloc(&a, 2, SIZE_MAX / 2 + 2));
+    {
+        lr__alloc r = a;
+        r.alloc = refuse_alloc;
+        r.user_data = &asked;
+        assert_int_equal(lr__vec_reserve(&r, &v, &cap, (size_t)1 << 31, 1), LEADROUTE_ELIMIT);
+        assert_int_equal(asked, 0);
+        assert_int_equal(lr__vec_reserve(&r, &v, &cap, 16, 1), LEADROUTE_ENOMEM);
+        assert_int_equal(asked, 1);
+        assert_int_equal(cap, 0);
+    }
+    lr__arena_init(&arena, &a);
+    for (size_t n = 1; n < 40; n++) {
+        char *s = lr__arena_strndup(&arena, "abcdefghijklmnopqrstuvwxyz0123456789abcdef", n);
+        void *p = lr__arena_alloc(&arena, 8);
+        assert_non_null(s);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 8, 0);
+    }
+    lr__arena_free(&arena);
+}
+
 static void test_bad_allocators(void **state)
 {
     (void)state;
@@ -533,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_builder_fails_at_every_allocation),
         cmocka_unit_test(test_result_alloc_failures),
         cmocka_unit_test(test_max_memory),
+        cmocka_unit_test(test_internal_helpers),
         cmocka_unit_test(test_bad_allocators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
