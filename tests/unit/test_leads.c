@@ -620,6 +620,8 @@ static void test_whole_file_errors(void **state)
     assert_parse_error(LIT("id;region\nL1;EMEA\n"), LEADROUTE_EPARSE,
                        "bad.csv:1:3: the header is one cell with ';' in it: the file looks separated by semicolons");
     assert_parse_error(LIT("\nid\tregion\nL1\tEMEA\n"), LEADROUTE_EPARSE, "bad.csv:2:3: the header is one cell with a tab");
+    /* both: the first one names the separator */
+    assert_parse_error(LIT("id;name\tx\n"), LEADROUTE_EPARSE, "bad.csv:1:3: the header is one cell with ';' in it");
     /* broken quoting in the header (in a row it costs the row: test_broken_quoting) */
     assert_parse_error(LIT("id,\"region\nL1,EMEA\n"), LEADROUTE_EPARSE, "bad.csv:1:4: unterminated quoted field");
     assert_parse_error(LIT("id,\"region\"x\nL1,EMEA\n"), LEADROUTE_EPARSE,
@@ -795,6 +797,21 @@ static void test_long_duplicate_id_message(void **state)
     assert_non_null(strstr(leadroute_leads_error(l, 0), "duplicate lead id 'dup\\x0aid' (first on line 2)"));
     assert_null(strchr(leadroute_leads_error(l, 0), '\n'));
     leadroute_leads_free(l);
+    /* an id of exactly 200 bytes is shown whole, with no "..." */
+    {
+        char dup[512];
+        size_t k = (size_t)snprintf(dup, sizeof dup, "id\n");
+        for (int row = 0; row < 2; row++) {
+            memset(dup + k, 'w', 200);
+            k += 200;
+            dup[k++] = '\n';
+        }
+        l = parse_ok(dup, k);
+        assert_int_equal(leadroute_leads_error_count(l), 1);
+        if (!strstr(leadroute_leads_error(l, 0), "ww' (first on line 2)"))
+            fail_msg("message '%s'", leadroute_leads_error(l, 0));
+        leadroute_leads_free(l);
+    }
     len = (size_t)snprintf(text, cap, "id\n");
     for (int r = 0; r < 2; r++) {
         text[len++] = 'a';

@@ -438,6 +438,14 @@ static void test_parse_number_grammar(void **state)
     assert_true(v == -7.0);
     assert_int_equal(num("1e+", &v), -1);
     assert_int_equal(num(".5", &v), -1);
+    /* a number text as long as a lead's string may be */
+    {
+        static char longest[LEADROUTE_MAX_STRING + 1];
+        memset(longest, '0', LEADROUTE_MAX_STRING - 1);
+        longest[LEADROUTE_MAX_STRING - 1] = '1';
+        assert_int_equal(lr__parse_number(longest, LEADROUTE_MAX_STRING, &v), 0);
+        assert_true(v == 1.0);
+    }
     assert_int_equal(num("1.", &v), -1);
     assert_int_equal(num("0x10", &v), -1);
     assert_int_equal(num("inf", &v), -1);
