@@ -71,10 +71,7 @@ void leadroute_error_clear(void)
     lr__last.error.column = 0;
 }
 
-/* The length of character `i` of `src` (n bytes) and whether it must be
- * shown as \xNN, byte by byte: a control character (C0, DEL, C1), a line
- * or paragraph separator, or a byte of no valid sequence. */
-static size_t lr__clean_char(const char *src, size_t n, size_t i, int *escape)
+size_t lr__char_shown(const char *src, size_t n, size_t i, int *escape)
 {
     unsigned char c = (unsigned char)src[i];
     size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
@@ -91,12 +88,12 @@ void lr__message_clean(char *dst, size_t cap, const char *src)
 
     /* cut (and end in "...") only what does not fit whole */
     while (i < n && whole < cap) {
-        size_t len = lr__clean_char(src, n, i, &escape);
+        size_t len = lr__char_shown(src, n, i, &escape);
         whole += escape ? 4 : len;
         i += len;
     }
     for (i = 0; i < n;) {
-        size_t len = lr__clean_char(src, n, i, &escape);
+        size_t len = lr__char_shown(src, n, i, &escape);
         if (whole > cap - 1 && o + (escape ? 4 : len) > cap - 4) {
             memcpy(dst + o, "...", 3);
             o += 3;

@@ -31,6 +31,13 @@ void lr__error_mark(void);
 /* Whether an error was recorded on this thread since lr__error_mark(). */
 int lr__error_since_mark(void);
 
+/* The length of character `i` of `src` (n bytes) and in *escape whether
+ * it must be shown as \xNN, byte by byte: a control character (C0, DEL,
+ * C1), a line or paragraph separator, a byte order mark, or a byte of no
+ * valid sequence (then the length is 1). Messages and explanations show
+ * text so, one line whatever it holds. */
+size_t lr__char_shown(const char *src, size_t n, size_t i, int *escape);
+
 /* Copy a formatted message into `dst` (`cap` bytes, at least 8) as one line
  * of valid UTF-8, whatever text it quotes: a control character (C0, DEL,
  * C1), a line or paragraph separator (U+2028, U+2029), or a byte that

@@ -121,26 +121,6 @@ static const char *lr__decision_strategy(const leadroute_decision *d)
 
 static const char lr__hex[] = "0123456789abcdef";
 
-/* The length of the character at `s` (1 for a byte of no sequence), and in
- * *escape whether to show its bytes as \xHH, as error messages show them:
- * a control character (C0, DEL, C1), a line or paragraph separator, a byte
- * order mark, a byte of no valid sequence. A lead id or a host's away reason holding one could
- * otherwise forge or garble a line of the trace. */
-static size_t lr__char_at(const char *s, int *escape)
-{
-    unsigned char c = (unsigned char)*s;
-    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    /* a byte of no valid sequence (a store's state or holder is not
-     * checked) is shown alone, so that the quote or separator behind a
-     * stray lead byte is still seen */
-    if (c >= 0x80 && (strnlen(s, len) < len || !lr__utf8_valid(s, len))) {
-        *escape = 1;
-        return 1;
-    }
-    *escape = lr__text_breaker(s, len) != NULL;
-    return len;
-}
-
 static void lr__put_hex(lr__sink *o, const char *s, size_t n)
 {
     size_t i;
@@ -151,53 +131,55 @@ static void lr__put_hex(lr__sink *o, const char *s, size_t n)
     }
 }
 
-/* A string on one line, what lr__char_at escapes as \xHH. */
+/* A string on one line, what lr__char_shown escapes as \xHH: a lead id or
+ * a host's away reason holding a line break or a stray lead byte cannot
+ * forge or garble a line of the trace. */
 static void lr__text_plain(lr__sink *o, const char *s)
 {
-    const char *run = s;
-    while (*s) {
+    size_t n = strlen(s), i = 0, run = 0;
+    while (i < n) {
         int escape;
-        size_t len = lr__char_at(s, &escape);
+        size_t len = lr__char_shown(s, n, i, &escape);
         if (escape) {
-            lr__put(o, run, (size_t)(s - run));
-            lr__put_hex(o, s, len);
-            run = s + len;
+            lr__put(o, s + run, i - run);
+            lr__put_hex(o, s + i, len);
+            run = i + len;
         }
-        s += len;
+        i += len;
     }
-    lr__put(o, run, (size_t)(s - run));
+    lr__put(o, s + run, n - run);
 }
 
 /* A string in double quotes with C escapes (pool states span lines). */
 static void lr__text_quoted(lr__sink *o, const char *s)
 {
-    const char *run = s;
+    size_t n = strlen(s), i = 0, run = 0;
     lr__putc(o, '"');
-    while (*s) {
+    while (i < n) {
         const char *esc = NULL;
         int escape;
         size_t len;
-        switch (*s) {
+        switch (s[i]) {
         case '"': esc = "\\\""; break;
         case '\\': esc = "\\\\"; break;
         case '\n': esc = "\\n"; break;
         case '\t': esc = "\\t"; break;
         case '\r': esc = "\\r"; break;
         default:
-            len = lr__char_at(s, &escape);
+            len = lr__char_shown(s, n, i, &escape);
             if (escape) {
-                lr__put(o, run, (size_t)(s - run));
-                lr__put_hex(o, s, len);
-                run = s + len;
+                lr__put(o, s + run, i - run);
+                lr__put_hex(o, s + i, len);
+                run = i + len;
             }
-            s += len;
+            i += len;
             continue;
         }
-        lr__put(o, run, (size_t)(s - run));
+        lr__put(o, s + run, i - run);
         lr__puts(o, esc);
-        run = ++s;
+        run = ++i;
     }
-    lr__put(o, run, (size_t)(s - run));
+    lr__put(o, s + run, n - run);
     lr__putc(o, '"');
 }
 
@@ -205,12 +187,12 @@ static void lr__text_quoted(lr__sink *o, const char *s)
  * the alphabetic ids reps have. */
 static size_t lr__width(const char *s)
 {
-    size_t w = 0;
-    while (*s) {
+    size_t w = 0, n = strlen(s), i = 0;
+    while (i < n) {
         int escape;
-        size_t len = lr__char_at(s, &escape);
+        size_t len = lr__char_shown(s, n, i, &escape);
         w += escape ? 4 * len : 1; /* shown as \xHH */
-        s += len;
+        i += len;
     }
     return w;
 }
