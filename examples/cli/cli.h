@@ -102,6 +102,11 @@ int cli_flush_output(void);
 /* The exit status after a last cli_flush_output(): EXIT_TROUBLE if it failed. */
 int cli_finish_output(int status);
 const char *cli_plural(size_t n);
+/* How many bytes of the character at `s` to show as \xNN, 0 for one shown
+ * as it is: C0 controls and DEL (1), C1 controls U+0080 to U+009F, a
+ * terminal's escape introducer among them (2), the line and paragraph
+ * separators U+2028 and U+2029, line breaks to some readers (3). */
+size_t cli_escaped_len(const char *s);
 /* Room for cli_shown() of any lead id or key: each byte may become four. */
 #define CLI_SHOWN_SIZE (4 * LEADROUTE_MAX_STRING + 1)
 /* `s` for a one-line message in `buf` (CLI_SHOWN_SIZE bytes): control

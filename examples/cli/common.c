@@ -314,17 +314,21 @@ const char *cli_display_name(const char *path)
     return cli_is_stdin(path) ? "<stdin>" : path;
 }
 
+size_t cli_escaped_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    return *u < 0x20 || *u == 0x7f                                          ? 1
+           : *u == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f                     ? 2
+           : *u == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9) ? 3
+                                                                          : 0;
+}
+
 const char *cli_shown(const char *s, char *buf)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t n = 0;
     while (*u) {
-        /* bytes to show as \xNN: C0 controls and DEL; C1 controls (U+0080 to
-         * U+009F, a terminal's escape introducer among them); the line and
-         * paragraph separators U+2028 and U+2029, line breaks to some readers */
-        size_t k = *u < 0x20 || *u == 0x7f ? 1
-                   : *u == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f ? 2
-                   : *u == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9) ? 3 : 0;
+        size_t k = cli_escaped_len((const char *)u);
         /* room for what this character takes, and the NUL */
         if (n + (k ? 4 * k : 1) + 1 > CLI_SHOWN_SIZE)
             break;

@@ -62,40 +62,40 @@ static const char *skip_value(const char *p)
     return p;
 }
 
-/* `n` bytes of one character as they are, or as \xNN each when they would
- * break or garble a line: C0 controls and DEL, C1 controls (U+0080 to
- * U+009F), the line and paragraph separators U+2028 and U+2029. A state
- * file is only data: one edited by hand must not write to the terminal. */
-static void put_char_shown(FILE *out, const unsigned char *b, size_t n)
+/* The character at `s` as it is, or as \xNN per byte when it would break or
+ * garble a line (cli_escaped_len); returns the bytes it took. A state file
+ * is only data: one edited by hand must not write to the terminal. */
+static size_t put_char_shown(FILE *out, const char *s)
 {
-    int escape = (n == 1 && (b[0] < 0x20 || b[0] == 0x7f)) || (n == 2 && b[0] == 0xC2 && b[1] <= 0x9F) ||
-                 (n == 3 && b[0] == 0xE2 && b[1] == 0x80 && (b[2] == 0xA8 || b[2] == 0xA9));
-    for (size_t i = 0; i < n; i++) {
-        if (escape)
-            fprintf(out, "\\x%02x", b[i]);
-        else
-            fputc(b[i], out);
+    size_t k = cli_escaped_len(s);
+    if (!k) {
+        fputc(*s, out);
+        return 1;
     }
+    for (size_t i = 0; i < k; i++)
+        fprintf(out, "\\x%02x", (unsigned char)s[i]);
+    return k;
 }
 
 static void put_utf8(FILE *out, unsigned cp)
 {
-    unsigned char b[3];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (unsigned char)(0xC0 | cp >> 6);
-        b[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else {
-        b[0] = (unsigned char)(0xE0 | cp >> 12);
-        b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-        b[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 3;
+    char b[4] = { 0 };
+    if (cp == 0) {
+        fputs("\\x00", out);
+        return;
     }
-    put_char_shown(out, b, n);
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xC0 | cp >> 6);
+        b[1] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        b[0] = (char)(0xE0 | cp >> 12);
+        b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F));
+    }
+    for (const char *q = b; *q;)
+        q += put_char_shown(out, q);
 }
 
 /* Print the JSON string at the quote *p decoded, each line after the first
@@ -106,10 +106,7 @@ static void put_decoded(FILE *out, const char *p, const char *indent)
 {
     for (p++; *p && *p != '"'; p++) {
         if (*p != '\\') {
-            const unsigned char *u = (const unsigned char *)p;
-            size_t n = (*u == 0xC2 && u[1]) ? 2 : (*u == 0xE2 && u[1] && u[2]) ? 3 : 1;
-            put_char_shown(out, u, n);
-            p += n - 1;
+            p += put_char_shown(out, p) - 1;
             continue;
         }
         switch (*++p) {
