@@ -516,7 +516,8 @@ static void write_key_figures(writer *w, const report_data *d)
     format_count(figure, d->leads_total);
     if (d->leads_skipped) {
         char skipped[NUMBER_SIZE];
-        snprintf(note, sizeof note, "%s rows skipped", format_count(skipped, d->leads_skipped));
+        snprintf(note, sizeof note, "%s row%s skipped", format_count(skipped, d->leads_skipped),
+                 d->leads_skipped == 1 ? "" : "s");
     } else {
         strcpy(note, "all rows read");
     }

@@ -357,8 +357,8 @@ static const char *money(double x, char *buf, size_t size)
 static void print_text(const simulation *s, const char *leads_name, uint64_t total)
 {
     char a[32], b[32];
-    printf("simulated %s leads of %s (%s rows skipped)\n", grouped(total, a, sizeof a), leads_name,
-           grouped(s->skipped, b, sizeof b));
+    printf("simulated %s lead%s of %s (%s row%s skipped)\n", grouped(total, a, sizeof a), total == 1 ? "" : "s",
+           leads_name, grouped(s->skipped, b, sizeof b), s->skipped == 1 ? "" : "s");
     printf("outcomes:");
     for (int i = 0; i < OUTCOMES; i++)
         printf("%s %s %s (%.1f%%)", i ? "," : "", s->outcomes[i].name, grouped(s->outcomes[i].count, a, sizeof a),

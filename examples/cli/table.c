@@ -366,7 +366,7 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("table:       %s (%zu rules, hit policy %s)\n", table_name, rules,
                hit_policy_name(leadroute_table_hit_policy(table)));
-        printf("leads:       %zu (%zu rows skipped)\n", n, skipped_rows);
+        printf("leads:       %zu (%zu row%s skipped)\n", n, skipped_rows, cli_plural(skipped_rows));
         printf("evaluations: %llu in %.3f s\n", evals, elapsed);
         printf("throughput:  %.0f evaluations/s, %.1f ns/evaluation\n", per_second, ns);
         printf("hits:        %llu (%.2f per evaluation), %llu evaluation errors\n", hits,

@@ -525,7 +525,7 @@ static void test_stray_quote_on_every_row(void **state)
     assert_string_equal(leadroute_leads_error(l, 1),
                         "leads.csv:4:4: quoted field runs past its line into the quoted text of the broken row at "
                         "line 3, and reads on from there as that row did: its '\"' is read as a stray quote");
-    assert_string_equal(leadroute_leads_error(l, rows), "leads.csv:5003: row has 1 cells, the header has 3");
+    assert_string_equal(leadroute_leads_error(l, rows), "leads.csv:5003: row has 1 cell, the header has 3");
     leadroute_leads_free(l);
     free(text);
 }

@@ -677,6 +677,8 @@ static void test_row_width_errors(void **state)
     (void)state;
     roster_err("#! reps\nid,name,weight\nalice,Alice\n", LEADROUTE_EPARSE, 3, 1,
                "this row has 2 cells, the '#! reps' header has 3");
+    roster_err("#! reps\nid,name,weight\nalice\n", LEADROUTE_EPARSE, 3, 1,
+               "this row has 1 cell, the '#! reps' header has 3");
     roster_err("#! reps\nid,name\nalice,Alice,x\n", LEADROUTE_EPARSE, 3, 13,
                "this row has 3 cells, the '#! reps' header has 2");
     roster_err("#! pools\nid,strategy\np,rr,, wrr\n#! reps\nid\n", LEADROUTE_EPARSE, 3, 7,
