@@ -806,8 +806,9 @@ LEADROUTE_API int leadroute_router_tick(leadroute_router *router, int64_t now_ms
  * List the assignments due at `now_ms` (unacknowledged, deadline passed),
  * as the store keeps them, without moving any: `each` gets every one (with
  * its history of holders), borrowed for the call, and may stop the listing
- * by returning non-zero (that value is returned). `each` must not call the
- * router or the store. With `now_ms` = INT64_MAX it lists every pending
+ * by returning non-zero (that value is returned; a negative one is also the
+ * thread's last error, "list_due stopped: the callback returned N"). `each`
+ * must not call the router or the store. With `now_ms` = INT64_MAX it lists every pending
  * assignment (a deadline set, not acknowledged), due or not: compare
  * `deadline_ms` with the time to tell them apart.
  * @return LEADROUTE_OK, EINVAL, ENOTSUP (no list_due in the store), ECALLBACK,

@@ -3366,5 +3366,7 @@ int leadroute_router_list_due(leadroute_router *r, int64_t now_ms,
                              LEADROUTE_ASSIGNMENT_VERSION);
     if (rc != 0 && !l.stopped)
         return lr__store_failed(r, "store list_due", rc);
+    if (rc < 0)
+        return lr__error_set(rc, "list_due stopped: the callback returned %d", rc);
     return rc;
 }

@@ -4328,6 +4328,13 @@ static int stop_each(void *ctx, const leadroute_assignment *a)
     return 42;
 }
 
+static int fail_each(void *ctx, const leadroute_assignment *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return -5;
+}
+
 static void test_list_due_stopped(void **state)
 {
     rb b;
@@ -4339,8 +4346,17 @@ static void test_list_due_stopped(void **state)
     w = world_new(ALL_TO_P, rb_build(&b), NULL);
     route_assigned(w, "X", NULL, -1, 0);
     route_assigned(w, "Y", NULL, -1, 0);
+    leadroute_error_clear();
     assert_int_equal(leadroute_router_list_due(w->r, INT64_MAX, stop_each, &n), 42);
     assert_int_equal(n, 1);
+    /* a positive stop is no failure: the last error stays clear */
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_OK);
+    /* a negative one is a failing call, and says so */
+    n = 0;
+    assert_int_equal(leadroute_router_list_due(w->r, INT64_MAX, fail_each, &n), -5);
+    assert_int_equal(n, 1);
+    assert_int_equal(leadroute_error_last()->code, -5);
+    assert_string_equal(leadroute_error_last()->message, "list_due stopped: the callback returned -5");
     world_free(w);
 }
 
