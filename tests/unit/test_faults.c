@@ -472,6 +472,7 @@ typedef struct scenario {
     void (*prepare)(fixture *fx);   /* state before the call, allocator unarmed */
     int (*op)(fixture *fx);         /* the call under test */
     int routes;                     /* the call is leadroute_route() on fx->d */
+    int no_alloc;                   /* documented to allocate nothing (docs/robustness.md) */
 } scenario;
 
 static void prep_none(fixture *fx)
@@ -656,28 +657,28 @@ static int op_fork(fixture *fx)
 }
 
 static const scenario SCENARIOS[] = {
-    { "route new claim, no trace", prep_none, op_route_new, 1 },
-    { "route new claim, trace", prep_none, op_route_new_trace, 1 },
-    { "route new claim with state, no trace", prep_state, op_route_new, 1 },
-    { "route weighted, trace", prep_state, op_route_weighted_trace, 1 },
-    { "route direct owner, trace", prep_state, op_route_direct, 1 },
-    { "route to a queue, trace", prep_state, op_route_queued, 1 },
-    { "route existing claim, no trace", prep_state, op_route_existing, 1 },
-    { "route existing claim, trace", prep_state, op_route_existing_trace, 1 },
-    { "reassign, no trace", prep_state, op_reassign, 1 },
-    { "reassign, trace", prep_state, op_reassign_trace, 1 },
-    { "dry run, trace", prep_state, op_dry_run, 1 },
-    { "route with notify failing (pending recorded)", prep_state, op_notify_fails, 1 },
-    { "retry pending notifications", prep_pending, op_retry_notifications, 0 },
-    { "tick (SLA reassignment)", prep_overdue, op_tick, 0 },
-    { "acknowledge", prep_state, op_acknowledge, 0 },
-    { "close", prep_state, op_close, 0 },
-    { "swap table with state", prep_state, op_set_table, 0 },
-    { "swap roster with state", prep_state, op_set_roster, 0 },
-    { "metrics snapshot", prep_state, op_metrics, 0 },
-    { "latency figures", prep_state, op_latency, 0 },
-    { "explain rendering", prep_explain, op_explain, 0 },
-    { "fork and route on it", prep_state, op_fork, 0 },
+    { "route new claim, no trace", prep_none, op_route_new, 1, 0 },
+    { "route new claim, trace", prep_none, op_route_new_trace, 1, 0 },
+    { "route new claim with state, no trace", prep_state, op_route_new, 1, 0 },
+    { "route weighted, trace", prep_state, op_route_weighted_trace, 1, 0 },
+    { "route direct owner, trace", prep_state, op_route_direct, 1, 0 },
+    { "route to a queue, trace", prep_state, op_route_queued, 1, 1 },
+    { "route existing claim, no trace", prep_state, op_route_existing, 1, 1 },
+    { "route existing claim, trace", prep_state, op_route_existing_trace, 1, 1 },
+    { "reassign, no trace", prep_state, op_reassign, 1, 1 },
+    { "reassign, trace", prep_state, op_reassign_trace, 1, 0 },
+    { "dry run, trace", prep_state, op_dry_run, 1, 0 },
+    { "route with notify failing (pending recorded)", prep_state, op_notify_fails, 1, 0 },
+    { "retry pending notifications", prep_pending, op_retry_notifications, 0, 1 },
+    { "tick (SLA reassignment)", prep_overdue, op_tick, 0, 0 },
+    { "acknowledge", prep_state, op_acknowledge, 0, 0 },
+    { "close", prep_state, op_close, 0, 1 },
+    { "swap table with state", prep_state, op_set_table, 0, 0 },
+    { "swap roster with state", prep_state, op_set_roster, 0, 0 },
+    { "metrics snapshot", prep_state, op_metrics, 0, 1 },
+    { "latency figures", prep_state, op_latency, 0, 1 },
+    { "explain rendering", prep_explain, op_explain, 0, 1 },
+    { "fork and route on it", prep_state, op_fork, 0, 0 },
 };
 
 /* What a call left: its code, its decision, its text, and the router's state. */
@@ -799,6 +800,8 @@ static void run_scenario(const scenario *sc)
     }
     print_message("%-46s %3ld fault points, %3ld ENOMEM (%ld from the store), %3ld absorbed (%ld kept by a tick)\n",
                   sc->name, n, enomem, store_enomem, absorbed, tick_kept);
+    if (sc->no_alloc && n != 0)
+        fail_msg("%s: %ld allocations where none is documented", sc->name, n);
 }
 
 static void test_alloc_faults_in_calls(void **state)
