@@ -683,6 +683,15 @@ static void test_row_width_errors(void **state)
                "this row has 3 cells, the '#! reps' header has 2");
     roster_err("#! pools\nid,strategy\np,rr,, wrr\n#! reps\nid\n", LEADROUTE_EPARSE, 3, 7,
                "this row has 4 cells, the '#! pools' header has 2");
+    /* a skill cell of separators and blanks only is no skill set, as an empty cell */
+    {
+        leadroute_roster *sep = roster_ok("#! reps\nid,langs,regions\nalice,\" , ,\",emea\n");
+        leadroute_rep rep = LEADROUTE_REP_INIT;
+        assert_int_equal(leadroute_roster_rep(sep, 0, &rep), LEADROUTE_OK);
+        assert_int_equal(rep.skill_count, 1);
+        assert_string_equal(rep.skills[0].name, "regions");
+        leadroute_roster_unref(sep);
+    }
     /* empty cells past the header are padding, not cells */
     leadroute_roster *ro = roster_ok("#! reps\nid,name,,\nalice,Alice,,\nbob,Bob, ,,,\n");
     assert_int_equal(leadroute_roster_rep_count(ro), 2);
