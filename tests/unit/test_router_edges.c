@@ -2,7 +2,10 @@
  * window and deadline boundaries, tie-breaks, rounding, decay over time,
  * escalation through fallbacks, the per-member filter path, the calendar
  * of capture times, breach counting, weighted strides and stored passes,
- * the default owner's caps, and fairness of what a pool gave its members.
+ * the default owner's caps, and fairness of what a pool gave its members;
+ * rotation over non-ASCII ids and after a lost commit, weighted states a
+ * store gives back damaged or under another scale, catch-up for a new
+ * member, and metrics text (table version, infinite spread, blanks in ids).
  * Rosters are roster files; the clock is the test's. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -83,6 +88,15 @@ static leadroute_router *router_with(const char *table, const char *roster, cons
     leadroute_table_unref(t);
     leadroute_roster_unref(ro);
     return r;
+}
+
+static void swap_roster(leadroute_router *r, const char *roster)
+{
+    leadroute_roster *ro = NULL;
+    if (leadroute_roster_parse(&ro, roster, strlen(roster), "r.csv", NULL) != LEADROUTE_OK)
+        fail_msg("roster: %s", leadroute_error_last()->message);
+    assert_int_equal(leadroute_router_set_roster(r, ro), LEADROUTE_OK);
+    leadroute_roster_unref(ro);
 }
 
 static int setup(void **state)
@@ -404,6 +418,293 @@ static void test_fairness_leaves_out_non_members(void **state)
     leadroute_router_free(r);
 }
 
+/* A built-in store whose first load of a pool gives `g_state` instead, and
+ * whose first `g_conflicts` commits lose their compare-and-swap. */
+static const char *g_state;
+static int g_conflicts;
+
+static int crafted_load(void *ud, const char *pool, void *buf, size_t cap, size_t *len, uint64_t *version)
+{
+    if (g_state) {
+        size_t n = strlen(g_state);
+        *len = n;
+        *version = 0;
+        if (n <= cap) {
+            memcpy(buf, g_state, n);
+            g_state = NULL;
+        }
+        return LEADROUTE_OK;
+    }
+    return lr__memstore_methods.load_pool(ud, pool, buf, cap, len, version);
+}
+
+static int conflicting_commit(void *ud, const leadroute_commit *c, char *owner, size_t cap)
+{
+    if (g_conflicts > 0) {
+        g_conflicts--;
+        return LEADROUTE_ECONFLICT;
+    }
+    return lr__memstore_methods.commit(ud, c, owner, cap);
+}
+
+static lr__memstore *g_ms;
+
+static void use_wrapped_store(leadroute_router *r)
+{
+    leadroute_store store = lr__memstore_methods;
+    store.load_pool = crafted_load;
+    store.commit = conflicting_commit;
+    assert_int_equal(lr__memstore_new(&g_ms, NULL, NULL, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_set_store(r, &store, g_ms), LEADROUTE_OK);
+}
+
+/* S10: ids are compared as bytes (unsigned), as the roster orders them:
+ * after "zed" comes "émile" (0xC3 > 'z'), not "zed" again. */
+static void test_rr_non_ascii_ids(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"), "#! reps\nid,pools\nzed,p\n\xc3\xa9mile,p\n", NULL);
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "zed");
+    assert_string_equal(route_id(r, "L2", 0), "\xc3\xa9mile");
+    assert_string_equal(route_id(r, "L3", 0), "zed");
+    leadroute_router_free(r);
+}
+
+/* S13: a pick retried after a conflict writes one state, not the failed
+ * pick's state followed by the new one. */
+static void test_rr_state_after_conflict(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("p"), "#! reps\nid,pools\na,p\nab,p\nb,p\n", NULL);
+    char st[256];
+    (void)state;
+    use_wrapped_store(r);
+    g_conflicts = 1;
+    assert_string_equal(route_id(r, "L1", LEADROUTE_ROUTE_TRACE), "a");
+    state_after(st, sizeof st);
+    assert_string_equal(st, "rr1 a");
+    assert_string_equal(route_id(r, "L2", 0), "ab");
+    leadroute_router_free(r);
+    lr__memstore_free(g_ms);
+}
+
+/* S03: a number whose leading digits are "100" after whole pairs (1e6,
+ * the stride of a heaviest weight of 10) is written as such. */
+static void test_weighted_stride_one_million(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"),
+                                      "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools,weight\na,w,10\nb,w,1\n", NULL);
+    char st[256];
+    (void)state;
+    assert_string_equal(route_id(r, "L1", LEADROUTE_ROUTE_TRACE), "a");
+    state_after(st, sizeof st);
+    assert_string_equal(st, "wr1 0\\u000a1000000 a\\u000a0 b\\u000as 1000000 10000000");
+    leadroute_router_free(r);
+}
+
+/* S14: weights 1 and 1e-9 lower the scale so the light stride is 1e15
+ * (docs: lowered so that the lightest member's is at most 10^15). */
+static void test_weighted_lightest_stride_capped(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"),
+                                      "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools,weight\na,w,1\nb,w,1e-9\n", NULL);
+    char st[256];
+    (void)state;
+    assert_string_equal(route_id(r, "L1", LEADROUTE_ROUTE_TRACE), "a");
+    state_after(st, sizeof st);
+    if (!strstr(st, "s 1000000 1000000000000000"))
+        fail_msg("strides in '%s'", st);
+    leadroute_router_free(r);
+}
+
+/* S22: a strides line with a 0 is damaged: none of it is read, and the
+ * passes are taken as written: a (3e6) before b (5e6), b's not halved by
+ * the stride of 2e7 the line gives it. */
+static void test_weighted_zero_stride_ignored(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
+                                      NULL);
+    (void)state;
+    use_wrapped_store(r);
+    g_state = "wr1 0\n3000000 a\n5000000 b\ns 0 20000000";
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    leadroute_router_free(r);
+    lr__memstore_free(g_ms);
+}
+
+/* S23: a strides line followed by anything else is not read: b's pass is
+ * taken as written (5e6, behind a's 3e6), not halved by a stride of 2e7. */
+static void test_weighted_strides_line_with_trailer_ignored(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
+                                      NULL);
+    (void)state;
+    use_wrapped_store(r);
+    g_state = "wr1 0\n3000000 a\n5000000 b\ns 10000000 20000000x";
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    leadroute_router_free(r);
+    lr__memstore_free(g_ms);
+}
+
+/* S25: a pass written under another stride is scaled to the nearest
+ * whole number: 2 of stride 3 is 6666666.67 of stride 1e7, so 6666667. */
+static void test_weighted_restride_rounds(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
+                                      NULL);
+    char st[256];
+    (void)state;
+    use_wrapped_store(r);
+    g_state = "wr1 0\n0 a\n2 b\ns 10000000 3";
+    assert_string_equal(route_id(r, "L1", LEADROUTE_ROUTE_TRACE), "a");
+    state_after(st, sizeof st);
+    assert_string_equal(st, "wr1 0\\u000a10000000 a\\u000a6666667 b\\u000as 10000000 10000000");
+    leadroute_router_free(r);
+    lr__memstore_free(g_ms);
+}
+
+/* S27: under catch-up, a pass one old turn behind the virtual time stays
+ * one new turn behind when the stride changes: a (owed a lead) goes first. */
+static void test_catch_up_restride_keeps_deficit(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"),
+                                      "#! pools\nid,strategy,calibration\nw,weighted,catch_up\n#! reps\nid,pools\na,w\nb,w\n",
+                                      NULL);
+    (void)state;
+    use_wrapped_store(r);
+    g_state = "wr1 20000000\n0 a\n20000000 b\ns 20000000 10000000";
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    leadroute_router_free(r);
+    lr__memstore_free(g_ms);
+}
+
+/* S47: under catch-up, a rep new to the pool starts at the virtual time
+ * (it missed nothing): c, added while a is owed leads, gets no burst. */
+static void test_catch_up_new_member_starts_at_level(void **state)
+{
+    const char *pools = "#! pools\nid,strategy,calibration\nw,weighted,catch_up\n";
+    leadroute_router *r;
+    char roster[256];
+    (void)state;
+    snprintf(roster, sizeof roster, "%s#! reps\nid,pools,active\na,w,no\nb,w,yes\n", pools);
+    r = router_with(TABLE_TO("w"), roster, NULL);
+    for (int i = 0; i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "A%d", i);
+        assert_string_equal(route_id(r, id, 0), "b");
+    }
+    snprintf(roster, sizeof roster, "%s#! reps\nid,pools,active\na,w,no\nb,w,yes\nc,w,yes\n", pools);
+    swap_roster(r, roster);
+    /* b stays a turn ahead of vt; c joins at vt, so c then b alternate */
+    assert_string_equal(route_id(r, "B1", 0), "c");
+    assert_string_equal(route_id(r, "B2", 0), "b");
+    leadroute_router_free(r);
+}
+
+/* M03: samples under 8 ms have buckets one ms wide: a single 5 ms sample
+ * reads back as 5 ms at every percentile. */
+static void test_latency_small_exact(void **state)
+{
+    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
+    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
+    leadroute_router *r;
+    tlead l;
+    (void)state;
+    o.captured_field = "captured_at";
+    r = router_with(TABLE_TO("p"), "#! reps\nid,pools\na,p\n", &o);
+    tl_init(&l);
+    tl_num(&l, "captured_at", (double)(T0 - 5));
+    l.lead.id = "L1";
+    assert_int_equal(leadroute_route(r, &l.lead, 0, g_d), LEADROUTE_OK);
+    assert_int_equal(leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st), LEADROUTE_OK);
+    assert_int_equal(st.count, 1);
+    assert_true(st.mean_ms == 5);
+    if (st.p50_ms != 5 || st.p90_ms != 5 || st.p99_ms != 5)
+        fail_msg("p50 %g p90 %g p99 %g", st.p50_ms, st.p90_ms, st.p99_ms);
+    leadroute_router_free(r);
+}
+
+/* S26: a pass scaled past what 64 bits hold (1e13 of stride 1 is 1e20 of
+ * stride 1e7) is kept to a turn ahead, not wrapped: b, half a turn ahead,
+ * goes first. */
+static void test_weighted_restride_saturates(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
+                                      NULL);
+    (void)state;
+    use_wrapped_store(r);
+    g_state = "wr1 0\n10000000000000 a\n5000000 b\ns 1 10000000";
+    assert_string_equal(route_id(r, "L1", 0), "b");
+    leadroute_router_free(r);
+    lr__memstore_free(g_ms);
+}
+
+/* D06: any other number is "none" (router.h). */
+static void test_status_name_other(void **state)
+{
+    (void)state;
+    assert_string_equal(leadroute_route_status_name(0), "none");
+    assert_string_equal(leadroute_route_status_name(99), "none");
+}
+
+/* M21: the metrics' table_version is 16 hex digits, leading zeros kept,
+ * the same text as the explanation's. */
+static void test_metrics_table_version_leading_zero(void **state)
+{
+    char table[64], want[64], json[4096];
+    leadroute_table *t = NULL;
+    leadroute_router *r;
+    uint64_t h = 0;
+    int i;
+    (void)state;
+    for (i = 0; i < 10000; i++) {
+        snprintf(table, sizeof table, "rule,out:pool\nr%d,p\n", i);
+        assert_int_equal(leadroute_table_parse(&t, table, strlen(table), "t.csv", NULL), LEADROUTE_OK);
+        h = leadroute_table_hash(t);
+        leadroute_table_unref(t);
+        if (h >> 60 == 0)
+            break;
+    }
+    assert_true(h >> 60 == 0);
+    r = router_with(table, "#! reps\nid,pools\na,p\n", NULL);
+    assert_int_equal(leadroute_router_metrics_json(r, json, sizeof json, NULL), LEADROUTE_OK);
+    snprintf(want, sizeof want, "{\"table_version\":\"%016" PRIx64 "\",", h);
+    if (strncmp(json, want, strlen(want)) != 0)
+        fail_msg("want %s in %s", want, json);
+    leadroute_router_free(r);
+}
+
+/* M25: a spread past the largest double is null in the metrics JSON (weights
+ * near the smallest double), never "inf", which is no JSON. */
+static void test_metrics_infinite_spread_is_null(void **state)
+{
+    leadroute_router *r = router_with(TABLE_TO("w"),
+                                      "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools,weight\na,w,5e-324\nb,w,5e-324\n",
+                                      NULL);
+    char json[4096];
+    double spread = 0, jain = 0;
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "a");
+    assert_int_equal(leadroute_router_pool_fairness(r, "w", &spread, &jain), LEADROUTE_OK);
+    assert_true(isinf(spread));
+    assert_int_equal(leadroute_router_metrics_json(r, json, sizeof json, NULL), LEADROUTE_OK);
+    if (!strstr(json, "\"spread\":null,"))
+        fail_msg("spread in %s", json);
+    leadroute_router_free(r);
+}
+
+/* M19: a space in an id is written as itself in the metrics JSON. */
+static void test_metrics_space_in_id(void **state)
+{
+    leadroute_router *r = router_with("rule,out:pool\nbig deal,p\n", "#! reps\nid,pools\nann lee,p\n", NULL);
+    char json[4096];
+    (void)state;
+    assert_string_equal(route_id(r, "L1", 0), "ann lee");
+    assert_int_equal(leadroute_router_metrics_json(r, json, sizeof json, NULL), LEADROUTE_OK);
+    if (!strstr(json, "\"rules\":{\"big deal\":1}") || !strstr(json, "\"reps\":{\"ann lee\":1}"))
+        fail_msg("ids in %s", json);
+    leadroute_router_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +721,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_weighted_passes_stored_relative, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_owner_past_its_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fairness_leaves_out_non_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rr_non_ascii_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rr_state_after_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_stride_one_million, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_lightest_stride_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_zero_stride_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_strides_line_with_trailer_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_restride_rounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up_restride_keeps_deficit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up_new_member_starts_at_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_latency_small_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_restride_saturates, setup, teardown),
+        cmocka_unit_test(test_status_name_other),
+        cmocka_unit_test_setup_teardown(test_metrics_table_version_leading_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_infinite_spread_is_null, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_space_in_id, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
