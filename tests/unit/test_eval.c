@@ -525,6 +525,34 @@ static void test_string_words(void **state)
     leadroute_table_unref(t);
 }
 
+/* Getters given NULL answer 0, and reserving for another table only grows
+ * the result: after a table of fewer rules but more inputs, it still fits
+ * the first. */
+static void test_null_getters_and_reserve_grows(void **state)
+{
+    leadroute_table *many = parse_ok("rule,region,out:o\nr1,EMEA,a\nr2,NA,b\nr3,APAC,c\nr4,LATAM,d\n");
+    leadroute_table *wide = parse_ok("rule,region,country,out:o\nr1,EMEA,DE,a\n");
+    leadroute_result *r = NULL;
+    tlead l;
+    (void)state;
+    assert_true(leadroute_table_hash(NULL) == 0);
+    assert_int_equal(leadroute_table_rule_count(NULL), 0);
+    assert_int_equal(leadroute_result_new(&r, many, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_reserve(r, wide), LEADROUTE_OK);
+    tl_init(&l);
+    tl_str(&l, "region", "NA");
+    assert_int_equal(leadroute_table_eval(many, &l.lead, r), LEADROUTE_OK);
+    assert_string_equal(leadroute_result_rule_id(r, 0), "r2");
+    tl_init(&l);
+    tl_str(&l, "region", "EMEA");
+    tl_str(&l, "country", "DE");
+    assert_int_equal(leadroute_table_eval(wide, &l.lead, r), LEADROUTE_OK);
+    assert_string_equal(leadroute_result_rule_id(r, 0), "r1");
+    leadroute_result_free(r);
+    leadroute_table_unref(wide);
+    leadroute_table_unref(many);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_field_order_and_extras),
         cmocka_unit_test(test_many_fields),
         cmocka_unit_test(test_string_words),
+        cmocka_unit_test(test_null_getters_and_reserve_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

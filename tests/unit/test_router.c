@@ -4571,6 +4571,187 @@ static void test_set_table(void **state)
     leadroute_router_free(r);
 }
 
+/* ---- roster structs at their edges --------------------------------------- */
+
+/* R06: a rep's display name and a pool's queue may be up to
+ * LEADROUTE_MAX_STRING bytes, not only LEADROUTE_MAX_NAME. */
+static void test_long_name_and_queue(void **state)
+{
+    (void)state;
+    static char name[1001], queue[1001];
+    memset(name, 'n', 1000);
+    memset(queue, 'q', 1000);
+    const char *pools[] = { "p" };
+    leadroute_rep rep = mkrep("alice", pools, 1);
+    rep.name = name;
+    leadroute_pool pool = mkpool("p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    pool.on_empty = LEADROUTE_EMPTY_QUEUE;
+    pool.queue = queue;
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL));
+    leadroute_rep back = LEADROUTE_REP_INIT;
+    ok(leadroute_roster_rep(ro, 0, &back));
+    assert_string_equal(back.name, name);
+    leadroute_roster_unref(ro);
+}
+
+/* R09: ids are ordered bytewise as unsigned char (as strcmp does): a pool
+ * whose id starts with a byte >= 0x80 is still found. */
+static void test_non_ascii_ids_found(void **state)
+{
+    (void)state;
+    const char *pools_of_rep[] = { "\xc3\xa9quipe" };
+    leadroute_rep rep = mkrep("alice", pools_of_rep, 1);
+    leadroute_pool pools[3] = { mkpool("a", 1), mkpool("b", 1), mkpool("\xc3\xa9quipe", 1) };
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, &rep, 1, pools, 3, NULL));
+    leadroute_rep back = LEADROUTE_REP_INIT;
+    ok(leadroute_roster_rep(ro, 0, &back));
+    assert_int_equal(back.pool_count, 1);
+    assert_string_equal(back.pools[0], "\xc3\xa9quipe");
+    leadroute_roster_unref(ro);
+}
+
+/* R23: a pool with filters NULL but a count is refused, with or without tiers. */
+static void test_null_filters_with_count(void **state)
+{
+    (void)state;
+    leadroute_pool pool = mkpool("p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    pool.filter_count = 1;          /* filters stay NULL, no tiers */
+    leadroute_roster *ro = (leadroute_roster *)1;
+    expect_rc(leadroute_roster_new(&ro, NULL, 0, &pool, 1, NULL), LEADROUTE_EINVAL);
+    assert_null(ro);
+}
+
+/* R32: a filter needs a skill name: "" is refused as NULL is. */
+static void test_filter_empty_skill(void **state)
+{
+    (void)state;
+    leadroute_skill_filter f = { "language", "" };
+    leadroute_pool pool = mkpool("p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    pool.filters = &f;
+    pool.filter_count = 1;
+    leadroute_roster *ro = (leadroute_roster *)1;
+    expect_rc(leadroute_roster_new(&ro, NULL, 0, &pool, 1, NULL), LEADROUTE_EINVAL);
+    assert_null(ro);
+    assert_non_null(strstr(leadroute_error_last()->message, "needs a field and a skill name"));
+}
+
+/* R34: a skill name over 256 bytes is "longer than 256 bytes", not "invalid UTF-8". */
+static void test_filter_long_skill_message(void **state)
+{
+    (void)state;
+    static char skill[300];
+    memset(skill, 's', 299);
+    leadroute_skill_filter f = { "language", skill };
+    leadroute_pool pool = mkpool("p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    pool.filters = &f;
+    pool.filter_count = 1;
+    leadroute_roster *ro = NULL;
+    expect_rc(leadroute_roster_new(&ro, NULL, 0, &pool, 1, NULL), LEADROUTE_EINVAL);
+    const char *m = leadroute_error_last()->message;
+    if (!strstr(m, "its skill name is longer than 256 bytes"))
+        fail_msg("message: %s", m);
+}
+
+/* R38: an empty display name means the id, as NULL does. */
+static void test_empty_name_is_id(void **state)
+{
+    (void)state;
+    leadroute_rep rep = mkrep("alice", NULL, 0);
+    rep.name = "";
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, &rep, 1, NULL, 0, NULL));
+    leadroute_rep back = LEADROUTE_REP_INIT;
+    ok(leadroute_roster_rep(ro, 0, &back));
+    assert_string_equal(back.name, "alice");
+    leadroute_roster_unref(ro);
+}
+
+/* R47: an empty escalation owner means none, as for the escalation pool. */
+static void test_empty_escalation_owner(void **state)
+{
+    (void)state;
+    leadroute_pool pool = mkpool("p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    pool.escalation_owner = "";
+    pool.escalation_pool = "";
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, NULL, 0, &pool, 1, NULL));
+    leadroute_pool back = LEADROUTE_POOL_INIT;
+    ok(leadroute_roster_pool(ro, 0, &back));
+    assert_null(back.escalation_owner);
+    assert_null(back.escalation_pool);
+    leadroute_roster_unref(ro);
+}
+
+/* R12: a filter item of exactly 2048 bytes (the pool view's buffer) must
+ * take the slow path, not run past the buffer; the items still match. */
+static void test_filter_item_filling_buffer(void **state)
+{
+    (void)state;
+    static char big[2049];
+    memset(big, 'a', 2048);
+    const char *items[] = { big, "bbbbbbbbbbbbbbbbbbbbbbbb" };
+    leadroute_field skill;
+    memset(&skill, 0, sizeof skill);
+    skill.name = "languages";
+    skill.value.version = LEADROUTE_VALUE_VERSION;
+    skill.value.type = LEADROUTE_VALUE_SET;
+    skill.value.items = items;
+    skill.value.item_count = 2;
+    const char *pools[] = { "p" };
+    leadroute_rep rep = mkrep("alice", pools, 1);
+    rep.skills = &skill;
+    rep.skill_count = 1;
+    leadroute_skill_filter f = { "language", "languages" };
+    leadroute_pool pool = mkpool("p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    pool.filters = &f;
+    pool.filter_count = 1;
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL));
+    leadroute_router *r = router_of(HDR "w,w,,p,,,,\n", ro);
+    leadroute_decision *d = NULL;
+    ok(leadroute_decision_new(&d, NULL));
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "kind", "w");
+    tl_set(&l, "language", items, 2);
+    ok(leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d));
+    if (leadroute_decision_status(d) != LEADROUTE_ROUTE_ASSIGNED)
+        fail_msg("status %s: %s", leadroute_route_status_name(leadroute_decision_status(d)),
+                 leadroute_decision_reason(d));
+    assert_string_equal(leadroute_decision_rep(d), "alice");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
+/* V18, V31: case folding of skill items, read back from the roster:
+ * U+03A2 (unassigned) stays, U+052E folds to U+052F. */
+static void test_fold_edges_read_back(void **state)
+{
+    (void)state;
+    const char *items[] = { "\xce\xa2", "\xd4\xae" };
+    leadroute_field skill;
+    memset(&skill, 0, sizeof skill);
+    skill.name = "s";
+    skill.value.version = LEADROUTE_VALUE_VERSION;
+    skill.value.type = LEADROUTE_VALUE_SET;
+    skill.value.items = items;
+    skill.value.item_count = 2;
+    leadroute_rep rep = mkrep("alice", NULL, 0);
+    rep.skills = &skill;
+    rep.skill_count = 1;
+    leadroute_roster *ro = NULL;
+    ok(leadroute_roster_new(&ro, &rep, 1, NULL, 0, NULL));
+    leadroute_rep back = LEADROUTE_REP_INIT;
+    ok(leadroute_roster_rep(ro, 0, &back));
+    assert_int_equal(back.skill_count, 1);
+    assert_int_equal(back.skills[0].value.item_count, 2);
+    assert_string_equal(back.skills[0].value.items[0], "\xce\xa2");
+    assert_string_equal(back.skills[0].value.items[1], "\xd4\xaf");
+    leadroute_roster_unref(ro);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -4644,6 +4825,15 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_acknowledge_clock_at_epoch),
         cmocka_unit_test(test_bad_lead_and_unknown_pool),
         cmocka_unit_test(test_set_table),
+        cmocka_unit_test(test_long_name_and_queue),
+        cmocka_unit_test(test_non_ascii_ids_found),
+        cmocka_unit_test(test_null_filters_with_count),
+        cmocka_unit_test(test_filter_empty_skill),
+        cmocka_unit_test(test_filter_long_skill_message),
+        cmocka_unit_test(test_empty_name_is_id),
+        cmocka_unit_test(test_empty_escalation_owner),
+        cmocka_unit_test(test_filter_item_filling_buffer),
+        cmocka_unit_test(test_fold_edges_read_back),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);   /* run one test by name (or pattern) */

@@ -183,6 +183,8 @@ static void test_validate_null_and_versions(void **state)
     assert_int_equal(validate1("region", v), LEADROUTE_EVERSION);
     v.version = 99;
     assert_int_equal(validate1("region", v), LEADROUTE_EVERSION);
+    v.version = LEADROUTE_VALUE_VERSION + 1; /* the first version not known */
+    assert_int_equal(validate1("region", v), LEADROUTE_EVERSION);
 
     /* fields NULL with a count is a bad argument. */
     l.fields = NULL;
