@@ -25,9 +25,10 @@
 #define LR_LINT_WORD_BUDGET ((uint64_t)1000000000u)
 #define LR_LINT_DFS_NODES 4096u
 #define LR_LINT_MAX_DIAGS 1000u  /* findings kept; notices come beside them */
-/* Frames of the set search nest one per item picked: at most this many
- * (two full sets) along one path, which keeps lint's stack use small. */
-#define LR_LINT_SET_FRAMES (2u * LEADROUTE_MAX_SET_ITEMS)
+/* Frames of the set search nest one per item picked (and one per set
+ * column): at most this many items (two full sets) along one path, which
+ * keeps lint's stack use small. */
+#define LR_LINT_SET_ITEMS (2u * LEADROUTE_MAX_SET_ITEMS)
 
 /* Answers of the search. */
 enum { LR_S_NONE = 0, LR_S_FOUND = 1, LR_S_CUT = -1, LR_S_ERROR = -2 };
@@ -87,7 +88,7 @@ typedef struct lr__linter {
     uint32_t *npick;
     uint64_t *sorted;       /* search: classes of each depth by survivors */
     uint64_t **pool;        /* set search: bitsets of its frames, taken in stack order */
-    uint32_t npool, cap_pool, pool_used, frames;
+    uint32_t npool, cap_pool, pool_used, items; /* items: picked by the set search's frames on the path */
     uint32_t *widx;         /* forward check: the words of a node's alive rules */
     uint64_t *fpre, *fneed, *facc; /* forward check: its bitsets, over those words */
     uint32_t *hint;         /* forward check: per column, the class that last sufficed */
@@ -935,12 +936,11 @@ static int lr__set_step(lr__linter *L, const lr__setnode *sn, const uint64_t *ki
     uint64_t *f[4], *alive, *able, *k2, *r2;
     int want_j = jc && !jc->any && !jc->negated, rc = LR_S_NONE;
 
-    if (L->frames >= LR_LINT_SET_FRAMES)
+    if (L->items > LR_LINT_SET_ITEMS)
         return lr__cut(L, LR_CUT_ITEMS);
     if (lr__pool_take(L, f, 4) != 0)
         return LR_S_ERROR;
     alive = f[0], able = f[1], k2 = f[2], r2 = f[3];
-    L->frames++;
     memcpy(alive, alive_in, sizeof *alive * nw);
     for (;;) {
         uint32_t n = UINT32_MAX;
@@ -993,7 +993,9 @@ static int lr__set_step(lr__linter *L, const lr__setnode *sn, const uint64_t *ki
                 if ((fresh != 0) != (pass != 0))
                     continue;
                 L->pick[sn->c][(*npick)++] = k;
+                L->items++;
                 rc = lr__set_step(L, sn, k2, r2, alive, has_j || (want_j && lr__bit_get(b, L->j)));
+                L->items--;
                 if (rc == LR_S_NONE)
                     (*npick)--;
             }
@@ -1001,7 +1003,6 @@ static int lr__set_step(lr__linter *L, const lr__setnode *sn, const uint64_t *ki
             break;
         lr__bit_set(alive, n);
     }
-    L->frames--;
     L->pool_used -= 4;
     return rc;
 }
@@ -1301,7 +1302,7 @@ static int lr__search_run(lr__linter *L, uint32_t j, uint32_t nw, uint32_t limit
     L->limit = limit;
     L->nodes = 0;
     L->cut = 0;
-    L->frames = 0;
+    L->items = 0;
     L->pool_used = 0;
     for (d = 0; j != UINT32_MAX && d < t->ninputs; d++) {
         uint32_t c = L->order[d], q, nk;
@@ -1352,7 +1353,7 @@ static void lr__cut_text(const lr__linter *L, uint64_t words, char *buf, size_t 
                  (unsigned long long)words);
     else if (L->cut == LR_CUT_ITEMS)
         snprintf(buf, cap, "after %u steps, at its bound of %u set items along one path", steps,
-                 (unsigned)LR_LINT_SET_FRAMES);
+                 (unsigned)LR_LINT_SET_ITEMS);
     else
         snprintf(buf, cap, "after %u steps, its bound", steps);
 }
@@ -1476,7 +1477,7 @@ static void lr__shadow_bounds(const lr__linter *L, const lr__undecided *u, char 
     if (u->bounds & 1u << LR_CUT_ITEMS && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, "%sat its bound of %u set items along one path",
                               u->bounds & (1u << LR_CUT_STEPS | 1u << LR_CUT_WORDS) ? " and " : "",
-                              (unsigned)LR_LINT_SET_FRAMES);
+                              (unsigned)LR_LINT_SET_ITEMS);
     if (u->bounds & 1u << LR_CUT_UNNAMED && n < cap) {
         char cols[400];
         lr__unnamed_where(L, cols, sizeof cols);
