@@ -2164,6 +2164,305 @@ static void test_diagnostic_accessor_errors(void **state)
 }
 
 /* Every test starts from the library's bounds and leaves them so. */
+/* The only NO_MATCH finding's witness equals `want`. */
+static void expect_no_match_witness(const char *text, const char *want)
+{
+    leadroute_table *t = parse_ok(text);
+    if (count_kind(t, LEADROUTE_DIAG_NO_MATCH) != 1) {
+        dump(t);
+        fail_msg("want one no-match finding");
+    }
+    assert_string_equal(find_kind(t, LEADROUTE_DIAG_NO_MATCH).witness, want);
+    leadroute_table_unref(t);
+}
+
+/* 999 never-firing rules, j's notice and the no-match finding: notices do
+ * not count toward the cap of 1000 findings. */
+static void test_notice_outside_cap(void **state)
+{
+    (void)state;
+    char *text = cut_short_with_dups(999, 0);
+    leadroute_table *t = parse_ok(text);
+    /* 999 shadowed dups, j's notice, then the no-match finding: the 1000th */
+    expect_count(t, 1001);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED), 999);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED_UNDECIDED), 1);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_NO_MATCH), 1);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_TRUNCATED), 0);
+    leadroute_table_unref(t);
+    free(text);
+}
+
+/* M09, M10, M11, M32: number witnesses */
+static void test_number_witnesses(void **state)
+{
+    (void)state;
+    /* below a huge bound: the rounded midpoint of (-inf..1e20) */
+    expect_no_match_witness("rule,n:number,out:o\nr1,>= 1e20,a\nr2,null,b\n", "n=8e+19");
+    /* an interval of four doubles: the midpoint needs 17 digits */
+    expect_no_match_witness("rule,n:number,out:o\nr1,<= 0.1,a\nr2,>= 0.10000000000000006,b\nr3,null,c\n",
+                            "n=0.10000000000000003");
+    /* the one double above the largest point, the largest double */
+    expect_no_match_witness("rule,n:number,out:o\nr1,<= 1.7976931348623155e308,a\nr2,null,b\n",
+                            "n=1.7976931348623157e+308");
+    /* a column with no points: 0 */
+    expect_no_match_witness("rule,n:number,out:o\na,null,x\n", "n=0");
+}
+
+/* M15: a key of LEADROUTE_MAX_STRING bytes is a value lint can name */
+static void test_longest_key_overlap(void **state)
+{
+    (void)state;
+    static char text[2 * LEADROUTE_MAX_STRING + 128], want[LEADROUTE_MAX_STRING + 8];
+    char key[LEADROUTE_MAX_STRING + 1];
+    memset(key, 'k', LEADROUTE_MAX_STRING);
+    key[LEADROUTE_MAX_STRING] = '\0';
+    snprintf(text, sizeof text, "#! hit_policy: unique\nrule,s,out:o\na,%s,x\nb,%s,y\nall,-,z\n", key, key);
+    leadroute_table *t = parse_ok(text);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED), 0);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP);
+    assert_string_equal(d.rule_id, "b");
+    snprintf(want, sizeof want, "s=%s", key);
+    assert_string_equal(d.witness, want);
+    leadroute_table_unref(t);
+}
+
+/* M28: a class lint cannot name that j does not accept does not hide a
+ * rule that covers j */
+static void test_unnamed_class_j_refuses(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,s,out:o\np,\"" UNNAMED_KEYS "\",x\nq,a*,y\nr,b,z\ns,b,w\nall,-,v\n");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED), 1);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_SHADOWED);
+    assert_string_equal(d.rule_id, "s");
+    assert_string_equal(d.other_rule_id, "r");
+    d = find_kind(t, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_equal(d.rule_id, "q");
+    assert_non_null(strstr(d.message, "rule 'q' can fire"));
+    leadroute_table_unref(t);
+}
+
+/* M31: the gap between two neighbouring doubles holds no lead, even when
+ * its rules are its own */
+static void test_empty_gap_own_rules(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: unique\nrule,n:number,out:o\nr1,(1..5],a\n"
+                                  "r2,[0..1.0000000000000002),b\n");
+    expect_count(t, 1);
+    assert_int_equal(diag(t, 0).kind, LEADROUTE_DIAG_NO_MATCH);
+    leadroute_table_unref(t);
+}
+
+/* M42: a blank inside a value needs no quotes */
+static void test_witness_inner_blank(void **state)
+{
+    (void)state;
+    expect_no_match_witness("rule,s,out:o\nr1,not(New York),a\n", "s=New York");
+}
+
+/* M47: the no-match search takes the class leaving the fewest rules first */
+static void test_no_match_fewest_first(void **state)
+{
+    (void)state;
+    expect_no_match_witness("rule,s,t,out:o\nr1,x,a,a\nr2,x,b,b\nr3,y,a,c\nr4,-,c,d\n",
+                            "s=zz-other; t=zz-other");
+}
+
+/* M52: a lead holds at most LEADROUTE_MAX_SET_ITEMS items: escaping the
+ * 256 negated rules takes all 256 x items, and j needs y besides */
+static void test_set_holds_at_most_max_items(void **state)
+{
+    (void)state;
+    static char text[16384];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,tags:set,out:o\n");
+    for (int i = 0; i < LEADROUTE_MAX_SET_ITEMS; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,not(x%d),a\n", i, i);
+    n += (size_t)snprintf(text + n, sizeof text - n, "j,y,b\nall,-,c\n");
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    expect_one_shadowed(t, "j", NULL);
+    leadroute_table_unref(t);
+}
+
+/* M56: an item that keeps no other rule alive is tried first */
+static void test_set_item_keeping_nothing_first(void **state)
+{
+    (void)state;
+    expect_no_match_witness("rule,tags:set,tags2:set,out:o\nr1,\"not(a, b)\",-,x\nr2,b,x,y\n", "tags={a}");
+}
+
+/* M79, M80: two rules in the shadow notice */
+static void test_shadow_notice_two_rules(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,s,u,out:o\np,\"" UNNAMED_KEYS "\",-,x\nq,a*,-,y\np2,-,\"" UNNAMED_KEYS
+                                  "\",x\nq2,-,a*,y\nall,-,-,z\n");
+    expect_count(t, 1);
+    assert_string_equal(diag(t, 0).message,
+                        "t.csv:3: lint could not tell whether rule 'q' and 1 later rule can fire (whether the rules "
+                        "before each one together match every lead it matches): it could not name a value for some "
+                        "values of column 's' and 1 other column");
+    leadroute_table_unref(t);
+}
+
+/* M81: a cut and an unnamed column in one shadow notice */
+static void test_shadow_notice_cut_and_unnamed(void **state)
+{
+    (void)state;
+    char text[2048];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,c1,c2,c3,c4,c5,c6,c7,c8,s,out:o\n");
+    const char *last[] = { "a", "b", "c", "null" };
+    for (int i = 0; i < 4; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,\"a, b, c\",-,-,-,-,-,-,%s,-,x\n", i, last[i]);
+    n += (size_t)snprintf(text + n, sizeof text - n, "j");
+    for (int c = 0; c < 8; c++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",\"a, b, c, null\"");
+    n += (size_t)snprintf(text + n, sizeof text - n, ",-,y\np,-,-,-,-,-,-,-,-,\"" UNNAMED_KEYS "\",x\n"
+                          "q,-,-,-,-,-,-,-,-,a*,y\nall,-,-,-,-,-,-,-,-,-,z\n");
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    expect_count(t, 1);
+    assert_string_equal(diag(t, 0).message,
+                        "t.csv:6: lint could not tell whether rule 'j' and 1 later rule can fire (whether the rules "
+                        "before each one together match every lead it matches): it stopped at its bound of 4096 "
+                        "steps per rule, and could not name a value for some values of column 's'");
+    leadroute_table_unref(t);
+}
+
+/* M89b: in a set column with a class lint cannot name, a rule seen to
+ * cover j on the named classes does not make j shadowed: {ab} reaches q */
+static void test_set_unnamed_no_false_shadow(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,tags:set,out:o\np,\"" UNNAMED_KEYS "\",x\nq,a*,y\nall,-,w\n");
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED), 0);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_SHADOWED_UNDECIDED), 1);
+    tlead l;
+    tl_init(&l);
+    const char *items[] = { "ab" };
+    tl_set(&l, "tags", items, 1);
+    assert_string_equal(hits(t, &l), "q");
+    leadroute_table_unref(t);
+}
+
+/* M94: two rules in the overlap notice */
+static void test_overlap_notice_two_rules(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: unique\nrule,s,t,out:o\np,\"" UNNAMED_KEYS "\",1,x\n"
+                                  "q,a*,2,y\nr,\"not(" UNNAMED_KEYS ")\",2,z\nq2,a*,3,y\nr2,\"not(" UNNAMED_KEYS
+                                  ")\",3,z\n");
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+    assert_non_null(strstr(d.message, "rule 'r' and 1 later rule overlap earlier rules"));
+    leadroute_table_unref(t);
+}
+
+/* M110: past the cap, a pair that meets only on values lint cannot name
+ * is still counted in the overlap notice, not among the findings left out */
+static void test_cap_keeps_unnamed_overlap_notice(void **state)
+{
+    (void)state;
+    static const char firsts[] = "zq~!#$%&+./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "^_`abcdefghijklmnoprstuvwxy{|}";
+    static char text[16384];
+    size_t n = (size_t)snprintf(text, sizeof text, "#! hit_policy: unique\nrule,s,t,out:o\n");
+    for (int i = 0; i < 46; i++) /* 1035 overlapping pairs */
+        n += (size_t)snprintf(text + n, sizeof text - n, "d%d,-,1,x\n", i);
+    n += (size_t)snprintf(text + n, sizeof text - n, "r,\"not(");
+    for (size_t i = 0; firsts[i]; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"\"%c\"\"*", i ? ", " : "", firsts[i]);
+    n += (size_t)snprintf(text + n, sizeof text - n, ", null)\",2,y\nj,-,2,z\n");
+    assert_true(n < sizeof text);
+    leadroute_table *t = parse_ok(text);
+    assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 1000);
+    leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP_UNDECIDED);
+    assert_string_equal(d.rule_id, "j");
+    leadroute_table_unref(t);
+}
+
+
+/* M21: with lint's memory bound reached and sparse outcomes, two positive
+ * set cells still meet in a lead holding an item of each */
+static void test_sparse_set_items_overlap(void **state)
+{
+    (void)state;
+    static char text[65536];
+    size_t n = (size_t)snprintf(text, sizeof text, "#! hit_policy: unique\nrule,s,t:set,out:o\n");
+    for (int r = 0; r < 1000; r++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "r%d,k%d,%s,x\n", r, r,
+                              r == 100 ? "x" : r == 200 ? "y" : "-");
+    n += (size_t)snprintf(text + n, sizeof text - n, "a,q,x,x\nb,q,y,y\n");
+    assert_true(n < sizeof text);
+    for (int round = 0; round < 2; round++) {
+        lr__lint_scratch_bytes = round ? 0 : lr__lint_scratch_bytes;
+        lr__dense_column_bytes = round ? 0 : lr__dense_column_bytes;
+        leadroute_table *t = parse_ok(text);
+        bounds_restore();
+        leadroute_diagnostic d = find_kind(t, LEADROUTE_DIAG_OVERLAP);
+        assert_string_equal(d.rule_id, "b");
+        assert_string_equal(d.other_rule_id, "a");
+        assert_int_equal(count_kind(t, LEADROUTE_DIAG_OVERLAP), 1);
+        leadroute_table_unref(t);
+    }
+}
+
+
+/* M67: a rule of the columns left that accepts everything ends a path of
+ * the shadow search at once; walking 5^8 leads instead hits the bound */
+static void test_shadow_search_prunes_by_rest(void **state)
+{
+    (void)state;
+    char text[1024];
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,c1,c2,c3,c4,c5,c6,c7,c8,c9,out:o\nk");
+    for (int c = 0; c < 8; c++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",\"a, b, c\"");
+    n += (size_t)snprintf(text + n, sizeof text - n, ",z,o\nr0,-,-,-,-,-,-,-,-,x,o\nr1,-,-,-,-,-,-,-,-,y,o\n"
+                          "j,-,-,-,-,-,-,-,-,\"x, y\",o\nall,-,-,-,-,-,-,-,-,-,o\n");
+    leadroute_table *t = parse_ok(text);
+    expect_one_shadowed(t, "j", NULL);
+    leadroute_table_unref(t);
+}
+
+/* Set columns whose leads need n1, n2 and n3 items to escape every
+ * negated rule (no third column when n3 is 0), then j and k. */
+static leadroute_table *negated_sets(int n1, int n2, int n3)
+{
+    static char text[65536];
+    const char *ids = "rst";
+    int counts[3] = { n1, n2, n3 };
+    size_t n = (size_t)snprintf(text, sizeof text, "rule,c,tags:set,tags2:set,tags3:set,out:o\n");
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < counts[c]; i++) {
+            char cell[32];
+            snprintf(cell, sizeof cell, "not(x%d)", i);
+            n += (size_t)snprintf(text + n, sizeof text - n, "%c%d,-,%s,%s,%s,a\n", ids[c], i, c == 0 ? cell : "-",
+                                  c == 1 ? cell : "-", c == 2 ? cell : "-");
+        }
+    n += (size_t)snprintf(text + n, sizeof text - n, "j,z,-,-,-,b\nk,w,-,-,-,b\nall,-,-,-,-,c\n");
+    assert_true(n < sizeof text);
+    return parse_ok(text);
+}
+
+/* The set search's bound is on the items picked along one path, 512 (two
+ * full sets), whatever the number of set columns: 256 + 256 items fit, and
+ * 256 + 255 + 2 do not. */
+static void test_set_items_bound(void **state)
+{
+    (void)state;
+    leadroute_table *t = negated_sets(256, 256, 0);
+    expect_count(t, 0);
+    leadroute_table_unref(t);
+    t = negated_sets(256, 255, 2);
+    expect_count(t, 1);
+    assert_int_equal(diag(t, 0).kind, LEADROUTE_DIAG_SHADOWED_UNDECIDED);
+    assert_string_equal(diag(t, 0).rule_id, "j");
+    assert_non_null(strstr(diag(t, 0).message, "at its bound of 512 set items along one path"));
+    leadroute_table_unref(t);
+}
+
+
 #define lint_test(f) cmocka_unit_test_setup_teardown(f, bounds_fixture, bounds_fixture)
 
 /* Names and sorts of the kinds, as documented: hosts ask these instead of
@@ -2265,6 +2564,23 @@ int main(void)
         lint_test(test_builder_lint),
         lint_test(test_diagnostic_accessor_errors),
         lint_test(test_diagnostic_kinds),
+        lint_test(test_notice_outside_cap),
+        lint_test(test_number_witnesses),
+        lint_test(test_longest_key_overlap),
+        lint_test(test_unnamed_class_j_refuses),
+        lint_test(test_empty_gap_own_rules),
+        lint_test(test_witness_inner_blank),
+        lint_test(test_no_match_fewest_first),
+        lint_test(test_set_holds_at_most_max_items),
+        lint_test(test_set_item_keeping_nothing_first),
+        lint_test(test_shadow_notice_two_rules),
+        lint_test(test_shadow_notice_cut_and_unnamed),
+        lint_test(test_set_unnamed_no_false_shadow),
+        lint_test(test_overlap_notice_two_rules),
+        lint_test(test_cap_keeps_unnamed_overlap_notice),
+        lint_test(test_sparse_set_items_overlap),
+        lint_test(test_shadow_search_prunes_by_rest),
+        lint_test(test_set_items_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
