@@ -1227,8 +1227,10 @@ static int lr__ms_commit(void *user_data, const leadroute_commit *c, char *owner
     a = c->assignment;
     follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP);
     if (follow_up && !a->previous) {
-        /* a move from no one: the key cannot be held by exactly that */
-        lr__ms_copy_out(owner, owner_cap, "");
+        /* a move from no one: the key cannot be held by exactly that;
+         * `owner` gets its holder, as for any refused move */
+        if (!a->key || lr__ms_find_claim(m, a->key, owner, owner_cap) != LEADROUTE_OK)
+            lr__ms_copy_out(owner, owner_cap, "");
         return lr__error_set(LEADROUTE_EEXISTS, "store commit: a follow-up move of key \"%.100s\" names no "
                              "previous holder", a->key ? a->key : "");
     }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "leadroute/leadroute.h"
+#include "base/hash.h"
 #include "router/memstore.h"
 
 #define ST (&lr__memstore_methods)
@@ -2214,6 +2215,262 @@ static void test_due_timing(void **state)
     lr__memstore_free(m);
 }
 
+/* ---- edges a slip in the store would pass ------------------------------------- */
+
+/* an owner id exactly as long as the buffer is truncated, not written
+ * one byte past it. */
+static void test_owner_exact_fit(void **state)
+{
+    lr__memstore *m = store_new();
+    leadroute_assignment a = { LEADROUTE_ASSIGNMENT_VERSION, "k1", NULL, "cy", NULL, NULL, NULL, 0, 0, 0,
+                               0, 0.0, 0, 0, NULL, 0, 0 };
+    leadroute_commit c = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    char small[8];
+    (void)state;
+    ok(commit(m, &(tc){ .key = "k1", .rep = "ann" }));
+    memset(small, '#', sizeof small);
+    assert_int_equal(ST->commit(m, &c, small, 3), LEADROUTE_EEXISTS);  /* "ann" needs 4 */
+    assert_string_equal(small, "an");
+    assert_int_equal(small[3], '#');  /* past the 3 bytes given: untouched */
+    lr__memstore_free(m);
+}
+
+/* a parent's find_claim failing with EEXISTS inside a commit is a read
+ * error (EIO), not the commit's "claimed meanwhile" verdict. */
+static int eexists_find_claim(void *ud, const char *key, char *rep, size_t cap)
+{
+    (void)ud, (void)key, (void)rep, (void)cap;
+    return LEADROUTE_EEXISTS;
+}
+
+static void test_parent_read_eexists_is_eio(void **state)
+{
+    lr__memstore *p = store_new();
+    leadroute_store bad = guard;
+    lr__memstore *o;
+    (void)state;
+    bad.find_claim = eexists_find_claim;
+    o = overlay_new(&bad, p);
+    assert_int_equal(commit(o, &(tc){ .key = "k1", .rep = "bob" }), LEADROUTE_EIO);
+    expect_message_has("find_claim");
+    assert_int_equal(open_of(o, "bob"), 0);
+    lr__memstore_free(o);
+    lr__memstore_free(p);
+}
+
+/* A follow-up move naming no previous holder is refused, and `owner` gets
+ * the key's holder, as for any refused move ("" for a free key). */
+static void test_follow_up_no_previous_held(void **state)
+{
+    lr__memstore *m = store_new();
+    (void)state;
+    ok(commit(m, &(tc){ .key = "lead:1", .rep = "ann", .at = T0, .deadline = T0 }));
+    assert_int_equal(commit(m, &(tc){ .key = "lead:1", .rep = "bob", .at = T0 + 1, .follow_up = 1 }),
+                     LEADROUTE_EEXISTS);
+    assert_string_equal(owner_buf, "ann");
+    expect_message_has("names no previous holder");
+    assert_int_equal(commit(m, &(tc){ .key = "lead:2", .rep = "bob", .at = T0 + 1, .follow_up = 1 }),
+                     LEADROUTE_EEXISTS);
+    assert_string_equal(owner_buf, "");
+    lr__memstore_free(m);
+}
+
+/* an account key that merely starts with the lead's key is a claim
+ * of its own. */
+static void test_account_key_prefix_of_lead_key(void **state)
+{
+    lr__memstore *m = store_new();
+    (void)state;
+    ok(commit(m, &(tc){ .key = "acme", .rep = "ann", .account = "acme.com" }));
+    assert_string_equal(holder(m, "acme"), "ann");
+    assert_string_equal(holder(m, "acme.com"), "ann");
+    assert_int_equal(open_of(m, "ann"), 1);
+    lr__memstore_free(m);
+}
+
+/* a follow-up move of a lead that has no deadline is moot. */
+static void test_follow_up_without_deadline(void **state)
+{
+    lr__memstore *m = store_new();
+    (void)state;
+    ok(commit(m, &(tc){ .key = "lead:1", .rep = "ana", .at = T0 }));  /* no deadline */
+    assert_int_equal(commit(m, &(tc){ .key = "lead:1", .rep = "bo", .previous = "ana", .at = T0 + HOUR_MS,
+                                      .hops = 1, .follow_up = 1 }), LEADROUTE_EEXISTS);
+    assert_string_equal(owner_buf, "ana");
+    assert_string_equal(holder(m, "lead:1"), "ana");
+    assert_int_equal(open_of(m, "bo"), 0);
+    lr__memstore_free(m);
+}
+
+/* taking over a key that `previous` holds as an account claim takes
+ * no open lead from `previous` (an account claim is none). */
+static void test_reassign_account_claim_keeps_counts(void **state)
+{
+    lr__memstore *m = store_new();
+    (void)state;
+    ok(commit(m, &(tc){ .key = "k1", .rep = "ann", .account = "acme.com" }));
+    assert_int_equal(open_of(m, "ann"), 1);
+    ok(commit(m, &(tc){ .key = "acme.com", .rep = "bob", .previous = "ann" }));
+    assert_string_equal(holder(m, "acme.com"), "bob");
+    assert_int_equal(open_of(m, "ann"), 1);  /* k1 still */
+    assert_int_equal(open_of(m, "bob"), 1);
+    lr__memstore_free(m);
+}
+
+/* a lead closed in an overlay and claimed again carries no history of
+ * the closed one, as in a plain store. */
+static void test_overlay_close_forgets_history(void **state)
+{
+    lr__memstore *p = store_new();
+    lr__memstore *o = overlay_new(ST, p);
+    lr__memstore *stores[2] = { p, o };
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        lr__memstore *m = stores[i];
+        collector c;
+        const listed *l;
+        ok(commit(m, &(tc){ .key = "k", .rep = "ann", .at = T0, .deadline = T0 }));
+        ok(commit(m, &(tc){ .key = "k", .rep = "bob", .previous = "ann", .at = T0, .deadline = T0, .hops = 1 }));
+        ok(ST->close(m, "k"));
+        ok(commit(m, &(tc){ .key = "k", .rep = "cy", .previous = "bob", .at = T0, .deadline = T0 }));
+        c = due_of(ST, m, T0);
+        l = find_listed(&c, "k");
+        assert_non_null(l);
+        assert_int_equal(l->nhist, 1);
+        assert_string_equal(l->hist[0], "bob");
+        free(c.v);
+        ok(ST->close(m, "k"));
+    }
+    lr__memstore_free(o);
+    lr__memstore_free(p);
+}
+
+/* an overlay that released two of its parent's due leads whose keys
+ * share a shard lists neither, whatever order their slots are in. */
+static void two_keys_out_of_hash_order(char *a, char *b, size_t cap)
+{
+    static char keys[4096][16];
+    for (int i = 0; i < 4096; i++) {
+        uint64_t hi;
+        snprintf(keys[i], sizeof keys[i], "lead:%d", i);
+        hi = lr__hash(keys[i], strlen(keys[i]));
+        for (int j = 0; j < i; j++) {
+            uint64_t hj = lr__hash(keys[j], strlen(keys[j]));
+            /* same shard (top 6 bits), i before j in the shard's 16 slots, yet a larger hash */
+            if ((hi >> 58) == (hj >> 58) && (hi & 15) < (hj & 15) && hi > hj) {
+                snprintf(a, cap, "%s", keys[i]);
+                snprintf(b, cap, "%s", keys[j]);
+                return;
+            }
+        }
+    }
+    fail_msg("no pair of keys found");
+}
+
+static void test_overlay_releases_two_in_one_shard(void **state)
+{
+    lr__memstore *p = store_new();
+    lr__memstore *o;
+    char a[16], b[16];
+    (void)state;
+    two_keys_out_of_hash_order(a, b, sizeof a);
+    ok(commit(p, &(tc){ .key = a, .rep = "ann", .at = T0, .deadline = T0 }));
+    ok(commit(p, &(tc){ .key = b, .rep = "ann", .at = T0, .deadline = T0 }));
+    o = overlay_new(ST, p);
+    ok(ST->close(o, a));
+    ok(ST->close(o, b));
+    assert_string_equal(due_keys(ST, o, T0), "");
+    assert_int_equal(due_of(ST, p, T0).n, 2);
+    lr__memstore_free(o);
+    lr__memstore_free(p);
+}
+
+/* Claiming and closing one key over and over needs no memory
+ * beyond the first round (the slot and the claim are reused). */
+static void test_churn_allocates_nothing(void **state)
+{
+    budget b = { -1, 0, 0, 0 };
+    lr__alloc al = { budget_alloc, budget_free, &b };
+    lr__memstore *m = NULL;
+    (void)state;
+    ok(lr__memstore_new(&m, &al, NULL, NULL));
+    ok(commit(m, &(tc){ .key = "k", .rep = "ann", .at = T0 }));
+    ok(ST->close(m, "k"));
+    b.left = 0;  /* every allocation fails from here on */
+    for (int i = 0; i < 1000; i++) {
+        ok(commit(m, &(tc){ .key = "k", .rep = "ann", .at = T0 }));
+        ok(ST->close(m, "k"));
+    }
+    b.left = -1;
+    lr__memstore_free(m);
+    assert_int_equal(b.live, 0);
+}
+
+/* two commits for one rep with a capacity of 1, both past the first
+ * check when neither has committed yet (here: both inside the parent's
+ * find_claim at once, as a host store's slow read), never both succeed. */
+static _Atomic int rendezvous;
+static lr__memstore *race_store;
+static int race_rc[2];
+static const char *race_key[2];
+
+static int slow_find_claim(void *ud, const char *key, char *rep, size_t cap)
+{
+    struct timespec t0, t1;
+    (void)ud, (void)key, (void)rep, (void)cap;
+    atomic_fetch_add(&rendezvous, 1);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do  /* wait for the other commit, 2 s at most */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    while (atomic_load(&rendezvous) < 2 && t1.tv_sec - t0.tv_sec < 2);
+    return LEADROUTE_ENOTFOUND;
+}
+
+static int zero_open_count(void *ud, const char *rep, uint32_t *count)
+{
+    (void)ud, (void)rep;
+    *count = 0;
+    return LEADROUTE_OK;
+}
+
+static void *race_run(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    race_rc[t] = commit(race_store, &(tc){ .key = race_key[t], .rep = "solo", .capacity = 1 });
+    return NULL;
+}
+
+static void test_capacity_race(void **state)
+{
+    static char keys[2][16];
+    leadroute_store slow = guard;
+    lr__memstore *p = store_new();
+    pthread_t th[2];
+    int n = 0;
+    (void)state;
+    /* two keys in different shards, so neither commit waits for the other's lock */
+    snprintf(keys[0], sizeof keys[0], "k0");
+    for (int i = 1; n == 0; i++) {
+        snprintf(keys[1], sizeof keys[1], "k%d", i);
+        n = (lr__hash(keys[0], 2) >> 58) != (lr__hash(keys[1], strlen(keys[1])) >> 58);
+    }
+    race_key[0] = keys[0];
+    race_key[1] = keys[1];
+    slow.find_claim = slow_find_claim;
+    slow.open_count = zero_open_count;
+    race_store = overlay_new(&slow, p);
+    atomic_store(&rendezvous, 0);
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, race_run, (void *)(intptr_t)t), 0);
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+    assert_int_equal((race_rc[0] == LEADROUTE_OK) + (race_rc[1] == LEADROUTE_OK), 1);
+    assert_int_equal(race_rc[0] == LEADROUTE_OK ? race_rc[1] : race_rc[0], LEADROUTE_ECONFLICT);
+    assert_int_equal(open_of(race_store, "solo"), 1);
+    lr__memstore_free(race_store);
+    lr__memstore_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2257,6 +2514,16 @@ int main(void)
         cmocka_unit_test(test_due_threads),
         cmocka_unit_test(test_due_timing),
         cmocka_unit_test(test_follow_up_moot),
+        cmocka_unit_test(test_owner_exact_fit),
+        cmocka_unit_test(test_parent_read_eexists_is_eio),
+        cmocka_unit_test(test_follow_up_no_previous_held),
+        cmocka_unit_test(test_account_key_prefix_of_lead_key),
+        cmocka_unit_test(test_follow_up_without_deadline),
+        cmocka_unit_test(test_reassign_account_claim_keeps_counts),
+        cmocka_unit_test(test_overlay_close_forgets_history),
+        cmocka_unit_test(test_overlay_releases_two_in_one_shard),
+        cmocka_unit_test(test_churn_allocates_nothing),
+        cmocka_unit_test(test_capacity_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
