@@ -232,7 +232,7 @@ fi
 
 if [ "$run_tsan" -eq 1 ]; then
     echo "=== phase 4: build-tsan (thread), router and store tests"
-    tsan_tests=(test_router_threads test_memstore test_router test_sla test_stress)
+    tsan_tests=(test_router_threads test_memstore test_router test_sla test_followups test_stress)
     if setup build-tsan -Db_sanitize=thread -Db_lundef=false &&
         step meson compile -C build-tsan "${tsan_tests[@]}"; then
         # The races are in the first seconds; the million-lead fairness runs
