@@ -583,6 +583,18 @@ static int ss_list_due(void *ud, int64_t now, int (*each)(void *ctx, const leadr
 static const leadroute_store SSTORE = { LEADROUTE_STORE_VERSION, ss_load_pool, ss_find_claim, ss_open_count,
                                         ss_commit, ss_close, NULL, NULL, ss_list_due };
 
+/* A router over `s` (emptied first): every lead to pool p of roster_pm(2),
+ * the clock at T0, notifications to `rc` (may be NULL). */
+static leadroute_router *scripted_router(sstore *s, const leadroute_router_options *o, rec *rc)
+{
+    leadroute_router *r;
+    memset(s, 0, sizeof *s);
+    g_now = T0;
+    r = router_with(ALL_TO_P, roster_pm(2), o, rc);
+    ok(leadroute_router_set_store(r, &SSTORE, s));
+    return r;
+}
+
 /* a NULL entry in a listed history is skipped, not a failed tick */
 static void test_tick_history_with_null_entry(void **state)
 {
@@ -591,10 +603,7 @@ static void test_tick_history_with_null_entry(void **state)
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     ss_claim *c;
     (void)state;
-    memset(&s, 0, sizeof s);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, NULL);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, NULL);
     c = ss_add(&s, "lead:H1", "a", "p", T0 - 1);
     c->hist[0] = "a";
     c->hist[1] = NULL;
@@ -614,11 +623,8 @@ static void tick_order(int64_t d_first, int64_t d_second, const char *want_first
     rec rc;
     leadroute_router *r;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
-    memset(&s, 0, sizeof s);
     memset(&rc, 0, sizeof rc);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, &rc);
     ss_add(&s, "lead:B", "a", "p", d_first);  /* listed first */
     ss_add(&s, "lead:A", "a", "p", d_second);
     ok(leadroute_router_tick(r, T0, NULL, NULL, &st));
@@ -643,11 +649,8 @@ static void test_tick_leaves_other_keys(void **state)
     leadroute_router *r;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     (void)state;
-    memset(&s, 0, sizeof s);
     memset(&rc, 0, sizeof rc);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, &rc);
     ss_add(&s, "account:acme.example", "a", "p", T0 - 1);
     ok(leadroute_router_tick(r, T0, NULL, NULL, &st));
     assert_int_equal(st.due, 1);
@@ -743,11 +746,8 @@ static void test_retry_superseded_during_find_claim(void **state)
     pthread_t th;
     (void)state;
     memset(&rc, 0, sizeof rc);
-    memset(&s, 0, sizeof s);
     gate_reset();
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, &rc);
     ok(leadroute_decision_new(&d, NULL));
     rc.failing = 1;
     assert_string_equal(route_id(r, d, "S2", 0), "a");
@@ -776,11 +776,8 @@ static void test_tick_conflicts_then_closed_is_raced(void **state)
     leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     (void)state;
-    memset(&s, 0, sizeof s);
-    g_now = T0;
     o.max_retries = 1;
-    r = router_with(ALL_TO_P, roster_pm(2), &o, NULL);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, &o, NULL);
     ss_add(&s, "lead:Q1", "a", "p", T0 - 1);
     s.conflict_close = 1;
     ok(leadroute_router_tick(r, T0, NULL, NULL, &st));
@@ -799,11 +796,8 @@ static void test_fork_keeps_max_retries(void **state)
     leadroute_decision *d = NULL;
     tlead l;
     (void)state;
-    memset(&s, 0, sizeof s);
-    g_now = T0;
     o.max_retries = 1;
-    r = router_with(ALL_TO_P, roster_pm(2), &o, NULL);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, &o, NULL);
     ok(leadroute_router_fork(&f, r));
     ok(leadroute_decision_new(&d, NULL));
     s.bump_version = 1;
@@ -831,10 +825,7 @@ static void test_list_due_stops_after_bad_version(void **state)
     leadroute_router *r;
     int n = 0;
     (void)state;
-    memset(&s, 0, sizeof s);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, NULL);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, NULL);
     ss_add(&s, "lead:B1", "a", "p", T0 - 1)->version = 99;
     ss_add(&s, "lead:B2", "a", "p", T0 - 1);
     s.ignore_stop = 1;
@@ -887,11 +878,8 @@ static void test_tick_conflicts_then_garbage_holder(void **state)
     leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     (void)state;
-    memset(&s, 0, sizeof s);
-    g_now = T0;
     o.max_retries = 1;
-    r = router_with(ALL_TO_P, roster_pm(2), &o, NULL);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, &o, NULL);
     ss_add(&s, "lead:G1", "a", "p", T0 - 1);
     s.conflict_close = 2;
     s.garbage_holder = 1;
@@ -910,10 +898,7 @@ static void test_host_store_nomem_is_callback(void **state)
     leadroute_decision *d = NULL;
     tlead l;
     (void)state;
-    memset(&s, 0, sizeof s);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, NULL);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, NULL);
     ok(leadroute_decision_new(&d, NULL));
     s.commit_nomem = 1;
     tl_init(&l);
@@ -967,11 +952,8 @@ static void test_retry_failed_find_but_superseded(void **state)
     pthread_t th;
     (void)state;
     memset(&rc, 0, sizeof rc);
-    memset(&s, 0, sizeof s);
     gate_reset();
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, &rc);
     ok(leadroute_decision_new(&d, NULL));
     rc.failing = 1;
     assert_string_equal(route_id(r, d, "S3", 0), "a");
@@ -1001,10 +983,7 @@ static void test_retry_drops_older_without_store(void **state)
     size_t delivered = 0;
     (void)state;
     memset(&rc, 0, sizeof rc);
-    memset(&s, 0, sizeof s);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_router_set_store(r, &SSTORE, &s));
+    r = scripted_router(&s, NULL, &rc);
     ok(leadroute_decision_new(&d, NULL));
     rc.failing = 1;
     assert_string_equal(route_id(r, d, "D1", 0), "a");

@@ -2193,7 +2193,7 @@ static void test_notice_outside_cap(void **state)
     free(text);
 }
 
-/* M09, M10, M11, M32: number witnesses */
+/* number witnesses */
 static void test_number_witnesses(void **state)
 {
     (void)state;
@@ -2209,7 +2209,7 @@ static void test_number_witnesses(void **state)
     expect_no_match_witness("rule,n:number,out:o\na,null,x\n", "n=0");
 }
 
-/* M15: a key of LEADROUTE_MAX_STRING bytes is a value lint can name */
+/* a key of LEADROUTE_MAX_STRING bytes is a value lint can name */
 static void test_longest_key_overlap(void **state)
 {
     (void)state;
@@ -2227,7 +2227,7 @@ static void test_longest_key_overlap(void **state)
     leadroute_table_unref(t);
 }
 
-/* M28: a class lint cannot name that j does not accept does not hide a
+/* a class lint cannot name that j does not accept does not hide a
  * rule that covers j */
 static void test_unnamed_class_j_refuses(void **state)
 {
@@ -2243,7 +2243,7 @@ static void test_unnamed_class_j_refuses(void **state)
     leadroute_table_unref(t);
 }
 
-/* M31: the gap between two neighbouring doubles holds no lead, even when
+/* the gap between two neighbouring doubles holds no lead, even when
  * its rules are its own */
 static void test_empty_gap_own_rules(void **state)
 {
@@ -2255,14 +2255,14 @@ static void test_empty_gap_own_rules(void **state)
     leadroute_table_unref(t);
 }
 
-/* M42: a blank inside a value needs no quotes */
+/* a blank inside a value needs no quotes */
 static void test_witness_inner_blank(void **state)
 {
     (void)state;
     expect_no_match_witness("rule,s,out:o\nr1,not(New York),a\n", "s=New York");
 }
 
-/* M47: the no-match search takes the class leaving the fewest rules first */
+/* the no-match search takes the class leaving the fewest rules first */
 static void test_no_match_fewest_first(void **state)
 {
     (void)state;
@@ -2270,7 +2270,7 @@ static void test_no_match_fewest_first(void **state)
                             "s=zz-other; t=zz-other");
 }
 
-/* M52: a lead holds at most LEADROUTE_MAX_SET_ITEMS items: escaping the
+/* a lead holds at most LEADROUTE_MAX_SET_ITEMS items: escaping the
  * 256 negated rules takes all 256 x items, and j needs y besides */
 static void test_set_holds_at_most_max_items(void **state)
 {
@@ -2286,14 +2286,14 @@ static void test_set_holds_at_most_max_items(void **state)
     leadroute_table_unref(t);
 }
 
-/* M56: an item that keeps no other rule alive is tried first */
+/* an item that keeps no other rule alive is tried first */
 static void test_set_item_keeping_nothing_first(void **state)
 {
     (void)state;
     expect_no_match_witness("rule,tags:set,tags2:set,out:o\nr1,\"not(a, b)\",-,x\nr2,b,x,y\n", "tags={a}");
 }
 
-/* M79, M80: two rules in the shadow notice */
+/* two rules in the shadow notice */
 static void test_shadow_notice_two_rules(void **state)
 {
     (void)state;
@@ -2307,7 +2307,7 @@ static void test_shadow_notice_two_rules(void **state)
     leadroute_table_unref(t);
 }
 
-/* M81: a cut and an unnamed column in one shadow notice */
+/* a cut and an unnamed column in one shadow notice */
 static void test_shadow_notice_cut_and_unnamed(void **state)
 {
     (void)state;
@@ -2331,7 +2331,7 @@ static void test_shadow_notice_cut_and_unnamed(void **state)
     leadroute_table_unref(t);
 }
 
-/* M89b: in a set column with a class lint cannot name, a rule seen to
+/* in a set column with a class lint cannot name, a rule seen to
  * cover j on the named classes does not make j shadowed: {ab} reaches q */
 static void test_set_unnamed_no_false_shadow(void **state)
 {
@@ -2347,7 +2347,7 @@ static void test_set_unnamed_no_false_shadow(void **state)
     leadroute_table_unref(t);
 }
 
-/* M94: two rules in the overlap notice */
+/* two rules in the overlap notice */
 static void test_overlap_notice_two_rules(void **state)
 {
     (void)state;
@@ -2359,7 +2359,7 @@ static void test_overlap_notice_two_rules(void **state)
     leadroute_table_unref(t);
 }
 
-/* M110: past the cap, a pair that meets only on values lint cannot name
+/* past the cap, a pair that meets only on values lint cannot name
  * is still counted in the overlap notice, not among the findings left out */
 static void test_cap_keeps_unnamed_overlap_notice(void **state)
 {
@@ -2383,7 +2383,7 @@ static void test_cap_keeps_unnamed_overlap_notice(void **state)
 }
 
 
-/* M21: with lint's memory bound reached and sparse outcomes, two positive
+/* with lint's memory bound reached and sparse outcomes, two positive
  * set cells still meet in a lead holding an item of each */
 static void test_sparse_set_items_overlap(void **state)
 {
@@ -2409,7 +2409,7 @@ static void test_sparse_set_items_overlap(void **state)
 }
 
 
-/* M67: a rule of the columns left that accepts everything ends a path of
+/* a rule of the columns left that accepts everything ends a path of
  * the shadow search at once; walking 5^8 leads instead hits the bound */
 static void test_shadow_search_prunes_by_rest(void **state)
 {

@@ -4573,7 +4573,7 @@ static void test_set_table(void **state)
 
 /* ---- roster structs at their edges --------------------------------------- */
 
-/* R06: a rep's display name and a pool's queue may be up to
+/* a rep's display name and a pool's queue may be up to
  * LEADROUTE_MAX_STRING bytes, not only LEADROUTE_MAX_NAME. */
 static void test_long_name_and_queue(void **state)
 {
@@ -4595,7 +4595,7 @@ static void test_long_name_and_queue(void **state)
     leadroute_roster_unref(ro);
 }
 
-/* R09: ids are ordered bytewise as unsigned char (as strcmp does): a pool
+/* ids are ordered bytewise as unsigned char (as strcmp does): a pool
  * whose id starts with a byte >= 0x80 is still found. */
 static void test_non_ascii_ids_found(void **state)
 {
@@ -4612,7 +4612,7 @@ static void test_non_ascii_ids_found(void **state)
     leadroute_roster_unref(ro);
 }
 
-/* R23: a pool with filters NULL but a count is refused, with or without tiers. */
+/* a pool with filters NULL but a count is refused, with or without tiers. */
 static void test_null_filters_with_count(void **state)
 {
     (void)state;
@@ -4623,7 +4623,7 @@ static void test_null_filters_with_count(void **state)
     assert_null(ro);
 }
 
-/* R32: a filter needs a skill name: "" is refused as NULL is. */
+/* a filter needs a skill name: "" is refused as NULL is. */
 static void test_filter_empty_skill(void **state)
 {
     (void)state;
@@ -4637,7 +4637,7 @@ static void test_filter_empty_skill(void **state)
     assert_non_null(strstr(leadroute_error_last()->message, "needs a field and a skill name"));
 }
 
-/* R34: a skill name over 256 bytes is "longer than 256 bytes", not "invalid UTF-8". */
+/* a skill name over 256 bytes is "longer than 256 bytes", not "invalid UTF-8". */
 static void test_filter_long_skill_message(void **state)
 {
     (void)state;
@@ -4654,7 +4654,7 @@ static void test_filter_long_skill_message(void **state)
         fail_msg("message: %s", m);
 }
 
-/* R38: an empty display name means the id, as NULL does. */
+/* an empty display name means the id, as NULL does. */
 static void test_empty_name_is_id(void **state)
 {
     (void)state;
@@ -4668,7 +4668,7 @@ static void test_empty_name_is_id(void **state)
     leadroute_roster_unref(ro);
 }
 
-/* R47: an empty escalation owner means none, as for the escalation pool. */
+/* an empty escalation owner means none, as for the escalation pool. */
 static void test_empty_escalation_owner(void **state)
 {
     (void)state;
@@ -4684,7 +4684,7 @@ static void test_empty_escalation_owner(void **state)
     leadroute_roster_unref(ro);
 }
 
-/* R12: a filter item of exactly 2048 bytes (the pool view's buffer) must
+/* a filter item of exactly 2048 bytes (the pool view's buffer) must
  * take the slow path, not run past the buffer; the items still match. */
 static void test_filter_item_filling_buffer(void **state)
 {
@@ -4725,7 +4725,7 @@ static void test_filter_item_filling_buffer(void **state)
     leadroute_router_free(r);
 }
 
-/* V18, V31: case folding of skill items, read back from the roster:
+/* case folding of skill items, read back from the roster:
  * U+03A2 (unassigned) stays, U+052E folds to U+052F. */
 static void test_fold_edges_read_back(void **state)
 {

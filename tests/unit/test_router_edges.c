@@ -458,7 +458,7 @@ static void use_wrapped_store(leadroute_router *r)
     assert_int_equal(leadroute_router_set_store(r, &store, g_ms), LEADROUTE_OK);
 }
 
-/* S10: ids are compared as bytes (unsigned), as the roster orders them:
+/* ids are compared as bytes (unsigned), as the roster orders them:
  * after "zed" comes "émile" (0xC3 > 'z'), not "zed" again. */
 static void test_rr_non_ascii_ids(void **state)
 {
@@ -470,7 +470,7 @@ static void test_rr_non_ascii_ids(void **state)
     leadroute_router_free(r);
 }
 
-/* S13: a pick retried after a conflict writes one state, not the failed
+/* a pick retried after a conflict writes one state, not the failed
  * pick's state followed by the new one. */
 static void test_rr_state_after_conflict(void **state)
 {
@@ -487,7 +487,7 @@ static void test_rr_state_after_conflict(void **state)
     lr__memstore_free(g_ms);
 }
 
-/* S03: a number whose leading digits are "100" after whole pairs (1e6,
+/* a number whose leading digits are "100" after whole pairs (1e6,
  * the stride of a heaviest weight of 10) is written as such. */
 static void test_weighted_stride_one_million(void **state)
 {
@@ -501,7 +501,7 @@ static void test_weighted_stride_one_million(void **state)
     leadroute_router_free(r);
 }
 
-/* S14: weights 1 and 1e-9 lower the scale so the light stride is 1e15
+/* weights 1 and 1e-9 lower the scale so the light stride is 1e15
  * (docs: lowered so that the lightest member's is at most 10^15). */
 static void test_weighted_lightest_stride_capped(void **state)
 {
@@ -516,68 +516,61 @@ static void test_weighted_lightest_stride_capped(void **state)
     leadroute_router_free(r);
 }
 
-/* S22: a strides line with a 0 is damaged: none of it is read, and the
+#define W_ROSTER "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n"
+#define CU_ROSTER "#! pools\nid,strategy,calibration\nw,weighted,catch_up\n#! reps\nid,pools\na,w\nb,w\n"
+
+/* The rep the first lead goes to when the store gives `state` as pool w's
+ * (reps a and b); `after` (cap bytes, NULL: not read) gets the state written. */
+static const char *first_from_state(const char *roster, const char *state, char *after, size_t cap)
+{
+    static char rep[16];
+    leadroute_router *r = router_with(TABLE_TO("w"), roster, NULL);
+    use_wrapped_store(r);
+    g_state = state;
+    snprintf(rep, sizeof rep, "%s", route_id(r, "L1", after ? LEADROUTE_ROUTE_TRACE : 0));
+    if (after)
+        state_after(after, cap);
+    leadroute_router_free(r);
+    lr__memstore_free(g_ms);
+    return rep;
+}
+
+/* a strides line with a 0 is damaged: none of it is read, and the
  * passes are taken as written: a (3e6) before b (5e6), b's not halved by
  * the stride of 2e7 the line gives it. */
 static void test_weighted_zero_stride_ignored(void **state)
 {
-    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
-                                      NULL);
     (void)state;
-    use_wrapped_store(r);
-    g_state = "wr1 0\n3000000 a\n5000000 b\ns 0 20000000";
-    assert_string_equal(route_id(r, "L1", 0), "a");
-    leadroute_router_free(r);
-    lr__memstore_free(g_ms);
+    assert_string_equal(first_from_state(W_ROSTER, "wr1 0\n3000000 a\n5000000 b\ns 0 20000000", NULL, 0), "a");
 }
 
-/* S23: a strides line followed by anything else is not read: b's pass is
+/* a strides line followed by anything else is not read: b's pass is
  * taken as written (5e6, behind a's 3e6), not halved by a stride of 2e7. */
 static void test_weighted_strides_line_with_trailer_ignored(void **state)
 {
-    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
-                                      NULL);
     (void)state;
-    use_wrapped_store(r);
-    g_state = "wr1 0\n3000000 a\n5000000 b\ns 10000000 20000000x";
-    assert_string_equal(route_id(r, "L1", 0), "a");
-    leadroute_router_free(r);
-    lr__memstore_free(g_ms);
+    assert_string_equal(first_from_state(W_ROSTER, "wr1 0\n3000000 a\n5000000 b\ns 10000000 20000000x", NULL, 0), "a");
 }
 
-/* S25: a pass written under another stride is scaled to the nearest
+/* a pass written under another stride is scaled to the nearest
  * whole number: 2 of stride 3 is 6666666.67 of stride 1e7, so 6666667. */
 static void test_weighted_restride_rounds(void **state)
 {
-    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
-                                      NULL);
     char st[256];
     (void)state;
-    use_wrapped_store(r);
-    g_state = "wr1 0\n0 a\n2 b\ns 10000000 3";
-    assert_string_equal(route_id(r, "L1", LEADROUTE_ROUTE_TRACE), "a");
-    state_after(st, sizeof st);
+    assert_string_equal(first_from_state(W_ROSTER, "wr1 0\n0 a\n2 b\ns 10000000 3", st, sizeof st), "a");
     assert_string_equal(st, "wr1 0\\u000a10000000 a\\u000a6666667 b\\u000as 10000000 10000000");
-    leadroute_router_free(r);
-    lr__memstore_free(g_ms);
 }
 
-/* S27: under catch-up, a pass one old turn behind the virtual time stays
+/* under catch-up, a pass one old turn behind the virtual time stays
  * one new turn behind when the stride changes: a (owed a lead) goes first. */
 static void test_catch_up_restride_keeps_deficit(void **state)
 {
-    leadroute_router *r = router_with(TABLE_TO("w"),
-                                      "#! pools\nid,strategy,calibration\nw,weighted,catch_up\n#! reps\nid,pools\na,w\nb,w\n",
-                                      NULL);
     (void)state;
-    use_wrapped_store(r);
-    g_state = "wr1 20000000\n0 a\n20000000 b\ns 20000000 10000000";
-    assert_string_equal(route_id(r, "L1", 0), "a");
-    leadroute_router_free(r);
-    lr__memstore_free(g_ms);
+    assert_string_equal(first_from_state(CU_ROSTER, "wr1 20000000\n0 a\n20000000 b\ns 20000000 10000000", NULL, 0), "a");
 }
 
-/* S47: under catch-up, a rep new to the pool starts at the virtual time
+/* under catch-up, a rep new to the pool starts at the virtual time
  * (it missed nothing): c, added while a is owed leads, gets no burst. */
 static void test_catch_up_new_member_starts_at_level(void **state)
 {
@@ -600,7 +593,7 @@ static void test_catch_up_new_member_starts_at_level(void **state)
     leadroute_router_free(r);
 }
 
-/* M03: samples under 8 ms have buckets one ms wide: a single 5 ms sample
+/* samples under 8 ms have buckets one ms wide: a single 5 ms sample
  * reads back as 5 ms at every percentile. */
 static void test_latency_small_exact(void **state)
 {
@@ -623,22 +616,16 @@ static void test_latency_small_exact(void **state)
     leadroute_router_free(r);
 }
 
-/* S26: a pass scaled past what 64 bits hold (1e13 of stride 1 is 1e20 of
+/* a pass scaled past what 64 bits hold (1e13 of stride 1 is 1e20 of
  * stride 1e7) is kept to a turn ahead, not wrapped: b, half a turn ahead,
  * goes first. */
 static void test_weighted_restride_saturates(void **state)
 {
-    leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
-                                      NULL);
     (void)state;
-    use_wrapped_store(r);
-    g_state = "wr1 0\n10000000000000 a\n5000000 b\ns 1 10000000";
-    assert_string_equal(route_id(r, "L1", 0), "b");
-    leadroute_router_free(r);
-    lr__memstore_free(g_ms);
+    assert_string_equal(first_from_state(W_ROSTER, "wr1 0\n10000000000000 a\n5000000 b\ns 1 10000000", NULL, 0), "b");
 }
 
-/* D06: any other number is "none" (router.h). */
+/* any other number is "none" (router.h). */
 static void test_status_name_other(void **state)
 {
     (void)state;
@@ -646,7 +633,7 @@ static void test_status_name_other(void **state)
     assert_string_equal(leadroute_route_status_name(99), "none");
 }
 
-/* M21: the metrics' table_version is 16 hex digits, leading zeros kept,
+/* the metrics' table_version is 16 hex digits, leading zeros kept,
  * the same text as the explanation's. */
 static void test_metrics_table_version_leading_zero(void **state)
 {
@@ -673,7 +660,7 @@ static void test_metrics_table_version_leading_zero(void **state)
     leadroute_router_free(r);
 }
 
-/* M25: a spread past the largest double is null in the metrics JSON (weights
+/* a spread past the largest double is null in the metrics JSON (weights
  * near the smallest double), never "inf", which is no JSON. */
 static void test_metrics_infinite_spread_is_null(void **state)
 {
@@ -692,7 +679,7 @@ static void test_metrics_infinite_spread_is_null(void **state)
     leadroute_router_free(r);
 }
 
-/* M19: a space in an id is written as itself in the metrics JSON. */
+/* a space in an id is written as itself in the metrics JSON. */
 static void test_metrics_space_in_id(void **state)
 {
     leadroute_router *r = router_with("rule,out:pool\nbig deal,p\n", "#! reps\nid,pools\nann lee,p\n", NULL);
