@@ -768,23 +768,33 @@ static void test_retry_superseded_during_find_claim(void **state)
     leadroute_router_free(r);
 }
 
-/* a move that conflicted all along, of a lead closed meanwhile, is raced, not failed */
-static void test_tick_conflicts_then_closed_is_raced(void **state)
+/* A tick whose one move conflicts on every attempt (max_retries 1):
+ * `conflict_close` 1 closes the lead at the first conflict (another host
+ * did), 2 only conflicts; `garbage_holder` as in sstore. */
+static leadroute_tick_stats conflicted_tick(int conflict_close, int garbage_holder)
 {
     sstore s;
     leadroute_router *r;
     leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
-    (void)state;
     o.max_retries = 1;
     r = scripted_router(&s, &o, NULL);
     ss_add(&s, "lead:Q1", "a", "p", T0 - 1);
-    s.conflict_close = 1;
+    s.conflict_close = conflict_close;
+    s.garbage_holder = garbage_holder;
     ok(leadroute_router_tick(r, T0, NULL, NULL, &st));
     assert_int_equal(st.due, 1);
+    leadroute_router_free(r);
+    return st;
+}
+
+/* a move that conflicted all along, of a lead closed meanwhile, is raced, not failed */
+static void test_tick_conflicts_then_closed_is_raced(void **state)
+{
+    leadroute_tick_stats st = conflicted_tick(1, 0);
+    (void)state;
     assert_int_equal(st.raced, 1);
     assert_int_equal(st.failed, 0);
-    leadroute_router_free(r);
 }
 
 /* a fork gives up after as many conflicts as its parent */
@@ -873,21 +883,10 @@ static void test_escalation_owner_inactive(void **state)
 /* after conflicts all along, a find_claim that gives no rep id is no sign the lead moved */
 static void test_tick_conflicts_then_garbage_holder(void **state)
 {
-    sstore s;
-    leadroute_router *r;
-    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
-    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    leadroute_tick_stats st = conflicted_tick(2, 1);
     (void)state;
-    o.max_retries = 1;
-    r = scripted_router(&s, &o, NULL);
-    ss_add(&s, "lead:G1", "a", "p", T0 - 1);
-    s.conflict_close = 2;
-    s.garbage_holder = 1;
-    ok(leadroute_router_tick(r, T0, NULL, NULL, &st));
-    assert_int_equal(st.due, 1);
     assert_int_equal(st.raced, 0);
     assert_int_equal(st.failed, 1);
-    leadroute_router_free(r);
 }
 
 /* a host store's ENOMEM is a failed callback (ECALLBACK), not the router's ENOMEM */
