@@ -277,26 +277,38 @@ static void test_deadline_rounds_to_nearest_ms(void **state)
     leadroute_router_free(r);
 }
 
-/* 2000-02-29 is a date (a leap year by the 400-year rule): a capture time
- * on it gives a capture-to-assignment sample. */
-static void test_capture_time_on_a_400_year_leap_day(void **state)
+/* The capture-to-assignment figures of one lead routed now (to a, the one
+ * rep), captured at the time `text` gives, or at `number` when it is NULL. */
+static leadroute_latency_stats one_capture(const char *text, double number)
 {
     leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
     leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
     leadroute_router *r;
     tlead l;
-    (void)state;
     o.captured_field = "captured_at";
     r = router_with(TABLE_TO("p"), "#! reps\nid,pools\na,p\n", &o);
-    g_now = 951782400000LL + 5000; /* 2000-02-29T00:00:05Z */
     tl_init(&l);
-    tl_str(&l, "captured_at", "2000-02-29T00:00:00Z");
+    if (text)
+        tl_str(&l, "captured_at", text);
+    else
+        tl_num(&l, "captured_at", number);
     assert_string_equal(route_lead(r, &l, "L1", 0), "a");
     assert_int_equal(leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st),
                      LEADROUTE_OK);
     assert_int_equal(st.count, 1);
-    assert_true(st.mean_ms == 5000);
     leadroute_router_free(r);
+    return st;
+}
+
+/* 2000-02-29 is a date (a leap year by the 400-year rule): a capture time
+ * on it gives a capture-to-assignment sample. */
+static void test_capture_time_on_a_400_year_leap_day(void **state)
+{
+    leadroute_latency_stats st;
+    (void)state;
+    g_now = 951782400000LL + 5000; /* 2000-02-29T00:00:05Z */
+    st = one_capture("2000-02-29T00:00:00Z", 0);
+    assert_true(st.mean_ms == 5000);
 }
 
 /* A lead a tick finds due is a breach, even when another host closes it
@@ -597,23 +609,12 @@ static void test_catch_up_new_member_starts_at_level(void **state)
  * reads back as 5 ms at every percentile. */
 static void test_latency_small_exact(void **state)
 {
-    leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
-    leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
-    leadroute_router *r;
-    tlead l;
+    leadroute_latency_stats st;
     (void)state;
-    o.captured_field = "captured_at";
-    r = router_with(TABLE_TO("p"), "#! reps\nid,pools\na,p\n", &o);
-    tl_init(&l);
-    tl_num(&l, "captured_at", (double)(T0 - 5));
-    l.lead.id = "L1";
-    assert_int_equal(leadroute_route(r, &l.lead, 0, g_d), LEADROUTE_OK);
-    assert_int_equal(leadroute_router_latency(r, NULL, NULL, LEADROUTE_LATENCY_CAPTURE_TO_ASSIGN, &st), LEADROUTE_OK);
-    assert_int_equal(st.count, 1);
+    st = one_capture(NULL, (double)(T0 - 5));
     assert_true(st.mean_ms == 5);
     if (st.p50_ms != 5 || st.p90_ms != 5 || st.p99_ms != 5)
         fail_msg("p50 %g p90 %g p99 %g", st.p50_ms, st.p90_ms, st.p99_ms);
-    leadroute_router_free(r);
 }
 
 /* a pass scaled past what 64 bits hold (1e13 of stride 1 is 1e20 of
