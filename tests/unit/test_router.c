@@ -4692,13 +4692,7 @@ static void test_filter_item_filling_buffer(void **state)
     static char big[2049];
     memset(big, 'a', 2048);
     const char *items[] = { big, "bbbbbbbbbbbbbbbbbbbbbbbb" };
-    leadroute_field skill;
-    memset(&skill, 0, sizeof skill);
-    skill.name = "languages";
-    skill.value.version = LEADROUTE_VALUE_VERSION;
-    skill.value.type = LEADROUTE_VALUE_SET;
-    skill.value.items = items;
-    skill.value.item_count = 2;
+    leadroute_field skill = { "languages", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, items, 2 } };
     const char *pools[] = { "p" };
     leadroute_rep rep = mkrep("alice", pools, 1);
     rep.skills = &skill;
@@ -4731,13 +4725,7 @@ static void test_fold_edges_read_back(void **state)
 {
     (void)state;
     const char *items[] = { "\xce\xa2", "\xd4\xae" };
-    leadroute_field skill;
-    memset(&skill, 0, sizeof skill);
-    skill.name = "s";
-    skill.value.version = LEADROUTE_VALUE_VERSION;
-    skill.value.type = LEADROUTE_VALUE_SET;
-    skill.value.items = items;
-    skill.value.item_count = 2;
+    leadroute_field skill = { "s", { LEADROUTE_VALUE_VERSION, LEADROUTE_VALUE_SET, NULL, 0, 0, items, 2 } };
     leadroute_rep rep = mkrep("alice", NULL, 0);
     rep.skills = &skill;
     rep.skill_count = 1;
