@@ -553,6 +553,216 @@ static void test_null_getters_and_reserve_grows(void **state)
     leadroute_table_unref(many);
 }
 
+/* ---- what the fast path and the hit policies must not let slip ---------------- */
+
+/* a set item blank on one side only is trimmed like one blank on both. */
+static void test_set_item_blank_one_side(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: rule order\nrule,tags:set,out:o\na,crm,A\nb,-,B\n");
+    static const char *const lead_blank[] = { " crm" };
+    static const char *const trail_blank[] = { "crm\t" };
+    static const char *const both[] = { " crm\t" };
+    tlead l;
+    tl_init(&l);
+    tl_set(&l, "tags", both, 1);
+    assert_string_equal(hits(t, &l), "a,b");
+    tl_init(&l);
+    tl_set(&l, "tags", lead_blank, 1);
+    assert_string_equal(hits(t, &l), "a,b");
+    tl_init(&l);
+    tl_set(&l, "tags", trail_blank, 1);
+    assert_string_equal(hits(t, &l), "a,b");
+    leadroute_table_unref(t);
+}
+
+/* a string with a leading blank only, under the table's own name
+ * pointer (the fast path), is trimmed as under any other name pointer. */
+static void test_fast_path_leading_blank(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,region,out:o\na,EMEA,A\n");
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, leadroute_table_input_name(t, 0), " EMEA");
+    assert_string_equal(hits(t, &l), "a");
+    tl_init(&l);
+    tl_str(&l, "region", " EMEA");
+    assert_string_equal(hits(t, &l), "a");
+    leadroute_table_unref(t);
+}
+
+/* a bad value is refused whether or not the field uses the
+ * table's own name pointer. */
+static void test_fast_path_checks_values(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,region,out:o\na,EMEA,A\nb,-,B\n");
+    for (int own = 0; own < 2; own++) {
+        const char *name = own ? leadroute_table_input_name(t, 0) : "region";
+        tlead l;
+        /* invalid UTF-8 in a string longer than 16 bytes: a lone 0x80 */
+        tl_init(&l);
+        tl_str(&l, name, "abcdefghijklmnop\x80q");
+        assert_int_equal(eval_rc(t, &l), LEADROUTE_ELEAD);
+        /* a value struct of an unknown version */
+        tl_init(&l);
+        tl_str(&l, name, "EMEA");
+        l.f[0].value.version = 0;
+        assert_int_equal(eval_rc(t, &l), LEADROUTE_EVERSION);
+        l.f[0].value.version = LEADROUTE_VALUE_VERSION + 1;
+        assert_int_equal(eval_rc(t, &l), LEADROUTE_EVERSION);
+        /* a NULL string */
+        tl_init(&l);
+        tl_str(&l, name, "EMEA");
+        l.f[0].value.string = NULL;
+        assert_int_equal(eval_rc(t, &l), LEADROUTE_ELEAD);
+    }
+    leadroute_table_unref(t);
+}
+
+/* a result that served an aggregating table gives no aggregate for
+ * a table that does not aggregate. */
+static void test_aggregate_not_left_over(void **state)
+{
+    (void)state;
+    leadroute_table *sum = parse_ok("#! hit_policy: C+\nrule,x:number,out:n:number\na,-,5\n");
+    leadroute_table *plain = parse_ok("#! hit_policy: collect\nrule,x:number,out:n:number\na,-,5\n");
+    leadroute_result *r = NULL;
+    tlead l;
+    tl_init(&l);
+    tl_num(&l, "x", 1);
+    assert_int_equal(leadroute_result_new(&r, sum, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_eval(sum, &l.lead, r), LEADROUTE_OK);
+    assert_non_null(leadroute_result_aggregate(r, 0));
+    assert_int_equal(leadroute_table_eval(plain, &l.lead, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 1);
+    assert_null(leadroute_result_aggregate(r, 0));
+    /* and an evaluation that fails leaves none either */
+    assert_int_equal(leadroute_table_eval(sum, &l.lead, r), LEADROUTE_OK);
+    tl_init(&l);
+    tl_num(&l, "x", NAN);
+    assert_int_equal(leadroute_table_eval(sum, &l.lead, r), LEADROUTE_ELEAD);
+    assert_null(leadroute_result_aggregate(r, 0));
+    leadroute_result_free(r);
+    leadroute_table_unref(sum);
+    leadroute_table_unref(plain);
+}
+
+/* "A number output of -0 is 0" (docs/table-format.md), also for a
+ * rule that wrote 0 after one that wrote -0. */
+static void test_negative_zero_output_is_zero(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: rule order\nrule,x:number,out:n:number\nr1,-,-0\nr2,-,0\n");
+    leadroute_result *r = NULL;
+    tlead l;
+    tl_init(&l);
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 2);
+    assert_false(signbit(leadroute_result_output(r, 0, 0)->number));
+    assert_false(signbit(leadroute_result_output(r, 1, 0)->number));
+    assert_false(signbit(leadroute_table_rule_output(t, 1, 0)->number));
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
+/* an aggregation needs outputs, and SUM/MIN/MAX number ones. */
+static void test_aggregation_checks(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_rc("#! hit_policy: C+\nrule,x\na,-\n"), LEADROUTE_ETABLE);
+    assert_int_equal(parse_rc("#! hit_policy: C#\nrule,x\na,-\n"), LEADROUTE_ETABLE);
+    assert_int_equal(parse_rc("#! hit_policy: C+\nrule,x,out:b:bool\na,-,true\n"), LEADROUTE_ETABLE);
+    assert_int_equal(parse_rc("#! hit_policy: C<\nrule,x,out:b:bool\na,-,true\n"), LEADROUTE_ETABLE);
+}
+
+/* the hash covers what a table means, and only that. */
+static uint64_t hash_of(const char *text)
+{
+    leadroute_table *t = parse_ok(text);
+    uint64_t h = leadroute_table_hash(t);
+    leadroute_table_unref(t);
+    return h;
+}
+
+static void test_hash_meaning(void **state)
+{
+    (void)state;
+    uint64_t base = hash_of("rule,code,out:o\na,42,A\n");
+    /* different meaning, different hash */
+    assert_true(base != hash_of("rule,code:ci,out:o\na,42,A\n"));        /* column flags */
+    assert_true(base != hash_of("rule,code,out:o\na,not(42),A\n"));      /* a negated cell */
+    assert_true(base != hash_of("rule,code,out:o\na,42,B\n"));           /* an output value */
+    /* the same meaning, the same hash: -0 is 0 */
+    assert_true(hash_of("rule,x:number,out:o\na,[-0..5],A\n") == hash_of("rule,x:number,out:o\na,[0..5],A\n"));
+}
+
+/* the message of a UNIQUE conflict between exactly two rules. */
+static void test_unique_message_two_rules(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("#! hit_policy: unique\nrule,x:number,out:o\nlo,< 10,L\nmid,[5..20],M\n");
+    tlead l;
+    tl_init(&l);
+    tl_num(&l, "x", 7);
+    assert_int_equal(eval_rc(t, &l), LEADROUTE_EHITPOLICY);
+    assert_string_equal(leadroute_error_last()->message, "hit policy unique: 2 rules match this lead ('lo' and 'mid')");
+    leadroute_table_unref(t);
+}
+
+/* the message for a value of the wrong type names the column's type. */
+static void test_wrong_type_message(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,flag:bool,out:o\na,true,A\n");
+    tlead l;
+    tl_init(&l);
+    tl_num(&l, "flag", 1);
+    assert_int_equal(eval_rc(t, &l), LEADROUTE_ELEAD);
+    expect_message_has("the table reads a bool column, the lead gives a number");
+    leadroute_table_unref(t);
+}
+
+/* a column of 20,000 keys keeps its outcomes sparse; an outcome that
+ * rejects some rules must still filter them, even when the words it
+ * changes also hold rules of the column default. */
+static void test_sparse_outcome_popcount(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    size_t cap = (size_t)N * 32 + 128, k;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    k = (size_t)snprintf(text, cap, "#! hit_policy: rule order\nrule,region,out:o\n");
+    for (int i = 0; i < N; i++) {
+        if (i >= 64 && i < 96)
+            k += (size_t)snprintf(text + k, cap - k, "r%d,K,x\n", i);
+        else if (i >= 96 && i < 128)
+            k += (size_t)snprintf(text + k, cap - k, "r%d,-,x\n", i);
+        else if (i >= 128 && i < 160)
+            k += (size_t)snprintf(text + k, cap - k, "r%d,L,x\n", i);
+        else
+            k += (size_t)snprintf(text + k, cap - k, "r%d,not(z%d),x\n", i, i);
+    }
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.flags = LEADROUTE_TABLE_NO_LINT;
+    leadroute_table *t = parse_opts(text, &o);
+    free(text);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, NULL), LEADROUTE_OK);
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, "region", "K");
+    assert_int_equal(leadroute_table_eval(t, &l.lead, r), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), N - 32);   /* all but the L rules */
+    for (size_t i = 0; i < leadroute_result_count(r); i++)
+        assert_true(leadroute_result_rule(r, i) < 128 || leadroute_result_rule(r, i) >= 160);
+    leadroute_result_free(r);
+    leadroute_table_unref(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +776,16 @@ int main(void)
         cmocka_unit_test(test_many_fields),
         cmocka_unit_test(test_string_words),
         cmocka_unit_test(test_null_getters_and_reserve_grows),
+        cmocka_unit_test(test_set_item_blank_one_side),
+        cmocka_unit_test(test_fast_path_leading_blank),
+        cmocka_unit_test(test_fast_path_checks_values),
+        cmocka_unit_test(test_aggregate_not_left_over),
+        cmocka_unit_test(test_negative_zero_output_is_zero),
+        cmocka_unit_test(test_aggregation_checks),
+        cmocka_unit_test(test_hash_meaning),
+        cmocka_unit_test(test_unique_message_two_rules),
+        cmocka_unit_test(test_wrong_type_message),
+        cmocka_unit_test(test_sparse_outcome_popcount),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
