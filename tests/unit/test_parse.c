@@ -1253,6 +1253,379 @@ static void test_hash(void **state)
     }
 }
 
+/* ---- cells, headers and builder calls at their edges: what an error says and where ---- */
+
+/* parse must fail with `code` at line:col (file t.csv). */
+static void fails_at(const char *text, int code, uint32_t line, uint32_t col)
+{
+    int rc = parse_rc(text);
+    const leadroute_error *e = leadroute_error_last();
+    if (rc != code || e->line != line || e->column != col)
+        fail_msg("want %d at %u:%u, got %d at %u:%u (%s)", code, (unsigned)line, (unsigned)col, rc,
+                 (unsigned)e->line, (unsigned)e->column, e->message);
+}
+
+static const char *hits1(const leadroute_table *t, const char *field, const char *v)
+{
+    tlead l;
+    tl_init(&l);
+    tl_str(&l, field, v);
+    return hits(t, &l);
+}
+
+/* a line break inside a quoted cell starts the count of "" afresh */
+static void test_quotes_counted_per_line(void **state)
+{
+    (void)state;
+    /* line 3 is `  ""b",x`: the unterminated "b starts at column 3 */
+    fails_at("rule,s,out:o\nr1,\"\"\"a\"\", \n  \"\"b\",x\n", LEADROUTE_EPARSE, 3, 3);
+    expect_message_has("unterminated string");
+}
+
+/* a cell of exactly 200 bytes is shown whole */
+static void test_cell_of_200_shown_whole(void **state)
+{
+    (void)state;
+    char cell[256], text[512];
+    size_t k = 0;
+    for (int i = 0; i < 66; i++)
+        memcpy(cell + k, "1, ", 3), k += 3;
+    memcpy(cell + k, "zz", 3); /* 200 bytes, the error at byte 198 */
+    snprintf(text, sizeof text, "rule,n:number,out:o\nr1,\"%s\",x\n", cell);
+    assert_int_equal(parse_rc(text), LEADROUTE_EPARSE);
+    char want[300];
+    snprintf(want, sizeof want, "cannot read '%s'", cell);
+    expect_message_has(want);
+}
+
+/* a long cell is shown by its first 200 bytes */
+static void test_excerpt_is_200_bytes(void **state)
+{
+    (void)state;
+    char cell[301], text[512], want[260];
+    memset(cell, 'z', 300);
+    cell[300] = '\0';
+    snprintf(text, sizeof text, "rule,n:number,out:o\nr1,%s,x\n", cell);
+    assert_int_equal(parse_rc(text), LEADROUTE_EPARSE);
+    snprintf(want, sizeof want, "'%.200s...'", cell);
+    expect_message_has(want);
+}
+
+/* the excerpt's end steps back over a whole character */
+static void test_excerpt_cut_on_a_character(void **state)
+{
+    (void)state;
+    char cell[301], text[512], want[260];
+    for (int i = 0; i < 100; i++)
+        memcpy(cell + 3 * i, "\xe2\x82\xac", 3); /* the euro sign */
+    cell[300] = '\0';
+    snprintf(text, sizeof text, "rule,n:number,out:o\nr1,%s,x\n", cell);
+    assert_int_equal(parse_rc(text), LEADROUTE_EPARSE);
+    snprintf(want, sizeof want, "'%.198s...'", cell); /* 66 whole characters */
+    expect_message_has(want);
+    assert_null(strstr(leadroute_error_last()->message, "\\x"));
+}
+
+/* a tab in the cell shows as a blank */
+static void test_tab_shown_as_blank(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_rc("rule,n:number,out:o\nr1,1\t2,x\n"), LEADROUTE_EPARSE);
+    expect_message_has("cannot read '1 2'");
+}
+
+/* = "94"* is no prefix test */
+static void test_quoted_prefix_after_eq_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_rc("rule,s,out:o\nr1,\"= \"\"94\"\"*\",x\n"), LEADROUTE_EPARSE);
+}
+
+/* a quoted prefix in a number column is reported at its quote */
+static void test_quoted_prefix_number_column_position(void **state)
+{
+    (void)state;
+    fails_at("rule,n:number,out:o\nr1,\"\"\"94\"\"*\",x\n", LEADROUTE_EPARSE, 2, 5);
+    expect_message_has("a prefix test needs a string or set column");
+}
+
+/* brackets in a bare word are refused only inside not(...) */
+static void test_bracket_outside_not_is_text(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,s,out:o\nr1,a(b),x\n");
+    assert_string_equal(hits1(t, "s", "a(b)"), "r1");
+    leadroute_table_unref(t);
+}
+
+/* '*' alone is an empty prefix, refused */
+static void test_lone_star_refused(void **state)
+{
+    (void)state;
+    fails_at("rule,s,out:o\nr1,*,x\n", LEADROUTE_EPARSE, 2, 4);
+    expect_message_has("a prefix must not be empty");
+}
+
+/* a missing '..' is reported where it is missing */
+static void test_missing_dots_position(void **state)
+{
+    (void)state;
+    fails_at("rule,n:number,out:o\nr1,[1 10],x\n", LEADROUTE_EPARSE, 2, 7);
+    expect_message_has("expected '..'");
+}
+
+/* starts with, then no quote: reported at what follows */
+static void test_starts_with_unquoted_position(void **state)
+{
+    (void)state;
+    fails_at("rule,s,out:o\nr1,starts with 94,x\n", LEADROUTE_EPARSE, 2, 16);
+    expect_message_has("expected a quoted prefix");
+}
+
+/* lists longer than the 64 atoms kept on the stack */
+static void test_long_list(void **state)
+{
+    (void)state;
+    char text[4096], v[8];
+    size_t k = (size_t)snprintf(text, sizeof text, "rule,s,out:o\nr1,\"");
+    for (int i = 0; i < 200; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, "%sv%d", i ? ", " : "", i);
+    snprintf(text + k, sizeof text - k, "\",x\n");
+    leadroute_table *t = parse_ok(text);
+    for (int i = 0; i < 200; i++) {
+        snprintf(v, sizeof v, "v%d", i);
+        assert_string_equal(hits1(t, "s", v), "r1");
+    }
+    assert_string_equal(hits1(t, "s", "v200"), "");
+    leadroute_table_unref(t);
+}
+
+/* blanks may stand between not and '(' */
+static void test_not_blank_bracket(void **state)
+{
+    (void)state;
+    leadroute_table *t = parse_ok("rule,s,out:o\nr1,not (a),x\n");
+    assert_string_equal(hits1(t, "s", "a"), "");
+    assert_string_equal(hits1(t, "s", "b"), "r1");
+    leadroute_table_unref(t);
+}
+
+/* an empty not() is reported at its '(' */
+static void test_empty_not_position(void **state)
+{
+    (void)state;
+    fails_at("rule,s,out:o\nr1,not(  ),x\n", LEADROUTE_EPARSE, 2, 7);
+    expect_message_has("not() needs at least one test inside");
+}
+
+/* a nested not(...) is named as such */
+static void test_nested_not_message(void **state)
+{
+    (void)state;
+    fails_at("rule,s,out:o\nr1,not(not(a)),x\n", LEADROUTE_EPARSE, 2, 8);
+    expect_message_has("not(...) cannot be nested");
+    assert_null(strstr(leadroute_error_last()->message, "or listed"));
+}
+
+/* an output cell of a quoted value then more is refused */
+static void test_output_quoted_then_more(void **state)
+{
+    (void)state;
+    fails_at("rule,a,out:o\nr1,a,\"\"\"a\"\", b\"\n", LEADROUTE_EPARSE, 2, 12);
+    expect_message_has("unexpected text after the closing");
+}
+
+/* a bool input cell's message offers null */
+static void test_bool_message(void **state)
+{
+    (void)state;
+    fails_at("rule,b:bool,out:o\nr1,maybe,x\n", LEADROUTE_EPARSE, 2, 4);
+    expect_message_has("expected true, false or null");
+}
+
+/* a directive after the header is quoted by its first 60 bytes */
+static void test_late_directive_cut_at_60(void **state)
+{
+    (void)state;
+    char text[512], d[128], want[128];
+    snprintf(d, sizeof d, "#! name: %s", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");
+    snprintf(text, sizeof text, "rule,a,out:o\n%s\nr1,a,x\n", d);
+    fails_at(text, LEADROUTE_EPARSE, 2, 1);
+    snprintf(want, sizeof want, "directive '%.60s' after the header", d);
+    expect_message_has(want);
+}
+
+/* too many ':' parts is reported at the column's cell */
+static void test_too_many_parts_position(void **state)
+{
+    (void)state;
+    fails_at("rule,a:b:c:d:e,out:o\nr1,a,x\n", LEADROUTE_EPARSE, 1, 6);
+    expect_message_has("too many ':' parts");
+}
+
+/* set is no output type */
+static void test_output_set_type(void **state)
+{
+    (void)state;
+    fails_at("rule,a,out:o:set\nr1,a,x\n", LEADROUTE_EPARSE, 1, 14);
+    expect_message_has("unknown type 'set' (expected string, number or bool)");
+}
+
+/* a header with no columns is reported at column 1 */
+static void test_no_columns_position(void **state)
+{
+    (void)state;
+    fails_at("rule\nr1\n", LEADROUTE_EPARSE, 1, 1);
+    expect_message_has("names no input or output column");
+}
+
+/* a short row is reported at its first cell */
+static void test_short_row_position(void **state)
+{
+    (void)state;
+    fails_at("rule,a,out:o\nr1,a,x\n  \"r2\",a\n", LEADROUTE_ETABLE, 3, 3);
+    expect_message_has("this row has 2 cells");
+}
+
+/* an empty rule id is reported at its cell */
+static void test_empty_id_position(void **state)
+{
+    (void)state;
+    fails_at("rule,a,out:o\n  \"\",a,x\n", LEADROUTE_ETABLE, 2, 3);
+    expect_message_has("empty rule id");
+}
+
+/* no text and no length is an empty table text, not a misuse */
+static void test_null_text_zero_length(void **state)
+{
+    (void)state;
+    leadroute_table *t = NULL;
+    assert_int_equal(leadroute_table_parse(&t, NULL, 0, "t.csv", NULL), LEADROUTE_EPARSE);
+    assert_null(t);
+    expect_message_has("no header row");
+}
+
+/* '_' parts words only between letters */
+static void test_underscore_before_blank(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_rc("#! hit_policy: rule_ order\nrule,a,out:o\nr1,a,x\n"), LEADROUTE_EPARSE);
+    expect_message_has("unknown hit policy");
+}
+
+/* a '"' written "" before a priority list moves its columns */
+static void test_quoted_directive_columns(void **state)
+{
+    (void)state;
+    fails_at("#! hit_policy: priority\n\"#! priority: o\"\"x = a, a\"\nrule,a,\"out:o\"\"x\"\nr1,-,a\n",
+             LEADROUTE_ETABLE, 2, 25);
+    expect_message_has("names 'a' twice");
+}
+
+/* a property name that is no UTF-8 is refused as such */
+static void test_api_key_not_utf8(void **state)
+{
+    (void)state;
+    leadroute_table_builder *b = NULL;
+    assert_int_equal(leadroute_table_builder_new(&b, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_set(b, "name\xff", "x"), LEADROUTE_EINVAL);
+    expect_message_has("a table property name must be at most");
+    leadroute_table_builder_free(b);
+}
+
+/* a column name that is a prefix of another is no duplicate */
+static void test_prefix_names_differ(void **state)
+{
+    (void)state;
+    leadroute_table_builder *b = NULL;
+    assert_int_equal(leadroute_table_builder_new(&b, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_add_input(b, "ab", LEADROUTE_TYPE_STRING, 0), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_add_input(b, "a", LEADROUTE_TYPE_STRING, 0), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_add_output(b, "ox", LEADROUTE_TYPE_STRING), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_add_output(b, "o", LEADROUTE_TYPE_STRING), LEADROUTE_OK);
+    leadroute_table_builder_free(b);
+}
+
+/* at most LEADROUTE_MAX_COLUMNS input columns */
+static void test_column_limit(void **state)
+{
+    (void)state;
+    leadroute_table_builder *b = NULL;
+    char name[16];
+    assert_int_equal(leadroute_table_builder_new(&b, NULL), LEADROUTE_OK);
+    for (int i = 0; i < LEADROUTE_MAX_COLUMNS; i++) {
+        snprintf(name, sizeof name, "c%d", i);
+        assert_int_equal(leadroute_table_builder_add_input(b, name, LEADROUTE_TYPE_STRING, 0), LEADROUTE_OK);
+    }
+    assert_int_equal(leadroute_table_builder_add_input(b, "one-more", LEADROUTE_TYPE_STRING, 0), LEADROUTE_ELIMIT);
+    leadroute_table_builder_free(b);
+}
+
+/* rule ids of at most 256 bytes, cells of at most 4096 bytes through the API */
+static void test_api_limits(void **state)
+{
+    (void)state;
+    leadroute_table_builder *b = NULL;
+    leadroute_rule r = LEADROUTE_RULE_INIT;
+    char id[LEADROUTE_MAX_NAME + 2], *cell = malloc(LEADROUTE_MAX_STRING + 2);
+    const char *in[1], *out[1] = { "x" };
+    assert_non_null(cell);
+    assert_int_equal(leadroute_table_builder_new(&b, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_add_input(b, "a", LEADROUTE_TYPE_STRING, 0), LEADROUTE_OK);
+    assert_int_equal(leadroute_table_builder_add_output(b, "o", LEADROUTE_TYPE_STRING), LEADROUTE_OK);
+    memset(id, 'i', LEADROUTE_MAX_NAME + 1);
+    id[LEADROUTE_MAX_NAME + 1] = '\0';
+    in[0] = "-";
+    r.id = id;
+    r.inputs = in, r.input_count = 1;
+    r.outputs = out, r.output_count = 1;
+    assert_int_equal(leadroute_table_builder_add_rule(b, &r), LEADROUTE_ETABLE);
+    expect_message_has("the rule id must be 1 to 256 bytes");
+    id[LEADROUTE_MAX_NAME] = '\0';
+    memset(cell, 'c', LEADROUTE_MAX_STRING + 1);
+    cell[LEADROUTE_MAX_STRING + 1] = '\0';
+    in[0] = cell;
+    assert_int_equal(leadroute_table_builder_add_rule(b, &r), LEADROUTE_ELIMIT);
+    in[0] = "-";
+    assert_int_equal(leadroute_table_builder_add_rule(b, &r), LEADROUTE_OK);
+    free(cell);
+    leadroute_table_builder_free(b);
+}
+
+/* a duplicate id in a file names the first one's line */
+static void test_duplicate_id_line(void **state)
+{
+    (void)state;
+    fails_at("rule,a,out:o\nr1,a,x\nr1,b,y\n", LEADROUTE_ETABLE, 3, 1);
+    expect_message_has("duplicate rule id 'r1' (first on line 2)");
+}
+
+/* version 0 is no version */
+static void test_version_zero(void **state)
+{
+    (void)state;
+    leadroute_table_options o;
+    leadroute_rule r;
+    assert_int_equal(leadroute_table_options_init(&o, 0), LEADROUTE_EVERSION);
+    assert_int_equal(leadroute_rule_init(&r, 0), LEADROUTE_EVERSION);
+}
+
+/* a quote that ran past its line and then breaks is reported at the quote */
+static void test_stray_quote_position(void **state)
+{
+    (void)state;
+    fails_at("rule,a,out:o\nr1,\"x\ny\"z,w\n", LEADROUTE_EPARSE, 2, 4);
+    expect_message_has("the quoted field runs past its line, and its quoting breaks at line 3, column 3");
+}
+
+/* the first of a tab and a ';' names the separator */
+static void test_first_separator(void **state)
+{
+    (void)state;
+    fails_at("a\tb;c\nx\n", LEADROUTE_EPARSE, 1, 2);
+    expect_message_has("separated by tabs");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1290,6 +1663,40 @@ int main(void)
         cmocka_unit_test(test_error_points_at_the_culprit),
         cmocka_unit_test(test_negative_zero_output),
         cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_quotes_counted_per_line),
+        cmocka_unit_test(test_cell_of_200_shown_whole),
+        cmocka_unit_test(test_excerpt_is_200_bytes),
+        cmocka_unit_test(test_excerpt_cut_on_a_character),
+        cmocka_unit_test(test_tab_shown_as_blank),
+        cmocka_unit_test(test_quoted_prefix_after_eq_refused),
+        cmocka_unit_test(test_quoted_prefix_number_column_position),
+        cmocka_unit_test(test_bracket_outside_not_is_text),
+        cmocka_unit_test(test_lone_star_refused),
+        cmocka_unit_test(test_missing_dots_position),
+        cmocka_unit_test(test_starts_with_unquoted_position),
+        cmocka_unit_test(test_long_list),
+        cmocka_unit_test(test_not_blank_bracket),
+        cmocka_unit_test(test_empty_not_position),
+        cmocka_unit_test(test_nested_not_message),
+        cmocka_unit_test(test_output_quoted_then_more),
+        cmocka_unit_test(test_bool_message),
+        cmocka_unit_test(test_late_directive_cut_at_60),
+        cmocka_unit_test(test_too_many_parts_position),
+        cmocka_unit_test(test_output_set_type),
+        cmocka_unit_test(test_no_columns_position),
+        cmocka_unit_test(test_short_row_position),
+        cmocka_unit_test(test_empty_id_position),
+        cmocka_unit_test(test_null_text_zero_length),
+        cmocka_unit_test(test_underscore_before_blank),
+        cmocka_unit_test(test_quoted_directive_columns),
+        cmocka_unit_test(test_api_key_not_utf8),
+        cmocka_unit_test(test_prefix_names_differ),
+        cmocka_unit_test(test_column_limit),
+        cmocka_unit_test(test_api_limits),
+        cmocka_unit_test(test_duplicate_id_line),
+        cmocka_unit_test(test_version_zero),
+        cmocka_unit_test(test_stray_quote_position),
+        cmocka_unit_test(test_first_separator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
