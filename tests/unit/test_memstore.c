@@ -2380,7 +2380,9 @@ static void test_overlay_releases_two_in_one_shard(void **state)
     ok(ST->close(o, a));
     ok(ST->close(o, b));
     assert_string_equal(due_keys(ST, o, T0), "");
-    assert_int_equal(due_of(ST, p, T0).n, 2);
+    collector all = due_of(ST, p, T0);
+    assert_int_equal(all.n, 2);
+    free(all.v);
     lr__memstore_free(o);
     lr__memstore_free(p);
 }
