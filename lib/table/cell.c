@@ -241,6 +241,11 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
             if ((rc = lr__check_quoted_text(c, start, q, qn, 1)) != 0)
                 return rc;
             a->kind = LR_ATOM_PREFIX;
+        } else if (c->pos < c->end && c->text[c->pos] == '*' && ctx->type != LEADROUTE_TYPE_NUMBER &&
+                   ctx->type != LEADROUTE_TYPE_BOOL) {
+            snprintf(msg, sizeof msg, "a prefix test (ending in '*') cannot follow %s: write it alone, as in \"94\"*",
+                     after ? after : "it");
+            return lr__cell_error(c, start, msg);
         } else if (ctx->type == LEADROUTE_TYPE_NUMBER) {
             return lr__cell_error(c, start, "expected a number, not a quoted string");
         } else if (ctx->type == LEADROUTE_TYPE_BOOL) {

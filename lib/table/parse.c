@@ -104,6 +104,10 @@ static int lr__header(lr__parser *p)
             const char *name = parts[k];
             size_t name_len = lens[k];
             uint32_t m, typed = 0;
+            if (name_len == 0)
+                return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
+                                        "column '%.*s' needs a name before its ':' (expected %s)", (int)f->len,
+                                        f->text, output ? "'out:name' or 'out:name:type'" : "'field' or 'field:type'");
             for (m = k + 1; m < nparts; m++) {
                 /* at the part in an unquoted cell, whose text is the file's */
                 uint32_t at = f->quoted ? f->col : f->col + (uint32_t)(parts[m] - f->text);
@@ -130,9 +134,6 @@ static int lr__header(lr__parser *p)
                                             output ? "string, number or bool" : "string, number, bool, set or ci");
                 typed |= !is_ci;
             }
-            if (output && nparts == 1)
-                return lr__error_set_at(LEADROUTE_EPARSE, p->file, f->line, f->col,
-                                        "output column 'out:' needs a name");
             if ((rc = lr__builder_add_column(&p->b, output, name, name_len, type, flags)) != 0)
                 return lr__locate(p, rc == LEADROUTE_EINVAL ? LEADROUTE_EPARSE : rc, f);
         }

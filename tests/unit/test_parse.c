@@ -605,6 +605,13 @@ static void test_error_empty_header(void **state)
     expect_at(rc, EITHER_PARSE_OR_TABLE, 1, 13, 13);
     rc = parse_rc("rule,region,out:\nr1,a,x\n");
     expect_at(rc, EITHER_PARSE_OR_TABLE, 1, 13, 16);
+    expect_message_has("column 'out:' needs a name before its ':' (expected 'out:name' or 'out:name:type')");
+    rc = parse_rc("rule,region,out::number\nr1,a,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 1, 13, 13);
+    expect_message_has("column 'out::number' needs a name");
+    rc = parse_rc("rule, :number,out:o\nr1,1,x\n");
+    expect_at(rc, LEADROUTE_EPARSE, 1, 6, 6);
+    expect_message_has("column ' :number' needs a name before its ':' (expected 'field' or 'field:type')");
     /* No header at all. */
     rc = parse_rc("");
     assert_true(rc == LEADROUTE_EPARSE || rc == LEADROUTE_ETABLE);
@@ -957,6 +964,9 @@ static void test_precise_errors(void **state)
     /* a prefix after '=' is refused by name; after '!=' it is not(prefix) */
     expect_error("rule,s,out:o\nr1,= 9*,x\n", LEADROUTE_EPARSE, 2, 4, 6,
                  "a prefix test (ending in '*') cannot follow '='");
+    expect_error("rule,s,out:o\nr1,\"= \"\"94\"\"*\",x\n", LEADROUTE_EPARSE, 2, 7, 7,
+                 "a prefix test (ending in '*') cannot follow '=': write it alone, as in \"94\"*");
+    expect_error("rule,s:set,out:o\nr1,\"= \"\"94\"\"*\",x\n", LEADROUTE_EPARSE, 2, 7, 7, "cannot follow '='");
     t = parse_ok("rule,s,out:o\nr1,!= 9*,x\n");
     assert_string_equal(hits_for(t, "s", "95"), "");
     assert_string_equal(hits_for(t, "s", "85"), "r1");
