@@ -508,7 +508,7 @@ static int lr__csv_stray(lr__csv *csv, const mark *rec, size_t end, const deferr
         if (d->extra)
             snprintf(cells, sizeof cells, "more cells than the header's %u", csv->expect_fields);
         else
-            snprintf(cells, sizeof cells, "%u cell%s, the header %u", csv->nfields, csv->nfields == 1 ? "" : "s",
+            snprintf(cells, sizeof cells, "%u cell%s, the header %u", csv->nfields, lr__plural_s(csv->nfields),
                      csv->expect_fields);
         snprintf(what, sizeof what, LR_NOT_A_ROW, f->end, f->len, LEADROUTE_MAX_STRING, cells);
         return lr__csv_break(csv, rec, end, f->line, f->col, what);

@@ -45,6 +45,12 @@ size_t lr__char_shown(const char *src, size_t n, size_t i, int *escape);
  * that does not fit ends with "..." after its last whole character. */
 void lr__message_clean(char *dst, size_t cap, const char *src);
 
+/* "s" after a count in a message, except after 1: "1 cell", "2 cells". */
+static inline const char *lr__plural_s(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* The end of `path` a message shows: its last 197 bytes or so, from a
  * character's start, with `*dots` "..." when cut (else ""). */
 const char *lr__path_tail(const char *path, const char **dots);

@@ -284,7 +284,7 @@ static int read_row(reader *r)
         return 0;
     if (csv->nfields < r->ncols)
         return row_error(r, line, NULL, "row has %u cell%s, the header has %u", csv->nfields,
-                         csv->nfields == 1 ? "" : "s", r->ncols);
+                         lr__plural_s(csv->nfields), r->ncols);
     for (uint32_t c = r->ncols; c < csv->nfields; c++)
         if (!lr__csv_blank_field(&csv->fields[c]))
             return row_error(r, line, NULL, "row has %u cells, the header has %u", csv->nfields, r->ncols);

@@ -526,7 +526,7 @@ static int check_width(parser *p, const section *sec)
     if (csv->nfields < sec->ncols)
         return lr__error_set_at(LEADROUTE_EPARSE, p->file, csv->line, csv->fields[0].col,
                                 "this row has %u cell%s, the '#! %s' header has %u", csv->nfields,
-                                csv->nfields == 1 ? "" : "s", section_names[p->cur], sec->ncols);
+                                lr__plural_s(csv->nfields), section_names[p->cur], sec->ncols);
     for (i = sec->ncols; i < csv->nfields; i++) {
         const char *s = csv->fields[i].text;
         size_t n = csv->fields[i].len;

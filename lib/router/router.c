@@ -2820,10 +2820,10 @@ int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)
     r->pending_cursor = NULL;
     if (r->npending && failed)
         rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending; the last failure: %s", r->npending,
-                           r->npending == 1 ? "" : "s", why);
+                           lr__plural_s(r->npending), why);
     else if (r->npending)
         rc = lr__error_set(LEADROUTE_ECALLBACK, "%u notification%s still pending", r->npending,
-                           r->npending == 1 ? "" : "s");
+                           lr__plural_s(r->npending));
     pthread_mutex_unlock(&r->pending_lock);
     if (delivered)
         *delivered = ok;

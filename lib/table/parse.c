@@ -164,7 +164,7 @@ static int lr__row(lr__parser *p)
         return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->line, csv->fields[0].col,
                                 "this row has %u cell%s, the header has %u: a row needs a cell for every "
                                 "column ('-' or empty for any value)",
-                                csv->nfields, csv->nfields == 1 ? "" : "s", p->ncells);
+                                csv->nfields, lr__plural_s(csv->nfields), p->ncells);
     for (i = p->ncells; i < csv->nfields; i++)
         if (!lr__csv_blank_field(&csv->fields[i]))
             return lr__error_set_at(LEADROUTE_ETABLE, p->file, csv->fields[i].line, csv->fields[i].col,
