@@ -702,70 +702,81 @@ static void *retry_thread(void *arg)
     return NULL;
 }
 
+/* A retry held at a gate on another thread while the lead it notifies is
+ * reassigned: lead `key` is routed to "a" with notify failing, then a
+ * retry starts and waits in notify (`at_find` 0, the built-in store) or in
+ * find_claim (`at_find` 1, the scripted store; `fail_find` makes that
+ * find_claim fail), and the lead is reassigned to "b" meanwhile. The
+ * retry is still held: retry_race_end() lets it finish. */
+typedef struct retry_race {
+    rec rc;
+    sstore s;
+    leadroute_router *r;
+    leadroute_decision *d;
+    retry_job j;
+    pthread_t th;
+} retry_race;
+
+static void retry_race_begin(retry_race *x, const char *key, int at_find, int fail_find)
+{
+    memset(x, 0, sizeof *x);
+    gate_reset();
+    g_now = T0;
+    x->r = at_find ? scripted_router(&x->s, NULL, &x->rc) : router_with(ALL_TO_P, roster_pm(2), NULL, &x->rc);
+    ok(leadroute_decision_new(&x->d, NULL));
+    x->rc.failing = 1;
+    assert_string_equal(route_id(x->r, x->d, key, 0), "a");
+    x->rc.failing = 0;
+    x->s.fail_gated_find = fail_find;
+    if (at_find)
+        g_gate.armed_find = 1;
+    else
+        g_gate.armed_notify = 1;
+    x->j.r = x->r;
+    assert_int_equal(pthread_create(&x->th, NULL, retry_thread, &x->j), 0);
+    gate_until_waiting();
+    assert_string_equal(route_id(x->r, x->d, key, LEADROUTE_ROUTE_REASSIGN), "b");
+    assert_int_equal(leadroute_decision_notified(x->d), 1);
+}
+
+static void retry_race_end(retry_race *x)
+{
+    gate_release();
+    pthread_join(x->th, NULL);
+}
+
+static void retry_race_free(retry_race *x)
+{
+    leadroute_decision_free(x->d);
+    leadroute_router_free(x->r);
+}
+
 /* a retry whose notify fails while the lead's newer notification is delivered (by a
  * reassignment on another thread) drops the old one: it is superseded, nothing is left pending */
 static void test_retry_superseded_during_notify(void **state)
 {
-    rec rc;
-    leadroute_router *r;
-    leadroute_decision *d = NULL;
-    retry_job j;
-    pthread_t th;
+    retry_race x;
     (void)state;
-    memset(&rc, 0, sizeof rc);
-    gate_reset();
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_decision_new(&d, NULL));
-    rc.failing = 1;
-    assert_string_equal(route_id(r, d, "S1", 0), "a");
-    rc.failing = 0;
-    g_gate.armed_notify = 1;
-    j.r = r;
-    assert_int_equal(pthread_create(&th, NULL, retry_thread, &j), 0);
-    gate_until_waiting(); /* the retry is in notify for S1 (to a) */
-    assert_string_equal(route_id(r, d, "S1", LEADROUTE_ROUTE_REASSIGN), "b");
-    assert_int_equal(leadroute_decision_notified(d), 1);
-    gate_release();
-    pthread_join(th, NULL);
-    assert_int_equal(leadroute_router_pending_count(r), 0);
-    assert_int_equal(j.rc, LEADROUTE_OK);
-    leadroute_decision_free(d);
-    leadroute_router_free(r);
+    retry_race_begin(&x, "S1", 0, 0); /* the retry is in notify for S1 (to a) */
+    retry_race_end(&x);
+    assert_int_equal(leadroute_router_pending_count(x.r), 0);
+    assert_int_equal(x.j.rc, LEADROUTE_OK);
+    retry_race_free(&x);
 }
 
 /* a retry that read the holder before a reassignment delivered its own notification does
  * not deliver the old one after it: the host last hears of the new holder */
 static void test_retry_superseded_during_find_claim(void **state)
 {
-    rec rc;
-    sstore s;
-    leadroute_router *r;
-    leadroute_decision *d = NULL;
-    retry_job j;
-    pthread_t th;
+    retry_race x;
     (void)state;
-    memset(&rc, 0, sizeof rc);
-    gate_reset();
-    r = scripted_router(&s, NULL, &rc);
-    ok(leadroute_decision_new(&d, NULL));
-    rc.failing = 1;
-    assert_string_equal(route_id(r, d, "S2", 0), "a");
-    rc.failing = 0;
-    g_gate.armed_find = 1;
-    j.r = r;
-    assert_int_equal(pthread_create(&th, NULL, retry_thread, &j), 0);
-    gate_until_waiting(); /* the retry read "a" as S2's holder */
-    assert_string_equal(route_id(r, d, "S2", LEADROUTE_ROUTE_REASSIGN), "b");
-    assert_int_equal(leadroute_decision_notified(d), 1);
-    gate_release();
-    pthread_join(th, NULL);
-    assert_int_equal(j.delivered, 0);
-    assert_int_equal(rc.n, 1);
-    assert_string_equal(rc.v[rc.n - 1].rep, "b");
-    assert_int_equal(leadroute_router_pending_count(r), 0);
-    leadroute_decision_free(d);
-    leadroute_router_free(r);
+    retry_race_begin(&x, "S2", 1, 0); /* the retry read "a" as S2's holder */
+    retry_race_end(&x);
+    assert_int_equal(x.j.delivered, 0);
+    assert_int_equal(x.rc.n, 1);
+    assert_string_equal(x.rc.v[x.rc.n - 1].rep, "b");
+    assert_int_equal(leadroute_router_pending_count(x.r), 0);
+    retry_race_free(&x);
 }
 
 /* A tick whose one move conflicts on every attempt (max_retries 1):
@@ -943,32 +954,13 @@ static void test_rule_hits_kept_across_swaps(void **state)
  * pending, and says so: LEADROUTE_OK */
 static void test_retry_failed_find_but_superseded(void **state)
 {
-    rec rc;
-    sstore s;
-    leadroute_router *r;
-    leadroute_decision *d = NULL;
-    retry_job j;
-    pthread_t th;
+    retry_race x;
     (void)state;
-    memset(&rc, 0, sizeof rc);
-    gate_reset();
-    r = scripted_router(&s, NULL, &rc);
-    ok(leadroute_decision_new(&d, NULL));
-    rc.failing = 1;
-    assert_string_equal(route_id(r, d, "S3", 0), "a");
-    rc.failing = 0;
-    s.fail_gated_find = 1;
-    g_gate.armed_find = 1;
-    j.r = r;
-    assert_int_equal(pthread_create(&th, NULL, retry_thread, &j), 0);
-    gate_until_waiting();
-    assert_string_equal(route_id(r, d, "S3", LEADROUTE_ROUTE_REASSIGN), "b");
-    gate_release();
-    pthread_join(th, NULL);
-    assert_int_equal(leadroute_router_pending_count(r), 0);
-    assert_int_equal(j.rc, LEADROUTE_OK);
-    leadroute_decision_free(d);
-    leadroute_router_free(r);
+    retry_race_begin(&x, "S3", 1, 1);
+    retry_race_end(&x);
+    assert_int_equal(leadroute_router_pending_count(x.r), 0);
+    assert_int_equal(x.j.rc, LEADROUTE_OK);
+    retry_race_free(&x);
 }
 
 /* an older notification a newer pending one of its lead follows is dropped without asking
