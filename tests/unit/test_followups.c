@@ -253,6 +253,25 @@ static void test_pending_in_order(void **state)
     leadroute_router_free(r);
 }
 
+typedef struct sstore sstore; /* a scripted host store, below */
+static leadroute_router *scripted_router(sstore *s, const leadroute_router_options *o, rec *rc);
+
+/* A router (over the scripted store `s`, else the built-in one) whose
+ * notification of lead `key` to "a" failed and waits in the pending list;
+ * notify still fails (rc->failing) until the caller clears it. */
+static leadroute_router *pending_one(rec *rc, sstore *s, leadroute_decision **d, const char *key)
+{
+    leadroute_router *r;
+    memset(rc, 0, sizeof *rc);
+    g_now = T0;
+    r = s ? scripted_router(s, NULL, rc) : router_with(ALL_TO_P, roster_pm(2), NULL, rc);
+    ok(leadroute_decision_new(d, NULL));
+    rc->failing = 1;
+    assert_string_equal(route_id(r, *d, key, 0), "a");
+    assert_int_equal(leadroute_router_pending_count(r), 1);
+    return r;
+}
+
 /* a lead closed since is still notified (nothing superseded it) */
 static void test_retry_closed_lead_delivered(void **state)
 {
@@ -261,12 +280,7 @@ static void test_retry_closed_lead_delivered(void **state)
     leadroute_decision *d = NULL;
     size_t delivered = 0;
     (void)state;
-    memset(&rc, 0, sizeof rc);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_decision_new(&d, NULL));
-    rc.failing = 1;
-    assert_string_equal(route_id(r, d, "C1", 0), "a");
+    r = pending_one(&rc, NULL, &d, "C1");
     rc.failing = 0;
     ok(leadroute_router_close(r, "C1"));
     ok(leadroute_router_retry_notifications(r, &delivered));
@@ -286,12 +300,7 @@ static void test_retry_without_notify(void **state)
     leadroute_decision *d = NULL;
     size_t delivered = 9;
     (void)state;
-    memset(&rc, 0, sizeof rc);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_decision_new(&d, NULL));
-    rc.failing = 1;
-    route_id(r, d, "W1", 0);
+    r = pending_one(&rc, NULL, &d, "W1");
     ok(leadroute_router_set_notify(r, NULL, NULL));
     assert_int_equal(leadroute_router_retry_notifications(r, &delivered), LEADROUTE_ECALLBACK);
     assert_int_equal(delivered, 0);
@@ -308,12 +317,7 @@ static void test_retry_drops_moved_lead(void **state)
     leadroute_decision *d = NULL;
     size_t delivered = 9;
     (void)state;
-    memset(&rc, 0, sizeof rc);
-    g_now = T0;
-    r = router_with(ALL_TO_P, roster_pm(2), NULL, &rc);
-    ok(leadroute_decision_new(&d, NULL));
-    rc.failing = 1;
-    assert_string_equal(route_id(r, d, "M1", 0), "a");
+    r = pending_one(&rc, NULL, &d, "M1");
     ok(leadroute_router_set_notify(r, NULL, NULL)); /* moved without a notification here */
     assert_string_equal(route_id(r, d, "M1", LEADROUTE_ROUTE_REASSIGN), "b");
     rc.failing = 0;
@@ -426,7 +430,7 @@ typedef struct ss_claim {
     uint32_t version; /* 0: LEADROUTE_ASSIGNMENT_VERSION */
 } ss_claim;
 
-typedef struct sstore {
+struct sstore {
     ss_claim c[SS_MAX];
     int n;
     int commits, find_claims;
@@ -437,7 +441,7 @@ typedef struct sstore {
     int garbage_holder; /* find_claim fills the buffer without a NUL */
     int fail_gated_find; /* the gated find_claim fails */
     int commit_nomem;   /* commit fails with LEADROUTE_ENOMEM */
-} sstore;
+};
 
 static ss_claim *ss_find(sstore *s, const char *key)
 {
@@ -721,11 +725,7 @@ static void retry_race_begin(retry_race *x, const char *key, int at_find, int fa
 {
     memset(x, 0, sizeof *x);
     gate_reset();
-    g_now = T0;
-    x->r = at_find ? scripted_router(&x->s, NULL, &x->rc) : router_with(ALL_TO_P, roster_pm(2), NULL, &x->rc);
-    ok(leadroute_decision_new(&x->d, NULL));
-    x->rc.failing = 1;
-    assert_string_equal(route_id(x->r, x->d, key, 0), "a");
+    x->r = pending_one(&x->rc, at_find ? &x->s : NULL, &x->d, key);
     x->rc.failing = 0;
     x->s.fail_gated_find = fail_find;
     if (at_find)
@@ -973,11 +973,7 @@ static void test_retry_drops_older_without_store(void **state)
     leadroute_decision *d = NULL;
     size_t delivered = 0;
     (void)state;
-    memset(&rc, 0, sizeof rc);
-    r = scripted_router(&s, NULL, &rc);
-    ok(leadroute_decision_new(&d, NULL));
-    rc.failing = 1;
-    assert_string_equal(route_id(r, d, "D1", 0), "a");
+    r = pending_one(&rc, &s, &d, "D1");
     assert_string_equal(route_id(r, d, "D1", LEADROUTE_ROUTE_REASSIGN), "b");
     rc.failing = 0;
     assert_int_equal(leadroute_router_pending_count(r), 2);
