@@ -1177,5 +1177,293 @@ class MoreApi(unittest.TestCase):
         self.assertIn("LEADROUTE_LIBRARY", p.stderr)
 
 
+class StoreAnswers(unittest.TestCase):
+    """What a Python store answers, and how C and the caller see it."""
+
+    def test_find_claim_may_answer_not_found(self):
+        class Store(lr.MemoryStore):
+            def find_claim(self, key):
+                rep = super().find_claim(key)
+                if rep is None:
+                    raise lr.NotFoundError("no claim")  # the contract's answer, as the code says
+                return rep
+
+        r = make_router(Store())
+        self.assertEqual(r.route("L1", {"kind": "rr"}).status, "assigned")
+        self.assertEqual(r.route("L1", {"kind": "rr"}).status, "existing")
+
+    def test_close_and_acknowledge_answers(self):
+        r = make_router(lr.MemoryStore())
+        r.route("L1", {"kind": "rr"})
+        r.acknowledge("L1")
+        r.acknowledge("L1")  # a second acknowledgement: the store's ExistsError is an answer
+        for call in (lambda: r.close("nope"), lambda: r.acknowledge("nope")):
+            with self.assertRaises(lr.NotFoundError) as cm:
+                call()
+            # the router's own error, not the store's NotFoundError chained to it
+            self.assertIsNone(cm.exception.__cause__)
+            self.assertIn("no lead is claimed under key 'nope'", str(cm.exception))
+
+    def test_other_store_errors_fail_the_call(self):
+        for exc in (lr.LeadrouteError("db down"), lr.LimitError("quota")):
+            with self.subTest(type(exc).__name__):
+                class Store(lr.MemoryStore):
+                    def commit(self, commit):
+                        raise exc
+
+                store = Store()
+                r = make_router(store)
+                with self.assertRaises(lr.LeadrouteError) as cm:
+                    r.route("L1", {"kind": "rr"})
+                self.assertIs(cm.exception, exc)
+                self.assertIsInstance(cm.exception.__cause__, lr.CallbackError)
+                self.assertEqual(cm.exception.decision.status, "unrouted")
+                self.assertEqual((r.rep_assigned("alice"), r.metrics()["routed"], store.claims), (0, 0, {}))
+
+    def test_open_count_out_of_range_is_clamped(self):
+        for n, verdict in ((-1, "chosen"), (2**32 + 1, "at capacity")):
+            with self.subTest(n):
+                class Store(lr.MemoryStore):
+                    def open_count(self, rep_id):
+                        return n if rep_id == "alice" else 0
+
+                d = make_router(Store()).route("L1", {"kind": "ll"}, trace=True)
+                self.assertEqual(d.candidates[0].rep, "alice")
+                self.assertEqual(d.candidates[0].verdict, verdict)
+
+    def test_acknowledge_answer(self):
+        clock = Clock()
+        r = make_router(lr.MemoryStore(), clock=clock)
+        r.route("L1", {"kind": "rr"})
+        clock.now += 2 * MINUTE
+        r.acknowledge("L1")
+        # the rep and pool the store gave back are what the latency is counted for
+        self.assertEqual(r.latency(rep="alice", which="assign_to_ack").count, 1)
+        self.assertEqual(r.latency(pool="rr", which="assign_to_ack").count, 1)
+
+        class Store(lr.MemoryStore):
+            def acknowledge(self, key, at_ms):
+                super().acknowledge(key, at_ms)
+                return 2**63, "alice", "rr"  # past a C int64
+
+        r = make_router(Store())
+        r.route("L1", {"kind": "rr"})
+        with self.assertRaisesRegex(ValueError, "acknowledge's assigned time must fit"):
+            r.acknowledge("L1")
+
+    def test_history_hops_and_escalation_through_list_due(self):
+        reps = [{"id": x, "pools": ["p"]} for x in ("alice", "bob", "carol")] + [{"id": "boss"}]
+        pools = [{"id": "p", "sla_minutes": 5, "max_hops": 2, "escalation_owner": "boss"}]
+        expected = [("bob", ("alice",), False, 1), ("carol", ("alice", "bob"), False, 2),
+                    ("boss", ("alice", "bob", "carol"), True, 3)]
+        for store in (None, lr.MemoryStore()):
+            with self.subTest(store=type(store).__name__):
+                clock = Clock()
+                r = lr.Router(lr.Table.parse("rule,kind,out:pool\nr,rr,p\n"), lr.Roster.from_dicts(reps, pools),
+                              clock=clock, store=store)
+                self.assertEqual(r.route("L1", {"kind": "rr"}).rep, "alice")
+                for want in expected:
+                    clock.now += 60 * MINUTE
+                    r.tick(clock.now)
+                    self.assertEqual([(a.rep, a.history, a.escalated, a.hops) for a in r.list_due()], [want])
+
+    def test_list_due_gives_acknowledged_ms_as_listed(self):
+        class Store(lr.MemoryStore):
+            ack = 5
+
+            def list_due(self, now_ms):
+                return [lr.Assignment("lead:X", "X", "alice", None, "rr", "rr", 1, NOW, 5.0, NOW + 1, 0.0, 0,
+                                      False, (), self.ack)]
+
+        store = Store()
+        r = make_router(store)
+        self.assertEqual([a.acknowledged_ms for a in r.list_due()], [5])
+        store.ack = 2**63
+        with self.assertRaisesRegex(ValueError, "acknowledged_ms must fit"):
+            r.list_due()
+
+    def test_pool_state_that_fills_the_buffer_exactly(self):
+        """A state as long as the buffer C offers is copied whole: here another
+        host commits, between two moves of one tick, a state of exactly the
+        size of the buffer the first move grew (5 bytes read: 5 + 2 + 64)."""
+        b, d = "b" * 67, "d" * 67  # "rr1 " + 67 = 71 bytes
+
+        class SharedStore(lr.MemoryStore):
+            other = None  # what another host commits right before the next read
+
+            def load_pool(self, pool_id):
+                if self.other is not None:
+                    with self._lock:
+                        version = self._pools.get(pool_id, (0, b""))[0]
+                        self._pools[pool_id] = (version + 1, self.other)
+                    self.other = None
+                return super().load_pool(pool_id)
+
+        clock = Clock()
+        store = SharedStore()
+        r = lr.Router(lr.Table.parse("rule,kind,out:pool\nr,-,p\n"),
+                      lr.Roster.from_dicts([{"id": x, "pools": ["p"]} for x in ("a", b, "c", d)],
+                                           [{"id": "p", "sla_minutes": 5}]),
+                      clock=clock, store=store)
+        self.assertEqual([r.route("L%d" % i, {"kind": "x"}).rep for i in range(1, 6)], ["a", b, "c", d, "a"])
+        clock.now += 60 * MINUTE
+
+        def lookup(key):
+            if key == "L2":
+                store.other = ("rr1 " + d).encode()
+            return None
+
+        self.assertEqual(r.tick(clock.now, lookup)["reassigned"], 5)
+        moved = {a.lead_id: a.rep for a in r.list_due()}
+        self.assertEqual(moved["L1"], b)  # next after a
+        self.assertEqual(moved["L2"], "a")  # next after the other host's d, not after this tick's b
+
+    def test_memory_store_account_claim_is_no_open_lead(self):
+        # an account claim moved by a commit gives back no open lead of its holder: it never counted one
+        s = lr.MemoryStore()
+        a = lr.Assignment("lead:a", "a", "alice", None, "p", "r", 1, NOW, 10.0, NOW + MINUTE, 5.0, 0, False)
+        s.commit(lr.Commit(a, None, 0, b"", 0, "account:x.com"))
+        b = lr.Assignment("account:x.com", None, "bob", "alice", "p", "r", 1, NOW, 10.0, NOW + MINUTE, 5.0, 0, False)
+        s.commit(lr.Commit(b, None, 0, b"", 0, None))
+        self.assertEqual(s.open_counts, {"alice": 1, "bob": 1})
+
+    def test_router_store_is_the_store(self):
+        store = lr.MemoryStore()
+        r = make_router(store)
+        self.assertIs(r.store, store)
+        r.set_store(None)
+        self.assertIsNone(r.store)
+
+
+class MoreCallbackExceptions(unittest.TestCase):
+    def test_decision_attached_when_routing_failed(self):
+        store = FailingStore()
+        store.fail = "commit"
+        r = make_router(store)
+        with self.assertRaises(Boom) as cm:
+            r.route("L1", {"kind": "rr"})
+        self.assertIsInstance(cm.exception.__cause__, lr.CallbackError)
+        self.assertEqual(cm.exception.decision.status, "unrouted")
+
+    def test_first_exception_of_a_call_is_raised(self):
+        clock = Clock()
+        r = make_router(lr.MemoryStore(), clock=clock)
+        r.route("A", {"kind": "rr"})
+        r.route("B", {"kind": "rr"})
+        clock.now += 60 * MINUTE
+        calls = []
+
+        def lookup(key):
+            calls.append(key)
+            raise Boom(key)
+
+        with self.assertRaises(Boom) as cm:
+            r.tick(clock.now, lookup)
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(str(cm.exception), calls[0])
+
+    def test_nested_router_call_keeps_the_outer_exception(self):
+        clock = Clock()
+        r = make_router(lr.MemoryStore(), clock=clock)
+        other = make_router()
+        r.route("A", {"kind": "rr"})
+        r.route("B", {"kind": "rr"})
+        clock.now += 60 * MINUTE
+        calls = []
+
+        def lookup(key):
+            calls.append(key)
+            if len(calls) == 1:
+                raise Boom(key)
+            other.route("N", {"kind": "rr"})  # a guarded call of its own, inside the tick
+            return None
+
+        with self.assertRaises(Boom) as cm:
+            r.tick(clock.now, lookup)
+        self.assertEqual(str(cm.exception), calls[0])
+        self.assertEqual(other.rep_assigned("alice"), 1)
+
+    def test_exception_that_refuses_attributes(self):
+        @dataclasses.dataclass(frozen=True)
+        class Frozen(Exception):
+            what: str
+
+        def notify(a):
+            raise Frozen("notify")
+
+        r = make_router(lr.MemoryStore(), notify=notify)
+        with self.assertRaises(Frozen):
+            r.route("L1", {"kind": "rr"})
+        self.assertEqual(r.pending_count(), 1)
+
+    def test_pending_with_a_long_key(self):
+        def notify(a):
+            raise Boom("notify")
+
+        r = make_router(lr.MemoryStore(), notify=notify)
+        key = "K" * 200
+        with self.assertRaises(Boom):
+            r.route(key, {"kind": "rr"})
+        self.assertEqual(r.pending(), [(key, "alice")])
+
+    def test_free_releases_callbacks(self):
+        class Notify:
+            def __call__(self, a):
+                pass
+
+        fn = Notify()
+        ref = weakref.ref(fn)
+        r = make_router(notify=fn)
+        del fn
+        r.free()
+        gc.collect()
+        self.assertIsNone(ref())
+        with self.assertRaises(ValueError):
+            r.route("L1", {"kind": "rr"})
+
+    def test_lookup_lead_lives_through_its_move(self):
+        # The C lead built from what lookup returned must live until the move
+        # is made: C reads it after lookup returns (here: hands it to the
+        # availability callback, which collects garbage first). Under
+        # PYTHONMALLOC=debug freed memory is overwritten, so a lead freed too
+        # early shows as garbage or a crash, not as the fields it had.
+        script = """if 1:
+            import gc
+            import leadroute as lr
+            reps = [{"id": "alice", "pools": ["p"]}, {"id": "bob", "pools": ["p"]}]
+            now = [%d]
+            seen = []
+
+            def available(rep, lead_id, fields, now_ms):
+                gc.collect()
+                seen.append((rep, lead_id, fields))
+                return True
+
+            r = lr.Router(lr.Table.parse("rule,kind,out:pool\\nr,-,p\\n"),
+                          lr.Roster.from_dicts(reps, [{"id": "p", "sla_minutes": 5}]),
+                          clock=lambda: now[0], availability=available)
+            assert r.route("L1", {"kind": "x"}).rep == "alice"
+            now[0] += 3600000
+            fields = {"kind": "x", "lang": "de", "tags": ["t%%d" %% i for i in range(8)]}
+            stats = r.tick(now[0], lambda key: dict(fields))
+            assert stats["reassigned"] == 1, stats
+            assert seen[-1] == ("bob", "L1", fields), seen[-1]
+            print("ok")
+        """ % NOW
+        env = dict(os.environ, PYTHONMALLOC="debug", PYTHONDONTWRITEBYTECODE="1",
+                   PYTHONPATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        p = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual((p.returncode, p.stdout.strip()), (0, "ok"), p.stderr)
+
+    def test_copy_out_stays_within_the_buffer(self):
+        from leadroute._values import copy_out
+        for text, cap, want in (("abcd", 4, b"abc"), ("a\u00e9", 3, b"a"), ("ab", 4, b"ab")):
+            with self.subTest(text=text, cap=cap):
+                buf = ctypes.create_string_buffer(b"\xaa" * 8)
+                copy_out(ctypes.addressof(buf), cap, text)
+                self.assertEqual(buf.value, want)
+                self.assertEqual(buf.raw[cap:], b"\xaa" * (8 - cap) + b"\0")  # nothing written past cap
+
+
 if __name__ == "__main__":
     unittest.main()

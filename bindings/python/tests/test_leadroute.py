@@ -532,6 +532,93 @@ class MisuseTests(unittest.TestCase):
         self.assertEqual(router.route("x", {"kind": "a"}).status, "assigned")  # "x\0one" claimed nothing
 
 
+class ConversionTests(unittest.TestCase):
+    """Values crossing between Python and C both ways, the types refused on
+    the way in, and the exception classes a caller catches."""
+
+    def test_bool_outputs_and_aggregates(self):
+        t = lr.Table.parse("rule,k,out:vip:bool\nr1,a,true\nr2,b,false\n")
+        self.assertIs(t.evaluate({"k": "a"})[0].outputs["vip"], True)
+        self.assertIs(t.evaluate({"k": "b"})[0].outputs["vip"], False)
+        self.assertEqual(t.rule_outputs, {"r1": {"vip": True}, "r2": {"vip": False}})
+        self.assertIsNone(t.evaluate({"k": "a"}).aggregate)  # no aggregation, no aggregate
+        c = lr.Table.parse("#! hit_policy: collect\n#! aggregation: sum\n"
+                           "rule,k,out:score:number\nr1,a,10\nr2,-,20\n")
+        m = c.evaluate({"k": "a"})
+        self.assertEqual([x.rule for x in m], ["r1", "r2"])
+        self.assertEqual(m.aggregate, {"score": 30.0})
+        self.assertEqual(c.evaluate({"k": "b"}).aggregate, {"score": 20.0})
+
+    def test_error_classes(self):
+        big = lr.Table.parse("#! hit_policy: collect\n#! aggregation: sum\n"
+                             "rule,k,out:score:number\nr1,-,1e308\nr2,-,1e308\n")
+        with self.assertRaises(lr.RangeError) as cm:
+            big.evaluate({"k": "a"})
+        self.assertEqual(cm.exception.code, -8)
+        self.assertIn("too large for a double", str(cm.exception))
+        with self.assertRaises(LookupError):  # NotFoundError is a LookupError
+            lr.Table.parse(TABLE).output_index("nope")
+        with self.assertRaises(ValueError):  # LeadError is a ValueError
+            lr.validate_lead({"n": float("nan")})
+        self.assertEqual(lr.LeadrouteError("m", -14).code, -14)
+        self.assertEqual(lr.LeadrouteError("m").code, 0)
+
+    def test_wrong_types_are_type_errors(self):
+        t = lr.Table.parse(TABLE)
+        router = lr.Router(t, two_rep_roster(), clock=lambda: NOW)
+        for what, call in [
+            ("a list for a name", lambda: t.output_index(["pool"])),
+            ("a list for a key", lambda: router.close(["L1"])),
+            ("fields not a mapping", lambda: t.evaluate([("kind", "a")])),
+            ("None in a set", lambda: t.evaluate({"kind": "a", "tags": ["x", None]})),
+            ("a list in a set", lambda: t.evaluate({"kind": "a", "tags": [["x"]]})),
+            ("a mapping for the lead id", lambda: router.route({"kind": "a"}, {"kind": "q"})),
+        ]:
+            with self.subTest(what):
+                with self.assertRaises(TypeError):
+                    call()
+        self.assertEqual(router.metrics()["routed"], 0)
+
+    def test_text_read_with_surrogateescape_goes_as_its_bytes(self):
+        # a UTF-8 file read as ASCII with errors="surrogateescape": each byte
+        # stands for itself, so the parser sees the file's own UTF-8
+        raw = "#! name: caf\u00e9\nrule,k,out:x\nr1,a,\u00e9\n".encode("utf-8")
+        t = lr.Table.parse(raw.decode("ascii", "surrogateescape"))
+        self.assertEqual(t.name, "caf\u00e9")
+        self.assertEqual(t.evaluate({"k": "a"})[0].outputs, {"x": "\u00e9"})
+        leads = lr.Leads.parse("id,city\nL1,Z\u00fcrich\n".encode("utf-8").decode("ascii", "surrogateescape"))
+        self.assertEqual((leads[0].fields["city"], leads.skipped), ("Z\u00fcrich", []))
+
+    def test_leads_parse_takes_bytes(self):
+        leads = lr.Leads.parse(b"id,kind\nL1,a\n")
+        self.assertEqual([(x.id, x.fields, x.line) for x in leads], [("L1", {"id": "L1", "kind": "a"}, 2)])
+
+    def test_skills_given_as_one_str(self):
+        ro = lr.Roster.from_dicts([{"id": "a", "pools": ["p"], "skills": {"lang": "de", "region": ["eu", "us"]}}],
+                                  [{"id": "p"}])
+        self.assertEqual(ro.rep("a")["skills"], {"lang": ["de"], "region": ["eu", "us"]})
+
+    def test_reassign_flag(self):
+        r = lr.Router(lr.Table.parse(TABLE), two_rep_roster(), clock=lambda: NOW)
+        self.assertEqual(r.route("L1", {"kind": "a"}).rep, "alice")
+        self.assertEqual(r.route("L1", {"kind": "a"}).status, "existing")
+        d = r.route("L1", {"kind": "a"}, reassign=True)  # the holder is excluded
+        self.assertEqual((d.status, d.rep), ("assigned", "bob"))
+
+    def test_availability_answers(self):
+        # None is available; a str is away, with that reason
+        answers = {"alice": "in a meeting", "bob": None}
+        r = lr.Router(lr.Table.parse(TABLE), two_rep_roster(), clock=lambda: NOW,
+                      availability=lambda rep, lead_id, fields, now: answers[rep])
+        d = r.route("L1", {"kind": "a"}, trace=True)
+        self.assertEqual(d.rep, "bob")
+        self.assertEqual(d.candidates[0], lr.Candidate("alice", "p", "away", "in a meeting"))
+        answers.update(alice=False, bob=True)  # False is away, with no reason of its own
+        d = r.route("L2", {"kind": "a"}, trace=True)
+        self.assertEqual(d.rep, "bob")
+        self.assertEqual(d.candidates[0], lr.Candidate("alice", "p", "away", "away"))
+
+
 class VersionTests(unittest.TestCase):
     def test_version(self):
         self.assertEqual(lr.version_number() // 10000, 0)
