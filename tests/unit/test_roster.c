@@ -2101,6 +2101,200 @@ static void test_read_back_allocation_failures(void **state)
     assert_true(n > 2);
 }
 
+/* ---- edges found unchecked by mutation testing of roster_parse.c ---------- */
+
+/* Pools named by reps are found by their whole id: a defined pool whose id
+ * starts with the named one is another pool (the named one is made). The
+ * pool ids are kept in a hash set, so a prefix is found by mistake only when
+ * it probes a slot that a longer id holds: 16 rosters, each with its set half
+ * full, make that all but certain. */
+static void test_pool_ids_whole(void **state)
+{
+    (void)state;
+    for (char c = 'a'; c <= 'p'; c++) {
+        char text[2048], id[8];
+        size_t at = (size_t)snprintf(text, sizeof text, "#! pools\nid\n");
+        /* 32 pools c-10 .. c-41 are defined; c and c-1 are not */
+        for (int i = 10; i < 42; i++)
+            at += (size_t)snprintf(text + at, sizeof text - at, "%c-%d\n", c, i);
+        snprintf(text + at, sizeof text - at, "#! reps\nid,pools\nx,\"%c, %c-1, %c-12\"\n", c, c, c);
+        leadroute_roster *ro = roster_ok(text);
+        assert_int_equal(leadroute_roster_pool_count(ro), 32 + 2);
+        snprintf(id, sizeof id, "%c", c);
+        assert_int_equal(pool_of(ro, id)->nmembers, 1);
+        snprintf(id, sizeof id, "%c-1", c);
+        assert_int_equal(pool_of(ro, id)->nmembers, 1);
+        snprintf(id, sizeof id, "%c-12", c);
+        assert_int_equal(pool_of(ro, id)->nmembers, 1);
+        snprintf(id, sizeof id, "%c-13", c);
+        assert_int_equal(pool_of(ro, id)->nmembers, 0);
+        assert_int_equal(rep_of(ro, "x")->npools, 3);
+        leadroute_roster_unref(ro);
+    }
+}
+
+/* Names and sets exactly at their limits are fine (one more is an error,
+ * tested above). */
+static void test_names_at_the_limit(void **state)
+{
+    (void)state;
+    char name[LEADROUTE_MAX_NAME + 1], text[4 * LEADROUTE_MAX_NAME + 256];
+    memset(name, 'f', LEADROUTE_MAX_NAME);
+    name[LEADROUTE_MAX_NAME] = 0;
+
+    snprintf(text, sizeof text, "#! reps\nid,%s\nx,en\n", name);
+    leadroute_roster *ro = roster_ok(text);
+    assert_true(lr__rep_has_skill(rep_of(ro, "x"), name, "en"));
+    leadroute_roster_unref(ro);
+
+    snprintf(text, sizeof text, "#! pools\nid,score_field,value_field\np,%s,%s\n#! reps\nid\n", name, name);
+    ro = roster_ok(text);
+    assert_string_equal(pool_of(ro, "p")->score_field, name);
+    assert_string_equal(pool_of(ro, "p")->value_field, name);
+    leadroute_roster_unref(ro);
+
+    snprintf(text, sizeof text, "#! pools\nid,filters\np,\"%s=langs; lang=%s\"\n#! reps\nid\n", name, name);
+    ro = roster_ok(text);
+    const lr__pool *p = pool_of(ro, "p");
+    assert_int_equal(p->nfilters, 2);
+    assert_string_equal(p->filters[0].field, name);
+    assert_string_equal(p->filters[0].skill, "langs");
+    assert_string_equal(p->filters[1].field, "lang");
+    assert_string_equal(p->filters[1].skill, name);
+    leadroute_roster_unref(ro);
+
+    /* a skill cell of exactly as many items as a set holds */
+    char *many = malloc(8192);
+    assert_non_null(many);
+    size_t at = (size_t)snprintf(many, 8192, "#! reps\nid,name,lang\na,x,\"");
+    for (int i = 0; i < LEADROUTE_MAX_SET_ITEMS; i++)
+        at += (size_t)snprintf(many + at, 8192 - at, "%sx%d", i ? "," : "", i);
+    snprintf(many + at, 8192 - at, "\"\n");
+    ro = roster_ok(many);
+    assert_int_equal(skill_of(rep_of(ro, "a"), "lang")->nitems, LEADROUTE_MAX_SET_ITEMS);
+    leadroute_roster_unref(ro);
+    free(many);
+}
+
+/* Empty cells in present columns take the defaults; filter halves are trimmed. */
+static void test_empty_and_spaced_pool_cells(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = roster_ok("#! pools\nid,strategy,on_empty,calibration,filters\n"
+                                     "p, , , ,\" language =  languages ; region=\tregions\"\n"
+                                     "#! reps\nid\n");
+    const lr__pool *p = pool_of(ro, "p");
+    assert_int_equal(p->strategy, LEADROUTE_STRATEGY_ROUND_ROBIN);
+    assert_int_equal(p->on_empty, LEADROUTE_EMPTY_UNASSIGNED);
+    assert_int_equal(p->calibration, LEADROUTE_CALIBRATE_JOIN);
+    assert_int_equal(p->nfilters, 2);
+    assert_string_equal(p->filters[0].field, "language");
+    assert_string_equal(p->filters[0].skill, "languages");
+    assert_string_equal(p->filters[1].field, "region");
+    assert_string_equal(p->filters[1].skill, "regions");
+    leadroute_roster_unref(ro);
+}
+
+/* Tier rules must start with ">=" exactly. */
+static void test_tier_rule_shapes(void **state)
+{
+    (void)state;
+#define POOLS(header, row) "#! pools\n" header "\n" row "\n#! reps\nid\n"
+    roster_err(POOLS("id,tiers", "p,<=80:1"), LEADROUTE_EPARSE, 3, 3, "tier rule '<=80:1' must look like '>=SCORE:TIER'");
+    roster_err(POOLS("id,tiers", "p,\"==80:1\""), LEADROUTE_EPARSE, 3, 3, "tier rule '==80:1' must look like");
+    /* the shortest rule with a colon: no score */
+    roster_err(POOLS("id,tiers", "p,>=:"), LEADROUTE_EPARSE, 3, 3, "tier rule '>=:': '' is not a number");
+#undef POOLS
+}
+
+/* Directives, byte order marks and missing headers: what the messages say. */
+static void test_line_edges(void **state)
+{
+    (void)state;
+    /* "#!" with no word is a directive of no known name, not a comment */
+    roster_err("#!\n#! reps\nid\n", LEADROUTE_EPARSE, 1, 1, "unknown directive '#!'");
+    /* a later line that is only a byte order mark */
+    roster_err("#! reps\nid\na\n\xef\xbb\xbf\n", LEADROUTE_EPARSE, 4, 1, "starts with a byte order mark");
+    /* a quoted cell holding a mark is a value, not a pasted file: the roster rejects the id */
+    {
+        leadroute_roster *ro = (leadroute_roster *)1;
+        const char *text = "#! reps\nid,name\n\"\xef\xbb\xbf" "b\",B\n";
+        leadroute_error_clear();
+        int rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", NULL);
+        assert_int_not_equal(rc, LEADROUTE_OK);
+        assert_int_not_equal(rc, LEADROUTE_EPARSE);
+        assert_null(ro);
+        assert_int_equal(leadroute_error_last()->line, 3);
+    }
+    /* a comment needs no blank after its '#', and only "#!" starts a directive */
+    {
+        leadroute_roster *ro = roster_ok("#note\n##\n#-! not a directive\n#! reps\nid\n#x\na\n");
+        assert_int_equal(leadroute_roster_rep_count(ro), 1);
+        leadroute_roster_unref(ro);
+    }
+    /* a line starting with the first two bytes of a mark only is data (U+FEC0 starts with EF BB) */
+    {
+        leadroute_roster *ro = roster_ok("#! reps\nid\n\xef\xbb\x80x\n");
+        assert_string_equal(leadroute_roster_rep_id(ro, 0), "\xef\xbb\x80x");
+        leadroute_roster_unref(ro);
+    }
+    /* a row before any section, at its first cell (after blanks, at the quote) */
+    roster_err("  \"id\",name\n#! reps\nid\n", LEADROUTE_EPARSE, 1, 3, "row before any section");
+    /* the header the message suggests is the section's own */
+    roster_err("#! pools\n#! reps\nid\na\n", LEADROUTE_EPARSE, 1, 1,
+               "'#! pools' section has no header row (expected e.g. 'id,strategy,fallback')");
+    roster_err("#! reps\n# only a comment\n", LEADROUTE_EPARSE, 1, 1,
+               "'#! reps' section has no header row (expected e.g. 'id,name,pools,weight')");
+}
+
+/* The roster's message comes through whole after the location. */
+static void test_semantic_message_whole(void **state)
+{
+    (void)state;
+    roster_err("#! pools\nid,fallback\np,nowhere\n#! reps\nid\n", LEADROUTE_EINVAL, 3, 1, "");
+    assert_string_equal(leadroute_error_last()->message,
+                        "r.csv:3:1: pool 'p': fallback pool 'nowhere' is not defined");
+    roster_err("#! reps\nid\nalice\nbob\nalice\n", LEADROUTE_EINVAL, 5, 1, "");
+    assert_string_equal(leadroute_error_last()->message,
+                        "r.csv:5:1: rep id 'alice' is given twice (first at line 3)");
+}
+
+/* A pool named only by a rep is blamed at that rep's pools cell. */
+static void test_implicit_pool_blame(void **state)
+{
+    (void)state;
+    leadroute_roster *ro = (leadroute_roster *)1;
+    const char *text = "#! reps\nid,pools\nalice,\"q, p\x01\"\n";
+    leadroute_error_clear();
+    int rc = leadroute_roster_parse(&ro, text, strlen(text), "r.csv", NULL);
+    assert_int_equal(rc, LEADROUTE_EINVAL);
+    assert_null(ro);
+    assert_int_equal(leadroute_error_last()->line, 3);
+    assert_int_equal(leadroute_error_last()->column, 7);
+    expect_message_has("r.csv:3:7: ");
+    expect_message_has("control character");
+}
+
+/* Exactly 100000 pools counting those named only by reps are fine; the
+ * 100001st, named by a rep, is refused by the parser at that rep's cell. */
+static void test_implicit_pool_limit(void **state)
+{
+    (void)state;
+    size_t cap = 4u << 20, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "#! reps\nid,pools\n");
+    for (unsigned i = 0; i < 50000; i++)
+        len += (size_t)snprintf(text + len, cap - len, "r%u,\"a%u, b%u\"\n", i, i, i);
+    leadroute_roster *ro = NULL;
+    assert_int_equal(leadroute_roster_parse(&ro, text, len, "r.csv", NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_roster_pool_count(ro), 100000);
+    leadroute_roster_unref(ro);
+    len += (size_t)snprintf(text + len, cap - len, "last,a50000\n");
+    roster_err(text, LEADROUTE_ELIMIT, 50003, 6, "more than 100000 pools (counting pools named only by reps)");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2136,6 +2330,14 @@ int main(void)
         cmocka_unit_test(test_read_back_parsed),
         cmocka_unit_test(test_read_back_errors),
         cmocka_unit_test(test_read_back_allocation_failures),
+        cmocka_unit_test(test_pool_ids_whole),
+        cmocka_unit_test(test_names_at_the_limit),
+        cmocka_unit_test(test_empty_and_spaced_pool_cells),
+        cmocka_unit_test(test_tier_rule_shapes),
+        cmocka_unit_test(test_line_edges),
+        cmocka_unit_test(test_semantic_message_whole),
+        cmocka_unit_test(test_implicit_pool_blame),
+        cmocka_unit_test(test_implicit_pool_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
