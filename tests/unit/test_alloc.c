@@ -568,6 +568,27 @@ static void test_bad_allocators(void **state)
     assert_int_equal(c.calls, 0);
 }
 
+/* ---- test added by mutation testing of lib/base/alloc.c ---- */
+
+/* UINT32_MAX / 2 elements is still within the limit: the allocator is
+ * asked (and refuses), one more is ELIMIT without asking. */
+static void test_vec_reserve_limit_boundary(void **state)
+{
+    long asked = 0;
+    lr__alloc r;
+    void *v = NULL;
+    uint32_t cap = 0;
+    (void)state;
+    assert_int_equal(lr__alloc_init(&r, NULL), LEADROUTE_OK);
+    r.alloc = refuse_alloc;
+    r.user_data = &asked;
+    assert_int_equal(lr__vec_reserve(&r, &v, &cap, UINT32_MAX / 2, 1), LEADROUTE_ENOMEM);
+    assert_int_equal(asked, 1);
+    assert_int_equal(lr__vec_reserve(&r, &v, &cap, (size_t)UINT32_MAX / 2 + 1, 1), LEADROUTE_ELIMIT);
+    assert_int_equal(asked, 1);
+    assert_int_equal(cap, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_max_memory),
         cmocka_unit_test(test_internal_helpers),
         cmocka_unit_test(test_bad_allocators),
+        cmocka_unit_test(test_vec_reserve_limit_boundary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -406,6 +406,56 @@ static void test_version(void **state)
     assert_string_equal(leadroute_version_string(), expect);
 }
 
+/* ---- tests added by mutation testing of lib/base/error.c ---- */
+
+/* A path over 200 bytes is shown as "..." and its last 197 bytes, moved
+ * forward to a whole character when the cut lands inside one. */
+static void test_error_path_tail_exact(void **state)
+{
+    char path[400], want[512];
+    size_t i;
+    (void)state;
+    for (i = 0; i < 250; i++)
+        path[i] = (char)('a' + i % 26);
+    path[250] = '\0';
+    lr__error_set_at(LEADROUTE_EPARSE, path, 1, 2, "x");
+    snprintf(want, sizeof want, "...%s:1:2: x", path + 250 - 197);
+    assert_string_equal(leadroute_error_last()->message, want);
+    assert_string_equal(leadroute_error_last()->file, path);
+
+    /* "a" and 150 two-byte characters: 301 bytes, the cut at byte 104
+     * falls inside a character, so 196 bytes are shown */
+    path[0] = 'a';
+    for (i = 1; i + 1 < 302; i += 2)
+        memcpy(path + i, "\xc3\xa4", 2);
+    path[301] = '\0';
+    lr__error_set_at(LEADROUTE_EPARSE, path, 1, 2, "x");
+    snprintf(want, sizeof want, "...%s:1:2: x", path + 105);
+    assert_string_equal(leadroute_error_last()->message, want);
+}
+
+/* The position a message starts with: line and column, the line alone, or
+ * neither; an error set without a file has no file. */
+static void test_error_position_forms(void **state)
+{
+    (void)state;
+    lr__error_set_at(LEADROUTE_EPARSE, "f.csv", 3, 4, "bad");
+    assert_string_equal(leadroute_error_last()->message, "f.csv:3:4: bad");
+    lr__error_set_at(LEADROUTE_EPARSE, "f.csv", 3, 0, "bad");
+    assert_string_equal(leadroute_error_last()->message, "f.csv:3: bad");
+    assert_int_equal(leadroute_error_last()->line, 3);
+    assert_int_equal(leadroute_error_last()->column, 0);
+    lr__error_set_at(LEADROUTE_EPARSE, "f.csv", 0, 0, "bad");
+    assert_string_equal(leadroute_error_last()->message, "f.csv: bad");
+    /* a later error without a file forgets the earlier one's */
+    lr__error_set(LEADROUTE_EINVAL, "plain");
+    assert_string_equal(leadroute_error_last()->message, "plain");
+    assert_null(leadroute_error_last()->file);
+    assert_int_equal(leadroute_error_last()->line, 0);
+    assert_int_equal(leadroute_error_last()->column, 0);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +473,8 @@ int main(void)
         cmocka_unit_test(test_error_is_per_thread),
         cmocka_unit_test(test_error_threads_concurrently),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_error_path_tail_exact),
+        cmocka_unit_test(test_error_position_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1052,6 +1052,224 @@ static void test_empty_set_cells(void **state)
     leadroute_leads_free(leads);
 }
 
+/* ---- tests added by mutation testing of lib/lead/reader.c ---- */
+
+/* An allocator whose fresh blocks hold 0xA5 and whose freed blocks are
+ * overwritten with 'Z': reading past what was written, or memory already
+ * freed, shows. */
+typedef union fill_header {
+    size_t size;
+    max_align_t align;
+} fill_header;
+
+static void *fill_alloc(void *ud, size_t size)
+{
+    (void)ud;
+    fill_header *h = malloc(sizeof *h + size);
+    if (!h)
+        return NULL;
+    h->size = size;
+    memset(h + 1, 0xA5, size);
+    return h + 1;
+}
+
+static void fill_free(void *ud, void *ptr)
+{
+    (void)ud;
+    if (!ptr)
+        return;
+    fill_header *h = (fill_header *)ptr - 1;
+    memset(ptr, 'Z', h->size);
+    free(h);
+}
+
+static leadroute_allocator make_fill_allocator(void)
+{
+    leadroute_allocator a = LEADROUTE_ALLOCATOR_INIT;
+    a.alloc = fill_alloc;
+    a.free = fill_free;
+    return a;
+}
+
+/* A row's message keeps up to 599 bytes: a long file name and an id of 200
+ * bytes both fit whole. */
+static void test_row_message_room(void **state)
+{
+    (void)state;
+    char name[200], id[201], text[512], want[700];
+    memset(name, 'f', 185);
+    strcpy(name + 185, "/leads.csv"); /* 195 bytes: shown whole */
+    memset(id, 'k', 200);
+    id[200] = '\0';
+    size_t n = (size_t)snprintf(text, sizeof text, "id\n%s\n%s\n", id, id);
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, n, name, NULL, NULL), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    snprintf(want, sizeof want, "%s:3:1: duplicate lead id '%s' (first on line 2)", name, id);
+    assert_true(strlen(want) > 400);
+    assert_string_equal(leadroute_leads_error(l, 0), want);
+    leadroute_leads_free(l);
+}
+
+/* A duplicate id longer than 200 bytes is shown by its first 200, then "...". */
+static void test_long_duplicate_id_cut_at_200(void **state)
+{
+    (void)state;
+    char id[301], text[700], want[400];
+    for (int i = 0; i < 300; i++)
+        id[i] = (char)('a' + i % 26);
+    id[300] = '\0';
+    size_t n = (size_t)snprintf(text, sizeof text, "id\n%s\n%s\n", id, id);
+    leadroute_leads *l = parse_ok(text, n);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    snprintf(want, sizeof want, "leads.csv:3:1: duplicate lead id '%.200s...' (first on line 2)", id);
+    assert_string_equal(leadroute_leads_error(l, 0), want);
+    leadroute_leads_free(l);
+}
+
+/* Every id seen again is found, however the id set grew in between. */
+static void test_every_id_duplicated(void **state)
+{
+    (void)state;
+    size_t n = 3000, cap = n * 2 * 16 + 16, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "id\n");
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(text + len, cap - len, "d%zu\n", i);
+    leadroute_leads *l = parse_ok(text, len);
+    assert_int_equal(leadroute_leads_count(l), n);
+    assert_int_equal(leadroute_leads_error_count(l), n);
+    for (size_t i = 0; i < n; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "leads.csv:%zu:1: duplicate lead id 'd%zu' (first on line %zu)", n + 2 + i, i,
+                 i + 2);
+        assert_string_equal(leadroute_leads_error(l, i), want);
+    }
+    leadroute_leads_free(l);
+    free(text);
+}
+
+/* An empty id is reported at its cell, naming the id column, wherever it is. */
+static void test_empty_id_names_its_column(void **state)
+{
+    (void)state;
+    leadroute_leads *l = parse_ok(LIT("region,ID\nEMEA,\nNA,L1\n"));
+    assert_int_equal(leadroute_leads_count(l), 1);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_string_equal(leadroute_leads_error(l, 0), "leads.csv:2:6: empty lead id (column 'ID')");
+    leadroute_leads_free(l);
+}
+
+/* Header messages in full: an empty first name, a duplicate naming the
+ * earlier column, and the column count of a header too wide (trailing
+ * empty cells not counted). */
+static void test_header_messages_in_full(void **state)
+{
+    (void)state;
+    assert_parse_error(LIT(",id\nx,L1\n"), LEADROUTE_EPARSE, "bad.csv:1:1: header column 1 has no field name");
+    assert_string_equal(leadroute_error_last()->message, "bad.csv:1:1: header column 1 has no field name");
+    assert_parse_error(LIT(" :SET ,id\nx,L1\n"), LEADROUTE_EPARSE, "bad.csv:1:1: header column 1 has no field name");
+    assert_parse_error(LIT("id,region, region\n"), LEADROUTE_EPARSE, "bad.csv:1:11: ");
+    assert_string_equal(leadroute_error_last()->message, "bad.csv:1:11: duplicate field name 'region' (also column 2)");
+    assert_parse_error(LIT("a,b,c,a\n"), LEADROUTE_EPARSE, "bad.csv:1:7: ");
+    assert_string_equal(leadroute_error_last()->message, "bad.csv:1:7: duplicate field name 'a' (also column 1)");
+
+    size_t cap = (LEADROUTE_MAX_FIELDS + 8) * 8;
+    char *wide = malloc(cap);
+    assert_non_null(wide);
+    size_t len = 0;
+    for (int i = 0; i <= LEADROUTE_MAX_FIELDS; i++)
+        len += (size_t)snprintf(wide + len, cap - len, i ? ",c%d" : "c%d", i);
+    len += (size_t)snprintf(wide + len, cap - len, ",,, \n");
+    char want[128];
+    snprintf(want, sizeof want, "header has %d columns; a lead holds at most %d fields", LEADROUTE_MAX_FIELDS + 1,
+             LEADROUTE_MAX_FIELDS);
+    assert_parse_error(wide, len, LEADROUTE_ELIMIT, "bad.csv:1:");
+    if (!strstr(leadroute_error_last()->message, want))
+        fail_msg("'%s' lacks '%s'", leadroute_error_last()->message, want);
+    free(wide);
+}
+
+/* The leads keep the table alive: field names the table knows point into
+ * it, and stay readable after the caller drops its own reference, even
+ * when the table's allocator scribbles over what it frees. */
+static void test_leads_keep_table_alive(void **state)
+{
+    (void)state;
+    leadroute_allocator fa = make_fill_allocator();
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.allocator = &fa;
+    leadroute_table *t = NULL;
+    if (leadroute_table_parse(&t, TABLE, sizeof TABLE - 1, "t.csv", &o) != LEADROUTE_OK)
+        fail_msg("table: %s", leadroute_error_last()->message);
+    static const char text[] = "id,region,products\nL1,EMEA,ads;web\n";
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, sizeof text - 1, "x.csv", t, NULL), LEADROUTE_OK);
+    leadroute_table_unref(t);
+    const leadroute_lead *a = leadroute_leads_get(l, 0);
+    assert_string_equal(field(a, "region") ? "found" : "missing", "found");
+    static const char *const want[] = { "ads", "web" };
+    assert_set_field(a, "products", 2, want);
+    leadroute_leads_free(l);
+}
+
+/* Accessors past the end answer "none", not what lies beyond the leads. */
+static void test_accessors_past_the_end(void **state)
+{
+    (void)state;
+    leadroute_allocator fa = make_fill_allocator();
+    static const char text[] = "id\nL1\nL1\n";
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_parse(&l, text, sizeof text - 1, "x.csv", NULL, &fa), LEADROUTE_OK);
+    assert_int_equal(leadroute_leads_count(l), 1);
+    assert_int_equal(leadroute_leads_error_count(l), 1);
+    assert_null(leadroute_leads_get(l, 1));
+    assert_int_equal(leadroute_leads_line(l, 1), 0);
+    assert_null(leadroute_leads_error(l, 1));
+    assert_int_equal(leadroute_leads_error_line(l, 1), 0);
+    leadroute_leads_free(l);
+}
+
+/* Misuse messages say which argument was NULL. */
+static void test_misuse_messages(void **state)
+{
+    (void)state;
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_load(&l, NULL, NULL, NULL), LEADROUTE_EINVAL);
+    assert_string_equal(leadroute_error_last()->message, "leadroute_leads_load: path is NULL");
+    assert_int_equal(leadroute_leads_load(NULL, "x.csv", NULL, NULL), LEADROUTE_EINVAL);
+    assert_string_equal(leadroute_error_last()->message, "leadroute_leads_load: out is NULL");
+}
+
+/* ---- test added by mutation testing of lib/base/file.c ---- */
+
+/* A file is read to its last byte, a last line without a line break
+ * included; a file that opens but cannot be read says so, with the
+ * system's reason. */
+static void test_load_file_last_byte_and_read_error(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/leadroute-test-leads-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] = "id,region\nL1,EMEA\nL22,NA";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    leadroute_leads *l = NULL;
+    assert_int_equal(leadroute_leads_load(&l, path, NULL, NULL), LEADROUTE_OK);
+    unlink(path);
+    assert_int_equal(leadroute_leads_count(l), 2);
+    assert_string_equal(leadroute_leads_get(l, 1)->id, "L22");
+    assert_string_field(leadroute_leads_get(l, 1), "region", "NA");
+    leadroute_leads_free(l);
+
+    assert_int_equal(leadroute_leads_load(&l, "/", NULL, NULL), LEADROUTE_EIO);
+    assert_null(l);
+    assert_string_equal(leadroute_error_last()->message, "/: cannot read: Is a directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1080,6 +1298,15 @@ int main(void)
         cmocka_unit_test(test_many_leads),
         cmocka_unit_test(test_empty_set_cells),
         cmocka_unit_test(test_long_paths_keep_the_reason),
+        cmocka_unit_test(test_row_message_room),
+        cmocka_unit_test(test_long_duplicate_id_cut_at_200),
+        cmocka_unit_test(test_every_id_duplicated),
+        cmocka_unit_test(test_empty_id_names_its_column),
+        cmocka_unit_test(test_header_messages_in_full),
+        cmocka_unit_test(test_leads_keep_table_alive),
+        cmocka_unit_test(test_accessors_past_the_end),
+        cmocka_unit_test(test_misuse_messages),
+        cmocka_unit_test(test_load_file_last_byte_and_read_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
