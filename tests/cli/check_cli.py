@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -1407,6 +1408,255 @@ rc, out, err = run("eval", routing, forged)
 expect(rc == 1 and not any(line.startswith("fake.csv") for line in err.splitlines())
        and "lead evil\\x0afake.csv:99: lead X: unrouted\\x1b[2J: lead field 'employees'" in err
        and "\x1b" not in err, f"eval escapes the lead id in its message: {rc} {err!r}")
+
+# ---- check, eval and bench: usage, summaries, records ------------------------
+# --help prints the command's own usage on stdout and exits 0
+for command, first_line in (("check", "usage: leadroute check TABLE [--format text|csv|jsonl]"),
+                            ("eval", "usage: leadroute eval TABLE LEADS.csv [--format csv|jsonl]"),
+                            ("bench", "usage: leadroute bench TABLE LEADS.csv [--seconds S]")):
+    for flag in ("--help", "-h"):
+        rc, out, err = run(command, routing, flag)
+        expect(rc == 0 and (out.startswith(first_line + " ") or out.startswith(first_line + "\n"))
+               and err == "", f"{command} {flag}: {rc} {out[:100]!r} {err!r}")
+# usage mistakes: exit 2, one line naming the mistake and the command's --help, nothing on stdout
+for command, args, message in (
+        ("check", (), "leadroute check: expected a TABLE file (try 'leadroute check --help')"),
+        ("check", (routing, leads), f"leadroute check: unexpected argument '{leads}' (try 'leadroute check --help')"),
+        ("check", (routing, "--format", "xml"),
+         "leadroute check: --format: 'xml' is not one of text, csv, jsonl (try 'leadroute check --help')"),
+        ("eval", (routing,), "leadroute eval: expected TABLE and LEADS.csv files (try 'leadroute eval --help')"),
+        ("eval", (routing, leads, routing),
+         f"leadroute eval: unexpected argument '{routing}' (try 'leadroute eval --help')"),
+        ("eval", ("-", "-"), "leadroute eval: only one of TABLE and LEADS.csv can be '-' (try 'leadroute eval --help')"),
+        ("eval", (routing, leads, "--format", "text"),
+         "leadroute eval: --format: 'text' is not one of csv, jsonl (try 'leadroute eval --help')"),
+        ("eval", (routing, leads, "--format"), "leadroute eval: --format needs a value (try 'leadroute eval --help')"),
+        ("eval", (routing, leads, "--formats=csv"), "leadroute eval: unknown option '--formats=csv'"),
+        ("bench", (routing,), "leadroute bench: expected TABLE and LEADS.csv files (try 'leadroute bench --help')"),
+        ("bench", ("-", "-"), "leadroute bench: only one of TABLE and LEADS.csv can be '-'"),
+        ("bench", (routing, "-", "--seconds", "86400.5"), "leadroute bench: --seconds: '86400.5' is not a number")):
+    rc, out, err = run(command, *args, stdin="")
+    expect(rc == 2 and out == "" and err.startswith(message) and err.count("\n") == 1,
+           f"{command} {' '.join(args)}: {rc} {out!r} {err!r}")
+# '--' ends the options: a file named like one is a file
+dashed = os.path.join(workdir.name, "--table.csv")
+with open(dashed, "w", encoding="utf-8") as f:
+    f.write("rule,region,out:pool\na,-,x\n")
+rc, out, err = run("check", "--", "--table.csv")
+expect(rc == 0 and out.startswith("--table.csv: 1 rule, ") and err == "", f"check -- FILE: {rc} {out!r} {err!r}")
+os.unlink(dashed)
+# a leads file that cannot be read is exit 2, as a table that cannot
+for command in ("eval", "bench"):
+    rc, out, err = run(command, routing, os.path.join(data, "no-such-leads.csv"))
+    expect(rc == 2 and out == "" and "no-such-leads.csv: cannot open" in err,
+           f"{command} of a missing leads file: {rc} {out!r} {err!r}")
+
+# the summary line of check, whole
+summary = re.compile(r"(.*), hash [0-9a-f]{16}, \d+ bytes compiled, (.*)\n")
+
+
+def check_summary(*args, stdin=None):
+    rc, out, err = run("check", *args, stdin=stdin)
+    m = summary.fullmatch(out.splitlines(True)[-1]) if out else None
+    return rc, (m.group(1), m.group(2)) if m else out, err
+
+
+rc, got, err = check_summary(routing)
+expect(rc == 0 and got == (f'{routing}: "inbound routing" version 2026-11: 20 rules, 8 inputs, 6 outputs, '
+                           "hit policy first", "0 lint findings"), f"check summary of the sample: {rc} {got!r}")
+for text, want in (("#! name:\n#! version:\nrule,region,out:pool\na,-,x\n",
+                    "1 rule, 1 input, 1 output, hit policy first"),
+                   ("#! version: 3\n#! hit_policy: unique\nrule,region,employees:number,out:pool,out:o\na,-,-,x,y\n",
+                    "version 3: 1 rule, 2 inputs, 2 outputs, hit policy unique"),
+                   ("#! name: n\n#! hit_policy: rule order\nrule,region,out:pool\na,-,x\nb,-,y\n",
+                    '"n": 2 rules, 1 input, 1 output, hit policy rule order'),
+                   ("#! hit_policy: collect\n#! aggregation: sum\nrule,region,out:points:number\na,-,1\nb,EMEA,2\n",
+                    "2 rules, 1 input, 1 output, hit policy collect (sum)")):
+    path = table(text)
+    rc, got, err = check_summary(path)
+    expect(rc == 0 and got == (f"{path}: {want}", "0 lint findings"), f"check summary: {rc} {got!r} {err!r}")
+    os.unlink(path)
+# from standard input, the table is <stdin>
+rc, got, err = check_summary("-", stdin="rule,region,out:pool\na,-,x\nb,EMEA,y\n")
+expect(rc == 1 and got == ("<stdin>: 2 rules, 1 input, 1 output, hit policy first", "1 lint finding"),
+       f"check summary of standard input: {rc} {got!r} {err!r}")
+# '--format text' is the text of the default
+shadowed = table("rule,region,out:pool\na,-,x\nb,EMEA,y\n")
+rc, out, err = run("check", shadowed, "--format", "text")
+expect(rc == 1 and out == run("check", shadowed)[1] and out.startswith(f"{shadowed}:3: rule 'b' can never fire"),
+       f"check --format text: {rc} {out!r} {err!r}")
+# counts: one notice alone (csv: on stderr)
+cut_short = table("rule,c1,c2,c3,c4,c5,c6,c7,c8,out:o\n"
+                  + "".join(f'r{i},"a, b, c",-,-,-,-,-,-,{v},x\n' for i, v in enumerate(("a", "b", "c", "null")))
+                  + "j" + ',"a, b, c, null"' * 8 + ",y\nall,-,-,-,-,-,-,-,-,z\n")
+rc, out, err = run("check", cut_short, "--format", "csv")
+expect(rc == 0 and err == "0 lint findings, 1 notice\n", f"check counts one notice: {rc} {err!r}")
+os.unlink(cut_short)
+# check --format csv and jsonl: empty cells for what a finding lacks, the example lead
+no_match = table("rule,region,out:pool\na,EMEA,x\n")
+for path, fields in ((shadowed, {"kind": "shadowed", "rule": "b", "line": 3, "other_rule": "a", "other_line": 2,
+                                 "message": f"{shadowed}:3: rule 'b' can never fire: rule 'a' (line 2) before it "
+                                            "matches every lead it matches"}),
+                     (no_match, {"kind": "no_match", "example": "region=zz-other",
+                                 "message": f"{no_match}: no rule matches some leads (the table has no catch-all "
+                                            "rule); for example: region=zz-other"})):
+    rc, out, err = run("check", path, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    want = {k: "" for k in ("kind", "rule", "line", "other_rule", "other_line", "example", "message")}
+    want.update({k: str(v) for k, v in fields.items()})
+    expect(rc == 1 and rows == [want] and err == "1 lint finding\n", f"check --format csv: {rc} {out!r} {err!r}")
+    rc, out, err = run("check", path, "--format", "jsonl")
+    expect(rc == 1 and [json.loads(line) for line in out.splitlines()] == [fields],
+           f"check --format jsonl: {rc} {out!r} {err!r}")
+os.unlink(no_match)
+os.unlink(shadowed)
+
+# eval: CSV quoting (separators, quotes, line breaks, blanks at the ends), numbers that
+# read back exactly, JSON escapes, booleans, and a lead no rule matches (an empty rule;
+# in JSON lines "rule": "" and no outputs)
+outputs = table('rule,region,out:pool,out:hot:bool,out:n:number\n'
+                'a,EMEA,""" x""",true,100000\n'
+                'b,NA,"""y \\""z\\"", w""",false,0.30000000000000004\n'
+                'c,LATAM,"""a\\\\b\ttab\x1f""",,1e20\n'
+                'd,APAC,"""\tt""",,-0.1\n'
+                'e,CR,"""a\rb""",true,1\n'
+                'f,FF,"""x """,,\n')
+eval_leads = 'id,region\nl1,EMEA\nl2,NA\nl3,LATAM\nl4,APAC\nl5,XX\n"q""x, y",CR\nl6,FF\n'
+p = subprocess.run([tool, "eval", outputs, "-"], input=eval_leads.encode(), capture_output=True, cwd=workdir.name)
+expect(p.returncode == 0 and p.stdout == b'id,rule,pool,hot,n\nl1,a," x",true,100000\n'
+       b'l2,b,"y ""z"", w",false,0.30000000000000004\nl3,c,a\\b\ttab\x1f,,1e+20\nl4,d,"\tt",,-0.1\nl5,,,,\n'
+       b'"q""x, y",e,"a\rb",true,1\nl6,f,"x ",,\n' and p.stderr == b"", f"eval CSV fields: {p.returncode} {p.stdout!r} {p.stderr!r}")
+p = subprocess.run([tool, "eval", outputs, "-", "--format", "jsonl"], input=eval_leads.encode(), capture_output=True,
+                   cwd=workdir.name)
+expect(p.returncode == 0 and p.stdout.decode().splitlines() == [
+    '{"id":"l1","rule":"a","pool":" x","hot":true,"n":100000}',
+    '{"id":"l2","rule":"b","pool":"y \\"z\\", w","hot":false,"n":0.30000000000000004}',
+    '{"id":"l3","rule":"c","pool":"a\\\\b\\ttab\\u001f","n":1e+20}',
+    '{"id":"l4","rule":"d","pool":"\\tt","n":-0.1}',
+    '{"id":"l5","rule":""}',
+    '{"id":"q\\"x, y","rule":"e","pool":"a\\rb","hot":true,"n":1}',
+    '{"id":"l6","rule":"f","pool":"x "}'],
+       f"eval JSON lines: {p.returncode} {p.stdout!r} {p.stderr!r}")
+os.unlink(outputs)
+# a lead that fails and a row that cannot be read, from standard input: named <stdin>, in line order
+numbers = table("rule,score:number,out:pool\nhot,>=50,p\n")
+rc, out, err = run("eval", numbers, "-", stdin="id,score\na,12\nb,many\nc,x,y\nd,60\n")
+expect(rc == 1 and out == "id,rule,pool\na,,\nd,hot,p\n"
+       and err == "<stdin>:3: lead b: lead field 'score': 'many' is not a number\n"
+                  "<stdin>:4: row has 3 cells, the header has 2 (row skipped)\n",
+       f"eval from standard input names <stdin>: {rc} {out!r} {err!r}")
+
+# bench: the figures agree with each other and with what was measured
+rc, out, err = run("bench", numbers, "-", "--seconds", "0.2", "--format", "jsonl",
+                   stdin="id,score\na,12\nb,many\nc,x,y\nd,60\n")
+figures = json.loads(out) if out.count("\n") == 1 else {}
+expect(rc == 1 and set(figures) == {"table", "rules", "leads", "evaluations", "seconds", "per_second",
+                                    "ns_per_evaluation", "hits", "errors"}
+       and figures["table"] == numbers and figures["rules"] == 1 and figures["leads"] == 3
+       and 0.2 <= figures["seconds"] < 1.5 and figures["evaluations"] % 3 == 0
+       and figures["hits"] * 3 == figures["evaluations"] and figures["errors"] * 3 == figures["evaluations"]
+       and abs(figures["per_second"] * figures["seconds"] / figures["evaluations"] - 1) < 1e-6
+       and abs(figures["ns_per_evaluation"] * figures["evaluations"] / figures["seconds"] / 1e9 - 1) < 1e-6
+       and err == "<stdin>:4: row has 3 cells, the header has 2 (row skipped)\n"
+                  f"<stdin>:3: lead b: lead field 'score': 'many' is not a number (the first of {figures['errors']} "
+                  "failed evaluations)\n", f"bench figures: {rc} {out!r} {err!r}")
+rc, out, err = run("bench", numbers, "-", "--seconds", "0.05", "--format", "csv", stdin="id,score\na,12\nd,60\n")
+rows = list(csv.DictReader(io.StringIO(out)))
+expect(rc == 0 and len(rows) == 1 and rows[0]["table"] == numbers and rows[0]["leads"] == "2"
+       and rows[0]["errors"] == "0" and float(rows[0]["hits"]) * 2 == float(rows[0]["evaluations"]) and err == "",
+       f"bench --format csv: {rc} {out!r} {err!r}")
+# rows skipped alone make exit 1
+rc, out, err = run("bench", numbers, "-", "--seconds", "0.05", "--format", "csv", stdin="id,score\na,12\nc,x,y\nd,60\n")
+rows = list(csv.DictReader(io.StringIO(out)))
+expect(rc == 1 and len(rows) == 1 and rows[0]["leads"] == "2" and rows[0]["errors"] == "0"
+       and err == "<stdin>:3: row has 3 cells, the header has 2 (row skipped)\n",
+       f"bench with a row skipped exits 1: {rc} {out!r} {err!r}")
+# the text, from a table on standard input; the default is about two seconds
+numbers_text = "rule,score:number,out:pool\nhot,>=50,p\nwarm,>=30,q\n"
+bench_leads = os.path.join(workdir.name, "bench-leads.csv")
+with open(bench_leads, "w", encoding="utf-8") as f:
+    f.write("id,score\na,12\nb,many\nc,x,y\nd,60\n")
+rc, out, err = run("bench", "-", bench_leads, stdin=numbers_text)
+lines = out.splitlines()
+m = re.fullmatch(r"evaluations: (\d+) in (\d+\.\d{3}) s", lines[2]) if len(lines) == 5 else None
+t = re.fullmatch(r"throughput:  (\d+) evaluations/s, (\d+\.\d) ns/evaluation", lines[3]) if m else None
+expect(rc == 1 and t and lines[:2] == ["table:       <stdin> (2 rules, hit policy first)", "leads:       3 (1 row skipped)"]
+       and 2.0 <= float(m.group(2)) < 3.5 and abs(int(t.group(1)) * float(m.group(2)) / int(m.group(1)) - 1) < 0.01
+       and abs(int(t.group(1)) * float(t.group(2)) / 1e9 - 1) < 0.01
+       and lines[4] == f"hits:        {int(m.group(1)) // 3} (0.33 per evaluation), {int(m.group(1)) // 3} evaluation errors",
+       f"bench text: {rc} {out!r} {err!r}")
+os.unlink(bench_leads)
+os.unlink(numbers)
+
+# the command line itself: no command, -h and help, --version, an unknown option
+rc, out, err = run()
+expect(rc == 2 and out == "" and err == "leadroute: missing command (try 'leadroute --help')\n",
+       f"leadroute without a command: {rc} {out!r} {err!r}")
+for flag in ("-h", "help"):
+    rc, out, err = run(flag)
+    expect(rc == 0 and out.startswith("usage: leadroute [--help] [--version] COMMAND [ARGS]\n") and err == "",
+           f"leadroute {flag}: {rc} {out[:80]!r} {err!r}")
+rc, out, err = run("--version")
+expect(rc == 0 and re.fullmatch(r"leadroute \d+\.\d+\.\d+ \(libleadroute \d+\.\d+\.\d+\)\n", out) and err == "",
+       f"leadroute --version: {rc} {out!r} {err!r}")
+rc, out, err = run("-x")
+expect(rc == 2 and out == "" and err == "leadroute: unknown option '-x' (try 'leadroute --help')\n",
+       f"leadroute -x: {rc} {out!r} {err!r}")
+
+# lead ids in messages: DEL, C1 controls and the line separators are escaped, a long id is not cut
+numbers = table("rule,score:number,out:pool\nhot,>=50,p\n")
+ids = [b"a\x7f", b"b\xc2\x9f", b"c\xe2\x80\xa9", b"d\xe2\x80\xa8", b"\x01" * 4096]
+p = subprocess.run([tool, "eval", numbers, "-"], input=b"id,score\n" + b"".join(b'"%s",x\n' % i for i in ids),
+                   capture_output=True, cwd=workdir.name)
+expect(p.returncode == 1 and p.stderr.decode().splitlines() == [
+    f"<stdin>:{n + 2}: lead {shown}: lead field 'score': 'x' is not a number"
+    for n, shown in enumerate(("a\\x7f", "b\\xc2\\x9f", "c\\xe2\\x80\\xa9", "d\\xe2\\x80\\xa8", "\\x01" * 4096))],
+       f"eval escapes lead ids: {p.returncode} {p.stderr[:300]!r}")
+# a directory is a file that cannot be read
+rc, out, err = run("check", workdir.name)
+expect(rc == 2 and out == "" and err == f"leadroute: {workdir.name}: cannot read: Is a directory\n",
+       f"check of a directory: {rc} {out!r} {err!r}")
+# the inputs the leads lack are reported only when there are leads, and a lead's
+# empty cell does not make the file lack its column
+for text in ("id,score\n", "id,score\na,\nb,60\n"):
+    rc, out, err = run("eval", numbers, "-", stdin=text)
+    expect(rc == 0 and err == "", f"eval of {text!r}: no note on missing inputs: {rc} {out!r} {err!r}")
+rc, out, err = run("bench", numbers, "-", stdin="id,score\n")
+expect(rc == 2 and out == "" and err == "leadroute bench: no leads to evaluate\n", f"bench of no leads: {rc} {err!r}")
+os.unlink(numbers)
+# an input named like a routed output is no mistake when the table also has that output
+both = table("rule,pool,out:pool\nr1,-,x\n")
+rc, out, err = run("check", both)
+expect(rc == 0 and err == "", f"check of a table with input and output pool: {rc} {err!r}")
+os.unlink(both)
+# a file of exactly 256 MiB is read (and here refused for its NUL bytes, not its size)
+exact = os.path.join(workdir.name, "exact.csv")
+with open(exact, "wb") as f:
+    f.truncate(256 << 20)
+rc, out, err = run("check", exact)
+expect(rc == 2 and err == f"leadroute: {exact}:1:1: NUL byte: the file is not UTF-8 text (a UTF-16 or binary file?)\n",
+       f"a file of exactly 256 MiB is read: {rc} {err!r}")
+os.unlink(exact)
+# eval stops at a failed write: no lead after it is evaluated (the last would fail and be reported)
+numbers = table("rule,score:number,out:pool\nhot,>=50,p\n")
+with tempfile.TemporaryDirectory() as tmp:
+    stop_leads = os.path.join(tmp, "stop-leads.csv")
+    with open(stop_leads, "w", encoding="utf-8") as f:
+        f.write("id,score\n")
+        f.writelines(f"s{i},60\n" for i in range(100000))  # some 1 MB of records
+        f.write("last,many\n")
+    with tempfile.TemporaryFile() as err_file:
+        p = subprocess.Popen([tool, "eval", numbers, stop_leads], stdout=subprocess.PIPE, stderr=err_file,
+                             cwd=workdir.name)
+        first_line = p.stdout.readline()
+        p.stdout.close()
+        rc = p.wait(timeout=60)
+        err_file.seek(0)
+        err = err_file.read().decode("utf-8", "replace")
+    expect(rc == 2 and first_line == b"id,rule,pool\n" and err == "leadroute: cannot write results: Broken pipe\n",
+           f"eval evaluates no lead past a failed write: {rc} {first_line!r} {err!r}")
+os.unlink(numbers)
+
 
 for f in failures:
     print("FAIL:", f)
