@@ -62,8 +62,8 @@ enum {
 enum { FORMAT_DEFAULT = 0, FORMAT_TEXT, FORMAT_CSV, FORMAT_JSONL, FORMAT_JSON };
 
 typedef struct cli_args {
-    const char *files[2];
-    int nfiles;
+    const char *files[3]; /* the first three: a command takes at most two and names the first extra one */
+    int nfiles;           /* how many were given */
     const char **keys;  /* OPT_KEYS; freed by cli_args_free() */
     int nkeys;
     double seconds;

@@ -145,10 +145,8 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
         if (options_done || arg[0] != '-' || arg[1] == '\0') {
             if (options & OPT_KEYS)
                 a->keys[a->nkeys++] = arg;
-            else if (a->nfiles == 2)
-                return cli_usage_error(command, "unexpected argument '%s'", arg);
-            else
-                a->files[a->nfiles++] = arg;
+            else if (a->nfiles++ < 3)
+                a->files[a->nfiles - 1] = arg;
             continue;
         }
         if (flag(arg, "--")) {

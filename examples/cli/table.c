@@ -364,13 +364,13 @@ int cmd_bench(int argc, char **argv)
         records_begin(&w, stdout, a.format, columns, sizeof columns / sizeof *columns);
         records_row(&w, row);
     } else {
-        printf("table:       %s (%zu rules, hit policy %s)\n", table_name, rules,
+        printf("table:       %s (%zu rule%s, hit policy %s)\n", table_name, rules, cli_plural(rules),
                hit_policy_name(leadroute_table_hit_policy(table)));
         printf("leads:       %zu (%zu row%s skipped)\n", n, skipped_rows, cli_plural(skipped_rows));
         printf("evaluations: %llu in %.3f s\n", evals, elapsed);
         printf("throughput:  %.0f evaluations/s, %.1f ns/evaluation\n", per_second, ns);
-        printf("hits:        %llu (%.2f per evaluation), %llu evaluation errors\n", hits,
-               (double)hits / (double)evals, errors);
+        printf("hits:        %llu (%.2f per evaluation), %llu evaluation error%s\n", hits,
+               (double)hits / (double)evals, errors, cli_plural(errors));
     }
 
     leadroute_result_free(result);

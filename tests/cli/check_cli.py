@@ -1427,6 +1427,9 @@ for command, args, message in (
         ("eval", (routing,), "leadroute eval: expected TABLE and LEADS.csv files (try 'leadroute eval --help')"),
         ("eval", (routing, leads, routing),
          f"leadroute eval: unexpected argument '{routing}' (try 'leadroute eval --help')"),
+        # the first argument too many, however many follow
+        ("check", (routing, leads, "third.csv"), f"leadroute check: unexpected argument '{leads}'"),
+        ("eval", (routing, leads, "third.csv", "fourth.csv"), "leadroute eval: unexpected argument 'third.csv'"),
         ("eval", ("-", "-"), "leadroute eval: only one of TABLE and LEADS.csv can be '-' (try 'leadroute eval --help')"),
         ("eval", (routing, leads, "--format", "text"),
          "leadroute eval: --format: 'text' is not one of csv, jsonl (try 'leadroute eval --help')"),
@@ -1585,6 +1588,15 @@ expect(rc == 1 and t and lines[:2] == ["table:       <stdin> (2 rules, hit polic
        and abs(int(t.group(1)) * float(t.group(2)) / 1e9 - 1) < 0.01
        and lines[4] == f"hits:        {int(m.group(1)) // 3} (0.33 per evaluation), {int(m.group(1)) // 3} evaluation errors",
        f"bench text: {rc} {out!r} {err!r}")
+# one rule and one lead: the singular
+with open(bench_leads, "w", encoding="utf-8") as f:
+    f.write("id,score\nd,60\n")
+rc, out, err = run("bench", "-", bench_leads, "--seconds", "0.2", stdin="rule,score:number,out:pool\nhot,>=50,p\n")
+lines = out.splitlines()
+expect(rc == 0 and len(lines) == 5 and lines[:2] == ["table:       <stdin> (1 rule, hit policy first)",
+                                                      "leads:       1 (0 rows skipped)"]
+       and lines[4].endswith(" (1.00 per evaluation), 0 evaluation errors") and err == "",
+       f"bench text of one rule: {rc} {out!r} {err!r}")
 os.unlink(bench_leads)
 os.unlink(numbers)
 
