@@ -42,6 +42,18 @@ def table(text):
     return f.name
 
 
+def eval_into_closed_pipe(table_path, leads_path):
+    """eval whose output is closed after its first line: (exit status, that line, stderr)."""
+    with tempfile.TemporaryFile() as err_file:
+        p = subprocess.Popen([tool, "eval", table_path, leads_path], stdout=subprocess.PIPE, stderr=err_file,
+                             cwd=workdir.name)
+        first_line = p.stdout.readline()
+        p.stdout.close()
+        rc = p.wait(timeout=60)
+        err_file.seek(0)
+        return rc, first_line, err_file.read().decode("utf-8", "replace")
+
+
 routing = os.path.join(data, "routing.csv")
 leads = os.path.join(data, "leads.csv")
 reps = os.path.join(data, "reps.csv")
@@ -1378,14 +1390,7 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(eval_leads, "w", encoding="utf-8") as f:
         f.write("id,region\n")
         f.writelines(f"p{i},EMEA\n" for i in range(100000))  # some 1.5 MB of records
-    with tempfile.TemporaryFile() as err_file:
-        p = subprocess.Popen([tool, "eval", pipe_table, eval_leads], stdout=subprocess.PIPE, stderr=err_file,
-                             cwd=workdir.name)
-        first_line = p.stdout.readline()
-        p.stdout.close()
-        rc = p.wait(timeout=60)
-        err_file.seek(0)
-        err = err_file.read().decode("utf-8", "replace")
+    rc, first_line, err = eval_into_closed_pipe(pipe_table, eval_leads)
     expect(rc == 2 and first_line == b"id,rule,pool\n" and err == "leadroute: cannot write results: Broken pipe\n",
            f"eval into a pipe closed early exits 2 (not SIGPIPE): {rc} {first_line!r} {err!r}")
 
@@ -1657,14 +1662,7 @@ with tempfile.TemporaryDirectory() as tmp:
         f.write("id,score\n")
         f.writelines(f"s{i},60\n" for i in range(100000))  # some 1 MB of records
         f.write("last,many\n")
-    with tempfile.TemporaryFile() as err_file:
-        p = subprocess.Popen([tool, "eval", numbers, stop_leads], stdout=subprocess.PIPE, stderr=err_file,
-                             cwd=workdir.name)
-        first_line = p.stdout.readline()
-        p.stdout.close()
-        rc = p.wait(timeout=60)
-        err_file.seek(0)
-        err = err_file.read().decode("utf-8", "replace")
+    rc, first_line, err = eval_into_closed_pipe(numbers, stop_leads)
     expect(rc == 2 and first_line == b"id,rule,pool\n" and err == "leadroute: cannot write results: Broken pipe\n",
            f"eval evaluates no lead past a failed write: {rc} {first_line!r} {err!r}")
 os.unlink(numbers)

@@ -1345,12 +1345,18 @@ class MoreCallbackExceptions(unittest.TestCase):
         self.assertIsInstance(cm.exception.__cause__, lr.CallbackError)
         self.assertEqual(cm.exception.decision.status, "unrouted")
 
-    def test_first_exception_of_a_call_is_raised(self):
+    @staticmethod
+    def two_overdue():
+        """A router holding leads A and B, and its clock set past their deadlines."""
         clock = Clock()
         r = make_router(lr.MemoryStore(), clock=clock)
         r.route("A", {"kind": "rr"})
         r.route("B", {"kind": "rr"})
         clock.now += 60 * MINUTE
+        return r, clock
+
+    def test_first_exception_of_a_call_is_raised(self):
+        r, clock = self.two_overdue()
         calls = []
 
         def lookup(key):
@@ -1363,12 +1369,8 @@ class MoreCallbackExceptions(unittest.TestCase):
         self.assertEqual(str(cm.exception), calls[0])
 
     def test_nested_router_call_keeps_the_outer_exception(self):
-        clock = Clock()
-        r = make_router(lr.MemoryStore(), clock=clock)
+        r, clock = self.two_overdue()
         other = make_router()
-        r.route("A", {"kind": "rr"})
-        r.route("B", {"kind": "rr"})
-        clock.now += 60 * MINUTE
         calls = []
 
         def lookup(key):
