@@ -145,7 +145,7 @@ int cli_parse_args(const char *command, int argc, char **argv, unsigned options,
         if (options_done || arg[0] != '-' || arg[1] == '\0') {
             if (options & OPT_KEYS)
                 a->keys[a->nkeys++] = arg;
-            else if (a->nfiles++ < 3)
+            else if ((size_t)a->nfiles++ < sizeof a->files / sizeof *a->files)
                 a->files[a->nfiles - 1] = arg;
             continue;
         }

@@ -219,6 +219,16 @@ static void lr__atom_fold(const lr__cell_ctx *ctx, lr__atom *a)
 /* A literal value (after '=' or '!=', named by `after`, or as a list
  * element): string, number, bool, null; with `allow_prefix` also a prefix
  * test (94*, "94"*). */
+/* A prefix test where the cell allows none: after `after` ('='). `example`
+ * is the prefix written as the cell wrote it, quoted or bare. */
+static int lr__prefix_misplaced(lr__cursor *c, size_t start, const char *after, const char *example)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "a prefix test (ending in '*') cannot follow %s: write it alone, as in %s",
+             after ? after : "it", example);
+    return lr__cell_error(c, start, msg);
+}
+
 static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int allow_prefix, const char *after)
 {
     char msg[96];
@@ -243,9 +253,7 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
             a->kind = LR_ATOM_PREFIX;
         } else if (c->pos < c->end && c->text[c->pos] == '*' && ctx->type != LEADROUTE_TYPE_NUMBER &&
                    ctx->type != LEADROUTE_TYPE_BOOL) {
-            snprintf(msg, sizeof msg, "a prefix test (ending in '*') cannot follow %s: write it alone, as in \"94\"*",
-                     after ? after : "it");
-            return lr__cell_error(c, start, msg);
+            return lr__prefix_misplaced(c, start, after, "\"94\"*");
         } else if (ctx->type == LEADROUTE_TYPE_NUMBER) {
             return lr__cell_error(c, start, "expected a number, not a quoted string");
         } else if (ctx->type == LEADROUTE_TYPE_BOOL) {
@@ -315,11 +323,8 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
         const char *star = memchr(s, '*', n);
         if (star && star != s + n - 1)
             return lr__cell_error(c, start, "'*' is only allowed at the end of a prefix (e.g. 94*)");
-        if (star && !allow_prefix) {
-            snprintf(msg, sizeof msg, "a prefix test (ending in '*') cannot follow %s: write it alone, as in 94*",
-                     after ? after : "it");
-            return lr__cell_error(c, start, msg);
-        }
+        if (star && !allow_prefix)
+            return lr__prefix_misplaced(c, start, after, "94*");
         if (star) {
             size_t pn = n - 1;
             while (pn && lr__is_ws(s[pn - 1]))
