@@ -971,6 +971,22 @@ static void test_verdicts(void **state)
     free(text);
     free(json);
     leadroute_decision_free(d);
+
+    /* no rep either: '-' is one column wide, the widest here */
+    d = dnew();
+    add_cand(d, NULL, "p", LEADROUTE_VERDICT_NOT_ASKED, NULL);
+    add_cand(d, "", "p", LEADROUTE_VERDICT_AWAY, NULL);
+    explain_both(d, &text, &json);
+    assert_string_equal(text, "lead: not routed yet\n"
+                              "candidates:\n"
+                              "  -  p  not asked\n"
+                              "     p  away\n");
+    c = json_member(json, "candidates");
+    assert_json_string(json_element(c, 0), "rep", NULL);
+    assert_json_string(json_element(c, 1), "rep", "");
+    free(text);
+    free(json);
+    leadroute_decision_free(d);
 }
 
 /* Parts that are absent leave their line out (text) and are null (JSON). */
@@ -1154,6 +1170,9 @@ static void test_invalid_utf8(void **state)
         /* a stray lead byte hides neither a separator nor a control after it */
         { "\xe2\xe2\x80\xa8x", "\\ufffd\\u2028x", "\\xe2\\xe2\\x80\\xa8x" },
         { "\xc2\xc2\x85", "\\ufffd\\u0085", "\\xc2\\xc2\\x85" },
+        /* lead bytes past 0xf4 start no sequence, whatever follows */
+        { "\xf5\x80\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd", "\\xf5\\x80\\x80\\x80" },
+        { "\xf7\xbf\xbf\xbf", "\\ufffd\\ufffd\\ufffd\\ufffd", "\\xf7\\xbf\\xbf\\xbf" },
     };
     size_t i;
     (void)state;
@@ -1250,6 +1269,9 @@ static void test_times(void **state)
         { -86400000, "1969-12-31T00:00:00.000Z" },
         { -62135596800000, "0001-01-01T00:00:00.000Z" },
         { 253402300799999, "9999-12-31T23:59:59.999Z" },
+        /* before 0000-03-01: days counted back from the era before */
+        { -62162121600000, "0000-02-29T00:00:00.000Z" },
+        { -62167219200000, "0000-01-01T00:00:00.000Z" },
     };
     size_t i;
     (void)state;
@@ -1266,16 +1288,18 @@ static void test_times(void **state)
         free(json);
         leadroute_decision_free(d);
     }
-    /* the extremes render (some date) without overflow, and JSON keeps the exact integer */
+    /* the extremes render without overflow, as the CLI shows them, and JSON keeps the exact integer */
     {
         static const int64_t extremes[] = { INT64_MIN, INT64_MAX };
         static const char *const digits[] = { "-9223372036854775808", "9223372036854775807" };
+        static const char *const texts[] = { "lead: not routed yet\nat -292275055-05-16T16:47:04.192Z\n",
+                                             "lead: not routed yet\nat 292278994-08-17T07:12:55.807Z\n" };
         for (i = 0; i < 2; i++) {
             leadroute_decision *d = dnew();
             char *text, *json, raw[32];
             d->at_ms = extremes[i];
             explain_both(d, &text, &json);
-            assert_true(strncmp(text, "lead: not routed yet\nat ", 24) == 0);
+            assert_string_equal(text, texts[i]);
             assert_string_equal(json_raw(json, "at_ms", raw, sizeof raw), digits[i]);
             free(text);
             free(json);
@@ -1304,6 +1328,16 @@ static void test_lazy_reason(void **state)
     assert_string_equal(leadroute_decision_reason(d), "pool smb, round robin among 2 eligible of 5 members");
     free(text);
     free(json);
+    leadroute_decision_free(d);
+
+    /* no pool to name: a question mark, never "(null)" */
+    d = dnew();
+    d->how = LR_HOW_STRATEGY;
+    d->strategy = LEADROUTE_STRATEGY_LEAST_LOADED;
+    d->reason = LR_LAZY;
+    d->lazy_eligible = 0;
+    d->lazy_members = 1;
+    assert_string_equal(leadroute_decision_reason(d), "pool ?, least loaded among 0 eligible of 1 members");
     leadroute_decision_free(d);
 }
 

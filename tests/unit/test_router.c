@@ -3845,6 +3845,34 @@ static void test_latency_small_values(void **state)
     leadroute_router_free(r);
 }
 
+/* The metrics JSON carries each latency's count, mean and three percentiles,
+ * each under its own name: nine acknowledgements after 1 ms and one after
+ * 3 ms give p50 and p90 1 but p99 3. */
+static void test_metrics_latency_json(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a" };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", rr_roster(ids, 1));
+    leadroute_clock clk = { LEADROUTE_CLOCK_VERSION, fixed_now };
+    leadroute_decision *d = decision();
+    int64_t now = NOW_MS;
+    char buf[4096], id[8];
+    size_t n = 0;
+    ok(leadroute_router_set_clock(r, &clk, &now));
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "L%d", i);
+        (void)assign(r, d, id, "r");
+        now += i == 9 ? 3 : 1;
+        ok(leadroute_router_acknowledge(r, id));
+    }
+    ok(leadroute_router_metrics_json(r, buf, sizeof buf, &n));
+    expect_json(buf);
+    expect_has(buf, ",\"latency_ms\":{\"capture_to_assign\":{\"count\":0,\"mean\":0,\"p50\":0,\"p90\":0,\"p99\":0},"
+                    "\"assign_to_ack\":{\"count\":10,\"mean\":1.2,\"p50\":1,\"p90\":1,\"p99\":3}}");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* The mean stays exact past 2^64 ms in all: three leads captured near the
  * far end of the int64 range (-9.1e18 ms) each wait about 9.1e18 ms. */
 static void test_latency_mean_far_back(void **state)
@@ -4268,6 +4296,15 @@ static void test_bad_args(void **state)
     assert_null(f);
     expect_rc(leadroute_router_metrics_json(NULL, NULL, 0, NULL), LEADROUTE_EINVAL);
     expect_rc(leadroute_router_metrics_json(r, NULL, 4, NULL), LEADROUTE_EINVAL);
+    {
+        /* as explain does: `needed` is 0 after an error, never the caller's stale value */
+        size_t needed = 7;
+        expect_rc(leadroute_router_metrics_json(NULL, NULL, 0, &needed), LEADROUTE_EINVAL);
+        assert_int_equal(needed, 0);
+        needed = 7;
+        expect_rc(leadroute_router_metrics_json(r, NULL, 4, &needed), LEADROUTE_EINVAL);
+        assert_int_equal(needed, 0);
+    }
     expect_rc(leadroute_router_pool_fairness(NULL, "rr", NULL, NULL), LEADROUTE_EINVAL);
     expect_rc(leadroute_decision_candidate(NULL, 0, NULL, NULL, NULL, NULL), LEADROUTE_EINVAL);
     expect_rc(leadroute_decision_candidate(d, 0, NULL, NULL, NULL, NULL), LEADROUTE_ERANGE);
@@ -4800,6 +4837,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_counters),
         cmocka_unit_test(test_metrics_before_routing),
         cmocka_unit_test(test_latency_small_values),
+        cmocka_unit_test(test_metrics_latency_json),
         cmocka_unit_test(test_latency_mean_far_back),
         cmocka_unit_test(test_fairness_weighted),
         cmocka_unit_test(test_fairness_weight_scale),
