@@ -170,7 +170,8 @@ void cli_report_roster_mismatches(const char *table_path, const char *reps_path,
 
 /* ISO 8601 UTC (YYYY-MM-DDTHH:MM[:SS[.fff]]Z) or milliseconds; 0 or -1. */
 int cli_parse_time(const char *s, int64_t *out);
-/* ISO 8601 UTC, milliseconds only when there are some. */
+/* ISO 8601 UTC, milliseconds only when there are some; a year outside
+ * 0000-9999 signed and of six digits or more. */
 void cli_format_time(int64_t ms, char *buf, size_t size);
 int64_t cli_system_now_ms(void);
 double cli_monotonic_seconds(void);

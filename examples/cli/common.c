@@ -745,10 +745,16 @@ void cli_format_time(int64_t ms, char *buf, size_t size)
     civil_from_days(day, &y, &m, &d);
     int h = (int)(rest / 3600000), mi = (int)(rest / 60000 % 60), sec = (int)(rest / 1000 % 60);
     int frac = (int)(rest % 1000);
-    if (frac)
-        snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d, h, mi, sec, frac);
+    char year[24];
+    /* a year outside 0000-9999 in ISO 8601's expanded form, as the library writes it */
+    if (y >= 0 && y <= 9999)
+        snprintf(year, sizeof year, "%04lld", (long long)y);
     else
-        snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, h, mi, sec);
+        snprintf(year, sizeof year, "%c%06lld", y < 0 ? '-' : '+', (long long)(y < 0 ? -y : y));
+    if (frac)
+        snprintf(buf, size, "%s-%02d-%02dT%02d:%02d:%02d.%03dZ", year, m, d, h, mi, sec, frac);
+    else
+        snprintf(buf, size, "%s-%02d-%02dT%02d:%02d:%02dZ", year, m, d, h, mi, sec);
 }
 
 int64_t cli_system_now_ms(void)

@@ -217,7 +217,9 @@ static void lr__civil(int64_t days, int64_t *y, unsigned *m, unsigned *dd)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-/* ISO 8601 in UTC with milliseconds, e.g. 2026-03-01T09:30:00.125Z. */
+/* ISO 8601 in UTC with milliseconds, e.g. 2026-03-01T09:30:00.125Z; a
+ * year outside 0000-9999 in the standard's expanded form, signed and of at
+ * least six digits (-000001, +010000), as ECMAScript writes it. */
 static void lr__put_time(lr__sink *o, int64_t ms)
 {
     int64_t days = ms / 86400000, rem = ms % 86400000, y;
@@ -227,9 +229,13 @@ static void lr__put_time(lr__sink *o, int64_t ms)
     if (rem < 0)
         rem += 86400000, days--;
     lr__civil(days, &y, &m, &dd);
-    n = snprintf(tmp, sizeof tmp, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, dd,
-                 (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60),
-                 (unsigned)(rem % 1000));
+    if (y >= 0 && y <= 9999)
+        n = snprintf(tmp, sizeof tmp, "%04" PRId64, y);
+    else
+        n = snprintf(tmp, sizeof tmp, "%c%06" PRId64, y < 0 ? '-' : '+', y < 0 ? -y : y);
+    n += snprintf(tmp + n, sizeof tmp - (size_t)n, "-%02u-%02uT%02u:%02u:%02u.%03uZ", m, dd,
+                  (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60),
+                  (unsigned)(rem % 1000));
     lr__put(o, tmp, (size_t)n);
 }
 

@@ -823,17 +823,22 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("explain", "--state", state, "L-1001", "nobody")
     expect(rc == 1 and "L-1001" in out and "no recorded decision for 'nobody'" in err,
            f"explain of an unknown lead: {rc} {err!r}")
-    # a time at the very start of the int64 range is shown, not overflowed
-    early = os.path.join(tmp, "early.db")
-    shutil.copyfile(state, early)
-    db = sqlite3.connect(early)
-    db.execute("UPDATE events SET at_ms = -9223372036854775808")
-    db.commit()
-    db.close()
-    rc, out, err = run("explain", "--state", early, "--format", "jsonl", "L-1001")
-    events = [json.loads(line) for line in out.splitlines()]
-    expect(rc == 0 and events and all(e["at"].startswith("-292275055-05-16T16:47:04.192Z") for e in events),
-           f"explain of events at INT64_MIN ms: {rc} {out[:300]!r} {err!r}")
+    # times at either end of the int64 range are shown, not overflowed, their
+    # years in ISO 8601's expanded form; so is a year just past 9999
+    for at_ms, shown in ((-9223372036854775808, "-292275055-05-16T16:47:04.192Z"),
+                         (9223372036854775807, "+292278994-08-17T07:12:55.807Z"),
+                         (253402300800000, "+010000-01-01T00:00:00Z")):
+        extreme = os.path.join(tmp, "extreme.db")
+        shutil.copyfile(state, extreme)
+        db = sqlite3.connect(extreme)
+        db.execute("UPDATE events SET at_ms = ?", (at_ms,))
+        db.commit()
+        db.close()
+        rc, out, err = run("explain", "--state", extreme, "--format", "jsonl", "L-1001")
+        events = [json.loads(line) for line in out.splitlines()]
+        expect(rc == 0 and events and all(e["at"] == shown for e in events),
+               f"explain of events at {at_ms} ms: {rc} {out[:300]!r} {err!r}")
+        os.remove(extreme)
     # a lead id holding a line break and a terminal escape cannot forge a line
     forged = os.path.join(tmp, "forged.db")
     shutil.copyfile(state, forged)

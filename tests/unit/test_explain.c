@@ -1272,6 +1272,10 @@ static void test_times(void **state)
         /* before 0000-03-01: days counted back from the era before */
         { -62162121600000, "0000-02-29T00:00:00.000Z" },
         { -62167219200000, "0000-01-01T00:00:00.000Z" },
+        /* years outside 0000-9999 in ISO 8601's expanded form: signed, six digits or more */
+        { -62167219200001, "-000001-12-31T23:59:59.999Z" },
+        { -62198755200000, "-000001-01-01T00:00:00.000Z" },
+        { 253402300800000, "+010000-01-01T00:00:00.000Z" },
     };
     size_t i;
     (void)state;
@@ -1293,7 +1297,7 @@ static void test_times(void **state)
         static const int64_t extremes[] = { INT64_MIN, INT64_MAX };
         static const char *const digits[] = { "-9223372036854775808", "9223372036854775807" };
         static const char *const texts[] = { "lead: not routed yet\nat -292275055-05-16T16:47:04.192Z\n",
-                                             "lead: not routed yet\nat 292278994-08-17T07:12:55.807Z\n" };
+                                             "lead: not routed yet\nat +292278994-08-17T07:12:55.807Z\n" };
         for (i = 0; i < 2; i++) {
             leadroute_decision *d = dnew();
             char *text, *json, raw[32];
