@@ -266,7 +266,7 @@ static void lr__text_headline(lr__sink *o, const leadroute_decision *d)
     }
     lr__puts(o, ": ");
     if (!status) {
-        lr__puts(o, d->status ? "unknown status" : "not routed yet");
+        lr__puts(o, "not routed yet");
     } else {
         lr__puts(o, status);
         if (rep) {
