@@ -18,6 +18,7 @@ typedef struct counter {
     long fail_at;   /* fail the call with this 1-based number; 0 = never */
     long failed;
     long bad_frees; /* free of a pointer we did not hand out (by header) */
+    size_t bytes;   /* bytes of the allocations not yet freed */
 } counter;
 
 #define MAGIC 0x5eadb0a7c0ffee11ull
@@ -43,6 +44,7 @@ static void *count_alloc(void *ud, size_t size)
     h->h.size = size;
     c->live++;
     c->allocs++;
+    c->bytes += size;
     return h + 1;
 }
 
@@ -58,6 +60,7 @@ static void count_free(void *ud, void *p)
     }
     h->h.magic = 0;
     c->live--;
+    c->bytes -= h->h.size;
     free(h);
 }
 
@@ -411,6 +414,100 @@ static void test_result_alloc_failures(void **state)
     leadroute_table_unref(t);
 }
 
+/* Reserving for a table the result already fits changes nothing: no
+ * allocation (so no ENOMEM either), and the last evaluation's hits stay. */
+static void test_reserve_when_it_fits(void **state)
+{
+    (void)state;
+    leadroute_table *t = NULL, *small = NULL;
+    assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, NULL), LEADROUTE_OK);
+    static const char text[] = "rule,x,out:o\nonly,-,o\n";
+    assert_int_equal(leadroute_table_parse(&small, text, strlen(text), NULL, NULL), LEADROUTE_OK);
+    counter c;
+    memset(&c, 0, sizeof c);
+    leadroute_allocator a = make_alloc(&c);
+    leadroute_result *r = NULL;
+    assert_int_equal(leadroute_result_new(&r, t, &a), LEADROUTE_OK);
+    leadroute_lead l = LEADROUTE_LEAD_INIT;
+    assert_int_equal(leadroute_table_eval(t, &l, r), LEADROUTE_OK);
+    long calls = c.calls;
+    c.fail_at = calls + 1;
+    assert_int_equal(leadroute_result_reserve(r, t), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_reserve(r, small), LEADROUTE_OK);
+    assert_int_equal(c.calls, calls);
+    assert_int_equal(leadroute_result_count(r), 1);
+    assert_string_equal(leadroute_result_rule_id(r, 0), "all");
+    leadroute_result_free(r);
+    assert_int_equal(c.live, 0);
+    leadroute_table_unref(small);
+    leadroute_table_unref(t);
+}
+
+/* The index may take exactly max_memory bytes: a small table, all in the
+ * arena's first chunk, under a cap of that chunk passes the index check and
+ * is refused by the whole-table one; a byte less and the index is refused. */
+static void test_max_memory_index_exactly(void **state)
+{
+    (void)state;
+    static const char text[] = "rule,region,out:o\nr1,EMEA,a\n";
+    lr__alloc a;
+    lr__arena arena;
+    char want[256];
+    assert_int_equal(lr__alloc_init(&a, NULL), LEADROUTE_OK);
+    lr__arena_init(&arena, &a);
+    size_t chunk = lr__arena_cost(&arena, 1);
+    leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+    o.flags = LEADROUTE_TABLE_NO_LINT;
+    leadroute_table *t = NULL;
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, &o), LEADROUTE_OK);
+    size_t whole = leadroute_table_memory(t);
+    leadroute_table_unref(t);
+    assert_true(whole > chunk);
+    o.max_memory = chunk;
+    t = NULL;
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, &o), LEADROUTE_ELIMIT);
+    assert_null(t);
+    snprintf(want, sizeof want,
+             "the compiled table needs %zu bytes, more than %zu; raise leadroute_table_options.max_memory or "
+             "simplify the table", whole, chunk);
+    assert_string_equal(leadroute_error_last()->message, want);
+    o.max_memory = chunk - 1;
+    assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, &o), LEADROUTE_ELIMIT);
+    snprintf(want, sizeof want,
+             "the compiled index needs more than %zu bytes (at column 'region'); raise "
+             "leadroute_table_options.max_memory or simplify the table", chunk - 1);
+    assert_string_equal(leadroute_error_last()->message, want);
+}
+
+/* leadroute_table_memory() is every byte the table holds from its
+ * allocator: the table itself, its arena and its key maps (a table of
+ * text, set and bool columns here: each has a key map of keys and one of
+ * prefixes). */
+static void test_table_memory_is_what_it_holds(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "#! hit_policy: collect\n"
+        "rule,region:ci,postal,tags:set,active:bool,out:pool\n"
+        "a,EMEA,\"94*, 95*\",\"crm, erp\",true,gold\n"
+        "b,\"NA, LATAM\",10115,not(hr),-,silver\n"
+        "c,-,\"1*, 2*, 3*\",-,false,bronze\n";
+    for (int lint = 0; lint < 2; lint++) {
+        counter c;
+        memset(&c, 0, sizeof c);
+        leadroute_allocator a = make_alloc(&c);
+        leadroute_table_options o = LEADROUTE_TABLE_OPTIONS_INIT;
+        o.allocator = &a;
+        o.flags = lint ? 0 : LEADROUTE_TABLE_NO_LINT;
+        leadroute_table *t = NULL;
+        assert_int_equal(leadroute_table_parse(&t, text, strlen(text), NULL, &o), LEADROUTE_OK);
+        assert_int_equal(leadroute_table_memory(t), c.bytes);
+        leadroute_table_unref(t);
+        assert_int_equal(c.bytes, 0);
+        assert_int_equal(c.live, 0);
+    }
+}
+
 static void test_max_memory(void **state)
 {
     (void)state;
@@ -597,6 +694,9 @@ int main(void)
         cmocka_unit_test(test_parse_fails_at_every_allocation),
         cmocka_unit_test(test_builder_fails_at_every_allocation),
         cmocka_unit_test(test_result_alloc_failures),
+        cmocka_unit_test(test_reserve_when_it_fits),
+        cmocka_unit_test(test_max_memory_index_exactly),
+        cmocka_unit_test(test_table_memory_is_what_it_holds),
         cmocka_unit_test(test_max_memory),
         cmocka_unit_test(test_internal_helpers),
         cmocka_unit_test(test_bad_allocators),

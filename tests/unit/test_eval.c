@@ -553,6 +553,33 @@ static void test_null_getters_and_reserve_grows(void **state)
     leadroute_table_unref(many);
 }
 
+/* Every table and result getter answers NULL, 0 or SIZE_MAX for a NULL
+ * object, as the header promises. */
+static void test_null_object_getters(void **state)
+{
+    (void)state;
+    assert_null(leadroute_table_name(NULL));
+    assert_null(leadroute_table_version(NULL));
+    assert_int_equal(leadroute_table_hit_policy(NULL), 0);
+    assert_int_equal(leadroute_table_aggregation(NULL), 0);
+    assert_int_equal(leadroute_table_memory(NULL), 0);
+    assert_int_equal(leadroute_table_input_count(NULL), 0);
+    assert_int_equal(leadroute_table_output_count(NULL), 0);
+    assert_int_equal(leadroute_table_diagnostic_count(NULL), 0);
+    assert_null(leadroute_table_rule_id(NULL, 0));
+    assert_int_equal(leadroute_table_rule_line(NULL, 0), 0);
+    assert_null(leadroute_table_rule_output(NULL, 0, 0));
+    assert_null(leadroute_table_input_name(NULL, 0));
+    assert_int_equal(leadroute_table_input_type(NULL, 0), 0);
+    assert_null(leadroute_table_output_name(NULL, 0));
+    assert_int_equal(leadroute_table_output_type(NULL, 0), 0);
+    assert_int_equal(leadroute_result_count(NULL), 0);
+    assert_true(leadroute_result_rule(NULL, 0) == SIZE_MAX);
+    assert_null(leadroute_result_rule_id(NULL, 0));
+    assert_null(leadroute_result_output(NULL, 0, 0));
+    assert_null(leadroute_result_aggregate(NULL, 0));
+}
+
 /* ---- what the fast path and the hit policies must not let slip ---------------- */
 
 /* a set item blank on one side only is trimmed like one blank on both. */
@@ -678,6 +705,24 @@ static void test_aggregation_checks(void **state)
     assert_int_equal(parse_rc("#! hit_policy: C<\nrule,x,out:b:bool\na,-,true\n"), LEADROUTE_ETABLE);
 }
 
+/* the message names the aggregation that needs numbers, and the output. */
+static void test_aggregation_messages(void **state)
+{
+    (void)state;
+    static const struct { const char *policy, *name; } aggs[] = {
+        { "C+", "sum" }, { "C<", "min" }, { "C>", "max" },
+    };
+    for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++) {
+        char text[128], want[160];
+        snprintf(text, sizeof text, "#! hit_policy: %s\nrule,x,out:b:bool\na,-,true\n", aggs[i].policy);
+        assert_int_equal(parse_rc(text), LEADROUTE_ETABLE);
+        snprintf(want, sizeof want,
+                 "t.csv:1:16: aggregation %s needs number outputs; output 'b' is not a number "
+                 "(declare it as out:b:number)", aggs[i].name);
+        assert_string_equal(leadroute_error_last()->message, want);
+    }
+}
+
 /* the hash covers what a table means, and only that. */
 static uint64_t hash_of(const char *text)
 {
@@ -776,12 +821,14 @@ int main(void)
         cmocka_unit_test(test_many_fields),
         cmocka_unit_test(test_string_words),
         cmocka_unit_test(test_null_getters_and_reserve_grows),
+        cmocka_unit_test(test_null_object_getters),
         cmocka_unit_test(test_set_item_blank_one_side),
         cmocka_unit_test(test_fast_path_leading_blank),
         cmocka_unit_test(test_fast_path_checks_values),
         cmocka_unit_test(test_aggregate_not_left_over),
         cmocka_unit_test(test_negative_zero_output_is_zero),
         cmocka_unit_test(test_aggregation_checks),
+        cmocka_unit_test(test_aggregation_messages),
         cmocka_unit_test(test_hash_meaning),
         cmocka_unit_test(test_unique_message_two_rules),
         cmocka_unit_test(test_wrong_type_message),

@@ -474,6 +474,30 @@ static void test_value_show_cut(void **state)
     assert_int_equal(leadroute_utf8_valid(buf, strlen(buf)), 1);
 }
 
+static void test_value_show_kinds(void **state)
+{
+    (void)state;
+    char buf[64];
+    leadroute_value v = LEADROUTE_VALUE_INIT;
+    lr__value_show(&v, buf, sizeof buf);
+    assert_string_equal(buf, "null");
+    v.type = LEADROUTE_VALUE_BOOL;
+    v.boolean = 1;
+    lr__value_show(&v, buf, sizeof buf);
+    assert_string_equal(buf, "true");
+    v.boolean = 0;
+    lr__value_show(&v, buf, sizeof buf);
+    assert_string_equal(buf, "false");
+    v.type = LEADROUTE_VALUE_NUMBER;
+    v.number = -2.5;
+    lr__value_show(&v, buf, sizeof buf);
+    assert_string_equal(buf, "-2.5");
+    v.type = LEADROUTE_VALUE_STRING;
+    v.string = "gold";
+    lr__value_show(&v, buf, sizeof buf);
+    assert_string_equal(buf, "'gold'");
+}
+
 static void test_format_double_whole(void **state)
 {
     (void)state;
@@ -487,6 +511,24 @@ static void test_format_double_whole(void **state)
     assert_string_equal(buf, "30");
     lr__format_double(buf, sizeof buf, 0.5);
     assert_string_equal(buf, "0.5");
+}
+
+/* whole numbers below 1e15 in magnitude are written out; from 1e15 on,
+ * the shortest form that reads back */
+static void test_format_double_plain_bound(void **state)
+{
+    (void)state;
+    char buf[40];
+    assert_int_equal(lr__format_double(buf, sizeof buf, 1e14), 15);
+    assert_string_equal(buf, "100000000000000");
+    lr__format_double(buf, sizeof buf, 999999999999999.0);
+    assert_string_equal(buf, "999999999999999");
+    lr__format_double(buf, sizeof buf, -999999999999999.0);
+    assert_string_equal(buf, "-999999999999999");
+    lr__format_double(buf, sizeof buf, 1e15);
+    assert_string_equal(buf, "1e+15");
+    lr__format_double(buf, sizeof buf, -1e15);
+    assert_string_equal(buf, "-1e+15");
 }
 
 static void test_trim_all_ascii_space(void **state)
@@ -655,7 +697,9 @@ int main(void)
         cmocka_unit_test(test_validate_null_fields_at_limit),
         cmocka_unit_test(test_parse_number_grammar),
         cmocka_unit_test(test_value_show_cut),
+        cmocka_unit_test(test_value_show_kinds),
         cmocka_unit_test(test_format_double_whole),
+        cmocka_unit_test(test_format_double_plain_bound),
         cmocka_unit_test(test_trim_all_ascii_space),
         cmocka_unit_test(test_equal_ci_whole_word),
         cmocka_unit_test(test_fold_capitals_only),
