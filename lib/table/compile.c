@@ -66,13 +66,19 @@ static int lr__memory_check(lr__compiler *cc, const char *column)
     return LEADROUTE_OK;
 }
 
+/* A key map's slots: none for one never built (a number column's). */
+static size_t lr__keymap_bytes(const lr__keymap *m)
+{
+    return m->slots ? (size_t)(m->mask + 1) * sizeof(lr__keymap_entry) : 0;
+}
+
 /* All a compiled table holds: its arena and its key maps' slots. */
 static size_t lr__table_bytes(const leadroute_table *t)
 {
     size_t n = sizeof *t + t->arena.total;
     uint32_t c;
     for (c = 0; c < t->ninputs && t->index; c++)
-        n += (size_t)(t->index[c].keys.mask + 1 + t->index[c].prefixes.mask + 1) * sizeof(lr__keymap_entry);
+        n += lr__keymap_bytes(&t->index[c].keys) + lr__keymap_bytes(&t->index[c].prefixes);
     return n;
 }
 

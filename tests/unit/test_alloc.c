@@ -480,18 +480,18 @@ static void test_max_memory_index_exactly(void **state)
 }
 
 /* leadroute_table_memory() is every byte the table holds from its
- * allocator: the table itself, its arena and its key maps (a table of
- * text, set and bool columns here: each has a key map of keys and one of
- * prefixes). */
+ * allocator: the table itself, its arena and its key maps (text, set and
+ * bool columns have a key map of keys and one of prefixes; number columns
+ * have none). */
 static void test_table_memory_is_what_it_holds(void **state)
 {
     (void)state;
     static const char text[] =
         "#! hit_policy: collect\n"
-        "rule,region:ci,postal,tags:set,active:bool,out:pool\n"
-        "a,EMEA,\"94*, 95*\",\"crm, erp\",true,gold\n"
-        "b,\"NA, LATAM\",10115,not(hr),-,silver\n"
-        "c,-,\"1*, 2*, 3*\",-,false,bronze\n";
+        "rule,region:ci,postal,tags:set,active:bool,score:number,out:pool\n"
+        "a,EMEA,\"94*, 95*\",\"crm, erp\",true,>=90,gold\n"
+        "b,\"NA, LATAM\",10115,not(hr),-,[50..90),silver\n"
+        "c,-,\"1*, 2*, 3*\",-,false,-,bronze\n";
     for (int lint = 0; lint < 2; lint++) {
         counter c;
         memset(&c, 0, sizeof c);
