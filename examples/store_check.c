@@ -1046,6 +1046,242 @@ done:
     return status;
 }
 
+/* The due assignment of key `key` as list_due gave it: its numbers, and
+ * its strings copied (the listing only lends them). */
+typedef struct due_copy {
+    const char *key;
+    int found;
+    leadroute_assignment a; /* numbers only: its strings are NULL */
+    char rep[32], lead[32], pool[32], rule[32], previous[32], history[4][32];
+} due_copy;
+
+static int copy_due(void *ctx, const leadroute_assignment *a)
+{
+    due_copy *d = ctx;
+    if (d->found || !same(a->key, d->key))
+        return 0;
+    d->found = 1;
+    d->a = *a;
+    d->a.key = d->a.lead_id = d->a.rep_id = d->a.pool_id = d->a.rule_id = d->a.previous = NULL;
+    d->a.history = NULL;
+    snprintf(d->rep, sizeof d->rep, "%s", show(a->rep_id));
+    snprintf(d->lead, sizeof d->lead, "%s", show(a->lead_id));
+    snprintf(d->pool, sizeof d->pool, "%s", show(a->pool_id));
+    snprintf(d->rule, sizeof d->rule, "%s", show(a->rule_id));
+    snprintf(d->previous, sizeof d->previous, "%s", show(a->previous));
+    for (size_t i = 0; i < a->history_count && i < 4; i++)
+        snprintf(d->history[i], sizeof d->history[i], "%s", show(a->history[i]));
+    return 0;
+}
+
+/* More of the contract, each answer exact: every field of an assignment
+ * comes back from list_due and the lookup as committed, the history in
+ * order with `previous` its last entry; a commit whose expected version is
+ * ahead of the store's conflicts; a state that fills the buffer exactly is
+ * copied; an assignment counts in the window of its own pool, else the
+ * commit's; a tick's move of a lead with no deadline is refused; an
+ * acknowledgement at the epoch is recorded; an assignment exactly 31 days
+ * older than a commit stays in the windows. Reps pa, pb, pc and pd and
+ * pools lpool, vpool and apool are outside the roster. */
+static int check_store_answers(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a, got;
+    char err[512], owner[64], pool[64], state[8];
+    const int64_t day = 24 * 60 * MINUTE_MS, t = c->now;
+    size_t length = 0;
+    uint64_t version = 99, n = 0;
+    double v = 0;
+    int status = 1, rc, found = 0;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+
+    /* L-70: pa, then pb, then pc; every field as committed, history [pa, pb] */
+    static const char *const holders[] = { "pa", "pb", "pc" };
+    first_assignment(&a, "lead:L-70", "pa", t, 45);
+    a.pool_id = "lpool";
+    a.rule_id = "r-70";
+    a.table_hash = UINT64_C(0xfedcba9876543210);
+    a.value = 1234.5;
+    for (size_t i = 0; i < 3; i++) {
+        a.rep_id = holders[i];
+        a.previous = i ? holders[i - 1] : NULL;
+        a.hops = (uint32_t)i + 3;
+        a.escalated = (int)i;
+        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+            store_check_store_failed(c, "commit of L-70", rc, store);
+            goto done;
+        }
+    }
+    due_copy d;
+    memset(&d, 0, sizeof d);
+    d.key = "lead:L-70";
+    if ((rc = m->list_due(store, a.deadline_ms, copy_due, &d)) != LEADROUTE_OK || !d.found ||
+        !same(d.rep, "pc") || !same(d.lead, "L-70") || !same(d.pool, "lpool") || !same(d.rule, "r-70") ||
+        d.a.table_hash != UINT64_C(0xfedcba9876543210) || d.a.at_ms != t || d.a.sla_minutes != 45 ||
+        d.a.deadline_ms != t + 45 * MINUTE_MS || d.a.value != 1234.5 || d.a.hops != 5 || d.a.escalated != 1 ||
+        d.a.acknowledged_ms != 0 || d.a.history_count != 2 || !same(d.history[0], "pa") ||
+        !same(d.history[1], "pb") || !same(d.previous, "pb")) {
+        store_check_failed(c, "list_due should give L-70 as committed (pc, pool lpool, rule r-70, hash, at, SLA 45, "
+                              "value 1234.5, hops 5, escalated, history [pa, pb], previous pb): %s, found %d, rep %s, "
+                              "pool %s, rule %s, hops %" PRIu32 ", escalated %d, %zu in history (%s, %s), previous %s",
+                           leadroute_strerror(rc), d.found, d.rep, d.pool, d.rule, d.a.hops, d.a.escalated,
+                           d.a.history_count, d.history[0], d.history[1], d.previous);
+        goto done;
+    }
+    if ((rc = c->ops->get(store, "lead:L-70", &got)) != LEADROUTE_OK || !same(got.rep_id, "pc") ||
+        !same(got.pool_id, "lpool") || !same(got.rule_id, "r-70") || got.escalated != 1 || got.hops != 5 ||
+        got.history_count != 2 || !same(got.history[0], "pa") || !same(got.history[1], "pb") ||
+        !same(got.previous, "pb")) {
+        store_check_failed(c, "the lookup of L-70 should give pc after [pa, pb], previous pb: %s, %zu in history, "
+                              "previous %s", leadroute_strerror(rc), rc == LEADROUTE_OK ? got.history_count : 0,
+                           rc == LEADROUTE_OK ? show(got.previous) : "?");
+        goto done;
+    }
+    /* acknowledge gives back the pool (not the rule) */
+    pool[0] = '?';
+    pool[1] = '\0';
+    if ((rc = m->acknowledge(store, "lead:L-70", t, NULL, NULL, 0, pool, sizeof pool)) != LEADROUTE_OK ||
+        !same(pool, "lpool")) {
+        store_check_failed(c, "acknowledge of L-70 should give back its pool lpool: %s, \"%s\"",
+                           leadroute_strerror(rc), pool);
+        goto done;
+    }
+    printf("list_due: L-70 as committed, history [pa, pb] then pc; acknowledge gives pool %s\n", pool);
+
+    /* a tick's move of a lead with no deadline (assigned again without one) is refused */
+    first_assignment(&a, "lead:L-71", "pa", t, 0);
+    cm.flags = 0;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-71", rc, store);
+        goto done;
+    }
+    a.rep_id = "pb";
+    a.previous = "pa";
+    a.at_ms = t + day;
+    a.deadline_ms = a.at_ms + 30 * MINUTE_MS;
+    cm.flags = LEADROUTE_COMMIT_FOLLOW_UP;
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, "pa") ||
+        m->find_claim(store, "lead:L-71", err, sizeof err) != LEADROUTE_OK || !same(err, "pa")) {
+        store_check_failed(c, "a follow-up of L-71, which has no deadline, should say EEXISTS, name pa and leave "
+                              "it with pa: %s, \"%s\"", leadroute_strerror(rc), owner);
+        goto done;
+    }
+    cm.flags = 0;
+    printf("follow-up: L-71 without a deadline is not moved (%s, held by %s)\n", leadroute_strerror(rc), owner);
+    /* a reassignment from ox, who never held L-71 (an id that sorts before its holder's) */
+    a.previous = "ox";
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, "pa") ||
+        m->find_claim(store, "lead:L-71", err, sizeof err) != LEADROUTE_OK || !same(err, "pa")) {
+        store_check_failed(c, "a reassignment of L-71 from ox, while pa holds it, should say EEXISTS, name pa and "
+                              "leave it with pa: %s, \"%s\"", leadroute_strerror(rc), owner);
+        goto done;
+    }
+
+    /* pool vpool never written: a commit expecting version 3 conflicts and writes nothing */
+    first_assignment(&a, "lead:L-72", "pa", t, 0);
+    a.pool_id = "apool";
+    a.value = 7;
+    cm.pool_id = "vpool";
+    cm.expected_version = 3;
+    cm.state = "abc";
+    cm.state_length = 3;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_ECONFLICT ||
+        m->find_claim(store, "lead:L-72", err, sizeof err) != LEADROUTE_ENOTFOUND ||
+        (rc = m->load_pool(store, "vpool", state, sizeof state, &length, &version)) != LEADROUTE_OK ||
+        version != 0 || length != 0) {
+        store_check_failed(c, "a commit expecting version 3 of the unwritten vpool should conflict and write nothing: "
+                              "%s, version %" PRIu64 ", length %zu", leadroute_strerror(rc), version, length);
+        goto done;
+    }
+    /* at version 0 it goes; the 3 bytes of state fit a buffer of exactly 3 */
+    cm.expected_version = 0;
+    memset(state, 0, sizeof state);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->load_pool(store, "vpool", state, 3, &length, &version)) != LEADROUTE_OK || version != 1 ||
+        length != 3 || memcmp(state, "abc", 3) != 0) {
+        store_check_failed(c, "vpool's 3 bytes at version 1 should be copied into a buffer of 3: %s, version %" PRIu64
+                              ", length %zu, \"%.3s\"", leadroute_strerror(rc), version, length, state);
+        goto done;
+    }
+    /* L-73 without a pool of its own counts for the commit's pool vpool; L-72 for apool */
+    first_assignment(&a, "lead:L-73", "pb", t, 0);
+    a.value = 5;
+    cm.expected_version = 1;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-73", rc, store);
+        goto done;
+    }
+    cm.pool_id = NULL;
+    cm.state = NULL;
+    cm.state_length = 0;
+    static const struct {
+        const char *pool;
+        double v;
+    } windows[] = { { "apool", 7 }, { "vpool", 5 } };
+    for (size_t i = 0; i < sizeof windows / sizeof *windows; i++) {
+        if ((rc = m->window(store, NULL, windows[i].pool, t, &n, &v)) != LEADROUTE_OK || n != 1 ||
+            !same_value(v, windows[i].v)) {
+            store_check_failed(c, "window of pool %s from L-72's time should hold 1 assignment of value %.0f, not "
+                                  "%" PRIu64 " of %.0f (%s)", windows[i].pool, windows[i].v, n, v,
+                               leadroute_strerror(rc));
+            goto done;
+        }
+    }
+    printf("windows: L-72 counts for its pool apool, L-73 for the commit's vpool\n");
+
+    /* acknowledged at the epoch, for an assignment made then: recorded all the same */
+    first_assignment(&a, "lead:L-74", "pc", 0, 1);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->acknowledge(store, "lead:L-74", 0, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit and acknowledgement of L-74 at the epoch", rc, store);
+        goto done;
+    }
+    if ((rc = m->acknowledge(store, "lead:L-74", MINUTE_MS, NULL, NULL, 0, NULL, 0)) != LEADROUTE_EEXISTS ||
+        (rc = lists_due(m, store, INT64_MAX, "lead:L-74", &found)) != LEADROUTE_OK || found) {
+        store_check_failed(c, "L-74 acknowledged at the epoch should stay acknowledged (a second acknowledgement "
+                              "EEXISTS, not due): %s, %s", leadroute_strerror(rc), found ? "due" : "not due");
+        goto done;
+    }
+    printf("acknowledge: at the epoch, recorded\n");
+
+    /* pd: an assignment exactly 31 days older than the next commit stays in the windows */
+    for (int i = 0; i < 2; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "lead:L-7%d", 5 + i);
+        first_assignment(&a, key, "pd", t - (62 - 31 * i) * day, 0);
+        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+            store_check_store_failed(c, "commit of L-75 or L-76", rc, store);
+            goto done;
+        }
+    }
+    if ((rc = m->window(store, "pd", NULL, t - 62 * day, &n, &v)) != LEADROUTE_OK || n != 2) {
+        store_check_failed(c, "window of pd from 62 days back should hold L-75 and L-76, 31 days apart: %" PRIu64
+                              " (%s)", n, leadroute_strerror(rc));
+        goto done;
+    }
+    printf("window: an assignment 31 days older than a commit stays\n");
+
+    static const char *const keys[] = { "lead:L-70", "lead:L-71", "lead:L-72", "lead:L-73", "lead:L-74",
+                                        "lead:L-75", "lead:L-76" };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if ((rc = m->close(store, keys[i])) != LEADROUTE_OK) {
+            store_check_store_failed(c, keys[i], rc, store);
+            goto done;
+        }
+    status = 0;
+done:
+    c->ops->close(store);
+    return status;
+}
+
 /* Inside a batch, closing a lead gives its rep one open lead less, once:
  * whether the batch had read the rep's count before or not, the count the
  * next commit checks its capacity against is the true one, and the batch
@@ -1219,7 +1455,7 @@ int store_check_run_all(const store_check_ops *ops, void *user)
     if (run_one(&c) != 0 || run_two(&c) != 0 || check_windows(&c) != 0 || check_events(&c) != 0 ||
         check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0 ||
         check_follow_up(&c) != 0 || check_contract_details(&c) != 0 || check_close_in_batch(&c) != 0 ||
-        check_meta(&c) != 0)
+        check_store_answers(&c) != 0 || check_meta(&c) != 0)
         return 1;
     if (ops->extra && ops->extra(&c, user) != 0)
         return 1;
