@@ -1742,6 +1742,33 @@ static int batch_commit(pg_store *s, const leadroute_commit *cm, char *owner, si
     return LEADROUTE_OK;
 }
 
+/* A tick's move that names no previous holder moves nothing: EEXISTS, with
+ * the holder of its key in `owner` ("" when free; cut to `owner_cap`). */
+static int refuse_move_from_nobody(pg_store *s, const char *key, char *owner, size_t owner_cap)
+{
+    const char *holder = NULL;
+    PGresult *r = NULL;
+    int rc;
+    if (s->in_batch) {
+        long i;
+        if ((rc = batch_holder(s, key, &i)) != LEADROUTE_OK)
+            return rc;
+        if (s->b.claims[i].state == CLAIM_HELD)
+            holder = s->b.claims[i].holder;
+    } else {
+        params p = { 0 };
+        put_text(&p, key);
+        if ((rc = run(s, ST_CLAIM_HOLDER, &p, "commit", &r)) != LEADROUTE_OK)
+            return rc;
+        if (PQntuples(r))
+            holder = PQgetvalue(r, 0, 0);
+    }
+    if (owner && owner_cap)
+        snprintf(owner, owner_cap, "%s", holder ? holder : "");
+    PQclear(r);
+    return set_error(s, LEADROUTE_EEXISTS, "commit: the move of %s names no previous holder; nothing moved", key);
+}
+
 static int pg_commit(void *user, const leadroute_commit *cm, char *owner, size_t owner_cap)
 {
     pg_store *s = user;
@@ -1750,13 +1777,8 @@ static int pg_commit(void *user, const leadroute_commit *cm, char *owner, size_t
     int rc = check_commit(s, cm);
     if (rc != LEADROUTE_OK || (rc = refuse_if_lost(s, "commit")) != LEADROUTE_OK)
         return rc;
-    if (cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && !cm->assignment->previous) {
-        /* a move from nobody: the key is not held by `previous` */
-        if (owner && owner_cap)
-            owner[0] = '\0';
-        return set_error(s, LEADROUTE_EEXISTS, "commit: the move of %s names no previous holder; nothing moved",
-                         cm->assignment->key);
-    }
+    if (cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && !cm->assignment->previous)
+        return refuse_move_from_nobody(s, cm->assignment->key, owner, owner_cap);
     if (!s->in_batch)
         return server_commit(s, cm, owner, owner_cap);
     if (is_follow_up(cm))

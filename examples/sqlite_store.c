@@ -552,32 +552,39 @@ static int sq_load_pool(void *user, const char *pool_id, void *buf, size_t cap, 
     return rc;
 }
 
-static int sq_find_claim(void *user, const char *key, char *rep_id, size_t cap)
+/* The rep holding `key` into `rep_id` (`cap` bytes), ENOTFOUND when the key
+ * is free. An id of `cap` bytes or more is ERANGE, or with `cut` cut to fit
+ * (nothing is copied when `cap` is 0). */
+static int claim_holder(sqlite_store *s, const char *key, char *rep_id, size_t cap, int cut, const char *what)
 {
-    sqlite_store *s = user;
-    if (!s || !key || (!rep_id && cap > 0))
-        return LEADROUTE_EINVAL;
     sqlite3_stmt *st = s->st[ST_CLAIM_HOLDER];
     int rc, r;
     if (bind_text(st, 1, key, 0) != SQLITE_OK) {
-        rc = sql_error(s, "find_claim");
-    } else if ((r = step(s, st, "find_claim")) == SQLITE_ROW) {
+        rc = sql_error(s, what);
+    } else if ((r = step(s, st, what)) == SQLITE_ROW) {
         const char *rep = (const char *)sqlite3_column_text(st, 0);
         size_t n = rep ? strlen(rep) : 0;
+        rc = LEADROUTE_OK;
         if (!rep)
-            rc = nomem(s, "find_claim");
-        else if (n >= cap)
-            rc = set_error(s, LEADROUTE_ERANGE, "find_claim: the holder's id needs %zu bytes, %zu given", n + 1,
+            rc = nomem(s, what);
+        else if (n >= cap && !cut)
+            rc = set_error(s, LEADROUTE_ERANGE, "%s: the holder's id needs %zu bytes, %zu given", what, n + 1,
                            cap);
-        else {
-            memcpy(rep_id, rep, n + 1);
-            rc = LEADROUTE_OK;
-        }
+        else if (cap)
+            snprintf(rep_id, cap, "%s", rep);
     } else {
         rc = r == SQLITE_DONE ? LEADROUTE_ENOTFOUND : LEADROUTE_EIO;
     }
     finish(st);
     return rc;
+}
+
+static int sq_find_claim(void *user, const char *key, char *rep_id, size_t cap)
+{
+    sqlite_store *s = user;
+    if (!s || !key || (!rep_id && cap > 0))
+        return LEADROUTE_EINVAL;
+    return claim_holder(s, key, rep_id, cap, 0, "find_claim");
 }
 
 /* The lead claims `rep_id` holds. */
@@ -788,9 +795,12 @@ static int sq_commit(void *user, const leadroute_commit *cm, char *owner, size_t
         return rc;
     const leadroute_assignment *a = cm->assignment;
     if (cm->version >= 2 && (cm->flags & LEADROUTE_COMMIT_FOLLOW_UP) && !a->previous) {
-        /* a move from nobody: the key is not held by `previous` */
-        if (owner && owner_cap)
+        /* a move from nobody moves nothing: refused, naming the holder ("" for a free key) */
+        rc = claim_holder(s, a->key, owner, owner ? owner_cap : 0, 1, "commit");
+        if (rc == LEADROUTE_ENOTFOUND && owner && owner_cap)
             owner[0] = '\0';
+        else if (rc != LEADROUTE_OK && rc != LEADROUTE_ENOTFOUND)
+            return rc;
         return set_error(s, LEADROUTE_EEXISTS, "commit: the move of %s names no previous holder; nothing moved",
                          a->key);
     }

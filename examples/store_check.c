@@ -728,6 +728,29 @@ static int check_follow_up(store_check *c)
     }
     printf("follow-up: L-30 moved from zed to yan; a second move from zed -> %s, held by %s\n",
            leadroute_strerror(rc), owner);
+    /* a move that names no previous holder moves nothing either, and names the holder (none for a
+     * free key, which it does not claim) */
+    a.previous = NULL;
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, "yan")) {
+        store_check_failed(c, "a follow-up of L-30 naming no previous holder should say EEXISTS and name yan, "
+                              "got %s and \"%s\"",
+                           leadroute_strerror(rc), owner);
+        goto done;
+    }
+    a.key = "lead:L-39";
+    snprintf(owner, sizeof owner, "?");
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    if (rc != LEADROUTE_EEXISTS || !same(owner, "") ||
+        (rc = m->find_claim(store, "lead:L-39", owner, sizeof owner)) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "a follow-up of the free L-39 naming no previous holder should say EEXISTS and "
+                              "name no one, and claim nothing: %s, \"%s\"",
+                           leadroute_strerror(rc), owner);
+        goto done;
+    }
+    a.key = "lead:L-30";
+    a.previous = "zed";
 
     /* yan follows it up, timed by a clock a minute behind the one that moved it (recorded at the
      * move's time: never before it); a tick that listed it before, inside a batch, leaves it with yan */
