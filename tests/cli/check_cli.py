@@ -598,6 +598,9 @@ with tempfile.TemporaryDirectory() as tmp:
            and "reassigned 0, escalated 0" in err, f"tick on a state that takes no move: {rc} {out!r} {err!r}")
     rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", stuck, "L-1001")
     expect(rc == 2 and "disk gone" in err, f"ack on a state that takes no write says why: {rc} {err!r}")
+    rc, out, err = run("ack", "--table", routing, "--reps", reps, "--state", stuck, "L-1001", "L-1003")
+    expect(rc == 2 and out == "key,status,rep\n" and err == "leadroute ack: store acknowledge callback failed with -9 (input/output "
+           f"error): {stuck}: acknowledge: disk gone\n", f"ack stops at the first write refused: {rc} {out!r} {err!r}")
 
     # T0 + 2 days: moved leads are due again and never go back to an earlier rep
     moves, counts = tick_run(state, iso(T0 + 2 * DAY), "--leads", leads)
@@ -1304,6 +1307,11 @@ with tempfile.TemporaryDirectory() as tmp:
                        stdin="id,region,employees\nu1,NA,lots\nok2,EMEA,10\nboom,EMEA,10\n")
     expect(rc == 2 and err.count("routing it again") == 3 and err.count("lead u1: unrouted:") == 1,
            f"a retried batch reports its unrouted lead once: {rc} {err!r}")
+    retry = f"leadroute route: the decision could not be recorded ({state}: record: refused); the batch (2 leads) " \
+        "was rolled back, routing it again"
+    expect([line for line in err.splitlines() if line.startswith("leadroute ")]
+           == [retry] * 3 + [f"leadroute route: the decision could not be recorded: {state}: record: refused"],
+           f"the retries and the failure, whole: {err!r}")
 
 # stdout that cannot be written (a full disk): route stops after the batch it
 # could not print, which is committed, and routes nothing more; tick and ack
@@ -1328,6 +1336,9 @@ if os.path.exists("/dev/full"):
                and "no later lead was routed" in err and err.count("cannot write results") == 1
                and claims == sorted(f"lead:f{i}" for i in range(10)),
                f"route to a full stdout stops after its first batch: {rc} {err!r} {claims}")
+        expect(f"\nleadroute route: stopped after lead f9 ({full_leads}:11): it and every lead before it are "
+               "committed, though the records of its batch (from line 2) may be missing; no later lead was routed\n"
+               in err, f"route to a full stdout names the batch's first line: {err!r}")
         rc, err = run_to_full("route", "--table", routing, "--reps", reps, full_leads, "--no-state", "--batch", "10")
         expect(rc == 2 and "stopped after lead f9 (" in err and "no later lead was routed" in err,
                f"route --no-state to a full stdout stops too: {rc} {err!r}")
@@ -1671,6 +1682,269 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(rc == 2 and first_line == b"id,rule,pool\n" and err == "leadroute: cannot write results: Broken pipe\n",
            f"eval evaluates no lead past a failed write: {rc} {first_line!r} {err!r}")
 os.unlink(numbers)
+
+
+# ---- route, tick, ack, explain and simulate: whole records and messages -----
+# route: a row that cannot be read is exit 1 though every lead is assigned,
+# and one after the last lead is reported too
+route_table = table("rule,region,out:pool\nr1,-,team\n")
+route_reps = table("#! pools\nid,strategy\nteam,round_robin\n#! reps\nid,pools\na,team\nb,team\n")
+last_bad = table("id,region\nw1,EMEA\nbad,row,extra\n")
+rc, out, err = run("route", "--table", route_table, "--reps", route_reps, last_bad, "--no-state")
+expect(rc == 1 and out == "id,status,rep,pool,rule,reason\n"
+       "w1,assigned,a,team,r1,\"pool team, round robin among 2 eligible of 2 members\"\n"
+       and err == f"{last_bad}:3: row has 3 cells, the header has 2 (row skipped)\n",
+       f"route with a last row skipped: {rc} {out!r} {err!r}")
+# the leads file counts among the files that can be '-'
+rc, out, err = run("route", "--table", "-", "--reps", route_reps, "-", "--no-state", stdin="id,region\nw1,EMEA\n")
+expect(rc == 2 and out == "" and err == "leadroute route: only one of the files can be '-' (try 'leadroute route --help')\n",
+       f"route --table - with leads from '-': {rc} {out!r} {err!r}")
+# a --state value that is a PostgreSQL connection string (a keyword, blanks, '=') is no SQLite file
+for spec in ("dbname = leadroute_no_such_db", "connect_timeout=1"):
+    rc, out, err = run("route", "--table", route_table, "--reps", route_reps, last_bad, "--state", spec)
+    expect(rc == 2 and out == "" and not os.path.exists(os.path.join(workdir.name, spec)),
+           f"route --state {spec!r} is a PostgreSQL database: {rc} {out!r} {err!r}")
+for path in (last_bad,):
+    os.unlink(path)
+
+with tempfile.TemporaryDirectory() as tmp:
+    # tick: one record per move with the deadline it missed (listed in deadline
+    # order, not key order), skill filters of --leads, a lead no one can take kept
+    x_table = os.path.join(tmp, "table.csv")
+    x_reps = os.path.join(tmp, "reps.csv")
+    x_state = os.path.join(tmp, "state.db")
+    with open(x_table, "w", encoding="utf-8") as f:
+        f.write("rule,region,out:pool\nr1,EMEA,team\nr2,SOLO,solo\nr3,FR,lang\n")
+    with open(x_reps, "w", encoding="utf-8") as f:
+        f.write("#! pools\nid,strategy,sla_minutes,max_hops,escalation_owner,filters\nteam,round_robin,60,1,boss,\n"
+                "solo,round_robin,30,,,\nlang,round_robin,60,,,language=languages\n"
+                "#! reps\nid,pools,languages\na,team,\nb,team,\nboss,,\ns1,solo,\np,lang,fr\nq,lang,de\nr,lang,fr\n")
+    x_leads = os.path.join(tmp, "leads.csv")
+    with open(x_leads, "w", encoding="utf-8") as f:
+        f.write("id,region,language\nzz,EMEA,\nbroken\naa,EMEA,\ns,SOLO,\nf,FR,fr\n")
+    ROW = "pool {0}, round robin among {1} eligible of {2} members"
+    for stdin, now, rows in (("id,region,language\nzz,EMEA,\ns,SOLO,\nf,FR,fr\n", "2026-01-01T00:00:00Z",
+                              ["zz,assigned,a,team,r1,\"" + ROW.format("team", 2, 2) + "\"",
+                               "s,assigned,s1,solo,r2,\"" + ROW.format("solo", 1, 1) + "\"",
+                               "f,assigned,p,lang,r3,\"" + ROW.format("lang", 2, 3) + "\""]),
+                             ("id,region,language\naa,EMEA,\n", "2026-01-01T00:01:00Z",
+                              ["aa,assigned,b,team,r1,\"" + ROW.format("team", 2, 2) + "\""])):
+        rc, out, err = run("route", "--table", x_table, "--reps", x_reps, "--state", x_state, "--now", now, "-",
+                           stdin=stdin)
+        expect(rc == 0 and out.splitlines()[1:] == rows, f"route into the tick state at {now}: {rc} {out!r} {err!r}")
+    rc, out, err = run("tick", "--table", x_table, "--reps", x_reps, "--state", x_state,
+                       "--now", "2026-01-01T02:00:00Z", "--leads", x_leads)
+    expect(rc == 0 and out == "key,action,from,to,pool,reason\n"
+           "f,reassigned,p,r,lang,not followed up by 2026-01-01T01:00:00Z; reassigned within pool lang\n"
+           "zz,reassigned,a,b,team,not followed up by 2026-01-01T01:00:00Z; reassigned within pool team\n"
+           "aa,reassigned,b,a,team,not followed up by 2026-01-01T01:01:00Z; reassigned within pool team\n"
+           and err == f"{x_leads}:3: row has 1 cell, the header has 3 (row skipped)\n"
+           "due 4, reassigned 3, escalated 0, kept 1, raced 0\n", f"tick with --leads: {rc} {out!r} {err!r}")
+    rc, out, err = run("tick", "--table", x_table, "--reps", x_reps, "--state", x_state,
+                       "--now", "2026-01-01T04:00:00Z", "--format", "jsonl")
+    expect(rc == 0 and [json.loads(line) for line in out.splitlines()] == [
+        {"key": "aa", "action": "escalated", "from": "a", "to": "boss",
+         "reason": "not followed up by 2026-01-01T03:00:00Z after 1 reassignment; escalated to boss"},
+        {"key": "f", "action": "reassigned", "from": "r", "to": "q", "pool": "lang",
+         "reason": "not followed up by 2026-01-01T03:00:00Z; reassigned within pool lang"},
+        {"key": "zz", "action": "escalated", "from": "b", "to": "boss",
+         "reason": "not followed up by 2026-01-01T03:00:00Z after 1 reassignment; escalated to boss"}]
+           and err == "due 4, reassigned 1, escalated 2, kept 1, raced 0\n", f"tick to escalation: {rc} {out!r} {err!r}")
+    # ack trims what it is given as the router trims keys (blanks, tabs)
+    rc, out, err = run("ack", "--table", x_table, "--reps", x_reps, "--state", x_state,
+                       "--now", "2026-01-01T05:00:00Z", " zz ", "s\t")
+    expect(rc == 0 and out == "key,status,rep\nzz,acknowledged,boss\ns,acknowledged,s1\n" and err == "",
+           f"ack of keys with blanks around them: {rc} {out!r} {err!r}")
+    # explain: every event of each lead, a blank line between leads
+    trace = ("    lead {0} (key {0}): assigned to {1} from pool team\n"
+             "    rule r1 (line 2) of table acf30481a76480bd; sla 60 min\n"
+             "    pools walked: team\n"
+             "    picked by: round robin; state before \"{2}\" after \"{3}\"\n"
+             "    at {4}.000Z\n"
+             "    candidates:\n"
+             "      a  team  {5}\n"
+             "      b  team  {6}\n"
+             "    reason: pool team, round robin among 2 eligible of 2 members\n")
+    rc, out, err = run("explain", "--state", x_state, "zz", "aa")
+    expect(rc == 0 and err == "" and out ==
+           "zz (key zz)\n  2026-01-01T00:00:00Z  assigned\n"
+           + trace.format("zz", "a", "", "rr1 a", "2026-01-01T00:00:00", "chosen", "eligible") +
+           "  2026-01-01T02:00:00Z  reassigned\n"
+           "    a -> b: not followed up by 2026-01-01T01:00:00Z; reassigned within pool team\n"
+           "  2026-01-01T04:00:00Z  escalated\n"
+           "    b -> boss: not followed up by 2026-01-01T03:00:00Z after 1 reassignment; escalated to boss\n"
+           "  2026-01-01T05:00:00Z  acknowledged\n    acknowledged\n"
+           "\n"
+           "aa (key aa)\n  2026-01-01T00:01:00Z  assigned\n"
+           + trace.format("aa", "b", "rr1 a", "rr1 b", "2026-01-01T00:01:00", "eligible", "chosen") +
+           "  2026-01-01T02:00:00Z  reassigned\n"
+           "    b -> a: not followed up by 2026-01-01T01:01:00Z; reassigned within pool team\n"
+           "  2026-01-01T04:00:00Z  escalated\n"
+           "    a -> boss: not followed up by 2026-01-01T03:00:00Z after 1 reassignment; escalated to boss\n",
+           f"explain as text: {rc} {out!r} {err!r}")
+    rc, out, err = run("explain", "--state", x_state, "--format", "jsonl", "zz")
+    lines = out.splitlines()
+    events = [json.loads(line) for line in lines[1:]]
+    expect(rc == 0 and len(lines) == 4 and lines[0].startswith(
+        '{"at":"2026-01-01T00:00:00Z","event":"assigned","key":"zz","lead":"zz","detail":{"text":"lead zz (key zz)')
+           and events == [
+        {"at": "2026-01-01T02:00:00Z", "event": "reassigned", "key": "zz", "lead": "zz",
+         "detail": {"key": "zz", "action": "reassigned", "from": "a", "to": "b", "pool": "team",
+                    "reason": "not followed up by 2026-01-01T01:00:00Z; reassigned within pool team"}},
+        {"at": "2026-01-01T04:00:00Z", "event": "escalated", "key": "zz", "lead": "zz",
+         "detail": {"key": "zz", "action": "escalated", "from": "b", "to": "boss",
+                    "reason": "not followed up by 2026-01-01T03:00:00Z after 1 reassignment; escalated to boss"}},
+        {"at": "2026-01-01T05:00:00Z", "event": "acknowledged", "key": "zz", "detail": {"status": "acknowledged"}}],
+           f"explain --format jsonl: {rc} {out!r} {err!r}")
+    # a detail that is not a JSON object (a state edited by hand) is null in JSON lines
+    forged_detail = os.path.join(tmp, "forged-detail.db")
+    shutil.copyfile(x_state, forged_detail)
+    db = sqlite3.connect(forged_detail)
+    db.execute("UPDATE events SET detail = 'followed up' WHERE kind = 'acknowledged'")
+    db.commit()
+    db.close()
+    rc, out, err = run("explain", "--state", forged_detail, "--format", "jsonl", "zz")
+    expect(rc == 0 and out.splitlines()[3:] == ['{"at":"2026-01-01T05:00:00Z","event":"acknowledged","key":"zz","detail":null}'],
+           f"explain --format jsonl of a detail that is no object: {rc} {out[-300:]!r} {err!r}")
+    # explain's messages: a key with no decision names the state; --now does not apply; no state file
+    rc, out, err = run("explain", "--state", x_state, "nobody")
+    expect(rc == 1 and out == "" and err == f"leadroute explain: no recorded decision for 'nobody' in {x_state}\n",
+           f"explain of an unknown key: {rc} {out!r} {err!r}")
+    rc, out, err = run("explain", "--state", x_state, "--now", "2026-01-01T00:00:00Z", "zz")
+    expect(rc == 2 and out == "" and err == "leadroute explain: explain reads a state database: --no-state and --now "
+           "do not apply (try 'leadroute explain --help')\n", f"explain --now: {rc} {out!r} {err!r}")
+    missing_state = os.path.join(tmp, "missing.db")
+    rc, out, err = run("explain", "--state", missing_state, "zz")
+    expect(rc == 2 and out == "" and err == f"leadroute explain: no state database '{missing_state}' (route some "
+           "leads first, or give --state FILE) (try 'leadroute explain --help')\n" and not os.path.exists(missing_state),
+           f"explain of a missing state: {rc} {out!r} {err!r}")
+    # a state routed by lead id refuses --dedupe-field, and says to give none
+    rc, out, err = run("route", "--table", x_table, "--reps", x_reps, "--state", x_state, "--dedupe-field", "email",
+                       "-", stdin="id,region,email\nzz,EMEA,z@x.com\n")
+    expect(rc == 2 and out == "" and err == f"leadroute route: {x_state}: its leads were routed with dedupe keys from "
+           "the lead id, this run takes them from field 'email': the state would not know a lead by that key. Give no "
+           "--dedupe-field, or use another state\n", f"route --dedupe-field into a state of lead ids: {rc} {out!r} {err!r}")
+
+    # explain by lead id, keys of two routes: the acknowledgements of both keys in
+    # time order among the lead's own events; one timed at its assignment comes after it
+    m_state = os.path.join(tmp, "keys.db")
+    for stdin, now in (("id,region,email\nX,EMEA,e1@x.com\nY,EMEA,e3@x.com\n", "2026-01-01T00:00:00Z"),
+                       ("id,region,email\nX,EMEA,e2@x.com\n", "2026-01-01T00:01:00Z")):
+        rc, out, err = run("route", "--table", x_table, "--reps", x_reps, "--state", m_state, "--dedupe-field", "email",
+                           "--now", now, "-", stdin=stdin)
+        expect(rc == 0, f"route by email at {now}: {rc} {out!r} {err!r}")
+    for key, now in (("e2@x.com", "2026-01-01T00:10:00Z"), ("e1@x.com", "2026-01-01T00:20:00Z"),
+                     ("Y", "2025-12-31T23:50:00Z")):
+        rc, out, err = run("ack", "--table", x_table, "--reps", x_reps, "--state", m_state, "--now", now, key)
+        expect(rc == 0, f"ack {key}: {rc} {out!r} {err!r}")
+    rc, out, err = run("explain", "--state", m_state, "--format", "jsonl", "X", "Y")
+    events = [(e["at"], e["event"], e["key"], e.get("lead")) for e in map(json.loads, out.splitlines())]
+    expect(rc == 0 and events == [("2026-01-01T00:00:00Z", "assigned", "e1@x.com", "X"),
+                                  ("2026-01-01T00:01:00Z", "assigned", "e2@x.com", "X"),
+                                  ("2026-01-01T00:10:00Z", "acknowledged", "e2@x.com", None),
+                                  ("2026-01-01T00:20:00Z", "acknowledged", "e1@x.com", None),
+                                  ("2026-01-01T00:00:00Z", "assigned", "e3@x.com", "Y"),
+                                  ("2026-01-01T00:00:00Z", "acknowledged", "e3@x.com", None)],
+           f"explain by lead id with acknowledgements of two keys: {rc} {events} {err!r}")
+    # tick --leads finds a lead by its key: of two leads with one email, the first in the file
+    d_state = os.path.join(tmp, "dedupe-tick.db")
+    rc, out, err = run("route", "--table", x_table, "--reps", x_reps, "--state", d_state, "--dedupe-field", "email",
+                       "--now", "2026-01-01T00:00:00Z", "-", stdin="id,region,language,email\nf1,FR,fr,e@x.com\n")
+    expect(rc == 0 and out.splitlines()[1:2] == ["f1,assigned,p,lang,r3,\"" + ROW.format("lang", 2, 3) + "\""],
+           f"route f1 by email: {rc} {out!r} {err!r}")
+    d_leads = os.path.join(tmp, "dedupe-leads.csv")
+    with open(d_leads, "w", encoding="utf-8") as f:
+        f.write("id,region,language,email\nf1,FR,fr,e@x.com\nf2,FR,de,e@x.com\n")
+    rc, out, err = run("tick", "--table", x_table, "--reps", x_reps, "--state", d_state, "--dedupe-field", "email",
+                       "--now", "2026-01-01T02:00:00Z", "--leads", d_leads)
+    expect(rc == 0 and out == "key,action,from,to,pool,reason\n"
+           "e@x.com,reassigned,p,r,lang,not followed up by 2026-01-01T01:00:00Z; reassigned within pool lang\n",
+           f"tick --leads with two leads of one key: {rc} {out!r} {err!r}")
+    # tick without --leads on a state of email keys: the field is not asked for
+    rc, out, err = run("tick", "--table", x_table, "--reps", x_reps, "--state", m_state, "--now", "2026-01-01T00:30:00Z")
+    expect(rc == 0 and out == "key,action,from,to,pool,reason\n" and err == "due 0, reassigned 0, escalated 0, kept 0, raced 0\n",
+           f"tick without --leads on a state of email keys: {rc} {out!r} {err!r}")
+
+# simulate: the whole summary and records: members, strategies, first pools,
+# capacities, inactive reps, deal values (1.0 M from exactly a million, k),
+# fairness, queues, reasons by count, a row skipped (singular)
+sim_table = table("rule,region,out:pool,out:queue\nbig,BIG,team,\nq,Q,,desk\nnone,NONE,,\n")
+sim_reps = table("#! pools\nid,strategy,fallback\nteam,round_robin,spare\nspare,least_loaded,\n"
+                 "#! reps\nid,pools,capacity,active\nann,team,5,yes\nbob,team,,no\ncy,\"team, spare\",,yes\ndan,spare,2,yes\n")
+sim_leads = table("id,region,deal_value\nl1,BIG,990000\nl2,BIG,12345\nl3,BIG,10000\nl4,NONE,100\nl5,Q,5\nbad,Q\nl6,Q,2.5\n")
+rc, out, err = run("simulate", "--no-state", "--table", sim_table, "--reps", sim_reps, sim_leads)
+expect(rc == 1 and err == f"{sim_leads}:7: row has 2 cells, the header has 3 (row skipped)\n" and out ==
+       f"simulated 6 leads of {sim_leads} (1 row skipped)\n"
+       "outcomes: assigned 3 (50.0%), existing 0 (0.0%), queued 2 (33.3%), unassigned 1 (16.7%), unrouted 0 (0.0%)\n"
+       "deal value assigned: 1.0 M\n"
+       "\n"
+       "pool                   strategy        members   leads      value  spread fairness\n"
+       "spare                  least_loaded          2       0          0       0    1.000\n"
+       "team                   round_robin           3       3      1.0 M       2    0.600\n"
+       "\n"
+       "rep                    first pool               leads      value  open/cap\n"
+       "ann                    team                         2      1.0 M       2/5\n"
+       "bob                    team                         0          0         0  (inactive)\n"
+       "cy                     team                         1       12 k         1\n"
+       "dan                    spare                        0          0       0/2\n"
+       "\n"
+       "rule                      hits      value\n"
+       "big                          3      1.0 M\n"
+       "q                            2          8\n"
+       "none                         1        100\n"
+       "\n"
+       "queue                    leads\n"
+       "desk                         2\n"
+       "\n"
+       "not assigned, by reason:\n"
+       "      2  queued: rule q gives queue desk\n"
+       "      1  unassigned: rule none names no owner, pool or queue\n", f"simulate summary: {rc} {out!r} {err!r}")
+sim_records = ("kind,name,pool,leads,value,spread,fairness,open,capacity\n"
+               "outcome,assigned,,3,1012345,,,,\noutcome,existing,,0,0,,,,\noutcome,queued,,2,7.5,,,,\n"
+               "outcome,unassigned,,1,100,,,,\noutcome,unrouted,,0,0,,,,\n"
+               "pool,spare,,0,0,0,1,,\npool,team,,3,1012345,2,0.6,,\n"
+               "rep,ann,team,2,1000000,,,2,5\nrep,bob,team,0,0,,,0,\nrep,cy,team,1,12345,,,1,\nrep,dan,spare,0,0,,,0,2\n"
+               "rule,big,,3,1012345,,,,\nrule,q,,2,7.5,,,,\nrule,none,,1,100,,,,\n"
+               "reason,queued: rule q gives queue desk,,2,7.5,,,,\n"
+               "reason,\"unassigned: rule none names no owner, pool or queue\",,1,100,,,,\n"
+               "queue,desk,,2,7.5,,,,\n")
+sim_html = os.path.join(workdir.name, "sim-report.html")
+rc, out, err = run("simulate", "--no-state", "--table", sim_table, "--reps", sim_reps, sim_leads, "--format", "csv",
+                   "--html", sim_html)
+expect(rc == 1 and out == sim_records and os.path.getsize(sim_html) > 0,
+       f"simulate records (and no report line among them): {rc} {out!r} {err!r}")
+# a lead the roster cannot route is no hit of its rule
+ghost_table = table("rule,region,out:pool\nghost,-,nowhere\n")
+rc, out, err = run("simulate", "--no-state", "--table", ghost_table, "--reps", sim_reps, "--format", "csv", "-", stdin="id,region\nm1,BIG\n")
+expect(rc == 1 and [r for r in csv.DictReader(io.StringIO(out)) if r["kind"] == "rule"] == [
+    {"kind": "rule", "name": "ghost", "pool": "", "leads": "0", "value": "0", "spread": "", "fairness": "",
+     "open": "", "capacity": ""}], f"an unrouted lead is no hit: {rc} {out!r} {err!r}")
+# with --no-state, a file named like the default state that is no database may take the report
+with tempfile.TemporaryDirectory() as tmp:
+    open(os.path.join(tmp, "leadroute-state.db"), "w").close()
+    p = subprocess.run([tool, "simulate", "--no-state", "--table", sim_table, "--reps", sim_reps, sim_leads,
+                        "--html", "leadroute-state.db"], capture_output=True, text=True, cwd=tmp)
+    expect(p.returncode == 1 and p.stdout.endswith("\nreport: leadroute-state.db\n")
+           and os.path.getsize(os.path.join(tmp, "leadroute-state.db")) > 0,
+           f"simulate --no-state --html leadroute-state.db: {p.returncode} {p.stdout[-200:]!r} {p.stderr!r}")
+# reasons and queues by count, then by name
+rc, out, err = run("simulate", "--no-state", "--table", routing, "--reps", reps, leads, "--format", "csv")
+expect(rc == 1 and [(r["kind"], r["name"], r["leads"]) for r in csv.DictReader(io.StringIO(out))
+                    if r["kind"] in ("reason", "queue")] == [
+    ("reason", "queued: rule solutions gives queue solutions-desk", "2"),
+    ("reason", "queued: no rep in emea -> inside-sales could take it; queued in sdr-overflow", "1"),
+    ("reason", "queued: rule japan gives queue apac-partner", "1"),
+    ("reason", "queued: rule no-region gives queue data-quality", "1"),
+    ("reason", "unassigned: rule catch-all names no owner, pool or queue", "1"),
+    ("reason", "unrouted: lead field 'employees': 'lots' is not a number", "1"),
+    ("queue", "solutions-desk", "2"), ("queue", "apac-partner", "1"), ("queue", "data-quality", "1"),
+    ("queue", "sdr-overflow", "1")], f"simulate orders reasons and queues: {rc} {out!r}")
+# thousands grouped; every lead assigned
+rc, out, err = run("simulate", "--no-state", "--table", routing, "--reps", reps, many)
+expect(rc == 0 and out.startswith(f"simulated 1,500 leads of {many} (0 rows skipped)\n"),
+       f"simulate of 1,500 leads: {rc} {out[:200]!r} {err!r}")
+for path in (sim_table, sim_reps, sim_leads, ghost_table, route_table, route_reps):
+    os.unlink(path)
 
 
 for f in failures:
