@@ -171,13 +171,8 @@ static int check_round_trips(store_check *check, const demo_target *target)
         store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
         goto done;
     }
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = "lead:L-22";
-    a.lead_id = "L-22";
-    a.rep_id = "yan";
+    store_check_first_assignment(&a, "lead:L-22", "yan", store_check_now(check), 0);
     a.pool_id = "direct";
-    a.at_ms = store_check_now(check);
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, "direct", 0, "s3", 2, 0, NULL, 0 };
     pg_store_event e = { store_check_now(check), "noted", "lead:L-23", "L-23", NULL };
 

@@ -219,14 +219,10 @@ static int sqlite_checks(store_check *check, void *path)
     printf("events: by time, then as recorded (%s); none listed inside a listing\n", k.text);
 
     /* an account claim is no lead to look up; a holder's id needs its NUL */
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = "lead:Q-1";
+    store_check_first_assignment(&a, "lead:Q-1", "qa", t, 0);
     a.lead_id = "";
     a.pool_id = "";
     a.rule_id = "";
-    a.rep_id = "qa";
-    a.at_ms = t;
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, "account:q.example", 0 };
     if ((rc = m->commit(s, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
         store_check_store_failed(check, "commit of Q-1", rc, s);
@@ -345,12 +341,7 @@ static int sqlite_checks(store_check *check, void *path)
     if (raw_exec(check, path, "CREATE TRIGGER refuse_qz AFTER INSERT ON assignments WHEN NEW.rep = 'qz' "
                               "BEGIN SELECT RAISE(ABORT, 'qz refused by the check'); END") != 0)
         goto done;
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = "lead:Q-5";
-    a.lead_id = "Q-5";
-    a.rep_id = "qz";
-    a.at_ms = t;
+    store_check_first_assignment(&a, "lead:Q-5", "qz", t, 0);
     leadroute_commit half = { LEADROUTE_COMMIT_VERSION, &a, "qzpool", 0, "z1", 2, 0, "account:qz.example", 0 };
     for (int in_batch = 0; in_batch < 2; in_batch++) {
         uint64_t version = 99;

@@ -597,10 +597,8 @@ done:
     return status;
 }
 
-/* A lead's first assignment: `lead:` and its id as the key, no previous
- * holder, no pool, at `at_ms`; a deadline of `sla` minutes from then, or
- * none for 0. */
-static void first_assignment(leadroute_assignment *a, const char *key, const char *rep, int64_t at_ms, double sla)
+void store_check_first_assignment(leadroute_assignment *a, const char *key, const char *rep, int64_t at_ms,
+                                  double sla)
 {
     memset(a, 0, sizeof *a);
     a->version = LEADROUTE_ASSIGNMENT_VERSION;
@@ -630,7 +628,7 @@ static int check_batch_and_accounts(store_check *c)
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    first_assignment(&a, "lead:L-20", "zed", c->now, 0);
+    store_check_first_assignment(&a, "lead:L-20", "zed", c->now, 0);
     a.pool_id = "direct";
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, "direct", 0, "s1", 2, 0, "account:acme.example", 0 };
     if ((rc = c->ops->begin(store)) != LEADROUTE_OK ||
@@ -697,7 +695,7 @@ static int check_follow_up(store_check *c)
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    first_assignment(&a, "lead:L-30", "zed", c->now, 30);
+    store_check_first_assignment(&a, "lead:L-30", "zed", c->now, 30);
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
         store_check_store_failed(c, "commit of L-30", rc, store);
@@ -825,7 +823,7 @@ static int check_follow_up(store_check *c)
      * move from yan at zed's deadline finds it not due, and yan keeps it */
     cm.version = LEADROUTE_COMMIT_VERSION;
     cm.flags = 0;
-    first_assignment(&a, "lead:L-31", "zed", c->now, 30);
+    store_check_first_assignment(&a, "lead:L-31", "zed", c->now, 30);
     {
         static const struct {
             const char *rep, *previous, *what;
@@ -868,7 +866,7 @@ static int check_follow_up(store_check *c)
     printf("follow-up: L-31 assigned again before its deadline -> a move says %s; at the new deadline it moves\n",
            leadroute_strerror(LEADROUTE_EEXISTS));
     /* a move naming no previous holder moves nothing, even to a free key */
-    first_assignment(&a, "lead:L-32", "xu", c->now, 30);
+    store_check_first_assignment(&a, "lead:L-32", "xu", c->now, 30);
     a.hops = 1;
     cm.flags = LEADROUTE_COMMIT_FOLLOW_UP;
     snprintf(owner, sizeof owner, "?");
@@ -939,7 +937,7 @@ static int check_contract_details(store_check *c)
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    first_assignment(&a, "lead:L-40", "wu", c->now, 30);
+    store_check_first_assignment(&a, "lead:L-40", "wu", c->now, 30);
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
         store_check_store_failed(c, "commit of L-40", rc, store);
@@ -1124,7 +1122,7 @@ static int check_store_answers(store_check *c)
 
     /* L-70: pa, then pb, then pc; every field as committed, history [pa, pb] */
     static const char *const holders[] = { "pa", "pb", "pc" };
-    first_assignment(&a, "lead:L-70", "pa", t, 45);
+    store_check_first_assignment(&a, "lead:L-70", "pa", t, 45);
     a.pool_id = "lpool";
     a.rule_id = "r-70";
     a.table_hash = UINT64_C(0xfedcba9876543210);
@@ -1176,7 +1174,7 @@ static int check_store_answers(store_check *c)
     printf("list_due: L-70 as committed, history [pa, pb] then pc; acknowledge gives pool %s\n", pool);
 
     /* a tick's move of a lead with no deadline (assigned again without one) is refused */
-    first_assignment(&a, "lead:L-71", "pa", t, 0);
+    store_check_first_assignment(&a, "lead:L-71", "pa", t, 0);
     cm.flags = 0;
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
         store_check_store_failed(c, "commit of L-71", rc, store);
@@ -1209,7 +1207,7 @@ static int check_store_answers(store_check *c)
     }
 
     /* pool vpool never written: a commit expecting version 3 conflicts and writes nothing */
-    first_assignment(&a, "lead:L-72", "pa", t, 0);
+    store_check_first_assignment(&a, "lead:L-72", "pa", t, 0);
     a.pool_id = "apool";
     a.value = 7;
     cm.pool_id = "vpool";
@@ -1235,7 +1233,7 @@ static int check_store_answers(store_check *c)
         goto done;
     }
     /* L-73 without a pool of its own counts for the commit's pool vpool; L-72 for apool */
-    first_assignment(&a, "lead:L-73", "pb", t, 0);
+    store_check_first_assignment(&a, "lead:L-73", "pb", t, 0);
     a.value = 5;
     cm.expected_version = 1;
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
@@ -1261,7 +1259,7 @@ static int check_store_answers(store_check *c)
     printf("windows: L-72 counts for its pool apool, L-73 for the commit's vpool\n");
 
     /* acknowledged at the epoch, for an assignment made then: recorded all the same */
-    first_assignment(&a, "lead:L-74", "pc", 0, 1);
+    store_check_first_assignment(&a, "lead:L-74", "pc", 0, 1);
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
         (rc = m->acknowledge(store, "lead:L-74", 0, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
         store_check_store_failed(c, "commit and acknowledgement of L-74 at the epoch", rc, store);
@@ -1279,7 +1277,7 @@ static int check_store_answers(store_check *c)
     for (int i = 0; i < 2; i++) {
         char key[16];
         snprintf(key, sizeof key, "lead:L-7%d", 5 + i);
-        first_assignment(&a, key, "pd", t - (62 - 31 * i) * day, 0);
+        store_check_first_assignment(&a, key, "pd", t - (62 - 31 * i) * day, 0);
         if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
             store_check_store_failed(c, "commit of L-75 or L-76", rc, store);
             goto done;
@@ -1324,7 +1322,7 @@ static int check_close_in_batch(store_check *c)
     for (int i = 0; i < 2; i++) {
         char key[16];
         snprintf(key, sizeof key, "lead:L-6%d", i);
-        first_assignment(&a, key, "ru", c->now, 0);
+        store_check_first_assignment(&a, key, "ru", c->now, 0);
         if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
             store_check_store_failed(c, "commit of L-60 or L-61", rc, store);
             goto done;
@@ -1345,7 +1343,7 @@ static int check_close_in_batch(store_check *c)
                            (unsigned)open, leadroute_strerror(rc));
         goto done;
     }
-    first_assignment(&a, "lead:L-62", "ru", c->now, 0);
+    store_check_first_assignment(&a, "lead:L-62", "ru", c->now, 0);
     cm.capacity = 2;
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
         (rc = m->open_count(store, "ru", &open)) != LEADROUTE_OK || open != 2) {
@@ -1392,7 +1390,7 @@ static int check_window_beside_entry_ahead(store_check *c)
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    first_assignment(&a, "lead:L-50", "su", c->now + 62 * day, 0);
+    store_check_first_assignment(&a, "lead:L-50", "su", c->now + 62 * day, 0);
     a.value = 1;
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
@@ -1402,7 +1400,7 @@ static int check_window_beside_entry_ahead(store_check *c)
     for (int i = 1; i <= 2; i++) {
         char key[16];
         snprintf(key, sizeof key, "lead:L-5%d", i);
-        first_assignment(&a, key, "su", c->now + i * MINUTE_MS, 0);
+        store_check_first_assignment(&a, key, "su", c->now + i * MINUTE_MS, 0);
         a.value = 10 * i;
         if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
             store_check_store_failed(c, "commit of L-51 or L-52", rc, store);

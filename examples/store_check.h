@@ -119,6 +119,12 @@ int store_check_event_count(store_check *check, void *store, const char *lead, s
 /** The clock the check's routers read (milliseconds since the epoch). */
 int64_t store_check_now(const store_check *check);
 
+/** A lead's first assignment: `key` ("lead:" and the lead id, which the
+ *  assignment points into), no previous holder, no pool, at `at_ms`; a
+ *  deadline of `sla` minutes from then, or none for 0. */
+void store_check_first_assignment(leadroute_assignment *a, const char *key, const char *rep, int64_t at_ms,
+                                  double sla);
+
 #if defined(__GNUC__)
 #define STORE_CHECK_PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
 #else
