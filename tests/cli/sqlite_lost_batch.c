@@ -12,9 +12,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include "sqlite_store.h"
-
-#include <leadroute/leadroute.h>
+#include "sqlite_test_db.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -31,20 +29,6 @@ static int failed(const char *what, const sqlite_store *s)
 {
     fprintf(stderr, "sqlite_lost_batch: %s%s%s\n", what, s ? ": " : "", s ? sqlite_store_errmsg(s) : "");
     return 1;
-}
-
-/* Claim `key` for rep "ann", with no pool: one claim and one log row. */
-static int claim(sqlite_store *s, const char *key, char *owner, size_t cap)
-{
-    leadroute_assignment a;
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = key;
-    a.lead_id = key;
-    a.rep_id = "ann";
-    a.at_ms = 1772442000000;
-    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
-    return sqlite_store_methods.commit(s, &cm, owner, cap);
 }
 
 static off_t size_of(const char *path)
@@ -133,14 +117,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: sqlite_lost_batch DIRECTORY\n");
         return 2;
     }
-    mkdir(argv[1], 0700);
-    snprintf(path, sizeof path, "%s/lost.db", argv[1]);
-    static const char *const suffixes[] = { "", "-wal", "-shm" };
-    for (size_t i = 0; i < 3; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-        remove(p);
-    }
+    fresh_db(argv[1], "lost.db", path, sizeof path);
     if (sqlite_store_open(&s, path, err, sizeof err) != LEADROUTE_OK) {
         fprintf(stderr, "sqlite_lost_batch: %s\n", err);
         return 1;

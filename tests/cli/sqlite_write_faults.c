@@ -16,14 +16,11 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "sqlite_store.h"
-
-#include <leadroute/leadroute.h>
+#include "sqlite_test_db.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ---- a VFS whose writes fail on demand ---------------------------------------------- */
 
@@ -167,19 +164,11 @@ static void fail(const char *what, const sqlite_store *s)
     failures++;
 }
 
-/* Claim `key` for rep "ann", with no pool. */
-static int claim(sqlite_store *s, const char *key)
+/* claim(), when the owner named in a refusal does not matter */
+static int claim_key(sqlite_store *s, const char *key)
 {
     char owner[64];
-    leadroute_assignment a;
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = key;
-    a.lead_id = key;
-    a.rep_id = "ann";
-    a.at_ms = 1772442000000;
-    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
-    return sqlite_store_methods.commit(s, &cm, owner, sizeof owner);
+    return claim(s, key, owner, sizeof owner);
 }
 
 static int held(sqlite_store *s, const char *key)
@@ -196,7 +185,7 @@ static void check_failed_write(sqlite_store *s, const char *key, int fault, cons
     char what[256];
     unsigned long before = writes_failed;
     write_fault = fault;
-    int rc = claim(s, key);
+    int rc = claim_key(s, key);
     write_fault = SQLITE_OK;
     snprintf(what, sizeof what, "a commit of %s while writes fail with \"%s\"", key, message);
     if (writes_failed == before) {
@@ -213,15 +202,15 @@ static void check_failed_write(sqlite_store *s, const char *key, int fault, cons
     }
     if (held(s, key))
         fail("the failed commit claimed its key", s);
-    if (claim(s, key) != LEADROUTE_OK || !held(s, key))
+    if (claim_key(s, key) != LEADROUTE_OK || !held(s, key))
         fail("the same commit once the fault ended should be kept", s);
 }
 
 /* A batch of two claims whose COMMIT fails with the transaction still open. */
 static void check_failed_batch_commit(sqlite_store *s)
 {
-    if (sqlite_store_begin(s) != LEADROUTE_OK || claim(s, "lead:batch-1") != LEADROUTE_OK ||
-        claim(s, "lead:batch-2") != LEADROUTE_OK) {
+    if (sqlite_store_begin(s) != LEADROUTE_OK || claim_key(s, "lead:batch-1") != LEADROUTE_OK ||
+        claim_key(s, "lead:batch-2") != LEADROUTE_OK) {
         fail("a batch of two claims", s);
         return;
     }
@@ -240,7 +229,7 @@ static void check_failed_batch_commit(sqlite_store *s)
     /* a new batch starts, and a plain write is committed on its own */
     if (sqlite_store_begin(s) != LEADROUTE_OK || sqlite_store_rollback(s) != LEADROUTE_OK)
         fail("a new batch after the failed COMMIT", s);
-    if (claim(s, "lead:after-batch") != LEADROUTE_OK)
+    if (claim_key(s, "lead:after-batch") != LEADROUTE_OK)
         fail("a write after the failed batch", s);
 }
 
@@ -257,19 +246,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "sqlite_write_faults: cannot register the VFS\n");
         return 1;
     }
-    mkdir(argv[1], 0700);
-    snprintf(path, sizeof path, "%s/faults.db", argv[1]);
-    static const char *const suffixes[] = { "", "-wal", "-shm" };
-    for (size_t i = 0; i < 3; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-        remove(p);
-    }
+    fresh_db(argv[1], "faults.db", path, sizeof path);
     if (sqlite_store_open(&s, path, err, sizeof err) != LEADROUTE_OK) {
         fprintf(stderr, "sqlite_write_faults: %s\n", err);
         return 1;
     }
-    if (claim(s, "lead:before") != LEADROUTE_OK)
+    if (claim_key(s, "lead:before") != LEADROUTE_OK)
         fail("a claim with no fault", s);
     check_failed_write(s, "lead:full", SQLITE_FULL, "database or disk is full", 1);
     check_failed_write(s, "lead:ioerr", SQLITE_IOERR_WRITE, "disk I/O error", 0);
