@@ -643,6 +643,8 @@ static void test_bounded_row_inside_long_field(void **state)
         { " , , ", 0 },             /* blank */
         { "", 0 },
         { "p,\"\"q\"\",r", 0 },     /* alone, text after a closing quote */
+        { "p,q,\"\"\"\"x", 0 },     /* alone, text after a closing quote ("""" is one '"') */
+        { "p,q,r,\t\"\"", 1 },       /* a blank cell more, quoted after a tab */
     };
     fixture fx;
     size_t cap = 2 * LEADROUTE_MAX_STRING + 256;
@@ -1054,6 +1056,227 @@ static void test_many_fields_and_records(void **state)
     free(text);
 }
 
+/* The text before a bad byte is shown up to 40 bytes, "..." marking that
+ * more came before it. */
+static void test_utf8_error_context_forty_bytes(void **state)
+{
+    (void)state;
+    fixture fx;
+    char text[64], want[200];
+    memset(text, 'y', 50);
+    memcpy(text + 50, "\xE9\n", 2);
+    open_text(&fx, text, 52, 0);
+    snprintf(want, sizeof want, "t.csv:1:51: invalid UTF-8: byte 0xE9 after '...%.40s' starts no character "
+             "(save the file as UTF-8)", text);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 1, 51);
+    assert_string_equal(leadroute_error_last()->message, want);
+    close_text(&fx);
+    /* 40 bytes before it: all shown, nothing cut */
+    open_text(&fx, text + 10, 42, 0);
+    snprintf(want, sizeof want, "t.csv:1:41: invalid UTF-8: byte 0xE9 after '%.40s' starts no character "
+             "(save the file as UTF-8)", text);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 1, 41);
+    assert_string_equal(leadroute_error_last()->message, want);
+    close_text(&fx);
+}
+
+/* A plain comment over the limit is cut to exactly LEADROUTE_MAX_STRING
+ * bytes; one of exactly the limit is whole (and read without a byte past
+ * the data when it ends the file); a cut never drops the '#'. */
+static void test_long_comment_cut_at_limit(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t n = LEADROUTE_MAX_STRING;
+    char *text = malloc(n + 16);
+    assert_non_null(text);
+
+    text[0] = '#';
+    memset(text + 1, 'c', n + 9);
+    text[n + 10] = '\n';
+    open_text(&fx, text, n + 11, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_int_equal(fx.csv.fields[0].len, n);
+    assert_int_equal(fx.csv.fields[0].text[n - 1], 'c');
+    assert_int_equal(fx.csv.fields[0].text[n], '\0');
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 0);
+    close_text(&fx);
+
+    /* exactly the limit, at the end of the data */
+    open_text(&fx, text, n, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_int_equal(fx.csv.fields[0].len, n);
+    assert_int_equal(fx.csv.fields[0].text[n - 1], 'c');
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 0);
+    close_text(&fx);
+
+    /* the same, with a continuation byte just past the data: never read */
+    {
+        lr__csv csv;
+        text[n] = (char)0x80;
+        lr__csv_init(&csv, text, n, "t.csv", &g_alloc);
+        assert_int_equal(lr__csv_next(&csv, 1), 1);
+        assert_int_equal(csv.is_comment, 1);
+        assert_int_equal(csv.fields[0].len, n);
+        assert_int_equal(lr__csv_next(&csv, 1), 0);
+        lr__csv_free(&csv);
+        assert_int_equal(g_count.live, 0);
+    }
+
+    /* nothing but continuation bytes after the '#': the cut keeps the '#' */
+    memset(text + 1, 0x80, n + 9);
+    open_text(&fx, text, n + 11, 0);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 1);
+    assert_int_equal(fx.csv.is_comment, 1);
+    assert_field(&fx.csv, 0, "#", 1, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 1), 0);
+    close_text(&fx);
+    free(text);
+}
+
+/* Bounded: a quoted field of exactly LEADROUTE_MAX_STRING bytes is a field
+ * like any other, even in a record of fewer cells than the header; one
+ * that reaches the end of the data at that length is unterminated, not
+ * "not closed within" the limit. */
+static void test_bounded_quoted_field_at_limit(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t n = LEADROUTE_MAX_STRING;
+    char *text = malloc(n + 16);
+    assert_non_null(text);
+    memcpy(text, "a,b\n\"", 5);
+    memset(text + 5, 'x', n);
+    memcpy(text + 5 + n, "\"\n", 2);
+    open_text(&fx, text, n + 7, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 2;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.broken, 0);
+    assert_int_equal(fx.csv.nfields, 1);
+    assert_int_equal(fx.csv.fields[0].len, n);
+    assert_int_equal(fx.csv.fields[0].quoted, 1);
+    assert_int_equal(fx.csv.fields[0].line, 2);
+    assert_int_equal(fx.csv.fields[0].col, 1);
+    assert_int_equal(fx.csv.fields[0].text[n - 1], 'x');
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+
+    /* no closing quote: the data ends at exactly the limit */
+    open_text(&fx, text, n + 5, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 2;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    const char *want = "t.csv:2:1: unterminated quoted field (missing closing '\"'): expected a '\"' before the "
+                       "end of the file (a '\"' inside a quoted field is written '\"\"')";
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 1);
+    assert_string_equal(leadroute_error_last()->message, want);
+    assert_int_equal(fx.csv.broken, 1);
+    close_text(&fx);
+    free(text);
+}
+
+/* Bounded, a record with two quoted fields past the limit and more cells
+ * than the header: the message is about the first of them. */
+static void test_bounded_first_long_field_reported(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t n = LEADROUTE_MAX_STRING, cap = 2 * n + 64, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "h\n,\"");
+    memset(text + len, 'x', n + 5);
+    len += n + 5;
+    len += (size_t)snprintf(text + len, cap - len, "\",\"");
+    memset(text + len, 'y', n + 7);
+    len += n + 7;
+    len += (size_t)snprintf(text + len, cap - len, "\"\n");
+    open_text(&fx, text, len, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 1;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    char want[400];
+    snprintf(want, sizeof want, "t.csv:2:2: quoted field closes only at line 2, %zu bytes on, past the 4096 bytes "
+             "a field may hold, and its row has more cells than the header's 1: its '\"' is read as a stray quote "
+             "(a '\"' inside a quoted field is written '\"\"')", n + 5);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 2);
+    assert_string_equal(leadroute_error_last()->message, want);
+    assert_int_equal(fx.csv.broken, 1);
+    close_text(&fx);
+    free(text);
+}
+
+/* Bounded: a record broken as a stray quote ends at its line end, outside
+ * quotes; a record read again that is inside quotes at that very line end
+ * did not run into the broken record's quoted text, and reads on. */
+static void test_bounded_reread_past_stray_record_end(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t n = LEADROUTE_MAX_STRING, cap = n + 64, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "a,b,c\n\"");
+    memset(text + len, 'x', n + 5);
+    len += n + 5;
+    len += (size_t)snprintf(text + len, cap - len, "\n\",y\nz\"\n");
+    open_text(&fx, text, len, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 3;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    char want[400];
+    snprintf(want, sizeof want, "t.csv:2:1: quoted field closes only at line 3, %zu bytes on, past the 4096 bytes "
+             "a field may hold, and its row has 2 cells, the header 3: its '\"' is read as a stray quote (a '\"' "
+             "inside a quoted field is written '\"\"')", n + 6);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 1);
+    assert_string_equal(leadroute_error_last()->message, want);
+    assert_int_equal(fx.csv.broken, 1);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    assert_int_equal(fx.csv.broken, 0);
+    assert_int_equal(fx.csv.line, 3);
+    assert_int_equal(fx.csv.nfields, 1);
+    assert_field(&fx.csv, 0, ",y\nz", 3, 1);
+    assert_int_equal(fx.csv.fields[0].quoted, 1);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+    free(text);
+}
+
+/* Bounded: a cell past the header's that is too long counts as not blank
+ * even when all of it is blanks (its text is not all kept): one byte over
+ * the limit, all blanks, is such a cell. */
+static void test_bounded_long_blank_cell_past_header(void **state)
+{
+    (void)state;
+    fixture fx;
+    size_t n = LEADROUTE_MAX_STRING, cap = n + 64, len;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "a\n\"x\ny\",");
+    memset(text + len, ' ', n + 1);
+    len += n + 1;
+    text[len++] = '\n';
+    open_text(&fx, text, len, 0);
+    fx.csv.bounded = 1;
+    fx.csv.expect_fields = 1;
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
+    const char *want = "t.csv:2:1: quoted field closes only at line 3, and its row then has more cells than the "
+                       "header's 1: its '\"' is read as a stray quote (a '\"' inside a quoted field is written '\"\"')";
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 1);
+    assert_string_equal(leadroute_error_last()->message, want);
+    assert_int_equal(fx.csv.broken, 1);
+    assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
+    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_ELIMIT, "t.csv:3:4: field longer than 4096 bytes", 3, 4);
+    assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
+    close_text(&fx);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1088,6 +1311,12 @@ int main(void)
         cmocka_unit_test_setup(test_byte_order_mark, reset_count),
         cmocka_unit_test_setup(test_default_filename, reset_count),
         cmocka_unit_test_setup(test_many_fields_and_records, reset_count),
+        cmocka_unit_test_setup(test_utf8_error_context_forty_bytes, reset_count),
+        cmocka_unit_test_setup(test_long_comment_cut_at_limit, reset_count),
+        cmocka_unit_test_setup(test_bounded_quoted_field_at_limit, reset_count),
+        cmocka_unit_test_setup(test_bounded_first_long_field_reported, reset_count),
+        cmocka_unit_test_setup(test_bounded_reread_past_stray_record_end, reset_count),
+        cmocka_unit_test_setup(test_bounded_long_blank_cell_past_header, reset_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
