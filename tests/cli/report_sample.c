@@ -12,6 +12,17 @@
  * On success it prints how many reps, pools, rules, reasons and queues the
  * page must show: "reps 39 pools 6 rules 11 reasons 7 queues 3".
  * Exit status: 0 when the page was written, 1 otherwise.
+ *
+ * report_sample --edge OUT.html writes a page of boundary cases instead:
+ * malformed UTF-8 and control bytes in names, labels one letter short of
+ * and one past their cut, deal values at the edges of the short formats,
+ * infinite, negative and huge values, a pool id listed twice, a rep in an
+ * unlisted pool, a fairness index at each threshold, an outcome without a
+ * name or a value, a reason with no lead. report_sample --quiet OUT.html:
+ * a run that read no lead (no title, no table name, no outcomes) and one rep
+ * with open leads from earlier runs. report_sample --stale-error OUT.html
+ * hands report_write_html() a stream whose error flag is already set: it
+ * must fail.
  * SPDX-License-Identifier: MIT
  */
 #include "report.h"
@@ -19,6 +30,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,14 +162,151 @@ static void fill_pools(void)
     }
 }
 
-int main(int argc, char **argv)
+/* ---- report_sample --edge and --quiet ---------------------------------- */
+
+#define X29 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define MOUNTAIN "\xE5\xB1\xB1" /* U+5C71, a wide character */
+#define MOUNTAIN5 MOUNTAIN MOUNTAIN MOUNTAIN MOUNTAIN MOUNTAIN
+
+static const report_rep edge_reps[] = {
+    /* 29 letters of width 10: exactly the label's 290, not cut; 1 lead on an axis to 5,000 */
+    {"fits", X29, "edge", 1, 999.6, 1, 0, 1},
+    /* 30 letters: cut to 28 and an ellipsis; 10 leads are 1 unit long: drawn 2 */
+    {"cut", X29 "x", "edge", 10, 999600.0, 10, 0, 1},
+    /* 23 capitals of width 13: 299, cut to 21 */
+    {"caps", "ABCDEFGHIJKLMNOPQRSTUVW", "edge", 0, 9960.0, 0, 0, 1},
+    /* 15 wide characters of width 19: 285, not cut; 16: cut to 14 */
+    {"wide-15", MOUNTAIN5 MOUNTAIN5 MOUNTAIN5, "edge", 0, 8500.0, 0, 0, 1},
+    {"wide-16", MOUNTAIN5 MOUNTAIN5 MOUNTAIN5 MOUNTAIN, "edge", 0, 500000.0, 0, 0, 1},
+    /* lone continuation, overlong, F5 lead, surrogate, C1 control, overlong 4-byte,
+     * past U+10FFFF, truncated at the end: each byte becomes U+FFFD */
+    {"bad-utf8", "a\x80" "b\xC0\xAF" "c\xF5" "d\xED\xA0\x80" "e\xC2\x85" "f\xF0\x8F\xBF\xBF"
+                 "g\xF4\x90\x80\x80" "h\xE2\x82", "edge", 0, 0.0, 0, 0, 1},
+    /* a lead byte where a continuation belongs; U+07FF and U+10FFFF are fine */
+    {"mixed-utf8", "i\xC3\xC3\xA9j\xDF\xBFk\xF4\x8F\xBF\xBFl", "edge", 0, 0.0, 0, 0, 1},
+    /* control bytes read as spaces */
+    {"controls", "p\x01q\x1br\x7fs\tt\x10u", "edge", 0, 0.0, 0, 0, 1},
+    /* no display name: the id stands in, once */
+    {"no-name", "", "edge", 0, 0.0, 0, 0, 1},
+    /* the widest capacity sets the axis; an infinite value reads n/a */
+    {"big", "Big Cap", "edge", 0, INFINITY, 0, 5000, 1},
+    /* the one rep of a pool the roster does not list; a value too small for its bar */
+    {"solo", "Solo Rep", "side-pool", 1, 100.0, 1, 0, 1},
+};
+
+static const report_pool edge_pools[] = {
+    /* listed twice: its reps are drawn once */
+    {"edge", "", 11, 11, 1e21, 2.4, 0.9},
+    {"edge", "weighted", 11, 11, 1e21, 3.0, 0.8},
+    {"amber", "round_robin", 2, 0, -1500.0, 0.0, 0.85},
+};
+
+static const report_count edge_outcomes[] = {
+    {"assigned", 600, 1000.0},
+    {"", 150, 0.0}, /* existing, with no name and no value */
+    {"queued", 150, 10.0},
+    {"unassigned", 100, 10.0},
+    {"unrouted", 0, 0.0},
+};
+
+static const report_count edge_rules[] = {
+    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 500, 0.0}, /* 40 letters: cut to 35 */
+    {"tiny-rule", 1, 0.0},
+};
+
+static const report_count edge_reasons[] = {
+    {"r-zero", 0, 0.0},
+    {"r-negative", 150, -1500.0},
+    {"r-small", 1, 0.0},
+    {"r-max", 300, 0.0},
+};
+
+static const report_count edge_queues[] = {
+    {"q-almost-nothing", 150, -0.004},
+};
+
+static void edge_data(report_data *data)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s OUT.html\n", argv[0]);
+    data->title = "Edge cases";
+    data->table_name = "edge";
+    data->table_hash = "0123456789abcdef";
+    data->leads_total = 1000;
+    data->leads_skipped = 1;
+    data->value_total = 1020.0;
+    data->outcomes = edge_outcomes;
+    data->outcome_count = sizeof edge_outcomes / sizeof edge_outcomes[0];
+    data->reps = edge_reps;
+    data->rep_count = sizeof edge_reps / sizeof edge_reps[0];
+    data->pools = edge_pools;
+    data->pool_count = sizeof edge_pools / sizeof edge_pools[0];
+    data->rules = edge_rules;
+    data->rule_count = sizeof edge_rules / sizeof edge_rules[0];
+    data->reasons = edge_reasons;
+    data->reason_count = sizeof edge_reasons / sizeof edge_reasons[0];
+    data->queues = edge_queues;
+    data->queue_count = sizeof edge_queues / sizeof edge_queues[0];
+}
+
+static const report_rep quiet_reps[] = {
+    {"early", "Early Bird", NULL, 0, 0.0, 51, 0, 1},
+};
+
+static void quiet_data(report_data *data)
+{
+    data->title = "";
+    data->table_hash = "";
+    data->reps = quiet_reps;
+    data->rep_count = 1;
+}
+
+/* Writes data to path; with stale_error the stream's error flag is set first. */
+static int write_page(const char *program, const char *path, const report_data *data, bool stale_error)
+{
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "%s: %s: %s\n", program, path, strerror(errno));
         return 1;
     }
+    if (stale_error && (fgetc(out) != EOF || !ferror(out))) { /* reading a write-only stream */
+        fprintf(stderr, "%s: could not set the error flag of %s\n", program, path);
+        fclose(out);
+        return 1;
+    }
+    if (report_write_html(out, data) != 0) {
+        fprintf(stderr, "%s: writing %s: %s\n", program, path, strerror(errno));
+        fclose(out);
+        return 1;
+    }
+    if (fclose(out) != 0) {
+        fprintf(stderr, "%s: closing %s: %s\n", program, path, strerror(errno));
+        return 1;
+    }
+    /* What the page must show, for the checker to count. */
+    printf("reps %zu pools %zu rules %zu reasons %zu queues %zu\n", data->rep_count, data->pool_count,
+           data->rule_count, data->reason_count, data->queue_count);
+    return ferror(stdout) || fflush(stdout) == EOF;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc == 3 ? argv[1] : "";
+    if (!(argc == 2 || (argc == 3 && (strcmp(mode, "--edge") == 0 || strcmp(mode, "--quiet") == 0 ||
+                                      strcmp(mode, "--stale-error") == 0)))) {
+        fprintf(stderr, "usage: %s [--edge|--quiet|--stale-error] OUT.html\n", argv[0]);
+        return 1;
+    }
+    const char *path = argv[argc - 1];
     /* Whatever locale the environment asks for: the page must not change. */
     setlocale(LC_ALL, "");
+    if (strcmp(mode, "--edge") == 0 || strcmp(mode, "--quiet") == 0) {
+        report_data data;
+        memset(&data, 0, sizeof data);
+        if (strcmp(mode, "--edge") == 0)
+            edge_data(&data);
+        else
+            quiet_data(&data);
+        return write_page(argv[0], path, &data, false);
+    }
     fill_pools();
 
     uint64_t assigned = 0;
@@ -217,22 +366,5 @@ int main(int argc, char **argv)
     data.queues = queues;
     data.queue_count = sizeof queues / sizeof queues[0];
 
-    FILE *out = fopen(argv[1], "w");
-    if (!out) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], strerror(errno));
-        return 1;
-    }
-    if (report_write_html(out, &data) != 0) {
-        fprintf(stderr, "%s: writing %s: %s\n", argv[0], argv[1], strerror(errno));
-        fclose(out);
-        return 1;
-    }
-    if (fclose(out) != 0) {
-        fprintf(stderr, "%s: closing %s: %s\n", argv[0], argv[1], strerror(errno));
-        return 1;
-    }
-    /* What the page must show, for the checker to count. */
-    printf("reps %zu pools %zu rules %zu reasons %zu queues %zu\n", data.rep_count, data.pool_count,
-           data.rule_count, data.reason_count, data.queue_count);
-    return ferror(stdout) || fflush(stdout) == EOF;
+    return write_page(argv[0], path, &data, strcmp(mode, "--stale-error") == 0);
 }
