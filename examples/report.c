@@ -740,7 +740,8 @@ static void write_rep_row(writer *w, const report_rep *rep, const rep_scale *sca
     putf(w, number_cell, REP_VALUE_END, y + 16, value);
     putf(w, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"8\" rx=\"2\" fill=\"" GRID "\"/>", REP_VALUE_BAR_X,
          y + 8, REP_VALUE_BAR_WIDTH);
-    if (scale->value_max > 0.0 && rep->value > 0.0) {
+    /* an infinite value reads "n/a", as NaN does: no bar, not a full one */
+    if (scale->value_max > 0.0 && rep->value > 0.0 && isfinite(rep->value)) {
         long width = pixels(rep->value / scale->value_max, REP_VALUE_BAR_WIDTH);
         putf(w, "<rect class=\"value-bar\" x=\"%d\" y=\"%d\" width=\"%ld\" height=\"8\" rx=\"2\" "
                 "fill=\"%s\"/>",
@@ -882,8 +883,11 @@ static void write_jain_gauge(writer *w, double jain)
              width + 1, width + 1, width);
         return;
     }
-    const char *colour = jain >= 0.9 ? GOOD : (jain >= 0.8 ? WARN : BAD);
-    const char *verdict = jain >= 0.9 ? "even" : (jain >= 0.8 ? "somewhat uneven" : "uneven");
+    /* colour and verdict follow the figure shown, three decimals as
+     * `simulate` prints it: 0.8996 reads 0.900 and is even, like 0.9 */
+    double shown = round(jain * 1000.0) / 1000.0;
+    const char *colour = shown >= 0.9 ? GOOD : (shown >= 0.8 ? WARN : BAD);
+    const char *verdict = shown >= 0.9 ? "even" : (shown >= 0.8 ? "somewhat uneven" : "uneven");
     format_fixed(number, jain, 3, false);
     putf(w, "<svg width=\"%d\" height=\"12\" viewBox=\"0 0 %d 12\" xmlns=\"http://www.w3.org/2000/svg\">"
             "<title>Jain's index %s: %s</title>"
@@ -891,7 +895,7 @@ static void write_jain_gauge(writer *w, double jain)
             "<rect x=\"0\" y=\"0\" width=\"%ld\" height=\"12\" rx=\"3\" fill=\"%s\"/>"
             "<rect x=\"%ld\" y=\"0\" width=\"1\" height=\"12\" fill=\"" MUTED "\"/></svg>",
          width, width, number, verdict, width, pixels(jain, width), colour, pixels(0.8, width));
-    putf(w, "<span>%s</span>", format_fixed(number, jain, 2, false));
+    putf(w, "<span>%s</span>", number);
 }
 
 static void write_pools(writer *w, const report_data *d)

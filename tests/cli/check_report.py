@@ -228,7 +228,7 @@ def check_page(path, counts):
     expect(len(pool_rows) == counts["pools"], f"{len(pool_rows)} pool rows for {counts['pools']} pools")
     gauges = [r.find("td")[-1].find("span")[-1].text().strip() for r in pool_rows]
     expect("n/a" in gauges, "an unknown fairness index reads n/a")
-    expect(all(g == "n/a" or re.fullmatch(r"[01]\.\d\d", g) for g in gauges), f"fairness indexes {gauges}")
+    expect(all(g == "n/a" or re.fullmatch(r"[01]\.\d\d\d", g) for g in gauges), f"fairness indexes {gauges}")
 
     # Rule hits: every rule, the dead ones called out.
     rule_rows = parts["rules"].find("g", "row")
@@ -381,8 +381,9 @@ def check_rep_chart(part, where):
                and status.text().endswith(" full") == full,
                f"{where}: {name}: open/cap {status.text()!r} class {status.classes()}")
         bars = row.find("rect", "value-bar")
-        if value is None:
-            continue  # n/a
+        if value is None:  # n/a: no bar, as long as its figure
+            expect(not bars, f"{where}: {name}: a deal value that reads n/a has no value bar")
+            continue
         drawn = value > 0 and value_max > 0
         expect(len(bars) == (1 if drawn else 0), f"{where}: {name}: a value bar exactly when the value is > 0")
         if bars and drawn:
@@ -437,6 +438,8 @@ def check_pool_table(part, where):
                    f"{where}: pool {cells[0].text()}: index {jain} reads {m.group(2)!r} in {rects[1].attrs['fill']}")
             expect(abs(int(rects[1].attrs["width"]) - jain * 120) <= 1, f"{where}: pool {cells[0].text()}: gauge length")
             expect(int(rects[2].attrs["x"]) == 96, f"{where}: pool {cells[0].text()}: the tick marks 0.8")
+            shown = cells[6].find("span")[0].text()
+            expect(shown == m.group(1), f"{where}: pool {cells[0].text()}: index {shown} beside a gauge of {m.group(1)}")
         else:
             expect(title == "no fairness index for this pool", f"{where}: gauge title {title!r}")
     return pools
@@ -581,7 +584,11 @@ def check_edge_page(sample, outdir):
            and pools["amber"]["money"] == "-1.5 k" and pools["amber"]["exact"] == "-1,500.00",
            f"edge: huge and negative deal values: {pools}")
     spreads = [r.find("td")[5].text() for r in parts["pools"].find("tbody")[0].find("tr")]
-    expect(spreads == ["2.4", "3", "0"], f"edge: spreads {spreads}")
+    expect(spreads == ["2.4", "3", "0", "0"], f"edge: spreads {spreads}")
+    gauge = [r.find("td")[6] for r in parts["pools"].find("tbody")[0].find("tr")][-1]
+    expect(gauge.find("title")[0].text() == "Jain's index 0.900: even" and gauge.find("rect")[1].attrs["fill"] == GOOD
+           and gauge.find("span")[0].text() == "0.900",
+           f"edge: an index of 0.8996 reads 0.900, even, in green: {gauge.find('title')[0].text()!r}")
     legend = [li.text() for li in parts["outcomes"].find("li")]
     expect(legend[1] == "Existing 150 (15.0%)", f"edge: an outcome with no name or value: {legend[1]!r}")
     rule = [t.text() for t in parts["rules"].find("text") if t.attrs.get("x") == "260"]
