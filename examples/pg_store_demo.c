@@ -45,6 +45,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -229,6 +231,13 @@ static int check_round_trips(store_check *check, const demo_target *target)
     cm.expected_version = version + 1;
     COSTS(m->commit(store, &cm, buf, sizeof buf), LEADROUTE_OK, 1) /* L-24 not prefetched: its holder is read */
     COSTS(pg_store_commit(store), LEADROUTE_OK, 2)                   /* the queue, then COMMIT */
+    uint64_t committed = cm.expected_version + 1;
+    COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 0)
+    if (version != committed) {
+        store_check_failed(check, "after the batch the handle should keep pool direct at version %llu, not %llu",
+                           (unsigned long long)committed, (unsigned long long)version);
+        goto done;
+    }
     size_t events = 0;
     if (store_check_event_count(check, store, "L-23", &events) != 0 || events != 1 ||
         m->find_claim(store, "lead:L-24", buf, sizeof buf) != LEADROUTE_OK || strcmp(buf, "yan") != 0) {
@@ -259,10 +268,26 @@ static int check_round_trips(store_check *check, const demo_target *target)
                            (unsigned long long)kept + 1, (unsigned long long)version);
         goto done;
     }
-    printf("round trips: a stale pool state costs one conflict, whose answer brings the current one\n");
+    /* the other handle moves it on again: the lookup of a key that usually comes first brings the new state */
+    a.key = "lead:L-27";
+    a.lead_id = "L-27";
+    cm.expected_version = version + 1;
+    if ((rc = m->commit(other, &cm, buf, sizeof buf)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "a commit of the other handle", rc, other);
+        goto done;
+    }
+    COSTS(m->find_claim(store, "lead:L-27", buf, sizeof buf), LEADROUTE_OK, 1)
+    COSTS(m->load_pool(store, "direct", buf, sizeof buf, &length, &version), LEADROUTE_OK, 0)
+    if (version != cm.expected_version + 1) {
+        store_check_failed(check, "find_claim should have brought pool direct's version %llu, got %llu",
+                           (unsigned long long)cm.expected_version + 1, (unsigned long long)version);
+        goto done;
+    }
+    printf("round trips: a stale pool state costs one conflict, whose answer brings the current one; a lookup "
+           "brings it too\n");
     /* L-1 was acknowledged in run 2: the first time stays */
     COSTS(m->acknowledge(store, "lead:L-1", store_check_now(check), NULL, NULL, 0, NULL, 0), LEADROUTE_EEXISTS, 1)
-    const char *const closed[] = { "lead:L-23", "lead:L-24", "lead:L-25", "lead:L-26" };
+    const char *const closed[] = { "lead:L-23", "lead:L-24", "lead:L-25", "lead:L-26", "lead:L-27" };
     for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++)
         if ((rc = m->close(store, closed[i])) != LEADROUTE_OK) {
             store_check_store_failed(check, "close", rc, store);
@@ -367,8 +392,14 @@ static int check_reconnect(store_check *check, const demo_target *target)
         goto done;
     }
     printf("reconnect: batch lost half-way -> next commit refused (%.50s...)\n", pg_store_errmsg(store));
-    if ((rc = pg_store_commit(store)) != LEADROUTE_EIO || !strstr(pg_store_errmsg(store), "nothing of it was kept")) {
-        store_check_failed(check, "committing the lost batch should say EIO, nothing kept: %s (%s)",
+    if ((rc = pg_store_begin(store)) != LEADROUTE_EINVAL) {
+        store_check_failed(check, "a begin while the lost batch is not ended should say EINVAL, got %s",
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    if ((rc = pg_store_commit(store)) != LEADROUTE_EIO || !strstr(pg_store_errmsg(store), "nothing of it was kept") ||
+        !pg_store_failure_lasts(store)) {
+        store_check_failed(check, "committing the lost batch should say EIO, nothing kept, for good: %s (%s)",
                            leadroute_strerror(rc), pg_store_errmsg(store));
         goto done;
     }
@@ -380,6 +411,12 @@ static int check_reconnect(store_check *check, const demo_target *target)
     if ((rc = pg_store_methods.commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK ||
         (rc = pg_store_methods.close(store, "lead:L-71")) != LEADROUTE_OK) {
         store_check_store_failed(check, "a commit after the lost batch was ended", rc, store);
+        goto done;
+    }
+    /* the last failure says whether it lasts: a close of a free key passes */
+    if ((rc = pg_store_methods.close(store, "lead:L-71")) != LEADROUTE_ENOTFOUND || pg_store_failure_lasts(store)) {
+        store_check_failed(check, "closing the free L-71 should say ENOTFOUND, a failure that does not last: %s, %d",
+                           leadroute_strerror(rc), pg_store_failure_lasts(store));
         goto done;
     }
     printf("reconnect: the lost batch ended -> nothing of it kept, writes go on\n");
@@ -407,10 +444,253 @@ done:
     return status;
 }
 
+/* Failures that last and failures that pass, and what a batch keeps after
+ * one: a key the server refuses (not UTF-8) loses the batch, which the
+ * host ends with pg_store_rollback(); a missing table and a read-only
+ * server last (pg_store_failure_lasts(), a message on one line); an older
+ * store's schema version 0 and a schema name over 63 bytes are refused;
+ * settings are not set in a batch; a prefetch asks the server again for a
+ * key the batch no longer knows; a tick's move of an acknowledged lead
+ * says so. Rep qu is outside the roster. */
+static int check_failures(store_check *check, const demo_target *target)
+{
+    const leadroute_store *m = &pg_store_methods;
+    pg_store *store = NULL, *other = NULL;
+    leadroute_assignment a, got;
+    char err[512], holder[64], sql[512], schema[96], held[16];
+    int status = 1, rc, found = 0;
+
+    if ((rc = pg_store_open_schema(&store, target->conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK) {
+        store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
+        goto done;
+    }
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.rep_id = "qu";
+    a.at_ms = store_check_now(check);
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, "account:q.example", 0 };
+
+    /* a batch: L-73 with the account q.example; the lookup flushes it; a prefetch of the account and
+     * L-74 reads both; settings are not set; then a key that is not UTF-8 loses the batch */
+    a.key = "lead:L-73";
+    a.lead_id = "L-73";
+    const char *const keys[] = { "account:q.example", "lead:L-74" };
+    if ((rc = pg_store_begin(store)) != LEADROUTE_OK || (rc = m->commit(store, &cm, holder, sizeof holder)) !=
+        LEADROUTE_OK || (rc = pg_store_get(store, "lead:L-73", &got)) != LEADROUTE_OK ||
+        (rc = pg_store_prefetch_claims(store, keys, 2)) != LEADROUTE_OK ||
+        (rc = m->find_claim(store, "account:q.example", holder, sizeof holder)) != LEADROUTE_OK ||
+        strcmp(holder, "qu") != 0) {
+        store_check_failed(check, "in a batch, account q.example claimed with L-73 should be held by qu after a "
+                                  "prefetch: %s (%s)", leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    if ((rc = pg_store_meta(store, "demo.setting", "x", held, sizeof held, &found)) != LEADROUTE_EINVAL) {
+        store_check_failed(check, "setting a setting inside a batch should say EINVAL, got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    if ((rc = m->find_claim(store, "lead:\xff", holder, sizeof holder)) != LEADROUTE_EIO ||
+        (rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_EIO) {
+        store_check_failed(check, "a key that is not UTF-8 should fail with EIO and lose the batch: %s (%s)",
+                           leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    a.key = "lead:L-74";
+    a.lead_id = "L-74";
+    cm.account_key = NULL;
+    if ((rc = pg_store_rollback(store)) != LEADROUTE_OK || (rc = m->commit(store, &cm, holder, sizeof holder)) !=
+        LEADROUTE_OK || m->find_claim(store, "lead:L-73", holder, sizeof holder) != LEADROUTE_ENOTFOUND ||
+        (rc = m->close(store, "lead:L-74")) != LEADROUTE_OK) {
+        store_check_failed(check, "after the lost batch was rolled back, L-73 should be gone and L-74 committed: %s (%s)",
+                           leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    printf("failures: a key not UTF-8 loses the batch; rolled back, nothing of it kept, writes go on\n");
+
+    /* a tick's move of L-75, acknowledged by qu: refused, and the message says why */
+    a.key = "lead:L-75";
+    a.lead_id = "L-75";
+    a.deadline_ms = a.at_ms + 30 * 60000;
+    if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK ||
+        (rc = m->acknowledge(store, "lead:L-75", a.at_ms, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "commit and acknowledgement of L-75", rc, store);
+        goto done;
+    }
+    a.previous = "qu";
+    a.rep_id = "qv";
+    a.at_ms = a.deadline_ms;
+    cm.flags = LEADROUTE_COMMIT_FOLLOW_UP;
+    if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_EEXISTS ||
+        !strstr(pg_store_errmsg(store), "who acknowledged it") || (rc = m->close(store, "lead:L-75")) != LEADROUTE_OK) {
+        store_check_failed(check, "a move of L-75, acknowledged by qu, should say EEXISTS, qu acknowledged it: %s (%s)",
+                           leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    cm.flags = 0;
+    a.previous = NULL;
+    a.rep_id = "qu";
+    a.deadline_ms = 0;
+
+    /* a store whose events table is gone: a failure that lasts; a passing one after it does not */
+    snprintf(schema, sizeof schema, "%s_x", target->schema);
+    if ((rc = pg_store_open_schema(&other, target->conninfo, schema, err, sizeof err)) != LEADROUTE_OK) {
+        store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
+        goto done;
+    }
+    snprintf(sql, sizeof sql, "DROP TABLE %s.leadroute_events", schema);
+    pg_store_event e = { a.at_ms, "noted", "lead:L-76", "L-76", NULL };
+    if (admin_exec(target->conninfo, sql, NULL) != 0)
+        goto done;
+    if ((rc = pg_store_record(other, &e)) != LEADROUTE_EIO || !pg_store_failure_lasts(other) ||
+        strchr(pg_store_errmsg(other), '\n')) {
+        store_check_failed(check, "recording an event without its table should fail with EIO, for good, the message on "
+                                  "one line: %s, %d (%s)", leadroute_strerror(rc), pg_store_failure_lasts(other),
+                           pg_store_errmsg(other));
+        goto done;
+    }
+    if ((rc = m->close(other, "lead:L-76")) != LEADROUTE_ENOTFOUND || pg_store_failure_lasts(other)) {
+        store_check_failed(check, "closing the free L-76 should say ENOTFOUND, a failure that does not last: %s, %d",
+                           leadroute_strerror(rc), pg_store_failure_lasts(other));
+        goto done;
+    }
+    pg_store_close(other);
+    other = NULL;
+    printf("failures: a missing table lasts, a free key does not\n");
+
+    /* a server that takes no writes (read-only transactions): a commit fails for good */
+    if (!strstr(target->conninfo, "://")) {
+        char conninfo[1024];
+        snprintf(conninfo, sizeof conninfo, "%s options='-c default_transaction_read_only=on -c search_path=%s'",
+                 target->conninfo, target->schema);
+        if ((rc = pg_store_open(&other, conninfo, err, sizeof err)) != LEADROUTE_OK) {
+            store_check_failed(check, "a read-only handle: %s (%s)", err, leadroute_strerror(rc));
+            goto done;
+        }
+        a.key = "lead:L-76";
+        if ((rc = m->commit(other, &cm, holder, sizeof holder)) != LEADROUTE_EIO || !pg_store_failure_lasts(other) ||
+            strchr(pg_store_errmsg(other), '\n') ||
+            (rc = m->find_claim(other, "lead:L-1", holder, sizeof holder)) != LEADROUTE_OK) {
+            store_check_failed(check, "on a read-only server a commit should fail with EIO, for good, on one line, and "
+                                      "reads go on: %s, %d (%s)", leadroute_strerror(rc), pg_store_failure_lasts(other),
+                               pg_store_errmsg(other));
+            goto done;
+        }
+        pg_store_close(other);
+        other = NULL;
+        printf("failures: a read-only server refuses commits for good\n");
+    }
+
+    /* a store of schema version 0 is refused */
+    snprintf(schema, sizeof schema, "%s_v0", target->schema);
+    snprintf(sql, sizeof sql, "CREATE SCHEMA %s; CREATE TABLE %s.leadroute_meta (key text PRIMARY KEY, value text); "
+             "INSERT INTO %s.leadroute_meta VALUES ('schema', '0')", schema, schema, schema);
+    if (admin_exec(target->conninfo, sql, NULL) != 0)
+        goto done;
+    if ((rc = pg_store_open_schema(&other, target->conninfo, schema, err, sizeof err)) != LEADROUTE_EPARSE ||
+        !strstr(err, "version 0")) {
+        store_check_failed(check, "a store of schema version 0 should be refused with EPARSE: %s (%s)",
+                           leadroute_strerror(rc), err);
+        goto done;
+    }
+    printf("failures: a store of schema version 0 refused\n");
+    status = 0;
+done:
+    pg_store_close(other);
+    pg_store_close(store);
+    for (int i = 0; i < 2; i++) {
+        snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s_%s CASCADE",
+                 target->schema, i ? "v0" : "x");
+        if (admin_exec(target->conninfo, sql, NULL) != 0)
+            status = 1;
+    }
+    return status;
+}
+
+/* A serialization failure outside a batch is a conflict the router retries
+ * (ECONFLICT), not EIO: a handle whose transactions are SERIALIZABLE
+ * commits to pool "iso" while a batch holds the store's lock, and the
+ * batch moves the pool on before the lock lets the commit in. Rep qu is
+ * outside the roster. */
+static int check_serialization(store_check *check, const demo_target *target)
+{
+    const leadroute_store *m = &pg_store_methods;
+    pg_store *store = NULL;
+    leadroute_assignment a;
+    char err[512], holder[64], conninfo[1024], sql[256];
+    int status = 1, rc, child_status = 0;
+    pid_t child = -1;
+
+    if (strstr(target->conninfo, "://"))
+        return 0; /* a URI: no options to add */
+    snprintf(conninfo, sizeof conninfo, "%s options='-c default_transaction_isolation=serializable -c search_path=%s'",
+             target->conninfo, target->schema);
+    if ((rc = pg_store_open_schema(&store, target->conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK) {
+        store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-97", "qu", store_check_now(check), 0);
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, "iso", 0, "i1", 2, 0, NULL, 0 };
+    if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK || (rc = pg_store_begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "commit of L-97 and begin", rc, store);
+        goto done;
+    }
+    fflush(stdout);
+    if ((child = fork()) == 0) { /* the other handle, waiting for the lock with its snapshot taken */
+        pg_store *other = NULL;
+        store_check_first_assignment(&a, "lead:L-98", "qu", store_check_now(check), 0);
+        cm.expected_version = 1;
+        if (pg_store_open(&other, conninfo, err, sizeof err) != LEADROUTE_OK)
+            _exit(100);
+        rc = m->commit(other, &cm, holder, sizeof holder);
+        _exit(rc == LEADROUTE_ECONFLICT && !pg_store_failure_lasts(other) ? 0 : 100 + (rc < 0 ? -rc : rc));
+    }
+    /* until the child's commit waits for the store's lock */
+    snprintf(sql, sizeof sql, "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'leadroute' "
+             "AND wait_event_type = 'Lock' AND pid <> %d", pg_store_backend_pid(store));
+    for (int i = 0; i < 200 && child > 0; i++) {
+        const char *keys[] = { "dbname", NULL };
+        const char *values[] = { target->conninfo, NULL };
+        PGconn *c = PQconnectdbParams(keys, values, 1);
+        PGresult *r = PQexec(c, sql);
+        int waiting = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+        PQfinish(c);
+        if (waiting)
+            break;
+        struct timespec pause = { 0, 50000000 };
+        nanosleep(&pause, NULL);
+    }
+    store_check_first_assignment(&a, "lead:L-99", "qu", store_check_now(check), 0);
+    cm.expected_version = 1;
+    if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK || (rc = pg_store_commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "the batch moving pool iso on", rc, store);
+        goto done;
+    }
+    if (child < 0 || waitpid(child, &child_status, 0) != child || !WIFEXITED(child_status) ||
+        WEXITSTATUS(child_status) != 0) {
+        store_check_failed(check, "a commit that meets a serialization failure should say ECONFLICT, a failure that "
+                                  "passes (the child exited with %d)", WIFEXITED(child_status) ? WEXITSTATUS(child_status) : -1);
+        child = -1;
+        goto done;
+    }
+    child = -1;
+    if ((rc = m->close(store, "lead:L-97")) != LEADROUTE_OK || (rc = m->close(store, "lead:L-99")) != LEADROUTE_OK) {
+        store_check_store_failed(check, "close L-97 and L-99", rc, store);
+        goto done;
+    }
+    printf("failures: a serialization failure outside a batch -> %s\n", leadroute_strerror(LEADROUTE_ECONFLICT));
+    status = 0;
+done:
+    if (child > 0)
+        waitpid(child, &child_status, 0);
+    pg_store_close(store);
+    return status;
+}
+
 /* PostgreSQL's own checks, after the shared ones. */
 static int pg_checks(store_check *check, void *user)
 {
-    return check_round_trips(check, user) != 0 || check_reconnect(check, user) != 0;
+    return check_round_trips(check, user) != 0 || check_reconnect(check, user) != 0 || check_failures(check, user) != 0 ||
+           check_serialization(check, user) != 0;
 }
 
 static int check_meta(void *store, const char *key, const char *value, char *held, size_t cap, int *found)
@@ -445,7 +725,8 @@ int main(int argc, char **argv)
     printf("schema: %s\n", schema);
 
     /* schema names the store refuses before it connects */
-    static const char *const bad_schemas[] = { "MySchema", "pg_leads", "", "a-b" };
+    static const char *const bad_schemas[] = { "MySchema", "pg_leads", "", "a-b",
+                                               "a234567890123456789012345678901234567890123456789012345678901234" };
     for (size_t i = 0; i < sizeof bad_schemas / sizeof bad_schemas[0]; i++) {
         pg_store *refused = (pg_store *)&status;
         char err[256] = "";
@@ -456,7 +737,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    printf("schema names: MySchema, pg_leads, \"\", a-b refused\n");
+    printf("schema names: MySchema, pg_leads, \"\", a-b, 64 letters refused\n");
 
     demo_target target = { conninfo, schema };
     status = store_check_run_all(&pg_check_ops, &target);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Hot leads must be followed up within 30 minutes; the others have no
  * deadline. Every lead goes to the sales pool. */
@@ -471,6 +472,12 @@ static int check_events(store_check *c)
         store_check_failed(c, "events of L-3: expected routed,reassigned, got %s", by_id.kinds);
         goto done;
     }
+    /* an event needs a key */
+    store_check_event keyless = { c->now, "noted", NULL, "L-3", NULL };
+    if ((rc = c->ops->record(store, &keyless)) != LEADROUTE_EINVAL) {
+        store_check_failed(c, "recording an event without a key should say EINVAL, got %s", leadroute_strerror(rc));
+        goto done;
+    }
     status = 0;
 done:
     c->ops->close(store);
@@ -572,6 +579,22 @@ static int check_two_handles(store_check *c)
         goto done;
     }
     printf("two handles: stale commit -> %s (%s)\n", leadroute_strerror(rc), c->ops->errmsg(other));
+    /* after the conflict the other handle reads the pool state L-8's route wrote, bytes and version */
+    {
+        char mine[256], theirs[256];
+        size_t mine_length = 0, their_length = 0;
+        uint64_t mine_version = 0, their_version = 1;
+        if ((rc = m->load_pool(r.store, "sales", mine, sizeof mine, &mine_length, &mine_version)) != LEADROUTE_OK ||
+            (rc = m->load_pool(other, "sales", theirs, sizeof theirs, &their_length, &their_version)) !=
+                LEADROUTE_OK ||
+            mine_version != their_version || mine_length != their_length || mine_length > sizeof mine ||
+            memcmp(mine, theirs, mine_length) != 0) {
+            store_check_failed(c, "after the stale commit the other handle should read the state L-8's route wrote: "
+                                  "%zu bytes at version %" PRIu64 ", not %zu at %" PRIu64 " (%s)",
+                               mine_length, mine_version, their_length, their_version, leadroute_strerror(rc));
+            goto done;
+        }
+    }
 
     /* with the current version, a key someone holds: EEXISTS names the holder */
     if (store_check_pool_version(c, other, "sales", &version) != 0)
@@ -663,6 +686,13 @@ static int check_batch_and_accounts(store_check *c)
         goto done;
     }
     printf("accounts: acme.example stays with %s; L-21 closed, yan has %u open\n", holder, (unsigned)open);
+    /* an account claim is no lead's assignment; its holder's id (4 bytes) does not fit in 3 */
+    if ((rc = c->ops->get(store, "account:acme.example", &a)) != LEADROUTE_ENOTFOUND ||
+        (rc = m->find_claim(store, "account:acme.example", holder, 3)) != LEADROUTE_ERANGE) {
+        store_check_failed(c, "the lookup of account acme.example should say ENOTFOUND, and its holder zed in 3 "
+                              "bytes ERANGE: %s", leadroute_strerror(rc));
+        goto done;
+    }
     if ((rc = m->load_pool(store, "direct", state, 1, &length, &version)) != LEADROUTE_OK || length != 2 ||
         version != 2 || state[0] != '\0' ||
         (rc = m->load_pool(store, "direct", state, sizeof state, &length, &version)) != LEADROUTE_OK ||
@@ -814,6 +844,15 @@ static int check_follow_up(store_check *c)
     }
     if ((rc = m->close(store, "lead:L-30")) != LEADROUTE_OK) {
         store_check_store_failed(c, "close L-30", rc, store);
+        goto done;
+    }
+    /* nor whether it names a previous holder: a version 1 commit claims the free L-33 */
+    store_check_first_assignment(&a, "lead:L-33", "xu", c->now, 0);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        m->find_claim(store, "lead:L-33", err, sizeof err) != LEADROUTE_OK || !same(err, "xu") ||
+        (rc = m->close(store, "lead:L-33")) != LEADROUTE_OK) {
+        store_check_failed(c, "a version 1 commit with the follow-up flag and no previous holder should claim the "
+                              "free L-33 for xu: %s", leadroute_strerror(rc));
         goto done;
     }
     printf("follow-up: L-30 closed -> a move says %s, no holder; a version 1 commit claims it\n",
@@ -984,6 +1023,49 @@ static int check_contract_details(store_check *c)
     }
     if ((rc = m->acknowledge(store, "account:tu.example", c->now, NULL, NULL, 0, NULL, 0)) != LEADROUTE_ENOTFOUND) {
         store_check_failed(c, "acknowledging an account claim should say ENOTFOUND, got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    /* nor does it count against a capacity: with capacity 2, L-43 goes to tu */
+    a.key = "lead:L-43";
+    a.lead_id = "L-43";
+    cm.capacity = 2;
+    cm.account_key = NULL;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->close(store, "lead:L-43")) != LEADROUTE_OK) {
+        store_check_failed(c, "tu holds L-42 and the account tu.example: a commit with capacity 2 should be taken, "
+                              "got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    cm.capacity = 0;
+    /* a commit to vu naming the account tu.example leaves it with tu */
+    a.key = "lead:L-44";
+    a.lead_id = "L-44";
+    a.rep_id = "vu";
+    cm.account_key = "account:tu.example";
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->find_claim(store, "account:tu.example", rep, sizeof rep)) != LEADROUTE_OK || !same(rep, "tu") ||
+        (rc = m->close(store, "lead:L-44")) != LEADROUTE_OK) {
+        store_check_failed(c, "a commit to vu naming the account tu.example should leave it with tu: %s, \"%s\"",
+                           leadroute_strerror(rc), rep);
+        goto done;
+    }
+    /* a value that is not a number, and a commit version the store does not know, are refused */
+    a.key = "lead:L-45";
+    a.lead_id = "L-45";
+    a.rep_id = "tu";
+    cm.account_key = NULL;
+    a.value = strtod("nan", NULL);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_EINVAL) {
+        store_check_failed(c, "a commit of L-45 whose value is NaN should say EINVAL, got %s", leadroute_strerror(rc));
+        goto done;
+    }
+    a.value = 0;
+    cm.version = LEADROUTE_COMMIT_VERSION + 1;
+    rc = m->commit(store, &cm, owner, sizeof owner);
+    cm.version = LEADROUTE_COMMIT_VERSION;
+    if (rc != LEADROUTE_EVERSION || m->find_claim(store, "lead:L-45", owner, sizeof owner) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "a commit of version %u should say EVERSION and claim nothing, got %s",
+                           (unsigned)LEADROUTE_COMMIT_VERSION + 1, leadroute_strerror(rc));
         goto done;
     }
     printf("accounts: tu.example is no open lead of tu, and cannot be acknowledged\n");
@@ -1256,6 +1338,26 @@ static int check_store_answers(store_check *c)
             goto done;
         }
     }
+    /* by rep within a pool: pa's L-72 counts in apool from its very time on, not in vpool */
+    if ((rc = m->window(store, "pa", "apool", t, &n, &v)) != LEADROUTE_OK || n != 1 || !same_value(v, 7) ||
+        (rc = m->window(store, "pa", "vpool", t, &n, &v)) != LEADROUTE_OK || n != 0) {
+        store_check_failed(c, "windows of pa within apool (L-72) and within vpool (none) are wrong: %" PRIu64 " (%s)",
+                           n, leadroute_strerror(rc));
+        goto done;
+    }
+    /* a lead never moved has no history; empty pool and rule ids are kept as none */
+    store_check_first_assignment(&a, "lead:L-77", "pb", t, 0);
+    a.pool_id = "";
+    a.rule_id = "";
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = c->ops->get(store, "lead:L-77", &got)) != LEADROUTE_OK || got.history_count != 0 || got.previous ||
+        got.pool_id || got.rule_id) {
+        store_check_failed(c, "L-77, never moved, with empty pool and rule ids: expected no history and no ids, got "
+                              "%zu in history, pool %s, rule %s (%s)", rc == LEADROUTE_OK ? got.history_count : 0,
+                           rc == LEADROUTE_OK ? show(got.pool_id) : "?", rc == LEADROUTE_OK ? show(got.rule_id) : "?",
+                           leadroute_strerror(rc));
+        goto done;
+    }
     printf("windows: L-72 counts for its pool apool, L-73 for the commit's vpool\n");
 
     /* acknowledged at the epoch, for an assignment made then: recorded all the same */
@@ -1291,7 +1393,7 @@ static int check_store_answers(store_check *c)
     printf("window: an assignment 31 days older than a commit stays\n");
 
     static const char *const keys[] = { "lead:L-70", "lead:L-71", "lead:L-72", "lead:L-73", "lead:L-74",
-                                        "lead:L-75", "lead:L-76" };
+                                        "lead:L-75", "lead:L-76", "lead:L-77" };
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if ((rc = m->close(store, keys[i])) != LEADROUTE_OK) {
             store_check_store_failed(c, keys[i], rc, store);
@@ -1371,6 +1473,217 @@ done:
     return status;
 }
 
+/* A batch answers as the store does outside one, its own commits included:
+ * accounts it claimed (read as free before, or never read), open leads,
+ * windows by rep and by the assignment's own pool, list_due, acknowledge
+ * and the events recorded in it (by time, then in recording order); a
+ * lead committed and moved twice in one batch, a reassignment clearing the
+ * acknowledgement and adding to the history, a claim after a previous
+ * holder let go, a rep at capacity and a held key refused; a tick's move
+ * inside the batch seen by the batch's next reads. Reps ba, bb and bc and
+ * pools bpool, bpool2 and bpool3 are outside the roster. */
+static int check_batch_details(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a, got;
+    char err[512], owner[64], holder[64], state[8];
+    const int64_t t = c->now;
+    event_list kinds = { 0, "" };
+    size_t length = 0;
+    uint64_t n = 0, version = 99;
+    uint32_t open = 99;
+    double v = 0;
+    int status = 1, rc, found = 0, in_batch = 0;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, "account:b1.example", 0 };
+    if ((rc = c->ops->begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "begin", rc, store);
+        goto done;
+    }
+    in_batch = 1;
+    /* b1.example read as free first, b2.example never read: both claimed for ba by the batch */
+    if ((rc = m->find_claim(store, "account:b1.example", holder, sizeof holder)) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(c, "account b1.example should be free: %s", leadroute_strerror(rc));
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-80", "ba", t, 30);
+    a.pool_id = "bpool";
+    for (int i = 0; i < 2; i++) {
+        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+            store_check_store_failed(c, "a commit in a batch", rc, store);
+            goto done;
+        }
+        a.key = "lead:L-81";
+        a.lead_id = "L-81";
+        cm.account_key = "account:b2.example";
+    }
+    if ((rc = m->open_count(store, "ba", &open)) != LEADROUTE_OK || open != 2) {
+        store_check_failed(c, "in a batch, ba should hold its 2 leads committed in it, not %u (%s)", (unsigned)open,
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-82", "bb", t, 0);
+    cm.account_key = NULL;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-82 in a batch", rc, store);
+        goto done;
+    }
+    static const char *const accounts[] = { "account:b1.example", "account:b2.example" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(holder, sizeof holder, "?");
+        if ((rc = m->find_claim(store, accounts[i], holder, sizeof holder)) != LEADROUTE_OK || !same(holder, "ba")) {
+            store_check_failed(c, "in the batch that claimed it for ba, %s should be held by ba: %s, \"%s\"",
+                               accounts[i], leadroute_strerror(rc), holder);
+            goto done;
+        }
+    }
+    if ((rc = m->open_count(store, "bb", &open)) != LEADROUTE_OK || open != 1) {
+        store_check_failed(c, "in a batch, bb should hold L-82, 1 open lead, not %u (%s)", (unsigned)open,
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    /* L-83 of pool bpool2 by its assignment (none by the commit): counted in the windows at once */
+    store_check_first_assignment(&a, "lead:L-83", "bc", t, 0);
+    a.pool_id = "bpool2";
+    a.value = 3;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->window(store, NULL, "bpool2", t, &n, &v)) != LEADROUTE_OK || n != 1 || !same_value(v, 3)) {
+        store_check_failed(c, "in a batch, the window of bpool2 should hold L-83 committed in it: %" PRIu64 " (%s)", n,
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-84", "bc", t, 30);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = lists_due(m, store, t + 30 * MINUTE_MS, "lead:L-84", &found)) != LEADROUTE_OK || !found ||
+        (rc = m->window(store, "bc", NULL, t, &n, &v)) != LEADROUTE_OK || n != 2) {
+        store_check_failed(c, "in a batch, bc's window should hold L-83 and L-84 (%" PRIu64 ") and list_due list L-84 "
+                              "(%s): %s", n, found ? "listed" : "not listed", leadroute_strerror(rc));
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-85", "bc", t, 30);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->acknowledge(store, "lead:L-85", t + MINUTE_MS, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
+        store_check_failed(c, "in a batch, L-85 committed in it should be acknowledged: %s (%s)", leadroute_strerror(rc),
+                           c->ops->errmsg(store));
+        goto done;
+    }
+    /* events recorded in the batch: by time, then in recording order */
+    static const struct { int64_t at; const char *kind; } recorded[] = {
+        { 1, "b-first" }, { 1, "b-second" }, { 0, "b-earlier" },
+    };
+    for (size_t i = 0; i < 3; i++) {
+        store_check_event e = { t + recorded[i].at, recorded[i].kind, "lead:L-85", "L-85", NULL };
+        if ((rc = c->ops->record(store, &e)) != LEADROUTE_OK) {
+            store_check_store_failed(c, "record in a batch", rc, store);
+            goto done;
+        }
+    }
+    if ((rc = c->ops->events(store, "L-85", collect_event, &kinds, NULL)) != LEADROUTE_OK ||
+        strcmp(kinds.kinds, "b-earlier,b-first,b-second") != 0) {
+        store_check_failed(c, "events of L-85 recorded in a batch: expected b-earlier,b-first,b-second, got %s (%s)",
+                           kinds.kinds, leadroute_strerror(rc));
+        goto done;
+    }
+    printf("batch: its own accounts, open leads, windows, due leads, acknowledgements and events are seen in it\n");
+
+    /* L-80 acknowledged, then moved ba -> bb -> bc in the batch: no acknowledgement, history [ba, bb] */
+    if ((rc = m->acknowledge(store, "lead:L-80", t + MINUTE_MS, NULL, NULL, 0, NULL, 0)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "acknowledge L-80", rc, store);
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-80", "bb", t + 2 * MINUTE_MS, 30);
+    a.previous = "ba";
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = m->open_count(store, "ba", &open)) != LEADROUTE_OK || open != 1) {
+        store_check_failed(c, "L-80 moved from ba to bb in a batch: ba should hold 1 open lead, not %u (%s)",
+                           (unsigned)open, leadroute_strerror(rc));
+        goto done;
+    }
+    a.rep_id = "bc";
+    a.previous = "bb";
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = c->ops->get(store, "lead:L-80", &got)) != LEADROUTE_OK || !same(got.rep_id, "bc") ||
+        got.acknowledged_ms != 0 || got.history_count != 2 || !same(got.history[0], "ba") ||
+        !same(got.history[1], "bb")) {
+        store_check_failed(c, "L-80 acknowledged, then moved ba -> bb -> bc in a batch: expected bc after [ba, bb], not "
+                              "acknowledged: %s (%s)", leadroute_strerror(rc), c->ops->errmsg(store));
+        goto done;
+    }
+    /* bz let go of L-86: it is claimed, bz in its history */
+    store_check_first_assignment(&a, "lead:L-86", "bc", t, 0);
+    a.previous = "bz";
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+        (rc = c->ops->get(store, "lead:L-86", &got)) != LEADROUTE_OK || !same(got.rep_id, "bc") ||
+        got.history_count != 1 || !same(got.history[0], "bz")) {
+        store_check_failed(c, "L-86, which bz let go, claimed for bc in a batch: expected history [bz]: %s, %zu entries",
+                           leadroute_strerror(rc), rc == LEADROUTE_OK ? got.history_count : 0);
+        goto done;
+    }
+    /* bc holds 5 open leads: capacity 5 refused; L-81 held by ba: EEXISTS naming ba */
+    store_check_first_assignment(&a, "lead:L-87", "bc", t, 0);
+    cm.capacity = 5;
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_ECONFLICT) {
+        store_check_failed(c, "in a batch, a commit to bc with 5 open leads and capacity 5 should say ECONFLICT, got %s",
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    cm.capacity = 0;
+    store_check_first_assignment(&a, "lead:L-81", "bb", t, 0);
+    snprintf(owner, sizeof owner, "?");
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_EEXISTS || !same(owner, "ba")) {
+        store_check_failed(c, "in a batch, a commit of L-81, held by ba, should say EEXISTS and name ba: %s, \"%s\"",
+                           leadroute_strerror(rc), owner);
+        goto done;
+    }
+    /* a tick's move of L-84 (bc to ba) in the batch, with pool bpool3: the batch reads what it did */
+    if ((rc = m->find_claim(store, "lead:L-84", holder, sizeof holder)) != LEADROUTE_OK ||
+        (rc = m->load_pool(store, "bpool3", state, sizeof state, &length, &version)) != LEADROUTE_OK || version != 0) {
+        store_check_failed(c, "L-84 held and bpool3 unwritten before the move: %s", leadroute_strerror(rc));
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-84", "ba", t + 30 * MINUTE_MS, 30);
+    a.previous = "bc";
+    a.hops = 1;
+    leadroute_commit move = { LEADROUTE_COMMIT_VERSION, &a, "bpool3", 0, "m1", 2, 0, NULL,
+                              LEADROUTE_COMMIT_FOLLOW_UP };
+    if ((rc = m->commit(store, &move, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "the move of L-84 in a batch", rc, store);
+        goto done;
+    }
+    if ((rc = m->find_claim(store, "lead:L-84", holder, sizeof holder)) != LEADROUTE_OK || !same(holder, "ba") ||
+        (rc = m->open_count(store, "ba", &open)) != LEADROUTE_OK || open != 2 ||
+        (rc = m->load_pool(store, "bpool3", state, sizeof state, &length, &version)) != LEADROUTE_OK ||
+        version != 1 || length != 2) {
+        store_check_failed(c, "after the move of L-84 to ba in a batch: expected ba holding it (\"%s\"), with 2 open "
+                              "leads (%u), bpool3 at version 1 (%" PRIu64 "): %s", holder, (unsigned)open, version,
+                           leadroute_strerror(rc));
+        goto done;
+    }
+    in_batch = 0;
+    if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of the batch", rc, store);
+        goto done;
+    }
+    printf("batch: L-80 moved twice in one batch (history [ba, bb]), a capacity and a held key refused, a tick's "
+           "move read back\n");
+    static const char *const keys[] = { "lead:L-80", "lead:L-81", "lead:L-82", "lead:L-83",
+                                        "lead:L-84", "lead:L-85", "lead:L-86" };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if ((rc = m->close(store, keys[i])) != LEADROUTE_OK) {
+            store_check_store_failed(c, keys[i], rc, store);
+            goto done;
+        }
+    status = 0;
+done:
+    if (in_batch)
+        (void)c->ops->rollback(store);
+    c->ops->close(store);
+    return status;
+}
+
 /* A commit dated two months ahead of the router's clock (another host's,
  * or a clock set forward by hand) must not hide the commits dated by the
  * router's clock after it: rolling caps and value windows read them. A
@@ -1419,6 +1732,130 @@ static int check_window_beside_entry_ahead(store_check *c)
     printf("window: a commit two months ahead hides none of those dated now after it\n");
     status = 0;
 done:
+    c->ops->close(store);
+    return status;
+}
+
+/* An assignment exactly 31 days older than a commit stays in the windows,
+ * after a batch and after any number of commits (a store may prune its log
+ * only now and then). Reps ka and kb are outside the roster. */
+static int check_log_kept(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a;
+    char err[512], owner[64];
+    const int64_t day = 24 * 60 * MINUTE_MS, t = c->now;
+    uint64_t n = 0;
+    double v = 0;
+    int status = 1, rc, in_batch = 0;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    store_check_first_assignment(&a, "lead:L-90", "ka", t - 31 * day, 0);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK || (rc = c->ops->begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-90", rc, store);
+        goto done;
+    }
+    in_batch = 1;
+    store_check_first_assignment(&a, "lead:L-91", "kb", t, 0);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-91 in a batch", rc, store);
+        goto done;
+    }
+    in_batch = 0;
+    if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "the batch of L-91", rc, store);
+        goto done;
+    }
+    for (int i = 0; i <= 64; i++) {
+        if ((rc = m->window(store, "ka", NULL, t - 31 * day, &n, &v)) != LEADROUTE_OK || n != 1) {
+            store_check_failed(c, "window of ka after %d commits 31 days after L-90 should still hold it: %" PRIu64
+                                  " (%s)", i + 1, n, leadroute_strerror(rc));
+            goto done;
+        }
+        if (i == 64)
+            break;
+        store_check_first_assignment(&a, "lead:L-92", "kb", t, 0);
+        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+            (rc = m->close(store, "lead:L-92")) != LEADROUTE_OK) {
+            store_check_store_failed(c, "commit and close of L-92", rc, store);
+            goto done;
+        }
+    }
+    printf("window: an assignment 31 days older than a batch and 64 commits after it stays\n");
+    if ((rc = m->close(store, "lead:L-90")) != LEADROUTE_OK || (rc = m->close(store, "lead:L-91")) != LEADROUTE_OK) {
+        store_check_store_failed(c, "close L-90 and L-91", rc, store);
+        goto done;
+    }
+    status = 0;
+done:
+    if (in_batch)
+        (void)c->ops->rollback(store);
+    c->ops->close(store);
+    return status;
+}
+
+/* Commits dated two months ahead of this machine's clock, in a batch and
+ * one by one, prune nothing within 31 days of the clock: the store's own
+ * clock, if earlier, bounds what it drops. Runs last: those commits may
+ * drop everything dated more than 31 days before the clock. Reps kc and
+ * kd are outside the roster. */
+static int check_log_beside_clock(store_check *c)
+{
+    const leadroute_store *m = c->ops->methods;
+    void *store = NULL;
+    leadroute_assignment a;
+    char err[512], owner[64];
+    const int64_t day = 24 * 60 * MINUTE_MS, wall = (int64_t)time(NULL) * 1000;
+    uint64_t n = 0;
+    double v = 0;
+    int status = 1, rc, in_batch = 0;
+
+    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
+        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    store_check_first_assignment(&a, "lead:L-93", "kc", wall - day, 0);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK || (rc = c->ops->begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-93", rc, store);
+        goto done;
+    }
+    in_batch = 1;
+    store_check_first_assignment(&a, "lead:L-94", "kd", wall + 62 * day, 0);
+    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "commit of L-94 in a batch", rc, store);
+        goto done;
+    }
+    in_batch = 0;
+    if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "the batch of L-94", rc, store);
+        goto done;
+    }
+    for (int i = 0; i <= 64; i++) {
+        if ((rc = m->window(store, "kc", NULL, wall - 2 * day, &n, &v)) != LEADROUTE_OK || n != 1) {
+            store_check_failed(c, "window of kc, assigned a day before this machine's clock, after %d commits two months "
+                                  "ahead of it: %" PRIu64 " assignments, not 1 (%s)", i + 1, n, leadroute_strerror(rc));
+            goto done;
+        }
+        if (i == 64)
+            break;
+        store_check_first_assignment(&a, "lead:L-95", "kd", wall + 62 * day, 0);
+        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
+            (rc = m->close(store, "lead:L-95")) != LEADROUTE_OK) {
+            store_check_store_failed(c, "commit and close of L-95", rc, store);
+            goto done;
+        }
+    }
+    printf("window: commits two months ahead of the clock, in a batch or not, keep what is a day old\n");
+    if ((rc = m->close(store, "lead:L-93")) != LEADROUTE_OK || (rc = m->close(store, "lead:L-94")) != LEADROUTE_OK) {
+        store_check_store_failed(c, "close L-93 and L-94", rc, store);
+        goto done;
+    }
+    status = 0;
+done:
+    if (in_batch)
+        (void)c->ops->rollback(store);
     c->ops->close(store);
     return status;
 }
@@ -1476,12 +1913,13 @@ int store_check_run_all(const store_check_ops *ops, void *user)
     if (run_one(&c) != 0 || run_two(&c) != 0 || check_windows(&c) != 0 || check_events(&c) != 0 ||
         check_rollback(&c) != 0 || check_two_handles(&c) != 0 || check_batch_and_accounts(&c) != 0 ||
         check_follow_up(&c) != 0 || check_contract_details(&c) != 0 || check_close_in_batch(&c) != 0 ||
-        check_store_answers(&c) != 0 || check_meta(&c) != 0)
+        check_batch_details(&c) != 0 || check_store_answers(&c) != 0 || check_log_kept(&c) != 0 ||
+        check_meta(&c) != 0)
         return 1;
     if (ops->extra && ops->extra(&c, user) != 0)
         return 1;
     /* the windows still agree after the rollback, the two handles and the
      * store's own checks; last, as its commit two months ahead may drop
      * what is older than a month before it */
-    return check_windows(&c) != 0 || check_window_beside_entry_ahead(&c) != 0;
+    return check_windows(&c) != 0 || check_window_beside_entry_ahead(&c) != 0 || check_log_beside_clock(&c) != 0;
 }
