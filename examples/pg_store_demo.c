@@ -592,13 +592,40 @@ static int check_failures(store_check *check, const demo_target *target)
         goto done;
     }
     printf("failures: a store of schema version 0 refused\n");
+
+    /* a store of the previous schema version is upgraded at open: its
+     * functions replaced (here one is missing, which a close of a free key
+     * calls and answers ENOTFOUND), its version raised */
+    snprintf(schema, sizeof schema, "%s_up", target->schema);
+    if ((rc = pg_store_open_schema(&other, target->conninfo, schema, err, sizeof err)) != LEADROUTE_OK) {
+        store_check_failed(check, "a store in schema %s: %s (%s)", schema, leadroute_strerror(rc), err);
+        goto done;
+    }
+    pg_store_close(other);
+    other = NULL;
+    snprintf(sql, sizeof sql, "DROP FUNCTION %s.leadroute_close(text); UPDATE %s.leadroute_meta SET value = '%d' "
+             "WHERE key = 'schema'", schema, schema, PG_STORE_SCHEMA_VERSION - 1);
+    if (admin_exec(target->conninfo, sql, NULL) != 0)
+        goto done;
+    snprintf(sql, sizeof sql, "SELECT value FROM %s.leadroute_meta WHERE key = 'schema'", schema);
+    snprintf(held, sizeof held, "%d", PG_STORE_SCHEMA_VERSION);
+    if ((rc = pg_store_open_schema(&other, target->conninfo, schema, err, sizeof err)) != LEADROUTE_OK ||
+        admin_exec(target->conninfo, sql, held) != 0 || (rc = m->close(other, "lead:free")) != LEADROUTE_ENOTFOUND) {
+        store_check_failed(check, "a store of schema version %d should be upgraded to %d at open, its functions "
+                                  "replaced: %s (%s)", PG_STORE_SCHEMA_VERSION - 1, PG_STORE_SCHEMA_VERSION,
+                           leadroute_strerror(rc), other ? pg_store_errmsg(other) : err);
+        goto done;
+    }
+    printf("failures: a store of schema version %d upgraded to %d\n", PG_STORE_SCHEMA_VERSION - 1,
+           PG_STORE_SCHEMA_VERSION);
     status = 0;
 done:
     pg_store_close(other);
     pg_store_close(store);
-    for (int i = 0; i < 2; i++) {
+    static const char *const suffixes[] = { "x", "v0", "up" };
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s_%s CASCADE",
-                 target->schema, i ? "v0" : "x");
+                 target->schema, suffixes[i]);
         if (admin_exec(target->conninfo, sql, NULL) != 0)
             status = 1;
     }
