@@ -1,10 +1,10 @@
 /*
  * A host store for libleadroute in PostgreSQL (see pg_store.h).
  *
- * Schema (version 4, PG_STORE_SCHEMA_VERSION), every text column in the "C"
+ * Schema (version 5, PG_STORE_SCHEMA_VERSION), every text column in the "C"
  * collation so keys compare and sort byte by byte, as in sqlite_store:
  *
- *   leadroute_meta (key, value)                     -- 'schema' -> '4', and the
+ *   leadroute_meta (key, value)                     -- 'schema' -> '5', and the
  *       settings of pg_store_meta()
  *   leadroute_pools (id, version bigint, state bytea)
  *       A pool's strategy state and its compare-and-swap version; a pool
@@ -25,9 +25,10 @@
  *   functions leadroute_lock(), leadroute_now_ms(), leadroute_commit(),
  *       leadroute_commit_many(), leadroute_close()
  *
- * Versions 2 to 4 have the tables of version 1 and other functions (3
+ * Versions 2 to 5 have the tables of version 1 and other functions (3
  * prunes the log against the commit's time, not the newest row's; 4 moves
- * no lead a tick listed but is not due at the move's time): an older
+ * no lead a tick listed but is not due at the move's time; 5 prunes after a
+ * batch against its earliest commit's time, not its latest): an older
  * database is upgraded in place when it is opened (its functions replaced),
  * and a program that reads an older version only refuses it afterwards.
  *
@@ -134,7 +135,7 @@ static const char schema_drop_v1[] =
     "DROP FUNCTION leadroute_commit(text, bigint, bytea, bigint, text, text, text, text, text, text, bigint,\n"
     "  bigint, double precision, bigint, double precision, bigint, boolean, text, bigint);\n";
 
-/* The functions of version 4, for a new store and for the upgrades. */
+/* The functions of version 5, for a new store and for the upgrades. */
 static const char *const schema_functions[] = {
     /* the store's lock: one per schema, so several stores in one database do not wait for each other */
     "CREATE OR REPLACE FUNCTION leadroute_lock() RETURNS void LANGUAGE plpgsql AS $fn$\n"
@@ -312,8 +313,8 @@ static const char *const schema_functions[] = {
     "           AS c(at, key, rep, apool, pool, value, i)\n"
     "     ORDER BY c.i;\n"
     "  IF coalesce(array_length(c_key, 1), 0) > 0 THEN\n"
-    "    DELETE FROM leadroute_assignments\n"
-    "      WHERE at_ms < least((SELECT max(a) FROM unnest(c_at) AS a), leadroute_now_ms()) - p_keep_ms;\n"
+    "    DELETE FROM leadroute_assignments -- no more than the commits one by one would prune\n"
+    "      WHERE at_ms < least((SELECT min(a) FROM unnest(c_at) AS a), leadroute_now_ms()) - p_keep_ms;\n"
     "  END IF;\n"
     "  INSERT INTO leadroute_claims (key, rep, is_account)\n"
     "    SELECT c.account, c.rep, true FROM unnest(c_account, c_rep) WITH ORDINALITY AS c(account, rep, i)\n"
@@ -2273,8 +2274,8 @@ static int open_script(pg_store *s, const char *const *parts, size_t count, char
 
 /* Create or check the tables in one transaction under an advisory lock: of
  * two processes opening a new database at once, the second waits and then
- * finds the first one's tables. A version 1 to 3 store is upgraded: same
- * tables, the functions of version 4. */
+ * finds the first one's tables. A version 1 to 4 store is upgraded: same
+ * tables, the functions of version 5. */
 static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
 {
     PGconn *c = s->conn;

@@ -54,13 +54,13 @@ extern "C" {
 typedef struct pg_store pg_store;
 
 /** The schema version kept in the database (table `leadroute_meta`, key `schema`). */
-#define PG_STORE_SCHEMA_VERSION 4
+#define PG_STORE_SCHEMA_VERSION 5
 
 /**
  * Connect with `conninfo` (libpq key=value or URI) and create the tables if
  * they are missing, under a transaction-scoped advisory lock so two
- * processes starting together do not race. A database of schema version 1,
- * 2 or 3 (same tables, older SQL functions) is upgraded in place; from then on
+ * processes starting together do not race. A database of schema version 1
+ * to 4 (same tables, older SQL functions) is upgraded in place; from then on
  * a program that reads only an older version refuses it. Any other version
  * is refused with a message in `err`.
  * @return LEADROUTE_OK, LEADROUTE_EIO (cannot connect, SQL failed),

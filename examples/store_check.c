@@ -1689,7 +1689,8 @@ done:
  * router's clock after it: rolling caps and value windows read them. A
  * store may drop what is more than 31 days older than the commit it writes,
  * never what is that much older than its newest entry (so this check runs
- * last). Rep su is outside the roster, its leads without a pool. */
+ * last), and a batch no more than its commits one by one. Reps su and sv
+ * are outside the roster, their leads without a pool. */
 static int check_window_beside_entry_ahead(store_check *c)
 {
     const leadroute_store *m = c->ops->methods;
@@ -1699,7 +1700,7 @@ static int check_window_beside_entry_ahead(store_check *c)
     const int64_t day = 24 * 60 * MINUTE_MS;
     uint64_t n = 0;
     double v = 0;
-    int status = 1, rc;
+    int status = 1, rc, in_batch = 0;
 
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
@@ -1730,8 +1731,38 @@ static int check_window_beside_entry_ahead(store_check *c)
         goto done;
     }
     printf("window: a commit two months ahead hides none of those dated now after it\n");
+    /* the same in one batch: its commit dated now is pruned by none of the batch's */
+    if ((rc = c->ops->begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "begin", rc, store);
+        goto done;
+    }
+    in_batch = 1;
+    for (int i = 3; i <= 4; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "lead:L-5%d", i);
+        store_check_first_assignment(&a, key, "sv", i == 3 ? c->now + 62 * day : c->now + MINUTE_MS, 0);
+        a.value = i == 3 ? 1 : 30;
+        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
+            store_check_store_failed(c, "commit of L-53 or L-54 in a batch", rc, store);
+            goto done;
+        }
+    }
+    in_batch = 0;
+    if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "the batch of L-53 and L-54", rc, store);
+        goto done;
+    }
+    if ((rc = m->window(store, "sv", NULL, c->now, &n, &v)) != LEADROUTE_OK || n != 2 || !same_value(v, 31)) {
+        store_check_failed(c, "window of sv from now after a batch of L-53, dated two months ahead, then L-54, dated "
+                              "now, should hold both: 2 assignments of value 31, not %" PRIu64 " of value %.0f (%s)",
+                           n, v, leadroute_strerror(rc));
+        goto done;
+    }
+    printf("window: nor does one in a batch with it\n");
     status = 0;
 done:
+    if (in_batch)
+        (void)c->ops->rollback(store);
     c->ops->close(store);
     return status;
 }
