@@ -1956,6 +1956,108 @@ for path in (sim_table, sim_reps, sim_leads, ghost_table, route_table, route_rep
     os.unlink(path)
 
 
+# ---- more of check, eval and bench, and of the options they share -----------
+# --help wins over what follows it on the line, as over what comes before
+for command in ("check", "eval", "bench"):
+    rc, out, err = run(command, "--help", "--bogus", "x.csv")
+    expect(rc == 0 and out.startswith(f"usage: leadroute {command} TABLE") and err == "",
+           f"{command} --help --bogus: {rc} {out[:80]!r} {err!r}")
+# --no-progress: no bar, not even a forced one
+rc, out, err = run("route", "--no-state", "--no-progress", "--table", routing, "--reps", reps, "-",
+                   stdin="id,region,country,language,score,postal,industry,employees,products\n"
+                   "w1,EMEA,FR,fr,40,75001,retail,40,crm\n")
+expect(rc == 0 and out.splitlines() == ["id,status,rep,pool,rule,reason",
+                                        'w1,assigned,camille,emea,france,"pool emea, round robin among 1 eligible of 4 members"']
+       and err == "", f"route --no-progress draws no bar: {rc} {out!r} {err!r}")
+# an empty --state=, like '-', names no state
+rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state=")
+expect(rc == 2 and out == "" and err == "leadroute route: --state needs a file name or a PostgreSQL connection string "
+       "(not '-': it is written) (try 'leadroute route --help')\n", f"route --state=: {rc} {out!r} {err!r}")
+# option values at and past their bounds: a value in bounds gets as far as the
+# missing table; one out of bounds is a usage error
+for command, args, message in (
+        ("route", ("--batch", "100000"), None),
+        ("route", ("--batch", "100001"), "--batch: '100001' is not a number of leads (1 to 100000)"),
+        ("route", ("--batch", "5x"), "--batch: '5x' is not a number of leads (1 to 100000)"),
+        ("simulate", ("--html=",), "--html needs a file name"),
+        ("simulate", ("--value-field=",), "--value-field needs a field name")):
+    rc, out, err = run(command, "--table", "no-such-table.csv", "--reps", reps, leads, "--no-state", *args)
+    expect(rc == 2 and out == "" and err == (f"leadroute {command}: {message} (try 'leadroute {command} --help')\n"
+                                             if message else "leadroute: no-such-table.csv: cannot open: No such file "
+                                             "or directory\n"), f"{command} {' '.join(args)}: {rc} {out!r} {err!r}")
+# --now: the forms ISO 8601 allows and the bounds of each field; a time in
+# bounds gets as far as the missing table
+for now, ok in (("999999999999999", True), ("9999999999999999", False), ("2026-11-24t09:30Z", True),
+                ("2026-11-24T09:30:00.123456789Z", True), ("2026-11-24T09:30:00.1234567891Z", False),
+                ("2026-11-24T09:30ZZ", False), ("2000-02-29T00:00:00Z", True), ("2100-02-29T00:00:00Z", False),
+                ("1970-01-01T00:00:00Z", True), ("1969-12-31T23:59:59Z", False), ("2026-11-24T23:59:59z", True),
+                ("2026-11-24T24:00:00Z", False), ("2026-11-24T23:60:00Z", False), ("2026-11-24T23:59:60Z", False)):
+    rc, out, err = run("route", "--table", "no-such-table.csv", "--reps", reps, leads, "--no-state", "--now", now)
+    expect(rc == 2 and out == "" and err == ("leadroute: no-such-table.csv: cannot open: No such file or directory\n"
+                                             if ok else f"leadroute route: --now: '{now}' is not a time (expected "
+                                             "ISO 8601 UTC such as 2026-11-24T09:30:00Z, or milliseconds since the "
+                                             "epoch) (try 'leadroute route --help')\n"), f"route --now {now}: {rc} {err!r}")
+# and the time it names, as explain shows it: midnight, a fraction, milliseconds
+with tempfile.TemporaryDirectory() as tmp:
+    w1 = os.path.join(tmp, "w1.csv")
+    with open(w1, "w", encoding="utf-8") as f:
+        f.write("id,region,country,language,score,postal,industry,employees,products\n"
+                "w1,EMEA,FR,fr,40,75001,retail,40,crm\n")
+    for k, (now, shown) in enumerate((("2026-11-24t00:00Z", "2026-11-24T00:00:00Z"),
+                                      ("2000-02-29T23:59:59.5z", "2000-02-29T23:59:59.500Z"),
+                                      ("1795478400001", "2026-11-24T00:00:00.001Z"))):
+        state = os.path.join(tmp, f"now{k}.db")
+        rc, out, err = run("route", "--table", routing, "--reps", reps, w1, "--state", state, "--now", now)
+        rc2, out2, err2 = run("explain", "--state", state, "w1")
+        expect(rc == 0 and rc2 == 0 and out2.splitlines()[:2] == ["w1 (key w1)", f"  {shown}  assigned"],
+               f"route --now {now}, then explain: {rc} {err!r} {rc2} {out2[:120]!r} {err2!r}")
+# a day is the longest bench runs, and allowed: what stops this one is the missing table
+rc, out, err = run("bench", "no-such-table.csv", leads, "--seconds", "86400")
+expect(rc == 2 and out == "" and err == "leadroute: no-such-table.csv: cannot open: No such file or directory\n",
+       f"bench --seconds 86400 is allowed: {rc} {out!r} {err!r}")
+# notes on pools the roster lacks: ten at most, then one line counting the others
+for unknown in (10, 12):
+    many_pools = table("rule,region,out:pool\n" + "".join(f"r{k},R{k},p{k:02}\n" for k in range(unknown))
+                       + "all,-,team\n")
+    one_pool = table("#! pools\nid,strategy\nteam,round_robin\n#! reps\nid,pools\na,team\n")
+    rc, out, err = run("route", "--no-state", "--table", many_pools, "--reps", one_pool, "-", stdin="id,region\nw1,EU\n")
+    expect(rc == 0 and err.splitlines() == [f"{many_pools}: rule r{k} names pool 'p{k:02}', which {one_pool} does not "
+                                            "define: leads it matches are unrouted" for k in range(10)]
+           + (["... and 2 more such notes about pools and owners"] if unknown > 10 else []),
+           f"route notes {unknown} unknown pools: {rc} {err!r}")
+    os.unlink(many_pools)
+    os.unlink(one_pool)
+# the summary names every hit policy and aggregation
+for header, policy in (("#! hit_policy: priority\n#! priority: pool = x, y\n", "priority"),
+                       ("#! hit_policy: any\n", "any"),
+                       ("#! hit_policy: output order\n#! priority: pool = x, y\n", "output order"),
+                       ("#! hit_policy: collect\n", "collect"),
+                       ("#! hit_policy: collect\n#! aggregation: count\n", "collect (count)")):
+    path = table(header + "rule,region,out:pool\na,-,x\n")
+    rc, got, err = check_summary(path)
+    expect(rc == 0 and got == (f"{path}: 1 rule, 1 input, 1 output, hit policy {policy}", "0 lint findings"),
+           f"check summary of hit policy {policy}: {rc} {got!r} {err!r}")
+    os.unlink(path)
+for aggregation in ("min", "max"):
+    path = table(f"#! hit_policy: collect\n#! aggregation: {aggregation}\nrule,region,out:n:number\na,-,1\n")
+    rc, got, err = check_summary(path)
+    expect(rc == 0 and got == (f"{path}: 1 rule, 1 input, 1 output, hit policy collect ({aggregation})",
+                               "0 lint findings"), f"check summary of collect ({aggregation}): {rc} {got!r} {err!r}")
+    os.unlink(path)
+# eval: a number from 10^15 on is written as %g writes it, a tab at the end of a field is quoted
+ends = table('rule,region,out:pool,out:n:number\na,EMEA,"""y\t""",1e15\nb,-,"""\tz""",-999999999999999\n')
+p = subprocess.run([tool, "eval", ends, "-"], input=b"id,region\nl1,EMEA\nl2,NA\n", capture_output=True,
+                   cwd=workdir.name)
+expect(p.returncode == 0 and p.stdout == b'id,rule,pool,n\nl1,a,"y\t",1e+15\nl2,b,"\tz",-999999999999999\n'
+       and p.stderr == b"", f"eval CSV of a field ending in a tab, and of 1e15: {p.returncode} {p.stdout!r} {p.stderr!r}")
+p = subprocess.run([tool, "eval", ends, "-", "--format", "jsonl"], input=b"id,region\nl1,EMEA\nl2,NA\n",
+                   capture_output=True, cwd=workdir.name)
+expect(p.returncode == 0 and p.stdout == b'{"id":"l1","rule":"a","pool":"y\\t","n":1e+15}\n'
+       b'{"id":"l2","rule":"b","pool":"\\tz","n":-999999999999999}\n' and p.stderr == b"",
+       f"eval JSON lines of 1e15: {p.returncode} {p.stdout!r} {p.stderr!r}")
+os.unlink(ends)
+
+
 for f in failures:
     print("FAIL:", f)
 print("cli checks failed" if failures else "cli checks passed")
