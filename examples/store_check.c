@@ -1767,16 +1767,22 @@ done:
     return status;
 }
 
-/* An assignment exactly 31 days older than a commit stays in the windows,
- * after a batch and after any number of commits (a store may prune its log
- * only now and then). Reps ka and kb are outside the roster. */
-static int check_log_kept(store_check *c)
+/* The assignment log's pruning, seen through one rep's window: rep `kept`
+ * gets key `kept_key` at `kept_at`; then rep `other` gets `batch_key` in a
+ * batch, and `repeat_key` (closed again each time) 64 times, all at `at`,
+ * so that a store that prunes only now and then has pruned. After each,
+ * the window of `kept` from `from` must still hold its one assignment. */
+typedef struct {
+    const char *kept, *kept_key, *other, *batch_key, *repeat_key, *why;
+    int64_t kept_at, at, from;
+} log_case;
+
+static int check_log_keeps(store_check *c, const log_case *k)
 {
     const leadroute_store *m = c->ops->methods;
     void *store = NULL;
     leadroute_assignment a;
     char err[512], owner[64];
-    const int64_t day = 24 * 60 * MINUTE_MS, t = c->now;
     uint64_t n = 0;
     double v = 0;
     int status = 1, rc, in_batch = 0;
@@ -1784,40 +1790,39 @@ static int check_log_kept(store_check *c)
     if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
         return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
     leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
-    store_check_first_assignment(&a, "lead:L-90", "ka", t - 31 * day, 0);
+    store_check_first_assignment(&a, k->kept_key, k->kept, k->kept_at, 0);
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK || (rc = c->ops->begin(store)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "commit of L-90", rc, store);
+        store_check_store_failed(c, k->kept_key, rc, store);
         goto done;
     }
     in_batch = 1;
-    store_check_first_assignment(&a, "lead:L-91", "kb", t, 0);
+    store_check_first_assignment(&a, k->batch_key, k->other, k->at, 0);
     if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "commit of L-91 in a batch", rc, store);
+        store_check_store_failed(c, k->batch_key, rc, store);
         goto done;
     }
     in_batch = 0;
     if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "the batch of L-91", rc, store);
+        store_check_store_failed(c, "the batch", rc, store);
         goto done;
     }
     for (int i = 0; i <= 64; i++) {
-        if ((rc = m->window(store, "ka", NULL, t - 31 * day, &n, &v)) != LEADROUTE_OK || n != 1) {
-            store_check_failed(c, "window of ka after %d commits 31 days after L-90 should still hold it: %" PRIu64
-                                  " (%s)", i + 1, n, leadroute_strerror(rc));
+        if ((rc = m->window(store, k->kept, NULL, k->from, &n, &v)) != LEADROUTE_OK || n != 1) {
+            store_check_failed(c, "window of %s after %d commits %s: %" PRIu64 " assignments, not 1 (%s)", k->kept,
+                               i + 1, k->why, n, leadroute_strerror(rc));
             goto done;
         }
         if (i == 64)
             break;
-        store_check_first_assignment(&a, "lead:L-92", "kb", t, 0);
+        store_check_first_assignment(&a, k->repeat_key, k->other, k->at, 0);
         if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
-            (rc = m->close(store, "lead:L-92")) != LEADROUTE_OK) {
-            store_check_store_failed(c, "commit and close of L-92", rc, store);
+            (rc = m->close(store, k->repeat_key)) != LEADROUTE_OK) {
+            store_check_store_failed(c, k->repeat_key, rc, store);
             goto done;
         }
     }
-    printf("window: an assignment 31 days older than a batch and 64 commits after it stays\n");
-    if ((rc = m->close(store, "lead:L-90")) != LEADROUTE_OK || (rc = m->close(store, "lead:L-91")) != LEADROUTE_OK) {
-        store_check_store_failed(c, "close L-90 and L-91", rc, store);
+    if ((rc = m->close(store, k->kept_key)) != LEADROUTE_OK || (rc = m->close(store, k->batch_key)) != LEADROUTE_OK) {
+        store_check_store_failed(c, "close", rc, store);
         goto done;
     }
     status = 0;
@@ -1828,6 +1833,20 @@ done:
     return status;
 }
 
+/* An assignment exactly 31 days older than a commit stays in the windows,
+ * after a batch and after any number of commits (a store may prune its log
+ * only now and then). Reps ka and kb are outside the roster. */
+static int check_log_kept(store_check *c)
+{
+    const int64_t day = 24 * 60 * MINUTE_MS;
+    const log_case k = { "ka", "lead:L-90", "kb", "lead:L-91", "lead:L-92", "31 days after L-90 (which it should hold)",
+                         c->now - 31 * day, c->now, c->now - 31 * day };
+    if (check_log_keeps(c, &k) != 0)
+        return 1;
+    printf("window: an assignment 31 days older than a batch and 64 commits after it stays\n");
+    return 0;
+}
+
 /* Commits dated two months ahead of this machine's clock, in a batch and
  * one by one, prune nothing within 31 days of the clock: the store's own
  * clock, if earlier, bounds what it drops. Runs last: those commits may
@@ -1835,60 +1854,14 @@ done:
  * kd are outside the roster. */
 static int check_log_beside_clock(store_check *c)
 {
-    const leadroute_store *m = c->ops->methods;
-    void *store = NULL;
-    leadroute_assignment a;
-    char err[512], owner[64];
     const int64_t day = 24 * 60 * MINUTE_MS, wall = (int64_t)time(NULL) * 1000;
-    uint64_t n = 0;
-    double v = 0;
-    int status = 1, rc, in_batch = 0;
-
-    if ((rc = c->ops->open(c->user, &store, err, sizeof err)) != LEADROUTE_OK)
-        return store_check_failed(c, "%s (%s)", err, leadroute_strerror(rc));
-    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
-    store_check_first_assignment(&a, "lead:L-93", "kc", wall - day, 0);
-    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK || (rc = c->ops->begin(store)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "commit of L-93", rc, store);
-        goto done;
-    }
-    in_batch = 1;
-    store_check_first_assignment(&a, "lead:L-94", "kd", wall + 62 * day, 0);
-    if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "commit of L-94 in a batch", rc, store);
-        goto done;
-    }
-    in_batch = 0;
-    if ((rc = c->ops->commit(store)) != LEADROUTE_OK) {
-        store_check_store_failed(c, "the batch of L-94", rc, store);
-        goto done;
-    }
-    for (int i = 0; i <= 64; i++) {
-        if ((rc = m->window(store, "kc", NULL, wall - 2 * day, &n, &v)) != LEADROUTE_OK || n != 1) {
-            store_check_failed(c, "window of kc, assigned a day before this machine's clock, after %d commits two months "
-                                  "ahead of it: %" PRIu64 " assignments, not 1 (%s)", i + 1, n, leadroute_strerror(rc));
-            goto done;
-        }
-        if (i == 64)
-            break;
-        store_check_first_assignment(&a, "lead:L-95", "kd", wall + 62 * day, 0);
-        if ((rc = m->commit(store, &cm, owner, sizeof owner)) != LEADROUTE_OK ||
-            (rc = m->close(store, "lead:L-95")) != LEADROUTE_OK) {
-            store_check_store_failed(c, "commit and close of L-95", rc, store);
-            goto done;
-        }
-    }
+    const log_case k = { "kc", "lead:L-93", "kd", "lead:L-94", "lead:L-95",
+                         "two months ahead of this machine's clock (L-93, a day before the clock, should stay)",
+                         wall - day, wall + 62 * day, wall - 2 * day };
+    if (check_log_keeps(c, &k) != 0)
+        return 1;
     printf("window: commits two months ahead of the clock, in a batch or not, keep what is a day old\n");
-    if ((rc = m->close(store, "lead:L-93")) != LEADROUTE_OK || (rc = m->close(store, "lead:L-94")) != LEADROUTE_OK) {
-        store_check_store_failed(c, "close L-93 and L-94", rc, store);
-        goto done;
-    }
-    status = 0;
-done:
-    if (in_batch)
-        (void)c->ops->rollback(store);
-    c->ops->close(store);
-    return status;
+    return 0;
 }
 
 /* Settings: a read sets nothing, the first value set stays (a second set
