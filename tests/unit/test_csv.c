@@ -1056,6 +1056,29 @@ static void test_many_fields_and_records(void **state)
     free(text);
 }
 
+/* For the long records below: `n` bytes of `c` at text[*len]. */
+static void text_run(char *text, size_t *len, char c, size_t n)
+{
+    memset(text + *len, c, n);
+    *len += n;
+}
+
+/* Read `text` as the leads reader does: bounded, `fields` cells a row. */
+static void open_bounded(fixture *fx, const char *text, size_t len, uint32_t fields)
+{
+    open_text(fx, text, len, 0);
+    fx->csv.bounded = 1;
+    fx->csv.expect_fields = fields;
+}
+
+/* The next record is broken with exactly the message `want`. */
+static void assert_broken(fixture *fx, const char *want, uint32_t line, uint32_t col)
+{
+    assert_error(lr__csv_next(&fx->csv, 0), LEADROUTE_EPARSE, want, line, col);
+    assert_string_equal(leadroute_error_last()->message, want);
+    assert_int_equal(fx->csv.broken, 1);
+}
+
 /* The text before a bad byte is shown up to 40 bytes, "..." marking that
  * more came before it. */
 static void test_utf8_error_context_forty_bytes(void **state)
@@ -1150,9 +1173,7 @@ static void test_bounded_quoted_field_at_limit(void **state)
     memcpy(text, "a,b\n\"", 5);
     memset(text + 5, 'x', n);
     memcpy(text + 5 + n, "\"\n", 2);
-    open_text(&fx, text, n + 7, 0);
-    fx.csv.bounded = 1;
-    fx.csv.expect_fields = 2;
+    open_bounded(&fx, text, n + 7, 2);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     assert_int_equal(fx.csv.broken, 0);
@@ -1166,15 +1187,11 @@ static void test_bounded_quoted_field_at_limit(void **state)
     close_text(&fx);
 
     /* no closing quote: the data ends at exactly the limit */
-    open_text(&fx, text, n + 5, 0);
-    fx.csv.bounded = 1;
-    fx.csv.expect_fields = 2;
+    open_bounded(&fx, text, n + 5, 2);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     const char *want = "t.csv:2:1: unterminated quoted field (missing closing '\"'): expected a '\"' before the "
                        "end of the file (a '\"' inside a quoted field is written '\"\"')";
-    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 1);
-    assert_string_equal(leadroute_error_last()->message, want);
-    assert_int_equal(fx.csv.broken, 1);
+    assert_broken(&fx, want, 2, 1);
     close_text(&fx);
     free(text);
 }
@@ -1189,23 +1206,17 @@ static void test_bounded_first_long_field_reported(void **state)
     char *text = malloc(cap);
     assert_non_null(text);
     len = (size_t)snprintf(text, cap, "h\n,\"");
-    memset(text + len, 'x', n + 5);
-    len += n + 5;
+    text_run(text, &len, 'x', n + 5);
     len += (size_t)snprintf(text + len, cap - len, "\",\"");
-    memset(text + len, 'y', n + 7);
-    len += n + 7;
+    text_run(text, &len, 'y', n + 7);
     len += (size_t)snprintf(text + len, cap - len, "\"\n");
-    open_text(&fx, text, len, 0);
-    fx.csv.bounded = 1;
-    fx.csv.expect_fields = 1;
+    open_bounded(&fx, text, len, 1);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     char want[400];
     snprintf(want, sizeof want, "t.csv:2:2: quoted field closes only at line 2, %zu bytes on, past the 4096 bytes "
              "a field may hold, and its row has more cells than the header's 1: its '\"' is read as a stray quote "
              "(a '\"' inside a quoted field is written '\"\"')", n + 5);
-    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 2);
-    assert_string_equal(leadroute_error_last()->message, want);
-    assert_int_equal(fx.csv.broken, 1);
+    assert_broken(&fx, want, 2, 2);
     close_text(&fx);
     free(text);
 }
@@ -1221,20 +1232,15 @@ static void test_bounded_reread_past_stray_record_end(void **state)
     char *text = malloc(cap);
     assert_non_null(text);
     len = (size_t)snprintf(text, cap, "a,b,c\n\"");
-    memset(text + len, 'x', n + 5);
-    len += n + 5;
+    text_run(text, &len, 'x', n + 5);
     len += (size_t)snprintf(text + len, cap - len, "\n\",y\nz\"\n");
-    open_text(&fx, text, len, 0);
-    fx.csv.bounded = 1;
-    fx.csv.expect_fields = 3;
+    open_bounded(&fx, text, len, 3);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     char want[400];
     snprintf(want, sizeof want, "t.csv:2:1: quoted field closes only at line 3, %zu bytes on, past the 4096 bytes "
              "a field may hold, and its row has 2 cells, the header 3: its '\"' is read as a stray quote (a '\"' "
              "inside a quoted field is written '\"\"')", n + 6);
-    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 1);
-    assert_string_equal(leadroute_error_last()->message, want);
-    assert_int_equal(fx.csv.broken, 1);
+    assert_broken(&fx, want, 2, 1);
     assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     assert_int_equal(fx.csv.broken, 0);
@@ -1258,18 +1264,13 @@ static void test_bounded_long_blank_cell_past_header(void **state)
     char *text = malloc(cap);
     assert_non_null(text);
     len = (size_t)snprintf(text, cap, "a\n\"x\ny\",");
-    memset(text + len, ' ', n + 1);
-    len += n + 1;
+    text_run(text, &len, ' ', n + 1);
     text[len++] = '\n';
-    open_text(&fx, text, len, 0);
-    fx.csv.bounded = 1;
-    fx.csv.expect_fields = 1;
+    open_bounded(&fx, text, len, 1);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 1);
     const char *want = "t.csv:2:1: quoted field closes only at line 3, and its row then has more cells than the "
                        "header's 1: its '\"' is read as a stray quote (a '\"' inside a quoted field is written '\"\"')";
-    assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_EPARSE, want, 2, 1);
-    assert_string_equal(leadroute_error_last()->message, want);
-    assert_int_equal(fx.csv.broken, 1);
+    assert_broken(&fx, want, 2, 1);
     assert_int_equal(lr__csv_skip_line(&fx.csv), 1);
     assert_error(lr__csv_next(&fx.csv, 0), LEADROUTE_ELIMIT, "t.csv:3:4: field longer than 4096 bytes", 3, 4);
     assert_int_equal(lr__csv_next(&fx.csv, 0), 0);
