@@ -195,6 +195,14 @@ static int check_trace(const leadroute_decision *d, const struct calendar *cal, 
     return 0;
 }
 
+/* What the calendar says of `rep` at `now_ms`: "at work", or why not. */
+static const char *calendar_says(const struct calendar *cal, const char *rep, int64_t now_ms)
+{
+    const char *why = NULL;
+
+    return is_available(cal, rep, now_ms, &why) ? "at work" : why;
+}
+
 /* One step of the day: the time, and which rep (or queue) must get the lead. */
 struct step {
     int utc_hour, utc_minute;
@@ -214,6 +222,23 @@ int main(void)
     static const struct step day[] = {
         {3, 0, NULL},     {9, 30, "hana"}, {10, 0, "mo"}, {15, 0, "nia"},
         {16, 30, "mo"},   {20, 0, "nia"},  {23, 0, NULL},
+    };
+    /* The calendar's edges: hours run from start to end, end excluded, in
+     * each rep's zone; so does a vacation, in UTC; an unknown rep is away. */
+    static const struct {
+        const char *rep;
+        int64_t at_ms;
+        const char *says;
+    } edges[] = {
+        {"hana", DAY_START_MS + 8 * HOUR_MS - 1, "outside working hours"}, /* Berlin 08:59:59.999 */
+        {"hana", DAY_START_MS + 8 * HOUR_MS, "at work"},                   /* Berlin 09:00 */
+        {"nia", DAY_START_MS + 22 * HOUR_MS - 1, "at work"},               /* New York 16:59:59.999 */
+        {"nia", DAY_START_MS + 22 * HOUR_MS, "outside working hours"},     /* New York 17:00 */
+        {"lars", DAY_START_MS - 2 * DAY_MS - 1, "outside working hours"},  /* the night before his vacation */
+        {"lars", DAY_START_MS - 2 * DAY_MS, "vacation"},
+        {"lars", DAY_START_MS + 5 * DAY_MS - 1, "vacation"},
+        {"lars", DAY_START_MS + 5 * DAY_MS, "outside working hours"},      /* back, at 01:00 in Berlin */
+        {"zed", DAY_START_MS + 12 * HOUR_MS, "no calendar"},
     };
     struct calendar cal = {team_hours, sizeof team_hours / sizeof team_hours[0], team_vacations,
                            sizeof team_vacations / sizeof team_vacations[0], 0};
@@ -306,12 +331,23 @@ int main(void)
             fprintf(stderr, "availability_calendar: %s: expected %s\n", id, st->expect_rep);
             goto done;
         }
-        /* The calendar is consulted at most once per rep per call. */
-        if (cal.asked - asked_before > sizeof team_hours / sizeof team_hours[0]) {
-            unexpected("availability asked more than once per rep", id);
+        /* The calendar is consulted (lars is away), at most once per rep per call. */
+        if (cal.asked == asked_before || cal.asked - asked_before > sizeof team_hours / sizeof team_hours[0]) {
+            unexpected("availability not asked, or asked more than once per rep", id);
             goto done;
         }
     }
+
+    for (s = 0; s < sizeof edges / sizeof edges[0]; s++) {
+        const char *says = calendar_says(&cal, edges[s].rep, edges[s].at_ms);
+
+        if (strcmp(says, edges[s].says) != 0) {
+            fprintf(stderr, "availability_calendar: calendar edge %zu: %s is %s, not %s\n", s, edges[s].rep, says,
+                    edges[s].says);
+            goto done;
+        }
+    }
+    printf("\ncalendar edges: ok (hours and vacations end where they say, unknown reps are away)\n");
 
     printf("\nqueued while nobody was at work: %zu; calendar consulted %zu times\n", queued, cal.asked);
     /* Lars was on vacation all day: never assigned. */

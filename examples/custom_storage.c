@@ -356,6 +356,26 @@ static int same_snapshot(struct snapshot a, struct snapshot b)
     return a.claims == b.claims && a.open == b.open && a.versions == b.versions;
 }
 
+/* Commit straight into the store, as the router would: `key` to `rep`. */
+static int commit_to(memory_store *s, const char *key, const char *rep, const char *previous, uint32_t capacity,
+                     const char *account_key, char *owner, size_t owner_cap)
+{
+    leadroute_assignment a;
+    leadroute_commit c;
+
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = key;
+    a.rep_id = rep;
+    a.previous = previous;
+    memset(&c, 0, sizeof c);
+    c.version = LEADROUTE_COMMIT_VERSION;
+    c.assignment = &a;
+    c.capacity = capacity;
+    c.account_key = account_key;
+    return store_commit(s, &c, owner, owner_cap);
+}
+
 /* Route a lead that has only an id (its dedupe key) and a source. */
 static int route_lead(leadroute_router *router, const char *id, uint32_t flags, leadroute_decision *d)
 {
@@ -413,6 +433,7 @@ int main(void)
                                            "cara", "dev", "ana", "ben", "cara", "ana"};
     static const char *const rep_ids[] = {"ana", "ben", "cara", "dev"};
     static memory_store store; /* zeroed; large for a stack */
+    static char big_state[sizeof store.pools[0].state + 1]; /* one byte more than a pool state holds */
     leadroute_table *table = NULL;
     leadroute_roster *roster = NULL, *other = NULL;
     leadroute_router *host_a = NULL, *host_b = NULL;
@@ -465,7 +486,8 @@ int main(void)
 
     /* The store agrees: each rep holds its share of the rotation, and the
      * pool state names the last rep served, one version per commit. Read
-     * the state as the router does: its length first, then the text. */
+     * the state as the router does: its length first, then the text, into
+     * a buffer of just that length. */
     for (size_t r = 0; r < 4; r++) {
         uint32_t want = 0;
 
@@ -476,10 +498,11 @@ int main(void)
     }
     EXPECT(store_load_pool(&store, "inbound", NULL, 0, &length, &version) == LEADROUTE_OK &&
                length < sizeof state &&
-               store_load_pool(&store, "inbound", state, sizeof state, &length, &version) == LEADROUTE_OK &&
+               store_load_pool(&store, "inbound", state, length, &length, &version) == LEADROUTE_OK &&
                version == 12,
            "the pool state should be short and at version 12, not %llu", (unsigned long long)version);
     state[length] = '\0';
+    EXPECT(strcmp(state, "rr1 ana") == 0, "the pool state should name ana, served last, not \"%s\"", state);
     printf("round robin: ok, pool state \"%s\" version %llu\n", state, (unsigned long long)version);
 
     /* The same lead again: the claim holds, the rep keeps it. */
@@ -611,6 +634,79 @@ int main(void)
                strcmp(holder, "ben") == 0 && take_snapshot(&store).open == before.open &&
                take_snapshot(&store).claims == before.claims,
            "L-01 should move from ana to ben, the open leads still %u", before.open);
+
+    /* The commit's other checks. eve is new to the store (0 open leads) and
+     * takes 1 at most: C-1 and the account acme.example are hers, C-2 is
+     * refused (ECONFLICT, no change). */
+    EXPECT(store_open_count(&store, "eve", &open) == LEADROUTE_OK && open == 0 &&
+               commit_to(&store, "lead:C-1", "eve", NULL, 1, "account:acme.example", holder, sizeof holder) ==
+                   LEADROUTE_OK,
+           "eve, unknown to the store, should have 0 open leads and get C-1");
+    before = take_snapshot(&store);
+    rc = commit_to(&store, "lead:C-2", "eve", NULL, 1, NULL, holder, sizeof holder);
+    printf("C-2 to eve, at 1 of 1 open lead: %s\n", leadroute_strerror(rc));
+    EXPECT(rc == LEADROUTE_ECONFLICT && same_snapshot(before, take_snapshot(&store)),
+           "eve is at capacity: C-2 should be refused with no change");
+    /* A reassignment from a rep who no longer holds the lead names the holder. */
+    rc = commit_to(&store, "lead:C-1", "fay", "dev", 0, NULL, holder, sizeof holder);
+    printf("C-1 from dev to fay, but eve holds it: %s, owner \"%s\"\n", leadroute_strerror(rc), holder);
+    EXPECT(rc == LEADROUTE_EEXISTS && strcmp(holder, "eve") == 0 && same_snapshot(before, take_snapshot(&store)),
+           "moving C-1 from dev should be refused, naming eve, with no change");
+    /* The account stays with its first rep: fay's lead of it commits, and
+     * closing the account claim finds no lead. */
+    EXPECT(commit_to(&store, "lead:C-2", "fay", NULL, 0, "account:acme.example", holder, sizeof holder) ==
+                   LEADROUTE_OK &&
+               store_find_claim(&store, "account:acme.example", holder, sizeof holder) == LEADROUTE_OK &&
+               strcmp(holder, "eve") == 0 && store_close(&store, "account:acme.example") == LEADROUTE_ENOTFOUND,
+           "the account acme.example should stay with eve, and not close");
+    /* eve hands C-1 to fay; fay closes both: their counts go back to 0. */
+    EXPECT(commit_to(&store, "lead:C-1", "fay", "eve", 0, NULL, holder, sizeof holder) == LEADROUTE_OK &&
+               store_open_count(&store, "eve", &open) == LEADROUTE_OK && open == 0 &&
+               store_close(&store, "lead:C-1") == LEADROUTE_OK && store_close(&store, "lead:C-2") == LEADROUTE_OK &&
+               store_open_count(&store, "fay", &open) == LEADROUTE_OK && open == 0,
+           "after C-1 moved to fay and both closed, eve and fay should have 0 open leads");
+    printf("capacity, holder, account and counts: ok\n");
+
+    /* A full store: the commit that does not fit is refused whole, and the
+     * last one that does is stored. A state just too long: */
+    memset(&moved, 0, sizeof moved);
+    moved.version = LEADROUTE_ASSIGNMENT_VERSION;
+    moved.key = "lead:C-3";
+    moved.rep_id = "eve";
+    memset(&move, 0, sizeof move);
+    move.version = LEADROUTE_COMMIT_VERSION;
+    move.assignment = &moved;
+    move.pool_id = "big";
+    move.state = big_state;
+    move.state_length = sizeof big_state;
+    before = take_snapshot(&store);
+    EXPECT(store_commit(&store, &move, holder, sizeof holder) == LEADROUTE_ELIMIT &&
+               same_snapshot(before, take_snapshot(&store)) &&
+               store_find_claim(&store, "lead:C-3", holder, sizeof holder) == LEADROUTE_ENOTFOUND,
+           "a state too long for the store should be refused with no change");
+    move.state_length = sizeof big_state - 1;
+    EXPECT(store_commit(&store, &move, holder, sizeof holder) == LEADROUTE_OK &&
+               store_load_pool(&store, "big", NULL, 0, &length, &version) == LEADROUTE_OK &&
+               length == sizeof big_state - 1 && version == 1 && store_close(&store, "lead:C-3") == LEADROUTE_OK,
+           "a state that just fits should be stored, and C-3 then closes");
+    /* Check 1 above, which the race cannot reach (both hosts route the same
+     * leads, and the claim stops the second): a commit decided on version 0
+     * of "big", now at version 1, is refused and changes nothing. */
+    moved.key = "lead:C-4";
+    before = take_snapshot(&store);
+    rc = store_commit(&store, &move, holder, sizeof holder);
+    printf("C-4 on a stale read of pool big: %s\n", leadroute_strerror(rc));
+    EXPECT(rc == LEADROUTE_ECONFLICT && same_snapshot(before, take_snapshot(&store)),
+           "a commit on a stale pool version should be refused with no change");
+    /* Claims until the store is full: */
+    for (int i = 0; rc != LEADROUTE_ELIMIT && i < 2 * MAX_CLAIMS; i++) {
+        snprintf(id, sizeof id, "lead:F-%03d", i);
+        rc = commit_to(&store, id, "eve", NULL, 0, NULL, holder, sizeof holder);
+        EXPECT(rc == LEADROUTE_OK || rc == LEADROUTE_ELIMIT, "filling the store: %s", leadroute_strerror(rc));
+    }
+    EXPECT(rc == LEADROUTE_ELIMIT && store.claim_count == MAX_CLAIMS, "the store should hold %d claims, not %zu",
+           MAX_CLAIMS, store.claim_count);
+    printf("a full store: refused, nothing lost\n");
     puts("custom store: all checks passed");
     status = 0;
 

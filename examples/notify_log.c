@@ -221,8 +221,23 @@ int main(void)
      * bo's notify failed twice live and twice in the first retry. */
     if (log.count != 5 || log.failures != 4 || strstr(log.lines[3], "N-2") == NULL ||
         strstr(log.lines[4], "N-5") == NULL ||
-        strstr(log.lines[3], "-> bo") == NULL) {
-        unexpected("the log should end with bo's two retried leads");
+        strstr(log.lines[3], "-> bo") == NULL || strstr(log.lines[4], "rule inbound, sla 30 min") == NULL) {
+        unexpected("the log should end with bo's two retried leads, with their rule and SLA");
+        goto done;
+    }
+
+    /* A full log fails like the CRM: the log fills up, and the assignment
+     * after that stays pending. */
+    for (i = log.count; i <= LOG_MAX; i++) {
+        snprintf(key, sizeof key, "N-%zu", i + 1);
+        if (route_one(router, decision, key) != 0)
+            goto done;
+    }
+    printf("log full: %zu entries, pending notifications: %zu\n", log.count,
+           leadroute_router_pending_count(router));
+    if (log.count != LOG_MAX || leadroute_decision_notified(decision) != 0 ||
+        leadroute_router_pending_count(router) != 1) {
+        unexpected("with the log full, the last assignment should stay pending");
         goto done;
     }
     status = 0;
