@@ -154,10 +154,12 @@ static int store_open_count(void *user_data, const char *rep_id, uint32_t *count
  *    the lead would go to two reps. The second sees the key held (EEXISTS
  *    with the holder) and reports "existing" with the winner. A tick's move
  *    of an overdue lead (LEADROUTE_COMMIT_FOLLOW_UP, commit version 2) also
- *    needs `previous` to hold the key still: a lead closed after the tick
- *    listed it must stay closed, not go to a new rep (EEXISTS, owner "").
- *    It must also give way to an acknowledgement made since; this store has
- *    no `acknowledge`, so no lead of it is ever acknowledged.
+ *    needs the key still held by `previous` and still due at the move's
+ *    time: a lead closed, acknowledged or moved since the tick listed it
+ *    stays as it is (EEXISTS, owner the holder, or "" when no one holds
+ *    it). This store keeps no deadlines (it has no `list_due`, so the
+ *    router never ticks it): none of its leads is due, and every such move
+ *    is refused. A store that keeps them checks them here.
  * 4. then all the writes, with nothing left that can fail: a rotation
  *    advanced without its claim, or a claim without its open count, would
  *    skip a rep's turn or let the counts drift.
@@ -169,7 +171,7 @@ static int store_commit(void *user_data, const leadroute_commit *c, char *owner,
     size_t pool, rep, claim, previous;
     int rc = LEADROUTE_OK, claim_account;
     /* `flags` exists only from version 2 on */
-    int follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP) != 0 && a->previous != NULL;
+    int follow_up = c->version >= 2 && (c->flags & LEADROUTE_COMMIT_FOLLOW_UP) != 0;
 
     if (lock_store(s) != LEADROUTE_OK)
         return LEADROUTE_EIO;
@@ -188,9 +190,9 @@ static int store_commit(void *user_data, const leadroute_commit *c, char *owner,
         if (owner_cap > 0)
             snprintf(owner, owner_cap, "%s", s->reps[s->claims[claim].rep].id);
         rc = LEADROUTE_EEXISTS;
-    } else if (claim == NONE && follow_up) { /* 3: a tick's move of a lead closed meanwhile */
+    } else if (follow_up) { /* 3: a tick's move, and no lead here is ever due */
         if (owner_cap > 0)
-            owner[0] = '\0';
+            snprintf(owner, owner_cap, "%s", claim == NONE ? "" : s->reps[s->claims[claim].rep].id);
         rc = LEADROUTE_EEXISTS;
     }
     if (rc != LEADROUTE_OK) {
@@ -605,7 +607,8 @@ int main(void)
     /* A tick's move, as leadroute_router_tick() commits it with a store that
      * has list_due: L-04 came due with dev, but dev closed it before the move
      * landed. The move is refused (owner "": no one holds it) and changes
-     * nothing; L-01, still with ana, moves as asked. */
+     * nothing. L-01, still with ana, is refused too (owner "ana"): this store
+     * keeps no deadlines, so none of its leads is ever due. */
     memset(&moved, 0, sizeof moved);
     moved.version = LEADROUTE_ASSIGNMENT_VERSION;
     moved.key = "lead:L-04";
@@ -628,12 +631,18 @@ int main(void)
     moved.rep_id = "ben";
     moved.previous = "ana";
     rc = store_commit(&store, &move, holder, sizeof holder);
-    printf("a tick's move of L-01, still with ana: %s\n", leadroute_strerror(rc));
-    EXPECT(rc == LEADROUTE_OK &&
+    printf("a tick's move of L-01, still with ana but not due: %s, owner \"%s\"\n", leadroute_strerror(rc), holder);
+    EXPECT(rc == LEADROUTE_EEXISTS && strcmp(holder, "ana") == 0 && same_snapshot(before, take_snapshot(&store)) &&
                store_find_claim(&store, "lead:L-01", holder, sizeof holder) == LEADROUTE_OK &&
-               strcmp(holder, "ben") == 0 && take_snapshot(&store).open == before.open &&
-               take_snapshot(&store).claims == before.claims,
-           "L-01 should move from ana to ben, the open leads still %u", before.open);
+               strcmp(holder, "ana") == 0,
+           "moving L-01, which is not due, should be refused naming ana, with no change");
+    /* nor does a move that names no holder take a free key */
+    moved.key = "lead:L-99";
+    moved.previous = NULL;
+    snprintf(holder, sizeof holder, "%s", "untouched");
+    rc = store_commit(&store, &move, holder, sizeof holder);
+    EXPECT(rc == LEADROUTE_EEXISTS && holder[0] == '\0' && same_snapshot(before, take_snapshot(&store)),
+           "a move of the free L-99 naming no holder should be refused with no holder and no change");
 
     /* The commit's other checks. eve is new to the store (0 open leads) and
      * takes 1 at most: C-1 and the account acme.example are hers, C-2 is
