@@ -946,6 +946,18 @@ static int stop_listing(void *ctx, const leadroute_assignment *a)
     return 42;
 }
 
+/* Close each of `keys`, as a check's leads are left for the next one: 0,
+ * or 1 with the first failure reported. */
+static int close_keys(store_check *c, void *store, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = c->ops->methods->close(store, keys[i]);
+        if (rc != LEADROUTE_OK)
+            return store_check_store_failed(c, keys[i], rc, store);
+    }
+    return 0;
+}
+
 static int lists_due(const leadroute_store *m, void *store, int64_t now_ms, const char *key, int *found)
 {
     due_probe p = { key, 0 };
@@ -1394,11 +1406,8 @@ static int check_store_answers(store_check *c)
 
     static const char *const keys[] = { "lead:L-70", "lead:L-71", "lead:L-72", "lead:L-73", "lead:L-74",
                                         "lead:L-75", "lead:L-76", "lead:L-77" };
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if ((rc = m->close(store, keys[i])) != LEADROUTE_OK) {
-            store_check_store_failed(c, keys[i], rc, store);
-            goto done;
-        }
+    if (close_keys(c, store, keys, sizeof keys / sizeof *keys) != 0)
+        goto done;
     status = 0;
 done:
     c->ops->close(store);
@@ -1671,11 +1680,8 @@ static int check_batch_details(store_check *c)
            "move read back\n");
     static const char *const keys[] = { "lead:L-80", "lead:L-81", "lead:L-82", "lead:L-83",
                                         "lead:L-84", "lead:L-85", "lead:L-86" };
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if ((rc = m->close(store, keys[i])) != LEADROUTE_OK) {
-            store_check_store_failed(c, keys[i], rc, store);
-            goto done;
-        }
+    if (close_keys(c, store, keys, sizeof keys / sizeof *keys) != 0)
+        goto done;
     status = 0;
 done:
     if (in_batch)
