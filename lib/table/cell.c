@@ -241,18 +241,24 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
     if (c->pos < c->end && c->text[c->pos] == '"') {
         const char *q;
         uint32_t qn;
-        int rc = lr__read_quoted(arena, c, &q, &qn);
+        size_t star;
+        int rc = lr__read_quoted(arena, c, &q, &qn), is_prefix;
         if (rc)
             return rc;
-        if (allow_prefix && c->pos < c->end && c->text[c->pos] == '*') {
+        /* blanks between the quote and a '*' are dropped, as in 94 * */
+        for (star = c->pos; star < c->end && lr__is_ws(c->text[star]); star++)
+            ;
+        is_prefix = star < c->end && c->text[star] == '*';
+        if (is_prefix)
+            c->pos = star;
+        if (allow_prefix && is_prefix) {
             c->pos++;
             if ((rc = lr__need_text(c, start, "a prefix test")) != 0)
                 return rc;
             if ((rc = lr__check_quoted_text(c, start, q, qn, 1)) != 0)
                 return rc;
             a->kind = LR_ATOM_PREFIX;
-        } else if (c->pos < c->end && c->text[c->pos] == '*' && ctx->type != LEADROUTE_TYPE_NUMBER &&
-                   ctx->type != LEADROUTE_TYPE_BOOL) {
+        } else if (is_prefix && ctx->type != LEADROUTE_TYPE_NUMBER && ctx->type != LEADROUTE_TYPE_BOOL) {
             return lr__prefix_misplaced(c, start, after, "\"94\"*");
         } else if (ctx->type == LEADROUTE_TYPE_NUMBER) {
             return lr__cell_error(c, start, "expected a number, not a quoted string");

@@ -936,9 +936,10 @@ static void test_keywords_any_case(void **state)
     assert_int_equal(mb(1), 1);
 }
 
-/* The short prefix form drops the blanks before its '*', as a quoted
- * prefix keeps them only inside its quotes; `starts with` followed by a
- * comma is the keyword missing its prefix, not a word of a list. */
+/* The short prefix forms drop the blanks before their '*', bare or quoted;
+ * a quoted prefix keeps blanks only inside its quotes; `starts with`
+ * followed by a comma is the keyword missing its prefix, not a word of a
+ * list. */
 static void test_prefix_forms_at_their_edges(void **state)
 {
     (void)state;
@@ -946,6 +947,22 @@ static void test_prefix_forms_at_their_edges(void **state)
     assert_int_equal(ms("9412"), 1);
     assert_int_equal(ms("94 12"), 1);
     assert_int_equal(ms("9512"), 0);
+    cell_table("zip", "\"94 \"  *, \"EM\"\t*");
+    assert_int_equal(ms("94 12"), 1);
+    assert_int_equal(ms("9412"), 0);
+    assert_int_equal(ms("EMEA"), 1);
+    cell_table("zip", "not(\"94\" *)");
+    assert_int_equal(ms("9412"), 0);
+    assert_int_equal(ms("9512"), 1);
+    /* read as the quoted prefix without the blank, wherever that one may
+     * or may not stand */
+    cell_table("zip", "!= \"94\" *");
+    assert_int_equal(ms("9412"), 0);
+    assert_int_equal(ms("9512"), 1);
+    assert_int_equal(parse_rc("rule,zip,out:x\nr1,\"= \"\"94\"\" *\",hit\n"), LEADROUTE_EPARSE);
+    expect_message_has("cannot follow '=': write it alone, as in \"94\"*");
+    assert_int_equal(parse_rc("rule,n:number,out:x\nr1,\"\"\"94\"\" *\",hit\n"), LEADROUTE_EPARSE);
+    expect_message_has("2:5: column 'n' (number): cannot read '\"94\" *': a prefix test needs a string or set column");
     assert_int_equal(parse_rc("rule,region,out:x\nr1,\"starts with, x\",hit\n"), LEADROUTE_EPARSE);
     expect_message_has("expected a quoted prefix after 'starts with'");
 }
