@@ -1657,6 +1657,26 @@ static void wt_picks(const leadroute_roster *ro, const char *state, unsigned n, 
     lr__free(&a, st[1].text);
 }
 
+/* docs/router.md's example of a weighted state: alice and dave (weight 2)
+ * and erin (weight 1) after the first two leads, to alice then dave. */
+static void test_weighted_state_as_documented(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "alice", "dave", "erin" };
+    const double w[] = { 2, 2, 1 };
+    leadroute_roster *ro = wt_roster(ids, w, 3);
+    const lr__pool *p = &ro->pools[0];
+    lr__state first = { NULL, 0, 0 }, second = { NULL, 0, 0 };
+    lr__alloc a;
+    ok(lr__alloc_init(&a, NULL));
+    assert_int_equal(lr__strategy_pick(ro, p, p->members, 3, NULL, "", 0, &first, &a, NULL), 0);
+    assert_int_equal(lr__strategy_pick(ro, p, p->members, 3, NULL, first.text, first.len, &second, &a, NULL), 1);
+    expect_str(second.text, "wr1 0\n5000000 alice\n5000000 dave\n0 erin\ns 5000000 5000000 10000000");
+    lr__free(&a, first.text);
+    lr__free(&a, second.text);
+    leadroute_roster_unref(ro);
+}
+
 /* The state names each member's stride on a last line, so that a swap can
  * tell how far a pass is in turns. A state written before that line existed
  * still loads: a pass within a stride of the virtual time is kept as it is,
@@ -4800,6 +4820,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_weighted_back_from_away),
         cmocka_unit_test(test_weighted_strides_change),
         cmocka_unit_test(test_weighted_state_strides),
+        cmocka_unit_test(test_weighted_state_as_documented),
         cmocka_unit_test(test_least_loaded),
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_skill_filters),
