@@ -2510,6 +2510,14 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         return lr__unrouted(&c, rc);
 
     if (leadroute_result_count(res) == 0) {
+        /* a lead a rep holds stays that rep's, whatever it matches now: the
+         * answer to routing it again, reassigning too, as when its rule
+         * names no one */
+        char holder[LEADROUTE_MAX_NAME + 1];
+        if ((rc = lr__find_claim(&c, holder, sizeof holder)) < 0)
+            return lr__unrouted(&c, rc);
+        if (rc == 1)
+            return (flags & LEADROUTE_ROUTE_REASSIGN) ? lr__kept(&c, holder) : lr__existing(&c, holder);
         d->status = LEADROUTE_ROUTE_UNASSIGNED;
         lr__reason(d, "no rule matched");
         if (d->nomem)

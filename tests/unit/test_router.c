@@ -2610,7 +2610,8 @@ static void test_reassign_no_one_else(void **state)
                                         "o,o,a,,,,,\n",
                                     roster_ok(reps, 1, pools, 3));
     leadroute_decision *d = decision();
-    static const char *const kinds[] = { "s", "u", "d", "q", "n", "o" };
+    /* "x": no rule matches the lead now */
+    static const char *const kinds[] = { "s", "u", "d", "q", "n", "o", "x" };
     static const uint32_t flags[] = { LEADROUTE_ROUTE_TRACE, 0, LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_DRY_RUN };
     nlog log;
     memset(&log, 0, sizeof log);
@@ -2650,9 +2651,16 @@ static void test_reassign_no_one_else(void **state)
     assert_int_equal(leadroute_router_rep_assigned(r, "a"), 1);
     assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_EMPTY), 0);
     assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_TARGET), 0);
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_RULE), 0);
     ok(route_flags(r, d, "L1", "s", 0));
     expect_status(d, LEADROUTE_ROUTE_EXISTING);
     expect_str(leadroute_decision_rep(d), "a");
+    /* a lead a rep holds is that rep's, whatever rule it matches now, or none */
+    ok(route_flags(r, d, "L1", "x", LEADROUTE_ROUTE_TRACE));
+    expect_status(d, LEADROUTE_ROUTE_EXISTING);
+    expect_str(leadroute_decision_rep(d), "a");
+    expect_str(leadroute_decision_reason(d), "already assigned to a (key L1)");
+    assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_NO_RULE), 0);
     ok(leadroute_router_close(r, "L1"));
     expect_rc(leadroute_router_close(r, "L1"), LEADROUTE_ENOTFOUND);
     /* a free key reassigned is simply routed, and its empty pool's policy applies */
