@@ -275,7 +275,8 @@ static int store_close(void *user_data, const char *key)
 }
 
 /* The optional methods are left NULL. Without `window` the router refuses
- * rosters with caps (cap_day, ...) or value-balanced pools; without
+ * routes that reach a rep or pool with caps (cap_day, ...) or a
+ * value-balanced pool; without
  * `acknowledge` and `list_due`, acknowledgements, ticks and due listings.
  * Each refusal is LEADROUTE_ENOTSUP. */
 static const leadroute_store memory_store_methods = {

@@ -983,6 +983,39 @@ static void test_caps_zero_pauses(void **state)
     world_free(w);
 }
 
+/* A tick's move within a pool is an assignment made from that pool: it
+ * counts against the pool's cap as against the new rep's (docs/router.md,
+ * Capacity windows). */
+static void test_caps_pool_count_moves(void **state)
+{
+    rb b;
+    world *w;
+    leadroute_tick_stats st;
+    leadroute_pool *p;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    p = rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN);
+    p->cap_day = 2;
+    p->sla_minutes = 5;
+    rb_rep(&b, "x", "p", NULL);
+    rb_rep(&b, "y", "p", NULL);
+    w = world_new("rule,kind,out:pool\np,p,p\n", rb_build(&b), NULL);
+    assert_string_equal(route_assigned(w, "L1", "p", -1, 0), "x");
+    w->now += 6 * MIN_MS;
+    st = tick(w, w->now);
+    assert_int_equal(st.reassigned, 1);
+    assert_int_equal(w->rec.n, 2);
+    /* two of the pool's two units are taken: L1's routing and its move */
+    assert_int_equal(route(w, "L2", "p", -1, LEADROUTE_ROUTE_TRACE), LEADROUTE_ROUTE_UNASSIGNED);
+    if (!strstr(leadroute_decision_reason(w->d), "(24h: 2/2)"))
+        fail_msg("L2: %s", leadroute_decision_reason(w->d));
+    /* just over a day after the routing, its unit is free again, not the move's */
+    w->now += DAY_MS - 6 * MIN_MS + 1;
+    assert_string_equal(route_assigned(w, "L3", "p", -1, 0), "x");
+    assert_int_equal(route(w, "L4", "p", -1, 0), LEADROUTE_ROUTE_UNASSIGNED);
+    world_free(w);
+}
+
 /* A pool's own cap stops the pool: its fallback takes over, or its empty
  * policy applies; the cap is named; the pool is back once the window moves. */
 static void test_caps_pool(void **state)
@@ -1577,6 +1610,50 @@ static void test_tiny_sla_one_ms(void **state)
     st = tick(w, w->now);
     assert_int_equal(st.due, 0);
     assert_int_equal(w->rec.n, mark + 1);
+    world_free(w);
+}
+
+/* Every assignment commits the lead's deal value, whatever the strategy
+ * (docs/router.md, Value balanced): one that cannot be read fails a round
+ * robin pool's lead and a direct owner's too; a queue or no rule reads none. */
+static void test_deal_value_read_by_every_assignment(void **state)
+{
+    static const char *const kinds[] = { "p", "o", "q", "none" };
+    static const int refused[] = { 1, 1, 0, 0 };
+    rb b;
+    world *w;
+    tlead l;
+    size_t i;
+    (void)state;
+    memset(&b, 0, sizeof b);
+    rb_pool(&b, "p", LEADROUTE_STRATEGY_ROUND_ROBIN)->value_field = "amount";
+    rb_rep(&b, "x", "p", NULL);
+    w = world_new("rule,kind,out:pool,out:owner,out:queue\np,p,p,,\no,o,,x,\nq,q,,,inbox\n", rb_build(&b), NULL);
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        tl_init(&l);
+        l.lead.id = kinds[i];
+        tl_str(&l, "kind", kinds[i]);
+        tl_str(&l, "amount", "TBD");
+        tl_str(&l, "deal_value", "TBD");
+        if (leadroute_route(w->r, &l.lead, 0, w->d) != (refused[i] ? LEADROUTE_ELEAD : LEADROUTE_OK))
+            fail_msg("kind %s: %s", kinds[i], leadroute_error_last()->message);
+        if (refused[i]) {
+            const char *field = i == 0 ? "lead field 'amount': 'TBD' is not a number"
+                                       : "lead field 'deal_value': 'TBD' is not a number";
+            if (!strstr(leadroute_error_last()->message, field))
+                fail_msg("kind %s: %s", kinds[i], leadroute_error_last()->message);
+        }
+    }
+    assert_int_equal(w->rec.n, 0);
+    /* read as a number, it is what the commit carries */
+    tl_init(&l);
+    l.lead.id = "p2";
+    tl_str(&l, "kind", "p");
+    tl_str(&l, "amount", " 1250.5 ");
+    ok(leadroute_route(w->r, &l.lead, 0, w->d));
+    assert_string_equal(leadroute_decision_rep(w->d), "x");
+    assert_int_equal(w->rec.n, 1);
+    assert_true(w->rec.v[0].value == 1250.5);
     world_free(w);
 }
 
@@ -4371,6 +4448,8 @@ int main(void)
         cmocka_unit_test_teardown(test_caps_beside_a_clock_ahead, free_leftovers),
         cmocka_unit_test_teardown(test_caps_zero_pauses, free_leftovers),
         cmocka_unit_test_teardown(test_caps_pool, free_leftovers),
+        cmocka_unit_test_teardown(test_caps_pool_count_moves, free_leftovers),
+        cmocka_unit_test_teardown(test_deal_value_read_by_every_assignment, free_leftovers),
         cmocka_unit_test_teardown(test_deadline_sources, free_leftovers),
         cmocka_unit_test_teardown(test_notify_fields, free_leftovers),
         cmocka_unit_test_teardown(test_acknowledge, free_leftovers),
