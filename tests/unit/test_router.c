@@ -4617,6 +4617,17 @@ static void test_set_table(void **state)
     /* hits count for the current table */
     assert_int_equal(leadroute_router_rule_hits(r, 0), 0);
     assert_int_equal(leadroute_router_rule_hits(r, 1), 1);
+    /* set again, the same table object keeps them; another parsed from the same text does not */
+    ok(leadroute_router_set_table(r, t2));
+    assert_int_equal(leadroute_router_rule_hits(r, 1), 1);
+    {
+        leadroute_table *twin = parse_ok(t2text);
+        ok(leadroute_router_set_table(r, twin));
+        leadroute_table_unref(twin);
+        assert_int_equal(leadroute_router_rule_hits(r, 1), 0);
+        ok(leadroute_router_set_table(r, t2));
+        assert_int_equal(leadroute_router_rule_hits(r, 1), 0);
+    }
     /* claims survive: L1 is still a's */
     ok(route_flags(r, d, "L1", "r", 0));
     expect_status(d, LEADROUTE_ROUTE_EXISTING);
