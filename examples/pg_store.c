@@ -68,6 +68,7 @@
  */
 #include "pg_store.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -2276,6 +2277,15 @@ static int open_script(pg_store *s, const char *const *parts, size_t count, char
  * two processes opening a new database at once, the second waits and then
  * finds the first one's tables. A version 1 to 4 store is upgraded: same
  * tables, the functions of version 5. */
+/* The schema row's value: a whole number in decimal, nothing else. */
+static int read_version(const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtol(text, &end, 10);
+    return errno == 0 && end != text && *end == '\0';
+}
+
 static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
 {
     PGconn *c = s->conn;
@@ -2289,16 +2299,32 @@ static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
         goto fail;
     PQclear(r);
     if (schema) {
+        /* created only when missing, so that a store of a schema there can
+         * be opened on a connection that takes no writes, as one without */
         char *quoted = PQescapeIdentifier(c, schema, strlen(schema)), sql[160];
-        if (!quoted) {
+        char *literal = PQescapeLiteral(c, schema, strlen(schema));
+        int missing;
+        if (!quoted || !literal) {
+            PQfreemem(quoted);
+            PQfreemem(literal);
             rc = open_error(err, cap, LEADROUTE_ENOMEM, "%s: out of memory", schema);
             goto fail;
         }
-        snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", quoted);
-        PQfreemem(quoted);
-        if (!(r = open_query(s, sql, PGRES_COMMAND_OK, err, cap)))
+        snprintf(sql, sizeof sql, "SELECT 1 FROM pg_namespace WHERE nspname = %s", literal);
+        PQfreemem(literal);
+        if (!(r = open_query(s, sql, PGRES_TUPLES_OK, err, cap))) {
+            PQfreemem(quoted);
             goto fail;
+        }
+        missing = PQntuples(r) == 0;
         PQclear(r);
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", quoted);
+        PQfreemem(quoted);
+        if (missing) {
+            if (!(r = open_query(s, sql, PGRES_COMMAND_OK, err, cap)))
+                goto fail;
+            PQclear(r);
+        }
     }
     if (!(r = open_query(s, "SELECT to_regclass('leadroute_meta') IS NOT NULL", PGRES_TUPLES_OK, err, cap)))
         goto fail;
@@ -2309,7 +2335,13 @@ static int migrate(pg_store *s, const char *schema, char *err, size_t cap)
         if (!(r = open_query(s, "SELECT value FROM leadroute_meta WHERE key = 'schema'", PGRES_TUPLES_OK, err,
                              cap)))
             goto fail;
-        version = PQntuples(r) ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+        if (PQntuples(r) == 0 || !read_version(PQgetvalue(r, 0, 0), &version)) {
+            rc = open_error(err, cap, LEADROUTE_EPARSE,
+                            "%s: the table leadroute_meta holds %s, not the version of a leadroute store",
+                            PQdb(c), PQntuples(r) == 0 ? "no schema row" : "a schema row that is not a number");
+            PQclear(r);
+            goto fail;
+        }
         PQclear(r);
         if (version < 1 || version > PG_STORE_SCHEMA_VERSION) {
             rc = open_error(err, cap, LEADROUTE_EPARSE,
@@ -2361,9 +2393,29 @@ void pg_store_close(pg_store *s)
     free(s);
 }
 
+/* The `options` to connect with for `schema`: the connection string's own
+ * (a statement timeout, read-only transactions, ...) followed by the
+ * schema's search path, which comes last so that it wins. A malloc'd
+ * string, or NULL when out of memory. A string libpq cannot parse gets the
+ * search path alone: connecting will say what is wrong with it. */
+static char *schema_options(const char *conninfo, const char *schema)
+{
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    const char *own = "";
+    char *out;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "options") == 0 && o->val)
+            own = o->val;
+    size_t n = strlen(own) + strlen(schema) + 32;
+    if ((out = malloc(n)) != NULL)
+        snprintf(out, n, "%s%s-csearch_path=%s", own, own[0] ? " " : "", schema);
+    PQconninfoFree(opts);
+    return out;
+}
+
 int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schema, char *err, size_t err_cap)
 {
-    char options[128];
+    char *options = NULL;
     if (out)
         *out = NULL;
     if (!out || !conninfo)
@@ -2379,15 +2431,21 @@ int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schem
                               "pg_store_open: schema name \"%s\" is not lower-case letters, digits and '_' "
                               "(at most 63)",
                               schema);
-        snprintf(options, sizeof options, "-csearch_path=%s", schema);
+        if (!(options = schema_options(conninfo, schema)))
+            return open_error(err, err_cap, LEADROUTE_ENOMEM, "pg_store_open: out of memory");
     }
-    /* conninfo is expanded as the dbname; what follows overrides it */
-    const char *keys[] = { "dbname", "client_encoding", "application_name", schema ? "options" : NULL, NULL };
-    const char *values[] = { conninfo, "UTF8", "leadroute", schema ? options : NULL, NULL };
+    /* conninfo is expanded as the dbname; what follows overrides it, but for
+     * the fallback name, which applies only when conninfo names none */
+    const char *keys[] = { "dbname", "client_encoding", "fallback_application_name", schema ? "options" : NULL,
+                           NULL };
+    const char *values[] = { conninfo, "UTF8", "leadroute", options, NULL };
     pg_store *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        free(options);
         return open_error(err, err_cap, LEADROUTE_ENOMEM, "pg_store_open: out of memory");
+    }
     s->conn = PQconnectdbParams(keys, values, 1);
+    free(options);
     int rc;
     if (!s->conn) {
         rc = open_error(err, err_cap, LEADROUTE_ENOMEM, "pg_store_open: out of memory");

@@ -73,7 +73,9 @@ int pg_store_open(pg_store **out, const char *conninfo, char *err, size_t err_ca
  * As pg_store_open(), with the tables in the PostgreSQL schema `schema`
  * (created if missing; lower-case letters, digits and '_' only, at most 63
  * bytes, not starting with "pg_", which PostgreSQL keeps for itself):
- * several independent stores in one database. NULL = pg_store_open().
+ * several independent stores in one database. NULL = pg_store_open(). The
+ * schema's search path is added to the `options` of `conninfo`, which are
+ * kept; the schema is created only when missing.
  */
 int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schema, char *err, size_t err_cap);
 

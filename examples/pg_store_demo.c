@@ -556,12 +556,19 @@ static int check_failures(store_check *check, const demo_target *target)
     other = NULL;
     printf("failures: a missing table lasts, a free key does not\n");
 
-    /* a server that takes no writes (read-only transactions): a commit fails for good */
-    if (!strstr(target->conninfo, "://")) {
+    /* a server that takes no writes (read-only transactions): a commit fails
+     * for good; the options of the connection string are kept beside the
+     * schema's search path, whether the schema comes in them or apart */
+    for (int apart = 0; apart < 2 && !strstr(target->conninfo, "://"); apart++) {
         char conninfo[1024];
-        snprintf(conninfo, sizeof conninfo, "%s options='-c default_transaction_read_only=on -c search_path=%s'",
-                 target->conninfo, target->schema);
-        if ((rc = pg_store_open(&other, conninfo, err, sizeof err)) != LEADROUTE_OK) {
+        if (apart)
+            snprintf(conninfo, sizeof conninfo, "%s options='-c default_transaction_read_only=on'", target->conninfo);
+        else
+            snprintf(conninfo, sizeof conninfo,
+                     "%s options='-c default_transaction_read_only=on -c search_path=%s'", target->conninfo,
+                     target->schema);
+        if ((rc = pg_store_open_schema(&other, conninfo, apart ? target->schema : NULL, err, sizeof err)) !=
+            LEADROUTE_OK) {
             store_check_failed(check, "a read-only handle: %s (%s)", err, leadroute_strerror(rc));
             goto done;
         }
@@ -576,7 +583,8 @@ static int check_failures(store_check *check, const demo_target *target)
         }
         pg_store_close(other);
         other = NULL;
-        printf("failures: a read-only server refuses commits for good\n");
+        printf("failures: a read-only server refuses commits for good (schema %s)\n",
+               apart ? "given apart" : "in the options");
     }
 
     /* a store of schema version 0 is refused */
@@ -592,6 +600,43 @@ static int check_failures(store_check *check, const demo_target *target)
         goto done;
     }
     printf("failures: a store of schema version 0 refused\n");
+
+    /* a schema row that is missing, or no number, is named as such */
+    for (int k = 0; k < 2; k++) {
+        snprintf(schema, sizeof schema, "%s_v%s", target->schema, k ? "abc" : "none");
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s; CREATE TABLE %s.leadroute_meta (key text PRIMARY KEY, value "
+                 "text); INSERT INTO %s.leadroute_meta VALUES ('%s', '5x')", schema, schema, schema,
+                 k ? "schema" : "other");
+        if (admin_exec(target->conninfo, sql, NULL) != 0)
+            goto done;
+        if ((rc = pg_store_open_schema(&other, target->conninfo, schema, err, sizeof err)) != LEADROUTE_EPARSE ||
+            !strstr(err, k ? "holds a schema row that is not a number" : "holds no schema row")) {
+            store_check_failed(check, "a store whose schema row is %s should be refused with EPARSE saying so: %s (%s)",
+                               k ? "'5x'" : "missing", leadroute_strerror(rc), err);
+            goto done;
+        }
+    }
+    printf("failures: a schema row missing or not a number refused, and named\n");
+
+    /* the session's name is the connection string's, else leadroute */
+    for (int named = 0; named < 2 && !strstr(target->conninfo, "://"); named++) {
+        char conninfo[1024], want[64];
+        snprintf(conninfo, sizeof conninfo, "%s%s", target->conninfo, named ? " application_name=crm_sync" : "");
+        if ((rc = pg_store_open_schema(&other, conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK) {
+            store_check_failed(check, "a handle to read its name: %s (%s)", err, leadroute_strerror(rc));
+            goto done;
+        }
+        snprintf(sql, sizeof sql, "SELECT application_name FROM pg_stat_activity WHERE pid = %d",
+                 pg_store_backend_pid(other));
+        snprintf(want, sizeof want, "%s", named ? "crm_sync" : "leadroute");
+        if (admin_exec(target->conninfo, sql, want) != 0) {
+            store_check_failed(check, "the session should be named %s", want);
+            goto done;
+        }
+        pg_store_close(other);
+        other = NULL;
+    }
+    printf("failures: sessions named leadroute unless the connection string names them\n");
 
     /* a store of the previous schema version is upgraded at open: its
      * functions replaced (here one is missing, which a close of a free key

@@ -144,7 +144,7 @@ static int pg_display_name(const char *command, const char *conninfo, char *buf,
  * tables, is not what answers. */
 static int pg_tables_exist(const char *command, const char *conninfo)
 {
-    const char *keys[] = { "dbname", "application_name", NULL };
+    const char *keys[] = { "dbname", "fallback_application_name", NULL };
     const char *values[] = { conninfo, "leadroute", NULL };
     PGconn *c = PQconnectdbParams(keys, values, 1);
     int found = -1;
