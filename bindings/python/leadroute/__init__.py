@@ -8,7 +8,11 @@ Every C error becomes an exception named after its code (ParseError for
 LEADROUTE_EPARSE, ...; all derive from LeadrouteError and carry `code` and the
 C message). Callbacks written in Python (store, notify, availability, clock,
 tick lookup) may raise: the exception is raised again from the Python call
-that triggered it, chained to the CallbackError C reported.
+that triggered it. When it made that call fail (a store or an availability
+callback), it is chained to the CallbackError C reported; when the call went
+on without it (a notify, whose notification stays pending; a clock, whose
+last good time was used; a tick's lookup, whose lead stays due), there is no
+CallbackError, and the call's outcome stands (Router.route, Router.tick).
 
 C function                                     Python
 ---------------------------------------------  ---------------------------------------------------

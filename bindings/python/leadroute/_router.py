@@ -503,7 +503,9 @@ class Router(Owner):
 
     @property
     def store(self) -> Optional[Store]:
-        """The Python store in use, None for the built-in one."""
+        """The Python store in use, None for the built-in one. On a fork, the
+        store of the router it was forked from, which the fork reads through
+        and never writes to (its own writes stay in its memory)."""
         refs = self._callbacks.get("store")
         return refs[-1] if refs else None
 
@@ -632,7 +634,9 @@ class Router(Owner):
     def route(self, lead: Any, fields: Optional[Fields] = None, *, trace: bool = False, reassign: bool = False,
               dry_run: bool = False) -> Decision:
         """Route one lead: route(lead_id, fields), route(fields) or route(lead)
-        with a Lead of a Leads file. Raises a LeadrouteError subclass when
+        with a Lead of a Leads file. In route(fields) the lead id is
+        fields["id"], a str (TypeError otherwise), or none when the mapping
+        has no "id" (a router with a dedupe_field needs none). Raises a LeadrouteError subclass when
         routing failed (nothing was changed; its `decision` says why). When a
         callback raised, its exception is raised instead, with the Decision as
         its `decision`: chained to the LeadrouteError if routing failed
@@ -643,7 +647,10 @@ class Router(Owner):
         if isinstance(lead, Lead):
             ptr = lead_pointer(lead, None, keep)
         elif fields is None and isinstance(lead, Mapping):
-            ptr = lead_pointer(lead, None, keep)
+            lead_id = lead.get("id")
+            if lead_id is not None and not isinstance(lead_id, str):
+                raise TypeError("route(fields): fields['id'] is the lead id, a str, not %s" % type(lead_id).__name__)
+            ptr = lead_pointer(lead, lead_id, keep)
         else:
             ptr = lead_pointer(fields if fields is not None else {}, lead, keep)
         flags = ((_ROUTE_TRACE if trace else 0) | (_ROUTE_REASSIGN if reassign else 0)

@@ -500,6 +500,22 @@ class MisuseTests(unittest.TestCase):
         self.assertEqual(router.rule_hits(), {"hot": 1, "plain": 0, "queued": 0})
         self.assertEqual(router.roster.reps, ["alice", "bob"])
 
+    def test_route_fields_take_their_id(self):
+        router = lr.Router(lr.Table.parse(TABLE), two_rep_roster(), clock=lambda: NOW)
+        d = router.route({"id": "L1", "kind": "a"})
+        self.assertEqual(d.status, "assigned")
+        again = router.route({"id": "L1", "kind": "a"})
+        self.assertEqual((again.status, again.rep), ("existing", d.rep))
+        self.assertIn("(key L1)", again.reason)
+        # as a Lead of a Leads file routes
+        lead = lr.Leads.parse("id,kind\nL1,a\n")[0]
+        self.assertEqual(router.route(lead).status, "existing")
+        with self.assertRaises(lr.LeadError):  # no id, no dedupe field
+            router.route({"kind": "a"})
+        with self.assertRaises(TypeError):
+            router.route({"id": 42, "kind": "a"})
+        self.assertEqual(router.metrics()["routed"], 1)
+
     def test_store_answers_checked(self):
         class Liar(lr.MemoryStore):
             answer = None
