@@ -1644,6 +1644,29 @@ expect(rc == 0 and re.fullmatch(r"leadroute \d+\.\d+\.\d+ \(libleadroute \d+\.\d
 rc, out, err = run("-x")
 expect(rc == 2 and out == "" and err == "leadroute: unknown option '-x' (try 'leadroute --help')\n",
        f"leadroute -x: {rc} {out!r} {err!r}")
+# --help whole, as tests/cli/expected-help.txt has it: every command with its synopsis,
+# the default state file, the size limit, the exit statuses
+with open(os.path.join(os.path.dirname(os.path.abspath(expected)), "expected-help.txt"), encoding="utf-8") as f:
+    expected_help = f.read()
+rc, out, err = run("--help")
+expect(rc == 0 and out == expected_help and err == "",
+       f"leadroute --help differs from expected-help.txt: {rc} {err!r} " +
+       repr([line for line in out.splitlines() if line + "\n" not in expected_help][:5]))
+# a command or an option is matched whole: a prefix, an abbreviation or a longer
+# word is a usage error (exit 2, one line, nothing on stdout); '-' alone is an option
+for word, kind in (("chec", "command"), ("checks", "command"), ("evaluate", "command"), ("helpme", "command"),
+                   ("-hx", "option"), ("--hel", "option"), ("--ver", "option"), ("--versions", "option"),
+                   ("-", "option")):
+    rc, out, err = run(word, routing)
+    expect(rc == 2 and out == "" and err == f"leadroute: unknown {kind} '{word}' (try 'leadroute --help')\n",
+           f"leadroute {word}: {rc} {out[:80]!r} {err!r}")
+# --version and --help on a stdout that cannot be written: exit 2 and the reason
+if os.path.exists("/dev/full"):
+    for flag in ("--version", "--help"):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([tool, flag], stdout=full, stderr=subprocess.PIPE, text=True, cwd=workdir.name)
+        expect(p.returncode == 2 and p.stderr == "leadroute: cannot write results: No space left on device\n",
+               f"leadroute {flag} > /dev/full: {p.returncode} {p.stderr!r}")
 
 # lead ids in messages: DEL, C1 controls and the line separators are escaped, a long id is not cut
 numbers = table("rule,score:number,out:pool\nhot,>=50,p\n")
