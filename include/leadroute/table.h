@@ -384,7 +384,9 @@ LEADROUTE_API int leadroute_result_new(leadroute_result **out, const leadroute_t
                                        const leadroute_allocator *allocator);
 
 /**
- * Grow `result` so it fits `table`.
+ * Grow `result` so it fits `table`. A result that already fits is left as it
+ * is, its last evaluation included, with no allocation; one that has to grow
+ * gets new buffers and holds no evaluation (count 0) on success.
  * @return LEADROUTE_OK, EINVAL, ENOMEM (result unchanged). One thread at a time per result.
  */
 LEADROUTE_API int leadroute_result_reserve(leadroute_result *result, const leadroute_table *table);

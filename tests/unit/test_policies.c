@@ -528,7 +528,11 @@ static void test_result_reserve(void **state)
     assert_int_equal(leadroute_error_last()->code, LEADROUTE_ERANGE);
     assert_int_equal(leadroute_result_count(r), 0);
 
+    /* grown, the result holds no evaluation */
+    assert_int_equal(leadroute_table_eval(small, &lx(0)->lead, r), LEADROUTE_OK);
     assert_int_equal(leadroute_result_reserve(r, big), LEADROUTE_OK);
+    assert_int_equal(leadroute_result_count(r), 0);
+    assert_null(leadroute_result_rule_id(r, 0));
     assert_int_equal(leadroute_table_eval(big, &lx(0)->lead, r), LEADROUTE_OK);
     assert_int_equal(leadroute_result_count(r), 200);
     assert_string_equal(leadroute_result_rule_id(r, 199), "r199");
