@@ -104,7 +104,8 @@ typedef struct leadroute_leads leadroute_leads;
  * @param allocator NULL = malloc/free; copied, and its user_data must outlive
  *                  the object
  * @return LEADROUTE_OK, also when some rows were skipped (see
- *         leadroute_leads_error_count()); LEADROUTE_EPARSE with
+ *         leadroute_leads_error_count(); the thread's last error then
+ *         holds the last skipped row's error); LEADROUTE_EPARSE with
  *         "file:line:col" for a file without header or a bad header (its
  *         CSV structure included); LEADROUTE_ELIMIT (too many columns, a header
  *         name too long); LEADROUTE_EINVAL (NULL `out`, NULL `text` with a

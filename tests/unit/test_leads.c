@@ -265,7 +265,12 @@ static void test_bad_rows_skipped(void **state)
                                "L5,\"multi\nline\",CA\n" /* 8-9 */
                                "L6,b\xC3\x28,US\n"       /* 10: bad UTF-8 */
                                "L7,NA,MX\n";             /* 11 */
+    leadroute_error_clear();
     leadroute_leads *l = parse_ok(text, sizeof text - 1);
+    /* a success with rows skipped leaves the last one's error (leads.h) */
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EPARSE);
+    if (!strstr(leadroute_error_last()->message, "leads.csv:10:"))
+        fail_msg("last error: %s", leadroute_error_last()->message);
     assert_int_equal(leadroute_leads_count(l), 4);
     assert_string_equal(leadroute_leads_get(l, 0)->id, "L1");
     assert_string_equal(leadroute_leads_get(l, 1)->id, "L4");
