@@ -657,9 +657,13 @@ LEADROUTE_API int leadroute_decision_candidate(const leadroute_decision *decisio
 #define LEADROUTE_EXPLAIN_JSON 2  /**< one line of JSON */
 
 /**
- * Render the decision's trace. Writes at most `cap` bytes including the NUL
- * (truncating); `*needed` (may be NULL) gets the full length without the NUL.
- * @return LEADROUTE_OK, LEADROUTE_EINVAL (unknown format, NULL decision).
+ * Render the decision's trace. Writes at most `cap` bytes including the NUL:
+ * text that does not fit is cut before the first character that does not
+ * fit whole, so a cut text is still valid UTF-8; `*needed` (may be NULL) gets
+ * the full length without the NUL (call with NULL and 0 to size a buffer).
+ * @return LEADROUTE_OK (also when the text was cut: compare `*needed` with
+ *         `cap`), LEADROUTE_EINVAL (unknown format, NULL decision, or NULL
+ *         `buf` with a capacity; `*needed` is then 0).
  * One thread at a time per decision.
  */
 LEADROUTE_API int leadroute_decision_explain(const leadroute_decision *decision, int format, char *buf,

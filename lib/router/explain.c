@@ -8,65 +8,36 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/sink.h"
 #include "base/value.h"
 #include "router/internal.h"
 
-/* ---- output sink --------------------------------------------------------- */
-
-/* Bytes past the buffer are counted, not written; the NUL is added at the end. */
-typedef struct lr__sink {
-    char *buf;
-    size_t cap;  /* including the NUL */
-    size_t len;  /* full length so far */
-} lr__sink;
-
-static void lr__put(lr__sink *o, const char *s, size_t n)
-{
-    if (o->cap > 0 && o->len < o->cap - 1) {
-        size_t room = o->cap - 1 - o->len;
-        memcpy(o->buf + o->len, s, n < room ? n : room);
-    }
-    o->len += n;
-}
-
-static void lr__puts(lr__sink *o, const char *s)
-{
-    lr__put(o, s, strlen(s));
-}
+/* ---- output ------------------------------------------------------------- */
 
 static void lr__putc(lr__sink *o, char c)
 {
-    lr__put(o, &c, 1);
+    lr__sink_put(o, &c, 1);
 }
 
 static void lr__put_u64(lr__sink *o, uint64_t v)
 {
     char tmp[24];
     int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    lr__put(o, tmp, (size_t)n);
+    lr__sink_put(o, tmp, (size_t)n);
 }
 
 static void lr__put_i64(lr__sink *o, int64_t v)
 {
     char tmp[24];
     int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-    lr__put(o, tmp, (size_t)n);
+    lr__sink_put(o, tmp, (size_t)n);
 }
 
 static void lr__put_hash(lr__sink *o, uint64_t v)
 {
     char tmp[17];
     snprintf(tmp, sizeof tmp, "%016" PRIx64, v);
-    lr__put(o, tmp, 16);
-}
-
-static int lr__finish(lr__sink *o, size_t *needed)
-{
-    if (o->cap > 0)
-        o->buf[o->len < o->cap - 1 ? o->len : o->cap - 1] = '\0';
-    if (needed)
-        *needed = o->len;
-    return LEADROUTE_OK;
+    lr__sink_put(o, tmp, 16);
 }
 
 /* ---- numbers ------------------------------------------------------------- */
@@ -78,7 +49,7 @@ static void lr__put_double(lr__sink *o, double v)
 {
     char tmp[40];
     size_t n = lr__format_double(tmp, sizeof tmp, v);
-    lr__put(o, tmp, n < sizeof tmp ? n : sizeof tmp - 1);
+    lr__sink_put(o, tmp, n < sizeof tmp ? n : sizeof tmp - 1);
 }
 
 /* ---- names --------------------------------------------------------------- */
@@ -127,7 +98,7 @@ static void lr__put_hex(lr__sink *o, const char *s, size_t n)
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         char esc[4] = { '\\', 'x', lr__hex[c >> 4], lr__hex[c & 15] };
-        lr__put(o, esc, 4);
+        lr__sink_put(o, esc, 4);
     }
 }
 
@@ -141,13 +112,13 @@ static void lr__text_plain(lr__sink *o, const char *s)
         int escape;
         size_t len = lr__char_shown(s, n, i, &escape);
         if (escape) {
-            lr__put(o, s + run, i - run);
+            lr__sink_put(o, s + run, i - run);
             lr__put_hex(o, s + i, len);
             run = i + len;
         }
         i += len;
     }
-    lr__put(o, s + run, n - run);
+    lr__sink_put(o, s + run, n - run);
 }
 
 /* A string in double quotes with C escapes (pool states span lines). */
@@ -168,18 +139,18 @@ static void lr__text_quoted(lr__sink *o, const char *s)
         default:
             len = lr__char_shown(s, n, i, &escape);
             if (escape) {
-                lr__put(o, s + run, i - run);
+                lr__sink_put(o, s + run, i - run);
                 lr__put_hex(o, s + i, len);
                 run = i + len;
             }
             i += len;
             continue;
         }
-        lr__put(o, s + run, i - run);
-        lr__puts(o, esc);
+        lr__sink_put(o, s + run, i - run);
+        lr__sink_puts(o, esc);
         run = ++i;
     }
-    lr__put(o, s + run, n - run);
+    lr__sink_put(o, s + run, n - run);
     lr__putc(o, '"');
 }
 
@@ -236,14 +207,14 @@ static void lr__put_time(lr__sink *o, int64_t ms)
     n += snprintf(tmp + n, sizeof tmp - (size_t)n, "-%02u-%02uT%02u:%02u:%02u.%03uZ", m, dd,
                   (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60),
                   (unsigned)(rem % 1000));
-    lr__put(o, tmp, (size_t)n);
+    lr__sink_put(o, tmp, (size_t)n);
 }
 
 /* "; " between the parts of one line. */
 static void lr__sep(lr__sink *o, int *first)
 {
     if (!*first)
-        lr__puts(o, "; ");
+        lr__sink_puts(o, "; ");
     *first = 0;
 }
 
@@ -254,41 +225,41 @@ static void lr__text_headline(lr__sink *o, const leadroute_decision *d)
     const char *queue = lr__decision_at(d, d->queue), *prev = lr__decision_at(d, d->previous);
     const char *status = d->status ? leadroute_route_status_name(d->status) : NULL;
 
-    lr__puts(o, "lead");
+    lr__sink_puts(o, "lead");
     if (lead) {
         lr__putc(o, ' ');
         lr__text_plain(o, lead);
     }
     if (key) {
-        lr__puts(o, " (key ");
+        lr__sink_puts(o, " (key ");
         lr__text_plain(o, key);
         lr__putc(o, ')');
     }
-    lr__puts(o, ": ");
+    lr__sink_puts(o, ": ");
     if (!status) {
-        lr__puts(o, "not routed yet");
+        lr__sink_puts(o, "not routed yet");
     } else {
-        lr__puts(o, status);
+        lr__sink_puts(o, status);
         if (rep) {
-            lr__puts(o, d->status == LEADROUTE_ROUTE_EXISTING ? ", held by " : " to ");
+            lr__sink_puts(o, d->status == LEADROUTE_ROUTE_EXISTING ? ", held by " : " to ");
             lr__text_plain(o, rep);
         }
         if (queue) {
-            lr__puts(o, " in queue ");
+            lr__sink_puts(o, " in queue ");
             lr__text_plain(o, queue);
         }
         if (pool) {
-            lr__puts(o, " from pool ");
+            lr__sink_puts(o, " from pool ");
             lr__text_plain(o, pool);
         }
         if (prev) {
-            lr__puts(o, " (reassigned from ");
+            lr__sink_puts(o, " (reassigned from ");
             lr__text_plain(o, prev);
             lr__putc(o, ')');
         }
     }
     if (d->dry_run)
-        lr__puts(o, " (dry run)");
+        lr__sink_puts(o, " (dry run)");
     lr__putc(o, '\n');
 }
 
@@ -300,36 +271,36 @@ static void lr__text_rule(lr__sink *o, const leadroute_decision *d)
 
     if (rule) {
         lr__sep(o, &first);
-        lr__puts(o, "rule ");
+        lr__sink_puts(o, "rule ");
         lr__text_plain(o, rule);
         if (d->rule_line != 0 && d->rule_line != LR_NONE) {
-            lr__puts(o, " (line ");
+            lr__sink_puts(o, " (line ");
             lr__put_u64(o, d->rule_line);
             lr__putc(o, ')');
         }
         if (d->table_hash) {
-            lr__puts(o, " of table ");
+            lr__sink_puts(o, " of table ");
             lr__put_hash(o, d->table_hash);
         }
     } else if (d->table_hash) {
         lr__sep(o, &first);
-        lr__puts(o, "table ");
+        lr__sink_puts(o, "table ");
         lr__put_hash(o, d->table_hash);
     }
     if (label) {
         lr__sep(o, &first);
-        lr__puts(o, "label ");
+        lr__sink_puts(o, "label ");
         lr__text_plain(o, label);
     }
     if (d->sla_minutes != 0 && isfinite(d->sla_minutes)) {
         lr__sep(o, &first);
-        lr__puts(o, "sla ");
+        lr__sink_puts(o, "sla ");
         lr__put_double(o, d->sla_minutes);
-        lr__puts(o, " min");
+        lr__sink_puts(o, " min");
     }
     if (tags) {
         lr__sep(o, &first);
-        lr__puts(o, "tags ");
+        lr__sink_puts(o, "tags ");
         lr__text_plain(o, tags);
     }
     if (!first)
@@ -344,18 +315,18 @@ static void lr__text_how(lr__sink *o, const leadroute_decision *d)
 
     if (how) {
         lr__sep(o, &first);
-        lr__puts(o, "picked by: ");
-        lr__puts(o, how);
+        lr__sink_puts(o, "picked by: ");
+        lr__sink_puts(o, how);
     }
     if (before || after) {
         lr__sep(o, &first);
-        lr__puts(o, "state");
+        lr__sink_puts(o, "state");
         if (before) {
-            lr__puts(o, " before ");
+            lr__sink_puts(o, " before ");
             lr__text_quoted(o, before);
         }
         if (after) {
-            lr__puts(o, " after ");
+            lr__sink_puts(o, " after ");
             lr__text_quoted(o, after);
         }
     }
@@ -379,25 +350,25 @@ static void lr__text_candidates(lr__sink *o, const leadroute_decision *d)
         if (w > wpool)
             wpool = w;
     }
-    lr__puts(o, "candidates:\n");
+    lr__sink_puts(o, "candidates:\n");
     for (i = 0; i < d->ncands; i++) {
         const lr__candidate *c = &d->cands[i];
         const char *rep = lr__decision_at(d, c->rep_id), *pool = lr__decision_at(d, c->pool_id);
         const char *detail = lr__decision_at(d, c->detail), *verdict = lr__verdict_name(c->verdict);
 
-        lr__puts(o, "  ");
+        lr__sink_puts(o, "  ");
         lr__text_plain(o, rep ? rep : "-");
         lr__pad(o, wrep - (rep ? lr__width(rep) : 1) + 2);
         lr__text_plain(o, pool ? pool : "-");
         lr__pad(o, wpool - (pool ? lr__width(pool) : 1) + 2);
         if (verdict) {
-            lr__puts(o, verdict);
+            lr__sink_puts(o, verdict);
         } else {
-            lr__puts(o, "verdict ");
+            lr__sink_puts(o, "verdict ");
             lr__put_u64(o, c->verdict);
         }
         if (detail) {
-            lr__puts(o, ": ");
+            lr__sink_puts(o, ": ");
             lr__text_plain(o, detail);
         }
         lr__putc(o, '\n');
@@ -406,7 +377,7 @@ static void lr__text_candidates(lr__sink *o, const leadroute_decision *d)
 
 int lr__explain_text(const leadroute_decision *d, char *buf, size_t cap, size_t *needed)
 {
-    lr__sink o = { buf, cap, 0 };
+    lr__sink o;
     const char *reason;
     uint32_t i;
 
@@ -415,14 +386,15 @@ int lr__explain_text(const leadroute_decision *d, char *buf, size_t cap, size_t 
     if (!buf && cap > 0)
         return lr__error_set(LEADROUTE_EINVAL, "buffer is NULL but its capacity is %zu", cap);
 
+    lr__sink_init(&o, buf, cap);
     lr__text_headline(&o, d);
     lr__text_rule(&o, d);
     if (d->nchain > 0) {
-        lr__puts(&o, "pools walked: ");
+        lr__sink_puts(&o, "pools walked: ");
         for (i = 0; i < d->nchain; i++) {
             const char *p = lr__decision_at(d, d->chain[i]);
             if (i)
-                lr__puts(&o, " -> ");
+                lr__sink_puts(&o, " -> ");
             lr__text_plain(&o, p ? p : "-");
         }
         lr__putc(&o, '\n');
@@ -432,23 +404,23 @@ int lr__explain_text(const leadroute_decision *d, char *buf, size_t cap, size_t 
         int first = 1;
         if (d->at_ms != 0) {
             lr__sep(&o, &first);
-            lr__puts(&o, "at ");
+            lr__sink_puts(&o, "at ");
             lr__put_time(&o, d->at_ms);
         }
         if (d->notified) {
             lr__sep(&o, &first);
-            lr__puts(&o, "host notified");
+            lr__sink_puts(&o, "host notified");
         }
         lr__putc(&o, '\n');
     }
     lr__text_candidates(&o, d);
     reason = lr__decision_at(d, d->reason);
     if (reason) {
-        lr__puts(&o, "reason: ");
+        lr__sink_puts(&o, "reason: ");
         lr__text_plain(&o, reason);
         lr__putc(&o, '\n');
     }
-    return lr__finish(&o, needed);
+    return lr__sink_finish(&o, needed);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -478,7 +450,7 @@ static void lr__json_str(lr__sink *o, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str, *run;
     if (!str) {
-        lr__puts(o, "null");
+        lr__sink_puts(o, "null");
         return;
     }
     lr__putc(o, '"');
@@ -487,33 +459,33 @@ static void lr__json_str(lr__sink *o, const char *str)
         unsigned char c = *s;
         size_t n;
         if (c == '"' || c == '\\') {
-            lr__put(o, (const char *)run, (size_t)(s - run));
+            lr__sink_put(o, (const char *)run, (size_t)(s - run));
             lr__putc(o, '\\');
             lr__putc(o, (char)c);
             run = ++s;
         } else if (c < 0x20 || c == 0x7f) {
             char esc[6] = { '\\', 'u', '0', '0', lr__hex[c >> 4], lr__hex[c & 15] };
-            lr__put(o, (const char *)run, (size_t)(s - run));
-            lr__put(o, esc, 6);
+            lr__sink_put(o, (const char *)run, (size_t)(s - run));
+            lr__sink_put(o, esc, 6);
             run = ++s;
         } else if ((n = lr__utf8_seq(s)) == 0) {
-            lr__put(o, (const char *)run, (size_t)(s - run));
-            lr__puts(o, "\\ufffd");
+            lr__sink_put(o, (const char *)run, (size_t)(s - run));
+            lr__sink_puts(o, "\\ufffd");
             run = ++s;
         } else if ((c == 0xC2 && s[1] <= 0x9F) || (c == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9))) {
             /* C1 controls and the line and paragraph separators, escaped
              * too: a JavaScript or line-splitting reader breaks on them */
             char esc[6] = { '\\', 'u', c == 0xC2 ? '0' : '2', '0', c == 0xC2 ? lr__hex[s[1] >> 4] : '2',
                             c == 0xC2 ? lr__hex[s[1] & 15] : s[2] == 0xA8 ? '8' : '9' };
-            lr__put(o, (const char *)run, (size_t)(s - run));
-            lr__put(o, esc, 6);
+            lr__sink_put(o, (const char *)run, (size_t)(s - run));
+            lr__sink_put(o, esc, 6);
             s += n;
             run = s;
         } else {
             s += n;
         }
     }
-    lr__put(o, (const char *)run, (size_t)(s - run));
+    lr__sink_put(o, (const char *)run, (size_t)(s - run));
     lr__putc(o, '"');
 }
 
@@ -524,8 +496,8 @@ static void lr__json_key(lr__sink *o, const char *key, int *first)
         lr__putc(o, ',');
     *first = 0;
     lr__putc(o, '"');
-    lr__puts(o, key);
-    lr__puts(o, "\":");
+    lr__sink_puts(o, key);
+    lr__sink_puts(o, "\":");
 }
 
 static void lr__json_at(lr__sink *o, const leadroute_decision *d, const char *key, uint32_t off, int *first)
@@ -536,7 +508,7 @@ static void lr__json_at(lr__sink *o, const leadroute_decision *d, const char *ke
 
 int lr__explain_json(const leadroute_decision *d, char *buf, size_t cap, size_t *needed)
 {
-    lr__sink o = { buf, cap, 0 };
+    lr__sink o;
     int first = 1;
     uint32_t i;
 
@@ -545,6 +517,7 @@ int lr__explain_json(const leadroute_decision *d, char *buf, size_t cap, size_t 
     if (!buf && cap > 0)
         return lr__error_set(LEADROUTE_EINVAL, "buffer is NULL but its capacity is %zu", cap);
 
+    lr__sink_init(&o, buf, cap);
     lr__putc(&o, '{');
     lr__json_key(&o, "status", &first);
     lr__json_str(&o, d->status ? leadroute_route_status_name(d->status) : NULL);
@@ -558,14 +531,14 @@ int lr__explain_json(const leadroute_decision *d, char *buf, size_t cap, size_t 
     if (d->rule != LR_NONE && d->rule_line != 0 && d->rule_line != LR_NONE)
         lr__put_u64(&o, d->rule_line);
     else
-        lr__puts(&o, "null");
+        lr__sink_puts(&o, "null");
     lr__json_at(&o, d, "label", d->label, &first);
     lr__json_at(&o, d, "tags", d->tags, &first);
     lr__json_key(&o, "sla_minutes", &first);
     if (isfinite(d->sla_minutes))
         lr__put_double(&o, d->sla_minutes);
     else
-        lr__puts(&o, "null");
+        lr__sink_puts(&o, "null");
     /* A string: 64 bits do not survive a JavaScript number. */
     lr__json_key(&o, "table_version", &first);
     if (d->table_hash) {
@@ -573,14 +546,14 @@ int lr__explain_json(const leadroute_decision *d, char *buf, size_t cap, size_t 
         lr__put_hash(&o, d->table_hash);
         lr__putc(&o, '"');
     } else {
-        lr__puts(&o, "null");
+        lr__sink_puts(&o, "null");
     }
     lr__json_key(&o, "at_ms", &first);
     lr__put_i64(&o, d->at_ms);
     lr__json_key(&o, "notified", &first);
-    lr__puts(&o, d->notified ? "true" : "false");
+    lr__sink_puts(&o, d->notified ? "true" : "false");
     lr__json_key(&o, "dry_run", &first);
-    lr__puts(&o, d->dry_run ? "true" : "false");
+    lr__sink_puts(&o, d->dry_run ? "true" : "false");
     lr__json_key(&o, "how", &first);
     lr__json_str(&o, lr__how_name(d));
     lr__json_key(&o, "strategy", &first);
@@ -614,5 +587,5 @@ int lr__explain_json(const leadroute_decision *d, char *buf, size_t cap, size_t 
     lr__putc(&o, ']');
     lr__json_at(&o, d, "reason", d->reason, &first);
     lr__putc(&o, '}');
-    return lr__finish(&o, needed);
+    return lr__sink_finish(&o, needed);
 }

@@ -1,11 +1,11 @@
 /* Metrics: counters read while routing goes on, and fairness per pool. */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "base/sink.h"
 #include "base/value.h"
 #include "router/internal.h"
 
@@ -232,69 +232,39 @@ int leadroute_router_pool_fairness(leadroute_router *r, const char *pool_id, dou
 }
 
 /* A growing text buffer for the JSON. */
-typedef struct lr__out {
-    char *buf;
-    size_t cap, len;
-} lr__out;
-
-static void lr__out_raw(lr__out *o, const char *s, size_t n)
+static void lr__out_str(lr__sink *o, const char *s)
 {
-    if (o->len < o->cap) {
-        size_t room = o->cap - o->len;
-        memcpy(o->buf + o->len, s, n < room ? n : room);
-    }
-    o->len += n;
-}
-
-/* A string literal, its length counted by the compiler. */
-#define LR_OUT_LIT(o, lit) lr__out_raw((o), (lit), sizeof(lit) - 1)
-
-static void lr__out_fmt(lr__out *o, const char *fmt, ...) LR__PRINTF(2, 3);
-static void lr__out_fmt(lr__out *o, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        lr__out_raw(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void lr__out_str(lr__out *o, const char *s)
-{
-    LR_OUT_LIT(o, "\"");
+    LR_SINK_LIT(o, "\"");
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\') {
             char e[2] = { '\\', (char)ch };
-            lr__out_raw(o, e, 2);
+            lr__sink_put(o, e, 2);
         } else if (ch < 0x20) {
-            lr__out_fmt(o, "\\u%04x", ch);
+            lr__sink_fmt(o, "\\u%04x", ch);
         } else {
-            lr__out_raw(o, s, 1);
+            lr__sink_put(o, s, 1);
         }
     }
-    LR_OUT_LIT(o, "\"");
+    LR_SINK_LIT(o, "\"");
 }
 
-static void lr__out_num(lr__out *o, double x)
+static void lr__out_num(lr__sink *o, double x)
 {
     char tmp[40];
     size_t n;
     if (!isfinite(x)) {
-        LR_OUT_LIT(o, "null");
+        LR_SINK_LIT(o, "null");
         return;
     }
     n = lr__format_double(tmp, sizeof tmp, x);
-    lr__out_raw(o, tmp, n < sizeof tmp ? n : sizeof tmp - 1);
+    lr__sink_put(o, tmp, n < sizeof tmp ? n : sizeof tmp - 1);
 }
 
 int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, size_t *needed)
 {
     static const char *const reasons[LEADROUTE_UNROUTED_REASONS] = { "no_rule", "no_target", "empty", "error" };
-    lr__out o;
+    lr__sink o;
     lr__gen *g;
     uint32_t i;
     size_t nrules;
@@ -303,98 +273,92 @@ int leadroute_router_metrics_json(leadroute_router *r, char *buf, size_t cap, si
         *needed = 0;
     if (!r || (!buf && cap))
         return lr__error_set(LEADROUTE_EINVAL, "router must not be NULL, nor buf with a capacity");
-    o.buf = buf;
-    o.cap = cap ? cap - 1 : 0;
-    o.len = 0;
+    lr__sink_init(&o, buf, cap);
     g = lr__gen_acquire(r);
-    lr__out_fmt(&o, "{\"table_version\":\"%016" PRIx64 "\",\"routed\":%" PRIu64 ",\"unrouted\":{",
+    lr__sink_fmt(&o, "{\"table_version\":\"%016" PRIx64 "\",\"routed\":%" PRIu64 ",\"unrouted\":{",
                 leadroute_table_hash(g->table), lr__striped_sum(&r->routed));
     for (i = 0; i < LEADROUTE_UNROUTED_REASONS; i++)
-        lr__out_fmt(&o, "%s\"%s\":%" PRIu64, i ? "," : "", reasons[i],
+        lr__sink_fmt(&o, "%s\"%s\":%" PRIu64, i ? "," : "", reasons[i],
                     lr__striped_sum(&r->unrouted[i]));
-    LR_OUT_LIT(&o, "},\"rules\":{");
+    LR_SINK_LIT(&o, "},\"rules\":{");
     nrules = leadroute_table_rule_count(g->table);
     for (i = 0; i < nrules; i++) {
         if (i)
-            LR_OUT_LIT(&o, ",");
+            LR_SINK_LIT(&o, ",");
         lr__out_str(&o, leadroute_table_rule_id(g->table, i));
-        lr__out_fmt(&o, ":%" PRIu64, lr__gen_rule_hits(g, i));
+        lr__sink_fmt(&o, ":%" PRIu64, lr__gen_rule_hits(g, i));
     }
-    LR_OUT_LIT(&o, "},\"reps\":{");
+    LR_SINK_LIT(&o, "},\"reps\":{");
     for (i = 0; i < g->roster->nreps; i++) {
         if (i)
-            LR_OUT_LIT(&o, ",");
+            LR_SINK_LIT(&o, ",");
         lr__out_str(&o, g->roster->reps[i].id);
-        lr__out_fmt(&o, ":%" PRIu64, lr__striped_sum(&g->rep_counters[i]->assigned));
+        lr__sink_fmt(&o, ":%" PRIu64, lr__striped_sum(&g->rep_counters[i]->assigned));
     }
-    LR_OUT_LIT(&o, "},\"pools\":{");
+    LR_SINK_LIT(&o, "},\"pools\":{");
     for (i = 0; i < g->roster->npools; i++) {
         const lr__pool *p = &g->roster->pools[i];
         double spread, jain;
         lr__fairness(g, p, &spread, &jain);
         if (i)
-            LR_OUT_LIT(&o, ",");
+            LR_SINK_LIT(&o, ",");
         lr__out_str(&o, p->id);
-        lr__out_fmt(&o, ":{\"assigned\":%" PRIu64 ",\"members\":%u,\"spread\":",
+        lr__sink_fmt(&o, ":{\"assigned\":%" PRIu64 ",\"members\":%u,\"spread\":",
                     lr__striped_sum(&g->pool_counters[i]->assigned), p->nmembers);
         lr__out_num(&o, spread);
-        LR_OUT_LIT(&o, ",\"jain\":");
+        LR_SINK_LIT(&o, ",\"jain\":");
         lr__out_num(&o, jain);
-        LR_OUT_LIT(&o, "}");
+        LR_SINK_LIT(&o, "}");
     }
-    LR_OUT_LIT(&o, "}");
+    LR_SINK_LIT(&o, "}");
     /* follow-up: deadlines missed, leads moved, acknowledgements, moves that failed (a tick
      * still returns OK for those); speed to lead */
-    lr__out_fmt(&o,
+    lr__sink_fmt(&o,
                 ",\"sla\":{\"breaches\":%" PRIu64 ",\"reassignments\":%" PRIu64 ",\"acknowledged\":%" PRIu64
                 ",\"failed_moves\":%" PRIu64 "}",
                 lr__striped_sum(&r->sla_breaches), lr__striped_sum(&r->reassignments),
                 lr__striped_sum(&r->acknowledged), lr__striped_sum(&r->failed_moves));
-    LR_OUT_LIT(&o, ",\"latency_ms\":{");
+    LR_SINK_LIT(&o, ",\"latency_ms\":{");
     for (i = 0; i < 2; i++) {
         static const char *const names[2] = { "capture_to_assign", "assign_to_ack" };
         leadroute_latency_stats st = LEADROUTE_LATENCY_STATS_INIT;
         lr__hist_stats(&r->lat[i], &st);
-        lr__out_fmt(&o, "%s\"%s\":{\"count\":%" PRIu64 ",\"mean\":", i ? "," : "", names[i], st.count);
+        lr__sink_fmt(&o, "%s\"%s\":{\"count\":%" PRIu64 ",\"mean\":", i ? "," : "", names[i], st.count);
         lr__out_num(&o, st.mean_ms);
-        LR_OUT_LIT(&o, ",\"p50\":");
+        LR_SINK_LIT(&o, ",\"p50\":");
         lr__out_num(&o, st.p50_ms);
-        LR_OUT_LIT(&o, ",\"p90\":");
+        LR_SINK_LIT(&o, ",\"p90\":");
         lr__out_num(&o, st.p90_ms);
-        LR_OUT_LIT(&o, ",\"p99\":");
+        LR_SINK_LIT(&o, ",\"p99\":");
         lr__out_num(&o, st.p99_ms);
-        LR_OUT_LIT(&o, "}");
+        LR_SINK_LIT(&o, "}");
     }
-    LR_OUT_LIT(&o, "}");
+    LR_SINK_LIT(&o, "}");
     /* each rep's load over the cap windows, when the store can tell */
     if (r->store.window) {
-        LR_OUT_LIT(&o, ",\"load\":{");
+        LR_SINK_LIT(&o, ",\"load\":{");
         for (i = 0; i < g->roster->nreps; i++) {
             int64_t now = r->clock.now_ms(r->clock_user);
             uint32_t w;
             if (i)
-                LR_OUT_LIT(&o, ",");
+                LR_SINK_LIT(&o, ",");
             lr__out_str(&o, g->roster->reps[i].id);
-            LR_OUT_LIT(&o, ":{");
+            LR_SINK_LIT(&o, ":{");
             for (w = 0; w < LR_WINDOWS; w++) {
                 uint64_t n = 0;
                 double v = 0;
                 /* a window the store failed to count is unknown (null), not 0 */
                 if (r->store.window(r->store_user, g->roster->reps[i].id, NULL, lr__time_sub(now, lr__window_ms[w]),
                                     &n, &v) != 0)
-                    lr__out_fmt(&o, "%s\"%s\":null", w ? "," : "", lr__window_name[w]);
+                    lr__sink_fmt(&o, "%s\"%s\":null", w ? "," : "", lr__window_name[w]);
                 else
-                    lr__out_fmt(&o, "%s\"%s\":%" PRIu64, w ? "," : "", lr__window_name[w], n);
+                    lr__sink_fmt(&o, "%s\"%s\":%" PRIu64, w ? "," : "", lr__window_name[w], n);
             }
-            LR_OUT_LIT(&o, "}");
+            LR_SINK_LIT(&o, "}");
         }
-        LR_OUT_LIT(&o, "}");
+        LR_SINK_LIT(&o, "}");
     }
-    LR_OUT_LIT(&o, "}");
+    LR_SINK_LIT(&o, "}");
     lr__gen_release(g);
-    if (cap)
-        buf[o.len < o.cap ? o.len : o.cap] = 0;
-    if (needed)
-        *needed = o.len;
-    return LEADROUTE_OK;
+    return lr__sink_finish(&o, needed);
 }
