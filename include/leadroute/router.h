@@ -752,7 +752,9 @@ LEADROUTE_API int leadroute_router_acknowledge(leadroute_router *router, const c
  * down): the lead then stays with its rep, still due, so that the next tick
  * tries again; it counts in `kept` and in the metrics' failed moves. A
  * lead the library cannot read (a struct version it does not know, more
- * than LEADROUTE_MAX_FIELDS fields) counts as LEADROUTE_LOOKUP_FAILED. The
+ * than LEADROUTE_MAX_FIELDS fields) counts as LEADROUTE_LOOKUP_FAILED, and
+ * the tick, which still returns LEADROUTE_OK, leaves why as the thread's
+ * last error (naming the lead and the rep it stays with). The
  * lead must stay valid until the next call of the lookup or the end of the
  * tick. Its fields are read; its id is not: the move keeps the lead id the
  * store lists.

@@ -10,6 +10,7 @@
 
 #include "leadroute/leadroute.h"
 #include "base/alloc.h"
+#include "testutil.h"
 
 typedef struct counter {
     long live;      /* allocations not yet freed */
@@ -651,16 +652,23 @@ static void test_bad_allocators(void **state)
     leadroute_table *t = NULL;
     a.version = 0;
     assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EVERSION);
+    expect_message_has("leadroute_allocator version 0 is not supported (1..");
     a.version = 7;
     assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EVERSION);
+    expect_message_has("leadroute_allocator version 7 is not supported (1..");
     a.version = LEADROUTE_ALLOCATOR_VERSION;
     a.free = NULL;          /* both functions are required */
     assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    expect_message_has("leadroute_allocator needs both alloc and free");
     a.free = count_free;
     a.alloc = NULL;
     assert_int_equal(leadroute_table_parse(&t, TABLE, strlen(TABLE), NULL, &o), LEADROUTE_EINVAL);
+    expect_message_has("leadroute_allocator needs both alloc and free");
     leadroute_table_builder *b = NULL;
     assert_int_equal(leadroute_table_builder_new(&b, &o), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    expect_message_has("leadroute_allocator needs both alloc and free");
     assert_null(b);
     assert_int_equal(c.calls, 0);
 }

@@ -348,6 +348,7 @@ static void test_builder_unchanged_after_failed_rule(void **state)
     assert_int_equal(add_rule(b, "r2", good2, 1, two, 2), LEADROUTE_ETABLE);
     assert_int_equal(add_rule(b, "r2", good2, 0, o2, 1), LEADROUTE_ETABLE);
     assert_int_equal(add_rule(b, "r1", good2, 1, o2, 1), LEADROUTE_ETABLE);
+    expect_message_has("duplicate rule id 'r1'");
     leadroute_rule rv = LEADROUTE_RULE_INIT;
     rv.id = "r2";
     rv.inputs = good2;
@@ -427,8 +428,15 @@ static void test_builder_column_errors(void **state)
     ok(leadroute_table_builder_add_input(b, longname, LEADROUTE_TYPE_NUMBER, 0));
     assert_int_equal(leadroute_table_builder_add_input(b, "bad\xFFname", LEADROUTE_TYPE_STRING, 0),
                      LEADROUTE_EINVAL);
+    /* a control character in a name: EINVAL, the name shown escaped */
+    assert_int_equal(leadroute_table_builder_add_input(b, "reg\x01ion", LEADROUTE_TYPE_STRING, 0),
+                     LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    expect_message_has("input column name 'reg\\x01ion' holds a control character");
 
     ok(leadroute_table_builder_add_output(b, "pool", LEADROUTE_TYPE_STRING));
+    assert_int_equal(leadroute_table_builder_add_output(b, "po\tol", LEADROUTE_TYPE_STRING), LEADROUTE_EINVAL);
+    expect_message_has("output column name 'po\\x09ol' holds a control character");
     assert_int_equal(leadroute_table_builder_add_output(b, "pool", LEADROUTE_TYPE_STRING), LEADROUTE_ETABLE);
     assert_int_equal(leadroute_table_builder_add_output(b, "tags", LEADROUTE_TYPE_SET), LEADROUTE_EINVAL);
     assert_int_equal(leadroute_table_builder_add_output(b, "z", 0), LEADROUTE_EINVAL);

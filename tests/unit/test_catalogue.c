@@ -124,17 +124,20 @@ static void test_empty_inputs(void **state)
     leadroute_roster *ro = (leadroute_roster *)&ro;
     leadroute_leads *ls = (leadroute_leads *)&ls;
     (void)state;
-    expect_error("empty table text", parse_rc("", 0), LEADROUTE_EPARSE, "t.csv");
-    expect_error("table of comments only", parse_rc("# nothing\n\n", 11), LEADROUTE_EPARSE, "t.csv");
+    expect_error("empty table text", parse_rc("", 0), LEADROUTE_EPARSE,
+                 "t.csv:1:1: no header row: expected a line such as 'rule,region,score:number,out:pool'");
+    expect_error("table of comments only", parse_rc("# nothing\n\n", 11), LEADROUTE_EPARSE,
+                 "t.csv:2:1: no header row: expected a line such as");
     assert_int_equal(parse_rc("rule,x,out:o\n", 13), LEADROUTE_OK); /* a table without rules is valid */
-    expect_error("empty roster text", leadroute_roster_parse(&ro, "", 0, "r.csv", NULL), LEADROUTE_EPARSE, "r.csv");
+    expect_error("empty roster text", leadroute_roster_parse(&ro, "", 0, "r.csv", NULL), LEADROUTE_EPARSE,
+                 "r.csv:1:1: empty roster: expected a '#! reps' section with a header row");
     assert_null(ro);
     expect_error("empty leads text", leadroute_leads_parse(&ls, "", 0, "l.csv", NULL, NULL), LEADROUTE_EPARSE,
-                 "l.csv");
+                 "l.csv:1:1: no header row: the file holds no data");
     assert_null(ls);
     expect_error("table file that does not exist",
                  leadroute_table_load((leadroute_table **)&ro, "/nonexistent/t.csv", NULL), LEADROUTE_EIO,
-                 "/nonexistent/t.csv");
+                 "/nonexistent/t.csv: cannot open: ");
 }
 
 static void test_gigantic_tables(void **state)
@@ -152,19 +155,21 @@ static void test_gigantic_tables(void **state)
     for (i = 0; i <= LEADROUTE_MAX_COLUMNS; i++)
         n += (size_t)snprintf(text + n, cap - n, ",-");
     n += (size_t)snprintf(text + n, cap - n, ",x\n");
-    expect_error("257 input columns", parse_rc(text, n), LEADROUTE_ELIMIT, "column");
+    expect_error("257 input columns", parse_rc(text, n), LEADROUTE_ELIMIT, "t.csv:1:1176: more than 256 input columns");
     /* a column name longer than LEADROUTE_MAX_NAME */
     n = (size_t)snprintf(text, cap, "rule,");
     memset(text + n, 'n', LEADROUTE_MAX_NAME + 1);
     n += LEADROUTE_MAX_NAME + 1;
     n += (size_t)snprintf(text + n, cap - n, ",out:o\nr,-,x\n");
-    expect_error("column name of 257 bytes", parse_rc(text, n), LEADROUTE_EPARSE, "1 to 256 bytes");
+    expect_error("column name of 257 bytes", parse_rc(text, n), LEADROUTE_EPARSE,
+                 "t.csv:1:6: input column name 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' "
+                 "must be 1 to 256 bytes");
     /* a cell longer than LEADROUTE_MAX_STRING */
     n = (size_t)snprintf(text, cap, "rule,x,out:o\nr,");
     memset(text + n, 'v', LEADROUTE_MAX_STRING + 1);
     n += LEADROUTE_MAX_STRING + 1;
     n += (size_t)snprintf(text + n, cap - n, ",x\n");
-    expect_error("cell of 4097 bytes", parse_rc(text, n), LEADROUTE_ELIMIT, NULL);
+    expect_error("cell of 4097 bytes", parse_rc(text, n), LEADROUTE_ELIMIT, "t.csv:2:3: field longer than 4096 bytes");
     free(text);
 }
 
@@ -172,15 +177,51 @@ static void test_table_text_garbage(void **state)
 {
     static const char nul[] = "rule,x,out:o\nr,a\0b,x\n";
     (void)state;
-    expect_error("NUL byte inside a table", parse_rc(nul, sizeof nul - 1), LEADROUTE_EPARSE, "t.csv:2");
+    expect_error("NUL byte inside a table", parse_rc(nul, sizeof nul - 1), LEADROUTE_EPARSE,
+                 "t.csv:2:4: NUL byte: the file is not UTF-8 text (a UTF-16 or binary file?)");
     expect_error("invalid UTF-8 in a cell", parse_rc("rule,x,out:o\nr,\xff,x\n", 19), LEADROUTE_EPARSE,
-                 "t.csv:2");
-    expect_error("unterminated quote", parse_rc("rule,x,out:o\nr,\"abc,x\n", 22), LEADROUTE_EPARSE, "t.csv:2");
+                 "t.csv:2:3: invalid UTF-8: byte 0xFF after '' starts no character (save the file as UTF-8)");
+    expect_error("unterminated quote", parse_rc("rule,x,out:o\nr,\"abc,x\n", 22), LEADROUTE_EPARSE,
+                 "t.csv:2:3: unterminated quoted field (missing closing '\"')");
     expect_error("NaN bound in a number cell", parse_rc("rule,x:number,out:o\nr,>= nan,x\n", 31),
-                 LEADROUTE_EPARSE, "t.csv:2");
+                 LEADROUTE_EPARSE, "t.csv:2:6: column 'x' (number): cannot read '>= nan': expected a number after '>='");
     expect_error("infinite bound in a number cell", parse_rc("rule,x:number,out:o\nr,< inf,x\n", 30),
-                 LEADROUTE_EPARSE, "t.csv:2");
-    expect_error("duplicate rule ids", parse_rc("rule,x,out:o\nr,a,x\nr,b,y\n", 26), LEADROUTE_ETABLE, "r");
+                 LEADROUTE_EPARSE, "t.csv:2:5: column 'x' (number): cannot read '< inf': expected a number after '<'");
+    expect_error("duplicate rule ids", parse_rc("rule,x,out:o\nr,a,x\nr,b,y\n", 26), LEADROUTE_ETABLE,
+                 "t.csv:3:1: duplicate rule id 'r' (first on line 2)");
+}
+
+/* A carriage return without a line feed (old Mac line ends), but for the
+ * last byte: an error in a table or roster, a skipped row in a leads file. */
+static void test_lone_cr_in_files(void **state)
+{
+    static const char roster[] = "#! reps\nid,pools\nalice,p\nb\rob,p\n#! pools\nid\np\n";
+    static const char leads[] = "id,region\nL1,EM\rEA\nL2,NA\n";
+    leadroute_roster *ro = (leadroute_roster *)&ro;
+    leadroute_leads *ls = NULL;
+    (void)state;
+    expect_error("lone CR in a table", parse_rc("rule,x,out:o\nr,a\rb,x\n", 22), LEADROUTE_EPARSE,
+                 "t.csv:2:4: a carriage return without a line feed: lines end with LF or CRLF");
+    expect_error("lone CR in a roster", leadroute_roster_parse(&ro, roster, sizeof roster - 1, "r.csv", NULL),
+                 LEADROUTE_EPARSE, "r.csv:4:2: a carriage return without a line feed: lines end with LF or CRLF");
+    assert_null(ro);
+    {
+        /* a CR as the very last byte ends the last line */
+        static const char last[] = "#! reps\nid,pools\nalice,p\n#! pools\nid\np\r";
+        ok(leadroute_roster_parse(&ro, last, sizeof last - 1, "r.csv", NULL));
+        leadroute_roster_unref(ro);
+        ro = NULL;
+    }
+    ok(leadroute_leads_parse(&ls, leads, sizeof leads - 1, "l.csv", NULL, NULL));
+    print_message("  %-40s %-3d %s\n", "lone CR in a leads file", 0, leadroute_leads_error(ls, 0));
+    assert_int_equal(leadroute_leads_count(ls), 1);
+    assert_string_equal(leadroute_leads_get(ls, 0)->id, "L2");
+    assert_int_equal(leadroute_leads_error_count(ls), 1);
+    assert_int_equal(leadroute_leads_error_line(ls, 0), 2);
+    if (!strstr(leadroute_leads_error(ls, 0), "l.csv:2:6: a carriage return without a line feed: lines end with LF"))
+        fail_msg("leads error: %s", leadroute_leads_error(ls, 0));
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EPARSE);
+    leadroute_leads_free(ls);
 }
 
 /* ---- rosters ------------------------------------------------------------------- */
@@ -234,16 +275,23 @@ static void test_roster_numbers(void **state)
     rep.weight = 1;
     pool.tiers = &tier;
     pool.tier_count = 1;
-    expect_error("tier score NaN", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL, NULL);
+    expect_error("tier score NaN", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
+                 "pool 'p': tier 0 has a score that is not finite");
+    tier.min_score = -INFINITY;
+    expect_error("tier score -infinity", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
+                 "pool 'p': tier 0 has a score that is not finite");
     pool.tiers = NULL;
     pool.tier_count = 0;
     pool.sla_minutes = INFINITY;
     expect_error("pool SLA infinite", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
-                 NULL);
+                 "pool 'p': sla_minutes must be a finite number >= 0");
+    pool.sla_minutes = NAN;
+    expect_error("pool SLA NaN", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
+                 "pool 'p': sla_minutes must be a finite number >= 0");
     pool.sla_minutes = 0;
     pool.strategy = 99;
     expect_error("unknown strategy 99", leadroute_roster_new(&ro, &rep, 1, &pool, 1, NULL), LEADROUTE_EINVAL,
-                 NULL);
+                 "pool 'p': unknown strategy 99");
     assert_null(ro);
 }
 
@@ -266,44 +314,71 @@ static void test_route_bad_leads(void **state)
     l.field_count = 1;
     f.value.type = LEADROUTE_VALUE_NUMBER;
     f.value.number = NAN;
-    expect_error("lead number NaN", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    expect_error("lead number NaN", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead field 'score': number is NaN, not a finite number");
     assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
     f.value.number = -INFINITY;
-    expect_error("lead number -infinity", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    expect_error("lead number -infinity", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead field 'score': number is infinite, not a finite number");
     f.value.number = 60;
     f.value.type = 9;
-    expect_error("lead value type 9", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    expect_error("lead value type 9", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead field 'score': unknown value type 9");
     f.value.type = LEADROUTE_VALUE_STRING;
     f.value.string = NULL;
-    expect_error("lead string NULL", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    expect_error("lead string NULL", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead field 'score': string is NULL");
     f.value.string = "6\xc0\xb0";
-    expect_error("lead string overlong UTF-8", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    expect_error("lead string overlong UTF-8", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead field 'score': string is not valid UTF-8");
     memset(huge, '7', LEADROUTE_MAX_STRING + 1);
     huge[LEADROUTE_MAX_STRING + 1] = 0;
     f.value.string = huge;
-    expect_error("lead string of 4097 bytes", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "score");
+    expect_error("lead string of 4097 bytes", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead field 'score': string is longer than 4096 bytes");
     f.value.string = "70";
     l.id = "L\xed\xa0\x80";
-    expect_error("lead id with a surrogate", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "lead id");
+    expect_error("lead id with a surrogate", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead: lead id is not valid UTF-8");
     l.id = huge;
-    expect_error("lead id of 4097 bytes", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "lead id");
+    expect_error("lead id of 4097 bytes", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead: lead id is longer than 4096 bytes");
     l.id = NULL;
-    expect_error("lead without id or dedupe key", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "id");
+    expect_error("lead without id or dedupe key", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead has no id: it is needed to route the lead only once");
     l.id = "   ";
-    expect_error("lead id of blanks", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD, "id");
+    expect_error("lead id of blanks", leadroute_route(r, &l, 0, d), LEADROUTE_ELEAD,
+                 "lead has no id: it is needed to route the lead only once");
     l.id = "L1";
     l.version = 0;
-    expect_error("lead version 0", leadroute_route(r, &l, 0, d), LEADROUTE_EVERSION, "version");
+    expect_error("lead version 0", leadroute_route(r, &l, 0, d), LEADROUTE_EVERSION,
+                 "leadroute_lead version 0 is not supported (1..");
     l.version = LEADROUTE_LEAD_VERSION + 1;
-    expect_error("lead version from the future", leadroute_route(r, &l, 0, d), LEADROUTE_EVERSION, "version");
+    expect_error("lead version from the future", leadroute_route(r, &l, 0, d), LEADROUTE_EVERSION,
+                 "is not supported (1..");
     l.version = LEADROUTE_LEAD_VERSION;
     l.fields = NULL;
-    expect_error("lead fields NULL with a count", leadroute_route(r, &l, 0, d), LEADROUTE_EINVAL, NULL);
+    expect_error("lead fields NULL with a count", leadroute_route(r, &l, 0, d), LEADROUTE_EINVAL,
+                 "lead has 1 fields but fields is NULL");
     l.fields = &f;
-    expect_error("unknown route flag", leadroute_route(r, &l, 0x80, d), LEADROUTE_EINVAL, "flags");
-    expect_error("NULL lead", leadroute_route(r, NULL, 0, d), LEADROUTE_EINVAL, "NULL");
-    expect_error("NULL router", leadroute_route(NULL, &l, 0, d), LEADROUTE_EINVAL, "NULL");
-    expect_error("NULL decision", leadroute_route(r, &l, 0, NULL), LEADROUTE_EINVAL, "NULL");
+    expect_error("unknown route flag", leadroute_route(r, &l, 0x80, d), LEADROUTE_EINVAL, "unknown route flags 0x80");
+    /* fresh decisions (status none), so that the UNROUTED status is the failed call's */
+    {
+        leadroute_decision *d2 = NULL;
+        ok(leadroute_decision_new(&d2, NULL));
+        assert_int_not_equal(leadroute_decision_status(d2), LEADROUTE_ROUTE_UNROUTED);
+        expect_error("NULL lead", leadroute_route(r, NULL, 0, d2), LEADROUTE_EINVAL,
+                     "router and lead must not be NULL");
+        assert_int_equal(leadroute_decision_status(d2), LEADROUTE_ROUTE_UNROUTED);
+        leadroute_decision_free(d2);
+        d2 = NULL;
+        ok(leadroute_decision_new(&d2, NULL));
+        expect_error("NULL router", leadroute_route(NULL, &l, 0, d2), LEADROUTE_EINVAL,
+                     "router and lead must not be NULL");
+        assert_int_equal(leadroute_decision_status(d2), LEADROUTE_ROUTE_UNROUTED);
+        leadroute_decision_free(d2);
+    }
+    expect_error("NULL decision", leadroute_route(r, &l, 0, NULL), LEADROUTE_EINVAL, "decision must not be NULL");
     /* nothing moved but the error count */
     metrics(r, after, sizeof after);
     assert_string_equal(before, after);
@@ -338,18 +413,41 @@ static void test_router_api_misuse(void **state)
     }
     memcpy(&st, &lr__memstore_methods, sizeof st);
     st.commit = NULL;
-    expect_error("store without commit", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EINVAL, "every method");
+    expect_error("store without commit", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EINVAL,
+                 "a version 1 store needs every method");
     st.commit = lr__memstore_methods.commit;
     st.version = 2;
-    expect_error("store version 2", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION, NULL);
+    expect_error("store version 2", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION,
+                 "store version 2 is not supported (1..");
     expect_error("set_table NULL", leadroute_router_set_table(r, NULL), LEADROUTE_EINVAL, NULL);
     expect_error("set_roster NULL", leadroute_router_set_roster(r, NULL), LEADROUTE_EINVAL, NULL);
-    expect_error("acknowledge NULL key", leadroute_router_acknowledge(r, NULL), LEADROUTE_EINVAL, "NULL");
-    expect_error("acknowledge empty key", leadroute_router_acknowledge(r, ""), LEADROUTE_EINVAL, "key");
+    expect_error("acknowledge NULL key", leadroute_router_acknowledge(r, NULL), LEADROUTE_EINVAL,
+                 "router and key must not be NULL");
+    expect_error("acknowledge empty key", leadroute_router_acknowledge(r, ""), LEADROUTE_EINVAL, "key is empty");
+    expect_error("acknowledge blank key", leadroute_router_acknowledge(r, "  "), LEADROUTE_EINVAL, "key is empty");
     expect_error("acknowledge unknown key", leadroute_router_acknowledge(r, "nobody"), LEADROUTE_ENOTFOUND,
-                 "nobody");
-    expect_error("close unknown key", leadroute_router_close(r, "nobody"), LEADROUTE_ENOTFOUND, NULL);
-    expect_error("close NULL key", leadroute_router_close(r, NULL), LEADROUTE_EINVAL, NULL);
+                 "no lead is claimed under key 'nobody'");
+    expect_error("close unknown key", leadroute_router_close(r, "nobody"), LEADROUTE_ENOTFOUND,
+                 "no lead is claimed under key 'nobody'");
+    expect_error("close NULL key", leadroute_router_close(r, NULL), LEADROUTE_EINVAL,
+                 "router and key must not be NULL");
+    expect_error("close empty key", leadroute_router_close(r, ""), LEADROUTE_EINVAL, "key is empty");
+    /* malformed keys: not UTF-8, or longer than LEADROUTE_MAX_STRING */
+    expect_error("acknowledge key not UTF-8", leadroute_router_acknowledge(r, "L\xff"), LEADROUTE_EINVAL,
+                 "key must be 1..4096 bytes of UTF-8");
+    expect_error("close key with a surrogate", leadroute_router_close(r, "L\xed\xa0\x80"), LEADROUTE_EINVAL,
+                 "key must be 1..4096 bytes of UTF-8");
+    {
+        char *huge = malloc(LEADROUTE_MAX_STRING + 2);
+        assert_non_null(huge);
+        memset(huge, 'k', LEADROUTE_MAX_STRING + 1);
+        huge[LEADROUTE_MAX_STRING + 1] = 0;
+        expect_error("acknowledge key of 4097 bytes", leadroute_router_acknowledge(r, huge), LEADROUTE_EINVAL,
+                     "key must be 1..4096 bytes of UTF-8");
+        expect_error("close key of 4097 bytes", leadroute_router_close(r, huge), LEADROUTE_EINVAL,
+                     "key must be 1..4096 bytes of UTF-8");
+        free(huge);
+    }
     ts.version = 0;
     expect_error("tick stats version 0", leadroute_router_tick(r, NOW_MS, NULL, NULL, &ts), LEADROUTE_EVERSION,
                  "version");
@@ -362,10 +460,26 @@ static void test_router_api_misuse(void **state)
     ls.version = LEADROUTE_LATENCY_STATS_VERSION;
     expect_error("latency of unknown rep", leadroute_router_latency(r, "zed", NULL, 0, &ls), LEADROUTE_ENOTFOUND,
                  NULL);
-    expect_error("latency measure 7", leadroute_router_latency(r, NULL, NULL, 7, &ls), LEADROUTE_EINVAL, NULL);
+    expect_error("latency measure 7", leadroute_router_latency(r, NULL, NULL, 7, &ls), LEADROUTE_EINVAL,
+                 "router and stats must not be NULL, which must be a leadroute_latency, ");
     expect_error("pending index out of range", leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep),
-                 LEADROUTE_ERANGE, NULL);
-    expect_error("explain format 3", leadroute_decision_explain(NULL, 3, NULL, 0, NULL), LEADROUTE_EINVAL, NULL);
+                 LEADROUTE_ERANGE, "pending notification 0 of 0");
+    expect_error("explain NULL decision", leadroute_decision_explain(NULL, 3, NULL, 0, NULL), LEADROUTE_EINVAL,
+                 "decision must not be NULL");
+    {
+        /* an unknown format, asked of a real decision (a routed lead) */
+        leadroute_decision *d = NULL;
+        leadroute_lead l = LEADROUTE_LEAD_INIT;
+        char text[256];
+        size_t needed = 99;
+        ok(leadroute_decision_new(&d, NULL));
+        l.id = "L1";
+        ok(leadroute_route(r, &l, LEADROUTE_ROUTE_TRACE | LEADROUTE_ROUTE_DRY_RUN, d));
+        expect_error("explain format 7", leadroute_decision_explain(d, 7, text, sizeof text, &needed),
+                     LEADROUTE_EINVAL, "unknown explain format 7");
+        assert_int_equal(needed, 0);
+        leadroute_decision_free(d);
+    }
     expect_error("metrics NULL router", leadroute_router_metrics_json(NULL, NULL, 0, NULL), LEADROUTE_EINVAL,
                  NULL);
     leadroute_table_unref(t);
@@ -409,7 +523,8 @@ typedef struct liar {
     int hide_claims;           /* find_claim says "not claimed" this many times */
     int fail_find_after_hide;  /* then fails with LEADROUTE_EIO once */
     int due_garbage;           /* list_due hands out: 1 history NULL with a count, 2 a short key,
-                                  3 an assignment of version 7, 4 of version 0 */
+                                  3 an assignment of version 7, 4 of version 0, 5 a history count
+                                  over UINT32_MAX / 8 */
     int fail_commit;           /* commit fails with LEADROUTE_EIO */
     double window_value;
 } liar;
@@ -499,6 +614,11 @@ static int l_list_due(void *ud, int64_t now, int (*each)(void *, const leadroute
         a.history = NULL;
         a.history_count = 3;
     }
+    if (l->due_garbage == 5) {
+        static const char *const one[] = { "bob" }; /* the count lies: the router must not read on */
+        a.history = one;
+        a.history_count = (size_t)UINT32_MAX / 8 + 1;
+    }
     if (l->due_garbage == 3 || l->due_garbage == 4)
         a.version = l->due_garbage == 3 ? 7 : 0;
     return each(ctx, &a);
@@ -536,8 +656,17 @@ static void probe_load_pool_length_max(void)
     rc = leadroute_route(r, &l, 0, d);
     print_message("  %-40s %-3d %s (load_pool called %d times)\n", "load_pool length SIZE_MAX", rc,
                   leadroute_error_last()->message, g_liar.load_calls);
-    if (rc != LEADROUTE_ECALLBACK || g_liar.load_calls > 2)
+    /* at once: no second call with a larger buffer */
+    if (rc != LEADROUTE_ECALLBACK || g_liar.load_calls != 1)
         _exit(3);
+    {
+        char want[128];
+        snprintf(want, sizeof want, "store load_pool callback gave an impossible length %zu for pool 'p'", SIZE_MAX);
+        if (!strstr(leadroute_error_last()->message, want))
+            _exit(5);
+    }
+    if (leadroute_decision_status(d) != LEADROUTE_ROUTE_UNROUTED)
+        _exit(6);
     leadroute_decision_free(d);
     liar_free(r);
 }
@@ -629,6 +758,8 @@ static void test_failed_calls_change_nothing(void **state)
             expect_error("roster_rep out of range", leadroute_roster_rep(ros, 2, &rep), LEADROUTE_ERANGE, NULL);
             assert_memory_equal(&before, &rep, sizeof rep);
         }
+        EXPECT_UNTOUCHED("roster_rep bad version", leadroute_roster_rep(ros, 0, &rep), LEADROUTE_EVERSION, rep);
+        EXPECT_UNTOUCHED("roster_pool bad version", leadroute_roster_pool(ros, 0, &pool), LEADROUTE_EVERSION, pool);
         memset(&pool, POISON, sizeof pool);
         pool.version = LEADROUTE_POOL_VERSION;
         {
@@ -712,9 +843,18 @@ static void test_failed_calls_change_nothing(void **state)
             memcpy(&st, &lr__memstore_methods, sizeof st);
             st.version = 2;
             st.commit = failing_commit; /* were it taken, routing would fail */
-            expect_error("store version 2", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION, "version");
+            expect_error("store version 2", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EVERSION,
+                         "store version 2 is not supported (1..");
             ok(leadroute_router_set_availability(r, NULL, NULL));
             lead.id = "L5";
+            ok(leadroute_route(r, &lead, 0, d));
+            assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
+            /* refused for a missing method (EINVAL): the same */
+            st.version = LEADROUTE_STORE_VERSION;
+            st.close = NULL;
+            expect_error("store without close", leadroute_router_set_store(r, &st, NULL), LEADROUTE_EINVAL,
+                         "a version 1 store needs every method");
+            lead.id = "L6";
             ok(leadroute_route(r, &lead, 0, d));
             assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
         }
@@ -738,8 +878,8 @@ static void test_load_pool_length_lies(void **state)
     l.id = "L1";
     g_liar.load_length = 1;
     expect_error("load_pool length grows without end", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
-                 "load_pool");
-    if (g_liar.load_calls > 4)
+                 "store load_pool callback asked for a larger buffer 4 times in a row for pool 'p' (last: ");
+    if (g_liar.load_calls != 4)
         fail_msg("load_pool called %d times: a store that keeps asking for more is not believed", g_liar.load_calls);
     leadroute_decision_free(d);
     liar_free(r);
@@ -821,7 +961,7 @@ static void test_find_claim_garbage(void **state)
     /* a holder that is no rep id at all */
     g_liar.holder = "";
     expect_error("find_claim: OK with an empty holder", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
-                 "find_claim");
+                 "store find_claim callback gave an empty rep id for key 'L1'");
     assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
     metrics(r, after, sizeof after);
     assert_string_equal(before, after);
@@ -834,17 +974,66 @@ static void test_find_claim_garbage(void **state)
     liar_free(r);
 }
 
-static void probe_due_history_null(void)
+/* list_due's garbage in `history`: ECALLBACK with `want` in the message, and
+ * the tick moves nothing (the lead the liar lists is really held by alice). */
+static void probe_due_history(int garbage, const char *what, const char *want)
 {
     leadroute_router *r = liar_router();
     leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    leadroute_assignment a;
+    leadroute_commit cm;
+    char owner[64], holder[64], before[4096], after[4096];
     int rc;
-    g_liar.due_garbage = 1;
+    memset(&a, 0, sizeof a);
+    a.version = LEADROUTE_ASSIGNMENT_VERSION;
+    a.key = "lead:L1";
+    a.rep_id = "alice";
+    a.at_ms = NOW_MS - 60 * 60000;
+    a.deadline_ms = NOW_MS - 1;
+    memset(&cm, 0, sizeof cm);
+    cm.version = LEADROUTE_COMMIT_VERSION;
+    cm.assignment = &a;
+    if (lr__memstore_methods.commit(g_liar.m, &cm, owner, sizeof owner) != LEADROUTE_OK)
+        _exit(4);
+    metrics(r, before, sizeof before);
+    g_liar.due_garbage = garbage;
     rc = leadroute_router_tick(r, NOW_MS, NULL, NULL, &st);
-    print_message("  %-40s %-3d %s\n", "list_due history NULL, count 3", rc, leadroute_error_last()->message);
-    if (rc != LEADROUTE_ECALLBACK)
+    print_message("  %-40s %-3d %s\n", what, rc, leadroute_error_last()->message);
+    if (rc != LEADROUTE_ECALLBACK || leadroute_error_last()->code != LEADROUTE_ECALLBACK)
         _exit(3);
+    if (!strstr(leadroute_error_last()->message, want)) {
+        print_message("  message lacks '%s'\n", want);
+        _exit(5);
+    }
+    if (st.reassigned + st.escalated + st.raced != 0) {
+        print_message("  the tick moved a lead\n");
+        _exit(6);
+    }
+    if (lr__memstore_methods.find_claim(g_liar.m, "lead:L1", holder, sizeof holder) != LEADROUTE_OK ||
+        strcmp(holder, "alice") != 0) {
+        print_message("  lead:L1 is no longer alice's\n");
+        _exit(7);
+    }
+    metrics(r, after, sizeof after);
+    if (strcmp(before, after) != 0) {
+        print_message("  the metrics moved:\n%s\n%s\n", before, after);
+        _exit(8);
+    }
     liar_free(r);
+}
+
+static void probe_due_history_null(void)
+{
+    probe_due_history(1, "list_due history NULL, count 3",
+                      "store list_due callback gave 3 history entries and history NULL for key 'lead:L1'");
+}
+
+static void probe_due_history_too_long(void)
+{
+    char want[128];
+    snprintf(want, sizeof want, "store list_due callback gave %zu history entries for key 'lead:L1'",
+             (size_t)UINT32_MAX / 8 + 1);
+    probe_due_history(5, "list_due history count over UINT32_MAX/8", want);
 }
 
 static void probe_due_short_key(void)
@@ -865,6 +1054,7 @@ static void test_list_due_history_garbage(void **state)
 {
     (void)state;
     in_child("list_due history NULL with a count", probe_due_history_null);
+    in_child("list_due history count over UINT32_MAX / 8", probe_due_history_too_long);
 }
 
 static int count_listed(void *ctx, const leadroute_assignment *a)
@@ -975,9 +1165,21 @@ static void test_window_garbage(void **state)
     ok(leadroute_decision_new(&d, NULL));
     l.id = "L1";
     g_liar.window_value = NAN;
-    expect_error("window: value NaN", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK, "window");
+    expect_error("window: value NaN", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
+                 "store window callback gave value nan for pool 'v'");
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
+    g_liar.window_value = INFINITY;
+    expect_error("window: value infinite", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
+                 "store window callback gave value inf for pool 'v'");
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
     g_liar.window_value = -5;
-    expect_error("window: negative value", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK, "window");
+    expect_error("window: negative value", leadroute_route(r, &l, 0, d), LEADROUTE_ECALLBACK,
+                 "store window callback gave value -5 for pool 'v'");
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_UNROUTED);
+    /* the store answers again: the lead is assigned */
+    g_liar.window_value = 0;
+    ok(leadroute_route(r, &l, 0, d));
+    assert_int_equal(leadroute_decision_status(d), LEADROUTE_ROUTE_ASSIGNED);
     leadroute_decision_free(d);
     leadroute_router_free(r);
     lr__memstore_free(g_liar.m);
@@ -1020,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_empty_inputs),
         cmocka_unit_test(test_gigantic_tables),
         cmocka_unit_test(test_table_text_garbage),
+        cmocka_unit_test(test_lone_cr_in_files),
         cmocka_unit_test(test_fallback_cycles),
         cmocka_unit_test(test_roster_numbers),
         cmocka_unit_test(test_route_bad_leads),

@@ -96,13 +96,13 @@ static void test_error_set_on_null_args(void **state)
     assert_non_null(e);
     assert_int_equal(e->code, LEADROUTE_EINVAL);
     assert_non_null(e->message);
-    assert_true(strlen(e->message) > 0);
+    assert_string_equal(e->message, "lead is NULL");
 
     leadroute_error_clear();
     assert_int_equal(leadroute_value_init(NULL, LEADROUTE_VALUE_VERSION), LEADROUTE_EINVAL);
     e = leadroute_error_last();
     assert_int_equal(e->code, LEADROUTE_EINVAL);
-    assert_true(strlen(e->message) > 0);
+    assert_string_equal(e->message, "value is NULL");
 
     leadroute_value v;
     leadroute_error_clear();
@@ -117,11 +117,22 @@ static void test_error_set_on_null_args(void **state)
     assert_null(t);
     e = leadroute_error_last();
     assert_int_equal(e->code, LEADROUTE_EINVAL);
-    assert_true(strlen(e->message) > 0);
+    assert_string_equal(e->message, "text is NULL");
 
     leadroute_error_clear();
     assert_int_equal(leadroute_table_parse(NULL, "a,out:b\n1,2\n", 12, NULL, NULL), LEADROUTE_EINVAL);
     assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    assert_string_equal(leadroute_error_last()->message, "out is NULL");
+
+    leadroute_error_clear();
+    assert_int_equal(leadroute_roster_parse(NULL, "", 0, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    assert_string_equal(leadroute_error_last()->message, "out is NULL");
+
+    leadroute_error_clear();
+    assert_int_equal(leadroute_leads_parse(NULL, "", 0, NULL, NULL, NULL), LEADROUTE_EINVAL);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_EINVAL);
+    assert_string_equal(leadroute_error_last()->message, "leadroute_leads_parse: out is NULL");
 
     leadroute_error_clear();
     assert_int_equal(leadroute_error_last()->code, LEADROUTE_OK);

@@ -780,7 +780,8 @@ static void test_rep_value_errors(void **state)
     roster_err("#! reps\nid,name\nalice,\"Alice\n", LEADROUTE_EPARSE, 3, 7, "unterminated quoted field");
     roster_err("#! reps\nid,name\nalice,\"Al\"ice\n", LEADROUTE_EPARSE, 3, 11, "unexpected text after closing");
     /* at the bad byte itself */
-    roster_err("#! reps\nid,name\nalice,Al\xff" "ce\n", LEADROUTE_EPARSE, 3, 9, "invalid UTF-8");
+    roster_err("#! reps\nid,name\nalice,Al\xff" "ce\n", LEADROUTE_EPARSE, 3, 9,
+               "invalid UTF-8: byte 0xFF after 'Al' starts no character (save the file as UTF-8)");
     /* a skill cell of more items than a set holds, at the cell */
     {
         char *many = malloc(8192);
@@ -1322,30 +1323,32 @@ static void test_new_values(void **state)
     for (size_t i = 0; i < sizeof bad_weights / sizeof *bad_weights; i++) {
         fixture_init(&f);
         f.reps[1].weight = bad_weights[i];
-        new_err(&f, 0, "'bob'");
+        new_err(&f, LEADROUTE_EINVAL, "rep 'bob': weight must be a finite number > 0");
     }
     fixture_init(&f);
     f.pools[0].strategy = 0;
-    new_err(&f, 0, "'ent'");
+    new_err(&f, LEADROUTE_EINVAL, "pool 'ent': unknown strategy 0");
+    f.pools[0].strategy = 99;
+    new_err(&f, LEADROUTE_EINVAL, "pool 'ent': unknown strategy 99");
     f.pools[0].strategy = LEADROUTE_STRATEGY_VALUE_BALANCED + 1;
-    new_err(&f, 0, "'ent'");
+    new_err(&f, LEADROUTE_EINVAL, "pool 'ent': unknown strategy ");
     fixture_init(&f);
     f.pools[1].on_empty = 0;
-    new_err(&f, 0, "'smb'");
+    new_err(&f, LEADROUTE_EINVAL, "pool 'smb': unknown empty-pool policy 0");
     f.pools[1].on_empty = LEADROUTE_EMPTY_QUEUE + 1;
-    new_err(&f, 0, "'smb'");
+    new_err(&f, LEADROUTE_EINVAL, "pool 'smb': unknown empty-pool policy ");
     fixture_init(&f);
     f.tiers[1].min_score = NAN;
-    new_err(&f, 0, "'ent'");
+    new_err(&f, LEADROUTE_EINVAL, "pool 'ent': tier 1 has a score that is not finite");
     const double bad_sla[] = { -1.0, NAN, INFINITY };
     for (size_t i = 0; i < sizeof bad_sla / sizeof *bad_sla; i++) {
         fixture_init(&f);
         f.pools[1].sla_minutes = bad_sla[i];
-        new_err(&f, 0, "'smb'");
+        new_err(&f, LEADROUTE_EINVAL, "pool 'smb': sla_minutes must be a finite number >= 0");
     }
     fixture_init(&f);
     f.pools[0].calibration = LEADROUTE_CALIBRATE_CATCH_UP + 1;
-    new_err(&f, 0, "'ent'");
+    new_err(&f, LEADROUTE_EINVAL, "pool 'ent': unknown calibration ");
     fixture_init(&f);
     f.pools[0].value_window_days = 32;
     new_err(&f, 0, "'ent'");

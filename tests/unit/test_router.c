@@ -2834,6 +2834,11 @@ static void test_store_failures(void **state)
         leadroute_error_clear();
         expect_rc(route_mail(r, d, "L2", "y@beta.io"), LEADROUTE_ECALLBACK);
         expect_message_has(what[k]);
+        {
+            char want[96];
+            snprintf(want, sizeof want, "store %s callback failed with -9 (input/output error)", what[k]);
+            expect_message_has(want);
+        }
         expect_status(d, LEADROUTE_ROUTE_UNROUTED);
         expect_str(leadroute_decision_rep(d), NULL);
         expect_has(leadroute_decision_reason(d), what[k]);
@@ -3075,6 +3080,8 @@ static void test_store_conflicts(void **state)
     ts.conflicts = -1;
     ts.calls_commit = 0;
     expect_rc(route_mail(r, d, "L3", "z@gamma.io"), LEADROUTE_ECONFLICT);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_ECONFLICT);
+    expect_message_has("the store reported a conflict 6 times in a row");
     expect_status(d, LEADROUTE_ROUTE_UNROUTED);
     assert_int_equal(ts.calls_commit, 1 + 5);
     assert_memory_equal(&before, &ts.s, sizeof before);
@@ -3094,6 +3101,7 @@ static void test_store_conflicts(void **state)
     d = decision();
     ts.conflicts = -1;
     expect_rc(route_mail(r, d, "L1", "x@acme.com"), LEADROUTE_ECONFLICT);
+    expect_message_has("the store reported a conflict 65 times in a row");
     assert_int_equal(ts.calls_commit, 65);
     assert_int_equal(ts.s.nassign, 0);
     leadroute_decision_free(d);
@@ -4254,7 +4262,9 @@ static void test_bad_args(void **state)
     lead_of(&l, "L1", "r");
 
     expect_rc(leadroute_router_new(NULL, t, ro, NULL), LEADROUTE_EINVAL);
+    expect_message_has("out, table and roster must not be NULL");
     expect_rc(leadroute_router_new(&r, NULL, ro, NULL), LEADROUTE_EINVAL);
+    expect_message_has("out, table and roster must not be NULL");
     assert_null(r);
     expect_rc(leadroute_router_new(&r, t, NULL, NULL), LEADROUTE_EINVAL);
     leadroute_router_options o = LEADROUTE_ROUTER_OPTIONS_INIT;
@@ -4293,8 +4303,11 @@ static void test_bad_args(void **state)
     leadroute_roster_unref(ro);
     d = decision();
     expect_rc(leadroute_route(NULL, &l.lead, 0, d), LEADROUTE_EINVAL);
+    expect_message_has("router and lead must not be NULL");
     expect_rc(leadroute_route(r, NULL, 0, d), LEADROUTE_EINVAL);
+    expect_message_has("router and lead must not be NULL");
     expect_rc(leadroute_route(r, &l.lead, 0, NULL), LEADROUTE_EINVAL);
+    expect_message_has("decision must not be NULL");
     uint64_t errors = leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR);
     l.lead.version = 0;
     expect_rc(leadroute_route(r, &l.lead, 0, d), LEADROUTE_EVERSION);
@@ -4362,6 +4375,7 @@ static void test_bad_args(void **state)
     st = ts_methods;
     st.commit = NULL;
     expect_rc(leadroute_router_set_store(r, &st, NULL), LEADROUTE_EINVAL);
+    expect_message_has("a version 1 store needs every method");
     leadroute_availability av = { 0, avail_check };
     expect_rc(leadroute_router_set_availability(r, &av, NULL), LEADROUTE_EVERSION);
     av.version = LEADROUTE_AVAILABILITY_VERSION + 1;
@@ -4404,9 +4418,16 @@ static void test_route_einval_sets_unrouted(void **state)
     assert_int_equal(leadroute_router_unrouted(r, LEADROUTE_UNROUTED_ERROR), 1);
     expect_str(assign(r, d, "L1b", "r"), "b");
     expect_rc(leadroute_route(r, NULL, 0, d), LEADROUTE_EINVAL);
+    expect_message_has("router and lead must not be NULL");
     expect_status(d, LEADROUTE_ROUTE_UNROUTED);
     expect_str(leadroute_decision_rep(d), NULL);
     assert_true(leadroute_decision_reason(d)[0] != 0);
+    /* a NULL router too: the decision is UNROUTED */
+    expect_str(assign(r, d, "L1c", "r"), "a");
+    expect_rc(leadroute_route(NULL, &l.lead, 0, d), LEADROUTE_EINVAL);
+    expect_message_has("router and lead must not be NULL");
+    expect_status(d, LEADROUTE_ROUTE_UNROUTED);
+    expect_str(leadroute_decision_rep(d), NULL);
     leadroute_decision_free(d);
     leadroute_router_free(r);
 }

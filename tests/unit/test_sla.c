@@ -2581,7 +2581,18 @@ static void test_tick_lookup_unreadable_lead_keeps_it(void **state)
         assert_string_equal(route_assigned(w, "Y", NULL, -1, 0), "b");
         before = failed_moves(w->r);
         w->now = T0 + 10 * MIN_MS;
+        leadroute_error_clear();
         ok(leadroute_router_tick(w->r, w->now, unreadable_lookup, &how, &st));
+        {
+            /* the failed move's message stays the thread's last error (the tick itself is OK) */
+            static const char *const why[] = { "(leadroute_lead version 0 is not supported (1..",
+                                               "(leadroute_lead version 2 is not supported (1..",
+                                               "(lead has 1025 fields, more than 1024)" };
+            const char *m = leadroute_error_last()->message;
+            if (!strstr(m, "tick lookup gave lead 'Y' that cannot be read (") || !strstr(m, why[k]) ||
+                !strstr(m, "): it stays with b, still due"))
+                fail_msg("lead %d: message '%s'", k, m);
+        }
         if (st.due != 2 || st.reassigned != 1 || st.kept != 1 || st.failed != 1)
             fail_msg("lead %d: due %llu, reassigned %llu, kept %llu, failed %llu (want 2, 1, 1, 1)", k,
                      (unsigned long long)st.due, (unsigned long long)st.reassigned, (unsigned long long)st.kept,

@@ -309,6 +309,10 @@ static void test_validate_too_many_items(void **state)
         many[i] = "item";
     assert_int_equal(validate1("products", vset(many, LEADROUTE_MAX_SET_ITEMS + 1)), LEADROUTE_ELEAD);
     expect_error_naming(LEADROUTE_ELEAD, "products");
+    char want[80];
+    snprintf(want, sizeof want, "lead field 'products': set has %d items, more than %d", LEADROUTE_MAX_SET_ITEMS + 1,
+             LEADROUTE_MAX_SET_ITEMS);
+    assert_string_equal(leadroute_error_last()->message, want);
     free(many);
 }
 
@@ -330,7 +334,11 @@ static void test_validate_too_many_fields(void **state)
     l.field_count = LEADROUTE_MAX_FIELDS;
     assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_OK);
     l.field_count = n;
-    assert_true(leadroute_lead_validate(&l) < 0);
+    assert_int_equal(leadroute_lead_validate(&l), LEADROUTE_ELEAD);
+    assert_int_equal(leadroute_error_last()->code, LEADROUTE_ELEAD);
+    char want[64];
+    snprintf(want, sizeof want, "lead has %zu fields, more than %d", n, LEADROUTE_MAX_FIELDS);
+    assert_string_equal(leadroute_error_last()->message, want);
     free(f);
     free(names);
 }
