@@ -138,6 +138,11 @@ int cli_is_sqlite_file(const char *path);
  * CLI_MAX_INPUT bytes are read. NULL after reporting. */
 leadroute_table *cli_open_table(const char *path);
 leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table);
+/* EXIT_CLEAN, or EXIT_TROUBLE after a message when leads were read and none
+ * gives the --dedupe-field `field` (NULL: the lead id): a misspelt or
+ * differently cased name would leave every lead unrouted, and bind a new
+ * state to it. */
+int cli_check_dedupe_field(const char *command, const char *path, const leadroute_leads *leads, const char *field);
 leadroute_roster *cli_open_roster(const char *path);
 /* Rows of the leads file that were skipped, on stderr; returns how many. */
 size_t cli_report_skipped_rows(const leadroute_leads *leads);

@@ -479,6 +479,18 @@ static void report_missing_inputs(const char *path, const leadroute_leads *leads
     }
 }
 
+int cli_check_dedupe_field(const char *command, const char *path, const leadroute_leads *leads, const char *field)
+{
+    /* a name no lead field can have is the router's to refuse, with its reason */
+    if (!field || strlen(field) > LEADROUTE_MAX_NAME || !leadroute_utf8_valid(field, strlen(field)) ||
+        leadroute_leads_count(leads) == 0 || leads_have_field(leads, field, 0))
+        return EXIT_CLEAN;
+    fprintf(stderr, "leadroute %s: %s: no lead gives '%s', the --dedupe-field: every lead would be unrouted%s\n",
+            command, cli_display_name(path), field,
+            leads_have_field(leads, field, 1) ? " (a column differs only in case: names are compared exactly)" : "");
+    return EXIT_TROUBLE;
+}
+
 leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table)
 {
     leadroute_leads *leads = NULL;

@@ -43,8 +43,8 @@ static const char USAGE_ROUTE[] =
     "  --explain             add a column 'trace': the decision as JSON\n"
     "  --dedupe-field FIELD  dedupe key from lead field FIELD (e.g. email) instead\n"
     "                        of the lead id: a lead whose key was routed before\n"
-    "                        stays with that rep (status existing). A state\n"
-    "                        refuses a field other than its first route's\n"
+    "                        stays with that rep (status existing). Refused:\n"
+    "                        a field no lead gives, or not the state's own\n"
     "  --state FILE          the state database (default " CLI_DEFAULT_STATE "\n"
     "                        in the working directory; created if missing).\n"
     "                        'leadroute tick', 'ack', 'explain' and 'simulate'\n"
@@ -380,7 +380,9 @@ int cmd_route(int argc, char **argv)
         return cli_usage_error("route", "unexpected argument '%s'", a.files[1]);
     if ((rc = open_table_and_roster("route", &a, &table, &roster)) >= 0)
         return rc;
-    if (!(leads = cli_open_leads(a.files[0], table))) {
+    if (!(leads = cli_open_leads(a.files[0], table)) ||
+        cli_check_dedupe_field("route", a.files[0], leads, a.dedupe_field) != EXIT_CLEAN) {
+        leadroute_leads_free(leads);
         leadroute_roster_unref(roster);
         leadroute_table_unref(table);
         return EXIT_TROUBLE;
@@ -397,9 +399,9 @@ int cmd_route(int argc, char **argv)
     if (status == EXIT_CLEAN && !(router = cli_open_router(&a, table, roster, store)))
         status = EXIT_TROUBLE;
     /* the state's keys are made one way: its first route's, with a field
-     * the router took */
+     * the router took, for leads it routes */
     if (status == EXIT_CLEAN)
-        status = cli_state_check_dedupe("route", store, a.dedupe_field, 1);
+        status = cli_state_check_dedupe("route", store, a.dedupe_field, leadroute_leads_count(leads) > 0);
     if (status == EXIT_CLEAN && leadroute_decision_new(&decision, NULL) != LEADROUTE_OK) {
         cli_report_library_error();
         status = EXIT_TROUBLE;
@@ -784,6 +786,8 @@ int cmd_tick(int argc, char **argv)
         status = cli_state_check_dedupe("tick", store, a.dedupe_field, 0);
     if (status == EXIT_CLEAN && a.leads) {
         if (!(leads = cli_open_leads(a.leads, table)))
+            status = EXIT_TROUBLE;
+        else if (cli_check_dedupe_field("tick", a.leads, leads, a.dedupe_field) != EXIT_CLEAN)
             status = EXIT_TROUBLE;
         else if (index_leads(&index, leads, a.dedupe_field) != 0) {
             fprintf(stderr, "leadroute: out of memory indexing %s\n", a.leads);

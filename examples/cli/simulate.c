@@ -559,6 +559,10 @@ int cmd_simulate(int argc, char **argv)
     leadroute_table *table = cli_open_table(a.table);
     leadroute_roster *roster = table ? cli_open_roster(a.reps) : NULL;
     leadroute_leads *leads = roster ? cli_open_leads(a.files[0], table) : NULL;
+    if (leads && cli_check_dedupe_field("simulate", a.files[0], leads, a.dedupe_field) != EXIT_CLEAN) {
+        leadroute_leads_free(leads);
+        leads = NULL;
+    }
     if (leads) {
         cli_report_output_hints(a.table, table);
         cli_report_roster_mismatches(a.table, a.reps, table, roster);

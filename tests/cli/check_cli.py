@@ -1276,6 +1276,36 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(rc == 1 and route_rows(out).get("L-1001", {}).get("status") == "assigned",
            f"the next route takes its own field: {rc} {err[-300:]!r}")
 
+# a --dedupe-field no lead gives (misspelt, or cased otherwise) is refused before the
+# state is opened: every lead would be unrouted, and a new state would be bound to it;
+# a route with no lead binds no field either
+with tempfile.TemporaryDirectory() as tmp:
+    state = os.path.join(tmp, "typo.db")
+    for field, hint in (("emial", ""), ("Email", " (a column differs only in case: names are compared exactly)")):
+        for command, extra in (("route", [leads]), ("simulate", [leads])):
+            rc, out, err = run(command, "--table", routing, "--reps", reps, "--state", state, "--dedupe-field",
+                               field, "--now", "2026-11-24T09:30:00Z", *extra)
+            expect(rc == 2 and out == "" and err == f"leadroute {command}: {leads}: no lead gives '{field}', the "
+                   f"--dedupe-field: every lead would be unrouted{hint}\n" and not os.path.exists(state),
+                   f"{command} --dedupe-field {field}: {rc} {out[:200]!r} {err!r}")
+    header_only = os.path.join(tmp, "header.csv")
+    with open(header_only, "w", encoding="utf-8") as f:
+        f.write("id,region,email\n")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, header_only, "--state", state,
+                       "--dedupe-field", "emial", "--now", "2026-11-24T09:30:00Z")
+    setting = (query_state(state, "SELECT value FROM meta WHERE key = 'cli.dedupe_field'")
+               if query_state(state, "SELECT 1 FROM sqlite_master WHERE name = 'meta'") else [])
+    expect(rc == 0 and setting == [], f"a route of no lead binds no dedupe field: {rc} {setting} {err!r}")
+    rc, out, err = run("route", "--table", routing, "--reps", reps, leads, "--state", state, "--dedupe-field",
+                       "email", "--now", "2026-11-24T09:30:00Z")
+    setting = query_state(state, "SELECT value FROM meta WHERE key = 'cli.dedupe_field'")
+    expect(rc == 1 and route_rows(out).get("L-1001", {}).get("status") == "assigned" and setting == [("email",)],
+           f"then the right field routes and binds: {rc} {setting} {err[-300:]!r}")
+    rc, out, err = run("tick", "--table", routing, "--reps", reps, "--state", state, "--leads", leads,
+                       "--dedupe-field", "emial", "--now", "2026-11-24T09:35:00Z")
+    expect(rc == 2 and out == "" and "dedupe keys from field 'email', this run takes them from field 'emial'" in err,
+           f"tick --leads with a misspelt field is refused by the state's: {rc} {err!r}")
+
 # an acknowledgement timed before its assignment (ack's --now behind route's) is
 # recorded at the assignment's time, so explain never shows it first
 with tempfile.TemporaryDirectory() as tmp:
