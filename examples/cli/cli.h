@@ -232,6 +232,7 @@ void format_number(double x, char *buf, size_t size);
  * at most ~10 times a second. */
 typedef struct progress {
     int on;
+    int drawn; /* characters of the bar line on the terminal */
     size_t total;
     const char *what;
     double started, last_drawn;
@@ -240,6 +241,10 @@ typedef struct progress {
 void progress_begin(progress *p, int mode, size_t total, const char *what);
 void progress_update(progress *p, size_t done);
 void progress_end(progress *p);
+/* Wipe a bar drawn on stderr's last line, so that a message written next
+ * starts its own line; the bar is drawn again at its next update. Every
+ * message a command writes while a bar runs calls it first. */
+void cli_progress_clear(void);
 
 /* ---- state ----------------------------------------------------------------- */
 

@@ -33,6 +33,7 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 void cli_report_library_error(void)
 {
     const char *m = leadroute_error_last()->message;
+    cli_progress_clear();
     fputs("leadroute: ", stderr);
     for (; *m; m++)
         fputc(*m == '\n' || *m == '\r' ? ' ' : *m, stderr);
@@ -664,8 +665,10 @@ void cli_report_skipped_before(cli_skipped_rows *rows, uint32_t line)
 {
     size_t n = leadroute_leads_error_count(rows->leads);
     for (; rows->next < n && (line == UINT32_MAX || leadroute_leads_error_line(rows->leads, rows->next) < line);
-         rows->next++)
+         rows->next++) {
+        cli_progress_clear();
         fprintf(stderr, "%s (row skipped)\n", leadroute_leads_error(rows->leads, rows->next));
+    }
 }
 
 /* ---- time ------------------------------------------------------------------ */

@@ -192,24 +192,44 @@ void records_row(record_writer *w, const cell *cells)
 
 #define PROGRESS_WIDTH 30
 
+/* The bar on stderr's last line, if one is drawn there: a message clears
+ * it first (cli_progress_clear), so that the message starts its line. */
+static progress *drawn_bar;
+
 static void progress_draw(progress *p, size_t done, double now)
 {
     double elapsed = now - p->started;
     double fraction = p->total ? (double)done / (double)p->total : 1.0;
     int filled = (int)(fraction * PROGRESS_WIDTH);
-    char bar[PROGRESS_WIDTH + 1];
+    char bar[PROGRESS_WIDTH + 1], line[256];
+    int n;
     for (int i = 0; i < PROGRESS_WIDTH; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[PROGRESS_WIDTH] = '\0';
-    fprintf(stderr, "\r[%s] %3d%% %zu/%zu %s", bar, (int)(fraction * 100.0), done, p->total, p->what);
-    if (elapsed > 0.0 && done > 0)
-        fprintf(stderr, ", %.0f/s", (double)done / elapsed);
-    if (elapsed > 0.5 && done > 0 && done < p->total)
-        fprintf(stderr, ", %.0f s left ", elapsed * (double)(p->total - done) / (double)done);
-    else
-        fputs("         ", stderr); /* wipe what a longer line left */
+    n = snprintf(line, sizeof line, "[%s] %3d%% %zu/%zu %s", bar, (int)(fraction * 100.0), done, p->total, p->what);
+    if (n > 0 && (size_t)n < sizeof line && elapsed > 0.0 && done > 0)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", %.0f/s", (double)done / elapsed);
+    if (n > 0 && (size_t)n < sizeof line && elapsed > 0.5 && done > 0 && done < p->total)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", %.0f s left",
+                      elapsed * (double)(p->total - done) / (double)done);
+    n = n < 0 ? 0 : (size_t)n < sizeof line ? n : (int)sizeof line - 1;
+    /* blanks wipe what a longer line left */
+    fprintf(stderr, "\r%s%*s", line, p->drawn > n ? p->drawn - n : 0, "");
     fflush(stderr);
+    p->drawn = n;
     p->last_drawn = now;
+    drawn_bar = p;
+}
+
+void cli_progress_clear(void)
+{
+    progress *p = drawn_bar;
+    if (!p)
+        return;
+    fprintf(stderr, "\r%*s\r", p->drawn, "");
+    p->drawn = 0;
+    p->last_drawn = 0.0; /* drawn again at the next update */
+    drawn_bar = NULL;
 }
 
 void progress_begin(progress *p, int mode, size_t total, const char *what)
@@ -220,6 +240,7 @@ void progress_begin(progress *p, int mode, size_t total, const char *what)
     p->what = what;
     p->started = cli_monotonic_seconds();
     p->last_drawn = 0.0;
+    p->drawn = 0;
     if (p->on)
         progress_draw(p, 0, p->started);
 }
@@ -240,4 +261,5 @@ void progress_end(progress *p)
     progress_draw(p, p->total, cli_monotonic_seconds());
     fputc('\n', stderr);
     p->on = 0;
+    drawn_bar = NULL;
 }

@@ -184,6 +184,7 @@ static const char *store_why(cli_state *store)
 /* A store failure: the message, the batch rolled back. */
 static void report_store_failure(const char *command, cli_state *store, const char *what)
 {
+    cli_progress_clear();
     fprintf(stderr, "leadroute %s: %s: %s\n", command, what, store_why(store));
     cli_state_rollback(store);
 }
@@ -251,6 +252,7 @@ static int retry_batch(cli_state *store, const char *what, size_t routed, int *t
     if (*tries >= BATCH_TRIES || cli_state_failure_lasts(store))
         return 0;
     (*tries)++;
+    cli_progress_clear();
     fprintf(stderr, "leadroute route: %s (%s); the batch (%zu lead%s) was rolled back, routing it again\n", what,
             store_why(store), routed, cli_plural(routed));
     cli_state_rollback(store);
@@ -479,9 +481,11 @@ int cmd_route(int argc, char **argv)
             /* the reason is the error message; the tool goes on with the next lead */
             char shown[CLI_SHOWN_SIZE];
             cli_report_skipped_before(&skipped_rows, leadroute_leads_line(leads, i));
-            if (i >= reported)
+            if (i >= reported) {
+                cli_progress_clear();
                 fprintf(stderr, "%s:%u: lead %s: unrouted: %s\n", leads_name,
                         (unsigned)leadroute_leads_line(leads, i), cli_shown(lead->id, shown), reason);
+            }
             trouble++;
         }
         if (i >= reported)
@@ -489,6 +493,7 @@ int cmd_route(int argc, char **argv)
         if (flags &&
             decision_detail(decision, &text, &text_cap, &json, &json_cap, &detail, &detail_size) != 0) {
             char shown[CLI_SHOWN_SIZE];
+            cli_progress_clear();
             fprintf(stderr, "leadroute route: out of memory explaining lead %s\n", cli_shown(lead->id, shown));
             if (store)
                 cli_state_rollback(store);
@@ -548,6 +553,7 @@ int cmd_route(int argc, char **argv)
         if (batch_end && hold_release(&held) != 0) {
             /* the batch is committed (printed only after that), the next one never starts */
             char shown[CLI_SHOWN_SIZE];
+            cli_progress_clear();
             if (store)
                 fprintf(stderr,
                         "leadroute route: stopped after lead %s (%s:%u): it and every lead before it are "

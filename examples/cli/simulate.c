@@ -618,6 +618,7 @@ int cmd_simulate(int argc, char **argv)
         }
         uint32_t route_status = rc == LEADROUTE_OK ? leadroute_decision_status(decision) : LEADROUTE_ROUTE_UNROUTED;
         if (simulation_add(&sim, roster, decision, route_status, lead_value(lead, a.value_field)) != 0) {
+            cli_progress_clear();
             fprintf(stderr, "leadroute: out of memory\n");
             status = EXIT_TROUBLE;
             break;

@@ -1215,6 +1215,16 @@ try:
            f"a progress bar on a terminal: {text[-300:]!r}")
 except ImportError:
     pass
+# a message written while the bar runs starts its own line: the bar is wiped first
+troubled = os.path.join(workdir.name, "troubled.csv")
+with open(troubled, "w", encoding="utf-8") as f:
+    f.write("id,region,country,language,score\n")
+    f.writelines(f"t{i},EMEA,FR,fr,{'high' if i % 500 == 7 else 40}\n" if i != 900 else "t900,EMEA\n"
+                 for i in range(1500))
+rc, out, err = run("route", "--table", routing, "--reps", reps, troubled, "--no-state", "--progress")
+messages = [line.split("\r")[-1] for line in err.split("\n") if "unrouted:" in line or "row skipped" in line]
+expect(rc == 1 and len(messages) == 4 and all(m.startswith(troubled + ":") for m in messages)
+       and "100% 1499/1499 leads" in err, f"messages beside a bar start their lines: {rc} {messages!r}")
 
 # explain by lead id shows the acknowledgements of its dedupe key: ack records
 # them under the key, whether it was given the key (here the email) or the id
