@@ -138,6 +138,9 @@ int cli_is_sqlite_file(const char *path);
  * CLI_MAX_INPUT bytes are read. NULL after reporting. */
 leadroute_table *cli_open_table(const char *path);
 leadroute_leads *cli_open_leads(const char *path, const leadroute_table *table);
+/* `s` without white space at its ends, as the router trims keys: the start,
+ * and the length in *len. */
+const char *cli_trimmed(const char *s, size_t *len);
 /* EXIT_CLEAN, or EXIT_TROUBLE after a message when leads were read and none
  * gives the --dedupe-field `field` (NULL: the lead id): a misspelt or
  * differently cased name would leave every lead unrouted, and bind a new

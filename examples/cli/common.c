@@ -480,6 +480,22 @@ static void report_missing_inputs(const char *path, const leadroute_leads *leads
     }
 }
 
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+const char *cli_trimmed(const char *s, size_t *len)
+{
+    while (is_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && is_space(s[n - 1]))
+        n--;
+    *len = n;
+    return s;
+}
+
 int cli_check_dedupe_field(const char *command, const char *path, const leadroute_leads *leads, const char *field)
 {
     /* a name no lead field can have is the router's to refuse, with its reason */

@@ -358,11 +358,17 @@ int cmd_explain(int argc, char **argv)
         return status;
     }
     for (int i = 0; i < a.nkeys; i++) {
-        listing l = { a.format, a.keys[i], 0 };
+        /* trimmed, as the router trims the keys and ids it records */
+        char key[LEADROUTE_MAX_STRING + 1];
+        size_t len;
+        const char *start = cli_trimmed(a.keys[i], &len);
+        /* one longer than any key names none: looked up as "", which no key is */
+        snprintf(key, sizeof key, "%.*s", (int)(len < sizeof key ? len : 0), start);
+        listing l = { a.format, key, 0 };
         if (i > 0 && a.format != FORMAT_JSONL)
             fputc('\n', stdout);
         event_list events;
-        rc = lead_events(store, a.keys[i], &events);
+        rc = lead_events(store, key, &events);
         if (rc != LEADROUTE_OK) {
             const char *why = cli_state_errmsg(store);
             fprintf(stderr, "leadroute explain: %s\n", rc == LEADROUTE_ENOMEM || !why || !*why ? "out of memory" : why);

@@ -262,11 +262,6 @@ static int retry_batch(cli_state *store, const char *what, size_t routed, int *t
 
 /* ---- route ------------------------------------------------------------------- */
 
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 /* The dedupe key of a lead: the string field `field`, or the lead id. */
 static const char *dedupe_value(const leadroute_lead *lead, const char *field)
 {
@@ -278,19 +273,6 @@ static const char *dedupe_value(const leadroute_lead *lead, const char *field)
     return NULL;
 }
 
-/* `s` without white space at its ends, as the router trims keys: the start,
- * and the length in *len. */
-static const char *trimmed(const char *s, size_t *len)
-{
-    while (is_space(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && is_space(s[n - 1]))
-        n--;
-    *len = n;
-    return s;
-}
-
 /* The dedupe key of a lead, trimmed, into buf; NULL if none (or too long). */
 static const char *lead_key(const leadroute_lead *lead, const char *field, char *buf, size_t size)
 {
@@ -298,7 +280,7 @@ static const char *lead_key(const leadroute_lead *lead, const char *field, char 
     size_t len;
     if (!k)
         return NULL;
-    k = trimmed(k, &len);
+    k = cli_trimmed(k, &len);
     if (!len || len >= size)
         return NULL;
     memcpy(buf, k, len);
@@ -621,7 +603,7 @@ static int index_leads(lead_index *x, const leadroute_leads *leads, const char *
         const char *k = dedupe_value(lead, field);
         size_t len = 0;
         if (k)
-            k = trimmed(k, &len);
+            k = cli_trimmed(k, &len);
         if (!len)
             continue; /* no key: route could not have claimed it */
         char *copy = malloc(len + 1);
@@ -894,7 +876,7 @@ static int latest_key(void *ctx, const cli_state_event *e)
 static char *claim_key(cli_state *store, const char *arg)
 {
     size_t len;
-    const char *key = trimmed(arg, &len);
+    const char *key = cli_trimmed(arg, &len);
     char *stored = malloc(len + 6), *found = NULL;
     leadroute_assignment rec;
     if (!stored)
