@@ -974,16 +974,13 @@ static void test_find_claim_garbage(void **state)
     liar_free(r);
 }
 
-/* list_due's garbage in `history`: ECALLBACK with `want` in the message, and
- * the tick moves nothing (the lead the liar lists is really held by alice). */
-static void probe_due_history(int garbage, const char *what, const char *want)
+/* In the liar's built-in store: L1 held by alice since an hour ago, due a
+ * millisecond ago, as the liar lists it. */
+static int liar_claim_overdue_l1(void)
 {
-    leadroute_router *r = liar_router();
-    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
     leadroute_assignment a;
     leadroute_commit cm;
-    char owner[64], holder[64], before[4096], after[4096];
-    int rc;
+    char owner[64];
     memset(&a, 0, sizeof a);
     a.version = LEADROUTE_ASSIGNMENT_VERSION;
     a.key = "lead:L1";
@@ -993,7 +990,18 @@ static void probe_due_history(int garbage, const char *what, const char *want)
     memset(&cm, 0, sizeof cm);
     cm.version = LEADROUTE_COMMIT_VERSION;
     cm.assignment = &a;
-    if (lr__memstore_methods.commit(g_liar.m, &cm, owner, sizeof owner) != LEADROUTE_OK)
+    return lr__memstore_methods.commit(g_liar.m, &cm, owner, sizeof owner);
+}
+
+/* list_due's garbage in `history`: ECALLBACK with `want` in the message, and
+ * the tick moves nothing (the lead the liar lists is really held by alice). */
+static void probe_due_history(int garbage, const char *what, const char *want)
+{
+    leadroute_router *r = liar_router();
+    leadroute_tick_stats st = LEADROUTE_TICK_STATS_INIT;
+    char holder[64], before[4096], after[4096];
+    int rc;
+    if (liar_claim_overdue_l1() != LEADROUTE_OK)
         _exit(4);
     metrics(r, before, sizeof before);
     g_liar.due_garbage = garbage;
@@ -1102,22 +1110,10 @@ static void test_tick_move_fails(void **state)
     char json[4096];
     unsigned long long failed = 99;
     const char *p;
-    leadroute_assignment a;
-    leadroute_commit cm;
-    char owner[64];
     (void)state;
     /* the lead the liar lists as due is really held by alice: a tick's
      * move of a lead nobody holds would be moot (closed meanwhile) */
-    memset(&a, 0, sizeof a);
-    a.version = LEADROUTE_ASSIGNMENT_VERSION;
-    a.key = "lead:L1";
-    a.rep_id = "alice";
-    a.at_ms = NOW_MS - 60 * 60000;
-    a.deadline_ms = NOW_MS - 1;
-    memset(&cm, 0, sizeof cm);
-    cm.version = LEADROUTE_COMMIT_VERSION;
-    cm.assignment = &a;
-    ok(lr__memstore_methods.commit(g_liar.m, &cm, owner, sizeof owner));
+    ok(liar_claim_overdue_l1());
     g_liar.fail_commit = 1;
     ok(leadroute_router_tick(r, NOW_MS, NULL, NULL, &st));
     assert_int_equal(st.due, 1);
