@@ -231,7 +231,7 @@ int leadroute_router_pool_fairness(leadroute_router *r, const char *pool_id, dou
     return LEADROUTE_OK;
 }
 
-/* A growing text buffer for the JSON. */
+/* A JSON string: quotes, backslashes and control characters escaped. */
 static void lr__out_str(lr__sink *o, const char *s)
 {
     LR_SINK_LIT(o, "\"");
