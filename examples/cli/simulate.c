@@ -122,6 +122,35 @@ static int compare_rule_ref(const void *pa, const void *pb)
  * number between blanks; missing, blank, negative or anything else counts
  * as 0 (the router refuses a lead whose value is text but no number, so
  * such a lead is unrouted and its value counts for nothing). */
+/* Whether s[0..n) is a number as the library reads one in a lead:
+ * [+-]digits[.digits][e[+-]digits], so that ".5", "5." and "1e" count as
+ * nothing here, as routing refuses them. */
+static int is_lead_number(const char *s, size_t n)
+{
+    size_t i = 0, d;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    for (d = i; i < n && isdigit((unsigned char)s[i]); i++)
+        ;
+    if (i == d)
+        return 0;
+    if (i < n && s[i] == '.') {
+        for (d = ++i; i < n && isdigit((unsigned char)s[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (d = i; i < n && isdigit((unsigned char)s[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    return i == n;
+}
+
 static double lead_value(const leadroute_lead *lead, const char *field)
 {
     for (size_t i = 0; i < lead->field_count; i++) {
@@ -132,18 +161,10 @@ static double lead_value(const leadroute_lead *lead, const char *field)
         if (v->type == LEADROUTE_VALUE_NUMBER) {
             x = v->number;
         } else if (v->type == LEADROUTE_VALUE_STRING && v->string) {
-            const char *s = v->string;
-            char *end;
-            while (isspace((unsigned char)*s))
-                s++;
-            /* decimal only: strtod also reads hexadecimal, inf and nan */
-            if (*s && !strpbrk(s, "xXiInN")) {
-                x = strtod(s, &end);
-                while (isspace((unsigned char)*end))
-                    end++;
-                if (*end)
-                    x = 0.0; /* trailing text, or no number at all */
-            }
+            size_t len;
+            const char *s = cli_trimmed(v->string, &len);
+            if (is_lead_number(s, len))
+                x = strtod(s, NULL);
         }
         return isfinite(x) && x > 0.0 ? x : 0.0;
     }

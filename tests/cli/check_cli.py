@@ -971,11 +971,11 @@ with tempfile.TemporaryDirectory() as tmp:
     # refused (the lead unrouted, its value nothing), a negative one counts 0
     values = os.path.join(tmp, "values.csv")
     with open(values, "w", encoding="utf-8") as f:
-        f.write("id,region,deal_value\nA,NA,5 USD\nB,NA,0x10\nC,NA,-7\nE,NA, 12 \n")
+        f.write("id,region,deal_value\nA,NA,5 USD\nB,NA,0x10\nC,NA,-7\nE,NA, 12 \nF,NA,.5\nG,NA,5.\nH,NA,1e\n")
     rc, out, err = run_here("simulate", "--no-state", "--table", routing, "--reps", reps, values, "--format", "csv")
     got = {r["name"]: (int(r["leads"]), float(r["value"])) for r in csv.DictReader(io.StringIO(out))
            if r["kind"] == "outcome"}
-    expect(rc == 1 and got.get("assigned") == (2, 12.0) and got.get("unrouted") == (2, 0.0),
+    expect(rc == 1 and got.get("assigned") == (2, 12.0) and got.get("unrouted") == (5, 0.0),
            f"simulate reads deal values as routing does: {rc} {got} {err!r}")
     os.remove(values)
 
