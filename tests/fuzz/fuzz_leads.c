@@ -66,12 +66,21 @@ static void check_decision(leadroute_decision *d, const leadroute_roster *roster
         size_t needed = 0, again = 0;
         FUZZ_CHECK(leadroute_decision_explain(d, format, buf, sizeof buf, &needed) == LEADROUTE_OK,
                    "explain failed");
-        FUZZ_CHECK(strlen(buf) == (needed < sizeof buf ? needed : sizeof buf - 1),
-                   "explain wrote %zu bytes, said %zu", strlen(buf), needed);
-        /* a short buffer truncates to the same prefix */
+        /* all of it when it fits; else cut before a character it would
+         * split (at most 3 bytes short of the room), still valid UTF-8 */
+        size_t wrote = strlen(buf);
+        FUZZ_CHECK(needed < sizeof buf ? wrote == needed : wrote <= sizeof buf - 1 && wrote + 3 >= sizeof buf - 1,
+                   "explain wrote %zu bytes, said %zu", wrote, needed);
+        FUZZ_CHECK(leadroute_utf8_valid(buf, wrote), "explain wrote text that is not UTF-8");
+        /* a short buffer holds the same text, cut the same way */
         char small[17];
+        size_t short_len;
         FUZZ_CHECK(leadroute_decision_explain(d, format, small, sizeof small, &again) == LEADROUTE_OK &&
-                       again == needed && strncmp(small, buf, sizeof small - 1) == 0,
+                       again == needed,
+                   "explain into a small buffer failed or sized it otherwise");
+        short_len = strlen(small);
+        FUZZ_CHECK(strncmp(small, buf, short_len) == 0 && leadroute_utf8_valid(small, short_len) &&
+                       (needed < sizeof small ? short_len == needed : short_len + 3 >= sizeof small - 1),
                    "explain into a small buffer differs");
     }
 }
