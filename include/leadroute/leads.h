@@ -26,7 +26,8 @@ extern "C" {
  *   (`products:set`): the suffix is removed from the field name and marks the
  *   column as a set.
  * - The column named `id` (any ASCII case) holds the lead id; without one, the
- *   first column does. The id column is also an ordinary field of the lead.
+ *   first column does. A header naming it twice (`ID` and `id`) is refused.
+ *   The id column is also an ordinary field of the lead.
  * - Every later row is one lead, its fields in header order. Blank rows and
  *   rows of empty cells are skipped. White space around every cell is removed. An empty cell leaves
  *   the field out of that lead (a missing value). Cells of set columns, and of

@@ -178,7 +178,12 @@ static int read_header(reader *r, const leadroute_table *table)
         }
         r->cols[c].name = name;
         r->cols[c].is_set = is_set;
-        if (!have_id && ascii_ieq(s, len, "id")) {
+        if (ascii_ieq(s, len, "id")) {
+            /* `ID` and `id` both: which one holds the id is not guessed */
+            if (have_id)
+                return lr__error_set_at(LEADROUTE_EPARSE, r->filename, f->line, f->col,
+                                        "header names the lead id twice: '%s' and '%s' (column %u)", name,
+                                        r->cols[r->id_col].name, r->id_col + 1);
             r->id_col = c;
             have_id = 1;
         }

@@ -694,13 +694,9 @@ static void test_header_details(void **state)
     assert_set_field(leadroute_leads_get(l, 0), "Tags", 2, xy);
     leadroute_leads_free(l);
 
-    /* "i" is not "id"; of two id columns the first holds the id */
+    /* "i" is not "id"; two id columns are refused (test_header_messages_in_full) */
     l = parse_ok(LIT("i,id,x\n1,L1,2\n"));
     assert_string_equal(leadroute_leads_get(l, 0)->id, "L1");
-    leadroute_leads_free(l);
-    l = parse_ok(LIT("x,ID,id\n1,A,B\n"));
-    assert_string_equal(leadroute_leads_get(l, 0)->id, "A");
-    assert_string_field(leadroute_leads_get(l, 0), "id", "B");
     leadroute_leads_free(l);
 }
 
@@ -1180,6 +1176,12 @@ static void test_header_messages_in_full(void **state)
     assert_string_equal(leadroute_error_last()->message, "bad.csv:1:11: duplicate field name 'region' (also column 2)");
     assert_parse_error(LIT("a,b,c,a\n"), LEADROUTE_EPARSE, "bad.csv:1:7: ");
     assert_string_equal(leadroute_error_last()->message, "bad.csv:1:7: duplicate field name 'a' (also column 1)");
+
+    /* two columns named id in different cases: which holds the id is not
+     * guessed */
+    assert_parse_error(LIT("ID,region,id\nA,EMEA,a\n"), LEADROUTE_EPARSE, "bad.csv:1:11: ");
+    assert_string_equal(leadroute_error_last()->message,
+                        "bad.csv:1:11: header names the lead id twice: 'id' and 'ID' (column 1)");
 
     size_t cap = (LEADROUTE_MAX_FIELDS + 8) * 8;
     char *wide = malloc(cap);
