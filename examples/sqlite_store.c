@@ -265,12 +265,36 @@ static int failure_lasts(int code)
     }
 }
 
+/* SQLite keeps its journal (and a WAL database its -wal and -shm files)
+ * beside the database, so in a directory this user may not write a new
+ * database fails with "unable to open database file" and an existing one
+ * with "attempt to write a readonly database", though the file itself may
+ * be writable. For such a failure (SQLite code `rc`) in such a directory,
+ * the note that says so, else "". */
+static const char *dir_note(const char *path, int rc)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+
+    if ((rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN)
+        return "";
+    if (!slash)
+        strcpy(dir, ".");
+    else if ((size_t)(slash - path) + 2 > sizeof dir)
+        return "";
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + 1, path);
+    if (access(dir, W_OK | X_OK) == 0 || errno != EACCES)
+        return "";
+    return " (its directory may not be written, and SQLite keeps its journal beside the database)";
+}
+
 /* A failed SQLite call: "path: what: SQLite's message". Call it before any
  * other call on the connection, which would replace SQLite's message. */
 static int sql_error(sqlite_store *s, const char *what)
 {
-    int lasting = failure_lasts(sqlite3_extended_errcode(s->db));
-    set_error(s, LEADROUTE_EIO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    int code = sqlite3_extended_errcode(s->db), lasting = failure_lasts(code);
+    set_error(s, LEADROUTE_EIO, "%s: %s: %s%s", s->path, what, sqlite3_errmsg(s->db), dir_note(s->path, code));
     s->lasting = lasting;
     return LEADROUTE_EIO;
 }
@@ -1224,7 +1248,8 @@ static int db_error(char *err, size_t cap, const char *name, sqlite3 *db, int rc
 {
     if (not_a_database(rc))
         return open_error(err, cap, LEADROUTE_EPARSE, "%s: not a SQLite database (%s)", name, sqlite3_errstr(rc));
-    return open_error(err, cap, LEADROUTE_EIO, "%s: %s", name, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    return open_error(err, cap, LEADROUTE_EIO, "%s: %s%s", name, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                      dir_note(name, rc));
 }
 
 /* One-row, one-column query as an integer. */
@@ -1491,7 +1516,8 @@ static int open_db(sqlite3 **db, const char *path, int flags, char *err, size_t 
         return LEADROUTE_OK;
     }
     int code = *db ? LEADROUTE_EIO : LEADROUTE_ENOMEM;
-    open_error(err, cap, code, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+    open_error(err, cap, code, "cannot open %s: %s%s", path, *db ? sqlite3_errmsg(*db) : "out of memory",
+               *db ? dir_note(path, rc) : "");
     sqlite3_close(*db);
     *db = NULL;
     return code;

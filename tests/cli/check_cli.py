@@ -898,6 +898,9 @@ with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(src, ro_dir)
     ro_state = os.path.join(ro_dir, os.path.basename(state))
     os.chmod(ro_state, 0o444)
+    writable_state = os.path.join(ro_dir, "writable.db")
+    shutil.copy(state, writable_state)
+    os.chmod(writable_state, 0o666)
     os.chmod(ro_dir, 0o555)
     as_reader = {}
     if os.geteuid() == 0:
@@ -926,6 +929,20 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(rc == 1 and outcomes.get("existing", 0) > 0, f"simulate on a read-only state: {rc} {outcomes} {err!r}")
         expect((sorted(os.listdir(ro_dir)), open(ro_state, "rb").read()) == before,
                "explain and simulate leave a read-only state as it was")
+        # route in that directory: SQLite cannot write its journal beside
+        # the state, a writable one or a new one, and the message says so
+        dir_note = " (its directory may not be written, and SQLite keeps its journal beside the database)\n"
+        kept = open(writable_state, "rb").read()
+        rc, out, err = run_reader("route", "--table", "routing.csv", "--reps", "reps.csv", "leads.csv",
+                                  "--state", "writable.db")
+        expect(rc == 2 and err.endswith("attempt to write a readonly database" + dir_note)
+               and err.count("\n") == 1 and open(writable_state, "rb").read() == kept,
+               f"route on a writable state in a read-only directory: {rc} {err!r}")
+        rc, out, err = run_reader("route", "--table", "routing.csv", "--reps", "reps.csv", "leads.csv",
+                                  "--state", "fresh.db")
+        expect(rc == 2 and err == "leadroute route: cannot open fresh.db: unable to open database file" + dir_note
+               and sorted(os.listdir(ro_dir)) == before[0],
+               f"route on a new state in a read-only directory: {rc} {err!r}")
         # route on it, in a directory the user may write (so SQLite gets as
         # far as the first write): the file refuses writes for good, so the
         # batch is not routed again, and the tool says so once
@@ -938,7 +955,7 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = run_reader("route", "--table", "routing.csv", "--reps", "reps.csv", "new.csv",
                                   "--state", ro_state)
         expect(rc == 2 and "routing it again" not in err and err.count("\n") == 1
-               and "the state could not be written" in err and "readonly" in err
+               and "the state could not be written" in err and "readonly" in err and "directory" not in err
                and open(ro_state, "rb").read() == before[1],
                f"route on a read-only state stops at once: {rc} {err!r}")
         os.remove(os.path.join(ro_dir, "new.csv"))
