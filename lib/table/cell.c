@@ -231,7 +231,7 @@ static int lr__prefix_misplaced(lr__cursor *c, size_t start, const char *after, 
 
 static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int allow_prefix, const char *after)
 {
-    char msg[96];
+    char msg[160];
     const lr__cell_ctx *ctx = c->ctx;
     size_t start = c->pos, i;
     const char *s;
@@ -321,6 +321,14 @@ static int lr__read_literal(lr__arena *arena, lr__cursor *c, lr__atom *a, int al
     }
     if (memchr(s, '"', n))
         return lr__cell_error(c, start, "a '\"' inside a bare word: quote the whole value");
+    if (after && strchr("=!<>", s[0])) {
+        /* `== EMEA` would read as the text "= EMEA", which no lead holds */
+        snprintf(msg, sizeof msg,
+                 "expected a value after %s, not another operator: quote a value that starts with '%c', "
+                 "as in %.*s \"%cx\"",
+                 after, s[0], (int)strlen(after) - 2, after + 1, s[0]);
+        return lr__cell_error(c, start, msg);
+    }
     if (c->in_not && (memchr(s, '(', n) || memchr(s, ')', n)))
         return lr__cell_error(c, (size_t)(s - c->text),
                               "a bracket inside not(...): quote a value holding one, as in not(\"a)\"), "
@@ -387,8 +395,11 @@ static int lr__read_test(lr__arena *arena, lr__cursor *c, lr__atom *a)
         lr__skip_ws(c);
         return lr__read_literal(arena, c, a, 0, "'='");
     }
-    if (ch == '!')
+    if (ch == '!' && c->pos + 1 < c->end && c->text[c->pos + 1] == '=')
         return lr__cell_error(c, start, "'!=' must be the whole cell; to exclude several values use not(a, b)");
+    if (ch == '!')
+        return lr__cell_error(c, start,
+                              "a value that starts with '!' must be quoted, as in \"!x\" ('!=' must be the whole cell)");
     if (lr__starts_ci(c, "not")) {
         size_t p = c->pos + 3;
         while (p < c->end && lr__is_ws(c->text[p]))

@@ -230,6 +230,14 @@ static void test_string_not_equal(void **state)
         assert_int_equal(ms("emea"), 1);
         assert_int_equal(all_missing_match(), 1);   /* missing is not EMEA */
     }
+    /* quoted, a value may start with an operator */
+    cell_table("region", "= \"=EMEA\"");
+    assert_int_equal(ms("=EMEA"), 1);
+    assert_int_equal(ms("EMEA"), 0);
+    cell_table("region", "\"!x\", \"<y\"");
+    assert_int_equal(ms("!x"), 1);
+    assert_int_equal(ms("<y"), 1);
+    assert_int_equal(ms("x"), 0);
 }
 
 static void test_string_list(void **state)

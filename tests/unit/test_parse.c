@@ -902,6 +902,22 @@ static void test_error_points_at_the_culprit(void **state)
     expect_error("rule,n:number,out:o\nr1,!= [1..2],x\n", LEADROUTE_EPARSE, 2, 7, 7,
                  "expected a number or null after '!='");
     expect_error("rule,n:number,out:o\nr1,= >= 5,x\n", LEADROUTE_EPARSE, 2, 6, 6, "expected a number or null after '='");
+    /* and a string column no second operator, which would be read as part
+     * of the text (== EMEA as "= EMEA") and never match: quoted it is text */
+    expect_error("rule,s,out:o\nr1,== EMEA,x\n", LEADROUTE_EPARSE, 2, 5, 5,
+                 "cannot read '== EMEA': expected a value after '=', not another operator: "
+                 "quote a value that starts with '=', as in = \"=x\"");
+    expect_error("rule,s,out:o\nr1,!= <a,x\n", LEADROUTE_EPARSE, 2, 7, 7,
+                 "expected a value after '!=', not another operator: quote a value that starts with '<'");
+    expect_error("rule,s:set,out:o\nr1,= !a,x\n", LEADROUTE_EPARSE, 2, 6, 6, "starts with '!'");
+    expect_error("rule,s,out:o\nr1,=>5,x\n", LEADROUTE_EPARSE, 2, 5, 5, "starts with '>'");
+    /* a bare word that starts with '!' but is no '!=' */
+    expect_error("rule,s,out:o\nr1,!important,x\n", LEADROUTE_EPARSE, 2, 4, 4,
+                 "cannot read '!important': a value that starts with '!' must be quoted, as in \"!x\" "
+                 "('!=' must be the whole cell)");
+    expect_error("rule,s,out:o\nr1,\"a, !b\",x\n", LEADROUTE_EPARSE, 2, 8, 8, "starts with '!' must be quoted");
+    expect_error("rule,s,out:o\nr1,\"a, != b\",x\n", LEADROUTE_EPARSE, 2, 8, 8,
+                 "'!=' must be the whole cell; to exclude several values use not(a, b)");
     /* on a later line of a multi-line quoted cell, the column of that line */
     expect_error("rule,score:number,out:x\nr1,\"1,\n  [5..x]\",a\n", LEADROUTE_EPARSE, 3, 7, 7,
                  "expected a number after '..'");
