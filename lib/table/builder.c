@@ -112,7 +112,24 @@ static int lr__is_letter(char ch)
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
-/* "rule order", "Rule_Order", "rule-order", "R" -> canonical lower-case
+static int lr__is_word_break(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '_' || ch == '-';
+}
+
+/* Whether s[i], a '_' or '-', stands in a run of blanks, '_' and '-'
+ * between two letters. */
+static int lr__parts_words(const char *s, size_t n, size_t i)
+{
+    size_t before = i, after = i;
+    while (before > 0 && lr__is_word_break(s[before - 1]))
+        before--;
+    while (after < n && lr__is_word_break(s[after]))
+        after++;
+    return before > 0 && after < n && lr__is_letter(s[before - 1]) && lr__is_letter(s[after]);
+}
+
+/* "rule order", "Rule_Order", "rule - order", "R" -> canonical lower-case
  * words; '_' and '-' part words only between letters ("c-" stays itself) */
 static void lr__normalise_word(const char *s, size_t n, char *out, size_t cap)
 {
@@ -120,8 +137,7 @@ static void lr__normalise_word(const char *s, size_t n, char *out, size_t cap)
     int space = 0;
     for (i = 0; i < n && o + 1 < cap; i++) {
         char ch = s[i];
-        if (ch == ' ' || ch == '\t' ||
-            ((ch == '_' || ch == '-') && i > 0 && i + 1 < n && lr__is_letter(s[i - 1]) && lr__is_letter(s[i + 1]))) {
+        if (ch == ' ' || ch == '\t' || ((ch == '_' || ch == '-') && lr__parts_words(s, n, i))) {
             space = o > 0;
             continue;
         }

@@ -306,6 +306,9 @@ static void expect_policy(const char *directives, uint32_t policy, uint32_t agg)
     leadroute_table_unref(t);
 }
 
+static void expect_error(const char *text, int code, uint32_t line, uint32_t col_lo, uint32_t col_hi,
+                         const char *needle);
+
 static void test_hit_policy_directives(void **state)
 {
     (void)state;
@@ -331,6 +334,12 @@ static void test_hit_policy_directives(void **state)
     expect_policy("#! hit_policy: C>\n", LEADROUTE_HIT_COLLECT, LEADROUTE_AGG_MAX);
     expect_policy("#!hit_policy:first\n", LEADROUTE_HIT_FIRST, LEADROUTE_AGG_NONE);
     expect_policy("#!   hit_policy :   rule order   \n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+    /* a run of separators between two words is one */
+    expect_policy("#! hit__policy: rule__order\n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+    expect_policy("#! Hit _ Policy: Output - _Order\n", LEADROUTE_HIT_OUTPUT_ORDER, LEADROUTE_AGG_NONE);
+    /* but a '-' or '_' that is not between words is text */
+    expect_error("#! hit_policy: rule_order_\nrule,x,out:o\nr1,a,1\n", LEADROUTE_EPARSE, 1, 16, 16,
+                 "unknown hit policy 'rule_order_'");
 }
 
 static void test_aggregation_directives(void **state)
@@ -1531,12 +1540,13 @@ static void test_null_text_zero_length(void **state)
     expect_message_has("no header row");
 }
 
-/* '_' parts words only between letters */
+/* '_' parts words only between letters, alone or beside blanks */
 static void test_underscore_before_blank(void **state)
 {
     (void)state;
-    assert_int_equal(parse_rc("#! hit_policy: rule_ order\nrule,a,out:o\nr1,a,x\n"), LEADROUTE_EPARSE);
-    expect_message_has("unknown hit policy");
+    expect_policy("#! hit_policy: rule_ order\n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+    assert_int_equal(parse_rc("#! hit_policy: _rule order\nrule,a,out:o\nr1,a,x\n"), LEADROUTE_EPARSE);
+    expect_message_has("unknown hit policy '_rule order'");
 }
 
 /* a '"' written "" before a priority list moves its columns */
