@@ -142,6 +142,7 @@ CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)
 # Returns a `const leadroute_lead *`; c_void_p so a plain address can be returned.
 LOOKUP_FN = CFUNCTYPE(c_void_p, c_void_p, c_char_p)
 LOOKUP_FAILED = 1  # LEADROUTE_LOOKUP_FAILED
+MAX_FIELDS = 1024  # LEADROUTE_MAX_FIELDS: a lead with more is one the library cannot read
 
 
 class Notify(Structure):

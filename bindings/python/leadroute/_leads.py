@@ -2,32 +2,62 @@
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import os
 from ctypes import byref, c_void_p
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
 from . import _ffi
 from ._table import Table
-from ._values import (CHandle, FieldValue, Keep, Shared, check_index, dec, enc, handle_of, lead_to_py, make_lead,
-                      name_bytes, path_bytes, text_bytes)
+from ._values import (ADOPT, CHandle, FieldValue, Keep, Shared, adopted, check_index, dec, handle_of, lead_to_py,
+                      make_lead, name_bytes, path_bytes, text_bytes)
 
 _lib = _ffi.lib
 
 
+class LeadFields(dict):  # type: ignore[type-arg]
+    """A lead's fields, read-only: a change would not reach the C lead that
+    routing reads. Route other fields with route(lead.id, {**lead.fields, ...})
+    or a Lead made by dataclasses.replace(lead, fields=...)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a lead's fields are read-only: route(lead.id, {**lead.fields, ...}) routes other ones")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __copy__(self) -> "LeadFields":
+        return self
+
+    def __deepcopy__(self, memo: Any) -> "LeadFields":
+        return LeadFields(copy.deepcopy(dict(self), memo))
+
+    def __reduce__(self) -> Any:
+        return (LeadFields, (dict(self),))
+
+
 @dataclass(frozen=True)
 class Lead:
-    """One lead of a Leads file: id, fields, source line. Routing or evaluating
-    it hands the library its own C lead, without copying."""
+    """One lead: id, fields (read-only), source line. A lead of a Leads file
+    hands the library its own C lead when routed or evaluated, without
+    copying; one made otherwise (dataclasses.replace() of one) is converted
+    from its id and fields."""
 
     id: str
-    fields: Dict[str, FieldValue]
+    fields: Mapping[str, FieldValue]
     line: int
-    _owner: "Leads" = field(repr=False, compare=False)
-    _index: int = field(repr=False, compare=False)
+    _owner: Optional["Leads"] = field(default=None, init=False, repr=False, compare=False)
+    _index: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fields, LeadFields):
+            object.__setattr__(self, "fields", LeadFields(self.fields))
 
     def _pointer(self, keep: Keep) -> Any:
+        if self._owner is None:
+            return ctypes.pointer(make_lead(self.id, self.fields, keep))
         h = self._owner._handle()
         keep.refs.append(h)  # the leads stay while the call that reads this one runs
         return self._owner._lead_ptr(h, self._index)
@@ -47,7 +77,8 @@ class Leads(Shared):
     _what = "leads"
     _gone = "are freed"
 
-    def __init__(self, _handle: int, table: Optional[Table]) -> None:
+    def __init__(self, _handle: int, table: Optional[Table], _key: Any = None) -> None:
+        adopted(_key, "Leads", "Leads.parse() or Leads.load()")
         self._own(_handle, _lib.leadroute_leads_free)
         self._table = table  # C holds its own reference; kept for clarity
 
@@ -60,14 +91,14 @@ class Leads(Shared):
         out = c_void_p()
         _lib.leadroute_leads_parse(byref(out), data, len(data), name_bytes(filename),
                                    handle_of(table, Table, "table") if table is not None else None, None)
-        return cls(out.value, table)  # type: ignore[arg-type]
+        return cls(out.value, table, ADOPT)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"], table: Optional[Table] = None) -> "Leads":
         out = c_void_p()
         th = handle_of(table, Table, "table") if table is not None else None
         _lib.leadroute_leads_load(byref(out), path_bytes(path), th, None)
-        return cls(out.value, table)  # type: ignore[arg-type]
+        return cls(out.value, table, ADOPT)  # type: ignore[arg-type]
 
     def free(self) -> None:
         """Let go of the leads: a call in progress that reads them (another
@@ -94,7 +125,10 @@ class Leads(Shared):
         h = self._handle()
         index = check_index(index, int(_lib.leadroute_leads_count(h)), "lead")
         lead_id, fields = lead_to_py(self._lead_ptr(h, index))
-        return Lead(lead_id or "", fields, int(_lib.leadroute_leads_line(h, index)), self, index)
+        lead = Lead(lead_id or "", fields, int(_lib.leadroute_leads_line(h, index)))
+        object.__setattr__(lead, "_owner", self)
+        object.__setattr__(lead, "_index", index)
+        return lead
 
     def __iter__(self) -> Iterator[Lead]:
         for i in range(len(self)):

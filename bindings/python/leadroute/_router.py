@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import ctypes
 import enum
 import json
@@ -14,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from ._errors import LeadrouteError
+from ._errors import LeadError, LeadrouteError
 from ._leads import Lead, lead_pointer
 from ._store import Assignment, Store, store_vtable
 from ._table import Table
-from ._values import (Fields, FieldValue, Keep, Owner, Shared, check_i64, check_index, check_u32, copy_out,
-                      dec, enc, enum_value, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes,
+from ._values import (ADOPT, Fields, FieldValue, Keep, Owner, Shared, adopted, check_i64, check_index, check_u32,
+                      copy_out, dec, enc, enum_value, need, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes,
                       stash, str_list, text_bytes, to_double, to_flag, value_to_py)
 
 _lib = _ffi.lib
@@ -68,6 +69,18 @@ def _pairs(x: Any, what: str, shape: str) -> List[Tuple[Any, Any]]:
     return [tuple(item) for item in items]
 
 
+def _mappings(items: Any, what: str) -> List[Mapping[str, Any]]:
+    """A list of mappings, one per rep or pool: a mapping itself is refused,
+    where iterating would take each key for a rep."""
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, collections.abc.Iterable):
+        raise TypeError("%s must be a list of mappings (one dict each), got %s" % (what, type(items).__name__))
+    items = list(items)
+    for x in items:
+        if not isinstance(x, Mapping):
+            raise TypeError("%s must be a list of mappings (one dict each), got a %s in it" % (what, type(x).__name__))
+    return items
+
+
 def _check_keys(d: Mapping[str, Any], allowed: set, what: str) -> None:
     extra = set(d) - allowed
     if extra:
@@ -79,7 +92,8 @@ class Roster(Shared):
 
     _what = "roster"
 
-    def __init__(self, _handle: int) -> None:
+    def __init__(self, _handle: int, _key: Any = None) -> None:
+        adopted(_key, "Roster", "Roster.parse(), Roster.load() or Roster.from_dicts()")
         self._own(_handle, _lib.leadroute_roster_unref)
 
     @classmethod
@@ -87,13 +101,13 @@ class Roster(Shared):
         data = text_bytes(text)
         out = c_void_p()
         _lib.leadroute_roster_parse(byref(out), data, len(data), name_bytes(filename), None)
-        return cls(out.value)  # type: ignore[arg-type]
+        return cls(out.value, ADOPT)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Roster":
         out = c_void_p()
         _lib.leadroute_roster_load(byref(out), path_bytes(path), None)
-        return cls(out.value)  # type: ignore[arg-type]
+        return cls(out.value, ADOPT)  # type: ignore[arg-type]
 
     @classmethod
     def from_dicts(cls, reps: Sequence[Mapping[str, Any]], pools: Sequence[Mapping[str, Any]]) -> "Roster":
@@ -107,6 +121,7 @@ class Roster(Shared):
         owner_first, caps, sla_minutes, max_hops, escalation_pool, escalation_owner,
         calibration ("join", "catch_up"), value_field, value_window_days.
         """
+        reps, pools = _mappings(reps, "reps"), _mappings(pools, "pools")
         keep = Keep()
         c_reps = (_ffi.Rep * max(len(reps), 1))()
         for i, r in enumerate(reps):
@@ -174,7 +189,7 @@ class Roster(Shared):
                 c.value_window_days = check_u32(p["value_window_days"], "value_window_days")
         out = c_void_p()
         _lib.leadroute_roster_new(byref(out), c_reps, len(reps), c_pools, len(pools), None)
-        return cls(out.value)  # type: ignore[arg-type]
+        return cls(out.value, ADOPT)  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Drop this object's reference, as Table.close() does."""
@@ -188,7 +203,7 @@ class Roster(Shared):
 
     def copy(self) -> "Roster":
         """Another reference to the same roster, closed on its own."""
-        return Roster(_lib.leadroute_roster_ref(self._handle()))
+        return Roster(_lib.leadroute_roster_ref(self._handle()), ADOPT)
 
     @property
     def reps(self) -> List[str]:
@@ -383,8 +398,8 @@ class Router(Owner):
     to it. A failed notify does not fail routing in C (the assignment stands
     and the notification waits in `pending()`), but its exception is still
     raised from the call. The router keeps every callback alive as long as C
-    may call it; set the callbacks before routing starts (C's setters are not
-    thread-safe). free() may come at any time, from any thread or from a
+    may call it, replaced ones too, until it is freed; set the callbacks
+    before routing starts (C's setters are not thread-safe). free() may come at any time, from any thread or from a
     callback of the router itself: calls in progress finish first.
 
     Handles are not copied: pickle raises TypeError for every object that
@@ -405,6 +420,9 @@ class Router(Owner):
                  availability: Optional[AvailabilityCallback] = None,
                  clock: Optional[ClockCallback] = None) -> None:
         self._callbacks: Dict[str, Any] = {}  # the callbacks C may call, by kind
+        self._retired: List[Any] = []  # replaced while a call ran (_use_callbacks)
+        self._calls = 0  # calls running that may call the callbacks
+        self._calls_lock = threading.Lock()
         self._forks: "weakref.WeakSet[Router]" = weakref.WeakSet()
         # a swap's C call and the Python reference it keeps go together, so
         # that `table`, `roster` and rule_hits() name what C routes with
@@ -422,7 +440,7 @@ class Router(Owner):
         _lib.leadroute_router_new(byref(out), handle_of(table, Table, "table"), handle_of(roster, Roster, "roster"),
                                   byref(opts))
         self._own(out.value, _lib.leadroute_router_free)
-        self._handle().keep.append(self._callbacks)  # held as long as the C router
+        self._handle().keep.extend([self._callbacks, self._retired])  # held as long as the C router
         # references of the router's own: closing the caller's objects leaves these open
         self._table = table.copy()
         self._roster = roster.copy()
@@ -450,14 +468,34 @@ class Router(Owner):
         self._drop()
         self._callbacks = {}  # the C router's own stay with it while a call finishes
 
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """guarded(fn, ...) for a C call that may call this router's
+        callbacks, counted while it runs (see _use_callbacks)."""
+        with self._calls_lock:
+            self._calls += 1
+        try:
+            return guarded(fn, *args, **kwargs)
+        finally:
+            with self._calls_lock:
+                self._calls -= 1
+
     def _use_callbacks(self, kind: str, refs: Any) -> None:
-        """C calls `refs` (None: no callback of that kind) from now on,
-        instead of the ones it replaces, which are let go: the setters may
-        not run while a call is in progress (router.h)."""
-        if refs is None:
-            self._callbacks.pop(kind, None)
-        else:
+        """C calls `refs` (None: no callback of that kind) from now on. The
+        setters may not run while a call is in progress (router.h); one that
+        does (on another thread, or from a callback) must not leave C a
+        callback that is gone, so while a call runs the replaced ones are
+        kept. A call that starts after this one finds the new callbacks:
+        with no call running, those kept before are let go too."""
+        old = self._callbacks.pop(kind, None)
+        if refs is not None:
             self._callbacks[kind] = refs
+        with self._calls_lock:
+            busy = self._calls > 0
+        if busy:
+            if old is not None:
+                self._retired.append(old)
+        else:
+            self._retired.clear()
 
     def __enter__(self) -> "Router":
         return self
@@ -480,7 +518,10 @@ class Router(Owner):
         # router and its store of now, whatever either router sets later:
         # those live as long as the fork does
         child._callbacks = {k: v for k, v in self._callbacks.items() if k != "notify"}
-        child._handle().keep.extend([child._callbacks, h, self._callbacks.get("store")])
+        child._retired = []
+        child._calls = 0
+        child._calls_lock = threading.Lock()
+        child._handle().keep.extend([child._callbacks, child._retired, h, self._callbacks.get("store")])
         child._forks = weakref.WeakSet()
         child._swap_lock = threading.Lock()
         child._table = table
@@ -589,7 +630,7 @@ class Router(Owner):
                 else:
                     raise TypeError("availability callback returned %s" % type(got).__name__)
                 verdict[0] = int(v)
-                copy_out(reason, cap, text)
+                copy_out(reason, cap, text, "availability's reason")
                 return _ffi.OK
             except BaseException as exc:  # noqa: BLE001
                 stash(exc)
@@ -634,7 +675,8 @@ class Router(Owner):
     def route(self, lead: Any, fields: Optional[Fields] = None, *, trace: bool = False, reassign: bool = False,
               dry_run: bool = False) -> Decision:
         """Route one lead: route(lead_id, fields), route(fields) or route(lead)
-        with a Lead of a Leads file. In route(fields) the lead id is
+        with a Lead (fields besides a Lead are a TypeError). The flags are
+        bools (or 0 or 1; "no" is a TypeError). In route(fields) the lead id is
         fields["id"], a str (TypeError otherwise), or none when the mapping
         has no "id" (a router with a dedupe_field needs none). Raises a LeadrouteError subclass when
         routing failed (nothing was changed; its `decision` says why). When a
@@ -644,7 +686,13 @@ class Router(Owner):
         that raised leaves its notification in pending(), a clock that raised
         gave the time set_clock() says) and `decision` says where it went."""
         keep = Keep()
+        flags = ((_ROUTE_TRACE if to_flag(trace, "trace") else 0)
+                 | (_ROUTE_REASSIGN if to_flag(reassign, "reassign") else 0)
+                 | (_ROUTE_DRY_RUN if to_flag(dry_run, "dry_run") else 0))
         if isinstance(lead, Lead):
+            if fields is not None:
+                raise TypeError("route(lead, fields): a Lead carries its own fields; "
+                                "route(lead.id, fields) routes other ones")
             ptr = lead_pointer(lead, None, keep)
         elif fields is None and isinstance(lead, Mapping):
             lead_id = lead.get("id")
@@ -653,8 +701,6 @@ class Router(Owner):
             ptr = lead_pointer(lead, lead_id, keep)
         else:
             ptr = lead_pointer(fields if fields is not None else {}, lead, keep)
-        flags = ((_ROUTE_TRACE if trace else 0) | (_ROUTE_REASSIGN if reassign else 0)
-                 | (_ROUTE_DRY_RUN if dry_run else 0))
         dh = _DecisionHandle()
 
         def attach(err: LeadrouteError) -> None:
@@ -667,23 +713,24 @@ class Router(Owner):
             except (AttributeError, TypeError):  # an exception that takes no attribute
                 pass
 
-        guarded(_lib.leadroute_route, self._handle(), ptr, flags, dh.h, on_error=attach,
+        self._call(_lib.leadroute_route, self._handle(), ptr, flags, dh.h, on_error=attach,
                 on_callback=attach_to_callback)
         return Decision._from_c(dh)
 
     def acknowledge(self, key: str) -> None:
         """The rep holding `key` followed it up: its deadline no longer applies."""
-        guarded(_lib.leadroute_router_acknowledge, self._handle(), enc(key))
+        self._call(_lib.leadroute_router_acknowledge, self._handle(), need(key, "key"))
 
     def close(self, key: str) -> None:
         """The lead of `key` is closed: frees one unit of its rep's capacity."""
-        guarded(_lib.leadroute_router_close, self._handle(), enc(key))
+        self._call(_lib.leadroute_router_close, self._handle(), need(key, "key"))
 
     def tick(self, now_ms: int, lookup: Optional[LookupCallback] = None) -> Dict[str, int]:
         """Reassign or escalate overdue assignments at `now_ms`. `lookup(key)`
         may return the lead (fields, or a Lead of a Leads file) so that skill
         filters and tiers apply again; None when unknown. A lookup that raises
-        (or returns something else) leaves that lead with its rep, still due,
+        (or returns something else, or a lead of more fields than a lead may
+        hold: LeadError) leaves that lead with its rep, still due,
         and the tick goes on with the others; its exception is then raised
         from tick(), once the other moves are made. Returns the counts of
         leads due, reassigned, escalated, kept, raced, and failed (of kept,
@@ -701,6 +748,11 @@ class Router(Owner):
                         return None
                     keep = Keep()
                     ptr = lead_pointer(got, dec(key), keep)
+                    n = ptr.contents.field_count
+                    if n > _ffi.MAX_FIELDS:
+                        # C would count it failed and say why only in its last error
+                        raise LeadError("tick lookup gave lead '%s' with %d fields; a lead holds at most %d: "
+                                        "it stays with its rep, still due" % (dec(key), n, _ffi.MAX_FIELDS))
                     held[:] = [keep]  # valid until the next lookup or the end of the tick
                     return ctypes.cast(ptr, c_void_p).value
                 except BaseException as exc:  # noqa: BLE001
@@ -710,7 +762,7 @@ class Router(Owner):
             cfn = _ffi.LOOKUP_FN(tramp)
         stats = _ffi.TickStats()
         stats.version = _ffi.TICK_STATS_VERSION
-        guarded(_lib.leadroute_router_tick, self._handle(), check_i64(now_ms, "now_ms"),
+        self._call(_lib.leadroute_router_tick, self._handle(), check_i64(now_ms, "now_ms"),
                 cfn if cfn is not None else ctypes.cast(None, _ffi.LOOKUP_FN), None, byref(stats))
         return {"due": stats.due, "reassigned": stats.reassigned, "escalated": stats.escalated,
                 "kept": stats.kept, "raced": stats.raced, "failed": stats.failed}
@@ -730,7 +782,7 @@ class Router(Owner):
 
         cfn = _ffi.EACH_FN(each)
         until = _ffi.INT64_MAX if now_ms is None else check_i64(now_ms, "now_ms")
-        guarded(_lib.leadroute_router_list_due, self._handle(), until, cfn, None)
+        self._call(_lib.leadroute_router_list_due, self._handle(), until, cfn, None)
         return found
 
     # -- notifications that failed --
@@ -760,7 +812,7 @@ class Router(Owner):
         still pending stay in `pending()`); with no notify set, CallbackError
         when some are pending."""
         delivered = c_size_t(0)
-        rc = guarded(_lib.leadroute_router_retry_notifications, self._handle(), byref(delivered))
+        rc = self._call(_lib.leadroute_router_retry_notifications, self._handle(), byref(delivered))
         # an exception notify raised is raised above; without notify, the
         # ones left pending are a CallbackError
         _ffi._check(rc, None, None)
@@ -774,12 +826,12 @@ class Router(Owner):
         It calls the clock and the store's window: what they raise is raised
         here (a window that failed reads None in "load")."""
         h = self._handle()
-        return json.loads(_render(lambda buf, cap, needed: guarded(_lib.leadroute_router_metrics_json, h, buf, cap,
-                                                                   needed)))
+        return json.loads(_render(lambda buf, cap, needed: self._call(_lib.leadroute_router_metrics_json, h, buf,
+                                                                      cap, needed)))
 
     def rep_assigned(self, rep_id: str) -> int:
         """Assignments made to a rep through this router; 0 if unknown."""
-        return int(_lib.leadroute_router_rep_assigned(self._handle(), enc(rep_id)))
+        return int(_lib.leadroute_router_rep_assigned(self._handle(), need(rep_id, "rep_id")))
 
     def rule_hits(self, rule: Union[str, int, None] = None) -> Any:
         """Hits of one rule of the current table (by id or index), or of every
@@ -811,7 +863,7 @@ class Router(Owner):
 
     def pool_fairness(self, pool_id: str) -> Fairness:
         spread, jain = c_double(), c_double()
-        _lib.leadroute_router_pool_fairness(self._handle(), enc(pool_id), byref(spread), byref(jain))
+        _lib.leadroute_router_pool_fairness(self._handle(), need(pool_id, "pool_id"), byref(spread), byref(jain))
         return Fairness(spread.value, jain.value)
 
     def latency(self, *, rep: Optional[str] = None, pool: Optional[str] = None,

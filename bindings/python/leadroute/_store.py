@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import _ffi
 from ._errors import ConflictError, ExistsError, InvalidArgumentError, LeadrouteError, NotFoundError
-from ._values import Keep, check_i64, check_int, copy_out, dec, stash
+from ._values import Keep, check_i64, check_int, copy_out, dec, out_bytes, stash
 
 _lib = _ffi.lib
 _U32_MAX = 0xFFFFFFFF
@@ -220,10 +220,10 @@ def store_vtable(store: Any) -> Tuple[_ffi.Store, List[Any]]:
         rep = store.find_claim(dec(key) or "")
         if rep is None:
             return _ffi.ENOTFOUND
-        data = rep.encode("utf-8")
+        data = out_bytes(rep, "find_claim's rep")
         if len(data) >= cap:
             return _ffi.ERANGE
-        copy_out(buf, cap, rep)
+        copy_out(buf, cap, rep, "find_claim's rep")
         return _ffi.OK
 
     def open_count(_ud: Any, rep_id: bytes, count: Any) -> int:
@@ -241,7 +241,7 @@ def store_vtable(store: Any) -> Tuple[_ffi.Store, List[Any]]:
         try:
             store.commit(Commit._from_c(c.contents))
         except ExistsError as exc:
-            copy_out(owner, owner_cap, exc.owner or "")
+            copy_out(owner, owner_cap, exc.owner if exc.owner is not None else "", "ExistsError's owner")
             return _ffi.EEXISTS
         return _ffi.OK
 
@@ -264,8 +264,8 @@ def store_vtable(store: Any) -> Tuple[_ffi.Store, List[Any]]:
         at, rep, pool = store.acknowledge(dec(key) or "", int(at_ms))
         if assigned_ms:
             assigned_ms[0] = check_i64(at, "acknowledge's assigned time")
-        copy_out(rep_buf, rep_cap, rep or "")
-        copy_out(pool_buf, pool_cap, pool or "")
+        copy_out(rep_buf, rep_cap, rep if rep is not None else "", "acknowledge's rep")
+        copy_out(pool_buf, pool_cap, pool if pool is not None else "", "acknowledge's pool")
         return _ffi.OK
 
     def list_due(_ud: Any, now_ms: int, each: Any, ctx: Optional[int]) -> int:

@@ -9,8 +9,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _ffi
 from ._errors import HitPolicyError, raise_last
-from ._values import (CHandle, FieldValue, Keep, Owner, Shared, check_int, dec, enc, enum_value, handle_of, name_bytes,
-                      path_bytes, str_list, text_bytes, value_to_py)
+from ._values import (ADOPT, CHandle, FieldValue, Keep, Owner, Shared, adopted, check_int, dec, enum_value,
+                      handle_of, name_bytes, need, path_bytes, str_list, text_bytes, to_flag, value_to_py)
 
 _lib = _ffi.lib
 
@@ -26,7 +26,7 @@ _CASE_INSENSITIVE = 0x1
 def _options(lint: bool, max_memory: int) -> _ffi.TableOptions:
     opts = _ffi.TableOptions()
     _lib.leadroute_table_options_init(byref(opts), _ffi.TABLE_OPTIONS_VERSION)
-    if not lint:
+    if not to_flag(lint, "lint"):
         opts.flags |= _NO_LINT
     opts.max_memory = check_int(max_memory, "max_memory", 0, 2**64 - 1)
     return opts
@@ -69,8 +69,9 @@ class Table(Shared):
 
     _what = "table"
 
-    def __init__(self, _handle: int) -> None:
-        # Use Table.parse(), Table.load() or TableBuilder.build(); the handle's reference moves here.
+    def __init__(self, _handle: int, _key: Any = None) -> None:
+        # Made by Table.parse(), Table.load() or TableBuilder.build(); the handle's reference moves here.
+        adopted(_key, "Table", "Table.parse(), Table.load() or TableBuilder.build()")
         self._own(_handle, _lib.leadroute_table_unref)
 
     @classmethod
@@ -82,14 +83,14 @@ class Table(Shared):
         out = c_void_p()
         opts = _options(lint, max_memory)
         _lib.leadroute_table_parse(byref(out), data, len(data), name_bytes(filename), byref(opts))
-        return cls(out.value)  # type: ignore[arg-type]
+        return cls(out.value, ADOPT)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"], *, lint: bool = True, max_memory: int = 0) -> "Table":
         out = c_void_p()
         opts = _options(lint, max_memory)
         _lib.leadroute_table_load(byref(out), path_bytes(path), byref(opts))
-        return cls(out.value)  # type: ignore[arg-type]
+        return cls(out.value, ADOPT)  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Drop this object's reference; routers and lead files using the table
@@ -105,7 +106,7 @@ class Table(Shared):
 
     def copy(self) -> "Table":
         """Another reference to the same compiled table, closed on its own."""
-        return Table(_lib.leadroute_table_ref(self._handle()))
+        return Table(_lib.leadroute_table_ref(self._handle()), ADOPT)
 
     # -- properties --
 
@@ -191,7 +192,7 @@ class Table(Shared):
 
     def output_index(self, name: str) -> int:
         """Position of output column `name`; NotFoundError if there is none."""
-        return int(_lib.leadroute_table_output_index(self._handle(), enc(name)))
+        return int(_lib.leadroute_table_output_index(self._handle(), need(name, "name")))
 
     @property
     def diagnostics(self) -> List[Diagnostic]:
@@ -302,16 +303,17 @@ class TableBuilder(Owner):
 
     def set(self, key: str, value: str) -> "TableBuilder":
         """A `#! key: value` directive: hit_policy, aggregation, name, version, priority."""
-        _lib.leadroute_table_builder_set(self._handle(), enc(key), enc(value))
+        _lib.leadroute_table_builder_set(self._handle(), need(key, "key"), need(value, "value"))
         return self
 
     def add_input(self, name: str, type: str = "string", *, case_insensitive: bool = False) -> "TableBuilder":
-        _lib.leadroute_table_builder_add_input(self._handle(), enc(name), _column_type(type),
-                                               _CASE_INSENSITIVE if case_insensitive else 0)
+        _lib.leadroute_table_builder_add_input(self._handle(), need(name, "name"), _column_type(type),
+                                               _CASE_INSENSITIVE if to_flag(case_insensitive, "case_insensitive")
+                                               else 0)
         return self
 
     def add_output(self, name: str, type: str = "string") -> "TableBuilder":
-        _lib.leadroute_table_builder_add_output(self._handle(), enc(name), _column_type(type))
+        _lib.leadroute_table_builder_add_output(self._handle(), need(name, "name"), _column_type(type))
         return self
 
     def add_rule(self, inputs: Sequence[Optional[str]], outputs: Sequence[Optional[str]],
@@ -330,7 +332,7 @@ class TableBuilder(Owner):
         """Compile what the builder holds into a new table; the builder stays usable."""
         out = c_void_p()
         _lib.leadroute_table_builder_build(byref(out), self._handle())
-        return Table(out.value)  # type: ignore[arg-type]
+        return Table(out.value, ADOPT)  # type: ignore[arg-type]
 
 
 def _column_type(t: Union[str, int]) -> int:

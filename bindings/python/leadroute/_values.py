@@ -62,6 +62,13 @@ def name_bytes(filename: Any) -> Optional[bytes]:
     return enc(filename)
 
 
+def need(s: Any, what: str) -> bytes:
+    """enc() of a string C requires (None is a TypeError, not NULL)."""
+    if s is None:
+        raise TypeError("%s must be a str, got NoneType" % what)
+    return enc(s)  # type: ignore[return-value]
+
+
 def dec(b: Optional[bytes]) -> Optional[str]:
     return None if b is None else b.decode("utf-8", "replace")
 
@@ -117,6 +124,17 @@ def to_double(x: Any, what: str) -> float:
         return float(x)
     except OverflowError:
         raise ValueError("%s: too large for a number (a double)" % what) from None
+
+
+# The key by which the package's own code hands a wrapper the C object it
+# made: a wrapper made from any other value (Table("t.csv")) would hand C an
+# address that is none.
+ADOPT = object()
+
+
+def adopted(key: Any, cls: str, makers: str) -> None:
+    if key is not ADOPT:
+        raise TypeError("%s cannot be made from a value; use %s" % (cls, makers))
 
 
 def to_flag(x: Any, what: str) -> int:
@@ -288,10 +306,10 @@ def fill_value(v: _ffi.Value, x: FieldValue, keep: Keep, name: str) -> None:
         v.type = VALUE_NUMBER
         v.number = to_double(x, "field %r" % (name,))
     elif isinstance(x, (list, tuple, set, frozenset)):
-        items = sorted(x) if isinstance(x, (set, frozenset)) else list(x)
-        for item in items:
+        for item in x:
             if not isinstance(item, str):
                 raise TypeError("field %r: set items must be str, got %s" % (name, type(item).__name__))
+        items = sorted(x) if isinstance(x, (set, frozenset)) else list(x)
         v.type = VALUE_SET
         try:
             v.items, v.item_count = keep.strings(items)
@@ -306,6 +324,8 @@ def fields_array(fields: Fields, keep: Keep) -> Tuple[Any, int]:
         raise TypeError("fields must be a mapping of field name to value")
     arr = (_ffi.Field * max(len(fields), 1))()
     for i, (name, x) in enumerate(fields.items()):
+        if name is None:
+            raise TypeError("field names must be str, got NoneType")
         try:
             arr[i].name = keep.s(name)
         except ValueError as err:
@@ -347,11 +367,23 @@ def lead_to_py(p: Any) -> Tuple[Optional[str], Dict[str, FieldValue]]:
     return dec(lead.id), out
 
 
-def copy_out(address: Optional[int], cap: int, text: str) -> None:
-    """Write `text` NUL-terminated into a C buffer, cut to fit on a character boundary."""
+def out_bytes(text: Any, what: str) -> bytes:
+    """A callback's answer `text` for C: a str with no NUL (which would cut it
+    short there), else TypeError or ValueError naming `what`."""
+    if not isinstance(text, str):
+        raise TypeError("%s must be a str, got %s" % (what, type(text).__name__))
+    try:
+        return enc(text)  # type: ignore[return-value]
+    except ValueError as err:
+        raise ValueError("%s: %s" % (what, err)) from None
+
+
+def copy_out(address: Optional[int], cap: int, text: Any, what: str) -> None:
+    """Write `text` (see out_bytes) NUL-terminated into a C buffer, cut to fit
+    on a character boundary."""
+    data = out_bytes(text, what)
     if not address or cap <= 0:
         return
-    data = text.encode("utf-8")
     if len(data) >= cap:
         data = data[:cap - 1].decode("utf-8", "ignore").encode("utf-8")
     ctypes.memmove(address, data + b"\0", len(data) + 1)

@@ -1462,7 +1462,7 @@ class MoreCallbackExceptions(unittest.TestCase):
         for text, cap, want in (("abcd", 4, b"abc"), ("a\u00e9", 3, b"a"), ("ab", 4, b"ab")):
             with self.subTest(text=text, cap=cap):
                 buf = ctypes.create_string_buffer(b"\xaa" * 8)
-                copy_out(ctypes.addressof(buf), cap, text)
+                copy_out(ctypes.addressof(buf), cap, text, "text")
                 self.assertEqual(buf.value, want)
                 self.assertEqual(buf.raw[cap:], b"\xaa" * (8 - cap) + b"\0")  # nothing written past cap
 

@@ -1,5 +1,7 @@
 """Tests of the leadroute ctypes bindings against the built library."""
 
+import copy
+import dataclasses
 import gc
 import os
 import sys
@@ -633,6 +635,158 @@ class ConversionTests(unittest.TestCase):
         d = r.route("L2", {"kind": "a"}, trace=True)
         self.assertEqual(d.rep, "bob")
         self.assertEqual(d.candidates[0], lr.Candidate("alice", "p", "away", "away"))
+
+
+class HostileUseTests(unittest.TestCase):
+    """A caller's mistakes give Python errors that name them, never a crash
+    or a silently different answer."""
+
+    def setUp(self):
+        self.table = lr.Table.parse(TABLE, "t.csv")
+
+    def router(self, **kw):
+        kw.setdefault("clock", lambda: NOW)
+        return lr.Router(self.table, two_rep_roster(), **kw)
+
+    def test_wrappers_are_not_made_from_handles(self):
+        for what, call in [
+            ("Table(path)", lambda: lr.Table("t.csv")),
+            ("Table(int)", lambda: lr.Table(12345)),
+            ("Table(None)", lambda: lr.Table(None)),
+            ("Roster(path)", lambda: lr.Roster("reps.csv")),
+            ("Leads(text)", lambda: lr.Leads("id,a\nx,1\n", None)),
+        ]:
+            with self.subTest(what):
+                with self.assertRaisesRegex(TypeError, r"use \w+\.(parse|load)"):
+                    call()
+        # the ways that make them still do
+        self.assertEqual(self.table.copy().name, "py test")
+        self.assertEqual(len(lr.Leads.parse("id,kind\nL1,a\n", table=self.table)), 1)
+
+    def test_lead_fields_cannot_be_changed_behind_the_lead(self):
+        lead = lr.Leads.parse("id,kind,score\nL1,a,95\n", table=self.table)[0]
+        with self.assertRaises(TypeError):
+            lead.fields["kind"] = "q"
+        with self.assertRaises(TypeError):
+            del lead.fields["kind"]
+        with self.assertRaises(TypeError):
+            lead.fields.update(kind="q")
+        self.assertEqual(dict(lead.fields), {"id": "L1", "kind": "a", "score": "95"})
+        self.assertEqual(self.table.evaluate(lead)[0].rule, "hot")
+        # a Lead made from another routes with its own id and fields
+        other = dataclasses.replace(lead, id="L2", fields={"kind": "q"})
+        self.assertEqual(self.table.evaluate(other)[0].rule, "queued")
+        r = self.router()
+        self.assertEqual(r.route(other).explain_json()["lead_id"], "L2")
+        self.assertEqual(r.route(lead).explain_json()["lead_id"], "L1")
+        # copies and dicts of a lead still work
+        self.assertEqual(dataclasses.asdict(lead)["fields"]["kind"], "a")
+        self.assertEqual(copy.deepcopy(lead).fields, lead.fields)
+        # a Lead and fields besides: which would count is not guessed
+        with self.assertRaisesRegex(TypeError, "Lead"):
+            r.route(lead, {"kind": "q"})
+
+    def test_flags_are_bools(self):
+        r = self.router()
+        for what, call in [
+            ("dry_run", lambda: r.route("S1", {"kind": "a"}, dry_run="false")),
+            ("reassign", lambda: r.route("S1", {"kind": "a"}, reassign="no")),
+            ("trace", lambda: r.route("S1", {"kind": "a"}, trace="yes")),
+            ("lint", lambda: lr.Table.parse(TABLE, lint="false")),
+            ("case_insensitive", lambda: lr.TableBuilder().add_input("a", case_insensitive="no")),
+        ]:
+            with self.subTest(what):
+                with self.assertRaisesRegex(TypeError, what + " must be a bool"):
+                    call()
+        self.assertEqual(r.metrics()["routed"], 0)
+        self.assertEqual(r.route("S1", {"kind": "a"}, dry_run=1).status, "assigned")
+        self.assertEqual(r.route("S1", {"kind": "a"}, dry_run=False).status, "assigned")
+        self.assertEqual(r.route("S1", {"kind": "a"}).status, "existing")
+
+    def test_tick_lookup_of_an_unreadable_lead_is_raised(self):
+        r = self.router(clock=lambda: 1000)
+        r.route("T1", {"kind": "a"})
+        with self.assertRaisesRegex(lr.LeadError, "1025 fields; a lead holds at most 1024") as cm:
+            r.tick(10**10, lambda key: {"f%d" % i: "x" for i in range(1025)})
+        self.assertIn("T1", str(cm.exception))
+        stats = r.tick(10**10, lambda key: {"f%d" % i: "x" for i in range(1024)})
+        self.assertEqual((stats["due"], stats["reassigned"], stats["failed"]), (1, 1, 0))
+
+    def test_store_answers_are_typed(self):
+        for answer, exc, text in (("jo\0nas", ValueError, "find_claim"), (b"jonas", TypeError, "find_claim"),
+                                  (5, TypeError, "find_claim")):
+            with self.subTest(answer=answer):
+                class S(lr.MemoryStore):
+                    def find_claim(self, key):
+                        return answer
+                with self.assertRaisesRegex(exc, text):
+                    self.router(store=S()).route("F1", {"kind": "a"})
+
+        class Ack(lr.MemoryStore):
+            def acknowledge(self, key, at_ms):
+                at, rep, pool = super().acknowledge(key, at_ms)
+                return at, rep.encode(), pool
+        r = self.router(store=Ack())
+        r.route("A1", {"kind": "a"})
+        with self.assertRaisesRegex(TypeError, "acknowledge"):
+            r.acknowledge("A1")
+
+    def test_none_for_a_string(self):
+        r = self.router()
+        r.route("L1", {"kind": "a"})
+        for what, call in [
+            ("output_index", lambda: self.table.output_index(None)),
+            ("close", lambda: r.close(None)),
+            ("acknowledge", lambda: r.acknowledge(None)),
+            ("pool_fairness", lambda: r.pool_fairness(None)),
+            ("add_input", lambda: lr.TableBuilder().add_input(None)),
+            ("add_output", lambda: lr.TableBuilder().add_output(None)),
+            ("set", lambda: lr.TableBuilder().set(None, "x")),
+            ("a field name", lambda: r.route("L2", {None: "a"})),
+            ("a field name to evaluate", lambda: self.table.evaluate({None: "a"})),
+        ]:
+            with self.subTest(what):
+                with self.assertRaisesRegex(TypeError, "NoneType"):
+                    call()
+        self.assertEqual(r.metrics()["routed"], 1)
+
+    def test_set_of_mixed_items(self):
+        with self.assertRaisesRegex(TypeError, "field 'tags': set items must be str, got int"):
+            self.table.evaluate({"kind": "a", "tags": {"crm", 1}})
+
+    def test_roster_from_dicts_takes_mappings(self):
+        for reps, pools in (({"id": "a", "pools": ["p"]}, [{"id": "p"}]), (["alice"], [{"id": "p"}]),
+                            ([{"id": "a", "pools": ["p"]}], ["p"])):
+            with self.subTest(reps=reps, pools=pools):
+                with self.assertRaisesRegex(TypeError, "must be a list of mappings"):
+                    lr.Roster.from_dicts(reps, pools)
+
+    def test_callbacks_replaced_while_another_thread_routes(self):
+        # set callbacks before routing starts (router.h); done anyway, the
+        # callbacks C may still reach stay alive: no call reaches a freed one
+        r = self.router()
+        seen = []
+        old_hook = sys.unraisablehook
+        sys.unraisablehook = lambda u: seen.append(u)
+        done = threading.Event()
+
+        def route():
+            i = 0
+            while not done.is_set():
+                i += 1
+                r.route("R%d" % i, {"kind": "a"})
+
+        t = threading.Thread(target=route)
+        t.start()
+        try:
+            for _ in range(3000):
+                r.set_clock(lambda: NOW)
+                r.set_notify(lambda a: None)
+        finally:
+            done.set()
+            t.join()
+            sys.unraisablehook = old_hook
+        self.assertEqual(seen, [])
 
 
 class VersionTests(unittest.TestCase):
