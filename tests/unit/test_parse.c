@@ -356,6 +356,11 @@ static void test_aggregation_directives(void **state)
         snprintf(d, sizeof d, "#! hit_policy: collect\n#! aggregation: %s\n", aggs[i].word);
         expect_policy(d, LEADROUTE_HIT_COLLECT, aggs[i].agg);
     }
+    /* none, the default, goes with any policy; the others only with collect */
+    expect_policy("#! hit_policy: first\n#! aggregation: none\n", LEADROUTE_HIT_FIRST, LEADROUTE_AGG_NONE);
+    expect_policy("#! aggregation: none\n#! hit_policy: rule order\n", LEADROUTE_HIT_RULE_ORDER, LEADROUTE_AGG_NONE);
+    expect_error("#! hit_policy: first\n#! aggregation: sum\nrule,x,out:o\nr1,a,1\n", LEADROUTE_ETABLE, 2, 17, 17,
+                 "an aggregation needs hit_policy collect");
 }
 
 static void test_name_version_directives(void **state)
