@@ -145,9 +145,10 @@ static int store_open_count(void *user_data, const char *rep_id, uint32_t *count
  * The one write, all or nothing. The router decided on what it read before,
  * and another host may have written since; each check catches one way that
  * stale read would do harm:
- * 1. pool version: hosts A and B both read "rr1 ben", both pick cara and both
- *    write "rr1 cara": a lost update (cara gets two leads, dev loses his
- *    turn). The second commit fails instead; its router re-reads, picks dev.
+ * 1. pool version: hosts A and B both read the same line of reps, cara
+ *    first, both pick cara and both write her to its back: a lost update
+ *    (cara gets two leads, dev loses his turn). The second commit fails
+ *    instead; its router re-reads, picks dev.
  * 2. capacity: A and B both saw dev at 1 of 2 open leads and both give him
  *    one: 3 of 2. Counting again inside the transaction stops the second.
  * 3. the claim: a CRM webhook delivered twice reaches A and B at once, and
@@ -505,8 +506,11 @@ int main(void)
                version == 12,
            "the pool state should be short and at version 12, not %llu", (unsigned long long)version);
     state[length] = '\0';
-    EXPECT(strcmp(state, "rr1 ana") == 0, "the pool state should name ana, served last, not \"%s\"", state);
-    printf("round robin: ok, pool state \"%s\" version %llu\n", state, (unsigned long long)version);
+    /* the line of reps, next in turn first: dev, skipped at capacity, keeps
+     * his place at its front; ana, served last, is at its back */
+    EXPECT(strcmp(state, "rr2\ndev\nben\ncara\nana") == 0,
+           "the pool state should be the line dev, ben, cara, ana, not \"%s\"", state);
+    printf("round robin: ok, pool state version %llu, the line dev, ben, cara, ana\n", (unsigned long long)version);
 
     /* The same lead again: the claim holds, the rep keeps it. */
     rc = route_lead(host_a, "L-03", 0, d);

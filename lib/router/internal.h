@@ -438,7 +438,8 @@ void lr__gen_release(lr__gen *g);
 
 /* Pool state: what a strategy remembers between calls, kept in the store as
  * text so a database row shows it plainly:
- *   round robin:  "rr1 <last rep id>"
+ *   round robin:  "rr2\n<rep id>\n..." the members' line, next in turn first ("rr1 <last
+ *                 rep id>" from earlier releases is read too)
  *   weighted:     "wr1 <virtual time>\n<pass> <rep id>\n...\ns <stride> ..." one line per member
  *                 seen, then their strides in the same order (none in older states)
  *   least loaded: "" (it reads open counts instead)
@@ -469,7 +470,7 @@ int lr__pick_value(const double *value, const uint64_t *count, uint32_t n);
 void lr__strides(const lr__rep *reps, const uint32_t *members, uint32_t n, uint64_t *out);
 
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
-                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
-                      const lr__alloc *alloc, lr__wcache *cache);
+                      const uint32_t *open, const uint32_t *absent, const char *state, size_t state_len,
+                      lr__state *next, const lr__alloc *alloc, lr__wcache *cache);
 
 #endif

@@ -1899,7 +1899,7 @@ done:
 static int lr__pool_try(lr__call *c, const lr__pool *p)
 {
     leadroute_decision *d = c->d;
-    uint32_t i, n = 0, *el, *open = NULL;
+    uint32_t i, n = 0, *el, *open = NULL, *absent = NULL;
     int need_open = p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED, rc, pick;
     char detail[300];
     size_t len = 0;
@@ -1934,6 +1934,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     el = d->scratch;
     if (need_open)
         open = d->scratch + p->nmembers + 1;
+    else if (p->strategy == LEADROUTE_STRATEGY_WEIGHTED)
+        absent = d->scratch + p->nmembers + 1;
     if ((rc = lr__pool_view_init(c, p, &pv)) != 0)
         return rc;
     for (i = 0; i < p->nmembers; i++) {
@@ -1942,15 +1944,23 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         size_t cap = c->trace ? sizeof detail : 0;
         int v;
         detail[0] = 0;
+        if (absent)
+            absent[i] = 0;
         if (!rep->active) {
             v = LEADROUTE_VERDICT_EXCLUDED;
             snprintf(detail, sizeof detail, "inactive");
+            if (absent)
+                absent[i] = 1;
         } else if (lr__excluded(c, ri, detail, sizeof detail)) {
             v = LEADROUTE_VERDICT_EXCLUDED;
         } else if ((v = (int)lr__static_checks(c, p, &pv, i, rep, detail, cap)) == 0) {
             v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, cap);
             if (v < 0)
                 return v;
+            /* away, or full: out of the rotation, unlike a rep this one
+             * lead's skills or score keep out (see lr__pick_weighted) */
+            if (v && absent)
+                absent[i] = 1;
         }
         if (v) {
             if (c->trace)
@@ -1969,8 +1979,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     } else {
         if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
             return rc;
-        pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc,
-                                 &d->wcache);
+        pick = lr__strategy_pick(c->ro, p, el, n, open, absent, c->state ? c->state : "", len, &c->next,
+                                 &d->alloc, &d->wcache);
         if (pick < 0)
             return pick;
     }

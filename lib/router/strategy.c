@@ -25,17 +25,6 @@ static int lr__state_reserve(lr__state *s, const lr__alloc *a, size_t need)
     return LEADROUTE_OK;
 }
 
-static int lr__state_add(lr__state *s, const lr__alloc *a, const char *text, size_t n)
-{
-    int rc = lr__state_reserve(s, a, s->len + n + 1);
-    if (rc)
-        return rc;
-    memcpy(s->text + s->len, text, n);
-    s->len += n;
-    s->text[s->len] = 0;
-    return LEADROUTE_OK;
-}
-
 /* Decimal digits of `x` at `out` (up to 20 bytes, no NUL); returns how
  * many. The state is written on every assignment, so no printf. */
 static size_t lr__u64_digits(char *out, uint64_t x)
@@ -72,35 +61,127 @@ static const char *lr__parse_u64(const char *p, const char *end, uint64_t *x)
     return p;
 }
 
-/* Round robin: the first eligible rep whose id sorts after the last one
- * served, wrapping around. Ids, not positions, so members may come and go
- * without shifting anyone's turn. */
-static int lr__pick_round_robin(const leadroute_roster *ro, const uint32_t *el, uint32_t n, const char *state,
-                                size_t len, lr__state *next, const lr__alloc *a)
+/* Byte order of ids, as the roster sorts members. */
+static int lr__id_cmp(const char *x, size_t xl, const char *y, size_t yl)
 {
-    uint32_t i, pick = 0;
-    int rc;
-    if (len > 4 && memcmp(state, "rr1 ", 4) == 0) {
-        const char *last = state + 4;
-        size_t ln = len - 4;
-        for (i = 0; i < n; i++) {
-            const lr__rep *rep = &ro->reps[el[i]];
-            size_t il = rep->id_len;
-            int c = (unsigned char)rep->id[0] - (unsigned char)last[0];
-            /* the first byte decides most comparisons without a call */
-            if (c == 0)
-                c = memcmp(rep->id, last, il < ln ? il : ln);
-            if (c > 0 || (c == 0 && il > ln)) {
-                pick = i;
-                break;
+    int c = memcmp(x, y, xl < yl ? xl : yl);
+    return c ? c : xl < yl ? -1 : xl > yl;
+}
+
+/* The member of `pool` whose id is s[0..n), or UINT32_MAX. */
+static uint32_t lr__member_of(const leadroute_roster *ro, const lr__pool *pool, const char *s, size_t n)
+{
+    uint32_t lo = 0, hi = pool->nmembers;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const lr__rep *rep = &ro->reps[pool->members[mid]];
+        int c = lr__id_cmp(rep->id, rep->id_len, s, n);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return UINT32_MAX;
+}
+
+/* Round robin: the eligible member that has waited longest since it was
+ * last served gets the lead and goes to the back of the line. The state
+ * is the line, "rr2" then one id per line, next in turn first. With every
+ * member eligible this is the plain rotation; a lead only some members can
+ * take (a language, a score tier) moves only the one that takes it, so the
+ * others keep their turns: no one is starved by where the specialists sort.
+ * Members new to the pool join at the front, in id order; members that
+ * left drop out of the line. A state of the earlier form, "rr1 <last id>", is
+ * read as the line it stood for: the ids after it in order, then the rest. */
+static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
+                                const char *state, size_t len, lr__state *next, const lr__alloc *a)
+{
+    uint32_t small[2 * 64], *order = small, *slot, m = 0, i, j, k, pick = 0, chosen;
+    const char *p = state, *end = state + len;
+    void *heap = NULL;
+    size_t need = 3;
+    int rc = LEADROUTE_OK;
+
+    if (pool->nmembers > 64) {
+        if (!(heap = lr__malloc(a, sizeof *order * 2 * (size_t)pool->nmembers)))
+            return lr__error_nomem();
+        order = heap;
+    }
+    slot = order + pool->nmembers; /* per member: 1 + its place in `el`, 0 = not eligible, then "in line" */
+    for (k = 0; k < pool->nmembers; k++)
+        slot[k] = 0;
+    if (len > 4 && memcmp(state, "rr2\n", 4) == 0) {
+        for (p = state + 4; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t idl = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            k = lr__member_of(ro, pool, p, idl);
+            if (k != UINT32_MAX && !slot[k]) {
+                slot[k] = 1;
+                order[m++] = k;
             }
+            p += idl + (nl != NULL);
+        }
+    } else if (len > 4 && memcmp(state, "rr1 ", 4) == 0) {
+        for (k = 0; k < pool->nmembers; k++) {
+            const lr__rep *rep = &ro->reps[pool->members[k]];
+            if (lr__id_cmp(rep->id, rep->id_len, state + 4, len - 4) > 0)
+                break;
+        }
+        if (k == pool->nmembers)
+            k = 0;
+        for (i = 0; i < pool->nmembers; i++, k = k + 1 < pool->nmembers ? k + 1 : 0) {
+            slot[k] = 1;
+            order[m++] = k;
         }
     }
-    next->len = 0;
-    if ((rc = lr__state_add(next, a, "rr1 ", 4)) != 0 ||
-        (rc = lr__state_add(next, a, ro->reps[el[pick]].id, ro->reps[el[pick]].id_len)) != 0)
-        return rc;
-    return (int)pick;
+    /* new to the line (the first lead, a rep added to the pool): at its
+     * front, in id order, as those who have waited longest */
+    {
+        uint32_t nnew = 0;
+        for (k = 0; k < pool->nmembers; k++)
+            nnew += !slot[k];
+        if (nnew) {
+            memmove(order + nnew, order, sizeof *order * m);
+            for (k = 0, i = 0; k < pool->nmembers; k++)
+                if (!slot[k])
+                    order[i++] = k;
+            m += nnew;
+        }
+    }
+    /* which members are eligible, and where in `el`: both lists in id order */
+    for (k = 0, i = 0; k < pool->nmembers; k++) {
+        slot[k] = 0;
+        if (i < n && pool->members[k] == el[i])
+            slot[k] = ++i;
+    }
+    for (j = 0; j < m && !slot[order[j]]; j++)
+        ;
+    if (j == m) {
+        rc = lr__error_set(LEADROUTE_EINVAL, "round robin: an eligible rep is no member of pool '%s'", pool->id);
+        goto done;
+    }
+    chosen = order[j];
+    pick = slot[chosen] - 1;
+    memmove(order + j, order + j + 1, sizeof *order * (m - j - 1));
+    order[m - 1] = chosen;
+    for (j = 0; j < m; j++)
+        need += 1 + ro->reps[pool->members[order[j]]].id_len;
+    if ((rc = lr__state_reserve(next, a, need + 1)) != 0)
+        goto done;
+    memcpy(next->text, "rr2", 3);
+    next->len = 3;
+    for (j = 0; j < m; j++) {
+        const lr__rep *rep = &ro->reps[pool->members[order[j]]];
+        next->text[next->len++] = '\n';
+        memcpy(next->text + next->len, rep->id, rep->id_len);
+        next->len += rep->id_len;
+    }
+    next->text[next->len] = 0;
+done:
+    lr__free(a, heap);
+    return rc ? rc : (int)pick;
 }
 
 /* Weighted: stride scheduling. Each member has a pass; the eligible member
@@ -268,8 +349,8 @@ static void lr__wcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state
 }
 
 static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
-                             const char *state, size_t len, lr__state *next, const lr__alloc *a,
-                             lr__wcache *cache)
+                             const uint32_t *absent, const char *state, size_t len, lr__state *next,
+                             const lr__alloc *a, lr__wcache *cache)
 {
     lr__pass old_small[64], *old = old_small;
     uint64_t *pass = NULL, vt, base, pass_small[64];
@@ -330,9 +411,14 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
                 }
         }
     }
-    /* calibration: join at the current level, or keep a deficit of at most
-     * one lead per member to catch up */
+    /* calibration: a member out of the rotation (away, inactive, full)
+     * joins at the current level, or keeps a deficit of at most one lead
+     * per member to catch up. A member only this lead's skills or score
+     * keep out stays in the rotation with its pass: lifted, it would tie
+     * with the others at every lift, and the lowest id would win each tie */
     for (k = 0; k < pool->nmembers; k++) {
+        if (absent && !absent[k])
+            continue;
         uint64_t behind = lr__behind(pool, k), floor = vt > behind ? vt - behind : 0;
         if (pass[k] < floor)
             pass[k] = floor;
@@ -430,16 +516,16 @@ int lr__pick_value(const double *value, const uint64_t *count, uint32_t n)
 }
 
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
-                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
-                      const lr__alloc *alloc, lr__wcache *cache)
+                      const uint32_t *open, const uint32_t *absent, const char *state, size_t state_len,
+                      lr__state *next, const lr__alloc *alloc, lr__wcache *cache)
 {
     if (n == 0)
         return lr__error_set(LEADROUTE_EINVAL, "no eligible rep to pick from");
     switch (pool->strategy) {
     case LEADROUTE_STRATEGY_ROUND_ROBIN:
-        return lr__pick_round_robin(ro, eligible, n, state, state_len, next, alloc);
+        return lr__pick_round_robin(ro, pool, eligible, n, state, state_len, next, alloc);
     case LEADROUTE_STRATEGY_WEIGHTED:
-        return lr__pick_weighted(ro, pool, eligible, n, state, state_len, next, alloc, cache);
+        return lr__pick_weighted(ro, pool, eligible, n, absent, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_LEAST_LOADED:
         if (!open)
             return lr__error_set(LEADROUTE_EINVAL, "least loaded needs open counts");

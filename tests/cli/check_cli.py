@@ -269,9 +269,12 @@ expect(rc == 0 and lines == ["id,rule,points", "l1,a,1.5", "l1,b,2", "l1,(aggreg
 #   sofia has the lowest pass.
 # - L-1004, L-1005 dach-smb (de): jonas is the only active German speaker
 #   (emma is inactive), so both go to him.
-# - L-1006 emea-smb (en): round robin after jonas -> lars; L-1007 france (fr):
-#   only camille; L-1009 emea-payments (en): after camille comes emma
-#   (inactive), then jonas.
+# - emea round robin keeps a line of its members, in id order at first:
+#   camille, emma, jonas, lars; each rep served goes to its back. After
+#   L-1004 and L-1005 jonas is at the back; L-1006 emea-smb (en): the first
+#   in line who speaks English, camille; L-1007 france (fr): only camille;
+#   L-1009 emea-payments (en): emma is inactive, then lars, who has waited
+#   longest (the two German leads do not give jonas the English one too).
 # - L-1008, L-1024 solutions (score 60-90 with analytics or ai): queue
 #   solutions-desk; L-1018 japan: queue apac-partner; L-1022 (no region, no
 #   country): queue data-quality; L-1025 catch-all names no target: unassigned.
@@ -1860,7 +1863,7 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("explain", "--state", x_state, "zz", "aa")
     expect(rc == 0 and err == "" and out ==
            "zz (key zz)\n  2026-01-01T00:00:00Z  assigned\n"
-           + trace.format("zz", "a", "", "rr1 a", "2026-01-01T00:00:00", "chosen", "eligible") +
+           + trace.format("zz", "a", "", "rr2\\nb\\na", "2026-01-01T00:00:00", "chosen", "eligible") +
            "  2026-01-01T02:00:00Z  reassigned\n"
            "    a -> b: not followed up by 2026-01-01T01:00:00Z; reassigned within pool team\n"
            "  2026-01-01T04:00:00Z  escalated\n"
@@ -1868,7 +1871,7 @@ with tempfile.TemporaryDirectory() as tmp:
            "  2026-01-01T05:00:00Z  acknowledged\n    acknowledged\n"
            "\n"
            "aa (key aa)\n  2026-01-01T00:01:00Z  assigned\n"
-           + trace.format("aa", "b", "rr1 a", "rr1 b", "2026-01-01T00:01:00", "eligible", "chosen") +
+           + trace.format("aa", "b", "rr2\\nb\\na", "rr2\\na\\nb", "2026-01-01T00:01:00", "eligible", "chosen") +
            "  2026-01-01T02:00:00Z  reassigned\n"
            "    b -> a: not followed up by 2026-01-01T01:01:00Z; reassigned within pool team\n"
            "  2026-01-01T04:00:00Z  escalated\n"

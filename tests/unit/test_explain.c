@@ -1498,7 +1498,7 @@ static void test_end_to_end(void **state)
             fail_msg("no '%s' in\n%s", want + 1, text);
     }
     assert_non_null(strstr(text, "\npools walked: enterprise -> smb\n"));
-    assert_non_null(strstr(text, "\npicked by: round robin; state before \"\" after \"rr1 alice\"\n"));
+    assert_non_null(strstr(text, "\npicked by: round robin; state before \"\" after \"rr2\\ndave\\nerin\\nalice\"\n"));
     assert_non_null(strstr(text, "\nat 2026-03-01T09:30:00.125Z; host notified\n"));
     assert_non_null(strstr(text, "\ncandidates:\n"));
     assert_non_null(strstr(text, "\n  bob    enterprise  away: vacation \"until\"\\x0amonday\n"));

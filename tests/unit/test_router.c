@@ -1311,7 +1311,7 @@ static void test_weighted_extreme_ratio(void **state)
         memset(&cache, 0, sizeof cache);
         for (picks = 0; picks < total; picks++) {
             lr__state *cur = &st[picks % 2], *next = &st[(picks + 1) % 2];
-            int k = lr__strategy_pick(ro, p, p->members, 2, NULL, cur->text ? cur->text : "", cur->len, next, &a,
+            int k = lr__strategy_pick(ro, p, p->members, 2, NULL, NULL, cur->text ? cur->text : "", cur->len, next, &a,
                                       &cache);
             assert_true(k == 0 || k == 1);
             if (k == 0) {
@@ -1648,13 +1648,53 @@ static void wt_picks(const leadroute_roster *ro, const char *state, unsigned n, 
     for (i = 0; i < n; i++) {
         const char *cur = i ? st[i % 2].text : state;
         size_t len = i ? st[i % 2].len : strlen(state);
-        int k = lr__strategy_pick(ro, p, p->members, p->nmembers, NULL, cur, len, &st[(i + 1) % 2], &a, NULL);
+        int k = lr__strategy_pick(ro, p, p->members, p->nmembers, NULL, NULL, cur, len, &st[(i + 1) % 2], &a, NULL);
         assert_true(k >= 0 && (uint32_t)k < p->nmembers);
         out[i] = ro->reps[p->members[k]].id[0];
     }
     out[n] = 0;
     lr__free(&a, st[0].text);
     lr__free(&a, st[1].text);
+}
+
+/* Round robin's state is the line of members, next in turn first. An
+ * earlier release's "rr1 <last id>" reads as the line it meant; ids no
+ * longer members, and repeats, are dropped; members the state does not
+ * name join the front, in id order; text of no known form is no state. */
+static void test_round_robin_line_state(void **state)
+{
+    (void)state;
+    const char *const ids[] = { "a", "b", "c" };
+    leadroute_roster *ro = rr_roster(ids, 3);
+    const lr__pool *p = &ro->pools[0];
+    lr__state next = { NULL, 0, 0 };
+    lr__alloc a;
+    char picks[16];
+    static const struct { const char *state, *picks; } cases[] = {
+        { "", "abcabc" },
+        { "rr1 b", "cabcab" },
+        { "rr1 a", "bcabca" },
+        { "rr1 bb", "cabcab" },   /* between b and c */
+        { "rr1 zz", "abcabc" },   /* past every id: wrap */
+        { "rr2\nc\nb\na", "cbacba" },
+        { "rr2\nc\nx\nc\nb", "acbacb" }, /* x gone, c once, a new: at the front */
+        { "rr2\n", "abcabc" },
+        { "zz9 q", "abcabc" },
+    };
+    ok(lr__alloc_init(&a, NULL));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wt_picks(ro, cases[i].state, 6, picks);
+        if (strcmp(picks, cases[i].picks) != 0)
+            fail_msg("state '%s': picks %s, want %s", cases[i].state, picks, cases[i].picks);
+    }
+    /* what one pick writes: the rep served at the back */
+    assert_int_equal(lr__strategy_pick(ro, p, p->members, 3, NULL, NULL, "rr1 b", 5, &next, &a, NULL), 2);
+    expect_str(next.text, "rr2\na\nb\nc");
+    /* only b eligible: b goes to the back, a and c keep their places */
+    assert_int_equal(lr__strategy_pick(ro, p, p->members + 1, 1, NULL, NULL, "rr2\na\nb\nc", 9, &next, &a, NULL), 0);
+    expect_str(next.text, "rr2\na\nc\nb");
+    lr__free(&a, next.text);
+    leadroute_roster_unref(ro);
 }
 
 /* docs/router.md's example of a weighted state: alice and dave (weight 2)
@@ -1669,8 +1709,8 @@ static void test_weighted_state_as_documented(void **state)
     lr__state first = { NULL, 0, 0 }, second = { NULL, 0, 0 };
     lr__alloc a;
     ok(lr__alloc_init(&a, NULL));
-    assert_int_equal(lr__strategy_pick(ro, p, p->members, 3, NULL, "", 0, &first, &a, NULL), 0);
-    assert_int_equal(lr__strategy_pick(ro, p, p->members, 3, NULL, first.text, first.len, &second, &a, NULL), 1);
+    assert_int_equal(lr__strategy_pick(ro, p, p->members, 3, NULL, NULL, "", 0, &first, &a, NULL), 0);
+    assert_int_equal(lr__strategy_pick(ro, p, p->members, 3, NULL, NULL, first.text, first.len, &second, &a, NULL), 1);
     expect_str(second.text, "wr1 0\n5000000 alice\n5000000 dave\n0 erin\ns 5000000 5000000 10000000");
     lr__free(&a, first.text);
     lr__free(&a, second.text);
@@ -1694,7 +1734,7 @@ static void test_weighted_state_strides(void **state)
     lr__alloc a;
     char picks[16];
     ok(lr__alloc_init(&a, NULL));
-    assert_int_equal(lr__strategy_pick(ro, p, p->members, 2, NULL, "", 0, &next, &a, NULL), 0);
+    assert_int_equal(lr__strategy_pick(ro, p, p->members, 2, NULL, NULL, "", 0, &next, &a, NULL), 0);
     expect_str(next.text, "wr1 0\n10000000 a\n0 b\ns 10000000 10000000");
     lr__free(&a, next.text);
     /* without the strides: as written, b is next */
@@ -2789,8 +2829,8 @@ static void test_store_basics(void **state)
     int pi = ts_pool(&ts.s, "rr");
     assert_true(pi >= 0);
     assert_int_equal(ts.s.pools[pi].version, 2);
-    assert_int_equal(ts.s.pools[pi].len, 5);
-    assert_memory_equal(ts.s.pools[pi].state, "rr1 b", 5);
+    assert_int_equal(ts.s.pools[pi].len, 9);
+    assert_memory_equal(ts.s.pools[pi].state, "rr2\nc\na\nb", 9); /* the line: c next, b served last */
     assert_int_equal(*ts_open(&ts.s, "a", 0), 1);
     /* the account owner */
     ok(route_mail(r, d, "L3", "z@acme.com"));
@@ -3398,7 +3438,7 @@ static void test_dry_run(void **state)
     }
     char *txt = explain(d, LEADROUTE_EXPLAIN_TEXT);
     expect_has(txt, "(dry run)");
-    expect_has(txt, "\"rr1 a\"");   /* the state that would be written */
+    expect_has(txt, "\"rr2\\nb\\nc\\na\"");   /* the state that would be written */
     free(txt);
     char *j = explain(d, LEADROUTE_EXPLAIN_JSON);
     expect_has(j, "\"dry_run\":true");
@@ -4860,6 +4900,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_weighted_back_from_away),
         cmocka_unit_test(test_weighted_strides_change),
         cmocka_unit_test(test_weighted_state_strides),
+        cmocka_unit_test(test_round_robin_line_state),
         cmocka_unit_test(test_weighted_state_as_documented),
         cmocka_unit_test(test_least_loaded),
         cmocka_unit_test(test_capacity),

@@ -264,6 +264,62 @@ static void test_blank_value_asks_nothing_past_sixteen_filters(void **state)
     leadroute_router_free(r);
 }
 
+/* Leads only some members can take (a language, a score tier) must not
+ * starve the others: between two members that can take the same leads,
+ * those leads split evenly, whatever the mix, under round robin and
+ * weighted alike; the member that alone takes the others gets those. */
+static void filtered_mix(const char *strategy, int tiers, int mix, uint32_t got[3])
+{
+    char roster[512];
+    uint32_t seed = 12345u;
+    tlead l;
+    if (tiers)
+        snprintf(roster, sizeof roster,
+                 "#! pools\nid,strategy,tiers\np,%s,>=80:2\n#! reps\nid,pools,tier\nanna,p,2\nben,p,0\ncara,p,0\n",
+                 strategy);
+    else
+        snprintf(roster, sizeof roster,
+                 "#! pools\nid,strategy,filters\np,%s,language=languages\n"
+                 "#! reps\nid,pools,languages\nanna,p,\"en, de\"\nben,p,en\ncara,p,en\n",
+                 strategy);
+    leadroute_router *r = router_with("rule,out:pool\nall,p\n", roster, NULL);
+    got[0] = got[1] = got[2] = 0;
+    for (int i = 0; i < 1000; i++) {
+        char id[16];
+        int special;
+        seed = seed * 1103515245u + 12345u;
+        special = mix == 0 ? i % 2 == 0 : mix == 1 ? (seed >> 16) % 2 == 0 : (seed >> 16) % 5 != 0;
+        tl_init(&l);
+        if (tiers)
+            tl_num(&l, "score", special ? 95 : 40);
+        else
+            tl_str(&l, "language", special ? "de" : "en");
+        snprintf(id, sizeof id, "L%d", i);
+        const char *rep = route_lead(r, &l, id, 0);
+        if (special)
+            assert_string_equal(rep, "anna");
+        got[rep[0] == 'a' ? 0 : rep[0] == 'b' ? 1 : 2]++;
+    }
+    leadroute_router_free(r);
+}
+
+static void test_filtered_leads_starve_no_one(void **state)
+{
+    static const char *const strategies[] = { "round_robin", "weighted" };
+    (void)state;
+    for (int s = 0; s < 2; s++)
+        for (int tiers = 0; tiers < 2; tiers++)
+            for (int mix = 0; mix < 3; mix++) {
+                uint32_t got[3];
+                filtered_mix(strategies[s], tiers, mix, got);
+                /* ben and cara take the same leads: within one of each other */
+                if (got[1] > got[2] + 1 || got[2] > got[1] + 1)
+                    fail_msg("%s, %s, mix %d: anna %u, ben %u, cara %u", strategies[s], tiers ? "tiers" : "skills",
+                             mix, got[0], got[1], got[2]);
+                assert_int_equal(got[0] + got[1] + got[2], 1000);
+            }
+}
+
 /* A deadline is the SLA in milliseconds to the nearest one: 1.9 ms is 2. */
 static void test_deadline_rounds_to_nearest_ms(void **state)
 {
@@ -493,7 +549,7 @@ static void test_rr_state_after_conflict(void **state)
     g_conflicts = 1;
     assert_string_equal(route_id(r, "L1", LEADROUTE_ROUTE_TRACE), "a");
     state_after(st, sizeof st);
-    assert_string_equal(st, "rr1 a");
+    assert_string_equal(st, "rr2\\u000aab\\u000ab\\u000aa"); /* as JSON writes it */
     assert_string_equal(route_id(r, "L2", 0), "ab");
     leadroute_router_free(r);
     lr__memstore_free(g_ms);
@@ -702,6 +758,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reason_counts_eligible_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escalation_takes_fallbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blank_value_asks_nothing_past_sixteen_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filtered_leads_starve_no_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_rounds_to_nearest_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_time_on_a_400_year_leap_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raced_lead_is_a_breach, setup, teardown),

@@ -547,10 +547,11 @@ static leadroute_router *single_pool_router(uint32_t strategy, const double *wei
 }
 
 /* Availability is fixed within a block of leads (a random subset of the reps,
- * never empty, for a random 1..40 leads). Round robin is then exact: each
- * lead goes to the first available rep whose id follows the last one
- * served, wrapping around; so within a block the counts of the available
- * reps differ by at most 1, and an away rep gets nothing. */
+ * never empty, for a random 1..40 leads). Round robin is then exact: the
+ * reps stand in a line, in id order at first; each lead goes to the first
+ * available rep in the line, which moves to its back; so within a block
+ * the counts of the available reps differ by at most 1, and an away rep
+ * gets nothing. */
 static void test_round_robin_exact_random_availability(void **state)
 {
     (void)state;
@@ -559,8 +560,10 @@ static void test_round_robin_exact_random_availability(void **state)
     leadroute_decision *d = NULL;
     uint64_t rng = 12345;
     size_t total = scaled(1000000), done = 0, blocks = 0;
-    int last = -1;
+    int last = -1, line[NREPS];
     unsigned long long per_rep[NREPS] = { 0 };
+    for (int i = 0; i < NREPS; i++)
+        line[i] = i;
     ok(leadroute_router_set_availability(r, &av, NULL));
     ok(leadroute_decision_new(&d, NULL));
     while (done < total) {
@@ -571,10 +574,12 @@ static void test_round_robin_exact_random_availability(void **state)
         while (g_mask == 0);
         for (k = 0; k < len && done < total; k++, done++) {
             char id[32];
-            int want = last, got;
-            do
-                want = (want + 1) % NREPS;
-            while (!((g_mask >> want) & 1));
+            int want, got, at = 0;
+            while (!((g_mask >> line[at]) & 1))
+                at++;
+            want = line[at];
+            memmove(line + at, line + at + 1, sizeof *line * (size_t)(NREPS - 1 - at));
+            line[NREPS - 1] = want;
             snprintf(id, sizeof id, "L%zu", done);
             route_kind(r, id, 0, d);
             if (leadroute_decision_status(d) != LEADROUTE_ROUTE_ASSIGNED)

@@ -127,6 +127,7 @@ typedef struct commit_rec {
 
 /* Roster epoch: what the round-robin check needs of it. */
 typedef struct epoch_rec {
+    uint16_t rr_members;   /* members of pool rr */
     uint16_t rr_eligible;  /* members of pool rr that are active */
 } epoch_rec;
 
@@ -378,6 +379,7 @@ static int next_roster(leadroute_roster **out, uint64_t *rng)
     active = (uint32_t)(xorshift(rng) | xorshift(rng)) & 0x3FFu;
     if ((rc = make_roster(out, e, rr_bits, wt_bits, active)) != LEADROUTE_OK)
         return rc;
+    g->epochs[e].rr_members = (uint16_t)rr_bits;
     g->epochs[e].rr_eligible = (uint16_t)(rr_bits & active);
     atomic_store_explicit(&g->nepochs, e + 1, memory_order_relaxed);
     return LEADROUTE_OK;
@@ -1022,16 +1024,18 @@ static void check_store(checker *c, worker *w, int nworkers, uint64_t *claims_ou
 }
 
 /* Round robin: the versions of pool rr's state have no gap, each pick is the
- * first candidate (member, active, available in that call) after the rep of
- * the commit before, and so within each stretch of commits made with one
- * roster and one availability mask the candidates' counts differ by at most
- * 1 and everyone else gets none. Returns the number of picks. */
+ * first candidate (member, active, available in that call) in the line of
+ * members, which then goes to its back (members that left the pool drop
+ * out of the line at the pick, new ones join its front in id order), and so
+ * within each stretch of commits made with one roster and one availability
+ * mask the candidates' counts differ by at most 1 and everyone else gets
+ * none. Returns the number of picks. */
 static size_t check_round_robin(checker *c, const commit_rec *log, uint32_t *order, size_t n, size_t *stretches)
 {
     size_t nrr = 0, j;
     uint32_t nepochs = atomic_load(&g->nepochs), run_cand = 0;
     unsigned counts[NREPS];
-    int prev = -1, i;
+    int prev = -1, i, line[NREPS], nline = 0;
     for (j = 0; j < n; j++)
         if (log[j].rr_state)
             order[nrr++] = (uint32_t)j;
@@ -1053,13 +1057,28 @@ static size_t check_round_robin(checker *c, const commit_rec *log, uint32_t *ord
                 cr->prev != NO_REP || cr->epoch >= nepochs || c->w[w].priv[x].kind != K_RR)
                 fail_msg("pool rr: unexpected commit of %s (pool %u, epoch %u)", name, cr->pool, cr->epoch);
             cand = g->epochs[cr->epoch].rr_eligible & c->w[w].priv[x].mask;
-            /* the first candidate after the previous pick, wrapping around */
-            for (i = prev + 1; i < NREPS && want < 0; i++)
-                if ((cand >> i) & 1u)
-                    want = i;
-            for (i = 0; i < NREPS && want < 0; i++)
-                if ((cand >> i) & 1u)
-                    want = i;
+            {
+                uint32_t members = g->epochs[cr->epoch].rr_members, known = 0;
+                int kept = 0, fresh[NREPS], nfresh = 0, at;
+                for (i = 0; i < nline; i++)
+                    if ((members >> line[i]) & 1u) {
+                        known |= 1u << line[i];
+                        line[kept++] = line[i];
+                    }
+                for (i = 0; i < NREPS; i++)
+                    if (((members >> i) & 1u) && !((known >> i) & 1u))
+                        fresh[nfresh++] = i;
+                memmove(line + nfresh, line, sizeof *line * (size_t)kept);
+                memcpy(line, fresh, sizeof *line * (size_t)nfresh);
+                nline = kept + nfresh;
+                for (at = 0; at < nline && !((cand >> line[at]) & 1u); at++)
+                    ;
+                if (at < nline) {
+                    want = line[at];
+                    memmove(line + at, line + at + 1, sizeof *line * (size_t)(nline - 1 - at));
+                    line[nline - 1] = want;
+                }
+            }
             if (want != cr->rep)
                 fail_msg("pool rr, pick %zu (%s, roster epoch %u, candidates 0x%x, previous %s): got %s, round robin "
                          "gives %s", j, name, cr->epoch, cand, prev < 0 ? "none" : rep_names[prev],
