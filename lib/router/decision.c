@@ -52,6 +52,11 @@ void leadroute_decision_free(leadroute_decision *d)
     lr__free(&a, d->wcache.text);
     lr__free(&a, d->vbuf);
     lr__free(&a, d->wcache.pass);
+    for (uint32_t i = 0; i < d->cap_rcaches; i++) {
+        lr__free(&a, d->rcaches[i].text);
+        lr__free(&a, d->rcaches[i].order);
+    }
+    lr__free(&a, d->rcaches);
     lr__free(&a, d->next_buf);
     if (d->spare)
         lr__free(&d->spare_alloc, d->spare);

@@ -175,9 +175,11 @@ typedef struct lr__wcache {
     const void *pool;             /* NULL: empty */
     char *text;
     size_t len, cap;
-    uint64_t *pass;
+    uint64_t *pass;               /* weighted: the members' passes */
     uint32_t cap_pass;
     uint64_t vt;
+    uint32_t *order;              /* round robin: the line, as member positions */
+    uint32_t cap_order;
 } lr__wcache;
 
 /* How the rep was picked, for the trace. */
@@ -240,7 +242,9 @@ struct leadroute_decision {
     uint32_t cap_scratch;
     char *state_buf, *next_buf;   /* pool state read and written, kept between calls */
     size_t state_cap, next_cap;
-    lr__wcache wcache;
+    lr__wcache wcache;            /* the weighted state written last */
+    lr__wcache *rcaches;          /* per pool index: the round-robin state written last */
+    uint32_t cap_rcaches;
     void *vbuf;                   /* value-balancing scratch, kept between calls */
     size_t vbuf_cap;
     /* The pending notification of the next assignment, made before its commit so that a notify

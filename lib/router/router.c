@@ -1896,6 +1896,34 @@ done:
 }
 
 /* Try one pool: LR_DONE, LR_RETRY, LR_FALL_THROUGH (no one), or error. */
+/* The decision's caches of the states it wrote last point into a roster:
+ * forgotten when another one is in use (its pools may sit at the same
+ * addresses). */
+static void lr__caches_forget(leadroute_decision *d)
+{
+    uint32_t i;
+    d->wcache.pool = NULL;
+    for (i = 0; i < d->cap_rcaches; i++)
+        d->rcaches[i].pool = NULL;
+}
+
+/* Round robin's cache for pool `p`: one per pool, since leads alternate
+ * between pools; NULL when there is no memory for it (it is only a cache). */
+static lr__wcache *lr__rcache_of(leadroute_decision *d, const leadroute_roster *ro, const lr__pool *p)
+{
+    uint32_t at = (uint32_t)(p - ro->pools);
+    if (at >= d->cap_rcaches) {
+        lr__wcache *grown = lr__realloc(&d->alloc, d->rcaches, sizeof *grown * d->cap_rcaches,
+                                        sizeof *grown * ro->npools);
+        if (!grown)
+            return NULL;
+        memset(grown + d->cap_rcaches, 0, sizeof *grown * (ro->npools - d->cap_rcaches));
+        d->rcaches = grown;
+        d->cap_rcaches = ro->npools;
+    }
+    return &d->rcaches[at];
+}
+
 static int lr__pool_try(lr__call *c, const lr__pool *p)
 {
     leadroute_decision *d = c->d;
@@ -1979,8 +2007,9 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     } else {
         if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
             return rc;
+        lr__wcache *cache = p->strategy == LEADROUTE_STRATEGY_ROUND_ROBIN ? lr__rcache_of(d, c->ro, p) : &d->wcache;
         pick = lr__strategy_pick(c->ro, p, el, n, open, absent, c->state ? c->state : "", len, &c->next,
-                                 &d->alloc, &d->wcache);
+                                 &d->alloc, cache);
         if (pick < 0)
             return pick;
     }
@@ -2463,7 +2492,7 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
     c.captured = c.account_value = NULL;
     c.g = lr__gen_refresh(r, d->gen);
     if (c.g != d->gen)
-        d->wcache.pool = NULL; /* its pool pointer belongs to the old roster */
+        lr__caches_forget(d); /* their pool pointers belong to the old roster */
     d->gen = c.g;
     c.ro = c.g->roster;
     rc = lr__decision_reset(d, c.g);
@@ -3104,7 +3133,7 @@ static int lr__tick_one(leadroute_router *r, leadroute_decision *d, const lr__du
         return LR_TICK_KEPT;
     c.g = lr__gen_refresh(r, d->gen);
     if (c.g != d->gen)
-        d->wcache.pool = NULL;
+        lr__caches_forget(d);
     d->gen = c.g;
     c.ro = c.g->roster;
     if ((rc = lr__decision_reset(d, c.g)) != 0)

@@ -95,10 +95,38 @@ static uint32_t lr__member_of(const leadroute_roster *ro, const lr__pool *pool, 
  * Members new to the pool join at the front, in id order; members that
  * left drop out of the line. A state of the earlier form, "rr1 <last id>", is
  * read as the line it stood for: the ids after it in order, then the rest. */
+/* Keep the line round robin wrote last, so that the next pick of this
+ * decision, which usually reads that state back, need not look its ids up. */
+static void lr__rcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state *next, const uint32_t *order,
+                            uint32_t m, const lr__alloc *a)
+{
+    c->pool = NULL;
+    if (c->cap < next->len) {
+        char *t = lr__realloc(a, c->text, c->cap, next->len);
+        if (!t)
+            return; /* only a cache */
+        c->text = t;
+        c->cap = next->len;
+    }
+    if (c->cap_order < m) {
+        uint32_t *o = lr__realloc(a, c->order, sizeof *o * c->cap_order, sizeof *o * m);
+        if (!o)
+            return;
+        c->order = o;
+        c->cap_order = m;
+    }
+    memcpy(c->text, next->text, next->len);
+    c->len = next->len;
+    memcpy(c->order, order, sizeof *order * m);
+    c->pool = pool;
+}
+
 static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
-                                const char *state, size_t len, lr__state *next, const lr__alloc *a)
+                                const char *state, size_t len, lr__state *next, const lr__alloc *a,
+                                lr__wcache *cache)
 {
     uint32_t small[2 * 64], *order = small, *slot, m = 0, i, j, k, pick = 0, chosen;
+    int hit = 0;
     const char *p = state, *end = state + len;
     void *heap = NULL;
     size_t need = 3;
@@ -112,7 +140,14 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
     slot = order + pool->nmembers; /* per member: 1 + its place in `el`, 0 = not eligible, then "in line" */
     for (k = 0; k < pool->nmembers; k++)
         slot[k] = 0;
-    if (len > 4 && memcmp(state, "rr2\n", 4) == 0) {
+    if (cache && cache->pool == pool && cache->len == len && memcmp(cache->text, state, len) == 0) {
+        /* the line this decision wrote last: every member is in it */
+        hit = 1;
+        m = pool->nmembers;
+        memcpy(order, cache->order, sizeof *order * m);
+        for (k = 0; k < m; k++)
+            slot[k] = 1;
+    } else if (len > 4 && memcmp(state, "rr2\n", 4) == 0) {
         for (p = state + 4; p < end;) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             size_t idl = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -164,21 +199,37 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
     }
     chosen = order[j];
     pick = slot[chosen] - 1;
+    for (i = 0; hit && i < j; i++)
+        need += 1 + ro->reps[pool->members[order[i]]].id_len; /* where the chosen line starts */
     memmove(order + j, order + j + 1, sizeof *order * (m - j - 1));
     order[m - 1] = chosen;
-    for (j = 0; j < m; j++)
-        need += 1 + ro->reps[pool->members[order[j]]].id_len;
-    if ((rc = lr__state_reserve(next, a, need + 1)) != 0)
-        goto done;
-    memcpy(next->text, "rr2", 3);
-    next->len = 3;
-    for (j = 0; j < m; j++) {
-        const lr__rep *rep = &ro->reps[pool->members[order[j]]];
-        next->text[next->len++] = '\n';
-        memcpy(next->text + next->len, rep->id, rep->id_len);
-        next->len += rep->id_len;
+    if (hit) {
+        /* the text read with the chosen line moved to its end: three copies,
+         * not one per member (this runs for every lead) */
+        size_t at = need, line = 1 + ro->reps[pool->members[chosen]].id_len;
+        if ((rc = lr__state_reserve(next, a, len + 1)) != 0)
+            goto done;
+        memcpy(next->text, state, at);
+        memcpy(next->text + at, state + at + line, len - at - line);
+        memcpy(next->text + len - line, state + at, line);
+        next->len = len;
+    } else {
+        for (i = 0; i < m; i++)
+            need += 1 + ro->reps[pool->members[order[i]]].id_len;
+        if ((rc = lr__state_reserve(next, a, need + 1)) != 0)
+            goto done;
+        memcpy(next->text, "rr2", 3);
+        next->len = 3;
+        for (i = 0; i < m; i++) {
+            const lr__rep *rep = &ro->reps[pool->members[order[i]]];
+            next->text[next->len++] = '\n';
+            memcpy(next->text + next->len, rep->id, rep->id_len);
+            next->len += rep->id_len;
+        }
     }
     next->text[next->len] = 0;
+    if (cache)
+        lr__rcache_keep(cache, pool, next, order, m, a);
 done:
     lr__free(a, heap);
     return rc ? rc : (int)pick;
@@ -523,7 +574,7 @@ int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const ui
         return lr__error_set(LEADROUTE_EINVAL, "no eligible rep to pick from");
     switch (pool->strategy) {
     case LEADROUTE_STRATEGY_ROUND_ROBIN:
-        return lr__pick_round_robin(ro, pool, eligible, n, state, state_len, next, alloc);
+        return lr__pick_round_robin(ro, pool, eligible, n, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_WEIGHTED:
         return lr__pick_weighted(ro, pool, eligible, n, absent, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_LEAST_LOADED:
