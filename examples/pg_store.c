@@ -1,10 +1,10 @@
 /*
  * A host store for libleadroute in PostgreSQL (see pg_store.h).
  *
- * Schema (version 5, PG_STORE_SCHEMA_VERSION), every text column in the "C"
+ * Schema (version 6, PG_STORE_SCHEMA_VERSION), every text column in the "C"
  * collation so keys compare and sort byte by byte, as in sqlite_store:
  *
- *   leadroute_meta (key, value)                     -- 'schema' -> '5', and the
+ *   leadroute_meta (key, value)                     -- 'schema' -> '6', and the
  *       settings of pg_store_meta()
  *   leadroute_pools (id, version bigint, state bytea)
  *       A pool's strategy state and its compare-and-swap version; a pool
@@ -25,15 +25,17 @@
  *   functions leadroute_lock(), leadroute_now_ms(), leadroute_commit(),
  *       leadroute_commit_many(), leadroute_close()
  *
- * Versions 2 to 5 have the tables of version 1 and other functions (3
+ * Versions 2 to 6 have the tables of version 1 and other functions (3
  * prunes the log against the commit's time, not the newest row's; 4 moves
  * no lead a tick listed but is not due at the move's time; 5 prunes after a
- * batch against its earliest commit's time, not its latest): an older
+ * batch against its earliest commit's time, not its latest; 6 locks the
+ * schema that holds the tables, not the caller's current schema): an older
  * database is upgraded in place when it is opened (its functions replaced),
  * and a program that reads an older version only refuses it afterwards.
  *
  * The store's lock: every write to claims and pool states takes one
- * transaction-scoped advisory lock per schema (leadroute_lock()) before
+ * transaction-scoped advisory lock per schema (leadroute_lock(): the schema
+ * that holds the tables) before
  * anything else, so writers serialise: a single commit (the SQL function
  * leadroute_commit(), one statement), a close, and a whole batch, which
  * takes it at pg_store_begin() and keeps it until it ends. Under that lock
@@ -136,12 +138,16 @@ static const char schema_drop_v1[] =
     "DROP FUNCTION leadroute_commit(text, bigint, bytea, bigint, text, text, text, text, text, text, bigint,\n"
     "  bigint, double precision, bigint, double precision, bigint, boolean, text, bigint);\n";
 
-/* The functions of version 5, for a new store and for the upgrades. */
+/* The functions of version 6, for a new store and for the upgrades. */
 static const char *const schema_functions[] = {
-    /* the store's lock: one per schema, so several stores in one database do not wait for each other */
+    /* the store's lock: one per schema, so several stores in one database do not wait for each
+     * other; the schema that holds the tables the caller reaches, not the caller's current_schema(),
+     * which may be another one earlier on its search path ("$user", empty) */
     "CREATE OR REPLACE FUNCTION leadroute_lock() RETURNS void LANGUAGE plpgsql AS $fn$\n"
     "BEGIN\n"
-    "  PERFORM pg_advisory_xact_lock(hashtextextended('leadroute store ' || current_schema(), 0));\n"
+    "  PERFORM pg_advisory_xact_lock(hashtextextended('leadroute store ' || (\n"
+    "    SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+    "    WHERE c.oid = to_regclass('leadroute_meta')), 0));\n"
     "END\n"
     "$fn$;\n"
     /* the log is pruned before the commit's time or the server's clock, the earlier: one row
@@ -2275,8 +2281,8 @@ static int open_script(pg_store *s, const char *const *parts, size_t count, char
 
 /* Create or check the tables in one transaction under an advisory lock: of
  * two processes opening a new database at once, the second waits and then
- * finds the first one's tables. A version 1 to 4 store is upgraded: same
- * tables, the functions of version 5. */
+ * finds the first one's tables. A version 1 to 5 store is upgraded: same
+ * tables, the functions of version 6. */
 /* The schema row's value: a whole number in decimal, nothing else. */
 static int read_version(const char *text, long *out)
 {

@@ -54,7 +54,7 @@ extern "C" {
 typedef struct pg_store pg_store;
 
 /** The schema version kept in the database (table `leadroute_meta`, key `schema`). */
-#define PG_STORE_SCHEMA_VERSION 5
+#define PG_STORE_SCHEMA_VERSION 6
 
 /**
  * Connect with `conninfo` (libpq key=value or URI) and create the tables if

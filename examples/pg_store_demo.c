@@ -758,11 +758,67 @@ done:
     return status;
 }
 
+/* Two handles reaching the same tables take the same lock, whatever their
+ * search paths: here the other one has an empty schema first on its path
+ * (as a role's own "$user" schema would be), so its current_schema() is
+ * not the store's. While a batch holds the lock, its commit waits (its
+ * statement timeout stops it) instead of passing the batch. */
+static int check_lock_by_tables(store_check *check, const demo_target *target)
+{
+    const leadroute_store *m = &pg_store_methods;
+    pg_store *store = NULL, *other = NULL;
+    leadroute_assignment a;
+    char err[512], holder[64], conninfo[1024], sql[256];
+    int status = 1, rc;
+
+    if (strstr(target->conninfo, "://") || !target->schema)
+        return 0; /* a URI: no options to add */
+    snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s_empty", target->schema);
+    if (admin_exec(target->conninfo, sql, NULL) != 0) {
+        store_check_failed(check, "cannot create schema %s_empty", target->schema);
+        return 1;
+    }
+    snprintf(conninfo, sizeof conninfo, "%s options='-c search_path=%s_empty,%s -c statement_timeout=1500'",
+             target->conninfo, target->schema, target->schema);
+    if ((rc = pg_store_open_schema(&store, target->conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK ||
+        (rc = pg_store_open(&other, conninfo, err, sizeof err)) != LEADROUTE_OK) {
+        store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
+        goto done;
+    }
+    if ((rc = pg_store_begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "begin", rc, store);
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-96", "qu", store_check_now(check), 0);
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    rc = m->commit(other, &cm, holder, sizeof holder);
+    pg_store_rollback(store);
+    if (rc == LEADROUTE_OK) {
+        m->close(other, "lead:L-96");
+        store_check_failed(check, "a handle whose search path starts with an empty schema committed while a batch "
+                                  "held the store's lock: it took another lock");
+        goto done;
+    }
+    if (!strstr(pg_store_errmsg(other), "statement timeout")) {
+        store_check_failed(check, "the commit waiting for the store's lock should meet its statement timeout, not: %s",
+                           pg_store_errmsg(other));
+        goto done;
+    }
+    printf("failures: a handle with another current schema waits for the store's lock\n");
+    status = 0;
+done:
+    pg_store_close(other);
+    pg_store_close(store);
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s_empty", target->schema);
+    admin_exec(target->conninfo, sql, NULL);
+    return status;
+}
+
 /* PostgreSQL's own checks, after the shared ones. */
 static int pg_checks(store_check *check, void *user)
 {
     return check_round_trips(check, user) != 0 || check_reconnect(check, user) != 0 || check_failures(check, user) != 0 ||
-           check_serialization(check, user) != 0;
+           check_serialization(check, user) != 0 || check_lock_by_tables(check, user) != 0;
 }
 
 static int check_meta(void *store, const char *key, const char *value, char *held, size_t cap, int *found)
