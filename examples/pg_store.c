@@ -791,13 +791,14 @@ static void after_failure(pg_store *s)
 /* Whether the server's SQLSTATE `state` will come back however often the
  * statement is run again: a read-only transaction (a standby), privileges
  * or authorization, a schema not as this store made it (class 42), a full
- * disk. Conflicts, lost connections and shutdowns may pass. */
+ * disk, a program limit (class 54: an index row too long). Conflicts, lost
+ * connections and shutdowns may pass. */
 static int failure_lasts(const char *state)
 {
     if (!state)
         return 0;
     return strcmp(state, "25006") == 0 || strncmp(state, "42", 2) == 0 || strncmp(state, "28", 2) == 0 ||
-           strcmp(state, "53100") == 0;
+           strcmp(state, "53100") == 0 || strncmp(state, "54", 2) == 0;
 }
 
 /* The result of a failed call as a code: ECONFLICT for a serialization
@@ -1524,6 +1525,20 @@ static int pg_open_count(void *user, const char *rep_id, uint32_t *count)
     return LEADROUTE_OK;
 }
 
+/* A string longer than PostgreSQL indexes: refused before it is sent, for
+ * good (the server's error would come after a batch's other commits). */
+static int refuse_long(pg_store *s, const char *what, const char *name, const char *text)
+{
+    size_t n = text ? strlen(text) : 0;
+    if (n <= PG_STORE_MAX_ID)
+        return LEADROUTE_OK;
+    set_error(s, LEADROUTE_ELIMIT,
+              "%s: the %s is %zu bytes; PostgreSQL indexes this store's keys and ids of up to %d bytes", what, name,
+              n, PG_STORE_MAX_ID);
+    s->lasting = 1;
+    return LEADROUTE_ELIMIT;
+}
+
 static int check_commit(pg_store *s, const leadroute_commit *cm)
 {
     const leadroute_assignment *a = cm ? cm->assignment : NULL;
@@ -1542,7 +1557,16 @@ static int check_commit(pg_store *s, const leadroute_commit *cm)
     /* kept like sqlite_store, which cannot store NaN */
     if (!isfinite(a->value) || !isfinite(a->sla_minutes))
         return set_error(s, LEADROUTE_EINVAL, "commit: the value or SLA of %s is not finite", a->key);
-    return LEADROUTE_OK;
+    int rc = refuse_long(s, "commit", "key", a->key);
+    if (rc == LEADROUTE_OK)
+        rc = refuse_long(s, "commit", "lead id", a->lead_id);
+    if (rc == LEADROUTE_OK)
+        rc = refuse_long(s, "commit", "rep id", a->rep_id);
+    if (rc == LEADROUTE_OK)
+        rc = refuse_long(s, "commit", "pool id", cm->pool_id);
+    if (rc == LEADROUTE_OK)
+        rc = refuse_long(s, "commit", "pool id", a->pool_id);
+    return rc;
 }
 
 /* A tick's move (version 2 flag): the key must be held by `previous`
@@ -2057,6 +2081,11 @@ int pg_store_record(pg_store *s, const pg_store_event *e)
         return LEADROUTE_EINVAL;
     if (!e || !e->kind || !e->key)
         return set_error(s, LEADROUTE_EINVAL, "record: an event needs a kind and a key");
+    int refused = refuse_long(s, "record", "key", e->key);
+    if (refused == LEADROUTE_OK)
+        refused = refuse_long(s, "record", "lead id", e->lead_id);
+    if (refused != LEADROUTE_OK)
+        return refused;
     int lost = refuse_if_lost(s, "record");
     if (lost != LEADROUTE_OK)
         return lost;

@@ -57,10 +57,19 @@ typedef struct pg_store pg_store;
 #define PG_STORE_SCHEMA_VERSION 6
 
 /**
+ * The longest key, lead id, rep id or pool id (in bytes) the store takes. The
+ * library accepts strings of up to LEADROUTE_MAX_STRING, but a PostgreSQL
+ * index row holds at most 2,704 bytes: a commit or a recorded event with a
+ * longer one fails with LEADROUTE_ELIMIT before anything is sent (a batch
+ * goes on), and pg_store_failure_lasts() says 1.
+ */
+#define PG_STORE_MAX_ID 2600
+
+/**
  * Connect with `conninfo` (libpq key=value or URI) and create the tables if
  * they are missing, under a transaction-scoped advisory lock so two
  * processes starting together do not race. A database of schema version 1
- * to 4 (same tables, older SQL functions) is upgraded in place; from then on
+ * to 5 (same tables, older SQL functions) is upgraded in place; from then on
  * a program that reads only an older version refuses it. Any other version
  * is refused with a message in `err`.
  * @return LEADROUTE_OK, LEADROUTE_EIO (cannot connect, SQL failed),

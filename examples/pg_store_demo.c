@@ -814,11 +814,54 @@ done:
     return status;
 }
 
+/* A key longer than PostgreSQL indexes is refused before it is sent, for
+ * good (LEADROUTE_ELIMIT), and the batch around it goes on. */
+static int check_long_key(store_check *check, const demo_target *target)
+{
+    const leadroute_store *m = &pg_store_methods;
+    pg_store *store = NULL;
+    leadroute_assignment a;
+    char err[512], holder[64], key[PG_STORE_MAX_ID + 8];
+    int status = 1, rc;
+
+    if ((rc = pg_store_open_schema(&store, target->conninfo, target->schema, err, sizeof err)) != LEADROUTE_OK) {
+        store_check_failed(check, "%s (%s)", err, leadroute_strerror(rc));
+        goto done;
+    }
+    memcpy(key, "lead:", 5);
+    memset(key + 5, 'k', PG_STORE_MAX_ID - 4);
+    key[PG_STORE_MAX_ID + 1] = '\0';
+    if ((rc = pg_store_begin(store)) != LEADROUTE_OK) {
+        store_check_store_failed(check, "begin", rc, store);
+        goto done;
+    }
+    store_check_first_assignment(&a, key, "qu", store_check_now(check), 0);
+    leadroute_commit cm = { LEADROUTE_COMMIT_VERSION, &a, NULL, 0, NULL, 0, 0, NULL, 0 };
+    rc = m->commit(store, &cm, holder, sizeof holder);
+    if (rc != LEADROUTE_ELIMIT || !pg_store_failure_lasts(store) || !strstr(pg_store_errmsg(store), "2601 bytes")) {
+        store_check_failed(check, "a key of %d bytes should be refused for good (ELIMIT), not: %s (%s)",
+                           PG_STORE_MAX_ID + 1, leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
+    store_check_first_assignment(&a, "lead:L-95", "qu", store_check_now(check), 0);
+    if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK || (rc = pg_store_commit(store)) != LEADROUTE_OK ||
+        (rc = m->close(store, "lead:L-95")) != LEADROUTE_OK) {
+        store_check_store_failed(check, "the batch after a key too long", rc, store);
+        goto done;
+    }
+    printf("failures: a key of %d bytes refused for good, its batch goes on\n", PG_STORE_MAX_ID + 1);
+    status = 0;
+done:
+    pg_store_close(store);
+    return status;
+}
+
 /* PostgreSQL's own checks, after the shared ones. */
 static int pg_checks(store_check *check, void *user)
 {
     return check_round_trips(check, user) != 0 || check_reconnect(check, user) != 0 || check_failures(check, user) != 0 ||
-           check_serialization(check, user) != 0 || check_lock_by_tables(check, user) != 0;
+           check_serialization(check, user) != 0 || check_lock_by_tables(check, user) != 0 ||
+           check_long_key(check, user) != 0;
 }
 
 static int check_meta(void *store, const char *key, const char *value, char *held, size_t cap, int *found)

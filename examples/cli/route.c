@@ -438,7 +438,14 @@ int cmd_route(int argc, char **argv)
             }
         }
         const leadroute_lead *lead = leadroute_leads_get(leads, i);
-        rc = leadroute_route(router, lead, flags, decision);
+        char refusal[160], refused_key[LEADROUTE_MAX_STRING + 1];
+        /* a lead the state cannot hold (too long for its indexes) is unrouted on its own, not sent:
+         * its commit would fail for good and stop the run */
+        const char *refused =
+            store ? cli_state_refuses(store, lead->id, lead_key(lead, a.dedupe_field, refused_key, sizeof refused_key),
+                                      refusal, sizeof refusal)
+                  : NULL;
+        rc = refused ? LEADROUTE_ELIMIT : leadroute_route(router, lead, flags, decision);
         if (store && rc == LEADROUTE_ECALLBACK &&
             retry_batch(store, "the state could not be written", i - batch_start, &batch_tries, &held)) {
             in_batch = 0;
@@ -457,7 +464,7 @@ int cmd_route(int argc, char **argv)
             status = EXIT_TROUBLE;
             break;
         }
-        const char *reason = leadroute_decision_reason(decision);
+        const char *reason = refused ? refused : leadroute_decision_reason(decision);
         uint32_t route_status = rc == LEADROUTE_OK ? leadroute_decision_status(decision) : LEADROUTE_ROUTE_UNROUTED;
         if (rc != LEADROUTE_OK) {
             /* the reason is the error message; the tool goes on with the next lead */
@@ -472,7 +479,7 @@ int cmd_route(int argc, char **argv)
         }
         if (i >= reported)
             reported = i + 1;
-        if (flags &&
+        if (flags && !refused &&
             decision_detail(decision, &text, &text_cap, &json, &json_cap, &detail, &detail_size) != 0) {
             char shown[CLI_SHOWN_SIZE];
             cli_progress_clear();
@@ -484,7 +491,7 @@ int cmd_route(int argc, char **argv)
             status = EXIT_TROUBLE;
             break;
         }
-        if (store) {
+        if (store && !refused) {
             char keybuf[LEADROUTE_MAX_STRING + 1]; /* a dedupe key, up to the longest string */
             const char *key = lead_key(lead, a.dedupe_field, keybuf, sizeof keybuf);
             cli_state_event ev = { a.has_now ? a.now_ms : cli_system_now_ms(),
@@ -505,13 +512,14 @@ int cmd_route(int argc, char **argv)
                 break;
             }
         }
+        const char *shown_json = refused ? NULL : json;
         cell row[] = { cell_text(lead->id),
                        cell_text(leadroute_route_status_name(route_status)),
-                       cell_text(leadroute_decision_rep(decision)),
-                       cell_text(leadroute_decision_pool(decision)),
-                       cell_text(leadroute_decision_rule(decision)),
+                       cell_text(refused ? NULL : leadroute_decision_rep(decision)),
+                       cell_text(refused ? NULL : leadroute_decision_pool(decision)),
+                       cell_text(refused ? NULL : leadroute_decision_rule(decision)),
                        cell_text(reason),
-                       a.format == FORMAT_JSONL ? cell_json(json) : cell_text(json) };
+                       a.format == FORMAT_JSONL ? cell_json(shown_json) : cell_text(shown_json) };
         records_row(&w, row);
         int batch_end = (i + 1) % a.batch == 0 || i + 1 == n;
         if (in_batch && batch_end) {

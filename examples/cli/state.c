@@ -381,6 +381,27 @@ int cli_state_prefetch_claims(cli_state *s, const char *const *keys, size_t n)
     return LEADROUTE_OK;
 }
 
+const char *cli_state_refuses(const cli_state *s, const char *id, const char *key, char *buf, size_t size)
+{
+#ifdef LEADROUTE_CLI_WITH_PG
+    /* the store's key is "lead:" and the dedupe key */
+    size_t idn = id ? strlen(id) : 0, keyn = key ? strlen(key) : 0, most_key = PG_STORE_MAX_ID - 5;
+    if (s->pg && idn > PG_STORE_MAX_ID) {
+        snprintf(buf, size, "its id is %zu bytes; a PostgreSQL state holds ids of up to %d bytes", idn,
+                 PG_STORE_MAX_ID);
+        return buf;
+    }
+    if (s->pg && keyn > most_key) {
+        snprintf(buf, size, "its dedupe key is %zu bytes; a PostgreSQL state holds dedupe keys of up to %zu bytes",
+                 keyn, most_key);
+        return buf;
+    }
+#else
+    (void)s, (void)id, (void)key, (void)buf, (void)size;
+#endif
+    return NULL;
+}
+
 const char *cli_state_errmsg(const cli_state *s)
 {
     return PG_OR_SQLITE_READ(pg_store_errmsg(s->pg), sqlite_store_errmsg(s->sqlite));
