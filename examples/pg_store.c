@@ -2428,23 +2428,40 @@ void pg_store_close(pg_store *s)
     free(s);
 }
 
-/* The `options` to connect with for `schema`: the connection string's own
- * (a statement timeout, read-only transactions, ...) followed by the
- * schema's search path, which comes last so that it wins. A malloc'd
- * string, or NULL when out of memory. A string libpq cannot parse gets the
- * search path alone: connecting will say what is wrong with it. */
-static char *schema_options(const char *conninfo, const char *schema)
+/* The `options` the connection would have without a schema: the
+ * connection string's own, else a service file's, else PGOPTIONS, as libpq
+ * resolves them, which only a connection shows. A malloc'd string ("" for
+ * none), or NULL when out of memory. When that connection fails, the
+ * string's own: connecting again will say what is wrong. */
+static char *own_options(const char *const *keys, const char *const *values, const char *conninfo)
 {
-    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    PGconn *probe = PQconnectdbParams(keys, values, 1);
+    PQconninfoOption *opts = NULL;
     const char *own = "";
     char *out;
+    if (probe && PQstatus(probe) == CONNECTION_OK)
+        opts = PQconninfo(probe);
+    else
+        opts = PQconninfoParse(conninfo, NULL);
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
         if (strcmp(o->keyword, "options") == 0 && o->val)
             own = o->val;
-    size_t n = strlen(own) + strlen(schema) + 32;
-    if ((out = malloc(n)) != NULL)
-        snprintf(out, n, "%s%s-csearch_path=%s", own, own[0] ? " " : "", schema);
+    out = strdup(own);
     PQconninfoFree(opts);
+    PQfinish(probe);
+    return out;
+}
+
+/* The `options` to connect with for `schema`: the connection's own (a
+ * statement timeout, read-only transactions, ...) followed by the schema's
+ * search path, which comes last so that it wins. A malloc'd string, or
+ * NULL when out of memory. */
+static char *schema_options(const char *own, const char *schema)
+{
+    size_t n = strlen(own) + strlen(schema) + 32;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s-csearch_path=%s", own, own[0] ? " " : "", schema);
     return out;
 }
 
@@ -2466,14 +2483,21 @@ int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schem
                               "pg_store_open: schema name \"%s\" is not lower-case letters, digits and '_' "
                               "(at most 63)",
                               schema);
-        if (!(options = schema_options(conninfo, schema)))
-            return open_error(err, err_cap, LEADROUTE_ENOMEM, "pg_store_open: out of memory");
     }
     /* conninfo is expanded as the dbname; what follows overrides it, but for
      * the fallback name, which applies only when conninfo names none */
-    const char *keys[] = { "dbname", "client_encoding", "fallback_application_name", schema ? "options" : NULL,
-                           NULL };
-    const char *values[] = { conninfo, "UTF8", "leadroute", options, NULL };
+    const char *keys[] = { "dbname", "client_encoding", "fallback_application_name", NULL, NULL };
+    const char *values[] = { conninfo, "UTF8", "leadroute", NULL, NULL };
+    if (schema) {
+        /* an explicit `options` replaces a service file's and PGOPTIONS: keep theirs */
+        char *own = own_options(keys, values, conninfo);
+        options = own ? schema_options(own, schema) : NULL;
+        free(own);
+        if (!options)
+            return open_error(err, err_cap, LEADROUTE_ENOMEM, "pg_store_open: out of memory");
+        keys[3] = "options";
+        values[3] = options;
+    }
     pg_store *s = calloc(1, sizeof *s);
     if (!s) {
         free(options);

@@ -83,8 +83,10 @@ int pg_store_open(pg_store **out, const char *conninfo, char *err, size_t err_ca
  * (created if missing; lower-case letters, digits and '_' only, at most 63
  * bytes, not starting with "pg_", which PostgreSQL keeps for itself):
  * several independent stores in one database. NULL = pg_store_open(). The
- * schema's search path is added to the `options` of `conninfo`, which are
- * kept; the schema is created only when missing.
+ * schema's search path is added to the connection's own `options` (those of
+ * `conninfo`, else of its service file, else of PGOPTIONS, as libpq takes
+ * them), which are kept: to learn them it connects once more at open. The
+ * schema is created only when missing.
  */
 int pg_store_open_schema(pg_store **out, const char *conninfo, const char *schema, char *err, size_t err_cap);
 

@@ -557,18 +557,25 @@ static int check_failures(store_check *check, const demo_target *target)
     printf("failures: a missing table lasts, a free key does not\n");
 
     /* a server that takes no writes (read-only transactions): a commit fails
-     * for good; the options of the connection string are kept beside the
-     * schema's search path, whether the schema comes in them or apart */
-    for (int apart = 0; apart < 2 && !strstr(target->conninfo, "://"); apart++) {
+     * for good; the connection's options are kept beside the schema's search
+     * path, whether the schema comes in them or apart, and whether they come
+     * in the connection string or from PGOPTIONS (apart == 2) */
+    for (int apart = 0; apart < 3 && !strstr(target->conninfo, "://"); apart++) {
         char conninfo[1024];
-        if (apart)
+        if (apart == 2)
+            snprintf(conninfo, sizeof conninfo, "%s", target->conninfo);
+        else if (apart)
             snprintf(conninfo, sizeof conninfo, "%s options='-c default_transaction_read_only=on'", target->conninfo);
         else
             snprintf(conninfo, sizeof conninfo,
                      "%s options='-c default_transaction_read_only=on -c search_path=%s'", target->conninfo,
                      target->schema);
-        if ((rc = pg_store_open_schema(&other, conninfo, apart ? target->schema : NULL, err, sizeof err)) !=
-            LEADROUTE_OK) {
+        if (apart == 2)
+            setenv("PGOPTIONS", "-c default_transaction_read_only=on", 1);
+        rc = pg_store_open_schema(&other, conninfo, apart ? target->schema : NULL, err, sizeof err);
+        if (apart == 2)
+            unsetenv("PGOPTIONS");
+        if (rc != LEADROUTE_OK) {
             store_check_failed(check, "a read-only handle: %s (%s)", err, leadroute_strerror(rc));
             goto done;
         }
@@ -584,7 +591,7 @@ static int check_failures(store_check *check, const demo_target *target)
         pg_store_close(other);
         other = NULL;
         printf("failures: a read-only server refuses commits for good (schema %s)\n",
-               apart ? "given apart" : "in the options");
+               apart == 2 ? "given apart, read-only from PGOPTIONS" : apart ? "given apart" : "in the options");
     }
 
     /* a store of schema version 0 is refused */
