@@ -2176,17 +2176,27 @@ int pg_store_begin(pg_store *s)
     if (rc != LEADROUTE_OK)
         return rc;
     /* one round trip: the transaction and the store's lock, held until it ends */
+    PGresult *r = exec_sql(s, "BEGIN; SELECT leadroute_lock()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQstatus(s->conn) != CONNECTION_OK) {
+        /* the connection was lost while no batch was open (a server restart,
+         * a terminated idle session): nothing is lost, so reconnect once */
+        PQclear(r);
+        if ((rc = ensure_connected(s, "begin")) != LEADROUTE_OK)
+            return rc;
+        r = exec_sql(s, "BEGIN; SELECT leadroute_lock()");
+    }
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        /* no batch was opened, none is lost; a lock that failed after BEGIN ends its transaction */
+        rc = result_error(s, r, "begin");
+        PQclear(r);
+        if (PQstatus(s->conn) == CONNECTION_OK)
+            PQclear(exec_sql(s, "ROLLBACK"));
+        return rc;
+    }
+    PQclear(r);
     s->in_batch = 1;
     s->b.gen = 1;
-    PGresult *r = exec_sql(s, "BEGIN; SELECT leadroute_lock()");
-    rc = PQresultStatus(r) == PGRES_TUPLES_OK ? LEADROUTE_OK : result_error(s, r, "begin");
-    PQclear(r);
-    if (rc != LEADROUTE_OK) { /* BEGIN itself failed: no batch was opened, none is lost */
-        if (s->in_batch)
-            batch_drop(s);
-        s->batch_lost = 0;
-    }
-    return rc;
+    return LEADROUTE_OK;
 }
 
 /* pg_store_commit() of a batch not lost. */

@@ -119,7 +119,10 @@ extern const leadroute_store pg_store_methods;
  * or pg_store_rollback(). While it is open no other handle writes to the
  * store: their commits and closes wait for it to end, so keep batches short
  * (a few hundred leads). Batches of several processes run one after the
- * other and never deadlock.
+ * other and never deadlock. A connection lost while no batch was open (a
+ * server restart) is reconnected and the batch opened; a begin that fails
+ * (the lock past a statement timeout) opens no batch, and says no batch was
+ * lost.
  *
  * Inside the batch the store answers from what it read under the lock and
  * what its own commits changed, and queues its commits: a commit refused
