@@ -183,6 +183,35 @@ static void test_tick_ties_go_by_key(void **state)
     leadroute_router_free(r);
 }
 
+/* docs/router.md: a due lead a tick has no pool for stays with its holder,
+ * counted as kept at every tick: one a rule's direct owner took (even when
+ * the rule names a pool too), and one whose pool a roster swap removed
+ * (even when its holder left with it). */
+static void test_tick_keeps_leads_without_a_pool(void **state)
+{
+    leadroute_router *r = router_with("rule,kind,out:owner,out:pool,out:sla_minutes:number\n"
+                                      "vip,vip,o,p,10\nall,-,,p,10\n",
+                                      "#! reps\nid,pools\no,\nx,p\ny,p\n", NULL);
+    leadroute_tick_stats st;
+    tlead l;
+    (void)state;
+    tl_init(&l);
+    tl_str(&l, "kind", "vip");
+    assert_string_equal(route_lead(r, &l, "V", 0), "o");
+    assert_string_equal(route_id(r, "P", 0), "x");
+    /* the pool is renamed and x leaves with it */
+    swap_roster(r, "#! reps\nid,pools\no,\ny,q\nz,q\n");
+    for (int i = 1; i <= 2; i++) {
+        g_now = T0 + (int64_t)i * 11 * MIN_MS;
+        st = tick(r, NULL, NULL);
+        assert_int_equal(st.due, 2);
+        assert_int_equal(st.kept, 2);
+        assert_int_equal(st.reassigned + st.escalated, 0);
+    }
+    assert_int_equal(g_ntold, 2); /* the two routes, no move */
+    leadroute_router_free(r);
+}
+
 /* A join offset shrinks to nothing over one value window: b, back after
  * two days away, joins 200 behind a; 36 hours later (of a 48-hour window)
  * a quarter of it is left, so b with 51 is still the lowest and takes L4. */
@@ -754,6 +783,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cap_window_includes_its_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tick_ties_go_by_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_keeps_leads_without_a_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join_offset_decays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reason_counts_eligible_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escalation_takes_fallbacks, setup, teardown),
