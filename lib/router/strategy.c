@@ -95,6 +95,54 @@ static uint32_t lr__member_of(const leadroute_roster *ro, const lr__pool *pool, 
  * Members new to the pool join at the front, in id order; members that
  * left drop out of the line. A state of the earlier form, "rr1 <last id>", is
  * read as the line it stood for: the ids after it in order, then the rest. */
+/* The line a round-robin state stands for, as member positions into
+ * `order` (room for every member; `seen` is scratch of the same size);
+ * returns its length, every member's. */
+static uint32_t lr__rr_read_line(const leadroute_roster *ro, const lr__pool *pool, const char *state, size_t len,
+                                 uint32_t *order, uint32_t *seen)
+{
+    const char *p, *end = state + len;
+    uint32_t m = 0, i, k, nnew = 0;
+    for (k = 0; k < pool->nmembers; k++)
+        seen[k] = 0;
+    if (len > 4 && memcmp(state, "rr2\n", 4) == 0) {
+        for (p = state + 4; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t idl = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            k = lr__member_of(ro, pool, p, idl);
+            if (k != UINT32_MAX && !seen[k]) {
+                seen[k] = 1;
+                order[m++] = k;
+            }
+            p += idl + (nl != NULL);
+        }
+    } else if (len > 4 && memcmp(state, "rr1 ", 4) == 0) {
+        for (k = 0; k < pool->nmembers; k++) {
+            const lr__rep *rep = &ro->reps[pool->members[k]];
+            if (lr__id_cmp(rep->id, rep->id_len, state + 4, len - 4) > 0)
+                break;
+        }
+        if (k == pool->nmembers)
+            k = 0;
+        for (i = 0; i < pool->nmembers; i++, k = k + 1 < pool->nmembers ? k + 1 : 0) {
+            seen[k] = 1;
+            order[m++] = k;
+        }
+    }
+    /* new to the line (the first lead, a rep added to the pool): at its
+     * front, in id order, as those who have waited longest */
+    for (k = 0; k < pool->nmembers; k++)
+        nnew += !seen[k];
+    if (nnew) {
+        memmove(order + nnew, order, sizeof *order * m);
+        for (k = 0, i = 0; k < pool->nmembers; k++)
+            if (!seen[k])
+                order[i++] = k;
+        m += nnew;
+    }
+    return m;
+}
+
 /* Keep the line round robin wrote last, so that the next pick of this
  * decision, which usually reads that state back, need not look its ids up. */
 static void lr__rcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state *next, const uint32_t *order,
@@ -127,7 +175,6 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
 {
     uint32_t small[2 * 64], *order = small, *slot, m = 0, i, j, k, pick = 0, chosen;
     int hit = 0;
-    const char *p = state, *end = state + len;
     void *heap = NULL;
     size_t need = 3;
     int rc = LEADROUTE_OK;
@@ -137,53 +184,14 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
             return lr__error_nomem();
         order = heap;
     }
-    slot = order + pool->nmembers; /* per member: 1 + its place in `el`, 0 = not eligible, then "in line" */
-    for (k = 0; k < pool->nmembers; k++)
-        slot[k] = 0;
+    slot = order + pool->nmembers; /* per member: 1 + its place in `el`, 0 = not eligible */
     if (cache && cache->pool == pool && cache->len == len && memcmp(cache->text, state, len) == 0) {
         /* the line this decision wrote last: every member is in it */
         hit = 1;
         m = pool->nmembers;
         memcpy(order, cache->order, sizeof *order * m);
-        for (k = 0; k < m; k++)
-            slot[k] = 1;
-    } else if (len > 4 && memcmp(state, "rr2\n", 4) == 0) {
-        for (p = state + 4; p < end;) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t idl = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            k = lr__member_of(ro, pool, p, idl);
-            if (k != UINT32_MAX && !slot[k]) {
-                slot[k] = 1;
-                order[m++] = k;
-            }
-            p += idl + (nl != NULL);
-        }
-    } else if (len > 4 && memcmp(state, "rr1 ", 4) == 0) {
-        for (k = 0; k < pool->nmembers; k++) {
-            const lr__rep *rep = &ro->reps[pool->members[k]];
-            if (lr__id_cmp(rep->id, rep->id_len, state + 4, len - 4) > 0)
-                break;
-        }
-        if (k == pool->nmembers)
-            k = 0;
-        for (i = 0; i < pool->nmembers; i++, k = k + 1 < pool->nmembers ? k + 1 : 0) {
-            slot[k] = 1;
-            order[m++] = k;
-        }
-    }
-    /* new to the line (the first lead, a rep added to the pool): at its
-     * front, in id order, as those who have waited longest */
-    {
-        uint32_t nnew = 0;
-        for (k = 0; k < pool->nmembers; k++)
-            nnew += !slot[k];
-        if (nnew) {
-            memmove(order + nnew, order, sizeof *order * m);
-            for (k = 0, i = 0; k < pool->nmembers; k++)
-                if (!slot[k])
-                    order[i++] = k;
-            m += nnew;
-        }
+    } else {
+        m = lr__rr_read_line(ro, pool, state, len, order, slot);
     }
     /* which members are eligible, and where in `el`: both lists in id order */
     for (k = 0, i = 0; k < pool->nmembers; k++) {
