@@ -1285,8 +1285,14 @@ class StoreAnswers(unittest.TestCase):
     def test_pool_state_that_fills_the_buffer_exactly(self):
         """A state as long as the buffer C offers is copied whole: here another
         host commits, between two moves of one tick, a state of exactly the
-        size of the buffer the first move grew (5 bytes read: 5 + 2 + 64)."""
-        b, d = "b" * 67, "d" * 67  # "rr1 " + 67 = 71 bytes
+        size of the buffer the first move grew (143 bytes read: the line b, c,
+        d, a; 143 + 71 + 64 = 278)."""
+        b, d = "b" * 67, "d" * 67
+        # the other host's line: a next (this tick's own would give c), padded
+        # to 278 bytes with an id no member has, which drops out of the line
+        other = "rr2\na\n" + d + "\nc\n" + b
+        other += "\n" + "z" * (278 - len(other) - 1)
+        self.assertEqual(len(other), 278)
 
         class SharedStore(lr.MemoryStore):
             other = None  # what another host commits right before the next read
@@ -1310,13 +1316,13 @@ class StoreAnswers(unittest.TestCase):
 
         def lookup(key):
             if key == "L2":
-                store.other = ("rr1 " + d).encode()
+                store.other = other.encode()
             return None
 
         self.assertEqual(r.tick(clock.now, lookup)["reassigned"], 5)
         moved = {a.lead_id: a.rep for a in r.list_due()}
-        self.assertEqual(moved["L1"], b)  # next after a
-        self.assertEqual(moved["L2"], "a")  # next after the other host's d, not after this tick's b
+        self.assertEqual(moved["L1"], b)  # first in line, and not a, its holder
+        self.assertEqual(moved["L2"], "a")  # first in the other host's line, not in this tick's (c)
 
     def test_memory_store_account_claim_is_no_open_lead(self):
         # an account claim moved by a commit gives back no open lead of its holder: it never counted one
