@@ -474,7 +474,7 @@ int lr__pick_value(const double *value, const uint64_t *count, uint32_t n);
 void lr__strides(const lr__rep *reps, const uint32_t *members, uint32_t n, uint64_t *out);
 
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
-                      const uint32_t *open, const uint32_t *absent, const char *state, size_t state_len,
-                      lr__state *next, const lr__alloc *alloc, lr__wcache *cache);
+                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
+                      const lr__alloc *alloc, lr__wcache *cache);
 
 #endif

@@ -1927,7 +1927,7 @@ static lr__wcache *lr__rcache_of(leadroute_decision *d, const leadroute_roster *
 static int lr__pool_try(lr__call *c, const lr__pool *p)
 {
     leadroute_decision *d = c->d;
-    uint32_t i, n = 0, *el, *open = NULL, *absent = NULL;
+    uint32_t i, n = 0, *el, *open = NULL;
     int need_open = p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED, rc, pick;
     char detail[300];
     size_t len = 0;
@@ -1962,8 +1962,6 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     el = d->scratch;
     if (need_open)
         open = d->scratch + p->nmembers + 1;
-    else if (p->strategy == LEADROUTE_STRATEGY_WEIGHTED)
-        absent = d->scratch + p->nmembers + 1;
     if ((rc = lr__pool_view_init(c, p, &pv)) != 0)
         return rc;
     for (i = 0; i < p->nmembers; i++) {
@@ -1972,23 +1970,15 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         size_t cap = c->trace ? sizeof detail : 0;
         int v;
         detail[0] = 0;
-        if (absent)
-            absent[i] = 0;
         if (!rep->active) {
             v = LEADROUTE_VERDICT_EXCLUDED;
             snprintf(detail, sizeof detail, "inactive");
-            if (absent)
-                absent[i] = 1;
         } else if (lr__excluded(c, ri, detail, sizeof detail)) {
             v = LEADROUTE_VERDICT_EXCLUDED;
         } else if ((v = (int)lr__static_checks(c, p, &pv, i, rep, detail, cap)) == 0) {
             v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, cap);
             if (v < 0)
                 return v;
-            /* away, or full: out of the rotation, unlike a rep this one
-             * lead's skills or score keep out (see lr__pick_weighted) */
-            if (v && absent)
-                absent[i] = 1;
         }
         if (v) {
             if (c->trace)
@@ -2008,8 +1998,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
             return rc;
         lr__wcache *cache = p->strategy == LEADROUTE_STRATEGY_ROUND_ROBIN ? lr__rcache_of(d, c->ro, p) : &d->wcache;
-        pick = lr__strategy_pick(c->ro, p, el, n, open, absent, c->state ? c->state : "", len, &c->next,
-                                 &d->alloc, cache);
+        pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc,
+                                 cache);
         if (pick < 0)
             return pick;
     }

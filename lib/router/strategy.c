@@ -407,12 +407,35 @@ static void lr__wcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state
     c->pool = pool;
 }
 
+/* Members `ks[0..n)` in the order of their passes, then of their positions
+ * (a stable bottom-up merge sort; `tmp` has room for n). */
+static void lr__sort_by_pass(uint32_t *ks, uint32_t *tmp, uint32_t n, const uint64_t *pass)
+{
+    uint32_t width, lo, *from = ks, *to = tmp, *swap;
+    for (width = 1; width < n; width *= 2) {
+        for (lo = 0; lo < n; lo += 2 * width) {
+            uint32_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            uint32_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                to[o++] = pass[from[j]] < pass[from[i]] ? from[j++] : from[i++];
+            while (i < mid)
+                to[o++] = from[i++];
+            while (j < hi)
+                to[o++] = from[j++];
+        }
+        swap = from, from = to, to = swap;
+    }
+    if (from != ks)
+        memcpy(ks, from, sizeof *ks * n);
+}
+
 static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
-                             const uint32_t *absent, const char *state, size_t len, lr__state *next,
-                             const lr__alloc *a, lr__wcache *cache)
+                             const char *state, size_t len, lr__state *next, const lr__alloc *a,
+                             lr__wcache *cache)
 {
     lr__pass old_small[64], *old = old_small;
-    uint64_t *pass = NULL, vt, base, pass_small[64];
+    uint64_t *pass = NULL, vt, base, pass_small[2 * 64];
+    uint32_t *lifted, nlifted = 0;
     void *heap = NULL;
     uint32_t nold, nlines = 0, i, j, k, pick = 0;
     int rc = LEADROUTE_OK;
@@ -429,12 +452,14 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     }
     if (pool->nmembers < 64 && nlines < 64) {
         pass = pass_small;
+        lifted = (uint32_t *)(pass_small + 64);
     } else {
         size_t nl = (size_t)nlines + 1;
-        if (!(heap = lr__malloc(a, sizeof *old * nl + sizeof *pass * (pool->nmembers + 1))))
+        if (!(heap = lr__malloc(a, sizeof *old * nl + sizeof *pass * 2 * ((size_t)pool->nmembers + 1))))
             return lr__error_nomem();
         old = heap;
         pass = (uint64_t *)(old + nl);
+        lifted = (uint32_t *)(pass + pool->nmembers + 1);
     }
     if (cached) {
         /* the state this decision wrote last: its passes are known */
@@ -445,11 +470,14 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
         nold = lr__parse_passes(state, len, &vt, old, nlines);
         /* no pass the router writes is more than a turn ahead of vt, plus,
          * under catch-up, as far as a winner owed leads may have pulled vt
-         * down: a pass further ahead, from a damaged state or one written
-         * under a larger scale without strides, is kept to that */
+         * down, plus a unit per member (a winner lifted just below the level
+         * pulls vt down by as many): a pass further ahead, from a damaged
+         * state or one written under a larger scale without strides, is kept
+         * to that */
         for (k = 0; nold && k < pool->nmembers; k++)
             if (lr__behind(pool, k) > ahead)
                 ahead = lr__behind(pool, k);
+        ahead += nlines > pool->nmembers ? nlines : pool->nmembers;
         /* every member's pass as stored, vt if unknown (calibration below
          * lifts the ones behind); the state lists members in id order, as
          * written below: walk both lists together, so matching is linear */
@@ -470,19 +498,27 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
                 }
         }
     }
-    /* calibration: a member out of the rotation (away, inactive, full)
-     * joins at the current level, or keeps a deficit of at most one lead
-     * per member to catch up. A member only this lead's skills or score
-     * keep out stays in the rotation with its pass: lifted, it would tie
-     * with the others at every lift, and the lowest id would win each tie */
+    /* calibration: join at the current level, or keep a deficit of at most
+     * one lead per member to catch up. The members lifted keep their order,
+     * just below that level: the one furthest behind lands lowest, a unit
+     * (far below a stride, at least 1e5) under the next, and the last a
+     * unit under the level, ahead of those already there. Members a lead's
+     * filters kept out are lifted together after a lead only others could
+     * take; landing on one pass, they would tie at the next lead, and the
+     * lowest id would win each such tie, every time */
     for (k = 0; k < pool->nmembers; k++) {
-        if (absent && !absent[k])
-            continue;
         uint64_t behind = lr__behind(pool, k), floor = vt > behind ? vt - behind : 0;
         if (pass[k] < floor)
-            pass[k] = floor;
+            lifted[nlifted++] = k;
     }
-    /* lowest pass among the eligible; el and members are both in id order */
+    lr__sort_by_pass(lifted, lifted + pool->nmembers, nlifted, pass);
+    for (j = 0; j < nlifted; j++) {
+        uint64_t behind = lr__behind(pool, lifted[j]), floor = vt > behind ? vt - behind : 0;
+        uint64_t under = nlifted - j;
+        pass[lifted[j]] = floor > under ? floor - under : 0;
+    }
+    /* lowest pass among the eligible (ties: lowest id); el and members are
+     * both in id order */
     {
         uint64_t best = UINT64_MAX;
         uint32_t best_k = 0;
@@ -575,8 +611,8 @@ int lr__pick_value(const double *value, const uint64_t *count, uint32_t n)
 }
 
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
-                      const uint32_t *open, const uint32_t *absent, const char *state, size_t state_len,
-                      lr__state *next, const lr__alloc *alloc, lr__wcache *cache)
+                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
+                      const lr__alloc *alloc, lr__wcache *cache)
 {
     if (n == 0)
         return lr__error_set(LEADROUTE_EINVAL, "no eligible rep to pick from");
@@ -584,7 +620,7 @@ int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const ui
     case LEADROUTE_STRATEGY_ROUND_ROBIN:
         return lr__pick_round_robin(ro, pool, eligible, n, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_WEIGHTED:
-        return lr__pick_weighted(ro, pool, eligible, n, absent, state, state_len, next, alloc, cache);
+        return lr__pick_weighted(ro, pool, eligible, n, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_LEAST_LOADED:
         if (!open)
             return lr__error_set(LEADROUTE_EINVAL, "least loaded needs open counts");

@@ -349,6 +349,128 @@ static void test_filtered_leads_starve_no_one(void **state)
             }
 }
 
+/* A decision's cache of the state it wrote is only a cache: the same leads
+ * go to the same reps whether each read finds it (one decision) or not
+ * (two decisions taking turns, as two threads or hosts would), also when
+ * the filters leave one member many leads ahead: 30 German leads, then 30
+ * English ones, in a pool where only anna speaks German. */
+static void same_picks_either_way(const char *strategy, char out[2][64])
+{
+    char roster[256];
+    snprintf(roster, sizeof roster,
+             "#! pools\nid,strategy,filters\np,%s,language=languages\n"
+             "#! reps\nid,pools,languages\nanna,p,\"en, de\"\nben,p,en\ncara,p,en\n",
+             strategy);
+    for (int nd = 1; nd <= 2; nd++) {
+        leadroute_router *r = router_with("rule,out:pool\nall,p\n", roster, NULL);
+        leadroute_decision *d[2] = { g_d, NULL };
+        tlead l;
+        assert_int_equal(leadroute_decision_new(&d[1], NULL), LEADROUTE_OK);
+        for (int i = 0; i < 60; i++) {
+            char id[16];
+            tl_init(&l);
+            tl_str(&l, "language", i < 30 ? "de" : "en");
+            snprintf(id, sizeof id, "L%d", i);
+            l.lead.id = id;
+            assert_int_equal(leadroute_route(r, &l.lead, 0, d[i % nd]), LEADROUTE_OK);
+            out[nd - 1][i] = leadroute_decision_rep(d[i % nd])[0];
+        }
+        out[nd - 1][60] = 0;
+        leadroute_decision_free(d[1]);
+        leadroute_router_free(r);
+    }
+}
+
+/* The same over random mixes: five reps of random weights and languages,
+ * leads in three languages, a random rep away for each lead, join and
+ * catch-up calibration. */
+static void random_picks(const char *pool, uint32_t seed, int nd, char *out, size_t n)
+{
+    static const char *const langs[] = { "de", "en", "fr" };
+    static const char *const spoken[] = { "en", "\"en, de\"", "\"fr, en\"", "de", "\"de, fr, en\"" };
+    static const char *const ids[] = { "a", "b", "c", "d", "e" };
+    char roster[1024];
+    size_t len = (size_t)snprintf(roster, sizeof roster, "#! pools\nid,strategy,filters,calibration\n%s\n"
+                                  "#! reps\nid,pools,languages,weight\n", pool);
+    uint32_t r0 = seed;
+    for (int i = 0; i < 5; i++) {
+        r0 = r0 * 1103515245u + 12345u;
+        len += (size_t)snprintf(roster + len, sizeof roster - len, "%s,p,%s,%u\n", ids[i], spoken[(i + seed) % 5],
+                                1 + (r0 >> 16) % 3);
+    }
+    leadroute_router *r = router_with("rule,out:pool\nall,p\n", roster, NULL);
+    leadroute_decision *d[2] = { g_d, NULL };
+    assert_int_equal(leadroute_decision_new(&d[1], NULL), LEADROUTE_OK);
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        tlead l;
+        r0 = r0 * 1103515245u + 12345u;
+        tl_init(&l);
+        tl_str(&l, "language", langs[(r0 >> 16) % 3]);
+        g_away = (r0 >> 8) % 4 ? NULL : ids[(r0 >> 20) % 5];
+        snprintf(id, sizeof id, "L%zu", i);
+        l.lead.id = id;
+        assert_int_equal(leadroute_route(r, &l.lead, 0, d[i % (size_t)nd]), LEADROUTE_OK);
+        const char *rep = leadroute_decision_rep(d[i % (size_t)nd]);
+        out[i] = rep ? rep[0] : '-';
+    }
+    out[n] = 0;
+    g_away = NULL;
+    leadroute_decision_free(d[1]);
+    leadroute_router_free(r);
+}
+
+static void test_cache_changes_no_pick(void **state)
+{
+    static const char *const strategies[] = { "round_robin", "weighted" };
+    static const char *const pools[] = { "p,round_robin,language=languages,", "p,weighted,language=languages,join",
+                                         "p,weighted,language=languages,catch_up" };
+    (void)state;
+    for (int s = 0; s < 2; s++) {
+        char picks[2][64];
+        same_picks_either_way(strategies[s], picks);
+        if (strcmp(picks[0], picks[1]) != 0)
+            fail_msg("%s: one decision %s, two %s", strategies[s], picks[0], picks[1]);
+    }
+    for (uint32_t seed = 1; seed <= 40; seed++)
+        for (int p = 0; p < 3; p++) {
+            char one[401], two[401];
+            random_picks(pools[p], seed, 1, one, 400);
+            random_picks(pools[p], seed, 2, two, 400);
+            if (strcmp(one, two) != 0)
+                fail_msg("%s, seed %u: one decision\n%s\ntwo\n%s", pools[p], seed, one, two);
+        }
+}
+
+/* Weighted passes stay near one another however long a filter keeps a
+ * member out: with a stride of 1e15 (weight 1e-9), passes that grew by a
+ * stride a lead would reach 2^64 in some 37,000 leads, and from there every
+ * lead would tie and go to the lowest id. zed's tier keeps it out of all. */
+static void test_weighted_passes_stay_bounded(void **state)
+{
+    leadroute_router *r = router_with("rule,out:pool\nall,p\n",
+                                      "#! pools\nid,strategy,tiers\np,weighted,>=80:2\n"
+                                      "#! reps\nid,pools,tier,weight\nanna,p,2,0.000000001\nben,p,2,0.000000001\n"
+                                      "zed,p,0,0.000000001\n",
+                                      NULL);
+    uint32_t last[2] = { 0, 0 };
+    tlead l;
+    (void)state;
+    for (int i = 0; i < 60000; i++) {
+        char id[16];
+        tl_init(&l);
+        tl_num(&l, "score", 95);
+        snprintf(id, sizeof id, "L%d", i);
+        const char *rep = route_lead(r, &l, id, 0);
+        if (i >= 59000)
+            last[rep[0] == 'b']++;
+        assert_true(rep[0] == 'a' || rep[0] == 'b');
+    }
+    if (last[0] != 500 || last[1] != 500)
+        fail_msg("the last 1,000 leads: anna %u, ben %u", last[0], last[1]);
+    leadroute_router_free(r);
+}
+
 /* A deadline is the SLA in milliseconds to the nearest one: 1.9 ms is 2. */
 static void test_deadline_rounds_to_nearest_ms(void **state)
 {
@@ -789,6 +911,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escalation_takes_fallbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blank_value_asks_nothing_past_sixteen_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filtered_leads_starve_no_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_changes_no_pick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_passes_stay_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_rounds_to_nearest_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_time_on_a_400_year_leap_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raced_lead_is_a_breach, setup, teardown),
