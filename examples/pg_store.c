@@ -1566,6 +1566,8 @@ static int check_commit(pg_store *s, const leadroute_commit *cm)
         rc = refuse_long(s, "commit", "pool id", cm->pool_id);
     if (rc == LEADROUTE_OK)
         rc = refuse_long(s, "commit", "pool id", a->pool_id);
+    if (rc == LEADROUTE_OK)
+        rc = refuse_long(s, "commit", "account key", cm->account_key);
     return rc;
 }
 

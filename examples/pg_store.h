@@ -57,7 +57,7 @@ typedef struct pg_store pg_store;
 #define PG_STORE_SCHEMA_VERSION 6
 
 /**
- * The longest key, lead id, rep id or pool id (in bytes) the store takes. The
+ * The longest key, lead id, rep id, pool id or account key (in bytes) the store takes. The
  * library accepts strings of up to LEADROUTE_MAX_STRING, but a PostgreSQL
  * index row holds at most 2,704 bytes: a commit or a recorded event with a
  * longer one fails with LEADROUTE_ELIMIT before anything is sent (a batch

@@ -872,6 +872,17 @@ static int check_long_key(store_check *check, const demo_target *target)
                            PG_STORE_MAX_ID + 1, leadroute_strerror(rc), pg_store_errmsg(store));
         goto done;
     }
+    /* so is an account claim's key (the lead's own key is short) */
+    store_check_first_assignment(&a, "lead:L-94", "qu", store_check_now(check), 0);
+    memcpy(key, "account:", 8);
+    cm.account_key = key;
+    rc = m->commit(store, &cm, holder, sizeof holder);
+    cm.account_key = NULL;
+    if (rc != LEADROUTE_ELIMIT || !strstr(pg_store_errmsg(store), "account key")) {
+        store_check_failed(check, "an account key of %d bytes should be refused for good (ELIMIT), not: %s (%s)",
+                           PG_STORE_MAX_ID + 1, leadroute_strerror(rc), pg_store_errmsg(store));
+        goto done;
+    }
     store_check_first_assignment(&a, "lead:L-95", "qu", store_check_now(check), 0);
     if ((rc = m->commit(store, &cm, holder, sizeof holder)) != LEADROUTE_OK || (rc = pg_store_commit(store)) != LEADROUTE_OK ||
         (rc = m->close(store, "lead:L-95")) != LEADROUTE_OK) {

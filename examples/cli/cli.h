@@ -298,11 +298,13 @@ int cli_state_rollback(cli_state *state);
 /* Inside a batch: read the holders of these store keys ("lead:" and the dedupe key) at once, so
  * routing the batch's leads asks for none of them. PostgreSQL only; nothing to do for SQLite. */
 int cli_state_prefetch_claims(cli_state *state, const char *const *keys, size_t n);
-/* Why the state cannot hold lead `id` with dedupe key `key` (PostgreSQL
+/* Why the state cannot hold lead `id` with dedupe key `key` and email
+ * `email` (the router claims "account:" and the email's domain; PostgreSQL
  * indexes keys and ids of up to PG_STORE_MAX_ID bytes), written into `buf`;
  * NULL when it can. Such a lead is reported unrouted on its own: its commit
  * would fail for good and stop the run. */
-const char *cli_state_refuses(const cli_state *state, const char *id, const char *key, char *buf, size_t size);
+const char *cli_state_refuses(const cli_state *state, const char *id, const char *key, const char *email, char *buf,
+                              size_t size);
 /* Why the last call failed ("" if it did not). */
 const char *cli_state_errmsg(const cli_state *state);
 /* 1 when the last failure will not pass by trying again (a read-only file,

@@ -443,7 +443,7 @@ int cmd_route(int argc, char **argv)
          * its commit would fail for good and stop the run */
         const char *refused =
             store ? cli_state_refuses(store, lead->id, lead_key(lead, a.dedupe_field, refused_key, sizeof refused_key),
-                                      refusal, sizeof refusal)
+                                      dedupe_value(lead, "email"), refusal, sizeof refusal)
                   : NULL;
         rc = refused ? LEADROUTE_ELIMIT : leadroute_route(router, lead, flags, decision);
         if (store && rc == LEADROUTE_ECALLBACK &&

@@ -381,9 +381,13 @@ int cli_state_prefetch_claims(cli_state *s, const char *const *keys, size_t n)
     return LEADROUTE_OK;
 }
 
-const char *cli_state_refuses(const cli_state *s, const char *id, const char *key, char *buf, size_t size)
+const char *cli_state_refuses(const cli_state *s, const char *id, const char *key, const char *email, char *buf,
+                              size_t size)
 {
 #ifdef LEADROUTE_CLI_WITH_PG
+    /* the domain the router takes: after the last '@' (at most its length) */
+    const char *at = email ? strrchr(email, '@') : NULL;
+    size_t domain = email ? strlen(at ? at + 1 : email) : 0, most_domain = PG_STORE_MAX_ID - 8;
     /* the store's key is "lead:" and the dedupe key */
     size_t idn = id ? strlen(id) : 0, keyn = key ? strlen(key) : 0, most_key = PG_STORE_MAX_ID - 5;
     if (s->pg && idn > PG_STORE_MAX_ID) {
@@ -396,8 +400,13 @@ const char *cli_state_refuses(const cli_state *s, const char *id, const char *ke
                  keyn, most_key);
         return buf;
     }
+    if (s->pg && domain > most_domain) {
+        snprintf(buf, size, "its email's domain is %zu bytes; a PostgreSQL state holds domains of up to %zu bytes",
+                 domain, most_domain);
+        return buf;
+    }
 #else
-    (void)s, (void)id, (void)key, (void)buf, (void)size;
+    (void)s, (void)id, (void)key, (void)email, (void)buf, (void)size;
 #endif
     return NULL;
 }
