@@ -31,7 +31,9 @@
 
 /* ---- the store ----------------------------------------------------------- */
 
-/* Fixed sizes keep the example short; a real store has database rows. */
+/* Fixed sizes keep the example short; a real store has database rows. A
+ * pool's state grows with its members (round robin keeps a line of every
+ * member's id, weighted a pass per member): size it for the largest pool. */
 #define MAX_POOLS 8
 #define MAX_REPS 32
 #define MAX_CLAIMS 128
