@@ -95,26 +95,48 @@ static uint32_t lr__member_of(const leadroute_roster *ro, const lr__pool *pool, 
  * Members new to the pool join at the front, in id order; members that
  * left drop out of the line. A state of the earlier form, "rr1 <last id>", is
  * read as the line it stood for: the ids after it in order, then the rest. */
+/* Whether the line at p (before end) is member k's id, without looking
+ * for its end first: the id's length says where the line must end. */
+static int lr__line_is(const leadroute_roster *ro, const lr__pool *pool, uint32_t k, const char *p, const char *end)
+{
+    const lr__rep *rep = &ro->reps[pool->members[k]];
+    size_t n = rep->id_len;
+    return (size_t)(end - p) >= n && (p + n == end || p[n] == '\n') && memcmp(rep->id, p, n) == 0;
+}
+
 /* The line a round-robin state stands for, as member positions into
  * `order` (room for every member; `seen` is scratch of the same size);
- * returns its length, every member's. */
+ * returns its length, every member's. `guess` (`nguess` positions, or
+ * NULL) is a line read or written before: a state another router wrote
+ * since is mostly that line with a rep or two moved to its back, so each
+ * id is first compared with the next one or two guessed, and looked up only
+ * when neither is it. */
 static uint32_t lr__rr_read_line(const leadroute_roster *ro, const lr__pool *pool, const char *state, size_t len,
-                                 uint32_t *order, uint32_t *seen)
+                                 uint32_t *order, uint32_t *seen, const uint32_t *guess, uint32_t nguess)
 {
     const char *p, *end = state + len;
-    uint32_t m = 0, i, k, nnew = 0;
+    uint32_t m = 0, i, k, nnew = 0, g = 0;
     for (k = 0; k < pool->nmembers; k++)
         seen[k] = 0;
     if (len > 4 && memcmp(state, "rr2\n", 4) == 0) {
         for (p = state + 4; p < end;) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t idl = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            k = lr__member_of(ro, pool, p, idl);
+            size_t idl;
+            if (g < nguess && lr__line_is(ro, pool, guess[g], p, end)) {
+                k = guess[g++];
+                idl = ro->reps[pool->members[k]].id_len;
+            } else if (g + 1 < nguess && lr__line_is(ro, pool, guess[g + 1], p, end)) {
+                k = guess[g + 1], g += 2;
+                idl = ro->reps[pool->members[k]].id_len;
+            } else {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                idl = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                k = lr__member_of(ro, pool, p, idl);
+            }
             if (k != UINT32_MAX && !seen[k]) {
                 seen[k] = 1;
                 order[m++] = k;
             }
-            p += idl + (nl != NULL);
+            p += idl + (p + idl < end);
         }
     } else if (len > 4 && memcmp(state, "rr1 ", 4) == 0) {
         for (k = 0; k < pool->nmembers; k++) {
@@ -191,7 +213,10 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
         m = pool->nmembers;
         memcpy(order, cache->order, sizeof *order * m);
     } else {
-        m = lr__rr_read_line(ro, pool, state, len, order, slot);
+        /* the line this decision wrote last, when it is of this pool, as a guess */
+        int same_pool = cache && cache->pool == pool;
+        m = lr__rr_read_line(ro, pool, state, len, order, slot, same_pool ? cache->order : NULL,
+                             same_pool ? pool->nmembers : 0);
     }
     /* which members are eligible, and where in `el`: both lists in id order */
     for (k = 0, i = 0; k < pool->nmembers; k++) {
