@@ -106,39 +106,49 @@ static int lr__line_is(const leadroute_roster *ro, const lr__pool *pool, uint32_
 
 /* The line a round-robin state stands for, as member positions into
  * `order` (room for every member; `seen` is scratch of the same size);
- * returns its length, every member's. `guess` (`nguess` positions, or
- * NULL) is a line read or written before: a state another router wrote
- * since is mostly that line with a rep or two moved to its back, so each
- * id is first compared with the next one or two guessed, and looked up only
- * when neither is it. */
+ * returns its length, every member's. `guess` (every member's position,
+ * or NULL) is a line read or written before: a state another router wrote
+ * since is mostly that line with the reps it served moved to its back, so
+ * each id is first compared with the one after the last found in the
+ * guess, and looked up only when it is not that one (`where`, scratch of
+ * the members' size, holds each member's place in the guess). `*exact`
+ * says whether the state is that line as written, a line per member and
+ * nothing else, so that the next state can be written by moving one line
+ * of it. */
 static uint32_t lr__rr_read_line(const leadroute_roster *ro, const lr__pool *pool, const char *state, size_t len,
-                                 uint32_t *order, uint32_t *seen, const uint32_t *guess, uint32_t nguess)
+                                 uint32_t *order, uint32_t *seen, uint32_t *where, const uint32_t *guess, int *exact)
 {
     const char *p, *end = state + len;
-    uint32_t m = 0, i, k, nnew = 0, g = 0;
+    uint32_t m = 0, i, k, nnew = 0, g = 0, lines = 0, nguess = guess ? pool->nmembers : 0;
+    *exact = 0;
     for (k = 0; k < pool->nmembers; k++)
         seen[k] = 0;
+    for (g = 0; g < nguess; g++)
+        where[guess[g]] = g;
+    g = 0;
     if (len > 4 && memcmp(state, "rr2\n", 4) == 0) {
         for (p = state + 4; p < end;) {
             size_t idl;
             if (g < nguess && lr__line_is(ro, pool, guess[g], p, end)) {
                 k = guess[g++];
                 idl = ro->reps[pool->members[k]].id_len;
-            } else if (g + 1 < nguess && lr__line_is(ro, pool, guess[g + 1], p, end)) {
-                k = guess[g + 1], g += 2;
-                idl = ro->reps[pool->members[k]].id_len;
             } else {
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
                 idl = nl ? (size_t)(nl - p) : (size_t)(end - p);
                 k = lr__member_of(ro, pool, p, idl);
+                if (k != UINT32_MAX && nguess)
+                    g = where[k] + 1; /* the guess goes on after it */
             }
             if (k != UINT32_MAX && !seen[k]) {
                 seen[k] = 1;
                 order[m++] = k;
             }
+            lines++;
             p += idl + (p + idl < end);
         }
+        *exact = lines == m && m == pool->nmembers && state[len - 1] != '\n';
     } else if (len > 4 && memcmp(state, "rr1 ", 4) == 0) {
+        *exact = 0;
         for (k = 0; k < pool->nmembers; k++) {
             const lr__rep *rep = &ro->reps[pool->members[k]];
             if (lr__id_cmp(rep->id, rep->id_len, state + 4, len - 4) > 0)
@@ -195,28 +205,28 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
                                 const char *state, size_t len, lr__state *next, const lr__alloc *a,
                                 lr__wcache *cache)
 {
-    uint32_t small[2 * 64], *order = small, *slot, m = 0, i, j, k, pick = 0, chosen;
-    int hit = 0;
+    uint32_t small[3 * 64], *order = small, *slot, m = 0, i, j, k, pick = 0, chosen;
+    int as_written = 0; /* the state is the line as written: a line per member, nothing else */
     void *heap = NULL;
     size_t need = 3;
     int rc = LEADROUTE_OK;
 
     if (pool->nmembers > 64) {
-        if (!(heap = lr__malloc(a, sizeof *order * 2 * (size_t)pool->nmembers)))
+        if (!(heap = lr__malloc(a, sizeof *order * 3 * (size_t)pool->nmembers)))
             return lr__error_nomem();
         order = heap;
     }
     slot = order + pool->nmembers; /* per member: 1 + its place in `el`, 0 = not eligible */
     if (cache && cache->pool == pool && cache->len == len && memcmp(cache->text, state, len) == 0) {
         /* the line this decision wrote last: every member is in it */
-        hit = 1;
+        as_written = 1;
         m = pool->nmembers;
         memcpy(order, cache->order, sizeof *order * m);
     } else {
         /* the line this decision wrote last, when it is of this pool, as a guess */
         int same_pool = cache && cache->pool == pool;
-        m = lr__rr_read_line(ro, pool, state, len, order, slot, same_pool ? cache->order : NULL,
-                             same_pool ? pool->nmembers : 0);
+        m = lr__rr_read_line(ro, pool, state, len, order, slot, slot + pool->nmembers,
+                             same_pool ? cache->order : NULL, &as_written);
     }
     /* which members are eligible, and where in `el`: both lists in id order */
     for (k = 0, i = 0; k < pool->nmembers; k++) {
@@ -232,13 +242,13 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
     }
     chosen = order[j];
     pick = slot[chosen] - 1;
-    for (i = 0; hit && i < j; i++)
+    for (i = 0; as_written && i < j; i++)
         need += 1 + ro->reps[pool->members[order[i]]].id_len; /* where the chosen line starts */
     memmove(order + j, order + j + 1, sizeof *order * (m - j - 1));
     order[m - 1] = chosen;
-    if (hit) {
-        /* the text read with the chosen line moved to its end: three copies,
-         * not one per member (this runs for every lead) */
+    if (as_written) {
+        /* the text read (the line as written) with the chosen line moved to
+         * its end: three copies, not one per member (this runs for every lead) */
         size_t at = need, line = 1 + ro->reps[pool->members[chosen]].id_len;
         if ((rc = lr__state_reserve(next, a, len + 1)) != 0)
             goto done;
