@@ -86,15 +86,6 @@ static uint32_t lr__member_of(const leadroute_roster *ro, const lr__pool *pool, 
     return UINT32_MAX;
 }
 
-/* Round robin: the eligible member that has waited longest since it was
- * last served gets the lead and goes to the back of the line. The state
- * is the line, "rr2" then one id per line, next in turn first. With every
- * member eligible this is the plain rotation; a lead only some members can
- * take (a language, a score tier) moves only the one that takes it, so the
- * others keep their turns: no one is starved by where the specialists sort.
- * Members new to the pool join at the front, in id order; members that
- * left drop out of the line. A state of the earlier form, "rr1 <last id>", is
- * read as the line it stood for: the ids after it in order, then the rest. */
 /* Whether the line at p (before end) is member k's id, without looking
  * for its end first: the id's length says where the line must end. */
 static int lr__line_is(const leadroute_roster *ro, const lr__pool *pool, uint32_t k, const char *p, const char *end)
@@ -201,6 +192,15 @@ static void lr__rcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state
     c->pool = pool;
 }
 
+/* Round robin: the eligible member that has waited longest since it was
+ * last served gets the lead and goes to the back of the line. The state
+ * is the line, "rr2" then one id per line, next in turn first. With every
+ * member eligible this is the plain rotation; a lead only some members can
+ * take (a language, a score tier) moves only the one that takes it, so the
+ * others keep their turns: no one is starved by where the specialists sort.
+ * Members new to the pool join at the front, in id order; members that
+ * left drop out of the line. A state of the earlier form, "rr1 <last id>", is
+ * read as the line it stood for: the ids after it in order, then the rest. */
 static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
                                 const char *state, size_t len, lr__state *next, const lr__alloc *a,
                                 lr__wcache *cache)
@@ -208,7 +208,7 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
     uint32_t small[3 * 64], *order = small, *slot, m = 0, i, j, k, pick = 0, chosen;
     int as_written = 0; /* the state is the line as written: a line per member, nothing else */
     void *heap = NULL;
-    size_t need = 3;
+    size_t at = 3, need = 3;
     int rc = LEADROUTE_OK;
 
     if (pool->nmembers > 64) {
@@ -243,13 +243,13 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
     chosen = order[j];
     pick = slot[chosen] - 1;
     for (i = 0; as_written && i < j; i++)
-        need += 1 + ro->reps[pool->members[order[i]]].id_len; /* where the chosen line starts */
+        at += 1 + ro->reps[pool->members[order[i]]].id_len; /* where the chosen line starts */
     memmove(order + j, order + j + 1, sizeof *order * (m - j - 1));
     order[m - 1] = chosen;
     if (as_written) {
         /* the text read (the line as written) with the chosen line moved to
          * its end: three copies, not one per member (this runs for every lead) */
-        size_t at = need, line = 1 + ro->reps[pool->members[chosen]].id_len;
+        size_t line = 1 + ro->reps[pool->members[chosen]].id_len;
         if ((rc = lr__state_reserve(next, a, len + 1)) != 0)
             goto done;
         memcpy(next->text, state, at);
