@@ -1895,7 +1895,6 @@ done:
     return rc;
 }
 
-/* Try one pool: LR_DONE, LR_RETRY, LR_FALL_THROUGH (no one), or error. */
 /* The decision's caches of the states it wrote last point into a roster:
  * forgotten when another one is in use (its pools may sit at the same
  * addresses). */
@@ -1924,6 +1923,7 @@ static lr__wcache *lr__rcache_of(leadroute_decision *d, const leadroute_roster *
     return &d->rcaches[at];
 }
 
+/* Try one pool: LR_DONE, LR_RETRY, LR_FALL_THROUGH (no one), or error. */
 static int lr__pool_try(lr__call *c, const lr__pool *p)
 {
     leadroute_decision *d = c->d;
