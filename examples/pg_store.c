@@ -1557,18 +1557,15 @@ static int check_commit(pg_store *s, const leadroute_commit *cm)
     /* kept like sqlite_store, which cannot store NaN */
     if (!isfinite(a->value) || !isfinite(a->sla_minutes))
         return set_error(s, LEADROUTE_EINVAL, "commit: the value or SLA of %s is not finite", a->key);
-    int rc = refuse_long(s, "commit", "key", a->key);
-    if (rc == LEADROUTE_OK)
-        rc = refuse_long(s, "commit", "lead id", a->lead_id);
-    if (rc == LEADROUTE_OK)
-        rc = refuse_long(s, "commit", "rep id", a->rep_id);
-    if (rc == LEADROUTE_OK)
-        rc = refuse_long(s, "commit", "pool id", cm->pool_id);
-    if (rc == LEADROUTE_OK)
-        rc = refuse_long(s, "commit", "pool id", a->pool_id);
-    if (rc == LEADROUTE_OK)
-        rc = refuse_long(s, "commit", "account key", cm->account_key);
-    return rc;
+    /* every string of the commit that lands in an index */
+    const char *const names[] = { "key", "lead id", "rep id", "pool id", "pool id", "account key" };
+    const char *const texts[] = { a->key, a->lead_id, a->rep_id, cm->pool_id, a->pool_id, cm->account_key };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int rc = refuse_long(s, "commit", names[i], texts[i]);
+        if (rc != LEADROUTE_OK)
+            return rc;
+    }
+    return LEADROUTE_OK;
 }
 
 /* A tick's move (version 2 flag): the key must be held by `previous`
