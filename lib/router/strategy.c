@@ -166,19 +166,31 @@ static uint32_t lr__rr_read_line(const leadroute_roster *ro, const lr__pool *poo
     return m;
 }
 
-/* Keep the line round robin wrote last, so that the next pick of this
- * decision, which usually reads that state back, need not look its ids up. */
-static void lr__rcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state *next, const uint32_t *order,
-                            uint32_t m, const lr__alloc *a)
+/* Start keeping the state `next` in cache `c`: emptied, then its text
+ * copied; 0 when there is no memory for it (it is only a cache). The
+ * caller adds what the state means, then sets c->pool. */
+static int lr__cache_text(lr__wcache *c, const lr__state *next, const lr__alloc *a)
 {
     c->pool = NULL;
     if (c->cap < next->len) {
         char *t = lr__realloc(a, c->text, c->cap, next->len);
         if (!t)
-            return; /* only a cache */
+            return 0;
         c->text = t;
         c->cap = next->len;
     }
+    memcpy(c->text, next->text, next->len);
+    c->len = next->len;
+    return 1;
+}
+
+/* Keep the line round robin wrote last, so that the next pick of this
+ * decision, which usually reads that state back, need not look its ids up. */
+static void lr__rcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state *next, const uint32_t *order,
+                            uint32_t m, const lr__alloc *a)
+{
+    if (!lr__cache_text(c, next, a))
+        return;
     if (c->cap_order < m) {
         uint32_t *o = lr__realloc(a, c->order, sizeof *o * c->cap_order, sizeof *o * m);
         if (!o)
@@ -186,8 +198,6 @@ static void lr__rcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state
         c->order = o;
         c->cap_order = m;
     }
-    memcpy(c->text, next->text, next->len);
-    c->len = next->len;
     memcpy(c->order, order, sizeof *order * m);
     c->pool = pool;
 }
@@ -420,14 +430,8 @@ static uint64_t lr__restride(uint64_t pass, uint64_t vt, uint64_t was, uint64_t 
 static void lr__wcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state *next, const uint64_t *pass,
                             uint64_t vt, const lr__alloc *a)
 {
-    c->pool = NULL;
-    if (c->cap < next->len) {
-        char *t = lr__realloc(a, c->text, c->cap, next->len);
-        if (!t)
-            return; /* only a cache */
-        c->text = t;
-        c->cap = next->len;
-    }
+    if (!lr__cache_text(c, next, a))
+        return;
     if (c->cap_pass < pool->nmembers) {
         uint64_t *p = lr__realloc(a, c->pass, sizeof *p * c->cap_pass, sizeof *p * pool->nmembers);
         if (!p)
@@ -435,8 +439,6 @@ static void lr__wcache_keep(lr__wcache *c, const lr__pool *pool, const lr__state
         c->pass = p;
         c->cap_pass = pool->nmembers;
     }
-    memcpy(c->text, next->text, next->len);
-    c->len = next->len;
     memcpy(c->pass, pass, sizeof *pass * pool->nmembers);
     c->vt = vt;
     c->pool = pool;
