@@ -55,6 +55,7 @@ void leadroute_decision_free(leadroute_decision *d)
     for (uint32_t i = 0; i < d->cap_rcaches; i++) {
         lr__free(&a, d->rcaches[i].text);
         lr__free(&a, d->rcaches[i].order);
+        lr__free(&a, d->rcaches[i].work);
     }
     lr__free(&a, d->rcaches);
     lr__free(&a, d->next_buf);

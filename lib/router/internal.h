@@ -180,6 +180,8 @@ typedef struct lr__wcache {
     uint64_t vt;
     uint32_t *order;              /* round robin: the line, as member positions */
     uint32_t cap_order;
+    uint32_t *work;               /* round robin: scratch for pools past 64 members, kept */
+    size_t cap_work;
 } lr__wcache;
 
 /* How the rep was picked, for the trace. */

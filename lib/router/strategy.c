@@ -221,7 +221,18 @@ static int lr__pick_round_robin(const leadroute_roster *ro, const lr__pool *pool
     size_t at = 3, need = 3;
     int rc = LEADROUTE_OK;
 
-    if (pool->nmembers > 64) {
+    if (pool->nmembers > 64 && cache) {
+        /* kept with the cache, so that routing allocates once, not per lead */
+        size_t need_work = 3 * (size_t)pool->nmembers;
+        if (cache->cap_work < need_work) {
+            uint32_t *w = lr__realloc(a, cache->work, sizeof *w * cache->cap_work, sizeof *w * need_work);
+            if (!w)
+                return lr__error_nomem();
+            cache->work = w;
+            cache->cap_work = need_work;
+        }
+        order = cache->work;
+    } else if (pool->nmembers > 64) {
         if (!(heap = lr__malloc(a, sizeof *order * 3 * (size_t)pool->nmembers)))
             return lr__error_nomem();
         order = heap;

@@ -442,6 +442,41 @@ static void test_cache_changes_no_pick(void **state)
         }
 }
 
+/* A round-robin pool past 64 members (its scratch kept with the cache):
+ * 300 leads to 100 reps are three each, in the same order whichever
+ * decision routes them. */
+static void test_round_robin_large_pool(void **state)
+{
+    char roster[4096], picks[2][300 * 4];
+    size_t len = (size_t)snprintf(roster, sizeof roster, "#! reps\nid,pools\n");
+    (void)state;
+    for (int i = 0; i < 100; i++)
+        len += (size_t)snprintf(roster + len, sizeof roster - len, "r%03d,p\n", i);
+    for (int nd = 1; nd <= 2; nd++) {
+        leadroute_router *r = router_with(TABLE_TO("p"), roster, NULL);
+        leadroute_decision *d[2] = { g_d, NULL };
+        uint32_t got[100] = { 0 };
+        assert_int_equal(leadroute_decision_new(&d[1], NULL), LEADROUTE_OK);
+        picks[nd - 1][0] = 0;
+        for (int i = 0; i < 300; i++) {
+            char id[16];
+            tlead l;
+            tl_init(&l);
+            snprintf(id, sizeof id, "L%d", i);
+            l.lead.id = id;
+            assert_int_equal(leadroute_route(r, &l.lead, 0, d[i % nd]), LEADROUTE_OK);
+            const char *rep = leadroute_decision_rep(d[i % nd]);
+            got[atoi(rep + 1)]++;
+            strcat(picks[nd - 1], rep + 1);
+        }
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(got[i], 3);
+        leadroute_decision_free(d[1]);
+        leadroute_router_free(r);
+    }
+    assert_string_equal(picks[0], picks[1]);
+}
+
 /* Weighted passes stay near one another however long a filter keeps a
  * member out: with a stride of 1e15 (weight 1e-9), passes that grew by a
  * stride a lead would reach 2^64 in some 37,000 leads, and from there every
@@ -912,6 +947,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blank_value_asks_nothing_past_sixteen_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filtered_leads_starve_no_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_changes_no_pick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_robin_large_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_passes_stay_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_rounds_to_nearest_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_time_on_a_400_year_leap_day, setup, teardown),
