@@ -585,10 +585,14 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
         /* a pass read from a damaged state may be near the top: saturate, never wrap */
         pass[best_k] = best > UINT64_MAX - pool->strides[best_k] ? UINT64_MAX : best + pool->strides[best_k];
     }
+    /* stored relative to the smallest pass, less a unit per member and one:
+     * room for the next lifts under the level, which would otherwise stop
+     * at 0 and tie */
     base = vt;
     for (k = 0; k < pool->nmembers; k++)
         if (pass[k] < base)
             base = pass[k];
+    base = base > (uint64_t)pool->nmembers + 1 ? base - pool->nmembers - 1 : 0;
     for (k = 0; k < pool->nmembers; k++)
         pass[k] -= base;
     vt -= base;

@@ -477,6 +477,49 @@ static void test_round_robin_large_pool(void **state)
     assert_string_equal(picks[0], picks[1]);
 }
 
+/* Two members that can take the same leads stay close in a weighted pool
+ * with specialists beside them: the lifts under the level never run into 0
+ * (the stored passes keep room for them), where the lifted would tie and the
+ * lowest id would win. A sequence that left a0 two leads ahead of zz, then
+ * 10,000 random leads in four languages. */
+static void test_weighted_peers_stay_close(void **state)
+{
+    static const char *const langs[] = { "de", "en", "fr", "en" };
+    const char *seq = "deeddffdeede";
+    leadroute_router *r = router_with("rule,out:pool\nall,p\n",
+                                      "#! pools\nid,strategy,filters\np,weighted,language=languages\n"
+                                      "#! reps\nid,pools,languages\na,p,\"en, de\"\na0,p,en\nb,p,\"en, fr\"\nzz,p,en\n",
+                                      NULL);
+    uint32_t a0 = 0, zz = 0, worst = 0, seed = 3;
+    (void)state;
+    for (int i = 0; i < 10012; i++) {
+        char id[16];
+        tlead l;
+        const char *lang;
+        if (i < 12) {
+            lang = seq[i] == 'd' ? "de" : seq[i] == 'e' ? "en" : "fr";
+        } else {
+            seed = seed * 1103515245u + 12345u;
+            lang = langs[(seed >> 16) % 4];
+        }
+        tl_init(&l);
+        tl_str(&l, "language", lang);
+        snprintf(id, sizeof id, "L%d", i);
+        const char *rep = route_lead(r, &l, id, 0);
+        a0 += strcmp(rep, "a0") == 0;
+        zz += strcmp(rep, "zz") == 0;
+        uint32_t gap = a0 > zz ? a0 - zz : zz - a0;
+        if (gap > worst)
+            worst = gap;
+        if (i == 11 && gap > 1)
+            fail_msg("after the 12 leads: a0 %u, zz %u", a0, zz);
+    }
+    print_message("a0 %u, zz %u, widest gap %u\n", a0, zz, worst);
+    if (worst > 2)
+        fail_msg("a0 and zz drifted %u leads apart (a0 %u, zz %u)", worst, a0, zz);
+    leadroute_router_free(r);
+}
+
 /* Weighted passes stay near one another however long a filter keeps a
  * member out: with a stride of 1e15 (weight 1e-9), passes that grew by a
  * stride a lead would reach 2^64 in some 37,000 leads, and from there every
@@ -625,8 +668,9 @@ static void test_weighted_strides_round(void **state)
 }
 
 /* Weighted passes are stored relative to the smallest (or the virtual
- * time, whichever is lower): after a and b one lead each, the third's
- * state starts from 0. */
+ * time, whichever is lower), less a unit per member and one (room for the
+ * next lifts just under the level): after a and b one lead each, the
+ * third's state starts from 3. */
 static void test_weighted_passes_stored_relative(void **state)
 {
     leadroute_router *r = router_with(TABLE_TO("w"), "#! pools\nid,strategy\nw,weighted\n#! reps\nid,pools\na,w\nb,w\n",
@@ -637,7 +681,7 @@ static void test_weighted_passes_stored_relative(void **state)
     assert_string_equal(route_id(r, "L2", 0), "b");
     assert_string_equal(route_id(r, "L3", LEADROUTE_ROUTE_TRACE), "a");
     state_after(st, sizeof st);
-    if (strncmp(st, "wr1 0\\u000a10000000 a\\u000a0 b\\u000a", strlen("wr1 0\\u000a10000000 a\\u000a0 b\\u000a")) != 0)
+    if (strncmp(st, "wr1 3\\u000a10000003 a\\u000a3 b\\u000a", strlen("wr1 3\\u000a10000003 a\\u000a3 b\\u000a")) != 0)
         fail_msg("state after '%s'", st);
     leadroute_router_free(r);
 }
@@ -948,6 +992,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filtered_leads_starve_no_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_changes_no_pick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_robin_large_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_peers_stay_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_passes_stay_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_rounds_to_nearest_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_time_on_a_400_year_leap_day, setup, teardown),
