@@ -265,6 +265,20 @@ static int failure_lasts(int code)
     }
 }
 
+/* The directory of `path` ("." for a bare name, with its trailing '/'
+ * otherwise), malloc'd; NULL when out of memory. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) + 1 : 1;
+    char *dir = malloc(n + 1);
+    if (dir) {
+        memcpy(dir, slash ? path : ".", n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
 /* SQLite keeps its journal (and a WAL database its -wal and -shm files)
  * beside the database, so in a directory this user may not write a new
  * database fails with "unable to open database file" and an existing one
@@ -273,20 +287,16 @@ static int failure_lasts(int code)
  * the note that says so, else "". */
 static const char *dir_note(const char *path, int rc)
 {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
+    char *dir;
+    int denied;
 
     if ((rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN)
         return "";
-    if (!slash)
-        strcpy(dir, ".");
-    else if ((size_t)(slash - path) + 2 > sizeof dir)
+    if (!(dir = dir_of(path)))
         return "";
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + 1, path);
-    if (access(dir, W_OK | X_OK) == 0 || errno != EACCES)
-        return "";
-    return " (its directory may not be written, and SQLite keeps its journal beside the database)";
+    denied = access(dir, W_OK | X_OK) != 0 && errno == EACCES;
+    free(dir);
+    return denied ? " (its directory may not be written, and SQLite keeps its journal beside the database)" : "";
 }
 
 /* A failed SQLite call: "path: what: SQLite's message". Call it before any
@@ -1604,19 +1614,13 @@ static int check_name_room(const char *path, char *err, size_t cap)
 {
     static const char suffix[] = "-journal";
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
     long name_max;
     char *dir;
 
     if (strcmp(path, ":memory:") == 0)
         return LEADROUTE_OK;
-    if (!(dir = malloc(dir_len + 2)))
+    if (!(dir = dir_of(path)))
         return open_error(err, cap, LEADROUTE_ENOMEM, "%s: out of memory", path);
-    if (dir_len)
-        memcpy(dir, path, dir_len);
-    else
-        dir[dir_len++] = '.';
-    dir[dir_len] = '\0';
     name_max = pathconf(dir, _PC_NAME_MAX);
     free(dir);
     if (name_max > 0 && strlen(base) + strlen(suffix) > (size_t)name_max)

@@ -438,12 +438,12 @@ int cmd_route(int argc, char **argv)
             }
         }
         const leadroute_lead *lead = leadroute_leads_get(leads, i);
-        char refusal[160], refused_key[LEADROUTE_MAX_STRING + 1];
+        char refusal[160], keybuf[LEADROUTE_MAX_STRING + 1]; /* a dedupe key, up to the longest string */
+        const char *key = store ? lead_key(lead, a.dedupe_field, keybuf, sizeof keybuf) : NULL;
         /* a lead the state cannot hold (too long for its indexes) is unrouted on its own, not sent:
          * its commit would fail for good and stop the run */
         const char *refused =
-            store ? cli_state_refuses(store, lead->id, lead_key(lead, a.dedupe_field, refused_key, sizeof refused_key),
-                                      dedupe_value(lead, "email"), refusal, sizeof refusal)
+            store ? cli_state_refuses(store, lead->id, key, dedupe_value(lead, "email"), refusal, sizeof refusal)
                   : NULL;
         rc = refused ? LEADROUTE_ELIMIT : leadroute_route(router, lead, flags, decision);
         if (store && rc == LEADROUTE_ECALLBACK &&
@@ -492,8 +492,6 @@ int cmd_route(int argc, char **argv)
             break;
         }
         if (store && !refused) {
-            char keybuf[LEADROUTE_MAX_STRING + 1]; /* a dedupe key, up to the longest string */
-            const char *key = lead_key(lead, a.dedupe_field, keybuf, sizeof keybuf);
             cli_state_event ev = { a.has_now ? a.now_ms : cli_system_now_ms(),
                                    leadroute_route_status_name(route_status), key ? key : lead->id, lead->id,
                                    detail };

@@ -7,7 +7,7 @@ import ctypes
 import os
 from ctypes import byref, c_void_p
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Iterator, List, Mapping, Optional, Union
 
 from . import _ffi
 from ._table import Table

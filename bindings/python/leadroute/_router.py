@@ -20,8 +20,8 @@ from ._leads import Lead, lead_pointer
 from ._store import Assignment, Store, store_vtable
 from ._table import Table
 from ._values import (ADOPT, Fields, FieldValue, Keep, Owner, Shared, adopted, check_i64, check_index, check_u32,
-                      copy_out, dec, enc, enum_value, need, fields_array, guarded, handle_of, lead_to_py, name_bytes, path_bytes,
-                      stash, str_list, text_bytes, to_double, to_flag, value_to_py)
+                      copy_out, dec, enc, enum_value, fields_array, guarded, handle_of, lead_to_py, name_bytes, need,
+                      path_bytes, stash, str_list, text_bytes, to_double, to_flag, value_to_py)
 
 _lib = _ffi.lib
 EUSER = _ffi.EUSER
@@ -398,9 +398,10 @@ class Router(Owner):
     to it. A failed notify does not fail routing in C (the assignment stands
     and the notification waits in `pending()`), but its exception is still
     raised from the call. The router keeps every callback alive as long as C
-    may call it, replaced ones too, until it is freed; set the callbacks
-    before routing starts (C's setters are not thread-safe). free() may come at any time, from any thread or from a
-    callback of the router itself: calls in progress finish first.
+    may call it, a replaced one too while a call that may reach it runs; set
+    the callbacks before routing starts (C's setters are not thread-safe).
+    free() may come at any time, from any thread or from a callback of the
+    router itself: calls in progress finish first.
 
     Handles are not copied: pickle raises TypeError for every object that
     owns a C object; copy.copy() and deepcopy() give the object itself for
@@ -419,10 +420,7 @@ class Router(Owner):
                  store: Optional[Store] = None, notify: Optional[NotifyCallback] = None,
                  availability: Optional[AvailabilityCallback] = None,
                  clock: Optional[ClockCallback] = None) -> None:
-        self._callbacks: Dict[str, Any] = {}  # the callbacks C may call, by kind
-        self._retired: List[Any] = []  # replaced while a call ran (_use_callbacks)
-        self._calls = 0  # calls running that may call the callbacks
-        self._calls_lock = threading.Lock()
+        self._start_callbacks({})
         self._forks: "weakref.WeakSet[Router]" = weakref.WeakSet()
         # a swap's C call and the Python reference it keeps go together, so
         # that `table`, `roster` and rule_hits() name what C routes with
@@ -467,6 +465,12 @@ class Router(Owner):
             child.free()
         self._drop()
         self._callbacks = {}  # the C router's own stay with it while a call finishes
+
+    def _start_callbacks(self, callbacks: Dict[str, Any]) -> None:
+        self._callbacks: Dict[str, Any] = callbacks  # the callbacks C may call, by kind
+        self._retired: List[Any] = []  # replaced while a call ran (_use_callbacks)
+        self._calls = 0  # calls running that may call the callbacks
+        self._calls_lock = threading.Lock()
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """guarded(fn, ...) for a C call that may call this router's
@@ -517,10 +521,7 @@ class Router(Owner):
         # C copied the vtables but notify; the fork reads through to this C
         # router and its store of now, whatever either router sets later:
         # those live as long as the fork does
-        child._callbacks = {k: v for k, v in self._callbacks.items() if k != "notify"}
-        child._retired = []
-        child._calls = 0
-        child._calls_lock = threading.Lock()
+        child._start_callbacks({k: v for k, v in self._callbacks.items() if k != "notify"})
         child._handle().keep.extend([child._callbacks, child._retired, h, self._callbacks.get("store")])
         child._forks = weakref.WeakSet()
         child._swap_lock = threading.Lock()
