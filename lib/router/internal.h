@@ -475,8 +475,13 @@ int lr__pick_value(const double *value, const uint64_t *count, uint32_t n);
  * most LR_WEIGHT_SPAN_MAX. */
 void lr__strides(const lr__rep *reps, const uint32_t *members, uint32_t n, uint64_t *out);
 
+/* Pick among `eligible` (n reps, in member order). `kept` lists the members
+ * (in member order) that this lead alone kept out, by a skill, a tier or
+ * as an earlier holder: a weighted pool keeps their place, while members
+ * in neither list (away, at capacity, inactive) join at the level on their
+ * return. `open` holds the eligible reps' open counts for least loaded. */
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
-                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
-                      const lr__alloc *alloc, lr__wcache *cache);
+                      const uint32_t *kept, uint32_t nkept, const uint32_t *open, const char *state,
+                      size_t state_len, lr__state *next, const lr__alloc *alloc, lr__wcache *cache);
 
 #endif

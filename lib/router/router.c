@@ -1927,7 +1927,7 @@ static lr__wcache *lr__rcache_of(leadroute_decision *d, const leadroute_roster *
 static int lr__pool_try(lr__call *c, const lr__pool *p)
 {
     leadroute_decision *d = c->d;
-    uint32_t i, n = 0, *el, *open = NULL;
+    uint32_t i, n = 0, nkept = 0, *el, *kept, *open = NULL;
     int need_open = p->strategy == LEADROUTE_STRATEGY_LEAST_LOADED, rc, pick;
     char detail[300];
     size_t len = 0;
@@ -1952,16 +1952,17 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
     }
     if ((rc = lr__account_owner(c, p)) != LR_FALL_THROUGH)
         return rc;
-    if (d->cap_scratch < 2 * p->nmembers + 2) {
+    if (d->cap_scratch < 3 * p->nmembers + 3) {
         uint32_t cap = d->cap_scratch;
-        if (lr__vec_reserve(&d->alloc, (void **)&d->scratch, &cap, 2 * (size_t)p->nmembers + 2,
+        if (lr__vec_reserve(&d->alloc, (void **)&d->scratch, &cap, 3 * (size_t)p->nmembers + 3,
                             sizeof *d->scratch))
             return LEADROUTE_ENOMEM;
         d->cap_scratch = cap;
     }
     el = d->scratch;
+    kept = d->scratch + p->nmembers + 1;
     if (need_open)
-        open = d->scratch + p->nmembers + 1;
+        open = d->scratch + 2 * (p->nmembers + 1);
     if ((rc = lr__pool_view_init(c, p, &pv)) != 0)
         return rc;
     for (i = 0; i < p->nmembers; i++) {
@@ -1975,10 +1976,13 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
             snprintf(detail, sizeof detail, "inactive");
         } else if (lr__excluded(c, ri, detail, sizeof detail)) {
             v = LEADROUTE_VERDICT_EXCLUDED;
+            kept[nkept++] = ri; /* kept out by this lead alone */
         } else if ((v = (int)lr__static_checks(c, p, &pv, i, rep, detail, cap)) == 0) {
             v = lr__live_checks(c, ri, need_open ? &open[n] : NULL, detail, cap);
             if (v < 0)
                 return v;
+        } else {
+            kept[nkept++] = ri; /* a skill or a tier: this lead alone */
         }
         if (v) {
             if (c->trace)
@@ -1998,8 +2002,8 @@ static int lr__pool_try(lr__call *c, const lr__pool *p)
         if (p->strategy != LEADROUTE_STRATEGY_LEAST_LOADED && (rc = lr__load_state(c, p, &len, &version)) != 0)
             return rc;
         lr__wcache *cache = p->strategy == LEADROUTE_STRATEGY_ROUND_ROBIN ? lr__rcache_of(d, c->ro, p) : &d->wcache;
-        pick = lr__strategy_pick(c->ro, p, el, n, open, c->state ? c->state : "", len, &c->next, &d->alloc,
-                                 cache);
+        pick = lr__strategy_pick(c->ro, p, el, n, kept, nkept, open, c->state ? c->state : "", len, &c->next,
+                                 &d->alloc, cache);
         if (pick < 0)
             return pick;
     }

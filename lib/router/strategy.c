@@ -301,10 +301,12 @@ done:
 
 /* Weighted: stride scheduling. Each member has a pass; the eligible member
  * with the lowest pass gets the lead and its pass grows by its stride, K /
- * weight, so over time shares follow the weights. A member's pass is lifted
- * to the pool's virtual time (the pass of the last winner) before it
- * competes: someone back from leave, or new, joins the rotation instead of
- * catching up with a burst of leads. Passes are stored relative to the
+ * weight, so over time shares follow the weights. A member that is away is
+ * lifted to the level of those that can take the lead, and a new one starts
+ * there: back from leave, it joins the rotation instead of catching up with
+ * a burst of leads. One that only this lead's filters keep out keeps its
+ * pass, so that the leads it could not take count for those that took them
+ * (gaps between passes are kept to two turns). Passes are stored relative to the
  * smallest one, so they stay small, and each member's stride is stored on
  * a last line: a pass means something only in its member's stride, and a
  * roster swap may change the stride (a weight, or the pool's scale K). */
@@ -477,20 +479,63 @@ static void lr__sort_by_pass(uint32_t *ks, uint32_t *tmp, uint32_t n, const uint
         memcpy(ks, from, sizeof *ks * n);
 }
 
+/* A member's part in one pick of a weighted pool: flags, none when it is
+ * away, at capacity or inactive (it joins at the level on its return). */
+enum {
+    LR_HERE = 1,     /* eligible, or kept out by this lead alone (a skill, a tier, a holder) */
+    LR_ELIGIBLE = 2, /* can take this lead */
+    LR_NEW = 4       /* not in the state: it starts at the level */
+};
+
+/* The widest gap kept between neighbouring passes of members i and j: two
+ * turns of the one with the longer stride, and room for the lifts' units.
+ * Members that take the same leads stay within a turn of one another; a
+ * wider gap is what leads only some of them could take left behind. */
+static uint64_t lr__gap_most(const lr__pool *pool, uint32_t i, uint32_t j)
+{
+    uint64_t s = pool->strides[i] > pool->strides[j] ? pool->strides[i] : pool->strides[j];
+    return 2 * s + pool->nmembers + 1; /* strides are at most 2e15: no overflow */
+}
+
+/* Close every gap wider than lr__gap_most between neighbours in pass order
+ * among members `ks[0..m)` (sorted here; `tmp` has room for m), moving all
+ * the passes above it down as one: the distances within each side stay, so
+ * a member who took leads others could not take is ahead by at most two of
+ * its turns, and one kept out of every lead falls behind by at most two
+ * turns of the others, instead of growing apart without end. */
+static void lr__close_gaps(const lr__pool *pool, uint64_t *pass, uint32_t *ks, uint32_t *tmp, uint32_t m)
+{
+    uint64_t shift = 0;
+    uint32_t j;
+    lr__sort_by_pass(ks, tmp, m, pass);
+    for (j = 1; j < m; j++) {
+        uint64_t lo = pass[ks[j - 1]], p = pass[ks[j]] - shift, most = lr__gap_most(pool, ks[j - 1], ks[j]);
+        /* p >= lo: both were sorted before any shift, and lo moved down by `shift` too */
+        if (p - lo > most) {
+            shift += p - lo - most;
+            p = lo + most;
+        }
+        pass[ks[j]] = p;
+    }
+}
+
 static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
-                             const char *state, size_t len, lr__state *next, const lr__alloc *a,
-                             lr__wcache *cache)
+                             const uint32_t *kept, uint32_t nkept, const char *state, size_t len, lr__state *next,
+                             const lr__alloc *a, lr__wcache *cache)
 {
     lr__pass old_small[64], *old = old_small;
-    uint64_t *pass = NULL, vt, base, pass_small[2 * 64];
-    uint32_t *lifted, nlifted = 0;
+    uint64_t *pass = NULL, vt, base, level = UINT64_MAX, lo = UINT64_MAX, hi = 0, stride_min = UINT64_MAX;
+    uint64_t pass_small[2 * 64];
+    uint32_t *ks, nks = 0, nlifted = 0;
+    unsigned char role_small[64], *role = role_small;
     void *heap = NULL;
     uint32_t nold, nlines = 0, i, j, k, pick = 0;
     int rc = LEADROUTE_OK;
     int cached = cache && cache->pool == pool && cache->len == len && memcmp(cache->text, state, len) == 0;
 
     /* room for every line of the state, which may list members that have
-     * left the pool since it was written, and a pass per member */
+     * left the pool since it was written, a pass per member, two lists of
+     * members and a role per member */
     if (!cached) {
         const char *p = state, *end = state + len;
         while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL && nlines < UINT32_MAX - 1) {
@@ -500,71 +545,97 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     }
     if (pool->nmembers < 64 && nlines < 64) {
         pass = pass_small;
-        lifted = (uint32_t *)(pass_small + 64);
+        ks = (uint32_t *)(pass_small + 64);
     } else {
-        size_t nl = (size_t)nlines + 1;
-        if (!(heap = lr__malloc(a, sizeof *old * nl + sizeof *pass * 2 * ((size_t)pool->nmembers + 1))))
+        size_t nl = (size_t)nlines + 1, nm = (size_t)pool->nmembers + 1;
+        if (!(heap = lr__malloc(a, sizeof *old * nl + sizeof *pass * 2 * nm + nm)))
             return lr__error_nomem();
         old = heap;
         pass = (uint64_t *)(old + nl);
-        lifted = (uint32_t *)(pass + pool->nmembers + 1);
+        ks = (uint32_t *)(pass + nm);
+        role = (unsigned char *)(pass + 2 * nm);
+    }
+    /* each member's role: el and kept list reps in member order */
+    for (k = 0, i = 0, j = 0; k < pool->nmembers; k++) {
+        uint32_t ri = pool->members[k];
+        role[k] = 0;
+        if (i < n && el[i] == ri) {
+            role[k] = LR_HERE | LR_ELIGIBLE;
+            i++;
+        } else if (j < nkept && kept[j] == ri) {
+            role[k] = LR_HERE;
+            j++;
+        }
     }
     if (cached) {
         /* the state this decision wrote last: its passes are known */
         memcpy(pass, cache->pass, sizeof *pass * pool->nmembers);
         vt = cache->vt;
     } else {
-        uint64_t ahead = 0;
         nold = lr__parse_passes(state, len, &vt, old, nlines);
-        /* no pass the router writes is more than a turn ahead of vt, plus,
-         * under catch-up, as far as a winner owed leads may have pulled vt
-         * down, plus a unit per member (a winner lifted just below the level
-         * pulls vt down by as many): a pass further ahead, from a damaged
-         * state or one written under a larger scale without strides, is kept
-         * to that */
-        for (k = 0; nold && k < pool->nmembers; k++)
-            if (lr__behind(pool, k) > ahead)
-                ahead = lr__behind(pool, k);
-        ahead += nlines > pool->nmembers ? nlines : pool->nmembers;
-        /* every member's pass as stored, vt if unknown (calibration below
-         * lifts the ones behind); the state lists members in id order, as
-         * written below: walk both lists together, so matching is linear */
+        /* every member's pass as stored; the state lists members in id
+         * order, as written below: walk both lists together, so matching
+         * is linear */
         for (k = 0, j = 0; k < pool->nmembers; k++) {
             const lr__rep *rep = &ro->reps[pool->members[k]];
             uint32_t tries;
             pass[k] = vt;
             for (tries = 0; tries < nold; tries++, j = j + 1 < nold ? j + 1 : 0)
                 if (old[j].len == rep->id_len && memcmp(old[j].id, rep->id, rep->id_len) == 0) {
-                    uint64_t s = pool->strides[k], most, p = old[j].pass;
-                    if (old[j].stride)
-                        p = lr__restride(p, vt, old[j].stride, s);
-                    most = s > UINT64_MAX - ahead ? UINT64_MAX : s + ahead;
-                    most = vt > UINT64_MAX - most ? UINT64_MAX : vt + most;
-                    pass[k] = p < most ? p : most;
+                    pass[k] = old[j].stride ? lr__restride(old[j].pass, vt, old[j].stride, pool->strides[k])
+                                            : old[j].pass;
                     j = j + 1 < nold ? j + 1 : 0;
                     break;
                 }
+            if (tries == nold)
+                role[k] |= LR_NEW;
         }
     }
-    /* calibration: join at the current level, or keep a deficit of at most
-     * one lead per member to catch up. The members lifted keep their order,
-     * just below that level: the one furthest behind lands lowest, a unit
-     * (far below a stride, at least 1e5) under the next, and the last a
-     * unit under the level, ahead of those already there. Members a lead's
-     * filters kept out are lifted together after a lead only others could
-     * take; landing on one pass, they would tie at the next lead, and the
-     * lowest id would win each such tie, every time */
+    /* the level: the lowest pass among the members that can take this lead
+     * (the one it goes to, unless a new member takes it), else among those
+     * here, else the virtual time */
+    for (k = 0; k < pool->nmembers; k++)
+        if ((role[k] & (LR_ELIGIBLE | LR_NEW)) == LR_ELIGIBLE && pass[k] < level)
+            level = pass[k];
+    for (k = 0; level == UINT64_MAX && k < pool->nmembers; k++)
+        if ((role[k] & (LR_HERE | LR_NEW)) == LR_HERE && pass[k] < level)
+            level = pass[k];
+    if (level == UINT64_MAX)
+        level = vt;
+    /* calibration: a member new to the pool starts a unit under the level; one away
+     * joins at it, or keeps a deficit of at most one lead per member to
+     * catch up. The members lifted keep their order, just below the floor:
+     * the one furthest behind lands lowest, a unit (far below a stride, at
+     * least 1e5) under the next, and the last a unit under the floor */
     for (k = 0; k < pool->nmembers; k++) {
-        uint64_t behind = lr__behind(pool, k), floor = vt > behind ? vt - behind : 0;
-        if (pass[k] < floor)
-            lifted[nlifted++] = k;
+        uint64_t behind = lr__behind(pool, k), floor = level > behind ? level - behind : 0;
+        if (role[k] & LR_NEW)
+            pass[k] = level > 0 ? level - 1 : 0; /* first in line, as in round robin */
+        else if (!role[k] && pass[k] < floor)
+            ks[nlifted++] = k;
     }
-    lr__sort_by_pass(lifted, lifted + pool->nmembers, nlifted, pass);
+    lr__sort_by_pass(ks, ks + pool->nmembers, nlifted, pass);
     for (j = 0; j < nlifted; j++) {
-        uint64_t behind = lr__behind(pool, lifted[j]), floor = vt > behind ? vt - behind : 0;
+        uint64_t behind = lr__behind(pool, ks[j]), floor = level > behind ? level - behind : 0;
         uint64_t under = nlifted - j;
-        pass[lifted[j]] = floor > under ? floor - under : 0;
+        pass[ks[j]] = floor > under ? floor - under : 0;
     }
+    /* members here or new, and those away at or above the level: their
+     * gaps in pass order close to two turns (the check spares the sort when
+     * no gap can be that wide) */
+    for (k = 0; k < pool->nmembers; k++) {
+        if (!role[k] && pass[k] < level)
+            continue; /* away: lifted, or owed leads under catch-up */
+        ks[nks++] = k;
+        if (pass[k] < lo)
+            lo = pass[k];
+        if (pass[k] > hi)
+            hi = pass[k];
+        if (pool->strides[k] < stride_min)
+            stride_min = pool->strides[k];
+    }
+    if (nks > 1 && hi - lo > 2 * stride_min + pool->nmembers + 1)
+        lr__close_gaps(pool, pass, ks, ks + pool->nmembers, nks);
     /* lowest pass among the eligible (ties: lowest id); el and members are
      * both in id order */
     {
@@ -663,7 +734,8 @@ int lr__pick_value(const double *value, const uint64_t *count, uint32_t n)
 }
 
 int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *eligible, uint32_t n,
-                      const uint32_t *open, const char *state, size_t state_len, lr__state *next,
+                      const uint32_t *kept, uint32_t nkept, const uint32_t *open, const char *state,
+                      size_t state_len, lr__state *next,
                       const lr__alloc *alloc, lr__wcache *cache)
 {
     if (n == 0)
@@ -672,7 +744,7 @@ int lr__strategy_pick(const leadroute_roster *ro, const lr__pool *pool, const ui
     case LEADROUTE_STRATEGY_ROUND_ROBIN:
         return lr__pick_round_robin(ro, pool, eligible, n, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_WEIGHTED:
-        return lr__pick_weighted(ro, pool, eligible, n, state, state_len, next, alloc, cache);
+        return lr__pick_weighted(ro, pool, eligible, n, kept, nkept, state, state_len, next, alloc, cache);
     case LEADROUTE_STRATEGY_LEAST_LOADED:
         if (!open)
             return lr__error_set(LEADROUTE_EINVAL, "least loaded needs open counts");

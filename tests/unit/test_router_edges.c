@@ -520,6 +520,110 @@ static void test_weighted_peers_stay_close(void **state)
     leadroute_router_free(r);
 }
 
+/* Weights hold between members a filter keeps out of the same leads: a
+ * (weight 2) and b (weight 1) speak English, c English and German. c takes
+ * every German lead; of the rest, a and b must split 2:1 whatever the mix,
+ * not drift toward even as when every member a lead passed over was lifted
+ * to the level (7,500 each when the languages alternate). And when a alone
+ * takes the German leads (a and b then speaking both, b only English), a's
+ * extra leads count: a and b end near 2:1 of all leads. */
+static void weighted_mix(const char *langs_a, const char *langs_c, int mix, uint32_t got[3])
+{
+    char roster[512];
+    uint32_t seed = 777u;
+    snprintf(roster, sizeof roster,
+             "#! pools\nid,strategy,filters\np,weighted,language=languages\n"
+             "#! reps\nid,pools,languages,weight\na,p,%s,2\nb,p,en,1\nc,p,%s,1\n",
+             langs_a, langs_c);
+    leadroute_router *r = router_with("rule,out:pool\nall,p\n", roster, NULL);
+    got[0] = got[1] = got[2] = 0;
+    for (int i = 0; i < 6000; i++) {
+        char id[16];
+        tlead l;
+        int german;
+        seed = seed * 1103515245u + 12345u;
+        german = mix == 0 ? i % 2 == 0 : mix == 1 ? (seed >> 16) % 2 == 0 : (seed >> 16) % 4 == 0;
+        tl_init(&l);
+        tl_str(&l, "language", german ? "de" : "en");
+        snprintf(id, sizeof id, "L%d", i);
+        const char *rep = route_lead(r, &l, id, 0);
+        got[rep[0] - 'a']++;
+    }
+    leadroute_router_free(r);
+}
+
+static void test_weighted_shares_hold_under_filters(void **state)
+{
+    (void)state;
+    for (int mix = 0; mix < 3; mix++) {
+        uint32_t got[3];
+        weighted_mix("en", "\"en, de\"", mix, got);
+        print_message("c speaks German, mix %d: a %u, b %u, c %u\n", mix, got[0], got[1], got[2]);
+        if (got[0] > 2 * got[1] + 3 || 2 * got[1] > got[0] + 3)
+            fail_msg("mix %d: a %u, b %u (c %u): not 2:1", mix, got[0], got[1], got[2]);
+        weighted_mix("\"en, de\"", "fr", mix, got);
+        print_message("a speaks German, mix %d: a %u, b %u, c %u\n", mix, got[0], got[1], got[2]);
+        assert_int_equal(got[2], 0);
+        if (mix < 2 ? (got[0] * 10 > got[1] * 22 || got[0] * 10 < got[1] * 18) : got[0] > 2 * got[1] + 3)
+            fail_msg("mix %d: a %u, b %u: not near 2:1", mix, got[0], got[1]);
+    }
+}
+
+/* The credit a filter leaves is bounded (two turns): after 300 leads only
+ * anna could take, she gets one of the first seven the others can take too
+ * (ben and cara take two turns each first),
+ * not none of the next 600; and after 300 leads cara's tier kept her from,
+ * she takes no more than three in a row once leads fit her again. */
+static void test_weighted_credit_is_bounded(void **state)
+{
+    leadroute_router *r = router_with("rule,out:pool\nall,p\n",
+                                      "#! pools\nid,strategy,filters,tiers\np,weighted,language=languages,>=80:2\n"
+                                      "#! reps\nid,pools,languages,tier\nanna,p,\"en, de\",2\nben,p,en,2\ncara,p,en,0\n",
+                                      NULL);
+    int first_anna = -1, run = 0, longest = 0;
+    tlead l;
+    (void)state;
+    for (int i = 0; i < 300; i++) {
+        char id[16];
+        tl_init(&l);
+        tl_str(&l, "language", "de");
+        snprintf(id, sizeof id, "D%d", i);
+        assert_string_equal(route_lead(r, &l, id, 0), "anna");
+    }
+    for (int i = 0; i < 12 && first_anna < 0; i++) {
+        char id[16];
+        tl_init(&l);
+        tl_str(&l, "language", "en");
+        snprintf(id, sizeof id, "E%d", i);
+        if (strcmp(route_lead(r, &l, id, 0), "anna") == 0)
+            first_anna = i;
+    }
+    if (first_anna < 0 || first_anna > 6)
+        fail_msg("anna's first English lead: %d", first_anna);
+    for (int i = 0; i < 300; i++) {
+        char id[16];
+        tl_init(&l);
+        tl_str(&l, "language", "en");
+        tl_num(&l, "score", 95);
+        snprintf(id, sizeof id, "H%d", i);
+        assert_string_not_equal(route_lead(r, &l, id, 0), "cara");
+    }
+    for (int i = 0; i < 30; i++) {
+        char id[16];
+        tl_init(&l);
+        tl_str(&l, "language", "en");
+        tl_num(&l, "score", 40);
+        snprintf(id, sizeof id, "C%d", i);
+        run = strcmp(route_lead(r, &l, id, 0), "cara") == 0 ? run + 1 : 0;
+        if (run > longest)
+            longest = run;
+    }
+    print_message("anna's first English lead: %d; cara's longest run: %d\n", first_anna, longest);
+    if (longest > 3 || longest == 0)
+        fail_msg("cara's longest run after her tier kept her out: %d", longest);
+    leadroute_router_free(r);
+}
+
 /* Weighted passes stay near one another however long a filter keeps a
  * member out: with a stride of 1e15 (weight 1e-9), passes that grew by a
  * stride a lead would reach 2^64 in some 37,000 leads, and from there every
@@ -904,7 +1008,7 @@ static void test_latency_small_exact(void **state)
 }
 
 /* a pass scaled past what 64 bits hold (1e13 of stride 1 is 1e20 of
- * stride 1e7) is kept to a turn ahead, not wrapped: b, half a turn ahead,
+ * stride 1e7) is kept to two turns ahead, not wrapped: b, half a turn ahead,
  * goes first. */
 static void test_weighted_restride_saturates(void **state)
 {
@@ -990,6 +1094,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escalation_takes_fallbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blank_value_asks_nothing_past_sixteen_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filtered_leads_starve_no_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_shares_hold_under_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_credit_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_changes_no_pick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_robin_large_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_peers_stay_close, setup, teardown),
