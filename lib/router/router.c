@@ -12,6 +12,7 @@
 #include "base/hash.h"
 #include "base/lead.h"
 #include "base/value.h"
+#include "router/account.h"
 #include "router/internal.h"
 #include "router/memstore.h"
 #include "table/internal.h"
@@ -936,56 +937,17 @@ static int lr__dedupe_field_error(const leadroute_lead *lead, const char *name)
                                                                  : "a set");
 }
 
-/* Free-mail domains name people, not accounts. */
-static int lr__free_mail(const char *d)
-{
-    static const char *const list[] = {
-        "163.com", "aol.com", "gmail.com", "gmx.de", "gmx.net", "googlemail.com", "hotmail.com", "icloud.com",
-        "live.com", "mail.com", "mail.ru", "me.com", "msn.com", "outlook.com", "proton.me", "protonmail.com",
-        "qq.com", "web.de", "yahoo.com", "yandex.ru", "zoho.com",
-    };
-    size_t lo = 0, hi = sizeof list / sizeof list[0];
-    /* sorted: a binary search, since every lead with an email asks */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(list[mid], d);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
-/* "account:<domain>" from an email or a domain: trimmed, case-folded, the
- * part after the last '@', without a trailing dot. "" if none. */
+/* "account:<domain>" from an email or a website (lr__account_domain); ""
+ * if none. */
 static void lr__account_key(lr__call *c)
 {
     const leadroute_value *v;
-    const char *s, *at;
+    char dom[LR_ACCOUNT_DOMAIN_CAP];
     size_t n;
-    char dom[LEADROUTE_MAX_STRING + 1];
     c->account[0] = 0;
     /* read and checked by lr__route_fields_check */
     v = c->account_value;
-    if (!v || v->type != LEADROUTE_VALUE_STRING)
-        return;
-    s = v->string;
-    n = strlen(s);
-    if ((at = strrchr(s, '@')) != NULL) {
-        n -= (size_t)(at + 1 - s);
-        s = at + 1;
-    }
-    lr__trim(&s, &n);
-    while (n && s[n - 1] == '.')
-        n--;
-    if (n == 0 || memchr(s, ' ', n) || !memchr(s, '.', n))
-        return;
-    lr__fold(s, n, dom);
-    dom[n] = 0;
-    if (lr__free_mail(dom))
+    if (!v || v->type != LEADROUTE_VALUE_STRING || (n = lr__account_domain(v->string, dom)) == 0)
         return;
     memcpy(c->account, "account:", 8);
     memcpy(c->account + 8, dom, n + 1);
@@ -1696,10 +1658,23 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     char holder[LEADROUTE_MAX_NAME + 1], detail[300];
     uint32_t ri;
     int rc, v;
+    const char *domain = c->account + 8;
     if (!p->owner_first || !c->account[0])
         return LR_FALL_THROUGH;
-    if ((rc = lr__store_holder(r, c->account, holder, sizeof holder)) <= 0)
-        return rc == 0 ? LR_FALL_THROUGH : rc;
+    /* the domain's holder, else its parent's ("acme.com" for "eu.acme.com"), up to three levels up */
+    for (int up = 0;; up++) {
+        char key[8 + LR_ACCOUNT_DOMAIN_CAP];
+        size_t at = up ? lr__account_parent(domain, strlen(domain)) : 0;
+        if (up && (at == 0 || up > 3))
+            return LR_FALL_THROUGH;
+        domain += at;
+        memcpy(key, "account:", 8);
+        memcpy(key + 8, domain, strlen(domain) + 1);
+        if ((rc = lr__store_holder(r, key, holder, sizeof holder)) < 0)
+            return rc;
+        if (rc > 0)
+            break;
+    }
     if ((ri = lr__roster_rep(c->ro, holder)) == LR_NONE) {
         lr__candidate_add(c, LR_NONE, holder, p, LEADROUTE_VERDICT_EXCLUDED, "account owner not in the roster");
         return LR_FALL_THROUGH;
@@ -1722,7 +1697,7 @@ static int lr__account_owner(lr__call *c, const lr__pool *p)
     }
     rc = lr__commit(c, ri, p, NULL, 0, LR_HOW_ACCOUNT);
     if (rc == LR_DONE && d->status == LEADROUTE_ROUTE_ASSIGNED)
-        lr__reason(d, "%s owns the account %s", holder, c->account + 8);
+        lr__reason(d, "%s owns the account %s", holder, domain);
     return rc;
 }
 

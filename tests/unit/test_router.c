@@ -902,6 +902,58 @@ static void test_account_owner_first(void **state)
     leadroute_router_free(r);
 }
 
+/* Account keys from emails and websites as CRMs send them: a display name
+ * around the address, a list, a website, a subdomain of a company the
+ * owner holds; free mail of any country is no account. */
+static void test_account_forms(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "acct" };
+    leadroute_rep reps[] = { mkrep("amy", pp, 1), mkrep("bob", pp, 1), mkrep("cat", pp, 1) };
+    leadroute_pool pools[] = { mkpool("acct", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    pools[0].owner_first = 1;
+    leadroute_router *r = router_of(HDR "a,a,,acct,,,,\n", roster_ok(reps, 3, pools, 1));
+    leadroute_decision *d = decision();
+    static const struct {
+        const char *email, *rep, *reason;
+    } cases[] = {
+        { "a@acme.com", "amy", NULL },                 /* claims acme.com */
+        { "Ann Lee <ann@acme.com>", "amy", "amy owns the account acme.com" },
+        { "ann@acme.com;", "amy", NULL },
+        { "ann@acme.com\xc2\xa0", "amy", NULL },
+        { "https://www.acme.com/contact?x=1", "amy", NULL },
+        { "sam@eu.acme.com", "amy", "amy owns the account acme.com" },
+        { "Joe <joe@gmail.com>", "bob", NULL },        /* free mail: the rotation goes on */
+        { "Ann <ann@gmail.com>", "cat", NULL },
+        { "taro@yahoo.co.jp", "amy", NULL },
+        { "hanako@yahoo.co.jp", "bob", NULL },
+        { "jim@hotmail.co.uk", "cat", NULL },
+        { "sue@hotmail.co.uk", "amy", NULL },
+        { "x@shop.beta.co.uk", "bob", NULL },          /* claims shop.beta.co.uk */
+        { "y@beta.co.uk", "cat", NULL },               /* a child's claim is not its parent's */
+        { "z@other.co.uk", "amy", NULL },              /* co.uk is nobody's */
+        { "w@sales.shop.beta.co.uk", "bob", "bob owns the account shop.beta.co.uk" },
+        { "info@xn--bcher-kva.de", "bob", NULL },
+        { "kontakt@B\xc3\x9c" "CHER.de", "bob", "bob owns the account b\xc3\xbc" "cher.de" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char id[16];
+        tlead l;
+        snprintf(id, sizeof id, "L%zu", i);
+        lead_of(&l, id, "a");
+        tl_str(&l, "email", cases[i].email);
+        ok(leadroute_route(r, &l.lead, 0, d));
+        expect_status(d, LEADROUTE_ROUTE_ASSIGNED);
+        if (strcmp(leadroute_decision_rep(d), cases[i].rep) != 0)
+            fail_msg("%s: %s, want %s (%s)", cases[i].email, leadroute_decision_rep(d), cases[i].rep,
+                     leadroute_decision_reason(d));
+        if (cases[i].reason)
+            expect_has(leadroute_decision_reason(d), cases[i].reason);
+    }
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* ================================================================================ */
 /* round robin                                                                       */
 
@@ -4885,6 +4937,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_direct_owner_cannot_take),
         cmocka_unit_test(test_untraced_owner_passed_over),
         cmocka_unit_test(test_account_owner_first),
+        cmocka_unit_test(test_account_forms),
         cmocka_unit_test(test_round_robin_rotation),
         cmocka_unit_test(test_round_robin_join_leave),
         cmocka_unit_test(test_round_robin_prefix_ids),
