@@ -456,11 +456,20 @@ typedef struct leadroute_router_options {
      *  epoch, or ISO 8601 UTC text such as "2026-11-24T09:30:00Z"), for the
      *  capture-to-assignment metric; NULL = "captured_at". */
     const char *captured_field;
+    /** Version 2. 1: dedupe keys compare without case, for keys such as email
+     *  addresses: a key is trimmed of Unicode blanks too (the no-break space,
+     *  U+2000..U+200B, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF) and
+     *  case-folded (as `:ci` table columns fold) before it reaches the store,
+     *  in leadroute_route(), leadroute_router_close() and
+     *  leadroute_router_acknowledge() alike. 0 (default): keys compare as
+     *  written, ASCII blanks trimmed. Keys a store holds from routes with the
+     *  other setting are not found under the new one. Other values: EINVAL. */
+    uint32_t dedupe_fold;
 } leadroute_router_options;
 
-#define LEADROUTE_ROUTER_OPTIONS_VERSION 1
+#define LEADROUTE_ROUTER_OPTIONS_VERSION 2
 #define LEADROUTE_ROUTER_OPTIONS_INIT                                                                      \
-    { LEADROUTE_ROUTER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL }
+    { LEADROUTE_ROUTER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0 }
 
 /**
  * Initialise router options.

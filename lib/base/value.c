@@ -255,6 +255,44 @@ void lr__trim(const char **s, size_t *len)
     *len = n;
 }
 
+size_t lr__unicode_blank(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (s[0] == 0xC2)
+        return s[1] == 0xA0 ? 2 : 0; /* U+00A0 */
+    if (s[0] == 0xE2 && s[1] == 0x80)
+        return s[2] <= 0x8B || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF ? 3 : 0; /* U+2000..200B, 2028, 2029, 202F */
+    if (s[0] == 0xE2 && s[1] == 0x81)
+        return s[2] == 0x9F ? 3 : 0; /* U+205F */
+    if (s[0] == 0xE3 && s[1] == 0x80)
+        return s[2] == 0x80 ? 3 : 0; /* U+3000 */
+    if (s[0] == 0xEF && s[1] == 0xBB)
+        return s[2] == 0xBF ? 3 : 0; /* U+FEFF */
+    return 0;
+}
+
+void lr__trim_blanks(const char **s, size_t *len)
+{
+    const char *p = *s;
+    size_t n = *len, b;
+    for (;;) {
+        if (n && lr__is_space(*p))
+            p++, n--;
+        else if (n && (b = lr__unicode_blank(p)) != 0 && b <= n)
+            p += b, n -= b;
+        else if (n && lr__is_space(p[n - 1]))
+            n--;
+        else if (n >= 2 && lr__unicode_blank(p + n - 2) == 2)
+            n -= 2;
+        else if (n >= 3 && lr__unicode_blank(p + n - 3) == 3)
+            n -= 3;
+        else
+            break;
+    }
+    *s = p;
+    *len = n;
+}
+
 /* Unicode's simple case folding of U+0080..U+07FF (Latin-1, Greek and
  * Coptic, Cyrillic and its supplement): the small letter of a capital, and
  * the letter a variant form stands for (micro sign, final sigma, the Greek

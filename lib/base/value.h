@@ -62,6 +62,15 @@ int lr__equal_ci(const char *s, size_t len, const char *word);
 int lr__is_space(char c);
 void lr__trim(const char **s, size_t *len);
 
+/* The length of the Unicode blank at `s` (U+00A0, U+2000..U+200B, U+2028,
+ * U+2029, U+202F, U+205F, U+3000, U+FEFF), else 0. Reads past s[0] only
+ * while the bytes match, so never past a NUL. */
+size_t lr__unicode_blank(const char *s);
+
+/* lr__trim, and Unicode blanks (lr__unicode_blank) at both ends; the
+ * string must go on past `*len` to a NUL. */
+void lr__trim_blanks(const char **s, size_t *len);
+
 /* Case-fold `len` bytes of UTF-8 into `out` (room for `len` bytes: folding
  * never changes the length). ASCII, Latin-1, Greek and Coptic, and Cyrillic
  * (with its supplement) capitals. */

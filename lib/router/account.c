@@ -6,25 +6,6 @@
 #include "base/value.h"
 #include "router/account.h"
 
-/* A Unicode blank at `s`: its length in bytes, else 0. Web forms and
- * spreadsheets leave no-break spaces after an address. Reads past s[0]
- * only while the bytes match, so never past a NUL. */
-static size_t lr__unicode_blank(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    if (s[0] == 0xC2)
-        return s[1] == 0xA0 ? 2 : 0; /* U+00A0 */
-    if (s[0] == 0xE2 && s[1] == 0x80)
-        return s[2] <= 0x8B || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF ? 3 : 0; /* U+2000..200B, 2028, 2029, 202F */
-    if (s[0] == 0xE2 && s[1] == 0x81)
-        return s[2] == 0x9F ? 3 : 0; /* U+205F */
-    if (s[0] == 0xE3 && s[1] == 0x80)
-        return s[2] == 0x80 ? 3 : 0; /* U+3000 */
-    if (s[0] == 0xEF && s[1] == 0xBB)
-        return s[2] == 0xBF ? 3 : 0; /* U+FEFF */
-    return 0;
-}
-
 static const char *lr__skip_blanks(const char *s)
 {
     for (;;) {

@@ -399,6 +399,7 @@ struct leadroute_router {
     lr__striped failed_moves;     /* tick moves that failed (store or memory): the lead stayed */
     lr__hist lat[2];              /* whole-router speed to lead */
     char *captured_field;
+    int dedupe_fold;              /* dedupe keys without case (options) */
 
     leadroute_store store;
     void *store_user;

@@ -2,6 +2,7 @@
  * one atomic commit -> notify. Every step leaves a line in the decision. */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sched.h>
 #include <string.h>
@@ -337,6 +338,13 @@ static int64_t lr__system_now_ms(void *user_data)
     return lr__wall_clock_ms();
 }
 
+/* The bytes of router options of `version`: what a caller built against
+ * that version has. */
+static size_t lr__router_options_size(uint32_t version)
+{
+    return version == 1 ? offsetof(leadroute_router_options, dedupe_fold) : sizeof(leadroute_router_options);
+}
+
 int leadroute_router_options_init(leadroute_router_options *o, uint32_t version)
 {
     static const leadroute_router_options init = LEADROUTE_ROUTER_OPTIONS_INIT;
@@ -345,7 +353,8 @@ int leadroute_router_options_init(leadroute_router_options *o, uint32_t version)
     if (version == 0 || version > LEADROUTE_ROUTER_OPTIONS_VERSION)
         return lr__error_set(LEADROUTE_EVERSION, "router options version %u is not supported (1..%u)", version,
                              LEADROUTE_ROUTER_OPTIONS_VERSION);
-    *o = init;
+    memcpy(o, &init, lr__router_options_size(version));
+    o->version = version;
     return LEADROUTE_OK;
 }
 
@@ -434,7 +443,9 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
         if (options->version == 0 || options->version > LEADROUTE_ROUTER_OPTIONS_VERSION)
             return lr__error_set(LEADROUTE_EVERSION, "router options version %u is not supported (1..%u)",
                                  options->version, LEADROUTE_ROUTER_OPTIONS_VERSION);
-        o = *options;
+        memcpy(&o, options, lr__router_options_size(options->version));
+        if (o.dedupe_fold > 1)
+            return lr__error_set(LEADROUTE_EINVAL, "router option dedupe_fold must be 0 or 1, not %u", o.dedupe_fold);
     }
     names[0] = o.owner_output, names[1] = o.pool_output, names[2] = o.queue_output;
     names[3] = o.status_output, names[4] = o.sla_output, names[5] = o.tags_output;
@@ -457,6 +468,7 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     pthread_mutex_init(&r->caps_lock, NULL);
     r->pending_tail = &r->pending;
     r->max_retries = o.max_retries ? o.max_retries : 64;
+    r->dedupe_fold = (int)o.dedupe_fold;
     r->dedupe_field = o.dedupe_field ? lr__strdup_a(&a, o.dedupe_field) : NULL;
     r->account_field = lr__strdup_a(&a, o.account_field ? o.account_field : "email");
     r->captured_field = lr__strdup_a(&a, o.captured_field ? o.captured_field : "captured_at");
@@ -814,6 +826,28 @@ static int lr__store_failed(const leadroute_router *r, const char *what, int rc)
     if (rc == LEADROUTE_ENOMEM && r->store_user == r->memstore && lr__memstore_all_builtin(r->memstore))
         return lr__error_set(LEADROUTE_ENOMEM, "the built-in store ran out of memory (%s)", what);
     return lr__callback_failed(what, rc);
+}
+
+/* The store key "lead:KEY" at `k` (room for LEADROUTE_MAX_STRING + 8) of
+ * the dedupe key `*key` (`*n` bytes of UTF-8, followed by more of the
+ * string up to a NUL): trimmed (*key and *n follow), and with dedupe_fold
+ * trimmed of Unicode blanks and case-folded too. Non-zero when nothing is
+ * left. */
+static int lr__claim_key(const leadroute_router *r, const char **key, size_t *n, char *k)
+{
+    if (r->dedupe_fold)
+        lr__trim_blanks(key, n);
+    else
+        lr__trim(key, n);
+    if (*n == 0)
+        return 1;
+    memcpy(k, "lead:", 5);
+    if (r->dedupe_fold)
+        lr__fold(*key, *n, k + 5);
+    else
+        memcpy(k + 5, *key, *n);
+    k[5 + *n] = 0;
+    return 0;
 }
 
 /* A store key as messages show it: a lead's without its "lead:", an
@@ -2486,13 +2520,9 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
         /* the lead id was checked above */
         key_ok = key == lead->id || lr__text_check(key, r->dedupe_field, "dedupe key", NULL) == 0;
         if (key_ok) {
-            lr__trim(&key, &n);
-            if (n == 0) {
+            if (lr__claim_key(r, &key, &n, c.key) != 0) {
                 key = NULL;
             } else {
-                memcpy(c.key, "lead:", 5);
-                memcpy(c.key + 5, key, n);
-                c.key[5 + n] = 0;
                 if (r->store_user == r->memstore)
                     lr__memstore_prefetch(r->memstore, c.key, 5 + n);
             }
@@ -2666,16 +2696,12 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
 /* The store key "lead:KEY" (`k`, LEADROUTE_MAX_STRING + 8 bytes) of a key
  * given to close or acknowledge, trimmed into *key and *n. EINVAL for a
  * key that is not UTF-8, too long, or blank. */
-static int lr__claim_key_arg(const char **key, size_t *n, char *k)
+static int lr__claim_key_arg(const leadroute_router *r, const char **key, size_t *n, char *k)
 {
     if (lr__text_measure(*key, LEADROUTE_MAX_STRING, n) != 0)
         return lr__error_set(LEADROUTE_EINVAL, "key must be 1..%d bytes of UTF-8", LEADROUTE_MAX_STRING);
-    lr__trim(key, n);
-    if (*n == 0)
+    if (lr__claim_key(r, key, n, k) != 0)
         return lr__error_set(LEADROUTE_EINVAL, "key is empty");
-    memcpy(k, "lead:", 5);
-    memcpy(k + 5, *key, *n);
-    k[5 + *n] = 0;
     return LEADROUTE_OK;
 }
 
@@ -2686,7 +2712,7 @@ int leadroute_router_close(leadroute_router *r, const char *key)
     int rc;
     if (!r || !key)
         return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
-    if ((rc = lr__claim_key_arg(&key, &n, k)) != 0)
+    if ((rc = lr__claim_key_arg(r, &key, &n, k)) != 0)
         return rc;
     lr__error_mark();
     rc = r->store.close(r->store_user, k);
@@ -2867,6 +2893,7 @@ int leadroute_router_fork(leadroute_router **out, leadroute_router *r)
     o.sla_output = r->out_names[4];
     o.tags_output = r->out_names[5];
     o.max_retries = r->max_retries;
+    o.dedupe_fold = (uint32_t)r->dedupe_fold;
     lr__alloc_export(&r->alloc, &allocator);
     o.allocator = &allocator;
     g = lr__gen_acquire(r);
@@ -2920,7 +2947,7 @@ int leadroute_router_acknowledge(leadroute_router *r, const char *key)
     int rc;
     if (!r || !key)
         return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
-    if ((rc = lr__claim_key_arg(&key, &n, k)) != 0)
+    if ((rc = lr__claim_key_arg(r, &key, &n, k)) != 0)
         return rc;
     if (!r->store.acknowledge)
         return lr__error_set(LEADROUTE_ENOTSUP, "the store has no acknowledge method");

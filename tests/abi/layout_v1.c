@@ -231,6 +231,22 @@ struct frozen_leadroute_router_options_v1 {
     const char *captured_field;
 };
 
+struct frozen_leadroute_router_options_v2 {
+    uint32_t version;
+    const leadroute_allocator *allocator;
+    const char *dedupe_field;
+    const char *account_field;
+    const char *owner_output;
+    const char *pool_output;
+    const char *queue_output;
+    const char *status_output;
+    const char *sla_output;
+    const char *tags_output;
+    uint32_t max_retries;
+    const char *captured_field;
+    uint32_t dedupe_fold;
+};
+
 struct frozen_leadroute_tick_stats_v1 {
     uint32_t version;
     uint64_t due;
@@ -307,6 +323,8 @@ struct frozen_leadroute_latency_stats_v1 {
     X(F, R, version) X(F, R, now_ms)
 #define ROUTER_OPTIONS_V1(X, N, F, R) \
     X(F, R, version) X(F, R, allocator) X(F, R, dedupe_field) X(F, R, account_field) X(F, R, owner_output) X(F, R, pool_output) X(F, R, queue_output) X(F, R, status_output) X(F, R, sla_output) X(F, R, tags_output) X(F, R, max_retries) X(F, R, captured_field)
+#define ROUTER_OPTIONS_V2(X, N, F, R) \
+    ROUTER_OPTIONS_V1(X, N, F, R) X(F, R, dedupe_fold)
 #define TICK_STATS_V1(X, N, F, R) \
     X(F, R, version) X(F, R, due) X(F, R, reassigned) X(F, R, escalated) X(F, R, kept) X(F, R, raced)
 #define TICK_STATS_V2(X, N, F, R) \
@@ -341,6 +359,7 @@ struct frozen_leadroute_latency_stats_v1 {
     S(NOTIFY_V1, struct frozen_leadroute_notify_v1, leadroute_notify, LEADROUTE_NOTIFY_VERSION > 1) \
     S(CLOCK_V1, struct frozen_leadroute_clock_v1, leadroute_clock, LEADROUTE_CLOCK_VERSION > 1) \
     S(ROUTER_OPTIONS_V1, struct frozen_leadroute_router_options_v1, leadroute_router_options, LEADROUTE_ROUTER_OPTIONS_VERSION > 1) \
+    S(ROUTER_OPTIONS_V2, struct frozen_leadroute_router_options_v2, leadroute_router_options, LEADROUTE_ROUTER_OPTIONS_VERSION > 2) \
     S(TICK_STATS_V1, struct frozen_leadroute_tick_stats_v1, leadroute_tick_stats, LEADROUTE_TICK_STATS_VERSION > 1) \
     S(TICK_STATS_V2, struct frozen_leadroute_tick_stats_v2, leadroute_tick_stats, LEADROUTE_TICK_STATS_VERSION > 2) \
     S(LATENCY_STATS_V1, struct frozen_leadroute_latency_stats_v1, leadroute_latency_stats, LEADROUTE_LATENCY_STATS_VERSION > 1)
@@ -455,7 +474,7 @@ struct frozen_leadroute_latency_stats_v1 {
     P(LEADROUTE_AVAILABILITY_VERSION, 1) \
     P(LEADROUTE_NOTIFY_VERSION, 1) \
     P(LEADROUTE_CLOCK_VERSION, 1) \
-    P(LEADROUTE_ROUTER_OPTIONS_VERSION, 1) \
+    P(LEADROUTE_ROUTER_OPTIONS_VERSION, 2) \
     P(LEADROUTE_TICK_STATS_VERSION, 2) \
     P(LEADROUTE_LATENCY_STATS_VERSION, 1)
 

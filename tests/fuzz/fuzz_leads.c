@@ -13,6 +13,7 @@
  */
 #include "fuzz_common.h"
 #include "fuzz_targets_data.h"
+#include "router/account.h"
 
 #define MAX_LEADS 48
 #define MAX_FIELDS 24
@@ -85,8 +86,29 @@ static void check_decision(leadroute_decision *d, const leadroute_roster *roster
     }
 }
 
+/* Account keys of every string: a NUL-terminated domain of the length
+ * returned, and an ASCII one is its own account key. */
+static void check_account_domains(const leadroute_lead *lead)
+{
+    for (size_t i = 0; i < lead->field_count && lead->fields; i++) {
+        const leadroute_value *v = &lead->fields[i].value;
+        char dom[LR_ACCOUNT_DOMAIN_CAP], again[LR_ACCOUNT_DOMAIN_CAP];
+        size_t n, ascii = 1;
+        if (v->type != LEADROUTE_VALUE_STRING || !v->string)
+            continue;
+        if ((n = lr__account_domain(v->string, dom)) == 0)
+            continue;
+        FUZZ_CHECK(n < sizeof dom && strlen(dom) == n, "account domain of %zu bytes, said %zu", strlen(dom), n);
+        for (size_t k = 0; k < n; k++)
+            ascii &= (unsigned char)dom[k] < 0x80;
+        FUZZ_CHECK(!ascii || (lr__account_domain(dom, again) == n && strcmp(again, dom) == 0),
+                   "account domain %s is not its own", dom);
+    }
+}
+
 static void run_lead(fixture *f, leadroute_router *router, const leadroute_lead *lead, uint32_t flags)
 {
+    check_account_domains(lead);
     /* validation knows no column types: a valid lead may still be ELEAD to
      * the table (text in a number column), so only its own contract holds */
     int valid = leadroute_lead_validate(lead);

@@ -161,7 +161,8 @@ class RouterOptions(Structure):
     _fields_ = [("version", c_uint32), ("allocator", c_void_p), ("dedupe_field", c_char_p),
                 ("account_field", c_char_p), ("owner_output", c_char_p), ("pool_output", c_char_p),
                 ("queue_output", c_char_p), ("status_output", c_char_p), ("sla_output", c_char_p),
-                ("tags_output", c_char_p), ("max_retries", c_uint32), ("captured_field", c_char_p)]
+                ("tags_output", c_char_p), ("max_retries", c_uint32), ("captured_field", c_char_p),
+                ("dedupe_fold", c_uint32)]
 
 
 class TickStats(Structure):
@@ -188,7 +189,7 @@ STORE_VERSION = 1
 NOTIFY_VERSION = 1
 AVAILABILITY_VERSION = 1
 CLOCK_VERSION = 1
-ROUTER_OPTIONS_VERSION = 1
+ROUTER_OPTIONS_VERSION = 2
 TICK_STATS_VERSION = 2
 LATENCY_STATS_VERSION = 1
 NO_CAP = 0xFFFFFFFF

@@ -403,6 +403,9 @@ class Router(Owner):
     free() may come at any time, from any thread or from a callback of the
     router itself: calls in progress finish first.
 
+    dedupe_fold=True makes dedupe keys (such as email addresses) compare
+    without case and Unicode blanks, in route(), close() and acknowledge().
+
     Handles are not copied: pickle raises TypeError for every object that
     owns a C object; copy.copy() and deepcopy() give the object itself for
     the immutable ones (tables, rosters, leads files, so that
@@ -417,7 +420,7 @@ class Router(Owner):
                  pool_output: Optional[str] = None, queue_output: Optional[str] = None,
                  status_output: Optional[str] = None, sla_output: Optional[str] = None,
                  tags_output: Optional[str] = None, max_retries: int = 0, captured_field: Optional[str] = None,
-                 store: Optional[Store] = None, notify: Optional[NotifyCallback] = None,
+                 dedupe_fold: bool = False, store: Optional[Store] = None, notify: Optional[NotifyCallback] = None,
                  availability: Optional[AvailabilityCallback] = None,
                  clock: Optional[ClockCallback] = None) -> None:
         self._start_callbacks({})
@@ -434,6 +437,7 @@ class Router(Owner):
         opts.sla_output, opts.tags_output = keep.s(sla_output), keep.s(tags_output)
         opts.max_retries = check_u32(max_retries, "max_retries")
         opts.captured_field = keep.s(captured_field)
+        opts.dedupe_fold = 1 if to_flag(dedupe_fold, "dedupe_fold") else 0
         out = c_void_p()
         _lib.leadroute_router_new(byref(out), handle_of(table, Table, "table"), handle_of(roster, Roster, "roster"),
                                   byref(opts))

@@ -141,6 +141,18 @@ class RouterTests(unittest.TestCase):
         with self.assertRaises(lr.LeadError):
             r.route("L3", {"kind": "a"})  # no dedupe key
 
+    def test_dedupe_fold(self):
+        r = self.router(dedupe_field="email", dedupe_fold=True)
+        first = r.route("L1", {"kind": "a", "email": "Joe@Example.com"})
+        again = r.route("L2", {"kind": "a", "email": " JOE@EXAMPLE.COM\u00a0"})
+        self.assertEqual((first.status, again.status, again.rep), ("assigned", "existing", first.rep))
+        r.close("joe@EXAMPLE.com")
+        exact = self.router(dedupe_field="email")
+        exact.route("L1", {"kind": "a", "email": "Joe@Example.com"})
+        self.assertEqual(exact.route("L2", {"kind": "a", "email": "JOE@EXAMPLE.COM"}).status, "assigned")
+        with self.assertRaises(TypeError):
+            self.router(dedupe_field="email", dedupe_fold="yes")
+
     def test_notify_receives_assignments(self):
         seen = []
         r = self.router(notify=seen.append)
