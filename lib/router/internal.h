@@ -132,6 +132,7 @@ struct leadroute_roster {
     lr__pool *pools;              /* sorted by id */
     uint32_t npools;
     lr__rep_view *views;          /* per rep, same index */
+    int owner_first;              /* some pool puts an account's owner first */
 };
 
 /* Which of the reps or pools given a failed roster check is about, so that

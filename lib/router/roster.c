@@ -339,6 +339,7 @@ static int lr__copy_pools(leadroute_roster *ro, const leadroute_pool *pools, siz
         p->strategy = in->strategy;
         p->on_empty = in->on_empty;
         p->owner_first = in->owner_first != 0;
+        ro->owner_first |= p->owner_first;
         p->queue = in->queue && in->queue[0] ? lr__dup(ro, in->queue) : NULL;
         p->score_field = lr__dup(ro, in->score_field && in->score_field[0] ? in->score_field : "score");
         p->nfilters = (uint32_t)in->filter_count;

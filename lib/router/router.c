@@ -2602,7 +2602,9 @@ int leadroute_route(leadroute_router *r, const leadroute_lead *lead, uint32_t fl
             d->previous = lr__decision_str(d, holder);
         }
     }
-    lr__account_key(&c);
+    /* accounts are read, and claimed, only where a pool puts their owners first */
+    if (c.ro->owner_first)
+        lr__account_key(&c);
 
     rule_sla = d->sla_minutes;
     for (attempt = 0;; attempt++) {

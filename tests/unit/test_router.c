@@ -2970,6 +2970,37 @@ static int route_mail(leadroute_router *r, leadroute_decision *d, const char *id
     return leadroute_route(r, &l.lead, LEADROUTE_ROUTE_TRACE, d);
 }
 
+/* A roster without an owner-first pool reads no accounts and claims none:
+ * a store would otherwise keep a claim per company domain for nothing. */
+static void test_no_account_claims_without_owner_first(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "rr" };
+    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1) };
+    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    tstore ts;
+    ts_init(&ts);
+    leadroute_router *r = router_opts(HDR "r,r,,rr,,,,\n", roster_ok(reps, 2, pools, 1), NULL);
+    ok(leadroute_router_set_store(r, &ts_methods, &ts));
+    leadroute_decision *d = decision();
+    ok(route_mail(r, d, "L1", "x@acme.com"));
+    ok(route_mail(r, d, "L2", "y@acme.com"));
+    expect_str(leadroute_decision_rep(d), "b");
+    assert_int_equal(ts.s.nassign, 2);
+    assert_true(ts_claim(&ts.s, "lead:L2") >= 0);
+    assert_true(ts_claim(&ts.s, "account:acme.com") < 0);
+    /* with one, the next commit claims the account */
+    pools[0].owner_first = 1;
+    leadroute_roster *ro = roster_ok(reps, 2, pools, 1);
+    ok(leadroute_router_set_roster(r, ro));
+    leadroute_roster_unref(ro);
+    ok(route_mail(r, d, "L3", "z@acme.com"));
+    expect_str(leadroute_decision_rep(d), "a");
+    expect_str(ts.s.claims[ts_claim(&ts.s, "account:acme.com")].rep, "a");
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 static void test_store_basics(void **state)
 {
     (void)state;
@@ -5085,6 +5116,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_router_options_v1),
         cmocka_unit_test(test_no_dedupe_key),
         cmocka_unit_test(test_store_basics),
+        cmocka_unit_test(test_no_account_claims_without_owner_first),
         cmocka_unit_test(test_store_failures),
         cmocka_unit_test(test_longest_lead_id),
         cmocka_unit_test(test_pending_reassign_long_ids),
