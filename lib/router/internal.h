@@ -361,7 +361,10 @@ void lr__count_assigned(const lr__gen *g, const leadroute_decision *d);
  * struct, allocated by the router's allocator. */
 /* Buckets of pending notifications by key: a notification delivered finds
  * the older ones of its lead, which it supersedes, without a walk of the
- * whole list (which may be long after the host's endpoint was down). */
+ * whole list (which may be long after the host's endpoint was down). The
+ * router starts with LR_PENDING_BUCKETS of its own and grows the table
+ * fourfold whenever the list passes twice its size, so that chains stay
+ * short however long the endpoint stays down. */
 #define LR_PENDING_BUCKETS 1024
 
 typedef struct lr__pending {
@@ -369,6 +372,7 @@ typedef struct lr__pending {
     struct lr__pending **pprev;   /* the pointer to this one: unlinked anywhere in O(1) */
     struct lr__pending *same;     /* next in its key's bucket (lr__pending_bucket) */
     uint64_t seq;                 /* order of recording: a later one of a key supersedes it */
+    uint64_t hash;                /* of key: its bucket, also after the table grows */
     const char *key, *rep_id, *lead_id, *pool_id, *rule_id, *previous;
     uint64_t table_hash;
     int64_t at_ms, deadline_ms;
@@ -427,7 +431,9 @@ struct leadroute_router {
     uint32_t npending;
     atomic_uint npending_hint;    /* npending, read without the lock to skip it when 0 */
     uint64_t pending_seq;
-    lr__pending *pending_buckets[LR_PENDING_BUCKETS]; /* by key: a later notification finds the older */
+    lr__pending **pending_buckets; /* by key: a later notification finds the older; pending_own or grown */
+    size_t pending_mask;          /* buckets - 1 */
+    lr__pending *pending_own[LR_PENDING_BUCKETS];
     lr__pending *pending_cursor;  /* the entry at pending_cursor_at, for reads by index in order */
     uint32_t pending_cursor_at;
 };

@@ -408,6 +408,8 @@ void leadroute_router_free(leadroute_router *r)
         r->pending = p->next;
         lr__free(&a, p);
     }
+    if (r->pending_buckets != r->pending_own)
+        lr__free(&a, r->pending_buckets);
     if (r->memstore)
         lr__memstore_free(r->memstore);
     lr__free(&a, r->dedupe_field);
@@ -465,6 +467,8 @@ int leadroute_router_new(leadroute_router **out, leadroute_table *table, leadrou
     pthread_mutex_init(&r->swap_lock, NULL);
     pthread_mutex_init(&r->counter_lock, NULL);
     pthread_mutex_init(&r->pending_lock, NULL);
+    r->pending_buckets = r->pending_own;
+    r->pending_mask = LR_PENDING_BUCKETS - 1;
     pthread_mutex_init(&r->caps_lock, NULL);
     r->pending_tail = &r->pending;
     r->max_retries = o.max_retries ? o.max_retries : 64;
@@ -2290,15 +2294,38 @@ static const char *lr__pack(char **at, const char *src)
 
 /* ---- pending notifications: a list in recording order, and buckets by key ---- */
 
-static lr__pending **lr__pending_bucket(leadroute_router *r, const char *key)
+static lr__pending **lr__pending_bucket(leadroute_router *r, uint64_t hash)
 {
-    return &r->pending_buckets[lr__hash(key, strlen(key)) & (LR_PENDING_BUCKETS - 1)];
+    return &r->pending_buckets[hash & r->pending_mask];
+}
+
+/* Rehash the pending list into `n` (a power of two) buckets at `to`, or
+ * back into the router's own when `to` is NULL. Under pending_lock. */
+static void lr__pending_rehash(leadroute_router *r, lr__pending **to, size_t n)
+{
+    lr__pending *p;
+    if (r->pending_buckets != r->pending_own)
+        lr__free(&r->alloc, r->pending_buckets);
+    if (!to) {
+        to = r->pending_own;
+        n = LR_PENDING_BUCKETS;
+    }
+    memset(to, 0, sizeof *to * n);
+    r->pending_buckets = to;
+    r->pending_mask = n - 1;
+    for (p = r->pending; p; p = p->next) {
+        lr__pending **b = lr__pending_bucket(r, p->hash);
+        p->same = *b;
+        *b = p;
+    }
 }
 
 /* Record `p` last. Under pending_lock. */
 static void lr__pending_push(leadroute_router *r, lr__pending *p)
 {
-    lr__pending **b = lr__pending_bucket(r, p->key);
+    lr__pending **b;
+    p->hash = lr__hash(p->key, strlen(p->key));
+    b = lr__pending_bucket(r, p->hash);
     p->next = NULL;
     p->pprev = r->pending_tail;
     *r->pending_tail = p;
@@ -2308,12 +2335,20 @@ static void lr__pending_push(leadroute_router *r, lr__pending *p)
     *b = p;
     r->npending++;
     atomic_store_explicit(&r->npending_hint, r->npending, memory_order_relaxed);
+    /* past two per bucket: four times the buckets, when there is memory for
+     * them (else the chains grow longer, and nothing is lost) */
+    if (r->npending > 2 * (r->pending_mask + 1) && r->pending_mask < (SIZE_MAX >> 4) / sizeof *b) {
+        size_t n = 4 * (r->pending_mask + 1);
+        lr__pending **grown = lr__malloc(&r->alloc, sizeof *grown * n);
+        if (grown)
+            lr__pending_rehash(r, grown, n);
+    }
 }
 
 /* Unlink and free `p`. Under pending_lock. */
 static void lr__pending_drop(leadroute_router *r, lr__pending *p)
 {
-    lr__pending **b = lr__pending_bucket(r, p->key);
+    lr__pending **b = lr__pending_bucket(r, p->hash);
     *p->pprev = p->next;
     if (p->next)
         p->next->pprev = p->pprev;
@@ -2326,6 +2361,8 @@ static void lr__pending_drop(leadroute_router *r, lr__pending *p)
     r->pending_cursor = NULL;
     atomic_store_explicit(&r->npending_hint, r->npending, memory_order_relaxed);
     lr__free(&r->alloc, p);
+    if (r->npending == 0 && r->pending_buckets != r->pending_own)
+        lr__pending_rehash(r, NULL, 0); /* the grown table goes with the last one */
 }
 
 /* A notification of `key` was delivered: the pending ones of that lead are
@@ -2333,8 +2370,10 @@ static void lr__pending_drop(leadroute_router *r, lr__pending *p)
  * Under pending_lock. */
 static void lr__pending_supersede(leadroute_router *r, const char *key)
 {
-    lr__pending *p = *lr__pending_bucket(r, key), *next;
-    for (; p; p = next) {
+    lr__pending *p, *next;
+    if (!r->npending)
+        return;
+    for (p = *lr__pending_bucket(r, lr__hash(key, strlen(key))); p; p = next) {
         next = p->same;
         if (strcmp(p->key, key) == 0) {
             if (p->in_flight)
@@ -2349,7 +2388,7 @@ static void lr__pending_supersede(leadroute_router *r, const char *key)
 static int lr__pending_has_later(leadroute_router *r, const lr__pending *p)
 {
     const lr__pending *q;
-    for (q = *lr__pending_bucket(r, p->key); q; q = q->same)
+    for (q = *lr__pending_bucket(r, p->hash); q; q = q->same)
         if (q->seq > p->seq && strcmp(q->key, p->key) == 0)
             return 1;
     return 0;
@@ -2360,7 +2399,7 @@ static int lr__pending_has_later(leadroute_router *r, const lr__pending *p)
 static int lr__pending_lead_in_flight(leadroute_router *r, const lr__pending *p)
 {
     const lr__pending *q;
-    for (q = *lr__pending_bucket(r, p->key); q; q = q->same)
+    for (q = *lr__pending_bucket(r, p->hash); q; q = q->same)
         if (q != p && q->in_flight && strcmp(q->key, p->key) == 0)
             return 1;
     return 0;

@@ -3198,6 +3198,56 @@ static void test_pending_reassign_long_ids(void **state)
     leadroute_router_free(r);
 }
 
+/* A long pending list (the host's endpoint down for 6,000 leads) grows its
+ * buckets past their first 1,024 and back: later notifications of a lead
+ * still find and drop the older ones, and a retry delivers the rest, in
+ * order. */
+static void test_pending_many(void **state)
+{
+    (void)state;
+    const char *const pp[] = { "rr" };
+    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1) };
+    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", roster_ok(reps, 2, pools, 1));
+    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, prev_notify };
+    leadroute_decision *d = decision();
+    prevlog log;
+    char key[64], rep[16], id[16];
+    size_t delivered = 0;
+    memset(&log, 0, sizeof log);
+    ok(leadroute_router_set_notify(r, &nv, &log));
+    log.fail = LEADROUTE_EIO;
+    for (int i = 0; i < 6000; i++) {
+        snprintf(id, sizeof id, "L%d", i);
+        ok(route_flags(r, d, id, "r", 0));
+    }
+    assert_int_equal(leadroute_router_pending_count(r), 6000);
+    /* every third lead moved and notified: its older notification goes */
+    log.fail = 0;
+    for (int i = 0; i < 6000; i += 3) {
+        snprintf(id, sizeof id, "L%d", i);
+        ok(route_flags(r, d, id, "r", LEADROUTE_ROUTE_REASSIGN));
+        assert_true(leadroute_decision_notified(d));
+    }
+    assert_int_equal(log.n, 2000);
+    assert_int_equal(leadroute_router_pending_count(r), 4000);
+    ok(leadroute_router_pending(r, 0, key, sizeof key, rep, sizeof rep));
+    expect_str(key, "L1");
+    ok(leadroute_router_pending(r, 3999, key, sizeof key, rep, sizeof rep));
+    expect_str(key, "L5999");
+    ok(leadroute_router_retry_notifications(r, &delivered));
+    assert_int_equal(delivered, 4000);
+    assert_int_equal(leadroute_router_pending_count(r), 0);
+    /* and again, from the router's own buckets */
+    log.fail = LEADROUTE_EIO;
+    ok(route_flags(r, d, "M1", "r", 0));
+    log.fail = 0;
+    ok(route_flags(r, d, "M1", "r", LEADROUTE_ROUTE_REASSIGN));
+    assert_int_equal(leadroute_router_pending_count(r), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* A least-loaded pool remembers nothing: it never reads a pool state, so a
  * store whose load_pool fails does not stop it. */
 static void test_store_least_loaded_reads_no_state(void **state)
@@ -5120,6 +5170,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_store_failures),
         cmocka_unit_test(test_longest_lead_id),
         cmocka_unit_test(test_pending_reassign_long_ids),
+        cmocka_unit_test(test_pending_many),
         cmocka_unit_test(test_store_least_loaded_reads_no_state),
         cmocka_unit_test(test_store_least_loaded_holds_pick),
         cmocka_unit_test(test_store_conflicts),
