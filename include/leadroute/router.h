@@ -702,6 +702,22 @@ LEADROUTE_API int leadroute_router_pending(leadroute_router *router, size_t inde
                                            char *rep_id, size_t rep_cap);
 
 /**
+ * Give up the pending notifications of the lead under dedupe key `key`
+ * (trimmed, and folded under the option dedupe_fold, as for
+ * leadroute_router_close()): a host whose endpoint refuses a lead for good,
+ * or that no longer wants the notification of a lead it closed, drops them
+ * so that they neither wait in memory nor go out at the next retry. A
+ * notification a retry is delivering at that moment counts as discarded:
+ * notify may be running with it already; the retry drops it when notify
+ * returns, and counts it as delivered only if notify succeeded.
+ * @param discarded (may be NULL) how many were dropped.
+ * @return LEADROUTE_OK, EINVAL (NULL router or key; a key that is empty
+ *         once trimmed, too long or not UTF-8), ENOTFOUND (none pending
+ *         under the key). Thread-safe.
+ */
+LEADROUTE_API int leadroute_router_pending_discard(leadroute_router *router, const char *key, size_t *discarded);
+
+/**
  * Call notify again for every pending notification, oldest first; those that
  * succeed leave the list. A notification superseded by a later assignment
  * of its lead leaves it undelivered (delivered after that one's, it would

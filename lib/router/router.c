@@ -2816,6 +2816,37 @@ int leadroute_router_pending(leadroute_router *r, size_t index, char *key, size_
     return rc;
 }
 
+int leadroute_router_pending_discard(leadroute_router *r, const char *key, size_t *discarded)
+{
+    char k[LEADROUTE_MAX_STRING + 8];
+    size_t n, count = 0;
+    lr__pending *p, *next;
+    int rc;
+    if (discarded)
+        *discarded = 0;
+    if (!r || !key)
+        return lr__error_set(LEADROUTE_EINVAL, "router and key must not be NULL");
+    if ((rc = lr__claim_key_arg(r, &key, &n, k)) != 0)
+        return rc;
+    pthread_mutex_lock(&r->pending_lock);
+    for (p = r->npending ? *lr__pending_bucket(r, lr__hash(k, strlen(k))) : NULL; p; p = next) {
+        next = p->same;
+        if (p->superseded || strcmp(p->key, k) != 0)
+            continue;
+        count++;
+        if (p->in_flight)
+            p->superseded = 1; /* the retry delivering it drops it, whatever notify says */
+        else
+            lr__pending_drop(r, p);
+    }
+    pthread_mutex_unlock(&r->pending_lock);
+    if (discarded)
+        *discarded = count;
+    if (!count)
+        return lr__error_set(LEADROUTE_ENOTFOUND, "no notification of key '%.*s' is pending", (int)n, key);
+    return LEADROUTE_OK;
+}
+
 #define LR__RETRY_WHY 512
 
 int leadroute_router_retry_notifications(leadroute_router *r, size_t *delivered)

@@ -60,6 +60,7 @@ leadroute_router_acknowledge                   Router.acknowledge(key)
 leadroute_router_tick                          Router.tick(now_ms, lookup) -> stats dict
 leadroute_router_list_due                      Router.list_due(now_ms) -> [Assignment]
 leadroute_router_pending_count/_pending        Router.pending_count(), Router.pending() -> [(key, rep)]
+leadroute_router_pending_discard               Router.discard_pending(key) -> dropped
 leadroute_router_retry_notifications           Router.retry_notifications() -> delivered
 leadroute_router_metrics_json                  Router.metrics() -> dict
 leadroute_router_rep_assigned/_rule_hits/      Router.rep_assigned(rep), .rule_hits(rule), .unrouted(reason),

@@ -808,6 +808,13 @@ class Router(Owner):
             found.append((key.value.decode("utf-8", "replace"), rep.value.decode("utf-8", "replace")))
         return found
 
+    def discard_pending(self, key: str) -> int:
+        """Give up the pending notifications of the lead under `key`; return
+        how many were dropped (NotFoundError when none was pending)."""
+        n = c_size_t(0)
+        self._call(_lib.leadroute_router_pending_discard, self._handle(), need(key, "key"), byref(n))
+        return int(n.value)
+
     def retry_notifications(self) -> int:
         """Call notify again for every pending notification, oldest first;
         return how many were delivered. One that a later assignment of its

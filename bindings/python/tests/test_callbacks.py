@@ -554,6 +554,23 @@ class ExceptionsInCallbacks(unittest.TestCase):
         self.assertEqual(calls, ["lead:L1", "lead:L2"] * 3)
         self.assertEqual(r.route("L1", {"kind": "rr"}).status, "existing")
 
+    def test_discard_pending(self):
+        def notify(a):
+            raise Boom("notify")
+
+        r = make_router(lr.MemoryStore(), notify=notify)
+        for key in ("L1", "L2"):
+            with self.assertRaises(Boom):
+                r.route(key, {"kind": "rr"})
+        self.assertEqual(r.discard_pending(" L1 "), 1)
+        self.assertEqual(r.pending(), [("L2", "bob")])
+        with self.assertRaises(lr.NotFoundError):
+            r.discard_pending("L1")
+        with self.assertRaises(TypeError):
+            r.discard_pending(None)
+        r.set_notify(lambda a: None)
+        self.assertEqual(r.retry_notifications(), 1)
+
     def test_retry_without_notify_raises(self):
         """Notifications left pending with no notify to deliver them are the
         C call's CallbackError, not a quiet 0."""
