@@ -363,6 +363,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_tick(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
+int cmd_close(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 

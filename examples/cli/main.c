@@ -30,6 +30,9 @@ static const char USAGE[] =
     "                            move the leads whose follow-up deadline passed\n"
     "  ack --table TABLE --reps REPS.csv KEY...\n"
     "                            record that reps followed these leads up\n"
+    "  close --table TABLE --reps REPS.csv KEY...\n"
+    "                            record that these leads are closed: their\n"
+    "                            reps' open leads go down\n"
     "  simulate --table TABLE --reps REPS.csv LEADS.csv [--html REPORT.html]\n"
     "                            what-if routing on a copy of the state, with a\n"
     "                            summary and an HTML report\n"
@@ -54,7 +57,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     { "check", cmd_check },       { "eval", cmd_eval },         { "bench", cmd_bench },
     { "route", cmd_route },       { "tick", cmd_tick },         { "ack", cmd_ack },
-    { "simulate", cmd_simulate }, { "explain", cmd_explain },
+    { "close", cmd_close },       { "simulate", cmd_simulate }, { "explain", cmd_explain },
 };
 
 int main(int argc, char **argv)

@@ -148,6 +148,28 @@ static const char USAGE_ACK[] =
     "exit status: 0 all acknowledged, 1 some keys not claimed or skipped, 2 bad\n"
     "usage, or a file could not be read or written\n";
 
+static const char USAGE_CLOSE[] =
+    "usage: leadroute close --table TABLE --reps REPS.csv [--state FILE] [--now TIME]\n"
+    "                       [--format csv|jsonl] KEY...\n"
+    "\n"
+    "Record that the leads of these dedupe keys are closed (won, lost, or no\n"
+    "longer the rep's): each one's claim goes, so its rep has one open lead\n"
+    "fewer (capacities and least-loaded pools count open leads), tick no\n"
+    "longer looks at it, and the lead, sent again, is routed afresh. A KEY may\n"
+    "also be the id of a lead that route claimed under another dedupe key\n"
+    "(--dedupe-field). One record per key, with the dedupe key:\n"
+    "  key,status,rep\n"
+    "status is closed (rep: who held it) or not claimed (also reported on\n"
+    "stderr: never routed, or closed before). A KEY that is no key at all\n"
+    "(empty, over 4096 bytes, not UTF-8) gets no record: it is reported and\n"
+    "skipped. The records are written once the closes are committed: if\n"
+    "stdout cannot be written, they stand all the same (exit status 2).\n"
+    "\n"
+    "  --state FILE|DATABASE, --table, --reps, --format   as for tick\n"
+    "\n"
+    "exit status: 0 all closed, 1 some keys not claimed or skipped, 2 bad\n"
+    "usage, or a file could not be read or written\n";
+
 /* ---- shared by the three --------------------------------------------------- */
 
 /* --table and --reps are required; opens the table and the roster. -1 when
@@ -903,24 +925,26 @@ static char *claim_key(cli_state *store, const char *arg)
     return stored;
 }
 
-int cmd_ack(int argc, char **argv)
+/* ack and close: one action per KEY, recorded in one transaction. */
+static int keys_command(const char *command, int closing, int argc, char **argv)
 {
     static const char *const columns[] = { "key", "status", "rep" };
     cli_args a;
     leadroute_table *table = NULL;
     leadroute_roster *roster = NULL;
     cli_state *store = NULL;
-    int rc = cli_parse_args("ack", argc, argv, OPT_ROUTE | OPT_STATE | OPT_KEYS | OPT_FORMAT,
+    int rc = cli_parse_args(command, argc, argv, OPT_ROUTE | OPT_STATE | OPT_KEYS | OPT_FORMAT,
                             1u << FORMAT_CSV | 1u << FORMAT_JSONL, &a);
     if (rc || a.help) {
         cli_args_free(&a);
-        return rc ? rc : cli_print_usage(USAGE_ACK);
+        return rc ? rc : cli_print_usage(closing ? USAGE_CLOSE : USAGE_ACK);
     }
     if (a.nkeys == 0)
-        rc = cli_usage_error("ack", "%s", "expected one or more KEYs");
+        rc = cli_usage_error(command, "%s", "expected one or more KEYs");
     else if (a.no_state)
-        rc = cli_usage_error("ack", "%s", "--no-state: ack records into a state database");
-    else if ((rc = cli_state_check_exists("ack", &a)) == 0 && (rc = open_table_and_roster("ack", &a, &table, &roster)) < 0)
+        rc = cli_usage_error(command, "--no-state: %s records into a state database", command);
+    else if ((rc = cli_state_check_exists(command, &a)) == 0 &&
+             (rc = open_table_and_roster(command, &a, &table, &roster)) < 0)
         rc = 0;
     if (rc) {
         cli_args_free(&a);
@@ -931,11 +955,11 @@ int cmd_ack(int argc, char **argv)
     leadroute_router *router = NULL;
     record_writer w;
     int64_t now = a.has_now ? a.now_ms : cli_system_now_ms();
-    int status = cli_open_state("ack", &a, CLI_STATE_EXISTING, &store);
+    int status = cli_open_state(command, &a, CLI_STATE_EXISTING, &store);
     if (status == EXIT_CLEAN && (!(router = cli_open_router(&a, table, roster, store)) || hold_begin(&held) != 0))
         status = EXIT_TROUBLE;
     if (status == EXIT_CLEAN && cli_state_begin(store) != LEADROUTE_OK) {
-        report_store_failure("ack", store, "cannot start a transaction");
+        report_store_failure(command, store, "cannot start a transaction");
         status = EXIT_TROUBLE;
     }
     if (status == EXIT_CLEAN) {
@@ -951,31 +975,50 @@ int cmd_ack(int argc, char **argv)
         }
         leadroute_assignment rec;
         const char *outcome = NULL;
-        if (cli_state_get(store, stored, &rec) == LEADROUTE_OK && rec.acknowledged_ms != 0) {
+        /* the holder as it was, for close's record */
+        int held_by = cli_state_get(store, stored, &rec) == LEADROUTE_OK;
+        char holder[LEADROUTE_MAX_NAME + 1] = "";
+        if (held_by && rec.rep_id)
+            snprintf(holder, sizeof holder, "%s", rec.rep_id);
+        if (closing) {
+            if ((rc = leadroute_router_close(router, stored + 5)) == LEADROUTE_OK)
+                outcome = "closed";
+        } else if (held_by && rec.acknowledged_ms != 0) {
             outcome = "already acknowledged";
         } else if ((rc = leadroute_router_acknowledge(router, stored + 5)) == LEADROUTE_OK) {
             outcome = "acknowledged";
         } else if (rc == LEADROUTE_EEXISTS) {
             outcome = "already acknowledged";
+        }
+        if (outcome) {
+            /* recorded below */
         } else if (rc == LEADROUTE_ENOTFOUND) {
-            fprintf(stderr, "leadroute ack: %s\n", leadroute_error_last()->message);
+            fprintf(stderr, "leadroute %s: %s\n", command, leadroute_error_last()->message);
             outcome = "not claimed";
             if (status == EXIT_CLEAN)
                 status = EXIT_FINDINGS;
         } else if (rc == LEADROUTE_EINVAL) {
             /* a malformed key (empty, too long, not UTF-8) is skipped like a bad row: the others stand */
-            fprintf(stderr, "leadroute ack: KEY %d: %s; skipped\n", i + 1, leadroute_error_last()->message);
+            fprintf(stderr, "leadroute %s: KEY %d: %s; skipped\n", command, i + 1, leadroute_error_last()->message);
             if (status == EXIT_CLEAN)
                 status = EXIT_FINDINGS;
         } else {
             /* the library's message, and the store's reason (SQLite's, PostgreSQL's) */
             const char *why = cli_state_errmsg(store);
-            fprintf(stderr, "leadroute ack: %s%s%s\n", leadroute_error_last()->message, why && *why ? ": " : "",
-                    why && *why ? why : "");
+            fprintf(stderr, "leadroute %s: %s%s%s\n", command, leadroute_error_last()->message,
+                    why && *why ? ": " : "", why && *why ? why : "");
             status = EXIT_TROUBLE;
         }
-        if (outcome) {
-            int held_by = cli_state_get(store, stored, &rec) == LEADROUTE_OK;
+        if (outcome && closing) {
+            cell row[] = { cell_text(stored + 5), cell_text(outcome), cell_text(holder[0] ? holder : NULL) };
+            records_row(&w, row);
+            cli_state_event ev = { now, "closed", stored + 5, NULL, "{\"status\":\"closed\"}" };
+            if (cli_state_record(store, &ev) != LEADROUTE_OK) {
+                report_store_failure(command, store, "the close could not be recorded");
+                status = EXIT_TROUBLE;
+            }
+        } else if (outcome) {
+            held_by = cli_state_get(store, stored, &rec) == LEADROUTE_OK;
             cell row[] = { cell_text(stored + 5), cell_text(outcome), cell_text(held_by ? rec.rep_id : NULL) };
             records_row(&w, row);
             if (strcmp(outcome, "acknowledged") == 0) {
@@ -986,7 +1029,7 @@ int cmd_ack(int argc, char **argv)
                 int64_t at = held_by && rec.acknowledged_ms != 0 ? rec.acknowledged_ms : now;
                 cli_state_event ev = { at, "acknowledged", stored + 5, NULL, detail };
                 if (cli_state_record(store, &ev) != LEADROUTE_OK) {
-                    report_store_failure("ack", store, "the acknowledgement could not be recorded");
+                    report_store_failure(command, store, "the acknowledgement could not be recorded");
                     status = EXIT_TROUBLE;
                 }
             }
@@ -995,10 +1038,11 @@ int cmd_ack(int argc, char **argv)
     }
     if (store && status != EXIT_TROUBLE) {
         if (cli_state_commit(store) != LEADROUTE_OK) {
-            report_store_failure("ack", store, "nothing was acknowledged");
+            report_store_failure(command, store, closing ? "nothing was closed" : "nothing was acknowledged");
             status = EXIT_TROUBLE;
         } else if (hold_release(&held) != 0) {
-            fprintf(stderr, "leadroute ack: the acknowledgements are committed all the same\n");
+            fprintf(stderr, "leadroute %s: the %s committed all the same\n", command,
+                    closing ? "closes are" : "acknowledgements are");
             status = EXIT_TROUBLE;
         }
     } else if (store) {
@@ -1009,4 +1053,14 @@ int cmd_ack(int argc, char **argv)
     cli_session_close(&session);
     cli_args_free(&a);
     return cli_finish_output(status);
+}
+
+int cmd_ack(int argc, char **argv)
+{
+    return keys_command("ack", 0, argc, argv);
+}
+
+int cmd_close(int argc, char **argv)
+{
+    return keys_command("close", 1, argc, argv);
 }

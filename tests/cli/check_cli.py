@@ -554,6 +554,28 @@ with tempfile.TemporaryDirectory() as tmp:
            and read_state(ack_copy)["lead:" + other][3] != 0,
            f"ack with an empty key and a good one: {rc} {out!r} {err!r}")
 
+    # close: a closed lead's claim goes, so its rep's open leads go down and a
+    # rep at capacity takes leads again (without it they pile up for good)
+    c_table = table("rule,region,out:pool\nall,-,sales\n")
+    c_reps = table("#! pools\nid,strategy\nsales,least_loaded\n#! reps\nid,pools,capacity\nr0,sales,1\nr1,sales,1\n")
+    c_state = os.path.join(tmp, "close.db")
+    c_leads = table("id,region\nC1,x\nC2,x\n")
+    rc, out, err = run("route", "--table", c_table, "--reps", c_reps, "--state", c_state, c_leads)
+    expect(rc == 0 and [r["rep"] for r in route_rows(out).values()] == ["r0", "r1"], f"close set-up: {rc} {out!r} {err!r}")
+    c_more = table("id,region\nC3,x\n")
+    rc, out, err = run("route", "--table", c_table, "--reps", c_reps, "--state", c_state, c_more)
+    expect(route_rows(out)["C3"]["status"] == "unassigned", f"both reps full: {rc} {out!r} {err!r}")
+    rc, out, err = run("close", "--table", c_table, "--reps", c_reps, "--state", c_state, " C2 ", "C9", "")
+    expect(rc == 1 and out == "key,status,rep\nC2,closed,r1\nC9,not claimed,\n"
+           and "C9" in err and "KEY 3: key is empty" in err, f"close: {rc} {out!r} {err!r}")
+    expect("lead:C2" not in read_state(c_state) and "lead:C1" in read_state(c_state), "close drops the claim")
+    rc, out, err = run("route", "--table", c_table, "--reps", c_reps, "--state", c_state, c_more)
+    expect(route_rows(out)["C3"]["rep"] == "r1", f"r1 takes a lead again once C2 is closed: {rc} {out!r} {err!r}")
+    rc, out, err = run("close", "--table", c_table, "--reps", c_reps, "--state", c_state, "--format", "jsonl", "C2")
+    expect(rc == 1 and out == '{"key":"C2","status":"not claimed"}\n', f"closed twice: {rc} {out!r} {err!r}")
+    rc, out, err = run("explain", "--state", c_state, "C2")
+    expect(rc == 0 and "closed" in out, f"explain shows the close: {rc} {out!r} {err!r}")
+
     # T0 + 1 day: every SLA of the table has passed; every open assignment
     # with a deadline is due once, except the acknowledged one
     expect(max(sla.values()) <= 24 * 60, f"all SLAs within a day: {sla}")
@@ -1038,12 +1060,15 @@ for command, args, message in (
         ("simulate", ("--table", routing, "--reps", reps, leads, "--html", "-"), "--html: give a file name"),
         ("tick", ("--table", routing, "--reps", reps, "--state", "s", leads), f"unexpected argument '{leads}'"),
         ("tick", ("--table", routing, "--reps", reps, "--state", "s", "--explain"), "unknown option '--explain'"),
-        ("ack", ("--table", routing, "--reps", reps, "--state", "s"), "expected one or more KEYs")):
+        ("ack", ("--table", routing, "--reps", reps, "--state", "s"), "expected one or more KEYs"),
+        ("close", ("--table", routing, "--reps", reps, "--state", "s"), "expected one or more KEYs"),
+        ("close", ("--table", routing, "--reps", reps, "--no-state", "k"), "--no-state: close records into")):
     rc, out, err = run(command, *args)
     expect(rc == 2 and out == "" and message in err and f"leadroute {command} --help" in err,
            f"{command} {' '.join(args)}: {rc} {out!r} {err!r}")
 for command, first_line in (("tick", "usage: leadroute tick --table TABLE --reps REPS.csv [--state FILE]"),
                             ("ack", "usage: leadroute ack --table TABLE --reps REPS.csv [--state FILE]"),
+                            ("close", "usage: leadroute close --table TABLE --reps REPS.csv [--state FILE]"),
                             ("explain", "usage: leadroute explain [--state FILE]"),
                             ("simulate", "usage: leadroute simulate --table TABLE --reps REPS.csv LEADS.csv")):
     rc, out, err = run(command, "--help")
