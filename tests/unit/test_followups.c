@@ -764,6 +764,35 @@ static void test_retry_superseded_during_notify(void **state)
     retry_race_free(&x);
 }
 
+/* a notification a retry is delivering when the host discards it leaves the list when notify
+ * returns, though notify failed; a second discard finds nothing */
+static void test_retry_discarded_during_notify(void **state)
+{
+    rec rc;
+    leadroute_decision *d = NULL;
+    retry_job j;
+    pthread_t th;
+    size_t n = 0;
+    (void)state;
+    gate_reset();
+    leadroute_router *r = pending_one(&rc, NULL, &d, "D1");
+    g_gate.armed_notify = 1;
+    memset(&j, 0, sizeof j);
+    j.r = r;
+    assert_int_equal(pthread_create(&th, NULL, retry_thread, &j), 0);
+    gate_until_waiting();
+    ok(leadroute_router_pending_discard(r, "D1", &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(leadroute_router_pending_discard(r, "D1", &n), LEADROUTE_ENOTFOUND);
+    gate_release();
+    pthread_join(th, NULL);
+    assert_int_equal(j.rc, LEADROUTE_OK);
+    assert_int_equal(j.delivered, 0);
+    assert_int_equal(leadroute_router_pending_count(r), 0);
+    leadroute_decision_free(d);
+    leadroute_router_free(r);
+}
+
 /* a retry that read the holder before a reassignment delivered its own notification does
  * not deliver the old one after it: the host last hears of the new holder */
 static void test_retry_superseded_during_find_claim(void **state)
@@ -1001,6 +1030,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tick_leaves_other_keys),
         cmocka_unit_test(test_tick_keeps_table_hash),
         cmocka_unit_test(test_retry_superseded_during_notify),
+        cmocka_unit_test(test_retry_discarded_during_notify),
         cmocka_unit_test(test_retry_superseded_during_find_claim),
         cmocka_unit_test(test_tick_conflicts_then_closed_is_raced),
         cmocka_unit_test(test_fork_keeps_max_retries),

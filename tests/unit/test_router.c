@@ -4,7 +4,6 @@
  * metrics and bad input. Every test is deterministic. */
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -3292,86 +3291,6 @@ static void test_pending_discard(void **state)
     leadroute_router_free(r);
 }
 
-/* A notification a retry is delivering when the host discards it leaves
- * the list when notify returns, though notify failed. */
-typedef struct held_notify {
-    pthread_mutex_t m;
-    pthread_cond_t cv;
-    int entered, go;
-} held_notify;
-
-static int held_notify_fn(void *ud, const leadroute_assignment *a)
-{
-    held_notify *h = ud;
-    (void)a;
-    pthread_mutex_lock(&h->m);
-    h->entered++;
-    pthread_cond_broadcast(&h->cv);
-    while (!h->go)
-        pthread_cond_wait(&h->cv, &h->m);
-    pthread_mutex_unlock(&h->m);
-    return LEADROUTE_EIO;
-}
-
-typedef struct retry_job {
-    leadroute_router *r;
-    int rc;
-    size_t delivered;
-} retry_job;
-
-static void *retry_thread(void *arg)
-{
-    retry_job *j = arg;
-    j->rc = leadroute_router_retry_notifications(j->r, &j->delivered);
-    return NULL;
-}
-
-static void test_pending_discard_in_flight(void **state)
-{
-    (void)state;
-    const char *const pp[] = { "rr" };
-    leadroute_rep reps[] = { mkrep("a", pp, 1) };
-    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
-    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", roster_ok(reps, 1, pools, 1));
-    leadroute_notify failing = { LEADROUTE_NOTIFY_VERSION, prev_notify };
-    leadroute_notify held = { LEADROUTE_NOTIFY_VERSION, held_notify_fn };
-    leadroute_decision *d = decision();
-    prevlog log;
-    held_notify h;
-    retry_job job = { r, 0, 99 };
-    pthread_t t;
-    size_t n = 0;
-    memset(&log, 0, sizeof log);
-    log.fail = LEADROUTE_EIO;
-    ok(leadroute_router_set_notify(r, &failing, &log));
-    ok(route_flags(r, d, "L1", "r", 0));
-    assert_int_equal(leadroute_router_pending_count(r), 1);
-    memset(&h, 0, sizeof h);
-    pthread_mutex_init(&h.m, NULL);
-    pthread_cond_init(&h.cv, NULL);
-    ok(leadroute_router_set_notify(r, &held, &h));
-    assert_int_equal(pthread_create(&t, NULL, retry_thread, &job), 0);
-    pthread_mutex_lock(&h.m);
-    while (!h.entered)
-        pthread_cond_wait(&h.cv, &h.m);
-    pthread_mutex_unlock(&h.m);
-    ok(leadroute_router_pending_discard(r, "L1", &n));
-    assert_int_equal(n, 1);
-    expect_rc(leadroute_router_pending_discard(r, "L1", &n), LEADROUTE_ENOTFOUND);
-    pthread_mutex_lock(&h.m);
-    h.go = 1;
-    pthread_cond_broadcast(&h.cv);
-    pthread_mutex_unlock(&h.m);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    assert_int_equal(job.rc, LEADROUTE_OK);
-    assert_int_equal(job.delivered, 0);
-    assert_int_equal(leadroute_router_pending_count(r), 0);
-    pthread_mutex_destroy(&h.m);
-    pthread_cond_destroy(&h.cv);
-    leadroute_decision_free(d);
-    leadroute_router_free(r);
-}
-
 /* A least-loaded pool remembers nothing: it never reads a pool state, so a
  * store whose load_pool fails does not stop it. */
 static void test_store_least_loaded_reads_no_state(void **state)
@@ -5296,7 +5215,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pending_reassign_long_ids),
         cmocka_unit_test(test_pending_many),
         cmocka_unit_test(test_pending_discard),
-        cmocka_unit_test(test_pending_discard_in_flight),
         cmocka_unit_test(test_store_least_loaded_reads_no_state),
         cmocka_unit_test(test_store_least_loaded_holds_pick),
         cmocka_unit_test(test_store_conflicts),
