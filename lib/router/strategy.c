@@ -302,11 +302,12 @@ done:
 /* Weighted: stride scheduling. Each member has a pass; the eligible member
  * with the lowest pass gets the lead and its pass grows by its stride, K /
  * weight, so over time shares follow the weights. A member that is away is
- * lifted to the level of those that can take the lead, and a new one starts
- * there: back from leave, it joins the rotation instead of catching up with
- * a burst of leads. One that only this lead's filters keep out keeps its
- * pass, so that the leads it could not take count for those that took them
- * (gaps between passes are kept to two turns). Passes are stored relative to the
+ * lifted to the level of those here, and a new one starts there: back from
+ * leave, it joins the rotation instead of catching up with a burst of
+ * leads. One that only this lead's filters keep out keeps its pass, so that
+ * the leads it could not take count for those that took them, up to a turn
+ * (eligible members are kept within a stride of the lowest of them).
+ * Passes are stored relative to the
  * smallest one, so they stay small, and each member's stride is stored on
  * a last line: a pass means something only in its member's stride, and a
  * roster swap may change the stride (a weight, or the pool's scale K). */
@@ -487,36 +488,22 @@ enum {
     LR_NEW = 4       /* not in the state: it starts at the level */
 };
 
-/* The widest gap kept between neighbouring passes of members i and j: two
- * turns of the one with the longer stride, and room for the lifts' units.
- * Members that take the same leads stay within a turn of one another; a
- * wider gap is what leads only some of them could take left behind. */
-static uint64_t lr__gap_most(const lr__pool *pool, uint32_t i, uint32_t j)
-{
-    uint64_t s = pool->strides[i] > pool->strides[j] ? pool->strides[i] : pool->strides[j];
-    return 2 * s + pool->nmembers + 1; /* strides are at most 2e15: no overflow */
-}
+/* The widest spread of passes kept: a pass further below the highest is
+ * lifted. Far more than any pool reaches in use (2^62 units are 4.6e11
+ * turns of the usual stride); it only keeps passes from overflowing when a
+ * member is kept out of every lead for good under weights near 1e-9,
+ * whose strides are 1e15. */
+#define LR_SPREAD_MAX (UINT64_C(1) << 62)
 
-/* Close every gap wider than lr__gap_most between neighbours in pass order
- * among members `ks[0..m)` (sorted here; `tmp` has room for m), moving all
- * the passes above it down as one: the distances within each side stay, so
- * a member who took leads others could not take is ahead by at most two of
- * its turns, and one kept out of every lead falls behind by at most two
- * turns of the others, instead of growing apart without end. */
-static void lr__close_gaps(const lr__pool *pool, uint64_t *pass, uint32_t *ks, uint32_t *tmp, uint32_t m)
+/* The highest pass member k may hold when it can take a lead whose lowest
+ * eligible pass is `low`, of a member of stride `low_stride`: a stride
+ * above it, k's or that member's, whichever is longer, and what catch-up
+ * owes. Saturates a unit per member under the top. */
+static uint64_t lr__credit_most(const lr__pool *pool, uint32_t k, uint64_t low, uint64_t low_stride)
 {
-    uint64_t shift = 0;
-    uint32_t j;
-    lr__sort_by_pass(ks, tmp, m, pass);
-    for (j = 1; j < m; j++) {
-        uint64_t lo = pass[ks[j - 1]], p = pass[ks[j]] - shift, most = lr__gap_most(pool, ks[j - 1], ks[j]);
-        /* p >= lo: both were sorted before any shift, and lo moved down by `shift` too */
-        if (p - lo > most) {
-            shift += p - lo - most;
-            p = lo + most;
-        }
-        pass[ks[j]] = p;
-    }
+    uint64_t most = (pool->strides[k] > low_stride ? pool->strides[k] : low_stride) + lr__behind(pool, k);
+    uint64_t top = UINT64_MAX - pool->nmembers - 1;
+    return low > top - most ? top : low + most;
 }
 
 static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
@@ -524,9 +511,9 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
                              const lr__alloc *a, lr__wcache *cache)
 {
     lr__pass old_small[64], *old = old_small;
-    uint64_t *pass = NULL, vt, base, level = UINT64_MAX, lo = UINT64_MAX, hi = 0, stride_min = UINT64_MAX;
+    uint64_t *pass = NULL, vt, base, level = UINT64_MAX, low = UINT64_MAX, low_stride = 0, top = 0;
     uint64_t pass_small[2 * 64];
-    uint32_t *ks, nks = 0, nlifted = 0;
+    uint32_t *ks, nlifted = 0;
     unsigned char role_small[64], *role = role_small;
     void *heap = NULL;
     uint32_t nold, nlines = 0, i, j, k, pick = 0;
@@ -591,51 +578,72 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
                 role[k] |= LR_NEW;
         }
     }
-    /* the level: the lowest pass among the members that can take this lead
-     * (the one it goes to, unless a new member takes it), else among those
-     * here, else the virtual time */
+    /* the level: the lowest pass among the members here (eligible, or kept
+     * out by this lead alone), else the virtual time */
     for (k = 0; k < pool->nmembers; k++)
-        if ((role[k] & (LR_ELIGIBLE | LR_NEW)) == LR_ELIGIBLE && pass[k] < level)
-            level = pass[k];
-    for (k = 0; level == UINT64_MAX && k < pool->nmembers; k++)
         if ((role[k] & (LR_HERE | LR_NEW)) == LR_HERE && pass[k] < level)
             level = pass[k];
     if (level == UINT64_MAX)
         level = vt;
-    /* calibration: a member new to the pool starts a unit under the level; one away
-     * joins at it, or keeps a deficit of at most one lead per member to
-     * catch up. The members lifted keep their order, just below the floor:
-     * the one furthest behind lands lowest, a unit (far below a stride, at
-     * least 1e5) under the next, and the last a unit under the floor */
+    /* calibration: a member new to the pool starts a unit under the level;
+     * one away joins at it, or keeps a deficit of at most one lead per
+     * member to catch up. The members lifted keep their order, just below
+     * the floor: the one furthest behind lands lowest, a unit (far below a
+     * stride, at least 1e5) under the next, and the last a unit under the
+     * floor. A member far below the highest (LR_SPREAD_MAX) is lifted so
+     * too, whatever its role: passes stay far from overflowing */
+    for (k = 0; k < pool->nmembers; k++)
+        if (pass[k] > top)
+            top = pass[k];
     for (k = 0; k < pool->nmembers; k++) {
         uint64_t behind = lr__behind(pool, k), floor = level > behind ? level - behind : 0;
         if (role[k] & LR_NEW)
             pass[k] = level > 0 ? level - 1 : 0; /* first in line, as in round robin */
-        else if (!role[k] && pass[k] < floor)
+        else if ((!role[k] && pass[k] < floor) || top - pass[k] > LR_SPREAD_MAX)
             ks[nlifted++] = k;
     }
     lr__sort_by_pass(ks, ks + pool->nmembers, nlifted, pass);
     for (j = 0; j < nlifted; j++) {
         uint64_t behind = lr__behind(pool, ks[j]), floor = level > behind ? level - behind : 0;
         uint64_t under = nlifted - j;
+        if (role[ks[j]] && top - floor > LR_SPREAD_MAX)
+            floor = top - LR_SPREAD_MAX;
         pass[ks[j]] = floor > under ? floor - under : 0;
     }
-    /* members here or new, and those away at or above the level: their
-     * gaps in pass order close to two turns (the check spares the sort when
-     * no gap can be that wide) */
-    for (k = 0; k < pool->nmembers; k++) {
-        if (!role[k] && pass[k] < level)
-            continue; /* away: lifted, or owed leads under catch-up */
-        ks[nks++] = k;
-        if (pass[k] < lo)
-            lo = pass[k];
-        if (pass[k] > hi)
-            hi = pass[k];
-        if (pool->strides[k] < stride_min)
-            stride_min = pool->strides[k];
+    /* credit is one turn: no member that can take the lead stays further
+     * above the lowest of them than one stride, its own or the lowest's,
+     * whichever is longer (plus what catch-up owes). Members that take the
+     * same leads never are (each pick leaves the winner a stride above the
+     * lowest): only leads that some of them could not take leave one
+     * further ahead, or behind. So a member that
+     * took a run of leads only it could take waits at most a turn once the
+     * others can take them again, and one that no lead fitted for a while
+     * (or back, new, or placed high by a level) gets at most a turn's worth
+     * of leads in a row when leads fit it again */
+    for (i = 0, k = 0; i < n; i++) {
+        while (k < pool->nmembers && pool->members[k] != el[i])
+            k++;
+        if (k < pool->nmembers && pass[k] < low) {
+            low = pass[k];
+            low_stride = pool->strides[k];
+        }
     }
-    if (nks > 1 && hi - lo > 2 * stride_min + pool->nmembers + 1)
-        lr__close_gaps(pool, pass, ks, ks + pool->nmembers, nks);
+    nlifted = 0;
+    for (i = 0, k = 0; i < n; i++) {
+        while (k < pool->nmembers && pool->members[k] != el[i])
+            k++;
+        if (k == pool->nmembers)
+            break;
+        if (pass[k] > lr__credit_most(pool, k, low, low_stride))
+            ks[nlifted++] = k;
+    }
+    /* those brought down keep their order, a unit apart just under their
+     * most: landing on one pass, they would tie, and the lowest id would
+     * win each such tie, every time; the one that was furthest ahead goes
+     * last (a stride is at least 1e5 units: no one lands below the lowest) */
+    lr__sort_by_pass(ks, ks + pool->nmembers, nlifted, pass);
+    for (j = 0; j < nlifted; j++)
+        pass[ks[j]] = lr__credit_most(pool, ks[j], low, low_stride) - (nlifted - j);
     /* lowest pass among the eligible (ties: lowest id); el and members are
      * both in id order */
     {
