@@ -1010,10 +1010,11 @@ static int keys_command(const char *command, int closing, int argc, char **argv)
             status = EXIT_TROUBLE;
         }
         if (outcome && closing) {
-            cell row[] = { cell_text(stored + 5), cell_text(outcome), cell_text(holder[0] ? holder : NULL) };
+            int closed = strcmp(outcome, "closed") == 0;
+            cell row[] = { cell_text(stored + 5), cell_text(outcome), cell_text(closed && holder[0] ? holder : NULL) };
             records_row(&w, row);
             cli_state_event ev = { now, "closed", stored + 5, NULL, "{\"status\":\"closed\"}" };
-            if (cli_state_record(store, &ev) != LEADROUTE_OK) {
+            if (closed && cli_state_record(store, &ev) != LEADROUTE_OK) {
                 report_store_failure(command, store, "the close could not be recorded");
                 status = EXIT_TROUBLE;
             }

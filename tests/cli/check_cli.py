@@ -574,7 +574,9 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("close", "--table", c_table, "--reps", c_reps, "--state", c_state, "--format", "jsonl", "C2")
     expect(rc == 1 and out == '{"key":"C2","status":"not claimed"}\n', f"closed twice: {rc} {out!r} {err!r}")
     rc, out, err = run("explain", "--state", c_state, "C2")
-    expect(rc == 0 and "closed" in out, f"explain shows the close: {rc} {out!r} {err!r}")
+    expect(rc == 0 and out.count("Z  closed\n") == 1, f"explain shows the close, once: {rc} {out!r} {err!r}")
+    rc, out, err = run("explain", "--state", c_state, "C9")
+    expect(rc == 1 and "closed" not in out, f"a key never claimed was not closed: {rc} {out!r} {err!r}")
 
     # T0 + 1 day: every SLA of the table has passed; every open assignment
     # with a deadline is due once, except the acknowledged one
