@@ -261,7 +261,7 @@ size_t lr__unicode_blank(const char *str)
     if (s[0] == 0xC2)
         return s[1] == 0xA0 ? 2 : 0; /* U+00A0 */
     if (s[0] == 0xE2 && s[1] == 0x80)
-        return s[2] <= 0x8B || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF ? 3 : 0; /* U+2000..200B, 2028, 2029, 202F */
+        return (s[2] >= 0x80 && s[2] <= 0x8B) || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF ? 3 : 0; /* U+2000..200B, 2028, 2029, 202F */
     if (s[0] == 0xE2 && s[1] == 0x81)
         return s[2] == 0x9F ? 3 : 0; /* U+205F */
     if (s[0] == 0xE3 && s[1] == 0x80)

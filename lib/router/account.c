@@ -229,15 +229,38 @@ int lr__free_mail(const char *dom)
 
 /* ---- the domain ----------------------------------------------------------- */
 
+/* Whether `n` bytes of UTF-8 at `s` hold a Unicode blank. */
+static int lr__has_blank(const char *s, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++)
+        if ((unsigned char)s[j] >= 0xC2) {
+            char t[4] = { s[j], j + 1 < n ? s[j + 1] : 0, j + 2 < n ? s[j + 2] : 0, 0 };
+            if (lr__unicode_blank(t))
+                return 1;
+        }
+    return 0;
+}
+
+/* Whether folded `dom` or a domain it is under is free mail ("vip.qq.com"). */
+static int lr__under_free_mail(const char *dom)
+{
+    for (; dom && strchr(dom, '.'); dom = strchr(dom, '.') + 1)
+        if (lr__free_mail(dom))
+            return 1;
+    return 0;
+}
+
 size_t lr__account_domain(const char *s, char *out)
 {
-    const char *at = strchr(s, '@'), *p, *q;
+    const char *p = lr__skip_blanks(s), *q, *at = strchr(p, '@'), *scheme = strstr(p, "//");
     size_t n, o = 0, i;
-    if (at) {
+    if (at && !(scheme && scheme < at)) {
+        /* an address, its host after the first '@' */
         p = lr__skip_blanks(at + 1);
     } else {
-        /* a bare domain or a website: past a scheme ("https://") or "//" */
-        p = lr__skip_blanks(s);
+        /* a domain or a website: past a scheme ("https://") or "//", and a
+         * user before its host ("https://user@acme.com/x") */
         for (q = p; (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (q > p && *q >= '0' && *q <= '9') ||
                     (q > p && (*q == '+' || *q == '-' || *q == '.'));
              q++)
@@ -246,26 +269,34 @@ size_t lr__account_domain(const char *s, char *out)
             p = q + 3;
         else if (p[0] == '/' && p[1] == '/')
             p += 2;
+        q = p + strcspn(p, "@/?#");
+        if (*q == '@')
+            p = q + 1;
     }
     for (n = 0; lr__host_byte((unsigned char)p[n]) && !lr__unicode_blank(p + n); n++)
         if (n == LR_DOMAIN_MAX + 64)
             return 0; /* no host name, even with dots to drop */
     while (n && p[n - 1] == '.')
         n--;
-    if (n > 4 && lr__equal_ci(p, 4, "www.") && memchr(p + 4, '.', n - 4)) {
+    while (n > 4 && lr__equal_ci(p, 4, "www.") && memchr(p + 4, '.', n - 4)) {
         p += 4;
         n -= 4;
     }
     if (n == 0 || n > LR_DOMAIN_MAX || !memchr(p, '.', n) || p[0] == '.' || p[0] == '-')
         return 0;
-    /* label by label: ".." is no host name; "xn--" labels decoded */
+    /* label by label: ".." is no host name; "xn--" labels decoded, unless
+     * what they decode to is no label: a blank in it, or a '-' to start the
+     * name (the name as written stands then) */
     for (i = 0; i < n;) {
         const char *dot = memchr(p + i, '.', n - i);
         size_t len = dot ? (size_t)(dot - (p + i)) : n - i, w = 0;
         if (len == 0)
             return 0;
-        if (len > 4 && lr__equal_ci(p + i, 4, "xn--"))
+        if (len > 4 && lr__equal_ci(p + i, 4, "xn--")) {
             w = lr__puny_decode(p + i + 4, len - 4, out + o, LR_ACCOUNT_DOMAIN_CAP - 2 - o);
+            if (w && (lr__has_blank(out + o, w) || (o == 0 && out[0] == '-')))
+                w = 0;
+        }
         if (w == 0) {
             memcpy(out + o, p + i, len);
             w = len;
@@ -279,7 +310,7 @@ size_t lr__account_domain(const char *s, char *out)
     }
     lr__fold(out, o, out);
     out[o] = 0;
-    return lr__free_mail(out) ? 0 : o;
+    return lr__under_free_mail(out) ? 0 : o;
 }
 
 size_t lr__account_parent(const char *dom, size_t n)

@@ -14,12 +14,13 @@
  * LR_ACCOUNT_DOMAIN_CAP bytes), NUL-terminated; returns its length, 0 for
  * none. The domain is the host after the first '@' (an address as people
  * write it: "Ann <ann@acme.com>", "mailto:ann@acme.com?subject=x", a list
- * "a@acme.com; b@beta.io"), else of a bare domain or a website
- * ("https://www.acme.com/contact"): up to the first byte no host name
- * holds (a blank, also a Unicode one, '>', ',', ';', '/', '?', ':' ...),
- * without trailing dots or a leading "www.", "xn--" labels decoded,
- * case-folded. None when that is not a host name of two labels or more,
- * is longer than LR_DOMAIN_MAX, or is a free-mail domain. */
+ * "a@acme.com; b@beta.io"), else, and when "//" comes before the '@', of
+ * a bare domain or a website ("https://www.acme.com/contact?ref=a@b.io",
+ * past a user before the host): up to the first byte no host name holds
+ * (a blank, also a Unicode one, '>', ',', ';', '/', '?', ':' ...), without
+ * trailing dots or leading "www."s, "xn--" labels decoded, case-folded.
+ * None when that is not a host name of two labels or more, is longer than
+ * LR_DOMAIN_MAX, or is or is under a free-mail domain. */
 size_t lr__account_domain(const char *s, char *out);
 
 /* Whether `dom` (folded) is a free-mail domain: one of a built-in list, or

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "base/value.h"
 #include "router/account.h"
 
 /* lr__account_domain of `in`, "" for none. */
@@ -22,11 +23,17 @@ static const char *domain_of(const char *in)
     return out;
 }
 
+/* The domain of `in` is `want`, and a domain is its own (short enough to
+ * be read again: decoding may lengthen it past a host name's length). */
 #define EXPECT(in, want)                                                                  \
     do {                                                                                  \
         const char *got_ = domain_of(in);                                                 \
+        char again_[LR_ACCOUNT_DOMAIN_CAP];                                               \
         if (strcmp(got_, want) != 0)                                                      \
             fail_msg("%s: got \"%s\", want \"%s\"", in, got_, want);                      \
+        strcpy(again_, got_);                                                             \
+        if (again_[0] && strlen(again_) <= LR_DOMAIN_MAX && strcmp(domain_of(again_), again_) != 0) \
+            fail_msg("%s: its domain %s is not its own", in, again_);                      \
     } while (0)
 
 static void test_plain_forms(void **state)
@@ -84,6 +91,10 @@ static void test_websites(void **state)
     EXPECT("acme.com:443/path#top", "acme.com");
     EXPECT("https://user@acme.com/x", "acme.com");
     EXPECT("www.com", "www.com");           /* "www." only goes when a domain is left */
+    EXPECT("www.www.acme.com", "acme.com");
+    /* an '@' past the host is the website's, not an address */
+    EXPECT("https://www.acme.com/contact?ref=bob@beta.io", "acme.com");
+    EXPECT("https://medium.com/@acme", "medium.com");
     EXPECT("wwwacme.com", "wwwacme.com");
     EXPECT("https://", "");
 }
@@ -101,6 +112,9 @@ static void test_international(void **state)
            "\xd9\x84\xd9\x8a\xd9\x87\xd9\x85\xd8\xa7\xd8\xa8\xd8\xaa\xd9\x83\xd9\x84\xd9\x85\xd9\x88\xd8\xb4\xd8\xb9"
            "\xd8\xb1\xd8\xa8\xd9\x8a\xd8\x9f.example");
     EXPECT("x@xn--wgv71a119e.jp", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.jp");
+    /* decoded to a blank, or to a '-' that starts the name: kept as written */
+    EXPECT("x@xn--gmail-ts3b.com", "xn--gmail-ts3b.com");
+    EXPECT("x@xn----bche-krer.de", "xn----bche-krer.de");
     /* not valid punycode, or a control character or a blank: kept as written */
     EXPECT("x@xn--.de", "xn--.de");
     EXPECT("x@xn--abc-.de", "xn--abc-.de");
@@ -117,6 +131,9 @@ static void test_free_mail(void **state)
         "protonmail.ch", "t-online.de", "orange.fr", "free.fr", "libero.it", "naver.com", "126.com",
         "yandex.com", "gmx.at", "comcast.net", "btinternet.com", "uol.com.br",
     };
+    /* mailboxes under a free-mail domain are free mail too */
+    EXPECT("li.wei@vip.qq.com", "");
+    EXPECT("x@mail.yahoo.co.jp", "");
     static const char *const companies[] = {
         "acme.com", "live.acme.com", "yahoo.acme.com", "mail.acme.de", "gmailer.com", "outlooks.com", "hotmail.app",
         "webde.com", "acme.co.uk",
@@ -193,13 +210,26 @@ static void test_lengths(void **state)
     EXPECT(in, "");
 }
 
+/* Unicode blanks: only whole ones, and no read past a NUL. */
+static void test_unicode_blanks(void **state)
+{
+    (void)state;
+    assert_int_equal(lr__unicode_blank("\xc2\xa0"), 2);
+    assert_int_equal(lr__unicode_blank("\xe2\x80\x8b"), 3);
+    assert_int_equal(lr__unicode_blank("\xe2\x80\x8c"), 0); /* a zero-width joiner holds words together */
+    assert_int_equal(lr__unicode_blank("\xe2\x80"), 0);
+    assert_int_equal(lr__unicode_blank("\xe2\x80" "a"), 0);
+    assert_int_equal(lr__unicode_blank("\xc2"), 0);
+    assert_int_equal(lr__unicode_blank("a"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_forms),     cmocka_unit_test(test_decorated_addresses),
         cmocka_unit_test(test_websites),        cmocka_unit_test(test_international),
         cmocka_unit_test(test_free_mail),       cmocka_unit_test(test_parents),
-        cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_lengths),         cmocka_unit_test(test_unicode_blanks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
