@@ -691,9 +691,10 @@ LEADROUTE_API int leadroute_router_close(leadroute_router *router, const char *k
 LEADROUTE_API size_t leadroute_router_pending_count(leadroute_router *router);
 
 /**
- * Copy pending notification `index` (oldest first): its dedupe key (plain,
- * as the lead gave it; the notification itself names it `lead:<key>`) and
- * rep id into the buffers.
+ * Copy pending notification `index` (oldest first): its dedupe key (as the
+ * store holds it, without the `lead:` the notification itself names it by:
+ * trimmed, and under the option dedupe_fold folded as well) and rep id into
+ * the buffers.
  * @return LEADROUTE_OK, EINVAL (NULL router), ERANGE (no such index, a NULL
  *         buffer, or a buffer too small: the message says how many bytes);
  *         on error neither buffer is written. Thread-safe.
@@ -782,7 +783,11 @@ LEADROUTE_API int leadroute_router_acknowledge(leadroute_router *router, const c
  * last error (naming the lead and the rep it stays with). The
  * lead must stay valid until the next call of the lookup or the end of the
  * tick. Its fields are read; its id is not: the move keeps the lead id the
- * store lists.
+ * store lists. `key` is the dedupe key as the store holds it (without
+ * `lead:`): trimmed, and under the option dedupe_fold trimmed of Unicode
+ * blanks and case-folded, so that a host keeping leads by their key as
+ * written looks them up by that key folded (for an ASCII key, its lower
+ * case; `:ci` columns fold the same way, see docs/table-format.md).
  */
 typedef const leadroute_lead *(*leadroute_lead_lookup)(void *ctx, const char *key);
 

@@ -3222,6 +3222,7 @@ static void test_pending_many(void **state)
         ok(route_flags(r, d, id, "r", 0));
     }
     assert_int_equal(leadroute_router_pending_count(r), 6000);
+    assert_true(r->pending_mask + 1 >= 4 * LR_PENDING_BUCKETS); /* grown: chains of two or less */
     /* every third lead moved and notified: its older notification goes */
     log.fail = 0;
     for (int i = 0; i < 6000; i += 3) {
@@ -3238,6 +3239,7 @@ static void test_pending_many(void **state)
     ok(leadroute_router_retry_notifications(r, &delivered));
     assert_int_equal(delivered, 4000);
     assert_int_equal(leadroute_router_pending_count(r), 0);
+    assert_true(r->pending_buckets == r->pending_own && r->pending_mask + 1 == LR_PENDING_BUCKETS);
     /* and again, from the router's own buckets */
     log.fail = LEADROUTE_EIO;
     ok(route_flags(r, d, "M1", "r", 0));
