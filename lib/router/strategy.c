@@ -305,8 +305,8 @@ done:
  * lifted to the level of those here, and a new one starts there: back from
  * leave, it joins the rotation instead of catching up with a burst of
  * leads. One that only this lead's filters keep out keeps its pass, so that
- * the leads it could not take count for those that took them, up to a turn
- * (eligible members are kept within a stride of the lowest of them).
+ * the leads it could not take count for those that took them, up to two
+ * turns (eligible members are kept within two strides of the lowest).
  * Passes are stored relative to the
  * smallest one, so they stay small, and each member's stride is stored on
  * a last line: a pass means something only in its member's stride, and a
@@ -495,13 +495,21 @@ enum {
  * whose strides are 1e15. */
 #define LR_SPREAD_MAX (UINT64_C(1) << 62)
 
+/* The turns of credit a member keeps for leads others could not take. One
+ * turn left senior reps of a pool with score tiers, who alone take the top
+ * tier's leads, well over their weights' share of all leads (Jain's index
+ * 0.966 in bench_router's apac pool; 0.9992 with two); more make the waits
+ * and runs after a run of such leads longer still. */
+#define LR_CREDIT_TURNS 2
+
 /* The highest pass member k may hold when it can take a lead whose lowest
- * eligible pass is `low`, of a member of stride `low_stride`: a stride
+ * eligible pass is `low`, of a member of stride `low_stride`: two strides
  * above it, k's or that member's, whichever is longer, and what catch-up
  * owes. Saturates a unit per member under the top. */
 static uint64_t lr__credit_most(const lr__pool *pool, uint32_t k, uint64_t low, uint64_t low_stride)
 {
-    uint64_t most = (pool->strides[k] > low_stride ? pool->strides[k] : low_stride) + lr__behind(pool, k);
+    uint64_t turn = pool->strides[k] > low_stride ? pool->strides[k] : low_stride;
+    uint64_t most = LR_CREDIT_TURNS * turn + lr__behind(pool, k); /* strides are at most 2e15 */
     uint64_t top = UINT64_MAX - pool->nmembers - 1;
     return low > top - most ? top : low + most;
 }
@@ -610,16 +618,16 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             floor = top - LR_SPREAD_MAX;
         pass[ks[j]] = floor > under ? floor - under : 0;
     }
-    /* credit is one turn: no member that can take the lead stays further
-     * above the lowest of them than one stride, its own or the lowest's,
+    /* credit is two turns: no member that can take the lead stays further
+     * above the lowest of them than two strides, its own or the lowest's,
      * whichever is longer (plus what catch-up owes). Members that take the
      * same leads never are (each pick leaves the winner a stride above the
      * lowest): only leads that some of them could not take leave one
-     * further ahead, or behind. So a member that
-     * took a run of leads only it could take waits at most a turn once the
-     * others can take them again, and one that no lead fitted for a while
-     * (or back, new, or placed high by a level) gets at most a turn's worth
-     * of leads in a row when leads fit it again */
+     * further ahead, or behind. So a member that took a run of leads only it
+     * could take waits at most two turns once the others can take them
+     * again, and one that no lead fitted for a while (or back, new, or
+     * placed high by a level) gets at most two turns' worth of leads in a
+     * row when leads fit it again */
     for (i = 0, k = 0; i < n; i++) {
         while (k < pool->nmembers && pool->members[k] != el[i])
             k++;
