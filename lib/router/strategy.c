@@ -614,7 +614,7 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
     for (j = 0; j < nlifted; j++) {
         uint64_t behind = lr__behind(pool, ks[j]), floor = level > behind ? level - behind : 0;
         uint64_t under = nlifted - j;
-        if (role[ks[j]] && top - floor > LR_SPREAD_MAX)
+        if (top - floor > LR_SPREAD_MAX)
             floor = top - LR_SPREAD_MAX;
         pass[ks[j]] = floor > under ? floor - under : 0;
     }
@@ -650,8 +650,10 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
      * win each such tie, every time; the one that was furthest ahead goes
      * last (a stride is at least 1e5 units: no one lands below the lowest) */
     lr__sort_by_pass(ks, ks + pool->nmembers, nlifted, pass);
-    for (j = 0; j < nlifted; j++)
-        pass[ks[j]] = lr__credit_most(pool, ks[j], low, low_stride) - (nlifted - j);
+    for (j = 0; j < nlifted; j++) {
+        uint64_t most = lr__credit_most(pool, ks[j], low, low_stride), under = nlifted - j;
+        pass[ks[j]] = most > under ? most - under : 0;
+    }
     /* lowest pass among the eligible (ties: lowest id); el and members are
      * both in id order */
     {
