@@ -305,8 +305,8 @@ done:
  * lifted to the level of those here, and a new one starts there: back from
  * leave, it joins the rotation instead of catching up with a burst of
  * leads. One that only this lead's filters keep out keeps its pass, so that
- * the leads it could not take count for those that took them, up to two
- * turns (eligible members are kept within two strides of the lowest).
+ * the leads it could not take count for those that took them, up to about
+ * two turns (lr__bound_credit).
  * Passes are stored relative to the
  * smallest one, so they stay small, and each member's stride is stored on
  * a last line: a pass means something only in its member's stride, and a
@@ -495,23 +495,68 @@ enum {
  * whose strides are 1e15. */
 #define LR_SPREAD_MAX (UINT64_C(1) << 62)
 
-/* The turns of credit a member keeps for leads others could not take. One
- * turn left senior reps of a pool with score tiers, who alone take the top
- * tier's leads, well over their weights' share of all leads (Jain's index
- * 0.966 in bench_router's apac pool; 0.9992 with two); more make the waits
- * and runs after a run of such leads longer still. */
+/* The turns of credit a member keeps for leads others could not take:
+ * fewer leave members that alone take some leads (the senior reps of a pool
+ * with score tiers) over their weights' share of all leads; more make the
+ * waits and runs after a run of such leads longer. */
 #define LR_CREDIT_TURNS 2
 
-/* The highest pass member k may hold when it can take a lead whose lowest
- * eligible pass is `low`, of a member of stride `low_stride`: two strides
- * above it, k's or that member's, whichever is longer, and what catch-up
- * owes. Saturates a unit per member under the top. */
-static uint64_t lr__credit_most(const lr__pool *pool, uint32_t k, uint64_t low, uint64_t low_stride)
+/* Credit is bounded around the median pass of the members that can take
+ * the lead, `ks[0..m)` (sorted here; `tmp` has room for m). They fall into
+ * groups: neighbours in pass order closer than the longer of their two
+ * strides (and the lifts' units), as members that take the same leads
+ * always are. A group more than `up` above the median moves down as one,
+ * its lowest member a unit above that bound (or above the group under it,
+ * when that one stands higher); a group more than `down` below moves up
+ * likewise. Moving as one, members that take the same leads keep their
+ * distances, and so the weights between them; groups that leads only some
+ * could take set apart keep their order, not their distance, so that the
+ * one furthest ahead waits about two turns, not one for each group under
+ * it. */
+static void lr__bound_credit(const lr__pool *pool, uint64_t *pass, uint32_t *ks, uint32_t *tmp, uint32_t m,
+                             uint64_t up, uint64_t down)
 {
-    uint64_t turn = pool->strides[k] > low_stride ? pool->strides[k] : low_stride;
-    uint64_t most = LR_CREDIT_TURNS * turn + lr__behind(pool, k); /* strides are at most 2e15 */
-    uint64_t top = UINT64_MAX - pool->nmembers - 1;
-    return low > top - most ? top : low + most;
+    uint32_t med = (m - 1) / 2, first, last, j, t;
+    uint64_t mid, edge, shift;
+    lr__sort_by_pass(ks, tmp, m, pass);
+    mid = pass[ks[med]];
+#define LR_LINKED(x, y)                                                                                      \
+    (pass[ks[y]] - pass[ks[x]] <=                                                                         \
+     (pool->strides[ks[x]] > pool->strides[ks[y]] ? pool->strides[ks[x]] : pool->strides[ks[y]]) +       \
+         pool->nmembers + 1)
+    /* the median's group: [first, last] */
+    for (first = med; first > 0 && LR_LINKED(first - 1, first); first--)
+        ;
+    for (last = med; last + 1 < m && LR_LINKED(last, last + 1); last++)
+        ;
+    /* groups above, lowest first */
+    edge = pass[ks[last]];
+    for (j = last + 1; j < m; j = t) {
+        uint64_t floor = mid + up > edge ? mid + up : edge;
+        for (t = j + 1; t < m && LR_LINKED(t - 1, t); t++)
+            ;
+        if (pass[ks[j]] > floor + 1) {
+            shift = pass[ks[j]] - (floor + 1);
+            for (uint32_t q = j; q < t; q++)
+                pass[ks[q]] -= shift;
+        }
+        edge = pass[ks[t - 1]];
+    }
+    /* groups below, highest first */
+    edge = pass[ks[first]];
+    for (j = first; j > 0; j = t) {
+        uint64_t ceiling = mid - edge > down ? edge : (mid > down ? mid - down : 0);
+        for (t = j - 1; t > 0 && LR_LINKED(t - 1, t); t--)
+            ;
+        /* the group is [t, j - 1] */
+        if (ceiling > 0 && pass[ks[j - 1]] < ceiling - 1) {
+            shift = (ceiling - 1) - pass[ks[j - 1]];
+            for (uint32_t q = t; q < j; q++)
+                pass[ks[q]] += shift;
+        }
+        edge = pass[ks[t]];
+    }
+#undef LR_LINKED
 }
 
 static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
@@ -519,7 +564,7 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
                              const lr__alloc *a, lr__wcache *cache)
 {
     lr__pass old_small[64], *old = old_small;
-    uint64_t *pass = NULL, vt, base, level = UINT64_MAX, low = UINT64_MAX, low_stride = 0, top = 0;
+    uint64_t *pass = NULL, vt, base, level = UINT64_MAX, top = 0;
     uint64_t pass_small[2 * 64];
     uint32_t *ks, nlifted = 0;
     unsigned char role_small[64], *role = role_small;
@@ -618,41 +663,30 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             floor = top - LR_SPREAD_MAX;
         pass[ks[j]] = floor > under ? floor - under : 0;
     }
-    /* credit is two turns: no member that can take the lead stays further
-     * above the lowest of them than two strides, its own or the lowest's,
-     * whichever is longer (plus what catch-up owes). Members that take the
-     * same leads never are (each pick leaves the winner a stride above the
-     * lowest): only leads that some of them could not take leave one
-     * further ahead, or behind. So a member that took a run of leads only it
-     * could take waits at most two turns once the others can take them
-     * again, and one that no lead fitted for a while (or back, new, or
-     * placed high by a level) gets at most two turns' worth of leads in a
-     * row when leads fit it again */
-    for (i = 0, k = 0; i < n; i++) {
-        while (k < pool->nmembers && pool->members[k] != el[i])
-            k++;
-        if (k < pool->nmembers && pass[k] < low) {
-            low = pass[k];
-            low_stride = pool->strides[k];
+    /* credit is about two turns: groups of the members that can take the
+     * lead are kept within two of the longest stride among them of their
+     * median pass (below it, what catch-up owes too), see lr__bound_credit.
+     * Only leads that some members could not take set them that far apart;
+     * when no two are, nothing is sorted */
+    {
+        uint64_t lo = UINT64_MAX, hi = 0, smax = 0, up, down;
+        uint32_t m = 0;
+        for (i = 0, k = 0; i < n; i++) {
+            while (k < pool->nmembers && pool->members[k] != el[i])
+                k++;
+            if (k == pool->nmembers)
+                break;
+            ks[m++] = k;
+            lo = pass[k] < lo ? pass[k] : lo;
+            hi = pass[k] > hi ? pass[k] : hi;
+            smax = pool->strides[k] > smax ? pool->strides[k] : smax;
         }
-    }
-    nlifted = 0;
-    for (i = 0, k = 0; i < n; i++) {
-        while (k < pool->nmembers && pool->members[k] != el[i])
-            k++;
-        if (k == pool->nmembers)
-            break;
-        if (pass[k] > lr__credit_most(pool, k, low, low_stride))
-            ks[nlifted++] = k;
-    }
-    /* those brought down keep their order, a unit apart just under their
-     * most: landing on one pass, they would tie, and the lowest id would
-     * win each such tie, every time; the one that was furthest ahead goes
-     * last (a stride is at least 1e5 units: no one lands below the lowest) */
-    lr__sort_by_pass(ks, ks + pool->nmembers, nlifted, pass);
-    for (j = 0; j < nlifted; j++) {
-        uint64_t most = lr__credit_most(pool, ks[j], low, low_stride), under = nlifted - j;
-        pass[ks[j]] = most > under ? most - under : 0;
+        up = LR_CREDIT_TURNS * smax; /* strides are at most 2e15 */
+        down = up;
+        if (pool->calibration == LEADROUTE_CALIBRATE_CATCH_UP)
+            down += smax > LR_BEHIND_MAX / pool->nmembers ? LR_BEHIND_MAX : smax * (uint64_t)pool->nmembers;
+        if (m > 1 && hi - lo > (up < down ? up : down))
+            lr__bound_credit(pool, pass, ks, ks + pool->nmembers, m, up, down);
     }
     /* lowest pass among the eligible (ties: lowest id); el and members are
      * both in id order */

@@ -1793,20 +1793,20 @@ static void test_weighted_state_strides(void **state)
     wt_picks(ro, "wr1 0\n10000000 a\n0 b", 6, picks);
     expect_str(picks, "bababa");
     /* b a hundred strides ahead, as weights 1, 1 and 1e4 left it: kept to
-     * just under two turns ahead of a, the most leads only b could take leave it */
+     * just over two turns ahead of a, the most leads only b could take leave it */
     wt_picks(ro, "wr1 0\n0 a\n1000000000 b", 6, picks);
-    expect_str(picks, "aababa");
+    expect_str(picks, "aaabab");
     /* strides given: a pass half the stride it was written with ahead is
      * half of the new one ahead (kept as it stands, b would wait a hundred
      * turns; brought back to one stride, a would get two in a row) */
     wt_picks(ro, "wr1 0\n0 a\n500000000 b\ns 1000000000 1000000000", 6, picks);
     expect_str(picks, "ababab");
     /* strides given, but a pass no pick writes: further ahead than two
-     * turns (no catch-up here), as a damaged state may hold; kept under two */
+     * turns (no catch-up here), as a damaged state may hold; kept to two */
     wt_picks(ro, "wr1 0\n0 a\n4000000000000000000 b\ns 10000000 10000000", 6, picks);
-    expect_str(picks, "aababa");
+    expect_str(picks, "aaabab");
     wt_picks(ro, "wr1 0\n0 a\n1000 b\ns 1 1", 6, picks);
-    expect_str(picks, "aababa");
+    expect_str(picks, "aaabab");
     leadroute_roster_unref(ro);
 }
 
