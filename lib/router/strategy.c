@@ -501,62 +501,82 @@ enum {
  * waits and runs after a run of such leads longer. */
 #define LR_CREDIT_TURNS 2
 
+/* How far a group of members reaches: members that take the same leads lie
+ * within a stride of the lowest of them; a chain of such gaps longer than
+ * two is not one group. */
+#define LR_SPAN_TURNS 2
+#define LR_GROUPS_MAX 64
+
 /* Credit is bounded around the median pass of the members that can take
- * the lead, `ks[0..m)` (sorted here; `tmp` has room for m). They fall into
- * groups: neighbours in pass order closer than the longer of their two
- * strides (and the lifts' units), as members that take the same leads
- * always are. A group more than `up` above the median moves down as one,
- * its lowest member a unit above that bound (or above the group under it,
- * when that one stands higher); a group more than `down` below moves up
+ * the lead, `ks[0..m)` (sorted here; `tmp` has room for m + 1). They fall
+ * into groups, from the lowest up: neighbours closer than the longer of
+ * their two strides, a group reaching no further than LR_SPAN_TURNS of its
+ * longest stride (the lifts' units aside). A group more than two turns
+ * above the median (a turn: the longer of the group's longest stride and
+ * the median's group's) moves down as one, its lowest member a unit above
+ * that bound (or above the group under it, when that one stands higher); a
+ * group as far below, plus `behind` (what catch-up owes), moves up
  * likewise. Moving as one, members that take the same leads keep their
  * distances, and so the weights between them; groups that leads only some
  * could take set apart keep their order, not their distance, so that the
  * one furthest ahead waits about two turns, not one for each group under
  * it. */
 static void lr__bound_credit(const lr__pool *pool, uint64_t *pass, uint32_t *ks, uint32_t *tmp, uint32_t m,
-                             uint64_t up, uint64_t down)
+                             uint64_t behind)
 {
-    uint32_t med = (m - 1) / 2, first, last, j, t;
-    uint64_t mid, edge, shift;
+    const uint64_t *sd = pool->strides;
+    uint32_t med = (m - 1) / 2, mg = 0, ng = 0, g, j, q, *start = tmp;
+    uint64_t mid, edge, shift, units = (uint64_t)pool->nmembers + 1, mturn;
+    uint64_t turn[LR_GROUPS_MAX]; /* each group's longest stride, for the first LR_GROUPS_MAX */
     lr__sort_by_pass(ks, tmp, m, pass);
     mid = pass[ks[med]];
-#define LR_LINKED(x, y)                                                                                      \
-    (pass[ks[y]] - pass[ks[x]] <=                                                                         \
-     (pool->strides[ks[x]] > pool->strides[ks[y]] ? pool->strides[ks[x]] : pool->strides[ks[y]]) +       \
-         pool->nmembers + 1)
-    /* the median's group: [first, last] */
-    for (first = med; first > 0 && LR_LINKED(first - 1, first); first--)
-        ;
-    for (last = med; last + 1 < m && LR_LINKED(last, last + 1); last++)
-        ;
+    /* the groups: start[g] is the first of group g; start[ng] = m */
+    for (j = 0; j < m;) {
+        uint64_t widest = sd[ks[j]];
+        uint32_t t = j + 1;
+        for (; t < m; t++) {
+            uint64_t s = sd[ks[t]], pair = s > sd[ks[t - 1]] ? s : sd[ks[t - 1]];
+            uint64_t w = s > widest ? s : widest;
+            if (pass[ks[t]] - pass[ks[t - 1]] > pair + units || pass[ks[t]] - pass[ks[j]] > LR_SPAN_TURNS * w + units)
+                break;
+            widest = w;
+        }
+        if (j <= med && med < t)
+            mg = ng;
+        if (ng < LR_GROUPS_MAX)
+            turn[ng] = widest;
+        start[ng++] = j;
+        j = t;
+    }
+    start[ng] = m;
+#define LR_TURN(g) ((g) < LR_GROUPS_MAX ? turn[g] : mturn)
+    mturn = mg < LR_GROUPS_MAX ? turn[mg] : sd[ks[med]];
     /* groups above, lowest first */
-    edge = pass[ks[last]];
-    for (j = last + 1; j < m; j = t) {
+    edge = pass[ks[start[mg + 1] - 1]];
+    for (g = mg + 1; g < ng; g++) {
+        uint64_t t = LR_TURN(g) > mturn ? LR_TURN(g) : mturn, up = LR_CREDIT_TURNS * t;
         uint64_t floor = mid + up > edge ? mid + up : edge;
-        for (t = j + 1; t < m && LR_LINKED(t - 1, t); t++)
-            ;
-        if (pass[ks[j]] > floor + 1) {
-            shift = pass[ks[j]] - (floor + 1);
-            for (uint32_t q = j; q < t; q++)
+        if (pass[ks[start[g]]] > floor + 1) {
+            shift = pass[ks[start[g]]] - (floor + 1);
+            for (q = start[g]; q < start[g + 1]; q++)
                 pass[ks[q]] -= shift;
         }
-        edge = pass[ks[t - 1]];
+        edge = pass[ks[start[g + 1] - 1]];
     }
     /* groups below, highest first */
-    edge = pass[ks[first]];
-    for (j = first; j > 0; j = t) {
+    edge = pass[ks[start[mg]]];
+    for (g = mg; g > 0; g--) {
+        uint32_t hi = start[g] - 1; /* the highest of group g - 1 */
+        uint64_t t = LR_TURN(g - 1) > mturn ? LR_TURN(g - 1) : mturn, down = LR_CREDIT_TURNS * t + behind;
         uint64_t ceiling = mid - edge > down ? edge : (mid > down ? mid - down : 0);
-        for (t = j - 1; t > 0 && LR_LINKED(t - 1, t); t--)
-            ;
-        /* the group is [t, j - 1] */
-        if (ceiling > 0 && pass[ks[j - 1]] < ceiling - 1) {
-            shift = (ceiling - 1) - pass[ks[j - 1]];
-            for (uint32_t q = t; q < j; q++)
+        if (ceiling > 0 && pass[ks[hi]] < ceiling - 1) {
+            shift = (ceiling - 1) - pass[ks[hi]];
+            for (q = start[g - 1]; q <= hi; q++)
                 pass[ks[q]] += shift;
         }
-        edge = pass[ks[t]];
+        edge = pass[ks[start[g - 1]]];
     }
-#undef LR_LINKED
+#undef LR_TURN
 }
 
 static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, const uint32_t *el, uint32_t n,
@@ -669,7 +689,7 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
      * Only leads that some members could not take set them that far apart;
      * when no two are, nothing is sorted */
     {
-        uint64_t lo = UINT64_MAX, hi = 0, smax = 0, up, down;
+        uint64_t lo = UINT64_MAX, hi = 0, smin = UINT64_MAX, smax = 0, behind = 0;
         uint32_t m = 0;
         for (i = 0, k = 0; i < n; i++) {
             while (k < pool->nmembers && pool->members[k] != el[i])
@@ -679,14 +699,15 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             ks[m++] = k;
             lo = pass[k] < lo ? pass[k] : lo;
             hi = pass[k] > hi ? pass[k] : hi;
+            smin = pool->strides[k] < smin ? pool->strides[k] : smin;
             smax = pool->strides[k] > smax ? pool->strides[k] : smax;
         }
-        up = LR_CREDIT_TURNS * smax; /* strides are at most 2e15 */
-        down = up;
+        /* what catch-up owes a member below: a pool's worth of strides */
         if (pool->calibration == LEADROUTE_CALIBRATE_CATCH_UP)
-            down += smax > LR_BEHIND_MAX / pool->nmembers ? LR_BEHIND_MAX : smax * (uint64_t)pool->nmembers;
-        if (m > 1 && hi - lo > (up < down ? up : down))
-            lr__bound_credit(pool, pass, ks, ks + pool->nmembers, m, up, down);
+            behind = smax > LR_BEHIND_MAX / pool->nmembers ? LR_BEHIND_MAX : smax * (uint64_t)pool->nmembers;
+        /* no bound is under two of the shortest stride */
+        if (m > 1 && hi - lo > LR_CREDIT_TURNS * smin)
+            lr__bound_credit(pool, pass, ks, ks + pool->nmembers, m, behind);
     }
     /* lowest pass among the eligible (ties: lowest id); el and members are
      * both in id order */
