@@ -738,6 +738,47 @@ static void test_weighted_bound_keeps_peers(void **state)
     }
 }
 
+/* Ten reps of weight 1, each speaking English and a language of its own;
+ * rep k first takes k leads of its language, so that their passes stand in
+ * a staircase of one-stride steps, then only English leads come. The top
+ * rep's first one comes after about three turns (30 leads), not after the
+ * five and more that one group spanning the whole staircase gave (54). */
+static void test_weighted_staircase_of_small_steps(void **state)
+{
+    char roster[512];
+    size_t len = (size_t)snprintf(roster, sizeof roster,
+                                  "#! pools\nid,strategy,filters\np,weighted,language=languages\n"
+                                  "#! reps\nid,pools,languages\n");
+    int first_top = -1, n = 0;
+    (void)state;
+    for (int k = 0; k < 10; k++)
+        len += (size_t)snprintf(roster + len, sizeof roster - len, "r%d,p,\"en, x%d\"\n", k, k);
+    leadroute_router *r = router_with("rule,out:pool\nall,p\n", roster, NULL);
+    for (int k = 0; k < 10; k++)
+        for (int i = 0; i < k; i++) {
+            char id[16], lang[8];
+            tlead l;
+            snprintf(lang, sizeof lang, "x%d", k);
+            tl_init(&l);
+            tl_str(&l, "language", lang);
+            snprintf(id, sizeof id, "X%d", n++);
+            assert_int_equal(route_lead(r, &l, id, 0)[1] - '0', k);
+        }
+    for (int i = 0; i < 80 && first_top < 0; i++) {
+        char id[16];
+        tlead l;
+        tl_init(&l);
+        tl_str(&l, "language", "en");
+        snprintf(id, sizeof id, "E%d", i);
+        if (strcmp(route_lead(r, &l, id, 0), "r9") == 0)
+            first_top = i;
+    }
+    print_message("the top rep's first English lead: %d\n", first_top);
+    if (first_top < 0 || first_top > 40)
+        fail_msg("the top rep's first English lead: %d", first_top);
+    leadroute_router_free(r);
+}
+
 /* Weighted passes stay near one another however long a filter keeps a
  * member out: with a stride of 1e15 (weight 1e-9), passes that grew by a
  * stride a lead would reach 2^64 in some 37,000 leads, and from there every
@@ -1213,6 +1254,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_weighted_credit_keeps_peers_even, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_staircase_waits_a_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_bound_keeps_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_staircase_of_small_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_changes_no_pick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_robin_large_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_peers_stay_close, setup, teardown),
