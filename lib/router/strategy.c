@@ -483,9 +483,8 @@ static void lr__sort_by_pass(uint32_t *ks, uint32_t *tmp, uint32_t n, const uint
 /* A member's part in one pick of a weighted pool: flags, none when it is
  * away, at capacity or inactive (it joins at the level on its return). */
 enum {
-    LR_HERE = 1,     /* eligible, or kept out by this lead alone (a skill, a tier, a holder) */
-    LR_ELIGIBLE = 2, /* can take this lead */
-    LR_NEW = 4       /* not in the state: it starts at the level */
+    LR_HERE = 1, /* eligible, or kept out by this lead alone (a skill, a tier, a holder) */
+    LR_NEW = 2   /* not in the state: it starts at the level */
 };
 
 /* The widest spread of passes kept: a pass further below the highest is
@@ -527,7 +526,7 @@ static void lr__bound_credit(const lr__pool *pool, uint64_t *pass, uint32_t *ks,
     const uint64_t *sd = pool->strides;
     uint32_t med = (m - 1) / 2, mg = 0, ng = 0, g, j, q, *start = tmp;
     uint64_t mid, edge, shift, units = (uint64_t)pool->nmembers + 1, mturn;
-    uint64_t turn[LR_GROUPS_MAX]; /* each group's longest stride, for the first LR_GROUPS_MAX */
+    uint64_t turn[LR_GROUPS_MAX]; /* each group's longest stride; groups past these take the median's */
     lr__sort_by_pass(ks, tmp, m, pass);
     mid = pass[ks[med]];
     /* the groups: start[g] is the first of group g; start[ng] = m */
@@ -620,10 +619,10 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
         uint32_t ri = pool->members[k];
         role[k] = 0;
         if (i < n && el[i] == ri) {
-            role[k] = LR_HERE | LR_ELIGIBLE;
+            role[k] = LR_HERE;
             i++;
         } else if (j < nkept && kept[j] == ri) {
-            role[k] = LR_HERE;
+            role[k] = LR_HERE; /* kept out by this lead alone: here all the same */
             j++;
         }
     }

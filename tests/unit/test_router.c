@@ -3198,6 +3198,20 @@ static void test_pending_reassign_long_ids(void **state)
     leadroute_router_free(r);
 }
 
+/* A round-robin pool of a and b whose notifications `log` records (or
+ * fails while log->fail is set). */
+static leadroute_router *pending_router(prevlog *log)
+{
+    const char *const pp[] = { "rr" };
+    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1) };
+    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
+    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", roster_ok(reps, 2, pools, 1));
+    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, prev_notify };
+    memset(log, 0, sizeof *log);
+    ok(leadroute_router_set_notify(r, &nv, log));
+    return r;
+}
+
 /* A long pending list (the host's endpoint down for 6,000 leads) grows its
  * buckets past their first 1,024 and back: later notifications of a lead
  * still find and drop the older ones, and a retry delivers the rest, in
@@ -3205,17 +3219,11 @@ static void test_pending_reassign_long_ids(void **state)
 static void test_pending_many(void **state)
 {
     (void)state;
-    const char *const pp[] = { "rr" };
-    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1) };
-    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
-    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", roster_ok(reps, 2, pools, 1));
-    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, prev_notify };
-    leadroute_decision *d = decision();
     prevlog log;
+    leadroute_router *r = pending_router(&log);
+    leadroute_decision *d = decision();
     char key[64], rep[16], id[16];
     size_t delivered = 0;
-    memset(&log, 0, sizeof log);
-    ok(leadroute_router_set_notify(r, &nv, &log));
     log.fail = LEADROUTE_EIO;
     for (int i = 0; i < 6000; i++) {
         snprintf(id, sizeof id, "L%d", i);
@@ -3255,17 +3263,11 @@ static void test_pending_many(void **state)
 static void test_pending_discard(void **state)
 {
     (void)state;
-    const char *const pp[] = { "rr" };
-    leadroute_rep reps[] = { mkrep("a", pp, 1), mkrep("b", pp, 1) };
-    leadroute_pool pools[] = { mkpool("rr", LEADROUTE_STRATEGY_ROUND_ROBIN) };
-    leadroute_router *r = router_of(HDR "r,r,,rr,,,,\n", roster_ok(reps, 2, pools, 1));
-    leadroute_notify nv = { LEADROUTE_NOTIFY_VERSION, prev_notify };
-    leadroute_decision *d = decision();
     prevlog log;
+    leadroute_router *r = pending_router(&log);
+    leadroute_decision *d = decision();
     char key[16], rep[16];
     size_t n = 99, delivered = 0;
-    memset(&log, 0, sizeof log);
-    ok(leadroute_router_set_notify(r, &nv, &log));
     log.fail = LEADROUTE_EIO;
     ok(route_flags(r, d, "L1", "r", 0));
     ok(route_flags(r, d, "L2", "r", 0));
