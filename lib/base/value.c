@@ -271,16 +271,25 @@ size_t lr__unicode_blank(const char *str)
     return 0;
 }
 
+const char *lr__skip_blanks(const char *s)
+{
+    for (;;) {
+        size_t b;
+        if (*s && lr__is_space(*s))
+            s++;
+        else if ((b = lr__unicode_blank(s)) != 0)
+            s += b;
+        else
+            return s;
+    }
+}
+
 void lr__trim_blanks(const char **s, size_t *len)
 {
-    const char *p = *s;
-    size_t n = *len, b;
+    const char *p = lr__skip_blanks(*s);
+    size_t skipped = (size_t)(p - *s), n = *len > skipped ? *len - skipped : 0;
     for (;;) {
-        if (n && lr__is_space(*p))
-            p++, n--;
-        else if (n && (b = lr__unicode_blank(p)) != 0 && b <= n)
-            p += b, n -= b;
-        else if (n && lr__is_space(p[n - 1]))
+        if (n && lr__is_space(p[n - 1]))
             n--;
         else if (n >= 2 && lr__unicode_blank(p + n - 2) == 2)
             n -= 2;

@@ -67,6 +67,9 @@ void lr__trim(const char **s, size_t *len);
  * while the bytes match, so never past a NUL. */
 size_t lr__unicode_blank(const char *s);
 
+/* The first byte of NUL-terminated `s` past its ASCII and Unicode blanks. */
+const char *lr__skip_blanks(const char *s);
+
 /* lr__trim, and Unicode blanks (lr__unicode_blank) at both ends; the
  * string must go on past `*len` to a NUL. */
 void lr__trim_blanks(const char **s, size_t *len);

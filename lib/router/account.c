@@ -6,19 +6,6 @@
 #include "base/value.h"
 #include "router/account.h"
 
-static const char *lr__skip_blanks(const char *s)
-{
-    for (;;) {
-        size_t b;
-        if (*s && lr__is_space(*s))
-            s++;
-        else if ((b = lr__unicode_blank(s)) != 0)
-            s += b;
-        else
-            return s;
-    }
-}
-
 /* A byte a host name may hold: letters, digits, '-', '.', '_' (seen in
  * the wild), and the bytes of non-ASCII characters (internationalised). */
 static int lr__host_byte(unsigned char c)

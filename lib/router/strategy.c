@@ -359,14 +359,20 @@ void lr__strides(const lr__rep *reps, const uint32_t *members, uint32_t n, uint6
 /* The most a catch-up floor lies below the virtual time. */
 #define LR_BEHIND_MAX (UINT64_C(1) << 62)
 
-/* How far below the virtual time catch-up calibration lets member k's pass
- * lie: a pool's worth of its strides, saturated (far behind is behind enough). */
-static uint64_t lr__behind(const lr__pool *pool, uint32_t k)
+/* How far below the level catch-up calibration lets a pass of `stride`
+ * lie: a pool's worth of such strides, saturated (far behind is behind
+ * enough). */
+static uint64_t lr__owed(const lr__pool *pool, uint64_t stride)
 {
     if (pool->calibration != LEADROUTE_CALIBRATE_CATCH_UP)
         return 0;
-    return pool->strides[k] > LR_BEHIND_MAX / pool->nmembers ? LR_BEHIND_MAX
-                                                              : pool->strides[k] * (uint64_t)pool->nmembers;
+    return stride > LR_BEHIND_MAX / pool->nmembers ? LR_BEHIND_MAX : stride * (uint64_t)pool->nmembers;
+}
+
+/* lr__owed of member k. */
+static uint64_t lr__behind(const lr__pool *pool, uint32_t k)
+{
+    return lr__owed(pool, pool->strides[k]);
 }
 
 /* The state's virtual time and member lines into `out` (at most `max`),
@@ -688,7 +694,7 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
      * Only leads that some members could not take set them that far apart;
      * when no two are, nothing is sorted */
     {
-        uint64_t lo = UINT64_MAX, hi = 0, smin = UINT64_MAX, smax = 0, behind = 0;
+        uint64_t lo = UINT64_MAX, hi = 0, smin = UINT64_MAX, smax = 0, behind;
         uint32_t m = 0;
         for (i = 0, k = 0; i < n; i++) {
             while (k < pool->nmembers && pool->members[k] != el[i])
@@ -701,9 +707,8 @@ static int lr__pick_weighted(const leadroute_roster *ro, const lr__pool *pool, c
             smin = pool->strides[k] < smin ? pool->strides[k] : smin;
             smax = pool->strides[k] > smax ? pool->strides[k] : smax;
         }
-        /* what catch-up owes a member below: a pool's worth of strides */
-        if (pool->calibration == LEADROUTE_CALIBRATE_CATCH_UP)
-            behind = smax > LR_BEHIND_MAX / pool->nmembers ? LR_BEHIND_MAX : smax * (uint64_t)pool->nmembers;
+        /* what catch-up owes a member below */
+        behind = lr__owed(pool, smax);
         /* no bound is under two of the shortest stride */
         if (m > 1 && hi - lo > LR_CREDIT_TURNS * smin)
             lr__bound_credit(pool, pass, ks, ks + pool->nmembers, m, behind);
